@@ -1,0 +1,213 @@
+import { z } from 'zod';
+import { STEP_PRESET_NAMES, STEP_PRESETS, type StepPresetName, type StepSpec, stepListProblems } from './plan';
+import { parseConfig } from './validation';
+
+const partition = 'aws(?:-[a-z]+)*';
+const region = '[a-z]{2}(?:-[a-z]+)+-\\d';
+const account = '\\d{12}';
+
+const listenerArn = z
+  .string()
+  .regex(
+    new RegExp(`^arn:${partition}:elasticloadbalancing:${region}:${account}:listener/app/[\\w-]+/[0-9a-f]+/[0-9a-f]+$`),
+    'must be an Application Load Balancer listener ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>)',
+  );
+const listenerRuleArn = z
+  .string()
+  .regex(
+    new RegExp(
+      `^arn:${partition}:elasticloadbalancing:${region}:${account}:listener-rule/app/[\\w-]+/[0-9a-f]+/[0-9a-f]+/[0-9a-f]+$`,
+    ),
+    'must be an Application Load Balancer listener rule ARN',
+  );
+const targetGroupArn = z
+  .string()
+  .regex(
+    new RegExp(`^arn:${partition}:elasticloadbalancing:${region}:${account}:targetgroup/[\\w-]+/[0-9a-f]+$`),
+    'must be a target group ARN (arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>)',
+  );
+const snsTopicArn = z
+  .string()
+  .regex(new RegExp(`^arn:${partition}:sns:${region}:${account}:[\\w-]{1,256}(?:\\.fifo)?$`), 'must be an SNS topic ARN');
+const secretArn = z
+  .string()
+  .regex(new RegExp(`^arn:${partition}:secretsmanager:${region}:${account}:secret:.+$`), 'must be a Secrets Manager ARN');
+
+/** Service names become part of Step Functions execution names (80 chars, [A-Za-z0-9-_]). */
+export const serviceName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1–40 characters of a-z, 0-9 and -, starting with a letter');
+
+/** ECR repository names: lowercase, may contain / . _ - (e.g. team/payments-api). */
+export const repositoryName = z
+  .string()
+  .regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, 'must be an ECR repository name')
+  .max(256);
+
+const headerRuleSchema = z.strictObject({
+  /** Requests carrying this header with one of these values always go to the canary (internal users, testers). */
+  header: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, 'must be an HTTP header name'),
+  values: z.array(z.string().min(1).max(128)).min(1).max(5),
+  /** Priority of the listener rule the controller manages for the header (1–50000, unique on the listener). */
+  priority: z.int().min(1).max(50000),
+});
+
+const trafficSchema = z
+  .strictObject({
+    kind: z.literal('alb'),
+    listenerArn,
+    /** Route through this rule's forward action instead of the listener's default action. */
+    ruleArn: listenerRuleArn.optional(),
+    stableTargetGroupArn: targetGroupArn,
+    canaryTargetGroupArn: targetGroupArn,
+    /** Target-group stickiness during the rollout, so a user stays on one version (1–604800 s). */
+    stickinessSeconds: z.int().min(1).max(604800).optional(),
+    headerRule: headerRuleSchema.optional(),
+    /** The target groups' deregistration delay: how long in-flight requests may drain after weight 0. */
+    deregistrationDelaySeconds: z.int().min(0).max(3600).default(300),
+  })
+  .refine((t) => t.stableTargetGroupArn !== t.canaryTargetGroupArn, {
+    message: 'must differ from stableTargetGroupArn',
+    path: ['canaryTargetGroupArn'],
+  });
+
+const ecsDeployerSchema = z.strictObject({
+  kind: z.literal('ecs'),
+  cluster: z.string().min(1).max(255),
+  stableService: z.string().min(1).max(255),
+  canaryService: z.string().min(1).max(255),
+  /** The container whose image is replaced. */
+  container: z.string().min(1).max(255),
+});
+
+const noDeployerSchema = z.strictObject({
+  /** Someone else deploys the new version behind the canary target group; the two swap roles on promotion. */
+  kind: z.literal('none'),
+});
+
+const deployerSchema = z.discriminatedUnion('kind', [ecsDeployerSchema, noDeployerSchema], {
+  error: (issue) =>
+    issue.code === 'invalid_union' ? 'unknown deployer kind: expected "ecs" or "none"' : undefined,
+});
+
+const stepSchema = z
+  .strictObject({
+    weight: z.number(),
+    bakeSeconds: z.int().min(0).max(86400),
+    approval: z.boolean().optional(),
+  })
+  .refine((s) => !(s.approval && s.bakeSeconds === 0), {
+    message: 'a step that asks for approval needs a bake to judge (bakeSeconds > 0)',
+    path: ['bakeSeconds'],
+  });
+
+const stepsSchema = z
+  .union([
+    z.enum(STEP_PRESET_NAMES as [StepPresetName, ...StepPresetName[]], {
+      error: `must be a preset (${STEP_PRESET_NAMES.join(', ')}) or a list of steps`,
+    }),
+    z.array(stepSchema),
+  ])
+  .superRefine((steps, ctx) => {
+    if (typeof steps === 'string') return;
+    for (const p of stepListProblems(steps)) {
+      ctx.addIssue({ code: 'custom', message: p.message, path: p.index === null ? [] : [p.index, 'weight'] });
+    }
+  });
+
+const analysisSchema = z.strictObject({
+  /** Canary requests needed in the window before the judge gives a verdict; below it the step is extended. */
+  minRequests: z.int().min(1).default(200),
+  /** How many times an inconclusive analysis may extend the bake, and by how long each time. */
+  maxExtensions: z.int().min(0).max(100).default(3),
+  extensionSeconds: z.int().min(1).max(3600).default(60),
+  /** What to do when the extensions run out without a verdict. */
+  onInconclusive: z.enum(['rollback', 'advance']).default('rollback'),
+  errorRate: z
+    .strictObject({
+      /** The canary fails when its error rate is above (1 + tolerance) × the baseline's. */
+      tolerance: z.number().min(0).max(100).default(0.5),
+      /** ...and above the baseline's by at least this much (absolute), so 0.01% vs 0.02% is not a failure. */
+      minIncrease: z.number().min(0).max(1).default(0.005),
+      /** Absolute ceiling: the canary fails above this error rate whatever the baseline does. */
+      max: z.number().min(0).max(1).default(0.05),
+    })
+    .prefault({}),
+  latency: z
+    .strictObject({
+      /** The canary fails when its p99 is above (1 + tolerance) × the baseline's p99... */
+      p99Tolerance: z.number().min(0).max(100).default(0.25),
+      /** ...and above it by at least this many milliseconds. */
+      p99MinIncreaseMs: z.number().min(0).default(25),
+      /** Absolute ceiling on the canary's p99, in milliseconds. */
+      p99MaxMs: z.number().positive().optional(),
+    })
+    .prefault({}),
+  /** CloudWatch alarms that gate the rollout: ALARM rolls back at once. */
+  alarms: z.array(z.string().min(1).max(255)).max(20).default([]),
+});
+
+const approvalsSchema = z.strictObject({
+  timeoutSeconds: z.int().min(1).max(7 * 86400).default(3600),
+  onTimeout: z.enum(['rollback', 'approve']).default('rollback'),
+});
+
+const readinessSchema = z.strictObject({
+  timeoutSeconds: z.int().min(10).max(3600).default(600),
+  pollSeconds: z.int().min(1).max(300).default(15),
+});
+
+const notificationsSchema = z.strictObject({
+  snsTopicArn: snsTopicArn.optional(),
+  pagerDuty: z.strictObject({ routingKeySecretArn: secretArn }).optional(),
+  /** Base URL of the approval page and reports, for links in notifications. */
+  consoleUrl: z.url().optional(),
+});
+
+export const serviceConfigSchema = z.strictObject({
+  service: serviceName,
+  repository: repositoryName,
+  /** Only tags matching this glob start a rollout (e.g. `v*`, `release-*`); all tags when absent. */
+  tagPattern: z.string().min(1).max(128).optional(),
+  traffic: trafficSchema,
+  deployer: deployerSchema,
+  steps: stepsSchema,
+  analysis: analysisSchema.prefault({}),
+  approvals: approvalsSchema.prefault({}),
+  readiness: readinessSchema.prefault({}),
+  notifications: notificationsSchema.prefault({}),
+});
+
+export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;
+export type ServiceConfig = z.output<typeof serviceConfigSchema>;
+export type TrafficConfig = ServiceConfig['traffic'];
+export type DeployerConfig = ServiceConfig['deployer'];
+export type AnalysisPolicy = ServiceConfig['analysis'];
+
+export function parseServiceConfig(value: unknown, subject = 'service config'): ServiceConfig {
+  return parseConfig(serviceConfigSchema, value, subject);
+}
+
+/** Several services; names and repositories must be unique. */
+export function parseServiceConfigs(values: unknown): ServiceConfig[] {
+  const schema = z.array(serviceConfigSchema).superRefine((list, ctx) => {
+    const seen = new Map<string, number>();
+    list.forEach((c, i) => {
+      for (const [field, value] of [
+        ['service', c.service],
+        ['repository', c.repository],
+      ] as const) {
+        const key = `${field}:${value}`;
+        const first = seen.get(key);
+        if (first !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [i, field], message: `duplicates services[${first}].${field}` });
+        } else seen.set(key, i);
+      }
+    });
+  });
+  return parseConfig(schema, values, 'services');
+}
+
+export function stepSpecs(config: ServiceConfig): readonly StepSpec[] {
+  return typeof config.steps === 'string' ? STEP_PRESETS[config.steps] : config.steps;
+}

@@ -1,0 +1,120 @@
+/**
+ * Errors with stable names. Step Functions routes Catch, Retry and Choice on the error's `name` (Lambda reports
+ * it as `errorType`), so a name here is part of the workflow's contract: never rename one.
+ */
+export const ErrorName = {
+  CanaryFailed: 'CanaryFailed',
+  AlarmFired: 'AlarmFired',
+  Aborted: 'Aborted',
+  Superseded: 'Superseded',
+  ApprovalRejected: 'ApprovalRejected',
+  ApprovalTimedOut: 'ApprovalTimedOut',
+  CanaryNotReady: 'CanaryNotReady',
+  ConfigInvalid: 'ConfigInvalid',
+  InputInvalid: 'InputInvalid',
+  TargetNotFound: 'TargetNotFound',
+  LockHeld: 'LockHeld',
+  WeightsNotApplied: 'WeightsNotApplied',
+  Transient: 'Transient',
+} as const;
+export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
+
+/** The reasons an operator or the controller can stop a rollout from outside the workflow. */
+export type AbortReason = typeof ErrorName.AlarmFired | typeof ErrorName.Aborted | typeof ErrorName.Superseded;
+
+export class CanaryControllerError extends Error {
+  constructor(name: ErrorName, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = name;
+  }
+}
+
+export class CanaryFailedError extends CanaryControllerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorName.CanaryFailed, message, options);
+  }
+}
+
+export class RolloutAbortedError extends CanaryControllerError {
+  constructor(reason: AbortReason, message: string) {
+    super(reason, message);
+  }
+}
+
+export class CanaryNotReadyError extends CanaryControllerError {
+  constructor(message: string) {
+    super(ErrorName.CanaryNotReady, message);
+  }
+}
+
+/** A field-level problem found by a schema: `path` names the field, e.g. `steps[2].weight`. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+function describeIssues(subject: string, issues: FieldIssue[]): string {
+  const list = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  return `${subject} is invalid: ${list}`;
+}
+
+export class ConfigInvalidError extends CanaryControllerError {
+  readonly issues: FieldIssue[];
+  constructor(subject: string, issues: FieldIssue[]) {
+    super(ErrorName.ConfigInvalid, describeIssues(subject, issues));
+    this.issues = issues;
+  }
+}
+
+export class InputInvalidError extends CanaryControllerError {
+  readonly issues: FieldIssue[];
+  constructor(subject: string, issues: FieldIssue[]) {
+    super(ErrorName.InputInvalid, describeIssues(subject, issues));
+    this.issues = issues;
+  }
+}
+
+export class TargetNotFoundError extends CanaryControllerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorName.TargetNotFound, message, options);
+  }
+}
+
+export class LockHeldError extends CanaryControllerError {
+  constructor(
+    readonly service: string,
+    readonly holder: string,
+  ) {
+    super(ErrorName.LockHeld, `service ${service} is locked by rollout ${holder}`);
+  }
+}
+
+export class WeightsNotAppliedError extends CanaryControllerError {
+  constructor(message: string) {
+    super(ErrorName.WeightsNotApplied, message);
+  }
+}
+
+/** A failure worth retrying (throttling, 5xx, a dropped connection). The workflow's Retry matches the name. */
+export class TransientError extends CanaryControllerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorName.Transient, message, options);
+  }
+}
+
+/**
+ * The human-readable message of a caught error as Step Functions hands it over: locally `Cause` is the message;
+ * on AWS a Lambda error's `Cause` is the JSON `{"errorType","errorMessage","trace"}`.
+ */
+export function causeMessage(cause: unknown): string {
+  if (typeof cause !== 'string') return '';
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed) {
+      return String((parsed as { errorMessage: unknown }).errorMessage);
+    }
+  } catch {
+    // not JSON: the cause is the message itself
+  }
+  return cause;
+}

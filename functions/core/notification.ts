@@ -1,0 +1,87 @@
+/**
+ * How a rollout event reads in each channel. Pure formatting, shared by the AWS adapters and the sandbox, so
+ * what people receive locally is what they receive from AWS.
+ */
+import type { MetricEvidence } from './judge';
+
+/** Mirror of ports.RolloutEvent's fields that formatting needs (core does not import ports). */
+export interface NotificationEvent {
+  type: string;
+  severity: 'info' | 'warning' | 'error' | 'critical';
+  rolloutId: string;
+  service: string;
+  image: string;
+  summary: string;
+  reason?: string;
+  step?: { index: number; weight: number };
+  verdict?: { result: string; reason: string; metrics: MetricEvidence[] };
+  links?: Record<string, string>;
+  at: string;
+}
+
+export interface SnsMessage {
+  /** SNS subjects: ASCII, at most 100 characters, no line breaks. */
+  subject: string;
+  message: string;
+  /** String attributes subscribers filter on (FilterPolicy). */
+  attributes: Record<string, string>;
+}
+
+function evidenceLines(event: NotificationEvent): string[] {
+  return (event.verdict?.metrics ?? []).map((m) => `  - ${m.metric}: ${m.result} (${m.detail})`);
+}
+
+export function snsMessage(event: NotificationEvent): SnsMessage {
+  const subject = `[${event.severity.toUpperCase()}] ${event.summary}`
+    .replace(/[^\x20-\x7e]/g, ' ')
+    .slice(0, 100);
+  const lines = [
+    event.summary,
+    '',
+    `Service: ${event.service}`,
+    `Image: ${event.image}`,
+    `Rollout: ${event.rolloutId}`,
+    ...(event.step ? [`Step: ${event.step.index + 1} at ${event.step.weight}%`] : []),
+    ...(event.reason ? [`Reason: ${event.reason}`] : []),
+    ...(event.verdict ? ['', `Evidence (${event.verdict.result}):`, ...evidenceLines(event)] : []),
+    ...(event.links ? ['', ...Object.entries(event.links).map(([k, v]) => `${k}: ${v}`)] : []),
+    '',
+    `At: ${event.at}`,
+  ];
+  return {
+    subject,
+    message: lines.join('\n'),
+    attributes: { service: event.service, event: event.type, severity: event.severity },
+  };
+}
+
+/** Severities that open a PagerDuty incident; the rest are for SNS subscribers only. */
+export function pages(severity: NotificationEvent['severity']): boolean {
+  return severity === 'error' || severity === 'critical';
+}
+
+/** A PagerDuty Events API v2 `trigger`, deduplicated per rollout so retries and repeats make one incident. */
+export function pagerDutyTrigger(event: NotificationEvent, routingKey: string) {
+  return {
+    routing_key: routingKey,
+    event_action: 'trigger' as const,
+    dedup_key: event.rolloutId,
+    payload: {
+      summary: event.summary.slice(0, 1024),
+      source: `canary-controller/${event.service}`,
+      severity: event.severity,
+      timestamp: event.at,
+      component: event.service,
+      group: 'canary-rollouts',
+      class: event.type,
+      custom_details: {
+        rollout: event.rolloutId,
+        image: event.image,
+        ...(event.reason ? { reason: event.reason } : {}),
+        ...(event.step ? { step: event.step } : {}),
+        ...(event.verdict ? { verdict: event.verdict.result, evidence: event.verdict.metrics } : {}),
+      },
+    },
+    ...(event.links ? { links: Object.entries(event.links).map(([text, href]) => ({ href, text })) } : {}),
+  };
+}

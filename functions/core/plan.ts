@@ -1,0 +1,115 @@
+/**
+ * Step plans and ALB weight maths. An ALB forward action takes integer weights 0–999 per target group; traffic
+ * splits in proportion to them. Percentages here have one decimal (0.1% steps).
+ */
+
+export interface StepSpec {
+  weight: number;
+  bakeSeconds: number;
+  approval?: boolean;
+}
+
+export interface PlanStep {
+  index: number;
+  /** Percent of traffic on the canary target group during this step. */
+  weight: number;
+  bakeSeconds: number;
+  approval: boolean;
+}
+
+export const STEP_PRESETS = {
+  /** 5% for 10 minutes, then everything. */
+  Canary5Percent10Minutes: [
+    { weight: 5, bakeSeconds: 600 },
+    { weight: 100, bakeSeconds: 0 },
+  ],
+  /** 10% for 5 minutes, then everything. */
+  Canary10Percent5Minutes: [
+    { weight: 10, bakeSeconds: 300 },
+    { weight: 100, bakeSeconds: 0 },
+  ],
+  /** +10% every 3 minutes. */
+  Linear10PercentEvery3Minutes: Array.from({ length: 10 }, (_, i) => ({
+    weight: (i + 1) * 10,
+    bakeSeconds: i === 9 ? 0 : 180,
+  })),
+  /** 5 → 10 → 25 → 50 → 100, five minutes each, and a final check at 100%. */
+  Progressive5To100: [
+    { weight: 5, bakeSeconds: 300 },
+    { weight: 10, bakeSeconds: 300 },
+    { weight: 25, bakeSeconds: 300 },
+    { weight: 50, bakeSeconds: 300 },
+    { weight: 100, bakeSeconds: 300 },
+  ],
+} as const satisfies Record<string, readonly StepSpec[]>;
+
+export type StepPresetName = keyof typeof STEP_PRESETS;
+export const STEP_PRESET_NAMES = Object.keys(STEP_PRESETS) as StepPresetName[];
+
+/** Problems with a step list, as messages naming the step; empty when the list is valid. */
+export function stepListProblems(steps: readonly StepSpec[]): { index: number | null; message: string }[] {
+  const problems: { index: number | null; message: string }[] = [];
+  if (steps.length === 0) return [{ index: null, message: 'at least one step is required' }];
+  steps.forEach((step, index) => {
+    if (!(step.weight > 0 && step.weight <= 100)) {
+      problems.push({ index, message: `weight must be above 0 and at most 100, got ${step.weight}` });
+    } else if (Math.round(step.weight * 10) !== step.weight * 10) {
+      problems.push({ index, message: `weight takes at most one decimal, got ${step.weight}` });
+    }
+    const previous = steps[index - 1];
+    if (previous && step.weight <= previous.weight) {
+      problems.push({
+        index,
+        message: `weights must increase: ${step.weight} follows ${previous.weight}`,
+      });
+    }
+  });
+  const last = steps[steps.length - 1];
+  if (last && last.weight !== 100) {
+    problems.push({ index: steps.length - 1, message: `the last step must be 100, got ${last.weight}` });
+  }
+  return problems;
+}
+
+export function buildPlan(steps: readonly StepSpec[]): PlanStep[] {
+  const problems = stepListProblems(steps);
+  if (problems.length > 0) throw new RangeError(problems.map((p) => p.message).join('; '));
+  return steps.map((s, index) => ({
+    index,
+    weight: s.weight,
+    bakeSeconds: s.bakeSeconds,
+    approval: s.approval ?? false,
+  }));
+}
+
+export interface AlbWeights {
+  stable: number;
+  canary: number;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * Integer ALB weights for a canary percentage, reduced to the smallest exact ratio (5% → 19:1, 0.1% → 999:1).
+ * 0% and 100% put weight 1 on one side and 0 on the other, so the listener keeps both target groups.
+ */
+export function albWeights(canaryPercent: number): AlbWeights {
+  if (!(canaryPercent >= 0 && canaryPercent <= 100)) {
+    throw new RangeError(`canary percent must be within 0–100, got ${canaryPercent}`);
+  }
+  const canaryTenths = Math.round(canaryPercent * 10);
+  const stableTenths = 1000 - canaryTenths;
+  if (canaryTenths === 0) return { stable: 1, canary: 0 };
+  if (stableTenths === 0) return { stable: 0, canary: 1 };
+  const d = gcd(canaryTenths, stableTenths);
+  return { stable: stableTenths / d, canary: canaryTenths / d };
+}
+
+/** The canary's share of traffic in percent (one decimal) for a pair of ALB weights. */
+export function canaryPercent(weights: AlbWeights): number {
+  const total = weights.stable + weights.canary;
+  if (total === 0) return 0;
+  return Math.round((weights.canary / total) * 1000) / 10;
+}

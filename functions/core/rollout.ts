@@ -1,0 +1,122 @@
+import type { ServiceConfig } from './config';
+import type { AbortReason } from './errors';
+import type { Verdict } from './judge';
+import type { PlanStep } from './plan';
+
+export interface ImageRef {
+  repository: string;
+  /** `sha256:<64 hex>` */
+  digest: string;
+  tag?: string;
+}
+
+/** Where traffic goes for one rollout, resolved by Prepare (target groups may have swapped roles). */
+export interface Route {
+  listenerArn: string;
+  ruleArn?: string;
+  stableTargetGroupArn: string;
+  canaryTargetGroupArn: string;
+  stickinessSeconds?: number;
+  headerRule?: { header: string; values: string[]; priority: number };
+}
+
+/** The execution input: self-contained, so a config change never alters a rollout already running. */
+export interface RolloutDoc {
+  rolloutId: string;
+  service: string;
+  image: ImageRef;
+  config: ServiceConfig;
+  plan: PlanStep[];
+  trigger: 'ecr-push' | 'deploy-requested';
+  requestedAt: string;
+}
+
+export type RolloutStatus =
+  | 'running'
+  | 'promoting'
+  | 'promoted'
+  | 'rollingBack'
+  | 'rolledBack'
+  /** The rollback itself could not complete: traffic needs a person. */
+  | 'rollbackFailed';
+
+export const TERMINAL_STATUSES: ReadonlySet<RolloutStatus> = new Set(['promoted', 'rolledBack', 'rollbackFailed']);
+
+export interface WaitToken {
+  token: string;
+  kind: 'bake' | 'approval';
+  step: number;
+  since: string;
+}
+
+export interface RolloutRecord {
+  rolloutId: string;
+  service: string;
+  image: ImageRef;
+  status: RolloutStatus;
+  /** Alarm names that gate this rollout, so an alarm finds its rollouts without reading configs. */
+  alarms: string[];
+  createdAt: string;
+  updatedAt: string;
+  route?: Route;
+  /** What the stable service ran before, so a rollback after a started promotion can restore it. */
+  previousStable?: DeployedVersion;
+  stableUpdated?: boolean;
+  currentStep?: number;
+  canaryPercent?: number;
+  /** When the canary first took traffic: the analysis window starts here. */
+  canaryStartedAt?: string;
+  wait?: WaitToken;
+  abort?: { reason: AbortReason; message: string; at: string };
+  lastVerdict?: Verdict;
+  outcome?: { result: 'promoted' | 'rolledBack' | 'rollbackFailed'; reason: string; at: string };
+}
+
+export interface DeployedVersion {
+  image: string;
+  /** Deployer-specific handle to restore it (an ECS task definition ARN). */
+  revision?: string;
+}
+
+export interface HistoryEntry {
+  at: string;
+  type: string;
+  message: string;
+  detail?: Record<string, unknown>;
+}
+
+/** The lock that keeps one rollout per service; `pending` is the newer image that superseded the holder. */
+export interface ServiceLock {
+  service: string;
+  rolloutId: string;
+  acquiredAt: string;
+  pending?: RolloutDoc;
+}
+
+const DIGEST = /^sha256:([0-9a-f]{64})$/;
+
+/**
+ * Execution name `<service>-<first 16 hex of the digest>`: Step Functions refuses a second execution with the
+ * same name, so one image is rolled out once per service however often its event is delivered.
+ */
+export function rolloutIdFor(service: string, digest: string): string {
+  const match = DIGEST.exec(digest);
+  if (!match?.[1]) throw new RangeError(`not an image digest: ${digest}`);
+  return `${service}-${match[1].slice(0, 16)}`;
+}
+
+export function isDigest(value: string): boolean {
+  return DIGEST.test(value);
+}
+
+/** Glob with `*` and `?` only, as ECR tag filters use. */
+export function tagMatches(pattern: string | undefined, tag: string | undefined): boolean {
+  if (pattern === undefined) return true;
+  if (tag === undefined) return false;
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${source}$`).test(tag);
+}
+
+export function imageLabel(image: ImageRef): string {
+  return `${image.repository}:${image.tag ?? image.digest.slice(0, 19)}`;
+}

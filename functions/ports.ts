@@ -1,0 +1,173 @@
+/**
+ * What the core and the tasks need from the world. Each port has AWS adapters in functions/adapters/aws and
+ * local ones in sandbox/. Keep them small: a task should be testable with a fake of a few lines.
+ */
+import type { ServiceConfig } from './core/config';
+import type { AbortReason } from './core/errors';
+import type { AlarmState, MetricWindow, Verdict } from './core/judge';
+import type {
+  DeployedVersion,
+  HistoryEntry,
+  ImageRef,
+  Route,
+  RolloutDoc,
+  RolloutRecord,
+  ServiceLock,
+  WaitToken,
+} from './core/rollout';
+
+/** Weights keyed by target group ARN, as the listener reports them. */
+export type TargetGroupWeights = Record<string, number>;
+
+export interface TrafficRouter {
+  /** Throws TargetNotFound when the listener, rule or a target group does not exist. */
+  describe(route: Route): Promise<TargetGroupWeights>;
+  /** Send `canaryPercent` of traffic to the canary target group. Not instant: follow with `verifyWeights`. */
+  setWeights(route: Route, canaryPercent: number): Promise<void>;
+  /** True once the listener reports the weights for `canaryPercent`. */
+  verifyWeights(route: Route, canaryPercent: number): Promise<boolean>;
+}
+
+export interface MetricSource {
+  /** Per-period stats for canary and baseline target groups. No traffic is data (zero requests), not an error. */
+  fetch(query: { route: Route; from: Date; to: Date; periodSeconds: number }): Promise<MetricWindow>;
+}
+
+export interface AlarmSource {
+  states(alarmNames: readonly string[]): Promise<AlarmState[]>;
+}
+
+export interface CanaryHealth {
+  ready: boolean;
+  detail: string;
+}
+
+export interface Deployer {
+  /** What the stable service runs now, to restore it if a rollback follows a started promotion. */
+  describeStable(config: ServiceConfig, route: Route): Promise<DeployedVersion>;
+  /** Run the image as the canary behind the canary target group, sized for `canaryPercent` of the traffic. */
+  deployCanary(config: ServiceConfig, route: Route, image: ImageRef, canaryPercent: number): Promise<void>;
+  canaryHealth(config: ServiceConfig, route: Route): Promise<CanaryHealth>;
+  /** Resize the canary for a traffic share (never below what its current weight needs). */
+  scaleCanary(config: ServiceConfig, route: Route, canaryPercent: number): Promise<void>;
+  /** Roll the stable service onto the image. */
+  promoteStable(config: ServiceConfig, route: Route, image: ImageRef): Promise<void>;
+  stableHealth(config: ServiceConfig, route: Route, image: ImageRef): Promise<CanaryHealth>;
+  /** Put the stable service back on what it ran before. */
+  restoreStable(config: ServiceConfig, route: Route, previous: DeployedVersion): Promise<void>;
+  /** Only ever called once the canary's weight is verified at 0. */
+  scaleDownCanary(config: ServiceConfig, route: Route): Promise<void>;
+  /**
+   * Whether the two target groups swap roles on promotion (the `none` deployer: the new version keeps serving
+   * from the canary target group, which becomes the stable one).
+   */
+  readonly swapsTargetGroups: boolean;
+}
+
+export type Severity = 'info' | 'warning' | 'error' | 'critical';
+
+export interface RolloutEvent {
+  type:
+    | 'rollout.started'
+    | 'rollout.refused'
+    | 'step.passed'
+    | 'approval.requested'
+    | 'rollout.promoted'
+    | 'rollout.rolledBack'
+    | 'rollback.failed';
+  severity: Severity;
+  rolloutId: string;
+  service: string;
+  image: string;
+  summary: string;
+  reason?: string;
+  step?: { index: number; weight: number };
+  verdict?: Verdict;
+  links?: Record<string, string>;
+  at: string;
+}
+
+export interface Notifier {
+  readonly name: string;
+  notify(event: RolloutEvent): Promise<void>;
+}
+
+export interface RolloutStore {
+  /** Take the service's lock for a rollout; throws LockHeld with the holder when another rollout has it. */
+  acquireLock(service: string, rolloutId: string, at: Date): Promise<void>;
+  getLock(service: string): Promise<ServiceLock | undefined>;
+  /** Record a newer rollout to start once the holder has rolled back. */
+  setPending(service: string, holder: string, pending: RolloutDoc): Promise<void>;
+  /**
+   * Release the lock held by `rolloutId` (no-op when it does not hold it). When a newer rollout is pending, the
+   * lock passes to it atomically and its document is returned so the caller can start it.
+   */
+  releaseLock(service: string, rolloutId: string, at: Date): Promise<RolloutDoc | undefined>;
+
+  putRollout(record: RolloutRecord): Promise<void>;
+  getRollout(rolloutId: string): Promise<RolloutRecord | undefined>;
+  updateRollout(rolloutId: string, patch: Partial<Omit<RolloutRecord, 'rolloutId' | 'service'>>): Promise<RolloutRecord>;
+  /** Records whose status is not terminal. */
+  listActive(): Promise<RolloutRecord[]>;
+  listByService(service: string, limit: number): Promise<RolloutRecord[]>;
+
+  /** Keep the token of the wait in progress, so alarms and operators can interrupt it. */
+  setWait(rolloutId: string, wait: WaitToken): Promise<void>;
+  /** Clear the wait only if it is still `token` (a newer wait is left alone). */
+  clearWait(rolloutId: string, token: string): Promise<void>;
+  /** Mark the rollout for abort; the first reason wins. Returns the record as stored. */
+  markAborted(rolloutId: string, reason: AbortReason, message: string, at: Date): Promise<RolloutRecord>;
+
+  appendHistory(rolloutId: string, entry: HistoryEntry): Promise<void>;
+  history(rolloutId: string): Promise<HistoryEntry[]>;
+
+  quarantine(service: string, digest: string, reason: string, at: Date): Promise<void>;
+  isQuarantined(service: string, digest: string): Promise<boolean>;
+  releaseQuarantine(service: string, digest: string): Promise<boolean>;
+
+  /** For deployers that swap target-group roles: which target group serves stable now. */
+  getServingTargetGroup(service: string): Promise<string | undefined>;
+  setServingTargetGroup(service: string, targetGroupArn: string): Promise<void>;
+}
+
+export interface StartedExecution {
+  executionArn: string;
+  /** True when an execution with this name and input already existed (a duplicate start is a no-op). */
+  alreadyStarted: boolean;
+}
+
+export interface Executions {
+  start(name: string, input: { rollout: RolloutDoc }): Promise<StartedExecution>;
+  stop(executionName: string, error: string, cause: string): Promise<void>;
+  isRunning(executionName: string): Promise<boolean>;
+  /** Resolve a wait. Returns false when the token is no longer waited on (timed out, already resolved). */
+  sendTaskSuccess(token: string, output: unknown): Promise<boolean>;
+  sendTaskFailure(token: string, error: string, cause: string): Promise<boolean>;
+}
+
+/** The deployer for a service's `deployer.kind`; an unknown kind throws ConfigInvalid, never falls back. */
+export type DeployerFor = (config: ServiceConfig) => Deployer;
+
+/** Which service a repository or a name belongs to. */
+export interface ServiceCatalog {
+  byRepository(repository: string): Promise<ServiceConfig | undefined>;
+  byName(service: string): Promise<ServiceConfig | undefined>;
+}
+
+export interface Clock {
+  now(): Date;
+  /**
+   * Workflow seconds for a span of rollout time: identity on AWS; the sandbox compresses time (a minute of the
+   * plan in a second) and never returns less than 1, Step Functions' smallest timeout.
+   */
+  workflowSeconds(seconds: number): number;
+  /** Pause inside a task (polling a control plane that is eventually consistent). */
+  sleep(ms: number): Promise<void>;
+}
+
+/** The slice of a structured logger the tasks use (Powertools Logger fits). */
+export interface Log {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}

@@ -1,0 +1,88 @@
+/**
+ * analyze: refetch the whole window since the canary started, judge canary against stable (and the gating
+ * alarms), and tell the workflow what comes next. A failing verdict fails the task with CanaryFailed.
+ */
+import { z } from 'zod';
+import { CanaryFailedError } from '../core/errors';
+import { judge } from '../core/judge';
+import { decide } from '../core/rules';
+import type { AlarmSource, Clock, Log, MetricSource, Notifier, RolloutStore } from '../ports';
+import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
+import { checkpoint, notifyAll, recordHistory } from './lib/procedures';
+import { task } from './lib/task';
+
+export interface AnalyzeDeps {
+  metrics: MetricSource;
+  alarms: AlarmSource;
+  store: RolloutStore;
+  notifiers: readonly Notifier[];
+  clock: Clock;
+  log: Log;
+}
+
+/** ALB metrics arrive per minute. */
+const PERIOD_SECONDS = 60;
+
+const input = z.object({
+  rollout: rolloutDocSchema,
+  route: routeSchema,
+  step: planStepSchema,
+  extensions: z.int().min(0),
+});
+
+export function makeAnalyze(deps: AnalyzeDeps) {
+  const { metrics, alarms, store, clock, log } = deps;
+  return task('analyze input', input, async ({ rollout, route, step, extensions }) => {
+    const record = await checkpoint(store, rollout.rolloutId);
+    if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
+    const policy = rollout.config.analysis;
+    const to = clock.now();
+    const from = new Date(record.canaryStartedAt ?? record.createdAt);
+    const [window, alarmStates] = await Promise.all([
+      metrics.fetch({ route, from, to, periodSeconds: PERIOD_SECONDS }),
+      policy.alarms.length > 0 ? alarms.states(policy.alarms) : Promise.resolve([]),
+    ]);
+    const verdict = judge(window, alarmStates, policy);
+    const decision = decide(verdict, step, extensions, policy);
+    await store.updateRollout(rollout.rolloutId, { lastVerdict: verdict, updatedAt: to.toISOString() });
+    await recordHistory(deps, rollout.rolloutId, 'analysis', `step ${step.index + 1} (${step.weight}%): ${verdict.result} → ${decision.action}`, {
+      step: step.index,
+      weight: step.weight,
+      verdict: verdict.result,
+      action: decision.action,
+      reason: decision.reason,
+      canary: verdict.canary,
+      baseline: verdict.baseline,
+    });
+    log.info('analysis', { rolloutId: rollout.rolloutId, step: step.index, verdict: verdict.result, action: decision.action });
+    // Judged and about to act on it: an abort that arrived meanwhile takes precedence over the verdict.
+    await checkpoint(store, rollout.rolloutId);
+
+    switch (decision.action) {
+      case 'rollback':
+        throw new CanaryFailedError(decision.reason);
+      case 'bakeAgain':
+        return { action: decision.action, seconds: clock.workflowSeconds(policy.extensionSeconds), extensions: extensions + 1 };
+      case 'awaitApproval':
+        return {
+          action: decision.action,
+          seconds: clock.workflowSeconds(rollout.config.approvals.timeoutSeconds),
+          extensions,
+        };
+      case 'advance':
+        await notifyAll(deps, {
+          type: 'step.passed',
+          severity: 'info',
+          rolloutId: rollout.rolloutId,
+          service: rollout.service,
+          image: rollout.image.tag ?? rollout.image.digest,
+          summary: `${rollout.service}: step ${step.index + 1} at ${step.weight}% passed`,
+          reason: decision.reason,
+          step: { index: step.index, weight: step.weight },
+          verdict,
+          at: to.toISOString(),
+        });
+        return { action: decision.action, seconds: 0, extensions };
+    }
+  });
+}

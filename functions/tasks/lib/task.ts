@@ -1,0 +1,30 @@
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { parseInput } from '../../core/validation';
+
+/** A task's handler as the sandbox and tests call it: the middy handler with Lambda's (event, context). */
+export type TaskHandler<R> = ((event: unknown, context: Context) => Promise<R>) & middy.MiddyfiedHandler<unknown, R>;
+
+/**
+ * Middleware that parses the event against a schema before the handler runs; a bad event fails with
+ * InputInvalid naming every wrong field, and the handler (so every side effect) never runs.
+ */
+export function parseEvent<S extends z.ZodType>(schema: S, subject: string): middy.MiddlewareObj<unknown> {
+  return {
+    before: (request) => {
+      request.event = parseInput(schema, request.event, subject);
+    },
+  };
+}
+
+/** A middy handler whose event is parsed by `schema` first. */
+export function task<S extends z.ZodType, R>(
+  subject: string,
+  schema: S,
+  fn: (input: z.infer<S>, context: Context) => Promise<R>,
+): TaskHandler<R> {
+  return middy<unknown, R>()
+    .use(parseEvent(schema, subject))
+    .handler((event, context) => fn(event as z.infer<S>, context)) as TaskHandler<R>;
+}

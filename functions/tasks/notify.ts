@@ -1,0 +1,63 @@
+/**
+ * notify: tell people how a rollout ended. Every channel is tried; a channel that fails is logged and never
+ * blocks the others or the workflow. Rollbacks page (error), a rollback that could not finish pages critical.
+ */
+import { z } from 'zod';
+import { causeMessage } from '../core/errors';
+import { imageLabel } from '../core/rollout';
+import type { Clock, Log, Notifier, RolloutEvent, RolloutStore } from '../ports';
+import { caughtErrorSchema, rolloutDocSchema } from './lib/inputs';
+import { notifyAll } from './lib/procedures';
+import { task } from './lib/task';
+
+export interface NotifyDeps {
+  store: RolloutStore;
+  notifiers: readonly Notifier[];
+  clock: Clock;
+  log: Log;
+}
+
+const input = z.object({
+  rollout: rolloutDocSchema,
+  outcome: z.enum(['promoted', 'rolledBack', 'rollbackFailed']),
+  error: caughtErrorSchema.optional(),
+});
+
+/** A person chose this outcome: worth knowing, not worth waking anyone for. */
+const DELIBERATE = new Set(['Aborted', 'Superseded', 'ApprovalRejected']);
+
+export function makeNotify(deps: NotifyDeps) {
+  const { store, clock, log } = deps;
+  return task('notify input', input, async ({ rollout, outcome, error }) => {
+    const record = await store.getRollout(rollout.rolloutId);
+    const label = imageLabel(rollout.image);
+    const reason = record?.outcome?.reason ?? (error ? `${error.Error}: ${causeMessage(error.Cause)}` : undefined);
+    let event: Omit<RolloutEvent, 'rolloutId' | 'service' | 'image' | 'at'>;
+    if (outcome === 'promoted') {
+      event = { type: 'rollout.promoted', severity: 'info', summary: `${rollout.service}: ${label} promoted to 100%` };
+    } else if (outcome === 'rolledBack') {
+      event = {
+        type: 'rollout.rolledBack',
+        severity: error && DELIBERATE.has(error.Error) ? 'warning' : 'error',
+        summary: `${rollout.service}: ${label} rolled back (${error?.Error ?? 'failed'})`,
+      };
+    } else {
+      event = {
+        type: 'rollback.failed',
+        severity: 'critical',
+        summary: `${rollout.service}: rollback of ${label} did not complete; traffic needs attention`,
+      };
+    }
+    const result = await notifyAll(deps, {
+      ...event,
+      rolloutId: rollout.rolloutId,
+      service: rollout.service,
+      image: label,
+      ...(reason ? { reason } : {}),
+      ...(record?.lastVerdict ? { verdict: record.lastVerdict } : {}),
+      at: clock.now().toISOString(),
+    });
+    log.info('notified', { rolloutId: rollout.rolloutId, outcome, ...result });
+    return result;
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * prepare: check the listener, rule and target groups exist, record the routing found and what stable runs,
+ * confirm the service's lock, and deploy the image as the canary, sized for the first step.
+ */
+import { LockHeldError } from '../core/errors';
+import { imageLabel } from '../core/rollout';
+import type { Clock, DeployerFor, Log, RolloutStore, TrafficRouter } from '../ports';
+import { rolloutInput } from './lib/inputs';
+import { checkpoint, recordHistory, resolveRoute } from './lib/procedures';
+import { task } from './lib/task';
+
+export interface PrepareDeps {
+  router: TrafficRouter;
+  deployerFor: DeployerFor;
+  store: RolloutStore;
+  clock: Clock;
+  log: Log;
+}
+
+export function makePrepare(deps: PrepareDeps) {
+  const { router, deployerFor, store, clock, log } = deps;
+  return task('prepare input', rolloutInput, async ({ rollout }) => {
+    const lock = await store.getLock(rollout.service);
+    if (lock?.rolloutId !== rollout.rolloutId) {
+      throw new LockHeldError(rollout.service, lock?.rolloutId ?? '(nobody)');
+    }
+    await checkpoint(store, rollout.rolloutId);
+    const deployer = deployerFor(rollout.config);
+    const route = await resolveRoute(store, rollout.config);
+    const found = await router.describe(route);
+    const previousStable = await deployer.describeStable(rollout.config, route);
+    await store.updateRollout(rollout.rolloutId, {
+      route,
+      previousStable,
+      canaryPercent: 0,
+      updatedAt: clock.now().toISOString(),
+    });
+    const first = rollout.plan[0];
+    await deployer.deployCanary(rollout.config, route, rollout.image, first?.weight ?? 0);
+    await recordHistory(deps, rollout.rolloutId, 'prepared', `deploying ${imageLabel(rollout.image)} as the canary`, {
+      weightsFound: found,
+      previousStable: previousStable.image,
+    });
+    log.info('prepared', { rolloutId: rollout.rolloutId, weightsFound: found });
+    return {
+      route,
+      readiness: { attempts: 0, ready: false, waitSeconds: clock.workflowSeconds(rollout.config.readiness.pollSeconds) },
+    };
+  });
+}

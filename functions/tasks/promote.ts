@@ -1,0 +1,78 @@
+/**
+ * promote, in three phases the workflow calls in turn (the Flagger model):
+ * - `begin`: 100% on the canary (verified), then the stable service rolls onto the new image;
+ * - `shiftBack`: once stable is steady, 100% back on the stable target group (verified), and the drain time;
+ * - `finish`: with the canary's weight verified at 0, scale it down, release the service, record the outcome.
+ * With a deployer that swaps target-group roles, the canary target group simply becomes the stable one.
+ */
+import { z } from 'zod';
+import { WeightsNotAppliedError } from '../core/errors';
+import { imageLabel } from '../core/rollout';
+import type { Clock, DeployerFor, Executions, Log, RolloutStore, TrafficRouter } from '../ports';
+import { rolloutDocSchema, routeSchema } from './lib/inputs';
+import { checkpoint, recordHistory, releaseAndHandOver, shiftTraffic } from './lib/procedures';
+import { task } from './lib/task';
+
+export interface PromoteDeps {
+  router: TrafficRouter;
+  deployerFor: DeployerFor;
+  store: RolloutStore;
+  executions: Executions;
+  clock: Clock;
+  log: Log;
+}
+
+const input = z.object({
+  rollout: rolloutDocSchema,
+  route: routeSchema,
+  phase: z.enum(['begin', 'shiftBack', 'finish']),
+});
+
+export function makePromote(deps: PromoteDeps) {
+  const { router, deployerFor, store, clock, log } = deps;
+  return task('promote input', input, async ({ rollout, route, phase }) => {
+    await checkpoint(store, rollout.rolloutId);
+    const deployer = deployerFor(rollout.config);
+    const { config } = rollout;
+    const now = () => clock.now().toISOString();
+
+    if (phase === 'begin') {
+      await shiftTraffic(deps, route, 100);
+      await store.updateRollout(rollout.rolloutId, { status: 'promoting', canaryPercent: 100, updatedAt: now() });
+      if (!deployer.swapsTargetGroups) {
+        await store.updateRollout(rollout.rolloutId, { stableUpdated: true });
+        await deployer.promoteStable(config, route, rollout.image);
+      }
+      await recordHistory(deps, rollout.rolloutId, 'promoting', `promoting ${imageLabel(rollout.image)}`);
+      return { readiness: { attempts: 0, ready: false, waitSeconds: clock.workflowSeconds(config.readiness.pollSeconds) } };
+    }
+
+    if (phase === 'shiftBack') {
+      if (deployer.swapsTargetGroups) return { seconds: 0 };
+      await shiftTraffic(deps, route, 0);
+      await store.updateRollout(rollout.rolloutId, { canaryPercent: 0, updatedAt: now() });
+      const drain = config.traffic.deregistrationDelaySeconds;
+      return { seconds: drain > 0 ? clock.workflowSeconds(drain) : 0 };
+    }
+
+    if (deployer.swapsTargetGroups) {
+      await store.setServingTargetGroup(rollout.service, route.canaryTargetGroupArn);
+    } else {
+      // Never scale down what still has weight: read the listener back right before.
+      if (!(await router.verifyWeights(route, 0))) {
+        throw new WeightsNotAppliedError('the canary still has weight; not scaling it down');
+      }
+      await deployer.scaleDownCanary(config, route);
+    }
+    const at = now();
+    await store.updateRollout(rollout.rolloutId, {
+      status: 'promoted',
+      updatedAt: at,
+      outcome: { result: 'promoted', reason: 'every step passed', at },
+    });
+    await recordHistory(deps, rollout.rolloutId, 'promoted', `${imageLabel(rollout.image)} promoted`);
+    const startedNext = await releaseAndHandOver(deps, rollout.service, rollout.rolloutId);
+    log.info('promoted', { rolloutId: rollout.rolloutId });
+    return { promoted: true, ...(startedNext ? { startedNext } : {}) };
+  });
+}
