@@ -1,0 +1,373 @@
+/**
+ * TrafficRouter over an Application Load Balancer: the weights of the two target groups in the forward action of
+ * a listener's default actions (or of one listener rule), and the optional header rule that sends chosen users
+ * to the canary. ModifyListener and ModifyRule replace whole action lists, so every write starts from what the
+ * listener has now and changes only the forward action.
+ */
+import {
+  type Action,
+  CreateRuleCommand,
+  DeleteRuleCommand,
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  type ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+  type Rule,
+  type RuleCondition,
+  SetRulePrioritiesCommand,
+  type TargetGroupStickinessConfig,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ConfigInvalidError, TargetNotFoundError } from '../../core/errors';
+import { type AlbWeights, albWeights } from '../../core/plan';
+import type { Route } from '../../core/rollout';
+import type { CanaryHealth, TargetGroupWeights, TrafficRouter } from '../../ports';
+import { type AdapterOptions, AwsCaller, errorName } from './sdk';
+
+type HeaderRule = NonNullable<Route['headerRule']>;
+
+interface RoutingTarget {
+  actions: Action[];
+  /** The conditions of the route's rule; none when the route is the listener's default actions. */
+  conditions: RuleCondition[];
+}
+
+const IAM = 'elasticloadbalancing';
+
+export class AlbTrafficRouter implements TrafficRouter {
+  private readonly aws: AwsCaller;
+
+  constructor(
+    private readonly elbv2: ElasticLoadBalancingV2Client,
+    options: AdapterOptions = {},
+  ) {
+    this.aws = new AwsCaller(options.retry);
+  }
+
+  async describe(route: Route): Promise<TargetGroupWeights> {
+    const target = await this.readTarget(route);
+    const forward = forwardAction(target.actions, route);
+    await this.checkTargetGroups([route.stableTargetGroupArn, route.canaryTargetGroupArn]);
+    return weightsOf(forward);
+  }
+
+  async setWeights(route: Route, canaryPercent: number): Promise<void> {
+    const weights = albWeights(canaryPercent);
+    const headerRuleOn = canaryPercent > 0 && canaryPercent < 100;
+    // Take the side door away before the main one, and open it only after: the header rule is canary traffic too.
+    if (route.headerRule && !headerRuleOn) await this.removeHeaderRule(route, route.headerRule);
+    const target = await this.readTarget(route);
+    const actions = withWeights(target.actions, route, weights, headerRuleOn);
+    if (route.ruleArn) {
+      const ruleArn = route.ruleArn;
+      await this.aws.call(
+        `${IAM}:ModifyRule`,
+        ruleArn,
+        () => this.elbv2.send(new ModifyRuleCommand({ RuleArn: ruleArn, Actions: actions })),
+        { notFound: notFoundMessages(route) },
+      );
+    } else {
+      await this.aws.call(
+        `${IAM}:ModifyListener`,
+        route.listenerArn,
+        () => this.elbv2.send(new ModifyListenerCommand({ ListenerArn: route.listenerArn, DefaultActions: actions })),
+        { notFound: notFoundMessages(route) },
+      );
+    }
+    if (route.headerRule && headerRuleOn) await this.ensureHeaderRule(route, route.headerRule, target);
+  }
+
+  async verifyWeights(route: Route, canaryPercent: number): Promise<boolean> {
+    const expected = albWeights(canaryPercent);
+    const target = await this.readTarget(route);
+    if (!sameWeights(weightsOf(forwardAction(target.actions, route)), route, expected)) return false;
+    if (!route.headerRule) return true;
+    const headerRule = await this.findHeaderRule(route, route.headerRule);
+    const wanted = canaryPercent > 0 && canaryPercent < 100;
+    return wanted ? headerRule !== undefined && forwardsOnlyTo(headerRule, route.canaryTargetGroupArn) : headerRule === undefined;
+  }
+
+  private async readTarget(route: Route): Promise<RoutingTarget> {
+    const notFound = notFoundMessages(route);
+    if (route.ruleArn) {
+      const ruleArn = route.ruleArn;
+      const out = await this.aws.call(
+        `${IAM}:DescribeRules`,
+        ruleArn,
+        () => this.elbv2.send(new DescribeRulesCommand({ RuleArns: [ruleArn] })),
+        { notFound },
+      );
+      const rule = out.Rules?.[0];
+      if (!rule) throw new TargetNotFoundError(`listener rule ${ruleArn} does not exist`);
+      return { actions: rule.Actions ?? [], conditions: rule.Conditions ?? [] };
+    }
+    const out = await this.aws.call(
+      `${IAM}:DescribeListeners`,
+      route.listenerArn,
+      () => this.elbv2.send(new DescribeListenersCommand({ ListenerArns: [route.listenerArn] })),
+      { notFound },
+    );
+    const listener = out.Listeners?.[0];
+    if (!listener) throw new TargetNotFoundError(`listener ${route.listenerArn} does not exist`);
+    return { actions: listener.DefaultActions ?? [], conditions: [] };
+  }
+
+  private async checkTargetGroups(arns: string[]): Promise<void> {
+    const describe = (list: string[]) =>
+      this.aws.call(`${IAM}:DescribeTargetGroups`, list.join(', '), () =>
+        this.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: list })),
+      );
+    try {
+      const out = await describe(arns);
+      const found = new Set((out.TargetGroups ?? []).map((tg) => tg.TargetGroupArn));
+      const missing = arns.filter((arn) => !found.has(arn));
+      if (missing.length > 0) throw new TargetNotFoundError(`target group not found: ${missing.join(', ')}`);
+    } catch (error) {
+      if (errorName(error) !== 'TargetGroupNotFoundException') throw error;
+      // The error does not say which one is missing: ask about each, so the message names it.
+      const missing: string[] = [];
+      for (const arn of arns) {
+        try {
+          await describe([arn]);
+        } catch (single) {
+          if (errorName(single) !== 'TargetGroupNotFoundException') throw single;
+          missing.push(arn);
+        }
+      }
+      throw new TargetNotFoundError(`target group not found: ${(missing.length > 0 ? missing : arns).join(', ')}`, {
+        cause: error,
+      });
+    }
+  }
+
+  private async listenerRules(listenerArn: string): Promise<Rule[]> {
+    const rules: Rule[] = [];
+    let marker: string | undefined;
+    do {
+      const out = await this.aws.call(
+        `${IAM}:DescribeRules`,
+        listenerArn,
+        () => this.elbv2.send(new DescribeRulesCommand({ ListenerArn: listenerArn, ...(marker ? { Marker: marker } : {}) })),
+        { notFound: { ListenerNotFoundException: `listener ${listenerArn} does not exist` } },
+      );
+      rules.push(...(out.Rules ?? []));
+      marker = out.NextMarker;
+    } while (marker);
+    return rules;
+  }
+
+  /** The controller's header rule: an http-header condition on that header, forwarding to this route's groups. */
+  private async findHeaderRule(route: Route, headerRule: HeaderRule): Promise<Rule | undefined> {
+    const ours = new Set([route.stableTargetGroupArn, route.canaryTargetGroupArn]);
+    const header = headerRule.header.toLowerCase();
+    return (await this.listenerRules(route.listenerArn)).find(
+      (rule) =>
+        !rule.IsDefault &&
+        (rule.Conditions ?? []).some(
+          (c) => c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header,
+        ) &&
+        targetGroupsOf(rule.Actions ?? []).every((arn) => ours.has(arn)),
+    );
+  }
+
+  private async ensureHeaderRule(route: Route, headerRule: HeaderRule, target: RoutingTarget): Promise<void> {
+    const conditions = headerRuleConditions(target.conditions, headerRule);
+    // Same actions as the route (an authenticate-oidc in front stays in front), forwarding to the canary only.
+    const actions = target.actions.map((action) =>
+      action.Type === 'forward' ? canaryOnlyForward(action, route.canaryTargetGroupArn) : inputAction(action),
+    );
+    const existing = await this.findHeaderRule(route, headerRule);
+    if (existing?.RuleArn) {
+      const ruleArn = existing.RuleArn;
+      await this.aws.call(`${IAM}:ModifyRule`, ruleArn, () =>
+        this.elbv2.send(new ModifyRuleCommand({ RuleArn: ruleArn, Conditions: conditions, Actions: actions })),
+      );
+      if (existing.Priority !== String(headerRule.priority)) {
+        await this.aws.call(`${IAM}:SetRulePriorities`, ruleArn, () =>
+          this.elbv2.send(new SetRulePrioritiesCommand({ RulePriorities: [{ RuleArn: ruleArn, Priority: headerRule.priority }] })),
+        );
+      }
+      return;
+    }
+    try {
+      await this.aws.call(
+        `${IAM}:CreateRule`,
+        route.listenerArn,
+        () =>
+          this.elbv2.send(
+            new CreateRuleCommand({
+              ListenerArn: route.listenerArn,
+              Priority: headerRule.priority,
+              Conditions: conditions,
+              Actions: actions,
+            }),
+          ),
+        // Not idempotent: after a 5xx the rule may exist; the workflow's retry finds it and modifies it instead.
+        { idempotent: false, notFound: { ListenerNotFoundException: `listener ${route.listenerArn} does not exist` } },
+      );
+    } catch (error) {
+      if (errorName(error) !== 'PriorityInUseException') throw error;
+      throw new ConfigInvalidError('service config', [
+        {
+          path: 'traffic.headerRule.priority',
+          message: `priority ${headerRule.priority} is taken by another rule on listener ${route.listenerArn}`,
+        },
+      ]);
+    }
+  }
+
+  private async removeHeaderRule(route: Route, headerRule: HeaderRule): Promise<void> {
+    const existing = await this.findHeaderRule(route, headerRule);
+    if (!existing?.RuleArn) return;
+    const ruleArn = existing.RuleArn;
+    try {
+      await this.aws.call(`${IAM}:DeleteRule`, ruleArn, () => this.elbv2.send(new DeleteRuleCommand({ RuleArn: ruleArn })));
+    } catch (error) {
+      if (errorName(error) !== 'RuleNotFoundException') throw error; // already gone: what we wanted
+    }
+  }
+}
+
+/**
+ * Health of a target group's registered targets (draining ones excluded): ready when there is at least one and
+ * every one is healthy. Shared by the deployers.
+ */
+export class AlbTargetHealth {
+  private readonly aws: AwsCaller;
+
+  constructor(
+    private readonly elbv2: ElasticLoadBalancingV2Client,
+    options: AdapterOptions = {},
+  ) {
+    this.aws = new AwsCaller(options.retry);
+  }
+
+  async check(targetGroupArn: string): Promise<CanaryHealth> {
+    const out = await this.aws.call(
+      `${IAM}:DescribeTargetHealth`,
+      targetGroupArn,
+      () => this.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn })),
+      { notFound: { TargetGroupNotFoundException: `target group ${targetGroupArn} does not exist` } },
+    );
+    const targets = (out.TargetHealthDescriptions ?? []).filter((d) => d.TargetHealth?.State !== 'draining');
+    const name = targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/'));
+    if (targets.length === 0) return { ready: false, detail: `no registered targets in ${name}` };
+    const notHealthy = targets.filter((d) => d.TargetHealth?.State !== 'healthy');
+    if (notHealthy.length === 0) return { ready: true, detail: `${targets.length}/${targets.length} targets healthy in ${name}` };
+    const examples = notHealthy
+      .slice(0, 3)
+      .map((d) => `${d.Target?.Id ?? '?'}${d.Target?.Port ? `:${d.Target.Port}` : ''} ${d.TargetHealth?.State ?? 'unknown'}${d.TargetHealth?.Reason ? ` (${d.TargetHealth.Reason})` : ''}`);
+    return {
+      ready: false,
+      detail: `${targets.length - notHealthy.length}/${targets.length} targets healthy in ${name}: ${examples.join(', ')}`,
+    };
+  }
+}
+
+function notFoundMessages(route: Route): Record<string, string> {
+  return {
+    ListenerNotFoundException: `listener ${route.listenerArn} does not exist`,
+    RuleNotFoundException: `listener rule ${route.ruleArn ?? '(none)'} does not exist`,
+    TargetGroupNotFoundException: `target group not found: ${route.stableTargetGroupArn} or ${route.canaryTargetGroupArn}`,
+  };
+}
+
+function forwardAction(actions: readonly Action[], route: Route): Action {
+  const forward = actions.find((a) => a.Type === 'forward');
+  if (!forward) {
+    throw new TargetNotFoundError(`${route.ruleArn ? `listener rule ${route.ruleArn}` : `listener ${route.listenerArn}`} has no forward action`);
+  }
+  return forward;
+}
+
+function weightsOf(forward: Action): TargetGroupWeights {
+  const groups = forward.ForwardConfig?.TargetGroups ?? [];
+  if (groups.length > 0) {
+    const weights: TargetGroupWeights = {};
+    for (const g of groups) if (g.TargetGroupArn) weights[g.TargetGroupArn] = g.Weight ?? 1;
+    return weights;
+  }
+  return forward.TargetGroupArn ? { [forward.TargetGroupArn]: 1 } : {};
+}
+
+function targetGroupsOf(actions: readonly Action[]): string[] {
+  return actions.flatMap((a) =>
+    a.Type !== 'forward'
+      ? []
+      : Object.keys(weightsOf(a)),
+  );
+}
+
+function forwardsOnlyTo(rule: Rule, targetGroupArn: string): boolean {
+  const forward = (rule.Actions ?? []).find((a) => a.Type === 'forward');
+  if (!forward) return false;
+  return Object.entries(weightsOf(forward)).every(([arn, w]) => (arn === targetGroupArn ? w > 0 : w === 0));
+}
+
+function sameWeights(found: TargetGroupWeights, route: Route, expected: AlbWeights): boolean {
+  const { stableTargetGroupArn: stable, canaryTargetGroupArn: canary } = route;
+  if ((found[stable] ?? 0) !== expected.stable || (found[canary] ?? 0) !== expected.canary) return false;
+  return Object.entries(found).every(([arn, w]) => arn === stable || arn === canary || w === 0);
+}
+
+/**
+ * An action as read back, made fit to send: Describe* never returns an OIDC client secret, so the rewrite must
+ * ask ELB to keep the one it has.
+ */
+function inputAction(action: Action): Action {
+  if (action.Type === 'authenticate-oidc' && action.AuthenticateOidcConfig && !action.AuthenticateOidcConfig.ClientSecret) {
+    return { ...action, AuthenticateOidcConfig: { ...action.AuthenticateOidcConfig, UseExistingClientSecret: true } };
+  }
+  return action;
+}
+
+/**
+ * The route's actions with the forward action weighted for the two target groups; every other action, and the
+ * order, as it was. Target-group stickiness holds only while both versions take traffic: ALB lets stickiness
+ * win over weights, so at 0% or 100% it is switched off, or sticky clients would stay on a group with weight 0.
+ */
+function withWeights(actions: readonly Action[], route: Route, weights: AlbWeights, split: boolean): Action[] {
+  const forward = forwardAction(actions, route);
+  return actions.map((action) => {
+    if (action !== forward) return inputAction(action);
+    const { TargetGroupArn: _legacy, ForwardConfig, ...rest } = action;
+    let stickiness: TargetGroupStickinessConfig | undefined = ForwardConfig?.TargetGroupStickinessConfig;
+    if (!split && stickiness?.Enabled) stickiness = { Enabled: false };
+    else if (split && route.stickinessSeconds) stickiness = { Enabled: true, DurationSeconds: route.stickinessSeconds };
+    return {
+      ...rest,
+      ForwardConfig: {
+        TargetGroups: [
+          { TargetGroupArn: route.stableTargetGroupArn, Weight: weights.stable },
+          { TargetGroupArn: route.canaryTargetGroupArn, Weight: weights.canary },
+        ],
+        ...(stickiness ? { TargetGroupStickinessConfig: stickiness } : {}),
+      },
+    };
+  });
+}
+
+function canaryOnlyForward(action: Action, canaryTargetGroupArn: string): Action {
+  const { TargetGroupArn: _legacy, ForwardConfig: _config, ...rest } = action;
+  return { ...rest, ForwardConfig: { TargetGroups: [{ TargetGroupArn: canaryTargetGroupArn, Weight: 1 }] } };
+}
+
+/**
+ * The header rule matches what the route's rule matches (host, path...) plus the header, so it never catches
+ * another service's requests. Describe* returns the legacy `Values` next to the typed config; send only the latter.
+ */
+function headerRuleConditions(routeConditions: readonly RuleCondition[], headerRule: HeaderRule): RuleCondition[] {
+  const header = headerRule.header.toLowerCase();
+  const kept = routeConditions
+    .filter((c) => !(c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header))
+    .map((c) => {
+      const typed =
+        c.HostHeaderConfig ?? c.PathPatternConfig ?? c.HttpHeaderConfig ?? c.QueryStringConfig ?? c.HttpRequestMethodConfig ?? c.SourceIpConfig;
+      if (!typed) return c;
+      const { Values: _legacy, ...rest } = c;
+      return rest;
+    });
+  return [...kept, { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: headerRule.header, Values: headerRule.values } }];
+}

@@ -1,0 +1,58 @@
+import type { ServiceConfigInput } from '../functions/core/config';
+import type { LocalAlarmSpec } from './alarms';
+import type { FaultProfile } from './versions';
+
+/** The demo service: an ECS service behind an ALB listener, with a canary target group and a gating alarm. */
+export const DEMO_LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2';
+export const DEMO_STABLE_TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-stable/73e2d6bc24d8a067';
+export const DEMO_CANARY_TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-canary/2453ed029918f21f';
+export const DEMO_ALARM = 'web-canary-5xx';
+
+export function demoService(overrides: Partial<ServiceConfigInput> = {}): ServiceConfigInput {
+  return {
+    service: 'web',
+    repository: 'shop/web',
+    traffic: {
+      kind: 'alb',
+      listenerArn: DEMO_LISTENER,
+      stableTargetGroupArn: DEMO_STABLE_TG,
+      canaryTargetGroupArn: DEMO_CANARY_TG,
+      stickinessSeconds: 3600,
+      headerRule: { header: 'x-canary', values: ['always'], priority: 10 },
+      deregistrationDelaySeconds: 30,
+    },
+    deployer: { kind: 'ecs', cluster: 'shop', stableService: 'web', canaryService: 'web-canary', container: 'web' },
+    steps: [
+      { weight: 5, bakeSeconds: 60 },
+      { weight: 10, bakeSeconds: 60 },
+      { weight: 25, bakeSeconds: 60 },
+      { weight: 50, bakeSeconds: 60 },
+      { weight: 100, bakeSeconds: 60 },
+    ],
+    analysis: {
+      minRequests: 100,
+      maxExtensions: 4,
+      extensionSeconds: 30,
+      errorRate: { tolerance: 0.5, minIncrease: 0.01, max: 0.05 },
+      latency: { p99Tolerance: 0.5, p99MinIncreaseMs: 50 },
+      alarms: [DEMO_ALARM],
+    },
+    approvals: { timeoutSeconds: 300, onTimeout: 'rollback' },
+    readiness: { timeoutSeconds: 300, pollSeconds: 10 },
+    ...overrides,
+  };
+}
+
+export const demoAlarm = (targetGroupArn = DEMO_CANARY_TG): LocalAlarmSpec => ({
+  name: DEMO_ALARM,
+  targetGroupArn,
+  threshold: 0.1,
+  periodSeconds: 10,
+  evaluationPeriods: 2,
+  minRequests: 5,
+});
+
+export const HEALTHY: FaultProfile = { errorRate: 0.001, latencyMs: 8, jitterMs: 3 };
+export const SERVER_ERRORS: FaultProfile = { errorRate: 0.05, latencyMs: 8, jitterMs: 3 };
+/** Healthy at first, then half its requests fail: the alarm must catch it before the next analysis. */
+export const TURNS_BAD: FaultProfile = { errorRate: 0.001, latencyMs: 8, jitterMs: 3, badAfterSeconds: 100, badErrorRate: 0.5 };

@@ -1,0 +1,284 @@
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { Context } from 'aws-lambda';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { RolloutDoc } from '../functions/core/rollout';
+import type { Executions, StartedExecution } from '../functions/ports';
+
+export const DEFINITION_PATH = new URL('../statemachine/canary.asl.json', import.meta.url);
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:canary-controller`;
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+type State = { Type: string; Resource?: string; Parameters?: { FunctionName?: string }; ItemProcessor?: { States: Record<string, State> }; Iterator?: { States: Record<string, State> } };
+
+/** `${PrepareFunctionArn}` → `Prepare`. */
+function functionKey(reference: string | undefined): string | undefined {
+  return /^\$\{(\w+)FunctionArn\}$/.exec(reference ?? '')?.[1];
+}
+
+/** Every Task state of the definition (nested Map and Parallel states included) with the function it calls. */
+export function taskStates(definition: { States: Record<string, State> }): { state: string; fn: string; waits: boolean }[] {
+  const out: { state: string; fn: string; waits: boolean }[] = [];
+  const visit = (states: Record<string, State>) => {
+    for (const [name, s] of Object.entries(states)) {
+      if (s.Type === 'Task') {
+        const waits = s.Resource?.endsWith('.waitForTaskToken') ?? false;
+        const fn = functionKey(waits ? s.Parameters?.FunctionName : s.Resource);
+        if (!fn) throw new Error(`state ${name} calls no \${<Name>FunctionArn} substitution`);
+        out.push({ state: name, fn, waits });
+      }
+      const nested = s.ItemProcessor ?? s.Iterator;
+      if (nested) visit(nested.States);
+    }
+  };
+  visit(definition.States);
+  return out;
+}
+
+export function loadDefinition(): { States: Record<string, State>; StartAt: string } {
+  return JSON.parse(readFileSync(DEFINITION_PATH, 'utf8'));
+}
+
+/** The definition with each `${XFunctionArn}` replaced, as CloudFormation's definitionSubstitutions would. */
+export function substitutedDefinition(): Record<string, unknown> {
+  const text = readFileSync(DEFINITION_PATH, 'utf8').replace(
+    /\$\{(\w+)FunctionArn\}/g,
+    (_, name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:canary-${name}`,
+  );
+  return JSON.parse(text);
+}
+
+export interface ExecutionRecord {
+  name: string;
+  executionArn: string;
+  input: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  error?: string;
+  cause?: string;
+  output?: unknown;
+  startedAt: number;
+  stoppedAt?: number;
+  done: Promise<ExecutionRecord>;
+  abort: () => void;
+}
+
+interface PendingToken {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  settled: boolean;
+  timer: NodeJS.Timeout;
+}
+
+function lambdaContext(fn: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `canary-${fn}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:canary-${fn}`,
+    memoryLimitInMB: '256',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/canary-${fn}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** An error as Step Functions sees a Lambda's: `Error` is the errorType, `Cause` the JSON error payload. */
+function lambdaError(error: unknown): Error {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const out = new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] }));
+  out.name = e.name;
+  return out;
+}
+
+/**
+ * Step Functions on this machine: runs the real definition with aws-local-stepfunctions, each Task calling the
+ * real task handler as Lambda would (JSON in, JSON out, errors by name). `.waitForTaskToken` tasks get a fresh
+ * token per wait (the engine's `$$.Task.Token` is static), resolved by sendTaskSuccess / sendTaskFailure.
+ * Execution status changes go to `onStatusChange` as the EventBridge events AWS sends.
+ */
+export class LocalStepFunctions extends EventEmitter implements Executions {
+  private readonly machine: StateMachine;
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly tokens = new Map<string, PendingToken>();
+  private readonly localHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  private readonly retryOverrides: Record<string, number> = {};
+
+  constructor(
+    handlers: Record<string, Handler>,
+    private readonly options: {
+      /** Real ms between retries (the definition's backoff compressed). */
+      retryIntervalMs: number;
+      onStatusChange?: (event: unknown) => Promise<unknown>;
+      /** Wraps each task invocation (fault injection in tests). */
+      invoke?: (fn: string, event: unknown, call: () => Promise<unknown>) => Promise<unknown>;
+    },
+  ) {
+    super();
+    const definition = substitutedDefinition();
+    this.machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+    for (const { state, fn, waits } of taskStates(loadDefinition())) {
+      const handler = handlers[fn];
+      if (!handler) throw new Error(`no local handler for ${fn} (state ${state})`);
+      this.retryOverrides[state] = options.retryIntervalMs;
+      this.localHandlers[state] = waits ? (input) => this.startWait(fn, handler, input) : (input) => this.call(fn, handler, input);
+    }
+  }
+
+  private async call(fn: string, handler: Handler, input: unknown): Promise<unknown> {
+    const event = JSON.parse(JSON.stringify(input ?? null));
+    const run = () => handler(event, lambdaContext(fn));
+    try {
+      const result = await (this.options.invoke ? this.options.invoke(fn, event, run) : run());
+      this.emit('task', fn, event, result);
+      return JSON.parse(JSON.stringify(result ?? null));
+    } catch (error) {
+      this.emit('taskError', fn, event, error);
+      throw lambdaError(error);
+    }
+  }
+
+  private async startWait(fn: string, handler: Handler, input: unknown): Promise<unknown> {
+    const params = input as { Payload: Record<string, unknown> };
+    const token = `local-token-${crypto.randomUUID()}`;
+    const seconds = Number(params.Payload.seconds ?? 60);
+    const waiting = new Promise((resolve, reject) => {
+      // The engine times the state out after `seconds`; after that the token is no longer accepted.
+      const timer = setTimeout(() => this.expire(token), seconds * 1000 + 5);
+      this.tokens.set(token, { resolve, reject, settled: false, timer });
+    });
+    waiting.catch(() => undefined);
+    try {
+      await this.call(fn, handler, { ...params.Payload, token });
+    } catch (error) {
+      this.expire(token);
+      throw error;
+    }
+    return waiting;
+  }
+
+  private expire(token: string): void {
+    const pending = this.tokens.get(token);
+    if (!pending) return;
+    pending.settled = true;
+    clearTimeout(pending.timer);
+  }
+
+  async sendTaskSuccess(token: string, output: unknown): Promise<boolean> {
+    const pending = this.tokens.get(token);
+    if (!pending || pending.settled) return false;
+    this.expire(token);
+    pending.resolve(JSON.parse(JSON.stringify(output ?? {})));
+    return true;
+  }
+
+  async sendTaskFailure(token: string, error: string, cause: string): Promise<boolean> {
+    const pending = this.tokens.get(token);
+    if (!pending || pending.settled) return false;
+    this.expire(token);
+    const e = new Error(cause);
+    e.name = error;
+    pending.reject(e);
+    return true;
+  }
+
+  async start(name: string, input: { rollout: RolloutDoc }): Promise<StartedExecution> {
+    const inputJson = JSON.stringify(input);
+    const existing = this.executions.get(name);
+    if (existing) {
+      if (existing.input === inputJson) return { executionArn: existing.executionArn, alreadyStarted: true };
+      const e = new Error(`Execution Already Exists: '${existing.executionArn}'`);
+      e.name = 'ExecutionAlreadyExists';
+      throw e;
+    }
+    const executionArn = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+    const run = this.machine.run(JSON.parse(inputJson), {
+      overrides: { taskResourceLocalHandlers: this.localHandlers as never, retryIntervalOverrides: this.retryOverrides },
+      // The engine's $$.Task.Token is this static value; each wait mints its own token (startWait).
+      context: {
+        Execution: { Id: executionArn, Name: name, Input: JSON.parse(inputJson), StartTime: new Date().toISOString() },
+        Task: { Token: 'static-token-replaced-per-wait' },
+      },
+    });
+    const record: ExecutionRecord = {
+      name,
+      executionArn,
+      input: inputJson,
+      status: 'RUNNING',
+      startedAt: performance.now(),
+      abort: () => run.abort(),
+      done: undefined as unknown as Promise<ExecutionRecord>,
+    };
+    record.done = run.result.then(
+      (output) => Object.assign(record, { status: 'SUCCEEDED' as const, output }),
+      (error: Error & { cause?: Error }) => {
+        if (error.name === 'ExecutionAbortedError') return Object.assign(record, { status: 'ABORTED' as const });
+        const caught = error.cause ?? error;
+        return Object.assign(record, { status: 'FAILED' as const, error: caught.name, cause: caught.message });
+      },
+    ).then(async (r) => {
+      r.stoppedAt = performance.now();
+      this.emit('execution', r);
+      await this.options.onStatusChange?.(statusChangeEvent(r)).catch((e) => this.emit('error', e));
+      return r;
+    });
+    this.executions.set(name, record);
+    this.emit('started', record);
+    return { executionArn, alreadyStarted: false };
+  }
+
+  async stop(name: string): Promise<void> {
+    this.executions.get(name)?.abort();
+  }
+
+  async isRunning(name: string): Promise<boolean> {
+    return this.executions.get(name)?.status === 'RUNNING';
+  }
+
+  get(name: string): ExecutionRecord | undefined {
+    return this.executions.get(name);
+  }
+
+  list(): ExecutionRecord[] {
+    return [...this.executions.values()];
+  }
+
+  /** Settle once every execution started so far (and any they started) has ended. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const running = this.list().filter((e) => e.status === 'RUNNING');
+      if (running.length === 0) return;
+      await Promise.all(running.map((e) => e.done));
+    }
+  }
+}
+
+function statusChangeEvent(r: ExecutionRecord) {
+  return {
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account: ACCOUNT,
+    time: new Date().toISOString(),
+    region: REGION,
+    resources: [r.executionArn],
+    detail: {
+      executionArn: r.executionArn,
+      stateMachineArn: STATE_MACHINE_ARN,
+      name: r.name,
+      status: r.status,
+      startDate: Math.round(r.startedAt),
+      stopDate: Math.round(r.stoppedAt ?? performance.now()),
+      input: r.input,
+      output: r.output === undefined ? null : JSON.stringify(r.output),
+      error: r.error ?? null,
+      cause: r.cause ?? null,
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import { EventEmitter } from 'node:events';
+import { type AbortReason, LockHeldError } from '../functions/core/errors';
+import {
+  type HistoryEntry,
+  type RolloutDoc,
+  type RolloutRecord,
+  type ServiceLock,
+  TERMINAL_STATUSES,
+  type WaitToken,
+} from '../functions/core/rollout';
+import type { RolloutStore } from '../functions/ports';
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+/**
+ * The rollout store in memory, with the same conditional semantics as the DynamoDB adapter (a lock is taken by
+ * one rollout only; the first abort reason wins; a wait is cleared only by its own token). Every read returns a
+ * copy, so a task cannot change state without writing it. Emits `history` for the sandbox's progress output.
+ */
+export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
+  private readonly locks = new Map<string, ServiceLock>();
+  private readonly rollouts = new Map<string, RolloutRecord>();
+  private readonly histories = new Map<string, HistoryEntry[]>();
+  private readonly quarantined = new Map<string, string>();
+  private readonly serving = new Map<string, string>();
+
+  async acquireLock(service: string, rolloutId: string, at: Date): Promise<void> {
+    const held = this.locks.get(service);
+    if (held) throw new LockHeldError(service, held.rolloutId);
+    this.locks.set(service, { service, rolloutId, acquiredAt: at.toISOString() });
+  }
+
+  async getLock(service: string): Promise<ServiceLock | undefined> {
+    return clone(this.locks.get(service));
+  }
+
+  async setPending(service: string, holder: string, pending: RolloutDoc): Promise<void> {
+    const lock = this.locks.get(service);
+    if (!lock || lock.rolloutId !== holder) throw new LockHeldError(service, lock?.rolloutId ?? '(nobody)');
+    lock.pending = clone(pending);
+  }
+
+  async releaseLock(service: string, rolloutId: string, at: Date): Promise<RolloutDoc | undefined> {
+    const lock = this.locks.get(service);
+    if (!lock || lock.rolloutId !== rolloutId) return undefined;
+    if (lock.pending) {
+      const next = lock.pending;
+      this.locks.set(service, { service, rolloutId: next.rolloutId, acquiredAt: at.toISOString() });
+      return clone(next);
+    }
+    this.locks.delete(service);
+    return undefined;
+  }
+
+  async putRollout(record: RolloutRecord): Promise<void> {
+    this.rollouts.set(record.rolloutId, clone(record));
+  }
+
+  async getRollout(rolloutId: string): Promise<RolloutRecord | undefined> {
+    return clone(this.rollouts.get(rolloutId));
+  }
+
+  async updateRollout(
+    rolloutId: string,
+    patch: Partial<Omit<RolloutRecord, 'rolloutId' | 'service'>>,
+  ): Promise<RolloutRecord> {
+    const record = this.rollouts.get(rolloutId);
+    if (!record) throw new Error(`no rollout ${rolloutId}`);
+    Object.assign(record, clone(patch));
+    return clone(record);
+  }
+
+  async listActive(): Promise<RolloutRecord[]> {
+    return [...this.rollouts.values()].filter((r) => !TERMINAL_STATUSES.has(r.status)).map(clone);
+  }
+
+  async listByService(service: string, limit: number): Promise<RolloutRecord[]> {
+    return [...this.rollouts.values()]
+      .filter((r) => r.service === service)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async setWait(rolloutId: string, wait: WaitToken): Promise<void> {
+    await this.updateRollout(rolloutId, { wait });
+  }
+
+  async clearWait(rolloutId: string, token: string): Promise<void> {
+    const record = this.rollouts.get(rolloutId);
+    if (record?.wait?.token === token) delete record.wait;
+  }
+
+  async markAborted(rolloutId: string, reason: AbortReason, message: string, at: Date): Promise<RolloutRecord> {
+    const record = this.rollouts.get(rolloutId);
+    if (!record) throw new Error(`no rollout ${rolloutId}`);
+    record.abort ??= { reason, message, at: at.toISOString() };
+    return clone(record);
+  }
+
+  async appendHistory(rolloutId: string, entry: HistoryEntry): Promise<void> {
+    const list = this.histories.get(rolloutId) ?? [];
+    list.push(clone(entry));
+    this.histories.set(rolloutId, list);
+    this.emit('history', rolloutId, clone(entry));
+  }
+
+  async history(rolloutId: string): Promise<HistoryEntry[]> {
+    return clone(this.histories.get(rolloutId) ?? []);
+  }
+
+  async quarantine(service: string, digest: string, reason: string): Promise<void> {
+    this.quarantined.set(`${service}|${digest}`, reason);
+  }
+
+  async isQuarantined(service: string, digest: string): Promise<boolean> {
+    return this.quarantined.has(`${service}|${digest}`);
+  }
+
+  async releaseQuarantine(service: string, digest: string): Promise<boolean> {
+    return this.quarantined.delete(`${service}|${digest}`);
+  }
+
+  async getServingTargetGroup(service: string): Promise<string | undefined> {
+    return this.serving.get(service);
+  }
+
+  async setServingTargetGroup(service: string, targetGroupArn: string): Promise<void> {
+    this.serving.set(service, targetGroupArn);
+  }
+
+  /** For invariant checks: every lock currently held. */
+  heldLocks(): ServiceLock[] {
+    return [...this.locks.values()].map(clone);
+  }
+}

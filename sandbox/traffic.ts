@@ -1,0 +1,223 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { VirtualClock } from './clock';
+import type { Backends } from './deployer';
+import { type LocalLoadBalancer, STICKY_COOKIE } from './load-balancer';
+import type { MetricsRecorder } from './metrics';
+import { serve } from './versions';
+
+/** Counts per target group of what users actually received. */
+export class ServedCounts {
+  readonly byTargetGroup = new Map<string, { requests: number; serverErrors: number }>();
+  /** Requests the load balancer itself failed (no healthy target): ALB's own 503s. */
+  elbErrors = 0;
+
+  add(tg: string, status: number): void {
+    const c = this.byTargetGroup.get(tg) ?? { requests: 0, serverErrors: 0 };
+    c.requests++;
+    if (status >= 500) c.serverErrors++;
+    this.byTargetGroup.set(tg, c);
+  }
+
+  snapshot(tg: string): { requests: number; serverErrors: number } {
+    return { ...(this.byTargetGroup.get(tg) ?? { requests: 0, serverErrors: 0 }) };
+  }
+}
+
+export interface DataPlane {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly served: ServedCounts;
+  /** Requests sent so far, for the sandbox's throughput figure. */
+  readonly sent: number;
+}
+
+interface Common {
+  listenerArn: string;
+  lb: LocalLoadBalancer;
+  backends: Backends;
+  recorder: MetricsRecorder;
+  clock: VirtualClock;
+  rps: number;
+  random: () => number;
+  /** Share of users that carry the header rule's header (internal users / testers). */
+  internalShare?: number;
+  internalHeader?: { name: string; value: string };
+  users?: number;
+}
+
+/**
+ * Users send requests through the listener's routing without sockets: the same routing, stickiness and
+ * versions as the HTTP data plane, with seeded randomness, for fast repeatable tests.
+ */
+export class SyntheticTraffic implements DataPlane {
+  readonly served = new ServedCounts();
+  sent = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private carry = 0;
+  private readonly cookies = new Map<number, string>();
+
+  constructor(private readonly o: Common) {}
+
+  async start(): Promise<void> {
+    const tickMs = 20;
+    let last = performance.now();
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      this.carry += (this.o.rps * (now - last)) / 1000;
+      last = now;
+      const n = Math.floor(this.carry);
+      this.carry -= n;
+      for (let i = 0; i < n; i++) this.one();
+    }, tickMs);
+  }
+
+  private one(): void {
+    const { lb, backends, recorder, clock, random } = this.o;
+    this.sent++;
+    const user = Math.floor(random() * (this.o.users ?? 500));
+    const internal = this.o.internalHeader && user < (this.o.users ?? 500) * (this.o.internalShare ?? 0);
+    const headers = internal && this.o.internalHeader ? { [this.o.internalHeader.name.toLowerCase()]: this.o.internalHeader.value } : {};
+    const tg = lb.pick(this.o.listenerArn, headers, this.cookies.get(user), random());
+    const running = tg ? backends.get(tg) : undefined;
+    if (!tg || !running) {
+      this.served.elbErrors++;
+      return;
+    }
+    const now = clock.now().getTime();
+    const { status, latencyMs } = serve(running.version.profile, (now - running.startedAtMs) / 1000, random(), random());
+    this.cookies.set(user, tg);
+    recorder.record(tg, now, status, latencyMs);
+    this.served.add(tg, status);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+  }
+}
+
+/**
+ * The real thing on loopback: one HTTP server per target group (serving whatever version runs behind it), a
+ * reverse proxy playing the ALB listener (weights, stickiness cookie, header rule) that records the ALB metrics,
+ * and a traffic generator with many users and their cookies.
+ */
+export class HttpTraffic implements DataPlane {
+  readonly served = new ServedCounts();
+  sent = 0;
+  private readonly servers: http.Server[] = [];
+  private readonly ports = new Map<string, number>();
+  private proxyPort = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly clientAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly cookies = new Map<number, string>();
+  private inFlight = 0;
+
+  constructor(private readonly o: Common & { targetGroups: string[] }) {}
+
+  private listen(server: http.Server): Promise<number> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+    });
+  }
+
+  async start(): Promise<void> {
+    const { backends, clock, random } = this.o;
+    for (const tg of this.o.targetGroups) {
+      const server = http.createServer((req, res) => {
+        const running = backends.get(tg);
+        if (!running) {
+          res.writeHead(503).end();
+          return;
+        }
+        const now = clock.now().getTime();
+        const { status, latencyMs } = serve(running.version.profile, (now - running.startedAtMs) / 1000, random(), random());
+        setTimeout(() => {
+          res.writeHead(status, { 'content-type': 'application/json', 'x-version': running.version.tag });
+          res.end(JSON.stringify({ version: running.version.tag, ok: status < 500 }));
+        }, latencyMs);
+        req.resume();
+      });
+      this.servers.push(server);
+      this.ports.set(tg, await this.listen(server));
+    }
+    const proxy = http.createServer((req, res) => this.proxy(req, res));
+    this.servers.push(proxy);
+    this.proxyPort = await this.listen(proxy);
+    this.generate();
+  }
+
+  private proxy(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const { lb, recorder, clock, random, backends } = this.o;
+    const sticky = /(?:^|;\s*)AWSALBTG=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
+    const tg = lb.pick(this.o.listenerArn, headers, sticky ? decodeURIComponent(sticky) : undefined, random());
+    const port = tg ? this.ports.get(tg) : undefined;
+    if (!tg || !port || !backends.get(tg)) {
+      this.served.elbErrors++;
+      res.writeHead(503).end('no healthy targets');
+      return;
+    }
+    const started = performance.now();
+    const upstream = http.request(
+      { host: '127.0.0.1', port, path: req.url, method: req.method, agent: this.agent, headers: { 'x-forwarded-for': '127.0.0.1' } },
+      (up) => {
+        const chunks: Buffer[] = [];
+        up.on('data', (c: Buffer) => chunks.push(c));
+        up.on('end', () => {
+          const status = up.statusCode ?? 502;
+          recorder.record(tg, clock.now().getTime(), status, performance.now() - started);
+          this.served.add(tg, status);
+          const out: http.OutgoingHttpHeaders = { 'content-type': up.headers['content-type'] ?? 'text/plain' };
+          if (lb.appliedState(this.o.listenerArn)?.stickinessSeconds) out['set-cookie'] = `${STICKY_COOKIE}=${encodeURIComponent(tg)}; Path=/`;
+          res.writeHead(status, out).end(Buffer.concat(chunks));
+        });
+      },
+    );
+    upstream.on('error', () => {
+      this.served.elbErrors++;
+      res.writeHead(502).end();
+    });
+    req.pipe(upstream);
+  }
+
+  private generate(): void {
+    const users = this.o.users ?? 500;
+    let carry = 0;
+    let last = performance.now();
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      carry += (this.o.rps * (now - last)) / 1000;
+      last = now;
+      const n = Math.floor(carry);
+      carry -= n;
+      for (let i = 0; i < n; i++) {
+        if (this.inFlight > 256) break; // the generator never piles up faster than the machine can serve
+        const user = Math.floor(this.o.random() * users);
+        const headers: http.OutgoingHttpHeaders = {};
+        const cookie = this.cookies.get(user);
+        if (cookie) headers.cookie = cookie;
+        if (this.o.internalHeader && user < users * (this.o.internalShare ?? 0)) headers[this.o.internalHeader.name] = this.o.internalHeader.value;
+        this.sent++;
+        this.inFlight++;
+        const req = http.request({ host: '127.0.0.1', port: this.proxyPort, path: '/', agent: this.clientAgent, headers }, (res) => {
+          const set = res.headers['set-cookie']?.[0];
+          if (set) this.cookies.set(user, set.split(';')[0] ?? '');
+          res.resume();
+          res.on('end', () => this.inFlight--);
+        });
+        req.on('error', () => this.inFlight--);
+        req.end();
+      }
+    }, 10);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await new Promise((r) => setTimeout(r, 50));
+    this.agent.destroy();
+    this.clientAgent.destroy();
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => { s.closeAllConnections(); s.close(() => resolve()); })));
+  }
+}

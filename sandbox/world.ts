@@ -1,0 +1,292 @@
+/**
+ * The local world a rollout runs in: the real state machine on the local engine, the real task handlers built
+ * with local adapters, a load balancer, app versions, traffic, alarms, a store and a notification receiver.
+ */
+import { type ServiceConfig, type ServiceConfigInput, parseServiceConfigs } from '../functions/core/config';
+import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
+import { canaryPercent } from '../functions/core/plan';
+import type { Log, ServiceCatalog } from '../functions/ports';
+import { makeAnalyze } from '../functions/tasks/analyze';
+import { makeBake } from '../functions/tasks/bake';
+import { makeCheckReady } from '../functions/tasks/check-ready';
+import { makeNotify } from '../functions/tasks/notify';
+import { makeOnAlarm } from '../functions/tasks/on-alarm';
+import { makePrepare } from '../functions/tasks/prepare';
+import { makePromote } from '../functions/tasks/promote';
+import { makeReconcile } from '../functions/tasks/reconcile';
+import { makeRequestApproval } from '../functions/tasks/request-approval';
+import { makeRollback } from '../functions/tasks/rollback';
+import { makeSetWeight } from '../functions/tasks/set-weight';
+import { type StartRolloutResult, makeStartRollout } from '../functions/tasks/start-rollout';
+import { LocalAlarms, type LocalAlarmSpec } from './alarms';
+import { VirtualClock } from './clock';
+import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } from './deployer';
+import { LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
+import { MetricsRecorder } from './metrics';
+import { LocalPagerDutyNotifier, LocalReceiver, LocalSnsNotifier } from './receiver';
+import { LocalStepFunctions } from './step-functions';
+import { InMemoryRolloutStore } from './store';
+import { type DataPlane, HttpTraffic, SyntheticTraffic } from './traffic';
+import { type FaultProfile, ImageRegistry, seededRandom } from './versions';
+
+export interface WorldOptions {
+  /** Rollout seconds per real second. */
+  scale: number;
+  /** Requests per second through the listener. */
+  rps: number;
+  traffic: 'http' | 'synthetic';
+  seed?: number;
+  services: ServiceConfigInput[];
+  /** The version each service runs when the world starts. */
+  stable: { tag: string; profile: FaultProfile };
+  images: { tag: string; profile: FaultProfile }[];
+  alarms?: LocalAlarmSpec[];
+  /** Rollout seconds a new version takes to become healthy. */
+  startSeconds?: number;
+  /** Real ms between the workflow's retries. */
+  retryIntervalMs?: number;
+  /** ms the load balancer takes to apply a change. */
+  propagationMs?: number;
+  invoke?: (fn: string, event: unknown, call: () => Promise<unknown>) => Promise<unknown>;
+  /** Every log line of every task goes here (nothing is printed by default). */
+  onLog?: (level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>) => void;
+}
+
+/** A 32-character routing key, like PagerDuty's integration keys; never printed or notified. */
+export const SANDBOX_ROUTING_KEY = 'R0ut1ngK3ySandb0xNeverLoggedXyZ1';
+
+export class World {
+  readonly clock: VirtualClock;
+  readonly store = new InMemoryRolloutStore();
+  readonly lb: LocalLoadBalancer;
+  readonly router: LocalTrafficRouter;
+  readonly backends = new Backends();
+  readonly recorder = new MetricsRecorder();
+  readonly images = new ImageRegistry();
+  readonly receiver = new LocalReceiver();
+  readonly configs: ServiceConfig[];
+  readonly executions: LocalStepFunctions;
+  readonly alarms: LocalAlarms;
+  readonly traffic: DataPlane;
+  readonly violations: string[] = [];
+  readonly errors: unknown[] = [];
+  readonly handlers;
+  readonly log: Log;
+
+  constructor(readonly options: WorldOptions) {
+    this.clock = new VirtualClock(options.scale);
+    this.lb = new LocalLoadBalancer(options.propagationMs ?? 20);
+    this.router = new LocalTrafficRouter(this.lb);
+    this.configs = parseServiceConfigs(options.services);
+    const random = seededRandom(options.seed ?? 1);
+    const emit = options.onLog ?? (() => undefined);
+    this.log = {
+      info: (m, e) => emit('info', m, e),
+      warn: (m, e) => emit('warn', m, e),
+      error: (m, e) => emit('error', m, e),
+    };
+
+    const stable = this.images.add(options.stable.tag, options.stable.profile);
+    for (const image of options.images) this.images.add(image.tag, image.profile);
+    for (const c of this.configs) {
+      const t = c.traffic;
+      this.lb.createListener(t.listenerArn, { weights: { [t.stableTargetGroupArn]: 1, [t.canaryTargetGroupArn]: 0 } });
+      this.backends.set(t.stableTargetGroupArn, { version: stable, startedAtMs: 0, readyAtMs: 0, capacityPercent: 100 });
+    }
+    this.backends.on('violation', (v: string) => this.violations.push(v));
+
+    const deployerFor = localDeployerFor({
+      ecs: new LocalServiceDeployer(this.backends, this.images, this.lb, this.clock, options.startSeconds ?? 20),
+      none: new LocalNoDeployer(this.backends, this.clock),
+    });
+    const catalog: ServiceCatalog = {
+      byRepository: async (repo) => this.configs.find((c) => c.repository === repo),
+      byName: async (name) => this.configs.find((c) => c.service === name),
+    };
+    const notifiers = [
+      new LocalSnsNotifier(() => this.receiver.url, 'arn:aws:sns:us-east-1:123456789012:canary-rollouts'),
+      new LocalPagerDutyNotifier(() => this.receiver.url, SANDBOX_ROUTING_KEY),
+    ];
+    // The executions port and the handlers need each other: handlers are built against a late-bound port.
+    const executionsPort = {
+      start: (...a: Parameters<LocalStepFunctions['start']>) => this.executions.start(...a),
+      stop: (...a: Parameters<LocalStepFunctions['stop']>) => this.executions.stop(...a),
+      isRunning: (name: string) => this.executions.isRunning(name),
+      sendTaskSuccess: (t: string, o: unknown) => this.executions.sendTaskSuccess(t, o),
+      sendTaskFailure: (t: string, e: string, c: string) => this.executions.sendTaskFailure(t, e, c),
+    };
+    const base = { store: this.store, clock: this.clock, log: this.log };
+    const alarmsRef: { current?: LocalAlarms } = {};
+    const alarmSource = { states: (names: readonly string[]) => (alarmsRef.current as LocalAlarms).states(names) };
+    const metrics = {
+      fetch: async (q: { route: { stableTargetGroupArn: string; canaryTargetGroupArn: string }; from: Date; to: Date; periodSeconds: number }) => ({
+        from: q.from.toISOString(),
+        to: q.to.toISOString(),
+        periodSeconds: q.periodSeconds,
+        canary: this.recorder.query(q.route.canaryTargetGroupArn, q.from, q.to, q.periodSeconds),
+        baseline: this.recorder.query(q.route.stableTargetGroupArn, q.from, q.to, q.periodSeconds),
+      }),
+    };
+    this.handlers = {
+      StartRollout: makeStartRollout({ ...base, catalog, executions: executionsPort, notifiers }),
+      Prepare: makePrepare({ ...base, router: this.router, deployerFor }),
+      CheckReady: makeCheckReady({ ...base, deployerFor }),
+      SetWeight: makeSetWeight({ ...base, router: this.router, deployerFor }),
+      Bake: makeBake(base),
+      Analyze: makeAnalyze({ ...base, metrics, alarms: alarmSource, notifiers }),
+      RequestApproval: makeRequestApproval({ ...base, notifiers }),
+      Promote: makePromote({ ...base, router: this.router, deployerFor, executions: executionsPort }),
+      Rollback: makeRollback({ ...base, router: this.router, deployerFor, executions: executionsPort }),
+      Notify: makeNotify({ ...base, notifiers }),
+      OnAlarm: makeOnAlarm({ ...base, router: this.router, executions: executionsPort }),
+      Reconcile: makeReconcile({ ...base, router: this.router, deployerFor, executions: executionsPort, catalog, notifiers }),
+    };
+    const context = (fn: string) => ({ functionName: `canary-${fn}`, getRemainingTimeInMillis: () => 60_000 }) as never;
+    this.executions = new LocalStepFunctions(this.handlers, {
+      retryIntervalMs: options.retryIntervalMs ?? 20,
+      onStatusChange: (event) => this.handlers.Reconcile(event, context('Reconcile')),
+      ...(options.invoke ? { invoke: options.invoke } : {}),
+    });
+    this.executions.on('error', (e) => this.errors.push(e));
+    this.alarms = new LocalAlarms(
+      options.alarms ?? [],
+      this.recorder,
+      this.clock,
+      (event) => this.handlers.OnAlarm(event, context('OnAlarm')),
+      (e) => this.errors.push(e),
+    );
+    alarmsRef.current = this.alarms;
+
+    const first = this.configs[0];
+    if (!first) throw new Error('the sandbox needs at least one service');
+    const header = first.traffic.headerRule;
+    const common = {
+      listenerArn: first.traffic.listenerArn,
+      lb: this.lb,
+      backends: this.backends,
+      recorder: this.recorder,
+      clock: this.clock,
+      rps: options.rps,
+      random,
+      ...(header ? { internalHeader: { name: header.header, value: header.values[0] ?? '' }, internalShare: 0.02 } : {}),
+    };
+    this.traffic =
+      options.traffic === 'http'
+        ? new HttpTraffic({ ...common, targetGroups: [first.traffic.stableTargetGroupArn, first.traffic.canaryTargetGroupArn] })
+        : new SyntheticTraffic(common);
+  }
+
+  async start(): Promise<void> {
+    await this.receiver.start();
+    await this.traffic.start();
+    this.alarms.start();
+  }
+
+  async stop(): Promise<void> {
+    this.alarms.stop();
+    await this.traffic.stop();
+    await this.receiver.stop();
+  }
+
+  config(service?: string): ServiceConfig {
+    const c = service ? this.configs.find((x) => x.service === service) : this.configs[0];
+    if (!c) throw new Error(`no service ${service}`);
+    return c;
+  }
+
+  /** An ECR push of a known image, through the real start-rollout handler. */
+  push(tag: string, service?: string, eventId: string = crypto.randomUUID()): Promise<StartRolloutResult> {
+    const image = this.imageByTag(tag);
+    const config = this.config(service);
+    return this.handlers.StartRollout(
+      {
+        version: '0',
+        id: eventId,
+        'detail-type': 'ECR Image Action',
+        source: 'aws.ecr',
+        account: '123456789012',
+        time: this.clock.now().toISOString(),
+        region: 'us-east-1',
+        resources: [],
+        detail: {
+          result: 'SUCCESS',
+          'repository-name': config.repository,
+          'image-digest': image.digest,
+          'action-type': 'PUSH',
+          'image-tag': tag,
+        },
+      },
+      { functionName: 'canary-StartRollout' } as never,
+    );
+  }
+
+  deployRequested(service: string, tag: string): Promise<StartRolloutResult> {
+    return this.handlers.StartRollout(
+      {
+        version: '0',
+        id: crypto.randomUUID(),
+        'detail-type': 'Deploy Requested',
+        source: CONTROLLER_EVENT_SOURCE,
+        time: this.clock.now().toISOString(),
+        detail: { service, image: { digest: this.imageByTag(tag).digest, tag } },
+      },
+      { functionName: 'canary-StartRollout' } as never,
+    );
+  }
+
+  imageByTag(tag: string) {
+    const version = this.images.byTag(tag);
+    if (!version) throw new Error(`no image ${tag} in the local registry`);
+    return version;
+  }
+
+  /** Resolve the current wait of a service's rollout, as the approval page or the CLI would. */
+  async decideApproval(service: string, approve: boolean, reason = 'decided in the sandbox'): Promise<boolean> {
+    const lock = await this.store.getLock(service);
+    const record = lock ? await this.store.getRollout(lock.rolloutId) : undefined;
+    if (!record?.wait || record.wait.kind !== 'approval') return false;
+    return approve
+      ? this.executions.sendTaskSuccess(record.wait.token, { approved: true })
+      : this.executions.sendTaskFailure(record.wait.token, 'ApprovalRejected', reason);
+  }
+
+  /** The canary's share the load balancer applies now, by service. */
+  appliedCanaryPercent(service?: string): number | undefined {
+    const t = this.config(service).traffic;
+    const state = this.lb.appliedState(t.listenerArn);
+    if (!state) return undefined;
+    const serving = this.servingTargetGroups(service);
+    return canaryPercent({ stable: state.weights[serving.stable] ?? 0, canary: state.weights[serving.canary] ?? 0 });
+  }
+
+  /** The target groups in their current roles (a swapping deployer exchanges them on promotion). */
+  servingTargetGroups(service?: string): { stable: string; canary: string } {
+    const t = this.config(service).traffic;
+    return { stable: t.stableTargetGroupArn, canary: t.canaryTargetGroupArn };
+  }
+
+  async waitFor(rolloutId: string, timeoutMs = 60_000) {
+    const started = performance.now();
+    for (;;) {
+      const execution = this.executions.get(rolloutId);
+      if (execution) return Promise.race([execution.done, timeout(timeoutMs - (performance.now() - started), rolloutId)]);
+      if (performance.now() - started > timeoutMs) throw new Error(`execution ${rolloutId} never started`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Wait until the rollout of a service reaches a wait of some kind (bake or approval). */
+  async waitForWait(rolloutId: string, kind: 'bake' | 'approval', timeoutMs = 30_000): Promise<void> {
+    const started = performance.now();
+    while (performance.now() - started < timeoutMs) {
+      const record = await this.store.getRollout(rolloutId);
+      if (record?.wait?.kind === kind) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`${rolloutId} never reached a ${kind} wait`);
+  }
+}
+
+function timeout(ms: number, what: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} did not finish in time`)), Math.max(1, ms)).unref());
+}
