@@ -46,13 +46,13 @@ export function demoService(overrides: Partial<ServiceConfigInput> = {}): Servic
 export const demoAlarm = (targetGroupArn = DEMO_CANARY_TG): LocalAlarmSpec => ({
   name: DEMO_ALARM,
   targetGroupArn,
-  threshold: 0.1,
+  threshold: 0.2,
   periodSeconds: 10,
-  evaluationPeriods: 2,
-  minRequests: 5,
+  evaluationPeriods: 1,
+  minRequests: 15,
 });
 
 export const HEALTHY: FaultProfile = { errorRate: 0.001, latencyMs: 8, jitterMs: 3 };
 export const SERVER_ERRORS: FaultProfile = { errorRate: 0.05, latencyMs: 8, jitterMs: 3 };
 /** Healthy at first, then half its requests fail: the alarm must catch it before the next analysis. */
-export const TURNS_BAD: FaultProfile = { errorRate: 0.001, latencyMs: 8, jitterMs: 3, badAfterSeconds: 100, badErrorRate: 0.5 };
+export const TURNS_BAD: FaultProfile = { errorRate: 0.001, latencyMs: 8, jitterMs: 3, badAfterSeconds: 110, badErrorRate: 0.5 };

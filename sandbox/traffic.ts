@@ -75,8 +75,8 @@ export class SyntheticTraffic implements DataPlane {
   private one(): void {
     const { lb, backends, recorder, clock, random } = this.o;
     this.sent++;
-    const user = Math.floor(random() * (this.o.users ?? 500));
-    const internal = this.o.internalHeader && user < (this.o.users ?? 500) * (this.o.internalShare ?? 0);
+    const user = Math.floor(random() * (this.o.users ?? 100_000));
+    const internal = this.o.internalHeader && user < (this.o.users ?? 100_000) * (this.o.internalShare ?? 0);
     const headers = internal && this.o.internalHeader ? { [this.o.internalHeader.name.toLowerCase()]: this.o.internalHeader.value } : {};
     const tg = lb.pick(this.o.listenerArn, headers, this.cookies.get(user), random());
     const running = tg ? backends.get(tg) : undefined;
@@ -183,7 +183,7 @@ export class HttpTraffic implements DataPlane {
   }
 
   private generate(): void {
-    const users = this.o.users ?? 500;
+    const users = this.o.users ?? 100_000;
     let carry = 0;
     let last = performance.now();
     this.timer = setInterval(() => {

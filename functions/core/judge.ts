@@ -51,6 +51,37 @@ export interface Verdict {
   metrics: MetricEvidence[];
 }
 
+/**
+ * The baseline as the canary would have seen it: each period's baseline error rate and p99 weighted by the
+ * canary's requests in that period. Pooling the window instead would let anything that changes over time (an
+ * incident hitting both versions while the canary's share grows) weigh more on the canary than on the baseline.
+ */
+export function baselineForCanary(canary: readonly PeriodStats[], baseline: readonly PeriodStats[]): VersionSummary {
+  const byStart = new Map(baseline.map((p) => [p.start, p]));
+  let weight = 0;
+  let expectedErrorRate = 0;
+  let p99Weight = 0;
+  let expectedP99 = 0;
+  for (const c of canary) {
+    const b = byStart.get(c.start);
+    if (!b || b.requests === 0 || c.requests === 0) continue;
+    weight += c.requests;
+    expectedErrorRate += c.requests * (b.errors / b.requests);
+    if (b.p99Ms !== null) {
+      p99Weight += c.requests;
+      expectedP99 += c.requests * b.p99Ms;
+    }
+  }
+  const pooled = summarize(baseline);
+  if (weight === 0) return pooled;
+  return {
+    requests: pooled.requests,
+    errors: pooled.errors,
+    errorRate: expectedErrorRate / weight,
+    p99Ms: p99Weight > 0 ? expectedP99 / p99Weight : pooled.p99Ms,
+  };
+}
+
 export function summarize(periods: readonly PeriodStats[]): VersionSummary {
   let requests = 0;
   let errors = 0;
@@ -129,7 +160,7 @@ function judgeAlarms(alarms: readonly AlarmState[]): MetricEvidence {
  */
 export function judge(window: MetricWindow, alarms: readonly AlarmState[], policy: AnalysisPolicy): Verdict {
   const canary = summarize(window.canary);
-  const baseline = summarize(window.baseline);
+  const baseline = baselineForCanary(window.canary, window.baseline);
   const alarmEvidence = judgeAlarms(alarms);
   if (alarmEvidence.result === 'fail') {
     return { result: 'fail', reason: alarmEvidence.detail, canary, baseline, metrics: [alarmEvidence] };

@@ -11,8 +11,27 @@ export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
+type Issue = z.core.$ZodIssue;
+
+/**
+ * A failed union reports every branch's issues; keep those of the branch the value was clearly meant for: the
+ * only branch with issues below the root, else the only branch not failing on the value's type.
+ */
+function unwrapUnions(issues: readonly Issue[], prefix: readonly PropertyKey[] = []): Issue[] {
+  return issues.flatMap((issue): Issue[] => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.message === 'Invalid input') {
+      const deep = issue.errors.filter((branch) => branch.some((i) => i.path.length > 0));
+      const typed = issue.errors.filter((branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0));
+      const chosen = deep.length === 1 ? deep[0] : typed.length === 1 ? typed[0] : undefined;
+      if (chosen) return unwrapUnions(chosen, path);
+    }
+    return [{ ...issue, path } as Issue];
+  });
+}
+
 export function toFieldIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((issue) => {
+  return unwrapUnions(error.issues).map((issue) => {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
     const path = fieldPath(issue.path);
     if (keys.length > 0) {

@@ -1,5 +1,5 @@
 import { afterEach } from 'vitest';
-import { HEALTHY, SERVER_ERRORS, TURNS_BAD, demoAlarm, demoService } from '../../sandbox/demo';
+import { demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from '../../sandbox/demo';
 import { World, type WorldOptions } from '../../sandbox/world';
 
 const worlds: World[] = [];

@@ -1,0 +1,41 @@
+/**
+ * The deployer for target groups someone else deploys: the controller only moves traffic. The new version is
+ * already behind the canary target group, so readiness is that group's target health; on promotion the two
+ * target groups swap roles instead of anything being redeployed, and there is nothing to scale or restore.
+ */
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { DeployedVersion, Route } from '../../core/rollout';
+import type { CanaryHealth, Deployer } from '../../ports';
+import { AlbTargetHealth } from './alb';
+import type { AdapterOptions } from './sdk';
+
+export class NoDeployer implements Deployer {
+  readonly swapsTargetGroups = true;
+  private readonly targetHealth: AlbTargetHealth;
+
+  constructor(elbv2: ElasticLoadBalancingV2Client, options: AdapterOptions = {}) {
+    this.targetHealth = new AlbTargetHealth(elbv2, options);
+  }
+
+  async describeStable(_config: unknown, route: Route): Promise<DeployedVersion> {
+    return { image: `whatever serves ${route.stableTargetGroupArn} (deployed outside the controller)` };
+  }
+
+  async deployCanary(): Promise<void> {}
+
+  canaryHealth(_config: unknown, route: Route): Promise<CanaryHealth> {
+    return this.targetHealth.check(route.canaryTargetGroupArn);
+  }
+
+  async scaleCanary(): Promise<void> {}
+
+  async promoteStable(): Promise<void> {}
+
+  async stableHealth(): Promise<CanaryHealth> {
+    return { ready: true, detail: 'nothing to redeploy: the target groups swap roles' };
+  }
+
+  async restoreStable(): Promise<void> {}
+
+  async scaleDownCanary(): Promise<void> {}
+}

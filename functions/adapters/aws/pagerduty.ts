@@ -1,0 +1,99 @@
+/**
+ * Notifier that opens PagerDuty incidents through the Events API v2, for the severities core says page
+ * (`pages`). One incident per rollout (dedup_key = rollout id). The routing key comes from Secrets Manager,
+ * read once per cold start, and never appears in an error or a log line.
+ */
+import { pagerDutyTrigger, pages } from '../../core/notification';
+import { TransientError } from '../../core/errors';
+import type { Notifier, RolloutEvent } from '../../ports';
+import { backoffDelay, realSleep } from './sdk';
+import { routingKeyFrom } from './secretsmanager';
+
+export const PAGERDUTY_EVENTS_ENDPOINT = 'https://events.pagerduty.com/v2/enqueue';
+
+export interface PagerDutyOptions {
+  /** Where the routing key comes from: a SecretCache over Secrets Manager; its id is named in errors, never the key. */
+  secret: { readonly secretId: string; get(): Promise<string> };
+  endpoint?: string;
+  fetch?: typeof globalThis.fetch;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  attempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export class PagerDutyNotifier implements Notifier {
+  readonly name = 'pagerduty';
+  private readonly endpoint: string;
+  private readonly fetch: typeof globalThis.fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly attempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+
+  constructor(private readonly options: PagerDutyOptions) {
+    this.endpoint = options.endpoint ?? PAGERDUTY_EVENTS_ENDPOINT;
+    this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.sleep = options.sleep ?? realSleep;
+    this.random = options.random ?? Math.random;
+    this.attempts = Math.max(1, options.attempts ?? 4);
+    this.baseDelayMs = options.baseDelayMs ?? 500;
+    this.maxDelayMs = options.maxDelayMs ?? 8000;
+  }
+
+  async notify(event: RolloutEvent): Promise<void> {
+    if (!pages(event.severity)) return;
+    const routingKey = routingKeyFrom(await this.options.secret.get(), this.options.secret.secretId);
+    const body = JSON.stringify(pagerDutyTrigger(event, routingKey));
+    const redact = (text: string) => text.split(routingKey).join('[redacted]');
+    let last = '';
+    for (let attempt = 0; attempt < this.attempts; attempt++) {
+      if (attempt > 0) {
+        await this.sleep(backoffDelay(attempt - 1, { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, random: this.random }));
+      }
+      let response: Response;
+      try {
+        response = await this.fetch(this.endpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+      } catch (error) {
+        // A dropped connection or a timeout: the event may or may not have arrived; dedup_key makes a resend safe.
+        last = `request failed: ${redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error))}`;
+        continue;
+      }
+      if (response.status === 202) return;
+      const detail = redact(await responseDetail(response));
+      if (response.status === 429 || response.status >= 500) {
+        last = `HTTP ${response.status}${detail ? `: ${detail}` : ''}`;
+        continue;
+      }
+      throw new Error(
+        `PagerDuty rejected the ${event.type} event for ${event.rolloutId} (HTTP ${response.status})${detail ? `: ${detail}` : ''}; ` +
+          `check the routing key in ${this.options.secret.secretId}`,
+      );
+    }
+    throw new TransientError(`PagerDuty did not accept the ${event.type} event for ${event.rolloutId} after ${this.attempts} attempts: ${last}`);
+  }
+}
+
+/** PagerDuty's own explanation (`{"status","message","errors"}`), short. */
+async function responseDetail(response: Response): Promise<string> {
+  let text: string;
+  try {
+    text = await response.text();
+  } catch {
+    return '';
+  }
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown; errors?: unknown };
+    const errors = Array.isArray(parsed.errors) ? parsed.errors.map(String).join('; ') : '';
+    return [typeof parsed.message === 'string' ? parsed.message : '', errors].filter(Boolean).join(': ').slice(0, 500);
+  } catch {
+    return text.slice(0, 200);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Executions over one Step Functions state machine: start (idempotent by name and input), stop, ask whether one
+ * runs, and resolve the wait a task token stands for. Task tokens are secrets: never named in an error.
+ */
+import {
+  DescribeExecutionCommand,
+  type SFNClient,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import type { RolloutDoc } from '../../core/rollout';
+import type { Executions, StartedExecution } from '../../ports';
+import { type AdapterOptions, AwsCaller, errorName } from './sdk';
+
+/** Step Functions limits: error names up to 256 characters, causes up to 32,768. */
+export const MAX_ERROR_LENGTH = 256;
+export const MAX_CAUSE_LENGTH = 32768;
+
+/** Errors meaning the wait behind a token is over (timed out, resolved, execution gone). */
+const STALE_TOKEN = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
+
+/** `arn:aws:states:r:a:execution:<machine>:<name>` for `arn:aws:states:r:a:stateMachine:<machine>`. */
+export function executionArnFor(stateMachineArn: string, name: string): string {
+  if (!stateMachineArn.includes(':stateMachine:')) throw new RangeError(`not a state machine ARN: ${stateMachineArn}`);
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/** JSON with object keys sorted, so two serializations of the same value compare equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+function sameJson(a: string | undefined, b: string): boolean {
+  if (a === undefined) return false;
+  try {
+    return canonical(JSON.parse(a)) === canonical(JSON.parse(b));
+  } catch {
+    return false;
+  }
+}
+
+export class StepFunctionsExecutions implements Executions {
+  private readonly aws: AwsCaller;
+
+  constructor(
+    private readonly sfn: SFNClient,
+    private readonly stateMachineArn: string,
+    options: AdapterOptions = {},
+  ) {
+    this.aws = new AwsCaller(options.retry);
+  }
+
+  async start(name: string, input: { rollout: RolloutDoc }): Promise<StartedExecution> {
+    const json = JSON.stringify(input);
+    try {
+      const out = await this.aws.call(
+        'states:StartExecution',
+        this.stateMachineArn,
+        () => this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: json })),
+        { notFound: { StateMachineDoesNotExist: `state machine ${this.stateMachineArn} does not exist` } },
+      );
+      if (!out.executionArn) throw new Error('states:StartExecution returned no execution ARN');
+      return { executionArn: out.executionArn, alreadyStarted: false };
+    } catch (error) {
+      if (errorName(error) !== 'ExecutionAlreadyExists') throw error;
+      const executionArn = executionArnFor(this.stateMachineArn, name);
+      const existing = await this.aws.call('states:DescribeExecution', executionArn, () =>
+        this.sfn.send(new DescribeExecutionCommand({ executionArn })),
+      );
+      if (sameJson(existing.input, json)) return { executionArn, alreadyStarted: true };
+      throw new Error(`execution ${executionArn} already exists with a different input (status ${existing.status ?? 'unknown'})`, {
+        cause: error,
+      });
+    }
+  }
+
+  async stop(executionName: string, error: string, cause: string): Promise<void> {
+    const executionArn = executionArnFor(this.stateMachineArn, executionName);
+    try {
+      await this.aws.call('states:StopExecution', executionArn, () =>
+        this.sfn.send(
+          new StopExecutionCommand({
+            executionArn,
+            error: error.slice(0, MAX_ERROR_LENGTH),
+            cause: cause.slice(0, MAX_CAUSE_LENGTH),
+          }),
+        ),
+      );
+    } catch (e) {
+      if (errorName(e) !== 'ExecutionDoesNotExist') throw e; // nothing to stop
+    }
+  }
+
+  async isRunning(executionName: string): Promise<boolean> {
+    const executionArn = executionArnFor(this.stateMachineArn, executionName);
+    try {
+      const out = await this.aws.call('states:DescribeExecution', executionArn, () =>
+        this.sfn.send(new DescribeExecutionCommand({ executionArn })),
+      );
+      return out.status === 'RUNNING';
+    } catch (error) {
+      if (errorName(error) === 'ExecutionDoesNotExist') return false;
+      throw error;
+    }
+  }
+
+  async sendTaskSuccess(token: string, output: unknown): Promise<boolean> {
+    return this.resolve('states:SendTaskSuccess', () =>
+      this.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output ?? {}) })),
+    );
+  }
+
+  async sendTaskFailure(token: string, error: string, cause: string): Promise<boolean> {
+    return this.resolve('states:SendTaskFailure', () =>
+      this.sfn.send(
+        new SendTaskFailureCommand({
+          taskToken: token,
+          error: error.slice(0, MAX_ERROR_LENGTH),
+          cause: cause.slice(0, MAX_CAUSE_LENGTH),
+        }),
+      ),
+    );
+  }
+
+  private async resolve(action: string, send: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await this.aws.call(action, `a task of ${this.stateMachineArn}`, send);
+      return true;
+    } catch (error) {
+      if (STALE_TOKEN.has(errorName(error))) return false;
+      throw error;
+    }
+  }
+}

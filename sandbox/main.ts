@@ -1,0 +1,116 @@
+/**
+ * `npm start`: real rollouts on this machine, no AWS account. The real state machine runs on the local Step
+ * Functions engine, every task is the real handler, and users' requests go through a local load balancer.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderHtml } from './report';
+import { SCENARIOS, runRollouts } from './run';
+
+const HELP = `Usage: npm start -- [options]
+
+Runs canary rollouts end to end on this machine: the real state machine (statemachine/canary.asl.json) on a
+local Step Functions engine, the real task handlers, a local ALB with weighted target groups, app versions on
+loopback, live traffic, a CloudWatch-style alarm, and PagerDuty/SNS receivers. Time is compressed, never skipped.
+
+Options:
+  --scenario <name>   which rollouts to run (default: demo)
+${Object.entries(SCENARIOS)
+  .map(([name, s]) => `                        ${name.padEnd(8)} ${s.description}`)
+  .join('\n')}
+  --scale <n>         rollout seconds per real second (default: 30)
+  --rps <n>           requests per second through the load balancer (default: 1000)
+  --traffic <kind>    http (real HTTP on loopback, default) or synthetic (in-process, seeded)
+  --seed <n>          random seed (default: 42)
+  --report-dir <dir>  where to write report.json and report.html (default: reports/<timestamp>)
+  --json              print only the summary as JSON
+  -h, --help          show this help
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`error: ${message}\n\n${HELP}`);
+  process.exit(2);
+}
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) fail(`--${name} must be a positive number, got "${value}"`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  let args: ReturnType<typeof parse>;
+  function parse() {
+    return parseArgs({
+      options: {
+        scenario: { type: 'string', default: 'demo' },
+        scale: { type: 'string' },
+        rps: { type: 'string' },
+        traffic: { type: 'string', default: 'http' },
+        seed: { type: 'string' },
+        'report-dir': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  }
+  try {
+    args = parse();
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const v = args.values;
+  if (v.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const scenario = SCENARIOS[v.scenario];
+  if (!scenario) fail(`unknown scenario "${v.scenario}"; choose one of ${Object.keys(SCENARIOS).join(', ')}`);
+  if (v.traffic !== 'http' && v.traffic !== 'synthetic') fail(`--traffic must be http or synthetic, got "${v.traffic}"`);
+  const scale = positive('scale', v.scale, 30);
+  if (scale < 1 || scale > 600) fail(`--scale must be between 1 and 600, got ${scale}`);
+  const rps = positive('rps', v.rps, 1000);
+  const seed = positive('seed', v.seed, 42);
+
+  const say = v.json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
+  say(`Sandbox: scenario ${v.scenario} · time ×${scale} · ${rps} req/s over ${v.traffic === 'http' ? 'HTTP on loopback' : 'synthetic traffic'}`);
+  const { traces, wallMs, world } = await runRollouts({ scale, rps, traffic: v.traffic, seed, versions: scenario.versions, progress: say });
+
+  const summary = { rollouts: traces.map(({ summary: { wallMs: _w, rolloutId: _r, ...rest } }) => rest) };
+  const dir = resolve(v['report-dir'] ?? join('reports', new Date().toISOString().replace(/[:.]/g, '-')));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'report.json'), `${JSON.stringify({ scenario: v.scenario, scale, rps, wallMs, traces }, null, 2)}\n`);
+  writeFileSync(join(dir, 'report.html'), renderHtml(traces, `Canary rollouts — scenario ${v.scenario}`));
+
+  if (v.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else {
+    say('');
+    say('version  outcome       steps (weight:verdict)                          failed served  alarm→stable  reason');
+    for (const t of traces) {
+      const s = t.summary;
+      const steps = s.steps.map((x) => `${x.weight}:${x.verdict}`).join(' ');
+      say(
+        `${s.version.padEnd(8)} ${s.outcome.padEnd(13)} ${steps.padEnd(47)} ${String(s.failedRequestsServed).padStart(13)}  ${(s.alarmToStableMs === null ? '-' : `${s.alarmToStableMs} ms`).padStart(12)}  ${s.reason.slice(0, 90)}`,
+      );
+    }
+    const pages = world.receiver.messages.filter((m) => m.channel === 'pagerduty').length;
+    const sns = world.receiver.messages.filter((m) => m.channel === 'sns').length;
+    say('');
+    say(`Notifications received: ${sns} SNS, ${pages} PagerDuty. Requests sent: ${world.traffic.sent}.`);
+    say(`Wall time ${(wallMs / 1000).toFixed(1)} s. Report: ${join(dir, 'report.html')}`);
+  }
+  if (world.violations.length > 0 || world.errors.length > 0) {
+    process.stderr.write(`invariant violations: ${JSON.stringify(world.violations)}; errors: ${world.errors.map(String).join('; ')}\n`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,185 @@
+/**
+ * Runs rollouts in a local world one after another and measures what users got: the outcome and reason, the
+ * verdict of each step, the server errors the canary served, and the time from an alarm to 100% stable.
+ */
+import type { HistoryEntry } from '../functions/core/rollout';
+import { HEALTHY, SERVER_ERRORS, TURNS_BAD, demoAlarm, demoService } from './demo';
+import type { FaultProfile } from './versions';
+import { World } from './world';
+
+export interface StepSummary {
+  weight: number;
+  verdict: string;
+}
+
+export interface RolloutSummary {
+  version: string;
+  rolloutId: string;
+  outcome: 'promoted' | 'rolledBack';
+  reason: string;
+  steps: StepSummary[];
+  failedRequestsServed: number;
+  alarmToStableMs: number | null;
+  wallMs: number;
+}
+
+export interface TimelinePoint {
+  /** Rollout time, ms since the run started. */
+  t: number;
+  canaryPercent: number;
+}
+
+export interface RolloutTrace {
+  summary: RolloutSummary;
+  history: HistoryEntry[];
+  weights: TimelinePoint[];
+  canary: { t: number; requests: number; errorRate: number | null; p99Ms: number | null }[];
+  stable: { t: number; requests: number; errorRate: number | null; p99Ms: number | null }[];
+  fromMs: number;
+  toMs: number;
+  /** The run's start in rollout time (epoch ms): history timestamps minus this give chart positions. */
+  originMs: number;
+}
+
+export interface RunOptions {
+  scale: number;
+  rps: number;
+  traffic: 'http' | 'synthetic';
+  seed: number;
+  versions: { tag: string; profile: FaultProfile }[];
+  /** Called with a line a person can follow. */
+  progress?: (line: string) => void;
+}
+
+export const SCENARIOS: Record<string, { description: string; versions: { tag: string; profile: FaultProfile }[] }> = {
+  demo: {
+    description: 'three rollouts: healthy v2 (promoted), v3 with 5% server errors (analysis rolls back), v4 turning bad mid-bake (the alarm rolls back)',
+    versions: [
+      { tag: 'v2', profile: HEALTHY },
+      { tag: 'v3', profile: SERVER_ERRORS },
+      { tag: 'v4', profile: TURNS_BAD },
+    ],
+  },
+  healthy: { description: 'one healthy rollout, promoted', versions: [{ tag: 'v2', profile: HEALTHY }] },
+  errors: { description: 'one rollout with 5% server errors, rolled back by analysis', versions: [{ tag: 'v3', profile: SERVER_ERRORS }] },
+  alarm: { description: 'one rollout that turns bad mid-bake, rolled back by the alarm', versions: [{ tag: 'v4', profile: TURNS_BAD }] },
+};
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   n/a' : `${(x * 100).toFixed(2).padStart(5)}%`);
+const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${Math.round(x)}ms`);
+
+/** A history entry as one progress line. */
+export function describeEntry(version: string, e: HistoryEntry): string {
+  const tag = version.padEnd(4);
+  if (e.type === 'analysis' && e.detail) {
+    const d = e.detail as {
+      canary: { requests: number; errorRate: number | null; p99Ms: number | null };
+      baseline: { requests: number; errorRate: number | null; p99Ms: number | null };
+      reason: string;
+    };
+    return `${tag}  ${e.message.padEnd(42)} canary ${pct(d.canary.errorRate)} err, p99 ${ms(d.canary.p99Ms).padStart(5)} (${d.canary.requests} req) | stable ${pct(d.baseline.errorRate)} err, p99 ${ms(d.baseline.p99Ms).padStart(5)}`;
+  }
+  return `${tag}  ${e.message}`;
+}
+
+/** Per-step verdicts from the history: the last analysis of each step, or how the step was interrupted. */
+export function stepVerdicts(history: HistoryEntry[], outcomeReason: string): StepSummary[] {
+  const steps = new Map<number, StepSummary>();
+  for (const e of history) {
+    const d = e.detail as { step?: number; weight?: number; verdict?: string } | undefined;
+    if (d?.step === undefined || d.weight === undefined) continue;
+    if (e.type === 'weight') steps.set(d.step, { weight: d.weight, verdict: 'interrupted' });
+    if (e.type === 'analysis' && d.verdict) steps.set(d.step, { weight: d.weight, verdict: d.verdict });
+  }
+  const list = [...steps.entries()].sort(([a], [b]) => a - b).map(([, s]) => s);
+  const last = list[list.length - 1];
+  if (last?.verdict === 'interrupted' && outcomeReason.startsWith('AlarmFired')) last.verdict = 'alarm';
+  return list;
+}
+
+export async function runRollouts(options: RunOptions): Promise<{ traces: RolloutTrace[]; wallMs: number; world: World }> {
+  const say = options.progress ?? (() => undefined);
+  const world = new World({
+    scale: options.scale,
+    rps: options.rps,
+    traffic: options.traffic,
+    seed: options.seed,
+    services: [demoService()],
+    stable: { tag: 'v1', profile: HEALTHY },
+    images: options.versions,
+    alarms: [demoAlarm()],
+    onLog: (level, message, extra) => {
+      if (level === 'error') say(`      ! ${message} ${JSON.stringify(extra ?? {})}`);
+    },
+  });
+  const runStart = performance.now();
+  const virtualStart = world.clock.now().getTime();
+  const weights: TimelinePoint[] = [{ t: 0, canaryPercent: 0 }];
+  const applied: { at: number; canary: number }[] = [];
+  const { canary: canaryTg } = world.servingTargetGroups();
+  world.lb.on('applied', (_listener: string, state: { weights: Record<string, number> }, at: number) => {
+    const percent = world.appliedCanaryPercent() ?? 0;
+    applied.push({ at, canary: state.weights[canaryTg] ?? 0 });
+    weights.push({ t: world.clock.now().getTime() - virtualStart, canaryPercent: percent });
+  });
+  let current = '';
+  world.store.on('history', (_id: string, e: HistoryEntry) => say(describeEntry(current, e)));
+
+  await world.start();
+  const traces: RolloutTrace[] = [];
+  try {
+    // Let the stable version take traffic for a while, so the charts start with a baseline.
+    await new Promise((r) => setTimeout(r, 300));
+    for (const { tag } of options.versions) {
+      current = tag;
+      const started = performance.now();
+      const fromMs = world.clock.now().getTime();
+      const servedBefore = world.traffic.served.snapshot(canaryTg).serverErrors;
+      const alarmsBefore = world.alarms.firedAt.length;
+      const result = await world.push(tag);
+      if (result.status !== 'started') throw new Error(`${tag} did not start: ${JSON.stringify(result)}`);
+      await world.waitFor(result.rolloutId, 180_000);
+      await world.executions.idle();
+      const record = await world.store.getRollout(result.rolloutId);
+      const history = await world.store.history(result.rolloutId);
+      const toMs = world.clock.now().getTime();
+      const alarm = world.alarms.firedAt[alarmsBefore];
+      const stableAt = alarm ? applied.find((a) => a.at >= alarm.at && a.canary === 0)?.at : undefined;
+      const reason = record?.outcome?.reason ?? 'unknown';
+      const summary: RolloutSummary = {
+        version: tag,
+        rolloutId: result.rolloutId,
+        outcome: record?.status === 'promoted' ? 'promoted' : 'rolledBack',
+        reason,
+        steps: stepVerdicts(history, reason),
+        failedRequestsServed: world.traffic.served.snapshot(canaryTg).serverErrors - servedBefore,
+        alarmToStableMs: alarm && stableAt !== undefined ? Math.round((stableAt - alarm.at) * 10) / 10 : null,
+        wallMs: Math.round(performance.now() - started),
+      };
+      say(
+        `${tag.padEnd(4)}  ${summary.outcome === 'promoted' ? '✔ promoted' : '✘ rolled back'} in ${(summary.wallMs / 1000).toFixed(1)}s` +
+          `; ${summary.failedRequestsServed} failed requests served by the canary` +
+          (summary.alarmToStableMs !== null ? `; alarm → 100% stable in ${summary.alarmToStableMs} ms` : ''),
+      );
+      const { stable: stableTg } = world.servingTargetGroups();
+      traces.push({
+        summary,
+        history,
+        weights: weights.filter((w) => w.t >= fromMs - virtualStart && w.t <= toMs - virtualStart),
+        canary: world.recorder.timeline(canaryTg, fromMs, toMs),
+        stable: world.recorder.timeline(stableTg, fromMs, toMs),
+        fromMs: fromMs - virtualStart,
+        toMs: toMs - virtualStart,
+        originMs: virtualStart,
+      });
+      // Let the alarm see the canary idle again before the next rollout.
+      await new Promise((r) => setTimeout(r, world.clock.realMs(25_000)));
+    }
+  } finally {
+    await world.stop();
+  }
+  for (const t of traces) {
+    for (const row of [...t.canary, ...t.stable]) row.t -= virtualStart;
+  }
+  return { traces, wallMs: Math.round(performance.now() - runStart), world };
+}

@@ -1,0 +1,539 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AnalysisPolicy } from '../../functions/core/config';
+import {
+  type AlarmState,
+  judge,
+  type MetricEvidence,
+  type MetricWindow,
+  type PeriodStats,
+  summarize,
+  type Verdict,
+} from '../../functions/core/judge';
+import { type ConfigOverrides, validParsedConfig } from '../helpers/config';
+
+/**
+ * Default policy: minRequests 200, error rate tolerance 0.5 / minIncrease 0.005 / max 0.05,
+ * p99 tolerance 0.25 / minIncrease 25 ms, no p99 ceiling.
+ */
+function policy(analysis: ConfigOverrides['analysis'] = {}): AnalysisPolicy {
+  return validParsedConfig({ analysis: { alarms: undefined, ...analysis } }).analysis;
+}
+
+const START = Date.parse('2025-03-14T09:30:00Z');
+
+/** Periods of one minute from START, one per entry. */
+function periods(...entries: Array<[requests: number, errors: number, p99Ms: number | null]>): PeriodStats[] {
+  return entries.map(([requests, errors, p99Ms], i) => ({
+    start: new Date(START + i * 60_000).toISOString(),
+    requests,
+    errors,
+    p99Ms,
+  }));
+}
+
+function window(canary: PeriodStats[], baseline: PeriodStats[]): MetricWindow {
+  return {
+    from: new Date(START).toISOString(),
+    to: new Date(START + Math.max(canary.length, baseline.length) * 60_000).toISOString(),
+    periodSeconds: 60,
+    canary,
+    baseline,
+  };
+}
+
+/** n equal periods: a steady window. */
+function steady(n: number, requests: number, errors: number, p99Ms: number | null): PeriodStats[] {
+  return periods(
+    ...Array.from({ length: n }, () => [requests, errors, p99Ms] as [number, number, number | null]),
+  );
+}
+
+const OK_ALARMS: AlarmState[] = [
+  { name: 'web-5xx-high', state: 'OK' },
+  { name: 'web-p99-latency-high', state: 'OK' },
+];
+
+function metric(verdict: Verdict, name: MetricEvidence['metric']): MetricEvidence {
+  const m = verdict.metrics.find((x) => x.metric === name);
+  expect(m, `no ${name} evidence in ${JSON.stringify(verdict.metrics)}`).toBeDefined();
+  return m as MetricEvidence;
+}
+
+describe('summarize', () => {
+  it('adds requests and errors and computes the error rate', () => {
+    // Act
+    const s = summarize(periods([100, 1, 120], [300, 5, 140]));
+
+    // Assess
+    expect(s.requests).toBe(400);
+    expect(s.errors).toBe(6);
+    expect(s.errorRate).toBeCloseTo(0.015, 12);
+  });
+
+  it('weights each period p99 by the period requests', () => {
+    // Act
+    const s = summarize(periods([100, 0, 100], [300, 0, 200]));
+
+    // Assess
+    expect(s.p99Ms).toBeCloseTo((100 * 100 + 300 * 200) / 400, 9);
+  });
+
+  it('ignores periods without traffic or without a p99 in the latency', () => {
+    // Act
+    const s = summarize(periods([0, 0, null], [200, 0, 150], [0, 0, 9999], [50, 0, null]));
+
+    // Assess
+    expect(s.requests).toBe(250);
+    expect(s.p99Ms).toBe(150);
+  });
+
+  it('has no rates for an empty window (missing data is not a number)', () => {
+    expect(summarize([])).toEqual({ requests: 0, errors: 0, errorRate: null, p99Ms: null });
+    expect(summarize(periods([0, 0, null]))).toEqual({
+      requests: 0,
+      errors: 0,
+      errorRate: null,
+      p99Ms: null,
+    });
+  });
+
+  it('keeps the weighted p99 within the period p99s', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.integer({ min: 1, max: 10_000 }), fc.double({ min: 1, max: 10_000, noNaN: true })),
+          {
+            minLength: 1,
+            maxLength: 30,
+          },
+        ),
+        (list) => {
+          const s = summarize(periods(...list.map(([r, p]) => [r, 0, p] as [number, number, number])));
+          const p99s = list.map(([, p]) => p);
+          expect(s.p99Ms).toBeGreaterThanOrEqual(Math.min(...p99s) - 1e-9);
+          expect(s.p99Ms).toBeLessThanOrEqual(Math.max(...p99s) + 1e-9);
+        },
+      ),
+    );
+  });
+});
+
+describe('judge', () => {
+  describe('not enough canary traffic', () => {
+    it('is inconclusive below minRequests, however bad the canary looks', () => {
+      // Prepare
+      const w = window(steady(1, 199, 150, 5000), steady(1, 4000, 4, 100));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('inconclusive');
+      expect(verdict.reason).toContain('199 of 200');
+      expect(verdict.canary.requests).toBe(199);
+    });
+
+    it('is inconclusive with no canary data at all (no traffic yet is not a failure)', () => {
+      // Act
+      const verdict = judge(window([], steady(3, 1000, 1, 80)), OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('inconclusive');
+      expect(verdict.canary.errorRate).toBeNull();
+    });
+
+    it('gives a verdict from exactly minRequests', () => {
+      // Act
+      const verdict = judge(window(steady(2, 100, 0, 90), steady(2, 2000, 2, 90)), OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('pass');
+    });
+
+    it('follows the policy minRequests', () => {
+      // Prepare
+      const w = window(steady(2, 100, 0, 90), steady(2, 2000, 2, 90));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy({ minRequests: 500 }));
+
+      // Assess
+      expect(verdict.result).toBe('inconclusive');
+      expect(verdict.reason).toContain('200 of 500');
+    });
+  });
+
+  describe('alarms', () => {
+    it('fails when a gating alarm is in ALARM even with no canary traffic', () => {
+      // Prepare
+      const alarms: AlarmState[] = [
+        { name: 'web-5xx-high', state: 'ALARM' },
+        { name: 'web-p99-latency-high', state: 'OK' },
+      ];
+
+      // Act
+      const verdict = judge(window([], []), alarms, policy());
+
+      // Assess
+      expect(verdict.result).toBe('fail');
+      expect(verdict.reason).toContain('web-5xx-high');
+      expect(metric(verdict, 'alarms')).toMatchObject({ result: 'fail', canary: 1 });
+    });
+
+    it('fails when an alarm fires although the metrics look healthy', () => {
+      // Act
+      const verdict = judge(
+        window(steady(5, 500, 0, 90), steady(5, 5000, 0, 90)),
+        [{ name: 'web-p99-latency-high', state: 'ALARM' }],
+        policy(),
+      );
+
+      // Assess
+      expect(verdict.result).toBe('fail');
+    });
+
+    it('does not fail on INSUFFICIENT_DATA', () => {
+      // Act
+      const verdict = judge(
+        window(steady(5, 500, 0, 90), steady(5, 5000, 0, 90)),
+        [{ name: 'web-5xx-high', state: 'INSUFFICIENT_DATA' }],
+        policy(),
+      );
+
+      // Assess
+      expect(verdict.result).toBe('pass');
+      expect(metric(verdict, 'alarms').result).toBe('pass');
+    });
+
+    it('names every alarm in ALARM', () => {
+      // Act
+      const verdict = judge(
+        window([], []),
+        [
+          { name: 'a', state: 'ALARM' },
+          { name: 'b', state: 'OK' },
+          { name: 'c', state: 'ALARM' },
+        ],
+        policy(),
+      );
+
+      // Assess
+      expect(verdict.reason).toContain('a, c');
+      expect(verdict.reason).not.toContain('b');
+    });
+  });
+
+  describe('error rate', () => {
+    // Default policy: limit = min(max(b × 1.5, b + 0.5%), 5%)
+
+    it('passes when the canary matches the baseline', () => {
+      // Act
+      const verdict = judge(window(steady(5, 200, 4, 90), steady(5, 2000, 40, 90)), OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('pass');
+      expect(metric(verdict, 'errorRate')).toMatchObject({ result: 'pass', canary: 0.02, baseline: 0.02 });
+    });
+
+    it('fails when the canary is above (1 + tolerance) × baseline and baseline + minIncrease', () => {
+      // Prepare: baseline 2% → limit max(3%, 2.5%) = 3%; canary 4%
+      const w = window(steady(5, 200, 8, 90), steady(5, 2000, 40, 90));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('fail');
+      const m = metric(verdict, 'errorRate');
+      expect(m.result).toBe('fail');
+      expect(m.canary).toBeCloseTo(0.04, 12);
+      expect(m.limit).toBeCloseTo(0.03, 12);
+      expect(verdict.reason).toMatch(/^errorRate: /);
+    });
+
+    it('passes when above baseline + minIncrease but within (1 + tolerance) × baseline', () => {
+      // Prepare: baseline 2% → limit 3%; canary 2.8%
+      const w = window(steady(5, 500, 14, 90), steady(5, 5000, 100, 90));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('pass');
+    });
+
+    it('passes when above (1 + tolerance) × baseline but within baseline + minIncrease', () => {
+      // Prepare: baseline 0.2% → limit max(0.3%, 0.7%) = 0.7%; canary 0.5%
+      const w = window(steady(5, 400, 2, 90), steady(5, 5000, 10, 90));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('pass');
+      expect(metric(verdict, 'errorRate').limit).toBeCloseTo(0.007, 12);
+    });
+
+    it('fails when above both (low baseline)', () => {
+      // Prepare: baseline 0.2% → limit 0.7%; canary 1%
+      const w = window(steady(5, 400, 4, 90), steady(5, 5000, 10, 90));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('fail');
+    });
+
+    it('fails above the absolute ceiling even when the baseline is as bad', () => {
+      // Prepare: baseline 8%, canary 8%: relative limit 12%, ceiling 5%
+      const w = window(steady(5, 500, 40, 90), steady(5, 5000, 400, 90));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('fail');
+      expect(metric(verdict, 'errorRate').limit).toBe(0.05);
+    });
+
+    it('follows the policy tolerance, minIncrease and max', () => {
+      // Prepare: baseline 2%, canary 3.5%
+      const w = window(steady(5, 200, 7, 90), steady(5, 2000, 40, 90));
+
+      // Act
+      const strict = judge(w, OK_ALARMS, policy({ errorRate: { tolerance: 0.5 } }));
+      const lenient = judge(w, OK_ALARMS, policy({ errorRate: { tolerance: 1 } }));
+      const ceiling = judge(w, OK_ALARMS, policy({ errorRate: { tolerance: 1, max: 0.03 } }));
+
+      // Assess
+      expect(strict.result).toBe('fail');
+      expect(lenient.result).toBe('pass');
+      expect(ceiling.result).toBe('fail');
+    });
+
+    it('judges a canary against a baseline without traffic by the minimum increase', () => {
+      // Act
+      const clean = judge(window(steady(5, 100, 0, 90), []), OK_ALARMS, policy());
+      const bad = judge(window(steady(5, 100, 5, 90), []), OK_ALARMS, policy());
+
+      // Assess
+      expect(clean.result).toBe('pass');
+      expect(bad.result).toBe('fail');
+      expect(metric(bad, 'errorRate').baseline).toBeNull();
+    });
+
+    it('carries its evidence: counts, rates and the limit', () => {
+      // Act
+      const verdict = judge(window(steady(5, 200, 8, 90), steady(5, 2000, 40, 90)), OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.canary).toMatchObject({ requests: 1000, errors: 40 });
+      expect(verdict.baseline).toMatchObject({ requests: 10000, errors: 200 });
+      expect(metric(verdict, 'errorRate').detail).toBe(
+        'canary 4.00% (40/1000) vs stable 2.00% (200/10000), limit 3.00%',
+      );
+    });
+  });
+
+  describe('latency', () => {
+    // Default policy: limit = max(b × 1.25, b + 25 ms)
+
+    it('passes when the canary p99 matches the baseline', () => {
+      // Act
+      const verdict = judge(window(steady(5, 200, 0, 180), steady(5, 2000, 0, 180)), OK_ALARMS, policy());
+
+      // Assess
+      expect(metric(verdict, 'latencyP99')).toMatchObject({ result: 'pass', canary: 180, baseline: 180 });
+    });
+
+    it('fails when the canary p99 is above (1 + tolerance) × baseline and baseline + minIncrease', () => {
+      // Prepare: baseline 200 ms → limit max(250, 225) = 250; canary 300
+      const w = window(steady(5, 200, 0, 300), steady(5, 2000, 0, 200));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('fail');
+      expect(metric(verdict, 'latencyP99')).toMatchObject({ result: 'fail', canary: 300, limit: 250 });
+      expect(verdict.reason).toContain('latencyP99');
+    });
+
+    it('passes a small absolute increase on a fast service', () => {
+      // Prepare: baseline 40 ms → limit max(50, 65) = 65; canary 60
+      const w = window(steady(5, 200, 0, 60), steady(5, 2000, 0, 40));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('pass');
+      expect(metric(verdict, 'latencyP99').limit).toBe(65);
+    });
+
+    it('fails above the p99MaxMs ceiling even when the baseline is as slow', () => {
+      // Prepare
+      const w = window(steady(5, 200, 0, 900), steady(5, 2000, 0, 900));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy({ latency: { p99MaxMs: 500 } }));
+
+      // Assess
+      expect(verdict.result).toBe('fail');
+      expect(metric(verdict, 'latencyP99').limit).toBe(500);
+    });
+
+    it('applies the ceiling when the baseline has no latency data', () => {
+      // Act
+      const under = judge(
+        window(steady(5, 200, 0, 400), []),
+        OK_ALARMS,
+        policy({ latency: { p99MaxMs: 500 } }),
+      );
+      const over = judge(
+        window(steady(5, 200, 0, 600), []),
+        OK_ALARMS,
+        policy({ latency: { p99MaxMs: 500 } }),
+      );
+      const noLimit = judge(window(steady(5, 200, 0, 600), []), OK_ALARMS, policy());
+
+      // Assess
+      expect(under.result).toBe('pass');
+      expect(over.result).toBe('fail');
+      expect(noLimit.result).toBe('pass');
+      expect(metric(noLimit, 'latencyP99').limit).toBeNull();
+    });
+
+    it('is inconclusive when the canary has requests but no latency data', () => {
+      // Act
+      const verdict = judge(window(steady(5, 200, 0, null), steady(5, 2000, 0, 150)), OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('inconclusive');
+      expect(metric(verdict, 'latencyP99').result).toBe('inconclusive');
+      expect(verdict.reason).toContain('no canary latency data');
+    });
+
+    it('still fails on the error rate when latency data is missing', () => {
+      // Act
+      const verdict = judge(window(steady(5, 200, 20, null), steady(5, 2000, 2, 150)), OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('fail');
+    });
+
+    it('uses the request-weighted p99 of the window', () => {
+      // Prepare: canary p99 (100×100 + 300×400) / 400 = 325 > 250
+      const w = window(periods([100, 0, 100], [300, 0, 400]), steady(2, 2000, 0, 200));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(metric(verdict, 'latencyP99').canary).toBe(325);
+      expect(verdict.result).toBe('fail');
+    });
+  });
+
+  describe('changes that hit both versions alike', () => {
+    it('does not fail on a traffic surge that both versions see at a steady split', () => {
+      // Prepare: 10% canary; traffic ×10 in the last two minutes with 3% errors and slower p99 on both
+      const w = window(
+        periods([50, 0, 80], [50, 0, 80], [500, 15, 240], [500, 15, 240]),
+        periods([450, 0, 80], [450, 0, 80], [4500, 135, 240], [4500, 135, 240]),
+      );
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('pass');
+    });
+
+    it('does not fail when both error rates rise together after the canary weight grows', () => {
+      // Prepare: minute 1 at 5% (no errors anywhere), minute 2 at 50% with 3% errors on both versions.
+      // Per period the canary is exactly as good as stable.
+      const w = window(periods([100, 0, 80], [1000, 30, 80]), periods([1900, 0, 80], [1000, 30, 80]));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).not.toBe('fail');
+    });
+
+    it('does not fail when both p99s rise together after the canary weight grows', () => {
+      // Prepare: minute 1 at 5% and 100 ms on both, minute 2 at 50% and 400 ms on both.
+      const w = window(periods([100, 0, 100], [1000, 0, 400]), periods([1900, 0, 100], [1000, 0, 400]));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).not.toBe('fail');
+    });
+
+    it('never fails a canary that is identical to stable period by period, at any split', () => {
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.record({
+              total: fc.integer({ min: 0, max: 20_000 }),
+              canaryShare: fc.integer({ min: 1, max: 99 }),
+              errorRate: fc.double({ min: 0, max: 0.045, noNaN: true }),
+              p99: fc.integer({ min: 20, max: 400 }),
+            }),
+            { minLength: 1, maxLength: 20 },
+          ),
+          (minutes) => {
+            const c: Array<[number, number, number]> = [];
+            const b: Array<[number, number, number]> = [];
+            for (const m of minutes) {
+              const cr = Math.round((m.total * m.canaryShare) / 100);
+              const br = m.total - cr;
+              // Same rate on both sides (rounded counts, so allow one error of slack on the canary's favour).
+              c.push([cr, Math.floor(cr * m.errorRate), m.p99]);
+              b.push([br, Math.ceil(br * m.errorRate), m.p99]);
+            }
+            const verdict = judge(window(periods(...c), periods(...b)), OK_ALARMS, policy());
+            expect(verdict.result).not.toBe('fail');
+          },
+        ),
+        { seed: 20250314, numRuns: 300 },
+      );
+    });
+  });
+
+  describe('the verdict', () => {
+    it('passes with evidence for every metric', () => {
+      // Act
+      const verdict = judge(window(steady(5, 200, 1, 120), steady(5, 2000, 10, 118)), OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('pass');
+      expect(verdict.metrics.map((m) => m.metric)).toEqual(['errorRate', 'latencyP99', 'alarms']);
+      expect(verdict.metrics.every((m) => m.result === 'pass')).toBe(true);
+      expect(metric(verdict, 'alarms').detail).toBe('2 gating alarm(s) OK');
+    });
+
+    it('names every failing metric in the reason', () => {
+      // Act
+      const verdict = judge(window(steady(5, 200, 20, 900), steady(5, 2000, 2, 100)), OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('fail');
+      expect(verdict.reason).toContain('errorRate: ');
+      expect(verdict.reason).toContain('latencyP99: ');
+    });
+
+    it('is JSON-serialisable (it travels in the rollout record and notifications)', () => {
+      // Act
+      const verdict = judge(window(steady(5, 200, 1, 120), []), OK_ALARMS, policy());
+
+      // Assess
+      expect(JSON.parse(JSON.stringify(verdict))).toEqual(verdict);
+    });
+  });
+});

@@ -1,0 +1,238 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { MetricEvidence } from '../../functions/core/judge';
+import {
+  type NotificationEvent,
+  pagerDutyTrigger,
+  pages,
+  snsMessage,
+} from '../../functions/core/notification';
+import { ROLLOUT_ID, SERVICE } from '../helpers/config';
+
+const ROUTING_KEY = 'R0UT1NGK3Y0000000000000000000000';
+
+const EVIDENCE: MetricEvidence[] = [
+  {
+    metric: 'errorRate',
+    result: 'fail',
+    canary: 0.0412,
+    baseline: 0.0031,
+    limit: 0.0081,
+    detail: 'canary 4.12% (41/995) vs stable 0.31% (62/19870), limit 0.81%',
+  },
+  {
+    metric: 'latencyP99',
+    result: 'pass',
+    canary: 182,
+    baseline: 176,
+    limit: 220,
+    detail: 'canary p99 182 ms vs stable 176 ms, limit 220 ms',
+  },
+  { metric: 'alarms', result: 'pass', canary: 0, baseline: null, limit: 0, detail: '2 gating alarm(s) OK' },
+];
+
+function rolledBack(overrides: Partial<NotificationEvent> = {}): NotificationEvent {
+  return {
+    type: 'RolledBack',
+    severity: 'error',
+    rolloutId: ROLLOUT_ID,
+    service: SERVICE,
+    image: 'acme/web:v1.4.2',
+    summary: 'web: acme/web:v1.4.2 rolled back at 25%',
+    reason: 'errorRate: canary 4.12% (41/995) vs stable 0.31% (62/19870), limit 0.81%',
+    step: { index: 1, weight: 25 },
+    verdict: { result: 'fail', reason: 'errorRate too high', metrics: EVIDENCE },
+    links: { report: 'https://canary.example.com/rollouts/web-faec26f150531ab9' },
+    at: '2025-03-14T09:44:30.512Z',
+    ...overrides,
+  };
+}
+
+function started(): NotificationEvent {
+  return {
+    type: 'Started',
+    severity: 'info',
+    rolloutId: ROLLOUT_ID,
+    service: SERVICE,
+    image: 'acme/web:v1.4.2',
+    summary: 'web: rolling out acme/web:v1.4.2',
+    at: '2025-03-14T09:26:55.001Z',
+  };
+}
+
+describe('snsMessage', () => {
+  it('puts the severity and summary in the subject', () => {
+    // Act
+    const message = snsMessage(rolledBack());
+
+    // Assess
+    expect(message.subject).toBe('[ERROR] web: acme/web:v1.4.2 rolled back at 25%');
+  });
+
+  it('sets the attributes subscribers filter on', () => {
+    // Act
+    const message = snsMessage(rolledBack());
+
+    // Assess
+    expect(message.attributes).toEqual({ service: 'web', event: 'RolledBack', severity: 'error' });
+  });
+
+  it('keeps the subject to at most 100 printable ASCII characters on one line', () => {
+    // Prepare
+    const summary = `web: acme/web:v1.4.2 → rolled back ✗ 🚨\nafter ${'a very long explanation '.repeat(10)}`;
+
+    // Act
+    const { subject } = snsMessage(rolledBack({ summary, severity: 'critical' }));
+
+    // Assess
+    expect(subject.length).toBeLessThanOrEqual(100);
+    expect(subject).toMatch(/^[\x20-\x7e]+$/);
+    expect(subject.startsWith('[CRITICAL] web: acme/web:v1.4.2')).toBe(true);
+  });
+
+  it('keeps any summary a valid SNS subject', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300, unit: 'grapheme' }), (summary) => {
+        const { subject } = snsMessage(rolledBack({ summary }));
+        expect(subject.length).toBeLessThanOrEqual(100);
+        expect(subject).toMatch(/^[\x20-\x7e]*$/);
+      }),
+    );
+  });
+
+  it('writes the rollout, step, reason, evidence, links and time in the body', () => {
+    // Act
+    const { message } = snsMessage(rolledBack());
+
+    // Assess
+    const lines = message.split('\n');
+    expect(lines[0]).toBe('web: acme/web:v1.4.2 rolled back at 25%');
+    expect(lines).toContain('Service: web');
+    expect(lines).toContain('Image: acme/web:v1.4.2');
+    expect(lines).toContain(`Rollout: ${ROLLOUT_ID}`);
+    expect(lines).toContain('Step: 2 at 25%');
+    expect(lines).toContain(
+      'Reason: errorRate: canary 4.12% (41/995) vs stable 0.31% (62/19870), limit 0.81%',
+    );
+    expect(lines).toContain('Evidence (fail):');
+    expect(lines).toContain(
+      '  - errorRate: fail (canary 4.12% (41/995) vs stable 0.31% (62/19870), limit 0.81%)',
+    );
+    expect(lines).toContain('  - latencyP99: pass (canary p99 182 ms vs stable 176 ms, limit 220 ms)');
+    expect(lines).toContain('report: https://canary.example.com/rollouts/web-faec26f150531ab9');
+    expect(lines.at(-1)).toBe('At: 2025-03-14T09:44:30.512Z');
+  });
+
+  it('leaves out the parts an event does not have', () => {
+    // Act
+    const { message, subject } = snsMessage(started());
+
+    // Assess
+    expect(subject).toBe('[INFO] web: rolling out acme/web:v1.4.2');
+    expect(message).not.toMatch(/Step:|Reason:|Evidence/);
+    expect(message).not.toContain('undefined');
+  });
+});
+
+describe('pagerDutyTrigger', () => {
+  it('is an Events v2 trigger deduplicated by rollout id', () => {
+    // Act
+    const body = pagerDutyTrigger(rolledBack(), ROUTING_KEY);
+
+    // Assess
+    expect(body.routing_key).toBe(ROUTING_KEY);
+    expect(body.event_action).toBe('trigger');
+    expect(body.dedup_key).toBe(ROLLOUT_ID);
+  });
+
+  it('fills the payload PagerDuty requires', () => {
+    // Act
+    const { payload } = pagerDutyTrigger(rolledBack(), ROUTING_KEY);
+
+    // Assess
+    expect(payload).toMatchObject({
+      summary: 'web: acme/web:v1.4.2 rolled back at 25%',
+      source: 'canary-controller/web',
+      severity: 'error',
+      timestamp: '2025-03-14T09:44:30.512Z',
+      component: 'web',
+      class: 'RolledBack',
+    });
+  });
+
+  it.each(['critical', 'error', 'warning', 'info'] as const)('passes severity %s through', (severity) => {
+    expect(pagerDutyTrigger(rolledBack({ severity }), ROUTING_KEY).payload.severity).toBe(severity);
+  });
+
+  it('carries the evidence in custom_details', () => {
+    // Act
+    const { payload } = pagerDutyTrigger(rolledBack(), ROUTING_KEY);
+
+    // Assess
+    expect(payload.custom_details).toEqual({
+      rollout: ROLLOUT_ID,
+      image: 'acme/web:v1.4.2',
+      reason: 'errorRate: canary 4.12% (41/995) vs stable 0.31% (62/19870), limit 0.81%',
+      step: { index: 1, weight: 25 },
+      verdict: 'fail',
+      evidence: EVIDENCE,
+    });
+  });
+
+  it('turns links into PagerDuty links', () => {
+    expect(pagerDutyTrigger(rolledBack(), ROUTING_KEY).links).toEqual([
+      { href: 'https://canary.example.com/rollouts/web-faec26f150531ab9', text: 'report' },
+    ]);
+  });
+
+  it('truncates the summary to the 1024 characters PagerDuty allows', () => {
+    // Act
+    const { payload } = pagerDutyTrigger(rolledBack({ summary: 'x'.repeat(5000) }), ROUTING_KEY);
+
+    // Assess
+    expect(payload.summary).toHaveLength(1024);
+  });
+
+  it('leaves out what the event does not have', () => {
+    // Act
+    const body = pagerDutyTrigger(started(), ROUTING_KEY);
+
+    // Assess
+    expect(body.payload.custom_details).toEqual({ rollout: ROLLOUT_ID, image: 'acme/web:v1.4.2' });
+    expect(body).not.toHaveProperty('links');
+  });
+
+  it('is the same body for a repeat of the same event (one incident)', () => {
+    expect(pagerDutyTrigger(rolledBack(), ROUTING_KEY)).toEqual(pagerDutyTrigger(rolledBack(), ROUTING_KEY));
+  });
+});
+
+describe('pages', () => {
+  it.each([
+    ['critical', true],
+    ['error', true],
+    ['warning', false],
+    ['info', false],
+  ] as const)('%s → %s', (severity, expected) => {
+    expect(pages(severity)).toBe(expected);
+  });
+});
+
+describe('secrets', () => {
+  it('never puts the routing key in the SNS message', () => {
+    // Act
+    const sns = snsMessage(rolledBack());
+
+    // Assess
+    expect(JSON.stringify(sns)).not.toContain(ROUTING_KEY);
+  });
+
+  it('puts the routing key only in routing_key of the PagerDuty body', () => {
+    // Act
+    const { routing_key, ...rest } = pagerDutyTrigger(rolledBack(), ROUTING_KEY);
+
+    // Assess
+    expect(routing_key).toBe(ROUTING_KEY);
+    expect(JSON.stringify(rest)).not.toContain(ROUTING_KEY);
+  });
+});

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigInvalidError, InputInvalidError } from '../../functions/core/errors';
+import { fieldPath, parseConfig, parseInput, toFieldIssues } from '../../functions/core/validation';
+
+function zodError(schema: z.ZodType, value: unknown): z.ZodError {
+  const result = schema.safeParse(value);
+  if (result.success) throw new Error('expected the value to be rejected');
+  return result.error;
+}
+
+describe('fieldPath', () => {
+  it.each([
+    [[], ''],
+    [['service'], 'service'],
+    [['traffic', 'listenerArn'], 'traffic.listenerArn'],
+    [['steps', 2, 'weight'], 'steps[2].weight'],
+    [['analysis', 'errorRate', 'max'], 'analysis.errorRate.max'],
+    [['matrix', 0, 1], 'matrix[0][1]'],
+    [[3, 'repository'], '[3].repository'],
+    [['detail', 'image-digest'], 'detail.image-digest'],
+  ] as Array<[PropertyKey[], string]>)('%j → %s', (path, expected) => {
+    expect(fieldPath(path)).toBe(expected);
+  });
+
+  it('prints a symbol key', () => {
+    expect(fieldPath(['a', Symbol('b')])).toBe('a.Symbol(b)');
+  });
+});
+
+describe('toFieldIssues', () => {
+  const schema = z.strictObject({
+    name: z.string().min(1, 'must not be empty'),
+    nested: z.strictObject({ port: z.int().max(65535) }),
+    list: z.array(z.strictObject({ weight: z.number() })),
+  });
+
+  it('names the path and keeps the message of each issue', () => {
+    // Prepare
+    const error = zodError(schema, {
+      name: '',
+      nested: { port: 70000 },
+      list: [{ weight: 1 }, { weight: 'x' }],
+    });
+
+    // Act
+    const issues = toFieldIssues(error);
+
+    // Assess
+    expect(issues).toContainEqual({ path: 'name', message: 'must not be empty' });
+    expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining(['nested.port', 'list[1].weight']));
+    expect(issues).toHaveLength(3);
+  });
+
+  it('reports unknown keys as "unknown field" with their full path', () => {
+    // Prepare
+    const error = zodError(schema, {
+      name: 'a',
+      nested: { port: 1, host: 'x' },
+      list: [{ weight: 1, w: 2 }],
+    });
+
+    // Act
+    const issues = toFieldIssues(error);
+
+    // Assess
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'nested.host', message: 'unknown field' },
+        { path: 'list[0].w', message: 'unknown field' },
+      ]),
+    );
+  });
+
+  it('reports unknown top-level keys without a leading dot, several at once', () => {
+    // Prepare
+    const error = zodError(schema, { name: 'a', nested: { port: 1 }, list: [], extra: 1, more: 2 });
+
+    // Act
+    const issues = toFieldIssues(error);
+
+    // Assess
+    expect(issues).toEqual([{ path: 'extra, more', message: 'unknown field' }]);
+  });
+
+  it('gives an issue at the root an empty path', () => {
+    expect(toFieldIssues(zodError(schema, 'text'))).toEqual([{ path: '', message: expect.any(String) }]);
+  });
+});
+
+describe('parseConfig', () => {
+  const schema = z.strictObject({ minRequests: z.int().min(1).default(200) });
+
+  it('returns the parsed value with defaults', () => {
+    expect(parseConfig(schema, {}, 'policy')).toEqual({ minRequests: 200 });
+  });
+
+  it('throws ConfigInvalidError naming the subject and the fields', () => {
+    // Act
+    const act = () => parseConfig(schema, { minRequests: 0, extra: true }, 'policy');
+
+    // Assess
+    expect(act).toThrow(ConfigInvalidError);
+    expect(act).toThrow(/^policy is invalid: /);
+    expect(act).toThrow(/minRequests: /);
+    expect(act).toThrow(/extra: unknown field/);
+  });
+});
+
+describe('parseInput', () => {
+  const schema = z.object({ detail: z.object({ digest: z.string().regex(/^sha256:/, 'must be a digest') }) });
+
+  it('returns the parsed value', () => {
+    expect(parseInput(schema, { detail: { digest: 'sha256:x' } }, 'event')).toEqual({
+      detail: { digest: 'sha256:x' },
+    });
+  });
+
+  it('throws InputInvalidError (not ConfigInvalid) naming the field', () => {
+    // Act
+    let caught: unknown;
+    try {
+      parseInput(schema, { detail: { digest: 'latest' } }, 'start-rollout event');
+    } catch (error) {
+      caught = error;
+    }
+
+    // Assess
+    expect(caught).toBeInstanceOf(InputInvalidError);
+    const error = caught as InputInvalidError;
+    expect(error.name).toBe('InputInvalid');
+    expect(error.issues).toEqual([{ path: 'detail.digest', message: 'must be a digest' }]);
+    expect(error.message).toBe('start-rollout event is invalid: detail.digest: must be a digest');
+  });
+});
