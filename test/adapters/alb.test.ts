@@ -1,0 +1,531 @@
+import {
+  type Action,
+  CreateRuleCommand,
+  DeleteRuleCommand,
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ListenerNotFoundException,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+  PriorityInUseException,
+  type Rule,
+  RuleNotFoundException,
+  SetRulePrioritiesCommand,
+  TargetGroupNotFoundException,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { AlbTargetHealth, AlbTrafficRouter } from '../../functions/adapters/aws/alb';
+import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
+import { ConfigInvalidError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
+import {
+  CANARY_TG,
+  HEADER_RULE_ARN,
+  LISTENER_ARN,
+  RULE_ARN,
+  STABLE_TG,
+  awsError,
+  fastRetry,
+  route,
+  throttling,
+} from './helpers';
+
+const client = new ElasticLoadBalancingV2Client({ region: 'us-east-1' });
+const elb = mockClient(client);
+
+const OIDC: Action = {
+  Type: 'authenticate-oidc',
+  Order: 1,
+  AuthenticateOidcConfig: {
+    Issuer: 'https://idp.example.com',
+    AuthorizationEndpoint: 'https://idp.example.com/authorize',
+    TokenEndpoint: 'https://idp.example.com/token',
+    UserInfoEndpoint: 'https://idp.example.com/userinfo',
+    ClientId: 'web-client',
+    SessionCookieName: 'AWSELBAuthSessionCookie',
+    Scope: 'openid',
+    SessionTimeout: 604800,
+    OnUnauthenticatedRequest: 'authenticate',
+  },
+};
+
+/** A forward action as DescribeListeners reports one: legacy TargetGroupArn next to ForwardConfig. */
+function forward(weights: Record<string, number>, order?: number): Action {
+  const groups = Object.entries(weights).map(([TargetGroupArn, Weight]) => ({ TargetGroupArn, Weight }));
+  return {
+    Type: 'forward',
+    ...(groups.length === 1 ? { TargetGroupArn: groups[0]?.TargetGroupArn } : {}),
+    ...(order !== undefined ? { Order: order } : {}),
+    ForwardConfig: { TargetGroups: groups, TargetGroupStickinessConfig: { Enabled: false } },
+  };
+}
+
+function listener(actions: Action[]) {
+  return {
+    Listeners: [
+      {
+        ListenerArn: LISTENER_ARN,
+        LoadBalancerArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188',
+        Port: 443,
+        Protocol: 'HTTPS' as const,
+        DefaultActions: actions,
+      },
+    ],
+  };
+}
+
+function targetGroups(...arns: string[]) {
+  return {
+    TargetGroups: arns.map((TargetGroupArn) => ({
+      TargetGroupArn,
+      TargetGroupName: TargetGroupArn.split('/')[1],
+      Protocol: 'HTTP' as const,
+      Port: 8080,
+      TargetType: 'ip' as const,
+      LoadBalancerArns: ['arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188'],
+    })),
+  };
+}
+
+function headerRule(extra: Partial<Rule> = {}): Rule {
+  return {
+    RuleArn: HEADER_RULE_ARN,
+    Priority: '10',
+    IsDefault: false,
+    Conditions: [
+      {
+        Field: 'http-header',
+        HttpHeaderConfig: { HttpHeaderName: 'X-Canary', Values: ['always'] },
+      },
+    ],
+    Actions: [{ Type: 'forward', TargetGroupArn: CANARY_TG, ForwardConfig: { TargetGroups: [{ TargetGroupArn: CANARY_TG, Weight: 1 }] } }],
+    ...extra,
+  };
+}
+
+const defaultRule: Rule = { RuleArn: `${RULE_ARN}-default`, Priority: 'default', IsDefault: true, Conditions: [], Actions: [forward({ [STABLE_TG]: 1 })] };
+
+describe('AlbTrafficRouter', () => {
+  let retry: ReturnType<typeof fastRetry>;
+  let router: AlbTrafficRouter;
+
+  beforeEach(() => {
+    elb.reset();
+    retry = fastRetry();
+    router = new AlbTrafficRouter(client, { retry: retry.retry });
+  });
+
+  describe('describe', () => {
+    it('reads the listener forward action and checks both target groups', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1, [CANARY_TG]: 0 })]));
+      elb.on(DescribeTargetGroupsCommand).resolves(targetGroups(STABLE_TG, CANARY_TG));
+
+      const weights = await router.describe(route());
+
+      expect(weights).toEqual({ [STABLE_TG]: 1, [CANARY_TG]: 0 });
+      expect(elb.commandCalls(DescribeListenersCommand)[0]?.args[0].input).toEqual({ ListenerArns: [LISTENER_ARN] });
+      expect(elb.commandCalls(DescribeTargetGroupsCommand)[0]?.args[0].input).toEqual({ TargetGroupArns: [STABLE_TG, CANARY_TG] });
+    });
+
+    it('reads a legacy single-target-group forward as weight 1', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([{ Type: 'forward', TargetGroupArn: STABLE_TG }]));
+      elb.on(DescribeTargetGroupsCommand).resolves(targetGroups(STABLE_TG, CANARY_TG));
+
+      expect(await router.describe(route())).toEqual({ [STABLE_TG]: 1 });
+    });
+
+    it('reads the rule instead of the listener when the route names one', async () => {
+      elb.on(DescribeRulesCommand).resolves({ Rules: [{ RuleArn: RULE_ARN, Priority: '5', Actions: [forward({ [STABLE_TG]: 9, [CANARY_TG]: 1 })] }] });
+      elb.on(DescribeTargetGroupsCommand).resolves(targetGroups(STABLE_TG, CANARY_TG));
+
+      expect(await router.describe(route({ ruleArn: RULE_ARN }))).toEqual({ [STABLE_TG]: 9, [CANARY_TG]: 1 });
+      expect(elb.commandCalls(DescribeRulesCommand)[0]?.args[0].input).toEqual({ RuleArns: [RULE_ARN] });
+      expect(elb.commandCalls(DescribeListenersCommand)).toHaveLength(0);
+    });
+
+    it('throws TargetNotFound naming a missing listener', async () => {
+      elb.on(DescribeListenersCommand).rejects(new ListenerNotFoundException({ message: 'One or more listeners not found', $metadata: {} }));
+
+      const error = await router.describe(route()).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(TargetNotFoundError);
+      expect((error as Error).name).toBe('TargetNotFound');
+      expect((error as Error).message).toContain(LISTENER_ARN);
+      expect(retry.sleeps).toEqual([]);
+    });
+
+    it('throws TargetNotFound naming a missing rule', async () => {
+      elb.on(DescribeRulesCommand).rejects(new RuleNotFoundException({ message: 'One or more rules not found', $metadata: {} }));
+
+      await expect(router.describe(route({ ruleArn: RULE_ARN }))).rejects.toThrow(new TargetNotFoundError(`listener rule ${RULE_ARN} does not exist`));
+    });
+
+    it('names the one target group that is missing', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      const notFound = () => new TargetGroupNotFoundException({ message: 'One or more target groups not found', $metadata: {} });
+      elb.on(DescribeTargetGroupsCommand).rejects(notFound());
+      elb.on(DescribeTargetGroupsCommand, { TargetGroupArns: [STABLE_TG] }).resolves(targetGroups(STABLE_TG));
+
+      const error = await router.describe(route()).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(TargetNotFoundError);
+      expect((error as Error).message).toBe(`target group not found: ${CANARY_TG}`);
+    });
+
+    it('throws TargetNotFound when there is no forward action to weight', async () => {
+      elb.on(DescribeListenersCommand).resolves(
+        listener([{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain' } }]),
+      );
+
+      await expect(router.describe(route())).rejects.toBeInstanceOf(TargetNotFoundError);
+    });
+  });
+
+  describe('setWeights', () => {
+    it('replaces only the forward action, keeps authenticate-oidc and the order, drops the legacy TargetGroupArn', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([OIDC, forward({ [STABLE_TG]: 1 }, 2)]));
+      elb.on(ModifyListenerCommand).resolves({});
+
+      await router.setWeights(route(), 5);
+
+      expect(elb.commandCalls(ModifyListenerCommand)).toHaveLength(1);
+      expect(elb.commandCalls(ModifyListenerCommand)[0]?.args[0].input).toEqual({
+        ListenerArn: LISTENER_ARN,
+        DefaultActions: [
+          { ...OIDC, AuthenticateOidcConfig: { ...OIDC.AuthenticateOidcConfig, UseExistingClientSecret: true } },
+          {
+            Type: 'forward',
+            Order: 2,
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: STABLE_TG, Weight: 19 },
+                { TargetGroupArn: CANARY_TG, Weight: 1 },
+              ],
+              TargetGroupStickinessConfig: { Enabled: false },
+            },
+          },
+        ],
+      });
+    });
+
+    it('turns target-group stickiness on while split and off at 0% (stickiness beats weights)', async () => {
+      const sticky = forward({ [STABLE_TG]: 3, [CANARY_TG]: 1 });
+      sticky.ForwardConfig = { ...sticky.ForwardConfig, TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 3600 } };
+      elb
+        .on(DescribeListenersCommand)
+        .resolvesOnce(listener([forward({ [STABLE_TG]: 1 })]))
+        .resolves(listener([sticky]));
+      elb.on(ModifyListenerCommand).resolves({});
+
+      await router.setWeights(route({ stickinessSeconds: 3600 }), 25);
+      await router.setWeights(route({ stickinessSeconds: 3600 }), 0);
+
+      const [split, back] = elb.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input.DefaultActions?.[0]?.ForwardConfig);
+      expect(split).toEqual({
+        TargetGroups: [
+          { TargetGroupArn: STABLE_TG, Weight: 3 },
+          { TargetGroupArn: CANARY_TG, Weight: 1 },
+        ],
+        TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 3600 },
+      });
+      expect(back).toEqual({
+        TargetGroups: [
+          { TargetGroupArn: STABLE_TG, Weight: 1 },
+          { TargetGroupArn: CANARY_TG, Weight: 0 },
+        ],
+        TargetGroupStickinessConfig: { Enabled: false },
+      });
+    });
+
+    it('modifies the rule when the route is a rule', async () => {
+      elb.on(DescribeRulesCommand).resolves({ Rules: [{ RuleArn: RULE_ARN, Priority: '5', Actions: [forward({ [STABLE_TG]: 1 })] }] });
+      elb.on(ModifyRuleCommand).resolves({});
+
+      await router.setWeights(route({ ruleArn: RULE_ARN }), 100);
+
+      expect(elb.commandCalls(ModifyRuleCommand)[0]?.args[0].input).toEqual({
+        RuleArn: RULE_ARN,
+        Actions: [
+          {
+            Type: 'forward',
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: STABLE_TG, Weight: 0 },
+                { TargetGroupArn: CANARY_TG, Weight: 1 },
+              ],
+              TargetGroupStickinessConfig: { Enabled: false },
+            },
+          },
+        ],
+      });
+      expect(elb.commandCalls(ModifyListenerCommand)).toHaveLength(0);
+    });
+
+    it('changes nothing when the listener does not exist', async () => {
+      elb.on(DescribeListenersCommand).rejects(new ListenerNotFoundException({ message: 'One or more listeners not found', $metadata: {} }));
+
+      await expect(router.setWeights(route(), 10)).rejects.toBeInstanceOf(TargetNotFoundError);
+      expect(elb.commandCalls(ModifyListenerCommand)).toHaveLength(0);
+    });
+
+    it('retries throttling with capped, jittered backoff and then succeeds', async () => {
+      elb
+        .on(DescribeListenersCommand)
+        .rejectsOnce(throttling())
+        .rejectsOnce(throttling())
+        .resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(ModifyListenerCommand).resolves({});
+
+      await router.setWeights(route(), 10);
+
+      expect(elb.commandCalls(DescribeListenersCommand)).toHaveLength(3);
+      expect(elb.commandCalls(ModifyListenerCommand)).toHaveLength(1);
+      // random() = 0.5 of min(cap, 200 × 2^attempt)
+      expect(retry.sleeps).toEqual([100, 200]);
+    });
+
+    it('surfaces throttling that outlasts the retries as Transient, and writes nothing', async () => {
+      elb.on(DescribeListenersCommand).rejects(throttling());
+
+      const error = await router.setWeights(route(), 10).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(TransientError);
+      expect((error as Error).name).toBe('Transient');
+      expect((error as Error).message).toContain('elasticloadbalancing:DescribeListeners');
+      expect(elb.commandCalls(DescribeListenersCommand)).toHaveLength(3);
+      expect(elb.commandCalls(ModifyListenerCommand)).toHaveLength(0);
+    });
+
+    it('surfaces a 5xx as Transient', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(ModifyListenerCommand).rejects(awsError('InternalFailure', 500));
+
+      await expect(router.setWeights(route(), 10)).rejects.toBeInstanceOf(TransientError);
+      expect(elb.commandCalls(ModifyListenerCommand)).toHaveLength(3);
+    });
+
+    it('reports access denied once, naming the action and the listener', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(ModifyListenerCommand).rejects(
+        awsError('AccessDenied', 403, 'User: arn:aws:sts::123456789012:assumed-role/set-weight/fn is not authorized to perform: elasticloadbalancing:ModifyListener'),
+      );
+
+      const error = await router.setWeights(route(), 10).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(AccessDeniedError);
+      expect((error as Error).message).toContain('elasticloadbalancing:ModifyListener');
+      expect((error as Error).message).toContain(LISTENER_ARN);
+      expect(elb.commandCalls(ModifyListenerCommand)).toHaveLength(1);
+    });
+
+    it('rejects a percentage outside 0–100 before calling AWS', async () => {
+      await expect(router.setWeights(route(), 101)).rejects.toThrow(RangeError);
+      expect(elb.calls()).toHaveLength(0);
+    });
+  });
+
+  describe('header rule', () => {
+    const hr = { header: 'X-Canary', values: ['always'], priority: 10 };
+
+    it('creates the rule after the weights, forwarding to the canary only, behind the same authentication', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([OIDC, forward({ [STABLE_TG]: 1 }, 2)]));
+      elb.on(ModifyListenerCommand).resolves({});
+      elb.on(DescribeRulesCommand).resolves({ Rules: [defaultRule] });
+      elb.on(CreateRuleCommand).resolves({ Rules: [headerRule()] });
+
+      await router.setWeights(route({ headerRule: hr }), 10);
+
+      expect(elb.commandCalls(CreateRuleCommand)[0]?.args[0].input).toEqual({
+        ListenerArn: LISTENER_ARN,
+        Priority: 10,
+        Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Canary', Values: ['always'] } }],
+        Actions: [
+          { ...OIDC, AuthenticateOidcConfig: { ...OIDC.AuthenticateOidcConfig, UseExistingClientSecret: true } },
+          { Type: 'forward', Order: 2, ForwardConfig: { TargetGroups: [{ TargetGroupArn: CANARY_TG, Weight: 1 }] } },
+        ],
+      });
+      const order = elb.calls().map((c) => (c.args[0] as object).constructor.name);
+      expect(order.indexOf('ModifyListenerCommand')).toBeLessThan(order.indexOf('CreateRuleCommand'));
+    });
+
+    it('follows DescribeRules pages and modifies the rule it finds instead of creating one', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(ModifyListenerCommand).resolves({});
+      elb
+        .on(DescribeRulesCommand)
+        .resolvesOnce({ Rules: [defaultRule], NextMarker: 'page-2' })
+        .resolves({ Rules: [headerRule({ Priority: '12' })] });
+      elb.on(ModifyRuleCommand).resolves({});
+      elb.on(SetRulePrioritiesCommand).resolves({});
+
+      await router.setWeights(route({ headerRule: hr }), 25);
+
+      expect(elb.commandCalls(DescribeRulesCommand).map((c) => c.args[0].input)).toEqual([
+        { ListenerArn: LISTENER_ARN },
+        { ListenerArn: LISTENER_ARN, Marker: 'page-2' },
+      ]);
+      expect(elb.commandCalls(CreateRuleCommand)).toHaveLength(0);
+      expect(elb.commandCalls(ModifyRuleCommand)[0]?.args[0].input.RuleArn).toBe(HEADER_RULE_ARN);
+      expect(elb.commandCalls(SetRulePrioritiesCommand)[0]?.args[0].input).toEqual({
+        RulePriorities: [{ RuleArn: HEADER_RULE_ARN, Priority: 10 }],
+      });
+    });
+
+    it('deletes the rule before moving the weights back to 0%', async () => {
+      elb.on(DescribeRulesCommand).resolves({ Rules: [headerRule(), defaultRule] });
+      elb.on(DeleteRuleCommand).resolves({});
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 9, [CANARY_TG]: 1 })]));
+      elb.on(ModifyListenerCommand).resolves({});
+
+      await router.setWeights(route({ headerRule: hr }), 0);
+
+      expect(elb.commandCalls(DeleteRuleCommand)[0]?.args[0].input).toEqual({ RuleArn: HEADER_RULE_ARN });
+      const order = elb.calls().map((c) => (c.args[0] as object).constructor.name);
+      expect(order.indexOf('DeleteRuleCommand')).toBeLessThan(order.indexOf('ModifyListenerCommand'));
+    });
+
+    it('leaves alone a rule on the same header that forwards to some other target group', async () => {
+      const foreign = headerRule({
+        Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: `${STABLE_TG}-other`, Weight: 1 }] } }],
+      });
+      elb.on(DescribeRulesCommand).resolves({ Rules: [foreign] });
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(ModifyListenerCommand).resolves({});
+
+      await router.setWeights(route({ headerRule: hr }), 100);
+
+      expect(elb.commandCalls(DeleteRuleCommand)).toHaveLength(0);
+    });
+
+    it('an already deleted rule is what we wanted', async () => {
+      elb.on(DescribeRulesCommand).resolves({ Rules: [headerRule()] });
+      elb.on(DeleteRuleCommand).rejects(new RuleNotFoundException({ message: 'One or more rules not found', $metadata: {} }));
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(ModifyListenerCommand).resolves({});
+
+      await expect(router.setWeights(route({ headerRule: hr }), 0)).resolves.toBeUndefined();
+      expect(elb.commandCalls(ModifyListenerCommand)).toHaveLength(1);
+    });
+
+    it('names the field when the priority is taken', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(ModifyListenerCommand).resolves({});
+      elb.on(DescribeRulesCommand).resolves({ Rules: [] });
+      elb.on(CreateRuleCommand).rejects(new PriorityInUseException({ message: 'Priority 10 is currently in use', $metadata: {} }));
+
+      const error = await router.setWeights(route({ headerRule: hr }), 5).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(ConfigInvalidError);
+      expect((error as ConfigInvalidError).issues[0]?.path).toBe('traffic.headerRule.priority');
+      expect(elb.commandCalls(CreateRuleCommand)).toHaveLength(1);
+    });
+
+    it('copies the route rule conditions (typed config only) so the header rule matches the same requests', async () => {
+      elb.on(DescribeRulesCommand, { RuleArns: [RULE_ARN] }).resolves({
+        Rules: [
+          {
+            RuleArn: RULE_ARN,
+            Priority: '20',
+            Conditions: [{ Field: 'host-header', Values: ['web.example.com'], HostHeaderConfig: { Values: ['web.example.com'] } }],
+            Actions: [forward({ [STABLE_TG]: 1 })],
+          },
+        ],
+      });
+      elb.on(DescribeRulesCommand, { ListenerArn: LISTENER_ARN }).resolves({ Rules: [] });
+      elb.on(ModifyRuleCommand).resolves({});
+      elb.on(CreateRuleCommand).resolves({});
+
+      await router.setWeights(route({ ruleArn: RULE_ARN, headerRule: hr }), 50);
+
+      expect(elb.commandCalls(CreateRuleCommand)[0]?.args[0].input.Conditions).toEqual([
+        { Field: 'host-header', HostHeaderConfig: { Values: ['web.example.com'] } },
+        { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Canary', Values: ['always'] } },
+      ]);
+    });
+  });
+
+  describe('verifyWeights', () => {
+    it('is true only for the exact weights of the percentage', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 19, [CANARY_TG]: 1 })]));
+
+      expect(await router.verifyWeights(route(), 5)).toBe(true);
+      expect(await router.verifyWeights(route(), 10)).toBe(false);
+    });
+
+    it('is false while the listener still shows the old weights', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+
+      expect(await router.verifyWeights(route(), 5)).toBe(false);
+      expect(await router.verifyWeights(route(), 0)).toBe(true);
+    });
+
+    it('is false when a third target group still takes traffic', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1, [CANARY_TG]: 0, [`${STABLE_TG}-old`]: 1 })]));
+
+      expect(await router.verifyWeights(route(), 0)).toBe(false);
+    });
+
+    it('checks the header rule is there while split and gone at 0%', async () => {
+      const hr = { header: 'X-Canary', values: ['always'], priority: 10 };
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1, [CANARY_TG]: 0 })]));
+      elb.on(DescribeRulesCommand).resolves({ Rules: [headerRule()] });
+
+      expect(await router.verifyWeights(route({ headerRule: hr }), 0)).toBe(false);
+
+      elb.on(DescribeRulesCommand).resolves({ Rules: [defaultRule] });
+      expect(await router.verifyWeights(route({ headerRule: hr }), 0)).toBe(true);
+    });
+  });
+});
+
+describe('AlbTargetHealth', () => {
+  beforeEach(() => elb.reset());
+  const health = () => new AlbTargetHealth(client, { retry: fastRetry().retry });
+
+  it('is ready when every registered target is healthy, draining ones aside', async () => {
+    elb.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: [
+        { Target: { Id: '10.0.1.12', Port: 8080 }, HealthCheckPort: '8080', TargetHealth: { State: 'healthy' } },
+        { Target: { Id: '10.0.2.40', Port: 8080 }, HealthCheckPort: '8080', TargetHealth: { State: 'healthy' } },
+        {
+          Target: { Id: '10.0.3.7', Port: 8080 },
+          TargetHealth: { State: 'draining', Reason: 'Target.DeregistrationInProgress', Description: 'Target deregistration is in progress' },
+        },
+      ],
+    });
+
+    const result = await health().check(CANARY_TG);
+
+    expect(result).toEqual({ ready: true, detail: '2/2 targets healthy in targetgroup/web-canary/2453ed029918f21f' });
+    expect(elb.commandCalls(DescribeTargetHealthCommand)[0]?.args[0].input).toEqual({ TargetGroupArn: CANARY_TG });
+  });
+
+  it('is not ready with an unhealthy target, and says why', async () => {
+    elb.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: [
+        { Target: { Id: '10.0.1.12', Port: 8080 }, TargetHealth: { State: 'healthy' } },
+        { Target: { Id: '10.0.2.40', Port: 8080 }, TargetHealth: { State: 'unhealthy', Reason: 'Target.FailedHealthChecks' } },
+      ],
+    });
+
+    const result = await health().check(CANARY_TG);
+
+    expect(result.ready).toBe(false);
+    expect(result.detail).toContain('10.0.2.40:8080 unhealthy (Target.FailedHealthChecks)');
+  });
+
+  it('is not ready with no targets at all', async () => {
+    elb.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [] });
+
+    expect((await health().check(CANARY_TG)).ready).toBe(false);
+  });
+
+  it('throws TargetNotFound for a missing target group', async () => {
+    elb.on(DescribeTargetHealthCommand).rejects(new TargetGroupNotFoundException({ message: 'One or more target groups not found', $metadata: {} }));
+
+    await expect(health().check(CANARY_TG)).rejects.toThrow(new TargetNotFoundError(`target group ${CANARY_TG} does not exist`));
+  });
+});

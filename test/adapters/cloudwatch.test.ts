@@ -1,0 +1,248 @@
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  CloudWatchAlarmSource,
+  CloudWatchMetricSource,
+  loadBalancerDimension,
+  targetGroupDimension,
+} from '../../functions/adapters/aws/cloudwatch';
+import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
+import { TargetNotFoundError, TransientError } from '../../functions/core/errors';
+import { CANARY_TG, LISTENER_ARN, RULE_ARN, STABLE_TG, awsError, fastRetry, route, throttling } from './helpers';
+
+const client = new CloudWatchClient({ region: 'us-east-1' });
+const cw = mockClient(client);
+
+const t = (hhmm: string) => new Date(`2025-03-04T${hhmm}:00.000Z`);
+
+function result(Id: string, points: Array<[string, number]>, StatusCode: MetricDataResult['StatusCode'] = 'Complete'): MetricDataResult {
+  return { Id, Label: Id, Timestamps: points.map(([hhmm]) => t(hhmm)), Values: points.map(([, v]) => v), StatusCode, Messages: [] };
+}
+
+describe('dimensions', () => {
+  it('derives LoadBalancer from a listener or rule ARN and TargetGroup from a target group ARN', () => {
+    expect(loadBalancerDimension(LISTENER_ARN)).toBe('app/web/50dc6c495c0c9188');
+    expect(loadBalancerDimension(RULE_ARN)).toBe('app/web/50dc6c495c0c9188');
+    expect(targetGroupDimension(STABLE_TG)).toBe('targetgroup/web-stable/73e2d6bc24d8a067');
+    expect(() => loadBalancerDimension('arn:aws:sns:us-east-1:123456789012:topic')).toThrow(RangeError);
+  });
+});
+
+describe('CloudWatchMetricSource', () => {
+  let retry: ReturnType<typeof fastRetry>;
+  let source: CloudWatchMetricSource;
+
+  beforeEach(() => {
+    cw.reset();
+    retry = fastRetry();
+    source = new CloudWatchMetricSource(client, { retry: retry.retry });
+  });
+
+  const query = { route: route(), from: new Date('2025-03-04T12:00:30.000Z'), to: new Date('2025-03-04T12:03:10.000Z'), periodSeconds: 60 };
+
+  it('asks for requests, 5xx and p99 of both target groups in one request', async () => {
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [], Messages: [] });
+
+    await source.fetch(query);
+
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
+    const input = cw.commandCalls(GetMetricDataCommand)[0]?.args[0].input;
+    const dims = (tg: string) => [
+      { Name: 'LoadBalancer', Value: 'app/web/50dc6c495c0c9188' },
+      { Name: 'TargetGroup', Value: tg },
+    ];
+    const q = (Id: string, MetricName: string, Stat: string, tg: string) => ({
+      Id,
+      MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName, Dimensions: dims(tg) }, Period: 60, Stat },
+      ReturnData: true,
+    });
+    const canary = 'targetgroup/web-canary/2453ed029918f21f';
+    const stable = 'targetgroup/web-stable/73e2d6bc24d8a067';
+    expect(input).toEqual({
+      MetricDataQueries: [
+        q('canary_requests', 'RequestCount', 'Sum', canary),
+        q('canary_errors', 'HTTPCode_Target_5XX_Count', 'Sum', canary),
+        q('canary_p99', 'TargetResponseTime', 'p99', canary),
+        q('baseline_requests', 'RequestCount', 'Sum', stable),
+        q('baseline_errors', 'HTTPCode_Target_5XX_Count', 'Sum', stable),
+        q('baseline_p99', 'TargetResponseTime', 'p99', stable),
+      ],
+      StartTime: t('12:00'),
+      EndTime: query.to,
+      ScanBy: 'TimestampAscending',
+    });
+    for (const q of input?.MetricDataQueries ?? []) expect(q.Id).toMatch(/^[a-z][a-zA-Z0-9_]*$/);
+  });
+
+  it('merges pages (PartialData then the rest) into aligned periods; a missing period is zero requests', async () => {
+    cw.on(GetMetricDataCommand)
+      .resolvesOnce({
+        MetricDataResults: [
+          result('canary_requests', [['12:00', 40]], 'PartialData'),
+          result('canary_errors', [['12:00', 2]], 'PartialData'),
+          result('canary_p99', [['12:00', 0.25]], 'PartialData'),
+          result('baseline_requests', [['12:00', 760], ['12:01', 700]], 'PartialData'),
+          result('baseline_errors', [], 'PartialData'),
+          result('baseline_p99', [['12:00', 0.2], ['12:01', 0.18]], 'PartialData'),
+        ],
+        NextToken: 'token-2',
+      })
+      .resolves({
+        MetricDataResults: [
+          result('canary_requests', [['12:03', 38]]),
+          result('canary_errors', []),
+          result('canary_p99', [['12:03', 0.3]]),
+          result('baseline_requests', [['12:03', 720]]),
+          result('baseline_errors', [['12:03', 1]]),
+          result('baseline_p99', [['12:03', 0.19]]),
+        ],
+      });
+
+    const window = await source.fetch(query);
+
+    expect(cw.commandCalls(GetMetricDataCommand)[1]?.args[0].input.NextToken).toBe('token-2');
+    expect(window).toEqual({
+      from: '2025-03-04T12:00:30.000Z',
+      to: '2025-03-04T12:03:10.000Z',
+      periodSeconds: 60,
+      canary: [
+        { start: '2025-03-04T12:00:00.000Z', requests: 40, errors: 2, p99Ms: 250 },
+        { start: '2025-03-04T12:01:00.000Z', requests: 0, errors: 0, p99Ms: null },
+        { start: '2025-03-04T12:02:00.000Z', requests: 0, errors: 0, p99Ms: null },
+        { start: '2025-03-04T12:03:00.000Z', requests: 38, errors: 0, p99Ms: 300 },
+      ],
+      baseline: [
+        { start: '2025-03-04T12:00:00.000Z', requests: 760, errors: 0, p99Ms: 200 },
+        { start: '2025-03-04T12:01:00.000Z', requests: 700, errors: 0, p99Ms: 180 },
+        { start: '2025-03-04T12:02:00.000Z', requests: 0, errors: 0, p99Ms: null },
+        { start: '2025-03-04T12:03:00.000Z', requests: 720, errors: 1, p99Ms: 190 },
+      ],
+    });
+  });
+
+  it('no traffic at all is a window of zeros, not an error', async () => {
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+
+    const window = await source.fetch({ ...query, route: route({ canaryTargetGroupArn: CANARY_TG }) });
+
+    expect(window.canary.map((p) => p.requests)).toEqual([0, 0, 0, 0]);
+    expect(window.canary.every((p) => p.p99Ms === null)).toBe(true);
+  });
+
+  it('retries throttling, then surfaces it as Transient', async () => {
+    cw.on(GetMetricDataCommand).rejects(awsError('Throttling', 400, 'Rate exceeded'));
+
+    await expect(source.fetch(query)).rejects.toBeInstanceOf(TransientError);
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(3);
+    expect(retry.sleeps).toHaveLength(2);
+  });
+
+  it('recovers when throttling passes', async () => {
+    cw.on(GetMetricDataCommand).rejectsOnce(throttling()).resolves({ MetricDataResults: [result('canary_requests', [['12:02', 5]])] });
+
+    const window = await source.fetch(query);
+
+    expect(window.canary[2]?.requests).toBe(5);
+  });
+
+  it('a result with StatusCode InternalError is Transient; Forbidden is access denied', async () => {
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [result('canary_requests', [], 'InternalError')] });
+    await expect(source.fetch(query)).rejects.toBeInstanceOf(TransientError);
+
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [result('canary_requests', [], 'Forbidden')] });
+    await expect(source.fetch(query)).rejects.toBeInstanceOf(AccessDeniedError);
+  });
+
+  it('access denied names the action', async () => {
+    cw.on(GetMetricDataCommand).rejects(awsError('AccessDenied', 403, 'not authorized to perform: cloudwatch:GetMetricData'));
+
+    await expect(source.fetch(query)).rejects.toThrow(/cloudwatch:GetMetricData/);
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
+  });
+
+  it('refuses a period ALB metrics cannot give', async () => {
+    await expect(source.fetch({ ...query, periodSeconds: 45 })).rejects.toThrow(RangeError);
+    expect(cw.calls()).toHaveLength(0);
+  });
+});
+
+describe('CloudWatchAlarmSource', () => {
+  let source: CloudWatchAlarmSource;
+
+  beforeEach(() => {
+    cw.reset();
+    source = new CloudWatchAlarmSource(client, { retry: fastRetry().retry });
+  });
+
+  const metricAlarm = (AlarmName: string, StateValue: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA') => ({
+    AlarmName,
+    AlarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${AlarmName}`,
+    StateValue,
+    StateReason: 'Threshold Crossed',
+    MetricName: 'HTTPCode_Target_5XX_Count',
+    Namespace: 'AWS/ApplicationELB',
+  });
+
+  it('reads metric and composite alarms, in the order asked', async () => {
+    cw.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [metricAlarm('web-5xx', 'OK')],
+      CompositeAlarms: [{ AlarmName: 'web-health', AlarmRule: 'ALARM(web-5xx)', StateValue: 'ALARM' }],
+    });
+
+    const states = await source.states(['web-health', 'web-5xx']);
+
+    expect(states).toEqual([
+      { name: 'web-health', state: 'ALARM' },
+      { name: 'web-5xx', state: 'OK' },
+    ]);
+    expect(cw.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toEqual({
+      AlarmNames: ['web-health', 'web-5xx'],
+      AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+    });
+  });
+
+  it('asks at most 100 names per call and follows NextToken', async () => {
+    const names = Array.from({ length: 150 }, (_, i) => `alarm-${i}`);
+    cw.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames: string[]; NextToken?: string }) => {
+      const half = Math.ceil(input.AlarmNames.length / 2);
+      const part = input.NextToken ? input.AlarmNames.slice(half) : input.AlarmNames.slice(0, half);
+      return {
+        MetricAlarms: part.map((n) => metricAlarm(n, 'OK')),
+        ...(input.NextToken ? {} : { NextToken: `next-${input.AlarmNames[0]}` }),
+      };
+    });
+
+    const states = await source.states(names);
+
+    const calls = cw.commandCalls(DescribeAlarmsCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => [c.AlarmNames?.length, c.NextToken])).toEqual([
+      [100, undefined],
+      [100, 'next-alarm-0'],
+      [50, undefined],
+      [50, 'next-alarm-100'],
+    ]);
+    expect(states).toHaveLength(150);
+    expect(states.every((s) => s.state === 'OK')).toBe(true);
+  });
+
+  it('a configured alarm that does not exist is an error naming it', async () => {
+    cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [metricAlarm('web-5xx', 'OK')], CompositeAlarms: [] });
+
+    await expect(source.states(['web-5xx', 'web-latency'])).rejects.toThrow(
+      new TargetNotFoundError('CloudWatch alarm not found: web-latency'),
+    );
+  });
+
+  it('no alarms, no call', async () => {
+    expect(await source.states([])).toEqual([]);
+    expect(cw.calls()).toHaveLength(0);
+  });
+
+  it('throttling that persists is Transient', async () => {
+    cw.on(DescribeAlarmsCommand).rejects(throttling());
+
+    await expect(source.states(['web-5xx'])).rejects.toBeInstanceOf(TransientError);
+    expect(cw.commandCalls(DescribeAlarmsCommand)).toHaveLength(3);
+  });
+});
