@@ -1,0 +1,164 @@
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  InvalidToken,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  TaskDoesNotExist,
+  TaskTimedOut,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { StepFunctionsExecutions, executionArnFor } from '../../functions/adapters/aws/sfn';
+import { buildPlan } from '../../functions/core/plan';
+import { stepSpecs } from '../../functions/core/config';
+import type { RolloutDoc } from '../../functions/core/rollout';
+import { TransientError } from '../../functions/core/errors';
+import { DIGEST, fastRetry, serviceConfig, throttling } from './helpers';
+
+const client = new SFNClient({ region: 'us-east-1' });
+const sfn = mockClient(client);
+const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:canary-controller';
+const NAME = 'web-ab12ab12ab12ab12';
+const EXECUTION = `arn:aws:states:us-east-1:123456789012:execution:canary-controller:${NAME}`;
+const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAb2Zm0SGtu/secret-task-token';
+
+const config = serviceConfig();
+const doc: RolloutDoc = {
+  rolloutId: NAME,
+  service: 'web',
+  image: { repository: 'team/web', digest: DIGEST, tag: 'v1.5.0' },
+  config,
+  plan: buildPlan(stepSpecs(config)),
+  trigger: 'ecr-push',
+  requestedAt: '2025-03-04T12:00:00.000Z',
+};
+
+describe('StepFunctionsExecutions', () => {
+  let executions: StepFunctionsExecutions;
+
+  beforeEach(() => {
+    sfn.reset();
+    executions = new StepFunctionsExecutions(client, MACHINE, { retry: fastRetry().retry });
+  });
+
+  it('derives the execution ARN from the state machine ARN', () => {
+    expect(executionArnFor(MACHINE, NAME)).toBe(EXECUTION);
+  });
+
+  it('start: StartExecution with the name and the JSON input', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
+
+    expect(await executions.start(NAME, { rollout: doc })).toEqual({ executionArn: EXECUTION, alreadyStarted: false });
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({
+      stateMachineArn: MACHINE,
+      name: NAME,
+      input: JSON.stringify({ rollout: doc }),
+    });
+  });
+
+  it('start: an existing execution with the same input (keys in any order) is a no-op', async () => {
+    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: `Execution Already Exists: '${EXECUTION}'`, $metadata: {} }));
+    const { service, rolloutId, ...rest } = doc;
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXECUTION,
+      stateMachineArn: MACHINE,
+      status: 'SUCCEEDED',
+      startDate: new Date(),
+      input: JSON.stringify({ rollout: { ...rest, service, rolloutId } }),
+    });
+
+    expect(await executions.start(NAME, { rollout: doc })).toEqual({ executionArn: EXECUTION, alreadyStarted: true });
+    expect(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input).toEqual({ executionArn: EXECUTION });
+  });
+
+  it('start: an existing execution with another input is an error', async () => {
+    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXECUTION,
+      stateMachineArn: MACHINE,
+      status: 'FAILED',
+      startDate: new Date(),
+      input: JSON.stringify({ rollout: { ...doc, requestedAt: '2025-01-01T00:00:00.000Z' } }),
+    });
+
+    await expect(executions.start(NAME, { rollout: doc })).rejects.toThrow(/already exists with a different input/);
+  });
+
+  it('start: throttling is retried, then Transient', async () => {
+    sfn.on(StartExecutionCommand).rejects(throttling());
+
+    await expect(executions.start(NAME, { rollout: doc })).rejects.toBeInstanceOf(TransientError);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(3);
+  });
+
+  it('stop: StopExecution with error and cause cut to the limits', async () => {
+    sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
+
+    await executions.stop(NAME, 'E'.repeat(300), 'c'.repeat(40000));
+
+    const input = sfn.commandCalls(StopExecutionCommand)[0]?.args[0].input;
+    expect(input?.executionArn).toBe(EXECUTION);
+    expect(input?.error).toHaveLength(256);
+    expect(input?.cause).toHaveLength(32768);
+  });
+
+  it('isRunning: RUNNING is true, anything else or no execution is false', async () => {
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ executionArn: EXECUTION, stateMachineArn: MACHINE, status: 'RUNNING', startDate: new Date() })
+      .resolvesOnce({ executionArn: EXECUTION, stateMachineArn: MACHINE, status: 'ABORTED', startDate: new Date() })
+      .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
+
+    expect(await executions.isRunning(NAME)).toBe(true);
+    expect(await executions.isRunning(NAME)).toBe(false);
+    expect(await executions.isRunning(NAME)).toBe(false);
+    expect(sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input)).toEqual(
+      Array.from({ length: 3 }, () => ({ executionArn: EXECUTION })),
+    );
+  });
+
+  it('sendTaskSuccess: SendTaskSuccess with the JSON output', async () => {
+    sfn.on(SendTaskSuccessCommand).resolves({});
+
+    expect(await executions.sendTaskSuccess(TOKEN, { approved: true, by: 'alice' })).toBe(true);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input).toEqual({
+      taskToken: TOKEN,
+      output: '{"approved":true,"by":"alice"}',
+    });
+  });
+
+  it('sendTaskFailure: error and cause cut to the limits', async () => {
+    sfn.on(SendTaskFailureCommand).resolves({});
+
+    expect(await executions.sendTaskFailure(TOKEN, 'AlarmFired', 'x'.repeat(33000))).toBe(true);
+    const input = sfn.commandCalls(SendTaskFailureCommand)[0]?.args[0].input;
+    expect(input?.error).toBe('AlarmFired');
+    expect(input?.cause).toHaveLength(32768);
+  });
+
+  it.each([
+    ['TaskTimedOut', () => new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} })],
+    ['InvalidToken', () => new InvalidToken({ message: 'Invalid Token', $metadata: {} })],
+    ['TaskDoesNotExist', () => new TaskDoesNotExist({ message: 'Task Does Not Exist', $metadata: {} })],
+  ])('a stale token (%s) is false, not an error', async (_name, error) => {
+    sfn.on(SendTaskFailureCommand).rejects(error());
+    sfn.on(SendTaskSuccessCommand).rejects(error());
+
+    expect(await executions.sendTaskFailure(TOKEN, 'Aborted', 'by operator')).toBe(false);
+    expect(await executions.sendTaskSuccess(TOKEN, {})).toBe(false);
+  });
+
+  it('never names the task token in an error', async () => {
+    sfn.on(SendTaskSuccessCommand).rejects(throttling());
+
+    const error = await executions.sendTaskSuccess(TOKEN, {}).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).not.toContain(TOKEN);
+  });
+});
