@@ -22,14 +22,14 @@ import { AlbTargetHealth, AlbTrafficRouter } from '../../functions/adapters/aws/
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { ConfigInvalidError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
 import {
+  awsError,
   CANARY_TG,
+  fastRetry,
   HEADER_RULE_ARN,
   LISTENER_ARN,
   RULE_ARN,
-  STABLE_TG,
-  awsError,
-  fastRetry,
   route,
+  STABLE_TG,
   throttling,
 } from './helpers';
 
@@ -68,7 +68,8 @@ function listener(actions: Action[]) {
     Listeners: [
       {
         ListenerArn: LISTENER_ARN,
-        LoadBalancerArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188',
+        LoadBalancerArn:
+          'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188',
         Port: 443,
         Protocol: 'HTTPS' as const,
         DefaultActions: actions,
@@ -85,7 +86,9 @@ function targetGroups(...arns: string[]) {
       Protocol: 'HTTP' as const,
       Port: 8080,
       TargetType: 'ip' as const,
-      LoadBalancerArns: ['arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188'],
+      LoadBalancerArns: [
+        'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188',
+      ],
     })),
   };
 }
@@ -101,12 +104,24 @@ function headerRule(extra: Partial<Rule> = {}): Rule {
         HttpHeaderConfig: { HttpHeaderName: 'X-Canary', Values: ['always'] },
       },
     ],
-    Actions: [{ Type: 'forward', TargetGroupArn: CANARY_TG, ForwardConfig: { TargetGroups: [{ TargetGroupArn: CANARY_TG, Weight: 1 }] } }],
+    Actions: [
+      {
+        Type: 'forward',
+        TargetGroupArn: CANARY_TG,
+        ForwardConfig: { TargetGroups: [{ TargetGroupArn: CANARY_TG, Weight: 1 }] },
+      },
+    ],
     ...extra,
   };
 }
 
-const defaultRule: Rule = { RuleArn: `${RULE_ARN}-default`, Priority: 'default', IsDefault: true, Conditions: [], Actions: [forward({ [STABLE_TG]: 1 })] };
+const defaultRule: Rule = {
+  RuleArn: `${RULE_ARN}-default`,
+  Priority: 'default',
+  IsDefault: true,
+  Conditions: [],
+  Actions: [forward({ [STABLE_TG]: 1 })],
+};
 
 describe('AlbTrafficRouter', () => {
   let retry: ReturnType<typeof fastRetry>;
@@ -126,8 +141,12 @@ describe('AlbTrafficRouter', () => {
       const weights = await router.describe(route());
 
       expect(weights).toEqual({ [STABLE_TG]: 1, [CANARY_TG]: 0 });
-      expect(elb.commandCalls(DescribeListenersCommand)[0]?.args[0].input).toEqual({ ListenerArns: [LISTENER_ARN] });
-      expect(elb.commandCalls(DescribeTargetGroupsCommand)[0]?.args[0].input).toEqual({ TargetGroupArns: [STABLE_TG, CANARY_TG] });
+      expect(elb.commandCalls(DescribeListenersCommand)[0]?.args[0].input).toEqual({
+        ListenerArns: [LISTENER_ARN],
+      });
+      expect(elb.commandCalls(DescribeTargetGroupsCommand)[0]?.args[0].input).toEqual({
+        TargetGroupArns: [STABLE_TG, CANARY_TG],
+      });
     });
 
     it('reads a legacy single-target-group forward as weight 1', async () => {
@@ -138,7 +157,9 @@ describe('AlbTrafficRouter', () => {
     });
 
     it('reads the rule instead of the listener when the route names one', async () => {
-      elb.on(DescribeRulesCommand).resolves({ Rules: [{ RuleArn: RULE_ARN, Priority: '5', Actions: [forward({ [STABLE_TG]: 9, [CANARY_TG]: 1 })] }] });
+      elb.on(DescribeRulesCommand).resolves({
+        Rules: [{ RuleArn: RULE_ARN, Priority: '5', Actions: [forward({ [STABLE_TG]: 9, [CANARY_TG]: 1 })] }],
+      });
       elb.on(DescribeTargetGroupsCommand).resolves(targetGroups(STABLE_TG, CANARY_TG));
 
       expect(await router.describe(route({ ruleArn: RULE_ARN }))).toEqual({ [STABLE_TG]: 9, [CANARY_TG]: 1 });
@@ -147,7 +168,11 @@ describe('AlbTrafficRouter', () => {
     });
 
     it('throws TargetNotFound naming a missing listener', async () => {
-      elb.on(DescribeListenersCommand).rejects(new ListenerNotFoundException({ message: 'One or more listeners not found', $metadata: {} }));
+      elb
+        .on(DescribeListenersCommand)
+        .rejects(
+          new ListenerNotFoundException({ message: 'One or more listeners not found', $metadata: {} }),
+        );
 
       const error = await router.describe(route()).catch((e: unknown) => e);
 
@@ -158,14 +183,19 @@ describe('AlbTrafficRouter', () => {
     });
 
     it('throws TargetNotFound naming a missing rule', async () => {
-      elb.on(DescribeRulesCommand).rejects(new RuleNotFoundException({ message: 'One or more rules not found', $metadata: {} }));
+      elb
+        .on(DescribeRulesCommand)
+        .rejects(new RuleNotFoundException({ message: 'One or more rules not found', $metadata: {} }));
 
-      await expect(router.describe(route({ ruleArn: RULE_ARN }))).rejects.toThrow(new TargetNotFoundError(`listener rule ${RULE_ARN} does not exist`));
+      await expect(router.describe(route({ ruleArn: RULE_ARN }))).rejects.toThrow(
+        new TargetNotFoundError(`listener rule ${RULE_ARN} does not exist`),
+      );
     });
 
     it('names the one target group that is missing', async () => {
       elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
-      const notFound = () => new TargetGroupNotFoundException({ message: 'One or more target groups not found', $metadata: {} });
+      const notFound = () =>
+        new TargetGroupNotFoundException({ message: 'One or more target groups not found', $metadata: {} });
       elb.on(DescribeTargetGroupsCommand).rejects(notFound());
       elb.on(DescribeTargetGroupsCommand, { TargetGroupArns: [STABLE_TG] }).resolves(targetGroups(STABLE_TG));
 
@@ -176,9 +206,13 @@ describe('AlbTrafficRouter', () => {
     });
 
     it('throws TargetNotFound when there is no forward action to weight', async () => {
-      elb.on(DescribeListenersCommand).resolves(
-        listener([{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain' } }]),
-      );
+      elb
+        .on(DescribeListenersCommand)
+        .resolves(
+          listener([
+            { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain' } },
+          ]),
+        );
 
       await expect(router.describe(route())).rejects.toBeInstanceOf(TargetNotFoundError);
     });
@@ -195,7 +229,10 @@ describe('AlbTrafficRouter', () => {
       expect(elb.commandCalls(ModifyListenerCommand)[0]?.args[0].input).toEqual({
         ListenerArn: LISTENER_ARN,
         DefaultActions: [
-          { ...OIDC, AuthenticateOidcConfig: { ...OIDC.AuthenticateOidcConfig, UseExistingClientSecret: true } },
+          {
+            ...OIDC,
+            AuthenticateOidcConfig: { ...OIDC.AuthenticateOidcConfig, UseExistingClientSecret: true },
+          },
           {
             Type: 'forward',
             Order: 2,
@@ -213,7 +250,10 @@ describe('AlbTrafficRouter', () => {
 
     it('turns target-group stickiness on while split and off at 0% (stickiness beats weights)', async () => {
       const sticky = forward({ [STABLE_TG]: 3, [CANARY_TG]: 1 });
-      sticky.ForwardConfig = { ...sticky.ForwardConfig, TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 3600 } };
+      sticky.ForwardConfig = {
+        ...sticky.ForwardConfig,
+        TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 3600 },
+      };
       elb
         .on(DescribeListenersCommand)
         .resolvesOnce(listener([forward({ [STABLE_TG]: 1 })]))
@@ -223,7 +263,9 @@ describe('AlbTrafficRouter', () => {
       await router.setWeights(route({ stickinessSeconds: 3600 }), 25);
       await router.setWeights(route({ stickinessSeconds: 3600 }), 0);
 
-      const [split, back] = elb.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input.DefaultActions?.[0]?.ForwardConfig);
+      const [split, back] = elb
+        .commandCalls(ModifyListenerCommand)
+        .map((c) => c.args[0].input.DefaultActions?.[0]?.ForwardConfig);
       expect(split).toEqual({
         TargetGroups: [
           { TargetGroupArn: STABLE_TG, Weight: 3 },
@@ -241,7 +283,9 @@ describe('AlbTrafficRouter', () => {
     });
 
     it('modifies the rule when the route is a rule', async () => {
-      elb.on(DescribeRulesCommand).resolves({ Rules: [{ RuleArn: RULE_ARN, Priority: '5', Actions: [forward({ [STABLE_TG]: 1 })] }] });
+      elb
+        .on(DescribeRulesCommand)
+        .resolves({ Rules: [{ RuleArn: RULE_ARN, Priority: '5', Actions: [forward({ [STABLE_TG]: 1 })] }] });
       elb.on(ModifyRuleCommand).resolves({});
 
       await router.setWeights(route({ ruleArn: RULE_ARN }), 100);
@@ -265,7 +309,11 @@ describe('AlbTrafficRouter', () => {
     });
 
     it('changes nothing when the listener does not exist', async () => {
-      elb.on(DescribeListenersCommand).rejects(new ListenerNotFoundException({ message: 'One or more listeners not found', $metadata: {} }));
+      elb
+        .on(DescribeListenersCommand)
+        .rejects(
+          new ListenerNotFoundException({ message: 'One or more listeners not found', $metadata: {} }),
+        );
 
       await expect(router.setWeights(route(), 10)).rejects.toBeInstanceOf(TargetNotFoundError);
       expect(elb.commandCalls(ModifyListenerCommand)).toHaveLength(0);
@@ -309,9 +357,15 @@ describe('AlbTrafficRouter', () => {
 
     it('reports access denied once, naming the action and the listener', async () => {
       elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
-      elb.on(ModifyListenerCommand).rejects(
-        awsError('AccessDenied', 403, 'User: arn:aws:sts::123456789012:assumed-role/set-weight/fn is not authorized to perform: elasticloadbalancing:ModifyListener'),
-      );
+      elb
+        .on(ModifyListenerCommand)
+        .rejects(
+          awsError(
+            'AccessDenied',
+            403,
+            'User: arn:aws:sts::123456789012:assumed-role/set-weight/fn is not authorized to perform: elasticloadbalancing:ModifyListener',
+          ),
+        );
 
       const error = await router.setWeights(route(), 10).catch((e: unknown) => e);
 
@@ -341,10 +395,19 @@ describe('AlbTrafficRouter', () => {
       expect(elb.commandCalls(CreateRuleCommand)[0]?.args[0].input).toEqual({
         ListenerArn: LISTENER_ARN,
         Priority: 10,
-        Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Canary', Values: ['always'] } }],
+        Conditions: [
+          { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Canary', Values: ['always'] } },
+        ],
         Actions: [
-          { ...OIDC, AuthenticateOidcConfig: { ...OIDC.AuthenticateOidcConfig, UseExistingClientSecret: true } },
-          { Type: 'forward', Order: 2, ForwardConfig: { TargetGroups: [{ TargetGroupArn: CANARY_TG, Weight: 1 }] } },
+          {
+            ...OIDC,
+            AuthenticateOidcConfig: { ...OIDC.AuthenticateOidcConfig, UseExistingClientSecret: true },
+          },
+          {
+            Type: 'forward',
+            Order: 2,
+            ForwardConfig: { TargetGroups: [{ TargetGroupArn: CANARY_TG, Weight: 1 }] },
+          },
         ],
       });
       const order = elb.calls().map((c) => (c.args[0] as object).constructor.name);
@@ -389,7 +452,12 @@ describe('AlbTrafficRouter', () => {
 
     it('leaves alone a rule on the same header that forwards to some other target group', async () => {
       const foreign = headerRule({
-        Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: `${STABLE_TG}-other`, Weight: 1 }] } }],
+        Actions: [
+          {
+            Type: 'forward',
+            ForwardConfig: { TargetGroups: [{ TargetGroupArn: `${STABLE_TG}-other`, Weight: 1 }] },
+          },
+        ],
       });
       elb.on(DescribeRulesCommand).resolves({ Rules: [foreign] });
       elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
@@ -402,7 +470,9 @@ describe('AlbTrafficRouter', () => {
 
     it('an already deleted rule is what we wanted', async () => {
       elb.on(DescribeRulesCommand).resolves({ Rules: [headerRule()] });
-      elb.on(DeleteRuleCommand).rejects(new RuleNotFoundException({ message: 'One or more rules not found', $metadata: {} }));
+      elb
+        .on(DeleteRuleCommand)
+        .rejects(new RuleNotFoundException({ message: 'One or more rules not found', $metadata: {} }));
       elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
       elb.on(ModifyListenerCommand).resolves({});
 
@@ -414,7 +484,9 @@ describe('AlbTrafficRouter', () => {
       elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
       elb.on(ModifyListenerCommand).resolves({});
       elb.on(DescribeRulesCommand).resolves({ Rules: [] });
-      elb.on(CreateRuleCommand).rejects(new PriorityInUseException({ message: 'Priority 10 is currently in use', $metadata: {} }));
+      elb
+        .on(CreateRuleCommand)
+        .rejects(new PriorityInUseException({ message: 'Priority 10 is currently in use', $metadata: {} }));
 
       const error = await router.setWeights(route({ headerRule: hr }), 5).catch((e: unknown) => e);
 
@@ -429,7 +501,13 @@ describe('AlbTrafficRouter', () => {
           {
             RuleArn: RULE_ARN,
             Priority: '20',
-            Conditions: [{ Field: 'host-header', Values: ['web.example.com'], HostHeaderConfig: { Values: ['web.example.com'] } }],
+            Conditions: [
+              {
+                Field: 'host-header',
+                Values: ['web.example.com'],
+                HostHeaderConfig: { Values: ['web.example.com'] },
+              },
+            ],
             Actions: [forward({ [STABLE_TG]: 1 })],
           },
         ],
@@ -463,7 +541,9 @@ describe('AlbTrafficRouter', () => {
     });
 
     it('is false when a third target group still takes traffic', async () => {
-      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1, [CANARY_TG]: 0, [`${STABLE_TG}-old`]: 1 })]));
+      elb
+        .on(DescribeListenersCommand)
+        .resolves(listener([forward({ [STABLE_TG]: 1, [CANARY_TG]: 0, [`${STABLE_TG}-old`]: 1 })]));
 
       expect(await router.verifyWeights(route(), 0)).toBe(false);
     });
@@ -488,26 +568,46 @@ describe('AlbTargetHealth', () => {
   it('is ready when every registered target is healthy, draining ones aside', async () => {
     elb.on(DescribeTargetHealthCommand).resolves({
       TargetHealthDescriptions: [
-        { Target: { Id: '10.0.1.12', Port: 8080 }, HealthCheckPort: '8080', TargetHealth: { State: 'healthy' } },
-        { Target: { Id: '10.0.2.40', Port: 8080 }, HealthCheckPort: '8080', TargetHealth: { State: 'healthy' } },
+        {
+          Target: { Id: '10.0.1.12', Port: 8080 },
+          HealthCheckPort: '8080',
+          TargetHealth: { State: 'healthy' },
+        },
+        {
+          Target: { Id: '10.0.2.40', Port: 8080 },
+          HealthCheckPort: '8080',
+          TargetHealth: { State: 'healthy' },
+        },
         {
           Target: { Id: '10.0.3.7', Port: 8080 },
-          TargetHealth: { State: 'draining', Reason: 'Target.DeregistrationInProgress', Description: 'Target deregistration is in progress' },
+          TargetHealth: {
+            State: 'draining',
+            Reason: 'Target.DeregistrationInProgress',
+            Description: 'Target deregistration is in progress',
+          },
         },
       ],
     });
 
     const result = await health().check(CANARY_TG);
 
-    expect(result).toEqual({ ready: true, detail: '2/2 targets healthy in targetgroup/web-canary/2453ed029918f21f' });
-    expect(elb.commandCalls(DescribeTargetHealthCommand)[0]?.args[0].input).toEqual({ TargetGroupArn: CANARY_TG });
+    expect(result).toEqual({
+      ready: true,
+      detail: '2/2 targets healthy in targetgroup/web-canary/2453ed029918f21f',
+    });
+    expect(elb.commandCalls(DescribeTargetHealthCommand)[0]?.args[0].input).toEqual({
+      TargetGroupArn: CANARY_TG,
+    });
   });
 
   it('is not ready with an unhealthy target, and says why', async () => {
     elb.on(DescribeTargetHealthCommand).resolves({
       TargetHealthDescriptions: [
         { Target: { Id: '10.0.1.12', Port: 8080 }, TargetHealth: { State: 'healthy' } },
-        { Target: { Id: '10.0.2.40', Port: 8080 }, TargetHealth: { State: 'unhealthy', Reason: 'Target.FailedHealthChecks' } },
+        {
+          Target: { Id: '10.0.2.40', Port: 8080 },
+          TargetHealth: { State: 'unhealthy', Reason: 'Target.FailedHealthChecks' },
+        },
       ],
     });
 
@@ -524,8 +624,14 @@ describe('AlbTargetHealth', () => {
   });
 
   it('throws TargetNotFound for a missing target group', async () => {
-    elb.on(DescribeTargetHealthCommand).rejects(new TargetGroupNotFoundException({ message: 'One or more target groups not found', $metadata: {} }));
+    elb
+      .on(DescribeTargetHealthCommand)
+      .rejects(
+        new TargetGroupNotFoundException({ message: 'One or more target groups not found', $metadata: {} }),
+      );
 
-    await expect(health().check(CANARY_TG)).rejects.toThrow(new TargetNotFoundError(`target group ${CANARY_TG} does not exist`));
+    await expect(health().check(CANARY_TG)).rejects.toThrow(
+      new TargetNotFoundError(`target group ${CANARY_TG} does not exist`),
+    );
   });
 });

@@ -6,8 +6,19 @@ import { CANARY_TG, LISTENER_ARN, STABLE_TG } from './helpers';
 const web = {
   service: 'web',
   repository: 'team/web',
-  traffic: { kind: 'alb', listenerArn: LISTENER_ARN, stableTargetGroupArn: STABLE_TG, canaryTargetGroupArn: CANARY_TG },
-  deployer: { kind: 'ecs', cluster: 'prod', stableService: 'web', canaryService: 'web-canary', container: 'app' },
+  traffic: {
+    kind: 'alb',
+    listenerArn: LISTENER_ARN,
+    stableTargetGroupArn: STABLE_TG,
+    canaryTargetGroupArn: CANARY_TG,
+  },
+  deployer: {
+    kind: 'ecs',
+    cluster: 'prod',
+    stableService: 'web',
+    canaryService: 'web-canary',
+    container: 'app',
+  },
   steps: 'Canary10Percent5Minutes',
 };
 const api = { ...web, service: 'api', repository: 'team/api', deployer: { kind: 'none' } };

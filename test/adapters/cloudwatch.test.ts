@@ -1,4 +1,9 @@
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  type MetricDataResult,
+} from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -9,15 +14,35 @@ import {
 } from '../../functions/adapters/aws/cloudwatch';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { TargetNotFoundError, TransientError } from '../../functions/core/errors';
-import { CANARY_TG, LISTENER_ARN, RULE_ARN, STABLE_TG, awsError, fastRetry, route, throttling } from './helpers';
+import {
+  awsError,
+  CANARY_TG,
+  fastRetry,
+  LISTENER_ARN,
+  RULE_ARN,
+  route,
+  STABLE_TG,
+  throttling,
+} from './helpers';
 
 const client = new CloudWatchClient({ region: 'us-east-1' });
 const cw = mockClient(client);
 
 const t = (hhmm: string) => new Date(`2025-03-04T${hhmm}:00.000Z`);
 
-function result(Id: string, points: Array<[string, number]>, StatusCode: MetricDataResult['StatusCode'] = 'Complete'): MetricDataResult {
-  return { Id, Label: Id, Timestamps: points.map(([hhmm]) => t(hhmm)), Values: points.map(([, v]) => v), StatusCode, Messages: [] };
+function result(
+  Id: string,
+  points: Array<[string, number]>,
+  StatusCode: MetricDataResult['StatusCode'] = 'Complete',
+): MetricDataResult {
+  return {
+    Id,
+    Label: Id,
+    Timestamps: points.map(([hhmm]) => t(hhmm)),
+    Values: points.map(([, v]) => v),
+    StatusCode,
+    Messages: [],
+  };
 }
 
 describe('dimensions', () => {
@@ -39,7 +64,12 @@ describe('CloudWatchMetricSource', () => {
     source = new CloudWatchMetricSource(client, { retry: retry.retry });
   });
 
-  const query = { route: route(), from: new Date('2025-03-04T12:00:30.000Z'), to: new Date('2025-03-04T12:03:10.000Z'), periodSeconds: 60 };
+  const query = {
+    route: route(),
+    from: new Date('2025-03-04T12:00:30.000Z'),
+    to: new Date('2025-03-04T12:03:10.000Z'),
+    periodSeconds: 60,
+  };
 
   it('asks for requests, 5xx and p99 of both target groups in one request', async () => {
     cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [], Messages: [] });
@@ -54,7 +84,11 @@ describe('CloudWatchMetricSource', () => {
     ];
     const q = (Id: string, MetricName: string, Stat: string, tg: string) => ({
       Id,
-      MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName, Dimensions: dims(tg) }, Period: 60, Stat },
+      MetricStat: {
+        Metric: { Namespace: 'AWS/ApplicationELB', MetricName, Dimensions: dims(tg) },
+        Period: 60,
+        Stat,
+      },
       ReturnData: true,
     });
     const canary = 'targetgroup/web-canary/2453ed029918f21f';
@@ -82,9 +116,23 @@ describe('CloudWatchMetricSource', () => {
           result('canary_requests', [['12:00', 40]], 'PartialData'),
           result('canary_errors', [['12:00', 2]], 'PartialData'),
           result('canary_p99', [['12:00', 0.25]], 'PartialData'),
-          result('baseline_requests', [['12:00', 760], ['12:01', 700]], 'PartialData'),
+          result(
+            'baseline_requests',
+            [
+              ['12:00', 760],
+              ['12:01', 700],
+            ],
+            'PartialData',
+          ),
           result('baseline_errors', [], 'PartialData'),
-          result('baseline_p99', [['12:00', 0.2], ['12:01', 0.18]], 'PartialData'),
+          result(
+            'baseline_p99',
+            [
+              ['12:00', 0.2],
+              ['12:01', 0.18],
+            ],
+            'PartialData',
+          ),
         ],
         NextToken: 'token-2',
       })
@@ -139,7 +187,9 @@ describe('CloudWatchMetricSource', () => {
   });
 
   it('recovers when throttling passes', async () => {
-    cw.on(GetMetricDataCommand).rejectsOnce(throttling()).resolves({ MetricDataResults: [result('canary_requests', [['12:02', 5]])] });
+    cw.on(GetMetricDataCommand)
+      .rejectsOnce(throttling())
+      .resolves({ MetricDataResults: [result('canary_requests', [['12:02', 5]])] });
 
     const window = await source.fetch(query);
 
@@ -147,7 +197,9 @@ describe('CloudWatchMetricSource', () => {
   });
 
   it('a result with StatusCode InternalError is Transient; Forbidden is access denied', async () => {
-    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [result('canary_requests', [], 'InternalError')] });
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [result('canary_requests', [], 'InternalError')],
+    });
     await expect(source.fetch(query)).rejects.toBeInstanceOf(TransientError);
 
     cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [result('canary_requests', [], 'Forbidden')] });
@@ -155,7 +207,9 @@ describe('CloudWatchMetricSource', () => {
   });
 
   it('access denied names the action', async () => {
-    cw.on(GetMetricDataCommand).rejects(awsError('AccessDenied', 403, 'not authorized to perform: cloudwatch:GetMetricData'));
+    cw.on(GetMetricDataCommand).rejects(
+      awsError('AccessDenied', 403, 'not authorized to perform: cloudwatch:GetMetricData'),
+    );
 
     await expect(source.fetch(query)).rejects.toThrow(/cloudwatch:GetMetricData/);
     expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
@@ -227,7 +281,10 @@ describe('CloudWatchAlarmSource', () => {
   });
 
   it('a configured alarm that does not exist is an error naming it', async () => {
-    cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [metricAlarm('web-5xx', 'OK')], CompositeAlarms: [] });
+    cw.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [metricAlarm('web-5xx', 'OK')],
+      CompositeAlarms: [],
+    });
 
     await expect(source.states(['web-5xx', 'web-latency'])).rejects.toThrow(
       new TargetNotFoundError('CloudWatch alarm not found: web-latency'),

@@ -10,16 +10,29 @@ import {
   type TaskDefinition,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeDeployerFor } from '../../functions/adapters/aws/deployers';
-import { EcsDeployer, canaryDesiredCount, registryOf } from '../../functions/adapters/aws/ecs';
+import { canaryDesiredCount, EcsDeployer, registryOf } from '../../functions/adapters/aws/ecs';
 import { NoDeployer } from '../../functions/adapters/aws/none';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import type { ServiceConfig } from '../../functions/core/config';
 import { ConfigInvalidError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
-import { CANARY_TG, DIGEST, REGISTRY, STABLE_TG, awsError, fastRetry, route, serviceConfig, throttling } from './helpers';
+import {
+  awsError,
+  CANARY_TG,
+  DIGEST,
+  fastRetry,
+  REGISTRY,
+  route,
+  STABLE_TG,
+  serviceConfig,
+  throttling,
+} from './helpers';
 
 const ecsClient = new ECSClient({ region: 'us-east-1' });
 const elbClient = new ElasticLoadBalancingV2Client({ region: 'us-east-1' });
@@ -31,7 +44,12 @@ const STABLE_TD = 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:42';
 const CANARY_TD = 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:43';
 const image = { repository: 'team/web', digest: DIGEST, tag: 'v1.5.0' };
 
-function service(name: string, taskDefinition: string, counts: { desired: number; running: number }, rolloutState = 'COMPLETED'): Service {
+function service(
+  name: string,
+  taskDefinition: string,
+  counts: { desired: number; running: number },
+  rolloutState = 'COMPLETED',
+): Service {
   return {
     serviceArn: `arn:aws:ecs:us-east-1:123456789012:service/prod/${name}`,
     serviceName: name,
@@ -51,7 +69,10 @@ function service(name: string, taskDefinition: string, counts: { desired: number
         runningCount: counts.running,
         pendingCount: counts.desired - counts.running,
         rolloutState: rolloutState as 'COMPLETED',
-        rolloutStateReason: rolloutState === 'COMPLETED' ? 'ECS deployment ecs-svc/1 completed.' : 'ECS deployment ecs-svc/1 in progress.',
+        rolloutStateReason:
+          rolloutState === 'COMPLETED'
+            ? 'ECS deployment ecs-svc/1 completed.'
+            : 'ECS deployment ecs-svc/1 in progress.',
       },
     ],
   };
@@ -75,13 +96,29 @@ const stableTaskDefinition: TaskDefinition = {
       environment: [{ name: 'PORT', value: '8080' }],
       mountPoints: [],
       volumesFrom: [],
-      logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': '/ecs/web', 'awslogs-region': 'us-east-1', 'awslogs-stream-prefix': 'app' } },
+      logConfiguration: {
+        logDriver: 'awslogs',
+        options: {
+          'awslogs-group': '/ecs/web',
+          'awslogs-region': 'us-east-1',
+          'awslogs-stream-prefix': 'app',
+        },
+      },
     },
-    { name: 'envoy', image: 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.4.0-prod', essential: true, mountPoints: [], volumesFrom: [] },
+    {
+      name: 'envoy',
+      image: 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.4.0-prod',
+      essential: true,
+      mountPoints: [],
+      volumesFrom: [],
+    },
   ],
   volumes: [],
   status: 'ACTIVE',
-  requiresAttributes: [{ name: 'com.amazonaws.ecs.capability.ecr-auth' }, { name: 'ecs.capability.task-eni' }],
+  requiresAttributes: [
+    { name: 'com.amazonaws.ecs.capability.ecr-auth' },
+    { name: 'ecs.capability.task-eni' },
+  ],
   placementConstraints: [],
   compatibilities: ['EC2', 'FARGATE'],
   requiresCompatibilities: ['FARGATE'],
@@ -120,19 +157,30 @@ describe('EcsDeployer', () => {
   });
 
   it('describeStable: the image and task definition the stable service runs', async () => {
-    ecs.on(DescribeServicesCommand).resolves({ services: [service('web', STABLE_TD, { desired: 10, running: 10 })], failures: [] });
+    ecs
+      .on(DescribeServicesCommand)
+      .resolves({ services: [service('web', STABLE_TD, { desired: 10, running: 10 })], failures: [] });
     ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: stableTaskDefinition, tags: [] });
 
     const stable = await deployer.describeStable(config, route());
 
     expect(stable).toEqual({ image: `${REGISTRY}/team/web:v1.4.0`, revision: STABLE_TD });
-    expect(ecs.commandCalls(DescribeServicesCommand)[0]?.args[0].input).toEqual({ cluster: 'prod', services: ['web'] });
-    expect(ecs.commandCalls(DescribeTaskDefinitionCommand)[0]?.args[0].input).toEqual({ taskDefinition: STABLE_TD, include: ['TAGS'] });
+    expect(ecs.commandCalls(DescribeServicesCommand)[0]?.args[0].input).toEqual({
+      cluster: 'prod',
+      services: ['web'],
+    });
+    expect(ecs.commandCalls(DescribeTaskDefinitionCommand)[0]?.args[0].input).toEqual({
+      taskDefinition: STABLE_TD,
+      include: ['TAGS'],
+    });
   });
 
   it('deployCanary: registers a copy of the stable task definition with the image by digest, then updates the canary service', async () => {
     ecs.on(DescribeServicesCommand).resolves({
-      services: [service('web', STABLE_TD, { desired: 10, running: 10 }), service('web-canary', STABLE_TD, { desired: 0, running: 0 })],
+      services: [
+        service('web', STABLE_TD, { desired: 10, running: 10 }),
+        service('web-canary', STABLE_TD, { desired: 0, running: 0 }),
+      ],
       failures: [],
     });
     ecs.on(DescribeTaskDefinitionCommand).resolves({
@@ -142,12 +190,17 @@ describe('EcsDeployer', () => {
         { key: 'aws:cloudformation:stack-name', value: 'web-prod' },
       ],
     });
-    ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { ...stableTaskDefinition, taskDefinitionArn: CANARY_TD, revision: 43 } });
+    ecs
+      .on(RegisterTaskDefinitionCommand)
+      .resolves({ taskDefinition: { ...stableTaskDefinition, taskDefinitionArn: CANARY_TD, revision: 43 } });
     ecs.on(UpdateServiceCommand).resolves({});
 
     await deployer.deployCanary(config, route(), image, 25);
 
-    expect(ecs.commandCalls(DescribeServicesCommand)[0]?.args[0].input).toEqual({ cluster: 'prod', services: ['web', 'web-canary'] });
+    expect(ecs.commandCalls(DescribeServicesCommand)[0]?.args[0].input).toEqual({
+      cluster: 'prod',
+      services: ['web', 'web-canary'],
+    });
     const [app, envoy] = stableTaskDefinition.containerDefinitions ?? [];
     expect(ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.args[0].input).toEqual({
       family: 'web',
@@ -186,14 +239,28 @@ describe('EcsDeployer', () => {
   });
 
   it('a missing cluster is TargetNotFound', async () => {
-    ecs.on(DescribeServicesCommand).rejects(new ClusterNotFoundException({ message: 'Cluster not found.', $metadata: {} }));
+    ecs
+      .on(DescribeServicesCommand)
+      .rejects(new ClusterNotFoundException({ message: 'Cluster not found.', $metadata: {} }));
 
-    await expect(deployer.describeStable(config, route())).rejects.toThrow(new TargetNotFoundError('ECS cluster prod does not exist'));
+    await expect(deployer.describeStable(config, route())).rejects.toThrow(
+      new TargetNotFoundError('ECS cluster prod does not exist'),
+    );
   });
 
   it('a container name the task definition lacks is ConfigInvalid naming deployer.container', async () => {
-    const other = serviceConfig({ deployer: { kind: 'ecs', cluster: 'prod', stableService: 'web', canaryService: 'web-canary', container: 'web' } });
-    ecs.on(DescribeServicesCommand).resolves({ services: [service('web', STABLE_TD, { desired: 2, running: 2 })] });
+    const other = serviceConfig({
+      deployer: {
+        kind: 'ecs',
+        cluster: 'prod',
+        stableService: 'web',
+        canaryService: 'web-canary',
+        container: 'web',
+      },
+    });
+    ecs
+      .on(DescribeServicesCommand)
+      .resolves({ services: [service('web', STABLE_TD, { desired: 2, running: 2 })] });
     ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: stableTaskDefinition });
 
     const error = await deployer.describeStable(other, route()).catch((e: unknown) => e);
@@ -204,10 +271,17 @@ describe('EcsDeployer', () => {
 
   it('access denied on RegisterTaskDefinition names the action, and is not retried', async () => {
     ecs.on(DescribeServicesCommand).resolves({
-      services: [service('web', STABLE_TD, { desired: 2, running: 2 }), service('web-canary', STABLE_TD, { desired: 0, running: 0 })],
+      services: [
+        service('web', STABLE_TD, { desired: 2, running: 2 }),
+        service('web-canary', STABLE_TD, { desired: 0, running: 0 }),
+      ],
     });
     ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: stableTaskDefinition });
-    ecs.on(RegisterTaskDefinitionCommand).rejects(new AccessDeniedException({ message: 'not authorized to perform: iam:PassRole', $metadata: {} }));
+    ecs
+      .on(RegisterTaskDefinitionCommand)
+      .rejects(
+        new AccessDeniedException({ message: 'not authorized to perform: iam:PassRole', $metadata: {} }),
+      );
 
     const error = await deployer.deployCanary(config, route(), image, 5).catch((e: unknown) => e);
 
@@ -218,7 +292,9 @@ describe('EcsDeployer', () => {
 
   describe('canaryHealth', () => {
     it('is not ready while the deployment is in progress (and does not look at targets)', async () => {
-      ecs.on(DescribeServicesCommand).resolves({ services: [service('web-canary', CANARY_TD, { desired: 3, running: 1 }, 'IN_PROGRESS')] });
+      ecs.on(DescribeServicesCommand).resolves({
+        services: [service('web-canary', CANARY_TD, { desired: 3, running: 1 }, 'IN_PROGRESS')],
+      });
 
       const health = await deployer.canaryHealth(config, route());
 
@@ -228,19 +304,30 @@ describe('EcsDeployer', () => {
     });
 
     it('is ready when the deployment completed, every task runs and every target is healthy', async () => {
-      ecs.on(DescribeServicesCommand).resolves({ services: [service('web-canary', CANARY_TD, { desired: 2, running: 2 })] });
+      ecs
+        .on(DescribeServicesCommand)
+        .resolves({ services: [service('web-canary', CANARY_TD, { desired: 2, running: 2 })] });
       elb.on(DescribeTargetHealthCommand).resolves(healthyTargets);
 
       const health = await deployer.canaryHealth(config, route());
 
       expect(health.ready).toBe(true);
-      expect(elb.commandCalls(DescribeTargetHealthCommand)[0]?.args[0].input).toEqual({ TargetGroupArn: CANARY_TG });
+      expect(elb.commandCalls(DescribeTargetHealthCommand)[0]?.args[0].input).toEqual({
+        TargetGroupArn: CANARY_TG,
+      });
     });
 
     it('is not ready while a target is unhealthy', async () => {
-      ecs.on(DescribeServicesCommand).resolves({ services: [service('web-canary', CANARY_TD, { desired: 2, running: 2 })] });
+      ecs
+        .on(DescribeServicesCommand)
+        .resolves({ services: [service('web-canary', CANARY_TD, { desired: 2, running: 2 })] });
       elb.on(DescribeTargetHealthCommand).resolves({
-        TargetHealthDescriptions: [{ Target: { Id: '10.0.1.12', Port: 8080 }, TargetHealth: { State: 'initial', Reason: 'Elb.RegistrationInProgress' } }],
+        TargetHealthDescriptions: [
+          {
+            Target: { Id: '10.0.1.12', Port: 8080 },
+            TargetHealth: { State: 'initial', Reason: 'Elb.RegistrationInProgress' },
+          },
+        ],
       });
 
       expect((await deployer.canaryHealth(config, route())).ready).toBe(false);
@@ -249,33 +336,52 @@ describe('EcsDeployer', () => {
 
   it('scaleCanary grows the canary for the share, never shrinks it', async () => {
     ecs.on(DescribeServicesCommand).resolves({
-      services: [service('web', STABLE_TD, { desired: 10, running: 10 }), service('web-canary', CANARY_TD, { desired: 1, running: 1 })],
+      services: [
+        service('web', STABLE_TD, { desired: 10, running: 10 }),
+        service('web-canary', CANARY_TD, { desired: 1, running: 1 }),
+      ],
     });
     ecs.on(UpdateServiceCommand).resolves({});
 
     await deployer.scaleCanary(config, route(), 50);
-    expect(ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input).toEqual({ cluster: 'prod', service: 'web-canary', desiredCount: 5 });
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input).toEqual({
+      cluster: 'prod',
+      service: 'web-canary',
+      desiredCount: 5,
+    });
 
     ecs.on(DescribeServicesCommand).resolves({
-      services: [service('web', STABLE_TD, { desired: 10, running: 10 }), service('web-canary', CANARY_TD, { desired: 6, running: 6 })],
+      services: [
+        service('web', STABLE_TD, { desired: 10, running: 10 }),
+        service('web-canary', CANARY_TD, { desired: 6, running: 6 }),
+      ],
     });
     await deployer.scaleCanary(config, route(), 25);
     expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
   });
 
   it('promoteStable rolls the stable service onto the canary task definition', async () => {
-    ecs.on(DescribeServicesCommand).resolves({ services: [service('web-canary', CANARY_TD, { desired: 10, running: 10 })] });
+    ecs
+      .on(DescribeServicesCommand)
+      .resolves({ services: [service('web-canary', CANARY_TD, { desired: 10, running: 10 })] });
     ecs.on(UpdateServiceCommand).resolves({});
 
     await deployer.promoteStable(config, route(), image);
 
-    expect(ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input).toEqual({ cluster: 'prod', service: 'web', taskDefinition: CANARY_TD });
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input).toEqual({
+      cluster: 'prod',
+      service: 'web',
+      taskDefinition: CANARY_TD,
+    });
   });
 
   describe('stableHealth', () => {
     it('is not ready until the stable primary deployment runs the canary task definition', async () => {
       ecs.on(DescribeServicesCommand).resolves({
-        services: [service('web', STABLE_TD, { desired: 10, running: 10 }), service('web-canary', CANARY_TD, { desired: 10, running: 10 })],
+        services: [
+          service('web', STABLE_TD, { desired: 10, running: 10 }),
+          service('web-canary', CANARY_TD, { desired: 10, running: 10 }),
+        ],
       });
 
       const health = await deployer.stableHealth(config, route(), image);
@@ -286,21 +392,33 @@ describe('EcsDeployer', () => {
 
     it('is ready once that deployment completed with every task running and the stable targets healthy', async () => {
       ecs.on(DescribeServicesCommand).resolves({
-        services: [service('web', CANARY_TD, { desired: 10, running: 10 }), service('web-canary', CANARY_TD, { desired: 10, running: 10 })],
+        services: [
+          service('web', CANARY_TD, { desired: 10, running: 10 }),
+          service('web-canary', CANARY_TD, { desired: 10, running: 10 }),
+        ],
       });
       elb.on(DescribeTargetHealthCommand).resolves(healthyTargets);
 
       expect((await deployer.stableHealth(config, route(), image)).ready).toBe(true);
-      expect(elb.commandCalls(DescribeTargetHealthCommand)[0]?.args[0].input).toEqual({ TargetGroupArn: STABLE_TG });
+      expect(elb.commandCalls(DescribeTargetHealthCommand)[0]?.args[0].input).toEqual({
+        TargetGroupArn: STABLE_TG,
+      });
     });
   });
 
   it('restoreStable puts back the recorded task definition', async () => {
     ecs.on(UpdateServiceCommand).resolves({});
 
-    await deployer.restoreStable(config, route(), { image: `${REGISTRY}/team/web:v1.4.0`, revision: STABLE_TD });
+    await deployer.restoreStable(config, route(), {
+      image: `${REGISTRY}/team/web:v1.4.0`,
+      revision: STABLE_TD,
+    });
 
-    expect(ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input).toEqual({ cluster: 'prod', service: 'web', taskDefinition: STABLE_TD });
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input).toEqual({
+      cluster: 'prod',
+      service: 'web',
+      taskDefinition: STABLE_TD,
+    });
   });
 
   it('scaleDownCanary sets the canary to zero tasks', async () => {
@@ -308,11 +426,17 @@ describe('EcsDeployer', () => {
 
     await deployer.scaleDownCanary(config, route());
 
-    expect(ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input).toEqual({ cluster: 'prod', service: 'web-canary', desiredCount: 0 });
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input).toEqual({
+      cluster: 'prod',
+      service: 'web-canary',
+      desiredCount: 0,
+    });
   });
 
   it('UpdateService on a missing service is TargetNotFound', async () => {
-    ecs.on(UpdateServiceCommand).rejects(new ServiceNotFoundException({ message: 'Service not found.', $metadata: {} }));
+    ecs
+      .on(UpdateServiceCommand)
+      .rejects(new ServiceNotFoundException({ message: 'Service not found.', $metadata: {} }));
 
     await expect(deployer.scaleDownCanary(config, route())).rejects.toBeInstanceOf(TargetNotFoundError);
   });

@@ -1,6 +1,6 @@
 /** Shared fixtures for the adapter tests: realistic ARNs, SDK-shaped errors, a retry policy that never waits. */
 import type { RetryOptions } from '../../functions/adapters/aws/sdk';
-import { type ServiceConfigInput, parseServiceConfig } from '../../functions/core/config';
+import { parseServiceConfig, type ServiceConfigInput } from '../../functions/core/config';
 import type { Route } from '../../functions/core/rollout';
 
 export const ACCOUNT = '123456789012';
@@ -13,7 +13,12 @@ export const DIGEST = `sha256:${'ab12'.repeat(16)}`;
 export const REGISTRY = `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`;
 
 export function route(extra: Partial<Route> = {}): Route {
-  return { listenerArn: LISTENER_ARN, stableTargetGroupArn: STABLE_TG, canaryTargetGroupArn: CANARY_TG, ...extra };
+  return {
+    listenerArn: LISTENER_ARN,
+    stableTargetGroupArn: STABLE_TG,
+    canaryTargetGroupArn: CANARY_TG,
+    ...extra,
+  };
 }
 
 /** Sleeps recorded, never taken. */
@@ -36,7 +41,12 @@ export function awsError(name: string, status: number, message = name): Error {
   return Object.assign(new Error(message), {
     name,
     $fault: status >= 500 ? 'server' : 'client',
-    $metadata: { httpStatusCode: status, requestId: '0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e', attempts: 1, totalRetryDelay: 0 },
+    $metadata: {
+      httpStatusCode: status,
+      requestId: '0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e',
+      attempts: 1,
+      totalRetryDelay: 0,
+    },
   });
 }
 
@@ -46,8 +56,19 @@ export function serviceConfig(extra: Partial<ServiceConfigInput> = {}) {
   return parseServiceConfig({
     service: 'web',
     repository: 'team/web',
-    traffic: { kind: 'alb', listenerArn: LISTENER_ARN, stableTargetGroupArn: STABLE_TG, canaryTargetGroupArn: CANARY_TG },
-    deployer: { kind: 'ecs', cluster: 'prod', stableService: 'web', canaryService: 'web-canary', container: 'app' },
+    traffic: {
+      kind: 'alb',
+      listenerArn: LISTENER_ARN,
+      stableTargetGroupArn: STABLE_TG,
+      canaryTargetGroupArn: CANARY_TG,
+    },
+    deployer: {
+      kind: 'ecs',
+      cluster: 'prod',
+      stableService: 'web',
+      canaryService: 'web-canary',
+      container: 'app',
+    },
     steps: 'Progressive5To100',
     ...extra,
   });

@@ -1,8 +1,12 @@
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { PAGERDUTY_EVENTS_ENDPOINT, PagerDutyNotifier } from '../../functions/adapters/aws/pagerduty';
-import { SecretCache, routingKeyFrom } from '../../functions/adapters/aws/secretsmanager';
+import { routingKeyFrom, SecretCache } from '../../functions/adapters/aws/secretsmanager';
 import { TargetNotFoundError, TransientError } from '../../functions/core/errors';
 import { pagerDutyTrigger } from '../../functions/core/notification';
 import type { RolloutEvent } from '../../functions/ports';
@@ -24,11 +28,15 @@ const event: RolloutEvent = {
   at: '2025-03-04T12:10:00.000Z',
 };
 
-const reply = (status: number, body: unknown = { status: 'success', message: 'Event processed', dedup_key: event.rolloutId }) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const reply = (
+  status: number,
+  body: unknown = { status: 'success', message: 'Event processed', dedup_key: event.rolloutId },
+) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 function setup(responses: Array<Response | Error>, secretString = JSON.stringify({ routingKey: KEY })) {
-  secrets.on(GetSecretValueCommand).resolves({ ARN: SECRET_ARN, Name: 'canary/pagerduty', SecretString: secretString, VersionId: 'v1' });
+  secrets
+    .on(GetSecretValueCommand)
+    .resolves({ ARN: SECRET_ARN, Name: 'canary/pagerduty', SecretString: secretString, VersionId: 'v1' });
   const fetch = vi.fn<typeof globalThis.fetch>();
   for (const r of responses) {
     if (r instanceof Error) fetch.mockRejectedValueOnce(r);
@@ -96,7 +104,12 @@ describe('PagerDutyNotifier', () => {
   });
 
   it('retries 429, 5xx and dropped connections with backoff, then succeeds', async () => {
-    const { notifier, fetch, sleeps } = setup([reply(429, { status: 'throttle event' }), reply(503, 'down'), new TypeError('fetch failed'), reply(202)]);
+    const { notifier, fetch, sleeps } = setup([
+      reply(429, { status: 'throttle event' }),
+      reply(503, 'down'),
+      new TypeError('fetch failed'),
+      reply(202),
+    ]);
 
     await notifier.notify(event);
 
@@ -117,7 +130,11 @@ describe('PagerDutyNotifier', () => {
 
   it('does not retry a 400, says why, and redacts a key PagerDuty echoes back', async () => {
     const { notifier, fetch } = setup([
-      reply(400, { status: 'invalid event', message: 'Event object is invalid', errors: [`Invalid routing key ${KEY}`] }),
+      reply(400, {
+        status: 'invalid event',
+        message: 'Event object is invalid',
+        errors: [`Invalid routing key ${KEY}`],
+      }),
     ]);
 
     const error = await notifier.notify(event).catch((e: unknown) => e);
@@ -132,13 +149,23 @@ describe('PagerDutyNotifier', () => {
 
   it('a missing secret is TargetNotFound naming the secret, and the next call reads again', async () => {
     const fetch = vi.fn<typeof globalThis.fetch>().mockResolvedValue(reply(202));
-    const notifier = new PagerDutyNotifier({ secret: new SecretCache(client, SECRET_ARN, { retry: fastRetry().retry }), fetch });
+    const notifier = new PagerDutyNotifier({
+      secret: new SecretCache(client, SECRET_ARN, { retry: fastRetry().retry }),
+      fetch,
+    });
     secrets
       .on(GetSecretValueCommand)
-      .rejectsOnce(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }))
+      .rejectsOnce(
+        new ResourceNotFoundException({
+          message: "Secrets Manager can't find the specified secret.",
+          $metadata: {},
+        }),
+      )
       .resolves({ SecretString: KEY });
 
-    await expect(notifier.notify(event)).rejects.toThrow(new TargetNotFoundError(`secret ${SECRET_ARN} does not exist`));
+    await expect(notifier.notify(event)).rejects.toThrow(
+      new TargetNotFoundError(`secret ${SECRET_ARN} does not exist`),
+    );
     await notifier.notify(event);
     expect(fetch).toHaveBeenCalledTimes(1);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);

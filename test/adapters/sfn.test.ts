@@ -13,11 +13,11 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { StepFunctionsExecutions, executionArnFor } from '../../functions/adapters/aws/sfn';
-import { buildPlan } from '../../functions/core/plan';
+import { executionArnFor, StepFunctionsExecutions } from '../../functions/adapters/aws/sfn';
 import { stepSpecs } from '../../functions/core/config';
-import type { RolloutDoc } from '../../functions/core/rollout';
 import { TransientError } from '../../functions/core/errors';
+import { buildPlan } from '../../functions/core/plan';
+import type { RolloutDoc } from '../../functions/core/rollout';
 import { DIGEST, fastRetry, serviceConfig, throttling } from './helpers';
 
 const client = new SFNClient({ region: 'us-east-1' });
@@ -53,7 +53,10 @@ describe('StepFunctionsExecutions', () => {
   it('start: StartExecution with the name and the JSON input', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
 
-    expect(await executions.start(NAME, { rollout: doc })).toEqual({ executionArn: EXECUTION, alreadyStarted: false });
+    expect(await executions.start(NAME, { rollout: doc })).toEqual({
+      executionArn: EXECUTION,
+      alreadyStarted: false,
+    });
     expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({
       stateMachineArn: MACHINE,
       name: NAME,
@@ -62,7 +65,11 @@ describe('StepFunctionsExecutions', () => {
   });
 
   it('start: an existing execution with the same input (keys in any order) is a no-op', async () => {
-    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: `Execution Already Exists: '${EXECUTION}'`, $metadata: {} }));
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(
+        new ExecutionAlreadyExists({ message: `Execution Already Exists: '${EXECUTION}'`, $metadata: {} }),
+      );
     const { service, rolloutId, ...rest } = doc;
     sfn.on(DescribeExecutionCommand).resolves({
       executionArn: EXECUTION,
@@ -72,12 +79,17 @@ describe('StepFunctionsExecutions', () => {
       input: JSON.stringify({ rollout: { ...rest, service, rolloutId } }),
     });
 
-    expect(await executions.start(NAME, { rollout: doc })).toEqual({ executionArn: EXECUTION, alreadyStarted: true });
+    expect(await executions.start(NAME, { rollout: doc })).toEqual({
+      executionArn: EXECUTION,
+      alreadyStarted: true,
+    });
     expect(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input).toEqual({ executionArn: EXECUTION });
   });
 
   it('start: an existing execution with another input is an error', async () => {
-    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
     sfn.on(DescribeExecutionCommand).resolves({
       executionArn: EXECUTION,
       stateMachineArn: MACHINE,
@@ -86,7 +98,9 @@ describe('StepFunctionsExecutions', () => {
       input: JSON.stringify({ rollout: { ...doc, requestedAt: '2025-01-01T00:00:00.000Z' } }),
     });
 
-    await expect(executions.start(NAME, { rollout: doc })).rejects.toThrow(/already exists with a different input/);
+    await expect(executions.start(NAME, { rollout: doc })).rejects.toThrow(
+      /already exists with a different input/,
+    );
   });
 
   it('start: throttling is retried, then Transient', async () => {
@@ -110,8 +124,18 @@ describe('StepFunctionsExecutions', () => {
   it('isRunning: RUNNING is true, anything else or no execution is false', async () => {
     sfn
       .on(DescribeExecutionCommand)
-      .resolvesOnce({ executionArn: EXECUTION, stateMachineArn: MACHINE, status: 'RUNNING', startDate: new Date() })
-      .resolvesOnce({ executionArn: EXECUTION, stateMachineArn: MACHINE, status: 'ABORTED', startDate: new Date() })
+      .resolvesOnce({
+        executionArn: EXECUTION,
+        stateMachineArn: MACHINE,
+        status: 'RUNNING',
+        startDate: new Date(),
+      })
+      .resolvesOnce({
+        executionArn: EXECUTION,
+        stateMachineArn: MACHINE,
+        status: 'ABORTED',
+        startDate: new Date(),
+      })
       .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
 
     expect(await executions.isRunning(NAME)).toBe(true);

@@ -1,4 +1,9 @@
-import { AuthorizationErrorException, NotFoundException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  AuthorizationErrorException,
+  NotFoundException,
+  PublishCommand,
+  SNSClient,
+} from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
@@ -61,11 +66,15 @@ describe('SnsNotifier', () => {
   it('a missing topic is TargetNotFound naming it', async () => {
     sns.on(PublishCommand).rejects(new NotFoundException({ message: 'Topic does not exist', $metadata: {} }));
 
-    await expect(new SnsNotifier(client, TOPIC).notify(event)).rejects.toThrow(new TargetNotFoundError(`SNS topic ${TOPIC} does not exist`));
+    await expect(new SnsNotifier(client, TOPIC).notify(event)).rejects.toThrow(
+      new TargetNotFoundError(`SNS topic ${TOPIC} does not exist`),
+    );
   });
 
   it('authorization errors are AccessDenied naming sns:Publish and the topic', async () => {
-    sns.on(PublishCommand).rejects(new AuthorizationErrorException({ message: 'not authorized', $metadata: {} }));
+    sns
+      .on(PublishCommand)
+      .rejects(new AuthorizationErrorException({ message: 'not authorized', $metadata: {} }));
 
     const error = await new SnsNotifier(client, TOPIC).notify(event).catch((e: unknown) => e);
 
@@ -77,7 +86,9 @@ describe('SnsNotifier', () => {
     const retry = fastRetry();
     sns.on(PublishCommand).rejects(awsError('ThrottledException', 400, 'Rate exceeded'));
 
-    await expect(new SnsNotifier(client, TOPIC, { retry: retry.retry }).notify(event)).rejects.toBeInstanceOf(TransientError);
+    await expect(new SnsNotifier(client, TOPIC, { retry: retry.retry }).notify(event)).rejects.toBeInstanceOf(
+      TransientError,
+    );
     expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
     expect(retry.sleeps).toHaveLength(2);
   });

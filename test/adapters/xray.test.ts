@@ -1,7 +1,11 @@
-import { GetTimeSeriesServiceStatisticsCommand, type TimeSeriesServiceStatistics, XRayClient } from '@aws-sdk/client-xray';
+import {
+  GetTimeSeriesServiceStatisticsCommand,
+  type TimeSeriesServiceStatistics,
+  XRayClient,
+} from '@aws-sdk/client-xray';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { XRayMetricSource, histogramP99 } from '../../functions/adapters/aws/xray';
+import { histogramP99, XRayMetricSource } from '../../functions/adapters/aws/xray';
 import { TransientError } from '../../functions/core/errors';
 import { fastRetry, route, throttling } from './helpers';
 
@@ -11,7 +15,12 @@ const xray = mockClient(client);
 const CANARY = 'service("web") { annotation.version = "canary" }';
 const STABLE = 'service("web") { annotation.version = "stable" }';
 
-function point(iso: string, total: number, faults: number, histogram: Array<[number, number]>): TimeSeriesServiceStatistics {
+function point(
+  iso: string,
+  total: number,
+  faults: number,
+  histogram: Array<[number, number]>,
+): TimeSeriesServiceStatistics {
   return {
     Timestamp: new Date(iso),
     ServiceSummaryStatistics: {
@@ -27,8 +36,19 @@ function point(iso: string, total: number, faults: number, histogram: Array<[num
 
 describe('histogramP99', () => {
   it('is the smallest value reaching 99% of the count', () => {
-    expect(histogramP99([{ Value: 0.1, Count: 98 }, { Value: 0.5, Count: 1 }, { Value: 2, Count: 1 }])).toBe(0.5);
-    expect(histogramP99([{ Value: 2, Count: 1 }, { Value: 0.1, Count: 99 }])).toBe(0.1);
+    expect(
+      histogramP99([
+        { Value: 0.1, Count: 98 },
+        { Value: 0.5, Count: 1 },
+        { Value: 2, Count: 1 },
+      ]),
+    ).toBe(0.5);
+    expect(
+      histogramP99([
+        { Value: 2, Count: 1 },
+        { Value: 0.1, Count: 99 },
+      ]),
+    ).toBe(0.1);
     expect(histogramP99([])).toBeNull();
   });
 });
@@ -40,9 +60,16 @@ describe('XRayMetricSource', () => {
   beforeEach(() => {
     xray.reset();
     retry = fastRetry();
-    source = new XRayMetricSource(client, () => ({ canary: { entitySelectorExpression: CANARY }, baseline: { entitySelectorExpression: STABLE } }), {
-      retry: retry.retry,
-    });
+    source = new XRayMetricSource(
+      client,
+      () => ({
+        canary: { entitySelectorExpression: CANARY },
+        baseline: { entitySelectorExpression: STABLE },
+      }),
+      {
+        retry: retry.retry,
+      },
+    );
   });
 
   const from = new Date('2025-03-04T12:00:00.000Z');
@@ -51,33 +78,75 @@ describe('XRayMetricSource', () => {
   it('asks per version with the selector, follows NextToken, and maps counts, faults and the p99', async () => {
     xray
       .on(GetTimeSeriesServiceStatisticsCommand, { EntitySelectorExpression: CANARY })
-      .resolvesOnce({ TimeSeriesServiceStatistics: [point('2025-03-04T12:00:00Z', 100, 3, [[0.05, 98], [0.4, 2]])], NextToken: 'p2' })
+      .resolvesOnce({
+        TimeSeriesServiceStatistics: [
+          point('2025-03-04T12:00:00Z', 100, 3, [
+            [0.05, 98],
+            [0.4, 2],
+          ]),
+        ],
+        NextToken: 'p2',
+      })
       .resolves({ TimeSeriesServiceStatistics: [point('2025-03-04T12:02:00Z', 50, 0, [[0.06, 50]])] });
-    xray
-      .on(GetTimeSeriesServiceStatisticsCommand, { EntitySelectorExpression: STABLE })
-      .resolves({ TimeSeriesServiceStatistics: [point('2025-03-04T12:01:00Z', 900, 1, [[0.05, 890], [0.2, 10]])] });
+    xray.on(GetTimeSeriesServiceStatisticsCommand, { EntitySelectorExpression: STABLE }).resolves({
+      TimeSeriesServiceStatistics: [
+        point('2025-03-04T12:01:00Z', 900, 1, [
+          [0.05, 890],
+          [0.2, 10],
+        ]),
+      ],
+    });
 
     const window = await source.fetch({ route: route(), from, to, periodSeconds: 60 });
 
     const calls = xray.commandCalls(GetTimeSeriesServiceStatisticsCommand).map((c) => c.args[0].input);
-    expect(calls).toContainEqual({ StartTime: from, EndTime: to, Period: 60, EntitySelectorExpression: CANARY });
-    expect(calls).toContainEqual({ StartTime: from, EndTime: to, Period: 60, EntitySelectorExpression: CANARY, NextToken: 'p2' });
-    expect(calls).toContainEqual({ StartTime: from, EndTime: to, Period: 60, EntitySelectorExpression: STABLE });
+    expect(calls).toContainEqual({
+      StartTime: from,
+      EndTime: to,
+      Period: 60,
+      EntitySelectorExpression: CANARY,
+    });
+    expect(calls).toContainEqual({
+      StartTime: from,
+      EndTime: to,
+      Period: 60,
+      EntitySelectorExpression: CANARY,
+      NextToken: 'p2',
+    });
+    expect(calls).toContainEqual({
+      StartTime: from,
+      EndTime: to,
+      Period: 60,
+      EntitySelectorExpression: STABLE,
+    });
     expect(window.canary).toEqual([
       { start: '2025-03-04T12:00:00.000Z', requests: 100, errors: 3, p99Ms: 400 },
       { start: '2025-03-04T12:01:00.000Z', requests: 0, errors: 0, p99Ms: null },
       { start: '2025-03-04T12:02:00.000Z', requests: 50, errors: 0, p99Ms: 60 },
     ]);
-    expect(window.baseline[1]).toEqual({ start: '2025-03-04T12:01:00.000Z', requests: 900, errors: 1, p99Ms: 200 });
+    expect(window.baseline[1]).toEqual({
+      start: '2025-03-04T12:01:00.000Z',
+      requests: 900,
+      errors: 1,
+      p99Ms: 200,
+    });
   });
 
   it('builds longer periods from 60 s statistics, merging histograms', async () => {
     xray.on(GetTimeSeriesServiceStatisticsCommand, { EntitySelectorExpression: CANARY }).resolves({
-      TimeSeriesServiceStatistics: [point('2025-03-04T12:00:00Z', 60, 1, [[0.1, 60]]), point('2025-03-04T12:01:00Z', 40, 0, [[1, 40]])],
+      TimeSeriesServiceStatistics: [
+        point('2025-03-04T12:00:00Z', 60, 1, [[0.1, 60]]),
+        point('2025-03-04T12:01:00Z', 40, 0, [[1, 40]]),
+      ],
     });
     xray.on(GetTimeSeriesServiceStatisticsCommand, { EntitySelectorExpression: STABLE }).resolves({});
 
-    const window = await source.fetch({ route: route(), from, to: new Date('2025-03-04T12:04:00.000Z'), periodSeconds: 120 });
+    const window = await source.fetch({
+      route: route(),
+      from,
+      to: new Date('2025-03-04T12:04:00.000Z'),
+      periodSeconds: 120,
+    });
 
     expect(xray.commandCalls(GetTimeSeriesServiceStatisticsCommand)[0]?.args[0].input.Period).toBe(60);
     expect(window.canary).toEqual([
@@ -87,11 +156,21 @@ describe('XRayMetricSource', () => {
   });
 
   it('uses 300 s statistics for five-minute periods, and an X-Ray group when given', async () => {
-    const groupArn = 'arn:aws:xray:us-east-1:123456789012:group/web-canary/ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGHIJKLMNOP';
-    source = new XRayMetricSource(client, () => ({ canary: { groupArn }, baseline: { entitySelectorExpression: STABLE } }), { retry: retry.retry });
+    const groupArn =
+      'arn:aws:xray:us-east-1:123456789012:group/web-canary/ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGHIJKLMNOP';
+    source = new XRayMetricSource(
+      client,
+      () => ({ canary: { groupArn }, baseline: { entitySelectorExpression: STABLE } }),
+      { retry: retry.retry },
+    );
     xray.on(GetTimeSeriesServiceStatisticsCommand).resolves({ TimeSeriesServiceStatistics: [] });
 
-    await source.fetch({ route: route(), from, to: new Date('2025-03-04T12:10:00.000Z'), periodSeconds: 300 });
+    await source.fetch({
+      route: route(),
+      from,
+      to: new Date('2025-03-04T12:10:00.000Z'),
+      periodSeconds: 300,
+    });
 
     const calls = xray.commandCalls(GetTimeSeriesServiceStatisticsCommand).map((c) => c.args[0].input);
     expect(calls).toContainEqual(expect.objectContaining({ GroupARN: groupArn, Period: 300 }));
@@ -103,7 +182,12 @@ describe('XRayMetricSource', () => {
       TimeSeriesServiceStatistics: [
         {
           Timestamp: new Date('2025-03-04T12:00:00Z'),
-          EdgeSummaryStatistics: { OkCount: 8, FaultStatistics: { TotalCount: 2 }, TotalCount: 10, TotalResponseTime: 1 },
+          EdgeSummaryStatistics: {
+            OkCount: 8,
+            FaultStatistics: { TotalCount: 2 },
+            TotalCount: 10,
+            TotalResponseTime: 1,
+          },
           ResponseTimeHistogram: [{ Value: 0.1, Count: 10 }],
         },
       ],
@@ -112,7 +196,12 @@ describe('XRayMetricSource', () => {
 
     const window = await source.fetch({ route: route(), from, to, periodSeconds: 60 });
 
-    expect(window.canary[0]).toEqual({ start: '2025-03-04T12:00:00.000Z', requests: 10, errors: 2, p99Ms: 100 });
+    expect(window.canary[0]).toEqual({
+      start: '2025-03-04T12:00:00.000Z',
+      requests: 10,
+      errors: 2,
+      p99Ms: 100,
+    });
   });
 
   it('refuses periods X-Ray cannot aggregate to', async () => {
@@ -121,9 +210,15 @@ describe('XRayMetricSource', () => {
   });
 
   it('throttling (ThrottledException) is retried, then Transient', async () => {
-    xray.on(GetTimeSeriesServiceStatisticsCommand).rejects(Object.assign(throttling(), { name: 'ThrottledException', $metadata: { httpStatusCode: 429 } }));
+    xray
+      .on(GetTimeSeriesServiceStatisticsCommand)
+      .rejects(
+        Object.assign(throttling(), { name: 'ThrottledException', $metadata: { httpStatusCode: 429 } }),
+      );
 
-    await expect(source.fetch({ route: route(), from, to, periodSeconds: 60 })).rejects.toBeInstanceOf(TransientError);
+    await expect(source.fetch({ route: route(), from, to, periodSeconds: 60 })).rejects.toBeInstanceOf(
+      TransientError,
+    );
     expect(xray.commandCalls(GetTimeSeriesServiceStatisticsCommand)).toHaveLength(6);
   });
 });

@@ -1,0 +1,342 @@
+/**
+ * The store against dynalite (a DynamoDB-compatible engine) on a random loopback port, so conditional writes,
+ * sparse indexes and update expressions run for real.
+ */
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import dynalite from 'dynalite';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoRolloutStore, ROLLOUT_TABLE_SCHEMA } from '../../functions/adapters/aws/dynamodb';
+import { stepSpecs } from '../../functions/core/config';
+import { LockHeldError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
+import { buildPlan } from '../../functions/core/plan';
+import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
+import { DIGEST, fastRetry, route, serviceConfig, throttling } from './helpers';
+
+const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+let raw: DynamoDBClient;
+let doc: DynamoDBDocumentClient;
+let tableName: string;
+let tables = 0;
+let store: DynamoRolloutStore;
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  raw = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  doc = DynamoDBDocumentClient.from(raw);
+});
+
+afterAll(async () => {
+  raw.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+beforeEach(async () => {
+  tableName = `canary-rollouts-${++tables}`;
+  await raw.send(new CreateTableCommand({ TableName: tableName, ...ROLLOUT_TABLE_SCHEMA }));
+  store = new DynamoRolloutStore(doc, tableName, { retry: fastRetry().retry });
+});
+
+afterEach(async () => {
+  await raw.send(new DeleteTableCommand({ TableName: tableName }));
+});
+
+const at = (minute: number) => new Date(Date.UTC(2025, 2, 4, 12, minute));
+const config = serviceConfig();
+
+function rolloutDoc(rolloutId: string): RolloutDoc {
+  return {
+    rolloutId,
+    service: 'web',
+    image: { repository: 'team/web', digest: DIGEST, tag: 'v1.5.0' },
+    config,
+    plan: buildPlan(stepSpecs(config)),
+    trigger: 'ecr-push',
+    requestedAt: at(0).toISOString(),
+  };
+}
+
+function record(rolloutId: string, extra: Partial<RolloutRecord> = {}): RolloutRecord {
+  return {
+    rolloutId,
+    service: 'web',
+    image: { repository: 'team/web', digest: DIGEST },
+    status: 'running',
+    alarms: ['web-5xx'],
+    createdAt: at(0).toISOString(),
+    updatedAt: at(0).toISOString(),
+    ...extra,
+  };
+}
+
+describe('DynamoRolloutStore: the service lock', () => {
+  it('two rollouts racing for one service: exactly one wins, the other learns who holds it', async () => {
+    const results = await Promise.allSettled([
+      store.acquireLock('web', 'web-a', at(1)),
+      store.acquireLock('web', 'web-b', at(1)),
+    ]);
+
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    const holder = (await store.getLock('web'))?.rolloutId;
+    expect(lost[0]?.reason).toBeInstanceOf(LockHeldError);
+    expect((lost[0]?.reason as LockHeldError).holder).toBe(holder);
+    expect(['web-a', 'web-b']).toContain(holder);
+  });
+
+  it('taking a lock one already holds is fine; another rollout is refused', async () => {
+    await store.acquireLock('web', 'web-a', at(1));
+    await store.acquireLock('web', 'web-a', at(2));
+
+    await expect(store.acquireLock('web', 'web-b', at(3))).rejects.toThrow(new LockHeldError('web', 'web-a'));
+    expect(await store.getLock('web')).toEqual({
+      service: 'web',
+      rolloutId: 'web-a',
+      acquiredAt: at(1).toISOString(),
+    });
+    await store.acquireLock('api', 'api-a', at(3));
+  });
+
+  it('release by the holder frees the service; by anyone else it is a no-op', async () => {
+    await store.acquireLock('web', 'web-a', at(1));
+
+    expect(await store.releaseLock('web', 'web-b', at(2))).toBeUndefined();
+    expect((await store.getLock('web'))?.rolloutId).toBe('web-a');
+
+    expect(await store.releaseLock('web', 'web-a', at(2))).toBeUndefined();
+    expect(await store.getLock('web')).toBeUndefined();
+    await store.acquireLock('web', 'web-b', at(3));
+  });
+
+  it('a pending rollout takes the lock atomically on release, and its document comes back', async () => {
+    await store.acquireLock('web', 'web-a', at(1));
+    const next = rolloutDoc('web-b');
+    await store.setPending('web', 'web-a', next);
+
+    const handedOver = await store.releaseLock('web', 'web-a', at(5));
+
+    expect(handedOver).toEqual(next);
+    expect(await store.getLock('web')).toEqual({
+      service: 'web',
+      rolloutId: 'web-b',
+      acquiredAt: at(5).toISOString(),
+    });
+  });
+
+  it('setPending for a rollout that does not hold the lock is refused naming the holder', async () => {
+    await store.acquireLock('web', 'web-a', at(1));
+
+    await expect(store.setPending('web', 'web-x', rolloutDoc('web-b'))).rejects.toThrow(
+      new LockHeldError('web', 'web-a'),
+    );
+    expect((await store.getLock('web'))?.pending).toBeUndefined();
+  });
+
+  it('a newer pending rollout arriving during the release is the one handed over', async () => {
+    await store.acquireLock('web', 'web-a', at(1));
+    await store.setPending('web', 'web-a', rolloutDoc('web-b'));
+    // Between the release's read and its conditional write, an even newer image supersedes web-b.
+    let interfered = false;
+    const racing = {
+      send: async (command: unknown) => {
+        if (
+          !interfered &&
+          command instanceof PutCommand &&
+          command.input.ConditionExpression?.includes('#pending')
+        ) {
+          interfered = true;
+          await store.setPending('web', 'web-a', rolloutDoc('web-c'));
+        }
+        return doc.send(command as PutCommand);
+      },
+    } as unknown as DynamoDBDocumentClient;
+
+    const handedOver = await new DynamoRolloutStore(racing, tableName).releaseLock('web', 'web-a', at(5));
+
+    expect(interfered).toBe(true);
+    expect(handedOver?.rolloutId).toBe('web-c');
+    expect((await store.getLock('web'))?.rolloutId).toBe('web-c');
+  });
+});
+
+describe('DynamoRolloutStore: rollout records', () => {
+  it('stores and reads a record without its key attributes', async () => {
+    const r = record('web-a', { route: route(), currentStep: 0, canaryPercent: 5 });
+    await store.putRollout(r);
+
+    expect(await store.getRollout('web-a')).toEqual(r);
+    expect(await store.getRollout('web-zzz')).toBeUndefined();
+  });
+
+  it('updateRollout sets what is given, removes what is given as undefined, and returns the new record', async () => {
+    await store.putRollout(record('web-a', { canaryPercent: 5, currentStep: 0 }));
+
+    const updated = await store.updateRollout('web-a', {
+      canaryPercent: 10,
+      currentStep: undefined,
+      updatedAt: at(3).toISOString(),
+      previousStable: {
+        image: 'x/web:1',
+        revision: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:42',
+      },
+    });
+
+    expect(updated).toEqual({
+      ...record('web-a'),
+      canaryPercent: 10,
+      updatedAt: at(3).toISOString(),
+      previousStable: {
+        image: 'x/web:1',
+        revision: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:42',
+      },
+    });
+    expect(await store.getRollout('web-a')).toEqual(updated);
+  });
+
+  it('updating a record that does not exist is an error, and creates nothing', async () => {
+    await expect(store.updateRollout('web-none', { canaryPercent: 5 })).rejects.toThrow(
+      'rollout web-none has no record',
+    );
+    expect(await store.getRollout('web-none')).toBeUndefined();
+  });
+
+  it('listActive holds only rollouts whose status is not terminal', async () => {
+    await store.putRollout(record('web-a'));
+    await store.putRollout(record('api-a', { service: 'api' }));
+    await store.putRollout(record('web-old', { status: 'promoted' }));
+
+    expect((await store.listActive()).map((r) => r.rolloutId).sort()).toEqual(['api-a', 'web-a']);
+
+    await store.updateRollout('web-a', { status: 'rolledBack' });
+    expect((await store.listActive()).map((r) => r.rolloutId)).toEqual(['api-a']);
+
+    await store.updateRollout('web-old', { status: 'rollingBack' });
+    expect((await store.listActive()).map((r) => r.rolloutId).sort()).toEqual(['api-a', 'web-old']);
+  });
+
+  it('listByService gives the newest first, up to the limit', async () => {
+    for (let i = 1; i <= 5; i++)
+      await store.putRollout(record(`web-${i}`, { createdAt: at(i).toISOString() }));
+    await store.putRollout(record('api-1', { service: 'api', createdAt: at(9).toISOString() }));
+
+    expect((await store.listByService('web', 3)).map((r) => r.rolloutId)).toEqual([
+      'web-5',
+      'web-4',
+      'web-3',
+    ]);
+    expect(await store.listByService('web', 0)).toEqual([]);
+    expect((await store.listByService('api', 10)).map((r) => r.rolloutId)).toEqual(['api-1']);
+  });
+});
+
+describe('DynamoRolloutStore: waits and aborts', () => {
+  it('the first abort reason wins', async () => {
+    await store.putRollout(record('web-a'));
+
+    const first = await store.markAborted('web-a', 'AlarmFired', 'web-5xx in ALARM', at(2));
+    const second = await store.markAborted('web-a', 'Aborted', 'operator', at(3));
+
+    expect(first.abort).toEqual({
+      reason: 'AlarmFired',
+      message: 'web-5xx in ALARM',
+      at: at(2).toISOString(),
+    });
+    expect(second.abort).toEqual(first.abort);
+    expect(second.status).toBe('running');
+  });
+
+  it('clearWait removes the wait only when it is still that token', async () => {
+    await store.putRollout(record('web-a'));
+    const wait = { token: 'token-2', kind: 'bake' as const, step: 1, since: at(2).toISOString() };
+    await store.setWait('web-a', wait);
+
+    await store.clearWait('web-a', 'token-1');
+    expect((await store.getRollout('web-a'))?.wait).toEqual(wait);
+
+    await store.clearWait('web-a', 'token-2');
+    expect((await store.getRollout('web-a'))?.wait).toBeUndefined();
+
+    await store.clearWait('web-a', 'token-2'); // nothing to clear: still fine
+  });
+});
+
+describe('DynamoRolloutStore: history, quarantine, serving target group', () => {
+  it('history comes back in time order, entries of one instant in the order written', async () => {
+    await store.appendHistory('web-a', { at: at(2).toISOString(), type: 'step', message: 'second' });
+    await store.appendHistory('web-a', { at: at(1).toISOString(), type: 'started', message: 'first' });
+    await store.appendHistory('web-a', {
+      at: at(2).toISOString(),
+      type: 'step',
+      message: 'third',
+      detail: { weight: 10 },
+    });
+    await store.appendHistory('web-b', {
+      at: at(1).toISOString(),
+      type: 'started',
+      message: 'other rollout',
+    });
+    await store.putRollout(record('web-a'));
+
+    expect(await store.history('web-a')).toEqual([
+      { at: at(1).toISOString(), type: 'started', message: 'first' },
+      { at: at(2).toISOString(), type: 'step', message: 'second' },
+      { at: at(2).toISOString(), type: 'step', message: 'third', detail: { weight: 10 } },
+    ]);
+  });
+
+  it('quarantines an image for one service until released', async () => {
+    await store.quarantine('web', DIGEST, 'CanaryFailed: errorRate', at(4));
+
+    expect(await store.isQuarantined('web', DIGEST)).toBe(true);
+    expect(await store.isQuarantined('api', DIGEST)).toBe(false);
+    const item = await doc.send(
+      new GetCommand({ TableName: tableName, Key: { pk: 'SERVICE#web', sk: `QUARANTINE#${DIGEST}` } }),
+    );
+    expect(item.Item).toMatchObject({ reason: 'CanaryFailed: errorRate', at: at(4).toISOString() });
+
+    expect(await store.releaseQuarantine('web', DIGEST)).toBe(true);
+    expect(await store.releaseQuarantine('web', DIGEST)).toBe(false);
+    expect(await store.isQuarantined('web', DIGEST)).toBe(false);
+  });
+
+  it('remembers which target group serves stable', async () => {
+    expect(await store.getServingTargetGroup('web')).toBeUndefined();
+    await store.setServingTargetGroup('web', route().canaryTargetGroupArn);
+    expect(await store.getServingTargetGroup('web')).toBe(route().canaryTargetGroupArn);
+  });
+
+  it('a missing table is TargetNotFound naming it', async () => {
+    const lost = new DynamoRolloutStore(doc, 'no-such-table', { retry: fastRetry().retry });
+
+    await expect(lost.getLock('web')).rejects.toThrow(
+      new TargetNotFoundError('DynamoDB table no-such-table (or its index) does not exist'),
+    );
+  });
+});
+
+describe('DynamoRolloutStore: throttling', () => {
+  it('is retried, then surfaces as Transient', async () => {
+    const mocked = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+    const ddb = mockClient(mocked);
+    ddb
+      .on(GetCommand)
+      .rejects(Object.assign(throttling(), { name: 'ProvisionedThroughputExceededException' }));
+    const retry = fastRetry();
+
+    await expect(
+      new DynamoRolloutStore(mocked, 'canary-rollouts', { retry: retry.retry }).getRollout('web-a'),
+    ).rejects.toBeInstanceOf(TransientError);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(3);
+    expect(retry.sleeps).toHaveLength(2);
+    ddb.restore();
+  });
+});

@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { renderHtml } from '../../sandbox/report';
+import { SCENARIOS, runRollouts } from '../../sandbox/run';
+
+const run = promisify(execFile);
+
+describe('npm start: the demo over real HTTP on loopback', () => {
+  it('promotes v2, rolls back v3 on analysis and v4 on the alarm, and renders the report', async () => {
+    const { traces, world } = await runRollouts({ scale: 30, rps: 1000, traffic: 'http', seed: 42, versions: SCENARIOS.demo?.versions ?? [] });
+    const [v2, v3, v4] = traces.map((t) => t.summary);
+    expect(v2).toMatchObject({ version: 'v2', outcome: 'promoted' });
+    expect(v2?.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass']);
+    expect(v3).toMatchObject({ version: 'v3', outcome: 'rolledBack', alarmToStableMs: null });
+    expect(v3?.reason).toMatch(/^CanaryFailed: errorRate/);
+    expect(v3?.failedRequestsServed).toBeGreaterThan(0);
+    expect(v4).toMatchObject({ version: 'v4', outcome: 'rolledBack' });
+    expect(v4?.reason).toMatch(/^AlarmFired/);
+    expect(v4?.alarmToStableMs).toBeGreaterThan(0);
+    expect(v4?.alarmToStableMs).toBeLessThan(2000);
+    expect(world.violations).toEqual([]);
+    expect(world.errors).toEqual([]);
+    const html = renderHtml(traces);
+    expect(html).toContain('<svg');
+    expect(html.match(/<section>/g)).toHaveLength(3);
+    expect(html).not.toMatch(/<script|https?:\/\//);
+  }, 120_000);
+});
+
+describe('npm start: the command line', () => {
+  const main = ['--import', 'tsx', 'sandbox/main.ts'];
+
+  it('lists scenarios and options with --help', async () => {
+    const { stdout } = await run(process.execPath, [...main, '--help']);
+    for (const word of ['--scenario', '--json', '--scale', 'demo', 'healthy', 'errors', 'alarm']) expect(stdout).toContain(word);
+  });
+
+  it('rejects an unknown scenario with exit code 2 and says which exist', async () => {
+    await expect(run(process.execPath, [...main, '--scenario', 'nope'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown scenario "nope"'),
+    });
+  });
+
+  it('prints only the JSON summary with --json and writes the report files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canary-report-'));
+    const { stdout } = await run(process.execPath, [...main, '--json', '--scenario', 'errors', '--traffic', 'synthetic', '--scale', '60', '--report-dir', dir]);
+    const summary = JSON.parse(stdout) as { rollouts: Record<string, unknown>[] };
+    expect(summary.rollouts).toHaveLength(1);
+    expect(Object.keys(summary.rollouts[0] ?? {}).sort()).toEqual(['alarmToStableMs', 'failedRequestsServed', 'outcome', 'reason', 'steps', 'version']);
+    expect(summary.rollouts[0]).toMatchObject({ version: 'v3', outcome: 'rolledBack' });
+    expect(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).traces).toHaveLength(1);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<svg');
+  }, 60_000);
+});
