@@ -109,6 +109,7 @@ describe('interrupting a rollout', () => {
     expect(old.error).toBe('Superseded');
     // Superseded is not the image's fault: no quarantine.
     expect(await world.store.isQuarantined('web', world.imageByTag('v2').digest)).toBe(false);
+    if (second.status !== 'superseding') throw new Error('not superseding');
     const next = await world.waitFor(second.rolloutId, 60_000);
     expect(next.status).toBe('SUCCEEDED');
     await expectSettled(world, { stableTag: 'v5' });
