@@ -9,9 +9,9 @@ import type {
   DeployedVersion,
   HistoryEntry,
   ImageRef,
-  Route,
   RolloutDoc,
   RolloutRecord,
+  Route,
   ServiceLock,
   WaitToken,
 } from './core/rollout';
@@ -106,7 +106,10 @@ export interface RolloutStore {
 
   putRollout(record: RolloutRecord): Promise<void>;
   getRollout(rolloutId: string): Promise<RolloutRecord | undefined>;
-  updateRollout(rolloutId: string, patch: Partial<Omit<RolloutRecord, 'rolloutId' | 'service'>>): Promise<RolloutRecord>;
+  updateRollout(
+    rolloutId: string,
+    patch: Partial<Omit<RolloutRecord, 'rolloutId' | 'service'>>,
+  ): Promise<RolloutRecord>;
   /** Records whose status is not terminal. */
   listActive(): Promise<RolloutRecord[]>;
   listByService(service: string, limit: number): Promise<RolloutRecord[]>;

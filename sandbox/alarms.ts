@@ -36,7 +36,6 @@ export class LocalAlarms implements AlarmSource {
     for (const s of specs) this.current.set(s.name, 'OK');
   }
 
-
   async states(names: readonly string[]): Promise<AlarmState[]> {
     return names.map((name) => {
       const state = this.current.get(name);
@@ -59,7 +58,11 @@ export class LocalAlarms implements AlarmSource {
       let breaching = 0;
       for (let i = 0; i < spec.evaluationPeriods; i++) {
         const to = now - i * spec.periodSeconds * 1000;
-        const { requests, errors } = this.recorder.totals(spec.targetGroupArn, to - spec.periodSeconds * 1000, to);
+        const { requests, errors } = this.recorder.totals(
+          spec.targetGroupArn,
+          to - spec.periodSeconds * 1000,
+          to,
+        );
         if (requests >= spec.minRequests && errors / requests > spec.threshold) breaching++;
       }
       const next = breaching === spec.evaluationPeriods ? 'ALARM' : 'OK';

@@ -3,9 +3,12 @@ import type { LocalAlarmSpec } from './alarms';
 import type { FaultProfile } from './versions';
 
 /** The demo service: an ECS service behind an ALB listener, with a canary target group and a gating alarm. */
-export const DEMO_LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2';
-export const DEMO_STABLE_TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-stable/73e2d6bc24d8a067';
-export const DEMO_CANARY_TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-canary/2453ed029918f21f';
+export const DEMO_LISTENER =
+  'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2';
+export const DEMO_STABLE_TG =
+  'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-stable/73e2d6bc24d8a067';
+export const DEMO_CANARY_TG =
+  'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-canary/2453ed029918f21f';
 export const DEMO_ALARM = 'web-canary-5xx';
 
 export function demoService(overrides: Partial<ServiceConfigInput> = {}): ServiceConfigInput {
@@ -21,7 +24,13 @@ export function demoService(overrides: Partial<ServiceConfigInput> = {}): Servic
       headerRule: { header: 'x-canary', values: ['always'], priority: 10 },
       deregistrationDelaySeconds: 30,
     },
-    deployer: { kind: 'ecs', cluster: 'shop', stableService: 'web', canaryService: 'web-canary', container: 'web' },
+    deployer: {
+      kind: 'ecs',
+      cluster: 'shop',
+      stableService: 'web',
+      canaryService: 'web-canary',
+      container: 'web',
+    },
     steps: [
       { weight: 5, bakeSeconds: 60 },
       { weight: 10, bakeSeconds: 60 },
@@ -55,4 +64,10 @@ export const demoAlarm = (targetGroupArn = DEMO_CANARY_TG): LocalAlarmSpec => ({
 export const HEALTHY: FaultProfile = { errorRate: 0.001, latencyMs: 8, jitterMs: 3 };
 export const SERVER_ERRORS: FaultProfile = { errorRate: 0.05, latencyMs: 8, jitterMs: 3 };
 /** Healthy at first, then half its requests fail: the alarm must catch it before the next analysis. */
-export const TURNS_BAD: FaultProfile = { errorRate: 0.001, latencyMs: 8, jitterMs: 3, badAfterSeconds: 110, badErrorRate: 0.5 };
+export const TURNS_BAD: FaultProfile = {
+  errorRate: 0.001,
+  latencyMs: 8,
+  jitterMs: 3,
+  badAfterSeconds: 110,
+  badErrorRate: 0.5,
+};

@@ -62,13 +62,19 @@ export class LocalServiceDeployer implements Deployer {
     return { image: stable.version.tag, revision: stable.version.digest };
   }
 
-  async deployCanary(_config: ServiceConfig, route: Route, image: ImageRef, canaryPercent: number): Promise<void> {
+  async deployCanary(
+    _config: ServiceConfig,
+    route: Route,
+    image: ImageRef,
+    canaryPercent: number,
+  ): Promise<void> {
     this.backends.set(route.canaryTargetGroupArn, this.launch(image, canaryPercent));
   }
 
   private health(running: RunningVersion | undefined, digest?: string): CanaryHealth {
     if (!running) return { ready: false, detail: 'no tasks running' };
-    if (digest && running.version.digest !== digest) return { ready: false, detail: 'still on the previous version' };
+    if (digest && running.version.digest !== digest)
+      return { ready: false, detail: 'still on the previous version' };
     const ready = this.clock.now().getTime() >= running.readyAtMs;
     return { ready, detail: ready ? `${running.version.tag} healthy` : `${running.version.tag} starting` };
   }
@@ -80,7 +86,10 @@ export class LocalServiceDeployer implements Deployer {
   async scaleCanary(_config: ServiceConfig, route: Route, canaryPercent: number): Promise<void> {
     const canary = this.backends.get(route.canaryTargetGroupArn);
     if (!canary) throw new Error('the canary is not running');
-    this.backends.set(route.canaryTargetGroupArn, { ...canary, capacityPercent: Math.max(canary.capacityPercent, canaryPercent) });
+    this.backends.set(route.canaryTargetGroupArn, {
+      ...canary,
+      capacityPercent: Math.max(canary.capacityPercent, canaryPercent),
+    });
   }
 
   async promoteStable(_config: ServiceConfig, route: Route, image: ImageRef): Promise<void> {
@@ -100,7 +109,10 @@ export class LocalServiceDeployer implements Deployer {
   }
 
   async scaleDownCanary(_config: ServiceConfig, route: Route): Promise<void> {
-    for (const state of [this.lb.configuredState(route.listenerArn), this.lb.appliedState(route.listenerArn)]) {
+    for (const state of [
+      this.lb.configuredState(route.listenerArn),
+      this.lb.appliedState(route.listenerArn),
+    ]) {
       const weight = state?.weights[route.canaryTargetGroupArn] ?? 0;
       if (weight > 0) this.backends.emit('violation', `canary scaled down with weight ${weight}`);
     }
@@ -140,7 +152,10 @@ export function localDeployerFor(deployers: { ecs: Deployer; none: Deployer }): 
   return (config: ServiceConfig) => {
     const kind = (config.deployer as DeployerConfig).kind;
     const deployer = (deployers as Record<string, Deployer | undefined>)[kind];
-    if (!deployer) throw new ConfigInvalidError('service config', [{ path: 'deployer.kind', message: `unknown deployer kind ${kind}` }]);
+    if (!deployer)
+      throw new ConfigInvalidError('service config', [
+        { path: 'deployer.kind', message: `unknown deployer kind ${kind}` },
+      ]);
     return deployer;
   };
 }

@@ -57,14 +57,20 @@ export class LocalLoadBalancer extends EventEmitter {
    * The target group for one request: the header rule first, then a sticky cookie naming a target group that
    * still has weight, then a weighted random pick.
    */
-  pick(listenerArn: string, headers: Record<string, string | undefined>, stickyTg: string | undefined, random: number): string | undefined {
+  pick(
+    listenerArn: string,
+    headers: Record<string, string | undefined>,
+    stickyTg: string | undefined,
+    random: number,
+  ): string | undefined {
     const state = this.applied.get(listenerArn);
     if (!state) return undefined;
     const entries = Object.entries(state.weights).filter(([, w]) => w > 0);
     if (state.headerRule) {
       const value = headers[state.headerRule.header.toLowerCase()];
       const canary = Object.keys(state.weights)[1];
-      if (value && state.headerRule.values.includes(value) && canary && (state.weights[canary] ?? 0) > 0) return canary;
+      if (value && state.headerRule.values.includes(value) && canary && (state.weights[canary] ?? 0) > 0)
+        return canary;
     }
     if (state.stickinessSeconds && stickyTg && (state.weights[stickyTg] ?? 0) > 0) return stickyTg;
     const total = entries.reduce((sum, [, w]) => sum + w, 0);
@@ -101,7 +107,9 @@ export class LocalTrafficRouter implements TrafficRouter {
       // Stable first, canary second: the order the header rule reads.
       weights: { [route.stableTargetGroupArn]: w.stable, [route.canaryTargetGroupArn]: w.canary },
       ...(route.stickinessSeconds ? { stickinessSeconds: route.stickinessSeconds } : {}),
-      ...(route.headerRule && canaryPercent > 0 && canaryPercent < 100 ? { headerRule: route.headerRule } : {}),
+      ...(route.headerRule && canaryPercent > 0 && canaryPercent < 100
+        ? { headerRule: route.headerRule }
+        : {}),
     });
   }
 
@@ -109,7 +117,8 @@ export class LocalTrafficRouter implements TrafficRouter {
     const applied = this.lb.appliedState(route.listenerArn);
     const w = albWeights(canaryPercent);
     return (
-      applied?.weights[route.stableTargetGroupArn] === w.stable && applied?.weights[route.canaryTargetGroupArn] === w.canary
+      applied?.weights[route.stableTargetGroupArn] === w.stable &&
+      applied?.weights[route.canaryTargetGroupArn] === w.canary
     );
   }
 }

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderHtml } from './report';
-import { SCENARIOS, runRollouts } from './run';
+import { runRollouts, SCENARIOS } from './run';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -70,27 +70,42 @@ async function main(): Promise<void> {
   }
   const scenario = SCENARIOS[v.scenario];
   if (!scenario) fail(`unknown scenario "${v.scenario}"; choose one of ${Object.keys(SCENARIOS).join(', ')}`);
-  if (v.traffic !== 'http' && v.traffic !== 'synthetic') fail(`--traffic must be http or synthetic, got "${v.traffic}"`);
+  if (v.traffic !== 'http' && v.traffic !== 'synthetic')
+    fail(`--traffic must be http or synthetic, got "${v.traffic}"`);
   const scale = positive('scale', v.scale, 30);
   if (scale < 1 || scale > 600) fail(`--scale must be between 1 and 600, got ${scale}`);
   const rps = positive('rps', v.rps, 1000);
   const seed = positive('seed', v.seed, 42);
 
   const say = v.json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
-  say(`Sandbox: scenario ${v.scenario} · time ×${scale} · ${rps} req/s over ${v.traffic === 'http' ? 'HTTP on loopback' : 'synthetic traffic'}`);
-  const { traces, wallMs, world } = await runRollouts({ scale, rps, traffic: v.traffic, seed, versions: scenario.versions, progress: say });
+  say(
+    `Sandbox: scenario ${v.scenario} · time ×${scale} · ${rps} req/s over ${v.traffic === 'http' ? 'HTTP on loopback' : 'synthetic traffic'}`,
+  );
+  const { traces, wallMs, world } = await runRollouts({
+    scale,
+    rps,
+    traffic: v.traffic,
+    seed,
+    versions: scenario.versions,
+    progress: say,
+  });
 
   const summary = { rollouts: traces.map(({ summary: { wallMs: _w, rolloutId: _r, ...rest } }) => rest) };
   const dir = resolve(v['report-dir'] ?? join('reports', new Date().toISOString().replace(/[:.]/g, '-')));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'report.json'), `${JSON.stringify({ scenario: v.scenario, scale, rps, wallMs, traces }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, 'report.json'),
+    `${JSON.stringify({ scenario: v.scenario, scale, rps, wallMs, traces }, null, 2)}\n`,
+  );
   writeFileSync(join(dir, 'report.html'), renderHtml(traces, `Canary rollouts — scenario ${v.scenario}`));
 
   if (v.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
     say('');
-    say('version  outcome       steps (weight:verdict)                          failed served  alarm→stable  reason');
+    say(
+      'version  outcome       steps (weight:verdict)                          failed served  alarm→stable  reason',
+    );
     for (const t of traces) {
       const s = t.summary;
       const steps = s.steps.map((x) => `${x.weight}:${x.verdict}`).join(' ');
@@ -105,7 +120,9 @@ async function main(): Promise<void> {
     say(`Wall time ${(wallMs / 1000).toFixed(1)} s. Report: ${join(dir, 'report.html')}`);
   }
   if (world.violations.length > 0 || world.errors.length > 0) {
-    process.stderr.write(`invariant violations: ${JSON.stringify(world.violations)}; errors: ${world.errors.map(String).join('; ')}\n`);
+    process.stderr.write(
+      `invariant violations: ${JSON.stringify(world.violations)}; errors: ${world.errors.map(String).join('; ')}\n`,
+    );
     process.exitCode = 1;
   }
 }

@@ -27,16 +27,26 @@ export class LocalReceiver {
         try {
           body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         } catch {
-          res.writeHead(400, { 'content-type': 'application/json' }).end('{"status":"invalid event","message":"Event object is invalid"}');
+          res
+            .writeHead(400, { 'content-type': 'application/json' })
+            .end('{"status":"invalid event","message":"Event object is invalid"}');
           return;
         }
         if (req.url === '/v2/enqueue') {
           if (typeof body.routing_key !== 'string' || body.routing_key.length !== 32) {
-            res.writeHead(400, { 'content-type': 'application/json' }).end('{"status":"invalid event","message":"Event object is invalid","errors":["Length of \'routing_key\' is incorrect (should be 32 characters)"]}');
+            res
+              .writeHead(400, { 'content-type': 'application/json' })
+              .end(
+                '{"status":"invalid event","message":"Event object is invalid","errors":["Length of \'routing_key\' is incorrect (should be 32 characters)"]}',
+              );
             return;
           }
           this.messages.push({ channel: 'pagerduty', body, at: performance.now() });
-          res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', message: 'Event processed', dedup_key: body.dedup_key }));
+          res
+            .writeHead(202, { 'content-type': 'application/json' })
+            .end(
+              JSON.stringify({ status: 'success', message: 'Event processed', dedup_key: body.dedup_key }),
+            );
           return;
         }
         if (req.url === '/sns') {
@@ -77,7 +87,9 @@ export class LocalSnsNotifier implements Notifier {
         Subject: m.subject,
         Message: m.message,
         Timestamp: new Date().toISOString(),
-        MessageAttributes: Object.fromEntries(Object.entries(m.attributes).map(([k, v]) => [k, { Type: 'String', Value: v }])),
+        MessageAttributes: Object.fromEntries(
+          Object.entries(m.attributes).map(([k, v]) => [k, { Type: 'String', Value: v }]),
+        ),
       }),
     });
     if (!res.ok) throw new Error(`SNS endpoint answered ${res.status}`);

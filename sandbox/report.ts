@@ -19,7 +19,15 @@ interface Series {
   step?: boolean;
 }
 
-function panel(title: string, series: Series[], from: number, to: number, yMax: number, format: (v: number) => string, marks: { t: number; label: string }[]): string {
+function panel(
+  title: string,
+  series: Series[],
+  from: number,
+  to: number,
+  yMax: number,
+  format: (v: number) => string,
+  marks: { t: number; label: string }[],
+): string {
   const innerW = W - PAD.left - PAD.right;
   const innerH = PANEL_H - PAD.top - PAD.bottom;
   const x = (t: number) => PAD.left + ((t - from) / Math.max(1, to - from)) * innerW;
@@ -42,12 +50,23 @@ function panel(title: string, series: Series[], from: number, to: number, yMax: 
       return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`;
     })
     .join('');
-  const legend = series.map((s, i) => `<text x="${PAD.left + 8 + i * 130}" y="12" fill="${s.color}" font-size="11">■ ${esc(s.label)}</text>`).join('');
+  const legend = series
+    .map(
+      (s, i) =>
+        `<text x="${PAD.left + 8 + i * 130}" y="12" fill="${s.color}" font-size="11">■ ${esc(s.label)}</text>`,
+    )
+    .join('');
   const markLines = marks
-    .map((m) => `<line x1="${x(m.t)}" x2="${x(m.t)}" y1="${PAD.top}" y2="${PAD.top + innerH}" stroke="#999" stroke-dasharray="3,3"><title>${esc(m.label)}</title></line>`)
+    .map(
+      (m) =>
+        `<line x1="${x(m.t)}" x2="${x(m.t)}" y1="${PAD.top}" y2="${PAD.top + innerH}" stroke="#999" stroke-dasharray="3,3"><title>${esc(m.label)}</title></line>`,
+    )
     .join('');
   const axis = [0, 0.5, 1]
-    .map((f) => `<text x="${PAD.left - 6}" y="${y(yMax * f) + 4}" text-anchor="end" font-size="10" fill="#555">${esc(format(yMax * f))}</text>`)
+    .map(
+      (f) =>
+        `<text x="${PAD.left - 6}" y="${y(yMax * f) + 4}" text-anchor="end" font-size="10" fill="#555">${esc(format(yMax * f))}</text>`,
+    )
     .join('');
   const seconds = (to - from) / 1000;
   return `<svg viewBox="0 0 ${W} ${PANEL_H}" width="${W}" height="${PANEL_H}" role="img" aria-label="${esc(title)}">
@@ -65,14 +84,33 @@ export function renderHtml(traces: RolloutTrace[], title = 'Canary rollouts'): s
       .map((h) => ({ t: Date.parse(h.at) - trace.originMs, label: h.message }));
     const errMax = Math.max(0.02, ...[...trace.canary, ...trace.stable].map((r) => r.errorRate ?? 0));
     const p99Max = Math.max(20, ...[...trace.canary, ...trace.stable].map((r) => r.p99Ms ?? 0));
-    const weightPoints = [{ t: from, v: trace.weights[0]?.canaryPercent ?? 0 }, ...trace.weights.map((w) => ({ t: w.t, v: w.canaryPercent }))];
+    const weightPoints = [
+      { t: from, v: trace.weights[0]?.canaryPercent ?? 0 },
+      ...trace.weights.map((w) => ({ t: w.t, v: w.canaryPercent })),
+    ];
     const charts = [
-      panel('canary weight (%)', [{ label: 'canary weight', color: '#6a3d9a', points: weightPoints, step: true }], from, to, 100, (v) => `${v.toFixed(0)}%`, marks),
+      panel(
+        'canary weight (%)',
+        [{ label: 'canary weight', color: '#6a3d9a', points: weightPoints, step: true }],
+        from,
+        to,
+        100,
+        (v) => `${v.toFixed(0)}%`,
+        marks,
+      ),
       panel(
         'server error rate',
         [
-          { label: 'canary', color: '#e31a1c', points: trace.canary.map((r) => ({ t: r.t, v: r.errorRate })) },
-          { label: 'stable', color: '#1f78b4', points: trace.stable.map((r) => ({ t: r.t, v: r.errorRate })) },
+          {
+            label: 'canary',
+            color: '#e31a1c',
+            points: trace.canary.map((r) => ({ t: r.t, v: r.errorRate })),
+          },
+          {
+            label: 'stable',
+            color: '#1f78b4',
+            points: trace.stable.map((r) => ({ t: r.t, v: r.errorRate })),
+          },
         ],
         from,
         to,
@@ -93,8 +131,13 @@ export function renderHtml(traces: RolloutTrace[], title = 'Canary rollouts'): s
         marks,
       ),
     ].join('\n');
-    const decisions = trace.history.map((h) => `<li><code>${esc(h.at.slice(11, 19))}</code> ${esc(h.message)}</li>`).join('');
-    const outcome = summary.outcome === 'promoted' ? '<b style="color:#2e7d32">promoted</b>' : '<b style="color:#c62828">rolled back</b>';
+    const decisions = trace.history
+      .map((h) => `<li><code>${esc(h.at.slice(11, 19))}</code> ${esc(h.message)}</li>`)
+      .join('');
+    const outcome =
+      summary.outcome === 'promoted'
+        ? '<b style="color:#2e7d32">promoted</b>'
+        : '<b style="color:#c62828">rolled back</b>';
     return `<section><h2>${esc(summary.version)} — ${outcome}</h2>
 <p>${esc(summary.reason)}</p>
 <p>Rollout <code>${esc(summary.rolloutId)}</code> · ${summary.failedRequestsServed} failed requests served by the canary${summary.alarmToStableMs !== null ? ` · alarm → 100% stable in ${summary.alarmToStableMs} ms` : ''} · ${(summary.wallMs / 1000).toFixed(1)} s wall time</p>

@@ -3,7 +3,7 @@
  * verdict of each step, the server errors the canary served, and the time from an alarm to 100% stable.
  */
 import type { HistoryEntry } from '../functions/core/rollout';
-import { HEALTHY, SERVER_ERRORS, TURNS_BAD, demoAlarm, demoService } from './demo';
+import { demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from './demo';
 import type { FaultProfile } from './versions';
 import { World } from './world';
 
@@ -51,9 +51,13 @@ export interface RunOptions {
   progress?: (line: string) => void;
 }
 
-export const SCENARIOS: Record<string, { description: string; versions: { tag: string; profile: FaultProfile }[] }> = {
+export const SCENARIOS: Record<
+  string,
+  { description: string; versions: { tag: string; profile: FaultProfile }[] }
+> = {
   demo: {
-    description: 'three rollouts: healthy v2 (promoted), v3 with 5% server errors (analysis rolls back), v4 turning bad mid-bake (the alarm rolls back)',
+    description:
+      'three rollouts: healthy v2 (promoted), v3 with 5% server errors (analysis rolls back), v4 turning bad mid-bake (the alarm rolls back)',
     versions: [
       { tag: 'v2', profile: HEALTHY },
       { tag: 'v3', profile: SERVER_ERRORS },
@@ -61,11 +65,18 @@ export const SCENARIOS: Record<string, { description: string; versions: { tag: s
     ],
   },
   healthy: { description: 'one healthy rollout, promoted', versions: [{ tag: 'v2', profile: HEALTHY }] },
-  errors: { description: 'one rollout with 5% server errors, rolled back by analysis', versions: [{ tag: 'v3', profile: SERVER_ERRORS }] },
-  alarm: { description: 'one rollout that turns bad mid-bake, rolled back by the alarm', versions: [{ tag: 'v4', profile: TURNS_BAD }] },
+  errors: {
+    description: 'one rollout with 5% server errors, rolled back by analysis',
+    versions: [{ tag: 'v3', profile: SERVER_ERRORS }],
+  },
+  alarm: {
+    description: 'one rollout that turns bad mid-bake, rolled back by the alarm',
+    versions: [{ tag: 'v4', profile: TURNS_BAD }],
+  },
 };
 
-const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   n/a' : `${(x * 100).toFixed(2).padStart(5)}%`);
+const pct = (x: number | null | undefined) =>
+  x === null || x === undefined ? '   n/a' : `${(x * 100).toFixed(2).padStart(5)}%`;
 const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${Math.round(x)}ms`);
 
 /** A history entry as one progress line. */
@@ -97,7 +108,9 @@ export function stepVerdicts(history: HistoryEntry[], outcomeReason: string): St
   return list;
 }
 
-export async function runRollouts(options: RunOptions): Promise<{ traces: RolloutTrace[]; wallMs: number; world: World }> {
+export async function runRollouts(
+  options: RunOptions,
+): Promise<{ traces: RolloutTrace[]; wallMs: number; world: World }> {
   const say = options.progress ?? (() => undefined);
   const world = new World({
     scale: options.scale,

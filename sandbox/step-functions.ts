@@ -11,7 +11,13 @@ const ACCOUNT = '123456789012';
 export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:canary-controller`;
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
-type State = { Type: string; Resource?: string; Parameters?: { FunctionName?: string }; ItemProcessor?: { States: Record<string, State> }; Iterator?: { States: Record<string, State> } };
+type State = {
+  Type: string;
+  Resource?: string;
+  Parameters?: { FunctionName?: string };
+  ItemProcessor?: { States: Record<string, State> };
+  Iterator?: { States: Record<string, State> };
+};
 
 /** `${PrepareFunctionArn}` → `Prepare`. */
 function functionKey(reference: string | undefined): string | undefined {
@@ -19,7 +25,9 @@ function functionKey(reference: string | undefined): string | undefined {
 }
 
 /** Every Task state of the definition (nested Map and Parallel states included) with the function it calls. */
-export function taskStates(definition: { States: Record<string, State> }): { state: string; fn: string; waits: boolean }[] {
+export function taskStates(definition: {
+  States: Record<string, State>;
+}): { state: string; fn: string; waits: boolean }[] {
   const out: { state: string; fn: string; waits: boolean }[] = [];
   const visit = (states: Record<string, State>) => {
     for (const [name, s] of Object.entries(states)) {
@@ -121,12 +129,16 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
   ) {
     super();
     const definition = substitutedDefinition();
-    this.machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+    this.machine = new StateMachine(definition as never, {
+      validationOptions: { checkPaths: true, checkArn: true },
+    });
     for (const { state, fn, waits } of taskStates(loadDefinition())) {
       const handler = handlers[fn];
       if (!handler) throw new Error(`no local handler for ${fn} (state ${state})`);
       this.retryOverrides[state] = options.retryIntervalMs;
-      this.localHandlers[state] = waits ? (input) => this.startWait(fn, handler, input) : (input) => this.call(fn, handler, input);
+      this.localHandlers[state] = waits
+        ? (input) => this.startWait(fn, handler, input)
+        : (input) => this.call(fn, handler, input);
     }
   }
 
@@ -198,10 +210,18 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
     }
     const executionArn = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
     const run = this.machine.run(JSON.parse(inputJson), {
-      overrides: { taskResourceLocalHandlers: this.localHandlers as never, retryIntervalOverrides: this.retryOverrides },
+      overrides: {
+        taskResourceLocalHandlers: this.localHandlers as never,
+        retryIntervalOverrides: this.retryOverrides,
+      },
       // The engine's $$.Task.Token is this static value; each wait mints its own token (startWait).
       context: {
-        Execution: { Id: executionArn, Name: name, Input: JSON.parse(inputJson), StartTime: new Date().toISOString() },
+        Execution: {
+          Id: executionArn,
+          Name: name,
+          Input: JSON.parse(inputJson),
+          StartTime: new Date().toISOString(),
+        },
         Task: { Token: 'static-token-replaced-per-wait' },
       },
     });
@@ -214,19 +234,26 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
       abort: () => run.abort(),
       done: undefined as unknown as Promise<ExecutionRecord>,
     };
-    record.done = run.result.then(
-      (output) => Object.assign(record, { status: 'SUCCEEDED' as const, output }),
-      (error: Error & { cause?: Error }) => {
-        if (error.name === 'ExecutionAbortedError') return Object.assign(record, { status: 'ABORTED' as const });
-        const caught = error.cause ?? error;
-        return Object.assign(record, { status: 'FAILED' as const, error: caught.name, cause: caught.message });
-      },
-    ).then(async (r) => {
-      r.stoppedAt = performance.now();
-      this.emit('execution', r);
-      await this.options.onStatusChange?.(statusChangeEvent(r)).catch((e) => this.emit('error', e));
-      return r;
-    });
+    record.done = run.result
+      .then(
+        (output) => Object.assign(record, { status: 'SUCCEEDED' as const, output }),
+        (error: Error & { cause?: Error }) => {
+          if (error.name === 'ExecutionAbortedError')
+            return Object.assign(record, { status: 'ABORTED' as const });
+          const caught = error.cause ?? error;
+          return Object.assign(record, {
+            status: 'FAILED' as const,
+            error: caught.name,
+            cause: caught.message,
+          });
+        },
+      )
+      .then(async (r) => {
+        r.stoppedAt = performance.now();
+        this.emit('execution', r);
+        await this.options.onStatusChange?.(statusChangeEvent(r)).catch((e) => this.emit('error', e));
+        return r;
+      });
     this.executions.set(name, record);
     this.emit('started', record);
     return { executionArn, alreadyStarted: false };

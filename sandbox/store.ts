@@ -91,7 +91,12 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
     if (record?.wait?.token === token) delete record.wait;
   }
 
-  async markAborted(rolloutId: string, reason: AbortReason, message: string, at: Date): Promise<RolloutRecord> {
+  async markAborted(
+    rolloutId: string,
+    reason: AbortReason,
+    message: string,
+    at: Date,
+  ): Promise<RolloutRecord> {
     const record = this.rollouts.get(rolloutId);
     if (!record) throw new Error(`no rollout ${rolloutId}`);
     record.abort ??= { reason, message, at: at.toISOString() };

@@ -77,7 +77,10 @@ export class SyntheticTraffic implements DataPlane {
     this.sent++;
     const user = Math.floor(random() * (this.o.users ?? 100_000));
     const internal = this.o.internalHeader && user < (this.o.users ?? 100_000) * (this.o.internalShare ?? 0);
-    const headers = internal && this.o.internalHeader ? { [this.o.internalHeader.name.toLowerCase()]: this.o.internalHeader.value } : {};
+    const headers =
+      internal && this.o.internalHeader
+        ? { [this.o.internalHeader.name.toLowerCase()]: this.o.internalHeader.value }
+        : {};
     const tg = lb.pick(this.o.listenerArn, headers, this.cookies.get(user), random());
     const running = tg ? backends.get(tg) : undefined;
     if (!tg || !running) {
@@ -85,7 +88,12 @@ export class SyntheticTraffic implements DataPlane {
       return;
     }
     const now = clock.now().getTime();
-    const { status, latencyMs } = serve(running.version.profile, (now - running.startedAtMs) / 1000, random(), random());
+    const { status, latencyMs } = serve(
+      running.version.profile,
+      (now - running.startedAtMs) / 1000,
+      random(),
+      random(),
+    );
     this.cookies.set(user, tg);
     recorder.record(tg, now, status, latencyMs);
     this.served.add(tg, status);
@@ -132,7 +140,12 @@ export class HttpTraffic implements DataPlane {
           return;
         }
         const now = clock.now().getTime();
-        const { status, latencyMs } = serve(running.version.profile, (now - running.startedAtMs) / 1000, random(), random());
+        const { status, latencyMs } = serve(
+          running.version.profile,
+          (now - running.startedAtMs) / 1000,
+          random(),
+          random(),
+        );
         setTimeout(() => {
           res.writeHead(status, { 'content-type': 'application/json', 'x-version': running.version.tag });
           res.end(JSON.stringify({ version: running.version.tag, ok: status < 500 }));
@@ -151,8 +164,15 @@ export class HttpTraffic implements DataPlane {
   private proxy(req: http.IncomingMessage, res: http.ServerResponse): void {
     const { lb, recorder, clock, random, backends } = this.o;
     const sticky = /(?:^|;\s*)AWSALBTG=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
-    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
-    const tg = lb.pick(this.o.listenerArn, headers, sticky ? decodeURIComponent(sticky) : undefined, random());
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]),
+    );
+    const tg = lb.pick(
+      this.o.listenerArn,
+      headers,
+      sticky ? decodeURIComponent(sticky) : undefined,
+      random(),
+    );
     const port = tg ? this.ports.get(tg) : undefined;
     if (!tg || !port || !backends.get(tg)) {
       this.served.elbErrors++;
@@ -161,7 +181,14 @@ export class HttpTraffic implements DataPlane {
     }
     const started = performance.now();
     const upstream = http.request(
-      { host: '127.0.0.1', port, path: req.url, method: req.method, agent: this.agent, headers: { 'x-forwarded-for': '127.0.0.1' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: req.url,
+        method: req.method,
+        agent: this.agent,
+        headers: { 'x-forwarded-for': '127.0.0.1' },
+      },
       (up) => {
         const chunks: Buffer[] = [];
         up.on('data', (c: Buffer) => chunks.push(c));
@@ -169,8 +196,11 @@ export class HttpTraffic implements DataPlane {
           const status = up.statusCode ?? 502;
           recorder.record(tg, clock.now().getTime(), status, performance.now() - started);
           this.served.add(tg, status);
-          const out: http.OutgoingHttpHeaders = { 'content-type': up.headers['content-type'] ?? 'text/plain' };
-          if (lb.appliedState(this.o.listenerArn)?.stickinessSeconds) out['set-cookie'] = `${STICKY_COOKIE}=${encodeURIComponent(tg)}; Path=/`;
+          const out: http.OutgoingHttpHeaders = {
+            'content-type': up.headers['content-type'] ?? 'text/plain',
+          };
+          if (lb.appliedState(this.o.listenerArn)?.stickinessSeconds)
+            out['set-cookie'] = `${STICKY_COOKIE}=${encodeURIComponent(tg)}; Path=/`;
           res.writeHead(status, out).end(Buffer.concat(chunks));
         });
       },
@@ -198,15 +228,19 @@ export class HttpTraffic implements DataPlane {
         const headers: http.OutgoingHttpHeaders = {};
         const cookie = this.cookies.get(user);
         if (cookie) headers.cookie = cookie;
-        if (this.o.internalHeader && user < users * (this.o.internalShare ?? 0)) headers[this.o.internalHeader.name] = this.o.internalHeader.value;
+        if (this.o.internalHeader && user < users * (this.o.internalShare ?? 0))
+          headers[this.o.internalHeader.name] = this.o.internalHeader.value;
         this.sent++;
         this.inFlight++;
-        const req = http.request({ host: '127.0.0.1', port: this.proxyPort, path: '/', agent: this.clientAgent, headers }, (res) => {
-          const set = res.headers['set-cookie']?.[0];
-          if (set) this.cookies.set(user, set.split(';')[0] ?? '');
-          res.resume();
-          res.on('end', () => this.inFlight--);
-        });
+        const req = http.request(
+          { host: '127.0.0.1', port: this.proxyPort, path: '/', agent: this.clientAgent, headers },
+          (res) => {
+            const set = res.headers['set-cookie']?.[0];
+            if (set) this.cookies.set(user, set.split(';')[0] ?? '');
+            res.resume();
+            res.on('end', () => this.inFlight--);
+          },
+        );
         req.on('error', () => this.inFlight--);
         req.end();
       }
@@ -218,6 +252,14 @@ export class HttpTraffic implements DataPlane {
     await new Promise((r) => setTimeout(r, 50));
     this.agent.destroy();
     this.clientAgent.destroy();
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => { s.closeAllConnections(); s.close(() => resolve()); })));
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.closeAllConnections();
+            s.close(() => resolve());
+          }),
+      ),
+    );
   }
 }

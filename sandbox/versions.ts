@@ -21,7 +21,12 @@ export interface AppVersion {
 }
 
 /** What one request to a running version returns, given uniform random numbers (seeded in tests). */
-export function serve(profile: FaultProfile, ageSeconds: number, r1: number, r2: number): { status: number; latencyMs: number } {
+export function serve(
+  profile: FaultProfile,
+  ageSeconds: number,
+  r1: number,
+  r2: number,
+): { status: number; latencyMs: number } {
   const bad = profile.badAfterSeconds !== undefined && ageSeconds >= profile.badAfterSeconds;
   const errorRate = bad ? (profile.badErrorRate ?? profile.errorRate) : profile.errorRate;
   const base = bad ? (profile.badLatencyMs ?? profile.latencyMs) : profile.latencyMs;

@@ -2,7 +2,7 @@
  * The local world a rollout runs in: the real state machine on the local engine, the real task handlers built
  * with local adapters, a load balancer, app versions, traffic, alarms, a store and a notification receiver.
  */
-import { type ServiceConfig, type ServiceConfigInput, parseServiceConfigs } from '../functions/core/config';
+import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from '../functions/core/config';
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import { canaryPercent } from '../functions/core/plan';
 import type { Log, ServiceCatalog } from '../functions/ports';
@@ -17,8 +17,8 @@ import { makeReconcile } from '../functions/tasks/reconcile';
 import { makeRequestApproval } from '../functions/tasks/request-approval';
 import { makeRollback } from '../functions/tasks/rollback';
 import { makeSetWeight } from '../functions/tasks/set-weight';
-import { type StartRolloutResult, makeStartRollout } from '../functions/tasks/start-rollout';
-import { LocalAlarms, type LocalAlarmSpec } from './alarms';
+import { makeStartRollout, type StartRolloutResult } from '../functions/tasks/start-rollout';
+import { type LocalAlarmSpec, LocalAlarms } from './alarms';
 import { VirtualClock } from './clock';
 import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } from './deployer';
 import { LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
@@ -90,13 +90,26 @@ export class World {
     for (const image of options.images) this.images.add(image.tag, image.profile);
     for (const c of this.configs) {
       const t = c.traffic;
-      this.lb.createListener(t.listenerArn, { weights: { [t.stableTargetGroupArn]: 1, [t.canaryTargetGroupArn]: 0 } });
-      this.backends.set(t.stableTargetGroupArn, { version: stable, startedAtMs: 0, readyAtMs: 0, capacityPercent: 100 });
+      this.lb.createListener(t.listenerArn, {
+        weights: { [t.stableTargetGroupArn]: 1, [t.canaryTargetGroupArn]: 0 },
+      });
+      this.backends.set(t.stableTargetGroupArn, {
+        version: stable,
+        startedAtMs: 0,
+        readyAtMs: 0,
+        capacityPercent: 100,
+      });
     }
     this.backends.on('violation', (v: string) => this.violations.push(v));
 
     const deployerFor = localDeployerFor({
-      ecs: new LocalServiceDeployer(this.backends, this.images, this.lb, this.clock, options.startSeconds ?? 20),
+      ecs: new LocalServiceDeployer(
+        this.backends,
+        this.images,
+        this.lb,
+        this.clock,
+        options.startSeconds ?? 20,
+      ),
       none: new LocalNoDeployer(this.backends, this.clock),
     });
     const catalog: ServiceCatalog = {
@@ -117,9 +130,16 @@ export class World {
     };
     const base = { store: this.store, clock: this.clock, log: this.log };
     const alarmsRef: { current?: LocalAlarms } = {};
-    const alarmSource = { states: (names: readonly string[]) => (alarmsRef.current as LocalAlarms).states(names) };
+    const alarmSource = {
+      states: (names: readonly string[]) => (alarmsRef.current as LocalAlarms).states(names),
+    };
     const metrics = {
-      fetch: async (q: { route: { stableTargetGroupArn: string; canaryTargetGroupArn: string }; from: Date; to: Date; periodSeconds: number }) => ({
+      fetch: async (q: {
+        route: { stableTargetGroupArn: string; canaryTargetGroupArn: string };
+        from: Date;
+        to: Date;
+        periodSeconds: number;
+      }) => ({
         from: q.from.toISOString(),
         to: q.to.toISOString(),
         periodSeconds: q.periodSeconds,
@@ -139,9 +159,17 @@ export class World {
       Rollback: makeRollback({ ...base, router: this.router, deployerFor, executions: executionsPort }),
       Notify: makeNotify({ ...base, notifiers }),
       OnAlarm: makeOnAlarm({ ...base, router: this.router, executions: executionsPort }),
-      Reconcile: makeReconcile({ ...base, router: this.router, deployerFor, executions: executionsPort, catalog, notifiers }),
+      Reconcile: makeReconcile({
+        ...base,
+        router: this.router,
+        deployerFor,
+        executions: executionsPort,
+        catalog,
+        notifiers,
+      }),
     };
-    const context = (fn: string) => ({ functionName: `canary-${fn}`, getRemainingTimeInMillis: () => 60_000 }) as never;
+    const context = (fn: string) =>
+      ({ functionName: `canary-${fn}`, getRemainingTimeInMillis: () => 60_000 }) as never;
     this.executions = new LocalStepFunctions(this.handlers, {
       retryIntervalMs: options.retryIntervalMs ?? 20,
       onStatusChange: (event) => this.handlers.Reconcile(event, context('Reconcile')),
@@ -168,11 +196,16 @@ export class World {
       clock: this.clock,
       rps: options.rps,
       random,
-      ...(header ? { internalHeader: { name: header.header, value: header.values[0] ?? '' }, internalShare: 0.02 } : {}),
+      ...(header
+        ? { internalHeader: { name: header.header, value: header.values[0] ?? '' }, internalShare: 0.02 }
+        : {}),
     };
     this.traffic =
       options.traffic === 'http'
-        ? new HttpTraffic({ ...common, targetGroups: [first.traffic.stableTargetGroupArn, first.traffic.canaryTargetGroupArn] })
+        ? new HttpTraffic({
+            ...common,
+            targetGroups: [first.traffic.stableTargetGroupArn, first.traffic.canaryTargetGroupArn],
+          })
         : new SyntheticTraffic(common);
   }
 
@@ -241,7 +274,11 @@ export class World {
   }
 
   /** Resolve the current wait of a service's rollout, as the approval page or the CLI would. */
-  async decideApproval(service: string, approve: boolean, reason = 'decided in the sandbox'): Promise<boolean> {
+  async decideApproval(
+    service: string,
+    approve: boolean,
+    reason = 'decided in the sandbox',
+  ): Promise<boolean> {
     const lock = await this.store.getLock(service);
     const record = lock ? await this.store.getRollout(lock.rolloutId) : undefined;
     if (!record?.wait || record.wait.kind !== 'approval') return false;
@@ -256,7 +293,10 @@ export class World {
     const state = this.lb.appliedState(t.listenerArn);
     if (!state) return undefined;
     const serving = this.servingTargetGroups(service);
-    return canaryPercent({ stable: state.weights[serving.stable] ?? 0, canary: state.weights[serving.canary] ?? 0 });
+    return canaryPercent({
+      stable: state.weights[serving.stable] ?? 0,
+      canary: state.weights[serving.canary] ?? 0,
+    });
   }
 
   /** The target groups in their current roles (a swapping deployer exchanges them on promotion). */
@@ -269,7 +309,8 @@ export class World {
     const started = performance.now();
     for (;;) {
       const execution = this.executions.get(rolloutId);
-      if (execution) return Promise.race([execution.done, timeout(timeoutMs - (performance.now() - started), rolloutId)]);
+      if (execution)
+        return Promise.race([execution.done, timeout(timeoutMs - (performance.now() - started), rolloutId)]);
       if (performance.now() - started > timeoutMs) throw new Error(`execution ${rolloutId} never started`);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -288,5 +329,7 @@ export class World {
 }
 
 function timeout(ms: number, what: string): Promise<never> {
-  return new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} did not finish in time`)), Math.max(1, ms)).unref());
+  return new Promise((_, reject) =>
+    setTimeout(() => reject(new Error(`${what} did not finish in time`)), Math.max(1, ms)).unref(),
+  );
 }

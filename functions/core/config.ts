@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { STEP_PRESET_NAMES, STEP_PRESETS, type StepPresetName, type StepSpec, stepListProblems } from './plan';
+import {
+  STEP_PRESET_NAMES,
+  STEP_PRESETS,
+  type StepPresetName,
+  type StepSpec,
+  stepListProblems,
+} from './plan';
 import { parseConfig } from './validation';
 
 const partition = 'aws(?:-[a-z]+)*';
@@ -9,7 +15,9 @@ const account = '\\d{12}';
 const listenerArn = z
   .string()
   .regex(
-    new RegExp(`^arn:${partition}:elasticloadbalancing:${region}:${account}:listener/app/[\\w-]+/[0-9a-f]+/[0-9a-f]+$`),
+    new RegExp(
+      `^arn:${partition}:elasticloadbalancing:${region}:${account}:listener/app/[\\w-]+/[0-9a-f]+/[0-9a-f]+$`,
+    ),
     'must be an Application Load Balancer listener ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>)',
   );
 const listenerRuleArn = z
@@ -28,10 +36,16 @@ const targetGroupArn = z
   );
 const snsTopicArn = z
   .string()
-  .regex(new RegExp(`^arn:${partition}:sns:${region}:${account}:[\\w-]{1,256}(?:\\.fifo)?$`), 'must be an SNS topic ARN');
+  .regex(
+    new RegExp(`^arn:${partition}:sns:${region}:${account}:[\\w-]{1,256}(?:\\.fifo)?$`),
+    'must be an SNS topic ARN',
+  );
 const secretArn = z
   .string()
-  .regex(new RegExp(`^arn:${partition}:secretsmanager:${region}:${account}:secret:.+$`), 'must be a Secrets Manager ARN');
+  .regex(
+    new RegExp(`^arn:${partition}:secretsmanager:${region}:${account}:secret:.+$`),
+    'must be a Secrets Manager ARN',
+  );
 
 /** Service names become part of Step Functions execution names (80 chars, [A-Za-z0-9-_]). */
 export const serviceName = z
@@ -41,7 +55,10 @@ export const serviceName = z
 /** ECR repository names: lowercase, may contain / . _ - (e.g. team/payments-api). */
 export const repositoryName = z
   .string()
-  .regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, 'must be an ECR repository name')
+  .regex(
+    /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
+    'must be an ECR repository name',
+  )
   .max(256);
 
 const headerRuleSchema = z.strictObject({
@@ -148,7 +165,11 @@ const analysisSchema = z.strictObject({
 });
 
 const approvalsSchema = z.strictObject({
-  timeoutSeconds: z.int().min(1).max(7 * 86400).default(3600),
+  timeoutSeconds: z
+    .int()
+    .min(1)
+    .max(7 * 86400)
+    .default(3600),
   onTimeout: z.enum(['rollback', 'approve']).default('rollback'),
 });
 
@@ -200,7 +221,11 @@ export function parseServiceConfigs(values: unknown): ServiceConfig[] {
         const key = `${field}:${value}`;
         const first = seen.get(key);
         if (first !== undefined) {
-          ctx.addIssue({ code: 'custom', path: [i, field], message: `duplicates services[${first}].${field}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, field],
+            message: `duplicates services[${first}].${field}`,
+          });
         } else seen.set(key, i);
       }
     });

@@ -20,7 +20,10 @@ export const ErrorName = {
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 
 /** The reasons an operator or the controller can stop a rollout from outside the workflow. */
-export type AbortReason = typeof ErrorName.AlarmFired | typeof ErrorName.Aborted | typeof ErrorName.Superseded;
+export type AbortReason =
+  | typeof ErrorName.AlarmFired
+  | typeof ErrorName.Aborted
+  | typeof ErrorName.Superseded;
 
 export class CanaryControllerError extends Error {
   constructor(name: ErrorName, message: string, options?: { cause?: unknown }) {

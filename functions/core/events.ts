@@ -41,10 +41,16 @@ export const deployRequestedEvent = z.object({
   }),
 });
 
-export const startRolloutEvent = z.discriminatedUnion('detail-type', [ecrImageActionEvent, deployRequestedEvent], {
-  error: (issue) =>
-    issue.code === 'invalid_union' ? 'expected an "ECR Image Action" or "Deploy Requested" event' : undefined,
-});
+export const startRolloutEvent = z.discriminatedUnion(
+  'detail-type',
+  [ecrImageActionEvent, deployRequestedEvent],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? 'expected an "ECR Image Action" or "Deploy Requested" event'
+        : undefined,
+  },
+);
 export type StartRolloutEvent = z.infer<typeof startRolloutEvent>;
 
 export const alarmStateChangeEvent = z.object({
@@ -53,7 +59,11 @@ export const alarmStateChangeEvent = z.object({
   'detail-type': z.literal('CloudWatch Alarm State Change'),
   detail: z.object({
     alarmName: z.string().min(1),
-    state: z.object({ value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']), reason: z.string().optional(), timestamp: z.string().optional() }),
+    state: z.object({
+      value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+      reason: z.string().optional(),
+      timestamp: z.string().optional(),
+    }),
     previousState: z.object({ value: z.string() }).optional(),
   }),
 });

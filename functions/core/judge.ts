@@ -56,7 +56,10 @@ export interface Verdict {
  * canary's requests in that period. Pooling the window instead would let anything that changes over time (an
  * incident hitting both versions while the canary's share grows) weigh more on the canary than on the baseline.
  */
-export function baselineForCanary(canary: readonly PeriodStats[], baseline: readonly PeriodStats[]): VersionSummary {
+export function baselineForCanary(
+  canary: readonly PeriodStats[],
+  baseline: readonly PeriodStats[],
+): VersionSummary {
   const byStart = new Map(baseline.map((p) => [p.start, p]));
   let weight = 0;
   let expectedErrorRate = 0;
@@ -109,7 +112,10 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 function judgeErrorRate(c: VersionSummary, b: VersionSummary, policy: AnalysisPolicy): MetricEvidence {
   const canaryRate = c.errorRate ?? 0;
   const baselineRate = b.errorRate ?? 0;
-  const relativeLimit = Math.max(baselineRate * (1 + policy.errorRate.tolerance), baselineRate + policy.errorRate.minIncrease);
+  const relativeLimit = Math.max(
+    baselineRate * (1 + policy.errorRate.tolerance),
+    baselineRate + policy.errorRate.minIncrease,
+  );
   const limit = Math.min(relativeLimit, policy.errorRate.max);
   const failed = canaryRate > limit;
   return {
@@ -125,10 +131,18 @@ function judgeErrorRate(c: VersionSummary, b: VersionSummary, policy: AnalysisPo
 function judgeLatency(c: VersionSummary, b: VersionSummary, policy: AnalysisPolicy): MetricEvidence {
   const { p99Tolerance, p99MinIncreaseMs, p99MaxMs } = policy.latency;
   if (c.p99Ms === null) {
-    return { metric: 'latencyP99', result: 'inconclusive', canary: null, baseline: b.p99Ms, limit: null, detail: 'no canary latency data' };
+    return {
+      metric: 'latencyP99',
+      result: 'inconclusive',
+      canary: null,
+      baseline: b.p99Ms,
+      limit: null,
+      detail: 'no canary latency data',
+    };
   }
   let limit = p99MaxMs ?? Number.POSITIVE_INFINITY;
-  if (b.p99Ms !== null) limit = Math.min(limit, Math.max(b.p99Ms * (1 + p99Tolerance), b.p99Ms + p99MinIncreaseMs));
+  if (b.p99Ms !== null)
+    limit = Math.min(limit, Math.max(b.p99Ms * (1 + p99Tolerance), b.p99Ms + p99MinIncreaseMs));
   const failed = c.p99Ms > limit;
   const limitText = Number.isFinite(limit) ? `${limit.toFixed(0)} ms` : 'none';
   return {
@@ -174,14 +188,30 @@ export function judge(window: MetricWindow, alarms: readonly AlarmState[], polic
       metrics: [alarmEvidence],
     };
   }
-  const metrics = [judgeErrorRate(canary, baseline, policy), judgeLatency(canary, baseline, policy), alarmEvidence];
+  const metrics = [
+    judgeErrorRate(canary, baseline, policy),
+    judgeLatency(canary, baseline, policy),
+    alarmEvidence,
+  ];
   const failed = metrics.filter((m) => m.result === 'fail');
   if (failed.length > 0) {
-    return { result: 'fail', reason: failed.map((m) => `${m.metric}: ${m.detail}`).join('; '), canary, baseline, metrics };
+    return {
+      result: 'fail',
+      reason: failed.map((m) => `${m.metric}: ${m.detail}`).join('; '),
+      canary,
+      baseline,
+      metrics,
+    };
   }
   const unsure = metrics.filter((m) => m.result === 'inconclusive');
   if (unsure.length > 0) {
-    return { result: 'inconclusive', reason: unsure.map((m) => m.detail).join('; '), canary, baseline, metrics };
+    return {
+      result: 'inconclusive',
+      reason: unsure.map((m) => m.detail).join('; '),
+      canary,
+      baseline,
+      metrics,
+    };
   }
   return { result: 'pass', reason: metrics.map((m) => m.detail).join('; '), canary, baseline, metrics };
 }

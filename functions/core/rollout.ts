@@ -40,7 +40,11 @@ export type RolloutStatus =
   /** The rollback itself could not complete: traffic needs a person. */
   | 'rollbackFailed';
 
-export const TERMINAL_STATUSES: ReadonlySet<RolloutStatus> = new Set(['promoted', 'rolledBack', 'rollbackFailed']);
+export const TERMINAL_STATUSES: ReadonlySet<RolloutStatus> = new Set([
+  'promoted',
+  'rolledBack',
+  'rollbackFailed',
+]);
 
 export interface WaitToken {
   token: string;
@@ -113,7 +117,10 @@ export function isDigest(value: string): boolean {
 export function tagMatches(pattern: string | undefined, tag: string | undefined): boolean {
   if (pattern === undefined) return true;
   if (tag === undefined) return false;
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`).test(tag);
 }
 

@@ -13,7 +13,12 @@ export interface Decision {
  * What the workflow does after an analysis. `extensionsUsed` counts the inconclusive re-bakes of this step so
  * far; the policy bounds them and says what happens when they run out.
  */
-export function decide(verdict: Verdict, step: PlanStep, extensionsUsed: number, policy: AnalysisPolicy): Decision {
+export function decide(
+  verdict: Verdict,
+  step: PlanStep,
+  extensionsUsed: number,
+  policy: AnalysisPolicy,
+): Decision {
   if (verdict.result === 'fail') return { action: 'rollback', reason: verdict.reason };
   if (verdict.result === 'inconclusive') {
     if (extensionsUsed < policy.maxExtensions) {
@@ -23,15 +28,23 @@ export function decide(verdict: Verdict, step: PlanStep, extensionsUsed: number,
       };
     }
     if (policy.onInconclusive === 'rollback') {
-      return { action: 'rollback', reason: `still inconclusive after ${extensionsUsed} extension(s): ${verdict.reason}` };
+      return {
+        action: 'rollback',
+        reason: `still inconclusive after ${extensionsUsed} extension(s): ${verdict.reason}`,
+      };
     }
   }
-  const why = verdict.result === 'pass' ? verdict.reason : `advancing on inconclusive evidence by policy: ${verdict.reason}`;
+  const why =
+    verdict.result === 'pass'
+      ? verdict.reason
+      : `advancing on inconclusive evidence by policy: ${verdict.reason}`;
   if (step.approval) return { action: 'awaitApproval', reason: why };
   return { action: 'advance', reason: why };
 }
 
 /** Which rollback reasons keep the image out (quarantine) until someone releases it. */
 export function quarantines(errorName: string): boolean {
-  return ['CanaryFailed', 'AlarmFired', 'ApprovalRejected', 'ApprovalTimedOut', 'CanaryNotReady'].includes(errorName);
+  return ['CanaryFailed', 'AlarmFired', 'ApprovalRejected', 'ApprovalTimedOut', 'CanaryNotReady'].includes(
+    errorName,
+  );
 }

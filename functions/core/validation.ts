@@ -22,7 +22,9 @@ function unwrapUnions(issues: readonly Issue[], prefix: readonly PropertyKey[] =
     const path = [...prefix, ...issue.path];
     if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.message === 'Invalid input') {
       const deep = issue.errors.filter((branch) => branch.some((i) => i.path.length > 0));
-      const typed = issue.errors.filter((branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0));
+      const typed = issue.errors.filter(
+        (branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0),
+      );
       const chosen = deep.length === 1 ? deep[0] : typed.length === 1 ? typed[0] : undefined;
       if (chosen) return unwrapUnions(chosen, path);
     }

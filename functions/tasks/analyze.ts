@@ -45,16 +45,27 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     const verdict = judge(window, alarmStates, policy);
     const decision = decide(verdict, step, extensions, policy);
     await store.updateRollout(rollout.rolloutId, { lastVerdict: verdict, updatedAt: to.toISOString() });
-    await recordHistory(deps, rollout.rolloutId, 'analysis', `step ${step.index + 1} (${step.weight}%): ${verdict.result} → ${decision.action}`, {
+    await recordHistory(
+      deps,
+      rollout.rolloutId,
+      'analysis',
+      `step ${step.index + 1} (${step.weight}%): ${verdict.result} → ${decision.action}`,
+      {
+        step: step.index,
+        weight: step.weight,
+        verdict: verdict.result,
+        action: decision.action,
+        reason: decision.reason,
+        canary: verdict.canary,
+        baseline: verdict.baseline,
+      },
+    );
+    log.info('analysis', {
+      rolloutId: rollout.rolloutId,
       step: step.index,
-      weight: step.weight,
       verdict: verdict.result,
       action: decision.action,
-      reason: decision.reason,
-      canary: verdict.canary,
-      baseline: verdict.baseline,
     });
-    log.info('analysis', { rolloutId: rollout.rolloutId, step: step.index, verdict: verdict.result, action: decision.action });
     // Judged and about to act on it: an abort that arrived meanwhile takes precedence over the verdict.
     await checkpoint(store, rollout.rolloutId);
 
@@ -62,7 +73,11 @@ export function makeAnalyze(deps: AnalyzeDeps) {
       case 'rollback':
         throw new CanaryFailedError(decision.reason);
       case 'bakeAgain':
-        return { action: decision.action, seconds: clock.workflowSeconds(policy.extensionSeconds), extensions: extensions + 1 };
+        return {
+          action: decision.action,
+          seconds: clock.workflowSeconds(policy.extensionSeconds),
+          extensions: extensions + 1,
+        };
       case 'awaitApproval':
         return {
           action: decision.action,

@@ -16,7 +16,12 @@ export function makeBake(deps: BakeDeps) {
   const { store, clock } = deps;
   return task('bake input', waitInput, async ({ token, rollout, step }) => {
     await checkpoint(store, rollout.rolloutId);
-    await store.setWait(rollout.rolloutId, { token, kind: 'bake', step: step.index, since: clock.now().toISOString() });
+    await store.setWait(rollout.rolloutId, {
+      token,
+      kind: 'bake',
+      step: step.index,
+      since: clock.now().toISOString(),
+    });
     // An abort marked between the first check and storing the token would not have seen the token: look again.
     await checkpoint(store, rollout.rolloutId);
     return { waiting: true };

@@ -36,6 +36,11 @@ export function makeCheckReady(deps: CheckReadyDeps) {
     if (!health.ready && attempts * pollSeconds >= timeoutSeconds) {
       throw new CanaryNotReadyError(`${which} not ready after ${timeoutSeconds}s: ${health.detail}`);
     }
-    return { ready: health.ready, attempts, detail: health.detail, waitSeconds: clock.workflowSeconds(pollSeconds) };
+    return {
+      ready: health.ready,
+      attempts,
+      detail: health.detail,
+      waitSeconds: clock.workflowSeconds(pollSeconds),
+    };
   });
 }

@@ -31,10 +31,15 @@ export function makeNotify(deps: NotifyDeps) {
   return task('notify input', input, async ({ rollout, outcome, error }) => {
     const record = await store.getRollout(rollout.rolloutId);
     const label = imageLabel(rollout.image);
-    const reason = record?.outcome?.reason ?? (error ? `${error.Error}: ${causeMessage(error.Cause)}` : undefined);
+    const reason =
+      record?.outcome?.reason ?? (error ? `${error.Error}: ${causeMessage(error.Cause)}` : undefined);
     let event: Omit<RolloutEvent, 'rolloutId' | 'service' | 'image' | 'at'>;
     if (outcome === 'promoted') {
-      event = { type: 'rollout.promoted', severity: 'info', summary: `${rollout.service}: ${label} promoted to 100%` };
+      event = {
+        type: 'rollout.promoted',
+        severity: 'info',
+        summary: `${rollout.service}: ${label} promoted to 100%`,
+      };
     } else if (outcome === 'rolledBack') {
       event = {
         type: 'rollout.rolledBack',

@@ -32,10 +32,15 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
 
   return task('CloudWatch Alarm State Change event', alarmStateChangeEvent, async (event) => {
     const { alarmName, state } = event.detail;
-    if (state.value !== 'ALARM') return { alarm: alarmName, stopped: [] as string[], ignored: `state ${state.value}` };
+    if (state.value !== 'ALARM')
+      return { alarm: alarmName, stopped: [] as string[], ignored: `state ${state.value}` };
     const gated = (await store.listActive()).filter((r) => r.alarms.includes(alarmName));
-    const results = await Promise.allSettled(gated.map((r) => stop(r, alarmName, state.reason ?? 'no reason given')));
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ id: gated[i]?.rolloutId, error: String(r.reason) }] : []));
+    const results = await Promise.allSettled(
+      gated.map((r) => stop(r, alarmName, state.reason ?? 'no reason given')),
+    );
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ id: gated[i]?.rolloutId, error: String(r.reason) }] : [],
+    );
     if (failed.length > 0) {
       log.error('could not stop every rollout for the alarm', { alarmName, failed });
       // EventBridge retries the event; stopping is idempotent.

@@ -37,14 +37,24 @@ export function makePrepare(deps: PrepareDeps) {
     });
     const first = rollout.plan[0];
     await deployer.deployCanary(rollout.config, route, rollout.image, first?.weight ?? 0);
-    await recordHistory(deps, rollout.rolloutId, 'prepared', `deploying ${imageLabel(rollout.image)} as the canary`, {
-      weightsFound: found,
-      previousStable: previousStable.image,
-    });
+    await recordHistory(
+      deps,
+      rollout.rolloutId,
+      'prepared',
+      `deploying ${imageLabel(rollout.image)} as the canary`,
+      {
+        weightsFound: found,
+        previousStable: previousStable.image,
+      },
+    );
     log.info('prepared', { rolloutId: rollout.rolloutId, weightsFound: found });
     return {
       route,
-      readiness: { attempts: 0, ready: false, waitSeconds: clock.workflowSeconds(rollout.config.readiness.pollSeconds) },
+      readiness: {
+        attempts: 0,
+        ready: false,
+        waitSeconds: clock.workflowSeconds(rollout.config.readiness.pollSeconds),
+      },
     };
   });
 }

@@ -38,13 +38,23 @@ export function makePromote(deps: PromoteDeps) {
 
     if (phase === 'begin') {
       await shiftTraffic(deps, route, 100);
-      await store.updateRollout(rollout.rolloutId, { status: 'promoting', canaryPercent: 100, updatedAt: now() });
+      await store.updateRollout(rollout.rolloutId, {
+        status: 'promoting',
+        canaryPercent: 100,
+        updatedAt: now(),
+      });
       if (!deployer.swapsTargetGroups) {
         await store.updateRollout(rollout.rolloutId, { stableUpdated: true });
         await deployer.promoteStable(config, route, rollout.image);
       }
       await recordHistory(deps, rollout.rolloutId, 'promoting', `promoting ${imageLabel(rollout.image)}`);
-      return { readiness: { attempts: 0, ready: false, waitSeconds: clock.workflowSeconds(config.readiness.pollSeconds) } };
+      return {
+        readiness: {
+          attempts: 0,
+          ready: false,
+          waitSeconds: clock.workflowSeconds(config.readiness.pollSeconds),
+        },
+      };
     }
 
     if (phase === 'shiftBack') {

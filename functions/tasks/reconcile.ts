@@ -19,7 +19,11 @@ export interface ReconcileDeps extends RollbackDeps {
 export function makeReconcile(deps: ReconcileDeps) {
   const { store, catalog, clock, log } = deps;
 
-  async function documentFor(input: string | null | undefined, service: string, rolloutId: string): Promise<RolloutDoc | undefined> {
+  async function documentFor(
+    input: string | null | undefined,
+    service: string,
+    rolloutId: string,
+  ): Promise<RolloutDoc | undefined> {
     if (input) {
       try {
         const parsed = rolloutDocSchema.safeParse((JSON.parse(input) as { rollout?: unknown }).rollout);
@@ -44,13 +48,16 @@ export function makeReconcile(deps: ReconcileDeps) {
 
   return task('Step Functions Execution Status Change event', executionStatusChangeEvent, async (event) => {
     const { name, status, error, cause } = event.detail;
-    if (!['FAILED', 'TIMED_OUT', 'ABORTED'].includes(status)) return { rolloutId: name, action: 'none', status };
+    if (!['FAILED', 'TIMED_OUT', 'ABORTED'].includes(status))
+      return { rolloutId: name, action: 'none', status };
     const record = await store.getRollout(name);
     if (!record) return { rolloutId: name, action: 'none', status, detail: 'not a rollout' };
-    if (record.status === 'promoted' || record.status === 'rolledBack') return { rolloutId: name, action: 'none', status, detail: record.status };
+    if (record.status === 'promoted' || record.status === 'rolledBack')
+      return { rolloutId: name, action: 'none', status, detail: record.status };
 
     const doc = await documentFor(event.detail.input, record.service, name);
-    if (!doc) throw new Error(`cannot reconcile ${name}: no execution input and no config for ${record.service}`);
+    if (!doc)
+      throw new Error(`cannot reconcile ${name}: no execution input and no config for ${record.service}`);
     const errorName = error ?? status;
     const reason = `execution ${status.toLowerCase()}${cause ? `: ${cause}` : ''}`;
     log.warn('reconciling an execution that ended without rolling back', { rolloutId: name, status });

@@ -29,10 +29,16 @@ export function makeSetWeight(deps: SetWeightDeps) {
       updatedAt: now,
       ...(record.canaryStartedAt ? {} : { canaryStartedAt: now }),
     });
-    await recordHistory(deps, rollout.rolloutId, 'weight', `step ${step.index + 1}: ${step.weight}% on the canary`, {
-      step: step.index,
-      weight: step.weight,
-    });
+    await recordHistory(
+      deps,
+      rollout.rolloutId,
+      'weight',
+      `step ${step.index + 1}: ${step.weight}% on the canary`,
+      {
+        step: step.index,
+        weight: step.weight,
+      },
+    );
     log.info('weight set', { rolloutId: rollout.rolloutId, step: step.index, weight: step.weight });
     // An alarm may have put traffic back on stable while this task was moving it: let the workflow roll back.
     await checkpoint(store, rollout.rolloutId);

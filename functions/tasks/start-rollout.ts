@@ -7,7 +7,7 @@ import { stepSpecs } from '../core/config';
 import { ErrorName, InputInvalidError, LockHeldError } from '../core/errors';
 import { startRolloutEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
-import { type ImageRef, type RolloutDoc, imageLabel, rolloutIdFor, tagMatches } from '../core/rollout';
+import { type ImageRef, imageLabel, type RolloutDoc, rolloutIdFor, tagMatches } from '../core/rollout';
 import type { Clock, Executions, Log, Notifier, RolloutStore, ServiceCatalog } from '../ports';
 import { notifyAll, recordHistory, startRolloutExecution } from './lib/procedures';
 import { task } from './lib/task';
@@ -35,14 +35,19 @@ export function makeStartRollout(deps: StartRolloutDeps) {
   const { catalog, store, executions, clock, log } = deps;
 
   /** The rollout id for this image: a new attempt only once an earlier one rolled back and was released. */
-  async function chooseRolloutId(service: string, digest: string): Promise<{ id: string; existing: boolean }> {
+  async function chooseRolloutId(
+    service: string,
+    digest: string,
+  ): Promise<{ id: string; existing: boolean }> {
     const base = rolloutIdFor(service, digest);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const id = attempt === 1 ? base : `${base}-${attempt}`;
       const record = await store.getRollout(id);
       if (!record || record.status !== 'rolledBack') return { id, existing: record !== undefined };
     }
-    throw new InputInvalidError('event', [{ path: 'image', message: `rolled out ${MAX_ATTEMPTS} times already` }]);
+    throw new InputInvalidError('event', [
+      { path: 'image', message: `rolled out ${MAX_ATTEMPTS} times already` },
+    ]);
   }
 
   return task('start-rollout event', startRolloutEvent, async (event): Promise<StartRolloutResult> => {
@@ -56,12 +61,22 @@ export function makeStartRollout(deps: StartRolloutDeps) {
       config = await catalog.byRepository(d['repository-name']);
       if (!config) {
         throw new InputInvalidError('ECR Image Action event', [
-          { path: 'detail.repository-name', message: `no service is configured for repository ${d['repository-name']}` },
+          {
+            path: 'detail.repository-name',
+            message: `no service is configured for repository ${d['repository-name']}`,
+          },
         ]);
       }
-      image = { repository: d['repository-name'], digest: d['image-digest'], ...(d['image-tag'] ? { tag: d['image-tag'] } : {}) };
+      image = {
+        repository: d['repository-name'],
+        digest: d['image-digest'],
+        ...(d['image-tag'] ? { tag: d['image-tag'] } : {}),
+      };
       if (!tagMatches(config.tagPattern, image.tag)) {
-        return { status: 'ignored', reason: `tag ${image.tag ?? '(none)'} does not match ${config.tagPattern}` };
+        return {
+          status: 'ignored',
+          reason: `tag ${image.tag ?? '(none)'} does not match ${config.tagPattern}`,
+        };
       }
     } else {
       const d = event.detail;
@@ -71,7 +86,11 @@ export function makeStartRollout(deps: StartRolloutDeps) {
           { path: 'detail.service', message: `unknown service ${d.service}` },
         ]);
       }
-      image = { repository: config.repository, digest: d.image.digest, ...(d.image.tag ? { tag: d.image.tag } : {}) };
+      image = {
+        repository: config.repository,
+        digest: d.image.digest,
+        ...(d.image.tag ? { tag: d.image.tag } : {}),
+      };
     }
 
     const service = config.service;

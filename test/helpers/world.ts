@@ -70,13 +70,17 @@ export async function expectSettled(world: World, expected: { stableTag: string 
 }
 
 export function pages(world: World) {
-  return world.receiver.messages.filter((m) => m.channel === 'pagerduty').map((m) => m.body as { dedup_key: string; payload: { severity: string } });
+  return world.receiver.messages
+    .filter((m) => m.channel === 'pagerduty')
+    .map((m) => m.body as { dedup_key: string; payload: { severity: string } });
 }
 
 export function snsEvents(world: World): string[] {
   return world.receiver.messages
     .filter((m) => m.channel === 'sns')
-    .map((m) => (m.body as { MessageAttributes: { event: { Value: string } } }).MessageAttributes.event.Value);
+    .map(
+      (m) => (m.body as { MessageAttributes: { event: { Value: string } } }).MessageAttributes.event.Value,
+    );
 }
 
 export const SHORT_PLAN = [

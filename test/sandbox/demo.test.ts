@@ -5,13 +5,19 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { renderHtml } from '../../sandbox/report';
-import { SCENARIOS, runRollouts } from '../../sandbox/run';
+import { runRollouts, SCENARIOS } from '../../sandbox/run';
 
 const run = promisify(execFile);
 
 describe('npm start: the demo over real HTTP on loopback', () => {
   it('promotes v2, rolls back v3 on analysis and v4 on the alarm, and renders the report', async () => {
-    const { traces, world } = await runRollouts({ scale: 30, rps: 1000, traffic: 'http', seed: 42, versions: SCENARIOS.demo?.versions ?? [] });
+    const { traces, world } = await runRollouts({
+      scale: 30,
+      rps: 1000,
+      traffic: 'http',
+      seed: 42,
+      versions: SCENARIOS.demo?.versions ?? [],
+    });
     const [v2, v3, v4] = traces.map((t) => t.summary);
     expect(v2).toMatchObject({ version: 'v2', outcome: 'promoted' });
     expect(v2?.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass']);
@@ -36,7 +42,8 @@ describe('npm start: the command line', () => {
 
   it('lists scenarios and options with --help', async () => {
     const { stdout } = await run(process.execPath, [...main, '--help']);
-    for (const word of ['--scenario', '--json', '--scale', 'demo', 'healthy', 'errors', 'alarm']) expect(stdout).toContain(word);
+    for (const word of ['--scenario', '--json', '--scale', 'demo', 'healthy', 'errors', 'alarm'])
+      expect(stdout).toContain(word);
   });
 
   it('rejects an unknown scenario with exit code 2 and says which exist', async () => {
@@ -48,10 +55,28 @@ describe('npm start: the command line', () => {
 
   it('prints only the JSON summary with --json and writes the report files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'canary-report-'));
-    const { stdout } = await run(process.execPath, [...main, '--json', '--scenario', 'errors', '--traffic', 'synthetic', '--scale', '60', '--report-dir', dir]);
+    const { stdout } = await run(process.execPath, [
+      ...main,
+      '--json',
+      '--scenario',
+      'errors',
+      '--traffic',
+      'synthetic',
+      '--scale',
+      '60',
+      '--report-dir',
+      dir,
+    ]);
     const summary = JSON.parse(stdout) as { rollouts: Record<string, unknown>[] };
     expect(summary.rollouts).toHaveLength(1);
-    expect(Object.keys(summary.rollouts[0] ?? {}).sort()).toEqual(['alarmToStableMs', 'failedRequestsServed', 'outcome', 'reason', 'steps', 'version']);
+    expect(Object.keys(summary.rollouts[0] ?? {}).sort()).toEqual([
+      'alarmToStableMs',
+      'failedRequestsServed',
+      'outcome',
+      'reason',
+      'steps',
+      'version',
+    ]);
     expect(summary.rollouts[0]).toMatchObject({ version: 'v3', outcome: 'rolledBack' });
     expect(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).traces).toHaveLength(1);
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<svg');

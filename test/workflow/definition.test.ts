@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
 import { loadDefinition, substitutedDefinition, taskStates } from '../../sandbox/step-functions';
 
-const validator = createRequire(import.meta.url)('asl-validator') as (
-  definition: unknown,
-) => { isValid: boolean; errorsText: (separator?: string) => string };
+const validator = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errorsText: (separator?: string) => string;
+};
 
 type AnyState = Record<string, unknown> & { Type: string };
 const states = () => loadDefinition().States as unknown as Record<string, AnyState>;
@@ -20,7 +21,8 @@ describe('statemachine/canary.asl.json', () => {
 
   it('uses JSONPath only (the local engine ignores JSONata, Assign and Variables)', () => {
     const text = JSON.stringify(loadDefinition());
-    for (const key of ['"QueryLanguage"', '"Assign"', '"Arguments"', '"Output"', '{%']) expect(text).not.toContain(key);
+    for (const key of ['"QueryLanguage"', '"Assign"', '"Arguments"', '"Output"', '{%'])
+      expect(text).not.toContain(key);
   });
 
   it('gives every Task an explicit timeout, a jittered Retry for transient errors, and a Catch', () => {
@@ -28,17 +30,24 @@ describe('statemachine/canary.asl.json', () => {
       expect(s.TimeoutSeconds ?? s.TimeoutSecondsPath, name).toBeDefined();
       const retry = s.Retry as { ErrorEquals: string[]; JitterStrategy?: string }[];
       expect(retry?.length, name).toBeGreaterThan(0);
-      expect(retry.every((r) => r.JitterStrategy === 'FULL'), name).toBe(true);
+      expect(
+        retry.every((r) => r.JitterStrategy === 'FULL'),
+        name,
+      ).toBe(true);
       expect((s.Catch as unknown[])?.length, name).toBeGreaterThan(0);
     }
   });
 
   it('reads a wait timeout from $.Payload.seconds, a path that exists before and after Parameters', () => {
-    const waits = Object.entries(states()).filter(([, s]) => String(s.Resource).endsWith('.waitForTaskToken'));
+    const waits = Object.entries(states()).filter(([, s]) =>
+      String(s.Resource).endsWith('.waitForTaskToken'),
+    );
     expect(waits.map(([n]) => n).sort()).toEqual(['AwaitApproval', 'Bake']);
     for (const [, s] of waits) {
       expect(s.TimeoutSecondsPath).toBe('$.Payload.seconds');
-      expect((s.Parameters as { Payload: Record<string, string> }).Payload['seconds.$']).toBe('$.Payload.seconds');
+      expect((s.Parameters as { Payload: Record<string, string> }).Payload['seconds.$']).toBe(
+        '$.Payload.seconds',
+      );
       expect((s.Parameters as { Payload: Record<string, string> }).Payload['token.$']).toBe('$$.Task.Token');
     }
   });
@@ -47,15 +56,31 @@ describe('statemachine/canary.asl.json', () => {
     const all = states();
     const bakeCatch = all.Bake?.Catch as { ErrorEquals: string[]; Next: string }[];
     expect(bakeCatch[0]).toMatchObject({ ErrorEquals: ['States.Timeout'], Next: 'Analyze' });
-    for (const name of ['CheckCanaryReady', 'SetWeight', 'Analyze', 'PromoteBegin', 'PromoteShiftBack', 'PromoteFinish']) {
+    for (const name of [
+      'CheckCanaryReady',
+      'SetWeight',
+      'Analyze',
+      'PromoteBegin',
+      'PromoteShiftBack',
+      'PromoteFinish',
+    ]) {
       const c = all[name]?.Catch as { ErrorEquals: string[]; Next: string }[];
-      expect(c.some((x) => x.ErrorEquals.includes('States.ALL') && x.Next === 'Rollback'), name).toBe(true);
+      expect(
+        c.some((x) => x.ErrorEquals.includes('States.ALL') && x.Next === 'Rollback'),
+        name,
+      ).toBe(true);
     }
   });
 
   it('names only errors the tasks throw', () => {
-    const known = new Set<string>([...Object.values(ErrorName), 'States.ALL', 'States.Timeout', 'RollbackFailed']);
-    const named = JSON.stringify(loadDefinition()).match(/"(ErrorEquals|Error)":\s*(\[[^\]]*\]|"[^"]*")/g) ?? [];
+    const known = new Set<string>([
+      ...Object.values(ErrorName),
+      'States.ALL',
+      'States.Timeout',
+      'RollbackFailed',
+    ]);
+    const named =
+      JSON.stringify(loadDefinition()).match(/"(ErrorEquals|Error)":\s*(\[[^\]]*\]|"[^"]*")/g) ?? [];
     for (const entry of named) {
       for (const name of entry.match(/"([A-Za-z.]+)"/g)?.slice(1) ?? []) {
         const n = name.replaceAll('"', '');
@@ -67,6 +92,16 @@ describe('statemachine/canary.asl.json', () => {
 
   it('calls one function per task, each through a ${<Name>FunctionArn} substitution', () => {
     const functions = new Set(taskStates(loadDefinition()).map((t) => t.fn));
-    expect([...functions].sort()).toEqual(['Analyze', 'Bake', 'CheckReady', 'Notify', 'Prepare', 'Promote', 'RequestApproval', 'Rollback', 'SetWeight']);
+    expect([...functions].sort()).toEqual([
+      'Analyze',
+      'Bake',
+      'CheckReady',
+      'Notify',
+      'Prepare',
+      'Promote',
+      'RequestApproval',
+      'Rollback',
+      'SetWeight',
+    ]);
   });
 });

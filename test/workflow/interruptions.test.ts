@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { DEMO_ALARM, HEALTHY, demoService } from '../../sandbox/demo';
-import { SHORT_PLAN, alarmEvent, ctx, expectSettled, snsEvents, startWorld } from '../helpers/world';
+import { DEMO_ALARM, demoService, HEALTHY } from '../../sandbox/demo';
+import { alarmEvent, ctx, expectSettled, SHORT_PLAN, snsEvents, startWorld } from '../helpers/world';
 
 const APPROVAL_PLAN = [
   { weight: 25, bakeSeconds: 60, approval: true },
@@ -15,7 +15,16 @@ async function startedId(p: Promise<{ status: string; rolloutId?: string }>): Pr
 
 describe('interrupting a rollout', () => {
   it('an alarm during a bake puts 100% on stable at once, then the workflow rolls back', async () => {
-    const world = await startWorld({ services: [demoService({ steps: [{ weight: 25, bakeSeconds: 600 }, { weight: 100, bakeSeconds: 60 }] })] });
+    const world = await startWorld({
+      services: [
+        demoService({
+          steps: [
+            { weight: 25, bakeSeconds: 600 },
+            { weight: 100, bakeSeconds: 60 },
+          ],
+        }),
+      ],
+    });
     const id = await startedId(world.push('v2'));
     await world.waitForWait(id, 'bake');
 
@@ -77,7 +86,11 @@ describe('interrupting a rollout', () => {
   });
 
   it('approval: nobody deciding before the timeout rolls back (the default policy)', async () => {
-    const world = await startWorld({ services: [demoService({ steps: APPROVAL_PLAN, approvals: { timeoutSeconds: 60, onTimeout: 'rollback' } })] });
+    const world = await startWorld({
+      services: [
+        demoService({ steps: APPROVAL_PLAN, approvals: { timeoutSeconds: 60, onTimeout: 'rollback' } }),
+      ],
+    });
     const id = await startedId(world.push('v2'));
     const execution = await world.waitFor(id);
     expect(execution.error).toBe('ApprovalTimedOut');
@@ -85,7 +98,11 @@ describe('interrupting a rollout', () => {
   });
 
   it('approval: a policy of approving on timeout promotes', async () => {
-    const world = await startWorld({ services: [demoService({ steps: APPROVAL_PLAN, approvals: { timeoutSeconds: 60, onTimeout: 'approve' } })] });
+    const world = await startWorld({
+      services: [
+        demoService({ steps: APPROVAL_PLAN, approvals: { timeoutSeconds: 60, onTimeout: 'approve' } }),
+      ],
+    });
     const id = await startedId(world.push('v2'));
     expect((await world.waitFor(id)).status).toBe('SUCCEEDED');
     await expectSettled(world, { stableTag: 'v2' });
@@ -93,7 +110,14 @@ describe('interrupting a rollout', () => {
 
   it('a newer image supersedes a running rollout: the old one rolls back, then the new one runs', async () => {
     const world = await startWorld({
-      services: [demoService({ steps: [{ weight: 25, bakeSeconds: 600 }, { weight: 100, bakeSeconds: 60 }] })],
+      services: [
+        demoService({
+          steps: [
+            { weight: 25, bakeSeconds: 600 },
+            { weight: 100, bakeSeconds: 60 },
+          ],
+        }),
+      ],
       images: [
         { tag: 'v2', profile: HEALTHY },
         { tag: 'v5', profile: HEALTHY },
@@ -116,7 +140,16 @@ describe('interrupting a rollout', () => {
   });
 
   it('an execution stopped from outside is reconciled: stable restored, service released', async () => {
-    const world = await startWorld({ services: [demoService({ steps: [{ weight: 25, bakeSeconds: 600 }, { weight: 100, bakeSeconds: 60 }] })] });
+    const world = await startWorld({
+      services: [
+        demoService({
+          steps: [
+            { weight: 25, bakeSeconds: 600 },
+            { weight: 100, bakeSeconds: 60 },
+          ],
+        }),
+      ],
+    });
     const id = await startedId(world.push('v2'));
     await world.waitForWait(id, 'bake');
     expect(world.appliedCanaryPercent()).toBe(25);
@@ -131,9 +164,18 @@ describe('interrupting a rollout', () => {
 
 describe('bad input changes nothing', () => {
   it('an invalid service config is refused naming the field', async () => {
-    await expect(startWorld({ services: [demoService({ steps: [{ weight: 50, bakeSeconds: 60 }, { weight: 40, bakeSeconds: 60 }] })] })).rejects.toThrow(
-      /steps\[1\]\.weight: weights must increase/,
-    );
+    await expect(
+      startWorld({
+        services: [
+          demoService({
+            steps: [
+              { weight: 50, bakeSeconds: 60 },
+              { weight: 40, bakeSeconds: 60 },
+            ],
+          }),
+        ],
+      }),
+    ).rejects.toThrow(/steps\[1\]\.weight: weights must increase/);
   });
 
   it('a malformed event or an unknown repository fails with the field named, and no rollout starts', async () => {
@@ -144,13 +186,23 @@ describe('bad input changes nothing', () => {
       'detail-type': 'ECR Image Action',
       source: 'aws.ecr',
       time: new Date().toISOString(),
-      detail: { 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': 'shop/web', 'image-digest': 'sha256:nothex' },
+      detail: {
+        'action-type': 'PUSH',
+        result: 'SUCCESS',
+        'repository-name': 'shop/web',
+        'image-digest': 'sha256:nothex',
+      },
     };
-    await expect(world.handlers.StartRollout(bad, ctx)).rejects.toMatchObject({ name: 'InputInvalid', message: expect.stringMatching(/detail\.image-digest/) });
+    await expect(world.handlers.StartRollout(bad, ctx)).rejects.toMatchObject({
+      name: 'InputInvalid',
+      message: expect.stringMatching(/detail\.image-digest/),
+    });
     const unknown = structuredClone(bad);
     unknown.detail['image-digest'] = world.imageByTag('v2').digest;
     unknown.detail['repository-name'] = 'shop/unknown';
-    await expect(world.handlers.StartRollout(unknown, ctx)).rejects.toMatchObject({ message: expect.stringMatching(/detail\.repository-name: no service/) });
+    await expect(world.handlers.StartRollout(unknown, ctx)).rejects.toMatchObject({
+      message: expect.stringMatching(/detail\.repository-name: no service/),
+    });
     expect(world.executions.list()).toEqual([]);
     expect(world.store.heldLocks()).toEqual([]);
     expect(await world.store.listActive()).toEqual([]);

@@ -15,7 +15,9 @@ describe('the canary workflow on the real state machine', () => {
     expect(execution.status).toBe('SUCCEEDED');
     const record = await world.store.getRollout(started.rolloutId);
     expect(record?.status).toBe('promoted');
-    const weights = (await world.store.history(started.rolloutId)).filter((h) => h.type === 'weight').map((h) => h.detail?.weight);
+    const weights = (await world.store.history(started.rolloutId))
+      .filter((h) => h.type === 'weight')
+      .map((h) => h.detail?.weight);
     expect(weights).toEqual([5, 10, 25, 50, 100]);
     await expectSettled(world, { stableTag: 'v2' });
     expect(snsEvents(world)).toContain('rollout.promoted');
@@ -61,7 +63,10 @@ describe('the canary workflow on the real state machine', () => {
     const duplicate = await world.push('v2', undefined, 'event-1');
     const sameImageAgain = await world.deployRequested('web', 'v2');
     expect(first.status).toBe('started');
-    expect(duplicate).toEqual({ status: 'duplicate', rolloutId: first.status === 'started' ? first.rolloutId : '' });
+    expect(duplicate).toEqual({
+      status: 'duplicate',
+      rolloutId: first.status === 'started' ? first.rolloutId : '',
+    });
     expect(sameImageAgain.status).toBe('duplicate');
     await world.executions.idle();
     expect(world.executions.list()).toHaveLength(1);

@@ -4,9 +4,9 @@
  */
 import type { ServiceConfig } from '../../core/config';
 import { RolloutAbortedError, WeightsNotAppliedError } from '../../core/errors';
-import { quarantines } from '../../core/rules';
-import type { HistoryEntry, Route, RolloutDoc, RolloutRecord } from '../../core/rollout';
+import type { HistoryEntry, RolloutDoc, RolloutRecord, Route } from '../../core/rollout';
 import { imageLabel } from '../../core/rollout';
+import { quarantines } from '../../core/rules';
 import type {
   Clock,
   DeployerFor,
@@ -32,7 +32,9 @@ export async function shiftTraffic(
     if (await deps.router.verifyWeights(route, canaryPercent)) return;
     await deps.clock.sleep(Math.min(VERIFY_BASE_DELAY_MS * 2 ** attempt, 4000));
   }
-  throw new WeightsNotAppliedError(`listener did not report ${canaryPercent}% on the canary after ${VERIFY_ATTEMPTS} checks`);
+  throw new WeightsNotAppliedError(
+    `listener did not report ${canaryPercent}% on the canary after ${VERIFY_ATTEMPTS} checks`,
+  );
 }
 
 /** The route of a rollout: the configured one, with the target groups swapped if a promotion swapped them. */
@@ -186,7 +188,8 @@ export async function rollBack(
   }
 
   const quarantined = quarantines(errorName);
-  if (quarantined) await store.quarantine(doc.service, doc.image.digest, `${errorName}: ${reason}`, clock.now());
+  if (quarantined)
+    await store.quarantine(doc.service, doc.image.digest, `${errorName}: ${reason}`, clock.now());
   const at = clock.now().toISOString();
   await store.updateRollout(doc.rolloutId, {
     status: 'rolledBack',

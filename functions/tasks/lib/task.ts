@@ -4,7 +4,8 @@ import type { z } from 'zod';
 import { parseInput } from '../../core/validation';
 
 /** A task's handler as the sandbox and tests call it: the middy handler with Lambda's (event, context). */
-export type TaskHandler<R> = ((event: unknown, context: Context) => Promise<R>) & middy.MiddyfiedHandler<unknown, R>;
+export type TaskHandler<R> = ((event: unknown, context: Context) => Promise<R>) &
+  middy.MiddyfiedHandler<unknown, R>;
 
 /**
  * Middleware that parses the event against a schema before the handler runs; a bad event fails with
