@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { VirtualClock } from './clock';
-import type { Backends } from './deployer';
+import type { Backends, RunningVersion } from './deployer';
 import { type LocalLoadBalancer, STICKY_COOKIE } from './load-balancer';
 import type { MetricsRecorder } from './metrics';
 import { serve } from './versions';
@@ -22,6 +22,11 @@ export class ServedCounts {
   snapshot(tg: string): { requests: number; serverErrors: number } {
     return { ...(this.byTargetGroup.get(tg) ?? { requests: 0, serverErrors: 0 }) };
   }
+}
+
+/** What the version behind a target group answers to one request now. */
+function answer(running: RunningVersion, nowMs: number, random: () => number) {
+  return serve(running.version.profile, (nowMs - running.startedAtMs) / 1000, random(), random());
 }
 
 export interface DataPlane {
@@ -88,12 +93,7 @@ export class SyntheticTraffic implements DataPlane {
       return;
     }
     const now = clock.now().getTime();
-    const { status, latencyMs } = serve(
-      running.version.profile,
-      (now - running.startedAtMs) / 1000,
-      random(),
-      random(),
-    );
+    const { status, latencyMs } = answer(running, now, random);
     this.cookies.set(user, tg);
     recorder.record(tg, now, status, latencyMs);
     this.served.add(tg, status);
@@ -139,13 +139,7 @@ export class HttpTraffic implements DataPlane {
           res.writeHead(503).end();
           return;
         }
-        const now = clock.now().getTime();
-        const { status, latencyMs } = serve(
-          running.version.profile,
-          (now - running.startedAtMs) / 1000,
-          random(),
-          random(),
-        );
+        const { status, latencyMs } = answer(running, clock.now().getTime(), random);
         setTimeout(() => {
           res.writeHead(status, { 'content-type': 'application/json', 'x-version': running.version.tag });
           res.end(JSON.stringify({ version: running.version.tag, ok: status < 500 }));

@@ -468,6 +468,24 @@ describe('AlbTrafficRouter', () => {
       expect(elb.commandCalls(DeleteRuleCommand)).toHaveLength(0);
     });
 
+    it('never takes the route’s own rule for the header rule', async () => {
+      const routeRule: Rule = {
+        RuleArn: RULE_ARN,
+        Priority: '20',
+        Conditions: [
+          { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-canary', Values: ['*'] } },
+        ],
+        Actions: [forward({ [STABLE_TG]: 1 })],
+      };
+      elb.on(DescribeRulesCommand).resolves({ Rules: [routeRule] });
+      elb.on(ModifyRuleCommand).resolves({});
+
+      await router.setWeights(route({ ruleArn: RULE_ARN, headerRule: hr }), 0);
+
+      expect(elb.commandCalls(DeleteRuleCommand)).toHaveLength(0);
+      expect(elb.commandCalls(ModifyRuleCommand).map((c) => c.args[0].input.RuleArn)).toEqual([RULE_ARN]);
+    });
+
     it('an already deleted rule is what we wanted', async () => {
       elb.on(DescribeRulesCommand).resolves({ Rules: [headerRule()] });
       elb

@@ -88,8 +88,9 @@ describe('DynamoRolloutStore: the service lock', () => {
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(1);
     const holder = (await store.getLock('web'))?.rolloutId;
-    expect(lost[0]?.reason).toBeInstanceOf(LockHeldError);
-    expect((lost[0]?.reason as LockHeldError).holder).toBe(holder);
+    const reason: unknown = lost[0]?.reason;
+    expect(reason).toBeInstanceOf(LockHeldError);
+    expect(reason instanceof LockHeldError && reason.holder).toBe(holder);
     expect(['web-a', 'web-b']).toContain(holder);
   });
 

@@ -18,7 +18,7 @@ import { stepSpecs } from '../../functions/core/config';
 import { TransientError } from '../../functions/core/errors';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc } from '../../functions/core/rollout';
-import { DIGEST, fastRetry, serviceConfig, throttling } from './helpers';
+import { awsError, DIGEST, fastRetry, serviceConfig, throttling } from './helpers';
 
 const client = new SFNClient({ region: 'us-east-1' });
 const sfn = mockClient(client);
@@ -177,12 +177,26 @@ describe('StepFunctionsExecutions', () => {
     expect(await executions.sendTaskSuccess(TOKEN, {})).toBe(false);
   });
 
-  it('never names the task token in an error', async () => {
-    sfn.on(SendTaskSuccessCommand).rejects(throttling());
+  it('hides a token the service quotes back in an error message', async () => {
+    sfn
+      .on(SendTaskFailureCommand)
+      .rejects(awsError('ValidationException', 400, `Invalid task token '${TOKEN}'`));
+
+    const error = await executions.sendTaskFailure(TOKEN, 'Aborted', 'by operator').catch((e: unknown) => e);
+
+    expect((error as Error).message).toBe("Invalid task token '[task token]'");
+    expect((error as Error).stack).not.toContain(TOKEN);
+  });
+
+  it('never names the task token in an error, nor in its cause', async () => {
+    sfn
+      .on(SendTaskSuccessCommand)
+      .rejects(awsError('ThrottlingException', 400, `Rate exceeded for ${TOKEN}`));
 
     const error = await executions.sendTaskSuccess(TOKEN, {}).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(TransientError);
     expect((error as Error).message).not.toContain(TOKEN);
+    expect(String((error as Error).cause)).not.toContain(TOKEN);
   });
 });

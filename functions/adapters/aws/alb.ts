@@ -72,7 +72,10 @@ export class AlbTrafficRouter implements TrafficRouter {
       await this.aws.call(
         `${IAM}:ModifyListener`,
         route.listenerArn,
-        () => this.elbv2.send(new ModifyListenerCommand({ ListenerArn: route.listenerArn, DefaultActions: actions })),
+        () =>
+          this.elbv2.send(
+            new ModifyListenerCommand({ ListenerArn: route.listenerArn, DefaultActions: actions }),
+          ),
         { notFound: notFoundMessages(route) },
       );
     }
@@ -86,7 +89,9 @@ export class AlbTrafficRouter implements TrafficRouter {
     if (!route.headerRule) return true;
     const headerRule = await this.findHeaderRule(route, route.headerRule);
     const wanted = canaryPercent > 0 && canaryPercent < 100;
-    return wanted ? headerRule !== undefined && forwardsOnlyTo(headerRule, route.canaryTargetGroupArn) : headerRule === undefined;
+    return wanted
+      ? headerRule !== undefined && forwardsOnlyTo(headerRule, route.canaryTargetGroupArn)
+      : headerRule === undefined;
   }
 
   private async readTarget(route: Route): Promise<RoutingTarget> {
@@ -136,9 +141,12 @@ export class AlbTrafficRouter implements TrafficRouter {
           missing.push(arn);
         }
       }
-      throw new TargetNotFoundError(`target group not found: ${(missing.length > 0 ? missing : arns).join(', ')}`, {
-        cause: error,
-      });
+      throw new TargetNotFoundError(
+        `target group not found: ${(missing.length > 0 ? missing : arns).join(', ')}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -149,7 +157,10 @@ export class AlbTrafficRouter implements TrafficRouter {
       const out = await this.aws.call(
         `${IAM}:DescribeRules`,
         listenerArn,
-        () => this.elbv2.send(new DescribeRulesCommand({ ListenerArn: listenerArn, ...(marker ? { Marker: marker } : {}) })),
+        () =>
+          this.elbv2.send(
+            new DescribeRulesCommand({ ListenerArn: listenerArn, ...(marker ? { Marker: marker } : {}) }),
+          ),
         { notFound: { ListenerNotFoundException: `listener ${listenerArn} does not exist` } },
       );
       rules.push(...(out.Rules ?? []));
@@ -165,6 +176,7 @@ export class AlbTrafficRouter implements TrafficRouter {
     return (await this.listenerRules(route.listenerArn)).find(
       (rule) =>
         !rule.IsDefault &&
+        rule.RuleArn !== route.ruleArn &&
         (rule.Conditions ?? []).some(
           (c) => c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header,
         ) &&
@@ -182,11 +194,17 @@ export class AlbTrafficRouter implements TrafficRouter {
     if (existing?.RuleArn) {
       const ruleArn = existing.RuleArn;
       await this.aws.call(`${IAM}:ModifyRule`, ruleArn, () =>
-        this.elbv2.send(new ModifyRuleCommand({ RuleArn: ruleArn, Conditions: conditions, Actions: actions })),
+        this.elbv2.send(
+          new ModifyRuleCommand({ RuleArn: ruleArn, Conditions: conditions, Actions: actions }),
+        ),
       );
       if (existing.Priority !== String(headerRule.priority)) {
         await this.aws.call(`${IAM}:SetRulePriorities`, ruleArn, () =>
-          this.elbv2.send(new SetRulePrioritiesCommand({ RulePriorities: [{ RuleArn: ruleArn, Priority: headerRule.priority }] })),
+          this.elbv2.send(
+            new SetRulePrioritiesCommand({
+              RulePriorities: [{ RuleArn: ruleArn, Priority: headerRule.priority }],
+            }),
+          ),
         );
       }
       return;
@@ -205,7 +223,10 @@ export class AlbTrafficRouter implements TrafficRouter {
             }),
           ),
         // Not idempotent: after a 5xx the rule may exist; the workflow's retry finds it and modifies it instead.
-        { idempotent: false, notFound: { ListenerNotFoundException: `listener ${route.listenerArn} does not exist` } },
+        {
+          idempotent: false,
+          notFound: { ListenerNotFoundException: `listener ${route.listenerArn} does not exist` },
+        },
       );
     } catch (error) {
       if (errorName(error) !== 'PriorityInUseException') throw error;
@@ -223,7 +244,9 @@ export class AlbTrafficRouter implements TrafficRouter {
     if (!existing?.RuleArn) return;
     const ruleArn = existing.RuleArn;
     try {
-      await this.aws.call(`${IAM}:DeleteRule`, ruleArn, () => this.elbv2.send(new DeleteRuleCommand({ RuleArn: ruleArn })));
+      await this.aws.call(`${IAM}:DeleteRule`, ruleArn, () =>
+        this.elbv2.send(new DeleteRuleCommand({ RuleArn: ruleArn })),
+      );
     } catch (error) {
       if (errorName(error) !== 'RuleNotFoundException') throw error; // already gone: what we wanted
     }
@@ -255,10 +278,14 @@ export class AlbTargetHealth {
     const name = targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/'));
     if (targets.length === 0) return { ready: false, detail: `no registered targets in ${name}` };
     const notHealthy = targets.filter((d) => d.TargetHealth?.State !== 'healthy');
-    if (notHealthy.length === 0) return { ready: true, detail: `${targets.length}/${targets.length} targets healthy in ${name}` };
+    if (notHealthy.length === 0)
+      return { ready: true, detail: `${targets.length}/${targets.length} targets healthy in ${name}` };
     const examples = notHealthy
       .slice(0, 3)
-      .map((d) => `${d.Target?.Id ?? '?'}${d.Target?.Port ? `:${d.Target.Port}` : ''} ${d.TargetHealth?.State ?? 'unknown'}${d.TargetHealth?.Reason ? ` (${d.TargetHealth.Reason})` : ''}`);
+      .map(
+        (d) =>
+          `${d.Target?.Id ?? '?'}${d.Target?.Port ? `:${d.Target.Port}` : ''} ${d.TargetHealth?.State ?? 'unknown'}${d.TargetHealth?.Reason ? ` (${d.TargetHealth.Reason})` : ''}`,
+      );
     return {
       ready: false,
       detail: `${targets.length - notHealthy.length}/${targets.length} targets healthy in ${name}: ${examples.join(', ')}`,
@@ -277,7 +304,9 @@ function notFoundMessages(route: Route): Record<string, string> {
 function forwardAction(actions: readonly Action[], route: Route): Action {
   const forward = actions.find((a) => a.Type === 'forward');
   if (!forward) {
-    throw new TargetNotFoundError(`${route.ruleArn ? `listener rule ${route.ruleArn}` : `listener ${route.listenerArn}`} has no forward action`);
+    throw new TargetNotFoundError(
+      `${route.ruleArn ? `listener rule ${route.ruleArn}` : `listener ${route.listenerArn}`} has no forward action`,
+    );
   }
   return forward;
 }
@@ -293,11 +322,7 @@ function weightsOf(forward: Action): TargetGroupWeights {
 }
 
 function targetGroupsOf(actions: readonly Action[]): string[] {
-  return actions.flatMap((a) =>
-    a.Type !== 'forward'
-      ? []
-      : Object.keys(weightsOf(a)),
-  );
+  return actions.flatMap((a) => (a.Type !== 'forward' ? [] : Object.keys(weightsOf(a))));
 }
 
 function forwardsOnlyTo(rule: Rule, targetGroupArn: string): boolean {
@@ -317,8 +342,15 @@ function sameWeights(found: TargetGroupWeights, route: Route, expected: AlbWeigh
  * ask ELB to keep the one it has.
  */
 function inputAction(action: Action): Action {
-  if (action.Type === 'authenticate-oidc' && action.AuthenticateOidcConfig && !action.AuthenticateOidcConfig.ClientSecret) {
-    return { ...action, AuthenticateOidcConfig: { ...action.AuthenticateOidcConfig, UseExistingClientSecret: true } };
+  if (
+    action.Type === 'authenticate-oidc' &&
+    action.AuthenticateOidcConfig &&
+    !action.AuthenticateOidcConfig.ClientSecret
+  ) {
+    return {
+      ...action,
+      AuthenticateOidcConfig: { ...action.AuthenticateOidcConfig, UseExistingClientSecret: true },
+    };
   }
   return action;
 }
@@ -328,14 +360,20 @@ function inputAction(action: Action): Action {
  * order, as it was. Target-group stickiness holds only while both versions take traffic: ALB lets stickiness
  * win over weights, so at 0% or 100% it is switched off, or sticky clients would stay on a group with weight 0.
  */
-function withWeights(actions: readonly Action[], route: Route, weights: AlbWeights, split: boolean): Action[] {
+function withWeights(
+  actions: readonly Action[],
+  route: Route,
+  weights: AlbWeights,
+  split: boolean,
+): Action[] {
   const forward = forwardAction(actions, route);
   return actions.map((action) => {
     if (action !== forward) return inputAction(action);
     const { TargetGroupArn: _legacy, ForwardConfig, ...rest } = action;
     let stickiness: TargetGroupStickinessConfig | undefined = ForwardConfig?.TargetGroupStickinessConfig;
     if (!split && stickiness?.Enabled) stickiness = { Enabled: false };
-    else if (split && route.stickinessSeconds) stickiness = { Enabled: true, DurationSeconds: route.stickinessSeconds };
+    else if (split && route.stickinessSeconds)
+      stickiness = { Enabled: true, DurationSeconds: route.stickinessSeconds };
     return {
       ...rest,
       ForwardConfig: {
@@ -358,16 +396,32 @@ function canaryOnlyForward(action: Action, canaryTargetGroupArn: string): Action
  * The header rule matches what the route's rule matches (host, path...) plus the header, so it never catches
  * another service's requests. Describe* returns the legacy `Values` next to the typed config; send only the latter.
  */
-function headerRuleConditions(routeConditions: readonly RuleCondition[], headerRule: HeaderRule): RuleCondition[] {
+function headerRuleConditions(
+  routeConditions: readonly RuleCondition[],
+  headerRule: HeaderRule,
+): RuleCondition[] {
   const header = headerRule.header.toLowerCase();
   const kept = routeConditions
-    .filter((c) => !(c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header))
+    .filter(
+      (c) => !(c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header),
+    )
     .map((c) => {
       const typed =
-        c.HostHeaderConfig ?? c.PathPatternConfig ?? c.HttpHeaderConfig ?? c.QueryStringConfig ?? c.HttpRequestMethodConfig ?? c.SourceIpConfig;
+        c.HostHeaderConfig ??
+        c.PathPatternConfig ??
+        c.HttpHeaderConfig ??
+        c.QueryStringConfig ??
+        c.HttpRequestMethodConfig ??
+        c.SourceIpConfig;
       if (!typed) return c;
       const { Values: _legacy, ...rest } = c;
       return rest;
     });
-  return [...kept, { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: headerRule.header, Values: headerRule.values } }];
+  return [
+    ...kept,
+    {
+      Field: 'http-header',
+      HttpHeaderConfig: { HttpHeaderName: headerRule.header, Values: headerRule.values },
+    },
+  ];
 }

@@ -2,7 +2,7 @@
  * ServiceCatalog over the service configs bundled at deploy time, validated once per cold start with the same
  * schema as everywhere else: a bad bundle fails the cold start with every wrong field named.
  */
-import { type ServiceConfig, parseServiceConfigs } from '../../core/config';
+import { parseServiceConfigs, type ServiceConfig } from '../../core/config';
 import { ConfigInvalidError } from '../../core/errors';
 import type { ServiceCatalog } from '../../ports';
 
@@ -23,7 +23,9 @@ export class StaticServiceCatalog implements ServiceCatalog {
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new ConfigInvalidError('services', [{ path: '', message: `not JSON: ${(error as Error).message}` }]);
+      throw new ConfigInvalidError('services', [
+        { path: '', message: `not JSON: ${(error as Error).message}` },
+      ]);
     }
     return new StaticServiceCatalog(parsed);
   }

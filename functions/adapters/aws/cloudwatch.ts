@@ -60,7 +60,9 @@ export class CloudWatchMetricSource implements MetricSource {
   async fetch(query: { route: Route; from: Date; to: Date; periodSeconds: number }): Promise<MetricWindow> {
     const { route, from, to, periodSeconds } = query;
     if (!(Number.isInteger(periodSeconds) && periodSeconds >= 60 && periodSeconds % 60 === 0)) {
-      throw new RangeError(`ALB metrics have one-minute resolution: the period must be a multiple of 60 s, got ${periodSeconds}`);
+      throw new RangeError(
+        `ALB metrics have one-minute resolution: the period must be a multiple of 60 s, got ${periodSeconds}`,
+      );
     }
     const starts = periodStarts(from, to, periodSeconds);
     const window = { from: from.toISOString(), to: to.toISOString(), periodSeconds };
@@ -92,7 +94,8 @@ export class CloudWatchMetricSource implements MetricSource {
 
     const series = await this.getMetricData(queries, new Date(starts[0] ?? from.getTime()), to);
     const build = (version: Version): PeriodStats[] => {
-      const bucket = (key: SeriesKey) => bucketed(series.get(queryId(version, key)), starts, periodSeconds, key === 'p99' ? Math.max : sum);
+      const bucket = (key: SeriesKey) =>
+        bucketed(series.get(queryId(version, key)), starts, periodSeconds, key === 'p99' ? Math.max : sum);
       const requests = bucket('requests');
       const errors = bucket('errors');
       const p99 = bucket('p99');
@@ -110,7 +113,11 @@ export class CloudWatchMetricSource implements MetricSource {
   }
 
   /** One GetMetricData request, its pages merged: Id → datapoints. */
-  private async getMetricData(queries: MetricDataQuery[], start: Date, end: Date): Promise<Map<string, Array<[Date, number]>>> {
+  private async getMetricData(
+    queries: MetricDataQuery[],
+    start: Date,
+    end: Date,
+  ): Promise<Map<string, Array<[Date, number]>>> {
     const merged = new Map<string, Array<[Date, number]>>();
     let nextToken: string | undefined;
     do {
@@ -148,7 +155,9 @@ export class CloudWatchMetricSource implements MetricSource {
 function checkStatus(result: MetricDataResult): void {
   const detail = (result.Messages ?? []).map((m) => `${m.Code ?? ''} ${m.Value ?? ''}`.trim()).join('; ');
   if (result.StatusCode === 'InternalError') {
-    throw new TransientError(`cloudwatch:GetMetricData returned InternalError for ${result.Id}${detail ? `: ${detail}` : ''}`);
+    throw new TransientError(
+      `cloudwatch:GetMetricData returned InternalError for ${result.Id}${detail ? `: ${detail}` : ''}`,
+    );
   }
   if (result.StatusCode === 'Forbidden') {
     throw new AccessDeniedError(
@@ -215,7 +224,8 @@ export class CloudWatchAlarmSource implements AlarmSource {
       } while (nextToken);
     }
     const missing = names.filter((n) => !found.has(n));
-    if (missing.length > 0) throw new TargetNotFoundError(`CloudWatch alarm not found: ${missing.join(', ')}`);
+    if (missing.length > 0)
+      throw new TargetNotFoundError(`CloudWatch alarm not found: ${missing.join(', ')}`);
     return names.map((name) => ({ name, state: found.get(name) ?? 'INSUFFICIENT_DATA' }));
   }
 }

@@ -23,7 +23,12 @@ export function makeDeployerFor(
     const make = Object.hasOwn(registry, kind) ? registry[kind] : undefined;
     if (!make) {
       throw new ConfigInvalidError(`service config for ${config.service}`, [
-        { path: 'deployer.kind', message: `unknown deployer kind "${kind}": expected ${Object.keys(registry).map((k) => `"${k}"`).join(' or ')}` },
+        {
+          path: 'deployer.kind',
+          message: `unknown deployer kind "${kind}": expected ${Object.keys(registry)
+            .map((k) => `"${k}"`)
+            .join(' or ')}`,
+        },
       ]);
     }
     return make();

@@ -178,7 +178,13 @@ export class DynamoRolloutStore implements RolloutStore {
             this.doc.send(
               new PutCommand({
                 TableName: this.tableName,
-                Item: { pk: servicePk(service), sk: LOCK, service, rolloutId: pending.rolloutId, acquiredAt: at.toISOString() },
+                Item: {
+                  pk: servicePk(service),
+                  sk: LOCK,
+                  service,
+                  rolloutId: pending.rolloutId,
+                  acquiredAt: at.toISOString(),
+                },
                 ConditionExpression: '#rolloutId = :holder AND #pending.#rolloutId = :next',
                 ExpressionAttributeNames: { '#rolloutId': 'rolloutId', '#pending': 'pending' },
                 ExpressionAttributeValues: { ':holder': rolloutId, ':next': pending.rolloutId },
@@ -243,7 +249,12 @@ export class DynamoRolloutStore implements RolloutStore {
     const sets: string[] = [];
     const removes: string[] = [];
     Object.entries(patch).forEach(([field, value], i) => {
-      if (field === 'rolloutId' || field === 'service' || (KEY_ATTRIBUTES as readonly string[]).includes(field)) return;
+      if (
+        field === 'rolloutId' ||
+        field === 'service' ||
+        (KEY_ATTRIBUTES as readonly string[]).includes(field)
+      )
+        return;
       names[`#f${i}`] = field;
       if (value === undefined) {
         if (!REQUIRED_FIELDS.has(field)) removes.push(`#f${i}`);
@@ -268,7 +279,10 @@ export class DynamoRolloutStore implements RolloutStore {
       if (!record) throw new Error(`rollout ${rolloutId} has no record`);
       return record;
     }
-    const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+    const expression = [
+      sets.length ? `SET ${sets.join(', ')}` : '',
+      removes.length ? `REMOVE ${removes.join(', ')}` : '',
+    ]
       .filter(Boolean)
       .join(' ');
     return this.updateRecord(rolloutId, expression, names, values);
@@ -329,7 +343,12 @@ export class DynamoRolloutStore implements RolloutStore {
     }
   }
 
-  async markAborted(rolloutId: string, reason: AbortReason, message: string, at: Date): Promise<RolloutRecord> {
+  async markAborted(
+    rolloutId: string,
+    reason: AbortReason,
+    message: string,
+    at: Date,
+  ): Promise<RolloutRecord> {
     return this.updateRecord(
       rolloutId,
       'SET #abort = if_not_exists(#abort, :abort)',
@@ -379,7 +398,14 @@ export class DynamoRolloutStore implements RolloutStore {
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: servicePk(service), sk: `QUARANTINE#${digest}`, service, digest, reason, at: at.toISOString() },
+          Item: {
+            pk: servicePk(service),
+            sk: `QUARANTINE#${digest}`,
+            service,
+            digest,
+            reason,
+            at: at.toISOString(),
+          },
         }),
       ),
     );
@@ -410,7 +436,10 @@ export class DynamoRolloutStore implements RolloutStore {
   async setServingTargetGroup(service: string, targetGroupArn: string): Promise<void> {
     await this.send('PutItem', () =>
       this.doc.send(
-        new PutCommand({ TableName: this.tableName, Item: { pk: servicePk(service), sk: SERVING, service, targetGroupArn } }),
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: servicePk(service), sk: SERVING, service, targetGroupArn },
+        }),
       ),
     );
   }
@@ -419,7 +448,9 @@ export class DynamoRolloutStore implements RolloutStore {
 
   private send<T>(action: string, fn: () => Promise<T>): Promise<T> {
     return this.aws.call(`dynamodb:${action}`, `table ${this.tableName}`, fn, {
-      notFound: { ResourceNotFoundException: `DynamoDB table ${this.tableName} (or its index) does not exist` },
+      notFound: {
+        ResourceNotFoundException: `DynamoDB table ${this.tableName} (or its index) does not exist`,
+      },
     });
   }
 
@@ -458,13 +489,18 @@ export class DynamoRolloutStore implements RolloutStore {
   }
 
   /** Every page of a query, or the first `limit` items. */
-  private async query(input: QueryCommandInput, limit = Number.POSITIVE_INFINITY): Promise<Record<string, unknown>[]> {
+  private async query(
+    input: QueryCommandInput,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const exclusiveStart = start;
       const out = await this.send('Query', () =>
-        this.doc.send(new QueryCommand({ ...input, ...(exclusiveStart ? { ExclusiveStartKey: exclusiveStart } : {}) })),
+        this.doc.send(
+          new QueryCommand({ ...input, ...(exclusiveStart ? { ExclusiveStartKey: exclusiveStart } : {}) }),
+        ),
       );
       items.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;

@@ -38,7 +38,9 @@ export function registryOf(image: string): string | undefined {
 
 function ecsConfig(config: ServiceConfig): EcsDeployerConfig {
   if (config.deployer.kind !== 'ecs') {
-    throw new ConfigInvalidError('service config', [{ path: 'deployer.kind', message: `expected "ecs", got "${config.deployer.kind}"` }]);
+    throw new ConfigInvalidError('service config', [
+      { path: 'deployer.kind', message: `expected "ecs", got "${config.deployer.kind}"` },
+    ]);
   }
   return config.deployer;
 }
@@ -59,7 +61,7 @@ export class EcsDeployer implements Deployer {
     this.targetHealth = new AlbTargetHealth(elbv2, options);
   }
 
-  async describeStable(config: ServiceConfig): Promise<DeployedVersion> {
+  async describeStable(config: ServiceConfig, _route: Route): Promise<DeployedVersion> {
     const d = ecsConfig(config);
     const [stable] = await this.services(d, [d.stableService]);
     const taskDefinitionArn = requireTaskDefinition(stable, d);
@@ -67,7 +69,12 @@ export class EcsDeployer implements Deployer {
     return { image: containerOf(taskDefinition, d).image ?? '', revision: taskDefinitionArn };
   }
 
-  async deployCanary(config: ServiceConfig, _route: Route, image: ImageRef, canaryPercent: number): Promise<void> {
+  async deployCanary(
+    config: ServiceConfig,
+    _route: Route,
+    image: ImageRef,
+    canaryPercent: number,
+  ): Promise<void> {
     const d = ecsConfig(config);
     const [stable] = await this.services(d, [d.stableService, d.canaryService]);
     const { taskDefinition, tags } = await this.taskDefinition(requireTaskDefinition(stable, d));
@@ -75,14 +82,20 @@ export class EcsDeployer implements Deployer {
     const registry = registryOf(stableImage);
     if (!registry) {
       throw new ConfigInvalidError('service config', [
-        { path: 'deployer.container', message: `cannot tell the registry of the stable image "${stableImage}"` },
+        {
+          path: 'deployer.container',
+          message: `cannot tell the registry of the stable image "${stableImage}"`,
+        },
       ]);
     }
     const canaryImage = `${registry}/${image.repository}@${image.digest}`;
     const registered = await this.aws.call(
       'ecs:RegisterTaskDefinition',
       `task definition family ${taskDefinition.family ?? '?'}`,
-      () => this.ecs.send(new RegisterTaskDefinitionCommand(registerInput(taskDefinition, tags, d.container, canaryImage))),
+      () =>
+        this.ecs.send(
+          new RegisterTaskDefinitionCommand(registerInput(taskDefinition, tags, d.container, canaryImage)),
+        ),
       // Not idempotent (each call is a new revision), though a spare revision after a 5xx would be harmless.
       { idempotent: false },
     );
@@ -111,24 +124,30 @@ export class EcsDeployer implements Deployer {
     if (desired !== current) await this.updateService(d, d.canaryService, { desiredCount: desired });
   }
 
-  async promoteStable(config: ServiceConfig): Promise<void> {
+  async promoteStable(config: ServiceConfig, _route: Route, _image: ImageRef): Promise<void> {
     const d = ecsConfig(config);
     const [canary] = await this.services(d, [d.canaryService]);
     await this.updateService(d, d.stableService, { taskDefinition: requireTaskDefinition(canary, d) });
   }
 
-  async stableHealth(config: ServiceConfig, route: Route): Promise<CanaryHealth> {
+  async stableHealth(config: ServiceConfig, route: Route, _image: ImageRef): Promise<CanaryHealth> {
     const d = ecsConfig(config);
     const [stable, canary] = await this.services(d, [d.stableService, d.canaryService]);
     const wanted = requireTaskDefinition(canary, d);
     const primary = primaryDeployment(stable);
     if (primary?.taskDefinition !== wanted) {
-      return { ready: false, detail: `${d.stableService} is not yet deploying ${wanted} (primary: ${primary?.taskDefinition ?? 'none'})` };
+      return {
+        ready: false,
+        detail: `${d.stableService} is not yet deploying ${wanted} (primary: ${primary?.taskDefinition ?? 'none'})`,
+      };
     }
     const service = serviceHealth(stable, d.stableService);
     if (!service.ready) return service;
     if ((primary.runningCount ?? 0) !== (primary.desiredCount ?? 0)) {
-      return { ready: false, detail: `${d.stableService}: ${primary.runningCount ?? 0}/${primary.desiredCount ?? 0} tasks of the new revision running` };
+      return {
+        ready: false,
+        detail: `${d.stableService}: ${primary.runningCount ?? 0}/${primary.desiredCount ?? 0} tasks of the new revision running`,
+      };
     }
     const targets = await this.targetHealth.check(route.stableTargetGroupArn);
     return { ready: targets.ready, detail: `${service.detail}; ${targets.detail}` };
@@ -137,18 +156,23 @@ export class EcsDeployer implements Deployer {
   async restoreStable(config: ServiceConfig, _route: Route, previous: DeployedVersion): Promise<void> {
     const d = ecsConfig(config);
     if (!previous.revision) {
-      throw new Error(`cannot restore ${d.stableService}: the task definition it ran before was not recorded`);
+      throw new Error(
+        `cannot restore ${d.stableService}: the task definition it ran before was not recorded`,
+      );
     }
     await this.updateService(d, d.stableService, { taskDefinition: previous.revision });
   }
 
-  async scaleDownCanary(config: ServiceConfig): Promise<void> {
+  async scaleDownCanary(config: ServiceConfig, _route: Route): Promise<void> {
     const d = ecsConfig(config);
     await this.updateService(d, d.canaryService, { desiredCount: 0 });
   }
 
   /** The services in the order asked; a missing or inactive one throws TargetNotFound naming it. */
-  private async services<const T extends readonly string[]>(d: EcsDeployerConfig, names: T): Promise<{ [K in keyof T]: Service }> {
+  private async services<const T extends readonly string[]>(
+    d: EcsDeployerConfig,
+    names: T,
+  ): Promise<{ [K in keyof T]: Service }> {
     const out = await this.aws.call(
       'ecs:DescribeServices',
       `${names.join(', ')} in cluster ${d.cluster}`,
@@ -156,17 +180,23 @@ export class EcsDeployer implements Deployer {
       { notFound: { ClusterNotFoundException: `ECS cluster ${d.cluster} does not exist` } },
     );
     const found = names.map((name) =>
-      (out.services ?? []).find((s) => (s.serviceName === name || s.serviceArn === name) && s.status !== 'INACTIVE'),
+      (out.services ?? []).find(
+        (s) => (s.serviceName === name || s.serviceArn === name) && s.status !== 'INACTIVE',
+      ),
     );
     const missing = names.filter((_, i) => !found[i]);
     if (missing.length > 0) {
       const reasons = (out.failures ?? []).map((f) => `${f.arn ?? '?'}: ${f.reason ?? '?'}`).join('; ');
-      throw new TargetNotFoundError(`ECS service not found in cluster ${d.cluster}: ${missing.join(', ')}${reasons ? ` (${reasons})` : ''}`);
+      throw new TargetNotFoundError(
+        `ECS service not found in cluster ${d.cluster}: ${missing.join(', ')}${reasons ? ` (${reasons})` : ''}`,
+      );
     }
     return found as { [K in keyof T]: Service };
   }
 
-  private async taskDefinition(arn: string): Promise<{ taskDefinition: TaskDefinition; tags: { key?: string; value?: string }[] }> {
+  private async taskDefinition(
+    arn: string,
+  ): Promise<{ taskDefinition: TaskDefinition; tags: { key?: string; value?: string }[] }> {
     const out = await this.aws.call(
       'ecs:DescribeTaskDefinition',
       arn,
@@ -177,7 +207,11 @@ export class EcsDeployer implements Deployer {
     return { taskDefinition: out.taskDefinition, tags: out.tags ?? [] };
   }
 
-  private async updateService(d: EcsDeployerConfig, service: string, change: { taskDefinition?: string; desiredCount?: number }) {
+  private async updateService(
+    d: EcsDeployerConfig,
+    service: string,
+    change: { taskDefinition?: string; desiredCount?: number },
+  ) {
     const message = `ECS service ${service} not found (or not active) in cluster ${d.cluster}`;
     await this.aws.call(
       'ecs:UpdateService',
@@ -195,7 +229,10 @@ export class EcsDeployer implements Deployer {
 }
 
 function requireTaskDefinition(service: Service, d: EcsDeployerConfig): string {
-  if (!service.taskDefinition) throw new TargetNotFoundError(`ECS service ${service.serviceName ?? '?'} in ${d.cluster} has no task definition`);
+  if (!service.taskDefinition)
+    throw new TargetNotFoundError(
+      `ECS service ${service.serviceName ?? '?'} in ${d.cluster} has no task definition`,
+    );
   return service.taskDefinition;
 }
 
@@ -204,7 +241,10 @@ function containerOf(taskDefinition: TaskDefinition, d: EcsDeployerConfig): Cont
   if (!container) {
     const names = (taskDefinition.containerDefinitions ?? []).map((c) => c.name).join(', ');
     throw new ConfigInvalidError('service config', [
-      { path: 'deployer.container', message: `no container "${d.container}" in ${taskDefinition.taskDefinitionArn ?? 'the task definition'} (has: ${names})` },
+      {
+        path: 'deployer.container',
+        message: `no container "${d.container}" in ${taskDefinition.taskDefinitionArn ?? 'the task definition'} (has: ${names})`,
+      },
     ]);
   }
   return container;
@@ -221,7 +261,8 @@ function serviceHealth(service: Service, name: string): CanaryHealth {
       detail: `${name} deployment ${primary.rolloutState ?? 'state unknown'}${primary.rolloutStateReason ? `: ${primary.rolloutStateReason}` : ''}`,
     };
   }
-  if (desired === 0 || running < desired) return { ready: false, detail: `${name}: ${running}/${desired} tasks running` };
+  if (desired === 0 || running < desired)
+    return { ready: false, detail: `${name}: ${running}/${desired} tasks running` };
   return { ready: true, detail: `${name}: ${running}/${desired} tasks running` };
 }
 
@@ -241,7 +282,9 @@ export function registerInput(
     taskRoleArn: td.taskRoleArn,
     executionRoleArn: td.executionRoleArn,
     networkMode: td.networkMode,
-    containerDefinitions: (td.containerDefinitions ?? []).map((c) => (c.name === containerName ? { ...c, image } : c)),
+    containerDefinitions: (td.containerDefinitions ?? []).map((c) =>
+      c.name === containerName ? { ...c, image } : c,
+    ),
     volumes: td.volumes,
     placementConstraints: td.placementConstraints,
     requiresCompatibilities: td.requiresCompatibilities,
@@ -256,5 +299,7 @@ export function registerInput(
     enableFaultInjection: td.enableFaultInjection,
     ...(userTags.length > 0 ? { tags: userTags } : {}),
   };
-  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as RegisterTaskDefinitionCommandInput;
+  return Object.fromEntries(
+    Object.entries(input).filter(([, v]) => v !== undefined),
+  ) as RegisterTaskDefinitionCommandInput;
 }

@@ -3,8 +3,9 @@
  * (`pages`). One incident per rollout (dedup_key = rollout id). The routing key comes from Secrets Manager,
  * read once per cold start, and never appears in an error or a log line.
  */
-import { pagerDutyTrigger, pages } from '../../core/notification';
+
 import { TransientError } from '../../core/errors';
+import { pagerDutyTrigger, pages } from '../../core/notification';
 import type { Notifier, RolloutEvent } from '../../ports';
 import { backoffDelay, realSleep } from './sdk';
 import { routingKeyFrom } from './secretsmanager';
@@ -51,7 +52,13 @@ export class PagerDutyNotifier implements Notifier {
     let last = '';
     for (let attempt = 0; attempt < this.attempts; attempt++) {
       if (attempt > 0) {
-        await this.sleep(backoffDelay(attempt - 1, { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, random: this.random }));
+        await this.sleep(
+          backoffDelay(attempt - 1, {
+            baseDelayMs: this.baseDelayMs,
+            maxDelayMs: this.maxDelayMs,
+            random: this.random,
+          }),
+        );
       }
       let response: Response;
       try {
@@ -77,7 +84,9 @@ export class PagerDutyNotifier implements Notifier {
           `check the routing key in ${this.options.secret.secretId}`,
       );
     }
-    throw new TransientError(`PagerDuty did not accept the ${event.type} event for ${event.rolloutId} after ${this.attempts} attempts: ${last}`);
+    throw new TransientError(
+      `PagerDuty did not accept the ${event.type} event for ${event.rolloutId} after ${this.attempts} attempts: ${last}`,
+    );
   }
 }
 
@@ -92,7 +101,10 @@ async function responseDetail(response: Response): Promise<string> {
   try {
     const parsed = JSON.parse(text) as { message?: unknown; errors?: unknown };
     const errors = Array.isArray(parsed.errors) ? parsed.errors.map(String).join('; ') : '';
-    return [typeof parsed.message === 'string' ? parsed.message : '', errors].filter(Boolean).join(': ').slice(0, 500);
+    return [typeof parsed.message === 'string' ? parsed.message : '', errors]
+      .filter(Boolean)
+      .join(': ')
+      .slice(0, 500);
   } catch {
     return text.slice(0, 200);
   }

@@ -95,7 +95,15 @@ const SERVER = new Set([
   'ServiceUnavailableException',
 ]);
 
-const NETWORK = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
+const NETWORK = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
 
 const ACCESS_DENIED = new Set([
   'AccessDenied',
@@ -132,7 +140,10 @@ export function isTransient(error: unknown): boolean {
 }
 
 /** Capped exponential backoff with full jitter: a random delay in [0, min(cap, base × 2^attempt)). */
-export function backoffDelay(attempt: number, options: Required<Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>>): number {
+export function backoffDelay(
+  attempt: number,
+  options: Required<Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>>,
+): number {
   return Math.floor(options.random() * Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** attempt));
 }
 
@@ -168,7 +179,12 @@ export class AwsCaller {
    * acts on, so a failure says exactly which permission or which ARN is at fault. Errors that are neither
    * transient, access denied nor listed in `notFound` are rethrown unchanged for the adapter to interpret.
    */
-  async call<T>(action: string, resource: string, fn: () => Promise<T>, options: CallOptions = {}): Promise<T> {
+  async call<T>(
+    action: string,
+    resource: string,
+    fn: () => Promise<T>,
+    options: CallOptions = {},
+  ): Promise<T> {
     const idempotent = options.idempotent ?? true;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -183,15 +199,25 @@ export class AwsCaller {
             { cause: error },
           );
         }
-        const retryable = isThrottling(error) || (idempotent && (isServerError(error) || isNetworkError(error)));
+        const retryable =
+          isThrottling(error) || (idempotent && (isServerError(error) || isNetworkError(error)));
         if (retryable && attempt + 1 < this.attempts) {
-          await this.sleep(backoffDelay(attempt, { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, random: this.random }));
+          await this.sleep(
+            backoffDelay(attempt, {
+              baseDelayMs: this.baseDelayMs,
+              maxDelayMs: this.maxDelayMs,
+              random: this.random,
+            }),
+          );
           continue;
         }
         if (isTransient(error)) {
-          throw new TransientError(`${action} on ${resource} failed after ${attempt + 1} attempt(s): ${name}: ${errorMessage(error)}`, {
-            cause: error,
-          });
+          throw new TransientError(
+            `${action} on ${resource} failed after ${attempt + 1} attempt(s): ${name}: ${errorMessage(error)}`,
+            {
+              cause: error,
+            },
+          );
         }
         throw error;
       }

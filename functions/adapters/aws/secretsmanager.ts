@@ -48,7 +48,8 @@ export class SecretCache {
 export function routingKeyFrom(secretString: string, secretId: string): string {
   const text = secretString.trim();
   if (!text.startsWith('{')) {
-    if (text.length === 0 || /\s/.test(text)) throw new Error(`secret ${secretId} does not hold a PagerDuty routing key`);
+    if (text.length === 0 || /\s/.test(text))
+      throw new Error(`secret ${secretId} does not hold a PagerDuty routing key`);
     return text;
   }
   let parsed: unknown;

@@ -4,9 +4,9 @@
  */
 import {
   DescribeExecutionCommand,
-  type SFNClient,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
+  type SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
@@ -23,7 +23,8 @@ const STALE_TOKEN = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']
 
 /** `arn:aws:states:r:a:execution:<machine>:<name>` for `arn:aws:states:r:a:stateMachine:<machine>`. */
 export function executionArnFor(stateMachineArn: string, name: string): string {
-  if (!stateMachineArn.includes(':stateMachine:')) throw new RangeError(`not a state machine ARN: ${stateMachineArn}`);
+  if (!stateMachineArn.includes(':stateMachine:'))
+    throw new RangeError(`not a state machine ARN: ${stateMachineArn}`);
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
@@ -31,7 +32,9 @@ export function executionArnFor(stateMachineArn: string, name: string): string {
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }
@@ -62,7 +65,10 @@ export class StepFunctionsExecutions implements Executions {
       const out = await this.aws.call(
         'states:StartExecution',
         this.stateMachineArn,
-        () => this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: json })),
+        () =>
+          this.sfn.send(
+            new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: json }),
+          ),
         { notFound: { StateMachineDoesNotExist: `state machine ${this.stateMachineArn} does not exist` } },
       );
       if (!out.executionArn) throw new Error('states:StartExecution returned no execution ARN');
@@ -74,9 +80,12 @@ export class StepFunctionsExecutions implements Executions {
         this.sfn.send(new DescribeExecutionCommand({ executionArn })),
       );
       if (sameJson(existing.input, json)) return { executionArn, alreadyStarted: true };
-      throw new Error(`execution ${executionArn} already exists with a different input (status ${existing.status ?? 'unknown'})`, {
-        cause: error,
-      });
+      throw new Error(
+        `execution ${executionArn} already exists with a different input (status ${existing.status ?? 'unknown'})`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -111,13 +120,13 @@ export class StepFunctionsExecutions implements Executions {
   }
 
   async sendTaskSuccess(token: string, output: unknown): Promise<boolean> {
-    return this.resolve('states:SendTaskSuccess', () =>
+    return this.resolve('states:SendTaskSuccess', token, () =>
       this.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output ?? {}) })),
     );
   }
 
   async sendTaskFailure(token: string, error: string, cause: string): Promise<boolean> {
-    return this.resolve('states:SendTaskFailure', () =>
+    return this.resolve('states:SendTaskFailure', token, () =>
       this.sfn.send(
         new SendTaskFailureCommand({
           taskToken: token,
@@ -128,13 +137,26 @@ export class StepFunctionsExecutions implements Executions {
     );
   }
 
-  private async resolve(action: string, send: () => Promise<unknown>): Promise<boolean> {
+  private async resolve(action: string, token: string, send: () => Promise<unknown>): Promise<boolean> {
     try {
       await this.aws.call(action, `a task of ${this.stateMachineArn}`, send);
       return true;
     } catch (error) {
       if (STALE_TOKEN.has(errorName(error))) return false;
-      throw error;
+      throw redacted(error, token);
     }
   }
+}
+
+/**
+ * The error with any copy of the token (an SDK message may quote it) replaced, in its message, its stack and its
+ * causes (loggers print causes).
+ */
+function redacted(error: unknown, token: string): unknown {
+  const hide = (text: string) => text.split(token).join('[task token]');
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    e.message = hide(e.message);
+    if (e.stack) e.stack = hide(e.stack);
+  }
+  return error;
 }

@@ -33,7 +33,10 @@ export class SnsNotifier implements Notifier {
             Subject: message.subject,
             Message: message.message,
             MessageAttributes: Object.fromEntries(
-              Object.entries(message.attributes).map(([key, value]) => [key, { DataType: 'String', StringValue: value }]),
+              Object.entries(message.attributes).map(([key, value]) => [
+                key,
+                { DataType: 'String', StringValue: value },
+              ]),
             ),
             // FIFO topics need a group (one per service keeps its events in order) and a deduplication id.
             ...(fifo
@@ -46,7 +49,12 @@ export class SnsNotifier implements Notifier {
               : {}),
           }),
         ),
-      { notFound: { NotFoundException: `SNS topic ${this.topicArn} does not exist`, NotFound: `SNS topic ${this.topicArn} does not exist` } },
+      {
+        notFound: {
+          NotFoundException: `SNS topic ${this.topicArn} does not exist`,
+          NotFound: `SNS topic ${this.topicArn} does not exist`,
+        },
+      },
     );
   }
 }

@@ -28,13 +28,18 @@ function xrayPeriod(periodSeconds: number): 60 | 300 {
     if (periodSeconds % 300 === 0) return 300;
     if (periodSeconds % 60 === 0) return 60;
   }
-  throw new RangeError(`X-Ray statistics come per 60 or 300 s: the period must be a multiple of 60 s, got ${periodSeconds}`);
+  throw new RangeError(
+    `X-Ray statistics come per 60 or 300 s: the period must be a multiple of 60 s, got ${periodSeconds}`,
+  );
 }
 
 /** The smallest value whose cumulative count reaches 99% of the total, in the histogram's unit. */
 export function histogramP99(entries: readonly HistogramEntry[]): number | null {
   const sorted = entries
-    .filter((e): e is { Value: number; Count: number } => typeof e.Value === 'number' && typeof e.Count === 'number' && e.Count > 0)
+    .filter(
+      (e): e is { Value: number; Count: number } =>
+        typeof e.Value === 'number' && typeof e.Count === 'number' && e.Count > 0,
+    )
     .sort((a, b) => a.Value - b.Value);
   const total = sorted.reduce((n, e) => n + e.Count, 0);
   if (total === 0) return null;
@@ -70,10 +75,19 @@ export class XRayMetricSource implements MetricSource {
       this.series(selectors.canary, new Date(first), to, period),
       this.series(selectors.baseline, new Date(first), to, period),
     ]);
-    return { ...window, canary: toPeriods(canary, starts, periodSeconds), baseline: toPeriods(baseline, starts, periodSeconds) };
+    return {
+      ...window,
+      canary: toPeriods(canary, starts, periodSeconds),
+      baseline: toPeriods(baseline, starts, periodSeconds),
+    };
   }
 
-  private async series(selector: XRaySelector, start: Date, end: Date, period: number): Promise<TimeSeriesServiceStatistics[]> {
+  private async series(
+    selector: XRaySelector,
+    start: Date,
+    end: Date,
+    period: number,
+  ): Promise<TimeSeriesServiceStatistics[]> {
     const points: TimeSeriesServiceStatistics[] = [];
     const resource = selector.groupArn ?? selector.entitySelectorExpression ?? '';
     let nextToken: string | undefined;
@@ -88,7 +102,9 @@ export class XRayMetricSource implements MetricSource {
               StartTime: start,
               EndTime: end,
               Period: period,
-              ...(selector.entitySelectorExpression ? { EntitySelectorExpression: selector.entitySelectorExpression } : {}),
+              ...(selector.entitySelectorExpression
+                ? { EntitySelectorExpression: selector.entitySelectorExpression }
+                : {}),
               ...(selector.groupArn ? { GroupARN: selector.groupArn } : {}),
               ...(token ? { NextToken: token } : {}),
             }),
@@ -102,7 +118,11 @@ export class XRayMetricSource implements MetricSource {
   }
 }
 
-function toPeriods(points: readonly TimeSeriesServiceStatistics[], starts: readonly number[], periodSeconds: number): PeriodStats[] {
+function toPeriods(
+  points: readonly TimeSeriesServiceStatistics[],
+  starts: readonly number[],
+  periodSeconds: number,
+): PeriodStats[] {
   const buckets = starts.map(() => ({ requests: 0, errors: 0, histogram: [] as HistogramEntry[] }));
   const first = starts[0] ?? 0;
   for (const p of points) {
