@@ -1,0 +1,16 @@
+/** Lambda (workflow task): judge the canary against the baseline and the alarms. */
+import { makeAnalyze } from '../tasks/analyze';
+import { alarmSource, metricSource, notifiers, realClock, store } from './aws';
+import { log, withObservability } from './observability';
+
+export const handler = withObservability(
+  makeAnalyze({
+    metrics: metricSource(),
+    alarms: alarmSource(),
+    store: store(),
+    notifiers: notifiers(),
+    clock: realClock,
+    log,
+  }),
+  'analyze',
+);

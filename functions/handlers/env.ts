@@ -1,0 +1,46 @@
+/**
+ * Configuration from the Lambda environment, read once per cold start. A missing variable fails the cold start
+ * with a message naming it; each handler reads only the variables it needs.
+ */
+import { parseServiceConfigs, type ServiceConfig } from '../core/config';
+import { ConfigInvalidError } from '../core/errors';
+
+export class MissingEnvError extends Error {
+  constructor(readonly variable: string) {
+    super(`environment variable ${variable} is not set: the function cannot start without it`);
+    this.name = 'ConfigInvalid';
+  }
+}
+
+/** The value of a variable that must be set (and not empty). */
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value.trim() === '') throw new MissingEnvError(name);
+  return value;
+}
+
+/** The value of an optional variable; empty counts as unset. */
+export function optionalEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+export const region = (): string => requireEnv('AWS_REGION');
+export const tableName = (): string => requireEnv('TABLE_NAME');
+export const stateMachineArn = (): string => requireEnv('STATE_MACHINE_ARN');
+export const snsTopicArn = (): string | undefined => optionalEnv('SNS_TOPIC_ARN');
+export const pagerDutySecretArn = (): string | undefined => optionalEnv('PAGERDUTY_SECRET_ARN');
+
+/** SERVICES_JSON: the service configs, validated with the same schema as everywhere else. */
+export function serviceConfigs(): ServiceConfig[] {
+  const text = requireEnv('SERVICES_JSON');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigInvalidError('SERVICES_JSON', [
+      { path: '', message: `not JSON: ${(error as Error).message}` },
+    ]);
+  }
+  return parseServiceConfigs(parsed);
+}

@@ -1,0 +1,16 @@
+/** Lambda: an ECR push or a Deploy Requested event starts (or supersedes, or refuses) a rollout. */
+import { makeStartRollout } from '../tasks/start-rollout';
+import { catalog, executions, notifiers, realClock, store } from './aws';
+import { log, withObservability } from './observability';
+
+export const handler = withObservability(
+  makeStartRollout({
+    catalog: catalog(),
+    store: store(),
+    executions: executions(),
+    notifiers: notifiers(),
+    clock: realClock,
+    log,
+  }),
+  'start-rollout',
+);

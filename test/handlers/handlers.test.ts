@@ -1,0 +1,207 @@
+/**
+ * The Lambda entry points, end to end through the real adapters with mocked SDK clients: configuration from the
+ * environment at cold start, the exact SDK commands a real event causes, and nothing sent for a malformed event.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ROLLOUT_ID, SERVICE, validServiceConfig } from '../helpers/config';
+import { loadEvent } from '../helpers/fixtures';
+
+const TABLE = 'canary-rollouts';
+const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:canary-rollout';
+
+const doc = mockClient(DynamoDBDocumentClient);
+const ddb = mockClient(DynamoDBClient);
+const sfn = mockClient(SFNClient);
+const elbv2 = mockClient(ElasticLoadBalancingV2Client);
+
+const context = {
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: 'canary-test',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:canary-test',
+  memoryLimitInMB: '256',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: '/aws/lambda/canary-test',
+  logStreamName: '2025/03/14/[$LATEST]abcdef',
+  getRemainingTimeInMillis: () => 60_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} as Context;
+
+function stubEnv(overrides: Record<string, string | undefined> = {}) {
+  const base: Record<string, string | undefined> = {
+    AWS_REGION: 'us-east-1',
+    TABLE_NAME: TABLE,
+    STATE_MACHINE_ARN,
+    SERVICES_JSON: JSON.stringify([validServiceConfig({ repository: 'acme/web' })]),
+    SNS_TOPIC_ARN: '',
+    PAGERDUTY_SECRET_ARN: '',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_DEV: 'true',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  };
+  for (const [name, value] of Object.entries({ ...base, ...overrides })) vi.stubEnv(name, value);
+}
+
+/** Every command sent to any mocked client, as [client, command name]. */
+function sent(): string[] {
+  return [
+    ...doc.calls().map((c) => `doc:${c.args[0].constructor.name}`),
+    ...ddb.calls().map((c) => `ddb:${c.args[0].constructor.name}`),
+    ...sfn.calls().map((c) => `sfn:${c.args[0].constructor.name}`),
+    ...elbv2.calls().map((c) => `elbv2:${c.args[0].constructor.name}`),
+  ];
+}
+
+beforeEach(() => {
+  vi.resetModules();
+  for (const m of [doc, ddb, sfn, elbv2]) m.reset();
+  doc.onAnyCommand().resolves({});
+  ddb.onAnyCommand().resolves({});
+  stubEnv();
+});
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe('start-rollout', () => {
+  it('starts an execution named after the service and digest for an ECR push', async () => {
+    sfn.on(StartExecutionCommand).resolves({
+      executionArn: `arn:aws:states:us-east-1:123456789012:execution:canary-rollout:${ROLLOUT_ID}`,
+      startDate: new Date(),
+    });
+    const { handler } = await import('../../functions/handlers/start-rollout');
+    const result = await handler(loadEvent('ecr/push'), context);
+
+    expect(result).toMatchObject({ rolloutId: ROLLOUT_ID });
+    const starts = sfn.commandCalls(StartExecutionCommand);
+    expect(starts).toHaveLength(1);
+    const input = starts[0]?.args[0].input;
+    expect(input?.stateMachineArn).toBe(STATE_MACHINE_ARN);
+    expect(input?.name).toMatch(new RegExp(`^${SERVICE}-[0-9a-f]{16}$`));
+    expect(input?.name).toBe(ROLLOUT_ID);
+    const rollout = JSON.parse(input?.input ?? '{}').rollout;
+    expect(rollout).toMatchObject({ rolloutId: ROLLOUT_ID, service: SERVICE, trigger: 'ecr-push' });
+
+    // The store is the configured table: the lock is taken there.
+    const puts = doc.commandCalls(PutCommand);
+    expect(puts.length).toBeGreaterThan(0);
+    for (const p of puts) expect(p.args[0].input.TableName).toBe(TABLE);
+    expect(elbv2.calls()).toHaveLength(0);
+  });
+
+  it('rejects a malformed event with InputInvalid and sends nothing', async () => {
+    const { handler } = await import('../../functions/handlers/start-rollout');
+    const event = loadEvent('ecr/push') as unknown as { detail: Record<string, unknown> };
+    delete event.detail['repository-name'];
+    await expect(handler(event, context)).rejects.toMatchObject({ name: 'InputInvalid' });
+    expect(sent()).toEqual([]);
+  });
+
+  it('fails the cold start naming TABLE_NAME when it is missing', async () => {
+    stubEnv({ TABLE_NAME: undefined });
+    await expect(import('../../functions/handlers/start-rollout')).rejects.toThrow(/TABLE_NAME/);
+  });
+
+  it('fails the cold start naming STATE_MACHINE_ARN when it is missing', async () => {
+    stubEnv({ STATE_MACHINE_ARN: undefined });
+    await expect(import('../../functions/handlers/start-rollout')).rejects.toThrow(/STATE_MACHINE_ARN/);
+  });
+
+  it('fails the cold start on an invalid SERVICES_JSON', async () => {
+    stubEnv({ SERVICES_JSON: '[{"service": 1}]' });
+    await expect(import('../../functions/handlers/start-rollout')).rejects.toMatchObject({
+      name: 'ConfigInvalid',
+    });
+  });
+});
+
+describe('on-alarm', () => {
+  it('looks up the active rollouts in the table for an alarm in ALARM', async () => {
+    doc.on(QueryCommand).resolves({ Items: [] });
+    const { handler } = await import('../../functions/handlers/on-alarm');
+    const result = await handler(loadEvent('cloudwatch/alarm'), context);
+
+    expect(result).toEqual({ alarm: 'web-5xx-high', stopped: [] });
+    const queries = doc.commandCalls(QueryCommand);
+    expect(queries).toHaveLength(1);
+    expect(queries[0]?.args[0].input).toMatchObject({ TableName: TABLE, IndexName: 'active' });
+    expect(sfn.calls()).toHaveLength(0);
+    expect(elbv2.calls()).toHaveLength(0);
+  });
+
+  it('rejects a malformed event with InputInvalid and sends nothing', async () => {
+    const { handler } = await import('../../functions/handlers/on-alarm');
+    const event = loadEvent('cloudwatch/alarm') as unknown as { detail: Record<string, unknown> };
+    delete event.detail.alarmName;
+    await expect(handler(event, context)).rejects.toMatchObject({ name: 'InputInvalid' });
+    expect(sent()).toEqual([]);
+  });
+
+  it('does not need SERVICES_JSON', async () => {
+    stubEnv({ SERVICES_JSON: undefined });
+    await expect(import('../../functions/handlers/on-alarm')).resolves.toHaveProperty('handler');
+  });
+});
+
+describe('reconcile', () => {
+  it('reads the rollout of a failed execution from the table and leaves an unknown one alone', async () => {
+    doc.on(GetCommand).resolves({});
+    const { handler } = await import('../../functions/handlers/reconcile');
+    const event = loadEvent('states/failed');
+    const result = await handler(event, context);
+
+    expect(result).toMatchObject({ rolloutId: event.detail.name, action: 'none', detail: 'not a rollout' });
+    const gets = doc.commandCalls(GetCommand);
+    expect(gets).toHaveLength(1);
+    expect(gets[0]?.args[0].input.TableName).toBe(TABLE);
+    expect(sfn.calls()).toHaveLength(0);
+    expect(elbv2.calls()).toHaveLength(0);
+  });
+
+  it('rejects a malformed event with InputInvalid and sends nothing', async () => {
+    const { handler } = await import('../../functions/handlers/reconcile');
+    const event = loadEvent('states/failed') as unknown as { detail: Record<string, unknown> };
+    event.detail.status = 42;
+    await expect(handler(event, context)).rejects.toMatchObject({ name: 'InputInvalid' });
+    expect(sent()).toEqual([]);
+  });
+});
+
+describe('workflow tasks', () => {
+  it.each([
+    'prepare',
+    'set-weight',
+    'check-ready',
+    'bake',
+    'analyze',
+    'request-approval',
+    'promote',
+    'rollback',
+    'notify',
+  ])('%s rejects a malformed input with InputInvalid and sends nothing', async (name) => {
+    const { handler } = (await import(`../../functions/handlers/${name}.ts`)) as {
+      handler: (event: unknown, context: Context) => Promise<unknown>;
+    };
+    await expect(handler({ rollout: { rolloutId: 42 } }, context)).rejects.toMatchObject({
+      name: 'InputInvalid',
+    });
+    expect(sent()).toEqual([]);
+  });
+
+  it('prepare fails the cold start naming AWS_REGION when it is missing', async () => {
+    stubEnv({ AWS_REGION: undefined });
+    await expect(import('../../functions/handlers/prepare')).rejects.toThrow(/AWS_REGION/);
+  });
+});
