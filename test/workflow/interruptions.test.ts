@@ -7,6 +7,12 @@ const APPROVAL_PLAN = [
   { weight: 100, bakeSeconds: 60 },
 ];
 
+/** A first step whose bake outlasts the test, so the rollout is reliably mid-bake when interrupted. */
+const LONG_BAKE = [
+  { weight: 25, bakeSeconds: 600 },
+  { weight: 100, bakeSeconds: 60 },
+];
+
 async function startedId(p: Promise<{ status: string; rolloutId?: string }>): Promise<string> {
   const r = await p;
   if (r.status !== 'started' || !r.rolloutId) throw new Error(`expected a start, got ${JSON.stringify(r)}`);
@@ -16,14 +22,7 @@ async function startedId(p: Promise<{ status: string; rolloutId?: string }>): Pr
 describe('interrupting a rollout', () => {
   it('an alarm during a bake puts 100% on stable at once, then the workflow rolls back', async () => {
     const world = await startWorld({
-      services: [
-        demoService({
-          steps: [
-            { weight: 25, bakeSeconds: 600 },
-            { weight: 100, bakeSeconds: 60 },
-          ],
-        }),
-      ],
+      services: [demoService({ steps: LONG_BAKE })],
     });
     const id = await startedId(world.push('v2'));
     await world.waitForWait(id, 'bake');
@@ -110,14 +109,7 @@ describe('interrupting a rollout', () => {
 
   it('a newer image supersedes a running rollout: the old one rolls back, then the new one runs', async () => {
     const world = await startWorld({
-      services: [
-        demoService({
-          steps: [
-            { weight: 25, bakeSeconds: 600 },
-            { weight: 100, bakeSeconds: 60 },
-          ],
-        }),
-      ],
+      services: [demoService({ steps: LONG_BAKE })],
       images: [
         { tag: 'v2', profile: HEALTHY },
         { tag: 'v5', profile: HEALTHY },
@@ -141,14 +133,7 @@ describe('interrupting a rollout', () => {
 
   it('an execution stopped from outside is reconciled: stable restored, service released', async () => {
     const world = await startWorld({
-      services: [
-        demoService({
-          steps: [
-            { weight: 25, bakeSeconds: 600 },
-            { weight: 100, bakeSeconds: 60 },
-          ],
-        }),
-      ],
+      services: [demoService({ steps: LONG_BAKE })],
     });
     const id = await startedId(world.push('v2'));
     await world.waitForWait(id, 'bake');
