@@ -1,4 +1,6 @@
-import type { PeriodStats } from '../functions/core/judge';
+import type { MetricWindow, PeriodStats } from '../functions/core/judge';
+import type { Route } from '../functions/core/rollout';
+import type { MetricSource } from '../functions/ports';
 
 interface Bucket {
   requests: number;
@@ -88,5 +90,20 @@ export class MetricsRecorder {
       });
     }
     return rows;
+  }
+}
+
+/** The MetricSource port over what the local load balancer recorded, as CloudWatch serves ALB metrics. */
+export class RecordedMetricSource implements MetricSource {
+  constructor(private readonly recorder: MetricsRecorder) {}
+
+  async fetch(q: { route: Route; from: Date; to: Date; periodSeconds: number }): Promise<MetricWindow> {
+    return {
+      from: q.from.toISOString(),
+      to: q.to.toISOString(),
+      periodSeconds: q.periodSeconds,
+      canary: this.recorder.query(q.route.canaryTargetGroupArn, q.from, q.to, q.periodSeconds),
+      baseline: this.recorder.query(q.route.stableTargetGroupArn, q.from, q.to, q.periodSeconds),
+    };
   }
 }

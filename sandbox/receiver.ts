@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pagerDutyTrigger, pages, snsMessage } from '../functions/core/notification';
+import { snsMessage } from '../functions/core/notification';
 import type { Notifier, RolloutEvent } from '../functions/ports';
 
 export interface ReceivedMessage {
@@ -93,24 +93,5 @@ export class LocalSnsNotifier implements Notifier {
       }),
     });
     if (!res.ok) throw new Error(`SNS endpoint answered ${res.status}`);
-  }
-}
-
-/** PagerDuty Events v2 against the local receiver (pages only for error and critical). */
-export class LocalPagerDutyNotifier implements Notifier {
-  readonly name = 'pagerduty';
-  constructor(
-    private readonly url: () => string,
-    private readonly routingKey: string,
-  ) {}
-
-  async notify(event: RolloutEvent): Promise<void> {
-    if (!pages(event.severity)) return;
-    const res = await fetch(`${this.url()}/v2/enqueue`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(pagerDutyTrigger(event, this.routingKey)),
-    });
-    if (res.status !== 202) throw new Error(`PagerDuty answered ${res.status}`);
   }
 }

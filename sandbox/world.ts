@@ -2,6 +2,8 @@
  * The local world a rollout runs in: the real state machine on the local engine, the real task handlers built
  * with local adapters, a load balancer, app versions, traffic, alarms, a store and a notification receiver.
  */
+
+import { PagerDutyNotifier } from '../functions/adapters/aws/pagerduty';
 import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from '../functions/core/config';
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import { canaryPercent } from '../functions/core/plan';
@@ -22,8 +24,8 @@ import { type LocalAlarmSpec, LocalAlarms } from './alarms';
 import { VirtualClock } from './clock';
 import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } from './deployer';
 import { LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
-import { MetricsRecorder } from './metrics';
-import { LocalPagerDutyNotifier, LocalReceiver, LocalSnsNotifier } from './receiver';
+import { MetricsRecorder, RecordedMetricSource } from './metrics';
+import { LocalReceiver, LocalSnsNotifier } from './receiver';
 import { LocalStepFunctions } from './step-functions';
 import { InMemoryRolloutStore } from './store';
 import { type DataPlane, HttpTraffic, SyntheticTraffic } from './traffic';
@@ -118,7 +120,12 @@ export class World {
     };
     const notifiers = [
       new LocalSnsNotifier(() => this.receiver.url, 'arn:aws:sns:us-east-1:123456789012:canary-rollouts'),
-      new LocalPagerDutyNotifier(() => this.receiver.url, SANDBOX_ROUTING_KEY),
+      // The real PagerDuty notifier (body, retries, redaction); only its transport goes to the local receiver.
+      new PagerDutyNotifier({
+        secret: { secretId: 'sandbox/pagerduty-routing-key', get: async () => SANDBOX_ROUTING_KEY },
+        fetch: (_url, init) => fetch(`${this.receiver.url}/v2/enqueue`, init),
+        sleep: (ms) => this.clock.sleep(ms),
+      }),
     ];
     // The executions port and the handlers need each other: handlers are built against a late-bound port.
     const executionsPort = {
@@ -129,31 +136,24 @@ export class World {
       sendTaskFailure: (t: string, e: string, c: string) => this.executions.sendTaskFailure(t, e, c),
     };
     const base = { store: this.store, clock: this.clock, log: this.log };
-    const alarmsRef: { current?: LocalAlarms } = {};
-    const alarmSource = {
-      states: (names: readonly string[]) => (alarmsRef.current as LocalAlarms).states(names),
-    };
-    const metrics = {
-      fetch: async (q: {
-        route: { stableTargetGroupArn: string; canaryTargetGroupArn: string };
-        from: Date;
-        to: Date;
-        periodSeconds: number;
-      }) => ({
-        from: q.from.toISOString(),
-        to: q.to.toISOString(),
-        periodSeconds: q.periodSeconds,
-        canary: this.recorder.query(q.route.canaryTargetGroupArn, q.from, q.to, q.periodSeconds),
-        baseline: this.recorder.query(q.route.stableTargetGroupArn, q.from, q.to, q.periodSeconds),
-      }),
-    };
+    const context = (fn: string) =>
+      ({ functionName: `canary-${fn}`, getRemainingTimeInMillis: () => 60_000 }) as never;
+    // The alarm calls the on-alarm handler only when it fires, by which time the handlers exist.
+    this.alarms = new LocalAlarms(
+      options.alarms ?? [],
+      this.recorder,
+      this.clock,
+      (event) => this.handlers.OnAlarm(event, context('OnAlarm')),
+      (e) => this.errors.push(e),
+    );
+    const metrics = new RecordedMetricSource(this.recorder);
     this.handlers = {
       StartRollout: makeStartRollout({ ...base, catalog, executions: executionsPort, notifiers }),
       Prepare: makePrepare({ ...base, router: this.router, deployerFor }),
       CheckReady: makeCheckReady({ ...base, deployerFor }),
       SetWeight: makeSetWeight({ ...base, router: this.router, deployerFor }),
       Bake: makeBake(base),
-      Analyze: makeAnalyze({ ...base, metrics, alarms: alarmSource, notifiers }),
+      Analyze: makeAnalyze({ ...base, metrics, alarms: this.alarms, notifiers }),
       RequestApproval: makeRequestApproval({ ...base, notifiers }),
       Promote: makePromote({ ...base, router: this.router, deployerFor, executions: executionsPort }),
       Rollback: makeRollback({ ...base, router: this.router, deployerFor, executions: executionsPort }),
@@ -168,22 +168,12 @@ export class World {
         notifiers,
       }),
     };
-    const context = (fn: string) =>
-      ({ functionName: `canary-${fn}`, getRemainingTimeInMillis: () => 60_000 }) as never;
     this.executions = new LocalStepFunctions(this.handlers, {
       retryIntervalMs: options.retryIntervalMs ?? 20,
       onStatusChange: (event) => this.handlers.Reconcile(event, context('Reconcile')),
       ...(options.invoke ? { invoke: options.invoke } : {}),
     });
     this.executions.on('error', (e) => this.errors.push(e));
-    this.alarms = new LocalAlarms(
-      options.alarms ?? [],
-      this.recorder,
-      this.clock,
-      (event) => this.handlers.OnAlarm(event, context('OnAlarm')),
-      (e) => this.errors.push(e),
-    );
-    alarmsRef.current = this.alarms;
 
     const first = this.configs[0];
     if (!first) throw new Error('the sandbox needs at least one service');

@@ -3,12 +3,14 @@
  * with a message naming it; each handler reads only the variables it needs.
  */
 import { parseServiceConfigs, type ServiceConfig } from '../core/config';
-import { ConfigInvalidError } from '../core/errors';
+import { CanaryControllerError, ConfigInvalidError, ErrorName } from '../core/errors';
 
-export class MissingEnvError extends Error {
+export class MissingEnvError extends CanaryControllerError {
   constructor(readonly variable: string) {
-    super(`environment variable ${variable} is not set: the function cannot start without it`);
-    this.name = 'ConfigInvalid';
+    super(
+      ErrorName.ConfigInvalid,
+      `environment variable ${variable} is not set: the function cannot start without it`,
+    );
   }
 }
 
