@@ -132,7 +132,15 @@ export function makeStartRollout(deps: StartRolloutDeps) {
         await supersede(holder, doc);
         return { status: 'superseding', rolloutId, supersedes: holder };
       }
-      // The holder's execution is gone (it died before it could release): take the service over.
+      const held = await store.getRollout(holder);
+      if (held && held.status !== 'promoted' && held.status !== 'rolledBack') {
+        // The holder's execution ended but its traffic is not settled yet: the reconciler restores it and then
+        // hands the service to this image. Taking over now could leave traffic on a half-rolled-back canary.
+        await store.setPending(service, holder, doc);
+        log.warn('waiting for the reconciler before starting', { service, holder, status: held.status });
+        return { status: 'superseding', rolloutId, supersedes: holder };
+      }
+      // The holder never started or already finished but kept the lock (it died before releasing): take over.
       log.warn('releasing a stale lock', { service, holder });
       await store.releaseLock(service, holder, clock.now());
       await store.acquireLock(service, rolloutId, clock.now());

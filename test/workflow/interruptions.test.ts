@@ -206,3 +206,34 @@ describe('bad input changes nothing', () => {
     expect(world.store.heldLocks()).toEqual([]);
   });
 });
+
+describe('a lock left behind', () => {
+  it('is taken over when its holder never started', async () => {
+    const world = await startWorld({ services: [demoService({ steps: SHORT_PLAN })] });
+    await world.store.acquireLock('web', 'web-0000000000000000', new Date());
+    const id = await startedId(world.push('v2'));
+    expect((await world.waitFor(id)).status).toBe('SUCCEEDED');
+    await expectSettled(world, { stableTag: 'v2' });
+  });
+
+  it('is not taken over while its holder is still rolling back: the push waits for the reconciler', async () => {
+    const world = await startWorld({ services: [demoService({ steps: SHORT_PLAN })] });
+    const now = new Date();
+    await world.store.acquireLock('web', 'web-1111111111111111', now);
+    await world.store.putRollout({
+      rolloutId: 'web-1111111111111111',
+      service: 'web',
+      image: { repository: 'shop/web', digest: world.imageByTag('v3').digest },
+      status: 'rollingBack',
+      alarms: [],
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    });
+
+    const result = await world.push('v2');
+
+    expect(result).toMatchObject({ status: 'superseding', supersedes: 'web-1111111111111111' });
+    expect(world.executions.list()).toEqual([]);
+    expect((await world.store.getLock('web'))?.pending?.image.tag).toBe('v2');
+  });
+});

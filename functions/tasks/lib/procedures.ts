@@ -163,8 +163,9 @@ export async function rollBack(
   const record = await store.getRollout(doc.rolloutId);
   const lock = await store.getLock(doc.service);
   const ownsLock = lock?.rolloutId === doc.rolloutId;
-  if (!record || (!ownsLock && record.status !== 'rollingBack')) {
-    // This execution never took the service (or already gave it back): touching traffic would hit another rollout.
+  if (!record || !ownsLock) {
+    // This execution never took the service, or already gave it back (to a newer rollout, perhaps): touching
+    // traffic now would hit another rollout.
     if (record && record.status !== 'rolledBack' && record.status !== 'promoted') {
       await store.updateRollout(doc.rolloutId, {
         status: 'rolledBack',
