@@ -58,6 +58,19 @@ export function substitutedDefinition(): Record<string, unknown> {
   return JSON.parse(text);
 }
 
+let machine: StateMachine | undefined;
+
+/**
+ * The definition, validated once per process (validation takes about 0.1 s); runs of one StateMachine are
+ * independent of each other, so every local Step Functions shares it.
+ */
+function validatedMachine(): StateMachine {
+  machine ??= new StateMachine(substitutedDefinition() as never, {
+    validationOptions: { checkPaths: true, checkArn: true },
+  });
+  return machine;
+}
+
 export interface ExecutionRecord {
   name: string;
   executionArn: string;
@@ -128,10 +141,7 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
     },
   ) {
     super();
-    const definition = substitutedDefinition();
-    this.machine = new StateMachine(definition as never, {
-      validationOptions: { checkPaths: true, checkArn: true },
-    });
+    this.machine = validatedMachine();
     for (const { state, fn, waits } of taskStates(loadDefinition())) {
       const handler = handlers[fn];
       if (!handler) throw new Error(`no local handler for ${fn} (state ${state})`);
