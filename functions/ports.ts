@@ -66,6 +66,15 @@ export interface Deployer {
 
 export type Severity = 'info' | 'warning' | 'error' | 'critical';
 
+/**
+ * Where a service wants its rollout events (its `notifications` config). A notifier sends to the event's own
+ * channel when it has one, else to its default (from the environment), else nowhere.
+ */
+export interface NotificationChannels {
+  snsTopicArn?: string;
+  pagerDutySecretArn?: string;
+}
+
 export interface RolloutEvent {
   type:
     | 'rollout.started'
@@ -84,6 +93,8 @@ export interface RolloutEvent {
   step?: { index: number; weight: number };
   verdict?: Verdict;
   links?: Record<string, string>;
+  /** The service's own channels; absent: the notifiers' defaults. */
+  channels?: NotificationChannels;
   at: string;
 }
 

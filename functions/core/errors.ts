@@ -16,6 +16,11 @@ export const ErrorName = {
   LockHeld: 'LockHeld',
   WeightsNotApplied: 'WeightsNotApplied',
   Transient: 'Transient',
+  /**
+   * The controller's IAM role may not do something. Permanent: the workflow never retries it (a missing
+   * permission does not fix itself) and routes it like any other failure (Catch States.ALL → Rollback).
+   */
+  AccessDenied: 'AccessDenied',
 } as const;
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 

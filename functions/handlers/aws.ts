@@ -76,14 +76,22 @@ export const metricSource = lazy((): MetricSource => new CloudWatchMetricSource(
 export const alarmSource = lazy((): AlarmSource => new CloudWatchAlarmSource(clients.cloudwatch()));
 export const catalog = lazy((): ServiceCatalog => new StaticServiceCatalog(env.serviceConfigs()));
 
-/** SNS when SNS_TOPIC_ARN is set, PagerDuty when PAGERDUTY_SECRET_ARN is set; none is allowed. */
+/**
+ * SNS and PagerDuty, always: each event goes to its service's own channels (`notifications` in its config) or to
+ * the defaults, SNS_TOPIC_ARN and PAGERDUTY_SECRET_ARN (both optional); a notifier with neither skips the event.
+ * Each PagerDuty secret is read once per cold start.
+ */
 export const notifiers = lazy((): readonly Notifier[] => {
-  const out: Notifier[] = [];
   const topic = env.snsTopicArn();
-  if (topic) out.push(new SnsNotifier(clients.sns(), topic));
   const secretArn = env.pagerDutySecretArn();
-  if (secretArn) out.push(new PagerDutyNotifier({ secret: new SecretCache(clients.secrets(), secretArn) }));
-  return out;
+  const secretCache = (arn: string) => new SecretCache(clients.secrets(), arn);
+  return [
+    new SnsNotifier(clients.sns(), topic),
+    new PagerDutyNotifier({
+      ...(secretArn ? { secret: secretCache(secretArn) } : {}),
+      secretFor: secretCache,
+    }),
+  ];
 });
 
 // --- time -----------------------------------------------------------------------------------------------------

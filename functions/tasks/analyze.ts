@@ -8,7 +8,7 @@ import { judge } from '../core/judge';
 import { decide } from '../core/rules';
 import type { AlarmSource, Clock, Log, MetricSource, Notifier, RolloutStore } from '../ports';
 import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
-import { checkpoint, notifyAll, recordHistory } from './lib/procedures';
+import { channelsOf, checkpoint, notifyAll, recordHistory } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface AnalyzeDeps {
@@ -95,6 +95,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
           reason: decision.reason,
           step: { index: step.index, weight: step.weight },
           verdict,
+          channels: channelsOf(rollout.config),
           at: to.toISOString(),
         });
         return { action: decision.action, seconds: 0, extensions };

@@ -7,7 +7,7 @@ import { causeMessage } from '../core/errors';
 import { imageLabel } from '../core/rollout';
 import type { Clock, Log, Notifier, RolloutEvent, RolloutStore } from '../ports';
 import { caughtErrorSchema, rolloutDocSchema } from './lib/inputs';
-import { notifyAll } from './lib/procedures';
+import { channelsOf, notifyAll } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface NotifyDeps {
@@ -60,6 +60,7 @@ export function makeNotify(deps: NotifyDeps) {
       image: label,
       ...(reason ? { reason } : {}),
       ...(record?.lastVerdict ? { verdict: record.lastVerdict } : {}),
+      channels: channelsOf(rollout.config),
       at: clock.now().toISOString(),
     });
     log.info('notified', { rolloutId: rollout.rolloutId, outcome, ...result });

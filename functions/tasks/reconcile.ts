@@ -8,7 +8,7 @@ import { buildPlan } from '../core/plan';
 import type { RolloutDoc } from '../core/rollout';
 import type { Notifier, ServiceCatalog } from '../ports';
 import { rolloutDocSchema } from './lib/inputs';
-import { notifyAll, type RollbackDeps, rollBack } from './lib/procedures';
+import { channelsOf, notifyAll, type RollbackDeps, rollBack } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface ReconcileDeps extends RollbackDeps {
@@ -70,6 +70,7 @@ export function makeReconcile(deps: ReconcileDeps) {
       image: record.image.tag ?? record.image.digest,
       summary: `${record.service}: rollout ${name} ended ${status}; stable restored by the reconciler`,
       reason,
+      channels: channelsOf(doc.config),
       at: clock.now().toISOString(),
     });
     return { rolloutId: name, action: 'rolledBack', status, restored: outcome.restored };

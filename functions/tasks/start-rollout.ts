@@ -9,7 +9,7 @@ import { startRolloutEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
 import { type ImageRef, imageLabel, type RolloutDoc, rolloutIdFor, tagMatches } from '../core/rollout';
 import type { Clock, Executions, Log, Notifier, RolloutStore, ServiceCatalog } from '../ports';
-import { notifyAll, recordHistory, startRolloutExecution } from './lib/procedures';
+import { channelsOf, notifyAll, recordHistory, startRolloutExecution } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface StartRolloutDeps {
@@ -27,6 +27,9 @@ export type StartRolloutResult =
   | { status: 'superseding'; rolloutId: string; supersedes: string }
   | { status: 'refused'; rolloutId: string; reason: string }
   | { status: 'ignored'; reason: string };
+
+/** A lock younger than this whose holder has no record yet belongs to a rollout that is still starting. */
+const STARTING_GRACE_MS = 5 * 60_000;
 
 /** How many times one image may be rolled out again after its quarantine is lifted. */
 const MAX_ATTEMPTS = 20;
@@ -106,6 +109,7 @@ export function makeStartRollout(deps: StartRolloutDeps) {
         image: imageLabel(image),
         summary: `Refused ${imageLabel(image)} for ${service}: quarantined`,
         reason,
+        channels: channelsOf(config),
         at: clock.now().toISOString(),
       });
       return { status: 'refused', rolloutId, reason };
@@ -128,19 +132,19 @@ export function makeStartRollout(deps: StartRolloutDeps) {
       if (!(error instanceof LockHeldError)) throw error;
       const holder = error.holder;
       if (holder === rolloutId) return { status: 'duplicate', rolloutId };
-      if (await executions.isRunning(holder)) {
+      const [lock, held] = await Promise.all([store.getLock(service), store.getRollout(holder)]);
+      const settled = held?.status === 'promoted' || held?.status === 'rolledBack';
+      const starting =
+        !held &&
+        lock !== undefined &&
+        clock.now().getTime() - Date.parse(lock.acquiredAt) < STARTING_GRACE_MS;
+      if (!settled && (held || starting)) {
+        // Running, starting, or ended without settling its traffic (the reconciler settles it): either way the
+        // holder rolls back and hands the service to this image. Taking over now could leave traffic half-moved.
         await supersede(holder, doc);
         return { status: 'superseding', rolloutId, supersedes: holder };
       }
-      const held = await store.getRollout(holder);
-      if (held && held.status !== 'promoted' && held.status !== 'rolledBack') {
-        // The holder's execution ended but its traffic is not settled yet: the reconciler restores it and then
-        // hands the service to this image. Taking over now could leave traffic on a half-rolled-back canary.
-        await store.setPending(service, holder, doc);
-        log.warn('waiting for the reconciler before starting', { service, holder, status: held.status });
-        return { status: 'superseding', rolloutId, supersedes: holder };
-      }
-      // The holder never started or already finished but kept the lock (it died before releasing): take over.
+      // The holder finished (or died before it had a record) but kept the lock: take the service over.
       log.warn('releasing a stale lock', { service, holder });
       await store.releaseLock(service, holder, clock.now());
       await store.acquireLock(service, rolloutId, clock.now());
@@ -162,9 +166,13 @@ export function makeStartRollout(deps: StartRolloutDeps) {
   async function supersede(holder: string, doc: RolloutDoc): Promise<void> {
     await store.setPending(doc.service, holder, doc);
     const message = `superseded by ${imageLabel(doc.image)}`;
-    const record = await store.markAborted(holder, ErrorName.Superseded, message, clock.now());
-    if (record.wait) await executions.sendTaskFailure(record.wait.token, ErrorName.Superseded, message);
-    await recordHistory(deps, holder, 'superseded', message, { by: doc.rolloutId });
-    log.info('superseding a running rollout', { service: doc.service, holder, next: doc.rolloutId });
+    // Pending first, then look for the holder's record: a holder that is still starting writes its record,
+    // then looks for a pending image. One of the two sees the other, so the holder never runs to the end.
+    if (await store.getRollout(holder)) {
+      const record = await store.markAborted(holder, ErrorName.Superseded, message, clock.now());
+      if (record.wait) await executions.sendTaskFailure(record.wait.token, ErrorName.Superseded, message);
+      await recordHistory(deps, holder, 'superseded', message, { by: doc.rolloutId });
+    }
+    log.info('superseding a rollout', { service: doc.service, holder, next: doc.rolloutId });
   }
 }

@@ -172,6 +172,113 @@ describe('PagerDutyNotifier', () => {
   });
 });
 
+describe('PagerDutyNotifier channels', () => {
+  const SERVICE_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:web/pagerduty-Zy9Xw8';
+  const SERVICE_KEY = 'W3bT3amR0ut1ngK3y00000000000002';
+  const OTHER_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:api/pagerduty-Qr5St6';
+  const OTHER_KEY = 'Ap1T3amR0ut1ngK3y00000000000003';
+  const keys: Record<string, string> = {
+    [SECRET_ARN]: KEY,
+    [SERVICE_SECRET]: SERVICE_KEY,
+    [OTHER_SECRET]: OTHER_KEY,
+  };
+
+  beforeEach(() => {
+    secrets.reset();
+    secrets.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => ({
+      ARN: input.SecretId,
+      Name: input.SecretId.split(':secret:')[1],
+      SecretString: JSON.stringify({ routingKey: keys[input.SecretId] }),
+      VersionId: 'v1',
+    }));
+  });
+
+  function notifier(withDefault: boolean) {
+    const fetch = vi.fn<typeof globalThis.fetch>().mockImplementation(async () => reply(202));
+    const made: string[] = [];
+    const cache = (arn: string) => {
+      made.push(arn);
+      return new SecretCache(client, arn, { retry: fastRetry().retry });
+    };
+    const n = new PagerDutyNotifier({
+      ...(withDefault ? { secret: cache(SECRET_ARN) } : {}),
+      secretFor: cache,
+      fetch,
+    });
+    const routingKeys = () =>
+      fetch.mock.calls.map((c) => (JSON.parse(String(c[1]?.body)) as { routing_key: string }).routing_key);
+    const read = () => secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId);
+    return { notifier: n, fetch, made, routingKeys, read };
+  }
+
+  it('pages with the service’s own routing key over the default', async () => {
+    const { notifier: n, routingKeys, read } = notifier(true);
+
+    await n.notify({ ...event, channels: { pagerDutySecretArn: SERVICE_SECRET } });
+
+    expect(routingKeys()).toEqual([SERVICE_KEY]);
+    expect(read()).toEqual([SERVICE_SECRET]);
+  });
+
+  it('pages with the default key when the service names no secret', async () => {
+    const { notifier: n, routingKeys, read } = notifier(true);
+
+    await n.notify(event);
+    await n.notify({ ...event, channels: { snsTopicArn: 'arn:aws:sns:us-east-1:123456789012:web' } });
+
+    expect(routingKeys()).toEqual([KEY, KEY]);
+    expect(read()).toEqual([SECRET_ARN]);
+  });
+
+  it('reads each service’s secret once per cold start, and keeps the keys apart', async () => {
+    const { notifier: n, routingKeys, read, made } = notifier(true);
+
+    for (const arn of [SERVICE_SECRET, OTHER_SECRET, SERVICE_SECRET, OTHER_SECRET, SECRET_ARN]) {
+      await n.notify({ ...event, channels: { pagerDutySecretArn: arn } });
+    }
+
+    expect(routingKeys()).toEqual([SERVICE_KEY, OTHER_KEY, SERVICE_KEY, OTHER_KEY, KEY]);
+    expect(read().sort()).toEqual([OTHER_SECRET, SECRET_ARN, SERVICE_SECRET].sort());
+    // The default's cache serves a service that names the default secret: no second cache for it.
+    expect(made.sort()).toEqual([OTHER_SECRET, SECRET_ARN, SERVICE_SECRET].sort());
+  });
+
+  it('pages with a service’s secret without any default', async () => {
+    const { notifier: n, routingKeys } = notifier(false);
+
+    await n.notify({ ...event, channels: { pagerDutySecretArn: SERVICE_SECRET } });
+
+    expect(routingKeys()).toEqual([SERVICE_KEY]);
+  });
+
+  it('sends nothing and reads nothing when there is neither a service secret nor a default', async () => {
+    const { notifier: n, fetch } = notifier(false);
+
+    await n.notify(event);
+    await n.notify({ ...event, channels: {} });
+
+    expect(fetch).not.toHaveBeenCalled();
+    expect(secrets.calls()).toHaveLength(0);
+  });
+
+  it('names the service’s secret, never a key, when PagerDuty rejects it', async () => {
+    const fetch = vi
+      .fn<typeof globalThis.fetch>()
+      .mockResolvedValue(reply(400, { message: 'Invalid routing key' }));
+    const n = new PagerDutyNotifier({
+      secretFor: (arn) => new SecretCache(client, arn, { retry: fastRetry().retry }),
+      fetch,
+    });
+
+    const error = await n
+      .notify({ ...event, channels: { pagerDutySecretArn: SERVICE_SECRET } })
+      .catch((e: unknown) => e);
+
+    expect((error as Error).message).toContain(SERVICE_SECRET);
+    expect(String(error)).not.toContain(SERVICE_KEY);
+  });
+});
+
 describe('routingKeyFrom', () => {
   it('takes a raw key or JSON routingKey / routing_key, and names only the secret when it cannot', () => {
     expect(routingKeyFrom(KEY, SECRET_ARN)).toBe(KEY);

@@ -8,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { SnsNotifier } from '../../functions/adapters/aws/sns';
-import { TargetNotFoundError, TransientError } from '../../functions/core/errors';
+import { ErrorName, TargetNotFoundError, TransientError } from '../../functions/core/errors';
 import { snsMessage } from '../../functions/core/notification';
 import type { RolloutEvent } from '../../functions/ports';
 import { awsError, fastRetry } from './helpers';
@@ -91,5 +91,62 @@ describe('SnsNotifier', () => {
     );
     expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
     expect(retry.sleeps).toHaveLength(2);
+  });
+
+  it('names AccessDenied with core’s stable error name', async () => {
+    sns
+      .on(PublishCommand)
+      .rejects(new AuthorizationErrorException({ message: 'not authorized', $metadata: {} }));
+
+    await expect(new SnsNotifier(client, TOPIC).notify(event)).rejects.toMatchObject({
+      name: ErrorName.AccessDenied,
+    });
+  });
+});
+
+describe('SnsNotifier channels', () => {
+  const SERVICE_TOPIC = 'arn:aws:sns:us-east-1:123456789012:web-rollouts';
+
+  beforeEach(() => {
+    sns.reset();
+    sns.on(PublishCommand).resolves({ MessageId: '5a1d3f0e-8b44-4c3e-9d0a-1f2e3d4c5b6a' });
+  });
+
+  const topics = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input.TopicArn);
+
+  it('publishes to the service’s own topic over the default', async () => {
+    await new SnsNotifier(client, TOPIC).notify({ ...event, channels: { snsTopicArn: SERVICE_TOPIC } });
+
+    expect(topics()).toEqual([SERVICE_TOPIC]);
+  });
+
+  it('publishes to the default topic when the service names none', async () => {
+    const notifier = new SnsNotifier(client, TOPIC);
+    await notifier.notify(event);
+    await notifier.notify({ ...event, channels: { pagerDutySecretArn: 'arn:aws:secretsmanager:x' } });
+
+    expect(topics()).toEqual([TOPIC, TOPIC]);
+  });
+
+  it('publishes to a service’s topic without any default', async () => {
+    await new SnsNotifier(client).notify({ ...event, channels: { snsTopicArn: SERVICE_TOPIC } });
+
+    expect(topics()).toEqual([SERVICE_TOPIC]);
+  });
+
+  it('sends nothing when there is neither a service topic nor a default', async () => {
+    const notifier = new SnsNotifier(client, undefined);
+    await notifier.notify(event);
+    await notifier.notify({ ...event, channels: {} });
+
+    expect(sns.calls()).toHaveLength(0);
+  });
+
+  it('names the service’s topic when it does not exist', async () => {
+    sns.on(PublishCommand).rejects(new NotFoundException({ message: 'Topic does not exist', $metadata: {} }));
+
+    await expect(
+      new SnsNotifier(client, TOPIC).notify({ ...event, channels: { snsTopicArn: SERVICE_TOPIC } }),
+    ).rejects.toThrow(new TargetNotFoundError(`SNS topic ${SERVICE_TOPIC} does not exist`));
   });
 });

@@ -31,6 +31,7 @@ describe('ErrorName', () => {
       LockHeld: 'LockHeld',
       WeightsNotApplied: 'WeightsNotApplied',
       Transient: 'Transient',
+      AccessDenied: 'AccessDenied',
     });
   });
 });

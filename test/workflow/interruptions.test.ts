@@ -210,7 +210,7 @@ describe('bad input changes nothing', () => {
 describe('a lock left behind', () => {
   it('is taken over when its holder never started', async () => {
     const world = await startWorld({ services: [demoService({ steps: SHORT_PLAN })] });
-    await world.store.acquireLock('web', 'web-0000000000000000', new Date());
+    await world.store.acquireLock('web', 'web-0000000000000000', new Date(0));
     const id = await startedId(world.push('v2'));
     expect((await world.waitFor(id)).status).toBe('SUCCEEDED');
     await expectSettled(world, { stableTag: 'v2' });

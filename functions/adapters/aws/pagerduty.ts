@@ -1,7 +1,8 @@
 /**
  * Notifier that opens PagerDuty incidents through the Events API v2, for the severities core says page
- * (`pages`). One incident per rollout (dedup_key = rollout id). The routing key comes from Secrets Manager,
- * read once per cold start, and never appears in an error or a log line.
+ * (`pages`). One incident per rollout (dedup_key = rollout id). The routing key comes from Secrets Manager (the
+ * service's own secret, else the controller's default), each secret read once per cold start, and never appears
+ * in an error or a log line.
  */
 
 import { TransientError } from '../../core/errors';
@@ -12,9 +13,21 @@ import { routingKeyFrom } from './secretsmanager';
 
 export const PAGERDUTY_EVENTS_ENDPOINT = 'https://events.pagerduty.com/v2/enqueue';
 
+/** Where a routing key comes from: a SecretCache over Secrets Manager; its id is named in errors, never the key. */
+export interface RoutingKeySource {
+  readonly secretId: string;
+  get(): Promise<string>;
+}
+
 export interface PagerDutyOptions {
-  /** Where the routing key comes from: a SecretCache over Secrets Manager; its id is named in errors, never the key. */
-  secret: { readonly secretId: string; get(): Promise<string> };
+  /** The default routing key (PAGERDUTY_SECRET_ARN): for the events of services that name no secret of their own. */
+  secret?: RoutingKeySource;
+  /**
+   * A source for a service's own secret (`notifications.pagerDuty.routingKeySecretArn`, carried on the event as
+   * `channels.pagerDutySecretArn`). Called once per secret ARN: the notifier keeps each source, so each secret is
+   * read once per cold start. Without it, a service's own secret cannot be read and the default applies.
+   */
+  secretFor?: (secretArn: string) => RoutingKeySource;
   endpoint?: string;
   fetch?: typeof globalThis.fetch;
   sleep?: (ms: number) => Promise<void>;
@@ -33,6 +46,7 @@ export class PagerDutyNotifier implements Notifier {
   private readonly attempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly sources = new Map<string, RoutingKeySource>();
 
   constructor(private readonly options: PagerDutyOptions) {
     this.endpoint = options.endpoint ?? PAGERDUTY_EVENTS_ENDPOINT;
@@ -44,9 +58,24 @@ export class PagerDutyNotifier implements Notifier {
     this.maxDelayMs = options.maxDelayMs ?? 8000;
   }
 
+  /** The secret an event's routing key comes from, if any: the service's own, else the default. */
+  sourceFor(event: RolloutEvent): RoutingKeySource | undefined {
+    const arn = event.channels?.pagerDutySecretArn;
+    const fallback = this.options.secret;
+    if (!arn || arn === fallback?.secretId || !this.options.secretFor) return fallback;
+    let source = this.sources.get(arn);
+    if (!source) {
+      source = this.options.secretFor(arn);
+      this.sources.set(arn, source);
+    }
+    return source;
+  }
+
   async notify(event: RolloutEvent): Promise<void> {
     if (!pages(event.severity)) return;
-    const routingKey = routingKeyFrom(await this.options.secret.get(), this.options.secret.secretId);
+    const secret = this.sourceFor(event);
+    if (!secret) return;
+    const routingKey = routingKeyFrom(await secret.get(), secret.secretId);
     const body = JSON.stringify(pagerDutyTrigger(event, routingKey));
     const redact = (text: string) => text.split(routingKey).join('[redacted]');
     let last = '';
@@ -81,7 +110,7 @@ export class PagerDutyNotifier implements Notifier {
       }
       throw new Error(
         `PagerDuty rejected the ${event.type} event for ${event.rolloutId} (HTTP ${response.status})${detail ? `: ${detail}` : ''}; ` +
-          `check the routing key in ${this.options.secret.secretId}`,
+          `check the routing key in ${secret.secretId}`,
       );
     }
     throw new TransientError(

@@ -5,7 +5,7 @@
  * The SDK's own retry (SDK_CLIENT_CONFIG) runs first inside each attempt; this layer covers the rest and makes
  * the behaviour testable with mocked clients.
  */
-import { TargetNotFoundError, TransientError } from '../../core/errors';
+import { CanaryControllerError, ErrorName, TargetNotFoundError, TransientError } from '../../core/errors';
 
 /** Client settings for the handlers that build the clients: the SDK's standard retry (full jitter, capped). */
 export const SDK_CLIENT_CONFIG = { maxAttempts: 3, retryMode: 'standard' } as const;
@@ -25,13 +25,13 @@ export interface AdapterOptions {
 }
 
 /**
- * The caller may not do this. Permanent (never retried): a missing IAM permission does not fix itself. Not in
- * core's ErrorName list on purpose: the workflow treats it like any other failure (Catch States.ALL).
+ * The caller may not do this: named ErrorName.AccessDenied. Permanent (never retried, neither here nor by the
+ * workflow): a missing IAM permission does not fix itself. The workflow routes it like any other failure (Catch
+ * States.ALL → Rollback).
  */
-export class AccessDeniedError extends Error {
+export class AccessDeniedError extends CanaryControllerError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AccessDenied';
+    super(ErrorName.AccessDenied, message, options);
   }
 }
 
@@ -105,8 +105,8 @@ const NETWORK = new Set([
   'ETIMEDOUT',
 ]);
 
-const ACCESS_DENIED = new Set([
-  'AccessDenied',
+const ACCESS_DENIED = new Set<string>([
+  ErrorName.AccessDenied,
   'AccessDeniedException',
   'UnauthorizedOperation',
   'AuthorizationError',

@@ -1,6 +1,6 @@
 /**
- * Notifier that publishes rollout events to an SNS topic, with message attributes (service, event, severity)
- * that subscribers filter on. The text is core's, so SNS reads the same locally and on AWS.
+ * Notifier that publishes rollout events to an SNS topic (the service's own, else the controller's default), with
+ * message attributes (service, event, severity) that subscribers filter on. The text is core's, so SNS reads the same locally and on AWS.
  */
 import { createHash } from 'node:crypto';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
@@ -12,24 +12,36 @@ export class SnsNotifier implements Notifier {
   readonly name = 'sns';
   private readonly aws: AwsCaller;
 
+  /**
+   * `defaultTopicArn` (SNS_TOPIC_ARN) takes the events of services that name no topic of their own
+   * (`notifications.snsTopicArn`, carried on the event as `channels.snsTopicArn`); without either an event is
+   * not published.
+   */
   constructor(
     private readonly sns: SNSClient,
-    private readonly topicArn: string,
+    private readonly defaultTopicArn?: string,
     options: AdapterOptions = {},
   ) {
     this.aws = new AwsCaller(options.retry);
   }
 
+  /** The topic an event goes to, if any. */
+  topicFor(event: RolloutEvent): string | undefined {
+    return event.channels?.snsTopicArn ?? this.defaultTopicArn;
+  }
+
   async notify(event: RolloutEvent): Promise<void> {
+    const topicArn = this.topicFor(event);
+    if (!topicArn) return;
     const message = snsMessage(event);
-    const fifo = this.topicArn.endsWith('.fifo');
+    const fifo = topicArn.endsWith('.fifo');
     await this.aws.call(
       'sns:Publish',
-      this.topicArn,
+      topicArn,
       () =>
         this.sns.send(
           new PublishCommand({
-            TopicArn: this.topicArn,
+            TopicArn: topicArn,
             Subject: message.subject,
             Message: message.message,
             MessageAttributes: Object.fromEntries(
@@ -51,8 +63,8 @@ export class SnsNotifier implements Notifier {
         ),
       {
         notFound: {
-          NotFoundException: `SNS topic ${this.topicArn} does not exist`,
-          NotFound: `SNS topic ${this.topicArn} does not exist`,
+          NotFoundException: `SNS topic ${topicArn} does not exist`,
+          NotFound: `SNS topic ${topicArn} does not exist`,
         },
       },
     );

@@ -12,6 +12,7 @@ import type {
   DeployerFor,
   Executions,
   Log,
+  NotificationChannels,
   Notifier,
   RolloutEvent,
   RolloutStore,
@@ -75,7 +76,20 @@ export async function recordHistory(
   });
 }
 
-/** Send to every channel; one channel failing never stops the others, nor the caller. */
+/** A service's own notification channels for its events (undefined when it names none: the defaults apply). */
+export function channelsOf(config: ServiceConfig): NotificationChannels | undefined {
+  const n = config.notifications;
+  const channels: NotificationChannels = {
+    ...(n.snsTopicArn ? { snsTopicArn: n.snsTopicArn } : {}),
+    ...(n.pagerDuty ? { pagerDutySecretArn: n.pagerDuty.routingKeySecretArn } : {}),
+  };
+  return Object.keys(channels).length > 0 ? channels : undefined;
+}
+
+/**
+ * Send to every notifier; one failing never stops the others, nor the caller. Each notifier sends to the event's
+ * `channels` (fill them with `channelsOf`) or to its default.
+ */
 export async function notifyAll(
   deps: { notifiers: readonly Notifier[]; log: Log },
   event: RolloutEvent,
@@ -125,6 +139,21 @@ export async function startRolloutExecution(
       createdAt: now,
       updatedAt: now,
     });
+  }
+  const lock = await deps.store.getLock(doc.service);
+  if (lock?.rolloutId === doc.rolloutId && lock.pending) {
+    // A newer image arrived before this one started: it never touches traffic; the newer one starts instead.
+    await deps.store.updateRollout(doc.rolloutId, {
+      status: 'rolledBack',
+      updatedAt: now,
+      outcome: {
+        result: 'rolledBack',
+        reason: `Superseded: ${lock.pending.rolloutId} arrived before it started`,
+        at: now,
+      },
+    });
+    const next = await deps.store.releaseLock(doc.service, doc.rolloutId, deps.clock.now());
+    if (next) return startRolloutExecution(deps, next);
   }
   return deps.executions.start(doc.rolloutId, { rollout: doc });
 }

@@ -1,0 +1,1084 @@
+/**
+ * The Lambda entry points on their success paths, end to end through the real adapters with mocked SDK clients:
+ * the exact commands (and inputs) a real rollout causes on ELBv2, ECS, DynamoDB, CloudWatch, Step Functions, SNS
+ * and Secrets Manager, in the order that matters (traffic before anything else). Responses follow the shapes of
+ * the AWS API references.
+ */
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  type DescribeAlarmsCommandOutput,
+  GetMetricDataCommand,
+  type MetricDataResult,
+} from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeServicesCommand,
+  type DescribeServicesCommandInput,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  type Service,
+  type TaskDefinition,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import {
+  type Action,
+  DescribeListenersCommand,
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  type GetCommandInput,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { stepSpecs } from '../../functions/core/config';
+import { buildPlan } from '../../functions/core/plan';
+import { imageLabel, type RolloutDoc, type RolloutRecord, type Route } from '../../functions/core/rollout';
+import {
+  ALARMS,
+  CANARY_SERVICE,
+  CANARY_TG_ARN,
+  CONTAINER,
+  ECS_CLUSTER,
+  IMAGE_DIGEST,
+  IMAGE_TAG,
+  LISTENER_ARN,
+  PAGERDUTY_SECRET_ARN,
+  REPOSITORY,
+  ROLLOUT_ID,
+  SERVICE,
+  STABLE_SERVICE,
+  STABLE_TG_ARN,
+  validParsedConfig,
+  validServiceConfig,
+} from '../helpers/config';
+import { loadEvent } from '../helpers/fixtures';
+
+const TABLE = 'canary-rollouts';
+const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:canary-rollout';
+/** The controller's default topic (SNS_TOPIC_ARN) and the service's own (its `notifications.snsTopicArn`). */
+const DEFAULT_TOPIC = 'arn:aws:sns:us-east-1:123456789012:canary-rollouts';
+const SERVICE_TOPIC = 'arn:aws:sns:us-east-1:123456789012:web-rollouts';
+const ROUTING_KEY = 'R0ut1ngK3yF0rTh3W3bS3rv1c3000001';
+const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+const STABLE_TASK_DEF = 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:41';
+const CANARY_TASK_DEF = 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:42';
+const STABLE_IMAGE = `${REGISTRY}/${REPOSITORY}:v1.4.1`;
+const CANARY_IMAGE = `${REGISTRY}/${REPOSITORY}@${IMAGE_DIGEST}`;
+const NOW = '2025-03-14T09:40:00.000Z';
+const CREATED = '2025-03-14T09:26:54.000Z';
+const CANARY_STARTED = '2025-03-14T09:35:00.000Z';
+const TASK_TOKEN =
+  'AQCEAAAAKgAAAAMAAAAAAAAAAXsLL2ApMMmOkaN7YY0xB4T0cMdC4kbmZEXrRWwjXVzBqfnPuyadeD6ilbqoG1kvS6oJTcQjnuBybpBf7Y4KIeNUeAkACsi9BrjE4q3IiQHYThsNV6N2SnXZSgdzvP4f3zfjFT5uAeqP4M5pNb7uAVXDVm8zcyzsrFebgxM5dAC5UBJ53OoH0SIF7LF5Ia8RNHCgPhG1kqErftN28HvvNQ0ZBcN5z2c2HaNsdK7AhYO7LdPQXO5TDYtYQljiOpFkqd0x6GeB3UxEwqASjkyUEAFdxfaBYJbjEcP0uU1mNs1yAL4Ft9O4WnuHN0aV18TeUXAvFsbuhwWoCJLFLsumMgcDqcrNXG6Pf5fgyd6oCQSF/fEp0ufJP6GoXn7h1MhG2gu8xqhcH8cA/SOZ2BTgbW+A6G8vkQYEfXKVzcoz5pxIwu6rQlhFLAHU1mgsajoO3XukybO0gHsAlUvAlmz3HhBLo+Gu/ANFsIFzk0C2Fr6VdXPfeVl5wZoTTJb+Tc9ftZRtDVY0L/+mYVoShJ+ywc5tOdbE3efl4akqj2XSvcVa8eEH3vF2cdPDzy92+7bzsI5MRjzHT0cWN9xdjoSp/6FF1tbBdrwtkkiRAvZedKbkGqpTVJWMprunnlEKQy5PSafkl2IAj3BBLn/H8QjCw7TlucEYk1Ad9kVN4HLV5IY+jWSQFPULQzYrbsfQH/qqWaf2p2pQ3aBaxxPmjWwXoc9Tfvh5J3pn8X90PtC8c2z4WB3K3KTKHmvxR2KtYA7Ie+pWmrwfWNWLv';
+
+const SERVICE_CONFIG = validServiceConfig({
+  traffic: { stickinessSeconds: 300 },
+  notifications: { snsTopicArn: SERVICE_TOPIC },
+});
+const CONFIG = validParsedConfig({
+  traffic: { stickinessSeconds: 300 },
+  notifications: { snsTopicArn: SERVICE_TOPIC },
+});
+
+const doc = mockClient(DynamoDBDocumentClient);
+const ddb = mockClient(DynamoDBClient);
+const sfn = mockClient(SFNClient);
+const elbv2 = mockClient(ElasticLoadBalancingV2Client);
+const ecs = mockClient(ECSClient);
+const cloudwatch = mockClient(CloudWatchClient);
+const sns = mockClient(SNSClient);
+const secrets = mockClient(SecretsManagerClient);
+const MOCKS = { doc, ddb, sfn, elbv2, ecs, cloudwatch, sns, secrets };
+
+const fetchMock = vi.fn<typeof globalThis.fetch>();
+
+const context = {
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: 'canary-test',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:canary-test',
+  memoryLimitInMB: '256',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: '/aws/lambda/canary-test',
+  logStreamName: '2025/03/14/[$LATEST]abcdef',
+  getRemainingTimeInMillis: () => 60_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} as Context;
+
+function stubEnv(overrides: Record<string, string | undefined> = {}) {
+  const base: Record<string, string | undefined> = {
+    AWS_REGION: 'us-east-1',
+    TABLE_NAME: TABLE,
+    STATE_MACHINE_ARN,
+    SERVICES_JSON: JSON.stringify([SERVICE_CONFIG]),
+    SNS_TOPIC_ARN: '',
+    PAGERDUTY_SECRET_ARN: '',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_DEV: 'true',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  };
+  for (const [name, value] of Object.entries({ ...base, ...overrides })) vi.stubEnv(name, value);
+}
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+async function handlerOf(name: string): Promise<Handler> {
+  return ((await import(`../../functions/handlers/${name}.ts`)) as { handler: Handler }).handler;
+}
+
+// --- fixtures -------------------------------------------------------------------------------------------------
+
+const rolloutDoc: RolloutDoc = {
+  rolloutId: ROLLOUT_ID,
+  service: SERVICE,
+  image: { repository: REPOSITORY, digest: IMAGE_DIGEST, tag: IMAGE_TAG },
+  config: CONFIG,
+  plan: buildPlan(stepSpecs(CONFIG)),
+  trigger: 'ecr-push',
+  requestedAt: '2025-03-14T09:26:53Z',
+};
+
+const route: Route = {
+  listenerArn: LISTENER_ARN,
+  stableTargetGroupArn: STABLE_TG_ARN,
+  canaryTargetGroupArn: CANARY_TG_ARN,
+  stickinessSeconds: 300,
+};
+
+const firstStep = rolloutDoc.plan[0] as NonNullable<(typeof rolloutDoc.plan)[0]>;
+
+function record(extra: Partial<RolloutRecord> = {}): RolloutRecord {
+  return {
+    rolloutId: ROLLOUT_ID,
+    service: SERVICE,
+    image: rolloutDoc.image,
+    status: 'running',
+    alarms: [...ALARMS],
+    createdAt: CREATED,
+    updatedAt: CREATED,
+    ...extra,
+  };
+}
+
+/** The table's items as DynamoDB holds them (keys included), answering GetItem and UpdateItem by key. */
+function table(items: { lock?: boolean; record?: RolloutRecord }) {
+  const stored = new Map<string, Record<string, unknown>>();
+  if (items.lock) {
+    stored.set(`SERVICE#${SERVICE}|LOCK`, {
+      pk: `SERVICE#${SERVICE}`,
+      sk: 'LOCK',
+      service: SERVICE,
+      rolloutId: ROLLOUT_ID,
+      acquiredAt: CREATED,
+    });
+  }
+  if (items.record) stored.set(`ROLLOUT#${ROLLOUT_ID}|RECORD`, recordItem(items.record));
+  doc.on(GetCommand).callsFake((input: GetCommandInput) => {
+    const key = input.Key as { pk: string; sk: string };
+    const item = stored.get(`${key.pk}|${key.sk}`);
+    return item ? { Item: structuredClone(item) } : {};
+  });
+  doc
+    .on(UpdateCommand)
+    .callsFake(() => ({ Attributes: structuredClone(stored.get(`ROLLOUT#${ROLLOUT_ID}|RECORD`)) }));
+}
+
+function recordItem(r: RolloutRecord): Record<string, unknown> {
+  return {
+    ...structuredClone(r),
+    pk: `ROLLOUT#${r.rolloutId}`,
+    sk: 'RECORD',
+    servicePk: r.service,
+    serviceSk: `${r.createdAt}#${r.rolloutId}`,
+    activePk: 'ACTIVE',
+    activeSk: r.rolloutId,
+  };
+}
+
+const getInput = (pk: string, sk: string) => ({ TableName: TABLE, Key: { pk, sk }, ConsistentRead: true });
+const RECORD_KEY = { pk: `ROLLOUT#${ROLLOUT_ID}`, sk: 'RECORD' };
+
+function updateInput(
+  expression: string,
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    TableName: TABLE,
+    Key: RECORD_KEY,
+    UpdateExpression: expression,
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ReturnValues: 'ALL_NEW',
+  };
+}
+
+function historyPut(type: string, message: string, detail?: Record<string, unknown>) {
+  return {
+    TableName: TABLE,
+    Item: {
+      at: NOW,
+      type,
+      message,
+      ...(detail ? { detail } : {}),
+      pk: `ROLLOUT#${ROLLOUT_ID}`,
+      sk: expect.stringMatching(new RegExp(`^HISTORY#${NOW.replaceAll('.', '\\.')}#\\d{6}[0-9a-f]{4}$`)),
+    },
+    ConditionExpression: 'attribute_not_exists(sk)',
+  };
+}
+
+/** A DescribeListeners response: the HTTPS listener forwarding to both target groups with these weights. */
+function listener(
+  stable: number,
+  canary: number,
+  stickiness: { Enabled: boolean; DurationSeconds?: number },
+) {
+  return {
+    Listeners: [
+      {
+        ListenerArn: LISTENER_ARN,
+        LoadBalancerArn:
+          'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188',
+        Port: 443,
+        Protocol: 'HTTPS' as const,
+        Certificates: [
+          {
+            CertificateArn:
+              'arn:aws:acm:us-east-1:123456789012:certificate/3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+          },
+        ],
+        SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+        DefaultActions: [forward(stable, canary, stickiness)],
+      },
+    ],
+  };
+}
+
+function forward(
+  stable: number,
+  canary: number,
+  stickiness: { Enabled: boolean; DurationSeconds?: number },
+): Action {
+  return {
+    Type: 'forward',
+    Order: 1,
+    ForwardConfig: {
+      TargetGroups: [
+        { TargetGroupArn: STABLE_TG_ARN, Weight: stable },
+        { TargetGroupArn: CANARY_TG_ARN, Weight: canary },
+      ],
+      TargetGroupStickinessConfig: stickiness,
+    },
+  };
+}
+
+function ecsService(
+  name: string,
+  desiredCount: number,
+  taskDefinition: string,
+  targetGroupArn: string,
+): Service {
+  return {
+    serviceArn: `arn:aws:ecs:us-east-1:123456789012:service/${ECS_CLUSTER}/${name}`,
+    serviceName: name,
+    clusterArn: `arn:aws:ecs:us-east-1:123456789012:cluster/${ECS_CLUSTER}`,
+    status: 'ACTIVE',
+    desiredCount,
+    runningCount: desiredCount,
+    pendingCount: 0,
+    launchType: 'FARGATE',
+    platformVersion: '1.4.0',
+    taskDefinition,
+    loadBalancers: [{ targetGroupArn, containerName: CONTAINER, containerPort: 8080 }],
+    deployments: [
+      {
+        id: `ecs-svc/${name === STABLE_SERVICE ? '9223370292' : '9223370293'}`,
+        status: 'PRIMARY',
+        taskDefinition,
+        desiredCount,
+        runningCount: desiredCount,
+        pendingCount: 0,
+        failedTasks: 0,
+        launchType: 'FARGATE',
+        rolloutState: 'COMPLETED',
+        rolloutStateReason: 'ECS deployment ecs-svc/9223370292 completed.',
+        createdAt: new Date('2025-03-10T08:00:00Z'),
+        updatedAt: new Date('2025-03-10T08:04:12Z'),
+      },
+    ],
+    schedulingStrategy: 'REPLICA',
+  };
+}
+
+/** DescribeServices answering for the services asked about, as ECS does. */
+function services(stableDesired: number, canaryDesired: number, canaryTaskDefinition = STABLE_TASK_DEF) {
+  const all = [
+    ecsService(STABLE_SERVICE, stableDesired, STABLE_TASK_DEF, STABLE_TG_ARN),
+    ecsService(CANARY_SERVICE, canaryDesired, canaryTaskDefinition, CANARY_TG_ARN),
+  ];
+  ecs.on(DescribeServicesCommand).callsFake((input: DescribeServicesCommandInput) => ({
+    services: all.filter((s) => input.services?.includes(s.serviceName ?? '')),
+    failures: [],
+  }));
+}
+
+const containerDefinition = {
+  name: CONTAINER,
+  image: STABLE_IMAGE,
+  cpu: 0,
+  portMappings: [
+    {
+      containerPort: 8080,
+      hostPort: 8080,
+      protocol: 'tcp' as const,
+      name: 'http',
+      appProtocol: 'http' as const,
+    },
+  ],
+  essential: true,
+  environment: [{ name: 'PORT', value: '8080' }],
+  logConfiguration: {
+    logDriver: 'awslogs' as const,
+    options: { 'awslogs-group': '/ecs/web', 'awslogs-region': 'us-east-1', 'awslogs-stream-prefix': 'web' },
+  },
+};
+
+const stableTaskDefinition: TaskDefinition = {
+  taskDefinitionArn: STABLE_TASK_DEF,
+  containerDefinitions: [containerDefinition],
+  family: 'web',
+  taskRoleArn: 'arn:aws:iam::123456789012:role/web-task',
+  executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+  networkMode: 'awsvpc',
+  revision: 41,
+  volumes: [],
+  status: 'ACTIVE',
+  requiresAttributes: [
+    { name: 'com.amazonaws.ecs.capability.logging-driver.awslogs' },
+    { name: 'ecs.capability.execution-role-awslogs' },
+    { name: 'com.amazonaws.ecs.capability.task-iam-role' },
+    { name: 'ecs.capability.task-eni' },
+  ],
+  placementConstraints: [],
+  compatibilities: ['EC2', 'FARGATE'],
+  requiresCompatibilities: ['FARGATE'],
+  cpu: '512',
+  memory: '1024',
+  runtimePlatform: { cpuArchitecture: 'ARM64', operatingSystemFamily: 'LINUX' },
+  registeredAt: new Date('2025-03-10T07:58:31Z'),
+  registeredBy: 'arn:aws:sts::123456789012:assumed-role/deploy/github-actions',
+};
+
+/** Every call to any mocked client, in the order made: "client:Command". */
+function timeline(): string[] {
+  return Object.entries(MOCKS)
+    .flatMap(([client, mock]) =>
+      mock.calls().map((call) => ({
+        id: (call as unknown as { callId: number }).callId,
+        name: `${client}:${call.args[0].constructor.name}`,
+      })),
+    )
+    .sort((a, b) => a.id - b.id)
+    .map((c) => c.name);
+}
+
+beforeEach(() => {
+  vi.resetModules();
+  vi.useFakeTimers({ toFake: ['Date'], now: new Date(NOW) });
+  for (const m of Object.values(MOCKS)) m.reset();
+  doc.onAnyCommand().resolves({});
+  ddb.onAnyCommand().resolves({});
+  sns.on(PublishCommand).resolves({ MessageId: '5a1d3f0e-8b44-4c3e-9d0a-1f2e3d4c5b6a' });
+  secrets.on(GetSecretValueCommand).resolves({
+    ARN: PAGERDUTY_SECRET_ARN,
+    Name: 'canary/pagerduty-routing-key',
+    SecretString: JSON.stringify({ routingKey: ROUTING_KEY }),
+    VersionId: 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111',
+    VersionStages: ['AWSCURRENT'],
+    CreatedDate: new Date('2025-01-02T10:00:00Z'),
+  });
+  fetchMock.mockReset();
+  fetchMock.mockImplementation(
+    async () =>
+      new Response(JSON.stringify({ status: 'success', message: 'Event processed', dedup_key: ROLLOUT_ID }), {
+        status: 202,
+        headers: { 'content-type': 'application/json' },
+      }),
+  );
+  vi.stubGlobal('fetch', fetchMock);
+  stubEnv();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllEnvs();
+  vi.unstubAllGlobals();
+});
+
+// --- prepare --------------------------------------------------------------------------------------------------
+
+describe('prepare', () => {
+  it('checks the route, records what stable runs and deploys the image as the canary sized for 5%', async () => {
+    table({ lock: true, record: record() });
+    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(DescribeTargetGroupsCommand).resolves({
+      TargetGroups: [STABLE_TG_ARN, CANARY_TG_ARN].map((arn) => ({
+        TargetGroupArn: arn,
+        TargetGroupName: arn.split('/')[1],
+        Protocol: 'HTTP' as const,
+        Port: 8080,
+        VpcId: 'vpc-0a1b2c3d4e5f60718',
+        HealthCheckProtocol: 'HTTP' as const,
+        HealthCheckPath: '/healthz',
+        TargetType: 'ip' as const,
+        LoadBalancerArns: [
+          'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188',
+        ],
+        IpAddressType: 'ipv4' as const,
+      })),
+    });
+    services(40, 0);
+    ecs.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: stableTaskDefinition,
+      tags: [
+        { key: 'team', value: 'web' },
+        { key: 'aws:cloudformation:stack-name', value: 'web-prod' },
+      ],
+    });
+    ecs.on(RegisterTaskDefinitionCommand).resolves({
+      taskDefinition: {
+        ...stableTaskDefinition,
+        taskDefinitionArn: CANARY_TASK_DEF,
+        revision: 42,
+        containerDefinitions: [{ ...containerDefinition, image: CANARY_IMAGE }],
+        registeredAt: new Date(NOW),
+      },
+      tags: [{ key: 'team', value: 'web' }],
+    });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 2, CANARY_TASK_DEF, CANARY_TG_ARN) });
+
+    const handler = await handlerOf('prepare');
+    const result = await handler({ rollout: rolloutDoc }, context);
+
+    expect(result).toEqual({
+      route,
+      readiness: { attempts: 0, ready: false, waitSeconds: CONFIG.readiness.pollSeconds },
+    });
+
+    // ELBv2: the listener and both target groups exist.
+    expect(elbv2.commandCalls(DescribeListenersCommand).map((c) => c.args[0].input)).toEqual([
+      { ListenerArns: [LISTENER_ARN] },
+    ]);
+    expect(elbv2.commandCalls(DescribeTargetGroupsCommand).map((c) => c.args[0].input)).toEqual([
+      { TargetGroupArns: [STABLE_TG_ARN, CANARY_TG_ARN] },
+    ]);
+    expect(elbv2.commandCalls(ModifyListenerCommand)).toHaveLength(0);
+
+    // ECS: what stable runs, then a canary revision of it with the new image, on the canary service.
+    expect(ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input)).toEqual([
+      { cluster: ECS_CLUSTER, services: [STABLE_SERVICE] },
+      { cluster: ECS_CLUSTER, services: [STABLE_SERVICE, CANARY_SERVICE] },
+    ]);
+    expect(ecs.commandCalls(DescribeTaskDefinitionCommand).map((c) => c.args[0].input)).toEqual([
+      { taskDefinition: STABLE_TASK_DEF, include: ['TAGS'] },
+      { taskDefinition: STABLE_TASK_DEF, include: ['TAGS'] },
+    ]);
+    expect(ecs.commandCalls(RegisterTaskDefinitionCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        family: 'web',
+        taskRoleArn: 'arn:aws:iam::123456789012:role/web-task',
+        executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+        networkMode: 'awsvpc',
+        containerDefinitions: [{ ...containerDefinition, image: CANARY_IMAGE }],
+        volumes: [],
+        placementConstraints: [],
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '512',
+        memory: '1024',
+        runtimePlatform: { cpuArchitecture: 'ARM64', operatingSystemFamily: 'LINUX' },
+        tags: [{ key: 'team', value: 'web' }],
+      },
+    ]);
+    expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([
+      // 5% of the stable service's 40 tasks.
+      { cluster: ECS_CLUSTER, service: CANARY_SERVICE, taskDefinition: CANARY_TASK_DEF, desiredCount: 2 },
+    ]);
+
+    // DynamoDB: the lock and the record read, the serving target group looked up, the record updated.
+    expect(doc.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
+      getInput(`SERVICE#${SERVICE}`, 'LOCK'),
+      getInput(RECORD_KEY.pk, RECORD_KEY.sk),
+      getInput(`SERVICE#${SERVICE}`, 'SERVING'),
+    ]);
+    expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
+      updateInput(
+        'SET #f0 = :v0, #f1 = :v1, #f2 = :v2, #f3 = :v3',
+        { '#f0': 'route', '#f1': 'previousStable', '#f2': 'canaryPercent', '#f3': 'updatedAt' },
+        {
+          ':v0': route,
+          ':v1': { image: STABLE_IMAGE, revision: STABLE_TASK_DEF },
+          ':v2': 0,
+          ':v3': NOW,
+        },
+      ),
+    ]);
+    expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+      historyPut('prepared', `deploying ${imageLabel(rolloutDoc.image)} as the canary`, {
+        weightsFound: { [STABLE_TG_ARN]: 1, [CANARY_TG_ARN]: 0 },
+        previousStable: STABLE_IMAGE,
+      }),
+    ]);
+
+    // The record holds the previous stable before the canary is deployed (a rollback can always restore it).
+    expect(timeline()).toEqual([
+      'doc:GetCommand',
+      'doc:GetCommand',
+      'doc:GetCommand',
+      'elbv2:DescribeListenersCommand',
+      'elbv2:DescribeTargetGroupsCommand',
+      'ecs:DescribeServicesCommand',
+      'ecs:DescribeTaskDefinitionCommand',
+      'doc:UpdateCommand',
+      'ecs:DescribeServicesCommand',
+      'ecs:DescribeTaskDefinitionCommand',
+      'ecs:RegisterTaskDefinitionCommand',
+      'ecs:UpdateServiceCommand',
+      'doc:PutCommand',
+    ]);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+});
+
+// --- set-weight -----------------------------------------------------------------------------------------------
+
+describe('set-weight', () => {
+  it('scales the canary, sends it 5% (19:1, sticky), reads the listener back and records the step', async () => {
+    table({ lock: true, record: record({ route, canaryPercent: 0 }) });
+    // Autoscaling took stable from 20 to 40 tasks since prepare sized the canary at 1.
+    services(40, 1, CANARY_TASK_DEF);
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 2, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    elbv2
+      .on(DescribeListenersCommand)
+      .resolvesOnce(listener(1, 0, { Enabled: false }))
+      .resolves(listener(19, 1, { Enabled: true, DurationSeconds: 300 }));
+    elbv2.on(ModifyListenerCommand).resolves({
+      Listeners: listener(19, 1, { Enabled: true, DurationSeconds: 300 }).Listeners,
+    });
+
+    const handler = await handlerOf('set-weight');
+    const result = await handler({ rollout: rolloutDoc, route, step: firstStep }, context);
+
+    expect(result).toEqual({ seconds: 300, extensions: 0 });
+    expect(ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input)).toEqual([
+      { cluster: ECS_CLUSTER, services: [STABLE_SERVICE, CANARY_SERVICE] },
+    ]);
+    expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([
+      { cluster: ECS_CLUSTER, service: CANARY_SERVICE, desiredCount: 2 },
+    ]);
+    expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        ListenerArn: LISTENER_ARN,
+        DefaultActions: [
+          {
+            Type: 'forward',
+            Order: 1,
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: STABLE_TG_ARN, Weight: 19 },
+                { TargetGroupArn: CANARY_TG_ARN, Weight: 1 },
+              ],
+              TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 300 },
+            },
+          },
+        ],
+      },
+    ]);
+    expect(elbv2.commandCalls(DescribeListenersCommand).map((c) => c.args[0].input)).toEqual([
+      { ListenerArns: [LISTENER_ARN] },
+      { ListenerArns: [LISTENER_ARN] },
+    ]);
+    expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
+      updateInput(
+        'SET #f0 = :v0, #f1 = :v1, #f2 = :v2, #f3 = :v3',
+        { '#f0': 'currentStep', '#f1': 'canaryPercent', '#f2': 'updatedAt', '#f3': 'canaryStartedAt' },
+        { ':v0': 0, ':v1': 5, ':v2': NOW, ':v3': NOW },
+      ),
+    ]);
+    expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+      historyPut('weight', 'step 1: 5% on the canary', { step: 0, weight: 5 }),
+    ]);
+    // Capacity before traffic; the weights verified before the step is recorded; an abort checked at the end.
+    expect(timeline()).toEqual([
+      'doc:GetCommand',
+      'ecs:DescribeServicesCommand',
+      'ecs:UpdateServiceCommand',
+      'elbv2:DescribeListenersCommand',
+      'elbv2:ModifyListenerCommand',
+      'elbv2:DescribeListenersCommand',
+      'doc:UpdateCommand',
+      'doc:PutCommand',
+      'doc:GetCommand',
+    ]);
+  });
+});
+
+// --- on-alarm -------------------------------------------------------------------------------------------------
+
+describe('on-alarm', () => {
+  it('puts a gated rollout back on stable first, marks it aborted and fails its wait with AlarmFired', async () => {
+    const event = loadEvent('cloudwatch/alarm');
+    const active = record({
+      route,
+      currentStep: 0,
+      canaryPercent: 5,
+      canaryStartedAt: CANARY_STARTED,
+      wait: { token: TASK_TOKEN, kind: 'bake', step: 0, since: CANARY_STARTED },
+    });
+    doc.on(QueryCommand).resolves({ Items: [recordItem(active)], Count: 1, ScannedCount: 1 });
+    const message = `alarm web-5xx-high in ALARM: ${event.detail.state.reason}`;
+    doc.on(UpdateCommand).resolves({
+      Attributes: recordItem({ ...active, abort: { reason: 'AlarmFired', message, at: NOW } }),
+    });
+    elbv2
+      .on(DescribeListenersCommand)
+      .resolvesOnce(listener(19, 1, { Enabled: true, DurationSeconds: 300 }))
+      .resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    sfn.on(SendTaskFailureCommand).resolves({});
+
+    const handler = await handlerOf('on-alarm');
+    const result = await handler(event, context);
+
+    expect(result).toEqual({ alarm: 'web-5xx-high', stopped: [ROLLOUT_ID] });
+    expect(doc.commandCalls(QueryCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        IndexName: 'active',
+        KeyConditionExpression: '#activePk = :active',
+        ExpressionAttributeNames: { '#activePk': 'activePk' },
+        ExpressionAttributeValues: { ':active': 'ACTIVE' },
+      },
+    ]);
+    expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        ListenerArn: LISTENER_ARN,
+        DefaultActions: [
+          {
+            Type: 'forward',
+            Order: 1,
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: STABLE_TG_ARN, Weight: 1 },
+                { TargetGroupArn: CANARY_TG_ARN, Weight: 0 },
+              ],
+              // Stickiness off at 100% stable, or sticky clients would stay on the canary.
+              TargetGroupStickinessConfig: { Enabled: false },
+            },
+          },
+        ],
+      },
+    ]);
+    expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
+      updateInput(
+        'SET #abort = if_not_exists(#abort, :abort)',
+        { '#abort': 'abort' },
+        { ':abort': { reason: 'AlarmFired', message, at: NOW } },
+      ),
+      updateInput('SET #f0 = :v0', { '#f0': 'canaryPercent' }, { ':v0': 0 }),
+    ]);
+    expect(sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input)).toEqual([
+      { taskToken: TASK_TOKEN, error: 'AlarmFired', cause: message },
+    ]);
+    expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+      historyPut('alarm', message, { alarm: 'web-5xx-high' }),
+    ]);
+    // Traffic first (verified), then the abort, then the wait.
+    expect(timeline()).toEqual([
+      'doc:QueryCommand',
+      'elbv2:DescribeListenersCommand',
+      'elbv2:ModifyListenerCommand',
+      'elbv2:DescribeListenersCommand',
+      'doc:UpdateCommand',
+      'doc:UpdateCommand',
+      'sfn:SendTaskFailureCommand',
+      'doc:PutCommand',
+    ]);
+    expect(ecs.calls()).toHaveLength(0);
+  });
+});
+
+// --- reconcile ------------------------------------------------------------------------------------------------
+
+describe('reconcile', () => {
+  it('restores stable, scales the canary to 0, releases the lock and notifies the service’s channels', async () => {
+    const event = loadEvent('states/failed');
+    table({
+      lock: true,
+      record: record({
+        route,
+        currentStep: 0,
+        canaryPercent: 5,
+        canaryStartedAt: CANARY_STARTED,
+        previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF },
+      }),
+    });
+    elbv2
+      .on(DescribeListenersCommand)
+      .resolvesOnce(listener(19, 1, { Enabled: true, DurationSeconds: 300 }))
+      .resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    // The service names its own PagerDuty secret; the controller has no default.
+    const handler = await handlerOf('reconcile');
+    const result = await handler(event, context);
+
+    expect(result).toEqual({ rolloutId: ROLLOUT_ID, action: 'rolledBack', status: 'FAILED', restored: true });
+    expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        ListenerArn: LISTENER_ARN,
+        DefaultActions: [forward(1, 0, { Enabled: false })],
+      },
+    ]);
+    expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([
+      { cluster: ECS_CLUSTER, service: CANARY_SERVICE, desiredCount: 0 },
+    ]);
+    const reason = `execution failed: ${event.detail.cause}`;
+    expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
+      updateInput(
+        'SET #f0 = :v0, #f1 = :v1, #activePk = :active, #activeSk = :rolloutId',
+        { '#f0': 'status', '#f1': 'updatedAt', '#activePk': 'activePk', '#activeSk': 'activeSk' },
+        { ':v0': 'rollingBack', ':v1': NOW, ':active': 'ACTIVE', ':rolloutId': ROLLOUT_ID },
+      ),
+      updateInput('SET #f0 = :v0', { '#f0': 'canaryPercent' }, { ':v0': 0 }),
+      updateInput(
+        'SET #f0 = :v0, #f1 = :v1, #f2 = :v2 REMOVE #activePk, #activeSk',
+        {
+          '#f0': 'status',
+          '#f1': 'updatedAt',
+          '#f2': 'outcome',
+          '#activePk': 'activePk',
+          '#activeSk': 'activeSk',
+        },
+        {
+          ':v0': 'rolledBack',
+          ':v1': NOW,
+          ':v2': { result: 'rolledBack', reason: `CanaryFailed: ${reason}`, at: NOW },
+        },
+      ),
+    ]);
+    expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        Item: {
+          pk: `SERVICE#${SERVICE}`,
+          sk: `QUARANTINE#${IMAGE_DIGEST}`,
+          service: SERVICE,
+          digest: IMAGE_DIGEST,
+          reason: `CanaryFailed: ${reason}`,
+          at: NOW,
+        },
+      },
+      historyPut('rolledBack', `${imageLabel(rolloutDoc.image)} rolled back: ${reason}`, {
+        error: 'CanaryFailed',
+        quarantined: true,
+      }),
+    ]);
+    expect(doc.commandCalls(DeleteCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        Key: { pk: `SERVICE#${SERVICE}`, sk: 'LOCK' },
+        ConditionExpression: '#rolloutId = :holder AND attribute_not_exists(#pending)',
+        ExpressionAttributeNames: { '#rolloutId': 'rolloutId', '#pending': 'pending' },
+        ExpressionAttributeValues: { ':holder': ROLLOUT_ID },
+      },
+    ]);
+
+    // Notified on the service's own channels (no defaults are configured).
+    const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      TopicArn: SERVICE_TOPIC,
+      MessageAttributes: {
+        service: { DataType: 'String', StringValue: SERVICE },
+        event: { DataType: 'String', StringValue: 'rollout.rolledBack' },
+        severity: { DataType: 'String', StringValue: 'error' },
+      },
+    });
+    expect(secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: PAGERDUTY_SECRET_ARN },
+    ]);
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    const page = JSON.parse(String(fetchMock.mock.calls[0]?.[1]?.body)) as Record<string, unknown>;
+    expect(page).toMatchObject({ routing_key: ROUTING_KEY, event_action: 'trigger', dedup_key: ROLLOUT_ID });
+
+    // Traffic back on stable (verified) before the canary is scaled down; the lock released last.
+    const order = timeline();
+    expect(order.indexOf('elbv2:ModifyListenerCommand')).toBeLessThan(
+      order.indexOf('ecs:UpdateServiceCommand'),
+    );
+    expect(order.lastIndexOf('elbv2:DescribeListenersCommand')).toBeLessThan(
+      order.indexOf('ecs:UpdateServiceCommand'),
+    );
+    expect(order.indexOf('ecs:UpdateServiceCommand')).toBeLessThan(order.indexOf('doc:DeleteCommand'));
+    expect(order.indexOf('doc:DeleteCommand')).toBeLessThan(order.indexOf('sns:PublishCommand'));
+    expect(sfn.calls()).toHaveLength(0);
+  });
+});
+
+// --- analyze --------------------------------------------------------------------------------------------------
+
+/** Five one-minute periods, 09:35 to 09:39, as GetMetricData returns them (TimestampAscending). */
+const PERIODS = [0, 1, 2, 3, 4].map((i) => new Date(Date.parse(CANARY_STARTED) + i * 60_000));
+
+function series(id: string, label: string, values: number[]): MetricDataResult {
+  return { Id: id, Label: label, Timestamps: PERIODS, Values: values, StatusCode: 'Complete' };
+}
+
+const ALB = 'app/web/50dc6c495c0c9188';
+
+function queries() {
+  const dims = (tg: string) => [
+    { Name: 'LoadBalancer', Value: ALB },
+    { Name: 'TargetGroup', Value: tg },
+  ];
+  return (
+    [
+      ['canary', 'targetgroup/web-canary/2453ed029918f21f'],
+      ['baseline', 'targetgroup/web-stable/73e2d6bc24d8a067'],
+    ] as const
+  ).flatMap(([version, tg]) =>
+    (
+      [
+        ['requests', 'RequestCount', 'Sum'],
+        ['errors', 'HTTPCode_Target_5XX_Count', 'Sum'],
+        ['p99', 'TargetResponseTime', 'p99'],
+      ] as const
+    ).map(([key, metric, stat]) => ({
+      Id: `${version}_${key}`,
+      MetricStat: {
+        Metric: { Namespace: 'AWS/ApplicationELB', MetricName: metric, Dimensions: dims(tg) },
+        Period: 60,
+        Stat: stat,
+      },
+      ReturnData: true,
+    })),
+  );
+}
+
+function alarm(name: string): NonNullable<DescribeAlarmsCommandOutput['MetricAlarms']>[number] {
+  return {
+    AlarmName: name,
+    AlarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name}`,
+    ActionsEnabled: true,
+    StateValue: 'OK',
+    StateReason:
+      'Threshold Crossed: 3 out of the last 3 datapoints were not greater than the threshold (2.0)',
+    StateUpdatedTimestamp: new Date('2025-03-13T22:10:04.117Z'),
+    Namespace: 'AWS/ApplicationELB',
+    MetricName: 'HTTPCode_Target_5XX_Count',
+    Period: 60,
+    EvaluationPeriods: 3,
+    DatapointsToAlarm: 2,
+    Threshold: 2,
+    ComparisonOperator: 'GreaterThanThreshold',
+    TreatMissingData: 'notBreaching',
+  };
+}
+
+describe('analyze', () => {
+  it('fetches the window since the canary started and the gating alarms, and passes a healthy canary', async () => {
+    table({
+      lock: true,
+      record: record({ route, currentStep: 0, canaryPercent: 5, canaryStartedAt: CANARY_STARTED }),
+    });
+    cloudwatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        series('canary_requests', 'RequestCount', [1004, 998, 1012, 987, 1001]),
+        series('canary_errors', 'HTTPCode_Target_5XX_Count', [1, 0, 2, 1, 0]),
+        series('canary_p99', 'TargetResponseTime', [0.212, 0.205, 0.219, 0.208, 0.211]),
+        series('baseline_requests', 'RequestCount', [19021, 18950, 19102, 18877, 19015]),
+        series('baseline_errors', 'HTTPCode_Target_5XX_Count', [19, 21, 18, 20, 17]),
+        series('baseline_p99', 'TargetResponseTime', [0.204, 0.207, 0.201, 0.209, 0.206]),
+      ],
+      Messages: [],
+    });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: ALARMS.map(alarm),
+      CompositeAlarms: [],
+    });
+
+    const handler = await handlerOf('analyze');
+    const result = await handler({ rollout: rolloutDoc, route, step: firstStep, extensions: 0 }, context);
+
+    expect(result).toEqual({ action: 'advance', seconds: 0, extensions: 0 });
+    expect(cloudwatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        MetricDataQueries: queries(),
+        StartTime: new Date(CANARY_STARTED),
+        EndTime: new Date(NOW),
+        ScanBy: 'TimestampAscending',
+      },
+    ]);
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand).map((c) => c.args[0].input)).toEqual([
+      { AlarmNames: [...ALARMS], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] },
+    ]);
+
+    // The verdict is kept on the record, with the evidence it rests on.
+    const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(updates).toHaveLength(1);
+    expect(updates[0]).toMatchObject({
+      TableName: TABLE,
+      Key: RECORD_KEY,
+      UpdateExpression: 'SET #f0 = :v0, #f1 = :v1',
+      ExpressionAttributeNames: { '#f0': 'lastVerdict', '#f1': 'updatedAt' },
+    });
+    const verdict = updates[0]?.ExpressionAttributeValues?.[':v0'] as Record<string, unknown>;
+    expect(updates[0]?.ExpressionAttributeValues?.[':v1']).toBe(NOW);
+    expect(verdict).toMatchObject({
+      result: 'pass',
+      canary: { requests: 5002, errors: 4 },
+      baseline: { errors: expect.any(Number) },
+    });
+    expect(
+      (verdict.metrics as { metric: string; result: string }[]).map((m) => [m.metric, m.result]),
+    ).toEqual([
+      ['errorRate', 'pass'],
+      ['latencyP99', 'pass'],
+      ['alarms', 'pass'],
+    ]);
+
+    // step.passed goes to the service's topic; info does not page.
+    const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      TopicArn: SERVICE_TOPIC,
+      MessageAttributes: { event: { DataType: 'String', StringValue: 'step.passed' } },
+    });
+    expect(published[0]?.Message).toContain('Evidence (pass):');
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(secrets.calls()).toHaveLength(0);
+  });
+});
+
+// --- notification channels through the handlers ---------------------------------------------------------------
+
+describe('notification channels', () => {
+  it('the service’s own topic wins over SNS_TOPIC_ARN, and the default takes a service that names none', async () => {
+    stubEnv({
+      SNS_TOPIC_ARN: DEFAULT_TOPIC,
+      SERVICES_JSON: JSON.stringify([
+        SERVICE_CONFIG,
+        validServiceConfig({ service: 'api', repository: 'acme/api', notifications: undefined }),
+      ]),
+    });
+    doc.on(GetCommand).resolves({});
+    const handler = await handlerOf('notify');
+    const apiConfig = validParsedConfig({ service: 'api', repository: 'acme/api', notifications: undefined });
+    const apiDoc: RolloutDoc = {
+      ...rolloutDoc,
+      rolloutId: 'api-faec26f150531ab9',
+      service: 'api',
+      image: { ...rolloutDoc.image, repository: 'acme/api' },
+      config: apiConfig,
+    };
+
+    await handler({ rollout: rolloutDoc, outcome: 'promoted' }, context);
+    await handler({ rollout: apiDoc, outcome: 'promoted' }, context);
+
+    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input.TopicArn)).toEqual([
+      SERVICE_TOPIC,
+      DEFAULT_TOPIC,
+    ]);
+  });
+
+  it('pages with the service’s secret (read once per cold start) and skips SNS when no topic exists', async () => {
+    const config = validParsedConfig({ notifications: { snsTopicArn: undefined } });
+    doc.on(GetCommand).resolves({});
+    const handler = await handlerOf('notify');
+    const failed = { rollout: { ...rolloutDoc, config }, outcome: 'rollbackFailed' as const };
+
+    await handler(failed, context);
+    await handler(failed, context);
+
+    expect(sns.calls()).toHaveLength(0);
+    expect(secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: PAGERDUTY_SECRET_ARN },
+    ]);
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+  });
+
+  it('start-rollout refuses a quarantined image on the service’s topic', async () => {
+    doc.on(GetCommand).callsFake((input: GetCommandInput) =>
+      (input.Key as { sk: string }).sk === `QUARANTINE#${IMAGE_DIGEST}`
+        ? {
+            Item: {
+              pk: `SERVICE#${SERVICE}`,
+              sk: `QUARANTINE#${IMAGE_DIGEST}`,
+              service: SERVICE,
+              digest: IMAGE_DIGEST,
+              reason: 'CanaryFailed: errorRate',
+              at: CREATED,
+            },
+          }
+        : {},
+    );
+    const handler = await handlerOf('start-rollout');
+
+    await expect(handler(loadEvent('ecr/push'), context)).resolves.toMatchObject({ status: 'refused' });
+
+    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input)).toEqual([
+      expect.objectContaining({
+        TopicArn: SERVICE_TOPIC,
+        MessageAttributes: expect.objectContaining({
+          event: { DataType: 'String', StringValue: 'rollout.refused' },
+        }),
+      }),
+    ]);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('request-approval asks on the service’s topic', async () => {
+    table({ lock: true, record: record({ route, currentStep: 0, canaryPercent: 5 }) });
+    const handler = await handlerOf('request-approval');
+    const step = { ...firstStep, approval: true };
+
+    await handler({ token: TASK_TOKEN, rollout: rolloutDoc, step, seconds: 3600 }, context);
+
+    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input)).toEqual([
+      expect.objectContaining({
+        TopicArn: SERVICE_TOPIC,
+        MessageAttributes: expect.objectContaining({
+          event: { DataType: 'String', StringValue: 'approval.requested' },
+        }),
+      }),
+    ]);
+    // A warning does not page.
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+});
