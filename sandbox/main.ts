@@ -2,11 +2,13 @@
  * `npm start`: real rollouts on this machine, no AWS account. The real state machine runs on the local Step
  * Functions engine, every task is the real handler, and users' requests go through a local load balancer.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderHtml } from './report';
 import { runRollouts, SCENARIOS } from './run';
+
+const SANDBOX_FILE = resolve(process.env.CANARY_SANDBOX_FILE ?? join('reports', '.sandbox.json'));
 
 const HELP = `Usage: npm start -- [options]
 
@@ -87,6 +89,25 @@ async function main(): Promise<void> {
     traffic: v.traffic,
     seed,
     versions: scenario.versions,
+    ...(scenario.service ? { service: scenario.service } : {}),
+    ...(scenario.rolloutTimeoutMs ? { rolloutTimeoutMs: scenario.rolloutTimeoutMs } : {}),
+    onStarted: (w) => {
+      // Where `npx canary … --sandbox` finds this run: the control endpoint and its bearer token (owner-only).
+      mkdirSync(dirname(SANDBOX_FILE), { recursive: true });
+      writeFileSync(
+        SANDBOX_FILE,
+        `${JSON.stringify({ url: w.control.url, token: w.control.token, pid: process.pid, services: w.configs.map((c) => c.service) })}\n`,
+        { mode: 0o600 },
+      );
+      say(`Control endpoint ${w.control.url} (for \`npx canary … --sandbox\`; details in ${SANDBOX_FILE})`);
+      const cleanup = () => rmSync(SANDBOX_FILE, { force: true });
+      process.once('exit', cleanup);
+      for (const signal of ['SIGINT', 'SIGTERM'] as const)
+        process.once(signal, () => {
+          cleanup();
+          process.exit(130);
+        });
+    },
     progress: say,
   });
 

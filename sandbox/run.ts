@@ -2,6 +2,7 @@
  * Runs rollouts in a local world one after another and measures what users got: the outcome and reason, the
  * verdict of each step, the server errors the canary served, and the time from an alarm to 100% stable.
  */
+import type { ServiceConfigInput } from '../functions/core/config';
 import type { HistoryEntry } from '../functions/core/rollout';
 import { demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from './demo';
 import type { FaultProfile } from './versions';
@@ -47,13 +48,24 @@ export interface RunOptions {
   traffic: 'http' | 'synthetic';
   seed: number;
   versions: { tag: string; profile: FaultProfile }[];
+  /** Overrides of the demo service's config (steps, approvals). */
+  service?: Partial<ServiceConfigInput>;
+  /** Real ms to wait for one rollout to finish (default 180 s). */
+  rolloutTimeoutMs?: number;
+  /** Called once the world runs (the approval page and control endpoint are up). */
+  onStarted?: (world: World) => void;
   /** Called with a line a person can follow. */
   progress?: (line: string) => void;
 }
 
 export const SCENARIOS: Record<
   string,
-  { description: string; versions: { tag: string; profile: FaultProfile }[] }
+  {
+    description: string;
+    versions: { tag: string; profile: FaultProfile }[];
+    service?: Partial<ServiceConfigInput>;
+    rolloutTimeoutMs?: number;
+  }
 > = {
   demo: {
     description:
@@ -72,6 +84,21 @@ export const SCENARIOS: Record<
   alarm: {
     description: 'one rollout that turns bad mid-bake, rolled back by the alarm',
     versions: [{ tag: 'v4', profile: TURNS_BAD }],
+  },
+  approval: {
+    description:
+      'one healthy rollout whose 25% step waits for a person: approve or reject it on the printed page or with `npx canary approve web --sandbox` (waits up to an hour)',
+    versions: [{ tag: 'v2', profile: HEALTHY }],
+    service: {
+      steps: [
+        { weight: 5, bakeSeconds: 60 },
+        { weight: 25, bakeSeconds: 60, approval: true },
+        { weight: 100, bakeSeconds: 60 },
+      ],
+      // Rollout time: a week is the longest allowed; at ×30 that is still over five hours of real time.
+      approvals: { timeoutSeconds: 7 * 86_400, onTimeout: 'rollback' },
+    },
+    rolloutTimeoutMs: 3_600_000,
   },
 };
 
@@ -117,7 +144,7 @@ export async function runRollouts(
     rps: options.rps,
     traffic: options.traffic,
     seed: options.seed,
-    services: [demoService()],
+    services: [demoService(options.service)],
     stable: { tag: 'v1', profile: HEALTHY },
     images: options.versions,
     alarms: [demoAlarm()],
@@ -136,9 +163,18 @@ export async function runRollouts(
     weights.push({ t: world.clock.now().getTime() - virtualStart, canaryPercent: percent });
   });
   let current = '';
-  world.store.on('history', (_id: string, e: HistoryEntry) => say(describeEntry(current, e)));
+  world.store.on('history', (id: string, e: HistoryEntry) => {
+    say(describeEntry(current, e));
+    if (e.type === 'approval') {
+      const link = world.approvalLinks.get(id);
+      say(`${''.padEnd(4)}  ⏸ waiting for a person. Approve or reject on the page:`);
+      if (link) say(`        ${link}`);
+      say(`      or from another terminal: npx canary approve web --sandbox   (reject: npx canary reject web --sandbox --reason "...")`);
+    }
+  });
 
   await world.start();
+  options.onStarted?.(world);
   const traces: RolloutTrace[] = [];
   try {
     // Let the stable version take traffic for a while, so the charts start with a baseline.
@@ -151,7 +187,7 @@ export async function runRollouts(
       const alarmsBefore = world.alarms.firedAt.length;
       const result = await world.push(tag);
       if (result.status !== 'started') throw new Error(`${tag} did not start: ${JSON.stringify(result)}`);
-      await world.waitFor(result.rolloutId, 180_000);
+      await world.waitFor(result.rolloutId, options.rolloutTimeoutMs ?? 180_000);
       await world.executions.idle();
       const record = await world.store.getRollout(result.rolloutId);
       const history = await world.store.history(result.rolloutId);

@@ -3,12 +3,16 @@
  * with local adapters, a load balancer, app versions, traffic, alarms, a store and a notification receiver.
  */
 
+import { randomBytes } from 'node:crypto';
+import { Operations } from '../cli/operations';
 import { PagerDutyNotifier } from '../functions/adapters/aws/pagerduty';
 import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from '../functions/core/config';
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import { canaryPercent } from '../functions/core/plan';
 import type { Log, ServiceCatalog } from '../functions/ports';
+import { approvalUrl, mintApprovalLink } from '../functions/core/approval-links';
 import { makeAnalyze } from '../functions/tasks/analyze';
+import { makeApprovalPage } from '../functions/tasks/approval-page';
 import { makeBake } from '../functions/tasks/bake';
 import { makeCheckReady } from '../functions/tasks/check-ready';
 import { makeNotify } from '../functions/tasks/notify';
@@ -22,6 +26,7 @@ import { makeSetWeight } from '../functions/tasks/set-weight';
 import { makeStartRollout, type StartRolloutResult } from '../functions/tasks/start-rollout';
 import { type LocalAlarmSpec, LocalAlarms } from './alarms';
 import { VirtualClock } from './clock';
+import { ControlServer } from './control';
 import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } from './deployer';
 import { LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
 import { MetricsRecorder, RecordedMetricSource } from './metrics';
@@ -74,6 +79,13 @@ export class World {
   readonly errors: unknown[] = [];
   readonly handlers;
   readonly log: Log;
+  /** The approval link signing key: random per world, never printed. */
+  private readonly signingKey = randomBytes(32);
+  /** The approval page and the CLI's control API, on loopback. */
+  readonly control: ControlServer;
+  readonly operations: Operations;
+  /** The approval link of each rollout's latest approval wait (what the notification carried). */
+  readonly approvalLinks = new Map<string, string>();
 
   constructor(readonly options: WorldOptions) {
     this.clock = new VirtualClock(options.scale);
@@ -154,7 +166,17 @@ export class World {
       SetWeight: makeSetWeight({ ...base, router: this.router, deployerFor }),
       Bake: makeBake(base),
       Analyze: makeAnalyze({ ...base, metrics, alarms: this.alarms, notifiers }),
-      RequestApproval: makeRequestApproval({ ...base, notifiers }),
+      RequestApproval: makeRequestApproval({
+        ...base,
+        notifiers,
+        links: {
+          approval: (rolloutId, step, waitToken) => {
+            const url = this.approvalLink(rolloutId, step, waitToken);
+            this.approvalLinks.set(rolloutId, url);
+            return url;
+          },
+        },
+      }),
       Promote: makePromote({ ...base, router: this.router, deployerFor, executions: executionsPort }),
       Rollback: makeRollback({ ...base, router: this.router, deployerFor, executions: executionsPort }),
       Notify: makeNotify({ ...base, notifiers }),
@@ -174,6 +196,42 @@ export class World {
       ...(options.invoke ? { invoke: options.invoke } : {}),
     });
     this.executions.on('error', (e) => this.errors.push(e));
+
+    this.operations = new Operations({
+      store: this.store,
+      executions: executionsPort,
+      clock: this.clock,
+      services: async () => this.configs.map((c) => c.service),
+      requestDeploy: async (service, image) => {
+        const result = await this.handlers.StartRollout(
+          {
+            version: '0',
+            id: crypto.randomUUID(),
+            'detail-type': 'Deploy Requested',
+            source: CONTROLLER_EVENT_SOURCE,
+            time: this.clock.now().toISOString(),
+            detail: { service, image },
+          },
+          context('StartRollout'),
+        );
+        return 'rolloutId' in result ? `${result.status} ${result.rolloutId}` : `${result.status}: ${result.reason}`;
+      },
+      resolveTag: async (_service, tag) => this.images.byTag(tag)?.digest,
+      metrics: async (record) => {
+        const t = this.config(record.service).traffic;
+        const from = Date.parse(record.createdAt);
+        const to = Date.parse(record.outcome?.at ?? this.clock.now().toISOString());
+        return {
+          canary: this.recorder.timeline(t.canaryTargetGroupArn, from, to),
+          stable: this.recorder.timeline(t.stableTargetGroupArn, from, to),
+        };
+      },
+      actor: 'the sandbox CLI',
+    });
+    this.control = new ControlServer(
+      makeApprovalPage({ ...base, executions: executionsPort, signingKey: async () => this.signingKey }),
+      this.operations,
+    );
 
     const first = this.configs[0];
     if (!first) throw new Error('the sandbox needs at least one service');
@@ -199,7 +257,30 @@ export class World {
         : new SyntheticTraffic(common);
   }
 
+  /**
+   * A link to the approval page for a wait, signed with this world's key. It lives as long as an approval wait
+   * can (a week of rollout time) unless told otherwise; the wait binding retires it sooner.
+   */
+  approvalLink(
+    rolloutId: string,
+    step: number,
+    waitToken: string,
+    options: { ttlSeconds?: number; now?: Date } = {},
+  ): string {
+    return approvalUrl(
+      this.control.url,
+      mintApprovalLink(this.signingKey, {
+        rolloutId,
+        step,
+        waitToken,
+        now: options.now ?? this.clock.now(),
+        ttlSeconds: options.ttlSeconds ?? 7 * 86_400,
+      }),
+    );
+  }
+
   async start(): Promise<void> {
+    await this.control.start();
     await this.receiver.start();
     await this.traffic.start();
     this.alarms.start();
@@ -209,6 +290,7 @@ export class World {
     this.alarms.stop();
     await this.traffic.stop();
     await this.receiver.stop();
+    await this.control.stop();
   }
 
   config(service?: string): ServiceConfig {

@@ -6,7 +6,7 @@
 import { imageLabel } from '../core/rollout';
 import type { Clock, Log, Notifier, RolloutStore } from '../ports';
 import { waitInput } from './lib/inputs';
-import { checkpoint, notifyAll, recordHistory } from './lib/procedures';
+import { channelsOf, checkpoint, notifyAll, recordHistory } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface RequestApprovalDeps {
@@ -14,6 +14,11 @@ export interface RequestApprovalDeps {
   notifiers: readonly Notifier[];
   clock: Clock;
   log: Log;
+  /**
+   * Builds the approval page's link for this wait (signed, expiring, bound to a hash of the wait token). Without
+   * it, notifications carry no approval link (only the CLI hint).
+   */
+  links?: { approval(rolloutId: string, step: number, waitToken: string): string | Promise<string> };
 }
 
 export function makeRequestApproval(deps: RequestApprovalDeps) {
@@ -27,6 +32,9 @@ export function makeRequestApproval(deps: RequestApprovalDeps) {
       since: clock.now().toISOString(),
     });
     await checkpoint(store, rollout.rolloutId);
+    const approvalLink = deps.links
+      ? await deps.links.approval(rollout.rolloutId, step.index, token)
+      : undefined;
     const consoleUrl = rollout.config.notifications.consoleUrl;
     await recordHistory(
       deps,
@@ -44,9 +52,17 @@ export function makeRequestApproval(deps: RequestApprovalDeps) {
       reason: `the step passed analysis and asks for approval; it times out in ${rollout.config.approvals.timeoutSeconds}s (${rollout.config.approvals.onTimeout} on timeout)`,
       step: { index: step.index, weight: step.weight },
       ...(record.lastVerdict ? { verdict: record.lastVerdict } : {}),
-      ...(consoleUrl
-        ? { links: { rollout: `${consoleUrl.replace(/\/$/, '')}/rollouts/${rollout.rolloutId}` } }
+      ...(consoleUrl || approvalLink
+        ? {
+            links: {
+              ...(approvalLink ? { approve: approvalLink } : {}),
+              ...(consoleUrl
+                ? { report: `${consoleUrl.replace(/\/$/, '')}/rollouts/${rollout.rolloutId}` }
+                : {}),
+            },
+          }
         : {}),
+      channels: channelsOf(rollout.config),
       at: clock.now().toISOString(),
     });
     return { waiting: true, seconds };

@@ -1,0 +1,64 @@
+/**
+ * The CLI against AWS: the DynamoDB store and the Step Functions adapters the Lambdas use, and EventBridge
+ * PutEvents for `start`. Reads TABLE_NAME, STATE_MACHINE_ARN, EVENT_BUS_NAME (default: the default bus),
+ * AWS_REGION, and SERVICES_JSON when set (to refuse unknown services by name).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoRolloutStore } from '../functions/adapters/aws/dynamodb';
+import { realSleep, SDK_CLIENT_CONFIG } from '../functions/adapters/aws/sdk';
+import { StepFunctionsExecutions } from '../functions/adapters/aws/sfn';
+import { parseServiceConfigs } from '../functions/core/config';
+import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
+import { OperationError, Operations } from './operations';
+
+export class MissingSettingError extends Error {}
+
+function need(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name];
+  if (!v || v.trim() === '')
+    throw new MissingSettingError(`${name} is not set (needed to reach the controller in AWS; or use --sandbox)`);
+  return v;
+}
+
+export function awsOperations(env: NodeJS.ProcessEnv, needs: { store?: boolean; sfn?: boolean; events?: boolean }) {
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const config = { ...SDK_CLIENT_CONFIG, ...(region ? { region } : {}) };
+  const table = needs.store ? need(env, 'TABLE_NAME') : (env.TABLE_NAME ?? '');
+  const machine = needs.sfn ? need(env, 'STATE_MACHINE_ARN') : (env.STATE_MACHINE_ARN ?? '');
+  const bus = env.EVENT_BUS_NAME || 'default';
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const events = new EventBridgeClient(config);
+  const services = env.SERVICES_JSON ? parseServiceConfigs(JSON.parse(env.SERVICES_JSON)).map((c) => c.service) : undefined;
+  return new Operations({
+    store: new DynamoRolloutStore(doc, table),
+    executions: new StepFunctionsExecutions(new SFNClient(config), machine),
+    clock: { now: () => new Date(), workflowSeconds: (s) => Math.max(1, Math.ceil(s)), sleep: realSleep },
+    ...(services ? { services: async () => services } : {}),
+    requestDeploy: async (service, image) => {
+      const out = await events.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: bus,
+              Source: CONTROLLER_EVENT_SOURCE,
+              DetailType: 'Deploy Requested',
+              Detail: JSON.stringify({ service, image }),
+            },
+          ],
+        }),
+      );
+      const entry = out.Entries?.[0];
+      if ((out.FailedEntryCount ?? 0) > 0 || !entry?.EventId)
+        throw new OperationError(
+          `EventBridge refused the event: ${entry?.ErrorCode ?? 'unknown error'} ${entry?.ErrorMessage ?? ''}`.trim(),
+        );
+      return `event ${entry.EventId} on bus ${bus}`;
+    },
+    actor: `the CLI (${env.USER ?? 'unknown user'})`,
+  });
+}

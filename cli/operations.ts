@@ -1,0 +1,243 @@
+/**
+ * What an operator can do to a rollout, over the ports (so the same code runs against DynamoDB + Step Functions
+ * from the CLI and against a running sandbox through its control endpoint). Every operation acts on the
+ * service's current rollout (the lock holder) and on its current wait, as the approval page and on-alarm do.
+ */
+import { ErrorName } from '../functions/core/errors';
+import { renderHtml, traceFromHistory, type MetricPoint } from '../functions/core/report-html';
+import { type ImageRef, imageLabel, isDigest, type RolloutRecord } from '../functions/core/rollout';
+import type { Clock, Executions, RolloutStore } from '../functions/ports';
+
+/** A failure the operator should read (exit code 1), as opposed to a usage error (exit code 2). */
+export class OperationError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'unknown-service' | 'not-found' | 'not-waiting' | 'refused' | 'failed' = 'failed',
+  ) {
+    super(message);
+    this.name = 'OperationError';
+  }
+}
+
+export interface StatusRow {
+  service: string;
+  rolloutId: string;
+  image: string;
+  status: string;
+  step: number | null;
+  canaryPercent: number | null;
+  waiting: 'bake' | 'approval' | null;
+  verdict: string | null;
+  updatedAt: string;
+  outcome?: string;
+}
+
+export interface OperationResult {
+  ok: true;
+  message: string;
+  rolloutId?: string;
+}
+
+export interface OperationsDeps {
+  store: RolloutStore;
+  executions: Executions;
+  clock: Clock;
+  /** The configured services, when known (an unknown one is refused by name). */
+  services?: () => Promise<string[] | undefined>;
+  /** Put a Deploy Requested event (EventBridge on AWS, the start-rollout handler in the sandbox). */
+  requestDeploy: (service: string, image: Omit<ImageRef, 'repository'>) => Promise<string>;
+  /** Resolve a tag to a digest, when the backend can (the sandbox's registry); otherwise digests only. */
+  resolveTag?: (service: string, tag: string) => Promise<string | undefined>;
+  /** Finer metrics for the report, when recorded (the sandbox). */
+  metrics?: (record: RolloutRecord) => Promise<{ canary: MetricPoint[]; stable: MetricPoint[] } | undefined>;
+  /** Who acts, for the history. */
+  actor?: string;
+}
+
+export function row(r: RolloutRecord): StatusRow {
+  return {
+    service: r.service,
+    rolloutId: r.rolloutId,
+    image: imageLabel(r.image),
+    status: r.abort && r.status === 'running' ? `aborting (${r.abort.reason})` : r.status,
+    step: r.currentStep ?? null,
+    canaryPercent: r.canaryPercent ?? null,
+    waiting: r.wait?.kind ?? null,
+    verdict: r.lastVerdict?.result ?? null,
+    updatedAt: r.updatedAt,
+    ...(r.outcome ? { outcome: r.outcome.reason } : {}),
+  };
+}
+
+export class Operations {
+  constructor(private readonly deps: OperationsDeps) {}
+
+  private get actor() {
+    return this.deps.actor ?? 'the CLI';
+  }
+
+  private async knownService(service: string): Promise<void> {
+    const services = await this.deps.services?.();
+    if (services && !services.includes(service))
+      throw new OperationError(`unknown service "${service}" (configured: ${services.join(', ') || 'none'})`, 'unknown-service');
+  }
+
+  /** The service's current rollout: the one holding its lock. */
+  private async current(service: string): Promise<RolloutRecord> {
+    await this.knownService(service);
+    const lock = await this.deps.store.getLock(service);
+    const record = lock ? await this.deps.store.getRollout(lock.rolloutId) : undefined;
+    if (!record) {
+      const any = await this.deps.store.listByService(service, 1);
+      if (!this.deps.services && any.length === 0)
+        throw new OperationError(`unknown service "${service}": no rollout was ever recorded for it`, 'unknown-service');
+      throw new OperationError(`${service} has no rollout in progress`, 'not-found');
+    }
+    return record;
+  }
+
+  async status(service?: string): Promise<StatusRow[]> {
+    if (service) {
+      await this.knownService(service);
+      const [latest] = await this.deps.store.listByService(service, 1);
+      const lock = await this.deps.store.getLock(service);
+      const current = lock ? await this.deps.store.getRollout(lock.rolloutId) : undefined;
+      const record = current ?? latest;
+      if (!record) {
+        if (this.deps.services) return [];
+        throw new OperationError(`unknown service "${service}": no rollout was ever recorded for it`, 'unknown-service');
+      }
+      return [row(record)];
+    }
+    return (await this.deps.store.listActive()).map(row);
+  }
+
+  async history(service: string, limit = 10): Promise<StatusRow[]> {
+    await this.knownService(service);
+    const records = await this.deps.store.listByService(service, limit);
+    if (records.length === 0 && !this.deps.services)
+      throw new OperationError(`unknown service "${service}": no rollout was ever recorded for it`, 'unknown-service');
+    return records.map(row);
+  }
+
+  async approve(service: string, reason?: string): Promise<OperationResult> {
+    const record = await this.current(service);
+    const wait = record.wait;
+    if (wait?.kind !== 'approval')
+      throw new OperationError(
+        `${record.rolloutId} is not waiting for approval (${wait ? `it is in a ${wait.kind} wait at step ${wait.step + 1}` : `status ${record.status}`})`,
+        'not-waiting',
+      );
+    const sent = await this.deps.executions.sendTaskSuccess(wait.token, { approved: true, by: 'cli' });
+    await this.deps.store.clearWait(record.rolloutId, wait.token);
+    if (!sent) throw new OperationError(`the approval wait of ${record.rolloutId} had already ended`, 'not-waiting');
+    const message = `step ${wait.step + 1} approved from ${this.actor}${reason ? `: ${reason}` : ''}`;
+    await this.history_(record.rolloutId, 'approved', message, { step: wait.step, via: 'cli' });
+    return { ok: true, rolloutId: record.rolloutId, message: `${record.rolloutId}: ${message}` };
+  }
+
+  async reject(service: string, reason = 'rejected by an operator'): Promise<OperationResult> {
+    const record = await this.current(service);
+    const wait = record.wait;
+    if (wait?.kind !== 'approval')
+      throw new OperationError(
+        `${record.rolloutId} is not waiting for approval (${wait ? `it is in a ${wait.kind} wait at step ${wait.step + 1}` : `status ${record.status}`})`,
+        'not-waiting',
+      );
+    const message = `step ${wait.step + 1} rejected from ${this.actor}: ${reason}`;
+    const sent = await this.deps.executions.sendTaskFailure(wait.token, ErrorName.ApprovalRejected, message);
+    await this.deps.store.clearWait(record.rolloutId, wait.token);
+    if (!sent) throw new OperationError(`the approval wait of ${record.rolloutId} had already ended`, 'not-waiting');
+    await this.history_(record.rolloutId, 'rejected', message, { step: wait.step, via: 'cli' });
+    return { ok: true, rolloutId: record.rolloutId, message: `${record.rolloutId}: ${message}; it rolls back` };
+  }
+
+  /**
+   * Roll back now: the record is marked aborted (the next task's checkpoint fails with Aborted) and the current
+   * wait, if any, is failed with Aborted, so the workflow takes its Rollback path at once.
+   */
+  async abort(service: string, reason = 'aborted by an operator'): Promise<OperationResult> {
+    const record = await this.current(service);
+    const message = `aborted from ${this.actor}: ${reason}`;
+    const marked = await this.deps.store.markAborted(record.rolloutId, ErrorName.Aborted, message, this.deps.clock.now());
+    if (marked.abort && marked.abort.reason !== ErrorName.Aborted)
+      return {
+        ok: true,
+        rolloutId: record.rolloutId,
+        message: `${record.rolloutId} was already stopping (${marked.abort.reason}: ${marked.abort.message})`,
+      };
+    if (marked.wait) await this.deps.executions.sendTaskFailure(marked.wait.token, ErrorName.Aborted, message);
+    await this.history_(record.rolloutId, 'aborted', message, { via: 'cli' });
+    return { ok: true, rolloutId: record.rolloutId, message: `${record.rolloutId}: ${message}; it rolls back to stable` };
+  }
+
+  /** End the current bake now: the workflow analyzes at once (and advances if the evidence is enough). */
+  async promote(service: string, options: { full?: boolean } = {}): Promise<OperationResult> {
+    if (options.full)
+      throw new OperationError(
+        '--full is not supported yet: the workflow has no "skip to 100%" path; `canary promote` ends the current bake early, one step at a time',
+        'refused',
+      );
+    const record = await this.current(service);
+    const wait = record.wait;
+    if (wait?.kind !== 'bake')
+      throw new OperationError(
+        `${record.rolloutId} is not baking (${wait ? `it waits for ${wait.kind} at step ${wait.step + 1}: use \`canary approve ${service}\`` : `status ${record.status}`})`,
+        'not-waiting',
+      );
+    const sent = await this.deps.executions.sendTaskSuccess(wait.token, { promoted: true, by: 'cli' });
+    await this.deps.store.clearWait(record.rolloutId, wait.token);
+    if (!sent) throw new OperationError(`the bake of ${record.rolloutId} had already ended`, 'not-waiting');
+    const message = `bake of step ${wait.step + 1} ended early from ${this.actor}`;
+    await this.history_(record.rolloutId, 'promoted-early', message, { step: wait.step, via: 'cli' });
+    return { ok: true, rolloutId: record.rolloutId, message: `${record.rolloutId}: ${message}; the step is analyzed now` };
+  }
+
+  async start(service: string, image: string): Promise<OperationResult> {
+    await this.knownService(service);
+    let ref: Omit<ImageRef, 'repository'>;
+    if (isDigest(image)) ref = { digest: image };
+    else if (/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}@sha256:[0-9a-f]{64}$/.test(image)) {
+      const [tag, digest] = image.split('@') as [string, string];
+      ref = { tag, digest };
+    } else {
+      const digest = this.deps.resolveTag ? await this.deps.resolveTag(service, image) : undefined;
+      if (!digest)
+        throw new OperationError(
+          this.deps.resolveTag
+            ? `no image tagged "${image}" for ${service}`
+            : `"${image}" is not a digest: give --image sha256:<64 hex> (or <tag>@sha256:<64 hex>); tags are not resolved against ECR`,
+          'refused',
+        );
+      ref = { tag: image, digest };
+    }
+    const id = await this.deps.requestDeploy(service, ref);
+    return { ok: true, message: `Deploy Requested for ${service}: ${ref.tag ?? ref.digest} (${id})` };
+  }
+
+  async release(service: string, digest: string): Promise<OperationResult> {
+    await this.knownService(service);
+    if (!isDigest(digest)) throw new OperationError(`"${digest}" is not an image digest (sha256:<64 hex>)`, 'refused');
+    const released = await this.deps.store.releaseQuarantine(service, digest);
+    if (!released) throw new OperationError(`${digest} is not quarantined for ${service}`, 'not-found');
+    return { ok: true, message: `${digest} released for ${service}: it can be rolled out again` };
+  }
+
+  async report(rolloutId: string): Promise<{ html: string; record: RolloutRecord }> {
+    const record = await this.deps.store.getRollout(rolloutId);
+    if (!record) throw new OperationError(`no rollout ${rolloutId}`, 'not-found');
+    const history = await this.deps.store.history(rolloutId);
+    const metrics = await this.deps.metrics?.(record);
+    const trace = traceFromHistory(record, history, metrics, this.deps.clock.now());
+    return { html: renderHtml([trace], `Rollout ${rolloutId} — ${record.service}`), record };
+  }
+
+  private history_(rolloutId: string, type: string, message: string, detail: Record<string, unknown>) {
+    return this.deps.store.appendHistory(rolloutId, {
+      at: this.deps.clock.now().toISOString(),
+      type,
+      message,
+      detail,
+    });
+  }
+}
