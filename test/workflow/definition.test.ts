@@ -28,10 +28,12 @@ describe('statemachine/canary.asl.json', () => {
   it('gives every Task an explicit timeout, a jittered Retry for transient errors, and a Catch', () => {
     for (const [name, s] of Object.entries(states()).filter(([, s]) => s.Type === 'Task')) {
       expect(s.TimeoutSeconds ?? s.TimeoutSecondsPath, name).toBeDefined();
-      const retry = s.Retry as { ErrorEquals: string[]; JitterStrategy?: string }[];
-      expect(retry?.length, name).toBeGreaterThan(0);
+      const retry = s.Retry as { ErrorEquals: string[]; JitterStrategy?: string; MaxAttempts?: number }[];
+      // A retrier with MaxAttempts 0 says "never retry these"; every one that retries jitters.
+      const retrying = retry.filter((r) => r.MaxAttempts !== 0);
+      expect(retrying.length, name).toBeGreaterThan(0);
       expect(
-        retry.every((r) => r.JitterStrategy === 'FULL'),
+        retrying.every((r) => r.JitterStrategy === 'FULL'),
         name,
       ).toBe(true);
       expect((s.Catch as unknown[])?.length, name).toBeGreaterThan(0);
@@ -70,6 +72,11 @@ describe('statemachine/canary.asl.json', () => {
         name,
       ).toBe(true);
     }
+  });
+
+  it('does not retry a rollback that lacks permissions or config, so on-call hears at once', () => {
+    const retry = states().Rollback?.Retry as { ErrorEquals: string[]; MaxAttempts?: number }[];
+    expect(retry[0]).toEqual({ ErrorEquals: ['AccessDenied', 'ConfigInvalid'], MaxAttempts: 0 });
   });
 
   it('names only errors the tasks throw', () => {
