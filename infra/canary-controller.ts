@@ -1,0 +1,1010 @@
+/**
+ * CanaryController: everything the controller runs on (DESIGN.md §8), from typed service configs validated at
+ * synth time by the same schema as the runtime.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ROLLOUT_TABLE_SCHEMA } from '../functions/adapters/aws/dynamodb';
+import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from '../functions/core/config';
+import { ControllerFunction, REPO_ROOT } from './controller-function';
+
+/** Lambda's limit on all variables together is 4 KB; the rest of the environment needs the remainder. */
+export const MAX_SERVICES_JSON_BYTES = 3500;
+
+export interface CanaryControllerProps {
+  /** The services under canary control; validated at synth time (a bad config throws naming the field). */
+  readonly services: ServiceConfigInput[];
+  /** An existing secret holding the PagerDuty Events v2 routing key; otherwise one is created (set its value after deploy). */
+  readonly pagerDutySecretArn?: string;
+  /** Subscribed to the topic (rollout notifications and the controller's own alarms). */
+  readonly alarmEmail?: string;
+  /**
+   * The ECS task and execution roles the `ecs` deployer may pass when it registers a canary task definition.
+   * Default: any role in the account, still only to ecs-tasks.amazonaws.com.
+   */
+  readonly taskRoleArns?: string[];
+  /** Default `<stack name>-rollouts`. Fixed so functions can know the ARN without a dependency cycle. */
+  readonly stateMachineName?: string;
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * The approval page behind an HTTP API (functions/handlers/approval-page.ts) and signed links to it in approval
+   * requests. Default: on when the handler exists.
+   */
+  readonly approvalPage?: boolean;
+}
+
+/** The handlers and the environment variables each reads (functions/handlers/aws.ts, env.ts). */
+type EnvVar =
+  | 'TABLE_NAME'
+  | 'STATE_MACHINE_ARN'
+  | 'SNS_TOPIC_ARN'
+  | 'PAGERDUTY_SECRET_ARN'
+  | 'SERVICES_JSON'
+  | 'APPROVAL_SIGNING_SECRET_ARN';
+const NOTIFY: EnvVar[] = ['SNS_TOPIC_ARN', 'PAGERDUTY_SECRET_ARN'];
+
+interface HandlerSpec {
+  /** The `${<Name>FunctionArn}` substitution in the ASL, when the state machine invokes it. */
+  readonly asl?: string;
+  readonly env: EnvVar[];
+  readonly timeout: Duration;
+  /** ALB listener/rule changes (the traffic router). */
+  readonly routes?: boolean;
+  /** Deployer: `read` (health), `update` (scale, promote, restore), `register` (deploy a canary task definition). */
+  readonly deploys?: 'read' | 'update' | 'register';
+  readonly executions?: ('start' | 'describe' | 'taskResponse')[];
+  readonly analyzes?: boolean;
+}
+
+// Task states time out at 60 s (Rollback 300 s): the function gives up first and reports its own error.
+const TASK = Duration.seconds(50);
+const LONG = Duration.seconds(280);
+
+export const HANDLERS: Record<string, HandlerSpec> = {
+  'start-rollout': {
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY],
+    timeout: TASK,
+    executions: ['start', 'describe', 'taskResponse'],
+  },
+  prepare: { asl: 'Prepare', env: ['TABLE_NAME'], timeout: TASK, routes: true, deploys: 'register' },
+  'check-ready': { asl: 'CheckReady', env: ['TABLE_NAME'], timeout: TASK, deploys: 'read' },
+  'set-weight': { asl: 'SetWeight', env: ['TABLE_NAME'], timeout: TASK, routes: true, deploys: 'update' },
+  bake: { asl: 'Bake', env: ['TABLE_NAME'], timeout: TASK },
+  analyze: { asl: 'Analyze', env: ['TABLE_NAME', ...NOTIFY], timeout: TASK, analyzes: true },
+  'request-approval': { asl: 'RequestApproval', env: ['TABLE_NAME', ...NOTIFY], timeout: TASK },
+  promote: {
+    asl: 'Promote',
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+    timeout: TASK,
+    routes: true,
+    deploys: 'update',
+    executions: ['start', 'describe'],
+  },
+  rollback: {
+    asl: 'Rollback',
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+    timeout: LONG,
+    routes: true,
+    deploys: 'update',
+    executions: ['start', 'describe'],
+  },
+  notify: { asl: 'Notify', env: ['TABLE_NAME', ...NOTIFY], timeout: TASK },
+  'on-alarm': {
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+    timeout: TASK,
+    routes: true,
+    executions: ['taskResponse'],
+  },
+  reconcile: {
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY],
+    timeout: LONG,
+    routes: true,
+    deploys: 'update',
+    executions: ['start', 'describe'],
+  },
+};
+
+/**
+ * The approval page (HTTP API, payload v2), when the handler exists: it resolves the approval wait's task token.
+ * Below API Gateway's 30 s integration timeout.
+ */
+export const APPROVAL_PAGE: HandlerSpec = {
+  env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'APPROVAL_SIGNING_SECRET_ARN'],
+  timeout: Duration.seconds(25),
+  executions: ['taskResponse'],
+};
+export const HAS_APPROVAL_PAGE = existsSync(
+  path.join(REPO_ROOT, 'functions', 'handlers', 'approval-page.ts'),
+);
+
+/** The handlers to deploy; with the approval page, request-approval also signs links to it. */
+export function handlerSpecs(approvalPage: boolean): Record<string, HandlerSpec> {
+  if (!approvalPage) return HANDLERS;
+  const requestApproval = HANDLERS['request-approval'] as HandlerSpec;
+  return {
+    ...HANDLERS,
+    'request-approval': { ...requestApproval, env: [...requestApproval.env, 'APPROVAL_SIGNING_SECRET_ARN'] },
+    'approval-page': APPROVAL_PAGE,
+  };
+}
+
+const pascal = (name: string) =>
+  name
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+
+/** `app/<name>/<id>` (the LoadBalancer metric dimension) and the listener's rule-ARN prefix. */
+function listenerParts(listenerArn: string): { loadBalancer: string; rulePrefix: string } {
+  const m = /^(arn:[^:]+:elasticloadbalancing:[^:]+:\d{12}):listener\/(app\/[^/]+\/[^/]+)\/([^/]+)$/.exec(
+    listenerArn,
+  );
+  if (!m) throw new Error(`not an ALB listener ARN: ${listenerArn}`);
+  return { loadBalancer: m[2] as string, rulePrefix: `${m[1]}:listener-rule/${m[2]}/${m[3]}/` };
+}
+
+/** `targetgroup/<name>/<id>` (the TargetGroup metric dimension). */
+const targetGroupDimension = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1);
+
+/** `prefix*` globs become an EventBridge prefix filter, literal tags an exact match; anything else is left to code. */
+function tagFilter(tagPattern: string | undefined): string[] | undefined {
+  if (tagPattern === undefined) return undefined;
+  if (!/[*?[\]{}]/.test(tagPattern)) return [tagPattern];
+  const m = /^([^*?[\]{}]+)\*$/.exec(tagPattern);
+  return m ? events.Match.prefix(m[1] as string) : undefined;
+}
+
+export class CanaryController extends Construct {
+  readonly services: ServiceConfig[];
+  readonly functions: Record<string, ControllerFunction> = {};
+  readonly stateMachine: sfn.StateMachine;
+  readonly table: dynamodb.Table;
+  readonly topic: sns.Topic;
+  readonly topicKey: kms.Key;
+  readonly pagerDutySecret: secretsmanager.ISecret;
+  readonly approvalSigningSecret?: secretsmanager.Secret;
+  readonly approvalApi?: apigwv2.HttpApi;
+  readonly deadLetterQueues: Record<string, sqs.Queue> = {};
+  readonly dashboards: Record<string, cloudwatch.Dashboard> = {};
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: CanaryControllerProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    // Same schema as the runtime: a bad config fails `cdk synth`, naming the field.
+    this.services = parseServiceConfigs(props.services);
+    const servicesJson = JSON.stringify(this.services);
+    const servicesJsonBytes = Buffer.byteLength(servicesJson);
+    if (servicesJsonBytes > MAX_SERVICES_JSON_BYTES) {
+      throw new Error(
+        `SERVICES_JSON would be ${servicesJsonBytes} bytes, over ${MAX_SERVICES_JSON_BYTES} (Lambda allows 4 KB of ` +
+          'environment in all): configure fewer services per CanaryController, or shorten their configs',
+      );
+    }
+
+    const stateMachineName = (props.stateMachineName ?? `${stack.stackName}-rollouts`).slice(0, 80);
+    const stateMachineArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const executionArns = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    // --- storage and notification ------------------------------------------------------------------------------
+
+    this.table = rolloutTable(this);
+
+    this.topicKey = new kms.Key(this, 'TopicKey', {
+      description: 'canary controller notifications topic',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      policy: topicKeyPolicy(stack),
+    });
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'Canary controller',
+      masterKey: this.topicKey,
+      enforceSSL: true,
+    });
+    // enforceSSL replaces the topic's default policy, so CloudWatch alarm actions are allowed explicitly.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
+    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+
+    if (props.pagerDutySecretArn) {
+      const arn = props.pagerDutySecretArn;
+      this.pagerDutySecret = /-[A-Za-z0-9]{6}$/.test(arn)
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'PagerDutySecret', arn)
+        : secretsmanager.Secret.fromSecretPartialArn(this, 'PagerDutySecret', arn);
+    } else {
+      // A placeholder value is generated; the routing key never appears in the template. Set it after deploy.
+      const secret = new secretsmanager.Secret(this, 'PagerDutySecret', {
+        description: 'PagerDuty Events v2 routing key for the canary controller (set the value after deploy)',
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      acknowledge(secret, [
+        {
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'A PagerDuty routing key is issued by PagerDuty; Secrets Manager has nothing to rotate it with.',
+        },
+      ]);
+      this.pagerDutySecret = secret;
+    }
+    const secretPolicyArn = this.pagerDutySecret.secretFullArn ?? `${this.pagerDutySecret.secretArn}-??????`;
+
+    // --- functions ---------------------------------------------------------------------------------------------
+
+    const approvalPage = props.approvalPage ?? HAS_APPROVAL_PAGE;
+    const specs = handlerSpecs(approvalPage);
+    if (approvalPage) {
+      // Generated by Secrets Manager at deploy time: the key never appears in the template.
+      this.approvalSigningSecret = new secretsmanager.Secret(this, 'ApprovalSigningSecret', {
+        description: 'HMAC key that signs approval-page links (canary controller)',
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      acknowledge(this.approvalSigningSecret, [
+        {
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'Rotating the link-signing key would invalidate approval links already sent; rotate by hand between ' +
+            'rollouts (put a new random value).',
+        },
+      ]);
+    }
+
+    // Per-service channels (config `notifications`) as well as the defaults.
+    const topicArns = [
+      this.topic.topicArn,
+      ...new Set(this.services.flatMap((c) => c.notifications.snsTopicArn ?? [])),
+    ];
+    const secretArns = [
+      secretPolicyArn,
+      ...[...new Set(this.services.flatMap((c) => c.notifications.pagerDuty?.routingKeySecretArn ?? []))].map(
+        (arn) => (/-[A-Za-z0-9]{6}$/.test(arn) ? arn : `${arn}-??????`),
+      ),
+    ];
+
+    const envValues: Record<EnvVar, string> = {
+      TABLE_NAME: this.table.tableName,
+      STATE_MACHINE_ARN: stateMachineArn,
+      SNS_TOPIC_ARN: this.topic.topicArn,
+      PAGERDUTY_SECRET_ARN: this.pagerDutySecret.secretArn,
+      SERVICES_JSON: servicesJson,
+      APPROVAL_SIGNING_SECRET_ARN: this.approvalSigningSecret?.secretArn ?? '',
+    };
+
+    const grants = new Grants(stack);
+    const perms = new Permissions(stack, grants, this.services, props.taskRoleArns);
+    for (const [handler, spec] of Object.entries(specs)) {
+      const fn = new ControllerFunction(this, pascal(handler), {
+        handler,
+        timeout: spec.timeout,
+        environment: Object.fromEntries(spec.env.map((v) => [v, envValues[v]])),
+        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      });
+      this.functions[handler] = fn;
+      grants.allow(
+        fn,
+        new iam.PolicyStatement({
+          actions: [
+            'dynamodb:GetItem',
+            'dynamodb:PutItem',
+            'dynamodb:UpdateItem',
+            'dynamodb:DeleteItem',
+            'dynamodb:Query',
+          ],
+          resources: [this.table.tableArn, `${this.table.tableArn}/index/*`],
+        }),
+        'The store queries the table\'s own GSIs (active, byService); "index/*" names only indexes of this table.',
+      );
+      if (spec.env.includes('SNS_TOPIC_ARN')) {
+        grants.allow(fn, new iam.PolicyStatement({ actions: ['sns:Publish'], resources: topicArns }));
+        grants.allow(
+          fn,
+          new iam.PolicyStatement({
+            actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+            resources: [this.topicKey.keyArn],
+          }),
+        );
+      }
+      if (spec.env.includes('PAGERDUTY_SECRET_ARN')) {
+        grants.allow(
+          fn,
+          new iam.PolicyStatement({
+            actions: ['secretsmanager:GetSecretValue'],
+            resources: secretArns,
+          }),
+        );
+      }
+      if (spec.env.includes('APPROVAL_SIGNING_SECRET_ARN') && this.approvalSigningSecret) {
+        grants.allow(
+          fn,
+          new iam.PolicyStatement({
+            actions: ['secretsmanager:GetSecretValue'],
+            resources: [this.approvalSigningSecret.secretArn],
+          }),
+        );
+      }
+      for (const s of spec.executions ?? []) {
+        if (s === 'start') {
+          grants.allow(
+            fn,
+            new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }),
+          );
+        } else if (s === 'describe') {
+          grants.allow(
+            fn,
+            new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionArns] }),
+            'Executions are named per rollout at run time; only executions of this state machine.',
+          );
+        } else {
+          grants.allow(
+            fn,
+            new iam.PolicyStatement({
+              actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+              resources: [stateMachineArn],
+            }),
+          );
+        }
+      }
+      if (spec.routes) perms.route(fn);
+      if (spec.deploys) perms.deploy(fn, spec.deploys);
+      if (spec.analyzes) perms.analyze(fn);
+      acknowledge(fn, [
+        {
+          id: 'AwsSolutions-L1',
+          reason:
+            'Node.js 22 is the runtime the project pins (package.json engines, node_modules/.bin/node) and tests on; ' +
+            'it is in AWS support. Moving to a newer runtime is a deliberate change with its own test run.',
+        },
+      ]);
+    }
+
+    // X-Ray (active tracing) was added by CDK with Resource "*"; the other wildcards by the statements above.
+    for (const fn of Object.values(this.functions)) {
+      acknowledge(fn, [
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            'Only actions without resource-level permissions use "*": xray:PutTraceSegments/PutTelemetryRecords ' +
+            '(active tracing) and the Describe/GetMetricData/RegisterTaskDefinition actions listed with reasons.',
+        },
+      ]);
+    }
+    grants.acknowledgeAll();
+
+    if (approvalPage) this.approvalApi = this.approvalEndpoint(props.logRetention);
+
+    // --- state machine -----------------------------------------------------------------------------------------
+
+    const definition = readFileSync(path.join(REPO_ROOT, 'statemachine', 'canary.asl.json'), 'utf8');
+    const definitionSubstitutions: Record<string, string> = {};
+    const invoked: ControllerFunction[] = [];
+    for (const [handler, spec] of Object.entries(HANDLERS)) {
+      if (!spec.asl) continue;
+      const fn = this.functions[handler] as ControllerFunction;
+      definitionSubstitutions[`${spec.asl}FunctionArn`] = fn.function.functionArn;
+      invoked.push(fn);
+    }
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      // The vendedlogs prefix keeps Step Functions from growing the account's log resource policy.
+      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(definition),
+      definitionSubstitutions,
+      tracingEnabled: true,
+      logs: {
+        destination: stateMachineLogs,
+        level: sfn.LogLevel.ALL,
+        // Execution data would log the Bake and RequestApproval inputs, which carry task tokens: bearer
+        // credentials that end a wait (approve a step). Events and errors are logged; the data is in DynamoDB.
+        includeExecutionData: false,
+      },
+    });
+    this.stateMachine.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: invoked.map((f) => f.function.functionArn),
+      }),
+    );
+    acknowledge(this.stateMachine, [
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Step Functions log delivery (logs:*LogDelivery, DescribeLogGroups...) and X-Ray (PutTraceSegments, ' +
+          'PutTelemetryRecords, GetSampling*) accept only Resource "*" (added by CDK for logs and tracing).',
+      },
+    ]);
+
+    // --- events ------------------------------------------------------------------------------------------------
+
+    const dlq = (name: string) => {
+      const queue = new sqs.Queue(this, `${name}Dlq`, {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      acknowledge(queue, [
+        {
+          id: 'AwsSolutions-SQS3',
+          reason:
+            'This queue is itself the dead-letter queue of an EventBridge target; it has no consumer to redrive from.',
+        },
+      ]);
+      this.deadLetterQueues[name] = queue;
+      return queue;
+    };
+    const target = (fn: ControllerFunction, queue: sqs.Queue) =>
+      new targets.LambdaFunction(fn.function, {
+        deadLetterQueue: queue,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(1),
+      });
+
+    const startRollout = this.functions['start-rollout'] as ControllerFunction;
+    const startDlq = dlq('StartRollout');
+    for (const config of this.services) {
+      const tags = tagFilter(config.tagPattern);
+      new events.Rule(this, `EcrPush${pascal(config.service)}`, {
+        description: `ECR push to ${config.repository} starts a rollout of ${config.service}`,
+        eventPattern: {
+          source: ['aws.ecr'],
+          detailType: ['ECR Image Action'],
+          detail: {
+            'action-type': ['PUSH'],
+            result: ['SUCCESS'],
+            'repository-name': [config.repository],
+            ...(tags ? { 'image-tag': tags } : {}),
+          },
+        },
+        targets: [target(startRollout, startDlq)],
+      });
+    }
+    new events.Rule(this, 'DeployRequested', {
+      description: 'A pipeline asks for a rollout',
+      eventPattern: { source: ['canary.controller'], detailType: ['Deploy Requested'] },
+      targets: [target(startRollout, startDlq)],
+    });
+
+    const alarmNames = [...new Set(this.services.flatMap((c) => c.analysis.alarms))].sort();
+    if (alarmNames.length > 0) {
+      new events.Rule(this, 'AlarmStateChange', {
+        description: 'A gating alarm going into ALARM puts traffic back on stable',
+        eventPattern: {
+          source: ['aws.cloudwatch'],
+          detailType: ['CloudWatch Alarm State Change'],
+          detail: { alarmName: alarmNames, state: { value: ['ALARM'] } },
+        },
+        targets: [target(this.functions['on-alarm'] as ControllerFunction, dlq('OnAlarm'))],
+      });
+    }
+
+    new events.Rule(this, 'ExecutionEndedAbnormally', {
+      description: 'Clean up after rollout executions that failed, timed out or were stopped',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+      targets: [target(this.functions.reconcile as ControllerFunction, dlq('Reconcile'))],
+    });
+
+    // --- dashboards and the controller's own alarms ------------------------------------------------------------
+
+    const alarmAction = new SnsAction(this.topic);
+    const alarm = (id: string, metric: cloudwatch.IMetric, description: string, threshold = 1) => {
+      const a = new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      a.addAlarmAction(alarmAction);
+      this.alarms.push(a);
+      return a;
+    };
+    for (const [handler, fn] of Object.entries(this.functions)) {
+      alarm(
+        `${pascal(handler)}Errors`,
+        fn.function.metricErrors({ period: Duration.minutes(5) }),
+        `canary controller function ${handler} failed`,
+      );
+    }
+    alarm(
+      'ExecutionsFailed',
+      this.stateMachine.metricFailed({ period: Duration.minutes(5) }),
+      'rollout executions failed (a rollback ends in the RolledBack Fail state, so this includes rollbacks)',
+    );
+    alarm(
+      'ExecutionsTimedOut',
+      this.stateMachine.metricTimedOut({ period: Duration.minutes(5) }),
+      'rollout executions timed out',
+    );
+    for (const [name, queue] of Object.entries(this.deadLetterQueues)) {
+      alarm(
+        `${name}DlqNotEmpty`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        `events for ${name} could not be delivered (dead-letter queue not empty)`,
+      );
+    }
+
+    const controllerWidgets = [
+      new cloudwatch.GraphWidget({
+        title: 'Controller function errors',
+        left: Object.entries(this.functions).map(([handler, fn]) =>
+          fn.function.metricErrors({ label: handler, period: Duration.minutes(1) }),
+        ),
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Rollout executions',
+        left: [
+          this.stateMachine.metricSucceeded({ label: 'succeeded', period: Duration.minutes(5) }),
+          this.stateMachine.metricFailed({ label: 'failed (incl. rollbacks)', period: Duration.minutes(5) }),
+          this.stateMachine.metricTimedOut({ label: 'timed out', period: Duration.minutes(5) }),
+        ],
+        width: 12,
+      }),
+    ];
+    for (const config of this.services) {
+      this.dashboards[config.service] = new cloudwatch.Dashboard(this, `Dashboard${pascal(config.service)}`, {
+        dashboardName: `${stack.stackName}-${config.service}`.slice(0, 255),
+        widgets: [...serviceWidgets(config), controllerWidgets],
+      });
+    }
+  }
+
+  /** GET/HEAD/POST /approve on an HTTP API, throttled and access-logged, and its URL for request-approval. */
+  private approvalEndpoint(retention: logs.RetentionDays | undefined): apigwv2.HttpApi {
+    const page = this.functions['approval-page'] as ControllerFunction;
+    const api = new apigwv2.HttpApi(this, 'ApprovalApi', {
+      description: 'Canary controller approval page (signed links)',
+    });
+    api.addRoutes({
+      path: '/approve',
+      methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.HEAD, apigwv2.HttpMethod.POST],
+      integration: new HttpLambdaIntegration('ApprovalPage', page.function),
+    });
+    const accessLogs = new logs.LogGroup(this, 'ApprovalApiAccessLogs', {
+      retention: retention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const stage = api.defaultStage?.node.defaultChild as apigwv2.CfnStage;
+    stage.accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      // The route, not the path and query: the query carries the signed link.
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        time: '$context.requestTime',
+        route: '$context.routeKey',
+        status: '$context.status',
+        length: '$context.responseLength',
+        error: '$context.integrationErrorMessage',
+      }),
+    };
+    // A human clicks these links: a low limit is plenty and bounds abuse of a public endpoint.
+    stage.defaultRouteSettings = { throttlingRateLimit: 5, throttlingBurstLimit: 10 };
+
+    (this.functions['request-approval'] as ControllerFunction).function.addEnvironment(
+      'APPROVAL_BASE_URL',
+      api.apiEndpoint,
+    );
+    for (const route of api.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
+      acknowledge(route, [
+        {
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'The approval page is opened from a notification by a human without AWS credentials; every request ' +
+            'is authorized by an HMAC-signed, expiring link bound to one rollout wait (functions/core/approval-links.ts).',
+        },
+      ]);
+    }
+    return api;
+  }
+}
+
+function rolloutTable(scope: Construct): dynamodb.Table {
+  const type = (name: string | undefined) => {
+    const def = ROLLOUT_TABLE_SCHEMA.AttributeDefinitions?.find((a) => a.AttributeName === name);
+    if (!def || !name) throw new Error(`ROLLOUT_TABLE_SCHEMA: no attribute definition for ${name}`);
+    const t = {
+      S: dynamodb.AttributeType.STRING,
+      N: dynamodb.AttributeType.NUMBER,
+      B: dynamodb.AttributeType.BINARY,
+    };
+    return { name, type: t[def.AttributeType as 'S' | 'N' | 'B'] };
+  };
+  const keys = (schema: { AttributeName?: string; KeyType?: string }[] | undefined) => ({
+    partitionKey: type(schema?.find((k) => k.KeyType === 'HASH')?.AttributeName),
+    ...(schema?.some((k) => k.KeyType === 'RANGE')
+      ? { sortKey: type(schema.find((k) => k.KeyType === 'RANGE')?.AttributeName) }
+      : {}),
+  });
+  const table = new dynamodb.Table(scope, 'Table', {
+    ...keys(ROLLOUT_TABLE_SCHEMA.KeySchema),
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    deletionProtection: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  for (const gsi of ROLLOUT_TABLE_SCHEMA.GlobalSecondaryIndexes ?? []) {
+    table.addGlobalSecondaryIndex({
+      indexName: gsi.IndexName as string,
+      ...keys(gsi.KeySchema),
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
+  return table;
+}
+
+/**
+ * The key policy, written out so it has no `kms:*`: the account administers and uses the key through IAM, and
+ * CloudWatch alarms may encrypt messages to the topic.
+ */
+function topicKeyPolicy(stack: Stack): iam.PolicyDocument {
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'AccountAdministersAndUsesTheKeyThroughIam',
+        principals: [new iam.AccountRootPrincipal()],
+        actions: [
+          'kms:CancelKeyDeletion',
+          'kms:CreateAlias',
+          'kms:CreateGrant',
+          'kms:Decrypt',
+          'kms:DeleteAlias',
+          'kms:DescribeKey',
+          'kms:DisableKey',
+          'kms:DisableKeyRotation',
+          'kms:EnableKey',
+          'kms:EnableKeyRotation',
+          'kms:Encrypt',
+          'kms:GenerateDataKey',
+          'kms:GetKeyPolicy',
+          'kms:GetKeyRotationStatus',
+          'kms:ListAliases',
+          'kms:ListGrants',
+          'kms:ListKeyPolicies',
+          'kms:ListKeyRotations',
+          'kms:ListResourceTags',
+          'kms:PutKeyPolicy',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+          'kms:RetireGrant',
+          'kms:RevokeGrant',
+          'kms:RotateKeyOnDemand',
+          'kms:ScheduleKeyDeletion',
+          'kms:TagResource',
+          'kms:UntagResource',
+          'kms:UpdateAlias',
+          'kms:UpdateKeyDescription',
+        ],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublishToTheTopic',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    ],
+  });
+}
+
+const RULES_REASON =
+  'The header rule is created and deleted at run time, so its ARN is unknown: only rules of the configured ' +
+  'listeners (listener-rule/app/<lb>/<id>/<listener>/*).';
+
+/** The IAM statements for the ALB, ECS and CloudWatch, scoped to what the service configs name. */
+class Permissions {
+  private readonly listenerArns: string[];
+  private readonly ruleArns: string[];
+  private readonly ecsServiceArns: string[];
+  private readonly alarmArns: string[];
+  private readonly taskRoleArns: string[];
+
+  constructor(
+    private readonly stack: Stack,
+    private readonly grants: Grants,
+    services: ServiceConfig[],
+    taskRoleArns: string[] | undefined,
+  ) {
+    const uniq = (xs: string[]) => [...new Set(xs)].sort();
+    this.listenerArns = uniq(services.map((c) => c.traffic.listenerArn));
+    this.ruleArns = uniq([
+      ...services.map((c) => `${listenerParts(c.traffic.listenerArn).rulePrefix}*`),
+      ...services.flatMap((c) => (c.traffic.ruleArn ? [c.traffic.ruleArn] : [])),
+    ]);
+    this.ecsServiceArns = uniq(
+      services.flatMap((c) => {
+        if (c.deployer.kind !== 'ecs') return [];
+        const d = c.deployer;
+        const cluster = d.cluster.startsWith('arn:')
+          ? d.cluster.slice(d.cluster.lastIndexOf('/') + 1)
+          : d.cluster;
+        return [d.stableService, d.canaryService].map((s) =>
+          stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${cluster}/${s}` }),
+        );
+      }),
+    );
+    this.alarmArns = uniq(services.flatMap((c) => c.analysis.alarms)).map((name) =>
+      stack.formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: name,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    this.taskRoleArns = taskRoleArns ?? [
+      stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' }),
+    ];
+  }
+
+  private describeElb(fn: ControllerFunction) {
+    this.grants.allow(
+      fn,
+      new iam.PolicyStatement({
+        sid: 'ElbDescribe',
+        actions: [
+          'elasticloadbalancing:DescribeListeners',
+          'elasticloadbalancing:DescribeRules',
+          'elasticloadbalancing:DescribeTargetGroups',
+          'elasticloadbalancing:DescribeTargetHealth',
+        ],
+        resources: ['*'],
+      }),
+      'elasticloadbalancing:Describe* actions have no resource-level permissions (IAM requires "*").',
+    );
+  }
+
+  route(fn: ControllerFunction) {
+    this.describeElb(fn);
+    this.grants.allow(
+      fn,
+      new iam.PolicyStatement({
+        actions: ['elasticloadbalancing:ModifyListener'],
+        resources: this.listenerArns,
+      }),
+    );
+    this.grants.allow(
+      fn,
+      new iam.PolicyStatement({
+        actions: [
+          'elasticloadbalancing:ModifyRule',
+          'elasticloadbalancing:DeleteRule',
+          'elasticloadbalancing:SetRulePriorities',
+        ],
+        resources: this.ruleArns,
+      }),
+      RULES_REASON,
+    );
+    this.grants.allow(
+      fn,
+      // CreateRule is authorized on the listener as well as on the rule it creates.
+      new iam.PolicyStatement({
+        actions: ['elasticloadbalancing:CreateRule'],
+        resources: [...this.listenerArns, ...this.ruleArns],
+      }),
+      RULES_REASON,
+    );
+  }
+
+  deploy(fn: ControllerFunction, level: 'read' | 'update' | 'register') {
+    this.describeElb(fn);
+    if (this.ecsServiceArns.length === 0) return;
+    this.grants.allow(
+      fn,
+      new iam.PolicyStatement({
+        actions: ['ecs:DescribeServices', ...(level === 'read' ? [] : ['ecs:UpdateService'])],
+        resources: this.ecsServiceArns,
+      }),
+    );
+    if (level === 'read') return;
+    this.grants.allow(
+      fn,
+      new iam.PolicyStatement({
+        sid: 'EcsTaskDefinitions',
+        actions: [
+          'ecs:DescribeTaskDefinition',
+          ...(level === 'register' ? ['ecs:RegisterTaskDefinition'] : []),
+        ],
+        resources: ['*'],
+      }),
+      'The canary task definition is a new revision of the stable one (family unknown at synth time); ' +
+        'RegisterTaskDefinition accepts only "*".',
+    );
+    if (level !== 'register') return;
+    this.grants.allow(
+      fn,
+      new iam.PolicyStatement({
+        // RegisterTaskDefinition with the stable revision's tags needs TagResource on the new revision.
+        actions: ['ecs:TagResource'],
+        resources: [this.stack.formatArn({ service: 'ecs', resource: 'task-definition', resourceName: '*' })],
+        conditions: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
+      }),
+      "The new revision's ARN is unknown until registered: TagResource only while registering (condition " +
+        'ecs:CreateAction = RegisterTaskDefinition).',
+    );
+    this.grants.allow(
+      fn,
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: this.taskRoleArns,
+        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      }),
+      'The task and execution roles are those of the stable task definition, unknown at synth time unless ' +
+        'taskRoleArns is given; passed only to ecs-tasks.amazonaws.com (condition iam:PassedToService).',
+    );
+  }
+
+  analyze(fn: ControllerFunction) {
+    this.grants.allow(
+      fn,
+      new iam.PolicyStatement({ sid: 'MetricData', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+      'cloudwatch:GetMetricData has no resource-level permissions (IAM requires "*").',
+    );
+    if (this.alarmArns.length > 0) {
+      this.grants.allow(
+        fn,
+        new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: this.alarmArns }),
+      );
+    }
+  }
+}
+
+/**
+ * Add a statement to a role; every wildcard resource in it must come with the reason it cannot be narrower,
+ * which becomes the cdk-nag acknowledgment of exactly that finding (`AwsSolutions-IAM5[Resource::...]`).
+ */
+export class Grants {
+  private readonly reasons = new Map<Construct, Map<string, string>>();
+
+  constructor(private readonly stack: Stack) {}
+
+  allow(fn: ControllerFunction, statement: iam.PolicyStatement, wildcardReason?: string) {
+    fn.role.addToPrincipalPolicy(statement);
+    for (const resource of statement.resources) {
+      const rendered = nagRendering(this.stack.resolve(resource));
+      if (!rendered.includes('*')) continue;
+      if (!wildcardReason) throw new Error(`wildcard resource ${rendered} needs a reason`);
+      const forFn = this.reasons.get(fn) ?? new Map<string, string>();
+      forFn.set(rendered, wildcardReason);
+      this.reasons.set(fn, forFn);
+    }
+  }
+
+  acknowledgeAll() {
+    for (const [scope, reasons] of this.reasons) {
+      acknowledge(
+        scope,
+        [...reasons].map(([resource, reason]) => ({
+          id: `AwsSolutions-IAM5[Resource::${resource}]`,
+          reason,
+        })),
+      );
+    }
+  }
+}
+
+/** A resolved value as cdk-nag prints it in a finding: `{Ref: X}` → `<X>`, `{Fn::GetAtt: [X, Y]}` → `<X.Y>`. */
+function nagRendering(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if (typeof o.Ref === 'string') return `<${o.Ref}>`;
+    const att = o['Fn::GetAtt'];
+    if (Array.isArray(att)) return `<${att.join('.')}>`;
+    const join = o['Fn::Join'];
+    if (Array.isArray(join)) {
+      const [sep, parts] = join as [string, unknown[]];
+      return parts.map(nagRendering).join(sep);
+    }
+  }
+  return JSON.stringify(value);
+}
+
+/** cdk-nag v3 acknowledgments (CDK's Validations): one per finding, each with its reason. */
+function acknowledge(scope: Construct, rules: { id: string; reason: string }[]) {
+  Validations.of(scope).acknowledge(...rules);
+}
+
+/** Canary vs stable on the load balancer's metrics, per target group. */
+function serviceWidgets(config: ServiceConfig): cloudwatch.IWidget[][] {
+  const { loadBalancer } = listenerParts(config.traffic.listenerArn);
+  const groups = [
+    { label: 'canary', arn: config.traffic.canaryTargetGroupArn },
+    { label: 'stable', arn: config.traffic.stableTargetGroupArn },
+  ];
+  const metric = (name: string, tg: string, statistic: string, label: string) =>
+    new cloudwatch.Metric({
+      namespace: 'AWS/ApplicationELB',
+      metricName: name,
+      dimensionsMap: { LoadBalancer: loadBalancer, TargetGroup: targetGroupDimension(tg) },
+      statistic,
+      period: Duration.minutes(1),
+      label,
+    });
+  const errorRate = (tg: string, label: string) =>
+    new cloudwatch.MathExpression({
+      // Metric ids are per graph, so each target group's pair is named after it.
+      expression: `IF(requests_${label} > 0, 100 * errors_${label} / requests_${label}, 0)`,
+      usingMetrics: {
+        [`requests_${label}`]: metric('RequestCount', tg, 'Sum', `${label} requests`),
+        [`errors_${label}`]: metric('HTTPCode_Target_5XX_Count', tg, 'Sum', `${label} 5xx`),
+      },
+      label: `${label} 5xx %`,
+      period: Duration.minutes(1),
+    });
+  return [
+    [
+      new cloudwatch.TextWidget({
+        markdown: `# ${config.service}\nRepository \`${config.repository}\`, listener \`${loadBalancer}\``,
+        width: 24,
+        height: 2,
+      }),
+    ],
+    [
+      new cloudwatch.GraphWidget({
+        title: 'Requests',
+        left: groups.map((g) => metric('RequestCount', g.arn, 'Sum', g.label)),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Target 5xx',
+        left: groups.map((g) => metric('HTTPCode_Target_5XX_Count', g.arn, 'Sum', g.label)),
+        right: groups.map((g) => errorRate(g.arn, g.label)),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Target response time p99 (s)',
+        left: groups.map((g) => metric('TargetResponseTime', g.arn, 'p99', g.label)),
+        width: 8,
+      }),
+    ],
+  ];
+}

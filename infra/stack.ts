@@ -1,0 +1,46 @@
+/** The controller's stack and an example service for `npm run synth` (infra/app.ts). */
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { ServiceConfigInput } from '../functions/core/config';
+import { CanaryController, type CanaryControllerProps } from './canary-controller';
+
+export const EXAMPLE_ACCOUNT = '123456789012';
+export const EXAMPLE_REGION = 'us-east-1';
+
+/** An example service: ALB listener with two target groups, the ECS deployer, a preset plan, two gating alarms. */
+export const EXAMPLE_SERVICE: ServiceConfigInput = {
+  service: 'web',
+  repository: 'acme/web',
+  tagPattern: 'v*',
+  traffic: {
+    kind: 'alb',
+    listenerArn:
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2',
+    stableTargetGroupArn:
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-stable/73e2d6bc24d8a067',
+    canaryTargetGroupArn:
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-canary/2453ed029918f21f',
+  },
+  deployer: {
+    kind: 'ecs',
+    cluster: 'prod',
+    stableService: 'web',
+    canaryService: 'web-canary',
+    container: 'web',
+  },
+  steps: 'Progressive5To100',
+  analysis: { alarms: ['web-5xx-high', 'web-p99-latency-high'] },
+};
+
+export interface CanaryControllerStackProps extends StackProps {
+  readonly controller: CanaryControllerProps;
+}
+
+export class CanaryControllerStack extends Stack {
+  readonly controller: CanaryController;
+
+  constructor(scope: Construct, id: string, props: CanaryControllerStackProps) {
+    super(scope, id, props);
+    this.controller = new CanaryController(this, 'Controller', props.controller);
+  }
+}

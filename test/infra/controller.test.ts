@@ -1,0 +1,584 @@
+/**
+ * The synthesized CanaryControllerStack: functions, state machine, events, storage, dashboards, alarms, IAM
+ * scoping and cdk-nag (AwsSolutions), from one real synthesis with real esbuild bundles (beforeAll).
+ */
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ACTIVE_INDEX, BY_SERVICE_INDEX } from '../../functions/adapters/aws/dynamodb';
+import type { ServiceConfigInput } from '../../functions/core/config';
+import { CanaryController, HANDLERS } from '../../infra/canary-controller';
+import { CanaryControllerStack, EXAMPLE_SERVICE } from '../../infra/stack';
+
+const LISTENER = EXAMPLE_SERVICE.traffic.listenerArn;
+const API_LISTENER =
+  'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/api/6d0ecf831eec9f09/1e8c3b2f5a7d9c11';
+const API_RULE =
+  'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/api/6d0ecf831eec9f09/1e8c3b2f5a7d9c11/9683b2d02a6cabee';
+
+const API_TOPIC = 'arn:aws:sns:us-east-1:123456789012:api-rollouts';
+const API_PD_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:api/pagerduty-Ab12Cd';
+
+/** A second service: no deployer, routed through a listener rule, release-* tags, one alarm. */
+const API_SERVICE: ServiceConfigInput = {
+  service: 'api',
+  repository: 'acme/api',
+  tagPattern: 'release-*',
+  traffic: {
+    kind: 'alb',
+    listenerArn: API_LISTENER,
+    ruleArn: API_RULE,
+    stableTargetGroupArn:
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-blue/0a1b2c3d4e5f6071',
+    canaryTargetGroupArn:
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-green/1a2b3c4d5e6f7081',
+  },
+  deployer: { kind: 'none' },
+  steps: 'Canary10Percent5Minutes',
+  notifications: { snsTopicArn: API_TOPIC, pagerDuty: { routingKeySecretArn: API_PD_SECRET } },
+  analysis: { alarms: ['api-5xx-high', 'web-5xx-high'] },
+};
+
+const SM_NAME = 'Test-rollouts';
+const NOTIFY = ['SNS_TOPIC_ARN', 'PAGERDUTY_SECRET_ARN'];
+const EXPECTED_ENV: Record<string, string[]> = {
+  'start-rollout': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY],
+  prepare: ['TABLE_NAME'],
+  'check-ready': ['TABLE_NAME'],
+  'set-weight': ['TABLE_NAME'],
+  bake: ['TABLE_NAME'],
+  analyze: ['TABLE_NAME', ...NOTIFY],
+  'request-approval': ['TABLE_NAME', ...NOTIFY, 'APPROVAL_SIGNING_SECRET_ARN', 'APPROVAL_BASE_URL'],
+  promote: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+  rollback: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+  notify: ['TABLE_NAME', ...NOTIFY],
+  'on-alarm': ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+  reconcile: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY],
+  'approval-page': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'APPROVAL_SIGNING_SECRET_ARN'],
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation is untyped JSON, read by the assertions
+type Cfn = any;
+type Resource = { Type: string; Properties: Record<string, Cfn>; DeletionPolicy?: string };
+type Statement = { Action: string | string[]; Resource?: unknown; Condition?: unknown; Effect: string };
+
+let app: App;
+let stack: CanaryControllerStack;
+let controller: CanaryController;
+let template: Template;
+let resources: Record<string, Resource>;
+let assembly: CloudAssembly;
+
+const logicalId = (element: unknown) => stack.getLogicalId(element as CfnElement);
+const fnId = (handler: string) => logicalId(controller.functions[handler]?.function.node.defaultChild);
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const asList = (v: unknown) => (Array.isArray(v) ? v : [v]);
+
+/** The statements of the policy attached to a function's role. */
+function functionStatements(handler: string): Statement[] {
+  const role = logicalId(controller.functions[handler]?.role.node.defaultChild);
+  return ofType('AWS::IAM::Policy')
+    .filter(([, r]) =>
+      (r.Properties.Roles as unknown[]).some((x) => JSON.stringify(x) === JSON.stringify({ Ref: role })),
+    )
+    .flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+/** Every policy statement in the template: identity policies, inline role policies and resource policies. */
+function allStatements(): Statement[] {
+  const out: Statement[] = [];
+  for (const r of Object.values(resources)) {
+    const docs = [
+      r.Properties?.PolicyDocument,
+      r.Properties?.KeyPolicy,
+      ...((r.Properties?.Policies as { PolicyDocument: unknown }[] | undefined)?.map(
+        (p) => p.PolicyDocument,
+      ) ?? []),
+      r.Properties?.AssumeRolePolicyDocument,
+    ];
+    for (const d of docs) if (d) out.push(...((d as { Statement: Statement[] }).Statement ?? []));
+  }
+  return out;
+}
+
+beforeAll(() => {
+  app = new App({ outdir: mkdtempSync(path.join(tmpdir(), 'canary-infra-')) });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  stack = new CanaryControllerStack(app, 'Test', {
+    env: { account: '123456789012', region: 'us-east-1' },
+    controller: {
+      services: [EXAMPLE_SERVICE, API_SERVICE],
+      alarmEmail: 'oncall@example.com',
+      approvalPage: true,
+    },
+  });
+  controller = stack.controller;
+  // Synthesis runs the cdk-nag plugin and throws on any unacknowledged error.
+  assembly = app.synth();
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+}, 120_000);
+
+describe('functions', () => {
+  it('has one function per handler, with the project defaults', () => {
+    expect(Object.keys(controller.functions).sort()).toEqual(Object.keys(EXPECTED_ENV).sort());
+    template.resourceCountIs('AWS::Lambda::Function', 13);
+    for (const handler of Object.keys(EXPECTED_ENV)) {
+      const props = resources[fnId(handler)]?.Properties;
+      expect(props, handler).toBeDefined();
+      expect(props?.Runtime).toBe('nodejs22.x');
+      expect(props?.Architectures).toEqual(['arm64']);
+      expect(props?.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(props?.MemorySize).toBe(256);
+      expect(props?.Handler).toBe('index.handler');
+      const logGroup = resources[props?.LoggingConfig.LogGroup.Ref];
+      expect(logGroup?.Type).toBe('AWS::Logs::LogGroup');
+      expect(logGroup?.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('times out below its state (tasks 50 s, rollback and reconcile 280 s) or API Gateway (25 s)', () => {
+    for (const handler of Object.keys(EXPECTED_ENV)) {
+      const expected =
+        handler === 'rollback' || handler === 'reconcile' ? 280 : handler === 'approval-page' ? 25 : 50;
+      expect(resources[fnId(handler)]?.Properties.Timeout, handler).toBe(expected);
+    }
+  });
+
+  it('gets exactly the environment variables its handler reads', () => {
+    for (const [handler, expected] of Object.entries(EXPECTED_ENV)) {
+      const variables = resources[fnId(handler)]?.Properties.Environment.Variables as Record<string, unknown>;
+      expect(Object.keys(variables).sort(), handler).toEqual(
+        [...expected, 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME'].sort(),
+      );
+      expect(variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      expect(variables).not.toHaveProperty('AWS_REGION');
+    }
+  });
+
+  it('passes the parsed configs as SERVICES_JSON, under the 4 KB environment limit', () => {
+    const variables = resources[fnId('start-rollout')]?.Properties.Environment.Variables;
+    const services = JSON.parse(variables.SERVICES_JSON);
+    expect(services.map((s: { service: string }) => s.service)).toEqual(['web', 'api']);
+    expect(services[0].analysis.minRequests).toBe(200); // defaults applied at synth time
+    expect(Buffer.byteLength(variables.SERVICES_JSON)).toBeLessThan(3500);
+  });
+
+  it('is bundled by esbuild as one ESM file with a source map', () => {
+    for (const handler of Object.keys(EXPECTED_ENV)) {
+      const code = resources[fnId(handler)]?.Properties.Code;
+      const asset = (code.S3Key as string).replace(/\.zip$/, '');
+      const dir = path.join(assembly.directory, `asset.${asset}`);
+      const size = statSync(path.join(dir, 'index.mjs')).size;
+      expect(size, handler).toBeGreaterThan(10_000);
+      expect(size, handler).toBeLessThan(5_000_000);
+      expect(statSync(path.join(dir, 'index.mjs.map')).isFile()).toBe(true);
+      expect(readFileSync(path.join(dir, 'index.mjs'), 'utf8').slice(0, 200)).toContain('createRequire');
+    }
+  });
+});
+
+describe('state machine', () => {
+  it('is a Standard state machine with every function ARN substituted, logging and tracing', () => {
+    const [[, sm] = []] = ofType('AWS::StepFunctions::StateMachine');
+    const props = sm?.Properties as Record<string, Cfn>;
+    expect(props.StateMachineType).toBe('STANDARD');
+    expect(props.StateMachineName).toBe(SM_NAME);
+    const definition = props.DefinitionString as string;
+    const placeholders = [...new Set([...definition.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]))].sort();
+    expect(placeholders).toEqual(Object.keys(props.DefinitionSubstitutions).sort());
+    for (const [name, handler] of Object.entries(HANDLERS)
+      .filter(([, s]) => s.asl)
+      .map(([h, s]) => [`${s.asl}FunctionArn`, h] as const)) {
+      expect(props.DefinitionSubstitutions[name], name).toEqual({ 'Fn::GetAtt': [fnId(handler), 'Arn'] });
+    }
+    // After substitution nothing of the form ${...} is left in the definition.
+    let resolved = definition;
+    for (const name of Object.keys(props.DefinitionSubstitutions))
+      resolved = resolved.replaceAll(`\${${name}}`, 'arn');
+    expect(resolved).not.toContain('${');
+    expect(props.LoggingConfiguration.Level).toBe('ALL');
+    expect(props.LoggingConfiguration.IncludeExecutionData).toBe(false);
+    expect(props.TracingConfiguration).toEqual({ Enabled: true });
+  });
+
+  it('may invoke exactly the functions the definition names', () => {
+    const [[, sm] = []] = ofType('AWS::StepFunctions::StateMachine');
+    const role = sm?.Properties.RoleArn['Fn::GetAtt'][0];
+    const invoke = ofType('AWS::IAM::Policy')
+      .filter(([, r]) => JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: role }]))
+      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Statement[])
+      .filter((s) => actions(s).includes('lambda:InvokeFunction'));
+    expect(invoke).toHaveLength(1);
+    const invoked = Object.entries(HANDLERS)
+      .filter(([, s]) => s.asl)
+      .map(([h]) => ({ 'Fn::GetAtt': [fnId(h), 'Arn'] }));
+    expect(asList(invoke[0]?.Resource)).toEqual(invoked);
+  });
+});
+
+describe('events', () => {
+  const rules = () => ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
+
+  it('starts a rollout on an ECR push per repository, with tag prefixes filtered by EventBridge', () => {
+    const ecr = rules().filter((r) => r.EventPattern.source?.[0] === 'aws.ecr');
+    expect(ecr.map((r) => r.EventPattern.detail)).toEqual([
+      {
+        'action-type': ['PUSH'],
+        result: ['SUCCESS'],
+        'repository-name': ['acme/web'],
+        'image-tag': [{ prefix: 'v' }],
+      },
+      {
+        'action-type': ['PUSH'],
+        result: ['SUCCESS'],
+        'repository-name': ['acme/api'],
+        'image-tag': [{ prefix: 'release-' }],
+      },
+    ]);
+    for (const r of ecr) {
+      expect(r.EventPattern['detail-type']).toEqual(['ECR Image Action']);
+      expect(r.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [fnId('start-rollout'), 'Arn'] });
+    }
+  });
+
+  it('routes Deploy Requested, alarm and execution-status events to their handlers', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['canary.controller'], 'detail-type': ['Deploy Requested'] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('start-rollout'), 'Arn'] } })],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: {
+          alarmName: ['api-5xx-high', 'web-5xx-high', 'web-p99-latency-high'],
+          state: { value: ['ALARM'] },
+        },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('on-alarm'), 'Arn'] } })],
+    });
+    const smId = logicalId(controller.stateMachine.node.defaultChild);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [{ Ref: smId }], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('reconcile'), 'Arn'] } })],
+    });
+  });
+
+  it('gives every target a dead-letter queue, retries and a maximum event age', () => {
+    const all = rules();
+    expect(all).toHaveLength(5);
+    for (const r of all) {
+      for (const t of r.Targets) {
+        const queue = resources[t.DeadLetterConfig.Arn['Fn::GetAtt'][0]];
+        expect(queue?.Type).toBe('AWS::SQS::Queue');
+        expect(queue?.Properties.SqsManagedSseEnabled).toBe(true);
+        expect(t.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 });
+      }
+    }
+    // enforceSSL on every queue
+    for (const [id] of ofType('AWS::SQS::Queue')) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('has no alarm rule when no service has alarms', () => {
+    const bare = new Stack(new App(), 'Bare', { env: { account: '123456789012', region: 'us-east-1' } });
+    // Only the rules matter here: skip bundling for this second stack.
+    bare.node.setContext('aws:cdk:bundling-stacks', []);
+    new CanaryController(bare, 'C', { services: [{ ...EXAMPLE_SERVICE, analysis: { alarms: [] } }] });
+    const patterns = Object.values(Template.fromStack(bare).findResources('AWS::Events::Rule')).map(
+      (r) => r.Properties.EventPattern.source[0],
+    );
+    expect(patterns.sort()).toEqual(['aws.ecr', 'aws.states', 'canary.controller']);
+  });
+});
+
+describe('storage and notification', () => {
+  it('creates the rollout table from ROLLOUT_TABLE_SCHEMA: on-demand, PITR, SSE, retained', () => {
+    const [[, table] = []] = ofType('AWS::DynamoDB::Table');
+    expect(table?.DeletionPolicy).toBe('Retain');
+    const p = table?.Properties as Record<string, Cfn>;
+    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(p.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(p.DeletionProtectionEnabled).toBe(true);
+    expect(p.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(p.GlobalSecondaryIndexes.map((g: { IndexName: string }) => g.IndexName).sort()).toEqual(
+      [ACTIVE_INDEX, BY_SERVICE_INDEX].sort(),
+    );
+  });
+
+  it('encrypts the topic with a rotating customer key and subscribes the alarm email', () => {
+    const keyId = logicalId(controller.topicKey.node.defaultChild);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+  });
+
+  it('creates the PagerDuty and link-signing secrets with no value in the template', () => {
+    const secrets = ofType('AWS::SecretsManager::Secret');
+    expect(secrets).toHaveLength(2);
+    for (const [, secret] of secrets) expect(secret.Properties).not.toHaveProperty('SecretString');
+  });
+});
+
+describe('approval page', () => {
+  it('serves GET/HEAD/POST /approve from the approval-page function, throttled and access-logged', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+    expect(routes.sort()).toEqual(['GET /approve', 'HEAD /approve', 'POST /approve']);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [fnId('approval-page'), 'Arn'] },
+    });
+    const [[, stage] = []] = ofType('AWS::ApiGatewayV2::Stage');
+    expect(stage?.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingBurstLimit: 10,
+      ThrottlingRateLimit: 5,
+    });
+    // The query string carries the signed link: it is not logged.
+    expect(stage?.Properties.AccessLogSettings.Format).not.toMatch(/path|querystring/i);
+  });
+
+  it('gives request-approval the page URL and both functions the signing secret', () => {
+    const apiId = logicalId(controller.approvalApi?.node.defaultChild);
+    const variables = resources[fnId('request-approval')]?.Properties.Environment.Variables;
+    expect(variables.APPROVAL_BASE_URL).toEqual({ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
+    const secret = { Ref: logicalId(controller.approvalSigningSecret?.node.defaultChild) };
+    for (const h of ['request-approval', 'approval-page']) {
+      expect(resources[fnId(h)]?.Properties.Environment.Variables.APPROVAL_SIGNING_SECRET_ARN).toEqual(
+        secret,
+      );
+      expect(
+        functionStatements(h).some(
+          (s) =>
+            actions(s).includes('secretsmanager:GetSecretValue') &&
+            JSON.stringify(s.Resource) === JSON.stringify(secret),
+        ),
+        h,
+      ).toBe(true);
+    }
+  });
+});
+
+describe('template', () => {
+  it('has no dependency cycle (functions know the state machine ARN by name, not by reference)', () => {
+    const refs = (v: unknown, out: Set<string>): Set<string> => {
+      if (Array.isArray(v)) for (const x of v) refs(x, out);
+      else if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) {
+          if (k === 'Ref' && typeof x === 'string' && x in resources) out.add(x);
+          else if (k === 'Fn::GetAtt' && Array.isArray(x) && x[0] in resources) out.add(x[0]);
+          else refs(x, out);
+        }
+      }
+      return out;
+    };
+    const deps = new Map(
+      Object.entries(resources).map(([id, r]) => {
+        const d = refs(r.Properties, new Set<string>());
+        for (const x of asList((r as { DependsOn?: unknown }).DependsOn ?? [])) d.add(x as string);
+        return [id, d] as const;
+      }),
+    );
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (id: string, trail: string[]) => {
+      if (state.get(id) === 'done') return;
+      if (state.get(id) === 'visiting') throw new Error(`cycle: ${[...trail, id].join(' -> ')}`);
+      state.set(id, 'visiting');
+      for (const d of deps.get(id) ?? []) visit(d, [...trail, id]);
+      state.set(id, 'done');
+    };
+    for (const id of deps.keys()) visit(id, []);
+  });
+});
+
+describe('dashboards and alarms', () => {
+  it('has a dashboard per service with canary vs stable ALB metrics', () => {
+    const dashboards = ofType('AWS::CloudWatch::Dashboard');
+    expect(dashboards).toHaveLength(2);
+    const body = JSON.stringify(dashboards.map(([, d]) => d.Properties.DashboardBody));
+    for (const fragment of [
+      'app/web/50dc6c495c0c9188',
+      'targetgroup/web-canary/2453ed029918f21f',
+      'targetgroup/web-stable/73e2d6bc24d8a067',
+      'app/api/6d0ecf831eec9f09',
+      'HTTPCode_Target_5XX_Count',
+      'TargetResponseTime',
+      'p99',
+      'ExecutionsFailed',
+    ]) {
+      expect(body).toContain(fragment);
+    }
+  });
+
+  it('alarms on function errors, failed and timed-out executions and non-empty DLQs, to the topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const topicRef = { Ref: logicalId(controller.topic.node.defaultChild) };
+    const metrics = alarms.map((a) => a.MetricName).sort();
+    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(13);
+    expect(metrics).toEqual(expect.arrayContaining(['ExecutionsFailed', 'ExecutionsTimedOut']));
+    expect(metrics.filter((m) => m === 'ApproximateNumberOfMessagesVisible')).toHaveLength(3);
+    for (const a of alarms) expect(a.AlarmActions).toEqual([topicRef]);
+  });
+});
+
+describe('IAM', () => {
+  it('has no wildcard actions in any Allow statement', () => {
+    const allows = allStatements().filter((s) => s.Effect === 'Allow');
+    const all = allows.flatMap(actions);
+    expect(all.length).toBeGreaterThan(50);
+    expect(all.filter((a) => a.includes('*'))).toEqual([]);
+    // The only Deny statements are enforceSSL's (sqs:* / sns:Publish without TLS).
+    for (const s of allStatements().filter((x) => x.Effect === 'Deny')) {
+      expect(s.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
+    }
+  });
+
+  it('scopes ModifyListener to the configured listeners', () => {
+    const withModify = Object.keys(EXPECTED_ENV).flatMap((h) =>
+      functionStatements(h)
+        .filter((s) => actions(s).includes('elasticloadbalancing:ModifyListener'))
+        .map((s) => [h, s] as const),
+    );
+    expect(withModify.map(([h]) => h).sort()).toEqual(
+      ['on-alarm', 'prepare', 'promote', 'reconcile', 'rollback', 'set-weight'].sort(),
+    );
+    for (const [, s] of withModify)
+      expect(asList(s.Resource).sort()).toEqual([API_LISTENER, LISTENER].sort());
+  });
+
+  it("scopes rule changes to the listeners' rules and the configured rule", () => {
+    const s = functionStatements('set-weight').find((x) =>
+      actions(x).includes('elasticloadbalancing:ModifyRule'),
+    );
+    expect(asList(s?.Resource).sort()).toEqual(
+      [
+        API_RULE,
+        `${LISTENER.replace(':listener/', ':listener-rule/')}/*`,
+        `${API_LISTENER.replace(':listener/', ':listener-rule/')}/*`,
+      ].sort(),
+    );
+  });
+
+  it('scopes SendTaskSuccess/Failure to the state machine, for the functions that resolve waits', () => {
+    const holders = Object.keys(EXPECTED_ENV).filter((h) =>
+      functionStatements(h).some((s) => actions(s).includes('states:SendTaskSuccess')),
+    );
+    expect(holders.sort()).toEqual(['approval-page', 'on-alarm', 'start-rollout']);
+    for (const h of holders) {
+      const s = functionStatements(h).find((x) => actions(x).includes('states:SendTaskSuccess'));
+      expect(JSON.stringify(s?.Resource)).toMatch(
+        new RegExp(`:states:us-east-1:123456789012:stateMachine:${SM_NAME}"\\]\\]\\}$`),
+      );
+    }
+  });
+
+  it('lets only the notifying functions read PagerDuty secrets and publish, default and per-service', () => {
+    const pdSecret = { Ref: logicalId(controller.pagerDutySecret.node.defaultChild) };
+    const topic = { Ref: logicalId(controller.topic.node.defaultChild) };
+    const find = (h: string, action: string) =>
+      functionStatements(h).find((s) => actions(s).includes(action));
+    const notifying = ['analyze', 'notify', 'reconcile', 'request-approval', 'start-rollout'];
+    for (const h of Object.keys(EXPECTED_ENV)) {
+      const read = functionStatements(h).filter((s) => actions(s).includes('secretsmanager:GetSecretValue'));
+      const pd = read.filter((s) => JSON.stringify(s.Resource).includes(JSON.stringify(pdSecret)));
+      expect(pd.length > 0, h).toBe(notifying.includes(h));
+      expect(find(h, 'sns:Publish') !== undefined, h).toBe(notifying.includes(h));
+    }
+    for (const h of notifying) {
+      expect(asList(find(h, 'sns:Publish')?.Resource)).toEqual([topic, API_TOPIC]);
+      expect(asList(find(h, 'secretsmanager:GetSecretValue')?.Resource)).toEqual([pdSecret, API_PD_SECRET]);
+    }
+  });
+
+  it('scopes ECS changes to the configured services and PassRole to ECS tasks', () => {
+    const s = functionStatements('prepare');
+    const update = s.find((x) => actions(x).includes('ecs:UpdateService'));
+    expect(JSON.stringify(update?.Resource)).toContain(':ecs:us-east-1:123456789012:service/prod/web-canary');
+    const pass = s.find((x) => actions(x).includes('iam:PassRole'));
+    expect(pass?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    // Only prepare registers task definitions (deployCanary).
+    const registrars = Object.keys(EXPECTED_ENV).filter((h) =>
+      functionStatements(h).some((x) => actions(x).includes('ecs:RegisterTaskDefinition')),
+    );
+    expect(registrars).toEqual(['prepare']);
+  });
+});
+
+describe('cdk-nag (AwsSolutions)', () => {
+  it('reports no unacknowledged errors or warnings', () => {
+    const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8'));
+    const violations = (
+      report.pluginReports as { violations: { ruleName: string; severity: string }[] }[]
+    ).flatMap((p) => p.violations.map((v) => `${v.severity} ${v.ruleName}`));
+    expect(violations).toEqual([]);
+    // cdk-nag v3 reports through CDK's validation plugins, not annotations; none are left either way.
+    expect(Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual(
+      [],
+    );
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual(
+      [],
+    );
+  });
+
+  it('acknowledges every finding with a written reason', () => {
+    const acks = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    expect(acks.length).toBeGreaterThan(0);
+    for (const [id, reason] of acks) expect(reason.length, id).toBeGreaterThan(30);
+  });
+
+  it('fails synthesis when a finding is not acknowledged', () => {
+    const bad = new App();
+    Validations.of(bad).addPlugins(new AwsSolutionsChecks(bad));
+    const s = new Stack(bad, 'Bad', { env: { account: '123456789012', region: 'us-east-1' } });
+    new Queue(s, 'Q');
+    expect(() => bad.synth()).toThrow(/AwsSolutions-SQS/);
+  });
+});
+
+describe('configuration', () => {
+  it('rejects a bad service config at synth time, naming the field', () => {
+    const s = new Stack(new App(), 'Bad');
+    const bad = { ...EXAMPLE_SERVICE, traffic: { ...EXAMPLE_SERVICE.traffic, listenerArn: 'not-an-arn' } };
+    expect(() => new CanaryController(s, 'C', { services: [bad] })).toThrow(/traffic\.listenerArn/);
+  });
+
+  it('rejects configs too large for the Lambda environment, saying what to do', () => {
+    const s = new Stack(new App(), 'Big');
+    const many = Array.from({ length: 6 }, (_, i) => ({
+      ...EXAMPLE_SERVICE,
+      service: `svc-${i}`,
+      repository: `acme/svc-${i}`,
+    }));
+    expect(() => new CanaryController(s, 'C', { services: many })).toThrow(/SERVICES_JSON.*fewer services/);
+  });
+});
