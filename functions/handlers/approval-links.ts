@@ -5,11 +5,11 @@
  */
 import { SecretCache } from '../adapters/aws/secretsmanager';
 import { approvalUrl, mintApprovalLink } from '../core/approval-links';
-import { clients, lazy, realClock } from './aws';
+import { lazy, realClock, secretsClient } from './aws';
 import { optionalEnv, requireEnv } from './env';
 
 export const signingSecret = lazy(
-  () => new SecretCache(clients.secrets(), requireEnv('APPROVAL_SIGNING_SECRET_ARN')),
+  () => new SecretCache(secretsClient(), requireEnv('APPROVAL_SIGNING_SECRET_ARN')),
 );
 
 /** Links to the approval page, valid `ttlSeconds` (a day by default) and only for the wait they name. */

@@ -47,46 +47,51 @@ const clientConfig = () => ({ ...SDK_CLIENT_CONFIG, region: env.region() });
 
 // --- SDK clients ----------------------------------------------------------------------------------------------
 
-const dynamodb = lazy(() => traced(new DynamoDBClient(clientConfig())));
-
-export const clients = {
-  dynamodb,
-  doc: lazy(() =>
-    DynamoDBDocumentClient.from(dynamodb(), { marshallOptions: { removeUndefinedValues: true } }),
-  ),
-  sfn: lazy(() => traced(new SFNClient(clientConfig()))),
-  elbv2: lazy(() => traced(new ElasticLoadBalancingV2Client(clientConfig()))),
-  ecs: lazy(() => traced(new ECSClient(clientConfig()))),
-  cloudwatch: lazy(() => traced(new CloudWatchClient(clientConfig()))),
-  sns: lazy(() => traced(new SNSClient(clientConfig()))),
-  secrets: lazy(() => traced(new SecretsManagerClient(clientConfig()))),
-};
+// One export per client, so a bundle keeps only the clients its handler's adapters use (esbuild drops the rest).
+export const dynamodbClient = /* @__PURE__ */ lazy(() => traced(new DynamoDBClient(clientConfig())));
+export const documentClient = /* @__PURE__ */ lazy(() =>
+  DynamoDBDocumentClient.from(dynamodbClient(), { marshallOptions: { removeUndefinedValues: true } }),
+);
+export const sfnClient = /* @__PURE__ */ lazy(() => traced(new SFNClient(clientConfig())));
+export const elbv2Client = lazy(() => traced(new ElasticLoadBalancingV2Client(clientConfig())));
+export const ecsClient = /* @__PURE__ */ lazy(() => traced(new ECSClient(clientConfig())));
+export const cloudwatchClient = /* @__PURE__ */ lazy(() => traced(new CloudWatchClient(clientConfig())));
+export const snsClient = /* @__PURE__ */ lazy(() => traced(new SNSClient(clientConfig())));
+export const secretsClient = /* @__PURE__ */ lazy(() => traced(new SecretsManagerClient(clientConfig())));
 
 // --- adapters -------------------------------------------------------------------------------------------------
 
-export const store = lazy((): RolloutStore => new DynamoRolloutStore(clients.doc(), env.tableName()));
-export const executions = lazy(
-  (): Executions => new StepFunctionsExecutions(clients.sfn(), env.stateMachineArn()),
+export const store = /* @__PURE__ */ lazy(
+  (): RolloutStore => new DynamoRolloutStore(documentClient(), env.tableName()),
 );
-export const router = lazy((): TrafficRouter => new AlbTrafficRouter(clients.elbv2()));
-export const deployerFor = lazy(
-  (): DeployerFor => makeDeployerFor({ ecs: clients.ecs(), elbv2: clients.elbv2() }),
+export const executions = /* @__PURE__ */ lazy(
+  (): Executions => new StepFunctionsExecutions(sfnClient(), env.stateMachineArn()),
 );
-export const metricSource = lazy((): MetricSource => new CloudWatchMetricSource(clients.cloudwatch()));
-export const alarmSource = lazy((): AlarmSource => new CloudWatchAlarmSource(clients.cloudwatch()));
-export const catalog = lazy((): ServiceCatalog => new StaticServiceCatalog(env.serviceConfigs()));
+export const router = /* @__PURE__ */ lazy((): TrafficRouter => new AlbTrafficRouter(elbv2Client()));
+export const deployerFor = /* @__PURE__ */ lazy(
+  (): DeployerFor => makeDeployerFor({ ecs: ecsClient(), elbv2: elbv2Client() }),
+);
+export const metricSource = /* @__PURE__ */ lazy(
+  (): MetricSource => new CloudWatchMetricSource(cloudwatchClient()),
+);
+export const alarmSource = /* @__PURE__ */ lazy(
+  (): AlarmSource => new CloudWatchAlarmSource(cloudwatchClient()),
+);
+export const catalog = /* @__PURE__ */ lazy(
+  (): ServiceCatalog => new StaticServiceCatalog(env.serviceConfigs()),
+);
 
 /**
  * SNS and PagerDuty, always: each event goes to its service's own channels (`notifications` in its config) or to
  * the defaults, SNS_TOPIC_ARN and PAGERDUTY_SECRET_ARN (both optional); a notifier with neither skips the event.
  * Each PagerDuty secret is read once per cold start.
  */
-export const notifiers = lazy((): readonly Notifier[] => {
+export const notifiers = /* @__PURE__ */ lazy((): readonly Notifier[] => {
   const topic = env.snsTopicArn();
   const secretArn = env.pagerDutySecretArn();
-  const secretCache = (arn: string) => new SecretCache(clients.secrets(), arn);
+  const secretCache = (arn: string) => new SecretCache(secretsClient(), arn);
   return [
-    new SnsNotifier(clients.sns(), topic),
+    new SnsNotifier(snsClient(), topic),
     new PagerDutyNotifier({
       ...(secretArn ? { secret: secretCache(secretArn) } : {}),
       secretFor: secretCache,
