@@ -148,6 +148,17 @@ const analysisSchema = z.strictObject({
       minIncrease: z.number().min(0).max(1).default(0.005),
       /** Absolute ceiling: the canary fails above this error rate whatever the baseline does. */
       max: z.number().min(0).max(1).default(0.05),
+      /**
+       * False-rollback level of the sequential test (default 0.01): a canary whose error rate is at most
+       * (1 + tolerance) × the baseline's is failed with probability ≤ alpha, however often it is analysed. It is
+       * shared with the latency test when that one runs (each gets alpha / 2). Optional: the judge applies the default.
+       */
+      alpha: z.number().gt(0).max(0.5).optional(),
+      /**
+       * Early pass: the canary is "not worse" once its error rate is shown (at the same alpha) to be below
+       * passRatio × the baseline's. Default max(1 + tolerance, 1.5).
+       */
+      passRatio: z.number().min(1).max(101).optional(),
     })
     .prefault({}),
   latency: z
@@ -158,6 +169,13 @@ const analysisSchema = z.strictObject({
       p99MinIncreaseMs: z.number().min(0).default(25),
       /** Absolute ceiling on the canary's p99, in milliseconds. */
       p99MaxMs: z.number().positive().optional(),
+      /**
+       * When the metric source counts slow requests (above a threshold from the baseline), the canary fails when its
+       * share of slow requests is shown to be above (1 + slowTolerance) × the baseline's. Default 0.
+       */
+      slowTolerance: z.number().min(0).max(100).optional(),
+      /** Early pass on latency once the slow share is shown below passRatio × the baseline's. Default 1.5. */
+      passRatio: z.number().min(1).max(101).optional(),
     })
     .prefault({}),
   /** CloudWatch alarms that gate the rollout: ALARM rolls back at once. */

@@ -1,4 +1,5 @@
 import type { AnalysisPolicy } from './config';
+import { type RatioPeriod, type RatioTest, ratioTest } from './stats/ratio';
 
 /** One period of one version's traffic, as the load balancer reports it. Missing data is zero requests. */
 export interface PeriodStats {
@@ -9,6 +10,11 @@ export interface PeriodStats {
   errors: number;
   /** p99 of the target response time in the period, in ms; null when there was no traffic. */
   p99Ms: number | null;
+  /**
+   * Requests slower than the window's slowThresholdMs in the period (optional). When both versions report it, the
+   * latency check is the sequential test on these counts; otherwise it falls back to comparing p99s.
+   */
+  slow?: number;
 }
 
 export interface MetricWindow {
@@ -17,6 +23,11 @@ export interface MetricWindow {
   periodSeconds: number;
   canary: PeriodStats[];
   baseline: PeriodStats[];
+  /**
+   * The latency threshold behind PeriodStats.slow, in ms: fixed for the whole window and the same for both
+   * versions (e.g. the stable version's p99 before the canary started).
+   */
+  slowThresholdMs?: number;
 }
 
 export interface AlarmState {
@@ -41,6 +52,16 @@ export interface MetricEvidence {
   baseline: number | null;
   limit: number | null;
   detail: string;
+  /** Sequential tests only: the counts behind the test (events are errors or slow requests). */
+  counts?: { canaryEvents: number; canaryRequests: number; baselineEvents: number; baselineRequests: number };
+  /** Sequential tests only: estimate of canary rate / baseline rate, and its anytime-valid confidence sequence. */
+  estimate?: number | null;
+  interval?: { lower: number | null; upper: number | null; level: number };
+  /** Sequential tests only: the e-value against "not worse than (1 + tolerance) ×", and the bar that fails it. */
+  eValue?: number;
+  eThreshold?: number;
+  /** The evidence says the canary is not worse (the confidence sequence is below passRatio). */
+  notWorse?: boolean;
 }
 
 export interface Verdict {
@@ -49,6 +70,8 @@ export interface Verdict {
   canary: VersionSummary;
   baseline: VersionSummary;
   metrics: MetricEvidence[];
+  /** A pass on positive evidence that the canary is not worse: the step may be promoted before its bake ends. */
+  earlyPass?: boolean;
 }
 
 /**
@@ -108,27 +131,155 @@ export function summarize(periods: readonly PeriodStats[]): VersionSummary {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const ratioText = (x: number | null) => (x === null ? '∞' : x.toFixed(2));
 
-function judgeErrorRate(c: VersionSummary, b: VersionSummary, policy: AnalysisPolicy): MetricEvidence {
-  const canaryRate = c.errorRate ?? 0;
-  const baselineRate = b.errorRate ?? 0;
-  const relativeLimit = Math.max(
-    baselineRate * (1 + policy.errorRate.tolerance),
-    baselineRate + policy.errorRate.minIncrease,
-  );
-  const limit = Math.min(relativeLimit, policy.errorRate.max);
-  const failed = canaryRate > limit;
+/** Default false-rollback level of the whole judge when the policy does not set errorRate.alpha. */
+export const DEFAULT_ALPHA = 0.01;
+
+/** Per-period counts of one kind of event, canary and baseline side by side (periods matched by start). */
+function pairPeriods(
+  window: MetricWindow,
+  events: (p: PeriodStats) => number,
+  warmupFilter: (p: PeriodStats) => boolean = () => true,
+): RatioPeriod[] {
+  const byStart = new Map(window.baseline.map((p) => [p.start, p]));
+  const out: RatioPeriod[] = [];
+  for (const c of window.canary) {
+    const b = byStart.get(c.start);
+    if (!b || !warmupFilter(c)) continue;
+    out.push({
+      canaryRequests: c.requests,
+      baselineRequests: b.requests,
+      canaryEvents: events(c),
+      baselineEvents: events(b),
+    });
+  }
+  return out;
+}
+
+function hasSlowCounts(window: MetricWindow): boolean {
+  if (window.slowThresholdMs === undefined) return false;
+  const all = [...window.canary, ...window.baseline].filter((p) => p.requests > 0);
+  return all.length > 0 && all.every((p) => typeof p.slow === 'number');
+}
+
+function sequentialEvidence(t: RatioTest, alpha: number) {
   return {
-    metric: 'errorRate',
-    result: failed ? 'fail' : 'pass',
-    canary: canaryRate,
-    baseline: b.errorRate,
-    limit,
-    detail: `canary ${pct(canaryRate)} (${c.errors}/${c.requests}) vs stable ${pct(baselineRate)} (${b.errors}/${b.requests}), limit ${pct(limit)}`,
+    counts: {
+      canaryEvents: t.canaryEvents,
+      canaryRequests: t.canaryRequests,
+      baselineEvents: t.baselineEvents,
+      baselineRequests: t.baselineRequests,
+    },
+    estimate: t.estimate,
+    interval: { lower: t.lower, upper: t.upper, level: 1 - alpha },
+    eValue: t.eValue,
+    eThreshold: t.threshold,
+    notWorse: t.notWorse,
   };
 }
 
-function judgeLatency(c: VersionSummary, b: VersionSummary, policy: AnalysisPolicy): MetricEvidence {
+function testText(t: RatioTest, alpha: number): string {
+  return (
+    `ratio ${t.estimate === null ? 'n/a' : t.estimate.toFixed(2)} ` +
+    `(${((1 - alpha) * 100).toFixed(1)}% CS ${ratioText(t.lower ?? 0)}–${ratioText(t.upper)}), ` +
+    `e-value ${t.eValue < 1000 ? t.eValue.toPrecision(3) : t.eValue.toExponential(1)} of ${t.threshold.toFixed(0)}`
+  );
+}
+
+function judgeErrorRate(
+  window: MetricWindow,
+  c: VersionSummary,
+  b: VersionSummary,
+  policy: AnalysisPolicy,
+  alpha: number,
+): MetricEvidence {
+  const { tolerance, max, minIncrease } = policy.errorRate;
+  const rho0 = 1 + tolerance;
+  const passRatio = policy.errorRate.passRatio ?? Math.max(rho0, 1.5);
+  const canaryRate = c.errorRate ?? 0;
+  const enough = c.requests >= policy.minRequests;
+  const t = ratioTest(
+    pairPeriods(window, (p) => p.errors),
+    { rho0, passRatio, alpha },
+  );
+  const head = `canary ${pct(canaryRate)} (${c.errors}/${c.requests}) vs stable ${b.errorRate === null ? 'n/a' : pct(b.errorRate)} (${b.errors}/${b.requests})`;
+  if (b.errorRate === null || t.baselineRequests === 0) {
+    // No concurrent baseline: only the absolute limits can judge (minIncrease over a zero baseline, the ceiling).
+    const limit = Math.min(minIncrease, max);
+    const failed = enough && canaryRate > limit;
+    return {
+      metric: 'errorRate',
+      result: failed ? 'fail' : enough ? 'pass' : 'inconclusive',
+      canary: c.errorRate,
+      baseline: null,
+      limit,
+      detail: `${head}, no baseline traffic: absolute limit ${pct(limit)}`,
+    };
+  }
+  const limit = Math.min(b.errorRate * rho0, max);
+  const ceiling = enough && canaryRate > max;
+  const result: VerdictResult = t.worse || ceiling ? 'fail' : enough ? 'pass' : 'inconclusive';
+  const why = t.worse
+    ? `shown above ${rho0.toFixed(2)}× stable`
+    : ceiling
+      ? `above the ${pct(max)} ceiling`
+      : t.notWorse
+        ? `shown below ${passRatio.toFixed(2)}× stable`
+        : `not shown worse than ${rho0.toFixed(2)}× stable`;
+  return {
+    metric: 'errorRate',
+    result,
+    canary: c.errorRate,
+    baseline: b.errorRate,
+    limit,
+    detail: `${head}: ${why}; ${testText(t, alpha)}`,
+    ...sequentialEvidence(t, alpha),
+  };
+}
+
+function judgeSlowRequests(
+  window: MetricWindow,
+  c: VersionSummary,
+  b: VersionSummary,
+  policy: AnalysisPolicy,
+  alpha: number,
+): MetricEvidence {
+  const tolerance = policy.latency.slowTolerance ?? 0;
+  const rho0 = 1 + tolerance;
+  const passRatio = policy.latency.passRatio ?? Math.max(rho0, 1.5);
+  const enough = c.requests >= policy.minRequests;
+  const t = ratioTest(
+    pairPeriods(window, (p) => p.slow ?? 0),
+    { rho0, passRatio, alpha },
+  );
+  const ceilingMs = policy.latency.p99MaxMs;
+  const ceiling = enough && ceilingMs !== undefined && c.p99Ms !== null && c.p99Ms > ceilingMs;
+  const result: VerdictResult = t.worse || ceiling ? 'fail' : enough ? 'pass' : 'inconclusive';
+  const threshold = window.slowThresholdMs as number;
+  const share = (e: number, r: number) => (r > 0 ? pct(e / r) : 'n/a');
+  const why = t.worse
+    ? `slow share shown above ${rho0.toFixed(2)}× stable`
+    : ceiling
+      ? `p99 ${c.p99Ms?.toFixed(0)} ms above the ${ceilingMs} ms ceiling`
+      : t.notWorse
+        ? `slow share shown below ${passRatio.toFixed(2)}× stable`
+        : `slow share not shown worse than ${rho0.toFixed(2)}× stable`;
+  return {
+    metric: 'latencyP99',
+    result,
+    canary: c.p99Ms,
+    baseline: b.p99Ms,
+    limit: ceilingMs ?? null,
+    detail:
+      `canary ${share(t.canaryEvents, t.canaryRequests)} (${t.canaryEvents}/${t.canaryRequests}) slower than ${threshold} ms ` +
+      `vs stable ${share(t.baselineEvents, t.baselineRequests)} (${t.baselineEvents}/${t.baselineRequests}): ${why}; ${testText(t, alpha)}`,
+    ...sequentialEvidence(t, alpha),
+  };
+}
+
+/** Fallback when the source has no slow-request counts: the canary's p99 against the baseline's (a point check). */
+function judgeLatencyP99(c: VersionSummary, b: VersionSummary, policy: AnalysisPolicy): MetricEvidence {
   const { p99Tolerance, p99MinIncreaseMs, p99MaxMs } = policy.latency;
   if (c.p99Ms === null) {
     return {
@@ -144,10 +295,11 @@ function judgeLatency(c: VersionSummary, b: VersionSummary, policy: AnalysisPoli
   if (b.p99Ms !== null)
     limit = Math.min(limit, Math.max(b.p99Ms * (1 + p99Tolerance), b.p99Ms + p99MinIncreaseMs));
   const failed = c.p99Ms > limit;
+  const enough = c.requests >= policy.minRequests;
   const limitText = Number.isFinite(limit) ? `${limit.toFixed(0)} ms` : 'none';
   return {
     metric: 'latencyP99',
-    result: failed ? 'fail' : 'pass',
+    result: !enough ? 'inconclusive' : failed ? 'fail' : 'pass',
     canary: c.p99Ms,
     baseline: b.p99Ms,
     limit: Number.isFinite(limit) ? limit : null,
@@ -168,9 +320,18 @@ function judgeAlarms(alarms: readonly AlarmState[]): MetricEvidence {
 }
 
 /**
- * Compare the canary with the concurrent baseline over the window since the canary started. Below the
- * minimum canary request count the verdict is inconclusive (the step is extended), never a failure; alarms are
- * a guard rail that fails at any traffic.
+ * Compare the canary with the concurrent baseline over the window since the canary started.
+ *
+ * - Error rate: an anytime-valid sequential test (stats/ratio.ts) of "canary error rate > (1 + tolerance) ×
+ *   baseline's" on per-period counts, conditioned on each period's total errors: valid at every evaluation, immune
+ *   to changes that hit both versions alike and to canary weight changes. The absolute ceiling is a guard rail.
+ * - Latency: the same test on slow-request counts when the source provides them, else the p99 comparison.
+ * - Alarms: a guard rail that fails at any traffic.
+ * - The tests share alpha (a Bonferroni split), so the whole judge fails an acceptable canary with probability
+ *   ≤ alpha however often it runs.
+ * - Below minRequests canary requests nothing passes (inconclusive: the step is extended); a failure needs evidence
+ *   (e-value ≥ 1/alpha), never a lack of data.
+ * - earlyPass: every sequential test shows the canary not worse (its confidence sequence below passRatio).
  */
 export function judge(window: MetricWindow, alarms: readonly AlarmState[], policy: AnalysisPolicy): Verdict {
   const canary = summarize(window.canary);
@@ -179,18 +340,12 @@ export function judge(window: MetricWindow, alarms: readonly AlarmState[], polic
   if (alarmEvidence.result === 'fail') {
     return { result: 'fail', reason: alarmEvidence.detail, canary, baseline, metrics: [alarmEvidence] };
   }
-  if (canary.requests < policy.minRequests) {
-    return {
-      result: 'inconclusive',
-      reason: `not enough canary traffic yet: ${canary.requests} of ${policy.minRequests} requests`,
-      canary,
-      baseline,
-      metrics: [alarmEvidence],
-    };
-  }
+  const alpha = policy.errorRate.alpha ?? DEFAULT_ALPHA;
+  const slow = hasSlowCounts(window);
+  const alphaEach = slow ? alpha / 2 : alpha;
   const metrics = [
-    judgeErrorRate(canary, baseline, policy),
-    judgeLatency(canary, baseline, policy),
+    judgeErrorRate(window, canary, baseline, policy, alphaEach),
+    slow ? judgeSlowRequests(window, canary, baseline, policy, alphaEach) : judgeLatencyP99(canary, baseline, policy),
     alarmEvidence,
   ];
   const failed = metrics.filter((m) => m.result === 'fail');
@@ -201,6 +356,17 @@ export function judge(window: MetricWindow, alarms: readonly AlarmState[], polic
       canary,
       baseline,
       metrics,
+      earlyPass: false,
+    };
+  }
+  if (canary.requests < policy.minRequests) {
+    return {
+      result: 'inconclusive',
+      reason: `not enough canary traffic yet: ${canary.requests} of ${policy.minRequests} requests`,
+      canary,
+      baseline,
+      metrics,
+      earlyPass: false,
     };
   }
   const unsure = metrics.filter((m) => m.result === 'inconclusive');
@@ -211,7 +377,17 @@ export function judge(window: MetricWindow, alarms: readonly AlarmState[], polic
       canary,
       baseline,
       metrics,
+      earlyPass: false,
     };
   }
-  return { result: 'pass', reason: metrics.map((m) => m.detail).join('; '), canary, baseline, metrics };
+  const sequential = metrics.filter((m) => m.notWorse !== undefined);
+  const earlyPass = sequential.length > 0 && sequential.every((m) => m.notWorse === true);
+  return {
+    result: 'pass',
+    reason: `${earlyPass ? 'not worse (early pass): ' : ''}${metrics.map((m) => m.detail).join('; ')}`,
+    canary,
+    baseline,
+    metrics,
+    earlyPass,
+  };
 }

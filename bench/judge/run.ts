@@ -1,0 +1,381 @@
+/**
+ * bench/judge: seeded, offline comparison of canary judges on simulated rollouts.
+ *
+ * Each run simulates per-minute counts (Poisson traffic split by the canary weight, binomial errors and slow
+ * requests) and evaluates every judge after every period — the repeated-looks stress. Judges:
+ * - sequential: this project's judge (functions/core/judge.ts), bench policy below.
+ * - fixed: Flagger-style: each minute, success rate ≥ 99% and p99 ≤ 500 ms over the last minute (checked when
+ *   the minute has ≥ 20 canary requests); rollback after 5 failed checks (Flagger's usual `threshold: 5`).
+ * - fixed-strict: the same with rollback at the first failed check (threshold 1).
+ * - kayenta: Mann–Whitney (two-sided, 98% confidence, canary higher) on error indicators and on latency samples
+ *   (up to 40 requests per version per minute), looked at once per step at the end of a fixed window:
+ *   60 minutes for a single-step rollout, 15 minutes per step for the 4-step schedule.
+ */
+import type { AnalysisPolicy } from '../../functions/core/config';
+import { judge, type MetricWindow, type PeriodStats } from '../../functions/core/judge';
+import { fixedCheckFails, mannWhitney, mannWhitneyIndicators } from './baselines';
+import { normCdf, normInv, Rng } from './random';
+
+const PERIOD_S = 60;
+const HORIZON = 60; // periods (minutes) per run
+const LAT_MU = Math.log(100); // median 100 ms
+const LAT_SIGMA = 0.5;
+const Z99 = normInv(0.99);
+/** The slow-request threshold: the stable version's p99 (as if measured before the canary started). */
+const SLOW_MS = Math.round(Math.exp(LAT_MU + LAT_SIGMA * Z99));
+
+interface Latency {
+  /** Multiplies every request's latency. */
+  scale: number;
+  /** Added to the slowest tailFrac of requests. */
+  tailShiftMs: number;
+  tailFrac: number;
+}
+const SAME: Latency = { scale: 1, tailShiftMs: 0, tailFrac: 0 };
+
+function quantile(l: Latency, u: number): number {
+  const base = l.scale * Math.exp(LAT_MU + LAT_SIGMA * normInv(u));
+  return u > 1 - l.tailFrac ? base + l.tailShiftMs : base;
+}
+/** P(latency > t). */
+function slowShare(l: Latency, t: number): number {
+  const sf = (x: number) => 1 - normCdf((Math.log(x) - LAT_MU) / LAT_SIGMA); // P(X > x) for the unscaled X
+  if (l.tailFrac === 0 || l.tailShiftMs === 0) return sf(t / l.scale);
+  const q = Math.exp(LAT_MU + LAT_SIGMA * normInv(1 - l.tailFrac)); // unscaled tail cut
+  const hi = Math.max(q, (t - l.tailShiftMs) / l.scale);
+  let p = sf(hi);
+  if (t / l.scale < q) p += sf(t / l.scale) - sf(q);
+  return p;
+}
+
+interface World {
+  rps: number;
+  baseErr: number;
+  canaryErr: number;
+  base: Latency;
+  canary: Latency;
+}
+interface Scenario {
+  name: string;
+  kind: 'aa' | 'regression';
+  /** The world at minute t (t from 0); canary terms are for the canary version at that minute. */
+  world: (t: number) => World;
+  steps: Array<{ weight: number; bake: number; kayentaWindow: number }>;
+}
+
+const SINGLE = [{ weight: 5, bake: 10, kayentaWindow: 60 }];
+const SCHEDULE = [5, 10, 25, 50].map((weight) => ({ weight, bake: 5, kayentaWindow: 15 }));
+
+function steady(
+  rps: number,
+  baseErr: number,
+  canaryErr = baseErr,
+  canary: Latency = SAME,
+): (t: number) => World {
+  return () => ({ rps, baseErr, canaryErr, base: SAME, canary });
+}
+
+export const SCENARIOS: Scenario[] = [
+  { name: 'A/A 0.1% errors, 100 rps, 5%', kind: 'aa', world: steady(100, 0.001), steps: SINGLE },
+  { name: 'A/A 1% errors, 100 rps, 5%', kind: 'aa', world: steady(100, 0.01), steps: SINGLE },
+  { name: 'A/A 1% errors, 5 rps, 5%', kind: 'aa', world: steady(5, 0.01), steps: SINGLE },
+  { name: 'A/A 1% errors, 1000 rps, 5%', kind: 'aa', world: steady(1000, 0.01), steps: SINGLE },
+  { name: 'A/A 1% errors, 100 rps, 5→10→25→50', kind: 'aa', world: steady(100, 0.01), steps: SCHEDULE },
+  {
+    name: 'A/A diurnal (traffic ×0.3→×2, errors 0.5%→2%)',
+    kind: 'aa',
+    world: (t) => {
+      const f = 0.3 + 1.7 * (t / HORIZON);
+      return {
+        rps: 100 * f,
+        baseErr: 0.005 * (1 + 1.5 * (f - 0.3)),
+        canaryErr: 0.005 * (1 + 1.5 * (f - 0.3)),
+        base: SAME,
+        canary: SAME,
+      };
+    },
+    steps: SCHEDULE,
+  },
+  {
+    name: 'A/A incident on both (min 3-12: 4% errors, ×2 latency)',
+    kind: 'aa',
+    world: (t) => {
+      const inc = t >= 3 && t < 12;
+      const lat = inc ? { scale: 2, tailShiftMs: 0, tailFrac: 0 } : SAME;
+      return { rps: 100, baseErr: inc ? 0.04 : 0.01, canaryErr: inc ? 0.04 : 0.01, base: lat, canary: lat };
+    },
+    steps: SCHEDULE,
+  },
+  { name: 'errors 1.5× (1% base)', kind: 'regression', world: steady(100, 0.01, 0.015), steps: SINGLE },
+  { name: 'errors 2× (1% base)', kind: 'regression', world: steady(100, 0.01, 0.02), steps: SINGLE },
+  { name: 'errors 2× (0.1% base)', kind: 'regression', world: steady(100, 0.001, 0.002), steps: SINGLE },
+  { name: 'errors 5× (1% base)', kind: 'regression', world: steady(100, 0.01, 0.05), steps: SINGLE },
+  { name: '20% outright failure', kind: 'regression', world: steady(100, 0.01, 0.21), steps: SINGLE },
+  { name: 'errors 2× (1% base), 5 rps', kind: 'regression', world: steady(5, 0.01, 0.02), steps: SINGLE },
+  {
+    name: 'errors 2× (1% base), 1000 rps',
+    kind: 'regression',
+    world: steady(1000, 0.01, 0.02),
+    steps: SINGLE,
+  },
+  {
+    name: 'errors 2× (1% base), 5→10→25→50',
+    kind: 'regression',
+    world: steady(100, 0.01, 0.02),
+    steps: SCHEDULE,
+  },
+  {
+    name: 'latency ×1.10',
+    kind: 'regression',
+    world: steady(100, 0.01, 0.01, { scale: 1.1, tailShiftMs: 0, tailFrac: 0 }),
+    steps: SINGLE,
+  },
+  {
+    name: 'latency +50 ms on slowest 2%',
+    kind: 'regression',
+    world: steady(100, 0.01, 0.01, { scale: 1, tailShiftMs: 50, tailFrac: 0.02 }),
+    steps: SINGLE,
+  },
+  {
+    name: 'cold canary (×3 latency, first 2 min)',
+    kind: 'regression',
+    world: (t) => ({
+      rps: 100,
+      baseErr: 0.01,
+      canaryErr: 0.01,
+      base: SAME,
+      canary: t < 2 ? { scale: 3, tailShiftMs: 0, tailFrac: 0 } : SAME,
+    }),
+    steps: SCHEDULE,
+  },
+];
+
+/** The bench policy for the sequential judge (see the report for why tolerance 0). */
+export const POLICY: AnalysisPolicy = {
+  minRequests: 200,
+  maxExtensions: 100,
+  extensionSeconds: 60,
+  onInconclusive: 'advance',
+  errorRate: { tolerance: 0, minIncrease: 0.005, max: 0.05, alpha: 0.01, passRatio: 1.5 },
+  latency: { p99Tolerance: 0.25, p99MinIncreaseMs: 25, slowTolerance: 0, passRatio: 1.5 },
+  alarms: [],
+};
+
+type JudgeName = 'sequential' | 'fixed' | 'fixed-strict' | 'kayenta';
+export const JUDGES: JudgeName[] = ['sequential', 'fixed', 'fixed-strict', 'kayenta'];
+
+interface Outcome {
+  rolledBack: boolean;
+  canaryRequestsAtRollback: number;
+  excessFailed: number;
+  promotedAtS: number; // Infinity when not promoted within the horizon
+}
+
+function empiricalP99(rng: Rng, l: Latency, n: number): number | null {
+  if (n === 0) return null;
+  const sd = Math.sqrt((0.99 * 0.01) / n);
+  const u = Math.min(0.999999, Math.max(0.5, 0.99 + sd * rng.normal()));
+  return quantile(l, u);
+}
+
+function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
+  const rng = new Rng(seed);
+  const canary: PeriodStats[] = [];
+  const baseline: PeriodStats[] = [];
+  let step = 0;
+  let inStep = 0;
+  let failedChecks = 0;
+  let lastCheckFailed = false;
+  let canaryRequests = 0;
+  let excess = 0;
+  let stepCanaryLat: number[] = [];
+  let stepBaseLat: number[] = [];
+  let stepC = { n: 0, x: 0 };
+  let stepB = { n: 0, x: 0 };
+  const t0 = Date.parse('2025-01-01T00:00:00Z');
+  for (let t = 0; t < HORIZON; t++) {
+    const w = s.world(t);
+    const cfg = s.steps[step] as Scenario['steps'][number];
+    const mean = w.rps * PERIOD_S;
+    const c = rng.poisson(mean * (cfg.weight / 100));
+    const b = rng.poisson(mean * (1 - cfg.weight / 100));
+    const ce = rng.binomial(c, w.canaryErr);
+    const be = rng.binomial(b, w.baseErr);
+    const cs = rng.binomial(c, slowShare(w.canary, SLOW_MS));
+    const bs = rng.binomial(b, slowShare(w.base, SLOW_MS));
+    const start = new Date(t0 + t * PERIOD_S * 1000).toISOString();
+    const cp99 = empiricalP99(rng, w.canary, c);
+    canary.push({ start, requests: c, errors: ce, p99Ms: cp99, slow: cs });
+    baseline.push({ start, requests: b, errors: be, p99Ms: empiricalP99(rng, w.base, b), slow: bs });
+    canaryRequests += c;
+    excess += ce - c * w.baseErr;
+    inStep++;
+    let decision: 'rollback' | 'advance' | 'wait' = 'wait';
+    if (judgeName === 'sequential') {
+      const window: MetricWindow = {
+        from: canary[0]?.start as string,
+        to: new Date(t0 + (t + 1) * PERIOD_S * 1000).toISOString(),
+        periodSeconds: PERIOD_S,
+        canary,
+        baseline,
+        slowThresholdMs: SLOW_MS,
+      };
+      const v = judge(window, [], POLICY);
+      if (v.result === 'fail') decision = 'rollback';
+      else if (v.earlyPass) decision = 'advance';
+      else if (inStep >= cfg.bake && v.result === 'pass') decision = 'advance';
+    } else if (judgeName === 'fixed' || judgeName === 'fixed-strict') {
+      lastCheckFailed = fixedCheckFails(c, ce, cp99, { minSuccess: 0.99, maxP99Ms: 500, minRequests: 20 });
+      if (lastCheckFailed) failedChecks++;
+      if (failedChecks >= (judgeName === 'fixed' ? 5 : 1)) decision = 'rollback';
+      else if (inStep >= cfg.bake && !lastCheckFailed) decision = 'advance';
+    } else {
+      stepC = { n: stepC.n + c, x: stepC.x + ce };
+      stepB = { n: stepB.n + b, x: stepB.x + be };
+      for (let k = 0; k < Math.min(40, c); k++) stepCanaryLat.push(quantile(w.canary, rng.next()));
+      for (let k = 0; k < Math.min(40, b); k++) stepBaseLat.push(quantile(w.base, rng.next()));
+      if (inStep >= cfg.kayentaWindow) {
+        const e = mannWhitneyIndicators(stepC.n, stepC.x, stepB.n, stepB.x);
+        const l = mannWhitney(Float64Array.from(stepCanaryLat), Float64Array.from(stepBaseLat));
+        const high = (r: { p: number; canaryHigher: boolean }) => r.p < 0.02 && r.canaryHigher;
+        decision = high(e) || high(l) ? 'rollback' : 'advance';
+        stepCanaryLat = [];
+        stepBaseLat = [];
+        stepC = { n: 0, x: 0 };
+        stepB = { n: 0, x: 0 };
+      }
+    }
+    if (decision === 'rollback') {
+      return {
+        rolledBack: true,
+        canaryRequestsAtRollback: canaryRequests,
+        excessFailed: excess,
+        promotedAtS: Infinity,
+      };
+    }
+    if (decision === 'advance') {
+      step++;
+      inStep = 0;
+      failedChecks = judgeName === 'fixed' || judgeName === 'fixed-strict' ? failedChecks : 0;
+      if (step >= s.steps.length) {
+        return {
+          rolledBack: false,
+          canaryRequestsAtRollback: 0,
+          excessFailed: excess,
+          promotedAtS: (t + 1) * PERIOD_S,
+        };
+      }
+    }
+  }
+  return { rolledBack: false, canaryRequestsAtRollback: 0, excessFailed: excess, promotedAtS: Infinity };
+}
+
+function quantileOf(xs: number[], q: number): number | null {
+  if (xs.length === 0) return null;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const v = sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+  return Number.isFinite(v) ? v : null;
+}
+
+function wilson(k: number, n: number, z = 1.959964): [number, number] {
+  const p = k / n;
+  const d = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / d;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+export interface JudgeFigures {
+  runs: number;
+  falseRollbackRate: number | null;
+  falseRollbackInterval: [number, number] | null;
+  detectionRate: number | null;
+  medianRequestsToDetect: number | null;
+  p90RequestsToDetect: number | null;
+  excessFailedRequests: number | null;
+  medianSecondsToPromote: number | null;
+}
+
+export function runScenario(s: Scenario, runs: number, seed: number): Record<string, JudgeFigures> {
+  const out: Record<string, JudgeFigures> = {};
+  for (const j of JUDGES) {
+    const outcomes: Outcome[] = [];
+    for (let r = 0; r < runs; r++) outcomes.push(simulate(s, j, seed * 100_003 + r));
+    const rolled = outcomes.filter((o) => o.rolledBack).length;
+    const detectReq = outcomes.map((o) => (o.rolledBack ? o.canaryRequestsAtRollback : Infinity));
+    const aa = s.kind === 'aa';
+    out[j] = {
+      runs,
+      falseRollbackRate: aa ? rolled / runs : null,
+      falseRollbackInterval: aa ? wilson(rolled, runs) : null,
+      detectionRate: aa ? null : rolled / runs,
+      medianRequestsToDetect: aa ? null : quantileOf(detectReq, 0.5),
+      p90RequestsToDetect: aa ? null : quantileOf(detectReq, 0.9),
+      excessFailedRequests: aa ? null : outcomes.reduce((a, o) => a + o.excessFailed, 0) / runs,
+      medianSecondsToPromote: aa
+        ? quantileOf(
+            outcomes.map((o) => o.promotedAtS),
+            0.5,
+          )
+        : null,
+    };
+  }
+  return out;
+}
+
+function fmt(x: number | null, digits = 0): string {
+  return x === null ? '—' : x.toFixed(digits);
+}
+
+export async function main(args: string[]): Promise<void> {
+  const json = args.includes('--json');
+  const aaRuns = Number(process.env.BENCH_AA_RUNS ?? 2000);
+  const regRuns = Number(process.env.BENCH_REG_RUNS ?? 300);
+  const began = Date.now();
+  const results = SCENARIOS.map((s, i) => {
+    const figures = runScenario(s, s.kind === 'aa' ? aaRuns : regRuns, 20250314 + i);
+    if (!json) process.stderr.write(`  ${s.name}: ${((Date.now() - began) / 1000).toFixed(1)} s\n`);
+    return { name: s.name, kind: s.kind, judges: figures };
+  });
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ scenarios: results }, null, 2)}\n`);
+    return;
+  }
+  const rows: string[][] = [
+    [
+      'scenario',
+      'judge',
+      'false rollback [95% Wilson]',
+      'detect',
+      'req→detect med',
+      'p90',
+      'excess failed',
+      'promote med s',
+    ],
+  ];
+  for (const r of results) {
+    for (const [j, f] of Object.entries(r.judges)) {
+      rows.push([
+        r.name,
+        j,
+        f.falseRollbackRate === null
+          ? '—'
+          : `${(f.falseRollbackRate * 100).toFixed(2)}% [${((f.falseRollbackInterval?.[0] ?? 0) * 100).toFixed(2)}–${((f.falseRollbackInterval?.[1] ?? 0) * 100).toFixed(2)}]`,
+        f.detectionRate === null ? '—' : `${(f.detectionRate * 100).toFixed(1)}%`,
+        fmt(f.medianRequestsToDetect),
+        fmt(f.p90RequestsToDetect),
+        fmt(f.excessFailedRequests, 1),
+        fmt(f.medianSecondsToPromote),
+      ]);
+    }
+  }
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length))) ?? [];
+  const line = (row: string[]) => `| ${row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
+  process.stdout.write(`${line(rows[0] as string[])}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n`);
+  for (const row of rows.slice(1)) process.stdout.write(`${line(row)}\n`);
+  process.stdout.write(
+    `\nA/A runs ${aaRuns}, regression runs ${regRuns}; runs of ${HORIZON} one-minute periods; slow threshold ${SLOW_MS} ms; ` +
+      `requests-to-detect quantiles count undetected runs as ∞ (— when the quantile is ∞); ` +
+      `${((Date.now() - began) / 1000).toFixed(1)} s\n`,
+  );
+}

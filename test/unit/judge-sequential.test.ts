@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import type { AnalysisPolicy } from '../../functions/core/config';
+import { judge, type MetricWindow, type PeriodStats } from '../../functions/core/judge';
+import { validParsedConfig } from '../helpers/config';
+
+const policy = (analysis: Record<string, unknown> = {}): AnalysisPolicy =>
+  validParsedConfig({ analysis: { alarms: undefined, ...analysis } as never }).analysis;
+
+const START = Date.parse('2025-03-14T09:30:00Z');
+type Row = [requests: number, errors: number, slow: number];
+const periods = (rows: Row[]): PeriodStats[] =>
+  rows.map(([requests, errors, slow], i) => ({
+    start: new Date(START + i * 60_000).toISOString(),
+    requests,
+    errors,
+    p99Ms: requests > 0 ? 300 : null,
+    slow,
+  }));
+const win = (c: Row[], b: Row[], threshold: number | null = 320): MetricWindow => ({
+  from: new Date(START).toISOString(),
+  to: new Date(START + c.length * 60_000).toISOString(),
+  periodSeconds: 60,
+  canary: periods(c),
+  baseline: periods(b),
+  ...(threshold === null ? {} : { slowThresholdMs: threshold }),
+});
+const rep = (n: number, r: Row): Row[] => Array.from({ length: n }, () => r);
+
+describe('judge (sequential)', () => {
+  it('is inconclusive with little traffic, never failing for lack of data', () => {
+    const v = judge(win(rep(2, [20, 1, 1]), rep(2, [2000, 20, 20])), [], policy());
+    expect(v.result).toBe('inconclusive');
+    expect(v.reason).toContain('40 of 200');
+  });
+
+  it('does not fail on an incident that hits both versions', () => {
+    const c: Row[] = [...rep(3, [300, 3, 3]), ...rep(5, [300, 24, 90]), ...rep(3, [300, 3, 3])];
+    const b: Row[] = [...rep(3, [5700, 57, 57]), ...rep(5, [5700, 456, 1710]), ...rep(3, [5700, 57, 57])];
+    const v = judge(win(c, b), [], policy({ errorRate: { tolerance: 0, max: 0.2 } }));
+    expect(v.result).not.toBe('fail');
+  });
+
+  it('does not fail when the canary weight changes (the pooled rates would mislead)', () => {
+    // 5% then 50%; errors 0.5% then 4% on both sides: pooled canary rate 3.7% vs pooled baseline 1.6%
+    const c: Row[] = [...rep(5, [300, 1, 3]), ...rep(5, [3000, 120, 30])];
+    const b: Row[] = [...rep(5, [5700, 29, 57]), ...rep(5, [3000, 120, 30])];
+    const v = judge(win(c, b), [], policy({ errorRate: { tolerance: 0, max: 0.2 } }));
+    expect(v.result).not.toBe('fail');
+  });
+
+  it('fails a doubled error rate with evidence, and carries it', () => {
+    const v = judge(win(rep(10, [300, 6, 3]), rep(10, [5700, 57, 57])), [], policy({ errorRate: { tolerance: 0 } }));
+    expect(v.result).toBe('fail');
+    const m = v.metrics.find((x) => x.metric === 'errorRate');
+    expect(m?.eValue).toBeGreaterThanOrEqual(m?.eThreshold as number);
+    expect(m?.eThreshold).toBe(200); // alpha 0.01 split over two tests
+    expect(m?.interval?.lower).toBeGreaterThan(1);
+  });
+
+  it('fails on slow requests (tail regression) when the source counts them', () => {
+    const v = judge(win(rep(10, [300, 3, 9]), rep(10, [5700, 57, 57])), [], policy());
+    expect(v.result).toBe('fail');
+    expect(v.reason).toContain('latencyP99');
+  });
+
+  it('passes early when the canary is shown not worse', () => {
+    const v = judge(win(rep(10, [5000, 50, 50]), rep(10, [5000, 50, 50])), [], policy({ errorRate: { tolerance: 0 } }));
+    expect(v.result).toBe('pass');
+    expect(v.earlyPass).toBe(true);
+    expect(v.metrics.every((m) => m.metric === 'alarms' || m.notWorse === true)).toBe(true);
+  });
+
+  it('passes without early pass when there is enough traffic but not enough evidence', () => {
+    const v = judge(win(rep(1, [300, 3, 3]), rep(1, [5700, 57, 57])), [], policy());
+    expect(v.result).toBe('pass');
+    expect(v.earlyPass).toBe(false);
+  });
+
+  it('falls back to the p99 comparison without slow counts', () => {
+    const v = judge(win(rep(5, [300, 3, 3]), rep(5, [5700, 57, 57]), null), [], policy());
+    const m = v.metrics.find((x) => x.metric === 'latencyP99');
+    expect(m?.eValue).toBeUndefined();
+    expect(m?.detail).toContain('canary p99');
+  });
+
+  it('is JSON-serialisable with its evidence', () => {
+    const v = judge(win(rep(3, [300, 0, 3]), rep(3, [5700, 0, 57])), [], policy());
+    expect(JSON.parse(JSON.stringify(v))).toEqual(v);
+  });
+});
