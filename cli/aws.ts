@@ -19,11 +19,16 @@ export class MissingSettingError extends Error {}
 function need(env: NodeJS.ProcessEnv, name: string): string {
   const v = env[name];
   if (!v || v.trim() === '')
-    throw new MissingSettingError(`${name} is not set (needed to reach the controller in AWS; or use --sandbox)`);
+    throw new MissingSettingError(
+      `${name} is not set (needed to reach the controller in AWS; or use --sandbox)`,
+    );
   return v;
 }
 
-export function awsOperations(env: NodeJS.ProcessEnv, needs: { store?: boolean; sfn?: boolean; events?: boolean }) {
+export function awsOperations(
+  env: NodeJS.ProcessEnv,
+  needs: { store?: boolean; sfn?: boolean; events?: boolean },
+) {
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const config = { ...SDK_CLIENT_CONFIG, ...(region ? { region } : {}) };
   const table = needs.store ? need(env, 'TABLE_NAME') : (env.TABLE_NAME ?? '');
@@ -33,7 +38,9 @@ export function awsOperations(env: NodeJS.ProcessEnv, needs: { store?: boolean; 
     marshallOptions: { removeUndefinedValues: true },
   });
   const events = new EventBridgeClient(config);
-  const services = env.SERVICES_JSON ? parseServiceConfigs(JSON.parse(env.SERVICES_JSON)).map((c) => c.service) : undefined;
+  const services = env.SERVICES_JSON
+    ? parseServiceConfigs(JSON.parse(env.SERVICES_JSON)).map((c) => c.service)
+    : undefined;
   return new Operations({
     store: new DynamoRolloutStore(doc, table),
     executions: new StepFunctionsExecutions(new SFNClient(config), machine),

@@ -20,7 +20,7 @@ Commands:
   reject <service> [--reason <r>]  reject it: the rollout rolls back
   abort <service> [--reason <r>]   roll back now, whatever the rollout is doing
   promote <service> [--full]       end the current bake now (the step is analyzed at once);
-                                   --full (skip to 100%) is not supported by the workflow yet
+                                   --full: skip to the last step (100%), still judged
   start <service> --image <ref>    request a rollout: ref is sha256:<digest> or <tag>@sha256:<digest>
                                    (a bare tag only with --sandbox; tags are not resolved against ECR)
   release <service> <digest>       lift the quarantine of an image for a service
@@ -93,7 +93,9 @@ function sandbox(io: Io): Backend {
   try {
     info = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    throw new OperationError(`no running sandbox found (${file} is missing): start one with \`npm start -- --scenario approval\``);
+    throw new OperationError(
+      `no running sandbox found (${file} is missing): start one with \`npm start -- --scenario approval\``,
+    );
   }
   return async (op, args) => {
     let res: Response;
@@ -104,7 +106,9 @@ function sandbox(io: Io): Backend {
         body: JSON.stringify(args),
       });
     } catch {
-      throw new OperationError(`the sandbox at ${info.url} does not answer (has it stopped? ${file} may be stale)`);
+      throw new OperationError(
+        `the sandbox at ${info.url} does not answer (has it stopped? ${file} may be stale)`,
+      );
     }
     const body = (await res.json().catch(() => ({}))) as { ok?: boolean; result?: unknown; error?: string };
     if (!res.ok || !body.ok) throw new OperationError(body.error ?? `the sandbox answered ${res.status}`);
@@ -127,7 +131,11 @@ function table(rows: StatusRow[]): string {
     r.updatedAt.replace('T', ' ').slice(0, 19),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: string[]) => `${c.map((x, i) => x.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`;
+  const line = (c: string[]) =>
+    `${c
+      .map((x, i) => x.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd()}\n`;
   const outcomes = rows
     .filter((r) => r.outcome)
     .map((r) => `  ${r.rolloutId}: ${r.outcome}\n`)
@@ -135,7 +143,10 @@ function table(rows: StatusRow[]): string {
   return line(head) + cells.map(line).join('') + (outcomes ? `\nOutcomes:\n${outcomes}` : '');
 }
 
-const COMMANDS: Record<string, { positionals: string[]; optional?: string[]; store?: boolean; sfn?: boolean; events?: boolean }> = {
+const COMMANDS: Record<
+  string,
+  { positionals: string[]; optional?: string[]; store?: boolean; sfn?: boolean; events?: boolean }
+> = {
   status: { positionals: [], optional: ['service'], store: true },
   history: { positionals: ['service'], store: true },
   approve: { positionals: ['service'], store: true, sfn: true },
@@ -213,7 +224,8 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
   }
   if (command === 'history') {
     const limit = v.limit === undefined ? 10 : Number(v.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) return usage('--limit must be a whole number from 1 to 100');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      return usage('--limit must be a whole number from 1 to 100');
     args.limit = limit;
   }
 
@@ -224,7 +236,9 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
       const { html, rolloutId } = result as { html: string; rolloutId: string };
       const out = resolve(io.cwd, v.out ?? `${rolloutId}.html`);
       writeFileSync(out, html);
-      io.stdout(v.json ? `${JSON.stringify({ ok: true, rolloutId, file: out })}\n` : `Report written to ${out}\n`);
+      io.stdout(
+        v.json ? `${JSON.stringify({ ok: true, rolloutId, file: out })}\n` : `Report written to ${out}\n`,
+      );
       return 0;
     }
     if (command === 'status' || command === 'history') {

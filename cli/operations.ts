@@ -4,7 +4,7 @@
  * service's current rollout (the lock holder) and on its current wait, as the approval page and on-alarm do.
  */
 import { ErrorName } from '../functions/core/errors';
-import { renderHtml, traceFromHistory, type MetricPoint } from '../functions/core/report-html';
+import { type MetricPoint, renderHtml, traceFromHistory } from '../functions/core/report-html';
 import { type ImageRef, imageLabel, isDigest, type RolloutRecord } from '../functions/core/rollout';
 import type { Clock, Executions, RolloutStore } from '../functions/ports';
 
@@ -79,7 +79,10 @@ export class Operations {
   private async knownService(service: string): Promise<void> {
     const services = await this.deps.services?.();
     if (services && !services.includes(service))
-      throw new OperationError(`unknown service "${service}" (configured: ${services.join(', ') || 'none'})`, 'unknown-service');
+      throw new OperationError(
+        `unknown service "${service}" (configured: ${services.join(', ') || 'none'})`,
+        'unknown-service',
+      );
   }
 
   /** The service's current rollout: the one holding its lock. */
@@ -90,7 +93,10 @@ export class Operations {
     if (!record) {
       const any = await this.deps.store.listByService(service, 1);
       if (!this.deps.services && any.length === 0)
-        throw new OperationError(`unknown service "${service}": no rollout was ever recorded for it`, 'unknown-service');
+        throw new OperationError(
+          `unknown service "${service}": no rollout was ever recorded for it`,
+          'unknown-service',
+        );
       throw new OperationError(`${service} has no rollout in progress`, 'not-found');
     }
     return record;
@@ -105,7 +111,10 @@ export class Operations {
       const record = current ?? latest;
       if (!record) {
         if (this.deps.services) return [];
-        throw new OperationError(`unknown service "${service}": no rollout was ever recorded for it`, 'unknown-service');
+        throw new OperationError(
+          `unknown service "${service}": no rollout was ever recorded for it`,
+          'unknown-service',
+        );
       }
       return [row(record)];
     }
@@ -116,7 +125,10 @@ export class Operations {
     await this.knownService(service);
     const records = await this.deps.store.listByService(service, limit);
     if (records.length === 0 && !this.deps.services)
-      throw new OperationError(`unknown service "${service}": no rollout was ever recorded for it`, 'unknown-service');
+      throw new OperationError(
+        `unknown service "${service}": no rollout was ever recorded for it`,
+        'unknown-service',
+      );
     return records.map(row);
   }
 
@@ -130,7 +142,8 @@ export class Operations {
       );
     const sent = await this.deps.executions.sendTaskSuccess(wait.token, { approved: true, by: 'cli' });
     await this.deps.store.clearWait(record.rolloutId, wait.token);
-    if (!sent) throw new OperationError(`the approval wait of ${record.rolloutId} had already ended`, 'not-waiting');
+    if (!sent)
+      throw new OperationError(`the approval wait of ${record.rolloutId} had already ended`, 'not-waiting');
     const message = `step ${wait.step + 1} approved from ${this.actor}${reason ? `: ${reason}` : ''}`;
     await this.history_(record.rolloutId, 'approved', message, { step: wait.step, via: 'cli' });
     return { ok: true, rolloutId: record.rolloutId, message: `${record.rolloutId}: ${message}` };
@@ -147,9 +160,14 @@ export class Operations {
     const message = `step ${wait.step + 1} rejected from ${this.actor}: ${reason}`;
     const sent = await this.deps.executions.sendTaskFailure(wait.token, ErrorName.ApprovalRejected, message);
     await this.deps.store.clearWait(record.rolloutId, wait.token);
-    if (!sent) throw new OperationError(`the approval wait of ${record.rolloutId} had already ended`, 'not-waiting');
+    if (!sent)
+      throw new OperationError(`the approval wait of ${record.rolloutId} had already ended`, 'not-waiting');
     await this.history_(record.rolloutId, 'rejected', message, { step: wait.step, via: 'cli' });
-    return { ok: true, rolloutId: record.rolloutId, message: `${record.rolloutId}: ${message}; it rolls back` };
+    return {
+      ok: true,
+      rolloutId: record.rolloutId,
+      message: `${record.rolloutId}: ${message}; it rolls back`,
+    };
   }
 
   /**
@@ -159,38 +177,63 @@ export class Operations {
   async abort(service: string, reason = 'aborted by an operator'): Promise<OperationResult> {
     const record = await this.current(service);
     const message = `aborted from ${this.actor}: ${reason}`;
-    const marked = await this.deps.store.markAborted(record.rolloutId, ErrorName.Aborted, message, this.deps.clock.now());
+    const marked = await this.deps.store.markAborted(
+      record.rolloutId,
+      ErrorName.Aborted,
+      message,
+      this.deps.clock.now(),
+    );
     if (marked.abort && marked.abort.reason !== ErrorName.Aborted)
       return {
         ok: true,
         rolloutId: record.rolloutId,
         message: `${record.rolloutId} was already stopping (${marked.abort.reason}: ${marked.abort.message})`,
       };
-    if (marked.wait) await this.deps.executions.sendTaskFailure(marked.wait.token, ErrorName.Aborted, message);
+    if (marked.wait)
+      await this.deps.executions.sendTaskFailure(marked.wait.token, ErrorName.Aborted, message);
     await this.history_(record.rolloutId, 'aborted', message, { via: 'cli' });
-    return { ok: true, rolloutId: record.rolloutId, message: `${record.rolloutId}: ${message}; it rolls back to stable` };
+    return {
+      ok: true,
+      rolloutId: record.rolloutId,
+      message: `${record.rolloutId}: ${message}; it rolls back to stable`,
+    };
   }
 
-  /** End the current bake now: the workflow analyzes at once (and advances if the evidence is enough). */
+  /**
+   * End the current bake now: the workflow analyzes at once (and advances if the evidence is enough). With
+   * `full`, skip to the last step (100%), which is still judged; from a bake or from an approval wait.
+   */
   async promote(service: string, options: { full?: boolean } = {}): Promise<OperationResult> {
-    if (options.full)
-      throw new OperationError(
-        '--full is not supported yet: the workflow has no "skip to 100%" path; `canary promote` ends the current bake early, one step at a time',
-        'refused',
-      );
     const record = await this.current(service);
     const wait = record.wait;
-    if (wait?.kind !== 'bake')
+    const allowed = options.full ? wait?.kind === 'bake' || wait?.kind === 'approval' : wait?.kind === 'bake';
+    if (!wait || !allowed)
       throw new OperationError(
-        `${record.rolloutId} is not baking (${wait ? `it waits for ${wait.kind} at step ${wait.step + 1}: use \`canary approve ${service}\`` : `status ${record.status}`})`,
+        `${record.rolloutId} is not baking (${wait ? `it waits for ${wait.kind} at step ${wait.step + 1}: use \`canary approve ${service}\` or \`canary promote ${service} --full\`` : `status ${record.status}`})`,
         'not-waiting',
       );
-    const sent = await this.deps.executions.sendTaskSuccess(wait.token, { promoted: true, by: 'cli' });
+    const output = options.full
+      ? { skipToFull: true, approved: true, by: 'cli' }
+      : { promoted: true, by: 'cli' };
+    const sent = await this.deps.executions.sendTaskSuccess(wait.token, output);
     await this.deps.store.clearWait(record.rolloutId, wait.token);
-    if (!sent) throw new OperationError(`the bake of ${record.rolloutId} had already ended`, 'not-waiting');
-    const message = `bake of step ${wait.step + 1} ended early from ${this.actor}`;
-    await this.history_(record.rolloutId, 'promoted-early', message, { step: wait.step, via: 'cli' });
-    return { ok: true, rolloutId: record.rolloutId, message: `${record.rolloutId}: ${message}; the step is analyzed now` };
+    if (!sent)
+      throw new OperationError(
+        `the ${wait.kind} wait of ${record.rolloutId} had already ended`,
+        'not-waiting',
+      );
+    const message = options.full
+      ? `skipped from step ${wait.step + 1} to 100% from ${this.actor}`
+      : `bake of step ${wait.step + 1} ended early from ${this.actor}`;
+    await this.history_(record.rolloutId, options.full ? 'promoted-full' : 'promoted-early', message, {
+      step: wait.step,
+      via: 'cli',
+    });
+    return {
+      ok: true,
+      rolloutId: record.rolloutId,
+      message: `${record.rolloutId}: ${message}; ${options.full ? 'the last step is judged at 100%' : 'the step is analyzed now'}`,
+    };
   }
 
   async start(service: string, image: string): Promise<OperationResult> {
@@ -217,7 +260,8 @@ export class Operations {
 
   async release(service: string, digest: string): Promise<OperationResult> {
     await this.knownService(service);
-    if (!isDigest(digest)) throw new OperationError(`"${digest}" is not an image digest (sha256:<64 hex>)`, 'refused');
+    if (!isDigest(digest))
+      throw new OperationError(`"${digest}" is not an image digest (sha256:<64 hex>)`, 'refused');
     const released = await this.deps.store.releaseQuarantine(service, digest);
     if (!released) throw new OperationError(`${digest} is not quarantined for ${service}`, 'not-found');
     return { ok: true, message: `${digest} released for ${service}: it can be rolled out again` };

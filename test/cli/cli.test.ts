@@ -45,7 +45,17 @@ describe('canary CLI: usage', () => {
   it('--help prints the commands and exits 0', async () => {
     const t = io();
     expect(await main(['--help'], t.io)).toBe(0);
-    for (const c of ['status', 'history', 'approve', 'reject', 'abort', 'promote', 'start', 'release', 'report'])
+    for (const c of [
+      'status',
+      'history',
+      'approve',
+      'reject',
+      'abort',
+      'promote',
+      'start',
+      'release',
+      'report',
+    ])
       expect(t.out()).toContain(`  ${c} `);
   });
 
@@ -92,7 +102,12 @@ describe('canary CLI against a running sandbox', () => {
     t = io(env);
     expect(await main(['status', 'web', '--sandbox', '--json'], t.io)).toBe(0);
     expect(JSON.parse(t.out())).toEqual([
-      expect.objectContaining({ service: 'web', rolloutId: started.rolloutId, waiting: 'approval', canaryPercent: 25 }),
+      expect.objectContaining({
+        service: 'web',
+        rolloutId: started.rolloutId,
+        waiting: 'approval',
+        canaryPercent: 25,
+      }),
     ]);
 
     t = io(env);
@@ -100,8 +115,8 @@ describe('canary CLI against a running sandbox', () => {
     expect(t.err()).toContain('unknown service "nope"');
 
     t = io(env);
-    expect(await main(['promote', 'web', '--full', '--sandbox'], t.io)).toBe(1);
-    expect(t.err()).toContain('--full is not supported');
+    expect(await main(['promote', 'web', '--sandbox'], t.io)).toBe(1);
+    expect(t.err()).toContain('is not baking');
 
     t = io(env);
     expect(await main(['approve', 'web', '--sandbox', '--json'], t.io)).toBe(0);
@@ -139,7 +154,13 @@ describe('canary CLI against AWS (mocked SDK)', () => {
     const ddb = mockClient(DynamoDBDocumentClient);
     const sfn = mockClient(SFNClient);
     ddb.on(GetCommand, { Key: { pk: 'SERVICE#web', sk: 'LOCK' } }).resolves({
-      Item: { pk: 'SERVICE#web', sk: 'LOCK', service: 'web', rolloutId: 'web-0123456789abcdef', acquiredAt: '2026-01-01T00:00:00Z' },
+      Item: {
+        pk: 'SERVICE#web',
+        sk: 'LOCK',
+        service: 'web',
+        rolloutId: 'web-0123456789abcdef',
+        acquiredAt: '2026-01-01T00:00:00Z',
+      },
     });
     ddb.on(GetCommand, { Key: { pk: 'ROLLOUT#web-0123456789abcdef', sk: 'RECORD' } }).resolves({
       Item: {
@@ -161,8 +182,12 @@ describe('canary CLI against AWS (mocked SDK)', () => {
     const t = io(env);
     expect(await main(['approve', 'web', '--json'], t.io)).toBe(0);
     expect(JSON.parse(t.out())).toMatchObject({ ok: true, rolloutId: 'web-0123456789abcdef' });
-    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input).toMatchObject({ taskToken: 'TASK-TOKEN' });
-    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({ UpdateExpression: 'REMOVE #wait' });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input).toMatchObject({
+      taskToken: 'TASK-TOKEN',
+    });
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
+      UpdateExpression: 'REMOVE #wait',
+    });
     expect(t.out()).not.toContain('TASK-TOKEN');
     ddb.restore();
     sfn.restore();
@@ -175,14 +200,24 @@ describe('canary CLI against AWS (mocked SDK)', () => {
     expect(await main(['start', 'web', '--image', `v2@${DIGEST}`], t.io)).toBe(0);
     expect(t.out()).toContain('evt-1');
     const entry = eb.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
-    expect(entry).toMatchObject({ Source: 'canary.controller', DetailType: 'Deploy Requested', EventBusName: 'ops' });
-    expect(JSON.parse(entry?.Detail ?? '{}')).toEqual({ service: 'web', image: { tag: 'v2', digest: DIGEST } });
+    expect(entry).toMatchObject({
+      Source: 'canary.controller',
+      DetailType: 'Deploy Requested',
+      EventBusName: 'ops',
+    });
+    expect(JSON.parse(entry?.Detail ?? '{}')).toEqual({
+      service: 'web',
+      image: { tag: 'v2', digest: DIGEST },
+    });
 
     t = io(env);
     expect(await main(['start', 'web', '--image', 'v2'], t.io)).toBe(1);
     expect(t.err()).toContain('tags are not resolved against ECR');
 
-    eb.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'AccessDenied', ErrorMessage: 'no' }] });
+    eb.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'AccessDenied', ErrorMessage: 'no' }],
+    });
     t = io(env);
     expect(await main(['start', 'web', '--image', DIGEST], t.io)).toBe(1);
     expect(t.err()).toContain('EventBridge refused the event: AccessDenied');

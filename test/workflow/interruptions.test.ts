@@ -147,6 +147,46 @@ describe('interrupting a rollout', () => {
   });
 });
 
+describe('operators steering a rollout', () => {
+  it('promote --full skips from a bake straight to the last step, which is still judged', async () => {
+    const world = await startWorld({
+      services: [
+        demoService({
+          steps: [
+            { weight: 5, bakeSeconds: 600 },
+            { weight: 25, bakeSeconds: 600 },
+            { weight: 100, bakeSeconds: 60 },
+          ],
+        }),
+      ],
+    });
+    const id = await startedId(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+    const record = await world.store.getRollout(id);
+    expect(await world.executions.sendTaskSuccess(record?.wait?.token ?? '', { skipToFull: true })).toBe(
+      true,
+    );
+    expect((await world.waitFor(id)).status).toBe('SUCCEEDED');
+    const history = await world.store.history(id);
+    expect(history.filter((h) => h.type === 'weight').map((h) => h.detail?.weight)).toEqual([5, 100]);
+    expect(history.filter((h) => h.type === 'analysis').map((h) => h.detail?.weight)).toContain(100);
+    await expectSettled(world, { stableTag: 'v2' });
+  });
+
+  it('ending a bake early without --full analyzes the step at once and goes on step by step', async () => {
+    const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
+    const id = await startedId(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+    const record = await world.store.getRollout(id);
+    await world.executions.sendTaskSuccess(record?.wait?.token ?? '', { promoted: true });
+    expect((await world.waitFor(id)).status).toBe('SUCCEEDED');
+    const weights = (await world.store.history(id))
+      .filter((h) => h.type === 'weight')
+      .map((h) => h.detail?.weight);
+    expect(weights).toEqual([25, 100]);
+  });
+});
+
 describe('bad input changes nothing', () => {
   it('an invalid service config is refused naming the field', async () => {
     await expect(
