@@ -1,5 +1,5 @@
 /** The controller's stack and an example service for `npm run synth` (infra/app.ts). */
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ServiceConfigInput } from '../functions/core/config';
 import { CanaryController, type CanaryControllerProps } from './canary-controller';
@@ -42,5 +42,10 @@ export class CanaryControllerStack extends Stack {
   constructor(scope: Construct, id: string, props: CanaryControllerStackProps) {
     super(scope, id, props);
     this.controller = new CanaryController(this, 'Controller', props.controller);
+    // What the operator CLI reads (TABLE_NAME, STATE_MACHINE_ARN) and where notifications go.
+    new CfnOutput(this, 'TableName', { value: this.controller.table.tableName });
+    new CfnOutput(this, 'StateMachineArn', { value: this.controller.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'TopicArn', { value: this.controller.topic.topicArn });
+    if (this.controller.approvalApi?.url) new CfnOutput(this, 'ApprovalUrl', { value: this.controller.approvalApi.url });
   }
 }
