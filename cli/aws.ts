@@ -29,10 +29,14 @@ export function awsOperations(
   env: NodeJS.ProcessEnv,
   needs: { store?: boolean; sfn?: boolean; events?: boolean },
 ) {
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  const config = { ...SDK_CLIENT_CONFIG, ...(region ? { region } : {}) };
   const table = needs.store ? need(env, 'TABLE_NAME') : (env.TABLE_NAME ?? '');
   const machine = needs.sfn ? need(env, 'STATE_MACHINE_ARN') : (env.STATE_MACHINE_ARN ?? '');
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  if (!region)
+    throw new MissingSettingError(
+      'AWS_REGION is not set (needed to reach the controller in AWS; or use --sandbox)',
+    );
+  const config = { ...SDK_CLIENT_CONFIG, region };
   const bus = env.EVENT_BUS_NAME || 'default';
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), {
     marshallOptions: { removeUndefinedValues: true },

@@ -117,7 +117,9 @@ export function verifyApprovalLink(key: Uint8Array | string, link: string, now: 
   // on where a forged signature differs.
   const sameLength = given.length === SIGNATURE_BYTES;
   const equal = timingSafeEqual(sameLength ? given : Buffer.alloc(SIGNATURE_BYTES), expected);
-  if (!sameLength || !equal) return { ok: false, reason: 'forged' };
+  // base64url ignores the unused low bits of the last character: accept only the one canonical spelling.
+  const canonical = given.toString('base64url') === signature;
+  if (!sameLength || !equal || !canonical) return { ok: false, reason: 'forged' };
   let claims: unknown;
   try {
     claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
@@ -130,7 +132,10 @@ export function verifyApprovalLink(key: Uint8Array | string, link: string, now: 
 }
 
 /** Whether the link was minted for this wait (constant time on the hashes). */
-export function matchesWait(claims: ApprovalClaims, wait: { token: string; step: number } | undefined): boolean {
+export function matchesWait(
+  claims: ApprovalClaims,
+  wait: { token: string; step: number } | undefined,
+): boolean {
   if (!wait) return false;
   const a = Buffer.from(claims.wait, 'ascii');
   const b = Buffer.from(waitHash(wait.token), 'ascii');

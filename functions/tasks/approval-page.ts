@@ -124,7 +124,11 @@ function form(link: string): string {
 </form>`;
 }
 
+/** The posted form; undefined when it is not a form (the page only ever posts url-encoded forms) or too large. */
 function readForm(event: APIGatewayProxyEventV2): URLSearchParams | undefined {
+  const type =
+    Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
+  if (event.body && !/^application\/x-www-form-urlencoded\b/i.test(type)) return undefined;
   if (!event.body) return new URLSearchParams();
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (text.length > MAX_BODY) return undefined;
@@ -135,9 +139,7 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
   const { store, executions, clock, log } = deps;
 
   /** The link's claims and the record, or the refusal to send. */
-  async function check(
-    link: string | undefined | null,
-  ): Promise<
+  async function check(link: string | undefined | null): Promise<
     | {
         ok: true;
         claims: ApprovalClaims;
@@ -213,7 +215,8 @@ ${form(link ?? '')}`,
 
   async function act(event: APIGatewayProxyEventV2) {
     const fields = readForm(event);
-    if (!fields) return refuse(400, 'Request too large', 'The form was larger than expected.');
+    if (!fields)
+      return refuse(400, 'Not a form', 'Send the form from the approval page (url-encoded, not too large).');
     const link = fields.get('t') ?? event.queryStringParameters?.t;
     const decision = fields.get('decision');
     const checked = await check(link);

@@ -51,6 +51,16 @@ describe('approval links', () => {
     expect(verifyApprovalLink(KEY, `${'x'.repeat(2000)}.y`, NOW)).toEqual({ ok: false, reason: 'malformed' });
   });
 
+  it('refuses a second spelling of the same signature (base64url padding bits changed)', () => {
+    const [payload, sig] = mint().split('.') as [string, string];
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(sig.slice(-1));
+    const respelled = `${sig.slice(0, -1)}${alphabet[last ^ 1]}`;
+    // Same bytes, different text: the decoder ignores those bits, the verifier must not.
+    expect(Buffer.from(respelled, 'base64url').equals(Buffer.from(sig, 'base64url'))).toBe(true);
+    expect(verifyApprovalLink(KEY, `${payload}.${respelled}`, NOW)).toEqual({ ok: false, reason: 'forged' });
+  });
+
   it('expires', () => {
     const link = mint({ ttlSeconds: 60 });
     expect(verifyApprovalLink(KEY, link, new Date(NOW.getTime() + 59_000)).ok).toBe(true);
