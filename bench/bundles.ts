@@ -57,6 +57,8 @@ export async function bundlesBench(args: string[]): Promise<void> {
       platform: 'node',
       format: 'esm',
       target: 'node22',
+      // As the CDK's NodejsFunction bundles ESM: prefer packages' ES module builds (smaller, tree-shakable).
+      mainFields: ['module', 'main'],
       outfile,
       banner: {
         js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
