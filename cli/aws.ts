@@ -4,6 +4,7 @@
  * AWS_REGION, and SERVICES_JSON when set (to refuse unknown services by name).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -42,11 +43,32 @@ export function awsOperations(
     marshallOptions: { removeUndefinedValues: true },
   });
   const events = new EventBridgeClient(config);
-  const services = env.SERVICES_JSON
-    ? parseServiceConfigs(JSON.parse(env.SERVICES_JSON)).map((c) => c.service)
-    : undefined;
+  const configs = env.SERVICES_JSON ? parseServiceConfigs(JSON.parse(env.SERVICES_JSON)) : undefined;
+  const services = configs?.map((c) => c.service);
+  const store = new DynamoRolloutStore(doc, table);
+  const ecr = new ECRClient(config);
   return new Operations({
-    store: new DynamoRolloutStore(doc, table),
+    store,
+    // A tag becomes the digest ECR has for it in the service's repository (from its config, else its last rollout).
+    resolveTag: async (service, tag) => {
+      const repository =
+        configs?.find((c) => c.service === service)?.repository ??
+        (await store.listByService(service, 1))[0]?.image.repository;
+      if (!repository)
+        throw new OperationError(
+          `cannot tell ${service}'s ECR repository (set SERVICES_JSON, or give --image sha256:<digest>)`,
+          'refused',
+        );
+      try {
+        const out = await ecr.send(
+          new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }),
+        );
+        return out.imageDetails?.[0]?.imageDigest;
+      } catch (error) {
+        if ((error as Error).name === 'ImageNotFoundException') return undefined;
+        throw error;
+      }
+    },
     executions: new StepFunctionsExecutions(new SFNClient(config), machine),
     clock: { now: () => new Date(), workflowSeconds: (s) => Math.max(1, Math.ceil(s)), sleep: realSleep },
     ...(services ? { services: async () => services } : {}),

@@ -21,8 +21,8 @@ Commands:
   abort <service> [--reason <r>]   roll back now, whatever the rollout is doing
   promote <service> [--full]       end the current bake now (the step is analyzed at once);
                                    --full: skip to the last step (100%), still judged
-  start <service> --image <ref>    request a rollout: ref is sha256:<digest> or <tag>@sha256:<digest>
-                                   (a bare tag only with --sandbox; tags are not resolved against ECR)
+  start <service> --image <ref>    request a rollout: ref is a tag (resolved to its digest in the service's
+                                   ECR repository), sha256:<digest> or <tag>@sha256:<digest>
   release <service> <digest>       lift the quarantine of an image for a service
   report <rollout-id> [--out <f>]  write the rollout's self-contained HTML report (default <rollout-id>.html)
 

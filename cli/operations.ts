@@ -249,7 +249,7 @@ export class Operations {
         throw new OperationError(
           this.deps.resolveTag
             ? `no image tagged "${image}" for ${service}`
-            : `"${image}" is not a digest: give --image sha256:<64 hex> (or <tag>@sha256:<64 hex>); tags are not resolved against ECR`,
+            : `"${image}" is not a digest: give --image sha256:<64 hex> (or <tag>@sha256:<64 hex>)`,
           'refused',
         );
       ref = { tag: image, digest };

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -8,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
 import { demoService } from '../../sandbox/demo';
+import { validServiceConfig } from '../helpers/config';
 import { startWorld } from '../helpers/world';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -193,7 +195,7 @@ describe('canary CLI against AWS (mocked SDK)', () => {
     sfn.restore();
   });
 
-  it('start: puts a Deploy Requested event on the bus; a tag alone is refused (no ECR lookup)', async () => {
+  it('start: puts a Deploy Requested event on the bus; a tag is resolved to its digest in ECR', async () => {
     const eb = mockClient(EventBridgeClient);
     eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-1' }] });
     let t = io(env);
@@ -210,9 +212,30 @@ describe('canary CLI against AWS (mocked SDK)', () => {
       image: { tag: 'v2', digest: DIGEST },
     });
 
-    t = io(env);
-    expect(await main(['start', 'web', '--image', 'v2'], t.io)).toBe(1);
-    expect(t.err()).toContain('tags are not resolved against ECR');
+    // A bare tag: ECR DescribeImages in the service's repository (from SERVICES_JSON) gives the digest.
+    const ecr = mockClient(ECRClient);
+    ecr.on(DescribeImagesCommand, { repositoryName: 'acme/web', imageIds: [{ imageTag: 'v3' }] }).resolves({
+      imageDetails: [{ repositoryName: 'acme/web', imageDigest: DIGEST, imageTags: ['v3'] }],
+    });
+    ecr
+      .on(DescribeImagesCommand, { imageIds: [{ imageTag: 'nope' }] })
+      .rejects(
+        Object.assign(new Error('The image requested does not exist'), { name: 'ImageNotFoundException' }),
+      );
+    const withServices = { ...env, SERVICES_JSON: JSON.stringify([validServiceConfig()]) };
+    t = io(withServices);
+    expect(await main(['start', 'web', '--image', 'v3'], t.io)).toBe(0);
+    expect(
+      JSON.parse(eb.commandCalls(PutEventsCommand)[1]?.args[0].input.Entries?.[0]?.Detail ?? '{}'),
+    ).toEqual({
+      service: 'web',
+      image: { tag: 'v3', digest: DIGEST },
+    });
+    t = io(withServices);
+    expect(await main(['start', 'web', '--image', 'nope'], t.io)).toBe(1);
+    expect(t.err()).toContain('no image tagged "nope" for web');
+    expect(eb.commandCalls(PutEventsCommand)).toHaveLength(2);
+    ecr.restore();
 
     eb.on(PutEventsCommand).resolves({
       FailedEntryCount: 1,
