@@ -32,7 +32,8 @@ export async function loadBench(args: string[]): Promise<void> {
         versions: SCENARIOS.alarm?.versions ?? [],
       });
       const served = [...world.traffic.served.byTargetGroup.values()].reduce((a, c) => a + c.requests, 0);
-      const f = (figures[rps] ??= { throughput: [], alarmToStableMs: [], outcome: [], p99: [] });
+      figures[rps] ??= { throughput: [], alarmToStableMs: [], outcome: [], p99: [] };
+      const f = figures[rps];
       f.throughput.push(served / (wallMs / 1000));
       const summary = traces[0]?.summary;
       if (summary?.alarmToStableMs !== null && summary?.alarmToStableMs !== undefined)

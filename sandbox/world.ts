@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { Operations } from '../cli/operations';
 import { PagerDutyNotifier } from '../functions/adapters/aws/pagerduty';
+import { approvalUrl, mintApprovalLink } from '../functions/core/approval-links';
 import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from '../functions/core/config';
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import { canaryPercent } from '../functions/core/plan';
 import type { Log, ServiceCatalog } from '../functions/ports';
-import { approvalUrl, mintApprovalLink } from '../functions/core/approval-links';
 import { makeAnalyze } from '../functions/tasks/analyze';
 import { makeApprovalPage } from '../functions/tasks/approval-page';
 import { makeBake } from '../functions/tasks/bake';
@@ -214,7 +214,9 @@ export class World {
           },
           context('StartRollout'),
         );
-        return 'rolloutId' in result ? `${result.status} ${result.rolloutId}` : `${result.status}: ${result.reason}`;
+        return 'rolloutId' in result
+          ? `${result.status} ${result.rolloutId}`
+          : `${result.status}: ${result.reason}`;
       },
       resolveTag: async (_service, tag) => this.images.byTag(tag)?.digest,
       metrics: async (record) => {
@@ -353,10 +355,11 @@ export class World {
   ): Promise<boolean> {
     const lock = await this.store.getLock(service);
     const record = lock ? await this.store.getRollout(lock.rolloutId) : undefined;
-    if (!record?.wait || record.wait.kind !== 'approval') return false;
+    const wait = record?.wait;
+    if (wait?.kind !== 'approval') return false;
     return approve
-      ? this.executions.sendTaskSuccess(record.wait.token, { approved: true })
-      : this.executions.sendTaskFailure(record.wait.token, 'ApprovalRejected', reason);
+      ? this.executions.sendTaskSuccess(wait.token, { approved: true })
+      : this.executions.sendTaskFailure(wait.token, 'ApprovalRejected', reason);
   }
 
   /** The canary's share the load balancer applies now, by service. */

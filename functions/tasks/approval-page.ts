@@ -169,8 +169,7 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
     }
     const wait = record.wait;
     if (
-      !wait ||
-      wait.kind !== 'approval' ||
+      wait?.kind !== 'approval' ||
       !matchesWait(claims, wait) ||
       record.abort ||
       TERMINAL_STATUSES.has(record.status)

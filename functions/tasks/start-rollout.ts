@@ -46,7 +46,7 @@ export function makeStartRollout(deps: StartRolloutDeps) {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const id = attempt === 1 ? base : `${base}-${attempt}`;
       const record = await store.getRollout(id);
-      if (!record || record.status !== 'rolledBack') return { id, existing: record !== undefined };
+      if (record?.status !== 'rolledBack') return { id, existing: record !== undefined };
     }
     throw new InputInvalidError('event', [
       { path: 'image', message: `rolled out ${MAX_ATTEMPTS} times already` },

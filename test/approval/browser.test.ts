@@ -21,7 +21,8 @@ let browser: BrowserContext;
 let profile: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
   profile = mkdtempSync(join(tmpdir(), 'canary-chromium-'));
   browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -44,7 +45,9 @@ afterAll(async () => {
 });
 
 async function waitingRollout() {
-  const world = await startWorld({ services: [demoService({ steps: APPROVAL_PLAN, approvals: { timeoutSeconds: 86_400 } })] });
+  const world = await startWorld({
+    services: [demoService({ steps: APPROVAL_PLAN, approvals: { timeoutSeconds: 86_400 } })],
+  });
   const started = await world.push('v2');
   if (started.status !== 'started') throw new Error(JSON.stringify(started));
   await world.waitForWait(started.rolloutId, 'approval');
@@ -122,7 +125,9 @@ describe('the approval page in a browser', () => {
     expect(await page.locator('h1').textContent()).toBe('This approval link has expired');
 
     // A POST with a forged link acts on nothing either.
-    const post = await page.request.post(`${url.origin}/approve`, { form: { t: `${payload}.${sig.slice(0, -4)}AAAA`, decision: 'approve' } });
+    const post = await page.request.post(`${url.origin}/approve`, {
+      form: { t: `${payload}.${sig.slice(0, -4)}AAAA`, decision: 'approve' },
+    });
     expect(post.status()).toBe(403);
     expect((await world.store.getRollout(id))?.wait?.token).toBe(wait.token);
 
@@ -133,7 +138,9 @@ describe('the approval page in a browser', () => {
     expect(await page.locator('h1').textContent()).toBe('Rejected');
     const execution = await world.waitFor(id);
     expect(execution.error).toBe('ApprovalRejected');
-    const replay = await page.request.post(`${url.origin}/approve`, { form: { t: url.searchParams.get('t') ?? '', decision: 'approve' } });
+    const replay = await page.request.post(`${url.origin}/approve`, {
+      form: { t: url.searchParams.get('t') ?? '', decision: 'approve' },
+    });
     expect(replay.status()).toBe(410);
     expect(await replay.text()).toContain('Nothing was changed');
     expect((await world.store.getRollout(id))?.status).toBe('rolledBack');

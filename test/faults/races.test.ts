@@ -122,7 +122,7 @@ describe('races and duplicates', () => {
       images: [...IMAGES, { tag: 'v3', profile: { errorRate: 0.2, latencyMs: 8, jitterMs: 3 } }],
       alarms: [],
       services: [demoService({ steps: SHORT_PLAN, analysis: { alarms: [] } })],
-      invoke: async (fn, event, call) => {
+      invoke: async (fn, _event, call) => {
         if (fn === 'Rollback' && !pushed && world) pushed = world.push('v5');
         return call();
       },

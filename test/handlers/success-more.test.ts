@@ -16,6 +16,41 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import {
+  CANARY_STARTED,
+  CANARY_TASK_DEF,
+  context,
+  doc,
+  ecs,
+  ecsService,
+  elbv2,
+  fetchMock,
+  firstStep,
+  forward,
+  getInput,
+  handlerOf,
+  historyPut,
+  installAwsMockHooks,
+  listener,
+  NOW,
+  RECORD_KEY,
+  ROUTING_KEY,
+  record,
+  rolloutDoc,
+  route,
+  SERVICE_TOPIC,
+  STABLE_IMAGE,
+  STABLE_TASK_DEF,
+  secrets,
+  services,
+  sfn,
+  sns,
+  TABLE,
+  TASK_TOKEN,
+  table,
+  timeline,
+  updateInput,
+} from '../helpers/aws-mocks';
+import {
   CANARY_SERVICE,
   CANARY_TG_ARN,
   ECS_CLUSTER,
@@ -27,41 +62,6 @@ import {
   STABLE_SERVICE,
   STABLE_TG_ARN,
 } from '../helpers/config';
-import {
-  CANARY_STARTED,
-  CANARY_TASK_DEF,
-  context,
-  doc,
-  ecs,
-  ecsService,
-  elbv2,
-  fetchMock,
-  forward,
-  getInput,
-  handlerOf,
-  historyPut,
-  installAwsMockHooks,
-  listener,
-  NOW,
-  RECORD_KEY,
-  record,
-  ROUTING_KEY,
-  rolloutDoc,
-  route,
-  SERVICE_TOPIC,
-  secrets,
-  services,
-  sfn,
-  sns,
-  STABLE_IMAGE,
-  STABLE_TASK_DEF,
-  TABLE,
-  TASK_TOKEN,
-  table,
-  timeline,
-  updateInput,
-  firstStep,
-} from '../helpers/aws-mocks';
 
 installAwsMockHooks();
 
@@ -88,9 +88,15 @@ function modify(stable: number, canary: number, stickiness: { Enabled: boolean; 
 
 /** A status change also keeps the `active` index: set while running, removed once the rollout ended. */
 function statusUpdate(names: Record<string, string>, values: Record<string, unknown>, ended: boolean) {
-  const sets = Object.keys(names).map((n, i) => `${n} = :v${i}`).join(', ');
+  const sets = Object.keys(names)
+    .map((n, i) => `${n} = :v${i}`)
+    .join(', ');
   return ended
-    ? updateInput(`SET ${sets} REMOVE #activePk, #activeSk`, { ...names, '#activePk': 'activePk', '#activeSk': 'activeSk' }, values)
+    ? updateInput(
+        `SET ${sets} REMOVE #activePk, #activeSk`,
+        { ...names, '#activePk': 'activePk', '#activeSk': 'activeSk' },
+        values,
+      )
     : updateInput(
         `SET ${sets}, #activePk = :active, #activeSk = :rolloutId`,
         { ...names, '#activePk': 'activePk', '#activeSk': 'activeSk' },
@@ -104,36 +110,39 @@ describe('check-ready', () => {
   it.each([
     [['healthy', 'healthy'], true],
     [['healthy', 'initial'], false],
-  ])('canary: DescribeServices then DescribeTargetHealth on the canary target group (%j → ready %s)', async (states, ready) => {
-    table({ lock: true, record: record({ route, currentStep: 0, canaryPercent: 0 }) });
-    services(20, 1, CANARY_TASK_DEF);
-    elbv2.on(DescribeTargetHealthCommand).resolves(targetHealth(states));
+  ])(
+    'canary: DescribeServices then DescribeTargetHealth on the canary target group (%j → ready %s)',
+    async (states, ready) => {
+      table({ lock: true, record: record({ route, currentStep: 0, canaryPercent: 0 }) });
+      services(20, 1, CANARY_TASK_DEF);
+      elbv2.on(DescribeTargetHealthCommand).resolves(targetHealth(states));
 
-    const handler = await handlerOf('check-ready');
-    const result = await handler(
-      { rollout: rolloutDoc, route, which: 'canary', readiness: { attempts: 2 } },
-      context,
-    );
+      const handler = await handlerOf('check-ready');
+      const result = await handler(
+        { rollout: rolloutDoc, route, which: 'canary', readiness: { attempts: 2 } },
+        context,
+      );
 
-    expect(result).toMatchObject({ ready, attempts: 3 });
-    expect(ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input)).toEqual([
-      { cluster: ECS_CLUSTER, services: [CANARY_SERVICE] },
-    ]);
-    expect(elbv2.commandCalls(DescribeTargetHealthCommand).map((c) => c.args[0].input)).toEqual([
-      { TargetGroupArn: CANARY_TG_ARN },
-    ]);
-    expect(doc.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
-      getInput(RECORD_KEY.pk, RECORD_KEY.sk),
-    ]);
-    expect(timeline()).toEqual([
-      'doc:GetCommand',
-      'ecs:DescribeServicesCommand',
-      'elbv2:DescribeTargetHealthCommand',
-    ]);
-    // Reads only.
-    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
-    expect(elbv2.commandCalls(ModifyListenerCommand)).toHaveLength(0);
-  });
+      expect(result).toMatchObject({ ready, attempts: 3 });
+      expect(ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input)).toEqual([
+        { cluster: ECS_CLUSTER, services: [CANARY_SERVICE] },
+      ]);
+      expect(elbv2.commandCalls(DescribeTargetHealthCommand).map((c) => c.args[0].input)).toEqual([
+        { TargetGroupArn: CANARY_TG_ARN },
+      ]);
+      expect(doc.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
+        getInput(RECORD_KEY.pk, RECORD_KEY.sk),
+      ]);
+      expect(timeline()).toEqual([
+        'doc:GetCommand',
+        'ecs:DescribeServicesCommand',
+        'elbv2:DescribeTargetHealthCommand',
+      ]);
+      // Reads only.
+      expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+      expect(elbv2.commandCalls(ModifyListenerCommand)).toHaveLength(0);
+    },
+  );
 
   it('stable while promoting: ready once the stable service runs the canary’s task definition and its targets are healthy', async () => {
     table({ lock: true, record: record({ route, currentStep: 3, canaryPercent: 100, status: 'promoting' }) });
@@ -166,7 +175,10 @@ describe('bake', () => {
     table({ lock: true, record: record({ route, currentStep: 0, canaryPercent: 5 }) });
 
     const handler = await handlerOf('bake');
-    const result = await handler({ token: TASK_TOKEN, rollout: rolloutDoc, step: firstStep, seconds: 300 }, context);
+    const result = await handler(
+      { token: TASK_TOKEN, rollout: rolloutDoc, step: firstStep, seconds: 300 },
+      context,
+    );
 
     expect(result).toEqual({ waiting: true });
     expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
@@ -198,13 +210,17 @@ describe('promote', () => {
       .resolvesOnce(listener(1, 1, STICKY))
       .resolves(listener(0, 1, OFF));
     elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(0, 1, OFF).Listeners });
-    ecs.on(UpdateServiceCommand).resolves({ service: ecsService(STABLE_SERVICE, 20, CANARY_TASK_DEF, STABLE_TG_ARN) });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(STABLE_SERVICE, 20, CANARY_TASK_DEF, STABLE_TG_ARN) });
 
     const handler = await handlerOf('promote');
     const result = await handler({ rollout: rolloutDoc, route, phase: 'begin' }, context);
 
     expect(result).toMatchObject({ readiness: { attempts: 0, ready: false } });
-    expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([modify(0, 1, OFF)]);
+    expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([
+      modify(0, 1, OFF),
+    ]);
     expect(ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input)).toEqual([
       { cluster: ECS_CLUSTER, services: [CANARY_SERVICE] },
     ]);
@@ -248,9 +264,15 @@ describe('promote', () => {
     const result = await handler({ rollout: rolloutDoc, route, phase: 'shiftBack' }, context);
 
     expect(result).toEqual({ seconds: 300 });
-    expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([modify(1, 0, OFF)]);
+    expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([
+      modify(1, 0, OFF),
+    ]);
     expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
-      updateInput('SET #f0 = :v0, #f1 = :v1', { '#f0': 'canaryPercent', '#f1': 'updatedAt' }, { ':v0': 0, ':v1': NOW }),
+      updateInput(
+        'SET #f0 = :v0, #f1 = :v1',
+        { '#f0': 'canaryPercent', '#f1': 'updatedAt' },
+        { ':v0': 0, ':v1': NOW },
+      ),
     ]);
     expect(timeline()).toEqual([
       'doc:GetCommand',
@@ -265,7 +287,9 @@ describe('promote', () => {
   it('finish: the canary’s weight read back at 0, then it is scaled to 0, the outcome recorded, the lock released', async () => {
     table({ lock: true, record: record({ route, currentStep: 3, canaryPercent: 0, status: 'promoting' }) });
     elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, OFF));
-    ecs.on(UpdateServiceCommand).resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
 
     const handler = await handlerOf('promote');
     const result = await handler({ rollout: rolloutDoc, route, phase: 'finish' }, context);
@@ -281,7 +305,11 @@ describe('promote', () => {
     expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
       statusUpdate(
         { '#f0': 'status', '#f1': 'updatedAt', '#f2': 'outcome' },
-        { ':v0': 'promoted', ':v1': NOW, ':v2': { result: 'promoted', reason: 'every step passed', at: NOW } },
+        {
+          ':v0': 'promoted',
+          ':v1': NOW,
+          ':v2': { result: 'promoted', reason: 'every step passed', at: NOW },
+        },
         true,
       ),
     ]);
@@ -323,14 +351,24 @@ describe('rollback', () => {
       .resolvesOnce(listener(3, 1, STICKY))
       .resolves(listener(1, 0, OFF));
     elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, OFF).Listeners });
-    ecs.on(UpdateServiceCommand).resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
-    const cause = JSON.stringify({ errorType: 'CanaryFailed', errorMessage: 'errorRate: canary 4.6% vs stable 0.1%' });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    const cause = JSON.stringify({
+      errorType: 'CanaryFailed',
+      errorMessage: 'errorRate: canary 4.6% vs stable 0.1%',
+    });
 
     const handler = await handlerOf('rollback');
-    const result = await handler({ rollout: rolloutDoc, error: { Error: 'CanaryFailed', Cause: cause } }, context);
+    const result = await handler(
+      { rollout: rolloutDoc, error: { Error: 'CanaryFailed', Cause: cause } },
+      context,
+    );
 
     expect(result).toMatchObject({ restored: true, errorName: 'CanaryFailed', quarantined: true });
-    expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([modify(1, 0, OFF)]);
+    expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([
+      modify(1, 0, OFF),
+    ]);
     expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([
       { cluster: ECS_CLUSTER, service: CANARY_SERVICE, desiredCount: 0 },
     ]);
@@ -339,7 +377,7 @@ describe('rollback', () => {
       TableName: TABLE,
       Item: { pk: `SERVICE#${SERVICE}`, sk: `QUARANTINE#${IMAGE_DIGEST}`, digest: IMAGE_DIGEST },
     });
-    expect(String((puts[0]?.Item as { reason?: string }).reason)).toContain('CanaryFailed');
+    expect(String((puts[0]?.Item as { reason?: string } | undefined)?.reason)).toContain('CanaryFailed');
     expect(puts[1]).toEqual(
       historyPut('rolledBack', expect.stringMatching(/^acme\/web:v1\.4\.2 rolled back: /), {
         error: 'CanaryFailed',
@@ -399,7 +437,10 @@ describe('notify', () => {
       context,
     );
 
-    expect(result).toEqual({ delivered: expect.arrayContaining([expect.any(String), expect.any(String)]), failed: [] });
+    expect(result).toEqual({
+      delivered: expect.arrayContaining([expect.any(String), expect.any(String)]),
+      failed: [],
+    });
     const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({

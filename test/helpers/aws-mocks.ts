@@ -4,41 +4,23 @@
  * context, the environment, DynamoDB items, ALB listeners, ECS services, and the call timeline.
  * Call `installAwsMockHooks()` once at the top level of a test file.
  */
-import {
-  CloudWatchClient,
-  DescribeAlarmsCommand,
-  type DescribeAlarmsCommandOutput,
-  GetMetricDataCommand,
-  type MetricDataResult,
-} from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeServicesCommand,
   type DescribeServicesCommandInput,
-  DescribeTaskDefinitionCommand,
   ECSClient,
-  RegisterTaskDefinitionCommand,
   type Service,
   type TaskDefinition,
-  UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import {
-  type Action,
-  DescribeListenersCommand,
-  DescribeTargetGroupsCommand,
-  ElasticLoadBalancingV2Client,
-  ModifyListenerCommand,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { type Action, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
-  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   type GetCommandInput,
-  PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
@@ -46,7 +28,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { stepSpecs } from '../../functions/core/config';
 import { buildPlan } from '../../functions/core/plan';
-import { imageLabel, type RolloutDoc, type RolloutRecord, type Route } from '../../functions/core/rollout';
+import type { RolloutDoc, RolloutRecord, Route } from '../../functions/core/rollout';
 import {
   ALARMS,
   CANARY_SERVICE,
@@ -65,7 +47,6 @@ import {
   validParsedConfig,
   validServiceConfig,
 } from './config';
-import { loadEvent } from './fixtures';
 
 export const TABLE = 'canary-rollouts';
 export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:canary-rollout';
@@ -213,7 +194,11 @@ export function recordItem(r: RolloutRecord): Record<string, unknown> {
   };
 }
 
-export const getInput = (pk: string, sk: string) => ({ TableName: TABLE, Key: { pk, sk }, ConsistentRead: true });
+export const getInput = (pk: string, sk: string) => ({
+  TableName: TABLE,
+  Key: { pk, sk },
+  ConsistentRead: true,
+});
 export const RECORD_KEY = { pk: `ROLLOUT#${ROLLOUT_ID}`, sk: 'RECORD' };
 
 export function updateInput(
@@ -331,7 +316,11 @@ export function ecsService(
 }
 
 /** DescribeServices answering for the services asked about, as ECS does. */
-export function services(stableDesired: number, canaryDesired: number, canaryTaskDefinition = STABLE_TASK_DEF) {
+export function services(
+  stableDesired: number,
+  canaryDesired: number,
+  canaryTaskDefinition = STABLE_TASK_DEF,
+) {
   const all = [
     ecsService(STABLE_SERVICE, stableDesired, STABLE_TASK_DEF, STABLE_TG_ARN),
     ecsService(CANARY_SERVICE, canaryDesired, canaryTaskDefinition, CANARY_TG_ARN),
@@ -403,36 +392,39 @@ export function timeline(): string[] {
 }
 
 export function installAwsMockHooks(): void {
-beforeEach(() => {
-  vi.resetModules();
-  vi.useFakeTimers({ toFake: ['Date'], now: new Date(NOW) });
-  for (const m of Object.values(MOCKS)) m.reset();
-  doc.onAnyCommand().resolves({});
-  ddb.onAnyCommand().resolves({});
-  sns.on(PublishCommand).resolves({ MessageId: '5a1d3f0e-8b44-4c3e-9d0a-1f2e3d4c5b6a' });
-  secrets.on(GetSecretValueCommand).resolves({
-    ARN: PAGERDUTY_SECRET_ARN,
-    Name: 'canary/pagerduty-routing-key',
-    SecretString: JSON.stringify({ routingKey: ROUTING_KEY }),
-    VersionId: 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111',
-    VersionStages: ['AWSCURRENT'],
-    CreatedDate: new Date('2025-01-02T10:00:00Z'),
+  beforeEach(() => {
+    vi.resetModules();
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date(NOW) });
+    for (const m of Object.values(MOCKS)) m.reset();
+    doc.onAnyCommand().resolves({});
+    ddb.onAnyCommand().resolves({});
+    sns.on(PublishCommand).resolves({ MessageId: '5a1d3f0e-8b44-4c3e-9d0a-1f2e3d4c5b6a' });
+    secrets.on(GetSecretValueCommand).resolves({
+      ARN: PAGERDUTY_SECRET_ARN,
+      Name: 'canary/pagerduty-routing-key',
+      SecretString: JSON.stringify({ routingKey: ROUTING_KEY }),
+      VersionId: 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111',
+      VersionStages: ['AWSCURRENT'],
+      CreatedDate: new Date('2025-01-02T10:00:00Z'),
+    });
+    fetchMock.mockReset();
+    fetchMock.mockImplementation(
+      async () =>
+        new Response(
+          JSON.stringify({ status: 'success', message: 'Event processed', dedup_key: ROLLOUT_ID }),
+          {
+            status: 202,
+            headers: { 'content-type': 'application/json' },
+          },
+        ),
+    );
+    vi.stubGlobal('fetch', fetchMock);
+    stubEnv();
   });
-  fetchMock.mockReset();
-  fetchMock.mockImplementation(
-    async () =>
-      new Response(JSON.stringify({ status: 'success', message: 'Event processed', dedup_key: ROLLOUT_ID }), {
-        status: 202,
-        headers: { 'content-type': 'application/json' },
-      }),
-  );
-  vi.stubGlobal('fetch', fetchMock);
-  stubEnv();
-});
 
-afterEach(() => {
-  vi.useRealTimers();
-  vi.unstubAllEnvs();
-  vi.unstubAllGlobals();
-});
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllEnvs();
+    vi.unstubAllGlobals();
+  });
 }

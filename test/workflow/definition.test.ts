@@ -97,7 +97,7 @@ describe('statemachine/canary.asl.json', () => {
     }
   });
 
-  it('calls one function per task, each through a ${<Name>FunctionArn} substitution', () => {
+  it('calls one function per task, each through a <Name>FunctionArn substitution', () => {
     const functions = new Set(taskStates(loadDefinition()).map((t) => t.fn));
     expect([...functions].sort()).toEqual([
       'Analyze',
