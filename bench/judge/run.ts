@@ -1,9 +1,14 @@
 /**
  * bench/judge: seeded, offline comparison of canary judges on simulated rollouts.
  *
+ * Scenarios run in BENCH_WORKERS (default 2) child processes; BENCH_SCENARIOS (regex) and BENCH_JUDGES narrow it.
+ *
  * Each run simulates per-minute counts (Poisson traffic split by the canary weight, binomial errors and slow
  * requests) and evaluates every judge after every period — the repeated-looks stress. Judges:
- * - sequential: this project's judge (functions/core/judge.ts), bench policy below.
+ * - sequential: this project's judge (functions/core/judge.ts), bench policy below (tolerance 0; an inconclusive
+ *   step waits until the horizon). The sources give slow counts above the stable p99 and above the stable median.
+ * - seq-prod-ext, seq-tol0.2 (BENCH_VARIANTS=1): the same judge with the production extensions (3 × 1 min, then an
+ *   inconclusive step rolls back) and with errorRate.tolerance 0.2 (the production default).
  * - fixed: Flagger-style: each minute, success rate ≥ 99% and p99 ≤ 500 ms over the last minute (checked when
  *   the minute has ≥ 20 canary requests); rollback after 5 failed checks (Flagger's usual `threshold: 5`).
  * - fixed-strict: the same with rollback at the first failed check (threshold 1).
@@ -23,6 +28,8 @@ const LAT_SIGMA = 0.5;
 const Z99 = normInv(0.99);
 /** The slow-request threshold: the stable version's p99 (as if measured before the canary started). */
 const SLOW_MS = Math.round(Math.exp(LAT_MU + LAT_SIGMA * Z99));
+/** The whole-distribution threshold: the stable version's median. */
+const MEDIAN_MS = Math.round(Math.exp(LAT_MU));
 
 interface Latency {
   /** Multiplies every request's latency. */
@@ -75,7 +82,7 @@ function steady(
   return () => ({ rps, baseErr, canaryErr, base: SAME, canary });
 }
 
-export const SCENARIOS: Scenario[] = [
+const ALL_SCENARIOS: Scenario[] = [
   { name: 'A/A 0.1% errors, 100 rps, 5%', kind: 'aa', world: steady(100, 0.001), steps: SINGLE },
   { name: 'A/A 1% errors, 100 rps, 5%', kind: 'aa', world: steady(100, 0.01), steps: SINGLE },
   { name: 'A/A 1% errors, 5 rps, 5%', kind: 'aa', world: steady(5, 0.01), steps: SINGLE },
@@ -137,7 +144,7 @@ export const SCENARIOS: Scenario[] = [
     steps: SINGLE,
   },
   {
-    name: 'cold canary (×3 latency, first 2 min)',
+    name: 'cold canary (×3 latency, first 2 min; harmless)',
     kind: 'regression',
     world: (t) => ({
       rps: 100,
@@ -150,6 +157,11 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
+/** BENCH_SCENARIOS=<regex> keeps the scenarios whose name matches (for tuning). */
+export const SCENARIOS: Scenario[] = process.env.BENCH_SCENARIOS
+  ? ALL_SCENARIOS.filter((s) => new RegExp(process.env.BENCH_SCENARIOS as string).test(s.name))
+  : ALL_SCENARIOS;
+
 /** The bench policy for the sequential judge (see the report for why tolerance 0). */
 export const POLICY: AnalysisPolicy = {
   minRequests: 200,
@@ -161,8 +173,30 @@ export const POLICY: AnalysisPolicy = {
   alarms: [],
 };
 
-type JudgeName = 'sequential' | 'fixed' | 'fixed-strict' | 'kayenta';
-export const JUDGES: JudgeName[] = ['sequential', 'fixed', 'fixed-strict', 'kayenta'];
+/** The production defaults for extensions (3 × 60 s, then roll back an inconclusive step), bench policy otherwise. */
+const PROD_EXTENSIONS = 3;
+/** The bench policy with the proposed production default errorRate.tolerance. */
+export const POLICY_TOL = (tolerance: number): AnalysisPolicy => ({
+  ...POLICY,
+  errorRate: { ...POLICY.errorRate, tolerance },
+});
+
+type JudgeName = 'sequential' | 'seq-prod-ext' | 'seq-tol0.2' | 'fixed' | 'fixed-strict' | 'kayenta';
+/** BENCH_VARIANTS=1 adds the two sequential variants (production extensions; tolerance 0.2). */
+const ALL_JUDGES: JudgeName[] = [
+  'sequential',
+  'seq-prod-ext',
+  'seq-tol0.2',
+  'fixed',
+  'fixed-strict',
+  'kayenta',
+];
+/** BENCH_JUDGES=a,b picks judges by name (for tuning). */
+export const JUDGES: JudgeName[] = process.env.BENCH_JUDGES
+  ? ALL_JUDGES.filter((j) => process.env.BENCH_JUDGES?.split(',').includes(j))
+  : process.env.BENCH_VARIANTS === '1'
+    ? ALL_JUDGES
+    : ['sequential', 'fixed', 'fixed-strict', 'kayenta'];
 
 interface Outcome {
   rolledBack: boolean;
@@ -203,15 +237,29 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
     const be = rng.binomial(b, w.baseErr);
     const cs = rng.binomial(c, slowShare(w.canary, SLOW_MS));
     const bs = rng.binomial(b, slowShare(w.base, SLOW_MS));
+    // Above the median: the slow ones plus some of the rest (nested, as a real count would be).
+    const above = (n: number, slow: number, l: Latency) => {
+      const pSlow = slowShare(l, SLOW_MS);
+      return slow + rng.binomial(n - slow, (slowShare(l, MEDIAN_MS) - pSlow) / (1 - pSlow));
+    };
+    const ca = above(c, cs, w.canary);
+    const ba = above(b, bs, w.base);
     const start = new Date(t0 + t * PERIOD_S * 1000).toISOString();
     const cp99 = empiricalP99(rng, w.canary, c);
-    canary.push({ start, requests: c, errors: ce, p99Ms: cp99, slow: cs });
-    baseline.push({ start, requests: b, errors: be, p99Ms: empiricalP99(rng, w.base, b), slow: bs });
+    canary.push({ start, requests: c, errors: ce, p99Ms: cp99, slow: cs, aboveMedian: ca });
+    baseline.push({
+      start,
+      requests: b,
+      errors: be,
+      p99Ms: empiricalP99(rng, w.base, b),
+      slow: bs,
+      aboveMedian: ba,
+    });
     canaryRequests += c;
     excess += ce - c * w.baseErr;
     inStep++;
     let decision: 'rollback' | 'advance' | 'wait' = 'wait';
-    if (judgeName === 'sequential') {
+    if (judgeName === 'sequential' || judgeName === 'seq-prod-ext' || judgeName === 'seq-tol0.2') {
       const window: MetricWindow = {
         from: canary[0]?.start as string,
         to: new Date(t0 + (t + 1) * PERIOD_S * 1000).toISOString(),
@@ -219,11 +267,14 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
         canary,
         baseline,
         slowThresholdMs: SLOW_MS,
+        medianThresholdMs: MEDIAN_MS,
       };
-      const v = judge(window, [], POLICY);
+      const v = judge(window, [], judgeName === 'seq-tol0.2' ? POLICY_TOL(0.2) : POLICY);
       if (v.result === 'fail') decision = 'rollback';
       else if (v.earlyPass) decision = 'advance';
       else if (inStep >= cfg.bake && v.result === 'pass') decision = 'advance';
+      // Production extensions: after the bake, 3 one-minute extensions, then an inconclusive step is rolled back.
+      else if (judgeName === 'seq-prod-ext' && inStep >= cfg.bake + PROD_EXTENSIONS) decision = 'rollback';
     } else if (judgeName === 'fixed' || judgeName === 'fixed-strict') {
       lastCheckFailed = fixedCheckFails(c, ce, cp99, { minSuccess: 0.99, maxP99Ms: 500, minRequests: 20 });
       if (lastCheckFailed) failedChecks++;
@@ -327,16 +378,78 @@ function fmt(x: number | null, digits = 0): string {
   return x === null ? '—' : x.toFixed(digits);
 }
 
+/** Runs scenarios `indices` (this process). */
+export function runShard(indices: number[], aaRuns: number, regRuns: number) {
+  return indices.map((i) => {
+    const s = SCENARIOS[i] as Scenario;
+    const t = Date.now();
+    // Seeds follow the full list, so a BENCH_SCENARIOS subset reproduces the full bench's figures.
+    const judges = runScenario(s, s.kind === 'aa' ? aaRuns : regRuns, 20250314 + ALL_SCENARIOS.indexOf(s));
+    return { index: i, name: s.name, kind: s.kind, judges, seconds: (Date.now() - t) / 1000 };
+  });
+}
+
+type ShardResult = ReturnType<typeof runShard>[number];
+
+/** Scenarios split over `workers` child processes (longest first onto the least loaded), results in order. */
+async function runParallel(
+  workers: number,
+  aaRuns: number,
+  regRuns: number,
+  log: boolean,
+): Promise<ShardResult[]> {
+  const cost = (s: Scenario) => (s.kind === 'aa' ? aaRuns * 1.6 : regRuns * 1.5);
+  const order = SCENARIOS.map((s, i) => ({ i, c: cost(s) })).sort((x, y) => y.c - x.c);
+  const load = Array.from({ length: workers }, () => ({ c: 0, indices: [] as number[] }));
+  for (const o of order) {
+    const least = load.reduce((m, l) => (l.c < m.c ? l : m));
+    least.c += o.c;
+    least.indices.push(o.i);
+  }
+  const { fork } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const worker = fileURLToPath(new URL('./worker.ts', import.meta.url));
+  const parts = await Promise.all(
+    load.map(
+      (l) =>
+        new Promise<ShardResult[]>((resolve, reject) => {
+          const child = fork(worker, [], {
+            env: {
+              ...process.env,
+              BENCH_SHARD: l.indices.join(','),
+              BENCH_AA: String(aaRuns),
+              BENCH_REG: String(regRuns),
+            },
+          });
+          child.on('message', (m) => {
+            const r = m as ShardResult[];
+            if (log) for (const x of r) process.stderr.write(`  ${x.name}: ${x.seconds.toFixed(1)} s\n`);
+            resolve(r);
+          });
+          child.on('error', reject);
+          child.on('exit', (code) => {
+            if (code !== 0) reject(new Error(`bench worker exited with ${code}`));
+          });
+        }),
+    ),
+  );
+  return parts.flat().sort((x, y) => x.index - y.index);
+}
+
 export async function main(args: string[]): Promise<void> {
   const json = args.includes('--json');
   const aaRuns = Number(process.env.BENCH_AA_RUNS ?? 2000);
   const regRuns = Number(process.env.BENCH_REG_RUNS ?? 300);
+  const workers = Number(process.env.BENCH_WORKERS ?? 2);
   const began = Date.now();
-  const results = SCENARIOS.map((s, i) => {
-    const figures = runScenario(s, s.kind === 'aa' ? aaRuns : regRuns, 20250314 + i);
-    if (!json) process.stderr.write(`  ${s.name}: ${((Date.now() - began) / 1000).toFixed(1)} s\n`);
-    return { name: s.name, kind: s.kind, judges: figures };
-  });
+  const results =
+    workers > 1
+      ? await runParallel(workers, aaRuns, regRuns, !json)
+      : runShard(
+          SCENARIOS.map((_, i) => i),
+          aaRuns,
+          regRuns,
+        );
   if (json) {
     process.stdout.write(`${JSON.stringify({ scenarios: results }, null, 2)}\n`);
     return;
@@ -374,7 +487,7 @@ export async function main(args: string[]): Promise<void> {
   process.stdout.write(`${line(rows[0] as string[])}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n`);
   for (const row of rows.slice(1)) process.stdout.write(`${line(row)}\n`);
   process.stdout.write(
-    `\nA/A runs ${aaRuns}, regression runs ${regRuns}; runs of ${HORIZON} one-minute periods; slow threshold ${SLOW_MS} ms; ` +
+    `\nA/A runs ${aaRuns}, regression runs ${regRuns}; runs of ${HORIZON} one-minute periods; slow threshold ${SLOW_MS} ms, median threshold ${MEDIAN_MS} ms; warm-up 120 s; ${workers} worker(s); ` +
       `requests-to-detect quantiles count undetected runs as ∞ (— when the quantile is ∞); ` +
       `${((Date.now() - began) / 1000).toFixed(1)} s\n`,
   );

@@ -140,10 +140,21 @@ const analysisSchema = z.strictObject({
   extensionSeconds: z.int().min(1).max(3600).default(60),
   /** What to do when the extensions run out without a verdict. */
   onInconclusive: z.enum(['rollback', 'advance']).default('rollback'),
+  /**
+   * The canary's warm-up: latency is not judged on its first warmupSeconds (a new version is often slow while JIT,
+   * caches and connection pools warm up); errors count from the first request. Optional: the judge applies 120.
+   */
+  warmupSeconds: z.int().min(0).max(3600).optional(),
   errorRate: z
     .strictObject({
-      /** The canary fails when its error rate is above (1 + tolerance) × the baseline's. */
-      tolerance: z.number().min(0).max(100).default(0.5),
+      /**
+       * The canary fails when its error rate is shown above (1 + tolerance) × the baseline's. Default 0.2: slack for
+       * small systematic differences between the two task sets (a fresh canary, another AZ mix) that a tolerance of 0
+       * would eventually roll back at high traffic, while a doubled error rate (1.67× the bar) is still caught in a
+       * few thousand canary requests at a 1% baseline; 0.5 (the old default) leaves 2× at 1.33× the bar, which a
+       * 10-minute bake at 5% of 100 req/s rarely shows.
+       */
+      tolerance: z.number().min(0).max(100).default(0.2),
       /** ...and above the baseline's by at least this much (absolute), so 0.01% vs 0.02% is not a failure. */
       minIncrease: z.number().min(0).max(1).default(0.005),
       /** Absolute ceiling: the canary fails above this error rate whatever the baseline does. */

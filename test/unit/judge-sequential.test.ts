@@ -49,11 +49,15 @@ describe('judge (sequential)', () => {
   });
 
   it('fails a doubled error rate with evidence, and carries it', () => {
-    const v = judge(win(rep(10, [300, 6, 3]), rep(10, [5700, 57, 57])), [], policy({ errorRate: { tolerance: 0 } }));
+    const v = judge(
+      win(rep(10, [300, 6, 3]), rep(10, [5700, 57, 57])),
+      [],
+      policy({ errorRate: { tolerance: 0 } }),
+    );
     expect(v.result).toBe('fail');
     const m = v.metrics.find((x) => x.metric === 'errorRate');
     expect(m?.eValue).toBeGreaterThanOrEqual(m?.eThreshold as number);
-    expect(m?.eThreshold).toBe(200); // alpha 0.01 split over two tests
+    expect(m?.eThreshold).toBeCloseTo(1 / 0.008, 9); // the error test gets 80% of alpha 0.01
     expect(m?.interval?.lower).toBeGreaterThan(1);
   });
 
@@ -64,7 +68,11 @@ describe('judge (sequential)', () => {
   });
 
   it('passes early when the canary is shown not worse', () => {
-    const v = judge(win(rep(10, [5000, 50, 50]), rep(10, [5000, 50, 50])), [], policy({ errorRate: { tolerance: 0 } }));
+    const v = judge(
+      win(rep(10, [5000, 50, 50]), rep(10, [5000, 50, 50])),
+      [],
+      policy({ errorRate: { tolerance: 0 } }),
+    );
     expect(v.result).toBe('pass');
     expect(v.earlyPass).toBe(true);
     expect(v.metrics.every((m) => m.metric === 'alarms' || m.notWorse === true)).toBe(true);
@@ -86,5 +94,41 @@ describe('judge (sequential)', () => {
   it('is JSON-serialisable with its evidence', () => {
     const v = judge(win(rep(3, [300, 0, 3]), rep(3, [5700, 0, 57])), [], policy());
     expect(JSON.parse(JSON.stringify(v))).toEqual(v);
+  });
+
+  it('does not judge latency during the warm-up (a cold start is not a regression), but errors still count', () => {
+    // Minutes 0–1 three times as many slow requests, then the same as stable.
+    const c: Row[] = [...rep(2, [300, 3, 30]), ...rep(8, [300, 3, 3])];
+    const b: Row[] = rep(10, [5700, 57, 57]);
+    expect(judge(win(c, b), [], policy({ warmupSeconds: 0 })).result).toBe('fail');
+    const v = judge(win(c, b), [], policy());
+    expect(v.result).not.toBe('fail');
+    expect(v.metrics.find((x) => x.metric === 'latencyP99')?.counts?.canaryRequests).toBe(2400);
+    const errors: Row[] = [...rep(2, [300, 30, 3]), ...rep(8, [300, 3, 3])];
+    expect(judge(win(errors, b), [], policy()).result).toBe('fail');
+  });
+
+  it('fails a whole-distribution shift on the counts above the median', () => {
+    // ×1.10 latency: 57.6% of canary requests above the stable median vs 50%; the tail count barely moves.
+    const w = win(rep(10, [300, 3, 3]), rep(10, [5700, 57, 57]));
+    for (const p of w.canary) p.aboveMedian = 173;
+    for (const p of w.baseline) p.aboveMedian = 2850;
+    w.medianThresholdMs = 100;
+    const v = judge(w, [], policy({ warmupSeconds: 0 }));
+    expect(v.result).toBe('fail');
+    expect(v.reason).toContain('latencyP50');
+  });
+
+  it('holds the step (inconclusive) while the canary looks worse and the evidence is building', () => {
+    // 2× errors for three minutes: evidence past √(1/α) but not yet 1/α.
+    const v = judge(
+      win(rep(3, [300, 6, 3]), rep(3, [5700, 57, 57])),
+      [],
+      policy({ errorRate: { tolerance: 0 } }),
+    );
+    const m = v.metrics.find((x) => x.metric === 'errorRate');
+    expect(m?.eValue).toBeGreaterThanOrEqual(Math.sqrt(m?.eThreshold as number));
+    expect(m?.lookingWorse).toBe(true);
+    expect(v.result).toBe('inconclusive');
   });
 });

@@ -3,6 +3,7 @@ import {
   eValueAbove,
   eValueBelow,
   MIXTURE,
+  PLUGIN_WEIGHT,
   type RatioPeriod,
   ratioEstimate,
   ratioInterval,
@@ -36,10 +37,11 @@ const binomial = (r: () => number, n: number, p: number) => {
 describe('ratio e-value', () => {
   it('matches the hand computation for one canary event at an even split', () => {
     // θ0 = 1/2 under ρ0 = 1; under ρ1 = m, θ1 = m/(m+1): E = Σ w · θ1/θ0 = Σ w · 2m/(m+1)
-    const byHand = MIXTURE.reduce((a, { multiplier: m, weight: w }) => a + (w * 2 * m) / (m + 1), 0);
+    // The plug-in half bets on its prior guess ρ1 = 2 in the first period: θ1/θ0 = 4/3.
+    const mixture = MIXTURE.reduce((a, { multiplier: m, weight: w }) => a + (w * 2 * m) / (m + 1), 0);
+    const byHand = PLUGIN_WEIGHT * (4 / 3) + (1 - PLUGIN_WEIGHT) * mixture;
     expect(eValueAbove([period(100, 1, 100, 0)], 1)).toBeCloseTo(byHand, 12);
-    // e.g. the m = 2 term alone: 0.25 × 4/3
-    expect(MIXTURE.find((k) => k.multiplier === 2)?.weight).toBe(0.25);
+    expect(MIXTURE.reduce((a, k) => a + k.weight, 0)).toBeCloseTo(1, 12);
   });
 
   it('matches the hand computation for two periods at different splits', () => {
@@ -47,7 +49,12 @@ describe('ratio e-value', () => {
     const theta = (rho: number, c: number, b: number) => (rho * c) / (rho * c + b);
     const lik = (rho: number) =>
       theta(rho, 100, 300) * (1 - theta(rho, 100, 300)) * theta(rho, 200, 200) ** 2;
-    const byHand = MIXTURE.reduce((a, { multiplier: m, weight: w }) => a + (w * lik(1.5 * m)) / lik(1.5), 0);
+    const mixture = MIXTURE.reduce((a, { multiplier: m, weight: w }) => a + (w * lik(1.5 * m)) / lik(1.5), 0);
+    // Plug-in: period 1 bets on 2 × ρ0 (no past); period 2 on (1 + 4·2) / (2·θ0 + 4) × ρ0 from period 1 only.
+    const l1 = (rho: number) => theta(rho, 100, 300) * (1 - theta(rho, 100, 300));
+    const rel2 = 9 / (2 * theta(1.5, 100, 300) + 4);
+    const plugin = (l1(3) / l1(1.5)) * (theta(1.5 * rel2, 200, 200) / theta(1.5, 200, 200)) ** 2;
+    const byHand = PLUGIN_WEIGHT * plugin + (1 - PLUGIN_WEIGHT) * mixture;
     expect(eValueAbove([period(100, 1, 300, 1), period(200, 2, 200, 0)], 1.5)).toBeCloseTo(byHand, 12);
   });
 

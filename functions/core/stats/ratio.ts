@@ -30,15 +30,30 @@ export interface RatioPeriod {
  * not depend on the data). Most weight on the regressions worth catching quickly (1.5–3×), some on large ones.
  */
 export const MIXTURE: ReadonlyArray<{ multiplier: number; weight: number }> = [
+  { multiplier: 1.1, weight: 0.06 },
   { multiplier: 1.25, weight: 0.1 },
-  { multiplier: 1.5, weight: 0.15 },
-  { multiplier: 2, weight: 0.25 },
-  { multiplier: 3, weight: 0.15 },
+  { multiplier: 1.5, weight: 0.16 },
+  { multiplier: 2, weight: 0.22 },
+  { multiplier: 3, weight: 0.16 },
   { multiplier: 5, weight: 0.12 },
-  { multiplier: 10, weight: 0.1 },
-  { multiplier: 30, weight: 0.08 },
-  { multiplier: 100, weight: 0.05 },
+  { multiplier: 10, weight: 0.08 },
+  { multiplier: 30, weight: 0.06 },
+  { multiplier: 100, weight: 0.04 },
 ];
+
+/**
+ * The 'up' test (the one that fails a canary) is an even mix of the fixed mixture above and a predictable plug-in
+ * e-process: period i is scored with the likelihood ratio at ρ̂_i / ρ0, an estimate from periods before i only,
+ * shrunk toward PLUGIN_GUESS with PLUGIN_PSEUDO pseudo-events and clipped to [PLUGIN_MIN, PLUGIN_MAX]. Because ρ̂_i
+ * is fixed before period i's counts are seen and is above ρ0, each factor has conditional mean ≤ 1 under H0, so
+ * the product is a test supermartingale (Ville applies). It learns the size of the regression as data arrive, so
+ * it is not diluted by mixture weight.
+ */
+export const PLUGIN_WEIGHT = 0.8;
+/** Default prior guess of ρ1 / ρ0 for the plug-in (callers set a smaller one for small-effect metrics). */
+export const PLUGIN_GUESS = 2;
+const PLUGIN_PSEUDO = 4;
+const PLUGIN_MAX = 100;
 
 interface Informative {
   /** Σ x_i ln c_i + (n_i − x_i) ln b_i and Σ x_i: the parts of the log-likelihood that do not depend on ρ. */
@@ -70,7 +85,8 @@ function informative(periods: readonly RatioPeriod[]): Informative {
     out.b[i] = p.baselineRequests;
     out.x[i] = p.canaryEvents;
     out.n[i] = p.canaryEvents + p.baselineEvents;
-    out.constant += p.canaryEvents * Math.log(p.canaryRequests) + p.baselineEvents * Math.log(p.baselineRequests);
+    out.constant +=
+      p.canaryEvents * Math.log(p.canaryRequests) + p.baselineEvents * Math.log(p.baselineRequests);
     out.totalCanary += p.canaryEvents;
   });
   return out;
@@ -86,7 +102,7 @@ function logLik(d: Informative, rho: number): number {
   return s;
 }
 
-/** log of the mixture e-value against H0: ρ ≤ rho0 (direction 'up') or H0: ρ ≥ rho0 (direction 'down'). */
+/** log of the fixed-mixture e-value against H0: ρ ≤ rho0 (direction 'up') or H0: ρ ≥ rho0 (direction 'down'). */
 function logMixture(d: Informative, rho0: number, direction: 'up' | 'down'): number {
   if (d.length === 0) return 0;
   const l0 = logLik(d, rho0);
@@ -94,8 +110,46 @@ function logMixture(d: Informative, rho0: number, direction: 'up' | 'down'): num
     ({ multiplier, weight }) =>
       Math.log(weight) + logLik(d, direction === 'up' ? rho0 * multiplier : rho0 / multiplier) - l0,
   );
+  return logSumExp(terms);
+}
+
+function logSumExp(terms: readonly number[]): number {
   const m = Math.max(...terms);
+  if (m === Number.NEGATIVE_INFINITY) return m;
   return m + Math.log(terms.reduce((acc, t) => acc + Math.exp(t - m), 0));
+}
+
+/** log of the predictable plug-in e-process against H0: ρ ≤ rho0 (periods in time order). */
+function logPlugin(d: Informative, rho0: number, guess: number): number {
+  const floor = 1 + (guess - 1) / 4;
+  let log = 0;
+  let seen = 0; // canary events so far
+  let expected = 0; // canary events expected so far under ρ0
+  for (let i = 0; i < d.length; i++) {
+    const c = d.c[i] as number;
+    const b = d.b[i] as number;
+    const x = d.x[i] as number;
+    const n = d.n[i] as number;
+    const rel = Math.min(
+      PLUGIN_MAX,
+      Math.max(floor, (seen + PLUGIN_PSEUDO * guess) / (expected + PLUGIN_PSEUDO)),
+    );
+    const th0 = (rho0 * c) / (rho0 * c + b);
+    const th1 = (rho0 * rel * c) / (rho0 * rel * c + b);
+    log += x * Math.log(th1 / th0) + (n - x) * Math.log((1 - th1) / (1 - th0));
+    seen += x;
+    expected += n * th0;
+  }
+  return log;
+}
+
+/** log of the e-process the test fails on: the plug-in and the fixed mixture, mixed PLUGIN_WEIGHT : rest. */
+function logUpTest(d: Informative, rho0: number, guess = PLUGIN_GUESS): number {
+  if (d.length === 0) return 0;
+  return logSumExp([
+    Math.log(PLUGIN_WEIGHT) + logPlugin(d, rho0, guess),
+    Math.log(1 - PLUGIN_WEIGHT) + logMixture(d, rho0, 'up'),
+  ]);
 }
 
 /** E-value against H0: ρ ≤ rho0 (large means the canary's rate is above rho0 × the baseline's). */
@@ -105,7 +159,7 @@ function finiteExp(x: number): number {
 }
 
 export function eValueAbove(periods: readonly RatioPeriod[], rho0: number): number {
-  return finiteExp(logMixture(informative(periods), rho0, 'up'));
+  return finiteExp(logUpTest(informative(periods), rho0));
 }
 
 /** E-value against H0: ρ ≥ rho0 (large means the canary's rate is below rho0 × the baseline's). */
@@ -217,7 +271,7 @@ export interface RatioTest {
  */
 export function ratioTest(
   periods: readonly RatioPeriod[],
-  opts: { rho0: number; passRatio: number; alpha: number },
+  opts: { rho0: number; passRatio: number; alpha: number; guess?: number },
 ): RatioTest {
   let canaryEvents = 0;
   let canaryRequests = 0;
@@ -230,7 +284,7 @@ export function ratioTest(
     baselineRequests += p.baselineRequests;
   }
   const d = informative(periods);
-  const eValue = finiteExp(logMixture(d, opts.rho0, 'up'));
+  const eValue = finiteExp(logUpTest(d, opts.rho0, opts.guess));
   const eValueNotWorse = finiteExp(logMixture(d, opts.passRatio, 'down'));
   const threshold = 1 / opts.alpha;
   const { lower, upper } = ratioInterval(periods, opts.alpha);
