@@ -46,6 +46,7 @@ export class CanaryControllerStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.controller.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.controller.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TopicArn', { value: this.controller.topic.topicArn });
-    if (this.controller.approvalApi?.url) new CfnOutput(this, 'ApprovalUrl', { value: this.controller.approvalApi.url });
+    if (this.controller.approvalApi?.url)
+      new CfnOutput(this, 'ApprovalUrl', { value: this.controller.approvalApi.url });
   }
 }

@@ -24,7 +24,8 @@ export interface ControlInfo {
 export function toApiGatewayEvent(req: http.IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
   const now = Date.now();
@@ -75,7 +76,8 @@ const CALLS: Record<string, Call> = {
   promote: (o, a) => o.promote(str(a.service, 'service'), { full: a.full === true }),
   start: (o, a) => o.start(str(a.service, 'service'), str(a.image, 'image')),
   release: (o, a) => o.release(str(a.service, 'service'), str(a.digest, 'digest')),
-  report: (o, a) => o.report(str(a.rolloutId, 'rollout id')).then((r) => ({ html: r.html, rolloutId: r.record.rolloutId })),
+  report: (o, a) =>
+    o.report(str(a.rolloutId, 'rollout id')).then((r) => ({ html: r.html, rolloutId: r.record.rolloutId })),
 };
 
 export class ControlServer {
@@ -129,7 +131,8 @@ export class ControlServer {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     if (path.startsWith('/control/')) {
       const json = { 'content-type': 'application/json' };
-      if (!this.authorized(req)) return { status: 401, headers: json, body: '{"ok":false,"error":"unauthorized"}' };
+      if (!this.authorized(req))
+        return { status: 401, headers: json, body: '{"ok":false,"error":"unauthorized"}' };
       const call = CALLS[path.slice('/control/'.length)];
       if (!call || req.method !== 'POST')
         return { status: 404, headers: json, body: '{"ok":false,"error":"no such operation"}' };
@@ -158,6 +161,10 @@ export class ControlServer {
     } as never);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
-    return { status: result.statusCode ?? 200, headers, body: req.method === 'HEAD' ? '' : (result.body ?? '') };
+    return {
+      status: result.statusCode ?? 200,
+      headers,
+      body: req.method === 'HEAD' ? '' : (result.body ?? ''),
+    };
   }
 }

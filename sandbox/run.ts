@@ -169,7 +169,9 @@ export async function runRollouts(
       const link = world.approvalLinks.get(id);
       say(`${''.padEnd(4)}  ⏸ waiting for a person. Approve or reject on the page:`);
       if (link) say(`        ${link}`);
-      say(`      or from another terminal: npx canary approve web --sandbox   (reject: npx canary reject web --sandbox --reason "...")`);
+      say(
+        `      or from another terminal: npx canary approve web --sandbox   (reject: npx canary reject web --sandbox --reason "...")`,
+      );
     }
   });
 

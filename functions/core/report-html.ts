@@ -100,7 +100,10 @@ export function panel(
         s.points.filter((p) => p.v !== null).length === 1
           ? s.points
               .filter((p) => p.v !== null)
-              .map((p) => `<circle cx="${x(p.t).toFixed(1)}" cy="${y(p.v ?? 0).toFixed(1)}" r="3" fill="${s.color}"/>`)
+              .map(
+                (p) =>
+                  `<circle cx="${x(p.t).toFixed(1)}" cy="${y(p.v ?? 0).toFixed(1)}" r="3" fill="${s.color}"/>`,
+              )
               .join('')
           : '';
       return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>${dots}`;
@@ -136,7 +139,11 @@ export function panel(
 export function renderCharts(trace: RolloutTrace): string {
   const { fromMs: from, toMs: to } = trace;
   const marks = trace.history
-    .filter((h) => ['analysis', 'alarm', 'rolledBack', 'promoted', 'approval', 'approved', 'rejected', 'aborted'].includes(h.type))
+    .filter((h) =>
+      ['analysis', 'alarm', 'rolledBack', 'promoted', 'approval', 'approved', 'rejected', 'aborted'].includes(
+        h.type,
+      ),
+    )
     .map((h) => ({ t: Date.parse(h.at) - trace.originMs, label: h.message }));
   const errMax = Math.max(0.02, ...[...trace.canary, ...trace.stable].map((r) => r.errorRate ?? 0));
   const p99Max = Math.max(20, ...[...trace.canary, ...trace.stable].map((r) => r.p99Ms ?? 0));
@@ -261,7 +268,8 @@ export function traceFromHistory(
   const stable: MetricPoint[] = [];
   for (const e of history) {
     const d = (e.detail ?? {}) as AnalysisDetail & { percent?: number };
-    if (e.type === 'weight' && typeof d.weight === 'number') weights.push({ t: t(e.at), canaryPercent: d.weight });
+    if (e.type === 'weight' && typeof d.weight === 'number')
+      weights.push({ t: t(e.at), canaryPercent: d.weight });
     if (e.type === 'rolledBack' || e.type === 'alarm') weights.push({ t: t(e.at), canaryPercent: 0 });
     if (e.type === 'analysis' && d.canary && d.baseline) {
       canary.push({ t: t(e.at), ...pick(d.canary) });

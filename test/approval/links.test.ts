@@ -16,13 +16,23 @@ vi.mock('node:crypto', async (importOriginal) => {
 const KEY = crypto.randomBytes(32);
 const NOW = new Date('2026-01-01T00:00:00Z');
 const mint = (over: Partial<Parameters<typeof mintApprovalLink>[1]> = {}) =>
-  mintApprovalLink(KEY, { rolloutId: 'web-0123456789abcdef', step: 1, waitToken: 'token-1', now: NOW, ttlSeconds: 3600, ...over });
+  mintApprovalLink(KEY, {
+    rolloutId: 'web-0123456789abcdef',
+    step: 1,
+    waitToken: 'token-1',
+    now: NOW,
+    ttlSeconds: 3600,
+    ...over,
+  });
 
 describe('approval links', () => {
   it('a fresh link verifies and names the rollout, the step, the scope and the wait by hash only', () => {
     const link = mint();
     const v = verifyApprovalLink(KEY, link, NOW);
-    expect(v).toMatchObject({ ok: true, claims: { rolloutId: 'web-0123456789abcdef', step: 1, scope: 'approval', wait: waitHash('token-1') } });
+    expect(v).toMatchObject({
+      ok: true,
+      claims: { rolloutId: 'web-0123456789abcdef', step: 1, scope: 'approval', wait: waitHash('token-1') },
+    });
     expect(Buffer.from(link.split('.')[0] ?? '', 'base64url').toString()).not.toContain('token-1');
     expect(link).not.toContain(KEY.toString('base64url'));
     if (v.ok) expect(matchesWait(v.claims, { token: 'token-1', step: 1 })).toBe(true);
@@ -33,7 +43,13 @@ describe('approval links', () => {
   });
 
   it('refuses a link signed with another key', () => {
-    const other = mintApprovalLink(crypto.randomBytes(32), { rolloutId: 'web-0123456789abcdef', step: 1, waitToken: 't', now: NOW, ttlSeconds: 60 });
+    const other = mintApprovalLink(crypto.randomBytes(32), {
+      rolloutId: 'web-0123456789abcdef',
+      step: 1,
+      waitToken: 't',
+      now: NOW,
+      ttlSeconds: 60,
+    });
     expect(verifyApprovalLink(KEY, other, NOW)).toEqual({ ok: false, reason: 'forged' });
   });
 
@@ -44,7 +60,10 @@ describe('approval links', () => {
     expect(verifyApprovalLink(KEY, `${tampered}.${sig}`, NOW)).toEqual({ ok: false, reason: 'forged' });
     const flipped = `${sig.slice(0, -2)}${sig.endsWith('AA') ? 'BB' : 'AA'}`;
     expect(verifyApprovalLink(KEY, `${payload}.${flipped}`, NOW)).toEqual({ ok: false, reason: 'forged' });
-    expect(verifyApprovalLink(KEY, `${payload}.${sig.slice(0, 10)}`, NOW)).toEqual({ ok: false, reason: 'forged' });
+    expect(verifyApprovalLink(KEY, `${payload}.${sig.slice(0, 10)}`, NOW)).toEqual({
+      ok: false,
+      reason: 'forged',
+    });
     expect(verifyApprovalLink(KEY, `${payload}`, NOW)).toEqual({ ok: false, reason: 'malformed' });
     expect(verifyApprovalLink(KEY, 'a.b.c', NOW)).toEqual({ ok: false, reason: 'malformed' });
     expect(verifyApprovalLink(KEY, '', NOW)).toEqual({ ok: false, reason: 'malformed' });
@@ -64,7 +83,10 @@ describe('approval links', () => {
   it('expires', () => {
     const link = mint({ ttlSeconds: 60 });
     expect(verifyApprovalLink(KEY, link, new Date(NOW.getTime() + 59_000)).ok).toBe(true);
-    expect(verifyApprovalLink(KEY, link, new Date(NOW.getTime() + 60_000))).toEqual({ ok: false, reason: 'expired' });
+    expect(verifyApprovalLink(KEY, link, new Date(NOW.getTime() + 60_000))).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
   });
 
   it('is bound to one wait: another wait token or step does not match', () => {
@@ -86,7 +108,9 @@ describe('approval links', () => {
   });
 
   it('refuses short keys', () => {
-    expect(() => mintApprovalLink('short', { rolloutId: 'a', step: 0, waitToken: 't', now: NOW, ttlSeconds: 1 })).toThrow(/32 bytes/);
+    expect(() =>
+      mintApprovalLink('short', { rolloutId: 'a', step: 0, waitToken: 't', now: NOW, ttlSeconds: 1 }),
+    ).toThrow(/32 bytes/);
   });
 
   it('builds the page URL without any secret', () => {
