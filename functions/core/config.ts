@@ -239,23 +239,35 @@ export function parseServiceConfig(value: unknown, subject = 'service config'): 
 }
 
 /** Several services; names and repositories must be unique. */
+/**
+ * Several services. Names and repositories must be unique, and so must what their rollouts change: two services
+ * weighting the same listener action or sharing a target group would fight over the same traffic.
+ */
 export function parseServiceConfigs(values: unknown): ServiceConfig[] {
   const schema = z.array(serviceConfigSchema).superRefine((list, ctx) => {
-    const seen = new Map<string, number>();
+    const seen = new Map<string, { index: number; field: string }>();
     list.forEach((c, i) => {
-      for (const [field, value] of [
-        ['service', c.service],
-        ['repository', c.repository],
-      ] as const) {
-        const key = `${field}:${value}`;
+      const claims: [string, string, string][] = [
+        ['service', 'service', c.service],
+        ['repository', 'repository', c.repository],
+        [
+          c.traffic.ruleArn ? 'traffic.ruleArn' : 'traffic.listenerArn',
+          'route',
+          c.traffic.ruleArn ?? c.traffic.listenerArn,
+        ],
+        ['traffic.stableTargetGroupArn', 'targetGroup', c.traffic.stableTargetGroupArn],
+        ['traffic.canaryTargetGroupArn', 'targetGroup', c.traffic.canaryTargetGroupArn],
+      ];
+      for (const [field, kind, value] of claims) {
+        const key = `${kind}:${value}`;
         const first = seen.get(key);
         if (first !== undefined) {
           ctx.addIssue({
             code: 'custom',
-            path: [i, field],
-            message: `duplicates services[${first}].${field}`,
+            path: [i, ...field.split('.')],
+            message: `duplicates services[${first.index}].${first.field}`,
           });
-        } else seen.set(key, i);
+        } else seen.set(key, { index: i, field });
       }
     });
   });

@@ -626,12 +626,37 @@ describe('parseServiceConfigs', () => {
 
   it('rejects a duplicate repository, naming the index', () => {
     // Act
-    const error = configsError([api(), validServiceConfig(), api({ service: 'api2' })]);
+    const other = validServiceConfig({
+      service: 'api2',
+      repository: 'acme/api',
+      traffic: {
+        listenerArn:
+          'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/api2/6d0ecf831eec9f10/a4f1d2e3b5c6d7e9',
+        stableTargetGroupArn:
+          'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api2-stable/1a2b3c4d5e6f7a8c',
+        canaryTargetGroupArn:
+          'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api2-canary/8b7a6f5e4d3c2b1b',
+      },
+    });
+    const error = configsError([api(), validServiceConfig(), other]);
 
     // Assess
     expect(error.issues).toHaveLength(1);
     expect(error.issues[0]?.path).toMatch(/\[2\]\.repository$/);
     expect(error.issues[0]?.message).toContain('[0]');
+  });
+
+  it('rejects two services on the same listener action or target group, naming the fields', () => {
+    // Act: a second service whose route and target groups are the first one's
+    const error = configsError([validServiceConfig(), api({ traffic: validServiceConfig().traffic })]);
+
+    // Assess
+    expect(error.issues.map((i) => i.path)).toEqual([
+      '[1].traffic.listenerArn',
+      '[1].traffic.stableTargetGroupArn',
+      '[1].traffic.canaryTargetGroupArn',
+    ]);
+    expect(error.issues[0]?.message).toBe('duplicates services[0].traffic.listenerArn');
   });
 
   it('names the index of an invalid service in the list', () => {
