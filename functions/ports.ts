@@ -9,6 +9,7 @@ import type {
   DeployedVersion,
   HistoryEntry,
   ImageRef,
+  LatencyThresholds,
   RolloutDoc,
   RolloutRecord,
   Route,
@@ -29,8 +30,24 @@ export interface TrafficRouter {
 }
 
 export interface MetricSource {
-  /** Per-period stats for canary and baseline target groups. No traffic is data (zero requests), not an error. */
-  fetch(query: { route: Route; from: Date; to: Date; periodSeconds: number }): Promise<MetricWindow>;
+  /**
+   * Per-period stats for canary and baseline target groups. No traffic is data (zero requests), not an error.
+   * With `thresholds`, a source that can count requests above them fills `slow` (target response time strictly
+   * above p99Ms) and `aboveMedian` (strictly above p50Ms) for every period of both versions, and sets the window's
+   * slowThresholdMs and medianThresholdMs; a source that cannot leaves all of them out.
+   */
+  fetch(query: {
+    route: Route;
+    from: Date;
+    to: Date;
+    periodSeconds: number;
+    thresholds?: LatencyThresholds;
+  }): Promise<MetricWindow>;
+  /**
+   * The stable target group's p99 and p50 target response time (ms) over [from, to), the span before the canary
+   * starts; undefined when the stable version had no traffic then (or the source cannot tell).
+   */
+  baselineThresholds(query: { route: Route; from: Date; to: Date }): Promise<LatencyThresholds | undefined>;
 }
 
 export interface AlarmSource {

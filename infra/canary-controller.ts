@@ -70,7 +70,8 @@ interface HandlerSpec {
   /** Deployer: `read` (health), `update` (scale, promote, restore), `register` (deploy a canary task definition). */
   readonly deploys?: 'read' | 'update' | 'register';
   readonly executions?: ('start' | 'describe' | 'taskResponse')[];
-  readonly analyzes?: boolean;
+  /** CloudWatch: `baseline` reads metrics (set-weight's latency thresholds), `judge` also the gating alarms. */
+  readonly metrics?: 'baseline' | 'judge';
 }
 
 // Task states time out at 60 s (Rollback 300 s): the function gives up first and reports its own error.
@@ -85,9 +86,16 @@ export const HANDLERS: Record<string, HandlerSpec> = {
   },
   prepare: { asl: 'Prepare', env: ['TABLE_NAME'], timeout: TASK, routes: true, deploys: 'register' },
   'check-ready': { asl: 'CheckReady', env: ['TABLE_NAME'], timeout: TASK, deploys: 'read' },
-  'set-weight': { asl: 'SetWeight', env: ['TABLE_NAME'], timeout: TASK, routes: true, deploys: 'update' },
+  'set-weight': {
+    asl: 'SetWeight',
+    env: ['TABLE_NAME'],
+    timeout: TASK,
+    routes: true,
+    deploys: 'update',
+    metrics: 'baseline',
+  },
   bake: { asl: 'Bake', env: ['TABLE_NAME'], timeout: TASK },
-  analyze: { asl: 'Analyze', env: ['TABLE_NAME', ...NOTIFY], timeout: TASK, analyzes: true },
+  analyze: { asl: 'Analyze', env: ['TABLE_NAME', ...NOTIFY], timeout: TASK, metrics: 'judge' },
   'request-approval': { asl: 'RequestApproval', env: ['TABLE_NAME', ...NOTIFY], timeout: TASK },
   promote: {
     asl: 'Promote',
@@ -381,7 +389,7 @@ export class CanaryController extends Construct {
       }
       if (spec.routes) perms.route(fn);
       if (spec.deploys) perms.deploy(fn, spec.deploys);
-      if (spec.analyzes) perms.analyze(fn);
+      if (spec.metrics) perms.metrics(fn, spec.metrics);
       acknowledge(fn, [
         {
           id: 'AwsSolutions-L1',
@@ -882,13 +890,13 @@ class Permissions {
     );
   }
 
-  analyze(fn: ControllerFunction) {
+  metrics(fn: ControllerFunction, use: 'baseline' | 'judge') {
     this.grants.allow(
       fn,
       new iam.PolicyStatement({ sid: 'MetricData', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
       'cloudwatch:GetMetricData has no resource-level permissions (IAM requires "*").',
     );
-    if (this.alarmArns.length > 0) {
+    if (use === 'judge' && this.alarmArns.length > 0) {
       this.grants.allow(
         fn,
         new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: this.alarmArns }),

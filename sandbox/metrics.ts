@@ -1,5 +1,5 @@
 import type { MetricWindow, PeriodStats } from '../functions/core/judge';
-import type { Route } from '../functions/core/rollout';
+import type { LatencyThresholds, Route } from '../functions/core/rollout';
 import type { MetricSource } from '../functions/ports';
 
 interface Bucket {
@@ -42,8 +42,18 @@ export class MetricsRecorder {
     bucket.latencies.push(latencyMs);
   }
 
-  /** Period stats for every period starting in [from, to); periods with no traffic report zero requests. */
-  query(targetGroupArn: string, from: Date, to: Date, periodSeconds: number): PeriodStats[] {
+  /**
+   * Period stats for every period starting in [from, to); periods with no traffic report zero requests. With
+   * thresholds, every period also counts its requests with a latency strictly above them (slow: p99Ms,
+   * aboveMedian: p50Ms), as CloudWatch's TC(<threshold>:) does.
+   */
+  query(
+    targetGroupArn: string,
+    from: Date,
+    to: Date,
+    periodSeconds: number,
+    thresholds?: LatencyThresholds,
+  ): PeriodStats[] {
     const periodMs = periodSeconds * 1000;
     const buckets = this.series.get(targetGroupArn) ?? new Map<number, Bucket>();
     const out: PeriodStats[] = [];
@@ -59,7 +69,27 @@ export class MetricsRecorder {
         errors += b.errors;
         latencies.push(...b.latencies);
       }
-      out.push({ start: new Date(start).toISOString(), requests, errors, p99Ms: percentile(latencies, 99) });
+      const stats: PeriodStats = {
+        start: new Date(start).toISOString(),
+        requests,
+        errors,
+        p99Ms: percentile(latencies, 99),
+      };
+      if (thresholds) {
+        stats.slow = latencies.filter((ms) => ms > thresholds.p99Ms).length;
+        stats.aboveMedian = latencies.filter((ms) => ms > thresholds.p50Ms).length;
+      }
+      out.push(stats);
+    }
+    return out;
+  }
+
+  /** Every latency recorded in the buckets that overlap [fromMs, toMs), as query() takes them. */
+  latencies(targetGroupArn: string, fromMs: number, toMs: number): number[] {
+    const out: number[] = [];
+    for (const [t, b] of this.series.get(targetGroupArn) ?? []) {
+      if (t + this.bucketMs <= fromMs || t >= toMs) continue;
+      out.push(...b.latencies);
     }
     return out;
   }
@@ -97,13 +127,33 @@ export class MetricsRecorder {
 export class RecordedMetricSource implements MetricSource {
   constructor(private readonly recorder: MetricsRecorder) {}
 
-  async fetch(q: { route: Route; from: Date; to: Date; periodSeconds: number }): Promise<MetricWindow> {
+  async fetch(q: {
+    route: Route;
+    from: Date;
+    to: Date;
+    periodSeconds: number;
+    thresholds?: LatencyThresholds;
+  }): Promise<MetricWindow> {
+    const t = q.thresholds;
     return {
       from: q.from.toISOString(),
       to: q.to.toISOString(),
       periodSeconds: q.periodSeconds,
-      canary: this.recorder.query(q.route.canaryTargetGroupArn, q.from, q.to, q.periodSeconds),
-      baseline: this.recorder.query(q.route.stableTargetGroupArn, q.from, q.to, q.periodSeconds),
+      ...(t ? { slowThresholdMs: t.p99Ms, medianThresholdMs: t.p50Ms } : {}),
+      canary: this.recorder.query(q.route.canaryTargetGroupArn, q.from, q.to, q.periodSeconds, t),
+      baseline: this.recorder.query(q.route.stableTargetGroupArn, q.from, q.to, q.periodSeconds, t),
     };
+  }
+
+  /** Nearest-rank p99 and p50 of the stable target group's recorded latencies in the span; undefined without. */
+  async baselineThresholds(q: {
+    route: Route;
+    from: Date;
+    to: Date;
+  }): Promise<LatencyThresholds | undefined> {
+    const latencies = this.recorder.latencies(q.route.stableTargetGroupArn, q.from.getTime(), q.to.getTime());
+    const p99Ms = percentile(latencies, 99);
+    const p50Ms = percentile(latencies, 50);
+    return p99Ms === null || p50Ms === null ? undefined : { p99Ms, p50Ms };
   }
 }

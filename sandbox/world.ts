@@ -163,7 +163,7 @@ export class World {
       StartRollout: makeStartRollout({ ...base, catalog, executions: executionsPort, notifiers }),
       Prepare: makePrepare({ ...base, router: this.router, deployerFor }),
       CheckReady: makeCheckReady({ ...base, deployerFor }),
-      SetWeight: makeSetWeight({ ...base, router: this.router, deployerFor }),
+      SetWeight: makeSetWeight({ ...base, router: this.router, deployerFor, metrics }),
       Bake: makeBake(base),
       Analyze: makeAnalyze({ ...base, metrics, alarms: this.alarms, notifiers }),
       RequestApproval: makeRequestApproval({

@@ -53,6 +53,12 @@ export interface WaitToken {
   since: string;
 }
 
+/** Latency thresholds in ms, fixed for a rollout and the same for both versions. */
+export interface LatencyThresholds {
+  p99Ms: number;
+  p50Ms: number;
+}
+
 export interface RolloutRecord {
   rolloutId: string;
   service: string;
@@ -70,6 +76,12 @@ export interface RolloutRecord {
   canaryPercent?: number;
   /** When the canary first took traffic: the analysis window starts here. */
   canaryStartedAt?: string;
+  /**
+   * The stable version's p99 and p50 target response time (ms) over the span before the canary started, computed
+   * once by the first set-weight and passed unchanged to every analysis (the slow-request thresholds). Absent when
+   * the stable version had no traffic then: the judge falls back to comparing p99s.
+   */
+  latencyThresholds?: LatencyThresholds;
   wait?: WaitToken;
   abort?: { reason: AbortReason; message: string; at: string };
   lastVerdict?: Verdict;

@@ -39,7 +39,13 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     const to = clock.now();
     const from = new Date(record.canaryStartedAt ?? record.createdAt);
     const [window, alarmStates] = await Promise.all([
-      metrics.fetch({ route, from, to, periodSeconds: PERIOD_SECONDS }),
+      metrics.fetch({
+        route,
+        from,
+        to,
+        periodSeconds: PERIOD_SECONDS,
+        ...(record.latencyThresholds ? { thresholds: record.latencyThresholds } : {}),
+      }),
       policy.alarms.length > 0 ? alarms.states(policy.alarms) : Promise.resolve([]),
     ]);
     const verdict = judge(window, alarmStates, policy);

@@ -1,8 +1,10 @@
 /**
  * set-weight: scale the canary for the step, move the step's share of traffic to it, verify the listener took
- * it, and hand the bake's length to the workflow.
+ * it, and hand the bake's length to the workflow. The first step also fixes the rollout's latency thresholds
+ * (the stable version's p99 and p50 before the canary takes traffic).
  */
-import type { Clock, DeployerFor, Log, RolloutStore, TrafficRouter } from '../ports';
+import type { LatencyThresholds } from '../core/rollout';
+import type { Clock, DeployerFor, Log, MetricSource, RolloutStore, TrafficRouter } from '../ports';
 import { stepInput } from './lib/inputs';
 import { checkpoint, recordHistory, shiftTraffic } from './lib/procedures';
 import { task } from './lib/task';
@@ -13,12 +15,37 @@ export interface SetWeightDeps {
   store: RolloutStore;
   clock: Clock;
   log: Log;
+  /** Where the latency thresholds come from; absent: none are stored (the judge compares p99s). */
+  metrics?: MetricSource;
 }
+
+/** The span before the canary starts over which the stable version's p99 and p50 are taken. */
+export const THRESHOLD_SPAN_SECONDS = 30 * 60;
 
 export function makeSetWeight(deps: SetWeightDeps) {
   const { deployerFor, store, clock, log } = deps;
   return task('set-weight input', stepInput, async ({ rollout, route, step }) => {
     const record = await checkpoint(store, rollout.rolloutId);
+    // Thresholds once, from the stable version alone, before the canary takes any traffic.
+    let thresholds: LatencyThresholds | undefined;
+    if (!record.canaryStartedAt && !record.latencyThresholds && deps.metrics) {
+      const to = clock.now();
+      const from = new Date(to.getTime() - THRESHOLD_SPAN_SECONDS * 1000);
+      try {
+        thresholds = await deps.metrics.baselineThresholds({ route, from, to });
+        log.info('latency thresholds', {
+          rolloutId: rollout.rolloutId,
+          ...(thresholds ?? { p99Ms: null, p50Ms: null }),
+        });
+      } catch (error) {
+        // Thresholds only sharpen the latency check: without them the judge compares p99s, so a metrics
+        // failure here never blocks the rollout.
+        log.warn('latency thresholds unavailable: the analysis compares p99s', {
+          rolloutId: rollout.rolloutId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
     // Capacity first, then traffic: the canary is never asked to take more than it is sized for.
     await deployerFor(rollout.config).scaleCanary(rollout.config, route, step.weight);
     await shiftTraffic(deps, route, step.weight);
@@ -28,6 +55,7 @@ export function makeSetWeight(deps: SetWeightDeps) {
       canaryPercent: step.weight,
       updatedAt: now,
       ...(record.canaryStartedAt ? {} : { canaryStartedAt: now }),
+      ...(thresholds ? { latencyThresholds: thresholds } : {}),
     });
     await recordHistory(
       deps,

@@ -21,7 +21,19 @@ const web = {
   },
   steps: 'Canary10Percent5Minutes',
 };
-const api = { ...web, service: 'api', repository: 'team/api', deployer: { kind: 'none' } };
+const api = {
+  ...web,
+  service: 'api',
+  repository: 'team/api',
+  deployer: { kind: 'none' },
+  // Services may not share a listener action or target groups.
+  traffic: {
+    kind: 'alb',
+    listenerArn: LISTENER_ARN.replace(/\/[0-9a-f]+$/, '/0123456789abcdef'),
+    stableTargetGroupArn: STABLE_TG.replace(/\/[0-9a-f]+$/, '/1111111111111111'),
+    canaryTargetGroupArn: CANARY_TG.replace(/\/[0-9a-f]+$/, '/2222222222222222'),
+  },
+};
 
 describe('StaticServiceCatalog', () => {
   it('finds a service by name and by repository, with defaults applied', async () => {

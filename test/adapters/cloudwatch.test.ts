@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   CloudWatchAlarmSource,
   CloudWatchMetricSource,
+  countAboveStat,
   loadBalancerDimension,
   targetGroupDimension,
 } from '../../functions/adapters/aws/cloudwatch';
@@ -218,6 +219,270 @@ describe('CloudWatchMetricSource', () => {
   it('refuses a period ALB metrics cannot give', async () => {
     await expect(source.fetch({ ...query, periodSeconds: 45 })).rejects.toThrow(RangeError);
     expect(cw.calls()).toHaveLength(0);
+  });
+});
+
+describe('CloudWatchMetricSource with latency thresholds', () => {
+  let source: CloudWatchMetricSource;
+
+  beforeEach(() => {
+    cw.reset();
+    source = new CloudWatchMetricSource(client, { retry: fastRetry().retry });
+  });
+
+  const canary = 'targetgroup/web-canary/2453ed029918f21f';
+  const stable = 'targetgroup/web-stable/73e2d6bc24d8a067';
+  const metric = (MetricName: string, tg: string) => ({
+    Namespace: 'AWS/ApplicationELB',
+    MetricName,
+    Dimensions: [
+      { Name: 'LoadBalancer', Value: 'app/web/50dc6c495c0c9188' },
+      { Name: 'TargetGroup', Value: tg },
+    ],
+  });
+  const q = (Id: string, MetricName: string, Stat: string, tg: string, Period = 60) => ({
+    Id,
+    MetricStat: { Metric: metric(MetricName, tg), Period, Stat },
+    ReturnData: true,
+  });
+  const query = {
+    route: route(),
+    from: new Date('2025-03-04T12:00:30.000Z'),
+    to: new Date('2025-03-04T12:03:10.000Z'),
+    periodSeconds: 60,
+    thresholds: { p99Ms: 320, p50Ms: 85.5 },
+  };
+
+  it('formats thresholds as TC(<seconds>:), to the microsecond', () => {
+    expect(countAboveStat(320)).toBe('TC(0.32:)');
+    expect(countAboveStat(85.5)).toBe('TC(0.0855:)');
+    expect(countAboveStat(212.00000000000003)).toBe('TC(0.212:)');
+    expect(countAboveStat(1500)).toBe('TC(1.5:)');
+  });
+
+  it('adds the trimmed counts above both thresholds to the same single request', async () => {
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+
+    await source.fetch(query);
+
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
+    const input = cw.commandCalls(GetMetricDataCommand)[0]?.args[0].input;
+    expect(input).toEqual({
+      MetricDataQueries: [
+        q('canary_requests', 'RequestCount', 'Sum', canary),
+        q('canary_errors', 'HTTPCode_Target_5XX_Count', 'Sum', canary),
+        q('canary_p99', 'TargetResponseTime', 'p99', canary),
+        q('canary_slow', 'TargetResponseTime', 'TC(0.32:)', canary),
+        q('canary_aboveMedian', 'TargetResponseTime', 'TC(0.0855:)', canary),
+        q('baseline_requests', 'RequestCount', 'Sum', stable),
+        q('baseline_errors', 'HTTPCode_Target_5XX_Count', 'Sum', stable),
+        q('baseline_p99', 'TargetResponseTime', 'p99', stable),
+        q('baseline_slow', 'TargetResponseTime', 'TC(0.32:)', stable),
+        q('baseline_aboveMedian', 'TargetResponseTime', 'TC(0.0855:)', stable),
+      ],
+      StartTime: t('12:00'),
+      EndTime: query.to,
+      ScanBy: 'TimestampAscending',
+    });
+    for (const mq of input?.MetricDataQueries ?? []) expect(mq.Id).toMatch(/^[a-z][a-zA-Z0-9_]*$/);
+  });
+
+  it('maps the counts per period; a missing count datapoint is 0; the window carries the thresholds', async () => {
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        result('canary_requests', [
+          ['12:00', 40],
+          ['12:03', 38],
+        ]),
+        result('canary_errors', []),
+        result('canary_p99', [
+          ['12:00', 0.25],
+          ['12:03', 0.4],
+        ]),
+        // 12:00 had no request above 320 ms: CloudWatch returns no datapoint.
+        result('canary_slow', [['12:03', 3]]),
+        result('canary_aboveMedian', [
+          ['12:00', 19],
+          ['12:03', 25],
+        ]),
+        result('baseline_requests', [
+          ['12:00', 760],
+          ['12:01', 700],
+          ['12:03', 720],
+        ]),
+        result('baseline_errors', []),
+        result('baseline_p99', [
+          ['12:00', 0.3],
+          ['12:01', 0.31],
+          ['12:03', 0.33],
+        ]),
+        result('baseline_slow', [
+          ['12:00', 7],
+          ['12:01', 6],
+          ['12:03', 8],
+        ]),
+        result('baseline_aboveMedian', [
+          ['12:00', 381],
+          ['12:01', 349],
+          ['12:03', 362],
+        ]),
+      ],
+    });
+
+    const window = await source.fetch(query);
+
+    expect(window).toEqual({
+      from: '2025-03-04T12:00:30.000Z',
+      to: '2025-03-04T12:03:10.000Z',
+      periodSeconds: 60,
+      slowThresholdMs: 320,
+      medianThresholdMs: 85.5,
+      canary: [
+        { start: '2025-03-04T12:00:00.000Z', requests: 40, errors: 0, p99Ms: 250, slow: 0, aboveMedian: 19 },
+        { start: '2025-03-04T12:01:00.000Z', requests: 0, errors: 0, p99Ms: null, slow: 0, aboveMedian: 0 },
+        { start: '2025-03-04T12:02:00.000Z', requests: 0, errors: 0, p99Ms: null, slow: 0, aboveMedian: 0 },
+        { start: '2025-03-04T12:03:00.000Z', requests: 38, errors: 0, p99Ms: 400, slow: 3, aboveMedian: 25 },
+      ],
+      baseline: [
+        {
+          start: '2025-03-04T12:00:00.000Z',
+          requests: 760,
+          errors: 0,
+          p99Ms: 300,
+          slow: 7,
+          aboveMedian: 381,
+        },
+        {
+          start: '2025-03-04T12:01:00.000Z',
+          requests: 700,
+          errors: 0,
+          p99Ms: 310,
+          slow: 6,
+          aboveMedian: 349,
+        },
+        { start: '2025-03-04T12:02:00.000Z', requests: 0, errors: 0, p99Ms: null, slow: 0, aboveMedian: 0 },
+        {
+          start: '2025-03-04T12:03:00.000Z',
+          requests: 720,
+          errors: 0,
+          p99Ms: 330,
+          slow: 8,
+          aboveMedian: 362,
+        },
+      ],
+    });
+  });
+
+  it('keeps the counts nested and within the requests', async () => {
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        result('canary_requests', [['12:01', 10]]),
+        result('canary_slow', [['12:01', 12]]),
+        result('canary_aboveMedian', [['12:01', 4]]),
+      ],
+    });
+
+    const window = await source.fetch(query);
+
+    expect(window.canary[1]).toMatchObject({ requests: 10, slow: 10, aboveMedian: 10 });
+  });
+
+  it('without thresholds, asks for no counts and reports none', async () => {
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [result('canary_requests', [['12:01', 10]])] });
+
+    const { thresholds: _, ...plain } = query;
+    const window = await source.fetch(plain);
+
+    const stats = cw
+      .commandCalls(GetMetricDataCommand)[0]
+      ?.args[0].input.MetricDataQueries?.map((mq) => mq.MetricStat?.Stat);
+    expect(stats).toEqual(['Sum', 'Sum', 'p99', 'Sum', 'Sum', 'p99']);
+    expect(window).not.toHaveProperty('slowThresholdMs');
+    expect(window).not.toHaveProperty('medianThresholdMs');
+    expect(window.canary.every((p) => !('slow' in p) && !('aboveMedian' in p))).toBe(true);
+  });
+
+  it('refuses a negative or non-finite threshold before calling CloudWatch', async () => {
+    await expect(source.fetch({ ...query, thresholds: { p99Ms: -1, p50Ms: 10 } })).rejects.toThrow(
+      RangeError,
+    );
+    await expect(source.fetch({ ...query, thresholds: { p99Ms: 300, p50Ms: Number.NaN } })).rejects.toThrow(
+      RangeError,
+    );
+    expect(cw.calls()).toHaveLength(0);
+  });
+
+  describe('baselineThresholds', () => {
+    const span = {
+      route: route(),
+      from: new Date('2025-03-04T11:30:00.000Z'),
+      to: new Date('2025-03-04T12:00:00.000Z'),
+    };
+
+    it("asks for the stable target group's p99 and p50 over the span as one period", async () => {
+      cw.on(GetMetricDataCommand).resolves({
+        MetricDataResults: [
+          result('baseline_p99', [['11:30', 0.32]]),
+          result('baseline_p50', [['11:30', 0.0855]]),
+        ],
+      });
+
+      const thresholds = await source.baselineThresholds(span);
+
+      expect(thresholds).toEqual({ p99Ms: 320, p50Ms: 85.5 });
+      expect(cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input)).toEqual([
+        {
+          MetricDataQueries: [
+            q('baseline_p99', 'TargetResponseTime', 'p99', stable, 1800),
+            q('baseline_p50', 'TargetResponseTime', 'p50', stable, 1800),
+          ],
+          StartTime: span.from,
+          EndTime: span.to,
+          ScanBy: 'TimestampAscending',
+        },
+      ]);
+    });
+
+    it('rounds the span out to whole minutes; two datapoints: the larger', async () => {
+      cw.on(GetMetricDataCommand).resolves({
+        MetricDataResults: [
+          result('baseline_p99', [
+            ['11:30', 0.3],
+            ['12:01', 0.35],
+          ]),
+          result('baseline_p50', [
+            ['11:30', 0.09],
+            ['12:01', 0.08],
+          ]),
+        ],
+      });
+
+      const thresholds = await source.baselineThresholds({
+        route: route(),
+        from: new Date('2025-03-04T11:30:20.000Z'),
+        to: new Date('2025-03-04T12:00:20.000Z'),
+      });
+
+      expect(thresholds).toEqual({ p99Ms: 350, p50Ms: 90 });
+      const input = cw.commandCalls(GetMetricDataCommand)[0]?.args[0].input;
+      expect(input?.StartTime).toEqual(t('11:30'));
+      expect(input?.EndTime).toEqual(t('12:01'));
+      expect(input?.MetricDataQueries?.map((mq) => mq.MetricStat?.Period)).toEqual([1860, 1860]);
+    });
+
+    it('no stable traffic in the span (no datapoint): undefined', async () => {
+      cw.on(GetMetricDataCommand).resolves({
+        MetricDataResults: [result('baseline_p99', []), result('baseline_p50', [])],
+      });
+
+      await expect(source.baselineThresholds(span)).resolves.toBeUndefined();
+    });
+
+    it('a Forbidden result is access denied', async () => {
+      cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [result('baseline_p99', [], 'Forbidden')] });
+
+      await expect(source.baselineThresholds(span)).rejects.toBeInstanceOf(AccessDeniedError);
+    });
   });
 });
 

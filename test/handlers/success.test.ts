@@ -588,6 +588,15 @@ describe('set-weight', () => {
     elbv2.on(ModifyListenerCommand).resolves({
       Listeners: listener(19, 1, { Enabled: true, DurationSeconds: 300 }).Listeners,
     });
+    // The stable version's p99 and p50 over the 30 minutes before: the rollout's latency thresholds.
+    const spanStart = new Date(Date.parse(NOW) - 30 * 60_000);
+    cloudwatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: 'baseline_p99', Timestamps: [spanStart], Values: [0.32], StatusCode: 'Complete' },
+        { Id: 'baseline_p50', Timestamps: [spanStart], Values: [0.0855], StatusCode: 'Complete' },
+      ],
+      Messages: [],
+    });
 
     const handler = await handlerOf('set-weight');
     const result = await handler({ rollout: rolloutDoc, route, step: firstStep }, context);
@@ -621,11 +630,41 @@ describe('set-weight', () => {
       { ListenerArns: [LISTENER_ARN] },
       { ListenerArns: [LISTENER_ARN] },
     ]);
+    const stableLatency = (Stat: string) => ({
+      Id: `baseline_${Stat}`,
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/ApplicationELB',
+          MetricName: 'TargetResponseTime',
+          Dimensions: [
+            { Name: 'LoadBalancer', Value: 'app/web/50dc6c495c0c9188' },
+            { Name: 'TargetGroup', Value: 'targetgroup/web-stable/73e2d6bc24d8a067' },
+          ],
+        },
+        Period: 1800,
+        Stat,
+      },
+      ReturnData: true,
+    });
+    expect(cloudwatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        MetricDataQueries: [stableLatency('p99'), stableLatency('p50')],
+        StartTime: spanStart,
+        EndTime: new Date(NOW),
+        ScanBy: 'TimestampAscending',
+      },
+    ]);
     expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
       updateInput(
-        'SET #f0 = :v0, #f1 = :v1, #f2 = :v2, #f3 = :v3',
-        { '#f0': 'currentStep', '#f1': 'canaryPercent', '#f2': 'updatedAt', '#f3': 'canaryStartedAt' },
-        { ':v0': 0, ':v1': 5, ':v2': NOW, ':v3': NOW },
+        'SET #f0 = :v0, #f1 = :v1, #f2 = :v2, #f3 = :v3, #f4 = :v4',
+        {
+          '#f0': 'currentStep',
+          '#f1': 'canaryPercent',
+          '#f2': 'updatedAt',
+          '#f3': 'canaryStartedAt',
+          '#f4': 'latencyThresholds',
+        },
+        { ':v0': 0, ':v1': 5, ':v2': NOW, ':v3': NOW, ':v4': { p99Ms: 320, p50Ms: 85.5 } },
       ),
     ]);
     expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
@@ -634,6 +673,7 @@ describe('set-weight', () => {
     // Capacity before traffic; the weights verified before the step is recorded; an abort checked at the end.
     expect(timeline()).toEqual([
       'doc:GetCommand',
+      'cloudwatch:GetMetricDataCommand',
       'ecs:DescribeServicesCommand',
       'ecs:UpdateServiceCommand',
       'elbv2:DescribeListenersCommand',

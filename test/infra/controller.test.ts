@@ -486,6 +486,13 @@ describe('IAM', () => {
     );
   });
 
+  it('lets set-weight (latency thresholds) and analyze read metrics, and only analyze read the gating alarms', () => {
+    const holders = (action: string) =>
+      Object.keys(EXPECTED_ENV).filter((h) => functionStatements(h).some((x) => actions(x).includes(action)));
+    expect(holders('cloudwatch:GetMetricData').sort()).toEqual(['analyze', 'set-weight']);
+    expect(holders('cloudwatch:DescribeAlarms')).toEqual(['analyze']);
+  });
+
   it('scopes SendTaskSuccess/Failure to the state machine, for the functions that resolve waits', () => {
     const holders = Object.keys(EXPECTED_ENV).filter((h) =>
       functionStatements(h).some((s) => actions(s).includes('states:SendTaskSuccess')),
@@ -574,10 +581,18 @@ describe('configuration', () => {
 
   it('rejects configs too large for the Lambda environment, saying what to do', () => {
     const s = new Stack(new App(), 'Big');
+    // Six services, each on its own listener and target groups (services may not share them).
+    const hex = (i: number, n: number) => String(i).repeat(n).slice(0, n);
     const many = Array.from({ length: 6 }, (_, i) => ({
       ...EXAMPLE_SERVICE,
       service: `svc-${i}`,
       repository: `acme/svc-${i}`,
+      traffic: {
+        ...EXAMPLE_SERVICE.traffic,
+        listenerArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/svc${i}/${hex(i, 16)}/${hex(i, 16)}`,
+        stableTargetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/svc${i}-stable/${hex(i, 16)}`,
+        canaryTargetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/svc${i}-canary/${hex(i + 1, 16)}`,
+      },
     }));
     expect(() => new CanaryController(s, 'C', { services: many })).toThrow(/SERVICES_JSON.*fewer services/);
   });

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { TargetNotFoundError, TransientError } from '../../core/errors';
 import type { AlarmState, MetricWindow, PeriodStats } from '../../core/judge';
-import type { Route } from '../../core/rollout';
+import type { LatencyThresholds, Route } from '../../core/rollout';
 import type { AlarmSource, MetricSource } from '../../ports';
 import { AccessDeniedError, type AdapterOptions, AwsCaller } from './sdk';
 
@@ -41,11 +41,33 @@ const SERIES = [
   { key: 'errors', metric: 'HTTPCode_Target_5XX_Count', stat: 'Sum' },
   { key: 'p99', metric: 'TargetResponseTime', stat: 'p99' },
 ] as const;
-type SeriesKey = (typeof SERIES)[number]['key'];
+/** Counts of requests above the thresholds: trimmed counts of TargetResponseTime, one value per request. */
+const COUNTS = [
+  { key: 'slow', threshold: 'p99Ms' },
+  { key: 'aboveMedian', threshold: 'p50Ms' },
+] as const;
+type SeriesKey = (typeof SERIES)[number]['key'] | (typeof COUNTS)[number]['key'];
 const VERSIONS = ['canary', 'baseline'] as const;
 type Version = (typeof VERSIONS)[number];
 
 const queryId = (version: Version, key: SeriesKey) => `${version}_${key}`;
+
+/** Milliseconds as the seconds TargetResponseTime is in, to the microsecond: 320 → "0.32". */
+export function secondsString(ms: number): string {
+  return String(Math.round(ms * 1000) / 1e6);
+}
+
+/**
+ * `TC(<seconds>:)`: the trimmed count of TargetResponseTime values strictly above the threshold (CloudWatch's
+ * lower bound is exclusive), i.e. the requests slower than it. Only requests that reached a target have a
+ * TargetResponseTime, the same population as RequestCount per target group.
+ */
+export function countAboveStat(ms: number): string {
+  return `TC(${secondsString(ms)}:)`;
+}
+
+/** Seconds from CloudWatch as ms, to the microsecond (0.212 → 212, not 212.00000000000003). */
+const toMs = (seconds: number) => Math.round(seconds * 1e6) / 1e3;
 
 export class CloudWatchMetricSource implements MetricSource {
   private readonly aws: AwsCaller;
@@ -57,15 +79,27 @@ export class CloudWatchMetricSource implements MetricSource {
     this.aws = new AwsCaller(options.retry);
   }
 
-  async fetch(query: { route: Route; from: Date; to: Date; periodSeconds: number }): Promise<MetricWindow> {
-    const { route, from, to, periodSeconds } = query;
+  async fetch(query: {
+    route: Route;
+    from: Date;
+    to: Date;
+    periodSeconds: number;
+    thresholds?: LatencyThresholds;
+  }): Promise<MetricWindow> {
+    const { route, from, to, periodSeconds, thresholds } = query;
     if (!(Number.isInteger(periodSeconds) && periodSeconds >= 60 && periodSeconds % 60 === 0)) {
       throw new RangeError(
         `ALB metrics have one-minute resolution: the period must be a multiple of 60 s, got ${periodSeconds}`,
       );
     }
+    if (thresholds) checkThresholds(thresholds);
     const starts = periodStarts(from, to, periodSeconds);
-    const window = { from: from.toISOString(), to: to.toISOString(), periodSeconds };
+    const window = {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      periodSeconds,
+      ...(thresholds ? { slowThresholdMs: thresholds.p99Ms, medianThresholdMs: thresholds.p50Ms } : {}),
+    };
     if (starts.length === 0) return { ...window, canary: [], baseline: [] };
 
     const loadBalancer = loadBalancerDimension(route.listenerArn);
@@ -73,24 +107,23 @@ export class CloudWatchMetricSource implements MetricSource {
       canary: targetGroupDimension(route.canaryTargetGroupArn),
       baseline: targetGroupDimension(route.stableTargetGroupArn),
     };
-    const queries: MetricDataQuery[] = VERSIONS.flatMap((version) =>
-      SERIES.map((s) => ({
-        Id: queryId(version, s.key),
-        MetricStat: {
-          Metric: {
-            Namespace: 'AWS/ApplicationELB',
-            MetricName: s.metric,
-            Dimensions: [
-              { Name: 'LoadBalancer', Value: loadBalancer },
-              { Name: 'TargetGroup', Value: targetGroups[version] },
-            ],
-          },
-          Period: periodSeconds,
-          Stat: s.stat,
-        },
-        ReturnData: true,
-      })),
-    );
+    const stat = (version: Version, key: SeriesKey, metric: string, statistic: string): MetricDataQuery => ({
+      Id: queryId(version, key),
+      MetricStat: {
+        Metric: albMetric(metric, loadBalancer, targetGroups[version]),
+        Period: periodSeconds,
+        Stat: statistic,
+      },
+      ReturnData: true,
+    });
+    const queries: MetricDataQuery[] = VERSIONS.flatMap((version) => [
+      ...SERIES.map((s) => stat(version, s.key, s.metric, s.stat)),
+      ...(thresholds
+        ? COUNTS.map((c) =>
+            stat(version, c.key, 'TargetResponseTime', countAboveStat(thresholds[c.threshold])),
+          )
+        : []),
+    ]);
 
     const series = await this.getMetricData(queries, new Date(starts[0] ?? from.getTime()), to);
     const build = (version: Version): PeriodStats[] => {
@@ -99,17 +132,68 @@ export class CloudWatchMetricSource implements MetricSource {
       const requests = bucket('requests');
       const errors = bucket('errors');
       const p99 = bucket('p99');
+      const slow = bucket('slow');
+      const aboveMedian = bucket('aboveMedian');
       return starts.map((start, i) => {
         const seconds = p99[i];
-        return {
+        const n = requests[i] ?? 0;
+        const stats: PeriodStats = {
           start: new Date(start).toISOString(),
-          requests: requests[i] ?? 0,
+          requests: n,
           errors: errors[i] ?? 0,
           p99Ms: seconds === undefined ? null : seconds * 1000,
+        };
+        if (!thresholds) return stats;
+        // Every period gets both counts (all or nothing). A missing trimmed-count datapoint means no value above
+        // the threshold in the period (CloudWatch returns no datapoint for an empty count): 0. The counts are
+        // nested and never exceed the requests (the series come from separate statistics).
+        const slowCount = Math.min(slow[i] ?? 0, n);
+        return {
+          ...stats,
+          slow: slowCount,
+          aboveMedian: Math.min(Math.max(aboveMedian[i] ?? 0, slowCount), n),
         };
       });
     };
     return { ...window, canary: build('canary'), baseline: build('baseline') };
+  }
+
+  /**
+   * The stable target group's p99 and p50 TargetResponseTime over [from, to) as one datapoint each: Period is
+   * the span (from rounded down to the minute, the span rounded up to whole minutes), so the percentiles are
+   * over every request of the span, not an average of per-minute ones. Should CloudWatch still split it into
+   * two periods, the larger value is taken (a higher threshold: fewer requests counted as slow). Undefined when
+   * either percentile is missing: the stable version had no traffic in the span.
+   */
+  async baselineThresholds(query: {
+    route: Route;
+    from: Date;
+    to: Date;
+  }): Promise<LatencyThresholds | undefined> {
+    const { route } = query;
+    const from = new Date(Math.floor(query.from.getTime() / 60_000) * 60_000);
+    const spanSeconds = Math.ceil((query.to.getTime() - from.getTime()) / 60_000) * 60;
+    if (spanSeconds <= 0) return undefined;
+    const to = new Date(from.getTime() + spanSeconds * 1000);
+    const metric = albMetric(
+      'TargetResponseTime',
+      loadBalancerDimension(route.listenerArn),
+      targetGroupDimension(route.stableTargetGroupArn),
+    );
+    const queries: MetricDataQuery[] = (['p99', 'p50'] as const).map((p) => ({
+      Id: `baseline_${p}`,
+      MetricStat: { Metric: metric, Period: spanSeconds, Stat: p },
+      ReturnData: true,
+    }));
+    const series = await this.getMetricData(queries, from, to);
+    const max = (id: string) => {
+      const values = (series.get(id) ?? []).map(([, v]) => v).filter((v) => Number.isFinite(v) && v >= 0);
+      return values.length > 0 ? Math.max(...values) : undefined;
+    };
+    const p99 = max('baseline_p99');
+    const p50 = max('baseline_p50');
+    if (p99 === undefined || p50 === undefined) return undefined;
+    return { p99Ms: toMs(p99), p50Ms: toMs(Math.min(p50, p99)) };
   }
 
   /** One GetMetricData request, its pages merged: Id → datapoints. */
@@ -167,6 +251,24 @@ function checkStatus(result: MetricDataResult): void {
 }
 
 const sum = (a: number, b: number) => a + b;
+
+function albMetric(metricName: string, loadBalancer: string, targetGroup: string) {
+  return {
+    Namespace: 'AWS/ApplicationELB',
+    MetricName: metricName,
+    Dimensions: [
+      { Name: 'LoadBalancer', Value: loadBalancer },
+      { Name: 'TargetGroup', Value: targetGroup },
+    ],
+  };
+}
+
+function checkThresholds(t: LatencyThresholds): void {
+  for (const [name, v] of Object.entries(t)) {
+    if (!(Number.isFinite(v) && v >= 0))
+      throw new RangeError(`latency threshold ${name} must be ≥ 0 ms, got ${v}`);
+  }
+}
 
 /** Datapoints placed in their period (by start time); periods without a datapoint stay undefined. */
 function bucketed(

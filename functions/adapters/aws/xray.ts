@@ -63,6 +63,15 @@ export class XRayMetricSource implements MetricSource {
     this.aws = new AwsCaller(options.retry);
   }
 
+  /**
+   * No slow-request thresholds: X-Ray's response-time histograms are approximate, so this source does not count
+   * requests above a threshold. Undefined, and `fetch` ignores any thresholds it is given (no slow/aboveMedian
+   * counts): the judge compares p99s.
+   */
+  async baselineThresholds(_query: { route: Route; from: Date; to: Date }): Promise<undefined> {
+    return undefined;
+  }
+
   async fetch(query: { route: Route; from: Date; to: Date; periodSeconds: number }): Promise<MetricWindow> {
     const { route, from, to, periodSeconds } = query;
     const period = xrayPeriod(periodSeconds);
