@@ -50,9 +50,9 @@ describe('ratio e-value', () => {
     const lik = (rho: number) =>
       theta(rho, 100, 300) * (1 - theta(rho, 100, 300)) * theta(rho, 200, 200) ** 2;
     const mixture = MIXTURE.reduce((a, { multiplier: m, weight: w }) => a + (w * lik(1.5 * m)) / lik(1.5), 0);
-    // Plug-in: period 1 bets on 2 × ρ0 (no past); period 2 on (1 + 4·2) / (2·θ0 + 4) × ρ0 from period 1 only.
+    // Plug-in: period 1 bets on 2 × ρ0 (no past); period 2 on (1 + 16·2) / (2·θ0 + 16) × ρ0 from period 1 only.
     const l1 = (rho: number) => theta(rho, 100, 300) * (1 - theta(rho, 100, 300));
-    const rel2 = 9 / (2 * theta(1.5, 100, 300) + 4);
+    const rel2 = 33 / (2 * theta(1.5, 100, 300) + 16);
     const plugin = (l1(3) / l1(1.5)) * (theta(1.5 * rel2, 200, 200) / theta(1.5, 200, 200)) ** 2;
     const byHand = PLUGIN_WEIGHT * plugin + (1 - PLUGIN_WEIGHT) * mixture;
     expect(eValueAbove([period(100, 1, 300, 1), period(200, 2, 200, 0)], 1.5)).toBeCloseTo(byHand, 12);
