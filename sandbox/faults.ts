@@ -156,7 +156,8 @@ export async function checkInvariants(world: World, rolloutId: string): Promise<
   if (world.backends.get(t.canaryTargetGroupArn)) v.push('canary still running');
   // Retries may deliver a page twice; they must all name this rollout, so PagerDuty opens one incident.
   const pages = world.receiver.messages.filter((m) => m.channel === 'pagerduty');
-  if (pages.some((m) => m.body.dedup_key !== rolloutId)) v.push('a page without the rollout as its dedup_key');
+  if (pages.some((m) => m.body.dedup_key !== rolloutId))
+    v.push('a page without the rollout as its dedup_key');
   if (record?.status === 'promoted' && pages.length > 0) v.push('a promotion paged on-call');
   if (record?.status === 'rolledBack') {
     const notified = world.receiver.messages.some((m) =>

@@ -145,6 +145,16 @@ const analysisSchema = z.strictObject({
    * caches and connection pools warm up); errors count from the first request. Optional: the judge applies 120.
    */
   warmupSeconds: z.int().min(0).max(3600).optional(),
+  /**
+   * How often the canary is judged during a bake (the load balancer's metrics are per minute, so at least 60). A
+   * failing verdict rolls back at once, mid-bake; see earlyPass. Optional: 60.
+   */
+  intervalSeconds: z.int().min(60).max(3600).optional(),
+  /**
+   * Advance a step before its bake ends once every sequential test shows the canary not worse than the baseline
+   * (passRatio). Optional: true. The last step (no baseline left to compare with) always bakes in full.
+   */
+  earlyPass: z.boolean().optional(),
   errorRate: z
     .strictObject({
       /**
@@ -155,7 +165,11 @@ const analysisSchema = z.strictObject({
        * 10-minute bake at 5% of 100 req/s rarely shows.
        */
       tolerance: z.number().min(0).max(100).default(0.2),
-      /** ...and above the baseline's by at least this much (absolute), so 0.01% vs 0.02% is not a failure. */
+      /**
+       * With no concurrent stable traffic to compare with (the 100% step), the canary fails above this absolute
+       * error rate (or max, if lower). With a baseline the sequential test judges, against the ratio alone: a
+       * doubled rate at a 0.1% baseline is a regression to catch, not noise.
+       */
       minIncrease: z.number().min(0).max(1).default(0.005),
       /** Absolute ceiling: the canary fails above this error rate whatever the baseline does. */
       max: z.number().min(0).max(1).default(0.05),

@@ -330,7 +330,7 @@ function judgeSlowRequests(
     baseline: tail ? b.p99Ms : t.baselineRequests > 0 ? t.baselineEvents / t.baselineRequests : null,
     limit: tail ? (ceilingMs ?? null) : null,
     detail:
-      `canary ${share(t.canaryEvents, t.canaryRequests)} (${t.canaryEvents}/${t.canaryRequests}) slower than ${threshold} ms ` +
+      `canary ${share(t.canaryEvents, t.canaryRequests)} (${t.canaryEvents}/${t.canaryRequests}) slower than ${Number(threshold.toFixed(1))} ms ` +
       `vs stable ${share(t.baselineEvents, t.baselineRequests)} (${t.baselineEvents}/${t.baselineRequests}): ${why}; ${testText(t, alpha)}`,
     ...sequentialEvidence(t, alpha),
   };

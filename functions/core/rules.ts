@@ -2,24 +2,53 @@ import type { AnalysisPolicy } from './config';
 import type { Verdict } from './judge';
 import type { PlanStep } from './plan';
 
-export type NextAction = 'advance' | 'awaitApproval' | 'bakeAgain' | 'rollback';
+export type NextAction = 'advance' | 'awaitApproval' | 'keepBaking' | 'bakeAgain' | 'rollback';
 
 export interface Decision {
   action: NextAction;
   reason: string;
 }
 
+/** Default analysis.intervalSeconds: the load balancer's metric period. */
+export const DEFAULT_ANALYSIS_INTERVAL_SECONDS = 60;
+
+/**
+ * The first wait of a step's bake and what is left of the bake after it (seconds, as configured): the bake is
+ * judged every analysis interval.
+ */
+export function firstBakeWait(step: PlanStep, policy: AnalysisPolicy): { wait: number; left: number } {
+  const wait = Math.min(step.bakeSeconds, policy.intervalSeconds ?? DEFAULT_ANALYSIS_INTERVAL_SECONDS);
+  return { wait, left: step.bakeSeconds - wait };
+}
+
 /**
  * What the workflow does after an analysis. `extensionsUsed` counts the inconclusive re-bakes of this step so
- * far; the policy bounds them and says what happens when they run out.
+ * far; the policy bounds them and says what happens when they run out. `bakeLeftSeconds` is what is left of the
+ * step's bake after this analysis (0 once the bake is over, or when a person ended it early).
+ *
+ * - fail: roll back, whenever it comes (mid-bake too).
+ * - mid-bake: advance early on a pass whose evidence shows the canary not worse (policy.earlyPass, default on);
+ *   otherwise keep baking (an inconclusive verdict mid-bake is not an extension).
+ * - bake over: pass advances; inconclusive extends the bake while extensions are left, then follows onInconclusive.
  */
 export function decide(
   verdict: Verdict,
   step: PlanStep,
   extensionsUsed: number,
   policy: AnalysisPolicy,
+  bakeLeftSeconds = 0,
 ): Decision {
   if (verdict.result === 'fail') return { action: 'rollback', reason: verdict.reason };
+  if (bakeLeftSeconds > 0) {
+    if (verdict.result === 'pass' && verdict.earlyPass === true && policy.earlyPass !== false) {
+      const reason = `early pass with ${bakeLeftSeconds} s of the bake left: ${verdict.reason}`;
+      return { action: step.approval ? 'awaitApproval' : 'advance', reason };
+    }
+    return {
+      action: 'keepBaking',
+      reason: `${verdict.result}, ${bakeLeftSeconds} s of the bake left: ${verdict.reason}`,
+    };
+  }
   if (verdict.result === 'inconclusive') {
     if (extensionsUsed < policy.maxExtensions) {
       return {

@@ -1,11 +1,12 @@
 /**
  * analyze: refetch the whole window since the canary started, judge canary against stable (and the gating
- * alarms), and tell the workflow what comes next. A failing verdict fails the task with CanaryFailed.
+ * alarms), and tell the workflow what comes next. Runs every analysis interval of a bake, so a failing verdict
+ * (the task fails with CanaryFailed) comes mid-bake and a canary shown not worse may advance before its bake ends.
  */
 import { z } from 'zod';
 import { CanaryFailedError } from '../core/errors';
 import { judge } from '../core/judge';
-import { decide } from '../core/rules';
+import { DEFAULT_ANALYSIS_INTERVAL_SECONDS, decide } from '../core/rules';
 import type { AlarmSource, Clock, Log, MetricSource, Notifier, RolloutStore } from '../ports';
 import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
 import { channelsOf, checkpoint, notifyAll, recordHistory } from './lib/procedures';
@@ -28,11 +29,13 @@ const input = z.object({
   route: routeSchema,
   step: planStepSchema,
   extensions: z.int().min(0),
+  /** What is left of the step's bake after this analysis, in configured seconds (0: the bake is over). */
+  bakeLeft: z.int().min(0),
 });
 
 export function makeAnalyze(deps: AnalyzeDeps) {
   const { metrics, alarms, store, clock, log } = deps;
-  return task('analyze input', input, async ({ rollout, route, step, extensions }) => {
+  return task('analyze input', input, async ({ rollout, route, step, extensions, bakeLeft }) => {
     const record = await checkpoint(store, rollout.rolloutId);
     if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
     const policy = rollout.config.analysis;
@@ -49,7 +52,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
       policy.alarms.length > 0 ? alarms.states(policy.alarms) : Promise.resolve([]),
     ]);
     const verdict = judge(window, alarmStates, policy);
-    const decision = decide(verdict, step, extensions, policy);
+    const decision = decide(verdict, step, extensions, policy, bakeLeft);
     await store.updateRollout(rollout.rolloutId, { lastVerdict: verdict, updatedAt: to.toISOString() });
     await recordHistory(
       deps,
@@ -78,16 +81,27 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     switch (decision.action) {
       case 'rollback':
         throw new CanaryFailedError(decision.reason);
+      case 'keepBaking': {
+        const wait = Math.min(bakeLeft, policy.intervalSeconds ?? DEFAULT_ANALYSIS_INTERVAL_SECONDS);
+        return {
+          action: decision.action,
+          seconds: clock.workflowSeconds(wait),
+          bakeLeft: bakeLeft - wait,
+          extensions,
+        };
+      }
       case 'bakeAgain':
         return {
           action: decision.action,
           seconds: clock.workflowSeconds(policy.extensionSeconds),
+          bakeLeft: 0,
           extensions: extensions + 1,
         };
       case 'awaitApproval':
         return {
           action: decision.action,
           seconds: clock.workflowSeconds(rollout.config.approvals.timeoutSeconds),
+          bakeLeft: 0,
           extensions,
         };
       case 'advance':
@@ -104,7 +118,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
           channels: channelsOf(rollout.config),
           at: to.toISOString(),
         });
-        return { action: decision.action, seconds: 0, extensions };
+        return { action: decision.action, seconds: 0, bakeLeft: 0, extensions };
     }
   });
 }

@@ -1,9 +1,11 @@
 /**
  * set-weight: scale the canary for the step, move the step's share of traffic to it, verify the listener took
- * it, and hand the bake's length to the workflow. The first step also fixes the rollout's latency thresholds
+ * it, and hand the bake's first wait (one analysis interval, or the whole bake if shorter) and what is left of it to
+ * the workflow. The first step also fixes the rollout's latency thresholds
  * (the stable version's p99 and p50 before the canary takes traffic).
  */
 import type { LatencyThresholds } from '../core/rollout';
+import { firstBakeWait } from '../core/rules';
 import type { Clock, DeployerFor, Log, MetricSource, RolloutStore, TrafficRouter } from '../ports';
 import { stepInput } from './lib/inputs';
 import { checkpoint, recordHistory, shiftTraffic } from './lib/procedures';
@@ -70,6 +72,7 @@ export function makeSetWeight(deps: SetWeightDeps) {
     log.info('weight set', { rolloutId: rollout.rolloutId, step: step.index, weight: step.weight });
     // An alarm may have put traffic back on stable while this task was moving it: let the workflow roll back.
     await checkpoint(store, rollout.rolloutId);
-    return { seconds: step.bakeSeconds > 0 ? clock.workflowSeconds(step.bakeSeconds) : 0, extensions: 0 };
+    const { wait, left } = firstBakeWait(step, rollout.config.analysis);
+    return { seconds: wait > 0 ? clock.workflowSeconds(wait) : 0, bakeLeft: left, extensions: 0 };
   });
 }

@@ -264,7 +264,8 @@ describe('set-weight', () => {
     const handler = await handlerOf('set-weight');
     const result = await handler({ rollout: rolloutDoc, route, step: firstStep }, context);
 
-    expect(result).toEqual({ seconds: 300, extensions: 0 });
+    // A 300 s bake is judged every 60 s: the first wait is one interval.
+    expect(result).toEqual({ seconds: 60, bakeLeft: 240, extensions: 0 });
     expect(ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input)).toEqual([
       { cluster: ECS_CLUSTER, services: [STABLE_SERVICE, CANARY_SERVICE] },
     ]);
@@ -637,9 +638,12 @@ describe('analyze', () => {
     });
 
     const handler = await handlerOf('analyze');
-    const result = await handler({ rollout: rolloutDoc, route, step: firstStep, extensions: 0 }, context);
+    const result = await handler(
+      { rollout: rolloutDoc, route, step: firstStep, extensions: 0, bakeLeft: 0 },
+      context,
+    );
 
-    expect(result).toEqual({ action: 'advance', seconds: 0, extensions: 0 });
+    expect(result).toEqual({ action: 'advance', seconds: 0, bakeLeft: 0, extensions: 0 });
     expect(cloudwatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input)).toEqual([
       {
         MetricDataQueries: queries(),

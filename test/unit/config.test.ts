@@ -415,6 +415,15 @@ describe('parseServiceConfig', () => {
     });
   });
 
+  it.each([
+    ['analysis.intervalSeconds', { analysis: { intervalSeconds: 30 } }, /at least 60|>=60|too small/i],
+    ['analysis.intervalSeconds', { analysis: { intervalSeconds: 90.5 } }, /int/i],
+    ['analysis.earlyPass', { analysis: { earlyPass: 'yes' } }, /boolean/i],
+  ])('rejects a wrong %s (%j), naming the field', (path, overrides, message) => {
+    const error = configError(validServiceConfig(overrides as never));
+    expect(issueAt(error, path).message).toMatch(message);
+  });
+
   describe('ARNs', () => {
     it.each([
       [

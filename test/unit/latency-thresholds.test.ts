@@ -182,9 +182,10 @@ describe('analyze passes the stored thresholds unchanged', () => {
     });
     const metrics = fakeMetrics(undefined);
 
-    await makeAnalyze(deps(store, metrics))({ rollout, route, step: step(0), extensions: 0 }, context).catch(
-      () => undefined,
-    );
+    await makeAnalyze(deps(store, metrics))(
+      { rollout, route, step: step(0), extensions: 0, bakeLeft: 0 },
+      context,
+    ).catch(() => undefined);
 
     expect(metrics.fetch).toHaveBeenCalledWith({
       route,
@@ -199,9 +200,10 @@ describe('analyze passes the stored thresholds unchanged', () => {
     const store = await storeWith({ canaryStartedAt: '2025-03-14T09:35:00.000Z' });
     const metrics = fakeMetrics(undefined);
 
-    await makeAnalyze(deps(store, metrics))({ rollout, route, step: step(0), extensions: 0 }, context).catch(
-      () => undefined,
-    );
+    await makeAnalyze(deps(store, metrics))(
+      { rollout, route, step: step(0), extensions: 0, bakeLeft: 0 },
+      context,
+    ).catch(() => undefined);
 
     expect(metrics.fetch.mock.calls[0]?.[0]).not.toHaveProperty('thresholds');
   });

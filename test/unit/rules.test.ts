@@ -3,7 +3,7 @@ import type { AnalysisPolicy } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
 import type { Verdict, VerdictResult } from '../../functions/core/judge';
 import type { PlanStep } from '../../functions/core/plan';
-import { decide, quarantines } from '../../functions/core/rules';
+import { decide, firstBakeWait, quarantines } from '../../functions/core/rules';
 import { type ConfigOverrides, validParsedConfig } from '../helpers/config';
 
 function policy(analysis: ConfigOverrides['analysis'] = {}): AnalysisPolicy {
@@ -155,6 +155,70 @@ describe('decide', () => {
       // Assess
       expect(decision).toEqual({ action: 'awaitApproval', reason: 'all good' });
     });
+  });
+});
+
+describe('decide mid-bake (bake left after this analysis)', () => {
+  const earlyPass = (): Verdict => ({ ...verdict('pass', 'not worse'), earlyPass: true });
+
+  it('rolls back at once on a failing verdict, with most of the bake left', () => {
+    const decision = decide(verdict('fail', 'errorRate: shown above'), step(), 0, policy(), 540);
+    expect(decision).toEqual({ action: 'rollback', reason: 'errorRate: shown above' });
+  });
+
+  it('keeps baking on a plain pass, without counting an extension', () => {
+    const decision = decide(verdict('pass'), step(), 0, policy({ maxExtensions: 0 }), 240);
+    expect(decision.action).toBe('keepBaking');
+    expect(decision.reason).toMatch(/^pass, 240 s of the bake left/);
+  });
+
+  it('keeps baking on an inconclusive verdict even with no extensions allowed and onInconclusive rollback', () => {
+    const decision = decide(
+      verdict('inconclusive', 'not enough canary traffic yet'),
+      step(),
+      0,
+      policy({ maxExtensions: 0, onInconclusive: 'rollback' }),
+      60,
+    );
+    expect(decision.action).toBe('keepBaking');
+  });
+
+  it('advances early when the evidence shows the canary not worse', () => {
+    const decision = decide(earlyPass(), step(), 0, policy(), 240);
+    expect(decision).toEqual({
+      action: 'advance',
+      reason: 'early pass with 240 s of the bake left: not worse',
+    });
+  });
+
+  it('goes to the approval early on a step that asks for one', () => {
+    expect(decide(earlyPass(), step({ approval: true }), 0, policy(), 240).action).toBe('awaitApproval');
+  });
+
+  it('bakes in full when the policy turns early pass off', () => {
+    expect(decide(earlyPass(), step(), 0, policy({ earlyPass: false }), 240).action).toBe('keepBaking');
+  });
+
+  it('decides as at the bake end once nothing is left', () => {
+    expect(decide(verdict('pass'), step(), 0, policy(), 0).action).toBe('advance');
+    expect(decide(verdict('inconclusive'), step(), 0, policy({ maxExtensions: 2 }), 0).action).toBe(
+      'bakeAgain',
+    );
+  });
+});
+
+describe('firstBakeWait', () => {
+  it('waits one analysis interval first and leaves the rest', () => {
+    expect(firstBakeWait(step({ bakeSeconds: 300 }), policy())).toEqual({ wait: 60, left: 240 });
+    expect(firstBakeWait(step({ bakeSeconds: 300 }), policy({ intervalSeconds: 120 }))).toEqual({
+      wait: 120,
+      left: 180,
+    });
+  });
+
+  it('waits the whole bake when it is shorter than the interval, and nothing for no bake', () => {
+    expect(firstBakeWait(step({ bakeSeconds: 45 }), policy())).toEqual({ wait: 45, left: 0 });
+    expect(firstBakeWait(step({ bakeSeconds: 0 }), policy())).toEqual({ wait: 0, left: 0 });
   });
 });
 
