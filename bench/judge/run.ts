@@ -18,7 +18,9 @@
  */
 import type { AnalysisPolicy } from '../../functions/core/config';
 import { judge, type MetricWindow, type PeriodStats } from '../../functions/core/judge';
+import { decide } from '../../functions/core/rules';
 import { fixedCheckFails, mannWhitney, mannWhitneyIndicators } from './baselines';
+import { detectionBound } from './bounds';
 import { normCdf, normInv, Rng } from './random';
 
 const PERIOD_S = 60;
@@ -68,6 +70,10 @@ interface Scenario {
   /** The world at minute t (t from 0); canary terms are for the canary version at that minute. */
   world: (t: number) => World;
   steps: Array<{ weight: number; bake: number; kayentaWindow: number }>;
+  /** Periods simulated (default HORIZON): low-traffic scenarios run longer, as the controller extends their bakes. */
+  horizon?: number;
+  /** The issue's target for the sequential judge's median canary requests to detect, if it sets one. */
+  target?: number;
 }
 
 const SINGLE = [{ weight: 5, bake: 10, kayentaWindow: 60 }];
@@ -114,11 +120,30 @@ const ALL_SCENARIOS: Scenario[] = [
     steps: SCHEDULE,
   },
   { name: 'errors 1.5× (1% base)', kind: 'regression', world: steady(100, 0.01, 0.015), steps: SINGLE },
-  { name: 'errors 2× (1% base)', kind: 'regression', world: steady(100, 0.01, 0.02), steps: SINGLE },
+  {
+    name: 'errors 2× (1% base)',
+    kind: 'regression',
+    world: steady(100, 0.01, 0.02),
+    steps: SINGLE,
+    target: 1600,
+  },
   { name: 'errors 2× (0.1% base)', kind: 'regression', world: steady(100, 0.001, 0.002), steps: SINGLE },
-  { name: 'errors 5× (1% base)', kind: 'regression', world: steady(100, 0.01, 0.05), steps: SINGLE },
+  {
+    name: 'errors 5× (1% base)',
+    kind: 'regression',
+    world: steady(100, 0.01, 0.05),
+    steps: SINGLE,
+    target: 300,
+  },
   { name: '20% outright failure', kind: 'regression', world: steady(100, 0.01, 0.21), steps: SINGLE },
   { name: 'errors 2× (1% base), 5 rps', kind: 'regression', world: steady(5, 0.01, 0.02), steps: SINGLE },
+  {
+    name: 'errors 5× (1% base), 5 rps',
+    kind: 'regression',
+    world: steady(5, 0.01, 0.05),
+    steps: SINGLE,
+    horizon: 240,
+  },
   {
     name: 'errors 2× (1% base), 1000 rps',
     kind: 'regression',
@@ -174,7 +199,7 @@ export const POLICY: AnalysisPolicy = {
 };
 
 /** The production defaults for extensions (3 × 60 s, then roll back an inconclusive step), bench policy otherwise. */
-const PROD_EXTENSIONS = 3;
+export const POLICY_PROD_EXT: AnalysisPolicy = { ...POLICY, maxExtensions: 3, onInconclusive: 'rollback' };
 /** The bench policy with the proposed production default errorRate.tolerance. */
 export const POLICY_TOL = (tolerance: number): AnalysisPolicy => ({
   ...POLICY,
@@ -216,8 +241,9 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
   const rng = new Rng(seed);
   const canary: PeriodStats[] = [];
   const baseline: PeriodStats[] = [];
-  let step = 0;
+  let stepIndex = 0;
   let inStep = 0;
+  let extensions = 0;
   let failedChecks = 0;
   let lastCheckFailed = false;
   let canaryRequests = 0;
@@ -227,9 +253,9 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
   let stepC = { n: 0, x: 0 };
   let stepB = { n: 0, x: 0 };
   const t0 = Date.parse('2025-01-01T00:00:00Z');
-  for (let t = 0; t < HORIZON; t++) {
+  for (let t = 0; t < (s.horizon ?? HORIZON); t++) {
     const w = s.world(t);
-    const cfg = s.steps[step] as Scenario['steps'][number];
+    const cfg = s.steps[stepIndex] as Scenario['steps'][number];
     const mean = w.rps * PERIOD_S;
     const c = rng.poisson(mean * (cfg.weight / 100));
     const b = rng.poisson(mean * (1 - cfg.weight / 100));
@@ -269,12 +295,24 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
         slowThresholdMs: SLOW_MS,
         medianThresholdMs: MEDIAN_MS,
       };
-      const v = judge(window, [], judgeName === 'seq-tol0.2' ? POLICY_TOL(0.2) : POLICY);
-      if (v.result === 'fail') decision = 'rollback';
-      else if (v.earlyPass) decision = 'advance';
-      else if (inStep >= cfg.bake && v.result === 'pass') decision = 'advance';
-      // Production extensions: after the bake, 3 one-minute extensions, then an inconclusive step is rolled back.
-      else if (judgeName === 'seq-prod-ext' && inStep >= cfg.bake + PROD_EXTENSIONS) decision = 'rollback';
+      const policy =
+        judgeName === 'seq-tol0.2'
+          ? POLICY_TOL(0.2)
+          : judgeName === 'seq-prod-ext'
+            ? POLICY_PROD_EXT
+            : POLICY;
+      // The product's own rules decide, as the workflow's Analyze does after every one-minute interval.
+      const bakeLeft = Math.max(0, cfg.bake - inStep) * PERIOD_S;
+      const step = {
+        index: stepIndex,
+        weight: cfg.weight,
+        bakeSeconds: cfg.bake * PERIOD_S,
+        approval: false,
+      };
+      const action = decide(judge(window, [], policy), step, extensions, policy, bakeLeft).action;
+      if (action === 'rollback') decision = 'rollback';
+      else if (action === 'advance' || action === 'awaitApproval') decision = 'advance';
+      else if (action === 'bakeAgain') extensions++;
     } else if (judgeName === 'fixed' || judgeName === 'fixed-strict') {
       lastCheckFailed = fixedCheckFails(c, ce, cp99, { minSuccess: 0.99, maxP99Ms: 500, minRequests: 20 });
       if (lastCheckFailed) failedChecks++;
@@ -305,10 +343,11 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
       };
     }
     if (decision === 'advance') {
-      step++;
+      stepIndex++;
       inStep = 0;
+      extensions = 0;
       failedChecks = judgeName === 'fixed' || judgeName === 'fixed-strict' ? failedChecks : 0;
-      if (step >= s.steps.length) {
+      if (stepIndex >= s.steps.length) {
         return {
           rolledBack: false,
           canaryRequestsAtRollback: 0,
@@ -347,13 +386,19 @@ export interface JudgeFigures {
   medianSecondsToPromote: number | null;
 }
 
-export function runScenario(s: Scenario, runs: number, seed: number): Record<string, JudgeFigures> {
+export function runScenario(
+  s: Scenario,
+  runs: number,
+  seed: number,
+): { judges: Record<string, JudgeFigures>; sequentialWithin: Record<string, number> } {
   const out: Record<string, JudgeFigures> = {};
+  let sequentialReq: number[] = [];
   for (const j of JUDGES) {
     const outcomes: Outcome[] = [];
     for (let r = 0; r < runs; r++) outcomes.push(simulate(s, j, seed * 100_003 + r));
     const rolled = outcomes.filter((o) => o.rolledBack).length;
     const detectReq = outcomes.map((o) => (o.rolledBack ? o.canaryRequestsAtRollback : Infinity));
+    if (j === 'sequential') sequentialReq = detectReq;
     const aa = s.kind === 'aa';
     out[j] = {
       runs,
@@ -371,12 +416,22 @@ export function runScenario(s: Scenario, runs: number, seed: number): Record<str
         : null,
     };
   }
-  return out;
+  // The sequential judge's share of runs detected with at most n canary requests, for the bounds table.
+  const sequentialWithin: Record<string, number> = {};
+  const fixedMedian = out.fixed?.medianRequestsToDetect;
+  for (const n of [s.target, fixedMedian]) {
+    if (typeof n === 'number' && sequentialReq.length > 0)
+      sequentialWithin[n] = sequentialReq.filter((x) => x <= n).length / sequentialReq.length;
+  }
+  return { judges: out, sequentialWithin };
 }
 
 function fmt(x: number | null, digits = 0): string {
   return x === null ? '—' : x.toFixed(digits);
 }
+
+/** BENCH_SEED=<n> reseeds every scenario (to see how much a figure moves between seeds). */
+const SEED = Number(process.env.BENCH_SEED ?? 20250314);
 
 /** Runs scenarios `indices` (this process). */
 export function runShard(indices: number[], aaRuns: number, regRuns: number) {
@@ -384,8 +439,19 @@ export function runShard(indices: number[], aaRuns: number, regRuns: number) {
     const s = SCENARIOS[i] as Scenario;
     const t = Date.now();
     // Seeds follow the full list, so a BENCH_SCENARIOS subset reproduces the full bench's figures.
-    const judges = runScenario(s, s.kind === 'aa' ? aaRuns : regRuns, 20250314 + ALL_SCENARIOS.indexOf(s));
-    return { index: i, name: s.name, kind: s.kind, judges, seconds: (Date.now() - t) / 1000 };
+    const { judges, sequentialWithin } = runScenario(
+      s,
+      s.kind === 'aa' ? aaRuns : regRuns,
+      SEED + ALL_SCENARIOS.indexOf(s),
+    );
+    return {
+      index: i,
+      name: s.name,
+      kind: s.kind,
+      judges,
+      sequentialWithin,
+      seconds: (Date.now() - t) / 1000,
+    };
   });
 }
 
@@ -436,10 +502,107 @@ async function runParallel(
   return parts.flat().sort((x, y) => x.index - y.index);
 }
 
+export interface Bound {
+  scenario: string;
+  /** The canary requests asked about, and why: the fixed judge's median, or the issue's target. */
+  canaryRequests: number;
+  from: 'fixed median' | 'target';
+  /** Upper bound on P(rolled back with at most that many canary requests) for any judge with ≤ alpha false rollbacks. */
+  detectionBound: number;
+  /** True when a median that low is within reach of a judge with false rollbacks ≤ alpha (detection ≥ 50%). */
+  reachable: boolean;
+  sequentialMedian: number | null;
+  /** The sequential judge's share of runs rolled back with at most that many canary requests (null: not run). */
+  sequentialDetected: number | null;
+}
+
+/** The canary's weight at minute t on the path of a judge that never rolls back (each step lasts its bake). */
+function weightAt(s: Scenario, t: number): number {
+  let end = 0;
+  for (const step of s.steps) {
+    end += step.bake;
+    if (t < end) return step.weight;
+  }
+  return (s.steps.at(-1) as Scenario['steps'][number]).weight;
+}
+
+/** For each error-rate regression: what any judge with ≤ alpha false rollbacks could do (bench/judge/bounds.ts). */
+function boundsFor(results: ShardResult[]): Bound[] {
+  const alpha = POLICY.errorRate.alpha ?? 0.01;
+  const out: Bound[] = [];
+  for (const r of results) {
+    const s = ALL_SCENARIOS.find((x) => x.name === r.name);
+    if (s?.kind !== 'regression') continue;
+    const w0 = s.world(0);
+    if (w0.canaryErr === w0.baseErr) continue;
+    const asks: Array<[number, Bound['from']]> = [];
+    const fixedMedian = r.judges.fixed?.medianRequestsToDetect;
+    if (typeof fixedMedian === 'number') asks.push([fixedMedian, 'fixed median']);
+    if (s.target !== undefined) asks.push([s.target, 'target']);
+    for (const [n, from] of asks) {
+      const detection = detectionBound({
+        canaryPerMinute: (t) => w0.rps * PERIOD_S * (weightAt(s, t) / 100),
+        p0: w0.baseErr,
+        p1: w0.canaryErr,
+        alpha,
+        n,
+      });
+      out.push({
+        scenario: s.name,
+        canaryRequests: n,
+        from,
+        detectionBound: detection,
+        reachable: detection >= 0.5,
+        sequentialMedian: r.judges.sequential?.medianRequestsToDetect ?? null,
+        sequentialDetected: r.sequentialWithin[n] ?? null,
+      });
+    }
+  }
+  return out;
+}
+
+function printBounds(bounds: Bound[]): void {
+  if (bounds.length === 0) return;
+  const alpha = POLICY.errorRate.alpha ?? 0.01;
+  const rows = [
+    [
+      'scenario',
+      'canary requests',
+      'from',
+      'any judge detects by then, at most',
+      'a median that low',
+      'sequential detects by then',
+      'sequential med',
+    ],
+    ...bounds.map((b) => [
+      b.scenario,
+      String(b.canaryRequests),
+      b.from,
+      `${(b.detectionBound * 100).toFixed(1)}%`,
+      b.reachable ? 'reachable' : 'out of reach',
+      b.sequentialDetected === null ? '—' : `${(b.sequentialDetected * 100).toFixed(1)}%`,
+      fmt(b.sequentialMedian),
+    ]),
+  ];
+  process.stdout.write(
+    `\nWhat any judge could do: P(rolled back with at most that many canary requests) for a judge whose false ` +
+      `rollbacks stay ≤ ${alpha} is at most the power of the Neyman–Pearson test that knows the stable error rate ` +
+      `exactly (bench/judge/bounds.ts, exact). Below 50%, no such judge has a median that low.\n`,
+  );
+  printTable(rows);
+}
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length))) ?? [];
+  const line = (row: string[]) => `| ${row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
+  process.stdout.write(`${line(rows[0] as string[])}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n`);
+  for (const row of rows.slice(1)) process.stdout.write(`${line(row)}\n`);
+}
+
 export async function main(args: string[]): Promise<void> {
   const json = args.includes('--json');
   const aaRuns = Number(process.env.BENCH_AA_RUNS ?? 2000);
-  const regRuns = Number(process.env.BENCH_REG_RUNS ?? 300);
+  const regRuns = Number(process.env.BENCH_REG_RUNS ?? 1000);
   const workers = Number(process.env.BENCH_WORKERS ?? 2);
   const began = Date.now();
   const results =
@@ -450,8 +613,9 @@ export async function main(args: string[]): Promise<void> {
           aaRuns,
           regRuns,
         );
+  const bounds = boundsFor(results);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ scenarios: results }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ scenarios: results, bounds }, null, 2)}\n`);
     return;
   }
   const rows: string[][] = [
@@ -482,10 +646,8 @@ export async function main(args: string[]): Promise<void> {
       ]);
     }
   }
-  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length))) ?? [];
-  const line = (row: string[]) => `| ${row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
-  process.stdout.write(`${line(rows[0] as string[])}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n`);
-  for (const row of rows.slice(1)) process.stdout.write(`${line(row)}\n`);
+  printTable(rows);
+  printBounds(bounds);
   process.stdout.write(
     `\nA/A runs ${aaRuns}, regression runs ${regRuns}; runs of ${HORIZON} one-minute periods; slow threshold ${SLOW_MS} ms, median threshold ${MEDIAN_MS} ms; warm-up 120 s; ${workers} worker(s); ` +
       `requests-to-detect quantiles count undetected runs as ∞ (— when the quantile is ∞); ` +
