@@ -7,7 +7,7 @@
  * requests) and evaluates every judge after every period — the repeated-looks stress. Judges:
  * - sequential: this project's judge (functions/core/judge.ts), bench policy below (tolerance 0; an inconclusive
  *   step waits until the horizon). The sources give slow counts above the stable p99 and above the stable median.
- * - seq-prod-ext, seq-tol0.2 (BENCH_VARIANTS=1): the same judge with the production extensions (3 × 1 min, then an
+ * - seq-prod-ext, seq-tol0.2 (BENCH_VARIANTS=1): the same judge with the production extensions (10 × 1 min, then an
  *   inconclusive step rolls back) and with errorRate.tolerance 0.2 (the production default).
  * - fixed: Flagger-style: each minute, success rate ≥ 99% and p99 ≤ 500 ms over the last minute (checked when
  *   the minute has ≥ 20 canary requests); rollback after 5 failed checks (Flagger's usual `threshold: 5`).
@@ -143,6 +143,7 @@ const ALL_SCENARIOS: Scenario[] = [
     world: steady(5, 0.01, 0.05),
     steps: SINGLE,
     horizon: 240,
+    target: 300,
   },
   {
     name: 'errors 2× (1% base), 1000 rps',
@@ -198,8 +199,8 @@ export const POLICY: AnalysisPolicy = {
   alarms: [],
 };
 
-/** The production defaults for extensions (3 × 60 s, then roll back an inconclusive step), bench policy otherwise. */
-export const POLICY_PROD_EXT: AnalysisPolicy = { ...POLICY, maxExtensions: 3, onInconclusive: 'rollback' };
+/** The production defaults for extensions (10 × 60 s, then roll back an inconclusive step), bench policy otherwise. */
+export const POLICY_PROD_EXT: AnalysisPolicy = { ...POLICY, maxExtensions: 10, onInconclusive: 'rollback' };
 /** The bench policy with the proposed production default errorRate.tolerance. */
 export const POLICY_TOL = (tolerance: number): AnalysisPolicy => ({
   ...POLICY,

@@ -85,6 +85,8 @@ export interface Verdict {
   metrics: MetricEvidence[];
   /** A pass on positive evidence that the canary is not worse: the step may be promoted before its bake ends. */
   earlyPass?: boolean;
+  /** Inconclusive because the canary has not served minRequests yet: wait for traffic, never fail for it. */
+  lowTraffic?: boolean;
 }
 
 /**
@@ -458,6 +460,7 @@ export function judge(window: MetricWindow, alarms: readonly AlarmState[], polic
       baseline,
       metrics,
       earlyPass: false,
+      lowTraffic: true,
     };
   }
   const unsure = metrics.filter((m) => m.result === 'inconclusive');

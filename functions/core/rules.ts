@@ -2,7 +2,13 @@ import type { AnalysisPolicy } from './config';
 import type { Verdict } from './judge';
 import type { PlanStep } from './plan';
 
-export type NextAction = 'advance' | 'awaitApproval' | 'keepBaking' | 'bakeAgain' | 'rollback';
+export type NextAction =
+  | 'advance'
+  | 'awaitApproval'
+  | 'keepBaking'
+  | 'awaitTraffic'
+  | 'bakeAgain'
+  | 'rollback';
 
 export interface Decision {
   action: NextAction;
@@ -29,7 +35,10 @@ export function firstBakeWait(step: PlanStep, policy: AnalysisPolicy): { wait: n
  * - fail: roll back, whenever it comes (mid-bake too).
  * - mid-bake: advance early on a pass whose evidence shows the canary not worse (policy.earlyPass, default on);
  *   otherwise keep baking (an inconclusive verdict mid-bake is not an extension).
- * - bake over: pass advances; inconclusive extends the bake while extensions are left, then follows onInconclusive.
+ * - bake over: pass advances; too little canary traffic yet (below minRequests) waits for traffic, one extension
+ *   length at a time, without using up extensions: a rollout is never failed for lack of data (the execution's own
+ *   timeout bounds the wait); any other inconclusive verdict (the canary looks worse, the evidence is building)
+ *   extends the bake while extensions are left, then follows onInconclusive.
  */
 export function decide(
   verdict: Verdict,
@@ -50,6 +59,9 @@ export function decide(
     };
   }
   if (verdict.result === 'inconclusive') {
+    if (verdict.lowTraffic === true) {
+      return { action: 'awaitTraffic', reason: `${verdict.reason}; waiting for traffic` };
+    }
     if (extensionsUsed < policy.maxExtensions) {
       return {
         action: 'bakeAgain',

@@ -90,6 +90,13 @@ export function makeAnalyze(deps: AnalyzeDeps) {
           extensions,
         };
       }
+      case 'awaitTraffic':
+        return {
+          action: decision.action,
+          seconds: clock.workflowSeconds(policy.extensionSeconds),
+          bakeLeft: 0,
+          extensions,
+        };
       case 'bakeAgain':
         return {
           action: decision.action,

@@ -86,7 +86,7 @@ describe('parseServiceConfig', () => {
       expect(config.traffic.deregistrationDelaySeconds).toBe(300);
       expect(config.analysis).toEqual({
         minRequests: 200,
-        maxExtensions: 3,
+        maxExtensions: 10,
         extensionSeconds: 60,
         onInconclusive: 'rollback',
         errorRate: { tolerance: 0.2, minIncrease: 0.005, max: 0.05 },

@@ -133,6 +133,7 @@ describe('judge', () => {
       expect(verdict.result).toBe('inconclusive');
       expect(verdict.reason).toContain('199 of 200');
       expect(verdict.canary.requests).toBe(199);
+      expect(verdict.lowTraffic).toBe(true);
     });
 
     it('is inconclusive with no canary data at all (no traffic yet is not a failure)', () => {
@@ -150,6 +151,7 @@ describe('judge', () => {
 
       // Assess
       expect(verdict.result).toBe('pass');
+      expect(verdict.lowTraffic).toBeUndefined();
     });
 
     it('follows the policy minRequests', () => {

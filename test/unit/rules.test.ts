@@ -207,6 +207,38 @@ describe('decide mid-bake (bake left after this analysis)', () => {
   });
 });
 
+describe('decide with too little canary traffic', () => {
+  const lowTraffic = (): Verdict => ({
+    ...verdict('inconclusive', 'not enough canary traffic yet: 150 of 200 requests'),
+    lowTraffic: true,
+  });
+
+  it('waits for traffic without using up an extension, even with none left and onInconclusive rollback', () => {
+    const decision = decide(
+      lowTraffic(),
+      step(),
+      3,
+      policy({ maxExtensions: 3, onInconclusive: 'rollback' }),
+    );
+    expect(decision.action).toBe('awaitTraffic');
+    expect(decision.reason).toBe('not enough canary traffic yet: 150 of 200 requests; waiting for traffic');
+  });
+
+  it('keeps baking mid-bake as for any other inconclusive verdict', () => {
+    expect(decide(lowTraffic(), step(), 0, policy(), 120).action).toBe('keepBaking');
+  });
+
+  it('still rolls back an inconclusive verdict that is not about traffic once the extensions are used up', () => {
+    const held = decide(
+      verdict('inconclusive'),
+      step(),
+      3,
+      policy({ maxExtensions: 3, onInconclusive: 'rollback' }),
+    );
+    expect(held.action).toBe('rollback');
+  });
+});
+
 describe('firstBakeWait', () => {
   it('waits one analysis interval first and leaves the rest', () => {
     expect(firstBakeWait(step({ bakeSeconds: 300 }), policy())).toEqual({ wait: 60, left: 240 });

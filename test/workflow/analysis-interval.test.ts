@@ -67,4 +67,32 @@ describe('the bake is judged every analysis interval', () => {
     expect(secondsInStep(history, 'analysis')).toBeLessThan(600);
     await expectSettled(world, { stableTag: 'v1' });
   }, 90_000);
+
+  it('a canary short of minRequests waits for traffic and is never failed for it', async () => {
+    // Half the traffic on the canary (~375 requests a rollout minute here) and 1,500 needed: about four minutes
+    // after a one-minute bake, with no extensions allowed and onInconclusive rollback.
+    const world = await startWorld({
+      alarms: [],
+      services: [
+        demoService({
+          steps: [
+            { weight: 50, bakeSeconds: 60 },
+            { weight: 100, bakeSeconds: 60 },
+          ],
+          analysis: { alarms: [], minRequests: 1500, maxExtensions: 0, onInconclusive: 'rollback' },
+        }),
+      ],
+    });
+    const id = await started(world.push('v2'));
+
+    expect((await world.waitFor(id, 60_000)).status).toBe('SUCCEEDED');
+
+    const actions = (await world.store.history(id))
+      .filter((h) => h.type === 'analysis' && h.detail?.step === 0)
+      .map((h) => h.detail?.action);
+    expect(actions.at(-1)).toBe('advance');
+    expect(actions.filter((a) => a === 'awaitTraffic').length).toBeGreaterThan(0);
+    expect(actions).not.toContain('rollback');
+    await expectSettled(world, { stableTag: 'v2' });
+  }, 90_000);
 });
