@@ -2,13 +2,16 @@ import type { AnalysisPolicy } from './config';
 import type { Verdict } from './judge';
 import type { PlanStep } from './plan';
 
-export type NextAction =
-  | 'advance'
-  | 'awaitApproval'
-  | 'keepBaking'
-  | 'awaitTraffic'
-  | 'bakeAgain'
-  | 'rollback';
+/** What an analysis can tell the workflow to do next (statemachine Decide routes each; rollback fails the task). */
+export const NEXT_ACTIONS = [
+  'advance',
+  'awaitApproval',
+  'keepBaking',
+  'awaitTraffic',
+  'bakeAgain',
+  'rollback',
+] as const;
+export type NextAction = (typeof NEXT_ACTIONS)[number];
 
 export interface Decision {
   action: NextAction;

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
+import { NEXT_ACTIONS } from '../../functions/core/rules';
 import { loadDefinition, substitutedDefinition, taskStates } from '../../sandbox/step-functions';
 
 const validator = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
@@ -17,6 +18,25 @@ describe('statemachine/canary.asl.json', () => {
     const result = validator(structuredClone(substitutedDefinition()));
     expect(result.errorsText()).toBe('');
     expect(result.isValid).toBe(true);
+  });
+
+  it('routes every action Analyze returns: waits go back to Bake, approval to AwaitApproval, advance on', () => {
+    const decide = states().Decide as unknown as { Choices: { StringEquals: string; Next: string }[] };
+    const next = Object.fromEntries(decide.Choices.map((c) => [c.StringEquals, c.Next]));
+    // rollback is not returned: Analyze fails with CanaryFailed and the Catch rolls back.
+    expect(Object.keys(next).sort()).toEqual(NEXT_ACTIONS.filter((a) => a !== 'rollback').sort());
+    expect(next).toEqual({
+      keepBaking: 'Bake',
+      awaitTraffic: 'Bake',
+      bakeAgain: 'Bake',
+      awaitApproval: 'AwaitApproval',
+      advance: 'StepDone',
+    });
+    // Analyze reads what is left of the bake, and a person ending the bake leaves none of it.
+    expect(
+      (states().Analyze as unknown as { Parameters: Record<string, string> }).Parameters['bakeLeft.$'],
+    ).toBe('$.Payload.bakeLeft');
+    expect(states().EndBakeNow).toMatchObject({ Type: 'Pass', Parameters: { bakeLeft: 0 }, Next: 'Analyze' });
   });
 
   it('uses JSONPath only (the local engine ignores JSONata, Assign and Variables)', () => {
