@@ -14,6 +14,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -473,12 +474,22 @@ export class CanaryController extends Construct {
         {
           id: 'AwsSolutions-SQS3',
           reason:
-            'This queue is itself the dead-letter queue of an EventBridge target; it has no consumer to redrive from.',
+            'This queue is itself a dead-letter queue (EventBridge target and Lambda on-failure destination); it has ' +
+            'no consumer to redrive from.',
         },
       ]);
       this.deadLetterQueues[name] = queue;
       return queue;
     };
+    // EventBridge invokes asynchronously: its DLQ keeps events it could not deliver; an event delivered but failing
+    // in the function (after Lambda's own two retries) goes to the same queue as the function's on-failure
+    // destination, so nothing is dropped silently and the queue's alarm tells someone.
+    const asyncFailures = (fn: ControllerFunction, queue: sqs.Queue) =>
+      fn.function.configureAsyncInvoke({
+        onFailure: new SqsDestination(queue),
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      });
     const target = (fn: ControllerFunction, queue: sqs.Queue) =>
       new targets.LambdaFunction(fn.function, {
         deadLetterQueue: queue,
@@ -488,6 +499,7 @@ export class CanaryController extends Construct {
 
     const startRollout = this.functions['start-rollout'] as ControllerFunction;
     const startDlq = dlq('StartRollout');
+    asyncFailures(startRollout, startDlq);
     for (const config of this.services) {
       const tags = tagFilter(config.tagPattern);
       new events.Rule(this, `EcrPush${pascal(config.service)}`, {
@@ -513,6 +525,9 @@ export class CanaryController extends Construct {
 
     const alarmNames = [...new Set(this.services.flatMap((c) => c.analysis.alarms))].sort();
     if (alarmNames.length > 0) {
+      const onAlarm = this.functions['on-alarm'] as ControllerFunction;
+      const onAlarmDlq = dlq('OnAlarm');
+      asyncFailures(onAlarm, onAlarmDlq);
       new events.Rule(this, 'AlarmStateChange', {
         description: 'A gating alarm going into ALARM puts traffic back on stable',
         eventPattern: {
@@ -520,10 +535,13 @@ export class CanaryController extends Construct {
           detailType: ['CloudWatch Alarm State Change'],
           detail: { alarmName: alarmNames, state: { value: ['ALARM'] } },
         },
-        targets: [target(this.functions['on-alarm'] as ControllerFunction, dlq('OnAlarm'))],
+        targets: [target(onAlarm, onAlarmDlq)],
       });
     }
 
+    const reconcile = this.functions.reconcile as ControllerFunction;
+    const reconcileDlq = dlq('Reconcile');
+    asyncFailures(reconcile, reconcileDlq);
     new events.Rule(this, 'ExecutionEndedAbnormally', {
       description: 'Clean up after rollout executions that failed, timed out or were stopped',
       eventPattern: {
@@ -534,7 +552,7 @@ export class CanaryController extends Construct {
           status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
         },
       },
-      targets: [target(this.functions.reconcile as ControllerFunction, dlq('Reconcile'))],
+      targets: [target(reconcile, reconcileDlq)],
     });
 
     // --- dashboards and the controller's own alarms ------------------------------------------------------------
@@ -574,7 +592,7 @@ export class CanaryController extends Construct {
       alarm(
         `${name}DlqNotEmpty`,
         queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        `events for ${name} could not be delivered (dead-letter queue not empty)`,
+        `events for ${name} could not be delivered or failed after retries (dead-letter queue not empty)`,
       );
     }
 

@@ -276,6 +276,36 @@ describe('events', () => {
     });
   });
 
+  it("sends events that fail inside an event-driven function, after its retries, to that rule target's queue", () => {
+    for (const handler of ['start-rollout', 'on-alarm', 'reconcile']) {
+      const configs = ofType('AWS::Lambda::EventInvokeConfig').filter(
+        ([, r]) => r.Properties.FunctionName?.Ref === fnId(handler),
+      );
+      expect(configs, handler).toHaveLength(1);
+      const props = (configs[0] as [string, { Properties: Record<string, any> }])[1].Properties;
+      expect(props.MaximumRetryAttempts).toBe(2);
+      expect(props.MaximumEventAgeInSeconds).toBe(3600);
+      const queueId = props.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0];
+      expect(resources[queueId]?.Type).toBe('AWS::SQS::Queue');
+      // The same queue is the dead-letter queue of the function's EventBridge targets.
+      const targetQueues = rules()
+        .flatMap((r) => r.Targets)
+        .filter((t) => t.Arn['Fn::GetAtt']?.[0] === fnId(handler))
+        .map((t) => t.DeadLetterConfig.Arn['Fn::GetAtt'][0]);
+      expect(targetQueues.length, handler).toBeGreaterThan(0);
+      expect(new Set(targetQueues), handler).toEqual(new Set([queueId]));
+      // ...and the function may send to it.
+      const role = resources[fnId(handler)]?.Properties.Role['Fn::GetAtt'][0];
+      const statements = ofType('AWS::IAM::Policy')
+        .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+      const sends = statements.filter(
+        (x: Statement) => actions(x).includes('sqs:SendMessage') && x.Effect === 'Allow',
+      );
+      expect(sends.map((x: Statement) => x.Resource)).toEqual([{ 'Fn::GetAtt': [queueId, 'Arn'] }]);
+    }
+  });
+
   it('gives every target a dead-letter queue, retries and a maximum event age', () => {
     const all = rules();
     expect(all).toHaveLength(5);
