@@ -282,7 +282,7 @@ describe('events', () => {
         ([, r]) => r.Properties.FunctionName?.Ref === fnId(handler),
       );
       expect(configs, handler).toHaveLength(1);
-      const props = (configs[0] as [string, { Properties: Record<string, any> }])[1].Properties;
+      const props = (configs[0] as [string, Resource])[1].Properties;
       expect(props.MaximumRetryAttempts).toBe(2);
       expect(props.MaximumEventAgeInSeconds).toBe(3600);
       const queueId = props.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0];
