@@ -24,6 +24,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ROLLOUT_TABLE_SCHEMA } from '../functions/adapters/aws/dynamodb';
 import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from '../functions/core/config';
+import { METRICS_NAMESPACE, METRICS_SERVICE, OUTCOME_METRICS } from '../functions/core/outcome-metrics';
 import { ControllerFunction, REPO_ROOT } from './controller-function';
 
 /** Lambda's limit on all variables together is 4 KB; the rest of the environment needs the remainder. */
@@ -578,10 +579,17 @@ export class CanaryController extends Construct {
         `canary controller function ${handler} failed`,
       );
     }
+    // Not on failed executions: every ordinary rollback ends in the RolledBack Fail state (and pages on its own).
     alarm(
-      'ExecutionsFailed',
-      this.stateMachine.metricFailed({ period: Duration.minutes(5) }),
-      'rollout executions failed (a rollback ends in the RolledBack Fail state, so this includes rollbacks)',
+      'RollbacksFailed',
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: OUTCOME_METRICS.rollbackFailed,
+        dimensionsMap: { service: METRICS_SERVICE },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      'a rollback did not complete: traffic of that service needs attention',
     );
     alarm(
       'ExecutionsTimedOut',

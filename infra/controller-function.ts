@@ -9,6 +9,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRICS_SERVICE } from '../functions/core/outcome-metrics';
 
 /** The repository root: entries, the lock file and node_modules (with esbuild) are found from here. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
@@ -68,7 +69,7 @@ export class ControllerFunction extends Construct {
       environment: {
         ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'canary-controller',
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? METRICS_SERVICE,
       },
       bundling: {
         // Offline and Docker-free: the repository's own esbuild (node_modules/.bin) bundles locally.

@@ -8,11 +8,9 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { METRICS_NAMESPACE, METRICS_SERVICE as SERVICE_NAME } from '../core/outcome-metrics';
 import type { Log } from '../ports';
 import type { TaskHandler } from '../tasks/lib/task';
-
-const SERVICE_NAME = 'canary-controller';
-const METRICS_NAMESPACE = 'CanaryController';
 
 // serviceName / namespace: POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE win when set.
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });

@@ -1,9 +1,11 @@
 /**
  * notify: tell people how a rollout ended. Every channel is tried; a channel that fails is logged and never
  * blocks the others or the workflow. Rollbacks page (error), a rollback that could not finish pages critical.
+ * Each outcome is also counted (the controller's RollbacksFailed alarm reads that count).
  */
 import { z } from 'zod';
 import { causeMessage } from '../core/errors';
+import type { RolloutOutcome } from '../core/outcome-metrics';
 import { imageLabel } from '../core/rollout';
 import type { Clock, Log, Notifier, RolloutEvent, RolloutStore } from '../ports';
 import { caughtErrorSchema, rolloutDocSchema } from './lib/inputs';
@@ -15,6 +17,8 @@ export interface NotifyDeps {
   notifiers: readonly Notifier[];
   clock: Clock;
   log: Log;
+  /** Counts the outcome (a CloudWatch metric in AWS, core/outcome-metrics.ts); optional. */
+  countOutcome?: (outcome: RolloutOutcome) => void;
 }
 
 const input = z.object({
@@ -64,6 +68,7 @@ export function makeNotify(deps: NotifyDeps) {
       at: clock.now().toISOString(),
     });
     log.info('notified', { rolloutId: rollout.rolloutId, outcome, ...result });
+    deps.countOutcome?.(outcome);
     return result;
   });
 }

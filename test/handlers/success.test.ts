@@ -32,7 +32,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { imageLabel, type RolloutDoc } from '../../functions/core/rollout';
 import {
   CANARY_IMAGE,
@@ -738,6 +738,30 @@ describe('notification channels', () => {
       { SecretId: PAGERDUTY_SECRET_ARN },
     ]);
     expect(fetchMock).toHaveBeenCalledTimes(2);
+  });
+
+  it('counts the outcome as a CloudWatch metric (EMF), the count the RollbacksFailed alarm reads', async () => {
+    // Metrics on (the other tests turn them off); POWERTOOLS_DEV prints them through the global console.
+    stubEnv({ POWERTOOLS_METRICS_DISABLED: 'false' });
+    doc.on(GetCommand).resolves({});
+    const handler = await handlerOf('notify');
+    const lines: string[] = [];
+    const printed = vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    try {
+      await handler({ rollout: rolloutDoc, outcome: 'rollbackFailed' }, context);
+    } finally {
+      printed.mockRestore();
+    }
+    const emf = lines.filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
+    const counted = emf.find((m) => 'RollbacksFailed' in m);
+    expect(counted).toMatchObject({ RollbacksFailed: 1, service: 'canary-controller' });
+    expect(counted._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'CanaryController',
+      Dimensions: [['service']],
+      Metrics: [expect.objectContaining({ Name: 'RollbacksFailed', Unit: 'Count' })],
+    });
   });
 
   it('start-rollout refuses a quarantined image on the service’s topic', async () => {

@@ -467,12 +467,23 @@ describe('dashboards and alarms', () => {
     }
   });
 
-  it('alarms on function errors, failed and timed-out executions and non-empty DLQs, to the topic', () => {
+  it('alarms on function errors, failed rollbacks, timed-out executions and non-empty DLQs, to the topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     const topicRef = { Ref: logicalId(controller.topic.node.defaultChild) };
     const metrics = alarms.map((a) => a.MetricName).sort();
     expect(metrics.filter((m) => m === 'Errors')).toHaveLength(13);
-    expect(metrics).toEqual(expect.arrayContaining(['ExecutionsFailed', 'ExecutionsTimedOut']));
+    expect(metrics).toEqual(expect.arrayContaining(['RollbacksFailed', 'ExecutionsTimedOut']));
+    // Not on failed executions: an ordinary rollback ends its execution in a Fail state.
+    expect(metrics).not.toContain('ExecutionsFailed');
+    // The count the notify function publishes (Powertools: namespace, `service` dimension of every function).
+    expect(alarms.find((a) => a.MetricName === 'RollbacksFailed')).toMatchObject({
+      Namespace: 'CanaryController',
+      Dimensions: [{ Name: 'service', Value: 'canary-controller' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+    });
+    const notifyEnv = resources[fnId('notify')]?.Properties.Environment.Variables;
+    expect(notifyEnv.POWERTOOLS_SERVICE_NAME).toBe('canary-controller');
     expect(metrics.filter((m) => m === 'ApproximateNumberOfMessagesVisible')).toHaveLength(3);
     for (const a of alarms) expect(a.AlarmActions).toEqual([topicRef]);
   });
