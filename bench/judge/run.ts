@@ -5,10 +5,11 @@
  *
  * Each run simulates per-minute counts (Poisson traffic split by the canary weight, binomial errors and slow
  * requests) and evaluates every judge after every period — the repeated-looks stress. Judges:
- * - sequential: this project's judge (functions/core/judge.ts), bench policy below (tolerance 0; an inconclusive
- *   step waits until the horizon). The sources give slow counts above the stable p99 and above the stable median.
- * - seq-prod-ext, seq-tol0.2 (BENCH_VARIANTS=1): the same judge with the production extensions (10 × 1 min, then an
- *   inconclusive step rolls back) and with errorRate.tolerance 0.2 (the production default).
+ * - sequential: this project's judge (functions/core/judge.ts) with the production defaults of the analysis policy,
+ *   decided by the product's rules (functions/core/rules.ts) after every minute, as the workflow's Analyze does. The
+ *   sources give slow counts above the stable p99 and above the stable median.
+ * - seq-ext-unlimited, seq-tol0.2 (BENCH_VARIANTS=1): the same with unlimited extensions (then advance) and with
+ *   errorRate.tolerance 0.2.
  * - fixed: Flagger-style: each minute, success rate ≥ 99% and p99 ≤ 500 ms over the last minute (checked when
  *   the minute has ≥ 20 canary requests); rollback after 5 failed checks (Flagger's usual `threshold: 5`).
  * - fixed-strict: the same with rollback at the first failed check (threshold 1).
@@ -16,7 +17,7 @@
  *   (up to 40 requests per version per minute), looked at once per step at the end of a fixed window:
  *   60 minutes for a single-step rollout, 15 minutes per step for the 4-step schedule.
  */
-import type { AnalysisPolicy } from '../../functions/core/config';
+import { type AnalysisPolicy, parseAnalysisPolicy } from '../../functions/core/config';
 import { judge, type MetricWindow, type PeriodStats } from '../../functions/core/judge';
 import { decide } from '../../functions/core/rules';
 import { fixedCheckFails, mannWhitney, mannWhitneyIndicators } from './baselines';
@@ -188,30 +189,25 @@ export const SCENARIOS: Scenario[] = process.env.BENCH_SCENARIOS
   ? ALL_SCENARIOS.filter((s) => new RegExp(process.env.BENCH_SCENARIOS as string).test(s.name))
   : ALL_SCENARIOS;
 
-/** The bench policy for the sequential judge (see the report for why tolerance 0). */
-export const POLICY: AnalysisPolicy = {
-  minRequests: 200,
+/** The sequential judge as shipped: the production defaults of the analysis policy (no gating alarms here). */
+export const POLICY: AnalysisPolicy = parseAnalysisPolicy({});
+/** Variant: extensions without limit, then advance (does the extension policy cost false rollbacks?). */
+export const POLICY_UNLIMITED_EXT: AnalysisPolicy = {
+  ...POLICY,
   maxExtensions: 100,
-  extensionSeconds: 60,
   onInconclusive: 'advance',
-  errorRate: { tolerance: 0, minIncrease: 0.005, max: 0.05, alpha: 0.01, passRatio: 1.5 },
-  latency: { p99Tolerance: 0.25, p99MinIncreaseMs: 25, slowTolerance: 0, passRatio: 1.5 },
-  alarms: [],
 };
-
-/** The production defaults for extensions (10 × 60 s, then roll back an inconclusive step), bench policy otherwise. */
-export const POLICY_PROD_EXT: AnalysisPolicy = { ...POLICY, maxExtensions: 10, onInconclusive: 'rollback' };
-/** The bench policy with the proposed production default errorRate.tolerance. */
+/** Variant: the production defaults with another errorRate.tolerance. */
 export const POLICY_TOL = (tolerance: number): AnalysisPolicy => ({
   ...POLICY,
   errorRate: { ...POLICY.errorRate, tolerance },
 });
 
-type JudgeName = 'sequential' | 'seq-prod-ext' | 'seq-tol0.2' | 'fixed' | 'fixed-strict' | 'kayenta';
-/** BENCH_VARIANTS=1 adds the two sequential variants (production extensions; tolerance 0.2). */
+type JudgeName = 'sequential' | 'seq-ext-unlimited' | 'seq-tol0.2' | 'fixed' | 'fixed-strict' | 'kayenta';
+/** BENCH_VARIANTS=1 adds the two sequential variants (unlimited extensions; tolerance 0.2). */
 const ALL_JUDGES: JudgeName[] = [
   'sequential',
-  'seq-prod-ext',
+  'seq-ext-unlimited',
   'seq-tol0.2',
   'fixed',
   'fixed-strict',
@@ -286,7 +282,7 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
     excess += ce - c * w.baseErr;
     inStep++;
     let decision: 'rollback' | 'advance' | 'wait' = 'wait';
-    if (judgeName === 'sequential' || judgeName === 'seq-prod-ext' || judgeName === 'seq-tol0.2') {
+    if (judgeName === 'sequential' || judgeName === 'seq-ext-unlimited' || judgeName === 'seq-tol0.2') {
       const window: MetricWindow = {
         from: canary[0]?.start as string,
         to: new Date(t0 + (t + 1) * PERIOD_S * 1000).toISOString(),
@@ -299,8 +295,8 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
       const policy =
         judgeName === 'seq-tol0.2'
           ? POLICY_TOL(0.2)
-          : judgeName === 'seq-prod-ext'
-            ? POLICY_PROD_EXT
+          : judgeName === 'seq-ext-unlimited'
+            ? POLICY_UNLIMITED_EXT
             : POLICY;
       // The product's own rules decide, as the workflow's Analyze does after every one-minute interval.
       const bakeLeft = Math.max(0, cfg.bake - inStep) * PERIOD_S;

@@ -414,7 +414,7 @@ function judgeAlarms(alarms: readonly AlarmState[]): MetricEvidence {
  * - Hold: a test whose e-value is past √(1/alpha) (the canary looks worse, evidence building) makes the verdict
  *   inconclusive instead of pass, so the bake is extended rather than the step passed. Under onInconclusive
  *   'rollback' a hold that outlasts maxExtensions rolls back with less evidence than 1/alpha: that path is outside
- *   the alpha guarantee (measured in bench/judge as seq-prod-ext).
+ *   the alpha guarantee (measured in bench/judge: the 'sequential' judge runs the production extension rules).
  * - Below minRequests canary requests nothing passes (inconclusive: the step is extended); a failure needs evidence
  *   (e-value ≥ 1/alpha), never a lack of data.
  * - earlyPass: every sequential test shows the canary not worse (its confidence sequence below passRatio).

@@ -89,7 +89,7 @@ describe('parseServiceConfig', () => {
         maxExtensions: 10,
         extensionSeconds: 60,
         onInconclusive: 'rollback',
-        errorRate: { tolerance: 0.2, minIncrease: 0.005, max: 0.05 },
+        errorRate: { tolerance: 0, minIncrease: 0.005, max: 0.05 },
         latency: { p99Tolerance: 0.25, p99MinIncreaseMs: 25 },
         alarms: [],
       });

@@ -240,11 +240,12 @@ describe('judge', () => {
     });
 
     it('fails when the canary is shown above (1 + tolerance) × baseline', () => {
-      // Prepare: baseline 2%, canary 4% (limit shown: 1.2 × 2% = 2.4%), enough errors for the sequential test
+      // Prepare: baseline 2%, canary 4% (tolerance 0.2, limit shown: 1.2 × 2% = 2.4%), enough errors for the
+      // sequential test
       const w = window(steady(10, 1000, 40, 90), steady(10, 10000, 200, 90));
 
       // Act
-      const verdict = judge(w, OK_ALARMS, policy());
+      const verdict = judge(w, OK_ALARMS, policy({ errorRate: { tolerance: 0.2 } }));
 
       // Assess
       expect(verdict.result).toBe('fail');
@@ -267,11 +268,11 @@ describe('judge', () => {
     });
 
     it('passes a higher canary rate that is not shown worse (few errors)', () => {
-      // Prepare: baseline 0.2%, canary 0.5%: 10 errors are not evidence enough
+      // Prepare: baseline 0.2%, canary 0.5%, tolerance 0.2: 10 errors are not evidence enough
       const w = window(steady(5, 400, 2, 90), steady(5, 5000, 10, 90));
 
       // Act
-      const verdict = judge(w, OK_ALARMS, policy());
+      const verdict = judge(w, OK_ALARMS, policy({ errorRate: { tolerance: 0.2 } }));
 
       // Assess
       expect(verdict.result).toBe('pass');
