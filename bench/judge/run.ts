@@ -415,8 +415,8 @@ export function runScenario(
   }
   // The sequential judge's share of runs detected with at most n canary requests, for the bounds table.
   const sequentialWithin: Record<string, number> = {};
-  const fixedMedian = out.fixed?.medianRequestsToDetect;
-  for (const n of [s.target, fixedMedian]) {
+  const fixedMedians = [out.fixed, out['fixed-strict']].map((f) => f?.medianRequestsToDetect);
+  for (const n of [s.target, ...fixedMedians]) {
     if (typeof n === 'number' && sequentialReq.length > 0)
       sequentialWithin[n] = sequentialReq.filter((x) => x <= n).length / sequentialReq.length;
   }
@@ -501,9 +501,9 @@ async function runParallel(
 
 export interface Bound {
   scenario: string;
-  /** The canary requests asked about, and why: the fixed judge's median, or the target. */
+  /** The canary requests asked about, and why: a fixed judge's median, or the target. */
   canaryRequests: number;
-  from: 'fixed median' | 'target';
+  from: 'fixed median' | 'fixed-strict median' | 'target';
   /** Upper bound on P(rolled back with at most that many canary requests) for any judge with ≤ alpha false rollbacks. */
   detectionBound: number;
   /** True when a median that low is within reach of a judge with false rollbacks ≤ alpha (detection ≥ 50%). */
@@ -535,6 +535,8 @@ function boundsFor(results: ShardResult[]): Bound[] {
     const asks: Array<[number, Bound['from']]> = [];
     const fixedMedian = r.judges.fixed?.medianRequestsToDetect;
     if (typeof fixedMedian === 'number') asks.push([fixedMedian, 'fixed median']);
+    const strictMedian = r.judges['fixed-strict']?.medianRequestsToDetect;
+    if (typeof strictMedian === 'number') asks.push([strictMedian, 'fixed-strict median']);
     if (s.target !== undefined) asks.push([s.target, 'target']);
     for (const [n, from] of asks) {
       const detection = detectionBound({
