@@ -2,56 +2,25 @@
  * The Lambda entry points, end to end through the real adapters with mocked SDK clients: configuration from the
  * environment at cold start, the exact SDK commands a real event causes, and nothing sent for a malformed event.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ROLLOUT_ID, SERVICE, validServiceConfig } from '../helpers/config';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import {
+  context,
+  ddb,
+  doc,
+  elbv2,
+  handlerOf,
+  installAwsMockHooks,
+  STATE_MACHINE_ARN,
+  sfn,
+  stubEnv,
+  TABLE,
+} from '../helpers/aws-mocks';
+import { ROLLOUT_ID, SERVICE } from '../helpers/config';
 import { loadEvent } from '../helpers/fixtures';
 
-const TABLE = 'canary-rollouts';
-const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:canary-rollout';
-
-const doc = mockClient(DynamoDBDocumentClient);
-const ddb = mockClient(DynamoDBClient);
-const sfn = mockClient(SFNClient);
-const elbv2 = mockClient(ElasticLoadBalancingV2Client);
-
-const context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: 'canary-test',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:canary-test',
-  memoryLimitInMB: '256',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/canary-test',
-  logStreamName: '2025/03/14/[$LATEST]abcdef',
-  getRemainingTimeInMillis: () => 60_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as Context;
-
-function stubEnv(overrides: Record<string, string | undefined> = {}) {
-  const base: Record<string, string | undefined> = {
-    AWS_REGION: 'us-east-1',
-    TABLE_NAME: TABLE,
-    STATE_MACHINE_ARN,
-    SERVICES_JSON: JSON.stringify([validServiceConfig({ repository: 'acme/web' })]),
-    SNS_TOPIC_ARN: '',
-    PAGERDUTY_SECRET_ARN: '',
-    POWERTOOLS_TRACE_ENABLED: 'false',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    POWERTOOLS_DEV: 'true',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  };
-  for (const [name, value] of Object.entries({ ...base, ...overrides })) vi.stubEnv(name, value);
-}
+installAwsMockHooks();
 
 /** Every command sent to any mocked client, as [client, command name]. */
 function sent(): string[] {
@@ -62,18 +31,6 @@ function sent(): string[] {
     ...elbv2.calls().map((c) => `elbv2:${c.args[0].constructor.name}`),
   ];
 }
-
-beforeEach(() => {
-  vi.resetModules();
-  for (const m of [doc, ddb, sfn, elbv2]) m.reset();
-  doc.onAnyCommand().resolves({});
-  ddb.onAnyCommand().resolves({});
-  stubEnv();
-});
-
-afterEach(() => {
-  vi.unstubAllEnvs();
-});
 
 describe('start-rollout', () => {
   it('starts an execution named after the service and digest for an ECR push', async () => {
@@ -191,9 +148,7 @@ describe('workflow tasks', () => {
     'rollback',
     'notify',
   ])('%s rejects a malformed input with InputInvalid and sends nothing', async (name) => {
-    const { handler } = (await import(`../../functions/handlers/${name}.ts`)) as {
-      handler: (event: unknown, context: Context) => Promise<unknown>;
-    };
+    const handler = await handlerOf(name);
     await expect(handler({ rollout: { rolloutId: 42 } }, context)).rejects.toMatchObject({
       name: 'InputInvalid',
     });
