@@ -22,12 +22,12 @@ export interface Decision {
 export const DEFAULT_ANALYSIS_INTERVAL_SECONDS = 60;
 
 /**
- * The first wait of a step's bake and what is left of the bake after it (seconds, as configured): the bake is
- * judged every analysis interval.
+ * The next wait of a bake with `bakeSeconds` still to go, and what is left of it after that wait (seconds, as
+ * configured): a bake is judged every analysis interval, the last wait being what remains.
  */
-export function firstBakeWait(step: PlanStep, policy: AnalysisPolicy): { wait: number; left: number } {
-  const wait = Math.min(step.bakeSeconds, policy.intervalSeconds ?? DEFAULT_ANALYSIS_INTERVAL_SECONDS);
-  return { wait, left: step.bakeSeconds - wait };
+export function nextBakeWait(bakeSeconds: number, policy: AnalysisPolicy): { wait: number; left: number } {
+  const wait = Math.min(bakeSeconds, policy.intervalSeconds ?? DEFAULT_ANALYSIS_INTERVAL_SECONDS);
+  return { wait, left: bakeSeconds - wait };
 }
 
 /**

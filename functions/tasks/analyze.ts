@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { CanaryFailedError } from '../core/errors';
 import { judge } from '../core/judge';
-import { DEFAULT_ANALYSIS_INTERVAL_SECONDS, decide } from '../core/rules';
+import { decide, nextBakeWait } from '../core/rules';
 import type { AlarmSource, Clock, Log, MetricSource, Notifier, RolloutStore } from '../ports';
 import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
 import { channelsOf, checkpoint, notifyAll, recordHistory } from './lib/procedures';
@@ -82,13 +82,8 @@ export function makeAnalyze(deps: AnalyzeDeps) {
       case 'rollback':
         throw new CanaryFailedError(decision.reason);
       case 'keepBaking': {
-        const wait = Math.min(bakeLeft, policy.intervalSeconds ?? DEFAULT_ANALYSIS_INTERVAL_SECONDS);
-        return {
-          action: decision.action,
-          seconds: clock.workflowSeconds(wait),
-          bakeLeft: bakeLeft - wait,
-          extensions,
-        };
+        const { wait, left } = nextBakeWait(bakeLeft, policy);
+        return { action: decision.action, seconds: clock.workflowSeconds(wait), bakeLeft: left, extensions };
       }
       case 'awaitTraffic':
         return {

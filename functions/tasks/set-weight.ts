@@ -5,7 +5,7 @@
  * (the stable version's p99 and p50 before the canary takes traffic).
  */
 import type { LatencyThresholds } from '../core/rollout';
-import { firstBakeWait } from '../core/rules';
+import { nextBakeWait } from '../core/rules';
 import type { Clock, DeployerFor, Log, MetricSource, RolloutStore, TrafficRouter } from '../ports';
 import { stepInput } from './lib/inputs';
 import { checkpoint, recordHistory, shiftTraffic } from './lib/procedures';
@@ -72,7 +72,7 @@ export function makeSetWeight(deps: SetWeightDeps) {
     log.info('weight set', { rolloutId: rollout.rolloutId, step: step.index, weight: step.weight });
     // An alarm may have put traffic back on stable while this task was moving it: let the workflow roll back.
     await checkpoint(store, rollout.rolloutId);
-    const { wait, left } = firstBakeWait(step, rollout.config.analysis);
+    const { wait, left } = nextBakeWait(step.bakeSeconds, rollout.config.analysis);
     return { seconds: wait > 0 ? clock.workflowSeconds(wait) : 0, bakeLeft: left, extensions: 0 };
   });
 }

@@ -3,7 +3,7 @@ import type { AnalysisPolicy } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
 import type { Verdict, VerdictResult } from '../../functions/core/judge';
 import type { PlanStep } from '../../functions/core/plan';
-import { decide, firstBakeWait, quarantines } from '../../functions/core/rules';
+import { decide, nextBakeWait, quarantines } from '../../functions/core/rules';
 import { type ConfigOverrides, validParsedConfig } from '../helpers/config';
 
 function policy(analysis: ConfigOverrides['analysis'] = {}): AnalysisPolicy {
@@ -239,18 +239,15 @@ describe('decide with too little canary traffic', () => {
   });
 });
 
-describe('firstBakeWait', () => {
-  it('waits one analysis interval first and leaves the rest', () => {
-    expect(firstBakeWait(step({ bakeSeconds: 300 }), policy())).toEqual({ wait: 60, left: 240 });
-    expect(firstBakeWait(step({ bakeSeconds: 300 }), policy({ intervalSeconds: 120 }))).toEqual({
-      wait: 120,
-      left: 180,
-    });
+describe('nextBakeWait', () => {
+  it('waits one analysis interval and leaves the rest', () => {
+    expect(nextBakeWait(300, policy())).toEqual({ wait: 60, left: 240 });
+    expect(nextBakeWait(300, policy({ intervalSeconds: 120 }))).toEqual({ wait: 120, left: 180 });
   });
 
-  it('waits the whole bake when it is shorter than the interval, and nothing for no bake', () => {
-    expect(firstBakeWait(step({ bakeSeconds: 45 }), policy())).toEqual({ wait: 45, left: 0 });
-    expect(firstBakeWait(step({ bakeSeconds: 0 }), policy())).toEqual({ wait: 0, left: 0 });
+  it('waits what remains when it is shorter than the interval, and nothing for no bake', () => {
+    expect(nextBakeWait(45, policy())).toEqual({ wait: 45, left: 0 });
+    expect(nextBakeWait(0, policy())).toEqual({ wait: 0, left: 0 });
   });
 });
 
