@@ -19,7 +19,7 @@
  */
 import { type AnalysisPolicy, parseAnalysisPolicy } from '../../functions/core/config';
 import { judge, type MetricWindow, type PeriodStats } from '../../functions/core/judge';
-import { decide } from '../../functions/core/rules';
+import { analysisWait, decide, nextBakeWait } from '../../functions/core/rules';
 import { fixedCheckFails, mannWhitney, mannWhitneyIndicators } from './baselines';
 import { detectionBound } from './bounds';
 import { normCdf, normInv, Rng } from './random';
@@ -241,6 +241,8 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
   let stepIndex = 0;
   let inStep = 0;
   let extensions = 0;
+  /** The sequential judges analyze at the end of this minute (1-based), as the workflow spaces its analyses. */
+  let nextAnalysis = 1;
   let failedChecks = 0;
   let lastCheckFailed = false;
   let canaryRequests = 0;
@@ -283,6 +285,7 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
     inStep++;
     let decision: 'rollback' | 'advance' | 'wait' = 'wait';
     if (judgeName === 'sequential' || judgeName === 'seq-ext-unlimited' || judgeName === 'seq-tol0.2') {
+      if (t + 1 < nextAnalysis) continue;
       const window: MetricWindow = {
         from: canary[0]?.start as string,
         to: new Date(t0 + (t + 1) * PERIOD_S * 1000).toISOString(),
@@ -298,8 +301,10 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
           : judgeName === 'seq-ext-unlimited'
             ? POLICY_UNLIMITED_EXT
             : POLICY;
-      // The product's own rules decide, as the workflow's Analyze does after every one-minute interval.
+      // The product's own rules decide, as the workflow's Analyze does, and space the analyses as it does (every
+      // minute for the first hour, then analysisWait).
       const bakeLeft = Math.max(0, cfg.bake - inStep) * PERIOD_S;
+      const elapsed = (t + 1) * PERIOD_S;
       const step = {
         index: stepIndex,
         weight: cfg.weight,
@@ -310,6 +315,16 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
       if (action === 'rollback') decision = 'rollback';
       else if (action === 'advance' || action === 'awaitApproval') decision = 'advance';
       else if (action === 'bakeAgain') extensions++;
+      const next = s.steps[stepIndex + 1];
+      const waitS =
+        action === 'keepBaking'
+          ? nextBakeWait(bakeLeft, policy, elapsed).wait
+          : action === 'bakeAgain' || action === 'awaitTraffic'
+            ? analysisWait(policy.extensionSeconds, elapsed)
+            : next
+              ? nextBakeWait(next.bake * PERIOD_S, policy, elapsed).wait
+              : 0;
+      nextAnalysis = t + 1 + Math.max(1, Math.ceil(waitS / PERIOD_S));
     } else if (judgeName === 'fixed' || judgeName === 'fixed-strict') {
       lastCheckFailed = fixedCheckFails(c, ce, cp99, { minSuccess: 0.99, maxP99Ms: 500, minRequests: 20 });
       if (lastCheckFailed) failedChecks++;

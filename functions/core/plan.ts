@@ -47,9 +47,15 @@ export type StepPresetName = keyof typeof STEP_PRESETS;
 export const STEP_PRESET_NAMES = Object.keys(STEP_PRESETS) as StepPresetName[];
 
 /** Problems with a step list, as messages naming the step; empty when the list is valid. */
+/** The longest plan accepted. */
+export const MAX_STEPS = 50;
+
 export function stepListProblems(steps: readonly StepSpec[]): { index: number | null; message: string }[] {
   const problems: { index: number | null; message: string }[] = [];
   if (steps.length === 0) return [{ index: null, message: 'at least one step is required' }];
+  // Each step adds ~30 events to the execution's history (Step Functions keeps at most 25,000).
+  if (steps.length > MAX_STEPS)
+    return [{ index: null, message: `at most ${MAX_STEPS} steps, got ${steps.length}` }];
   steps.forEach((step, index) => {
     if (!(step.weight > 0 && step.weight <= 100)) {
       problems.push({ index, message: `weight must be above 0 and at most 100, got ${step.weight}` });

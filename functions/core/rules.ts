@@ -22,11 +22,30 @@ export interface Decision {
 export const DEFAULT_ANALYSIS_INTERVAL_SECONDS = 60;
 
 /**
- * The next wait of a bake with `bakeSeconds` still to go, and what is left of it after that wait (seconds, as
- * configured): a bake is judged every analysis interval, the last wait being what remains.
+ * Analyses are spaced by at least 1/SPACING_DIVISOR of the time since the canary started: every minute for the
+ * first hour, then further apart (2 min at hour 2, 24 min at day 1). However long the plan, its bakes, extensions
+ * and waits for traffic, an execution then makes about 60 + 60 ln(hours) analyses (about 370 in a week, ~13 history
+ * events each), well inside Step Functions' 25,000-event execution history.
  */
-export function nextBakeWait(bakeSeconds: number, policy: AnalysisPolicy): { wait: number; left: number } {
-  const wait = Math.min(bakeSeconds, policy.intervalSeconds ?? DEFAULT_ANALYSIS_INTERVAL_SECONDS);
+export const SPACING_DIVISOR = 60;
+
+/** Seconds until the next analysis: at least `minimumSeconds`, and at least 1/60 of the rollout so far. */
+export function analysisWait(minimumSeconds: number, elapsedSeconds: number): number {
+  return Math.max(minimumSeconds, Math.ceil(Math.max(0, elapsedSeconds) / SPACING_DIVISOR));
+}
+
+/**
+ * The next wait of a bake with `bakeSeconds` still to go, `elapsedSeconds` after the canary started, and what is
+ * left of the bake after that wait (seconds, as configured): a bake is judged every analysis interval (spaced out
+ * in long rollouts, see analysisWait), the last wait being what remains.
+ */
+export function nextBakeWait(
+  bakeSeconds: number,
+  policy: AnalysisPolicy,
+  elapsedSeconds = 0,
+): { wait: number; left: number } {
+  const interval = analysisWait(policy.intervalSeconds ?? DEFAULT_ANALYSIS_INTERVAL_SECONDS, elapsedSeconds);
+  const wait = Math.min(bakeSeconds, interval);
   return { wait, left: bakeSeconds - wait };
 }
 

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { CanaryFailedError } from '../core/errors';
 import { judge } from '../core/judge';
-import { decide, nextBakeWait } from '../core/rules';
+import { analysisWait, decide, nextBakeWait } from '../core/rules';
 import type { AlarmSource, Clock, Log, MetricSource, Notifier, RolloutStore } from '../ports';
 import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
 import { channelsOf, checkpoint, notifyAll, recordHistory } from './lib/procedures';
@@ -41,6 +41,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     const policy = rollout.config.analysis;
     const to = clock.now();
     const from = new Date(record.canaryStartedAt ?? record.createdAt);
+    const sinceCanary = (to.getTime() - from.getTime()) / 1000;
     const [window, alarmStates] = await Promise.all([
       metrics.fetch({
         route,
@@ -82,20 +83,20 @@ export function makeAnalyze(deps: AnalyzeDeps) {
       case 'rollback':
         throw new CanaryFailedError(decision.reason);
       case 'keepBaking': {
-        const { wait, left } = nextBakeWait(bakeLeft, policy);
+        const { wait, left } = nextBakeWait(bakeLeft, policy, sinceCanary);
         return { action: decision.action, seconds: clock.workflowSeconds(wait), bakeLeft: left, extensions };
       }
       case 'awaitTraffic':
         return {
           action: decision.action,
-          seconds: clock.workflowSeconds(policy.extensionSeconds),
+          seconds: clock.workflowSeconds(analysisWait(policy.extensionSeconds, sinceCanary)),
           bakeLeft: 0,
           extensions,
         };
       case 'bakeAgain':
         return {
           action: decision.action,
-          seconds: clock.workflowSeconds(policy.extensionSeconds),
+          seconds: clock.workflowSeconds(analysisWait(policy.extensionSeconds, sinceCanary)),
           bakeLeft: 0,
           extensions: extensions + 1,
         };

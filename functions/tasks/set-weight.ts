@@ -72,7 +72,10 @@ export function makeSetWeight(deps: SetWeightDeps) {
     log.info('weight set', { rolloutId: rollout.rolloutId, step: step.index, weight: step.weight });
     // An alarm may have put traffic back on stable while this task was moving it: let the workflow roll back.
     await checkpoint(store, rollout.rolloutId);
-    const { wait, left } = nextBakeWait(step.bakeSeconds, rollout.config.analysis);
+    const sinceCanary = record.canaryStartedAt
+      ? (clock.now().getTime() - Date.parse(record.canaryStartedAt)) / 1000
+      : 0;
+    const { wait, left } = nextBakeWait(step.bakeSeconds, rollout.config.analysis, sinceCanary);
     return { seconds: wait > 0 ? clock.workflowSeconds(wait) : 0, bakeLeft: left, extensions: 0 };
   });
 }

@@ -307,6 +307,15 @@ describe('parseServiceConfig', () => {
       expect(issueAt(error, 'steps').message).toMatch(/at least one step/);
     });
 
+    it('rejects a plan of more than 50 steps (the execution history would not hold it)', () => {
+      const steps = Array.from({ length: 51 }, (_, i) => ({
+        weight: i === 50 ? 100 : (i + 1) * 1.5,
+        bakeSeconds: 60,
+      }));
+      expect(issueAt(configError(withSteps(steps)), 'steps').message).toBe('at most 50 steps, got 51');
+      expect(() => parseServiceConfig(withSteps(steps.slice(1)))).not.toThrow();
+    });
+
     it('rejects an approval step with bakeSeconds 0, naming the field', () => {
       // Act
       const error = configError(

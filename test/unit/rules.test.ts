@@ -3,7 +3,7 @@ import type { AnalysisPolicy } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
 import type { Verdict, VerdictResult } from '../../functions/core/judge';
 import type { PlanStep } from '../../functions/core/plan';
-import { decide, nextBakeWait, quarantines } from '../../functions/core/rules';
+import { analysisWait, decide, nextBakeWait, quarantines } from '../../functions/core/rules';
 import { type ConfigOverrides, validParsedConfig } from '../helpers/config';
 
 function policy(analysis: ConfigOverrides['analysis'] = {}): AnalysisPolicy {
@@ -248,6 +248,33 @@ describe('nextBakeWait', () => {
   it('waits what remains when it is shorter than the interval, and nothing for no bake', () => {
     expect(nextBakeWait(45, policy())).toEqual({ wait: 45, left: 0 });
     expect(nextBakeWait(0, policy())).toEqual({ wait: 0, left: 0 });
+  });
+});
+
+describe('analysisWait: analyses spaced out in long rollouts', () => {
+  it('waits the minimum for the first hour, then 1/60 of the time since the canary started', () => {
+    expect(analysisWait(60, 0)).toBe(60);
+    expect(analysisWait(60, 3600)).toBe(60);
+    expect(analysisWait(60, 7200)).toBe(120);
+    expect(analysisWait(60, 86_400)).toBe(1440);
+    expect(analysisWait(300, 7200)).toBe(300);
+  });
+
+  it('keeps a week of analyses far inside the 25,000-event execution history', () => {
+    let elapsed = 0;
+    let analyses = 0;
+    while (elapsed < 7 * 86_400) {
+      elapsed += analysisWait(60, elapsed);
+      analyses++;
+    }
+    // ~13 history events per analysis loop (Bake, Analyze, Decide).
+    expect(analyses).toBeLessThan(400);
+    expect(analyses * 13).toBeLessThan(25_000 / 4);
+  });
+
+  it('spaces a bake out the same way, never past what is left of it', () => {
+    expect(nextBakeWait(3600, policy(), 7200)).toEqual({ wait: 120, left: 3480 });
+    expect(nextBakeWait(90, policy(), 86_400)).toEqual({ wait: 90, left: 0 });
   });
 });
 
