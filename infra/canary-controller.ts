@@ -306,6 +306,15 @@ export class CanaryController extends Construct {
       ),
     ];
 
+    // Customer managed keys of per-service topics and secrets (config `notifications`), besides the topic key.
+    const topicKeyArns = [
+      this.topicKey.keyArn,
+      ...new Set(this.services.flatMap((c) => c.notifications.snsKmsKeyArn ?? [])),
+    ];
+    const secretKeyArns = [
+      ...new Set(this.services.flatMap((c) => c.notifications.pagerDuty?.kmsKeyArn ?? [])),
+    ];
+
     const envValues: Record<EnvVar, string> = {
       TABLE_NAME: this.table.tableName,
       STATE_MACHINE_ARN: stateMachineArn,
@@ -345,7 +354,7 @@ export class CanaryController extends Construct {
           fn,
           new iam.PolicyStatement({
             actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-            resources: [this.topicKey.keyArn],
+            resources: topicKeyArns,
           }),
         );
       }
@@ -357,6 +366,8 @@ export class CanaryController extends Construct {
             resources: secretArns,
           }),
         );
+        if (secretKeyArns.length > 0)
+          grants.allow(fn, new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: secretKeyArns }));
       }
       if (spec.env.includes('APPROVAL_SIGNING_SECRET_ARN') && this.approvalSigningSecret) {
         grants.allow(

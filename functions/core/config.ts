@@ -47,6 +47,16 @@ const secretArn = z
     'must be a Secrets Manager ARN',
   );
 
+/** A customer managed KMS key, by key ARN (IAM grants on keys need the key ARN, not an alias). */
+const kmsKeyArn = z
+  .string()
+  .regex(
+    new RegExp(
+      `^arn:${partition}:kms:${region}:${account}:key/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`,
+    ),
+    'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)',
+  );
+
 /** Service names become part of Step Functions execution names (80 chars, [A-Za-z0-9-_]). */
 export const serviceName = z
   .string()
@@ -226,12 +236,25 @@ const readinessSchema = z.strictObject({
   pollSeconds: z.int().min(1).max(300).default(15),
 });
 
-const notificationsSchema = z.strictObject({
-  snsTopicArn: snsTopicArn.optional(),
-  pagerDuty: z.strictObject({ routingKeySecretArn: secretArn }).optional(),
-  /** Base URL of the approval page and reports, for links in notifications. */
-  consoleUrl: z.url().optional(),
-});
+const notificationsSchema = z
+  .strictObject({
+    snsTopicArn: snsTopicArn.optional(),
+    /** The customer managed key the topic is encrypted with, if any: publishers get GenerateDataKey/Decrypt on it. */
+    snsKmsKeyArn: kmsKeyArn.optional(),
+    pagerDuty: z
+      .strictObject({
+        routingKeySecretArn: secretArn,
+        /** The customer managed key the secret is encrypted with, if any: readers get Decrypt on it. */
+        kmsKeyArn: kmsKeyArn.optional(),
+      })
+      .optional(),
+    /** Base URL of the approval page and reports, for links in notifications. */
+    consoleUrl: z.url().optional(),
+  })
+  .refine((n) => n.snsKmsKeyArn === undefined || n.snsTopicArn !== undefined, {
+    message: 'a key for the topic needs the topic: set snsTopicArn too',
+    path: ['snsKmsKeyArn'],
+  });
 
 export const serviceConfigSchema = z.strictObject({
   service: serviceName,

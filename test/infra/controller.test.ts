@@ -24,6 +24,8 @@ const API_RULE =
 
 const API_TOPIC = 'arn:aws:sns:us-east-1:123456789012:api-rollouts';
 const API_PD_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:api/pagerduty-Ab12Cd';
+const API_TOPIC_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const API_SECRET_KEY = 'arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab';
 
 /** A second service: no deployer, routed through a listener rule, release-* tags, one alarm. */
 const API_SERVICE: ServiceConfigInput = {
@@ -41,7 +43,11 @@ const API_SERVICE: ServiceConfigInput = {
   },
   deployer: { kind: 'none' },
   steps: 'Canary10Percent5Minutes',
-  notifications: { snsTopicArn: API_TOPIC, pagerDuty: { routingKeySecretArn: API_PD_SECRET } },
+  notifications: {
+    snsTopicArn: API_TOPIC,
+    snsKmsKeyArn: API_TOPIC_KEY,
+    pagerDuty: { routingKeySecretArn: API_PD_SECRET, kmsKeyArn: API_SECRET_KEY },
+  },
   analysis: { alarms: ['api-5xx-high', 'web-5xx-high'] },
 };
 
@@ -547,7 +553,7 @@ describe('IAM', () => {
     }
   });
 
-  it('lets only the notifying functions read PagerDuty secrets and publish, default and per-service', () => {
+  it('lets only the notifying functions read PagerDuty secrets and publish, default and per-service, with their keys', () => {
     const pdSecret = { Ref: logicalId(controller.pagerDutySecret.node.defaultChild) };
     const topic = { Ref: logicalId(controller.topic.node.defaultChild) };
     const find = (h: string, action: string) =>
@@ -559,9 +565,20 @@ describe('IAM', () => {
       expect(pd.length > 0, h).toBe(notifying.includes(h));
       expect(find(h, 'sns:Publish') !== undefined, h).toBe(notifying.includes(h));
     }
+    const topicKey = { 'Fn::GetAtt': [logicalId(controller.topicKey.node.defaultChild), 'Arn'] };
     for (const h of notifying) {
       expect(asList(find(h, 'sns:Publish')?.Resource)).toEqual([topic, API_TOPIC]);
       expect(asList(find(h, 'secretsmanager:GetSecretValue')?.Resource)).toEqual([pdSecret, API_PD_SECRET]);
+      // Customer managed keys of the per-service topic and secret (config notifications.*KmsKeyArn).
+      expect(asList(find(h, 'kms:GenerateDataKey')?.Resource)).toEqual([topicKey, API_TOPIC_KEY]);
+      const decryptSecret = functionStatements(h).find(
+        (x) => actions(x).length === 1 && actions(x)[0] === 'kms:Decrypt',
+      );
+      expect(asList(decryptSecret?.Resource)).toEqual([API_SECRET_KEY]);
+    }
+    for (const h of Object.keys(EXPECTED_ENV).filter((x) => !notifying.includes(x))) {
+      expect(JSON.stringify(functionStatements(h)), h).not.toContain(API_SECRET_KEY);
+      expect(JSON.stringify(functionStatements(h)), h).not.toContain(API_TOPIC_KEY);
     }
   });
 

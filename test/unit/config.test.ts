@@ -476,6 +476,21 @@ describe('parseServiceConfig', () => {
           },
         },
       ],
+      [
+        'notifications.snsKmsKeyArn',
+        { notifications: { snsKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:alias/rollouts' } },
+      ],
+      [
+        'notifications.pagerDuty.kmsKeyArn',
+        {
+          notifications: {
+            pagerDuty: {
+              routingKeySecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pd-Ab12Cd',
+              kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/not-a-key-id',
+            },
+          },
+        },
+      ],
     ])('rejects a wrong %s, naming the field', (path, overrides) => {
       // Act
       const error = configError(validServiceConfig(overrides as never));
@@ -483,6 +498,35 @@ describe('parseServiceConfig', () => {
       // Assess
       expect(issueAt(error, path).message).toMatch(/ARN/);
       expect(error.message).toContain(`${path}: `);
+    });
+
+    it('accepts customer managed keys for the topic and the secret (single- and multi-Region key ids)', () => {
+      const config = parseServiceConfig(
+        validServiceConfig({
+          notifications: {
+            snsTopicArn: 'arn:aws:sns:us-east-1:123456789012:web-rollouts',
+            snsKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+            pagerDuty: {
+              routingKeySecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pd-Ab12Cd',
+              kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+            },
+          },
+        } as never),
+      );
+      expect(config.notifications.snsKmsKeyArn).toMatch(/key\/1234abcd/);
+      expect(config.notifications.pagerDuty?.kmsKeyArn).toMatch(/key\/mrk-/);
+    });
+
+    it('rejects a key for the topic without the topic', () => {
+      const error = configError(
+        validServiceConfig({
+          notifications: {
+            snsTopicArn: undefined,
+            snsKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+          },
+        } as never),
+      );
+      expect(issueAt(error, 'notifications.snsKmsKeyArn').message).toMatch(/needs the topic/);
     });
 
     it('rejects the same target group for stable and canary', () => {
