@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { repositoryName, serviceName } from './config';
 
 /** The source the controller's own events carry (Deploy Requested from pipelines and the CLI). */

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigInvalidError, type FieldIssue, InputInvalidError } from './errors';
 
 /** `steps[2].weight` from zod's `['steps', 2, 'weight']`. */

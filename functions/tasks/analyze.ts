@@ -3,7 +3,7 @@
  * alarms), and tell the workflow what comes next. Runs every analysis interval of a bake, so a failing verdict
  * (the task fails with CanaryFailed) comes mid-bake and a canary shown not worse may advance before its bake ends.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CanaryFailedError } from '../core/errors';
 import { judge } from '../core/judge';
 import { analysisWait, decide, nextBakeWait } from '../core/rules';

@@ -2,7 +2,7 @@
  * check-ready: one poll of the canary's (or, while promoting, the stable service's) health. The workflow loops
  * Task → Choice → Wait; this task counts the polls and gives up with CanaryNotReady past the configured bound.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CanaryNotReadyError } from '../core/errors';
 import type { Clock, DeployerFor, RolloutStore } from '../ports';
 import { rolloutDocSchema, routeSchema } from './lib/inputs';

@@ -3,7 +3,7 @@
  * blocks the others or the workflow. Rollbacks page (error), a rollback that could not finish pages critical.
  * Each outcome is also counted (the controller's RollbacksFailed alarm reads that count).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { causeMessage } from '../core/errors';
 import type { RolloutOutcome } from '../core/outcome-metrics';
 import { imageLabel } from '../core/rollout';

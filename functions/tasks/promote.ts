@@ -5,7 +5,7 @@
  * - `finish`: with the canary's weight verified at 0, scale it down, release the service, record the outcome.
  * With a deployer that swaps target-group roles, the canary target group simply becomes the stable one.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { WeightsNotAppliedError } from '../core/errors';
 import { imageLabel } from '../core/rollout';
 import type { Clock, DeployerFor, Executions, Log, RolloutStore, TrafficRouter } from '../ports';

@@ -3,7 +3,7 @@
  * scaled down, restores the stable service if a promotion had begun, quarantines a faulty image, releases the
  * service. Idempotent, so the workflow retries it with backoff.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { causeMessage } from '../core/errors';
 import { caughtErrorSchema, rolloutDocSchema } from './lib/inputs';
 import { type RollbackDeps, rollBack } from './lib/procedures';

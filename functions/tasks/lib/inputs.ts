@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { serviceConfigSchema } from '../../core/config';
 
 /** The payloads the state machine hands to tasks. They are internal, but still checked at the boundary. */

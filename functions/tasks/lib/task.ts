@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { parseInput } from '../../core/validation';
 
 /** A task's handler as the sandbox and tests call it: the middy handler with Lambda's (event, context). */
