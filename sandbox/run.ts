@@ -3,6 +3,7 @@
  * verdict of each step, the server errors the canary served, and the time from an alarm to 100% stable.
  */
 import type { ServiceConfigInput } from '../functions/core/config';
+import { stepVerdicts } from '../functions/core/report-html';
 import type { HistoryEntry } from '../functions/core/rollout';
 import { demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from './demo';
 import type { FaultProfile } from './versions';
@@ -118,21 +119,6 @@ export function describeEntry(version: string, e: HistoryEntry): string {
     return `${tag}  ${e.message.padEnd(42)} canary ${pct(d.canary.errorRate)} err, p99 ${ms(d.canary.p99Ms).padStart(5)} (${d.canary.requests} req) | stable ${pct(d.baseline.errorRate)} err, p99 ${ms(d.baseline.p99Ms).padStart(5)}`;
   }
   return `${tag}  ${e.message}`;
-}
-
-/** Per-step verdicts from the history: the last analysis of each step, or how the step was interrupted. */
-export function stepVerdicts(history: HistoryEntry[], outcomeReason: string): StepSummary[] {
-  const steps = new Map<number, StepSummary>();
-  for (const e of history) {
-    const d = e.detail as { step?: number; weight?: number; verdict?: string } | undefined;
-    if (d?.step === undefined || d.weight === undefined) continue;
-    if (e.type === 'weight') steps.set(d.step, { weight: d.weight, verdict: 'interrupted' });
-    if (e.type === 'analysis' && d.verdict) steps.set(d.step, { weight: d.weight, verdict: d.verdict });
-  }
-  const list = [...steps.entries()].sort(([a], [b]) => a - b).map(([, s]) => s);
-  const last = list[list.length - 1];
-  if (last?.verdict === 'interrupted' && outcomeReason.startsWith('AlarmFired')) last.verdict = 'alarm';
-  return list;
 }
 
 export async function runRollouts(

@@ -1,26 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { StaticServiceCatalog } from '../../functions/adapters/aws/catalog';
 import { ConfigInvalidError } from '../../functions/core/errors';
-import { CANARY_TG, LISTENER_ARN, STABLE_TG } from './helpers';
+import { CANARY_TG, LISTENER_ARN, STABLE_TG, serviceConfigInput } from './helpers';
 
-const web = {
-  service: 'web',
-  repository: 'team/web',
-  traffic: {
-    kind: 'alb',
-    listenerArn: LISTENER_ARN,
-    stableTargetGroupArn: STABLE_TG,
-    canaryTargetGroupArn: CANARY_TG,
-  },
-  deployer: {
-    kind: 'ecs',
-    cluster: 'prod',
-    stableService: 'web',
-    canaryService: 'web-canary',
-    container: 'app',
-  },
-  steps: 'Canary10Percent5Minutes',
-};
+const web = serviceConfigInput({ steps: 'Canary10Percent5Minutes' });
 const api = {
   ...web,
   service: 'api',

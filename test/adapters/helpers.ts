@@ -52,8 +52,9 @@ export function awsError(name: string, status: number, message = name): Error {
 
 export const throttling = () => awsError('ThrottlingException', 400, 'Rate exceeded');
 
-export function serviceConfig(extra: Partial<ServiceConfigInput> = {}) {
-  return parseServiceConfig({
+/** A valid service config as a user writes it (before parsing). */
+export function serviceConfigInput(extra: Partial<ServiceConfigInput> = {}): ServiceConfigInput {
+  return {
     service: 'web',
     repository: 'team/web',
     traffic: {
@@ -71,5 +72,9 @@ export function serviceConfig(extra: Partial<ServiceConfigInput> = {}) {
     },
     steps: 'Progressive5To100',
     ...extra,
-  });
+  };
+}
+
+export function serviceConfig(extra: Partial<ServiceConfigInput> = {}) {
+  return parseServiceConfig(serviceConfigInput(extra));
 }
