@@ -19,7 +19,7 @@
  */
 import { type AnalysisPolicy, parseAnalysisPolicy } from '../../functions/core/config';
 import { judge, type MetricWindow, type PeriodStats } from '../../functions/core/judge';
-import { analysisWait, decide, nextBakeWait } from '../../functions/core/rules';
+import { afterAnalysis, decide, nextBakeWait } from '../../functions/core/rules';
 import { fixedCheckFails, mannWhitney, mannWhitneyIndicators } from './baselines';
 import { detectionBound } from './bounds';
 import { normCdf, normInv, Rng } from './random';
@@ -314,16 +314,17 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
       const action = decide(judge(window, [], policy), step, extensions, policy, bakeLeft).action;
       if (action === 'rollback') decision = 'rollback';
       else if (action === 'advance' || action === 'awaitApproval') decision = 'advance';
-      else if (action === 'bakeAgain') extensions++;
-      const next = s.steps[stepIndex + 1];
+      // The wait the workflow takes next (no approvals here): the product's afterAnalysis, or on advancing the
+      // next step's first wait (set-weight's nextBakeWait).
+      const loop = afterAnalysis(action, { bakeLeft, extensions }, policy, 0, elapsed);
+      extensions = loop.extensions;
+      const following = s.steps[stepIndex + 1];
       const waitS =
-        action === 'keepBaking'
-          ? nextBakeWait(bakeLeft, policy, elapsed).wait
-          : action === 'bakeAgain' || action === 'awaitTraffic'
-            ? analysisWait(policy.extensionSeconds, elapsed)
-            : next
-              ? nextBakeWait(next.bake * PERIOD_S, policy, elapsed).wait
-              : 0;
+        decision !== 'advance'
+          ? loop.waitSeconds
+          : following
+            ? nextBakeWait(following.bake * PERIOD_S, policy, elapsed).wait
+            : 0;
       nextAnalysis = t + 1 + Math.max(1, Math.ceil(waitS / PERIOD_S));
     } else if (judgeName === 'fixed' || judgeName === 'fixed-strict') {
       lastCheckFailed = fixedCheckFails(c, ce, cp99, { minSuccess: 0.99, maxP99Ms: 500, minRequests: 20 });

@@ -49,6 +49,49 @@ export function nextBakeWait(
   return { wait, left: bakeSeconds - wait };
 }
 
+/** What the workflow carries from one analysis to the next wait. */
+export interface BakeLoop {
+  /** Seconds (as configured) until the next analysis or the end of the approval wait; 0: no wait. */
+  waitSeconds: number;
+  /** What is left of the step's bake after that wait. */
+  bakeLeft: number;
+  /** Extensions of the step used so far. */
+  extensions: number;
+}
+
+/**
+ * The wait that follows an analysis's decision: the next slice of the bake, an extension (counted) or a wait for
+ * traffic (not counted), both spaced like the bake (analysisWait), or the approval wait; none to advance or roll back.
+ */
+export function afterAnalysis(
+  action: NextAction,
+  loop: { bakeLeft: number; extensions: number },
+  policy: AnalysisPolicy,
+  approvalSeconds: number,
+  elapsedSeconds: number,
+): BakeLoop {
+  const { extensions } = loop;
+  switch (action) {
+    case 'keepBaking': {
+      const { wait, left } = nextBakeWait(loop.bakeLeft, policy, elapsedSeconds);
+      return { waitSeconds: wait, bakeLeft: left, extensions };
+    }
+    case 'awaitTraffic':
+      return { waitSeconds: analysisWait(policy.extensionSeconds, elapsedSeconds), bakeLeft: 0, extensions };
+    case 'bakeAgain':
+      return {
+        waitSeconds: analysisWait(policy.extensionSeconds, elapsedSeconds),
+        bakeLeft: 0,
+        extensions: extensions + 1,
+      };
+    case 'awaitApproval':
+      return { waitSeconds: approvalSeconds, bakeLeft: 0, extensions };
+    case 'advance':
+    case 'rollback':
+      return { waitSeconds: 0, bakeLeft: 0, extensions };
+  }
+}
+
 /**
  * What the workflow does after an analysis. `extensionsUsed` counts the inconclusive re-bakes of this step so
  * far; the policy bounds them and says what happens when they run out. `bakeLeftSeconds` is what is left of the

@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { CanaryFailedError } from '../core/errors';
 import { judge } from '../core/judge';
-import { analysisWait, decide, nextBakeWait } from '../core/rules';
+import { afterAnalysis, decide } from '../core/rules';
 import type { AlarmSource, Clock, Log, MetricSource, Notifier, RolloutStore } from '../ports';
 import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
 import { channelsOf, checkpoint, notifyAll, recordHistory } from './lib/procedures';
@@ -79,49 +79,34 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     // Judged and about to act on it: an abort that arrived meanwhile takes precedence over the verdict.
     await checkpoint(store, rollout.rolloutId);
 
-    switch (decision.action) {
-      case 'rollback':
-        throw new CanaryFailedError(decision.reason);
-      case 'keepBaking': {
-        const { wait, left } = nextBakeWait(bakeLeft, policy, sinceCanary);
-        return { action: decision.action, seconds: clock.workflowSeconds(wait), bakeLeft: left, extensions };
-      }
-      case 'awaitTraffic':
-        return {
-          action: decision.action,
-          seconds: clock.workflowSeconds(analysisWait(policy.extensionSeconds, sinceCanary)),
-          bakeLeft: 0,
-          extensions,
-        };
-      case 'bakeAgain':
-        return {
-          action: decision.action,
-          seconds: clock.workflowSeconds(analysisWait(policy.extensionSeconds, sinceCanary)),
-          bakeLeft: 0,
-          extensions: extensions + 1,
-        };
-      case 'awaitApproval':
-        return {
-          action: decision.action,
-          seconds: clock.workflowSeconds(rollout.config.approvals.timeoutSeconds),
-          bakeLeft: 0,
-          extensions,
-        };
-      case 'advance':
-        await notifyAll(deps, {
-          type: 'step.passed',
-          severity: 'info',
-          rolloutId: rollout.rolloutId,
-          service: rollout.service,
-          image: rollout.image.tag ?? rollout.image.digest,
-          summary: `${rollout.service}: step ${step.index + 1} at ${step.weight}% passed`,
-          reason: decision.reason,
-          step: { index: step.index, weight: step.weight },
-          verdict,
-          channels: channelsOf(rollout.config),
-          at: to.toISOString(),
-        });
-        return { action: decision.action, seconds: 0, bakeLeft: 0, extensions };
+    if (decision.action === 'rollback') throw new CanaryFailedError(decision.reason);
+    if (decision.action === 'advance') {
+      await notifyAll(deps, {
+        type: 'step.passed',
+        severity: 'info',
+        rolloutId: rollout.rolloutId,
+        service: rollout.service,
+        image: rollout.image.tag ?? rollout.image.digest,
+        summary: `${rollout.service}: step ${step.index + 1} at ${step.weight}% passed`,
+        reason: decision.reason,
+        step: { index: step.index, weight: step.weight },
+        verdict,
+        channels: channelsOf(rollout.config),
+        at: to.toISOString(),
+      });
     }
+    const next = afterAnalysis(
+      decision.action,
+      { bakeLeft, extensions },
+      policy,
+      rollout.config.approvals.timeoutSeconds,
+      sinceCanary,
+    );
+    return {
+      action: decision.action,
+      seconds: next.waitSeconds > 0 ? clock.workflowSeconds(next.waitSeconds) : 0,
+      bakeLeft: next.bakeLeft,
+      extensions: next.extensions,
+    };
   });
 }

@@ -3,7 +3,7 @@ import type { AnalysisPolicy } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
 import type { Verdict, VerdictResult } from '../../functions/core/judge';
 import type { PlanStep } from '../../functions/core/plan';
-import { analysisWait, decide, nextBakeWait, quarantines } from '../../functions/core/rules';
+import { afterAnalysis, analysisWait, decide, nextBakeWait, quarantines } from '../../functions/core/rules';
 import { type ConfigOverrides, validParsedConfig } from '../helpers/config';
 
 function policy(analysis: ConfigOverrides['analysis'] = {}): AnalysisPolicy {
@@ -275,6 +275,42 @@ describe('analysisWait: analyses spaced out in long rollouts', () => {
   it('spaces a bake out the same way, never past what is left of it', () => {
     expect(nextBakeWait(3600, policy(), 7200)).toEqual({ wait: 120, left: 3480 });
     expect(nextBakeWait(90, policy(), 86_400)).toEqual({ wait: 90, left: 0 });
+  });
+});
+
+describe('afterAnalysis: the wait that follows a decision', () => {
+  const loop = { bakeLeft: 240, extensions: 2 };
+
+  it('takes the next slice of the bake, keeping the extension count', () => {
+    expect(afterAnalysis('keepBaking', loop, policy(), 3600, 0)).toEqual({
+      waitSeconds: 60,
+      bakeLeft: 180,
+      extensions: 2,
+    });
+  });
+
+  it('counts an extension but not a wait for traffic; both wait an extension, spaced out late', () => {
+    const p = policy({ extensionSeconds: 30 });
+    expect(afterAnalysis('bakeAgain', loop, p, 3600, 0)).toEqual({
+      waitSeconds: 30,
+      bakeLeft: 0,
+      extensions: 3,
+    });
+    expect(afterAnalysis('awaitTraffic', loop, p, 3600, 7200)).toEqual({
+      waitSeconds: 120,
+      bakeLeft: 0,
+      extensions: 2,
+    });
+  });
+
+  it('waits for the approval timeout, and not at all to advance or roll back', () => {
+    expect(afterAnalysis('awaitApproval', loop, policy(), 3600, 0).waitSeconds).toBe(3600);
+    expect(afterAnalysis('advance', loop, policy(), 3600, 0)).toEqual({
+      waitSeconds: 0,
+      bakeLeft: 0,
+      extensions: 2,
+    });
+    expect(afterAnalysis('rollback', loop, policy(), 3600, 0).waitSeconds).toBe(0);
   });
 });
 
