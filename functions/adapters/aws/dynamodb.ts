@@ -118,20 +118,16 @@ export class DynamoRolloutStore implements RolloutStore {
 
   async acquireLock(service: string, rolloutId: string, at: Date): Promise<void> {
     for (let attempt = 0; attempt < CONFLICT_ATTEMPTS; attempt++) {
-      try {
-        await this.send('PutItem', () =>
-          this.doc.send(
-            new PutCommand({
-              TableName: this.tableName,
-              Item: { pk: servicePk(service), sk: LOCK, service, rolloutId, acquiredAt: at.toISOString() },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            }),
-          ),
-        );
-        return;
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
+      const taken = await this.sendIf('PutItem', () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { pk: servicePk(service), sk: LOCK, service, rolloutId, acquiredAt: at.toISOString() },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      );
+      if (taken) return;
       const lock = await this.getLock(service);
       if (lock?.rolloutId === rolloutId) return; // ours already (a retried start)
       if (lock) throw new LockHeldError(service, lock.rolloutId);
@@ -146,21 +142,19 @@ export class DynamoRolloutStore implements RolloutStore {
   }
 
   async setPending(service: string, holder: string, pending: RolloutDoc): Promise<void> {
-    try {
-      await this.send('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: servicePk(service), sk: LOCK },
-            UpdateExpression: 'SET #pending = :pending',
-            ConditionExpression: '#rolloutId = :holder',
-            ExpressionAttributeNames: { '#pending': 'pending', '#rolloutId': 'rolloutId' },
-            ExpressionAttributeValues: { ':pending': plain(pending), ':holder': holder },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
+    const set = await this.sendIf('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: servicePk(service), sk: LOCK },
+          UpdateExpression: 'SET #pending = :pending',
+          ConditionExpression: '#rolloutId = :holder',
+          ExpressionAttributeNames: { '#pending': 'pending', '#rolloutId': 'rolloutId' },
+          ExpressionAttributeValues: { ':pending': plain(pending), ':holder': holder },
+        }),
+      ),
+    );
+    if (!set) {
       const lock = await this.getLock(service);
       throw new LockHeldError(service, lock?.rolloutId ?? '(nobody)');
     }
@@ -170,30 +164,29 @@ export class DynamoRolloutStore implements RolloutStore {
     for (let attempt = 0; attempt < CONFLICT_ATTEMPTS; attempt++) {
       const lock = await this.getLock(service);
       if (lock?.rolloutId !== rolloutId) return undefined;
-      try {
-        if (lock.pending) {
-          // Hand over in one conditional write: the pending rollout holds the lock the moment this one lets go.
-          const pending = lock.pending;
-          await this.send('PutItem', () =>
-            this.doc.send(
-              new PutCommand({
-                TableName: this.tableName,
-                Item: {
-                  pk: servicePk(service),
-                  sk: LOCK,
-                  service,
-                  rolloutId: pending.rolloutId,
-                  acquiredAt: at.toISOString(),
-                },
-                ConditionExpression: '#rolloutId = :holder AND #pending.#rolloutId = :next',
-                ExpressionAttributeNames: { '#rolloutId': 'rolloutId', '#pending': 'pending' },
-                ExpressionAttributeValues: { ':holder': rolloutId, ':next': pending.rolloutId },
-              }),
-            ),
-          );
-          return pending;
-        }
-        await this.send('DeleteItem', () =>
+      if (lock.pending) {
+        // Hand over in one conditional write: the pending rollout holds the lock the moment this one lets go.
+        const pending = lock.pending;
+        const handedOver = await this.sendIf('PutItem', () =>
+          this.doc.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: {
+                pk: servicePk(service),
+                sk: LOCK,
+                service,
+                rolloutId: pending.rolloutId,
+                acquiredAt: at.toISOString(),
+              },
+              ConditionExpression: '#rolloutId = :holder AND #pending.#rolloutId = :next',
+              ExpressionAttributeNames: { '#rolloutId': 'rolloutId', '#pending': 'pending' },
+              ExpressionAttributeValues: { ':holder': rolloutId, ':next': pending.rolloutId },
+            }),
+          ),
+        );
+        if (handedOver) return pending;
+      } else {
+        const released = await this.sendIf('DeleteItem', () =>
           this.doc.send(
             new DeleteCommand({
               TableName: this.tableName,
@@ -204,11 +197,9 @@ export class DynamoRolloutStore implements RolloutStore {
             }),
           ),
         );
-        return undefined;
-      } catch (error) {
-        // A pending rollout arrived (or the lock changed hands) between the read and the write: look again.
-        if (!isConditionFailed(error)) throw error;
+        if (released) return undefined;
       }
+      // A pending rollout arrived (or the lock changed hands) between the read and the write: look again.
     }
     throw new TransientError(`the lock of ${service} kept changing while ${rolloutId} tried to release it`);
   }
@@ -325,22 +316,19 @@ export class DynamoRolloutStore implements RolloutStore {
   }
 
   async clearWait(rolloutId: string, token: string): Promise<void> {
-    try {
-      await this.send('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: rolloutPk(rolloutId), sk: RECORD },
-            UpdateExpression: 'REMOVE #wait',
-            ConditionExpression: '#wait.#token = :token',
-            ExpressionAttributeNames: { '#wait': 'wait', '#token': 'token' },
-            ExpressionAttributeValues: { ':token': token },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error; // a newer wait (or none): leave it alone
-    }
+    // Not written when a newer wait (or none) is there: that one is left alone.
+    await this.sendIf('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: rolloutPk(rolloutId), sk: RECORD },
+          UpdateExpression: 'REMOVE #wait',
+          ConditionExpression: '#wait.#token = :token',
+          ExpressionAttributeNames: { '#wait': 'wait', '#token': 'token' },
+          ExpressionAttributeValues: { ':token': token },
+        }),
+      ),
+    );
   }
 
   async markAborted(
@@ -365,19 +353,16 @@ export class DynamoRolloutStore implements RolloutStore {
     const seq = `${String(this.historySeq).padStart(6, '0')}${Math.floor(Math.random() * 0x10000)
       .toString(16)
       .padStart(4, '0')}`;
-    try {
-      await this.send('PutItem', () =>
-        this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...plain(entry), pk: rolloutPk(rolloutId), sk: `HISTORY#${entry.at}#${seq}` },
-            ConditionExpression: 'attribute_not_exists(sk)',
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error; // our own write, retried after a lost response
-    }
+    // Not written when our own write got there first (retried after a lost response).
+    await this.sendIf('PutItem', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...plain(entry), pk: rolloutPk(rolloutId), sk: `HISTORY#${entry.at}#${seq}` },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      ),
+    );
   }
 
   async history(rolloutId: string): Promise<HistoryEntry[]> {
@@ -445,6 +430,17 @@ export class DynamoRolloutStore implements RolloutStore {
   }
 
   // --- plumbing -----------------------------------------------------------------------------------------------
+
+  /** A conditional write: true when it was written, false when its condition did not hold (nothing written). */
+  private async sendIf(action: string, fn: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await this.send(action, fn);
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
 
   private send<T>(action: string, fn: () => Promise<T>): Promise<T> {
     return this.aws.call(`dynamodb:${action}`, `table ${this.tableName}`, fn, {
