@@ -98,6 +98,14 @@ const trafficSchema = z
     path: ['canaryTargetGroupArn'],
   });
 
+/** An IAM role by ARN, as a task definition names its task and execution roles. */
+const roleArn = z
+  .string()
+  .regex(
+    new RegExp(`^arn:${partition}:iam::${account}:role/[\\w+=,.@/-]{1,512}$`),
+    'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+  );
+
 const ecsDeployerSchema = z.strictObject({
   kind: z.literal('ecs'),
   cluster: z.string().min(1).max(255),
@@ -105,7 +113,23 @@ const ecsDeployerSchema = z.strictObject({
   canaryService: z.string().min(1).max(255),
   /** The container whose image is replaced. */
   container: z.string().min(1).max(255),
+  /**
+   * The task definition family of the stable service, in which canary revisions are registered (the controller
+   * may register only in this family). Default: the stable service's name.
+   */
+  taskDefinitionFamily: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be a task definition family (1–255 letters, digits, - and _)')
+    .optional(),
+  /** The task role and execution role of the stable task definition, if it has them: the only roles the controller may pass. */
+  taskRoleArn: roleArn.optional(),
+  executionRoleArn: roleArn.optional(),
 });
+
+/** The family canary revisions are registered in: the configured one, else the stable service's name. */
+export function taskDefinitionFamily(d: { stableService: string; taskDefinitionFamily?: string }): string {
+  return d.taskDefinitionFamily ?? d.stableService.slice(d.stableService.lastIndexOf('/') + 1);
+}
 
 const noDeployerSchema = z.strictObject({
   /** Someone else deploys the new version behind the canary target group; the two swap roles on promotion. */

@@ -269,6 +269,68 @@ describe('EcsDeployer', () => {
     expect((error as ConfigInvalidError).issues[0]?.path).toBe('deployer.container');
   });
 
+  // The controller's IAM allows RegisterTaskDefinition only in the configured family and iam:PassRole only on the
+  // configured roles (infra/canary-controller.ts): anything else is refused, naming the field, before a call.
+  describe('deployCanary refuses a stable task definition the controller may not copy, and changes nothing', () => {
+    const cases: [string, Partial<TaskDefinition>, Partial<ServiceConfig['deployer']>, string, string][] = [
+      ['another family', { family: 'web-prod' }, {}, 'deployer.taskDefinitionFamily', '"web-prod"'],
+      [
+        'an undeclared task role',
+        { taskRoleArn: 'arn:aws:iam::123456789012:role/admin' },
+        {},
+        'deployer.taskRoleArn',
+        'role/admin',
+      ],
+      [
+        'an undeclared execution role',
+        {},
+        { executionRoleArn: undefined },
+        'deployer.executionRoleArn',
+        'role/web-execution',
+      ],
+    ];
+    it.each(cases)('%s', async (_, td, deployerChange, path, named) => {
+      const d = {
+        ...(config.deployer as Extract<ServiceConfig['deployer'], { kind: 'ecs' }>),
+        ...deployerChange,
+      };
+      const changed = { ...config, deployer: d } as ServiceConfig;
+      ecs.on(DescribeServicesCommand).resolves({
+        services: [
+          service('web', STABLE_TD, { desired: 2, running: 2 }),
+          service('web-canary', STABLE_TD, { desired: 0, running: 0 }),
+        ],
+      });
+      ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { ...stableTaskDefinition, ...td } });
+
+      const error = await deployer.deployCanary(changed, route(), image, 5).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(ConfigInvalidError);
+      const issue = (error as ConfigInvalidError).issues.find((i) => i.path === path);
+      expect(issue?.message).toContain(named);
+      expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+      expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    });
+
+    it('accepts a task role given by name in the task definition when its ARN is configured', async () => {
+      ecs.on(DescribeServicesCommand).resolves({
+        services: [
+          service('web', STABLE_TD, { desired: 2, running: 2 }),
+          service('web-canary', STABLE_TD, { desired: 0, running: 0 }),
+        ],
+      });
+      ecs
+        .on(DescribeTaskDefinitionCommand)
+        .resolves({ taskDefinition: { ...stableTaskDefinition, taskRoleArn: 'web-task' } });
+      ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: CANARY_TD } });
+      ecs.on(UpdateServiceCommand).resolves({});
+
+      await deployer.deployCanary(config, route(), image, 5);
+
+      expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(1);
+    });
+  });
+
   it('access denied on RegisterTaskDefinition names the action, and is not retried', async () => {
     ecs.on(DescribeServicesCommand).resolves({
       services: [

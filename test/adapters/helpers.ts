@@ -69,6 +69,8 @@ export function serviceConfigInput(extra: Partial<ServiceConfigInput> = {}): Ser
       stableService: 'web',
       canaryService: 'web-canary',
       container: 'app',
+      taskRoleArn: 'arn:aws:iam::123456789012:role/web-task',
+      executionRoleArn: 'arn:aws:iam::123456789012:role/web-execution',
     },
     steps: 'Progressive5To100',
     ...extra,

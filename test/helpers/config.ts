@@ -26,6 +26,8 @@ export const ECS_CLUSTER = 'prod';
 export const STABLE_SERVICE = 'web';
 export const CANARY_SERVICE = 'web-canary';
 export const CONTAINER = 'web';
+export const TASK_ROLE_ARN = 'arn:aws:iam::123456789012:role/web-task';
+export const EXECUTION_ROLE_ARN = 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole';
 
 /** The alarms that gate the service; test/events/cloudwatch/*.json are about the first one. */
 export const ALARMS = ['web-5xx-high', 'web-p99-latency-high'] as const;
@@ -88,6 +90,8 @@ export function validServiceConfig(overrides: ConfigOverrides = {}): ServiceConf
       stableService: STABLE_SERVICE,
       canaryService: CANARY_SERVICE,
       container: CONTAINER,
+      taskRoleArn: TASK_ROLE_ARN,
+      executionRoleArn: EXECUTION_ROLE_ARN,
     },
     steps: [
       { weight: 5, bakeSeconds: 300 },

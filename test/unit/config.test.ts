@@ -5,6 +5,7 @@ import {
   type ServiceConfigInput,
   serviceConfigSchema,
   stepSpecs,
+  taskDefinitionFamily,
 } from '../../functions/core/config';
 import { ConfigInvalidError, type FieldIssue } from '../../functions/core/errors';
 import { buildPlan, STEP_PRESET_NAMES, STEP_PRESETS } from '../../functions/core/plan';
@@ -71,6 +72,8 @@ describe('parseServiceConfig', () => {
         stableService: 'web',
         canaryService: 'web-canary',
         container: 'web',
+        taskRoleArn: 'arn:aws:iam::123456789012:role/web-task',
+        executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
       });
       expect(config.analysis.alarms).toEqual(['web-5xx-high', 'web-p99-latency-high']);
     });
@@ -566,6 +569,44 @@ describe('parseServiceConfig', () => {
       expect(error.issues.map((i) => i.path)).toEqual(
         expect.arrayContaining(['deployer.stableService', 'deployer.canaryService', 'deployer.container']),
       );
+    });
+
+    it('takes the task definition family and the roles the controller may pass, checking their form', () => {
+      // Prepare
+      const ecs = validServiceConfig().deployer as Extract<ServiceConfigInput['deployer'], { kind: 'ecs' }>;
+
+      // Act
+      const error = configError(
+        validServiceConfig({
+          deployer: {
+            ...ecs,
+            taskDefinitionFamily: 'web:42',
+            taskRoleArn: 'web-task',
+            executionRoleArn: '*',
+          },
+        }),
+      );
+
+      // Assess
+      expect(error.issues.map((i) => i.path).sort()).toEqual([
+        'deployer.executionRoleArn',
+        'deployer.taskDefinitionFamily',
+        'deployer.taskRoleArn',
+      ]);
+      const parsed = parseServiceConfig(
+        validServiceConfig({
+          deployer: {
+            ...ecs,
+            taskDefinitionFamily: 'web-prod',
+            taskRoleArn: 'arn:aws:iam::123456789012:role/app/web',
+          },
+        }),
+      );
+      expect(parsed.deployer).toMatchObject({ taskDefinitionFamily: 'web-prod' });
+      expect(taskDefinitionFamily({ stableService: 'web' })).toBe('web');
+      expect(
+        taskDefinitionFamily({ stableService: 'arn:aws:ecs:us-east-1:123456789012:service/prod/web' }),
+      ).toBe('web');
     });
 
     it('rejects ecs fields on the "none" deployer', () => {

@@ -14,8 +14,8 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { ServiceConfig } from '../../core/config';
-import { ConfigInvalidError, TargetNotFoundError } from '../../core/errors';
+import { type ServiceConfig, taskDefinitionFamily } from '../../core/config';
+import { ConfigInvalidError, type FieldIssue, TargetNotFoundError } from '../../core/errors';
 import type { DeployedVersion, ImageRef, Route } from '../../core/rollout';
 import type { CanaryHealth, Deployer } from '../../ports';
 import { AlbTargetHealth } from './alb';
@@ -88,6 +88,8 @@ export class EcsDeployer implements Deployer {
         },
       ]);
     }
+    const issues = registrationIssues(taskDefinition, d);
+    if (issues.length > 0) throw new ConfigInvalidError('service config', issues);
     const canaryImage = `${registry}/${image.repository}@${image.digest}`;
     const registered = await this.aws.call(
       'ecs:RegisterTaskDefinition',
@@ -248,6 +250,33 @@ function containerOf(taskDefinition: TaskDefinition, d: EcsDeployerConfig): Cont
     ]);
   }
   return container;
+}
+
+/**
+ * What keeps the controller from registering a copy of the stable task definition: its IAM allows
+ * RegisterTaskDefinition only in the configured family and iam:PassRole only on the configured roles
+ * (infra/canary-controller.ts). Found before any call that changes something, each naming the field to set.
+ * A task role may be given to ECS by name (RegisterTaskDefinition `taskRoleArn`: "short name or full ARN").
+ */
+export function registrationIssues(td: TaskDefinition, d: EcsDeployerConfig): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const family = taskDefinitionFamily(d);
+  if (td.family !== family) {
+    issues.push({
+      path: 'deployer.taskDefinitionFamily',
+      message: `${d.stableService} runs task definition family "${td.family ?? '?'}", but canary revisions may be registered only in "${family}": set taskDefinitionFamily to "${td.family ?? '?'}"`,
+    });
+  }
+  for (const field of ['taskRoleArn', 'executionRoleArn'] as const) {
+    const used = td[field];
+    const allowed = d[field];
+    if (!used || used === allowed || (!used.startsWith('arn:') && allowed?.endsWith(`/${used}`))) continue;
+    issues.push({
+      path: `deployer.${field}`,
+      message: `${td.taskDefinitionArn ?? 'the stable task definition'} uses ${used}, which the controller may not pass: set ${field} to it`,
+    });
+  }
+  return issues;
 }
 
 function serviceHealth(service: Service, name: string): CanaryHealth {
