@@ -23,7 +23,12 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ROLLOUT_TABLE_SCHEMA } from '../functions/adapters/aws/dynamodb';
-import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from '../functions/core/config';
+import {
+  parseServiceConfigs,
+  type ServiceConfig,
+  type ServiceConfigInput,
+  taskDefinitionFamily,
+} from '../functions/core/config';
 import { METRICS_NAMESPACE, METRICS_SERVICE, OUTCOME_METRICS } from '../functions/core/outcome-metrics';
 import { ControllerFunction, REPO_ROOT } from './controller-function';
 
@@ -37,11 +42,6 @@ export interface CanaryControllerProps {
   readonly pagerDutySecretArn?: string;
   /** Subscribed to the topic (rollout notifications and the controller's own alarms). */
   readonly alarmEmail?: string;
-  /**
-   * The ECS task and execution roles the `ecs` deployer may pass when it registers a canary task definition.
-   * Default: any role in the account, still only to ecs-tasks.amazonaws.com.
-   */
-  readonly taskRoleArns?: string[];
   /** Default `<stack name>-rollouts`. Fixed so functions can know the ARN without a dependency cycle. */
   readonly stateMachineName?: string;
   readonly logRetention?: logs.RetentionDays;
@@ -325,7 +325,7 @@ export class CanaryController extends Construct {
     };
 
     const grants = new Grants(stack);
-    const perms = new Permissions(stack, grants, this.services, props.taskRoleArns);
+    const perms = new Permissions(stack, grants, this.services);
     for (const [handler, spec] of Object.entries(specs)) {
       const fn = new ControllerFunction(this, pascal(handler), {
         handler,
@@ -413,16 +413,14 @@ export class CanaryController extends Construct {
       ]);
     }
 
-    // X-Ray (active tracing) was added by CDK with Resource "*"; the other wildcards by the statements above.
+    // X-Ray (active tracing) was added by CDK with Resource "*"; the other wildcards by the statements above, each
+    // with its reason, all acknowledged together per function.
     for (const fn of Object.values(this.functions)) {
-      acknowledge(fn, [
-        {
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason:
-            'Only actions without resource-level permissions use "*": xray:PutTraceSegments/PutTelemetryRecords ' +
-            '(active tracing) and the Describe/GetMetricData/RegisterTaskDefinition actions listed with reasons.',
-        },
-      ]);
+      grants.reason(
+        fn,
+        '*',
+        'xray:PutTraceSegments/PutTelemetryRecords (active tracing, added by CDK) accept only "*".',
+      );
     }
     grants.acknowledgeAll();
 
@@ -790,14 +788,14 @@ class Permissions {
   private readonly listenerArns: string[];
   private readonly ruleArns: string[];
   private readonly ecsServiceArns: string[];
-  private readonly alarmArns: string[];
-  private readonly taskRoleArns: string[];
+  private readonly taskDefinitionArns: string[];
+  private readonly passRoleArns: string[];
+  private readonly hasAlarms: boolean;
 
   constructor(
     private readonly stack: Stack,
     private readonly grants: Grants,
     services: ServiceConfig[],
-    taskRoleArns: string[] | undefined,
   ) {
     const uniq = (xs: string[]) => [...new Set(xs)].sort();
     this.listenerArns = uniq(services.map((c) => c.traffic.listenerArn));
@@ -805,29 +803,13 @@ class Permissions {
       ...services.map((c) => `${listenerParts(c.traffic.listenerArn).rulePrefix}*`),
       ...services.flatMap((c) => (c.traffic.ruleArn ? [c.traffic.ruleArn] : [])),
     ]);
-    this.ecsServiceArns = uniq(
-      services.flatMap((c) => {
-        if (c.deployer.kind !== 'ecs') return [];
-        const d = c.deployer;
-        const cluster = d.cluster.startsWith('arn:')
-          ? d.cluster.slice(d.cluster.lastIndexOf('/') + 1)
-          : d.cluster;
-        return [d.stableService, d.canaryService].map((s) =>
-          stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${cluster}/${s}` }),
-        );
-      }),
+    const ecs = services.flatMap((c) => (c.deployer.kind === 'ecs' ? [c.deployer] : []));
+    this.ecsServiceArns = uniq(ecs.flatMap((d) => ecsServiceArns(stack, d)));
+    this.taskDefinitionArns = uniq(
+      ecs.map((d) => ecsArn(stack, d.cluster, 'task-definition', `${taskDefinitionFamily(d)}:*`)),
     );
-    this.alarmArns = uniq(services.flatMap((c) => c.analysis.alarms)).map((name) =>
-      stack.formatArn({
-        service: 'cloudwatch',
-        resource: 'alarm',
-        resourceName: name,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
-    );
-    this.taskRoleArns = taskRoleArns ?? [
-      stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' }),
-    ];
+    this.passRoleArns = uniq(ecs.flatMap((d) => [d.taskRoleArn ?? [], d.executionRoleArn ?? []].flat()));
+    this.hasAlarms = services.some((c) => c.analysis.alarms.length > 0);
   }
 
   private describeElb(fn: ControllerFunction) {
@@ -893,37 +875,45 @@ class Permissions {
     this.grants.allow(
       fn,
       new iam.PolicyStatement({
-        sid: 'EcsTaskDefinitions',
-        actions: [
-          'ecs:DescribeTaskDefinition',
-          ...(level === 'register' ? ['ecs:RegisterTaskDefinition'] : []),
-        ],
+        sid: 'EcsTaskDefinitionsDescribe',
+        actions: ['ecs:DescribeTaskDefinition'],
         resources: ['*'],
       }),
-      'The canary task definition is a new revision of the stable one (family unknown at synth time); ' +
-        'RegisterTaskDefinition accepts only "*".',
+      'ecs:DescribeTaskDefinition has no resource types in the Service Authorization Reference (IAM requires "*").',
     );
     if (level !== 'register') return;
+    // Service Authorization Reference (Amazon ECS): RegisterTaskDefinition takes the task-definition resource type,
+    // arn:...:task-definition/<family>:<revision>, and so does TagResource (the stable revision's tags are copied).
+    const revisionReason =
+      'A new revision is numbered by ECS when registered: any revision of the configured families only ' +
+      '(deployer.taskDefinitionFamily).';
     this.grants.allow(
       fn,
       new iam.PolicyStatement({
-        // RegisterTaskDefinition with the stable revision's tags needs TagResource on the new revision.
+        actions: ['ecs:RegisterTaskDefinition'],
+        resources: this.taskDefinitionArns,
+      }),
+      revisionReason,
+    );
+    this.grants.allow(
+      fn,
+      new iam.PolicyStatement({
         actions: ['ecs:TagResource'],
-        resources: [this.stack.formatArn({ service: 'ecs', resource: 'task-definition', resourceName: '*' })],
+        resources: this.taskDefinitionArns,
         conditions: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
       }),
-      "The new revision's ARN is unknown until registered: TagResource only while registering (condition " +
-        'ecs:CreateAction = RegisterTaskDefinition).',
+      `${revisionReason} Tagging only while registering (condition ecs:CreateAction = RegisterTaskDefinition).`,
     );
+    // The stable task definition's task and execution roles (deployer.taskRoleArn / executionRoleArn), passed
+    // only to ECS tasks; a task definition with other roles is refused before registering (adapters/aws/ecs.ts).
+    if (this.passRoleArns.length === 0) return;
     this.grants.allow(
       fn,
       new iam.PolicyStatement({
         actions: ['iam:PassRole'],
-        resources: this.taskRoleArns,
+        resources: this.passRoleArns,
         conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
       }),
-      'The task and execution roles are those of the stable task definition, unknown at synth time unless ' +
-        'taskRoleArns is given; passed only to ecs-tasks.amazonaws.com (condition iam:PassedToService).',
     );
   }
 
@@ -933,13 +923,44 @@ class Permissions {
       new iam.PolicyStatement({ sid: 'MetricData', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
       'cloudwatch:GetMetricData has no resource-level permissions (IAM requires "*").',
     );
-    if (use === 'judge' && this.alarmArns.length > 0) {
+    if (use === 'judge' && this.hasAlarms) {
       this.grants.allow(
         fn,
-        new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: this.alarmArns }),
+        new iam.PolicyStatement({
+          sid: 'GatingAlarms',
+          actions: ['cloudwatch:DescribeAlarms'],
+          resources: ['*'],
+        }),
+        'CloudWatch API Reference, DescribeAlarms: information about composite alarms is returned only with ' +
+          'cloudwatch:DescribeAlarms scoped to "*" (gating alarms may be composite); the call only reads alarm states.',
       );
     }
   }
+}
+
+/**
+ * An ECS ARN in the cluster's region and account: those of `cluster` when it is an ARN, else the stack's.
+ */
+function ecsArn(stack: Stack, cluster: string, resource: string, resourceName: string): string {
+  const m = /^arn:([^:]+):ecs:([^:]+):(\d{12}):cluster\//.exec(cluster);
+  return m
+    ? `arn:${m[1]}:ecs:${m[2]}:${m[3]}:${resource}/${resourceName}`
+    : stack.formatArn({ service: 'ecs', resource, resourceName });
+}
+
+/**
+ * The ARNs a configured ECS service may have: the long `service/<cluster>/<name>` and the short `service/<name>`
+ * that services created before the long ARN format keep until migrated (Amazon ECS Developer Guide, "Migrate an
+ * Amazon ECS short service ARN to a long ARN": IAM policies name the ARN the service has). The short form cannot
+ * name the cluster. A service configured by ARN is that ARN.
+ */
+function ecsServiceArns(stack: Stack, d: { cluster: string; stableService: string; canaryService: string }) {
+  const cluster = d.cluster.slice(d.cluster.lastIndexOf('/') + 1);
+  return [d.stableService, d.canaryService].flatMap((s) =>
+    s.startsWith('arn:')
+      ? [s]
+      : [ecsArn(stack, d.cluster, 'service', `${cluster}/${s}`), ecsArn(stack, d.cluster, 'service', s)],
+  );
 }
 
 /**
@@ -957,10 +978,19 @@ export class Grants {
       const rendered = nagRendering(this.stack.resolve(resource));
       if (!rendered.includes('*')) continue;
       if (!wildcardReason) throw new Error(`wildcard resource ${rendered} needs a reason`);
-      const forFn = this.reasons.get(fn) ?? new Map<string, string>();
-      forFn.set(rendered, wildcardReason);
-      this.reasons.set(fn, forFn);
+      this.reason(fn, rendered, wildcardReason);
     }
+  }
+
+  /** A reason for one wildcard resource as cdk-nag renders it; several statements' reasons are kept together. */
+  reason(fn: ControllerFunction, rendered: string, reason: string) {
+    const forFn = this.reasons.get(fn) ?? new Map<string, string>();
+    const known = forFn.get(rendered);
+    forFn.set(
+      rendered,
+      known === undefined || known.includes(reason) ? (known ?? reason) : `${known} ${reason}`,
+    );
+    this.reasons.set(fn, forFn);
   }
 
   acknowledgeAll() {

@@ -9,12 +9,15 @@ import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import type { Construct } from 'constructs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVE_INDEX, BY_SERVICE_INDEX } from '../../functions/adapters/aws/dynamodb';
 import type { ServiceConfigInput } from '../../functions/core/config';
 import { CanaryController, HANDLERS } from '../../infra/canary-controller';
 import { CanaryControllerStack, EXAMPLE_SERVICE } from '../../infra/stack';
+
+const EXAMPLE_ECS = EXAMPLE_SERVICE.deployer as { taskRoleArn: string; executionRoleArn: string };
 
 const LISTENER = EXAMPLE_SERVICE.traffic.listenerArn;
 const API_LISTENER =
@@ -95,6 +98,26 @@ function functionStatements(handler: string): Statement[] {
       (r.Properties.Roles as unknown[]).some((x) => JSON.stringify(x) === JSON.stringify({ Ref: role })),
     )
     .flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+/** An ARN as text: `{Fn::Join: ['', [..., {Ref: 'AWS::Partition'}, ...]]}` → `arn:${AWS::Partition}:...`. */
+function arnText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  const o = v as Record<string, Cfn>;
+  if (typeof o?.Ref === 'string') return `\${${o.Ref}}`;
+  const join = o?.['Fn::Join'];
+  if (Array.isArray(join)) return (join[1] as unknown[]).map(arnText).join(join[0] as string);
+  return JSON.stringify(v);
+}
+
+/** The cdk-nag acknowledgments on a construct: rule id → reason. */
+function acknowledgedReasons(scope: Construct): Record<string, string> {
+  return Object.assign(
+    {},
+    ...scope.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .map((m) => m.data as Record<string, string>),
+  );
 }
 
 /** Every policy statement in the template: identity policies, inline role policies and resource policies. */
@@ -582,17 +605,65 @@ describe('IAM', () => {
     }
   });
 
-  it('scopes ECS changes to the configured services and PassRole to ECS tasks', () => {
+  it('scopes ECS service actions to the long and the short ARN of each configured service', () => {
+    // Services created before the long ARN format keep service/<name> (ECS guide: "Migrate an Amazon ECS short
+    // service ARN to a long ARN"); IAM matches the ARN the service has.
+    const long = (s: string) => `arn:\${AWS::Partition}:ecs:us-east-1:123456789012:service/prod/${s}`;
+    const short = (s: string) => `arn:\${AWS::Partition}:ecs:us-east-1:123456789012:service/${s}`;
+    const expected = [long('web'), short('web'), long('web-canary'), short('web-canary')].sort();
+    for (const h of ['check-ready', 'prepare', 'set-weight', 'promote', 'rollback', 'reconcile']) {
+      const describe = functionStatements(h).find((x) => actions(x).includes('ecs:DescribeServices'));
+      expect(asList(describe?.Resource).map(arnText).sort(), h).toEqual(expected);
+    }
+    const update = functionStatements('prepare').find((x) => actions(x).includes('ecs:UpdateService'));
+    expect(asList(update?.Resource).map(arnText).sort()).toEqual(expected);
+  });
+
+  it("registers task definitions only in the services' families, tagging them only while registering", () => {
+    // Service Authorization Reference (Amazon ECS): RegisterTaskDefinition takes the task-definition resource
+    // type, arn:...:task-definition/<family>:<revision>; DescribeTaskDefinition has no resource type ("*").
+    const family = [`arn:\${AWS::Partition}:ecs:us-east-1:123456789012:task-definition/web:*`];
     const s = functionStatements('prepare');
-    const update = s.find((x) => actions(x).includes('ecs:UpdateService'));
-    expect(JSON.stringify(update?.Resource)).toContain(':ecs:us-east-1:123456789012:service/prod/web-canary');
-    const pass = s.find((x) => actions(x).includes('iam:PassRole'));
-    expect(pass?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    const register = s.find((x) => actions(x).includes('ecs:RegisterTaskDefinition'));
+    expect(actions(register as Statement)).toEqual(['ecs:RegisterTaskDefinition']);
+    expect(asList(register?.Resource).map(arnText)).toEqual(family);
+    const tag = s.find((x) => actions(x).includes('ecs:TagResource'));
+    expect(asList(tag?.Resource).map(arnText)).toEqual(family);
+    expect(tag?.Condition).toEqual({ StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
+    const describe = s.find((x) => actions(x).includes('ecs:DescribeTaskDefinition'));
+    expect(actions(describe as Statement)).toEqual(['ecs:DescribeTaskDefinition']);
     // Only prepare registers task definitions (deployCanary).
     const registrars = Object.keys(EXPECTED_ENV).filter((h) =>
       functionStatements(h).some((x) => actions(x).includes('ecs:RegisterTaskDefinition')),
     );
     expect(registrars).toEqual(['prepare']);
+  });
+
+  it("passes only the services' task and execution roles, and only to ECS tasks", () => {
+    const passes = Object.keys(EXPECTED_ENV).flatMap((h) =>
+      functionStatements(h)
+        .filter((x) => actions(x).includes('iam:PassRole'))
+        .map((x) => [h, x] as const),
+    );
+    expect(passes.map(([h]) => h)).toEqual(['prepare']);
+    const [, pass] = passes[0] as [string, Statement];
+    expect(asList(pass.Resource).sort()).toEqual(
+      [EXAMPLE_ECS.taskRoleArn, EXAMPLE_ECS.executionRoleArn].sort(),
+    );
+    expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+  });
+
+  it('grants DescribeAlarms on "*" only, since composite gating alarms are returned only then', () => {
+    // CloudWatch API Reference, DescribeAlarms: composite alarms need cloudwatch:DescribeAlarms scoped to "*".
+    const describe = functionStatements('analyze').filter((x) =>
+      actions(x).includes('cloudwatch:DescribeAlarms'),
+    );
+    expect(describe).toHaveLength(1);
+    expect(actions(describe[0] as Statement)).toEqual(['cloudwatch:DescribeAlarms']);
+    expect(describe[0]?.Resource).toBe('*');
+    const reasons = acknowledgedReasons(controller.functions.analyze as unknown as Construct);
+    const wildcard = Object.entries(reasons).find(([id]) => id.endsWith('AwsSolutions-IAM5[Resource::*]'));
+    expect(wildcard?.[1]).toMatch(/DescribeAlarms.*composite/);
   });
 });
 
