@@ -4,8 +4,8 @@ import type { Construct } from 'constructs';
 import type { ServiceConfigInput } from '../functions/core/config';
 import { CanaryController, type CanaryControllerProps } from './canary-controller';
 
-export const EXAMPLE_ACCOUNT = '123456789012';
-export const EXAMPLE_REGION = 'us-east-1';
+/** The app's stack (infra/app.ts): its template is `cdk.out/<STACK_NAME>.template.json`. */
+export const STACK_NAME = 'CanaryControllerStack';
 
 /** An example service: ALB listener with two target groups, the ECS deployer, a preset plan, two gating alarms. */
 export const EXAMPLE_SERVICE: ServiceConfigInput = {
