@@ -793,7 +793,7 @@ class Permissions {
   private readonly hasAlarms: boolean;
 
   constructor(
-    private readonly stack: Stack,
+    stack: Stack,
     private readonly grants: Grants,
     services: ServiceConfig[],
   ) {

@@ -22,7 +22,8 @@ const mine = (arn: string) => arn.replaceAll(EXAMPLE_ACCOUNT, ACCOUNT).replaceAl
 const USER_SERVICE = JSON.parse(mine(JSON.stringify(EXAMPLE_SERVICE)));
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation is untyped JSON
-let template: any;
+type Cfn = any;
+let template: Cfn;
 let templateText: string;
 let outdir: string;
 
@@ -55,15 +56,12 @@ describe('the synthesized template', () => {
     // The user's own resources are named as configured.
     expect(templateText).toContain(`arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/web/`);
 
-    const resources = Object.values(template.Resources) as {
-      Type: string;
-      Properties: Record<string, any>;
-    }[];
+    const resources = Object.values(template.Resources) as { Type: string; Properties: Cfn }[];
     const functions = resources.filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(functions.length).toBeGreaterThan(10);
     for (const f of functions) {
       expect(f.Properties.Code.S3Bucket).toEqual({
-        'Fn::Sub': expect.stringContaining('${AWS::AccountId}-${AWS::Region}'),
+        'Fn::Sub': expect.stringContaining(`\${AWS::AccountId}-\${AWS::Region}`),
       });
     }
     // The topic lets CloudWatch alarms of the deploying account publish.
