@@ -301,7 +301,12 @@ export class CloudWatchAlarmSource implements AlarmSource {
     this.aws = new AwsCaller(options.retry);
   }
 
-  /** States in the order asked. A configured alarm that does not exist throws: a silently missing gate is unsafe. */
+  /**
+   * States in the order asked. A configured alarm that does not exist throws: a silently missing gate is unsafe.
+   * Gating alarms may be composite: DescribeAlarms returns only metric alarms unless AlarmTypes asks for both, and
+   * composite ones only to a caller whose cloudwatch:DescribeAlarms is on "*" (CloudWatch API Reference,
+   * DescribeAlarms), as the controller's is (infra/canary-controller.ts).
+   */
   async states(alarmNames: readonly string[]): Promise<AlarmState[]> {
     const names = [...new Set(alarmNames)];
     const found = new Map<string, AlarmState['state']>();
