@@ -881,6 +881,19 @@ class Permissions {
       }),
       'ecs:DescribeTaskDefinition has no resource types in the Service Authorization Reference (IAM requires "*").',
     );
+    // The stable task definition's task and execution roles (deployer.taskRoleArn / executionRoleArn), passed only
+    // to ECS tasks: RegisterTaskDefinition and UpdateService list iam:PassRole as a dependent action (Service
+    // Authorization Reference); a task definition with other roles is refused before registering (adapters/aws/ecs.ts).
+    if (this.passRoleArns.length > 0) {
+      this.grants.allow(
+        fn,
+        new iam.PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: this.passRoleArns,
+          conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+        }),
+      );
+    }
     if (level !== 'register') return;
     // Service Authorization Reference (Amazon ECS): RegisterTaskDefinition takes the task-definition resource type,
     // arn:...:task-definition/<family>:<revision>, and so does TagResource (the stable revision's tags are copied).
@@ -903,17 +916,6 @@ class Permissions {
         conditions: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
       }),
       `${revisionReason} Tagging only while registering (condition ecs:CreateAction = RegisterTaskDefinition).`,
-    );
-    // The stable task definition's task and execution roles (deployer.taskRoleArn / executionRoleArn), passed
-    // only to ECS tasks; a task definition with other roles is refused before registering (adapters/aws/ecs.ts).
-    if (this.passRoleArns.length === 0) return;
-    this.grants.allow(
-      fn,
-      new iam.PolicyStatement({
-        actions: ['iam:PassRole'],
-        resources: this.passRoleArns,
-        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-      }),
     );
   }
 

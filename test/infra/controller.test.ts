@@ -645,12 +645,20 @@ describe('IAM', () => {
         .filter((x) => actions(x).includes('iam:PassRole'))
         .map((x) => [h, x] as const),
     );
-    expect(passes.map(([h]) => h)).toEqual(['prepare']);
-    const [, pass] = passes[0] as [string, Statement];
-    expect(asList(pass.Resource).sort()).toEqual(
-      [EXAMPLE_ECS.taskRoleArn, EXAMPLE_ECS.executionRoleArn].sort(),
-    );
-    expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    // Those that register task definitions or update services (both list iam:PassRole as a dependent action).
+    expect(passes.map(([h]) => h).sort()).toEqual([
+      'prepare',
+      'promote',
+      'reconcile',
+      'rollback',
+      'set-weight',
+    ]);
+    for (const [, pass] of passes) {
+      expect(asList(pass.Resource).sort()).toEqual(
+        [EXAMPLE_ECS.taskRoleArn, EXAMPLE_ECS.executionRoleArn].sort(),
+      );
+      expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    }
   });
 
   it('grants DescribeAlarms on "*" only, since composite gating alarms are returned only then', () => {
