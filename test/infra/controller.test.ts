@@ -138,7 +138,11 @@ function allStatements(): Statement[] {
 }
 
 beforeAll(() => {
-  app = new App({ outdir: mkdtempSync(path.join(tmpdir(), 'canary-infra-')) });
+  app = new App({
+    outdir: mkdtempSync(path.join(tmpdir(), 'canary-infra-')),
+    // As `cdk synth` (asset metadata on by default), so the template is what `sam local` reads.
+    context: { 'aws:cdk:enable-asset-metadata': true },
+  });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   stack = new CanaryControllerStack(app, 'Test', {
     env: { account: '123456789012', region: 'us-east-1' },
@@ -198,6 +202,18 @@ describe('functions', () => {
     expect(services.map((s: { service: string }) => s.service)).toEqual(['web', 'api']);
     expect(services[0].analysis.minRequests).toBe(200); // defaults applied at synth time
     expect(Buffer.byteLength(variables.SERVICES_JSON)).toBeLessThan(3500);
+  });
+
+  it('names its bundle in the metadata `sam local invoke` reads to run it from cdk.out', () => {
+    // SAM CLI (CDK support) replaces a function's Code with the aws:asset:path directory of the template's
+    // aws:asset:property, and does not build it again when aws:asset:is-bundled is true.
+    for (const handler of Object.keys(EXPECTED_ENV)) {
+      const fn = resources[fnId(handler)] as Resource & { Metadata: Record<string, unknown> };
+      expect(fn.Metadata['aws:asset:property'], handler).toBe('Code');
+      expect(fn.Metadata['aws:asset:is-bundled'], handler).toBe(true);
+      const dir = path.join(assembly.directory, fn.Metadata['aws:asset:path'] as string);
+      expect(statSync(path.join(dir, 'index.mjs')).isFile(), handler).toBe(true);
+    }
   });
 
   it('is bundled by esbuild as one ESM file with a source map', () => {
