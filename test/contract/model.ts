@@ -47,7 +47,29 @@ export const NEWER_MEMBERS: ReadonlyArray<{
   shape: string;
   member: string;
   reference: string;
-}> = [];
+}> = [
+  // GPU sharing (NVIDIA MPS): a task definition copied for the canary keeps it.
+  {
+    serviceId: 'ECS',
+    shape: 'ResourceRequirement',
+    member: 'sharingStrategy',
+    reference: 'https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ResourceRequirement.html',
+  },
+  // The adapters never send these two; listed so that the SDK/model comparison of UpdateService passes.
+  {
+    serviceId: 'ECS',
+    shape: 'UpdateServiceRequest',
+    member: 'gatewayConnectors',
+    reference: 'https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_GatewayConnector.html',
+  },
+  {
+    serviceId: 'ECS',
+    shape: 'ServiceConnectConfiguration',
+    member: 'containerConfigurations',
+    reference:
+      'https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceConnectConfiguration.html',
+  },
+];
 
 const MODELS_DIR = join(import.meta.dirname, 'models');
 // Kept on globalThis: tests reset the module registry, and a model is parsed once per test process.
@@ -138,11 +160,12 @@ function allowed(serviceId: string, shape: string, member: string): boolean {
 function pattern(source: string): RegExp {
   let re = cache.patterns.get(source);
   if (!re) {
-    // Smithy patterns are ECMA 262 and not implicitly anchored (most carry their own ^...$).
+    // AWS services match a pattern against the whole value, anchored or not: DynamoDB refuses the table name
+    // '"smart-dcb-messages"' as not satisfying [a-zA-Z0-9_.-]+ (aws/aws-cli issue 790).
     try {
-      re = new RegExp(source, 'u');
+      re = new RegExp(`^(?:${source})$`, 'u');
     } catch {
-      re = new RegExp(source);
+      re = new RegExp(`^(?:${source})$`);
     }
     cache.patterns.set(source, re);
   }
@@ -297,4 +320,52 @@ function check(model: ServiceModel, shapeName: string, value: unknown, path: str
         `${describeModel(model)}: shape ${shapeName} has type ${shape.type}, which this check does not know`,
       );
   }
+}
+
+/**
+ * Members the SDK can send for an operation that the model lacks (the model is older than the SDK), by walking the
+ * SDK command's input schema (`command.schema`: smithy-typescript static schemas) beside the model's input shape.
+ * Members listed in NEWER_MEMBERS are not reported.
+ */
+export function sdkMembersMissingFromModel(
+  serviceId: string,
+  operation: string,
+  operationSchema: unknown,
+): string[] {
+  const model = modelFor(serviceId);
+  const input = model.operations[operation]?.input;
+  if (!input) return [`${operation} (the operation or its input)`];
+  const missing: string[] = [];
+  const seen = new Set<string>();
+  const walk = (schema: unknown, shapeName: string, path: string) => {
+    const s = resolveSchema(schema);
+    const shape = model.shapes[shapeName];
+    if (!Array.isArray(s) || !shape || seen.has(shapeName)) return;
+    seen.add(shapeName);
+    if ((s[0] === 3 || s[0] === 4) && shape.type === 'structure') {
+      const names = s[4] as string[];
+      const schemas = s[5] as unknown[];
+      names.forEach((name, i) => {
+        const ref = shape.members?.[name];
+        if (ref) walk(schemas[i], ref.shape, `${path}.${name}`);
+        else if (!allowed(serviceId, shapeName, name)) missing.push(`${path}.${name} (${shapeName})`);
+      });
+    } else if (s[0] === 1 && shape.member) walk(s[4], shape.member.shape, `${path}[]`);
+    else if (s[0] === 2 && shape.value) walk(s[5], shape.value.shape, `${path}{}`);
+  };
+  const op = resolveSchema(operationSchema);
+  if (Array.isArray(op) && op[0] === 9) walk(op[4], input, operation);
+  return missing;
+}
+
+/** A schema reference made concrete: lazy thunks called, member wrappers ([schema, traits]) and simple-schema wrappers unwrapped. */
+function resolveSchema(schema: unknown): unknown {
+  let s = schema;
+  for (let i = 0; i < 10; i++) {
+    if (typeof s === 'function') s = (s as () => unknown)();
+    else if (Array.isArray(s) && s.length === 2) s = s[0];
+    else if (Array.isArray(s) && s[0] === 0 && s.length === 5) s = s[4];
+    else return s;
+  }
+  return s;
 }

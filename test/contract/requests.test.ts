@@ -70,7 +70,7 @@ import {
 } from '../adapters/helpers';
 import { validParsedConfig, validServiceConfig } from '../helpers/config';
 import { mockClient, requestOf, verifyContracts } from './mock';
-import { modelFor } from './model';
+import { describeModel, modelFor, sdkMembersMissingFromModel } from './model';
 
 const region = 'us-east-1';
 const clients = {
@@ -591,6 +591,28 @@ describe('contract coverage', () => {
         problems.push(
           `${file}: ${command} (${name}) has no entry in CASES of test/contract/requests.test.ts`,
         );
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("the SDK's input members for each of those commands are in the model (or listed in NEWER_MEMBERS)", async () => {
+    const problems: string[] = [];
+    for (const { pkg, command } of importedCommands()) {
+      const mod = (await import(pkg)) as Record<string, unknown>;
+      const sent = new (
+        mod[command] as new (
+          input: object,
+        ) => { schema?: unknown; clientCommand?: { schema?: unknown } }
+      )({});
+      const name = await requestName(pkg, command);
+      const serviceId = name.slice(0, name.lastIndexOf(' '));
+      const operation = name.slice(name.lastIndexOf(' ') + 1);
+      for (const member of sdkMembersMissingFromModel(
+        serviceId,
+        operation,
+        (sent.clientCommand ?? sent).schema,
+      ))
+        problems.push(`${pkg} ${command}: ${member} is not in ${describeModel(modelFor(serviceId))}`);
     }
     expect(problems).toEqual([]);
   });
