@@ -20,14 +20,12 @@ interface Tracked {
 }
 interface Registry {
   mocks: Tracked[];
-  /** "serviceId Operation" of every request validated in this process. */
-  validated: Set<string>;
 }
 
 const KEY = Symbol.for('canary-controller.contract.registry');
 function registry(): Registry {
   const g = globalThis as Record<symbol, Registry | undefined>;
-  g[KEY] ??= { mocks: [], validated: new Set() };
+  g[KEY] ??= { mocks: [] };
   return g[KEY];
 }
 
@@ -125,7 +123,7 @@ function marshallKeyNodes(value: unknown, nodes: KeyNodes, options: Record<strin
   return rebuild((k, v) => (k in nodes ? marshallKeyNodes(v, nodes[k] as KeyNodes, options) : v));
 }
 
-function verifyTracked(tracked: Tracked): string[] {
+function verifyTracked(tracked: Tracked): void {
   const calls = tracked.stub.calls();
   const problems: string[] = [];
   for (const call of calls.slice(tracked.checked)) {
@@ -140,11 +138,9 @@ function verifyTracked(tracked: Tracked): string[] {
     const violations = validateRequest(request.serviceId, request.operation, request.input);
     if (violations.length > 0)
       problems.push(formatViolations(request.serviceId, request.operation, violations));
-    else registry().validated.add(`${request.serviceId} ${request.operation}`);
   }
   tracked.checked = calls.length;
   if (problems.length > 0) throw new ContractViolationError(problems.join('\n'));
-  return problems;
 }
 
 /**
@@ -161,9 +157,4 @@ export function verifyContracts(): void {
     }
   }
   if (problems.length > 0) throw new ContractViolationError(problems.join('\n'));
-}
-
-/** "serviceId Operation" of every request validated (and accepted) so far in this test process. */
-export function validatedRequests(): ReadonlySet<string> {
-  return registry().validated;
 }

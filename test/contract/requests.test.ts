@@ -474,7 +474,7 @@ const CASES: Case[] = [
       const at = new Date('2026-03-14T09:26:54Z');
       await store.acquireLock(LONGEST_SERVICE, rollout.rolloutId, at);
       await store.setPending(LONGEST_SERVICE, rollout.rolloutId, rollout);
-      await store.putRollout({ ...record, alarms: [], note: undefined } as RolloutRecord);
+      await store.putRollout(record);
       await store.listByService(LONGEST_SERVICE, 20);
       await store.releaseLock(LONGEST_SERVICE, rollout.rolloutId, at);
     },

@@ -18,7 +18,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
-export const SERVICES = [
+const SERVICES = [
   'cloudwatch',
   'dynamodb',
   'ecr',
