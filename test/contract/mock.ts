@@ -10,6 +10,7 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { type AwsStub, mockClient as baseMockClient } from 'aws-sdk-client-mock';
 import { ContractViolationError, formatViolations, validateRequest } from './model';
+import { REGISTRY_KEY } from './registry';
 
 // biome-ignore lint/suspicious/noExplicitAny: one registry holds stubs of every client type
 type Stub = AwsStub<any, any, any>;
@@ -22,11 +23,10 @@ interface Registry {
   mocks: Tracked[];
 }
 
-const KEY = Symbol.for('canary-controller.contract.registry');
 function registry(): Registry {
   const g = globalThis as Record<symbol, Registry | undefined>;
-  g[KEY] ??= { mocks: [] };
-  return g[KEY];
+  g[REGISTRY_KEY] ??= { mocks: [] };
+  return g[REGISTRY_KEY];
 }
 
 export const mockClient: typeof baseMockClient = (client, options) => {

@@ -3,8 +3,6 @@
  * is checked against the service's API model (test/contract/model.ts); a rejected request fails that test.
  */
 import { afterEach } from 'vitest';
-import { verifyContracts } from './mock';
+import { checkMockedRequests } from './registry';
 
-afterEach(() => {
-  verifyContracts();
-});
+afterEach(checkMockedRequests);
