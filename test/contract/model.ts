@@ -72,33 +72,49 @@ export const NEWER_MEMBERS: ReadonlyArray<{
 ];
 
 const MODELS_DIR = join(import.meta.dirname, 'models');
-// Kept on globalThis: tests reset the module registry, and a model is parsed once per test process.
+// Kept on globalThis: tests reset the module registry, and a model is parsed once per test process, when first used.
 const CACHE = Symbol.for('canary-controller.contract.models');
-type Cache = { byServiceId?: Map<string, ServiceModel>; patterns: Map<string, RegExp> };
+type Cache = {
+  files?: Map<string, string>;
+  parsed: Map<string, ServiceModel>;
+  patterns: Map<string, RegExp>;
+};
 const cache: Cache = ((globalThis as Record<symbol, unknown>)[CACHE] as Cache | undefined) ?? {
+  parsed: new Map(),
   patterns: new Map(),
 };
 (globalThis as Record<symbol, unknown>)[CACHE] = cache;
 
-/** Every vendored model by its serviceId (the SDK v3 client's `config.serviceId`). */
-export function models(): Map<string, ServiceModel> {
-  if (!cache.byServiceId) {
-    cache.byServiceId = new Map();
+/** serviceId (the SDK v3 client's `config.serviceId`) → model file, from each file's metadata line. */
+function modelFiles(): Map<string, string> {
+  if (!cache.files) {
+    cache.files = new Map();
     for (const file of readdirSync(MODELS_DIR).filter((f) => f.endsWith('.json'))) {
-      const model = JSON.parse(readFileSync(join(MODELS_DIR, file), 'utf8')) as ServiceModel;
-      cache.byServiceId.set(model.metadata.serviceId, model);
+      const path = join(MODELS_DIR, file);
+      const metadata = /"metadata": (\{.*\}),\n/.exec(readFileSync(path, 'utf8'))?.[1];
+      if (!metadata) throw new Error(`${path} has no metadata line: regenerate it with update-models.ts`);
+      cache.files.set((JSON.parse(metadata) as ServiceModel['metadata']).serviceId, path);
     }
   }
-  return cache.byServiceId;
+  return cache.files;
+}
+
+/** The serviceIds that have a model. */
+export function modelledServices(): string[] {
+  return [...modelFiles().keys()];
 }
 
 export function modelFor(serviceId: string): ServiceModel {
-  const model = models().get(serviceId);
-  if (!model) {
+  let model = cache.parsed.get(serviceId);
+  if (model) return model;
+  const file = modelFiles().get(serviceId);
+  if (!file) {
     throw new Error(
       `no API model for service "${serviceId}" in test/contract/models: add its botocore name to SERVICES in test/contract/update-models.ts and run it`,
     );
   }
+  model = JSON.parse(readFileSync(file, 'utf8')) as ServiceModel;
+  cache.parsed.set(serviceId, model);
   return model;
 }
 
@@ -138,9 +154,8 @@ export function formatViolations(
   operation: string,
   violations: readonly Violation[],
 ): string {
-  const model = models().get(serviceId);
   return [
-    `${serviceId} ${operation} request rejected by ${model ? describeModel(model) : 'no model'}:`,
+    `${serviceId} ${operation} request rejected by ${describeModel(modelFor(serviceId))}:`,
     ...violations.map((v) => `  ${v.path}: ${v.message}`),
   ].join('\n');
 }
@@ -148,7 +163,7 @@ export function formatViolations(
 /** Allowances that the model now covers itself (regenerated): they should go. */
 export function staleAllowances(): string[] {
   return NEWER_MEMBERS.filter((a) => {
-    const shape = models().get(a.serviceId)?.shapes[a.shape];
+    const shape = modelFor(a.serviceId).shapes[a.shape];
     return !shape || shape.members?.[a.member] !== undefined;
   }).map((a) => `${a.serviceId} ${a.shape}.${a.member}`);
 }
