@@ -122,7 +122,8 @@ describe('validateRequest', () => {
     );
   });
 
-  it("does not know ALB's weight range (0-999 in the ListenerRule docs): the adapters' tests must assert it", () => {
+  // The range is in the API reference (API_TargetGroupTuple: "The range is 0 to 999"), not in the model.
+  it("does not know ALB's weight range: the adapters' tests must assert it", () => {
     expect(validateRequest(ELB, 'ModifyListener', modifyListener([0, 1000]))).toEqual([]);
   });
 

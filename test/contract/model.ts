@@ -3,7 +3,7 @@
  * the models AWS publishes for its SDKs): the operation exists; every required member is there; no member the
  * model does not know (the SDK would serialize or drop it silently); types; enum values; lengths of strings,
  * lists, maps and blobs and ranges of numbers (min/max); patterns. What the service documents but the model does
- * not state (values per ALB condition, the SNS subject length, ALB weights 0-999) is not here: the adapters'
+ * not state (values per ALB condition, the SNS subject length, ALB weights 0-999 per API_TargetGroupTuple) is not here: the adapters'
  * tests assert those, naming the page.
  */
 import { readdirSync, readFileSync } from 'node:fs';
