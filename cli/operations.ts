@@ -8,6 +8,9 @@ import { type MetricPoint, renderHtml, traceFromHistory } from '../functions/cor
 import { type ImageRef, imageLabel, isDigest, type RolloutRecord } from '../functions/core/rollout';
 import type { Clock, Executions, RolloutStore } from '../functions/ports';
 
+/** A Docker image tag: up to 128 characters, the first a word character (docker/distribution reference grammar). */
+const IMAGE_TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
+
 /** A failure the operator should read (exit code 1), as opposed to a usage error (exit code 2). */
 export class OperationError extends Error {
   constructor(
@@ -240,9 +243,15 @@ export class Operations {
     await this.knownService(service);
     let ref: Omit<ImageRef, 'repository'>;
     if (isDigest(image)) ref = { digest: image };
-    else if (/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}@sha256:[0-9a-f]{64}$/.test(image)) {
+    else if (new RegExp(`^${IMAGE_TAG}@sha256:[0-9a-f]{64}$`).test(image)) {
       const [tag, digest] = image.split('@') as [string, string];
       ref = { tag, digest };
+    } else if (!new RegExp(`^${IMAGE_TAG}$`).test(image)) {
+      // Checked here, not by ECR: a tag ECR cannot hold (over 300 characters) is a request it rejects.
+      throw new OperationError(
+        `"${image}" is neither a digest nor an image tag: give --image <tag>, sha256:<64 hex> or <tag>@sha256:<64 hex> (a tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`,
+        'refused',
+      );
     } else {
       const digest = this.deps.resolveTag ? await this.deps.resolveTag(service, image) : undefined;
       if (!digest)

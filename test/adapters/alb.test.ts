@@ -16,11 +16,11 @@ import {
   SetRulePrioritiesCommand,
   TargetGroupNotFoundException,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AlbTargetHealth, AlbTrafficRouter } from '../../functions/adapters/aws/alb';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { ConfigInvalidError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
+import { mockClient } from '../contract/mock';
 import {
   awsError,
   CANARY_TG,

@@ -4,7 +4,6 @@ import {
   GetMetricDataCommand,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   CloudWatchAlarmSource,
@@ -15,6 +14,7 @@ import {
 } from '../../functions/adapters/aws/cloudwatch';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { TargetNotFoundError, TransientError } from '../../functions/core/errors';
+import { mockClient } from '../contract/mock';
 import {
   awsError,
   CANARY_TG,

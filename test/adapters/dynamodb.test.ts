@@ -5,7 +5,6 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import dynalite from 'dynalite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoRolloutStore, ROLLOUT_TABLE_SCHEMA } from '../../functions/adapters/aws/dynamodb';
@@ -13,6 +12,7 @@ import { stepSpecs } from '../../functions/core/config';
 import { LockHeldError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
+import { mockClient } from '../contract/mock';
 import { DIGEST, fastRetry, route, serviceConfig, throttling } from './helpers';
 
 const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });

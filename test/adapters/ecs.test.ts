@@ -14,7 +14,6 @@ import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeDeployerFor } from '../../functions/adapters/aws/deployers';
 import { canaryDesiredCount, EcsDeployer, registryOf } from '../../functions/adapters/aws/ecs';
@@ -22,6 +21,7 @@ import { NoDeployer } from '../../functions/adapters/aws/none';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import type { ServiceConfig } from '../../functions/core/config';
 import { ConfigInvalidError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
+import { mockClient } from '../contract/mock';
 import {
   awsError,
   CANARY_TG,

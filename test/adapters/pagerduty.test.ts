@@ -3,13 +3,13 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { PAGERDUTY_EVENTS_ENDPOINT, PagerDutyNotifier } from '../../functions/adapters/aws/pagerduty';
 import { routingKeyFrom, SecretCache } from '../../functions/adapters/aws/secretsmanager';
 import { TargetNotFoundError, TransientError } from '../../functions/core/errors';
 import { pagerDutyTrigger } from '../../functions/core/notification';
 import type { RolloutEvent } from '../../functions/ports';
+import { mockClient } from '../contract/mock';
 import { fastRetry } from './helpers';
 
 const client = new SecretsManagerClient({ region: 'us-east-1' });

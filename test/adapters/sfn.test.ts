@@ -11,13 +11,13 @@ import {
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { executionArnFor, StepFunctionsExecutions } from '../../functions/adapters/aws/sfn';
 import { stepSpecs } from '../../functions/core/config';
 import { TransientError } from '../../functions/core/errors';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc } from '../../functions/core/rollout';
+import { mockClient } from '../contract/mock';
 import { awsError, DIGEST, fastRetry, serviceConfig, throttling } from './helpers';
 
 const client = new SFNClient({ region: 'us-east-1' });

@@ -4,13 +4,13 @@ import {
   PublishCommand,
   SNSClient,
 } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { SnsNotifier } from '../../functions/adapters/aws/sns';
 import { ErrorName, TargetNotFoundError, TransientError } from '../../functions/core/errors';
 import { snsMessage } from '../../functions/core/notification';
 import type { RolloutEvent } from '../../functions/ports';
+import { mockClient } from '../contract/mock';
 import { awsError, fastRetry } from './helpers';
 
 const client = new SNSClient({ region: 'us-east-1' });

@@ -3,10 +3,10 @@ import {
   type TimeSeriesServiceStatistics,
   XRayClient,
 } from '@aws-sdk/client-xray';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { histogramP99, XRayMetricSource } from '../../functions/adapters/aws/xray';
 import { TransientError } from '../../functions/core/errors';
+import { mockClient } from '../contract/mock';
 import { fastRetry, route, throttling } from './helpers';
 
 const client = new XRayClient({ region: 'us-east-1' });

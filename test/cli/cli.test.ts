@@ -5,10 +5,10 @@ import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
 import { demoService } from '../../sandbox/demo';
+import { mockClient } from '../contract/mock';
 import { validServiceConfig } from '../helpers/config';
 import { startWorld } from '../helpers/world';
 
@@ -244,6 +244,24 @@ describe('canary CLI against AWS (mocked SDK)', () => {
     t = io(env);
     expect(await main(['start', 'web', '--image', DIGEST], t.io)).toBe(1);
     expect(t.err()).toContain('EventBridge refused the event: AccessDenied');
+    eb.restore();
+  });
+
+  it('start: a ref that is neither a digest nor an image tag is refused, ECR not asked', async () => {
+    // ECR's model caps imageTag at 300 characters (the contract layer rejects the request); Docker tags are
+    // [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
+    const ecr = mockClient(ECRClient);
+    const eb = mockClient(EventBridgeClient);
+    ecr.on(DescribeImagesCommand).resolves({ imageDetails: [] });
+    const withServices = { ...env, SERVICES_JSON: JSON.stringify([validServiceConfig()]) };
+    for (const ref of [`v${'1'.repeat(300)}`, 'v1.2 ', '.rc1']) {
+      const t = io(withServices);
+      expect(await main(['start', 'web', '--image', ref], t.io)).toBe(1);
+      expect(t.err()).toContain(`"${ref}" is neither a digest nor an image tag`);
+    }
+    expect(ecr.commandCalls(DescribeImagesCommand)).toHaveLength(0);
+    expect(eb.commandCalls(PutEventsCommand)).toHaveLength(0);
+    ecr.restore();
     eb.restore();
   });
 });

@@ -24,11 +24,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { stepSpecs } from '../../functions/core/config';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, RolloutRecord, Route } from '../../functions/core/rollout';
+import { mockClient } from '../contract/mock';
 import {
   ALARMS,
   CANARY_SERVICE,
