@@ -424,6 +424,8 @@ describe('on-alarm', () => {
     expect(timeline()).toEqual([
       'doc:QueryCommand',
       'elbv2:DescribeListenersCommand',
+      'elbv2:DescribeTargetGroupAttributesCommand',
+      'elbv2:DescribeTargetGroupAttributesCommand',
       'elbv2:ModifyListenerCommand',
       'elbv2:DescribeListenersCommand',
       'doc:UpdateCommand',
