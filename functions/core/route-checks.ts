@@ -256,6 +256,27 @@ export function isOwnHeaderRule(route: RouteSpec, tags: readonly TagFacts[]): bo
   return tags.some((t) => t.Key === HEADER_RULE_TAG && t.Value === owner);
 }
 
+/**
+ * The rules whose tags (DescribeTags) tell whether one is this route's header rule: every non-default rule but the
+ * route's own with an http-header condition on the header, or at the header rule's priority.
+ */
+export function headerRuleCandidates(route: RouteSpec, rules: readonly RuleFacts[]): string[] {
+  const headerRule = route.headerRule;
+  if (!headerRule) return [];
+  const header = headerRule.header.toLowerCase();
+  return rules
+    .filter(
+      (rule) =>
+        !rule.IsDefault &&
+        rule.RuleArn !== route.ruleArn &&
+        (rule.Priority === String(headerRule.priority) ||
+          (rule.Conditions ?? []).some(
+            (c) => c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header,
+          )),
+    )
+    .flatMap((rule) => (rule.RuleArn ? [rule.RuleArn] : []));
+}
+
 function headerRuleFindings(
   facts: RouteFacts,
   actions: readonly ActionFacts[],
@@ -283,7 +304,10 @@ function headerRuleFindings(
       severity: 'error',
       field: 'traffic.headerRule.values',
       message: `the header rule would have ${total} condition values (${headerRule.values.length} header values + ${copiedValues} copied from ${routeName(route)}); ALB allows ${MAX_VALUES_PER_CONDITION} per condition and ${MAX_VALUES_PER_RULE} per rule`,
-      fix: `use at most ${Math.max(0, Math.min(MAX_VALUES_PER_CONDITION, MAX_VALUES_PER_RULE - copiedValues))} header value(s)`,
+      fix:
+        copiedValues >= MAX_VALUES_PER_RULE
+          ? `the route rule's conditions use all ${MAX_VALUES_PER_RULE} values: remove traffic.headerRule, or reduce the route rule's condition values`
+          : `use at most ${Math.min(MAX_VALUES_PER_CONDITION, MAX_VALUES_PER_RULE - copiedValues)} header value(s)`,
     });
   }
   const routePriority = routeRule ? Number(routeRule.Priority) : Number.NaN;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   conditionValueCount,
   HEADER_RULE_TAG,
+  headerRuleCandidates,
   type RouteFacts,
   type RuleFacts,
   routeFindings,
@@ -255,5 +256,35 @@ describe('conditionValueCount', () => {
         QueryStringConfig: { Values: [{ Key: 'v', Value: '2' }, { Value: 'beta' }] },
       }),
     ).toBe(2);
+  });
+});
+
+describe('headerRuleCandidates', () => {
+  it('names the rules on the header or at the priority, never the route rule or the default', () => {
+    const onHeader: RuleFacts = {
+      RuleArn: `${HEADER_RULE_ARN}1`,
+      Priority: '3',
+      Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-canary', Values: ['1'] } }],
+    };
+    const atPriority: RuleFacts = { RuleArn: `${HEADER_RULE_ARN}2`, Priority: '10' };
+    const elsewhere: RuleFacts = { RuleArn: `${HEADER_RULE_ARN}3`, Priority: '40' };
+    const route = {
+      listenerArn: LISTENER_ARN,
+      ruleArn: LISTENER_RULE_ARN,
+      stableTargetGroupArn: STABLE_TG_ARN,
+      canaryTargetGroupArn: CANARY_TG_ARN,
+      headerRule: HR,
+    };
+    const ownRouteRule = { ...routeRule, Conditions: onHeader.Conditions ?? [] };
+
+    expect(
+      headerRuleCandidates(route, [
+        onHeader,
+        atPriority,
+        elsewhere,
+        ownRouteRule,
+        { IsDefault: true, Priority: 'default' },
+      ]),
+    ).toEqual([onHeader.RuleArn, atPriority.RuleArn]);
   });
 });

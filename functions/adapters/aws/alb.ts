@@ -33,6 +33,7 @@ import type { Route } from '../../core/rollout';
 import {
   copiedConditions,
   HEADER_RULE_TAG,
+  headerRuleCandidates,
   isOwnHeaderRule,
   type RouteFinding,
   routeFindings,
@@ -480,27 +481,6 @@ function withWeights(
       },
     };
   });
-}
-
-/**
- * Rules that could be this route's header rule, whose tags say whether they are: any non-default rule but the
- * route's own with an http-header condition on the header, or at the header rule's priority.
- */
-function headerRuleCandidates(route: Route, rules: readonly Rule[]): string[] {
-  const headerRule = route.headerRule;
-  if (!headerRule) return [];
-  const header = headerRule.header.toLowerCase();
-  return rules
-    .filter(
-      (rule) =>
-        !rule.IsDefault &&
-        rule.RuleArn !== route.ruleArn &&
-        (rule.Priority === String(headerRule.priority) ||
-          (rule.Conditions ?? []).some(
-            (c) => c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header,
-          )),
-    )
-    .flatMap((rule) => (rule.RuleArn ? [rule.RuleArn] : []));
 }
 
 /** Core's error findings as the workflow's errors: a missing resource is TargetNotFound, the rest ConfigInvalid. */
