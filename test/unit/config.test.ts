@@ -165,7 +165,9 @@ describe('parseServiceConfig', () => {
     it('takes tagged image pushes only unless told otherwise', () => {
       expect(parseServiceConfig(validServiceConfig()).pushes).toBe('tagged-images');
       expect(parseServiceConfig(validServiceConfig({ pushes: 'images' })).pushes).toBe('images');
-      expect(issueAt(configError(validServiceConfig({ pushes: 'everything' as never })), 'pushes')).toBeDefined();
+      expect(
+        issueAt(configError(validServiceConfig({ pushes: 'everything' as never })), 'pushes'),
+      ).toBeDefined();
     });
 
     it('accepts the "none" deployer', () => {
