@@ -21,7 +21,10 @@ import type {
 export type TargetGroupWeights = Record<string, number>;
 
 export interface TrafficRouter {
-  /** Throws TargetNotFound when the listener, rule or a target group does not exist. */
+  /**
+   * Throws TargetNotFound when the listener, rule or a target group does not exist, and ConfigInvalid (naming the
+   * field and the fix) when the route is one the router could not weight as configured (core/route-checks.ts).
+   */
   describe(route: Route): Promise<TargetGroupWeights>;
   /** Send `canaryPercent` of traffic to the canary target group. Not instant: follow with `verifyWeights`. */
   setWeights(route: Route, canaryPercent: number): Promise<void>;

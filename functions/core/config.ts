@@ -74,7 +74,11 @@ export const repositoryName = z
 const headerRuleSchema = z.strictObject({
   /** Requests carrying this header with one of these values always go to the canary (internal users, testers). */
   header: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, 'must be an HTTP header name'),
-  values: z.array(z.string().min(1).max(128)).min(1).max(5),
+  /**
+   * At most 3: ALB allows three comparison strings per condition and five per rule ("Listener rules for your
+   * Application Load Balancer"); the header rule also copies the route rule's conditions, which Prepare counts.
+   */
+  values: z.array(z.string().min(1).max(128)).min(1).max(3),
   /** Priority of the listener rule the controller manages for the header (1–50000, unique on the listener). */
   priority: z.int().min(1).max(50000),
 });
@@ -96,7 +100,15 @@ const trafficSchema = z
   .refine((t) => t.stableTargetGroupArn !== t.canaryTargetGroupArn, {
     message: 'must differ from stableTargetGroupArn',
     path: ['canaryTargetGroupArn'],
-  });
+  })
+  // A rule's ARN names its listener: listener-rule/app/<lb>/<lb id>/<listener id>/<rule id>.
+  .refine(
+    (t) => !t.ruleArn || t.ruleArn.startsWith(`${t.listenerArn.replace(':listener/', ':listener-rule/')}/`),
+    {
+      message: 'must be a rule of traffic.listenerArn',
+      path: ['ruleArn'],
+    },
+  );
 
 /** An IAM role by ARN, as a task definition names its task and execution roles. */
 const roleArn = z
@@ -285,6 +297,13 @@ export const serviceConfigSchema = z.strictObject({
   repository: repositoryName,
   /** Only tags matching this glob start a rollout (e.g. `v*`, `release-*`); all tags when absent. */
   tagPattern: z.string().min(1).max(128).optional(),
+  /**
+   * Which ECR pushes start a rollout. ECR sends an event for every manifest pushed, tagged or not: the images of
+   * each platform under a multi-arch index, and signatures, attestations and SBOMs that build tools push.
+   * 'tagged-images' (default): tagged image manifests and indexes only; 'images': untagged ones too (deploying by
+   * digest); 'all': every successful push, artifacts included.
+   */
+  pushes: z.enum(['tagged-images', 'images', 'all']).default('tagged-images'),
   traffic: trafficSchema,
   deployer: deployerSchema,
   steps: stepsSchema,

@@ -26,7 +26,10 @@ export const ecrImageActionEvent = z.object({
     result: z.string(),
     'repository-name': repositoryName,
     'image-digest': digest,
-    'image-tag': tag.optional(),
+    // ECR sends "" for a manifest pushed without a tag (a platform image of a multi-arch index, an attestation).
+    'image-tag': z.preprocess((v) => (v === '' ? undefined : v), tag.optional()),
+    'manifest-media-type': z.string().max(255).optional(),
+    'artifact-media-type': z.string().max(255).optional(),
   }),
 });
 
@@ -84,3 +87,52 @@ export const executionStatusChangeEvent = z.object({
   }),
 });
 export type ExecutionStatusChangeEvent = z.infer<typeof executionStatusChangeEvent>;
+
+/** Manifest media types of runnable images: OCI and Docker image manifests, and the indexes of multi-arch images. */
+const IMAGE_MANIFESTS = new Set([
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
+const IMAGE_INDEXES = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
+/** Config media types of runnable images; anything else (a signature, an SBOM, an empty config) is an artifact. */
+const IMAGE_CONFIGS = new Set([
+  'application/vnd.oci.image.config.v1+json',
+  'application/vnd.docker.container.image.v1+json',
+]);
+/**
+ * Tags that tools give signatures, attestations and SBOMs they attach to an image: `sha256-<digest>` with an
+ * optional suffix (`.sig`, `.att`, `.sbom`), the OCI Distribution Spec's referrers tag schema.
+ */
+const REFERRER_TAG = /^sha256-[0-9a-f]{64}(?:\.[a-z]+)?$/;
+
+export type EcrPushes = 'tagged-images' | 'images' | 'all';
+
+/**
+ * Why an ECR push does not start a rollout under the service's `pushes` setting, or undefined when it does. ECR
+ * sends an "ECR Image Action" event for every manifest pushed (Amazon ECR User Guide, "Amazon ECR events and
+ * EventBridge"), with `image-tag` empty for an untagged one and `manifest-media-type` / `artifact-media-type`
+ * saying what it is. An index has no config of its own, so only its manifest type is judged.
+ */
+export function ecrPushSkipReason(
+  pushes: EcrPushes,
+  push: {
+    tag?: string | undefined;
+    manifestMediaType?: string | undefined;
+    artifactMediaType?: string | undefined;
+  },
+): string | undefined {
+  if (pushes === 'all') return undefined;
+  const { tag, manifestMediaType: manifest, artifactMediaType: artifact } = push;
+  if (manifest && !IMAGE_MANIFESTS.has(manifest)) return `manifest media type ${manifest} is not an image`;
+  if (artifact && !(manifest && IMAGE_INDEXES.has(manifest)) && !IMAGE_CONFIGS.has(artifact)) {
+    return `artifact media type ${artifact} is not an image`;
+  }
+  if (tag && REFERRER_TAG.test(tag)) return `tag ${tag} names an artifact attached to an image`;
+  if (!tag && pushes === 'tagged-images') return 'the push has no tag';
+  return undefined;
+}

@@ -20,7 +20,7 @@ export interface NotificationEvent {
 }
 
 export interface SnsMessage {
-  /** SNS subjects: ASCII, at most 100 characters, no line breaks. */
+  /** SNS subjects: printable ASCII, under 100 characters, one line (see snsSubject). */
   subject: string;
   message: string;
   /** String attributes subscribers filter on (FilterPolicy). */
@@ -31,10 +31,25 @@ function evidenceLines(event: NotificationEvent): string[] {
   return (event.verdict?.metrics ?? []).map((m) => `  - ${m.metric}: ${m.result} (${m.detail})`);
 }
 
+/** SNS Publish refuses a Subject of 100 characters or more. */
+export const SNS_SUBJECT_MAX_LENGTH = 99;
+
+/**
+ * A text made a valid SNS Subject (SNS API Reference, Publish: "no line breaks or control characters, and less
+ * than 100 characters long"; formerly also ASCII, beginning with a letter, number or punctuation mark, which is
+ * kept: every caller starts it with "["). Runs of anything else become one space; a long text is cut with "...".
+ */
+export function snsSubject(text: string): string {
+  const clean = text
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  if (clean.length <= SNS_SUBJECT_MAX_LENGTH) return clean;
+  return `${clean.slice(0, SNS_SUBJECT_MAX_LENGTH - 3).trimEnd()}...`;
+}
+
 export function snsMessage(event: NotificationEvent): SnsMessage {
-  const subject = `[${event.severity.toUpperCase()}] ${event.summary}`
-    .replace(/[^\x20-\x7e]/g, ' ')
-    .slice(0, 100);
+  const subject = snsSubject(`[${event.severity.toUpperCase()}] ${event.summary}`);
   const lines = [
     event.summary,
     '',

@@ -5,7 +5,7 @@
  */
 import { stepSpecs } from '../core/config';
 import { ErrorName, InputInvalidError, LockHeldError } from '../core/errors';
-import { startRolloutEvent } from '../core/events';
+import { ecrPushSkipReason, startRolloutEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
 import { type ImageRef, imageLabel, type RolloutDoc, rolloutIdFor, tagMatches } from '../core/rollout';
 import type { Clock, Executions, Log, Notifier, RolloutStore, ServiceCatalog } from '../ports';
@@ -75,6 +75,16 @@ export function makeStartRollout(deps: StartRolloutDeps) {
         digest: d['image-digest'],
         ...(d['image-tag'] ? { tag: d['image-tag'] } : {}),
       };
+      const skip = ecrPushSkipReason(config.pushes, {
+        tag: image.tag,
+        manifestMediaType: d['manifest-media-type'],
+        artifactMediaType: d['artifact-media-type'],
+      });
+      if (skip) {
+        const reason = `${skip}: ignored (the service's pushes setting is ${config.pushes})`;
+        log.info('ignored an ECR push', { service: config.service, digest: image.digest, reason });
+        return { status: 'ignored', reason };
+      }
       if (!tagMatches(config.tagPattern, image.tag)) {
         return {
           status: 'ignored',

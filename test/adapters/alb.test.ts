@@ -4,6 +4,8 @@ import {
   DeleteRuleCommand,
   DescribeListenersCommand,
   DescribeRulesCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
@@ -12,14 +14,16 @@ import {
   ModifyRuleCommand,
   PriorityInUseException,
   type Rule,
+  type RuleCondition,
   RuleNotFoundException,
   SetRulePrioritiesCommand,
   TargetGroupNotFoundException,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlbTargetHealth, AlbTrafficRouter } from '../../functions/adapters/aws/alb';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { ConfigInvalidError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
+import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
 import { mockClient } from '../contract/mock';
 import {
   awsError,
@@ -63,13 +67,15 @@ function forward(weights: Record<string, number>, order?: number): Action {
   };
 }
 
+const LB = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188';
+const OTHER_LB = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/api/0a1b2c3d4e5f6a7b';
+
 function listener(actions: Action[]) {
   return {
     Listeners: [
       {
         ListenerArn: LISTENER_ARN,
-        LoadBalancerArn:
-          'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188',
+        LoadBalancerArn: LB,
         Port: 443,
         Protocol: 'HTTPS' as const,
         DefaultActions: actions,
@@ -86,11 +92,39 @@ function targetGroups(...arns: string[]) {
       Protocol: 'HTTP' as const,
       Port: 8080,
       TargetType: 'ip' as const,
-      LoadBalancerArns: [
-        'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188',
-      ],
+      LoadBalancerArns: [LB],
     })),
   };
+}
+
+/** DescribeTargetGroupAttributes as ELB answers it; `sticky` turns stickiness.enabled on. */
+function attributes(sticky = false) {
+  return {
+    Attributes: [
+      { Key: 'stickiness.enabled', Value: String(sticky) },
+      { Key: 'stickiness.type', Value: 'lb_cookie' },
+      { Key: 'stickiness.lb_cookie.duration_seconds', Value: '86400' },
+      { Key: 'deregistration_delay.timeout_seconds', Value: '300' },
+    ],
+  };
+}
+
+/** The tag the controller puts on the header rule it creates for the listener route. */
+const OWN_TAG = { Key: HEADER_RULE_TAG, Value: LISTENER_ARN };
+
+/**
+ * "Listener rules for your Application Load Balancer": up to three comparison strings per condition and five per
+ * rule. The API model does not say so; every rule the router writes is held to it here.
+ */
+function expectAlbConditionLimits(conditions: readonly RuleCondition[]) {
+  const counts = conditions.map((c) => {
+    const typed = Object.entries(c).find(([k]) => k.endsWith('Config'))?.[1] as
+      | { Values?: unknown[] }
+      | undefined;
+    return (typed?.Values ?? c.Values ?? []).length;
+  });
+  for (const n of counts) expect(n).toBeLessThanOrEqual(3);
+  expect(counts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(5);
 }
 
 function headerRule(extra: Partial<Rule> = {}): Rule {
@@ -131,6 +165,14 @@ describe('AlbTrafficRouter', () => {
     elb.reset();
     retry = fastRetry();
     router = new AlbTrafficRouter(client, { retry: retry.retry });
+    elb.on(DescribeTargetGroupAttributesCommand).resolves(attributes());
+    // The header rule fixture is the controller's own: it carries the tag CreateRule gave it.
+    elb.on(DescribeTagsCommand).callsFake((input: { ResourceArns: string[] }) => ({
+      TagDescriptions: input.ResourceArns.map((ResourceArn) => ({
+        ResourceArn,
+        Tags: ResourceArn === HEADER_RULE_ARN ? [OWN_TAG] : [],
+      })),
+    }));
   });
 
   describe('describe', () => {
@@ -162,9 +204,12 @@ describe('AlbTrafficRouter', () => {
       });
       elb.on(DescribeTargetGroupsCommand).resolves(targetGroups(STABLE_TG, CANARY_TG));
 
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+
       expect(await router.describe(route({ ruleArn: RULE_ARN }))).toEqual({ [STABLE_TG]: 9, [CANARY_TG]: 1 });
       expect(elb.commandCalls(DescribeRulesCommand)[0]?.args[0].input).toEqual({ RuleArns: [RULE_ARN] });
-      expect(elb.commandCalls(DescribeListenersCommand)).toHaveLength(0);
+      // the rule's listener is read for its load balancer, and its rules to check the rule is one of them
+      expect(elb.commandCalls(DescribeRulesCommand)[1]?.args[0].input).toEqual({ ListenerArn: LISTENER_ARN });
     });
 
     it('throws TargetNotFound naming a missing listener', async () => {
@@ -215,6 +260,139 @@ describe('AlbTrafficRouter', () => {
         );
 
       await expect(router.describe(route())).rejects.toBeInstanceOf(TargetNotFoundError);
+    });
+  });
+
+  describe('describe refuses a route ELB would refuse later, before any traffic moves', () => {
+    const hr = { header: 'X-Canary', values: ['always'], priority: 10 };
+    const writes = () =>
+      elb
+        .calls()
+        .map((c) => (c.args[0] as object).constructor.name)
+        .filter((name) => !name.startsWith('Describe'));
+
+    async function refusal(r: ReturnType<typeof route>): Promise<ConfigInvalidError> {
+      const error = await router.describe(r).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigInvalidError);
+      expect(writes()).toEqual([]);
+      return error as ConfigInvalidError;
+    }
+
+    it('a canary target group on another load balancer (a target group serves one load balancer)', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(DescribeTargetGroupsCommand).resolves({
+        TargetGroups: [
+          { TargetGroupArn: STABLE_TG, LoadBalancerArns: [LB] },
+          { TargetGroupArn: CANARY_TG, LoadBalancerArns: [OTHER_LB] },
+        ],
+      });
+
+      const error = await refusal(route());
+
+      expect(error.issues[0]?.path).toBe('traffic.canaryTargetGroupArn');
+      expect(error.message).toContain(OTHER_LB);
+    });
+
+    it('a canary target group no load balancer uses (its targets would read Target.NotInUse)', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(DescribeTargetGroupsCommand).resolves({
+        TargetGroups: [
+          { TargetGroupArn: STABLE_TG, LoadBalancerArns: [LB] },
+          { TargetGroupArn: CANARY_TG, LoadBalancerArns: [] },
+        ],
+      });
+
+      const error = await refusal(route());
+
+      expect(error.issues[0]?.path).toBe('traffic.canaryTargetGroupArn');
+      expect(error.message).toContain('Fix: add it to the forward action');
+    });
+
+    it('a rule that is not one of the listener’s rules', async () => {
+      elb.on(DescribeRulesCommand, { RuleArns: [RULE_ARN] }).resolves({
+        Rules: [{ RuleArn: RULE_ARN, Priority: '5', Actions: [forward({ [STABLE_TG]: 1 })] }],
+      });
+      elb.on(DescribeRulesCommand, { ListenerArn: LISTENER_ARN }).resolves({ Rules: [defaultRule] });
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(DescribeTargetGroupsCommand).resolves(targetGroups(STABLE_TG, CANARY_TG));
+
+      const error = await refusal(route({ ruleArn: RULE_ARN }));
+
+      expect(error.issues[0]?.path).toBe('traffic.ruleArn');
+    });
+
+    it('a header rule that would copy authenticate-oidc (CreateRule needs the client secret ELB never returns)', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([OIDC, forward({ [STABLE_TG]: 1 }, 2)]));
+      elb.on(DescribeRulesCommand).resolves({ Rules: [defaultRule] });
+      elb.on(DescribeTargetGroupsCommand).resolves(targetGroups(STABLE_TG, CANARY_TG));
+
+      const error = await refusal(route({ headerRule: hr }));
+
+      expect(error.issues[0]?.path).toBe('traffic.headerRule');
+      expect(error.message).toContain('authenticate-oidc');
+      expect(elb.commandCalls(CreateRuleCommand)).toHaveLength(0);
+    });
+
+    it('a header rule evaluated after the route rule (it would never match)', async () => {
+      elb.on(DescribeRulesCommand).resolves({
+        Rules: [{ RuleArn: RULE_ARN, Priority: '5', Actions: [forward({ [STABLE_TG]: 1 })] }],
+      });
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(DescribeTargetGroupsCommand).resolves(targetGroups(STABLE_TG, CANARY_TG));
+
+      const error = await refusal(route({ ruleArn: RULE_ARN, headerRule: hr }));
+
+      expect(error.issues[0]?.path).toBe('traffic.headerRule.priority');
+      expect(error.message).toContain('below 5');
+    });
+
+    it('header values that with the copied route conditions exceed five per rule', async () => {
+      elb.on(DescribeRulesCommand).resolves({
+        Rules: [
+          {
+            RuleArn: RULE_ARN,
+            Priority: '20',
+            Conditions: [
+              {
+                Field: 'host-header',
+                HostHeaderConfig: { Values: ['a.example.com', 'b.example.com', 'c.example.com'] },
+              },
+            ],
+            Actions: [forward({ [STABLE_TG]: 1 })],
+          },
+        ],
+      });
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(DescribeTargetGroupsCommand).resolves(targetGroups(STABLE_TG, CANARY_TG));
+
+      const error = await refusal(
+        route({ ruleArn: RULE_ARN, headerRule: { ...hr, values: ['a', 'b', 'c'] } }),
+      );
+
+      expect(error.issues[0]?.path).toBe('traffic.headerRule.values');
+    });
+
+    it('a header rule priority held by a rule the controller did not create', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb
+        .on(DescribeRulesCommand)
+        .resolves({ Rules: [headerRule({ RuleArn: `${HEADER_RULE_ARN}0` }), defaultRule] });
+      elb.on(DescribeTargetGroupsCommand).resolves(targetGroups(STABLE_TG, CANARY_TG));
+
+      const error = await refusal(route({ headerRule: hr }));
+
+      expect(error.issues[0]?.path).toBe('traffic.headerRule.priority');
+    });
+
+    it('accepts its own header rule at the priority, known by its tag', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(DescribeRulesCommand).resolves({ Rules: [headerRule(), defaultRule] });
+      elb.on(DescribeTargetGroupsCommand).resolves(targetGroups(STABLE_TG, CANARY_TG));
+
+      await expect(router.describe(route({ headerRule: hr }))).resolves.toEqual({ [STABLE_TG]: 1 });
+      expect(elb.commandCalls(DescribeTagsCommand)[0]?.args[0].input).toEqual({
+        ResourceArns: [HEADER_RULE_ARN],
+      });
     });
   });
 
@@ -280,6 +458,40 @@ describe('AlbTrafficRouter', () => {
         ],
         TargetGroupStickinessConfig: { Enabled: false },
       });
+    });
+
+    it('keeps group stickiness on at 0% and 100% when a target group has target stickiness (ELB requires it)', async () => {
+      const sticky = forward({ [STABLE_TG]: 3, [CANARY_TG]: 1 });
+      sticky.ForwardConfig = {
+        ...sticky.ForwardConfig,
+        TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 3600 },
+      };
+      elb.on(DescribeListenersCommand).resolves(listener([sticky]));
+      elb.on(ModifyListenerCommand).resolves({});
+      elb.on(DescribeTargetGroupAttributesCommand, { TargetGroupArn: STABLE_TG }).resolves(attributes(true));
+
+      await router.setWeights(route({ stickinessSeconds: 3600 }), 0);
+      await router.setWeights(route({ stickinessSeconds: 3600 }), 100);
+
+      for (const call of elb.commandCalls(ModifyListenerCommand)) {
+        expect(call.args[0].input.DefaultActions?.[0]?.ForwardConfig?.TargetGroupStickinessConfig).toEqual({
+          Enabled: true,
+          DurationSeconds: 1,
+        });
+      }
+    });
+
+    it('turns group stickiness on while split when a target group has target stickiness and the config sets none', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(ModifyListenerCommand).resolves({});
+      elb.on(DescribeTargetGroupAttributesCommand, { TargetGroupArn: CANARY_TG }).resolves(attributes(true));
+
+      await router.setWeights(route(), 10);
+
+      expect(
+        elb.commandCalls(ModifyListenerCommand)[0]?.args[0].input.DefaultActions?.[0]?.ForwardConfig
+          ?.TargetGroupStickinessConfig,
+      ).toEqual({ Enabled: true, DurationSeconds: 1 });
     });
 
     it('modifies the rule when the route is a rule', async () => {
@@ -384,6 +596,12 @@ describe('AlbTrafficRouter', () => {
   describe('header rule', () => {
     const hr = { header: 'X-Canary', values: ['always'], priority: 10 };
 
+    afterEach(() => {
+      for (const call of [...elb.commandCalls(CreateRuleCommand), ...elb.commandCalls(ModifyRuleCommand)]) {
+        expectAlbConditionLimits(call.args[0].input.Conditions ?? []);
+      }
+    });
+
     it('creates the rule after the weights, forwarding to the canary only, behind the same authentication', async () => {
       elb.on(DescribeListenersCommand).resolves(listener([OIDC, forward({ [STABLE_TG]: 1 }, 2)]));
       elb.on(ModifyListenerCommand).resolves({});
@@ -409,6 +627,7 @@ describe('AlbTrafficRouter', () => {
             ForwardConfig: { TargetGroups: [{ TargetGroupArn: CANARY_TG, Weight: 1 }] },
           },
         ],
+        Tags: [OWN_TAG],
       });
       const order = elb.calls().map((c) => (c.args[0] as object).constructor.name);
       expect(order.indexOf('ModifyListenerCommand')).toBeLessThan(order.indexOf('CreateRuleCommand'));
@@ -450,22 +669,31 @@ describe('AlbTrafficRouter', () => {
       expect(order.indexOf('DeleteRuleCommand')).toBeLessThan(order.indexOf('ModifyListenerCommand'));
     });
 
-    it('leaves alone a rule on the same header that forwards to some other target group', async () => {
-      const foreign = headerRule({
-        Actions: [
-          {
-            Type: 'forward',
-            ForwardConfig: { TargetGroups: [{ TargetGroupArn: `${STABLE_TG}-other`, Weight: 1 }] },
-          },
+    it('never modifies or deletes a look-alike rule it did not create (no tag naming this route)', async () => {
+      const lookAlike = headerRule({ RuleArn: `${HEADER_RULE_ARN}0`, Priority: '11' });
+      const otherRoute = headerRule({ RuleArn: `${HEADER_RULE_ARN}1`, Priority: '12' });
+      elb.on(DescribeRulesCommand).resolves({ Rules: [lookAlike, otherRoute, defaultRule] });
+      elb.on(DescribeTagsCommand).resolves({
+        TagDescriptions: [
+          { ResourceArn: lookAlike.RuleArn, Tags: [] },
+          { ResourceArn: otherRoute.RuleArn, Tags: [{ Key: HEADER_RULE_TAG, Value: RULE_ARN }] },
         ],
       });
-      elb.on(DescribeRulesCommand).resolves({ Rules: [foreign] });
-      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 9, [CANARY_TG]: 1 })]));
       elb.on(ModifyListenerCommand).resolves({});
+      elb.on(CreateRuleCommand).resolves({});
 
-      await router.setWeights(route({ headerRule: hr }), 100);
+      await router.setWeights(route({ headerRule: hr }), 0);
+      await router.setWeights(route({ headerRule: hr }), 25);
 
       expect(elb.commandCalls(DeleteRuleCommand)).toHaveLength(0);
+      expect(elb.commandCalls(ModifyRuleCommand)).toHaveLength(0);
+      expect(elb.commandCalls(SetRulePrioritiesCommand)).toHaveLength(0);
+      // its own rule does not exist yet: it creates one, tagged
+      expect(elb.commandCalls(CreateRuleCommand)[0]?.args[0].input.Tags).toEqual([OWN_TAG]);
+      expect(elb.commandCalls(DescribeTagsCommand)[0]?.args[0].input).toEqual({
+        ResourceArns: [lookAlike.RuleArn, otherRoute.RuleArn],
+      });
     });
 
     it('never takes the route’s own rule for the header rule', async () => {

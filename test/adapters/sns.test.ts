@@ -50,6 +50,28 @@ describe('SnsNotifier', () => {
     });
   });
 
+  // SNS API Reference, Publish, Subject: "must be UTF-8 text with no line breaks or control characters, and less
+  // than 100 characters long" (earlier: ASCII text beginning with a letter, number or punctuation mark). The API
+  // model does not say so; the adapter test holds every subject it sends to it.
+  it('sends a subject under 100 characters, one line, printable ASCII, even for a long service name', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    const service = `payments-${'x'.repeat(31)}`; // 40 characters, the longest service name the config allows
+    const long: RolloutEvent = {
+      ...event,
+      service,
+      image: `team/${service}:v1.5.0-rc.1+build.20250304`,
+      summary: `${service} team/${service}:v1.5.0-rc.1 rolled back at 10%:\nerror rate 4.1% vs 0.3% — p99 820 ms`,
+    };
+
+    await new SnsNotifier(client, TOPIC, { retry: fastRetry().retry }).notify(long);
+
+    const subject = sns.commandCalls(PublishCommand)[0]?.args[0].input.Subject ?? '';
+    expect(subject.length).toBeGreaterThan(0);
+    expect(subject.length).toBeLessThan(100);
+    expect(subject).toMatch(/^[A-Za-z0-9\p{P}][\x20-\x7e]*$/u);
+    expect(subject).toContain(service);
+  });
+
   it('adds a message group and a stable deduplication id on a FIFO topic', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm', SequenceNumber: '1' });
     const notifier = new SnsNotifier(client, `${TOPIC}.fifo`, { retry: fastRetry().retry });

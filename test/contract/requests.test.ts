@@ -26,6 +26,8 @@ import {
   type Action,
   DescribeListenersCommand,
   DescribeRulesCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
@@ -56,6 +58,7 @@ import { SnsNotifier } from '../../functions/adapters/aws/sns';
 import { XRayMetricSource } from '../../functions/adapters/aws/xray';
 import { stepSpecs } from '../../functions/core/config';
 import { buildPlan } from '../../functions/core/plan';
+import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
 import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
 import type { RolloutEvent } from '../../functions/ports';
 import {
@@ -157,6 +160,24 @@ const OIDC: Action = {
     OnUnauthenticatedRequest: 'authenticate',
   },
 };
+const LOAD_BALANCER_ARN = `${LISTENER_ARN.replace(':listener/', ':loadbalancer/').slice(0, LISTENER_ARN.replace(':listener/', ':loadbalancer/').lastIndexOf('/'))}`;
+/**
+ * A Cognito action in front of the forward: the header rule copies it (CreateRule takes it whole; an OIDC action
+ * would need its client secret, so Prepare refuses that route).
+ */
+const COGNITO: Action = {
+  Type: 'authenticate-cognito',
+  Order: 1,
+  AuthenticateCognitoConfig: {
+    UserPoolArn: 'arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_aBcDeFgHi',
+    UserPoolClientId: 'abcdefghijklmnopqrstuvwxy',
+    UserPoolDomain: 'shop-auth',
+    SessionCookieName: 'AWSELBAuthSessionCookie',
+    Scope: 'openid',
+    SessionTimeout: 604800,
+    OnUnauthenticatedRequest: 'authenticate',
+  },
+};
 const HEADER_RULE_ARN = `${RULE_ARN.slice(0, RULE_ARN.lastIndexOf('/'))}/1a2b3c4d5e6f7a8b`;
 /** The route's rule as DescribeRules returns it: legacy Values next to the typed config. */
 const routeRule: Rule = {
@@ -248,7 +269,7 @@ interface Case {
 
 const CASES: Case[] = [
   {
-    name: 'ALB: weights on the listener, the header rule created behind an OIDC action',
+    name: 'ALB: weights on the listener, the header rule created behind a Cognito action',
     covers: [
       'Elastic Load Balancing v2 DescribeRules',
       'Elastic Load Balancing v2 DescribeListeners',
@@ -262,7 +283,7 @@ const CASES: Case[] = [
             ListenerArn: LISTENER_ARN,
             Port: 443,
             Protocol: 'HTTPS',
-            DefaultActions: [OIDC, forward(100, 0)],
+            DefaultActions: [COGNITO, forward(100, 0)],
           },
         ],
       });
@@ -282,8 +303,15 @@ const CASES: Case[] = [
       'Elastic Load Balancing v2 ModifyRule',
       'Elastic Load Balancing v2 SetRulePriorities',
       'Elastic Load Balancing v2 DeleteRule',
+      'Elastic Load Balancing v2 DescribeTags',
     ],
     run: async () => {
+      // The header rule is the controller's own: it carries the tag CreateRule gave it.
+      mocks.elbv2.on(DescribeTagsCommand).resolves({
+        TagDescriptions: [
+          { ResourceArn: HEADER_RULE_ARN, Tags: [{ Key: HEADER_RULE_TAG, Value: RULE_ARN }] },
+        ],
+      });
       mocks.elbv2.on(DescribeRulesCommand, { RuleArns: [RULE_ARN] }).resolves({ Rules: [routeRule] });
       mocks.elbv2
         .on(DescribeRulesCommand, { ListenerArn: LISTENER_ARN })
@@ -299,6 +327,24 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'ALB: the first weights on a route that forwards to one target group read its stickiness',
+    covers: ['Elastic Load Balancing v2 DescribeTargetGroupAttributes'],
+    run: async () => {
+      mocks.elbv2.on(DescribeListenersCommand).resolves({
+        Listeners: [
+          {
+            ListenerArn: LISTENER_ARN,
+            DefaultActions: [{ Type: 'forward', TargetGroupArn: STABLE_TG }],
+          },
+        ],
+      });
+      mocks.elbv2.on(DescribeTargetGroupAttributesCommand).resolves({
+        Attributes: [{ Key: 'stickiness.enabled', Value: 'true' }],
+      });
+      await new AlbTrafficRouter(clients.elbv2, noWait).setWeights(route(), 5);
+    },
+  },
+  {
     name: 'ALB: describe checks both target groups; target health',
     covers: [
       'Elastic Load Balancing v2 DescribeTargetGroups',
@@ -306,10 +352,19 @@ const CASES: Case[] = [
     ],
     run: async () => {
       mocks.elbv2.on(DescribeListenersCommand).resolves({
-        Listeners: [{ ListenerArn: LISTENER_ARN, DefaultActions: [forward(90, 10)] }],
+        Listeners: [
+          {
+            ListenerArn: LISTENER_ARN,
+            LoadBalancerArn: LOAD_BALANCER_ARN,
+            DefaultActions: [forward(90, 10)],
+          },
+        ],
       });
       mocks.elbv2.on(DescribeTargetGroupsCommand).resolves({
-        TargetGroups: [{ TargetGroupArn: STABLE_TG }, { TargetGroupArn: CANARY_TG }],
+        TargetGroups: [
+          { TargetGroupArn: STABLE_TG, LoadBalancerArns: [LOAD_BALANCER_ARN] },
+          { TargetGroupArn: CANARY_TG, LoadBalancerArns: [LOAD_BALANCER_ARN] },
+        ],
       });
       mocks.elbv2.on(DescribeTargetHealthCommand).resolves({
         TargetHealthDescriptions: [

@@ -12,6 +12,7 @@ import {
   elbv2,
   handlerOf,
   installAwsMockHooks,
+  SERVICE_CONFIG,
   STATE_MACHINE_ARN,
   sfn,
   stubEnv,
@@ -56,6 +57,44 @@ describe('start-rollout', () => {
     expect(puts.length).toBeGreaterThan(0);
     for (const p of puts) expect(p.args[0].input.TableName).toBe(TABLE);
     expect(elbv2.calls()).toHaveLength(0);
+  });
+
+  // ECR sends an event for every manifest pushed (Amazon ECR User Guide, "Amazon ECR events and EventBridge"):
+  // a multi-arch push sends one per platform image, untagged, then the tagged index; tools push signatures too.
+  it.each([
+    ['ecr/push-untagged', 'the push has no tag'],
+    ['ecr/push-signature', 'names an artifact attached to an image'],
+    ['ecr/push-artifact', 'artifact media type application/vnd.cncf.notary.signature is not an image'],
+  ] as const)('ignores %s and starts nothing', async (name, reason) => {
+    const { handler } = await import('../../functions/handlers/start-rollout');
+
+    const result = await handler(loadEvent(name), context);
+
+    expect(result).toMatchObject({ status: 'ignored', reason: expect.stringContaining(reason) });
+    expect(sent()).toEqual([]);
+  });
+
+  it('starts a rollout for the tagged index of a multi-arch image', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:x:y' });
+    const { handler } = await import('../../functions/handlers/start-rollout');
+
+    const result = await handler(loadEvent('ecr/push-index'), context);
+
+    expect(result).toMatchObject({ status: 'started' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
+  it('starts a rollout for an untagged image when the service takes untagged pushes', async () => {
+    stubEnv({ SERVICES_JSON: JSON.stringify([{ ...SERVICE_CONFIG, pushes: 'images' }]) });
+    sfn
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:x:y' });
+    const { handler } = await import('../../functions/handlers/start-rollout');
+
+    expect(await handler(loadEvent('ecr/push-untagged'), context)).toMatchObject({ status: 'started' });
+    expect(await handler(loadEvent('ecr/push-artifact'), context)).toMatchObject({ status: 'ignored' });
   });
 
   it('rejects a malformed event with InputInvalid and sends nothing', async () => {

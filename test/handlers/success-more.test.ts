@@ -242,6 +242,8 @@ describe('promote', () => {
     expect(timeline()).toEqual([
       'doc:GetCommand',
       'elbv2:DescribeListenersCommand',
+      'elbv2:DescribeTargetGroupAttributesCommand',
+      'elbv2:DescribeTargetGroupAttributesCommand',
       'elbv2:ModifyListenerCommand',
       'elbv2:DescribeListenersCommand',
       'doc:UpdateCommand',
@@ -409,6 +411,8 @@ describe('rollback', () => {
       'doc:GetCommand',
       'doc:UpdateCommand',
       'elbv2:DescribeListenersCommand',
+      'elbv2:DescribeTargetGroupAttributesCommand',
+      'elbv2:DescribeTargetGroupAttributesCommand',
       'elbv2:ModifyListenerCommand',
       'elbv2:DescribeListenersCommand',
       'doc:UpdateCommand',

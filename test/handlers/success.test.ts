@@ -101,6 +101,34 @@ installAwsMockHooks();
 // --- prepare --------------------------------------------------------------------------------------------------
 
 describe('prepare', () => {
+  it('refuses a canary target group of another load balancer before deploying or moving anything', async () => {
+    table({ lock: true, record: record() });
+    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(DescribeTargetGroupsCommand).resolves({
+      TargetGroups: [
+        {
+          TargetGroupArn: STABLE_TG_ARN,
+          LoadBalancerArns: [
+            'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188',
+          ],
+        },
+        {
+          TargetGroupArn: CANARY_TG_ARN,
+          LoadBalancerArns: [
+            'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/api/0a1b2c3d4e5f6a7b',
+          ],
+        },
+      ],
+    });
+
+    const handler = await handlerOf('prepare');
+    const error = await handler({ rollout: rolloutDoc }, context).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ name: 'ConfigInvalid' });
+    expect((error as Error).message).toContain('traffic.canaryTargetGroupArn');
+    expect(timeline().filter((c) => !/:(Get|Query|Describe\w*)Command$/.test(c))).toEqual([]);
+  });
+
   it('checks the route, records what stable runs and deploys the image as the canary sized for 5%', async () => {
     table({ lock: true, record: record() });
     elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
@@ -424,6 +452,8 @@ describe('on-alarm', () => {
     expect(timeline()).toEqual([
       'doc:QueryCommand',
       'elbv2:DescribeListenersCommand',
+      'elbv2:DescribeTargetGroupAttributesCommand',
+      'elbv2:DescribeTargetGroupAttributesCommand',
       'elbv2:ModifyListenerCommand',
       'elbv2:DescribeListenersCommand',
       'doc:UpdateCommand',

@@ -13,7 +13,11 @@ import {
   type Service,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { type Action, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  type Action,
+  DescribeTargetGroupAttributesCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -419,6 +423,13 @@ export function installAwsMockHooks(): void {
         ),
     );
     vi.stubGlobal('fetch', fetchMock);
+    // Target stickiness off, as ELB creates a target group.
+    elbv2.on(DescribeTargetGroupAttributesCommand).resolves({
+      Attributes: [
+        { Key: 'stickiness.enabled', Value: 'false' },
+        { Key: 'deregistration_delay.timeout_seconds', Value: '300' },
+      ],
+    });
     stubEnv();
   });
 

@@ -73,6 +73,9 @@ export type ExecutionStatusChangeFixture = EventBridgeEvent<
 export interface EventFixtures {
   'ecr/push': EcrImageActionFixture;
   'ecr/push-untagged': EcrImageActionFixture;
+  'ecr/push-index': EcrImageActionFixture;
+  'ecr/push-signature': EcrImageActionFixture;
+  'ecr/push-artifact': EcrImageActionFixture;
   'ecr/push-failed': EcrImageActionFixture;
   'ecr/delete': EcrImageActionFixture;
   'controller/deploy-requested': DeployRequestedFixture;
@@ -87,6 +90,9 @@ export type EventFixtureName = keyof EventFixtures;
 export const EVENT_FIXTURE_NAMES = [
   'ecr/push',
   'ecr/push-untagged',
+  'ecr/push-index',
+  'ecr/push-signature',
+  'ecr/push-artifact',
   'ecr/push-failed',
   'ecr/delete',
   'controller/deploy-requested',

@@ -138,6 +138,38 @@ describe('parseServiceConfig', () => {
       expect(config.traffic.deregistrationDelaySeconds).toBe(30);
     });
 
+    // "Listener rules for your Application Load Balancer": up to three comparison strings per condition.
+    it('refuses more than three header values (ALB allows three per condition)', () => {
+      // Act
+      const error = configError(
+        validServiceConfig({
+          traffic: { headerRule: { header: 'X-Canary', values: ['a', 'b', 'c', 'd'], priority: 10 } },
+        }),
+      );
+
+      // Assess
+      expect(issueAt(error, 'traffic.headerRule.values').message).toContain('3');
+    });
+
+    it('refuses a listener rule of another listener (its ARN names the listener)', () => {
+      // Prepare
+      const otherListenerRule = LISTENER_RULE_ARN.replace('/f2f7dc8efc522ab2/', '/0123456789abcdef/');
+
+      // Act
+      const error = configError(validServiceConfig({ traffic: { ruleArn: otherListenerRule } }));
+
+      // Assess
+      expect(issueAt(error, 'traffic.ruleArn').message).toContain('traffic.listenerArn');
+    });
+
+    it('takes tagged image pushes only unless told otherwise', () => {
+      expect(parseServiceConfig(validServiceConfig()).pushes).toBe('tagged-images');
+      expect(parseServiceConfig(validServiceConfig({ pushes: 'images' })).pushes).toBe('images');
+      expect(
+        issueAt(configError(validServiceConfig({ pushes: 'everything' as never })), 'pushes'),
+      ).toBeDefined();
+    });
+
     it('accepts the "none" deployer', () => {
       // Prepare
       const input = validServiceConfig({ deployer: { kind: 'none' } });

@@ -7,6 +7,7 @@ import {
   CONTROLLER_EVENT_SOURCE,
   deployRequestedEvent,
   ecrImageActionEvent,
+  ecrPushSkipReason,
   executionStatusChangeEvent,
   startRolloutEvent,
 } from '../../functions/core/events';
@@ -75,6 +76,8 @@ describe('startRolloutEvent', () => {
         'repository-name': REPOSITORY,
         'image-digest': IMAGE_DIGEST,
         'image-tag': IMAGE_TAG,
+        'manifest-media-type': 'application/vnd.oci.image.manifest.v1+json',
+        'artifact-media-type': 'application/vnd.oci.image.config.v1+json',
       });
     });
 
@@ -157,12 +160,14 @@ describe('startRolloutEvent', () => {
     it('ignores fields AWS adds to the envelope and the detail', () => {
       // Prepare
       const event = { ...loadEvent('ecr/push'), 'replay-name': 'replay-2025-03-14' };
+      (event.detail as unknown as Record<string, unknown>)['image-scan-status'] = 'PENDING';
 
       // Act
       const parsed = ecrImageActionEvent.parse(event);
 
       // Assess
-      expect(parsed.detail).not.toHaveProperty('manifest-media-type');
+      expect(parsed).not.toHaveProperty('replay-name');
+      expect(parsed.detail).not.toHaveProperty('image-scan-status');
     });
 
     it('rejects an ECR event from another source', () => {
@@ -415,5 +420,51 @@ describe('executionStatusChangeEvent', () => {
 
     // Assess
     expect(issues.map((i) => i.path)).toEqual(['detail.executionArn']);
+  });
+});
+
+describe('ecrPushSkipReason', () => {
+  const image = {
+    manifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+    artifactMediaType: 'application/vnd.oci.image.config.v1+json',
+  };
+
+  it('takes tagged images and indexes, Docker or OCI', () => {
+    expect(ecrPushSkipReason('tagged-images', { ...image, tag: 'v1.5.0' })).toBeUndefined();
+    expect(
+      ecrPushSkipReason('tagged-images', {
+        tag: 'v1.5.0',
+        manifestMediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+        artifactMediaType: 'application/vnd.oci.empty.v1+json',
+      }),
+    ).toBeUndefined();
+    expect(
+      ecrPushSkipReason('tagged-images', {
+        tag: 'v1',
+        manifestMediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        artifactMediaType: 'application/vnd.docker.container.image.v1+json',
+      }),
+    ).toBeUndefined();
+    // the example event of the ECR User Guide names no media type
+    expect(ecrPushSkipReason('tagged-images', { tag: 'latest' })).toBeUndefined();
+  });
+
+  it('skips untagged pushes unless the service takes them', () => {
+    expect(ecrPushSkipReason('tagged-images', image)).toBe('the push has no tag');
+    expect(ecrPushSkipReason('images', image)).toBeUndefined();
+  });
+
+  it('skips artifacts unless the service takes every push', () => {
+    const sbom = { ...image, tag: 'sbom', artifactMediaType: 'application/spdx+json' };
+    expect(ecrPushSkipReason('images', sbom)).toBe(
+      'artifact media type application/spdx+json is not an image',
+    );
+    expect(
+      ecrPushSkipReason('images', { tag: 'x', manifestMediaType: 'application/vnd.cncf.helm.chart' }),
+    ).toMatch(/not an image/);
+    expect(ecrPushSkipReason('images', { ...image, tag: `sha256-${'a'.repeat(64)}.att` })).toMatch(
+      /artifact/,
+    );
+    expect(ecrPushSkipReason('all', sbom)).toBeUndefined();
   });
 });

@@ -2,7 +2,9 @@
  * TrafficRouter over an Application Load Balancer: the weights of the two target groups in the forward action of
  * a listener's default actions (or of one listener rule), and the optional header rule that sends chosen users
  * to the canary. ModifyListener and ModifyRule replace whole action lists, so every write starts from what the
- * listener has now and changes only the forward action.
+ * listener has now and changes only the forward action. `describe` (Prepare, before any traffic moves) reads
+ * everything core's route checks judge and refuses a route ELB would refuse later. The header rule is the
+ * controller's only when its tag says so: a rule it did not create is never modified or deleted.
  */
 import {
   type Action,
@@ -10,19 +12,33 @@ import {
   DeleteRuleCommand,
   DescribeListenersCommand,
   DescribeRulesCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
+  type Listener,
   ModifyListenerCommand,
   ModifyRuleCommand,
   type Rule,
   type RuleCondition,
   SetRulePrioritiesCommand,
+  type Tag,
+  type TargetGroup,
   type TargetGroupStickinessConfig,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfigInvalidError, TargetNotFoundError } from '../../core/errors';
 import { type AlbWeights, albWeights } from '../../core/plan';
 import type { Route } from '../../core/rollout';
+import {
+  copiedConditions,
+  HEADER_RULE_TAG,
+  headerRuleCandidates,
+  isOwnHeaderRule,
+  type RouteFinding,
+  routeFindings,
+  targetStickinessEnabled,
+} from '../../core/route-checks';
 import type { CanaryHealth, TargetGroupWeights, TrafficRouter } from '../../ports';
 import { type AdapterOptions, AwsCaller, errorName } from './sdk';
 
@@ -32,6 +48,8 @@ interface RoutingTarget {
   actions: Action[];
   /** The conditions of the route's rule; none when the route is the listener's default actions. */
   conditions: RuleCondition[];
+  /** The listener, when the route is its default actions (read anyway). */
+  listener?: Listener;
 }
 
 const IAM = 'elasticloadbalancing';
@@ -49,7 +67,22 @@ export class AlbTrafficRouter implements TrafficRouter {
   async describe(route: Route): Promise<TargetGroupWeights> {
     const target = await this.readTarget(route);
     const forward = forwardAction(target.actions, route);
-    await this.checkTargetGroups([route.stableTargetGroupArn, route.canaryTargetGroupArn]);
+    const listener = target.listener ?? (await this.readListener(route));
+    const rules = route.ruleArn || route.headerRule ? await this.listenerRules(route.listenerArn) : [];
+    const targetGroups = await this.checkTargetGroups([
+      route.stableTargetGroupArn,
+      route.canaryTargetGroupArn,
+    ]);
+    const ruleTags = route.headerRule ? await this.ruleTags(headerRuleCandidates(route, rules)) : {};
+    // Stickiness is not judged here: the writes keep it valid (see groupStickiness), so its attributes are not read.
+    const errors = routeFindings({
+      route,
+      listener,
+      rules,
+      targetGroups,
+      ruleTags,
+    }).filter((f) => f.severity === 'error');
+    if (errors.length > 0) throw routeError(errors);
     return weightsOf(forward);
   }
 
@@ -57,9 +90,14 @@ export class AlbTrafficRouter implements TrafficRouter {
     const weights = albWeights(canaryPercent);
     const headerRuleOn = canaryPercent > 0 && canaryPercent < 100;
     // Take the side door away before the main one, and open it only after: the header rule is canary traffic too.
-    if (route.headerRule && !headerRuleOn) await this.removeHeaderRule(route, route.headerRule);
+    if (route.headerRule && !headerRuleOn) await this.removeHeaderRule(route);
     const target = await this.readTarget(route);
-    const actions = withWeights(target.actions, route, weights, headerRuleOn);
+    const forward = forwardAction(target.actions, route);
+    let stickiness = groupStickiness(forward, route, headerRuleOn, false);
+    if (!stickiness?.Enabled && mayHaveTargetStickiness(forward) && (await this.targetStickiness(route))) {
+      stickiness = groupStickiness(forward, route, headerRuleOn, true);
+    }
+    const actions = withWeights(target.actions, route, weights, stickiness);
     if (route.ruleArn) {
       const ruleArn = route.ruleArn;
       await this.aws.call(
@@ -87,7 +125,7 @@ export class AlbTrafficRouter implements TrafficRouter {
     const target = await this.readTarget(route);
     if (!sameWeights(weightsOf(forwardAction(target.actions, route)), route, expected)) return false;
     if (!route.headerRule) return true;
-    const headerRule = await this.findHeaderRule(route, route.headerRule);
+    const headerRule = await this.findHeaderRule(route);
     const wanted = canaryPercent > 0 && canaryPercent < 100;
     return wanted
       ? headerRule !== undefined && forwardsOnlyTo(headerRule, route.canaryTargetGroupArn)
@@ -108,18 +146,54 @@ export class AlbTrafficRouter implements TrafficRouter {
       if (!rule) throw new TargetNotFoundError(`listener rule ${ruleArn} does not exist`);
       return { actions: rule.Actions ?? [], conditions: rule.Conditions ?? [] };
     }
+    const listener = await this.readListener(route);
+    return { actions: listener.DefaultActions ?? [], conditions: [], listener };
+  }
+
+  private async readListener(route: Route): Promise<Listener> {
     const out = await this.aws.call(
       `${IAM}:DescribeListeners`,
       route.listenerArn,
       () => this.elbv2.send(new DescribeListenersCommand({ ListenerArns: [route.listenerArn] })),
-      { notFound },
+      { notFound: notFoundMessages(route) },
     );
     const listener = out.Listeners?.[0];
     if (!listener) throw new TargetNotFoundError(`listener ${route.listenerArn} does not exist`);
-    return { actions: listener.DefaultActions ?? [], conditions: [] };
+    return listener;
   }
 
-  private async checkTargetGroups(arns: string[]): Promise<void> {
+  private async targetGroupAttributes(arn: string): Promise<{ Key?: string; Value?: string }[]> {
+    const out = await this.aws.call(
+      `${IAM}:DescribeTargetGroupAttributes`,
+      arn,
+      () => this.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })),
+      { notFound: { TargetGroupNotFoundException: `target group not found: ${arn}` } },
+    );
+    return out.Attributes ?? [];
+  }
+
+  /** Whether either target group has target stickiness on (then ELB requires group stickiness on the forward). */
+  private async targetStickiness(route: Route): Promise<boolean> {
+    for (const arn of [route.stableTargetGroupArn, route.canaryTargetGroupArn]) {
+      if (targetStickinessEnabled(await this.targetGroupAttributes(arn))) return true;
+    }
+    return false;
+  }
+
+  /** DescribeTags for rules, at most 20 ARNs a call (the API's limit). */
+  private async ruleTags(ruleArns: string[]): Promise<Record<string, Tag[]>> {
+    const tags: Record<string, Tag[]> = {};
+    for (let i = 0; i < ruleArns.length; i += 20) {
+      const batch = ruleArns.slice(i, i + 20);
+      const out = await this.aws.call(`${IAM}:DescribeTags`, batch.join(', '), () =>
+        this.elbv2.send(new DescribeTagsCommand({ ResourceArns: batch })),
+      );
+      for (const d of out.TagDescriptions ?? []) if (d.ResourceArn) tags[d.ResourceArn] = d.Tags ?? [];
+    }
+    return tags;
+  }
+
+  private async checkTargetGroups(arns: string[]): Promise<TargetGroup[]> {
     const describe = (list: string[]) =>
       this.aws.call(`${IAM}:DescribeTargetGroups`, list.join(', '), () =>
         this.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: list })),
@@ -129,6 +203,7 @@ export class AlbTrafficRouter implements TrafficRouter {
       const found = new Set((out.TargetGroups ?? []).map((tg) => tg.TargetGroupArn));
       const missing = arns.filter((arn) => !found.has(arn));
       if (missing.length > 0) throw new TargetNotFoundError(`target group not found: ${missing.join(', ')}`);
+      return out.TargetGroups ?? [];
     } catch (error) {
       if (errorName(error) !== 'TargetGroupNotFoundException') throw error;
       // The error does not say which one is missing: ask about each, so the message names it.
@@ -169,19 +244,16 @@ export class AlbTrafficRouter implements TrafficRouter {
     return rules;
   }
 
-  /** The controller's header rule: an http-header condition on that header, forwarding to this route's groups. */
-  private async findHeaderRule(route: Route, headerRule: HeaderRule): Promise<Rule | undefined> {
-    const ours = new Set([route.stableTargetGroupArn, route.canaryTargetGroupArn]);
-    const header = headerRule.header.toLowerCase();
-    return (await this.listenerRules(route.listenerArn)).find(
-      (rule) =>
-        !rule.IsDefault &&
-        rule.RuleArn !== route.ruleArn &&
-        (rule.Conditions ?? []).some(
-          (c) => c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header,
-        ) &&
-        targetGroupsOf(rule.Actions ?? []).every((arn) => ours.has(arn)),
-    );
+  /**
+   * The controller's header rule for this route: one it created, as its tag says. A look-alike rule without the
+   * tag (same header, same target groups) belongs to someone else and is left alone.
+   */
+  private async findHeaderRule(route: Route): Promise<Rule | undefined> {
+    const rules = await this.listenerRules(route.listenerArn);
+    const candidates = headerRuleCandidates(route, rules);
+    if (candidates.length === 0) return undefined;
+    const tags = await this.ruleTags(candidates);
+    return rules.find((rule) => rule.RuleArn && isOwnHeaderRule(route, tags[rule.RuleArn] ?? []));
   }
 
   private async ensureHeaderRule(route: Route, headerRule: HeaderRule, target: RoutingTarget): Promise<void> {
@@ -190,7 +262,7 @@ export class AlbTrafficRouter implements TrafficRouter {
     const actions = target.actions.map((action) =>
       action.Type === 'forward' ? canaryOnlyForward(action, route.canaryTargetGroupArn) : inputAction(action),
     );
-    const existing = await this.findHeaderRule(route, headerRule);
+    const existing = await this.findHeaderRule(route);
     if (existing?.RuleArn) {
       const ruleArn = existing.RuleArn;
       await this.aws.call(`${IAM}:ModifyRule`, ruleArn, () =>
@@ -220,6 +292,9 @@ export class AlbTrafficRouter implements TrafficRouter {
               Priority: headerRule.priority,
               Conditions: conditions,
               Actions: actions,
+              // Tagging on create needs elasticloadbalancing:AddTags as well as CreateRule (ELB Guide, "API
+              // permissions to tag resources during creation").
+              Tags: [{ Key: HEADER_RULE_TAG, Value: route.ruleArn ?? route.listenerArn }],
             }),
           ),
         // Not idempotent: after a 5xx the rule may exist; the workflow's retry finds it and modifies it instead.
@@ -239,8 +314,8 @@ export class AlbTrafficRouter implements TrafficRouter {
     }
   }
 
-  private async removeHeaderRule(route: Route, headerRule: HeaderRule): Promise<void> {
-    const existing = await this.findHeaderRule(route, headerRule);
+  private async removeHeaderRule(route: Route): Promise<void> {
+    const existing = await this.findHeaderRule(route);
     if (!existing?.RuleArn) return;
     const ruleArn = existing.RuleArn;
     try {
@@ -321,10 +396,6 @@ function weightsOf(forward: Action): TargetGroupWeights {
   return forward.TargetGroupArn ? { [forward.TargetGroupArn]: 1 } : {};
 }
 
-function targetGroupsOf(actions: readonly Action[]): string[] {
-  return actions.flatMap((a) => (a.Type !== 'forward' ? [] : Object.keys(weightsOf(a))));
-}
-
 function forwardsOnlyTo(rule: Rule, targetGroupArn: string): boolean {
   const forward = (rule.Actions ?? []).find((a) => a.Type === 'forward');
   if (!forward) return false;
@@ -356,24 +427,49 @@ function inputAction(action: Action): Action {
 }
 
 /**
- * The route's actions with the forward action weighted for the two target groups; every other action, and the
- * order, as it was. Target-group stickiness holds only while both versions take traffic: ALB lets stickiness
- * win over weights, so at 0% or 100% it is switched off, or sticky clients would stay on a group with weight 0.
+ * The group stickiness to write. ALB lets target-group stickiness win over weights (a sticky client stays on its
+ * group until the cookie expires), so while both versions take traffic it follows traffic.stickinessSeconds and at
+ * 0% or 100% it is switched off. Except when a target group has target stickiness on (`targetSticky`): ELB then
+ * refuses a weighted forward whose group stickiness is disabled ("You must enable group stickiness before
+ * enabling target stickiness"), so it stays on, with the shortest duration the API allows (1 s) where the
+ * controller would have had it off.
  */
+function groupStickiness(
+  forward: Action,
+  route: Route,
+  split: boolean,
+  targetSticky: boolean,
+): TargetGroupStickinessConfig | undefined {
+  const current = forward.ForwardConfig?.TargetGroupStickinessConfig;
+  if (split && route.stickinessSeconds) return { Enabled: true, DurationSeconds: route.stickinessSeconds };
+  if (!targetSticky) return !split && current?.Enabled ? { Enabled: false } : current;
+  if (split && current?.Enabled) return current;
+  return { Enabled: true, DurationSeconds: 1 };
+}
+
+/**
+ * Whether the target groups may have target stickiness on, so that the write must read their attributes. ELB
+ * refuses target stickiness on a group behind a weighted forward whose group stickiness is off, so a forward with
+ * both groups and group stickiness off proves it is off; one with group stickiness on, or with a single target
+ * group (the route before its first rollout), proves nothing.
+ */
+function mayHaveTargetStickiness(forward: Action): boolean {
+  const config = forward.ForwardConfig;
+  return config?.TargetGroupStickinessConfig?.Enabled === true || (config?.TargetGroups ?? []).length < 2;
+}
+
+/** The route's actions with the forward action weighted for the two target groups; every other action, and the
+ * order, as it was. */
 function withWeights(
   actions: readonly Action[],
   route: Route,
   weights: AlbWeights,
-  split: boolean,
+  stickiness: TargetGroupStickinessConfig | undefined,
 ): Action[] {
   const forward = forwardAction(actions, route);
   return actions.map((action) => {
     if (action !== forward) return inputAction(action);
-    const { TargetGroupArn: _legacy, ForwardConfig, ...rest } = action;
-    let stickiness: TargetGroupStickinessConfig | undefined = ForwardConfig?.TargetGroupStickinessConfig;
-    if (!split && stickiness?.Enabled) stickiness = { Enabled: false };
-    else if (split && route.stickinessSeconds)
-      stickiness = { Enabled: true, DurationSeconds: route.stickinessSeconds };
+    const { TargetGroupArn: _legacy, ForwardConfig: _config, ...rest } = action;
     return {
       ...rest,
       ForwardConfig: {
@@ -385,6 +481,18 @@ function withWeights(
       },
     };
   });
+}
+
+/** Core's error findings as the workflow's errors: a missing resource is TargetNotFound, the rest ConfigInvalid. */
+function routeError(findings: RouteFinding[]): Error {
+  const missing = findings.filter((f) => f.code === 'ListenerNotFound' || f.code === 'TargetGroupNotFound');
+  if (missing.length === findings.length) {
+    return new TargetNotFoundError(missing.map((f) => f.message).join('; '));
+  }
+  return new ConfigInvalidError(
+    'route',
+    findings.map((f) => ({ path: f.field ?? 'traffic', message: `${f.message}. Fix: ${f.fix}` })),
+  );
 }
 
 function canaryOnlyForward(action: Action, canaryTargetGroupArn: string): Action {
@@ -400,23 +508,18 @@ function headerRuleConditions(
   routeConditions: readonly RuleCondition[],
   headerRule: HeaderRule,
 ): RuleCondition[] {
-  const header = headerRule.header.toLowerCase();
-  const kept = routeConditions
-    .filter(
-      (c) => !(c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header),
-    )
-    .map((c) => {
-      const typed =
-        c.HostHeaderConfig ??
-        c.PathPatternConfig ??
-        c.HttpHeaderConfig ??
-        c.QueryStringConfig ??
-        c.HttpRequestMethodConfig ??
-        c.SourceIpConfig;
-      if (!typed) return c;
-      const { Values: _legacy, ...rest } = c;
-      return rest;
-    });
+  const kept = copiedConditions(routeConditions, headerRule.header).map((c) => {
+    const typed =
+      c.HostHeaderConfig ??
+      c.PathPatternConfig ??
+      c.HttpHeaderConfig ??
+      c.QueryStringConfig ??
+      c.HttpRequestMethodConfig ??
+      c.SourceIpConfig;
+    if (!typed) return c;
+    const { Values: _legacy, ...rest } = c;
+    return rest;
+  });
   return [
     ...kept,
     {
