@@ -822,6 +822,8 @@ class Permissions {
           'elasticloadbalancing:DescribeRules',
           'elasticloadbalancing:DescribeTargetGroups',
           'elasticloadbalancing:DescribeTargetHealth',
+          'elasticloadbalancing:DescribeTargetGroupAttributes',
+          'elasticloadbalancing:DescribeTags',
         ],
         resources: ['*'],
       }),
@@ -856,6 +858,18 @@ class Permissions {
       new iam.PolicyStatement({
         actions: ['elasticloadbalancing:CreateRule'],
         resources: [...this.listenerArns, ...this.ruleArns],
+      }),
+      RULES_REASON,
+    );
+    this.grants.allow(
+      fn,
+      // The header rule is tagged as the controller's when it is created (CreateRule with Tags), which ELB
+      // authorizes as AddTags too; the condition allows no tagging of existing resources ("ELB API permissions
+      // to tag resources during creation", Elastic Load Balancing User Guide).
+      new iam.PolicyStatement({
+        actions: ['elasticloadbalancing:AddTags'],
+        resources: this.ruleArns,
+        conditions: { StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' } },
       }),
       RULES_REASON,
     );

@@ -677,6 +677,21 @@ describe('IAM', () => {
     }
   });
 
+  it('lets the routing functions read target group stickiness and rule tags, and tag only the rules they create', () => {
+    for (const fn of ['prepare', 'set-weight', 'rollback']) {
+      const statements = functionStatements(fn);
+      const describe = statements.find((x) => actions(x).includes('elasticloadbalancing:DescribeTags'));
+      expect(actions(describe as Statement)).toContain('elasticloadbalancing:DescribeTargetGroupAttributes');
+      const tag = statements.filter((x) => actions(x).includes('elasticloadbalancing:AddTags'));
+      // ELB User Guide, "ELB API permissions to tag resources during creation": CreateRule with Tags is also
+      // authorized as AddTags; the condition keeps existing resources untaggable.
+      expect(tag).toHaveLength(1);
+      expect(tag[0]?.Condition).toEqual({
+        StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' },
+      });
+    }
+  });
+
   it('grants DescribeAlarms on "*" only, since composite gating alarms are returned only then', () => {
     // CloudWatch API Reference, DescribeAlarms: composite alarms need cloudwatch:DescribeAlarms scoped to "*".
     const describe = functionStatements('analyze').filter((x) =>
