@@ -51,7 +51,10 @@ const API_SERVICE: ServiceConfigInput = {
     snsKmsKeyArn: API_TOPIC_KEY,
     pagerDuty: { routingKeySecretArn: API_PD_SECRET, kmsKeyArn: API_SECRET_KEY },
   },
-  analysis: { alarms: ['api-5xx-high', 'web-5xx-high'] },
+  analysis: {
+    alarms: ['api-5xx-high', 'web-5xx-high'],
+    xray: { canaryGroup: 'api-canary', stableGroup: 'api-stable' },
+  },
 };
 
 const SM_NAME = 'Test-rollouts';
@@ -577,6 +580,21 @@ describe('IAM', () => {
       Object.keys(EXPECTED_ENV).filter((h) => functionStatements(h).some((x) => actions(x).includes(action)));
     expect(holders('cloudwatch:GetMetricData').sort()).toEqual(['analyze', 'set-weight']);
     expect(holders('cloudwatch:DescribeAlarms')).toEqual(['analyze']);
+  });
+
+  it('lets only analyze read X-Ray statistics, on "*" (the action takes no resource type)', () => {
+    const holders = Object.keys(EXPECTED_ENV).filter((h) =>
+      functionStatements(h).some((x) => actions(x).includes('xray:GetTimeSeriesServiceStatistics')),
+    );
+    expect(holders).toEqual(['analyze']);
+    const statement = functionStatements('analyze').find((x) =>
+      actions(x).includes('xray:GetTimeSeriesServiceStatistics'),
+    );
+    expect(statement).toMatchObject({
+      Effect: 'Allow',
+      Action: 'xray:GetTimeSeriesServiceStatistics',
+      Resource: '*',
+    });
   });
 
   it('scopes SendTaskSuccess/Failure to the state machine, for the functions that resolve waits', () => {
