@@ -791,6 +791,7 @@ class Permissions {
   private readonly taskDefinitionArns: string[];
   private readonly passRoleArns: string[];
   private readonly hasAlarms: boolean;
+  private readonly xray: boolean;
 
   constructor(
     stack: Stack,
@@ -810,6 +811,7 @@ class Permissions {
     );
     this.passRoleArns = uniq(ecs.flatMap((d) => [d.taskRoleArn ?? [], d.executionRoleArn ?? []].flat()));
     this.hasAlarms = services.some((c) => c.analysis.alarms.length > 0);
+    this.xray = services.some((c) => c.analysis.xray !== undefined);
   }
 
   private describeElb(fn: ControllerFunction) {
@@ -949,6 +951,18 @@ class Permissions {
         }),
         'CloudWatch API Reference, DescribeAlarms: information about composite alarms is returned only with ' +
           'cloudwatch:DescribeAlarms scoped to "*" (gating alarms may be composite); the call only reads alarm states.',
+      );
+    }
+    if (use === 'judge' && this.xray) {
+      this.grants.allow(
+        fn,
+        new iam.PolicyStatement({
+          sid: 'XRayStatistics',
+          actions: ['xray:GetTimeSeriesServiceStatistics'],
+          resources: ['*'],
+        }),
+        'xray:GetTimeSeriesServiceStatistics has no resource-level permissions (Service Authorization Reference, ' +
+          'AWS X-Ray: no resource type for the action; only GetGroup and the group write actions take group ARNs).',
       );
     }
   }

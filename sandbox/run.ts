@@ -8,6 +8,7 @@ import type { HistoryEntry } from '../functions/core/rollout';
 import { demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from './demo';
 import type { FaultProfile } from './versions';
 import { World } from './world';
+import { DOWNSTREAM_FAULTS } from './xray';
 
 export interface StepSummary {
   weight: number;
@@ -85,6 +86,20 @@ export const SCENARIOS: Record<
   alarm: {
     description: 'one rollout that turns bad mid-bake, rolled back by the alarm',
     versions: [{ tag: 'v4', profile: TURNS_BAD }],
+  },
+  xray: {
+    description:
+      "judged on X-Ray's traces too: healthy v2 (promoted), v5 whose new downstream call faults while it answers 200 (the load balancer sees nothing; analysis rolls back on xray.errorRate)",
+    versions: [
+      { tag: 'v2', profile: HEALTHY },
+      { tag: 'v5', profile: DOWNSTREAM_FAULTS },
+    ],
+    service: {
+      analysis: {
+        ...demoService().analysis,
+        xray: { canaryGroup: 'web-canary', stableGroup: 'web-stable' },
+      },
+    },
   },
   approval: {
     description:

@@ -5,6 +5,7 @@ import type { Backends, RunningVersion } from './deployer';
 import { type LocalLoadBalancer, STICKY_COOKIE } from './load-balancer';
 import type { MetricsRecorder } from './metrics';
 import { serve } from './versions';
+import type { LocalXRay } from './xray';
 
 /** Counts per target group of what users actually received. */
 export class ServedCounts {
@@ -42,6 +43,8 @@ interface Common {
   lb: LocalLoadBalancer;
   backends: Backends;
   recorder: MetricsRecorder;
+  /** The apps trace the requests they serve (sampled) to this X-Ray. */
+  xray?: LocalXRay;
   clock: VirtualClock;
   rps: number;
   random: () => number;
@@ -94,6 +97,7 @@ export class SyntheticTraffic implements DataPlane {
     }
     const now = clock.now().getTime();
     const { status, latencyMs } = answer(running, now, random);
+    this.o.xray?.record(tg, now, running.version.profile, status, latencyMs);
     this.cookies.set(user, tg);
     recorder.record(tg, now, status, latencyMs);
     this.served.add(tg, status);
@@ -139,7 +143,9 @@ export class HttpTraffic implements DataPlane {
           res.writeHead(503).end();
           return;
         }
-        const { status, latencyMs } = answer(running, clock.now().getTime(), random);
+        const now = clock.now().getTime();
+        const { status, latencyMs } = answer(running, now, random);
+        this.o.xray?.record(tg, now, running.version.profile, status, latencyMs);
         setTimeout(() => {
           res.writeHead(status, { 'content-type': 'application/json', 'x-version': running.version.tag });
           res.end(JSON.stringify({ version: running.version.tag, ok: status < 500 }));

@@ -12,6 +12,11 @@ export interface FaultProfile {
   badAfterSeconds?: number;
   badErrorRate?: number;
   badLatencyMs?: number;
+  /**
+   * The app calls a downstream service on every request and this share of the calls fault; the app answers 200
+   * anyway (a fallback), so the load balancer never sees it; X-Ray's traces do (sandbox/xray.ts).
+   */
+  downstreamFaultRate?: number;
 }
 
 export interface AppVersion {

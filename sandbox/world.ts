@@ -35,6 +35,7 @@ import { LocalStepFunctions } from './step-functions';
 import { InMemoryRolloutStore } from './store';
 import { type DataPlane, HttpTraffic, SyntheticTraffic } from './traffic';
 import { type FaultProfile, ImageRegistry, seededRandom } from './versions';
+import { LocalXRay } from './xray';
 
 export interface WorldOptions {
   /** Rollout seconds per real second. */
@@ -69,6 +70,7 @@ export class World {
   readonly router: LocalTrafficRouter;
   readonly backends = new Backends();
   readonly recorder = new MetricsRecorder();
+  readonly xray: LocalXRay;
   readonly images = new ImageRegistry();
   readonly receiver = new LocalReceiver();
   readonly configs: ServiceConfig[];
@@ -93,6 +95,20 @@ export class World {
     this.router = new LocalTrafficRouter(this.lb);
     this.configs = parseServiceConfigs(options.services);
     const random = seededRandom(options.seed ?? 1);
+    // The apps annotate their traces with the deployment they serve as; each service's X-Ray groups select by it.
+    const deployments = new Map(
+      this.configs.flatMap((c) => [
+        [c.traffic.canaryTargetGroupArn, `${c.service}-canary`],
+        [c.traffic.stableTargetGroupArn, `${c.service}-stable`],
+      ]),
+    );
+    this.xray = new LocalXRay((tg) => deployments.get(tg), seededRandom((options.seed ?? 1) + 1));
+    for (const c of this.configs) {
+      const x = c.analysis.xray;
+      if (!x) continue;
+      this.xray.createGroup(x.canaryGroup, { annotation: 'deployment', value: `${c.service}-canary` });
+      this.xray.createGroup(x.stableGroup, { annotation: 'deployment', value: `${c.service}-stable` });
+    }
     const emit = options.onLog ?? (() => undefined);
     this.log = {
       info: (m, e) => emit('info', m, e),
@@ -165,7 +181,13 @@ export class World {
       CheckReady: makeCheckReady({ ...base, deployerFor }),
       SetWeight: makeSetWeight({ ...base, router: this.router, deployerFor, metrics }),
       Bake: makeBake(base),
-      Analyze: makeAnalyze({ ...base, metrics, alarms: this.alarms, notifiers }),
+      Analyze: makeAnalyze({
+        ...base,
+        metrics,
+        xrayFor: (x) => this.xray.source(x),
+        alarms: this.alarms,
+        notifiers,
+      }),
       RequestApproval: makeRequestApproval({
         ...base,
         notifiers,
@@ -243,6 +265,7 @@ export class World {
       lb: this.lb,
       backends: this.backends,
       recorder: this.recorder,
+      xray: this.xray,
       clock: this.clock,
       rps: options.rps,
       random,

@@ -178,6 +178,40 @@ const stepsSchema = z
     }
   });
 
+/**
+ * An X-Ray group name: 1–32 characters (X-Ray API reference, CreateGroup and GetTimeSeriesServiceStatistics:
+ * GroupName). `Default` is X-Ray's reserved group of every trace, so it cannot stand for one version.
+ */
+const xrayGroupName = z
+  .string()
+  .min(1, 'must be an X-Ray group name (1–32 characters)')
+  .max(32, 'must be an X-Ray group name (1–32 characters)')
+  .refine((name) => name !== 'Default', {
+    message: '"Default" is X-Ray\'s group of all traces: it cannot tell the versions apart',
+  });
+
+/**
+ * Judge the versions on X-Ray trace statistics as well as the load balancer's metrics: one X-Ray group per version,
+ * whose filter expression selects that version's traces (e.g. `annotation.deployment = "canary"`). The groups must
+ * exist before the rollout (X-Ray files traces into a group as they arrive; a group created later holds nothing
+ * earlier): the preflight check looks for them (xrayGroupNames).
+ */
+const xraySchema = z
+  .strictObject({
+    canaryGroup: xrayGroupName,
+    stableGroup: xrayGroupName,
+    /**
+     * Optional: which entities of each group's traces to count (GetTimeSeriesServiceStatistics'
+     * EntitySelectorExpression, e.g. `service("web")`); without it X-Ray returns the group's edge statistics, which
+     * include the calls the app makes downstream.
+     */
+    entitySelectorExpression: z.string().min(1).max(500).optional(),
+  })
+  .refine((x) => x.canaryGroup !== x.stableGroup, {
+    message: 'must differ from stableGroup: one group per version',
+    path: ['canaryGroup'],
+  });
+
 const analysisSchema = z.strictObject({
   /** Canary requests needed in the window before the judge gives a verdict; below it the step is extended. */
   minRequests: z.int().min(1).default(200),
@@ -256,6 +290,8 @@ const analysisSchema = z.strictObject({
     .prefault({}),
   /** CloudWatch alarms that gate the rollout: ALARM rolls back at once. */
   alarms: z.array(z.string().min(1).max(255)).max(20).default([]),
+  /** Optional: X-Ray statistics per version, judged beside the load balancer's metrics (see xraySchema). */
+  xray: xraySchema.optional(),
 });
 
 const approvalsSchema = z.strictObject({
@@ -362,6 +398,12 @@ export function parseServiceConfigs(values: unknown): ServiceConfig[] {
     });
   });
   return parseConfig(schema, values, 'services');
+}
+
+/** The X-Ray groups a service's analysis reads: each must exist in the account (the preflight check looks). */
+export function xrayGroupNames(config: ServiceConfig): string[] {
+  const x = config.analysis.xray;
+  return x ? [x.canaryGroup, x.stableGroup] : [];
 }
 
 export function stepSpecs(config: ServiceConfig): readonly StepSpec[] {

@@ -36,6 +36,11 @@ export interface MetricWindow {
   slowThresholdMs?: number;
   /** The threshold behind PeriodStats.aboveMedian, in ms: the stable version's median, fixed like slowThresholdMs. */
   medianThresholdMs?: number;
+  /**
+   * The same versions as X-Ray's trace statistics report them (config `analysis.xray`), in the same shape:
+   * judged beside the load balancer's metrics (evidence `xray.errorRate`, `xray.latency`), sharing alpha.
+   */
+  xray?: Omit<MetricWindow, 'xray'>;
 }
 
 export interface AlarmState {
@@ -53,7 +58,7 @@ export interface VersionSummary {
 }
 
 export interface MetricEvidence {
-  metric: 'errorRate' | 'latencyP99' | 'latencyP50' | 'alarms';
+  metric: 'errorRate' | 'latencyP99' | 'latencyP50' | 'alarms' | 'xray.errorRate' | 'xray.latency';
   result: VerdictResult;
   /** The canary's value and the limit it was held to (same unit as the metric). */
   canary: number | null;
@@ -387,6 +392,40 @@ function judgeLatencyP99(
   };
 }
 
+/** The share of alpha X-Ray's tests get when the window carries X-Ray statistics (the load balancer's get the rest). */
+export const XRAY_ALPHA_SHARE = 0.5;
+
+/**
+ * X-Ray's statistics through the same sequential tests: failures (faults, throttles) and, with thresholds, slow
+ * requests. Traces are sampled, so their count says nothing about minRequests, and the absolute ceilings are the
+ * load balancer's guard rails: X-Ray fails the canary, or holds the step while it looks worse, on its sequential
+ * tests alone, and never holds it for want of traces.
+ */
+function judgeXRay(x: Omit<MetricWindow, 'xray'>, policy: AnalysisPolicy, alpha: number): MetricEvidence[] {
+  const { p99MaxMs: _ceiling, ...latency } = policy.latency;
+  const sequentialOnly: AnalysisPolicy = {
+    ...policy,
+    minRequests: 0,
+    errorRate: { ...policy.errorRate, max: 1, minIncrease: 1 },
+    latency,
+  };
+  const c = summarize(x.canary);
+  const b = baselineForCanary(x.canary, x.baseline);
+  const slow = hasCounts(x, 'slow');
+  const alphaErrors = slow ? alpha * ERROR_ALPHA_SHARE : alpha;
+  const tag = (m: MetricEvidence, metric: MetricEvidence['metric']): MetricEvidence => ({
+    ...m,
+    metric,
+    detail: `X-Ray ${m.detail}`,
+  });
+  return [
+    tag(judgeErrorRate(x, c, b, sequentialOnly, alphaErrors), 'xray.errorRate'),
+    ...(slow
+      ? [tag(judgeSlowRequests(x, c, b, sequentialOnly, alpha - alphaErrors, 'slow'), 'xray.latency')]
+      : []),
+  ];
+}
+
 function judgeAlarms(alarms: readonly AlarmState[]): MetricEvidence {
   const firing = alarms.filter((a) => a.state === 'ALARM').map((a) => a.name);
   return {
@@ -410,7 +449,8 @@ function judgeAlarms(alarms: readonly AlarmState[]): MetricEvidence {
  *   comparison. The canary's first warmupSeconds (default 120) are not judged on latency; errors count from the start.
  * - Alarms: a guard rail that fails at any traffic.
  * - The tests share alpha (a Bonferroni split: 80% to errors, the rest split over the latency tests), so the whole
- *   judge fails an acceptable canary with probability ≤ alpha however often it runs.
+ *   judge fails an acceptable canary with probability ≤ alpha however often it runs. With X-Ray statistics in the
+ *   window the two sources split alpha first (XRAY_ALPHA_SHARE each way), then each splits its share as above.
  * - Hold: a test whose e-value is past √(1/alpha) (the canary looks worse, evidence building) makes the verdict
  *   inconclusive instead of pass, so the bake is extended rather than the step passed. Under onInconclusive
  *   'rollback' a hold that outlasts maxExtensions rolls back with less evidence than 1/alpha: that path is outside
@@ -426,7 +466,9 @@ export function judge(window: MetricWindow, alarms: readonly AlarmState[], polic
   if (alarmEvidence.result === 'fail') {
     return { result: 'fail', reason: alarmEvidence.detail, canary, baseline, metrics: [alarmEvidence] };
   }
-  const alpha = policy.errorRate.alpha ?? DEFAULT_ALPHA;
+  const alphaAll = policy.errorRate.alpha ?? DEFAULT_ALPHA;
+  // Two sources judge the same canary: Bonferroni over them too, so the whole judge keeps alpha.
+  const alpha = window.xray ? alphaAll * (1 - XRAY_ALPHA_SHARE) : alphaAll;
   const slow = hasCounts(window, 'slow');
   const median = hasCounts(window, 'aboveMedian');
   const latencyTests = (slow ? 1 : 0) + (median ? 1 : 0);
@@ -439,6 +481,7 @@ export function judge(window: MetricWindow, alarms: readonly AlarmState[], polic
       ? judgeSlowRequests(window, canary, baseline, policy, alphaLatency, 'slow')
       : judgeLatencyP99(window, canary, baseline, policy),
     ...(median ? [judgeSlowRequests(window, canary, baseline, policy, alphaLatency, 'aboveMedian')] : []),
+    ...(window.xray ? judgeXRay(window.xray, policy, alphaAll - alpha) : []),
     alarmEvidence,
   ];
   const failed = metrics.filter((m) => m.result === 'fail');

@@ -1,11 +1,12 @@
 /** Lambda (workflow task): judge the canary against the baseline and the alarms. */
 import { makeAnalyze } from '../tasks/analyze';
-import { alarmSource, metricSource, notifiers, realClock, store } from './aws';
+import { alarmSource, metricSource, notifiers, realClock, store, xraySources } from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
   makeAnalyze({
     metrics: metricSource(),
+    xrayFor: xraySources(),
     alarms: alarmSource(),
     store: store(),
     notifiers: notifiers(),

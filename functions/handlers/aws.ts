@@ -9,6 +9,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { XRayClient } from '@aws-sdk/client-xray';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AlbTrafficRouter } from '../adapters/aws/alb';
 import { StaticServiceCatalog } from '../adapters/aws/catalog';
@@ -20,6 +21,7 @@ import { realSleep, SDK_CLIENT_CONFIG } from '../adapters/aws/sdk';
 import { SecretCache } from '../adapters/aws/secretsmanager';
 import { StepFunctionsExecutions } from '../adapters/aws/sfn';
 import { SnsNotifier } from '../adapters/aws/sns';
+import { groupSelectors, type XRayAnalysis, XRayMetricSource } from '../adapters/aws/xray';
 import type {
   AlarmSource,
   Clock,
@@ -58,6 +60,7 @@ export const ecsClient = /* @__PURE__ */ lazy(() => traced(new ECSClient(clientC
 export const cloudwatchClient = /* @__PURE__ */ lazy(() => traced(new CloudWatchClient(clientConfig())));
 export const snsClient = /* @__PURE__ */ lazy(() => traced(new SNSClient(clientConfig())));
 export const secretsClient = /* @__PURE__ */ lazy(() => traced(new SecretsManagerClient(clientConfig())));
+export const xrayClient = /* @__PURE__ */ lazy(() => traced(new XRayClient(clientConfig())));
 
 // --- adapters -------------------------------------------------------------------------------------------------
 
@@ -73,6 +76,12 @@ export const deployerFor = /* @__PURE__ */ lazy(
 );
 export const metricSource = /* @__PURE__ */ lazy(
   (): MetricSource => new CloudWatchMetricSource(cloudwatchClient()),
+);
+/** X-Ray statistics of a service's `analysis.xray` groups (one client per cold start, a source per service). */
+export const xraySources = /* @__PURE__ */ lazy(
+  () =>
+    (xray: XRayAnalysis): MetricSource =>
+      new XRayMetricSource(xrayClient(), groupSelectors(xray)),
 );
 export const alarmSource = /* @__PURE__ */ lazy(
   (): AlarmSource => new CloudWatchAlarmSource(cloudwatchClient()),

@@ -4,7 +4,8 @@
  * (the task fails with CanaryFailed) comes mid-bake and a canary shown not worse may advance before its bake ends.
  */
 import * as z from 'zod';
-import { CanaryFailedError } from '../core/errors';
+import type { AnalysisPolicy } from '../core/config';
+import { CanaryFailedError, ConfigInvalidError } from '../core/errors';
 import { judge } from '../core/judge';
 import { afterAnalysis, decide } from '../core/rules';
 import type { AlarmSource, Clock, Log, MetricSource, Notifier, RolloutStore } from '../ports';
@@ -14,6 +15,8 @@ import { task } from './lib/task';
 
 export interface AnalyzeDeps {
   metrics: MetricSource;
+  /** The X-Ray statistics of a service's `analysis.xray` groups, judged beside `metrics`. */
+  xrayFor?: (xray: NonNullable<AnalysisPolicy['xray']>) => MetricSource;
   alarms: AlarmSource;
   store: RolloutStore;
   notifiers: readonly Notifier[];
@@ -35,6 +38,15 @@ const input = z.object({
 
 export function makeAnalyze(deps: AnalyzeDeps) {
   const { metrics, alarms, store, clock, log } = deps;
+  const xraySource = (policy: AnalysisPolicy): MetricSource | undefined => {
+    if (!policy.xray) return undefined;
+    if (!deps.xrayFor) {
+      throw new ConfigInvalidError('service config', [
+        { path: 'analysis.xray', message: 'this controller has no X-Ray metric source' },
+      ]);
+    }
+    return deps.xrayFor(policy.xray);
+  };
   return task('analyze input', input, async ({ rollout, route, step, extensions, bakeLeft }) => {
     const record = await checkpoint(store, rollout.rolloutId);
     if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
@@ -42,17 +54,20 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     const to = clock.now();
     const from = new Date(record.canaryStartedAt ?? record.createdAt);
     const sinceCanary = (to.getTime() - from.getTime()) / 1000;
-    const [window, alarmStates] = await Promise.all([
-      metrics.fetch({
-        route,
-        from,
-        to,
-        periodSeconds: PERIOD_SECONDS,
-        ...(record.latencyThresholds ? { thresholds: record.latencyThresholds } : {}),
-      }),
+    const query = {
+      route,
+      from,
+      to,
+      periodSeconds: PERIOD_SECONDS,
+      ...(record.latencyThresholds ? { thresholds: record.latencyThresholds } : {}),
+    };
+    const xray = xraySource(policy);
+    const [window, xrayWindow, alarmStates] = await Promise.all([
+      metrics.fetch(query),
+      xray?.fetch(query),
       policy.alarms.length > 0 ? alarms.states(policy.alarms) : Promise.resolve([]),
     ]);
-    const verdict = judge(window, alarmStates, policy);
+    const verdict = judge(xrayWindow ? { ...window, xray: xrayWindow } : window, alarmStates, policy);
     const decision = decide(verdict, step, extensions, policy, bakeLeft);
     await store.updateRollout(rollout.rolloutId, { lastVerdict: verdict, updatedAt: to.toISOString() });
     await recordHistory(

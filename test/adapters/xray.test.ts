@@ -4,7 +4,7 @@ import {
   XRayClient,
 } from '@aws-sdk/client-xray';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { histogramP99, XRayMetricSource } from '../../functions/adapters/aws/xray';
+import { groupSelectors, histogramP99, XRayMetricSource } from '../../functions/adapters/aws/xray';
 import { TransientError } from '../../functions/core/errors';
 import { mockClient } from '../contract/mock';
 import { fastRetry, route, throttling } from './helpers';
@@ -202,6 +202,94 @@ describe('XRayMetricSource', () => {
       errors: 2,
       p99Ms: 100,
     });
+  });
+
+  it("asks each version's group by name, counting faults and throttles as failures and slow requests from the histogram", async () => {
+    // Prepare
+    source = new XRayMetricSource(
+      client,
+      groupSelectors({ canaryGroup: 'web-canary', stableGroup: 'web-stable' }),
+      { retry: retry.retry },
+    );
+    const edge = (total: number, faults: number, throttles: number, other4xx: number) => ({
+      Timestamp: new Date('2025-03-04T12:00:00Z'),
+      EdgeSummaryStatistics: {
+        OkCount: total - faults - throttles - other4xx,
+        ErrorStatistics: { ThrottleCount: throttles, OtherCount: other4xx, TotalCount: throttles + other4xx },
+        FaultStatistics: { OtherCount: faults, TotalCount: faults },
+        TotalCount: total,
+        TotalResponseTime: 1,
+      },
+      ResponseTimeHistogram: [
+        { Value: 0.01, Count: total - 12 },
+        { Value: 0.05, Count: 10 },
+        { Value: 0.4, Count: 2 },
+      ],
+    });
+    xray
+      .on(GetTimeSeriesServiceStatisticsCommand, { GroupName: 'web-canary' })
+      .resolves({ TimeSeriesServiceStatistics: [edge(200, 6, 2, 9)] });
+    xray
+      .on(GetTimeSeriesServiceStatisticsCommand, { GroupName: 'web-stable' })
+      .resolves({ TimeSeriesServiceStatistics: [edge(1000, 1, 0, 40)] });
+
+    // Act
+    const window = await source.fetch({
+      route: route(),
+      from,
+      to: new Date('2025-03-04T12:01:00.000Z'),
+      periodSeconds: 60,
+      thresholds: { p99Ms: 100, p50Ms: 20 },
+    });
+
+    // Assess
+    const calls = xray.commandCalls(GetTimeSeriesServiceStatisticsCommand).map((c) => c.args[0].input);
+    expect(calls).toEqual(
+      expect.arrayContaining([
+        {
+          StartTime: from,
+          EndTime: new Date('2025-03-04T12:01:00.000Z'),
+          Period: 60,
+          GroupName: 'web-canary',
+        },
+        {
+          StartTime: from,
+          EndTime: new Date('2025-03-04T12:01:00.000Z'),
+          Period: 60,
+          GroupName: 'web-stable',
+        },
+      ]),
+    );
+    expect(calls).toHaveLength(2);
+    expect(window.slowThresholdMs).toBe(100);
+    expect(window.medianThresholdMs).toBe(20);
+    expect(window.canary).toEqual([
+      { start: '2025-03-04T12:00:00.000Z', requests: 200, errors: 8, p99Ms: 50, slow: 2, aboveMedian: 12 },
+    ]);
+    expect(window.baseline[0]).toMatchObject({ requests: 1000, errors: 1, slow: 2, aboveMedian: 12 });
+  });
+
+  it('passes the entity selector with the group when the config sets one', async () => {
+    // Prepare
+    source = new XRayMetricSource(
+      client,
+      groupSelectors({
+        canaryGroup: 'web-canary',
+        stableGroup: 'web-stable',
+        entitySelectorExpression: STABLE,
+      }),
+      { retry: retry.retry },
+    );
+    xray.on(GetTimeSeriesServiceStatisticsCommand).resolves({});
+
+    // Act
+    await source.fetch({ route: route(), from, to, periodSeconds: 60 });
+
+    // Assess
+    const calls = xray.commandCalls(GetTimeSeriesServiceStatisticsCommand).map((c) => c.args[0].input);
+    expect(calls).toContainEqual(
+      expect.objectContaining({ GroupName: 'web-canary', EntitySelectorExpression: STABLE }),
+    );
   });
 
   it('refuses periods X-Ray cannot aggregate to', async () => {

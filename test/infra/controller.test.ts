@@ -51,7 +51,10 @@ const API_SERVICE: ServiceConfigInput = {
     snsKmsKeyArn: API_TOPIC_KEY,
     pagerDuty: { routingKeySecretArn: API_PD_SECRET, kmsKeyArn: API_SECRET_KEY },
   },
-  analysis: { alarms: ['api-5xx-high', 'web-5xx-high'] },
+  analysis: {
+    alarms: ['api-5xx-high', 'web-5xx-high'],
+    xray: { canaryGroup: 'api-canary', stableGroup: 'api-stable' },
+  },
 };
 
 const SM_NAME = 'Test-rollouts';
@@ -224,7 +227,13 @@ describe('functions', () => {
       const size = statSync(path.join(dir, 'index.mjs')).size;
       expect(size, handler).toBeGreaterThan(10_000);
       expect(size, handler).toBeLessThan(5_000_000);
-      expect(statSync(path.join(dir, 'index.mjs.map')).isFile()).toBe(true);
+      const map = JSON.parse(readFileSync(path.join(dir, 'index.mjs.map'), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: unknown[];
+      };
+      // Positions for stack traces, without the sources (they cost import time, bench/bundles.ts).
+      expect(map.sources.length, handler).toBeGreaterThan(0);
+      expect(map.sourcesContent ?? [], handler).toEqual([]);
       expect(readFileSync(path.join(dir, 'index.mjs'), 'utf8').slice(0, 200)).toContain('createRequire');
     }
   });
@@ -577,6 +586,21 @@ describe('IAM', () => {
       Object.keys(EXPECTED_ENV).filter((h) => functionStatements(h).some((x) => actions(x).includes(action)));
     expect(holders('cloudwatch:GetMetricData').sort()).toEqual(['analyze', 'set-weight']);
     expect(holders('cloudwatch:DescribeAlarms')).toEqual(['analyze']);
+  });
+
+  it('lets only analyze read X-Ray statistics, on "*" (the action takes no resource type)', () => {
+    const holders = Object.keys(EXPECTED_ENV).filter((h) =>
+      functionStatements(h).some((x) => actions(x).includes('xray:GetTimeSeriesServiceStatistics')),
+    );
+    expect(holders).toEqual(['analyze']);
+    const statement = functionStatements('analyze').find((x) =>
+      actions(x).includes('xray:GetTimeSeriesServiceStatistics'),
+    );
+    expect(statement).toMatchObject({
+      Effect: 'Allow',
+      Action: 'xray:GetTimeSeriesServiceStatistics',
+      Resource: '*',
+    });
   });
 
   it('scopes SendTaskSuccess/Failure to the state machine, for the functions that resolve waits', () => {

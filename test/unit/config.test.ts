@@ -6,6 +6,7 @@ import {
   serviceConfigSchema,
   stepSpecs,
   taskDefinitionFamily,
+  xrayGroupNames,
 } from '../../functions/core/config';
 import { ConfigInvalidError, type FieldIssue } from '../../functions/core/errors';
 import { buildPlan, STEP_PRESET_NAMES, STEP_PRESETS } from '../../functions/core/plan';
@@ -680,6 +681,47 @@ describe('parseServiceConfig', () => {
 
       // Assess
       expect(issueAt(error, 'traffic')).toBeDefined();
+    });
+  });
+
+  describe('analysis.xray', () => {
+    it('selects X-Ray statistics per version by group, and names the groups the account must have', () => {
+      // Act
+      const config = parseServiceConfig(
+        validServiceConfig({
+          analysis: {
+            xray: {
+              canaryGroup: 'web-canary',
+              stableGroup: 'web-stable',
+              entitySelectorExpression: 'service("web")',
+            },
+          },
+        }),
+      );
+
+      // Assess
+      expect(config.analysis.xray).toEqual({
+        canaryGroup: 'web-canary',
+        stableGroup: 'web-stable',
+        entitySelectorExpression: 'service("web")',
+      });
+      expect(xrayGroupNames(config)).toEqual(['web-canary', 'web-stable']);
+      expect(xrayGroupNames(parseServiceConfig(validServiceConfig()))).toEqual([]);
+    });
+
+    it.each([
+      ['analysis.xray.canaryGroup', { canaryGroup: 'x'.repeat(33), stableGroup: 'web-stable' }, /32/],
+      ['analysis.xray.stableGroup', { canaryGroup: 'web-canary', stableGroup: '' }, /group name/],
+      ['analysis.xray.stableGroup', { canaryGroup: 'web-canary', stableGroup: 'Default' }, /all traces/],
+      ['analysis.xray.canaryGroup', { canaryGroup: 'web', stableGroup: 'web' }, /one group per version/],
+      ['analysis.xray.stableGroup', { canaryGroup: 'web-canary' }, /./],
+      ['analysis.xray.groups', { canaryGroup: 'a', stableGroup: 'b', groups: ['a'] }, /unknown field/],
+    ])('refuses a wrong %s, naming it', (path, xray, message) => {
+      // Act
+      const error = configError(validServiceConfig({ analysis: { xray } } as never));
+
+      // Assess
+      expect(issueAt(error, path).message).toMatch(message);
     });
   });
 

@@ -520,6 +520,78 @@ describe('judge', () => {
     });
   });
 
+  describe('X-Ray statistics beside the load balancer', () => {
+    // The load balancer sees both versions alike: 0.5% target 5XX.
+    const alb = () => window(steady(6, 400, 2, 120), steady(6, 4000, 20, 120));
+    const withXRay = (canary: PeriodStats[], baseline: PeriodStats[]): MetricWindow => ({
+      ...alb(),
+      xray: window(canary, baseline),
+    });
+
+    it('fails a canary on downstream faults that the load balancer never sees', () => {
+      // Prepare: the canary answers 200 but its downstream calls fault in X-Ray's traces (8 of 40 sampled).
+      const w = withXRay(steady(6, 40, 8, 150), steady(6, 400, 4, 150));
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+      const albOnly = judge(alb(), OK_ALARMS, policy());
+
+      // Assess
+      expect(albOnly.result).toBe('pass');
+      expect(verdict.result).toBe('fail');
+      expect(metric(verdict, 'errorRate').result).toBe('pass');
+      const xray = metric(verdict, 'xray.errorRate');
+      expect(xray.result).toBe('fail');
+      expect(xray.counts).toEqual({
+        canaryEvents: 48,
+        canaryRequests: 240,
+        baselineEvents: 24,
+        baselineRequests: 2400,
+      });
+      expect(xray.detail).toMatch(/^X-Ray canary 20\.00%/);
+      expect(verdict.reason).toContain('xray.errorRate: ');
+    });
+
+    it('splits alpha between the two sources, so the whole judge still keeps it', () => {
+      // Act
+      const albOnly = judge(alb(), OK_ALARMS, policy({ errorRate: { alpha: 0.01 } }));
+      const both = judge(
+        withXRay(steady(6, 40, 0, 150), steady(6, 400, 2, 150)),
+        OK_ALARMS,
+        policy({ errorRate: { alpha: 0.01 } }),
+      );
+
+      // Assess: each source's error test needs twice the evidence (e-value bar 1/(α/2) instead of 1/α).
+      expect(metric(albOnly, 'errorRate').eThreshold).toBeCloseTo(100, 6);
+      expect(metric(both, 'errorRate').eThreshold).toBeCloseTo(200, 6);
+      expect(metric(both, 'xray.errorRate').eThreshold).toBeCloseTo(200, 6);
+    });
+
+    it('judges slow requests counted from the histogram, and never holds a step for want of traces', () => {
+      // Prepare: few sampled traces, none failing, none slow; thresholds as the load balancer's.
+      const canary = steady(6, 3, 0, 100).map((p) => ({ ...p, slow: 0, aboveMedian: 1 }));
+      const baseline = steady(6, 30, 0, 100).map((p) => ({ ...p, slow: 1, aboveMedian: 15 }));
+      const w: MetricWindow = {
+        ...alb(),
+        xray: { ...window(canary, baseline), slowThresholdMs: 180, medianThresholdMs: 60 },
+      };
+
+      // Act
+      const verdict = judge(w, OK_ALARMS, policy());
+
+      // Assess
+      expect(verdict.result).toBe('pass');
+      expect(verdict.metrics.map((m) => m.metric)).toEqual([
+        'errorRate',
+        'latencyP99',
+        'xray.errorRate',
+        'xray.latency',
+        'alarms',
+      ]);
+      expect(metric(verdict, 'xray.latency').result).toBe('pass');
+    });
+  });
+
   describe('the verdict', () => {
     it('passes with evidence for every metric', () => {
       // Act

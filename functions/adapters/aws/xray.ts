@@ -1,7 +1,14 @@
 /**
- * MetricSource over X-Ray service statistics: per-period request and fault counts, and the p99 from the
- * response-time histogram, for the canary and the stable version, each picked by an entity selector expression
- * or an X-Ray group.
+ * MetricSource over X-Ray statistics (GetTimeSeriesServiceStatistics): per period, the requests (TotalCount), the
+ * failures (faults and throttles), the p99 and, given thresholds, the requests above them, all from the statistics
+ * and the response-time histogram, for the canary and the stable version, each picked by an X-Ray group (by name or
+ * ARN) and optionally an entity selector expression.
+ *
+ * X-Ray computes these from the traces it received: sampled requests only (the X-Ray SDKs' default rule records the
+ * first request each second and 5% of the rest, X-Ray developer guide, "Sampling"), and only from applications that
+ * trace. Without an entity selector the API returns edge statistics (API reference,
+ * GetTimeSeriesServiceStatistics: "If no selector expression is specified, edge statistics are returned"): the
+ * group's calls, downstream ones included, which is how a fault the app hides behind a 200 still counts.
  */
 import {
   GetTimeSeriesServiceStatisticsCommand,
@@ -9,16 +16,18 @@ import {
   type TimeSeriesServiceStatistics,
   type XRayClient,
 } from '@aws-sdk/client-xray';
+import type { AnalysisPolicy } from '../../core/config';
 import type { MetricWindow, PeriodStats } from '../../core/judge';
-import type { Route } from '../../core/rollout';
+import type { LatencyThresholds, Route } from '../../core/rollout';
 import type { MetricSource } from '../../ports';
 import { periodStarts } from './cloudwatch';
 import { type AdapterOptions, AwsCaller } from './sdk';
 
-/** Which traces belong to one version: an entity selector expression, an X-Ray group, or both. */
+/** Which traces belong to one version: an X-Ray group (name or ARN), an entity selector expression, or both. */
 export type XRaySelector =
-  | { entitySelectorExpression: string; groupArn?: string }
-  | { entitySelectorExpression?: string; groupArn: string };
+  | { groupName: string; entitySelectorExpression?: string }
+  | { groupArn: string; entitySelectorExpression?: string }
+  | { entitySelectorExpression: string };
 
 export type XRaySelectors = (route: Route) => { canary: XRaySelector; baseline: XRaySelector };
 
@@ -64,19 +73,29 @@ export class XRayMetricSource implements MetricSource {
   }
 
   /**
-   * No slow-request thresholds: X-Ray's response-time histograms are approximate, so this source does not count
-   * requests above a threshold. Undefined, and `fetch` ignores any thresholds it is given (no slow/aboveMedian
-   * counts): the judge compares p99s.
+   * Undefined: the thresholds a rollout judges latency against are taken once, from the load balancer's metrics of
+   * the stable version before the canary (set-weight); `fetch` counts the histogram's requests above them.
    */
   async baselineThresholds(_query: { route: Route; from: Date; to: Date }): Promise<undefined> {
     return undefined;
   }
 
-  async fetch(query: { route: Route; from: Date; to: Date; periodSeconds: number }): Promise<MetricWindow> {
-    const { route, from, to, periodSeconds } = query;
+  async fetch(query: {
+    route: Route;
+    from: Date;
+    to: Date;
+    periodSeconds: number;
+    thresholds?: LatencyThresholds;
+  }): Promise<MetricWindow> {
+    const { route, from, to, periodSeconds, thresholds } = query;
     const period = xrayPeriod(periodSeconds);
     const starts = periodStarts(from, to, periodSeconds);
-    const window = { from: from.toISOString(), to: to.toISOString(), periodSeconds };
+    const window = {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      periodSeconds,
+      ...(thresholds ? { slowThresholdMs: thresholds.p99Ms, medianThresholdMs: thresholds.p50Ms } : {}),
+    };
     const first = starts[0];
     if (first === undefined) return { ...window, canary: [], baseline: [] };
     const selectors = this.selectors(route);
@@ -86,8 +105,8 @@ export class XRayMetricSource implements MetricSource {
     ]);
     return {
       ...window,
-      canary: toPeriods(canary, starts, periodSeconds),
-      baseline: toPeriods(baseline, starts, periodSeconds),
+      canary: toPeriods(canary, starts, periodSeconds, thresholds),
+      baseline: toPeriods(baseline, starts, periodSeconds, thresholds),
     };
   }
 
@@ -98,7 +117,9 @@ export class XRayMetricSource implements MetricSource {
     period: number,
   ): Promise<TimeSeriesServiceStatistics[]> {
     const points: TimeSeriesServiceStatistics[] = [];
-    const resource = selector.groupArn ?? selector.entitySelectorExpression ?? '';
+    const group =
+      'groupName' in selector ? selector.groupName : 'groupArn' in selector ? selector.groupArn : '';
+    const resource = group || selector.entitySelectorExpression || '';
     let nextToken: string | undefined;
     do {
       const token = nextToken;
@@ -114,11 +135,16 @@ export class XRayMetricSource implements MetricSource {
               ...(selector.entitySelectorExpression
                 ? { EntitySelectorExpression: selector.entitySelectorExpression }
                 : {}),
-              ...(selector.groupArn ? { GroupARN: selector.groupArn } : {}),
+              ...('groupName' in selector ? { GroupName: selector.groupName } : {}),
+              ...('groupArn' in selector ? { GroupARN: selector.groupArn } : {}),
               ...(token ? { NextToken: token } : {}),
             }),
           ),
-        { notFound: { ResourceNotFoundException: `X-Ray group ${resource} does not exist` } },
+        {
+          notFound: {
+            ResourceNotFoundException: `X-Ray group ${resource} does not exist (analysis.xray names it)`,
+          },
+        },
       );
       points.push(...(out.TimeSeriesServiceStatistics ?? []));
       nextToken = out.NextToken;
@@ -127,10 +153,23 @@ export class XRayMetricSource implements MetricSource {
   }
 }
 
+/** Requests in a histogram strictly slower than `ms` (the histogram's values are seconds). */
+export function countAbove(entries: readonly HistogramEntry[], ms: number): number {
+  return entries.reduce(
+    (n, e) => (typeof e.Value === 'number' && e.Value * 1000 > ms ? n + (e.Count ?? 0) : n),
+    0,
+  );
+}
+
+/**
+ * Per period: requests are TotalCount; failures are faults (5xx) and throttles (429: work refused), not other 4xx
+ * (the client's doing, as ALB's target 5XX count leaves them out too).
+ */
 function toPeriods(
   points: readonly TimeSeriesServiceStatistics[],
   starts: readonly number[],
   periodSeconds: number,
+  thresholds?: LatencyThresholds,
 ): PeriodStats[] {
   const buckets = starts.map(() => ({ requests: 0, errors: 0, histogram: [] as HistogramEntry[] }));
   const first = starts[0] ?? 0;
@@ -140,16 +179,36 @@ function toPeriods(
     if (!bucket) continue;
     const stats = p.ServiceSummaryStatistics ?? p.EdgeSummaryStatistics;
     bucket.requests += stats?.TotalCount ?? 0;
-    bucket.errors += stats?.FaultStatistics?.TotalCount ?? 0;
+    bucket.errors += (stats?.FaultStatistics?.TotalCount ?? 0) + (stats?.ErrorStatistics?.ThrottleCount ?? 0);
     bucket.histogram.push(...(p.ResponseTimeHistogram ?? []));
   }
   return buckets.map((b, i) => {
     const p99Seconds = histogramP99(b.histogram);
-    return {
+    const stats: PeriodStats = {
       start: new Date(starts[i] ?? first).toISOString(),
       requests: b.requests,
       errors: b.errors,
       p99Ms: p99Seconds === null ? null : p99Seconds * 1000,
     };
+    if (!thresholds) return stats;
+    // Nested and never above the requests, like the load balancer's counts.
+    const slow = Math.min(countAbove(b.histogram, thresholds.p99Ms), b.requests);
+    return {
+      ...stats,
+      slow,
+      aboveMedian: Math.min(Math.max(countAbove(b.histogram, thresholds.p50Ms), slow), b.requests),
+    };
   });
+}
+
+/** A service's `analysis.xray`. */
+export type XRayAnalysis = NonNullable<AnalysisPolicy['xray']>;
+
+/** The selectors of a service's `analysis.xray`: each version's group, with the entity selector if one is set. */
+export function groupSelectors(x: XRayAnalysis): XRaySelectors {
+  const select = (groupName: string): XRaySelector =>
+    x.entitySelectorExpression
+      ? { groupName, entitySelectorExpression: x.entitySelectorExpression }
+      : { groupName };
+  return () => ({ canary: select(x.canaryGroup), baseline: select(x.stableGroup) });
 }
