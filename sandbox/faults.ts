@@ -1,14 +1,54 @@
 /**
  * Fault injection over the real workflow: a schedule makes chosen task invocations fail the way Lambda tasks
- * fail on AWS (throttling, a service 5xx, a permanent error, a timeout, a crash after the side effect but before
- * the result), and the invariants are checked once everything has settled.
+ * fail on AWS, under the error names Step Functions reports for them, and the invariants are checked once
+ * everything has settled.
+ *
+ * The names are AWS's (Step Functions developer guide, "Handle transient Lambda service exceptions", and Lambda's
+ * Invoke API errors): an unhandled error, a function timeout or an out-of-memory exit reaches the state machine as
+ * `Lambda.Unknown`, never as `States.Timeout` (that one is the Task state's own TimeoutSeconds); a throttled
+ * invocation as `Lambda.TooManyRequestsException`; a Lambda service error as `Lambda.ServiceException`; an invoke
+ * whose response never came back as `Lambda.ClientExecutionTimeoutException`. A function's own (handled) error
+ * keeps its errorType as the name.
  */
-import { TransientError } from '../functions/core/errors';
 import { demoService, HEALTHY, SERVER_ERRORS } from './demo';
 import { World } from './world';
 
-export const FAULT_KINDS = ['throttle', 'serviceError', 'permanent', 'timeout', 'crashAfterEffect'] as const;
+export const FAULT_KINDS = [
+  'throttle',
+  'serviceError',
+  'clientTimeout',
+  'permanent',
+  'timeout',
+  'outOfMemory',
+  'crashAfterEffect',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/**
+ * What each kind raises, and whether the function ran first (its side effects applied, its result lost: the
+ * worst case for a retry, which must then be idempotent).
+ */
+export const FAULTS: Record<FaultKind, { error: string; ran: boolean; what: string }> = {
+  throttle: { error: 'Lambda.TooManyRequestsException', ran: false, what: 'Lambda throttled the invocation' },
+  serviceError: { error: 'Lambda.ServiceException', ran: false, what: 'Lambda service error' },
+  clientTimeout: {
+    error: 'Lambda.ClientExecutionTimeoutException',
+    ran: true,
+    what: 'the invocation ran but its response never came back',
+  },
+  permanent: { error: 'InjectedFailure', ran: false, what: 'failed for good' },
+  timeout: { error: 'Lambda.Unknown', ran: true, what: 'the function timed out after its side effects' },
+  outOfMemory: {
+    error: 'Lambda.Unknown',
+    ran: false,
+    what: 'the function ran out of memory before any effect',
+  },
+  crashAfterEffect: {
+    error: 'Lambda.Unknown',
+    ran: true,
+    what: 'the function crashed after its side effect',
+  },
+};
 
 /** The functions the state machine calls (see statemachine/canary.asl.json). */
 export const FAULTABLE_FUNCTIONS = [
@@ -35,13 +75,7 @@ function named(name: string, message: string): Error {
 
 export class FaultInjector {
   private readonly calls = new Map<string, number>();
-  readonly injected: Record<FaultKind, number> = {
-    throttle: 0,
-    serviceError: 0,
-    permanent: 0,
-    timeout: 0,
-    crashAfterEffect: 0,
-  };
+  readonly injected = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
 
   constructor(private readonly schedule: readonly Fault[]) {}
 
@@ -51,19 +85,9 @@ export class FaultInjector {
     const fault = this.schedule.find((f) => f.fn === fn && f.call === n);
     if (!fault) return call();
     this.injected[fault.kind]++;
-    switch (fault.kind) {
-      case 'throttle':
-        throw new TransientError('Rate exceeded (injected)');
-      case 'serviceError':
-        throw named('Lambda.ServiceException', 'Lambda service error (injected)');
-      case 'permanent':
-        throw named('InjectedFailure', `${fn} failed for good (injected)`);
-      case 'timeout':
-        throw named('States.Timeout', `${fn} timed out (injected)`);
-      case 'crashAfterEffect':
-        await call();
-        throw named('Lambda.ServiceException', `${fn} crashed after its side effect (injected)`);
-    }
+    const { error, ran, what } = FAULTS[fault.kind];
+    if (ran) await call();
+    throw named(error, `${fn}: ${what} (injected)`);
   };
 }
 

@@ -32,8 +32,11 @@ const DELIBERATE = new Set(['Aborted', 'Superseded', 'ApprovalRejected']);
 
 export function makeNotify(deps: NotifyDeps) {
   const { store, clock, log } = deps;
-  return task('notify input', input, async ({ rollout, outcome, error }) => {
+  return task('notify input', input, async ({ rollout, outcome: asked, error }) => {
     const record = await store.getRollout(rollout.rolloutId);
+    // A retried task can fail after the first attempt finished the promotion (its result lost, Lambda.Unknown):
+    // the workflow then rolls back a rollout the record shows promoted. Tell what happened; a promotion never pages.
+    const outcome = record?.status === 'promoted' ? 'promoted' : asked;
     const label = imageLabel(rollout.image);
     const reason =
       record?.outcome?.reason ?? (error ? `${error.Error}: ${causeMessage(error.Cause)}` : undefined);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { faultSchedule } from '../../sandbox/fault-schedules';
-import { runSchedule, type ScheduleResult } from '../../sandbox/faults';
+import { FAULT_KINDS, FaultInjector, runSchedule, type ScheduleResult } from '../../sandbox/faults';
 
 const BATCH = 25;
 const BATCHES = 40; // 1,000 schedules
@@ -29,6 +29,54 @@ describe('the real workflow under injected faults', () => {
     expect(outcomes.filter((o) => o === 'rolledBack').length).toBeGreaterThan(50);
     expect(injected).toBeGreaterThan(500);
   }, 240_000);
+
+  it('fails tasks under the names AWS reports: a timeout, crash or out-of-memory is Lambda.Unknown', async () => {
+    const raised: Record<string, string> = {};
+    for (const kind of FAULT_KINDS) {
+      const injector = new FaultInjector([{ fn: 'SetWeight', call: 0, kind }]);
+      const error = await injector.invoke('SetWeight', {}, async () => ({})).catch((e: Error) => e);
+      raised[kind] = (error as Error).name;
+    }
+    // Step Functions developer guide, "Handle transient Lambda service exceptions".
+    expect(raised).toEqual({
+      throttle: 'Lambda.TooManyRequestsException',
+      serviceError: 'Lambda.ServiceException',
+      clientTimeout: 'Lambda.ClientExecutionTimeoutException',
+      permanent: 'InjectedFailure',
+      timeout: 'Lambda.Unknown',
+      outOfMemory: 'Lambda.Unknown',
+      crashAfterEffect: 'Lambda.Unknown',
+    });
+    expect(Object.values(raised)).not.toContain('States.Timeout');
+  });
+
+  it('retries a function timeout, an out-of-memory exit and a lost response on any task, and promotes', async () => {
+    const result = await runSchedule([
+      { fn: 'Prepare', call: 0, kind: 'clientTimeout' },
+      { fn: 'CheckReady', call: 0, kind: 'outOfMemory' },
+      { fn: 'SetWeight', call: 0, kind: 'timeout' },
+      { fn: 'SetWeight', call: 2, kind: 'crashAfterEffect' },
+      { fn: 'Promote', call: 0, kind: 'timeout' },
+      { fn: 'Notify', call: 0, kind: 'timeout' },
+    ]);
+    expect(result.violations).toEqual([]);
+    expect(result.outcome).toBe('promoted');
+    expect(result.injected).toMatchObject({
+      timeout: 3,
+      outOfMemory: 1,
+      clientTimeout: 1,
+      crashAfterEffect: 1,
+    });
+  });
+
+  it('does not page when a retry fails after the promotion finished (its first attempt lost its result)', async () => {
+    const result = await runSchedule([
+      { fn: 'Promote', call: 2, kind: 'crashAfterEffect' },
+      { fn: 'Promote', call: 3, kind: 'permanent' },
+    ]);
+    expect(result.violations).toEqual([]);
+    expect(result.outcome).toBe('promoted');
+  });
 
   it('survives every Rollback attempt failing: the reconciler restores stable', async () => {
     const result = await runSchedule([

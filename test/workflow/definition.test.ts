@@ -94,6 +94,39 @@ describe('statemachine/canary.asl.json', () => {
     }
   });
 
+  it('retries what Lambda reports as transient under its own names, on every Lambda task', () => {
+    // Step Functions developer guide, "Handle transient Lambda service exceptions": a function timeout, crash or
+    // out-of-memory reaches the state machine as Lambda.Unknown (not States.Timeout), and AWS's retrier lists
+    // Lambda.ClientExecutionTimeoutException, ServiceException, AWSLambdaException and SdkClientException;
+    // Lambda.TooManyRequestsException when Lambda throttles the invocation.
+    const transient = [
+      'Lambda.ServiceException',
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      'Lambda.TooManyRequestsException',
+      'Lambda.ClientExecutionTimeoutException',
+      'Lambda.Unknown',
+    ];
+    for (const { state } of taskStates(loadDefinition())) {
+      const retry = states()[state]?.Retry as { ErrorEquals: string[]; MaxAttempts?: number }[];
+      const retried = retry.filter((r) => r.MaxAttempts !== 0).flatMap((r) => r.ErrorEquals);
+      if (retried.includes('States.ALL')) continue;
+      for (const name of transient) expect(retried, `${state} retries ${name}`).toContain(name);
+    }
+  });
+
+  it('retries States.Timeout only where a Task times out on its own, never on a wait (its timeout ends it)', () => {
+    for (const { state, waits } of taskStates(loadDefinition())) {
+      const s = states()[state] as AnyState & { TimeoutSeconds?: number };
+      const retry = s.Retry as { ErrorEquals: string[]; MaxAttempts?: number }[];
+      const retried = retry.filter((r) => r.MaxAttempts !== 0).flatMap((r) => r.ErrorEquals);
+      if (waits) expect(retried, state).not.toContain('States.Timeout');
+      // Each function's own timeout (infra: 50 s, Rollback 280 s) is below its Task's TimeoutSeconds, so a slow
+      // function ends as Lambda.Unknown and States.Timeout means the invocation itself never came back.
+      else if (!retried.includes('States.ALL')) expect(retried, state).toContain('States.Timeout');
+    }
+  });
+
   it('does not retry a rollback that lacks permissions or config, so on-call hears at once', () => {
     const retry = states().Rollback?.Retry as { ErrorEquals: string[]; MaxAttempts?: number }[];
     expect(retry[0]).toEqual({ ErrorEquals: ['AccessDenied', 'ConfigInvalid'], MaxAttempts: 0 });
