@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { isStaleToken } from '../functions/adapters/aws/sfn';
 import type { RolloutDoc } from '../functions/core/rollout';
 import type { Executions, StartedExecution } from '../functions/ports';
 
@@ -58,24 +59,38 @@ export function substitutedDefinition(): Record<string, unknown> {
   return JSON.parse(text);
 }
 
-let machine: StateMachine | undefined;
+const machines = new Map<number | undefined, StateMachine>();
 
 /**
- * The definition, validated once per process (validation takes about 0.1 s); runs of one StateMachine are
- * independent of each other, so every local Step Functions shares it.
+ * The definition, validated once per process and execution timeout (validation takes about 0.1 s); runs of one
+ * StateMachine are independent of each other, so every local Step Functions shares it. `timeoutSeconds` replaces
+ * the definition's TimeoutSeconds (the sandbox compresses time).
  */
-function validatedMachine(): StateMachine {
-  machine ??= new StateMachine(substitutedDefinition() as never, {
-    validationOptions: { checkPaths: true, checkArn: true },
-  });
+function validatedMachine(timeoutSeconds?: number): StateMachine {
+  let machine = machines.get(timeoutSeconds);
+  if (!machine) {
+    const definition = substitutedDefinition();
+    if (timeoutSeconds !== undefined) definition.TimeoutSeconds = timeoutSeconds;
+    machine = new StateMachine(definition as never, {
+      validationOptions: { checkPaths: true, checkArn: true },
+    });
+    machines.set(timeoutSeconds, machine);
+  }
   return machine;
+}
+
+/** The definition's own execution timeout (TimeoutSeconds), in seconds. */
+export function definitionTimeoutSeconds(): number {
+  const seconds = (loadDefinition() as { TimeoutSeconds?: number }).TimeoutSeconds;
+  if (seconds === undefined) throw new Error('the state machine has no TimeoutSeconds');
+  return seconds;
 }
 
 export interface ExecutionRecord {
   name: string;
   executionArn: string;
   input: string;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
   error?: string;
   cause?: string;
   output?: unknown;
@@ -86,10 +101,19 @@ export interface ExecutionRecord {
 }
 
 interface PendingToken {
+  execution: string;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-  settled: boolean;
+  /** The wait is over (resolved, its state timed out, its execution ended): the token is refused. */
+  closed: boolean;
   timer: NodeJS.Timeout;
+}
+
+/** An error as the Step Functions API returns it (the SDK's exception name). */
+function apiError(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
+  return e;
 }
 
 function lambdaContext(fn: string): Context {
@@ -120,14 +144,16 @@ function lambdaError(error: unknown): Error {
 /**
  * Step Functions on this machine: runs the real definition with aws-local-stepfunctions, each Task calling the
  * real task handler as Lambda would (JSON in, JSON out, errors by name). `.waitForTaskToken` tasks get a fresh
- * token per wait (the engine's `$$.Task.Token` is static), resolved by sendTaskSuccess / sendTaskFailure.
- * Execution status changes go to `onStatusChange` as the EventBridge events AWS sends.
+ * token per wait (the engine's `$$.Task.Token` is static), resolved by sendTaskSuccess / sendTaskFailure and
+ * refused, as AWS does, once the wait is over. An execution that runs past the definition's TimeoutSeconds (as
+ * compressed by the sandbox) ends TIMED_OUT. Execution status changes go to `onStatusChange` as the EventBridge
+ * events AWS sends.
  */
 export class LocalStepFunctions extends EventEmitter implements Executions {
   private readonly machine: StateMachine;
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly tokens = new Map<string, PendingToken>();
-  private readonly localHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  private readonly tasks: { state: string; fn: string; waits: boolean; handler: Handler }[] = [];
   private readonly retryOverrides: Record<string, number> = {};
 
   constructor(
@@ -135,21 +161,33 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
     private readonly options: {
       /** Real ms between retries (the definition's backoff compressed). */
       retryIntervalMs: number;
+      /** Real seconds an execution may run (the definition's TimeoutSeconds compressed); default: as defined. */
+      executionTimeoutSeconds?: number;
       onStatusChange?: (event: unknown) => Promise<unknown>;
       /** Wraps each task invocation (fault injection in tests). */
       invoke?: (fn: string, event: unknown, call: () => Promise<unknown>) => Promise<unknown>;
     },
   ) {
     super();
-    this.machine = validatedMachine();
+    this.machine = validatedMachine(options.executionTimeoutSeconds);
     for (const { state, fn, waits } of taskStates(loadDefinition())) {
       const handler = handlers[fn];
       if (!handler) throw new Error(`no local handler for ${fn} (state ${state})`);
       this.retryOverrides[state] = options.retryIntervalMs;
-      this.localHandlers[state] = waits
-        ? (input) => this.startWait(fn, handler, input)
-        : (input) => this.call(fn, handler, input);
+      this.tasks.push({ state, fn, waits, handler });
     }
+  }
+
+  /** The engine's task handlers for one execution (its waits' tokens belong to it). */
+  private handlersFor(execution: string): Record<string, (input: unknown) => Promise<unknown>> {
+    return Object.fromEntries(
+      this.tasks.map(({ state, fn, waits, handler }) => [
+        state,
+        waits
+          ? (input: unknown) => this.startWait(execution, fn, handler, input)
+          : (input: unknown) => this.call(fn, handler, input),
+      ]),
+    );
   }
 
   private async call(fn: string, handler: Handler, input: unknown): Promise<unknown> {
@@ -165,48 +203,63 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
     }
   }
 
-  private async startWait(fn: string, handler: Handler, input: unknown): Promise<unknown> {
+  private startWait(execution: string, fn: string, handler: Handler, input: unknown): Promise<unknown> {
     const params = input as { Payload: Record<string, unknown> };
     const token = `local-token-${crypto.randomUUID()}`;
     const seconds = Number(params.Payload.seconds ?? 60);
     const waiting = new Promise((resolve, reject) => {
-      // The engine times the state out after `seconds`; after that the token is no longer accepted.
-      const timer = setTimeout(() => this.expire(token), seconds * 1000 + 5);
-      this.tokens.set(token, { resolve, reject, settled: false, timer });
+      // The engine times the state out after `seconds` (TimeoutSecondsPath); this timer is set first, so the
+      // token is closed before the engine moves on, and a late SendTaskSuccess is refused (TaskTimedOut).
+      const timer = setTimeout(() => this.close(token), seconds * 1000);
+      this.tokens.set(token, { execution, resolve, reject, closed: false, timer });
     });
     waiting.catch(() => undefined);
-    try {
-      await this.call(fn, handler, { ...params.Payload, token });
-    } catch (error) {
-      this.expire(token);
-      throw error;
-    }
-    return waiting;
+    return this.call(fn, handler, { ...params.Payload, token }).then(
+      () => waiting,
+      (error: unknown) => {
+        this.close(token);
+        throw error;
+      },
+    );
   }
 
-  private expire(token: string): void {
+  private close(token: string): void {
     const pending = this.tokens.get(token);
     if (!pending) return;
-    pending.settled = true;
+    pending.closed = true;
     clearTimeout(pending.timer);
   }
 
-  async sendTaskSuccess(token: string, output: unknown): Promise<boolean> {
+  /** The pending wait of a token, or the error SendTaskSuccess/SendTaskFailure returns for it. */
+  private openWait(token: string): PendingToken {
     const pending = this.tokens.get(token);
-    if (!pending || pending.settled) return false;
-    this.expire(token);
+    // Step Functions API reference, SendTaskSuccess / SendTaskFailure errors.
+    if (!pending) throw apiError('InvalidToken', 'Invalid Token');
+    if (pending.closed) throw apiError('TaskTimedOut', 'Task Timed Out');
+    return pending;
+  }
+
+  /** SendTaskSuccess as the API behaves: throws TaskTimedOut once the wait is over, InvalidToken for no wait. */
+  async taskSuccess(token: string, output: unknown): Promise<void> {
+    const pending = this.openWait(token);
+    this.close(token);
     pending.resolve(JSON.parse(JSON.stringify(output ?? {})));
-    return true;
+  }
+
+  /** SendTaskFailure as the API behaves (see taskSuccess). */
+  async taskFailure(token: string, error: string, cause: string): Promise<void> {
+    const pending = this.openWait(token);
+    this.close(token);
+    pending.reject(apiError(error, cause));
+  }
+
+  /** The Executions port: a wait that is over is false, mapped as the AWS adapter maps it. */
+  async sendTaskSuccess(token: string, output: unknown): Promise<boolean> {
+    return this.taskSuccess(token, output).then(() => true, refusedAsFalse);
   }
 
   async sendTaskFailure(token: string, error: string, cause: string): Promise<boolean> {
-    const pending = this.tokens.get(token);
-    if (!pending || pending.settled) return false;
-    this.expire(token);
-    const e = new Error(cause);
-    e.name = error;
-    pending.reject(e);
-    return true;
+    return this.taskFailure(token, error, cause).then(() => true, refusedAsFalse);
   }
 
   async start(name: string, input: { rollout: RolloutDoc }): Promise<StartedExecution> {
@@ -221,7 +274,7 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
     const executionArn = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
     const run = this.machine.run(JSON.parse(inputJson), {
       overrides: {
-        taskResourceLocalHandlers: this.localHandlers as never,
+        taskResourceLocalHandlers: this.handlersFor(name) as never,
         retryIntervalOverrides: this.retryOverrides,
       },
       // The engine's $$.Task.Token is this static value; each wait mints its own token (startWait).
@@ -250,6 +303,10 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
         (error: Error & { cause?: Error }) => {
           if (error.name === 'ExecutionAbortedError')
             return Object.assign(record, { status: 'ABORTED' as const });
+          // The execution ran past TimeoutSeconds: TIMED_OUT, with no error of a state (States.Timeout is a
+          // state's own timeout; the execution's has a status of its own).
+          if (error.name === 'ExecutionTimeoutError')
+            return Object.assign(record, { status: 'TIMED_OUT' as const });
           const caught = error.cause ?? error;
           return Object.assign(record, {
             status: 'FAILED' as const,
@@ -260,6 +317,8 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
       )
       .then(async (r) => {
         r.stoppedAt = performance.now();
+        // Its waits end with it: a token of a stopped, timed-out or finished execution is refused.
+        for (const [token, pending] of this.tokens) if (pending.execution === name) this.close(token);
         this.emit('execution', r);
         await this.options.onStatusChange?.(statusChangeEvent(r)).catch((e) => this.emit('error', e));
         return r;
@@ -318,4 +377,9 @@ function statusChangeEvent(r: ExecutionRecord) {
       cause: r.cause ?? null,
     },
   };
+}
+
+function refusedAsFalse(error: unknown): false {
+  if (isStaleToken(error)) return false;
+  throw error;
 }

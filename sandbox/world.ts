@@ -31,7 +31,7 @@ import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } fro
 import { LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
 import { MetricsRecorder, RecordedMetricSource } from './metrics';
 import { LocalReceiver, LocalSnsNotifier } from './receiver';
-import { LocalStepFunctions } from './step-functions';
+import { definitionTimeoutSeconds, LocalStepFunctions } from './step-functions';
 import { InMemoryRolloutStore } from './store';
 import { type DataPlane, HttpTraffic, SyntheticTraffic } from './traffic';
 import { type FaultProfile, ImageRegistry, seededRandom } from './versions';
@@ -55,6 +55,8 @@ export interface WorldOptions {
   retryIntervalMs?: number;
   /** ms the load balancer takes to apply a change. */
   propagationMs?: number;
+  /** Rollout seconds an execution may run before it ends TIMED_OUT; default: the state machine's TimeoutSeconds. */
+  executionTimeoutSeconds?: number;
   invoke?: (fn: string, event: unknown, call: () => Promise<unknown>) => Promise<unknown>;
   /** Every log line of every task goes here (nothing is printed by default). */
   onLog?: (level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>) => void;
@@ -214,6 +216,9 @@ export class World {
     };
     this.executions = new LocalStepFunctions(this.handlers, {
       retryIntervalMs: options.retryIntervalMs ?? 20,
+      executionTimeoutSeconds: this.clock.workflowSeconds(
+        options.executionTimeoutSeconds ?? definitionTimeoutSeconds(),
+      ),
       onStatusChange: (event) => this.handlers.Reconcile(event, context('Reconcile')),
       ...(options.invoke ? { invoke: options.invoke } : {}),
     });

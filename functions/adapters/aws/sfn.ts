@@ -18,8 +18,18 @@ import { type AdapterOptions, AwsCaller, errorName } from './sdk';
 export const MAX_ERROR_LENGTH = 256;
 export const MAX_CAUSE_LENGTH = 32768;
 
-/** Errors meaning the wait behind a token is over (timed out, resolved, execution gone). */
+/**
+ * Errors meaning the wait behind a token is over (Step Functions API reference, SendTaskSuccess and
+ * SendTaskFailure): TaskTimedOut "the task token has either expired or the task associated with the token has
+ * already been closed" (its state timed out, was resolved, or its execution stopped or timed out), InvalidToken,
+ * TaskDoesNotExist.
+ */
 const STALE_TOKEN = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
+
+/** Whether SendTaskSuccess/SendTaskFailure failed because the wait is over (the port reports it as false). */
+export function isStaleToken(error: unknown): boolean {
+  return STALE_TOKEN.has(errorName(error));
+}
 
 /** `arn:aws:states:r:a:execution:<machine>:<name>` for `arn:aws:states:r:a:stateMachine:<machine>`. */
 export function executionArnFor(stateMachineArn: string, name: string): string {
@@ -142,7 +152,7 @@ export class StepFunctionsExecutions implements Executions {
       await this.aws.call(action, `a task of ${this.stateMachineArn}`, send);
       return true;
     } catch (error) {
-      if (STALE_TOKEN.has(errorName(error))) return false;
+      if (isStaleToken(error)) return false;
       throw redacted(error, token);
     }
   }

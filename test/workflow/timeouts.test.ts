@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { demoService } from '../../sandbox/demo';
+import { expectSettled, pages, startWorld } from '../helpers/world';
+
+const LONG_BAKE = [
+  { weight: 25, bakeSeconds: 600 },
+  { weight: 100, bakeSeconds: 60 },
+];
+
+async function startedId(p: Promise<{ status: string; rolloutId?: string }>): Promise<string> {
+  const r = await p;
+  if (r.status !== 'started' || !r.rolloutId) throw new Error(`expected a start, got ${JSON.stringify(r)}`);
+  return r.rolloutId;
+}
+
+async function nameOf(p: Promise<unknown>): Promise<string> {
+  return p.then(
+    () => 'accepted',
+    (e: Error) => e.name,
+  );
+}
+
+describe('an execution past its timeout', () => {
+  it('ends TIMED_OUT, and the reconciler (on its status change event) rolls back and pages once', async () => {
+    // No traffic: the canary waits for traffic, never failed for lack of data, until the execution times out.
+    const world = await startWorld({ rps: 0, executionTimeoutSeconds: 600 });
+    const id = await startedId(world.push('v2'));
+
+    const execution = await world.waitFor(id);
+
+    expect(execution.status).toBe('TIMED_OUT');
+    await world.executions.idle();
+    await expectSettled(world, { stableTag: 'v1' });
+    const record = await world.store.getRollout(id);
+    expect(record?.status).toBe('rolledBack');
+    expect(record?.outcome?.reason).toMatch(/^TIMED_OUT: execution timed_out/);
+    expect(pages(world).map((p) => p.dedup_key)).toEqual([id]);
+  });
+});
+
+describe('task tokens as Step Functions treats them', () => {
+  it('refuses a token once its wait timed out (TaskTimedOut) and one it never issued (InvalidToken)', async () => {
+    const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
+    const id = await startedId(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+    const first = (await world.store.getRollout(id))?.wait?.token ?? '';
+    // The first bake slice times out, the step is analysed, the next slice waits on a new token.
+    for (;;) {
+      const token = (await world.store.getRollout(id))?.wait?.token;
+      if (token && token !== first) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+
+    expect(await nameOf(world.executions.taskSuccess(first, { promoted: true }))).toBe('TaskTimedOut');
+    expect(await nameOf(world.executions.taskFailure('never-issued', 'Aborted', 'x'))).toBe('InvalidToken');
+    // The Executions port, as the AWS adapter maps these errors: false, not a failure.
+    expect(await world.executions.sendTaskSuccess(first, { promoted: true })).toBe(false);
+    expect(await world.executions.isRunning(id)).toBe(true);
+    await world.executions.stop(id);
+  });
+
+  it('refuses the token of a stopped execution (TaskTimedOut: its task is closed)', async () => {
+    const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
+    const id = await startedId(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+    const token = (await world.store.getRollout(id))?.wait?.token ?? '';
+
+    await world.executions.stop(id);
+    expect((await world.waitFor(id)).status).toBe('ABORTED');
+
+    expect(await nameOf(world.executions.taskFailure(token, 'AlarmFired', 'late alarm'))).toBe(
+      'TaskTimedOut',
+    );
+    expect(await world.executions.sendTaskFailure(token, 'AlarmFired', 'late alarm')).toBe(false);
+    await world.executions.idle();
+    await expectSettled(world, { stableTag: 'v1' });
+  });
+});
