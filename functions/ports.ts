@@ -145,8 +145,11 @@ export interface RolloutStore {
   listActive(): Promise<RolloutRecord[]>;
   listByService(service: string, limit: number): Promise<RolloutRecord[]>;
 
-  /** Keep the token of the wait in progress, so alarms and operators can interrupt it. */
-  setWait(rolloutId: string, wait: WaitToken): Promise<void>;
+  /**
+   * Keep the token of the wait in progress, so alarms and operators can interrupt it. A conditional write: it
+   * never replaces a later wait (core/rollout.ts replacesWait); false when it did not store `wait` for that reason.
+   */
+  setWait(rolloutId: string, wait: WaitToken): Promise<boolean>;
   /** Clear the wait only if it is still `token` (a newer wait is left alone). */
   clearWait(rolloutId: string, token: string): Promise<void>;
   /** Mark the rollout for abort; the first reason wins. Returns the record as stored. */

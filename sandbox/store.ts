@@ -4,6 +4,7 @@ import {
   type HistoryEntry,
   type RolloutDoc,
   type RolloutRecord,
+  replacesWait,
   type ServiceLock,
   TERMINAL_STATUSES,
   type WaitToken,
@@ -14,7 +15,8 @@ const clone = <T>(value: T): T => structuredClone(value);
 
 /**
  * The rollout store in memory, with the same conditional semantics as the DynamoDB adapter (a lock is taken by
- * one rollout only; the first abort reason wins; a wait is cleared only by its own token). Every read returns a
+ * one rollout only; the first abort reason wins; a wait never replaces a later one and is cleared only by its
+ * own token). Every read returns a
  * copy, so a task cannot change state without writing it. Emits `history` for the sandbox's progress output.
  */
 export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
@@ -82,8 +84,12 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
       .map(clone);
   }
 
-  async setWait(rolloutId: string, wait: WaitToken): Promise<void> {
-    await this.updateRollout(rolloutId, { wait });
+  async setWait(rolloutId: string, wait: WaitToken): Promise<boolean> {
+    const record = this.rollouts.get(rolloutId);
+    if (!record) throw new Error(`no rollout ${rolloutId}`);
+    if (!replacesWait(record.wait, wait)) return false;
+    record.wait = clone(wait);
+    return true;
   }
 
   async clearWait(rolloutId: string, token: string): Promise<void> {

@@ -50,7 +50,33 @@ export interface WaitToken {
   token: string;
   kind: 'bake' | 'approval';
   step: number;
+  /**
+   * The wait's place in its execution (waitSeq): a later step, or a later analysis of the same step, comes after.
+   * Absent on waits stored before waits were ordered.
+   */
+  seq?: number;
+  /** When the task that stored it started; orders two attempts at the same wait (a retry starts later). */
   since: string;
+}
+
+/** More analyses than one step can make in a week (about 370 at most, core/rules.ts SPACING_DIVISOR). */
+export const MAX_ANALYSES_PER_STEP = 100_000;
+
+/** The order of a wait in its execution: the step, then how many analyses of that step came before it. */
+export function waitSeq(step: number, analyses: number): number {
+  return step * MAX_ANALYSES_PER_STEP + Math.min(analyses, MAX_ANALYSES_PER_STEP - 1);
+}
+
+/**
+ * Whether storing `next` may replace `current`: never when `current` is a later wait, so a wait task that
+ * finishes late (slow, retried, its state already timed out) cannot put its dead token over the live one that
+ * alarms and operators resolve. The same wait again (a retry, a repeated write) replaces it when it started no
+ * earlier.
+ */
+export function replacesWait(current: WaitToken | undefined, next: WaitToken): boolean {
+  if (current?.seq === undefined || next.seq === undefined) return true;
+  if (next.seq !== current.seq) return next.seq > current.seq;
+  return next.since >= current.since;
 }
 
 /** Latency thresholds in ms, fixed for a rollout and the same for both versions. */

@@ -34,6 +34,8 @@ const input = z.object({
   extensions: z.int().min(0),
   /** What is left of the step's bake after this analysis, in configured seconds (0: the bake is over). */
   bakeLeft: z.int().min(0),
+  /** Analyses of this step before this one (orders the step's waits, core/rollout.ts waitSeq). */
+  analyses: z.int().min(0).default(0),
 });
 
 export function makeAnalyze(deps: AnalyzeDeps) {
@@ -47,7 +49,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     }
     return deps.xrayFor(policy.xray);
   };
-  return task('analyze input', input, async ({ rollout, route, step, extensions, bakeLeft }) => {
+  return task('analyze input', input, async ({ rollout, route, step, extensions, bakeLeft, analyses }) => {
     const record = await checkpoint(store, rollout.rolloutId);
     if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
     const policy = rollout.config.analysis;
@@ -122,6 +124,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
       seconds: next.waitSeconds > 0 ? clock.workflowSeconds(next.waitSeconds) : 0,
       bakeLeft: next.bakeLeft,
       extensions: next.extensions,
+      analyses: analyses + 1,
     };
   });
 }

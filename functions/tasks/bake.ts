@@ -2,6 +2,7 @@
  * bake: the start of a `.waitForTaskToken` wait. Keeps the token on the rollout record, so an alarm, an abort or
  * a promote can end the wait; otherwise the wait ends by its timeout and the workflow analyzes.
  */
+import { waitSeq } from '../core/rollout';
 import type { Clock, RolloutStore } from '../ports';
 import { waitInput } from './lib/inputs';
 import { checkpoint } from './lib/procedures';
@@ -14,14 +15,19 @@ export interface BakeDeps {
 
 export function makeBake(deps: BakeDeps) {
   const { store, clock } = deps;
-  return task('bake input', waitInput, async ({ token, rollout, step }) => {
+  return task('bake input', waitInput, async ({ token, rollout, step, analyses }) => {
+    const since = clock.now().toISOString();
     await checkpoint(store, rollout.rolloutId);
-    await store.setWait(rollout.rolloutId, {
+    const stored = await store.setWait(rollout.rolloutId, {
       token,
       kind: 'bake',
       step: step.index,
-      since: clock.now().toISOString(),
+      seq: waitSeq(step.index, analyses),
+      since,
     });
+    // A later wait is stored already: this invocation came late (its state timed out or was retried). Its token is
+    // dead; leave the live one alone.
+    if (!stored) return { waiting: false };
     // An abort marked between the first check and storing the token would not have seen the token: look again.
     await checkpoint(store, rollout.rolloutId);
     return { waiting: true };

@@ -3,7 +3,7 @@
  * people to approve; the approval page or the CLI ends the wait, or its timeout does.
  */
 
-import { imageLabel } from '../core/rollout';
+import { imageLabel, waitSeq } from '../core/rollout';
 import type { Clock, Log, Notifier, RolloutStore } from '../ports';
 import { waitInput } from './lib/inputs';
 import { channelsOf, checkpoint, notifyAll, recordHistory } from './lib/procedures';
@@ -23,14 +23,19 @@ export interface RequestApprovalDeps {
 
 export function makeRequestApproval(deps: RequestApprovalDeps) {
   const { store, clock } = deps;
-  return task('request-approval input', waitInput, async ({ token, rollout, step, seconds }) => {
+  return task('request-approval input', waitInput, async ({ token, rollout, step, seconds, analyses }) => {
+    const since = clock.now().toISOString();
     const record = await checkpoint(store, rollout.rolloutId);
-    await store.setWait(rollout.rolloutId, {
+    const stored = await store.setWait(rollout.rolloutId, {
       token,
       kind: 'approval',
       step: step.index,
-      since: clock.now().toISOString(),
+      seq: waitSeq(step.index, analyses),
+      since,
     });
+    // A later wait is stored already (this invocation came late): asking people to resolve a dead token would
+    // only mislead them.
+    if (!stored) return { waiting: false, seconds };
     await checkpoint(store, rollout.rolloutId);
     const approvalLink = deps.links
       ? await deps.links.approval(rollout.rolloutId, step.index, token)

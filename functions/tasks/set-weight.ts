@@ -76,6 +76,11 @@ export function makeSetWeight(deps: SetWeightDeps) {
       ? (clock.now().getTime() - Date.parse(record.canaryStartedAt)) / 1000
       : 0;
     const { wait, left } = nextBakeWait(step.bakeSeconds, rollout.config.analysis, sinceCanary);
-    return { seconds: wait > 0 ? clock.workflowSeconds(wait) : 0, bakeLeft: left, extensions: 0 };
+    return {
+      seconds: wait > 0 ? clock.workflowSeconds(wait) : 0,
+      bakeLeft: left,
+      extensions: 0,
+      analyses: 0,
+    };
   });
 }

@@ -11,7 +11,9 @@ import { DynamoRolloutStore, ROLLOUT_TABLE_SCHEMA } from '../../functions/adapte
 import { stepSpecs } from '../../functions/core/config';
 import { LockHeldError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
 import { buildPlan } from '../../functions/core/plan';
-import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
+import { type RolloutDoc, type RolloutRecord, waitSeq } from '../../functions/core/rollout';
+import type { RolloutStore } from '../../functions/ports';
+import { InMemoryRolloutStore } from '../../sandbox/store';
 import { mockClient } from '../contract/mock';
 import { DIGEST, fastRetry, route, serviceConfig, throttling } from './helpers';
 
@@ -267,6 +269,54 @@ describe('DynamoRolloutStore: waits and aborts', () => {
     expect((await store.getRollout('web-a'))?.wait).toBeUndefined();
 
     await store.clearWait('web-a', 'token-2'); // nothing to clear: still fine
+  });
+});
+
+describe.each([
+  ['DynamoRolloutStore', () => store as RolloutStore],
+  ['the sandbox store', () => new InMemoryRolloutStore() as RolloutStore],
+])('%s: the wait token', (_name, storeOf) => {
+  const wait = (token: string, step: number, analyses: number, minute: number) => ({
+    token,
+    kind: 'bake' as const,
+    step,
+    seq: waitSeq(step, analyses),
+    since: at(minute).toISOString(),
+  });
+
+  it('never lets an earlier wait that finishes late replace a later one', async () => {
+    const s = storeOf();
+    await s.putRollout(record('web-a'));
+    const next = wait('token-next', 0, 1, 3);
+
+    expect(await s.setWait('web-a', next)).toBe(true);
+    // The bake of the step's first analysis, whose state already timed out, writes last and started last.
+    expect(await s.setWait('web-a', wait('token-late', 0, 0, 4))).toBe(false);
+    expect((await s.getRollout('web-a'))?.wait).toEqual(next);
+    // Nor does a wait of an earlier step.
+    expect(await s.setWait('web-a', wait('token-older-step', 0, 0, 5))).toBe(false);
+    // A later step's first wait comes after any wait of the step before.
+    const nextStep = wait('token-step-2', 1, 0, 6);
+    expect(await s.setWait('web-a', nextStep)).toBe(true);
+    expect((await s.getRollout('web-a'))?.wait).toEqual(nextStep);
+  });
+
+  it('lets a retry of the same wait (started later) replace its failed attempt, and a repeated write land', async () => {
+    const s = storeOf();
+    await s.putRollout(record('web-a'));
+    expect(await s.setWait('web-a', wait('attempt-1', 2, 3, 3))).toBe(true);
+    const retry = wait('attempt-2', 2, 3, 4);
+
+    expect(await s.setWait('web-a', retry)).toBe(true);
+    expect(await s.setWait('web-a', retry)).toBe(true);
+    expect(await s.setWait('web-a', wait('attempt-1', 2, 3, 3))).toBe(false);
+    expect((await s.getRollout('web-a'))?.wait).toEqual(retry);
+  });
+
+  it('refuses a wait for a rollout with no record, changing nothing', async () => {
+    const s = storeOf();
+    await expect(s.setWait('web-missing', wait('t', 0, 0, 1))).rejects.toThrow(/web-missing/);
+    expect(await s.getRollout('web-missing')).toBeUndefined();
   });
 });
 

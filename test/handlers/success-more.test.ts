@@ -186,8 +186,10 @@ describe('bake', () => {
         TableName: TABLE,
         Key: RECORD_KEY,
         ExpressionAttributeValues: expect.objectContaining({
-          ':wait': { token: TASK_TOKEN, kind: 'bake', step: 0, since: NOW },
+          ':wait': { token: TASK_TOKEN, kind: 'bake', step: 0, seq: 0, since: NOW },
         }),
+        // Never over a later wait (core/rollout.ts replacesWait).
+        ConditionExpression: expect.stringContaining('#wait.#seq < :seq'),
       }),
     ]);
     expect(doc.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([

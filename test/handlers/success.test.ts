@@ -293,7 +293,7 @@ describe('set-weight', () => {
     const result = await handler({ rollout: rolloutDoc, route, step: firstStep }, context);
 
     // A 300 s bake is judged every 60 s: the first wait is one interval.
-    expect(result).toEqual({ seconds: 60, bakeLeft: 240, extensions: 0 });
+    expect(result).toEqual({ seconds: 60, bakeLeft: 240, extensions: 0, analyses: 0 });
     expect(ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input)).toEqual([
       { cluster: ECS_CLUSTER, services: [STABLE_SERVICE, CANARY_SERVICE] },
     ]);
@@ -673,7 +673,7 @@ describe('analyze', () => {
       context,
     );
 
-    expect(result).toEqual({ action: 'advance', seconds: 0, bakeLeft: 0, extensions: 0 });
+    expect(result).toEqual({ action: 'advance', seconds: 0, bakeLeft: 0, extensions: 0, analyses: 1 });
     expect(cloudwatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input)).toEqual([
       {
         MetricDataQueries: queries(),

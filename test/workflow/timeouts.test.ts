@@ -76,3 +76,31 @@ describe('task tokens as Step Functions treats them', () => {
     await expectSettled(world, { stableTag: 'v1' });
   });
 });
+
+describe('a wait task that finishes late', () => {
+  it('leaves the next wait its token: alarms and operators still resolve the live wait', async () => {
+    let late: Promise<void> | undefined;
+    const world = await startWorld({
+      services: [demoService({ steps: LONG_BAKE })],
+      // The first bake's Lambda starts after its state (one 60 s slice: 0.5 s here) has timed out and the next
+      // slice is waiting: it stores its token last, and started last.
+      invoke: async (fn, _event, call) => {
+        if (fn !== 'Bake' || late) return call();
+        let done: () => void = () => undefined;
+        late = new Promise<void>((r) => {
+          done = r;
+        });
+        await new Promise((r) => setTimeout(r, 1500));
+        return call().finally(done);
+      },
+    });
+    const id = await startedId(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+    await late;
+
+    const live = (await world.store.getRollout(id))?.wait;
+    expect(live?.seq).toBeGreaterThan(0);
+    expect(await world.executions.sendTaskSuccess(live?.token ?? '', { skipToFull: true })).toBe(true);
+    expect((await world.waitFor(id)).status).toBe('SUCCEEDED');
+  });
+});

@@ -311,8 +311,32 @@ export class DynamoRolloutStore implements RolloutStore {
 
   // --- waits and aborts ---------------------------------------------------------------------------------------
 
-  async setWait(rolloutId: string, wait: WaitToken): Promise<void> {
-    await this.updateRecord(rolloutId, 'SET #wait = :wait', { '#wait': 'wait' }, { ':wait': plain(wait) });
+  async setWait(rolloutId: string, wait: WaitToken): Promise<boolean> {
+    // core/rollout.ts replacesWait, as a condition: a later wait stored meanwhile is never overwritten.
+    const ordered = wait.seq !== undefined;
+    const stored = await this.sendIf('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: rolloutPk(rolloutId), sk: RECORD },
+          UpdateExpression: 'SET #wait = :wait',
+          ConditionExpression: ordered
+            ? 'attribute_exists(pk) AND (attribute_not_exists(#wait.#seq) OR #wait.#seq < :seq OR (#wait.#seq = :seq AND #wait.#since <= :since))'
+            : 'attribute_exists(pk)',
+          ExpressionAttributeNames: {
+            '#wait': 'wait',
+            ...(ordered ? { '#seq': 'seq', '#since': 'since' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':wait': plain(wait),
+            ...(ordered ? { ':seq': wait.seq, ':since': wait.since } : {}),
+          },
+        }),
+      ),
+    );
+    if (stored) return true;
+    if (!(await this.getRollout(rolloutId))) throw new Error(`rollout ${rolloutId} has no record`);
+    return false;
   }
 
   async clearWait(rolloutId: string, token: string): Promise<void> {

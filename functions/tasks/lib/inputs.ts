@@ -50,4 +50,6 @@ export const waitInput = z.object({
   rollout: rolloutDocSchema,
   step: planStepSchema,
   seconds: z.int().min(1),
+  /** Analyses of this step before this wait: with the step, the wait's order (core/rollout.ts waitSeq). */
+  analyses: z.int().min(0).default(0),
 });
