@@ -7,6 +7,7 @@ import {
   stepListProblems,
 } from './plan';
 import { parseConfig } from './validation';
+import { planLimitIssues } from './workflow-limits';
 
 const partition = 'aws(?:-[a-z]+)*';
 const region = '[a-z]{2}(?:-[a-z]+)+-\\d';
@@ -349,6 +350,16 @@ export const serviceConfigSchema = z.strictObject({
   notifications: notificationsSchema.prefault({}),
 });
 
+/**
+ * A service config as config validation accepts it: its plan must also fit one execution (history events and
+ * TimeoutSeconds, core/workflow-limits.ts). Kept off serviceConfigSchema, which re-checks the snapshot a running
+ * execution carries: a rollout already running is never failed by a limit added after it started.
+ */
+const validServiceConfigSchema = serviceConfigSchema.superRefine((c, ctx) => {
+  const steps = typeof c.steps === 'string' ? STEP_PRESETS[c.steps] : c.steps;
+  for (const issue of planLimitIssues({ ...c, steps })) ctx.addIssue({ code: 'custom', ...issue });
+});
+
 export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 export type TrafficConfig = ServiceConfig['traffic'];
@@ -361,7 +372,7 @@ export function parseAnalysisPolicy(input: unknown = {}): AnalysisPolicy {
 }
 
 export function parseServiceConfig(value: unknown, subject = 'service config'): ServiceConfig {
-  return parseConfig(serviceConfigSchema, value, subject);
+  return parseConfig(validServiceConfigSchema, value, subject);
 }
 
 /** Several services; names and repositories must be unique. */
@@ -370,7 +381,7 @@ export function parseServiceConfig(value: unknown, subject = 'service config'): 
  * weighting the same listener action or sharing a target group would fight over the same traffic.
  */
 export function parseServiceConfigs(values: unknown): ServiceConfig[] {
-  const schema = z.array(serviceConfigSchema).superRefine((list, ctx) => {
+  const schema = z.array(validServiceConfigSchema).superRefine((list, ctx) => {
     const seen = new Map<string, { index: number; field: string }>();
     list.forEach((c, i) => {
       const claims: [string, string, string][] = [

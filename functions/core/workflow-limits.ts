@@ -1,0 +1,155 @@
+/**
+ * What one execution of the state machine can hold: Step Functions keeps at most 25,000 events in a Standard
+ * execution's history (the execution fails past it) and the definition stops an execution after its TimeoutSeconds
+ * (Step Functions developer guide, "Quotas for Standard Workflows" and "Handling errors": TIMED_OUT). A config is
+ * refused when its plan, in the worst case, could not fit either, so no rollout fails for a reason its config alone
+ * shows.
+ */
+import { DEFAULT_ANALYSIS_INTERVAL_SECONDS, SPACING_DIVISOR } from './rules';
+
+/** statemachine/canary.asl.json TimeoutSeconds (the definition test holds them equal): a week. */
+export const EXECUTION_TIMEOUT_SECONDS = 604_800;
+/** Step Functions' history quota for a Standard execution. */
+export const HISTORY_EVENT_LIMIT = 25_000;
+/**
+ * What a plan may use in the worst case; the rest is kept for retries (each retried attempt adds about three
+ * events: 5,000 events are more than 1,500 retries) and for an operator's interventions.
+ */
+export const HISTORY_EVENT_BUDGET = 20_000;
+
+/**
+ * History events per state, counted from the definition (a state entered and exited: 2; a Lambda task adds
+ * scheduled, started, succeeded/failed: 5; a `.waitForTaskToken` task adds submitted: 6).
+ */
+export const EVENTS = {
+  /** Start, Prepare, the loop's entry, promotion (three tasks, the drain), notification, end; or the rollback path. */
+  fixed: 50,
+  /** SelectStep, SetWeight, ShouldBake, StepDone, HasNextStep. */
+  perStep: 13,
+  /** AwaitApproval and the choices after it. */
+  perApproval: 10,
+  /** Bake, AfterBake, Analyze, Decide. */
+  perAnalysis: 15,
+  /** CheckReady, IsReady, the Wait. */
+  perReadinessPoll: 9,
+} as const;
+
+export interface PlanLimitsInput {
+  steps: readonly { bakeSeconds: number; approval?: boolean }[];
+  analysis: { intervalSeconds?: number; maxExtensions: number; extensionSeconds: number };
+  approvals: { timeoutSeconds: number };
+  readiness: { timeoutSeconds: number; pollSeconds: number };
+  traffic: { deregistrationDelaySeconds: number };
+}
+
+/**
+ * The most analyses an execution can make within `seconds`, when no wait is shorter than `minimumWait`: waits are
+ * spaced by at least 1/SPACING_DIVISOR of the time elapsed (rules.ts analysisWait), so the count grows with the
+ * logarithm of the duration. Every step may add one shorter wait (the end of its bake).
+ */
+export function maxAnalyses(seconds: number, minimumWait: number, steps: number): number {
+  let elapsed = 0;
+  let count = 0;
+  while (elapsed < seconds) {
+    elapsed += Math.max(minimumWait, Math.ceil(elapsed / SPACING_DIVISOR));
+    count++;
+  }
+  return count + steps;
+}
+
+export interface PlanWorstCase {
+  /** History events if every step uses its extensions, waits its approvals out and the canary waits for traffic. */
+  events: number;
+  readinessPolls: number;
+  analyses: number;
+  /** Seconds the plan takes when every bake runs in full, every extension is used and every approval times out. */
+  seconds: number;
+  parts: { bakes: number; extensions: number; approvals: number; readiness: number; drain: number };
+}
+
+export function planWorstCase(
+  plan: PlanLimitsInput,
+  timeoutSeconds = EXECUTION_TIMEOUT_SECONDS,
+): PlanWorstCase {
+  const steps = plan.steps.length;
+  const approvalSteps = plan.steps.filter((s) => s.approval).length;
+  // The canary's readiness, then the stable service's during promotion.
+  const readinessPolls = 2 * Math.ceil(plan.readiness.timeoutSeconds / plan.readiness.pollSeconds);
+  const minimumWait = Math.min(
+    plan.analysis.intervalSeconds ?? DEFAULT_ANALYSIS_INTERVAL_SECONDS,
+    plan.analysis.extensionSeconds,
+  );
+  const analyses = maxAnalyses(timeoutSeconds, minimumWait, steps);
+  const events =
+    EVENTS.fixed +
+    steps * EVENTS.perStep +
+    approvalSteps * EVENTS.perApproval +
+    analyses * EVENTS.perAnalysis +
+    readinessPolls * EVENTS.perReadinessPoll;
+  const parts = {
+    bakes: plan.steps.reduce((sum, s) => sum + s.bakeSeconds, 0),
+    extensions:
+      plan.steps.filter((s) => s.bakeSeconds > 0).length *
+      plan.analysis.maxExtensions *
+      plan.analysis.extensionSeconds,
+    approvals: approvalSteps * plan.approvals.timeoutSeconds,
+    readiness: 2 * plan.readiness.timeoutSeconds,
+    drain: plan.traffic.deregistrationDelaySeconds,
+  };
+  const seconds = parts.bakes + parts.extensions + parts.approvals + parts.readiness + parts.drain;
+  return { events, readinessPolls, analyses, seconds, parts };
+}
+
+export interface LimitIssue {
+  /** The config field to change. */
+  path: (string | number)[];
+  message: string;
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+/** Why a plan cannot fit one execution; empty when it fits. */
+export function planLimitIssues(
+  plan: PlanLimitsInput,
+  timeoutSeconds = EXECUTION_TIMEOUT_SECONDS,
+): LimitIssue[] {
+  const issues: LimitIssue[] = [];
+  const worst = planWorstCase(plan, timeoutSeconds);
+  if (worst.events > HISTORY_EVENT_BUDGET) {
+    const pollEvents = worst.readinessPolls * EVENTS.perReadinessPoll;
+    const rest = worst.events - pollEvents;
+    const { timeoutSeconds: readinessTimeout, pollSeconds } = plan.readiness;
+    const pollsAllowed = Math.floor((HISTORY_EVENT_BUDGET - rest) / EVENTS.perReadinessPoll / 2);
+    if (pollEvents > rest && pollsAllowed > 0) {
+      issues.push({
+        path: ['readiness', 'pollSeconds'],
+        message:
+          `timeoutSeconds ${n(readinessTimeout)} polled every ${n(pollSeconds)} s makes up to ${n(worst.readinessPolls)} polls ` +
+          `(canary and stable), ${n(pollEvents)} history events, and the plan up to ${n(rest)} more: over the ` +
+          `${n(HISTORY_EVENT_BUDGET)} an execution may use (Step Functions keeps ${n(HISTORY_EVENT_LIMIT)}); ` +
+          `poll every ${n(Math.ceil(readinessTimeout / pollsAllowed))} s or more, or lower readiness.timeoutSeconds`,
+      });
+    } else {
+      issues.push({
+        path: ['steps'],
+        message:
+          `the plan can make up to ${n(worst.events)} history events (${n(plan.steps.length)} steps, up to ` +
+          `${n(worst.analyses)} analyses, ${n(worst.readinessPolls)} readiness polls): over the ` +
+          `${n(HISTORY_EVENT_BUDGET)} an execution may use (Step Functions keeps ${n(HISTORY_EVENT_LIMIT)}); ` +
+          'use fewer steps, a longer analysis.intervalSeconds or analysis.extensionSeconds, or fewer readiness polls',
+      });
+    }
+  }
+  if (worst.seconds > timeoutSeconds) {
+    const p = worst.parts;
+    issues.push({
+      path: ['steps'],
+      message:
+        `the plan can take up to ${n(worst.seconds)} s (bakes ${n(p.bakes)} s, extensions ${n(p.extensions)} s ` +
+        `[analysis.maxExtensions × analysis.extensionSeconds per bake], approvals ${n(p.approvals)} s ` +
+        `[approvals.timeoutSeconds per approval step], readiness ${n(p.readiness)} s, drain ${n(p.drain)} s): ` +
+        `longer than an execution may run (${n(timeoutSeconds)} s), after which it would time out and roll back`,
+    });
+  }
+  return issues;
+}

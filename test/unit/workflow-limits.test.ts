@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseServiceConfig } from '../../functions/core/config';
+import { ConfigInvalidError } from '../../functions/core/errors';
+import { STEP_PRESET_NAMES, STEP_PRESETS } from '../../functions/core/plan';
+import {
+  EVENTS,
+  EXECUTION_TIMEOUT_SECONDS,
+  HISTORY_EVENT_BUDGET,
+  maxAnalyses,
+  planWorstCase,
+} from '../../functions/core/workflow-limits';
+import { validServiceConfig } from '../helpers/config';
+
+function issues(value: unknown): { path: string; message: string }[] {
+  try {
+    parseServiceConfig(value);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigInvalidError);
+    return (error as ConfigInvalidError).issues;
+  }
+  return [];
+}
+
+describe('a plan must fit one execution', () => {
+  it('uses the state machine’s own TimeoutSeconds', () => {
+    const definition = JSON.parse(
+      readFileSync(new URL('../../statemachine/canary.asl.json', import.meta.url), 'utf8'),
+    ) as { TimeoutSeconds: number };
+    expect(definition.TimeoutSeconds).toBe(EXECUTION_TIMEOUT_SECONDS);
+  });
+
+  it('refuses readiness polled so often it could pass the 25,000-event history, naming the field and numbers', () => {
+    // 3,600 polls of the canary and 3,600 of the stable service, 9 events each: 64,800 events.
+    const found = issues(
+      validServiceConfig({ readiness: { timeoutSeconds: 3600, pollSeconds: 1 } } as never),
+    );
+
+    expect(found).toHaveLength(1);
+    expect(found[0]?.path).toBe('readiness.pollSeconds');
+    expect(found[0]?.message).toMatch(/timeoutSeconds 3,600 polled every 1 s makes up to 7,200 polls/);
+    expect(found[0]?.message).toMatch(/64,800 history events/);
+    expect(found[0]?.message).toMatch(/poll every 5 s or more/);
+    // What it suggests is accepted.
+    expect(
+      issues(validServiceConfig({ readiness: { timeoutSeconds: 3600, pollSeconds: 5 } } as never)),
+    ).toEqual([]);
+  });
+
+  it('refuses a plan whose bakes, extensions and approvals cannot finish before the execution times out', () => {
+    const found = issues(
+      validServiceConfig({
+        steps: [
+          { weight: 10, bakeSeconds: 86400, approval: true },
+          { weight: 50, bakeSeconds: 86400, approval: true },
+          { weight: 100, bakeSeconds: 3600 },
+        ],
+        approvals: { timeoutSeconds: 3 * 86400 },
+      } as never),
+    );
+
+    expect(found.map((i) => i.path)).toEqual(['steps']);
+    expect(found[0]?.message).toMatch(
+      /up to 698,100 s \(bakes 176,400 s, extensions 1,800 s .*approvals 518,400 s .*readiness 1,200 s, drain 300 s\).*\(604,800 s\)/,
+    );
+  });
+
+  it('accepts every preset with the defaults, and the longest plans the fields allow one by one', () => {
+    for (const steps of STEP_PRESET_NAMES)
+      expect(issues(validServiceConfig({ steps } as never)), steps).toEqual([]);
+    const longest = Array.from({ length: 50 }, (_, i) => ({ weight: (i + 1) * 2, bakeSeconds: 600 }));
+    expect(
+      issues(validServiceConfig({ steps: longest, analysis: { extensionSeconds: 1 } } as never)),
+    ).toEqual([]);
+  });
+
+  it('counts analyses as the spacing allows: about 60 + 60 ln(hours) in a week', () => {
+    expect(maxAnalyses(3600, 60, 0)).toBe(60);
+    const week = maxAnalyses(EXECUTION_TIMEOUT_SECONDS, 60, 0);
+    expect(week).toBeGreaterThan(350);
+    expect(week).toBeLessThan(380);
+    // Defaults: well inside the budget.
+    const worst = planWorstCase({
+      steps: STEP_PRESETS.Progressive5To100,
+      analysis: { maxExtensions: 10, extensionSeconds: 60 },
+      approvals: { timeoutSeconds: 3600 },
+      readiness: { timeoutSeconds: 600, pollSeconds: 15 },
+      traffic: { deregistrationDelaySeconds: 300 },
+    });
+    expect(worst.events).toBeLessThan(HISTORY_EVENT_BUDGET / 2);
+    expect(worst.readinessPolls * EVENTS.perReadinessPoll).toBe(720);
+  });
+});
