@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { demoService } from '../../sandbox/demo';
-import { expectSettled, pages, startWorld } from '../helpers/world';
+import { ctx, expectSettled, pages, startWorld } from '../helpers/world';
 
 const LONG_BAKE = [
   { weight: 25, bakeSeconds: 600 },
@@ -102,5 +102,32 @@ describe('a wait task that finishes late', () => {
     expect(live?.seq).toBeGreaterThan(0);
     expect(await world.executions.sendTaskSuccess(live?.token ?? '', { skipToFull: true })).toBe(true);
     expect((await world.waitFor(id)).status).toBe('SUCCEEDED');
+  });
+
+  it('asks nobody to approve a wait that is already over', async () => {
+    const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
+    const id = await startedId(world.push('v2'));
+    // Two analyses in: the live wait is the step's third bake slice.
+    for (;;) {
+      const seq = (await world.store.getRollout(id))?.wait?.seq ?? 0;
+      if (seq >= 2) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const live = (await world.store.getRollout(id))?.wait;
+    const input = JSON.parse(world.executions.get(id)?.input ?? '{}') as { rollout: { plan: unknown[] } };
+    const sent = world.receiver.messages.length;
+
+    // An approval wait decided by the first analysis, whose task arrives after two more analyses.
+    const result = await world.handlers.RequestApproval(
+      { token: 'late-token', rollout: input.rollout, step: input.rollout.plan[0], seconds: 60, analyses: 1 },
+      ctx,
+    );
+
+    expect(result).toEqual({ waiting: false, seconds: 60 });
+    expect((await world.store.getRollout(id))?.wait?.token).toBe(live?.token);
+    expect(
+      world.receiver.messages.slice(sent).filter((m) => JSON.stringify(m.body).includes('approval')),
+    ).toEqual([]);
+    await world.executions.stop(id);
   });
 });
