@@ -16,6 +16,7 @@ import { ACTIVE_INDEX, BY_SERVICE_INDEX } from '../../functions/adapters/aws/dyn
 import type { ServiceConfigInput } from '../../functions/core/config';
 import { CanaryController, HANDLERS } from '../../infra/canary-controller';
 import { CanaryControllerStack, EXAMPLE_SERVICE } from '../../infra/stack';
+import { loadDefinition, taskStates } from '../../sandbox/step-functions';
 
 const EXAMPLE_ECS = EXAMPLE_SERVICE.deployer as { taskRoleArn: string; executionRoleArn: string };
 
@@ -185,6 +186,18 @@ describe('functions', () => {
       const expected =
         handler === 'rollback' || handler === 'reconcile' ? 280 : handler === 'approval-page' ? 25 : 50;
       expect(resources[fnId(handler)]?.Properties.Timeout, handler).toBe(expected);
+    }
+  });
+
+  it('times out below every Task state that invokes it, so a slow function arrives as Lambda.Unknown', () => {
+    // Step Functions developer guide, "Handle transient Lambda service exceptions": a function timeout is
+    // Lambda.Unknown, which the workflow retries; the Task's own TimeoutSeconds (States.Timeout) is the backstop.
+    const definition = loadDefinition();
+    for (const { state, fn, waits } of taskStates(definition)) {
+      if (waits) continue; // a wait's TimeoutSecondsPath is its bake or approval, not the function's limit
+      const spec = Object.values(HANDLERS).find((h) => h.asl === fn);
+      const stateTimeout = (definition.States[state] as { TimeoutSeconds?: number }).TimeoutSeconds ?? 60;
+      expect(spec?.timeout.toSeconds(), state).toBeLessThan(stateTimeout);
     }
   });
 
