@@ -30,6 +30,49 @@ describe('a plan must fit one execution', () => {
     expect(definition.TimeoutSeconds).toBe(EXECUTION_TIMEOUT_SECONDS);
   });
 
+  it('counts at least the events of the states a step passes through (a change to the definition updates EVENTS)', () => {
+    type State = {
+      Type: string;
+      Resource?: string;
+      Next?: string;
+      Default?: string;
+      Choices?: { Next: string }[];
+    };
+    const { States } = JSON.parse(
+      readFileSync(new URL('../../statemachine/canary.asl.json', import.meta.url), 'utf8'),
+    ) as { States: Record<string, State> };
+    const eventsOf = (name: string) => {
+      const s = States[name] as State;
+      if (s.Type !== 'Task') return 2;
+      return s.Resource?.endsWith('.waitForTaskToken') ? 6 : 5;
+    };
+    // From SelectStep to the bake (or straight to StepDone), then on to the next step: a loop on this path (a
+    // polling loop) would need its own bound in workflow-limits.ts, like readiness.
+    const path: string[] = [];
+    const visit = (name: string, stack: string[]) => {
+      if (['Bake', 'AwaitApproval', 'PromoteBegin', 'Rollback'].includes(name)) return;
+      if (stack.includes(name)) {
+        // Back to the next step is the plan's own loop; any other loop would repeat without a bound here.
+        expect(name, `a loop through ${name} on a step's path`).toBe('SelectStep');
+        return;
+      }
+      if (path.includes(name)) return;
+      path.push(name);
+      const s = States[name] as State;
+      for (const next of [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next)])
+        if (next) visit(next, [...stack, name]);
+    };
+    visit('SelectStep', []);
+    const perStep = path.reduce((sum, name) => sum + eventsOf(name), 0);
+    expect(perStep).toBeLessThanOrEqual(EVENTS.perStep);
+    expect(
+      eventsOf('Bake') + eventsOf('AfterBake') + eventsOf('Analyze') + eventsOf('Decide'),
+    ).toBeLessThanOrEqual(EVENTS.perAnalysis);
+    expect(
+      eventsOf('CheckCanaryReady') + eventsOf('IsCanaryReady') + eventsOf('WaitForCanary'),
+    ).toBeLessThanOrEqual(EVENTS.perReadinessPoll);
+  });
+
   it('refuses readiness polled so often it could pass the 25,000-event history, naming the field and numbers', () => {
     // 3,600 polls of the canary and 3,600 of the stable service, 9 events each: 64,800 events.
     const found = issues(
