@@ -177,7 +177,10 @@ export interface Executions {
   start(name: string, input: { rollout: RolloutDoc }): Promise<StartedExecution>;
   stop(executionName: string, error: string, cause: string): Promise<void>;
   isRunning(executionName: string): Promise<boolean>;
-  /** Resolve a wait. Returns false when the token is no longer waited on (timed out, already resolved). */
+  /**
+   * Resolve a wait. Returns false when the token is no longer waited on: its state timed out, it was resolved, or
+   * its execution stopped, timed out or ended (Step Functions answers TaskTimedOut, InvalidToken, TaskDoesNotExist).
+   */
   sendTaskSuccess(token: string, output: unknown): Promise<boolean>;
   sendTaskFailure(token: string, error: string, cause: string): Promise<boolean>;
 }
