@@ -58,8 +58,8 @@ import { SnsNotifier } from '../../functions/adapters/aws/sns';
 import { XRayMetricSource } from '../../functions/adapters/aws/xray';
 import { stepSpecs } from '../../functions/core/config';
 import { buildPlan } from '../../functions/core/plan';
-import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
 import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
+import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
 import type { RolloutEvent } from '../../functions/ports';
 import {
   awsError,
