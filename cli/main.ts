@@ -25,6 +25,8 @@ Commands:
                                    ECR repository), sha256:<digest> or <tag>@sha256:<digest>
   release <service> <digest>       lift the quarantine of an image for a service
   report <rollout-id> [--out <f>]  write the rollout's self-contained HTML report (default <rollout-id>.html)
+  check [service]                  preflight: look at the account and report what would fail a rollout
+                                   (read-only; \`canary check --help\`)
 
 Options:
   --sandbox        talk to the running local sandbox (npm start) instead of AWS
@@ -36,6 +38,43 @@ SERVICES_JSON (optional: refuse unknown services by name). Sandbox: CANARY_SANDB
 (default: reports/.sandbox.json).
 
 Exit codes: 0 ok, 1 the operation failed, 2 usage error.
+`;
+
+export const CHECK_HELP = `Usage: canary check [service] [--json]
+
+Look at the AWS account and report, per service (every service in SERVICES_JSON, or the one named), what would
+make a rollout fail or misroute traffic, each finding with its fix. Read-only: Describe* calls and IAM policy
+simulation, nothing is changed.
+
+Checks:
+  route          the listener exists; traffic.ruleArn is a rule of that listener; the route forwards to the
+                 service's target groups
+  target-groups  both target groups exist, on the listener's load balancer (a target group on no load balancer
+                 never passes readiness)
+  stickiness     sticky target groups in the weighted forward need target group stickiness; no app cookies
+  authenticate   an authenticate-oidc route cannot be copied into the header rule (CreateRule needs the secret)
+  header-rule    priority free and before the route rule's; at most 3 values per condition and 5 per rule,
+                 counting the route's conditions the header rule copies
+  ecs            the stable and canary services exist and are active, long ARN format, the ECS deployment
+                 controller, registered in their target groups; the container and its registry; the task and
+                 execution roles the controller passes
+  alarms         every gating alarm exists (metric or composite)
+  repository     the ECR repository exists
+  xray           the X-Ray groups the config selects exist
+  iam            each controller function's role may make its calls on the service's resources
+                 (iam:SimulatePrincipalPolicy), when CONTROLLER_ROLES names the roles
+
+Options:
+  --json           {"ok": boolean, "services": [{"service", "findings": [{"check", "status", "message", "fix"}]}]}
+  -h, --help       show this help
+
+Environment: AWS_REGION, SERVICES_JSON (the service configs, as the stack has them), CONTROLLER_ROLES (optional:
+the stack's ControllerRoles output, a JSON object of function name → role ARN; without it the IAM check is
+reported as not checked).
+Your credentials need the Describe* calls above, ecr:DescribeRepositories, cloudwatch:DescribeAlarms and
+iam:SimulatePrincipalPolicy on the controller's roles; what they may not read is reported as not checked.
+
+Exit codes: 0 no errors (warnings and unchecked items may remain), 1 at least one error, 2 usage error.
 `;
 
 export interface Io {
@@ -156,6 +195,7 @@ const COMMANDS: Record<
   start: { positionals: ['service'], events: true },
   release: { positionals: ['service', 'digest'], store: true },
   report: { positionals: ['rolloutId'], store: true },
+  check: { positionals: [], optional: ['service'] },
 };
 
 const OPTION_USE: Record<string, string[]> = {
@@ -196,6 +236,10 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
   }
   const { values: v, positionals } = parsed;
   const [command, ...rest] = positionals;
+  if (v.help && command === 'check') {
+    io.stdout(CHECK_HELP);
+    return 0;
+  }
   if (v.help || command === 'help') {
     io.stdout(HELP);
     return 0;
@@ -229,6 +273,11 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
     args.limit = limit;
   }
 
+  if (command === 'check') {
+    if (v.sandbox) return usage('check looks at an AWS account: it has no --sandbox mode');
+    return check(io, args.service as string | undefined, v.json === true);
+  }
+
   try {
     const run = backend ?? (v.sandbox ? sandbox(io) : local(awsOperations(io.env, spec)));
     const result = await run(command, args);
@@ -256,6 +305,26 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
         ? error.message
         : `${(error as Error).name}: ${(error as Error).message}`;
     io.stderr(v.json ? `${JSON.stringify({ ok: false, error: message })}\n` : `canary: ${message}\n`);
+    return 1;
+  }
+}
+
+/** `canary check`: loaded on demand, so other commands never load its SDK clients (IAM, ECS, ELB, CloudWatch). */
+async function check(io: Io, service: string | undefined, json: boolean): Promise<number> {
+  const { checkClients, checkSettings, runCheck, CheckSettingError } = await import('./check/run');
+  const { checkJson, checkText } = await import('./check/text');
+  const { hasErrors } = await import('./check/findings');
+  try {
+    const settings = checkSettings(io.env);
+    const reports = await runCheck(settings, checkClients(settings.region), service);
+    io.stdout(json ? checkJson(reports) : checkText(reports));
+    return hasErrors(reports) ? 1 : 0;
+  } catch (error) {
+    const message =
+      error instanceof CheckSettingError
+        ? error.message
+        : `${(error as Error).name}: ${(error as Error).message}`;
+    io.stderr(json ? `${JSON.stringify({ ok: false, error: message })}\n` : `canary: ${message}\n`);
     return 1;
   }
 }

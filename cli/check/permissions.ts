@@ -1,0 +1,241 @@
+/**
+ * Can the controller's functions make their calls on this service's resources? What each function calls is listed
+ * here per capability (the same capabilities infra/canary-controller.ts grants by: routes, deploys, metrics,
+ * notifications; a test holds the two together), turned into concrete (action, resource, context) calls from the
+ * described account, and judged from IAM policy simulation results (iam:SimulatePrincipalPolicy). Pure.
+ */
+import type { ServiceConfig } from '../../functions/core/config';
+import { error, type Finding, notChecked, ok } from './findings';
+
+export interface FunctionNeeds {
+  /** ALB listener/rule changes and reads (the traffic router). */
+  routes?: boolean;
+  /** ECS: read (health), update (scale, promote, restore), register (a canary task definition). */
+  deploys?: 'read' | 'update' | 'register';
+  /** CloudWatch: baseline (metrics), judge (metrics and the gating alarms). */
+  metrics?: 'baseline' | 'judge';
+  /** The service's own notification channels (SNS topic, PagerDuty secret, their keys). */
+  notifies?: boolean;
+}
+
+/** The controller's functions and what each does to a service's resources (infra HANDLERS). */
+export const FUNCTION_NEEDS: Record<string, FunctionNeeds> = {
+  'start-rollout': { notifies: true },
+  prepare: { routes: true, deploys: 'register' },
+  'check-ready': { deploys: 'read' },
+  'set-weight': { routes: true, deploys: 'update', metrics: 'baseline' },
+  bake: {},
+  analyze: { metrics: 'judge', notifies: true },
+  'request-approval': { notifies: true },
+  promote: { routes: true, deploys: 'update' },
+  rollback: { routes: true, deploys: 'update' },
+  notify: { notifies: true },
+  'on-alarm': { routes: true },
+  reconcile: { routes: true, deploys: 'update', notifies: true },
+};
+
+/** One call a function makes: the IAM action, the resource it is authorized on, and the request's context keys. */
+export interface Call {
+  action: string;
+  /** An ARN, or "*" for actions without resource-level permissions. */
+  resource: string;
+  context?: Record<string, string>;
+}
+
+/** What the account told about the service, as far as the calls need it. */
+export interface CallFacts {
+  /** The ECS services' ARNs as ECS reports them (short or long format). */
+  serviceArns: string[];
+  /** The stable task definition: its ARN, roles, and whether it has tags (RegisterTaskDefinition then tags). */
+  taskDefinitionArn?: string;
+  passRoles: string[];
+  taskDefinitionTagged: boolean;
+  /** The gating alarms' ARNs; `composite` when one of them is a composite alarm. */
+  alarmArns: string[];
+  composite: boolean;
+  /** The controller's header rule on the listener, when one exists. */
+  headerRuleArn?: string;
+}
+
+/** `arn:…:listener-rule/app/<lb>/<id>/<listener>/*`: any rule the controller may create on the listener. */
+export function newRuleArn(listenerArn: string): string {
+  return `${listenerArn.replace(':listener/', ':listener-rule/')}/*`;
+}
+
+/** The next revision of a task definition's family: what RegisterTaskDefinition creates. */
+export function nextRevisionArn(taskDefinitionArn: string): string {
+  const m = /^(.*:task-definition\/[^:]+):(\d+)$/.exec(taskDefinitionArn);
+  return m ? `${m[1]}:${Number(m[2]) + 1}` : taskDefinitionArn;
+}
+
+const ELB_DESCRIBE = [
+  'elasticloadbalancing:DescribeListeners',
+  'elasticloadbalancing:DescribeRules',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
+];
+
+export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts: CallFacts): Call[] {
+  const calls: Call[] = [];
+  const add = (actions: string[], resource: string, context?: Record<string, string>) => {
+    for (const action of actions) calls.push({ action, resource, ...(context ? { context } : {}) });
+  };
+  const t = config.traffic;
+  if (needs.routes || needs.deploys) add(ELB_DESCRIBE, '*');
+  if (needs.routes) {
+    if (t.ruleArn) add(['elasticloadbalancing:ModifyRule'], t.ruleArn);
+    else add(['elasticloadbalancing:ModifyListener'], t.listenerArn);
+    if (t.headerRule) {
+      // CreateRule is authorized on the listener and on the rule it creates (whose ID is not known before).
+      const rule = facts.headerRuleArn ?? newRuleArn(t.listenerArn);
+      add(['elasticloadbalancing:CreateRule'], t.listenerArn);
+      add(
+        [
+          'elasticloadbalancing:CreateRule',
+          'elasticloadbalancing:ModifyRule',
+          'elasticloadbalancing:DeleteRule',
+          'elasticloadbalancing:SetRulePriorities',
+        ],
+        rule,
+      );
+    }
+  }
+  if (needs.deploys && config.deployer.kind === 'ecs') {
+    for (const arn of facts.serviceArns)
+      add(['ecs:DescribeServices', ...(needs.deploys === 'read' ? [] : ['ecs:UpdateService'])], arn);
+    if (needs.deploys !== 'read' && facts.taskDefinitionArn)
+      add(['ecs:DescribeTaskDefinition'], facts.taskDefinitionArn);
+    if (needs.deploys === 'register' && facts.taskDefinitionArn) {
+      const next = nextRevisionArn(facts.taskDefinitionArn);
+      add(['ecs:RegisterTaskDefinition'], next);
+      if (facts.taskDefinitionTagged)
+        add(['ecs:TagResource'], next, { 'ecs:CreateAction': 'RegisterTaskDefinition' });
+      for (const role of facts.passRoles)
+        add(['iam:PassRole'], role, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' });
+    }
+  }
+  if (needs.metrics) {
+    add(['cloudwatch:GetMetricData'], '*');
+    if (needs.metrics === 'judge' && config.analysis.alarms.length > 0) {
+      // Composite alarms are returned only to a DescribeAlarms permission on "*" (CloudWatch API reference,
+      // DescribeAlarms); metric alarms to one on their ARNs.
+      if (facts.composite) add(['cloudwatch:DescribeAlarms'], '*');
+      else for (const arn of facts.alarmArns) add(['cloudwatch:DescribeAlarms'], arn);
+    }
+  }
+  if (needs.notifies) {
+    const n = config.notifications;
+    if (n.snsTopicArn) add(['sns:Publish'], n.snsTopicArn);
+    if (n.snsKmsKeyArn) add(['kms:GenerateDataKey', 'kms:Decrypt'], n.snsKmsKeyArn);
+    if (n.pagerDuty) add(['secretsmanager:GetSecretValue'], n.pagerDuty.routingKeySecretArn);
+    if (n.pagerDuty?.kmsKeyArn) add(['kms:Decrypt'], n.pagerDuty.kmsKeyArn);
+  }
+  calls.push(...xrayCalls(config));
+  return calls;
+}
+
+/**
+ * Extension point for X-Ray statistics: the calls a function makes when the service's config selects X-Ray
+ * (none until the config can select it).
+ */
+export function xrayCalls(_config: ServiceConfig): Call[] {
+  return [];
+}
+
+/** Calls with the same resource and context, simulated together (each action is evaluated for each resource). */
+export function simulationGroups(
+  calls: readonly Call[],
+): { actions: string[]; resource: string; context?: Record<string, string> }[] {
+  const groups = new Map<string, { actions: string[]; resource: string; context?: Record<string, string> }>();
+  for (const c of calls) {
+    const key = `${c.resource}|${JSON.stringify(c.context ?? {})}`;
+    const group = groups.get(key) ?? {
+      actions: [],
+      resource: c.resource,
+      ...(c.context ? { context: c.context } : {}),
+    };
+    if (!group.actions.includes(c.action)) group.actions.push(c.action);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}
+
+/** One simulated call: which function's role, the decision, and the context keys the policies wanted but did not get. */
+export interface Decision {
+  fn: string;
+  role: string;
+  action: string;
+  resource: string;
+  decision: string;
+  missingContext?: string[];
+}
+
+export type Simulation =
+  | { kind: 'no-roles' }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'simulated'; decisions: Decision[]; unknownFunctions: string[] };
+
+function fixFor(d: Decision, config: ServiceConfig): string {
+  if (d.decision === 'explicitDeny')
+    return 'an explicit Deny (an identity policy, permissions boundary or service control policy) blocks it: lift it for the controller';
+  if (d.action === 'iam:PassRole')
+    return `let the controller pass ${d.resource}: add it to CanaryController's taskRoleArns`;
+  if (d.action === 'cloudwatch:DescribeAlarms' && d.resource === '*')
+    return 'a composite gating alarm is described only with cloudwatch:DescribeAlarms on "*": grant it unscoped';
+  if (d.action.startsWith('ecs:') && /:service\/[^/]+$/.test(d.resource))
+    return 'the service has the short ARN format: migrate it to the long format, or grant the controller the short ARN';
+  return `deploy the controller's stack with ${config.service} in its service configs (its grants are scoped to the configured resources)`;
+}
+
+export function permissionFindings(config: ServiceConfig, simulation: Simulation): Finding[] {
+  const check = 'iam';
+  if (simulation.kind === 'no-roles')
+    return [
+      notChecked(
+        check,
+        'the controller’s IAM was not checked: CONTROLLER_ROLES is not set',
+        'set CONTROLLER_ROLES to the stack’s ControllerRoles output (a JSON object: function name → role ARN)',
+      ),
+    ];
+  if (simulation.kind === 'failed')
+    return [
+      notChecked(
+        check,
+        `the controller’s IAM was not checked: ${simulation.reason}`,
+        'run the check with credentials that may call iam:SimulatePrincipalPolicy on the controller’s roles',
+      ),
+    ];
+  const findings: Finding[] = [];
+  const denied = new Map<string, Decision[]>();
+  for (const d of simulation.decisions) {
+    if (d.decision === 'allowed') continue;
+    const key = `${d.action}|${d.resource}|${d.decision}`;
+    denied.set(key, [...(denied.get(key) ?? []), d]);
+  }
+  for (const list of denied.values()) {
+    const d = list[0] as Decision;
+    const fns = [...new Set(list.map((x) => x.fn))];
+    const missing = [...new Set(list.flatMap((x) => x.missingContext ?? []))];
+    findings.push(
+      error(
+        check,
+        `${fns.join(', ')} may not call ${d.action} on ${d.resource} (${d.decision}${missing.length > 0 ? `; policy needs context ${missing.join(', ')}` : ''})`,
+        fixFor(d, config),
+      ),
+    );
+  }
+  if (simulation.unknownFunctions.length > 0)
+    findings.push(
+      notChecked(
+        check,
+        `CONTROLLER_ROLES names no role for ${simulation.unknownFunctions.join(', ')}`,
+        'set CONTROLLER_ROLES to the stack’s ControllerRoles output, which names every function',
+      ),
+    );
+  if (denied.size === 0) {
+    const calls = simulation.decisions.length;
+    const fns = new Set(simulation.decisions.map((d) => d.fn)).size;
+    findings.push(ok(check, `${calls} calls of ${fns} functions allowed (IAM policy simulation)`));
+  }
+  return findings;
+}

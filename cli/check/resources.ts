@@ -1,0 +1,179 @@
+/**
+ * The rest of a service's resources, checked from what ECS, CloudWatch and ECR describe: the ECS services the
+ * `ecs` deployer changes, the gating alarms, the ECR repository. Pure.
+ */
+import type { CompositeAlarm, MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import type { Repository } from '@aws-sdk/client-ecr';
+import type { Failure, Service, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
+import { registryOf } from '../../functions/adapters/aws/ecs';
+import type { ServiceConfig } from '../../functions/core/config';
+import { error, type Finding, ok, type Read, unreadable, warning } from './findings';
+
+export interface EcsAccount {
+  /** DescribeServices of the stable and canary services in the cluster. */
+  services: Read<{ services: Service[]; failures: Failure[] }>;
+  /** The stable service's task definition (with its tags), when the service was found. */
+  taskDefinition?: Read<{ taskDefinition: TaskDefinition; tags: Tag[] }>;
+}
+
+/** `arn:aws:ecs:<region>:<account>:service/<name>`: created before the long ARN format (no cluster in it). */
+export function isShortServiceArn(arn: string): boolean {
+  return /:service\/[^/]+$/.test(arn);
+}
+
+export function ecsFindings(config: ServiceConfig, account: EcsAccount): Finding[] {
+  const check = 'ecs';
+  const d = config.deployer;
+  if (d.kind !== 'ecs')
+    return [ok(check, 'deployer "none": someone else deploys behind the canary target group')];
+  const read = account.services;
+  if ('missing' in read)
+    return [
+      error(
+        check,
+        `ECS cluster ${d.cluster} does not exist`,
+        'set deployer.cluster to the cluster the services run in',
+      ),
+    ];
+  if ('failed' in read) return [unreadable(check, `the ECS services in cluster ${d.cluster}`, read.failed)];
+  const findings: Finding[] = [];
+  const roles = [
+    [
+      'deployer.stableService',
+      d.stableService,
+      'traffic.stableTargetGroupArn',
+      config.traffic.stableTargetGroupArn,
+    ],
+    [
+      'deployer.canaryService',
+      d.canaryService,
+      'traffic.canaryTargetGroupArn',
+      config.traffic.canaryTargetGroupArn,
+    ],
+  ] as const;
+  for (const [field, name, tgField, tgArn] of roles) {
+    const service = read.found.services.find(
+      (s) => (s.serviceName === name || s.serviceArn === name) && s.status === 'ACTIVE',
+    );
+    if (!service) {
+      const reason = read.found.failures.find((f) => f.arn?.endsWith(`/${name}`))?.reason;
+      findings.push(
+        error(
+          check,
+          `ECS service not found in cluster ${d.cluster}: ${name}${reason ? ` (${reason})` : ''}`,
+          `create the service, or set ${field} to an active service of cluster ${d.cluster}`,
+        ),
+      );
+      continue;
+    }
+    if (service.serviceArn && isShortServiceArn(service.serviceArn))
+      findings.push(
+        warning(
+          check,
+          `${name} has the short ARN format (${service.serviceArn}): policies scoped to service/${d.cluster}/${name} do not match it`,
+          'migrate the service to the long ARN format (ECS guide: "Migrate an Amazon ECS short service ARN to a long ARN"), or grant the controller the short ARN',
+        ),
+      );
+    const controller = service.deploymentController?.type ?? 'ECS';
+    if (controller !== 'ECS')
+      findings.push(
+        error(
+          check,
+          `${name} uses the ${controller} deployment controller: UpdateService cannot change its task definition`,
+          `use a service with the rolling update (ECS) deployment controller, or deployer kind "none" and let ${controller === 'CODE_DEPLOY' ? 'CodeDeploy' : 'your tooling'} deploy`,
+        ),
+      );
+    const groups = (service.loadBalancers ?? []).flatMap((lb) =>
+      lb.targetGroupArn ? [lb.targetGroupArn] : [],
+    );
+    if (!groups.includes(tgArn))
+      findings.push(
+        error(
+          check,
+          `${name} does not register its tasks in ${tgField} (${groups.length > 0 ? `it registers in ${groups.join(', ')}` : 'it has no load balancer'})`,
+          `attach ${name} to ${tgArn}, or set ${tgField} to the target group ${name} registers in`,
+        ),
+      );
+  }
+  const td = account.taskDefinition;
+  if (td && 'failed' in td) findings.push(unreadable(check, `the stable task definition`, td.failed));
+  else if (td && 'missing' in td)
+    findings.push(error(check, td.missing, `deploy ${d.stableService} with an existing task definition`));
+  else if (td) {
+    const t = td.found.taskDefinition;
+    const container = t.containerDefinitions?.find((c) => c.name === d.container);
+    if (!container) {
+      findings.push(
+        error(
+          check,
+          `no container "${d.container}" in ${t.taskDefinitionArn ?? 'the stable task definition'} (has: ${(t.containerDefinitions ?? []).map((c) => c.name).join(', ')})`,
+          'set deployer.container to the container whose image a rollout replaces',
+        ),
+      );
+    } else if (!registryOf(container.image ?? '')) {
+      findings.push(
+        error(
+          check,
+          `cannot tell the registry of the stable image "${container.image ?? ''}"`,
+          'run the stable service from an image named <registry>/<repository>[:tag|@digest] (the canary is pulled from the same registry)',
+        ),
+      );
+    }
+  }
+  if (findings.length === 0) {
+    const t = td && 'found' in td ? td.found.taskDefinition : undefined;
+    const passed = [
+      t?.taskRoleArn && `task role ${t.taskRoleArn}`,
+      t?.executionRoleArn && `execution role ${t.executionRoleArn}`,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    findings.push(
+      ok(
+        check,
+        `${d.stableService} and ${d.canaryService} active in ${d.cluster} (deployment controller ECS)${t ? `; ${t.taskDefinitionArn?.slice(t.taskDefinitionArn.indexOf('task-definition/')) ?? ''}${passed ? ` passes ${passed}` : ''}` : ''}`,
+      ),
+    );
+  }
+  return findings;
+}
+
+/** DescribeAlarms with both alarm types: composite alarms count as found, like metric ones. */
+export function alarmFindings(
+  config: ServiceConfig,
+  read: Read<{ metric: MetricAlarm[]; composite: CompositeAlarm[] }> | undefined,
+): Finding[] {
+  const check = 'alarms';
+  const names = config.analysis.alarms;
+  if (names.length === 0 || !read) return [ok(check, 'no gating alarms configured')];
+  if ('failed' in read) return [unreadable(check, 'the gating alarms', read.failed)];
+  if ('missing' in read)
+    return [error(check, read.missing, 'create the alarms or remove them from analysis.alarms')];
+  const metric = new Set(read.found.metric.map((a) => a.AlarmName));
+  const composite = new Set(read.found.composite.map((a) => a.AlarmName));
+  const missing = names.filter((n) => !metric.has(n) && !composite.has(n));
+  if (missing.length > 0)
+    return [
+      error(
+        check,
+        `CloudWatch alarm not found: ${missing.join(', ')} (every analysis would fail and roll the rollout back)`,
+        'create the alarms, or remove them from analysis.alarms',
+      ),
+    ];
+  const kinds = names.map((n) => `${n} (${composite.has(n) ? 'composite' : 'metric'})`);
+  return [ok(check, kinds.join(', '))];
+}
+
+export function repositoryFindings(config: ServiceConfig, read: Read<Repository>): Finding[] {
+  const check = 'repository';
+  if ('failed' in read) return [unreadable(check, `ECR repository ${config.repository}`, read.failed)];
+  if ('missing' in read)
+    return [
+      error(
+        check,
+        `ECR repository ${config.repository} does not exist: no push can start a rollout`,
+        'create the repository, or set repository to the one your pipeline pushes to',
+      ),
+    ];
+  return [ok(check, `ECR repository ${read.found.repositoryUri ?? config.repository}`)];
+}

@@ -1,0 +1,479 @@
+/**
+ * `canary check`: reads what each service's config names in the account (read-only Describe calls and IAM policy
+ * simulation) and runs the pure checks over it. Loaded only for this command, so the other commands never load
+ * the IAM, ECS, ELB or CloudWatch clients.
+ */
+import {
+  CloudWatchClient,
+  type CompositeAlarm,
+  DescribeAlarmsCommand,
+  type MetricAlarm,
+} from '@aws-sdk/client-cloudwatch';
+import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+import {
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  DescribeTargetGroupAttributesCommand,
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+  type Rule,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  IAMClient,
+  SimulatePrincipalPolicyCommand,
+  type SimulatePrincipalPolicyCommandOutput,
+} from '@aws-sdk/client-iam';
+import { AccessDeniedError, AwsCaller, errorName, SDK_CLIENT_CONFIG } from '../../functions/adapters/aws/sdk';
+import { parseServiceConfigs, type ServiceConfig } from '../../functions/core/config';
+import { type Finding, type Read, type ServiceReport, sorted } from './findings';
+import {
+  type CallFacts,
+  type Decision,
+  FUNCTION_NEEDS,
+  permissionFindings,
+  requiredCalls,
+  type Simulation,
+  simulationGroups,
+} from './permissions';
+import { alarmFindings, type EcsAccount, ecsFindings, repositoryFindings } from './resources';
+import {
+  authenticateFindings,
+  forwardWeights,
+  headerRuleFindings,
+  type RouteAccount,
+  routeFindings,
+  stickinessFindings,
+  targetGroupFindings,
+} from './route';
+
+export class CheckSettingError extends Error {}
+
+export interface CheckClients {
+  elbv2: ElasticLoadBalancingV2Client;
+  ecs: ECSClient;
+  cloudwatch: CloudWatchClient;
+  ecr: ECRClient;
+  iam: IAMClient;
+}
+
+export interface CheckSettings {
+  configs: ServiceConfig[];
+  /** Function name → its role ARN (CONTROLLER_ROLES); undefined: the IAM check is not run. */
+  roles?: Record<string, string>;
+  region: string;
+}
+
+/** SERVICES_JSON, CONTROLLER_ROLES and AWS_REGION, as the other commands read their settings. */
+export function checkSettings(env: NodeJS.ProcessEnv): CheckSettings {
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  if (!region) throw new CheckSettingError('AWS_REGION is not set (the region of the services to check)');
+  if (!env.SERVICES_JSON || env.SERVICES_JSON.trim() === '')
+    throw new CheckSettingError(
+      'SERVICES_JSON is not set (the service configs to check, as the stack has them)',
+    );
+  let configs: ServiceConfig[];
+  try {
+    configs = parseServiceConfigs(JSON.parse(env.SERVICES_JSON));
+  } catch (error) {
+    throw new CheckSettingError(`SERVICES_JSON: ${(error as Error).message}`);
+  }
+  let roles: Record<string, string> | undefined;
+  if (env.CONTROLLER_ROLES && env.CONTROLLER_ROLES.trim() !== '') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(env.CONTROLLER_ROLES);
+    } catch {
+      parsed = undefined;
+    }
+    const valid =
+      parsed !== null &&
+      typeof parsed === 'object' &&
+      !Array.isArray(parsed) &&
+      Object.values(parsed as object).every(
+        (v) => typeof v === 'string' && /^arn:[^:]+:iam::\d{12}:role\/.+/.test(v),
+      );
+    if (!valid)
+      throw new CheckSettingError(
+        'CONTROLLER_ROLES must be a JSON object of function name → IAM role ARN (the stack’s ControllerRoles output)',
+      );
+    roles = parsed as Record<string, string>;
+  }
+  return { configs, ...(roles ? { roles } : {}), region };
+}
+
+export function checkClients(region: string): CheckClients {
+  const config = { ...SDK_CLIENT_CONFIG, region };
+  return {
+    elbv2: new ElasticLoadBalancingV2Client(config),
+    ecs: new ECSClient(config),
+    cloudwatch: new CloudWatchClient(config),
+    ecr: new ECRClient(config),
+    iam: new IAMClient(config),
+  };
+}
+
+/** Check every configured service, or the one named. */
+export async function runCheck(
+  settings: CheckSettings,
+  clients: CheckClients,
+  only?: string,
+): Promise<ServiceReport[]> {
+  const configs = only ? settings.configs.filter((c) => c.service === only) : settings.configs;
+  if (only && configs.length === 0)
+    throw new CheckSettingError(
+      `unknown service "${only}" (SERVICES_JSON has: ${settings.configs.map((c) => c.service).join(', ')})`,
+    );
+  const reports: ServiceReport[] = [];
+  for (const config of configs) reports.push(await checkService(config, settings.roles, clients));
+  return reports;
+}
+
+async function checkService(
+  config: ServiceConfig,
+  roles: Record<string, string> | undefined,
+  clients: CheckClients,
+): Promise<ServiceReport> {
+  const reader = new Reader(clients);
+  const [route, ecs, alarms, repository] = await Promise.all([
+    reader.route(config),
+    reader.ecs(config),
+    reader.alarms(config),
+    reader.repository(config),
+  ]);
+  const t = config.traffic;
+  const findings: Finding[] = [
+    ...routeFindings(t, route),
+    ...targetGroupFindings(t, route),
+    ...stickinessFindings(t, route),
+    ...authenticateFindings(t, route),
+    ...headerRuleFindings(t, route),
+    ...ecsFindings(config, ecs),
+    ...alarmFindings(config, alarms),
+    ...repositoryFindings(config, repository),
+  ];
+  const simulation = roles
+    ? await reader.simulate(config, roles, callFacts(config, route, ecs, alarms))
+    : { kind: 'no-roles' as const };
+  findings.push(...permissionFindings(config, simulation));
+  return { service: config.service, findings: sorted(findings) };
+}
+
+/** The facts the IAM calls need, from what was read (the configured names where nothing could be read). */
+function callFacts(
+  config: ServiceConfig,
+  route: RouteAccount,
+  ecs: EcsAccount,
+  alarms: Read<{ metric: MetricAlarm[]; composite: CompositeAlarm[] }> | undefined,
+): CallFacts {
+  const services = 'found' in ecs.services ? ecs.services.found.services : [];
+  const d = config.deployer;
+  const serviceArns =
+    d.kind === 'ecs'
+      ? [d.stableService, d.canaryService].map(
+          (name) =>
+            services.find((s) => s.serviceName === name)?.serviceArn ??
+            `arn:aws:ecs:${regionOf(config)}:${accountOf(config)}:service/${d.cluster}/${name}`,
+        )
+      : [];
+  const td = ecs.taskDefinition && 'found' in ecs.taskDefinition ? ecs.taskDefinition.found : undefined;
+  const found = alarms && 'found' in alarms ? alarms.found : { metric: [], composite: [] };
+  const header = config.traffic.headerRule?.header.toLowerCase();
+  const ours = [config.traffic.stableTargetGroupArn, config.traffic.canaryTargetGroupArn];
+  const headerRule =
+    header && 'found' in route.rules
+      ? route.rules.found.find(
+          (r: Rule) =>
+            !r.IsDefault &&
+            r.RuleArn !== config.traffic.ruleArn &&
+            (r.Conditions ?? []).some((c) => c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header) &&
+            (r.Actions ?? [])
+              .filter((a) => a.Type === 'forward')
+              .every((a) => [...forwardWeights(a).keys()].every((arn) => ours.includes(arn))),
+        )
+      : undefined;
+  return {
+    serviceArns,
+    ...(td?.taskDefinition.taskDefinitionArn
+      ? { taskDefinitionArn: td.taskDefinition.taskDefinitionArn }
+      : {}),
+    passRoles: [td?.taskDefinition.taskRoleArn, td?.taskDefinition.executionRoleArn].filter(
+      (r): r is string => typeof r === 'string' && r !== '',
+    ),
+    taskDefinitionTagged: (td?.tags ?? []).some((tag) => tag.key && !tag.key.startsWith('aws:')),
+    alarmArns: found.metric.flatMap((a) => (a.AlarmArn ? [a.AlarmArn] : [])),
+    composite: found.composite.length > 0,
+    ...(headerRule?.RuleArn ? { headerRuleArn: headerRule.RuleArn } : {}),
+  };
+}
+
+const regionOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[3] ?? '';
+const accountOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[4] ?? '';
+
+const ALARMS_PER_CALL = 100;
+
+/** The read-only calls, each turned into a Read: found, missing (the API's not-found error), or failed. */
+class Reader {
+  private readonly aws = new AwsCaller();
+
+  constructor(private readonly c: CheckClients) {}
+
+  private async read<T>(
+    action: string,
+    resource: string,
+    fn: () => Promise<T>,
+    notFound: Record<string, string> = {},
+  ): Promise<Read<T>> {
+    try {
+      return { found: await this.aws.call(action, resource, fn) };
+    } catch (error) {
+      const missing = notFound[errorName(error)];
+      if (missing !== undefined) return { missing };
+      if (error instanceof AccessDeniedError) return { failed: `${action} was denied to you` };
+      return { failed: `${action}: ${errorName(error)}: ${(error as Error).message}` };
+    }
+  }
+
+  async route(config: ServiceConfig): Promise<RouteAccount> {
+    const t = config.traffic;
+    const elb = this.c.elbv2;
+    const listenerRead = this.read(
+      'elasticloadbalancing:DescribeListeners',
+      t.listenerArn,
+      async () => {
+        const out = await elb.send(new DescribeListenersCommand({ ListenerArns: [t.listenerArn] }));
+        const listener = out.Listeners?.[0];
+        if (!listener) throw Object.assign(new Error('no listener'), { name: 'ListenerNotFoundException' });
+        return listener;
+      },
+      { ListenerNotFoundException: `listener ${t.listenerArn} does not exist` },
+    );
+    const rulesRead = this.read(
+      'elasticloadbalancing:DescribeRules',
+      t.listenerArn,
+      async () => {
+        const rules: Rule[] = [];
+        let marker: string | undefined;
+        do {
+          const out = await elb.send(
+            new DescribeRulesCommand({ ListenerArn: t.listenerArn, ...(marker ? { Marker: marker } : {}) }),
+          );
+          rules.push(...(out.Rules ?? []));
+          marker = out.NextMarker;
+        } while (marker);
+        return rules;
+      },
+      { ListenerNotFoundException: `listener ${t.listenerArn} does not exist` },
+    );
+    const arns = [t.stableTargetGroupArn, t.canaryTargetGroupArn];
+    const [listener, rules, ...groups] = await Promise.all([
+      listenerRead,
+      rulesRead,
+      ...arns.map((arn) =>
+        this.read(
+          'elasticloadbalancing:DescribeTargetGroups',
+          arn,
+          async () => {
+            const out = await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [arn] }));
+            const group = out.TargetGroups?.[0];
+            if (!group)
+              throw Object.assign(new Error('no target group'), { name: 'TargetGroupNotFoundException' });
+            return group;
+          },
+          { TargetGroupNotFoundException: `target group not found: ${arn}` },
+        ),
+      ),
+    ]);
+    let rule: Read<Rule> | undefined;
+    const ruleArn = t.ruleArn;
+    if (ruleArn && !('found' in rules && rules.found.some((r) => r.RuleArn === ruleArn))) {
+      rule = await this.read(
+        'elasticloadbalancing:DescribeRules',
+        ruleArn,
+        async () => {
+          const out = await elb.send(new DescribeRulesCommand({ RuleArns: [ruleArn] }));
+          const found = out.Rules?.[0];
+          if (!found) throw Object.assign(new Error('no rule'), { name: 'RuleNotFoundException' });
+          return found;
+        },
+        { RuleNotFoundException: `listener rule ${ruleArn} does not exist` },
+      );
+    }
+    const targetGroups: RouteAccount['targetGroups'] = {};
+    const attributes: RouteAccount['attributes'] = {};
+    await Promise.all(
+      arns.map(async (arn, i) => {
+        const group = groups[i] as Read<never>;
+        targetGroups[arn] = group;
+        if (!('found' in group)) return;
+        attributes[arn] = await this.read(
+          'elasticloadbalancing:DescribeTargetGroupAttributes',
+          arn,
+          async () =>
+            (await elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }))).Attributes ??
+            [],
+          { TargetGroupNotFoundException: `target group not found: ${arn}` },
+        );
+      }),
+    );
+    return { listener, rules, ...(rule ? { rule } : {}), targetGroups, attributes };
+  }
+
+  async ecs(config: ServiceConfig): Promise<EcsAccount> {
+    const d = config.deployer;
+    if (d.kind !== 'ecs') return { services: { found: { services: [], failures: [] } } };
+    const services = await this.read(
+      'ecs:DescribeServices',
+      `${d.stableService}, ${d.canaryService} in cluster ${d.cluster}`,
+      async () => {
+        const out = await this.c.ecs.send(
+          new DescribeServicesCommand({ cluster: d.cluster, services: [d.stableService, d.canaryService] }),
+        );
+        return { services: out.services ?? [], failures: out.failures ?? [] };
+      },
+      { ClusterNotFoundException: `ECS cluster ${d.cluster} does not exist` },
+    );
+    const stable =
+      'found' in services
+        ? services.found.services.find((s) => s.serviceName === d.stableService && s.status === 'ACTIVE')
+        : undefined;
+    const arn = stable?.taskDefinition;
+    if (!arn) return { services };
+    const taskDefinition = await this.read(
+      'ecs:DescribeTaskDefinition',
+      arn,
+      async () => {
+        const out = await this.c.ecs.send(
+          new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] }),
+        );
+        if (!out.taskDefinition)
+          throw Object.assign(new Error('no task definition'), { name: 'ClientException' });
+        return { taskDefinition: out.taskDefinition, tags: out.tags ?? [] };
+      },
+      { ClientException: `task definition ${arn} does not exist` },
+    );
+    return { services, taskDefinition };
+  }
+
+  async alarms(
+    config: ServiceConfig,
+  ): Promise<Read<{ metric: MetricAlarm[]; composite: CompositeAlarm[] }> | undefined> {
+    const names = [...new Set(config.analysis.alarms)];
+    if (names.length === 0) return undefined;
+    return this.read('cloudwatch:DescribeAlarms', names.join(', '), async () => {
+      const metric: MetricAlarm[] = [];
+      const composite: CompositeAlarm[] = [];
+      for (let i = 0; i < names.length; i += ALARMS_PER_CALL) {
+        const chunk = names.slice(i, i + ALARMS_PER_CALL);
+        let token: string | undefined;
+        do {
+          const out = await this.c.cloudwatch.send(
+            new DescribeAlarmsCommand({
+              AlarmNames: chunk,
+              AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+              ...(token ? { NextToken: token } : {}),
+            }),
+          );
+          metric.push(...(out.MetricAlarms ?? []));
+          composite.push(...(out.CompositeAlarms ?? []));
+          token = out.NextToken;
+        } while (token);
+      }
+      return { metric, composite };
+    });
+  }
+
+  async repository(config: ServiceConfig) {
+    return this.read(
+      'ecr:DescribeRepositories',
+      config.repository,
+      async () => {
+        const out = await this.c.ecr.send(
+          new DescribeRepositoriesCommand({ repositoryNames: [config.repository] }),
+        );
+        const repository = out.repositories?.[0];
+        if (!repository)
+          throw Object.assign(new Error('no repository'), { name: 'RepositoryNotFoundException' });
+        return repository;
+      },
+      { RepositoryNotFoundException: `ECR repository ${config.repository} does not exist` },
+    );
+  }
+
+  /** Each function's calls on this service, simulated against its role (calls with one resource together). */
+  async simulate(
+    config: ServiceConfig,
+    roles: Record<string, string>,
+    facts: CallFacts,
+  ): Promise<Simulation> {
+    const decisions: Decision[] = [];
+    const unknownFunctions: string[] = [];
+    for (const [fn, needs] of Object.entries(FUNCTION_NEEDS)) {
+      const calls = requiredCalls(needs, config, facts);
+      if (calls.length === 0) continue;
+      const role = roles[fn];
+      if (!role) {
+        unknownFunctions.push(fn);
+        continue;
+      }
+      for (const group of simulationGroups(calls)) {
+        let marker: string | undefined;
+        do {
+          let out: SimulatePrincipalPolicyCommandOutput;
+          try {
+            out = await this.aws.call('iam:SimulatePrincipalPolicy', role, () =>
+              this.c.iam.send(
+                new SimulatePrincipalPolicyCommand({
+                  PolicySourceArn: role,
+                  ActionNames: group.actions,
+                  ...(group.resource === '*' ? {} : { ResourceArns: [group.resource] }),
+                  ...(group.context
+                    ? {
+                        ContextEntries: Object.entries(group.context).map(([key, value]) => ({
+                          ContextKeyName: key,
+                          ContextKeyValues: [value],
+                          ContextKeyType: 'string' as const,
+                        })),
+                      }
+                    : {}),
+                  ...(marker ? { Marker: marker } : {}),
+                }),
+              ),
+            );
+          } catch (error) {
+            if (error instanceof AccessDeniedError)
+              return { kind: 'failed', reason: `iam:SimulatePrincipalPolicy on ${role} was denied to you` };
+            if (errorName(error) === 'NoSuchEntity' || errorName(error) === 'NoSuchEntityException')
+              return { kind: 'failed', reason: `role ${role} (${fn}) does not exist` };
+            return {
+              kind: 'failed',
+              reason: `iam:SimulatePrincipalPolicy: ${errorName(error)}: ${(error as Error).message}`,
+            };
+          }
+          for (const r of out.EvaluationResults ?? []) {
+            const perResource = r.ResourceSpecificResults ?? [];
+            const base = { fn, role, action: r.EvalActionName ?? '?' };
+            if (perResource.length > 0) {
+              for (const p of perResource)
+                decisions.push({
+                  ...base,
+                  resource: p.EvalResourceName ?? group.resource,
+                  decision: p.EvalResourceDecision ?? 'implicitDeny',
+                  ...(p.MissingContextValues?.length ? { missingContext: p.MissingContextValues } : {}),
+                });
+            } else {
+              decisions.push({
+                ...base,
+                resource: r.EvalResourceName ?? group.resource,
+                decision: r.EvalDecision ?? 'implicitDeny',
+                ...(r.MissingContextValues?.length ? { missingContext: r.MissingContextValues } : {}),
+              });
+            }
+          }
+          marker = out.IsTruncated ? out.Marker : undefined;
+        } while (marker);
+      }
+    }
+    return { kind: 'simulated', decisions, unknownFunctions };
+  }
+}

@@ -1,0 +1,671 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Finding } from '../../cli/check/findings';
+import { FUNCTION_NEEDS } from '../../cli/check/permissions';
+import { main } from '../../cli/main';
+import {
+  type AccountFixture,
+  checkedConfig,
+  cleanAccount,
+  controllerRoles,
+  EXECUTION_ROLE_ARN,
+  mockAccount,
+  OTHER_LOAD_BALANCER_ARN,
+  roleArn,
+  serviceArn,
+  TASK_DEFINITION_ARN,
+} from '../helpers/check-account';
+import {
+  ACCOUNT,
+  CANARY_SERVICE,
+  CANARY_TG_ARN,
+  ECS_CLUSTER,
+  LISTENER_ARN,
+  LISTENER_RULE_ARN,
+  REGION,
+  STABLE_SERVICE,
+  STABLE_TG_ARN,
+} from '../helpers/config';
+
+const ROLES = controllerRoles(Object.keys(FUNCTION_NEEDS));
+
+function env(config: object = checkedConfig(), extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    SERVICES_JSON: JSON.stringify([config]),
+    CONTROLLER_ROLES: ROLES,
+    ...extra,
+  };
+}
+
+function io(e: NodeJS.ProcessEnv) {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: {
+      stdout: (s: string) => out.push(s),
+      stderr: (s: string) => err.push(s),
+      env: e,
+      cwd: mkdtempSync(join(tmpdir(), 'canary-check-')),
+    },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
+}
+
+let mocks: ReturnType<typeof mockAccount> | undefined;
+afterEach(() => {
+  mocks?.restore();
+  mocks = undefined;
+});
+
+async function check(account: AccountFixture, e: NodeJS.ProcessEnv = env()) {
+  mocks = mockAccount(account);
+  const t = io(e);
+  const code = await main(['check', '--json'], t.io);
+  const body = JSON.parse(t.out()) as { ok: boolean; services: { service: string; findings: Finding[] }[] };
+  return { code, body, findings: body.services[0]?.findings ?? [] };
+}
+
+const problems = (findings: Finding[]) => findings.filter((f) => f.status !== 'ok');
+
+describe('canary check: a clean account', () => {
+  it('reports every check ok, exits 0, and only reads', async () => {
+    const { code, body, findings } = await check(cleanAccount());
+    expect(problems(findings)).toEqual([]);
+    expect(code).toBe(0);
+    expect(body.ok).toBe(true);
+    expect(new Set(findings.map((f) => f.check))).toEqual(
+      new Set([
+        'route',
+        'target-groups',
+        'stickiness',
+        'authenticate',
+        'header-rule',
+        'ecs',
+        'alarms',
+        'repository',
+        'iam',
+      ]),
+    );
+    const sent = mocks
+      ? [mocks.elb, mocks.ecs, mocks.cloudwatch, mocks.ecr, mocks.iam].flatMap((m) =>
+          m.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name),
+        )
+      : [];
+    expect(sent.length).toBeGreaterThan(0);
+    for (const name of sent) expect(name).toMatch(/^(Describe|SimulatePrincipalPolicy)/);
+  });
+
+  it('simulates each function’s calls against its own role, with the context keys its policy conditions use', async () => {
+    const { findings } = await check(cleanAccount());
+    expect(findings.find((f) => f.check === 'iam')?.message).toMatch(/calls of \d+ functions allowed/);
+    const inputs =
+      mocks?.iam.calls().map((c) => (c.args[0] as unknown as { input: Record<string, unknown> }).input) ?? [];
+    const passRole = inputs.find((i) => (i.ActionNames as string[]).includes('iam:PassRole'));
+    expect(passRole).toMatchObject({
+      PolicySourceArn: roleArn('prepare'),
+      ResourceArns: [expect.stringMatching(/role\/web-task/)],
+      ContextEntries: [
+        {
+          ContextKeyName: 'iam:PassedToService',
+          ContextKeyValues: ['ecs-tasks.amazonaws.com'],
+          ContextKeyType: 'string',
+        },
+      ],
+    });
+    const register = inputs.find((i) => (i.ActionNames as string[]).includes('ecs:RegisterTaskDefinition'));
+    expect(register?.ResourceArns).toEqual([TASK_DEFINITION_ARN.replace(':42', ':43')]);
+    const modifyRule = inputs.filter((i) =>
+      (i.ActionNames as string[]).includes('elasticloadbalancing:ModifyRule'),
+    );
+    expect(modifyRule.map((i) => i.PolicySourceArn)).toContain(roleArn('set-weight'));
+    expect(inputs.some((i) => i.PolicySourceArn === roleArn('bake'))).toBe(false);
+  });
+
+  it('prints readable text by default', async () => {
+    mocks = mockAccount(cleanAccount());
+    const t = io(env());
+    expect(await main(['check', 'web'], t.io)).toBe(0);
+    expect(t.out()).toMatch(/^web: ready\n/);
+    expect(t.out()).toMatch(
+      /ok\s+route\s+listener rule .* forwards to targetgroup\/web-stable\/\S+ \(weight 1\)/,
+    );
+    expect(t.out()).toContain('No errors in 1 service.');
+  });
+});
+
+type Break = (a: AccountFixture) => void;
+const ruleOf = (a: AccountFixture) => a.rules[0] as NonNullable<AccountFixture['rules'][0]>;
+const groupOf = (a: AccountFixture, arn: string) =>
+  a.targetGroups.find((g) => g.TargetGroupArn === arn) as NonNullable<AccountFixture['targetGroups'][0]>;
+const serviceOf = (a: AccountFixture, name: string) =>
+  a.services.find((s) => s.serviceName === name) as NonNullable<AccountFixture['services'][0]>;
+const taskDefinitionOf = (a: AccountFixture) =>
+  (a.taskDefinitions[0] as NonNullable<AccountFixture['taskDefinitions'][0]>).taskDefinition;
+
+describe('canary check: every failure it knows', () => {
+  const cases: [string, Break, Finding['check'], Finding['status'], RegExp, RegExp][] = [
+    [
+      'the listener does not exist',
+      (a) => {
+        a.listeners = [];
+      },
+      'route',
+      'error',
+      /listener .* does not exist/,
+      /traffic\.listenerArn/,
+    ],
+    [
+      'the rule belongs to another listener',
+      (a) => {
+        a.otherRules = [ruleOf(a)];
+        a.rules = a.rules.slice(1);
+      },
+      'route',
+      'error',
+      /belongs to another listener/,
+      /traffic\.ruleArn/,
+    ],
+    [
+      'the rule does not exist',
+      (a) => {
+        a.rules = a.rules.slice(1);
+      },
+      'route',
+      'error',
+      /listener rule .* does not exist/,
+      /traffic\.ruleArn/,
+    ],
+    [
+      'the route has no forward action',
+      (a) => {
+        ruleOf(a).Actions = [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '503' } }];
+      },
+      'route',
+      'error',
+      /has no forward action/,
+      /forward to traffic\.stableTargetGroupArn/,
+    ],
+    [
+      'the route forwards to other target groups only',
+      (a) => {
+        const other = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/legacy/0123456789abcdef`;
+        ruleOf(a).Actions = [
+          { Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: other, Weight: 1 }] } },
+        ];
+      },
+      'route',
+      'error',
+      /forwards to none of the service's target groups \(it forwards to targetgroup\/legacy/,
+      /forward the route/,
+    ],
+    [
+      'the route also forwards to another target group',
+      (a) => {
+        const other = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/legacy/0123456789abcdef`;
+        ruleOf(a).Actions?.[0]?.ForwardConfig?.TargetGroups?.push({ TargetGroupArn: other, Weight: 1 });
+      },
+      'route',
+      'warning',
+      /also forwards to targetgroup\/legacy/,
+      /take the other target groups out/,
+    ],
+    [
+      'a target group does not exist',
+      (a) => {
+        a.targetGroups = a.targetGroups.filter((g) => g.TargetGroupArn !== CANARY_TG_ARN);
+      },
+      'target-groups',
+      'error',
+      new RegExp(`target group not found: ${CANARY_TG_ARN}`),
+      /traffic\.canaryTargetGroupArn/,
+    ],
+    [
+      'the canary target group is on no load balancer',
+      (a) => {
+        groupOf(a, CANARY_TG_ARN).LoadBalancerArns = [];
+      },
+      'target-groups',
+      'error',
+      /on no load balancer.*Target\.NotInUse/,
+      /forward action with weight 0/,
+    ],
+    [
+      'a target group is on another load balancer',
+      (a) => {
+        groupOf(a, STABLE_TG_ARN).LoadBalancerArns = [OTHER_LOAD_BALANCER_ARN];
+      },
+      'target-groups',
+      'error',
+      /is on load balancer .*app\/api\/.*, not on the listener's/,
+      /traffic\.stableTargetGroupArn/,
+    ],
+    [
+      'sticky target groups without target group stickiness',
+      (a) => {
+        const attrs = a.attributes[STABLE_TG_ARN] ?? [];
+        (attrs.find((x) => x.Key === 'stickiness.enabled') as { Value?: string }).Value = 'true';
+      },
+      'stickiness',
+      'error',
+      /has sticky sessions, so the weighted forward action needs target group stickiness/,
+      /traffic\.stickinessSeconds/,
+    ],
+    [
+      'application-based stickiness',
+      (a) => {
+        a.attributes[CANARY_TG_ARN] = [
+          { Key: 'stickiness.enabled', Value: 'true' },
+          { Key: 'stickiness.type', Value: 'app_cookie' },
+        ];
+      },
+      'stickiness',
+      'error',
+      /application-based stickiness, which does not work with weighted target groups/,
+      /lb_cookie/,
+    ],
+    [
+      'an authenticate-oidc action on the route, with a header rule',
+      (a) => {
+        ruleOf(a).Actions?.unshift({
+          Type: 'authenticate-oidc',
+          Order: 1,
+          AuthenticateOidcConfig: {
+            Issuer: 'https://idp.example.com',
+            AuthorizationEndpoint: 'https://idp.example.com/auth',
+            TokenEndpoint: 'https://idp.example.com/token',
+            UserInfoEndpoint: 'https://idp.example.com/userinfo',
+            ClientId: 'shop',
+          },
+        });
+      },
+      'authenticate',
+      'error',
+      /CreateRule needs the OIDC client secret/,
+      /remove traffic\.headerRule/,
+    ],
+    [
+      'more than 5 condition values with the copied route conditions',
+      (a) => {
+        ruleOf(a).Conditions = [
+          { Field: 'host-header', HostHeaderConfig: { Values: ['shop.example.com', 'www.example.com'] } },
+          { Field: 'path-pattern', PathPatternConfig: { Values: ['/api/*', '/v2/*', '/cart/*'] } },
+        ];
+      },
+      'header-rule',
+      'error',
+      /would match 6 values \(5 copied from the route's conditions \+ 1 header values\); ALB allows at most 5 per rule/,
+      /keep at most 0 values/,
+    ],
+    [
+      'the header rule would come after the route rule',
+      (a) => {
+        ruleOf(a).Priority = '5';
+      },
+      'header-rule',
+      'error',
+      /priority 10 is evaluated after the route rule's priority 5/,
+      /below 5/,
+    ],
+    [
+      'the header rule priority is taken',
+      (a) => {
+        a.rules.push({
+          RuleArn: `${LISTENER_RULE_ARN.slice(0, LISTENER_RULE_ARN.lastIndexOf('/'))}/00000000000000aa`,
+          Priority: '10',
+          IsDefault: false,
+          Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/admin/*'] } }],
+          Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '403' } }],
+        });
+      },
+      'header-rule',
+      'error',
+      new RegExp(`priority 10 is taken by another rule on listener ${LISTENER_ARN}`),
+      /a priority that is free/,
+    ],
+    [
+      'a header rule left from an earlier rollout',
+      (a) => {
+        a.rules.push({
+          RuleArn: `${LISTENER_RULE_ARN.slice(0, LISTENER_RULE_ARN.lastIndexOf('/'))}/00000000000000bb`,
+          Priority: '10',
+          IsDefault: false,
+          Conditions: [
+            { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Canary', Values: ['always'] } },
+          ],
+          Actions: [
+            {
+              Type: 'forward',
+              ForwardConfig: { TargetGroups: [{ TargetGroupArn: CANARY_TG_ARN, Weight: 1 }] },
+            },
+          ],
+        });
+      },
+      'header-rule',
+      'warning',
+      /a header rule from an earlier rollout is still on the listener/,
+      /abort or finish/,
+    ],
+    [
+      'the ECS cluster does not exist',
+      (a) => {
+        a.clusterExists = false;
+      },
+      'ecs',
+      'error',
+      new RegExp(`ECS cluster ${ECS_CLUSTER} does not exist`),
+      /deployer\.cluster/,
+    ],
+    [
+      'the canary service does not exist',
+      (a) => {
+        a.services = a.services.filter((s) => s.serviceName !== CANARY_SERVICE);
+      },
+      'ecs',
+      'error',
+      new RegExp(`ECS service not found in cluster ${ECS_CLUSTER}: ${CANARY_SERVICE} \\(MISSING\\)`),
+      /deployer\.canaryService/,
+    ],
+    [
+      'the stable service is draining',
+      (a) => {
+        serviceOf(a, STABLE_SERVICE).status = 'DRAINING';
+      },
+      'ecs',
+      'error',
+      new RegExp(`ECS service not found in cluster ${ECS_CLUSTER}: ${STABLE_SERVICE}`),
+      /deployer\.stableService/,
+    ],
+    [
+      'a service with the short ARN format',
+      (a) => {
+        serviceOf(a, STABLE_SERVICE).serviceArn =
+          `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${STABLE_SERVICE}`;
+      },
+      'ecs',
+      'warning',
+      /has the short ARN format/,
+      /Migrate an Amazon ECS short service ARN to a long ARN/,
+    ],
+    [
+      'a service with the CodeDeploy deployment controller',
+      (a) => {
+        serviceOf(a, CANARY_SERVICE).deploymentController = { type: 'CODE_DEPLOY' };
+      },
+      'ecs',
+      'error',
+      /uses the CODE_DEPLOY deployment controller/,
+      /rolling update \(ECS\) deployment controller/,
+    ],
+    [
+      'the canary service registers in another target group',
+      (a) => {
+        serviceOf(a, CANARY_SERVICE).loadBalancers = [{ targetGroupArn: STABLE_TG_ARN }];
+      },
+      'ecs',
+      'error',
+      new RegExp(`${CANARY_SERVICE} does not register its tasks in traffic\\.canaryTargetGroupArn`),
+      /attach web-canary/,
+    ],
+    [
+      'the container is not in the task definition',
+      (a) => {
+        const c = taskDefinitionOf(a).containerDefinitions?.[0];
+        if (c) c.name = 'app';
+      },
+      'ecs',
+      'error',
+      /no container "web" in .*\(has: app\)/,
+      /deployer\.container/,
+    ],
+    [
+      'an image without a registry',
+      (a) => {
+        const c = taskDefinitionOf(a).containerDefinitions?.[0];
+        if (c) c.image = 'web:1.2';
+      },
+      'ecs',
+      'error',
+      /cannot tell the registry of the stable image "web:1\.2"/,
+      /<registry>\/<repository>/,
+    ],
+    [
+      'a gating alarm does not exist',
+      (a) => {
+        a.metricAlarms = a.metricAlarms.slice(1);
+      },
+      'alarms',
+      'error',
+      /CloudWatch alarm not found: web-5xx-high/,
+      /analysis\.alarms/,
+    ],
+    [
+      'the ECR repository does not exist',
+      (a) => {
+        a.repositories = [];
+      },
+      'repository',
+      'error',
+      /ECR repository acme\/web does not exist/,
+      /create the repository/,
+    ],
+    [
+      'a role may not modify the route rule',
+      (a) => {
+        a.denied[`elasticloadbalancing:ModifyRule ${LISTENER_RULE_ARN}`] = 'implicitDeny';
+      },
+      'iam',
+      'error',
+      new RegExp(
+        `set-weight, promote, rollback, on-alarm, reconcile may not call elasticloadbalancing:ModifyRule on ${LISTENER_RULE_ARN} \\(implicitDeny\\)`,
+      ),
+      /deploy the controller's stack with web in its service configs/,
+    ],
+    [
+      'the task roles cannot be passed',
+      (a) => {
+        a.denied[`iam:PassRole ${EXECUTION_ROLE_ARN}`] = 'implicitDeny';
+      },
+      'iam',
+      'error',
+      new RegExp(`prepare may not call iam:PassRole on ${EXECUTION_ROLE_ARN}`),
+      /taskRoleArns/,
+    ],
+    [
+      'a composite gating alarm with DescribeAlarms scoped to alarm ARNs',
+      (a) => {
+        const [first] = a.metricAlarms.splice(0, 1);
+        a.compositeAlarms.push({ AlarmName: first?.AlarmName, AlarmArn: first?.AlarmArn, StateValue: 'OK' });
+        a.denied['cloudwatch:DescribeAlarms *'] = 'implicitDeny';
+      },
+      'iam',
+      'error',
+      /analyze may not call cloudwatch:DescribeAlarms on \*/,
+      /composite gating alarm .* on "\*"/,
+    ],
+    [
+      'an explicit deny',
+      (a) => {
+        a.denied[`ecs:UpdateService ${serviceArn(CANARY_SERVICE)}`] = 'explicitDeny';
+      },
+      'iam',
+      'error',
+      /may not call ecs:UpdateService on .*\(explicitDeny\)/,
+      /explicit Deny/,
+    ],
+    [
+      'a short service ARN the policy does not grant',
+      (a) => {
+        const short = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${STABLE_SERVICE}`;
+        serviceOf(a, STABLE_SERVICE).serviceArn = short;
+        a.denied[`ecs:DescribeServices ${short}`] = 'implicitDeny';
+      },
+      'iam',
+      'error',
+      /check-ready.* may not call ecs:DescribeServices on arn:aws:ecs:us-east-1:123456789012:service\/web /,
+      /short ARN format/,
+    ],
+  ];
+
+  it.each(cases)('%s', async (_name, breakIt, checkName, status, message, fix) => {
+    const account = structuredClone(cleanAccount());
+    breakIt(account);
+    const { code, body, findings } = await check(account);
+    const finding = findings.find(
+      (f) => f.check === checkName && f.status === status && message.test(f.message),
+    );
+    expect(finding, JSON.stringify(problems(findings), null, 2)).toBeDefined();
+    expect(finding?.fix).toMatch(fix);
+    expect(code).toBe(status === 'error' ? 1 : 0);
+    expect(body.ok).toBe(status !== 'error');
+  });
+
+  it('a composite gating alarm with DescribeAlarms granted on "*" is fine', async () => {
+    const account = cleanAccount();
+    const [first] = account.metricAlarms.splice(0, 1);
+    account.compositeAlarms.push({
+      AlarmName: first?.AlarmName,
+      AlarmArn: first?.AlarmArn,
+      StateValue: 'OK',
+    });
+    const { code, findings } = await check(account);
+    expect(problems(findings)).toEqual([]);
+    expect(findings.find((f) => f.check === 'alarms')?.message).toContain('web-5xx-high (composite)');
+    expect(code).toBe(0);
+  });
+});
+
+describe('canary check: what it cannot check', () => {
+  it('without CONTROLLER_ROLES the IAM check is "not checked", and the exit code stays 0', async () => {
+    const { code, findings } = await check(cleanAccount(), env(checkedConfig(), { CONTROLLER_ROLES: '' }));
+    expect(problems(findings)).toEqual([
+      expect.objectContaining({
+        check: 'iam',
+        status: 'not-checked',
+        message: expect.stringContaining('CONTROLLER_ROLES is not set'),
+        fix: expect.stringContaining('ControllerRoles output'),
+      }),
+    ]);
+    expect(code).toBe(0);
+  });
+
+  it('a role missing from CONTROLLER_ROLES: the others are checked, that one is not', async () => {
+    const roles = JSON.parse(ROLES) as Record<string, string>;
+    delete roles.prepare;
+    const { findings } = await check(
+      cleanAccount(),
+      env(checkedConfig(), { CONTROLLER_ROLES: JSON.stringify(roles) }),
+    );
+    expect(problems(findings)).toEqual([
+      expect.objectContaining({
+        check: 'iam',
+        status: 'not-checked',
+        message: 'CONTROLLER_ROLES names no role for prepare',
+      }),
+    ]);
+  });
+
+  it('a read you may not make is "not checked", naming the call', async () => {
+    const account = cleanAccount();
+    mocks = mockAccount(account);
+    const { DescribeTargetGroupAttributesCommand } = await import(
+      '@aws-sdk/client-elastic-load-balancing-v2'
+    );
+    mocks.elb
+      .on(DescribeTargetGroupAttributesCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+    const t = io(env());
+    expect(await main(['check', '--json'], t.io)).toBe(0);
+    const findings =
+      (JSON.parse(t.out()) as { services: { findings: Finding[] }[] }).services[0]?.findings ?? [];
+    expect(problems(findings)).toEqual([
+      expect.objectContaining({
+        check: 'stickiness',
+        status: 'not-checked',
+        message: expect.stringContaining(
+          'elasticloadbalancing:DescribeTargetGroupAttributes was denied to you',
+        ),
+      }),
+      expect.objectContaining({ check: 'stickiness', status: 'not-checked' }),
+    ]);
+  });
+
+  it('IAM simulation denied to the caller: "not checked"', async () => {
+    mocks = mockAccount(cleanAccount());
+    const { SimulatePrincipalPolicyCommand } = await import('@aws-sdk/client-iam');
+    mocks.iam
+      .on(SimulatePrincipalPolicyCommand)
+      .rejects(Object.assign(new Error('no'), { name: 'AccessDenied' }));
+    const t = io(env());
+    expect(await main(['check', '--json'], t.io)).toBe(0);
+    const findings =
+      (JSON.parse(t.out()) as { services: { findings: Finding[] }[] }).services[0]?.findings ?? [];
+    expect(problems(findings)).toEqual([
+      expect.objectContaining({
+        check: 'iam',
+        status: 'not-checked',
+        message: expect.stringContaining(
+          `iam:SimulatePrincipalPolicy on ${roleArn('start-rollout')} was denied to you`,
+        ),
+      }),
+    ]);
+  });
+});
+
+describe('canary check: usage and settings', () => {
+  it('--help explains the checks and exits 0', async () => {
+    const t = io({});
+    expect(await main(['check', '--help'], t.io)).toBe(0);
+    expect(t.out()).toMatch(/^Usage: canary check \[service\] \[--json\]/);
+    for (const c of [
+      'route',
+      'target-groups',
+      'stickiness',
+      'authenticate',
+      'header-rule',
+      'ecs',
+      'alarms',
+      'repository',
+      'iam',
+    ])
+      expect(t.out()).toContain(`  ${c} `);
+    const all = io({});
+    expect(await main(['--help'], all.io)).toBe(0);
+    expect(all.out()).toContain('  check [service] ');
+  });
+
+  it.each([
+    [['check', 'web', 'extra'], 'check: unexpected argument "extra"'],
+    [['check', '--sandbox'], 'check looks at an AWS account: it has no --sandbox mode'],
+    [['check', '--reason', 'x'], '--reason does not apply to check'],
+  ])('%j exits 2', async (argv, message) => {
+    const t = io(env());
+    expect(await main(argv, t.io)).toBe(2);
+    expect(t.err()).toContain(message);
+  });
+
+  it.each([
+    [{ SERVICES_JSON: '' }, 'SERVICES_JSON is not set'],
+    [{ AWS_REGION: '' }, 'AWS_REGION is not set'],
+    [{ SERVICES_JSON: '[{"service":"web"}]' }, 'SERVICES_JSON: services is invalid'],
+    [{ CONTROLLER_ROLES: '["arn:aws:iam::123456789012:role/x"]' }, 'CONTROLLER_ROLES must be a JSON object'],
+  ])('bad settings %j exit 1 naming the setting, before any call', async (extra, message) => {
+    mocks = mockAccount(cleanAccount());
+    const t = io(env(checkedConfig(), extra));
+    expect(await main(['check'], t.io)).toBe(1);
+    expect(t.err()).toContain(message);
+    expect(mocks.elb.calls()).toHaveLength(0);
+  });
+
+  it('an unknown service exits 1 naming the services it knows', async () => {
+    mocks = mockAccount(cleanAccount());
+    const t = io(env());
+    expect(await main(['check', 'nope'], t.io)).toBe(1);
+    expect(t.err()).toContain('unknown service "nope" (SERVICES_JSON has: web)');
+  });
+});
