@@ -51,5 +51,13 @@ export class CanaryControllerStack extends Stack {
     new CfnOutput(this, 'TopicArn', { value: this.controller.topic.topicArn });
     if (this.controller.approvalApi?.url)
       new CfnOutput(this, 'ApprovalUrl', { value: this.controller.approvalApi.url });
+    // `canary check` simulates each function's calls against its role (CONTROLLER_ROLES): function → role ARN.
+    new CfnOutput(this, 'ControllerRoles', {
+      value: this.toJsonString(
+        Object.fromEntries(
+          Object.entries(this.controller.functions).map(([name, fn]) => [name, fn.role.roleArn]),
+        ),
+      ),
+    });
   }
 }

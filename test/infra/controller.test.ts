@@ -181,6 +181,21 @@ describe('functions', () => {
     }
   });
 
+  it('outputs ControllerRoles: every function → its role ARN, for `canary check` (CONTROLLER_ROLES)', () => {
+    const value = template.findOutputs('ControllerRoles').ControllerRoles?.Value;
+    const [, parts] = value['Fn::Join'] as [string, unknown[]];
+    const refs = parts.filter((p): p is { 'Fn::GetAtt': [string, string] } => typeof p === 'object');
+    expect(refs).toHaveLength(Object.keys(EXPECTED_ENV).length);
+    for (const handler of Object.keys(EXPECTED_ENV)) {
+      const role = resources[fnId(handler)]?.Properties.Role['Fn::GetAtt'][0];
+      expect(parts.join(''), handler).toContain(`"${handler}":"`);
+      expect(
+        refs.map((r) => r['Fn::GetAtt'][0]),
+        handler,
+      ).toContain(role);
+    }
+  });
+
   it('times out below its state (tasks 50 s, rollback and reconcile 280 s) or API Gateway (25 s)', () => {
     for (const handler of Object.keys(EXPECTED_ENV)) {
       const expected =
