@@ -55,6 +55,8 @@ export interface CallFacts {
   composite: boolean;
   /** The controller's header rule on the listener, when one exists. */
   headerRuleArn?: string;
+  /** The X-Ray groups the analysis reads (none when the config does not select X-Ray statistics). */
+  xrayGroups: string[];
 }
 
 /** `arn:…:listener-rule/app/<lb>/<id>/<listener>/*`: any rule the controller may create on the listener. */
@@ -122,6 +124,8 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
       if (facts.composite) add(['cloudwatch:DescribeAlarms'], '*');
       else for (const arn of facts.alarmArns) add(['cloudwatch:DescribeAlarms'], arn);
     }
+    if (needs.metrics === 'judge' && facts.xrayGroups.length > 0)
+      add(['xray:GetTimeSeriesServiceStatistics'], '*');
   }
   if (needs.notifies) {
     const n = config.notifications;
@@ -130,16 +134,7 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
     if (n.pagerDuty) add(['secretsmanager:GetSecretValue'], n.pagerDuty.routingKeySecretArn);
     if (n.pagerDuty?.kmsKeyArn) add(['kms:Decrypt'], n.pagerDuty.kmsKeyArn);
   }
-  calls.push(...xrayCalls(config));
   return calls;
-}
-
-/**
- * Extension point for X-Ray statistics: the calls a function makes when the service's config selects X-Ray
- * (none until the config can select it).
- */
-export function xrayCalls(_config: ServiceConfig): Call[] {
-  return [];
 }
 
 /** Calls with the same resource and context, simulated together (each action is evaluated for each resource). */

@@ -177,3 +177,21 @@ export function repositoryFindings(config: ServiceConfig, read: Read<Repository>
     ];
   return [ok(check, `ECR repository ${read.found.repositoryUri ?? config.repository}`)];
 }
+
+/** The X-Ray groups the analysis reads must exist before the rollout (GetGroups lists the active groups). */
+export function xrayFindings(names: readonly string[], read: Read<string[]> | undefined): Finding[] {
+  const check = 'xray';
+  if (names.length === 0 || !read) return [];
+  if ('failed' in read) return [unreadable(check, 'the X-Ray groups', read.failed)];
+  if ('missing' in read) return [error(check, read.missing, 'create the groups named in analysis.xray')];
+  const missing = names.filter((n) => !read.found.includes(n));
+  if (missing.length > 0)
+    return [
+      error(
+        check,
+        `X-Ray group not found: ${missing.join(', ')} (a group holds only traces that arrive after it exists)`,
+        'create each group with a filter expression that selects one version’s traces, before the rollout',
+      ),
+    ];
+  return [ok(check, `X-Ray groups ${names.join(', ')}`)];
+}

@@ -24,6 +24,7 @@ import {
   SimulatePrincipalPolicyCommand,
   type SimulatePrincipalPolicyCommandOutput,
 } from '@aws-sdk/client-iam';
+import { GetGroupsCommand, XRayClient } from '@aws-sdk/client-xray';
 import { AccessDeniedError, AwsCaller, errorName, SDK_CLIENT_CONFIG } from '../../functions/adapters/aws/sdk';
 import { parseServiceConfigs, type ServiceConfig } from '../../functions/core/config';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
@@ -36,7 +37,7 @@ import {
   type Simulation,
   simulationGroups,
 } from './permissions';
-import { alarmFindings, type EcsAccount, ecsFindings, repositoryFindings } from './resources';
+import { alarmFindings, type EcsAccount, ecsFindings, repositoryFindings, xrayFindings } from './resources';
 import {
   authenticateFindings,
   forwardWeights,
@@ -55,6 +56,7 @@ export interface CheckClients {
   cloudwatch: CloudWatchClient;
   ecr: ECRClient;
   iam: IAMClient;
+  xray: XRayClient;
 }
 
 export interface CheckSettings {
@@ -110,6 +112,7 @@ export function checkClients(region: string): CheckClients {
     cloudwatch: new CloudWatchClient(config),
     ecr: new ECRClient(config),
     iam: new IAMClient(config),
+    xray: new XRayClient(config),
   };
 }
 
@@ -135,11 +138,13 @@ async function checkService(
   clients: CheckClients,
 ): Promise<ServiceReport> {
   const reader = new Reader(clients);
-  const [route, ecs, alarms, repository] = await Promise.all([
+  const groups = xrayGroupsOf(config);
+  const [route, ecs, alarms, repository, xray] = await Promise.all([
     reader.route(config),
     reader.ecs(config),
     reader.alarms(config),
     reader.repository(config),
+    groups.length > 0 ? reader.xrayGroups() : undefined,
   ]);
   const t = config.traffic;
   const findings: Finding[] = [
@@ -151,9 +156,10 @@ async function checkService(
     ...ecsFindings(config, ecs),
     ...alarmFindings(config, alarms),
     ...repositoryFindings(config, repository),
+    ...xrayFindings(groups, xray),
   ];
   const simulation = roles
-    ? await reader.simulate(config, roles, callFacts(config, route, ecs, alarms))
+    ? await reader.simulate(config, roles, callFacts(config, route, ecs, alarms, groups))
     : { kind: 'no-roles' as const };
   findings.push(...permissionFindings(config, simulation));
   return { service: config.service, findings: sorted(findings) };
@@ -165,6 +171,7 @@ function callFacts(
   route: RouteAccount,
   ecs: EcsAccount,
   alarms: Read<{ metric: MetricAlarm[]; composite: CompositeAlarm[] }> | undefined,
+  xrayGroups: string[],
 ): CallFacts {
   const services = 'found' in ecs.services ? ecs.services.found.services : [];
   const d = config.deployer;
@@ -204,7 +211,16 @@ function callFacts(
     alarmArns: found.metric.flatMap((a) => (a.AlarmArn ? [a.AlarmArn] : [])),
     composite: found.composite.length > 0,
     ...(headerRule?.RuleArn ? { headerRuleArn: headerRule.RuleArn } : {}),
+    xrayGroups,
   };
+}
+
+/**
+ * Extension point: the X-Ray groups a service's analysis reads, which must exist. None until the config can
+ * select X-Ray statistics.
+ */
+export function xrayGroupsOf(_config: ServiceConfig): string[] {
+  return [];
 }
 
 const regionOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[3] ?? '';
@@ -398,6 +414,20 @@ class Reader {
       },
       { RepositoryNotFoundException: `ECR repository ${config.repository} does not exist` },
     );
+  }
+
+  /** The names of the account's active X-Ray groups (GetGroups, all pages). */
+  async xrayGroups(): Promise<Read<string[]>> {
+    return this.read('xray:GetGroups', '*', async () => {
+      const names: string[] = [];
+      let token: string | undefined;
+      do {
+        const out = await this.c.xray.send(new GetGroupsCommand(token ? { NextToken: token } : {}));
+        for (const g of out.Groups ?? []) if (g.GroupName) names.push(g.GroupName);
+        token = out.NextToken;
+      } while (token);
+      return names;
+    });
   }
 
   /** Each function's calls on this service, simulated against its role (calls with one resource together). */

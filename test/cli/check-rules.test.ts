@@ -6,7 +6,7 @@ import {
   permissionFindings,
   requiredCalls,
 } from '../../cli/check/permissions';
-import { isShortServiceArn } from '../../cli/check/resources';
+import { isShortServiceArn, xrayFindings } from '../../cli/check/resources';
 import {
   authenticateFindings,
   conditionValueCount,
@@ -162,6 +162,7 @@ describe('the calls each function makes', () => {
     taskDefinitionTagged: false,
     alarmArns: [],
     composite: false,
+    xrayGroups: [],
   };
 
   it('weights the listener when there is no rule; creates the header rule on the listener and a new rule', () => {
@@ -201,6 +202,14 @@ describe('the calls each function makes', () => {
     expect(nextRevisionArn(td)).toBe('arn:aws:ecs:us-east-1:123456789012:task-definition/web:8');
   });
 
+  it('lets analyze read X-Ray statistics when the analysis reads X-Ray groups', () => {
+    const config = parseServiceConfig(checkedConfig());
+    const judge = (xrayGroups: string[]) =>
+      requiredCalls({ metrics: 'judge' }, config, { ...facts, xrayGroups }).map((c) => c.action);
+    expect(judge([])).not.toContain('xray:GetTimeSeriesServiceStatistics');
+    expect(judge(['web-canary', 'web-stable'])).toContain('xray:GetTimeSeriesServiceStatistics');
+  });
+
   it('tells short from long ECS service ARNs', () => {
     expect(isShortServiceArn('arn:aws:ecs:us-east-1:123456789012:service/web')).toBe(true);
     expect(isShortServiceArn('arn:aws:ecs:us-east-1:123456789012:service/prod/web')).toBe(false);
@@ -226,5 +235,21 @@ describe('the calls each function makes', () => {
         message: 'set-weight, analyze may not call cloudwatch:GetMetricData on * (implicitDeny)',
       }),
     ]);
+  });
+});
+
+describe('X-Ray groups', () => {
+  it('each group the analysis reads must exist', () => {
+    expect(xrayFindings(['web-canary', 'web-stable'], { found: ['Default', 'web-stable'] })).toEqual([
+      expect.objectContaining({
+        check: 'xray',
+        status: 'error',
+        message: expect.stringContaining('X-Ray group not found: web-canary'),
+      }),
+    ]);
+    expect(xrayFindings(['web-canary'], { found: ['web-canary'] })).toEqual([
+      expect.objectContaining({ status: 'ok' }),
+    ]);
+    expect(xrayFindings([], undefined)).toEqual([]);
   });
 });
