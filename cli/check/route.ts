@@ -9,6 +9,7 @@ import type {
   Listener,
   Rule,
   RuleCondition,
+  Tag,
   TargetGroup,
   TargetGroupAttribute,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -25,6 +26,8 @@ export interface RouteAccount {
   targetGroups: Record<string, Read<TargetGroup>>;
   /** Their attributes, by ARN. */
   attributes: Record<string, Read<TargetGroupAttribute[]>>;
+  /** Tags of the rules that could be the controller's header rule, by rule ARN (with a header rule only). */
+  ruleTags?: Read<Record<string, Tag[]>>;
 }
 
 /** ALB's limits on a rule's conditions (ALB guide, "Listener rules": rule basics). */

@@ -14,10 +14,12 @@ import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } fro
 import {
   DescribeListenersCommand,
   DescribeRulesCommand,
+  DescribeTagsCommand,
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
   type Rule,
+  type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   IAMClient,
@@ -223,6 +225,24 @@ export function xrayGroupsOf(_config: ServiceConfig): string[] {
   return [];
 }
 
+/** Rules that could be the controller's header rule: at its priority, or matching its header. */
+function headerRuleCandidates(config: ServiceConfig, rules: readonly Rule[]): string[] {
+  const h = config.traffic.headerRule;
+  if (!h) return [];
+  const header = h.header.toLowerCase();
+  return rules
+    .filter(
+      (r) =>
+        !r.IsDefault &&
+        r.RuleArn !== config.traffic.ruleArn &&
+        (r.Priority === String(h.priority) ||
+          (r.Conditions ?? []).some(
+            (c) => c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header,
+          )),
+    )
+    .flatMap((r) => (r.RuleArn ? [r.RuleArn] : []));
+}
+
 const regionOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[3] ?? '';
 const accountOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[4] ?? '';
 
@@ -332,7 +352,32 @@ class Reader {
         );
       }),
     );
-    return { listener, rules, ...(rule ? { rule } : {}), targetGroups, attributes };
+    const ruleTags =
+      t.headerRule && 'found' in rules
+        ? await this.ruleTags(headerRuleCandidates(config, rules.found))
+        : undefined;
+    return {
+      listener,
+      rules,
+      ...(rule ? { rule } : {}),
+      targetGroups,
+      attributes,
+      ...(ruleTags ? { ruleTags } : {}),
+    };
+  }
+
+  /** DescribeTags of rules, at most 20 ARNs a call (the API's limit). */
+  private async ruleTags(ruleArns: string[]): Promise<Read<Record<string, Tag[]>>> {
+    return this.read('elasticloadbalancing:DescribeTags', ruleArns.join(', '), async () => {
+      const tags: Record<string, Tag[]> = {};
+      for (let i = 0; i < ruleArns.length; i += 20) {
+        const out = await this.c.elbv2.send(
+          new DescribeTagsCommand({ ResourceArns: ruleArns.slice(i, i + 20) }),
+        );
+        for (const d of out.TagDescriptions ?? []) if (d.ResourceArn) tags[d.ResourceArn] = d.Tags ?? [];
+      }
+      return tags;
+    });
   }
 
   async ecs(config: ServiceConfig): Promise<EcsAccount> {

@@ -22,9 +22,11 @@ import {
 import {
   DescribeListenersCommand,
   DescribeRulesCommand,
+  DescribeTagsCommand,
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
+  type Tag as ElbTag,
   type Listener,
   type Rule,
   type TargetGroup,
@@ -77,6 +79,8 @@ export interface AccountFixture {
   otherRules: Rule[];
   targetGroups: TargetGroup[];
   attributes: Record<string, TargetGroupAttribute[]>;
+  /** Tags of rules, by rule ARN. */
+  ruleTags: Record<string, ElbTag[]>;
   clusterExists: boolean;
   services: Service[];
   taskDefinitions: { taskDefinition: TaskDefinition; tags: Tag[] }[];
@@ -149,6 +153,7 @@ export function cleanAccount(): AccountFixture {
       LoadBalancerArns: [LOAD_BALANCER_ARN],
     })),
     attributes: { [STABLE_TG_ARN]: attributes(), [CANARY_TG_ARN]: attributes() },
+    ruleTags: {},
     clusterExists: true,
     services: [service(STABLE_SERVICE, STABLE_TG_ARN), service(CANARY_SERVICE, CANARY_TG_ARN)],
     taskDefinitions: [
@@ -225,6 +230,13 @@ export function mockAccount(account: AccountFixture) {
     if (!attributes) throw awsError('TargetGroupNotFoundException', 'One or more target groups not found');
     return { Attributes: attributes };
   });
+
+  elb.on(DescribeTagsCommand).callsFake((input) => ({
+    TagDescriptions: (input.ResourceArns ?? []).map((arn: string) => ({
+      ResourceArn: arn,
+      Tags: account.ruleTags[arn] ?? [],
+    })),
+  }));
 
   ecs.on(DescribeServicesCommand).callsFake((input) => {
     if (!account.clusterExists) throw awsError('ClusterNotFoundException', 'Cluster not found.');
