@@ -34,9 +34,12 @@ export interface RouteAccount {
 export const VALUES_PER_CONDITION = 3;
 export const VALUES_PER_RULE = 5;
 
-const shortTg = (arn: string) => arn.slice(arn.indexOf('targetgroup/'));
+/** An ELB ARN's resource part (`targetgroup/web-stable/73e2…`), where the account and region go without saying. */
+const short = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1);
+const shortTg = short;
 const routeName = (t: TrafficConfig) =>
   t.ruleArn ? `listener rule ${t.ruleArn}` : `listener ${t.listenerArn}`;
+const shortRouteName = (t: TrafficConfig) => short(t.ruleArn ?? t.listenerArn);
 
 /** The actions and conditions traffic takes today: the rule's, or the listener's default actions. */
 export function routeOf(
@@ -154,7 +157,7 @@ export function routeFindings(traffic: TrafficConfig, account: RouteAccount): Fi
     findings.push(
       ok(
         check,
-        `${routeName(traffic)} forwards to ${[...weights].map(([arn, w]) => `${shortTg(arn)} (weight ${w})`).join(', ')}`,
+        `${shortRouteName(traffic)} forwards to ${[...weights].map(([arn, w]) => `${shortTg(arn)} (weight ${w})`).join(', ')}`,
       ),
     );
   return findings;
@@ -187,7 +190,7 @@ export function targetGroupFindings(traffic: TrafficConfig, account: RouteAccoun
         error(
           check,
           `${shortTg(arn)} is on no load balancer: its targets report unused (Target.NotInUse) and never pass readiness`,
-          `add it to the route's forward action with weight 0, so ${loadBalancer ?? 'the listener’s load balancer'} health-checks its targets`,
+          `add it to the route's forward action with weight 0, so ${loadBalancer ? short(loadBalancer) : 'the listener’s load balancer'} health-checks its targets`,
         ),
       );
     } else if (loadBalancer && !on.includes(loadBalancer)) {
@@ -204,7 +207,7 @@ export function targetGroupFindings(traffic: TrafficConfig, account: RouteAccoun
     findings.push(
       ok(
         check,
-        `${roles.map(([, arn]) => shortTg(arn)).join(' and ')} exist${loadBalancer ? ` on ${loadBalancer.slice(loadBalancer.indexOf('loadbalancer/'))}` : ''}`,
+        `${roles.map(([, arn]) => shortTg(arn)).join(' and ')} exist${loadBalancer ? ` on ${short(loadBalancer)}` : ''}`,
       ),
     );
   return findings;

@@ -133,7 +133,7 @@ describe('canary check: a clean account', () => {
     expect(await main(['check', 'web'], t.io)).toBe(0);
     expect(t.out()).toMatch(/^web: ready\n/);
     expect(t.out()).toMatch(
-      /ok\s+route\s+listener rule .* forwards to targetgroup\/web-stable\/\S+ \(weight 1\)/,
+      /ok\s+route\s+listener-rule\/app\/web\/\S+ forwards to targetgroup\/web-stable\/\S+ \(weight 1\)/,
     );
     expect(t.out()).toContain('No errors in 1 service.');
   });
