@@ -112,9 +112,12 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
       add(['ecs:RegisterTaskDefinition'], next);
       if (facts.taskDefinitionTagged)
         add(['ecs:TagResource'], next, { 'ecs:CreateAction': 'RegisterTaskDefinition' });
+    }
+    // UpdateService lists iam:PassRole as a dependent action (Service Authorization Reference, Amazon ECS), and
+    // RegisterTaskDefinition passes the task definition's roles: both only to ECS tasks.
+    if (needs.deploys !== 'read')
       for (const role of facts.passRoles)
         add(['iam:PassRole'], role, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' });
-    }
   }
   if (needs.metrics) {
     add(['cloudwatch:GetMetricData'], '*');
@@ -174,11 +177,11 @@ function fixFor(d: Decision, config: ServiceConfig): string {
   if (d.decision === 'explicitDeny')
     return 'an explicit Deny (an identity policy, permissions boundary or service control policy) blocks it: lift it for the controller';
   if (d.action === 'iam:PassRole')
-    return `let the controller pass ${d.resource}: add it to CanaryController's taskRoleArns`;
+    return `set deployer.taskRoleArn / deployer.executionRoleArn to ${d.resource} and deploy the stack (it grants iam:PassRole on those roles only)`;
   if (d.action === 'cloudwatch:DescribeAlarms' && d.resource === '*')
     return 'a composite gating alarm is described only with cloudwatch:DescribeAlarms on "*": grant it unscoped';
   if (d.action.startsWith('ecs:') && /:service\/[^/]+$/.test(d.resource))
-    return 'the service has the short ARN format: migrate it to the long format, or grant the controller the short ARN';
+    return `the service has the short ARN format: deploy the controller's stack with ${config.service}'s config (it grants both formats), or migrate the service to the long format`;
   return `deploy the controller's stack with ${config.service} in its service configs (its grants are scoped to the configured resources)`;
 }
 

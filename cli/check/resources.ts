@@ -5,7 +5,7 @@
 import type { CompositeAlarm, MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import type { Repository } from '@aws-sdk/client-ecr';
 import type { Failure, Service, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
-import { registryOf } from '../../functions/adapters/aws/ecs';
+import { registrationIssues, registryOf } from '../../functions/adapters/aws/ecs';
 import type { ServiceConfig } from '../../functions/core/config';
 import { error, type Finding, ok, type Read, unreadable, warning } from './findings';
 
@@ -70,8 +70,8 @@ export function ecsFindings(config: ServiceConfig, account: EcsAccount): Finding
       findings.push(
         warning(
           check,
-          `${name} has the short ARN format (${service.serviceArn}): policies scoped to service/${d.cluster}/${name} do not match it`,
-          'migrate the service to the long ARN format (ECS guide: "Migrate an Amazon ECS short service ARN to a long ARN"), or grant the controller the short ARN',
+          `${name} has the short ARN format (${service.serviceArn}): IAM policies must name that ARN, not service/${d.cluster}/${name} (the controller's stack grants both), and ECS cannot tag the service`,
+          'migrate the service to the long ARN format (ECS guide: "Migrate an Amazon ECS short service ARN to a long ARN")',
         ),
       );
     const controller = service.deploymentController?.type ?? 'ECS';
@@ -119,6 +119,15 @@ export function ecsFindings(config: ServiceConfig, account: EcsAccount): Finding
         ),
       );
     }
+    // What deployCanary refuses before registering: a family or roles the controller may not use.
+    for (const issue of registrationIssues(t, d))
+      findings.push(
+        error(
+          check,
+          issue.message,
+          `set ${issue.path} in the service config and deploy the stack (its IAM follows it)`,
+        ),
+      );
   }
   if (findings.length === 0) {
     const t = td && 'found' in td ? td.found.taskDefinition : undefined;

@@ -10,7 +10,6 @@ import {
   checkedConfig,
   cleanAccount,
   controllerRoles,
-  EXECUTION_ROLE_ARN,
   mockAccount,
   OTHER_LOAD_BALANCER_ARN,
   roleArn,
@@ -22,6 +21,7 @@ import {
   CANARY_SERVICE,
   CANARY_TG_ARN,
   ECS_CLUSTER,
+  EXECUTION_ROLE_ARN,
   LISTENER_ARN,
   LISTENER_RULE_ARN,
   REGION,
@@ -393,6 +393,26 @@ describe('canary check: every failure it knows', () => {
       /Migrate an Amazon ECS short service ARN to a long ARN/,
     ],
     [
+      'the stable task definition uses a role the controller may not pass',
+      (a) => {
+        taskDefinitionOf(a).executionRoleArn = `arn:aws:iam::${ACCOUNT}:role/other-execution`;
+      },
+      'ecs',
+      'error',
+      /uses arn:aws:iam::123456789012:role\/other-execution, which the controller may not pass: set executionRoleArn to it/,
+      /set deployer\.executionRoleArn in the service config/,
+    ],
+    [
+      'the stable task definition is of another family',
+      (a) => {
+        taskDefinitionOf(a).family = 'shop-web';
+      },
+      'ecs',
+      'error',
+      /runs task definition family "shop-web", but canary revisions may be registered only in "web"/,
+      /set deployer\.taskDefinitionFamily/,
+    ],
+    [
       'a service with the CodeDeploy deployment controller',
       (a) => {
         serviceOf(a, CANARY_SERVICE).deploymentController = { type: 'CODE_DEPLOY' };
@@ -473,8 +493,10 @@ describe('canary check: every failure it knows', () => {
       },
       'iam',
       'error',
-      new RegExp(`prepare may not call iam:PassRole on ${EXECUTION_ROLE_ARN}`),
-      /taskRoleArns/,
+      new RegExp(
+        `prepare, set-weight, promote, rollback, reconcile may not call iam:PassRole on ${EXECUTION_ROLE_ARN}`,
+      ),
+      /deployer\.taskRoleArn \/ deployer\.executionRoleArn/,
     ],
     [
       'a composite gating alarm with DescribeAlarms scoped to alarm ARNs',

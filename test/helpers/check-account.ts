@@ -42,12 +42,14 @@ import {
   CANARY_TG_ARN,
   CONTAINER,
   ECS_CLUSTER,
+  EXECUTION_ROLE_ARN,
   LISTENER_ARN,
   LISTENER_RULE_ARN,
   REGION,
   REPOSITORY,
   STABLE_SERVICE,
   STABLE_TG_ARN,
+  TASK_ROLE_ARN,
   validServiceConfig,
 } from './config';
 
@@ -56,8 +58,6 @@ export const OTHER_LOAD_BALANCER_ARN = `arn:aws:elasticloadbalancing:${REGION}:$
 export const HEADER_RULE_PRIORITY = 10;
 export const ROUTE_RULE_PRIORITY = 20;
 export const TASK_DEFINITION_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/web:42`;
-export const TASK_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/web-task`;
-export const EXECUTION_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/web-task-execution`;
 export const serviceArn = (name: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${ECS_CLUSTER}/${name}`;
 export const roleArn = (fn: string) => `arn:aws:iam::${ACCOUNT}:role/canary-${fn}`;
 
