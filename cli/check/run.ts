@@ -243,6 +243,18 @@ function headerRuleCandidates(config: ServiceConfig, rules: readonly Rule[]): st
     .flatMap((r) => (r.RuleArn ? [r.RuleArn] : []));
 }
 
+/** The names of the account's active X-Ray groups (GetGroups, all pages). */
+export async function listXrayGroups(xray: XRayClient): Promise<string[]> {
+  const names: string[] = [];
+  let token: string | undefined;
+  do {
+    const out = await xray.send(new GetGroupsCommand(token ? { NextToken: token } : {}));
+    for (const g of out.Groups ?? []) if (g.GroupName) names.push(g.GroupName);
+    token = out.NextToken;
+  } while (token);
+  return names;
+}
+
 const regionOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[3] ?? '';
 const accountOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[4] ?? '';
 
@@ -461,18 +473,9 @@ class Reader {
     );
   }
 
-  /** The names of the account's active X-Ray groups (GetGroups, all pages). */
+  /** The names of the account's active X-Ray groups. */
   async xrayGroups(): Promise<Read<string[]>> {
-    return this.read('xray:GetGroups', '*', async () => {
-      const names: string[] = [];
-      let token: string | undefined;
-      do {
-        const out = await this.c.xray.send(new GetGroupsCommand(token ? { NextToken: token } : {}));
-        for (const g of out.Groups ?? []) if (g.GroupName) names.push(g.GroupName);
-        token = out.NextToken;
-      } while (token);
-      return names;
-    });
+    return this.read('xray:GetGroups', '*', () => listXrayGroups(this.c.xray));
   }
 
   /** Each function's calls on this service, simulated against its role (calls with one resource together). */

@@ -34,6 +34,7 @@ import {
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   DescribeExecutionCommand,
@@ -44,10 +45,12 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { GetTimeSeriesServiceStatisticsCommand, XRayClient } from '@aws-sdk/client-xray';
+import { GetGroupsCommand, GetTimeSeriesServiceStatisticsCommand, XRayClient } from '@aws-sdk/client-xray';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { awsOperations } from '../../cli/aws';
+import { FUNCTION_NEEDS } from '../../cli/check/permissions';
+import { checkSettings, listXrayGroups, runCheck } from '../../cli/check/run';
 import { AlbTargetHealth, AlbTrafficRouter } from '../../functions/adapters/aws/alb';
 import { CloudWatchAlarmSource, CloudWatchMetricSource } from '../../functions/adapters/aws/cloudwatch';
 import { DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
@@ -71,6 +74,7 @@ import {
   route,
   STABLE_TG,
 } from '../adapters/helpers';
+import { answerFrom, checkedConfig, cleanAccount, controllerRoles } from '../helpers/check-account';
 import { validParsedConfig, validServiceConfig } from '../helpers/config';
 import { mockClient, requestOf, verifyContracts } from './mock';
 import { describeModel, modelFor, sdkMembersMissingFromModel } from './model';
@@ -84,6 +88,7 @@ const clients = {
   sns: new SNSClient({ region }),
   secrets: new SecretsManagerClient({ region }),
   sfn: new SFNClient({ region }),
+  iam: new IAMClient({ region }),
   // As the handlers build it (functions/handlers/aws.ts).
   doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region }), {
     marshallOptions: { removeUndefinedValues: true },
@@ -98,6 +103,7 @@ const mocks = {
   secrets: mockClient(clients.secrets),
   sfn: mockClient(clients.sfn),
   doc: mockClient(clients.doc),
+  iam: mockClient(clients.iam),
   // The CLI builds its own clients (cli/aws.ts): mocked by class.
   ecr: mockClient(ECRClient),
   events: mockClient(EventBridgeClient),
@@ -551,6 +557,47 @@ const CASES: Case[] = [
         { events: true },
       );
       await operations.start('web', 'v1.4.2');
+    },
+  },
+  {
+    name: 'CLI: check reads a service’s account (Describe*, X-Ray groups) and simulates its roles’ calls',
+    covers: [
+      'Elastic Load Balancing v2 DescribeListeners',
+      'Elastic Load Balancing v2 DescribeRules',
+      'Elastic Load Balancing v2 DescribeTargetGroups',
+      'Elastic Load Balancing v2 DescribeTargetGroupAttributes',
+      'Elastic Load Balancing v2 DescribeTags',
+      'ECS DescribeServices',
+      'ECS DescribeTaskDefinition',
+      'CloudWatch DescribeAlarms',
+      'ECR DescribeRepositories',
+      'IAM SimulatePrincipalPolicy',
+      'XRay GetGroups',
+    ],
+    run: async () => {
+      const account = cleanAccount();
+      // A header rule from an earlier rollout, so the tags of the rule at its priority are read.
+      account.rules.push({
+        RuleArn: `${RULE_ARN.slice(0, RULE_ARN.lastIndexOf('/'))}/00000000000000bb`,
+        Priority: '10',
+        Conditions: [
+          { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-canary', Values: ['always'] } },
+        ],
+        Actions: [{ Type: 'forward', TargetGroupArn: CANARY_TG }],
+      });
+      answerFrom(
+        { elb: mocks.elbv2, ecs: mocks.ecs, cloudwatch: mocks.cloudwatch, ecr: mocks.ecr, iam: mocks.iam },
+        account,
+      );
+      mocks.xray.on(GetGroupsCommand).resolves({ Groups: [{ GroupName: 'web-canary' }] });
+      const settings = checkSettings({
+        AWS_REGION: region,
+        SERVICES_JSON: JSON.stringify([checkedConfig()]),
+        CONTROLLER_ROLES: controllerRoles(Object.keys(FUNCTION_NEEDS)),
+      });
+      const { elbv2, ecs, cloudwatch, iam, xray } = clients;
+      await runCheck(settings, { elbv2, ecs, cloudwatch, iam, xray, ecr: new ECRClient({ region }) });
+      await listXrayGroups(xray);
     },
   },
 ];

@@ -33,8 +33,9 @@ import {
   type TargetGroupAttribute,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { type EvaluationResult, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
-import { mockClient } from 'aws-sdk-client-mock';
+import type { AwsStub } from 'aws-sdk-client-mock';
 import type { ServiceConfigInput } from '../../functions/core/config';
+import { mockClient } from '../contract/mock';
 import {
   ACCOUNT,
   ALARMS,
@@ -194,13 +195,33 @@ export function cleanAccount(): AccountFixture {
 const awsError = (name: string, message: string) =>
   Object.assign(new Error(message), { name, $fault: 'client' });
 
-/** Mocked ELB, ECS, CloudWatch, ECR and IAM clients answering from the fixture; restore() them after. */
+// biome-ignore lint/suspicious/noExplicitAny: stubs of several client types
+type Stub = AwsStub<any, any, any>;
+
+/** Mocked ELB, ECS, CloudWatch, ECR and IAM clients (by class) answering from the fixture; restore() them after. */
 export function mockAccount(account: AccountFixture) {
-  const elb = mockClient(ElasticLoadBalancingV2Client);
-  const ecs = mockClient(ECSClient);
-  const cloudwatch = mockClient(CloudWatchClient);
-  const ecr = mockClient(ECRClient);
-  const iam = mockClient(IAMClient);
+  const stubs = {
+    elb: mockClient(ElasticLoadBalancingV2Client) as Stub,
+    ecs: mockClient(ECSClient) as Stub,
+    cloudwatch: mockClient(CloudWatchClient) as Stub,
+    ecr: mockClient(ECRClient) as Stub,
+    iam: mockClient(IAMClient) as Stub,
+  };
+  answerFrom(stubs, account);
+  return {
+    ...stubs,
+    restore() {
+      for (const m of Object.values(stubs)) m.restore();
+    },
+  };
+}
+
+/** Make the stubs answer from the fixture as the Describe APIs and IAM policy simulation do. */
+export function answerFrom(
+  stubs: { elb: Stub; ecs: Stub; cloudwatch: Stub; ecr: Stub; iam: Stub },
+  account: AccountFixture,
+) {
+  const { elb, ecs, cloudwatch, ecr, iam } = stubs;
 
   elb.on(DescribeListenersCommand).callsFake((input) => {
     const found = account.listeners.filter((l) => input.ListenerArns?.includes(l.ListenerArn ?? ''));
@@ -292,17 +313,6 @@ export function mockAccount(account: AccountFixture) {
     );
     return { EvaluationResults: results, IsTruncated: false };
   });
-
-  return {
-    elb,
-    ecs,
-    cloudwatch,
-    ecr,
-    iam,
-    restore() {
-      for (const m of [elb, ecs, cloudwatch, ecr, iam]) m.restore();
-    },
-  };
 }
 
 /** CONTROLLER_ROLES as the stack's output has it: every function's role. */
