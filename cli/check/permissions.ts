@@ -76,6 +76,11 @@ const ELB_DESCRIBE = [
   'elasticloadbalancing:DescribeTargetGroups',
   'elasticloadbalancing:DescribeTargetHealth',
 ];
+/** What the traffic router reads besides: group stickiness needs the target groups' attributes, the header rule its tags. */
+const ROUTE_DESCRIBE = [
+  'elasticloadbalancing:DescribeTargetGroupAttributes',
+  'elasticloadbalancing:DescribeTags',
+];
 
 export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts: CallFacts): Call[] {
   const calls: Call[] = [];
@@ -85,6 +90,7 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
   const t = config.traffic;
   if (needs.routes || needs.deploys) add(ELB_DESCRIBE, '*');
   if (needs.routes) {
+    add(ROUTE_DESCRIBE, '*');
     if (t.ruleArn) add(['elasticloadbalancing:ModifyRule'], t.ruleArn);
     else add(['elasticloadbalancing:ModifyListener'], t.listenerArn);
     if (t.headerRule) {
@@ -100,6 +106,11 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
         ],
         rule,
       );
+      // CreateRule with Tags (the header rule is tagged as the controller's) is authorized as AddTags too
+      // (ELB user guide: permissions to tag resources during creation).
+      add(['elasticloadbalancing:AddTags'], facts.headerRuleArn ?? newRuleArn(t.listenerArn), {
+        'elasticloadbalancing:CreateAction': 'CreateRule',
+      });
     }
   }
   if (needs.deploys && config.deployer.kind === 'ecs') {

@@ -29,6 +29,7 @@ import {
 import { GetGroupsCommand, XRayClient } from '@aws-sdk/client-xray';
 import { AccessDeniedError, AwsCaller, errorName, SDK_CLIENT_CONFIG } from '../../functions/adapters/aws/sdk';
 import { parseServiceConfigs, type ServiceConfig } from '../../functions/core/config';
+import { headerRuleCandidates, isOwnHeaderRule } from '../../functions/core/route-checks';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
 import {
   type CallFacts,
@@ -40,15 +41,7 @@ import {
   simulationGroups,
 } from './permissions';
 import { alarmFindings, type EcsAccount, ecsFindings, repositoryFindings, xrayFindings } from './resources';
-import {
-  authenticateFindings,
-  forwardWeights,
-  headerRuleFindings,
-  type RouteAccount,
-  routeFindings,
-  stickinessFindings,
-  targetGroupFindings,
-} from './route';
+import { albFindings, type RouteAccount, routeSpec } from './route';
 
 export class CheckSettingError extends Error {}
 
@@ -150,11 +143,7 @@ async function checkService(
   ]);
   const t = config.traffic;
   const findings: Finding[] = [
-    ...routeFindings(t, route),
-    ...targetGroupFindings(t, route),
-    ...stickinessFindings(t, route),
-    ...authenticateFindings(t, route),
-    ...headerRuleFindings(t, route),
+    ...albFindings(t, route),
     ...ecsFindings(config, ecs),
     ...alarmFindings(config, alarms),
     ...repositoryFindings(config, repository),
@@ -187,18 +176,12 @@ function callFacts(
       : [];
   const td = ecs.taskDefinition && 'found' in ecs.taskDefinition ? ecs.taskDefinition.found : undefined;
   const found = alarms && 'found' in alarms ? alarms.found : { metric: [], composite: [] };
-  const header = config.traffic.headerRule?.header.toLowerCase();
-  const ours = [config.traffic.stableTargetGroupArn, config.traffic.canaryTargetGroupArn];
+  const tags = route.ruleTags && 'found' in route.ruleTags ? route.ruleTags.found : {};
+  const spec = routeSpec(config.traffic);
   const headerRule =
-    header && 'found' in route.rules
+    config.traffic.headerRule && 'found' in route.rules
       ? route.rules.found.find(
-          (r: Rule) =>
-            !r.IsDefault &&
-            r.RuleArn !== config.traffic.ruleArn &&
-            (r.Conditions ?? []).some((c) => c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header) &&
-            (r.Actions ?? [])
-              .filter((a) => a.Type === 'forward')
-              .every((a) => [...forwardWeights(a).keys()].every((arn) => ours.includes(arn))),
+          (r) => !r.IsDefault && r.RuleArn && isOwnHeaderRule(spec, tags[r.RuleArn] ?? []),
         )
       : undefined;
   return {
@@ -223,24 +206,6 @@ function callFacts(
  */
 export function xrayGroupsOf(_config: ServiceConfig): string[] {
   return [];
-}
-
-/** Rules that could be the controller's header rule: at its priority, or matching its header. */
-function headerRuleCandidates(config: ServiceConfig, rules: readonly Rule[]): string[] {
-  const h = config.traffic.headerRule;
-  if (!h) return [];
-  const header = h.header.toLowerCase();
-  return rules
-    .filter(
-      (r) =>
-        !r.IsDefault &&
-        r.RuleArn !== config.traffic.ruleArn &&
-        (r.Priority === String(h.priority) ||
-          (r.Conditions ?? []).some(
-            (c) => c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === header,
-          )),
-    )
-    .flatMap((r) => (r.RuleArn ? [r.RuleArn] : []));
 }
 
 /** The names of the account's active X-Ray groups (GetGroups, all pages). */
@@ -332,21 +297,6 @@ class Reader {
         ),
       ),
     ]);
-    let rule: Read<Rule> | undefined;
-    const ruleArn = t.ruleArn;
-    if (ruleArn && !('found' in rules && rules.found.some((r) => r.RuleArn === ruleArn))) {
-      rule = await this.read(
-        'elasticloadbalancing:DescribeRules',
-        ruleArn,
-        async () => {
-          const out = await elb.send(new DescribeRulesCommand({ RuleArns: [ruleArn] }));
-          const found = out.Rules?.[0];
-          if (!found) throw Object.assign(new Error('no rule'), { name: 'RuleNotFoundException' });
-          return found;
-        },
-        { RuleNotFoundException: `listener rule ${ruleArn} does not exist` },
-      );
-    }
     const targetGroups: RouteAccount['targetGroups'] = {};
     const attributes: RouteAccount['attributes'] = {};
     await Promise.all(
@@ -366,12 +316,11 @@ class Reader {
     );
     const ruleTags =
       t.headerRule && 'found' in rules
-        ? await this.ruleTags(headerRuleCandidates(config, rules.found))
+        ? await this.ruleTags(headerRuleCandidates(routeSpec(t), rules.found))
         : undefined;
     return {
       listener,
       rules,
-      ...(rule ? { rule } : {}),
       targetGroups,
       attributes,
       ...(ruleTags ? { ruleTags } : {}),

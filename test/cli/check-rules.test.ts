@@ -1,5 +1,6 @@
 /** The pure checks of `canary check`, on described AWS objects: no SDK, no mocks. */
 import { describe, expect, it } from 'vitest';
+import { sorted } from '../../cli/check/findings';
 import {
   FUNCTION_NEEDS,
   nextRevisionArn,
@@ -7,13 +8,7 @@ import {
   requiredCalls,
 } from '../../cli/check/permissions';
 import { isShortServiceArn, xrayFindings } from '../../cli/check/resources';
-import {
-  authenticateFindings,
-  conditionValueCount,
-  headerRuleFindings,
-  type RouteAccount,
-  stickinessFindings,
-} from '../../cli/check/route';
+import { albFindings, type RouteAccount } from '../../cli/check/route';
 import { parseServiceConfig, type TrafficConfig } from '../../functions/core/config';
 import { HANDLERS } from '../../infra/canary-controller';
 import { checkedConfig, LOAD_BALANCER_ARN } from '../helpers/check-account';
@@ -52,78 +47,67 @@ const account = (over: Partial<RouteAccount> = {}): RouteAccount => ({
   ...over,
 });
 
-describe('header rule values (ALB: 3 per condition, 5 per rule)', () => {
-  it('refuses more than 3 values in the header condition, whatever the config schema allows', () => {
-    const findings = headerRuleFindings(
+const of = (findings: ReturnType<typeof albFindings>, check: string) =>
+  findings.filter((f) => f.check === check);
+
+describe('the route, judged as Prepare judges it (functions/core/route-checks.ts), plus what only the preflight sees', () => {
+  it('refuses more than 3 header values, whatever the config schema allows, in the runtime’s words', () => {
+    const findings = albFindings(
       traffic({ headerRule: { header: 'x-canary', values: ['a', 'b', 'c', 'd'], priority: 1 } }),
       account(),
     );
-    expect(findings).toEqual([
+    expect(of(findings, 'header-rule')).toEqual([
       expect.objectContaining({
         status: 'error',
-        message: 'traffic.headerRule.values has 4 values; ALB allows at most 3 per condition',
+        message: expect.stringContaining('ALB allows 3 per condition and 5 per rule'),
       }),
     ]);
   });
 
-  it('counts query-string pairs one each, the legacy Values, and not the header the rule replaces', () => {
+  it('a route whose target groups were not read: those not checked, the rest judged', () => {
+    const findings = sorted(albFindings(traffic(), account()));
+    expect(findings.map((f) => [f.check, f.status])).toEqual([
+      ['route', 'ok'],
+      ['target-groups', 'not-checked'],
+      ['target-groups', 'not-checked'],
+      ['stickiness', 'ok'],
+      ['authenticate', 'ok'],
+      ['header-rule', 'ok'],
+    ]);
+  });
+
+  it('sticky target groups: the controller keeps group stickiness on (reported, not refused); app cookies are refused', () => {
+    const sticky = { found: [{ Key: 'stickiness.enabled', Value: 'true' }] };
     expect(
-      conditionValueCount({
-        Field: 'query-string',
-        QueryStringConfig: { Values: [{ Key: 'a', Value: '1' }, { Value: '2' }] },
-      }),
-    ).toBe(2);
-    expect(conditionValueCount({ Field: 'path-pattern', Values: ['/a', '/b', '/c'] })).toBe(3);
-    const rule = {
-      RuleArn: LISTENER_RULE_ARN,
-      Priority: '20',
-      Conditions: [
-        { Field: 'path-pattern', PathPatternConfig: { Values: ['/a', '/b', '/c'] } },
-        { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Canary', Values: ['x', 'y'] } },
-      ],
-      Actions: [{ Type: 'forward' as const, TargetGroupArn: STABLE_TG_ARN }],
-    };
-    const t = traffic({
-      ruleArn: LISTENER_RULE_ARN,
-      headerRule: { header: 'x-canary', values: ['a', 'b'], priority: 10 },
-    });
-    expect(headerRuleFindings(t, account({ rules: { found: [rule] } }))).toEqual([
-      expect.objectContaining({ status: 'ok', message: expect.stringContaining('5 of 5 condition values') }),
+      of(albFindings(traffic(), account({ attributes: { [STABLE_TG_ARN]: sticky } })), 'stickiness'),
+    ).toEqual([
+      expect.objectContaining({ status: 'ok', message: expect.stringContaining('target stickiness is on') }),
     ]);
-  });
-});
-
-describe('stickiness', () => {
-  const sticky = { found: [{ Key: 'stickiness.enabled', Value: 'true' }] };
-
-  it('is valid when the forward action already has target group stickiness', () => {
-    const a = account({ attributes: { [STABLE_TG_ARN]: sticky } });
-    const forward = (a.listener as { found: { DefaultActions: { ForwardConfig: object }[] } }).found
-      .DefaultActions[0];
-    if (forward)
-      forward.ForwardConfig = {
-        ...forward.ForwardConfig,
-        TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 600 },
-      };
-    expect(stickinessFindings(traffic(), a)).toEqual([expect.objectContaining({ status: 'ok' })]);
-  });
-
-  it('is valid when the config turns target group stickiness on', () => {
-    const findings = stickinessFindings(
-      traffic({ stickinessSeconds: 3600 }),
-      account({ attributes: { [STABLE_TG_ARN]: sticky } }),
+    const app = {
+      found: [
+        { Key: 'stickiness.enabled', Value: 'true' },
+        { Key: 'stickiness.type', Value: 'app_cookie' },
+      ],
+    };
+    expect(
+      of(albFindings(traffic(), account({ attributes: { [CANARY_TG_ARN]: app } })), 'stickiness'),
+    ).toContainEqual(
+      expect.objectContaining({
+        status: 'error',
+        message: expect.stringContaining(
+          'application-based stickiness, which does not work with weighted target groups',
+        ),
+      }),
     );
-    expect(findings).toEqual([expect.objectContaining({ status: 'ok' })]);
   });
-});
 
-describe('authenticate actions', () => {
   it('an authenticate-cognito action copies (no client secret in its config); without a header rule OIDC is fine', () => {
     const withAuth = (type: 'authenticate-oidc' | 'authenticate-cognito') =>
       account({
         listener: {
           found: {
             ListenerArn: LISTENER_ARN,
+            LoadBalancerArn: LOAD_BALANCER_ARN,
             DefaultActions: [
               { Type: type, Order: 1 },
               { Type: 'forward', TargetGroupArn: STABLE_TG_ARN },
@@ -132,15 +116,19 @@ describe('authenticate actions', () => {
         },
       });
     const header = { header: 'x-canary', values: ['1'], priority: 1 };
-    expect(authenticateFindings(traffic({ headerRule: header }), withAuth('authenticate-cognito'))).toEqual([
-      expect.objectContaining({ status: 'ok' }),
-    ]);
-    expect(authenticateFindings(traffic(), withAuth('authenticate-oidc'))).toEqual([
-      expect.objectContaining({ status: 'ok' }),
-    ]);
-    expect(authenticateFindings(traffic({ headerRule: header }), withAuth('authenticate-oidc'))).toEqual([
-      expect.objectContaining({ status: 'error' }),
-    ]);
+    const auth = (t: TrafficConfig, type: 'authenticate-oidc' | 'authenticate-cognito') =>
+      of(albFindings(t, withAuth(type)), 'authenticate').map((f) => f.status);
+    expect(auth(traffic({ headerRule: header }), 'authenticate-cognito')).toEqual(['ok']);
+    expect(auth(traffic(), 'authenticate-oidc')).toEqual(['ok']);
+    expect(auth(traffic({ headerRule: header }), 'authenticate-oidc')).toEqual(['error']);
+  });
+
+  it('a route rule that could not be read is not checked, not "missing"', () => {
+    const findings = albFindings(
+      traffic({ ruleArn: LISTENER_RULE_ARN }),
+      account({ rules: { failed: 'elasticloadbalancing:DescribeRules was denied to you' } }),
+    );
+    expect(findings).toEqual([expect.objectContaining({ check: 'route', status: 'not-checked' })]);
   });
 });
 

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Finding } from '../../cli/check/findings';
 import { FUNCTION_NEEDS } from '../../cli/check/permissions';
 import { main } from '../../cli/main';
+import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
 import {
   type AccountFixture,
   checkedConfig,
@@ -161,25 +162,24 @@ describe('canary check: every failure it knows', () => {
       /traffic\.listenerArn/,
     ],
     [
-      'the rule belongs to another listener',
+      'the rule is not a rule of the listener',
       (a) => {
-        a.otherRules = [ruleOf(a)];
         a.rules = a.rules.slice(1);
       },
       'route',
       'error',
-      /belongs to another listener/,
+      new RegExp(`listener rule ${LISTENER_RULE_ARN} is not a rule of listener ${LISTENER_ARN}`),
       /traffic\.ruleArn/,
     ],
     [
-      'the rule does not exist',
+      'the route rule is the default rule',
       (a) => {
-        a.rules = a.rules.slice(1);
+        ruleOf(a).IsDefault = true;
       },
       'route',
       'error',
-      /listener rule .* does not exist/,
-      /traffic\.ruleArn/,
+      /is the listener's default rule, which ModifyRule cannot change/,
+      /remove traffic\.ruleArn/,
     ],
     [
       'the route has no forward action',
@@ -188,8 +188,8 @@ describe('canary check: every failure it knows', () => {
       },
       'route',
       'error',
-      /has no forward action/,
-      /forward to traffic\.stableTargetGroupArn/,
+      /has no forward action to weight/,
+      /a forward action to the stable target group/,
     ],
     [
       'the route forwards to other target groups only',
@@ -232,8 +232,8 @@ describe('canary check: every failure it knows', () => {
       },
       'target-groups',
       'error',
-      /on no load balancer.*Target\.NotInUse/,
-      /forward action with weight 0/,
+      /is not used by any load balancer, so its targets are never health checked \(Target\.NotInUse\)/,
+      /add it to the forward action of .* with weight 0/,
     ],
     [
       'a target group is on another load balancer',
@@ -242,19 +242,8 @@ describe('canary check: every failure it knows', () => {
       },
       'target-groups',
       'error',
-      /is on load balancer .*app\/api\/.*, not on the listener's/,
-      /traffic\.stableTargetGroupArn/,
-    ],
-    [
-      'sticky target groups without target group stickiness',
-      (a) => {
-        const attrs = a.attributes[STABLE_TG_ARN] ?? [];
-        (attrs.find((x) => x.Key === 'stickiness.enabled') as { Value?: string }).Value = 'true';
-      },
-      'stickiness',
-      'error',
-      /has sticky sessions, so the weighted forward action needs target group stickiness/,
-      /traffic\.stickinessSeconds/,
+      /belongs to .*app\/api\/.*, not to the listener's load balancer/,
+      /use a target group of .* in traffic\.stableTargetGroupArn/,
     ],
     [
       'application-based stickiness',
@@ -286,7 +275,7 @@ describe('canary check: every failure it knows', () => {
       },
       'authenticate',
       'error',
-      /CreateRule needs the OIDC client secret/,
+      /CreateRule requires the OIDC client secret/,
       /remove traffic\.headerRule/,
     ],
     [
@@ -299,8 +288,8 @@ describe('canary check: every failure it knows', () => {
       },
       'header-rule',
       'error',
-      /would match 6 values \(5 copied from the route's conditions \+ 1 header values\); ALB allows at most 5 per rule/,
-      /keep at most 0 values/,
+      /the header rule would have 6 condition values \(1 header values \+ 5 copied from .*\); ALB allows 3 per condition and 5 per rule/,
+      /the route rule's conditions use all 5 values/,
     ],
     [
       'the header rule would come after the route rule',
@@ -309,8 +298,8 @@ describe('canary check: every failure it knows', () => {
       },
       'header-rule',
       'error',
-      /priority 10 is evaluated after the route rule's priority 5/,
-      /below 5/,
+      /header rule priority 10 is evaluated after the route rule's 5/,
+      /set traffic\.headerRule\.priority below 5/,
     ],
     [
       'the header rule priority is taken',
@@ -325,14 +314,16 @@ describe('canary check: every failure it knows', () => {
       },
       'header-rule',
       'error',
-      new RegExp(`priority 10 is taken by another rule on listener ${LISTENER_ARN}`),
-      /a priority that is free/,
+      /priority 10 is taken by rule .*00000000000000aa, which the controller did not create/,
+      /choose a free priority/,
     ],
     [
       'a header rule left from an earlier rollout',
       (a) => {
+        const arn = `${LISTENER_RULE_ARN.slice(0, LISTENER_RULE_ARN.lastIndexOf('/'))}/00000000000000bb`;
+        a.ruleTags[arn] = [{ Key: HEADER_RULE_TAG, Value: LISTENER_RULE_ARN }];
         a.rules.push({
-          RuleArn: `${LISTENER_RULE_ARN.slice(0, LISTENER_RULE_ARN.lastIndexOf('/'))}/00000000000000bb`,
+          RuleArn: arn,
           Priority: '10',
           IsDefault: false,
           Conditions: [
@@ -545,6 +536,16 @@ describe('canary check: every failure it knows', () => {
     expect(finding?.fix).toMatch(fix);
     expect(code).toBe(status === 'error' ? 1 : 0);
     expect(body.ok).toBe(status !== 'error');
+  });
+
+  it('sticky target groups: reported as kept valid (the controller keeps group stickiness on), not refused', async () => {
+    const account = cleanAccount();
+    const attrs = account.attributes[STABLE_TG_ARN] ?? [];
+    (attrs.find((x) => x.Key === 'stickiness.enabled') as { Value?: string }).Value = 'true';
+    const { code, findings } = await check(account);
+    expect(problems(findings)).toEqual([]);
+    expect(findings.find((f) => f.check === 'stickiness')?.message).toContain('target stickiness is on');
+    expect(code).toBe(0);
   });
 
   it('a composite gating alarm with DescribeAlarms granted on "*" is fine', async () => {

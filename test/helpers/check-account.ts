@@ -76,8 +76,6 @@ export interface AccountFixture {
   listeners: Listener[];
   /** The rules of LISTENER_ARN. */
   rules: Rule[];
-  /** Rules of other listeners (found by ARN only). */
-  otherRules: Rule[];
   targetGroups: TargetGroup[];
   attributes: Record<string, TargetGroupAttribute[]>;
   /** Tags of rules, by rule ARN. */
@@ -144,7 +142,6 @@ export function cleanAccount(): AccountFixture {
         Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } }],
       },
     ],
-    otherRules: [],
     targetGroups: [STABLE_TG_ARN, CANARY_TG_ARN].map((arn) => ({
       TargetGroupArn: arn,
       TargetGroupName: arn.split('/')[1],
@@ -234,9 +231,7 @@ export function answerFrom(
         throw awsError('ListenerNotFoundException', 'One or more listeners not found');
       return { Rules: account.rules };
     }
-    const found = [...account.rules, ...account.otherRules].filter((r) =>
-      input.RuleArns?.includes(r.RuleArn ?? ''),
-    );
+    const found = account.rules.filter((r) => input.RuleArns?.includes(r.RuleArn ?? ''));
     if (found.length === 0) throw awsError('RuleNotFoundException', 'One or more rules not found');
     return { Rules: found };
   });
