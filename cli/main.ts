@@ -46,23 +46,24 @@ Look at the AWS account and report, per service (every service in SERVICES_JSON,
 make a rollout fail or misroute traffic, each finding with its fix. Read-only: Describe* calls and IAM policy
 simulation, nothing is changed.
 
-Checks:
-  route          the listener exists; traffic.ruleArn is a rule of that listener; the route forwards to the
-                 service's target groups
-  target-groups  both target groups exist, on the listener's load balancer (a target group on no load balancer
-                 never passes readiness)
-  stickiness     sticky target groups in the weighted forward need target group stickiness; no app cookies
+Checks (what Prepare would refuse is judged by the same code, in the same words):
+  route          the listener exists; traffic.ruleArn is a rule of that listener, not its default rule; the
+                 route forwards to the service's target groups (and to no others)
+  target-groups  both exist, on the listener's load balancer (one on no load balancer never passes readiness)
+  stickiness     sticky target groups (the controller keeps group stickiness on); no application cookies,
+                 which do not work with weighted target groups
   authenticate   an authenticate-oidc route cannot be copied into the header rule (CreateRule needs the secret)
-  header-rule    priority free and before the route rule's; at most 3 values per condition and 5 per rule,
-                 counting the route's conditions the header rule copies
+  header-rule    priority free (or the controller's own rule) and before the route rule's; at most 3 values per
+                 condition and 5 per rule, counting the route's conditions the header rule copies
   ecs            the stable and canary services exist and are active, long ARN format, the ECS deployment
-                 controller, registered in their target groups; the container and its registry; the task and
-                 execution roles the controller passes
+                 controller, registered in their target groups; the container and its registry; the task
+                 definition family and the task and execution roles the config names
   alarms         every gating alarm exists (metric or composite)
   repository     the ECR repository exists
-  xray           the X-Ray groups the config selects exist
+  xray           the X-Ray groups the analysis reads exist (when the config selects X-Ray statistics)
   iam            each controller function's role may make its calls on the service's resources
-                 (iam:SimulatePrincipalPolicy), when CONTROLLER_ROLES names the roles
+                 (iam:SimulatePrincipalPolicy, with the context keys the policies test), when CONTROLLER_ROLES
+                 names the roles
 
 Options:
   --json           {"ok": boolean, "services": [{"service", "findings": [{"check", "status", "message", "fix"}]}]}
@@ -71,8 +72,9 @@ Options:
 Environment: AWS_REGION, SERVICES_JSON (the service configs, as the stack has them), CONTROLLER_ROLES (optional:
 the stack's ControllerRoles output, a JSON object of function name → role ARN; without it the IAM check is
 reported as not checked).
-Your credentials need the Describe* calls above, ecr:DescribeRepositories, cloudwatch:DescribeAlarms and
-iam:SimulatePrincipalPolicy on the controller's roles; what they may not read is reported as not checked.
+Your credentials need elasticloadbalancing:Describe*, ecs:DescribeServices and DescribeTaskDefinition,
+cloudwatch:DescribeAlarms, ecr:DescribeRepositories, xray:GetGroups and iam:SimulatePrincipalPolicy on the
+controller's roles; what they may not read is reported as not checked.
 
 Exit codes: 0 no errors (warnings and unchecked items may remain), 1 at least one error, 2 usage error.
 `;
