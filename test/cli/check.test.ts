@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -637,6 +637,25 @@ describe('canary check: what it cannot check', () => {
         ),
       }),
     ]);
+  });
+});
+
+describe('canary check: the README', () => {
+  it('shows the real output for its misconfigured service', async () => {
+    const a = cleanAccount();
+    groupOf(a, CANARY_TG_ARN).LoadBalancerArns = [];
+    ruleOf(a).Priority = '5';
+    a.metricAlarms = a.metricAlarms.slice(1);
+    const short = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${STABLE_SERVICE}`;
+    serviceOf(a, STABLE_SERVICE).serviceArn = short;
+    a.denied[`ecs:DescribeServices ${short}`] = 'implicitDeny';
+    a.denied[`ecs:UpdateService ${short}`] = 'implicitDeny';
+    mocks = mockAccount(a);
+    const t = io(env());
+    expect(await main(['check', 'web'], t.io)).toBe(1);
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const shown = /\$ npx canary check web\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(shown).toBe(t.out());
   });
 });
 
