@@ -28,7 +28,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetGroupsCommand, XRayClient } from '@aws-sdk/client-xray';
 import { AccessDeniedError, AwsCaller, errorName, SDK_CLIENT_CONFIG } from '../../functions/adapters/aws/sdk';
-import { parseServiceConfigs, type ServiceConfig } from '../../functions/core/config';
+import { parseServiceConfigs, type ServiceConfig, xrayGroupNames } from '../../functions/core/config';
 import { headerRuleCandidates, isOwnHeaderRule } from '../../functions/core/route-checks';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
 import {
@@ -133,7 +133,7 @@ async function checkService(
   clients: CheckClients,
 ): Promise<ServiceReport> {
   const reader = new Reader(clients);
-  const groups = xrayGroupsOf(config);
+  const groups = xrayGroupNames(config);
   const [route, ecs, alarms, repository, xray] = await Promise.all([
     reader.route(config),
     reader.ecs(config),
@@ -198,14 +198,6 @@ function callFacts(
     ...(headerRule?.RuleArn ? { headerRuleArn: headerRule.RuleArn } : {}),
     xrayGroups,
   };
-}
-
-/**
- * Extension point: the X-Ray groups a service's analysis reads, which must exist. None until the config can
- * select X-Ray statistics.
- */
-export function xrayGroupsOf(_config: ServiceConfig): string[] {
-  return [];
 }
 
 /** The names of the account's active X-Ray groups (GetGroups, all pages). */

@@ -1,11 +1,13 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetGroupsCommand, XRayClient } from '@aws-sdk/client-xray';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Finding } from '../../cli/check/findings';
 import { FUNCTION_NEEDS } from '../../cli/check/permissions';
 import { main } from '../../cli/main';
 import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
+import { mockClient } from '../contract/mock';
 import {
   type AccountFixture,
   checkedConfig,
@@ -99,7 +101,7 @@ describe('canary check: a clean account', () => {
         )
       : [];
     expect(sent.length).toBeGreaterThan(0);
-    for (const name of sent) expect(name).toMatch(/^(Describe|SimulatePrincipalPolicy)/);
+    for (const name of sent) expect(name).toMatch(/^(Describe|SimulatePrincipalPolicy|GetGroups)/);
   });
 
   it('simulates each function’s calls against its own role, with the context keys its policy conditions use', async () => {
@@ -546,6 +548,39 @@ describe('canary check: every failure it knows', () => {
     expect(problems(findings)).toEqual([]);
     expect(findings.find((f) => f.check === 'stickiness')?.message).toContain('target stickiness is on');
     expect(code).toBe(0);
+  });
+
+  it('X-Ray: the groups the analysis reads must exist, and analyze may read their statistics', async () => {
+    const config = checkedConfig();
+    const xrayConfig = {
+      ...config,
+      analysis: { ...config.analysis, xray: { canaryGroup: 'web-canary', stableGroup: 'web-stable' } },
+    };
+    const account = cleanAccount();
+    account.denied['xray:GetTimeSeriesServiceStatistics *'] = 'implicitDeny';
+    mocks = mockAccount(account);
+    const xray = mockClient(XRayClient);
+    xray.on(GetGroupsCommand).resolves({ Groups: [{ GroupName: 'Default' }, { GroupName: 'web-stable' }] });
+    try {
+      const t = io(env(xrayConfig));
+      expect(await main(['check', '--json'], t.io)).toBe(1);
+      const findings =
+        (JSON.parse(t.out()) as { services: { findings: Finding[] }[] }).services[0]?.findings ?? [];
+      expect(problems(findings)).toEqual([
+        expect.objectContaining({
+          check: 'xray',
+          status: 'error',
+          message: expect.stringContaining('X-Ray group not found: web-canary'),
+        }),
+        expect.objectContaining({
+          check: 'iam',
+          status: 'error',
+          message: 'analyze may not call xray:GetTimeSeriesServiceStatistics on * (implicitDeny)',
+        }),
+      ]);
+    } finally {
+      xray.restore();
+    }
   });
 
   it('a composite gating alarm with DescribeAlarms granted on "*" is fine', async () => {
