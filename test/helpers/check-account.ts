@@ -33,7 +33,6 @@ import {
   type TargetGroupAttribute,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { type EvaluationResult, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
-import type { AwsStub } from 'aws-sdk-client-mock';
 import type { ServiceConfigInput } from '../../functions/core/config';
 import { mockClient } from '../contract/mock';
 import {
@@ -192,8 +191,8 @@ export function cleanAccount(): AccountFixture {
 const awsError = (name: string, message: string) =>
   Object.assign(new Error(message), { name, $fault: 'client' });
 
-// biome-ignore lint/suspicious/noExplicitAny: stubs of several client types
-type Stub = AwsStub<any, any, any>;
+/** A mocked client of any type (the contract layer's mockClient). */
+type Stub = ReturnType<typeof mockClient>;
 
 /** Mocked ELB, ECS, CloudWatch, ECR and IAM clients (by class) answering from the fixture; restore() them after. */
 export function mockAccount(account: AccountFixture) {
