@@ -189,9 +189,12 @@ function callFacts(
     ...(td?.taskDefinition.taskDefinitionArn
       ? { taskDefinitionArn: td.taskDefinition.taskDefinitionArn }
       : {}),
-    passRoles: [td?.taskDefinition.taskRoleArn, td?.taskDefinition.executionRoleArn].filter(
-      (r): r is string => typeof r === 'string' && r !== '',
-    ),
+    // A task definition may name its roles by name (RegisterTaskDefinition: "short name or full ARN").
+    passRoles: [td?.taskDefinition.taskRoleArn, td?.taskDefinition.executionRoleArn]
+      .filter((r): r is string => typeof r === 'string' && r !== '')
+      .map((r) =>
+        r.startsWith('arn:') ? r : `arn:${partitionOf(config)}:iam::${accountOf(config)}:role/${r}`,
+      ),
     taskDefinitionTagged: (td?.tags ?? []).some((tag) => tag.key && !tag.key.startsWith('aws:')),
     alarmArns: found.metric.flatMap((a) => (a.AlarmArn ? [a.AlarmArn] : [])),
     composite: found.composite.length > 0,
@@ -212,6 +215,7 @@ export async function listXrayGroups(xray: XRayClient): Promise<string[]> {
   return names;
 }
 
+const partitionOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[1] ?? 'aws';
 const regionOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[3] ?? '';
 const accountOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[4] ?? '';
 

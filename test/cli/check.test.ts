@@ -396,6 +396,17 @@ describe('canary check: every failure it knows', () => {
       /set deployer\.executionRoleArn in the service config/,
     ],
     [
+      'a task role named by name, which the role may not pass',
+      (a) => {
+        taskDefinitionOf(a).taskRoleArn = 'web-task';
+        a.denied[`iam:PassRole arn:aws:iam::${ACCOUNT}:role/web-task`] = 'implicitDeny';
+      },
+      'iam',
+      'error',
+      /prepare, .* may not call iam:PassRole on arn:aws:iam::123456789012:role\/web-task /,
+      /deployer\.taskRoleArn/,
+    ],
+    [
       'the stable task definition is of another family',
       (a) => {
         taskDefinitionOf(a).family = 'shop-web';
