@@ -62,6 +62,17 @@ export interface CanaryHealth {
   detail: string;
 }
 
+/** Whether the canary can take a traffic share: its tasks for that share running and healthy behind its group. */
+export interface CanaryCapacity extends CanaryHealth {
+  /** Tasks the share needs; absent when the controller does not size the canary (`none`). */
+  needed?: number;
+  /** The canary service's desired and running tasks (of its current deployment), when the controller runs it. */
+  desired?: number;
+  running?: number;
+  /** Targets in state `healthy` in the canary target group (draining, initial, unhealthy ones do not count). */
+  healthy: number;
+}
+
 export interface Deployer {
   /** What the stable service runs now, to restore it if a rollback follows a started promotion. */
   describeStable(config: ServiceConfig, route: Route): Promise<DeployedVersion>;
@@ -70,6 +81,11 @@ export interface Deployer {
   canaryHealth(config: ServiceConfig, route: Route): Promise<CanaryHealth>;
   /** Resize the canary for a traffic share (never below what its current weight needs). */
   scaleCanary(config: ServiceConfig, route: Route, canaryPercent: number): Promise<void>;
+  /**
+   * Whether the canary's capacity for `canaryPercent` is running and healthy in the canary target group, so the
+   * share can move to it. Read-only; the workflow polls it between `scaleCanary` and the weight change.
+   */
+  canaryCapacity(config: ServiceConfig, route: Route, canaryPercent: number): Promise<CanaryCapacity>;
   /** Roll the stable service onto the image. */
   promoteStable(config: ServiceConfig, route: Route, image: ImageRef): Promise<void>;
   stableHealth(config: ServiceConfig, route: Route, image: ImageRef): Promise<CanaryHealth>;

@@ -1,11 +1,24 @@
 import { EventEmitter } from 'node:events';
 import type { DeployerConfig, ServiceConfig } from '../functions/core/config';
 import { ConfigInvalidError } from '../functions/core/errors';
+import { canaryTaskCount } from '../functions/core/plan';
 import type { DeployedVersion, ImageRef, Route } from '../functions/core/rollout';
-import type { CanaryHealth, Deployer, DeployerFor } from '../functions/ports';
+import type { CanaryCapacity, CanaryHealth, Deployer, DeployerFor } from '../functions/ports';
 import type { VirtualClock } from './clock';
 import type { LocalLoadBalancer } from './load-balancer';
 import type { AppVersion, ImageRegistry } from './versions';
+
+/**
+ * One task of a service the controller sizes, as ECS and ALB take it into service: placed, then RUNNING (image
+ * pulled, container started) and registered in the target group (state `initial`), then `healthy` once it has
+ * passed the target group's health check ("After your target is registered, it must pass one health check to be
+ * considered healthy": ALB guide, Health checks for Application Load Balancer target groups). A task the cluster
+ * cannot place stays PENDING and never registers (both times infinite).
+ */
+export interface LocalTask {
+  runningAtMs: number;
+  healthyAtMs: number;
+}
 
 /** A version running behind a target group. */
 export interface RunningVersion {
@@ -14,6 +27,8 @@ export interface RunningVersion {
   readyAtMs: number;
   /** Share of traffic it is sized for, in percent. */
   capacityPercent: number;
+  /** Its tasks, when the deployer sizes it by task count (the canary service); absent: sized for all traffic. */
+  tasks?: LocalTask[];
 }
 
 /**
@@ -34,26 +49,80 @@ export class Backends extends EventEmitter {
   }
 }
 
+export interface LocalServiceOptions {
+  /** Rollout seconds a new task takes to become healthy in its target group (half of it to reach RUNNING). */
+  startSeconds?: number;
+  /** Tasks of the stable service: the canary gets the same share of them as of the traffic. */
+  stableTasks?: number;
+  /** Canary tasks the cluster can place; more stay PENDING (ECS: "unable to place a task"). */
+  canaryTaskLimit?: number;
+}
+
 /**
- * An ECS-like deployer: a stable and a canary service, each running one version behind its target group. A
- * new version takes `startSeconds` of rollout time to become healthy.
+ * An ECS-like deployer: a stable and a canary service, each running one version behind its target group. The
+ * canary runs a task count for its share of the traffic (`canaryTaskCount`, as the ECS adapter sizes it); a new
+ * task takes `startSeconds` of rollout time to become healthy. Emits a `violation` on the backends when the load
+ * balancer applies a canary weight above what its healthy tasks can serve.
  */
 export class LocalServiceDeployer implements Deployer {
   readonly swapsTargetGroups = false;
+  private readonly startSeconds: number;
+  private readonly stableTasks: number;
+  private readonly canaryTaskLimit: number;
 
   constructor(
     private readonly backends: Backends,
     private readonly images: ImageRegistry,
     private readonly lb: LocalLoadBalancer,
     private readonly clock: VirtualClock,
-    private readonly startSeconds = 20,
-  ) {}
+    options: LocalServiceOptions = {},
+  ) {
+    this.startSeconds = options.startSeconds ?? 20;
+    this.stableTasks = options.stableTasks ?? 10;
+    this.canaryTaskLimit = options.canaryTaskLimit ?? Number.POSITIVE_INFINITY;
+    lb.on('applied', (_listenerArn: string, state: { weights: Record<string, number> }) =>
+      this.checkCapacity(state.weights),
+    );
+  }
 
   private launch(image: { digest: string }, capacityPercent: number): RunningVersion {
     const version = this.images.get(image.digest);
     if (!version) throw new Error(`image ${image.digest} is not in the local registry`);
     const now = this.clock.now().getTime();
     return { version, startedAtMs: now, readyAtMs: now + this.startSeconds * 1000, capacityPercent };
+  }
+
+  /** `count` more canary tasks placed now, after `existing` (the cluster places at most `canaryTaskLimit`). */
+  private place(existing: number, count: number): LocalTask[] {
+    const now = this.clock.now().getTime();
+    return Array.from({ length: count }, (_, i) =>
+      existing + i < this.canaryTaskLimit
+        ? { runningAtMs: now + this.startSeconds * 500, healthyAtMs: now + this.startSeconds * 1000 }
+        : { runningAtMs: Number.POSITIVE_INFINITY, healthyAtMs: Number.POSITIVE_INFINITY },
+    );
+  }
+
+  private healthyTasks(running: RunningVersion | undefined): number {
+    const now = this.clock.now().getTime();
+    return (running?.tasks ?? []).filter((t) => t.healthyAtMs <= now).length;
+  }
+
+  private checkCapacity(weights: Record<string, number>): void {
+    const total = Object.values(weights).reduce((sum, w) => sum + w, 0);
+    if (total === 0) return;
+    for (const [tg, weight] of Object.entries(weights)) {
+      const running = this.backends.get(tg);
+      if (weight === 0 || !running?.tasks) continue;
+      const share = (weight / total) * 100;
+      const healthy = this.healthyTasks(running);
+      const capacity = (healthy / this.stableTasks) * 100;
+      if (share > capacity + 1e-9) {
+        this.backends.emit(
+          'violation',
+          `${tg.slice(tg.indexOf('targetgroup/'))} took ${share.toFixed(1)}% of the traffic with ${healthy} healthy tasks (capacity for ${capacity.toFixed(1)}%)`,
+        );
+      }
+    }
   }
 
   async describeStable(_config: ServiceConfig, route: Route): Promise<DeployedVersion> {
@@ -68,7 +137,12 @@ export class LocalServiceDeployer implements Deployer {
     image: ImageRef,
     canaryPercent: number,
   ): Promise<void> {
-    this.backends.set(route.canaryTargetGroupArn, this.launch(image, canaryPercent));
+    const tasks = this.place(0, canaryTaskCount(this.stableTasks, canaryPercent));
+    this.backends.set(route.canaryTargetGroupArn, {
+      ...this.launch(image, canaryPercent),
+      readyAtMs: Math.max(...tasks.map((t) => t.healthyAtMs)),
+      tasks,
+    });
   }
 
   private health(running: RunningVersion | undefined, digest?: string): CanaryHealth {
@@ -86,10 +160,31 @@ export class LocalServiceDeployer implements Deployer {
   async scaleCanary(_config: ServiceConfig, route: Route, canaryPercent: number): Promise<void> {
     const canary = this.backends.get(route.canaryTargetGroupArn);
     if (!canary) throw new Error('the canary is not running');
+    const tasks = canary.tasks ?? [];
+    const missing = canaryTaskCount(this.stableTasks, canaryPercent) - tasks.length;
     this.backends.set(route.canaryTargetGroupArn, {
       ...canary,
       capacityPercent: Math.max(canary.capacityPercent, canaryPercent),
+      tasks: missing > 0 ? [...tasks, ...this.place(tasks.length, missing)] : tasks,
     });
+  }
+
+  async canaryCapacity(_config: ServiceConfig, route: Route, canaryPercent: number): Promise<CanaryCapacity> {
+    const canary = this.backends.get(route.canaryTargetGroupArn);
+    if (!canary?.tasks) return { ready: false, healthy: 0, detail: 'the canary is not running' };
+    const now = this.clock.now().getTime();
+    const needed = canaryTaskCount(this.stableTasks, canaryPercent);
+    const desired = canary.tasks.length;
+    const running = canary.tasks.filter((t) => t.runningAtMs <= now).length;
+    const healthy = this.healthyTasks(canary);
+    return {
+      ready: desired >= needed && running >= needed && healthy >= needed,
+      needed,
+      desired,
+      running,
+      healthy,
+      detail: `${running}/${desired} canary tasks running, ${healthy} healthy; ${needed} needed for ${canaryPercent}%`,
+    };
   }
 
   async promoteStable(_config: ServiceConfig, route: Route, image: ImageRef): Promise<void> {
@@ -140,6 +235,11 @@ export class LocalNoDeployer implements Deployer {
     return { ready, detail: ready ? 'targets healthy' : 'no healthy targets' };
   }
   async scaleCanary(): Promise<void> {}
+  async canaryCapacity(config: ServiceConfig, route: Route): Promise<CanaryCapacity> {
+    // As the `none` adapter: the group's size is not the controller's to set, so one healthy target will do.
+    const health = await this.canaryHealth(config, route);
+    return { ...health, healthy: health.ready ? 1 : 0 };
+  }
   async promoteStable(): Promise<void> {}
   async stableHealth(): Promise<CanaryHealth> {
     return { ready: true, detail: 'target groups swap roles' };

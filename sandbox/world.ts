@@ -49,8 +49,10 @@ export interface WorldOptions {
   stable: { tag: string; profile: FaultProfile };
   images: { tag: string; profile: FaultProfile }[];
   alarms?: LocalAlarmSpec[];
-  /** Rollout seconds a new version takes to become healthy. */
+  /** Rollout seconds a new version (and each new task of the canary) takes to become healthy. */
   startSeconds?: number;
+  /** Canary tasks the cluster can place (the stable service runs 10); more stay PENDING. Default: no limit. */
+  canaryTaskLimit?: number;
   /** Real ms between the workflow's retries. */
   retryIntervalMs?: number;
   /** ms the load balancer takes to apply a change. */
@@ -135,13 +137,10 @@ export class World {
     this.backends.on('violation', (v: string) => this.violations.push(v));
 
     const deployerFor = localDeployerFor({
-      ecs: new LocalServiceDeployer(
-        this.backends,
-        this.images,
-        this.lb,
-        this.clock,
-        options.startSeconds ?? 20,
-      ),
+      ecs: new LocalServiceDeployer(this.backends, this.images, this.lb, this.clock, {
+        startSeconds: options.startSeconds ?? 20,
+        ...(options.canaryTaskLimit !== undefined ? { canaryTaskLimit: options.canaryTaskLimit } : {}),
+      }),
       none: new LocalNoDeployer(this.backends, this.clock),
     });
     const catalog: ServiceCatalog = {

@@ -1,13 +1,19 @@
 /**
- * set-weight: scale the canary for the step, move the step's share of traffic to it, verify the listener took
- * it, and hand the bake's first wait (one analysis interval, or the whole bake if shorter) and what is left of it to
- * the workflow. The first step also fixes the rollout's latency thresholds
- * (the stable version's p99 and p50 before the canary takes traffic).
+ * set-weight, in two phases the workflow calls in turn, with the capacity polls (check-ready `capacity`) between:
+ * - `scale`: size the canary for the step and read its capacity once, so a step it is already sized for moves on
+ *   at once;
+ * - `shift` (also when no phase is given): move the step's share of traffic to the canary, verify the listener
+ *   took it, and hand the bake's first wait (one analysis interval, or the whole bake if shorter) and what is left
+ *   of it to the workflow. The first step also fixes the rollout's latency thresholds (the stable version's p99
+ *   and p50 before the canary takes traffic).
+ * The workflow only shifts once the capacity polls found the new tasks running and healthy, so a bigger step never
+ * lands on the previous step's task count while new tasks start.
  */
+import * as z from 'zod';
 import type { LatencyThresholds } from '../core/rollout';
 import { nextBakeWait } from '../core/rules';
 import type { Clock, DeployerFor, Log, MetricSource, RolloutStore, TrafficRouter } from '../ports';
-import { stepInput } from './lib/inputs';
+import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
 import { checkpoint, recordHistory, shiftTraffic } from './lib/procedures';
 import { task } from './lib/task';
 
@@ -24,10 +30,39 @@ export interface SetWeightDeps {
 /** The span before the canary starts over which the stable version's p99 and p50 are taken. */
 export const THRESHOLD_SPAN_SECONDS = 30 * 60;
 
+const input = z.object({
+  rollout: rolloutDocSchema,
+  route: routeSchema,
+  step: planStepSchema,
+  // Absent: an execution started before the workflow had the scale phase (scale and shift at once, as it did).
+  phase: z.enum(['scale', 'shift']).default('shift'),
+});
+
 export function makeSetWeight(deps: SetWeightDeps) {
   const { deployerFor, store, clock, log } = deps;
-  return task('set-weight input', stepInput, async ({ rollout, route, step }) => {
+  return task('set-weight input', input, async ({ rollout, route, step, phase }) => {
     const record = await checkpoint(store, rollout.rolloutId);
+    const deployer = deployerFor(rollout.config);
+    if (phase === 'scale') {
+      await deployer.scaleCanary(rollout.config, route, step.weight);
+      const { ready, detail, ...counts } = await deployer.canaryCapacity(rollout.config, route, step.weight);
+      log.info('canary scaled', {
+        rolloutId: rollout.rolloutId,
+        step: step.index,
+        weight: step.weight,
+        ready,
+        detail,
+        ...counts,
+      });
+      // The first reading of the capacity polls (attempts 0): check-ready counts the polls after it.
+      return {
+        ready,
+        attempts: 0,
+        detail,
+        ...counts,
+        waitSeconds: clock.workflowSeconds(rollout.config.readiness.pollSeconds),
+      };
+    }
     // Thresholds once, from the stable version alone, before the canary takes any traffic.
     let thresholds: LatencyThresholds | undefined;
     if (!record.canaryStartedAt && !record.latencyThresholds && deps.metrics) {
@@ -48,8 +83,9 @@ export function makeSetWeight(deps: SetWeightDeps) {
         });
       }
     }
-    // Capacity first, then traffic: the canary is never asked to take more than it is sized for.
-    await deployerFor(rollout.config).scaleCanary(rollout.config, route, step.weight);
+    // Capacity first, then traffic: the canary is never asked to take more than it is sized for (already sized by
+    // the scale phase, so this changes nothing then; it sizes the canary for an execution without that phase).
+    await deployer.scaleCanary(rollout.config, route, step.weight);
     await shiftTraffic(deps, route, step.weight);
     const now = clock.now().toISOString();
     await store.updateRollout(rollout.rolloutId, {

@@ -26,6 +26,7 @@ import {
   type Tag,
   type TargetGroup,
   type TargetGroupStickinessConfig,
+  type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfigInvalidError, TargetNotFoundError } from '../../core/errors';
 import { type AlbWeights, albWeights } from '../../core/plan';
@@ -343,29 +344,60 @@ export class AlbTargetHealth {
   }
 
   async check(targetGroupArn: string): Promise<CanaryHealth> {
+    const targets = await this.targets(targetGroupArn);
+    const name = targetGroupName(targetGroupArn);
+    if (targets.length === 0) return { ready: false, detail: `no registered targets in ${name}` };
+    const notHealthy = targets.filter((d) => d.TargetHealth?.State !== 'healthy');
+    if (notHealthy.length === 0)
+      return { ready: true, detail: `${targets.length}/${targets.length} targets healthy in ${name}` };
+    return {
+      ready: false,
+      detail: `${targets.length - notHealthy.length}/${targets.length} targets healthy in ${name}: ${examples(notHealthy)}`,
+    };
+  }
+
+  /**
+   * How many of the group's targets are in state `healthy`, the only state in which ALB routes to a target when
+   * the group has healthy ones: `initial` (registering, or not yet past its health checks), `unhealthy`, `unused`,
+   * `draining` and `unavailable` do not count (API reference, TargetHealth).
+   */
+  async healthyCount(targetGroupArn: string): Promise<{ healthy: number; detail: string }> {
+    const targets = await this.targets(targetGroupArn);
+    const notHealthy = targets.filter((d) => d.TargetHealth?.State !== 'healthy');
+    const healthy = targets.length - notHealthy.length;
+    const name = targetGroupName(targetGroupArn);
+    return {
+      healthy,
+      detail:
+        notHealthy.length === 0
+          ? `${healthy} healthy in ${name}`
+          : `${healthy} healthy in ${name} (${examples(notHealthy)})`,
+    };
+  }
+
+  /** The group's targets with their health, draining ones left out (they are leaving the group). */
+  private async targets(targetGroupArn: string): Promise<TargetHealthDescription[]> {
     const out = await this.aws.call(
       `${IAM}:DescribeTargetHealth`,
       targetGroupArn,
       () => this.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn })),
       { notFound: { TargetGroupNotFoundException: `target group ${targetGroupArn} does not exist` } },
     );
-    const targets = (out.TargetHealthDescriptions ?? []).filter((d) => d.TargetHealth?.State !== 'draining');
-    const name = targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/'));
-    if (targets.length === 0) return { ready: false, detail: `no registered targets in ${name}` };
-    const notHealthy = targets.filter((d) => d.TargetHealth?.State !== 'healthy');
-    if (notHealthy.length === 0)
-      return { ready: true, detail: `${targets.length}/${targets.length} targets healthy in ${name}` };
-    const examples = notHealthy
-      .slice(0, 3)
-      .map(
-        (d) =>
-          `${d.Target?.Id ?? '?'}${d.Target?.Port ? `:${d.Target.Port}` : ''} ${d.TargetHealth?.State ?? 'unknown'}${d.TargetHealth?.Reason ? ` (${d.TargetHealth.Reason})` : ''}`,
-      );
-    return {
-      ready: false,
-      detail: `${targets.length - notHealthy.length}/${targets.length} targets healthy in ${name}: ${examples.join(', ')}`,
-    };
+    return (out.TargetHealthDescriptions ?? []).filter((d) => d.TargetHealth?.State !== 'draining');
   }
+}
+
+const targetGroupName = (arn: string) => arn.slice(arn.indexOf('targetgroup/'));
+
+/** A few targets that are not healthy, with their state and reason code, for a message. */
+function examples(notHealthy: readonly TargetHealthDescription[]): string {
+  const shown = notHealthy
+    .slice(0, 3)
+    .map(
+      (d) =>
+        `${d.Target?.Id ?? '?'}${d.Target?.Port ? `:${d.Target.Port}` : ''} ${d.TargetHealth?.State ?? 'unknown'}${d.TargetHealth?.Reason ? ` (${d.TargetHealth.Reason})` : ''}`,
+    );
+  return shown.join(', ');
 }
 
 function notFoundMessages(route: Route): Record<string, string> {

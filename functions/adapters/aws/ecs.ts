@@ -16,17 +16,16 @@ import {
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { type ServiceConfig, taskDefinitionFamily } from '../../core/config';
 import { ConfigInvalidError, type FieldIssue, TargetNotFoundError } from '../../core/errors';
+import { canaryTaskCount } from '../../core/plan';
 import type { DeployedVersion, ImageRef, Route } from '../../core/rollout';
-import type { CanaryHealth, Deployer } from '../../ports';
+import type { CanaryCapacity, CanaryHealth, Deployer } from '../../ports';
 import { AlbTargetHealth } from './alb';
 import { type AdapterOptions, AwsCaller } from './sdk';
 
 type EcsDeployerConfig = Extract<ServiceConfig['deployer'], { kind: 'ecs' }>;
 
 /** Tasks the canary needs for a share of the stable service's traffic: at least one. */
-export function canaryDesiredCount(stableDesired: number, canaryPercent: number): number {
-  return Math.max(1, Math.ceil((stableDesired * canaryPercent) / 100));
-}
+export const canaryDesiredCount = canaryTaskCount;
 
 /** `123456789012.dkr.ecr.us-east-1.amazonaws.com` from `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.2`. */
 export function registryOf(image: string): string | undefined {
@@ -124,6 +123,45 @@ export class EcsDeployer implements Deployer {
     const current = canary.desiredCount ?? 0;
     const desired = Math.max(current, canaryDesiredCount(stable.desiredCount ?? 0, canaryPercent));
     if (desired !== current) await this.updateService(d, d.canaryService, { desiredCount: desired });
+  }
+
+  /**
+   * The canary's capacity for `canaryPercent`: the tasks it needs (the same share of the stable service's desired
+   * count as of the traffic), RUNNING in the canary service's PRIMARY deployment (the tasks of its current task
+   * definition; an ACTIVE deployment still running tasks means an older revision is still registered too), and
+   * `healthy` in the canary target group. A task that is RUNNING in ECS may still be `initial` in the target group
+   * until it has passed the health check, and ALB only routes to it once it is `healthy`.
+   */
+  async canaryCapacity(config: ServiceConfig, route: Route, canaryPercent: number): Promise<CanaryCapacity> {
+    const d = ecsConfig(config);
+    const [stable, canary] = await this.services(d, [d.stableService, d.canaryService]);
+    const needed = canaryTaskCount(stable.desiredCount ?? 0, canaryPercent);
+    const primary = primaryDeployment(canary);
+    const desired = primary?.desiredCount ?? 0;
+    const running = primary?.runningCount ?? 0;
+    const older = (canary.deployments ?? []).filter(
+      (x) => x.status !== 'PRIMARY' && ((x.runningCount ?? 0) > 0 || (x.pendingCount ?? 0) > 0),
+    );
+    const targets = await this.targetHealth.healthyCount(route.canaryTargetGroupArn);
+    const ready =
+      primary !== undefined &&
+      older.length === 0 &&
+      desired >= needed &&
+      running >= needed &&
+      targets.healthy >= needed;
+    const tasks = primary ? `${running}/${desired} tasks running` : 'no primary deployment';
+    const previous =
+      older.length > 0
+        ? `; an older deployment still runs ${older.reduce((n, x) => n + (x.runningCount ?? 0), 0)} tasks`
+        : '';
+    return {
+      ready,
+      needed,
+      desired,
+      running,
+      healthy: targets.healthy,
+      detail: `${d.canaryService}: ${tasks}${previous}, ${targets.detail}; ${needed} needed for ${canaryPercent}%`,
+    };
   }
 
   async promoteStable(config: ServiceConfig, _route: Route, _image: ImageRef): Promise<void> {

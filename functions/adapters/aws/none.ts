@@ -5,7 +5,7 @@
  */
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { DeployedVersion, Route } from '../../core/rollout';
-import type { CanaryHealth, Deployer } from '../../ports';
+import type { CanaryCapacity, CanaryHealth, Deployer } from '../../ports';
 import { AlbTargetHealth } from './alb';
 import type { AdapterOptions } from './sdk';
 
@@ -28,6 +28,20 @@ export class NoDeployer implements Deployer {
   }
 
   async scaleCanary(): Promise<void> {}
+
+  /**
+   * Whoever deploys behind the canary target group also sizes it, often by scaling on the traffic it gets (target
+   * tracking on ALBRequestCountPerTarget), which a wait for capacity before traffic would deadlock. So the share
+   * moves once the group has a healthy target; how many it has is reported, not required.
+   */
+  async canaryCapacity(_config: unknown, route: Route, canaryPercent: number): Promise<CanaryCapacity> {
+    const { healthy, detail } = await this.targetHealth.healthyCount(route.canaryTargetGroupArn);
+    return {
+      ready: healthy > 0,
+      healthy,
+      detail: `${detail}; sized outside the controller, ${canaryPercent}% moves once one target is healthy`,
+    };
+  }
 
   async promoteStable(): Promise<void> {}
 
