@@ -396,6 +396,111 @@ describe('EcsDeployer', () => {
     });
   });
 
+  describe('canaryCapacity', () => {
+    /** A target of the canary group in a DescribeTargetHealth state (API reference, TargetHealth). */
+    const target = (n: number, State: 'healthy' | 'initial' | 'unhealthy' | 'draining', Reason?: string) => ({
+      Target: { Id: `10.0.1.${n}`, Port: 8080 },
+      TargetHealth: { State, ...(Reason ? { Reason } : {}) },
+    });
+
+    function services(canary: Service) {
+      ecs.on(DescribeServicesCommand).resolves({
+        services: [service('web', STABLE_TD, { desired: 10, running: 10 }), canary],
+        failures: [],
+      });
+    }
+
+    it('reads both services in one call and the canary target group: ready once the tasks for the share are running and healthy', async () => {
+      services(service('web-canary', CANARY_TD, { desired: 5, running: 5 }));
+      elb.on(DescribeTargetHealthCommand).resolves({
+        TargetHealthDescriptions: [1, 2, 3, 4, 5].map((n) => target(n, 'healthy')),
+      });
+
+      const capacity = await deployer.canaryCapacity(config, route(), 50);
+
+      expect(capacity).toMatchObject({ ready: true, needed: 5, desired: 5, running: 5, healthy: 5 });
+      expect(ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input)).toEqual([
+        { cluster: 'prod', services: ['web', 'web-canary'] },
+      ]);
+      expect(elb.commandCalls(DescribeTargetHealthCommand).map((c) => c.args[0].input)).toEqual([
+        { TargetGroupArn: CANARY_TG },
+      ]);
+      expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    });
+
+    it('is not ready while new tasks run in ECS but are still initial in the target group', async () => {
+      services(service('web-canary', CANARY_TD, { desired: 5, running: 5 }));
+      elb.on(DescribeTargetHealthCommand).resolves({
+        TargetHealthDescriptions: [
+          target(1, 'healthy'),
+          target(2, 'initial', 'Elb.InitialHealthChecking'),
+          target(3, 'initial', 'Elb.RegistrationInProgress'),
+          target(4, 'unhealthy', 'Target.Timeout'),
+          target(5, 'healthy'),
+          target(6, 'draining', 'Target.DeregistrationInProgress'),
+        ],
+      });
+
+      const capacity = await deployer.canaryCapacity(config, route(), 50);
+
+      expect(capacity).toMatchObject({ ready: false, needed: 5, running: 5, healthy: 2 });
+      expect(capacity.detail).toContain('web-canary: 5/5 tasks running');
+      expect(capacity.detail).toContain('2 healthy in targetgroup/');
+      expect(capacity.detail).toContain('10.0.1.2:8080 initial (Elb.InitialHealthChecking)');
+      expect(capacity.detail).toContain('5 needed for 50%');
+      expect(capacity.detail).not.toContain('10.0.1.6');
+    });
+
+    it('is not ready while the canary service still runs fewer tasks than the share needs', async () => {
+      services(service('web-canary', CANARY_TD, { desired: 5, running: 2 }));
+      elb.on(DescribeTargetHealthCommand).resolves({
+        TargetHealthDescriptions: [1, 2].map((n) => target(n, 'healthy')),
+      });
+
+      const capacity = await deployer.canaryCapacity(config, route(), 50);
+
+      expect(capacity).toMatchObject({ ready: false, needed: 5, desired: 5, running: 2, healthy: 2 });
+      expect(capacity.detail).toContain('2/5 tasks running');
+    });
+
+    it('is not ready when the canary has not been scaled for the share (desired below needed)', async () => {
+      services(service('web-canary', CANARY_TD, { desired: 1, running: 1 }));
+      elb.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [target(1, 'healthy')] });
+
+      expect(await deployer.canaryCapacity(config, route(), 25)).toMatchObject({
+        ready: false,
+        needed: 3,
+        desired: 1,
+      });
+    });
+
+    it('does not count targets of an older deployment that still runs tasks', async () => {
+      const canary = service('web-canary', CANARY_TD, { desired: 3, running: 3 });
+      canary.deployments = [
+        ...(canary.deployments ?? []),
+        { id: 'ecs-svc/old', status: 'ACTIVE', taskDefinition: STABLE_TD, desiredCount: 0, runningCount: 2 },
+      ];
+      services(canary);
+      elb.on(DescribeTargetHealthCommand).resolves({
+        TargetHealthDescriptions: [1, 2, 3, 4, 5].map((n) => target(n, 'healthy')),
+      });
+
+      const capacity = await deployer.canaryCapacity(config, route(), 25);
+
+      expect(capacity.ready).toBe(false);
+      expect(capacity.detail).toContain('an older deployment still runs 2 tasks');
+    });
+
+    it('a missing canary target group is TargetNotFound', async () => {
+      services(service('web-canary', CANARY_TD, { desired: 3, running: 3 }));
+      elb
+        .on(DescribeTargetHealthCommand)
+        .rejects(awsError('TargetGroupNotFoundException', 400, 'One or more target groups not found'));
+
+      await expect(deployer.canaryCapacity(config, route(), 25)).rejects.toThrow(TargetNotFoundError);
+    });
+  });
+
   it('scaleCanary grows the canary for the share, never shrinks it', async () => {
     ecs.on(DescribeServicesCommand).resolves({
       services: [
@@ -539,6 +644,31 @@ describe('NoDeployer', () => {
     expect((await deployer.stableHealth()).ready).toBe(true);
 
     expect(elb.calls()).toHaveLength(1);
+    expect(ecs.calls()).toHaveLength(0);
+  });
+
+  it('canaryCapacity: ready once the canary target group has a healthy target (the group is sized elsewhere)', async () => {
+    const deployer = new NoDeployer(elbClient, { retry: fastRetry().retry });
+    const config = serviceConfig({ deployer: { kind: 'none' } });
+    elb
+      .on(DescribeTargetHealthCommand)
+      .resolvesOnce({
+        TargetHealthDescriptions: [
+          { Target: { Id: '10.0.1.12', Port: 8080 }, TargetHealth: { State: 'initial' } },
+        ],
+      })
+      .resolves(healthyTargets);
+
+    const starting = await deployer.canaryCapacity(config, route(), 50);
+    const serving = await deployer.canaryCapacity(config, route(), 50);
+
+    expect(starting).toMatchObject({ ready: false, healthy: 0 });
+    expect(serving).toMatchObject({ ready: true, healthy: 2 });
+    expect(serving.needed).toBeUndefined();
+    expect(elb.commandCalls(DescribeTargetHealthCommand).map((c) => c.args[0].input)).toEqual([
+      { TargetGroupArn: CANARY_TG },
+      { TargetGroupArn: CANARY_TG },
+    ]);
     expect(ecs.calls()).toHaveLength(0);
   });
 });

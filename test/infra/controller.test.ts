@@ -673,6 +673,16 @@ describe('IAM', () => {
     }
   });
 
+  it('lets the functions that read the canary capacity (set-weight scales, check-ready polls) read target health', () => {
+    for (const h of ['set-weight', 'check-ready']) {
+      // DescribeTargetHealth has no resource type in the Service Authorization Reference: "*" is the only scope.
+      const health = functionStatements(h).find((x) =>
+        actions(x).includes('elasticloadbalancing:DescribeTargetHealth'),
+      );
+      expect(asList(health?.Resource), h).toEqual(['*']);
+    }
+  });
+
   it('scopes ECS service actions to the long and the short ARN of each configured service', () => {
     // Services created before the long ARN format keep service/<name> (ECS guide: "Migrate an Amazon ECS short
     // service ARN to a long ARN"); IAM matches the ARN the service has.

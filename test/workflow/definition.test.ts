@@ -80,6 +80,8 @@ describe('statemachine/canary.asl.json', () => {
     expect(bakeCatch[0]).toMatchObject({ ErrorEquals: ['States.Timeout'], Next: 'Analyze' });
     for (const name of [
       'CheckCanaryReady',
+      'ScaleCanary',
+      'CheckCapacity',
       'SetWeight',
       'Analyze',
       'PromoteBegin',
@@ -125,6 +127,49 @@ describe('statemachine/canary.asl.json', () => {
       // function ends as Lambda.Unknown and States.Timeout means the invocation itself never came back.
       else if (!retried.includes('States.ALL')) expect(retried, state).toContain('States.Timeout');
     }
+  });
+
+  it('moves a step weight only after a capacity check: SelectStep scales, IsCapacityReady alone leads to SetWeight', () => {
+    const all = states();
+    const into = (target: string) =>
+      Object.entries(all)
+        .filter(([, s]) => {
+          const choices = (s.Choices as { Next: string }[] | undefined) ?? [];
+          return s.Next === target || s.Default === target || choices.some((c) => c.Next === target);
+        })
+        .map(([n]) => n);
+    expect(all.SelectStep?.Next).toBe('ScaleCanary');
+    const fn = (name: string) => taskStates(loadDefinition()).find((t) => t.state === name)?.fn;
+    expect([fn('ScaleCanary'), fn('SetWeight'), fn('CheckCapacity')]).toEqual([
+      'SetWeight',
+      'SetWeight',
+      'CheckReady',
+    ]);
+    expect(all.ScaleCanary).toMatchObject({
+      Parameters: { phase: 'scale', 'step.$': '$.current.step' },
+      ResultPath: '$.capacity',
+      Next: 'IsCapacityReady',
+    });
+    expect(into('SetWeight')).toEqual(['IsCapacityReady']);
+    expect(all.IsCapacityReady).toMatchObject({
+      Choices: [{ Variable: '$.capacity.ready', BooleanEquals: true, Next: 'SetWeight' }],
+      Default: 'WaitForCapacity',
+    });
+    expect(all.WaitForCapacity).toMatchObject({
+      SecondsPath: '$.capacity.waitSeconds',
+      Next: 'CheckCapacity',
+    });
+    expect(all.CheckCapacity).toMatchObject({
+      Parameters: { which: 'capacity', 'weight.$': '$.current.step.weight', 'readiness.$': '$.capacity' },
+      ResultPath: '$.capacity',
+      Next: 'IsCapacityReady',
+    });
+    expect(all.SetWeight).toMatchObject({ Parameters: { phase: 'shift' } });
+    // The new Task states retry and catch exactly as the ones they sit beside.
+    expect(all.ScaleCanary?.Retry).toEqual(all.SetWeight?.Retry);
+    expect(all.ScaleCanary?.Catch).toEqual(all.SetWeight?.Catch);
+    expect(all.CheckCapacity?.Retry).toEqual(all.CheckCanaryReady?.Retry);
+    expect(all.CheckCapacity?.Catch).toEqual(all.CheckCanaryReady?.Catch);
   });
 
   it('does not retry a rollback that lacks permissions or config, so on-call hears at once', () => {
