@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { canaryTaskCount } from '../functions/core/capacity';
 import type { DeployerConfig, ServiceConfig } from '../functions/core/config';
 import { ConfigInvalidError } from '../functions/core/errors';
-import { canaryTaskCount } from '../functions/core/plan';
 import type { DeployedVersion, ImageRef, Route } from '../functions/core/rollout';
 import type { CanaryCapacity, CanaryHealth, Deployer, DeployerFor } from '../functions/ports';
 import type { VirtualClock } from './clock';

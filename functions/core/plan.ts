@@ -113,14 +113,6 @@ export function albWeights(canaryPercent: number): AlbWeights {
   return { stable: stableTenths / d, canary: canaryTenths / d };
 }
 
-/**
- * Tasks the canary needs to take `canaryPercent` of the traffic the stable service's `stableTasks` serve: the
- * same share, rounded up, and at least one (a canary with no task cannot be judged).
- */
-export function canaryTaskCount(stableTasks: number, canaryPercent: number): number {
-  return Math.max(1, Math.ceil((stableTasks * canaryPercent) / 100));
-}
-
 /** The canary's share of traffic in percent (one decimal) for a pair of ALB weights. */
 export function canaryPercent(weights: AlbWeights): number {
   const total = weights.stable + weights.canary;

@@ -5,6 +5,7 @@
  * (`readiness`, the same for the three loops).
  */
 import * as z from 'zod';
+import { capacityPollWait } from '../core/capacity';
 import { CanaryNotReadyError } from '../core/errors';
 import type { CanaryCapacity, CanaryHealth, Clock, DeployerFor, RolloutStore } from '../ports';
 import { rolloutDocSchema, routeSchema } from './lib/inputs';
@@ -24,7 +25,8 @@ const input = z
     which: z.enum(['canary', 'stable', 'capacity']),
     /** The traffic share the canary's capacity must serve (`capacity` only). */
     weight: z.number().gt(0).max(100).optional(),
-    readiness: z.object({ attempts: z.int().min(0) }).optional(),
+    /** Polls so far; for `capacity`, also the seconds since the scale at which this poll runs. */
+    readiness: z.object({ attempts: z.int().min(0), waited: z.number().min(0).optional() }).optional(),
   })
   .refine((i) => (i.which === 'capacity') === (i.weight !== undefined), {
     message: 'weight is required with which "capacity", and only with it',
@@ -41,12 +43,29 @@ export function makeCheckReady(deps: CheckReadyDeps) {
     else if (which === 'canary') health = await deployer.canaryHealth(rollout.config, route);
     else health = await deployer.stableHealth(rollout.config, route, rollout.image);
     const attempts = (readiness?.attempts ?? 0) + 1;
-    const { pollSeconds, timeoutSeconds } = rollout.config.readiness;
-    if (!health.ready && attempts * pollSeconds >= timeoutSeconds) {
-      const what = which === 'capacity' ? `canary capacity for ${weight}%` : which;
-      throw new CanaryNotReadyError(`${what} not ready after ${timeoutSeconds}s: ${health.detail}`);
-    }
     const { ready, detail, ...counts } = health;
-    return { ready, attempts, detail, ...counts, waitSeconds: clock.workflowSeconds(pollSeconds) };
+    const bound = rollout.config.readiness;
+    if (which === 'capacity') {
+      // Polls spaced out as time passes (core/capacity.ts), the last one at the timeout.
+      const waited = readiness?.waited ?? 0;
+      const wait = capacityPollWait(bound, waited);
+      if (!ready && wait === 0) {
+        throw new CanaryNotReadyError(
+          `canary capacity for ${weight}% not ready after ${bound.timeoutSeconds}s: ${detail}`,
+        );
+      }
+      return {
+        ready,
+        attempts,
+        waited: waited + wait,
+        detail,
+        ...counts,
+        waitSeconds: clock.workflowSeconds(wait),
+      };
+    }
+    if (!ready && attempts * bound.pollSeconds >= bound.timeoutSeconds) {
+      throw new CanaryNotReadyError(`${which} not ready after ${bound.timeoutSeconds}s: ${detail}`);
+    }
+    return { ready, attempts, detail, waitSeconds: clock.workflowSeconds(bound.pollSeconds) };
   });
 }

@@ -10,6 +10,7 @@
  * lands on the previous step's task count while new tasks start.
  */
 import * as z from 'zod';
+import { capacityPollWait } from '../core/capacity';
 import type { LatencyThresholds } from '../core/rollout';
 import { nextBakeWait } from '../core/rules';
 import type { Clock, DeployerFor, Log, MetricSource, RolloutStore, TrafficRouter } from '../ports';
@@ -54,13 +55,15 @@ export function makeSetWeight(deps: SetWeightDeps) {
         detail,
         ...counts,
       });
-      // The first reading of the capacity polls (attempts 0): check-ready counts the polls after it.
+      // The first reading of the capacity polls: check-ready counts the polls after it, `waited` seconds from now.
+      const wait = capacityPollWait(rollout.config.readiness, 0);
       return {
         ready,
         attempts: 0,
+        waited: wait,
         detail,
         ...counts,
-        waitSeconds: clock.workflowSeconds(rollout.config.readiness.pollSeconds),
+        waitSeconds: clock.workflowSeconds(wait),
       };
     }
     // Thresholds once, from the stable version alone, before the canary takes any traffic.

@@ -13,6 +13,8 @@ import {
 import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
+  type TargetHealthReasonEnum,
+  type TargetHealthStateEnum,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeDeployerFor } from '../../functions/adapters/aws/deployers';
@@ -398,7 +400,7 @@ describe('EcsDeployer', () => {
 
   describe('canaryCapacity', () => {
     /** A target of the canary group in a DescribeTargetHealth state (API reference, TargetHealth). */
-    const target = (n: number, State: 'healthy' | 'initial' | 'unhealthy' | 'draining', Reason?: string) => ({
+    const target = (n: number, State: TargetHealthStateEnum, Reason?: TargetHealthReasonEnum) => ({
       Target: { Id: `10.0.1.${n}`, Port: 8080 },
       TargetHealth: { State, ...(Reason ? { Reason } : {}) },
     });

@@ -111,6 +111,7 @@ describe('set-weight phases', () => {
     expect(out).toEqual({
       ready: false,
       attempts: 0,
+      waited: 15,
       detail: STARTING.detail,
       needed: 5,
       desired: 5,
@@ -166,26 +167,42 @@ describe('set-weight phases', () => {
 });
 
 describe('check-ready capacity', () => {
-  it('reads the capacity for the weight it is given, counts the poll and passes the numbers on', async () => {
+  it('reads the capacity for the weight it is given, counts the poll, spaces the next and passes the numbers on', async () => {
     const w = world();
     const handler = makeCheckReady({ deployerFor: w.deployerFor, store: await store(), clock });
 
-    const out = await handler(
-      { rollout, route, which: 'capacity', weight: 50, readiness: { attempts: 0 } },
+    const first = await handler(
+      { rollout, route, which: 'capacity', weight: 50, readiness: { attempts: 0, waited: 15 } },
+      context,
+    );
+    const later = await handler(
+      { rollout, route, which: 'capacity', weight: 50, readiness: { attempts: 3, waited: 45 } },
       context,
     );
 
-    expect(w.calls).toEqual(['capacity 50']);
-    expect(out).toMatchObject({ ready: false, attempts: 1, healthy: 1, needed: 5, waitSeconds: 15 });
+    expect(w.calls).toEqual(['capacity 50', 'capacity 50']);
+    expect(first).toMatchObject({
+      ready: false,
+      attempts: 1,
+      waited: 30,
+      healthy: 1,
+      needed: 5,
+      waitSeconds: 15,
+    });
+    // Half the time waited so far, but never past the 60 s timeout: the last poll falls on it.
+    expect(later).toMatchObject({ attempts: 4, waited: 60, waitSeconds: 15 });
   });
 
   it('gives up with CanaryNotReady naming the weight and what is missing once the readiness bound is reached', async () => {
     const w = world();
     const handler = makeCheckReady({ deployerFor: w.deployerFor, store: await store(), clock });
 
-    // 60 s at 15 s a poll: the 4th poll is the last.
+    // The poll at the 60 s timeout is the last.
     await expect(
-      handler({ rollout, route, which: 'capacity', weight: 50, readiness: { attempts: 3 } }, context),
+      handler(
+        { rollout, route, which: 'capacity', weight: 50, readiness: { attempts: 4, waited: 60 } },
+        context,
+      ),
     ).rejects.toMatchObject({
       name: 'CanaryNotReady',
       message: `canary capacity for 50% not ready after 60s: ${STARTING.detail}`,
@@ -197,11 +214,11 @@ describe('check-ready capacity', () => {
     const handler = makeCheckReady({ deployerFor: w.deployerFor, store: await store(), clock });
 
     const out = await handler(
-      { rollout, route, which: 'capacity', weight: 50, readiness: { attempts: 3 } },
+      { rollout, route, which: 'capacity', weight: 50, readiness: { attempts: 4, waited: 60 } },
       context,
     );
 
-    expect(out).toMatchObject({ ready: true, attempts: 4 });
+    expect(out).toMatchObject({ ready: true, attempts: 5 });
   });
 
   it('capacity without a weight (or a weight with another check) is InputInvalid naming weight', async () => {

@@ -14,9 +14,9 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { canaryTaskCount } from '../../core/capacity';
 import { type ServiceConfig, taskDefinitionFamily } from '../../core/config';
 import { ConfigInvalidError, type FieldIssue, TargetNotFoundError } from '../../core/errors';
-import { canaryTaskCount } from '../../core/plan';
 import type { DeployedVersion, ImageRef, Route } from '../../core/rollout';
 import type { CanaryCapacity, CanaryHealth, Deployer } from '../../ports';
 import { AlbTargetHealth } from './alb';
