@@ -37,11 +37,20 @@ const input = z.object({
   step: planStepSchema,
   // Absent: an execution started before the workflow had the scale phase (scale and shift at once, as it did).
   phase: z.enum(['scale', 'shift']).default('shift'),
+  /** What the last capacity reading found (the scale phase's or check-ready's), kept as the step's evidence. */
+  capacity: z
+    .object({
+      attempts: z.int().min(0),
+      detail: z.string(),
+      healthy: z.number().optional(),
+      needed: z.number().optional(),
+    })
+    .optional(),
 });
 
 export function makeSetWeight(deps: SetWeightDeps) {
   const { deployerFor, store, clock, log } = deps;
-  return task('set-weight input', input, async ({ rollout, route, step, phase }) => {
+  return task('set-weight input', input, async ({ rollout, route, step, phase, capacity }) => {
     const record = await checkpoint(store, rollout.rolloutId);
     const deployer = deployerFor(rollout.config);
     if (phase === 'scale') {
@@ -106,6 +115,16 @@ export function makeSetWeight(deps: SetWeightDeps) {
       {
         step: step.index,
         weight: step.weight,
+        ...(capacity
+          ? {
+              capacity: {
+                polls: capacity.attempts,
+                detail: capacity.detail,
+                ...(capacity.healthy !== undefined ? { healthy: capacity.healthy } : {}),
+                ...(capacity.needed !== undefined ? { needed: capacity.needed } : {}),
+              },
+            }
+          : {}),
       },
     );
     log.info('weight set', { rolloutId: rollout.rolloutId, step: step.index, weight: step.weight });

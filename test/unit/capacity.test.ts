@@ -128,10 +128,17 @@ describe('set-weight phases', () => {
     const s = await store();
     const handler = makeSetWeight({ router: w.router, deployerFor: w.deployerFor, store: s, clock, log });
 
-    await handler({ rollout, route, step, phase: 'shift' }, context);
+    const capacity = { ...STARTING, ready: true, running: 5, healthy: 5, attempts: 3, waited: 60 };
+    await handler({ rollout, route, step, phase: 'shift', capacity }, context);
 
     expect(w.calls).toEqual(['scale 50', 'weights 50']);
     expect((await s.getRollout(ROLLOUT_ID))?.canaryPercent).toBe(50);
+    const [entry] = await s.history(ROLLOUT_ID);
+    expect(entry?.detail).toEqual({
+      step: 1,
+      weight: 50,
+      capacity: { polls: 3, detail: STARTING.detail, healthy: 5, needed: 5 },
+    });
   });
 
   it('no phase (an execution started before the scale phase): scales, then moves the weight, as it always did', async () => {
