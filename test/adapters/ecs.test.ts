@@ -465,15 +465,21 @@ describe('EcsDeployer', () => {
       expect(capacity.detail).toContain('2/5 tasks running');
     });
 
-    it('is not ready when the canary has not been scaled for the share (desired below needed)', async () => {
-      services(service('web-canary', CANARY_TD, { desired: 1, running: 1 }));
-      elb.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [target(1, 'healthy')] });
-
-      expect(await deployer.canaryCapacity(config, route(), 25)).toMatchObject({
-        ready: false,
-        needed: 3,
-        desired: 1,
+    it('waits for the tasks the scale asked for when the stable service grew since (autoscaling), and for one at least', async () => {
+      services(service('web-canary', CANARY_TD, { desired: 2, running: 2 }));
+      elb.on(DescribeTargetHealthCommand).resolves({
+        TargetHealthDescriptions: [target(1, 'healthy'), target(2, 'healthy')],
       });
+
+      const grown = await deployer.canaryCapacity(config, route(), 25);
+
+      expect(grown).toMatchObject({ ready: true, needed: 3, desired: 2, healthy: 2 });
+      expect(grown.detail).toContain('scaled for 2: the stable service grew since');
+
+      ecs.reset();
+      services(service('web-canary', CANARY_TD, { desired: 0, running: 0 }));
+      elb.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [] });
+      expect(await deployer.canaryCapacity(config, route(), 25)).toMatchObject({ ready: false, healthy: 0 });
     });
 
     it('does not count targets of an older deployment that still runs tasks', async () => {

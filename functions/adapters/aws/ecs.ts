@@ -127,7 +127,7 @@ export class EcsDeployer implements Deployer {
 
   /**
    * The canary's capacity for `canaryPercent`: the tasks it needs (the same share of the stable service's desired
-   * count as of the traffic), RUNNING in the canary service's PRIMARY deployment (the tasks of its current task
+   * count as of the traffic, or the canary's own desired count if the stable service grew since the scale), RUNNING in the canary service's PRIMARY deployment (the tasks of its current task
    * definition; an ACTIVE deployment still running tasks means an older revision is still registered too), and
    * `healthy` in the canary target group. A task that is RUNNING in ECS may still be `initial` in the target group
    * until it has passed the health check, and ALB only routes to it once it is `healthy`.
@@ -143,13 +143,14 @@ export class EcsDeployer implements Deployer {
       (x) => x.status !== 'PRIMARY' && ((x.runningCount ?? 0) > 0 || (x.pendingCount ?? 0) > 0),
     );
     const targets = await this.targetHealth.healthyCount(route.canaryTargetGroupArn);
+    // The tasks the scale asked for: fewer than `needed` only when the stable service grew (autoscaling) after the
+    // scale, and the shift phase sizes the canary again before the weight moves, so waiting for them is enough.
+    const required = Math.max(1, Math.min(needed, desired));
     const ready =
-      primary !== undefined &&
-      older.length === 0 &&
-      desired >= needed &&
-      running >= needed &&
-      targets.healthy >= needed;
+      primary !== undefined && older.length === 0 && running >= required && targets.healthy >= required;
     const tasks = primary ? `${running}/${desired} tasks running` : 'no primary deployment';
+    const grown =
+      desired > 0 && desired < needed ? ` (scaled for ${desired}: the stable service grew since)` : '';
     const previous =
       older.length > 0
         ? `; an older deployment still runs ${older.reduce((n, x) => n + (x.runningCount ?? 0), 0)} tasks`
@@ -160,7 +161,7 @@ export class EcsDeployer implements Deployer {
       desired,
       running,
       healthy: targets.healthy,
-      detail: `${d.canaryService}: ${tasks}${previous}, ${targets.detail}; ${needed} needed for ${canaryPercent}%`,
+      detail: `${d.canaryService}: ${tasks}${previous}, ${targets.detail}; ${needed} needed for ${canaryPercent}%${grown}`,
     };
   }
 
