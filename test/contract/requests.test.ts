@@ -512,6 +512,23 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "ECS: the canary's capacity for a step (both services, the canary group's target health)",
+    covers: ['ECS DescribeServices', 'Elastic Load Balancing v2 DescribeTargetHealth'],
+    run: async () => {
+      mocks.ecs.on(DescribeServicesCommand).callsFake(ecsServices);
+      mocks.elbv2.on(DescribeTargetHealthCommand).resolves({
+        TargetHealthDescriptions: [
+          { Target: { Id: '10.0.1.17', Port: 8080 }, TargetHealth: { State: 'healthy' } },
+          {
+            Target: { Id: '10.0.2.23', Port: 8080 },
+            TargetHealth: { State: 'initial', Reason: 'Elb.InitialHealthChecking' },
+          },
+        ],
+      });
+      await new EcsDeployer(clients.ecs, clients.elbv2, noWait).canaryCapacity(CONFIG, route(), 50);
+    },
+  },
+  {
     name: 'DynamoDB: the lock taken, a pending rollout, released; records listed and written',
     covers: [
       'DynamoDB PutItem',
