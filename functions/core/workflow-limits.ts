@@ -5,6 +5,7 @@
  * refused when its plan, in the worst case, could not fit either, so no rollout fails for a reason its config alone
  * shows.
  */
+import { maxCapacityPolls } from './capacity';
 import { DEFAULT_ANALYSIS_INTERVAL_SECONDS, SPACING_DIVISOR } from './rules';
 
 /** statemachine/canary.asl.json TimeoutSeconds (the definition test holds them equal): a week. */
@@ -24,14 +25,16 @@ export const HISTORY_EVENT_BUDGET = 20_000;
 export const EVENTS = {
   /** Start, Prepare, the loop's entry, promotion (three tasks, the drain), notification, end; or the rollback path. */
   fixed: 50,
-  /** SelectStep, SetWeight, ShouldBake, StepDone, HasNextStep. */
-  perStep: 13,
+  /** SelectStep, ScaleCanary, IsCapacityReady, SetWeight, ShouldBake, StepDone, HasNextStep. */
+  perStep: 20,
   /** AwaitApproval and the choices after it. */
   perApproval: 10,
   /** Bake, AfterBake, Analyze, Decide. */
   perAnalysis: 15,
   /** CheckReady, IsReady, the Wait. */
   perReadinessPoll: 9,
+  /** WaitForCapacity, CheckCapacity, IsCapacityReady: a step's capacity poll (core/capacity.ts bounds them). */
+  perCapacityPoll: 9,
 } as const;
 
 export interface PlanLimitsInput {
@@ -61,10 +64,19 @@ export interface PlanWorstCase {
   /** History events if every step uses its extensions, waits its approvals out and the canary waits for traffic. */
   events: number;
   readinessPolls: number;
+  /** Every step's capacity polls, each step waiting out the readiness timeout for its tasks. */
+  capacityPolls: number;
   analyses: number;
   /** Seconds the plan takes when every bake runs in full, every extension is used and every approval times out. */
   seconds: number;
-  parts: { bakes: number; extensions: number; approvals: number; readiness: number; drain: number };
+  parts: {
+    bakes: number;
+    extensions: number;
+    approvals: number;
+    readiness: number;
+    capacity: number;
+    drain: number;
+  };
 }
 
 export function planWorstCase(
@@ -75,6 +87,7 @@ export function planWorstCase(
   const approvalSteps = plan.steps.filter((s) => s.approval).length;
   // The canary's readiness, then the stable service's during promotion.
   const readinessPolls = 2 * Math.ceil(plan.readiness.timeoutSeconds / plan.readiness.pollSeconds);
+  const capacityPolls = steps * maxCapacityPolls(plan.readiness);
   const minimumWait = Math.min(
     plan.analysis.intervalSeconds ?? DEFAULT_ANALYSIS_INTERVAL_SECONDS,
     plan.analysis.extensionSeconds,
@@ -85,7 +98,8 @@ export function planWorstCase(
     steps * EVENTS.perStep +
     approvalSteps * EVENTS.perApproval +
     analyses * EVENTS.perAnalysis +
-    readinessPolls * EVENTS.perReadinessPoll;
+    readinessPolls * EVENTS.perReadinessPoll +
+    capacityPolls * EVENTS.perCapacityPoll;
   const parts = {
     bakes: plan.steps.reduce((sum, s) => sum + s.bakeSeconds, 0),
     extensions:
@@ -94,10 +108,12 @@ export function planWorstCase(
       plan.analysis.extensionSeconds,
     approvals: approvalSteps * plan.approvals.timeoutSeconds,
     readiness: 2 * plan.readiness.timeoutSeconds,
+    capacity: steps * plan.readiness.timeoutSeconds,
     drain: plan.traffic.deregistrationDelaySeconds,
   };
-  const seconds = parts.bakes + parts.extensions + parts.approvals + parts.readiness + parts.drain;
-  return { events, readinessPolls, analyses, seconds, parts };
+  const seconds =
+    parts.bakes + parts.extensions + parts.approvals + parts.readiness + parts.capacity + parts.drain;
+  return { events, readinessPolls, capacityPolls, analyses, seconds, parts };
 }
 
 export interface LimitIssue {
@@ -134,7 +150,7 @@ export function planLimitIssues(
         path: ['steps'],
         message:
           `the plan can make up to ${n(worst.events)} history events (${n(plan.steps.length)} steps, up to ` +
-          `${n(worst.analyses)} analyses, ${n(worst.readinessPolls)} readiness polls): over the ` +
+          `${n(worst.analyses)} analyses, ${n(worst.readinessPolls)} readiness polls, ${n(worst.capacityPolls)} capacity polls): over the ` +
           `${n(HISTORY_EVENT_BUDGET)} an execution may use (Step Functions keeps ${n(HISTORY_EVENT_LIMIT)}); ` +
           'use fewer steps, a longer analysis.intervalSeconds or analysis.extensionSeconds, or fewer readiness polls',
       });
@@ -147,7 +163,8 @@ export function planLimitIssues(
       message:
         `the plan can take up to ${n(worst.seconds)} s (bakes ${n(p.bakes)} s, extensions ${n(p.extensions)} s ` +
         `[analysis.maxExtensions × analysis.extensionSeconds per bake], approvals ${n(p.approvals)} s ` +
-        `[approvals.timeoutSeconds per approval step], readiness ${n(p.readiness)} s, drain ${n(p.drain)} s): ` +
+        `[approvals.timeoutSeconds per approval step], readiness ${n(p.readiness)} s, capacity waits ${n(p.capacity)} s ` +
+        `[readiness.timeoutSeconds per step], drain ${n(p.drain)} s): ` +
         `longer than an execution may run (${n(timeoutSeconds)} s), after which it would time out and roll back`,
     });
   }

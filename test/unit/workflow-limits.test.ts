@@ -47,10 +47,11 @@ describe('a plan must fit one execution', () => {
       return s.Resource?.endsWith('.waitForTaskToken') ? 6 : 5;
     };
     // From SelectStep to the bake (or straight to StepDone), then on to the next step: a loop on this path (a
-    // polling loop) would need its own bound in workflow-limits.ts, like readiness.
+    // polling loop) would need its own bound in workflow-limits.ts, like readiness and the capacity polls
+    // (WaitForCapacity starts one, counted by EVENTS.perCapacityPoll).
     const path: string[] = [];
     const visit = (name: string, stack: string[]) => {
-      if (['Bake', 'AwaitApproval', 'PromoteBegin', 'Rollback'].includes(name)) return;
+      if (['Bake', 'AwaitApproval', 'PromoteBegin', 'Rollback', 'WaitForCapacity'].includes(name)) return;
       if (stack.includes(name)) {
         // Back to the next step is the plan's own loop; any other loop would repeat without a bound here.
         expect(name, `a loop through ${name} on a step's path`).toBe('SelectStep');
@@ -71,6 +72,12 @@ describe('a plan must fit one execution', () => {
     expect(
       eventsOf('CheckCanaryReady') + eventsOf('IsCanaryReady') + eventsOf('WaitForCanary'),
     ).toBeLessThanOrEqual(EVENTS.perReadinessPoll);
+    // The capacity loop: WaitForCapacity → CheckCapacity → IsCapacityReady, and nothing else.
+    expect(States.WaitForCapacity?.Next).toBe('CheckCapacity');
+    expect(States.CheckCapacity?.Next).toBe('IsCapacityReady');
+    expect(
+      eventsOf('WaitForCapacity') + eventsOf('CheckCapacity') + eventsOf('IsCapacityReady'),
+    ).toBeLessThanOrEqual(EVENTS.perCapacityPoll);
   });
 
   it('refuses readiness polled so often it could pass the 25,000-event history, naming the field and numbers', () => {
@@ -104,7 +111,7 @@ describe('a plan must fit one execution', () => {
 
     expect(found.map((i) => i.path)).toEqual(['steps']);
     expect(found[0]?.message).toMatch(
-      /up to 698,100 s \(bakes 176,400 s, extensions 1,800 s .*approvals 518,400 s .*readiness 1,200 s, drain 300 s\).*\(604,800 s\)/,
+      /up to 699,900 s \(bakes 176,400 s, extensions 1,800 s .*approvals 518,400 s .*readiness 1,200 s, capacity waits 1,800 s .*drain 300 s\).*\(604,800 s\)/,
     );
   });
 
