@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freeText } from '../functions/core/text';
 import { awsOperations, MissingSettingError } from './aws';
 import { OperationError, type Operations, type StatusRow } from './operations';
 
@@ -157,20 +158,35 @@ function sandbox(io: Io): Backend {
   };
 }
 
+/**
+ * What the store holds was written by others (reasons, outcomes): shown in a terminal without the escape and
+ * control sequences a record might carry (written before reasons were cleaned, or by another tool).
+ */
+const terminalSafe = (text: string) => freeText(text, Number.POSITIVE_INFINITY);
+
+/** JSON for scripts, with DEL and the C1 controls escaped too (JSON.stringify leaves them raw): the same value. */
+const toJson = (value: unknown) =>
+  JSON.stringify(value).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+
 function table(rows: StatusRow[]): string {
   if (rows.length === 0) return 'No rollouts.\n';
   const head = ['SERVICE', 'ROLLOUT', 'IMAGE', 'STATUS', 'STEP', 'CANARY', 'WAITING', 'VERDICT', 'UPDATED'];
-  const cells = rows.map((r) => [
-    r.service,
-    r.rolloutId,
-    r.image,
-    r.status,
-    r.step === null ? '-' : String(r.step + 1),
-    r.canaryPercent === null ? '-' : `${r.canaryPercent}%`,
-    r.waiting ?? '-',
-    r.verdict ?? '-',
-    r.updatedAt.replace('T', ' ').slice(0, 19),
-  ]);
+  const cells = rows.map((r) =>
+    [
+      r.service,
+      r.rolloutId,
+      r.image,
+      r.status,
+      r.step === null ? '-' : String(r.step + 1),
+      r.canaryPercent === null ? '-' : `${r.canaryPercent}%`,
+      r.waiting ?? '-',
+      r.verdict ?? '-',
+      r.updatedAt.replace('T', ' ').slice(0, 19),
+    ].map(terminalSafe),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
   const line = (c: string[]) =>
     `${c
@@ -179,7 +195,7 @@ function table(rows: StatusRow[]): string {
       .trimEnd()}\n`;
   const outcomes = rows
     .filter((r) => r.outcome)
-    .map((r) => `  ${r.rolloutId}: ${r.outcome}\n`)
+    .map((r) => `  ${terminalSafe(r.rolloutId)}: ${terminalSafe(r.outcome ?? '')}\n`)
     .join('');
   return line(head) + cells.map(line).join('') + (outcomes ? `\nOutcomes:\n${outcomes}` : '');
 }
@@ -294,11 +310,11 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
     }
     if (command === 'status' || command === 'history') {
       const rows = result as StatusRow[];
-      io.stdout(v.json ? `${JSON.stringify(rows)}\n` : table(rows));
+      io.stdout(v.json ? `${toJson(rows)}\n` : table(rows));
       return 0;
     }
     const r = result as { message: string };
-    io.stdout(v.json ? `${JSON.stringify(result)}\n` : `${r.message}\n`);
+    io.stdout(v.json ? `${toJson(result)}\n` : `${terminalSafe(r.message)}\n`);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) return usage(error.message);
@@ -306,7 +322,7 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
       error instanceof OperationError || error instanceof MissingSettingError
         ? error.message
         : `${(error as Error).name}: ${(error as Error).message}`;
-    io.stderr(v.json ? `${JSON.stringify({ ok: false, error: message })}\n` : `canary: ${message}\n`);
+    io.stderr(v.json ? `${toJson({ ok: false, error: message })}\n` : `canary: ${terminalSafe(message)}\n`);
     return 1;
   }
 }

@@ -3,10 +3,19 @@
  * from the CLI and against a running sandbox through its control endpoint). Every operation acts on the
  * service's current rollout (the lock holder) and on its current wait, as the approval page and on-alarm do.
  */
+import { waitHash } from '../functions/core/approval-links';
 import { ErrorName } from '../functions/core/errors';
 import { type MetricPoint, renderHtml, traceFromHistory } from '../functions/core/report-html';
-import { type ImageRef, imageLabel, isDigest, type RolloutRecord } from '../functions/core/rollout';
+import {
+  type ImageRef,
+  imageLabel,
+  isDigest,
+  type RolloutRecord,
+  type WaitToken,
+} from '../functions/core/rollout';
+import { freeText } from '../functions/core/text';
 import type { Clock, Executions, RolloutStore } from '../functions/ports';
+import { writeAfterDecision } from '../functions/tasks/lib/after-decision';
 
 /** A Docker image tag: up to 128 characters, the first a word character (docker/distribution reference grammar). */
 const IMAGE_TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
@@ -143,16 +152,14 @@ export class Operations {
         `${record.rolloutId} is not waiting for approval (${wait ? `it is in a ${wait.kind} wait at step ${wait.step + 1}` : `status ${record.status}`})`,
         'not-waiting',
       );
+    const note = freeText(reason ?? '');
     const sent = await this.deps.executions.sendTaskSuccess(wait.token, { approved: true, by: 'cli' });
-    await this.deps.store.clearWait(record.rolloutId, wait.token);
-    if (!sent)
-      throw new OperationError(`the approval wait of ${record.rolloutId} had already ended`, 'not-waiting');
-    const message = `step ${wait.step + 1} approved from ${this.actor}${reason ? `: ${reason}` : ''}`;
-    await this.history_(record.rolloutId, 'approved', message, { step: wait.step, via: 'cli' });
-    return { ok: true, rolloutId: record.rolloutId, message: `${record.rolloutId}: ${message}` };
+    const message = `step ${wait.step + 1} approved from ${this.actor}${note ? `: ${note}` : ''}`;
+    const lag = await this.afterDecision(record, wait, sent, 'approved', message);
+    return { ok: true, rolloutId: record.rolloutId, message: `${record.rolloutId}: ${message}${lag}` };
   }
 
-  async reject(service: string, reason = 'rejected by an operator'): Promise<OperationResult> {
+  async reject(service: string, reason?: string): Promise<OperationResult> {
     const record = await this.current(service);
     const wait = record.wait;
     if (wait?.kind !== 'approval')
@@ -160,26 +167,24 @@ export class Operations {
         `${record.rolloutId} is not waiting for approval (${wait ? `it is in a ${wait.kind} wait at step ${wait.step + 1}` : `status ${record.status}`})`,
         'not-waiting',
       );
-    const message = `step ${wait.step + 1} rejected from ${this.actor}: ${reason}`;
+    const message = `step ${wait.step + 1} rejected from ${this.actor}: ${freeText(reason ?? '') || 'rejected by an operator'}`;
     const sent = await this.deps.executions.sendTaskFailure(wait.token, ErrorName.ApprovalRejected, message);
-    await this.deps.store.clearWait(record.rolloutId, wait.token);
-    if (!sent)
-      throw new OperationError(`the approval wait of ${record.rolloutId} had already ended`, 'not-waiting');
-    await this.history_(record.rolloutId, 'rejected', message, { step: wait.step, via: 'cli' });
+    const lag = await this.afterDecision(record, wait, sent, 'rejected', message);
     return {
       ok: true,
       rolloutId: record.rolloutId,
-      message: `${record.rolloutId}: ${message}; it rolls back`,
+      message: `${record.rolloutId}: ${message}; it rolls back${lag}`,
     };
   }
 
   /**
    * Roll back now: the record is marked aborted (the next task's checkpoint fails with Aborted) and the current
-   * wait, if any, is failed with Aborted, so the workflow takes its Rollback path at once.
+   * wait, if any, is failed with Aborted, so the workflow takes its Rollback path at once. Once the abort is
+   * recorded it stands: a wait that cannot be interrupted only delays it to the rollout's next task.
    */
-  async abort(service: string, reason = 'aborted by an operator'): Promise<OperationResult> {
+  async abort(service: string, reason?: string): Promise<OperationResult> {
     const record = await this.current(service);
-    const message = `aborted from ${this.actor}: ${reason}`;
+    const message = `aborted from ${this.actor}: ${freeText(reason ?? '') || 'aborted by an operator'}`;
     const marked = await this.deps.store.markAborted(
       record.rolloutId,
       ErrorName.Aborted,
@@ -192,13 +197,32 @@ export class Operations {
         rolloutId: record.rolloutId,
         message: `${record.rolloutId} was already stopping (${marked.abort.reason}: ${marked.abort.message})`,
       };
-    if (marked.wait)
-      await this.deps.executions.sendTaskFailure(marked.wait.token, ErrorName.Aborted, message);
-    await this.history_(record.rolloutId, 'aborted', message, { via: 'cli' });
+    const failed = await writeAfterDecision(
+      this.deps.clock,
+      {
+        ...(marked.wait
+          ? {
+              'interrupting its wait': () =>
+                this.deps.executions.sendTaskFailure(
+                  (marked.wait as WaitToken).token,
+                  ErrorName.Aborted,
+                  message,
+                ),
+            }
+          : {}),
+        'writing its history': () => this.history_(record.rolloutId, 'aborted', message, { via: 'cli' }),
+      },
+      () => undefined,
+    );
+    const late = failed.includes('interrupting its wait')
+      ? `; its ${marked.wait?.kind} wait could not be interrupted, so it rolls back at its next task`
+      : '';
     return {
       ok: true,
       rolloutId: record.rolloutId,
-      message: `${record.rolloutId}: ${message}; it rolls back to stable`,
+      message: `${record.rolloutId}: ${message}; it rolls back to stable${late}${
+        failed.includes('writing its history') ? '; the history may show it late' : ''
+      }`,
     };
   }
 
@@ -219,23 +243,20 @@ export class Operations {
       ? { skipToFull: true, approved: true, by: 'cli' }
       : { promoted: true, by: 'cli' };
     const sent = await this.deps.executions.sendTaskSuccess(wait.token, output);
-    await this.deps.store.clearWait(record.rolloutId, wait.token);
-    if (!sent)
-      throw new OperationError(
-        `the ${wait.kind} wait of ${record.rolloutId} had already ended`,
-        'not-waiting',
-      );
     const message = options.full
       ? `skipped from step ${wait.step + 1} to 100% from ${this.actor}`
       : `bake of step ${wait.step + 1} ended early from ${this.actor}`;
-    await this.history_(record.rolloutId, options.full ? 'promoted-full' : 'promoted-early', message, {
-      step: wait.step,
-      via: 'cli',
-    });
+    const lag = await this.afterDecision(
+      record,
+      wait,
+      sent,
+      options.full ? 'promoted-full' : 'promoted-early',
+      message,
+    );
     return {
       ok: true,
       rolloutId: record.rolloutId,
-      message: `${record.rolloutId}: ${message}; ${options.full ? 'the last step is judged at 100%' : 'the step is analyzed now'}`,
+      message: `${record.rolloutId}: ${message}; ${options.full ? 'the last step is judged at 100%' : 'the step is analyzed now'}${lag}`,
     };
   }
 
@@ -283,6 +304,45 @@ export class Operations {
     const metrics = await this.deps.metrics?.(record);
     const trace = traceFromHistory(record, history, metrics, this.deps.clock.now());
     return { html: renderHtml([trace], `Rollout ${rolloutId} — ${record.service}`), record };
+  }
+
+  /**
+   * After SendTaskSuccess/Failure: a wait Step Functions no longer held is cleared and refused; a decision it took
+   * stands, and the store writes that follow are retried, then reported as lagging (the wait cleared so nobody is
+   * offered it again, the history entry naming who decided which wait). Returns what to add to the answer.
+   */
+  private async afterDecision(
+    record: RolloutRecord,
+    wait: WaitToken,
+    sent: boolean,
+    type: string,
+    message: string,
+  ): Promise<string> {
+    const clear = () => this.deps.store.clearWait(record.rolloutId, wait.token);
+    if (!sent) {
+      await writeAfterDecision(this.deps.clock, { clear }, () => undefined);
+      throw new OperationError(
+        `the ${wait.kind} wait of ${record.rolloutId} had already ended`,
+        'not-waiting',
+      );
+    }
+    const failed = await writeAfterDecision(
+      this.deps.clock,
+      {
+        clear,
+        history: () =>
+          this.history_(record.rolloutId, type, message, {
+            step: wait.step,
+            via: 'cli',
+            by: this.actor,
+            wait: waitHash(wait.token),
+          }),
+      },
+      () => undefined,
+    );
+    return failed.length > 0
+      ? ` (the decision is taken, but the record of the rollout may show it late: the store could not be updated; do not decide again)`
+      : '';
   }
 
   private history_(rolloutId: string, type: string, message: string, detail: Record<string, unknown>) {

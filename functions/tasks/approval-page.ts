@@ -4,8 +4,11 @@
  * with Approve / Reject buttons that POST the link back. A GET never acts (mail scanners open links). A POST
  * with a link that is still good resolves the rollout's current approval wait (SendTaskSuccess, or
  * SendTaskFailure ApprovalRejected) and clears it, so the link cannot be used again. Forged, expired, reused,
- * tampered or stale links get a refusal page (403/410) and change nothing. Strict CSP, no external resources;
- * the link (which holds no secret, only a hash of the wait token) is never logged.
+ * tampered or stale links get a refusal page (403/410) and change nothing; a link whose wait was decided says who
+ * decided it, which way and when. Once Step Functions has the decision it stands: the store writes after it are
+ * retried, and one that still fails is reported as a record that may lag, never as "nothing was decided". Strict
+ * CSP, no external resources; the link (which holds no secret, only a hash of the wait token) is never logged, and
+ * the address a decision came from is only in the log, never on a page or in the history.
  */
 import { createHash } from 'node:crypto';
 import middy from '@middy/core';
@@ -19,8 +22,10 @@ import {
 import { ErrorName } from '../core/errors';
 import type { MetricEvidence, Verdict } from '../core/judge';
 import { esc, page, renderCharts, STYLE, traceFromHistory } from '../core/report-html';
-import { imageLabel, type RolloutRecord, TERMINAL_STATUSES } from '../core/rollout';
+import { type HistoryEntry, imageLabel, type RolloutRecord, TERMINAL_STATUSES } from '../core/rollout';
+import { freeText } from '../core/text';
 import type { Clock, Executions, Log, RolloutStore } from '../ports';
+import { writeAfterDecision } from './lib/after-decision';
 import { recordHistory } from './lib/procedures';
 
 export interface ApprovalPageDeps {
@@ -60,6 +65,17 @@ const HEADERS = {
 };
 
 const MAX_BODY = 4096;
+/** The reason a person may give with a decision, in code points (the form's `maxlength`). */
+const MAX_REASON_LENGTH = 200;
+
+/** History entries that are a decision on an approval wait, and how the page words them. */
+const DECIDED: Record<string, string> = {
+  approved: 'approved',
+  rejected: 'rejected',
+  'promoted-full': 'approved and skipped to 100%',
+};
+
+const utc = (at: string) => `${at.replace('T', ' ').slice(0, 19)} UTC`;
 
 function respond(statusCode: number, title: string, body: string): APIGatewayProxyStructuredResultV2 {
   return { statusCode, headers: HEADERS, body: page(title, body) };
@@ -118,7 +134,7 @@ function header(record: RolloutRecord, step: number): string {
 function form(link: string): string {
   return `<form method="post" action="approve">
 <input type="hidden" name="t" value="${esc(link)}">
-<p><label>Reason (optional): <input type="text" name="reason" maxlength="200"></label></p>
+<p><label>Reason (optional): <input type="text" name="reason" maxlength="${MAX_REASON_LENGTH}"></label></p>
 <p><button class="approve" type="submit" name="decision" value="approve">Approve</button>
 <button class="reject" type="submit" name="decision" value="reject">Reject (roll back)</button></p>
 </form>`;
@@ -137,6 +153,28 @@ function readForm(event: APIGatewayProxyEventV2): URLSearchParams | undefined {
 
 export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
   const { store, executions, clock, log } = deps;
+
+  /**
+   * What was decided on the wait a link names, from the history (who, when, which; never from where), or
+   * undefined when nothing was recorded. Read best-effort: a refusal is still right without it.
+   */
+  async function earlierDecision(rolloutId: string, claims: ApprovalClaims): Promise<string | undefined> {
+    let history: HistoryEntry[];
+    try {
+      history = await store.history(rolloutId);
+    } catch {
+      return undefined;
+    }
+    const entry = history.findLast(
+      (h) =>
+        Object.hasOwn(DECIDED, h.type) &&
+        (h.detail as { wait?: unknown } | undefined)?.wait === claims.wait &&
+        (h.detail as { step?: unknown } | undefined)?.step === claims.step,
+    );
+    if (!entry) return undefined;
+    const by = (entry.detail as { by?: unknown }).by;
+    return `Step ${claims.step + 1} was ${DECIDED[entry.type]} from ${typeof by === 'string' ? by : 'an operator'} at ${utc(entry.at)}.`;
+  }
 
   /** The link's claims and the record, or the refusal to send. */
   async function check(link: string | undefined | null): Promise<
@@ -168,9 +206,16 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
       };
     }
     const wait = record.wait;
+    // A decision already taken on this wait stands, even while the record still shows the wait (its clearing
+    // failed after Step Functions had the decision).
+    const decided =
+      wait?.kind === 'approval' && matchesWait(claims, wait)
+        ? await earlierDecision(record.rolloutId, claims)
+        : undefined;
     if (
       wait?.kind !== 'approval' ||
       !matchesWait(claims, wait) ||
+      decided ||
       record.abort ||
       TERMINAL_STATUSES.has(record.status)
     ) {
@@ -179,12 +224,16 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
         rolloutId: record.rolloutId,
         status: record.status,
       });
+      if (decided && wait)
+        // Repair what the decision left behind: the wait the workflow no longer holds (best-effort).
+        await store.clearWait(record.rolloutId, wait.token).catch(() => undefined);
+      const earlier = decided ?? (await earlierDecision(record.rolloutId, claims));
       return {
         ok: false,
         response: refuse(
           410,
           'This approval link was already used or is out of date',
-          `Rollout ${record.rolloutId} of ${imageLabel(record.image)} is no longer waiting for this approval (status: ${record.status}${wait ? `, now waiting for ${wait.kind} at step ${wait.step + 1}` : ''}${record.abort ? `, aborted: ${record.abort.reason}` : ''}).`,
+          `${earlier ? `${earlier} ` : ''}Rollout ${record.rolloutId} of ${imageLabel(record.image)} is no longer waiting for this approval (status: ${record.status}${wait && !decided ? `, now waiting for ${wait.kind} at step ${wait.step + 1}` : ''}${record.abort ? `, aborted: ${record.abort.reason}` : ''}).`,
         ),
       };
     }
@@ -212,6 +261,15 @@ ${form(link ?? '')}`,
     );
   }
 
+  /** Writes after a decision: a failure is logged; the page then says the record may lag. */
+  const recordDecision = (writes: Record<string, () => Promise<unknown>>) =>
+    writeAfterDecision(clock, writes, (write, error) =>
+      log.error('decision recorded late', {
+        write,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      }),
+    );
+
   async function act(event: APIGatewayProxyEventV2) {
     const fields = readForm(event);
     if (!fields)
@@ -222,35 +280,64 @@ ${form(link ?? '')}`,
     if (!checked.ok) return checked.response;
     if (decision !== 'approve' && decision !== 'reject')
       return refuse(400, 'No decision', 'Choose Approve or Reject.');
-    const { record } = checked;
-    const reason = (fields.get('reason') ?? '')
-      .replace(/[^\x20-\x7e]/g, ' ')
-      .trim()
-      .slice(0, 200);
-    const who = `the approval page (${event.requestContext?.http?.sourceIp ?? 'unknown address'})`;
+    const { record, claims } = checked;
+    const reason = freeText(fields.get('reason') ?? '', MAX_REASON_LENGTH);
+    // Who decided, for everyone who reads the history or the workflow's cause; the address the request came from
+    // is only in this function's log, for audit.
+    const who = 'the approval page';
     const message =
       decision === 'approve'
         ? `step ${record.wait.step + 1} approved from ${who}${reason ? `: ${reason}` : ''}`
         : `step ${record.wait.step + 1} rejected from ${who}${reason ? `: ${reason}` : ''}`;
-    const sent =
-      decision === 'approve'
-        ? await executions.sendTaskSuccess(record.wait.token, { approved: true, by: 'approval-page' })
-        : await executions.sendTaskFailure(record.wait.token, ErrorName.ApprovalRejected, message);
-    // Cleared either way: a wait the workflow no longer holds must not be offered again.
-    await store.clearWait(record.rolloutId, record.wait.token);
+    let sent: boolean;
+    try {
+      sent =
+        decision === 'approve'
+          ? await executions.sendTaskSuccess(record.wait.token, { approved: true, by: 'approval-page' })
+          : await executions.sendTaskFailure(record.wait.token, ErrorName.ApprovalRejected, message);
+    } catch (error) {
+      // The request may have reached Step Functions before it failed: the decision may or may not be taken.
+      log.error('approval decision not confirmed', {
+        rolloutId: record.rolloutId,
+        decision,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+      return respond(
+        503,
+        'The decision was not confirmed',
+        `<h1>The decision was not confirmed</h1><div class="refusal" role="alert"><p>Step Functions did not confirm the ${esc(decision)} of step ${record.wait.step + 1}: it may or may not have been taken.</p><p>See what the rollout does with <code>canary status ${esc(record.service)}</code> before deciding again; this link decides nothing once a decision was taken.</p></div>`,
+      );
+    }
     if (!sent) {
       log.warn('approval wait already resolved', { rolloutId: record.rolloutId });
+      // The workflow no longer holds this wait: it must not be offered again (best-effort; a later visit refuses
+      // the link the same way).
+      await recordDecision({ clearWait: () => store.clearWait(record.rolloutId, record.wait.token) });
+      const earlier = await earlierDecision(record.rolloutId, claims);
       return refuse(
         410,
         'This approval link was already used or is out of date',
-        'The rollout had already stopped waiting for this approval.',
+        `${earlier ? `${earlier} ` : ''}The rollout had already stopped waiting for this approval.`,
       );
     }
-    await recordHistory(deps, record.rolloutId, decision === 'approve' ? 'approved' : 'rejected', message, {
+    // Decided: from here on nothing may say otherwise.
+    log.info('approval decided', {
+      rolloutId: record.rolloutId,
+      decision,
       step: record.wait.step,
-      via: 'approval-page',
+      sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown',
     });
-    log.info('approval decided', { rolloutId: record.rolloutId, decision, step: record.wait.step });
+    const lagging = await recordDecision({
+      // Cleared so the link cannot be used again.
+      clearWait: () => store.clearWait(record.rolloutId, record.wait.token),
+      history: () =>
+        recordHistory(deps, record.rolloutId, decision === 'approve' ? 'approved' : 'rejected', message, {
+          step: record.wait.step,
+          via: 'approval-page',
+          by: who,
+          wait: claims.wait,
+        }),
+    });
     const title = decision === 'approve' ? 'Approved' : 'Rejected';
     return respond(
       200,
@@ -259,7 +346,13 @@ ${form(link ?? '')}`,
         decision === 'approve'
           ? `Step ${record.wait.step + 1} of ${record.rolloutId} (${imageLabel(record.image)}) is approved: the rollout continues.`
           : `Step ${record.wait.step + 1} of ${record.rolloutId} (${imageLabel(record.image)}) is rejected: the rollout rolls back to stable.`,
-      )}</p><p>Follow it with <code>canary status ${esc(record.service)}</code>.</p>`,
+      )}</p>${
+        lagging.length > 0
+          ? '<p id="lag">The decision is taken, but the controller could not record it yet: the record of the ' +
+            'rollout may show it late (<code>canary status</code> may still show the wait for a while). Do not ' +
+            'decide again.</p>'
+          : ''
+      }<p>Follow it with <code>canary status ${esc(record.service)}</code>.</p>`,
     );
   }
 
