@@ -35,11 +35,18 @@ export function traced<T>(client: T): T {
 /**
  * The task's middy handler with Lambda context in every log line, a traced invocation and metrics flushed at the
  * end (a cold-start metric per function). `name` is the task, added to every log line.
+ *
+ * Neither the event nor the response is recorded: events carry task tokens (the waits' `token`) and the approval
+ * page's request and response carry its signed link, the only credential to approve or reject. Powertools' tracer
+ * would otherwise put every handler's response in the X-Ray trace as metadata (Powertools for AWS Lambda
+ * (TypeScript), Tracer: "captureResponse", on by default), and its logger logs the event when
+ * POWERTOOLS_LOGGER_LOG_EVENT is set; both are off here whatever the environment says. Errors are still recorded:
+ * the adapters never name a token in one (functions/adapters/aws/sfn.ts).
  */
 export function withObservability<R>(handler: TaskHandler<R>, name: string): TaskHandler<R> {
   logger.appendPersistentKeys({ task: name });
   return handler
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(logMetrics(metrics, { captureColdStartMetric: true, throwOnEmptyMetrics: false })) as TaskHandler<R>;
 }
