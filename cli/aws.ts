@@ -1,6 +1,6 @@
 /**
  * The CLI against AWS: the DynamoDB store and the Step Functions adapters the Lambdas use, and EventBridge
- * PutEvents for `start`. Reads TABLE_NAME, STATE_MACHINE_ARN, EVENT_BUS_NAME (default: the default bus),
+ * PutEvents for `start`. Reads TABLE_NAME, STATE_MACHINE_ARN, EVENT_BUS_NAME (default: the controller's bus, canary-controller),
  * AWS_REGION, and SERVICES_JSON when set (to refuse unknown services by name).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -12,7 +12,7 @@ import { DynamoRolloutStore } from '../functions/adapters/aws/dynamodb';
 import { realSleep, SDK_CLIENT_CONFIG } from '../functions/adapters/aws/sdk';
 import { StepFunctionsExecutions } from '../functions/adapters/aws/sfn';
 import { parseServiceConfigs } from '../functions/core/config';
-import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
+import { CONTROLLER_EVENT_BUS_NAME, CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import { OperationError, Operations } from './operations';
 
 export class MissingSettingError extends Error {}
@@ -38,7 +38,7 @@ export function awsOperations(
       'AWS_REGION is not set (needed to reach the controller in AWS; or use --sandbox)',
     );
   const config = { ...SDK_CLIENT_CONFIG, region };
-  const bus = env.EVENT_BUS_NAME || 'default';
+  const bus = env.EVENT_BUS_NAME || CONTROLLER_EVENT_BUS_NAME;
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), {
     marshallOptions: { removeUndefinedValues: true },
   });

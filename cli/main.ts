@@ -34,7 +34,7 @@ Options:
   --json           machine-readable output
   -h, --help       show this help
 
-Environment (AWS): TABLE_NAME, STATE_MACHINE_ARN, EVENT_BUS_NAME (default: default), AWS_REGION,
+Environment (AWS): TABLE_NAME, STATE_MACHINE_ARN, EVENT_BUS_NAME (default: canary-controller), AWS_REGION,
 SERVICES_JSON (optional: refuse unknown services by name). Sandbox: CANARY_SANDBOX_FILE
 (default: reports/.sandbox.json).
 

@@ -29,6 +29,7 @@ import {
   type ServiceConfigInput,
   taskDefinitionFamily,
 } from '../functions/core/config';
+import { CONTROLLER_EVENT_BUS_NAME, CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import { METRICS_NAMESPACE, METRICS_SERVICE, OUTCOME_METRICS } from '../functions/core/outcome-metrics';
 import { ControllerFunction, REPO_ROOT } from './controller-function';
 
@@ -50,6 +51,18 @@ export interface CanaryControllerProps {
    * requests. Default: on when the handler exists.
    */
   readonly approvalPage?: boolean;
+  /**
+   * The controller's own event bus, where `Deploy Requested` starts a rollout (ECR, alarm and Step Functions
+   * events stay on the default bus). Default `canary-controller` (the CLI's default EVENT_BUS_NAME).
+   */
+  readonly eventBusName?: string;
+  /**
+   * IAM principal ARNs (users or roles, `*` wildcards allowed, other accounts too) that alone may put events on the
+   * controller's bus, so alone may start a rollout: every other principal is denied, administrators included.
+   * Default: principals of this account that an IAM policy allows `events:PutEvents` on the bus (an explicit grant
+   * each), and no principal of another account.
+   */
+  readonly deployRequesters?: string[];
 }
 
 /** The handlers and the environment variables each reads (functions/handlers/aws.ts, env.ts). */
@@ -191,6 +204,8 @@ export class CanaryController extends Construct {
   readonly pagerDutySecret: secretsmanager.ISecret;
   readonly approvalSigningSecret?: secretsmanager.Secret;
   readonly approvalApi?: apigwv2.HttpApi;
+  /** Where `Deploy Requested` events start rollouts, and who may put them (see `deployRequesters`). */
+  readonly eventBus: events.EventBus;
   readonly deadLetterQueues: Record<string, sqs.Queue> = {};
   readonly dashboards: Record<string, cloudwatch.Dashboard> = {};
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -527,9 +542,11 @@ export class CanaryController extends Construct {
         targets: [target(startRollout, startDlq)],
       });
     }
+    this.eventBus = deployRequestBus(this, props);
     new events.Rule(this, 'DeployRequested', {
-      description: 'A pipeline asks for a rollout',
-      eventPattern: { source: ['canary.controller'], detailType: ['Deploy Requested'] },
+      description: "A pipeline asks for a rollout (on the controller's own bus only)",
+      eventBus: this.eventBus,
+      eventPattern: { source: [CONTROLLER_EVENT_SOURCE], detailType: ['Deploy Requested'] },
       targets: [target(startRollout, startDlq)],
     });
 
@@ -687,6 +704,69 @@ export class CanaryController extends Construct {
     }
     return api;
   }
+}
+
+/**
+ * The bus `Deploy Requested` must arrive on: a rollout redeploys an image and supersedes the running one, so who
+ * may start one is decided here rather than by whoever may put events on the default bus. Within an account an
+ * identity policy or the bus's resource policy may allow PutEvents, and an explicit deny in either wins (IAM User
+ * Guide, "Policy evaluation logic"); another account needs the bus's policy to allow it (EventBridge User Guide,
+ * "Permissions for event buses in Amazon EventBridge"). aws:PrincipalAccount and aws:PrincipalArn are in every
+ * signed request (IAM User Guide, "AWS global condition context keys"); events:source and events:detail-type
+ * narrow what a requester may put (EventBridge User Guide, "Using IAM policy conditions in Amazon EventBridge").
+ */
+function deployRequestBus(scope: Construct, props: CanaryControllerProps): events.EventBus {
+  const stack = Stack.of(scope);
+  const name = props.eventBusName ?? CONTROLLER_EVENT_BUS_NAME;
+  const bus = new events.EventBus(scope, 'DeployRequestBus', {
+    eventBusName: name,
+    description: 'Deploy Requested events that start canary rollouts',
+  });
+  // From the name: the bus's own ARN attribute would make its policy depend on itself.
+  const busArn = stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: name });
+  const requesters = props.deployRequesters ?? [];
+  for (const arn of requesters)
+    if (!/^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\w+=,.@/*-]+$/.test(arn))
+      throw new Error(
+        `deployRequesters: "${arn}" is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)`,
+      );
+  const putEvents = {
+    principals: [new iam.AnyPrincipal()],
+    actions: ['events:PutEvents'],
+    resources: [busArn],
+  };
+  const statements =
+    requesters.length === 0
+      ? [
+          new iam.PolicyStatement({
+            sid: 'OnlyThisAccount',
+            effect: iam.Effect.DENY,
+            ...putEvents,
+            conditions: { StringNotEquals: { 'aws:PrincipalAccount': stack.account } },
+          }),
+        ]
+      : [
+          new iam.PolicyStatement({
+            sid: 'DeployRequesters',
+            ...putEvents,
+            conditions: {
+              ArnLike: { 'aws:PrincipalArn': requesters },
+              'ForAllValues:StringEquals': {
+                'events:source': [CONTROLLER_EVENT_SOURCE],
+                'events:detail-type': ['Deploy Requested'],
+              },
+            },
+          }),
+          new iam.PolicyStatement({
+            sid: 'OnlyDeployRequesters',
+            effect: iam.Effect.DENY,
+            ...putEvents,
+            conditions: { ArnNotLike: { 'aws:PrincipalArn': requesters } },
+          }),
+        ];
+  // The whole policy on the bus itself (AWS::Events::EventBus Policy): created with it, replaced as one.
+  (bus.node.defaultChild as events.CfnEventBus).policy = new iam.PolicyDocument({ statements });
+  return bus;
 }
 
 function rolloutTable(scope: Construct): dynamodb.Table {

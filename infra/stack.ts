@@ -49,6 +49,8 @@ export class CanaryControllerStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.controller.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.controller.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TopicArn', { value: this.controller.topic.topicArn });
+    // Where `canary start` and pipelines put Deploy Requested (EVENT_BUS_NAME).
+    new CfnOutput(this, 'EventBusName', { value: this.controller.eventBus.eventBusName });
     if (this.controller.approvalApi?.url)
       new CfnOutput(this, 'ApprovalUrl', { value: this.controller.approvalApi.url });
     // `canary check` simulates each function's calls against its role (CONTROLLER_ROLES): function → role ARN.

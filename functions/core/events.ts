@@ -3,6 +3,8 @@ import { repositoryName, serviceName } from './config';
 
 /** The source the controller's own events carry (Deploy Requested from pipelines and the CLI). */
 export const CONTROLLER_EVENT_SOURCE = 'canary.controller';
+/** The controller's own event bus, where Deploy Requested starts a rollout (its stack's default name). */
+export const CONTROLLER_EVENT_BUS_NAME = 'canary-controller';
 
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be an image digest (sha256:<64 hex>)');
 const tag = z.string().regex(/^[\w][\w.-]{0,127}$/, 'must be an image tag');

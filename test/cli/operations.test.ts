@@ -3,12 +3,14 @@
  * afterwards does not turn it into an error (the record may lag, and the command says so); reasons reach the
  * history, the workflow and other operators' terminals without escape sequences.
  */
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
 import { Operations } from '../../cli/operations';
 import type { RolloutRecord, WaitToken } from '../../functions/core/rollout';
 import type { Executions } from '../../functions/ports';
 import { InMemoryRolloutStore } from '../../sandbox/store';
+import { mockClient } from '../contract/mock';
 
 const ROLLOUT = 'web-0123456789abcdef';
 const NOW = new Date('2026-01-01T12:00:00Z');
@@ -186,5 +188,39 @@ describe('what the CLI prints from the store', () => {
     expect(text).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
     expect(json).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
     expect(JSON.parse(json ?? '')[0].outcome).toBe(HOSTILE);
+  });
+});
+
+describe('canary start puts Deploy Requested on the controller’s bus', () => {
+  it('the bus is canary-controller unless EVENT_BUS_NAME names another, never the default bus', async () => {
+    const eb = mockClient(EventBridgeClient);
+    eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-1' }] });
+    const env = {
+      TABLE_NAME: 'canary',
+      STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:canary',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+    };
+    const out: string[] = [];
+    const t = (e: NodeJS.ProcessEnv) => ({
+      stdout: (s: string) => out.push(s),
+      stderr: (s: string) => out.push(s),
+      env: e,
+      cwd: '/tmp',
+    });
+    const digest = `sha256:${'ab'.repeat(32)}`;
+
+    expect(await main(['start', 'web', '--image', digest], t(env))).toBe(0);
+    expect(
+      await main(['start', 'web', '--image', digest], t({ ...env, EVENT_BUS_NAME: 'shop-canary' })),
+    ).toBe(0);
+
+    expect(eb.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries?.[0]?.EventBusName)).toEqual([
+      'canary-controller',
+      'shop-canary',
+    ]);
+    expect(out.join('')).toContain('on bus canary-controller');
+    eb.restore();
   });
 });
