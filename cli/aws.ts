@@ -13,6 +13,7 @@ import { realSleep, SDK_CLIENT_CONFIG } from '../functions/adapters/aws/sdk';
 import { StepFunctionsExecutions } from '../functions/adapters/aws/sfn';
 import { parseServiceConfigs } from '../functions/core/config';
 import { CONTROLLER_EVENT_BUS_NAME, CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
+import { freeText } from '../functions/core/text';
 import { OperationError, Operations } from './operations';
 
 export class MissingSettingError extends Error {}
@@ -92,6 +93,7 @@ export function awsOperations(
         );
       return `event ${entry.EventId} on bus ${bus}`;
     },
-    actor: `the CLI (${env.USER ?? 'unknown user'})`,
+    // The user name goes into the history other operators read: cleaned like a reason.
+    actor: `the CLI (${freeText(env.USER ?? '', 64) || 'unknown user'})`,
   });
 }
