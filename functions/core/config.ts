@@ -237,6 +237,14 @@ const analysisSchema = z.strictObject({
    */
   intervalSeconds: z.int().min(60).max(3600).optional(),
   /**
+   * How long after a period ends its metrics are taken as complete: an analysis judges only the periods that ended
+   * at least this long ago. ALB measures and sends its metrics every 60 s from each load balancer node ("CloudWatch
+   * metrics for your Application Load Balancer"), so a minute is complete only after the last node's report for it
+   * has arrived and been aggregated; CloudWatch documents no bound on that. Optional: 120 (one reporting interval,
+   * and one more for the reports to land). Larger is safer and slower; smaller risks judging a minute still filling.
+   */
+  metricDelaySeconds: z.int().min(0).max(900).optional(),
+  /**
    * Advance a step before its bake ends once every sequential test shows the canary not worse than the baseline
    * (passRatio). Optional: true. The last step (no baseline left to compare with) always bakes in full.
    */

@@ -6,8 +6,27 @@ export interface PeriodStats {
   /** ISO start of the period. */
   start: string;
   requests: number;
-  /** Server errors (HTTP 5xx from the targets). */
+  /**
+   * Failed requests: server errors the targets sent (HTTP 5xx) plus requests that got no response from a target
+   * (the load balancer answered 502/503/504 itself: connection refused or reset, timeout, crash). The breakdown
+   * below is optional; when given, errors = targetErrors + noResponse.
+   */
   errors: number;
+  /** Optional breakdown of errors: HTTP 5xx sent by the targets. */
+  targetErrors?: number;
+  /** Optional breakdown of errors: requests routed to a target that got no response from it. */
+  noResponse?: number;
+  /**
+   * Optional evidence: connections to the targets that could not be established. Connections, not requests: the
+   * requests they failed are already in noResponse, so this is never added to errors.
+   */
+  connectionErrors?: number;
+  /**
+   * Optional target health over the period: the most targets seen healthy and the fewest seen unhealthy. healthyHosts
+   * 0 with unhealthyHosts ≥ 1 means every target was unhealthy for the whole period.
+   */
+  healthyHosts?: number;
+  unhealthyHosts?: number;
   /** p99 of the target response time in the period, in ms; null when there was no traffic. */
   p99Ms: number | null;
   /**
@@ -52,13 +71,31 @@ export type VerdictResult = 'pass' | 'fail' | 'inconclusive';
 
 export interface VersionSummary {
   requests: number;
+  /** Failed requests (PeriodStats.errors); the breakdown below when the source gives it. */
   errors: number;
   errorRate: number | null;
   p99Ms: number | null;
+  targetErrors?: number;
+  noResponse?: number;
+  connectionErrors?: number;
+}
+
+/** What the failed requests were: target 5xx, requests without a target response, and failed connections. */
+export interface FailureCounts {
+  targetErrors: number;
+  noResponse: number;
+  connectionErrors: number;
 }
 
 export interface MetricEvidence {
-  metric: 'errorRate' | 'latencyP99' | 'latencyP50' | 'alarms' | 'xray.errorRate' | 'xray.latency';
+  metric:
+    | 'errorRate'
+    | 'latencyP99'
+    | 'latencyP50'
+    | 'alarms'
+    | 'targetHealth'
+    | 'xray.errorRate'
+    | 'xray.latency';
   result: VerdictResult;
   /** The canary's value and the limit it was held to (same unit as the metric). */
   canary: number | null;
@@ -67,6 +104,8 @@ export interface MetricEvidence {
   detail: string;
   /** Sequential tests only: the counts behind the test (events are errors or slow requests). */
   counts?: { canaryEvents: number; canaryRequests: number; baselineEvents: number; baselineRequests: number };
+  /** Error rate only, when the source breaks failures down: what failed, per version. */
+  failures?: { canary: FailureCounts; baseline: FailureCounts };
   /** Sequential tests only: estimate of canary rate / baseline rate, and its anytime-valid confidence sequence. */
   estimate?: number | null;
   interval?: { lower: number | null; upper: number | null; level: number };
@@ -141,13 +180,46 @@ export function summarize(periods: readonly PeriodStats[]): VersionSummary {
       p99Requests += p.requests;
     }
   }
+  const failures = failureCounts(periods);
   return {
     requests,
     errors,
     errorRate: requests > 0 ? errors / requests : null,
     // A request-weighted mean of per-period p99s: the window's p99 is not derivable from period p99s exactly.
     p99Ms: p99Requests > 0 ? weightedP99 / p99Requests : null,
+    ...(failures ?? {}),
   };
+}
+
+/** The failures broken down over the periods; undefined when the source gives no breakdown. */
+function failureCounts(periods: readonly PeriodStats[]): FailureCounts | undefined {
+  if (!periods.some((p) => p.noResponse !== undefined || p.targetErrors !== undefined)) return undefined;
+  const out: FailureCounts = { targetErrors: 0, noResponse: 0, connectionErrors: 0 };
+  for (const p of periods) {
+    out.noResponse += p.noResponse ?? 0;
+    out.targetErrors += p.targetErrors ?? p.errors - (p.noResponse ?? 0);
+    out.connectionErrors += p.connectionErrors ?? 0;
+  }
+  return out;
+}
+
+function failureText(f: FailureCounts | undefined): string {
+  if (!f) return '';
+  const connections = f.connectionErrors > 0 ? ` (${f.connectionErrors} failed connections)` : '';
+  return `: ${f.targetErrors} target 5xx, ${f.noResponse} without a target response${connections}`;
+}
+
+/** Default metric delay (s) when the policy does not set analysis.metricDelaySeconds (see config.ts). */
+export const DEFAULT_METRIC_DELAY_SECONDS = 120;
+
+/**
+ * The last period boundary whose metrics are settled at `now`: periods ending more than `delaySeconds` ago. An
+ * analysis judges [from, settledEnd) only, so no period is judged while still partial and revised later (which
+ * would void the sequential test's guarantee).
+ */
+export function settledEnd(now: Date, periodSeconds: number, delaySeconds: number): Date {
+  const step = periodSeconds * 1000;
+  return new Date(Math.floor((now.getTime() - delaySeconds * 1000) / step) * step);
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -250,7 +322,12 @@ function judgeErrorRate(
     pairPeriods(window, (p) => p.errors),
     { rho0, passRatio, alpha },
   );
-  const head = `canary ${pct(canaryRate)} (${c.errors}/${c.requests}) vs stable ${b.errorRate === null ? 'n/a' : pct(b.errorRate)} (${b.errors}/${b.requests})`;
+  // The breakdown is over the same periods as the test: the canary's and the baseline's periods side by side.
+  const byStart = new Set(window.canary.map((p) => p.start));
+  const cf = failureCounts(window.canary);
+  const bf = failureCounts(window.baseline.filter((p) => byStart.has(p.start)));
+  const failures = cf && bf ? { failures: { canary: cf, baseline: bf } } : {};
+  const head = `canary ${pct(canaryRate)} (${c.errors}/${c.requests}${failureText(cf)}) vs stable ${b.errorRate === null ? 'n/a' : pct(b.errorRate)} (${b.errors}/${b.requests}${failureText(bf)})`;
   if (b.errorRate === null || t.baselineRequests === 0) {
     // No concurrent baseline: only the absolute limits can judge (minIncrease over a zero baseline, the ceiling).
     const limit = Math.min(minIncrease, max);
@@ -262,6 +339,7 @@ function judgeErrorRate(
       baseline: null,
       limit,
       detail: `${head}, no baseline traffic: absolute limit ${pct(limit)}`,
+      ...failures,
     };
   }
   const limit = Math.min(b.errorRate * rho0, max);
@@ -284,6 +362,7 @@ function judgeErrorRate(
     baseline: b.errorRate,
     limit,
     detail: `${head}: ${why}; ${testText(t, alpha)}`,
+    ...failures,
     ...sequentialEvidence(t, alpha),
   };
 }
@@ -426,6 +505,49 @@ function judgeXRay(x: Omit<MetricWindow, 'xray'>, policy: AnalysisPolicy, alpha:
   ];
 }
 
+/**
+ * Guard rail on the canary target group's health (ALB's HealthyHostCount and UnHealthyHostCount). It fails when, in
+ * a period where the canary had traffic, every canary target was unhealthy for the whole period (no healthy target
+ * seen, at least one unhealthy) while the stable version had a healthy target: the load balancer's own health checks
+ * say the canary cannot serve, and since ALB routes to all targets when all are unhealthy (fail open, "Health
+ * checks for Application Load Balancer target groups"), its users keep reaching them. Some unhealthy targets are
+ * evidence only (a task being replaced). Undefined when the source reports no target health.
+ */
+function judgeTargetHealth(window: MetricWindow): MetricEvidence | undefined {
+  const reported = window.canary.filter(
+    (p) => p.unhealthyHosts !== undefined || p.healthyHosts !== undefined,
+  );
+  if (reported.length === 0) return undefined;
+  const baseline = new Map(window.baseline.map((p) => [p.start, p]));
+  const down = reported.filter(
+    (p) =>
+      p.requests > 0 &&
+      p.healthyHosts === 0 &&
+      (p.unhealthyHosts ?? 0) >= 1 &&
+      (baseline.get(p.start)?.healthyHosts ?? 1) > 0,
+  );
+  const worst = Math.max(...reported.map((p) => p.unhealthyHosts ?? 0));
+  if (down.length > 0) {
+    return {
+      metric: 'targetHealth',
+      result: 'fail',
+      canary: worst,
+      baseline: null,
+      limit: 0,
+      detail: `every canary target unhealthy for ${down.length} whole minute(s) with traffic (from ${down[0]?.start}), stable healthy`,
+    };
+  }
+  return {
+    metric: 'targetHealth',
+    result: 'pass',
+    canary: worst,
+    baseline: null,
+    limit: null,
+    detail:
+      worst > 0 ? `up to ${worst} unhealthy canary target(s), never all of them` : 'canary targets healthy',
+  };
+}
+
 function judgeAlarms(alarms: readonly AlarmState[]): MetricEvidence {
   const firing = alarms.filter((a) => a.state === 'ALARM').map((a) => a.name);
   return {
@@ -447,7 +569,8 @@ function judgeAlarms(alarms: readonly AlarmState[]): MetricEvidence {
  * - Latency: the same test on slow-request counts (above the baseline's p99) when the source provides them, and on
  *   counts above the baseline's median when it provides those too (whole-distribution shifts); else the p99
  *   comparison. The canary's first warmupSeconds (default 120) are not judged on latency; errors count from the start.
- * - Alarms: a guard rail that fails at any traffic.
+ * - Alarms: a guard rail that fails at any traffic; so does a canary whose targets were all unhealthy for a whole
+ *   period with traffic (judgeTargetHealth).
  * - The tests share alpha (a Bonferroni split: 80% to errors, the rest split over the latency tests), so the whole
  *   judge fails an acceptable canary with probability ≤ alpha however often it runs. With X-Ray statistics in the
  *   window the two sources split alpha first (XRAY_ALPHA_SHARE each way), then each splits its share as above.
@@ -472,6 +595,7 @@ export function judge(window: MetricWindow, alarms: readonly AlarmState[], polic
   const slow = hasCounts(window, 'slow');
   const median = hasCounts(window, 'aboveMedian');
   const latencyTests = (slow ? 1 : 0) + (median ? 1 : 0);
+  const health = judgeTargetHealth(window);
   // Bonferroni: the error test gets most of alpha (errors matter most), the latency tests share the rest.
   const alphaErrors = latencyTests > 0 ? alpha * ERROR_ALPHA_SHARE : alpha;
   const alphaLatency = latencyTests > 0 ? (alpha - alphaErrors) / latencyTests : 0;
@@ -481,6 +605,7 @@ export function judge(window: MetricWindow, alarms: readonly AlarmState[], polic
       ? judgeSlowRequests(window, canary, baseline, policy, alphaLatency, 'slow')
       : judgeLatencyP99(window, canary, baseline, policy),
     ...(median ? [judgeSlowRequests(window, canary, baseline, policy, alphaLatency, 'aboveMedian')] : []),
+    ...(health ? [health] : []),
     ...(window.xray ? judgeXRay(window.xray, policy, alphaAll - alpha) : []),
     alarmEvidence,
   ];

@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import type { AnalysisPolicy } from '../core/config';
 import { CanaryFailedError, ConfigInvalidError } from '../core/errors';
-import { judge } from '../core/judge';
+import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd } from '../core/judge';
 import { afterAnalysis, decide } from '../core/rules';
 import type { AlarmSource, Clock, Log, MetricSource, Notifier, RolloutStore } from '../ports';
 import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
@@ -53,9 +53,11 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     const record = await checkpoint(store, rollout.rolloutId);
     if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
     const policy = rollout.config.analysis;
-    const to = clock.now();
+    const now = clock.now();
     const from = new Date(record.canaryStartedAt ?? record.createdAt);
-    const sinceCanary = (to.getTime() - from.getTime()) / 1000;
+    const sinceCanary = (now.getTime() - from.getTime()) / 1000;
+    // Only settled periods: metrics arrive late and the newest minute is partial.
+    const to = settledEnd(now, PERIOD_SECONDS, policy.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS);
     const query = {
       route,
       from,
@@ -71,7 +73,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     ]);
     const verdict = judge(xrayWindow ? { ...window, xray: xrayWindow } : window, alarmStates, policy);
     const decision = decide(verdict, step, extensions, policy, bakeLeft);
-    await store.updateRollout(rollout.rolloutId, { lastVerdict: verdict, updatedAt: to.toISOString() });
+    await store.updateRollout(rollout.rolloutId, { lastVerdict: verdict, updatedAt: now.toISOString() });
     await recordHistory(
       deps,
       rollout.rolloutId,
@@ -109,7 +111,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
         step: { index: step.index, weight: step.weight },
         verdict,
         channels: channelsOf(rollout.config),
-        at: to.toISOString(),
+        at: now.toISOString(),
       });
     }
     const next = afterAnalysis(

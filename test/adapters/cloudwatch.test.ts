@@ -14,7 +14,9 @@ import {
 } from '../../functions/adapters/aws/cloudwatch';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { TargetNotFoundError, TransientError } from '../../functions/core/errors';
+import { judge } from '../../functions/core/judge';
 import { mockClient } from '../contract/mock';
+import { validParsedConfig } from '../helpers/config';
 import {
   awsError,
   CANARY_TG,
@@ -72,7 +74,7 @@ describe('CloudWatchMetricSource', () => {
     periodSeconds: 60,
   };
 
-  it('asks for requests, 5xx and p99 of both target groups in one request', async () => {
+  it('asks for requests, target responses, connection errors, target health and p99 of both target groups in one request', async () => {
     cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [], Messages: [] });
 
     await source.fetch(query);
@@ -94,28 +96,35 @@ describe('CloudWatchMetricSource', () => {
     });
     const canary = 'targetgroup/web-canary/2453ed029918f21f';
     const stable = 'targetgroup/web-stable/73e2d6bc24d8a067';
+    const perVersion = (v: string, tg: string) => [
+      q(`${v}_requests`, 'RequestCount', 'Sum', tg),
+      q(`${v}_target2xx`, 'HTTPCode_Target_2XX_Count', 'Sum', tg),
+      q(`${v}_target3xx`, 'HTTPCode_Target_3XX_Count', 'Sum', tg),
+      q(`${v}_target4xx`, 'HTTPCode_Target_4XX_Count', 'Sum', tg),
+      q(`${v}_target5xx`, 'HTTPCode_Target_5XX_Count', 'Sum', tg),
+      q(`${v}_connectionErrors`, 'TargetConnectionErrorCount', 'Sum', tg),
+      q(`${v}_healthyHosts`, 'HealthyHostCount', 'Maximum', tg),
+      q(`${v}_unhealthyHosts`, 'UnHealthyHostCount', 'Minimum', tg),
+      q(`${v}_p99`, 'TargetResponseTime', 'p99', tg),
+    ];
     expect(input).toEqual({
-      MetricDataQueries: [
-        q('canary_requests', 'RequestCount', 'Sum', canary),
-        q('canary_errors', 'HTTPCode_Target_5XX_Count', 'Sum', canary),
-        q('canary_p99', 'TargetResponseTime', 'p99', canary),
-        q('baseline_requests', 'RequestCount', 'Sum', stable),
-        q('baseline_errors', 'HTTPCode_Target_5XX_Count', 'Sum', stable),
-        q('baseline_p99', 'TargetResponseTime', 'p99', stable),
-      ],
+      MetricDataQueries: [...perVersion('canary', canary), ...perVersion('baseline', stable)],
       StartTime: t('12:00'),
-      EndTime: query.to,
+      // The minute still running at `to` (12:03) is partial: not asked for.
+      EndTime: t('12:03'),
       ScanBy: 'TimestampAscending',
     });
     for (const q of input?.MetricDataQueries ?? []) expect(q.Id).toMatch(/^[a-z][a-zA-Z0-9_]*$/);
   });
 
-  it('merges pages (PartialData then the rest) into aligned periods; a missing period is zero requests', async () => {
+  it('merges pages (PartialData then the rest) into aligned whole periods; a missing period is zero requests', async () => {
+    const longer = { ...query, to: new Date('2025-03-04T12:04:10.000Z') };
     cw.on(GetMetricDataCommand)
       .resolvesOnce({
         MetricDataResults: [
           result('canary_requests', [['12:00', 40]], 'PartialData'),
-          result('canary_errors', [['12:00', 2]], 'PartialData'),
+          result('canary_target2xx', [['12:00', 38]], 'PartialData'),
+          result('canary_target5xx', [['12:00', 2]], 'PartialData'),
           result('canary_p99', [['12:00', 0.25]], 'PartialData'),
           result(
             'baseline_requests',
@@ -125,7 +134,15 @@ describe('CloudWatchMetricSource', () => {
             ],
             'PartialData',
           ),
-          result('baseline_errors', [], 'PartialData'),
+          result(
+            'baseline_target2xx',
+            [
+              ['12:00', 760],
+              ['12:01', 700],
+            ],
+            'PartialData',
+          ),
+          result('baseline_target5xx', [], 'PartialData'),
           result(
             'baseline_p99',
             [
@@ -140,32 +157,35 @@ describe('CloudWatchMetricSource', () => {
       .resolves({
         MetricDataResults: [
           result('canary_requests', [['12:03', 38]]),
-          result('canary_errors', []),
+          result('canary_target2xx', [['12:03', 38]]),
+          result('canary_target5xx', []),
           result('canary_p99', [['12:03', 0.3]]),
           result('baseline_requests', [['12:03', 720]]),
-          result('baseline_errors', [['12:03', 1]]),
+          result('baseline_target2xx', [['12:03', 719]]),
+          result('baseline_target5xx', [['12:03', 1]]),
           result('baseline_p99', [['12:03', 0.19]]),
         ],
       });
 
-    const window = await source.fetch(query);
+    const window = await source.fetch(longer);
 
     expect(cw.commandCalls(GetMetricDataCommand)[1]?.args[0].input.NextToken).toBe('token-2');
+    const ok = { targetErrors: 0, noResponse: 0, connectionErrors: 0 };
     expect(window).toEqual({
       from: '2025-03-04T12:00:30.000Z',
-      to: '2025-03-04T12:03:10.000Z',
+      to: '2025-03-04T12:04:00.000Z',
       periodSeconds: 60,
       canary: [
-        { start: '2025-03-04T12:00:00.000Z', requests: 40, errors: 2, p99Ms: 250 },
-        { start: '2025-03-04T12:01:00.000Z', requests: 0, errors: 0, p99Ms: null },
-        { start: '2025-03-04T12:02:00.000Z', requests: 0, errors: 0, p99Ms: null },
-        { start: '2025-03-04T12:03:00.000Z', requests: 38, errors: 0, p99Ms: 300 },
+        { start: '2025-03-04T12:00:00.000Z', requests: 40, errors: 2, ...ok, targetErrors: 2, p99Ms: 250 },
+        { start: '2025-03-04T12:01:00.000Z', requests: 0, errors: 0, ...ok, p99Ms: null },
+        { start: '2025-03-04T12:02:00.000Z', requests: 0, errors: 0, ...ok, p99Ms: null },
+        { start: '2025-03-04T12:03:00.000Z', requests: 38, errors: 0, ...ok, p99Ms: 300 },
       ],
       baseline: [
-        { start: '2025-03-04T12:00:00.000Z', requests: 760, errors: 0, p99Ms: 200 },
-        { start: '2025-03-04T12:01:00.000Z', requests: 700, errors: 0, p99Ms: 180 },
-        { start: '2025-03-04T12:02:00.000Z', requests: 0, errors: 0, p99Ms: null },
-        { start: '2025-03-04T12:03:00.000Z', requests: 720, errors: 1, p99Ms: 190 },
+        { start: '2025-03-04T12:00:00.000Z', requests: 760, errors: 0, ...ok, p99Ms: 200 },
+        { start: '2025-03-04T12:01:00.000Z', requests: 700, errors: 0, ...ok, p99Ms: 180 },
+        { start: '2025-03-04T12:02:00.000Z', requests: 0, errors: 0, ...ok, p99Ms: null },
+        { start: '2025-03-04T12:03:00.000Z', requests: 720, errors: 1, ...ok, targetErrors: 1, p99Ms: 190 },
       ],
     });
   });
@@ -175,7 +195,7 @@ describe('CloudWatchMetricSource', () => {
 
     const window = await source.fetch({ ...query, route: route({ canaryTargetGroupArn: CANARY_TG }) });
 
-    expect(window.canary.map((p) => p.requests)).toEqual([0, 0, 0, 0]);
+    expect(window.canary.map((p) => p.requests)).toEqual([0, 0, 0]);
     expect(window.canary.every((p) => p.p99Ms === null)).toBe(true);
   });
 
@@ -219,6 +239,178 @@ describe('CloudWatchMetricSource', () => {
   it('refuses a period ALB metrics cannot give', async () => {
     await expect(source.fetch({ ...query, periodSeconds: 45 })).rejects.toThrow(RangeError);
     expect(cw.calls()).toHaveLength(0);
+  });
+});
+
+describe('CloudWatchMetricSource: failed requests and settled periods', () => {
+  let source: CloudWatchMetricSource;
+
+  beforeEach(() => {
+    cw.reset();
+    source = new CloudWatchMetricSource(client, { retry: fastRetry().retry });
+  });
+
+  const query = {
+    route: route(),
+    from: new Date('2025-03-04T12:00:00.000Z'),
+    to: new Date('2025-03-04T12:03:00.000Z'),
+    periodSeconds: 60,
+  };
+
+  it('counts requests that got no target response as failures, once, with failed connections as evidence', async () => {
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        // 12:00 healthy; 12:01 the canary refuses connections: ALB answers 502 itself (no target code).
+        result('canary_requests', [
+          ['12:00', 300],
+          ['12:01', 300],
+          ['12:02', 300],
+        ]),
+        result('canary_target2xx', [
+          ['12:00', 297],
+          ['12:01', 40],
+        ]),
+        result('canary_target4xx', [['12:00', 2]]),
+        result('canary_target5xx', [
+          ['12:00', 1],
+          ['12:01', 10],
+        ]),
+        result('canary_connectionErrors', [
+          ['12:01', 250],
+          ['12:02', 310],
+        ]),
+        result('baseline_requests', [
+          ['12:00', 5700],
+          ['12:01', 5700],
+          ['12:02', 5700],
+        ]),
+        result('baseline_target2xx', [
+          ['12:00', 5694],
+          ['12:01', 5695],
+          ['12:02', 5694],
+        ]),
+        result('baseline_target3xx', [['12:00', 3]]),
+        result('baseline_target5xx', [
+          ['12:00', 3],
+          ['12:01', 5],
+          ['12:02', 6],
+        ]),
+      ],
+    });
+
+    const window = await source.fetch(query);
+
+    expect(
+      window.canary.map(({ requests, errors, targetErrors, noResponse, connectionErrors }) => ({
+        requests,
+        errors,
+        targetErrors,
+        noResponse,
+        connectionErrors,
+      })),
+    ).toEqual([
+      { requests: 300, errors: 1, targetErrors: 1, noResponse: 0, connectionErrors: 0 },
+      { requests: 300, errors: 260, targetErrors: 10, noResponse: 250, connectionErrors: 250 },
+      // More failed connections than requests (connections, not requests): the requests bound the failures.
+      { requests: 300, errors: 300, targetErrors: 0, noResponse: 300, connectionErrors: 310 },
+    ]);
+    expect(window.baseline.map((p) => p.errors)).toEqual([3, 5, 6]);
+  });
+
+  it('a crashing canary fails the judge instead of lowering its own error rate', async () => {
+    const minutes = ['12:00', '12:01', '12:02'];
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        result(
+          'canary_requests',
+          minutes.map((m) => [m, 300]),
+        ),
+        result('canary_target2xx', [
+          ['12:00', 300],
+          ['12:01', 300],
+        ]),
+        result('canary_connectionErrors', [['12:02', 300]]),
+        result(
+          'baseline_requests',
+          minutes.map((m) => [m, 5700]),
+        ),
+        result(
+          'baseline_target2xx',
+          minutes.map((m) => [m, 5694]),
+        ),
+        result(
+          'baseline_target5xx',
+          minutes.map((m) => [m, 6]),
+        ),
+      ],
+    });
+
+    const verdict = judge(
+      await source.fetch(query),
+      [],
+      validParsedConfig({ analysis: { alarms: [] } }).analysis,
+    );
+
+    expect(verdict.result).toBe('fail');
+    expect(verdict.canary).toMatchObject({ requests: 900, errors: 300, noResponse: 300 });
+    expect(verdict.reason).toMatch(/300 without a target response/);
+  });
+
+  it('judges whole periods only: the minute still running at `to` is left out even when CloudWatch has it', async () => {
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        result('canary_requests', [
+          ['12:01', 300],
+          ['12:02', 120],
+        ]),
+        result('canary_target2xx', [
+          ['12:01', 300],
+          ['12:02', 120],
+        ]),
+      ],
+    });
+
+    const window = await source.fetch({
+      ...query,
+      from: new Date('2025-03-04T12:01:00.000Z'),
+      to: new Date('2025-03-04T12:02:40.000Z'),
+    });
+
+    expect(window.to).toBe('2025-03-04T12:02:00.000Z');
+    expect(window.canary.map((p) => [p.start, p.requests])).toEqual([['2025-03-04T12:01:00.000Z', 300]]);
+    expect(cw.commandCalls(GetMetricDataCommand)[0]?.args[0].input.EndTime).toEqual(t('12:02'));
+  });
+
+  it('nothing settled yet (to within the first minute): an empty window and no call', async () => {
+    const window = await source.fetch({ ...query, to: new Date('2025-03-04T12:00:50.000Z') });
+
+    expect(window.canary).toEqual([]);
+    expect(cw.calls()).toHaveLength(0);
+  });
+
+  it('maps target health per period: most healthy, fewest unhealthy; unknown when not reported', async () => {
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        result('canary_requests', [['12:01', 300]]),
+        result('canary_healthyHosts', [
+          ['12:00', 2],
+          ['12:01', 0],
+        ]),
+        result('canary_unhealthyHosts', [
+          ['12:00', 0],
+          ['12:01', 2],
+        ]),
+      ],
+    });
+
+    const window = await source.fetch(query);
+
+    expect(window.canary.map((p) => [p.healthyHosts, p.unhealthyHosts])).toEqual([
+      [2, 0],
+      [0, 2],
+      [undefined, undefined],
+    ]);
+    expect(window.canary[2]).not.toHaveProperty('healthyHosts');
   });
 });
 
@@ -268,20 +460,24 @@ describe('CloudWatchMetricSource with latency thresholds', () => {
     expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
     const input = cw.commandCalls(GetMetricDataCommand)[0]?.args[0].input;
     expect(input).toEqual({
-      MetricDataQueries: [
-        q('canary_requests', 'RequestCount', 'Sum', canary),
-        q('canary_errors', 'HTTPCode_Target_5XX_Count', 'Sum', canary),
-        q('canary_p99', 'TargetResponseTime', 'p99', canary),
-        q('canary_slow', 'TargetResponseTime', 'TC(0.32:)', canary),
-        q('canary_aboveMedian', 'TargetResponseTime', 'TC(0.0855:)', canary),
-        q('baseline_requests', 'RequestCount', 'Sum', stable),
-        q('baseline_errors', 'HTTPCode_Target_5XX_Count', 'Sum', stable),
-        q('baseline_p99', 'TargetResponseTime', 'p99', stable),
-        q('baseline_slow', 'TargetResponseTime', 'TC(0.32:)', stable),
-        q('baseline_aboveMedian', 'TargetResponseTime', 'TC(0.0855:)', stable),
-      ],
+      MetricDataQueries: (['canary', 'baseline'] as const).flatMap((v) => {
+        const tg = v === 'canary' ? canary : stable;
+        return [
+          q(`${v}_requests`, 'RequestCount', 'Sum', tg),
+          q(`${v}_target2xx`, 'HTTPCode_Target_2XX_Count', 'Sum', tg),
+          q(`${v}_target3xx`, 'HTTPCode_Target_3XX_Count', 'Sum', tg),
+          q(`${v}_target4xx`, 'HTTPCode_Target_4XX_Count', 'Sum', tg),
+          q(`${v}_target5xx`, 'HTTPCode_Target_5XX_Count', 'Sum', tg),
+          q(`${v}_connectionErrors`, 'TargetConnectionErrorCount', 'Sum', tg),
+          q(`${v}_healthyHosts`, 'HealthyHostCount', 'Maximum', tg),
+          q(`${v}_unhealthyHosts`, 'UnHealthyHostCount', 'Minimum', tg),
+          q(`${v}_p99`, 'TargetResponseTime', 'p99', tg),
+          q(`${v}_slow`, 'TargetResponseTime', 'TC(0.32:)', tg),
+          q(`${v}_aboveMedian`, 'TargetResponseTime', 'TC(0.0855:)', tg),
+        ];
+      }),
       StartTime: t('12:00'),
-      EndTime: query.to,
+      EndTime: t('12:03'),
       ScanBy: 'TimestampAscending',
     });
     for (const mq of input?.MetricDataQueries ?? []) expect(mq.Id).toMatch(/^[a-z][a-zA-Z0-9_]*$/);
@@ -290,6 +486,15 @@ describe('CloudWatchMetricSource with latency thresholds', () => {
   it('maps the counts per period; a missing count datapoint is 0; the window carries the thresholds', async () => {
     cw.on(GetMetricDataCommand).resolves({
       MetricDataResults: [
+        result('canary_target2xx', [
+          ['12:00', 40],
+          ['12:03', 38],
+        ]),
+        result('baseline_target2xx', [
+          ['12:00', 760],
+          ['12:01', 700],
+          ['12:03', 720],
+        ]),
         result('canary_requests', [
           ['12:00', 40],
           ['12:03', 38],
@@ -329,25 +534,59 @@ describe('CloudWatchMetricSource with latency thresholds', () => {
       ],
     });
 
-    const window = await source.fetch(query);
+    const window = await source.fetch({ ...query, to: new Date('2025-03-04T12:04:10.000Z') });
 
+    const ok = { targetErrors: 0, noResponse: 0, connectionErrors: 0 };
     expect(window).toEqual({
       from: '2025-03-04T12:00:30.000Z',
-      to: '2025-03-04T12:03:10.000Z',
+      to: '2025-03-04T12:04:00.000Z',
       periodSeconds: 60,
       slowThresholdMs: 320,
       medianThresholdMs: 85.5,
       canary: [
-        { start: '2025-03-04T12:00:00.000Z', requests: 40, errors: 0, p99Ms: 250, slow: 0, aboveMedian: 19 },
-        { start: '2025-03-04T12:01:00.000Z', requests: 0, errors: 0, p99Ms: null, slow: 0, aboveMedian: 0 },
-        { start: '2025-03-04T12:02:00.000Z', requests: 0, errors: 0, p99Ms: null, slow: 0, aboveMedian: 0 },
-        { start: '2025-03-04T12:03:00.000Z', requests: 38, errors: 0, p99Ms: 400, slow: 3, aboveMedian: 25 },
+        {
+          start: '2025-03-04T12:00:00.000Z',
+          requests: 40,
+          errors: 0,
+          ...ok,
+          p99Ms: 250,
+          slow: 0,
+          aboveMedian: 19,
+        },
+        {
+          start: '2025-03-04T12:01:00.000Z',
+          requests: 0,
+          errors: 0,
+          ...ok,
+          p99Ms: null,
+          slow: 0,
+          aboveMedian: 0,
+        },
+        {
+          start: '2025-03-04T12:02:00.000Z',
+          requests: 0,
+          errors: 0,
+          ...ok,
+          p99Ms: null,
+          slow: 0,
+          aboveMedian: 0,
+        },
+        {
+          start: '2025-03-04T12:03:00.000Z',
+          requests: 38,
+          errors: 0,
+          ...ok,
+          p99Ms: 400,
+          slow: 3,
+          aboveMedian: 25,
+        },
       ],
       baseline: [
         {
           start: '2025-03-04T12:00:00.000Z',
           requests: 760,
           errors: 0,
+          ...ok,
           p99Ms: 300,
           slow: 7,
           aboveMedian: 381,
@@ -356,15 +595,25 @@ describe('CloudWatchMetricSource with latency thresholds', () => {
           start: '2025-03-04T12:01:00.000Z',
           requests: 700,
           errors: 0,
+          ...ok,
           p99Ms: 310,
           slow: 6,
           aboveMedian: 349,
         },
-        { start: '2025-03-04T12:02:00.000Z', requests: 0, errors: 0, p99Ms: null, slow: 0, aboveMedian: 0 },
+        {
+          start: '2025-03-04T12:02:00.000Z',
+          requests: 0,
+          errors: 0,
+          ...ok,
+          p99Ms: null,
+          slow: 0,
+          aboveMedian: 0,
+        },
         {
           start: '2025-03-04T12:03:00.000Z',
           requests: 720,
           errors: 0,
+          ...ok,
           p99Ms: 330,
           slow: 8,
           aboveMedian: 362,
@@ -377,6 +626,7 @@ describe('CloudWatchMetricSource with latency thresholds', () => {
     cw.on(GetMetricDataCommand).resolves({
       MetricDataResults: [
         result('canary_requests', [['12:01', 10]]),
+        result('canary_target2xx', [['12:01', 10]]),
         result('canary_slow', [['12:01', 12]]),
         result('canary_aboveMedian', [['12:01', 4]]),
       ],
@@ -396,7 +646,8 @@ describe('CloudWatchMetricSource with latency thresholds', () => {
     const stats = cw
       .commandCalls(GetMetricDataCommand)[0]
       ?.args[0].input.MetricDataQueries?.map((mq) => mq.MetricStat?.Stat);
-    expect(stats).toEqual(['Sum', 'Sum', 'p99', 'Sum', 'Sum', 'p99']);
+    const one = ['Sum', 'Sum', 'Sum', 'Sum', 'Sum', 'Sum', 'Maximum', 'Minimum', 'p99'];
+    expect(stats).toEqual([...one, ...one]);
     expect(window).not.toHaveProperty('slowThresholdMs');
     expect(window).not.toHaveProperty('medianThresholdMs');
     expect(window.canary.every((p) => !('slow' in p) && !('aboveMedian' in p))).toBe(true);

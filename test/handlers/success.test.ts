@@ -610,7 +610,13 @@ function queries() {
     (
       [
         ['requests', 'RequestCount', 'Sum'],
-        ['errors', 'HTTPCode_Target_5XX_Count', 'Sum'],
+        ['target2xx', 'HTTPCode_Target_2XX_Count', 'Sum'],
+        ['target3xx', 'HTTPCode_Target_3XX_Count', 'Sum'],
+        ['target4xx', 'HTTPCode_Target_4XX_Count', 'Sum'],
+        ['target5xx', 'HTTPCode_Target_5XX_Count', 'Sum'],
+        ['connectionErrors', 'TargetConnectionErrorCount', 'Sum'],
+        ['healthyHosts', 'HealthyHostCount', 'Maximum'],
+        ['unhealthyHosts', 'UnHealthyHostCount', 'Minimum'],
         ['p99', 'TargetResponseTime', 'p99'],
       ] as const
     ).map(([key, metric, stat]) => ({
@@ -646,7 +652,7 @@ function alarm(name: string): NonNullable<DescribeAlarmsCommandOutput['MetricAla
 }
 
 describe('analyze', () => {
-  it('fetches the window since the canary started and the gating alarms, and passes a healthy canary', async () => {
+  it('fetches the settled window since the canary started and the gating alarms, and passes a healthy canary', async () => {
     table({
       lock: true,
       record: record({ route, currentStep: 0, canaryPercent: 5, canaryStartedAt: CANARY_STARTED }),
@@ -654,10 +660,12 @@ describe('analyze', () => {
     cloudwatch.on(GetMetricDataCommand).resolves({
       MetricDataResults: [
         series('canary_requests', 'RequestCount', [1004, 998, 1012, 987, 1001]),
-        series('canary_errors', 'HTTPCode_Target_5XX_Count', [1, 0, 2, 1, 0]),
+        series('canary_target2xx', 'HTTPCode_Target_2XX_Count', [1003, 998, 1010, 986, 1001]),
+        series('canary_target5xx', 'HTTPCode_Target_5XX_Count', [1, 0, 2, 1, 0]),
         series('canary_p99', 'TargetResponseTime', [0.212, 0.205, 0.219, 0.208, 0.211]),
         series('baseline_requests', 'RequestCount', [19021, 18950, 19102, 18877, 19015]),
-        series('baseline_errors', 'HTTPCode_Target_5XX_Count', [19, 21, 18, 20, 17]),
+        series('baseline_target2xx', 'HTTPCode_Target_2XX_Count', [19002, 18929, 19084, 18857, 18998]),
+        series('baseline_target5xx', 'HTTPCode_Target_5XX_Count', [19, 21, 18, 20, 17]),
         series('baseline_p99', 'TargetResponseTime', [0.204, 0.207, 0.201, 0.209, 0.206]),
       ],
       Messages: [],
@@ -678,7 +686,8 @@ describe('analyze', () => {
       {
         MetricDataQueries: queries(),
         StartTime: new Date(CANARY_STARTED),
-        EndTime: new Date(NOW),
+        // Only settled minutes: the default metric delay (120 s) before NOW, on a minute boundary.
+        EndTime: new Date(Date.parse(NOW) - 120_000),
         ScanBy: 'TimestampAscending',
       },
     ]);
@@ -699,7 +708,7 @@ describe('analyze', () => {
     expect(updates[0]?.ExpressionAttributeValues?.[':v1']).toBe(NOW);
     expect(verdict).toMatchObject({
       result: 'pass',
-      canary: { requests: 5002, errors: 4 },
+      canary: { requests: 3014, errors: 3, noResponse: 0 },
       baseline: { errors: expect.any(Number) },
     });
     expect(

@@ -464,6 +464,9 @@ describe('parseServiceConfig', () => {
     ['analysis.intervalSeconds', { analysis: { intervalSeconds: 30 } }, /at least 60|>=60|too small/i],
     ['analysis.intervalSeconds', { analysis: { intervalSeconds: 90.5 } }, /int/i],
     ['analysis.earlyPass', { analysis: { earlyPass: 'yes' } }, /boolean/i],
+    ['analysis.metricDelaySeconds', { analysis: { metricDelaySeconds: -1 } }, /too small|>=0/i],
+    ['analysis.metricDelaySeconds', { analysis: { metricDelaySeconds: 901 } }, /too big|<=900/i],
+    ['analysis.metricDelaySeconds', { analysis: { metricDelaySeconds: 60.5 } }, /int/i],
   ])('rejects a wrong %s (%j), naming the field', (path, overrides, message) => {
     const error = configError(validServiceConfig(overrides as never));
     expect(issueAt(error, path).message).toMatch(message);

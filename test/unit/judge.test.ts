@@ -7,6 +7,7 @@ import {
   type MetricEvidence,
   type MetricWindow,
   type PeriodStats,
+  settledEnd,
   summarize,
   type Verdict,
 } from '../../functions/core/judge';
@@ -621,5 +622,115 @@ describe('judge', () => {
       // Assess
       expect(JSON.parse(JSON.stringify(verdict))).toEqual(verdict);
     });
+  });
+});
+
+describe('judge: requests without a target response (a crashing canary)', () => {
+  /** A period as the ALB adapter reports it: failures are target 5xx plus requests with no target response. */
+  const failing = (
+    requests: number,
+    targetErrors: number,
+    noResponse: number,
+    connectionErrors: number,
+  ): Omit<PeriodStats, 'start'> => ({
+    requests,
+    errors: targetErrors + noResponse,
+    targetErrors,
+    noResponse,
+    connectionErrors,
+    p99Ms: 80,
+  });
+  const at = (i: number, p: Omit<PeriodStats, 'start'>): PeriodStats => ({
+    start: new Date(START + i * 60_000).toISOString(),
+    ...p,
+  });
+
+  it('fails a canary whose requests get no target response, never an early pass, and shows the breakdown', () => {
+    // Two healthy minutes, then the canary's process refuses connections: ALB answers 502 itself.
+    const canary = [
+      at(0, failing(300, 0, 0, 0)),
+      at(1, failing(300, 0, 0, 0)),
+      at(2, failing(300, 0, 240, 240)),
+    ];
+    const baseline = [0, 1, 2].map((i) => at(i, failing(5700, 6, 0, 0)));
+
+    const verdict = judge(window(canary, baseline), OK_ALARMS, policy());
+
+    expect(verdict.result).toBe('fail');
+    expect(verdict.earlyPass).toBe(false);
+    expect(verdict.canary).toMatchObject({
+      errors: 240,
+      noResponse: 240,
+      connectionErrors: 240,
+      targetErrors: 0,
+    });
+    const errors = metric(verdict, 'errorRate');
+    expect(errors.result).toBe('fail');
+    expect(errors.failures?.canary).toEqual({ targetErrors: 0, noResponse: 240, connectionErrors: 240 });
+    expect(errors.failures?.baseline).toEqual({ targetErrors: 18, noResponse: 0, connectionErrors: 0 });
+    expect(errors.detail).toMatch(/240 without a target response \(240 failed connections\)/);
+  });
+
+  it('a source without the breakdown keeps its evidence as before', () => {
+    const verdict = judge(window(steady(5, 300, 0, 80), steady(5, 5700, 6, 80)), OK_ALARMS, policy());
+
+    expect(metric(verdict, 'errorRate').failures).toBeUndefined();
+    expect(verdict.canary.noResponse).toBeUndefined();
+  });
+});
+
+describe('judge: canary target health (UnHealthyHostCount guard rail)', () => {
+  const at = (i: number, healthyHosts: number, unhealthyHosts: number, requests = 300): PeriodStats => ({
+    start: new Date(START + i * 60_000).toISOString(),
+    requests,
+    errors: 0,
+    p99Ms: 80,
+    healthyHosts,
+    unhealthyHosts,
+  });
+  const baseline = [0, 1, 2].map((i) => at(i, 6, 0, 5700));
+
+  it('fails when every canary target was unhealthy for a whole period while it had traffic', () => {
+    const verdict = judge(window([at(0, 2, 0), at(1, 2, 0), at(2, 0, 2)], baseline), OK_ALARMS, policy());
+
+    expect(verdict.result).toBe('fail');
+    const health = metric(verdict, 'targetHealth');
+    expect(health.result).toBe('fail');
+    expect(health.detail).toMatch(/every canary target unhealthy/);
+    expect(verdict.reason).toMatch(/^targetHealth:/);
+  });
+
+  it('some unhealthy canary targets are evidence, not a failure', () => {
+    const verdict = judge(window([at(0, 2, 0), at(1, 1, 1), at(2, 2, 0)], baseline), OK_ALARMS, policy());
+
+    const health = metric(verdict, 'targetHealth');
+    expect(health.result).toBe('pass');
+    expect(health.canary).toBe(1);
+    expect(health.detail).toMatch(/up to 1 unhealthy canary target/);
+  });
+
+  it('does not blame the canary when the stable targets were all unhealthy too', () => {
+    const sick = [0, 1, 2].map((i) => at(i, 0, 6, 5700));
+    const verdict = judge(window([at(0, 0, 2), at(1, 0, 2), at(2, 0, 2)], sick), OK_ALARMS, policy());
+
+    expect(metric(verdict, 'targetHealth').result).toBe('pass');
+  });
+
+  it('all canary targets unhealthy without traffic (weight 0) is not a failure', () => {
+    const verdict = judge(window([at(0, 0, 2, 0)], baseline.slice(0, 1)), OK_ALARMS, policy());
+
+    expect(metric(verdict, 'targetHealth').result).not.toBe('fail');
+  });
+});
+
+describe('settledEnd', () => {
+  it('clamps to the last period boundary that is older than the metric delay', () => {
+    const now = new Date('2025-03-14T09:35:30Z');
+    expect(settledEnd(now, 60, 120).toISOString()).toBe('2025-03-14T09:33:00.000Z');
+    expect(settledEnd(now, 60, 0).toISOString()).toBe('2025-03-14T09:35:00.000Z');
+    expect(settledEnd(new Date('2025-03-14T09:35:00Z'), 60, 60).toISOString()).toBe(
+      '2025-03-14T09:34:00.000Z',
+    );
+    expect(settledEnd(now, 300, 120).toISOString()).toBe('2025-03-14T09:30:00.000Z');
   });
 });
