@@ -71,3 +71,13 @@ export const TURNS_BAD: FaultProfile = {
   badAfterSeconds: 110,
   badErrorRate: 0.5,
 };
+/**
+ * Healthy at first, then its process dies mid-bake and refuses connections: the load balancer answers 502 itself,
+ * so no target 5xx is counted and the 5xx alarm stays quiet; the analysis must see the requests without a response.
+ */
+export const CRASHES: FaultProfile = {
+  errorRate: 0.001,
+  latencyMs: 8,
+  jitterMs: 3,
+  crashAfterSeconds: 100,
+};

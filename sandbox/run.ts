@@ -5,7 +5,7 @@
 import type { ServiceConfigInput } from '../functions/core/config';
 import { stepVerdicts } from '../functions/core/report-html';
 import type { HistoryEntry } from '../functions/core/rollout';
-import { demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from './demo';
+import { CRASHES, demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from './demo';
 import type { FaultProfile } from './versions';
 import { World } from './world';
 import { DOWNSTREAM_FAULTS } from './xray';
@@ -100,6 +100,11 @@ export const SCENARIOS: Record<
         xray: { canaryGroup: 'web-canary', stableGroup: 'web-stable' },
       },
     },
+  },
+  crash: {
+    description:
+      'one rollout whose process starts refusing connections mid-bake (load-balancer 502s, no target 5xx), rolled back by analysis',
+    versions: [{ tag: 'v5', profile: CRASHES }],
   },
   approval: {
     description:

@@ -4,7 +4,7 @@ import type { VirtualClock } from './clock';
 import type { Backends, RunningVersion } from './deployer';
 import { type LocalLoadBalancer, STICKY_COOKIE } from './load-balancer';
 import type { MetricsRecorder } from './metrics';
-import { serve } from './versions';
+import { crashed, serve } from './versions';
 import type { LocalXRay } from './xray';
 
 /** Counts per target group of what users actually received. */
@@ -27,8 +27,17 @@ export class ServedCounts {
 
 /** What the version behind a target group answers to one request now. */
 function answer(running: RunningVersion, nowMs: number, random: () => number) {
-  return serve(running.version.profile, (nowMs - running.startedAtMs) / 1000, random(), random());
+  return serve(running.version.profile, ageSeconds(running, nowMs), random(), random());
 }
+
+const ageSeconds = (running: RunningVersion, nowMs: number) => (nowMs - running.startedAtMs) / 1000;
+
+/**
+ * The load balancer's answer when a target never responded: 502 Bad Gateway ("Troubleshoot your Application Load
+ * Balancers": a TCP RST from the target when connecting, or the target closing the connection while the request was
+ * outstanding).
+ */
+const BAD_GATEWAY = 502;
 
 export interface DataPlane {
   start(): Promise<void>;
@@ -96,9 +105,14 @@ export class SyntheticTraffic implements DataPlane {
       return;
     }
     const now = clock.now().getTime();
+    this.cookies.set(user, tg);
+    if (crashed(running.version.profile, ageSeconds(running, now))) {
+      recorder.recordNoResponse(tg, now, 'refused');
+      this.served.add(tg, BAD_GATEWAY);
+      return;
+    }
     const { status, latencyMs } = answer(running, now, random);
     this.o.xray?.record(tg, now, running.version.profile, status, latencyMs);
-    this.cookies.set(user, tg);
     recorder.record(tg, now, status, latencyMs);
     this.served.add(tg, status);
   }
@@ -124,6 +138,8 @@ export class HttpTraffic implements DataPlane {
   private readonly clientAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   private readonly cookies = new Map<number, string>();
   private inFlight = 0;
+  /** Target groups whose server's process crashed (closed, refusing connections), with that server. */
+  private readonly crashedServers = new Map<string, http.Server>();
 
   constructor(private readonly o: Common & { targetGroups: string[] }) {}
 
@@ -144,6 +160,11 @@ export class HttpTraffic implements DataPlane {
           return;
         }
         const now = clock.now().getTime();
+        if (crashed(running.version.profile, ageSeconds(running, now))) {
+          // The process dies: its listening socket and every connection go (new ones are refused).
+          this.crash(tg, server);
+          return;
+        }
         const { status, latencyMs } = answer(running, now, random);
         this.o.xray?.record(tg, now, running.version.profile, status, latencyMs);
         setTimeout(() => {
@@ -155,10 +176,26 @@ export class HttpTraffic implements DataPlane {
       this.servers.push(server);
       this.ports.set(tg, await this.listen(server));
     }
+    // A new version behind a crashed target group's server starts listening again, on the same port.
+    backends.on('change', (tg: string, running: RunningVersion | undefined) => {
+      const server = this.crashedServers.get(tg);
+      const port = this.ports.get(tg);
+      if (!server || port === undefined || !running) return;
+      if (crashed(running.version.profile, ageSeconds(running, clock.now().getTime()))) return;
+      this.crashedServers.delete(tg);
+      server.listen(port, '127.0.0.1');
+    });
     const proxy = http.createServer((req, res) => this.proxy(req, res));
     this.servers.push(proxy);
     this.proxyPort = await this.listen(proxy);
     this.generate();
+  }
+
+  private crash(tg: string, server: http.Server): void {
+    if (this.crashedServers.has(tg)) return;
+    this.crashedServers.set(tg, server);
+    server.close();
+    server.closeAllConnections();
   }
 
   private proxy(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -205,9 +242,19 @@ export class HttpTraffic implements DataPlane {
         });
       },
     );
+    // Whether the connection to the target was established: a pooled keep-alive socket is, a new one once it connects.
+    let connected = false;
+    upstream.on('socket', (socket) => {
+      if (!socket.connecting) connected = true;
+      else socket.once('connect', () => (connected = true));
+    });
     upstream.on('error', () => {
-      this.served.elbErrors++;
-      res.writeHead(502).end();
+      // No target response: RequestCount +1, no target code, no TargetResponseTime; a connection that could not be
+      // established is also a TargetConnectionErrorCount ("CloudWatch metrics for your Application Load Balancer").
+      recorder.recordNoResponse(tg, clock.now().getTime(), connected ? 'reset' : 'refused');
+      this.served.add(tg, BAD_GATEWAY);
+      if (!res.headersSent) res.writeHead(BAD_GATEWAY);
+      res.end();
     });
     req.pipe(upstream);
   }

@@ -1,6 +1,6 @@
 /**
  * App versions the sandbox can deploy, by image tag, and what each one does to requests. A fault profile can
- * turn bad some time after the version starts, to show the alarm path.
+ * turn bad some time after the version starts, to show the alarm path, or crash (stop accepting connections).
  */
 export interface FaultProfile {
   /** Share of requests answered with HTTP 500. */
@@ -17,6 +17,13 @@ export interface FaultProfile {
    * anyway (a fallback), so the load balancer never sees it; X-Ray's traces do (sandbox/xray.ts).
    */
   downstreamFaultRate?: number;
+  /** Rollout seconds after start when the process dies: from then on it refuses connections. */
+  crashAfterSeconds?: number;
+}
+
+/** Whether a version's process has died by this age (it then answers nothing: connections are refused). */
+export function crashed(profile: FaultProfile, ageSeconds: number): boolean {
+  return profile.crashAfterSeconds !== undefined && ageSeconds >= profile.crashAfterSeconds;
 }
 
 export interface AppVersion {

@@ -175,7 +175,8 @@ export class World {
       (event) => this.handlers.OnAlarm(event, context('OnAlarm')),
       (e) => this.errors.push(e),
     );
-    const metrics = new RecordedMetricSource(this.recorder);
+    // ALB sends each minute's metrics within the next 60 s: the newest minute is partial, as on CloudWatch.
+    const metrics = new RecordedMetricSource(this.recorder, { clock: this.clock, publishDelaySeconds: 60 });
     this.handlers = {
       StartRollout: makeStartRollout({ ...base, catalog, executions: executionsPort, notifiers }),
       Prepare: makePrepare({ ...base, router: this.router, deployerFor }),

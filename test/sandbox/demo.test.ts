@@ -37,12 +37,33 @@ describe('npm start: the demo over real HTTP on loopback', () => {
   }, 120_000);
 });
 
+describe('npm start: a canary that crashes mid-bake', () => {
+  it('is rolled back by the analysis on the requests it never answered, with the 5xx alarm quiet', async () => {
+    const { traces, world } = await runRollouts({
+      scale: 30,
+      rps: 1000,
+      traffic: 'http',
+      seed: 42,
+      versions: SCENARIOS.crash?.versions ?? [],
+    });
+    const [v5] = traces.map((t) => t.summary);
+    expect(v5).toMatchObject({ version: 'v5', outcome: 'rolledBack', alarmToStableMs: null });
+    expect(v5?.reason).toMatch(/^CanaryFailed: errorRate: .*[1-9]\d* without a target response/);
+    expect(v5?.steps.at(-1)?.verdict).toBe('fail');
+    // The users' 502s from the load balancer are failed requests served; the alarm on target 5xx never saw them.
+    expect(v5?.failedRequestsServed).toBeGreaterThan(0);
+    expect(world.alarms.firedAt).toEqual([]);
+    expect(world.violations).toEqual([]);
+    expect(world.errors).toEqual([]);
+  }, 120_000);
+});
+
 describe('npm start: the command line', () => {
   const main = ['--import', 'tsx', 'sandbox/main.ts'];
 
   it('lists scenarios and options with --help', async () => {
     const { stdout } = await run(process.execPath, [...main, '--help']);
-    for (const word of ['--scenario', '--json', '--scale', 'demo', 'healthy', 'errors', 'alarm'])
+    for (const word of ['--scenario', '--json', '--scale', 'demo', 'healthy', 'errors', 'alarm', 'crash'])
       expect(stdout).toContain(word);
   });
 
@@ -52,6 +73,33 @@ describe('npm start: the command line', () => {
       stderr: expect.stringContaining('unknown scenario "nope"'),
     });
   });
+
+  it('says in --json that the crashing canary was rolled back by analysis', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canary-report-'));
+    const { stdout } = await run(process.execPath, [
+      ...main,
+      '--json',
+      '--scenario',
+      'crash',
+      '--traffic',
+      'synthetic',
+      '--scale',
+      '60',
+      '--report-dir',
+      dir,
+    ]);
+    const summary = JSON.parse(stdout) as { rollouts: Record<string, unknown>[] };
+    expect(summary.rollouts).toEqual([
+      expect.objectContaining({
+        version: 'v5',
+        outcome: 'rolledBack',
+        reason: expect.stringMatching(/^CanaryFailed: errorRate: .*without a target response/),
+        failedRequestsServed: expect.any(Number),
+        alarmToStableMs: null,
+      }),
+    ]);
+    expect(summary.rollouts[0]?.failedRequestsServed).toBeGreaterThan(0);
+  }, 60_000);
 
   it('prints only the JSON summary with --json and writes the report files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'canary-report-'));

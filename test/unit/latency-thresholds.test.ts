@@ -190,10 +190,28 @@ describe('analyze passes the stored thresholds unchanged', () => {
     expect(metrics.fetch).toHaveBeenCalledWith({
       route,
       from: new Date('2025-03-14T09:35:00.000Z'),
-      to: NOW,
+      // Settled periods only: 09:40 less the default 120 s metric delay.
+      to: new Date('2025-03-14T09:38:00.000Z'),
       periodSeconds: 60,
       thresholds: { p99Ms: 320, p50Ms: 85 },
     });
+  });
+
+  it('judges up to the last period settled after the configured analysis.metricDelaySeconds', async () => {
+    const store = await storeWith({ canaryStartedAt: '2025-03-14T09:35:00.000Z' });
+    const metrics = fakeMetrics(undefined);
+    const delayed = {
+      ...rollout,
+      config: { ...config, analysis: { ...config.analysis, metricDelaySeconds: 190 } },
+    };
+
+    await makeAnalyze(deps(store, metrics))(
+      { rollout: delayed, route, step: step(0), extensions: 0, bakeLeft: 0 },
+      context,
+    ).catch(() => undefined);
+
+    // 09:40:00 − 190 s = 09:36:50: the last whole minute ends at 09:36.
+    expect(metrics.fetch.mock.calls[0]?.[0].to).toEqual(new Date('2025-03-14T09:36:00.000Z'));
   });
 
   it('without: no thresholds in the query', async () => {

@@ -1,0 +1,91 @@
+/**
+ * The sandbox's load balancer metrics, as ALB publishes them ("CloudWatch metrics for your Application Load
+ * Balancer"): a request its target never answered, and the newest minute still being published.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Route } from '../../functions/core/rollout';
+import { MetricsRecorder, RecordedMetricSource } from '../../sandbox/metrics';
+import { CANARY_TG_ARN, LISTENER_ARN, STABLE_TG_ARN } from '../helpers/config';
+
+const T0 = Date.parse('2025-03-14T09:00:00.000Z');
+const route: Route = {
+  listenerArn: LISTENER_ARN,
+  stableTargetGroupArn: STABLE_TG_ARN,
+  canaryTargetGroupArn: CANARY_TG_ARN,
+};
+const minute = (m: number) => new Date(T0 + m * 60_000);
+
+describe('MetricsRecorder: requests the target never answered', () => {
+  it('a refused or reset connection is a request without a target code or response time; refused is a connection error', () => {
+    const r = new MetricsRecorder(10_000);
+    r.record(CANARY_TG_ARN, T0 + 1_000, 200, 12);
+    r.record(CANARY_TG_ARN, T0 + 2_000, 503, 40);
+    r.recordNoResponse(CANARY_TG_ARN, T0 + 3_000, 'refused');
+    r.recordNoResponse(CANARY_TG_ARN, T0 + 4_000, 'reset');
+
+    const [period] = r.query(CANARY_TG_ARN, minute(0), minute(1), 60);
+
+    expect(period).toEqual({
+      start: minute(0).toISOString(),
+      requests: 4,
+      errors: 3,
+      targetErrors: 1,
+      noResponse: 2,
+      connectionErrors: 1,
+      // Only the two target responses have a TargetResponseTime.
+      p99Ms: 40,
+    });
+    // An alarm on HTTPCode_Target_5XX_Count / RequestCount sees only the target's own 5xx.
+    expect(r.totals(CANARY_TG_ARN, T0, T0 + 60_000)).toEqual({ requests: 4, errors: 1 });
+  });
+});
+
+describe('RecordedMetricSource: publication delay', () => {
+  function recorder() {
+    const r = new MetricsRecorder(10_000);
+    // 6 requests a minute, one per 10 s bucket, minutes 0 to 2.
+    for (let s = 5; s < 180; s += 10) r.record(CANARY_TG_ARN, T0 + s * 1000, 200, 10);
+    return r;
+  }
+  const clockAt = (ms: number) => ({
+    now: () => new Date(ms),
+    workflowSeconds: (s: number) => s,
+    sleep: async () => undefined,
+  });
+
+  it('returns the newest minutes partial or empty, as CloudWatch does before they are published', async () => {
+    // At 09:02:40 with a 60 s publication delay, data up to 09:01:40 has arrived.
+    const source = new RecordedMetricSource(recorder(), {
+      clock: clockAt(T0 + 160_000),
+      publishDelaySeconds: 60,
+    });
+
+    const window = await source.fetch({ route, from: minute(0), to: minute(3), periodSeconds: 60 });
+
+    expect(window.canary.map((p) => p.requests)).toEqual([6, 4, 0]);
+  });
+
+  it('a minute older than the delay is complete', async () => {
+    const source = new RecordedMetricSource(recorder(), {
+      clock: clockAt(T0 + 240_000),
+      publishDelaySeconds: 60,
+    });
+
+    const window = await source.fetch({ route, from: minute(0), to: minute(3), periodSeconds: 60 });
+
+    expect(window.canary.map((p) => p.requests)).toEqual([6, 6, 6]);
+  });
+
+  it('whole periods only: the minute still running at `to` is left out', async () => {
+    const source = new RecordedMetricSource(recorder());
+
+    const window = await source.fetch({
+      route,
+      from: minute(0),
+      to: new Date(T0 + 150_000),
+      periodSeconds: 60,
+    });
+
+    expect(window.canary.map((p) => p.start)).toEqual([minute(0).toISOString(), minute(1).toISOString()]);
+  });
+});
