@@ -7,7 +7,10 @@
  * requests) and evaluates every judge after every period — the repeated-looks stress. Judges:
  * - sequential: this project's judge (functions/core/judge.ts) with the production defaults of the analysis policy,
  *   decided by the product's rules (functions/core/rules.ts) after every minute, as the workflow's Analyze does. The
- *   sources give slow counts above the stable p99 and above the stable median.
+ *   sources give slow counts above the stable p99 and above the stable median. It sees what CloudWatch would give it:
+ *   only the periods settled after the default metric delay (analysis.metricDelaySeconds, 120 s), so at the end of
+ *   minute t it judges minutes up to t − 2.
+ * - seq-no-delay: the same judge reading every period the moment it ends (metric delay 0): what the delay costs.
  * - seq-ext-unlimited, seq-tol0.2 (BENCH_VARIANTS=1): the same with unlimited extensions (then advance) and with
  *   errorRate.tolerance 0.2.
  * - fixed: Flagger-style: each minute, success rate ≥ 99% and p99 ≤ 500 ms over the last minute (checked when
@@ -18,7 +21,12 @@
  *   60 minutes for a single-step rollout, 15 minutes per step for the 4-step schedule.
  */
 import { type AnalysisPolicy, parseAnalysisPolicy } from '../../functions/core/config';
-import { judge, type MetricWindow, type PeriodStats } from '../../functions/core/judge';
+import {
+  DEFAULT_METRIC_DELAY_SECONDS,
+  judge,
+  type MetricWindow,
+  type PeriodStats,
+} from '../../functions/core/judge';
 import { afterAnalysis, decide, nextBakeWait } from '../../functions/core/rules';
 import { fixedCheckFails, mannWhitney, mannWhitneyIndicators } from './baselines';
 import { detectionBound } from './bounds';
@@ -203,10 +211,21 @@ export const POLICY_TOL = (tolerance: number): AnalysisPolicy => ({
   errorRate: { ...POLICY.errorRate, tolerance },
 });
 
-type JudgeName = 'sequential' | 'seq-ext-unlimited' | 'seq-tol0.2' | 'fixed' | 'fixed-strict' | 'kayenta';
+/** The metric delay the sequential judges model (the product's default), in seconds. */
+export const METRIC_DELAY_S = POLICY.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS;
+
+type JudgeName =
+  | 'sequential'
+  | 'seq-no-delay'
+  | 'seq-ext-unlimited'
+  | 'seq-tol0.2'
+  | 'fixed'
+  | 'fixed-strict'
+  | 'kayenta';
 /** BENCH_VARIANTS=1 adds the two sequential variants (unlimited extensions; tolerance 0.2). */
 const ALL_JUDGES: JudgeName[] = [
   'sequential',
+  'seq-no-delay',
   'seq-ext-unlimited',
   'seq-tol0.2',
   'fixed',
@@ -218,14 +237,22 @@ export const JUDGES: JudgeName[] = process.env.BENCH_JUDGES
   ? ALL_JUDGES.filter((j) => process.env.BENCH_JUDGES?.split(',').includes(j))
   : process.env.BENCH_VARIANTS === '1'
     ? ALL_JUDGES
-    : ['sequential', 'fixed', 'fixed-strict', 'kayenta'];
+    : ['sequential', 'seq-no-delay', 'fixed', 'fixed-strict', 'kayenta'];
 
 interface Outcome {
   rolledBack: boolean;
+  /** Canary requests in the periods the judge had seen when it rolled back: the evidence it needed. */
   canaryRequestsAtRollback: number;
+  /** Canary requests served by the rollback, including those in periods not settled yet. */
+  canaryServedAtRollback: number;
+  /** Seconds from the canary's start to the rollback (Infinity when not rolled back). */
+  detectedAtS: number;
   excessFailed: number;
   promotedAtS: number; // Infinity when not promoted within the horizon
 }
+
+const isSequential = (j: JudgeName) =>
+  j === 'sequential' || j === 'seq-no-delay' || j === 'seq-ext-unlimited' || j === 'seq-tol0.2';
 
 function empiricalP99(rng: Rng, l: Latency, n: number): number | null {
   if (n === 0) return null;
@@ -246,6 +273,8 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
   let failedChecks = 0;
   let lastCheckFailed = false;
   let canaryRequests = 0;
+  /** Canary requests the judge has seen (every one for the judges that read each minute as it ends). */
+  let judgedRequests = 0;
   let excess = 0;
   let stepCanaryLat: number[] = [];
   let stepBaseLat: number[] = [];
@@ -281,20 +310,25 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
       aboveMedian: ba,
     });
     canaryRequests += c;
+    if (!isSequential(judgeName)) judgedRequests = canaryRequests;
     excess += ce - c * w.baseErr;
     inStep++;
     let decision: 'rollback' | 'advance' | 'wait' = 'wait';
-    if (judgeName === 'sequential' || judgeName === 'seq-ext-unlimited' || judgeName === 'seq-tol0.2') {
+    if (isSequential(judgeName)) {
       if (t + 1 < nextAnalysis) continue;
+      // Only the periods settled at the end of minute t (the analysis's settledEnd).
+      const delayS = judgeName === 'seq-no-delay' ? 0 : METRIC_DELAY_S;
+      const settled = Math.max(0, Math.floor(((t + 1) * PERIOD_S - delayS) / PERIOD_S));
       const window: MetricWindow = {
         from: canary[0]?.start as string,
-        to: new Date(t0 + (t + 1) * PERIOD_S * 1000).toISOString(),
+        to: new Date(t0 + settled * PERIOD_S * 1000).toISOString(),
         periodSeconds: PERIOD_S,
-        canary,
-        baseline,
+        canary: canary.slice(0, settled),
+        baseline: baseline.slice(0, settled),
         slowThresholdMs: SLOW_MS,
         medianThresholdMs: MEDIAN_MS,
       };
+      judgedRequests = window.canary.reduce((acc, p) => acc + p.requests, 0);
       const policy =
         judgeName === 'seq-tol0.2'
           ? POLICY_TOL(0.2)
@@ -350,7 +384,9 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
     if (decision === 'rollback') {
       return {
         rolledBack: true,
-        canaryRequestsAtRollback: canaryRequests,
+        canaryRequestsAtRollback: judgedRequests,
+        canaryServedAtRollback: canaryRequests,
+        detectedAtS: (t + 1) * PERIOD_S,
         excessFailed: excess,
         promotedAtS: Infinity,
       };
@@ -362,16 +398,22 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
       failedChecks = judgeName === 'fixed' || judgeName === 'fixed-strict' ? failedChecks : 0;
       if (stepIndex >= s.steps.length) {
         return {
-          rolledBack: false,
-          canaryRequestsAtRollback: 0,
+          ...NOT_ROLLED_BACK,
           excessFailed: excess,
           promotedAtS: (t + 1) * PERIOD_S,
         };
       }
     }
   }
-  return { rolledBack: false, canaryRequestsAtRollback: 0, excessFailed: excess, promotedAtS: Infinity };
+  return { ...NOT_ROLLED_BACK, excessFailed: excess, promotedAtS: Infinity };
 }
+
+const NOT_ROLLED_BACK = {
+  rolledBack: false,
+  canaryRequestsAtRollback: 0,
+  canaryServedAtRollback: 0,
+  detectedAtS: Infinity,
+} as const;
 
 function quantileOf(xs: number[], q: number): number | null {
   if (xs.length === 0) return null;
@@ -395,6 +437,10 @@ export interface JudgeFigures {
   detectionRate: number | null;
   medianRequestsToDetect: number | null;
   p90RequestsToDetect: number | null;
+  /** Median canary requests served by the rollback (undetected runs as ∞), delayed periods included. */
+  medianServedToDetect: number | null;
+  /** Median seconds from the canary's start to the rollback (undetected runs as ∞). */
+  medianSecondsToDetect: number | null;
   excessFailedRequests: number | null;
   medianSecondsToPromote: number | null;
 }
@@ -420,6 +466,18 @@ export function runScenario(
       detectionRate: aa ? null : rolled / runs,
       medianRequestsToDetect: aa ? null : quantileOf(detectReq, 0.5),
       p90RequestsToDetect: aa ? null : quantileOf(detectReq, 0.9),
+      medianServedToDetect: aa
+        ? null
+        : quantileOf(
+            outcomes.map((o) => (o.rolledBack ? o.canaryServedAtRollback : Infinity)),
+            0.5,
+          ),
+      medianSecondsToDetect: aa
+        ? null
+        : quantileOf(
+            outcomes.map((o) => o.detectedAtS),
+            0.5,
+          ),
       excessFailedRequests: aa ? null : outcomes.reduce((a, o) => a + o.excessFailed, 0) / runs,
       medianSecondsToPromote: aa
         ? quantileOf(
@@ -576,6 +634,43 @@ function boundsFor(results: ShardResult[]): Bound[] {
   return out;
 }
 
+/** The sequential judge with the metric delay against the same judge without it, side by side. */
+function printDelayCost(results: ShardResult[]): void {
+  const rows: string[][] = [
+    [
+      'scenario',
+      'detect med s (no delay → delay)',
+      'served by rollback med',
+      'excess failed',
+      'promote med s',
+      'false rollback',
+    ],
+  ];
+  const arrow = (a: number | null | undefined, b: number | null | undefined, digits = 0) =>
+    `${fmt(a ?? null, digits)} → ${fmt(b ?? null, digits)}`;
+  for (const r of results) {
+    const d = r.judges.sequential;
+    const n = r.judges['seq-no-delay'];
+    if (!d || !n) continue;
+    const pctOf = (f: JudgeFigures) =>
+      f.falseRollbackRate === null ? null : Math.round(f.falseRollbackRate * 10_000) / 100;
+    rows.push([
+      r.name,
+      arrow(n.medianSecondsToDetect, d.medianSecondsToDetect),
+      arrow(n.medianServedToDetect, d.medianServedToDetect),
+      arrow(n.excessFailedRequests, d.excessFailedRequests, 1),
+      arrow(n.medianSecondsToPromote, d.medianSecondsToPromote),
+      r.kind === 'aa' ? `${arrow(pctOf(n), pctOf(d), 2)} %` : '—',
+    ]);
+  }
+  if (rows.length === 1) return;
+  process.stdout.write(
+    `\nWhat the metric delay costs: the sequential judge reading each minute as it ends (seq-no-delay) → judging only ` +
+      `minutes settled ${METRIC_DELAY_S} s after they end (sequential, the product's default analysis.metricDelaySeconds).\n`,
+  );
+  printTable(rows);
+}
+
 function printBounds(bounds: Bound[]): void {
   if (bounds.length === 0) return;
   const alpha = POLICY.errorRate.alpha ?? 0.01;
@@ -641,6 +736,8 @@ export async function main(args: string[]): Promise<void> {
       'detect',
       'req→detect med',
       'p90',
+      'served by rollback med',
+      'detect med s',
       'excess failed',
       'promote med s',
     ],
@@ -656,16 +753,21 @@ export async function main(args: string[]): Promise<void> {
         f.detectionRate === null ? '—' : `${(f.detectionRate * 100).toFixed(1)}%`,
         fmt(f.medianRequestsToDetect),
         fmt(f.p90RequestsToDetect),
+        fmt(f.medianServedToDetect),
+        fmt(f.medianSecondsToDetect),
         fmt(f.excessFailedRequests, 1),
         fmt(f.medianSecondsToPromote),
       ]);
     }
   }
   printTable(rows);
+  printDelayCost(results);
   printBounds(bounds);
   process.stdout.write(
     `\nA/A runs ${aaRuns}, regression runs ${regRuns}; runs of ${HORIZON} one-minute periods; slow threshold ${SLOW_MS} ms, median threshold ${MEDIAN_MS} ms; warm-up 120 s; ${workers} worker(s); ` +
-      `requests-to-detect quantiles count undetected runs as ∞ (— when the quantile is ∞); ` +
+      `requests-to-detect quantiles count undetected runs as ∞ (— when the quantile is ∞); req→detect: canary requests in the ` +
+      `periods the judge had seen at the rollback; served by rollback: all canary requests until then (the sequential ` +
+      `judge sees minutes ${METRIC_DELAY_S} s after they end; the fixed and kayenta judges read each minute as it ends); ` +
       `${((Date.now() - began) / 1000).toFixed(1)} s\n`,
   );
 }
