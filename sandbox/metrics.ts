@@ -13,6 +13,9 @@ interface Bucket {
   connectionErrors: number;
   /** TargetResponseTime, one value per target response. */
   latencies: number[];
+  /** HealthyHostCount Maximum and UnHealthyHostCount Minimum over the bucket's samples (none: not reported). */
+  healthyMax?: number;
+  unhealthyMin?: number;
 }
 
 const emptyBucket = (): Bucket => ({
@@ -73,6 +76,16 @@ export class MetricsRecorder {
   }
 
   /**
+   * One sample of the target group's health, as each load balancer node reports HealthyHostCount and
+   * UnHealthyHostCount (only while targets are registered).
+   */
+  recordHealth(targetGroupArn: string, atMs: number, healthy: number, unhealthy: number): void {
+    const bucket = this.bucket(targetGroupArn, atMs);
+    bucket.healthyMax = Math.max(bucket.healthyMax ?? 0, healthy);
+    bucket.unhealthyMin = Math.min(bucket.unhealthyMin ?? Number.POSITIVE_INFINITY, unhealthy);
+  }
+
+  /**
    * A request routed to the target group that its target never answered: RequestCount +1, no target response
    * code, no TargetResponseTime, and TargetConnectionErrorCount +1 when the connection could not be established.
    */
@@ -113,6 +126,9 @@ export class MetricsRecorder {
         sum.noResponse += b.noResponse;
         sum.connectionErrors += b.connectionErrors;
         sum.latencies.push(...b.latencies);
+        if (b.healthyMax !== undefined) sum.healthyMax = Math.max(sum.healthyMax ?? 0, b.healthyMax);
+        if (b.unhealthyMin !== undefined)
+          sum.unhealthyMin = Math.min(sum.unhealthyMin ?? Number.POSITIVE_INFINITY, b.unhealthyMin);
       }
       const stats: PeriodStats = {
         start: new Date(start).toISOString(),
@@ -121,6 +137,8 @@ export class MetricsRecorder {
         targetErrors: sum.targetErrors,
         noResponse: sum.noResponse,
         connectionErrors: sum.connectionErrors,
+        ...(sum.healthyMax !== undefined ? { healthyHosts: sum.healthyMax } : {}),
+        ...(sum.unhealthyMin !== undefined ? { unhealthyHosts: sum.unhealthyMin } : {}),
         p99Ms: percentile(sum.latencies, 99),
       };
       if (thresholds) {

@@ -39,6 +39,38 @@ const ageSeconds = (running: RunningVersion, nowMs: number) => (nowMs - running.
  */
 const BAD_GATEWAY = 502;
 
+/**
+ * Rollout seconds before a dead target is counted unhealthy: ALB's defaults, a health check every 30 s
+ * (HealthCheckIntervalSeconds) and 2 consecutive failures (UnhealthyThresholdCount) ("Health checks for Application
+ * Load Balancer target groups").
+ */
+export const UNHEALTHY_AFTER_SECONDS = 30 * 2;
+
+/**
+ * One health sample of each target group, as ALB's load balancer nodes report HealthyHostCount and
+ * UnHealthyHostCount: nothing while no target is registered, neither while the targets pass their initial checks,
+ * unhealthy once a crashed process has failed its health checks, healthy otherwise. A running version has one task
+ * per 10% of traffic it is sized for.
+ */
+export function sampleTargetHealth(
+  backends: Backends,
+  recorder: MetricsRecorder,
+  targetGroups: readonly string[],
+  nowMs: number,
+): void {
+  for (const tg of targetGroups) {
+    const running = backends.get(tg);
+    if (!running) continue;
+    const tasks = Math.max(1, Math.round(running.capacityPercent / 10));
+    const dead =
+      running.version.profile.crashAfterSeconds !== undefined &&
+      ageSeconds(running, nowMs) >= running.version.profile.crashAfterSeconds + UNHEALTHY_AFTER_SECONDS;
+    if (nowMs < running.readyAtMs) recorder.recordHealth(tg, nowMs, 0, 0);
+    else if (dead) recorder.recordHealth(tg, nowMs, 0, tasks);
+    else recorder.recordHealth(tg, nowMs, tasks, 0);
+  }
+}
+
 export interface DataPlane {
   start(): Promise<void>;
   stop(): Promise<void>;

@@ -33,7 +33,7 @@ import { MetricsRecorder, RecordedMetricSource } from './metrics';
 import { LocalReceiver, LocalSnsNotifier } from './receiver';
 import { definitionTimeoutSeconds, LocalStepFunctions } from './step-functions';
 import { InMemoryRolloutStore } from './store';
-import { type DataPlane, HttpTraffic, SyntheticTraffic } from './traffic';
+import { type DataPlane, HttpTraffic, SyntheticTraffic, sampleTargetHealth } from './traffic';
 import { type FaultProfile, ImageRegistry, seededRandom } from './versions';
 import { LocalXRay } from './xray';
 
@@ -92,6 +92,7 @@ export class World {
   readonly operations: Operations;
   /** The approval link of each rollout's latest approval wait (what the notification carried). */
   readonly approvalLinks = new Map<string, string>();
+  private healthTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly options: WorldOptions) {
     this.clock = new VirtualClock(options.scale);
@@ -314,9 +315,19 @@ export class World {
     await this.receiver.start();
     await this.traffic.start();
     this.alarms.start();
+    // The target groups' health, sampled every 5 s of rollout time.
+    const targetGroups = this.configs.flatMap((c) => [
+      c.traffic.stableTargetGroupArn,
+      c.traffic.canaryTargetGroupArn,
+    ]);
+    this.healthTimer = setInterval(
+      () => sampleTargetHealth(this.backends, this.recorder, targetGroups, this.clock.now().getTime()),
+      this.clock.realMs(5_000),
+    );
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.healthTimer);
     this.alarms.stop();
     await this.traffic.stop();
     await this.receiver.stop();

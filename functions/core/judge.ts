@@ -160,8 +160,7 @@ export function baselineForCanary(
   const pooled = summarize(baseline);
   if (weight === 0) return pooled;
   return {
-    requests: pooled.requests,
-    errors: pooled.errors,
+    ...pooled,
     errorRate: expectedErrorRate / weight,
     p99Ms: p99Weight > 0 ? expectedP99 / p99Weight : pooled.p99Ms,
   };
@@ -322,10 +321,9 @@ function judgeErrorRate(
     pairPeriods(window, (p) => p.errors),
     { rho0, passRatio, alpha },
   );
-  // The breakdown is over the same periods as the test: the canary's and the baseline's periods side by side.
-  const byStart = new Set(window.canary.map((p) => p.start));
+  // Over the same periods as the counts in the head (c and b's errors and requests).
   const cf = failureCounts(window.canary);
-  const bf = failureCounts(window.baseline.filter((p) => byStart.has(p.start)));
+  const bf = failureCounts(window.baseline);
   const failures = cf && bf ? { failures: { canary: cf, baseline: bf } } : {};
   const head = `canary ${pct(canaryRate)} (${c.errors}/${c.requests}${failureText(cf)}) vs stable ${b.errorRate === null ? 'n/a' : pct(b.errorRate)} (${b.errors}/${b.requests}${failureText(bf)})`;
   if (b.errorRate === null || t.baselineRequests === 0) {

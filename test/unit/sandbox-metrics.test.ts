@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Route } from '../../functions/core/rollout';
+import { Backends } from '../../sandbox/deployer';
 import { MetricsRecorder, RecordedMetricSource } from '../../sandbox/metrics';
+import { sampleTargetHealth } from '../../sandbox/traffic';
 import { CANARY_TG_ARN, LISTENER_ARN, STABLE_TG_ARN } from '../helpers/config';
 
 const T0 = Date.parse('2025-03-14T09:00:00.000Z');
@@ -87,5 +89,37 @@ describe('RecordedMetricSource: publication delay', () => {
     });
 
     expect(window.canary.map((p) => p.start)).toEqual([minute(0).toISOString(), minute(1).toISOString()]);
+  });
+});
+
+describe('sandbox target health (HealthyHostCount, UnHealthyHostCount)', () => {
+  const version = (crashAfterSeconds?: number) => ({
+    tag: 'v5',
+    digest: 'sha256:00',
+    profile: { errorRate: 0, latencyMs: 5, jitterMs: 1, ...(crashAfterSeconds ? { crashAfterSeconds } : {}) },
+  });
+
+  it('a crashed process turns unhealthy after two failed 30 s health checks; the period keeps most healthy, fewest unhealthy', () => {
+    const r = new MetricsRecorder(10_000);
+    const backends = new Backends();
+    // Started at T0, ready at T0 + 20 s, dies at T0 + 30 s, sized for 20% of the traffic (2 tasks).
+    backends.set(CANARY_TG_ARN, {
+      version: version(30),
+      startedAtMs: T0,
+      readyAtMs: T0 + 20_000,
+      capacityPercent: 20,
+    });
+    for (let s = 5; s < 180; s += 10)
+      sampleTargetHealth(backends, r, [CANARY_TG_ARN, STABLE_TG_ARN], T0 + s * 1000);
+
+    const periods = r.query(CANARY_TG_ARN, minute(0), minute(3), 60);
+
+    expect(periods.map((p) => [p.healthyHosts, p.unhealthyHosts])).toEqual([
+      [2, 0], // initial checks, then healthy (still passing: the checks have not failed twice yet)
+      [2, 0], // healthy until T0 + 90 s, then unhealthy: at least one sample saw a healthy target
+      [0, 2], // every sample: no healthy target
+    ]);
+    // No target registered behind the stable group here: not reported.
+    expect(r.query(STABLE_TG_ARN, minute(0), minute(1), 60)[0]).not.toHaveProperty('healthyHosts');
   });
 });
