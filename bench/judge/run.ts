@@ -27,7 +27,7 @@ import {
   type MetricWindow,
   type PeriodStats,
 } from '../../functions/core/judge';
-import { afterAnalysis, decide, nextBakeWait } from '../../functions/core/rules';
+import { afterAnalysis, decide, nextBakeWait, stepBakeSeconds } from '../../functions/core/rules';
 import { fixedCheckFails, mannWhitney, mannWhitneyIndicators } from './baselines';
 import { detectionBound } from './bounds';
 import { normCdf, normInv, Rng } from './random';
@@ -199,6 +199,8 @@ export const SCENARIOS: Scenario[] = process.env.BENCH_SCENARIOS
 
 /** The sequential judge as shipped: the production defaults of the analysis policy (no gating alarms here). */
 export const POLICY: AnalysisPolicy = parseAnalysisPolicy({});
+/** The same judge reading every minute as soon as it ends: what the metric delay costs. */
+export const POLICY_NO_DELAY: AnalysisPolicy = { ...POLICY, metricDelaySeconds: 0 };
 /** Variant: extensions without limit, then advance (does the extension policy cost false rollbacks?). */
 export const POLICY_UNLIMITED_EXT: AnalysisPolicy = {
   ...POLICY,
@@ -316,8 +318,16 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
     let decision: 'rollback' | 'advance' | 'wait' = 'wait';
     if (isSequential(judgeName)) {
       if (t + 1 < nextAnalysis) continue;
+      const policy =
+        judgeName === 'seq-tol0.2'
+          ? POLICY_TOL(0.2)
+          : judgeName === 'seq-ext-unlimited'
+            ? POLICY_UNLIMITED_EXT
+            : judgeName === 'seq-no-delay'
+              ? POLICY_NO_DELAY
+              : POLICY;
       // Only the periods settled at the end of minute t (the analysis's settledEnd).
-      const delayS = judgeName === 'seq-no-delay' ? 0 : METRIC_DELAY_S;
+      const delayS = policy.metricDelaySeconds ?? METRIC_DELAY_S;
       const settled = Math.max(0, Math.floor(((t + 1) * PERIOD_S - delayS) / PERIOD_S));
       const window: MetricWindow = {
         from: canary[0]?.start as string,
@@ -329,15 +339,10 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
         medianThresholdMs: MEDIAN_MS,
       };
       judgedRequests = window.canary.reduce((acc, p) => acc + p.requests, 0);
-      const policy =
-        judgeName === 'seq-tol0.2'
-          ? POLICY_TOL(0.2)
-          : judgeName === 'seq-ext-unlimited'
-            ? POLICY_UNLIMITED_EXT
-            : POLICY;
       // The product's own rules decide, as the workflow's Analyze does, and space the analyses as it does (every
-      // minute for the first hour, then analysisWait).
-      const bakeLeft = Math.max(0, cfg.bake - inStep) * PERIOD_S;
+      // minute for the first hour, then analysisWait). A step bakes its configured minutes plus the metric delay
+      // (set-weight's stepBakeSeconds), so its last analysis judges the whole configured bake.
+      const bakeLeft = Math.max(0, stepBakeSeconds(cfg.bake * PERIOD_S, policy) - inStep * PERIOD_S);
       const elapsed = (t + 1) * PERIOD_S;
       const step = {
         index: stepIndex,
@@ -357,7 +362,7 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
         decision !== 'advance'
           ? loop.waitSeconds
           : following
-            ? nextBakeWait(following.bake * PERIOD_S, policy, elapsed).wait
+            ? nextBakeWait(stepBakeSeconds(following.bake * PERIOD_S, policy), policy, elapsed).wait
             : 0;
       nextAnalysis = t + 1 + Math.max(1, Math.ceil(waitS / PERIOD_S));
     } else if (judgeName === 'fixed' || judgeName === 'fixed-strict') {

@@ -242,6 +242,7 @@ const analysisSchema = z.strictObject({
    * metrics for your Application Load Balancer"), so a minute is complete only after the last node's report for it
    * has arrived and been aggregated; CloudWatch documents no bound on that. Optional: 120 (one reporting interval,
    * and one more for the reports to land). Larger is safer and slower; smaller risks judging a minute still filling.
+   * Each step bakes this much longer, so that its last analysis judges its whole bake.
    */
   metricDelaySeconds: z.int().min(0).max(900).optional(),
   /**

@@ -1,5 +1,5 @@
 import type { AnalysisPolicy } from './config';
-import type { Verdict } from './judge';
+import { DEFAULT_METRIC_DELAY_SECONDS, type Verdict } from './judge';
 import type { PlanStep } from './plan';
 
 /** What an analysis can tell the workflow to do next (statemachine Decide routes each; rollback fails the task). */
@@ -32,6 +32,15 @@ export const SPACING_DIVISOR = 60;
 /** Seconds until the next analysis: at least `minimumSeconds`, and at least 1/60 of the rollout so far. */
 export function analysisWait(minimumSeconds: number, elapsedSeconds: number): number {
   return Math.max(minimumSeconds, Math.ceil(Math.max(0, elapsedSeconds) / SPACING_DIVISOR));
+}
+
+/**
+ * How long a step bakes, from its weight being set to its last analysis: the configured bake plus the metric delay,
+ * so that the last analysis judges the whole configured bake (analyses judge only minutes that ended
+ * metricDelaySeconds ago; without this, a bake's last minutes would never be judged before the step advances).
+ */
+export function stepBakeSeconds(bakeSeconds: number, policy: AnalysisPolicy): number {
+  return bakeSeconds + (policy.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS);
 }
 
 /**

@@ -12,7 +12,7 @@
 import * as z from 'zod';
 import { capacityPollWait } from '../core/capacity';
 import type { LatencyThresholds } from '../core/rollout';
-import { nextBakeWait } from '../core/rules';
+import { nextBakeWait, stepBakeSeconds } from '../core/rules';
 import type { Clock, DeployerFor, Log, MetricSource, RolloutStore, TrafficRouter } from '../ports';
 import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
 import { checkpoint, recordHistory, shiftTraffic } from './lib/procedures';
@@ -133,7 +133,8 @@ export function makeSetWeight(deps: SetWeightDeps) {
     const sinceCanary = record.canaryStartedAt
       ? (clock.now().getTime() - Date.parse(record.canaryStartedAt)) / 1000
       : 0;
-    const { wait, left } = nextBakeWait(step.bakeSeconds, rollout.config.analysis, sinceCanary);
+    const policy = rollout.config.analysis;
+    const { wait, left } = nextBakeWait(stepBakeSeconds(step.bakeSeconds, policy), policy, sinceCanary);
     return {
       seconds: wait > 0 ? clock.workflowSeconds(wait) : 0,
       bakeLeft: left,

@@ -293,7 +293,8 @@ describe('set-weight', () => {
     const result = await handler({ rollout: rolloutDoc, route, step: firstStep }, context);
 
     // A 300 s bake is judged every 60 s: the first wait is one interval.
-    expect(result).toEqual({ seconds: 60, bakeLeft: 240, extensions: 0, analyses: 0 });
+    // The 300 s bake and the 120 s metric delay, so the last analysis judges the whole bake; judged every minute.
+    expect(result).toEqual({ seconds: 60, bakeLeft: 360, extensions: 0, analyses: 0 });
     expect(ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input)).toEqual([
       { cluster: ECS_CLUSTER, services: [STABLE_SERVICE, CANARY_SERVICE] },
     ]);

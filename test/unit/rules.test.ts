@@ -3,7 +3,14 @@ import type { AnalysisPolicy } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
 import type { Verdict, VerdictResult } from '../../functions/core/judge';
 import type { PlanStep } from '../../functions/core/plan';
-import { afterAnalysis, analysisWait, decide, nextBakeWait, quarantines } from '../../functions/core/rules';
+import {
+  afterAnalysis,
+  analysisWait,
+  decide,
+  nextBakeWait,
+  quarantines,
+  stepBakeSeconds,
+} from '../../functions/core/rules';
 import { type ConfigOverrides, validParsedConfig } from '../helpers/config';
 
 function policy(analysis: ConfigOverrides['analysis'] = {}): AnalysisPolicy {
@@ -340,5 +347,17 @@ describe('quarantines', () => {
     '',
   ])('does not keep the image out after %s (not the image’s fault)', (name) => {
     expect(quarantines(name)).toBe(false);
+  });
+});
+
+describe('stepBakeSeconds', () => {
+  it('a step bakes its configured time plus the metric delay, so its last analysis judges the whole bake', () => {
+    expect(stepBakeSeconds(300, validParsedConfig().analysis)).toBe(420);
+    expect(stepBakeSeconds(300, validParsedConfig({ analysis: { metricDelaySeconds: 0 } }).analysis)).toBe(
+      300,
+    );
+    expect(stepBakeSeconds(60, validParsedConfig({ analysis: { metricDelaySeconds: 300 } }).analysis)).toBe(
+      360,
+    );
   });
 });
