@@ -37,9 +37,11 @@ export function analysisWait(minimumSeconds: number, elapsedSeconds: number): nu
 /**
  * How long a step bakes, from its weight being set to its last analysis: the configured bake plus the metric delay,
  * so that the last analysis judges the whole configured bake (analyses judge only minutes that ended
- * metricDelaySeconds ago; without this, a bake's last minutes would never be judged before the step advances).
+ * metricDelaySeconds ago; without this, a bake's last minutes would never be judged before the step advances). A
+ * step configured not to bake (0) is not judged and does not wait.
  */
 export function stepBakeSeconds(bakeSeconds: number, policy: AnalysisPolicy): number {
+  if (bakeSeconds === 0) return 0;
   return bakeSeconds + (policy.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS);
 }
 

@@ -359,5 +359,7 @@ describe('stepBakeSeconds', () => {
     expect(stepBakeSeconds(60, validParsedConfig({ analysis: { metricDelaySeconds: 300 } }).analysis)).toBe(
       360,
     );
+    // A step that does not bake is not judged: it does not wait for the delay either.
+    expect(stepBakeSeconds(0, validParsedConfig().analysis)).toBe(0);
   });
 });
