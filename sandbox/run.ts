@@ -104,7 +104,7 @@ export const SCENARIOS: Record<
   crash: {
     description:
       'one rollout whose process starts refusing connections mid-bake (load-balancer 502s, no target 5xx), rolled back by analysis',
-    versions: [{ tag: 'v5', profile: CRASHES }],
+    versions: [{ tag: 'v6', profile: CRASHES }],
   },
   approval: {
     description:

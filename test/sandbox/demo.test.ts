@@ -46,12 +46,12 @@ describe('npm start: a canary that crashes mid-bake', () => {
       seed: 42,
       versions: SCENARIOS.crash?.versions ?? [],
     });
-    const [v5] = traces.map((t) => t.summary);
-    expect(v5).toMatchObject({ version: 'v5', outcome: 'rolledBack', alarmToStableMs: null });
-    expect(v5?.reason).toMatch(/^CanaryFailed: errorRate: .*[1-9]\d* without a target response/);
-    expect(v5?.steps.at(-1)?.verdict).toBe('fail');
+    const [v6] = traces.map((t) => t.summary);
+    expect(v6).toMatchObject({ version: 'v6', outcome: 'rolledBack', alarmToStableMs: null });
+    expect(v6?.reason).toMatch(/^CanaryFailed: errorRate: .*[1-9]\d* without a target response/);
+    expect(v6?.steps.at(-1)?.verdict).toBe('fail');
     // The users' 502s from the load balancer are failed requests served; the alarm on target 5xx never saw them.
-    expect(v5?.failedRequestsServed).toBeGreaterThan(0);
+    expect(v6?.failedRequestsServed).toBeGreaterThan(0);
     expect(world.alarms.firedAt).toEqual([]);
     expect(world.violations).toEqual([]);
     expect(world.errors).toEqual([]);
@@ -91,7 +91,7 @@ describe('npm start: the command line', () => {
     const summary = JSON.parse(stdout) as { rollouts: Record<string, unknown>[] };
     expect(summary.rollouts).toEqual([
       expect.objectContaining({
-        version: 'v5',
+        version: 'v6',
         outcome: 'rolledBack',
         reason: expect.stringMatching(/^CanaryFailed: errorRate: .*without a target response/),
         failedRequestsServed: expect.any(Number),
