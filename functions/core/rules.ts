@@ -40,7 +40,10 @@ export function analysisWait(minimumSeconds: number, elapsedSeconds: number): nu
  * metricDelaySeconds ago; without this, a bake's last minutes would never be judged before the step advances). A
  * step configured not to bake (0) is not judged and does not wait.
  */
-export function stepBakeSeconds(bakeSeconds: number, policy: AnalysisPolicy): number {
+export function stepBakeSeconds(
+  bakeSeconds: number,
+  policy: Pick<AnalysisPolicy, 'metricDelaySeconds'>,
+): number {
   if (bakeSeconds === 0) return 0;
   return bakeSeconds + (policy.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS);
 }

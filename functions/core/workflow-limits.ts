@@ -6,7 +6,7 @@
  * shows.
  */
 import { maxCapacityPolls } from './capacity';
-import { DEFAULT_ANALYSIS_INTERVAL_SECONDS, SPACING_DIVISOR } from './rules';
+import { DEFAULT_ANALYSIS_INTERVAL_SECONDS, SPACING_DIVISOR, stepBakeSeconds } from './rules';
 
 /** statemachine/canary.asl.json TimeoutSeconds (the definition test holds them equal): a week. */
 export const EXECUTION_TIMEOUT_SECONDS = 604_800;
@@ -39,7 +39,12 @@ export const EVENTS = {
 
 export interface PlanLimitsInput {
   steps: readonly { bakeSeconds: number; approval?: boolean }[];
-  analysis: { intervalSeconds?: number; maxExtensions: number; extensionSeconds: number };
+  analysis: {
+    intervalSeconds?: number;
+    maxExtensions: number;
+    extensionSeconds: number;
+    metricDelaySeconds?: number;
+  };
   approvals: { timeoutSeconds: number };
   readiness: { timeoutSeconds: number; pollSeconds: number };
   traffic: { deregistrationDelaySeconds: number };
@@ -101,7 +106,8 @@ export function planWorstCase(
     readinessPolls * EVENTS.perReadinessPoll +
     capacityPolls * EVENTS.perCapacityPoll;
   const parts = {
-    bakes: plan.steps.reduce((sum, s) => sum + s.bakeSeconds, 0),
+    // Each baking step bakes its bakeSeconds plus the metric delay (rules.ts stepBakeSeconds).
+    bakes: plan.steps.reduce((sum, s) => sum + stepBakeSeconds(s.bakeSeconds, plan.analysis), 0),
     extensions:
       plan.steps.filter((s) => s.bakeSeconds > 0).length *
       plan.analysis.maxExtensions *
