@@ -189,10 +189,23 @@ export interface StartedExecution {
   alreadyStarted: boolean;
 }
 
+/** A running execution of the state machine, with the rollout document it was started with. */
+export interface RunningExecution {
+  name: string;
+  /** The execution's input, as JSON (`{ rollout }`). */
+  input: string;
+  startedAt: string;
+}
+
 export interface Executions {
   start(name: string, input: { rollout: RolloutDoc }): Promise<StartedExecution>;
   stop(executionName: string, error: string, cause: string): Promise<void>;
   isRunning(executionName: string): Promise<boolean>;
+  /**
+   * The executions running now, newest first, each with its input: what the rollouts are when the store cannot
+   * be read. Eventually consistent, as ListExecutions is.
+   */
+  running(): Promise<RunningExecution[]>;
   /**
    * Resolve a wait. Returns false when the token is no longer waited on: its state timed out, it was resolved, or
    * its execution stopped, timed out or ended (Step Functions answers TaskTimedOut, InvalidToken, TaskDoesNotExist).

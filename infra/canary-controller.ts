@@ -84,7 +84,11 @@ interface HandlerSpec {
   readonly routes?: boolean;
   /** Deployer: `read` (health), `update` (scale, promote, restore), `register` (deploy a canary task definition). */
   readonly deploys?: 'read' | 'update' | 'register';
-  readonly executions?: ('start' | 'describe' | 'taskResponse')[];
+  /**
+   * Step Functions: `list` finds the running executions (ListExecutions; with `describe`, their input: how rollouts
+   * are found when the store cannot be read); `stop` stops one.
+   */
+  readonly executions?: ('start' | 'describe' | 'list' | 'stop' | 'taskResponse')[];
   /** CloudWatch: `baseline` reads metrics (set-weight's latency thresholds), `judge` also the gating alarms. */
   readonly metrics?: 'baseline' | 'judge';
 }
@@ -133,14 +137,14 @@ export const HANDLERS: Record<string, HandlerSpec> = {
     env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
     timeout: TASK,
     routes: true,
-    executions: ['taskResponse'],
+    executions: ['taskResponse', 'describe', 'list', 'stop'],
   },
   reconcile: {
     env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY],
     timeout: LONG,
     routes: true,
     deploys: 'update',
-    executions: ['start', 'describe'],
+    executions: ['start', 'describe', 'list'],
   },
 };
 
@@ -403,6 +407,18 @@ export class CanaryController extends Construct {
           grants.allow(
             fn,
             new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionArns] }),
+            'Executions are named per rollout at run time; only executions of this state machine.',
+          );
+        } else if (s === 'list') {
+          // Service Authorization Reference (Step Functions): ListExecutions acts on the stateMachine resource.
+          grants.allow(
+            fn,
+            new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [stateMachineArn] }),
+          );
+        } else if (s === 'stop') {
+          grants.allow(
+            fn,
+            new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: [executionArns] }),
             'Executions are named per rollout at run time; only executions of this state machine.',
           );
         } else {

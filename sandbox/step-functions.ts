@@ -95,6 +95,8 @@ export interface ExecutionRecord {
   cause?: string;
   output?: unknown;
   startedAt: number;
+  /** Wall-clock start (Date.now()), as ListExecutions' startDate. */
+  startedWallMs: number;
   stoppedAt?: number;
   done: Promise<ExecutionRecord>;
   abort: () => void;
@@ -294,6 +296,7 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
       input: inputJson,
       status: 'RUNNING',
       startedAt: performance.now(),
+      startedWallMs: Date.now(),
       abort: () => run.abort(),
       done: undefined as unknown as Promise<ExecutionRecord>,
     };
@@ -334,6 +337,14 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
 
   async isRunning(name: string): Promise<boolean> {
     return this.executions.get(name)?.status === 'RUNNING';
+  }
+
+  /** ListExecutions (RUNNING) with each one's input, newest first, as the AWS adapter returns them. */
+  async running(): Promise<{ name: string; input: string; startedAt: string }[]> {
+    return this.list()
+      .filter((e) => e.status === 'RUNNING')
+      .sort((a, b) => b.startedAt - a.startedAt)
+      .map((e) => ({ name: e.name, input: e.input, startedAt: new Date(e.startedWallMs).toISOString() }));
   }
 
   get(name: string): ExecutionRecord | undefined {

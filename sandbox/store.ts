@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { AwsCaller } from '../functions/adapters/aws/sdk';
 import { type AbortReason, LockHeldError } from '../functions/core/errors';
 import {
   type HistoryEntry,
@@ -145,3 +146,95 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
     return [...this.locks.values()].map(clone);
   }
 }
+
+/**
+ * DynamoDB errors a table returns while it is throttled or unavailable (DynamoDB developer guide, "Error handling
+ * with DynamoDB": ProvisionedThroughputExceededException and ThrottlingException are 400s the SDKs retry;
+ * InternalServerError is a 500 and ServiceUnavailable a 503).
+ */
+export const STORE_OUTAGE_ERRORS = {
+  ProvisionedThroughputExceededException: { status: 400, fault: 'client' },
+  ThrottlingException: { status: 400, fault: 'client' },
+  InternalServerError: { status: 500, fault: 'server' },
+  ServiceUnavailable: { status: 503, fault: 'server' },
+} as const;
+export type StoreOutageError = keyof typeof STORE_OUTAGE_ERRORS;
+
+/**
+ * A switch that makes every call of the store fail, as the DynamoDB adapter surfaces an SDK error that outlasted its
+ * retries: the SDK's error (name, $fault, $metadata.httpStatusCode) mapped by the adapters' AwsCaller, so a task
+ * sees exactly what it would see on AWS (`Transient`, naming the SDK error).
+ */
+export class StoreOutage {
+  private error: StoreOutageError | undefined;
+  /** Calls refused while the outage lasted. */
+  refused = 0;
+
+  begin(error: StoreOutageError = 'ProvisionedThroughputExceededException'): void {
+    this.error = error;
+  }
+
+  end(): void {
+    this.error = undefined;
+  }
+
+  get active(): boolean {
+    return this.error !== undefined;
+  }
+
+  /** Throws what the adapter would throw for `action` while the outage lasts. */
+  async check(action: string): Promise<void> {
+    const name = this.error;
+    if (!name) return;
+    this.refused++;
+    const { status, fault } = STORE_OUTAGE_ERRORS[name];
+    const sdkError = Object.assign(new Error(`${name} (simulated outage of the rollout table)`), {
+      name,
+      $fault: fault,
+      $metadata: { httpStatusCode: status },
+    });
+    await new AwsCaller({ attempts: 1 }).call(`dynamodb:${action}`, 'the rollout table', () =>
+      Promise.reject(sdkError),
+    );
+  }
+}
+
+/** The store as the tasks see it: every port call goes through the outage switch first. */
+export function storeWithOutage(store: RolloutStore, outage: StoreOutage): RolloutStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      const action = typeof property === 'string' ? STORE_METHODS.get(property) : undefined;
+      if (typeof value !== 'function' || !action) return value;
+      return async (...args: unknown[]) => {
+        await outage.check(action);
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      };
+    },
+  });
+}
+
+/** The RolloutStore port's methods (what the tasks may call), with the DynamoDB action each one sends. */
+const STORE_METHODS = new Map<string, string>(
+  Object.entries({
+    acquireLock: 'PutItem',
+    getLock: 'GetItem',
+    setPending: 'UpdateItem',
+    releaseLock: 'DeleteItem',
+    putRollout: 'PutItem',
+    getRollout: 'GetItem',
+    updateRollout: 'UpdateItem',
+    listActive: 'Query',
+    listByService: 'Query',
+    setWait: 'UpdateItem',
+    clearWait: 'UpdateItem',
+    markAborted: 'UpdateItem',
+    appendHistory: 'PutItem',
+    history: 'Query',
+    quarantine: 'PutItem',
+    isQuarantined: 'GetItem',
+    releaseQuarantine: 'DeleteItem',
+    getServingTargetGroup: 'GetItem',
+    setServingTargetGroup: 'PutItem',
+  } satisfies Record<keyof RolloutStore, string>),
+);

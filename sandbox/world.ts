@@ -32,7 +32,7 @@ import { LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
 import { MetricsRecorder, RecordedMetricSource } from './metrics';
 import { LocalReceiver, LocalSnsNotifier } from './receiver';
 import { definitionTimeoutSeconds, LocalStepFunctions } from './step-functions';
-import { InMemoryRolloutStore } from './store';
+import { InMemoryRolloutStore, StoreOutage, storeWithOutage } from './store';
 import { type DataPlane, HttpTraffic, SyntheticTraffic, sampleTargetHealth } from './traffic';
 import { type FaultProfile, ImageRegistry, seededRandom } from './versions';
 import { LocalXRay } from './xray';
@@ -70,6 +70,8 @@ export const SANDBOX_ROUTING_KEY = 'R0ut1ngK3ySandb0xNeverLoggedXyZ1';
 export class World {
   readonly clock: VirtualClock;
   readonly store = new InMemoryRolloutStore();
+  /** Makes the store fail for every task and entry point, as a throttled or unavailable table does. */
+  readonly storeOutage = new StoreOutage();
   readonly lb: LocalLoadBalancer;
   readonly router: LocalTrafficRouter;
   readonly backends = new Backends();
@@ -162,12 +164,19 @@ export class World {
       start: (...a: Parameters<LocalStepFunctions['start']>) => this.executions.start(...a),
       stop: (...a: Parameters<LocalStepFunctions['stop']>) => this.executions.stop(...a),
       isRunning: (name: string) => this.executions.isRunning(name),
+      running: () => this.executions.running(),
       sendTaskSuccess: (t: string, o: unknown) => this.executions.sendTaskSuccess(t, o),
       sendTaskFailure: (t: string, e: string, c: string) => this.executions.sendTaskFailure(t, e, c),
     };
-    const base = { store: this.store, clock: this.clock, log: this.log };
+    // Tasks, entry points, the CLI and the page see the store through the outage switch; checks read it directly.
+    const store = storeWithOutage(this.store, this.storeOutage);
+    const base = { store, clock: this.clock, log: this.log };
+    // Reconcile runs for up to its function timeout (infra: 280 s); the others are given a minute.
     const context = (fn: string) =>
-      ({ functionName: `canary-${fn}`, getRemainingTimeInMillis: () => 60_000 }) as never;
+      ({
+        functionName: `canary-${fn}`,
+        getRemainingTimeInMillis: () => (fn === 'Reconcile' ? 280_000 : 60_000),
+      }) as never;
     // The alarm calls the on-alarm handler only when it fires, by which time the handlers exist.
     this.alarms = new LocalAlarms(
       options.alarms ?? [],
@@ -205,7 +214,7 @@ export class World {
       Promote: makePromote({ ...base, router: this.router, deployerFor, executions: executionsPort }),
       Rollback: makeRollback({ ...base, router: this.router, deployerFor, executions: executionsPort }),
       Notify: makeNotify({ ...base, notifiers }),
-      OnAlarm: makeOnAlarm({ ...base, router: this.router, executions: executionsPort }),
+      OnAlarm: makeOnAlarm({ ...base, router: this.router, deployerFor, executions: executionsPort }),
       Reconcile: makeReconcile({
         ...base,
         router: this.router,
@@ -226,7 +235,7 @@ export class World {
     this.executions.on('error', (e) => this.errors.push(e));
 
     this.operations = new Operations({
-      store: this.store,
+      store,
       executions: executionsPort,
       clock: this.clock,
       services: async () => this.configs.map((c) => c.service),

@@ -1,9 +1,16 @@
 /** Lambda: a CloudWatch alarm going to ALARM stops the rollouts it gates, traffic first. */
 import { makeOnAlarm } from '../tasks/on-alarm';
-import { executions, realClock, router, store } from './aws';
+import { deployerFor, executions, realClock, router, store } from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
-  makeOnAlarm({ router: router(), store: store(), executions: executions(), clock: realClock, log }),
+  makeOnAlarm({
+    router: router(),
+    deployerFor: deployerFor(),
+    store: store(),
+    executions: executions(),
+    clock: realClock,
+    log,
+  }),
   'on-alarm',
 );

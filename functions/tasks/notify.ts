@@ -8,7 +8,7 @@ import { causeMessage } from '../core/errors';
 import type { RolloutOutcome } from '../core/outcome-metrics';
 import { imageLabel } from '../core/rollout';
 import type { Clock, Log, Notifier, RolloutEvent, RolloutStore } from '../ports';
-import { caughtErrorSchema, rolloutDocSchema } from './lib/inputs';
+import { caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
 import { channelsOf, notifyAll } from './lib/procedures';
 import { task } from './lib/task';
 
@@ -25,6 +25,8 @@ const input = z.object({
   rollout: rolloutDocSchema,
   outcome: z.enum(['promoted', 'rolledBack', 'rollbackFailed']),
   error: caughtErrorSchema.optional(),
+  /** What the rollback's traffic phase did (absent for a promotion or a rollback that failed). */
+  rollback: trafficOutcomeSchema.optional(),
 });
 
 /** A person chose this outcome: worth knowing, not worth waking anyone for. */
@@ -32,11 +34,19 @@ const DELIBERATE = new Set(['Aborted', 'Superseded', 'ApprovalRejected']);
 
 export function makeNotify(deps: NotifyDeps) {
   const { store, clock, log } = deps;
-  return task('notify input', input, async ({ rollout, outcome: asked, error }) => {
-    const record = await store.getRollout(rollout.rolloutId);
+  return task('notify input', input, async ({ rollout, outcome: asked, error, rollback }) => {
+    // The record adds the judge's last verdict; when the store cannot be read, the page goes out with what the
+    // workflow carries (a page never waits for the store; its dedup key is the rollout id, so a repeat is harmless).
+    const record = await store.getRollout(rollout.rolloutId).catch((e: unknown) => {
+      log.warn('the rollout store cannot be read; notifying from what the workflow carries', {
+        rolloutId: rollout.rolloutId,
+        error: String(e),
+      });
+      return undefined;
+    });
     // A retried task can fail after the first attempt finished the promotion (its result lost, Lambda.Unknown):
     // the workflow then rolls back a rollout the record shows promoted. Tell what happened; a promotion never pages.
-    const outcome = record?.status === 'promoted' ? 'promoted' : asked;
+    const outcome = record?.status === 'promoted' || rollback?.promoted ? 'promoted' : asked;
     const label = imageLabel(rollout.image);
     const reason =
       record?.outcome?.reason ?? (error ? `${error.Error}: ${causeMessage(error.Cause)}` : undefined);

@@ -1,21 +1,35 @@
 /**
  * on-alarm: a gating CloudWatch alarm went into ALARM. For every active rollout it gates: 100% stable at once
  * (before anything else), then the rollout is marked aborted and its wait, if any, is failed with AlarmFired, so
- * the workflow rolls back. Duplicate events are harmless.
+ * the workflow rolls back. When the store cannot be read, the running executions say which rollouts the alarm
+ * gates (their input carries the config): 100% stable all the same, then the execution is stopped, and reconcile
+ * pages and repairs the record once the store is back. Duplicate events are harmless.
  */
-import { ErrorName } from '../core/errors';
+import { ErrorName, TransientError } from '../core/errors';
 import { alarmStateChangeEvent } from '../core/events';
-import type { RolloutRecord } from '../core/rollout';
-import type { Clock, Executions, Log, RolloutStore, TrafficRouter } from '../ports';
-import { recordHistory, shiftTraffic } from './lib/procedures';
+import type { RolloutDoc, RolloutRecord } from '../core/rollout';
+import type { Clock, DeployerFor, Executions, Log, RolloutStore, TrafficRouter } from '../ports';
+import { rolloutDocSchema } from './lib/inputs';
+import { configuredRoute, recordHistory, shiftTraffic } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface OnAlarmDeps {
   router: TrafficRouter;
+  deployerFor: DeployerFor;
   store: RolloutStore;
   executions: Executions;
   clock: Clock;
   log: Log;
+}
+
+/** The rollout document an execution was started with, or undefined when its input is not one. */
+function documentOf(input: string): RolloutDoc | undefined {
+  try {
+    const parsed = rolloutDocSchema.safeParse((JSON.parse(input) as { rollout?: unknown }).rollout);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function makeOnAlarm(deps: OnAlarmDeps) {
@@ -30,23 +44,65 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
     await recordHistory(deps, record.rolloutId, 'alarm', message, { alarm: alarmName });
   }
 
+  /**
+   * Without the store: the newest running execution of each service the alarm gates holds that service (an older
+   * one still running has handed it over and is only recording its rollback). Traffic first, then the execution is
+   * stopped, so no task of it can move traffic back; reconcile takes it from there.
+   */
+  async function gatedExecutions(alarmName: string): Promise<{ name: string; doc: RolloutDoc }[]> {
+    const services = new Set<string>();
+    const gated: { name: string; doc: RolloutDoc }[] = [];
+    for (const e of await executions.running()) {
+      const doc = documentOf(e.input);
+      if (!doc || services.has(doc.service)) continue;
+      services.add(doc.service);
+      if (doc.config.analysis.alarms.includes(alarmName)) gated.push({ name: e.name, doc });
+    }
+    return gated;
+  }
+
+  async function stopWithoutStore(name: string, doc: RolloutDoc, alarmName: string, reason: string) {
+    if (deps.deployerFor(doc.config).swapsTargetGroups) {
+      // Which target group serves stable after a swap is known only to the store.
+      throw new TransientError(
+        `${doc.service} swaps target groups on promotion; which one serves stable is in the store, which cannot be read`,
+      );
+    }
+    await shiftTraffic(deps, configuredRoute(doc.config), 0);
+    await executions.stop(name, ErrorName.AlarmFired, `alarm ${alarmName} in ALARM: ${reason}`);
+  }
+
   return task('CloudWatch Alarm State Change event', alarmStateChangeEvent, async (event) => {
     const { alarmName, state } = event.detail;
     if (state.value !== 'ALARM')
       return { alarm: alarmName, stopped: [] as string[], ignored: `state ${state.value}` };
-    const gated = (await store.listActive()).filter((r) => r.alarms.includes(alarmName));
-    const results = await Promise.allSettled(
-      gated.map((r) => stop(r, alarmName, state.reason ?? 'no reason given')),
-    );
+    const reason = state.reason ?? 'no reason given';
+    let targets: { id: string; run: () => Promise<void> }[];
+    try {
+      targets = (await store.listActive())
+        .filter((r) => r.alarms.includes(alarmName))
+        .map((r) => ({ id: r.rolloutId, run: () => stop(r, alarmName, reason) }));
+    } catch (error) {
+      log.warn('the rollout store cannot be read; finding the gated rollouts among running executions', {
+        alarmName,
+        error: String(error),
+      });
+      targets = (await gatedExecutions(alarmName)).map(({ name, doc }) => ({
+        id: name,
+        run: () => stopWithoutStore(name, doc, alarmName, reason),
+      }));
+    }
+    const results = await Promise.allSettled(targets.map((t) => t.run()));
     const failed = results.flatMap((r, i) =>
-      r.status === 'rejected' ? [{ id: gated[i]?.rolloutId, error: String(r.reason) }] : [],
+      r.status === 'rejected' ? [{ id: targets[i]?.id, error: String(r.reason) }] : [],
     );
     if (failed.length > 0) {
       log.error('could not stop every rollout for the alarm', { alarmName, failed });
       // EventBridge retries the event; stopping is idempotent.
       throw new Error(`alarm ${alarmName}: could not stop ${failed.map((f) => f.id).join(', ')}`);
     }
-    log.info('alarm handled', { alarmName, stopped: gated.map((r) => r.rolloutId) });
-    return { alarm: alarmName, stopped: gated.map((r) => r.rolloutId) };
+    const stopped = targets.map((t) => t.id);
+    log.info('alarm handled', { alarmName, stopped });
+    return { alarm: alarmName, stopped };
   });
 }

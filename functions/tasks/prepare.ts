@@ -48,8 +48,10 @@ export function makePrepare(deps: PrepareDeps) {
       },
     );
     log.info('prepared', { rolloutId: rollout.rolloutId, weightsFound: found });
+    // The execution carries the route and what stable ran, so a rollback never needs the store to put them back.
     return {
       route,
+      previousStable,
       readiness: {
         attempts: 0,
         ready: false,

@@ -1,14 +1,27 @@
 /**
  * reconcile: the safety net for executions that ended without the workflow's own rollback (stopped from the
- * console, timed out, a rollback that ran out of retries). Puts stable back, releases the service, notifies.
+ * console or by on-alarm, timed out, a rollback that ran out of retries). Puts stable back, notifies, releases the
+ * service. When the store cannot be read it works from the execution's input (the rollout document): traffic back
+ * on stable unless a newer execution of the service is running, the page, then the record repaired as soon as the
+ * store answers (within this invocation, else on Lambda's retry of the event).
  */
+import type { Context } from 'aws-lambda';
 import { stepSpecs } from '../core/config';
+import { TransientError } from '../core/errors';
 import { executionStatusChangeEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
-import type { RolloutDoc } from '../core/rollout';
+import { imageLabel, type RolloutDoc } from '../core/rollout';
 import type { Notifier, ServiceCatalog } from '../ports';
 import { rolloutDocSchema } from './lib/inputs';
-import { channelsOf, notifyAll, type RollbackDeps, rollBack } from './lib/procedures';
+import {
+  type CarriedState,
+  channelsOf,
+  configuredRoute,
+  notifyAll,
+  type RollbackDeps,
+  recordRollback,
+  restoreTraffic,
+} from './lib/procedures';
 import { task } from './lib/task';
 
 export interface ReconcileDeps extends RollbackDeps {
@@ -16,22 +29,30 @@ export interface ReconcileDeps extends RollbackDeps {
   notifiers: readonly Notifier[];
 }
 
+/** Time kept back from the invocation's remaining time when waiting for the store. */
+const REPAIR_MARGIN_MS = 10_000;
+const REPAIR_MAX_DELAY_MS = 30_000;
+
+function documentOf(input: string | null | undefined): RolloutDoc | undefined {
+  if (!input) return undefined;
+  try {
+    const parsed = rolloutDocSchema.safeParse((JSON.parse(input) as { rollout?: unknown }).rollout);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function makeReconcile(deps: ReconcileDeps) {
-  const { store, catalog, clock, log } = deps;
+  const { store, catalog, clock, log, executions } = deps;
 
   async function documentFor(
     input: string | null | undefined,
     service: string,
     rolloutId: string,
   ): Promise<RolloutDoc | undefined> {
-    if (input) {
-      try {
-        const parsed = rolloutDocSchema.safeParse((JSON.parse(input) as { rollout?: unknown }).rollout);
-        if (parsed.success) return parsed.data;
-      } catch {
-        // fall through to the catalog
-      }
-    }
+    const carried = documentOf(input);
+    if (carried) return carried;
     const config = await catalog.byName(service);
     const record = await store.getRollout(rolloutId);
     if (!config || !record) return undefined;
@@ -46,33 +67,125 @@ export function makeReconcile(deps: ReconcileDeps) {
     };
   }
 
-  return task('Step Functions Execution Status Change event', executionStatusChangeEvent, async (event) => {
-    const { name, status, error, cause } = event.detail;
-    if (!['FAILED', 'TIMED_OUT', 'ABORTED'].includes(status))
-      return { rolloutId: name, action: 'none', status };
-    const record = await store.getRollout(name);
-    if (!record) return { rolloutId: name, action: 'none', status, detail: 'not a rollout' };
-    if (record.status === 'promoted' || record.status === 'rolledBack')
-      return { rolloutId: name, action: 'none', status, detail: record.status };
-
-    const doc = await documentFor(event.detail.input, record.service, name);
+  /**
+   * The store cannot be read. An execution holds its service until its rollback is recorded, so if a newer
+   * execution of the service runs, this one handed the service over after recording its rollback: nothing to do.
+   * Otherwise nothing else weights the listener: stable back (the route as configured: exact for a deployer that
+   * never swaps target groups), the page, then the record once the store answers.
+   */
+  async function withoutStore(
+    name: string,
+    status: string,
+    errorName: string,
+    reason: string,
+    input: string | null | undefined,
+    context: Context,
+  ) {
+    const doc = documentOf(input);
     if (!doc)
-      throw new Error(`cannot reconcile ${name}: no execution input and no config for ${record.service}`);
-    const errorName = error ?? status;
-    const reason = `execution ${status.toLowerCase()}${cause ? `: ${cause}` : ''}`;
-    log.warn('reconciling an execution that ended without rolling back', { rolloutId: name, status });
-    const outcome = await rollBack(deps, doc, errorName, reason);
+      throw new TransientError(`cannot reconcile ${name} without the store: its input is not a rollout`);
+    const newer = (await executions.running()).filter(
+      (e) => e.name !== name && documentOf(e.input)?.service === doc.service,
+    );
+    if (newer.length > 0)
+      return {
+        rolloutId: name,
+        action: 'none',
+        status,
+        detail: `${doc.service} is rolling out ${newer[0]?.name}`,
+      };
+    if (deps.deployerFor(doc.config).swapsTargetGroups) {
+      throw new TransientError(
+        `${doc.service} swaps target groups on promotion; which one serves stable is in the store, which cannot be read`,
+      );
+    }
+    return restoreNotifyRecord(
+      doc,
+      status,
+      errorName,
+      reason,
+      { route: configuredRoute(doc.config) },
+      context,
+    );
+  }
+
+  /**
+   * Traffic first (verified), then the page (its dedup key is the rollout id, so a repeat is harmless), then the
+   * record: tried again while this invocation has time; past that, the error makes Lambda retry the event, then the
+   * dead-letter queue keeps it.
+   */
+  async function restoreNotifyRecord(
+    doc: RolloutDoc,
+    status: string,
+    errorName: string,
+    reason: string,
+    carried: CarriedState,
+    context: Context,
+  ) {
+    const name = doc.rolloutId;
+    const traffic = await restoreTraffic(deps, doc, carried);
+    if (traffic.promoted) return { rolloutId: name, action: 'none', status, detail: 'promoted' };
     await notifyAll(deps, {
       type: 'rollout.rolledBack',
       severity: 'error',
       rolloutId: name,
-      service: record.service,
-      image: record.image.tag ?? record.image.digest,
-      summary: `${record.service}: rollout ${name} ended ${status}; stable restored by the reconciler`,
+      service: doc.service,
+      image: imageLabel(doc.image),
+      summary: `${doc.service}: rollout ${name} ended ${status}; stable restored by the reconciler`,
       reason,
       channels: channelsOf(doc.config),
       at: clock.now().toISOString(),
     });
-    return { rolloutId: name, action: 'rolledBack', status, restored: outcome.restored };
-  });
+    const deadline = clock.now().getTime() + context.getRemainingTimeInMillis() - REPAIR_MARGIN_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const recorded = await recordRollback(deps, doc, errorName, reason, traffic);
+        return {
+          rolloutId: name,
+          action: 'rolledBack',
+          status,
+          restored: traffic.restored && recorded.restored,
+        };
+      } catch (error) {
+        const delay = Math.min(REPAIR_MAX_DELAY_MS, 1000 * 2 ** attempt);
+        if (clock.now().getTime() + delay > deadline) throw error;
+        log.warn('the rollback is not recorded yet; trying the store again', {
+          rolloutId: name,
+          error: String(error),
+        });
+        await clock.sleep(delay);
+      }
+    }
+  }
+
+  return task(
+    'Step Functions Execution Status Change event',
+    executionStatusChangeEvent,
+    async (event, context) => {
+      const { name, status, error, cause } = event.detail;
+      if (!['FAILED', 'TIMED_OUT', 'ABORTED'].includes(status))
+        return { rolloutId: name, action: 'none', status };
+      const errorName = error ?? status;
+      const reason = `execution ${status.toLowerCase()}${cause ? `: ${cause}` : ''}`;
+      let record: Awaited<ReturnType<typeof store.getRollout>>;
+      try {
+        record = await store.getRollout(name);
+      } catch (e) {
+        log.warn('the rollout store cannot be read; reconciling from the execution input', {
+          rolloutId: name,
+          error: String(e),
+        });
+        return withoutStore(name, status, errorName, reason, event.detail.input, context);
+      }
+      if (!record) return { rolloutId: name, action: 'none', status, detail: 'not a rollout' };
+      if (record.status === 'promoted' || record.status === 'rolledBack')
+        return { rolloutId: name, action: 'none', status, detail: record.status };
+
+      const doc = await documentFor(event.detail.input, record.service, name);
+      if (!doc)
+        throw new Error(`cannot reconcile ${name}: no execution input and no config for ${record.service}`);
+      log.warn('reconciling an execution that ended without rolling back', { rolloutId: name, status });
+      return restoreNotifyRecord(doc, status, errorName, reason, {}, context);
+    },
+  );
 }

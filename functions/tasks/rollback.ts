@@ -1,22 +1,45 @@
 /**
- * rollback: any failure of the workflow lands here. Puts 100% back on stable (verified) before anything is
- * scaled down, restores the stable service if a promotion had begun, quarantines a faulty image, releases the
- * service. Idempotent, so the workflow retries it with backoff.
+ * rollback: any failure of the workflow lands here, in two phases the workflow calls in turn.
+ * - `traffic` (the default): 100% back on stable (verified) before anything is scaled down, the stable service
+ *   restored if a promotion had begun. It reads the store to learn whether the rollout still holds its service;
+ *   when the store cannot be read, what the execution carries (`$.prepared`: the route, what stable ran, how far a
+ *   promotion got) is enough, so traffic never waits for the store. Then the workflow pages.
+ * - `record`: once on-call has heard, the store's side: quarantine a faulty image, mark the record rolled back,
+ *   release the service (or hand it to a newer image). The workflow retries it with backoff until the store answers.
+ * Both are idempotent.
  */
 import * as z from 'zod';
 import { causeMessage } from '../core/errors';
-import { caughtErrorSchema, rolloutDocSchema } from './lib/inputs';
-import { type RollbackDeps, rollBack } from './lib/procedures';
+import { carriedStateSchema, caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
+import { type RollbackDeps, recordRollback, restoreTraffic } from './lib/procedures';
 import { task } from './lib/task';
 
 export type { RollbackDeps } from './lib/procedures';
 
-const input = z.object({ rollout: rolloutDocSchema, error: caughtErrorSchema });
+const input = z
+  .object({
+    phase: z.enum(['traffic', 'record']).default('traffic'),
+    rollout: rolloutDocSchema,
+    error: caughtErrorSchema,
+    prepared: carriedStateSchema.optional(),
+    /** The traffic phase's result, for the record phase. */
+    rollback: trafficOutcomeSchema.optional(),
+  })
+  .refine((i) => i.phase !== 'record' || i.rollback !== undefined, {
+    path: ['rollback'],
+    message: 'the record phase needs the traffic phase result',
+  });
 
 export function makeRollback(deps: RollbackDeps) {
-  return task('rollback input', input, async ({ rollout, error }) => {
+  return task('rollback input', input, async (event) => {
+    const { rollout, error } = event;
     const reason = causeMessage(error.Cause) || error.Error;
+    if (event.phase === 'record' && event.rollback) {
+      const outcome = await recordRollback(deps, rollout, error.Error, reason, event.rollback);
+      deps.log.info('rollback recorded', { rolloutId: rollout.rolloutId, ...outcome });
+      return outcome;
+    }
     deps.log.warn('rolling back', { rolloutId: rollout.rolloutId, error: error.Error, reason });
-    return rollBack(deps, rollout, error.Error, reason);
+    return restoreTraffic(deps, rollout, event.prepared ?? {});
   });
 }

@@ -3,6 +3,7 @@ import {
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
   InvalidToken,
+  ListExecutionsCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
@@ -44,6 +45,51 @@ describe('StepFunctionsExecutions', () => {
   beforeEach(() => {
     sfn.reset();
     executions = new StepFunctionsExecutions(client, MACHINE, { retry: fastRetry().retry });
+  });
+
+  it('running: ListExecutions (RUNNING, every page), then the input of each, newest first; one that ended meanwhile is left out', async () => {
+    const arn = (name: string) => `${MACHINE.replace(':stateMachine:', ':execution:')}:${name}`;
+    const item = (name: string, start: string) => ({
+      executionArn: arn(name),
+      stateMachineArn: MACHINE,
+      name,
+      status: 'RUNNING' as const,
+      startDate: new Date(start),
+    });
+    sfn
+      .on(ListExecutionsCommand)
+      .resolvesOnce({ executions: [item('web-new', '2025-03-04T12:05:00Z')], nextToken: 'page-2' })
+      .resolvesOnce({
+        executions: [item('api-old', '2025-03-04T11:00:00Z'), item('gone', '2025-03-04T11:30:00Z')],
+      });
+    sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => {
+      if (input.executionArn === arn('gone'))
+        throw new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} });
+      return {
+        executionArn: input.executionArn,
+        stateMachineArn: MACHINE,
+        status: 'RUNNING',
+        startDate: new Date(),
+        input: JSON.stringify({ rollout: doc }),
+      };
+    });
+
+    const running = await executions.running();
+
+    expect(running.map((e) => [e.name, e.startedAt])).toEqual([
+      ['web-new', '2025-03-04T12:05:00.000Z'],
+      ['api-old', '2025-03-04T11:00:00.000Z'],
+    ]);
+    expect(running[0]?.input).toBe(JSON.stringify({ rollout: doc }));
+    expect(sfn.commandCalls(ListExecutionsCommand).map((c) => c.args[0].input)).toEqual([
+      { stateMachineArn: MACHINE, statusFilter: 'RUNNING', maxResults: 100 },
+      { stateMachineArn: MACHINE, statusFilter: 'RUNNING', maxResults: 100, nextToken: 'page-2' },
+    ]);
+  });
+
+  it('running: throttling that outlasts the retries surfaces as Transient', async () => {
+    sfn.on(ListExecutionsCommand).rejects(throttling());
+    await expect(executions.running()).rejects.toBeInstanceOf(TransientError);
   });
 
   it('derives the execution ARN from the state machine ARN', () => {

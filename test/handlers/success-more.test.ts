@@ -364,18 +364,39 @@ describe('rollback', () => {
     });
 
     const handler = await handlerOf('rollback');
-    const result = await handler(
-      { rollout: rolloutDoc, error: { Error: 'CanaryFailed', Cause: cause } },
-      context,
-    );
+    const error = { Error: 'CanaryFailed', Cause: cause };
 
-    expect(result).toMatchObject({ restored: true, errorName: 'CanaryFailed', quarantined: true });
+    // Traffic first: nothing of the store is written but the status (best effort).
+    const traffic = await handler({ rollout: rolloutDoc, error, prepared: { route } }, context);
+
+    expect(traffic).toEqual({ restored: true, routed: true, stableRestored: false, canaryScaledDown: true });
     expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([
       modify(1, 0, OFF),
     ]);
     expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([
       { cluster: ECS_CLUSTER, service: CANARY_SERVICE, desiredCount: 0 },
     ]);
+    expect(timeline()).toEqual([
+      'doc:GetCommand',
+      'doc:GetCommand',
+      'doc:UpdateCommand',
+      'elbv2:DescribeListenersCommand',
+      'elbv2:DescribeTargetGroupAttributesCommand',
+      'elbv2:DescribeTargetGroupAttributesCommand',
+      'elbv2:ModifyListenerCommand',
+      'elbv2:DescribeListenersCommand',
+      'ecs:UpdateServiceCommand',
+    ]);
+
+    // Then (after the page) the store: quarantine, outcome, history, the lock.
+    const recorded = await handler(
+      { phase: 'record', rollout: rolloutDoc, error, rollback: traffic },
+      context,
+    );
+
+    expect(recorded).toMatchObject({ restored: true, errorName: 'CanaryFailed', quarantined: true });
+    expect(elbv2.commandCalls(ModifyListenerCommand)).toHaveLength(1);
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
     const puts = doc.commandCalls(PutCommand).map((c) => c.args[0].input);
     expect(puts[0]).toMatchObject({
       TableName: TABLE,
@@ -392,33 +413,25 @@ describe('rollback', () => {
     expect(updates[0]).toEqual(
       statusUpdate({ '#f0': 'status', '#f1': 'updatedAt' }, { ':v0': 'rollingBack', ':v1': NOW }, false),
     );
-    expect(updates[1]).toEqual(updateInput('SET #f0 = :v0', { '#f0': 'canaryPercent' }, { ':v0': 0 }));
-    expect(updates[2]).toEqual(
+    expect(updates[1]).toEqual(
       statusUpdate(
-        { '#f0': 'status', '#f1': 'updatedAt', '#f2': 'outcome' },
+        { '#f0': 'status', '#f1': 'updatedAt', '#f2': 'canaryPercent', '#f3': 'outcome' },
         {
           ':v0': 'rolledBack',
           ':v1': NOW,
-          ':v2': { result: 'rolledBack', reason: expect.stringMatching(/^CanaryFailed: /), at: NOW },
+          ':v2': 0,
+          ':v3': { result: 'rolledBack', reason: expect.stringMatching(/^CanaryFailed: /), at: NOW },
         },
         true,
       ),
     );
-    expect(updates).toHaveLength(3);
+    expect(updates).toHaveLength(2);
     expect(doc.commandCalls(DeleteCommand).map((c) => c.args[0].input)).toEqual([
       expect.objectContaining({ TableName: TABLE, Key: LOCK_KEY }),
     ]);
-    expect(timeline()).toEqual([
+    expect(timeline().slice(9)).toEqual([
       'doc:GetCommand',
       'doc:GetCommand',
-      'doc:UpdateCommand',
-      'elbv2:DescribeListenersCommand',
-      'elbv2:DescribeTargetGroupAttributesCommand',
-      'elbv2:DescribeTargetGroupAttributesCommand',
-      'elbv2:ModifyListenerCommand',
-      'elbv2:DescribeListenersCommand',
-      'doc:UpdateCommand',
-      'ecs:UpdateServiceCommand',
       'doc:PutCommand',
       'doc:UpdateCommand',
       'doc:PutCommand',

@@ -173,8 +173,10 @@ describe('prepare', () => {
     const handler = await handlerOf('prepare');
     const result = await handler({ rollout: rolloutDoc }, context);
 
+    // The execution carries the route and what stable ran: a rollback needs no store to put them back.
     expect(result).toEqual({
       route,
+      previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF },
       readiness: { attempts: 0, ready: false, waitSeconds: CONFIG.readiness.pollSeconds },
     });
 
@@ -510,20 +512,21 @@ describe('reconcile', () => {
         { '#f0': 'status', '#f1': 'updatedAt', '#activePk': 'activePk', '#activeSk': 'activeSk' },
         { ':v0': 'rollingBack', ':v1': NOW, ':active': 'ACTIVE', ':rolloutId': ROLLOUT_ID },
       ),
-      updateInput('SET #f0 = :v0', { '#f0': 'canaryPercent' }, { ':v0': 0 }),
       updateInput(
-        'SET #f0 = :v0, #f1 = :v1, #f2 = :v2 REMOVE #activePk, #activeSk',
+        'SET #f0 = :v0, #f1 = :v1, #f2 = :v2, #f3 = :v3 REMOVE #activePk, #activeSk',
         {
           '#f0': 'status',
           '#f1': 'updatedAt',
-          '#f2': 'outcome',
+          '#f2': 'canaryPercent',
+          '#f3': 'outcome',
           '#activePk': 'activePk',
           '#activeSk': 'activeSk',
         },
         {
           ':v0': 'rolledBack',
           ':v1': NOW,
-          ':v2': { result: 'rolledBack', reason: `CanaryFailed: ${reason}`, at: NOW },
+          ':v2': 0,
+          ':v3': { result: 'rolledBack', reason: `CanaryFailed: ${reason}`, at: NOW },
         },
       ),
     ]);
@@ -572,7 +575,7 @@ describe('reconcile', () => {
     const page = JSON.parse(String(fetchMock.mock.calls[0]?.[1]?.body)) as Record<string, unknown>;
     expect(page).toMatchObject({ routing_key: ROUTING_KEY, event_action: 'trigger', dedup_key: ROLLOUT_ID });
 
-    // Traffic back on stable (verified) before the canary is scaled down; the lock released last.
+    // Traffic back on stable (verified) before the canary is scaled down, then the page, then the store.
     const order = timeline();
     expect(order.indexOf('elbv2:ModifyListenerCommand')).toBeLessThan(
       order.indexOf('ecs:UpdateServiceCommand'),
@@ -580,8 +583,9 @@ describe('reconcile', () => {
     expect(order.lastIndexOf('elbv2:DescribeListenersCommand')).toBeLessThan(
       order.indexOf('ecs:UpdateServiceCommand'),
     );
-    expect(order.indexOf('ecs:UpdateServiceCommand')).toBeLessThan(order.indexOf('doc:DeleteCommand'));
-    expect(order.indexOf('doc:DeleteCommand')).toBeLessThan(order.indexOf('sns:PublishCommand'));
+    expect(order.indexOf('ecs:UpdateServiceCommand')).toBeLessThan(order.indexOf('sns:PublishCommand'));
+    expect(order.indexOf('sns:PublishCommand')).toBeLessThan(order.indexOf('doc:PutCommand'));
+    expect(order.lastIndexOf('doc:PutCommand')).toBeLessThan(order.indexOf('doc:DeleteCommand'));
     expect(sfn.calls()).toHaveLength(0);
   });
 });

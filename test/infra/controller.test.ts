@@ -631,6 +631,30 @@ describe('IAM', () => {
     });
   });
 
+  it('lets on-alarm and reconcile find running executions without the store; only on-alarm may stop one', () => {
+    const holders = (action: string) =>
+      Object.keys(EXPECTED_ENV)
+        .filter((h) => functionStatements(h).some((s) => actions(s).includes(action)))
+        .sort();
+    expect(holders('states:ListExecutions')).toEqual(['on-alarm', 'reconcile']);
+    expect(holders('states:StopExecution')).toEqual(['on-alarm']);
+    for (const h of ['on-alarm', 'reconcile']) {
+      // ListExecutions acts on the state machine; DescribeExecution and StopExecution on its executions.
+      const list = functionStatements(h).find((x) => actions(x).includes('states:ListExecutions'));
+      expect(JSON.stringify(list?.Resource)).toMatch(
+        new RegExp(`:states:us-east-1:123456789012:stateMachine:${SM_NAME}"\\]\\]\\}$`),
+      );
+      expect(
+        functionStatements(h).some((x) => actions(x).includes('states:DescribeExecution')),
+        h,
+      ).toBe(true);
+    }
+    const stop = functionStatements('on-alarm').find((x) => actions(x).includes('states:StopExecution'));
+    expect(JSON.stringify(stop?.Resource)).toMatch(
+      new RegExp(`:states:us-east-1:123456789012:execution:${SM_NAME}:\\*"\\]\\]\\}$`),
+    );
+  });
+
   it('scopes SendTaskSuccess/Failure to the state machine, for the functions that resolve waits', () => {
     const holders = Object.keys(EXPECTED_ENV).filter((h) =>
       functionStatements(h).some((s) => actions(s).includes('states:SendTaskSuccess')),

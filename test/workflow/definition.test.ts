@@ -89,11 +89,51 @@ describe('statemachine/canary.asl.json', () => {
       'PromoteFinish',
     ]) {
       const c = all[name]?.Catch as { ErrorEquals: string[]; Next: string }[];
+      // Directly, or through a Pass state that notes how far a promotion got.
+      const leadsToRollback = (next: string) =>
+        next === 'Rollback' || (all[next]?.Type === 'Pass' && all[next]?.Next === 'Rollback');
       expect(
-        c.some((x) => x.ErrorEquals.includes('States.ALL') && x.Next === 'Rollback'),
+        c.some((x) => x.ErrorEquals.includes('States.ALL') && leadsToRollback(x.Next)),
         name,
       ).toBe(true);
     }
+  });
+
+  it('rolls back from what the execution carries: traffic, then the page, then the store, retried for hours', () => {
+    const all = states();
+    expect((all.Rollback as unknown as { Parameters: Record<string, string> }).Parameters).toEqual({
+      'rollout.$': '$.rollout',
+      'error.$': '$.error',
+      'prepared.$': '$.prepared',
+    });
+    // $.prepared exists on every path into Rollback: a failed Prepare sets an empty one.
+    const prepareCatch = all.Prepare?.Catch as { ErrorEquals: string[]; Next: string }[];
+    expect(prepareCatch.find((c) => c.ErrorEquals.includes('States.ALL'))?.Next).toBe('Unprepared');
+    expect(all.Unprepared).toMatchObject({
+      Type: 'Pass',
+      Result: {},
+      ResultPath: '$.prepared',
+      Next: 'Rollback',
+    });
+    for (const [name, phase] of [
+      ['PromoteBegin', 'promoting'],
+      ['CheckStableReady', 'promoting'],
+      ['PromoteShiftBack', 'promoting'],
+      ['PromoteFinish', 'finishing'],
+    ] as const) {
+      const c = all[name]?.Catch as { ErrorEquals: string[]; Next: string }[];
+      const next = c.find((x) => x.ErrorEquals.includes('States.ALL'))?.Next ?? '';
+      expect(all[next], name).toMatchObject({ Type: 'Pass', Result: phase, ResultPath: '$.prepared.phase' });
+    }
+    expect(all.Rollback?.Next).toBe('NotifyRollback');
+    expect(all.NotifyRollback?.Next).toBe('RecordRollback');
+    expect(all.RecordRollback).toMatchObject({
+      Resource: all.Rollback?.Resource,
+      Parameters: { phase: 'record', 'rollback.$': '$.rollback' },
+      Next: 'RolledBack',
+    });
+    const retry = all.RecordRollback?.Retry as { ErrorEquals: string[]; MaxAttempts: number }[];
+    expect(retry.find((r) => r.ErrorEquals.includes('States.ALL'))?.MaxAttempts).toBeGreaterThanOrEqual(50);
   });
 
   it('retries what Lambda reports as transient under its own names, on every Lambda task', () => {

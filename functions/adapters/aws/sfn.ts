@@ -4,6 +4,7 @@
  */
 import {
   DescribeExecutionCommand,
+  ListExecutionsCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   type SFNClient,
@@ -11,7 +12,7 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { RolloutDoc } from '../../core/rollout';
-import type { Executions, StartedExecution } from '../../ports';
+import type { Executions, RunningExecution, StartedExecution } from '../../ports';
 import { type AdapterOptions, AwsCaller, errorName } from './sdk';
 
 /** Step Functions limits: error names up to 256 characters, causes up to 32,768. */
@@ -127,6 +128,53 @@ export class StepFunctionsExecutions implements Executions {
       if (errorName(error) === 'ExecutionDoesNotExist') return false;
       throw error;
     }
+  }
+
+  /**
+   * ListExecutions (statusFilter RUNNING; newest first, paginated by nextToken, eventually consistent), then
+   * DescribeExecution for each one's input (Step Functions API reference, ListExecutions and DescribeExecution).
+   * An execution that ended between the two calls is left out.
+   */
+  async running(): Promise<RunningExecution[]> {
+    const listed: { executionArn: string; name: string; startedAt: string }[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.aws.call('states:ListExecutions', this.stateMachineArn, () =>
+        this.sfn.send(
+          new ListExecutionsCommand({
+            stateMachineArn: this.stateMachineArn,
+            statusFilter: 'RUNNING',
+            maxResults: 100,
+            ...(nextToken ? { nextToken } : {}),
+          }),
+        ),
+      );
+      for (const e of page.executions ?? []) {
+        if (e.executionArn && e.name)
+          listed.push({
+            executionArn: e.executionArn,
+            name: e.name,
+            startedAt: (e.startDate ?? new Date(0)).toISOString(),
+          });
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    const described = await Promise.all(
+      listed.map(async (e) => {
+        try {
+          const out = await this.aws.call('states:DescribeExecution', e.executionArn, () =>
+            this.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn })),
+          );
+          return out.status === 'RUNNING' && out.input !== undefined
+            ? [{ name: e.name, input: out.input, startedAt: e.startedAt }]
+            : [];
+        } catch (error) {
+          if (errorName(error) === 'ExecutionDoesNotExist') return [];
+          throw error;
+        }
+      }),
+    );
+    return described.flat().sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   }
 
   async sendTaskSuccess(token: string, output: unknown): Promise<boolean> {

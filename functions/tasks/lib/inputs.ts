@@ -53,3 +53,25 @@ export const waitInput = z.object({
   /** Analyses of this step before this wait: with the step, the wait's order (core/rollout.ts waitSeq). */
   analyses: z.int().min(0).default(0),
 });
+
+export const deployedVersionSchema = z.strictObject({
+  image: z.string().min(1),
+  revision: z.string().min(1).optional(),
+});
+
+/** What the execution carries for a rollback (`$.prepared`: Prepare's result, and how far a promotion got). */
+export const carriedStateSchema = z.object({
+  route: routeSchema.optional(),
+  previousStable: deployedVersionSchema.optional(),
+  phase: z.enum(['promoting', 'finishing']).optional(),
+});
+
+/** What the traffic phase of a rollback did (procedures.ts TrafficOutcome). */
+export const trafficOutcomeSchema = z.object({
+  restored: z.boolean(),
+  routed: z.boolean(),
+  stableRestored: z.boolean(),
+  canaryScaledDown: z.boolean(),
+  promoted: z.boolean().optional(),
+  storeUnavailable: z.boolean().optional(),
+});

@@ -1,0 +1,129 @@
+/**
+ * The rollout table throttled or unavailable while a rollout has to go back: traffic returns to 100% stable and
+ * on-call is paged from what the execution and the events carry, and the record and the lock are repaired once
+ * the table answers again. The store fails as the DynamoDB adapter surfaces an SDK error (sandbox/store.ts).
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { DEMO_ALARM, demoService, HEALTHY, SERVER_ERRORS } from '../../sandbox/demo';
+import type { StoreOutageError } from '../../sandbox/store';
+import type { World } from '../../sandbox/world';
+import { alarmEvent, ctx, expectSettled, pages, SHORT_PLAN, startWorld } from '../helpers/world';
+
+/** A first step whose bake outlasts the test, so the rollout is reliably mid-bake when interrupted. */
+const LONG_BAKE = [
+  { weight: 25, bakeSeconds: 600 },
+  { weight: 100, bakeSeconds: 60 },
+];
+
+async function startedId(p: Promise<{ status: string; rolloutId?: string }>): Promise<string> {
+  const r = await p;
+  if (r.status !== 'started' || !r.rolloutId) throw new Error(`expected a start, got ${JSON.stringify(r)}`);
+  return r.rolloutId;
+}
+
+/** While the table is still failing: 100% on stable, and one page for the rollout. */
+async function expectSafeDuringOutage(world: World, id: string): Promise<void> {
+  await vi.waitFor(
+    () => {
+      expect(world.appliedCanaryPercent()).toBe(0);
+      expect(pages(world).map((p) => p.dedup_key)).toEqual([id]);
+    },
+    { timeout: 15_000, interval: 20 },
+  );
+  expect(world.storeOutage.active).toBe(true);
+  expect(world.storeOutage.refused).toBeGreaterThan(0);
+}
+
+/** Once the table is back: the record says rolled back, the lock is free, still exactly one page. */
+async function expectRepaired(world: World, id: string): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      expect((await world.store.getRollout(id))?.status).toBe('rolledBack');
+      expect(world.store.heldLocks()).toEqual([]);
+    },
+    { timeout: 15_000, interval: 20 },
+  );
+  await expectSettled(world, { stableTag: 'v1' });
+  expect(pages(world).map((p) => p.dedup_key)).toEqual([id]);
+  expect((await world.store.history(id)).some((h) => h.type === 'rolledBack')).toBe(true);
+}
+
+describe('the rollout table failing while a rollout goes back', () => {
+  it.each<StoreOutageError>([
+    'ProvisionedThroughputExceededException',
+    'ThrottlingException',
+    'InternalServerError',
+    'ServiceUnavailable',
+  ])(
+    'a bad canary at a quarter of the traffic, the table failing with %s: stable gets all of it, on-call is paged, the record is repaired',
+    async (error) => {
+      const world = await startWorld({
+        services: [demoService({ steps: SHORT_PLAN })],
+        images: [{ tag: 'v3', profile: SERVER_ERRORS }],
+        alarms: [],
+      });
+      const id = await startedId(world.push('v3'));
+      await world.waitForWait(id, 'bake');
+      expect(world.appliedCanaryPercent()).toBe(25);
+
+      world.storeOutage.begin(error);
+
+      await expectSafeDuringOutage(world, id);
+      expect(world.executions.get(id)?.status).toBe('RUNNING');
+      world.storeOutage.end();
+      expect((await world.waitFor(id)).status).toBe('FAILED');
+      await expectRepaired(world, id);
+    },
+  );
+
+  it('an alarm with the table failing: 100% on stable before on-alarm returns, the rollout stops and pages', async () => {
+    const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
+    const id = await startedId(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+
+    world.storeOutage.begin('ThrottlingException');
+    const handled = await world.handlers.OnAlarm(alarmEvent(DEMO_ALARM), ctx);
+
+    expect(handled).toMatchObject({ stopped: [id] });
+    expect(world.appliedCanaryPercent()).toBe(0);
+    await expectSafeDuringOutage(world, id);
+    world.storeOutage.end();
+    expect((await world.waitFor(id)).status).toBe('ABORTED');
+    await expectRepaired(world, id);
+  });
+
+  it('an execution stopped from outside with the table failing is reconciled from its input', async () => {
+    const world = await startWorld({
+      services: [demoService({ steps: LONG_BAKE })],
+      images: [{ tag: 'v2', profile: HEALTHY }],
+    });
+    const id = await startedId(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+
+    world.storeOutage.begin('InternalServerError');
+    await world.executions.stop(id);
+
+    // (The execution's end resolves only once reconcile has returned, which waits for the store.)
+    await expectSafeDuringOutage(world, id);
+    world.storeOutage.end();
+    expect((await world.waitFor(id)).status).toBe('ABORTED');
+    await expectRepaired(world, id);
+  });
+
+  it('an alarm for a rollout of another service changes nothing, with the table failing', async () => {
+    const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
+    const id = await startedId(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+
+    world.storeOutage.begin('ServiceUnavailable');
+    const handled = await world.handlers.OnAlarm(alarmEvent('some-other-alarm'), ctx);
+    world.storeOutage.end();
+
+    expect(handled).toMatchObject({ stopped: [] });
+    expect(world.appliedCanaryPercent()).toBe(25);
+    expect(world.executions.get(id)?.status).toBe('RUNNING');
+    await world.executions.stop(id);
+    await world.waitFor(id);
+    await expectSettled(world, { stableTag: 'v1' });
+  });
+});
