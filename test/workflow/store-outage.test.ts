@@ -126,4 +126,25 @@ describe('the rollout table failing while a rollout goes back', () => {
     await world.waitFor(id);
     await expectSettled(world, { stableTag: 'v1' });
   });
+
+  it('without the store, a rollback after a promotion may have finished touches nothing and waits for the store', async () => {
+    const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
+    const id = await startedId(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+    const rollout = (JSON.parse(world.executions.get(id)?.input ?? '{}') as { rollout: unknown }).rollout;
+    const route = (await world.store.getRollout(id))?.route;
+
+    world.storeOutage.begin('ServiceUnavailable');
+    const attempt = world.handlers.Rollback(
+      { rollout, error: { Error: 'CanaryFailed', Cause: 'test' }, prepared: { route, phase: 'finishing' } },
+      ctx,
+    );
+
+    await expect(attempt).rejects.toMatchObject({ name: 'Transient' });
+    expect(world.appliedCanaryPercent()).toBe(25);
+    world.storeOutage.end();
+    await world.executions.stop(id);
+    await world.waitFor(id);
+    await expectSettled(world, { stableTag: 'v1' });
+  });
 });
