@@ -7,7 +7,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { stepSpecs } from '../core/config';
-import { TransientError } from '../core/errors';
+import { ErrorName, TransientError } from '../core/errors';
 import { executionStatusChangeEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
 import { imageLabel, type RolloutDoc } from '../core/rollout';
@@ -21,6 +21,7 @@ import {
   type RollbackDeps,
   recordRollback,
   restoreTraffic,
+  type TrafficOutcome,
 } from './lib/procedures';
 import { task } from './lib/task';
 
@@ -28,6 +29,32 @@ export interface ReconcileDeps extends RollbackDeps {
   catalog: ServiceCatalog;
   notifiers: readonly Notifier[];
 }
+
+/**
+ * Whether a FAILED execution ended in the workflow's own RolledBack state: every Task's failure is caught and
+ * routed to Rollback, so an execution fails with its original error only after Rollback restored traffic and
+ * NotifyRollback ran. RollbackFailed, LockHeld (it never held the service) and the engine's own States.* errors
+ * are the other ways to fail.
+ */
+function rolledBackByWorkflow(status: string, errorName: string): boolean {
+  return (
+    status === 'FAILED' &&
+    errorName !== 'RollbackFailed' &&
+    errorName !== ErrorName.LockHeld &&
+    !errorName.startsWith('States.')
+  );
+}
+
+/**
+ * What the workflow's Rollback did before the execution failed, as far as the record's repair goes: it sets and
+ * verifies 0% again (the lock is still this rollout's, so the listener is too) before it scales anything down.
+ */
+const WORKFLOW_RESTORED: TrafficOutcome = {
+  restored: true,
+  routed: false,
+  stableRestored: false,
+  canaryScaledDown: false,
+};
 
 /** Time kept back from the invocation's remaining time when waiting for the store. */
 const REPAIR_MARGIN_MS = 10_000;
@@ -94,6 +121,10 @@ export function makeReconcile(deps: ReconcileDeps) {
         status,
         detail: `${doc.service} is rolling out ${newer[0]?.name}`,
       };
+    if (rolledBackByWorkflow(status, errorName)) {
+      // Its Rollback restored traffic and NotifyRollback paged; only the record is left (RecordRollback ran out).
+      return recordWhenStoreAnswers(doc, status, errorName, reason, WORKFLOW_RESTORED, context);
+    }
     if (deps.deployerFor(doc.config).swapsTargetGroups) {
       throw new TransientError(
         `${doc.service} swaps target groups on promotion; which one serves stable is in the store, which cannot be read`,
@@ -136,6 +167,22 @@ export function makeReconcile(deps: ReconcileDeps) {
       channels: channelsOf(doc.config),
       at: clock.now().toISOString(),
     });
+    return recordWhenStoreAnswers(doc, status, errorName, reason, traffic, context);
+  }
+
+  /**
+   * The record, tried again while this invocation has time; past that, the error makes Lambda retry the event,
+   * then the dead-letter queue keeps it.
+   */
+  async function recordWhenStoreAnswers(
+    doc: RolloutDoc,
+    status: string,
+    errorName: string,
+    reason: string,
+    traffic: TrafficOutcome,
+    context: Context,
+  ) {
+    const name = doc.rolloutId;
     const deadline = clock.now().getTime() + context.getRemainingTimeInMillis() - REPAIR_MARGIN_MS;
     for (let attempt = 0; ; attempt++) {
       try {

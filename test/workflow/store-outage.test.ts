@@ -76,6 +76,28 @@ describe('the rollout table failing while a rollout goes back', () => {
     },
   );
 
+  it('a table failing for longer than RecordRollback retries: reconcile records the rollback, without paging again', async () => {
+    const world = await startWorld({
+      services: [demoService({ steps: SHORT_PLAN })],
+      images: [{ tag: 'v3', profile: SERVER_ERRORS }],
+      alarms: [],
+    });
+    const id = await startedId(world.push('v3'));
+    await world.waitForWait(id, 'bake');
+
+    world.storeOutage.begin('ProvisionedThroughputExceededException');
+    await expectSafeDuringOutage(world, id);
+    // RecordRollback gives up; the execution fails from RolledBack and reconcile waits for the table.
+    await vi.waitFor(() => expect(world.executions.get(id)?.status).toBe('FAILED'), {
+      timeout: 30_000,
+      interval: 20,
+    });
+    world.storeOutage.end();
+
+    await world.waitFor(id);
+    await expectRepaired(world, id);
+  });
+
   it('an alarm with the table failing: 100% on stable before on-alarm returns, the rollout stops and pages', async () => {
     const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
     const id = await startedId(world.push('v2'));
