@@ -38,6 +38,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   DescribeExecutionCommand,
+  ListExecutionsCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
@@ -479,6 +480,33 @@ const CASES: Case[] = [
       await executions.stop(rollout.rolloutId, `Canary.${'E'.repeat(400)}`, 'ü'.repeat(40_000));
       await executions.sendTaskSuccess(TOKEN, { approved: true });
       await executions.sendTaskFailure(TOKEN, `Rejected${'!'.repeat(300)}`, '🚫'.repeat(20_000));
+    },
+  },
+  {
+    name: 'Step Functions: the running executions (every page) and their input',
+    covers: ['SFN ListExecutions', 'SFN DescribeExecution'],
+    run: async () => {
+      const executionArn = `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${rollout.rolloutId}`;
+      mocks.sfn
+        .on(ListExecutionsCommand)
+        .resolvesOnce({
+          executions: [
+            {
+              executionArn,
+              stateMachineArn: STATE_MACHINE,
+              name: rollout.rolloutId,
+              status: 'RUNNING',
+              startDate: new Date(),
+            },
+          ],
+          nextToken: 'next-page-token',
+        })
+        .resolvesOnce({ executions: [] });
+      mocks.sfn
+        .on(DescribeExecutionCommand)
+        .resolves({ input: JSON.stringify({ rollout }), status: 'RUNNING' });
+      const executions = new StepFunctionsExecutions(clients.sfn, STATE_MACHINE, noWait);
+      await executions.running();
     },
   },
   {
