@@ -169,4 +169,71 @@ describe('the rollout table failing while a rollout goes back', () => {
     await world.waitFor(id);
     await expectSettled(world, { stableTag: 'v1' });
   });
+
+  it('without the store, a rollback after a promotion began puts the stable service back on what the execution carries', async () => {
+    const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
+    const id = await startedId(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+    const rollout = (JSON.parse(world.executions.get(id)?.input ?? '{}') as { rollout: unknown }).rollout;
+    const { route, previousStable } = (await world.store.getRollout(id)) ?? {};
+    const { stable } = world.servingTargetGroups();
+    // As PromoteBegin leaves it: the stable service runs the new image.
+    const canary = world.backends.get(world.servingTargetGroups().canary);
+    if (!canary) throw new Error('no canary running');
+    world.backends.set(stable, {
+      version: canary.version,
+      startedAtMs: canary.startedAtMs,
+      readyAtMs: canary.readyAtMs,
+      capacityPercent: 100,
+    });
+    expect(world.backends.get(stable)?.version.tag).toBe('v2');
+
+    world.storeOutage.begin('InternalServerError');
+    const traffic = await world.handlers.Rollback(
+      {
+        rollout,
+        error: { Error: 'CanaryFailed', Cause: 'test' },
+        prepared: { route, previousStable, phase: 'promoting' },
+      },
+      ctx,
+    );
+
+    expect(traffic).toEqual({
+      restored: true,
+      routed: true,
+      stableRestored: true,
+      canaryScaledDown: true,
+      storeUnavailable: true,
+    });
+    expect(world.appliedCanaryPercent()).toBe(0);
+    expect(world.backends.get(stable)?.version.tag).toBe('v1');
+    world.storeOutage.end();
+    await world.executions.stop(id);
+    await world.waitFor(id);
+    await expectSettled(world, { stableTag: 'v1' });
+  });
+
+  it('notify without the store: the page goes out with what the workflow carries; a promotion it saw never pages', async () => {
+    const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
+    const id = await startedId(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+    const rollout = (JSON.parse(world.executions.get(id)?.input ?? '{}') as { rollout: unknown }).rollout;
+    const error = { Error: 'CanaryFailed', Cause: 'errorRate: canary 4.6% vs stable 0.1%' };
+    const seen = { restored: false, routed: false, stableRestored: false, canaryScaledDown: false };
+
+    world.storeOutage.begin('ThrottlingException');
+    await world.handlers.Notify(
+      { rollout, outcome: 'rolledBack', error, rollback: { ...seen, promoted: true } },
+      ctx,
+    );
+    expect(pages(world)).toEqual([]);
+    await world.handlers.Notify({ rollout, outcome: 'rolledBack', error }, ctx);
+    world.storeOutage.end();
+
+    expect(pages(world)).toEqual([
+      expect.objectContaining({ dedup_key: id, payload: expect.objectContaining({ severity: 'error' }) }),
+    ]);
+    await world.executions.stop(id);
+    await world.waitFor(id);
+  });
 });
