@@ -4,9 +4,9 @@
  * everything has settled.
  *
  * The names are AWS's (Step Functions developer guide, "Handle transient Lambda service exceptions", and Lambda's
- * Invoke API errors): an unhandled error, a function timeout or an out-of-memory exit reaches the state machine as
- * `Lambda.Unknown`, never as `States.Timeout` (that one is the Task state's own TimeoutSeconds); a throttled
- * invocation as `Lambda.TooManyRequestsException`; a Lambda service error as `Lambda.ServiceException`; an invoke
+ * Invoke API errors): an unhandled error or an out-of-memory exit reaches the state machine as `Lambda.Unknown`, a
+ * function timeout as `Sandbox.Timedout`, never as `States.Timeout` (that one is the Task state's own
+ * TimeoutSeconds); a throttled invocation as `Lambda.TooManyRequestsException`; a Lambda service error as `Lambda.ServiceException`; an invoke
  * whose response never came back as `Lambda.ClientExecutionTimeoutException`. A function's own (handled) error
  * keeps its errorType as the name.
  */
@@ -37,7 +37,9 @@ export const FAULTS: Record<FaultKind, { error: string; ran: boolean; what: stri
     what: 'the invocation ran but its response never came back',
   },
   permanent: { error: 'InjectedFailure', ran: false, what: 'failed for good' },
-  timeout: { error: 'Lambda.Unknown', ran: true, what: 'the function timed out after its side effects' },
+  // A function timeout's payload carries errorType Sandbox.Timedout (Lambda developer guide, "Troubleshoot
+  // invocation issues"), and Step Functions names a function error by its errorType.
+  timeout: { error: 'Sandbox.Timedout', ran: true, what: 'the function timed out after its side effects' },
   outOfMemory: {
     error: 'Lambda.Unknown',
     ran: false,

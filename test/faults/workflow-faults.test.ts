@@ -30,20 +30,22 @@ describe('the real workflow under injected faults', () => {
     expect(injected).toBeGreaterThan(500);
   }, 240_000);
 
-  it('fails tasks under the names AWS reports: a timeout, crash or out-of-memory is Lambda.Unknown', async () => {
+  it('fails tasks under the names AWS reports: a timeout is Sandbox.Timedout, a crash or out-of-memory Lambda.Unknown', async () => {
     const raised: Record<string, string> = {};
     for (const kind of FAULT_KINDS) {
       const injector = new FaultInjector([{ fn: 'SetWeight', call: 0, kind }]);
       const error = await injector.invoke('SetWeight', {}, async () => ({})).catch((e: Error) => e);
       raised[kind] = (error as Error).name;
     }
-    // Step Functions developer guide, "Handle transient Lambda service exceptions".
+    // Step Functions developer guide, "Handle transient Lambda service exceptions"; a function timeout carries
+    // Lambda's errorType Sandbox.Timedout (Lambda developer guide, "Troubleshoot invocation issues"), which Step
+    // Functions reports as the error name ("Handling error conditions" tutorial).
     expect(raised).toEqual({
       throttle: 'Lambda.TooManyRequestsException',
       serviceError: 'Lambda.ServiceException',
       clientTimeout: 'Lambda.ClientExecutionTimeoutException',
       permanent: 'InjectedFailure',
-      timeout: 'Lambda.Unknown',
+      timeout: 'Sandbox.Timedout',
       outOfMemory: 'Lambda.Unknown',
       crashAfterEffect: 'Lambda.Unknown',
     });

@@ -204,9 +204,10 @@ describe('functions', () => {
     }
   });
 
-  it('times out below every Task state that invokes it, so a slow function arrives as Lambda.Unknown', () => {
-    // Step Functions developer guide, "Handle transient Lambda service exceptions": a function timeout is
-    // Lambda.Unknown, which the workflow retries; the Task's own TimeoutSeconds (States.Timeout) is the backstop.
+  it('times out below every Task state that invokes it, so a slow function arrives as a Lambda error', () => {
+    // A function timeout arrives as Sandbox.Timedout (Lambda developer guide, "Troubleshoot invocation issues") or,
+    // as the Step Functions developer guide ("Handle transient Lambda service exceptions") puts it, Lambda.Unknown;
+    // the workflow retries both, and the Task's own TimeoutSeconds (States.Timeout) is the backstop.
     const definition = loadDefinition();
     for (const { state, fn, waits } of taskStates(definition)) {
       if (waits) continue; // a wait's TimeoutSecondsPath is its bake or approval, not the function's limit

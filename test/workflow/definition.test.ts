@@ -140,7 +140,10 @@ describe('statemachine/canary.asl.json', () => {
     // Step Functions developer guide, "Handle transient Lambda service exceptions": a function timeout, crash or
     // out-of-memory reaches the state machine as Lambda.Unknown (not States.Timeout), and AWS's retrier lists
     // Lambda.ClientExecutionTimeoutException, ServiceException, AWSLambdaException and SdkClientException;
-    // Lambda.TooManyRequestsException when Lambda throttles the invocation.
+    // Lambda.TooManyRequestsException when Lambda throttles the invocation. Lambda now types those unhandled
+    // errors (Lambda developer guide, "Troubleshoot invocation issues": Sandbox.Timedout, Runtime.NodejsExit;
+    // "Lambda runtime exit errors": Runtime.ExitError), and Step Functions names a function error by its
+    // errorType ("Handling error conditions" tutorial), so the typed names are retried too.
     const transient = [
       'Lambda.ServiceException',
       'Lambda.AWSLambdaException',
@@ -148,6 +151,10 @@ describe('statemachine/canary.asl.json', () => {
       'Lambda.TooManyRequestsException',
       'Lambda.ClientExecutionTimeoutException',
       'Lambda.Unknown',
+      'Sandbox.Timedout',
+      'Runtime.ExitError',
+      'Runtime.OutOfMemory',
+      'Runtime.NodejsExit',
     ];
     for (const { state } of taskStates(loadDefinition())) {
       const retry = states()[state]?.Retry as { ErrorEquals: string[]; MaxAttempts?: number }[];
@@ -229,7 +236,8 @@ describe('statemachine/canary.asl.json', () => {
     for (const entry of named) {
       for (const name of entry.match(/"([A-Za-z.]+)"/g)?.slice(1) ?? []) {
         const n = name.replaceAll('"', '');
-        if (n.startsWith('Lambda.')) continue;
+        // Names Lambda itself reports (service errors, and a function's timeout or runtime exit).
+        if (['Lambda.', 'Sandbox.', 'Runtime.'].some((p) => n.startsWith(p))) continue;
         expect(known.has(n), n).toBe(true);
       }
     }
