@@ -88,8 +88,9 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
   async setWait(rolloutId: string, wait: WaitToken): Promise<boolean> {
     const record = this.rollouts.get(rolloutId);
     if (!record) throw new Error(`no rollout ${rolloutId}`);
-    if (!replacesWait(record.wait, wait)) return false;
+    if (!replacesWait(record.wait, wait) || !replacesWait(record.waitOrder, wait)) return false;
     record.wait = clone(wait);
+    if (wait.seq !== undefined) record.waitOrder = { seq: wait.seq, since: wait.since };
     return true;
   }
 

@@ -59,6 +59,9 @@ export interface WaitToken {
   since: string;
 }
 
+/** Where a wait stands in its execution's order of waits (see WaitToken). */
+export type WaitOrder = Pick<WaitToken, 'seq' | 'since'>;
+
 /** More analyses than one step can make in a week (about 370 at most, core/rules.ts SPACING_DIVISOR). */
 export const MAX_ANALYSES_PER_STEP = 100_000;
 
@@ -73,7 +76,7 @@ export function waitSeq(step: number, analyses: number): number {
  * alarms and operators resolve. The same wait again (a retry, a repeated write) replaces it when it started no
  * earlier.
  */
-export function replacesWait(current: WaitToken | undefined, next: WaitToken): boolean {
+export function replacesWait(current: WaitOrder | undefined, next: WaitOrder): boolean {
   if (current?.seq === undefined || next.seq === undefined) return true;
   if (next.seq !== current.seq) return next.seq > current.seq;
   return next.since >= current.since;
@@ -109,6 +112,11 @@ export interface RolloutRecord {
    */
   latencyThresholds?: LatencyThresholds;
   wait?: WaitToken;
+  /**
+   * The order of the last wait stored, kept when its token is cleared: a wait that finishes late must stay
+   * refused after the live one ended, not only while it is stored.
+   */
+  waitOrder?: WaitOrder;
   abort?: { reason: AbortReason; message: string; at: string };
   lastVerdict?: Verdict;
   outcome?: { result: 'promoted' | 'rolledBack' | 'rollbackFailed'; reason: string; at: string };

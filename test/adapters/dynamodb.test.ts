@@ -313,6 +313,25 @@ describe.each([
     expect((await s.getRollout('web-a'))?.wait).toEqual(retry);
   });
 
+  it('keeps refusing an earlier wait once the later one was cleared (its order survives the clear)', async () => {
+    const s = storeOf();
+    await s.putRollout(record('web-a'));
+    const live = wait('token-live', 0, 1, 3);
+    expect(await s.setWait('web-a', live)).toBe(true);
+    // The analysis that ends this bake clears its token...
+    await s.clearWait('web-a', 'token-live');
+    expect((await s.getRollout('web-a'))?.wait).toBeUndefined();
+
+    // ...then the bake of the step's first analysis finishes late: its dead token is not stored.
+    expect(await s.setWait('web-a', wait('token-late', 0, 0, 4))).toBe(false);
+    expect(await s.setWait('web-a', wait('token-live-late-attempt', 0, 1, 2))).toBe(false);
+    expect((await s.getRollout('web-a'))?.wait).toBeUndefined();
+    // The next wait still lands.
+    const next = wait('token-next', 0, 2, 5);
+    expect(await s.setWait('web-a', next)).toBe(true);
+    expect((await s.getRollout('web-a'))?.wait).toEqual(next);
+  });
+
   it('refuses a wait for a rollout with no record, changing nothing', async () => {
     const s = storeOf();
     await expect(s.setWait('web-missing', wait('t', 0, 0, 1))).rejects.toThrow(/web-missing/);

@@ -312,24 +312,29 @@ export class DynamoRolloutStore implements RolloutStore {
   // --- waits and aborts ---------------------------------------------------------------------------------------
 
   async setWait(rolloutId: string, wait: WaitToken): Promise<boolean> {
-    // core/rollout.ts replacesWait, as a condition: a later wait stored meanwhile is never overwritten.
+    // core/rollout.ts replacesWait, as a condition: a later wait stored meanwhile is never overwritten, nor
+    // is a wait stored after a later one was cleared (waitOrder keeps the order when clearWait removes the token).
     const ordered = wait.seq !== undefined;
+    const after = (path: string) =>
+      `(attribute_not_exists(${path}.#seq) OR ${path}.#seq < :seq OR (${path}.#seq = :seq AND ${path}.#since <= :since))`;
     const stored = await this.sendIf('UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: rolloutPk(rolloutId), sk: RECORD },
-          UpdateExpression: 'SET #wait = :wait',
+          UpdateExpression: ordered ? 'SET #wait = :wait, #order = :order' : 'SET #wait = :wait',
           ConditionExpression: ordered
-            ? 'attribute_exists(pk) AND (attribute_not_exists(#wait.#seq) OR #wait.#seq < :seq OR (#wait.#seq = :seq AND #wait.#since <= :since))'
+            ? `attribute_exists(pk) AND ${after('#wait')} AND ${after('#order')}`
             : 'attribute_exists(pk)',
           ExpressionAttributeNames: {
             '#wait': 'wait',
-            ...(ordered ? { '#seq': 'seq', '#since': 'since' } : {}),
+            ...(ordered ? { '#order': 'waitOrder', '#seq': 'seq', '#since': 'since' } : {}),
           },
           ExpressionAttributeValues: {
             ':wait': plain(wait),
-            ...(ordered ? { ':seq': wait.seq, ':since': wait.since } : {}),
+            ...(ordered
+              ? { ':seq': wait.seq, ':since': wait.since, ':order': { seq: wait.seq, since: wait.since } }
+              : {}),
           },
         }),
       ),
@@ -340,7 +345,8 @@ export class DynamoRolloutStore implements RolloutStore {
   }
 
   async clearWait(rolloutId: string, token: string): Promise<void> {
-    // Not written when a newer wait (or none) is there: that one is left alone.
+    // Not written when a newer wait (or none) is there: that one is left alone. waitOrder stays, so setWait
+    // keeps refusing the waits that came before this one.
     await this.sendIf('UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
