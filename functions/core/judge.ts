@@ -56,6 +56,11 @@ export interface MetricWindow {
   /** The threshold behind PeriodStats.aboveMedian, in ms: the stable version's median, fixed like slowThresholdMs. */
   medianThresholdMs?: number;
   /**
+   * Since when the canary has had weight (> 0%) without a break (its first weight; steps only raise it): the periods
+   * that start then or later are weighted, which judgeTargetHealth needs to see a canary with no target at all.
+   */
+  canaryWeightedFrom?: string;
+  /**
    * The same versions as X-Ray's trace statistics report them (config `analysis.xray`), in the same shape:
    * judged beside the load balancer's metrics (evidence `xray.errorRate`, `xray.latency`), sharing alpha.
    */
@@ -508,8 +513,13 @@ function judgeXRay(x: Omit<MetricWindow, 'xray'>, policy: AnalysisPolicy, alpha:
  * a period where the canary had traffic, every canary target was unhealthy for the whole period (no healthy target
  * seen, at least one unhealthy) while the stable version had a healthy target: the load balancer's own health checks
  * say the canary cannot serve, and since ALB routes to all targets when all are unhealthy (fail open, "Health
- * checks for Application Load Balancer target groups"), its users keep reaching them. Some unhealthy targets are
- * evidence only (a task being replaced). Undefined when the source reports no target health.
+ * checks for Application Load Balancer target groups"), its users keep reaching them. It also fails when, in a
+ * period where the canary had weight (window.canaryWeightedFrom), no canary target was healthy at all while stable
+ * had one, whatever the unhealthy count and the canary's requests: with no target registered (ECS stopped the
+ * crashed tasks) ALB answers 503 itself, and those requests are in no per-target-group count (RequestCount counts
+ * only requests where a target was chosen, "CloudWatch metrics for your Application Load Balancer"), so the
+ * canary's error rate never sees them. Some unhealthy targets are evidence only (a task being replaced). Undefined
+ * when the source reports no target health.
  */
 function judgeTargetHealth(window: MetricWindow): MetricEvidence | undefined {
   const reported = window.canary.filter(
@@ -517,14 +527,30 @@ function judgeTargetHealth(window: MetricWindow): MetricEvidence | undefined {
   );
   if (reported.length === 0) return undefined;
   const baseline = new Map(window.baseline.map((p) => [p.start, p]));
+  const weightedFrom = window.canaryWeightedFrom ? Date.parse(window.canaryWeightedFrom) : undefined;
+  const stableHealthy = (p: PeriodStats) => baseline.get(p.start)?.healthyHosts;
   const down = reported.filter(
     (p) =>
-      p.requests > 0 &&
+      p.requests > 0 && p.healthyHosts === 0 && (p.unhealthyHosts ?? 0) >= 1 && (stableHealthy(p) ?? 1) > 0,
+  );
+  const empty = reported.filter(
+    (p) =>
+      weightedFrom !== undefined &&
+      Date.parse(p.start) >= weightedFrom &&
       p.healthyHosts === 0 &&
-      (p.unhealthyHosts ?? 0) >= 1 &&
-      (baseline.get(p.start)?.healthyHosts ?? 1) > 0,
+      (stableHealthy(p) ?? 0) > 0,
   );
   const worst = Math.max(...reported.map((p) => p.unhealthyHosts ?? 0));
+  if (empty.length > 0) {
+    return {
+      metric: 'targetHealth',
+      result: 'fail',
+      canary: worst,
+      baseline: null,
+      limit: 0,
+      detail: `no healthy canary target for ${empty.length} whole minute(s) with weight (from ${empty[0]?.start}), stable healthy`,
+    };
+  }
   if (down.length > 0) {
     return {
       metric: 'targetHealth',

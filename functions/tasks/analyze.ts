@@ -71,7 +71,11 @@ export function makeAnalyze(deps: AnalyzeDeps) {
       xray?.fetch(query),
       policy.alarms.length > 0 ? alarms.states(policy.alarms) : Promise.resolve([]),
     ]);
-    const verdict = judge(xrayWindow ? { ...window, xray: xrayWindow } : window, alarmStates, policy);
+    // The canary has had weight since its first SetWeight (steps only raise it, and no analysis runs after).
+    const weighted = record.canaryStartedAt
+      ? { ...window, canaryWeightedFrom: record.canaryStartedAt }
+      : window;
+    const verdict = judge(xrayWindow ? { ...weighted, xray: xrayWindow } : weighted, alarmStates, policy);
     const decision = decide(verdict, step, extensions, policy, bakeLeft);
     await store.updateRollout(rollout.rolloutId, { lastVerdict: verdict, updatedAt: now.toISOString() });
     await recordHistory(

@@ -412,6 +412,25 @@ describe('CloudWatchMetricSource: failed requests and settled periods', () => {
     ]);
     expect(window.canary[2]).not.toHaveProperty('healthyHosts');
   });
+
+  it('reads a missing HealthyHostCount as 0 healthy when the stable group reported one that minute', async () => {
+    // The canary group lost every target at 12:01: no HealthyHostCount datapoint for it ("no data for a metric,
+    // the metric is not reported"), while the stable group's shows the load balancer reported that minute.
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        result('canary_healthyHosts', [['12:00', 2]]),
+        result('baseline_healthyHosts', [
+          ['12:00', 6],
+          ['12:01', 6],
+        ]),
+      ],
+    });
+
+    const window = await source.fetch(query);
+
+    expect(window.canary.map((p) => p.healthyHosts)).toEqual([2, 0, undefined]);
+    expect(window.baseline.map((p) => p.healthyHosts)).toEqual([6, 6, undefined]);
+  });
 });
 
 describe('CloudWatchMetricSource with latency thresholds', () => {

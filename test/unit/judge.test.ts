@@ -680,6 +680,7 @@ describe('judge: requests without a target response (a crashing canary)', () => 
 });
 
 describe('judge: canary target health (UnHealthyHostCount guard rail)', () => {
+  const ISO = (minutes: number) => new Date(START + minutes * 60_000).toISOString();
   const at = (i: number, healthyHosts: number, unhealthyHosts: number, requests = 300): PeriodStats => ({
     start: new Date(START + i * 60_000).toISOString(),
     requests,
@@ -714,6 +715,36 @@ describe('judge: canary target health (UnHealthyHostCount guard rail)', () => {
     const verdict = judge(window([at(0, 0, 2), at(1, 0, 2), at(2, 0, 2)], sick), OK_ALARMS, policy());
 
     expect(metric(verdict, 'targetHealth').result).toBe('pass');
+  });
+
+  it('fails a weighted canary with no healthy target for a whole period, even with no target at all and no requests', () => {
+    // ECS stopped the crashed tasks: the group has no target, ALB answers 503 itself and RequestCount (only
+    // requests where a target was chosen) stays 0, so the failures never reach the canary's error rate.
+    const empty = (i: number): PeriodStats => ({ ...at(i, 0, 0, 0), unhealthyHosts: 0 });
+    const weighted = { ...window([at(0, 2, 0), empty(1), empty(2)], baseline), canaryWeightedFrom: ISO(0) };
+
+    const verdict = judge(weighted, OK_ALARMS, policy());
+
+    expect(verdict.result).toBe('fail');
+    const health = metric(verdict, 'targetHealth');
+    expect(health.result).toBe('fail');
+    expect(health.detail).toMatch(/no healthy canary target for 2 whole minute\(s\) with weight/);
+  });
+
+  it('a canary without weight yet (its first partial minute) is not failed for having no healthy target', () => {
+    const weighted = {
+      ...window([at(0, 0, 0, 0), at(1, 2, 0)], baseline.slice(0, 2)),
+      canaryWeightedFrom: ISO(0.5),
+    };
+
+    expect(metric(judge(weighted, OK_ALARMS, policy()), 'targetHealth').result).toBe('pass');
+  });
+
+  it("no healthy canary target is not the canary's fault when stable had none either", () => {
+    const sick = [0, 1].map((i) => at(i, 0, 0, 5700));
+    const weighted = { ...window([at(0, 0, 0, 0), at(1, 0, 0, 0)], sick), canaryWeightedFrom: ISO(0) };
+
+    expect(metric(judge(weighted, OK_ALARMS, policy()), 'targetHealth').result).not.toBe('fail');
   });
 
   it('all canary targets unhealthy without traffic (weight 0) is not a failure', () => {

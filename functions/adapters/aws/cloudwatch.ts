@@ -55,6 +55,10 @@ export function periodStarts(from: Date, to: Date, periodSeconds: number): numbe
  * target) and responses with no HTTP*XX metric (101 Switching Protocols): both versions alike.
  * HealthyHostCount (Maximum) and UnHealthyHostCount (Minimum): the statistics are over the load balancer nodes'
  * reports, so a Maximum of 0 healthy and a Minimum of ≥ 1 unhealthy means no node saw a healthy target all period.
+ * ELB reports a metric only when requests flow and it has data for it ("If there are no requests flowing through the
+ * load balancer or no data for a metric, the metric is not reported"): a group whose HealthyHostCount is missing in
+ * a minute the other group's is there had no target to count, so it reads as 0 healthy (a canary with no target
+ * left, its tasks stopped); when neither group has one, nothing was reported and health stays unknown.
  */
 const SERIES = [
   { key: 'requests', metric: 'RequestCount', stat: 'Sum' },
@@ -165,6 +169,12 @@ export class CloudWatchMetricSource implements MetricSource {
       const target5xx = bucket('target5xx');
       const connectionErrors = bucket('connectionErrors');
       const healthy = bucket('healthyHosts');
+      const otherHealthy = bucketed(
+        series.get(queryId(version === 'canary' ? 'baseline' : 'canary', 'healthyHosts')),
+        starts,
+        periodSeconds,
+        Math.max,
+      );
       const unhealthy = bucket('unhealthyHosts');
       const p99 = bucket('p99');
       const slow = bucket('slow');
@@ -176,7 +186,9 @@ export class CloudWatchMetricSource implements MetricSource {
         const answered = responses.reduce((acc, r) => acc + (r[i] ?? 0), 0);
         const targetErrors = Math.min(target5xx[i] ?? 0, n);
         const noResponse = Math.max(0, n - answered);
-        const h = healthy[i];
+        // No HealthyHostCount for this group in a minute the other group on the load balancer has one: the group
+        // had no target to count ("no data for a metric, the metric is not reported"), so none was healthy.
+        const h = healthy[i] ?? (otherHealthy[i] !== undefined ? 0 : undefined);
         const u = unhealthy[i];
         const stats: PeriodStats = {
           start: new Date(start).toISOString(),
