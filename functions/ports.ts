@@ -5,6 +5,7 @@
 import type { ServiceConfig } from './core/config';
 import type { AbortReason } from './core/errors';
 import type { AlarmState, MetricWindow, Verdict } from './core/judge';
+import type { AcceptedPush, SeenImage } from './core/pushes';
 import type {
   DeployedVersion,
   HistoryEntry,
@@ -140,16 +141,32 @@ export interface Notifier {
 }
 
 export interface RolloutStore {
-  /** Take the service's lock for a rollout; throws LockHeld with the holder when another rollout has it. */
-  acquireLock(service: string, rolloutId: string, at: Date): Promise<void>;
+  /**
+   * Take the service's lock for a rollout (a no-op when it holds it already); throws LockHeld with the holder when
+   * another rollout has it. `doc` is kept with the lock, so whoever finds the holder never started can start it.
+   */
+  acquireLock(service: string, rolloutId: string, at: Date, doc?: RolloutDoc): Promise<void>;
   getLock(service: string): Promise<ServiceLock | undefined>;
   /** Record a newer rollout to start once the holder has rolled back. */
   setPending(service: string, holder: string, pending: RolloutDoc): Promise<void>;
   /**
    * Release the lock held by `rolloutId` (no-op when it does not hold it). When a newer rollout is pending, the
-   * lock passes to it atomically and its document is returned so the caller can start it.
+   * lock passes to it atomically (with its document, and `handedOverBy` naming `rolloutId`) and its document is
+   * returned so the caller can start it.
    */
   releaseLock(service: string, rolloutId: string, at: Date): Promise<RolloutDoc | undefined>;
+
+  /** The newest push accepted for the service (core/pushes.ts), which orders the pushes that arrive after it. */
+  getNewestPush(service: string): Promise<AcceptedPush | undefined>;
+  /**
+   * Record `push` as the service's newest, only if the one stored is still the one with event id `expected`
+   * (undefined: none stored). False, writing nothing, when another push got there first.
+   */
+  setNewestPush(service: string, push: AcceptedPush, expected: string | undefined): Promise<boolean>;
+  /** The last request to run this image for the service. */
+  getImage(service: string, digest: string): Promise<SeenImage | undefined>;
+  /** Remember a request to run an image, with the same condition as setNewestPush (on the image's event id). */
+  markImage(service: string, image: SeenImage, expected: string | undefined): Promise<boolean>;
 
   putRollout(record: RolloutRecord): Promise<void>;
   getRollout(rolloutId: string): Promise<RolloutRecord | undefined>;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { AwsCaller } from '../functions/adapters/aws/sdk';
 import { type AbortReason, LockHeldError } from '../functions/core/errors';
+import type { AcceptedPush, SeenImage } from '../functions/core/pushes';
 import {
   type HistoryEntry,
   type RolloutDoc,
@@ -26,11 +27,19 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
   private readonly histories = new Map<string, HistoryEntry[]>();
   private readonly quarantined = new Map<string, string>();
   private readonly serving = new Map<string, string>();
+  private readonly newest = new Map<string, AcceptedPush>();
+  private readonly images = new Map<string, SeenImage>();
 
-  async acquireLock(service: string, rolloutId: string, at: Date): Promise<void> {
+  async acquireLock(service: string, rolloutId: string, at: Date, doc?: RolloutDoc): Promise<void> {
     const held = this.locks.get(service);
+    if (held?.rolloutId === rolloutId) return; // ours already (a retried start)
     if (held) throw new LockHeldError(service, held.rolloutId);
-    this.locks.set(service, { service, rolloutId, acquiredAt: at.toISOString() });
+    this.locks.set(service, {
+      service,
+      rolloutId,
+      acquiredAt: at.toISOString(),
+      ...(doc ? { doc: clone(doc) } : {}),
+    });
   }
 
   async getLock(service: string): Promise<ServiceLock | undefined> {
@@ -48,11 +57,38 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
     if (!lock || lock.rolloutId !== rolloutId) return undefined;
     if (lock.pending) {
       const next = lock.pending;
-      this.locks.set(service, { service, rolloutId: next.rolloutId, acquiredAt: at.toISOString() });
+      this.locks.set(service, {
+        service,
+        rolloutId: next.rolloutId,
+        acquiredAt: at.toISOString(),
+        doc: clone(next),
+        handedOverBy: rolloutId,
+      });
       return clone(next);
     }
     this.locks.delete(service);
     return undefined;
+  }
+
+  async getNewestPush(service: string): Promise<AcceptedPush | undefined> {
+    return clone(this.newest.get(service));
+  }
+
+  async setNewestPush(service: string, push: AcceptedPush, expected: string | undefined): Promise<boolean> {
+    if (this.newest.get(service)?.eventId !== expected) return false;
+    this.newest.set(service, clone(push));
+    return true;
+  }
+
+  async getImage(service: string, digest: string): Promise<SeenImage | undefined> {
+    return clone(this.images.get(`${service}|${digest}`));
+  }
+
+  async markImage(service: string, image: SeenImage, expected: string | undefined): Promise<boolean> {
+    const key = `${service}|${image.digest}`;
+    if (this.images.get(key)?.eventId !== expected) return false;
+    this.images.set(key, clone(image));
+    return true;
   }
 
   async putRollout(record: RolloutRecord): Promise<void> {

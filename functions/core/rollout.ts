@@ -141,6 +141,10 @@ export interface ServiceLock {
   rolloutId: string;
   acquiredAt: string;
   pending?: RolloutDoc;
+  /** The holder's execution input: the lock belongs to that execution, started or not yet. */
+  doc?: RolloutDoc;
+  /** The rollout that handed the lock over to the holder (it was the holder's `pending`). */
+  handedOverBy?: string;
 }
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;

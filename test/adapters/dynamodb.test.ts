@@ -128,10 +128,13 @@ describe('DynamoRolloutStore: the service lock', () => {
     const handedOver = await store.releaseLock('web', 'web-a', at(5));
 
     expect(handedOver).toEqual(next);
+    // The lock says who handed it over and what to start, so a failed start can be finished by whoever sees it.
     expect(await store.getLock('web')).toEqual({
       service: 'web',
       rolloutId: 'web-b',
       acquiredAt: at(5).toISOString(),
+      doc: next,
+      handedOverBy: 'web-a',
     });
   });
 
@@ -168,6 +171,64 @@ describe('DynamoRolloutStore: the service lock', () => {
     expect(interfered).toBe(true);
     expect(handedOver?.rolloutId).toBe('web-c');
     expect((await store.getLock('web'))?.rolloutId).toBe('web-c');
+  });
+});
+
+describe.each([
+  ['DynamoRolloutStore', () => store as RolloutStore],
+  ['the sandbox store', () => new InMemoryRolloutStore() as RolloutStore],
+])('%s: the lock keeps its holder’s document; the order of pushes', (_name, storeOf) => {
+  const push = (eventId: string, minute: number, rolloutId = `web-${eventId}`) => ({
+    eventId,
+    time: at(minute).toISOString(),
+    digest: DIGEST,
+    rolloutId,
+  });
+
+  it('keeps the document of the rollout that took the lock; taking it again is a no-op', async () => {
+    const s = storeOf();
+    await s.acquireLock('web', 'web-a', at(1), rolloutDoc('web-a'));
+    await s.acquireLock('web', 'web-a', at(2), rolloutDoc('web-a'));
+
+    expect(await s.getLock('web')).toEqual({
+      service: 'web',
+      rolloutId: 'web-a',
+      acquiredAt: at(1).toISOString(),
+      doc: rolloutDoc('web-a'),
+    });
+    await expect(s.acquireLock('web', 'web-b', at(3))).rejects.toThrow(new LockHeldError('web', 'web-a'));
+  });
+
+  it('records the newest push only over the one it read: of two racing, one wins and the other learns it', async () => {
+    const s = storeOf();
+    expect(await s.getNewestPush('web')).toBeUndefined();
+    expect(await s.setNewestPush('web', push('e1', 1), undefined)).toBe(true);
+
+    const results = await Promise.all([
+      s.setNewestPush('web', push('e2', 2), 'e1'),
+      s.setNewestPush('web', push('e3', 3), 'e1'),
+    ]);
+
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results[0] ? push('e2', 2) : push('e3', 3);
+    expect(await s.getNewestPush('web')).toEqual(winner);
+    // Written over a stale read, or as the first when one exists: refused, nothing written.
+    expect(await s.setNewestPush('web', push('e4', 4), 'e1')).toBe(false);
+    expect(await s.setNewestPush('web', push('e4', 4), undefined)).toBe(false);
+    expect(await s.getNewestPush('web')).toEqual(winner);
+    expect(await s.getNewestPush('api')).toBeUndefined();
+  });
+
+  it('marks an image per service, with the same condition on the event id', async () => {
+    const s = storeOf();
+    const mark = { digest: DIGEST, eventId: 'e1', rolloutId: 'web-a', time: at(1).toISOString() };
+    expect(await s.markImage('web', mark, undefined)).toBe(true);
+    expect(await s.markImage('web', { ...mark, eventId: 'e2' }, undefined)).toBe(false);
+    expect(await s.getImage('web', DIGEST)).toEqual(mark);
+
+    expect(await s.markImage('web', { ...mark, eventId: 'e2', rolloutId: 'web-a-r1' }, 'e1')).toBe(true);
+    expect(await s.getImage('web', DIGEST)).toEqual({ ...mark, eventId: 'e2', rolloutId: 'web-a-r1' });
+    expect(await s.getImage('api', DIGEST)).toBeUndefined();
   });
 });
 

@@ -3,7 +3,10 @@
  * meet: the service lock, its hand-over to a pending rollout, the first abort reason, the current wait token.
  *
  * Items (pk / sk):
- *   SERVICE#<service>  LOCK                  the service's lock: rolloutId, acquiredAt, pending (a RolloutDoc)
+ *   SERVICE#<service>  LOCK                  the service's lock: rolloutId, acquiredAt, doc (the holder's
+ *                                            RolloutDoc), handedOverBy, pending (a RolloutDoc)
+ *   SERVICE#<service>  NEWEST                the newest push accepted (core/pushes.ts AcceptedPush)
+ *   SERVICE#<service>  IMAGE#<digest>        the last request to run an image (core/pushes.ts SeenImage)
  *   SERVICE#<service>  SERVING               the target group that serves stable (deployers that swap groups)
  *   SERVICE#<service>  QUARANTINE#<digest>   an image refused for the service: reason, at
  *   ROLLOUT#<id>       RECORD                the rollout record (RolloutRecord fields as attributes)
@@ -26,6 +29,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { type AbortReason, LockHeldError, TransientError } from '../../core/errors';
+import type { AcceptedPush, SeenImage } from '../../core/pushes';
 import {
   type HistoryEntry,
   type RolloutDoc,
@@ -85,6 +89,8 @@ const rolloutPk = (rolloutId: string) => `ROLLOUT#${rolloutId}`;
 const LOCK = 'LOCK';
 const RECORD = 'RECORD';
 const SERVING = 'SERVING';
+const NEWEST = 'NEWEST';
+const imageSk = (digest: string) => `IMAGE#${digest}`;
 
 /** Plain JSON data (drops undefined, turns non-finite numbers into null): what DynamoDB can store. */
 function plain<T>(value: T): T {
@@ -116,13 +122,20 @@ export class DynamoRolloutStore implements RolloutStore {
 
   // --- the service lock -------------------------------------------------------------------------------------
 
-  async acquireLock(service: string, rolloutId: string, at: Date): Promise<void> {
+  async acquireLock(service: string, rolloutId: string, at: Date, doc?: RolloutDoc): Promise<void> {
     for (let attempt = 0; attempt < CONFLICT_ATTEMPTS; attempt++) {
       const taken = await this.sendIf('PutItem', () =>
         this.doc.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { pk: servicePk(service), sk: LOCK, service, rolloutId, acquiredAt: at.toISOString() },
+            Item: {
+              pk: servicePk(service),
+              sk: LOCK,
+              service,
+              rolloutId,
+              acquiredAt: at.toISOString(),
+              ...(doc ? { doc: plain(doc) } : {}),
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         ),
@@ -177,6 +190,8 @@ export class DynamoRolloutStore implements RolloutStore {
                 service,
                 rolloutId: pending.rolloutId,
                 acquiredAt: at.toISOString(),
+                doc: plain(pending),
+                handedOverBy: rolloutId,
               },
               ConditionExpression: '#rolloutId = :holder AND #pending.#rolloutId = :next',
               ExpressionAttributeNames: { '#rolloutId': 'rolloutId', '#pending': 'pending' },
@@ -202,6 +217,45 @@ export class DynamoRolloutStore implements RolloutStore {
       // A pending rollout arrived (or the lock changed hands) between the read and the write: look again.
     }
     throw new TransientError(`the lock of ${service} kept changing while ${rolloutId} tried to release it`);
+  }
+
+  // --- the order of pushes -----------------------------------------------------------------------------------
+
+  async getNewestPush(service: string): Promise<AcceptedPush | undefined> {
+    const item = await this.get(servicePk(service), NEWEST);
+    return item ? withoutKeys<AcceptedPush>(item) : undefined;
+  }
+
+  async setNewestPush(service: string, push: AcceptedPush, expected: string | undefined): Promise<boolean> {
+    return this.putIfEventId(servicePk(service), NEWEST, plain(push), expected);
+  }
+
+  async getImage(service: string, digest: string): Promise<SeenImage | undefined> {
+    const item = await this.get(servicePk(service), imageSk(digest));
+    return item ? withoutKeys<SeenImage>(item) : undefined;
+  }
+
+  async markImage(service: string, image: SeenImage, expected: string | undefined): Promise<boolean> {
+    return this.putIfEventId(servicePk(service), imageSk(image.digest), plain(image), expected);
+  }
+
+  /** Put an item only if the one stored still carries event id `expected` (undefined: there is none). */
+  private putIfEventId(pk: string, sk: string, item: object, expected: string | undefined): Promise<boolean> {
+    return this.sendIf('PutItem', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...item, pk, sk },
+          ...(expected === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: '#eventId = :expected',
+                ExpressionAttributeNames: { '#eventId': 'eventId' },
+                ExpressionAttributeValues: { ':expected': expected },
+              }),
+        }),
+      ),
+    );
   }
 
   // --- rollout records ----------------------------------------------------------------------------------------
