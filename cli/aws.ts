@@ -81,7 +81,8 @@ export function awsOperations(
               EventBusName: bus,
               Source: CONTROLLER_EVENT_SOURCE,
               DetailType: 'Deploy Requested',
-              Detail: JSON.stringify({ service, image }),
+              // `canary start` is the explicit request to run an image again (superseded, aborted, or promoted).
+              Detail: JSON.stringify({ service, image, rerun: true }),
             },
           ],
         }),

@@ -247,7 +247,8 @@ export class World {
             'detail-type': 'Deploy Requested',
             source: CONTROLLER_EVENT_SOURCE,
             time: this.clock.now().toISOString(),
-            detail: { service, image },
+            // `canary start` is the explicit request to run an image again.
+            detail: { service, image, rerun: true },
           },
           context('StartRollout'),
         );
@@ -349,8 +350,16 @@ export class World {
     return c;
   }
 
-  /** An ECR push of a known image, through the real start-rollout handler. */
-  push(tag: string, service?: string, eventId: string = crypto.randomUUID()): Promise<StartRolloutResult> {
+  /**
+   * An ECR push of a known image, through the real start-rollout handler. The same `eventId` and `time` again is
+   * that event delivered again; an earlier `time` is a push made earlier and delivered late.
+   */
+  push(
+    tag: string,
+    service?: string,
+    eventId: string = crypto.randomUUID(),
+    time: string = this.clock.now().toISOString(),
+  ): Promise<StartRolloutResult> {
     const image = this.imageByTag(tag);
     const config = this.config(service);
     return this.handlers.StartRollout(
@@ -360,7 +369,7 @@ export class World {
         'detail-type': 'ECR Image Action',
         source: 'aws.ecr',
         account: '123456789012',
-        time: this.clock.now().toISOString(),
+        time,
         region: 'us-east-1',
         resources: [],
         detail: {
@@ -375,15 +384,24 @@ export class World {
     );
   }
 
-  deployRequested(service: string, tag: string): Promise<StartRolloutResult> {
+  /** A Deploy Requested event; `rerun` is what `canary start` sends. */
+  deployRequested(
+    service: string,
+    tag: string,
+    options: { rerun?: boolean; eventId?: string; time?: string } = {},
+  ): Promise<StartRolloutResult> {
     return this.handlers.StartRollout(
       {
         version: '0',
-        id: crypto.randomUUID(),
+        id: options.eventId ?? crypto.randomUUID(),
         'detail-type': 'Deploy Requested',
         source: CONTROLLER_EVENT_SOURCE,
-        time: this.clock.now().toISOString(),
-        detail: { service, image: { digest: this.imageByTag(tag).digest, tag } },
+        time: options.time ?? this.clock.now().toISOString(),
+        detail: {
+          service,
+          image: { digest: this.imageByTag(tag).digest, tag },
+          ...(options.rerun ? { rerun: true } : {}),
+        },
       },
       { functionName: 'canary-StartRollout' } as never,
     );

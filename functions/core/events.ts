@@ -43,6 +43,8 @@ export const deployRequestedEvent = z.object({
     service: serviceName,
     image: z.strictObject({ digest, tag: tag.optional() }),
     requestedBy: z.string().max(256).optional(),
+    /** Run the image even if it ran before, was superseded or was aborted (`canary start`). */
+    rerun: z.boolean().optional(),
   }),
 });
 

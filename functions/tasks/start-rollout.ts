@@ -1,15 +1,24 @@
 /**
- * start-rollout: an ECR push or a Deploy Requested event becomes at most one rollout. Refuses quarantined
- * images, ignores duplicates, and supersedes a rollout already running for the service (it rolls back, then
- * the newer image starts).
+ * start-rollout: an ECR push or a Deploy Requested event becomes at most one rollout. The newest push wins
+ * (core/pushes.ts): a push older than one already accepted, a redelivered event, and a new push of an image that
+ * ran before (or was superseded or aborted) change nothing; only `canary start` (a Deploy Requested with `rerun`)
+ * runs an image again. Refuses quarantined images, and supersedes a rollout already running for the service (it
+ * rolls back, then the newer image starts).
  */
-import { stepSpecs } from '../core/config';
-import { ErrorName, InputInvalidError, LockHeldError } from '../core/errors';
+import { type ServiceConfig, stepSpecs } from '../core/config';
+import { ErrorName, InputInvalidError, LockHeldError, TransientError } from '../core/errors';
 import { ecrPushSkipReason, startRolloutEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
-import { type ImageRef, imageLabel, type RolloutDoc, rolloutIdFor, tagMatches } from '../core/rollout';
+import { decidePush, type Push } from '../core/pushes';
+import { type ImageRef, imageLabel, type RolloutDoc, TERMINAL_STATUSES, tagMatches } from '../core/rollout';
 import type { Clock, Executions, Log, Notifier, RolloutStore, ServiceCatalog } from '../ports';
-import { channelsOf, notifyAll, recordHistory, startRolloutExecution } from './lib/procedures';
+import {
+  channelsOf,
+  ensureHolderStarted,
+  notifyAll,
+  recordHistory,
+  startRolloutExecution,
+} from './lib/procedures';
 import { task } from './lib/task';
 
 export interface StartRolloutDeps {
@@ -23,7 +32,7 @@ export interface StartRolloutDeps {
 
 export type StartRolloutResult =
   | { status: 'started'; rolloutId: string; executionArn: string }
-  | { status: 'duplicate'; rolloutId: string }
+  | { status: 'duplicate'; rolloutId: string; reason?: string }
   | { status: 'superseding'; rolloutId: string; supersedes: string }
   | { status: 'refused'; rolloutId: string; reason: string }
   | { status: 'ignored'; reason: string };
@@ -31,26 +40,73 @@ export type StartRolloutResult =
 /** A lock younger than this whose holder has no record yet belongs to a rollout that is still starting. */
 const STARTING_GRACE_MS = 5 * 60_000;
 
-/** How many times one image may be rolled out again after its quarantine is lifted. */
-const MAX_ATTEMPTS = 20;
+/** Attempts at taking the service's newest push before giving up as a transient conflict. */
+const ADMIT_ATTEMPTS = 5;
 
 export function makeStartRollout(deps: StartRolloutDeps) {
   const { catalog, store, executions, clock, log } = deps;
 
-  /** The rollout id for this image: a new attempt only once an earlier one rolled back and was released. */
-  async function chooseRolloutId(
-    service: string,
-    digest: string,
-  ): Promise<{ id: string; existing: boolean }> {
-    const base = rolloutIdFor(service, digest);
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const id = attempt === 1 ? base : `${base}-${attempt}`;
-      const record = await store.getRollout(id);
-      if (record?.status !== 'rolledBack') return { id, existing: record !== undefined };
+  /**
+   * Whether this push may run (core/pushes.ts decidePush): its rollout id, or the result that ends the event here.
+   * The image is marked first, then the newest push taken, both conditionally on what was read: two events racing
+   * for one service leave one of them newest, and the other decides again.
+   */
+  async function admit(
+    push: Push,
+    image: ImageRef,
+    config: ServiceConfig,
+  ): Promise<{ rolloutId: string } | { result: StartRolloutResult }> {
+    const { service, digest } = push;
+    for (let attempt = 0; attempt < ADMIT_ATTEMPTS; attempt++) {
+      const [newest, seen] = await Promise.all([
+        store.getNewestPush(service),
+        store.getImage(service, digest),
+      ]);
+      const decision = decidePush(push, newest, seen);
+      if (decision.kind === 'resume') return { rolloutId: decision.rolloutId };
+      if (decision.kind === 'stale') {
+        const reason = `${imageLabel(image)} (pushed ${push.time}) is not newer than ${decision.newest.digest.slice(0, 19)} (pushed ${decision.newest.time}, rollout ${decision.newest.rolloutId}): ignored`;
+        log.info('ignored a push older than the newest', { service, digest, eventId: push.eventId, reason });
+        return { result: { status: 'ignored', reason } };
+      }
+      const rolloutId = decision.kind === 'seen' ? decision.image.rolloutId : decision.rolloutId;
+      if (await store.isQuarantined(service, digest)) {
+        const reason = `${imageLabel(image)} is quarantined for ${service}: release it with \`canary release ${service} ${digest}\``;
+        log.warn('refused a quarantined image', { service, digest });
+        await notifyAll(deps, {
+          type: 'rollout.refused',
+          severity: 'warning',
+          rolloutId,
+          service,
+          image: imageLabel(image),
+          summary: `Refused ${imageLabel(image)} for ${service}: quarantined`,
+          reason,
+          channels: channelsOf(config),
+          at: clock.now().toISOString(),
+        });
+        return { result: { status: 'refused', rolloutId, reason } };
+      }
+      if (decision.kind === 'seen') {
+        const reason = `${imageLabel(image)} was asked for before (rollout ${rolloutId}): run it again with \`canary start ${service} --image ${digest}\``;
+        log.info('ignored a push of an image already asked for', { service, digest, eventId: push.eventId });
+        return { result: { status: 'duplicate', rolloutId, reason } };
+      }
+      if (seen && (await isUnderWay(service, seen.rolloutId))) {
+        // `canary start` of the image rolling out now (or waiting to): that rollout is the run asked for.
+        return { result: { status: 'duplicate', rolloutId: seen.rolloutId } };
+      }
+      const mark = { digest, eventId: push.eventId, rolloutId, time: push.time };
+      if (!(await store.markImage(service, mark, seen?.eventId))) continue;
+      const accepted = { eventId: push.eventId, time: push.time, digest, rolloutId };
+      if (await store.setNewestPush(service, accepted, newest?.eventId)) return { rolloutId };
     }
-    throw new InputInvalidError('event', [
-      { path: 'image', message: `rolled out ${MAX_ATTEMPTS} times already` },
-    ]);
+    throw new TransientError(`pushes for ${service} kept racing while ${push.eventId} was judged`);
+  }
+
+  async function isUnderWay(service: string, rolloutId: string): Promise<boolean> {
+    const [record, lock] = await Promise.all([store.getRollout(rolloutId), store.getLock(service)]);
+    if (record) return !TERMINAL_STATUSES.has(record.status);
+    return lock?.rolloutId === rolloutId || lock?.pending?.rolloutId === rolloutId;
   }
 
   return task('start-rollout event', startRolloutEvent, async (event): Promise<StartRolloutResult> => {
@@ -107,26 +163,21 @@ export function makeStartRollout(deps: StartRolloutDeps) {
     }
 
     const service = config.service;
-    const { id: rolloutId, existing } = await chooseRolloutId(service, image.digest);
-    if (await store.isQuarantined(service, image.digest)) {
-      const reason = `${imageLabel(image)} is quarantined for ${service}: release it with \`canary release ${service} ${image.digest}\``;
-      log.warn('refused a quarantined image', { service, digest: image.digest });
-      await notifyAll(deps, {
-        type: 'rollout.refused',
-        severity: 'warning',
-        rolloutId,
-        service,
-        image: imageLabel(image),
-        summary: `Refused ${imageLabel(image)} for ${service}: quarantined`,
-        reason,
-        channels: channelsOf(config),
-        at: clock.now().toISOString(),
-      });
-      return { status: 'refused', rolloutId, reason };
-    }
-    if (existing) return { status: 'duplicate', rolloutId };
+    const rerun = event['detail-type'] === 'Deploy Requested' && event.detail.rerun === true;
+    const push: Push = { service, eventId: event.id, time: event.time, digest: image.digest, rerun };
+    const admitted = await admit(push, image, config);
+    if ('result' in admitted) return admitted.result;
+    const { rolloutId } = admitted;
 
-    const doc: RolloutDoc = {
+    if (await store.getRollout(rolloutId)) {
+      // This event's rollout is under way or over (this is a redelivery): make sure a holder whose start failed
+      // gets started, and change nothing else.
+      const lock = await store.getLock(service);
+      if (lock?.rolloutId === rolloutId) await ensureHolderStarted(deps, lock);
+      return { status: 'duplicate', rolloutId };
+    }
+
+    const fresh: RolloutDoc = {
       rolloutId,
       service,
       image,
@@ -136,12 +187,15 @@ export function makeStartRollout(deps: StartRolloutDeps) {
       requestedAt: event.time,
     };
 
+    let doc = fresh;
     try {
-      await store.acquireLock(service, rolloutId, clock.now());
+      await store.acquireLock(service, rolloutId, clock.now(), doc);
+      // Ours already when an earlier delivery took it, or a hand-over gave it: start what the lock says.
+      const lock = await store.getLock(service);
+      if (lock?.rolloutId === rolloutId && lock.doc?.rolloutId === rolloutId) doc = lock.doc;
     } catch (error) {
       if (!(error instanceof LockHeldError)) throw error;
       const holder = error.holder;
-      if (holder === rolloutId) return { status: 'duplicate', rolloutId };
       const [lock, held] = await Promise.all([store.getLock(service), store.getRollout(holder)]);
       const settled = held?.status === 'promoted' || held?.status === 'rolledBack';
       const starting =
@@ -152,25 +206,29 @@ export function makeStartRollout(deps: StartRolloutDeps) {
         // Running, starting, or ended without settling its traffic (the reconciler settles it): either way the
         // holder rolls back and hands the service to this image. Taking over now could leave traffic half-moved.
         await supersede(holder, doc);
+        // A holder whose start failed would never roll back and hand over: start it (it stops at once).
+        if (held && lock?.rolloutId === holder) await ensureHolderStarted(deps, lock);
         return { status: 'superseding', rolloutId, supersedes: holder };
       }
       // The holder finished (or died before it had a record) but kept the lock: take the service over.
       log.warn('releasing a stale lock', { service, holder });
       await store.releaseLock(service, holder, clock.now());
-      await store.acquireLock(service, rolloutId, clock.now());
+      await store.acquireLock(service, rolloutId, clock.now(), doc);
     }
 
+    // From here the lock belongs to this rollout's execution, which may be running even when a call below
+    // fails: never release it here. A failure is retried (Lambda retries the event; the retry resumes this
+    // rollout) or left to the execution; a later push or a hand-over's retry starts a holder that never started.
+    const started = await startRolloutExecution(deps, doc);
     try {
-      const started = await startRolloutExecution(deps, doc);
       await recordHistory(deps, rolloutId, 'started', `rollout of ${imageLabel(image)} started`, {
         trigger: doc.trigger,
       });
-      log.info('rollout started', { service, rolloutId, executionArn: started.executionArn });
-      return { status: 'started', rolloutId, executionArn: started.executionArn };
     } catch (error) {
-      await store.releaseLock(service, rolloutId, clock.now());
-      throw error;
+      log.warn('could not record the start in the history', { rolloutId, error: String(error) });
     }
+    log.info('rollout started', { service, rolloutId, executionArn: started.executionArn });
+    return { status: 'started', rolloutId, executionArn: started.executionArn };
   });
 
   async function supersede(holder: string, doc: RolloutDoc): Promise<void> {

@@ -210,6 +210,7 @@ describe('canary CLI against AWS (mocked SDK)', () => {
     expect(JSON.parse(entry?.Detail ?? '{}')).toEqual({
       service: 'web',
       image: { tag: 'v2', digest: DIGEST },
+      rerun: true,
     });
 
     // A bare tag: ECR DescribeImages in the service's repository (from SERVICES_JSON) gives the digest.
@@ -230,6 +231,7 @@ describe('canary CLI against AWS (mocked SDK)', () => {
     ).toEqual({
       service: 'web',
       image: { tag: 'v3', digest: DIGEST },
+      rerun: true,
     });
     t = io(withServices);
     expect(await main(['start', 'web', '--image', 'nope'], t.io)).toBe(1);

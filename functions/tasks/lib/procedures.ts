@@ -4,8 +4,15 @@
  */
 import type { ServiceConfig } from '../../core/config';
 import { RolloutAbortedError, TransientError, WeightsNotAppliedError } from '../../core/errors';
-import type { DeployedVersion, HistoryEntry, RolloutDoc, RolloutRecord, Route } from '../../core/rollout';
-import { imageLabel } from '../../core/rollout';
+import type {
+  DeployedVersion,
+  HistoryEntry,
+  RolloutDoc,
+  RolloutRecord,
+  Route,
+  ServiceLock,
+} from '../../core/rollout';
+import { imageLabel, TERMINAL_STATUSES } from '../../core/rollout';
 import { quarantines } from '../../core/rules';
 import type {
   Clock,
@@ -122,6 +129,34 @@ export async function releaseAndHandOver(
   await startRolloutExecution(deps, pending);
   deps.log.info('started the rollout that superseded this one', { rolloutId: pending.rolloutId });
   return pending.rolloutId;
+}
+
+/**
+ * Start the lock holder's execution if it may never have started: the lock was taken or handed over for it, and
+ * the start that follows failed or was never reached. Idempotent: an execution with the same name and input is
+ * the same execution (Step Functions API Reference, StartExecution), so a holder already running is left alone.
+ * A holder with no record yet is being started by whoever took the lock for it; only the rollout that handed
+ * the lock over (`handedOver`), which is that starter, starts it from the beginning. Returns the holder's id when
+ * it asked for the start.
+ */
+export async function ensureHolderStarted(
+  deps: { store: RolloutStore; executions: Executions; clock: Clock; log: Log },
+  lock: ServiceLock,
+  options: { handedOver?: boolean } = {},
+): Promise<string | undefined> {
+  const doc = lock.doc;
+  if (doc?.rolloutId !== lock.rolloutId) return undefined;
+  const record = await deps.store.getRollout(lock.rolloutId);
+  if (record && TERMINAL_STATUSES.has(record.status)) return undefined;
+  if (!record && !options.handedOver) return undefined;
+  // With a record, the holder may be running: start it as it is (never the "superseded before it started" path
+  // of startRolloutExecution, which would hand its lock over while it runs).
+  const started = record
+    ? await deps.executions.start(doc.rolloutId, { rollout: doc })
+    : await startRolloutExecution(deps, doc);
+  if (!started.alreadyStarted)
+    deps.log.warn('started the execution of a lock holder that had none', { rolloutId: lock.rolloutId });
+  return lock.rolloutId;
 }
 
 export async function startRolloutExecution(
@@ -310,7 +345,18 @@ export async function recordRollback(
         outcome: { result: 'rolledBack', reason, at: clock.now().toISOString() },
       });
     }
-    return { restored: false, reason, errorName, quarantined: false };
+    // Handed over, but the start of the next rollout may have failed (this is the retry): finish the hand-over.
+    const startedNext =
+      lock?.handedOverBy === doc.rolloutId
+        ? await ensureHolderStarted(deps, lock, { handedOver: true })
+        : undefined;
+    return {
+      restored: false,
+      reason,
+      errorName,
+      quarantined: false,
+      ...(startedNext ? { startedNext } : {}),
+    };
   }
   if (record.status === 'promoted') {
     // The promotion finished (a retried task failed after it): nothing to undo; only the service to let go.
