@@ -17,6 +17,7 @@ import {
   ensureHolderStarted,
   notifyAll,
   recordHistory,
+  startRefused,
   startRolloutExecution,
 } from './lib/procedures';
 import { task } from './lib/task';
@@ -219,7 +220,16 @@ export function makeStartRollout(deps: StartRolloutDeps) {
     // From here the lock belongs to this rollout's execution, which may be running even when a call below
     // fails: never release it here. A failure is retried (Lambda retries the event; the retry resumes this
     // rollout) or left to the execution; a later push or a hand-over's retry starts a holder that never started.
-    const started = await startRolloutExecution(deps, doc);
+    let started: Awaited<ReturnType<typeof startRolloutExecution>>;
+    try {
+      started = await startRolloutExecution(deps, doc);
+    } catch (error) {
+      if (!startRefused(error)) throw error;
+      // Step Functions started nothing: the rollout is recorded as rolled back and the service given back.
+      const reason = `Step Functions refused to start ${rolloutId}: ${String(error)}`;
+      log.error('a rollout could not start', { service, rolloutId, error: String(error) });
+      return { status: 'refused', rolloutId, reason };
+    }
     try {
       await recordHistory(deps, rolloutId, 'started', `rollout of ${imageLabel(image)} started`, {
         trigger: doc.trigger,

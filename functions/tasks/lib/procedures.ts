@@ -3,7 +3,7 @@
  * the order in which the world is changed, which is what the invariants are about.
  */
 import type { ServiceConfig } from '../../core/config';
-import { RolloutAbortedError, TransientError, WeightsNotAppliedError } from '../../core/errors';
+import { ErrorName, RolloutAbortedError, TransientError, WeightsNotAppliedError } from '../../core/errors';
 import type {
   DeployedVersion,
   HistoryEntry,
@@ -126,7 +126,17 @@ export async function releaseAndHandOver(
 ): Promise<string | undefined> {
   const pending = await deps.store.releaseLock(service, rolloutId, deps.clock.now());
   if (!pending) return undefined;
-  await startRolloutExecution(deps, pending);
+  try {
+    await startRolloutExecution(deps, pending);
+  } catch (error) {
+    // Refused for good: it was recorded as rolled back and gave the service back. Anything else is retried.
+    if (!startRefused(error)) throw error;
+    deps.log.error('the rollout that superseded this one could not start', {
+      rolloutId: pending.rolloutId,
+      error: String(error),
+    });
+    return undefined;
+  }
   deps.log.info('started the rollout that superseded this one', { rolloutId: pending.rolloutId });
   return pending.rolloutId;
 }
@@ -151,9 +161,7 @@ export async function ensureHolderStarted(
   if (!record && !options.handedOver) return undefined;
   // With a record, the holder may be running: start it as it is (never the "superseded before it started" path
   // of startRolloutExecution, which would hand its lock over while it runs).
-  const started = record
-    ? await deps.executions.start(doc.rolloutId, { rollout: doc })
-    : await startRolloutExecution(deps, doc);
+  const started = record ? await startOrGiveBack(deps, doc) : await startRolloutExecution(deps, doc);
   if (!started.alreadyStarted)
     deps.log.warn('started the execution of a lock holder that had none', { rolloutId: lock.rolloutId });
   return lock.rolloutId;
@@ -190,7 +198,53 @@ export async function startRolloutExecution(
     const next = await deps.store.releaseLock(doc.service, doc.rolloutId, deps.clock.now());
     if (next) return startRolloutExecution(deps, next);
   }
-  return deps.executions.start(doc.rolloutId, { rollout: doc });
+  return startOrGiveBack(deps, doc);
+}
+
+/**
+ * StartExecution errors that mean no execution was started, by this request or by an attempt of it the SDK made
+ * before (the request is invalid, refused, or names no state machine: Step Functions API Reference,
+ * StartExecution, Errors). Any other failure (throttling, a timeout, a 5xx, a lost response) may follow a start
+ * that succeeded.
+ */
+const START_REFUSED = new Set<string>([
+  ErrorName.AccessDenied,
+  ErrorName.TargetNotFound,
+  'InvalidExecutionInput',
+  'InvalidName',
+  'InvalidArn',
+  'ValidationException',
+  'StateMachineDeleting',
+]);
+
+export function startRefused(error: unknown): boolean {
+  return error instanceof Error && START_REFUSED.has(error.name);
+}
+
+/**
+ * Start the rollout's execution. Only when Step Functions says it started nothing is the lock given back (to the
+ * pending rollout, if any) with the rollout recorded as rolled back; after any other failure the execution may
+ * hold the lock, so it keeps it.
+ */
+async function startOrGiveBack(
+  deps: { store: RolloutStore; executions: Executions; clock: Clock },
+  doc: RolloutDoc,
+): Promise<{ executionArn: string; alreadyStarted: boolean }> {
+  try {
+    return await deps.executions.start(doc.rolloutId, { rollout: doc });
+  } catch (error) {
+    if (!startRefused(error)) throw error;
+    const at = deps.clock.now().toISOString();
+    const reason = `could not start: ${(error as Error).name}: ${(error as Error).message}`;
+    await deps.store.updateRollout(doc.rolloutId, {
+      status: 'rolledBack',
+      updatedAt: at,
+      outcome: { result: 'rolledBack', reason, at },
+    });
+    const next = await deps.store.releaseLock(doc.service, doc.rolloutId, deps.clock.now());
+    if (next) await startRolloutExecution(deps, next).catch(() => undefined);
+    throw error;
+  }
 }
 
 export interface RollbackDeps {
