@@ -3,7 +3,12 @@
  * sparse indexes and update expressions run for real.
  */
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -43,6 +48,10 @@ afterAll(async () => {
 beforeEach(async () => {
   tableName = `canary-rollouts-${++tables}`;
   await raw.send(new CreateTableCommand({ TableName: tableName, ...ROLLOUT_TABLE_SCHEMA }));
+  // A table is CREATING until it is ACTIVE, and refuses reads and writes meanwhile (ResourceNotFoundException):
+  // dynalite makes it ACTIVE on a timer, which a busy machine delays.
+  while ((await raw.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE')
+    await new Promise((resolve) => setTimeout(resolve, 5));
   store = new DynamoRolloutStore(doc, tableName, { retry: fastRetry().retry });
 });
 
