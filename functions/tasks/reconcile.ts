@@ -17,6 +17,7 @@ import {
   type CarriedState,
   channelsOf,
   configuredRoute,
+  ensureHolderStarted,
   notifyAll,
   type RollbackDeps,
   recordRollback,
@@ -225,8 +226,13 @@ export function makeReconcile(deps: ReconcileDeps) {
         return withoutStore(name, status, errorName, reason, event.detail.input, context);
       }
       if (!record) return { rolloutId: name, action: 'none', status, detail: 'not a rollout' };
-      if (record.status === 'promoted' || record.status === 'rolledBack')
+      if (record.status === 'promoted' || record.status === 'rolledBack') {
+        // It handed the service over, but the next rollout's start kept failing until its Rollback gave up.
+        const lock = await store.getLock(record.service);
+        if (lock?.handedOverBy === name && (await ensureHolderStarted(deps, lock, { handedOver: true })))
+          return { rolloutId: name, action: 'handedOver', status, detail: lock.rolloutId };
         return { rolloutId: name, action: 'none', status, detail: record.status };
+      }
 
       const doc = await documentFor(event.detail.input, record.service, name);
       if (!doc)

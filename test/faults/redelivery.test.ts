@@ -219,6 +219,32 @@ describe('the hand-over to a newer image', () => {
     await expectSettled(world, { stableTag: 'v5' });
   });
 
+  it('completes when the start fails until the Rollback gives up: the reconciler starts it', async () => {
+    const world = await startWorld({ services: [demoService({ steps: BAKING_PLAN })], images: IMAGES });
+    const first = await started(world.push('v2'));
+    await world.waitForWait(first, 'bake');
+    const start = world.executions.start.bind(world.executions);
+    let refused = 0;
+    world.executions.start = async (name, input) => {
+      // Step Functions refuses the newer rollout's start for as long as the older execution runs.
+      if (name !== first && world.executions.get(first)?.status === 'RUNNING') {
+        refused++;
+        throw new TransientError('Step Functions throttled StartExecution');
+      }
+      return start(name, input);
+    };
+
+    const newer = await world.push('v5');
+
+    if (newer.status !== 'superseding') throw new Error(`not superseding: ${JSON.stringify(newer)}`);
+    expect((await world.waitFor(first)).status).toBe('FAILED');
+    expect(refused).toBeGreaterThan(1);
+    await world.waitForWait(newer.rolloutId, 'bake');
+    await world.operations.promote('web', { full: true });
+    expect((await world.waitFor(newer.rolloutId)).status).toBe('SUCCEEDED');
+    await expectSettled(world, { stableTag: 'v5' });
+  });
+
   it('a rollout left holding the lock with no execution is started by the next push, which then takes over', async () => {
     const world = await startWorld({ services: [demoService({ steps: SHORT_PLAN })], images: IMAGES });
     const start = world.executions.start.bind(world.executions);
