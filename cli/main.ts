@@ -23,7 +23,8 @@ Commands:
   promote <service> [--full]       end the current bake now (the step is analyzed at once);
                                    --full: skip to the last step (100%), still judged
   start <service> --image <ref>    request a rollout: ref is a tag (resolved to its digest in the service's
-                                   ECR repository), sha256:<digest> or <tag>@sha256:<digest>
+                                   ECR repository), sha256:<digest> or <tag>@sha256:<digest>; runs the
+                                   image even if it ran, was superseded or was aborted before
   release <service> <digest>       lift the quarantine of an image for a service
   report <rollout-id> [--out <f>]  write the rollout's self-contained HTML report (default <rollout-id>.html)
   check [service]                  preflight: look at the account and report what would fail a rollout

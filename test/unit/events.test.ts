@@ -222,6 +222,21 @@ describe('startRolloutEvent', () => {
       expect(issues).toEqual([{ path: 'detail.skipAnalysis', message: 'unknown field' }]);
     });
 
+    it('carries `rerun` (canary start) as a boolean, and names it when it is anything else', () => {
+      // Prepare
+      const event = loadEvent('controller/deploy-requested');
+      const rerun = { ...event, detail: { ...event.detail, rerun: true } };
+      const bad = { ...event, detail: { ...event.detail, rerun: 'yes' } };
+
+      // Act
+      const parsed = startRolloutEvent.parse(rerun);
+      const issues = issuesOf(startRolloutEvent, bad);
+
+      // Assess
+      expect(parsed['detail-type'] === 'Deploy Requested' && parsed.detail.rerun).toBe(true);
+      expect(issues.map((i) => i.path)).toEqual(['detail.rerun']);
+    });
+
     it('rejects an unknown key in detail.image, naming it', () => {
       // Prepare
       const event = loadEvent('controller/deploy-requested');
