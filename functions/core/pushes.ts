@@ -1,8 +1,10 @@
 /**
  * Which push wins. EventBridge delivers an event at least once, and Lambda's asynchronous queue may hand the same
  * event to start-rollout more than once, late, and in any order (AWS Lambda Developer Guide, "How Lambda handles
- * errors and retries with asynchronous invocation"; Amazon EventBridge User Guide, "Event retry policy"). So the
- * order of arrival says nothing; the order of the pushes does.
+ * errors and retries with asynchronous invocation"; Amazon EventBridge User Guide, "How EventBridge retries
+ * delivering events", up to 24 hours; EventBridge Events Reference, "Delivery level for AWS service events": a
+ * durable service delivers an event at least once). So the order of arrival says nothing; the order of the pushes
+ * does.
  *
  * A push is ordered by its event's `time` (Amazon EventBridge User Guide, "Amazon EventBridge events": the event
  * timestamp, set by the service the event comes from, ECR for a push, the sender or the PutEvents call for a
