@@ -97,6 +97,20 @@ export class LockHeldError extends CanaryControllerError {
   }
 }
 
+/**
+ * A task found that its rollout no longer owns the service (its lock passed on, or the rollout is over or rolling
+ * back). Named LockHeld, as when Prepare finds the lock taken: the workflow changes nothing more.
+ */
+export class NotOwnerError extends CanaryControllerError {
+  constructor(
+    readonly service: string,
+    readonly holder: string | undefined,
+    message: string,
+  ) {
+    super(ErrorName.LockHeld, message);
+  }
+}
+
 export class WeightsNotAppliedError extends CanaryControllerError {
   constructor(message: string) {
     super(ErrorName.WeightsNotApplied, message);

@@ -50,7 +50,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     return deps.xrayFor(policy.xray);
   };
   return task('analyze input', input, async ({ rollout, route, step, extensions, bakeLeft, analyses }) => {
-    const record = await checkpoint(store, rollout.rolloutId);
+    const record = await checkpoint(store, rollout);
     if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
     const policy = rollout.config.analysis;
     const now = clock.now();
@@ -100,7 +100,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
       action: decision.action,
     });
     // Judged and about to act on it: an abort that arrived meanwhile takes precedence over the verdict.
-    await checkpoint(store, rollout.rolloutId);
+    await checkpoint(store, rollout);
 
     if (decision.action === 'rollback') throw new CanaryFailedError(decision.reason);
     if (decision.action === 'advance') {

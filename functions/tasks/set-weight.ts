@@ -51,7 +51,7 @@ const input = z.object({
 export function makeSetWeight(deps: SetWeightDeps) {
   const { deployerFor, store, clock, log } = deps;
   return task('set-weight input', input, async ({ rollout, route, step, phase, capacity }) => {
-    const record = await checkpoint(store, rollout.rolloutId);
+    const record = await checkpoint(store, rollout);
     const deployer = deployerFor(rollout.config);
     if (phase === 'scale') {
       await deployer.scaleCanary(rollout.config, route, step.weight);
@@ -129,7 +129,7 @@ export function makeSetWeight(deps: SetWeightDeps) {
     );
     log.info('weight set', { rolloutId: rollout.rolloutId, step: step.index, weight: step.weight });
     // An alarm may have put traffic back on stable while this task was moving it: let the workflow roll back.
-    await checkpoint(store, rollout.rolloutId);
+    await checkpoint(store, rollout);
     const sinceCanary = record.canaryStartedAt
       ? (clock.now().getTime() - Date.parse(record.canaryStartedAt)) / 1000
       : 0;

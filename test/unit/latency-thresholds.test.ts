@@ -61,6 +61,8 @@ const deployerFor = () =>
 
 async function storeWith(extra: Partial<RolloutRecord> = {}) {
   const store = new InMemoryRolloutStore();
+  // The rollout holds its service, as start-rollout left it.
+  await store.acquireLock(SERVICE, ROLLOUT_ID, new Date('2025-03-14T09:27:00.000Z'));
   await store.putRollout({
     rolloutId: ROLLOUT_ID,
     service: SERVICE,

@@ -3,8 +3,16 @@
  * the order in which the world is changed, which is what the invariants are about.
  */
 import type { ServiceConfig } from '../../core/config';
-import { RolloutAbortedError, TransientError, WeightsNotAppliedError } from '../../core/errors';
-import type { DeployedVersion, HistoryEntry, RolloutDoc, RolloutRecord, Route } from '../../core/rollout';
+import { NotOwnerError, RolloutAbortedError, TransientError, WeightsNotAppliedError } from '../../core/errors';
+import type {
+  DeployedVersion,
+  HistoryEntry,
+  RolloutDoc,
+  RolloutRecord,
+  RolloutStatus,
+  Route,
+  ServiceLock,
+} from '../../core/rollout';
 import { imageLabel } from '../../core/rollout';
 import { quarantines } from '../../core/rules';
 import type {
@@ -53,11 +61,42 @@ export async function resolveRoute(store: RolloutStore, config: ServiceConfig): 
   };
 }
 
-/** Throw the abort's stable error if an alarm, an operator or a newer image has asked this rollout to stop. */
-export async function checkpoint(store: RolloutStore, rolloutId: string): Promise<RolloutRecord> {
-  const record = await store.getRollout(rolloutId);
-  if (!record) throw new Error(`rollout ${rolloutId} has no record`);
+/** What a task needs to know before it changes anything: the rollout's record and the service's lock. */
+export async function ownership(
+  store: RolloutStore,
+  rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
+): Promise<{ record: RolloutRecord | undefined; lock: ServiceLock | undefined }> {
+  const [record, lock] = await Promise.all([
+    store.getRollout(rollout.rolloutId),
+    store.getLock(rollout.service),
+  ]);
+  return { record, lock };
+}
+
+/** The statuses in which a rollout's own tasks still move it forward. */
+const MOVING: ReadonlySet<RolloutStatus> = new Set(['running', 'promoting']);
+
+/**
+ * The record of a rollout that still owns its service, read before any side effect. Throws the abort's stable
+ * error if an alarm, an operator or a newer image has asked it to stop, and LockHeld when it no longer owns the
+ * service: its lock passed on (it ended and a newer rollout holds the service) or it is over or rolling back.
+ * A task retried after its attempt finished the rollout (its response lost) thus changes nothing that a newer
+ * rollout owns.
+ */
+export async function checkpoint(
+  store: RolloutStore,
+  rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
+): Promise<RolloutRecord> {
+  const { record, lock } = await ownership(store, rollout);
+  if (!record) throw new Error(`rollout ${rollout.rolloutId} has no record`);
   if (record.abort) throw new RolloutAbortedError(record.abort.reason, record.abort.message);
+  if (lock?.rolloutId !== rollout.rolloutId || !MOVING.has(record.status)) {
+    throw new NotOwnerError(
+      rollout.service,
+      lock?.rolloutId,
+      `rollout ${rollout.rolloutId} is ${record.status} and the service's lock is held by ${lock?.rolloutId ?? 'nobody'}: it changes nothing`,
+    );
+  }
   return record;
 }
 
