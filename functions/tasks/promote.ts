@@ -10,7 +10,14 @@ import { WeightsNotAppliedError } from '../core/errors';
 import { imageLabel } from '../core/rollout';
 import type { Clock, DeployerFor, Executions, Log, RolloutStore, TrafficRouter } from '../ports';
 import { rolloutDocSchema, routeSchema } from './lib/inputs';
-import { checkpoint, ownership, recordHistory, releaseAndHandOver, shiftTraffic } from './lib/procedures';
+import {
+  checkpoint,
+  moveTraffic,
+  ownership,
+  recordHistory,
+  releaseAndHandOver,
+  shiftTraffic,
+} from './lib/procedures';
 import { task } from './lib/task';
 
 export interface PromoteDeps {
@@ -50,7 +57,7 @@ export function makePromote(deps: PromoteDeps) {
     const now = () => clock.now().toISOString();
 
     if (phase === 'begin') {
-      await shiftTraffic(deps, route, 100);
+      await moveTraffic(deps, rollout, route, 100);
       await store.updateRollout(rollout.rolloutId, {
         status: 'promoting',
         canaryPercent: 100,

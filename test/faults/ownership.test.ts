@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { demoService, HEALTHY } from '../../sandbox/demo';
+import type { Route } from '../../functions/core/rollout';
+import { DEMO_ALARM, demoService, HEALTHY } from '../../sandbox/demo';
 import type { World } from '../../sandbox/world';
-import { expectSettled, pages, SHORT_PLAN, startWorld } from '../helpers/world';
+import { alarmEvent, ctx, expectSettled, pages, SHORT_PLAN, startWorld } from '../helpers/world';
 
 function lostResponse(message: string): Error {
   // Lambda reports a function that crashed after its side effects as Lambda.Unknown; the workflow retries it.
@@ -70,5 +71,58 @@ describe('a retry after a lost response is a no-op once the rollout is over', ()
     expect((await world.store.getRollout(first))?.status).toBe('promoted');
     expect(pages(world)).toEqual([]);
     await expectSettled(world, { stableTag: 'v5' });
+  });
+});
+
+/** A second step whose bake outlasts the test: a rollout that is not stopped would still be baking at the end. */
+const LONG_BAKE = [
+  { weight: 25, bakeSeconds: 0 },
+  { weight: 50, bakeSeconds: 6000 },
+  { weight: 100, bakeSeconds: 60 },
+];
+
+/**
+ * Runs `during` in the middle of the world's listener writes: when a write of `percent` comes, `during` starts, and
+ * the write waits until `during` has itself written the listener (or finished), then goes through.
+ */
+function interleave(world: World, percent: number, during: () => Promise<unknown>): Promise<unknown> {
+  const router = world.router;
+  const setWeights = router.setWeights.bind(router);
+  let started: Promise<unknown> | undefined;
+  let ran: (result: Promise<unknown>) => void = () => undefined;
+  const result = new Promise<unknown>((resolve) => {
+    ran = resolve;
+  });
+  let wrote: () => void = () => undefined;
+  const written = new Promise<void>((resolve) => {
+    wrote = resolve;
+  });
+  router.setWeights = async (route: Route, canaryPercent: number) => {
+    if (canaryPercent === percent && !started) {
+      started = during().finally(wrote);
+      ran(started);
+      await written;
+    } else if (started) {
+      wrote();
+    }
+    return setWeights(route, canaryPercent);
+  };
+  return result;
+}
+
+describe('an alarm wins over whatever task is running', () => {
+  it('an alarm that moves traffic while SetWeight is writing its weight stops the rollout', async () => {
+    const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
+    // SetWeight has checked the rollout and is about to move 25% to 50%; on-alarm runs and writes 0% first.
+    const alarm = interleave(world, 50, () => world.handlers.OnAlarm(alarmEvent(DEMO_ALARM), ctx));
+    const started = await world.push('v2');
+    if (started.status !== 'started') throw new Error('not started');
+
+    expect(await alarm).toMatchObject({ stopped: [started.rolloutId] });
+    const execution = await world.waitFor(started.rolloutId);
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('AlarmFired');
+    expect((await world.store.getRollout(started.rolloutId))?.abort?.reason).toBe('AlarmFired');
+    await expectSettled(world, { stableTag: 'v1' });
   });
 });

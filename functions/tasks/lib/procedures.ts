@@ -46,6 +46,44 @@ export async function shiftTraffic(
   );
 }
 
+/**
+ * A rollout's own traffic move (a step's weight, promotion's 100%), so that an alarm or an abort always wins: the
+ * stop is recorded first and then puts 100% on stable (on-alarm), while this writes first and then reads the mark
+ * (after the write, and whenever the listener does not show the write yet). Whichever order the two run in, either
+ * this sees the mark and puts stable back itself, or the stop's write came after this one. ALB has no conditional
+ * weight change (ModifyListener and ModifyRule replace the actions), so the order is what keeps it safe. Throws the
+ * abort's stable error once stable is back.
+ */
+export async function moveTraffic(
+  deps: { router: TrafficRouter; store: RolloutStore; clock: Clock },
+  rollout: Pick<RolloutDoc, 'rolloutId'>,
+  route: Route,
+  canaryPercent: number,
+): Promise<void> {
+  const aborted = async () => (await deps.store.getRollout(rollout.rolloutId))?.abort;
+  await deps.router.setWeights(route, canaryPercent);
+  let verified = false;
+  let abort: RolloutRecord['abort'];
+  for (let attempt = 0; attempt < VERIFY_ATTEMPTS && !verified && !abort; attempt++) {
+    verified = await deps.router.verifyWeights(route, canaryPercent);
+    if (!verified) {
+      abort = await aborted();
+      if (!abort) await deps.clock.sleep(Math.min(VERIFY_BASE_DELAY_MS * 2 ** attempt, 4000));
+    }
+  }
+  abort ??= await aborted();
+  if (abort) {
+    await shiftTraffic(deps, route, 0);
+    await deps.store.updateRollout(rollout.rolloutId, { canaryPercent: 0 });
+    throw new RolloutAbortedError(abort.reason, abort.message);
+  }
+  if (!verified) {
+    throw new WeightsNotAppliedError(
+      `listener did not report ${canaryPercent}% on the canary after ${VERIFY_ATTEMPTS} checks`,
+    );
+  }
+}
+
 /** The route of a rollout: the configured one, with the target groups swapped if a promotion swapped them. */
 export async function resolveRoute(store: RolloutStore, config: ServiceConfig): Promise<Route> {
   const t = config.traffic;
