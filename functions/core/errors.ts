@@ -21,6 +21,11 @@ export const ErrorName = {
    * permission does not fix itself) and routes it like any other failure (Catch States.ALL → Rollback).
    */
   AccessDenied: 'AccessDenied',
+  /**
+   * The listener's weights were changed outside the rollout (by a person, infrastructure as code): the canary's
+   * evidence no longer means what the plan says, so the rollout rolls back. The image is not at fault.
+   */
+  TrafficDrifted: 'TrafficDrifted',
 } as const;
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 
@@ -108,6 +113,12 @@ export class NotOwnerError extends CanaryControllerError {
     message: string,
   ) {
     super(ErrorName.LockHeld, message);
+  }
+}
+
+export class TrafficDriftedError extends CanaryControllerError {
+  constructor(message: string) {
+    super(ErrorName.TrafficDrifted, message);
   }
 }
 

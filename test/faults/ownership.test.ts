@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Route } from '../../functions/core/rollout';
 import { DEMO_ALARM, demoService, HEALTHY } from '../../sandbox/demo';
 import type { World } from '../../sandbox/world';
-import { alarmEvent, ctx, expectSettled, pages, SHORT_PLAN, startWorld } from '../helpers/world';
+import { alarmEvent, ctx, expectSettled, pages, SHORT_PLAN, snsEvents, startWorld } from '../helpers/world';
 
 function lostResponse(message: string): Error {
   // Lambda reports a function that crashed after its side effects as Lambda.Unknown; the workflow retries it.
@@ -123,6 +123,44 @@ describe('an alarm wins over whatever task is running', () => {
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('AlarmFired');
     expect((await world.store.getRollout(started.rolloutId))?.abort?.reason).toBe('AlarmFired');
+    await expectSettled(world, { stableTag: 'v1' });
+  });
+});
+
+describe('weights changed outside the rollout', () => {
+  it('the next analysis finds the drift, rolls back naming the weights seen and expected, and pages', async () => {
+    const world = await startWorld({
+      services: [
+        demoService({
+          steps: [
+            { weight: 25, bakeSeconds: 600 },
+            { weight: 100, bakeSeconds: 60 },
+          ],
+        }),
+      ],
+    });
+    const started = await world.push('v2');
+    if (started.status !== 'started') throw new Error('not started');
+    await world.waitForWait(started.rolloutId, 'bake');
+    expect(world.appliedCanaryPercent()).toBe(25);
+
+    // Someone sets the listener to 90/10 by hand (the console, or infrastructure as code putting its weights back).
+    const t = world.config().traffic;
+    world.lb.configure(t.listenerArn, {
+      weights: { [t.stableTargetGroupArn]: 9, [t.canaryTargetGroupArn]: 1 },
+    });
+
+    const execution = await world.waitFor(started.rolloutId);
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('TrafficDrifted');
+    const record = await world.store.getRollout(started.rolloutId);
+    expect(record?.outcome?.reason).toContain(
+      'expected 25% on the canary (stable 3, canary 1), found stable 9, canary 1 (10% on the canary)',
+    );
+    // The image is not at fault: it may be rolled out again without a release.
+    expect(await world.store.isQuarantined('web', world.imageByTag('v2').digest)).toBe(false);
+    expect(pages(world).map((p) => p.dedup_key)).toContain(started.rolloutId);
+    expect(snsEvents(world)).toContain('rollout.rolledBack');
     await expectSettled(world, { stableTag: 'v1' });
   });
 });

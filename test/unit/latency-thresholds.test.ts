@@ -94,6 +94,13 @@ function fakeMetrics(thresholds: LatencyThresholds | undefined | Error) {
   } satisfies MetricSource;
 }
 
+/** The listener shows the share the rollout set (no drift). */
+const steadyRouter: TrafficRouter = {
+  describe: async () => ({}),
+  setWeights: async () => {},
+  verifyWeights: async () => true,
+};
+
 describe('set-weight fixes the latency thresholds on the first step', () => {
   it('takes the stable p99 and p50 over the 30 minutes before, and stores them with canaryStartedAt', async () => {
     const store = await storeWith();
@@ -171,6 +178,7 @@ describe('analyze passes the stored thresholds unchanged', () => {
   const deps = (store: InMemoryRolloutStore, metrics: MetricSource) => ({
     metrics,
     alarms: { states: async () => [] },
+    router: steadyRouter,
     store,
     notifiers: [],
     clock,

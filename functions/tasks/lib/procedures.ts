@@ -3,7 +3,14 @@
  * the order in which the world is changed, which is what the invariants are about.
  */
 import type { ServiceConfig } from '../../core/config';
-import { NotOwnerError, RolloutAbortedError, TransientError, WeightsNotAppliedError } from '../../core/errors';
+import {
+  NotOwnerError,
+  RolloutAbortedError,
+  TrafficDriftedError,
+  TransientError,
+  WeightsNotAppliedError,
+} from '../../core/errors';
+import { albWeights, trafficDrift } from '../../core/plan';
 import type {
   DeployedVersion,
   HistoryEntry,
@@ -82,6 +89,37 @@ export async function moveTraffic(
       `listener did not report ${canaryPercent}% on the canary after ${VERIFY_ATTEMPTS} checks`,
     );
   }
+}
+
+/**
+ * Throw TrafficDrifted, naming the weights seen and expected, when the listener no longer gives the canary the share
+ * the rollout set (someone changed it by hand, or infrastructure as code put its own weights back). The cheap check
+ * first (the one every weight change ends with); the listener is described only to name what changed.
+ */
+export async function checkDrift(
+  deps: { router: TrafficRouter },
+  route: Route,
+  expectedPercent: number,
+): Promise<void> {
+  if (await deps.router.verifyWeights(route, expectedPercent)) return;
+  const weights = await deps.router.describe(route);
+  const drift = trafficDrift(
+    weights,
+    { stable: route.stableTargetGroupArn, canary: route.canaryTargetGroupArn },
+    expectedPercent,
+  );
+  const set = albWeights(expectedPercent);
+  const expected = `${expectedPercent}% on the canary (stable ${set.stable}, canary ${set.canary})`;
+  if (!drift) {
+    // The weights hold the share; what the weight change also keeps (the testers' header rule) does not.
+    throw new TrafficDriftedError(
+      `the listener's routing was changed outside the rollout: the weights still give ${expected}, but not the header rule the rollout set`,
+    );
+  }
+  const others = drift.others.map((arn) => `, ${arn} ${weights[arn]}`).join('');
+  throw new TrafficDriftedError(
+    `the listener's weights were changed outside the rollout: expected ${expected}, found stable ${drift.seen.stable}, canary ${drift.seen.canary}${others} (${drift.seenPercent}% on the canary${drift.others.length > 0 ? ', and traffic to another target group' : ''})`,
+  );
 }
 
 /** The route of a rollout: the configured one, with the target groups swapped if a promotion swapped them. */
