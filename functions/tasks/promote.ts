@@ -11,12 +11,12 @@ import { imageLabel } from '../core/rollout';
 import type { Clock, DeployerFor, Executions, Log, RolloutStore, TrafficRouter } from '../ports';
 import { rolloutDocSchema, routeSchema } from './lib/inputs';
 import {
-  checkpoint,
   moveTraffic,
   ownership,
   recordHistory,
   releaseAndHandOver,
   shiftTraffic,
+  stillOwned,
 } from './lib/procedures';
 import { task } from './lib/task';
 
@@ -38,8 +38,9 @@ const input = z.object({
 export function makePromote(deps: PromoteDeps) {
   const { router, deployerFor, store, clock, log } = deps;
   return task('promote input', input, async ({ rollout, route, phase }) => {
+    const owned = await ownership(store, rollout);
     if (phase === 'finish') {
-      const { record, lock } = await ownership(store, rollout);
+      const { record, lock } = owned;
       if (record?.status === 'promoted') {
         // A retry of an attempt that finished (its response lost): the canary and the outcome are done, and the
         // service may already belong to the next rollout. Only a hand-over the attempt did not reach is left.
@@ -51,7 +52,7 @@ export function makePromote(deps: PromoteDeps) {
         return { promoted: true, ...(startedNext ? { startedNext } : {}) };
       }
     }
-    await checkpoint(store, rollout);
+    stillOwned(rollout, owned);
     const deployer = deployerFor(rollout.config);
     const { config } = rollout;
     const now = () => clock.now().toISOString();

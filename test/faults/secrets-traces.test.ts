@@ -161,22 +161,18 @@ describe('the approval page traced by X-Ray', () => {
   });
 
   it('a failing call: the error recorded names no token and no link', async () => {
-    sfn
-      .on(SendTaskSuccessCommand)
-      .rejects(
-        Object.assign(new Error(`Invalid token ${TASK_TOKEN}`), {
-          name: 'InternalServerError',
-          $fault: 'server',
-        }),
-      );
-    sfn
-      .on(SendTaskFailureCommand)
-      .rejects(
-        Object.assign(new Error(`Invalid token ${TASK_TOKEN}`), {
-          name: 'InternalServerError',
-          $fault: 'server',
-        }),
-      );
+    sfn.on(SendTaskSuccessCommand).rejects(
+      Object.assign(new Error(`Invalid token ${TASK_TOKEN}`), {
+        name: 'InternalServerError',
+        $fault: 'server',
+      }),
+    );
+    sfn.on(SendTaskFailureCommand).rejects(
+      Object.assign(new Error(`Invalid token ${TASK_TOKEN}`), {
+        name: 'InternalServerError',
+        $fault: 'server',
+      }),
+    );
     const { handler } = await import('../../functions/handlers/approval-page');
     const t = link();
 

@@ -142,9 +142,9 @@ export async function ownership(
   store: RolloutStore,
   rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
 ): Promise<{ record: RolloutRecord | undefined; lock: ServiceLock | undefined }> {
-  const [record, lock] = await Promise.all([
-    store.getRollout(rollout.rolloutId),
+  const [lock, record] = await Promise.all([
     store.getLock(rollout.service),
+    store.getRollout(rollout.rolloutId),
   ]);
   return { record, lock };
 }
@@ -163,7 +163,14 @@ export async function checkpoint(
   store: RolloutStore,
   rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
 ): Promise<RolloutRecord> {
-  const { record, lock } = await ownership(store, rollout);
+  return stillOwned(rollout, await ownership(store, rollout));
+}
+
+/** checkpoint's judgement on what `ownership` read. */
+export function stillOwned(
+  rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
+  { record, lock }: { record: RolloutRecord | undefined; lock: ServiceLock | undefined },
+): RolloutRecord {
   if (!record) throw new Error(`rollout ${rollout.rolloutId} has no record`);
   if (record.abort) throw new RolloutAbortedError(record.abort.reason, record.abort.message);
   if (lock?.rolloutId !== rollout.rolloutId || !MOVING.has(record.status)) {
