@@ -80,8 +80,8 @@ interface HandlerSpec {
   readonly asl?: string;
   readonly env: EnvVar[];
   readonly timeout: Duration;
-  /** ALB listener/rule changes (the traffic router). */
-  readonly routes?: boolean;
+  /** ALB listener/rule changes (the traffic router); `read`: only reads them back (analyze's drift check). */
+  readonly routes?: boolean | 'read';
   /** Deployer: `read` (health), `update` (scale, promote, restore), `register` (deploy a canary task definition). */
   readonly deploys?: 'read' | 'update' | 'register';
   /**
@@ -114,7 +114,13 @@ export const HANDLERS: Record<string, HandlerSpec> = {
     metrics: 'baseline',
   },
   bake: { asl: 'Bake', env: ['TABLE_NAME'], timeout: TASK },
-  analyze: { asl: 'Analyze', env: ['TABLE_NAME', ...NOTIFY], timeout: TASK, metrics: 'judge' },
+  analyze: {
+    asl: 'Analyze',
+    env: ['TABLE_NAME', ...NOTIFY],
+    timeout: TASK,
+    routes: 'read',
+    metrics: 'judge',
+  },
   'request-approval': { asl: 'RequestApproval', env: ['TABLE_NAME', ...NOTIFY], timeout: TASK },
   promote: {
     asl: 'Promote',
@@ -431,7 +437,8 @@ export class CanaryController extends Construct {
           );
         }
       }
-      if (spec.routes) perms.route(fn);
+      if (spec.routes === 'read') perms.readRoutes(fn);
+      else if (spec.routes) perms.route(fn);
       if (spec.deploys) perms.deploy(fn, spec.deploys);
       if (spec.metrics) perms.metrics(fn, spec.metrics);
       acknowledge(fn, [
@@ -908,6 +915,11 @@ class Permissions {
     this.passRoleArns = uniq(ecs.flatMap((d) => [d.taskRoleArn ?? [], d.executionRoleArn ?? []].flat()));
     this.hasAlarms = services.some((c) => c.analysis.alarms.length > 0);
     this.xray = services.some((c) => c.analysis.xray !== undefined);
+  }
+
+  /** Read listeners, rules and target groups, never change them. */
+  readRoutes(fn: ControllerFunction) {
+    this.describeElb(fn);
   }
 
   private describeElb(fn: ControllerFunction) {

@@ -195,6 +195,7 @@ export class World {
       Bake: makeBake(base),
       Analyze: makeAnalyze({
         ...base,
+        router: this.router,
         metrics,
         xrayFor: (x) => this.xray.source(x),
         alarms: this.alarms,

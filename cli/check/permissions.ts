@@ -8,8 +8,8 @@ import type { ServiceConfig } from '../../functions/core/config';
 import { error, type Finding, notChecked, ok } from './findings';
 
 export interface FunctionNeeds {
-  /** ALB listener/rule changes and reads (the traffic router). */
-  routes?: boolean;
+  /** ALB listener/rule changes and reads (the traffic router); `read`: reads only (analyze's drift check). */
+  routes?: boolean | 'read';
   /** ECS: read (health), update (scale, promote, restore), register (a canary task definition). */
   deploys?: 'read' | 'update' | 'register';
   /** CloudWatch: baseline (metrics), judge (metrics and the gating alarms). */
@@ -25,7 +25,7 @@ export const FUNCTION_NEEDS: Record<string, FunctionNeeds> = {
   'check-ready': { deploys: 'read' },
   'set-weight': { routes: true, deploys: 'update', metrics: 'baseline' },
   bake: {},
-  analyze: { metrics: 'judge', notifies: true },
+  analyze: { routes: 'read', metrics: 'judge', notifies: true },
   'request-approval': { notifies: true },
   promote: { routes: true, deploys: 'update' },
   rollback: { routes: true, deploys: 'update' },
@@ -89,8 +89,8 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
   };
   const t = config.traffic;
   if (needs.routes || needs.deploys) add(ELB_DESCRIBE, '*');
-  if (needs.routes) {
-    add(ROUTE_DESCRIBE, '*');
+  if (needs.routes) add(ROUTE_DESCRIBE, '*');
+  if (needs.routes === true) {
     if (t.ruleArn) add(['elasticloadbalancing:ModifyRule'], t.ruleArn);
     else add(['elasticloadbalancing:ModifyListener'], t.listenerArn);
     if (t.headerRule) {

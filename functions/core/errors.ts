@@ -21,6 +21,11 @@ export const ErrorName = {
    * permission does not fix itself) and routes it like any other failure (Catch States.ALL → Rollback).
    */
   AccessDenied: 'AccessDenied',
+  /**
+   * The listener's weights were changed outside the rollout (by a person, infrastructure as code): the canary's
+   * evidence no longer means what the plan says, so the rollout rolls back. The image is not at fault.
+   */
+  TrafficDrifted: 'TrafficDrifted',
 } as const;
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 
@@ -94,6 +99,26 @@ export class LockHeldError extends CanaryControllerError {
     readonly holder: string,
   ) {
     super(ErrorName.LockHeld, `service ${service} is locked by rollout ${holder}`);
+  }
+}
+
+/**
+ * A task found that its rollout no longer owns the service (its lock passed on, or the rollout is over or rolling
+ * back). Named LockHeld, as when Prepare finds the lock taken: the workflow changes nothing more.
+ */
+export class NotOwnerError extends CanaryControllerError {
+  constructor(
+    readonly service: string,
+    readonly holder: string | undefined,
+    message: string,
+  ) {
+    super(ErrorName.LockHeld, message);
+  }
+}
+
+export class TrafficDriftedError extends CanaryControllerError {
+  constructor(message: string) {
+    super(ErrorName.TrafficDrifted, message);
   }
 }
 

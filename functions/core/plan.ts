@@ -119,3 +119,32 @@ export function canaryPercent(weights: AlbWeights): number {
   if (total === 0) return 0;
   return Math.round((weights.canary / total) * 1000) / 10;
 }
+
+/** The listener's weights disagree with the share the rollout set: someone (or something) else changed them. */
+export interface TrafficDrift {
+  expectedPercent: number;
+  /** The canary's share between the two target groups as the listener shows it. */
+  seenPercent: number;
+  seen: AlbWeights;
+  /** Other target groups the listener now sends traffic to (weight above 0). */
+  others: string[];
+}
+
+/**
+ * Whether the weights a listener shows (by target group ARN) still give the canary the share the rollout set.
+ * The same share under other integers (2:2 for 1:1) is no drift; traffic to a third target group is.
+ */
+export function trafficDrift(
+  weights: Readonly<Record<string, number>>,
+  targetGroups: { stable: string; canary: string },
+  expectedPercent: number,
+): TrafficDrift | undefined {
+  const seen = { stable: weights[targetGroups.stable] ?? 0, canary: weights[targetGroups.canary] ?? 0 };
+  const others = Object.entries(weights)
+    .filter(([arn, w]) => arn !== targetGroups.stable && arn !== targetGroups.canary && w > 0)
+    .map(([arn]) => arn);
+  const seenPercent = canaryPercent(seen);
+  const expected = Math.round(expectedPercent * 10) / 10;
+  if (others.length === 0 && seen.stable + seen.canary > 0 && seenPercent === expected) return undefined;
+  return { expectedPercent: expected, seenPercent, seen, others };
+}

@@ -1,6 +1,6 @@
 /** Lambda (workflow task): judge the canary against the baseline and the alarms. */
 import { makeAnalyze } from '../tasks/analyze';
-import { alarmSource, metricSource, notifiers, realClock, store, xraySources } from './aws';
+import { alarmSource, metricSource, notifiers, realClock, router, store, xraySources } from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
@@ -8,6 +8,7 @@ export const handler = withObservability(
     metrics: metricSource(),
     xrayFor: xraySources(),
     alarms: alarmSource(),
+    router: router(),
     store: store(),
     notifiers: notifiers(),
     clock: realClock,

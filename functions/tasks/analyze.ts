@@ -8,9 +8,9 @@ import type { AnalysisPolicy } from '../core/config';
 import { CanaryFailedError, ConfigInvalidError } from '../core/errors';
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd } from '../core/judge';
 import { afterAnalysis, decide } from '../core/rules';
-import type { AlarmSource, Clock, Log, MetricSource, Notifier, RolloutStore } from '../ports';
+import type { AlarmSource, Clock, Log, MetricSource, Notifier, RolloutStore, TrafficRouter } from '../ports';
 import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
-import { channelsOf, checkpoint, notifyAll, recordHistory } from './lib/procedures';
+import { channelsOf, checkDrift, checkpoint, notifyAll, recordHistory } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface AnalyzeDeps {
@@ -18,6 +18,8 @@ export interface AnalyzeDeps {
   /** The X-Ray statistics of a service's `analysis.xray` groups, judged beside `metrics`. */
   xrayFor?: (xray: NonNullable<AnalysisPolicy['xray']>) => MetricSource;
   alarms: AlarmSource;
+  /** Reads the listener back: weights changed outside the rollout end it (TrafficDrifted). */
+  router: TrafficRouter;
   store: RolloutStore;
   notifiers: readonly Notifier[];
   clock: Clock;
@@ -50,7 +52,9 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     return deps.xrayFor(policy.xray);
   };
   return task('analyze input', input, async ({ rollout, route, step, extensions, bakeLeft, analyses }) => {
-    const record = await checkpoint(store, rollout.rolloutId);
+    const record = await checkpoint(store, rollout);
+    // Judging a share the rollout did not set would be judging the wrong thing: weights changed by hand roll back.
+    await checkDrift(deps, route, record.canaryPercent ?? step.weight);
     if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
     const policy = rollout.config.analysis;
     const now = clock.now();
@@ -100,7 +104,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
       action: decision.action,
     });
     // Judged and about to act on it: an abort that arrived meanwhile takes precedence over the verdict.
-    await checkpoint(store, rollout.rolloutId);
+    await checkpoint(store, rollout);
 
     if (decision.action === 'rollback') throw new CanaryFailedError(decision.reason);
     if (decision.action === 'advance') {

@@ -17,7 +17,7 @@ export function makeBake(deps: BakeDeps) {
   const { store, clock } = deps;
   return task('bake input', waitInput, async ({ token, rollout, step, analyses }) => {
     const since = clock.now().toISOString();
-    await checkpoint(store, rollout.rolloutId);
+    await checkpoint(store, rollout);
     const stored = await store.setWait(rollout.rolloutId, {
       token,
       kind: 'bake',
@@ -29,7 +29,7 @@ export function makeBake(deps: BakeDeps) {
     // dead; leave the live one alone.
     if (!stored) return { waiting: false };
     // An abort marked between the first check and storing the token would not have seen the token: look again.
-    await checkpoint(store, rollout.rolloutId);
+    await checkpoint(store, rollout);
     return { waiting: true };
   });
 }

@@ -36,7 +36,7 @@ const input = z
 export function makeCheckReady(deps: CheckReadyDeps) {
   const { deployerFor, store, clock } = deps;
   return task('check-ready input', input, async ({ rollout, route, which, weight, readiness }) => {
-    await checkpoint(store, rollout.rolloutId);
+    await checkpoint(store, rollout);
     const deployer = deployerFor(rollout.config);
     let health: CanaryHealth | CanaryCapacity;
     if (which === 'capacity') health = await deployer.canaryCapacity(rollout.config, route, weight ?? 100);

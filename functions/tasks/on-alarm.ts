@@ -1,7 +1,7 @@
 /**
- * on-alarm: a gating CloudWatch alarm went into ALARM. For every active rollout it gates: 100% stable at once
- * (before anything else), then the rollout is marked aborted and its wait, if any, is failed with AlarmFired, so
- * the workflow rolls back. When the store cannot be read, the running executions say which rollouts the alarm
+ * on-alarm: a gating CloudWatch alarm went into ALARM. For every active rollout it gates: the rollout is marked
+ * aborted, 100% goes back on stable at once, and its wait, if any, is failed with AlarmFired, so the workflow rolls
+ * back. When the store cannot be read, the running executions say which rollouts the alarm
  * gates (their input carries the config): 100% stable all the same, then the execution is stopped, and reconcile
  * pages and repairs the record once the store is back. Duplicate events are harmless.
  */
@@ -36,9 +36,18 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
   const { store, executions, clock, log } = deps;
 
   async function stop(record: RolloutRecord, alarmName: string, reason: string): Promise<void> {
-    if (record.route) await shiftTraffic(deps, record.route, 0);
     const message = `alarm ${alarmName} in ALARM: ${reason}`;
-    const marked = await store.markAborted(record.rolloutId, ErrorName.AlarmFired, message, clock.now());
+    // The mark first, then the listener: a task moving traffic reads the mark after its own write and puts stable
+    // back itself (procedures.ts moveTraffic), so whichever writes last, stable wins. Stable is restored even when
+    // the mark cannot be stored; the event is then retried, and the mark stored.
+    let marked: RolloutRecord;
+    try {
+      marked = await store.markAborted(record.rolloutId, ErrorName.AlarmFired, message, clock.now());
+    } catch (error) {
+      if (record.route) await shiftTraffic(deps, record.route, 0);
+      throw error;
+    }
+    if (record.route) await shiftTraffic(deps, record.route, 0);
     if (record.route) await store.updateRollout(record.rolloutId, { canaryPercent: 0 });
     if (marked.wait) await executions.sendTaskFailure(marked.wait.token, ErrorName.AlarmFired, message);
     await recordHistory(deps, record.rolloutId, 'alarm', message, { alarm: alarmName });

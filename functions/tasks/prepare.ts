@@ -2,7 +2,6 @@
  * prepare: check the listener, rule and target groups exist, record the routing found and what stable runs,
  * confirm the service's lock, and deploy the image as the canary, sized for the first step.
  */
-import { LockHeldError } from '../core/errors';
 import { imageLabel } from '../core/rollout';
 import type { Clock, DeployerFor, Log, RolloutStore, TrafficRouter } from '../ports';
 import { rolloutInput } from './lib/inputs';
@@ -20,11 +19,8 @@ export interface PrepareDeps {
 export function makePrepare(deps: PrepareDeps) {
   const { router, deployerFor, store, clock, log } = deps;
   return task('prepare input', rolloutInput, async ({ rollout }) => {
-    const lock = await store.getLock(rollout.service);
-    if (lock?.rolloutId !== rollout.rolloutId) {
-      throw new LockHeldError(rollout.service, lock?.rolloutId ?? '(nobody)');
-    }
-    await checkpoint(store, rollout.rolloutId);
+    // LockHeld when another rollout holds the service (the workflow ends without touching it).
+    await checkpoint(store, rollout);
     const deployer = deployerFor(rollout.config);
     const route = await resolveRoute(store, rollout.config);
     const found = await router.describe(route);

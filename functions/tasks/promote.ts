@@ -10,7 +10,14 @@ import { WeightsNotAppliedError } from '../core/errors';
 import { imageLabel } from '../core/rollout';
 import type { Clock, DeployerFor, Executions, Log, RolloutStore, TrafficRouter } from '../ports';
 import { rolloutDocSchema, routeSchema } from './lib/inputs';
-import { checkpoint, recordHistory, releaseAndHandOver, shiftTraffic } from './lib/procedures';
+import {
+  moveTraffic,
+  ownership,
+  recordHistory,
+  releaseAndHandOver,
+  shiftTraffic,
+  stillOwned,
+} from './lib/procedures';
 import { task } from './lib/task';
 
 export interface PromoteDeps {
@@ -31,13 +38,27 @@ const input = z.object({
 export function makePromote(deps: PromoteDeps) {
   const { router, deployerFor, store, clock, log } = deps;
   return task('promote input', input, async ({ rollout, route, phase }) => {
-    await checkpoint(store, rollout.rolloutId);
+    const owned = await ownership(store, rollout);
+    if (phase === 'finish') {
+      const { record, lock } = owned;
+      if (record?.status === 'promoted') {
+        // A retry of an attempt that finished (its response lost): the canary and the outcome are done, and the
+        // service may already belong to the next rollout. Only a hand-over the attempt did not reach is left.
+        const startedNext =
+          lock?.rolloutId === rollout.rolloutId
+            ? await releaseAndHandOver(deps, rollout.service, rollout.rolloutId)
+            : undefined;
+        log.info('already promoted', { rolloutId: rollout.rolloutId });
+        return { promoted: true, ...(startedNext ? { startedNext } : {}) };
+      }
+    }
+    stillOwned(rollout, owned);
     const deployer = deployerFor(rollout.config);
     const { config } = rollout;
     const now = () => clock.now().toISOString();
 
     if (phase === 'begin') {
-      await shiftTraffic(deps, route, 100);
+      await moveTraffic(deps, rollout, route, 100);
       await store.updateRollout(rollout.rolloutId, {
         status: 'promoting',
         canaryPercent: 100,

@@ -25,7 +25,7 @@ export function makeRequestApproval(deps: RequestApprovalDeps) {
   const { store, clock } = deps;
   return task('request-approval input', waitInput, async ({ token, rollout, step, seconds, analyses }) => {
     const since = clock.now().toISOString();
-    const record = await checkpoint(store, rollout.rolloutId);
+    const record = await checkpoint(store, rollout);
     const stored = await store.setWait(rollout.rolloutId, {
       token,
       kind: 'approval',
@@ -36,7 +36,7 @@ export function makeRequestApproval(deps: RequestApprovalDeps) {
     // A later wait is stored already (this invocation came late): asking people to resolve a dead token would
     // only mislead them.
     if (!stored) return { waiting: false, seconds };
-    await checkpoint(store, rollout.rolloutId);
+    await checkpoint(store, rollout);
     const approvalLink = deps.links
       ? await deps.links.approval(rollout.rolloutId, step.index, token)
       : undefined;

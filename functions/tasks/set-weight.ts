@@ -15,7 +15,7 @@ import type { LatencyThresholds } from '../core/rollout';
 import { nextBakeWait, stepBakeSeconds } from '../core/rules';
 import type { Clock, DeployerFor, Log, MetricSource, RolloutStore, TrafficRouter } from '../ports';
 import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
-import { checkpoint, recordHistory, shiftTraffic } from './lib/procedures';
+import { checkpoint, moveTraffic, recordHistory } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface SetWeightDeps {
@@ -51,7 +51,7 @@ const input = z.object({
 export function makeSetWeight(deps: SetWeightDeps) {
   const { deployerFor, store, clock, log } = deps;
   return task('set-weight input', input, async ({ rollout, route, step, phase, capacity }) => {
-    const record = await checkpoint(store, rollout.rolloutId);
+    const record = await checkpoint(store, rollout);
     const deployer = deployerFor(rollout.config);
     if (phase === 'scale') {
       await deployer.scaleCanary(rollout.config, route, step.weight);
@@ -98,7 +98,7 @@ export function makeSetWeight(deps: SetWeightDeps) {
     // Capacity first, then traffic: the canary is never asked to take more than it is sized for (already sized by
     // the scale phase, so this changes nothing then; it sizes the canary for an execution without that phase).
     await deployer.scaleCanary(rollout.config, route, step.weight);
-    await shiftTraffic(deps, route, step.weight);
+    await moveTraffic(deps, rollout, route, step.weight);
     const now = clock.now().toISOString();
     await store.updateRollout(rollout.rolloutId, {
       currentStep: step.index,
@@ -128,8 +128,6 @@ export function makeSetWeight(deps: SetWeightDeps) {
       },
     );
     log.info('weight set', { rolloutId: rollout.rolloutId, step: step.index, weight: step.weight });
-    // An alarm may have put traffic back on stable while this task was moving it: let the workflow roll back.
-    await checkpoint(store, rollout.rolloutId);
     const sinceCanary = record.canaryStartedAt
       ? (clock.now().getTime() - Date.parse(record.canaryStartedAt)) / 1000
       : 0;

@@ -130,10 +130,13 @@ describe('check-ready', () => {
       expect(elbv2.commandCalls(DescribeTargetHealthCommand).map((c) => c.args[0].input)).toEqual([
         { TargetGroupArn: CANARY_TG_ARN },
       ]);
+      // The lock and the record: the rollout still owns the service.
       expect(doc.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
+        getInput(LOCK_KEY.pk, LOCK_KEY.sk),
         getInput(RECORD_KEY.pk, RECORD_KEY.sk),
       ]);
       expect(timeline()).toEqual([
+        'doc:GetCommand',
         'doc:GetCommand',
         'ecs:DescribeServicesCommand',
         'elbv2:DescribeTargetHealthCommand',
@@ -193,10 +196,18 @@ describe('bake', () => {
       }),
     ]);
     expect(doc.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
+      getInput(LOCK_KEY.pk, LOCK_KEY.sk),
       getInput(RECORD_KEY.pk, RECORD_KEY.sk),
+      getInput(LOCK_KEY.pk, LOCK_KEY.sk),
       getInput(RECORD_KEY.pk, RECORD_KEY.sk),
     ]);
-    expect(timeline()).toEqual(['doc:GetCommand', 'doc:UpdateCommand', 'doc:GetCommand']);
+    expect(timeline()).toEqual([
+      'doc:GetCommand',
+      'doc:GetCommand',
+      'doc:UpdateCommand',
+      'doc:GetCommand',
+      'doc:GetCommand',
+    ]);
     expect(sfn.calls()).toHaveLength(0);
   });
 });
@@ -240,14 +251,17 @@ describe('promote', () => {
     expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
       historyPut('promoting', `promoting acme/web:v1.4.2`),
     ]);
-    // Traffic first (verified), the record says the stable service is being changed before it is.
+    // Traffic first (verified, then an abort read after the write), the record says the stable service is being
+    // changed before it is.
     expect(timeline()).toEqual([
+      'doc:GetCommand',
       'doc:GetCommand',
       'elbv2:DescribeListenersCommand',
       'elbv2:DescribeTargetGroupAttributesCommand',
       'elbv2:DescribeTargetGroupAttributesCommand',
       'elbv2:ModifyListenerCommand',
       'elbv2:DescribeListenersCommand',
+      'doc:GetCommand',
       'doc:UpdateCommand',
       'doc:UpdateCommand',
       'ecs:DescribeServicesCommand',
@@ -279,6 +293,7 @@ describe('promote', () => {
       ),
     ]);
     expect(timeline()).toEqual([
+      'doc:GetCommand',
       'doc:GetCommand',
       'elbv2:DescribeListenersCommand',
       'elbv2:ModifyListenerCommand',
@@ -324,6 +339,7 @@ describe('promote', () => {
       expect.objectContaining({ TableName: TABLE, Key: LOCK_KEY }),
     ]);
     expect(timeline()).toEqual([
+      'doc:GetCommand',
       'doc:GetCommand',
       'elbv2:DescribeListenersCommand',
       'ecs:UpdateServiceCommand',

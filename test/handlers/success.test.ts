@@ -365,8 +365,10 @@ describe('set-weight', () => {
     expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
       historyPut('weight', 'step 1: 5% on the canary', { step: 0, weight: 5 }),
     ]);
-    // Capacity before traffic; the weights verified before the step is recorded; an abort checked at the end.
+    // The lock and the record read first; capacity before traffic; the weights verified, and an abort read after the
+    // write, before the step is recorded.
     expect(timeline()).toEqual([
+      'doc:GetCommand',
       'doc:GetCommand',
       'cloudwatch:GetMetricDataCommand',
       'ecs:DescribeServicesCommand',
@@ -374,9 +376,9 @@ describe('set-weight', () => {
       'elbv2:DescribeListenersCommand',
       'elbv2:ModifyListenerCommand',
       'elbv2:DescribeListenersCommand',
+      'doc:GetCommand',
       'doc:UpdateCommand',
       'doc:PutCommand',
-      'doc:GetCommand',
     ]);
   });
 });
@@ -384,7 +386,7 @@ describe('set-weight', () => {
 // --- on-alarm -------------------------------------------------------------------------------------------------
 
 describe('on-alarm', () => {
-  it('puts a gated rollout back on stable first, marks it aborted and fails its wait with AlarmFired', async () => {
+  it('marks a gated rollout aborted, puts it back on stable and fails its wait with AlarmFired', async () => {
     const event = loadEvent('cloudwatch/alarm');
     const active = record({
       route,
@@ -451,15 +453,15 @@ describe('on-alarm', () => {
     expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
       historyPut('alarm', message, { alarm: 'web-5xx-high' }),
     ]);
-    // Traffic first (verified), then the abort, then the wait.
+    // The abort first (a task moving traffic reads it after its own write), then traffic (verified), then the wait.
     expect(timeline()).toEqual([
       'doc:QueryCommand',
+      'doc:UpdateCommand',
       'elbv2:DescribeListenersCommand',
       'elbv2:DescribeTargetGroupAttributesCommand',
       'elbv2:DescribeTargetGroupAttributesCommand',
       'elbv2:ModifyListenerCommand',
       'elbv2:DescribeListenersCommand',
-      'doc:UpdateCommand',
       'doc:UpdateCommand',
       'sfn:SendTaskFailureCommand',
       'doc:PutCommand',
@@ -679,6 +681,8 @@ describe('analyze', () => {
       MetricAlarms: ALARMS.map(alarm),
       CompositeAlarms: [],
     });
+    // The listener still gives the canary the 5% the rollout set (19:1).
+    elbv2.on(DescribeListenersCommand).resolves(listener(19, 1, { Enabled: true, DurationSeconds: 300 }));
 
     const handler = await handlerOf('analyze');
     const result = await handler(
@@ -699,6 +703,11 @@ describe('analyze', () => {
     expect(cloudwatch.commandCalls(DescribeAlarmsCommand).map((c) => c.args[0].input)).toEqual([
       { AlarmNames: [...ALARMS], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] },
     ]);
+    // The listener read back once (no drift), never changed.
+    expect(elbv2.commandCalls(DescribeListenersCommand).map((c) => c.args[0].input)).toEqual([
+      { ListenerArns: [LISTENER_ARN] },
+    ]);
+    expect(elbv2.commandCalls(ModifyListenerCommand)).toHaveLength(0);
 
     // The verdict is kept on the record, with the evidence it rests on.
     const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);

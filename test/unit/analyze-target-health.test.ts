@@ -8,7 +8,7 @@ import { stepSpecs } from '../../functions/core/config';
 import type { MetricWindow, PeriodStats } from '../../functions/core/judge';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, Route } from '../../functions/core/rollout';
-import type { Clock, MetricSource } from '../../functions/ports';
+import type { Clock, MetricSource, TrafficRouter } from '../../functions/ports';
 import { makeAnalyze } from '../../functions/tasks/analyze';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 import {
@@ -71,6 +71,8 @@ function source(canary: PeriodStats[], baseline: PeriodStats[]) {
 
 async function store() {
   const s = new InMemoryRolloutStore();
+  // The rollout holds its service, as start-rollout left it.
+  await s.acquireLock(SERVICE, ROLLOUT_ID, new Date('2025-03-14T09:27:00.000Z'));
   await s.putRollout({
     rolloutId: ROLLOUT_ID,
     service: SERVICE,
@@ -86,6 +88,13 @@ async function store() {
   return s;
 }
 
+/** The listener shows the share the rollout set (no drift). */
+const steadyRouter: TrafficRouter = {
+  describe: async () => ({}),
+  setWeights: async () => {},
+  verifyWeights: async () => true,
+};
+
 describe('analyze: a weighted canary with no target', () => {
   it('fails the canary when no canary target was healthy for settled minutes, with no request routed to it', async () => {
     // Prepare: the canary's tasks were stopped; ALB answered 503 itself, so the group counts no request.
@@ -93,6 +102,7 @@ describe('analyze: a weighted canary with no target', () => {
     const analyze = makeAnalyze({
       metrics: source(periods(4, 0, 0), periods(4, 4000, 6)),
       alarms: { states: async () => [] },
+      router: steadyRouter,
       store: s,
       notifiers: [],
       clock,

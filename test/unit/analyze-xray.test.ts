@@ -8,7 +8,7 @@ import { stepSpecs } from '../../functions/core/config';
 import type { MetricWindow, PeriodStats } from '../../functions/core/judge';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, Route } from '../../functions/core/rollout';
-import type { Clock, MetricSource } from '../../functions/ports';
+import type { Clock, MetricSource, TrafficRouter } from '../../functions/ports';
 import { makeAnalyze } from '../../functions/tasks/analyze';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 import {
@@ -70,6 +70,8 @@ function source(canary: PeriodStats[], baseline: PeriodStats[]) {
 
 async function store() {
   const s = new InMemoryRolloutStore();
+  // The rollout holds its service, as start-rollout left it.
+  await s.acquireLock(SERVICE, ROLLOUT_ID, new Date('2025-03-14T09:27:00.000Z'));
   await s.putRollout({
     rolloutId: ROLLOUT_ID,
     service: SERVICE,
@@ -85,6 +87,13 @@ async function store() {
   return s;
 }
 
+/** The listener shows the share the rollout set (no drift). */
+const steadyRouter: TrafficRouter = {
+  describe: async () => ({}),
+  setWeights: async () => {},
+  verifyWeights: async () => true,
+};
+
 describe('analyze with analysis.xray', () => {
   it("fails the canary on its X-Ray groups' faults when the load balancer sees nothing wrong", async () => {
     // Prepare
@@ -96,6 +105,7 @@ describe('analyze with analysis.xray', () => {
       metrics: alb,
       xrayFor,
       alarms: { states: async () => [] },
+      router: steadyRouter,
       store: s,
       notifiers: [],
       clock,
@@ -118,6 +128,7 @@ describe('analyze with analysis.xray', () => {
     const analyze = makeAnalyze({
       metrics: source(periods(6, 400, 2), periods(6, 4000, 20)),
       alarms: { states: async () => [] },
+      router: steadyRouter,
       store: await store(),
       notifiers: [],
       clock,

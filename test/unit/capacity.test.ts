@@ -84,6 +84,8 @@ function world(capacity: CanaryCapacity = STARTING) {
 
 async function store() {
   const s = new InMemoryRolloutStore();
+  // The rollout holds its service, as start-rollout left it.
+  await s.acquireLock(SERVICE, ROLLOUT_ID, new Date('2025-03-14T09:27:00.000Z'));
   await s.putRollout({
     rolloutId: ROLLOUT_ID,
     service: SERVICE,

@@ -8,8 +8,10 @@ import {
   ErrorName,
   InputInvalidError,
   LockHeldError,
+  NotOwnerError,
   RolloutAbortedError,
   TargetNotFoundError,
+  TrafficDriftedError,
   TransientError,
   WeightsNotAppliedError,
 } from '../../functions/core/errors';
@@ -32,6 +34,7 @@ describe('ErrorName', () => {
       WeightsNotApplied: 'WeightsNotApplied',
       Transient: 'Transient',
       AccessDenied: 'AccessDenied',
+      TrafficDrifted: 'TrafficDrifted',
     });
   });
 });
@@ -42,6 +45,8 @@ describe('error classes', () => {
     ['CanaryNotReady', () => new CanaryNotReadyError('2 of 3 targets unhealthy')],
     ['TargetNotFound', () => new TargetNotFoundError('listener not found')],
     ['WeightsNotApplied', () => new WeightsNotAppliedError('expected 19:1, found 1:0')],
+    ['TrafficDrifted', () => new TrafficDriftedError('expected 25%, found 10%')],
+    ['LockHeld', () => new NotOwnerError('web', 'web-0123456789abcdef', 'it changes nothing')],
     ['Transient', () => new TransientError('ThrottlingException')],
     ['LockHeld', () => new LockHeldError('web', 'web-0123456789abcdef')],
     ['ConfigInvalid', () => new ConfigInvalidError('service config', [{ path: 'service', message: 'bad' }])],

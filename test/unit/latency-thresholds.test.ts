@@ -61,6 +61,8 @@ const deployerFor = () =>
 
 async function storeWith(extra: Partial<RolloutRecord> = {}) {
   const store = new InMemoryRolloutStore();
+  // The rollout holds its service, as start-rollout left it.
+  await store.acquireLock(SERVICE, ROLLOUT_ID, new Date('2025-03-14T09:27:00.000Z'));
   await store.putRollout({
     rolloutId: ROLLOUT_ID,
     service: SERVICE,
@@ -91,6 +93,13 @@ function fakeMetrics(thresholds: LatencyThresholds | undefined | Error) {
     }),
   } satisfies MetricSource;
 }
+
+/** The listener shows the share the rollout set (no drift). */
+const steadyRouter: TrafficRouter = {
+  describe: async () => ({}),
+  setWeights: async () => {},
+  verifyWeights: async () => true,
+};
 
 describe('set-weight fixes the latency thresholds on the first step', () => {
   it('takes the stable p99 and p50 over the 30 minutes before, and stores them with canaryStartedAt', async () => {
@@ -169,6 +178,7 @@ describe('analyze passes the stored thresholds unchanged', () => {
   const deps = (store: InMemoryRolloutStore, metrics: MetricSource) => ({
     metrics,
     alarms: { states: async () => [] },
+    router: steadyRouter,
     store,
     notifiers: [],
     clock,

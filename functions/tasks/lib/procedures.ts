@@ -3,12 +3,21 @@
  * the order in which the world is changed, which is what the invariants are about.
  */
 import type { ServiceConfig } from '../../core/config';
-import { ErrorName, RolloutAbortedError, TransientError, WeightsNotAppliedError } from '../../core/errors';
+import {
+  ErrorName,
+  NotOwnerError,
+  RolloutAbortedError,
+  TrafficDriftedError,
+  TransientError,
+  WeightsNotAppliedError,
+} from '../../core/errors';
+import { albWeights, trafficDrift } from '../../core/plan';
 import type {
   DeployedVersion,
   HistoryEntry,
   RolloutDoc,
   RolloutRecord,
+  RolloutStatus,
   Route,
   ServiceLock,
 } from '../../core/rollout';
@@ -45,6 +54,75 @@ export async function shiftTraffic(
   );
 }
 
+/**
+ * A rollout's own traffic move (a step's weight, promotion's 100%), so that an alarm or an abort always wins: the
+ * stop is recorded first and then puts 100% on stable (on-alarm), while this writes first and then reads the mark
+ * (after the write, and whenever the listener does not show the write yet). Whichever order the two run in, either
+ * this sees the mark and puts stable back itself, or the stop's write came after this one. ALB has no conditional
+ * weight change (ModifyListener and ModifyRule replace the actions), so the order is what keeps it safe. Throws the
+ * abort's stable error once stable is back.
+ */
+export async function moveTraffic(
+  deps: { router: TrafficRouter; store: RolloutStore; clock: Clock },
+  rollout: Pick<RolloutDoc, 'rolloutId'>,
+  route: Route,
+  canaryPercent: number,
+): Promise<void> {
+  const aborted = async () => (await deps.store.getRollout(rollout.rolloutId))?.abort;
+  await deps.router.setWeights(route, canaryPercent);
+  let verified = false;
+  let abort: RolloutRecord['abort'];
+  for (let attempt = 0; attempt < VERIFY_ATTEMPTS && !verified && !abort; attempt++) {
+    verified = await deps.router.verifyWeights(route, canaryPercent);
+    if (!verified) {
+      abort = await aborted();
+      if (!abort) await deps.clock.sleep(Math.min(VERIFY_BASE_DELAY_MS * 2 ** attempt, 4000));
+    }
+  }
+  abort ??= await aborted();
+  if (abort) {
+    await shiftTraffic(deps, route, 0);
+    await deps.store.updateRollout(rollout.rolloutId, { canaryPercent: 0 });
+    throw new RolloutAbortedError(abort.reason, abort.message);
+  }
+  if (!verified) {
+    throw new WeightsNotAppliedError(
+      `listener did not report ${canaryPercent}% on the canary after ${VERIFY_ATTEMPTS} checks`,
+    );
+  }
+}
+
+/**
+ * Throw TrafficDrifted, naming the weights seen and expected, when the listener no longer gives the canary the share
+ * the rollout set (someone changed it by hand, or infrastructure as code put its own weights back). The cheap check
+ * first (the one every weight change ends with); the listener is described only to name what changed.
+ */
+export async function checkDrift(
+  deps: { router: TrafficRouter },
+  route: Route,
+  expectedPercent: number,
+): Promise<void> {
+  if (await deps.router.verifyWeights(route, expectedPercent)) return;
+  const weights = await deps.router.describe(route);
+  const drift = trafficDrift(
+    weights,
+    { stable: route.stableTargetGroupArn, canary: route.canaryTargetGroupArn },
+    expectedPercent,
+  );
+  const set = albWeights(expectedPercent);
+  const expected = `${expectedPercent}% on the canary (stable ${set.stable}, canary ${set.canary})`;
+  if (!drift) {
+    // The weights hold the share; what the weight change also keeps (the testers' header rule) does not.
+    throw new TrafficDriftedError(
+      `the listener's routing was changed outside the rollout: the weights still give ${expected}, but not the header rule the rollout set`,
+    );
+  }
+  const others = drift.others.map((arn) => `, ${arn} ${weights[arn]}`).join('');
+  throw new TrafficDriftedError(
+    `the listener's weights were changed outside the rollout: expected ${expected}, found stable ${drift.seen.stable}, canary ${drift.seen.canary}${others} (${drift.seenPercent}% on the canary${drift.others.length > 0 ? ', and traffic to another target group' : ''})`,
+  );
+}
+
 /** The route of a rollout: the configured one, with the target groups swapped if a promotion swapped them. */
 export async function resolveRoute(store: RolloutStore, config: ServiceConfig): Promise<Route> {
   const t = config.traffic;
@@ -60,11 +138,49 @@ export async function resolveRoute(store: RolloutStore, config: ServiceConfig): 
   };
 }
 
-/** Throw the abort's stable error if an alarm, an operator or a newer image has asked this rollout to stop. */
-export async function checkpoint(store: RolloutStore, rolloutId: string): Promise<RolloutRecord> {
-  const record = await store.getRollout(rolloutId);
-  if (!record) throw new Error(`rollout ${rolloutId} has no record`);
+/** What a task needs to know before it changes anything: the rollout's record and the service's lock. */
+export async function ownership(
+  store: RolloutStore,
+  rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
+): Promise<{ record: RolloutRecord | undefined; lock: ServiceLock | undefined }> {
+  const [lock, record] = await Promise.all([
+    store.getLock(rollout.service),
+    store.getRollout(rollout.rolloutId),
+  ]);
+  return { record, lock };
+}
+
+/** The statuses in which a rollout's own tasks still move it forward. */
+const MOVING: ReadonlySet<RolloutStatus> = new Set(['running', 'promoting']);
+
+/**
+ * The record of a rollout that still owns its service, read before any side effect. Throws the abort's stable
+ * error if an alarm, an operator or a newer image has asked it to stop, and LockHeld when it no longer owns the
+ * service: its lock passed on (it ended and a newer rollout holds the service) or it is over or rolling back.
+ * A task retried after its attempt finished the rollout (its response lost) thus changes nothing that a newer
+ * rollout owns.
+ */
+export async function checkpoint(
+  store: RolloutStore,
+  rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
+): Promise<RolloutRecord> {
+  return stillOwned(rollout, await ownership(store, rollout));
+}
+
+/** checkpoint's judgement on what `ownership` read. */
+export function stillOwned(
+  rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
+  { record, lock }: { record: RolloutRecord | undefined; lock: ServiceLock | undefined },
+): RolloutRecord {
+  if (!record) throw new Error(`rollout ${rollout.rolloutId} has no record`);
   if (record.abort) throw new RolloutAbortedError(record.abort.reason, record.abort.message);
+  if (lock?.rolloutId !== rollout.rolloutId || !MOVING.has(record.status)) {
+    throw new NotOwnerError(
+      rollout.service,
+      lock?.rolloutId,
+      `rollout ${rollout.rolloutId} is ${record.status} and the service's lock is held by ${lock?.rolloutId ?? 'nobody'}: it changes nothing`,
+    );
+  }
   return record;
 }
 
