@@ -97,7 +97,11 @@ export const SCENARIOS: Record<
     service: {
       analysis: {
         ...demoService().analysis,
-        xray: { canaryGroup: 'web-canary', stableGroup: 'web-stable' },
+        xray: {
+          canaryGroup: 'web-canary',
+          stableGroup: 'web-stable',
+          entitySelectorExpression: 'service("web")',
+        },
       },
     },
   },

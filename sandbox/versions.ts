@@ -14,7 +14,8 @@ export interface FaultProfile {
   badLatencyMs?: number;
   /**
    * The app calls a downstream service on every request and this share of the calls fault; the app answers 200
-   * anyway (a fallback), so the load balancer never sees it; X-Ray's traces do (sandbox/xray.ts).
+   * anyway (a fallback) and records the caught fault on its own X-Ray segment, so the load balancer never sees it;
+   * X-Ray's statistics of the app's service node do (sandbox/xray.ts).
    */
   downstreamFaultRate?: number;
   /** Rollout seconds after start when the process dies: from then on it refuses connections. */

@@ -102,11 +102,12 @@ export class World {
     this.router = new LocalTrafficRouter(this.lb);
     this.configs = parseServiceConfigs(options.services);
     const random = seededRandom(options.seed ?? 1);
-    // The apps annotate their traces with the deployment they serve as; each service's X-Ray groups select by it.
+    // The apps trace as X-Ray service `<service>` and annotate their traces with the deployment they serve as; each
+    // service's X-Ray groups select by it.
     const deployments = new Map(
       this.configs.flatMap((c) => [
-        [c.traffic.canaryTargetGroupArn, `${c.service}-canary`],
-        [c.traffic.stableTargetGroupArn, `${c.service}-stable`],
+        [c.traffic.canaryTargetGroupArn, { service: c.service, deployment: `${c.service}-canary` }],
+        [c.traffic.stableTargetGroupArn, { service: c.service, deployment: `${c.service}-stable` }],
       ]),
     );
     this.xray = new LocalXRay((tg) => deployments.get(tg), seededRandom((options.seed ?? 1) + 1));

@@ -202,11 +202,26 @@ const xraySchema = z
     canaryGroup: xrayGroupName,
     stableGroup: xrayGroupName,
     /**
-     * Optional: which entities of each group's traces to count (GetTimeSeriesServiceStatistics'
-     * EntitySelectorExpression, e.g. `service("web")`); without it X-Ray returns the group's edge statistics, which
-     * include the calls the app makes downstream.
+     * Required: the service whose own statistics are judged (GetTimeSeriesServiceStatistics'
+     * EntitySelectorExpression, e.g. `service("web")`; 1–500 characters). Without one X-Ray returns edge statistics
+     * (API reference: "If no selector expression is specified, edge statistics are returned"): one request would
+     * count once per edge it crosses (client → app and every downstream call), which the sequential test, built on
+     * one trial per request, must not see. A service node's statistics come from its own segments (X-Ray developer
+     * guide, "Concepts": the service graph's nodes use the service's segments, its edges the caller's subsegments).
      */
-    entitySelectorExpression: z.string().min(1).max(500).optional(),
+    entitySelectorExpression: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined
+            ? 'required: the service whose own statistics are judged, e.g. service("<name>") (the X-Ray service name of the app\'s segments)'
+            : 'must be a string',
+      })
+      .min(1, 'must be an X-Ray entity selector (1–500 characters)')
+      .max(500, 'must be an X-Ray entity selector (1–500 characters)')
+      .refine((s) => /^\s*(service|id)\(/.test(s) && !/\bedge\(/.test(s), {
+        message:
+          'must select one service node, service("<name>") or id(...): edge selectors count a request once per edge',
+      }),
   })
   .refine((x) => x.canaryGroup !== x.stableGroup, {
     message: 'must differ from stableGroup: one group per version',

@@ -160,7 +160,10 @@ describe('XRayMetricSource', () => {
       'arn:aws:xray:us-east-1:123456789012:group/web-canary/ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGHIJKLMNOP';
     source = new XRayMetricSource(
       client,
-      () => ({ canary: { groupArn }, baseline: { entitySelectorExpression: STABLE } }),
+      () => ({
+        canary: { groupArn, entitySelectorExpression: CANARY },
+        baseline: { entitySelectorExpression: STABLE },
+      }),
       { retry: retry.retry },
     );
     xray.on(GetTimeSeriesServiceStatisticsCommand).resolves({ TimeSeriesServiceStatistics: [] });
@@ -174,21 +177,39 @@ describe('XRayMetricSource', () => {
 
     const calls = xray.commandCalls(GetTimeSeriesServiceStatisticsCommand).map((c) => c.args[0].input);
     expect(calls).toContainEqual(expect.objectContaining({ GroupARN: groupArn, Period: 300 }));
-    expect(calls.find((c) => c.GroupARN)?.EntitySelectorExpression).toBeUndefined();
+    expect(calls.find((c) => c.GroupARN)?.EntitySelectorExpression).toBe(CANARY);
   });
 
-  it('uses edge statistics when the service summary is absent', async () => {
+  it("counts the service node's own statistics, one per request reaching it, never the edges", async () => {
+    // A traced request through web to a downstream call: the response holds the service summary (web's segments)
+    // and may hold edge statistics (client → web and web → downstream), which would count the request twice.
     xray.on(GetTimeSeriesServiceStatisticsCommand, { EntitySelectorExpression: CANARY }).resolves({
       TimeSeriesServiceStatistics: [
         {
           Timestamp: new Date('2025-03-04T12:00:00Z'),
+          ServiceSummaryStatistics: {
+            OkCount: 9,
+            FaultStatistics: { TotalCount: 1 },
+            TotalCount: 10,
+            TotalResponseTime: 1,
+          },
+          EdgeSummaryStatistics: {
+            OkCount: 17,
+            FaultStatistics: { TotalCount: 3 },
+            TotalCount: 20,
+            TotalResponseTime: 1.5,
+          },
+          ResponseTimeHistogram: [{ Value: 0.1, Count: 10 }],
+        },
+        {
+          Timestamp: new Date('2025-03-04T12:01:00Z'),
           EdgeSummaryStatistics: {
             OkCount: 8,
             FaultStatistics: { TotalCount: 2 },
             TotalCount: 10,
             TotalResponseTime: 1,
           },
-          ResponseTimeHistogram: [{ Value: 0.1, Count: 10 }],
+          ResponseTimeHistogram: [{ Value: 0.5, Count: 10 }],
         },
       ],
     });
@@ -196,24 +217,26 @@ describe('XRayMetricSource', () => {
 
     const window = await source.fetch({ route: route(), from, to, periodSeconds: 60 });
 
-    expect(window.canary[0]).toEqual({
-      start: '2025-03-04T12:00:00.000Z',
-      requests: 10,
-      errors: 2,
-      p99Ms: 100,
-    });
+    expect(window.canary.slice(0, 2)).toEqual([
+      { start: '2025-03-04T12:00:00.000Z', requests: 10, errors: 1, p99Ms: 100 },
+      { start: '2025-03-04T12:01:00.000Z', requests: 0, errors: 0, p99Ms: null },
+    ]);
   });
 
-  it("asks each version's group by name, counting faults and throttles as failures and slow requests from the histogram", async () => {
+  it("asks each version's group by name for the service's statistics, counting faults and throttles as failures and slow requests from the histogram", async () => {
     // Prepare
     source = new XRayMetricSource(
       client,
-      groupSelectors({ canaryGroup: 'web-canary', stableGroup: 'web-stable' }),
+      groupSelectors({
+        canaryGroup: 'web-canary',
+        stableGroup: 'web-stable',
+        entitySelectorExpression: 'service("web")',
+      }),
       { retry: retry.retry },
     );
     const edge = (total: number, faults: number, throttles: number, other4xx: number) => ({
       Timestamp: new Date('2025-03-04T12:00:00Z'),
-      EdgeSummaryStatistics: {
+      ServiceSummaryStatistics: {
         OkCount: total - faults - throttles - other4xx,
         ErrorStatistics: { ThrottleCount: throttles, OtherCount: other4xx, TotalCount: throttles + other4xx },
         FaultStatistics: { OtherCount: faults, TotalCount: faults },
@@ -251,12 +274,14 @@ describe('XRayMetricSource', () => {
           EndTime: new Date('2025-03-04T12:01:00.000Z'),
           Period: 60,
           GroupName: 'web-canary',
+          EntitySelectorExpression: 'service("web")',
         },
         {
           StartTime: from,
           EndTime: new Date('2025-03-04T12:01:00.000Z'),
           Period: 60,
           GroupName: 'web-stable',
+          EntitySelectorExpression: 'service("web")',
         },
       ]),
     );

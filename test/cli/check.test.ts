@@ -565,7 +565,14 @@ describe('canary check: every failure it knows', () => {
     const config = checkedConfig();
     const xrayConfig = {
       ...config,
-      analysis: { ...config.analysis, xray: { canaryGroup: 'web-canary', stableGroup: 'web-stable' } },
+      analysis: {
+        ...config.analysis,
+        xray: {
+          canaryGroup: 'web-canary',
+          stableGroup: 'web-stable',
+          entitySelectorExpression: 'service("web")',
+        },
+      },
     };
     const account = cleanAccount();
     account.denied['xray:GetTimeSeriesServiceStatistics *'] = 'implicitDeny';

@@ -414,7 +414,10 @@ const CASES: Case[] = [
         clients.xray,
         () => ({
           canary: { entitySelectorExpression: 'service("web") { annotation.version = "canary" }' },
-          baseline: { groupArn: 'arn:aws:xray:us-east-1:123456789012:group/web-stable/ABCDEF1234567890' },
+          baseline: {
+            groupArn: 'arn:aws:xray:us-east-1:123456789012:group/web-stable/ABCDEF1234567890',
+            entitySelectorExpression: 'service("web")',
+          },
         }),
         noWait,
       );

@@ -54,7 +54,11 @@ const API_SERVICE: ServiceConfigInput = {
   },
   analysis: {
     alarms: ['api-5xx-high', 'web-5xx-high'],
-    xray: { canaryGroup: 'api-canary', stableGroup: 'api-stable' },
+    xray: {
+      canaryGroup: 'api-canary',
+      stableGroup: 'api-stable',
+      entitySelectorExpression: 'service("api")',
+    },
   },
 };
 

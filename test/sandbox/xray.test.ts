@@ -10,7 +10,12 @@ const T0 = Date.parse('2025-03-14T09:30:00Z');
 
 function localXRay() {
   const xray = new LocalXRay(
-    (tg) => (tg === CANARY_TG ? 'web-canary' : tg === STABLE_TG ? 'web-stable' : undefined),
+    (tg) =>
+      tg === CANARY_TG
+        ? { service: 'web', deployment: 'web-canary' }
+        : tg === STABLE_TG
+          ? { service: 'web', deployment: 'web-stable' }
+          : undefined,
     seededRandom(7),
   );
   xray.createGroup('web-canary', { annotation: 'deployment', value: 'web-canary' });
@@ -19,7 +24,9 @@ function localXRay() {
 }
 
 describe('the local X-Ray', () => {
-  it("samples as the SDKs' default rule and counts downstream faults the app answered 200 for", async () => {
+  const SERVICE = 'service("web")';
+
+  it("samples as the SDKs' default rule and answers the service node's statistics: one count per traced request, downstream faults the app marked on its segment", async () => {
     // Prepare: 10 requests a second for a minute on each version, every one answered 200.
     const xray = localXRay();
     for (let i = 0; i < 600; i++) {
@@ -29,31 +36,50 @@ describe('the local X-Ray', () => {
     }
 
     // Act
-    const out = await xray.client().send(
-      new GetTimeSeriesServiceStatisticsCommand({
-        StartTime: new Date(T0),
-        EndTime: new Date(T0 + 60_000),
-        Period: 60,
-        GroupName: 'web-canary',
-      }),
-    );
-    const stable = xray.getTimeSeriesServiceStatistics({
-      StartTime: new Date(T0),
-      EndTime: new Date(T0 + 60_000),
-      Period: 60,
-      GroupName: 'web-stable',
-    });
+    const ask = (GroupName: string, EntitySelectorExpression?: string) =>
+      xray.client().send(
+        new GetTimeSeriesServiceStatisticsCommand({
+          StartTime: new Date(T0),
+          EndTime: new Date(T0 + 60_000),
+          Period: 60,
+          GroupName,
+          ...(EntitySelectorExpression ? { EntitySelectorExpression } : {}),
+        }),
+      );
+    const canary = (await ask('web-canary', SERVICE)).TimeSeriesServiceStatistics?.[0];
+    const stable = (await ask('web-stable', SERVICE)).TimeSeriesServiceStatistics?.[0];
+    const canaryEdges = (await ask('web-canary')).TimeSeriesServiceStatistics?.[0];
 
-    // Assess: 60 reservoir traces (one a second) and about 5% of the other 540 per version.
-    const canary = out.TimeSeriesServiceStatistics?.[0]?.EdgeSummaryStatistics;
-    const stableEdges = stable.TimeSeriesServiceStatistics?.[0]?.EdgeSummaryStatistics;
-    expect(stableEdges?.TotalCount).toBeGreaterThanOrEqual(60);
-    expect(stableEdges?.TotalCount).toBeLessThan(120);
-    expect(stableEdges?.FaultStatistics?.TotalCount).toBe(0);
-    // Two edges per traced canary request (client → app, app → downstream); faults only downstream.
-    expect((canary?.TotalCount ?? 0) % 2).toBe(0);
-    expect(canary?.FaultStatistics?.TotalCount).toBeGreaterThan(0);
-    expect(xray.traced).toBe((canary?.TotalCount ?? 0) / 2 + (stableEdges?.TotalCount ?? 0));
+    // Assess: 60 reservoir traces (one a second) and about 5% of the other 540 per version, each counted once.
+    const node = canary?.ServiceSummaryStatistics;
+    const stableNode = stable?.ServiceSummaryStatistics;
+    expect(stableNode?.TotalCount).toBeGreaterThanOrEqual(60);
+    expect(stableNode?.TotalCount).toBeLessThan(120);
+    expect(stableNode?.FaultStatistics?.TotalCount).toBe(0);
+    expect(xray.traced).toBe((node?.TotalCount ?? 0) + (stableNode?.TotalCount ?? 0));
+    expect(node?.FaultStatistics?.TotalCount).toBeGreaterThan(0);
+    expect(canary?.EdgeSummaryStatistics).toBeUndefined();
+    // The node's histogram holds the app's own response times, one per request.
+    expect(canary?.ResponseTimeHistogram?.reduce((n, e) => n + (e.Count ?? 0), 0)).toBe(node?.TotalCount);
+    // Without a selector: edge statistics, a traced request counted on each edge it crosses.
+    expect(canaryEdges?.ServiceSummaryStatistics).toBeUndefined();
+    expect(canaryEdges?.EdgeSummaryStatistics?.TotalCount).toBe(2 * (node?.TotalCount ?? 0));
+  });
+
+  it('answers nothing for another service, and refuses a selector it does not know, naming it', () => {
+    // Prepare
+    const xray = localXRay();
+    xray.record(CANARY_TG, T0, DOWNSTREAM_FAULTS, 200, 10);
+    const input = { StartTime: new Date(T0), EndTime: new Date(T0 + 60_000), GroupName: 'web-canary' };
+
+    // Act / Assess
+    expect(
+      xray.getTimeSeriesServiceStatistics({ ...input, EntitySelectorExpression: 'service("api")' })
+        .TimeSeriesServiceStatistics,
+    ).toEqual([]);
+    expect(() =>
+      xray.getTimeSeriesServiceStatistics({ ...input, EntitySelectorExpression: 'edge("a", "b")' }),
+    ).toThrow(/edge\("a", "b"\)/);
   });
 
   it('refuses a group that does not exist, naming it', () => {

@@ -28,7 +28,11 @@ const route: Route = {
   stableTargetGroupArn: STABLE_TG_ARN,
   canaryTargetGroupArn: CANARY_TG_ARN,
 };
-const XRAY = { canaryGroup: 'web-canary', stableGroup: 'web-stable' };
+const XRAY = {
+  canaryGroup: 'web-canary',
+  stableGroup: 'web-stable',
+  entitySelectorExpression: 'service("web")',
+};
 const config = validParsedConfig({ analysis: { alarms: [], xray: XRAY } });
 const rollout: RolloutDoc = {
   rolloutId: ROLLOUT_ID,

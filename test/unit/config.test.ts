@@ -688,6 +688,8 @@ describe('parseServiceConfig', () => {
   });
 
   describe('analysis.xray', () => {
+    const SEL = { entitySelectorExpression: 'service("web")' };
+
     it('selects X-Ray statistics per version by group, and names the groups the account must have', () => {
       // Act
       const config = parseServiceConfig(
@@ -713,12 +715,34 @@ describe('parseServiceConfig', () => {
     });
 
     it.each([
-      ['analysis.xray.canaryGroup', { canaryGroup: 'x'.repeat(33), stableGroup: 'web-stable' }, /32/],
-      ['analysis.xray.stableGroup', { canaryGroup: 'web-canary', stableGroup: '' }, /group name/],
-      ['analysis.xray.stableGroup', { canaryGroup: 'web-canary', stableGroup: 'Default' }, /all traces/],
-      ['analysis.xray.canaryGroup', { canaryGroup: 'web', stableGroup: 'web' }, /one group per version/],
-      ['analysis.xray.stableGroup', { canaryGroup: 'web-canary' }, /./],
-      ['analysis.xray.groups', { canaryGroup: 'a', stableGroup: 'b', groups: ['a'] }, /unknown field/],
+      ['analysis.xray.canaryGroup', { ...SEL, canaryGroup: 'x'.repeat(33), stableGroup: 'web-stable' }, /32/],
+      ['analysis.xray.stableGroup', { ...SEL, canaryGroup: 'web-canary', stableGroup: '' }, /group name/],
+      [
+        'analysis.xray.stableGroup',
+        { ...SEL, canaryGroup: 'web-canary', stableGroup: 'Default' },
+        /all traces/,
+      ],
+      [
+        'analysis.xray.canaryGroup',
+        { ...SEL, canaryGroup: 'web', stableGroup: 'web' },
+        /one group per version/,
+      ],
+      ['analysis.xray.stableGroup', { ...SEL, canaryGroup: 'web-canary' }, /./],
+      [
+        'analysis.xray.entitySelectorExpression',
+        { canaryGroup: 'web-canary', stableGroup: 'web-stable' },
+        /required.*service\("<name>"\)/,
+      ],
+      [
+        'analysis.xray.entitySelectorExpression',
+        { canaryGroup: 'web-canary', stableGroup: 'web-stable', entitySelectorExpression: 'edge("a", "b")' },
+        /service node/,
+      ],
+      [
+        'analysis.xray.groups',
+        { canaryGroup: 'a', stableGroup: 'b', entitySelectorExpression: 'service("a")', groups: ['a'] },
+        /unknown field/,
+      ],
     ])('refuses a wrong %s, naming it', (path, xray, message) => {
       // Act
       const error = configError(validServiceConfig({ analysis: { xray } } as never));

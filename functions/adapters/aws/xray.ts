@@ -6,9 +6,12 @@
  *
  * X-Ray computes these from the traces it received: sampled requests only (the X-Ray SDKs' default rule records the
  * first request each second and 5% of the rest, X-Ray developer guide, "Sampling"), and only from applications that
- * trace. Without an entity selector the API returns edge statistics (API reference,
- * GetTimeSeriesServiceStatistics: "If no selector expression is specified, edge statistics are returned"): the
- * group's calls, downstream ones included, which is how a fault the app hides behind a 200 still counts.
+ * trace. Every request names an entity selector (`service("web")`) and only the service node's statistics
+ * (ServiceSummaryStatistics) are counted: without a selector the API returns edge statistics (API reference,
+ * GetTimeSeriesServiceStatistics: "If no selector expression is specified, edge statistics are returned"), where one
+ * request counts once per edge it crosses, and the sequential test assumes one trial per request. A node's
+ * statistics come from the service's own segments (X-Ray developer guide, "Concepts", service graph): its faults are
+ * the segments marked `fault` (a 5xx answer, or a fault the app records on its segment while answering 2xx).
  */
 import {
   GetTimeSeriesServiceStatisticsCommand,
@@ -23,10 +26,13 @@ import type { MetricSource } from '../../ports';
 import { periodStarts } from './cloudwatch';
 import { type AdapterOptions, AwsCaller } from './sdk';
 
-/** Which traces belong to one version: an X-Ray group (name or ARN), an entity selector expression, or both. */
+/**
+ * Which traces belong to one version (an X-Ray group, by name or ARN, or none) and which service node of them is
+ * counted (the entity selector, always: see the file's comment).
+ */
 export type XRaySelector =
-  | { groupName: string; entitySelectorExpression?: string }
-  | { groupArn: string; entitySelectorExpression?: string }
+  | { groupName: string; entitySelectorExpression: string }
+  | { groupArn: string; entitySelectorExpression: string }
   | { entitySelectorExpression: string };
 
 export type XRaySelectors = (route: Route) => { canary: XRaySelector; baseline: XRaySelector };
@@ -119,7 +125,7 @@ export class XRayMetricSource implements MetricSource {
     const points: TimeSeriesServiceStatistics[] = [];
     const group =
       'groupName' in selector ? selector.groupName : 'groupArn' in selector ? selector.groupArn : '';
-    const resource = group || selector.entitySelectorExpression || '';
+    const resource = group || selector.entitySelectorExpression;
     let nextToken: string | undefined;
     do {
       const token = nextToken;
@@ -132,9 +138,7 @@ export class XRayMetricSource implements MetricSource {
               StartTime: start,
               EndTime: end,
               Period: period,
-              ...(selector.entitySelectorExpression
-                ? { EntitySelectorExpression: selector.entitySelectorExpression }
-                : {}),
+              EntitySelectorExpression: selector.entitySelectorExpression,
               ...('groupName' in selector ? { GroupName: selector.groupName } : {}),
               ...('groupArn' in selector ? { GroupARN: selector.groupArn } : {}),
               ...(token ? { NextToken: token } : {}),
@@ -174,12 +178,13 @@ function toPeriods(
   const buckets = starts.map(() => ({ requests: 0, errors: 0, histogram: [] as HistogramEntry[] }));
   const first = starts[0] ?? 0;
   for (const p of points) {
-    if (!p.Timestamp) continue;
+    // The service node's statistics only: edge statistics count a request once per edge (see the file's comment).
+    const stats = p.ServiceSummaryStatistics;
+    if (!p.Timestamp || !stats) continue;
     const bucket = buckets[Math.floor((p.Timestamp.getTime() - first) / (periodSeconds * 1000))];
     if (!bucket) continue;
-    const stats = p.ServiceSummaryStatistics ?? p.EdgeSummaryStatistics;
-    bucket.requests += stats?.TotalCount ?? 0;
-    bucket.errors += (stats?.FaultStatistics?.TotalCount ?? 0) + (stats?.ErrorStatistics?.ThrottleCount ?? 0);
+    bucket.requests += stats.TotalCount ?? 0;
+    bucket.errors += (stats.FaultStatistics?.TotalCount ?? 0) + (stats.ErrorStatistics?.ThrottleCount ?? 0);
     bucket.histogram.push(...(p.ResponseTimeHistogram ?? []));
   }
   return buckets.map((b, i) => {
@@ -204,11 +209,11 @@ function toPeriods(
 /** A service's `analysis.xray`. */
 export type XRayAnalysis = NonNullable<AnalysisPolicy['xray']>;
 
-/** The selectors of a service's `analysis.xray`: each version's group, with the entity selector if one is set. */
+/** The selectors of a service's `analysis.xray`: each version's group, with the service's entity selector. */
 export function groupSelectors(x: XRayAnalysis): XRaySelectors {
-  const select = (groupName: string): XRaySelector =>
-    x.entitySelectorExpression
-      ? { groupName, entitySelectorExpression: x.entitySelectorExpression }
-      : { groupName };
+  const select = (groupName: string): XRaySelector => ({
+    groupName,
+    entitySelectorExpression: x.entitySelectorExpression,
+  });
   return () => ({ canary: select(x.canaryGroup), baseline: select(x.stableGroup) });
 }
