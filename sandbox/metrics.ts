@@ -1,10 +1,10 @@
-import type { MetricWindow, PeriodStats } from '../functions/core/judge';
-import type { LatencyThresholds, Route } from '../functions/core/rollout';
-import type { Clock, MetricSource } from '../functions/ports';
-
-interface Bucket {
+export interface Bucket {
   /** RequestCount: every request routed to the target group, answered by a target or not. */
   requests: number;
+  /** HTTPCode_Target_2XX_Count, HTTPCode_Target_3XX_Count, HTTPCode_Target_4XX_Count. */
+  target2xx: number;
+  target3xx: number;
+  target4xx: number;
   /** HTTPCode_Target_5XX_Count. */
   targetErrors: number;
   /** Requests the target never answered: the load balancer sent 502 itself (in no HTTPCode_Target_* count). */
@@ -20,6 +20,9 @@ interface Bucket {
 
 const emptyBucket = (): Bucket => ({
   requests: 0,
+  target2xx: 0,
+  target3xx: 0,
+  target4xx: 0,
   targetErrors: 0,
   noResponse: 0,
   connectionErrors: 0,
@@ -45,7 +48,8 @@ export function percentile(values: readonly number[], p: number): number | null 
  * metrics for your Application Load Balancer"): RequestCount for every request routed to a target, HTTPCode_Target_*
  * and TargetResponseTime only for responses a target sent, TargetConnectionErrorCount for connections that could not
  * be established. A request the target never answered is in RequestCount only ("Troubleshoot your Application Load
- * Balancers": the load balancer answers 502 itself). Kept in buckets of rollout time.
+ * Balancers": the load balancer answers 502 itself). Kept in buckets of rollout time; the local CloudWatch
+ * (sandbox/cloudwatch.ts) serves them to the CloudWatch adapter as GetMetricData would.
  */
 export class MetricsRecorder {
   private readonly series = new Map<string, Map<number, Bucket>>();
@@ -72,6 +76,9 @@ export class MetricsRecorder {
     const bucket = this.bucket(targetGroupArn, atMs);
     bucket.requests++;
     if (status >= 500) bucket.targetErrors++;
+    else if (status >= 400) bucket.target4xx++;
+    else if (status >= 300) bucket.target3xx++;
+    else if (status >= 200) bucket.target2xx++;
     bucket.latencies.push(latencyMs);
   }
 
@@ -96,58 +103,16 @@ export class MetricsRecorder {
     if (why === 'refused') bucket.connectionErrors++;
   }
 
-  /**
-   * Period stats for every whole period in [from, to); periods with no traffic report zero requests. With
-   * thresholds, every period also counts its requests with a latency strictly above them (slow: p99Ms,
-   * aboveMedian: p50Ms), as CloudWatch's TC(<threshold>:) does.
-   */
-  query(
-    targetGroupArn: string,
-    from: Date,
-    to: Date,
-    periodSeconds: number,
-    thresholds?: LatencyThresholds,
-    visibleUntilMs = Number.POSITIVE_INFINITY,
-  ): PeriodStats[] {
-    const periodMs = periodSeconds * 1000;
-    const buckets = this.series.get(targetGroupArn) ?? new Map<number, Bucket>();
-    const out: PeriodStats[] = [];
-    const first = Math.floor(from.getTime() / periodMs) * periodMs;
-    // Whole periods only, as the CloudWatch adapter returns them.
-    for (let start = first; start + periodMs <= to.getTime(); start += periodMs) {
-      const sum = emptyBucket();
-      for (let t = start; t < start + periodMs; t += this.bucketMs) {
-        const b = buckets.get(t);
-        if (!b || t + this.bucketMs <= from.getTime() || t >= to.getTime()) continue;
-        // Not published yet: CloudWatch returns what has arrived, so the newest minutes are partial or missing.
-        if (t + this.bucketMs > visibleUntilMs) continue;
-        sum.requests += b.requests;
-        sum.targetErrors += b.targetErrors;
-        sum.noResponse += b.noResponse;
-        sum.connectionErrors += b.connectionErrors;
-        sum.latencies.push(...b.latencies);
-        if (b.healthyMax !== undefined) sum.healthyMax = Math.max(sum.healthyMax ?? 0, b.healthyMax);
-        if (b.unhealthyMin !== undefined)
-          sum.unhealthyMin = Math.min(sum.unhealthyMin ?? Number.POSITIVE_INFINITY, b.unhealthyMin);
-      }
-      const stats: PeriodStats = {
-        start: new Date(start).toISOString(),
-        requests: sum.requests,
-        errors: sum.targetErrors + sum.noResponse,
-        targetErrors: sum.targetErrors,
-        noResponse: sum.noResponse,
-        connectionErrors: sum.connectionErrors,
-        ...(sum.healthyMax !== undefined ? { healthyHosts: sum.healthyMax } : {}),
-        ...(sum.unhealthyMin !== undefined ? { unhealthyHosts: sum.unhealthyMin } : {}),
-        p99Ms: percentile(sum.latencies, 99),
-      };
-      if (thresholds) {
-        stats.slow = sum.latencies.filter((ms) => ms > thresholds.p99Ms).length;
-        stats.aboveMedian = sum.latencies.filter((ms) => ms > thresholds.p50Ms).length;
-      }
-      out.push(stats);
-    }
-    return out;
+  /** The buckets of a target group that start in [fromMs, toMs), oldest first: what the local CloudWatch reads. */
+  buckets(targetGroupArn: string, fromMs: number, toMs: number): Array<[number, Bucket]> {
+    return [...(this.series.get(targetGroupArn) ?? [])]
+      .filter(([t]) => t >= fromMs && t < toMs)
+      .sort(([a], [b]) => a - b);
+  }
+
+  /** The target groups that have recorded anything. */
+  targetGroups(): string[] {
+    return [...this.series.keys()];
   }
 
   /** Every latency recorded in the buckets that overlap [fromMs, toMs), as query() takes them. */
@@ -189,53 +154,5 @@ export class MetricsRecorder {
       });
     }
     return rows;
-  }
-}
-
-/**
- * The MetricSource port over what the local load balancer recorded, as CloudWatch serves ALB metrics. With a clock,
- * a bucket of rollout time becomes visible `publishDelaySeconds` after it ends (ALB "measures and sends its metrics
- * in 60-second intervals", so the newest minute is partial or missing when asked for); without one, at once.
- */
-export class RecordedMetricSource implements MetricSource {
-  constructor(
-    private readonly recorder: MetricsRecorder,
-    private readonly publication: { clock: Clock; publishDelaySeconds: number } | undefined = undefined,
-  ) {}
-
-  private visibleUntil(): number {
-    const p = this.publication;
-    return p ? p.clock.now().getTime() - p.publishDelaySeconds * 1000 : Number.POSITIVE_INFINITY;
-  }
-
-  async fetch(q: {
-    route: Route;
-    from: Date;
-    to: Date;
-    periodSeconds: number;
-    thresholds?: LatencyThresholds;
-  }): Promise<MetricWindow> {
-    const t = q.thresholds;
-    const visible = this.visibleUntil();
-    return {
-      from: q.from.toISOString(),
-      to: q.to.toISOString(),
-      periodSeconds: q.periodSeconds,
-      ...(t ? { slowThresholdMs: t.p99Ms, medianThresholdMs: t.p50Ms } : {}),
-      canary: this.recorder.query(q.route.canaryTargetGroupArn, q.from, q.to, q.periodSeconds, t, visible),
-      baseline: this.recorder.query(q.route.stableTargetGroupArn, q.from, q.to, q.periodSeconds, t, visible),
-    };
-  }
-
-  /** Nearest-rank p99 and p50 of the stable target group's recorded latencies in the span; undefined without. */
-  async baselineThresholds(q: {
-    route: Route;
-    from: Date;
-    to: Date;
-  }): Promise<LatencyThresholds | undefined> {
-    const latencies = this.recorder.latencies(q.route.stableTargetGroupArn, q.from.getTime(), q.to.getTime());
-    const p99Ms = percentile(latencies, 99);
-    const p50Ms = percentile(latencies, 50);
-    return p99Ms === null || p50Ms === null ? undefined : { p99Ms, p50Ms };
   }
 }

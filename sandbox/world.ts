@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { Operations } from '../cli/operations';
+import { CloudWatchMetricSource } from '../functions/adapters/aws/cloudwatch';
 import { PagerDutyNotifier } from '../functions/adapters/aws/pagerduty';
 import { approvalUrl, mintApprovalLink } from '../functions/core/approval-links';
 import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from '../functions/core/config';
@@ -26,10 +27,11 @@ import { makeSetWeight } from '../functions/tasks/set-weight';
 import { makeStartRollout, type StartRolloutResult } from '../functions/tasks/start-rollout';
 import { type LocalAlarmSpec, LocalAlarms } from './alarms';
 import { VirtualClock } from './clock';
+import { LocalCloudWatch } from './cloudwatch';
 import { ControlServer } from './control';
 import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } from './deployer';
 import { LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
-import { MetricsRecorder, RecordedMetricSource } from './metrics';
+import { MetricsRecorder } from './metrics';
 import { LocalReceiver, LocalSnsNotifier } from './receiver';
 import { definitionTimeoutSeconds, LocalStepFunctions } from './step-functions';
 import { InMemoryRolloutStore, StoreOutage, storeWithOutage } from './store';
@@ -76,6 +78,8 @@ export class World {
   readonly router: LocalTrafficRouter;
   readonly backends = new Backends();
   readonly recorder = new MetricsRecorder();
+  /** The recorded ALB metrics as CloudWatch serves them (GetMetricData). */
+  readonly cloudwatch: LocalCloudWatch;
   readonly xray: LocalXRay;
   readonly images = new ImageRegistry();
   readonly receiver = new LocalReceiver();
@@ -186,8 +190,10 @@ export class World {
       (event) => this.handlers.OnAlarm(event, context('OnAlarm')),
       (e) => this.errors.push(e),
     );
-    // ALB sends each minute's metrics within the next 60 s: the newest minute is partial, as on CloudWatch.
-    const metrics = new RecordedMetricSource(this.recorder, { clock: this.clock, publishDelaySeconds: 60 });
+    // The real CloudWatch adapter over a local CloudWatch of the recorded ALB metrics. ALB sends each minute's
+    // metrics within the next 60 s: the newest minute is partial, as on CloudWatch.
+    this.cloudwatch = new LocalCloudWatch(this.recorder, this.clock, 60);
+    const metrics = new CloudWatchMetricSource(this.cloudwatch.client());
     this.handlers = {
       StartRollout: makeStartRollout({ ...base, catalog, executions: executionsPort, notifiers }),
       Prepare: makePrepare({ ...base, router: this.router, deployerFor }),

@@ -4,6 +4,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
+import { CloudWatchMetricSource } from '../../functions/adapters/aws/cloudwatch';
 import { stepSpecs } from '../../functions/core/config';
 import type { MetricWindow } from '../../functions/core/judge';
 import { buildPlan } from '../../functions/core/plan';
@@ -11,7 +12,8 @@ import type { LatencyThresholds, RolloutDoc, RolloutRecord, Route } from '../../
 import type { Clock, Log, MetricSource, TrafficRouter } from '../../functions/ports';
 import { makeAnalyze } from '../../functions/tasks/analyze';
 import { makeSetWeight, THRESHOLD_SPAN_SECONDS } from '../../functions/tasks/set-weight';
-import { MetricsRecorder, RecordedMetricSource } from '../../sandbox/metrics';
+import { LocalCloudWatch } from '../../sandbox/cloudwatch';
+import { MetricsRecorder } from '../../sandbox/metrics';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 import {
   CANARY_TG_ARN,
@@ -237,7 +239,7 @@ describe('analyze passes the stored thresholds unchanged', () => {
   });
 });
 
-describe('RecordedMetricSource', () => {
+describe('the CloudWatch adapter over the local CloudWatch', () => {
   // Rollout time: the stable version before the canary, then both.
   const T0 = Date.parse('2025-03-14T09:00:00.000Z');
   function recorder() {
@@ -252,9 +254,14 @@ describe('RecordedMetricSource', () => {
     }
     return r;
   }
+  /** Everything published: the clock stands an hour after the last request. */
+  const source_ = () =>
+    new CloudWatchMetricSource(
+      new LocalCloudWatch(recorder(), { now: () => new Date(T0 + 60 * 60_000) }, 60).client(),
+    );
 
   it('baselineThresholds: nearest-rank p99 and p50 of the stable latencies in the span', async () => {
-    const source = new RecordedMetricSource(recorder());
+    const source = source_();
 
     await expect(
       source.baselineThresholds({ route, from: new Date(T0), to: new Date(T0 + 10 * 60_000) }),
@@ -262,7 +269,7 @@ describe('RecordedMetricSource', () => {
   });
 
   it('baselineThresholds: undefined without stable traffic in the span', async () => {
-    const source = new RecordedMetricSource(recorder());
+    const source = source_();
 
     await expect(
       source.baselineThresholds({ route, from: new Date(T0 - 30 * 60_000), to: new Date(T0) }),
@@ -270,7 +277,7 @@ describe('RecordedMetricSource', () => {
   });
 
   it('fetch with thresholds counts requests strictly above them in every period, on both sides', async () => {
-    const source = new RecordedMetricSource(recorder());
+    const source = source_();
 
     const window = await source.fetch({
       route,
@@ -293,7 +300,7 @@ describe('RecordedMetricSource', () => {
   });
 
   it('fetch without thresholds reports no counts', async () => {
-    const source = new RecordedMetricSource(recorder());
+    const source = source_();
 
     const window = await source.fetch({
       route,

@@ -1,11 +1,14 @@
 /**
  * The sandbox's load balancer metrics, as ALB publishes them ("CloudWatch metrics for your Application Load
- * Balancer"): a request its target never answered, and the newest minute still being published.
+ * Balancer") and the CloudWatch adapter reads them from the local CloudWatch: a request its target never answered,
+ * and the newest minute still being published.
  */
 import { describe, expect, it } from 'vitest';
+import { CloudWatchMetricSource } from '../../functions/adapters/aws/cloudwatch';
 import type { Route } from '../../functions/core/rollout';
+import { LocalCloudWatch } from '../../sandbox/cloudwatch';
 import { Backends } from '../../sandbox/deployer';
-import { MetricsRecorder, RecordedMetricSource } from '../../sandbox/metrics';
+import { MetricsRecorder } from '../../sandbox/metrics';
 import { sampleTargetHealth } from '../../sandbox/traffic';
 import { CANARY_TG_ARN, LISTENER_ARN, STABLE_TG_ARN } from '../helpers/config';
 
@@ -17,15 +20,20 @@ const route: Route = {
 };
 const minute = (m: number) => new Date(T0 + m * 60_000);
 
+/** The CloudWatch adapter over a local CloudWatch of `r`, its clock at `nowMs` (default: all published). */
+const sourceOf = (r: MetricsRecorder, nowMs = T0 + 3_600_000) =>
+  new CloudWatchMetricSource(new LocalCloudWatch(r, { now: () => new Date(nowMs) }, 60).client());
+
 describe('MetricsRecorder: requests the target never answered', () => {
-  it('a refused or reset connection is a request without a target code or response time; refused is a connection error', () => {
+  it('a refused or reset connection is a request without a target code or response time; refused is a connection error', async () => {
     const r = new MetricsRecorder(10_000);
     r.record(CANARY_TG_ARN, T0 + 1_000, 200, 12);
     r.record(CANARY_TG_ARN, T0 + 2_000, 503, 40);
     r.recordNoResponse(CANARY_TG_ARN, T0 + 3_000, 'refused');
     r.recordNoResponse(CANARY_TG_ARN, T0 + 4_000, 'reset');
 
-    const [period] = r.query(CANARY_TG_ARN, minute(0), minute(1), 60);
+    const [period] = (await sourceOf(r).fetch({ route, from: minute(0), to: minute(1), periodSeconds: 60 }))
+      .canary;
 
     expect(period).toEqual({
       start: minute(0).toISOString(),
@@ -36,31 +44,23 @@ describe('MetricsRecorder: requests the target never answered', () => {
       connectionErrors: 1,
       // Only the two target responses have a TargetResponseTime.
       p99Ms: 40,
+      // No target registered: no health reported.
     });
     // An alarm on HTTPCode_Target_5XX_Count / RequestCount sees only the target's own 5xx.
     expect(r.totals(CANARY_TG_ARN, T0, T0 + 60_000)).toEqual({ requests: 4, errors: 1 });
   });
 });
 
-describe('RecordedMetricSource: publication delay', () => {
+describe('the local CloudWatch: publication delay', () => {
   function recorder() {
     const r = new MetricsRecorder(10_000);
     // 6 requests a minute, one per 10 s bucket, minutes 0 to 2.
     for (let s = 5; s < 180; s += 10) r.record(CANARY_TG_ARN, T0 + s * 1000, 200, 10);
     return r;
   }
-  const clockAt = (ms: number) => ({
-    now: () => new Date(ms),
-    workflowSeconds: (s: number) => s,
-    sleep: async () => undefined,
-  });
-
   it('returns the newest minutes partial or empty, as CloudWatch does before they are published', async () => {
     // At 09:02:40 with a 60 s publication delay, data up to 09:01:40 has arrived.
-    const source = new RecordedMetricSource(recorder(), {
-      clock: clockAt(T0 + 160_000),
-      publishDelaySeconds: 60,
-    });
+    const source = sourceOf(recorder(), T0 + 160_000);
 
     const window = await source.fetch({ route, from: minute(0), to: minute(3), periodSeconds: 60 });
 
@@ -68,10 +68,7 @@ describe('RecordedMetricSource: publication delay', () => {
   });
 
   it('a minute older than the delay is complete', async () => {
-    const source = new RecordedMetricSource(recorder(), {
-      clock: clockAt(T0 + 240_000),
-      publishDelaySeconds: 60,
-    });
+    const source = sourceOf(recorder(), T0 + 240_000);
 
     const window = await source.fetch({ route, from: minute(0), to: minute(3), periodSeconds: 60 });
 
@@ -79,7 +76,7 @@ describe('RecordedMetricSource: publication delay', () => {
   });
 
   it('whole periods only: the minute still running at `to` is left out', async () => {
-    const source = new RecordedMetricSource(recorder());
+    const source = sourceOf(recorder());
 
     const window = await source.fetch({
       route,
@@ -99,7 +96,7 @@ describe('sandbox target health (HealthyHostCount, UnHealthyHostCount)', () => {
     profile: { errorRate: 0, latencyMs: 5, jitterMs: 1, ...(crashAfterSeconds ? { crashAfterSeconds } : {}) },
   });
 
-  it('a crashed process turns unhealthy after two failed 30 s health checks; the period keeps most healthy, fewest unhealthy', () => {
+  it('a crashed process turns unhealthy after two failed 30 s health checks; the period keeps most healthy, fewest unhealthy', async () => {
     const r = new MetricsRecorder(10_000);
     const backends = new Backends();
     // Started at T0, ready at T0 + 20 s, dies at T0 + 30 s, sized for 20% of the traffic (2 tasks).
@@ -112,7 +109,8 @@ describe('sandbox target health (HealthyHostCount, UnHealthyHostCount)', () => {
     for (let s = 5; s < 180; s += 10)
       sampleTargetHealth(backends, r, [CANARY_TG_ARN, STABLE_TG_ARN], T0 + s * 1000);
 
-    const periods = r.query(CANARY_TG_ARN, minute(0), minute(3), 60);
+    const window = await sourceOf(r).fetch({ route, from: minute(0), to: minute(3), periodSeconds: 60 });
+    const periods = window.canary;
 
     expect(periods.map((p) => [p.healthyHosts, p.unhealthyHosts])).toEqual([
       [2, 0], // initial checks, then healthy (still passing: the checks have not failed twice yet)
@@ -120,6 +118,6 @@ describe('sandbox target health (HealthyHostCount, UnHealthyHostCount)', () => {
       [0, 2], // every sample: no healthy target
     ]);
     // No target registered behind the stable group here: not reported.
-    expect(r.query(STABLE_TG_ARN, minute(0), minute(1), 60)[0]).not.toHaveProperty('healthyHosts');
+    expect(window.baseline[0]).not.toHaveProperty('healthyHosts');
   });
 });
