@@ -1,4 +1,5 @@
 import type { AnalysisPolicy } from './config';
+import type { LateMetrics } from './late-metrics';
 import { type RatioPeriod, type RatioTest, ratioTest } from './stats/ratio';
 
 /** One period of one version's traffic, as the load balancer reports it. Missing data is zero requests. */
@@ -136,6 +137,8 @@ export interface Verdict {
   earlyPass?: boolean;
   /** Inconclusive because the canary has not served minRequests yet: wait for traffic, never fail for it. */
   lowTraffic?: boolean;
+  /** Periods judged by an earlier analysis whose counts have changed since (see core/late-metrics.ts). */
+  lateMetrics?: LateMetrics;
 }
 
 /**
@@ -218,8 +221,9 @@ export const DEFAULT_METRIC_DELAY_SECONDS = 120;
 
 /**
  * The last period boundary whose metrics are settled at `now`: periods ending more than `delaySeconds` ago. An
- * analysis judges [from, settledEnd) only, so no period is judged while still partial and revised later (which
- * would void the sequential test's guarantee).
+ * analysis judges [from, settledEnd) only, so no period is judged while still partial under the delay (revising a
+ * judged period would weaken the sequential test's guarantee). CloudWatch documents no bound on lateness: the
+ * next analysis checks that judged periods did not change (core/late-metrics.ts).
  */
 export function settledEnd(now: Date, periodSeconds: number, delaySeconds: number): Date {
   const step = periodSeconds * 1000;

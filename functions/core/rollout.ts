@@ -1,6 +1,7 @@
 import type { ServiceConfig } from './config';
 import type { AbortReason } from './errors';
 import type { Verdict } from './judge';
+import type { JudgedPeriods } from './late-metrics';
 import type { PlanStep } from './plan';
 
 export interface ImageRef {
@@ -119,6 +120,8 @@ export interface RolloutRecord {
   waitOrder?: WaitOrder;
   abort?: { reason: AbortReason; message: string; at: string };
   lastVerdict?: Verdict;
+  /** The request counts of the periods lastVerdict judged, to find periods that change later (core/late-metrics.ts). */
+  judgedPeriods?: JudgedPeriods;
   outcome?: { result: 'promoted' | 'rolledBack' | 'rollbackFailed'; reason: string; at: string };
 }
 

@@ -7,6 +7,7 @@ import * as z from 'zod';
 import type { AnalysisPolicy } from '../core/config';
 import { CanaryFailedError, ConfigInvalidError } from '../core/errors';
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd } from '../core/judge';
+import { lateMetricsNote, periodCounts, revisedPeriods } from '../core/late-metrics';
 import { afterAnalysis, decide } from '../core/rules';
 import type { AlarmSource, Clock, Log, MetricSource, Notifier, RolloutStore, TrafficRouter } from '../ports';
 import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
@@ -61,7 +62,8 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     const from = new Date(record.canaryStartedAt ?? record.createdAt);
     const sinceCanary = (now.getTime() - from.getTime()) / 1000;
     // Only settled periods: metrics arrive late and the newest minute is partial.
-    const to = settledEnd(now, PERIOD_SECONDS, policy.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS);
+    const delaySeconds = policy.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS;
+    const to = settledEnd(now, PERIOD_SECONDS, delaySeconds);
     const query = {
       route,
       from,
@@ -79,9 +81,26 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     const weighted = record.canaryStartedAt
       ? { ...window, canaryWeightedFrom: record.canaryStartedAt }
       : window;
-    const verdict = judge(xrayWindow ? { ...weighted, xray: xrayWindow } : weighted, alarmStates, policy);
+    const judged = judge(xrayWindow ? { ...weighted, xray: xrayWindow } : weighted, alarmStates, policy);
+    // Periods judged before that changed since: judged on the new counts, reported (core/late-metrics.ts).
+    const lateMetrics = lateMetricsNote(
+      {
+        alb: revisedPeriods(record.judgedPeriods?.alb, window),
+        ...(xrayWindow ? { xray: revisedPeriods(record.judgedPeriods?.xray, xrayWindow) } : {}),
+      },
+      delaySeconds,
+    );
+    if (lateMetrics) log.warn('late metrics', { rolloutId: rollout.rolloutId, ...lateMetrics });
+    const verdict = lateMetrics ? { ...judged, lateMetrics } : judged;
     const decision = decide(verdict, step, extensions, policy, bakeLeft);
-    await store.updateRollout(rollout.rolloutId, { lastVerdict: verdict, updatedAt: now.toISOString() });
+    await store.updateRollout(rollout.rolloutId, {
+      lastVerdict: verdict,
+      judgedPeriods: {
+        alb: periodCounts(window),
+        ...(xrayWindow ? { xray: periodCounts(xrayWindow) } : {}),
+      },
+      updatedAt: now.toISOString(),
+    });
     await recordHistory(
       deps,
       rollout.rolloutId,

@@ -709,17 +709,20 @@ describe('analyze', () => {
     ]);
     expect(elbv2.commandCalls(ModifyListenerCommand)).toHaveLength(0);
 
-    // The verdict is kept on the record, with the evidence it rests on.
+    // The verdict is kept on the record, with the evidence it rests on and the counts of the minutes it judged.
     const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(updates).toHaveLength(1);
     expect(updates[0]).toMatchObject({
       TableName: TABLE,
       Key: RECORD_KEY,
-      UpdateExpression: 'SET #f0 = :v0, #f1 = :v1',
-      ExpressionAttributeNames: { '#f0': 'lastVerdict', '#f1': 'updatedAt' },
+      UpdateExpression: 'SET #f0 = :v0, #f1 = :v1, #f2 = :v2',
+      ExpressionAttributeNames: { '#f0': 'lastVerdict', '#f1': 'judgedPeriods', '#f2': 'updatedAt' },
     });
     const verdict = updates[0]?.ExpressionAttributeValues?.[':v0'] as Record<string, unknown>;
-    expect(updates[0]?.ExpressionAttributeValues?.[':v1']).toBe(NOW);
+    expect(updates[0]?.ExpressionAttributeValues?.[':v1']).toMatchObject({
+      alb: { periodSeconds: 60, canary: expect.any(Array), baseline: expect.any(Array) },
+    });
+    expect(updates[0]?.ExpressionAttributeValues?.[':v2']).toBe(NOW);
     expect(verdict).toMatchObject({
       result: 'pass',
       canary: { requests: 3014, errors: 3, noResponse: 0 },
