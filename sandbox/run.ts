@@ -189,8 +189,10 @@ export async function runRollouts(
   options.onStarted?.(world);
   const traces: RolloutTrace[] = [];
   try {
-    // Let the stable version take traffic for a while, so the charts start with a baseline.
-    await new Promise((r) => setTimeout(r, 300));
+    // Let the stable version take traffic for a while, as it has on AWS long before a rollout: the charts start with
+    // a baseline, and the local CloudWatch has published whole minutes of it (60 s late) by the first set-weight,
+    // which takes the latency thresholds from them.
+    await new Promise((r) => setTimeout(r, world.clock.realMs(150_000)));
     for (const { tag } of options.versions) {
       current = tag;
       const started = performance.now();

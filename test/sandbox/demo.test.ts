@@ -21,6 +21,9 @@ describe('npm start: the demo over real HTTP on loopback', () => {
     const [v2, v3, v4] = traces.map((t) => t.summary);
     expect(v2).toMatchObject({ version: 'v2', outcome: 'promoted' });
     expect(v2?.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass']);
+    // The latency thresholds come from stable minutes the local CloudWatch had published by the first set-weight.
+    const v2Record = await world.store.getRollout(v2?.rolloutId ?? '');
+    expect(v2Record?.latencyThresholds?.p99Ms).toBeGreaterThan(0);
     expect(v3).toMatchObject({ version: 'v3', outcome: 'rolledBack', alarmToStableMs: null });
     expect(v3?.reason).toMatch(/^CanaryFailed: errorRate/);
     expect(v3?.failedRequestsServed).toBeGreaterThan(0);
