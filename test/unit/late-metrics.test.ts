@@ -9,7 +9,7 @@ import type { MetricWindow, PeriodStats } from '../../functions/core/judge';
 import { MAX_STORED_PERIODS, periodCounts, revisedPeriods } from '../../functions/core/late-metrics';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, Route } from '../../functions/core/rollout';
-import type { Clock, MetricSource } from '../../functions/ports';
+import type { Clock, MetricSource, TrafficRouter } from '../../functions/ports';
 import { makeAnalyze } from '../../functions/tasks/analyze';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 import {
@@ -105,6 +105,8 @@ describe('analyze: a period judged earlier that changed', () => {
   it('is judged on the new counts, logged as a warning and noted in the verdict (lateMetrics), naming the delay to raise', async () => {
     // Prepare: the first analysis sees minute 1 partial (20 canary requests); the next sees it complete.
     const store = new InMemoryRolloutStore();
+    // The rollout holds its service, as start-rollout left it.
+    await store.acquireLock(SERVICE, ROLLOUT_ID, new Date('2025-03-14T09:27:00.000Z'));
     await store.putRollout({
       rolloutId: ROLLOUT_ID,
       service: SERVICE,
@@ -122,8 +124,14 @@ describe('analyze: a period judged earlier that changed', () => {
       baselineThresholds: async () => undefined,
     };
     const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+    const router: TrafficRouter = {
+      describe: async () => ({}),
+      setWeights: async () => {},
+      verifyWeights: async () => true,
+    };
     const analyze = makeAnalyze({
       metrics,
+      router,
       alarms: { states: async () => [] },
       store,
       notifiers: [],
