@@ -11,8 +11,9 @@
  *   statistics (ServiceSummaryStatistics), computed from the app's own segments (X-Ray developer guide, "Concepts":
  *   nodes use the service's segments, edges the caller's subsegments): one per traced request, a fault when the
  *   segment is marked `fault` (a 5xx answer, or, for an app with a downstream call, the downstream fault the app
- *   caught and recorded on its segment while answering 200: segment documents, "Errors and exceptions"), a throttle
- *   on 429, the app's response times in the histogram (seconds).
+ *   caught and recorded on its segment while answering 200), a throttle on 429, the app's response times in the
+ *   histogram (seconds). The API reference describes FaultStatistics by status code (5xx); that a 200 segment marked
+ *   `fault` counts as a fault of the node is likely, not stated, and is this double's assumption.
  * - Without an entity selector it returns edge statistics (API reference: "If no selector expression is specified,
  *   edge statistics are returned"): the client's call to the app and the app's call downstream, each counted.
  */

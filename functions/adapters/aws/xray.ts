@@ -10,8 +10,9 @@
  * (ServiceSummaryStatistics) are counted: without a selector the API returns edge statistics (API reference,
  * GetTimeSeriesServiceStatistics: "If no selector expression is specified, edge statistics are returned"), where one
  * request counts once per edge it crosses, and the sequential test assumes one trial per request. A node's
- * statistics come from the service's own segments (X-Ray developer guide, "Concepts", service graph): its faults are
- * the segments marked `fault` (a 5xx answer, or a fault the app records on its segment while answering 2xx).
+ * statistics come from the service's own segments (X-Ray developer guide, "Concepts", service graph); the API
+ * reference describes its counts by status code (ServiceStatistics: FaultStatistics for 5xx, OkCount for 2xx), so a
+ * downstream fault behind a 200 is not among them unless (likely, not stated) the app marks its segment `fault`.
  */
 import {
   GetTimeSeriesServiceStatisticsCommand,
