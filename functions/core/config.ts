@@ -315,6 +315,13 @@ const analysisSchema = z.strictObject({
     .prefault({}),
   /** CloudWatch alarms that gate the rollout: ALARM rolls back at once. */
   alarms: z.array(z.string().min(1).max(255)).max(20).default([]),
+  /**
+   * What an analysis does when the listener no longer gives the canary the share the rollout set (its weights were
+   * changed outside the rollout): `rollback` (TrafficDrifted) or `pause`: judge nothing, leave the weights as they
+   * are found and wait for a person through the approval wait (approvals.timeoutSeconds and onTimeout apply);
+   * approving writes the step's weights again and bakes the step again, rejecting rolls back.
+   */
+  onDrift: z.enum(['rollback', 'pause']).default('rollback'),
   /** Optional: X-Ray statistics per version, judged beside the load balancer's metrics (see xraySchema). */
   xray: xraySchema.optional(),
 });

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import type { AnalysisPolicy } from '../core/config';
-import { CanaryFailedError, ConfigInvalidError } from '../core/errors';
+import { CanaryFailedError, ConfigInvalidError, TrafficDriftedError } from '../core/errors';
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd } from '../core/judge';
 import { lateMetricsNote, periodCounts, revisedPeriods } from '../core/late-metrics';
 import { afterAnalysis, decide } from '../core/rules';
@@ -19,7 +19,10 @@ export interface AnalyzeDeps {
   /** The X-Ray statistics of a service's `analysis.xray` groups, judged beside `metrics`. */
   xrayFor?: (xray: NonNullable<AnalysisPolicy['xray']>) => MetricSource;
   alarms: AlarmSource;
-  /** Reads the listener back: weights changed outside the rollout end it (TrafficDrifted). */
+  /**
+   * Reads the listener back: weights changed outside the rollout end it (TrafficDrifted), or under
+   * analysis.onDrift 'pause' make the analysis return `drifted` (the workflow waits for approval).
+   */
   router: TrafficRouter;
   store: RolloutStore;
   notifiers: readonly Notifier[];
@@ -54,8 +57,29 @@ export function makeAnalyze(deps: AnalyzeDeps) {
   };
   return task('analyze input', input, async ({ rollout, route, step, extensions, bakeLeft, analyses }) => {
     const record = await checkpoint(store, rollout);
-    // Judging a share the rollout did not set would be judging the wrong thing: weights changed by hand roll back.
-    await checkDrift(deps, route, record.canaryPercent ?? step.weight);
+    // Judging a share the rollout did not set would be judging the wrong thing: weights changed by hand roll back,
+    // or (analysis.onDrift 'pause') stop the rollout where it is, weights as found, until a person decides.
+    try {
+      await checkDrift(deps, route, record.canaryPercent ?? step.weight);
+    } catch (error) {
+      if (!(error instanceof TrafficDriftedError) || rollout.config.analysis.onDrift !== 'pause') throw error;
+      if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
+      await recordHistory(deps, rollout.rolloutId, 'drift', `step ${step.index + 1}: ${error.message}`, {
+        step: step.index,
+        weight: step.weight,
+      });
+      log.warn('traffic drifted: waiting for approval', { rolloutId: rollout.rolloutId, step: step.index });
+      await checkpoint(store, rollout);
+      // Decide routes `drifted` to the approval wait; approving there writes the step's weights again.
+      return {
+        action: 'drifted' as const,
+        drift: error.message,
+        seconds: clock.workflowSeconds(rollout.config.approvals.timeoutSeconds),
+        bakeLeft,
+        extensions,
+        analyses: analyses + 1,
+      };
+    }
     if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
     const policy = rollout.config.analysis;
     const now = clock.now();

@@ -3,6 +3,7 @@
  * people to approve; the approval page or the CLI ends the wait, or its timeout does.
  */
 
+import * as z from 'zod';
 import { imageLabel, waitSeq } from '../core/rollout';
 import type { Clock, Log, Notifier, RolloutStore } from '../ports';
 import { waitInput } from './lib/inputs';
@@ -21,55 +22,69 @@ export interface RequestApprovalDeps {
   links?: { approval(rolloutId: string, step: number, waitToken: string): string | Promise<string> };
 }
 
+const input = waitInput.extend({
+  /** The analysis that asked for this wait; `drift` names weights changed outside the rollout (onDrift 'pause'). */
+  analysis: z.object({ drift: z.string().min(1).optional() }).optional(),
+});
+
 export function makeRequestApproval(deps: RequestApprovalDeps) {
   const { store, clock } = deps;
-  return task('request-approval input', waitInput, async ({ token, rollout, step, seconds, analyses }) => {
-    const since = clock.now().toISOString();
-    const record = await checkpoint(store, rollout);
-    const stored = await store.setWait(rollout.rolloutId, {
-      token,
-      kind: 'approval',
-      step: step.index,
-      seq: waitSeq(step.index, analyses),
-      since,
-    });
-    // A later wait is stored already (this invocation came late): asking people to resolve a dead token would
-    // only mislead them.
-    if (!stored) return { waiting: false, seconds };
-    await checkpoint(store, rollout);
-    const approvalLink = deps.links
-      ? await deps.links.approval(rollout.rolloutId, step.index, token)
-      : undefined;
-    const consoleUrl = rollout.config.notifications.consoleUrl;
-    await recordHistory(
-      deps,
-      rollout.rolloutId,
-      'approval',
-      `step ${step.index + 1} (${step.weight}%) waits for approval`,
-    );
-    await notifyAll(deps, {
-      type: 'approval.requested',
-      severity: 'warning',
-      rolloutId: rollout.rolloutId,
-      service: rollout.service,
-      image: imageLabel(rollout.image),
-      summary: `${rollout.service}: approve step ${step.index + 1} (${step.weight}%) of ${imageLabel(rollout.image)}? (\`canary approve ${rollout.service}\`)`,
-      reason: `the step passed analysis and asks for approval; it times out in ${rollout.config.approvals.timeoutSeconds}s (${rollout.config.approvals.onTimeout} on timeout)`,
-      step: { index: step.index, weight: step.weight },
-      ...(record.lastVerdict ? { verdict: record.lastVerdict } : {}),
-      ...(consoleUrl || approvalLink
-        ? {
-            links: {
-              ...(approvalLink ? { approve: approvalLink } : {}),
-              ...(consoleUrl
-                ? { report: `${consoleUrl.replace(/\/$/, '')}/rollouts/${rollout.rolloutId}` }
-                : {}),
-            },
-          }
-        : {}),
-      channels: channelsOf(rollout.config),
-      at: clock.now().toISOString(),
-    });
-    return { waiting: true, seconds };
-  });
+  return task(
+    'request-approval input',
+    input,
+    async ({ token, rollout, step, seconds, analyses, analysis }) => {
+      const drift = analysis?.drift;
+      const since = clock.now().toISOString();
+      const record = await checkpoint(store, rollout);
+      const stored = await store.setWait(rollout.rolloutId, {
+        token,
+        kind: 'approval',
+        step: step.index,
+        seq: waitSeq(step.index, analyses),
+        since,
+      });
+      // A later wait is stored already (this invocation came late): asking people to resolve a dead token would
+      // only mislead them.
+      if (!stored) return { waiting: false, seconds };
+      await checkpoint(store, rollout);
+      const approvalLink = deps.links
+        ? await deps.links.approval(rollout.rolloutId, step.index, token)
+        : undefined;
+      const consoleUrl = rollout.config.notifications.consoleUrl;
+      await recordHistory(
+        deps,
+        rollout.rolloutId,
+        'approval',
+        drift
+          ? `step ${step.index + 1} (${step.weight}%) waits for approval: ${drift}`
+          : `step ${step.index + 1} (${step.weight}%) waits for approval`,
+      );
+      await notifyAll(deps, {
+        type: 'approval.requested',
+        severity: 'warning',
+        rolloutId: rollout.rolloutId,
+        service: rollout.service,
+        image: imageLabel(rollout.image),
+        summary: drift
+          ? `${rollout.service}: traffic changed outside the rollout at step ${step.index + 1} (${step.weight}%) of ${imageLabel(rollout.image)}; approve to restore it? (\`canary approve ${rollout.service}\`)`
+          : `${rollout.service}: approve step ${step.index + 1} (${step.weight}%) of ${imageLabel(rollout.image)}? (\`canary approve ${rollout.service}\`)`,
+        reason: `${drift ? `${drift}; approve to restore the rollout's weights and continue, reject to roll back` : 'the step passed analysis and asks for approval'}; it times out in ${rollout.config.approvals.timeoutSeconds}s (${rollout.config.approvals.onTimeout} on timeout)`,
+        step: { index: step.index, weight: step.weight },
+        ...(record.lastVerdict ? { verdict: record.lastVerdict } : {}),
+        ...(consoleUrl || approvalLink
+          ? {
+              links: {
+                ...(approvalLink ? { approve: approvalLink } : {}),
+                ...(consoleUrl
+                  ? { report: `${consoleUrl.replace(/\/$/, '')}/rollouts/${rollout.rolloutId}` }
+                  : {}),
+              },
+            }
+          : {}),
+        channels: channelsOf(rollout.config),
+        at: clock.now().toISOString(),
+      });
+      return { waiting: true, seconds };
+    },
+  );
 }

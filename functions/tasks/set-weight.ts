@@ -46,11 +46,16 @@ const input = z.object({
       needed: z.number().optional(),
     })
     .optional(),
+  /**
+   * The step's waits so far, when its weights are written again after drift (RestoreWeight): the bake's next wait
+   * comes after the approval wait (core/rollout.ts waitSeq). Absent: the step starts, 0.
+   */
+  analyses: z.int().min(0).default(0),
 });
 
 export function makeSetWeight(deps: SetWeightDeps) {
   const { deployerFor, store, clock, log } = deps;
-  return task('set-weight input', input, async ({ rollout, route, step, phase, capacity }) => {
+  return task('set-weight input', input, async ({ rollout, route, step, phase, capacity, analyses }) => {
     const record = await checkpoint(store, rollout);
     const deployer = deployerFor(rollout.config);
     if (phase === 'scale') {
@@ -137,7 +142,7 @@ export function makeSetWeight(deps: SetWeightDeps) {
       seconds: wait > 0 ? clock.workflowSeconds(wait) : 0,
       bakeLeft: left,
       extensions: 0,
-      analyses: 0,
+      analyses,
     };
   });
 }

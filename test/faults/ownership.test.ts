@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import type { ServiceConfigInput } from '../../functions/core/config';
 import type { Route } from '../../functions/core/rollout';
 import { DEMO_ALARM, demoService, HEALTHY } from '../../sandbox/demo';
 import type { World } from '../../sandbox/world';
@@ -162,5 +163,86 @@ describe('weights changed outside the rollout', () => {
     expect(pages(world).map((p) => p.dedup_key)).toContain(started.rolloutId);
     expect(snsEvents(world)).toContain('rollout.rolledBack');
     await expectSettled(world, { stableTag: 'v1' });
+  });
+});
+
+describe('weights changed outside the rollout, under analysis.onDrift: pause', () => {
+  const DRIFT_PLAN = [
+    { weight: 25, bakeSeconds: 300 },
+    { weight: 100, bakeSeconds: 60 },
+  ];
+  const DRIFT_TEXT =
+    "the listener's weights were changed outside the rollout: expected 25% on the canary (stable 3, canary 1), found stable 9, canary 1 (10% on the canary)";
+
+  /** Starts a rollout, lets it bake its first step, then sets the listener to 90/10 by hand. */
+  async function drifted(approvals?: ServiceConfigInput['approvals']): Promise<{ world: World; id: string }> {
+    const world = await startWorld({
+      services: [
+        demoService({
+          steps: DRIFT_PLAN,
+          analysis: { onDrift: 'pause' },
+          ...(approvals ? { approvals } : {}),
+        }),
+      ],
+    });
+    const started = await world.push('v2');
+    if (started.status !== 'started' || !started.rolloutId) throw new Error('not started');
+    await world.waitForWait(started.rolloutId, 'bake');
+    const t = world.config().traffic;
+    world.lb.configure(t.listenerArn, {
+      weights: { [t.stableTargetGroupArn]: 9, [t.canaryTargetGroupArn]: 1 },
+    });
+    await world.waitForWait(started.rolloutId, 'approval');
+    return { world, id: started.rolloutId };
+  }
+
+  const approvalRequests = (world: World) =>
+    world.receiver.messages
+      .map((m) => JSON.stringify(m.body))
+      .filter((body) => body.includes('approval.requested'));
+
+  it('the analysis asks for approval naming the drift; approving puts the rollout weights back and it promotes', async () => {
+    const { world, id } = await drifted();
+    await vi.waitFor(() => expect(approvalRequests(world).length).toBe(1));
+    const [request] = approvalRequests(world);
+    expect(request).toContain(DRIFT_TEXT);
+    expect(request).toContain("approve to restore the rollout's weights and continue, reject to roll back");
+    // Waiting for a person: the weights stay as they were set by hand.
+    expect(world.appliedCanaryPercent()).toBe(10);
+    expect((await world.store.getRollout(id))?.status).not.toBe('rolledBack');
+
+    expect(await world.decideApproval('web', true)).toBe(true);
+    // The step's weights are written again, and its bake goes on.
+    await vi.waitFor(() => expect(world.appliedCanaryPercent()).toBe(25), { timeout: 10_000 });
+    const execution = await world.waitFor(id);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect((await world.store.getRollout(id))?.status).toBe('promoted');
+    expect(pages(world)).toEqual([]);
+    await expectSettled(world, { stableTag: 'v2' });
+  });
+
+  it('rejecting rolls back', async () => {
+    const { world, id } = await drifted();
+    expect(await world.decideApproval('web', false, 'the hand change stays until we know why')).toBe(true);
+    const execution = await world.waitFor(id);
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('ApprovalRejected');
+    expect(snsEvents(world)).toContain('rollout.rolledBack');
+    await expectSettled(world, { stableTag: 'v1' });
+  });
+
+  it('nobody deciding before the approval timeout: the approvals policy decides (rollback by default)', async () => {
+    const { world, id } = await drifted({ timeoutSeconds: 60 });
+    const execution = await world.waitFor(id);
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('ApprovalTimedOut');
+    await expectSettled(world, { stableTag: 'v1' });
+  });
+
+  it('approving on timeout by policy puts the rollout weights back and continues', async () => {
+    const { world, id } = await drifted({ timeoutSeconds: 60, onTimeout: 'approve' });
+    const execution = await world.waitFor(id);
+    expect(execution.status).toBe('SUCCEEDED');
+    await expectSettled(world, { stableTag: 'v2' });
   });
 });

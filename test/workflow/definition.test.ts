@@ -23,14 +23,30 @@ describe('statemachine/canary.asl.json', () => {
   it('routes every action Analyze returns: waits go back to Bake, approval to AwaitApproval, advance on', () => {
     const decide = states().Decide as unknown as { Choices: { StringEquals: string; Next: string }[] };
     const next = Object.fromEntries(decide.Choices.map((c) => [c.StringEquals, c.Next]));
-    // rollback is not returned: Analyze fails with CanaryFailed and the Catch rolls back.
-    expect(Object.keys(next).sort()).toEqual(NEXT_ACTIONS.filter((a) => a !== 'rollback').sort());
+    // rollback is not returned: Analyze fails with CanaryFailed and the Catch rolls back. drifted: the listener's
+    // weights were changed outside the rollout under analysis.onDrift 'pause'.
+    expect(Object.keys(next).sort()).toEqual(
+      [...NEXT_ACTIONS.filter((a) => a !== 'rollback'), 'drifted'].sort(),
+    );
     expect(next).toEqual({
       keepBaking: 'Bake',
       awaitTraffic: 'Bake',
       bakeAgain: 'Bake',
       awaitApproval: 'AwaitApproval',
       advance: 'StepDone',
+      drifted: 'AwaitApproval',
+    });
+    // Approving a drift (or its timeout under onTimeout 'approve') writes the step's weights again, then bakes.
+    expect(states().RestoreWeight).toMatchObject({
+      Type: 'Task',
+      Parameters: { phase: 'shift' },
+      Next: 'ShouldBake',
+    });
+    const afterApproval = states().AfterApproval as unknown as { Choices: { Next: string }[] };
+    expect(afterApproval.Choices[0]).toEqual({
+      Variable: '$.Payload.action',
+      StringEquals: 'drifted',
+      Next: 'RestoreWeight',
     });
     // Analyze reads what is left of the bake, and a person ending the bake leaves none of it.
     expect(
