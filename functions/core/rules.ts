@@ -1,6 +1,7 @@
 import type { AnalysisPolicy } from './config';
 import { DEFAULT_METRIC_DELAY_SECONDS, type Verdict } from './judge';
 import type { PlanStep } from './plan';
+import type { HistoryEntry } from './rollout';
 
 /** What an analysis can tell the workflow to do next (statemachine Decide routes each; rollback fails the task). */
 export const NEXT_ACTIONS = [
@@ -162,9 +163,19 @@ export function decide(
   return { action: 'advance', reason: why };
 }
 
-/** Which rollback reasons keep the image out (quarantine) until someone releases it. */
-export function quarantines(errorName: string): boolean {
-  return ['CanaryFailed', 'AlarmFired', 'ApprovalRejected', 'ApprovalTimedOut', 'CanaryNotReady'].includes(
-    errorName,
-  );
+/**
+ * Which rollback reasons keep the image out (quarantine) until someone releases it. An approval rejected or timed
+ * out while the rollout was paused for listener drift (its newest `drift` history entry comes after its newest
+ * `weight` entry) says nothing about the image: a person changed the weights, so it is not quarantined.
+ */
+export function quarantines(errorName: string, history: readonly HistoryEntry[] = []): boolean {
+  if (
+    !['CanaryFailed', 'AlarmFired', 'ApprovalRejected', 'ApprovalTimedOut', 'CanaryNotReady'].includes(
+      errorName,
+    )
+  )
+    return false;
+  if (errorName !== 'ApprovalRejected' && errorName !== 'ApprovalTimedOut') return true;
+  const last = history.filter((e) => e.type === 'drift' || e.type === 'weight').at(-1);
+  return last?.type !== 'drift';
 }

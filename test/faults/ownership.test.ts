@@ -229,6 +229,8 @@ describe('weights changed outside the rollout, under analysis.onDrift: pause', (
     expect(execution.error).toBe('ApprovalRejected');
     expect(snsEvents(world)).toContain('rollout.rolledBack');
     await expectSettled(world, { stableTag: 'v1' });
+    // A person changed the weights: nothing says the image is bad, so it is not kept out.
+    expect(await world.store.isQuarantined('web', world.imageByTag('v2').digest)).toBe(false);
   });
 
   it('nobody deciding before the approval timeout: the approvals policy decides (rollback by default)', async () => {
@@ -237,6 +239,7 @@ describe('weights changed outside the rollout, under analysis.onDrift: pause', (
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('ApprovalTimedOut');
     await expectSettled(world, { stableTag: 'v1' });
+    expect(await world.store.isQuarantined('web', world.imageByTag('v2').digest)).toBe(false);
   });
 
   it('approving on timeout by policy puts the rollout weights back and continues', async () => {

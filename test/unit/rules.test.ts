@@ -348,6 +348,16 @@ describe('quarantines', () => {
   ])('does not keep the image out after %s (not the image’s fault)', (name) => {
     expect(quarantines(name)).toBe(false);
   });
+
+  const entry = (type: string) => ({ at: '2026-03-14T09:30:00.000Z', type, message: type });
+  it.each([ErrorName.ApprovalRejected, ErrorName.ApprovalTimedOut])(
+    'does not keep the image out after %s while paused for listener drift, and does once the weights were restored',
+    (name) => {
+      expect(quarantines(name, [entry('weight'), entry('analysis'), entry('drift')])).toBe(false);
+      expect(quarantines(name, [entry('weight'), entry('drift'), entry('weight')])).toBe(true);
+      expect(quarantines(ErrorName.CanaryFailed, [entry('weight'), entry('drift')])).toBe(true);
+    },
+  );
 });
 
 describe('stepBakeSeconds', () => {

@@ -549,7 +549,12 @@ export async function recordRollback(
       await deployer.scaleDownCanary(doc.config, record.route);
   }
 
-  const quarantined = quarantines(errorName);
+  const quarantined = quarantines(
+    errorName,
+    errorName === 'ApprovalRejected' || errorName === 'ApprovalTimedOut'
+      ? await store.history(doc.rolloutId)
+      : [],
+  );
   if (quarantined)
     await store.quarantine(doc.service, doc.image.digest, `${errorName}: ${reason}`, clock.now());
   const at = clock.now().toISOString();
