@@ -1,55 +1,178 @@
 /**
- * `npm run bench -- faults [--schedules N] [--json]`: the real workflow under generated fault schedules
- * (10,000 by default), with the table of faults injected and outcomes, and every invariant violation found.
+ * `npm run bench -- faults [--schedules N] [--seed S] [--kinds a,b] [--json]`: the real workflow under generated
+ * fault schedules (10,000 by default). Schedule i is derived from seed S + i alone and its outcome does not depend
+ * on timing, so two runs with the same seed give the same result, busy machine or not. Prints the count of each
+ * fault kind injected and of each outcome, the invariants broken, and for each fault kind found in a broken
+ * schedule the smallest such schedule with its seed (`--seed <that seed> --schedules 1` runs it alone).
  */
-import fc from 'fast-check';
-import { faultSchedule } from '../sandbox/fault-schedules';
-import { FAULT_KINDS, type FaultKind, runSchedule } from '../sandbox/faults';
+import { scheduleFor } from '../sandbox/fault-schedules';
+import { FAULT_KINDS, type FaultKind, type Outcome, runSchedule, type Schedule } from '../sandbox/faults';
+
+export const DEFAULT_SEED = 20261123;
+
+/** The invariant a violation message breaks (DESIGN.md section 9). */
+export function invariantOf(message: string): string {
+  const rules: [RegExp, string][] = [
+    [
+      /^did not settle|still running|lock still held|ended (running|rollingBack|promoting)|dead letters/,
+      'settles',
+    ],
+    [
+      /traffic not 100%|weights not applied|canary still running|stable runs/,
+      'listener ends 100% on one version',
+    ],
+    [/scaled down with weight/, 'nothing scaled down while it has weight'],
+    [/two executions weight/, 'one execution weights a listener'],
+    [/newest|older image/, 'the newest healthy image ends on stable'],
+    [/rolled out \d+ times/, 'one event, at most one rollout'],
+    [/paged|paging|dedup_key/, 'a failed rollout pages once, a promotion never'],
+    [/quarantined/, 'no healthy image quarantined'],
+  ];
+  return rules.find(([re]) => re.test(message))?.[1] ?? 'other';
+}
+
+/**
+ * The smallest schedule that still breaks an invariant: drop each fault in turn and keep it dropped while the
+ * violations remain (the outcome does not depend on timing, so a rerun is a faithful check).
+ */
+export async function shrink(schedule: Schedule): Promise<{ schedule: Schedule; violations: string[] }> {
+  let current = schedule;
+  let violations = (await runSchedule(current)).violations;
+  for (let i = current.faults.length - 1; i >= 0; i--) {
+    const candidate = { ...current, faults: current.faults.filter((_, k) => k !== i) };
+    const r = await runSchedule(candidate);
+    if (r.violations.length > 0) {
+      current = candidate;
+      violations = r.violations;
+    }
+  }
+  return { schedule: current, violations };
+}
+
+export interface CampaignResult {
+  seed: number;
+  schedules: number;
+  violations: number;
+  outcomes: Record<Outcome, number>;
+  faults: Record<FaultKind, number>;
+  deadLettersRedriven: number;
+  invariants: Record<string, number>;
+  /**
+   * For each fault kind left in a broken schedule once shrunk (the faults it needs to break): how many schedules,
+   * and the smallest, with the seed it came from.
+   */
+  byKind: Record<string, { schedules: number; seed: number; schedule: Schedule; violations: string[] }>;
+}
+
+export async function runCampaign(
+  seed: number,
+  total: number,
+  kinds: readonly FaultKind[] = FAULT_KINDS,
+  progress?: (done: number) => void,
+): Promise<CampaignResult> {
+  const outcomes: Record<Outcome, number> = { promoted: 0, rolledBack: 0, stuck: 0 };
+  const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  const invariants: Record<string, number> = {};
+  const byKind: CampaignResult['byKind'] = {};
+  let violations = 0;
+  let deadLetters = 0;
+  const batch = 25;
+  for (let from = 0; from < total; from += batch) {
+    const seeds = Array.from({ length: Math.min(batch, total - from) }, (_, k) => seed + from + k);
+    const schedules = seeds.map((s) => scheduleFor(s, kinds));
+    const results = await Promise.all(schedules.map((s) => runSchedule(s)));
+    const shrunk = await Promise.all(
+      results.map((r, k) => (r.violations.length > 0 ? shrink(schedules[k] as Schedule) : undefined)),
+    );
+    results.forEach((r, k) => {
+      const schedule = schedules[k] as Schedule;
+      outcomes[r.outcome]++;
+      deadLetters += r.deadLetters;
+      for (const kind of FAULT_KINDS) faults[kind] += r.injected[kind];
+      if (r.violations.length === 0) return;
+      violations++;
+      for (const name of new Set(r.violations.map(invariantOf)))
+        invariants[name] = (invariants[name] ?? 0) + 1;
+      const minimal = shrunk[k] ?? { schedule, violations: r.violations };
+      const present = new Set(minimal.schedule.faults.map((f) => f.kind));
+      for (const kind of present.size > 0 ? present : ['(none)']) {
+        const seen = byKind[kind];
+        const entry = { seed: seeds[k] as number, ...minimal };
+        if (!seen) byKind[kind] = { schedules: 1, ...entry };
+        else {
+          seen.schedules++;
+          if (schedule.faults.length < seen.schedule.faults.length) Object.assign(seen, entry);
+        }
+      }
+    });
+    progress?.(from + seeds.length);
+  }
+  return {
+    seed,
+    schedules: total,
+    violations,
+    outcomes,
+    faults,
+    deadLettersRedriven: deadLetters,
+    invariants,
+    byKind,
+  };
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
 
 export async function faultsBench(args: string[]): Promise<void> {
   const json = args.includes('--json');
-  const i = args.indexOf('--schedules');
-  const total = i >= 0 ? Number(args[i + 1]) : 10_000;
+  const total = Number(option(args, '--schedules') ?? 10_000);
   if (!Number.isInteger(total) || total < 1)
-    throw new Error(`--schedules takes a whole number, got ${args[i + 1]}`);
-  const schedules = fc.sample(faultSchedule, { numRuns: total, seed: 20261123 });
-  const outcomes = { promoted: 0, rolledBack: 0, stuck: 0 };
-  const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
-  const violations: { schedule: unknown; violations: string[] }[] = [];
-  const started = performance.now();
-  const batch = 50;
-  for (let from = 0; from < schedules.length; from += batch) {
-    const slice = schedules.slice(from, from + batch);
-    const results = await Promise.all(slice.map((s) => runSchedule(s)));
-    results.forEach((r, k) => {
-      outcomes[r.outcome]++;
-      for (const kind of FAULT_KINDS) faults[kind] += r.injected[kind];
-      if (r.violations.length > 0) violations.push({ schedule: slice[k], violations: r.violations });
-    });
-    if (!json && (from / batch) % 20 === 0)
-      process.stderr.write(`  ${from + slice.length}/${total} schedules\r`);
+    throw new Error(`--schedules takes a whole number, got ${option(args, '--schedules')}`);
+  const seed = Number(option(args, '--seed') ?? DEFAULT_SEED);
+  if (!Number.isInteger(seed)) throw new Error(`--seed takes a whole number, got ${option(args, '--seed')}`);
+  const kindList = option(args, '--kinds');
+  const kinds = kindList ? (kindList.split(',') as FaultKind[]) : FAULT_KINDS;
+  const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+  if (unknown.length > 0)
+    throw new Error(`--kinds: unknown fault kind(s) ${unknown.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
+  const one = option(args, '--schedule');
+  if (one) {
+    const r = await runSchedule(JSON.parse(one) as Schedule);
+    process.stdout.write(
+      `${JSON.stringify({ outcome: r.outcome, stable: r.stable, violations: r.violations })}\n`,
+    );
+    if (r.violations.length > 0) process.exitCode = 1;
+    return;
   }
+  const started = performance.now();
+  const result = await runCampaign(seed, total, kinds, (done) => {
+    if (!json) process.stderr.write(`  ${done}/${total} schedules\r`);
+  });
   const seconds = (performance.now() - started) / 1000;
   if (json) {
-    process.stdout.write(
-      `${JSON.stringify({ schedules: total, violations: violations.length, outcomes: { promoted: outcomes.promoted, rolledBack: outcomes.rolledBack }, faults })}\n`,
-    );
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   } else {
     const lines = [
-      `Fault injection over the real workflow: ${total} schedules in ${seconds.toFixed(1)} s (seed 20261123)`,
+      `Fault injection over the real workflow: ${total} schedules in ${seconds.toFixed(1)} s (seed ${seed})`,
       '',
-      'fault kind          injected',
-      ...FAULT_KINDS.map((k) => `${k.padEnd(18)} ${String(faults[k]).padStart(9)}`),
+      'fault kind                 injected',
+      ...FAULT_KINDS.map((k) => `${k.padEnd(24)} ${String(result.faults[k]).padStart(9)}`),
       '',
-      'outcome             schedules',
-      `promoted           ${String(outcomes.promoted).padStart(10)}`,
-      `rolled back        ${String(outcomes.rolledBack).padStart(10)}`,
-      `stuck              ${String(outcomes.stuck).padStart(10)}`,
+      'outcome                    schedules',
+      ...Object.entries(result.outcomes).map(([k, n]) => `${k.padEnd(24)} ${String(n).padStart(9)}`),
+      `dead letters redriven    ${String(result.deadLettersRedriven).padStart(9)}`,
       '',
-      `invariant violations: ${violations.length}`,
-      ...violations.slice(0, 5).map((v) => `  ${JSON.stringify(v.schedule)}: ${v.violations.join('; ')}`),
+      `schedules breaking an invariant: ${result.violations}`,
+      ...Object.entries(result.invariants).map(([k, n]) => `  ${k}: ${n}`),
+      '',
+      "by fault kind (smallest schedule, shrunk; run it with --schedule '<json>'):",
+      ...Object.entries(result.byKind).map(
+        ([k, b]) =>
+          `  ${k}: ${b.schedules} schedule(s); seed ${b.seed}: ${JSON.stringify(b.schedule)}\n      ${b.violations.join('; ')}`,
+      ),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  if (violations.length > 0 || outcomes.stuck > 0) process.exitCode = 1;
+  if (result.violations > 0) process.exitCode = 1;
 }

@@ -1,12 +1,59 @@
 import fc from 'fast-check';
-import { FAULT_KINDS, FAULTABLE_FUNCTIONS, type Fault } from './faults';
+import {
+  ENTRY_POINTS,
+  FAULT_KINDS,
+  type Fault,
+  type FaultKind,
+  LAMBDA_KINDS,
+  type Schedule,
+  STORE_KINDS,
+  TASK_FUNCTIONS,
+} from './faults';
 
-/** Schedules of up to five faults on the first few invocations of any task. */
-export const faultSchedule: fc.Arbitrary<Fault[]> = fc.array(
-  fc.record({
-    fn: fc.constantFrom(...FAULTABLE_FUNCTIONS),
-    call: fc.integer({ min: 0, max: 3 }),
-    kind: fc.constantFrom(...FAULT_KINDS),
-  }),
-  { maxLength: 5 },
-);
+const tasks = fc.constantFrom(...TASK_FUNCTIONS);
+const lambdas = fc.constantFrom(...TASK_FUNCTIONS, 'StartRollout', 'OnAlarm', 'Reconcile');
+const anywhere = fc.constantFrom(...TASK_FUNCTIONS, ...ENTRY_POINTS);
+const call = fc.integer({ min: 0, max: 3 });
+const at = fc.integer({ min: 0, max: 5 });
+
+/** Where each kind of fault can strike (the functions it makes sense on), with its parameters. */
+function faultOf(kind: FaultKind): fc.Arbitrary<Fault> {
+  const on = (fn: fc.Arbitrary<Fault['fn']>, c: fc.Arbitrary<number> = call) =>
+    fc.record({ fn, call: c, kind: fc.constant(kind), at });
+  if ((LAMBDA_KINDS as readonly string[]).includes(kind)) return on(lambdas);
+  if ((STORE_KINDS as readonly string[]).includes(kind)) return on(anywhere);
+  switch (kind) {
+    case 'alarmMidTask':
+      return on(tasks);
+    case 'reject':
+      return on(fc.constant('RequestApproval'));
+    case 'sendTaskFails':
+      return on(fc.constantFrom('Operator', 'OnAlarm', 'StartRollout'));
+    case 'startExecutionFails':
+      return on(fc.constantFrom('StartRollout', 'Rollback', 'Reconcile'));
+    case 'metricsMissing':
+    case 'metricsLate':
+      return on(fc.constant('Analyze'), fc.integer({ min: 0, max: 5 }));
+    case 'lateRedelivery':
+    case 'lateAlarm':
+      return on(fc.constant('StartRollout'), fc.constant(0));
+    default:
+      return on(anywhere);
+  }
+}
+
+/** Schedules of up to four faults of the given kinds (all by default), on a healthy or a bad image. */
+export function faultSchedule(kinds: readonly FaultKind[] = FAULT_KINDS): fc.Arbitrary<Schedule> {
+  return fc.record({
+    bad: fc.boolean(),
+    approveVia: fc.constantFrom('cli' as const, 'page' as const),
+    faults: fc.array(fc.oneof(...kinds.map(faultOf)), { maxLength: 4 }),
+  });
+}
+
+/** Schedule `i` of a campaign: derived from the seed alone, so any one schedule can be run again by its seed. */
+export function scheduleFor(seed: number, kinds: readonly FaultKind[] = FAULT_KINDS): Schedule {
+  const [s] = fc.sample(faultSchedule(kinds), { seed, numRuns: 1 });
+  if (!s) throw new Error(`no schedule for seed ${seed}`);
+  return s;
+}

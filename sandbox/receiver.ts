@@ -17,6 +17,8 @@ export class LocalReceiver {
   readonly messages: ReceivedMessage[] = [];
   private server: http.Server | undefined;
   url = '';
+  /** The service is down (fault injection): the HTTP status to answer this request with instead, if any. */
+  refuse?: (channel: ReceivedMessage['channel']) => number | undefined;
 
   async start(): Promise<void> {
     this.server = http.createServer((req, res) => {
@@ -30,6 +32,12 @@ export class LocalReceiver {
           res
             .writeHead(400, { 'content-type': 'application/json' })
             .end('{"status":"invalid event","message":"Event object is invalid"}');
+          return;
+        }
+        const channel = req.url === '/v2/enqueue' ? 'pagerduty' : req.url === '/sns' ? 'sns' : undefined;
+        const refused = channel && this.refuse?.(channel);
+        if (refused) {
+          res.writeHead(refused, { 'content-type': 'application/json' }).end('{"status":"unavailable"}');
           return;
         }
         if (req.url === '/v2/enqueue') {

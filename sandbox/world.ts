@@ -11,7 +11,7 @@ import { approvalUrl, mintApprovalLink } from '../functions/core/approval-links'
 import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from '../functions/core/config';
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import { canaryPercent } from '../functions/core/plan';
-import type { Log, ServiceCatalog } from '../functions/ports';
+import type { Log, MetricSource, ServiceCatalog } from '../functions/ports';
 import { makeAnalyze } from '../functions/tasks/analyze';
 import { makeApprovalPage } from '../functions/tasks/approval-page';
 import { makeBake } from '../functions/tasks/bake';
@@ -61,7 +61,13 @@ export interface WorldOptions {
   propagationMs?: number;
   /** Rollout seconds an execution may run before it ends TIMED_OUT; default: the state machine's TimeoutSeconds. */
   executionTimeoutSeconds?: number;
+  /**
+   * Wraps every function invocation: the state machine's tasks, and the asynchronous ones EventBridge makes
+   * (`OnAlarm` from the alarms, `Reconcile` on an execution's status change). Fault injection in tests.
+   */
   invoke?: (fn: string, event: unknown, call: () => Promise<unknown>) => Promise<unknown>;
+  /** What Analyze reads instead of the load balancer's recorded metrics (a scripted source, in tests). */
+  metrics?: MetricSource;
   /** Every log line of every task goes here (nothing is printed by default). */
   onLog?: (level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>) => void;
 }
@@ -182,18 +188,19 @@ export class World {
         functionName: `canary-${fn}`,
         getRemainingTimeInMillis: () => (fn === 'Reconcile' ? 280_000 : 60_000),
       }) as never;
+    const invoke = options.invoke ?? ((_fn: string, _event: unknown, call: () => Promise<unknown>) => call());
     // The alarm calls the on-alarm handler only when it fires, by which time the handlers exist.
     this.alarms = new LocalAlarms(
       options.alarms ?? [],
       this.recorder,
       this.clock,
-      (event) => this.handlers.OnAlarm(event, context('OnAlarm')),
+      (event) => invoke('OnAlarm', event, () => this.handlers.OnAlarm(event, context('OnAlarm'))),
       (e) => this.errors.push(e),
     );
     // The real CloudWatch adapter over a local CloudWatch of the recorded ALB metrics. ALB sends each minute's
     // metrics within the next 60 s: the newest minute is partial, as on CloudWatch.
     this.cloudwatch = new LocalCloudWatch(this.recorder, this.clock, 60);
-    const metrics = new CloudWatchMetricSource(this.cloudwatch.client());
+    const metrics = options.metrics ?? new CloudWatchMetricSource(this.cloudwatch.client());
     this.handlers = {
       StartRollout: makeStartRollout({ ...base, catalog, executions: executionsPort, notifiers }),
       Prepare: makePrepare({ ...base, router: this.router, deployerFor }),
@@ -237,7 +244,8 @@ export class World {
       executionTimeoutSeconds: this.clock.workflowSeconds(
         options.executionTimeoutSeconds ?? definitionTimeoutSeconds(),
       ),
-      onStatusChange: (event) => this.handlers.Reconcile(event, context('Reconcile')),
+      onStatusChange: (event) =>
+        invoke('Reconcile', event, () => this.handlers.Reconcile(event, context('Reconcile'))),
       ...(options.invoke ? { invoke: options.invoke } : {}),
     });
     this.executions.on('error', (e) => this.errors.push(e));

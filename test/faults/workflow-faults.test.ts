@@ -1,45 +1,75 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { faultSchedule } from '../../sandbox/fault-schedules';
-import { FAULT_KINDS, FaultInjector, runSchedule, type ScheduleResult } from '../../sandbox/faults';
+import { runCampaign } from '../../bench/faults';
+import { scheduleFor } from '../../sandbox/fault-schedules';
+import {
+  FAULT_KINDS,
+  FaultInjector,
+  type FaultKind,
+  LAMBDA_KINDS,
+  runSchedule,
+  type Schedule,
+  STORE_ERRORS,
+} from '../../sandbox/faults';
 
-const BATCH = 25;
-const BATCHES = 40; // 1,000 schedules
+/**
+ * Fault kinds that still break an invariant on this code (npm run bench -- faults lists them with a shrunk
+ * reproduction); the campaign below runs every other kind.
+ */
+const STILL_BROKEN: readonly FaultKind[] = [];
+
+const HOLDING = FAULT_KINDS.filter((k) => !STILL_BROKEN.includes(k));
+
+const schedule = (faults: Schedule['faults'], bad = false): Schedule => ({ bad, approveVia: 'cli', faults });
 
 describe('the real workflow under injected faults', () => {
-  it('ends every schedule at 100% stable (rolled back or promoted), unlocked, nothing scaled down with weight', async () => {
-    const outcomes: ScheduleResult['outcome'][] = [];
-    let injected = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(faultSchedule, { minLength: BATCH, maxLength: BATCH }), async (schedules) => {
-        const results = await Promise.all(schedules.map((s) => runSchedule(s)));
-        results.forEach((r, i) => {
-          outcomes.push(r.outcome);
-          injected += Object.values(r.injected).reduce((a, b) => a + b, 0);
-          if (r.violations.length > 0) {
-            throw new Error(`schedule ${JSON.stringify(schedules[i])} broke: ${r.violations.join('; ')}`);
-          }
-        });
-      }),
-      { numRuns: BATCHES, seed: 20261123, endOnFailure: true },
+  it('keeps every invariant over 1,000 schedules of every holding fault kind, on a plan with bakes, an approval and an alarm', async () => {
+    const result = await runCampaign(20261123, 1000, HOLDING);
+    const broken = Object.entries(result.byKind).map(
+      ([kind, b]) =>
+        `${kind}: ${b.schedules} schedule(s), e.g. ${JSON.stringify(b.schedule)}: ${b.violations.join('; ')}`,
     );
-    expect(outcomes).toHaveLength(BATCH * BATCHES);
-    // The schedules exercise both endings and really inject faults.
-    expect(outcomes.filter((o) => o === 'promoted').length).toBeGreaterThan(50);
-    expect(outcomes.filter((o) => o === 'rolledBack').length).toBeGreaterThan(50);
-    expect(injected).toBeGreaterThan(500);
-  }, 240_000);
+    expect(broken).toEqual([]);
+    expect(result.violations).toBe(0);
+    // The schedules exercise both endings and really inject every kind they may.
+    expect(result.outcomes.promoted).toBeGreaterThan(200);
+    expect(result.outcomes.rolledBack).toBeGreaterThan(200);
+    for (const kind of HOLDING) expect(result.faults[kind], kind).toBeGreaterThan(0);
+  }, 600_000);
 
-  it('fails tasks under the names AWS reports: a timeout is Sandbox.Timedout, a crash or out-of-memory Lambda.Unknown', async () => {
+  it('gives the same result for the same schedules, whatever the timing', async () => {
+    const seeds = Array.from({ length: 12 }, (_, i) => 777 + i);
+    const run = () =>
+      Promise.all(
+        seeds.map(async (s) => {
+          const r = await runSchedule(scheduleFor(s));
+          return { outcome: r.outcome, stable: r.stable, violations: r.violations, injected: r.injected };
+        }),
+      );
+    const first = await run();
+    // The second run shares the machine with a busy loop on the event loop's turns.
+    let spinning = true;
+    const spin = (async () => {
+      while (spinning) {
+        const until = performance.now() + 3;
+        while (performance.now() < until);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const second = await run();
+    spinning = false;
+    await spin;
+    expect(second).toEqual(first);
+  }, 120_000);
+
+  it('fails invocations under the names AWS reports: a timeout is Sandbox.Timedout, a crash or out-of-memory Lambda.Unknown', async () => {
     const raised: Record<string, string> = {};
-    for (const kind of FAULT_KINDS) {
-      const injector = new FaultInjector([{ fn: 'SetWeight', call: 0, kind }]);
+    for (const kind of LAMBDA_KINDS.filter((k) => k !== 'halfway')) {
+      const injector = new FaultInjector(schedule([{ fn: 'SetWeight', call: 0, kind }]));
       const error = await injector.invoke('SetWeight', {}, async () => ({})).catch((e: Error) => e);
       raised[kind] = (error as Error).name;
     }
     // Step Functions developer guide, "Handle transient Lambda service exceptions"; a function timeout carries
-    // Lambda's errorType Sandbox.Timedout (Lambda developer guide, "Troubleshoot invocation issues"), which Step
-    // Functions reports as the error name ("Handling error conditions" tutorial).
+    // Lambda's errorType Sandbox.Timedout (Lambda developer guide, "Troubleshoot invocation issues").
     expect(raised).toEqual({
       throttle: 'Lambda.TooManyRequestsException',
       serviceError: 'Lambda.ServiceException',
@@ -50,56 +80,87 @@ describe('the real workflow under injected faults', () => {
       crashAfterEffect: 'Lambda.Unknown',
     });
     expect(Object.values(raised)).not.toContain('States.Timeout');
+    // DynamoDB API reference (PutItem/UpdateItem errors), raised through the adapter as Transient.
+    expect(Object.values(STORE_ERRORS)).toEqual([
+      'ProvisionedThroughputExceededException',
+      'ThrottlingException',
+      'InternalServerError',
+      'ConditionalCheckFailedException',
+      'InternalServerError',
+    ]);
   });
 
-  it('retries a function timeout, an out-of-memory exit and a lost response on any task, and promotes', async () => {
-    const result = await runSchedule([
-      { fn: 'Prepare', call: 0, kind: 'clientTimeout' },
-      { fn: 'CheckReady', call: 0, kind: 'outOfMemory' },
-      { fn: 'SetWeight', call: 0, kind: 'timeout' },
-      { fn: 'SetWeight', call: 2, kind: 'crashAfterEffect' },
-      { fn: 'Promote', call: 0, kind: 'timeout' },
-      { fn: 'Notify', call: 0, kind: 'timeout' },
-    ]);
+  it('retries a function timeout, an out-of-memory exit, a lost response and a half-done task on any task, and promotes', async () => {
+    const result = await runSchedule(
+      schedule([
+        { fn: 'Prepare', call: 0, kind: 'clientTimeout' },
+        { fn: 'CheckReady', call: 0, kind: 'outOfMemory' },
+        { fn: 'SetWeight', call: 0, kind: 'halfway', at: 1 },
+        { fn: 'Bake', call: 0, kind: 'timeout' },
+        { fn: 'Analyze', call: 1, kind: 'crashAfterEffect' },
+        { fn: 'RequestApproval', call: 0, kind: 'timeout' },
+        { fn: 'Promote', call: 0, kind: 'timeout' },
+        { fn: 'Notify', call: 0, kind: 'timeout' },
+      ]),
+    );
     expect(result.violations).toEqual([]);
     expect(result.outcome).toBe('promoted');
     expect(result.injected).toMatchObject({
-      timeout: 3,
+      timeout: 4,
       outOfMemory: 1,
       clientTimeout: 1,
       crashAfterEffect: 1,
+      halfway: 1,
     });
   });
 
-  it('does not page when a retry fails after the promotion finished (its first attempt lost its result)', async () => {
-    const result = await runSchedule([
-      { fn: 'Promote', call: 2, kind: 'crashAfterEffect' },
-      { fn: 'Promote', call: 3, kind: 'permanent' },
-    ]);
+  it('retries the store throttled or failing on a task, and promotes', async () => {
+    const result = await runSchedule(
+      schedule([
+        { fn: 'SetWeight', call: 0, kind: 'storeThroughputExceeded', at: 0 },
+        { fn: 'Analyze', call: 0, kind: 'storeThrottling', at: 1 },
+        { fn: 'Bake', call: 1, kind: 'storeInternalError', at: 0 },
+      ]),
+    );
     expect(result.violations).toEqual([]);
     expect(result.outcome).toBe('promoted');
   });
 
-  it('survives every Rollback attempt failing: the reconciler restores stable', async () => {
-    const result = await runSchedule([
-      { fn: 'SetWeight', call: 0, kind: 'permanent' },
-      ...Array.from({ length: 10 }, (_, call) => ({
-        fn: 'Rollback' as const,
-        call,
-        kind: 'permanent' as const,
-      })),
-    ]);
+  it('rolls back at an alarm arriving in the middle of a task, and pages once', async () => {
+    const result = await runSchedule(schedule([{ fn: 'Analyze', call: 1, kind: 'alarmMidTask', at: 2 }]));
     expect(result.violations).toEqual([]);
     expect(result.outcome).toBe('rolledBack');
   });
 
+  it('reconcile failing is retried as Lambda retries an asynchronous invocation, then dead-lettered and redriven', async () => {
+    const result = await runSchedule(
+      schedule(
+        [
+          { fn: 'SetWeight', call: 0, kind: 'permanent' },
+          ...Array.from({ length: 6 }, (_, call) => ({
+            fn: 'Rollback' as const,
+            call,
+            kind: 'permanent' as const,
+          })),
+          ...Array.from({ length: 3 }, (_, call) => ({
+            fn: 'Reconcile' as const,
+            call,
+            kind: 'serviceError' as const,
+          })),
+        ],
+        true,
+      ),
+    );
+    expect(result.violations).toEqual([]);
+    expect(result.outcome).toBe('rolledBack');
+    // Three attempts failed (the first and Lambda's two retries): the event went to the dead-letter queue.
+    expect(result.injected.serviceError).toBe(3);
+  });
+
   it('reports traffic left on the canary and a lock left behind (the checks can fail)', async () => {
-    const result = await runSchedule([], {
+    const result = await runSchedule(schedule([]), {
       tamper: async (world) => {
-        await world.router.setWeights(
-          { ...world.config().traffic, stableTargetGroupArn: world.config().traffic.stableTargetGroupArn },
-          50,
-        );
+        await world.router.setWeights(world.config().traffic, 50);
         await new Promise((r) => setTimeout(r, 10));
         await world.store.acquireLock('web', 'someone', new Date());
       },
