@@ -5,7 +5,7 @@
  * fault kind injected and of each outcome, the invariants broken, and for each fault kind found in a broken
  * schedule the smallest such schedule with its seed (`--seed <that seed> --schedules 1` runs it alone).
  */
-import { scheduleFor } from '../sandbox/fault-schedules';
+import { type Exclusion, scheduleFor } from '../sandbox/fault-schedules';
 import { FAULT_KINDS, type FaultKind, type Outcome, runSchedule, type Schedule } from '../sandbox/faults';
 
 export const DEFAULT_SEED = 20261123;
@@ -69,6 +69,7 @@ export async function runCampaign(
   total: number,
   kinds: readonly FaultKind[] = FAULT_KINDS,
   progress?: (done: number) => void,
+  exclusions: readonly Exclusion[] = [],
 ): Promise<CampaignResult> {
   const outcomes: Record<Outcome, number> = { promoted: 0, rolledBack: 0, stuck: 0 };
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
@@ -79,7 +80,7 @@ export async function runCampaign(
   const batch = 25;
   for (let from = 0; from < total; from += batch) {
     const seeds = Array.from({ length: Math.min(batch, total - from) }, (_, k) => seed + from + k);
-    const schedules = seeds.map((s) => scheduleFor(s, kinds));
+    const schedules = seeds.map((s) => scheduleFor(s, kinds, exclusions));
     const results = await Promise.all(schedules.map((s) => runSchedule(s)));
     const shrunk = await Promise.all(
       results.map((r, k) => (r.violations.length > 0 ? shrink(schedules[k] as Schedule) : undefined)),

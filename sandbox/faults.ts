@@ -523,7 +523,7 @@ export class FaultInjector {
         this.count(f.kind);
         if (rolloutId) this.blamed.add(rolloutId);
         const t = world.config().traffic;
-        // Someone (a person, infrastructure as code) sets the listener's weights by hand.
+        // Someone (a person, infrastructure as code reapplying its template) puts the listener back on stable.
         await this.context.run({ fn: 'Drift', call: 0, ops: 0 }, () =>
           world.router.setWeights(
             {
@@ -531,7 +531,7 @@ export class FaultInjector {
               stableTargetGroupArn: t.stableTargetGroupArn,
               canaryTargetGroupArn: t.canaryTargetGroupArn,
             },
-            (f.at ?? 0) % 2 === 0 ? 0 : 50,
+            0,
           ),
         );
         await new Promise((r) => setTimeout(r, 3));
