@@ -21,8 +21,12 @@ function faultOf(kind: FaultKind): fc.Arbitrary<Fault> {
   const on = (fn: fc.Arbitrary<Fault['fn']>, c: fc.Arbitrary<number> = call) =>
     fc.record({ fn, call: c, kind: fc.constant(kind), at });
   if ((LAMBDA_KINDS as readonly string[]).includes(kind)) return on(lambdas);
-  if ((STORE_KINDS as readonly string[]).includes(kind)) return on(anywhere);
+  if ((STORE_KINDS as readonly string[]).includes(kind) && kind !== 'storeConditionRaced')
+    return on(anywhere);
   switch (kind) {
+    case 'storeConditionRaced':
+      // A task makes one to three conditional writes (lock, wait, abort).
+      return fc.record({ fn: anywhere, call, kind: fc.constant(kind), at: fc.integer({ min: 0, max: 1 }) });
     case 'alarmMidTask':
       return on(tasks);
     case 'reject':

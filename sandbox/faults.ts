@@ -181,8 +181,9 @@ function storeError(awsName: string, op: string): Error {
 interface Invocation {
   fn: string;
   call: number;
-  /** Store operations made so far by this invocation. */
+  /** Store operations made so far by this invocation, and how many of them were conditional writes. */
   ops: number;
+  conditionalOps?: number;
   /** The rollout the invocation works for, when its event names one. */
   rolloutId?: string;
 }
@@ -363,9 +364,15 @@ export class FaultInjector {
     const inv = this.context.getStore();
     if (!inv) return;
     const n = inv.ops++;
+    // A racing writer can only make a conditional write fail: `at` counts those for storeConditionRaced.
+    let conditional = -1;
+    if (CONDITIONAL_OPS.has(op)) {
+      conditional = inv.conditionalOps ?? 0;
+      inv.conditionalOps = conditional + 1;
+    }
     if (this.outageLeft > 0 && this.faultsOn) throw storeError(STORE_ERRORS.storeOutage, op);
     for (const f of this.find(inv.fn, inv.call)) {
-      if ((f.at ?? 0) !== n) continue;
+      if ((f.at ?? 0) !== (f.kind === 'storeConditionRaced' ? conditional : n)) continue;
       if (f.kind === 'halfway') {
         this.count('halfway');
         this.halted.add(inv);
@@ -375,7 +382,6 @@ export class FaultInjector {
         this.count('alarmMidTask');
         await this.alarm(inv.rolloutId);
       }
-      if (f.kind === 'storeConditionRaced' && !CONDITIONAL_OPS.has(op)) continue;
       if ((STORE_KINDS as readonly string[]).includes(f.kind) && f.kind !== 'storeOutage') {
         this.count(f.kind);
         throw storeError(STORE_ERRORS[f.kind as StoreKind], op);
