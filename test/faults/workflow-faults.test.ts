@@ -26,6 +26,7 @@ const STILL_BROKEN: readonly Exclusion[] = [
   'storeInternalError@StartRollout',
   'storeConditionRaced@StartRollout',
   'storeOutage@StartRollout',
+  'storeOutage@OnAlarm',
   'pagerDutyDown',
   'permanent@Notify',
 ];
