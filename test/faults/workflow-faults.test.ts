@@ -17,18 +17,9 @@ import {
  */
 const STILL_BROKEN: readonly Exclusion[] = [
   'olderPush',
-  'newerPush',
-  'lateRedelivery',
-  'startExecutionFails@StartRollout',
-  'halfway@StartRollout',
-  'storeThroughputExceeded@StartRollout',
-  'storeThrottling@StartRollout',
-  'storeInternalError@StartRollout',
-  'storeConditionRaced@StartRollout',
-  'storeOutage@StartRollout',
-  'storeOutage@OnAlarm',
   'pagerDutyDown',
   'permanent@Notify',
+  'storeOutage@OnAlarm',
 ];
 
 const HOLDING = FAULT_KINDS.filter((k) => !STILL_BROKEN.includes(k));
