@@ -602,7 +602,7 @@ export class FaultInjector {
   /** One attempt: 'done', 'over' (the wait is no longer this rollout's), or throws to be retried. */
   private async act(world: World, rolloutId: string, action: 'bake' | 'approve' | 'reject'): Promise<string> {
     const record = await world.store.getRollout(rolloutId);
-    if (!record || record.status !== 'running' || !record.wait) return 'over';
+    if (record?.status !== 'running' || !record.wait) return 'over';
     if (action === 'bake') {
       if (record.wait.kind !== 'bake') return 'over';
       await world.operations.promote(record.service);

@@ -4,7 +4,6 @@ import { type Exclusion, scheduleFor } from '../../sandbox/fault-schedules';
 import {
   FAULT_KINDS,
   FaultInjector,
-  type FaultKind,
   LAMBDA_KINDS,
   runSchedule,
   type Schedule,
