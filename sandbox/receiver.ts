@@ -15,6 +15,13 @@ export interface ReceivedMessage {
  */
 export class LocalReceiver {
   readonly messages: ReceivedMessage[] = [];
+  /**
+   * PagerDuty events to refuse before accepting again (Infinity: down for good), each answered 503 as the Events
+   * API v2 does when it is unavailable ("Send an Alert Event": 500/503 mean retry).
+   */
+  refusePagerDuty = 0;
+  /** PagerDuty events refused so far. */
+  refusedPagerDuty = 0;
   private server: http.Server | undefined;
   url = '';
   /** The service is down (fault injection): the HTTP status to answer this request with instead, if any. */
@@ -47,6 +54,12 @@ export class LocalReceiver {
               .end(
                 '{"status":"invalid event","message":"Event object is invalid","errors":["Length of \'routing_key\' is incorrect (should be 32 characters)"]}',
               );
+            return;
+          }
+          if (this.refusePagerDuty > 0) {
+            this.refusePagerDuty--;
+            this.refusedPagerDuty++;
+            res.writeHead(503, { 'content-type': 'text/plain' }).end('Service Unavailable');
             return;
           }
           this.messages.push({ channel: 'pagerduty', body, at: performance.now() });

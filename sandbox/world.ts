@@ -10,6 +10,7 @@ import { PagerDutyNotifier } from '../functions/adapters/aws/pagerduty';
 import { approvalUrl, mintApprovalLink } from '../functions/core/approval-links';
 import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from '../functions/core/config';
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
+import type { RolloutOutcome } from '../functions/core/outcome-metrics';
 import { canaryPercent } from '../functions/core/plan';
 import type { Log, MetricSource, ServiceCatalog } from '../functions/ports';
 import { makeAnalyze } from '../functions/tasks/analyze';
@@ -89,6 +90,8 @@ export class World {
   readonly xray: LocalXRay;
   readonly images = new ImageRegistry();
   readonly receiver = new LocalReceiver();
+  /** What the notify task counted (the controller's outcome metrics, core/outcome-metrics.ts). */
+  readonly outcomes: RolloutOutcome[] = [];
   readonly configs: ServiceConfig[];
   readonly executions: LocalStepFunctions;
   readonly alarms: LocalAlarms;
@@ -228,7 +231,7 @@ export class World {
       }),
       Promote: makePromote({ ...base, router: this.router, deployerFor, executions: executionsPort }),
       Rollback: makeRollback({ ...base, router: this.router, deployerFor, executions: executionsPort }),
-      Notify: makeNotify({ ...base, notifiers }),
+      Notify: makeNotify({ ...base, notifiers, countOutcome: (o) => this.outcomes.push(o) }),
       OnAlarm: makeOnAlarm({ ...base, router: this.router, deployerFor, executions: executionsPort }),
       Reconcile: makeReconcile({
         ...base,

@@ -26,6 +26,12 @@ export const ErrorName = {
    * evidence no longer means what the plan says, so the rollout rolls back. The image is not at fault.
    */
   TrafficDrifted: 'TrafficDrifted',
+  /**
+   * A rolled-back rollout's page could not be delivered (PagerDuty answered 429/5xx or could not be reached after
+   * the notifier's own retries). Traffic is already on stable: the workflow retries the notification for an hour
+   * or more, then records the rollback anyway (statemachine: NotifyRollback).
+   */
+  PageNotDelivered: 'PageNotDelivered',
 } as const;
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 
@@ -51,6 +57,12 @@ export class CanaryFailedError extends CanaryControllerError {
 export class RolloutAbortedError extends CanaryControllerError {
   constructor(reason: AbortReason, message: string) {
     super(reason, message);
+  }
+}
+
+export class PageNotDeliveredError extends CanaryControllerError {
+  constructor(message: string) {
+    super(ErrorName.PageNotDelivered, message);
   }
 }
 

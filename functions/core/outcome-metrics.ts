@@ -6,10 +6,12 @@
 export const METRICS_NAMESPACE = 'CanaryController';
 export const METRICS_SERVICE = 'canary-controller';
 
-export type RolloutOutcome = 'promoted' | 'rolledBack' | 'rollbackFailed';
+/** `pageUndelivered`: one attempt to page a rollback failed (counted per attempt; the workflow retries it). */
+export type RolloutOutcome = 'promoted' | 'rolledBack' | 'rollbackFailed' | 'pageUndelivered';
 
 export const OUTCOME_METRICS: Readonly<Record<RolloutOutcome, string>> = {
   promoted: 'RolloutsPromoted',
   rolledBack: 'RolloutsRolledBack',
   rollbackFailed: 'RollbacksFailed',
+  pageUndelivered: 'PagesUndelivered',
 };

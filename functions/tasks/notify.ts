@@ -2,9 +2,14 @@
  * notify: tell people how a rollout ended. Every channel is tried; a channel that fails is logged and never
  * blocks the others or the workflow. Rollbacks page (error), a rollback that could not finish pages critical.
  * Each outcome is also counted (the controller's RollbacksFailed alarm reads that count).
+ * One exception: when the page of a rollback cannot be delivered (PagerDuty, the channel that wakes someone), the
+ * task fails with PageNotDelivered (counted as pageUndelivered) so the workflow retries it; traffic is already on
+ * stable, the dedup key (the rollout id) makes a retried page one incident, and the workflow records the rollback
+ * once its retries are spent. A failed SNS message alone never fails the task.
  */
 import * as z from 'zod';
-import { causeMessage } from '../core/errors';
+import { causeMessage, PageNotDeliveredError } from '../core/errors';
+import { pages } from '../core/notification';
 import type { RolloutOutcome } from '../core/outcome-metrics';
 import { imageLabel } from '../core/rollout';
 import type { Clock, Log, Notifier, RolloutEvent, RolloutStore } from '../ports';
@@ -28,6 +33,9 @@ const input = z.object({
   /** What the rollback's traffic phase did (absent for a promotion or a rollback that failed). */
   rollback: trafficOutcomeSchema.optional(),
 });
+
+/** The notifier whose delivery wakes someone (adapters/aws/pagerduty.ts). */
+const PAGER = 'pagerduty';
 
 /** A person chose this outcome: worth knowing, not worth waking anyone for. */
 const DELIBERATE = new Set(['Aborted', 'Superseded', 'ApprovalRejected']);
@@ -80,6 +88,12 @@ export function makeNotify(deps: NotifyDeps) {
       channels: channelsOf(rollout.config),
       at: clock.now().toISOString(),
     });
+    if (outcome === 'rolledBack' && pages(event.severity) && result.failed.includes(PAGER)) {
+      deps.countOutcome?.('pageUndelivered');
+      throw new PageNotDeliveredError(
+        `the page for the rollback of ${rollout.rolloutId} was not delivered (${PAGER} failed); traffic is on stable`,
+      );
+    }
     log.info('notified', { rolloutId: rollout.rolloutId, outcome, ...result });
     deps.countOutcome?.(outcome);
     return result;

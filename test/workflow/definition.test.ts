@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
 import { NEXT_ACTIONS } from '../../functions/core/rules';
+import { HISTORY_EVENT_BUDGET, HISTORY_EVENT_LIMIT } from '../../functions/core/workflow-limits';
 import { loadDefinition, substitutedDefinition, taskStates } from '../../sandbox/step-functions';
 
 const validator = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
@@ -150,6 +151,35 @@ describe('statemachine/canary.asl.json', () => {
     });
     const retry = all.RecordRollback?.Retry as { ErrorEquals: string[]; MaxAttempts: number }[];
     expect(retry.find((r) => r.ErrorEquals.includes('States.ALL'))?.MaxAttempts).toBeGreaterThanOrEqual(50);
+  });
+
+  it('retries an undelivered page of a rollback for an hour or more, then records the rollback anyway', () => {
+    const all = states();
+    const notify = all.NotifyRollback as unknown as {
+      Retry: {
+        ErrorEquals: string[];
+        IntervalSeconds: number;
+        MaxAttempts: number;
+        BackoffRate: number;
+        MaxDelaySeconds: number;
+      }[];
+      Catch: { ErrorEquals: string[]; ResultPath: string | null; Next: string }[];
+    };
+    for (const error of ['PageNotDelivered', 'States.ALL']) {
+      const r = notify.Retry.find((x) => x.ErrorEquals.includes(error));
+      if (!r) throw new Error(`NotifyRollback does not retry ${error}`);
+      // Without jitter: the sum of the waits; FULL jitter halves it on average.
+      let seconds = 0;
+      for (let i = 0; i < r.MaxAttempts; i++)
+        seconds += Math.min(r.MaxDelaySeconds, r.IntervalSeconds * r.BackoffRate ** i);
+      expect(seconds / 2, error).toBeGreaterThanOrEqual(3600);
+      // Each retry adds a handful of history events: the reserve past the plan's budget holds them.
+      expect(r.MaxAttempts * 5).toBeLessThan(HISTORY_EVENT_LIMIT - HISTORY_EVENT_BUDGET);
+    }
+    expect(notify.Retry.at(-1)?.ErrorEquals).toEqual(['States.ALL']);
+    expect(notify.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.notifyError', Next: 'RecordRollback' },
+    ]);
   });
 
   it('retries what Lambda reports as transient under its own names, on every Lambda task', () => {
