@@ -138,6 +138,21 @@ describe('the real workflow under injected faults', () => {
     expect(result.outcome).toBe('rolledBack');
   });
 
+  it('pages a rollback once when PagerDuty refuses more requests than the notifier retries, or Notify fails for good once', async () => {
+    const pagerDutyDown = await runSchedule(
+      schedule([{ fn: 'SetWeight', call: 0, kind: 'pagerDutyDown', at: 5 }], true),
+    );
+    expect(pagerDutyDown.violations).toEqual([]);
+    expect(pagerDutyDown.outcome).toBe('rolledBack');
+    const notifyFails = await runSchedule({
+      bad: true,
+      approveVia: 'page',
+      faults: [{ fn: 'Notify', call: 0, kind: 'permanent', at: 4 }],
+    });
+    expect(notifyFails.violations).toEqual([]);
+    expect(notifyFails.outcome).toBe('rolledBack');
+  });
+
   it('reconcile failing is retried as Lambda retries an asynchronous invocation, then dead-lettered and redriven', async () => {
     const result = await runSchedule(
       schedule(
