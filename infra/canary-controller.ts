@@ -640,6 +640,19 @@ export class CanaryController extends Construct {
       }),
       'a rollback did not complete: traffic of that service needs attention',
     );
+    // The notify task counts each attempt whose page PagerDuty did not take; the workflow retries it for an hour or
+    // more and then records the rollback without it, so this alarm (on the controller's own topic) is what is left.
+    alarm(
+      'PagesUndelivered',
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: OUTCOME_METRICS.pageUndelivered,
+        dimensionsMap: { service: METRICS_SERVICE },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      'the page of a rollback could not be delivered to PagerDuty: the workflow retries it; on-call has not heard',
+    );
     alarm(
       'ExecutionsTimedOut',
       this.stateMachine.metricTimedOut({ period: Duration.minutes(5) }),

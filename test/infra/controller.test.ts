@@ -559,11 +559,20 @@ describe('dashboards and alarms', () => {
     const topicRef = { Ref: logicalId(controller.topic.node.defaultChild) };
     const metrics = alarms.map((a) => a.MetricName).sort();
     expect(metrics.filter((m) => m === 'Errors')).toHaveLength(13);
-    expect(metrics).toEqual(expect.arrayContaining(['RollbacksFailed', 'ExecutionsTimedOut']));
+    expect(metrics).toEqual(
+      expect.arrayContaining(['RollbacksFailed', 'PagesUndelivered', 'ExecutionsTimedOut']),
+    );
     // Not on failed executions: an ordinary rollback ends its execution in a Fail state.
     expect(metrics).not.toContain('ExecutionsFailed');
     // The count the notify function publishes (Powertools: namespace, `service` dimension of every function).
     expect(alarms.find((a) => a.MetricName === 'RollbacksFailed')).toMatchObject({
+      Namespace: 'CanaryController',
+      Dimensions: [{ Name: 'service', Value: 'canary-controller' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+    });
+    // A rollback whose page PagerDuty did not take: the notify task counts each attempt.
+    expect(alarms.find((a) => a.MetricName === 'PagesUndelivered')).toMatchObject({
       Namespace: 'CanaryController',
       Dimensions: [{ Name: 'service', Value: 'canary-controller' }],
       Statistic: 'Sum',
