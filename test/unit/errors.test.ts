@@ -35,6 +35,7 @@ describe('ErrorName', () => {
       Transient: 'Transient',
       AccessDenied: 'AccessDenied',
       TrafficDrifted: 'TrafficDrifted',
+      PageNotDelivered: 'PageNotDelivered',
     });
   });
 });

@@ -69,8 +69,9 @@ describe('the bake is judged every analysis interval', () => {
   }, 90_000);
 
   it('a canary short of minRequests waits for traffic and is never failed for it', async () => {
-    // Half the traffic on the canary (~375 requests a rollout minute here) and 1,500 needed: about four minutes
-    // after a one-minute bake, with no extensions allowed and onInconclusive rollback.
+    // Half the traffic on the canary (~375 requests a rollout minute here) and 3,000 needed: about eight minutes,
+    // well past the one-minute bake and its two-minute metric delay however slowly the machine runs the analyses,
+    // with no extensions allowed and onInconclusive rollback.
     const world = await startWorld({
       alarms: [],
       services: [
@@ -79,7 +80,7 @@ describe('the bake is judged every analysis interval', () => {
             { weight: 50, bakeSeconds: 60 },
             { weight: 100, bakeSeconds: 60 },
           ],
-          analysis: { alarms: [], minRequests: 1500, maxExtensions: 0, onInconclusive: 'rollback' },
+          analysis: { alarms: [], minRequests: 3000, maxExtensions: 0, onInconclusive: 'rollback' },
         }),
       ],
     });
