@@ -2,7 +2,14 @@
  * A valid, realistic service config for tests, and the ARNs and image it uses. The event fixtures under
  * test/events use the same service, repository, alarms and digest, so a fixture and this config belong together.
  */
-import { parseServiceConfig, type ServiceConfig, type ServiceConfigInput } from '../../functions/core/config';
+import {
+  parseServiceConfig,
+  type ServiceConfig,
+  type ServiceConfigInput,
+  stepSpecs,
+} from '../../functions/core/config';
+import { buildPlan } from '../../functions/core/plan';
+import type { RolloutDoc, Route } from '../../functions/core/rollout';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
@@ -115,4 +122,24 @@ export function validServiceConfig(overrides: ConfigOverrides = {}): ServiceConf
 /** validServiceConfig(overrides) parsed by the real schema (defaults filled). */
 export function validParsedConfig(overrides: ConfigOverrides = {}): ServiceConfig {
   return parseServiceConfig(validServiceConfig(overrides));
+}
+
+/** The route of the service in validServiceConfig, as Prepare returns it. */
+export const ROUTE: Route = {
+  listenerArn: LISTENER_ARN,
+  stableTargetGroupArn: STABLE_TG_ARN,
+  canaryTargetGroupArn: CANARY_TG_ARN,
+};
+
+/** A rollout document of IMAGE_DIGEST for a parsed config, as start-rollout hands it to the workflow. */
+export function rolloutDocFor(config: ServiceConfig): RolloutDoc {
+  return {
+    rolloutId: ROLLOUT_ID,
+    service: SERVICE,
+    image: { repository: REPOSITORY, digest: IMAGE_DIGEST },
+    config,
+    plan: buildPlan(stepSpecs(config)),
+    trigger: 'ecr-push',
+    requestedAt: '2025-03-14T09:26:53Z',
+  };
 }

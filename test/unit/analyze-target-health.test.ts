@@ -4,40 +4,17 @@
  */
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { stepSpecs } from '../../functions/core/config';
 import type { MetricWindow, PeriodStats } from '../../functions/core/judge';
-import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, Route } from '../../functions/core/rollout';
 import type { Clock, MetricSource, TrafficRouter } from '../../functions/ports';
 import { makeAnalyze } from '../../functions/tasks/analyze';
 import { InMemoryRolloutStore } from '../../sandbox/store';
-import {
-  CANARY_TG_ARN,
-  IMAGE_DIGEST,
-  LISTENER_ARN,
-  REPOSITORY,
-  ROLLOUT_ID,
-  SERVICE,
-  STABLE_TG_ARN,
-  validParsedConfig,
-} from '../helpers/config';
+import { ROLLOUT_ID, ROUTE, rolloutDocFor, SERVICE, validParsedConfig } from '../helpers/config';
 
 const NOW = new Date('2025-03-14T09:41:00.000Z');
-const route: Route = {
-  listenerArn: LISTENER_ARN,
-  stableTargetGroupArn: STABLE_TG_ARN,
-  canaryTargetGroupArn: CANARY_TG_ARN,
-};
+const route: Route = ROUTE;
 const config = validParsedConfig({ analysis: { alarms: [] } });
-const rollout: RolloutDoc = {
-  rolloutId: ROLLOUT_ID,
-  service: SERVICE,
-  image: { repository: REPOSITORY, digest: IMAGE_DIGEST },
-  config,
-  plan: buildPlan(stepSpecs(config)),
-  trigger: 'ecr-push',
-  requestedAt: '2025-03-14T09:26:53Z',
-};
+const rollout: RolloutDoc = rolloutDocFor(config);
 const clock: Clock = { now: () => new Date(NOW), workflowSeconds: (s) => s, sleep: async () => {} };
 const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
 const step = rollout.plan[0] as NonNullable<(typeof rollout.plan)[number]>;

@@ -6,42 +6,19 @@
  */
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { stepSpecs } from '../../functions/core/config';
-import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, Route } from '../../functions/core/rollout';
 import type { CanaryCapacity, Clock, Deployer, Log, TrafficRouter } from '../../functions/ports';
 import { makeCheckReady } from '../../functions/tasks/check-ready';
 import { makeSetWeight } from '../../functions/tasks/set-weight';
 import { InMemoryRolloutStore } from '../../sandbox/store';
-import {
-  CANARY_TG_ARN,
-  IMAGE_DIGEST,
-  LISTENER_ARN,
-  REPOSITORY,
-  ROLLOUT_ID,
-  SERVICE,
-  STABLE_TG_ARN,
-  validParsedConfig,
-} from '../helpers/config';
+import { ROLLOUT_ID, ROUTE, rolloutDocFor, SERVICE, validParsedConfig } from '../helpers/config';
 
-const route: Route = {
-  listenerArn: LISTENER_ARN,
-  stableTargetGroupArn: STABLE_TG_ARN,
-  canaryTargetGroupArn: CANARY_TG_ARN,
-};
+const route: Route = ROUTE;
 const config = validParsedConfig({
   analysis: { alarms: [] },
   readiness: { timeoutSeconds: 60, pollSeconds: 15 },
 });
-const rollout: RolloutDoc = {
-  rolloutId: ROLLOUT_ID,
-  service: SERVICE,
-  image: { repository: REPOSITORY, digest: IMAGE_DIGEST },
-  config,
-  plan: buildPlan(stepSpecs(config)),
-  trigger: 'ecr-push',
-  requestedAt: '2025-03-14T09:26:53Z',
-};
+const rollout: RolloutDoc = rolloutDocFor(config);
 const context = {} as Context;
 const step = { index: 1, weight: 50, bakeSeconds: 300, approval: false };
 const clock: Clock = {

@@ -5,9 +5,7 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { CloudWatchMetricSource } from '../../functions/adapters/aws/cloudwatch';
-import { stepSpecs } from '../../functions/core/config';
 import type { MetricWindow } from '../../functions/core/judge';
-import { buildPlan } from '../../functions/core/plan';
 import type { LatencyThresholds, RolloutDoc, RolloutRecord, Route } from '../../functions/core/rollout';
 import type { Clock, Log, MetricSource, TrafficRouter } from '../../functions/ports';
 import { makeAnalyze } from '../../functions/tasks/analyze';
@@ -17,31 +15,18 @@ import { MetricsRecorder } from '../../sandbox/metrics';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 import {
   CANARY_TG_ARN,
-  IMAGE_DIGEST,
-  LISTENER_ARN,
-  REPOSITORY,
   ROLLOUT_ID,
+  ROUTE,
+  rolloutDocFor,
   SERVICE,
   STABLE_TG_ARN,
   validParsedConfig,
 } from '../helpers/config';
 
 const NOW = new Date('2025-03-14T09:40:00.000Z');
-const route: Route = {
-  listenerArn: LISTENER_ARN,
-  stableTargetGroupArn: STABLE_TG_ARN,
-  canaryTargetGroupArn: CANARY_TG_ARN,
-};
+const route: Route = ROUTE;
 const config = validParsedConfig({ analysis: { alarms: [] } });
-const rollout: RolloutDoc = {
-  rolloutId: ROLLOUT_ID,
-  service: SERVICE,
-  image: { repository: REPOSITORY, digest: IMAGE_DIGEST },
-  config,
-  plan: buildPlan(stepSpecs(config)),
-  trigger: 'ecr-push',
-  requestedAt: '2025-03-14T09:26:53Z',
-};
+const rollout: RolloutDoc = rolloutDocFor(config);
 const context = {} as Context;
 const step = (i: number) => rollout.plan[i] as NonNullable<(typeof rollout.plan)[number]>;
 

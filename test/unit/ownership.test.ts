@@ -5,8 +5,6 @@
  */
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { stepSpecs } from '../../functions/core/config';
-import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, RolloutStatus, Route } from '../../functions/core/rollout';
 import type { Clock, Deployer, Log, MetricSource, Notifier, TrafficRouter } from '../../functions/ports';
 import { makeAnalyze } from '../../functions/tasks/analyze';
@@ -17,32 +15,11 @@ import { makePromote } from '../../functions/tasks/promote';
 import { makeRequestApproval } from '../../functions/tasks/request-approval';
 import { makeSetWeight } from '../../functions/tasks/set-weight';
 import { InMemoryRolloutStore } from '../../sandbox/store';
-import {
-  CANARY_TG_ARN,
-  IMAGE_DIGEST,
-  LISTENER_ARN,
-  REPOSITORY,
-  ROLLOUT_ID,
-  SERVICE,
-  STABLE_TG_ARN,
-  validParsedConfig,
-} from '../helpers/config';
+import { ROLLOUT_ID, ROUTE, rolloutDocFor, SERVICE, validParsedConfig } from '../helpers/config';
 
-const route: Route = {
-  listenerArn: LISTENER_ARN,
-  stableTargetGroupArn: STABLE_TG_ARN,
-  canaryTargetGroupArn: CANARY_TG_ARN,
-};
+const route: Route = ROUTE;
 const config = validParsedConfig({ analysis: { alarms: [] } });
-const rollout: RolloutDoc = {
-  rolloutId: ROLLOUT_ID,
-  service: SERVICE,
-  image: { repository: REPOSITORY, digest: IMAGE_DIGEST },
-  config,
-  plan: buildPlan(stepSpecs(config)),
-  trigger: 'ecr-push',
-  requestedAt: '2025-03-14T09:26:53Z',
-};
+const rollout: RolloutDoc = rolloutDocFor(config);
 const NEXT = 'web-0123456789abcdef';
 const context = {} as Context;
 const step = { index: 0, weight: 5, bakeSeconds: 300, approval: false };
