@@ -214,6 +214,12 @@ export interface RunningExecution {
   startedAt: string;
 }
 
+/** The state an execution entered last, and that state's input (its data at that point, as JSON). */
+export interface EnteredState {
+  name: string;
+  input?: string;
+}
+
 export interface Executions {
   start(name: string, input: { rollout: RolloutDoc }): Promise<StartedExecution>;
   stop(executionName: string, error: string, cause: string): Promise<void>;
@@ -223,6 +229,11 @@ export interface Executions {
    * be read. Eventually consistent, as ListExecutions is.
    */
   running(): Promise<RunningExecution[]>;
+  /**
+   * The state the execution entered last, with its input (GetExecutionHistory, newest first): how far a rollout
+   * got when the store cannot say. Undefined for an execution that does not exist.
+   */
+  lastStateEntered(executionName: string): Promise<EnteredState | undefined>;
   /**
    * Resolve a wait. Returns false when the token is no longer waited on: its state timed out, it was resolved, or
    * its execution stopped, timed out or ended (Step Functions answers TaskTimedOut, InvalidToken, TaskDoesNotExist).

@@ -88,7 +88,7 @@ interface HandlerSpec {
    * Step Functions: `list` finds the running executions (ListExecutions; with `describe`, their input: how rollouts
    * are found when the store cannot be read); `stop` stops one.
    */
-  readonly executions?: ('start' | 'describe' | 'list' | 'stop' | 'taskResponse')[];
+  readonly executions?: ('start' | 'describe' | 'list' | 'history' | 'stop' | 'taskResponse')[];
   /** CloudWatch: `baseline` reads metrics (set-weight's latency thresholds), `judge` also the gating alarms. */
   readonly metrics?: 'baseline' | 'judge';
 }
@@ -143,14 +143,14 @@ export const HANDLERS: Record<string, HandlerSpec> = {
     env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
     timeout: TASK,
     routes: true,
-    executions: ['taskResponse', 'describe', 'list', 'stop'],
+    executions: ['taskResponse', 'describe', 'list', 'history', 'stop'],
   },
   reconcile: {
     env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY],
     timeout: LONG,
     routes: true,
     deploys: 'update',
-    executions: ['start', 'describe', 'list'],
+    executions: ['start', 'describe', 'list', 'history'],
   },
 };
 
@@ -420,6 +420,13 @@ export class CanaryController extends Construct {
           grants.allow(
             fn,
             new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [stateMachineArn] }),
+          );
+        } else if (s === 'history') {
+          // Service Authorization Reference (Step Functions): GetExecutionHistory acts on the execution resource.
+          grants.allow(
+            fn,
+            new iam.PolicyStatement({ actions: ['states:GetExecutionHistory'], resources: [executionArns] }),
+            'Executions are named per rollout at run time; only executions of this state machine.',
           );
         } else if (s === 'stop') {
           grants.allow(

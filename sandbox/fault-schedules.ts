@@ -11,7 +11,6 @@ import {
 } from './faults';
 
 const tasks = fc.constantFrom(...TASK_FUNCTIONS);
-const lambdas = fc.constantFrom(...TASK_FUNCTIONS, 'StartRollout', 'OnAlarm', 'Reconcile');
 const anywhere = fc.constantFrom(...TASK_FUNCTIONS, ...ENTRY_POINTS);
 const call = fc.integer({ min: 0, max: 3 });
 const at = fc.integer({ min: 0, max: 5 });
@@ -20,7 +19,7 @@ const at = fc.integer({ min: 0, max: 5 });
 function faultOf(kind: FaultKind): fc.Arbitrary<Fault> {
   const on = (fn: fc.Arbitrary<Fault['fn']>, c: fc.Arbitrary<number> = call) =>
     fc.record({ fn, call: c, kind: fc.constant(kind), at });
-  if ((LAMBDA_KINDS as readonly string[]).includes(kind)) return on(lambdas);
+  if ((LAMBDA_KINDS as readonly string[]).includes(kind)) return on(anywhere);
   if ((STORE_KINDS as readonly string[]).includes(kind) && kind !== 'storeConditionRaced')
     return on(anywhere);
   switch (kind) {

@@ -267,7 +267,8 @@ export class FaultInjector {
   readonly violations: string[] = [];
   /** start-rollout invocations that returned (pushes handled), and whether an older image's push came after one. */
   private handledPushes = 0;
-  lateOlderPush = false;
+  /** Executions started before the first late push of an older image: a v0 rollout among the later ones is wrong. */
+  lateOlderPushAfter: number | undefined;
   private listenerOwner: { rolloutId: string; canary: number } | undefined;
   private faultsOn = true;
 
@@ -519,7 +520,7 @@ export class FaultInjector {
           Date.parse(first?.time ?? world.clock.now().toISOString()) - 60_000,
         ).toISOString();
         // Late only if a newer push was handled already; before that, the controller has not seen anything newer.
-        if (this.handledPushes > 0) this.lateOlderPush = true;
+        if (this.handledPushes > 0) this.lateOlderPushAfter ??= world.executions.list().length;
         await this.push('v0', crypto.randomUUID(), time);
         return;
       }
@@ -583,15 +584,12 @@ export class FaultInjector {
     const world = this.world;
     if (!world || !rolloutId) return;
     const run = (async () => {
-      for (let attempt = 0; attempt < 6; attempt++) {
-        const n = this.calls.get('Operator') ?? 0;
-        this.calls.set('Operator', n + 1);
-        const inv: Invocation = { fn: 'Operator', call: n, ops: 0, rolloutId };
-        const faults = this.find('Operator', n);
-        for (const f of faults) await this.deliverDuring(f, rolloutId);
-        const outcome = await this.context
-          .run(inv, () => this.act(world, rolloutId, action))
-          .catch((e: unknown) => (e instanceof OperationError && e.code !== 'failed' ? 'over' : 'retry'));
+      // Each attempt is an invocation like any other (the CLI's process, or the approval page's Lambda behind API
+      // Gateway): it may fail before or after its effect, or meet the store failing; the operator tries again.
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const outcome = await this.once('Operator', { rollout: { rolloutId } }, () =>
+          this.act(world, rolloutId, action),
+        ).catch((e: unknown) => (e instanceof OperationError && e.code !== 'failed' ? 'over' : 'retry'));
         if (outcome !== 'retry') return;
         await new Promise((r) => setTimeout(r, 2));
       }
@@ -918,7 +916,13 @@ export async function checkInvariants(world: World, injector: FaultInjector): Pr
   }
   for (const [tag, n] of perImage)
     if (n > 1) v.push(`image ${tag} rolled out ${n} times from its push events`);
-  if (perImage.has('v0') && injector.lateOlderPush)
+  // (An older push handled before any newer one may roll out: the controller had seen nothing newer then.)
+  const afterLate = world.executions.list().slice(injector.lateOlderPushAfter ?? Number.POSITIVE_INFINITY);
+  if (
+    afterLate.some(
+      (e) => (JSON.parse(e.input) as { rollout: { image: { tag?: string } } }).rollout.image.tag === 'v0',
+    )
+  )
     v.push('a late push of an older image (v0) started a rollout');
 
   // Pages: every failed rollout pages, under its own dedup key (one incident); a promotion never pages.

@@ -98,6 +98,8 @@ export interface ExecutionRecord {
   /** Wall-clock start (Date.now()), as ListExecutions' startDate. */
   startedWallMs: number;
   stoppedAt?: number;
+  /** The state entered last and its input, from the engine's event log (GetExecutionHistory's StateEntered). */
+  lastEntered?: { name: string; input: string };
   done: Promise<ExecutionRecord>;
   abort: () => void;
 }
@@ -300,6 +302,11 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
       abort: () => run.abort(),
       done: undefined as unknown as Promise<ExecutionRecord>,
     };
+    void (async () => {
+      for await (const event of run.eventLogs)
+        if (event.type === 'StateEntered' && event.index === undefined)
+          record.lastEntered = { name: event.state.name, input: JSON.stringify(event.state.input) };
+    })().catch(() => undefined);
     record.done = run.result
       .then(
         (output) => Object.assign(record, { status: 'SUCCEEDED' as const, output }),
@@ -345,6 +352,12 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
       .filter((e) => e.status === 'RUNNING')
       .sort((a, b) => b.startedAt - a.startedAt)
       .map((e) => ({ name: e.name, input: e.input, startedAt: new Date(e.startedWallMs).toISOString() }));
+  }
+
+  /** GetExecutionHistory newest first, to its first StateEntered event (the top level's states only). */
+  async lastStateEntered(name: string): Promise<{ name: string; input: string } | undefined> {
+    const entered = this.executions.get(name)?.lastEntered;
+    return entered ? { ...entered } : undefined;
   }
 
   get(name: string): ExecutionRecord | undefined {

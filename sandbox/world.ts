@@ -179,6 +179,7 @@ export class World {
       stop: (...a: Parameters<LocalStepFunctions['stop']>) => this.executions.stop(...a),
       isRunning: (name: string) => this.executions.isRunning(name),
       running: () => this.executions.running(),
+      lastStateEntered: (name: string) => this.executions.lastStateEntered(name),
       sendTaskSuccess: (t: string, o: unknown) => this.executions.sendTaskSuccess(t, o),
       sendTaskFailure: (t: string, e: string, c: string) => this.executions.sendTaskFailure(t, e, c),
     };

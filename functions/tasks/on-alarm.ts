@@ -8,8 +8,9 @@
 import { ErrorName, TransientError } from '../core/errors';
 import { alarmStateChangeEvent } from '../core/events';
 import type { RolloutDoc, RolloutRecord } from '../core/rollout';
+import { phaseAt } from '../core/workflow-phase';
 import type { Clock, DeployerFor, Executions, Log, RolloutStore, TrafficRouter } from '../ports';
-import { rolloutDocSchema } from './lib/inputs';
+import { rolloutDocOf as documentOf } from './lib/inputs';
 import { configuredRoute, recordHistory, shiftTraffic } from './lib/procedures';
 import { task } from './lib/task';
 
@@ -20,16 +21,6 @@ export interface OnAlarmDeps {
   executions: Executions;
   clock: Clock;
   log: Log;
-}
-
-/** The rollout document an execution was started with, or undefined when its input is not one. */
-function documentOf(input: string): RolloutDoc | undefined {
-  try {
-    const parsed = rolloutDocSchema.safeParse((JSON.parse(input) as { rollout?: unknown }).rollout);
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export function makeOnAlarm(deps: OnAlarmDeps) {
@@ -56,7 +47,8 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
   /**
    * Without the store: the newest running execution of each service the alarm gates holds that service (an older
    * one still running has handed it over and is only recording its rollback). Traffic first, then the execution is
-   * stopped, so no task of it can move traffic back; reconcile takes it from there.
+   * stopped, so no task of it can move traffic back; reconcile takes it from there. One whose PromoteFinish
+   * returned is promoted: nothing to stop (the state it entered last says so).
    */
   async function gatedExecutions(alarmName: string): Promise<{ name: string; doc: RolloutDoc }[]> {
     const services = new Set<string>();
@@ -65,7 +57,10 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
       const doc = documentOf(e.input);
       if (!doc || services.has(doc.service)) continue;
       services.add(doc.service);
-      if (doc.config.analysis.alarms.includes(alarmName)) gated.push({ name: e.name, doc });
+      if (!doc.config.analysis.alarms.includes(alarmName)) continue;
+      const entered = await executions.lastStateEntered(e.name);
+      if (entered && phaseAt(entered.name) === 'promoted') continue;
+      gated.push({ name: e.name, doc });
     }
     return gated;
   }

@@ -11,8 +11,9 @@ import { ErrorName, TransientError } from '../core/errors';
 import { executionStatusChangeEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
 import { imageLabel, type RolloutDoc } from '../core/rollout';
+import { phaseAt } from '../core/workflow-phase';
 import type { Notifier, ServiceCatalog } from '../ports';
-import { rolloutDocSchema } from './lib/inputs';
+import { carriedStateOf, rolloutDocOf as documentOf } from './lib/inputs';
 import {
   type CarriedState,
   channelsOf,
@@ -61,16 +62,6 @@ const WORKFLOW_RESTORED: TrafficOutcome = {
 const REPAIR_MARGIN_MS = 10_000;
 const REPAIR_MAX_DELAY_MS = 30_000;
 
-function documentOf(input: string | null | undefined): RolloutDoc | undefined {
-  if (!input) return undefined;
-  try {
-    const parsed = rolloutDocSchema.safeParse((JSON.parse(input) as { rollout?: unknown }).rollout);
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function makeReconcile(deps: ReconcileDeps) {
   const { store, catalog, clock, log, executions } = deps;
 
@@ -99,7 +90,9 @@ export function makeReconcile(deps: ReconcileDeps) {
    * The store cannot be read. An execution holds its service until its rollback is recorded, so if a newer
    * execution of the service runs, this one handed the service over after recording its rollback: nothing to do.
    * Otherwise nothing else weights the listener: stable back (the route as configured: exact for a deployer that
-   * never swaps target groups), the page, then the record once the store answers.
+   * never swaps target groups), the page, then the record once the store answers. How far the rollout got comes
+   * from the state the execution entered last: past PromoteFinish it was promoted (no page); in PromoteFinish only
+   * the store can tell (wait for it); while promoting, the stable service goes back on what stable ran.
    */
   async function withoutStore(
     name: string,
@@ -126,6 +119,10 @@ export function makeReconcile(deps: ReconcileDeps) {
       // Its Rollback restored traffic and NotifyRollback paged; only the record is left (RecordRollback ran out).
       return recordWhenStoreAnswers(doc, status, errorName, reason, WORKFLOW_RESTORED, context);
     }
+    const entered = await executions.lastStateEntered(name);
+    const carried = carriedStateOf(entered?.input);
+    const phase = (entered && phaseAt(entered.name)) ?? carried.phase;
+    if (phase === 'promoted') return { rolloutId: name, action: 'none', status, detail: 'promoted' };
     if (deps.deployerFor(doc.config).swapsTargetGroups) {
       throw new TransientError(
         `${doc.service} swaps target groups on promotion; which one serves stable is in the store, which cannot be read`,
@@ -136,7 +133,7 @@ export function makeReconcile(deps: ReconcileDeps) {
       status,
       errorName,
       reason,
-      { route: configuredRoute(doc.config) },
+      { ...carried, route: carried.route ?? configuredRoute(doc.config), ...(phase ? { phase } : {}) },
       context,
     );
   }

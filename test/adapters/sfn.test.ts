@@ -2,6 +2,7 @@ import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
+  GetExecutionHistoryCommand,
   InvalidToken,
   ListExecutionsCommand,
   SendTaskFailureCommand,
@@ -90,6 +91,62 @@ describe('StepFunctionsExecutions', () => {
   it('running: throttling that outlasts the retries surfaces as Transient', async () => {
     sfn.on(ListExecutionsCommand).rejects(throttling());
     await expect(executions.running()).rejects.toBeInstanceOf(TransientError);
+  });
+
+  it('lastStateEntered: GetExecutionHistory newest first, across pages, to the first state entered; none for no execution', async () => {
+    const at = new Date('2025-03-04T12:00:00Z');
+    sfn
+      .on(GetExecutionHistoryCommand)
+      .resolvesOnce({
+        events: [
+          { id: 40, timestamp: at, type: 'ExecutionAborted', executionAbortedEventDetails: {} },
+          {
+            id: 39,
+            timestamp: at,
+            type: 'TaskStarted',
+            taskStartedEventDetails: { resourceType: 'lambda', resource: 'invoke' },
+          },
+        ],
+        nextToken: 'older',
+      })
+      .resolvesOnce({
+        events: [
+          { id: 38, timestamp: at, type: 'TaskScheduled' } as never,
+          {
+            id: 37,
+            timestamp: at,
+            type: 'TaskStateEntered',
+            stateEnteredEventDetails: { name: 'PromoteFinish', input: '{"prepared":{}}' },
+          },
+          {
+            id: 36,
+            timestamp: at,
+            type: 'WaitStateExited',
+            stateExitedEventDetails: { name: 'WaitForDrain' },
+          },
+        ],
+        nextToken: 'more',
+      });
+
+    expect(await executions.lastStateEntered('web-1')).toEqual({
+      name: 'PromoteFinish',
+      input: '{"prepared":{}}',
+    });
+    expect(sfn.commandCalls(GetExecutionHistoryCommand).map((c) => c.args[0].input)).toEqual([
+      { executionArn: executionArnFor(MACHINE, 'web-1'), reverseOrder: true, maxResults: 100 },
+      {
+        executionArn: executionArnFor(MACHINE, 'web-1'),
+        reverseOrder: true,
+        maxResults: 100,
+        nextToken: 'older',
+      },
+    ]);
+
+    sfn.reset();
+    sfn
+      .on(GetExecutionHistoryCommand)
+      .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
+    expect(await executions.lastStateEntered('gone')).toBeUndefined();
   });
 
   it('derives the execution ARN from the state machine ARN', () => {

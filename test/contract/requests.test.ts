@@ -38,6 +38,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
   ListExecutionsCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
@@ -510,6 +511,27 @@ const CASES: Case[] = [
         .resolves({ input: JSON.stringify({ rollout }), status: 'RUNNING' });
       const executions = new StepFunctionsExecutions(clients.sfn, STATE_MACHINE, noWait);
       await executions.running();
+    },
+  },
+  {
+    name: 'Step Functions: the state an execution entered last (history newest first, every page)',
+    covers: ['SFN GetExecutionHistory'],
+    run: async () => {
+      mocks.sfn
+        .on(GetExecutionHistoryCommand)
+        .resolvesOnce({ events: [], nextToken: 'older-events' })
+        .resolvesOnce({
+          events: [
+            {
+              id: 9,
+              timestamp: new Date(),
+              type: 'TaskStateEntered',
+              stateEnteredEventDetails: { name: 'PromoteFinish', input: '{}' },
+            },
+          ],
+        });
+      const executions = new StepFunctionsExecutions(clients.sfn, STATE_MACHINE, noWait);
+      await executions.lastStateEntered(rollout.rolloutId);
     },
   },
   {

@@ -155,6 +155,31 @@ describe('the real workflow under injected faults', () => {
     expect(notifyFails.outcome).toBe('rolledBack');
   });
 
+  it('an alarm twice while the promotion is announced, with the store down for on-alarm: the promotion never pages', async () => {
+    const result = await runSchedule(
+      schedule([
+        { fn: 'OnAlarm', call: 0, kind: 'storeOutage', at: 4 },
+        { fn: 'Notify', call: 0, kind: 'duplicateAlarm', at: 1 },
+      ]),
+    );
+    expect(result.violations).toEqual([]);
+    expect(result.outcome).toBe('promoted');
+  });
+
+  it('a push of an older image handled before the newer one may roll out; once a newer push is handled, never', async () => {
+    const result = await runSchedule(
+      schedule(
+        [
+          { fn: 'StartRollout', call: 0, kind: 'olderPush', at: 0 },
+          { fn: 'Reconcile', call: 1, kind: 'olderPush', at: 5 },
+        ],
+        true,
+      ),
+    );
+    expect(result.violations).toEqual([]);
+    expect(result.outcome).toBe('rolledBack');
+  });
+
   it('reconcile failing is retried as Lambda retries an asynchronous invocation, then dead-lettered and redriven', async () => {
     const result = await runSchedule(
       schedule(

@@ -652,7 +652,13 @@ describe('IAM', () => {
         .sort();
     expect(holders('states:ListExecutions')).toEqual(['on-alarm', 'reconcile']);
     expect(holders('states:StopExecution')).toEqual(['on-alarm']);
+    // How far a rollout got, when the store cannot say: the state its execution entered last.
+    expect(holders('states:GetExecutionHistory')).toEqual(['on-alarm', 'reconcile']);
     for (const h of ['on-alarm', 'reconcile']) {
+      const history = functionStatements(h).find((x) => actions(x).includes('states:GetExecutionHistory'));
+      expect(JSON.stringify(history?.Resource)).toMatch(
+        new RegExp(`:states:us-east-1:123456789012:execution:${SM_NAME}:\\*"\\]\\]\\}$`),
+      );
       // ListExecutions acts on the state machine; DescribeExecution and StopExecution on its executions.
       const list = functionStatements(h).find((x) => actions(x).includes('states:ListExecutions'));
       expect(JSON.stringify(list?.Resource)).toMatch(

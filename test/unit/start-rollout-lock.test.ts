@@ -26,6 +26,7 @@ function fakeExecutions() {
     stop: async () => undefined,
     isRunning: async (name) => started.has(name),
     running: async () => [],
+    lastStateEntered: async () => undefined,
     sendTaskSuccess: async () => true,
     sendTaskFailure: async () => true,
   };

@@ -213,6 +213,41 @@ describe('the rollout table failing while a rollout goes back', () => {
     await expectSettled(world, { stableTag: 'v1' });
   });
 
+  it('an execution stopped while its promotion ran, with the table failing: reconcile reads how far it got from the execution, puts the stable service back, and pages', async () => {
+    const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
+    const id = await startedId(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+    const execution = world.executions.get(id);
+    if (!execution) throw new Error('no execution');
+    const { route, previousStable } = (await world.store.getRollout(id)) ?? {};
+    const { stable, canary } = world.servingTargetGroups();
+    // As PromoteBegin leaves it: the stable service runs the new image, the execution waits for it to be ready.
+    const canaryBackend = world.backends.get(canary);
+    if (!canaryBackend) throw new Error('no canary running');
+    world.backends.set(stable, {
+      version: canaryBackend.version,
+      startedAtMs: canaryBackend.startedAtMs,
+      readyAtMs: canaryBackend.readyAtMs,
+      capacityPercent: 100,
+    });
+    execution.lastEntered = {
+      name: 'WaitForStable',
+      input: JSON.stringify({
+        rollout: JSON.parse(execution.input).rollout,
+        prepared: { route, previousStable },
+      }),
+    };
+
+    world.storeOutage.begin('InternalServerError');
+    await world.executions.stop(id);
+
+    await expectSafeDuringOutage(world, id);
+    expect(world.backends.get(stable)?.version.tag).toBe('v1');
+    world.storeOutage.end();
+    expect((await world.waitFor(id)).status).toBe('ABORTED');
+    await expectRepaired(world, id);
+  });
+
   it('notify without the store: the page goes out with what the workflow carries; a promotion it saw never pages', async () => {
     const world = await startWorld({ services: [demoService({ steps: LONG_BAKE })] });
     const id = await startedId(world.push('v2'));

@@ -4,6 +4,7 @@
  */
 import {
   DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
   ListExecutionsCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
@@ -12,7 +13,7 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { RolloutDoc } from '../../core/rollout';
-import type { Executions, RunningExecution, StartedExecution } from '../../ports';
+import type { EnteredState, Executions, RunningExecution, StartedExecution } from '../../ports';
 import { type AdapterOptions, AwsCaller, errorName } from './sdk';
 
 /** Step Functions limits: error names up to 256 characters, causes up to 32,768. */
@@ -175,6 +176,41 @@ export class StepFunctionsExecutions implements Executions {
       }),
     );
     return described.flat().sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  }
+
+  /**
+   * GetExecutionHistory newest first (reverseOrder; includeExecutionData defaults to true), up to the first
+   * `*StateEntered` event: its stateEnteredEventDetails name the state and carry its input. A task retried many
+   * times leaves a few events per attempt after it, hence pages of 100 (the API's default; at most 1,000).
+   */
+  async lastStateEntered(executionName: string): Promise<EnteredState | undefined> {
+    const executionArn = executionArnFor(this.stateMachineArn, executionName);
+    let nextToken: string | undefined;
+    try {
+      for (let page = 0; page < 10; page++) {
+        const out = await this.aws.call('states:GetExecutionHistory', executionArn, () =>
+          this.sfn.send(
+            new GetExecutionHistoryCommand({
+              executionArn,
+              reverseOrder: true,
+              maxResults: 100,
+              ...(nextToken ? { nextToken } : {}),
+            }),
+          ),
+        );
+        for (const e of out.events ?? []) {
+          const entered = e.stateEnteredEventDetails;
+          if (entered?.name)
+            return { name: entered.name, ...(entered.input !== undefined ? { input: entered.input } : {}) };
+        }
+        nextToken = out.nextToken;
+        if (!nextToken) return undefined;
+      }
+      return undefined;
+    } catch (error) {
+      if (errorName(error) === 'ExecutionDoesNotExist') return undefined;
+      throw error;
+    }
   }
 
   async sendTaskSuccess(token: string, output: unknown): Promise<boolean> {

@@ -75,3 +75,25 @@ export const trafficOutcomeSchema = z.object({
   promoted: z.boolean().optional(),
   storeUnavailable: z.boolean().optional(),
 });
+
+/** The rollout document an execution was started with (its input's `rollout`), or undefined when it is not one. */
+export function rolloutDocOf(input: string | null | undefined): z.infer<typeof rolloutDocSchema> | undefined {
+  if (!input) return undefined;
+  try {
+    const parsed = rolloutDocSchema.safeParse((JSON.parse(input) as { rollout?: unknown }).rollout);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a state's input carries about the rollout (`$.prepared`); empty when it carries nothing readable. */
+export function carriedStateOf(stateInput: string | undefined): z.infer<typeof carriedStateSchema> {
+  try {
+    const prepared = (JSON.parse(stateInput ?? '{}') as { prepared?: unknown }).prepared;
+    const parsed = carriedStateSchema.safeParse(prepared ?? {});
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
+  }
+}
