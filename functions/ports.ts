@@ -17,6 +17,7 @@ import type {
   ServiceLock,
   WaitToken,
 } from './core/rollout';
+import type { RolloutStateChange } from './core/state-change';
 
 /** Weights keyed by target group ARN, as the listener reports them. */
 export type TargetGroupWeights = Record<string, number>;
@@ -138,6 +139,15 @@ export interface RolloutEvent {
 export interface Notifier {
   readonly name: string;
   notify(event: RolloutEvent): Promise<void>;
+}
+
+/**
+ * Where rollout state changes are announced (core/state-change.ts): the controller's EventBridge bus, a local bus
+ * in the sandbox. Announcing never decides anything: callers log and count a failure and carry on.
+ */
+export interface StateChangeBus {
+  /** Put the events; rejects, naming each event not accepted, once the retryable failures are retried. */
+  put(changes: readonly RolloutStateChange[]): Promise<void>;
 }
 
 export interface RolloutStore {

@@ -9,7 +9,17 @@ import { CanaryFailedError, ConfigInvalidError, TrafficDriftedError } from '../c
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd } from '../core/judge';
 import { lateMetricsNote, periodCounts, revisedPeriods } from '../core/late-metrics';
 import { afterAnalysis, decide } from '../core/rules';
-import type { AlarmSource, Clock, Log, MetricSource, Notifier, RolloutStore, TrafficRouter } from '../ports';
+import { evidenceSummary } from '../core/state-change';
+import type {
+  AlarmSource,
+  Clock,
+  Log,
+  MetricSource,
+  Notifier,
+  RolloutStore,
+  StateChangeBus,
+  TrafficRouter,
+} from '../ports';
 import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
 import { channelsOf, checkDrift, checkpoint, notifyAll, recordHistory } from './lib/procedures';
 import { task } from './lib/task';
@@ -28,6 +38,8 @@ export interface AnalyzeDeps {
   notifiers: readonly Notifier[];
   clock: Clock;
   log: Log;
+  /** Where each history entry is announced as a state-change event; absent: none. */
+  events?: StateChangeBus;
 }
 
 /** ALB metrics arrive per minute. */
@@ -64,7 +76,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     } catch (error) {
       if (!(error instanceof TrafficDriftedError) || rollout.config.analysis.onDrift !== 'pause') throw error;
       if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
-      await recordHistory(deps, rollout.rolloutId, 'drift', `step ${step.index + 1}: ${error.message}`, {
+      await recordHistory(deps, rollout, 'drift', `step ${step.index + 1}: ${error.message}`, {
         step: step.index,
         weight: step.weight,
       });
@@ -127,7 +139,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     });
     await recordHistory(
       deps,
-      rollout.rolloutId,
+      rollout,
       'analysis',
       `step ${step.index + 1} (${step.weight}%): ${verdict.result} → ${decision.action}`,
       {
@@ -138,6 +150,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
         reason: decision.reason,
         canary: verdict.canary,
         baseline: verdict.baseline,
+        evidence: evidenceSummary(verdict),
       },
     );
     log.info('analysis', {

@@ -24,7 +24,7 @@ import type { MetricEvidence, Verdict } from '../core/judge';
 import { esc, page, renderCharts, STYLE, traceFromHistory } from '../core/report-html';
 import { type HistoryEntry, imageLabel, type RolloutRecord, TERMINAL_STATUSES } from '../core/rollout';
 import { freeText } from '../core/text';
-import type { Clock, Executions, Log, RolloutStore } from '../ports';
+import type { Clock, Executions, Log, RolloutStore, StateChangeBus } from '../ports';
 import { writeAfterDecision } from './lib/after-decision';
 import { recordHistory } from './lib/procedures';
 
@@ -35,6 +35,8 @@ export interface ApprovalPageDeps {
   log: Log;
   /** The HMAC key links are signed with (Secrets Manager on AWS, random per sandbox run). */
   signingKey: () => Promise<string | Uint8Array>;
+  /** Where each history entry is announced as a state-change event; absent: none. */
+  events?: StateChangeBus;
 }
 
 export type ApprovalPageHandler = ((
@@ -331,7 +333,7 @@ ${form(link ?? '')}`,
       // Cleared so the link cannot be used again.
       clearWait: () => store.clearWait(record.rolloutId, record.wait.token),
       history: () =>
-        recordHistory(deps, record.rolloutId, decision === 'approve' ? 'approved' : 'rejected', message, {
+        recordHistory(deps, record, decision === 'approve' ? 'approved' : 'rejected', message, {
           step: record.wait.step,
           via: 'approval-page',
           by: who,

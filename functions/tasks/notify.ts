@@ -11,10 +11,10 @@ import * as z from 'zod';
 import { causeMessage, PageNotDeliveredError } from '../core/errors';
 import { pages } from '../core/notification';
 import type { RolloutOutcome } from '../core/outcome-metrics';
-import { imageLabel } from '../core/rollout';
-import type { Clock, Log, Notifier, RolloutEvent, RolloutStore } from '../ports';
+import { type HistoryEntry, imageLabel } from '../core/rollout';
+import type { Clock, Log, Notifier, RolloutEvent, RolloutStore, StateChangeBus } from '../ports';
 import { caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
-import { channelsOf, notifyAll } from './lib/procedures';
+import { announce, channelsOf, notifyAll } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface NotifyDeps {
@@ -24,6 +24,8 @@ export interface NotifyDeps {
   log: Log;
   /** Counts the outcome (a CloudWatch metric in AWS, core/outcome-metrics.ts); optional. */
   countOutcome?: (outcome: RolloutOutcome) => void;
+  /** Where each history entry is announced as a state-change event; absent: none. */
+  events?: StateChangeBus;
 }
 
 const input = z.object({
@@ -77,6 +79,25 @@ export function makeNotify(deps: NotifyDeps) {
         severity: 'critical',
         summary: `${rollout.service}: rollback of ${label} did not complete; traffic needs attention`,
       };
+    }
+    if (outcome === 'rollbackFailed') {
+      // Announced whether or not the history takes it: a rollback that could not finish may be one the store failed.
+      const entry: HistoryEntry = {
+        at: clock.now().toISOString(),
+        type: 'rollbackFailed',
+        message: event.summary,
+        detail: {
+          error: error?.Error ?? 'RollbackFailed',
+          reason: reason ?? 'the rollback did not complete',
+        },
+      };
+      await store.appendHistory(rollout.rolloutId, entry).catch((e: unknown) =>
+        log.warn('could not record the failed rollback in the history', {
+          rolloutId: rollout.rolloutId,
+          error: String(e),
+        }),
+      );
+      await announce(deps, record ?? rollout, entry);
     }
     const result = await notifyAll(deps, {
       ...event,

@@ -9,7 +9,15 @@ import { ErrorName, TransientError } from '../core/errors';
 import { alarmStateChangeEvent } from '../core/events';
 import type { RolloutDoc, RolloutRecord } from '../core/rollout';
 import { phaseAt } from '../core/workflow-phase';
-import type { Clock, DeployerFor, Executions, Log, RolloutStore, TrafficRouter } from '../ports';
+import type {
+  Clock,
+  DeployerFor,
+  Executions,
+  Log,
+  RolloutStore,
+  StateChangeBus,
+  TrafficRouter,
+} from '../ports';
 import { rolloutDocOf as documentOf } from './lib/inputs';
 import { configuredRoute, recordHistory, shiftTraffic } from './lib/procedures';
 import { task } from './lib/task';
@@ -21,6 +29,8 @@ export interface OnAlarmDeps {
   executions: Executions;
   clock: Clock;
   log: Log;
+  /** Where each history entry is announced as a state-change event; absent: none. */
+  events?: StateChangeBus;
 }
 
 export function makeOnAlarm(deps: OnAlarmDeps) {
@@ -41,7 +51,7 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
     if (record.route) await shiftTraffic(deps, record.route, 0);
     if (record.route) await store.updateRollout(record.rolloutId, { canaryPercent: 0 });
     if (marked.wait) await executions.sendTaskFailure(marked.wait.token, ErrorName.AlarmFired, message);
-    await recordHistory(deps, record.rolloutId, 'alarm', message, { alarm: alarmName });
+    await recordHistory(deps, record, 'alarm', message, { alarm: alarmName });
   }
 
   /**

@@ -3,7 +3,7 @@
  * confirm the service's lock, and deploy the image as the canary, sized for the first step.
  */
 import { imageLabel } from '../core/rollout';
-import type { Clock, DeployerFor, Log, RolloutStore, TrafficRouter } from '../ports';
+import type { Clock, DeployerFor, Log, RolloutStore, StateChangeBus, TrafficRouter } from '../ports';
 import { rolloutInput } from './lib/inputs';
 import { checkpoint, recordHistory, resolveRoute } from './lib/procedures';
 import { task } from './lib/task';
@@ -14,6 +14,8 @@ export interface PrepareDeps {
   store: RolloutStore;
   clock: Clock;
   log: Log;
+  /** Where each history entry is announced as a state-change event; absent: none. */
+  events?: StateChangeBus;
 }
 
 export function makePrepare(deps: PrepareDeps) {
@@ -33,16 +35,10 @@ export function makePrepare(deps: PrepareDeps) {
     });
     const first = rollout.plan[0];
     await deployer.deployCanary(rollout.config, route, rollout.image, first?.weight ?? 0);
-    await recordHistory(
-      deps,
-      rollout.rolloutId,
-      'prepared',
-      `deploying ${imageLabel(rollout.image)} as the canary`,
-      {
-        weightsFound: found,
-        previousStable: previousStable.image,
-      },
-    );
+    await recordHistory(deps, rollout, 'prepared', `deploying ${imageLabel(rollout.image)} as the canary`, {
+      weightsFound: found,
+      previousStable: previousStable.image,
+    });
     log.info('prepared', { rolloutId: rollout.rolloutId, weightsFound: found });
     // The execution carries the route and what stable ran, so a rollback never needs the store to put them back.
     return {

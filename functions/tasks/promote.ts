@@ -8,7 +8,15 @@
 import * as z from 'zod';
 import { WeightsNotAppliedError } from '../core/errors';
 import { imageLabel } from '../core/rollout';
-import type { Clock, DeployerFor, Executions, Log, RolloutStore, TrafficRouter } from '../ports';
+import type {
+  Clock,
+  DeployerFor,
+  Executions,
+  Log,
+  RolloutStore,
+  StateChangeBus,
+  TrafficRouter,
+} from '../ports';
 import { rolloutDocSchema, routeSchema } from './lib/inputs';
 import {
   moveTraffic,
@@ -27,6 +35,8 @@ export interface PromoteDeps {
   executions: Executions;
   clock: Clock;
   log: Log;
+  /** Where each history entry is announced as a state-change event; absent: none. */
+  events?: StateChangeBus;
 }
 
 const input = z.object({
@@ -68,7 +78,7 @@ export function makePromote(deps: PromoteDeps) {
         await store.updateRollout(rollout.rolloutId, { stableUpdated: true });
         await deployer.promoteStable(config, route, rollout.image);
       }
-      await recordHistory(deps, rollout.rolloutId, 'promoting', `promoting ${imageLabel(rollout.image)}`);
+      await recordHistory(deps, rollout, 'promoting', `promoting ${imageLabel(rollout.image)}`);
       return {
         readiness: {
           attempts: 0,
@@ -101,7 +111,7 @@ export function makePromote(deps: PromoteDeps) {
       updatedAt: at,
       outcome: { result: 'promoted', reason: 'every step passed', at },
     });
-    await recordHistory(deps, rollout.rolloutId, 'promoted', `${imageLabel(rollout.image)} promoted`);
+    await recordHistory(deps, rollout, 'promoted', `${imageLabel(rollout.image)} promoted`);
     const startedNext = await releaseAndHandOver(deps, rollout.service, rollout.rolloutId);
     log.info('promoted', { rolloutId: rollout.rolloutId });
     return { promoted: true, ...(startedNext ? { startedNext } : {}) };

@@ -5,7 +5,7 @@
 
 import * as z from 'zod';
 import { imageLabel, waitSeq } from '../core/rollout';
-import type { Clock, Log, Notifier, RolloutStore } from '../ports';
+import type { Clock, Log, Notifier, RolloutStore, StateChangeBus } from '../ports';
 import { waitInput } from './lib/inputs';
 import { channelsOf, checkpoint, notifyAll, recordHistory } from './lib/procedures';
 import { task } from './lib/task';
@@ -20,6 +20,8 @@ export interface RequestApprovalDeps {
    * it, notifications carry no approval link (only the CLI hint).
    */
   links?: { approval(rolloutId: string, step: number, waitToken: string): string | Promise<string> };
+  /** Where each history entry is announced as a state-change event; absent: none. */
+  events?: StateChangeBus;
 }
 
 const input = waitInput.extend({
@@ -53,11 +55,12 @@ export function makeRequestApproval(deps: RequestApprovalDeps) {
       const consoleUrl = rollout.config.notifications.consoleUrl;
       await recordHistory(
         deps,
-        rollout.rolloutId,
+        rollout,
         'approval',
         drift
           ? `step ${step.index + 1} (${step.weight}%) waits for approval: ${drift}`
           : `step ${step.index + 1} (${step.weight}%) waits for approval`,
+        { step: step.index, weight: step.weight },
       );
       await notifyAll(deps, {
         type: 'approval.requested',

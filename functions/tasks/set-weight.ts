@@ -13,7 +13,15 @@ import * as z from 'zod';
 import { capacityPollWait } from '../core/capacity';
 import type { LatencyThresholds } from '../core/rollout';
 import { nextBakeWait, stepBakeSeconds } from '../core/rules';
-import type { Clock, DeployerFor, Log, MetricSource, RolloutStore, TrafficRouter } from '../ports';
+import type {
+  Clock,
+  DeployerFor,
+  Log,
+  MetricSource,
+  RolloutStore,
+  StateChangeBus,
+  TrafficRouter,
+} from '../ports';
 import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
 import { checkpoint, moveTraffic, recordHistory } from './lib/procedures';
 import { task } from './lib/task';
@@ -26,6 +34,8 @@ export interface SetWeightDeps {
   log: Log;
   /** Where the latency thresholds come from; absent: none are stored (the judge compares p99s). */
   metrics?: MetricSource;
+  /** Where each history entry is announced as a state-change event; absent: none. */
+  events?: StateChangeBus;
 }
 
 /** The span before the canary starts over which the stable version's p99 and p50 are taken. */
@@ -112,26 +122,20 @@ export function makeSetWeight(deps: SetWeightDeps) {
       ...(record.canaryStartedAt ? {} : { canaryStartedAt: now }),
       ...(thresholds ? { latencyThresholds: thresholds } : {}),
     });
-    await recordHistory(
-      deps,
-      rollout.rolloutId,
-      'weight',
-      `step ${step.index + 1}: ${step.weight}% on the canary`,
-      {
-        step: step.index,
-        weight: step.weight,
-        ...(capacity
-          ? {
-              capacity: {
-                polls: capacity.attempts,
-                detail: capacity.detail,
-                ...(capacity.healthy !== undefined ? { healthy: capacity.healthy } : {}),
-                ...(capacity.needed !== undefined ? { needed: capacity.needed } : {}),
-              },
-            }
-          : {}),
-      },
-    );
+    await recordHistory(deps, rollout, 'weight', `step ${step.index + 1}: ${step.weight}% on the canary`, {
+      step: step.index,
+      weight: step.weight,
+      ...(capacity
+        ? {
+            capacity: {
+              polls: capacity.attempts,
+              detail: capacity.detail,
+              ...(capacity.healthy !== undefined ? { healthy: capacity.healthy } : {}),
+              ...(capacity.needed !== undefined ? { needed: capacity.needed } : {}),
+            },
+          }
+        : {}),
+    });
     log.info('weight set', { rolloutId: rollout.rolloutId, step: step.index, weight: step.weight });
     const sinceCanary = record.canaryStartedAt
       ? (clock.now().getTime() - Date.parse(record.canaryStartedAt)) / 1000

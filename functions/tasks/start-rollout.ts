@@ -11,7 +11,15 @@ import { ecrPushSkipReason, startRolloutEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
 import { decidePush, type Push } from '../core/pushes';
 import { type ImageRef, imageLabel, type RolloutDoc, TERMINAL_STATUSES, tagMatches } from '../core/rollout';
-import type { Clock, Executions, Log, Notifier, RolloutStore, ServiceCatalog } from '../ports';
+import type {
+  Clock,
+  Executions,
+  Log,
+  Notifier,
+  RolloutStore,
+  ServiceCatalog,
+  StateChangeBus,
+} from '../ports';
 import {
   channelsOf,
   ensureHolderStarted,
@@ -29,6 +37,8 @@ export interface StartRolloutDeps {
   notifiers: readonly Notifier[];
   clock: Clock;
   log: Log;
+  /** Where each history entry is announced as a state-change event; absent: none. */
+  events?: StateChangeBus;
 }
 
 export type StartRolloutResult =
@@ -231,7 +241,7 @@ export function makeStartRollout(deps: StartRolloutDeps) {
       return { status: 'refused', rolloutId, reason };
     }
     try {
-      await recordHistory(deps, rolloutId, 'started', `rollout of ${imageLabel(image)} started`, {
+      await recordHistory(deps, doc, 'started', `rollout of ${imageLabel(image)} started`, {
         trigger: doc.trigger,
       });
     } catch (error) {
@@ -249,7 +259,7 @@ export function makeStartRollout(deps: StartRolloutDeps) {
     if (await store.getRollout(holder)) {
       const record = await store.markAborted(holder, ErrorName.Superseded, message, clock.now());
       if (record.wait) await executions.sendTaskFailure(record.wait.token, ErrorName.Superseded, message);
-      await recordHistory(deps, holder, 'superseded', message, { by: doc.rolloutId });
+      await recordHistory(deps, record, 'superseded', message, { by: doc.rolloutId });
     }
     log.info('superseding a rollout', { service: doc.service, holder, next: doc.rolloutId });
   }

@@ -23,6 +23,7 @@ import type {
 } from '../../core/rollout';
 import { imageLabel, TERMINAL_STATUSES } from '../../core/rollout';
 import { quarantines } from '../../core/rules';
+import { type StateChangeSubject, stateChangeOf } from '../../core/state-change';
 import type {
   Clock,
   DeployerFor,
@@ -32,6 +33,7 @@ import type {
   Notifier,
   RolloutEvent,
   RolloutStore,
+  StateChangeBus,
   TrafficRouter,
 } from '../../ports';
 
@@ -184,19 +186,57 @@ export function stillOwned(
   return record;
 }
 
+/** What recording a history entry needs; with `events`, each entry is announced as a state-change event. */
+export interface HistoryDeps {
+  store: RolloutStore;
+  clock: Clock;
+  log?: Log;
+  events?: StateChangeBus;
+}
+
+/**
+ * Append an entry to the rollout's history, then announce it (`Canary Rollout State Change`): the one place a
+ * rollout's changes are recorded, so every change is an event and none is announced without its record.
+ */
 export async function recordHistory(
-  deps: { store: RolloutStore; clock: Clock },
-  rolloutId: string,
+  deps: HistoryDeps,
+  rollout: StateChangeSubject,
   type: string,
   message: string,
   detail?: HistoryEntry['detail'],
 ): Promise<void> {
-  await deps.store.appendHistory(rolloutId, {
+  const entry: HistoryEntry = {
     at: deps.clock.now().toISOString(),
     type,
     message,
     ...(detail ? { detail } : {}),
-  });
+  };
+  await deps.store.appendHistory(rollout.rolloutId, entry);
+  await announce(deps, rollout, entry);
+}
+
+/**
+ * Put a history entry's state-change event on the bus. Never throws: an event is news, not a step of the
+ * rollout, so one that cannot be built or put is logged (and counted by the bus adapter) and the task goes on.
+ * Returns whether it was put.
+ */
+export async function announce(
+  deps: { events?: StateChangeBus; log?: Log },
+  rollout: StateChangeSubject,
+  entry: HistoryEntry,
+): Promise<boolean> {
+  if (!deps.events) return false;
+  try {
+    await deps.events.put([stateChangeOf(rollout, entry)]);
+    return true;
+  } catch (error) {
+    deps.log?.error('rollout state change event not published', {
+      rolloutId: rollout.rolloutId,
+      type: entry.type,
+      error: String(error),
+    });
+    return false;
+  }
 }
 
 /** A service's own notification channels for its events (undefined when it names none: the defaults apply). */
@@ -370,6 +410,7 @@ export interface RollbackDeps {
   executions: Executions;
   clock: Clock;
   log: Log;
+  events?: StateChangeBus;
 }
 
 /**
@@ -565,8 +606,9 @@ export async function recordRollback(
     ...(record.stableUpdated ? { stableUpdated: false } : {}),
     outcome: { result: 'rolledBack', reason: `${errorName}: ${reason}`, at },
   });
-  await recordHistory(deps, doc.rolloutId, 'rolledBack', `${imageLabel(doc.image)} rolled back: ${reason}`, {
+  await recordHistory(deps, doc, 'rolledBack', `${imageLabel(doc.image)} rolled back: ${reason}`, {
     error: errorName,
+    reason,
     quarantined,
   });
   const startedNext = await releaseAndHandOver(deps, doc.service, doc.rolloutId);

@@ -1,0 +1,260 @@
+/**
+ * `Canary Rollout State Change`: the event the controller puts on its own bus for every change of a rollout, as
+ * AWS services announce their deployments (ECS "ECS Deployment State Change", CodeDeploy "CodeDeploy Deployment
+ * State-change Notification"), so that rules route them to chat, tickets and dashboards. One event per entry of
+ * the rollout's history, built here from that entry; the detail is versioned (`schemaVersion`) and validated
+ * strictly before it is put. Pure.
+ */
+import * as z from 'zod';
+import type { MetricEvidence, Verdict, VersionSummary } from './judge';
+import type { HistoryEntry, RolloutRecord } from './rollout';
+
+export const STATE_CHANGE_DETAIL_TYPE = 'Canary Rollout State Change';
+/** Raised only for a change that breaks consumers (a field removed or retyped); new fields keep the version. */
+export const STATE_CHANGE_SCHEMA_VERSION = '1';
+/**
+ * Longest free text in an event (message, reason, who decided). With at most MAX_EVIDENCE evidence rows, every
+ * event stays far below PutEvents' 256 KB per entry (EventBridge User Guide, "Calculating PutEvents event entry
+ * size"); a test holds the worst case to it.
+ */
+export const MAX_TEXT = 1000;
+export const MAX_EVIDENCE = 10;
+/** PutEvents' limit on one entry, counted as that page counts it (UTF-8 bytes of Source, DetailType, Detail, Time). */
+export const MAX_ENTRY_BYTES = 256 * 1024;
+
+/** The rollout's states, in the order a rollout passes them (a rollout skips those that do not apply). */
+export const ROLLOUT_STATES = [
+  'started',
+  'canaryDeployed',
+  'stepSet',
+  'analyzed',
+  'trafficDrifted',
+  'awaitingApproval',
+  'approved',
+  'rejected',
+  'aborted',
+  'alarmFired',
+  'superseded',
+  'promoting',
+  'promoted',
+  'rolledBack',
+  'rollbackFailed',
+] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
+
+/** The history entry type each state is recorded under (functions/tasks/lib/procedures.ts recordHistory, the CLI). */
+export const HISTORY_STATES: Readonly<Record<string, RolloutState>> = {
+  started: 'started',
+  prepared: 'canaryDeployed',
+  weight: 'stepSet',
+  analysis: 'analyzed',
+  drift: 'trafficDrifted',
+  approval: 'awaitingApproval',
+  approved: 'approved',
+  rejected: 'rejected',
+  aborted: 'aborted',
+  alarm: 'alarmFired',
+  superseded: 'superseded',
+  promoting: 'promoting',
+  promoted: 'promoted',
+  rolledBack: 'rolledBack',
+  rollbackFailed: 'rollbackFailed',
+};
+
+const text = z.string().max(MAX_TEXT);
+const count = z.number().int().nonnegative();
+const image = z.strictObject({
+  repository: z.string().min(1).max(256),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be an image digest (sha256:<64 hex>)'),
+  tag: z.string().max(128).optional(),
+});
+const common = {
+  schemaVersion: z.literal(STATE_CHANGE_SCHEMA_VERSION),
+  rolloutId: z.string().min(1).max(80),
+  service: z.string().min(1).max(64),
+  image,
+  /** The plan's step, counted from 1 (as `canary status` and the messages count); null before the first. */
+  step: z.number().int().min(1).nullable(),
+  /** The share of traffic (%) the new image serves as of this change; null when the change does not tell. */
+  weight: z.number().min(0).max(100).nullable(),
+  at: z.iso.datetime({ offset: true }),
+  /** The history's line for the change, for people. */
+  message: text,
+};
+const verdictResult = z.enum(['pass', 'fail', 'inconclusive']);
+const versionSummary = z.strictObject({
+  requests: count,
+  errors: count,
+  errorRate: z.number().min(0).max(1).nullable(),
+  p99Ms: z.number().nonnegative().nullable(),
+});
+const evidenceRow = z.strictObject({
+  metric: z.string().max(32),
+  result: verdictResult,
+  canary: z.number().nullable(),
+  baseline: z.number().nullable(),
+  limit: z.number().nullable(),
+});
+const decision = {
+  /** Where the decision was taken: the approval page or the CLI. */
+  via: z.enum(['approval-page', 'cli']),
+  by: text,
+};
+const state = <S extends RolloutState, T extends z.ZodRawShape>(s: S, fields: T) =>
+  z.strictObject({ ...common, state: z.literal(s), ...fields });
+
+export const rolloutStateChangeDetail = z.discriminatedUnion('state', [
+  state('started', { trigger: z.enum(['ecr-push', 'deploy-requested']) }),
+  state('canaryDeployed', { previousStable: z.string().max(MAX_TEXT).nullable() }),
+  state('stepSet', {}),
+  state('analyzed', {
+    verdict: verdictResult,
+    /** What the rollout does next: advance, keepBaking, awaitTraffic, bakeAgain, awaitApproval, rollback. */
+    action: z.string().max(32),
+    reason: text,
+    canary: versionSummary,
+    baseline: versionSummary,
+    /** Each check's result, the canary's and stable's values and the limit (core/judge.ts MetricEvidence). */
+    evidence: z.array(evidenceRow).max(MAX_EVIDENCE),
+  }),
+  state('trafficDrifted', {}),
+  state('awaitingApproval', {}),
+  state('approved', decision),
+  state('rejected', decision),
+  state('aborted', decision),
+  state('alarmFired', { alarm: z.string().min(1).max(255) }),
+  state('superseded', { supersededBy: z.string().min(1).max(80) }),
+  state('promoting', {}),
+  state('promoted', {}),
+  state('rolledBack', { error: z.string().max(128), reason: text, quarantined: z.boolean() }),
+  state('rollbackFailed', { error: z.string().max(128), reason: text }),
+]);
+export type RolloutStateChange = z.infer<typeof rolloutStateChangeDetail>;
+
+/** What an event says of the rollout besides the history entry: the record's step and weight when known. */
+export type StateChangeSubject = Pick<RolloutRecord, 'rolloutId' | 'service' | 'image'> &
+  Partial<Pick<RolloutRecord, 'currentStep' | 'canaryPercent'>>;
+
+/** The new image's share once the change is done, for states that fix it whatever the record says. */
+const SETTLED_WEIGHT: Partial<Record<RolloutState, number>> = {
+  started: 0,
+  canaryDeployed: 0,
+  alarmFired: 0,
+  promoting: 100,
+  promoted: 100,
+  rolledBack: 0,
+};
+
+/** Text cut to MAX_TEXT (by code point, never inside a surrogate pair). */
+export function clip(value: string): string {
+  const chars = Array.from(value);
+  return chars.length <= MAX_TEXT ? value : `${chars.slice(0, MAX_TEXT - 1).join('')}…`;
+}
+
+/** The analysis's evidence as an event carries it: each check's numbers, without its prose. */
+export function evidenceSummary(verdict: Pick<Verdict, 'metrics'>): z.infer<typeof evidenceRow>[] {
+  return verdict.metrics.slice(0, MAX_EVIDENCE).map((m: MetricEvidence) => ({
+    metric: m.metric,
+    result: m.result,
+    canary: m.canary,
+    baseline: m.baseline,
+    limit: m.limit,
+  }));
+}
+
+function summary(v: unknown): z.infer<typeof versionSummary> {
+  const s = (v ?? {}) as Partial<VersionSummary>;
+  return {
+    requests: s.requests ?? 0,
+    errors: s.errors ?? 0,
+    errorRate: s.errorRate ?? null,
+    p99Ms: s.p99Ms ?? null,
+  };
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/**
+ * The state-change event of one history entry. Throws (a zod error naming the field) when the entry's type is
+ * not a state or its detail lacks what the state's schema requires: a defect of the code that recorded it.
+ */
+export function stateChangeOf(subject: StateChangeSubject, entry: HistoryEntry): RolloutStateChange {
+  const s = HISTORY_STATES[entry.type];
+  if (!s) throw new Error(`history entry type "${entry.type}" is not a rollout state`);
+  const d = entry.detail ?? {};
+  const stepIndex = num(d.step) ?? subject.currentStep;
+  const base = {
+    schemaVersion: STATE_CHANGE_SCHEMA_VERSION,
+    rolloutId: subject.rolloutId,
+    service: subject.service,
+    image: {
+      repository: subject.image.repository,
+      digest: subject.image.digest,
+      ...(subject.image.tag ? { tag: subject.image.tag } : {}),
+    },
+    step: stepIndex === undefined ? null : stepIndex + 1,
+    weight: SETTLED_WEIGHT[s] ?? num(d.weight) ?? subject.canaryPercent ?? null,
+    at: entry.at,
+    message: clip(entry.message),
+    state: s,
+  };
+  const extra: Record<string, unknown> = {};
+  switch (s) {
+    case 'started':
+      extra.trigger = d.trigger;
+      break;
+    case 'canaryDeployed':
+      extra.previousStable = str(d.previousStable) ?? null;
+      break;
+    case 'analyzed':
+      extra.verdict = d.verdict;
+      extra.action = d.action;
+      extra.reason = clip(str(d.reason) ?? '');
+      extra.canary = summary(d.canary);
+      extra.baseline = summary(d.baseline);
+      extra.evidence = Array.isArray(d.evidence) ? d.evidence.slice(0, MAX_EVIDENCE) : [];
+      break;
+    case 'approved':
+    case 'rejected':
+    case 'aborted':
+      extra.via = d.via;
+      extra.by = clip(str(d.by) ?? 'unknown');
+      break;
+    case 'alarmFired':
+      extra.alarm = d.alarm;
+      break;
+    case 'superseded':
+      extra.supersededBy = d.by;
+      break;
+    case 'rolledBack':
+      extra.error = d.error;
+      extra.reason = clip(str(d.reason) ?? '');
+      extra.quarantined = d.quarantined === true;
+      break;
+    case 'rollbackFailed':
+      extra.error = d.error;
+      extra.reason = clip(str(d.reason) ?? '');
+      break;
+  }
+  return rolloutStateChangeDetail.parse({ ...base, ...extra });
+}
+
+/** A PutEvents entry's size as EventBridge counts it against MAX_ENTRY_BYTES (Time counts 14 bytes). */
+export function putEventsEntrySize(entry: {
+  Source: string;
+  DetailType: string;
+  Detail: string;
+  Time?: Date;
+  Resources?: readonly string[];
+}): number {
+  const encoder = new TextEncoder();
+  const bytes = (s: string) => encoder.encode(s).length;
+  return (
+    (entry.Time ? 14 : 0) +
+    bytes(entry.Source) +
+    bytes(entry.DetailType) +
+    bytes(entry.Detail) +
+    (entry.Resources ?? []).reduce((n, r) => n + bytes(r), 0)
+  );
+}
