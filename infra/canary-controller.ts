@@ -31,6 +31,7 @@ import {
 } from '../functions/core/config';
 import { CONTROLLER_EVENT_BUS_NAME, CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import { METRICS_NAMESPACE, METRICS_SERVICE, OUTCOME_METRICS } from '../functions/core/outcome-metrics';
+import { STATE_CHANGE_DETAIL_TYPE } from '../functions/core/state-change';
 import { ControllerFunction, REPO_ROOT } from './controller-function';
 
 /** Lambda's limit on all variables together is 4 KB; the rest of the environment needs the remainder. */
@@ -72,8 +73,11 @@ type EnvVar =
   | 'SNS_TOPIC_ARN'
   | 'PAGERDUTY_SECRET_ARN'
   | 'SERVICES_JSON'
-  | 'APPROVAL_SIGNING_SECRET_ARN';
+  | 'APPROVAL_SIGNING_SECRET_ARN'
+  | 'EVENT_BUS_NAME';
 const NOTIFY: EnvVar[] = ['SNS_TOPIC_ARN', 'PAGERDUTY_SECRET_ARN'];
+/** The functions that record a rollout's history announce each entry on the controller's bus. */
+const ANNOUNCE: EnvVar = 'EVENT_BUS_NAME';
 
 interface HandlerSpec {
   /** The `${<Name>FunctionArn}` substitution in the ASL, when the state machine invokes it. */
@@ -99,15 +103,21 @@ const LONG = Duration.seconds(280);
 
 export const HANDLERS: Record<string, HandlerSpec> = {
   'start-rollout': {
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY, ANNOUNCE],
     timeout: TASK,
     executions: ['start', 'describe', 'taskResponse'],
   },
-  prepare: { asl: 'Prepare', env: ['TABLE_NAME'], timeout: TASK, routes: true, deploys: 'register' },
+  prepare: {
+    asl: 'Prepare',
+    env: ['TABLE_NAME', ANNOUNCE],
+    timeout: TASK,
+    routes: true,
+    deploys: 'register',
+  },
   'check-ready': { asl: 'CheckReady', env: ['TABLE_NAME'], timeout: TASK, deploys: 'read' },
   'set-weight': {
     asl: 'SetWeight',
-    env: ['TABLE_NAME'],
+    env: ['TABLE_NAME', ANNOUNCE],
     timeout: TASK,
     routes: true,
     deploys: 'update',
@@ -116,15 +126,19 @@ export const HANDLERS: Record<string, HandlerSpec> = {
   bake: { asl: 'Bake', env: ['TABLE_NAME'], timeout: TASK },
   analyze: {
     asl: 'Analyze',
-    env: ['TABLE_NAME', ...NOTIFY],
+    env: ['TABLE_NAME', ...NOTIFY, ANNOUNCE],
     timeout: TASK,
     routes: 'read',
     metrics: 'judge',
   },
-  'request-approval': { asl: 'RequestApproval', env: ['TABLE_NAME', ...NOTIFY], timeout: TASK },
+  'request-approval': {
+    asl: 'RequestApproval',
+    env: ['TABLE_NAME', ...NOTIFY, ANNOUNCE],
+    timeout: TASK,
+  },
   promote: {
     asl: 'Promote',
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE],
     timeout: TASK,
     routes: true,
     deploys: 'update',
@@ -132,21 +146,21 @@ export const HANDLERS: Record<string, HandlerSpec> = {
   },
   rollback: {
     asl: 'Rollback',
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE],
     timeout: LONG,
     routes: true,
     deploys: 'update',
     executions: ['start', 'describe'],
   },
-  notify: { asl: 'Notify', env: ['TABLE_NAME', ...NOTIFY], timeout: TASK },
+  notify: { asl: 'Notify', env: ['TABLE_NAME', ...NOTIFY, ANNOUNCE], timeout: TASK },
   'on-alarm': {
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE],
     timeout: TASK,
     routes: true,
     executions: ['taskResponse', 'describe', 'list', 'history', 'stop'],
   },
   reconcile: {
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY, ANNOUNCE],
     timeout: LONG,
     routes: true,
     deploys: 'update',
@@ -159,7 +173,7 @@ export const HANDLERS: Record<string, HandlerSpec> = {
  * Below API Gateway's 30 s integration timeout.
  */
 export const APPROVAL_PAGE: HandlerSpec = {
-  env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'APPROVAL_SIGNING_SECRET_ARN'],
+  env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'APPROVAL_SIGNING_SECRET_ARN', ANNOUNCE],
   timeout: Duration.seconds(25),
   executions: ['taskResponse'],
 };
@@ -340,6 +354,11 @@ export class CanaryController extends Construct {
       ...new Set(this.services.flatMap((c) => c.notifications.pagerDuty?.kmsKeyArn ?? [])),
     ];
 
+    // The controller's own bus, by name: the functions announce there, and its policy names their roles.
+    const busName = props.eventBusName ?? CONTROLLER_EVENT_BUS_NAME;
+    const busArn = stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: busName });
+    const announcers: iam.IRole[] = [];
+
     const envValues: Record<EnvVar, string> = {
       TABLE_NAME: this.table.tableName,
       STATE_MACHINE_ARN: stateMachineArn,
@@ -347,6 +366,7 @@ export class CanaryController extends Construct {
       PAGERDUTY_SECRET_ARN: this.pagerDutySecret.secretArn,
       SERVICES_JSON: servicesJson,
       APPROVAL_SIGNING_SECRET_ARN: this.approvalSigningSecret?.secretArn ?? '',
+      EVENT_BUS_NAME: busName,
     };
 
     const grants = new Grants(stack);
@@ -393,6 +413,24 @@ export class CanaryController extends Construct {
         );
         if (secretKeyArns.length > 0)
           grants.allow(fn, new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: secretKeyArns }));
+      }
+      if (spec.env.includes(ANNOUNCE)) {
+        // Only its own events: the source and detail-type of a state change (EventBridge User Guide, "Using IAM
+        // policy conditions in Amazon EventBridge"), never a Deploy Requested.
+        grants.allow(
+          fn,
+          new iam.PolicyStatement({
+            actions: ['events:PutEvents'],
+            resources: [busArn],
+            conditions: {
+              'ForAllValues:StringEquals': {
+                'events:source': [CONTROLLER_EVENT_SOURCE],
+                'events:detail-type': [STATE_CHANGE_DETAIL_TYPE],
+              },
+            },
+          }),
+        );
+        announcers.push(fn.role);
       }
       if (spec.env.includes('APPROVAL_SIGNING_SECRET_ARN') && this.approvalSigningSecret) {
         grants.allow(
@@ -572,7 +610,7 @@ export class CanaryController extends Construct {
         targets: [target(startRollout, startDlq)],
       });
     }
-    this.eventBus = deployRequestBus(this, props);
+    this.eventBus = deployRequestBus(this, props, announcers);
     new events.Rule(this, 'DeployRequested', {
       description: "A pipeline asks for a rollout (on the controller's own bus only)",
       eventBus: this.eventBus,
@@ -659,6 +697,18 @@ export class CanaryController extends Construct {
         period: Duration.minutes(5),
       }),
       'the page of a rollback could not be delivered to PagerDuty: the workflow retries it; on-call has not heard',
+    );
+    // A state-change event EventBridge did not take: rules that route rollouts to chat or tickets missed it.
+    alarm(
+      'StateChangeEventsUndelivered',
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: OUTCOME_METRICS.eventUndelivered,
+        dimensionsMap: { service: METRICS_SERVICE },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      'rollout state-change events could not be put on the controller bus (rules routing them missed some)',
     );
     alarm(
       'ExecutionsTimedOut',
@@ -758,7 +808,11 @@ export class CanaryController extends Construct {
  * signed request (IAM User Guide, "AWS global condition context keys"); events:source and events:detail-type
  * narrow what a requester may put (EventBridge User Guide, "Using IAM policy conditions in Amazon EventBridge").
  */
-function deployRequestBus(scope: Construct, props: CanaryControllerProps): events.EventBus {
+function deployRequestBus(
+  scope: Construct,
+  props: CanaryControllerProps,
+  announcers: readonly iam.IRole[],
+): events.EventBus {
   const stack = Stack.of(scope);
   const name = props.eventBusName ?? CONTROLLER_EVENT_BUS_NAME;
   const bus = new events.EventBus(scope, 'DeployRequestBus', {
@@ -804,7 +858,10 @@ function deployRequestBus(scope: Construct, props: CanaryControllerProps): event
             sid: 'OnlyDeployRequesters',
             effect: iam.Effect.DENY,
             ...putEvents,
-            conditions: { ArnNotLike: { 'aws:PrincipalArn': requesters } },
+            // The controller's functions announce rollout state changes here (their own policies allow only that).
+            conditions: {
+              ArnNotLike: { 'aws:PrincipalArn': [...requesters, ...announcers.map((r) => r.roleArn)] },
+            },
           }),
         ];
   // The whole policy on the bus itself (AWS::Events::EventBus Policy): created with it, replaced as one.

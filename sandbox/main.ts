@@ -5,6 +5,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { eventLine } from './event-bus';
 import { renderHtml } from './report';
 import { runRollouts, SCENARIOS } from './run';
 
@@ -27,6 +28,8 @@ ${Object.entries(SCENARIOS)
   --seed <n>          random seed (default: 42)
   --report-dir <dir>  where to write report.json and report.html (default: reports/<timestamp>)
   --json              print only the summary as JSON
+  --events            print each rollout state-change event (Canary Rollout State Change), one line each
+                      (to stderr with --json)
   -h, --help          show this help
 `;
 
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
         seed: { type: 'string' },
         'report-dir': { type: 'string' },
         json: { type: 'boolean', default: false },
+        events: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -92,6 +96,10 @@ async function main(): Promise<void> {
     ...(scenario.service ? { service: scenario.service } : {}),
     ...(scenario.rolloutTimeoutMs ? { rolloutTimeoutMs: scenario.rolloutTimeoutMs } : {}),
     onStarted: (w) => {
+      if (v.events) {
+        const out = v.json ? process.stderr : process.stdout;
+        w.eventBus.on('event', (e) => out.write(`${eventLine(e)}\n`));
+      }
       // Where `npx canary … --sandbox` finds this run: the control endpoint and its bearer token (owner-only).
       mkdirSync(dirname(SANDBOX_FILE), { recursive: true });
       writeFileSync(

@@ -31,6 +31,7 @@ import { VirtualClock } from './clock';
 import { LocalCloudWatch } from './cloudwatch';
 import { ControlServer } from './control';
 import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } from './deployer';
+import { LocalEventBus } from './event-bus';
 import { LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
 import { MetricsRecorder } from './metrics';
 import { LocalReceiver, LocalSnsNotifier } from './receiver';
@@ -90,6 +91,8 @@ export class World {
   readonly xray: LocalXRay;
   readonly images = new ImageRegistry();
   readonly receiver = new LocalReceiver();
+  /** The controller's bus: every rollout state-change event the tasks, the page and the CLI announced. */
+  readonly eventBus = new LocalEventBus();
   /** What the notify task counted (the controller's outcome metrics, core/outcome-metrics.ts). */
   readonly outcomes: RolloutOutcome[] = [];
   readonly configs: ServiceConfig[];
@@ -185,7 +188,7 @@ export class World {
     };
     // Tasks, entry points, the CLI and the page see the store through the outage switch; checks read it directly.
     const store = storeWithOutage(this.store, this.storeOutage);
-    const base = { store, clock: this.clock, log: this.log };
+    const base = { store, clock: this.clock, log: this.log, events: this.eventBus };
     // Reconcile runs for up to its function timeout (infra: 280 s); the others are given a minute.
     const context = (fn: string) =>
       ({

@@ -16,22 +16,27 @@ export interface FunctionNeeds {
   metrics?: 'baseline' | 'judge';
   /** The service's own notification channels (SNS topic, PagerDuty secret, their keys). */
   notifies?: boolean;
+  /**
+   * Puts rollout state-change events on the controller's own bus (events:PutEvents, granted by the stack on its
+   * bus, not on a service's resources: not simulated per service).
+   */
+  announces?: boolean;
 }
 
 /** The controller's functions and what each does to a service's resources (infra HANDLERS). */
 export const FUNCTION_NEEDS: Record<string, FunctionNeeds> = {
-  'start-rollout': { notifies: true },
-  prepare: { routes: true, deploys: 'register' },
+  'start-rollout': { notifies: true, announces: true },
+  prepare: { routes: true, deploys: 'register', announces: true },
   'check-ready': { deploys: 'read' },
-  'set-weight': { routes: true, deploys: 'update', metrics: 'baseline' },
+  'set-weight': { routes: true, deploys: 'update', metrics: 'baseline', announces: true },
   bake: {},
-  analyze: { routes: 'read', metrics: 'judge', notifies: true },
-  'request-approval': { notifies: true },
-  promote: { routes: true, deploys: 'update' },
-  rollback: { routes: true, deploys: 'update' },
-  notify: { notifies: true },
-  'on-alarm': { routes: true },
-  reconcile: { routes: true, deploys: 'update', notifies: true },
+  analyze: { routes: 'read', metrics: 'judge', notifies: true, announces: true },
+  'request-approval': { notifies: true, announces: true },
+  promote: { routes: true, deploys: 'update', announces: true },
+  rollback: { routes: true, deploys: 'update', announces: true },
+  notify: { notifies: true, announces: true },
+  'on-alarm': { routes: true, announces: true },
+  reconcile: { routes: true, deploys: 'update', notifies: true, announces: true },
 };
 
 /** One call a function makes: the IAM action, the resource it is authorized on, and the request's context keys. */

@@ -6,12 +6,21 @@
 export const METRICS_NAMESPACE = 'CanaryController';
 export const METRICS_SERVICE = 'canary-controller';
 
-/** `pageUndelivered`: one attempt to page a rollback failed (counted per attempt; the workflow retries it). */
-export type RolloutOutcome = 'promoted' | 'rolledBack' | 'rollbackFailed' | 'pageUndelivered';
+/**
+ * `pageUndelivered`: one attempt to page a rollback failed (counted per attempt; the workflow retries it).
+ * `eventUndelivered`: a rollout state-change event EventBridge did not take (counted by the functions that announce).
+ */
+export type RolloutOutcome =
+  | 'promoted'
+  | 'rolledBack'
+  | 'rollbackFailed'
+  | 'pageUndelivered'
+  | 'eventUndelivered';
 
 export const OUTCOME_METRICS: Readonly<Record<RolloutOutcome, string>> = {
   promoted: 'RolloutsPromoted',
   rolledBack: 'RolloutsRolledBack',
   rollbackFailed: 'RollbacksFailed',
   pageUndelivered: 'PagesUndelivered',
+  eventUndelivered: 'StateChangeEventsUndelivered',
 };

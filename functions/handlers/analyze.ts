@@ -1,6 +1,15 @@
 /** Lambda (workflow task): judge the canary against the baseline and the alarms. */
 import { makeAnalyze } from '../tasks/analyze';
-import { alarmSource, metricSource, notifiers, realClock, router, store, xraySources } from './aws';
+import {
+  alarmSource,
+  announcing,
+  metricSource,
+  notifiers,
+  realClock,
+  router,
+  store,
+  xraySources,
+} from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
@@ -12,6 +21,7 @@ export const handler = withObservability(
     store: store(),
     notifiers: notifiers(),
     clock: realClock,
+    ...announcing(),
     log,
   }),
   'analyze',

@@ -6,7 +6,7 @@
 import { makeApprovalPage } from '../tasks/approval-page';
 import type { TaskHandler } from '../tasks/lib/task';
 import { signingSecret } from './approval-links';
-import { executions, realClock, store } from './aws';
+import { announcing, executions, realClock, store } from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
@@ -14,6 +14,7 @@ export const handler = withObservability(
     store: store(),
     executions: executions(),
     clock: realClock,
+    ...announcing(),
     log,
     signingKey: () => signingSecret().get(),
   }) as unknown as TaskHandler<unknown>,

@@ -2,10 +2,13 @@
  * The AWS side of the handlers: SDK clients and adapters, each built on first use and kept for the life of the
  * execution environment (one client per service per cold start), and the real clock.
  */
+
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -16,12 +19,14 @@ import { StaticServiceCatalog } from '../adapters/aws/catalog';
 import { CloudWatchAlarmSource, CloudWatchMetricSource } from '../adapters/aws/cloudwatch';
 import { makeDeployerFor } from '../adapters/aws/deployers';
 import { DynamoRolloutStore } from '../adapters/aws/dynamodb';
+import { EventBridgeStateChanges } from '../adapters/aws/eventbridge';
 import { PagerDutyNotifier } from '../adapters/aws/pagerduty';
 import { realSleep, SDK_CLIENT_CONFIG } from '../adapters/aws/sdk';
 import { SecretCache } from '../adapters/aws/secretsmanager';
 import { StepFunctionsExecutions } from '../adapters/aws/sfn';
 import { SnsNotifier } from '../adapters/aws/sns';
 import { groupSelectors, type XRayAnalysis, XRayMetricSource } from '../adapters/aws/xray';
+import { OUTCOME_METRICS } from '../core/outcome-metrics';
 import type {
   AlarmSource,
   Clock,
@@ -31,10 +36,11 @@ import type {
   Notifier,
   RolloutStore,
   ServiceCatalog,
+  StateChangeBus,
   TrafficRouter,
 } from '../ports';
 import * as env from './env';
-import { traced } from './observability';
+import { metrics, traced } from './observability';
 
 /** A value built on first call and the same one after (per cold start). */
 export function lazy<T>(make: () => T): () => T {
@@ -61,6 +67,15 @@ export const cloudwatchClient = /* @__PURE__ */ lazy(() => traced(new CloudWatch
 export const snsClient = /* @__PURE__ */ lazy(() => traced(new SNSClient(clientConfig())));
 export const secretsClient = /* @__PURE__ */ lazy(() => traced(new SecretsManagerClient(clientConfig())));
 export const xrayClient = /* @__PURE__ */ lazy(() => traced(new XRayClient(clientConfig())));
+// Short timeouts: a state-change event is news, and a task never waits long for it (announce() never throws).
+export const eventsClient = /* @__PURE__ */ lazy(() =>
+  traced(
+    new EventBridgeClient({
+      ...clientConfig(),
+      requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
+    }),
+  ),
+);
 
 // --- adapters -------------------------------------------------------------------------------------------------
 
@@ -86,6 +101,22 @@ export const xraySources = /* @__PURE__ */ lazy(
 export const alarmSource = /* @__PURE__ */ lazy(
   (): AlarmSource => new CloudWatchAlarmSource(cloudwatchClient()),
 );
+/**
+ * The controller's bus for rollout state changes (EVENT_BUS_NAME); none without it. Events given up on are counted
+ * (StateChangeEventsUndelivered), flushed with the invocation's other metrics.
+ */
+export const stateChanges = /* @__PURE__ */ lazy((): StateChangeBus | undefined => {
+  const bus = env.eventBusName();
+  if (!bus) return undefined;
+  return new EventBridgeStateChanges(eventsClient(), bus, {
+    onUndelivered: (count) => metrics.addMetric(OUTCOME_METRICS.eventUndelivered, MetricUnit.Count, count),
+  });
+});
+/** The `events` dep of a task that records history: the bus when EVENT_BUS_NAME is set. */
+export const announcing = (): { events?: StateChangeBus } => {
+  const events = stateChanges();
+  return events ? { events } : {};
+};
 export const catalog = /* @__PURE__ */ lazy(
   (): ServiceCatalog => new StaticServiceCatalog(env.serviceConfigs()),
 );

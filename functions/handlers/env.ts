@@ -32,6 +32,8 @@ export const tableName = (): string => requireEnv('TABLE_NAME');
 export const stateMachineArn = (): string => requireEnv('STATE_MACHINE_ARN');
 export const snsTopicArn = (): string | undefined => optionalEnv('SNS_TOPIC_ARN');
 export const pagerDutySecretArn = (): string | undefined => optionalEnv('PAGERDUTY_SECRET_ARN');
+/** The controller's bus, where rollout state changes are announced (optional: none without it). */
+export const eventBusName = (): string | undefined => optionalEnv('EVENT_BUS_NAME');
 
 /** SERVICES_JSON: the service configs, validated with the same schema as everywhere else. */
 export function serviceConfigs(): ServiceConfig[] {

@@ -2,7 +2,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { OUTCOME_METRICS } from '../core/outcome-metrics';
 import { makeNotify } from '../tasks/notify';
-import { notifiers, realClock, store } from './aws';
+import { announcing, notifiers, realClock, store } from './aws';
 import { log, metrics, withObservability } from './observability';
 
 export const handler = withObservability(
@@ -10,6 +10,7 @@ export const handler = withObservability(
     store: store(),
     notifiers: notifiers(),
     clock: realClock,
+    ...announcing(),
     log,
     // Flushed with the invocation's other metrics by the logMetrics middleware.
     countOutcome: (outcome) => metrics.addMetric(OUTCOME_METRICS[outcome], MetricUnit.Count, 1),

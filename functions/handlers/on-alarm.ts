@@ -1,6 +1,6 @@
 /** Lambda: a CloudWatch alarm going to ALARM stops the rollouts it gates, traffic first. */
 import { makeOnAlarm } from '../tasks/on-alarm';
-import { deployerFor, executions, realClock, router, store } from './aws';
+import { announcing, deployerFor, executions, realClock, router, store } from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
@@ -10,6 +10,7 @@ export const handler = withObservability(
     store: store(),
     executions: executions(),
     clock: realClock,
+    ...announcing(),
     log,
   }),
   'on-alarm',

@@ -1,6 +1,6 @@
 /** Lambda (workflow task): move the stable service onto the new version and take the canary out. */
 import { makePromote } from '../tasks/promote';
-import { deployerFor, executions, realClock, router, store } from './aws';
+import { announcing, deployerFor, executions, realClock, router, store } from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
@@ -10,6 +10,7 @@ export const handler = withObservability(
     store: store(),
     executions: executions(),
     clock: realClock,
+    ...announcing(),
     log,
   }),
   'promote',

@@ -1,6 +1,6 @@
 /** Lambda: a Step Functions execution status change; cleans up after executions that ended abnormally. */
 import { makeReconcile } from '../tasks/reconcile';
-import { catalog, deployerFor, executions, notifiers, realClock, router, store } from './aws';
+import { announcing, catalog, deployerFor, executions, notifiers, realClock, router, store } from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
@@ -12,6 +12,7 @@ export const handler = withObservability(
     catalog: catalog(),
     notifiers: notifiers(),
     clock: realClock,
+    ...announcing(),
     log,
   }),
   'reconcile',

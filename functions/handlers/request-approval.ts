@@ -1,7 +1,7 @@
 /** Lambda (workflow task, wait for task token): ask a human to approve the next step. */
 import { makeRequestApproval } from '../tasks/request-approval';
 import { approvalLinks } from './approval-links';
-import { notifiers, realClock, store } from './aws';
+import { announcing, notifiers, realClock, store } from './aws';
 import { optionalEnv } from './env';
 import { log, withObservability } from './observability';
 
@@ -10,6 +10,7 @@ export const handler = withObservability(
     store: store(),
     notifiers: notifiers(),
     clock: realClock,
+    ...announcing(),
     log,
     // Links to the approval page when the controller has one (APPROVAL_BASE_URL); else the CLI hint alone.
     ...(optionalEnv('APPROVAL_BASE_URL') ? { links: approvalLinks() } : {}),

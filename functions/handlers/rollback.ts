@@ -1,6 +1,6 @@
 /** Lambda (workflow catch): send all traffic back to stable and scale the canary down. */
 import { makeRollback } from '../tasks/rollback';
-import { deployerFor, executions, realClock, router, store } from './aws';
+import { announcing, deployerFor, executions, realClock, router, store } from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
@@ -10,6 +10,7 @@ export const handler = withObservability(
     store: store(),
     executions: executions(),
     clock: realClock,
+    ...announcing(),
     log,
   }),
   'rollback',

@@ -1,6 +1,6 @@
 /** Lambda (workflow task): shift the canary's share of traffic to the step's weight. */
 import { makeSetWeight } from '../tasks/set-weight';
-import { deployerFor, metricSource, realClock, router, store } from './aws';
+import { announcing, deployerFor, metricSource, realClock, router, store } from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
@@ -10,6 +10,7 @@ export const handler = withObservability(
     store: store(),
     metrics: metricSource(),
     clock: realClock,
+    ...announcing(),
     log,
   }),
   'set-weight',

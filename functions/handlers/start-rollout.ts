@@ -1,6 +1,6 @@
 /** Lambda: an ECR push or a Deploy Requested event starts (or supersedes, or refuses) a rollout. */
 import { makeStartRollout } from '../tasks/start-rollout';
-import { catalog, executions, notifiers, realClock, store } from './aws';
+import { announcing, catalog, executions, notifiers, realClock, store } from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
@@ -10,6 +10,7 @@ export const handler = withObservability(
     executions: executions(),
     notifiers: notifiers(),
     clock: realClock,
+    ...announcing(),
     log,
   }),
   'start-rollout',

@@ -141,6 +141,7 @@ describe('the calls each function makes', () => {
       expect(needs.deploys, fn).toBe(spec.deploys);
       expect(needs.metrics, fn).toBe(spec.metrics);
       expect(needs.notifies ?? false, fn).toBe(spec.env.includes('SNS_TOPIC_ARN'));
+      expect(needs.announces ?? false, fn).toBe(spec.env.includes('EVENT_BUS_NAME'));
     }
   });
 

@@ -65,19 +65,25 @@ const API_SERVICE: ServiceConfigInput = {
 const SM_NAME = 'Test-rollouts';
 const NOTIFY = ['SNS_TOPIC_ARN', 'PAGERDUTY_SECRET_ARN'];
 const EXPECTED_ENV: Record<string, string[]> = {
-  'start-rollout': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY],
-  prepare: ['TABLE_NAME'],
+  'start-rollout': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY, 'EVENT_BUS_NAME'],
+  prepare: ['TABLE_NAME', 'EVENT_BUS_NAME'],
   'check-ready': ['TABLE_NAME'],
-  'set-weight': ['TABLE_NAME'],
+  'set-weight': ['TABLE_NAME', 'EVENT_BUS_NAME'],
   bake: ['TABLE_NAME'],
-  analyze: ['TABLE_NAME', ...NOTIFY],
-  'request-approval': ['TABLE_NAME', ...NOTIFY, 'APPROVAL_SIGNING_SECRET_ARN', 'APPROVAL_BASE_URL'],
-  promote: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
-  rollback: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
-  notify: ['TABLE_NAME', ...NOTIFY],
-  'on-alarm': ['TABLE_NAME', 'STATE_MACHINE_ARN'],
-  reconcile: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY],
-  'approval-page': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'APPROVAL_SIGNING_SECRET_ARN'],
+  analyze: ['TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
+  'request-approval': [
+    'TABLE_NAME',
+    ...NOTIFY,
+    'EVENT_BUS_NAME',
+    'APPROVAL_SIGNING_SECRET_ARN',
+    'APPROVAL_BASE_URL',
+  ],
+  promote: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME'],
+  rollback: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME'],
+  notify: ['TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
+  'on-alarm': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME'],
+  reconcile: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY, 'EVENT_BUS_NAME'],
+  'approval-page': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'APPROVAL_SIGNING_SECRET_ARN', 'EVENT_BUS_NAME'],
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation is untyped JSON, read by the assertions
@@ -560,7 +566,12 @@ describe('dashboards and alarms', () => {
     const metrics = alarms.map((a) => a.MetricName).sort();
     expect(metrics.filter((m) => m === 'Errors')).toHaveLength(13);
     expect(metrics).toEqual(
-      expect.arrayContaining(['RollbacksFailed', 'PagesUndelivered', 'ExecutionsTimedOut']),
+      expect.arrayContaining([
+        'RollbacksFailed',
+        'PagesUndelivered',
+        'StateChangeEventsUndelivered',
+        'ExecutionsTimedOut',
+      ]),
     );
     // Not on failed executions: an ordinary rollback ends its execution in a Fail state.
     expect(metrics).not.toContain('ExecutionsFailed');

@@ -7,7 +7,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { CONTROLLER_EVENT_BUS_NAME } from '../../functions/core/events';
-import { CanaryController, type CanaryControllerProps } from '../../infra/canary-controller';
+import { CanaryController, type CanaryControllerProps, handlerSpecs } from '../../infra/canary-controller';
 import { CanaryControllerStack, EXAMPLE_SERVICE } from '../../infra/stack';
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation is untyped JSON, read by the assertions
@@ -69,7 +69,7 @@ describe('the controller’s event bus', () => {
       'arn:aws:iam::123456789012:role/release-pipeline',
       'arn:aws:iam::210987654321:role/ci-*',
     ];
-    const { policy } = synth({ deployRequesters: requesters, eventBusName: 'shop-canary' });
+    const { policy, stack } = synth({ deployRequesters: requesters, eventBusName: 'shop-canary' });
 
     const [allow, deny] = policy.Statement as Cfn[];
     expect(allow).toMatchObject({
@@ -85,14 +85,56 @@ describe('the controller’s event bus', () => {
         },
       },
     });
+    // The controller's functions announce rollout state changes on the bus: the deny leaves their roles out.
+    const announcing = Object.entries(stack.controller.functions)
+      .filter(([h]) => (handlerSpecs(true)[h]?.env ?? []).includes('EVENT_BUS_NAME'))
+      .map(([, fn]) => ({ 'Fn::GetAtt': [stack.getLogicalId(fn.role.node.defaultChild as never), 'Arn'] }));
+    expect(announcing.length).toBeGreaterThanOrEqual(10);
     expect(deny).toMatchObject({
       Sid: 'OnlyDeployRequesters',
       Effect: 'Deny',
       Principal: { AWS: '*' },
       Action: 'events:PutEvents',
-      Condition: { ArnNotLike: { 'aws:PrincipalArn': requesters } },
+      Condition: { ArnNotLike: { 'aws:PrincipalArn': [...requesters, ...announcing] } },
     });
     expect(policy.Statement).toHaveLength(2);
+  });
+
+  it('lets each function that records history put only Canary Rollout State Change events on it', () => {
+    const { resources, stack } = synth({ eventBusName: 'shop-canary' });
+    const busArn = {
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':events:us-east-1:123456789012:event-bus/shop-canary'],
+      ],
+    };
+    for (const [handler, fn] of Object.entries(stack.controller.functions)) {
+      const roleId = stack.getLogicalId(fn.role.node.defaultChild as never);
+      const statements = Object.values(resources)
+        .filter(
+          (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles?.some((x: Cfn) => x.Ref === roleId),
+        )
+        .flatMap((r) => r.Properties.PolicyDocument.Statement as Cfn[])
+        .filter((x) => [x.Action].flat().includes('events:PutEvents'));
+      const announces = (handlerSpecs(true)[handler]?.env ?? []).includes('EVENT_BUS_NAME');
+      expect(statements, handler).toEqual(
+        announces
+          ? [
+              {
+                Effect: 'Allow',
+                Action: 'events:PutEvents',
+                Resource: busArn,
+                Condition: {
+                  'ForAllValues:StringEquals': {
+                    'events:source': ['canary.controller'],
+                    'events:detail-type': ['Canary Rollout State Change'],
+                  },
+                },
+              },
+            ]
+          : [],
+      );
+    }
   });
 
   it('refuses a requester that is not an IAM principal ARN, naming it', () => {
