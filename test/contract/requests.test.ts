@@ -57,6 +57,7 @@ import { AlbTargetHealth, AlbTrafficRouter } from '../../functions/adapters/aws/
 import { CloudWatchAlarmSource, CloudWatchMetricSource } from '../../functions/adapters/aws/cloudwatch';
 import { DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
 import { EcsDeployer } from '../../functions/adapters/aws/ecs';
+import { EventBridgeStateChanges } from '../../functions/adapters/aws/eventbridge';
 import { SecretCache } from '../../functions/adapters/aws/secretsmanager';
 import { StepFunctionsExecutions } from '../../functions/adapters/aws/sfn';
 import { SnsNotifier } from '../../functions/adapters/aws/sns';
@@ -65,6 +66,7 @@ import { stepSpecs } from '../../functions/core/config';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
 import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
+import { stateChangeOf } from '../../functions/core/state-change';
 import type { RolloutEvent } from '../../functions/ports';
 import {
   awsError,
@@ -608,6 +610,25 @@ const CASES: Case[] = [
       await store.putRollout(record);
       await store.listByService(LONGEST_SERVICE, 20);
       await store.releaseLock(LONGEST_SERVICE, rollout.rolloutId, at);
+    },
+  },
+  {
+    name: 'EventBridge: rollout state changes on the controller’s bus, the failed entry sent again',
+    covers: ['EventBridge PutEvents'],
+    run: async () => {
+      mocks.events
+        .on(PutEventsCommand)
+        .resolvesOnce({
+          FailedEntryCount: 1,
+          Entries: [{ EventId: 'e-1' }, { ErrorCode: 'InternalFailure' }],
+        })
+        .resolvesOnce({ FailedEntryCount: 0, Entries: [{ EventId: 'e-2' }] });
+      const at = '2026-03-14T09:26:54.000Z';
+      const subject = { rolloutId: rollout.rolloutId, service: rollout.service, image: rollout.image };
+      await new EventBridgeStateChanges(new EventBridgeClient({ region }), 'canary-controller', noWait).put([
+        stateChangeOf(subject, { type: 'started', message: 'started', at, detail: { trigger: 'ecr-push' } }),
+        stateChangeOf(subject, { type: 'weight', message: 'step 1', at, detail: { step: 0, weight: 5 } }),
+      ]);
     },
   },
   {
