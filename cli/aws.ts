@@ -9,6 +9,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoRolloutStore } from '../functions/adapters/aws/dynamodb';
+import { EventBridgeStateChanges } from '../functions/adapters/aws/eventbridge';
 import { realSleep, SDK_CLIENT_CONFIG } from '../functions/adapters/aws/sdk';
 import { StepFunctionsExecutions } from '../functions/adapters/aws/sfn';
 import { parseServiceConfigs } from '../functions/core/config';
@@ -94,6 +95,8 @@ export function awsOperations(
         );
       return `event ${entry.EventId} on bus ${bus}`;
     },
+    // approve, reject and abort are announced on the controller's bus, as the approval page's decisions are.
+    events: new EventBridgeStateChanges(events, bus),
     // The user name goes into the history other operators read: cleaned like a reason.
     actor: `the CLI (${freeText(env.USER ?? '', 64) || 'unknown user'})`,
   });

@@ -14,8 +14,9 @@ import {
   type WaitToken,
 } from '../functions/core/rollout';
 import { freeText } from '../functions/core/text';
-import type { Clock, Executions, RolloutStore } from '../functions/ports';
+import type { Clock, Executions, RolloutStore, StateChangeBus } from '../functions/ports';
 import { writeAfterDecision } from '../functions/tasks/lib/after-decision';
+import { announce } from '../functions/tasks/lib/procedures';
 
 /** A Docker image tag: up to 128 characters, the first a word character (docker/distribution reference grammar). */
 const IMAGE_TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
@@ -64,6 +65,8 @@ export interface OperationsDeps {
   metrics?: (record: RolloutRecord) => Promise<{ canary: MetricPoint[]; stable: MetricPoint[] } | undefined>;
   /** Who acts, for the history. */
   actor?: string;
+  /** The controller's bus: decisions taken here are announced as state changes, as the approval page's are. */
+  events?: StateChangeBus;
 }
 
 export function row(r: RolloutRecord): StatusRow {
@@ -210,7 +213,8 @@ export class Operations {
                 ),
             }
           : {}),
-        'writing its history': () => this.history_(record.rolloutId, 'aborted', message, { via: 'cli' }),
+        'writing its history': () =>
+          this.history_(record, 'aborted', message, { via: 'cli', by: this.actor }),
       },
       () => undefined,
     );
@@ -331,7 +335,7 @@ export class Operations {
       {
         clear,
         history: () =>
-          this.history_(record.rolloutId, type, message, {
+          this.history_(record, type, message, {
             step: wait.step,
             via: 'cli',
             by: this.actor,
@@ -345,12 +349,15 @@ export class Operations {
       : '';
   }
 
-  private history_(rolloutId: string, type: string, message: string, detail: Record<string, unknown>) {
-    return this.deps.store.appendHistory(rolloutId, {
-      at: this.deps.clock.now().toISOString(),
-      type,
-      message,
-      detail,
-    });
+  /** The history entry, then its state-change event (announce never fails the operation). */
+  private async history_(
+    record: RolloutRecord,
+    type: string,
+    message: string,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    const entry = { at: this.deps.clock.now().toISOString(), type, message, detail };
+    await this.deps.store.appendHistory(record.rolloutId, entry);
+    if (this.deps.events) await announce({ events: this.deps.events }, record, entry);
   }
 }

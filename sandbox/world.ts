@@ -290,6 +290,7 @@ export class World {
         };
       },
       actor: 'the sandbox CLI',
+      events: this.eventBus,
     });
     this.control = new ControlServer(
       makeApprovalPage({ ...base, executions: executionsPort, signingKey: async () => this.signingKey }),

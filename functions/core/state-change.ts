@@ -30,6 +30,7 @@ export const ROLLOUT_STATES = [
   'analyzed',
   'trafficDrifted',
   'awaitingApproval',
+  'bakeEnded',
   'approved',
   'rejected',
   'aborted',
@@ -50,6 +51,8 @@ export const HISTORY_STATES: Readonly<Record<string, RolloutState>> = {
   analysis: 'analyzed',
   drift: 'trafficDrifted',
   approval: 'awaitingApproval',
+  'promoted-early': 'bakeEnded',
+  'promoted-full': 'bakeEnded',
   approved: 'approved',
   rejected: 'rejected',
   aborted: 'aborted',
@@ -119,6 +122,8 @@ export const rolloutStateChangeDetail = z.discriminatedUnion('state', [
   }),
   state('trafficDrifted', {}),
   state('awaitingApproval', {}),
+  /** An operator ended the bake now (`canary promote`); `full`: skipped to the last step. */
+  state('bakeEnded', { ...decision, full: z.boolean() }),
   state('approved', decision),
   state('rejected', decision),
   state('aborted', decision),
@@ -214,6 +219,11 @@ export function stateChangeOf(subject: StateChangeSubject, entry: HistoryEntry):
       extra.canary = summary(d.canary);
       extra.baseline = summary(d.baseline);
       extra.evidence = Array.isArray(d.evidence) ? d.evidence.slice(0, MAX_EVIDENCE) : [];
+      break;
+    case 'bakeEnded':
+      extra.full = entry.type === 'promoted-full';
+      extra.via = d.via;
+      extra.by = clip(str(d.by) ?? 'unknown');
       break;
     case 'approved':
     case 'rejected':

@@ -57,15 +57,44 @@ async function setup(wait: WaitToken | undefined = { token: 'tok-1', kind: 'appr
       return true;
     },
   } as unknown as Executions;
-  const ops = new Operations({
+  const deps = {
     store,
     executions,
-    clock: { now: () => NOW, workflowSeconds: (s) => s, sleep: async () => undefined },
+    clock: { now: () => NOW, workflowSeconds: (s: number) => s, sleep: async () => undefined },
     requestDeploy: async () => 'event',
     actor: 'the CLI (alice)',
-  });
-  return { store, sent, ops, executions };
+  };
+  const ops = new Operations(deps);
+  return { store, sent, ops, executions, deps };
 }
+
+describe('CLI decisions on the controller’s bus', () => {
+  it('approve, reject, promote and abort are announced as state changes, with who decided', async () => {
+    const announced: string[] = [];
+    for (const act of [
+      (ops: Operations) => ops.approve('web'),
+      (ops: Operations) => ops.reject('web', 'slow'),
+      (ops: Operations) => ops.promote('web', { full: true }),
+      (ops: Operations) => ops.abort('web', 'bad'),
+    ]) {
+      const w = await setup();
+      const ops = new Operations({
+        ...w.deps,
+        events: {
+          put: async (changes) =>
+            void announced.push(...changes.map((c) => `${c.state} ${'by' in c ? c.by : ''}`)),
+        },
+      });
+      await act(ops);
+    }
+    expect(announced).toEqual([
+      'approved the CLI (alice)',
+      'rejected the CLI (alice)',
+      'bakeEnded the CLI (alice)',
+      'aborted the CLI (alice)',
+    ]);
+  });
+});
 
 describe('CLI decisions once Step Functions has them', () => {
   it.each([

@@ -61,6 +61,11 @@ const ENTRIES: Record<RolloutState, Omit<HistoryEntry, 'at'>> = {
     message: 'step 2 (10%) waits for approval',
     detail: { step: 1, weight: 10 },
   },
+  bakeEnded: {
+    type: 'promoted-full',
+    message: 'skipped from step 2 to 100% from the CLI (alice)',
+    detail: { step: 1, via: 'cli', by: 'the CLI (alice)', wait: 'w1' },
+  },
   approved: {
     type: 'approved',
     message: 'approved',
@@ -94,7 +99,7 @@ const ENTRIES: Record<RolloutState, Omit<HistoryEntry, 'at'>> = {
 
 describe('Canary Rollout State Change detail (schema version 1)', () => {
   it('maps every history entry type a task records to a state, and every state to one entry type', () => {
-    expect(Object.values(HISTORY_STATES).sort()).toEqual([...ROLLOUT_STATES].sort());
+    expect([...new Set(Object.values(HISTORY_STATES))].sort()).toEqual([...ROLLOUT_STATES].sort());
   });
 
   for (const state of ROLLOUT_STATES) {
@@ -125,6 +130,7 @@ describe('Canary Rollout State Change detail (schema version 1)', () => {
       evidence: [{ metric: 'errorRate', result: 'pass' }],
     });
     expect(of('approved')).toMatchObject({ via: 'approval-page', by: 'alice' });
+    expect(of('bakeEnded')).toMatchObject({ via: 'cli', by: 'the CLI (alice)', full: true });
     expect(of('alarmFired')).toMatchObject({ alarm: 'web-5xx', weight: 0 });
     expect(of('superseded')).toMatchObject({ supersededBy: 'web-cdcdcdcdcdcdcdcd', weight: 10 });
     expect(of('rolledBack')).toMatchObject({ error: 'CanaryFailed', quarantined: true, weight: 0 });
