@@ -422,6 +422,7 @@ describe('rollback', () => {
     expect(puts[1]).toEqual(
       historyPut('rolledBack', expect.stringMatching(/^acme\/web:v1\.4\.2 rolled back: /), {
         error: 'CanaryFailed',
+        reason: expect.any(String),
         quarantined: true,
       }),
     );

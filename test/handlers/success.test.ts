@@ -546,6 +546,7 @@ describe('reconcile', () => {
       },
       historyPut('rolledBack', `${imageLabel(rolloutDoc.image)} rolled back: ${reason}`, {
         error: 'CanaryFailed',
+        reason,
         quarantined: true,
       }),
     ]);
