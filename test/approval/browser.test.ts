@@ -1,17 +1,19 @@
 /**
- * The approval page in a real browser (Chromium via playwright-core), served by the sandbox the way API Gateway
- * would serve it: open the link from the notification, read the evidence, click Approve, and the rollout is
- * promoted. Forged, expired and reused links each get a refusal and change nothing.
+ * The approval page in a real browser (the Chromium `npm install` brings, test/helpers/chromium.ts, driven by
+ * playwright-core), served by the sandbox the way API Gateway would serve it: open the link from the
+ * notification, read the evidence, click Approve, and the rollout is promoted. Forged, expired and reused links
+ * each get a refusal and change nothing.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { demoService } from '../../sandbox/demo';
+import { bundledChromium } from '../helpers/chromium';
 import { startWorld } from '../helpers/world';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const APPROVAL_PLAN = [
   { weight: 25, bakeSeconds: 60, approval: true },
   { weight: 100, bakeSeconds: 60 },
@@ -21,11 +23,11 @@ let browser: BrowserContext;
 let profile: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
+  const { executablePath, env } = await bundledChromium();
   profile = mkdtempSync(join(tmpdir(), 'canary-chromium-'));
   browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath,
+    env: { ...process.env, ...env },
     headless: true,
     args: [
       '--no-sandbox',
@@ -145,5 +147,37 @@ describe('the approval page in a browser', () => {
     expect(await replay.text()).toContain('Nothing was changed');
     expect((await world.store.getRollout(id))?.status).toBe('rolledBack');
     await page.close();
+  });
+});
+
+describe('the browser npm brings', () => {
+  it('is the build inside the npm package, linking nothing from the machine but glibc and libgcc_s', async () => {
+    const { executablePath, env } = await bundledChromium();
+    expect(executablePath.startsWith(new URL('../../node_modules/.cache/', import.meta.url).pathname)).toBe(
+      true,
+    );
+    // ldd (glibc's) lists every library the binary links, as the loader resolves it with the browser's env.
+    const linked = execFileSync('ldd', [executablePath], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/));
+    const fromMachine = linked
+      .filter(([, arrow, path]) => !(arrow === '=>' && path?.startsWith(`${env.LD_LIBRARY_PATH}/`)))
+      .map(([name]) => name);
+    expect(fromMachine.sort()).toEqual(
+      [
+        'linux-vdso.so.1',
+        '/lib64/ld-linux-x86-64.so.2',
+        'libc.so.6',
+        'libdl.so.2',
+        'libgcc_s.so.1',
+        'libm.so.6',
+        'libpthread.so.0',
+      ].sort(),
+    );
+    expect(linked.map(([name]) => name)).toEqual(expect.arrayContaining(['libnss3.so', 'libnspr4.so']));
   });
 });
