@@ -279,11 +279,11 @@ export async function waitForRollout(
     interval = nextInterval(interval, changed && failures === 0, options.poll);
     const now = io.now();
     if (now >= deadline) {
-      const state = last ? where(last.rollout) : note || 'not started yet';
+      const state = last && rolloutId ? `${rolloutId} is ${where(last.rollout)}` : note || 'nothing read yet';
       return finish(
         WAIT_EXIT.timeout,
         'timeout',
-        `Timed out after ${formatDuration(options.timeoutMs ?? now - started)}: ${rolloutId ? `${rolloutId} is ` : ''}${safe(state)}; the rollout goes on (follow it again with \`canary wait ${rolloutId ?? '<rollout-id>'}\`)`,
+        `Timed out after ${formatDuration(options.timeoutMs ?? now - started)}: ${safe(state)}; the rollout goes on (follow it again with \`canary wait ${rolloutId ?? '<rollout-id>'}\`)`,
       );
     }
     await io.sleep(Math.min(interval, deadline - now));
