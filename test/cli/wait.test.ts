@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
@@ -403,6 +404,56 @@ describe('canary wait against AWS (mocked SDK)', () => {
     AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'secret',
   };
+
+  it('start --wait: the rollout is named after the event id PutEvents returns; followed once the controller has taken it', async () => {
+    const eb = mockClient(EventBridgeClient);
+    eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-1' }] });
+    const own = rolloutIdForPush({ service: 'web', digest: DIGEST, eventId: 'evt-1', time: '', rerun: true });
+    const ddb = mockClient(DynamoDBDocumentClient);
+    ddb.on(GetCommand).resolves({});
+    ddb
+      .on(GetCommand, { Key: { pk: `ROLLOUT#${own}`, sk: 'RECORD' } })
+      .resolvesOnce({})
+      .resolves({
+        Item: {
+          pk: `ROLLOUT#${own}`,
+          sk: 'RECORD',
+          ...record(own, {
+            status: 'promoted',
+            outcome: { result: 'promoted', reason: 'every step passed', at: iso(60) },
+          }),
+        },
+      });
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        {
+          pk: `ROLLOUT#${own}`,
+          sk: `HISTORY#${iso(60)}#0000010000`,
+          at: iso(60),
+          type: 'promoted',
+          message: 'shop/web:v2 promoted',
+        },
+      ],
+    });
+    const t = fakeIo();
+
+    const code = await main(['start', 'web', '--image', `v2@${DIGEST}`, '--wait'], {
+      ...t.io,
+      env: { ...env, EVENT_BUS_NAME: 'ops' },
+      cwd: tmpdir(),
+    });
+
+    expect(code).toBe(0);
+    expect(t.out().trim().split('\n')).toEqual([
+      `Deploy Requested for web: v2 (event evt-1 on bus ops): rollout ${own}`,
+      'Waiting: the controller has not taken the request yet (event evt-1)',
+      `Following ${own} (shop/web:v2 on web)`,
+      '2026-01-01 12:01:00  promoted  shop/web:v2 promoted',
+      `Promoted: shop/web:v2 (${own})`,
+    ]);
+    eb.restore();
+    ddb.restore();
+  });
 
   it('reads the record and a bounded page of history (GetItem and Query, both consistent), exit 1 on a rollback', async () => {
     const id = 'web-0123456789abcdef';
