@@ -93,7 +93,9 @@ export function awsOperations(
         throw new OperationError(
           `EventBridge refused the event: ${entry?.ErrorCode ?? 'unknown error'} ${entry?.ErrorMessage ?? ''}`.trim(),
         );
-      return `event ${entry.EventId} on bus ${bus}`;
+      // The entry's EventId is the event's id (PutEventsResultEntry, EventBridge API Reference), which start-rollout
+      // names the rollout after.
+      return { eventId: entry.EventId, via: `event ${entry.EventId} on bus ${bus}` };
     },
     // approve, reject and abort are announced on the controller's bus, as the approval page's decisions are.
     events: new EventBridgeStateChanges(events, bus),

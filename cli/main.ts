@@ -1,14 +1,24 @@
 /**
  * `canary`: the operator CLI. Against AWS (TABLE_NAME, STATE_MACHINE_ARN, EVENT_BUS_NAME, AWS_REGION) or, with
  * --sandbox, against a running `npm start` sandbox (its control endpoint, from reports/.sandbox.json).
- * Exit codes: 0 ok, 1 the operation failed, 2 usage.
+ * Exit codes: 0 ok, 1 the operation failed, 2 usage; `wait` and `start --wait`: 0 promoted, 1 rolled back (or the
+ * rollout failed or could not be followed), 2 usage or unknown rollout, 3 timed out (the rollout goes on).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freeText } from '../functions/core/text';
 import { awsOperations, MissingSettingError } from './aws';
-import { OperationError, type Operations, type StatusRow } from './operations';
+import {
+  type DeployRequest,
+  OperationError,
+  type Operations,
+  type RequestState,
+  type RolloutProgress,
+  type StartResult,
+  type StatusRow,
+} from './operations';
+import { terminalSafe, toJson } from './output';
+import { AWS_POLL, parseDuration, SANDBOX_POLL, WAIT_EXIT, waitForRollout } from './wait';
 
 export const HELP = `Usage: canary <command> [arguments] [options]
 
@@ -24,7 +34,10 @@ Commands:
                                    --full: skip to the last step (100%), still judged
   start <service> --image <ref>    request a rollout: ref is a tag (resolved to its digest in the service's
                                    ECR repository), sha256:<digest> or <tag>@sha256:<digest>; runs the
-                                   image even if it ran, was superseded or was aborted before
+                                   image even if it ran, was superseded or was aborted before;
+                                   --wait: then follow it as \`wait\` does
+  wait <rollout-id>                follow a rollout to its end: a line per step, analysis and decision, then
+                                   exit 0 promoted, 1 rolled back, 3 still running at --timeout
   release <service> <digest>       lift the quarantine of an image for a service
   report <rollout-id> [--out <f>]  write the rollout's self-contained HTML report (default <rollout-id>.html)
   check [service]                  preflight: look at the account and report what would fail a rollout
@@ -32,14 +45,19 @@ Commands:
 
 Options:
   --sandbox        talk to the running local sandbox (npm start) instead of AWS
-  --json           machine-readable output
+  --json           machine-readable output (wait, start --wait: one JSON object per line, the last of
+                   type "result")
+  --wait           start: wait for the rollout's outcome
+  --timeout <d>    wait, start --wait: stop waiting after d (30s, 10m, 1h30m; default: until the outcome)
   -h, --help       show this help
 
 Environment (AWS): TABLE_NAME, STATE_MACHINE_ARN, EVENT_BUS_NAME (default: canary-controller), AWS_REGION,
 SERVICES_JSON (optional: refuse unknown services by name). Sandbox: CANARY_SANDBOX_FILE
 (default: reports/.sandbox.json).
 
-Exit codes: 0 ok, 1 the operation failed, 2 usage error.
+Exit codes: 0 ok, 1 the operation failed, 2 usage error. wait and start --wait: 0 promoted; 1 rolled back,
+refused, or the rollout could not be read; 2 usage error or unknown rollout; 3 the timeout passed first (nothing
+was changed: the rollout goes on).
 `;
 
 export const CHECK_HELP = `Usage: canary check [service] [--json]
@@ -86,6 +104,9 @@ export interface Io {
   stderr: (s: string) => void;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Wall clock and pause for `wait` (tests pass their own). */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const defaultIo = (): Io => ({
@@ -94,6 +115,8 @@ const defaultIo = (): Io => ({
   env: process.env,
   cwd: process.cwd(),
 });
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 class UsageError extends Error {}
 
@@ -118,6 +141,10 @@ function local(ops: Operations): Backend {
         return ops.promote(s, { full: a.full === true });
       case 'start':
         return ops.start(s, a.image as string);
+      case 'locate':
+        return ops.locate(a.request as DeployRequest);
+      case 'progress':
+        return ops.progress(a.rolloutId as string, a.since as string | undefined);
       case 'release':
         return ops.release(s, a.digest as string);
       case 'report': {
@@ -151,26 +178,23 @@ function sandbox(io: Io): Backend {
     } catch {
       throw new OperationError(
         `the sandbox at ${info.url} does not answer (has it stopped? ${file} may be stale)`,
+        'unavailable',
       );
     }
-    const body = (await res.json().catch(() => ({}))) as { ok?: boolean; result?: unknown; error?: string };
-    if (!res.ok || !body.ok) throw new OperationError(body.error ?? `the sandbox answered ${res.status}`);
+    const body = (await res.json().catch(() => ({}))) as {
+      ok?: boolean;
+      result?: unknown;
+      error?: string;
+      code?: OperationError['code'];
+    };
+    if (!res.ok || !body.ok)
+      throw new OperationError(
+        body.error ?? `the sandbox answered ${res.status}`,
+        res.status >= 500 ? 'unavailable' : (body.code ?? 'failed'),
+      );
     return body.result;
   };
 }
-
-/**
- * What the store holds was written by others (reasons, outcomes): shown in a terminal without the escape and
- * control sequences a record might carry (written before reasons were cleaned, or by another tool).
- */
-const terminalSafe = (text: string) => freeText(text, Number.POSITIVE_INFINITY);
-
-/** JSON for scripts, with DEL and the C1 controls escaped too (JSON.stringify leaves them raw): the same value. */
-const toJson = (value: unknown) =>
-  JSON.stringify(value).replace(
-    /[\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 
 function table(rows: StatusRow[]): string {
   if (rows.length === 0) return 'No rollouts.\n';
@@ -212,6 +236,7 @@ const COMMANDS: Record<
   abort: { positionals: ['service'], store: true, sfn: true },
   promote: { positionals: ['service'], store: true, sfn: true },
   start: { positionals: ['service'], events: true },
+  wait: { positionals: ['rolloutId'], store: true },
   release: { positionals: ['service', 'digest'], store: true },
   report: { positionals: ['rolloutId'], store: true },
   check: { positionals: [], optional: ['service'] },
@@ -223,6 +248,8 @@ const OPTION_USE: Record<string, string[]> = {
   image: ['start'],
   out: ['report'],
   limit: ['history'],
+  wait: ['start'],
+  timeout: ['start', 'wait'],
 };
 
 export async function main(argv: string[], io: Io = defaultIo(), backend?: Backend): Promise<number> {
@@ -239,6 +266,8 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
         image: { type: 'string' },
         out: { type: 'string' },
         limit: { type: 'string' },
+        wait: { type: 'boolean', default: false },
+        timeout: { type: 'string' },
       },
       strict: true,
       allowPositionals: true,
@@ -285,6 +314,13 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
     if (!v.image) return usage('start: missing --image <sha256:digest | tag@sha256:digest>');
     args.image = v.image;
   }
+  let timeoutMs: number | undefined;
+  if (v.timeout !== undefined) {
+    if (command === 'start' && !v.wait) return usage('--timeout goes with --wait');
+    timeoutMs = parseDuration(v.timeout);
+    if (timeoutMs === undefined)
+      return usage(`--timeout must be a duration such as 30s, 10m or 1h30m, got "${v.timeout}"`);
+  }
   if (command === 'history') {
     const limit = v.limit === undefined ? 10 : Number(v.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100)
@@ -298,7 +334,39 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
   }
 
   try {
-    const run = backend ?? (v.sandbox ? sandbox(io) : local(awsOperations(io.env, spec)));
+    const needs = command === 'start' && v.wait ? { ...spec, store: true } : spec;
+    const run = backend ?? (v.sandbox ? sandbox(io) : local(awsOperations(io.env, needs)));
+    if (command === 'wait' || (command === 'start' && v.wait)) {
+      const waitOptions = {
+        json: v.json === true,
+        poll: v.sandbox ? SANDBOX_POLL : AWS_POLL,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      };
+      const waitIo = {
+        stdout: io.stdout,
+        stderr: io.stderr,
+        now: io.now ?? (() => performance.now()),
+        sleep: io.sleep ?? realSleep,
+      };
+      const reader = {
+        locate: (request: DeployRequest) => run('locate', { request }) as Promise<RequestState>,
+        progress: (rolloutId: string, since?: string) =>
+          run('progress', { rolloutId, ...(since ? { since } : {}) }) as Promise<RolloutProgress>,
+      };
+      if (command === 'wait')
+        return await waitForRollout(reader, { rolloutId: args.rolloutId as string }, waitOptions, waitIo);
+      const started = (await run('start', args)) as StartResult;
+      io.stdout(v.json ? `${toJson({ type: 'start', ...started })}\n` : `${terminalSafe(started.message)}\n`);
+      if (started.refused) {
+        io.stdout(
+          v.json
+            ? `${toJson({ type: 'result', outcome: 'refused', exitCode: WAIT_EXIT.failed, rolloutId: started.rolloutId, reason: started.refused })}\n`
+            : `Refused: ${terminalSafe(started.refused)}\n`,
+        );
+        return WAIT_EXIT.failed;
+      }
+      return await waitForRollout(reader, { request: started.request }, waitOptions, waitIo);
+    }
     const result = await run(command, args);
     if (command === 'report') {
       const { html, rolloutId } = result as { html: string; rolloutId: string };

@@ -5,12 +5,15 @@
  */
 import { waitHash } from '../functions/core/approval-links';
 import { ErrorName } from '../functions/core/errors';
+import { rolloutIdForPush } from '../functions/core/pushes';
 import { type MetricPoint, renderHtml, traceFromHistory } from '../functions/core/report-html';
 import {
+  type HistoryEntry,
   type ImageRef,
   imageLabel,
   isDigest,
   type RolloutRecord,
+  TERMINAL_STATUSES,
   type WaitToken,
 } from '../functions/core/rollout';
 import { freeText } from '../functions/core/text';
@@ -25,7 +28,14 @@ const IMAGE_TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
 export class OperationError extends Error {
   constructor(
     message: string,
-    readonly code: 'unknown-service' | 'not-found' | 'not-waiting' | 'refused' | 'failed' = 'failed',
+    /** `unavailable`: the backend did not answer (worth asking again); the others are answers. */
+    readonly code:
+      | 'unknown-service'
+      | 'not-found'
+      | 'not-waiting'
+      | 'refused'
+      | 'failed'
+      | 'unavailable' = 'failed',
   ) {
     super(message);
     this.name = 'OperationError';
@@ -51,6 +61,50 @@ export interface OperationResult {
   rolloutId?: string;
 }
 
+/** A `canary start` request as put on the bus: its event id names the rollout it starts (rolloutIdForPush). */
+export interface DeployRequest {
+  service: string;
+  digest: string;
+  eventId: string;
+}
+
+export interface StartResult extends OperationResult {
+  /** The rollout that runs the request: its own, or the one already rolling the image out. */
+  rolloutId: string;
+  request: DeployRequest;
+  /** Set when the controller answered at once that nothing will run (the sandbox runs start-rollout inline). */
+  refused?: string;
+}
+
+/** What the backend did with a Deploy Requested event, as far as it knows when PutEvents returns. */
+export interface DeployReceipt {
+  eventId: string;
+  /** Where it went, for the operator (`event … on bus …`). */
+  via: string;
+  /** start-rollout's answer, when the backend ran it at once (the sandbox); EventBridge delivers later. */
+  answer?: { status: string; rolloutId?: string; reason?: string };
+}
+
+/**
+ * Where a `canary start` request stands before its rollout has a record: `rollout` once there is one to follow
+ * (its own, or the run of that image already under way), `refused` when nothing will run for it.
+ */
+export type RequestState =
+  | { state: 'rollout'; rolloutId: string }
+  | { state: 'requested' | 'starting' | 'queued'; rolloutId: string; message: string }
+  | { state: 'refused'; message: string };
+
+/** One read of a rollout for someone following it: its row, and a page of its history. */
+export interface RolloutProgress {
+  rollout: StatusRow;
+  entries: HistoryEntry[];
+  /** Set once the rollout has ended. */
+  result?: 'promoted' | 'rolledBack' | 'rollbackFailed';
+}
+
+/** History entries a progress read returns at most. */
+export const PROGRESS_PAGE = 50;
+
 export interface OperationsDeps {
   store: RolloutStore;
   executions: Executions;
@@ -58,7 +112,7 @@ export interface OperationsDeps {
   /** The configured services, when known (an unknown one is refused by name). */
   services?: () => Promise<string[] | undefined>;
   /** Put a Deploy Requested event (EventBridge on AWS, the start-rollout handler in the sandbox). */
-  requestDeploy: (service: string, image: Omit<ImageRef, 'repository'>) => Promise<string>;
+  requestDeploy: (service: string, image: Omit<ImageRef, 'repository'>) => Promise<DeployReceipt>;
   /** Resolve a tag to a digest, when the backend can (the sandbox's registry); otherwise digests only. */
   resolveTag?: (service: string, tag: string) => Promise<string | undefined>;
   /** Finer metrics for the report, when recorded (the sandbox). */
@@ -264,7 +318,7 @@ export class Operations {
     };
   }
 
-  async start(service: string, image: string): Promise<OperationResult> {
+  async start(service: string, image: string): Promise<StartResult> {
     await this.knownService(service);
     let ref: Omit<ImageRef, 'repository'>;
     if (isDigest(image)) ref = { digest: image };
@@ -288,8 +342,90 @@ export class Operations {
         );
       ref = { tag: image, digest };
     }
-    const id = await this.deps.requestDeploy(service, ref);
-    return { ok: true, message: `Deploy Requested for ${service}: ${ref.tag ?? ref.digest} (${id})` };
+    const receipt = await this.deps.requestDeploy(service, ref);
+    const request = { service, digest: ref.digest, eventId: receipt.eventId };
+    const answer = receipt.answer;
+    const rolloutId = answer?.rolloutId ?? rolloutIdForPush({ ...request, time: '', rerun: true });
+    const refused =
+      answer && (answer.status === 'refused' || answer.status === 'ignored')
+        ? (answer.reason ?? answer.status)
+        : undefined;
+    return {
+      ok: true,
+      rolloutId,
+      request,
+      ...(refused ? { refused } : {}),
+      message: `Deploy Requested for ${service}: ${ref.tag ?? ref.digest} (${receipt.via}): ${
+        refused ? `refused: ${refused}` : `rollout ${rolloutId}`
+      }`,
+    };
+  }
+
+  /**
+   * Where a `canary start` request stands, read the way start-rollout decides (core/pushes.ts): its own rollout
+   * (named after the event id), queued behind the holder it supersedes, the run of that image already under way
+   * (start-rollout answers such a request with that run), or nothing: the image is quarantined, or a newer push
+   * took the service before this one started. Reads only what it needs, the rollout's record first.
+   */
+  async locate(request: DeployRequest): Promise<RequestState> {
+    const { service, digest, eventId } = request;
+    const own = rolloutIdForPush({ ...request, time: '', rerun: true });
+    if (await this.deps.store.getRollout(own)) return { state: 'rollout', rolloutId: own };
+    const lock = await this.deps.store.getLock(service);
+    if (lock?.rolloutId === own) return { state: 'starting', rolloutId: own, message: `${own} is starting` };
+    if (lock?.pending?.rolloutId === own)
+      return {
+        state: 'queued',
+        rolloutId: own,
+        message: `${own} waits for ${lock.rolloutId} to roll back and hand ${service} over`,
+      };
+    const [image, quarantined, newest] = await Promise.all([
+      this.deps.store.getImage(service, digest),
+      this.deps.store.isQuarantined(service, digest),
+      this.deps.store.getNewestPush(service),
+    ]);
+    if (quarantined)
+      return {
+        state: 'refused',
+        message: `${digest} is quarantined for ${service}: release it with \`canary release ${service} ${digest}\``,
+      };
+    if (image && image.eventId !== eventId) {
+      const record = await this.deps.store.getRollout(image.rolloutId);
+      if (record && !TERMINAL_STATUSES.has(record.status))
+        return { state: 'rollout', rolloutId: image.rolloutId };
+      if (!record && (lock?.rolloutId === image.rolloutId || lock?.pending?.rolloutId === image.rolloutId))
+        return {
+          state: 'starting',
+          rolloutId: image.rolloutId,
+          message: `${image.rolloutId}, which runs this image, is starting`,
+        };
+    }
+    if (image?.eventId === eventId && newest && newest.eventId !== eventId)
+      return {
+        state: 'refused',
+        message: `a newer push (rollout ${newest.rolloutId}) took ${service} before ${own} started`,
+      };
+    return {
+      state: 'requested',
+      rolloutId: own,
+      message: `the controller has not taken the request yet (event ${eventId})`,
+    };
+  }
+
+  /** The rollout's row and its history entries at or after `since` (at most PROGRESS_PAGE). */
+  async progress(rolloutId: string, since?: string): Promise<RolloutProgress> {
+    const record = await this.deps.store.getRollout(rolloutId);
+    if (!record) throw new OperationError(`no rollout ${rolloutId}`, 'not-found');
+    const entries = await this.deps.store.history(rolloutId, {
+      ...(since ? { since } : {}),
+      limit: PROGRESS_PAGE,
+    });
+    const ended = TERMINAL_STATUSES.has(record.status);
+    return {
+      rollout: row(record),
+      entries,
+      ...(ended ? { result: record.status as RolloutProgress['result'] & string } : {}),
+    };
   }
 
   async release(service: string, digest: string): Promise<OperationResult> {

@@ -199,7 +199,11 @@ export interface RolloutStore {
   markAborted(rolloutId: string, reason: AbortReason, message: string, at: Date): Promise<RolloutRecord>;
 
   appendHistory(rolloutId: string, entry: HistoryEntry): Promise<void>;
-  history(rolloutId: string): Promise<HistoryEntry[]>;
+  /**
+   * The rollout's history in time order; with `page`, only entries at or after `since` (an ISO time), at most
+   * `limit` of them: a bounded read for whoever follows a rollout as it goes.
+   */
+  history(rolloutId: string, page?: HistoryPage): Promise<HistoryEntry[]>;
 
   quarantine(service: string, digest: string, reason: string, at: Date): Promise<void>;
   isQuarantined(service: string, digest: string): Promise<boolean>;
@@ -208,6 +212,12 @@ export interface RolloutStore {
   /** For deployers that swap target-group roles: which target group serves stable now. */
   getServingTargetGroup(service: string): Promise<string | undefined>;
   setServingTargetGroup(service: string, targetGroupArn: string): Promise<void>;
+}
+
+/** A bounded slice of a rollout's history. */
+export interface HistoryPage {
+  since?: string;
+  limit?: number;
 }
 
 export interface StartedExecution {

@@ -76,6 +76,15 @@ const CALLS: Record<string, Call> = {
   promote: (o, a) => o.promote(str(a.service, 'service'), { full: a.full === true }),
   start: (o, a) => o.start(str(a.service, 'service'), str(a.image, 'image')),
   release: (o, a) => o.release(str(a.service, 'service'), str(a.digest, 'digest')),
+  locate: (o, a) => {
+    const r = (a.request ?? {}) as Record<string, unknown>;
+    return o.locate({
+      service: str(r.service, 'request.service'),
+      digest: str(r.digest, 'request.digest'),
+      eventId: str(r.eventId, 'request.eventId'),
+    });
+  },
+  progress: (o, a) => o.progress(str(a.rolloutId, 'rollout id'), opt(a.since)),
   report: (o, a) =>
     o.report(str(a.rolloutId, 'rollout id')).then((r) => ({ html: r.html, rolloutId: r.record.rolloutId })),
 };

@@ -11,7 +11,7 @@ import {
   TERMINAL_STATUSES,
   type WaitToken,
 } from '../functions/core/rollout';
-import type { RolloutStore } from '../functions/ports';
+import type { HistoryPage, RolloutStore } from '../functions/ports';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -154,8 +154,14 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
     this.emit('history', rolloutId, clone(entry));
   }
 
-  async history(rolloutId: string): Promise<HistoryEntry[]> {
-    return clone(this.histories.get(rolloutId) ?? []);
+  async history(rolloutId: string, page: HistoryPage = {}): Promise<HistoryEntry[]> {
+    // In time order, as the table's sort key keeps them (the order written for entries of one instant).
+    const entries = (this.histories.get(rolloutId) ?? [])
+      .map((entry, i) => ({ entry, i }))
+      .sort((a, b) => (a.entry.at < b.entry.at ? -1 : a.entry.at > b.entry.at ? 1 : a.i - b.i))
+      .map(({ entry }) => entry)
+      .filter((entry) => page.since === undefined || entry.at >= page.since);
+    return clone(entries.slice(0, page.limit ?? entries.length));
   }
 
   async quarantine(service: string, digest: string, reason: string): Promise<void> {

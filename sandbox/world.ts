@@ -263,10 +263,11 @@ export class World {
       clock: this.clock,
       services: async () => this.configs.map((c) => c.service),
       requestDeploy: async (service, image) => {
+        const eventId = crypto.randomUUID();
         const result = await this.handlers.StartRollout(
           {
             version: '0',
-            id: crypto.randomUUID(),
+            id: eventId,
             'detail-type': 'Deploy Requested',
             source: CONTROLLER_EVENT_SOURCE,
             time: this.clock.now().toISOString(),
@@ -275,9 +276,15 @@ export class World {
           },
           context('StartRollout'),
         );
-        return 'rolloutId' in result
-          ? `${result.status} ${result.rolloutId}`
-          : `${result.status}: ${result.reason}`;
+        return {
+          eventId,
+          via: `start-rollout: ${result.status}`,
+          answer: {
+            status: result.status,
+            ...('rolloutId' in result ? { rolloutId: result.rolloutId } : {}),
+            ...('reason' in result && result.reason ? { reason: result.reason } : {}),
+          },
+        };
       },
       resolveTag: async (_service, tag) => this.images.byTag(tag)?.digest,
       metrics: async (record) => {

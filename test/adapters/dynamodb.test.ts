@@ -409,6 +409,32 @@ describe.each([
   });
 });
 
+describe.each([
+  ['DynamoRolloutStore', () => store as RolloutStore],
+  ['the sandbox store', () => new InMemoryRolloutStore() as RolloutStore],
+])('%s: a page of history', (_name, storeOf) => {
+  it('gives the entries at or after `since`, in time order, at most `limit`, of that rollout only', async () => {
+    const s = storeOf();
+    for (const [minute, message] of [
+      [3, 'd'],
+      [1, 'b'],
+      [0, 'a'],
+      [3, 'e'],
+      [5, 'f'],
+    ] as const)
+      await s.appendHistory('web-a', { at: at(minute).toISOString(), type: 'step', message });
+    await s.appendHistory('web-ab', { at: at(4).toISOString(), type: 'step', message: 'other rollout' });
+    await s.putRollout(record('web-a'));
+
+    const messages = async (page: { since?: string; limit?: number }) =>
+      (await s.history('web-a', page)).map((e) => e.message);
+    expect(await messages({})).toEqual(['a', 'b', 'd', 'e', 'f']);
+    expect(await messages({ since: at(1).toISOString() })).toEqual(['b', 'd', 'e', 'f']);
+    expect(await messages({ since: at(2).toISOString(), limit: 2 })).toEqual(['d', 'e']);
+    expect(await messages({ since: at(6).toISOString() })).toEqual([]);
+  });
+});
+
 describe('DynamoRolloutStore: history, quarantine, serving target group', () => {
   it('history comes back in time order, entries of one instant in the order written', async () => {
     await store.appendHistory('web-a', { at: at(2).toISOString(), type: 'step', message: 'second' });

@@ -61,7 +61,7 @@ async function setup(wait: WaitToken | undefined = { token: 'tok-1', kind: 'appr
     store,
     executions,
     clock: { now: () => NOW, workflowSeconds: (s: number) => s, sleep: async () => undefined },
-    requestDeploy: async () => 'event',
+    requestDeploy: async () => ({ eventId: 'event', via: 'event' }),
     actor: 'the CLI (alice)',
   };
   const ops = new Operations(deps);

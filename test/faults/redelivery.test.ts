@@ -66,7 +66,8 @@ describe('redelivered and out-of-order pushes', () => {
 
     // The explicit request runs it again, once however often its event is delivered.
     const rerun = await world.operations.start('web', 'v2');
-    expect(rerun.message).toMatch(/started web-[0-9a-f]{16}-r[0-9a-f]{8}/);
+    expect(rerun.message).toMatch(/\(start-rollout: started\): rollout web-[0-9a-f]{16}-r[0-9a-f]{8}$/);
+    expect(rerun.rolloutId).toMatch(/^web-[0-9a-f]{16}-r[0-9a-f]{8}$/);
     await world.executions.idle();
     expect(world.executions.list()).toHaveLength(2);
     expect(world.executions.list()[1]?.status).toBe('SUCCEEDED');

@@ -38,7 +38,7 @@ import {
   TERMINAL_STATUSES,
   type WaitToken,
 } from '../../core/rollout';
-import type { RolloutStore } from '../../ports';
+import type { HistoryPage, RolloutStore } from '../../ports';
 import { type AdapterOptions, AwsCaller, errorName } from './sdk';
 
 export const ACTIVE_INDEX = 'active';
@@ -449,14 +449,31 @@ export class DynamoRolloutStore implements RolloutStore {
     );
   }
 
-  async history(rolloutId: string): Promise<HistoryEntry[]> {
-    const items = await this.query({
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :history)',
-      ExpressionAttributeValues: { ':pk': rolloutPk(rolloutId), ':history': 'HISTORY#' },
-      ConsistentRead: true,
-      ScanIndexForward: true,
-    });
+  async history(rolloutId: string, page: HistoryPage = {}): Promise<HistoryEntry[]> {
+    // Sort keys are HISTORY#<ISO time>#<seq>: entries at or after `since` sort at or after HISTORY#<since>, and
+    // every history key sorts before HISTORY$ ('$' follows '#').
+    const items = await this.query(
+      {
+        TableName: this.tableName,
+        ...(page.since === undefined
+          ? {
+              KeyConditionExpression: 'pk = :pk AND begins_with(sk, :history)',
+              ExpressionAttributeValues: { ':pk': rolloutPk(rolloutId), ':history': 'HISTORY#' },
+            }
+          : {
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+              ExpressionAttributeValues: {
+                ':pk': rolloutPk(rolloutId),
+                ':from': `HISTORY#${page.since}`,
+                ':to': 'HISTORY$',
+              },
+            }),
+        ConsistentRead: true,
+        ScanIndexForward: true,
+        ...(page.limit === undefined ? {} : { Limit: page.limit }),
+      },
+      page.limit,
+    );
     return items.map((i) => withoutKeys<HistoryEntry>(i));
   }
 
