@@ -120,8 +120,8 @@ export const SCENARIOS: Record<
         { weight: 25, bakeSeconds: 60, approval: true },
         { weight: 100, bakeSeconds: 60 },
       ],
-      // Rollout time: a week is the longest allowed; at ×30 that is still over five hours of real time.
-      approvals: { timeoutSeconds: 7 * 86_400, onTimeout: 'rollback' },
+      // Rollout time: 30 hours, an hour of real time at ×30 (the whole plan must fit in an execution's week).
+      approvals: { timeoutSeconds: 30 * 3600, onTimeout: 'rollback' },
     },
     rolloutTimeoutMs: 3_600_000,
   },
