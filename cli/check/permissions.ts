@@ -1,6 +1,6 @@
 /**
  * Can the controller's functions make their calls on this service's resources? What each function calls is listed
- * here per capability (the same capabilities infra/canary-controller.ts grants by: routes, deploys, metrics,
+ * here per capability (the same capabilities infra/permissions.ts grants by: routes, deploys, metrics,
  * notifications; a test holds the two together), turned into concrete (action, resource, context) calls from the
  * described account, and judged from IAM policy simulation results (iam:SimulatePrincipalPolicy). Pure.
  */

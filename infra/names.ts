@@ -1,0 +1,66 @@
+/** Names and ARNs the controller's parts share: built from configs and names, never from a resource's attributes. */
+import { ArnFormat, type Stack } from 'aws-cdk-lib';
+
+/** `start-rollout` → `StartRollout`: construct ids from handler and service names. */
+export const pascal = (name: string) =>
+  name
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+
+/** `app/<name>/<id>` (the LoadBalancer metric dimension) and the listener's rule-ARN prefix. */
+export function listenerParts(listenerArn: string): { loadBalancer: string; rulePrefix: string } {
+  const m = /^(arn:[^:]+:elasticloadbalancing:[^:]+:\d{12}):listener\/(app\/[^/]+\/[^/]+)\/([^/]+)$/.exec(
+    listenerArn,
+  );
+  if (!m) throw new Error(`not an ALB listener ARN: ${listenerArn}`);
+  return { loadBalancer: m[2] as string, rulePrefix: `${m[1]}:listener-rule/${m[2]}/${m[3]}/` };
+}
+
+/** `targetgroup/<name>/<id>` (the TargetGroup metric dimension). */
+export const targetGroupDimension = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1);
+
+/**
+ * The state machine's ARN and its executions' (`<name>:*`), from its fixed name: functions the state machine
+ * invokes can know them without a dependency cycle.
+ */
+export function stateMachineArns(stack: Stack, stateMachineName: string) {
+  const arn = (resource: string, resourceName: string) =>
+    stack.formatArn({ service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  return {
+    stateMachineArn: arn('stateMachine', stateMachineName),
+    executionArns: arn('execution', `${stateMachineName}:*`),
+  };
+}
+
+/** An event bus's ARN from its name (the bus's own ARN attribute would make its policy depend on itself). */
+export const eventBusArn = (stack: Stack, name: string) =>
+  stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: name });
+
+/**
+ * An ECS ARN in the cluster's region and account: those of `cluster` when it is an ARN, else the stack's.
+ */
+export function ecsArn(stack: Stack, cluster: string, resource: string, resourceName: string): string {
+  const m = /^arn:([^:]+):ecs:([^:]+):(\d{12}):cluster\//.exec(cluster);
+  return m
+    ? `arn:${m[1]}:ecs:${m[2]}:${m[3]}:${resource}/${resourceName}`
+    : stack.formatArn({ service: 'ecs', resource, resourceName });
+}
+
+/**
+ * The ARNs a configured ECS service may have: the long `service/<cluster>/<name>` and the short `service/<name>`
+ * that services created before the long ARN format keep until migrated (Amazon ECS Developer Guide, "Migrate an
+ * Amazon ECS short service ARN to a long ARN": IAM policies name the ARN the service has). The short form cannot
+ * name the cluster. A service configured by ARN is that ARN.
+ */
+export function ecsServiceArns(
+  stack: Stack,
+  d: { cluster: string; stableService: string; canaryService: string },
+): string[] {
+  const cluster = d.cluster.slice(d.cluster.lastIndexOf('/') + 1);
+  return [d.stableService, d.canaryService].flatMap((s) =>
+    s.startsWith('arn:')
+      ? [s]
+      : [ecsArn(stack, d.cluster, 'service', `${cluster}/${s}`), ecsArn(stack, d.cluster, 'service', s)],
+  );
+}
