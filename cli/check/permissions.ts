@@ -1,10 +1,11 @@
 /**
  * Can the controller's functions make their calls on this service's resources? What each function calls is listed
- * here per capability (the same capabilities infra/permissions.ts grants by: routes, deploys, metrics,
- * notifications; a test holds the two together), turned into concrete (action, resource, context) calls from the
+ * here per capability (from the task registry, functions/tasks/registry.ts, as infra/permissions.ts grants them:
+ * routes, deploys, metrics, notifications), turned into concrete (action, resource, context) calls from the
  * described account, and judged from IAM policy simulation results (iam:SimulatePrincipalPolicy). Pure.
  */
 import type { ServiceConfig } from '../../functions/core/config';
+import { ANNOUNCE, TASKS, type TaskEntry } from '../../functions/tasks/registry';
 import { error, type Finding, notChecked, ok } from './findings';
 
 export interface FunctionNeeds {
@@ -23,21 +24,23 @@ export interface FunctionNeeds {
   announces?: boolean;
 }
 
-/** The controller's functions and what each does to a service's resources (infra HANDLERS). */
-export const FUNCTION_NEEDS: Record<string, FunctionNeeds> = {
-  'start-rollout': { notifies: true, announces: true },
-  prepare: { routes: true, deploys: 'register', announces: true },
-  'check-ready': { deploys: 'read' },
-  'set-weight': { routes: true, deploys: 'update', metrics: 'baseline', announces: true },
-  bake: {},
-  analyze: { routes: 'read', metrics: 'judge', notifies: true, announces: true },
-  'request-approval': { notifies: true, announces: true },
-  promote: { routes: true, deploys: 'update', announces: true },
-  rollback: { routes: true, deploys: 'update', announces: true },
-  notify: { notifies: true, announces: true },
-  'on-alarm': { routes: true, announces: true },
-  reconcile: { routes: true, deploys: 'update', notifies: true, announces: true },
-};
+/**
+ * The controller's functions and what each does to a service's resources, from the task registry (the entries the
+ * stack deploys and grants by; the optional approval page touches no service resource).
+ */
+export const FUNCTION_NEEDS: Record<string, FunctionNeeds> = Object.fromEntries(
+  Object.entries(TASKS).map(([name, task]) => [name, functionNeeds(task)]),
+);
+
+function functionNeeds(task: TaskEntry): FunctionNeeds {
+  return {
+    ...(task.routes ? { routes: task.routes } : {}),
+    ...(task.deploys ? { deploys: task.deploys } : {}),
+    ...(task.metrics ? { metrics: task.metrics } : {}),
+    ...(task.env.includes('SNS_TOPIC_ARN') ? { notifies: true } : {}),
+    ...(task.env.includes(ANNOUNCE) ? { announces: true } : {}),
+  };
+}
 
 /** One call a function makes: the IAM action, the resource it is authorized on, and the request's context keys. */
 export interface Call {

@@ -134,6 +134,20 @@ describe('the route, judged as Prepare judges it (functions/core/route-checks.ts
 
 describe('the calls each function makes', () => {
   it('lists the same capabilities as the functions the stack deploys and grants (infra HANDLERS)', () => {
+    expect(FUNCTION_NEEDS).toEqual({
+      'start-rollout': { notifies: true, announces: true },
+      prepare: { routes: true, deploys: 'register', announces: true },
+      'check-ready': { deploys: 'read' },
+      'set-weight': { routes: true, deploys: 'update', metrics: 'baseline', announces: true },
+      bake: {},
+      analyze: { routes: 'read', metrics: 'judge', notifies: true, announces: true },
+      'request-approval': { notifies: true, announces: true },
+      promote: { routes: true, deploys: 'update', announces: true },
+      rollback: { routes: true, deploys: 'update', announces: true },
+      notify: { notifies: true, announces: true },
+      'on-alarm': { routes: true, announces: true },
+      reconcile: { routes: true, deploys: 'update', notifies: true, announces: true },
+    });
     expect(Object.keys(FUNCTION_NEEDS).sort()).toEqual(Object.keys(HANDLERS).sort());
     for (const [fn, spec] of Object.entries(HANDLERS)) {
       const needs = FUNCTION_NEEDS[fn] ?? {};
