@@ -7,7 +7,11 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { eventLine } from './event-bus';
 import { renderHtml } from './report';
-import { runRollouts, SCENARIOS } from './run';
+import { type RunOptions, runRollouts, runRolloutsKeepingTime, SCENARIOS } from './run';
+import { describeShortfall } from './timekeeping';
+
+/** The run could not keep its compressed time (sandbox/timekeeping.ts): no outcome is reported. */
+const EXIT_INVALID = 3;
 
 const SANDBOX_FILE = resolve(process.env.CANARY_SANDBOX_FILE ?? join('reports', '.sandbox.json'));
 
@@ -31,6 +35,10 @@ ${Object.entries(SCENARIOS)
   --events            print each rollout state-change event (Canary Rollout State Change), one line each
                       (to stderr with --json)
   -h, --help          show this help
+
+Exit codes: 0 done, 1 an invariant broke or a task erred, 2 bad usage, 3 the run is invalid: this machine could
+not keep the compressed time (timers late, fewer requests than planned), so no outcome is reported. At the default
+scale such a run is made once more at a lower scale first.
 `;
 
 function fail(message: string): never {
@@ -87,9 +95,8 @@ async function main(): Promise<void> {
   say(
     `Sandbox: scenario ${v.scenario} · time ×${scale} · ${rps} req/s over ${v.traffic === 'http' ? 'HTTP on loopback' : 'synthetic traffic'}`,
   );
-  const { traces, wallMs, world } = await runRollouts({
-    scale,
-    rps,
+  let cleanupRegistered = false;
+  const runOptions: Omit<RunOptions, 'scale' | 'rps'> = {
     traffic: v.traffic,
     seed,
     versions: scenario.versions,
@@ -108,6 +115,8 @@ async function main(): Promise<void> {
         { mode: 0o600 },
       );
       say(`Control endpoint ${w.control.url} (for \`npx canary … --sandbox\`; details in ${SANDBOX_FILE})`);
+      if (cleanupRegistered) return;
+      cleanupRegistered = true;
       const cleanup = () => rmSync(SANDBOX_FILE, { force: true });
       process.once('exit', cleanup);
       for (const signal of ['SIGINT', 'SIGTERM'] as const)
@@ -117,19 +126,40 @@ async function main(): Promise<void> {
         });
     },
     progress: say,
-  });
+  };
+  // A machine that cannot keep the default scale gets one more run at a scale it can keep; a scale asked for with
+  // --scale is kept.
+  const options = { ...runOptions, scale, rps };
+  const result =
+    v.scale === undefined
+      ? await runRolloutsKeepingTime(options, (first, again) => {
+          process.stderr.write(
+            `${describeShortfall(first)}\nRunning again at time ×${again.scale}, ${again.rps} req/s.\n`,
+          );
+          say(`Sandbox: scenario ${v.scenario} · time ×${again.scale} · ${again.rps} req/s (again, slower)`);
+        })
+      : { ...(await runRollouts(options)), scale, rps };
+  const ran = { scale: result.scale, rps: result.rps };
+  const { traces, wallMs, world, timekeeping } = result;
 
-  const summary = { rollouts: traces.map(({ summary: { wallMs: _w, rolloutId: _r, ...rest } }) => rest) };
+  const summary = {
+    rollouts: traces.map(({ summary: { wallMs: _w, rolloutId: _r, ...rest } }) => rest),
+    timekeeping,
+    ...(timekeeping.valid ? {} : { invalid: describeShortfall(timekeeping) }),
+  };
   const dir = resolve(v['report-dir'] ?? join('reports', new Date().toISOString().replace(/[:.]/g, '-')));
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'report.json'),
-    `${JSON.stringify({ scenario: v.scenario, scale, rps, wallMs, traces }, null, 2)}\n`,
+    `${JSON.stringify({ scenario: v.scenario, ...ran, wallMs, timekeeping, traces }, null, 2)}\n`,
   );
   writeFileSync(join(dir, 'report.html'), renderHtml(traces, `Canary rollouts — scenario ${v.scenario}`));
 
   if (v.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else if (!timekeeping.valid) {
+    say('');
+    say(`Wall time ${(wallMs / 1000).toFixed(1)} s. No outcomes: the run is invalid (see above).`);
   } else {
     say('');
     say(
@@ -153,6 +183,9 @@ async function main(): Promise<void> {
       `invariant violations: ${JSON.stringify(world.violations)}; errors: ${world.errors.map(String).join('; ')}\n`,
     );
     process.exitCode = 1;
+  } else if (!timekeeping.valid) {
+    process.stderr.write(`${describeShortfall(timekeeping)}\n`);
+    process.exitCode = EXIT_INVALID;
   }
 }
 

@@ -6,6 +6,12 @@ import type { ServiceConfigInput } from '../functions/core/config';
 import { stepVerdicts } from '../functions/core/report-html';
 import type { HistoryEntry } from '../functions/core/rollout';
 import { CRASHES, demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from './demo';
+import {
+  describeShortfall,
+  type Shortfall,
+  type TimeKeepingLimits,
+  type TimeKeepingReport,
+} from './timekeeping';
 import type { FaultProfile } from './versions';
 import { World } from './world';
 import { DOWNSTREAM_FAULTS } from './xray';
@@ -54,6 +60,8 @@ export interface RunOptions {
   service?: Partial<ServiceConfigInput>;
   /** Real ms to wait for one rollout to finish (default 180 s). */
   rolloutTimeoutMs?: number;
+  /** How far the sandbox may fall behind its compressed time (default: sandbox/timekeeping.ts). */
+  timeKeeping?: TimeKeepingLimits;
   /** Called once the world runs (the approval page and control endpoint are up). */
   onStarted?: (world: World) => void;
   /** Called with a line a person can follow. */
@@ -145,9 +153,19 @@ export function describeEntry(version: string, e: HistoryEntry): string {
   return `${tag}  ${e.message}`;
 }
 
-export async function runRollouts(
-  options: RunOptions,
-): Promise<{ traces: RolloutTrace[]; wallMs: number; world: World }> {
+export interface RunResult {
+  /** The rollouts that ended while the sandbox kept its time. */
+  traces: RolloutTrace[];
+  wallMs: number;
+  world: World;
+  /**
+   * Whether this machine kept the compressed time (timer lag, requests sent against the plan). Invalid: the run
+   * stopped at the first shortfall, the rollout under way was stopped and is not in `traces`.
+   */
+  timekeeping: TimeKeepingReport;
+}
+
+export async function runRollouts(options: RunOptions): Promise<RunResult> {
   const say = options.progress ?? (() => undefined);
   const world = new World({
     scale: options.scale,
@@ -158,6 +176,7 @@ export async function runRollouts(
     stable: { tag: 'v1', profile: HEALTHY },
     images: options.versions,
     alarms: [demoAlarm()],
+    ...(options.timeKeeping ? { timeKeeping: options.timeKeeping } : {}),
     onLog: (level, message, extra) => {
       if (level === 'error') say(`      ! ${message} ${JSON.stringify(extra ?? {})}`);
     },
@@ -173,7 +192,18 @@ export async function runRollouts(
     weights.push({ t: world.clock.now().getTime() - virtualStart, canaryPercent: percent });
   });
   let current = '';
+  // Once the sandbox has fallen behind, what the rollout does next is not its story: it is stopped, not told.
+  let behind: Shortfall | undefined;
+  const fellBehind = new Promise<Shortfall>((resolve) =>
+    world.timekeeper.onShortfall((s) => {
+      behind = s;
+      resolve(s);
+    }),
+  );
+  /** Real ms, or less if the sandbox falls behind meanwhile. */
+  const sleep = (ms: number) => Promise.race([new Promise((r) => setTimeout(r, ms)), fellBehind]);
   world.store.on('history', (id: string, e: HistoryEntry) => {
+    if (behind) return;
     say(describeEntry(current, e));
     if (e.type === 'approval') {
       const link = world.approvalLinks.get(id);
@@ -186,23 +216,36 @@ export async function runRollouts(
   });
 
   await world.start();
+  // Only the rollouts are held to the plan: the time around them decides nothing.
+  world.timekeeper.pause();
   options.onStarted?.(world);
   const traces: RolloutTrace[] = [];
   try {
     // Let the stable version take traffic for a while, as it has on AWS long before a rollout: the charts start with
     // a baseline, and the local CloudWatch has published whole minutes of it (60 s late) by the first set-weight,
     // which takes the latency thresholds from them.
-    await new Promise((r) => setTimeout(r, world.clock.realMs(150_000)));
+    await sleep(world.clock.realMs(150_000));
     for (const { tag } of options.versions) {
+      if (behind) break;
       current = tag;
       const started = performance.now();
       const fromMs = world.clock.now().getTime();
       const servedBefore = world.traffic.served.snapshot(canaryTg).serverErrors;
       const alarmsBefore = world.alarms.firedAt.length;
+      world.timekeeper.resume();
       const result = await world.push(tag);
       if (result.status !== 'started') throw new Error(`${tag} did not start: ${JSON.stringify(result)}`);
-      await world.waitFor(result.rolloutId, options.rolloutTimeoutMs ?? 180_000);
+      const ended = world
+        .waitFor(result.rolloutId, options.rolloutTimeoutMs ?? 180_000)
+        .then(() => 'ended' as const);
+      if ((await Promise.race([ended, fellBehind])) !== 'ended') {
+        ended.catch(() => undefined);
+        await world.executions.stop(result.rolloutId);
+        await world.executions.idle();
+        break;
+      }
       await world.executions.idle();
+      world.timekeeper.pause();
       const record = await world.store.getRollout(result.rolloutId);
       const history = await world.store.history(result.rolloutId);
       const toMs = world.clock.now().getTime();
@@ -236,7 +279,7 @@ export async function runRollouts(
         originMs: virtualStart,
       });
       // Let the alarm see the canary idle again before the next rollout.
-      await new Promise((r) => setTimeout(r, world.clock.realMs(25_000)));
+      await sleep(world.clock.realMs(25_000));
     }
   } finally {
     await world.stop();
@@ -244,5 +287,25 @@ export async function runRollouts(
   for (const t of traces) {
     for (const row of [...t.canary, ...t.stable]) row.t -= virtualStart;
   }
-  return { traces, wallMs: Math.round(performance.now() - runStart), world };
+  const timekeeping = world.timekeeper.report();
+  if (!timekeeping.valid) say(`      ⚠ ${describeShortfall(timekeeping)}`);
+  return { traces, wallMs: Math.round(performance.now() - runStart), world, timekeeping };
+}
+
+/**
+ * runRollouts, and once more if this machine could not keep the time scale: at the scale the first run suggests,
+ * with the requests per second lowered alike, so every minute of rollout time carries the planned requests while
+ * the machine has more real time for it. The result says which scale and rate it ran at, and whether it kept them.
+ */
+export async function runRolloutsKeepingTime(
+  options: RunOptions,
+  onRetry: (first: TimeKeepingReport, again: { scale: number; rps: number }) => void = () => undefined,
+): Promise<RunResult & { scale: number; rps: number }> {
+  const first = await runRollouts(options);
+  const lower = first.timekeeping.suggestedScale;
+  if (first.timekeeping.valid || lower === undefined || lower >= options.scale)
+    return { ...first, scale: options.scale, rps: options.rps };
+  const again = { scale: lower, rps: Math.max(1, Math.round((options.rps * lower) / options.scale)) };
+  onRetry(first.timekeeping, again);
+  return { ...(await runRollouts({ ...options, ...again })), ...again };
 }

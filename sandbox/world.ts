@@ -37,6 +37,7 @@ import { MetricsRecorder } from './metrics';
 import { LocalReceiver, LocalSnsNotifier } from './receiver';
 import { definitionTimeoutSeconds, LocalStepFunctions } from './step-functions';
 import { InMemoryRolloutStore, StoreOutage, storeWithOutage } from './store';
+import { DEFAULT_TIME_KEEPING, PROBE_MS, TimeKeeper, type TimeKeepingLimits } from './timekeeping';
 import { type DataPlane, HttpTraffic, SyntheticTraffic, sampleTargetHealth } from './traffic';
 import { type FaultProfile, ImageRegistry, seededRandom } from './versions';
 import { LocalXRay } from './xray';
@@ -70,6 +71,8 @@ export interface WorldOptions {
   invoke?: (fn: string, event: unknown, call: () => Promise<unknown>) => Promise<unknown>;
   /** What Analyze reads instead of the load balancer's recorded metrics (a scripted source, in tests). */
   metrics?: MetricSource;
+  /** How far the sandbox may fall behind its compressed time before its run is invalid (sandbox/timekeeping.ts). */
+  timeKeeping?: TimeKeepingLimits;
   /** Every log line of every task goes here (nothing is printed by default). */
   onLog?: (level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>) => void;
 }
@@ -101,6 +104,8 @@ export class World {
   readonly traffic: DataPlane;
   readonly violations: string[] = [];
   readonly errors: unknown[] = [];
+  /** Whether this machine keeps the compressed time: timer lag and requests sent against the plan. */
+  readonly timekeeper: TimeKeeper;
   readonly handlers;
   readonly log: Log;
   /** The approval link signing key: random per world, never printed. */
@@ -111,9 +116,11 @@ export class World {
   /** The approval link of each rollout's latest approval wait (what the notification carried). */
   readonly approvalLinks = new Map<string, string>();
   private healthTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly options: WorldOptions) {
     this.clock = new VirtualClock(options.scale);
+    this.timekeeper = new TimeKeeper(options.scale, options.rps, options.timeKeeping ?? DEFAULT_TIME_KEEPING);
     this.lb = new LocalLoadBalancer(options.propagationMs ?? 20);
     this.router = new LocalTrafficRouter(this.lb);
     this.configs = parseServiceConfigs(options.services);
@@ -355,6 +362,11 @@ export class World {
     await this.control.start();
     await this.receiver.start();
     await this.traffic.start();
+    this.timekeeper.observe(performance.now(), this.traffic.sent);
+    this.probeTimer = setInterval(
+      () => this.timekeeper.observe(performance.now(), this.traffic.sent),
+      PROBE_MS,
+    );
     this.alarms.start();
     // The target groups' health, sampled every 5 s of rollout time.
     const targetGroups = this.configs.flatMap((c) => [
@@ -368,6 +380,7 @@ export class World {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.probeTimer);
     clearInterval(this.healthTimer);
     this.alarms.stop();
     await this.traffic.stop();
