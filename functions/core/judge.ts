@@ -62,6 +62,13 @@ export interface MetricWindow {
    */
   canaryWeightedFrom?: string;
   /**
+   * When the canary's share of the traffic changed (each step's shift, a restore after drift). A period holding a
+   * change mixes two shares: its canary requests lean to one side of the change, so anything that hits both
+   * versions on that side (a slowdown, an incident) weighs more on the canary than on the baseline. Those periods
+   * are left out of the paired tests (they still count as requests seen).
+   */
+  weightChangedAt?: string[];
+  /**
    * The same versions as X-Ray's trace statistics report them (config `analysis.xray`), in the same shape:
    * judged beside the load balancer's metrics (evidence `xray.errorRate`, `xray.latency`), sharing alpha.
    */
@@ -236,17 +243,42 @@ const ratioText = (x: number | null) => (x === null ? '∞' : x.toFixed(2));
 /** Default false-rollback level of the whole judge when the policy does not set errorRate.alpha. */
 export const DEFAULT_ALPHA = 0.01;
 
-/** Per-period counts of one kind of event, canary and baseline side by side (periods matched by start). */
+/**
+ * Whether the canary's share of the traffic stayed the same over a period (no weight change in [start, end)). The
+ * cut is by time, not by the data, like the warm-up: it does not affect the tests' validity.
+ */
+function steadyShare(window: Omit<MetricWindow, 'xray'>): (p: PeriodStats) => boolean {
+  const changes = (window.weightChangedAt ?? []).map((t) => Date.parse(t));
+  const length = window.periodSeconds * 1000;
+  return (p) => {
+    const start = Date.parse(p.start);
+    return !changes.some((t) => t >= start && t < start + length);
+  };
+}
+
+/** The periods with canary traffic left out of the paired tests for a weight change, said in a detail. */
+function mixedNote(window: Omit<MetricWindow, 'xray'>): string {
+  const steady = steadyShare(window);
+  const mixed = window.canary.filter((p) => p.requests > 0 && !steady(p)).length;
+  if (mixed === 0) return '';
+  return `; ${mixed} ${mixed === 1 ? 'minute' : 'minutes'} with a weight change not compared`;
+}
+
+/**
+ * Per-period counts of one kind of event, canary and baseline side by side (periods matched by start), leaving
+ * out the periods whose canary share changed (steadyShare).
+ */
 function pairPeriods(
-  window: MetricWindow,
+  window: Omit<MetricWindow, 'xray'>,
   events: (p: PeriodStats) => number,
   warmupFilter: (p: PeriodStats) => boolean = () => true,
 ): RatioPeriod[] {
   const byStart = new Map(window.baseline.map((p) => [p.start, p]));
+  const steady = steadyShare(window);
   const out: RatioPeriod[] = [];
   for (const c of window.canary) {
     const b = byStart.get(c.start);
-    if (!b || !warmupFilter(c)) continue;
+    if (!b || !warmupFilter(c) || !steady(c)) continue;
     out.push({
       canaryRequests: c.requests,
       baselineRequests: b.requests,
@@ -368,7 +400,7 @@ function judgeErrorRate(
     canary: c.errorRate,
     baseline: b.errorRate,
     limit,
-    detail: `${head}: ${why}; ${testText(t, alpha)}`,
+    detail: `${head}: ${why}; ${testText(t, alpha)}${mixedNote(window)}`,
     ...failures,
     ...sequentialEvidence(t, alpha),
   };
@@ -424,7 +456,7 @@ function judgeSlowRequests(
     limit: tail ? (ceilingMs ?? null) : null,
     detail:
       `canary ${share(t.canaryEvents, t.canaryRequests)} (${t.canaryEvents}/${t.canaryRequests}) slower than ${Number(threshold.toFixed(1))} ms ` +
-      `vs stable ${share(t.baselineEvents, t.baselineRequests)} (${t.baselineEvents}/${t.baselineRequests}): ${why}; ${testText(t, alpha)}`,
+      `vs stable ${share(t.baselineEvents, t.baselineRequests)} (${t.baselineEvents}/${t.baselineRequests}): ${why}; ${testText(t, alpha)}${mixedNote(window)}`,
     ...sequentialEvidence(t, alpha),
   };
 }
@@ -634,7 +666,16 @@ export function judge(window: MetricWindow, alarms: readonly AlarmState[], polic
       : judgeLatencyP99(window, canary, baseline, policy),
     ...(median ? [judgeSlowRequests(window, canary, baseline, policy, alphaLatency, 'aboveMedian')] : []),
     ...(health ? [health] : []),
-    ...(window.xray ? judgeXRay(window.xray, policy, alphaAll - alpha) : []),
+    ...(window.xray
+      ? judgeXRay(
+          {
+            ...window.xray,
+            ...(window.weightChangedAt ? { weightChangedAt: window.weightChangedAt } : {}),
+          },
+          policy,
+          alphaAll - alpha,
+        )
+      : []),
     alarmEvidence,
   ];
   const failed = metrics.filter((m) => m.result === 'fail');

@@ -112,6 +112,8 @@ export interface RolloutRecord {
    * the stable version had no traffic then: the judge falls back to comparing p99s.
    */
   latencyThresholds?: LatencyThresholds;
+  /** When each weight the rollout set took the listener (steps, restores): the analysis compares no minute holding one. */
+  weightChangedAt?: string[];
   wait?: WaitToken;
   /**
    * The order of the last wait stored, kept when its token is cleared: a wait that finishes late must stay

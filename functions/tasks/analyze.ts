@@ -113,10 +113,13 @@ export function makeAnalyze(deps: AnalyzeDeps) {
       xray?.fetch(query),
       policy.alarms.length > 0 ? alarms.states(policy.alarms) : Promise.resolve([]),
     ]);
-    // The canary has had weight since its first SetWeight (steps only raise it, and no analysis runs after).
-    const weighted = record.canaryStartedAt
-      ? { ...window, canaryWeightedFrom: record.canaryStartedAt }
-      : window;
+    // The canary has had weight since its first SetWeight (steps only raise it, and no analysis runs after); the
+    // minutes in which a weight took the listener mix two shares and are not compared.
+    const weighted = {
+      ...window,
+      ...(record.canaryStartedAt ? { canaryWeightedFrom: record.canaryStartedAt } : {}),
+      ...(record.weightChangedAt ? { weightChangedAt: record.weightChangedAt } : {}),
+    };
     const judged = judge(xrayWindow ? { ...weighted, xray: xrayWindow } : weighted, alarmStates, policy);
     // Periods judged before that changed since: judged on the new counts, reported (core/late-metrics.ts).
     const lateMetrics = lateMetricsNote(

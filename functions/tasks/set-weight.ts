@@ -120,6 +120,7 @@ export function makeSetWeight(deps: SetWeightDeps) {
       canaryPercent: step.weight,
       updatedAt: now,
       ...(record.canaryStartedAt ? {} : { canaryStartedAt: now }),
+      weightChangedAt: [...(record.weightChangedAt ?? []), now],
       ...(thresholds ? { latencyThresholds: thresholds } : {}),
     });
     await recordHistory(deps, rollout, 'weight', `step ${step.index + 1}: ${step.weight}% on the canary`, {

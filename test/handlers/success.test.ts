@@ -351,15 +351,23 @@ describe('set-weight', () => {
     ]);
     expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
       updateInput(
-        'SET #f0 = :v0, #f1 = :v1, #f2 = :v2, #f3 = :v3, #f4 = :v4',
+        'SET #f0 = :v0, #f1 = :v1, #f2 = :v2, #f3 = :v3, #f4 = :v4, #f5 = :v5',
         {
           '#f0': 'currentStep',
           '#f1': 'canaryPercent',
           '#f2': 'updatedAt',
           '#f3': 'canaryStartedAt',
-          '#f4': 'latencyThresholds',
+          '#f4': 'weightChangedAt',
+          '#f5': 'latencyThresholds',
         },
-        { ':v0': 0, ':v1': 5, ':v2': NOW, ':v3': NOW, ':v4': { p99Ms: 320, p50Ms: 85.5 } },
+        {
+          ':v0': 0,
+          ':v1': 5,
+          ':v2': NOW,
+          ':v3': NOW,
+          ':v4': [NOW],
+          ':v5': { p99Ms: 320, p50Ms: 85.5 },
+        },
       ),
     ]);
     expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([

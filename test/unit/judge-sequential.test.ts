@@ -131,4 +131,30 @@ describe('judge (sequential)', () => {
     expect(m?.lookingWorse).toBe(true);
     expect(v.result).toBe('inconclusive');
   });
+
+  it('leaves the minute the canary weight changed out of its tests: a slowdown of both versions right after a step does not fail the canary', () => {
+    // 2000 requests a minute, 1% slow on both versions; 25% → 50% half-way through minute 4, then both versions slow
+    // (80% of requests) for a quarter of that minute. In that minute the canary's requests lean to its second half,
+    // where the slowdown is: 205 of its 750 requests slow vs 210 of stable's 1250, a ratio of 1.6 that no version
+    // caused.
+    const c: Row[] = [...rep(3, [500, 0, 5]), [750, 0, 205], ...rep(3, [1000, 0, 10])];
+    const b: Row[] = [...rep(3, [1500, 0, 15]), [1250, 0, 210], ...rep(3, [1000, 0, 10])];
+    const changed = new Date(START + 3 * 60_000 + 30_000).toISOString();
+    const window = { ...win(c, b, 20), canaryWeightedFrom: new Date(START).toISOString() };
+    const p = policy({ warmupSeconds: 0 });
+    // Judged without the change time, the mixed minute fails the canary...
+    expect(judge(window, [], p).result).toBe('fail');
+    // ...with it, that minute is left out of the paired tests (still counted in the requests seen).
+    const v = judge({ ...window, weightChangedAt: [changed] }, [], p);
+    expect(v.result).toBe('pass');
+    expect(v.canary.requests).toBe(5250);
+    const latency = v.metrics.find((m) => m.metric === 'latencyP99');
+    expect(latency?.counts).toEqual({
+      canaryEvents: 45,
+      canaryRequests: 4500,
+      baselineEvents: 75,
+      baselineRequests: 7500,
+    });
+    expect(latency?.detail).toContain('1 minute with a weight change not compared');
+  });
 });
