@@ -6,6 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { eventLine } from './event-bus';
+import { unsupportedNode } from './node-version';
 import { renderHtml } from './report';
 import { type RunOptions, runRollouts, runRolloutsKeepingTime, SCENARIOS } from './run';
 import { describeShortfall } from './timekeeping';
@@ -54,6 +55,8 @@ function positive(name: string, value: string | undefined, fallback: number): nu
 }
 
 async function main(): Promise<void> {
+  const oldNode = unsupportedNode(process.version);
+  if (oldNode) fail(oldNode);
   let args: ReturnType<typeof parse>;
   function parse() {
     return parseArgs({
