@@ -58,7 +58,7 @@ export interface RunOptions {
   versions: { tag: string; profile: FaultProfile }[];
   /** Overrides of the demo service's config (steps, approvals). */
   service?: Partial<ServiceConfigInput>;
-  /** Real ms to wait for one rollout to finish (default 180 s). */
+  /** Real ms to wait for one rollout to finish (default: 90 minutes of rollout time, 180 s at ×30). */
   rolloutTimeoutMs?: number;
   /** How far the sandbox may fall behind its compressed time (default: sandbox/timekeeping.ts). */
   timeKeeping?: TimeKeepingLimits;
@@ -67,6 +67,9 @@ export interface RunOptions {
   /** Called with a line a person can follow. */
   progress?: (line: string) => void;
 }
+
+/** Rollout time one rollout of the scenarios may take unless they say otherwise (a few times what the plan takes). */
+const ROLLOUT_TIMEOUT_MS = 90 * 60_000;
 
 export const SCENARIOS: Record<
   string,
@@ -236,7 +239,7 @@ export async function runRollouts(options: RunOptions): Promise<RunResult> {
       const result = await world.push(tag);
       if (result.status !== 'started') throw new Error(`${tag} did not start: ${JSON.stringify(result)}`);
       const ended = world
-        .waitFor(result.rolloutId, options.rolloutTimeoutMs ?? 180_000)
+        .waitFor(result.rolloutId, options.rolloutTimeoutMs ?? world.clock.realMs(ROLLOUT_TIMEOUT_MS))
         .then(() => 'ended' as const);
       if ((await Promise.race([ended, fellBehind])) !== 'ended') {
         ended.catch(() => undefined);
