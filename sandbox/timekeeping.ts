@@ -150,10 +150,12 @@ export class TimeKeeper {
       requestShare: planned > 0 ? round2(this.watchedSent / planned) : null,
     };
     if (!this.shortfall) return report;
-    // The scale at which the worst lag and the lowest share seen would have stayed inside the limits, with a margin.
+    // The scale at which the worst lag and the lowest share seen would have stayed inside the limits, halved: a busy
+    // machine's capacity moves with what else runs, and the same rate at a lower scale is sent no faster when the
+    // requests in flight are what holds it back.
     const byLag = this.worstLagMs > 0 ? this.limits.maxLagMs / this.worstLagMs : 1;
     const byShare = this.lowestShare === null ? 1 : this.lowestShare / this.limits.minRequestShare;
-    const factor = Math.min(1, byLag, byShare) * 0.8;
+    const factor = Math.min(1, byLag, byShare) * 0.5;
     return {
       ...report,
       shortfall: this.shortfall,

@@ -44,13 +44,13 @@ describe('sandbox time keeping', () => {
       valid: false,
       worstLagMs: 33_000,
       shortfall: { kind: 'lag', lagMs: 33_000, realLagMs: 1100 },
-      // 30 s allowed of 33 s seen, with a 20% margin: ×30 × 30/33 × 0.8.
-      suggestedScale: 21,
+      // 30 s allowed of 33 s seen, halved: ×30 × 30/33 × 0.5.
+      suggestedScale: 13,
     });
     expect(describeShortfall(report)).toBe(
       "run invalid: this machine could not keep the sandbox's time: a timer fired 33.0 s of rollout time late " +
         '(1100 ms real at ×30) 49.5 s into the run. The rollouts saw thinner minutes and later timers than their ' +
-        'plan, so their outcomes are not evidence. Rerun on a quieter machine or with a lower time scale (--scale 21).',
+        'plan, so their outcomes are not evidence. Rerun on a quieter machine or with a lower time scale (--scale 13).',
     );
   });
 
@@ -76,8 +76,8 @@ describe('sandbox time keeping', () => {
       lowestRequestShare: 0.4,
       requestShare: 0.7,
       shortfall: { kind: 'requests', share: 0.4, sent: 800, planned: 2000, atMs: 120_000 },
-      // 40% seen where 50% is needed, with a 20% margin: ×30 × 0.8 × 0.8.
-      suggestedScale: 19,
+      // 40% seen where 50% is needed, halved: ×30 × 0.8 × 0.5.
+      suggestedScale: 12,
     });
     expect(describeShortfall(report)).toContain(
       'a minute of rollout time carried 40% of the planned requests (800 of 2000) 120.0 s into the run',
