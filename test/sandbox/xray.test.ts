@@ -1,6 +1,7 @@
 import { GetTimeSeriesServiceStatisticsCommand } from '@aws-sdk/client-xray';
 import { describe, expect, it } from 'vitest';
-import { runRollouts, SCENARIOS } from '../../sandbox/run';
+import { runRolloutsKeepingTime, SCENARIOS } from '../../sandbox/run';
+import { describeShortfall } from '../../sandbox/timekeeping';
 import { seededRandom } from '../../sandbox/versions';
 import { DOWNSTREAM_FAULTS, LocalXRay } from '../../sandbox/xray';
 
@@ -98,7 +99,7 @@ describe('npm start -- --scenario xray', () => {
   it('promotes v2 and rolls back v5 on X-Ray faults the load balancer never saw', async () => {
     // Act
     const scenario = SCENARIOS.xray;
-    const { traces, world } = await runRollouts({
+    const { traces, world, timekeeping } = await runRolloutsKeepingTime({
       scale: 60,
       rps: 1000,
       traffic: 'synthetic',
@@ -108,6 +109,13 @@ describe('npm start -- --scenario xray', () => {
     });
 
     // Assess
+    // A machine too busy to keep time even at a lower scale: the run says so and reports no outcome for what it
+    // stopped, which is all it may say.
+    if (!timekeeping.valid) {
+      expect(describeShortfall(timekeeping)).toMatch(/^run invalid: .* (late|planned requests)/);
+      expect(traces.length).toBeLessThan(2);
+      return;
+    }
     const [v2, v5] = traces.map((t) => t.summary);
     expect(v2).toMatchObject({ version: 'v2', outcome: 'promoted' });
     expect(v5).toMatchObject({ version: 'v5', outcome: 'rolledBack', alarmToStableMs: null });
@@ -117,5 +125,5 @@ describe('npm start -- --scenario xray', () => {
     expect(world.xray.traced).toBeGreaterThan(0);
     expect(world.violations).toEqual([]);
     expect(world.errors).toEqual([]);
-  }, 120_000);
+  }, 360_000);
 });
