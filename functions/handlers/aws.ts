@@ -61,7 +61,9 @@ export const documentClient = /* @__PURE__ */ lazy(() =>
   DynamoDBDocumentClient.from(dynamodbClient(), { marshallOptions: { removeUndefinedValues: true } }),
 );
 export const sfnClient = /* @__PURE__ */ lazy(() => traced(new SFNClient(clientConfig())));
-export const elbv2Client = lazy(() => traced(new ElasticLoadBalancingV2Client(clientConfig())));
+export const elbv2Client = /* @__PURE__ */ lazy(() =>
+  traced(new ElasticLoadBalancingV2Client(clientConfig())),
+);
 export const ecsClient = /* @__PURE__ */ lazy(() => traced(new ECSClient(clientConfig())));
 export const cloudwatchClient = /* @__PURE__ */ lazy(() => traced(new CloudWatchClient(clientConfig())));
 export const snsClient = /* @__PURE__ */ lazy(() => traced(new SNSClient(clientConfig())));

@@ -1,7 +1,9 @@
 /**
  * What goes into a Lambda bundle: zod must stay tree-shaken (imported as a namespace, `import * as z from 'zod'`);
- * a named `import { z }` pulls in every locale and the JSON Schema code, about 350 KB more per function. Sizes
- * are measured in bench/bundles.ts; this only checks which modules are in.
+ * a named `import { z }` pulls in every locale and the JSON Schema code, about 350 KB more per function. SDK
+ * clients are built on first use (functions/handlers/aws.ts, each marked pure) so a bundle keeps only the clients
+ * its handler's adapters use: an unmarked one is kept in every bundle (ELBv2's is about 28 KB). Sizes are measured
+ * in bench/bundles.ts; this only checks which modules are in.
  */
 import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +27,12 @@ function inputsOf(handler: string): { file: string; bytes: number }[] {
     .map(([file, v]) => ({ file, bytes: v.bytesInOutput }));
 }
 
+/** The SDK clients (`@aws-sdk/client-*` packages) with code in a bundle. */
+function sdkClientsOf(inputs: { file: string }[]): string[] {
+  const names = inputs.map((i) => /node_modules\/@aws-sdk\/(client-[^/]+)\//.exec(i.file)?.[1]);
+  return [...new Set(names.filter((n) => n !== undefined))].sort();
+}
+
 describe('Lambda bundle contents', () => {
   it.each(['analyze', 'start-rollout', 'approval-page'])(
     '%s keeps zod tree-shaken: no locale but English, under 150 KB',
@@ -36,4 +44,27 @@ describe('Lambda bundle contents', () => {
       expect(zod.reduce((a, i) => a + i.bytes, 0)).toBeLessThan(150 * 1024);
     },
   );
+
+  // Handlers that neither weight a listener nor deploy (the router and the deployers are ELBv2's only users).
+  it.each(['bake', 'notify', 'request-approval', 'start-rollout', 'approval-page'])(
+    '%s leaves the ELBv2 client out: it routes no traffic',
+    (handler) => {
+      // Prepare
+      const inputs = inputsOf(handler);
+
+      // Act
+      const clients = sdkClientsOf(inputs);
+
+      // Assess
+      expect(clients).not.toContain('client-elastic-load-balancing-v2');
+    },
+  );
+
+  it('set-weight keeps the ELBv2 client: it weights the listener', () => {
+    expect(sdkClientsOf(inputsOf('set-weight'))).toContain('client-elastic-load-balancing-v2');
+  });
+
+  it('bake keeps no SDK client but DynamoDB, the only one its store uses', () => {
+    expect(sdkClientsOf(inputsOf('bake'))).toEqual(['client-dynamodb']);
+  });
 });
