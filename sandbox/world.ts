@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { Operations } from '../cli/operations';
+import { StaticServiceCatalog } from '../functions/adapters/aws/catalog';
 import { CloudWatchMetricSource } from '../functions/adapters/aws/cloudwatch';
 import { PagerDutyNotifier } from '../functions/adapters/aws/pagerduty';
 import { approvalUrl, mintApprovalLink } from '../functions/core/approval-links';
@@ -12,7 +13,7 @@ import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import type { RolloutOutcome } from '../functions/core/outcome-metrics';
 import { canaryPercent } from '../functions/core/plan';
-import type { Log, MetricSource, ServiceCatalog } from '../functions/ports';
+import type { Log, MetricSource } from '../functions/ports';
 import { makeAnalyze } from '../functions/tasks/analyze';
 import { makeApprovalPage } from '../functions/tasks/approval-page';
 import { makeBake } from '../functions/tasks/bake';
@@ -163,10 +164,7 @@ export class World {
       }),
       none: new LocalNoDeployer(this.backends, this.clock),
     });
-    const catalog: ServiceCatalog = {
-      byRepository: async (repo) => this.configs.find((c) => c.repository === repo),
-      byName: async (name) => this.configs.find((c) => c.service === name),
-    };
+    const catalog = new StaticServiceCatalog(this.configs);
     const notifiers = [
       new LocalSnsNotifier(() => this.receiver.url, 'arn:aws:sns:us-east-1:123456789012:canary-rollouts'),
       // The real PagerDuty notifier (body, retries, redaction); only its transport goes to the local receiver.
