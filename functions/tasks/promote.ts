@@ -17,7 +17,7 @@ import type {
   StateChangeBus,
   TrafficRouter,
 } from '../ports';
-import { rolloutDocSchema, routeSchema } from './lib/inputs';
+import { routedInput } from './lib/inputs';
 import {
   moveTraffic,
   ownership,
@@ -39,9 +39,7 @@ export interface PromoteDeps {
   events?: StateChangeBus;
 }
 
-const input = z.object({
-  rollout: rolloutDocSchema,
-  route: routeSchema,
+const input = routedInput.extend({
   phase: z.enum(['begin', 'shiftBack', 'finish']),
 });
 
