@@ -29,6 +29,7 @@ import { OperationError } from '../cli/operations';
 import type { MetricWindow, PeriodStats } from '../functions/core/judge';
 import type { RolloutRecord, Route } from '../functions/core/rollout';
 import type { MetricSource } from '../functions/ports';
+import { alarmStateChangeEvent, ecrPushEvent } from './aws-events';
 import { DEMO_ALARM, DEMO_CANARY_TG, demoService, HEALTHY, SERVER_ERRORS } from './demo';
 import { World } from './world';
 
@@ -636,23 +637,7 @@ export class FaultInjector {
     const config = world.config();
     const at = time ?? world.clock.now().toISOString();
     if (!this.pushes.some((p) => p.id === id)) this.pushes.push({ tag, id, time: at });
-    const event = {
-      version: '0',
-      id,
-      'detail-type': 'ECR Image Action',
-      source: 'aws.ecr',
-      account: '123456789012',
-      time: at,
-      region: 'us-east-1',
-      resources: [],
-      detail: {
-        result: 'SUCCESS',
-        'repository-name': config.repository,
-        'image-digest': image.digest,
-        'action-type': 'PUSH',
-        'image-tag': tag,
-      },
-    };
+    const event = ecrPushEvent({ id, time: at, repository: config.repository, digest: image.digest, tag });
     return this.asyncInvoke('StartRollout', event, () =>
       world.handlers.StartRollout(event, { functionName: 'canary-StartRollout' } as never),
     );
@@ -667,21 +652,14 @@ export class FaultInjector {
     for (const r of active) this.blamed.add(r.rolloutId);
     if (rolloutId) this.blamed.add(rolloutId);
     const now = world.clock.now().toISOString();
-    const event = {
-      version: '0',
+    const event = alarmStateChangeEvent({
       id: crypto.randomUUID(),
-      'detail-type': 'CloudWatch Alarm State Change',
-      source: 'aws.cloudwatch',
-      account: '123456789012',
       time: now,
-      region: 'us-east-1',
-      resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${DEMO_ALARM}`],
-      detail: {
-        alarmName: DEMO_ALARM,
-        state: { value: 'ALARM', reason: 'Threshold Crossed (injected)', timestamp: now },
-        previousState: { value: 'OK' },
-      },
-    };
+      alarmName: DEMO_ALARM,
+      value: 'ALARM',
+      reason: 'Threshold Crossed (injected)',
+      previous: 'OK',
+    });
     return this.asyncInvoke('OnAlarm', event, () =>
       world.handlers.OnAlarm(event, { functionName: 'canary-OnAlarm' } as never),
     );

@@ -28,6 +28,7 @@ import { makeRollback } from '../functions/tasks/rollback';
 import { makeSetWeight } from '../functions/tasks/set-weight';
 import { makeStartRollout, type StartRolloutResult } from '../functions/tasks/start-rollout';
 import { type LocalAlarmSpec, LocalAlarms } from './alarms';
+import { ecrPushEvent } from './aws-events';
 import { VirtualClock } from './clock';
 import { LocalCloudWatch } from './cloudwatch';
 import { ControlServer } from './control';
@@ -392,23 +393,7 @@ export class World {
     const image = this.imageByTag(tag);
     const config = this.config(service);
     return this.handlers.StartRollout(
-      {
-        version: '0',
-        id: eventId,
-        'detail-type': 'ECR Image Action',
-        source: 'aws.ecr',
-        account: '123456789012',
-        time,
-        region: 'us-east-1',
-        resources: [],
-        detail: {
-          result: 'SUCCESS',
-          'repository-name': config.repository,
-          'image-digest': image.digest,
-          'action-type': 'PUSH',
-          'image-tag': tag,
-        },
-      },
+      ecrPushEvent({ id: eventId, time, repository: config.repository, digest: image.digest, tag }),
       { functionName: 'canary-StartRollout' } as never,
     );
   }
