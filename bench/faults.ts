@@ -10,7 +10,7 @@ import { FAULT_KINDS, type FaultKind, type Outcome, runSchedule, type Schedule }
 
 export const DEFAULT_SEED = 20261123;
 
-/** The invariant a violation message breaks (DESIGN.md section 9). */
+/** The invariant a violation message breaks (the checks of sandbox/faults.ts checkInvariants). */
 export function invariantOf(message: string): string {
   const rules: [RegExp, string][] = [
     [

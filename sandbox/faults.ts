@@ -1,8 +1,8 @@
 /**
  * Fault injection over the real workflow: a schedule makes chosen invocations fail the way AWS fails them, under
  * the names AWS reports, delivers events twice, late, out of order or concurrently, and lets the world misbehave
- * (the store, the listener, metrics, notifications); the invariants of DESIGN.md section 9 are checked once
- * everything has settled.
+ * (the store, the listener, metrics, notifications); the controller's invariants (checkInvariants) are checked
+ * once everything has settled.
  *
  * The names are AWS's:
  * - Lambda (Step Functions developer guide, "Handle transient Lambda service exceptions", and Lambda's Invoke API
@@ -839,7 +839,10 @@ export async function runSchedule(
   }
 }
 
-/** DESIGN.md section 9, as checks on a settled world. */
+/**
+ * The controller's invariants, as checks on a settled world: traffic 100% on stable, nothing scaled down with
+ * weight, nothing left running or locked, one rollout per image, failures paged and promotions not.
+ */
 export async function checkInvariants(world: World, injector: FaultInjector): Promise<string[]> {
   const v: string[] = [...world.violations.map((x) => `scaled down with weight: ${x}`)];
   if (world.executions.list().some((e) => e.status === 'RUNNING')) v.push('an execution is still running');

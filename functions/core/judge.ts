@@ -599,9 +599,11 @@ function judgeAlarms(alarms: readonly AlarmState[]): MetricEvidence {
  *   comparison. The canary's first warmupSeconds (default 120) are not judged on latency; errors count from the start.
  * - Alarms: a guard rail that fails at any traffic; so does a canary whose targets were all unhealthy for a whole
  *   period with traffic (judgeTargetHealth).
- * - The tests share alpha (a Bonferroni split: 80% to errors, the rest split over the latency tests), so the whole
- *   judge fails an acceptable canary with probability ≤ alpha however often it runs. With X-Ray statistics in the
- *   window the two sources split alpha first (XRAY_ALPHA_SHARE each way), then each splits its share as above.
+ * - The sequential tests share alpha (Bonferroni), so the whole judge fails an acceptable canary with probability
+ *   ≤ alpha however often it runs: with slow-request counts the error-rate test gets ERROR_ALPHA_SHARE (80%) and
+ *   the latency tests split the rest evenly; without them (the p99 comparison) the error-rate test gets it all.
+ *   With X-Ray statistics in the window the two sources split alpha first (XRAY_ALPHA_SHARE to X-Ray, the rest to
+ *   the load balancer's tests), then each splits its share as above.
  * - Hold: a test whose e-value is past √(1/alpha) (the canary looks worse, evidence building) makes the verdict
  *   inconclusive instead of pass, so the bake is extended rather than the step passed. Under onInconclusive
  *   'rollback' a hold that outlasts maxExtensions rolls back with less evidence than 1/alpha: that path is outside

@@ -155,12 +155,12 @@ function logUpTest(d: Informative, rho0: number, guess = PLUGIN_GUESS): number {
   ]);
 }
 
-/** E-value against H0: ρ ≤ rho0 (large means the canary's rate is above rho0 × the baseline's). */
 /** exp, capped so that evidence stays a finite, JSON-serialisable number. */
 function finiteExp(x: number): number {
   return Math.min(Math.exp(x), Number.MAX_VALUE);
 }
 
+/** E-value against H0: ρ ≤ rho0 (large means the canary's rate is above rho0 × the baseline's). */
 export function eValueAbove(periods: readonly RatioPeriod[], rho0: number): number {
   return finiteExp(logUpTest(informative(periods), rho0));
 }
