@@ -84,7 +84,7 @@ export function parseDuration(text: string): number | undefined {
   return ms > 0 && Number.isFinite(ms) ? ms : undefined;
 }
 
-export function formatDuration(ms: number): string {
+function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const s = Math.round(ms / 1000);
   const h = Math.floor(s / 3600);

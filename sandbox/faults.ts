@@ -53,7 +53,7 @@ export const STORE_KINDS = [
   'storeOutage',
 ] as const;
 /** Events delivered while an invocation runs (before its body, or at one of its store operations). */
-export const EVENT_KINDS = [
+const EVENT_KINDS = [
   'duplicatePush',
   'concurrentPush',
   'newerPush',
@@ -65,7 +65,7 @@ export const EVENT_KINDS = [
   'reject',
 ] as const;
 /** The rest of the world: Step Functions' API, notifications, metrics, and what arrives after the end. */
-export const WORLD_KINDS = [
+const WORLD_KINDS = [
   'sendTaskFails',
   'startExecutionFails',
   'pagerDutyDown',
@@ -85,7 +85,7 @@ type StoreKind = (typeof STORE_KINDS)[number];
  * worst case for a retry, which must then be idempotent). `halfway` runs up to one of its store operations and
  * stops there: nothing after it happens, as when Lambda stops a function at its timeout.
  */
-export const FAULTS: Record<LambdaKind, { error: string; ran: boolean | 'halfway'; what: string }> = {
+const FAULTS: Record<LambdaKind, { error: string; ran: boolean | 'halfway'; what: string }> = {
   throttle: { error: 'Lambda.TooManyRequestsException', ran: false, what: 'Lambda throttled the invocation' },
   serviceError: { error: 'Lambda.ServiceException', ran: false, what: 'Lambda service error' },
   clientTimeout: {
@@ -138,10 +138,8 @@ export const TASK_FUNCTIONS = [
 ] as const;
 /** The entry points: EventBridge's asynchronous invocations, and an operator (CLI or approval page) acting. */
 export const ENTRY_POINTS = ['StartRollout', 'OnAlarm', 'Reconcile', 'Operator'] as const;
-export const FAULTABLE_FUNCTIONS = [...TASK_FUNCTIONS, ...ENTRY_POINTS] as const;
+const FAULTABLE_FUNCTIONS = [...TASK_FUNCTIONS, ...ENTRY_POINTS] as const;
 export type FaultableFunction = (typeof FAULTABLE_FUNCTIONS)[number];
-/** Kept for the schedules of earlier campaigns. */
-export const FAULTABLE_TASKS = TASK_FUNCTIONS;
 
 export interface Fault {
   fn: FaultableFunction;
@@ -746,7 +744,7 @@ const BENIGN: ReadonlySet<string> = new Set([
   'lateAlarm',
 ]);
 
-export function isBenign(schedule: Schedule): boolean {
+function isBenign(schedule: Schedule): boolean {
   return schedule.faults.every((f) => BENIGN.has(f.kind));
 }
 

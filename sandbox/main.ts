@@ -5,11 +5,12 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CONTROL_INFO_FILE, type ControlInfo } from './control';
 import { eventLine } from './event-bus';
 import { renderHtml } from './report';
 import { runRollouts, SCENARIOS } from './run';
 
-const SANDBOX_FILE = resolve(process.env.CANARY_SANDBOX_FILE ?? join('reports', '.sandbox.json'));
+const SANDBOX_FILE = resolve(process.env.CANARY_SANDBOX_FILE ?? CONTROL_INFO_FILE);
 
 const HELP = `Usage: npm start -- [options]
 
@@ -102,11 +103,13 @@ async function main(): Promise<void> {
       }
       // Where `npx canary … --sandbox` finds this run: the control endpoint and its bearer token (owner-only).
       mkdirSync(dirname(SANDBOX_FILE), { recursive: true });
-      writeFileSync(
-        SANDBOX_FILE,
-        `${JSON.stringify({ url: w.control.url, token: w.control.token, pid: process.pid, services: w.configs.map((c) => c.service) })}\n`,
-        { mode: 0o600 },
-      );
+      const info: ControlInfo = {
+        url: w.control.url,
+        token: w.control.token,
+        pid: process.pid,
+        services: w.configs.map((c) => c.service),
+      };
+      writeFileSync(SANDBOX_FILE, `${JSON.stringify(info)}\n`, { mode: 0o600 });
       say(`Control endpoint ${w.control.url} (for \`npx canary … --sandbox\`; details in ${SANDBOX_FILE})`);
       const cleanup = () => rmSync(SANDBOX_FILE, { force: true });
       process.once('exit', cleanup);

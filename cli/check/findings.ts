@@ -5,7 +5,7 @@
  */
 
 /** The areas a service is checked in, in the order the report lists them. */
-export const CHECKS = [
+const CHECKS = [
   'route',
   'target-groups',
   'stickiness',

@@ -146,10 +146,7 @@ export interface Verdict {
  * canary's requests in that period. Pooling the window instead would let anything that changes over time (an
  * incident hitting both versions while the canary's share grows) weigh more on the canary than on the baseline.
  */
-export function baselineForCanary(
-  canary: readonly PeriodStats[],
-  baseline: readonly PeriodStats[],
-): VersionSummary {
+function baselineForCanary(canary: readonly PeriodStats[], baseline: readonly PeriodStats[]): VersionSummary {
   const byStart = new Map(baseline.map((p) => [p.start, p]));
   let weight = 0;
   let expectedErrorRate = 0;
@@ -234,7 +231,7 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const ratioText = (x: number | null) => (x === null ? '∞' : x.toFixed(2));
 
 /** Default false-rollback level of the whole judge when the policy does not set errorRate.alpha. */
-export const DEFAULT_ALPHA = 0.01;
+const DEFAULT_ALPHA = 0.01;
 
 /** Per-period counts of one kind of event, canary and baseline side by side (periods matched by start). */
 function pairPeriods(
@@ -265,7 +262,7 @@ function hasCounts(window: MetricWindow, field: 'slow' | 'aboveMedian'): boolean
 }
 
 /** Default warm-up (s) when the policy does not set analysis.warmupSeconds. */
-export const DEFAULT_WARMUP_SECONDS = 120;
+const DEFAULT_WARMUP_SECONDS = 120;
 
 /**
  * Periods after the canary's warm-up: latency is judged on these only (a new version is often slow for its first
@@ -280,9 +277,9 @@ function afterWarmup(window: MetricWindow, policy: AnalysisPolicy): (p: PeriodSt
 }
 
 /** The share of alpha the error-rate test gets when latency tests run too (they share the rest). */
-export const ERROR_ALPHA_SHARE = 0.8;
+const ERROR_ALPHA_SHARE = 0.8;
 /** Hold the step while the e-value is past threshold ** HOLD_EXPONENT (see lookingWorse). */
-export const HOLD_EXPONENT = 0.5;
+const HOLD_EXPONENT = 0.5;
 
 /** Evidence against H0 past √(1/α) (half-way on the log scale) and not shown not-worse: hold the step. */
 function lookingWorse(t: RatioTest): boolean {
@@ -479,7 +476,7 @@ function judgeLatencyP99(
 }
 
 /** The share of alpha X-Ray's tests get when the window carries X-Ray statistics (the load balancer's get the rest). */
-export const XRAY_ALPHA_SHARE = 0.5;
+const XRAY_ALPHA_SHARE = 0.5;
 
 /**
  * X-Ray's statistics through the same sequential tests: failures (faults, throttles) and, with thresholds, slow

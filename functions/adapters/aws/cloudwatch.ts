@@ -83,7 +83,7 @@ type Version = (typeof VERSIONS)[number];
 const queryId = (version: Version, key: SeriesKey) => `${version}_${key}`;
 
 /** Milliseconds as the seconds TargetResponseTime is in, to the microsecond: 320 → "0.32". */
-export function secondsString(ms: number): string {
+function secondsString(ms: number): string {
   return String(Math.round(ms * 1000) / 1e6);
 }
 

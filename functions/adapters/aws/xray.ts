@@ -153,7 +153,7 @@ export class XRayMetricSource implements MetricSource {
 }
 
 /** Requests in a histogram strictly slower than `ms` (the histogram's values are seconds). */
-export function countAbove(entries: readonly HistogramEntry[], ms: number): number {
+function countAbove(entries: readonly HistogramEntry[], ms: number): number {
   return entries.reduce(
     (n, e) => (typeof e.Value === 'number' && e.Value * 1000 > ms ? n + (e.Count ?? 0) : n),
     0,

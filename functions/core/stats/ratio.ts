@@ -54,7 +54,7 @@ export const MIXTURE: ReadonlyArray<{ multiplier: number; weight: number }> = [
  */
 export const PLUGIN_WEIGHT = 0.9;
 /** Default prior guess of ρ1 / ρ0 for the plug-in (callers set a smaller one for small-effect metrics). */
-export const PLUGIN_GUESS = 2;
+const PLUGIN_GUESS = 2;
 const PLUGIN_PSEUDO = 16;
 const PLUGIN_MAX = 100;
 
