@@ -8,7 +8,12 @@
 import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
+const built = new Map<string, { file: string; bytes: number }[]>();
+
+/** The modules with code in a handler's bundle (built once per handler in this file). */
 function inputsOf(handler: string): { file: string; bytes: number }[] {
+  const known = built.get(handler);
+  if (known) return known;
   const result = buildSync({
     entryPoints: [`functions/handlers/${handler}.ts`],
     bundle: true,
@@ -22,9 +27,11 @@ function inputsOf(handler: string): { file: string; bytes: number }[] {
     logLevel: 'silent',
   });
   const output = Object.values(result.metafile.outputs)[0];
-  return Object.entries(output?.inputs ?? {})
+  const inputs = Object.entries(output?.inputs ?? {})
     .filter(([, v]) => v.bytesInOutput > 0)
     .map(([file, v]) => ({ file, bytes: v.bytesInOutput }));
+  built.set(handler, inputs);
+  return inputs;
 }
 
 /** The SDK clients (`@aws-sdk/client-*` packages) with code in a bundle. */
