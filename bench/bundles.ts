@@ -33,7 +33,7 @@ function median(xs: number[]): number {
 }
 
 /** How a bundle is built and run: the source map (none, linked, linked without sources) and Node's flag for it. */
-export const VARIANTS = [
+const VARIANTS = [
   { name: 'none', sourcemap: false, sourcesContent: true, nodeOptions: [] },
   { name: 'maps', sourcemap: true, sourcesContent: true, nodeOptions: ['--enable-source-maps'] },
   { name: 'mapsNoSources', sourcemap: true, sourcesContent: false, nodeOptions: ['--enable-source-maps'] },

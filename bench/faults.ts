@@ -8,10 +8,10 @@
 import { type Exclusion, scheduleFor } from '../sandbox/fault-schedules';
 import { FAULT_KINDS, type FaultKind, type Outcome, runSchedule, type Schedule } from '../sandbox/faults';
 
-export const DEFAULT_SEED = 20261123;
+const DEFAULT_SEED = 20261123;
 
-/** The invariant a violation message breaks (DESIGN.md section 9). */
-export function invariantOf(message: string): string {
+/** The invariant a violation message breaks (the checks of sandbox/faults.ts checkInvariants). */
+function invariantOf(message: string): string {
   const rules: [RegExp, string][] = [
     [
       /^did not settle|still running|lock still held|ended (running|rollingBack|promoting)|dead letters/,
@@ -35,7 +35,7 @@ export function invariantOf(message: string): string {
  * The smallest schedule that still breaks an invariant: drop each fault in turn and keep it dropped while the
  * violations remain (the outcome does not depend on timing, so a rerun is a faithful check).
  */
-export async function shrink(schedule: Schedule): Promise<{ schedule: Schedule; violations: string[] }> {
+async function shrink(schedule: Schedule): Promise<{ schedule: Schedule; violations: string[] }> {
   let current = schedule;
   let violations = (await runSchedule(current)).violations;
   for (let i = current.faults.length - 1; i >= 0; i--) {

@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CONTROL_INFO_FILE, type ControlInfo } from '../sandbox/control';
 import { awsOperations, MissingSettingError } from './aws';
 import {
   type DeployRequest,
@@ -60,7 +61,7 @@ refused, or the rollout could not be read; 2 usage error or unknown rollout; 3 t
 was changed: the rollout goes on).
 `;
 
-export const CHECK_HELP = `Usage: canary check [service] [--json]
+const CHECK_HELP = `Usage: canary check [service] [--json]
 
 Look at the AWS account and report, per service (every service in SERVICES_JSON, or the one named), what would
 make a rollout fail or misroute traffic, each finding with its fix. Read-only: Describe* calls and IAM policy
@@ -158,8 +159,8 @@ function local(ops: Operations): Backend {
 }
 
 function sandbox(io: Io): Backend {
-  const file = resolve(io.cwd, io.env.CANARY_SANDBOX_FILE ?? 'reports/.sandbox.json');
-  let info: { url: string; token: string; pid?: number };
+  const file = resolve(io.cwd, io.env.CANARY_SANDBOX_FILE ?? CONTROL_INFO_FILE);
+  let info: ControlInfo;
   try {
     info = JSON.parse(readFileSync(file, 'utf8'));
   } catch {

@@ -171,6 +171,18 @@ export class Operations {
     return record;
   }
 
+  /** The service's current rollout and its approval wait; refused when it is not waiting for an approval. */
+  private async awaitingApproval(service: string): Promise<{ record: RolloutRecord; wait: WaitToken }> {
+    const record = await this.current(service);
+    const wait = record.wait;
+    if (wait?.kind !== 'approval')
+      throw new OperationError(
+        `${record.rolloutId} is not waiting for approval (${wait ? `it is in a ${wait.kind} wait at step ${wait.step + 1}` : `status ${record.status}`})`,
+        'not-waiting',
+      );
+    return { record, wait };
+  }
+
   async status(service?: string): Promise<StatusRow[]> {
     if (service) {
       await this.knownService(service);
@@ -202,13 +214,7 @@ export class Operations {
   }
 
   async approve(service: string, reason?: string): Promise<OperationResult> {
-    const record = await this.current(service);
-    const wait = record.wait;
-    if (wait?.kind !== 'approval')
-      throw new OperationError(
-        `${record.rolloutId} is not waiting for approval (${wait ? `it is in a ${wait.kind} wait at step ${wait.step + 1}` : `status ${record.status}`})`,
-        'not-waiting',
-      );
+    const { record, wait } = await this.awaitingApproval(service);
     const note = freeText(reason ?? '');
     const sent = await this.deps.executions.sendTaskSuccess(wait.token, { approved: true, by: 'cli' });
     const message = `step ${wait.step + 1} approved from ${this.actor}${note ? `: ${note}` : ''}`;
@@ -217,13 +223,7 @@ export class Operations {
   }
 
   async reject(service: string, reason?: string): Promise<OperationResult> {
-    const record = await this.current(service);
-    const wait = record.wait;
-    if (wait?.kind !== 'approval')
-      throw new OperationError(
-        `${record.rolloutId} is not waiting for approval (${wait ? `it is in a ${wait.kind} wait at step ${wait.step + 1}` : `status ${record.status}`})`,
-        'not-waiting',
-      );
+    const { record, wait } = await this.awaitingApproval(service);
     const message = `step ${wait.step + 1} rejected from ${this.actor}: ${freeText(reason ?? '') || 'rejected by an operator'}`;
     const sent = await this.deps.executions.sendTaskFailure(wait.token, ErrorName.ApprovalRejected, message);
     const lag = await this.afterDecision(record, wait, sent, 'rejected', message);

@@ -27,7 +27,6 @@ export interface PollPolicy {
 
 /** Against AWS: two reads every 2 s while the rollout moves, every 20 s at most while it bakes. */
 export const AWS_POLL: PollPolicy = { initialMs: 2_000, maxMs: 20_000, factor: 1.5, unknownAfterMs: 60_000 };
-/** Against the sandbox on loopback, whose time runs compressed. */
 /** Against the sandbox on loopback, whose time runs compressed; it runs start-rollout as the request arrives. */
 export const SANDBOX_POLL: PollPolicy = { initialMs: 100, maxMs: 1_000, factor: 1.5, unknownAfterMs: 0 };
 
@@ -85,7 +84,7 @@ export function parseDuration(text: string): number | undefined {
   return ms > 0 && Number.isFinite(ms) ? ms : undefined;
 }
 
-export function formatDuration(ms: number): string {
+function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const s = Math.round(ms / 1000);
   const h = Math.floor(s / 3600);

@@ -34,6 +34,18 @@ export interface TrafficRouter {
   verifyWeights(route: Route, canaryPercent: number): Promise<boolean>;
 }
 
+/** The window a MetricSource reads: [from, to) in periods of periodSeconds, over the route's target groups. */
+export interface MetricQuery {
+  route: Route;
+  from: Date;
+  to: Date;
+  periodSeconds: number;
+  thresholds?: LatencyThresholds;
+}
+
+/** A span before the canary starts, over which the stable version's latency thresholds are taken. */
+export type BaselineQuery = Pick<MetricQuery, 'route' | 'from' | 'to'>;
+
 export interface MetricSource {
   /**
    * Per-period stats for canary and baseline target groups. No traffic is data (zero requests), not an error.
@@ -41,18 +53,12 @@ export interface MetricSource {
    * above p99Ms) and `aboveMedian` (strictly above p50Ms) for every period of both versions, and sets the window's
    * slowThresholdMs and medianThresholdMs; a source that cannot leaves all of them out.
    */
-  fetch(query: {
-    route: Route;
-    from: Date;
-    to: Date;
-    periodSeconds: number;
-    thresholds?: LatencyThresholds;
-  }): Promise<MetricWindow>;
+  fetch(query: MetricQuery): Promise<MetricWindow>;
   /**
    * The stable target group's p99 and p50 target response time (ms) over [from, to), the span before the canary
    * starts; undefined when the stable version had no traffic then (or the source cannot tell).
    */
-  baselineThresholds(query: { route: Route; from: Date; to: Date }): Promise<LatencyThresholds | undefined>;
+  baselineThresholds(query: BaselineQuery): Promise<LatencyThresholds | undefined>;
 }
 
 export interface AlarmSource {

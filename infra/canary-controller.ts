@@ -1,5 +1,5 @@
 /**
- * CanaryController: everything the controller runs on (DESIGN.md §8), from typed service configs validated at
+ * CanaryController: everything the controller runs on, from typed service configs validated at
  * synth time by the same schema as the runtime. It composes one part per concern, each in its own module:
  * storage (the rollout table), notifications (topic, key, secrets), functions (one per handler, infra/handlers.ts)
  * with their permissions, the approval endpoint, the workflow (state machine), triggers (rules, the controller's
@@ -40,7 +40,7 @@ import { rolloutWorkflow } from './workflow';
 export { APPROVAL_PAGE, HANDLERS, HAS_APPROVAL_PAGE, type HandlerSpec, handlerSpecs } from './handlers';
 
 /** Lambda's limit on all variables together is 4 KB; the rest of the environment needs the remainder. */
-export const MAX_SERVICES_JSON_BYTES = 3500;
+const MAX_SERVICES_JSON_BYTES = 3500;
 
 export interface CanaryControllerProps {
   /** The services under canary control; validated at synth time (a bad config throws naming the field). */

@@ -1,6 +1,7 @@
 /**
- * The project's Lambda function: NodejsFunction with the defaults every controller function shares (STYLE.md 11),
- * so a handler's construct says only what differs (its entry, timeout, environment and permissions).
+ * The project's Lambda function: NodejsFunction with the defaults every controller function shares (Node 22,
+ * arm64, tracing, an explicit log group, source maps), so a handler's construct says only what differs (its
+ * entry, timeout, environment and permissions).
  */
 import path from 'node:path';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';

@@ -1,6 +1,7 @@
 import { TargetNotFoundError } from '../functions/core/errors';
 import type { AlarmState } from '../functions/core/judge';
 import type { AlarmSource } from '../functions/ports';
+import { alarmStateChangeEvent } from './aws-events';
 import type { VirtualClock } from './clock';
 import type { MetricsRecorder } from './metrics';
 
@@ -70,25 +71,14 @@ export class LocalAlarms implements AlarmSource {
       if (next === previous) continue;
       this.current.set(spec.name, next);
       if (next === 'ALARM') this.firedAt.push({ name: spec.name, at: performance.now() });
-      const event = {
-        version: '0',
+      const event = alarmStateChangeEvent({
         id: crypto.randomUUID(),
-        'detail-type': 'CloudWatch Alarm State Change',
-        source: 'aws.cloudwatch',
-        account: '123456789012',
         time: new Date(now).toISOString(),
-        region: 'us-east-1',
-        resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${spec.name}`],
-        detail: {
-          alarmName: spec.name,
-          state: {
-            value: next,
-            reason: `Threshold Crossed: ${spec.evaluationPeriods} datapoint(s) ${next === 'ALARM' ? 'greater than' : 'not greater than'} the threshold (${spec.threshold})`,
-            timestamp: new Date(now).toISOString(),
-          },
-          previousState: { value: previous ?? 'INSUFFICIENT_DATA' },
-        },
-      };
+        alarmName: spec.name,
+        value: next,
+        reason: `Threshold Crossed: ${spec.evaluationPeriods} datapoint(s) ${next === 'ALARM' ? 'greater than' : 'not greater than'} the threshold (${spec.threshold})`,
+        previous: previous ?? 'INSUFFICIENT_DATA',
+      });
       this.onChange(event).catch(this.onError);
     }
   }

@@ -13,6 +13,13 @@ import type { ApprovalPageHandler } from '../functions/tasks/approval-page';
 
 const MAX_BODY = 16 * 1024;
 
+/**
+ * Where a running sandbox writes its ControlInfo (relative to the working directory; CANARY_SANDBOX_FILE names
+ * another file) and where `npx canary … --sandbox` reads it.
+ */
+export const CONTROL_INFO_FILE = 'reports/.sandbox.json';
+
+/** What that file holds: the control endpoint and its bearer token, the sandbox's pid and its services. */
 export interface ControlInfo {
   url: string;
   token: string;
@@ -21,7 +28,7 @@ export interface ControlInfo {
 }
 
 /** Translate a node request into the event API Gateway (HTTP API, payload v2) would deliver. */
-export function toApiGatewayEvent(req: http.IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+function toApiGatewayEvent(req: http.IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers))

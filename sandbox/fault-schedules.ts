@@ -53,7 +53,7 @@ export function excluded(fault: Fault, exclusions: readonly Exclusion[]): boolea
 }
 
 /** Schedules of up to four faults of the given kinds (all by default), on a healthy or a bad image. */
-export function faultSchedule(
+function faultSchedule(
   kinds: readonly FaultKind[] = FAULT_KINDS,
   exclusions: readonly Exclusion[] = [],
 ): fc.Arbitrary<Schedule> {

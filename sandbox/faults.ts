@@ -1,8 +1,8 @@
 /**
  * Fault injection over the real workflow: a schedule makes chosen invocations fail the way AWS fails them, under
  * the names AWS reports, delivers events twice, late, out of order or concurrently, and lets the world misbehave
- * (the store, the listener, metrics, notifications); the invariants of DESIGN.md section 9 are checked once
- * everything has settled.
+ * (the store, the listener, metrics, notifications); the controller's invariants (checkInvariants) are checked
+ * once everything has settled.
  *
  * The names are AWS's:
  * - Lambda (Step Functions developer guide, "Handle transient Lambda service exceptions", and Lambda's Invoke API
@@ -29,6 +29,7 @@ import { OperationError } from '../cli/operations';
 import type { MetricWindow, PeriodStats } from '../functions/core/judge';
 import type { RolloutRecord, Route } from '../functions/core/rollout';
 import type { MetricSource } from '../functions/ports';
+import { alarmStateChangeEvent, ecrPushEvent } from './aws-events';
 import { DEMO_ALARM, DEMO_CANARY_TG, demoService, HEALTHY, SERVER_ERRORS } from './demo';
 import { World } from './world';
 
@@ -52,7 +53,7 @@ export const STORE_KINDS = [
   'storeOutage',
 ] as const;
 /** Events delivered while an invocation runs (before its body, or at one of its store operations). */
-export const EVENT_KINDS = [
+const EVENT_KINDS = [
   'duplicatePush',
   'concurrentPush',
   'newerPush',
@@ -64,7 +65,7 @@ export const EVENT_KINDS = [
   'reject',
 ] as const;
 /** The rest of the world: Step Functions' API, notifications, metrics, and what arrives after the end. */
-export const WORLD_KINDS = [
+const WORLD_KINDS = [
   'sendTaskFails',
   'startExecutionFails',
   'pagerDutyDown',
@@ -84,7 +85,7 @@ type StoreKind = (typeof STORE_KINDS)[number];
  * worst case for a retry, which must then be idempotent). `halfway` runs up to one of its store operations and
  * stops there: nothing after it happens, as when Lambda stops a function at its timeout.
  */
-export const FAULTS: Record<LambdaKind, { error: string; ran: boolean | 'halfway'; what: string }> = {
+const FAULTS: Record<LambdaKind, { error: string; ran: boolean | 'halfway'; what: string }> = {
   throttle: { error: 'Lambda.TooManyRequestsException', ran: false, what: 'Lambda throttled the invocation' },
   serviceError: { error: 'Lambda.ServiceException', ran: false, what: 'Lambda service error' },
   clientTimeout: {
@@ -137,10 +138,8 @@ export const TASK_FUNCTIONS = [
 ] as const;
 /** The entry points: EventBridge's asynchronous invocations, and an operator (CLI or approval page) acting. */
 export const ENTRY_POINTS = ['StartRollout', 'OnAlarm', 'Reconcile', 'Operator'] as const;
-export const FAULTABLE_FUNCTIONS = [...TASK_FUNCTIONS, ...ENTRY_POINTS] as const;
+const FAULTABLE_FUNCTIONS = [...TASK_FUNCTIONS, ...ENTRY_POINTS] as const;
 export type FaultableFunction = (typeof FAULTABLE_FUNCTIONS)[number];
-/** Kept for the schedules of earlier campaigns. */
-export const FAULTABLE_TASKS = TASK_FUNCTIONS;
 
 export interface Fault {
   fn: FaultableFunction;
@@ -636,23 +635,7 @@ export class FaultInjector {
     const config = world.config();
     const at = time ?? world.clock.now().toISOString();
     if (!this.pushes.some((p) => p.id === id)) this.pushes.push({ tag, id, time: at });
-    const event = {
-      version: '0',
-      id,
-      'detail-type': 'ECR Image Action',
-      source: 'aws.ecr',
-      account: '123456789012',
-      time: at,
-      region: 'us-east-1',
-      resources: [],
-      detail: {
-        result: 'SUCCESS',
-        'repository-name': config.repository,
-        'image-digest': image.digest,
-        'action-type': 'PUSH',
-        'image-tag': tag,
-      },
-    };
+    const event = ecrPushEvent({ id, time: at, repository: config.repository, digest: image.digest, tag });
     return this.asyncInvoke('StartRollout', event, () =>
       world.handlers.StartRollout(event, { functionName: 'canary-StartRollout' } as never),
     );
@@ -667,21 +650,14 @@ export class FaultInjector {
     for (const r of active) this.blamed.add(r.rolloutId);
     if (rolloutId) this.blamed.add(rolloutId);
     const now = world.clock.now().toISOString();
-    const event = {
-      version: '0',
+    const event = alarmStateChangeEvent({
       id: crypto.randomUUID(),
-      'detail-type': 'CloudWatch Alarm State Change',
-      source: 'aws.cloudwatch',
-      account: '123456789012',
       time: now,
-      region: 'us-east-1',
-      resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${DEMO_ALARM}`],
-      detail: {
-        alarmName: DEMO_ALARM,
-        state: { value: 'ALARM', reason: 'Threshold Crossed (injected)', timestamp: now },
-        previousState: { value: 'OK' },
-      },
-    };
+      alarmName: DEMO_ALARM,
+      value: 'ALARM',
+      reason: 'Threshold Crossed (injected)',
+      previous: 'OK',
+    });
     return this.asyncInvoke('OnAlarm', event, () =>
       world.handlers.OnAlarm(event, { functionName: 'canary-OnAlarm' } as never),
     );
@@ -768,7 +744,7 @@ const BENIGN: ReadonlySet<string> = new Set([
   'lateAlarm',
 ]);
 
-export function isBenign(schedule: Schedule): boolean {
+function isBenign(schedule: Schedule): boolean {
   return schedule.faults.every((f) => BENIGN.has(f.kind));
 }
 
@@ -861,7 +837,10 @@ export async function runSchedule(
   }
 }
 
-/** DESIGN.md section 9, as checks on a settled world. */
+/**
+ * The controller's invariants, as checks on a settled world: traffic 100% on stable, nothing scaled down with
+ * weight, nothing left running or locked, one rollout per image, failures paged and promotions not.
+ */
 export async function checkInvariants(world: World, injector: FaultInjector): Promise<string[]> {
   const v: string[] = [...world.violations.map((x) => `scaled down with weight: ${x}`)];
   if (world.executions.list().some((e) => e.status === 'RUNNING')) v.push('an execution is still running');

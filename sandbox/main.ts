@@ -5,6 +5,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CONTROL_INFO_FILE, type ControlInfo } from './control';
 import { eventLine } from './event-bus';
 import { unsupportedNode } from './node-version';
 import { renderHtml } from './report';
@@ -14,7 +15,7 @@ import { describeShortfall } from './timekeeping';
 /** The run could not keep its compressed time (sandbox/timekeeping.ts): no outcome is reported. */
 const EXIT_INVALID = 3;
 
-const SANDBOX_FILE = resolve(process.env.CANARY_SANDBOX_FILE ?? join('reports', '.sandbox.json'));
+const SANDBOX_FILE = resolve(process.env.CANARY_SANDBOX_FILE ?? CONTROL_INFO_FILE);
 
 const HELP = `Usage: npm start -- [options]
 
@@ -112,11 +113,13 @@ async function main(): Promise<void> {
       }
       // Where `npx canary … --sandbox` finds this run: the control endpoint and its bearer token (owner-only).
       mkdirSync(dirname(SANDBOX_FILE), { recursive: true });
-      writeFileSync(
-        SANDBOX_FILE,
-        `${JSON.stringify({ url: w.control.url, token: w.control.token, pid: process.pid, services: w.configs.map((c) => c.service) })}\n`,
-        { mode: 0o600 },
-      );
+      const info: ControlInfo = {
+        url: w.control.url,
+        token: w.control.token,
+        pid: process.pid,
+        services: w.configs.map((c) => c.service),
+      };
+      writeFileSync(SANDBOX_FILE, `${JSON.stringify(info)}\n`, { mode: 0o600 });
       say(`Control endpoint ${w.control.url} (for \`npx canary … --sandbox\`; details in ${SANDBOX_FILE})`);
       if (cleanupRegistered) return;
       cleanupRegistered = true;

@@ -143,7 +143,7 @@ const pct = (x: number | null | undefined) =>
 const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${Math.round(x)}ms`);
 
 /** A history entry as one progress line. */
-export function describeEntry(version: string, e: HistoryEntry): string {
+function describeEntry(version: string, e: HistoryEntry): string {
   const tag = version.padEnd(4);
   if (e.type === 'analysis' && e.detail) {
     const d = e.detail as {

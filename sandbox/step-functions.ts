@@ -6,7 +6,7 @@ import { isStaleToken } from '../functions/adapters/aws/sfn';
 import type { RolloutDoc } from '../functions/core/rollout';
 import type { Executions, StartedExecution } from '../functions/ports';
 
-export const DEFINITION_PATH = new URL('../statemachine/canary.asl.json', import.meta.url);
+const DEFINITION_PATH = new URL('../statemachine/canary.asl.json', import.meta.url);
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
 export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:canary-controller`;

@@ -195,7 +195,7 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
  * with DynamoDB": ProvisionedThroughputExceededException and ThrottlingException are 400s the SDKs retry;
  * InternalServerError is a 500 and ServiceUnavailable a 503).
  */
-export const STORE_OUTAGE_ERRORS = {
+const STORE_OUTAGE_ERRORS = {
   ProvisionedThroughputExceededException: { status: 400, fault: 'client' },
   ThrottlingException: { status: 400, fault: 'client' },
   InternalServerError: { status: 500, fault: 'server' },

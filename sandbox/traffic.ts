@@ -8,7 +8,7 @@ import { crashed, serve } from './versions';
 import type { LocalXRay } from './xray';
 
 /** Counts per target group of what users actually received. */
-export class ServedCounts {
+class ServedCounts {
   readonly byTargetGroup = new Map<string, { requests: number; serverErrors: number }>();
   /** Requests the load balancer itself failed (no healthy target): ALB's own 503s. */
   elbErrors = 0;
@@ -44,7 +44,7 @@ const BAD_GATEWAY = 502;
  * (HealthCheckIntervalSeconds) and 2 consecutive failures (UnhealthyThresholdCount) ("Health checks for Application
  * Load Balancer target groups").
  */
-export const UNHEALTHY_AFTER_SECONDS = 30 * 2;
+const UNHEALTHY_AFTER_SECONDS = 30 * 2;
 
 /**
  * One health sample of each target group, as ALB's load balancer nodes report HealthyHostCount and

@@ -49,7 +49,7 @@ export function serve(
 }
 
 /** A deterministic digest for a demo tag, so the same tag is the same image in every run. */
-export function demoDigest(tag: string): string {
+function demoDigest(tag: string): string {
   let h1 = 0x811c9dc5;
   let out = '';
   for (let round = 0; out.length < 64; round++) {

@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { Operations } from '../cli/operations';
+import { StaticServiceCatalog } from '../functions/adapters/aws/catalog';
 import { CloudWatchMetricSource } from '../functions/adapters/aws/cloudwatch';
 import { PagerDutyNotifier } from '../functions/adapters/aws/pagerduty';
 import { approvalUrl, mintApprovalLink } from '../functions/core/approval-links';
@@ -12,7 +13,7 @@ import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import type { RolloutOutcome } from '../functions/core/outcome-metrics';
 import { canaryPercent } from '../functions/core/plan';
-import type { Log, MetricSource, ServiceCatalog } from '../functions/ports';
+import type { Log, MetricSource } from '../functions/ports';
 import { makeAnalyze } from '../functions/tasks/analyze';
 import { makeApprovalPage } from '../functions/tasks/approval-page';
 import { makeBake } from '../functions/tasks/bake';
@@ -27,6 +28,7 @@ import { makeRollback } from '../functions/tasks/rollback';
 import { makeSetWeight } from '../functions/tasks/set-weight';
 import { makeStartRollout, type StartRolloutResult } from '../functions/tasks/start-rollout';
 import { type LocalAlarmSpec, LocalAlarms } from './alarms';
+import { ecrPushEvent } from './aws-events';
 import { VirtualClock } from './clock';
 import { LocalCloudWatch } from './cloudwatch';
 import { ControlServer } from './control';
@@ -170,10 +172,7 @@ export class World {
       }),
       none: new LocalNoDeployer(this.backends, this.clock),
     });
-    const catalog: ServiceCatalog = {
-      byRepository: async (repo) => this.configs.find((c) => c.repository === repo),
-      byName: async (name) => this.configs.find((c) => c.service === name),
-    };
+    const catalog = new StaticServiceCatalog(this.configs);
     const notifiers = [
       new LocalSnsNotifier(() => this.receiver.url, 'arn:aws:sns:us-east-1:123456789012:canary-rollouts'),
       // The real PagerDuty notifier (body, retries, redaction); only its transport goes to the local receiver.
@@ -407,23 +406,7 @@ export class World {
     const image = this.imageByTag(tag);
     const config = this.config(service);
     return this.handlers.StartRollout(
-      {
-        version: '0',
-        id: eventId,
-        'detail-type': 'ECR Image Action',
-        source: 'aws.ecr',
-        account: '123456789012',
-        time,
-        region: 'us-east-1',
-        resources: [],
-        detail: {
-          result: 'SUCCESS',
-          'repository-name': config.repository,
-          'image-digest': image.digest,
-          'action-type': 'PUSH',
-          'image-tag': tag,
-        },
-      },
+      ecrPushEvent({ id: eventId, time, repository: config.repository, digest: image.digest, tag }),
       { functionName: 'canary-StartRollout' } as never,
     );
   }

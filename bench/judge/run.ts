@@ -198,23 +198,23 @@ export const SCENARIOS: Scenario[] = process.env.BENCH_SCENARIOS
   : ALL_SCENARIOS;
 
 /** The sequential judge as shipped: the production defaults of the analysis policy (no gating alarms here). */
-export const POLICY: AnalysisPolicy = parseAnalysisPolicy({});
+const POLICY: AnalysisPolicy = parseAnalysisPolicy({});
 /** The same judge reading every minute as soon as it ends: what the metric delay costs. */
-export const POLICY_NO_DELAY: AnalysisPolicy = { ...POLICY, metricDelaySeconds: 0 };
+const POLICY_NO_DELAY: AnalysisPolicy = { ...POLICY, metricDelaySeconds: 0 };
 /** Variant: extensions without limit, then advance (does the extension policy cost false rollbacks?). */
-export const POLICY_UNLIMITED_EXT: AnalysisPolicy = {
+const POLICY_UNLIMITED_EXT: AnalysisPolicy = {
   ...POLICY,
   maxExtensions: 100,
   onInconclusive: 'advance',
 };
 /** Variant: the production defaults with another errorRate.tolerance. */
-export const POLICY_TOL = (tolerance: number): AnalysisPolicy => ({
+const POLICY_TOL = (tolerance: number): AnalysisPolicy => ({
   ...POLICY,
   errorRate: { ...POLICY.errorRate, tolerance },
 });
 
 /** The metric delay the sequential judges model (the product's default), in seconds. */
-export const METRIC_DELAY_S = POLICY.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS;
+const METRIC_DELAY_S = POLICY.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS;
 
 type JudgeName =
   | 'sequential'
@@ -235,7 +235,7 @@ const ALL_JUDGES: JudgeName[] = [
   'kayenta',
 ];
 /** BENCH_JUDGES=a,b picks judges by name (for tuning). */
-export const JUDGES: JudgeName[] = process.env.BENCH_JUDGES
+const JUDGES: JudgeName[] = process.env.BENCH_JUDGES
   ? ALL_JUDGES.filter((j) => process.env.BENCH_JUDGES?.split(',').includes(j))
   : process.env.BENCH_VARIANTS === '1'
     ? ALL_JUDGES
@@ -450,7 +450,7 @@ export interface JudgeFigures {
   medianSecondsToPromote: number | null;
 }
 
-export function runScenario(
+function runScenario(
   s: Scenario,
   runs: number,
   seed: number,

@@ -1,11 +1,11 @@
 /**
  * What `canary check` reports: findings per service, each naming what is wrong and the fix. The checks are pure
- * functions over what the AWS APIs described (cli/check/read.ts reads it), so every failure they know is a plain
+ * functions over what the AWS APIs described (cli/check/run.ts reads it), so every failure they know is a plain
  * test fixture.
  */
 
 /** The areas a service is checked in, in the order the report lists them. */
-export const CHECKS = [
+const CHECKS = [
   'route',
   'target-groups',
   'stickiness',

@@ -68,7 +68,7 @@ export interface CallFacts {
 }
 
 /** `arn:…:listener-rule/app/<lb>/<id>/<listener>/*`: any rule the controller may create on the listener. */
-export function newRuleArn(listenerArn: string): string {
+function newRuleArn(listenerArn: string): string {
   return `${listenerArn.replace(':listener/', ':listener-rule/')}/*`;
 }
 

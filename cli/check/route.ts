@@ -66,7 +66,7 @@ export function routeSpec(t: TrafficConfig): RouteSpec {
 }
 
 /** Target group ARN → weight, from a forward action (its ForwardConfig, or the legacy single TargetGroupArn). */
-export function forwardWeights(forward: Action): Map<string, number> {
+function forwardWeights(forward: Action): Map<string, number> {
   const groups = forward.ForwardConfig?.TargetGroups ?? [];
   if (groups.length > 0)
     return new Map(groups.flatMap((g) => (g.TargetGroupArn ? [[g.TargetGroupArn, g.Weight ?? 1]] : [])));

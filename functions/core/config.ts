@@ -284,9 +284,11 @@ const analysisSchema = z.strictObject({
       /** Absolute ceiling: the canary fails above this error rate whatever the baseline does. */
       max: z.number().min(0).max(1).default(0.05),
       /**
-       * False-rollback level of the sequential test (default 0.01): a canary whose error rate is at most
-       * (1 + tolerance) × the baseline's is failed with probability ≤ alpha, however often it is analysed. It is
-       * shared with the latency test when that one runs (each gets alpha / 2). Optional: the judge applies the default.
+       * False-rollback level of the whole judge (default 0.01): a canary no worse than (1 + tolerance) × the
+       * baseline is failed by the sequential tests with probability ≤ alpha, however often it is analysed. The tests
+       * split it (core/judge.ts): with slow-request counts the error-rate test gets 80% and the latency tests share
+       * the rest; with X-Ray statistics the load balancer's tests and X-Ray's get half each, split the same way.
+       * Optional: the judge applies the default.
        */
       alpha: z.number().gt(0).max(0.5).optional(),
       /**
@@ -406,7 +408,6 @@ export function parseServiceConfig(value: unknown, subject = 'service config'): 
   return parseConfig(validServiceConfigSchema, value, subject);
 }
 
-/** Several services; names and repositories must be unique. */
 /**
  * Several services. Names and repositories must be unique, and so must what their rollouts change: two services
  * weighting the same listener action or sharing a target group would fight over the same traffic.

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { repositoryName, serviceName } from './config';
+import { repositoryName, type ServiceConfig, serviceName } from './config';
 
 /** The source the controller's own events carry (Deploy Requested from pipelines and the CLI). */
 export const CONTROLLER_EVENT_SOURCE = 'canary.controller';
@@ -58,7 +58,6 @@ export const startRolloutEvent = z.discriminatedUnion(
         : undefined,
   },
 );
-export type StartRolloutEvent = z.infer<typeof startRolloutEvent>;
 
 export const alarmStateChangeEvent = z.object({
   ...envelope,
@@ -74,7 +73,6 @@ export const alarmStateChangeEvent = z.object({
     previousState: z.object({ value: z.string() }).optional(),
   }),
 });
-export type AlarmStateChangeEvent = z.infer<typeof alarmStateChangeEvent>;
 
 export const executionStatusChangeEvent = z.object({
   ...envelope,
@@ -90,7 +88,6 @@ export const executionStatusChangeEvent = z.object({
     input: z.string().nullish(),
   }),
 });
-export type ExecutionStatusChangeEvent = z.infer<typeof executionStatusChangeEvent>;
 
 /** Manifest media types of runnable images: OCI and Docker image manifests, and the indexes of multi-arch images. */
 const IMAGE_MANIFESTS = new Set([
@@ -114,7 +111,8 @@ const IMAGE_CONFIGS = new Set([
  */
 const REFERRER_TAG = /^sha256-[0-9a-f]{64}(?:\.[a-z]+)?$/;
 
-export type EcrPushes = 'tagged-images' | 'images' | 'all';
+/** The service's `pushes` setting: which ECR pushes start a rollout. */
+type EcrPushes = ServiceConfig['pushes'];
 
 /**
  * Why an ECR push does not start a rollout under the service's `pushes` setting, or undefined when it does. ECR

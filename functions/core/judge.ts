@@ -153,10 +153,7 @@ export interface Verdict {
  * canary's requests in that period. Pooling the window instead would let anything that changes over time (an
  * incident hitting both versions while the canary's share grows) weigh more on the canary than on the baseline.
  */
-export function baselineForCanary(
-  canary: readonly PeriodStats[],
-  baseline: readonly PeriodStats[],
-): VersionSummary {
+function baselineForCanary(canary: readonly PeriodStats[], baseline: readonly PeriodStats[]): VersionSummary {
   const byStart = new Map(baseline.map((p) => [p.start, p]));
   let weight = 0;
   let expectedErrorRate = 0;
@@ -241,7 +238,7 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const ratioText = (x: number | null) => (x === null ? '∞' : x.toFixed(2));
 
 /** Default false-rollback level of the whole judge when the policy does not set errorRate.alpha. */
-export const DEFAULT_ALPHA = 0.01;
+const DEFAULT_ALPHA = 0.01;
 
 /**
  * Whether the canary's share of the traffic stayed the same over a period (no weight change in [start, end)). The
@@ -297,7 +294,7 @@ function hasCounts(window: MetricWindow, field: 'slow' | 'aboveMedian'): boolean
 }
 
 /** Default warm-up (s) when the policy does not set analysis.warmupSeconds. */
-export const DEFAULT_WARMUP_SECONDS = 120;
+const DEFAULT_WARMUP_SECONDS = 120;
 
 /**
  * Periods after the canary's warm-up: latency is judged on these only (a new version is often slow for its first
@@ -312,9 +309,9 @@ function afterWarmup(window: MetricWindow, policy: AnalysisPolicy): (p: PeriodSt
 }
 
 /** The share of alpha the error-rate test gets when latency tests run too (they share the rest). */
-export const ERROR_ALPHA_SHARE = 0.8;
+const ERROR_ALPHA_SHARE = 0.8;
 /** Hold the step while the e-value is past threshold ** HOLD_EXPONENT (see lookingWorse). */
-export const HOLD_EXPONENT = 0.5;
+const HOLD_EXPONENT = 0.5;
 
 /** Evidence against H0 past √(1/α) (half-way on the log scale) and not shown not-worse: hold the step. */
 function lookingWorse(t: RatioTest): boolean {
@@ -511,7 +508,7 @@ function judgeLatencyP99(
 }
 
 /** The share of alpha X-Ray's tests get when the window carries X-Ray statistics (the load balancer's get the rest). */
-export const XRAY_ALPHA_SHARE = 0.5;
+const XRAY_ALPHA_SHARE = 0.5;
 
 /**
  * X-Ray's statistics through the same sequential tests: failures (faults, throttles) and, with thresholds, slow
@@ -631,9 +628,11 @@ function judgeAlarms(alarms: readonly AlarmState[]): MetricEvidence {
  *   comparison. The canary's first warmupSeconds (default 120) are not judged on latency; errors count from the start.
  * - Alarms: a guard rail that fails at any traffic; so does a canary whose targets were all unhealthy for a whole
  *   period with traffic (judgeTargetHealth).
- * - The tests share alpha (a Bonferroni split: 80% to errors, the rest split over the latency tests), so the whole
- *   judge fails an acceptable canary with probability ≤ alpha however often it runs. With X-Ray statistics in the
- *   window the two sources split alpha first (XRAY_ALPHA_SHARE each way), then each splits its share as above.
+ * - The sequential tests share alpha (Bonferroni), so the whole judge fails an acceptable canary with probability
+ *   ≤ alpha however often it runs: with slow-request counts the error-rate test gets ERROR_ALPHA_SHARE (80%) and
+ *   the latency tests split the rest evenly; without them (the p99 comparison) the error-rate test gets it all.
+ *   With X-Ray statistics in the window the two sources split alpha first (XRAY_ALPHA_SHARE to X-Ray, the rest to
+ *   the load balancer's tests), then each splits its share as above.
  * - Hold: a test whose e-value is past √(1/alpha) (the canary looks worse, evidence building) makes the verdict
  *   inconclusive instead of pass, so the bake is extended rather than the step passed. Under onInconclusive
  *   'rollback' a hold that outlasts maxExtensions rolls back with less evidence than 1/alpha: that path is outside

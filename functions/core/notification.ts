@@ -32,14 +32,14 @@ function evidenceLines(event: NotificationEvent): string[] {
 }
 
 /** SNS Publish refuses a Subject of 100 characters or more. */
-export const SNS_SUBJECT_MAX_LENGTH = 99;
+const SNS_SUBJECT_MAX_LENGTH = 99;
 
 /**
  * A text made a valid SNS Subject (SNS API Reference, Publish: "no line breaks or control characters, and less
  * than 100 characters long"; formerly also ASCII, beginning with a letter, number or punctuation mark, which is
  * kept: every caller starts it with "["). Runs of anything else become one space; a long text is cut with "...".
  */
-export function snsSubject(text: string): string {
+function snsSubject(text: string): string {
   const clean = text
     .replace(/[^\x20-\x7e]+/g, ' ')
     .replace(/ {2,}/g, ' ')

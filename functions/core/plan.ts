@@ -46,10 +46,10 @@ export const STEP_PRESETS = {
 export type StepPresetName = keyof typeof STEP_PRESETS;
 export const STEP_PRESET_NAMES = Object.keys(STEP_PRESETS) as StepPresetName[];
 
-/** Problems with a step list, as messages naming the step; empty when the list is valid. */
 /** The longest plan accepted. */
 export const MAX_STEPS = 50;
 
+/** Problems with a step list, as messages naming the step; empty when the list is valid. */
 export function stepListProblems(steps: readonly StepSpec[]): { index: number | null; message: string }[] {
   const problems: { index: number | null; message: string }[] = [];
   if (steps.length === 0) return [{ index: null, message: 'at least one step is required' }];

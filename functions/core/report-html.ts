@@ -67,7 +67,7 @@ interface Series {
   step?: boolean;
 }
 
-export function panel(
+function panel(
   title: string,
   series: Series[],
   from: number,
@@ -195,7 +195,7 @@ const OUTCOME: Record<RolloutSummary['outcome'], string> = {
   running: '<b class="warn">in progress</b>',
 };
 
-export function renderSection(trace: RolloutTrace): string {
+function renderSection(trace: RolloutTrace): string {
   const { summary } = trace;
   const decisions = trace.history
     .map((h) => `<li><code>${esc(h.at.slice(11, 19))}</code> ${esc(h.message)}</li>`)

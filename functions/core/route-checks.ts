@@ -18,8 +18,8 @@
 export const HEADER_RULE_TAG = 'canary-controller:header-rule-for';
 
 /** ALB: up to three comparison strings per condition, five per rule ("Listener rules" and quotas). */
-export const MAX_VALUES_PER_CONDITION = 3;
-export const MAX_VALUES_PER_RULE = 5;
+const MAX_VALUES_PER_CONDITION = 3;
+const MAX_VALUES_PER_RULE = 5;
 
 export interface RouteSpec {
   listenerArn: string;

@@ -55,20 +55,21 @@ const clientConfig = () => ({ ...SDK_CLIENT_CONFIG, region: env.region() });
 
 // --- SDK clients ----------------------------------------------------------------------------------------------
 
-// One export per client, so a bundle keeps only the clients its handler's adapters use (esbuild drops the rest).
-export const dynamodbClient = /* @__PURE__ */ lazy(() => traced(new DynamoDBClient(clientConfig())));
-export const documentClient = /* @__PURE__ */ lazy(() =>
+// Each client built on first use and marked pure, so a bundle keeps only the clients its handler's adapters use
+// (esbuild drops the rest; test/infra/bundle-contents.test.ts checks it).
+const dynamodbClient = /* @__PURE__ */ lazy(() => traced(new DynamoDBClient(clientConfig())));
+const documentClient = /* @__PURE__ */ lazy(() =>
   DynamoDBDocumentClient.from(dynamodbClient(), { marshallOptions: { removeUndefinedValues: true } }),
 );
-export const sfnClient = /* @__PURE__ */ lazy(() => traced(new SFNClient(clientConfig())));
-export const elbv2Client = lazy(() => traced(new ElasticLoadBalancingV2Client(clientConfig())));
-export const ecsClient = /* @__PURE__ */ lazy(() => traced(new ECSClient(clientConfig())));
-export const cloudwatchClient = /* @__PURE__ */ lazy(() => traced(new CloudWatchClient(clientConfig())));
-export const snsClient = /* @__PURE__ */ lazy(() => traced(new SNSClient(clientConfig())));
+const sfnClient = /* @__PURE__ */ lazy(() => traced(new SFNClient(clientConfig())));
+const elbv2Client = /* @__PURE__ */ lazy(() => traced(new ElasticLoadBalancingV2Client(clientConfig())));
+const ecsClient = /* @__PURE__ */ lazy(() => traced(new ECSClient(clientConfig())));
+const cloudwatchClient = /* @__PURE__ */ lazy(() => traced(new CloudWatchClient(clientConfig())));
+const snsClient = /* @__PURE__ */ lazy(() => traced(new SNSClient(clientConfig())));
 export const secretsClient = /* @__PURE__ */ lazy(() => traced(new SecretsManagerClient(clientConfig())));
-export const xrayClient = /* @__PURE__ */ lazy(() => traced(new XRayClient(clientConfig())));
+const xrayClient = /* @__PURE__ */ lazy(() => traced(new XRayClient(clientConfig())));
 // Short timeouts: a state-change event is news, and a task never waits long for it (announce() never throws).
-export const eventsClient = /* @__PURE__ */ lazy(() =>
+const eventsClient = /* @__PURE__ */ lazy(() =>
   traced(
     new EventBridgeClient({
       ...clientConfig(),
@@ -105,7 +106,7 @@ export const alarmSource = /* @__PURE__ */ lazy(
  * The controller's bus for rollout state changes (EVENT_BUS_NAME); none without it. Events given up on are counted
  * (StateChangeEventsUndelivered), flushed with the invocation's other metrics.
  */
-export const stateChanges = /* @__PURE__ */ lazy((): StateChangeBus | undefined => {
+const stateChanges = /* @__PURE__ */ lazy((): StateChangeBus | undefined => {
   const bus = env.eventBusName();
   if (!bus) return undefined;
   return new EventBridgeStateChanges(eventsClient(), bus, {

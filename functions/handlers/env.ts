@@ -5,7 +5,7 @@
 import { parseServiceConfigs, type ServiceConfig } from '../core/config';
 import { CanaryControllerError, ConfigInvalidError, ErrorName } from '../core/errors';
 
-export class MissingEnvError extends CanaryControllerError {
+class MissingEnvError extends CanaryControllerError {
   constructor(readonly variable: string) {
     super(
       ErrorName.ConfigInvalid,

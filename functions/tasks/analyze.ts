@@ -20,7 +20,7 @@ import type {
   StateChangeBus,
   TrafficRouter,
 } from '../ports';
-import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
+import { stepInput } from './lib/inputs';
 import { channelsOf, checkDrift, checkpoint, notifyAll, recordHistory } from './lib/procedures';
 import { task } from './lib/task';
 
@@ -45,10 +45,7 @@ export interface AnalyzeDeps {
 /** ALB metrics arrive per minute. */
 const PERIOD_SECONDS = 60;
 
-const input = z.object({
-  rollout: rolloutDocSchema,
-  route: routeSchema,
-  step: planStepSchema,
+const input = stepInput.extend({
   extensions: z.int().min(0),
   /** What is left of the step's bake after this analysis, in configured seconds (0: the bake is over). */
   bakeLeft: z.int().min(0),

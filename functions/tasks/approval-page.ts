@@ -48,7 +48,7 @@ export type ApprovalPageHandler = ((
 const styleHash = createHash('sha256').update(STYLE, 'utf8').digest('base64');
 
 /** Nothing but the page's own style sheet, inline SVG, and forms posting back to this origin. */
-export const CONTENT_SECURITY_POLICY = [
+const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   `style-src 'sha256-${styleHash}'`,
   "img-src 'self' data:",

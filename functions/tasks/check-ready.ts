@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { capacityPollWait } from '../core/capacity';
 import { CanaryNotReadyError } from '../core/errors';
 import type { CanaryCapacity, CanaryHealth, Clock, DeployerFor, RolloutStore } from '../ports';
-import { rolloutDocSchema, routeSchema } from './lib/inputs';
+import { routedInput } from './lib/inputs';
 import { checkpoint } from './lib/procedures';
 import { task } from './lib/task';
 
@@ -18,10 +18,8 @@ export interface CheckReadyDeps {
   clock: Clock;
 }
 
-const input = z
-  .object({
-    rollout: rolloutDocSchema,
-    route: routeSchema,
+const input = routedInput
+  .extend({
     which: z.enum(['canary', 'stable', 'capacity']),
     /** The traffic share the canary's capacity must serve (`capacity` only). */
     weight: z.number().gt(0).max(100).optional(),

@@ -9,29 +9,12 @@ import { ErrorName, TransientError } from '../core/errors';
 import { alarmStateChangeEvent } from '../core/events';
 import type { RolloutDoc, RolloutRecord } from '../core/rollout';
 import { phaseAt } from '../core/workflow-phase';
-import type {
-  Clock,
-  DeployerFor,
-  Executions,
-  Log,
-  RolloutStore,
-  StateChangeBus,
-  TrafficRouter,
-} from '../ports';
 import { rolloutDocOf as documentOf } from './lib/inputs';
-import { configuredRoute, recordHistory, shiftTraffic } from './lib/procedures';
+import { configuredRoute, type RollbackDeps, recordHistory, shiftTraffic } from './lib/procedures';
 import { task } from './lib/task';
 
-export interface OnAlarmDeps {
-  router: TrafficRouter;
-  deployerFor: DeployerFor;
-  store: RolloutStore;
-  executions: Executions;
-  clock: Clock;
-  log: Log;
-  /** Where each history entry is announced as a state-change event; absent: none. */
-  events?: StateChangeBus;
-}
+/** Stopping a rollout needs what putting traffic back needs (lib/procedures.ts). */
+export type OnAlarmDeps = RollbackDeps;
 
 export function makeOnAlarm(deps: OnAlarmDeps) {
   const { store, executions, clock, log } = deps;

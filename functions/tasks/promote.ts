@@ -8,19 +8,11 @@
 import * as z from 'zod';
 import { WeightsNotAppliedError } from '../core/errors';
 import { imageLabel } from '../core/rollout';
-import type {
-  Clock,
-  DeployerFor,
-  Executions,
-  Log,
-  RolloutStore,
-  StateChangeBus,
-  TrafficRouter,
-} from '../ports';
-import { rolloutDocSchema, routeSchema } from './lib/inputs';
+import { routedInput } from './lib/inputs';
 import {
   moveTraffic,
   ownership,
+  type RollbackDeps,
   recordHistory,
   releaseAndHandOver,
   shiftTraffic,
@@ -28,20 +20,10 @@ import {
 } from './lib/procedures';
 import { task } from './lib/task';
 
-export interface PromoteDeps {
-  router: TrafficRouter;
-  deployerFor: DeployerFor;
-  store: RolloutStore;
-  executions: Executions;
-  clock: Clock;
-  log: Log;
-  /** Where each history entry is announced as a state-change event; absent: none. */
-  events?: StateChangeBus;
-}
+/** Promoting needs what putting traffic back needs (lib/procedures.ts). */
+export type PromoteDeps = RollbackDeps;
 
-const input = z.object({
-  rollout: rolloutDocSchema,
-  route: routeSchema,
+const input = routedInput.extend({
   phase: z.enum(['begin', 'shiftBack', 'finish']),
 });
 

@@ -22,7 +22,7 @@ import type {
   StateChangeBus,
   TrafficRouter,
 } from '../ports';
-import { planStepSchema, rolloutDocSchema, routeSchema } from './lib/inputs';
+import { stepInput } from './lib/inputs';
 import { checkpoint, moveTraffic, recordHistory } from './lib/procedures';
 import { task } from './lib/task';
 
@@ -41,10 +41,7 @@ export interface SetWeightDeps {
 /** The span before the canary starts over which the stable version's p99 and p50 are taken. */
 export const THRESHOLD_SPAN_SECONDS = 30 * 60;
 
-const input = z.object({
-  rollout: rolloutDocSchema,
-  route: routeSchema,
-  step: planStepSchema,
+const input = stepInput.extend({
   // Absent: an execution started before the workflow had the scale phase (scale and shift at once, as it did).
   phase: z.enum(['scale', 'shift']).default('shift'),
   /** What the last capacity reading found (the scale phase's or check-ready's), kept as the step's evidence. */

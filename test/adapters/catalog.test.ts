@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StaticServiceCatalog } from '../../functions/adapters/aws/catalog';
-import { ConfigInvalidError } from '../../functions/core/errors';
+import { parseServiceConfigs } from '../../functions/core/config';
 import { CANARY_TG, LISTENER_ARN, STABLE_TG, serviceConfigInput } from './helpers';
 
 const web = serviceConfigInput({ steps: 'Canary10Percent5Minutes' });
@@ -19,25 +19,24 @@ const api = {
 };
 
 describe('StaticServiceCatalog', () => {
-  it('finds a service by name and by repository, with defaults applied', async () => {
-    const catalog = StaticServiceCatalog.fromJson(JSON.stringify([web, api]));
+  it('finds a service by name and by repository, as validated', async () => {
+    // Prepare
+    const catalog = new StaticServiceCatalog(parseServiceConfigs([web, api]));
 
-    expect((await catalog.byName('api'))?.repository).toBe('team/api');
-    expect((await catalog.byRepository('team/web'))?.service).toBe('web');
-    expect((await catalog.byRepository('team/web'))?.analysis.minRequests).toBe(200);
+    // Act
+    const byName = await catalog.byName('api');
+    const byRepository = await catalog.byRepository('team/web');
+
+    // Assess
+    expect(byName?.repository).toBe('team/api');
+    expect(byRepository?.service).toBe('web');
+    expect(byRepository?.analysis.minRequests).toBe(200);
+  });
+
+  it('finds nothing for a service or repository it does not hold', async () => {
+    const catalog = new StaticServiceCatalog(parseServiceConfigs([web]));
+
     expect(await catalog.byName('billing')).toBeUndefined();
     expect(await catalog.byRepository('team/billing')).toBeUndefined();
-  });
-
-  it('refuses an invalid bundle naming the field', () => {
-    const bad = [{ ...web, deployer: { ...web.deployer, cluster: '' } }];
-
-    expect(() => new StaticServiceCatalog(bad)).toThrow(ConfigInvalidError);
-    expect(() => new StaticServiceCatalog(bad)).toThrow(/\[0\]\.deployer\.cluster/);
-  });
-
-  it('refuses duplicate services and text that is not JSON', () => {
-    expect(() => new StaticServiceCatalog([web, { ...web, repository: 'team/other' }])).toThrow(/duplicates/);
-    expect(() => StaticServiceCatalog.fromJson('[{')).toThrow(ConfigInvalidError);
   });
 });

@@ -1,7 +1,7 @@
 /**
- * Shared fixtures for handler tests through the real adapters with mocked SDK clients (copied from
- * test/handlers/success.test.ts so new files can use them without touching it): the mocked clients, the Lambda
- * context, the environment, DynamoDB items, ALB listeners, ECS services, and the call timeline.
+ * Shared fixtures for the handler tests (test/handlers/<task>.test.ts, one file per task) through the real adapters
+ * with mocked SDK clients: the mocked clients, the Lambda context, the environment, DynamoDB items, ALB listeners,
+ * ECS services, and the call timeline.
  * Call `installAwsMockHooks()` once at the top level of a test file.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -438,4 +438,37 @@ export function installAwsMockHooks(): void {
     vi.unstubAllEnvs();
     vi.unstubAllGlobals();
   });
+}
+
+/** Listener stickiness on and off, as DescribeListeners returns it in a forward action. */
+export const STICKY = { Enabled: true, DurationSeconds: 300 };
+export const OFF = { Enabled: false };
+/** The key of the service's lock item. */
+export const LOCK_KEY = { pk: `SERVICE#${SERVICE}`, sk: 'LOCK' };
+
+/** The ModifyListener input that sets the listener's default forward action to these weights. */
+export function modify(
+  stable: number,
+  canary: number,
+  stickiness: { Enabled: boolean; DurationSeconds?: number },
+) {
+  return { ListenerArn: LISTENER_ARN, DefaultActions: [forward(stable, canary, stickiness)] };
+}
+
+/** A status change also keeps the `active` index: set while running, removed once the rollout ended. */
+export function statusUpdate(names: Record<string, string>, values: Record<string, unknown>, ended: boolean) {
+  const sets = Object.keys(names)
+    .map((n, i) => `${n} = :v${i}`)
+    .join(', ');
+  return ended
+    ? updateInput(
+        `SET ${sets} REMOVE #activePk, #activeSk`,
+        { ...names, '#activePk': 'activePk', '#activeSk': 'activeSk' },
+        values,
+      )
+    : updateInput(
+        `SET ${sets}, #activePk = :active, #activeSk = :rolloutId`,
+        { ...names, '#activePk': 'activePk', '#activeSk': 'activeSk' },
+        { ...values, ':active': 'ACTIVE', ':rolloutId': ROLLOUT_ID },
+      );
 }

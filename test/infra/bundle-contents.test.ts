@@ -1,12 +1,19 @@
 /**
  * What goes into a Lambda bundle: zod must stay tree-shaken (imported as a namespace, `import * as z from 'zod'`);
- * a named `import { z }` pulls in every locale and the JSON Schema code, about 350 KB more per function. Sizes
- * are measured in bench/bundles.ts; this only checks which modules are in.
+ * a named `import { z }` pulls in every locale and the JSON Schema code, about 350 KB more per function. SDK
+ * clients are built on first use (functions/handlers/aws.ts, each marked pure) so a bundle keeps only the clients
+ * its handler's adapters use: an unmarked one is kept in every bundle (ELBv2's is about 28 KB). Sizes are measured
+ * in bench/bundles.ts; this only checks which modules are in.
  */
 import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
+const built = new Map<string, { file: string; bytes: number }[]>();
+
+/** The modules with code in a handler's bundle (built once per handler in this file). */
 function inputsOf(handler: string): { file: string; bytes: number }[] {
+  const known = built.get(handler);
+  if (known) return known;
   const result = buildSync({
     entryPoints: [`functions/handlers/${handler}.ts`],
     bundle: true,
@@ -20,9 +27,17 @@ function inputsOf(handler: string): { file: string; bytes: number }[] {
     logLevel: 'silent',
   });
   const output = Object.values(result.metafile.outputs)[0];
-  return Object.entries(output?.inputs ?? {})
+  const inputs = Object.entries(output?.inputs ?? {})
     .filter(([, v]) => v.bytesInOutput > 0)
     .map(([file, v]) => ({ file, bytes: v.bytesInOutput }));
+  built.set(handler, inputs);
+  return inputs;
+}
+
+/** The SDK clients (`@aws-sdk/client-*` packages) with code in a bundle. */
+function sdkClientsOf(inputs: { file: string }[]): string[] {
+  const names = inputs.map((i) => /node_modules\/@aws-sdk\/(client-[^/]+)\//.exec(i.file)?.[1]);
+  return [...new Set(names.filter((n) => n !== undefined))].sort();
 }
 
 describe('Lambda bundle contents', () => {
@@ -36,4 +51,27 @@ describe('Lambda bundle contents', () => {
       expect(zod.reduce((a, i) => a + i.bytes, 0)).toBeLessThan(150 * 1024);
     },
   );
+
+  // Handlers that neither weight a listener nor deploy (the router and the deployers are ELBv2's only users).
+  it.each(['bake', 'notify', 'request-approval', 'start-rollout', 'approval-page'])(
+    '%s leaves the ELBv2 client out: it routes no traffic',
+    (handler) => {
+      // Prepare
+      const inputs = inputsOf(handler);
+
+      // Act
+      const clients = sdkClientsOf(inputs);
+
+      // Assess
+      expect(clients).not.toContain('client-elastic-load-balancing-v2');
+    },
+  );
+
+  it('set-weight keeps the ELBv2 client: it weights the listener', () => {
+    expect(sdkClientsOf(inputsOf('set-weight'))).toContain('client-elastic-load-balancing-v2');
+  });
+
+  it('bake keeps no SDK client but DynamoDB, the only one its store uses', () => {
+    expect(sdkClientsOf(inputsOf('bake'))).toEqual(['client-dynamodb']);
+  });
 });

@@ -1,33 +1,19 @@
 /**
- * ServiceCatalog over the service configs bundled at deploy time, validated once per cold start with the same
- * schema as everywhere else: a bad bundle fails the cold start with every wrong field named.
+ * ServiceCatalog over the service configs bundled at deploy time (SERVICES_JSON), validated once per cold start
+ * by the handlers' environment (handlers/env.ts serviceConfigs): a bad bundle fails the cold start with every
+ * wrong field named.
  */
-import { parseServiceConfigs, type ServiceConfig } from '../../core/config';
-import { ConfigInvalidError } from '../../core/errors';
+import type { ServiceConfig } from '../../core/config';
 import type { ServiceCatalog } from '../../ports';
 
 export class StaticServiceCatalog implements ServiceCatalog {
-  readonly services: readonly ServiceConfig[];
   private readonly byServiceName: ReadonlyMap<string, ServiceConfig>;
   private readonly byRepositoryName: ReadonlyMap<string, ServiceConfig>;
 
-  constructor(configs: unknown) {
-    this.services = parseServiceConfigs(configs);
-    this.byServiceName = new Map(this.services.map((c) => [c.service, c]));
-    this.byRepositoryName = new Map(this.services.map((c) => [c.repository, c]));
-  }
-
-  /** From the JSON text of the bundle (an array of service configs). */
-  static fromJson(text: string): StaticServiceCatalog {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new ConfigInvalidError('services', [
-        { path: '', message: `not JSON: ${(error as Error).message}` },
-      ]);
-    }
-    return new StaticServiceCatalog(parsed);
+  /** `services` as parseServiceConfigs returns them: valid, names and repositories unique. */
+  constructor(services: readonly ServiceConfig[]) {
+    this.byServiceName = new Map(services.map((c) => [c.service, c]));
+    this.byRepositoryName = new Map(services.map((c) => [c.repository, c]));
   }
 
   async byRepository(repository: string): Promise<ServiceConfig | undefined> {

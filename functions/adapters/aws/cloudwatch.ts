@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { TargetNotFoundError, TransientError } from '../../core/errors';
 import type { AlarmState, MetricWindow, PeriodStats } from '../../core/judge';
-import type { LatencyThresholds, Route } from '../../core/rollout';
-import type { AlarmSource, MetricSource } from '../../ports';
+import type { LatencyThresholds } from '../../core/rollout';
+import type { AlarmSource, BaselineQuery, MetricQuery, MetricSource } from '../../ports';
 import { AccessDeniedError, type AdapterOptions, AwsCaller } from './sdk';
 
 /** `app/<name>/<id>`, the LoadBalancer dimension, from a listener (or listener rule) ARN. */
@@ -83,7 +83,7 @@ type Version = (typeof VERSIONS)[number];
 const queryId = (version: Version, key: SeriesKey) => `${version}_${key}`;
 
 /** Milliseconds as the seconds TargetResponseTime is in, to the microsecond: 320 → "0.32". */
-export function secondsString(ms: number): string {
+function secondsString(ms: number): string {
   return String(Math.round(ms * 1000) / 1e6);
 }
 
@@ -109,13 +109,7 @@ export class CloudWatchMetricSource implements MetricSource {
     this.aws = new AwsCaller(options.retry);
   }
 
-  async fetch(query: {
-    route: Route;
-    from: Date;
-    to: Date;
-    periodSeconds: number;
-    thresholds?: LatencyThresholds;
-  }): Promise<MetricWindow> {
+  async fetch(query: MetricQuery): Promise<MetricWindow> {
     const { route, from, to, periodSeconds, thresholds } = query;
     if (!(Number.isInteger(periodSeconds) && periodSeconds >= 60 && periodSeconds % 60 === 0)) {
       throw new RangeError(
@@ -223,11 +217,7 @@ export class CloudWatchMetricSource implements MetricSource {
    * two periods, the larger value is taken (a higher threshold: fewer requests counted as slow). Undefined when
    * either percentile is missing: the stable version had no traffic in the span.
    */
-  async baselineThresholds(query: {
-    route: Route;
-    from: Date;
-    to: Date;
-  }): Promise<LatencyThresholds | undefined> {
+  async baselineThresholds(query: BaselineQuery): Promise<LatencyThresholds | undefined> {
     const { route } = query;
     const from = new Date(Math.floor(query.from.getTime() / 60_000) * 60_000);
     const spanSeconds = Math.ceil((query.to.getTime() - from.getTime()) / 60_000) * 60;

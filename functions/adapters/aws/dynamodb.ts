@@ -97,6 +97,11 @@ function plain<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
+/** A service's lock as its item: under the service's key, no `pending` (a holder sets that later). */
+function lockItem(lock: Omit<ServiceLock, 'pending'>): Record<string, unknown> {
+  return { pk: servicePk(lock.service), sk: LOCK, ...plain(lock) };
+}
+
 function withoutKeys<T>(item: Record<string, unknown>): T {
   const copy = { ...item };
   for (const key of KEY_ATTRIBUTES) delete copy[key];
@@ -128,14 +133,7 @@ export class DynamoRolloutStore implements RolloutStore {
         this.doc.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: {
-              pk: servicePk(service),
-              sk: LOCK,
-              service,
-              rolloutId,
-              acquiredAt: at.toISOString(),
-              ...(doc ? { doc: plain(doc) } : {}),
-            },
+            Item: lockItem({ service, rolloutId, acquiredAt: at.toISOString(), ...(doc ? { doc } : {}) }),
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         ),
@@ -184,15 +182,13 @@ export class DynamoRolloutStore implements RolloutStore {
           this.doc.send(
             new PutCommand({
               TableName: this.tableName,
-              Item: {
-                pk: servicePk(service),
-                sk: LOCK,
+              Item: lockItem({
                 service,
                 rolloutId: pending.rolloutId,
                 acquiredAt: at.toISOString(),
-                doc: plain(pending),
+                doc: pending,
                 handedOverBy: rolloutId,
-              },
+              }),
               ConditionExpression: '#rolloutId = :holder AND #pending.#rolloutId = :next',
               ExpressionAttributeNames: { '#rolloutId': 'rolloutId', '#pending': 'pending' },
               ExpressionAttributeValues: { ':holder': rolloutId, ':next': pending.rolloutId },

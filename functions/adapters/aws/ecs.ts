@@ -338,7 +338,7 @@ function serviceHealth(service: Service, name: string): CanaryHealth {
  * Every field RegisterTaskDefinition takes back from DescribeTaskDefinition, with one container's image replaced.
  * Output-only fields (ARN, revision, status, requiresAttributes, compatibilities, registeredAt/By...) are left out.
  */
-export function registerInput(
+function registerInput(
   td: TaskDefinition,
   tags: readonly { key?: string; value?: string }[],
   containerName: string,

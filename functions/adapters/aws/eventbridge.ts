@@ -26,7 +26,7 @@ import { type AdapterOptions, AwsCaller, backoffDelay, realSleep } from './sdk';
 const MAX_ENTRIES = 10;
 const RETRYABLE = new Set(['InternalFailure', 'ThrottlingException']);
 
-export class EventsNotPublishedError extends Error {
+class EventsNotPublishedError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'EventsNotPublished';

@@ -115,11 +115,11 @@ const ACCESS_DENIED = new Set<string>([
   'KMSAccessDeniedException',
 ]);
 
-export function isThrottling(error: unknown): boolean {
+function isThrottling(error: unknown): boolean {
   return THROTTLING.has(errorName(error)) || httpStatus(error) === 429;
 }
 
-export function isServerError(error: unknown): boolean {
+function isServerError(error: unknown): boolean {
   const status = httpStatus(error);
   const fault = error && typeof error === 'object' ? (error as SdkErrorShape).$fault : undefined;
   return SERVER.has(errorName(error)) || (status !== undefined && status >= 500) || fault === 'server';
@@ -131,11 +131,11 @@ function isNetworkError(error: unknown): boolean {
   return typeof code === 'string' && NETWORK.has(code);
 }
 
-export function isAccessDenied(error: unknown): boolean {
+function isAccessDenied(error: unknown): boolean {
   return ACCESS_DENIED.has(errorName(error));
 }
 
-export function isTransient(error: unknown): boolean {
+function isTransient(error: unknown): boolean {
   return isThrottling(error) || isServerError(error) || isNetworkError(error);
 }
 

@@ -17,8 +17,8 @@ import type { EnteredState, Executions, RunningExecution, StartedExecution } fro
 import { type AdapterOptions, AwsCaller, errorName } from './sdk';
 
 /** Step Functions limits: error names up to 256 characters, causes up to 32,768. */
-export const MAX_ERROR_LENGTH = 256;
-export const MAX_CAUSE_LENGTH = 32768;
+const MAX_ERROR_LENGTH = 256;
+const MAX_CAUSE_LENGTH = 32768;
 
 /**
  * Errors meaning the wait behind a token is over (Step Functions API reference, SendTaskSuccess and

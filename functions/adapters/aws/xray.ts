@@ -23,7 +23,7 @@ import {
 import type { AnalysisPolicy } from '../../core/config';
 import type { MetricWindow, PeriodStats } from '../../core/judge';
 import type { LatencyThresholds, Route } from '../../core/rollout';
-import type { MetricSource } from '../../ports';
+import type { BaselineQuery, MetricQuery, MetricSource } from '../../ports';
 import { periodStarts } from './cloudwatch';
 import { type AdapterOptions, AwsCaller } from './sdk';
 
@@ -83,17 +83,11 @@ export class XRayMetricSource implements MetricSource {
    * Undefined: the thresholds a rollout judges latency against are taken once, from the load balancer's metrics of
    * the stable version before the canary (set-weight); `fetch` counts the histogram's requests above them.
    */
-  async baselineThresholds(_query: { route: Route; from: Date; to: Date }): Promise<undefined> {
+  async baselineThresholds(_query: BaselineQuery): Promise<undefined> {
     return undefined;
   }
 
-  async fetch(query: {
-    route: Route;
-    from: Date;
-    to: Date;
-    periodSeconds: number;
-    thresholds?: LatencyThresholds;
-  }): Promise<MetricWindow> {
+  async fetch(query: MetricQuery): Promise<MetricWindow> {
     const { route, from, to, periodSeconds, thresholds } = query;
     const period = xrayPeriod(periodSeconds);
     const starts = periodStarts(from, to, periodSeconds);
@@ -159,7 +153,7 @@ export class XRayMetricSource implements MetricSource {
 }
 
 /** Requests in a histogram strictly slower than `ms` (the histogram's values are seconds). */
-export function countAbove(entries: readonly HistogramEntry[], ms: number): number {
+function countAbove(entries: readonly HistogramEntry[], ms: number): number {
   return entries.reduce(
     (n, e) => (typeof e.Value === 'number' && e.Value * 1000 > ms ? n + (e.Count ?? 0) : n),
     0,

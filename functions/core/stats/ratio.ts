@@ -54,7 +54,7 @@ export const MIXTURE: ReadonlyArray<{ multiplier: number; weight: number }> = [
  */
 export const PLUGIN_WEIGHT = 0.9;
 /** Default prior guess of ρ1 / ρ0 for the plug-in (callers set a smaller one for small-effect metrics). */
-export const PLUGIN_GUESS = 2;
+const PLUGIN_GUESS = 2;
 const PLUGIN_PSEUDO = 16;
 const PLUGIN_MAX = 100;
 
@@ -155,12 +155,12 @@ function logUpTest(d: Informative, rho0: number, guess = PLUGIN_GUESS): number {
   ]);
 }
 
-/** E-value against H0: ρ ≤ rho0 (large means the canary's rate is above rho0 × the baseline's). */
 /** exp, capped so that evidence stays a finite, JSON-serialisable number. */
 function finiteExp(x: number): number {
   return Math.min(Math.exp(x), Number.MAX_VALUE);
 }
 
+/** E-value against H0: ρ ≤ rho0 (large means the canary's rate is above rho0 × the baseline's). */
 export function eValueAbove(periods: readonly RatioPeriod[], rho0: number): number {
   return finiteExp(logUpTest(informative(periods), rho0));
 }

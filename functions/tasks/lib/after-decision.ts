@@ -7,7 +7,7 @@
 import type { Clock } from '../../ports';
 
 /** Tries per write, waiting 200 ms, then 400 ms between them. */
-export const RECORD_ATTEMPTS = 3;
+const RECORD_ATTEMPTS = 3;
 const RETRY_DELAY_MS = 200;
 
 export async function writeAfterDecision(

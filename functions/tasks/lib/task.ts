@@ -11,7 +11,7 @@ export type TaskHandler<R> = ((event: unknown, context: Context) => Promise<R>) 
  * Middleware that parses the event against a schema before the handler runs; a bad event fails with
  * InputInvalid naming every wrong field, and the handler (so every side effect) never runs.
  */
-export function parseEvent<S extends z.ZodType>(schema: S, subject: string): middy.MiddlewareObj<unknown> {
+function parseEvent<S extends z.ZodType>(schema: S, subject: string): middy.MiddlewareObj<unknown> {
   return {
     before: (request) => {
       request.event = parseInput(schema, request.event, subject);

@@ -1,0 +1,171 @@
+/**
+ * Workflow task notify: the configured notifiers are told how the rollout ended.
+ * Through the real handler and adapters with mocked SDK clients (requests checked against AWS's API models).
+ */
+
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it, vi } from 'vitest';
+import type { RolloutDoc } from '../../functions/core/rollout';
+import {
+  context,
+  DEFAULT_TOPIC,
+  doc,
+  fetchMock,
+  handlerOf,
+  installAwsMockHooks,
+  ROUTING_KEY,
+  rolloutDoc,
+  SERVICE_CONFIG,
+  SERVICE_TOPIC,
+  secrets,
+  sns,
+  stubEnv,
+} from '../helpers/aws-mocks';
+import {
+  PAGERDUTY_SECRET_ARN,
+  ROLLOUT_ID,
+  SERVICE,
+  validParsedConfig,
+  validServiceConfig,
+} from '../helpers/config';
+
+installAwsMockHooks();
+
+describe('notify', () => {
+  it('a rollback: SNS Publish with service/event/severity attributes, and a PagerDuty page deduplicated by rollout', async () => {
+    // Act
+    doc.on(GetCommand).resolves({});
+    const handler = await handlerOf('notify');
+    const result = await handler(
+      {
+        rollout: rolloutDoc,
+        outcome: 'rolledBack',
+        error: { Error: 'CanaryFailed', Cause: 'errorRate: canary 4.6% vs stable 0.1%' },
+      },
+      context,
+    );
+
+    // Assess
+    expect(result).toEqual({
+      delivered: expect.arrayContaining([expect.any(String), expect.any(String)]),
+      failed: [],
+    });
+    const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      TopicArn: SERVICE_TOPIC,
+      MessageAttributes: {
+        service: { DataType: 'String', StringValue: SERVICE },
+        event: { DataType: 'String', StringValue: 'rollout.rolledBack' },
+        severity: { DataType: 'String', StringValue: 'error' },
+      },
+    });
+    expect(secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: PAGERDUTY_SECRET_ARN },
+    ]);
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    const [url, init] = fetchMock.mock.calls[0] as [string, RequestInit];
+    expect(String(url)).toBe('https://events.pagerduty.com/v2/enqueue');
+    expect(init.method).toBe('POST');
+    const body = JSON.parse(String(init.body));
+    expect(body).toMatchObject({
+      routing_key: ROUTING_KEY,
+      event_action: 'trigger',
+      dedup_key: ROLLOUT_ID,
+      payload: { severity: 'error' },
+    });
+    // The routing key goes to PagerDuty only.
+    expect(JSON.stringify(published)).not.toContain(ROUTING_KEY);
+  });
+
+  it('a promotion informs on SNS and does not page', async () => {
+    doc.on(GetCommand).resolves({});
+    const handler = await handlerOf('notify');
+    await handler({ rollout: rolloutDoc, outcome: 'promoted' }, context);
+    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input.MessageAttributes)).toEqual([
+      expect.objectContaining({
+        event: { DataType: 'String', StringValue: 'rollout.promoted' },
+        severity: { DataType: 'String', StringValue: 'info' },
+      }),
+    ]);
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+});
+
+describe('notification channels', () => {
+  it('the service’s own topic wins over SNS_TOPIC_ARN, and the default takes a service that names none', async () => {
+    // Prepare
+    stubEnv({
+      SNS_TOPIC_ARN: DEFAULT_TOPIC,
+      SERVICES_JSON: JSON.stringify([
+        SERVICE_CONFIG,
+        validServiceConfig({ service: 'api', repository: 'acme/api', notifications: undefined }),
+      ]),
+    });
+    doc.on(GetCommand).resolves({});
+    const handler = await handlerOf('notify');
+    const apiConfig = validParsedConfig({ service: 'api', repository: 'acme/api', notifications: undefined });
+    const apiDoc: RolloutDoc = {
+      ...rolloutDoc,
+      rolloutId: 'api-faec26f150531ab9',
+      service: 'api',
+      image: { ...rolloutDoc.image, repository: 'acme/api' },
+      config: apiConfig,
+    };
+
+    // Act
+    await handler({ rollout: rolloutDoc, outcome: 'promoted' }, context);
+    await handler({ rollout: apiDoc, outcome: 'promoted' }, context);
+
+    // Assess
+    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input.TopicArn)).toEqual([
+      SERVICE_TOPIC,
+      DEFAULT_TOPIC,
+    ]);
+  });
+
+  it('pages with the service’s secret (read once per cold start) and skips SNS when no topic exists', async () => {
+    // Prepare
+    const config = validParsedConfig({ notifications: { snsTopicArn: undefined } });
+    doc.on(GetCommand).resolves({});
+    const handler = await handlerOf('notify');
+    const failed = { rollout: { ...rolloutDoc, config }, outcome: 'rollbackFailed' as const };
+
+    // Act
+    await handler(failed, context);
+    await handler(failed, context);
+
+    // Assess
+    expect(sns.calls()).toHaveLength(0);
+    expect(secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: PAGERDUTY_SECRET_ARN },
+    ]);
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+  });
+
+  it('counts the outcome as a CloudWatch metric (EMF), the count the RollbacksFailed alarm reads', async () => {
+    // Metrics on (the other tests turn them off); POWERTOOLS_DEV prints them through the global console.
+    stubEnv({ POWERTOOLS_METRICS_DISABLED: 'false' });
+    doc.on(GetCommand).resolves({});
+    const handler = await handlerOf('notify');
+    const lines: string[] = [];
+    const printed = vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    try {
+      await handler({ rollout: rolloutDoc, outcome: 'rollbackFailed' }, context);
+    } finally {
+      printed.mockRestore();
+    }
+    const emf = lines.filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
+    const counted = emf.find((m) => 'RollbacksFailed' in m);
+    expect(counted).toMatchObject({ RollbacksFailed: 1, service: 'canary-controller' });
+    expect(counted._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'CanaryController',
+      Dimensions: [['service']],
+      Metrics: [expect.objectContaining({ Name: 'RollbacksFailed', Unit: 'Count' })],
+    });
+  });
+});

@@ -1,0 +1,147 @@
+import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SendTaskFailureCommand } from '@aws-sdk/client-sfn';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import {
+  CANARY_STARTED,
+  context,
+  doc,
+  ecs,
+  elbv2,
+  handlerOf,
+  historyPut,
+  installAwsMockHooks,
+  listener,
+  NOW,
+  record,
+  recordItem,
+  route,
+  sfn,
+  stubEnv,
+  TABLE,
+  TASK_TOKEN,
+  timeline,
+  updateInput,
+} from '../helpers/aws-mocks';
+import { CANARY_TG_ARN, LISTENER_ARN, ROLLOUT_ID, STABLE_TG_ARN } from '../helpers/config';
+import { loadEvent } from '../helpers/fixtures';
+
+installAwsMockHooks();
+
+describe('on-alarm: its event and environment', () => {
+  it('looks up the active rollouts in the table for an alarm in ALARM', async () => {
+    // Act
+    doc.on(QueryCommand).resolves({ Items: [] });
+    const { handler } = await import('../../functions/handlers/on-alarm');
+    const result = await handler(loadEvent('cloudwatch/alarm'), context);
+
+    // Assess
+    expect(result).toEqual({ alarm: 'web-5xx-high', stopped: [] });
+    const queries = doc.commandCalls(QueryCommand);
+    expect(queries).toHaveLength(1);
+    expect(queries[0]?.args[0].input).toMatchObject({ TableName: TABLE, IndexName: 'active' });
+    expect(sfn.calls()).toHaveLength(0);
+    expect(elbv2.calls()).toHaveLength(0);
+  });
+
+  it('rejects a malformed event with InputInvalid and sends nothing', async () => {
+    const { handler } = await import('../../functions/handlers/on-alarm');
+    const event = loadEvent('cloudwatch/alarm') as unknown as { detail: Record<string, unknown> };
+    delete event.detail.alarmName;
+    await expect(handler(event, context)).rejects.toMatchObject({ name: 'InputInvalid' });
+    expect(timeline()).toEqual([]);
+  });
+
+  it('does not need SERVICES_JSON', async () => {
+    stubEnv({ SERVICES_JSON: undefined });
+    await expect(import('../../functions/handlers/on-alarm')).resolves.toHaveProperty('handler');
+  });
+});
+
+describe('on-alarm', () => {
+  it('marks a gated rollout aborted, puts it back on stable and fails its wait with AlarmFired', async () => {
+    // Prepare
+    const event = loadEvent('cloudwatch/alarm');
+    const active = record({
+      route,
+      currentStep: 0,
+      canaryPercent: 5,
+      canaryStartedAt: CANARY_STARTED,
+      wait: { token: TASK_TOKEN, kind: 'bake', step: 0, since: CANARY_STARTED },
+    });
+    doc.on(QueryCommand).resolves({ Items: [recordItem(active)], Count: 1, ScannedCount: 1 });
+    const message = `alarm web-5xx-high in ALARM: ${event.detail.state.reason}`;
+    doc.on(UpdateCommand).resolves({
+      Attributes: recordItem({ ...active, abort: { reason: 'AlarmFired', message, at: NOW } }),
+    });
+    elbv2
+      .on(DescribeListenersCommand)
+      .resolvesOnce(listener(19, 1, { Enabled: true, DurationSeconds: 300 }))
+      .resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    sfn.on(SendTaskFailureCommand).resolves({});
+
+    // Act
+    const handler = await handlerOf('on-alarm');
+    const result = await handler(event, context);
+
+    // Assess
+    expect(result).toEqual({ alarm: 'web-5xx-high', stopped: [ROLLOUT_ID] });
+    expect(doc.commandCalls(QueryCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        IndexName: 'active',
+        KeyConditionExpression: '#activePk = :active',
+        ExpressionAttributeNames: { '#activePk': 'activePk' },
+        ExpressionAttributeValues: { ':active': 'ACTIVE' },
+      },
+    ]);
+    expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        ListenerArn: LISTENER_ARN,
+        DefaultActions: [
+          {
+            Type: 'forward',
+            Order: 1,
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: STABLE_TG_ARN, Weight: 1 },
+                { TargetGroupArn: CANARY_TG_ARN, Weight: 0 },
+              ],
+              // Stickiness off at 100% stable, or sticky clients would stay on the canary.
+              TargetGroupStickinessConfig: { Enabled: false },
+            },
+          },
+        ],
+      },
+    ]);
+    expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
+      updateInput(
+        'SET #abort = if_not_exists(#abort, :abort)',
+        { '#abort': 'abort' },
+        { ':abort': { reason: 'AlarmFired', message, at: NOW } },
+      ),
+      updateInput('SET #f0 = :v0', { '#f0': 'canaryPercent' }, { ':v0': 0 }),
+    ]);
+    expect(sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input)).toEqual([
+      { taskToken: TASK_TOKEN, error: 'AlarmFired', cause: message },
+    ]);
+    expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+      historyPut('alarm', message, { alarm: 'web-5xx-high' }),
+    ]);
+    // The abort first (a task moving traffic reads it after its own write), then traffic (verified), then the wait.
+    expect(timeline()).toEqual([
+      'doc:QueryCommand',
+      'doc:UpdateCommand',
+      'elbv2:DescribeListenersCommand',
+      'elbv2:DescribeTargetGroupAttributesCommand',
+      'elbv2:DescribeTargetGroupAttributesCommand',
+      'elbv2:ModifyListenerCommand',
+      'elbv2:DescribeListenersCommand',
+      'doc:UpdateCommand',
+      'sfn:SendTaskFailureCommand',
+      'doc:PutCommand',
+    ]);
+    expect(ecs.calls()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,204 @@
+/**
+ * Lambda reconcile: an execution that failed, timed out or was stopped outside the workflow is cleaned up.
+ * Through the real handler and adapters with mocked SDK clients (requests checked against AWS's API models).
+ */
+
+import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { imageLabel } from '../../functions/core/rollout';
+import {
+  CANARY_STARTED,
+  CANARY_TASK_DEF,
+  context,
+  doc,
+  ecs,
+  ecsService,
+  elbv2,
+  fetchMock,
+  forward,
+  handlerOf,
+  historyPut,
+  installAwsMockHooks,
+  listener,
+  NOW,
+  ROUTING_KEY,
+  record,
+  rolloutDoc,
+  route,
+  SERVICE_TOPIC,
+  STABLE_IMAGE,
+  STABLE_TASK_DEF,
+  secrets,
+  sfn,
+  sns,
+  TABLE,
+  table,
+  timeline,
+  updateInput,
+} from '../helpers/aws-mocks';
+import {
+  CANARY_SERVICE,
+  CANARY_TG_ARN,
+  ECS_CLUSTER,
+  IMAGE_DIGEST,
+  LISTENER_ARN,
+  PAGERDUTY_SECRET_ARN,
+  ROLLOUT_ID,
+  SERVICE,
+} from '../helpers/config';
+import { loadEvent } from '../helpers/fixtures';
+
+installAwsMockHooks();
+
+describe('reconcile: its event and environment', () => {
+  it('reads the rollout of a failed execution from the table and leaves an unknown one alone', async () => {
+    // Act
+    doc.on(GetCommand).resolves({});
+    const { handler } = await import('../../functions/handlers/reconcile');
+    const event = loadEvent('states/failed');
+    const result = await handler(event, context);
+
+    // Assess
+    expect(result).toMatchObject({ rolloutId: event.detail.name, action: 'none', detail: 'not a rollout' });
+    const gets = doc.commandCalls(GetCommand);
+    expect(gets).toHaveLength(1);
+    expect(gets[0]?.args[0].input.TableName).toBe(TABLE);
+    expect(sfn.calls()).toHaveLength(0);
+    expect(elbv2.calls()).toHaveLength(0);
+  });
+
+  it('rejects a malformed event with InputInvalid and sends nothing', async () => {
+    const { handler } = await import('../../functions/handlers/reconcile');
+    const event = loadEvent('states/failed') as unknown as { detail: Record<string, unknown> };
+    event.detail.status = 42;
+    await expect(handler(event, context)).rejects.toMatchObject({ name: 'InputInvalid' });
+    expect(timeline()).toEqual([]);
+  });
+});
+
+describe('reconcile', () => {
+  it('restores stable, scales the canary to 0, releases the lock and notifies the service’s channels', async () => {
+    // Act
+    const event = loadEvent('states/failed');
+    table({
+      lock: true,
+      record: record({
+        route,
+        currentStep: 0,
+        canaryPercent: 5,
+        canaryStartedAt: CANARY_STARTED,
+        previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF },
+      }),
+    });
+    elbv2
+      .on(DescribeListenersCommand)
+      .resolvesOnce(listener(19, 1, { Enabled: true, DurationSeconds: 300 }))
+      .resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    // The service names its own PagerDuty secret; the controller has no default.
+    const handler = await handlerOf('reconcile');
+    const result = await handler(event, context);
+
+    // Assess
+    expect(result).toEqual({ rolloutId: ROLLOUT_ID, action: 'rolledBack', status: 'FAILED', restored: true });
+    expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        ListenerArn: LISTENER_ARN,
+        DefaultActions: [forward(1, 0, { Enabled: false })],
+      },
+    ]);
+    expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([
+      { cluster: ECS_CLUSTER, service: CANARY_SERVICE, desiredCount: 0 },
+    ]);
+    const reason = `execution failed: ${event.detail.cause}`;
+    expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
+      updateInput(
+        'SET #f0 = :v0, #f1 = :v1, #activePk = :active, #activeSk = :rolloutId',
+        { '#f0': 'status', '#f1': 'updatedAt', '#activePk': 'activePk', '#activeSk': 'activeSk' },
+        { ':v0': 'rollingBack', ':v1': NOW, ':active': 'ACTIVE', ':rolloutId': ROLLOUT_ID },
+      ),
+      updateInput(
+        'SET #f0 = :v0, #f1 = :v1, #f2 = :v2, #f3 = :v3 REMOVE #activePk, #activeSk',
+        {
+          '#f0': 'status',
+          '#f1': 'updatedAt',
+          '#f2': 'canaryPercent',
+          '#f3': 'outcome',
+          '#activePk': 'activePk',
+          '#activeSk': 'activeSk',
+        },
+        {
+          ':v0': 'rolledBack',
+          ':v1': NOW,
+          ':v2': 0,
+          ':v3': { result: 'rolledBack', reason: `CanaryFailed: ${reason}`, at: NOW },
+        },
+      ),
+    ]);
+    expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        Item: {
+          pk: `SERVICE#${SERVICE}`,
+          sk: `QUARANTINE#${IMAGE_DIGEST}`,
+          service: SERVICE,
+          digest: IMAGE_DIGEST,
+          reason: `CanaryFailed: ${reason}`,
+          at: NOW,
+        },
+      },
+      historyPut('rolledBack', `${imageLabel(rolloutDoc.image)} rolled back: ${reason}`, {
+        error: 'CanaryFailed',
+        reason,
+        quarantined: true,
+      }),
+    ]);
+    expect(doc.commandCalls(DeleteCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        Key: { pk: `SERVICE#${SERVICE}`, sk: 'LOCK' },
+        ConditionExpression: '#rolloutId = :holder AND attribute_not_exists(#pending)',
+        ExpressionAttributeNames: { '#rolloutId': 'rolloutId', '#pending': 'pending' },
+        ExpressionAttributeValues: { ':holder': ROLLOUT_ID },
+      },
+    ]);
+
+    // Notified on the service's own channels (no defaults are configured).
+    const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      TopicArn: SERVICE_TOPIC,
+      MessageAttributes: {
+        service: { DataType: 'String', StringValue: SERVICE },
+        event: { DataType: 'String', StringValue: 'rollout.rolledBack' },
+        severity: { DataType: 'String', StringValue: 'error' },
+      },
+    });
+    expect(secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: PAGERDUTY_SECRET_ARN },
+    ]);
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    const page = JSON.parse(String(fetchMock.mock.calls[0]?.[1]?.body)) as Record<string, unknown>;
+    expect(page).toMatchObject({ routing_key: ROUTING_KEY, event_action: 'trigger', dedup_key: ROLLOUT_ID });
+
+    // Traffic back on stable (verified) before the canary is scaled down, then the page, then the store.
+    const order = timeline();
+    expect(order.indexOf('elbv2:ModifyListenerCommand')).toBeLessThan(
+      order.indexOf('ecs:UpdateServiceCommand'),
+    );
+    expect(order.lastIndexOf('elbv2:DescribeListenersCommand')).toBeLessThan(
+      order.indexOf('ecs:UpdateServiceCommand'),
+    );
+    expect(order.indexOf('ecs:UpdateServiceCommand')).toBeLessThan(order.indexOf('sns:PublishCommand'));
+    expect(order.indexOf('sns:PublishCommand')).toBeLessThan(order.indexOf('doc:PutCommand'));
+    expect(order.lastIndexOf('doc:PutCommand')).toBeLessThan(order.indexOf('doc:DeleteCommand'));
+    expect(sfn.calls()).toHaveLength(0);
+  });
+});
