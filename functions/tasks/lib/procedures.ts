@@ -36,6 +36,7 @@ import type {
   StateChangeBus,
   TrafficRouter,
 } from '../../ports';
+import type { CarriedState, TrafficOutcome } from './inputs';
 
 const VERIFY_ATTEMPTS = 10;
 const VERIFY_BASE_DELAY_MS = 250;
@@ -411,31 +412,6 @@ export interface RollbackDeps {
   clock: Clock;
   log: Log;
   events?: StateChangeBus;
-}
-
-/**
- * What the execution itself carries about a rollout (the workflow's `$.prepared`), so that putting traffic back
- * never needs the store: the route Prepare resolved, what stable ran before, and how far a promotion got.
- */
-export interface CarriedState {
-  route?: Route;
-  previousStable?: DeployedVersion;
-  /** `promoting`: the stable service may run the new image; `finishing`: the promotion may have completed. */
-  phase?: 'promoting' | 'finishing';
-}
-
-/** What putting traffic back did; the workflow hands it to the notification and to the record's repair. */
-export interface TrafficOutcome {
-  /** This rollout no longer weights the listener: 100% is on stable (verified), or it never held the service. */
-  restored: boolean;
-  /** The weights were set and verified by this call (a route was known). */
-  routed: boolean;
-  stableRestored: boolean;
-  canaryScaledDown: boolean;
-  /** The record shows the rollout promoted: nothing was undone and nobody is paged. */
-  promoted?: boolean;
-  /** The store could not be read: decided from what the execution carries. */
-  storeUnavailable?: boolean;
 }
 
 export interface RollbackOutcome {
