@@ -147,13 +147,6 @@ export interface RolloutRecord {
   outcome?: { result: 'promoted' | 'rolledBack' | 'rollbackFailed'; reason: string; at: string };
 }
 
-export interface HistoryEntry {
-  at: string;
-  type: string;
-  message: string;
-  detail?: Record<string, unknown>;
-}
-
 /** The lock that keeps one rollout per service; `pending` is the newer image that superseded the holder. */
 export interface ServiceLock {
   service: string;

@@ -11,10 +11,10 @@ import {
   TransientError,
   WeightsNotAppliedError,
 } from '../../core/errors';
+import type { HistoryDetail, HistoryEntry, HistoryType } from '../../core/history';
 import { albWeights, trafficDrift } from '../../core/plan';
 import type {
   DeployedVersion,
-  HistoryEntry,
   RolloutDoc,
   RolloutRecord,
   RolloutStatus,
@@ -199,19 +199,20 @@ export interface HistoryDeps {
  * Append an entry to the rollout's history, then announce it (`Canary Rollout State Change`): the one place a
  * rollout's changes are recorded, so every change is an event and none is announced without its record.
  */
-export async function recordHistory(
+export async function recordHistory<T extends HistoryType>(
   deps: HistoryDeps,
   rollout: StateChangeSubject,
-  type: string,
+  type: T,
   message: string,
-  detail?: HistoryEntry['detail'],
+  ...[detail]: HistoryDetail<T> extends undefined ? [] : [detail: HistoryDetail<T>]
 ): Promise<void> {
-  const entry: HistoryEntry = {
+  // The signature pairs the type with its kind's detail; TypeScript cannot follow that pairing into the object.
+  const entry = {
     at: deps.clock.now().toISOString(),
     type,
     message,
     ...(detail ? { detail } : {}),
-  };
+  } as HistoryEntry;
   await deps.store.appendHistory(rollout.rolloutId, entry);
   await announce(deps, rollout, entry);
 }
