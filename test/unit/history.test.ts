@@ -143,6 +143,21 @@ describe('readHistoryEntry', () => {
         { at: AT, type: 'unrecognized', storedType: 'alarm', message: 'alarm', detail: { alarm: 7 } },
       ],
       [
+        {
+          at: AT,
+          type: 'prepared',
+          message: 'prepared',
+          detail: { weightsFound: { tg: '100' }, previousStable: 'v1' },
+        },
+        {
+          at: AT,
+          type: 'unrecognized',
+          storedType: 'prepared',
+          message: 'prepared',
+          detail: { weightsFound: { tg: '100' }, previousStable: 'v1' },
+        },
+      ],
+      [
         { at: AT, type: 'rolledBack', message: 'rolled back', detail: 'CanaryFailed' },
         { at: AT, type: 'unrecognized', storedType: 'rolledBack', message: 'rolled back' },
       ],
@@ -154,6 +169,7 @@ describe('readHistoryEntry', () => {
     expect(cases.map(([stored]) => storedTypeOf(readHistoryEntry(stored)))).toEqual([
       'paused',
       'alarm',
+      'prepared',
       'rolledBack',
       '',
       '',
