@@ -127,11 +127,6 @@ export type HistoryType = HistoryEntry['type'];
 export type HistoryDetail<T extends HistoryType> =
   Extract<HistoryEntry, { type: T }> extends { detail: infer D } ? D : undefined;
 
-/** Every kind the history has. */
-export const HISTORY_TYPES: readonly HistoryType[] = historyEntrySchema.options.map(
-  (o) => o.shape.type.value,
-);
-
 /**
  * A stored entry no kind fits: of a kind this version does not know, or of a known kind whose detail it cannot
  * read. Shown as stored (its message, its detail); never decided on.
