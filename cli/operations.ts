@@ -5,10 +5,10 @@
  */
 import { waitHash } from '../functions/core/approval-links';
 import { ErrorName } from '../functions/core/errors';
+import type { StoredHistoryEntry } from '../functions/core/history';
 import { rolloutIdForPush } from '../functions/core/pushes';
 import { type MetricPoint, renderHtml, traceFromHistory } from '../functions/core/report-html';
 import {
-  type HistoryEntry,
   type ImageRef,
   imageLabel,
   isDigest,
@@ -19,7 +19,7 @@ import {
 import { freeText } from '../functions/core/text';
 import type { Clock, Executions, RolloutStore, StateChangeBus } from '../functions/ports';
 import { writeAfterDecision } from '../functions/tasks/lib/after-decision';
-import { announce } from '../functions/tasks/lib/procedures';
+import { recordHistory } from '../functions/tasks/lib/procedures';
 
 /** A Docker image tag: up to 128 characters, the first a word character (docker/distribution reference grammar). */
 const IMAGE_TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
@@ -97,7 +97,7 @@ export type RequestState =
 /** One read of a rollout for someone following it: its row, and a page of its history. */
 export interface RolloutProgress {
   rollout: StatusRow;
-  entries: HistoryEntry[];
+  entries: StoredHistoryEntry[];
   /** Set once the rollout has ended. */
   result?: 'promoted' | 'rolledBack' | 'rollbackFailed';
 }
@@ -268,7 +268,7 @@ export class Operations {
             }
           : {}),
         'writing its history': () =>
-          this.history_(record, 'aborted', message, { via: 'cli', by: this.actor }),
+          recordHistory(this.historyDeps, record, 'aborted', message, { via: 'cli', by: this.actor }),
       },
       () => undefined,
     );
@@ -455,7 +455,7 @@ export class Operations {
     record: RolloutRecord,
     wait: WaitToken,
     sent: boolean,
-    type: string,
+    type: 'approved' | 'rejected' | 'promoted-early' | 'promoted-full',
     message: string,
   ): Promise<string> {
     const clear = () => this.deps.store.clearWait(record.rolloutId, wait.token);
@@ -471,7 +471,7 @@ export class Operations {
       {
         clear,
         history: () =>
-          this.history_(record, type, message, {
+          recordHistory(this.historyDeps, record, type, message, {
             step: wait.step,
             via: 'cli',
             by: this.actor,
@@ -485,15 +485,8 @@ export class Operations {
       : '';
   }
 
-  /** The history entry, then its state-change event (announce never fails the operation). */
-  private async history_(
-    record: RolloutRecord,
-    type: string,
-    message: string,
-    detail: Record<string, unknown>,
-  ): Promise<void> {
-    const entry = { at: this.deps.clock.now().toISOString(), type, message, detail };
-    await this.deps.store.appendHistory(record.rolloutId, entry);
-    if (this.deps.events) await announce({ events: this.deps.events }, record, entry);
+  /** Where the CLI's history entries go, each announced as a state-change event (which never fails the operation). */
+  private get historyDeps() {
+    return { store: this.deps.store, clock: this.deps.clock, events: this.deps.events };
   }
 }

@@ -5,6 +5,7 @@
  * store), polling fast while something happens and backing off while nothing does; an error that may pass is
  * retried on the same backoff, never an exit.
  */
+import { storedTypeOf } from '../functions/core/history';
 import type { DeployRequest, RequestState, RolloutProgress, StatusRow } from './operations';
 import { OperationError, PROGRESS_PAGE } from './operations';
 import { terminalSafe, toJson } from './output';
@@ -203,21 +204,19 @@ export async function waitForRollout(
           );
         }
         for (const entry of progress.entries) {
-          const key = `${entry.at}\u0000${entry.type}\u0000${entry.message}`;
+          const type = storedTypeOf(entry);
+          const key = `${entry.at}\u0000${type}\u0000${entry.message}`;
           if (printed.has(key)) continue;
           printed.add(key);
           changed = true;
-          out(
-            `${entry.at.replace('T', ' ').slice(0, 19)}  ${safe(entry.type).padEnd(9)} ${safe(entry.message)}`,
-            {
-              type: 'history',
-              rolloutId,
-              at: entry.at,
-              event: entry.type,
-              message: entry.message,
-              ...(entry.detail ? { detail: entry.detail } : {}),
-            },
-          );
+          out(`${entry.at.replace('T', ' ').slice(0, 19)}  ${safe(type).padEnd(9)} ${safe(entry.message)}`, {
+            type: 'history',
+            rolloutId,
+            at: entry.at,
+            event: type,
+            message: entry.message,
+            ...('detail' in entry && entry.detail ? { detail: entry.detail } : {}),
+          });
         }
         const from = since;
         since = nextSince(since, progress.entries);

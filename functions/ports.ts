@@ -4,11 +4,12 @@
  */
 import type { ServiceConfig } from './core/config';
 import type { AbortReason } from './core/errors';
+import type { HistoryEntry, StoredHistoryEntry } from './core/history';
 import type { AlarmState, MetricWindow, Verdict } from './core/judge';
+import type { NotificationEvent } from './core/notification';
 import type { AcceptedPush, SeenImage } from './core/pushes';
 import type {
   DeployedVersion,
-  HistoryEntry,
   ImageRef,
   LatencyThresholds,
   RolloutDoc,
@@ -108,7 +109,7 @@ export interface Deployer {
   readonly swapsTargetGroups: boolean;
 }
 
-export type Severity = 'info' | 'warning' | 'error' | 'critical';
+export type Severity = NotificationEvent['severity'];
 
 /**
  * Where a service wants its rollout events (its `notifications` config). A notifier sends to the event's own
@@ -119,28 +120,29 @@ export interface NotificationChannels {
   pagerDutySecretArn?: string;
 }
 
-export interface RolloutEvent {
-  type:
-    | 'rollout.started'
-    | 'rollout.refused'
-    | 'step.passed'
-    | 'approval.requested'
-    | 'rollout.promoted'
-    | 'rollout.rolledBack'
-    | 'rollback.failed';
-  severity: Severity;
-  rolloutId: string;
-  service: string;
-  image: string;
-  summary: string;
-  reason?: string;
-  step?: { index: number; weight: number };
+/**
+ * What every rollout event may say (what core/notification.ts formats), with the judge's whole verdict and the
+ * service's channels; each member of RolloutEvent says what its type always carries.
+ */
+interface RolloutEventBase extends Omit<NotificationEvent, 'type' | 'verdict'> {
   verdict?: Verdict;
-  links?: Record<string, string>;
   /** The service's own channels; absent: the notifiers' defaults. */
   channels?: NotificationChannels;
-  at: string;
 }
+
+/** The step an event is about: its index in the plan (from 0) and its share of traffic (%). */
+type EventStep = NonNullable<NotificationEvent['step']>;
+
+/** What the controller tells people (SNS, PagerDuty), discriminated by `type`. */
+export type RolloutEvent = RolloutEventBase &
+  (
+    | { type: 'rollout.refused'; reason: string }
+    | { type: 'step.passed'; reason: string; step: EventStep; verdict: Verdict }
+    | { type: 'approval.requested'; reason: string; step: EventStep }
+    | { type: 'rollout.promoted' }
+    | { type: 'rollout.rolledBack' }
+    | { type: 'rollback.failed' }
+  );
 
 export interface Notifier {
   readonly name: string;
@@ -207,9 +209,10 @@ export interface RolloutStore {
   appendHistory(rolloutId: string, entry: HistoryEntry): Promise<void>;
   /**
    * The rollout's history in time order; with `page`, only entries at or after `since` (an ISO time), at most
-   * `limit` of them: a bounded read for whoever follows a rollout as it goes.
+   * `limit` of them: a bounded read for whoever follows a rollout as it goes. Each entry is read with
+   * core/history.ts readHistoryEntry, so one no kind fits comes back unrecognized, never as an error.
    */
-  history(rolloutId: string, page?: HistoryPage): Promise<HistoryEntry[]>;
+  history(rolloutId: string, page?: HistoryPage): Promise<StoredHistoryEntry[]>;
 
   quarantine(service: string, digest: string, reason: string, at: Date): Promise<void>;
   isQuarantined(service: string, digest: string): Promise<boolean>;

@@ -3,8 +3,8 @@
  * verdict of each step, the server errors the canary served, and the time from an alarm to 100% stable.
  */
 import type { ServiceConfigInput } from '../functions/core/config';
+import type { HistoryEntry, StoredHistoryEntry } from '../functions/core/history';
 import { stepVerdicts } from '../functions/core/report-html';
-import type { HistoryEntry } from '../functions/core/rollout';
 import { CRASHES, demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from './demo';
 import {
   describeShortfall,
@@ -40,7 +40,7 @@ export interface TimelinePoint {
 
 export interface RolloutTrace {
   summary: RolloutSummary;
-  history: HistoryEntry[];
+  history: StoredHistoryEntry[];
   weights: TimelinePoint[];
   canary: { t: number; requests: number; errorRate: number | null; p99Ms: number | null }[];
   stable: { t: number; requests: number; errorRate: number | null; p99Ms: number | null }[];
@@ -145,12 +145,8 @@ const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n
 /** A history entry as one progress line. */
 function describeEntry(version: string, e: HistoryEntry): string {
   const tag = version.padEnd(4);
-  if (e.type === 'analysis' && e.detail) {
-    const d = e.detail as {
-      canary: { requests: number; errorRate: number | null; p99Ms: number | null };
-      baseline: { requests: number; errorRate: number | null; p99Ms: number | null };
-      reason: string;
-    };
+  if (e.type === 'analysis') {
+    const d = e.detail;
     return `${tag}  ${e.message.padEnd(42)} canary ${pct(d.canary.errorRate)} err, p99 ${ms(d.canary.p99Ms).padStart(5)} (${d.canary.requests} req) | stable ${pct(d.baseline.errorRate)} err, p99 ${ms(d.baseline.p99Ms).padStart(5)}`;
   }
   return `${tag}  ${e.message}`;

@@ -4,7 +4,7 @@
  */
 import type { MetricEvidence } from './judge';
 
-/** Mirror of ports.RolloutEvent's fields that formatting needs (core does not import ports). */
+/** The fields of a rollout event that formatting needs; ports.RolloutEvent builds on them (core imports no port). */
 export interface NotificationEvent {
   type: string;
   severity: 'info' | 'warning' | 'error' | 'critical';

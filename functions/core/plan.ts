@@ -2,6 +2,7 @@
  * Step plans and ALB weight maths. An ALB forward action takes integer weights 0–999 per target group; traffic
  * splits in proportion to them. Percentages here have one decimal (0.1% steps).
  */
+import * as z from 'zod';
 
 export interface StepSpec {
   weight: number;
@@ -9,13 +10,14 @@ export interface StepSpec {
   approval?: boolean;
 }
 
-export interface PlanStep {
-  index: number;
+export const planStepSchema = z.strictObject({
+  index: z.int().min(0),
   /** Percent of traffic on the canary target group during this step. */
-  weight: number;
-  bakeSeconds: number;
-  approval: boolean;
-}
+  weight: z.number().gt(0).max(100),
+  bakeSeconds: z.int().min(0),
+  approval: z.boolean(),
+});
+export type PlanStep = z.output<typeof planStepSchema>;
 
 export const STEP_PRESETS = {
   /** 5% for 10 minutes, then everything. */

@@ -4,7 +4,8 @@
  * decisions taken. Pure rendering, shared by the sandbox (recorded metrics), the CLI (`canary report`, from the
  * store's history) and the approval page (its chart).
  */
-import type { HistoryEntry, RolloutRecord } from './rollout';
+import type { StoredHistoryEntry } from './history';
+import type { RolloutRecord } from './rollout';
 
 export interface RolloutSummary {
   version: string;
@@ -32,7 +33,7 @@ export interface MetricPoint {
 
 export interface RolloutTrace {
   summary: RolloutSummary;
-  history: HistoryEntry[];
+  history: StoredHistoryEntry[];
   weights: TimelinePoint[];
   canary: MetricPoint[];
   stable: MetricPoint[];
@@ -135,15 +136,36 @@ function panel(
 </svg>`;
 }
 
+/**
+ * Which history entries the charts mark with a dashed line: the analyses and the decisions. Every kind says, so
+ * a kind added to the history cannot be left out unnoticed.
+ */
+const MARKED = {
+  started: false,
+  prepared: false,
+  weight: false,
+  analysis: true,
+  drift: false,
+  approval: true,
+  'promoted-early': false,
+  'promoted-full': false,
+  approved: true,
+  rejected: true,
+  aborted: true,
+  alarm: true,
+  superseded: false,
+  promoting: false,
+  promoted: true,
+  rolledBack: true,
+  rollbackFailed: false,
+  unrecognized: false,
+} as const satisfies Record<StoredHistoryEntry['type'], boolean>;
+
 /** The three panels of a rollout: weight, error rate, p99 (decisions marked as dashed lines). */
 export function renderCharts(trace: RolloutTrace): string {
   const { fromMs: from, toMs: to } = trace;
   const marks = trace.history
-    .filter((h) =>
-      ['analysis', 'alarm', 'rolledBack', 'promoted', 'approval', 'approved', 'rejected', 'aborted'].includes(
-        h.type,
-      ),
-    )
+    .filter((h) => MARKED[h.type])
     .map((h) => ({ t: Date.parse(h.at) - trace.originMs, label: h.message }));
   const errMax = Math.max(0.02, ...[...trace.canary, ...trace.stable].map((r) => r.errorRate ?? 0));
   const p99Max = Math.max(20, ...[...trace.canary, ...trace.stable].map((r) => r.p99Ms ?? 0));
@@ -226,22 +248,13 @@ export function renderHtml(traces: RolloutTrace[], title = 'Canary rollouts'): s
   return page(title, `<h1>${esc(title)}</h1>${traces.map(renderSection).join('\n')}`);
 }
 
-interface AnalysisDetail {
-  step?: number;
-  weight?: number;
-  verdict?: string;
-  canary?: { requests: number; errorRate: number | null; p99Ms: number | null };
-  baseline?: { requests: number; errorRate: number | null; p99Ms: number | null };
-}
-
 /** Per-step verdicts from the history: the last analysis of each step, or how the step was interrupted. */
-export function stepVerdicts(history: HistoryEntry[], outcomeReason: string): RolloutSummary['steps'] {
+export function stepVerdicts(history: StoredHistoryEntry[], outcomeReason: string): RolloutSummary['steps'] {
   const steps = new Map<number, { weight: number; verdict: string }>();
   for (const e of history) {
-    const d = e.detail as { step?: number; weight?: number; verdict?: string } | undefined;
-    if (d?.step === undefined || d.weight === undefined) continue;
-    if (e.type === 'weight') steps.set(d.step, { weight: d.weight, verdict: 'interrupted' });
-    if (e.type === 'analysis' && d.verdict) steps.set(d.step, { weight: d.weight, verdict: d.verdict });
+    if (e.type === 'weight') steps.set(e.detail.step, { weight: e.detail.weight, verdict: 'interrupted' });
+    if (e.type === 'analysis')
+      steps.set(e.detail.step, { weight: e.detail.weight, verdict: e.detail.verdict });
   }
   const list = [...steps.entries()].sort(([a], [b]) => a - b).map(([, s]) => s);
   const last = list[list.length - 1];
@@ -257,7 +270,7 @@ export function stepVerdicts(history: HistoryEntry[], outcomeReason: string): Ro
  */
 export function traceFromHistory(
   record: RolloutRecord,
-  history: HistoryEntry[],
+  history: StoredHistoryEntry[],
   metrics?: { canary: MetricPoint[]; stable: MetricPoint[] },
   now: Date = new Date(),
 ): RolloutTrace {
@@ -267,13 +280,11 @@ export function traceFromHistory(
   const canary: MetricPoint[] = [];
   const stable: MetricPoint[] = [];
   for (const e of history) {
-    const d = (e.detail ?? {}) as AnalysisDetail & { percent?: number };
-    if (e.type === 'weight' && typeof d.weight === 'number')
-      weights.push({ t: t(e.at), canaryPercent: d.weight });
+    if (e.type === 'weight') weights.push({ t: t(e.at), canaryPercent: e.detail.weight });
     if (e.type === 'rolledBack' || e.type === 'alarm') weights.push({ t: t(e.at), canaryPercent: 0 });
-    if (e.type === 'analysis' && d.canary && d.baseline) {
-      canary.push({ t: t(e.at), ...pick(d.canary) });
-      stable.push({ t: t(e.at), ...pick(d.baseline) });
+    if (e.type === 'analysis') {
+      canary.push({ t: t(e.at), ...pick(e.detail.canary) });
+      stable.push({ t: t(e.at), ...pick(e.detail.baseline) });
     }
   }
   const end = record.outcome?.at ?? history[history.length - 1]?.at ?? now.toISOString();

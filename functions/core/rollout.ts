@@ -1,36 +1,56 @@
-import type { ServiceConfig } from './config';
+import * as z from 'zod';
+import { serviceConfigSchema } from './config';
 import type { AbortReason } from './errors';
 import type { Verdict } from './judge';
 import type { JudgedPeriods } from './late-metrics';
-import type { PlanStep } from './plan';
+import { planStepSchema } from './plan';
 
-export interface ImageRef {
-  repository: string;
+/*
+ * The documents an execution carries, as schemas: the tasks check them at their boundary
+ * (functions/tasks/lib/inputs.ts) and their types are inferred from them.
+ */
+
+const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+
+export const imageSchema = z.strictObject({
+  repository: z.string().min(1),
   /** `sha256:<64 hex>` */
-  digest: string;
-  tag?: string;
-}
+  digest,
+  tag: z.string().optional(),
+});
+export type ImageRef = z.output<typeof imageSchema>;
 
 /** Where traffic goes for one rollout, resolved by Prepare (target groups may have swapped roles). */
-export interface Route {
-  listenerArn: string;
-  ruleArn?: string;
-  stableTargetGroupArn: string;
-  canaryTargetGroupArn: string;
-  stickinessSeconds?: number;
-  headerRule?: { header: string; values: string[]; priority: number };
-}
+export const routeSchema = z.strictObject({
+  listenerArn: z.string().min(1),
+  ruleArn: z.string().min(1).optional(),
+  stableTargetGroupArn: z.string().min(1),
+  canaryTargetGroupArn: z.string().min(1),
+  stickinessSeconds: z.int().optional(),
+  headerRule: z
+    .strictObject({ header: z.string(), values: z.array(z.string()), priority: z.int() })
+    .optional(),
+});
+export type Route = z.output<typeof routeSchema>;
 
 /** The execution input: self-contained, so a config change never alters a rollout already running. */
-export interface RolloutDoc {
-  rolloutId: string;
-  service: string;
-  image: ImageRef;
-  config: ServiceConfig;
-  plan: PlanStep[];
-  trigger: 'ecr-push' | 'deploy-requested';
-  requestedAt: string;
-}
+export const rolloutDocSchema = z.strictObject({
+  rolloutId: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
+  service: z.string().min(1),
+  image: imageSchema,
+  config: serviceConfigSchema,
+  plan: z.array(planStepSchema).min(1),
+  trigger: z.enum(['ecr-push', 'deploy-requested']),
+  requestedAt: z.string().min(1),
+});
+export type RolloutDoc = z.output<typeof rolloutDocSchema>;
+
+export const deployedVersionSchema = z.strictObject({
+  image: z.string().min(1),
+  /** Deployer-specific handle to restore it (an ECS task definition ARN). */
+  revision: z.string().min(1).optional(),
+});
+export type DeployedVersion = z.output<typeof deployedVersionSchema>;
 
 export type RolloutStatus =
   | 'running'
@@ -125,19 +145,6 @@ export interface RolloutRecord {
   /** The request counts of the periods lastVerdict judged, to find periods that change later (core/late-metrics.ts). */
   judgedPeriods?: JudgedPeriods;
   outcome?: { result: 'promoted' | 'rolledBack' | 'rollbackFailed'; reason: string; at: string };
-}
-
-export interface DeployedVersion {
-  image: string;
-  /** Deployer-specific handle to restore it (an ECS task definition ARN). */
-  revision?: string;
-}
-
-export interface HistoryEntry {
-  at: string;
-  type: string;
-  message: string;
-  detail?: Record<string, unknown>;
 }
 
 /** The lock that keeps one rollout per service; `pending` is the newer image that superseded the holder. */

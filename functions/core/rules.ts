@@ -1,7 +1,7 @@
 import type { AnalysisPolicy } from './config';
+import type { StoredHistoryEntry } from './history';
 import { DEFAULT_METRIC_DELAY_SECONDS, type Verdict } from './judge';
 import type { PlanStep } from './plan';
-import type { HistoryEntry } from './rollout';
 
 /** What an analysis can tell the workflow to do next (statemachine Decide routes each; rollback fails the task). */
 export const NEXT_ACTIONS = [
@@ -168,7 +168,7 @@ export function decide(
  * out while the rollout was paused for listener drift (its newest `drift` history entry comes after its newest
  * `weight` entry) says nothing about the image: a person changed the weights, so it is not quarantined.
  */
-export function quarantines(errorName: string, history: readonly HistoryEntry[] = []): boolean {
+export function quarantines(errorName: string, history: readonly StoredHistoryEntry[] = []): boolean {
   if (
     !['CanaryFailed', 'AlarmFired', 'ApprovalRejected', 'ApprovalTimedOut', 'CanaryNotReady'].includes(
       errorName,

@@ -6,8 +6,9 @@
  * strictly before it is put. Pure.
  */
 import * as z from 'zod';
+import type { HistoryEntry, HistoryType } from './history';
 import type { MetricEvidence, Verdict, VersionSummary } from './judge';
-import type { HistoryEntry, RolloutRecord } from './rollout';
+import type { RolloutRecord } from './rollout';
 
 export const STATE_CHANGE_DETAIL_TYPE = 'Canary Rollout State Change';
 /** Raised only for a change that breaks consumers (a field removed or retyped); new fields keep the version. */
@@ -43,8 +44,11 @@ export const ROLLOUT_STATES = [
 ] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
 
-/** The history entry type each state is recorded under (functions/tasks/lib/procedures.ts recordHistory, the CLI). */
-export const HISTORY_STATES: Readonly<Record<string, RolloutState>> = {
+/**
+ * The state each kind of history entry announces (functions/tasks/lib/procedures.ts recordHistory, the CLI): every
+ * kind has one, which the compiler holds to.
+ */
+export const HISTORY_STATES = {
   started: 'started',
   prepared: 'canaryDeployed',
   weight: 'stepSet',
@@ -62,7 +66,7 @@ export const HISTORY_STATES: Readonly<Record<string, RolloutState>> = {
   promoted: 'promoted',
   rolledBack: 'rolledBack',
   rollbackFailed: 'rollbackFailed',
-};
+} as const satisfies Record<HistoryType, RolloutState>;
 
 const text = z.string().max(MAX_TEXT);
 const count = z.number().int().nonnegative();
@@ -185,10 +189,11 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
  * not a state or its detail lacks what the state's schema requires: a defect of the code that recorded it.
  */
 export function stateChangeOf(subject: StateChangeSubject, entry: HistoryEntry): RolloutStateChange {
-  const s = HISTORY_STATES[entry.type];
+  // The types rule out any other entry; one made around them (a cast, JavaScript) is refused all the same.
+  const s: RolloutState | undefined = HISTORY_STATES[entry.type];
   if (!s) throw new Error(`history entry type "${entry.type}" is not a rollout state`);
-  const d = entry.detail ?? {};
-  const stepIndex = num(d.step) ?? subject.currentStep;
+  const d = 'detail' in entry ? entry.detail : undefined;
+  const stepIndex = num(d && 'step' in d ? d.step : undefined) ?? subject.currentStep;
   const base = {
     schemaVersion: STATE_CHANGE_SCHEMA_VERSION,
     rolloutId: subject.rolloutId,
@@ -199,55 +204,69 @@ export function stateChangeOf(subject: StateChangeSubject, entry: HistoryEntry):
       ...(subject.image.tag ? { tag: subject.image.tag } : {}),
     },
     step: stepIndex === undefined ? null : stepIndex + 1,
-    weight: SETTLED_WEIGHT[s] ?? num(d.weight) ?? subject.canaryPercent ?? null,
+    weight:
+      SETTLED_WEIGHT[s] ?? num(d && 'weight' in d ? d.weight : undefined) ?? subject.canaryPercent ?? null,
     at: entry.at,
     message: clip(entry.message),
     state: s,
   };
-  const extra: Record<string, unknown> = {};
-  switch (s) {
+  return rolloutStateChangeDetail.parse({ ...base, ...stateFields(entry) });
+}
+
+/** What an entry's state says besides the common fields (validated by the caller). */
+function stateFields(entry: HistoryEntry): Record<string, unknown> {
+  switch (entry.type) {
     case 'started':
-      extra.trigger = d.trigger;
-      break;
-    case 'canaryDeployed':
-      extra.previousStable = str(d.previousStable) ?? null;
-      break;
-    case 'analyzed':
-      extra.verdict = d.verdict;
-      extra.action = d.action;
-      extra.reason = clip(str(d.reason) ?? '');
-      extra.canary = summary(d.canary);
-      extra.baseline = summary(d.baseline);
-      extra.evidence = Array.isArray(d.evidence) ? d.evidence.slice(0, MAX_EVIDENCE) : [];
-      break;
-    case 'bakeEnded':
-      extra.full = entry.type === 'promoted-full';
-      extra.via = d.via;
-      extra.by = clip(str(d.by) ?? 'unknown');
-      break;
+      return { trigger: entry.detail.trigger };
+    case 'prepared':
+      return { previousStable: str(entry.detail.previousStable) ?? null };
+    case 'analysis': {
+      const d = entry.detail;
+      return {
+        verdict: d.verdict,
+        action: d.action,
+        reason: clip(str(d.reason) ?? ''),
+        canary: summary(d.canary),
+        baseline: summary(d.baseline),
+        evidence: Array.isArray(d.evidence) ? d.evidence.slice(0, MAX_EVIDENCE) : [],
+      };
+    }
+    case 'promoted-early':
+    case 'promoted-full':
+      return {
+        full: entry.type === 'promoted-full',
+        via: entry.detail.via,
+        by: clip(str(entry.detail.by) ?? 'unknown'),
+      };
     case 'approved':
     case 'rejected':
     case 'aborted':
-      extra.via = d.via;
-      extra.by = clip(str(d.by) ?? 'unknown');
-      break;
-    case 'alarmFired':
-      extra.alarm = d.alarm;
-      break;
+      return { via: entry.detail.via, by: clip(str(entry.detail.by) ?? 'unknown') };
+    case 'alarm':
+      return { alarm: entry.detail.alarm };
     case 'superseded':
-      extra.supersededBy = d.by;
-      break;
+      return { supersededBy: entry.detail.by };
     case 'rolledBack':
-      extra.error = d.error;
-      extra.reason = clip(str(d.reason) ?? '');
-      extra.quarantined = d.quarantined === true;
-      break;
+      return {
+        error: entry.detail.error,
+        reason: clip(str(entry.detail.reason) ?? ''),
+        quarantined: entry.detail.quarantined === true,
+      };
     case 'rollbackFailed':
-      extra.error = d.error;
-      extra.reason = clip(str(d.reason) ?? '');
-      break;
+      return { error: entry.detail.error, reason: clip(str(entry.detail.reason) ?? '') };
+    case 'weight':
+    case 'drift':
+    case 'approval':
+    case 'promoting':
+    case 'promoted':
+      return {};
+    default:
+      return unknownEntry(entry);
   }
-  return rolloutStateChangeDetail.parse({ ...base, ...extra });
+}
+
+function unknownEntry(entry: never): never {
+  throw new Error(`history entry type "${(entry as { type?: unknown }).type}" is not a rollout state`);
 }
 
 /** A PutEvents entry's size as EventBridge counts it against MAX_ENTRY_BYTES (Time counts 14 bytes). */

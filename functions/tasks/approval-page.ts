@@ -20,9 +20,10 @@ import {
   verifyApprovalLink,
 } from '../core/approval-links';
 import { ErrorName } from '../core/errors';
+import type { HistoryEntry, StoredHistoryEntry } from '../core/history';
 import type { MetricEvidence, Verdict } from '../core/judge';
 import { esc, page, renderCharts, STYLE, traceFromHistory } from '../core/report-html';
-import { type HistoryEntry, imageLabel, type RolloutRecord, TERMINAL_STATUSES } from '../core/rollout';
+import { imageLabel, type RolloutRecord, TERMINAL_STATUSES } from '../core/rollout';
 import { freeText } from '../core/text';
 import type { Clock, Executions, Log, RolloutStore, StateChangeBus } from '../ports';
 import { writeAfterDecision } from './lib/after-decision';
@@ -71,11 +72,13 @@ const MAX_BODY = 4096;
 const MAX_REASON_LENGTH = 200;
 
 /** History entries that are a decision on an approval wait, and how the page words them. */
-const DECIDED: Record<string, string> = {
+const DECIDED = {
   approved: 'approved',
   rejected: 'rejected',
   'promoted-full': 'approved and skipped to 100%',
-};
+} as const;
+type Decision = Extract<HistoryEntry, { type: keyof typeof DECIDED }>;
+const isDecision = (h: StoredHistoryEntry): h is Decision => Object.hasOwn(DECIDED, h.type);
 
 const utc = (at: string) => `${at.replace('T', ' ').slice(0, 19)} UTC`;
 
@@ -161,21 +164,17 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
    * undefined when nothing was recorded. Read best-effort: a refusal is still right without it.
    */
   async function earlierDecision(rolloutId: string, claims: ApprovalClaims): Promise<string | undefined> {
-    let history: HistoryEntry[];
+    let history: StoredHistoryEntry[];
     try {
       history = await store.history(rolloutId);
     } catch {
       return undefined;
     }
-    const entry = history.findLast(
-      (h) =>
-        Object.hasOwn(DECIDED, h.type) &&
-        (h.detail as { wait?: unknown } | undefined)?.wait === claims.wait &&
-        (h.detail as { step?: unknown } | undefined)?.step === claims.step,
-    );
+    const entry = history
+      .filter(isDecision)
+      .findLast((h) => h.detail.wait === claims.wait && h.detail.step === claims.step);
     if (!entry) return undefined;
-    const by = (entry.detail as { by?: unknown }).by;
-    return `Step ${claims.step + 1} was ${DECIDED[entry.type]} from ${typeof by === 'string' ? by : 'an operator'} at ${utc(entry.at)}.`;
+    return `Step ${claims.step + 1} was ${DECIDED[entry.type]} from ${entry.detail.by ?? 'an operator'} at ${utc(entry.at)}.`;
   }
 
   /** The link's claims and the record, or the refusal to send. */

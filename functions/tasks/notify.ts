@@ -9,9 +9,10 @@
  */
 import * as z from 'zod';
 import { causeMessage, PageNotDeliveredError } from '../core/errors';
+import type { HistoryEntry } from '../core/history';
 import { pages } from '../core/notification';
 import type { RolloutOutcome } from '../core/outcome-metrics';
-import { type HistoryEntry, imageLabel } from '../core/rollout';
+import { imageLabel } from '../core/rollout';
 import type { Clock, Log, Notifier, RolloutEvent, RolloutStore, StateChangeBus } from '../ports';
 import { caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
 import { announce, channelsOf, notifyAll } from './lib/procedures';
@@ -60,7 +61,10 @@ export function makeNotify(deps: NotifyDeps) {
     const label = imageLabel(rollout.image);
     const reason =
       record?.outcome?.reason ?? (error ? `${error.Error}: ${causeMessage(error.Cause)}` : undefined);
-    let event: Omit<RolloutEvent, 'rolloutId' | 'service' | 'image' | 'at'>;
+    let event: Pick<
+      Extract<RolloutEvent, { type: 'rollout.promoted' | 'rollout.rolledBack' | 'rollback.failed' }>,
+      'type' | 'severity' | 'summary'
+    >;
     if (outcome === 'promoted') {
       event = {
         type: 'rollout.promoted',

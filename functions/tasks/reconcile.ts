@@ -13,9 +13,13 @@ import { buildPlan } from '../core/plan';
 import { imageLabel, type RolloutDoc } from '../core/rollout';
 import { phaseAt } from '../core/workflow-phase';
 import type { Notifier, ServiceCatalog } from '../ports';
-import { carriedStateOf, rolloutDocOf as documentOf } from './lib/inputs';
 import {
   type CarriedState,
+  carriedStateOf,
+  rolloutDocOf as documentOf,
+  type TrafficOutcome,
+} from './lib/inputs';
+import {
   channelsOf,
   configuredRoute,
   ensureHolderStarted,
@@ -23,7 +27,6 @@ import {
   type RollbackDeps,
   recordRollback,
   restoreTraffic,
-  type TrafficOutcome,
 } from './lib/procedures';
 import { task } from './lib/task';
 

@@ -15,6 +15,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DynamoRolloutStore, ROLLOUT_TABLE_SCHEMA } from '../../functions/adapters/aws/dynamodb';
 import { stepSpecs } from '../../functions/core/config';
 import { LockHeldError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
+import { type HistoryEntry, storedTypeOf } from '../../functions/core/history';
 import { buildPlan } from '../../functions/core/plan';
 import { type RolloutDoc, type RolloutRecord, waitSeq } from '../../functions/core/rollout';
 import type { RolloutStore } from '../../functions/ports';
@@ -422,8 +423,8 @@ describe.each([
       [3, 'e'],
       [5, 'f'],
     ] as const)
-      await s.appendHistory('web-a', { at: at(minute).toISOString(), type: 'step', message });
-    await s.appendHistory('web-ab', { at: at(4).toISOString(), type: 'step', message: 'other rollout' });
+      await s.appendHistory('web-a', { at: at(minute).toISOString(), type: 'promoting', message });
+    await s.appendHistory('web-ab', { at: at(4).toISOString(), type: 'promoting', message: 'other rollout' });
     await s.putRollout(record('web-a'));
 
     const messages = async (page: { since?: string; limit?: number }) =>
@@ -433,29 +434,89 @@ describe.each([
     expect(await messages({ since: at(2).toISOString(), limit: 2 })).toEqual(['d', 'e']);
     expect(await messages({ since: at(6).toISOString() })).toEqual([]);
   });
+
+  it('reads what other versions wrote: an older entry as its kind, one no kind fits as unrecognized', async () => {
+    // Prepare: entries as other versions of the controller stored them, outside this version's types.
+    const s = storeOf();
+    const summary = { requests: 400, errors: 0, errorRate: 0, p99Ms: 80 };
+    const stored = [
+      // Decisions before the history named who decided and which wait; analyses before it kept the evidence.
+      {
+        at: at(1).toISOString(),
+        type: 'approved',
+        message: 'step 1 approved',
+        detail: { step: 0, via: 'cli' },
+      },
+      {
+        at: at(2).toISOString(),
+        type: 'analysis',
+        message: 'step 1 (5%): pass → advance',
+        detail: {
+          step: 0,
+          weight: 5,
+          verdict: 'pass',
+          action: 'advance',
+          reason: 'ok',
+          canary: summary,
+          baseline: summary,
+        },
+      },
+      // A kind this version does not know, a known kind without the detail it needs, a field it does not name.
+      { at: at(3).toISOString(), type: 'paused', message: 'paused by alice', detail: { by: 'alice' } },
+      { at: at(4).toISOString(), type: 'alarm', message: 'an alarm fired' },
+      { at: at(5).toISOString(), type: 'promoted', message: 'promoted', region: 'eu-west-1' },
+    ];
+    for (const entry of stored) await s.appendHistory('web-a', entry as unknown as HistoryEntry);
+
+    // Act
+    const read = await s.history('web-a');
+
+    // Assess: nothing refused; what fits a kind comes back as stored, the rest unrecognized with its stored type.
+    expect(read).toEqual([
+      stored[0],
+      stored[1],
+      {
+        at: at(3).toISOString(),
+        type: 'unrecognized',
+        storedType: 'paused',
+        message: 'paused by alice',
+        detail: { by: 'alice' },
+      },
+      { at: at(4).toISOString(), type: 'unrecognized', storedType: 'alarm', message: 'an alarm fired' },
+      stored[4],
+    ]);
+    expect(read.map(storedTypeOf)).toEqual(['approved', 'analysis', 'paused', 'alarm', 'promoted']);
+  });
 });
 
 describe('DynamoRolloutStore: history, quarantine, serving target group', () => {
   it('history comes back in time order, entries of one instant in the order written', async () => {
-    await store.appendHistory('web-a', { at: at(2).toISOString(), type: 'step', message: 'second' });
-    await store.appendHistory('web-a', { at: at(1).toISOString(), type: 'started', message: 'first' });
+    const started = { trigger: 'ecr-push' } as const;
+    await store.appendHistory('web-a', { at: at(2).toISOString(), type: 'promoting', message: 'second' });
+    await store.appendHistory('web-a', {
+      at: at(1).toISOString(),
+      type: 'started',
+      message: 'first',
+      detail: started,
+    });
     await store.appendHistory('web-a', {
       at: at(2).toISOString(),
-      type: 'step',
+      type: 'weight',
       message: 'third',
-      detail: { weight: 10 },
+      detail: { step: 0, weight: 10 },
     });
     await store.appendHistory('web-b', {
       at: at(1).toISOString(),
       type: 'started',
       message: 'other rollout',
+      detail: started,
     });
     await store.putRollout(record('web-a'));
 
     expect(await store.history('web-a')).toEqual([
-      { at: at(1).toISOString(), type: 'started', message: 'first' },
-      { at: at(2).toISOString(), type: 'step', message: 'second' },
-      { at: at(2).toISOString(), type: 'step', message: 'third', detail: { weight: 10 } },
+      { at: at(1).toISOString(), type: 'started', message: 'first', detail: started },
+      { at: at(2).toISOString(), type: 'promoting', message: 'second' },
+      { at: at(2).toISOString(), type: 'weight', message: 'third', detail: { step: 0, weight: 10 } },
     ]);
   });
 

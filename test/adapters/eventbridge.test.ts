@@ -1,7 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EventBridgeStateChanges } from '../../functions/adapters/aws/eventbridge';
-import { type RolloutStateChange, stateChangeOf } from '../../functions/core/state-change';
+import { stateChangeOf } from '../../functions/core/state-change';
 import { mockClient } from '../contract/mock';
 import { awsError, fastRetry } from './helpers';
 
@@ -13,10 +13,14 @@ const subject = {
   service: 'web',
   image: { repository: 'shop/web', digest: DIGEST },
 };
-const change = (type: string, message: string, detail?: Record<string, unknown>): RolloutStateChange =>
-  stateChangeOf(subject, { type, message, at: '2026-03-14T09:26:54.000Z', ...(detail ? { detail } : {}) });
-const promoted = change('promoted', 'shop/web promoted');
-const stepSet = change('weight', 'step 1: 5% on the canary', { step: 0, weight: 5 });
+const AT = '2026-03-14T09:26:54.000Z';
+const promoted = stateChangeOf(subject, { type: 'promoted', message: 'shop/web promoted', at: AT });
+const stepSet = stateChangeOf(subject, {
+  type: 'weight',
+  message: 'step 1: 5% on the canary',
+  at: AT,
+  detail: { step: 0, weight: 5 },
+});
 
 describe('EventBridgeStateChanges', () => {
   beforeEach(() => events.reset());

@@ -78,8 +78,8 @@ describe('PagerDutyNotifier', () => {
   it('does not page for severities core does not page for (and reads no secret)', async () => {
     const { notifier, fetch } = setup([]);
 
-    await notifier.notify({ ...event, type: 'step.passed', severity: 'info' });
-    await notifier.notify({ ...event, type: 'rollout.refused', severity: 'warning' });
+    await notifier.notify({ ...event, type: 'rollout.promoted', severity: 'info' });
+    await notifier.notify({ ...event, type: 'rollout.refused', severity: 'warning', reason: 'quarantined' });
 
     expect(fetch).not.toHaveBeenCalled();
     expect(secrets.calls()).toHaveLength(0);

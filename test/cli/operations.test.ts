@@ -131,7 +131,9 @@ describe('CLI decisions once Step Functions has them', () => {
 
     expect(result.message).not.toMatch(/late/);
     expect((await w.store.getRollout(ROLLOUT))?.wait).toBeUndefined();
-    expect((await w.store.history(ROLLOUT)).map((h) => [h.type, h.detail])).toEqual([
+    expect(
+      (await w.store.history(ROLLOUT)).map((h) => [h.type, 'detail' in h ? h.detail : undefined]),
+    ).toEqual([
       [
         'approved',
         { step: 1, via: 'cli', by: 'the CLI (alice)', wait: expect.stringMatching(/^[0-9a-f]{32}$/) },

@@ -9,6 +9,7 @@ import { type DeployRequest, Operations, PROGRESS_PAGE } from '../../cli/operati
 import { waitForRollout } from '../../cli/wait';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { TransientError } from '../../functions/core/errors';
+import type { HistoryEntry } from '../../functions/core/history';
 import { rolloutIdForPush } from '../../functions/core/pushes';
 import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
 import type { Executions } from '../../functions/ports';
@@ -236,7 +237,12 @@ describe('waitForRollout: polling the store', () => {
     const store = new InMemoryRolloutStore();
     const id = 'web-0123456789abcdef';
     await store.putRollout(record(id));
-    await store.appendHistory(id, { at: iso(1), type: 'started', message: 'rollout of shop/web:v2 started' });
+    await store.appendHistory(id, {
+      at: iso(1),
+      type: 'started',
+      message: 'rollout of shop/web:v2 started',
+      detail: { trigger: 'ecr-push' },
+    });
     const ops = operationsOver(store);
     let reads = 0;
     const backend = {
@@ -304,7 +310,12 @@ describe('waitForRollout: polling the store', () => {
       }),
     );
     for (let i = 0; i < 130; i++)
-      await store.appendHistory(id, { at: iso(10 + i * 5), type: 'analysis', message: `analysis ${i}` });
+      await store.appendHistory(id, {
+        at: iso(10 + i * 5),
+        type: 'weight',
+        message: `analysis ${i}`,
+        detail: { step: 0, weight: 5 },
+      });
     const ops = operationsOver(store);
     const pages: number[] = [];
     const backend = {
@@ -328,6 +339,43 @@ describe('waitForRollout: polling the store', () => {
       outcome: 'rolledBack',
       reason: 'Aborted: by hand',
     });
+  });
+
+  it('prints an entry of a kind it does not know (another version wrote it) as stored, type and detail', async () => {
+    // Prepare: a rollout whose history holds an entry outside this version's kinds.
+    const store = new InMemoryRolloutStore();
+    const id = 'web-0123456789abcdef';
+    await store.putRollout(
+      record(id, { status: 'promoted', outcome: { result: 'promoted', reason: 'promoted', at: iso(60) } }),
+    );
+    const unknown = { at: iso(30), type: 'paused', message: 'paused by alice', detail: { by: 'alice' } };
+    await store.appendHistory(id, unknown as unknown as HistoryEntry);
+    await store.appendHistory(id, { at: iso(60), type: 'promoted', message: 'shop/web:v2 promoted' });
+    const ops = operationsOver(store);
+    const backend = { locate: (r: DeployRequest) => ops.locate(r), progress: ops.progress.bind(ops) };
+    const text = fakeIo();
+    const json = fakeIo();
+
+    // Act
+    const codes = [
+      await waitForRollout(backend, { rolloutId: id }, { json: false, poll: POLL }, text.io),
+      await waitForRollout(backend, { rolloutId: id }, { json: true, poll: POLL }, json.io),
+    ];
+
+    // Assess: both followed to the end; the entry shows as it was stored.
+    expect(codes).toEqual([0, 0]);
+    expect(text.out()).toMatch(/ paused {4}paused by alice\n/);
+    expect(lines(json.out()).filter((l) => l.type === 'history')).toEqual([
+      {
+        type: 'history',
+        rolloutId: id,
+        at: iso(30),
+        event: 'paused',
+        message: 'paused by alice',
+        detail: { by: 'alice' },
+      },
+      { type: 'history', rolloutId: id, at: iso(60), event: 'promoted', message: 'shop/web:v2 promoted' },
+    ]);
   });
 });
 

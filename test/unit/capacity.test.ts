@@ -113,7 +113,8 @@ describe('set-weight phases', () => {
     expect(w.calls).toEqual(['scale 50', 'weights 50']);
     expect((await s.getRollout(ROLLOUT_ID))?.canaryPercent).toBe(50);
     const [entry] = await s.history(ROLLOUT_ID);
-    expect(entry?.detail).toEqual({
+    expect(entry?.type).toBe('weight');
+    expect(entry?.type === 'weight' && entry.detail).toEqual({
       step: 1,
       weight: 50,
       capacity: { polls: 3, detail: STARTING.detail, healthy: 5, needed: 5 },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalysisPolicy } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
+import type { HistoryEntry } from '../../functions/core/history';
 import type { Verdict, VerdictResult } from '../../functions/core/judge';
 import type { PlanStep } from '../../functions/core/plan';
 import {
@@ -349,7 +350,27 @@ describe('quarantines', () => {
     expect(quarantines(name)).toBe(false);
   });
 
-  const entry = (type: string) => ({ at: '2026-03-14T09:30:00.000Z', type, message: type });
+  const at = '2026-03-14T09:30:00.000Z';
+  const atStep = { step: 0, weight: 5 };
+  const summary = { requests: 100, errors: 0, errorRate: 0, p99Ms: 80 };
+  const entries = {
+    weight: { at, type: 'weight', message: 'weight', detail: atStep },
+    drift: { at, type: 'drift', message: 'drift', detail: atStep },
+    analysis: {
+      at,
+      type: 'analysis',
+      message: 'analysis',
+      detail: {
+        ...atStep,
+        verdict: 'pass',
+        action: 'advance',
+        reason: 'ok',
+        canary: summary,
+        baseline: summary,
+      },
+    },
+  } satisfies Record<string, HistoryEntry>;
+  const entry = (type: keyof typeof entries) => entries[type];
   it.each([ErrorName.ApprovalRejected, ErrorName.ApprovalTimedOut])(
     'does not keep the image out after %s while paused for listener drift, and does once the weights were restored',
     (name) => {

@@ -2,9 +2,9 @@
  * The `Canary Rollout State Change` detail: one event per history entry type, each valid against the published
  * schema, strict (unknown fields refused, naming them), and bounded far below PutEvents' 256 KB per entry.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { CONTROLLER_EVENT_SOURCE } from '../../functions/core/events';
-import type { HistoryEntry } from '../../functions/core/rollout';
+import { type HistoryEntry, type HistoryType, historyEntrySchema } from '../../functions/core/history';
 import {
   HISTORY_STATES,
   MAX_ENTRY_BYTES,
@@ -21,6 +21,9 @@ import type { Log, StateChangeBus } from '../../functions/ports';
 import { announce, recordHistory } from '../../functions/tasks/lib/procedures';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 
+/** Every kind the history has. */
+const KINDS = historyEntrySchema.options.map((o) => o.shape.type.value);
+
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const subject = {
   rolloutId: 'web-abababababababab',
@@ -32,8 +35,11 @@ const subject = {
 const AT = '2026-03-14T09:26:54.000Z';
 const versionSummary = { requests: 1200, errors: 3, errorRate: 0.0025, p99Ms: 88 };
 
+/** An entry before it is stamped with its time. */
+type Unstamped = HistoryEntry extends infer E ? (E extends HistoryEntry ? Omit<E, 'at'> : never) : never;
+
 /** The entry each task records (type, message, detail), per state. */
-const ENTRIES: Record<RolloutState, Omit<HistoryEntry, 'at'>> = {
+const ENTRIES = {
   started: { type: 'started', message: 'rollout of shop/web:v2 started', detail: { trigger: 'ecr-push' } },
   canaryDeployed: {
     type: 'prepared',
@@ -95,10 +101,12 @@ const ENTRIES: Record<RolloutState, Omit<HistoryEntry, 'at'>> = {
     message: 'web: rollback of shop/web:v2 did not complete',
     detail: { error: 'States.Timeout', reason: 'rollback timed out' },
   },
-};
+} satisfies Record<RolloutState, Unstamped>;
 
 describe('Canary Rollout State Change detail (schema version 1)', () => {
   it('maps every history entry type a task records to a state, and every state to one entry type', () => {
+    expectTypeOf<keyof typeof HISTORY_STATES>().toEqualTypeOf<HistoryType>();
+    expect(Object.keys(HISTORY_STATES).sort()).toEqual([...KINDS].sort());
     expect([...new Set(Object.values(HISTORY_STATES))].sort()).toEqual([...ROLLOUT_STATES].sort());
   });
 
@@ -151,12 +159,11 @@ describe('Canary Rollout State Change detail (schema version 1)', () => {
     const result = rolloutStateChangeDetail.safeParse({ ...change, extra: 1 });
     expect(result.success).toBe(false);
     expect(JSON.stringify(result.error?.issues)).toContain('extra');
-    expect(() => stateChangeOf(subject, { type: 'note', message: 'x', at: AT })).toThrow(
-      'history entry type "note" is not a rollout state',
-    );
-    expect(() => stateChangeOf(subject, { type: 'alarm', message: 'alarm', at: AT, detail: {} })).toThrow(
-      /alarm/,
-    );
+    // Entries the types rule out, made around them (a cast stands for JavaScript or a defect).
+    const note = { type: 'note', message: 'x', at: AT } as unknown as HistoryEntry;
+    expect(() => stateChangeOf(subject, note)).toThrow('history entry type "note" is not a rollout state');
+    const alarm = { type: 'alarm', message: 'alarm', at: AT, detail: {} } as unknown as HistoryEntry;
+    expect(() => stateChangeOf(subject, alarm)).toThrow(/alarm/);
   });
 
   it('stays far below 256 KB per PutEvents entry however long the texts (cut at MAX_TEXT)', () => {
@@ -258,11 +265,9 @@ describe('recordHistory announces what it records', () => {
   it('logs an entry that does not make a valid event instead of putting it', async () => {
     const { l, errors } = log();
     const put: unknown[] = [];
-    const ok = await announce({ events: { put: async (c) => void put.push(...c) }, log: l }, subject, {
-      type: 'alarm',
-      at: AT,
-      message: 'alarm',
-    });
+    // An alarm entry without its alarm: the types rule it out; the cast stands for a defect.
+    const entry = { type: 'alarm', at: AT, message: 'alarm' } as unknown as HistoryEntry;
+    const ok = await announce({ events: { put: async (c) => void put.push(...c) }, log: l }, subject, entry);
     expect(ok).toBe(false);
     expect(put).toEqual([]);
     expect(errors).toHaveLength(1);

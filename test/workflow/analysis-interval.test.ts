@@ -38,13 +38,13 @@ describe('the bake is judged every analysis interval', () => {
     expect((await world.waitFor(id, 90_000)).status).toBe('SUCCEEDED');
 
     const history = await world.store.history(id);
-    const firstStep = history.filter((h) => h.type === 'analysis' && h.detail?.step === 0);
-    const actions = firstStep.map((h) => h.detail?.action);
+    const firstStep = history.filter((h) => h.type === 'analysis').filter((h) => h.detail.step === 0);
+    const actions = firstStep.map((h) => h.detail.action);
     // Judged every minute: kept baking, then advanced on the early pass, long before the hour was up.
     expect(actions.at(-1)).toBe('advance');
     expect(actions.slice(0, -1).every((a) => a === 'keepBaking')).toBe(true);
     expect(actions.length).toBeGreaterThan(1);
-    expect(String(firstStep.at(-1)?.detail?.reason)).toMatch(/^early pass with \d+ s of the bake left/);
+    expect(String(firstStep.at(-1)?.detail.reason)).toMatch(/^early pass with \d+ s of the bake left/);
     expect(secondsInStep(history, 'analysis')).toBeLessThan(3600);
     await expectSettled(world, { stableTag: 'v2' });
   }, 120_000);
@@ -89,8 +89,9 @@ describe('the bake is judged every analysis interval', () => {
     expect((await world.waitFor(id, 60_000)).status).toBe('SUCCEEDED');
 
     const actions = (await world.store.history(id))
-      .filter((h) => h.type === 'analysis' && h.detail?.step === 0)
-      .map((h) => h.detail?.action);
+      .filter((h) => h.type === 'analysis')
+      .filter((h) => h.detail.step === 0)
+      .map((h) => h.detail.action);
     expect(actions.at(-1)).toBe('advance');
     expect(actions.filter((a) => a === 'awaitTraffic').length).toBeGreaterThan(0);
     expect(actions).not.toContain('rollback');

@@ -77,10 +77,10 @@ describe('capacity before traffic', () => {
     expect(between.length).toBeGreaterThan(0);
     expect(between.every((c) => c === 'CheckReady capacity')).toBe(true);
     // The step's history entry carries what the last capacity poll found.
-    const fiftyEntry = (await world.store.history(started.rolloutId)).find(
-      (h) => h.type === 'weight' && h.detail?.weight === 50,
-    );
-    expect(fiftyEntry?.detail?.capacity).toMatchObject({ polls: between.length, needed: 5, healthy: 5 });
+    const fiftyEntry = (await world.store.history(started.rolloutId))
+      .filter((h) => h.type === 'weight')
+      .find((h) => h.detail.weight === 50);
+    expect(fiftyEntry?.detail.capacity).toMatchObject({ polls: between.length, needed: 5, healthy: 5 });
     await expectSettled(world, { stableTag: 'v2' });
   });
 

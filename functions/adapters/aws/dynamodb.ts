@@ -29,9 +29,9 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { type AbortReason, LockHeldError, TransientError } from '../../core/errors';
+import { type HistoryEntry, readHistoryEntry, type StoredHistoryEntry } from '../../core/history';
 import type { AcceptedPush, SeenImage } from '../../core/pushes';
 import {
-  type HistoryEntry,
   type RolloutDoc,
   type RolloutRecord,
   type ServiceLock,
@@ -445,7 +445,7 @@ export class DynamoRolloutStore implements RolloutStore {
     );
   }
 
-  async history(rolloutId: string, page: HistoryPage = {}): Promise<HistoryEntry[]> {
+  async history(rolloutId: string, page: HistoryPage = {}): Promise<StoredHistoryEntry[]> {
     // Sort keys are HISTORY#<ISO time>#<seq>: entries at or after `since` sort at or after HISTORY#<since>, and
     // every history key sorts before HISTORY$ ('$' follows '#').
     const items = await this.query(
@@ -470,7 +470,8 @@ export class DynamoRolloutStore implements RolloutStore {
       },
       page.limit,
     );
-    return items.map((i) => withoutKeys<HistoryEntry>(i));
+    // Each entry read as its kind, or as unrecognized when none fits (another version wrote it): never refused.
+    return items.map((i) => readHistoryEntry(withoutKeys<unknown>(i)));
   }
 
   // --- quarantine and serving target group ---------------------------------------------------------------------

@@ -1,43 +1,10 @@
 import * as z from 'zod';
-import { serviceConfigSchema } from '../../core/config';
+import { planStepSchema } from '../../core/plan';
+import { deployedVersionSchema, type RolloutDoc, rolloutDocSchema, routeSchema } from '../../core/rollout';
 
 /** The payloads the state machine hands to tasks. They are internal, but still checked at the boundary. */
 
-const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
-
-export const imageSchema = z.strictObject({
-  repository: z.string().min(1),
-  digest,
-  tag: z.string().optional(),
-});
-
-export const planStepSchema = z.strictObject({
-  index: z.int().min(0),
-  weight: z.number().gt(0).max(100),
-  bakeSeconds: z.int().min(0),
-  approval: z.boolean(),
-});
-
-export const rolloutDocSchema = z.strictObject({
-  rolloutId: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
-  service: z.string().min(1),
-  image: imageSchema,
-  config: serviceConfigSchema,
-  plan: z.array(planStepSchema).min(1),
-  trigger: z.enum(['ecr-push', 'deploy-requested']),
-  requestedAt: z.string().min(1),
-});
-
-export const routeSchema = z.strictObject({
-  listenerArn: z.string().min(1),
-  ruleArn: z.string().min(1).optional(),
-  stableTargetGroupArn: z.string().min(1),
-  canaryTargetGroupArn: z.string().min(1),
-  stickinessSeconds: z.int().optional(),
-  headerRule: z
-    .strictObject({ header: z.string(), values: z.array(z.string()), priority: z.int() })
-    .optional(),
-});
+export { planStepSchema, rolloutDocSchema, routeSchema };
 
 /** What a caught error looks like in the state (Catch ResultPath). */
 export const caughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().nullish() });
@@ -54,30 +21,35 @@ export const waitInput = z.object({
   analyses: z.int().min(0).default(0),
 });
 
-export const deployedVersionSchema = z.strictObject({
-  image: z.string().min(1),
-  revision: z.string().min(1).optional(),
-});
-
-/** What the execution carries for a rollback (`$.prepared`: Prepare's result, and how far a promotion got). */
+/**
+ * What the execution itself carries about a rollout (the workflow's `$.prepared`: Prepare's result, and how far a
+ * promotion got), so that putting traffic back never needs the store.
+ */
 export const carriedStateSchema = z.object({
   route: routeSchema.optional(),
   previousStable: deployedVersionSchema.optional(),
+  /** `promoting`: the stable service may run the new image; `finishing`: the promotion may have completed. */
   phase: z.enum(['promoting', 'finishing']).optional(),
 });
+export type CarriedState = z.output<typeof carriedStateSchema>;
 
-/** What the traffic phase of a rollback did (procedures.ts TrafficOutcome). */
+/** What putting traffic back did; the workflow hands it to the notification and to the record's repair. */
 export const trafficOutcomeSchema = z.object({
+  /** This rollout no longer weights the listener: 100% is on stable (verified), or it never held the service. */
   restored: z.boolean(),
+  /** The weights were set and verified by this call (a route was known). */
   routed: z.boolean(),
   stableRestored: z.boolean(),
   canaryScaledDown: z.boolean(),
+  /** The record shows the rollout promoted: nothing was undone and nobody is paged. */
   promoted: z.boolean().optional(),
+  /** The store could not be read: decided from what the execution carries. */
   storeUnavailable: z.boolean().optional(),
 });
+export type TrafficOutcome = z.output<typeof trafficOutcomeSchema>;
 
 /** The rollout document an execution was started with (its input's `rollout`), or undefined when it is not one. */
-export function rolloutDocOf(input: string | null | undefined): z.infer<typeof rolloutDocSchema> | undefined {
+export function rolloutDocOf(input: string | null | undefined): RolloutDoc | undefined {
   if (!input) return undefined;
   try {
     const parsed = rolloutDocSchema.safeParse((JSON.parse(input) as { rollout?: unknown }).rollout);
@@ -88,7 +60,7 @@ export function rolloutDocOf(input: string | null | undefined): z.infer<typeof r
 }
 
 /** What a state's input carries about the rollout (`$.prepared`); empty when it carries nothing readable. */
-export function carriedStateOf(stateInput: string | undefined): z.infer<typeof carriedStateSchema> {
+export function carriedStateOf(stateInput: string | undefined): CarriedState {
   try {
     const prepared = (JSON.parse(stateInput ?? '{}') as { prepared?: unknown }).prepared;
     const parsed = carriedStateSchema.safeParse(prepared ?? {});

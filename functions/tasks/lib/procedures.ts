@@ -11,10 +11,10 @@ import {
   TransientError,
   WeightsNotAppliedError,
 } from '../../core/errors';
+import type { HistoryDetail, HistoryEntry, HistoryType } from '../../core/history';
 import { albWeights, trafficDrift } from '../../core/plan';
 import type {
   DeployedVersion,
-  HistoryEntry,
   RolloutDoc,
   RolloutRecord,
   RolloutStatus,
@@ -36,6 +36,7 @@ import type {
   StateChangeBus,
   TrafficRouter,
 } from '../../ports';
+import type { CarriedState, TrafficOutcome } from './inputs';
 
 const VERIFY_ATTEMPTS = 10;
 const VERIFY_BASE_DELAY_MS = 250;
@@ -198,19 +199,20 @@ export interface HistoryDeps {
  * Append an entry to the rollout's history, then announce it (`Canary Rollout State Change`): the one place a
  * rollout's changes are recorded, so every change is an event and none is announced without its record.
  */
-export async function recordHistory(
+export async function recordHistory<T extends HistoryType>(
   deps: HistoryDeps,
   rollout: StateChangeSubject,
-  type: string,
+  type: T,
   message: string,
-  detail?: HistoryEntry['detail'],
+  ...[detail]: HistoryDetail<T> extends undefined ? [] : [detail: HistoryDetail<T>]
 ): Promise<void> {
-  const entry: HistoryEntry = {
+  // The signature pairs the type with its kind's detail; TypeScript cannot follow that pairing into the object.
+  const entry = {
     at: deps.clock.now().toISOString(),
     type,
     message,
     ...(detail ? { detail } : {}),
-  };
+  } as HistoryEntry;
   await deps.store.appendHistory(rollout.rolloutId, entry);
   await announce(deps, rollout, entry);
 }
@@ -411,31 +413,6 @@ export interface RollbackDeps {
   clock: Clock;
   log: Log;
   events?: StateChangeBus;
-}
-
-/**
- * What the execution itself carries about a rollout (the workflow's `$.prepared`), so that putting traffic back
- * never needs the store: the route Prepare resolved, what stable ran before, and how far a promotion got.
- */
-export interface CarriedState {
-  route?: Route;
-  previousStable?: DeployedVersion;
-  /** `promoting`: the stable service may run the new image; `finishing`: the promotion may have completed. */
-  phase?: 'promoting' | 'finishing';
-}
-
-/** What putting traffic back did; the workflow hands it to the notification and to the record's repair. */
-export interface TrafficOutcome {
-  /** This rollout no longer weights the listener: 100% is on stable (verified), or it never held the service. */
-  restored: boolean;
-  /** The weights were set and verified by this call (a route was known). */
-  routed: boolean;
-  stableRestored: boolean;
-  canaryScaledDown: boolean;
-  /** The record shows the rollout promoted: nothing was undone and nobody is paged. */
-  promoted?: boolean;
-  /** The store could not be read: decided from what the execution carries. */
-  storeUnavailable?: boolean;
 }
 
 export interface RollbackOutcome {
