@@ -45,7 +45,7 @@ export const ROLLOUT_STATES = [
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
 
 /**
- * The state each kind of history entry announces (functions/tasks/lib/procedures.ts recordHistory, the CLI): every
+ * The state each kind of history entry announces (functions/tasks/lib/history.ts recordHistory, the CLI): every
  * kind has one, which the compiler holds to.
  */
 export const HISTORY_STATES = {

@@ -22,7 +22,7 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
   async function stop(record: RolloutRecord, alarmName: string, reason: string): Promise<void> {
     const message = `alarm ${alarmName} in ALARM: ${reason}`;
     // The mark first, then the listener: a task moving traffic reads the mark after its own write and puts stable
-    // back itself (procedures.ts moveTraffic), so whichever writes last, stable wins. Stable is restored even when
+    // back itself (lib/traffic.ts moveTraffic), so whichever writes last, stable wins. Stable is restored even when
     // the mark cannot be stored; the event is then retried, and the mark stored.
     let marked: RolloutRecord;
     try {

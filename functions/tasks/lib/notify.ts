@@ -1,0 +1,35 @@
+/** Sending a rollout event to the service's notification channels. */
+import type { ServiceConfig } from '../../core/config';
+import type { Log, NotificationChannels, Notifier, RolloutEvent } from '../../ports';
+
+/** A service's own notification channels for its events (undefined when it names none: the defaults apply). */
+export function channelsOf(config: ServiceConfig): NotificationChannels | undefined {
+  const n = config.notifications;
+  const channels: NotificationChannels = {
+    ...(n.snsTopicArn ? { snsTopicArn: n.snsTopicArn } : {}),
+    ...(n.pagerDuty ? { pagerDutySecretArn: n.pagerDuty.routingKeySecretArn } : {}),
+  };
+  return Object.keys(channels).length > 0 ? channels : undefined;
+}
+
+/**
+ * Send to every notifier; one failing never stops the others, nor the caller. Each notifier sends to the event's
+ * `channels` (fill them with `channelsOf`) or to its default.
+ */
+export async function notifyAll(
+  deps: { notifiers: readonly Notifier[]; log: Log },
+  event: RolloutEvent,
+): Promise<{ delivered: string[]; failed: string[] }> {
+  const results = await Promise.allSettled(deps.notifiers.map((n) => n.notify(event)));
+  const delivered: string[] = [];
+  const failed: string[] = [];
+  results.forEach((r, i) => {
+    const name = deps.notifiers[i]?.name ?? `notifier-${i}`;
+    if (r.status === 'fulfilled') delivered.push(name);
+    else {
+      failed.push(name);
+      deps.log.error('notification failed', { notifier: name, event: event.type, error: String(r.reason) });
+    }
+  });
+  return { delivered, failed };
+}

@@ -1,0 +1,183 @@
+/** Whether a task still owns its rollout, and handing a service's lock over to the rollout waiting for it. */
+import { ErrorName, NotOwnerError, RolloutAbortedError } from '../../core/errors';
+import type { RolloutDoc, RolloutRecord, RolloutStatus, ServiceLock } from '../../core/rollout';
+import { TERMINAL_STATUSES } from '../../core/rollout';
+import type { Clock, Executions, Log, RolloutStore } from '../../ports';
+
+/** What a task needs to know before it changes anything: the rollout's record and the service's lock. */
+export async function ownership(
+  store: RolloutStore,
+  rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
+): Promise<{ record: RolloutRecord | undefined; lock: ServiceLock | undefined }> {
+  const [lock, record] = await Promise.all([
+    store.getLock(rollout.service),
+    store.getRollout(rollout.rolloutId),
+  ]);
+  return { record, lock };
+}
+
+/** The statuses in which a rollout's own tasks still move it forward. */
+const MOVING: ReadonlySet<RolloutStatus> = new Set(['running', 'promoting']);
+
+/**
+ * The record of a rollout that still owns its service, read before any side effect. Throws the abort's stable
+ * error if an alarm, an operator or a newer image has asked it to stop, and LockHeld when it no longer owns the
+ * service: its lock passed on (it ended and a newer rollout holds the service) or it is over or rolling back.
+ * A task retried after its attempt finished the rollout (its response lost) thus changes nothing that a newer
+ * rollout owns.
+ */
+export async function checkpoint(
+  store: RolloutStore,
+  rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
+): Promise<RolloutRecord> {
+  return stillOwned(rollout, await ownership(store, rollout));
+}
+
+/** checkpoint's judgement on what `ownership` read. */
+export function stillOwned(
+  rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
+  { record, lock }: { record: RolloutRecord | undefined; lock: ServiceLock | undefined },
+): RolloutRecord {
+  if (!record) throw new Error(`rollout ${rollout.rolloutId} has no record`);
+  if (record.abort) throw new RolloutAbortedError(record.abort.reason, record.abort.message);
+  if (lock?.rolloutId !== rollout.rolloutId || !MOVING.has(record.status)) {
+    throw new NotOwnerError(
+      rollout.service,
+      lock?.rolloutId,
+      `rollout ${rollout.rolloutId} is ${record.status} and the service's lock is held by ${lock?.rolloutId ?? 'nobody'}: it changes nothing`,
+    );
+  }
+  return record;
+}
+
+/**
+ * Release the service's lock and, if a newer image superseded this rollout, start it: the lock passes to it
+ * atomically, and the start is idempotent (same name, same input), so a retry after a crash is safe.
+ */
+export async function releaseAndHandOver(
+  deps: { store: RolloutStore; executions: Executions; clock: Clock; log: Log },
+  service: string,
+  rolloutId: string,
+): Promise<string | undefined> {
+  const pending = await deps.store.releaseLock(service, rolloutId, deps.clock.now());
+  if (!pending) return undefined;
+  try {
+    await startRolloutExecution(deps, pending);
+  } catch (error) {
+    // Refused for good: it was recorded as rolled back and gave the service back. Anything else is retried.
+    if (!startRefused(error)) throw error;
+    deps.log.error('the rollout that superseded this one could not start', {
+      rolloutId: pending.rolloutId,
+      error: String(error),
+    });
+    return undefined;
+  }
+  deps.log.info('started the rollout that superseded this one', { rolloutId: pending.rolloutId });
+  return pending.rolloutId;
+}
+
+/**
+ * Start the lock holder's execution if it may never have started: the lock was taken or handed over for it, and
+ * the start that follows failed or was never reached. Idempotent: an execution with the same name and input is
+ * the same execution (Step Functions API Reference, StartExecution), so a holder already running is left alone.
+ * A holder with no record yet is being started by whoever took the lock for it; only the rollout that handed
+ * the lock over (`handedOver`), which is that starter, starts it from the beginning. Returns the holder's id when
+ * it asked for the start.
+ */
+export async function ensureHolderStarted(
+  deps: { store: RolloutStore; executions: Executions; clock: Clock; log: Log },
+  lock: ServiceLock,
+  options: { handedOver?: boolean } = {},
+): Promise<string | undefined> {
+  const doc = lock.doc;
+  if (doc?.rolloutId !== lock.rolloutId) return undefined;
+  const record = await deps.store.getRollout(lock.rolloutId);
+  if (record && TERMINAL_STATUSES.has(record.status)) return undefined;
+  if (!record && !options.handedOver) return undefined;
+  // With a record, the holder may be running: start it as it is (never the "superseded before it started" path
+  // of startRolloutExecution, which would hand its lock over while it runs).
+  const started = record ? await startOrGiveBack(deps, doc) : await startRolloutExecution(deps, doc);
+  if (!started.alreadyStarted)
+    deps.log.warn('started the execution of a lock holder that had none', { rolloutId: lock.rolloutId });
+  return lock.rolloutId;
+}
+
+export async function startRolloutExecution(
+  deps: { store: RolloutStore; executions: Executions; clock: Clock },
+  doc: RolloutDoc,
+): Promise<{ executionArn: string; alreadyStarted: boolean }> {
+  const now = deps.clock.now().toISOString();
+  if (!(await deps.store.getRollout(doc.rolloutId))) {
+    await deps.store.putRollout({
+      rolloutId: doc.rolloutId,
+      service: doc.service,
+      image: doc.image,
+      status: 'running',
+      alarms: doc.config.analysis.alarms,
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+  const lock = await deps.store.getLock(doc.service);
+  if (lock?.rolloutId === doc.rolloutId && lock.pending) {
+    // A newer image arrived before this one started: it never touches traffic; the newer one starts instead.
+    await deps.store.updateRollout(doc.rolloutId, {
+      status: 'rolledBack',
+      updatedAt: now,
+      outcome: {
+        result: 'rolledBack',
+        reason: `Superseded: ${lock.pending.rolloutId} arrived before it started`,
+        at: now,
+      },
+    });
+    const next = await deps.store.releaseLock(doc.service, doc.rolloutId, deps.clock.now());
+    if (next) return startRolloutExecution(deps, next);
+  }
+  return startOrGiveBack(deps, doc);
+}
+
+/**
+ * StartExecution errors that mean no execution was started, by this request or by an attempt of it the SDK made
+ * before (the request is invalid, refused, or names no state machine: Step Functions API Reference,
+ * StartExecution, Errors). Any other failure (throttling, a timeout, a 5xx, a lost response) may follow a start
+ * that succeeded.
+ */
+const START_REFUSED = new Set<string>([
+  ErrorName.AccessDenied,
+  ErrorName.TargetNotFound,
+  'InvalidExecutionInput',
+  'InvalidName',
+  'InvalidArn',
+  'ValidationException',
+  'StateMachineDeleting',
+]);
+
+export function startRefused(error: unknown): boolean {
+  return error instanceof Error && START_REFUSED.has(error.name);
+}
+
+/**
+ * Start the rollout's execution. Only when Step Functions says it started nothing is the lock given back (to the
+ * pending rollout, if any) with the rollout recorded as rolled back; after any other failure the execution may
+ * hold the lock, so it keeps it.
+ */
+async function startOrGiveBack(
+  deps: { store: RolloutStore; executions: Executions; clock: Clock },
+  doc: RolloutDoc,
+): Promise<{ executionArn: string; alreadyStarted: boolean }> {
+  try {
+    return await deps.executions.start(doc.rolloutId, { rollout: doc });
+  } catch (error) {
+    if (!startRefused(error)) throw error;
+    const at = deps.clock.now().toISOString();
+    const reason = `could not start: ${(error as Error).name}: ${(error as Error).message}`;
+    await deps.store.updateRollout(doc.rolloutId, {
+      status: 'rolledBack',
+      updatedAt: at,
+      outcome: { result: 'rolledBack', reason, at },
+    });
+    const next = await deps.store.releaseLock(doc.service, doc.rolloutId, deps.clock.now());
+    if (next) await startRolloutExecution(deps, next).catch(() => undefined);
+    throw error;
+  }
+}
