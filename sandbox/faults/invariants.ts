@@ -100,7 +100,22 @@ export async function checkInvariants(world: World, injector: FaultInjector): Pr
   )
     v.push('a late push of an older image (v0) started a rollout');
 
-  // Pages: every failed rollout pages, under its own dedup key (one incident); a promotion never pages.
+  v.push(...checkPages(world, injector, records));
+
+  // No healthy image is quarantined, unless an alarm, a rejection or a hand-made change stopped its rollout.
+  for (const r of records) {
+    const tag = r.image.tag;
+    if (!healthy(tag)) continue;
+    if ((await world.store.isQuarantined(r.service, r.image.digest)) && !injector.blamed.has(r.rolloutId))
+      v.push(`healthy image ${tag} quarantined`);
+  }
+  if (world.errors.length > 0) v.push(`errors: ${world.errors.map(String).join('; ')}`);
+  return v;
+}
+
+/** Pages: every failed rollout pages, under its own dedup key (one incident); a promotion never pages. */
+function checkPages(world: World, injector: FaultInjector, records: RolloutRecord[]): string[] {
+  const v: string[] = [];
   const pages = world.receiver.messages.filter(
     (m) => m.channel === 'pagerduty' && m.body.event_action !== 'resolve',
   );
@@ -115,14 +130,5 @@ export async function checkInvariants(world: World, injector: FaultInjector): Pr
   }
   for (const k of keys)
     if (!records.some((r) => r.rolloutId === k)) v.push(`a page whose dedup_key ${k} names no rollout`);
-
-  // No healthy image is quarantined, unless an alarm, a rejection or a hand-made change stopped its rollout.
-  for (const r of records) {
-    const tag = r.image.tag;
-    if (!healthy(tag)) continue;
-    if ((await world.store.isQuarantined(r.service, r.image.digest)) && !injector.blamed.has(r.rolloutId))
-      v.push(`healthy image ${tag} quarantined`);
-  }
-  if (world.errors.length > 0) v.push(`errors: ${world.errors.map(String).join('; ')}`);
   return v;
 }

@@ -35,6 +35,42 @@ export async function runSchedule(
   } = {},
 ): Promise<ScheduleResult> {
   const injector = new FaultInjector(schedule);
+  const world = faultWorld(schedule, injector);
+  injector.attach(world);
+  await world.start();
+  const deadline = options.deadlineMs ?? 120_000;
+  try {
+    await injector.push('v2');
+    const settled = (await injector.settle(deadline)) && (await injector.recover(deadline));
+    await injector.late();
+    const after = await injector.settle(deadline);
+    await new Promise((r) => setTimeout(r, 5));
+    await options.tamper?.(world);
+    const violations = [...injector.violations, ...(await checkInvariants(world, injector))];
+    if (!settled || !after) violations.push('did not settle: an execution or an operation never ended');
+    const t = world.config().traffic;
+    const stable = world.backends.get(t.stableTargetGroupArn)?.version.tag;
+    const outcome: Outcome = violations.some((v) =>
+      /^(did not settle|an execution is still running|lock still held|rollout .* ended)/.test(v),
+    )
+      ? 'stuck'
+      : stable === 'v1'
+        ? 'rolledBack'
+        : 'promoted';
+    return {
+      outcome,
+      stable,
+      violations,
+      injected: injector.injected,
+      deadLetters: injector.deadLetters.length,
+    };
+  } finally {
+    await world.stop();
+  }
+}
+
+/** The world a schedule runs in: one service with a three-step plan, v1 on stable, the scripted metrics. */
+function faultWorld(schedule: Schedule, injector: FaultInjector): World {
   let world: World | undefined;
   const config = demoService({
     steps: [
@@ -75,35 +111,5 @@ export async function runSchedule(
     invoke: injector.invoke,
     metrics: injector.metricsFor(() => world as World),
   });
-  injector.attach(world);
-  await world.start();
-  const deadline = options.deadlineMs ?? 120_000;
-  try {
-    await injector.push('v2');
-    const settled = (await injector.settle(deadline)) && (await injector.recover(deadline));
-    await injector.late();
-    const after = await injector.settle(deadline);
-    await new Promise((r) => setTimeout(r, 5));
-    await options.tamper?.(world);
-    const violations = [...injector.violations, ...(await checkInvariants(world, injector))];
-    if (!settled || !after) violations.push('did not settle: an execution or an operation never ended');
-    const t = world.config().traffic;
-    const stable = world.backends.get(t.stableTargetGroupArn)?.version.tag;
-    const outcome: Outcome = violations.some((v) =>
-      /^(did not settle|an execution is still running|lock still held|rollout .* ended)/.test(v),
-    )
-      ? 'stuck'
-      : stable === 'v1'
-        ? 'rolledBack'
-        : 'promoted';
-    return {
-      outcome,
-      stable,
-      violations,
-      injected: injector.injected,
-      deadLetters: injector.deadLetters.length,
-    };
-  } finally {
-    await world.stop();
-  }
+  return world;
 }
