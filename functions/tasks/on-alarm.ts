@@ -8,9 +8,14 @@
 import { ErrorName, TransientError } from '../core/errors';
 import { alarmStateChangeEvent } from '../core/events';
 import type { RolloutDoc, RolloutRecord } from '../core/rollout';
-import { phaseAt } from '../core/workflow-phase';
 import { rolloutDocOf as documentOf } from './lib/inputs';
-import { configuredRoute, type RollbackDeps, recordHistory, shiftTraffic } from './lib/procedures';
+import {
+  configuredRoute,
+  executionProgress,
+  type RollbackDeps,
+  recordHistory,
+  shiftTraffic,
+} from './lib/procedures';
 import { task } from './lib/task';
 
 /** Stopping a rollout needs what putting traffic back needs (lib/procedures.ts). */
@@ -51,8 +56,7 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
       if (!doc || services.has(doc.service)) continue;
       services.add(doc.service);
       if (!doc.config.analysis.alarms.includes(alarmName)) continue;
-      const entered = await executions.lastStateEntered(e.name);
-      if (entered && phaseAt(entered.name) === 'promoted') continue;
+      if ((await executionProgress(executions, e.name)).phase === 'promoted') continue;
       gated.push({ name: e.name, doc });
     }
     return gated;

@@ -11,18 +11,13 @@ import { ErrorName, TransientError } from '../core/errors';
 import { executionStatusChangeEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
 import { imageLabel, type RolloutDoc } from '../core/rollout';
-import { phaseAt } from '../core/workflow-phase';
 import type { Notifier, ServiceCatalog } from '../ports';
-import {
-  type CarriedState,
-  carriedStateOf,
-  rolloutDocOf as documentOf,
-  type TrafficOutcome,
-} from './lib/inputs';
+import { type CarriedState, rolloutDocOf as documentOf, type TrafficOutcome } from './lib/inputs';
 import {
   channelsOf,
   configuredRoute,
   ensureHolderStarted,
+  executionProgress,
   notifyAll,
   type RollbackDeps,
   recordRollback,
@@ -122,9 +117,7 @@ export function makeReconcile(deps: ReconcileDeps) {
       // Its Rollback restored traffic and NotifyRollback paged; only the record is left (RecordRollback ran out).
       return recordWhenStoreAnswers(doc, status, errorName, reason, WORKFLOW_RESTORED, context);
     }
-    const entered = await executions.lastStateEntered(name);
-    const carried = carriedStateOf(entered?.input);
-    const phase = (entered && phaseAt(entered.name)) ?? carried.phase;
+    const { phase, carried } = await executionProgress(executions, name);
     if (phase === 'promoted') return { rolloutId: name, action: 'none', status, detail: 'promoted' };
     if (deps.deployerFor(doc.config).swapsTargetGroups) {
       throw new TransientError(

@@ -14,5 +14,11 @@ export {
   startRolloutExecution,
   stillOwned,
 } from './ownership';
-export { type RollbackDeps, type RollbackOutcome, recordRollback, restoreTraffic } from './rollback';
+export {
+  executionProgress,
+  type RollbackDeps,
+  type RollbackOutcome,
+  recordRollback,
+  restoreTraffic,
+} from './rollback';
 export { checkDrift, configuredRoute, moveTraffic, resolveRoute, shiftTraffic } from './traffic';

@@ -3,6 +3,7 @@ import { TransientError } from '../../core/errors';
 import type { DeployedVersion, RolloutDoc, RolloutRecord, Route } from '../../core/rollout';
 import { imageLabel } from '../../core/rollout';
 import { quarantines } from '../../core/rules';
+import { phaseAt, type WorkflowPhase } from '../../core/workflow-phase';
 import type {
   Clock,
   DeployerFor,
@@ -13,7 +14,7 @@ import type {
   TrafficRouter,
 } from '../../ports';
 import { recordHistory } from './history';
-import type { CarriedState, TrafficOutcome } from './inputs';
+import { type CarriedState, carriedStateOf, type TrafficOutcome } from './inputs';
 import { ensureHolderStarted, releaseAndHandOver } from './ownership';
 import { shiftTraffic } from './traffic';
 
@@ -25,6 +26,20 @@ export interface RollbackDeps {
   clock: Clock;
   log: Log;
   events?: StateChangeBus;
+}
+
+/**
+ * How far an execution got, when the store cannot say: the phase of the state it entered last (or the one its
+ * rollback path carries), and what that state's input carries (`$.prepared`). One GetExecutionHistory call.
+ */
+export async function executionProgress(
+  executions: Executions,
+  name: string,
+): Promise<{ phase?: WorkflowPhase; carried: CarriedState }> {
+  const entered = await executions.lastStateEntered(name);
+  const carried = carriedStateOf(entered?.input);
+  const phase = (entered && phaseAt(entered.name)) ?? carried.phase;
+  return phase ? { phase, carried } : { carried };
 }
 
 export interface RollbackOutcome {
