@@ -18,7 +18,7 @@ import {
   type StartResult,
   type StatusRow,
 } from './operations';
-import { terminalSafe, toJson } from './output';
+import { headlines, terminalSafe, toJson } from './output';
 import { AWS_POLL, parseDuration, SANDBOX_POLL, WAIT_EXIT, waitForRollout } from './wait';
 
 export const HELP = `Usage: canary <command> [arguments] [options]
@@ -380,7 +380,7 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
     }
     if (command === 'status' || command === 'history') {
       const rows = result as StatusRow[];
-      io.stdout(v.json ? `${toJson(rows)}\n` : table(rows));
+      io.stdout(v.json ? `${toJson(rows)}\n` : headlines(rows) + table(rows));
       return 0;
     }
     const r = result as { message: string };

@@ -7,7 +7,6 @@ import { waitHash } from '../functions/core/approval-links';
 import { ErrorName } from '../functions/core/errors';
 import type { StoredHistoryEntry } from '../functions/core/history';
 import { rolloutIdForPush } from '../functions/core/pushes';
-import { type MetricPoint, renderHtml, traceFromHistory } from '../functions/core/report-html';
 import {
   type ImageRef,
   imageLabel,
@@ -20,6 +19,8 @@ import { freeText } from '../functions/core/text';
 import type { Clock, Executions, RolloutStore, StateChangeBus } from '../functions/ports';
 import { writeAfterDecision } from '../functions/tasks/lib/after-decision';
 import { recordHistory } from '../functions/tasks/lib/procedures';
+import { recordSentence } from '../functions/views/headline';
+import { type MetricPoint, renderHtml, traceFromHistory } from '../functions/views/report-html';
 
 /** A Docker image tag: up to 128 characters, the first a word character (docker/distribution reference grammar). */
 const IMAGE_TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
@@ -53,6 +54,8 @@ export interface StatusRow {
   verdict: string | null;
   updatedAt: string;
   outcome?: string;
+  /** One sentence: how the rollout went, or what its last analysis found and what to do. */
+  headline: string;
 }
 
 export interface OperationResult {
@@ -135,6 +138,7 @@ export function row(r: RolloutRecord): StatusRow {
     verdict: r.lastVerdict?.result ?? null,
     updatedAt: r.updatedAt,
     ...(r.outcome ? { outcome: r.outcome.reason } : {}),
+    headline: recordSentence(r),
   };
 }
 

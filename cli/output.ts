@@ -13,3 +13,9 @@ export const toJson = (value: unknown) =>
     /[\u007f-\u009f]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
+
+/** What `canary status` leads with: one sentence per rollout (what happened, what it means, what to do). */
+export const headlines = (rows: readonly { service: string; headline?: string }[]) =>
+  rows.length === 0
+    ? ''
+    : `${rows.map((r) => `${terminalSafe(r.service)}: ${terminalSafe(r.headline ?? '')}\n`).join('')}\n`;

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { CONTROL_INFO_FILE, type ControlInfo } from './control';
 import { eventLine } from './event-bus';
 import { unsupportedNode } from './node-version';
-import { renderHtml } from './report';
+import { renderHtml, summaryLines } from './report';
 import { type RunOptions, runRollouts, runRolloutsKeepingTime, SCENARIOS } from './run';
 import { describeShortfall } from './timekeeping';
 
@@ -149,7 +149,9 @@ async function main(): Promise<void> {
   const { traces, wallMs, world, timekeeping } = result;
 
   const summary = {
-    rollouts: traces.map(({ summary: { wallMs: _w, rolloutId: _r, ...rest } }) => rest),
+    rollouts: traces.map(
+      ({ summary: { wallMs: _w, rolloutId: _r, image: _i, service: _s, ...rest } }) => rest,
+    ),
     timekeeping,
     ...(timekeeping.valid ? {} : { invalid: describeShortfall(timekeeping) }),
   };
@@ -168,16 +170,7 @@ async function main(): Promise<void> {
     say(`Wall time ${(wallMs / 1000).toFixed(1)} s. No outcomes: the run is invalid (see above).`);
   } else {
     say('');
-    say(
-      'version  outcome       steps (weight:verdict)                          failed served  alarm→stable  reason',
-    );
-    for (const t of traces) {
-      const s = t.summary;
-      const steps = s.steps.map((x) => `${x.weight}:${x.verdict}`).join(' ');
-      say(
-        `${s.version.padEnd(8)} ${s.outcome.padEnd(13)} ${steps.padEnd(47)} ${String(s.failedRequestsServed).padStart(13)}  ${(s.alarmToStableMs === null ? '-' : `${s.alarmToStableMs} ms`).padStart(12)}  ${s.reason.slice(0, 90)}`,
-      );
-    }
+    for (const line of summaryLines(traces)) say(line);
     const pages = world.receiver.messages.filter((m) => m.channel === 'pagerduty').length;
     const sns = world.receiver.messages.filter((m) => m.channel === 'sns').length;
     say('');

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { snsMessage } from '../functions/core/notification';
 import type { Notifier, RolloutEvent } from '../functions/ports';
+import { snsMessage } from '../functions/views/notification';
 
 export interface ReceivedMessage {
   channel: 'pagerduty' | 'sns';

@@ -4,7 +4,8 @@
  */
 import type { ServiceConfigInput } from '../functions/core/config';
 import type { HistoryEntry, StoredHistoryEntry } from '../functions/core/history';
-import { stepVerdicts } from '../functions/core/report-html';
+import { imageLabel } from '../functions/core/rollout';
+import { stepVerdicts } from '../functions/views/report-html';
 import { CRASHES, demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from './demo';
 import {
   describeShortfall,
@@ -23,6 +24,9 @@ export interface StepSummary {
 
 export interface RolloutSummary {
   version: string;
+  /** The image as imageLabel names it, and its service (the report's sentence names them). */
+  image?: string;
+  service?: string;
   rolloutId: string;
   outcome: 'promoted' | 'rolledBack';
   reason: string;
@@ -253,6 +257,7 @@ export async function runRollouts(options: RunOptions): Promise<RunResult> {
       const reason = record?.outcome?.reason ?? 'unknown';
       const summary: RolloutSummary = {
         version: tag,
+        ...(record ? { image: imageLabel(record.image), service: record.service } : {}),
         rolloutId: result.rolloutId,
         outcome: record?.status === 'promoted' ? 'promoted' : 'rolledBack',
         reason,

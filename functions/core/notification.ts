@@ -1,8 +1,8 @@
 /**
- * How a rollout event reads in each channel. Pure formatting, shared by the AWS adapters and the sandbox, so
- * what people receive locally is what they receive from AWS.
+ * A rollout event as the notifiers receive it (functions/views/notification.ts words it for each channel), and
+ * which severities page someone.
  */
-import type { MetricEvidence } from './judge';
+import type { Verdict } from './verdict';
 
 /** The fields of a rollout event that formatting needs; ports.RolloutEvent builds on them (core imports no port). */
 export interface NotificationEvent {
@@ -10,93 +10,17 @@ export interface NotificationEvent {
   severity: 'info' | 'warning' | 'error' | 'critical';
   rolloutId: string;
   service: string;
+  /** The image as imageLabel (core/rollout.ts) names it. */
   image: string;
   summary: string;
   reason?: string;
   step?: { index: number; weight: number };
-  verdict?: { result: string; reason: string; metrics: MetricEvidence[] };
+  verdict?: Verdict;
   links?: Record<string, string>;
   at: string;
-}
-
-export interface SnsMessage {
-  /** SNS subjects: printable ASCII, under 100 characters, one line (see snsSubject). */
-  subject: string;
-  message: string;
-  /** String attributes subscribers filter on (FilterPolicy). */
-  attributes: Record<string, string>;
-}
-
-function evidenceLines(event: NotificationEvent): string[] {
-  return (event.verdict?.metrics ?? []).map((m) => `  - ${m.metric}: ${m.result} (${m.detail})`);
-}
-
-/** SNS Publish refuses a Subject of 100 characters or more. */
-const SNS_SUBJECT_MAX_LENGTH = 99;
-
-/**
- * A text made a valid SNS Subject (SNS API Reference, Publish: "no line breaks or control characters, and less
- * than 100 characters long"; formerly also ASCII, beginning with a letter, number or punctuation mark, which is
- * kept: every caller starts it with "["). Runs of anything else become one space; a long text is cut with "...".
- */
-function snsSubject(text: string): string {
-  const clean = text
-    .replace(/[^\x20-\x7e]+/g, ' ')
-    .replace(/ {2,}/g, ' ')
-    .trim();
-  if (clean.length <= SNS_SUBJECT_MAX_LENGTH) return clean;
-  return `${clean.slice(0, SNS_SUBJECT_MAX_LENGTH - 3).trimEnd()}...`;
-}
-
-export function snsMessage(event: NotificationEvent): SnsMessage {
-  const subject = snsSubject(`[${event.severity.toUpperCase()}] ${event.summary}`);
-  const lines = [
-    event.summary,
-    '',
-    `Service: ${event.service}`,
-    `Image: ${event.image}`,
-    `Rollout: ${event.rolloutId}`,
-    ...(event.step ? [`Step: ${event.step.index + 1} at ${event.step.weight}%`] : []),
-    ...(event.reason ? [`Reason: ${event.reason}`] : []),
-    ...(event.verdict ? ['', `Evidence (${event.verdict.result}):`, ...evidenceLines(event)] : []),
-    ...(event.links ? ['', ...Object.entries(event.links).map(([k, v]) => `${k}: ${v}`)] : []),
-    '',
-    `At: ${event.at}`,
-  ];
-  return {
-    subject,
-    message: lines.join('\n'),
-    attributes: { service: event.service, event: event.type, severity: event.severity },
-  };
 }
 
 /** Severities that open a PagerDuty incident; the rest are for SNS subscribers only. */
 export function pages(severity: NotificationEvent['severity']): boolean {
   return severity === 'error' || severity === 'critical';
-}
-
-/** A PagerDuty Events API v2 `trigger`, deduplicated per rollout so retries and repeats make one incident. */
-export function pagerDutyTrigger(event: NotificationEvent, routingKey: string) {
-  return {
-    routing_key: routingKey,
-    event_action: 'trigger' as const,
-    dedup_key: event.rolloutId,
-    payload: {
-      summary: event.summary.slice(0, 1024),
-      source: `canary-controller/${event.service}`,
-      severity: event.severity,
-      timestamp: event.at,
-      component: event.service,
-      group: 'canary-rollouts',
-      class: event.type,
-      custom_details: {
-        rollout: event.rolloutId,
-        image: event.image,
-        ...(event.reason ? { reason: event.reason } : {}),
-        ...(event.step ? { step: event.step } : {}),
-        ...(event.verdict ? { verdict: event.verdict.result, evidence: event.verdict.metrics } : {}),
-      },
-    },
-    ...(event.links ? { links: Object.entries(event.links).map(([text, href]) => ({ href, text })) } : {}),
-  };
 }

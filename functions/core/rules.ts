@@ -14,9 +14,28 @@ export const NEXT_ACTIONS = [
 ] as const;
 export type NextAction = (typeof NEXT_ACTIONS)[number];
 
+/**
+ * Why the workflow does what it does next (views/verdict-text.ts words it with the verdict): the verdict failed,
+ * an early pass, the bake goes on, waiting for traffic, an extension of the bake, the extensions used up, a pass,
+ * or an inconclusive verdict advancing by policy.
+ */
+export type DecisionReason =
+  | 'failed'
+  | 'earlyPass'
+  | 'baking'
+  | 'awaitingTraffic'
+  | 'extending'
+  | 'extensionsUsedUp'
+  | 'passed'
+  | 'inconclusiveByPolicy';
+
 export interface Decision {
   action: NextAction;
-  reason: string;
+  because: DecisionReason;
+  /** What was left of the bake (s) when the decision came mid-bake. */
+  bakeLeftSeconds?: number;
+  /** Extensions of the step used before this decision, and how many the policy allows. */
+  extensions?: { used: number; max: number };
 }
 
 /** Default analysis.intervalSeconds: the load balancer's metric period. */
@@ -127,40 +146,24 @@ export function decide(
   policy: AnalysisPolicy,
   bakeLeftSeconds = 0,
 ): Decision {
-  if (verdict.result === 'fail') return { action: 'rollback', reason: verdict.reason };
+  if (verdict.result === 'fail') return { action: 'rollback', because: 'failed' };
   if (bakeLeftSeconds > 0) {
     if (verdict.result === 'pass' && verdict.earlyPass === true && policy.earlyPass !== false) {
-      const reason = `early pass with ${bakeLeftSeconds} s of the bake left: ${verdict.reason}`;
-      return { action: step.approval ? 'awaitApproval' : 'advance', reason };
+      return { action: step.approval ? 'awaitApproval' : 'advance', because: 'earlyPass', bakeLeftSeconds };
     }
-    return {
-      action: 'keepBaking',
-      reason: `${verdict.result}, ${bakeLeftSeconds} s of the bake left: ${verdict.reason}`,
-    };
+    return { action: 'keepBaking', because: 'baking', bakeLeftSeconds };
   }
+  const extensions = { used: extensionsUsed, max: policy.maxExtensions };
   if (verdict.result === 'inconclusive') {
-    if (verdict.lowTraffic === true) {
-      return { action: 'awaitTraffic', reason: `${verdict.reason}; waiting for traffic` };
-    }
-    if (extensionsUsed < policy.maxExtensions) {
-      return {
-        action: 'bakeAgain',
-        reason: `${verdict.reason}; extending the bake (${extensionsUsed + 1} of ${policy.maxExtensions})`,
-      };
-    }
+    if (verdict.lowTraffic === true) return { action: 'awaitTraffic', because: 'awaitingTraffic' };
+    if (extensionsUsed < policy.maxExtensions)
+      return { action: 'bakeAgain', because: 'extending', extensions };
     if (policy.onInconclusive === 'rollback') {
-      return {
-        action: 'rollback',
-        reason: `still inconclusive after ${extensionsUsed} extension(s): ${verdict.reason}`,
-      };
+      return { action: 'rollback', because: 'extensionsUsedUp', extensions };
     }
   }
-  const why =
-    verdict.result === 'pass'
-      ? verdict.reason
-      : `advancing on inconclusive evidence by policy: ${verdict.reason}`;
-  if (step.approval) return { action: 'awaitApproval', reason: why };
-  return { action: 'advance', reason: why };
+  const because = verdict.result === 'pass' ? 'passed' : 'inconclusiveByPolicy';
+  return { action: step.approval ? 'awaitApproval' : 'advance', because };
 }
 
 /**

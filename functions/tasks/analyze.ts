@@ -8,6 +8,7 @@ import type { AnalysisPolicy } from '../core/config';
 import { CanaryFailedError, ConfigInvalidError, TrafficDriftedError } from '../core/errors';
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd } from '../core/judge';
 import { lateMetricsNote, periodCounts, revisedPeriods } from '../core/late-metrics';
+import { imageLabel } from '../core/rollout';
 import { afterAnalysis, decide } from '../core/rules';
 import { evidenceSummary } from '../core/state-change';
 import type {
@@ -20,6 +21,7 @@ import type {
   StateChangeBus,
   TrafficRouter,
 } from '../ports';
+import { decisionText } from '../views/evidence-text';
 import { stepInput } from './lib/inputs';
 import { channelsOf, checkDrift, checkpoint, notifyAll, recordHistory } from './lib/procedures';
 import { task } from './lib/task';
@@ -129,6 +131,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     if (lateMetrics) log.warn('late metrics', { rolloutId: rollout.rolloutId, ...lateMetrics });
     const verdict = lateMetrics ? { ...judged, lateMetrics } : judged;
     const decision = decide(verdict, step, extensions, policy, bakeLeft);
+    const reason = decisionText(decision, verdict);
     await store.updateRollout(rollout.rolloutId, {
       lastVerdict: verdict,
       judgedPeriods: {
@@ -147,7 +150,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
         weight: step.weight,
         verdict: verdict.result,
         action: decision.action,
-        reason: decision.reason,
+        reason,
         canary: verdict.canary,
         baseline: verdict.baseline,
         evidence: evidenceSummary(verdict),
@@ -162,16 +165,16 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     // Judged and about to act on it: an abort that arrived meanwhile takes precedence over the verdict.
     await checkpoint(store, rollout);
 
-    if (decision.action === 'rollback') throw new CanaryFailedError(decision.reason);
+    if (decision.action === 'rollback') throw new CanaryFailedError(reason);
     if (decision.action === 'advance') {
       await notifyAll(deps, {
         type: 'step.passed',
         severity: 'info',
         rolloutId: rollout.rolloutId,
         service: rollout.service,
-        image: rollout.image.tag ?? rollout.image.digest,
+        image: imageLabel(rollout.image),
         summary: `${rollout.service}: step ${step.index + 1} at ${step.weight}% passed`,
-        reason: decision.reason,
+        reason,
         step: { index: step.index, weight: step.weight },
         verdict,
         channels: channelsOf(rollout.config),

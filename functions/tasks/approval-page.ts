@@ -21,11 +21,24 @@ import {
 } from '../core/approval-links';
 import { ErrorName } from '../core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from '../core/history';
-import type { MetricEvidence, Verdict } from '../core/judge';
-import { esc, page, renderCharts, STYLE, traceFromHistory } from '../core/report-html';
-import { imageLabel, type RolloutRecord, TERMINAL_STATUSES } from '../core/rollout';
+import { type RolloutRecord, TERMINAL_STATUSES } from '../core/rollout';
 import { freeText } from '../core/text';
 import type { Clock, Executions, Log, RolloutStore, StateChangeBus } from '../ports';
+import {
+  approvalBody,
+  approvalTitle,
+  DECIDED,
+  decidedBody,
+  decidedTitle,
+  decisionText,
+  FAILURE_BODY,
+  LINK_REFUSALS,
+  MAX_REASON_LENGTH,
+  notConfirmedBody,
+  refusalBody,
+  staleText,
+} from '../views/approval-page';
+import { page, STYLE, traceFromHistory } from '../views/report-html';
 import { writeAfterDecision } from './lib/after-decision';
 import { recordHistory } from './lib/procedures';
 
@@ -68,81 +81,17 @@ const HEADERS = {
 };
 
 const MAX_BODY = 4096;
-/** The reason a person may give with a decision, in code points (the form's `maxlength`). */
-const MAX_REASON_LENGTH = 200;
 
-/** History entries that are a decision on an approval wait, and how the page words them. */
-const DECIDED = {
-  approved: 'approved',
-  rejected: 'rejected',
-  'promoted-full': 'approved and skipped to 100%',
-} as const;
+/** History entries that are a decision on an approval wait (views/approval-page.ts words them). */
 type Decision = Extract<HistoryEntry, { type: keyof typeof DECIDED }>;
 const isDecision = (h: StoredHistoryEntry): h is Decision => Object.hasOwn(DECIDED, h.type);
-
-const utc = (at: string) => `${at.replace('T', ' ').slice(0, 19)} UTC`;
 
 function respond(statusCode: number, title: string, body: string): APIGatewayProxyStructuredResultV2 {
   return { statusCode, headers: HEADERS, body: page(title, body) };
 }
 
 function refuse(statusCode: 400 | 403 | 404 | 405 | 410, title: string, explanation: string) {
-  return respond(
-    statusCode,
-    title,
-    `<h1>${esc(title)}</h1><div class="refusal" role="alert"><p>${esc(explanation)}</p><p>Nothing was changed. ` +
-      'Check the rollout with <code>canary status &lt;service&gt;</code>, or ask for a new approval link.</p></div>',
-  );
-}
-
-const REFUSALS = {
-  malformed: [403, 'This approval link is not valid', 'The link is incomplete or was altered.'],
-  forged: [
-    403,
-    'This approval link is not valid',
-    'The link was not issued by the canary controller, or was altered.',
-  ],
-  expired: [410, 'This approval link has expired', 'Approval links expire; this one is past its time.'],
-} as const;
-
-const pct = (x: number | null | undefined) =>
-  x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(2)}%`;
-const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${Math.round(x)} ms`);
-
-function evidence(verdict: Verdict | undefined): string {
-  if (!verdict) return '<p>No analysis has run yet for this rollout.</p>';
-  const cls = verdict.result === 'pass' ? 'ok' : verdict.result === 'fail' ? 'bad' : 'warn';
-  const rows = (label: string, v: Verdict['canary']) =>
-    `<tr><td>${label}</td><td>${v.requests}</td><td>${v.errors}</td><td>${pct(v.errorRate)}</td><td>${ms(v.p99Ms)}</td></tr>`;
-  const metric = (m: MetricEvidence) =>
-    `<tr><td>${esc(m.metric)}</td><td class="${m.result === 'pass' ? 'ok' : m.result === 'fail' ? 'bad' : 'warn'}">${esc(m.result)}</td><td>${esc(m.detail)}</td></tr>`;
-  return `<h2>Evidence of the last analysis: <span class="${cls}">${esc(verdict.result)}</span></h2>
-<p>${esc(verdict.reason)}</p>
-<table id="evidence"><thead><tr><th>version</th><th>requests</th><th>errors</th><th>error rate</th><th>p99</th></tr></thead>
-<tbody>${rows('canary', verdict.canary)}${rows('stable', verdict.baseline)}</tbody></table>
-<table><thead><tr><th>check</th><th>result</th><th>detail</th></tr></thead><tbody>${verdict.metrics.map(metric).join('')}</tbody></table>`;
-}
-
-function header(record: RolloutRecord, step: number): string {
-  const canary = record.canaryPercent ?? 0;
-  return `<table id="rollout"><tbody>
-<tr><td>service</td><td><b>${esc(record.service)}</b></td></tr>
-<tr><td>image</td><td><code>${esc(imageLabel(record.image))}</code></td></tr>
-<tr><td>digest</td><td><code>${esc(record.image.digest)}</code></td></tr>
-<tr><td>rollout</td><td><code>${esc(record.rolloutId)}</code></td></tr>
-<tr><td>step</td><td>${step + 1}</td></tr>
-<tr><td>weights</td><td>canary ${canary}% · stable ${Math.round((100 - canary) * 10) / 10}%</td></tr>
-<tr><td>status</td><td>${esc(record.status)}</td></tr>
-</tbody></table>`;
-}
-
-function form(link: string): string {
-  return `<form method="post" action="approve">
-<input type="hidden" name="t" value="${esc(link)}">
-<p><label>Reason (optional): <input type="text" name="reason" maxlength="${MAX_REASON_LENGTH}"></label></p>
-<p><button class="approve" type="submit" name="decision" value="approve">Approve</button>
-<button class="reject" type="submit" name="decision" value="reject">Reject (roll back)</button></p>
-</form>`;
+  return respond(statusCode, title, refusalBody(title, explanation));
 }
 
 /** The posted form; undefined when it is not a form (the page only ever posts url-encoded forms) or too large. */
@@ -174,7 +123,7 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
       .filter(isDecision)
       .findLast((h) => h.detail.wait === claims.wait && h.detail.step === claims.step);
     if (!entry) return undefined;
-    return `Step ${claims.step + 1} was ${DECIDED[entry.type]} from ${entry.detail.by ?? 'an operator'} at ${utc(entry.at)}.`;
+    return decisionText(claims.step, entry.type, entry.detail.by, entry.at);
   }
 
   /** The link's claims and the record, or the refusal to send. */
@@ -193,7 +142,7 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
       };
     const verified = verifyApprovalLink(await deps.signingKey(), link, clock.now());
     if (!verified.ok) {
-      const [status, title, text] = REFUSALS[verified.reason];
+      const [status, title, text] = LINK_REFUSALS[verified.reason];
       log.warn('approval link refused', { reason: verified.reason });
       return { ok: false, response: refuse(status, title, text) };
     }
@@ -234,7 +183,7 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
         response: refuse(
           410,
           'This approval link was already used or is out of date',
-          `${earlier ? `${earlier} ` : ''}Rollout ${record.rolloutId} of ${imageLabel(record.image)} is no longer waiting for this approval (status: ${record.status}${wait && !decided ? `, now waiting for ${wait.kind} at step ${wait.step + 1}` : ''}${record.abort ? `, aborted: ${record.abort.reason}` : ''}).`,
+          staleText(record, earlier, decided !== undefined),
         ),
       };
     }
@@ -248,17 +197,10 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
     const { record, claims } = checked;
     const history = await store.history(record.rolloutId);
     const trace = traceFromHistory(record, history, undefined, clock.now());
-    const title = `Approve ${record.service} step ${claims.step + 1}?`;
     return respond(
       200,
-      title,
-      `<h1>${esc(title)}</h1>
-<p>${esc(record.service)} is rolling out <code>${esc(imageLabel(record.image))}</code>. Step ${claims.step + 1} passed analysis and waits for a person to approve it. Approving continues the rollout; rejecting rolls it back to stable.</p>
-${header(record, claims.step)}
-${evidence(record.lastVerdict)}
-<h2>Timeline</h2>
-${renderCharts(trace)}
-${form(link ?? '')}`,
+      approvalTitle(record, claims.step),
+      approvalBody(record, claims.step, trace, link ?? ''),
     );
   }
 
@@ -306,7 +248,7 @@ ${form(link ?? '')}`,
       return respond(
         503,
         'The decision was not confirmed',
-        `<h1>The decision was not confirmed</h1><div class="refusal" role="alert"><p>Step Functions did not confirm the ${esc(decision)} of step ${record.wait.step + 1}: it may or may not have been taken.</p><p>See what the rollout does with <code>canary status ${esc(record.service)}</code> before deciding again; this link decides nothing once a decision was taken.</p></div>`,
+        notConfirmedBody(decision, record.wait.step, record.service),
       );
     }
     if (!sent) {
@@ -339,21 +281,10 @@ ${form(link ?? '')}`,
           wait: claims.wait,
         }),
     });
-    const title = decision === 'approve' ? 'Approved' : 'Rejected';
     return respond(
       200,
-      title,
-      `<h1 class="${decision === 'approve' ? 'ok' : 'bad'}">${title}</h1><p id="result">${esc(
-        decision === 'approve'
-          ? `Step ${record.wait.step + 1} of ${record.rolloutId} (${imageLabel(record.image)}) is approved: the rollout continues.`
-          : `Step ${record.wait.step + 1} of ${record.rolloutId} (${imageLabel(record.image)}) is rejected: the rollout rolls back to stable.`,
-      )}</p>${
-        lagging.length > 0
-          ? '<p id="lag">The decision is taken, but the controller could not record it yet: the record of the ' +
-            'rollout may show it late (<code>canary status</code> may still show the wait for a while). Do not ' +
-            'decide again.</p>'
-          : ''
-      }<p>Follow it with <code>canary status ${esc(record.service)}</code>.</p>`,
+      decidedTitle(decision),
+      decidedBody(decision, record, record.wait.step, lagging.length > 0),
     );
   }
 
@@ -372,11 +303,7 @@ ${form(link ?? '')}`,
       log.error('approval page failed', {
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       });
-      return respond(
-        500,
-        'Something went wrong',
-        '<h1>Something went wrong</h1><p>Nothing was decided. Try again, or use <code>canary approve &lt;service&gt;</code>.</p>',
-      );
+      return respond(500, 'Something went wrong', FAILURE_BODY);
     }
   }) as ApprovalPageHandler;
 }

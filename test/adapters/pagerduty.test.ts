@@ -7,8 +7,8 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { PAGERDUTY_EVENTS_ENDPOINT, PagerDutyNotifier } from '../../functions/adapters/aws/pagerduty';
 import { routingKeyFrom, SecretCache } from '../../functions/adapters/aws/secretsmanager';
 import { TargetNotFoundError, TransientError } from '../../functions/core/errors';
-import { pagerDutyTrigger } from '../../functions/core/notification';
 import type { RolloutEvent } from '../../functions/ports';
+import { pagerDutyTrigger } from '../../functions/views/notification';
 import { mockClient } from '../contract/mock';
 import { fastRetry } from './helpers';
 

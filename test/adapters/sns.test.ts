@@ -8,8 +8,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { SnsNotifier } from '../../functions/adapters/aws/sns';
 import { ErrorName, TargetNotFoundError, TransientError } from '../../functions/core/errors';
-import { snsMessage } from '../../functions/core/notification';
 import type { RolloutEvent } from '../../functions/ports';
+import { snsMessage } from '../../functions/views/notification';
 import { mockClient } from '../contract/mock';
 import { awsError, fastRetry } from './helpers';
 

@@ -1,6 +1,7 @@
 /**
  * The layering is a lint rule (biome.json, style/noRestrictedImports per folder): functions/core imports no SDK,
- * adapter, handler, task, view, sandbox or port; a task imports no SDK, adapter, handler or sandbox. These run
+ * adapter, handler, task, view, sandbox or port; a view imports no SDK, adapter, handler, task, sandbox or port;
+ * a task imports no SDK, adapter, handler or sandbox. These run
  * the project's Biome with the project's configuration, over the tree and over probe files that break the rule.
  */
 import { spawnSync } from 'node:child_process';
@@ -58,6 +59,27 @@ describe('layering', () => {
 
     // Act
     const refused = restrictedImports(probes, ['functions']).map((d) => d.location.path);
+
+    // Assess
+    expect(refused.sort()).toEqual(files.sort());
+  });
+
+  it('refuses a view importing the SDK, an adapter, a handler, a task, the sandbox or the ports, and lets it use core', () => {
+    // Prepare
+    copyFileSync('biome.json', join(probes, 'biome.json'));
+    const files = [
+      "import { SFNClient } from '@aws-sdk/client-sfn';",
+      "import middy from '@middy/core';",
+      "import { AlbTrafficRouter } from '../adapters/aws/alb';",
+      "import { region } from '../handlers/env';",
+      "import { makeApprovalPage } from '../tasks/approval-page';",
+      "import { World } from '../../sandbox/world';",
+      "import type { Clock } from '../ports';",
+    ].map((line, i) => probe(`functions/views/probe-${i}.ts`, `${line}\n`));
+    probe('functions/views/probe-core.ts', "import '../core/verdict';\nimport './report-html';\n");
+
+    // Act
+    const refused = restrictedImports(probes, ['functions/views']).map((d) => d.location.path);
 
     // Assess
     expect(refused.sort()).toEqual(files.sort());

@@ -5,10 +5,11 @@
  */
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import type { MetricWindow, PeriodStats } from '../../functions/core/judge';
+import type { MetricEvidence, MetricWindow, PeriodStats } from '../../functions/core/judge';
 import type { RolloutDoc } from '../../functions/core/rollout';
 import type { Clock, MetricSource, TrafficRouter } from '../../functions/ports';
 import { makeAnalyze } from '../../functions/tasks/analyze';
+import { evidenceText } from '../../functions/views/evidence-text';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 import { ROLLOUT_ID, ROUTE, rolloutDocFor, SERVICE, validParsedConfig } from '../helpers/config';
 
@@ -104,7 +105,7 @@ describe('analyze: the minutes a weight change falls in', () => {
     expect(verdict?.result).not.toBe('fail');
     const latency = verdict?.metrics.find((m) => m.metric === 'latencyP99');
     expect(latency?.counts).toMatchObject({ canaryEvents: 40, baselineEvents: 60 });
-    expect(latency?.detail).toContain('2 minutes with a weight change not compared');
+    expect(evidenceText(latency as MetricEvidence)).toContain('2 minutes with a weight change not compared');
   });
 
   it('without the change times, judges that minute like the others and rolls the healthy canary back', async () => {

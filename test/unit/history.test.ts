@@ -11,11 +11,11 @@ import {
   type StoredHistoryEntry,
   storedTypeOf,
 } from '../../functions/core/history';
-import { renderCharts, stepVerdicts, traceFromHistory } from '../../functions/core/report-html';
 import type { RolloutRecord } from '../../functions/core/rollout';
 import { HISTORY_STATES } from '../../functions/core/state-change';
 import type { RolloutEvent } from '../../functions/ports';
 import { recordHistory } from '../../functions/tasks/lib/procedures';
+import { renderCharts, stepVerdicts, traceFromHistory } from '../../functions/views/report-html';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 
 /** Every kind the history has. */

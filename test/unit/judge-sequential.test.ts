@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalysisPolicy } from '../../functions/core/config';
-import { judge, type MetricWindow, type PeriodStats } from '../../functions/core/judge';
+import { judge, type MetricEvidence, type MetricWindow, type PeriodStats } from '../../functions/core/judge';
+import { evidenceText, verdictText } from '../../functions/views/evidence-text';
 import { validParsedConfig } from '../helpers/config';
 
 const policy = (analysis: Record<string, unknown> = {}): AnalysisPolicy =>
@@ -30,7 +31,7 @@ describe('judge (sequential)', () => {
   it('is inconclusive with little traffic, never failing for lack of data', () => {
     const v = judge(win(rep(2, [20, 1, 1]), rep(2, [2000, 20, 20])), [], policy());
     expect(v.result).toBe('inconclusive');
-    expect(v.reason).toContain('40 of 200');
+    expect(verdictText(v)).toContain('40 of 200');
   });
 
   it('does not fail on an incident that hits both versions', () => {
@@ -64,7 +65,7 @@ describe('judge (sequential)', () => {
   it('fails on slow requests (tail regression) when the source counts them', () => {
     const v = judge(win(rep(10, [300, 3, 9]), rep(10, [5700, 57, 57])), [], policy());
     expect(v.result).toBe('fail');
-    expect(v.reason).toContain('latencyP99');
+    expect(verdictText(v)).toContain('latencyP99');
   });
 
   it('passes early when the canary is shown not worse', () => {
@@ -88,7 +89,7 @@ describe('judge (sequential)', () => {
     const v = judge(win(rep(5, [300, 3, 3]), rep(5, [5700, 57, 57]), null), [], policy());
     const m = v.metrics.find((x) => x.metric === 'latencyP99');
     expect(m?.eValue).toBeUndefined();
-    expect(m?.detail).toContain('canary p99');
+    expect(evidenceText(m as MetricEvidence)).toContain('canary p99');
   });
 
   it('is JSON-serialisable with its evidence', () => {
@@ -116,7 +117,7 @@ describe('judge (sequential)', () => {
     w.medianThresholdMs = 100;
     const v = judge(w, [], policy({ warmupSeconds: 0 }));
     expect(v.result).toBe('fail');
-    expect(v.reason).toContain('latencyP50');
+    expect(verdictText(v)).toContain('latencyP50');
   });
 
   it('holds the step (inconclusive) while the canary looks worse and the evidence is building', () => {
@@ -155,6 +156,6 @@ describe('judge (sequential)', () => {
       baselineEvents: 75,
       baselineRequests: 7500,
     });
-    expect(latency?.detail).toContain('1 minute with a weight change not compared');
+    expect(evidenceText(latency as MetricEvidence)).toContain('1 minute with a weight change not compared');
   });
 });

@@ -11,6 +11,7 @@ import {
   summarize,
   type Verdict,
 } from '../../functions/core/judge';
+import { evidenceText, verdictText } from '../../functions/views/evidence-text';
 import { type ConfigOverrides, validParsedConfig } from '../helpers/config';
 
 /**
@@ -132,7 +133,7 @@ describe('judge', () => {
 
       // Assess
       expect(verdict.result).toBe('inconclusive');
-      expect(verdict.reason).toContain('199 of 200');
+      expect(verdictText(verdict)).toContain('199 of 200');
       expect(verdict.canary.requests).toBe(199);
       expect(verdict.lowTraffic).toBe(true);
     });
@@ -164,7 +165,7 @@ describe('judge', () => {
 
       // Assess
       expect(verdict.result).toBe('inconclusive');
-      expect(verdict.reason).toContain('200 of 500');
+      expect(verdictText(verdict)).toContain('200 of 500');
     });
   });
 
@@ -181,7 +182,7 @@ describe('judge', () => {
 
       // Assess
       expect(verdict.result).toBe('fail');
-      expect(verdict.reason).toContain('web-5xx-high');
+      expect(verdictText(verdict)).toContain('web-5xx-high');
       expect(metric(verdict, 'alarms')).toMatchObject({ result: 'fail', canary: 1 });
     });
 
@@ -223,8 +224,8 @@ describe('judge', () => {
       );
 
       // Assess
-      expect(verdict.reason).toContain('a, c');
-      expect(verdict.reason).not.toContain('b');
+      expect(verdictText(verdict)).toContain('a, c');
+      expect(verdictText(verdict)).not.toContain('b');
     });
   });
 
@@ -254,7 +255,7 @@ describe('judge', () => {
       expect(m.result).toBe('fail');
       expect(m.canary).toBeCloseTo(0.04, 12);
       expect(m.limit).toBeCloseTo(0.024, 12);
-      expect(verdict.reason).toMatch(/^errorRate: /);
+      expect(verdictText(verdict)).toMatch(/^errorRate: /);
     });
 
     it('passes when above baseline + minIncrease but within (1 + tolerance) × baseline', () => {
@@ -338,7 +339,7 @@ describe('judge', () => {
       expect(verdict.canary).toMatchObject({ requests: 1000, errors: 40 });
       expect(verdict.baseline).toMatchObject({ requests: 10000, errors: 200 });
       const m = metric(verdict, 'errorRate');
-      expect(m.detail).toMatch(/^canary 4\.00% \(40\/1000\) vs stable 2\.00% \(200\/10000\): /);
+      expect(evidenceText(m)).toMatch(/^canary 4\.00% \(40\/1000\) vs stable 2\.00% \(200\/10000\): /);
       expect(m.counts).toEqual({
         canaryEvents: 40,
         canaryRequests: 1000,
@@ -373,7 +374,7 @@ describe('judge', () => {
       // Assess
       expect(verdict.result).toBe('fail');
       expect(metric(verdict, 'latencyP99')).toMatchObject({ result: 'fail', canary: 300, limit: 250 });
-      expect(verdict.reason).toContain('latencyP99');
+      expect(verdictText(verdict)).toContain('latencyP99');
     });
 
     it('passes a small absolute increase on a fast service', () => {
@@ -428,7 +429,7 @@ describe('judge', () => {
       // Assess
       expect(verdict.result).toBe('inconclusive');
       expect(metric(verdict, 'latencyP99').result).toBe('inconclusive');
-      expect(verdict.reason).toContain('no canary latency data');
+      expect(verdictText(verdict)).toContain('no canary latency data');
     });
 
     it('still fails on the error rate when latency data is missing', () => {
@@ -549,8 +550,8 @@ describe('judge', () => {
         baselineEvents: 24,
         baselineRequests: 2400,
       });
-      expect(xray.detail).toMatch(/^X-Ray canary 20\.00%/);
-      expect(verdict.reason).toContain('xray.errorRate: ');
+      expect(evidenceText(xray)).toMatch(/^X-Ray canary 20\.00%/);
+      expect(verdictText(verdict)).toContain('xray.errorRate: ');
     });
 
     it('splits alpha between the two sources, so the whole judge still keeps it', () => {
@@ -602,7 +603,7 @@ describe('judge', () => {
       expect(verdict.result).toBe('pass');
       expect(verdict.metrics.map((m) => m.metric)).toEqual(['errorRate', 'latencyP99', 'alarms']);
       expect(verdict.metrics.every((m) => m.result === 'pass')).toBe(true);
-      expect(metric(verdict, 'alarms').detail).toBe('2 gating alarm(s) OK');
+      expect(evidenceText(metric(verdict, 'alarms'))).toBe('2 gating alarm(s) OK');
     });
 
     it('names every failing metric in the reason', () => {
@@ -611,8 +612,8 @@ describe('judge', () => {
 
       // Assess
       expect(verdict.result).toBe('fail');
-      expect(verdict.reason).toContain('errorRate: ');
-      expect(verdict.reason).toContain('latencyP99: ');
+      expect(verdictText(verdict)).toContain('errorRate: ');
+      expect(verdictText(verdict)).toContain('latencyP99: ');
     });
 
     it('is JSON-serialisable (it travels in the rollout record and notifications)', () => {
@@ -668,7 +669,7 @@ describe('judge: requests without a target response (a crashing canary)', () => 
     expect(errors.result).toBe('fail');
     expect(errors.failures?.canary).toEqual({ targetErrors: 0, noResponse: 240, connectionErrors: 240 });
     expect(errors.failures?.baseline).toEqual({ targetErrors: 18, noResponse: 0, connectionErrors: 0 });
-    expect(errors.detail).toMatch(/240 without a target response \(240 failed connections\)/);
+    expect(evidenceText(errors)).toMatch(/240 without a target response \(240 failed connections\)/);
   });
 
   it('a source without the breakdown keeps its evidence as before', () => {
@@ -697,8 +698,8 @@ describe('judge: canary target health (UnHealthyHostCount guard rail)', () => {
     expect(verdict.result).toBe('fail');
     const health = metric(verdict, 'targetHealth');
     expect(health.result).toBe('fail');
-    expect(health.detail).toMatch(/every canary target unhealthy/);
-    expect(verdict.reason).toMatch(/^targetHealth:/);
+    expect(evidenceText(health)).toMatch(/every canary target unhealthy/);
+    expect(verdictText(verdict)).toMatch(/^targetHealth:/);
   });
 
   it('some unhealthy canary targets are evidence, not a failure', () => {
@@ -707,7 +708,7 @@ describe('judge: canary target health (UnHealthyHostCount guard rail)', () => {
     const health = metric(verdict, 'targetHealth');
     expect(health.result).toBe('pass');
     expect(health.canary).toBe(1);
-    expect(health.detail).toMatch(/up to 1 unhealthy canary target/);
+    expect(evidenceText(health)).toMatch(/up to 1 unhealthy canary target/);
   });
 
   it('does not blame the canary when the stable targets were all unhealthy too', () => {
@@ -728,7 +729,7 @@ describe('judge: canary target health (UnHealthyHostCount guard rail)', () => {
     expect(verdict.result).toBe('fail');
     const health = metric(verdict, 'targetHealth');
     expect(health.result).toBe('fail');
-    expect(health.detail).toMatch(/no healthy canary target for 2 whole minute\(s\) with weight/);
+    expect(evidenceText(health)).toMatch(/no healthy canary target for 2 whole minute\(s\) with weight/);
   });
 
   it('a canary without weight yet (its first partial minute) is not failed for having no healthy target', () => {

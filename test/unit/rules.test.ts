@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnalysisPolicy } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
 import type { HistoryEntry } from '../../functions/core/history';
-import type { Verdict, VerdictResult } from '../../functions/core/judge';
+import type { MetricEvidence, Verdict, VerdictReason, VerdictResult } from '../../functions/core/judge';
 import type { PlanStep } from '../../functions/core/plan';
 import {
   afterAnalysis,
@@ -12,15 +12,51 @@ import {
   quarantines,
   stepBakeSeconds,
 } from '../../functions/core/rules';
+import { decisionText } from '../../functions/views/evidence-text';
 import { type ConfigOverrides, validParsedConfig } from '../helpers/config';
 
 function policy(analysis: ConfigOverrides['analysis'] = {}): AnalysisPolicy {
   return validParsedConfig({ analysis }).analysis;
 }
 
-function verdict(result: VerdictResult, reason = `the ${result} reason`): Verdict {
+const ALARMS_OK: MetricEvidence = {
+  metric: 'alarms',
+  result: 'pass',
+  canary: 0,
+  baseline: null,
+  limit: 0,
+  reason: 'alarmsOk',
+  facts: { firing: [], alarmCount: 2 },
+};
+const ALARM_FIRING: MetricEvidence = {
+  ...ALARMS_OK,
+  result: 'fail',
+  canary: 1,
+  reason: 'alarmsFiring',
+  facts: { firing: ['web-5xx'], alarmCount: 2 },
+};
+const NO_LATENCY_DATA: MetricEvidence = {
+  metric: 'latencyP99',
+  result: 'inconclusive',
+  canary: null,
+  baseline: null,
+  limit: null,
+  reason: 'noLatencyData',
+  facts: {},
+};
+
+const DEFAULT_REASONS: Record<VerdictResult, VerdictReason> = {
+  pass: 'passed',
+  fail: 'alarmFiring',
+  inconclusive: 'unsettled',
+};
+
+function verdict(result: VerdictResult, reason: VerdictReason = DEFAULT_REASONS[result]): Verdict {
   const summary = { requests: 1000, errors: 1, errorRate: 0.001, p99Ms: 120 };
-  return { result, reason, canary: summary, baseline: summary, metrics: [] };
+  const metrics = { pass: [ALARMS_OK], fail: [ALARM_FIRING], inconclusive: [NO_LATENCY_DATA, ALARMS_OK] }[
+    result
+  ];
+  return { result, reason, minRequests: 200, canary: summary, baseline: summary, metrics };
 }
 
 function step(overrides: Partial<PlanStep> = {}): PlanStep {
@@ -31,15 +67,11 @@ describe('decide', () => {
   describe('a failed analysis', () => {
     it.each([0, 2, 3, 10])('rolls back, whatever the extensions used (%s)', (used) => {
       // Act
-      const decision = decide(
-        verdict('fail', 'errorRate: canary 4%'),
-        step(),
-        used,
-        policy({ maxExtensions: 3 }),
-      );
+      const decision = decide(verdict('fail'), step(), used, policy({ maxExtensions: 3 }));
 
       // Assess
-      expect(decision).toEqual({ action: 'rollback', reason: 'errorRate: canary 4%' });
+      expect(decision).toEqual({ action: 'rollback', because: 'failed' });
+      expect(decisionText(decision, verdict('fail'))).toBe('in ALARM: web-5xx');
     });
 
     it('rolls back even on a step that asks for approval and a policy that advances on inconclusive', () => {
@@ -59,20 +91,18 @@ describe('decide', () => {
   describe('an inconclusive analysis', () => {
     it('bakes again while extensions are left, counting them', () => {
       // Act
-      const first = decide(
-        verdict('inconclusive', 'not enough canary traffic yet'),
-        step(),
-        0,
-        policy({ maxExtensions: 3 }),
-      );
+      const first = decide(verdict('inconclusive', 'lowTraffic'), step(), 0, policy({ maxExtensions: 3 }));
       const last = decide(verdict('inconclusive'), step(), 2, policy({ maxExtensions: 3 }));
 
       // Assess
       expect(first.action).toBe('bakeAgain');
-      expect(first.reason).toContain('not enough canary traffic yet');
-      expect(first.reason).toContain('1 of 3');
+      expect(first).toEqual({ action: 'bakeAgain', because: 'extending', extensions: { used: 0, max: 3 } });
+      expect(decisionText(first, verdict('inconclusive', 'lowTraffic'))).toContain(
+        'not enough canary traffic yet',
+      );
+      expect(decisionText(first, verdict('inconclusive'))).toContain('1 of 3');
       expect(last.action).toBe('bakeAgain');
-      expect(last.reason).toContain('3 of 3');
+      expect(decisionText(last, verdict('inconclusive'))).toContain('3 of 3');
     });
 
     it('bakes again on an approval step too (the evidence comes first)', () => {
@@ -86,7 +116,7 @@ describe('decide', () => {
     it('rolls back when the extensions are used up and the policy says rollback', () => {
       // Act
       const decision = decide(
-        verdict('inconclusive', 'no canary latency data'),
+        verdict('inconclusive'),
         step(),
         3,
         policy({ maxExtensions: 3, onInconclusive: 'rollback' }),
@@ -94,8 +124,10 @@ describe('decide', () => {
 
       // Assess
       expect(decision.action).toBe('rollback');
-      expect(decision.reason).toContain('after 3 extension(s)');
-      expect(decision.reason).toContain('no canary latency data');
+      expect(decision.because).toBe('extensionsUsedUp');
+      expect(decisionText(decision, verdict('inconclusive'))).toBe(
+        'still inconclusive after 3 extension(s): no canary latency data',
+      );
     });
 
     it('rolls back at once with no extensions allowed', () => {
@@ -116,9 +148,10 @@ describe('decide', () => {
       );
 
       // Assess
-      expect(decision.action).toBe('advance');
-      expect(decision.reason).toContain('inconclusive');
-      expect(decision.reason).toContain('policy');
+      expect(decision).toEqual({ action: 'advance', because: 'inconclusiveByPolicy' });
+      expect(decisionText(decision, verdict('inconclusive'))).toBe(
+        'advancing on inconclusive evidence by policy: no canary latency data',
+      );
     });
 
     it('asks for approval instead of advancing on an approval step', () => {
@@ -132,7 +165,7 @@ describe('decide', () => {
 
       // Assess
       expect(decision.action).toBe('awaitApproval');
-      expect(decision.reason).toContain('inconclusive');
+      expect(decisionText(decision, verdict('inconclusive'))).toContain('inconclusive');
     });
 
     it('never bakes again beyond the bound', () => {
@@ -146,10 +179,11 @@ describe('decide', () => {
   describe('a passed analysis', () => {
     it('advances', () => {
       // Act
-      const decision = decide(verdict('pass', 'all good'), step(), 0, policy());
+      const decision = decide(verdict('pass'), step(), 0, policy());
 
       // Assess
-      expect(decision).toEqual({ action: 'advance', reason: 'all good' });
+      expect(decision).toEqual({ action: 'advance', because: 'passed' });
+      expect(decisionText(decision, verdict('pass'))).toBe('2 gating alarm(s) OK');
     });
 
     it('advances after extensions were used', () => {
@@ -158,31 +192,33 @@ describe('decide', () => {
 
     it('waits for approval on a step that asks for it', () => {
       // Act
-      const decision = decide(verdict('pass', 'all good'), step({ approval: true }), 0, policy());
+      const decision = decide(verdict('pass'), step({ approval: true }), 0, policy());
 
       // Assess
-      expect(decision).toEqual({ action: 'awaitApproval', reason: 'all good' });
+      expect(decision).toEqual({ action: 'awaitApproval', because: 'passed' });
     });
   });
 });
 
 describe('decide mid-bake (bake left after this analysis)', () => {
-  const earlyPass = (): Verdict => ({ ...verdict('pass', 'not worse'), earlyPass: true });
+  const earlyPass = (): Verdict => ({ ...verdict('pass', 'notWorse'), earlyPass: true });
 
   it('rolls back at once on a failing verdict, with most of the bake left', () => {
-    const decision = decide(verdict('fail', 'errorRate: shown above'), step(), 0, policy(), 540);
-    expect(decision).toEqual({ action: 'rollback', reason: 'errorRate: shown above' });
+    const decision = decide(verdict('fail'), step(), 0, policy(), 540);
+    expect(decision).toEqual({ action: 'rollback', because: 'failed' });
   });
 
   it('keeps baking on a plain pass, without counting an extension', () => {
     const decision = decide(verdict('pass'), step(), 0, policy({ maxExtensions: 0 }), 240);
-    expect(decision.action).toBe('keepBaking');
-    expect(decision.reason).toMatch(/^pass, 240 s of the bake left/);
+    expect(decision).toEqual({ action: 'keepBaking', because: 'baking', bakeLeftSeconds: 240 });
+    expect(decisionText(decision, verdict('pass'))).toBe(
+      'pass, 240 s of the bake left: 2 gating alarm(s) OK',
+    );
   });
 
   it('keeps baking on an inconclusive verdict even with no extensions allowed and onInconclusive rollback', () => {
     const decision = decide(
-      verdict('inconclusive', 'not enough canary traffic yet'),
+      verdict('inconclusive', 'lowTraffic'),
       step(),
       0,
       policy({ maxExtensions: 0, onInconclusive: 'rollback' }),
@@ -193,10 +229,10 @@ describe('decide mid-bake (bake left after this analysis)', () => {
 
   it('advances early when the evidence shows the canary not worse', () => {
     const decision = decide(earlyPass(), step(), 0, policy(), 240);
-    expect(decision).toEqual({
-      action: 'advance',
-      reason: 'early pass with 240 s of the bake left: not worse',
-    });
+    expect(decision).toEqual({ action: 'advance', because: 'earlyPass', bakeLeftSeconds: 240 });
+    expect(decisionText(decision, earlyPass())).toBe(
+      'early pass with 240 s of the bake left: not worse (early pass): 2 gating alarm(s) OK',
+    );
   });
 
   it('goes to the approval early on a step that asks for one', () => {
@@ -217,7 +253,8 @@ describe('decide mid-bake (bake left after this analysis)', () => {
 
 describe('decide with too little canary traffic', () => {
   const lowTraffic = (): Verdict => ({
-    ...verdict('inconclusive', 'not enough canary traffic yet: 150 of 200 requests'),
+    ...verdict('inconclusive', 'lowTraffic'),
+    canary: { requests: 150, errors: 0, errorRate: 0, p99Ms: 120 },
     lowTraffic: true,
   });
 
@@ -229,7 +266,10 @@ describe('decide with too little canary traffic', () => {
       policy({ maxExtensions: 3, onInconclusive: 'rollback' }),
     );
     expect(decision.action).toBe('awaitTraffic');
-    expect(decision.reason).toBe('not enough canary traffic yet: 150 of 200 requests; waiting for traffic');
+    expect(decision).toEqual({ action: 'awaitTraffic', because: 'awaitingTraffic' });
+    expect(decisionText(decision, lowTraffic())).toBe(
+      'not enough canary traffic yet: 150 of 200 requests; waiting for traffic',
+    );
   });
 
   it('keeps baking mid-bake as for any other inconclusive verdict', () => {

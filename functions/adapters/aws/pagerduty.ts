@@ -6,8 +6,9 @@
  */
 
 import { TransientError } from '../../core/errors';
-import { pagerDutyTrigger, pages } from '../../core/notification';
+import { pages } from '../../core/notification';
 import type { Notifier, RolloutEvent } from '../../ports';
+import { pagerDutyTrigger } from '../../views/notification';
 import { backoffDelay, realSleep } from './sdk';
 import { routingKeyFrom } from './secretsmanager';
 

@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { snsMessage } from '../../core/notification';
 import type { Notifier, RolloutEvent } from '../../ports';
+import { snsMessage } from '../../views/notification';
 import { type AdapterOptions, AwsCaller } from './sdk';
 
 export class SnsNotifier implements Notifier {

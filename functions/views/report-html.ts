@@ -1,14 +1,21 @@
 /**
  * The rollout report as a self-contained HTML page (inline SVG and one inline style sheet; no scripts, no
- * network): per rollout, the canary's weight and canary vs stable error rate and p99 over time, and the
- * decisions taken. Pure rendering, shared by the sandbox (recorded metrics), the CLI (`canary report`, from the
- * store's history) and the approval page (its chart).
+ * network): per rollout, one sentence saying how it went and what to do, then the canary's weight and canary vs
+ * stable error rate and p99 over time, and the decisions taken. Pure rendering, shared by the sandbox (recorded
+ * metrics), the CLI (`canary report`, from the store's history) and the approval page (its chart). The time of
+ * "now" (the end of a running rollout's charts) is the caller's.
  */
-import type { StoredHistoryEntry } from './history';
-import type { RolloutRecord } from './rollout';
+import type { StoredHistoryEntry } from '../core/history';
+import { imageLabel, type RolloutRecord } from '../core/rollout';
+import type { Verdict } from '../core/verdict';
+import { rolloutSentence } from './headline';
 
 export interface RolloutSummary {
+  /** The image's tag (or digest prefix): the version the sandbox pushed. */
   version: string;
+  /** The image as imageLabel names it; absent: the version. */
+  image?: string;
+  service?: string;
   rolloutId: string;
   outcome: 'promoted' | 'rolledBack' | 'running' | 'rollbackFailed';
   reason: string;
@@ -41,6 +48,22 @@ export interface RolloutTrace {
   toMs: number;
   /** The origin in rollout time (epoch ms): history timestamps minus this give chart positions. */
   originMs: number;
+  /** A running rollout's last verdict, and whether it waits for approval: what its sentence speaks of. */
+  verdict?: Verdict;
+  waitingForApproval?: boolean;
+}
+
+/** The sentence a rollout's section leads with. */
+export function traceSentence(trace: RolloutTrace): string {
+  const { summary } = trace;
+  return rolloutSentence({
+    service: summary.service ?? 'the service',
+    image: summary.image ?? summary.version,
+    outcome: summary.outcome,
+    ...(summary.outcome === 'running' ? {} : { reason: summary.reason }),
+    ...(trace.verdict ? { verdict: trace.verdict } : {}),
+    ...(trace.waitingForApproval ? { waitingForApproval: true } : {}),
+  });
 }
 
 const W = 900;
@@ -59,7 +82,8 @@ export const STYLE =
   'td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}th:first-child,td:first-child{text-align:left}' +
   'button{font-size:1.1em;padding:.5em 1.4em;margin-right:1em;border-radius:4px;border:1px solid #888;cursor:pointer}' +
   'button.approve{background:#2e7d32;color:#fff}button.reject{background:#c62828;color:#fff}' +
-  'input[type=text]{width:30em;padding:.3em}.refusal{border-left:4px solid #c62828;padding:.5em 1em;background:#fdf0f0}';
+  'input[type=text]{width:30em;padding:.3em}.refusal{border-left:4px solid #c62828;padding:.5em 1em;background:#fdf0f0}' +
+  '.lead{font-size:1.15em;font-weight:600}';
 
 interface Series {
   label: string;
@@ -230,9 +254,10 @@ function renderSection(trace: RolloutTrace): string {
     ...(summary.alarmToStableMs !== null ? [`alarm → 100% stable in ${summary.alarmToStableMs} ms`] : []),
     ...(summary.wallMs !== null ? [`${(summary.wallMs / 1000).toFixed(1)} s wall time`] : []),
   ];
-  return `<section><h2>${esc(summary.version)} — ${OUTCOME[summary.outcome]}</h2>
-<p>${esc(summary.reason)}</p>
+  return `<section><h2>${esc(summary.image ?? summary.version)} — ${OUTCOME[summary.outcome]}</h2>
+<p class="lead">${esc(traceSentence(trace))}</p>
 <p>${facts.join(' · ')}</p>
+<p>${esc(summary.reason)}</p>
 ${renderCharts(trace)}
 <details><summary>Decisions</summary><ol>${decisions}</ol></details></section>`;
 }
@@ -271,8 +296,8 @@ export function stepVerdicts(history: StoredHistoryEntry[], outcomeReason: strin
 export function traceFromHistory(
   record: RolloutRecord,
   history: StoredHistoryEntry[],
-  metrics?: { canary: MetricPoint[]; stable: MetricPoint[] },
-  now: Date = new Date(),
+  metrics: { canary: MetricPoint[]; stable: MetricPoint[] } | undefined,
+  now: Date,
 ): RolloutTrace {
   const origin = Date.parse(record.createdAt);
   const t = (at: string) => Date.parse(at) - origin;
@@ -301,6 +326,8 @@ export function traceFromHistory(
   return {
     summary: {
       version: record.image.tag ?? record.image.digest.slice(0, 19),
+      image: imageLabel(record.image),
+      service: record.service,
       rolloutId: record.rolloutId,
       outcome,
       reason,
@@ -316,6 +343,8 @@ export function traceFromHistory(
     fromMs: 0,
     toMs,
     originMs: origin,
+    ...(record.lastVerdict ? { verdict: record.lastVerdict } : {}),
+    ...(record.wait?.kind === 'approval' ? { waitingForApproval: true } : {}),
   };
 }
 

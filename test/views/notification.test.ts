@@ -1,12 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { MetricEvidence } from '../../functions/core/judge';
-import {
-  type NotificationEvent,
-  pagerDutyTrigger,
-  pages,
-  snsMessage,
-} from '../../functions/core/notification';
+import type { MetricEvidence, Verdict } from '../../functions/core/judge';
+import { type NotificationEvent, pages } from '../../functions/core/notification';
+import { evidenceText } from '../../functions/views/evidence-text';
+import { eventSentence, pagerDutyTrigger, snsMessage } from '../../functions/views/notification';
 import { ROLLOUT_ID, SERVICE } from '../helpers/config';
 
 const ROUTING_KEY = 'R0UT1NGK3Y0000000000000000000000';
@@ -18,7 +15,11 @@ const EVIDENCE: MetricEvidence[] = [
     canary: 0.0412,
     baseline: 0.0031,
     limit: 0.0081,
-    detail: 'canary 4.12% (41/995) vs stable 0.31% (62/19870), limit 0.81%',
+    reason: 'noBaseline',
+    facts: {
+      canarySide: { rate: 0.0412, errors: 41, requests: 995 },
+      baselineSide: { rate: 0.0031, errors: 62, requests: 19870 },
+    },
   },
   {
     metric: 'latencyP99',
@@ -26,14 +27,32 @@ const EVIDENCE: MetricEvidence[] = [
     canary: 182,
     baseline: 176,
     limit: 220,
-    detail: 'canary p99 182 ms vs stable 176 ms, limit 220 ms',
+    reason: 'p99Compared',
+    facts: {},
   },
-  { metric: 'alarms', result: 'pass', canary: 0, baseline: null, limit: 0, detail: '2 gating alarm(s) OK' },
+  {
+    metric: 'alarms',
+    result: 'pass',
+    canary: 0,
+    baseline: null,
+    limit: 0,
+    reason: 'alarmsOk',
+    facts: { firing: [], alarmCount: 2 },
+  },
 ];
+
+const VERDICT: Verdict = {
+  result: 'fail',
+  reason: 'checkFailed',
+  minRequests: 200,
+  canary: { requests: 995, errors: 41, errorRate: 0.0412, p99Ms: 182 },
+  baseline: { requests: 19870, errors: 62, errorRate: 0.0031, p99Ms: 176 },
+  metrics: EVIDENCE,
+};
 
 function rolledBack(overrides: Partial<NotificationEvent> = {}): NotificationEvent {
   return {
-    type: 'RolledBack',
+    type: 'rollout.rolledBack',
     severity: 'error',
     rolloutId: ROLLOUT_ID,
     service: SERVICE,
@@ -41,7 +60,7 @@ function rolledBack(overrides: Partial<NotificationEvent> = {}): NotificationEve
     summary: 'web: acme/web:v1.4.2 rolled back at 25%',
     reason: 'errorRate: canary 4.12% (41/995) vs stable 0.31% (62/19870), limit 0.81%',
     step: { index: 1, weight: 25 },
-    verdict: { result: 'fail', reason: 'errorRate too high', metrics: EVIDENCE },
+    verdict: VERDICT,
     links: { report: 'https://canary.example.com/rollouts/web-faec26f150531ab9' },
     at: '2025-03-14T09:44:30.512Z',
     ...overrides,
@@ -50,12 +69,12 @@ function rolledBack(overrides: Partial<NotificationEvent> = {}): NotificationEve
 
 function started(): NotificationEvent {
   return {
-    type: 'Started',
+    type: 'rollout.refused',
     severity: 'info',
     rolloutId: ROLLOUT_ID,
     service: SERVICE,
     image: 'acme/web:v1.4.2',
-    summary: 'web: rolling out acme/web:v1.4.2',
+    summary: 'web: refused acme/web:v1.4.2',
     at: '2025-03-14T09:26:55.001Z',
   };
 }
@@ -74,7 +93,7 @@ describe('snsMessage', () => {
     const message = snsMessage(rolledBack());
 
     // Assess
-    expect(message.attributes).toEqual({ service: 'web', event: 'RolledBack', severity: 'error' });
+    expect(message.attributes).toEqual({ service: 'web', event: 'rollout.rolledBack', severity: 'error' });
   });
 
   it('keeps the subject under 100 printable ASCII characters on one line (SNS Publish: less than 100)', () => {
@@ -101,13 +120,24 @@ describe('snsMessage', () => {
     );
   });
 
+  it('leads with one sentence: what failed, what the controller did, what to do', () => {
+    // Act
+    const { message } = snsMessage(rolledBack());
+
+    // Assess
+    expect(message.split('\n')[0]).toBe(
+      "The canary's error rate is above its 0.81% limit (no stable traffic to compare): 41 errors in 995 requests; " +
+        'acme/web:v1.4.2 was rolled back, stable serves all traffic; look at the canary before pushing it again',
+    );
+  });
+
   it('writes the rollout, step, reason, evidence, links and time in the body', () => {
     // Act
     const { message } = snsMessage(rolledBack());
 
     // Assess
     const lines = message.split('\n');
-    expect(lines[0]).toBe('web: acme/web:v1.4.2 rolled back at 25%');
+    expect(lines[2]).toBe('web: acme/web:v1.4.2 rolled back at 25%');
     expect(lines).toContain('Service: web');
     expect(lines).toContain('Image: acme/web:v1.4.2');
     expect(lines).toContain(`Rollout: ${ROLLOUT_ID}`);
@@ -117,7 +147,7 @@ describe('snsMessage', () => {
     );
     expect(lines).toContain('Evidence (fail):');
     expect(lines).toContain(
-      '  - errorRate: fail (canary 4.12% (41/995) vs stable 0.31% (62/19870), limit 0.81%)',
+      '  - errorRate: fail (canary 4.12% (41/995) vs stable 0.31% (62/19870), no baseline traffic: absolute limit 0.81%)',
     );
     expect(lines).toContain('  - latencyP99: pass (canary p99 182 ms vs stable 176 ms, limit 220 ms)');
     expect(lines).toContain('report: https://canary.example.com/rollouts/web-faec26f150531ab9');
@@ -129,7 +159,7 @@ describe('snsMessage', () => {
     const { message, subject } = snsMessage(started());
 
     // Assess
-    expect(subject).toBe('[INFO] web: rolling out acme/web:v1.4.2');
+    expect(subject).toBe('[INFO] web: refused acme/web:v1.4.2');
     expect(message).not.toMatch(/Step:|Reason:|Evidence/);
     expect(message).not.toContain('undefined');
   });
@@ -152,12 +182,12 @@ describe('pagerDutyTrigger', () => {
 
     // Assess
     expect(payload).toMatchObject({
-      summary: 'web: acme/web:v1.4.2 rolled back at 25%',
+      summary: eventSentence(rolledBack()),
       source: 'canary-controller/web',
       severity: 'error',
       timestamp: '2025-03-14T09:44:30.512Z',
       component: 'web',
-      class: 'RolledBack',
+      class: 'rollout.rolledBack',
     });
   });
 
@@ -171,12 +201,13 @@ describe('pagerDutyTrigger', () => {
 
     // Assess
     expect(payload.custom_details).toEqual({
+      event: 'web: acme/web:v1.4.2 rolled back at 25%',
       rollout: ROLLOUT_ID,
       image: 'acme/web:v1.4.2',
       reason: 'errorRate: canary 4.12% (41/995) vs stable 0.31% (62/19870), limit 0.81%',
       step: { index: 1, weight: 25 },
       verdict: 'fail',
-      evidence: EVIDENCE,
+      evidence: EVIDENCE.map((m) => ({ ...m, detail: evidenceText(m) })),
     });
   });
 
@@ -188,7 +219,10 @@ describe('pagerDutyTrigger', () => {
 
   it('truncates the summary to the 1024 characters PagerDuty allows', () => {
     // Act
-    const { payload } = pagerDutyTrigger(rolledBack({ summary: 'x'.repeat(5000) }), ROUTING_KEY);
+    const { payload } = pagerDutyTrigger(
+      rolledBack({ reason: 'x'.repeat(5000), verdict: undefined }),
+      ROUTING_KEY,
+    );
 
     // Assess
     expect(payload.summary).toHaveLength(1024);
@@ -199,7 +233,11 @@ describe('pagerDutyTrigger', () => {
     const body = pagerDutyTrigger(started(), ROUTING_KEY);
 
     // Assess
-    expect(body.payload.custom_details).toEqual({ rollout: ROLLOUT_ID, image: 'acme/web:v1.4.2' });
+    expect(body.payload.custom_details).toEqual({
+      event: 'web: refused acme/web:v1.4.2',
+      rollout: ROLLOUT_ID,
+      image: 'acme/web:v1.4.2',
+    });
     expect(body).not.toHaveProperty('links');
   });
 

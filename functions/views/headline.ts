@@ -1,0 +1,172 @@
+/**
+ * The one sentence every surface leads with (the approval page, the report, SNS and PagerDuty messages, `canary
+ * status`, the sandbox's summary): what happened, what it means, what to do, readable in two seconds. The
+ * statistics (confidence sequences, e-values) go below it, in the evidence table or lines.
+ */
+import { imageLabel, type RolloutRecord } from '../core/rollout';
+import type { MetricEvidence, Verdict } from '../core/verdict';
+import { pct } from './evidence-text';
+
+const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${Math.round(x)} ms`);
+const rate = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : pct(x));
+const share = (e: number, r: number) => (r > 0 ? pct(e / r) : 'n/a');
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** What the verdict's kind asks of the reader, when the surface has nothing more precise to say. */
+export const DEFAULT_TODO = {
+  pass: 'nothing to do, the rollout moves on',
+  fail: 'the rollout rolls back to stable; look at the canary before pushing it again',
+  lowTraffic: 'nothing to do, the step waits for traffic',
+  unsettled: 'nothing to do yet, the bake goes on',
+} as const;
+
+export type VerdictKind = keyof typeof DEFAULT_TODO;
+
+/** Which of the four kinds a verdict is (a verdict stored before reason codes goes by its result). */
+export function verdictKind(verdict: Pick<Verdict, 'result' | 'reason'>): VerdictKind {
+  if (verdict.result === 'pass') return 'pass';
+  if (verdict.result === 'fail') return 'fail';
+  return verdict.reason === 'lowTraffic' ? 'lowTraffic' : 'unsettled';
+}
+
+const SOURCE = (m: MetricEvidence) => (m.metric.startsWith('xray.') ? ' (X-Ray traces)' : '');
+
+/** What a failed check says about the canary, in plain words with its main figures. */
+function failedCheck(m: MetricEvidence): string {
+  const f = m.facts;
+  const c = m.counts ?? { canaryEvents: 0, canaryRequests: 0, baselineEvents: 0, baselineRequests: 0 };
+  switch (m.metric) {
+    case 'errorRate':
+    case 'xray.errorRate': {
+      const canary = f.canarySide;
+      const figures = `${plural(canary?.errors ?? 0, 'error')} in ${plural(canary?.requests ?? 0, 'request')}`;
+      if (m.reason === 'aboveCeiling')
+        return `The canary's error rate is above its ${rate(f.ceiling)} ceiling${SOURCE(m)}: ${figures}`;
+      if (m.reason === 'noBaseline')
+        return `The canary's error rate is above its ${rate(m.limit)} limit${SOURCE(m)} (no stable traffic to compare): ${figures}`;
+      return `The canary fails more requests than stable${SOURCE(m)}: ${figures} against ${rate(f.baselineSide?.rate)} on stable`;
+    }
+    case 'latencyP99':
+    case 'latencyP50':
+    case 'xray.latency': {
+      if (m.reason === 'aboveCeiling')
+        return `The canary's p99 of ${ms(f.warmP99Ms)} is above its ${ms(f.ceiling)} ceiling`;
+      if (m.reason === 'p99Compared')
+        return `The canary is slower than stable: p99 ${ms(m.canary)} against ${ms(m.baseline)}, above its ${ms(m.limit)} limit`;
+      const above = m.metric === 'latencyP50' ? "stable's median" : `${ms(f.thresholdMs)}`;
+      return `The canary is slower than stable${SOURCE(m)}: ${share(c.canaryEvents, c.canaryRequests)} of its requests above ${above} against ${share(c.baselineEvents, c.baselineRequests)} on stable`;
+    }
+    case 'targetHealth':
+      return m.reason === 'noHealthyTarget'
+        ? `The canary had no healthy target for ${plural(f.minutes ?? 0, 'minute')} while it had weight`
+        : `Every canary target was unhealthy for ${plural(f.minutes ?? 0, 'minute')} while serving traffic`;
+    case 'alarms':
+      return `Alarm ${(f.firing ?? []).join(', ')} is firing`;
+  }
+}
+
+const CHECK_NAMES: Record<MetricEvidence['metric'], string> = {
+  errorRate: 'errors',
+  latencyP99: 'slow requests',
+  latencyP50: 'overall latency',
+  alarms: 'alarms',
+  targetHealth: 'target health',
+  'xray.errorRate': 'errors (X-Ray)',
+  'xray.latency': 'slow requests (X-Ray)',
+};
+
+/** Why an inconclusive verdict is not settled yet: evidence building against the canary, or nothing to judge. */
+function unsettled(verdict: Verdict): string {
+  const open = verdict.metrics.filter((m) => m.result === 'inconclusive');
+  const building = open.filter((m) => m.lookingWorse === true);
+  if (building.length > 0)
+    return `The canary may be worse on ${building.map((m) => CHECK_NAMES[m.metric]).join(' and ')}, the evidence is still building`;
+  if (open.some((m) => m.reason === 'warmingUp')) return 'Not judged yet: the canary is still warming up';
+  if (open.some((m) => m.reason === 'noLatencyData')) return 'Not judged yet: no canary latency data';
+  return 'Not settled yet: no check shows the canary worse or better';
+}
+
+/**
+ * The sentence for a verdict: what the analysis found, with the figures that matter, then `todo` (what the
+ * reader does; by default what the controller does next, for the verdict's kind).
+ */
+export function verdictSentence(verdict: Verdict | undefined, todo?: string): string {
+  if (!verdict) return `No analysis has run yet${todo ? `; ${todo}` : ''}`;
+  const kind = verdictKind(verdict);
+  const next = todo ?? DEFAULT_TODO[kind];
+  const { canary, baseline } = verdict;
+  switch (kind) {
+    case 'pass': {
+      const lead = verdict.earlyPass ? 'The canary is shown not worse' : 'No sign the canary is worse';
+      return `${lead}: ${plural(canary.errors, 'error')} in ${plural(canary.requests, 'request')} against ${rate(baseline.errorRate)} on stable; ${next}`;
+    }
+    case 'fail': {
+      const failed = (verdict.metrics ?? []).find((m) => m.result === 'fail' && m.reason !== undefined);
+      return `${failed ? failedCheck(failed) : 'The canary failed its analysis'}; ${next}`;
+    }
+    case 'lowTraffic':
+      return `Too little canary traffic to judge yet: ${canary.requests} of ${verdict.minRequests} requests; ${next}`;
+    case 'unsettled':
+      return `${unsettled(verdict)}; ${next}`;
+  }
+}
+
+/** How a rollout ended, or that it is still running. */
+export type Outcome = 'promoted' | 'rolledBack' | 'rollbackFailed' | 'running';
+
+/**
+ * The sentence for a rollout as a whole: how it ended and what to do, or, while it runs, what its last analysis
+ * found and what to do about it (the approval wait asks for a decision).
+ */
+export function rolloutSentence(r: {
+  service: string;
+  image: string;
+  outcome: Outcome;
+  reason?: string;
+  verdict?: Verdict;
+  waitingForApproval?: boolean;
+}): string {
+  const why = r.reason ? ` (${r.reason})` : '';
+  switch (r.outcome) {
+    case 'promoted':
+      return `${r.image} was promoted and serves all of ${r.service}'s traffic; nothing to do`;
+    case 'rolledBack':
+      // A rollback on the judge's evidence says what the evidence was; any other (an alarm, a person) its reason.
+      if (r.verdict?.result === 'fail')
+        return verdictSentence(
+          r.verdict,
+          `${r.image} was rolled back, stable serves all traffic; look at the canary before pushing it again`,
+        );
+      return `${r.image} was rolled back, stable serves all traffic${why}; look at the canary before pushing it again`;
+    case 'rollbackFailed':
+      return `The rollback of ${r.image} did not complete${why}: traffic may still reach the canary; check it now with \`canary status ${r.service}\``;
+    case 'running':
+      if (!r.verdict) return `${r.image} is rolling out, no analysis has run yet; nothing to do yet`;
+      return verdictSentence(
+        r.verdict,
+        r.waitingForApproval
+          ? `approve to continue (\`canary approve ${r.service}\`), or reject to roll back (\`canary reject ${r.service}\`)`
+          : undefined,
+      );
+  }
+}
+
+/** The sentence for a stored rollout (`canary status`): how it ended, or where it is and what to do. */
+export function recordSentence(r: RolloutRecord): string {
+  const image = imageLabel(r.image);
+  if (r.abort && !TERMINAL.has(r.status))
+    return `${image} is being stopped (${r.abort.reason}): the rollout rolls back to stable; nothing to do`;
+  if (r.status === 'promoting') return `${image} passed every step and is being promoted; nothing to do`;
+  if (r.status === 'rollingBack') return `${image} is rolling back to stable; nothing to do`;
+  const outcome = TERMINAL.has(r.status) ? (r.status as Outcome) : 'running';
+  return rolloutSentence({
+    service: r.service,
+    image,
+    outcome,
+    ...(r.outcome ? { reason: r.outcome.reason } : {}),
+    ...(r.lastVerdict ? { verdict: r.lastVerdict } : {}),
+    waitingForApproval: r.wait?.kind === 'approval',
+  });
+}
+
+const TERMINAL: ReadonlySet<string> = new Set(['promoted', 'rolledBack', 'rollbackFailed']);
