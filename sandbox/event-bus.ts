@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
+import { imageLabel } from '../functions/core/rollout';
 import {
   MAX_ENTRY_BYTES,
   putEventsEntrySize,
@@ -78,5 +79,5 @@ export function eventLine(event: DeliveredEvent): string {
   const step = d.step === null ? '' : ` step ${d.step}`;
   const weight = d.weight === null ? '' : ` ${d.weight}%`;
   const verdict = d.state === 'analyzed' ? ` ${d.verdict}→${d.action}` : '';
-  return `event ${event.time} ${d.service} ${d.image.tag ?? d.image.digest.slice(0, 19)} ${d.state}${step}${weight}${verdict}: ${d.message}`;
+  return `event ${event.time} ${d.service} ${imageLabel(d.image)} ${d.state}${step}${weight}${verdict}: ${d.message}`;
 }
