@@ -15,6 +15,7 @@ import {
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { TargetNotFoundError, TransientError } from '../../functions/core/errors';
 import { judge } from '../../functions/core/judge';
+import { verdictText } from '../../functions/views/evidence-text';
 import { mockClient } from '../contract/mock';
 import { validParsedConfig } from '../helpers/config';
 import {
@@ -353,7 +354,7 @@ describe('CloudWatchMetricSource: failed requests and settled periods', () => {
 
     expect(verdict.result).toBe('fail');
     expect(verdict.canary).toMatchObject({ requests: 900, errors: 300, noResponse: 300 });
-    expect(verdict.reason).toMatch(/300 without a target response/);
+    expect(verdictText(verdict)).toMatch(/300 without a target response/);
   });
 
   it('judges whole periods only: the minute still running at `to` is left out even when CloudWatch has it', async () => {
