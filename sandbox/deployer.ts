@@ -5,7 +5,7 @@ import { ConfigInvalidError } from '../functions/core/errors';
 import type { DeployedVersion, ImageRef, Route } from '../functions/core/rollout';
 import type { CanaryCapacity, CanaryHealth, Deployer, DeployerFor } from '../functions/ports';
 import type { VirtualClock } from './clock';
-import type { LocalLoadBalancer } from './load-balancer';
+import { forwardKey, type LocalLoadBalancer } from './load-balancer';
 import type { AppVersion, ImageRegistry } from './versions';
 
 /**
@@ -205,8 +205,8 @@ export class LocalServiceDeployer implements Deployer {
 
   async scaleDownCanary(_config: ServiceConfig, route: Route): Promise<void> {
     for (const state of [
-      this.lb.configuredState(route.listenerArn),
-      this.lb.appliedState(route.listenerArn),
+      this.lb.configuredState(forwardKey(route)),
+      this.lb.appliedState(forwardKey(route)),
     ]) {
       const weight = state?.weights[route.canaryTargetGroupArn] ?? 0;
       if (weight > 0) this.backends.emit('violation', `canary scaled down with weight ${weight}`);

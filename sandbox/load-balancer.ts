@@ -13,6 +13,14 @@ export interface ListenerState {
 export const STICKY_COOKIE = 'AWSALBTG';
 
 /**
+ * Where a route's weighted forward action lives: its listener rule when it has one (ModifyRule), else the
+ * listener's default action (ModifyListener). The local load balancer keeps one state per action.
+ */
+export function forwardKey(route: { listenerArn: string; ruleArn?: string | undefined }): string {
+  return route.ruleArn ?? route.listenerArn;
+}
+
+/**
  * The part of an Application Load Balancer the controller drives: listeners with a weighted forward action,
  * target-group stickiness and a header rule. Like ALB, a change is accepted at once but takes effect on the
  * data plane a little later (`propagationMs`), which is why the controller verifies weights.
@@ -30,6 +38,12 @@ export class LocalLoadBalancer extends EventEmitter {
     for (const tg of Object.keys(state.weights)) this.targetGroups.add(tg);
     this.configured.set(listenerArn, structuredClone(state));
     this.applied.set(listenerArn, structuredClone(state));
+  }
+
+  /** A rule of a listener, with its own weighted forward action (several services can share a listener). */
+  createRule(ruleArn: string, listenerArn: string, state: ListenerState): void {
+    if (!this.configured.has(listenerArn)) throw new Error(`no listener ${listenerArn} for rule ${ruleArn}`);
+    this.createListener(ruleArn, state);
   }
 
   hasListener(listenerArn: string): boolean {
@@ -88,8 +102,10 @@ export class LocalTrafficRouter implements TrafficRouter {
   constructor(private readonly lb: LocalLoadBalancer) {}
 
   private check(route: Route): ListenerState {
-    const state = this.lb.configuredState(route.listenerArn);
-    if (!state) throw new TargetNotFoundError(`listener ${route.listenerArn} not found`);
+    if (!this.lb.hasListener(route.listenerArn))
+      throw new TargetNotFoundError(`listener ${route.listenerArn} not found`);
+    const state = this.lb.configuredState(forwardKey(route));
+    if (!state) throw new TargetNotFoundError(`listener rule ${route.ruleArn} not found`);
     for (const tg of [route.stableTargetGroupArn, route.canaryTargetGroupArn]) {
       if (!this.lb.targetGroups.has(tg)) throw new TargetNotFoundError(`target group ${tg} not found`);
     }
@@ -103,7 +119,7 @@ export class LocalTrafficRouter implements TrafficRouter {
   async setWeights(route: Route, canaryPercent: number): Promise<void> {
     this.check(route);
     const w = albWeights(canaryPercent);
-    this.lb.configure(route.listenerArn, {
+    this.lb.configure(forwardKey(route), {
       // Stable first, canary second: the order the header rule reads.
       weights: { [route.stableTargetGroupArn]: w.stable, [route.canaryTargetGroupArn]: w.canary },
       ...(route.stickinessSeconds ? { stickinessSeconds: route.stickinessSeconds } : {}),
@@ -114,7 +130,7 @@ export class LocalTrafficRouter implements TrafficRouter {
   }
 
   async verifyWeights(route: Route, canaryPercent: number): Promise<boolean> {
-    const applied = this.lb.appliedState(route.listenerArn);
+    const applied = this.lb.appliedState(forwardKey(route));
     const w = albWeights(canaryPercent);
     return (
       applied?.weights[route.stableTargetGroupArn] === w.stable &&

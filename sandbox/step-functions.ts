@@ -1,90 +1,25 @@
+/**
+ * Step Functions on this machine (LocalStepFunctions): executions of the real definition (sandbox/definition.ts)
+ * on aws-local-stepfunctions, each Task invoking the real handler as Lambda would (sandbox/invocation.ts).
+ */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
-import { StateMachine } from 'aws-local-stepfunctions';
+import type { StateMachine } from 'aws-local-stepfunctions';
 import { isStaleToken } from '../functions/adapters/aws/sfn';
 import type { RolloutDoc } from '../functions/core/rollout';
 import type { Executions, StartedExecution } from '../functions/ports';
+import { loadDefinition, STATE_MACHINE_ARN, taskStates, validatedMachine } from './definition';
+import { apiError, lambdaContext, lambdaError, statusChangeEvent } from './invocation';
 
-const DEFINITION_PATH = new URL('../statemachine/canary.asl.json', import.meta.url);
-const REGION = 'us-east-1';
-const ACCOUNT = '123456789012';
-export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:canary-controller`;
+export {
+  definitionTimeoutSeconds,
+  loadDefinition,
+  STATE_MACHINE_ARN,
+  substitutedDefinition,
+  taskStates,
+} from './definition';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
-type State = {
-  Type: string;
-  Resource?: string;
-  Parameters?: { FunctionName?: string };
-  ItemProcessor?: { States: Record<string, State> };
-  Iterator?: { States: Record<string, State> };
-};
-
-/** `${PrepareFunctionArn}` → `Prepare`. */
-function functionKey(reference: string | undefined): string | undefined {
-  return /^\$\{(\w+)FunctionArn\}$/.exec(reference ?? '')?.[1];
-}
-
-/** Every Task state of the definition (nested Map and Parallel states included) with the function it calls. */
-export function taskStates(definition: {
-  States: Record<string, State>;
-}): { state: string; fn: string; waits: boolean }[] {
-  const out: { state: string; fn: string; waits: boolean }[] = [];
-  const visit = (states: Record<string, State>) => {
-    for (const [name, s] of Object.entries(states)) {
-      if (s.Type === 'Task') {
-        const waits = s.Resource?.endsWith('.waitForTaskToken') ?? false;
-        const fn = functionKey(waits ? s.Parameters?.FunctionName : s.Resource);
-        if (!fn) throw new Error(`state ${name} calls no \${<Name>FunctionArn} substitution`);
-        out.push({ state: name, fn, waits });
-      }
-      const nested = s.ItemProcessor ?? s.Iterator;
-      if (nested) visit(nested.States);
-    }
-  };
-  visit(definition.States);
-  return out;
-}
-
-export function loadDefinition(): { States: Record<string, State>; StartAt: string } {
-  return JSON.parse(readFileSync(DEFINITION_PATH, 'utf8'));
-}
-
-/** The definition with each `${XFunctionArn}` replaced, as CloudFormation's definitionSubstitutions would. */
-export function substitutedDefinition(): Record<string, unknown> {
-  const text = readFileSync(DEFINITION_PATH, 'utf8').replace(
-    /\$\{(\w+)FunctionArn\}/g,
-    (_, name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:canary-${name}`,
-  );
-  return JSON.parse(text);
-}
-
-const machines = new Map<number | undefined, StateMachine>();
-
-/**
- * The definition, validated once per process and execution timeout (validation takes about 0.1 s); runs of one
- * StateMachine are independent of each other, so every local Step Functions shares it. `timeoutSeconds` replaces
- * the definition's TimeoutSeconds (the sandbox compresses time).
- */
-function validatedMachine(timeoutSeconds?: number): StateMachine {
-  let machine = machines.get(timeoutSeconds);
-  if (!machine) {
-    const definition = substitutedDefinition();
-    if (timeoutSeconds !== undefined) definition.TimeoutSeconds = timeoutSeconds;
-    machine = new StateMachine(definition as never, {
-      validationOptions: { checkPaths: true, checkArn: true },
-    });
-    machines.set(timeoutSeconds, machine);
-  }
-  return machine;
-}
-
-/** The definition's own execution timeout (TimeoutSeconds), in seconds. */
-export function definitionTimeoutSeconds(): number {
-  const seconds = (loadDefinition() as { TimeoutSeconds?: number }).TimeoutSeconds;
-  if (seconds === undefined) throw new Error('the state machine has no TimeoutSeconds');
-  return seconds;
-}
 
 export interface ExecutionRecord {
   name: string;
@@ -111,38 +46,6 @@ interface PendingToken {
   /** The wait is over (resolved, its state timed out, its execution ended): the token is refused. */
   closed: boolean;
   timer: NodeJS.Timeout;
-}
-
-/** An error as the Step Functions API returns it (the SDK's exception name). */
-function apiError(name: string, message: string): Error {
-  const e = new Error(message);
-  e.name = name;
-  return e;
-}
-
-function lambdaContext(fn: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `canary-${fn}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:canary-${fn}`,
-    memoryLimitInMB: '256',
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: `/aws/lambda/canary-${fn}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
-/** An error as Step Functions sees a Lambda's: `Error` is the errorType, `Cause` the JSON error payload. */
-function lambdaError(error: unknown): Error {
-  const e = error instanceof Error ? error : new Error(String(error));
-  const out = new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] }));
-  out.name = e.name;
-  return out;
 }
 
 /**
@@ -303,9 +206,13 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
       done: undefined as unknown as Promise<ExecutionRecord>,
     };
     void (async () => {
-      for await (const event of run.eventLogs)
-        if (event.type === 'StateEntered' && event.index === undefined)
+      for await (const event of run.eventLogs) {
+        if (event.type !== 'StateEntered') continue;
+        // Every state entered (nested ones too) is a state transition, as Step Functions counts them.
+        this.emit('transition', name, event.state.name);
+        if (event.index === undefined)
           record.lastEntered = { name: event.state.name, input: JSON.stringify(event.state.input) };
+      }
     })().catch(() => undefined);
     record.done = run.result
       .then(
@@ -376,31 +283,6 @@ export class LocalStepFunctions extends EventEmitter implements Executions {
       await Promise.all(running.map((e) => e.done));
     }
   }
-}
-
-function statusChangeEvent(r: ExecutionRecord) {
-  return {
-    version: '0',
-    id: crypto.randomUUID(),
-    'detail-type': 'Step Functions Execution Status Change',
-    source: 'aws.states',
-    account: ACCOUNT,
-    time: new Date().toISOString(),
-    region: REGION,
-    resources: [r.executionArn],
-    detail: {
-      executionArn: r.executionArn,
-      stateMachineArn: STATE_MACHINE_ARN,
-      name: r.name,
-      status: r.status,
-      startDate: Math.round(r.startedAt),
-      stopDate: Math.round(r.stoppedAt ?? performance.now()),
-      input: r.input,
-      output: r.output === undefined ? null : JSON.stringify(r.output),
-      error: r.error ?? null,
-      cause: r.cause ?? null,
-    },
-  };
 }
 
 function refusedAsFalse(error: unknown): false {

@@ -8,7 +8,7 @@ import { crashed, serve } from './versions';
 import type { LocalXRay } from './xray';
 
 /** Counts per target group of what users actually received. */
-class ServedCounts {
+export class ServedCounts {
   readonly byTargetGroup = new Map<string, { requests: number; serverErrors: number }>();
   /** Requests the load balancer itself failed (no healthy target): ALB's own 503s. */
   elbErrors = 0;
@@ -79,8 +79,11 @@ export interface DataPlane {
   readonly sent: number;
 }
 
-interface Common {
+export interface Common {
+  /** The weighted forward action users' requests go through: a listener's, or a listener rule's (forwardKey). */
   listenerArn: string;
+  /** Where to count what users received (shared by the services' data planes); default: a count of its own. */
+  served?: ServedCounts;
   lb: LocalLoadBalancer;
   backends: Backends;
   recorder: MetricsRecorder;
@@ -100,13 +103,15 @@ interface Common {
  * versions as the HTTP data plane, with seeded randomness, for fast repeatable tests.
  */
 export class SyntheticTraffic implements DataPlane {
-  readonly served = new ServedCounts();
+  readonly served: ServedCounts;
   sent = 0;
   private timer: NodeJS.Timeout | undefined;
   private carry = 0;
   private readonly cookies = new Map<number, string>();
 
-  constructor(private readonly o: Common) {}
+  constructor(private readonly o: Common) {
+    this.served = o.served ?? new ServedCounts();
+  }
 
   async start(): Promise<void> {
     const tickMs = 20;
@@ -160,7 +165,7 @@ export class SyntheticTraffic implements DataPlane {
  * and a traffic generator with many users and their cookies.
  */
 export class HttpTraffic implements DataPlane {
-  readonly served = new ServedCounts();
+  readonly served: ServedCounts;
   sent = 0;
   private readonly servers: http.Server[] = [];
   private readonly ports = new Map<string, number>();
@@ -173,7 +178,9 @@ export class HttpTraffic implements DataPlane {
   /** Target groups whose server's process crashed (closed, refusing connections), with that server. */
   private readonly crashedServers = new Map<string, http.Server>();
 
-  constructor(private readonly o: Common & { targetGroups: string[] }) {}
+  constructor(private readonly o: Common & { targetGroups: string[] }) {
+    this.served = o.served ?? new ServedCounts();
+  }
 
   private listen(server: http.Server): Promise<number> {
     return new Promise((resolve, reject) => {

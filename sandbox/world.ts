@@ -4,83 +4,38 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { Operations } from '../cli/operations';
-import { StaticServiceCatalog } from '../functions/adapters/aws/catalog';
-import { CloudWatchMetricSource } from '../functions/adapters/aws/cloudwatch';
-import { PagerDutyNotifier } from '../functions/adapters/aws/pagerduty';
+import type { Operations } from '../cli/operations';
 import { approvalUrl, mintApprovalLink } from '../functions/core/approval-links';
-import { parseServiceConfigs, type ServiceConfig, type ServiceConfigInput } from '../functions/core/config';
+import { parseServiceConfigs, type ServiceConfig } from '../functions/core/config';
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import type { RolloutOutcome } from '../functions/core/outcome-metrics';
 import { canaryPercent } from '../functions/core/plan';
-import type { Log, MetricSource } from '../functions/ports';
-import { makeAnalyze } from '../functions/tasks/analyze';
+import type { Executions, Log, MetricSource, RolloutStore } from '../functions/ports';
 import { makeApprovalPage } from '../functions/tasks/approval-page';
-import { makeBake } from '../functions/tasks/bake';
-import { makeCheckReady } from '../functions/tasks/check-ready';
-import { makeNotify } from '../functions/tasks/notify';
-import { makeOnAlarm } from '../functions/tasks/on-alarm';
-import { makePrepare } from '../functions/tasks/prepare';
-import { makePromote } from '../functions/tasks/promote';
-import { makeReconcile } from '../functions/tasks/reconcile';
-import { makeRequestApproval } from '../functions/tasks/request-approval';
-import { makeRollback } from '../functions/tasks/rollback';
-import { makeSetWeight } from '../functions/tasks/set-weight';
-import { makeStartRollout, type StartRolloutResult } from '../functions/tasks/start-rollout';
-import { type LocalAlarmSpec, LocalAlarms } from './alarms';
+import type { StartRolloutResult } from '../functions/tasks/start-rollout';
+import { LocalAlarms } from './alarms';
+import { ApiCalls, counted, countedExecutions, countedRouter, countedStore } from './api-calls';
 import { ecrPushEvent } from './aws-events';
 import { VirtualClock } from './clock';
 import { LocalCloudWatch } from './cloudwatch';
 import { ControlServer } from './control';
 import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } from './deployer';
 import { LocalEventBus } from './event-bus';
-import { LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
+import { forwardKey, LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
 import { MetricsRecorder } from './metrics';
 import { LocalReceiver, LocalSnsNotifier } from './receiver';
+import { servicesTraffic } from './services-traffic';
 import { definitionTimeoutSeconds, LocalStepFunctions } from './step-functions';
 import { InMemoryRolloutStore, StoreOutage, storeWithOutage } from './store';
-import { DEFAULT_TIME_KEEPING, PROBE_MS, TimeKeeper, type TimeKeepingLimits } from './timekeeping';
-import { type DataPlane, HttpTraffic, SyntheticTraffic, sampleTargetHealth } from './traffic';
-import { type FaultProfile, ImageRegistry, seededRandom } from './versions';
-import { LocalXRay } from './xray';
+import { DEFAULT_TIME_KEEPING, PROBE_MS, TimeKeeper } from './timekeeping';
+import { type DataPlane, sampleTargetHealth } from './traffic';
+import { ImageRegistry, seededRandom } from './versions';
+import type { WorldOptions } from './world-options';
+import { lateExecutions, localNotifiers, localOperations, localXRay, makeHandlers } from './world-wiring';
+import type { LocalXRay } from './xray';
 
-export interface WorldOptions {
-  /** Rollout seconds per real second. */
-  scale: number;
-  /** Requests per second through the listener. */
-  rps: number;
-  traffic: 'http' | 'synthetic';
-  seed?: number;
-  services: ServiceConfigInput[];
-  /** The version each service runs when the world starts. */
-  stable: { tag: string; profile: FaultProfile };
-  images: { tag: string; profile: FaultProfile }[];
-  alarms?: LocalAlarmSpec[];
-  /** Rollout seconds a new version (and each new task of the canary) takes to become healthy. */
-  startSeconds?: number;
-  /** Canary tasks the cluster can place (the stable service runs 10); more stay PENDING. Default: no limit. */
-  canaryTaskLimit?: number;
-  /** Real ms between the workflow's retries. */
-  retryIntervalMs?: number;
-  /** ms the load balancer takes to apply a change. */
-  propagationMs?: number;
-  /** Rollout seconds an execution may run before it ends TIMED_OUT; default: the state machine's TimeoutSeconds. */
-  executionTimeoutSeconds?: number;
-  /**
-   * Wraps every function invocation: the state machine's tasks, and the asynchronous ones EventBridge makes
-   * (`OnAlarm` from the alarms, `Reconcile` on an execution's status change). Fault injection in tests.
-   */
-  invoke?: (fn: string, event: unknown, call: () => Promise<unknown>) => Promise<unknown>;
-  /** What Analyze reads instead of the load balancer's recorded metrics (a scripted source, in tests). */
-  metrics?: MetricSource;
-  /** How far the sandbox may fall behind its compressed time before its run is invalid (sandbox/timekeeping.ts). */
-  timeKeeping?: TimeKeepingLimits;
-  /** Every log line of every task goes here (nothing is printed by default). */
-  onLog?: (level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>) => void;
-}
-
-/** A 32-character routing key, like PagerDuty's integration keys; never printed or notified. */
-export const SANDBOX_ROUTING_KEY = 'R0ut1ngK3ySandb0xNeverLoggedXyZ1';
+export type { WorldOptions } from './world-options';
+export { SANDBOX_ROUTING_KEY } from './world-wiring';
 
 export class World {
   readonly clock: VirtualClock;
@@ -108,8 +63,14 @@ export class World {
   readonly errors: unknown[] = [];
   /** Whether this machine keeps the compressed time: timer lag and requests sent against the plan. */
   readonly timekeeper: TimeKeeper;
-  readonly handlers;
+  readonly handlers: ReturnType<World['createHandlers']>;
   readonly log: Log;
+  /** The controller's own AWS requests, per API, in rollout time (sandbox/api-calls.ts). */
+  readonly calls: ApiCalls;
+  /** The store as tasks, entry points, the CLI and the page see it: through the outage switch. */
+  readonly guardedStore: RolloutStore;
+  /** The Executions port the controller uses (counted). */
+  readonly executionsPort: Executions;
   /** The approval link signing key: random per world, never printed. */
   private readonly signingKey = randomBytes(32);
   /** The approval page and the CLI's control API, on loopback. */
@@ -122,85 +83,27 @@ export class World {
 
   constructor(readonly options: WorldOptions) {
     this.clock = new VirtualClock(options.scale);
+    this.calls = new ApiCalls(() => this.clock.now().getTime());
     this.timekeeper = new TimeKeeper(options.scale, options.rps, options.timeKeeping ?? DEFAULT_TIME_KEEPING);
     this.lb = new LocalLoadBalancer(options.propagationMs ?? 20);
     this.router = new LocalTrafficRouter(this.lb);
     this.configs = parseServiceConfigs(options.services);
-    const random = seededRandom(options.seed ?? 1);
-    // The apps trace as X-Ray service `<service>` and annotate their traces with the deployment they serve as; each
-    // service's X-Ray groups select by it.
-    const deployments = new Map(
-      this.configs.flatMap((c) => [
-        [c.traffic.canaryTargetGroupArn, { service: c.service, deployment: `${c.service}-canary` }],
-        [c.traffic.stableTargetGroupArn, { service: c.service, deployment: `${c.service}-stable` }],
-      ]),
-    );
-    this.xray = new LocalXRay((tg) => deployments.get(tg), seededRandom((options.seed ?? 1) + 1));
-    for (const c of this.configs) {
-      const x = c.analysis.xray;
-      if (!x) continue;
-      this.xray.createGroup(x.canaryGroup, { annotation: 'deployment', value: `${c.service}-canary` });
-      this.xray.createGroup(x.stableGroup, { annotation: 'deployment', value: `${c.service}-stable` });
-    }
+    this.xray = localXRay(this.configs, options.seed ?? 1);
     const emit = options.onLog ?? (() => undefined);
     this.log = {
       info: (m, e) => emit('info', m, e),
       warn: (m, e) => emit('warn', m, e),
       error: (m, e) => emit('error', m, e),
     };
-
-    const stable = this.images.add(options.stable.tag, options.stable.profile);
-    for (const image of options.images) this.images.add(image.tag, image.profile);
-    for (const c of this.configs) {
-      const t = c.traffic;
-      this.lb.createListener(t.listenerArn, {
-        weights: { [t.stableTargetGroupArn]: 1, [t.canaryTargetGroupArn]: 0 },
-      });
-      this.backends.set(t.stableTargetGroupArn, {
-        version: stable,
-        startedAtMs: 0,
-        readyAtMs: 0,
-        capacityPercent: 100,
-      });
-    }
+    this.createServices();
     this.backends.on('violation', (v: string) => this.violations.push(v));
-
-    const deployerFor = localDeployerFor({
-      ecs: new LocalServiceDeployer(this.backends, this.images, this.lb, this.clock, {
-        startSeconds: options.startSeconds ?? 20,
-        ...(options.canaryTaskLimit !== undefined ? { canaryTaskLimit: options.canaryTaskLimit } : {}),
-      }),
-      none: new LocalNoDeployer(this.backends, this.clock),
-    });
-    const catalog = new StaticServiceCatalog(this.configs);
-    const notifiers = [
-      new LocalSnsNotifier(() => this.receiver.url, 'arn:aws:sns:us-east-1:123456789012:canary-rollouts'),
-      // The real PagerDuty notifier (body, retries, redaction); only its transport goes to the local receiver.
-      new PagerDutyNotifier({
-        secret: { secretId: 'sandbox/pagerduty-routing-key', get: async () => SANDBOX_ROUTING_KEY },
-        fetch: (_url, init) => fetch(`${this.receiver.url}/v2/enqueue`, init),
-        sleep: (ms) => this.clock.sleep(ms),
-      }),
-    ];
-    // The executions port and the handlers need each other: handlers are built against a late-bound port.
-    const executionsPort = {
-      start: (...a: Parameters<LocalStepFunctions['start']>) => this.executions.start(...a),
-      stop: (...a: Parameters<LocalStepFunctions['stop']>) => this.executions.stop(...a),
-      isRunning: (name: string) => this.executions.isRunning(name),
-      running: () => this.executions.running(),
-      lastStateEntered: (name: string) => this.executions.lastStateEntered(name),
-      sendTaskSuccess: (t: string, o: unknown) => this.executions.sendTaskSuccess(t, o),
-      sendTaskFailure: (t: string, e: string, c: string) => this.executions.sendTaskFailure(t, e, c),
-    };
     // Tasks, entry points, the CLI and the page see the store through the outage switch; checks read it directly.
-    const store = storeWithOutage(this.store, this.storeOutage);
-    const base = { store, clock: this.clock, log: this.log, events: this.eventBus };
-    // Reconcile runs for up to its function timeout (infra: 280 s); the others are given a minute.
-    const context = (fn: string) =>
-      ({
-        functionName: `canary-${fn}`,
-        getRemainingTimeInMillis: () => (fn === 'Reconcile' ? 280_000 : 60_000),
-      }) as never;
+    this.guardedStore = storeWithOutage(this.store, this.storeOutage);
+    const executions = countedExecutions(
+      lateExecutions(() => this.executions),
+      this.calls,
+    );
+    this.executionsPort = executions;
     const invoke = options.invoke ?? ((_fn: string, _event: unknown, call: () => Promise<unknown>) => call());
     // The alarm calls the on-alarm handler only when it fires, by which time the handlers exist.
     this.alarms = new LocalAlarms(
@@ -210,48 +113,9 @@ export class World {
       (event) => invoke('OnAlarm', event, () => this.handlers.OnAlarm(event, context('OnAlarm'))),
       (e) => this.errors.push(e),
     );
-    // The real CloudWatch adapter over a local CloudWatch of the recorded ALB metrics. ALB sends each minute's
-    // metrics within the next 60 s: the newest minute is partial, as on CloudWatch.
+    // ALB sends each minute's metrics within the next 60 s: the newest minute is partial, as on CloudWatch.
     this.cloudwatch = new LocalCloudWatch(this.recorder, this.clock, 60);
-    const metrics = options.metrics ?? new CloudWatchMetricSource(this.cloudwatch.client());
-    this.handlers = {
-      StartRollout: makeStartRollout({ ...base, catalog, executions: executionsPort, notifiers }),
-      Prepare: makePrepare({ ...base, router: this.router, deployerFor }),
-      CheckReady: makeCheckReady({ ...base, deployerFor }),
-      SetWeight: makeSetWeight({ ...base, router: this.router, deployerFor, metrics }),
-      Bake: makeBake(base),
-      Analyze: makeAnalyze({
-        ...base,
-        router: this.router,
-        metrics,
-        xrayFor: (x) => this.xray.source(x),
-        alarms: this.alarms,
-        notifiers,
-      }),
-      RequestApproval: makeRequestApproval({
-        ...base,
-        notifiers,
-        links: {
-          approval: (rolloutId, step, waitToken) => {
-            const url = this.approvalLink(rolloutId, step, waitToken);
-            this.approvalLinks.set(rolloutId, url);
-            return url;
-          },
-        },
-      }),
-      Promote: makePromote({ ...base, router: this.router, deployerFor, executions: executionsPort }),
-      Rollback: makeRollback({ ...base, router: this.router, deployerFor, executions: executionsPort }),
-      Notify: makeNotify({ ...base, notifiers, countOutcome: (o) => this.outcomes.push(o) }),
-      OnAlarm: makeOnAlarm({ ...base, router: this.router, deployerFor, executions: executionsPort }),
-      Reconcile: makeReconcile({
-        ...base,
-        router: this.router,
-        deployerFor,
-        executions: executionsPort,
-        catalog,
-        notifiers,
-      }),
-    };
+    this.handlers = this.createHandlers(executions, options.metrics);
     this.executions = new LocalStepFunctions(this.handlers, {
       retryIntervalMs: options.retryIntervalMs ?? 20,
       executionTimeoutSeconds: this.clock.workflowSeconds(
@@ -262,77 +126,94 @@ export class World {
       ...(options.invoke ? { invoke: options.invoke } : {}),
     });
     this.executions.on('error', (e) => this.errors.push(e));
-
-    this.operations = new Operations({
-      store,
-      executions: executionsPort,
-      clock: this.clock,
-      services: async () => this.configs.map((c) => c.service),
-      requestDeploy: async (service, image) => {
-        const eventId = crypto.randomUUID();
-        const result = await this.handlers.StartRollout(
-          {
-            version: '0',
-            id: eventId,
-            'detail-type': 'Deploy Requested',
-            source: CONTROLLER_EVENT_SOURCE,
-            time: this.clock.now().toISOString(),
-            // `canary start` is the explicit request to run an image again.
-            detail: { service, image, rerun: true },
-          },
-          context('StartRollout'),
-        );
-        return {
-          eventId,
-          via: `start-rollout: ${result.status}`,
-          answer: {
-            status: result.status,
-            ...('rolloutId' in result ? { rolloutId: result.rolloutId } : {}),
-            ...('reason' in result && result.reason ? { reason: result.reason } : {}),
-          },
-        };
-      },
-      resolveTag: async (_service, tag) => this.images.byTag(tag)?.digest,
-      metrics: async (record) => {
-        const t = this.config(record.service).traffic;
-        const from = Date.parse(record.createdAt);
-        const to = Date.parse(record.outcome?.at ?? this.clock.now().toISOString());
-        return {
-          canary: this.recorder.timeline(t.canaryTargetGroupArn, from, to),
-          stable: this.recorder.timeline(t.stableTargetGroupArn, from, to),
-        };
-      },
-      actor: 'the sandbox CLI',
-      events: this.eventBus,
-    });
+    this.executions.on('transition', () => this.calls.record('states:StateTransition'));
+    this.operations = localOperations(this, executions);
     this.control = new ControlServer(
-      makeApprovalPage({ ...base, executions: executionsPort, signingKey: async () => this.signingKey }),
+      makeApprovalPage({
+        ...this.taskBase(),
+        executions,
+        signingKey: async () => this.signingKey,
+      }),
       this.operations,
     );
-
-    const first = this.configs[0];
-    if (!first) throw new Error('the sandbox needs at least one service');
-    const header = first.traffic.headerRule;
-    const common = {
-      listenerArn: first.traffic.listenerArn,
+    this.traffic = servicesTraffic(this.configs, {
+      kind: options.traffic,
+      seed: options.seed ?? 1,
+      random: seededRandom(options.seed ?? 1),
+      rps: options.rps,
       lb: this.lb,
       backends: this.backends,
       recorder: this.recorder,
       xray: this.xray,
       clock: this.clock,
-      rps: options.rps,
-      random,
-      ...(header
-        ? { internalHeader: { name: header.header, value: header.values[0] ?? '' }, internalShare: 0.02 }
-        : {}),
-    };
-    this.traffic =
-      options.traffic === 'http'
-        ? new HttpTraffic({
-            ...common,
-            targetGroups: [first.traffic.stableTargetGroupArn, first.traffic.canaryTargetGroupArn],
-          })
-        : new SyntheticTraffic(common);
+    });
+  }
+
+  /**
+   * Each service's route (its listener, or its rule of a shared listener: the listener is created once), 100% on
+   * stable, and its stable version running; the images that can be pushed.
+   */
+  private createServices(): void {
+    const { stable, images } = this.options;
+    const stableImage = this.images.add(stable.tag, stable.profile);
+    for (const image of images) this.images.add(image.tag, image.profile);
+    for (const c of this.configs) {
+      const t = c.traffic;
+      const state = { weights: { [t.stableTargetGroupArn]: 1, [t.canaryTargetGroupArn]: 0 } };
+      if (t.ruleArn) {
+        if (!this.lb.hasListener(t.listenerArn)) this.lb.createListener(t.listenerArn, { weights: {} });
+        this.lb.createRule(t.ruleArn, t.listenerArn, state);
+      } else this.lb.createListener(t.listenerArn, state);
+      const own = stable.byService?.[c.service];
+      const version = own ? this.images.add(own, stable.profile) : stableImage;
+      this.backends.set(t.stableTargetGroupArn, {
+        version,
+        startedAtMs: 0,
+        readyAtMs: 0,
+        capacityPercent: 100,
+      });
+    }
+  }
+
+  /** What every task is built with: the store (through the outage switch), the clock, the log, the bus. */
+  private taskBase() {
+    return { store: this.guardedStore, clock: this.clock, log: this.log, events: this.eventBus };
+  }
+
+  private createHandlers(executions: Executions, metrics: MetricSource | undefined) {
+    const options = this.options;
+    const deployerFor = localDeployerFor({
+      ecs: new LocalServiceDeployer(this.backends, this.images, this.lb, this.clock, {
+        startSeconds: options.startSeconds ?? 20,
+        ...(options.canaryTaskLimit !== undefined ? { canaryTaskLimit: options.canaryTaskLimit } : {}),
+      }),
+      none: new LocalNoDeployer(this.backends, this.clock),
+    });
+    const sns = new LocalSnsNotifier(
+      () => this.receiver.url,
+      'arn:aws:sns:us-east-1:123456789012:canary-rollouts',
+    );
+    return makeHandlers({
+      ...this.taskBase(),
+      store: countedStore(this.guardedStore, this.calls),
+      events: counted(this.eventBus, { put: () => this.calls.record('events:PutEvents') }),
+      configs: this.configs,
+      router: countedRouter(this.router, this.calls),
+      deployerFor,
+      executions,
+      alarms: counted(this.alarms, { states: () => this.calls.record('cloudwatch:DescribeAlarms') }),
+      notifiers: localNotifiers(() => this.receiver.url, this.clock, this.calls, sns),
+      cloudwatch: this.cloudwatch,
+      xray: this.xray,
+      calls: this.calls,
+      metrics,
+      approvalLink: (rolloutId, step, waitToken) => {
+        const url = this.approvalLink(rolloutId, step, waitToken);
+        this.approvalLinks.set(rolloutId, url);
+        return url;
+      },
+      countOutcome: (o) => this.outcomes.push(o),
+    });
   }
 
   /**
@@ -458,7 +339,7 @@ export class World {
   /** The canary's share the load balancer applies now, by service. */
   appliedCanaryPercent(service?: string): number | undefined {
     const t = this.config(service).traffic;
-    const state = this.lb.appliedState(t.listenerArn);
+    const state = this.lb.appliedState(forwardKey(t));
     if (!state) return undefined;
     const serving = this.servingTargetGroups(service);
     return canaryPercent({
@@ -494,6 +375,14 @@ export class World {
     }
     throw new Error(`${rolloutId} never reached a ${kind} wait`);
   }
+}
+
+/** A Lambda context for the functions EventBridge invokes: Reconcile runs for up to its function timeout (infra: 280 s). */
+function context(fn: string): never {
+  return {
+    functionName: `canary-${fn}`,
+    getRemainingTimeInMillis: () => (fn === 'Reconcile' ? 280_000 : 60_000),
+  } as never;
 }
 
 function timeout(ms: number, what: string): Promise<never> {

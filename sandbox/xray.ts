@@ -187,17 +187,19 @@ export class LocalXRay {
     return { TimeSeriesServiceStatistics: points, $metadata: {} };
   }
 
-  /** The SDK client's face of this X-Ray: `send` answers GetTimeSeriesServiceStatistics. */
-  client(): XRayClient {
+  /** The SDK client's face of this X-Ray: `send` answers GetTimeSeriesServiceStatistics (told to `onSend`). */
+  client(onSend: () => void = () => undefined): XRayClient {
     return {
-      send: async (command: { input: GetTimeSeriesServiceStatisticsCommandInput }) =>
-        this.getTimeSeriesServiceStatistics(command.input),
+      send: async (command: { input: GetTimeSeriesServiceStatisticsCommandInput }) => {
+        onSend();
+        return this.getTimeSeriesServiceStatistics(command.input);
+      },
     } as unknown as XRayClient;
   }
 
-  /** The real X-Ray adapter over this X-Ray, for a service's `analysis.xray`. */
-  source(xray: XRayAnalysis): MetricSource {
-    return new XRayMetricSource(this.client(), groupSelectors(xray));
+  /** The real X-Ray adapter over this X-Ray, for a service's `analysis.xray`; `onSend` hears each request. */
+  source(xray: XRayAnalysis, onSend?: () => void): MetricSource {
+    return new XRayMetricSource(this.client(onSend), groupSelectors(xray));
   }
 }
 

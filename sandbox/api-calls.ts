@@ -1,0 +1,177 @@
+/**
+ * The controller's own AWS requests in the sandbox, counted per API as the AWS adapters would send them, each at
+ * its moment in rollout time: what the concurrency benchmark sets against AWS's default quotas. Only the sandbox's
+ * local ports are wrapped; production code is untouched.
+ */
+import type { Executions, RolloutStore, TrafficRouter } from '../functions/ports';
+
+/** A request count and, for DynamoDB, the capacity units it consumed. */
+interface Call {
+  atMs: number;
+  units: number;
+}
+
+export class ApiCalls {
+  private readonly calls = new Map<string, Call[]>();
+  private inFlight = 0;
+  /** The most Lambda invocations running at one moment in the sandbox. */
+  peakInFlight = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  record(api: string, units = 1): void {
+    const list = this.calls.get(api) ?? [];
+    list.push({ atMs: this.now(), units });
+    this.calls.set(api, list);
+  }
+
+  apis(): string[] {
+    return [...this.calls.keys()].sort();
+  }
+
+  /** Requests (or units) of an API over the whole run. */
+  total(api: string, measure: 'requests' | 'units' = 'requests'): number {
+    const list = this.calls.get(api) ?? [];
+    return measure === 'units' ? list.reduce((sum, c) => sum + c.units, 0) : list.length;
+  }
+
+  /**
+   * The highest rate in any window of `windowMs` rollout ms (a sliding window over the calls' times), per second
+   * of rollout time: rollout time is AWS's time, so no conversion is needed.
+   */
+  peakPerSecond(api: string, windowMs: number, measure: 'requests' | 'units' = 'requests'): number {
+    const list = [...(this.calls.get(api) ?? [])].sort((a, b) => a.atMs - b.atMs);
+    let best = 0;
+    let sum = 0;
+    let from = 0;
+    for (const call of list) {
+      sum += measure === 'units' ? call.units : 1;
+      while ((list[from]?.atMs ?? call.atMs) <= call.atMs - windowMs) {
+        sum -= measure === 'units' ? (list[from]?.units ?? 0) : 1;
+        from++;
+      }
+      best = Math.max(best, sum);
+    }
+    return best / (windowMs / 1000);
+  }
+
+  /** One Lambda invocation: counted, and in flight while it runs. */
+  async invocation<T>(fn: string, call: () => Promise<T>): Promise<T> {
+    this.record('lambda:Invoke');
+    this.record(`lambda:Invoke ${fn}`);
+    this.inFlight++;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
+    try {
+      return await call();
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
+type AnyFn = (...args: never[]) => Promise<unknown>;
+
+/** Wraps the methods of `target` named in `count`: each call records what `count[method]` says it cost. */
+export function counted<T extends object>(
+  target: T,
+  count: Partial<Record<keyof T, (args: unknown[], result: unknown) => void>>,
+): T {
+  return new Proxy(target, {
+    get(t, key, receiver) {
+      const value = Reflect.get(t, key, receiver);
+      const onCall = count[key as keyof T];
+      if (typeof value !== 'function' || !onCall) return typeof value === 'function' ? value.bind(t) : value;
+      return async (...args: never[]) => {
+        const result = await (value as AnyFn).apply(t, args);
+        onCall(args, result);
+        return result;
+      };
+    },
+  });
+}
+
+const KB = 1024;
+const bytes = (x: unknown) => (x === undefined ? 0 : Buffer.byteLength(JSON.stringify(x) ?? ''));
+
+/**
+ * The store's requests as the DynamoDB adapter sends them (functions/adapters/aws/dynamodb.ts): one GetItem,
+ * Query, PutItem, UpdateItem or DeleteItem per call. Capacity units per "Read/write capacity mode" (DynamoDB
+ * developer guide): a strongly consistent read is 1 RRU per 4 KB read, a write 1 WRU per 1 KB written.
+ */
+const STORE_READS = {
+  getLock: 'GetItem',
+  getNewestPush: 'GetItem',
+  getImage: 'GetItem',
+  getRollout: 'GetItem',
+  isQuarantined: 'GetItem',
+  getServingTargetGroup: 'GetItem',
+  listActive: 'Query',
+  listByService: 'Query',
+  history: 'Query',
+} as const;
+const STORE_WRITES = {
+  acquireLock: 'PutItem',
+  setPending: 'UpdateItem',
+  releaseLock: 'DeleteItem',
+  setNewestPush: 'PutItem',
+  markImage: 'PutItem',
+  putRollout: 'PutItem',
+  updateRollout: 'UpdateItem',
+  setWait: 'UpdateItem',
+  clearWait: 'UpdateItem',
+  markAborted: 'UpdateItem',
+  appendHistory: 'PutItem',
+  quarantine: 'PutItem',
+  releaseQuarantine: 'DeleteItem',
+  setServingTargetGroup: 'PutItem',
+} as const;
+
+export function countedStore(store: RolloutStore, calls: ApiCalls): RolloutStore {
+  const count: Partial<Record<keyof RolloutStore, (args: unknown[], result: unknown) => void>> = {};
+  for (const [method, op] of Object.entries(STORE_READS))
+    count[method as keyof RolloutStore] = (_args, result) => {
+      calls.record(`dynamodb:${op}`);
+      calls.record('dynamodb:reads', Math.max(1, Math.ceil(bytes(result) / (4 * KB))));
+    };
+  for (const [method, op] of Object.entries(STORE_WRITES))
+    count[method as keyof RolloutStore] = (args) => {
+      calls.record(`dynamodb:${op}`);
+      calls.record('dynamodb:writes', Math.max(1, Math.ceil(bytes(args) / KB)));
+    };
+  return counted(store, count);
+}
+
+/**
+ * The router's requests as the ALB adapter sends them (functions/adapters/aws/alb.ts): a rule's forward action
+ * through DescribeRules / ModifyRule, a listener's default action through DescribeListeners / ModifyListener.
+ */
+export function countedRouter(router: TrafficRouter, calls: ApiCalls): TrafficRouter {
+  const on = (rule: string, listener: string) => (args: unknown[]) =>
+    calls.record(`elbv2:${(args[0] as { ruleArn?: string }).ruleArn ? rule : listener}`);
+  return counted(router, {
+    describe: on('DescribeRules', 'DescribeListeners'),
+    setWeights: on('ModifyRule', 'ModifyListener'),
+    verifyWeights: on('DescribeRules', 'DescribeListeners'),
+  });
+}
+
+/**
+ * The executions port's requests as the Step Functions adapter sends them (functions/adapters/aws/sfn.ts):
+ * `running` is ListExecutions (100 a page) then DescribeExecution for each running execution.
+ */
+export function countedExecutions(executions: Executions, calls: ApiCalls): Executions {
+  const one = (api: string) => () => calls.record(`states:${api}`);
+  return counted(executions, {
+    start: one('StartExecution'),
+    stop: one('StopExecution'),
+    isRunning: one('DescribeExecution'),
+    lastStateEntered: one('GetExecutionHistory'),
+    sendTaskSuccess: one('SendTaskSuccess'),
+    sendTaskFailure: one('SendTaskFailure'),
+    running: (_args, result) => {
+      const n = (result as unknown[]).length;
+      for (let i = 0; i < Math.max(1, Math.ceil(n / 100)); i++) calls.record('states:ListExecutions');
+      for (let i = 0; i < n; i++) calls.record('states:DescribeExecution');
+    },
+  });
+}
