@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONTROL_INFO_FILE, type ControlInfo } from './control';
 import { eventLine } from './event-bus';
+import { MANY_DESCRIPTION, MANY_RPS, MANY_SCENARIO, runManyCli } from './many-cli';
 import { unsupportedNode } from './node-version';
 import { renderHtml, summaryLines } from './report';
 import { type RunOptions, runRollouts, runRolloutsKeepingTime, SCENARIOS } from './run';
@@ -28,9 +29,10 @@ Options:
 ${Object.entries(SCENARIOS)
   .map(([name, s]) => `                        ${name.padEnd(8)} ${s.description}`)
   .join('\n')}
+                        ${MANY_SCENARIO.padEnd(8)} ${MANY_DESCRIPTION}
   --scale <n>         rollout seconds per real second (default: 30)
-  --rps <n>           requests per second through the load balancer (default: 1000)
-  --traffic <kind>    http (real HTTP on loopback, default) or synthetic (in-process, seeded)
+  --rps <n>           requests per second through the load balancer (default: 1000; many: 8000)
+  --traffic <kind>    http (real HTTP on loopback, default) or synthetic (in-process, seeded; many's default)
   --seed <n>          random seed (default: 42)
   --report-dir <dir>  where to write report.json and report.html (default: reports/<timestamp>)
   --json              print only the summary as JSON
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
         scenario: { type: 'string', default: 'demo' },
         scale: { type: 'string' },
         rps: { type: 'string' },
-        traffic: { type: 'string', default: 'http' },
+        traffic: { type: 'string' },
         seed: { type: 'string' },
         'report-dir': { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -86,22 +88,38 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  const many = v.scenario === MANY_SCENARIO;
   const scenario = SCENARIOS[v.scenario];
-  if (!scenario) fail(`unknown scenario "${v.scenario}"; choose one of ${Object.keys(SCENARIOS).join(', ')}`);
-  if (v.traffic !== 'http' && v.traffic !== 'synthetic')
-    fail(`--traffic must be http or synthetic, got "${v.traffic}"`);
+  if (!scenario && !many)
+    fail(
+      `unknown scenario "${v.scenario}"; choose one of ${[...Object.keys(SCENARIOS), MANY_SCENARIO].join(', ')}`,
+    );
+  const traffic = v.traffic ?? (many ? 'synthetic' : 'http');
+  if (traffic !== 'http' && traffic !== 'synthetic')
+    fail(`--traffic must be http or synthetic, got "${traffic}"`);
   const scale = positive('scale', v.scale, 30);
   if (scale < 1 || scale > 600) fail(`--scale must be between 1 and 600, got ${scale}`);
-  const rps = positive('rps', v.rps, 1000);
+  const rps = positive('rps', v.rps, many ? MANY_RPS : 1000);
   const seed = positive('seed', v.seed, 42);
+  if (!scenario) {
+    process.exitCode = await runManyCli({
+      scale,
+      rps,
+      traffic,
+      seed,
+      json: v.json,
+      reportDir: v['report-dir'],
+    });
+    return;
+  }
 
   const say = v.json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
   say(
-    `Sandbox: scenario ${v.scenario} · time ×${scale} · ${rps} req/s over ${v.traffic === 'http' ? 'HTTP on loopback' : 'synthetic traffic'}`,
+    `Sandbox: scenario ${v.scenario} · time ×${scale} · ${rps} req/s over ${traffic === 'http' ? 'HTTP on loopback' : 'synthetic traffic'}`,
   );
   let cleanupRegistered = false;
   const runOptions: Omit<RunOptions, 'scale' | 'rps'> = {
-    traffic: v.traffic,
+    traffic,
     seed,
     versions: scenario.versions,
     ...(scenario.service ? { service: scenario.service } : {}),
