@@ -14,6 +14,11 @@ const BENCHES: Record<string, { describe: string; run: (args: string[]) => Promi
     describe: "each Lambda's bundle size and cold import time (--runs N, --json)",
     run: async (args) => (await import('./bundles')).bundlesBench(args),
   },
+  concurrency: {
+    describe:
+      "200 rollouts at once through the workflow: the controller's AWS requests per API against AWS's default quotas (--rollouts N, --scale N, --json)",
+    run: async (args) => (await import('./concurrency')).concurrencyBench(args),
+  },
   load: {
     describe:
       'the alarm scenario over HTTP at 600 and 1,000 req/s: throughput and alarm → stable (--runs N, --json)',

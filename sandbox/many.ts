@@ -1,5 +1,5 @@
 /**
- * Many rollouts at once on one controller: each service behind its own rule of one shared ALB listener, with its
+ * Many rollouts at once on one controller: each service behind its own rule of a shared ALB listener, with its
  * own target groups, ECS services, 5xx alarm, versions and plan, all pushed at the same moment. Some versions are
  * healthy (promoted), some fail the judge (rolled back by analysis), some turn bad at once (rolled back by their
  * alarm). What each service got is collected apart, so that any interference shows: its weights, lock, records,
@@ -38,8 +38,18 @@ const PROFILES: Record<Behaviour, FaultProfile> = {
 const BEHAVIOURS: Behaviour[] = ['healthy', 'failsJudge', 'failsAlarm'];
 
 const ARN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012';
-export const SHARED_LISTENER = `${ARN}:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2`;
 const hex = (i: number, width: number) => i.toString(16).padStart(width, '0');
+/**
+ * Services that share one ALB and its listener. "Quotas for your Application Load Balancers": 100 target groups
+ * per load balancer (not adjustable) and 100 rules; two target groups a service, so 25 a load balancer keeps well
+ * inside both.
+ */
+const SERVICES_PER_LISTENER = 25;
+
+/** The listener of the `group`th load balancer (services 1–25 share the first). */
+export function sharedListener(group: number): string {
+  return `${ARN}:listener/app/shop-${group + 1}/${hex(0x50dc6c49 + group, 16)}/f2f7dc8efc522ab2`;
+}
 
 export interface ManyService {
   config: ServiceConfigInput;
@@ -49,22 +59,26 @@ export interface ManyService {
   tag: string;
 }
 
+/** The first step's weight of the `i`th service: 20% + its position (up to 79%), different for each of 60 services. */
+export const firstWeight = (i: number) => 20 + (i % 60);
+
 /**
  * `count` services, `svc01`…: behaviours in turn (healthy, fails the judge, fails its alarm); each plan starts at
- * its own weight (20% + its position), so a weight set by another service's rollout could not pass for its own.
+ * its own weight, so a weight set by another service's rollout could not pass for its own.
  */
 export function manyServices(count: number): ManyService[] {
   return Array.from({ length: count }, (_, i) => {
-    const service = `svc${String(i + 1).padStart(2, '0')}`;
+    const service = `svc${String(i + 1).padStart(count > 99 ? 3 : 2, '0')}`;
     const canaryTg = `${ARN}:targetgroup/${service}-canary/${hex(0x2453ed02 + i, 16)}`;
     const alarmName = `${service}-canary-5xx`;
+    const listenerArn = sharedListener(Math.floor(i / SERVICES_PER_LISTENER));
     const config = demoService({
       service,
       repository: `shop/${service}`,
       traffic: {
         kind: 'alb',
-        listenerArn: SHARED_LISTENER,
-        ruleArn: `${SHARED_LISTENER.replace(':listener/', ':listener-rule/')}/${hex(0x9683b2d0 + i, 16)}`,
+        listenerArn,
+        ruleArn: `${listenerArn.replace(':listener/', ':listener-rule/')}/${hex(0x9683b2d0 + i, 16)}`,
         stableTargetGroupArn: `${ARN}:targetgroup/${service}-stable/${hex(0x73e2d6bc + i, 16)}`,
         canaryTargetGroupArn: canaryTg,
         stickinessSeconds: 3600,
@@ -78,7 +92,7 @@ export function manyServices(count: number): ManyService[] {
         container: service,
       },
       steps: [
-        { weight: 20 + i, bakeSeconds: 60 },
+        { weight: firstWeight(i), bakeSeconds: 60 },
         { weight: 100, bakeSeconds: 60 },
       ],
     });

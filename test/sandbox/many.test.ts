@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { EXPECTED, type ManyResult, manyServices, notifiedService, runMany } from '../../sandbox/many';
+import {
+  EXPECTED,
+  firstWeight,
+  type ManyResult,
+  manyServices,
+  notifiedService,
+  runMany,
+} from '../../sandbox/many';
 
 describe('many rollouts at once on one controller', () => {
   it('20 services pushed together each end as their own version behaved, with nothing of another service', async () => {
@@ -22,7 +29,7 @@ describe('many rollouts at once on one controller', () => {
     );
     for (const [i, r] of results.entries()) {
       const expected = EXPECTED[r.behaviour];
-      const firstWeight = 20 + i;
+      const first = firstWeight(i);
       // The outcome is the one its own version called for, decided by what it called for.
       expect({ service: r.service, status: r.status, error: r.error, outcome: r.outcome }).toEqual({
         service: r.service,
@@ -32,10 +39,10 @@ describe('many rollouts at once on one controller', () => {
       });
       // Its rule only ever carried its own target groups, and only the weights of its own plan, ending on stable.
       expect(r.foreignTargetGroups).toEqual([]);
-      expect(r.weights[0]).toBe(firstWeight);
+      expect(r.weights[0]).toBe(first);
       expect(r.weights.at(-1)).toBe(0);
-      for (const w of r.weights) expect([0, firstWeight, 100]).toContain(w);
-      if (r.behaviour === 'healthy') expect(r.weights).toEqual([firstWeight, 100, 0]);
+      for (const w of r.weights) expect([0, first, 100]).toContain(w);
+      if (r.behaviour === 'healthy') expect(r.weights).toEqual([first, 100, 0]);
       // Its records, lock and history are its own.
       expect(r.records).toEqual([{ rolloutId: r.rolloutId, service: r.service, tag: `${r.service}-v2` }]);
       expect(r.lockHeld).toBe(false);

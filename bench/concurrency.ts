@@ -1,0 +1,166 @@
+/**
+ * `npm run bench -- concurrency [--rollouts 200] [--scale 20] [--rps N] [--seed 42] [--lambda-seconds 1] [--json]`:
+ * many rollouts pushed at the same moment through the real workflow on the sandbox (synthetic traffic, seeded:
+ * a third healthy, a third failing the judge, a third failing their alarm), and the controller's own AWS
+ * requests per API, at peak and in total, against AWS's default quotas (bench/concurrency-quotas.ts). Rates are
+ * per second of rollout time, which is AWS's time: the sandbox's compression needs no converting back.
+ */
+import { parseArgs } from 'node:util';
+import { manyServices, manyWorld } from '../sandbox/many';
+import { describeShortfall } from '../sandbox/timekeeping';
+import type { World } from '../sandbox/world';
+import { QUOTAS, type Quota } from './concurrency-quotas';
+
+export interface QuotaRow {
+  label: string;
+  total: number;
+  /** Highest rate over any 1 s and any 10 s of rollout time, per second. */
+  peak1s: number;
+  peak10s: number;
+  /** For Lambda: peak invocations a second × the assumed duration (Little's law). */
+  estimate?: number;
+  limit: number | null;
+  bucket?: number;
+  /** limit ÷ what the run needed of it (sustained: 10 s peak against the refill; else the 1 s peak). */
+  headroom: number | null;
+  /** Concurrent rollouts at which this quota binds, rates growing in proportion to the rollouts. */
+  bindsAt: number | null;
+  note: string;
+  doc: string;
+}
+
+function sum(q: Quota, f: (api: string) => number): number {
+  return q.apis.reduce((total, api) => total + f(api), 0);
+}
+
+export function quotaRows(world: World, rollouts: number, lambdaSeconds: number): QuotaRow[] {
+  return QUOTAS.map((q) => {
+    const total = sum(q, (api) => world.calls.total(api, q.measure));
+    const peak1s = sum(q, (api) => world.calls.peakPerSecond(api, 1_000, q.measure));
+    const peak10s = sum(q, (api) => world.calls.peakPerSecond(api, 10_000, q.measure));
+    const estimate = q.kind === 'concurrency' ? peak1s * lambdaSeconds : undefined;
+    // A token bucket sustains its refill and absorbs bursts up to its size: the sustained (10 s) rate is set against
+    // the refill, unless the 1 s burst would empty the bucket first. A per-second quota binds on the 1 s peak.
+    const need =
+      q.kind === 'concurrency'
+        ? (estimate ?? 0)
+        : q.kind === 'bucket'
+          ? Math.max(peak10s, peak1s - (q.bucket ?? 0))
+          : peak1s;
+    const headroom = q.limit === null || need === 0 ? null : q.limit / need;
+    return {
+      label: q.label,
+      total,
+      peak1s,
+      peak10s,
+      ...(estimate !== undefined ? { estimate } : {}),
+      limit: q.limit,
+      ...(q.bucket !== undefined ? { bucket: q.bucket } : {}),
+      headroom,
+      bindsAt: headroom === null ? null : Math.floor(rollouts * headroom),
+      note: q.note,
+      doc: q.doc,
+    };
+  });
+}
+
+const fmt = (x: number | null | undefined, digits = 1) =>
+  x === null || x === undefined ? '-' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits);
+
+function table(rows: QuotaRow[], rollouts: number, lambdaSeconds: number): string {
+  const lines = [
+    `API (default quota, us-east-1)                 total   peak/s 1s  peak/s 10s  quota/s        headroom  binds at`,
+  ];
+  for (const r of rows) {
+    const quota =
+      r.limit === null ? 'not published' : r.bucket ? `${fmt(r.limit)} (+${fmt(r.bucket)})` : fmt(r.limit);
+    const peak = r.estimate !== undefined ? `${fmt(r.peak1s)} → ${fmt(r.estimate)} conc.` : fmt(r.peak1s);
+    lines.push(
+      `${r.label.padEnd(46)} ${fmt(r.total, 0).padStart(6)} ${peak.padStart(11)} ${fmt(r.peak10s).padStart(11)}  ${quota.padEnd(14)} ${(r.headroom === null ? '-' : `${fmt(r.headroom)}×`).padStart(9)}  ${r.bindsAt === null ? '-' : fmt(r.bindsAt, 0)}`,
+    );
+  }
+  const binding = rows
+    .filter((r) => r.bindsAt !== null)
+    .sort((a, b) => (a.bindsAt ?? 0) - (b.bindsAt ?? 0))[0];
+  lines.push('');
+  lines.push(
+    `Lambda concurrency: peak invocations a second × ${lambdaSeconds} s assumed per invocation (Little's law; --lambda-seconds).`,
+  );
+  if (binding)
+    lines.push(
+      `First quota to bind: ${binding.label}, at about ${fmt(binding.bindsAt, 0)} concurrent rollouts (${rollouts} ran; rates taken to grow in proportion).`,
+    );
+  lines.push('');
+  for (const r of rows) lines.push(`  ${r.label}: ${r.note}. ${r.doc}`);
+  return lines.join('\n');
+}
+
+function options(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      rollouts: { type: 'string', default: '200' },
+      scale: { type: 'string', default: '20' },
+      rps: { type: 'string' },
+      seed: { type: 'string', default: '42' },
+      'lambda-seconds': { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const number = (name: string, value: string | undefined) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${value}"`);
+    return n;
+  };
+  const rollouts = Math.round(number('rollouts', values.rollouts));
+  const scale = number('scale', values.scale);
+  return {
+    rollouts,
+    scale,
+    // Each service's users send 8 requests a second of rollout time: enough for the judge at its first step.
+    rps: values.rps === undefined ? rollouts * 8 * scale : number('rps', values.rps),
+    seed: number('seed', values.seed),
+    lambdaSeconds: number('lambda-seconds', values['lambda-seconds']),
+    json: values.json ?? false,
+  };
+}
+
+export async function concurrencyBench(args: string[]): Promise<void> {
+  const o = options(args);
+  const say = o.json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
+  const specs = manyServices(o.rollouts);
+  const world = manyWorld(specs, { scale: o.scale, rps: o.rps, traffic: 'synthetic', seed: o.seed });
+  say(`${o.rollouts} rollouts at once · time ×${o.scale} · ${o.rps} synthetic req/s · seed ${o.seed}`);
+  const started = performance.now();
+  await world.start();
+  let outcomes: Record<string, number> = {};
+  try {
+    // The stable versions' minutes reach the local CloudWatch before the first set-weight reads them.
+    await new Promise((r) => setTimeout(r, world.clock.realMs(150_000)));
+    const pushed = await Promise.all(specs.map((s) => world.push(s.tag, s.config.service)));
+    const ids = pushed.flatMap((p) => (p.status === 'started' ? [p.rolloutId] : []));
+    await Promise.all(ids.map((id) => world.waitFor(id, world.clock.realMs(6 * 3600_000))));
+    await world.executions.idle();
+    const records = await Promise.all(ids.map((id) => world.store.getRollout(id)));
+    outcomes = records.reduce<Record<string, number>>((acc, r) => {
+      const key = r?.status ?? 'unknown';
+      acc[key] = (acc[key] ?? 0) + 1;
+      return acc;
+    }, {});
+  } finally {
+    await world.stop();
+  }
+  const rows = quotaRows(world, o.rollouts, o.lambdaSeconds);
+  const timekeeping = world.timekeeper.report();
+  const wallMs = Math.round(performance.now() - started);
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ ...o, outcomes, wallMs, timekeeping, rows }, null, 2)}\n`);
+    return;
+  }
+  say(`Outcomes: ${JSON.stringify(outcomes)} · wall ${(wallMs / 1000).toFixed(1)} s`);
+  if (!timekeeping.valid)
+    say(`⚠ ${describeShortfall(timekeeping)} (late calls spread out: the peaks below are then understated)`);
+  say('');
+  say(table(rows, o.rollouts, o.lambdaSeconds));
+}
