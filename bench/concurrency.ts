@@ -21,7 +21,7 @@ export interface QuotaRow {
   estimate?: number;
   limit: number | null;
   bucket?: number;
-  /** limit ÷ what the run needed of it (sustained: 10 s peak against the refill; else the 1 s peak). */
+  /** How many times the run's load the quota allows (headroomOf). */
   headroom: number | null;
   /** Concurrent rollouts at which this quota binds, rates growing in proportion to the rollouts. */
   bindsAt: number | null;
@@ -33,21 +33,34 @@ function sum(q: Quota, f: (api: string) => number): number {
   return q.apis.reduce((total, api) => total + f(api), 0);
 }
 
+/**
+ * How many times the run's load the quota allows. A token bucket lets through at most `bucket + refill × w` requests
+ * in any `w` seconds: the run's busiest 1, 10 and 60 s are set against that. A per-second quota is set against the
+ * busiest second, Lambda's concurrency against the estimate.
+ */
+function headroomOf(
+  q: Quota,
+  peaks: Record<1 | 10 | 60, number>,
+  estimate: number | undefined,
+): number | null {
+  if (q.limit === null) return null;
+  if (q.kind === 'concurrency') return estimate ? q.limit / estimate : null;
+  if (q.kind === 'per-second') return peaks[1] ? q.limit / peaks[1] : null;
+  const limit = q.limit;
+  const ratios = ([1, 10, 60] as const)
+    .filter((w) => peaks[w] > 0)
+    .map((w) => ((q.bucket ?? 0) + limit * w) / (peaks[w] * w));
+  return ratios.length ? Math.min(...ratios) : null;
+}
+
 export function quotaRows(world: World, rollouts: number, lambdaSeconds: number): QuotaRow[] {
   return QUOTAS.map((q) => {
     const total = sum(q, (api) => world.calls.total(api, q.measure));
     const peak1s = sum(q, (api) => world.calls.peakPerSecond(api, 1_000, q.measure));
     const peak10s = sum(q, (api) => world.calls.peakPerSecond(api, 10_000, q.measure));
+    const peak60s = sum(q, (api) => world.calls.peakPerSecond(api, 60_000, q.measure));
     const estimate = q.kind === 'concurrency' ? peak1s * lambdaSeconds : undefined;
-    // A token bucket sustains its refill and absorbs bursts up to its size: the sustained (10 s) rate is set against
-    // the refill, unless the 1 s burst would empty the bucket first. A per-second quota binds on the 1 s peak.
-    const need =
-      q.kind === 'concurrency'
-        ? (estimate ?? 0)
-        : q.kind === 'bucket'
-          ? Math.max(peak10s, peak1s - (q.bucket ?? 0))
-          : peak1s;
-    const headroom = q.limit === null || need === 0 ? null : q.limit / need;
+    const headroom = headroomOf(q, { 1: peak1s, 10: peak10s, 60: peak60s }, estimate);
     return {
       label: q.label,
       total,
