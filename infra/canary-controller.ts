@@ -69,6 +69,13 @@ export interface CanaryControllerProps {
    * each), and no principal of another account.
    */
   readonly deployRequesters?: string[];
+  /**
+   * The value of the `canary-controller` tag on the listeners, route rules, ECS services, task definitions and task
+   * roles this controller may change (its IAM names no service ARN). Default: the stack name.
+   */
+  readonly controllerId?: string;
+  /** Services that get a dashboard of their own besides the controller's (each costs by the month). Default none. */
+  readonly serviceDashboards?: string[];
 }
 
 export class CanaryController extends Construct {
@@ -86,10 +93,13 @@ export class CanaryController extends Construct {
   readonly deadLetterQueues: Record<string, sqs.Queue>;
   readonly dashboards: Record<string, cloudwatch.Dashboard>;
   readonly alarms: cloudwatch.Alarm[];
+  /** The value of the `canary-controller` tag on the resources it may change. */
+  readonly controllerId: string;
 
   constructor(scope: Construct, id: string, props: CanaryControllerProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    this.controllerId = props.controllerId ?? stack.stackName;
     // Same schema as the runtime: a bad config fails `cdk synth`, naming the field.
     this.services = parseServiceConfigs(props.services);
     const stateMachineName = (props.stateMachineName ?? `${stack.stackName}-rollouts`).slice(0, 80);
@@ -136,6 +146,7 @@ export class CanaryController extends Construct {
       stateMachine: this.stateMachine,
       deadLetterQueues: this.deadLetterQueues,
       topic: this.topic,
+      serviceDashboards: props.serviceDashboards,
     });
     this.alarms = monitoring.alarms;
     this.dashboards = monitoring.dashboards;
@@ -157,6 +168,7 @@ export class CanaryController extends Construct {
       eventBusArn: eventBusArn(stack, names.busName),
       channels,
       approvalSigningSecretArn: this.approvalSigningSecret?.secretArn,
+      controllerTag: this.controllerId,
     });
     const environment: Record<EnvVar, string> = {
       TABLE_NAME: this.table.tableName,

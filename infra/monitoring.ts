@@ -1,6 +1,8 @@
 /**
- * The controller's own alarms (on its topic) and a dashboard per service: small factories, one per alarm kind and
- * widget row.
+ * The controller's own alarms (on its topic) and one dashboard for the controller, with a service picker (a dashboard
+ * variable) for the per-service view; a dashboard of its own only for the services named in `serviceDashboards`.
+ * Small factories, one per alarm kind and widget row. A dashboard costs by the month whatever the traffic (`npm run
+ * bench -- cost`), so their number does not grow with the services.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -21,6 +23,8 @@ export interface MonitoringProps {
   readonly deadLetterQueues: Record<string, sqs.Queue>;
   /** Where the alarms go. */
   readonly topic: sns.Topic;
+  /** Services that also get a dashboard of their own (CanaryControllerProps.serviceDashboards). */
+  readonly serviceDashboards?: readonly string[];
 }
 
 /** The outcome metrics the tasks put (functions/core/outcome-metrics.ts) that each mean someone must act. */
@@ -61,7 +65,19 @@ export class Monitoring {
     this.alarmAction = new SnsAction(props.topic);
     this.controllerAlarms(props);
     const controllerWidgets = controllerRow(props.functions, props.stateMachine);
+    const stackName = Stack.of(scope).stackName;
+    const unknown = (props.serviceDashboards ?? []).filter(
+      (s) => !props.services.some((c) => c.service === s),
+    );
+    if (unknown.length > 0)
+      throw new Error(`serviceDashboards names services that are not configured: ${unknown.join(', ')}`);
+    this.dashboards.controller = new cloudwatch.Dashboard(scope, 'Dashboard', {
+      dashboardName: `${stackName}-canary`.slice(0, 255),
+      ...(props.services.length > 0 ? { variables: [serviceVariable(props.services)] } : {}),
+      widgets: [...(props.services.length > 0 ? pickedServiceWidgets() : []), controllerWidgets],
+    });
     for (const config of props.services) {
+      if (!props.serviceDashboards?.includes(config.service)) continue;
       this.dashboards[config.service] = new cloudwatch.Dashboard(
         scope,
         `Dashboard${pascal(config.service)}`,
@@ -147,6 +163,65 @@ function controllerRow(
       ],
       width: 12,
     }),
+  ];
+}
+
+/** What the service picker replaces in the dashboard's JSON (a pattern variable): the selected target groups. */
+const SERVICE_PATTERN = 'canaryServiceTargetGroups';
+
+/**
+ * The service picker: each service's value is a metric search term naming its two target groups by their IDs (the
+ * last part of the TargetGroup dimension, unique per target group; unquoted, so no JSON escaping is involved).
+ * CloudWatch User Guide, "Create flexible dashboards with dashboard variables" (pattern variables) and "CloudWatch
+ * search expression syntax" (property designators, OR).
+ */
+function serviceVariable(services: readonly ServiceConfig[]): cloudwatch.DashboardVariable {
+  const id = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
+  return new cloudwatch.DashboardVariable({
+    id: 'service',
+    label: 'Service',
+    type: cloudwatch.VariableType.PATTERN,
+    inputType: cloudwatch.VariableInputType.SELECT,
+    value: SERVICE_PATTERN,
+    values: cloudwatch.Values.fromValues(
+      ...services.map((c) => ({
+        label: c.service,
+        value: `(TargetGroup=${id(c.traffic.stableTargetGroupArn)} OR TargetGroup=${id(c.traffic.canaryTargetGroupArn)})`,
+      })),
+    ),
+    defaultValue: cloudwatch.DefaultValue.FIRST,
+  });
+}
+
+/** The selected service's canary and stable target groups, by metric search (one line per target group). */
+function pickedServiceWidgets(): cloudwatch.IWidget[][] {
+  const search = (metricName: string, statistic: string, label: string) =>
+    new cloudwatch.MathExpression({
+      expression: `SEARCH('{AWS/ApplicationELB,LoadBalancer,TargetGroup} MetricName="${metricName}" ${SERVICE_PATTERN}', '${statistic}', 60)`,
+      label,
+      period: Duration.minutes(1),
+    });
+  return [
+    [
+      new cloudwatch.TextWidget({
+        markdown: '# Service\nPick the service above: its canary and stable target groups, side by side.',
+        width: 24,
+        height: 2,
+      }),
+    ],
+    [
+      new cloudwatch.GraphWidget({ title: 'Requests', left: [search('RequestCount', 'Sum', '')], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Target 5xx',
+        left: [search('HTTPCode_Target_5XX_Count', 'Sum', '')],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Target response time p99 (s)',
+        left: [search('TargetResponseTime', 'p99', '')],
+        width: 8,
+      }),
+    ],
   ];
 }
 

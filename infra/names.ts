@@ -8,13 +8,24 @@ export const pascal = (name: string) =>
     .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
     .join('');
 
-/** `app/<name>/<id>` (the LoadBalancer metric dimension) and the listener's rule-ARN prefix. */
-export function listenerParts(listenerArn: string): { loadBalancer: string; rulePrefix: string } {
+/**
+ * `app/<name>/<id>` (the LoadBalancer metric dimension), the listener's rule-ARN prefix and the ARN prefix of its
+ * region and account (`arn:<partition>:elasticloadbalancing:<region>:<account>:`).
+ */
+export function listenerParts(listenerArn: string): {
+  loadBalancer: string;
+  rulePrefix: string;
+  arnPrefix: string;
+} {
   const m = /^(arn:[^:]+:elasticloadbalancing:[^:]+:\d{12}):listener\/(app\/[^/]+\/[^/]+)\/([^/]+)$/.exec(
     listenerArn,
   );
   if (!m) throw new Error(`not an ALB listener ARN: ${listenerArn}`);
-  return { loadBalancer: m[2] as string, rulePrefix: `${m[1]}:listener-rule/${m[2]}/${m[3]}/` };
+  return {
+    loadBalancer: m[2] as string,
+    rulePrefix: `${m[1]}:listener-rule/${m[2]}/${m[3]}/`,
+    arnPrefix: `${m[1]}:`,
+  };
 }
 
 /** `targetgroup/<name>/<id>` (the TargetGroup metric dimension). */
@@ -45,6 +56,12 @@ export function ecsArn(stack: Stack, cluster: string, resource: string, resource
   return m
     ? `arn:${m[1]}:ecs:${m[2]}:${m[3]}:${resource}/${resourceName}`
     : stack.formatArn({ service: 'ecs', resource, resourceName });
+}
+
+/** `arn:<partition>:ecs:<region>:<account>:` of the cluster (those of the stack when the cluster is a name). */
+export function ecsArnPrefix(stack: Stack, cluster: string): string {
+  // A token (the stack's partition) may be inside the string, never in its fixed tail.
+  return ecsArn(stack, cluster, 'cluster', 'x').slice(0, -'cluster/x'.length);
 }
 
 /**

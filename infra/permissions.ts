@@ -6,13 +6,15 @@
  */
 import type { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { type ServiceConfig, taskDefinitionFamily } from '../functions/core/config';
+import type { ServiceConfig } from '../functions/core/config';
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
+import { HEADER_RULE_TAG } from '../functions/core/route-checks';
 import { STATE_CHANGE_DETAIL_TYPE } from '../functions/core/state-change';
+import { CONTROLLER_TAG_KEY } from '../functions/tasks/registry';
 import type { ControllerFunction } from './controller-function';
 import { Grants } from './grants';
 import { ANNOUNCE, type ExecutionCall, type HandlerSpec } from './handlers';
-import { ecsArn, ecsServiceArns, listenerParts } from './names';
+import { ecsArnPrefix, listenerParts } from './names';
 
 /** The controller's own resources a function's grants name. */
 export interface ControllerResources {
@@ -25,6 +27,8 @@ export interface ControllerResources {
   /** The controller's and the services' notification channels (infra/notifications.ts). */
   readonly channels: NotificationChannels;
   readonly approvalSigningSecretArn?: string;
+  /** The value of the controller's tag (CONTROLLER_TAG_KEY) on the resources it may change; default the stack name. */
+  readonly controllerTag?: string;
 }
 
 /** Topics, PagerDuty secrets and the customer managed keys of both, as the grants name them. */
@@ -66,7 +70,12 @@ export class Permissions {
     private readonly resources: ControllerResources,
   ) {
     this.grants = new Grants(stack);
-    this.services = new ServicePermissions(stack, this.grants, services);
+    this.services = new ServicePermissions(
+      stack,
+      this.grants,
+      services,
+      resources.controllerTag ?? stack.stackName,
+    );
   }
 
   grant(fn: ControllerFunction, spec: HandlerSpec) {
@@ -160,40 +169,51 @@ export class Permissions {
   }
 }
 
-const RULES_REASON =
-  'The header rule is created and deleted at run time, so its ARN is unknown: only rules of the configured ' +
-  'listeners (listener-rule/app/<lb>/<id>/<listener>/*).';
-
-/** The IAM statements for the ALB, ECS and CloudWatch, scoped to what the service configs name. */
+/**
+ * The IAM statements for the ALB, ECS and CloudWatch. No service's ARN is named: a change is allowed only on a resource
+ * tagged `canary-controller` = this controller's id (aws:ResourceTag, CONTROLLER_TAG_KEY), in the regions and accounts
+ * the configs name, so the policies keep one size for 1 or 500 services (IAM allows 10,240 characters of inline policy
+ * per role: IAM User Guide, "IAM and AWS STS quotas"). Which actions take which resource types and condition keys is
+ * from the Service Authorization Reference ("Actions, resources, and condition keys for AWS Elastic Load Balancing V2",
+ * "... for Amazon Elastic Container Service", "... for AWS Identity and Access Management", "... for Amazon
+ * CloudWatch", "... for AWS X-Ray"): ELB listeners and rules, ECS services and task definitions and IAM roles all take
+ * aws:ResourceTag/${TagKey}; creating actions take aws:RequestTag/${TagKey}.
+ */
 class ServicePermissions {
-  private readonly listenerArns: string[];
-  private readonly ruleArns: string[];
-  private readonly ecsServiceArns: string[];
-  private readonly taskDefinitionArns: string[];
-  private readonly passRoleArns: string[];
+  /** `arn:<partition>:elasticloadbalancing:<region>:<account>:` of every configured listener. */
+  private readonly elbPrefixes: string[];
+  /** `arn:<partition>:ecs:<region>:<account>:` of every configured cluster. */
+  private readonly ecsPrefixes: string[];
+  /** `arn:<partition>:iam::<account>:` of the accounts whose task and execution roles the configs name. */
+  private readonly rolePrefixes: string[];
+  private readonly hasEcs: boolean;
   private readonly hasAlarms: boolean;
   private readonly xray: boolean;
+  private readonly tagged: Record<string, Record<string, string>>;
 
   constructor(
     stack: Stack,
     private readonly grants: Grants,
     services: ServiceConfig[],
+    controllerTag: string,
   ) {
     const uniq = (xs: string[]) => [...new Set(xs)].sort();
-    this.listenerArns = uniq(services.map((c) => c.traffic.listenerArn));
-    this.ruleArns = uniq([
-      ...services.map((c) => `${listenerParts(c.traffic.listenerArn).rulePrefix}*`),
-      ...services.flatMap((c) => (c.traffic.ruleArn ? [c.traffic.ruleArn] : [])),
-    ]);
+    this.elbPrefixes = uniq(services.map((c) => listenerParts(c.traffic.listenerArn).arnPrefix));
     const ecs = services.flatMap((c) => (c.deployer.kind === 'ecs' ? [c.deployer] : []));
-    this.ecsServiceArns = uniq(ecs.flatMap((d) => ecsServiceArns(stack, d)));
-    this.taskDefinitionArns = uniq(
-      ecs.map((d) => ecsArn(stack, d.cluster, 'task-definition', `${taskDefinitionFamily(d)}:*`)),
+    this.hasEcs = ecs.length > 0;
+    this.ecsPrefixes = uniq(ecs.map((d) => ecsArnPrefix(stack, d.cluster)));
+    this.rolePrefixes = uniq(
+      ecs
+        .flatMap((d) => [d.taskRoleArn ?? [], d.executionRoleArn ?? []].flat())
+        .map((arn) => arn.replace(/role\/.*$/, '')),
     );
-    this.passRoleArns = uniq(ecs.flatMap((d) => [d.taskRoleArn ?? [], d.executionRoleArn ?? []].flat()));
     this.hasAlarms = services.some((c) => c.analysis.alarms.length > 0);
     this.xray = services.some((c) => c.analysis.xray !== undefined);
+    this.tagged = { StringEquals: { [`aws:ResourceTag/${CONTROLLER_TAG_KEY}`]: controllerTag } };
+    this.requestTagged = { StringEquals: { [`aws:RequestTag/${CONTROLLER_TAG_KEY}`]: controllerTag } };
   }
+
+  private readonly requestTagged: Record<string, Record<string, string>>;
 
   /** Read listeners, rules and target groups, never change them. */
   readRoutes(fn: ControllerFunction) {
@@ -219,59 +239,85 @@ class ServicePermissions {
     );
   }
 
+  private elb(resource: string) {
+    return this.elbPrefixes.map((p) => `${p}${resource}`);
+  }
+
   route(fn: ControllerFunction) {
     this.describeElb(fn);
+    const listeners = this.elb('listener/app/*');
+    const rules = this.elb('listener-rule/app/*');
+    const taggedReason =
+      'Any listener or rule of the configured regions and accounts, but only one tagged ' +
+      `${CONTROLLER_TAG_KEY} = this controller's id (aws:ResourceTag condition): the policy stays one size for any ` +
+      'number of services.';
     this.grants.allow(
       fn,
+      // ModifyListener (listener) and ModifyRule (listener-rule): resource types with aws:ResourceTag/${TagKey}. The
+      // route rule (traffic.ruleArn) carries the controller's tag like the listener.
       new iam.PolicyStatement({
-        actions: ['elasticloadbalancing:ModifyListener'],
-        resources: this.listenerArns,
+        sid: 'RouteChange',
+        actions: [
+          'elasticloadbalancing:ModifyListener',
+          'elasticloadbalancing:ModifyRule',
+          'elasticloadbalancing:CreateRule',
+        ],
+        resources: [...listeners, ...rules],
+        conditions: this.tagged,
       }),
+      taggedReason,
+    );
+    const headerReason =
+      `The header rule is created at run time, so its ARN is unknown: only rules tagged ${HEADER_RULE_TAG} when ` +
+      'created (aws:RequestTag), changed or deleted only while they carry that tag (aws:ResourceTag).';
+    this.grants.allow(
+      fn,
+      // CreateRule is authorized on the listener (tagged, above) and on the rule it creates, which exists only with
+      // the tags of the request; tagging on create is authorized as AddTags with elasticloadbalancing:CreateAction
+      // ("ELB API permissions to tag resources during creation", Elastic Load Balancing User Guide).
+      new iam.PolicyStatement({
+        sid: 'HeaderRuleCreate',
+        actions: ['elasticloadbalancing:CreateRule', 'elasticloadbalancing:AddTags'],
+        resources: rules,
+        conditions: {
+          StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' },
+          Null: { [`aws:RequestTag/${HEADER_RULE_TAG}`]: 'false' },
+        },
+      }),
+      headerReason,
     );
     this.grants.allow(
       fn,
       new iam.PolicyStatement({
+        sid: 'HeaderRuleChange',
         actions: [
           'elasticloadbalancing:ModifyRule',
           'elasticloadbalancing:DeleteRule',
           'elasticloadbalancing:SetRulePriorities',
         ],
-        resources: this.ruleArns,
+        resources: rules,
+        conditions: { Null: { [`aws:ResourceTag/${HEADER_RULE_TAG}`]: 'false' } },
       }),
-      RULES_REASON,
-    );
-    this.grants.allow(
-      fn,
-      // CreateRule is authorized on the listener as well as on the rule it creates.
-      new iam.PolicyStatement({
-        actions: ['elasticloadbalancing:CreateRule'],
-        resources: [...this.listenerArns, ...this.ruleArns],
-      }),
-      RULES_REASON,
-    );
-    this.grants.allow(
-      fn,
-      // The header rule is tagged as the controller's when it is created (CreateRule with Tags), which ELB
-      // authorizes as AddTags too; the condition allows no tagging of existing resources ("ELB API permissions
-      // to tag resources during creation", Elastic Load Balancing User Guide).
-      new iam.PolicyStatement({
-        actions: ['elasticloadbalancing:AddTags'],
-        resources: this.ruleArns,
-        conditions: { StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' } },
-      }),
-      RULES_REASON,
+      headerReason,
     );
   }
 
   deploy(fn: ControllerFunction, level: 'read' | 'update' | 'register') {
     this.describeElb(fn);
-    if (this.ecsServiceArns.length === 0) return;
+    if (!this.hasEcs) return;
+    const taggedReason =
+      "Any ECS service of the configured clusters' regions and accounts, but only one tagged " +
+      `${CONTROLLER_TAG_KEY} = this controller's id (aws:ResourceTag condition). Long and short service ARNs alike.`;
+    // DescribeServices and UpdateService: the service resource type, with aws:ResourceTag/${TagKey}.
     this.grants.allow(
       fn,
       new iam.PolicyStatement({
+        sid: level === 'read' ? 'EcsServicesRead' : 'EcsServicesUpdate',
         actions: ['ecs:DescribeServices', ...(level === 'read' ? [] : ['ecs:UpdateService'])],
-        resources: this.ecsServiceArns,
+        resources: this.ecsPrefixes.map((p) => `${p}service/*`),
+        conditions: this.tagged,
       }),
+      taggedReason,
     );
     if (level === 'read') return;
     this.grants.allow(
@@ -283,39 +329,57 @@ class ServicePermissions {
       }),
       'ecs:DescribeTaskDefinition has no resource types in the Service Authorization Reference (IAM requires "*").',
     );
-    // The stable task definition's task and execution roles (deployer.taskRoleArn / executionRoleArn), passed only
-    // to ECS tasks: RegisterTaskDefinition and UpdateService list iam:PassRole as a dependent action (Service
-    // Authorization Reference); a task definition with other roles is refused before registering (adapters/aws/ecs.ts).
-    if (this.passRoleArns.length > 0) {
+    // The stable task definition's task and execution roles, passed only to ECS tasks: RegisterTaskDefinition and
+    // UpdateService list iam:PassRole as a dependent action (Service Authorization Reference); the role resource type
+    // takes aws:ResourceTag/${TagKey}, so only roles tagged for this controller.
+    if (this.rolePrefixes.length > 0) {
       this.grants.allow(
         fn,
         new iam.PolicyStatement({
+          sid: 'EcsTaskRolesPass',
           actions: ['iam:PassRole'],
-          resources: this.passRoleArns,
-          conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+          resources: this.rolePrefixes.map((p) => `${p}role/*`),
+          conditions: {
+            StringEquals: {
+              'iam:PassedToService': 'ecs-tasks.amazonaws.com',
+              ...this.tagged.StringEquals,
+            },
+          },
         }),
+        `Roles named by task definitions at run time: only roles tagged ${CONTROLLER_TAG_KEY} = this controller's id, ` +
+          'passed only to ECS tasks.',
       );
     }
     if (level !== 'register') return;
-    // Service Authorization Reference (Amazon ECS): RegisterTaskDefinition takes the task-definition resource type,
-    // arn:...:task-definition/<family>:<revision>, and so does TagResource (the stable revision's tags are copied).
+    // RegisterTaskDefinition takes aws:RequestTag/${TagKey}: the stable revision's tags are copied to the canary's
+    // (adapters/aws/ecs.ts), so a stable task definition tagged for this controller registers a tagged revision, and
+    // registering is tagging (TagResource with ecs:CreateAction = RegisterTaskDefinition).
     const revisionReason =
-      'A new revision is numbered by ECS when registered: any revision of the configured families only ' +
-      '(deployer.taskDefinitionFamily).';
+      'A new revision is numbered by ECS when registered: only revisions registered with the tag ' +
+      `${CONTROLLER_TAG_KEY} = this controller's id (aws:RequestTag condition).`;
+    const taskDefinitions = this.ecsPrefixes.map((p) => `${p}task-definition/*`);
     this.grants.allow(
       fn,
       new iam.PolicyStatement({
+        sid: 'EcsTaskDefinitionsRegister',
         actions: ['ecs:RegisterTaskDefinition'],
-        resources: this.taskDefinitionArns,
+        resources: taskDefinitions,
+        conditions: this.requestTagged,
       }),
       revisionReason,
     );
     this.grants.allow(
       fn,
       new iam.PolicyStatement({
+        sid: 'EcsTaskDefinitionsTagOnRegister',
         actions: ['ecs:TagResource'],
-        resources: this.taskDefinitionArns,
-        conditions: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
+        resources: taskDefinitions,
+        conditions: {
+          StringEquals: {
+            'ecs:CreateAction': 'RegisterTaskDefinition',
+            ...this.requestTagged.StringEquals,
+          },
+        },
       }),
       `${revisionReason} Tagging only while registering (condition ecs:CreateAction = RegisterTaskDefinition).`,
     );

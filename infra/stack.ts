@@ -53,6 +53,8 @@ export class CanaryControllerStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: this.controller.eventBus.eventBusName });
     if (this.controller.approvalApi?.url)
       new CfnOutput(this, 'ApprovalUrl', { value: this.controller.approvalApi.url });
+    // The tag value the services' resources carry (`canary-controller`), for `canary check` (CONTROLLER_TAG).
+    new CfnOutput(this, 'ControllerTag', { value: this.controller.controllerId });
     // `canary check` simulates each function's calls against its role (CONTROLLER_ROLES): function → role ARN.
     new CfnOutput(this, 'ControllerRoles', {
       value: this.toJsonString(

@@ -15,7 +15,6 @@ import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import type { ControllerFunction } from './controller-function';
 import { deployRequestBus } from './deploy-bus';
 import { acknowledge } from './grants';
-import { pascal } from './names';
 
 export interface TriggersProps {
   readonly services: ServiceConfig[];
@@ -28,12 +27,93 @@ export interface TriggersProps {
   readonly announcers: readonly iam.IRole[];
 }
 
-/** `prefix*` globs become an EventBridge prefix filter, literal tags an exact match; anything else is left to code. */
-function tagFilter(tagPattern: string | undefined): string[] | undefined {
+/**
+ * `prefix*` globs become an EventBridge prefix filter, literal tags an exact match; anything else is left to code
+ * (start-rollout matches the tag against the config's tagPattern in any case). Plain JSON, as the rule's pattern has it.
+ */
+function tagFilter(tagPattern: string | undefined): (string | { prefix: string })[] | undefined {
   if (tagPattern === undefined) return undefined;
   if (!/[*?[\]{}]/.test(tagPattern)) return [tagPattern];
   const m = /^([^*?[\]{}]+)\*$/.exec(tagPattern);
-  return m ? events.Match.prefix(m[1] as string) : undefined;
+  return m ? [{ prefix: m[1] as string }] : undefined;
+}
+
+/**
+ * EventBridge's quota on an event pattern: 2,048 characters by default (Amazon EventBridge User Guide, "Amazon
+ * EventBridge quotas", Event pattern size).
+ */
+export const EVENT_PATTERN_MAX_CHARS = 2048;
+
+/**
+ * The fewest patterns that match every value, each within EventBridge's size quota: `pattern(values)` with as many
+ * values as fit, in order. One value too large for a pattern of its own is an error naming it.
+ */
+export function chunkedPatterns<P>(values: readonly string[], pattern: (values: string[]) => P): P[] {
+  const out: P[] = [];
+  let chunk: string[] = [];
+  const fits = (vs: string[]) => JSON.stringify(pattern(vs)).length <= EVENT_PATTERN_MAX_CHARS;
+  for (const value of values) {
+    if (fits([...chunk, value])) {
+      chunk.push(value);
+      continue;
+    }
+    if (chunk.length === 0)
+      throw new Error(`an event pattern for ${value} alone is over ${EVENT_PATTERN_MAX_CHARS} characters`);
+    out.push(pattern(chunk));
+    chunk = [value];
+    if (!fits(chunk))
+      throw new Error(`an event pattern for ${value} alone is over ${EVENT_PATTERN_MAX_CHARS} characters`);
+  }
+  if (chunk.length > 0) out.push(pattern(chunk));
+  return out;
+}
+
+/** An event pattern as EventBridge reads it (`detail-type`), made from the rule's plain JSON. */
+interface RawPattern {
+  source: string[];
+  'detail-type': string[];
+  detail: Record<string, unknown>;
+}
+
+const asEventPattern = (p: RawPattern): events.EventPattern => ({
+  source: p.source,
+  detailType: p['detail-type'],
+  detail: p.detail,
+});
+
+/**
+ * ECR pushes that start rollouts: one pattern per tag filter, matching every repository with that filter (as many
+ * as fit in EventBridge's pattern size), never one rule per service.
+ */
+export function ecrPushPatterns(services: readonly ServiceConfig[]): RawPattern[] {
+  const byFilter = new Map<string, Set<string>>();
+  for (const c of services) {
+    const key = JSON.stringify(tagFilter(c.tagPattern) ?? null);
+    byFilter.set(key, (byFilter.get(key) ?? new Set()).add(c.repository));
+  }
+  return [...byFilter.keys()].sort().flatMap((key) => {
+    const tags = JSON.parse(key) as (string | { prefix: string })[] | null;
+    return chunkedPatterns([...(byFilter.get(key) ?? [])].sort(), (repositories) => ({
+      source: ['aws.ecr'],
+      'detail-type': ['ECR Image Action'],
+      detail: {
+        'action-type': ['PUSH'],
+        result: ['SUCCESS'],
+        'repository-name': repositories,
+        ...(tags ? { 'image-tag': tags } : {}),
+      },
+    }));
+  });
+}
+
+/** Gating alarms going into ALARM: the alarm names, as many a pattern as fit. */
+export function alarmPatterns(services: readonly ServiceConfig[]): RawPattern[] {
+  const names = [...new Set(services.flatMap((c) => c.analysis.alarms))].sort();
+  return chunkedPatterns(names, (alarmName) => ({
+    source: ['aws.cloudwatch'],
+    'detail-type': ['CloudWatch Alarm State Change'],
+    detail: { alarmName, state: { value: ['ALARM'] } },
+  }));
 }
 
 /**
@@ -54,23 +134,19 @@ export class Triggers {
     props: TriggersProps,
   ) {
     const startRollout = this.deliveredFrom('StartRollout', props.functions['start-rollout']);
-    for (const config of props.services) {
-      const tags = tagFilter(config.tagPattern);
-      new events.Rule(scope, `EcrPush${pascal(config.service)}`, {
-        description: `ECR push to ${config.repository} starts a rollout of ${config.service}`,
-        eventPattern: {
-          source: ['aws.ecr'],
-          detailType: ['ECR Image Action'],
-          detail: {
-            'action-type': ['PUSH'],
-            result: ['SUCCESS'],
-            'repository-name': [config.repository],
-            ...(tags ? { 'image-tag': tags } : {}),
-          },
-        },
+    // The first rule keeps the id a one-service stack had; rules have no names, so re-packing only updates them.
+    ecrPushPatterns(props.services).forEach((pattern, i) => {
+      const repositories = pattern.detail['repository-name'] as string[];
+      new events.Rule(scope, i === 0 ? 'EcrPush' : `EcrPush${i + 1}`, {
+        description:
+          `ECR push to ${repositories.length === 1 ? repositories[0] : `${repositories.length} repositories`} starts a rollout`.slice(
+            0,
+            512,
+          ),
+        eventPattern: asEventPattern(pattern),
         targets: [startRollout()],
       });
-    }
+    });
     this.eventBus = deployRequestBus(scope, {
       name: props.eventBusName,
       deployRequesters: props.deployRequesters,
@@ -99,16 +175,15 @@ export class Triggers {
 
   /** A gating alarm going into ALARM, when any service has gating alarms. */
   private alarmRule(props: TriggersProps) {
-    const alarmNames = [...new Set(props.services.flatMap((c) => c.analysis.alarms))].sort();
-    if (alarmNames.length === 0) return;
-    new events.Rule(this.scope, 'AlarmStateChange', {
-      description: 'A gating alarm going into ALARM puts traffic back on stable',
-      eventPattern: {
-        source: ['aws.cloudwatch'],
-        detailType: ['CloudWatch Alarm State Change'],
-        detail: { alarmName: alarmNames, state: { value: ['ALARM'] } },
-      },
-      targets: [this.deliveredFrom('OnAlarm', props.functions['on-alarm'])()],
+    const patterns = alarmPatterns(props.services);
+    if (patterns.length === 0) return;
+    const target = this.deliveredFrom('OnAlarm', props.functions['on-alarm']);
+    patterns.forEach((pattern, i) => {
+      new events.Rule(this.scope, i === 0 ? 'AlarmStateChange' : `AlarmStateChange${i + 1}`, {
+        description: 'A gating alarm going into ALARM puts traffic back on stable',
+        eventPattern: asEventPattern(pattern),
+        targets: [target()],
+      });
     });
   }
 
