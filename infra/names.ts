@@ -63,21 +63,3 @@ export function ecsArnPrefix(stack: Stack, cluster: string): string {
   // A token (the stack's partition) may be inside the string, never in its fixed tail.
   return ecsArn(stack, cluster, 'cluster', 'x').slice(0, -'cluster/x'.length);
 }
-
-/**
- * The ARNs a configured ECS service may have: the long `service/<cluster>/<name>` and the short `service/<name>`
- * that services created before the long ARN format keep until migrated (Amazon ECS Developer Guide, "Migrate an
- * Amazon ECS short service ARN to a long ARN": IAM policies name the ARN the service has). The short form cannot
- * name the cluster. A service configured by ARN is that ARN.
- */
-export function ecsServiceArns(
-  stack: Stack,
-  d: { cluster: string; stableService: string; canaryService: string },
-): string[] {
-  const cluster = d.cluster.slice(d.cluster.lastIndexOf('/') + 1);
-  return [d.stableService, d.canaryService].flatMap((s) =>
-    s.startsWith('arn:')
-      ? [s]
-      : [ecsArn(stack, d.cluster, 'service', `${cluster}/${s}`), ecsArn(stack, d.cluster, 'service', s)],
-  );
-}

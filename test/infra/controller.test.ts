@@ -20,7 +20,6 @@ import { loadDefinition, taskStates } from '../../sandbox/step-functions';
 
 const EXAMPLE_ECS = EXAMPLE_SERVICE.deployer as { taskRoleArn: string; executionRoleArn: string };
 
-const LISTENER = EXAMPLE_SERVICE.traffic.listenerArn;
 const API_LISTENER =
   'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/api/6d0ecf831eec9f09/1e8c3b2f5a7d9c11';
 const API_RULE =
@@ -320,20 +319,20 @@ describe('state machine', () => {
 describe('events', () => {
   const rules = () => ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
 
-  it('starts a rollout on an ECR push per repository, with tag prefixes filtered by EventBridge', () => {
+  it('starts a rollout on an ECR push, one rule per tag filter, with tag prefixes filtered by EventBridge', () => {
     const ecr = rules().filter((r) => r.EventPattern.source?.[0] === 'aws.ecr');
     expect(ecr.map((r) => r.EventPattern.detail)).toEqual([
       {
         'action-type': ['PUSH'],
         result: ['SUCCESS'],
-        'repository-name': ['acme/web'],
-        'image-tag': [{ prefix: 'v' }],
+        'repository-name': ['acme/api'],
+        'image-tag': [{ prefix: 'release-' }],
       },
       {
         'action-type': ['PUSH'],
         result: ['SUCCESS'],
-        'repository-name': ['acme/api'],
-        'image-tag': [{ prefix: 'release-' }],
+        'repository-name': ['acme/web'],
+        'image-tag': [{ prefix: 'v' }],
       },
     ]);
     for (const r of ecr) {
@@ -542,15 +541,15 @@ describe('template', () => {
 });
 
 describe('dashboards and alarms', () => {
-  it('has a dashboard per service with canary vs stable ALB metrics', () => {
+  it('has one dashboard for the controller, with a service picker for canary vs stable ALB metrics', () => {
     const dashboards = ofType('AWS::CloudWatch::Dashboard');
-    expect(dashboards).toHaveLength(2);
+    expect(dashboards).toHaveLength(1);
     const body = JSON.stringify(dashboards.map(([, d]) => d.Properties.DashboardBody));
     for (const fragment of [
-      'app/web/50dc6c495c0c9188',
-      'targetgroup/web-canary/2453ed029918f21f',
-      'targetgroup/web-stable/73e2d6bc24d8a067',
-      'app/api/6d0ecf831eec9f09',
+      // The picker: each service's value names its two target groups by ID, for the search expressions.
+      'pattern',
+      'TargetGroup=73e2d6bc24d8a067 OR TargetGroup=2453ed029918f21f',
+      'canaryServiceTargetGroups',
       'HTTPCode_Target_5XX_Count',
       'TargetResponseTime',
       'p99',
@@ -608,7 +607,7 @@ describe('IAM', () => {
     }
   });
 
-  it('scopes ModifyListener to the configured listeners', () => {
+  it("changes listeners and route rules only when they carry the controller's tag", () => {
     const withModify = Object.keys(EXPECTED_ENV).flatMap((h) =>
       functionStatements(h)
         .filter((s) => actions(s).includes('elasticloadbalancing:ModifyListener'))
@@ -617,21 +616,22 @@ describe('IAM', () => {
     expect(withModify.map(([h]) => h).sort()).toEqual(
       ['on-alarm', 'prepare', 'promote', 'reconcile', 'rollback', 'set-weight'].sort(),
     );
-    for (const [, s] of withModify)
-      expect(asList(s.Resource).sort()).toEqual([API_LISTENER, LISTENER].sort());
+    const elb = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:';
+    for (const [, s] of withModify) {
+      expect(asList(s.Resource).sort()).toEqual([`${elb}listener-rule/app/*`, `${elb}listener/app/*`]);
+      expect(s.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/canary-controller': 'Test' } });
+    }
   });
 
-  it("scopes rule changes to the listeners' rules and the configured rule", () => {
+  it('deletes and reorders only the header rules it tagged when creating them', () => {
     const s = functionStatements('set-weight').find((x) =>
-      actions(x).includes('elasticloadbalancing:ModifyRule'),
+      actions(x).includes('elasticloadbalancing:DeleteRule'),
     );
-    expect(asList(s?.Resource).sort()).toEqual(
-      [
-        API_RULE,
-        `${LISTENER.replace(':listener/', ':listener-rule/')}/*`,
-        `${API_LISTENER.replace(':listener/', ':listener-rule/')}/*`,
-      ].sort(),
-    );
+    expect(asList(s?.Resource)).toEqual([
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/*',
+    ]);
+    expect(s?.Condition).toEqual({ Null: { 'aws:ResourceTag/canary-controller:header-rule-for': 'false' } });
+    expect(API_RULE).toContain(':listener-rule/app/');
   });
 
   it('lets set-weight (latency thresholds) and analyze read metrics, and only analyze read the gating alarms', () => {
@@ -738,31 +738,36 @@ describe('IAM', () => {
     }
   });
 
-  it('scopes ECS service actions to the long and the short ARN of each configured service', () => {
-    // Services created before the long ARN format keep service/<name> (ECS guide: "Migrate an Amazon ECS short
-    // service ARN to a long ARN"); IAM matches the ARN the service has.
-    const long = (s: string) => `arn:\${AWS::Partition}:ecs:us-east-1:123456789012:service/prod/${s}`;
-    const short = (s: string) => `arn:\${AWS::Partition}:ecs:us-east-1:123456789012:service/${s}`;
-    const expected = [long('web'), short('web'), long('web-canary'), short('web-canary')].sort();
+  it("updates and describes only ECS services that carry the controller's tag, long and short ARNs alike", () => {
+    const services = [`arn:\${AWS::Partition}:ecs:us-east-1:123456789012:service/*`];
+    const tagged = { StringEquals: { 'aws:ResourceTag/canary-controller': 'Test' } };
     for (const h of ['check-ready', 'prepare', 'set-weight', 'promote', 'rollback', 'reconcile']) {
       const describe = functionStatements(h).find((x) => actions(x).includes('ecs:DescribeServices'));
-      expect(asList(describe?.Resource).map(arnText).sort(), h).toEqual(expected);
+      expect(asList(describe?.Resource).map(arnText), h).toEqual(services);
+      expect(describe?.Condition, h).toEqual(tagged);
     }
     const update = functionStatements('prepare').find((x) => actions(x).includes('ecs:UpdateService'));
-    expect(asList(update?.Resource).map(arnText).sort()).toEqual(expected);
+    expect(asList(update?.Resource).map(arnText)).toEqual(services);
+    expect(update?.Condition).toEqual(tagged);
   });
 
-  it("registers task definitions only in the services' families, tagging them only while registering", () => {
+  it('registers only task definitions tagged for the controller, tagging them only while registering', () => {
     // Service Authorization Reference (Amazon ECS): RegisterTaskDefinition takes the task-definition resource
-    // type, arn:...:task-definition/<family>:<revision>; DescribeTaskDefinition has no resource type ("*").
-    const family = [`arn:\${AWS::Partition}:ecs:us-east-1:123456789012:task-definition/web:*`];
+    // type and aws:RequestTag; DescribeTaskDefinition has no resource type ("*").
+    const any = [`arn:\${AWS::Partition}:ecs:us-east-1:123456789012:task-definition/*`];
     const s = functionStatements('prepare');
     const register = s.find((x) => actions(x).includes('ecs:RegisterTaskDefinition'));
     expect(actions(register as Statement)).toEqual(['ecs:RegisterTaskDefinition']);
-    expect(asList(register?.Resource).map(arnText)).toEqual(family);
+    expect(asList(register?.Resource).map(arnText)).toEqual(any);
+    expect(register?.Condition).toEqual({ StringEquals: { 'aws:RequestTag/canary-controller': 'Test' } });
     const tag = s.find((x) => actions(x).includes('ecs:TagResource'));
-    expect(asList(tag?.Resource).map(arnText)).toEqual(family);
-    expect(tag?.Condition).toEqual({ StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
+    expect(asList(tag?.Resource).map(arnText)).toEqual(any);
+    expect(tag?.Condition).toEqual({
+      StringEquals: {
+        'ecs:CreateAction': 'RegisterTaskDefinition',
+        'aws:RequestTag/canary-controller': 'Test',
+      },
+    });
     const describe = s.find((x) => actions(x).includes('ecs:DescribeTaskDefinition'));
     expect(actions(describe as Statement)).toEqual(['ecs:DescribeTaskDefinition']);
     // Only prepare registers task definitions (deployCanary).
@@ -772,7 +777,7 @@ describe('IAM', () => {
     expect(registrars).toEqual(['prepare']);
   });
 
-  it("passes only the services' task and execution roles, and only to ECS tasks", () => {
+  it('passes only roles tagged for the controller, and only to ECS tasks', () => {
     const passes = Object.keys(EXPECTED_ENV).flatMap((h) =>
       functionStatements(h)
         .filter((x) => actions(x).includes('iam:PassRole'))
@@ -786,11 +791,15 @@ describe('IAM', () => {
       'rollback',
       'set-weight',
     ]);
+    expect(EXAMPLE_ECS.taskRoleArn.startsWith('arn:aws:iam::123456789012:role/')).toBe(true);
     for (const [, pass] of passes) {
-      expect(asList(pass.Resource).sort()).toEqual(
-        [EXAMPLE_ECS.taskRoleArn, EXAMPLE_ECS.executionRoleArn].sort(),
-      );
-      expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+      expect(asList(pass.Resource)).toEqual(['arn:aws:iam::123456789012:role/*']);
+      expect(pass.Condition).toEqual({
+        StringEquals: {
+          'iam:PassedToService': 'ecs-tasks.amazonaws.com',
+          'aws:ResourceTag/canary-controller': 'Test',
+        },
+      });
     }
   });
 
@@ -805,6 +814,7 @@ describe('IAM', () => {
       expect(tag).toHaveLength(1);
       expect(tag[0]?.Condition).toEqual({
         StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' },
+        Null: { 'aws:RequestTag/canary-controller:header-rule-for': 'false' },
       });
     }
   });
