@@ -19,6 +19,10 @@ const BENCHES: Record<string, { describe: string; run: (args: string[]) => Promi
       "200 rollouts at once through the workflow: the controller's AWS requests per API against AWS's default quotas (--rollouts N, --scale N, --json)",
     run: async (args) => (await import('./concurrency')).concurrencyBench(args),
   },
+  cost: {
+    describe: 'idle cost per month for 20 and 500 services, one dashboard against one per service (--json)',
+    run: async (args) => (await import('./cost')).costBench(args),
+  },
   load: {
     describe:
       'the alarm scenario over HTTP at 600 and 1,000 req/s: throughput and alarm → stable (--runs N, --json)',
