@@ -15,6 +15,7 @@ const CHECKS = [
   'alarms',
   'repository',
   'xray',
+  'tags',
   'iam',
 ] as const;
 export type CheckName = (typeof CHECKS)[number];

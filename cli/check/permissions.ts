@@ -5,7 +5,8 @@
  * described account, and judged from IAM policy simulation results (iam:SimulatePrincipalPolicy). Pure.
  */
 import type { ServiceConfig } from '../../functions/core/config';
-import { ANNOUNCE, TASKS, type TaskEntry } from '../../functions/tasks/registry';
+import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
+import { ANNOUNCE, CONTROLLER_TAG_KEY, TASKS, type TaskEntry } from '../../functions/tasks/registry';
 import { error, type Finding, notChecked, ok } from './findings';
 
 export interface FunctionNeeds {
@@ -65,6 +66,57 @@ export interface CallFacts {
   headerRuleArn?: string;
   /** The X-Ray groups the analysis reads (none when the config does not select X-Ray statistics). */
   xrayGroups: string[];
+  /**
+   * When the resources' tags were read (CONTROLLER_TAG set): ARN → the value of its `canary-controller` tag, for
+   * each resource that has one. The controller's policies allow changes only by that tag (aws:ResourceTag /
+   * aws:RequestTag conditions), and IAM policy simulation does not read tags: they go in as context keys.
+   */
+  controllerTags?: Record<string, string>;
+}
+
+/**
+ * A resource a service's rollouts change, which must carry the controller's tag: what it is, its ARN, the value of
+ * its tag (undefined: none; null: its tags could not be read) and the command that tags it.
+ */
+export interface TaggedResource {
+  what: string;
+  arn: string;
+  value: string | undefined | null;
+  tagWith: (key: string, value: string) => string;
+}
+
+/** One finding per resource without `canary-controller` = this controller's id, or one saying all have it. */
+export function controllerTagFindings(
+  controllerTag: string,
+  resources: readonly TaggedResource[],
+): Finding[] {
+  const check = 'tags';
+  const findings: Finding[] = [];
+  for (const r of resources) {
+    if (r.value === controllerTag) continue;
+    if (r.value === null) {
+      findings.push(
+        notChecked(
+          check,
+          `the tags of ${r.what} ${r.arn} could not be read`,
+          'run the check with credentials that may read them',
+        ),
+      );
+      continue;
+    }
+    findings.push(
+      error(
+        check,
+        r.value === undefined
+          ? `${r.what} ${r.arn} has no ${CONTROLLER_TAG_KEY} tag: the controller may not change it`
+          : `${r.what} ${r.arn} is tagged ${CONTROLLER_TAG_KEY} = ${r.value}, another controller's: this one (${controllerTag}) may not change it`,
+        `tag it: ${r.tagWith(CONTROLLER_TAG_KEY, controllerTag)}`,
+      ),
+    );
+  }
+  if (findings.length === 0)
+    findings.push(ok(check, `${resources.length} resources tagged ${CONTROLLER_TAG_KEY} = ${controllerTag}`));
+  return findings;
 }
 
 /** `arn:…:listener-rule/app/<lb>/<id>/<listener>/*`: any rule the controller may create on the listener. */
@@ -96,47 +148,70 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
     for (const action of actions) calls.push({ action, resource, ...(context ? { context } : {}) });
   };
   const t = config.traffic;
+  // The request context IAM would see: the resource's controller tag (absent when untagged), when tags were read.
+  const tagged = (arn: string, more?: Record<string, string>) => {
+    const value = facts.controllerTags?.[arn];
+    const context = {
+      ...(value !== undefined ? { [`aws:ResourceTag/${CONTROLLER_TAG_KEY}`]: value } : {}),
+      ...more,
+    };
+    return Object.keys(context).length > 0 ? context : undefined;
+  };
+  const headerOwner = t.ruleArn ?? t.listenerArn;
+  const withTags = facts.controllerTags !== undefined;
   if (needs.routes || needs.deploys) add(ELB_DESCRIBE, '*');
   if (needs.routes) add(ROUTE_DESCRIBE, '*');
   if (needs.routes === true) {
-    if (t.ruleArn) add(['elasticloadbalancing:ModifyRule'], t.ruleArn);
-    else add(['elasticloadbalancing:ModifyListener'], t.listenerArn);
+    if (t.ruleArn) add(['elasticloadbalancing:ModifyRule'], t.ruleArn, tagged(t.ruleArn));
+    else add(['elasticloadbalancing:ModifyListener'], t.listenerArn, tagged(t.listenerArn));
     if (t.headerRule) {
-      // CreateRule is authorized on the listener and on the rule it creates (whose ID is not known before).
+      // CreateRule is authorized on the listener and on the rule it creates (whose ID is not known before), with
+      // the header rule's tag in the request; the rule once created carries it.
       const rule = facts.headerRuleArn ?? newRuleArn(t.listenerArn);
-      add(['elasticloadbalancing:CreateRule'], t.listenerArn);
+      const creating = {
+        'elasticloadbalancing:CreateAction': 'CreateRule',
+        ...(withTags ? { [`aws:RequestTag/${HEADER_RULE_TAG}`]: headerOwner } : {}),
+      };
+      add(['elasticloadbalancing:CreateRule'], t.listenerArn, tagged(t.listenerArn));
+      add(['elasticloadbalancing:CreateRule'], newRuleArn(t.listenerArn), withTags ? creating : undefined);
       add(
         [
-          'elasticloadbalancing:CreateRule',
           'elasticloadbalancing:ModifyRule',
           'elasticloadbalancing:DeleteRule',
           'elasticloadbalancing:SetRulePriorities',
         ],
         rule,
+        withTags ? { [`aws:ResourceTag/${HEADER_RULE_TAG}`]: headerOwner } : undefined,
       );
       // CreateRule with Tags (the header rule is tagged as the controller's) is authorized as AddTags too
       // (ELB user guide: permissions to tag resources during creation).
-      add(['elasticloadbalancing:AddTags'], facts.headerRuleArn ?? newRuleArn(t.listenerArn), {
-        'elasticloadbalancing:CreateAction': 'CreateRule',
-      });
+      add(['elasticloadbalancing:AddTags'], newRuleArn(t.listenerArn), creating);
     }
   }
   if (needs.deploys && config.deployer.kind === 'ecs') {
     for (const arn of facts.serviceArns)
-      add(['ecs:DescribeServices', ...(needs.deploys === 'read' ? [] : ['ecs:UpdateService'])], arn);
+      add(
+        ['ecs:DescribeServices', ...(needs.deploys === 'read' ? [] : ['ecs:UpdateService'])],
+        arn,
+        tagged(arn),
+      );
     if (needs.deploys !== 'read' && facts.taskDefinitionArn)
       add(['ecs:DescribeTaskDefinition'], facts.taskDefinitionArn);
     if (needs.deploys === 'register' && facts.taskDefinitionArn) {
       const next = nextRevisionArn(facts.taskDefinitionArn);
-      add(['ecs:RegisterTaskDefinition'], next);
+      // The stable revision's tags are copied to the new one: its controller tag is in the request.
+      const value = facts.controllerTags?.[facts.taskDefinitionArn];
+      const requestTag =
+        value !== undefined ? { [`aws:RequestTag/${CONTROLLER_TAG_KEY}`]: value } : undefined;
+      add(['ecs:RegisterTaskDefinition'], next, requestTag);
       if (facts.taskDefinitionTagged)
-        add(['ecs:TagResource'], next, { 'ecs:CreateAction': 'RegisterTaskDefinition' });
+        add(['ecs:TagResource'], next, { 'ecs:CreateAction': 'RegisterTaskDefinition', ...requestTag });
     }
     // UpdateService lists iam:PassRole as a dependent action (Service Authorization Reference, Amazon ECS), and
     // RegisterTaskDefinition passes the task definition's roles: both only to ECS tasks.
     if (needs.deploys !== 'read')
       for (const role of facts.passRoles)
-        add(['iam:PassRole'], role, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' });
+        add(['iam:PassRole'], role, tagged(role, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' }));
   }
   if (needs.metrics) {
     add(['cloudwatch:GetMetricData'], '*');
@@ -193,6 +268,8 @@ export type Simulation =
   | { kind: 'simulated'; decisions: Decision[]; unknownFunctions: string[] };
 
 function fixFor(d: Decision, config: ServiceConfig): string {
+  if (d.missingContext?.some((k) => k.startsWith(`aws:ResourceTag/${CONTROLLER_TAG_KEY}`)))
+    return `tag ${d.resource} with ${CONTROLLER_TAG_KEY} = the controller's id (the stack's ControllerTag output): its policies allow changes only to resources with that tag`;
   if (d.decision === 'explicitDeny')
     return 'an explicit Deny (an identity policy, permissions boundary or service control policy) blocks it: lift it for the controller';
   if (d.action === 'iam:PassRole')

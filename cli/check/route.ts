@@ -21,7 +21,9 @@ import {
   type RouteFindingCode,
   type RouteSpec,
 } from '../../functions/core/route-checks';
+import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { type CheckName, error, type Finding, ok, type Read, unreadable, warning } from './findings';
+import type { TaggedResource } from './permissions';
 
 export interface RouteAccount {
   listener: Read<Listener>;
@@ -235,4 +237,25 @@ function passed(
       return `header ${h.header} (${h.values.length} value${h.values.length > 1 ? 's' : ''}) at priority ${h.priority}${rule?.Priority ? `, before the route's ${rule.Priority}` : ''}`;
     }
   }
+}
+
+/**
+ * The route's resources a rollout changes, with the value of their controller tag (from DescribeTags of the listener
+ * and the route rule): the controller's policies allow ModifyListener, ModifyRule and CreateRule only on resources
+ * tagged for it. Target groups are only described (no resource-level permissions), so they need no tag.
+ */
+export function routeTaggedResources(
+  traffic: TrafficConfig,
+  tags: Read<Record<string, Tag[]>>,
+): TaggedResource[] {
+  const arns = [traffic.listenerArn, ...(traffic.ruleArn ? [traffic.ruleArn] : [])];
+  return arns.map((arn) => ({
+    what: arn === traffic.listenerArn ? 'listener' : 'listener rule',
+    arn,
+    value:
+      'found' in tags
+        ? (tags.found[arn]?.find((t) => t.Key === CONTROLLER_TAG_KEY)?.Value ?? undefined)
+        : null,
+    tagWith: (key, value) => `aws elbv2 add-tags --resource-arns ${arn} --tags Key=${key},Value=${value}`,
+  }));
 }

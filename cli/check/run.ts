@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   IAMClient,
+  ListRoleTagsCommand,
   SimulatePrincipalPolicyCommand,
   type SimulatePrincipalPolicyCommandOutput,
 } from '@aws-sdk/client-iam';
@@ -30,18 +31,21 @@ import { GetGroupsCommand, XRayClient } from '@aws-sdk/client-xray';
 import { AccessDeniedError, AwsCaller, errorName, SDK_CLIENT_CONFIG } from '../../functions/adapters/aws/sdk';
 import { parseServiceConfigs, type ServiceConfig, xrayGroupNames } from '../../functions/core/config';
 import { headerRuleCandidates, isOwnHeaderRule } from '../../functions/core/route-checks';
+import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
 import {
   type CallFacts,
+  controllerTagFindings,
   type Decision,
   FUNCTION_NEEDS,
   permissionFindings,
   requiredCalls,
   type Simulation,
   simulationGroups,
+  type TaggedResource,
 } from './permissions';
 import { alarmFindings, type EcsAccount, ecsFindings, repositoryFindings, xrayFindings } from './resources';
-import { albFindings, type RouteAccount, routeSpec } from './route';
+import { albFindings, type RouteAccount, routeSpec, routeTaggedResources } from './route';
 
 export class CheckSettingError extends Error {}
 
@@ -58,6 +62,8 @@ export interface CheckSettings {
   configs: ServiceConfig[];
   /** Function name → its role ARN (CONTROLLER_ROLES); undefined: the IAM check is not run. */
   roles?: Record<string, string>;
+  /** The controller's tag value (CONTROLLER_TAG, the stack's ControllerTag output); undefined: tags not checked. */
+  controllerTag?: string;
   region: string;
 }
 
@@ -96,7 +102,8 @@ export function checkSettings(env: NodeJS.ProcessEnv): CheckSettings {
       );
     roles = parsed as Record<string, string>;
   }
-  return { configs, ...(roles ? { roles } : {}), region };
+  const controllerTag = env.CONTROLLER_TAG?.trim() || undefined;
+  return { configs, ...(roles ? { roles } : {}), ...(controllerTag ? { controllerTag } : {}), region };
 }
 
 export function checkClients(region: string): CheckClients {
@@ -123,7 +130,8 @@ export async function runCheck(
       `unknown service "${only}" (SERVICES_JSON has: ${settings.configs.map((c) => c.service).join(', ')})`,
     );
   const reports: ServiceReport[] = [];
-  for (const config of configs) reports.push(await checkService(config, settings.roles, clients));
+  for (const config of configs)
+    reports.push(await checkService(config, settings.roles, clients, settings.controllerTag));
   return reports;
 }
 
@@ -131,6 +139,7 @@ async function checkService(
   config: ServiceConfig,
   roles: Record<string, string> | undefined,
   clients: CheckClients,
+  controllerTag?: string,
 ): Promise<ServiceReport> {
   const reader = new Reader(clients);
   const groups = xrayGroupNames(config);
@@ -149,9 +158,15 @@ async function checkService(
     ...repositoryFindings(config, repository),
     ...xrayFindings(groups, xray),
   ];
-  const simulation = roles
-    ? await reader.simulate(config, roles, callFacts(config, route, ecs, alarms, groups))
-    : { kind: 'no-roles' as const };
+  const facts = callFacts(config, route, ecs, alarms, groups);
+  if (controllerTag) {
+    const tagged = await reader.taggedResources(config, ecs, facts);
+    findings.push(...controllerTagFindings(controllerTag, tagged));
+    facts.controllerTags = Object.fromEntries(
+      tagged.flatMap((r) => (typeof r.value === 'string' ? [[r.arn, r.value]] : [])),
+    );
+  }
+  const simulation = roles ? await reader.simulate(config, roles, facts) : { kind: 'no-roles' as const };
   findings.push(...permissionFindings(config, simulation));
   return { service: config.service, findings: sorted(findings) };
 }
@@ -345,7 +360,11 @@ class Reader {
       `${d.stableService}, ${d.canaryService} in cluster ${d.cluster}`,
       async () => {
         const out = await this.c.ecs.send(
-          new DescribeServicesCommand({ cluster: d.cluster, services: [d.stableService, d.canaryService] }),
+          new DescribeServicesCommand({
+            cluster: d.cluster,
+            services: [d.stableService, d.canaryService],
+            include: ['TAGS'],
+          }),
         );
         return { services: out.services ?? [], failures: out.failures ?? [] };
       },
@@ -416,6 +435,69 @@ class Reader {
       },
       { RepositoryNotFoundException: `ECR repository ${config.repository} does not exist` },
     );
+  }
+
+  /**
+   * The resources rollouts change, with their controller tag: the listener and route rule (DescribeTags), the ECS
+   * services (DescribeServices with TAGS), the stable task definition (its tags are copied to the canary's) and the
+   * roles it passes (ListRoleTags).
+   */
+  async taggedResources(config: ServiceConfig, ecs: EcsAccount, facts: CallFacts): Promise<TaggedResource[]> {
+    const t = config.traffic;
+    const elbArns = [t.listenerArn, ...(t.ruleArn ? [t.ruleArn] : [])];
+    const elbTags = await this.read('elasticloadbalancing:DescribeTags', elbArns.join(', '), async () => {
+      const out = await this.c.elbv2.send(new DescribeTagsCommand({ ResourceArns: elbArns }));
+      return Object.fromEntries((out.TagDescriptions ?? []).map((d) => [d.ResourceArn ?? '', d.Tags ?? []]));
+    });
+    const controllerTagOf = (tags: { key?: string; value?: string }[] | undefined) =>
+      tags?.find((x) => x.key === CONTROLLER_TAG_KEY)?.value;
+    const ecsTag = (arn: string) =>
+      `aws ecs tag-resource --resource-arn ${arn} --tags key=${CONTROLLER_TAG_KEY},value=`;
+    const services = 'found' in ecs.services ? ecs.services.found.services : [];
+    const td = ecs.taskDefinition && 'found' in ecs.taskDefinition ? ecs.taskDefinition.found : undefined;
+    const roles = await Promise.all(
+      facts.passRoles.map(async (arn) => {
+        const name = arn.slice(arn.lastIndexOf('/') + 1);
+        const read = await this.read('iam:ListRoleTags', arn, async () => {
+          const out = await this.c.iam.send(new ListRoleTagsCommand({ RoleName: name }));
+          return out.Tags ?? [];
+        });
+        return {
+          what: 'role',
+          arn,
+          value: 'found' in read ? read.found.find((x) => x.Key === CONTROLLER_TAG_KEY)?.Value : null,
+          tagWith: (key: string, value: string) =>
+            `aws iam tag-role --role-name ${name} --tags Key=${key},Value=${value}`,
+        } satisfies TaggedResource;
+      }),
+    );
+    return [
+      ...routeTaggedResources(t, elbTags),
+      ...services.flatMap((s) =>
+        s.serviceArn
+          ? [
+              {
+                what: 'ECS service',
+                arn: s.serviceArn,
+                value: controllerTagOf(s.tags),
+                tagWith: (_key: string, value: string) => `${ecsTag(s.serviceArn as string)}${value}`,
+              },
+            ]
+          : [],
+      ),
+      ...(td?.taskDefinition.taskDefinitionArn
+        ? [
+            {
+              what: 'task definition',
+              arn: td.taskDefinition.taskDefinitionArn,
+              value: controllerTagOf(td.tags),
+              tagWith: (_key: string, value: string) =>
+                `${ecsTag(td.taskDefinition.taskDefinitionArn as string)}${value}`,
+            },
+          ]
+        : []),
+      ...roles,
+    ];
   }
 
   /** The names of the account's active X-Ray groups. */
