@@ -34,7 +34,7 @@ import {
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { IAMClient, ListRoleTagsCommand } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   DescribeExecutionCommand,
@@ -663,6 +663,7 @@ const CASES: Case[] = [
       'CloudWatch DescribeAlarms',
       'ECR DescribeRepositories',
       'IAM SimulatePrincipalPolicy',
+      'IAM ListRoleTags',
       'XRay GetGroups',
     ],
     run: async () => {
@@ -681,10 +682,15 @@ const CASES: Case[] = [
         account,
       );
       mocks.xray.on(GetGroupsCommand).resolves({ Groups: [{ GroupName: 'web-canary' }] });
+      // With the controller's tag to look for: the roles' tags are read too.
+      mocks.iam
+        .on(ListRoleTagsCommand)
+        .resolves({ Tags: [{ Key: 'canary-controller', Value: 'Platform' }], IsTruncated: false });
       const settings = checkSettings({
         AWS_REGION: region,
         SERVICES_JSON: JSON.stringify([checkedConfig()]),
         CONTROLLER_ROLES: controllerRoles(Object.keys(FUNCTION_NEEDS)),
+        CONTROLLER_TAG: 'Platform',
       });
       const { elbv2, ecs, cloudwatch, iam, xray } = clients;
       await runCheck(settings, { elbv2, ecs, cloudwatch, iam, xray, ecr: new ECRClient({ region }) });
