@@ -189,7 +189,9 @@ class ServicePermissions {
   private readonly hasEcs: boolean;
   private readonly hasAlarms: boolean;
   private readonly xray: boolean;
+  /** Conditions: the resource carries the controller's tag; the request tags what it creates with it. */
   private readonly tagged: Record<string, Record<string, string>>;
+  private readonly requestTagged: Record<string, Record<string, string>>;
 
   constructor(
     stack: Stack,
@@ -212,8 +214,6 @@ class ServicePermissions {
     this.tagged = { StringEquals: { [`aws:ResourceTag/${CONTROLLER_TAG_KEY}`]: controllerTag } };
     this.requestTagged = { StringEquals: { [`aws:RequestTag/${CONTROLLER_TAG_KEY}`]: controllerTag } };
   }
-
-  private readonly requestTagged: Record<string, Record<string, string>>;
 
   /** Read listeners, rules and target groups, never change them. */
   readRoutes(fn: ControllerFunction) {
