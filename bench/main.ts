@@ -11,7 +11,8 @@ const BENCHES: Record<string, { describe: string; run: (args: string[]) => Promi
     run: async (args) => (await import('./faults')).faultsBench(args),
   },
   bundles: {
-    describe: "each Lambda's bundle size and cold import time (--runs N, --json)",
+    describe:
+      "each Lambda's bundle and cold import beside a twin with the same libraries doing nothing (--runs N, --busy, --maps, --json)",
     run: async (args) => (await import('./bundles')).bundlesBench(args),
   },
   concurrency: {

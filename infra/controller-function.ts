@@ -11,6 +11,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_SERVICE } from '../functions/core/outcome-metrics';
+import { BUNDLING } from './bundling';
 
 /** The repository root: entries, the lock file and node_modules (with esbuild) are found from here. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
@@ -75,21 +76,15 @@ export class ControllerFunction extends Construct {
       bundling: {
         // Offline and Docker-free: the repository's own esbuild (node_modules/.bin) bundles locally.
         forceDockerBundling: false,
-        minify: true,
-        // Stack traces in the logs name the TypeScript file and line (NODE_OPTIONS --enable-source-maps). The map
-        // carries positions only, not the sources: Node maps a stack trace without them, and importing a bundle
-        // with a full map cost ×1.25 (median over the handlers) against ×1.15 without sources
-        // (`npm run bench -- bundles`).
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node22',
+        // Minified ESM for Node 22, linked source maps without sources, SDK bundled (infra/bundling.ts).
+        minify: BUNDLING.minify,
+        sourceMap: BUNDLING.sourceMap,
+        sourcesContent: BUNDLING.sourcesContent,
+        target: BUNDLING.target,
         format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        // The SDK v3 clients are bundled (tree-shaken), not taken from the runtime: the versions in
-        // package-lock.json are the ones tested, and a runtime SDK update cannot change behaviour under us.
-        externalModules: [],
-        // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
-        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+        mainFields: [...BUNDLING.mainFields],
+        externalModules: [...BUNDLING.externalModules],
+        banner: BUNDLING.banner,
       },
     });
   }

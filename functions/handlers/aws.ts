@@ -55,24 +55,43 @@ const clientConfig = () => ({ ...SDK_CLIENT_CONFIG, region: env.region() });
 
 // --- SDK clients ----------------------------------------------------------------------------------------------
 
-// Each client built on first use and marked pure, so a bundle keeps only the clients its handler's adapters use
-// (esbuild drops the rest; test/infra/bundle-contents.test.ts checks it).
-const dynamodbClient = /* @__PURE__ */ lazy(() => traced(new DynamoDBClient(clientConfig())));
-const documentClient = /* @__PURE__ */ lazy(() =>
-  DynamoDBDocumentClient.from(dynamodbClient(), { marshallOptions: { removeUndefinedValues: true } }),
+type ClientConfig = ReturnType<typeof clientConfig>;
+
+/**
+ * A client (traced) built on its first request and the same one after. Its settings are read when a handler asks
+ * for it, at cold start (a missing AWS_REGION fails the cold start, naming it); the client itself (its endpoint,
+ * credential chain and HTTP handler) is built by the first call that needs it, so an execution environment never
+ * builds a client it does not call (a notifier's, when nothing is notified). The adapters use `send` only
+ * (functions/adapters/aws/*.ts), which is all the stand-in has.
+ */
+function onFirstSend<C extends object>(make: (config: ClientConfig) => C): () => C {
+  return lazy(() => {
+    const config = clientConfig();
+    const client = lazy(() => make(config) as unknown as { send: (...args: unknown[]) => unknown });
+    return { send: (...args: unknown[]) => client().send(...args) } as unknown as C;
+  });
+}
+
+// Each client marked pure, so a bundle keeps only the clients its handler's adapters use (esbuild drops the rest;
+// test/infra/bundle-contents.test.ts checks it).
+const dynamodbClient = (config: ClientConfig) => traced(new DynamoDBClient(config));
+const documentClient = /* @__PURE__ */ onFirstSend((config) =>
+  DynamoDBDocumentClient.from(dynamodbClient(config), { marshallOptions: { removeUndefinedValues: true } }),
 );
-const sfnClient = /* @__PURE__ */ lazy(() => traced(new SFNClient(clientConfig())));
-const elbv2Client = /* @__PURE__ */ lazy(() => traced(new ElasticLoadBalancingV2Client(clientConfig())));
-const ecsClient = /* @__PURE__ */ lazy(() => traced(new ECSClient(clientConfig())));
-const cloudwatchClient = /* @__PURE__ */ lazy(() => traced(new CloudWatchClient(clientConfig())));
-const snsClient = /* @__PURE__ */ lazy(() => traced(new SNSClient(clientConfig())));
-export const secretsClient = /* @__PURE__ */ lazy(() => traced(new SecretsManagerClient(clientConfig())));
-const xrayClient = /* @__PURE__ */ lazy(() => traced(new XRayClient(clientConfig())));
+const sfnClient = /* @__PURE__ */ onFirstSend((config) => traced(new SFNClient(config)));
+const elbv2Client = /* @__PURE__ */ onFirstSend((config) => traced(new ElasticLoadBalancingV2Client(config)));
+const ecsClient = /* @__PURE__ */ onFirstSend((config) => traced(new ECSClient(config)));
+const cloudwatchClient = /* @__PURE__ */ onFirstSend((config) => traced(new CloudWatchClient(config)));
+const snsClient = /* @__PURE__ */ onFirstSend((config) => traced(new SNSClient(config)));
+export const secretsClient = /* @__PURE__ */ onFirstSend((config) =>
+  traced(new SecretsManagerClient(config)),
+);
+const xrayClient = /* @__PURE__ */ onFirstSend((config) => traced(new XRayClient(config)));
 // Short timeouts: a state-change event is news, and a task never waits long for it (announce() never throws).
-const eventsClient = /* @__PURE__ */ lazy(() =>
+const eventsClient = /* @__PURE__ */ onFirstSend((config) =>
   traced(
     new EventBridgeClient({
-      ...clientConfig(),
+      ...config,
       requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
     }),
   ),
