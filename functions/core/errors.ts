@@ -32,6 +32,8 @@ export const ErrorName = {
    * or more, then records the rollback anyway (statemachine: NotifyRollback).
    */
   PageNotDelivered: 'PageNotDelivered',
+  /** The workflow's Rollback itself failed (statemachine: RollbackFailed): traffic needs a person. */
+  RollbackFailed: 'RollbackFailed',
 } as const;
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 

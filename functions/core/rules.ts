@@ -1,4 +1,5 @@
 import type { AnalysisPolicy } from './config';
+import { quarantineRule } from './error-policy';
 import type { StoredHistoryEntry } from './history';
 import { DEFAULT_METRIC_DELAY_SECONDS, type Verdict } from './judge';
 import type { PlanStep } from './plan';
@@ -167,18 +168,14 @@ export function decide(
 }
 
 /**
- * Which rollback reasons keep the image out (quarantine) until someone releases it. An approval rejected or timed
- * out while the rollout was paused for listener drift (its newest `drift` history entry comes after its newest
- * `weight` entry) says nothing about the image: a person changed the weights, so it is not quarantined.
+ * Which rollback reasons keep the image out (quarantine) until someone releases it (core/error-policy.ts). An
+ * approval rejected or timed out while the rollout was paused for listener drift (its newest `drift` history entry
+ * comes after its newest `weight` entry) says nothing about the image: a person changed the weights, so it is not
+ * quarantined.
  */
 export function quarantines(errorName: string, history: readonly StoredHistoryEntry[] = []): boolean {
-  if (
-    !['CanaryFailed', 'AlarmFired', 'ApprovalRejected', 'ApprovalTimedOut', 'CanaryNotReady'].includes(
-      errorName,
-    )
-  )
-    return false;
-  if (errorName !== 'ApprovalRejected' && errorName !== 'ApprovalTimedOut') return true;
+  const rule = quarantineRule(errorName);
+  if (rule !== 'unlessDrift') return rule === 'always';
   const last = history.filter((e) => e.type === 'drift' || e.type === 'weight').at(-1);
   return last?.type !== 'drift';
 }

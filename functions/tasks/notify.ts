@@ -8,7 +8,8 @@
  * once its retries are spent. A failed SNS message alone never fails the task.
  */
 import * as z from 'zod';
-import { causeMessage, PageNotDeliveredError } from '../core/errors';
+import { rollbackIsDeliberate } from '../core/error-policy';
+import { causeMessage, ErrorName, PageNotDeliveredError } from '../core/errors';
 import type { HistoryEntry } from '../core/history';
 import { pages } from '../core/notification';
 import type { RolloutOutcome } from '../core/outcome-metrics';
@@ -39,9 +40,6 @@ const input = z.object({
 
 /** The notifier whose delivery wakes someone (adapters/aws/pagerduty.ts). */
 const PAGER = 'pagerduty';
-
-/** A person chose this outcome: worth knowing, not worth waking anyone for. */
-const DELIBERATE = new Set(['Aborted', 'Superseded', 'ApprovalRejected']);
 
 export function makeNotify(deps: NotifyDeps) {
   const { store, clock, log } = deps;
@@ -74,7 +72,8 @@ export function makeNotify(deps: NotifyDeps) {
     } else if (outcome === 'rolledBack') {
       event = {
         type: 'rollout.rolledBack',
-        severity: error && DELIBERATE.has(error.Error) ? 'warning' : 'error',
+        // A person chose this outcome (core/error-policy.ts): worth knowing, not worth waking anyone for.
+        severity: rollbackIsDeliberate(error?.Error) ? 'warning' : 'error',
         summary: `${rollout.service}: ${label} rolled back (${error?.Error ?? 'failed'})`,
       };
     } else {
@@ -91,7 +90,7 @@ export function makeNotify(deps: NotifyDeps) {
         type: 'rollbackFailed',
         message: event.summary,
         detail: {
-          error: error?.Error ?? 'RollbackFailed',
+          error: error?.Error ?? ErrorName.RollbackFailed,
           reason: reason ?? 'the rollback did not complete',
         },
       };

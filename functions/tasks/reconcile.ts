@@ -39,7 +39,7 @@ export interface ReconcileDeps extends RollbackDeps {
 function rolledBackByWorkflow(status: string, errorName: string): boolean {
   return (
     status === 'FAILED' &&
-    errorName !== 'RollbackFailed' &&
+    errorName !== ErrorName.RollbackFailed &&
     errorName !== ErrorName.LockHeld &&
     !errorName.startsWith('States.')
   );

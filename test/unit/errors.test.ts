@@ -36,6 +36,7 @@ describe('ErrorName', () => {
       AccessDenied: 'AccessDenied',
       TrafficDrifted: 'TrafficDrifted',
       PageNotDelivered: 'PageNotDelivered',
+      RollbackFailed: 'RollbackFailed',
     });
   });
 });

@@ -2,6 +2,7 @@
 import { TransientError } from '../../core/errors';
 import type { DeployedVersion, RolloutDoc, RolloutRecord, Route } from '../../core/rollout';
 import { imageLabel } from '../../core/rollout';
+import { quarantineRule } from '../../core/error-policy';
 import { quarantines } from '../../core/rules';
 import { phaseAt, type WorkflowPhase } from '../../core/workflow-phase';
 import type {
@@ -183,9 +184,7 @@ export async function recordRollback(
 
   const quarantined = quarantines(
     errorName,
-    errorName === 'ApprovalRejected' || errorName === 'ApprovalTimedOut'
-      ? await store.history(doc.rolloutId)
-      : [],
+    quarantineRule(errorName) === 'unlessDrift' ? await store.history(doc.rolloutId) : [],
   );
   if (quarantined)
     await store.quarantine(doc.service, doc.image.digest, `${errorName}: ${reason}`, clock.now());
