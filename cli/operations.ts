@@ -3,7 +3,6 @@
  * from the CLI and against a running sandbox through its control endpoint). Every operation acts on the
  * service's current rollout (the lock holder) and on its current wait, as the approval page and on-alarm do.
  */
-import { waitHash } from '../functions/core/approval-links';
 import { ErrorName } from '../functions/core/errors';
 import type { StoredHistoryEntry } from '../functions/core/history';
 import { rolloutIdForPush } from '../functions/core/pushes';
@@ -18,7 +17,13 @@ import {
 import { freeText } from '../functions/core/text';
 import type { Clock, Executions, RolloutStore, StateChangeBus } from '../functions/ports';
 import { writeAfterDecision } from '../functions/tasks/lib/after-decision';
-import { recordHistory } from '../functions/tasks/lib/procedures';
+import {
+  type Decider,
+  type DecisionOutcome,
+  recordHistory,
+  resolveApproval,
+  settleDecision,
+} from '../functions/tasks/lib/procedures';
 import { recordSentence } from '../functions/views/headline';
 import { type MetricPoint, renderHtml, traceFromHistory } from '../functions/views/report-html';
 
@@ -220,17 +225,29 @@ export class Operations {
   async approve(service: string, reason?: string): Promise<OperationResult> {
     const { record, wait } = await this.awaitingApproval(service);
     const note = freeText(reason ?? '');
-    const sent = await this.deps.executions.sendTaskSuccess(wait.token, { approved: true, by: 'cli' });
     const message = `step ${wait.step + 1} approved from ${this.actor}${note ? `: ${note}` : ''}`;
-    const lag = await this.afterDecision(record, wait, sent, 'approved', message);
+    const outcome = await resolveApproval(
+      this.decisionDeps,
+      record,
+      wait,
+      { approve: true, message },
+      this.decider,
+    );
+    const lag = this.decisionLag(record, wait, outcome);
     return { ok: true, rolloutId: record.rolloutId, message: `${record.rolloutId}: ${message}${lag}` };
   }
 
   async reject(service: string, reason?: string): Promise<OperationResult> {
     const { record, wait } = await this.awaitingApproval(service);
     const message = `step ${wait.step + 1} rejected from ${this.actor}: ${freeText(reason ?? '') || 'rejected by an operator'}`;
-    const sent = await this.deps.executions.sendTaskFailure(wait.token, ErrorName.ApprovalRejected, message);
-    const lag = await this.afterDecision(record, wait, sent, 'rejected', message);
+    const outcome = await resolveApproval(
+      this.decisionDeps,
+      record,
+      wait,
+      { approve: false, message },
+      this.decider,
+    );
+    const lag = this.decisionLag(record, wait, outcome);
     return {
       ok: true,
       rolloutId: record.rolloutId,
@@ -308,13 +325,15 @@ export class Operations {
     const message = options.full
       ? `skipped from step ${wait.step + 1} to 100% from ${this.actor}`
       : `bake of step ${wait.step + 1} ended early from ${this.actor}`;
-    const lag = await this.afterDecision(
+    const outcome = await settleDecision(
+      this.decisionDeps,
       record,
       wait,
       sent,
-      options.full ? 'promoted-full' : 'promoted-early',
-      message,
+      { type: options.full ? 'promoted-full' : 'promoted-early', message },
+      this.decider,
     );
+    const lag = this.decisionLag(record, wait, outcome);
     return {
       ok: true,
       rolloutId: record.rolloutId,
@@ -451,42 +470,26 @@ export class Operations {
   }
 
   /**
-   * After SendTaskSuccess/Failure: a wait Step Functions no longer held is cleared and refused; a decision it took
-   * stands, and the store writes that follow are retried, then reported as lagging (the wait cleared so nobody is
-   * offered it again, the history entry naming who decided which wait). Returns what to add to the answer.
+   * What a settled decision adds to the answer (lib/approval.ts): a wait Step Functions no longer held is refused;
+   * a decision it took stands, and store writes that still failed are reported as lagging.
    */
-  private async afterDecision(
-    record: RolloutRecord,
-    wait: WaitToken,
-    sent: boolean,
-    type: 'approved' | 'rejected' | 'promoted-early' | 'promoted-full',
-    message: string,
-  ): Promise<string> {
-    const clear = () => this.deps.store.clearWait(record.rolloutId, wait.token);
-    if (!sent) {
-      await writeAfterDecision(this.deps.clock, { clear }, () => undefined);
+  private decisionLag(record: RolloutRecord, wait: WaitToken, outcome: DecisionOutcome): string {
+    if (!outcome.sent)
       throw new OperationError(
         `the ${wait.kind} wait of ${record.rolloutId} had already ended`,
         'not-waiting',
       );
-    }
-    const failed = await writeAfterDecision(
-      this.deps.clock,
-      {
-        clear,
-        history: () =>
-          recordHistory(this.historyDeps, record, type, message, {
-            step: wait.step,
-            via: 'cli',
-            by: this.actor,
-            wait: waitHash(wait.token),
-          }),
-      },
-      () => undefined,
-    );
-    return failed.length > 0
+    return outcome.lagging.length > 0
       ? ` (the decision is taken, but the record of the rollout may show it late: the store could not be updated; do not decide again)`
       : '';
+  }
+
+  private get decider(): Decider {
+    return { via: 'cli', by: this.actor };
+  }
+
+  private get decisionDeps() {
+    return { ...this.historyDeps, executions: this.deps.executions };
   }
 
   /** Where the CLI's history entries go, each announced as a state-change event (which never fails the operation). */

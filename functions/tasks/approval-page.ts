@@ -19,7 +19,6 @@ import {
   matchesWait,
   verifyApprovalLink,
 } from '../core/approval-links';
-import { ErrorName } from '../core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from '../core/history';
 import { type RolloutRecord, TERMINAL_STATUSES } from '../core/rollout';
 import { freeText } from '../core/text';
@@ -39,8 +38,7 @@ import {
   staleText,
 } from '../views/approval-page';
 import { page, STYLE, traceFromHistory } from '../views/report-html';
-import { writeAfterDecision } from './lib/after-decision';
-import { recordHistory } from './lib/procedures';
+import { resolveApproval } from './lib/procedures';
 
 export interface ApprovalPageDeps {
   store: RolloutStore;
@@ -106,7 +104,7 @@ function readForm(event: APIGatewayProxyEventV2): URLSearchParams | undefined {
 }
 
 export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
-  const { store, executions, clock, log } = deps;
+  const { store, clock, log } = deps;
 
   /**
    * What was decided on the wait a link names, from the history (who, when, which; never from where), or
@@ -204,14 +202,12 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
     );
   }
 
-  /** Writes after a decision: a failure is logged; the page then says the record may lag. */
-  const recordDecision = (writes: Record<string, () => Promise<unknown>>) =>
-    writeAfterDecision(clock, writes, (write, error) =>
-      log.error('decision recorded late', {
-        write,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      }),
-    );
+  /** A write after a decision that failed: logged; the page then says the record may lag. */
+  const recordedLate = (write: string, error: unknown) =>
+    log.error('decision recorded late', {
+      write,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
 
   async function act(event: APIGatewayProxyEventV2) {
     const fields = readForm(event);
@@ -232,12 +228,15 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
       decision === 'approve'
         ? `step ${record.wait.step + 1} approved from ${who}${reason ? `: ${reason}` : ''}`
         : `step ${record.wait.step + 1} rejected from ${who}${reason ? `: ${reason}` : ''}`;
-    let sent: boolean;
+    let outcome: Awaited<ReturnType<typeof resolveApproval>>;
     try {
-      sent =
-        decision === 'approve'
-          ? await executions.sendTaskSuccess(record.wait.token, { approved: true, by: 'approval-page' })
-          : await executions.sendTaskFailure(record.wait.token, ErrorName.ApprovalRejected, message);
+      outcome = await resolveApproval(
+        deps,
+        record,
+        record.wait,
+        { approve: decision === 'approve', message },
+        { via: 'approval-page', by: who, onLagging: recordedLate },
+      );
     } catch (error) {
       // The request may have reached Step Functions before it failed: the decision may or may not be taken.
       log.error('approval decision not confirmed', {
@@ -251,11 +250,10 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
         notConfirmedBody(decision, record.wait.step, record.service),
       );
     }
-    if (!sent) {
+    if (!outcome.sent) {
+      // The workflow no longer held this wait: it is cleared (best-effort; a later visit refuses the link the same
+      // way) and must not be offered again.
       log.warn('approval wait already resolved', { rolloutId: record.rolloutId });
-      // The workflow no longer holds this wait: it must not be offered again (best-effort; a later visit refuses
-      // the link the same way).
-      await recordDecision({ clearWait: () => store.clearWait(record.rolloutId, record.wait.token) });
       const earlier = await earlierDecision(record.rolloutId, claims);
       return refuse(
         410,
@@ -263,24 +261,14 @@ export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
         `${earlier ? `${earlier} ` : ''}The rollout had already stopped waiting for this approval.`,
       );
     }
-    // Decided: from here on nothing may say otherwise.
+    // Decided: from here on nothing may say otherwise (the writes after it are retried, lib/approval.ts).
     log.info('approval decided', {
       rolloutId: record.rolloutId,
       decision,
       step: record.wait.step,
       sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown',
     });
-    const lagging = await recordDecision({
-      // Cleared so the link cannot be used again.
-      clearWait: () => store.clearWait(record.rolloutId, record.wait.token),
-      history: () =>
-        recordHistory(deps, record, decision === 'approve' ? 'approved' : 'rejected', message, {
-          step: record.wait.step,
-          via: 'approval-page',
-          by: who,
-          wait: claims.wait,
-        }),
-    });
+    const lagging = outcome.lagging;
     return respond(
       200,
       decidedTitle(decision),

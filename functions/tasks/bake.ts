@@ -5,7 +5,7 @@
 import { waitSeq } from '../core/rollout';
 import type { Clock, RolloutStore } from '../ports';
 import { waitInput } from './lib/inputs';
-import { checkpoint } from './lib/procedures';
+import { holdWait } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface BakeDeps {
@@ -16,20 +16,15 @@ export interface BakeDeps {
 export function makeBake(deps: BakeDeps) {
   const { store, clock } = deps;
   return task('bake input', waitInput, async ({ token, rollout, step, analyses }) => {
-    const since = clock.now().toISOString();
-    await checkpoint(store, rollout);
-    const stored = await store.setWait(rollout.rolloutId, {
+    const held = await holdWait(store, rollout, {
       token,
       kind: 'bake',
       step: step.index,
       seq: waitSeq(step.index, analyses),
-      since,
+      since: clock.now().toISOString(),
     });
-    // A later wait is stored already: this invocation came late (its state timed out or was retried). Its token is
-    // dead; leave the live one alone.
-    if (!stored) return { waiting: false };
-    // An abort marked between the first check and storing the token would not have seen the token: look again.
-    await checkpoint(store, rollout);
+    // Not held: a later wait is stored already and this token is dead (lib/wait.ts).
+    if (!held) return { waiting: false };
     return { waiting: true };
   });
 }

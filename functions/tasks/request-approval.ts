@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { imageLabel, waitSeq } from '../core/rollout';
 import type { Clock, Log, Notifier, RolloutStore, StateChangeBus } from '../ports';
 import { waitInput } from './lib/inputs';
-import { channelsOf, checkpoint, notifyAll, recordHistory } from './lib/procedures';
+import { channelsOf, holdWait, notifyAll, recordHistory } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface RequestApprovalDeps {
@@ -36,19 +36,16 @@ export function makeRequestApproval(deps: RequestApprovalDeps) {
     input,
     async ({ token, rollout, step, seconds, analyses, analysis }) => {
       const drift = analysis?.drift;
-      const since = clock.now().toISOString();
-      const record = await checkpoint(store, rollout);
-      const stored = await store.setWait(rollout.rolloutId, {
+      const record = await holdWait(store, rollout, {
         token,
         kind: 'approval',
         step: step.index,
         seq: waitSeq(step.index, analyses),
-        since,
+        since: clock.now().toISOString(),
       });
-      // A later wait is stored already (this invocation came late): asking people to resolve a dead token would
-      // only mislead them.
-      if (!stored) return { waiting: false, seconds };
-      await checkpoint(store, rollout);
+      // Not held: a later wait is stored already (this invocation came late); asking people to resolve a dead
+      // token would only mislead them.
+      if (!record) return { waiting: false, seconds };
       const approvalLink = deps.links
         ? await deps.links.approval(rollout.rolloutId, step.index, token)
         : undefined;

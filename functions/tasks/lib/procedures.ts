@@ -1,8 +1,16 @@
 /**
  * Sequences of port calls that more than one task performs. No decisions live here (those are in core); only
  * the order in which the world is changed, which is what the invariants are about. One module per
- * protocol (traffic, ownership and hand-over, history, notification, rollback); this one gathers them.
+ * protocol (traffic, ownership and hand-over, holding a wait, resolving a decision, aborting, history,
+ * notification, rollback); this one gathers them.
  */
+export {
+  type Decider,
+  type DecisionDeps,
+  type DecisionOutcome,
+  resolveApproval,
+  settleDecision,
+} from './approval';
 export { announce, type HistoryDeps, recordHistory } from './history';
 export { channelsOf, notifyAll } from './notify';
 export {
@@ -22,3 +30,4 @@ export {
   restoreTraffic,
 } from './rollback';
 export { checkDrift, configuredRoute, moveTraffic, resolveRoute, shiftTraffic } from './traffic';
+export { holdWait } from './wait';
