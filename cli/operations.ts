@@ -16,11 +16,10 @@ import {
 } from '../functions/core/rollout';
 import { freeText } from '../functions/core/text';
 import type { Clock, Executions, RolloutStore, StateChangeBus } from '../functions/ports';
-import { writeAfterDecision } from '../functions/tasks/lib/after-decision';
 import {
+  abortRollout,
   type Decider,
   type DecisionOutcome,
-  recordHistory,
   resolveApproval,
   settleDecision,
 } from '../functions/tasks/lib/procedures';
@@ -263,44 +262,28 @@ export class Operations {
   async abort(service: string, reason?: string): Promise<OperationResult> {
     const record = await this.current(service);
     const message = `aborted from ${this.actor}: ${freeText(reason ?? '') || 'aborted by an operator'}`;
-    const marked = await this.deps.store.markAborted(
-      record.rolloutId,
-      ErrorName.Aborted,
+    const outcome = await abortRollout(this.decisionDeps, record, {
+      reason: ErrorName.Aborted,
       message,
-      this.deps.clock.now(),
-    );
-    if (marked.abort && marked.abort.reason !== ErrorName.Aborted)
+      entry: { type: 'aborted', detail: { via: 'cli', by: this.actor } },
+      writes: 'settle',
+      yieldToEarlier: true,
+    });
+    const { marked } = outcome;
+    if (outcome.status === 'alreadyStopping')
       return {
         ok: true,
         rolloutId: record.rolloutId,
-        message: `${record.rolloutId} was already stopping (${marked.abort.reason}: ${marked.abort.message})`,
+        message: `${record.rolloutId} was already stopping (${marked.abort?.reason}: ${marked.abort?.message})`,
       };
-    const failed = await writeAfterDecision(
-      this.deps.clock,
-      {
-        ...(marked.wait
-          ? {
-              'interrupting its wait': () =>
-                this.deps.executions.sendTaskFailure(
-                  (marked.wait as WaitToken).token,
-                  ErrorName.Aborted,
-                  message,
-                ),
-            }
-          : {}),
-        'writing its history': () =>
-          recordHistory(this.historyDeps, record, 'aborted', message, { via: 'cli', by: this.actor }),
-      },
-      () => undefined,
-    );
-    const late = failed.includes('interrupting its wait')
-      ? `; its ${marked.wait?.kind} wait could not be interrupted, so it rolls back at its next task`
-      : '';
+    const late = outcome.waitInterrupted
+      ? ''
+      : `; its ${marked.wait?.kind} wait could not be interrupted, so it rolls back at its next task`;
     return {
       ok: true,
       rolloutId: record.rolloutId,
       message: `${record.rolloutId}: ${message}; it rolls back to stable${late}${
-        failed.includes('writing its history') ? '; the history may show it late' : ''
+        outcome.historyWritten ? '' : '; the history may show it late'
       }`,
     };
   }

@@ -10,10 +10,10 @@ import { alarmStateChangeEvent } from '../core/events';
 import type { RolloutDoc, RolloutRecord } from '../core/rollout';
 import { rolloutDocOf as documentOf } from './lib/inputs';
 import {
+  abortRollout,
   configuredRoute,
   executionProgress,
   type RollbackDeps,
-  recordHistory,
   shiftTraffic,
 } from './lib/procedures';
 import { task } from './lib/task';
@@ -22,24 +22,24 @@ import { task } from './lib/task';
 export type OnAlarmDeps = RollbackDeps;
 
 export function makeOnAlarm(deps: OnAlarmDeps) {
-  const { store, executions, clock, log } = deps;
+  const { store, executions, log } = deps;
 
   async function stop(record: RolloutRecord, alarmName: string, reason: string): Promise<void> {
-    const message = `alarm ${alarmName} in ALARM: ${reason}`;
-    // The mark first, then the listener: a task moving traffic reads the mark after its own write and puts stable
-    // back itself (lib/traffic.ts moveTraffic), so whichever writes last, stable wins. Stable is restored even when
-    // the mark cannot be stored; the event is then retried, and the mark stored.
-    let marked: RolloutRecord;
-    try {
-      marked = await store.markAborted(record.rolloutId, ErrorName.AlarmFired, message, clock.now());
-    } catch (error) {
-      if (record.route) await shiftTraffic(deps, record.route, 0);
-      throw error;
-    }
-    if (record.route) await shiftTraffic(deps, record.route, 0);
-    if (record.route) await store.updateRollout(record.rolloutId, { canaryPercent: 0 });
-    if (marked.wait) await executions.sendTaskFailure(marked.wait.token, ErrorName.AlarmFired, message);
-    await recordHistory(deps, record, 'alarm', message, { alarm: alarmName });
+    const route = record.route;
+    // Stable is restored even when the mark cannot be stored; the event is then retried, and the mark stored.
+    await abortRollout(deps, record, {
+      reason: ErrorName.AlarmFired,
+      message: `alarm ${alarmName} in ALARM: ${reason}`,
+      entry: { type: 'alarm', detail: { alarm: alarmName } },
+      ...(route
+        ? {
+            putStableBack: async (marked) => {
+              await shiftTraffic(deps, route, 0);
+              if (marked) await store.updateRollout(record.rolloutId, { canaryPercent: 0 });
+            },
+          }
+        : {}),
+    });
   }
 
   /**

@@ -21,6 +21,7 @@ import type {
   StateChangeBus,
 } from '../ports';
 import {
+  abortRollout,
   channelsOf,
   ensureHolderStarted,
   notifyAll,
@@ -55,7 +56,7 @@ const STARTING_GRACE_MS = 5 * 60_000;
 const ADMIT_ATTEMPTS = 5;
 
 export function makeStartRollout(deps: StartRolloutDeps) {
-  const { catalog, store, executions, clock, log } = deps;
+  const { catalog, store, clock, log } = deps;
 
   /**
    * Whether this push may run (core/pushes.ts decidePush): its rollout id, or the result that ends the event here.
@@ -253,14 +254,15 @@ export function makeStartRollout(deps: StartRolloutDeps) {
 
   async function supersede(holder: string, doc: RolloutDoc): Promise<void> {
     await store.setPending(doc.service, holder, doc);
-    const message = `superseded by ${imageLabel(doc.image)}`;
     // Pending first, then look for the holder's record: a holder that is still starting writes its record,
     // then looks for a pending image. One of the two sees the other, so the holder never runs to the end.
-    if (await store.getRollout(holder)) {
-      const record = await store.markAborted(holder, ErrorName.Superseded, message, clock.now());
-      if (record.wait) await executions.sendTaskFailure(record.wait.token, ErrorName.Superseded, message);
-      await recordHistory(deps, record, 'superseded', message, { by: doc.rolloutId });
-    }
+    const held = await store.getRollout(holder);
+    if (held)
+      await abortRollout(deps, held, {
+        reason: ErrorName.Superseded,
+        message: `superseded by ${imageLabel(doc.image)}`,
+        entry: { type: 'superseded', detail: { by: doc.rolloutId } },
+      });
     log.info('superseding a rollout', { service: doc.service, holder, next: doc.rolloutId });
   }
 }

@@ -1,8 +1,9 @@
 /** Putting traffic back on stable and recording the rollback, then handing the service's lock over. */
+
+import { quarantineRule } from '../../core/error-policy';
 import { TransientError } from '../../core/errors';
 import type { DeployedVersion, RolloutDoc, RolloutRecord, Route } from '../../core/rollout';
 import { imageLabel } from '../../core/rollout';
-import { quarantineRule } from '../../core/error-policy';
 import { quarantines } from '../../core/rules';
 import { phaseAt, type WorkflowPhase } from '../../core/workflow-phase';
 import type {
