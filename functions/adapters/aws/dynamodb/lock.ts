@@ -1,0 +1,109 @@
+/** The service's lock: taken by one rollout, handed over to the rollout pending on it in one conditional write. */
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { LockHeldError, TransientError } from '../../../core/errors';
+import type { RolloutDoc, ServiceLock } from '../../../core/rollout';
+import { CONFLICT_ATTEMPTS, LOCK, lockItem, plain, servicePk, type Table, withoutKeys } from './table';
+
+export async function acquireLock(
+  t: Table,
+  service: string,
+  rolloutId: string,
+  at: Date,
+  doc?: RolloutDoc,
+): Promise<void> {
+  for (let attempt = 0; attempt < CONFLICT_ATTEMPTS; attempt++) {
+    const taken = await t.sendIf('PutItem', () =>
+      t.doc.send(
+        new PutCommand({
+          TableName: t.name,
+          Item: lockItem({ service, rolloutId, acquiredAt: at.toISOString(), ...(doc ? { doc } : {}) }),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+    if (taken) return;
+    const lock = await getLock(t, service);
+    if (lock?.rolloutId === rolloutId) return; // ours already (a retried start)
+    if (lock) throw new LockHeldError(service, lock.rolloutId);
+    // Released between our write and our read: try again.
+  }
+  throw new TransientError(`the lock of ${service} kept changing while ${rolloutId} tried to take it`);
+}
+
+export async function getLock(t: Table, service: string): Promise<ServiceLock | undefined> {
+  const item = await t.get(servicePk(service), LOCK);
+  return item ? withoutKeys<ServiceLock>(item) : undefined;
+}
+
+export async function setPending(
+  t: Table,
+  service: string,
+  holder: string,
+  pending: RolloutDoc,
+): Promise<void> {
+  const set = await t.sendIf('UpdateItem', () =>
+    t.doc.send(
+      new UpdateCommand({
+        TableName: t.name,
+        Key: { pk: servicePk(service), sk: LOCK },
+        UpdateExpression: 'SET #pending = :pending',
+        ConditionExpression: '#rolloutId = :holder',
+        ExpressionAttributeNames: { '#pending': 'pending', '#rolloutId': 'rolloutId' },
+        ExpressionAttributeValues: { ':pending': plain(pending), ':holder': holder },
+      }),
+    ),
+  );
+  if (!set) {
+    const lock = await getLock(t, service);
+    throw new LockHeldError(service, lock?.rolloutId ?? '(nobody)');
+  }
+}
+
+export async function releaseLock(
+  t: Table,
+  service: string,
+  rolloutId: string,
+  at: Date,
+): Promise<RolloutDoc | undefined> {
+  for (let attempt = 0; attempt < CONFLICT_ATTEMPTS; attempt++) {
+    const lock = await getLock(t, service);
+    if (lock?.rolloutId !== rolloutId) return undefined;
+    if (lock.pending) {
+      // Hand over in one conditional write: the pending rollout holds the lock the moment this one lets go.
+      const pending = lock.pending;
+      const handedOver = await t.sendIf('PutItem', () =>
+        t.doc.send(
+          new PutCommand({
+            TableName: t.name,
+            Item: lockItem({
+              service,
+              rolloutId: pending.rolloutId,
+              acquiredAt: at.toISOString(),
+              doc: pending,
+              handedOverBy: rolloutId,
+            }),
+            ConditionExpression: '#rolloutId = :holder AND #pending.#rolloutId = :next',
+            ExpressionAttributeNames: { '#rolloutId': 'rolloutId', '#pending': 'pending' },
+            ExpressionAttributeValues: { ':holder': rolloutId, ':next': pending.rolloutId },
+          }),
+        ),
+      );
+      if (handedOver) return pending;
+    } else {
+      const released = await t.sendIf('DeleteItem', () =>
+        t.doc.send(
+          new DeleteCommand({
+            TableName: t.name,
+            Key: { pk: servicePk(service), sk: LOCK },
+            ConditionExpression: '#rolloutId = :holder AND attribute_not_exists(#pending)',
+            ExpressionAttributeNames: { '#rolloutId': 'rolloutId', '#pending': 'pending' },
+            ExpressionAttributeValues: { ':holder': rolloutId },
+          }),
+        ),
+      );
+      if (released) return undefined;
+    }
+    // A pending rollout arrived (or the lock changed hands) between the read and the write: look again.
+  }
+  throw new TransientError(`the lock of ${service} kept changing while ${rolloutId} tried to release it`);
+}

@@ -1,0 +1,115 @@
+/** Rollout records, and the two sparse indexes that list the live ones and a service's newest. */
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type RolloutRecord, TERMINAL_STATUSES } from '../../../core/rollout';
+import {
+  ACTIVE,
+  ACTIVE_INDEX,
+  BY_SERVICE_INDEX,
+  KEY_ATTRIBUTES,
+  plain,
+  RECORD,
+  REQUIRED_FIELDS,
+  rolloutPk,
+  type Table,
+  withoutKeys,
+} from './table';
+
+export async function putRollout(t: Table, record: RolloutRecord): Promise<void> {
+  const active = !TERMINAL_STATUSES.has(record.status);
+  await t.send('PutItem', () =>
+    t.doc.send(
+      new PutCommand({
+        TableName: t.name,
+        Item: {
+          ...plain(record),
+          pk: rolloutPk(record.rolloutId),
+          sk: RECORD,
+          servicePk: record.service,
+          serviceSk: `${record.createdAt}#${record.rolloutId}`,
+          ...(active ? { activePk: ACTIVE, activeSk: record.rolloutId } : {}),
+        },
+      }),
+    ),
+  );
+}
+
+export async function getRollout(t: Table, rolloutId: string): Promise<RolloutRecord | undefined> {
+  const item = await t.get(rolloutPk(rolloutId), RECORD);
+  return item ? withoutKeys<RolloutRecord>(item) : undefined;
+}
+
+/** SET each field given, REMOVE each field given as undefined; a terminal status leaves the `active` index. */
+export async function updateRollout(
+  t: Table,
+  rolloutId: string,
+  patch: Partial<Omit<RolloutRecord, 'rolloutId' | 'service'>>,
+): Promise<RolloutRecord> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  const removes: string[] = [];
+  Object.entries(patch).forEach(([field, value], i) => {
+    if (field === 'rolloutId' || field === 'service' || (KEY_ATTRIBUTES as readonly string[]).includes(field))
+      return;
+    names[`#f${i}`] = field;
+    if (value === undefined) {
+      if (!REQUIRED_FIELDS.has(field)) removes.push(`#f${i}`);
+      else delete names[`#f${i}`];
+    } else {
+      values[`:v${i}`] = plain(value);
+      sets.push(`#f${i} = :v${i}`);
+    }
+  });
+  if (patch.status !== undefined) {
+    names['#activePk'] = 'activePk';
+    names['#activeSk'] = 'activeSk';
+    if (TERMINAL_STATUSES.has(patch.status)) removes.push('#activePk', '#activeSk');
+    else {
+      values[':active'] = ACTIVE;
+      values[':rolloutId'] = rolloutId;
+      sets.push('#activePk = :active', '#activeSk = :rolloutId');
+    }
+  }
+  if (sets.length === 0 && removes.length === 0) {
+    const record = await getRollout(t, rolloutId);
+    if (!record) throw new Error(`rollout ${rolloutId} has no record`);
+    return record;
+  }
+  const expression = [
+    sets.length ? `SET ${sets.join(', ')}` : '',
+    removes.length ? `REMOVE ${removes.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return t.updateRecord(rolloutId, expression, names, values);
+}
+
+export async function listActive(t: Table): Promise<RolloutRecord[]> {
+  const items = await t.query({
+    TableName: t.name,
+    IndexName: ACTIVE_INDEX,
+    KeyConditionExpression: '#activePk = :active',
+    ExpressionAttributeNames: { '#activePk': 'activePk' },
+    ExpressionAttributeValues: { ':active': ACTIVE },
+  });
+  // The index lags the table a little: drop any record whose terminal status has already arrived.
+  return items.map((i) => withoutKeys<RolloutRecord>(i)).filter((r) => !TERMINAL_STATUSES.has(r.status));
+}
+
+/** Newest first. */
+export async function listByService(t: Table, service: string, limit: number): Promise<RolloutRecord[]> {
+  if (limit <= 0) return [];
+  const items = await t.query(
+    {
+      TableName: t.name,
+      IndexName: BY_SERVICE_INDEX,
+      KeyConditionExpression: '#servicePk = :service',
+      ExpressionAttributeNames: { '#servicePk': 'servicePk' },
+      ExpressionAttributeValues: { ':service': service },
+      ScanIndexForward: false,
+      Limit: limit,
+    },
+    limit,
+  );
+  return items.map((i) => withoutKeys<RolloutRecord>(i));
+}

@@ -1,0 +1,190 @@
+/**
+ * The rollout table (single-table design) and the plumbing every part of the store shares: keys, the schema, the
+ * calls with their retries and conditions.
+ *
+ * Items (pk / sk):
+ *   SERVICE#<service>  LOCK                  the service's lock: rolloutId, acquiredAt, doc (the holder's
+ *                                            RolloutDoc), handedOverBy, pending (a RolloutDoc)
+ *   SERVICE#<service>  NEWEST                the newest push accepted (core/pushes.ts AcceptedPush)
+ *   SERVICE#<service>  IMAGE#<digest>        the last request to run an image (core/pushes.ts SeenImage)
+ *   SERVICE#<service>  SERVING               the target group that serves stable (deployers that swap groups)
+ *   SERVICE#<service>  QUARANTINE#<digest>   an image refused for the service: reason, at
+ *   ROLLOUT#<id>       RECORD                the rollout record (RolloutRecord fields as attributes)
+ *   ROLLOUT#<id>       HISTORY#<at>#<seq>    one history entry; sorts by time
+ *
+ * Two sparse global secondary indexes, on rollout records only:
+ *   `active`     activePk = "ACTIVE", activeSk = rollout id: present only while the status is not terminal
+ *                (removed by the write that sets a terminal status), so listActive reads only live rollouts.
+ *   `byService`  servicePk = service, serviceSk = "<createdAt>#<rollout id>": newest first for listByService.
+ * Both are eventually consistent, as GSIs are; everything keyed by pk/sk is read with ConsistentRead.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { RolloutRecord, ServiceLock } from '../../../core/rollout';
+import { type AdapterOptions, AwsCaller, errorName } from '../sdk';
+
+export const ACTIVE_INDEX = 'active';
+export const BY_SERVICE_INDEX = 'byService';
+
+/** The table's key schema and indexes, for the test harness and for infra (TableName is infra's choice). */
+export const ROLLOUT_TABLE_SCHEMA: Omit<CreateTableCommandInput, 'TableName'> = {
+  BillingMode: 'PAY_PER_REQUEST',
+  AttributeDefinitions: [
+    { AttributeName: 'pk', AttributeType: 'S' },
+    { AttributeName: 'sk', AttributeType: 'S' },
+    { AttributeName: 'activePk', AttributeType: 'S' },
+    { AttributeName: 'activeSk', AttributeType: 'S' },
+    { AttributeName: 'servicePk', AttributeType: 'S' },
+    { AttributeName: 'serviceSk', AttributeType: 'S' },
+  ],
+  KeySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ],
+  GlobalSecondaryIndexes: [
+    {
+      IndexName: ACTIVE_INDEX,
+      KeySchema: [
+        { AttributeName: 'activePk', KeyType: 'HASH' },
+        { AttributeName: 'activeSk', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+    {
+      IndexName: BY_SERVICE_INDEX,
+      KeySchema: [
+        { AttributeName: 'servicePk', KeyType: 'HASH' },
+        { AttributeName: 'serviceSk', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ],
+};
+
+export const KEY_ATTRIBUTES = ['pk', 'sk', 'activePk', 'activeSk', 'servicePk', 'serviceSk'] as const;
+/** Fields every record has: a patch may change them, never remove them. */
+export const REQUIRED_FIELDS = new Set(['image', 'status', 'alarms', 'createdAt', 'updatedAt']);
+export const ACTIVE = 'ACTIVE';
+
+export const servicePk = (service: string) => `SERVICE#${service}`;
+export const rolloutPk = (rolloutId: string) => `ROLLOUT#${rolloutId}`;
+export const LOCK = 'LOCK';
+export const RECORD = 'RECORD';
+export const SERVING = 'SERVING';
+export const NEWEST = 'NEWEST';
+export const imageSk = (digest: string) => `IMAGE#${digest}`;
+
+/** Plain JSON data (drops undefined, turns non-finite numbers into null): what DynamoDB can store. */
+export function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** A service's lock as its item: under the service's key, no `pending` (a holder sets that later). */
+export function lockItem(lock: Omit<ServiceLock, 'pending'>): Record<string, unknown> {
+  return { pk: servicePk(lock.service), sk: LOCK, ...plain(lock) };
+}
+
+export function withoutKeys<T>(item: Record<string, unknown>): T {
+  const copy = { ...item };
+  for (const key of KEY_ATTRIBUTES) delete copy[key];
+  return copy as T;
+}
+
+export const isConditionFailed = (error: unknown) => errorName(error) === 'ConditionalCheckFailedException';
+
+/** Attempts at an optimistic read-then-conditional-write before giving up as a transient conflict. */
+export const CONFLICT_ATTEMPTS = 5;
+
+/** One table and its client: every call goes through `send` (retried, errors named) or `sendIf` (conditional). */
+export class Table {
+  private readonly aws: AwsCaller;
+  /** Orders the history entries this process writes within one instant (history.ts). */
+  historySeq = 0;
+
+  constructor(
+    readonly doc: DynamoDBDocumentClient,
+    readonly name: string,
+    options: AdapterOptions = {},
+  ) {
+    this.aws = new AwsCaller(options.retry);
+  }
+
+  /** A conditional write: true when it was written, false when its condition did not hold (nothing written). */
+  async sendIf(action: string, fn: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await this.send(action, fn);
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  send<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    return this.aws.call(`dynamodb:${action}`, `table ${this.name}`, fn, {
+      notFound: {
+        ResourceNotFoundException: `DynamoDB table ${this.name} (or its index) does not exist`,
+      },
+    });
+  }
+
+  async get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+    const out = await this.send('GetItem', () =>
+      this.doc.send(new GetCommand({ TableName: this.name, Key: { pk, sk }, ConsistentRead: true })),
+    );
+    return out.Item;
+  }
+
+  async updateRecord(
+    rolloutId: string,
+    expression: string,
+    names: Record<string, string>,
+    values: Record<string, unknown>,
+  ): Promise<RolloutRecord> {
+    try {
+      const out = await this.send('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.name,
+            Key: { pk: rolloutPk(rolloutId), sk: RECORD },
+            UpdateExpression: expression,
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: names,
+            ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return withoutKeys<RolloutRecord>(out.Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailed(error)) throw new Error(`rollout ${rolloutId} has no record`, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Every page of a query, or the first `limit` items. */
+  async query(
+    input: QueryCommandInput,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const exclusiveStart = start;
+      const out = await this.send('Query', () =>
+        this.doc.send(
+          new QueryCommand({ ...input, ...(exclusiveStart ? { ExclusiveStartKey: exclusiveStart } : {}) }),
+        ),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    return items.slice(0, limit);
+  }
+}

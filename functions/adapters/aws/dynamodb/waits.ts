@@ -1,0 +1,71 @@
+/** A rollout's current wait token (stored in order, cleared only while it is still the one) and its abort mark. */
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AbortReason } from '../../../core/errors';
+import type { RolloutRecord, WaitToken } from '../../../core/rollout';
+import { getRollout } from './records';
+import { plain, RECORD, rolloutPk, type Table } from './table';
+
+export async function setWait(t: Table, rolloutId: string, wait: WaitToken): Promise<boolean> {
+  // core/rollout.ts replacesWait, as a condition: a later wait stored meanwhile is never overwritten, nor
+  // is a wait stored after a later one was cleared (waitOrder keeps the order when clearWait removes the token).
+  const ordered = wait.seq !== undefined;
+  const after = (path: string) =>
+    `(attribute_not_exists(${path}.#seq) OR ${path}.#seq < :seq OR (${path}.#seq = :seq AND ${path}.#since <= :since))`;
+  const stored = await t.sendIf('UpdateItem', () =>
+    t.doc.send(
+      new UpdateCommand({
+        TableName: t.name,
+        Key: { pk: rolloutPk(rolloutId), sk: RECORD },
+        UpdateExpression: ordered ? 'SET #wait = :wait, #order = :order' : 'SET #wait = :wait',
+        ConditionExpression: ordered
+          ? `attribute_exists(pk) AND ${after('#wait')} AND ${after('#order')}`
+          : 'attribute_exists(pk)',
+        ExpressionAttributeNames: {
+          '#wait': 'wait',
+          ...(ordered ? { '#order': 'waitOrder', '#seq': 'seq', '#since': 'since' } : {}),
+        },
+        ExpressionAttributeValues: {
+          ':wait': plain(wait),
+          ...(ordered
+            ? { ':seq': wait.seq, ':since': wait.since, ':order': { seq: wait.seq, since: wait.since } }
+            : {}),
+        },
+      }),
+    ),
+  );
+  if (stored) return true;
+  if (!(await getRollout(t, rolloutId))) throw new Error(`rollout ${rolloutId} has no record`);
+  return false;
+}
+
+export async function clearWait(t: Table, rolloutId: string, token: string): Promise<void> {
+  // Not written when a newer wait (or none) is there: that one is left alone. waitOrder stays, so setWait
+  // keeps refusing the waits that came before this one.
+  await t.sendIf('UpdateItem', () =>
+    t.doc.send(
+      new UpdateCommand({
+        TableName: t.name,
+        Key: { pk: rolloutPk(rolloutId), sk: RECORD },
+        UpdateExpression: 'REMOVE #wait',
+        ConditionExpression: '#wait.#token = :token',
+        ExpressionAttributeNames: { '#wait': 'wait', '#token': 'token' },
+        ExpressionAttributeValues: { ':token': token },
+      }),
+    ),
+  );
+}
+
+export async function markAborted(
+  t: Table,
+  rolloutId: string,
+  reason: AbortReason,
+  message: string,
+  at: Date,
+): Promise<RolloutRecord> {
+  return t.updateRecord(
+    rolloutId,
+    'SET #abort = if_not_exists(#abort, :abort)',
+    { '#abort': 'abort' },
+    { ':abort': { reason, message, at: at.toISOString() } },
+  );
+}
