@@ -42,37 +42,6 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
     });
   }
 
-  /**
-   * Without the store: the newest running execution of each service the alarm gates holds that service (an older
-   * one still running has handed it over and is only recording its rollback). Traffic first, then the execution is
-   * stopped, so no task of it can move traffic back; reconcile takes it from there. One whose PromoteFinish
-   * returned is promoted: nothing to stop (the state it entered last says so).
-   */
-  async function gatedExecutions(alarmName: string): Promise<{ name: string; doc: RolloutDoc }[]> {
-    const services = new Set<string>();
-    const gated: { name: string; doc: RolloutDoc }[] = [];
-    for (const e of await executions.running()) {
-      const doc = documentOf(e.input);
-      if (!doc || services.has(doc.service)) continue;
-      services.add(doc.service);
-      if (!doc.config.analysis.alarms.includes(alarmName)) continue;
-      if ((await executionProgress(executions, e.name)).phase === 'promoted') continue;
-      gated.push({ name: e.name, doc });
-    }
-    return gated;
-  }
-
-  async function stopWithoutStore(name: string, doc: RolloutDoc, alarmName: string, reason: string) {
-    if (deps.deployerFor(doc.config).swapsTargetGroups) {
-      // Which target group serves stable after a swap is known only to the store.
-      throw new TransientError(
-        `${doc.service} swaps target groups on promotion; which one serves stable is in the store, which cannot be read`,
-      );
-    }
-    await shiftTraffic(deps, configuredRoute(doc.config), 0);
-    await executions.stop(name, ErrorName.AlarmFired, `alarm ${alarmName} in ALARM: ${reason}`);
-  }
-
   return task('CloudWatch Alarm State Change event', alarmStateChangeEvent, async (event) => {
     const { alarmName, state } = event.detail;
     if (state.value !== 'ALARM')
@@ -88,9 +57,9 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
         alarmName,
         error: String(error),
       });
-      targets = (await gatedExecutions(alarmName)).map(({ name, doc }) => ({
+      targets = (await gatedExecutions(executions, alarmName)).map(({ name, doc }) => ({
         id: name,
-        run: () => stopWithoutStore(name, doc, alarmName, reason),
+        run: () => stopWithoutStore(deps, name, doc, alarmName, reason),
       }));
     }
     const results = await Promise.allSettled(targets.map((t) => t.run()));
@@ -106,4 +75,44 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
     log.info('alarm handled', { alarmName, stopped });
     return { alarm: alarmName, stopped };
   });
+}
+
+/**
+ * Without the store: the newest running execution of each service the alarm gates holds that service (an older
+ * one still running has handed it over and is only recording its rollback). Traffic first, then the execution is
+ * stopped, so no task of it can move traffic back; reconcile takes it from there. One whose PromoteFinish
+ * returned is promoted: nothing to stop (the state it entered last says so).
+ */
+async function gatedExecutions(
+  executions: OnAlarmDeps['executions'],
+  alarmName: string,
+): Promise<{ name: string; doc: RolloutDoc }[]> {
+  const services = new Set<string>();
+  const gated: { name: string; doc: RolloutDoc }[] = [];
+  for (const e of await executions.running()) {
+    const doc = documentOf(e.input);
+    if (!doc || services.has(doc.service)) continue;
+    services.add(doc.service);
+    if (!doc.config.analysis.alarms.includes(alarmName)) continue;
+    if ((await executionProgress(executions, e.name)).phase === 'promoted') continue;
+    gated.push({ name: e.name, doc });
+  }
+  return gated;
+}
+
+async function stopWithoutStore(
+  deps: OnAlarmDeps,
+  name: string,
+  doc: RolloutDoc,
+  alarmName: string,
+  reason: string,
+) {
+  if (deps.deployerFor(doc.config).swapsTargetGroups) {
+    // Which target group serves stable after a swap is known only to the store.
+    throw new TransientError(
+      `${doc.service} swaps target groups on promotion; which one serves stable is in the store, which cannot be read`,
+    );
+  }
+  await shiftTraffic(deps, configuredRoute(doc.config), 0);
+  await deps.executions.stop(name, ErrorName.AlarmFired, `alarm ${alarmName} in ALARM: ${reason}`);
 }

@@ -5,6 +5,7 @@
  * runs an image again. Refuses quarantined images, and supersedes a rollout already running for the service (it
  * rolls back, then the newer image starts).
  */
+import type * as z from 'zod';
 import { type ServiceConfig, stepSpecs } from '../core/config';
 import { ErrorName, InputInvalidError, LockHeldError, TransientError } from '../core/errors';
 import { ecrPushSkipReason, startRolloutEvent } from '../core/events';
@@ -56,128 +57,16 @@ const STARTING_GRACE_MS = 5 * 60_000;
 const ADMIT_ATTEMPTS = 5;
 
 export function makeStartRollout(deps: StartRolloutDeps) {
-  const { catalog, store, clock, log } = deps;
-
-  /**
-   * Whether this push may run (core/pushes.ts decidePush): its rollout id, or the result that ends the event here.
-   * The image is marked first, then the newest push taken, both conditionally on what was read: two events racing
-   * for one service leave one of them newest, and the other decides again.
-   */
-  async function admit(
-    push: Push,
-    image: ImageRef,
-    config: ServiceConfig,
-  ): Promise<{ rolloutId: string } | { result: StartRolloutResult }> {
-    const { service, digest } = push;
-    for (let attempt = 0; attempt < ADMIT_ATTEMPTS; attempt++) {
-      const [newest, seen] = await Promise.all([
-        store.getNewestPush(service),
-        store.getImage(service, digest),
-      ]);
-      const decision = decidePush(push, newest, seen);
-      if (decision.kind === 'resume') return { rolloutId: decision.rolloutId };
-      if (decision.kind === 'stale') {
-        const reason = `${imageLabel(image)} (pushed ${push.time}) is not newer than ${decision.newest.digest.slice(0, 19)} (pushed ${decision.newest.time}, rollout ${decision.newest.rolloutId}): ignored`;
-        log.info('ignored a push older than the newest', { service, digest, eventId: push.eventId, reason });
-        return { result: { status: 'ignored', reason } };
-      }
-      const rolloutId = decision.kind === 'seen' ? decision.image.rolloutId : decision.rolloutId;
-      if (await store.isQuarantined(service, digest)) {
-        const reason = `${imageLabel(image)} is quarantined for ${service}: release it with \`canary release ${service} ${digest}\``;
-        log.warn('refused a quarantined image', { service, digest });
-        await notifyAll(deps, {
-          type: 'rollout.refused',
-          severity: 'warning',
-          rolloutId,
-          service,
-          image: imageLabel(image),
-          summary: `Refused ${imageLabel(image)} for ${service}: quarantined`,
-          reason,
-          channels: channelsOf(config),
-          at: clock.now().toISOString(),
-        });
-        return { result: { status: 'refused', rolloutId, reason } };
-      }
-      if (decision.kind === 'seen') {
-        const reason = `${imageLabel(image)} was asked for before (rollout ${rolloutId}): run it again with \`canary start ${service} --image ${digest}\``;
-        log.info('ignored a push of an image already asked for', { service, digest, eventId: push.eventId });
-        return { result: { status: 'duplicate', rolloutId, reason } };
-      }
-      if (seen && (await isUnderWay(service, seen.rolloutId))) {
-        // `canary start` of the image rolling out now (or waiting to): that rollout is the run asked for.
-        return { result: { status: 'duplicate', rolloutId: seen.rolloutId } };
-      }
-      const mark = { digest, eventId: push.eventId, rolloutId, time: push.time };
-      if (!(await store.markImage(service, mark, seen?.eventId))) continue;
-      const accepted = { eventId: push.eventId, time: push.time, digest, rolloutId };
-      if (await store.setNewestPush(service, accepted, newest?.eventId)) return { rolloutId };
-    }
-    throw new TransientError(`pushes for ${service} kept racing while ${push.eventId} was judged`);
-  }
-
-  async function isUnderWay(service: string, rolloutId: string): Promise<boolean> {
-    const [record, lock] = await Promise.all([store.getRollout(rolloutId), store.getLock(service)]);
-    if (record) return !TERMINAL_STATUSES.has(record.status);
-    return lock?.rolloutId === rolloutId || lock?.pending?.rolloutId === rolloutId;
-  }
+  const { store, log } = deps;
 
   return task('start-rollout event', startRolloutEvent, async (event): Promise<StartRolloutResult> => {
-    let config: Awaited<ReturnType<ServiceCatalog['byName']>>;
-    let image: ImageRef;
-    if (event['detail-type'] === 'ECR Image Action') {
-      const d = event.detail;
-      if (d['action-type'] !== 'PUSH' || d.result !== 'SUCCESS') {
-        return { status: 'ignored', reason: `ECR ${d['action-type']} ${d.result} is not a successful push` };
-      }
-      config = await catalog.byRepository(d['repository-name']);
-      if (!config) {
-        throw new InputInvalidError('ECR Image Action event', [
-          {
-            path: 'detail.repository-name',
-            message: `no service is configured for repository ${d['repository-name']}`,
-          },
-        ]);
-      }
-      image = {
-        repository: d['repository-name'],
-        digest: d['image-digest'],
-        ...(d['image-tag'] ? { tag: d['image-tag'] } : {}),
-      };
-      const skip = ecrPushSkipReason(config.pushes, {
-        tag: image.tag,
-        manifestMediaType: d['manifest-media-type'],
-        artifactMediaType: d['artifact-media-type'],
-      });
-      if (skip) {
-        const reason = `${skip}: ignored (the service's pushes setting is ${config.pushes})`;
-        log.info('ignored an ECR push', { service: config.service, digest: image.digest, reason });
-        return { status: 'ignored', reason };
-      }
-      if (!tagMatches(config.tagPattern, image.tag)) {
-        return {
-          status: 'ignored',
-          reason: `tag ${image.tag ?? '(none)'} does not match ${config.tagPattern}`,
-        };
-      }
-    } else {
-      const d = event.detail;
-      config = await catalog.byName(d.service);
-      if (!config) {
-        throw new InputInvalidError('Deploy Requested event', [
-          { path: 'detail.service', message: `unknown service ${d.service}` },
-        ]);
-      }
-      image = {
-        repository: config.repository,
-        digest: d.image.digest,
-        ...(d.image.tag ? { tag: d.image.tag } : {}),
-      };
-    }
-
+    const requested = await requestedImage(deps, event);
+    if ('result' in requested) return requested.result;
+    const { config, image } = requested;
     const service = config.service;
     const rerun = event['detail-type'] === 'Deploy Requested' && event.detail.rerun === true;
     const push: Push = { service, eventId: event.id, time: event.time, digest: image.digest, rerun };
-    const admitted = await admit(push, image, config);
+    const admitted = await admit(deps, push, image, config);
     if ('result' in admitted) return admitted.result;
     const { rolloutId } = admitted;
 
@@ -199,34 +88,9 @@ export function makeStartRollout(deps: StartRolloutDeps) {
       requestedAt: event.time,
     };
 
-    let doc = fresh;
-    try {
-      await store.acquireLock(service, rolloutId, clock.now(), doc);
-      // Ours already when an earlier delivery took it, or a hand-over gave it: start what the lock says.
-      const lock = await store.getLock(service);
-      if (lock?.rolloutId === rolloutId && lock.doc?.rolloutId === rolloutId) doc = lock.doc;
-    } catch (error) {
-      if (!(error instanceof LockHeldError)) throw error;
-      const holder = error.holder;
-      const [lock, held] = await Promise.all([store.getLock(service), store.getRollout(holder)]);
-      const settled = held?.status === 'promoted' || held?.status === 'rolledBack';
-      const starting =
-        !held &&
-        lock !== undefined &&
-        clock.now().getTime() - Date.parse(lock.acquiredAt) < STARTING_GRACE_MS;
-      if (!settled && (held || starting)) {
-        // Running, starting, or ended without settling its traffic (the reconciler settles it): either way the
-        // holder rolls back and hands the service to this image. Taking over now could leave traffic half-moved.
-        await supersede(holder, doc);
-        // A holder whose start failed would never roll back and hand over: start it (it stops at once).
-        if (held && lock?.rolloutId === holder) await ensureHolderStarted(deps, lock);
-        return { status: 'superseding', rolloutId, supersedes: holder };
-      }
-      // The holder finished (or died before it had a record) but kept the lock: take the service over.
-      log.warn('releasing a stale lock', { service, holder });
-      await store.releaseLock(service, holder, clock.now());
-      await store.acquireLock(service, rolloutId, clock.now(), doc);
-    }
+    const taken = await takeService(deps, fresh);
+    if ('result' in taken) return taken.result;
+    const { doc } = taken;
 
     // From here the lock belongs to this rollout's execution, which may be running even when a call below
     // fails: never release it here. A failure is retried (Lambda retries the event; the retry resumes this
@@ -251,18 +115,184 @@ export function makeStartRollout(deps: StartRolloutDeps) {
     log.info('rollout started', { service, rolloutId, executionArn: started.executionArn });
     return { status: 'started', rolloutId, executionArn: started.executionArn };
   });
+}
 
-  async function supersede(holder: string, doc: RolloutDoc): Promise<void> {
-    await store.setPending(doc.service, holder, doc);
-    // Pending first, then look for the holder's record: a holder that is still starting writes its record,
-    // then looks for a pending image. One of the two sees the other, so the holder never runs to the end.
-    const held = await store.getRollout(holder);
-    if (held)
-      await abortRollout(deps, held, {
-        reason: ErrorName.Superseded,
-        message: `superseded by ${imageLabel(doc.image)}`,
-        entry: { type: 'superseded', detail: { by: doc.rolloutId } },
+/**
+ * Whether this push may run (core/pushes.ts decidePush): its rollout id, or the result that ends the event here.
+ * The image is marked first, then the newest push taken, both conditionally on what was read: two events racing
+ * for one service leave one of them newest, and the other decides again.
+ */
+async function admit(
+  deps: StartRolloutDeps,
+  push: Push,
+  image: ImageRef,
+  config: ServiceConfig,
+): Promise<{ rolloutId: string } | { result: StartRolloutResult }> {
+  const { store, clock, log } = deps;
+  const { service, digest } = push;
+  for (let attempt = 0; attempt < ADMIT_ATTEMPTS; attempt++) {
+    const [newest, seen] = await Promise.all([store.getNewestPush(service), store.getImage(service, digest)]);
+    const decision = decidePush(push, newest, seen);
+    if (decision.kind === 'resume') return { rolloutId: decision.rolloutId };
+    if (decision.kind === 'stale') {
+      const reason = `${imageLabel(image)} (pushed ${push.time}) is not newer than ${decision.newest.digest.slice(0, 19)} (pushed ${decision.newest.time}, rollout ${decision.newest.rolloutId}): ignored`;
+      log.info('ignored a push older than the newest', { service, digest, eventId: push.eventId, reason });
+      return { result: { status: 'ignored', reason } };
+    }
+    const rolloutId = decision.kind === 'seen' ? decision.image.rolloutId : decision.rolloutId;
+    if (await store.isQuarantined(service, digest)) {
+      const reason = `${imageLabel(image)} is quarantined for ${service}: release it with \`canary release ${service} ${digest}\``;
+      log.warn('refused a quarantined image', { service, digest });
+      await notifyAll(deps, {
+        type: 'rollout.refused',
+        severity: 'warning',
+        rolloutId,
+        service,
+        image: imageLabel(image),
+        summary: `Refused ${imageLabel(image)} for ${service}: quarantined`,
+        reason,
+        channels: channelsOf(config),
+        at: clock.now().toISOString(),
       });
-    log.info('superseding a rollout', { service: doc.service, holder, next: doc.rolloutId });
+      return { result: { status: 'refused', rolloutId, reason } };
+    }
+    if (decision.kind === 'seen') {
+      const reason = `${imageLabel(image)} was asked for before (rollout ${rolloutId}): run it again with \`canary start ${service} --image ${digest}\``;
+      log.info('ignored a push of an image already asked for', { service, digest, eventId: push.eventId });
+      return { result: { status: 'duplicate', rolloutId, reason } };
+    }
+    if (seen && (await isUnderWay(store, service, seen.rolloutId))) {
+      // `canary start` of the image rolling out now (or waiting to): that rollout is the run asked for.
+      return { result: { status: 'duplicate', rolloutId: seen.rolloutId } };
+    }
+    const mark = { digest, eventId: push.eventId, rolloutId, time: push.time };
+    if (!(await store.markImage(service, mark, seen?.eventId))) continue;
+    const accepted = { eventId: push.eventId, time: push.time, digest, rolloutId };
+    if (await store.setNewestPush(service, accepted, newest?.eventId)) return { rolloutId };
   }
+  throw new TransientError(`pushes for ${service} kept racing while ${push.eventId} was judged`);
+}
+
+async function isUnderWay(store: RolloutStore, service: string, rolloutId: string): Promise<boolean> {
+  const [record, lock] = await Promise.all([store.getRollout(rolloutId), store.getLock(service)]);
+  if (record) return !TERMINAL_STATUSES.has(record.status);
+  return lock?.rolloutId === rolloutId || lock?.pending?.rolloutId === rolloutId;
+}
+
+/** The service and image an event asks for, or the answer that ends the event here (a push that does not count). */
+async function requestedImage(
+  deps: StartRolloutDeps,
+  event: z.infer<typeof startRolloutEvent>,
+): Promise<{ config: ServiceConfig; image: ImageRef } | { result: StartRolloutResult }> {
+  const { catalog, log } = deps;
+  let config: Awaited<ReturnType<ServiceCatalog['byName']>>;
+  let image: ImageRef;
+  if (event['detail-type'] === 'ECR Image Action') {
+    const d = event.detail;
+    if (d['action-type'] !== 'PUSH' || d.result !== 'SUCCESS') {
+      return {
+        result: { status: 'ignored', reason: `ECR ${d['action-type']} ${d.result} is not a successful push` },
+      };
+    }
+    config = await catalog.byRepository(d['repository-name']);
+    if (!config) {
+      throw new InputInvalidError('ECR Image Action event', [
+        {
+          path: 'detail.repository-name',
+          message: `no service is configured for repository ${d['repository-name']}`,
+        },
+      ]);
+    }
+    image = {
+      repository: d['repository-name'],
+      digest: d['image-digest'],
+      ...(d['image-tag'] ? { tag: d['image-tag'] } : {}),
+    };
+    const skip = ecrPushSkipReason(config.pushes, {
+      tag: image.tag,
+      manifestMediaType: d['manifest-media-type'],
+      artifactMediaType: d['artifact-media-type'],
+    });
+    if (skip) {
+      const reason = `${skip}: ignored (the service's pushes setting is ${config.pushes})`;
+      log.info('ignored an ECR push', { service: config.service, digest: image.digest, reason });
+      return { result: { status: 'ignored', reason } };
+    }
+    if (!tagMatches(config.tagPattern, image.tag)) {
+      return {
+        result: {
+          status: 'ignored',
+          reason: `tag ${image.tag ?? '(none)'} does not match ${config.tagPattern}`,
+        },
+      };
+    }
+  } else {
+    const d = event.detail;
+    config = await catalog.byName(d.service);
+    if (!config) {
+      throw new InputInvalidError('Deploy Requested event', [
+        { path: 'detail.service', message: `unknown service ${d.service}` },
+      ]);
+    }
+    image = {
+      repository: config.repository,
+      digest: d.image.digest,
+      ...(d.image.tag ? { tag: d.image.tag } : {}),
+    };
+  }
+  return { config, image };
+}
+
+async function supersede(deps: StartRolloutDeps, holder: string, doc: RolloutDoc): Promise<void> {
+  const { store, log } = deps;
+  await store.setPending(doc.service, holder, doc);
+  // Pending first, then look for the holder's record: a holder that is still starting writes its record,
+  // then looks for a pending image. One of the two sees the other, so the holder never runs to the end.
+  const held = await store.getRollout(holder);
+  if (held)
+    await abortRollout(deps, held, {
+      reason: ErrorName.Superseded,
+      message: `superseded by ${imageLabel(doc.image)}`,
+      entry: { type: 'superseded', detail: { by: doc.rolloutId } },
+    });
+  log.info('superseding a rollout', { service: doc.service, holder, next: doc.rolloutId });
+}
+
+/**
+ * Take the service's lock for `fresh`: the document to start (the lock's, when an earlier delivery or a hand-over
+ * put it there), or the answer when a running holder is superseded instead (it hands the service over later).
+ */
+async function takeService(
+  deps: StartRolloutDeps,
+  fresh: RolloutDoc,
+): Promise<{ doc: RolloutDoc } | { result: StartRolloutResult }> {
+  const { store, clock, log } = deps;
+  const { service, rolloutId } = fresh;
+  let doc = fresh;
+  try {
+    await store.acquireLock(service, rolloutId, clock.now(), doc);
+    // Ours already when an earlier delivery took it, or a hand-over gave it: start what the lock says.
+    const lock = await store.getLock(service);
+    if (lock?.rolloutId === rolloutId && lock.doc?.rolloutId === rolloutId) doc = lock.doc;
+  } catch (error) {
+    if (!(error instanceof LockHeldError)) throw error;
+    const holder = error.holder;
+    const [lock, held] = await Promise.all([store.getLock(service), store.getRollout(holder)]);
+    const settled = held?.status === 'promoted' || held?.status === 'rolledBack';
+    const starting =
+      !held && lock !== undefined && clock.now().getTime() - Date.parse(lock.acquiredAt) < STARTING_GRACE_MS;
+    if (!settled && (held || starting)) {
+      // Running, starting, or ended without settling its traffic (the reconciler settles it): either way the
+      // holder rolls back and hands the service to this image. Taking over now could leave traffic half-moved.
+      await supersede(deps, holder, doc);
+      // A holder whose start failed would never roll back and hand over: start it (it stops at once).
+      if (held && lock?.rolloutId === holder) await ensureHolderStarted(deps, lock);
+      return { result: { status: 'superseding', rolloutId, supersedes: holder } };
+    }
+    // The holder finished (or died before it had a record) but kept the lock: take the service over.
+    log.warn('releasing a stale lock', { service, holder });
+    await store.releaseLock(service, holder, clock.now());
+    await store.acquireLock(service, rolloutId, clock.now(), doc);
+  }
+  return { doc };
 }
