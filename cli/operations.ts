@@ -222,35 +222,36 @@ export class Operations {
   }
 
   async approve(service: string, reason?: string): Promise<OperationResult> {
-    const { record, wait } = await this.awaitingApproval(service);
-    const note = freeText(reason ?? '');
-    const message = `step ${wait.step + 1} approved from ${this.actor}${note ? `: ${note}` : ''}`;
-    const outcome = await resolveApproval(
-      this.decisionDeps,
-      record,
-      wait,
-      { approve: true, message },
-      this.decider,
-    );
-    const lag = this.decisionLag(record, wait, outcome);
-    return { ok: true, rolloutId: record.rolloutId, message: `${record.rolloutId}: ${message}${lag}` };
+    return this.decideApproval(service, true, (step) => {
+      const note = freeText(reason ?? '');
+      return `step ${step} approved from ${this.actor}${note ? `: ${note}` : ''}`;
+    });
   }
 
   async reject(service: string, reason?: string): Promise<OperationResult> {
-    const { record, wait } = await this.awaitingApproval(service);
-    const message = `step ${wait.step + 1} rejected from ${this.actor}: ${freeText(reason ?? '') || 'rejected by an operator'}`;
-    const outcome = await resolveApproval(
-      this.decisionDeps,
-      record,
-      wait,
-      { approve: false, message },
-      this.decider,
+    return this.decideApproval(
+      service,
+      false,
+      (step) =>
+        `step ${step} rejected from ${this.actor}: ${freeText(reason ?? '') || 'rejected by an operator'}`,
     );
+  }
+
+  /** Approve or reject the service's approval wait (lib/approval.ts resolveApproval), `message` naming the step. */
+  private async decideApproval(
+    service: string,
+    approve: boolean,
+    message: (step: number) => string,
+  ): Promise<OperationResult> {
+    const { record, wait } = await this.awaitingApproval(service);
+    const said = message(wait.step + 1);
+    const decision = { approve, message: said };
+    const outcome = await resolveApproval(this.decisionDeps, record, wait, decision, this.decider);
     const lag = this.decisionLag(record, wait, outcome);
     return {
       ok: true,
       rolloutId: record.rolloutId,
-      message: `${record.rolloutId}: ${message}; it rolls back${lag}`,
+      message: `${record.rolloutId}: ${said}${approve ? '' : '; it rolls back'}${lag}`,
     };
   }
 

@@ -2,7 +2,6 @@
  * bake: the start of a `.waitForTaskToken` wait. Keeps the token on the rollout record, so an alarm, an abort or
  * a promote can end the wait; otherwise the wait ends by its timeout and the workflow analyzes.
  */
-import { waitSeq } from '../core/rollout';
 import type { Clock, RolloutStore } from '../ports';
 import { waitInput } from './lib/inputs';
 import { holdWait } from './lib/procedures';
@@ -14,15 +13,8 @@ export interface BakeDeps {
 }
 
 export function makeBake(deps: BakeDeps) {
-  const { store, clock } = deps;
   return task('bake input', waitInput, async ({ token, rollout, step, analyses }) => {
-    const held = await holdWait(store, rollout, {
-      token,
-      kind: 'bake',
-      step: step.index,
-      seq: waitSeq(step.index, analyses),
-      since: clock.now().toISOString(),
-    });
+    const held = await holdWait(deps, rollout, { token, kind: 'bake', step: step.index, analyses });
     // Not held: a later wait is stored already and this token is dead (lib/wait.ts).
     if (!held) return { waiting: false };
     return { waiting: true };

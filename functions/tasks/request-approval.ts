@@ -4,7 +4,7 @@
  */
 
 import * as z from 'zod';
-import { imageLabel, waitSeq } from '../core/rollout';
+import { imageLabel } from '../core/rollout';
 import type { Clock, Log, Notifier, RolloutStore, StateChangeBus } from '../ports';
 import { waitInput } from './lib/inputs';
 import { channelsOf, holdWait, notifyAll, recordHistory } from './lib/procedures';
@@ -30,18 +30,17 @@ const input = waitInput.extend({
 });
 
 export function makeRequestApproval(deps: RequestApprovalDeps) {
-  const { store, clock } = deps;
+  const { clock } = deps;
   return task(
     'request-approval input',
     input,
     async ({ token, rollout, step, seconds, analyses, analysis }) => {
       const drift = analysis?.drift;
-      const record = await holdWait(store, rollout, {
+      const record = await holdWait(deps, rollout, {
         token,
         kind: 'approval',
         step: step.index,
-        seq: waitSeq(step.index, analyses),
-        since: clock.now().toISOString(),
+        analyses,
       });
       // Not held: a later wait is stored already (this invocation came late); asking people to resolve a dead
       // token would only mislead them.

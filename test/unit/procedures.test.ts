@@ -14,7 +14,8 @@ const ROLLOUT = 'web-0123456789abcdef';
 const SERVICE = 'web';
 const AT = new Date('2026-01-01T12:00:00Z');
 const clock: Clock = { now: () => AT, workflowSeconds: (s) => s, sleep: async () => {} };
-const WAIT: WaitToken = { token: 'tok-1', kind: 'approval', step: 1, seq: 1, since: AT.toISOString() };
+const WAIT: WaitToken = { token: 'tok-1', kind: 'approval', step: 1, seq: 100_001, since: AT.toISOString() };
+const REQUEST = { token: 'tok-1', kind: 'approval', step: 1, analyses: 1 } as const;
 
 /** Step Functions as a recording: each call, and whether the token was still held. */
 function stepFunctions(held = true) {
@@ -62,7 +63,7 @@ describe('holdWait', () => {
     // Prepare
     const { store } = await running();
     // Act
-    const held = await holdWait(store, { rolloutId: ROLLOUT, service: SERVICE }, WAIT);
+    const held = await holdWait({ store, clock }, { rolloutId: ROLLOUT, service: SERVICE }, REQUEST);
     // Assess
     expect(held?.rolloutId).toBe(ROLLOUT);
     expect((await store.getRollout(ROLLOUT))?.wait).toEqual(WAIT);
@@ -70,11 +71,11 @@ describe('holdWait', () => {
 
   it('leaves a later wait alone and says the late token is not held', async () => {
     // Prepare
-    const later = { ...WAIT, token: 'tok-2', seq: 2 };
+    const later = { ...WAIT, token: 'tok-2', seq: 200_000 };
     const { store } = await running(later);
     await store.setWait(ROLLOUT, later);
     // Act
-    const held = await holdWait(store, { rolloutId: ROLLOUT, service: SERVICE }, WAIT);
+    const held = await holdWait({ store, clock }, { rolloutId: ROLLOUT, service: SERVICE }, REQUEST);
     // Assess
     expect(held).toBeUndefined();
     expect((await store.getRollout(ROLLOUT))?.wait?.token).toBe('tok-2');
@@ -85,7 +86,7 @@ describe('holdWait', () => {
     const { store } = await running();
     await store.markAborted(ROLLOUT, ErrorName.AlarmFired, 'alarm', AT);
     // Act
-    const held = holdWait(store, { rolloutId: ROLLOUT, service: SERVICE }, WAIT);
+    const held = holdWait({ store, clock }, { rolloutId: ROLLOUT, service: SERVICE }, REQUEST);
     // Assess
     await expect(held).rejects.toBeInstanceOf(RolloutAbortedError);
     expect((await store.getRollout(ROLLOUT))?.wait).toBeUndefined();

@@ -31,4 +31,4 @@ export {
   restoreTraffic,
 } from './rollback';
 export { checkDrift, configuredRoute, moveTraffic, resolveRoute, shiftTraffic } from './traffic';
-export { holdWait } from './wait';
+export { holdWait, type WaitRequest } from './wait';

@@ -1,7 +1,15 @@
 /** Holding a `.waitForTaskToken` wait: the token kept on the rollout record, so others can end the wait. */
-import type { RolloutDoc, RolloutRecord, WaitToken } from '../../core/rollout';
-import type { RolloutStore } from '../../ports';
+import { type RolloutDoc, type RolloutRecord, type WaitToken, waitSeq } from '../../core/rollout';
+import type { Clock, RolloutStore } from '../../ports';
 import { checkpoint } from './ownership';
+
+/** The wait a task starts: its token, its kind, and where it stands (the step, how many analyses came before). */
+export interface WaitRequest {
+  token: string;
+  kind: WaitToken['kind'];
+  step: number;
+  analyses: number;
+}
 
 /**
  * Store the wait's token on the record of a rollout that still owns its service, and look again: an abort marked
@@ -10,12 +18,14 @@ import { checkpoint } from './ownership';
  * timed out or was retried), its token is dead, and the live one is left alone. Throws as checkpoint does.
  */
 export async function holdWait(
-  store: RolloutStore,
+  deps: { store: RolloutStore; clock: Clock },
   rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
-  wait: WaitToken,
+  { token, kind, step, analyses }: WaitRequest,
 ): Promise<RolloutRecord | undefined> {
-  const record = await checkpoint(store, rollout);
-  if (!(await store.setWait(rollout.rolloutId, wait))) return undefined;
-  await checkpoint(store, rollout);
+  const since = deps.clock.now().toISOString();
+  const record = await checkpoint(deps.store, rollout);
+  const wait = { token, kind, step, seq: waitSeq(step, analyses), since };
+  if (!(await deps.store.setWait(rollout.rolloutId, wait))) return undefined;
+  await checkpoint(deps.store, rollout);
   return record;
 }
