@@ -48,10 +48,12 @@ export const ERROR_POLICY: Readonly<Record<ErrorName, ErrorPolicy>> = {
 
 /**
  * Errors Lambda and Step Functions report for an invocation that may succeed when tried again, retried by every
- * Task state with the names above whose `retry` is `task` (Step Functions developer guide, "Handling errors in
- * Step Functions workflows": Lambda.ServiceException, Lambda.AWSLambdaException, Lambda.SdkClientException,
- * Lambda.TooManyRequestsException; Lambda.Unknown for a timeout; the Runtime.* and Sandbox.Timedout error types
- * of a Lambda function that exited). `States.Timeout` is retried except by the waits, which end by it.
+ * Task state with the names above whose `retry` is `task`. Step Functions developer guide, "Handle Lambda service
+ * exceptions" (bp-lambda-serviceexception): Lambda.ClientExecutionTimeoutException, Lambda.ServiceException,
+ * Lambda.AWSLambdaException, Lambda.SdkClientException are transient; Lambda.TooManyRequestsException when Lambda
+ * hits its invocation limit; Lambda.Unknown for unhandled errors, out of memory and function timeouts. The
+ * Runtime.* and Sandbox.Timedout error types of a function that exited are retried the same way. `States.Timeout`
+ * is retried except by the waits, which end by it.
  */
 export const TRANSIENT_INVOCATION_ERRORS = [
   'Lambda.ServiceException',
