@@ -1,7 +1,8 @@
 /**
  * The CLI against AWS: the DynamoDB store and the Step Functions adapters the Lambdas use, and EventBridge
  * PutEvents for `start`. Reads TABLE_NAME, STATE_MACHINE_ARN, EVENT_BUS_NAME (default: the controller's bus, canary-controller),
- * AWS_REGION, and SERVICES_JSON when set (to refuse unknown services by name).
+ * AWS_REGION, and SERVICES_JSON when set (to refuse unknown services by name). cli/stack.ts fills them from a
+ * stack's outputs and its config table (`--stack`, CANARY_STACK).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
@@ -58,7 +59,7 @@ export function awsOperations(
         (await store.listByService(service, 1))[0]?.image.repository;
       if (!repository)
         throw new OperationError(
-          `cannot tell ${service}'s ECR repository (set SERVICES_JSON, or give --image sha256:<digest>)`,
+          `cannot tell ${service}'s ECR repository (give --stack or set SERVICES_JSON, or give --image sha256:<digest>)`,
           'refused',
         );
       try {

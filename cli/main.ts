@@ -19,6 +19,7 @@ import {
   type StatusRow,
 } from './operations';
 import { headlines, terminalSafe, toJson } from './output';
+import { StackSettingError, withStackSettings } from './stack';
 import { AWS_POLL, parseDuration, SANDBOX_POLL, WAIT_EXIT, waitForRollout } from './wait';
 
 export const HELP = `Usage: canary <command> [arguments] [options]
@@ -46,14 +47,17 @@ Commands:
 
 Options:
   --sandbox        talk to the running local sandbox (npm start) instead of AWS
+  --stack <name>   the controller's CloudFormation stack (default: CANARY_STACK): its outputs give the
+                   settings below, and its config table the services
   --json           machine-readable output (wait, start --wait: one JSON object per line, the last of
                    type "result")
   --wait           start: wait for the rollout's outcome
   --timeout <d>    wait, start --wait: stop waiting after d (30s, 10m, 1h30m; default: until the outcome)
   -h, --help       show this help
 
-Environment (AWS): TABLE_NAME, STATE_MACHINE_ARN, EVENT_BUS_NAME (default: canary-controller), AWS_REGION,
-SERVICES_JSON (optional: refuse unknown services by name). Sandbox: CANARY_SANDBOX_FILE
+Environment (AWS): AWS_REGION and CANARY_STACK (or --stack), or each setting on its own: TABLE_NAME,
+STATE_MACHINE_ARN, EVENT_BUS_NAME (default: canary-controller), SERVICES_JSON (optional: refuse unknown services
+by name); a variable set wins over the stack's output. Sandbox: CANARY_SANDBOX_FILE
 (default: reports/.sandbox.json).
 
 Exit codes: 0 ok, 1 the operation failed, 2 usage error. wait and start --wait: 0 promoted; 1 rolled back,
@@ -63,7 +67,7 @@ was changed: the rollout goes on).
 
 const CHECK_HELP = `Usage: canary check [service] [--json]
 
-Look at the AWS account and report, per service (every service in SERVICES_JSON, or the one named), what would
+Look at the AWS account and report, per service (every service of the stack, or the one named), what would
 make a rollout fail or misroute traffic, each finding with its fix. Read-only: Describe* calls and IAM policy
 simulation, nothing is changed.
 
@@ -90,9 +94,10 @@ Options:
   --json           {"ok": boolean, "services": [{"service", "findings": [{"check", "status", "message", "fix"}]}]}
   -h, --help       show this help
 
-Environment: AWS_REGION, SERVICES_JSON (the service configs, as the stack has them), CONTROLLER_ROLES (optional:
-the stack's ControllerRoles output, a JSON object of function name → role ARN; without it the IAM check is
-reported as not checked).
+Options: --stack <name> (or CANARY_STACK): the services from the stack's config table and CONTROLLER_ROLES from
+its outputs. Environment: AWS_REGION; without a stack, SERVICES_JSON (the service configs, as the stack has them)
+and CONTROLLER_ROLES (optional: the stack's ControllerRoles output, a JSON object of function name → role ARN;
+without it the IAM check is reported as not checked).
 Your credentials need elasticloadbalancing:Describe*, ecs:DescribeServices and DescribeTaskDefinition,
 cloudwatch:DescribeAlarms, ecr:DescribeRepositories, xray:GetGroups and iam:SimulatePrincipalPolicy on the
 controller's roles; what they may not read is reported as not checked.
@@ -260,6 +265,7 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
       args: argv,
       options: {
         sandbox: { type: 'boolean', default: false },
+        stack: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         reason: { type: 'string' },
@@ -301,6 +307,7 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
     if (given !== undefined && given !== false && !commands.includes(command))
       return usage(`--${option} does not apply to ${command}`);
   }
+  if (v.sandbox && v.stack !== undefined) return usage('--stack names a stack in AWS: not with --sandbox');
   const max = spec.positionals.length + (spec.optional?.length ?? 0);
   if (rest.length < spec.positionals.length)
     return usage(`${command}: missing <${spec.positionals[rest.length]}>`);
@@ -331,12 +338,14 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
 
   if (command === 'check') {
     if (v.sandbox) return usage('check looks at an AWS account: it has no --sandbox mode');
-    return check(io, args.service as string | undefined, v.json === true);
+    return check(io, args.service as string | undefined, v.json === true, v.stack);
   }
 
   try {
     const needs = command === 'start' && v.wait ? { ...spec, store: true } : spec;
-    const run = backend ?? (v.sandbox ? sandbox(io) : local(awsOperations(io.env, needs)));
+    const run =
+      backend ??
+      (v.sandbox ? sandbox(io) : local(awsOperations(await withStackSettings(io.env, v.stack), needs)));
     if (command === 'wait' || (command === 'start' && v.wait)) {
       const waitOptions = {
         json: v.json === true,
@@ -389,7 +398,9 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
   } catch (error) {
     if (error instanceof UsageError) return usage(error.message);
     const message =
-      error instanceof OperationError || error instanceof MissingSettingError
+      error instanceof OperationError ||
+      error instanceof MissingSettingError ||
+      error instanceof StackSettingError
         ? error.message
         : `${(error as Error).name}: ${(error as Error).message}`;
     io.stderr(v.json ? `${toJson({ ok: false, error: message })}\n` : `canary: ${terminalSafe(message)}\n`);
@@ -398,18 +409,18 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
 }
 
 /** `canary check`: loaded on demand, so other commands never load its SDK clients (IAM, ECS, ELB, CloudWatch). */
-async function check(io: Io, service: string | undefined, json: boolean): Promise<number> {
+async function check(io: Io, service: string | undefined, json: boolean, stack?: string): Promise<number> {
   const { checkClients, checkSettings, runCheck, CheckSettingError } = await import('./check/run');
   const { checkJson, checkText } = await import('./check/text');
   const { hasErrors } = await import('./check/findings');
   try {
-    const settings = checkSettings(io.env);
+    const settings = checkSettings(await withStackSettings(io.env, stack));
     const reports = await runCheck(settings, checkClients(settings.region), service);
     io.stdout(json ? checkJson(reports) : checkText(reports));
     return hasErrors(reports) ? 1 : 0;
   } catch (error) {
     const message =
-      error instanceof CheckSettingError
+      error instanceof CheckSettingError || error instanceof StackSettingError
         ? error.message
         : `${(error as Error).name}: ${(error as Error).message}`;
     io.stderr(json ? `${JSON.stringify({ ok: false, error: message })}\n` : `canary: ${message}\n`);

@@ -1,7 +1,7 @@
 /**
  * CanaryController: everything the controller runs on, from typed service configs validated at
  * synth time by the same schema as the runtime. It composes one part per concern, each in its own module:
- * storage (the rollout table), notifications (topic, key, secrets), functions (one per handler, infra/handlers.ts)
+ * storage (the rollout table), the service configs (their table, written at deploy time), notifications (topic, key, secrets), functions (one per handler, infra/handlers.ts)
  * with their permissions, the approval endpoint, the workflow (state machine), triggers (rules, the controller's
  * bus, dead-letter queues) and monitoring (alarms, dashboards).
  *
@@ -33,14 +33,12 @@ import { Monitoring } from './monitoring';
 import { eventBusArn, stateMachineArns } from './names';
 import { Notifications } from './notifications';
 import { type NotificationChannels, Permissions } from './permissions';
+import { ServiceConfigs } from './service-configs';
 import { rolloutTable } from './storage';
 import { Triggers } from './triggers';
 import { rolloutWorkflow } from './workflow';
 
 export { APPROVAL_PAGE, HANDLERS, HAS_APPROVAL_PAGE, type HandlerSpec, handlerSpecs } from './handlers';
-
-/** Lambda's limit on all variables together is 4 KB; the rest of the environment needs the remainder. */
-const MAX_SERVICES_JSON_BYTES = 3500;
 
 export interface CanaryControllerProps {
   /** The services under canary control; validated at synth time (a bad config throws naming the field). */
@@ -83,6 +81,8 @@ export class CanaryController extends Construct {
   readonly functions: Record<string, ControllerFunction>;
   readonly stateMachine: sfn.StateMachine;
   readonly table: dynamodb.Table;
+  /** The service configs' table, written at deploy time (infra/service-configs.ts). */
+  readonly serviceConfigs: ServiceConfigs;
   readonly topic: sns.Topic;
   readonly topicKey: kms.Key;
   readonly pagerDutySecret: secretsmanager.ISecret;
@@ -109,6 +109,10 @@ export class CanaryController extends Construct {
     const specs = handlerSpecs(approvalPage);
 
     this.table = rolloutTable(this);
+    this.serviceConfigs = new ServiceConfigs(this, 'ServiceConfigs', {
+      services: this.services,
+      logRetention: props.logRetention,
+    });
     const notifications = new Notifications(this, { ...props, services: this.services, approvalPage });
     this.topic = notifications.topic;
     this.topicKey = notifications.topicKey;
@@ -175,7 +179,7 @@ export class CanaryController extends Construct {
       STATE_MACHINE_ARN: stateMachineArn,
       SNS_TOPIC_ARN: this.topic.topicArn,
       PAGERDUTY_SECRET_ARN: this.pagerDutySecret.secretArn,
-      SERVICES_JSON: servicesEnvironment(this.services),
+      CONFIG_TABLE_NAME: this.serviceConfigs.table.tableName,
       APPROVAL_SIGNING_SECRET_ARN: this.approvalSigningSecret?.secretArn ?? '',
       EVENT_BUS_NAME: names.busName,
     };
@@ -185,20 +189,8 @@ export class CanaryController extends Construct {
       grant: (fn, spec) => permissions.grant(fn, spec),
       logRetention: props.logRetention,
     });
+    this.serviceConfigs.grantReaders(functions, specs);
     permissions.acknowledge(Object.values(functions));
     return functions;
   }
-}
-
-/** The service configs as SERVICES_JSON, refused at synth time when they would not fit Lambda's environment. */
-function servicesEnvironment(services: ServiceConfig[]): string {
-  const servicesJson = JSON.stringify(services);
-  const servicesJsonBytes = Buffer.byteLength(servicesJson);
-  if (servicesJsonBytes > MAX_SERVICES_JSON_BYTES) {
-    throw new Error(
-      `SERVICES_JSON would be ${servicesJsonBytes} bytes, over ${MAX_SERVICES_JSON_BYTES} (Lambda allows 4 KB of ` +
-        'environment in all): configure fewer services per CanaryController, or shorten their configs',
-    );
-  }
-  return servicesJson;
 }

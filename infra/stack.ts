@@ -47,6 +47,8 @@ export class CanaryControllerStack extends Stack {
     this.controller = new CanaryController(this, 'Controller', props.controller);
     // What the operator CLI reads (TABLE_NAME, STATE_MACHINE_ARN) and where notifications go.
     new CfnOutput(this, 'TableName', { value: this.controller.table.tableName });
+    // Where the CLI finds the service configs (`--stack`: functions/adapters/aws/config-catalog.ts).
+    new CfnOutput(this, 'ServiceConfigTableName', { value: this.controller.serviceConfigs.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.controller.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TopicArn', { value: this.controller.topic.topicArn });
     // Where `canary start` and pipelines put Deploy Requested (EVENT_BUS_NAME).

@@ -15,8 +15,8 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { XRayClient } from '@aws-sdk/client-xray';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AlbTrafficRouter } from '../adapters/aws/alb';
-import { StaticServiceCatalog } from '../adapters/aws/catalog';
 import { CloudWatchAlarmSource, CloudWatchMetricSource } from '../adapters/aws/cloudwatch';
+import { DynamoServiceCatalog } from '../adapters/aws/config-catalog';
 import { makeDeployerFor } from '../adapters/aws/deployers';
 import { DynamoRolloutStore } from '../adapters/aws/dynamodb';
 import { EventBridgeStateChanges } from '../adapters/aws/eventbridge';
@@ -137,8 +137,9 @@ export const announcing = (): { events?: StateChangeBus } => {
   const events = stateChanges();
   return events ? { events } : {};
 };
+/** The service configs the deploy wrote to CONFIG_TABLE_NAME, each read on first use and cached for 60 s. */
 export const catalog = /* @__PURE__ */ lazy(
-  (): ServiceCatalog => new StaticServiceCatalog(env.serviceConfigs()),
+  (): ServiceCatalog => new DynamoServiceCatalog(documentClient(), env.configTableName()),
 );
 
 /**

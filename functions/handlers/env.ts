@@ -2,8 +2,7 @@
  * Configuration from the Lambda environment, read once per cold start. A missing variable fails the cold start
  * with a message naming it; each handler reads only the variables it needs.
  */
-import { parseServiceConfigs, type ServiceConfig } from '../core/config';
-import { CanaryControllerError, ConfigInvalidError, ErrorName } from '../core/errors';
+import { CanaryControllerError, ErrorName } from '../core/errors';
 
 class MissingEnvError extends CanaryControllerError {
   constructor(readonly variable: string) {
@@ -32,19 +31,7 @@ export const tableName = (): string => requireEnv('TABLE_NAME');
 export const stateMachineArn = (): string => requireEnv('STATE_MACHINE_ARN');
 export const snsTopicArn = (): string | undefined => optionalEnv('SNS_TOPIC_ARN');
 export const pagerDutySecretArn = (): string | undefined => optionalEnv('PAGERDUTY_SECRET_ARN');
+/** The table the deploy writes the service configs to (adapters/aws/config-catalog.ts). */
+export const configTableName = (): string => requireEnv('CONFIG_TABLE_NAME');
 /** The controller's bus, where rollout state changes are announced (optional: none without it). */
 export const eventBusName = (): string | undefined => optionalEnv('EVENT_BUS_NAME');
-
-/** SERVICES_JSON: the service configs, validated with the same schema as everywhere else. */
-export function serviceConfigs(): ServiceConfig[] {
-  const text = requireEnv('SERVICES_JSON');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigInvalidError('SERVICES_JSON', [
-      { path: '', message: `not JSON: ${(error as Error).message}` },
-    ]);
-  }
-  return parseServiceConfigs(parsed);
-}

@@ -8,13 +8,16 @@
  * Adding a task: its task and handler modules, its states in statemachine/canary.asl.json, and an entry here.
  */
 
-/** The environment variables a handler may read (functions/handlers/aws.ts, env.ts). */
+/**
+ * The environment variables a handler may read (functions/handlers/aws.ts, env.ts). A handler that reads
+ * CONFIG_TABLE_NAME (the service catalog) is the only kind allowed to read the service configs (infra).
+ */
 export type TaskEnvVar =
   | 'TABLE_NAME'
   | 'STATE_MACHINE_ARN'
   | 'SNS_TOPIC_ARN'
   | 'PAGERDUTY_SECRET_ARN'
-  | 'SERVICES_JSON'
+  | 'CONFIG_TABLE_NAME'
   | 'APPROVAL_SIGNING_SECRET_ARN'
   | 'EVENT_BUS_NAME';
 
@@ -54,7 +57,7 @@ const LONG = 280;
 /** Every function the controller deploys, but the optional approval page (APPROVAL_PAGE_TASK). */
 export const TASKS: Readonly<Record<string, TaskEntry>> = {
   'start-rollout': {
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY, ANNOUNCE],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CONFIG_TABLE_NAME', ...NOTIFY, ANNOUNCE],
     timeoutSeconds: TASK,
     executions: ['start', 'describe', 'taskResponse'],
   },
@@ -113,7 +116,7 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
     executions: ['taskResponse', 'describe', 'list', 'history', 'stop'],
   },
   reconcile: {
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY, ANNOUNCE],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CONFIG_TABLE_NAME', ...NOTIFY, ANNOUNCE],
     timeoutSeconds: LONG,
     routes: true,
     deploys: 'update',

@@ -11,6 +11,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
@@ -35,6 +36,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { IAMClient, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   DescribeExecutionCommand,
@@ -48,13 +50,16 @@ import {
 } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetGroupsCommand, GetTimeSeriesServiceStatisticsCommand, XRayClient } from '@aws-sdk/client-xray';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { awsOperations } from '../../cli/aws';
 import { FUNCTION_NEEDS } from '../../cli/check/permissions';
 import { checkSettings, listXrayGroups, runCheck } from '../../cli/check/run';
+import { withStackSettings } from '../../cli/stack';
 import { AlbTargetHealth, AlbTrafficRouter } from '../../functions/adapters/aws/alb';
 import { CloudWatchAlarmSource, CloudWatchMetricSource } from '../../functions/adapters/aws/cloudwatch';
+import { configItems, DynamoServiceCatalog } from '../../functions/adapters/aws/config-catalog';
+import { ConfigPublisher } from '../../functions/adapters/aws/config-publisher';
 import { DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
 import { EcsDeployer } from '../../functions/adapters/aws/ecs';
 import { EventBridgeStateChanges } from '../../functions/adapters/aws/eventbridge';
@@ -67,6 +72,7 @@ import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
 import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
 import { stateChangeOf } from '../../functions/core/state-change';
+import { readAsset } from '../../functions/handlers/publish-configs';
 import type { RolloutEvent } from '../../functions/ports';
 import {
   awsError,
@@ -93,6 +99,8 @@ const clients = {
   secrets: new SecretsManagerClient({ region }),
   sfn: new SFNClient({ region }),
   iam: new IAMClient({ region }),
+  s3: new S3Client({ region }),
+  cloudformation: new CloudFormationClient({ region }),
   // As the handlers build it (functions/handlers/aws.ts).
   doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region }), {
     marshallOptions: { removeUndefinedValues: true },
@@ -108,6 +116,8 @@ const mocks = {
   sfn: mockClient(clients.sfn),
   doc: mockClient(clients.doc),
   iam: mockClient(clients.iam),
+  s3: mockClient(clients.s3),
+  cloudformation: mockClient(clients.cloudformation),
   // The CLI builds its own clients (cli/aws.ts): mocked by class.
   ecr: mockClient(ECRClient),
   events: mockClient(EventBridgeClient),
@@ -648,6 +658,63 @@ const CASES: Case[] = [
         { events: true },
       );
       await operations.start('web', 'v1.4.2');
+    },
+  },
+  {
+    name: 'Service configs: the deploy reads its asset and rewrites the table; the catalog reads items and lists them',
+    covers: ['S3 GetObject', 'DynamoDB Scan', 'DynamoDB BatchWriteItem', 'DynamoDB GetItem'],
+    run: async () => {
+      const items = configItems([CONFIG], 'a1b2c3', '2026-03-14T09:26:53.000Z');
+      mocks.s3
+        .on(GetObjectCommand)
+        .resolves({ Body: { transformToString: async () => JSON.stringify([CONFIG]) } as never });
+      // The table as Scan reads it: the publisher asks for keys only, the catalog for the service items only.
+      const table = [...items, { pk: 'SERVICE#gone' }];
+      mocks.doc.on(ScanCommand).callsFake((input) => ({
+        Items: input.FilterExpression
+          ? table.filter((i) => i.pk.startsWith('SERVICE#') && 'config' in i)
+          : table.map(({ pk }) => ({ pk })),
+      }));
+      mocks.doc
+        .on(BatchWriteCommand)
+        // DynamoDB hands back part of what was sent as UnprocessedItems.
+        .callsFakeOnce((input) => ({
+          UnprocessedItems: {
+            'canary-service-configs': input.RequestItems['canary-service-configs'].slice(1),
+          },
+        }))
+        .resolves({});
+      mocks.doc.on(GetCommand).callsFake((input) => ({ Item: items.find((i) => i.pk === input.Key.pk) }));
+      const text = await readAsset(clients.s3, 'cdk-hnb659fds-assets-123456789012-us-east-1', 'a1b2c3.json');
+      const publisher = new ConfigPublisher(clients.doc, 'canary-service-configs', noWait);
+      await publisher.publish(JSON.parse(text), 'a1b2c3', new Date('2026-03-14T09:26:53Z'));
+      const catalog = new DynamoServiceCatalog(clients.doc, 'canary-service-configs', noWait);
+      await catalog.byRepository(CONFIG.repository);
+      await catalog.list();
+    },
+  },
+  {
+    name: 'CLI: --stack finds the settings in the stack’s outputs and the services in its config table',
+    covers: ['CloudFormation DescribeStacks', 'DynamoDB Scan'],
+    run: async () => {
+      mocks.cloudformation.on(DescribeStacksCommand).resolves({
+        Stacks: [
+          {
+            StackName: 'CanaryControllerStack',
+            CreationTime: new Date('2026-03-14T09:00:00Z'),
+            StackStatus: 'UPDATE_COMPLETE',
+            Outputs: [{ OutputKey: 'ServiceConfigTableName', OutputValue: 'canary-service-configs' }],
+          },
+        ],
+      });
+      // The catalog's Scan keeps the service items only (its FilterExpression).
+      mocks.doc
+        .on(ScanCommand)
+        .resolves({ Items: configItems([CONFIG], 'a1b2c3', '2026-03-14T09:26:53Z').filter((i) => i.config) });
+      await withStackSettings({ AWS_REGION: region }, 'CanaryControllerStack', {
+        cloudformation: clients.cloudformation,
+        services: (table) => new DynamoServiceCatalog(clients.doc, table, noWait).list(),
+      });
     },
   },
   {

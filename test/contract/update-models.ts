@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 const SERVICES = [
+  'cloudformation',
   'cloudwatch',
   'dynamodb',
   'ecr',
@@ -27,6 +28,7 @@ const SERVICES = [
   'events',
   'iam',
   'lambda',
+  's3',
   'secretsmanager',
   'sns',
   'stepfunctions',

@@ -1,51 +1,21 @@
-/** The handlers' environment: SERVICES_JSON is read and validated once, naming what is wrong. */
+/** The handlers' environment: a missing variable fails the cold start, naming it. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigInvalidError } from '../../functions/core/errors';
-import { serviceConfigs } from '../../functions/handlers/env';
-import { serviceConfigInput } from '../adapters/helpers';
-
-const web = serviceConfigInput({ steps: 'Canary10Percent5Minutes' });
+import { configTableName } from '../../functions/handlers/env';
 
 afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-describe('serviceConfigs', () => {
-  it('returns the configs of SERVICES_JSON with the defaults applied', () => {
-    // Prepare
-    vi.stubEnv('SERVICES_JSON', JSON.stringify([web]));
+describe('configTableName', () => {
+  it('is CONFIG_TABLE_NAME, where the deploy wrote the service configs', () => {
+    vi.stubEnv('CONFIG_TABLE_NAME', 'canary-service-configs');
 
-    // Act
-    const configs = serviceConfigs();
-
-    // Assess
-    expect(configs.map((c) => c.service)).toEqual(['web']);
-    expect(configs[0]?.analysis.minRequests).toBe(200);
+    expect(configTableName()).toBe('canary-service-configs');
   });
 
-  it('refuses text that is not JSON, naming SERVICES_JSON', () => {
-    vi.stubEnv('SERVICES_JSON', '[{');
+  it('refuses a missing CONFIG_TABLE_NAME, naming it', () => {
+    vi.stubEnv('CONFIG_TABLE_NAME', undefined);
 
-    expect(() => serviceConfigs()).toThrow(ConfigInvalidError);
-    expect(() => serviceConfigs()).toThrow(/SERVICES_JSON.*not JSON/s);
-  });
-
-  it('refuses an invalid config, naming the field', () => {
-    vi.stubEnv('SERVICES_JSON', JSON.stringify([{ ...web, deployer: { ...web.deployer, cluster: '' } }]));
-
-    expect(() => serviceConfigs()).toThrow(ConfigInvalidError);
-    expect(() => serviceConfigs()).toThrow(/\[0\]\.deployer\.cluster/);
-  });
-
-  it('refuses two services of one name', () => {
-    vi.stubEnv('SERVICES_JSON', JSON.stringify([web, { ...web, repository: 'team/other' }]));
-
-    expect(() => serviceConfigs()).toThrow(/duplicates/);
-  });
-
-  it('refuses a missing SERVICES_JSON, naming it', () => {
-    vi.stubEnv('SERVICES_JSON', undefined);
-
-    expect(() => serviceConfigs()).toThrow(/SERVICES_JSON is not set/);
+    expect(() => configTableName()).toThrow(/CONFIG_TABLE_NAME is not set/);
   });
 });

@@ -17,19 +17,12 @@ import {
   installAwsMockHooks,
   ROUTING_KEY,
   rolloutDoc,
-  SERVICE_CONFIG,
   SERVICE_TOPIC,
   secrets,
   sns,
   stubEnv,
 } from '../helpers/aws-mocks';
-import {
-  PAGERDUTY_SECRET_ARN,
-  ROLLOUT_ID,
-  SERVICE,
-  validParsedConfig,
-  validServiceConfig,
-} from '../helpers/config';
+import { PAGERDUTY_SECRET_ARN, ROLLOUT_ID, SERVICE, validParsedConfig } from '../helpers/config';
 
 installAwsMockHooks();
 
@@ -97,13 +90,8 @@ describe('notify', () => {
 describe('notification channels', () => {
   it('the service’s own topic wins over SNS_TOPIC_ARN, and the default takes a service that names none', async () => {
     // Prepare
-    stubEnv({
-      SNS_TOPIC_ARN: DEFAULT_TOPIC,
-      SERVICES_JSON: JSON.stringify([
-        SERVICE_CONFIG,
-        validServiceConfig({ service: 'api', repository: 'acme/api', notifications: undefined }),
-      ]),
-    });
+    // Each rollout document carries its service's config: notify reads no catalog.
+    stubEnv({ SNS_TOPIC_ARN: DEFAULT_TOPIC });
     doc.on(GetCommand).resolves({});
     const handler = await handlerOf('notify');
     const apiConfig = validParsedConfig({ service: 'api', repository: 'acme/api', notifications: undefined });

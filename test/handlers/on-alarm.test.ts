@@ -52,8 +52,8 @@ describe('on-alarm: its event and environment', () => {
     expect(timeline()).toEqual([]);
   });
 
-  it('does not need SERVICES_JSON', async () => {
-    stubEnv({ SERVICES_JSON: undefined });
+  it('does not need the service configs', async () => {
+    stubEnv({ CONFIG_TABLE_NAME: undefined });
     await expect(import('../../functions/handlers/on-alarm')).resolves.toHaveProperty('handler');
   });
 });

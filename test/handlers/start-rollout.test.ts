@@ -3,6 +3,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { GetCommand, type GetCommandInput, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import {
+  CONFIG_TABLE,
   CREATED,
   context,
   doc,
@@ -12,11 +13,13 @@ import {
   SERVICE_CONFIG,
   SERVICE_TOPIC,
   STATE_MACHINE_ARN,
+  serveConfigs,
   sfn,
   sns,
   stubEnv,
   TABLE,
   timeline,
+  withConfigs,
 } from '../helpers/aws-mocks';
 import { IMAGE_DIGEST, ROLLOUT_ID, SERVICE } from '../helpers/config';
 import { loadEvent } from '../helpers/fixtures';
@@ -63,7 +66,12 @@ describe('start-rollout', () => {
     const result = await handler(loadEvent(name), context);
 
     expect(result).toMatchObject({ status: 'ignored', reason: expect.stringContaining(reason) });
-    expect(timeline()).toEqual([]);
+    // Only the service's config was read (whether it takes such pushes): nothing written, nothing started.
+    expect(timeline()).toEqual(['doc:GetCommand', 'doc:GetCommand']);
+    expect(doc.commandCalls(GetCommand).map((c) => c.args[0].input.TableName)).toEqual([
+      CONFIG_TABLE,
+      CONFIG_TABLE,
+    ]);
   });
 
   it('starts a rollout for the tagged index of a multi-arch image', async () => {
@@ -83,7 +91,7 @@ describe('start-rollout', () => {
 
   it('starts a rollout for an untagged image when the service takes untagged pushes', async () => {
     // Act
-    stubEnv({ SERVICES_JSON: JSON.stringify([{ ...SERVICE_CONFIG, pushes: 'images' }]) });
+    serveConfigs([{ ...SERVICE_CONFIG, pushes: 'images' }]);
     sfn
       .on(StartExecutionCommand)
       .resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:x:y' });
@@ -112,30 +120,41 @@ describe('start-rollout', () => {
     await expect(import('../../functions/handlers/start-rollout')).rejects.toThrow(/STATE_MACHINE_ARN/);
   });
 
-  it('fails the cold start on an invalid SERVICES_JSON', async () => {
-    stubEnv({ SERVICES_JSON: '[{"service": 1}]' });
-    await expect(import('../../functions/handlers/start-rollout')).rejects.toMatchObject({
+  it('fails the cold start naming CONFIG_TABLE_NAME when it is missing', async () => {
+    stubEnv({ CONFIG_TABLE_NAME: undefined });
+    await expect(import('../../functions/handlers/start-rollout')).rejects.toThrow(/CONFIG_TABLE_NAME/);
+  });
+
+  it('refuses a push with ConfigInvalid, naming the service and the field, when its stored config is bad', async () => {
+    serveConfigs([{ ...SERVICE_CONFIG, pushes: 'sometimes' as never }]);
+    const { handler } = await import('../../functions/handlers/start-rollout');
+
+    await expect(handler(loadEvent('ecr/push'), context)).rejects.toMatchObject({
       name: 'ConfigInvalid',
+      message: expect.stringMatching(/service config "web".*pushes/s),
     });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 });
 
 describe('notification channels', () => {
   it('start-rollout refuses a quarantined image on the service’s topic', async () => {
     // Act
-    doc.on(GetCommand).callsFake((input: GetCommandInput) =>
-      (input.Key as { sk: string }).sk === `QUARANTINE#${IMAGE_DIGEST}`
-        ? {
-            Item: {
-              pk: `SERVICE#${SERVICE}`,
-              sk: `QUARANTINE#${IMAGE_DIGEST}`,
-              service: SERVICE,
-              digest: IMAGE_DIGEST,
-              reason: 'CanaryFailed: errorRate',
-              at: CREATED,
-            },
-          }
-        : {},
+    doc.on(GetCommand).callsFake(
+      withConfigs((input: GetCommandInput) =>
+        (input.Key as { sk: string }).sk === `QUARANTINE#${IMAGE_DIGEST}`
+          ? {
+              Item: {
+                pk: `SERVICE#${SERVICE}`,
+                sk: `QUARANTINE#${IMAGE_DIGEST}`,
+                service: SERVICE,
+                digest: IMAGE_DIGEST,
+                reason: 'CanaryFailed: errorRate',
+                at: CREATED,
+              },
+            }
+          : {},
+      ),
     );
     const handler = await handlerOf('start-rollout');
 

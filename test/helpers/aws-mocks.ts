@@ -29,7 +29,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
-import { stepSpecs } from '../../functions/core/config';
+import { configItems } from '../../functions/adapters/aws/config-catalog';
+import { type ServiceConfig, type ServiceConfigInput, stepSpecs } from '../../functions/core/config';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, RolloutRecord, Route } from '../../functions/core/rollout';
 import { mockClient } from '../contract/mock';
@@ -53,6 +54,8 @@ import {
 } from './config';
 
 export const TABLE = 'canary-rollouts';
+/** The service-config table the deploy writes (CONFIG_TABLE_NAME). */
+export const CONFIG_TABLE = 'canary-service-configs';
 export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:canary-rollout';
 /** The controller's default topic (SNS_TOPIC_ARN) and the service's own (its `notifications.snsTopicArn`). */
 export const DEFAULT_TOPIC = 'arn:aws:sns:us-east-1:123456789012:canary-rollouts';
@@ -105,12 +108,35 @@ export const context = {
   succeed: () => undefined,
 } as Context;
 
+let servedConfigs: ServiceConfigInput[] = [];
+
+/** The services the config table holds for the next cold start (default: SERVICE_CONFIG alone). */
+export function serveConfigs(configs: ServiceConfigInput[]): void {
+  servedConfigs = configs;
+}
+
+/**
+ * A GetItem fake that answers reads of the config table with the served configs' items (as the deploy writes
+ * them) and hands every other read to `other`.
+ */
+export function withConfigs(
+  other: (input: GetCommandInput) => unknown = () => ({}),
+): (input: GetCommandInput) => unknown {
+  return (input) => {
+    if (input.TableName !== CONFIG_TABLE) return other(input);
+    // As given, not parsed: the catalog validates what it reads (a bad config is served as it is).
+    const items = configItems(servedConfigs as ServiceConfig[], 'test-version', NOW);
+    const item = items.find((i) => i.pk === (input.Key as { pk: string }).pk);
+    return item ? { Item: structuredClone(item) } : {};
+  };
+}
+
 export function stubEnv(overrides: Record<string, string | undefined> = {}) {
   const base: Record<string, string | undefined> = {
     AWS_REGION: 'us-east-1',
     TABLE_NAME: TABLE,
     STATE_MACHINE_ARN,
-    SERVICES_JSON: JSON.stringify([SERVICE_CONFIG]),
+    CONFIG_TABLE_NAME: CONFIG_TABLE,
     SNS_TOPIC_ARN: '',
     PAGERDUTY_SECRET_ARN: '',
     POWERTOOLS_TRACE_ENABLED: 'false',
@@ -176,11 +202,13 @@ export function table(items: { lock?: boolean; record?: RolloutRecord }) {
     });
   }
   if (items.record) stored.set(`ROLLOUT#${ROLLOUT_ID}|RECORD`, recordItem(items.record));
-  doc.on(GetCommand).callsFake((input: GetCommandInput) => {
-    const key = input.Key as { pk: string; sk: string };
-    const item = stored.get(`${key.pk}|${key.sk}`);
-    return item ? { Item: structuredClone(item) } : {};
-  });
+  doc.on(GetCommand).callsFake(
+    withConfigs((input: GetCommandInput) => {
+      const key = input.Key as { pk: string; sk: string };
+      const item = stored.get(`${key.pk}|${key.sk}`);
+      return item ? { Item: structuredClone(item) } : {};
+    }),
+  );
   doc
     .on(UpdateCommand)
     .callsFake(() => ({ Attributes: structuredClone(stored.get(`ROLLOUT#${ROLLOUT_ID}|RECORD`)) }));
@@ -401,6 +429,8 @@ export function installAwsMockHooks(): void {
     vi.useFakeTimers({ toFake: ['Date'], now: new Date(NOW) });
     for (const m of Object.values(MOCKS)) m.reset();
     doc.onAnyCommand().resolves({});
+    serveConfigs([SERVICE_CONFIG]);
+    doc.on(GetCommand).callsFake(withConfigs());
     ddb.onAnyCommand().resolves({});
     sns.on(PublishCommand).resolves({ MessageId: '5a1d3f0e-8b44-4c3e-9d0a-1f2e3d4c5b6a' });
     secrets.on(GetSecretValueCommand).resolves({

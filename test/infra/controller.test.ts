@@ -2,7 +2,7 @@
  * The synthesized CanaryControllerStack: functions, state machine, events, storage, dashboards, alarms, IAM
  * scoping and cdk-nag (AwsSolutions), from one real synthesis with real esbuild bundles (beforeAll).
  */
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
@@ -64,7 +64,7 @@ const API_SERVICE: ServiceConfigInput = {
 const SM_NAME = 'Test-rollouts';
 const NOTIFY = ['SNS_TOPIC_ARN', 'PAGERDUTY_SECRET_ARN'];
 const EXPECTED_ENV: Record<string, string[]> = {
-  'start-rollout': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY, 'EVENT_BUS_NAME'],
+  'start-rollout': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CONFIG_TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
   prepare: ['TABLE_NAME', 'EVENT_BUS_NAME'],
   'check-ready': ['TABLE_NAME'],
   'set-weight': ['TABLE_NAME', 'EVENT_BUS_NAME'],
@@ -81,13 +81,18 @@ const EXPECTED_ENV: Record<string, string[]> = {
   rollback: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME'],
   notify: ['TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
   'on-alarm': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME'],
-  reconcile: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'SERVICES_JSON', ...NOTIFY, 'EVENT_BUS_NAME'],
+  reconcile: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CONFIG_TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
   'approval-page': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'APPROVAL_SIGNING_SECRET_ARN', 'EVENT_BUS_NAME'],
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation is untyped JSON, read by the assertions
 type Cfn = any;
-type Resource = { Type: string; Properties: Record<string, Cfn>; DeletionPolicy?: string };
+type Resource = {
+  Type: string;
+  Properties: Record<string, Cfn>;
+  DeletionPolicy?: string;
+  DependsOn?: string[];
+};
 type Statement = { Action: string | string[]; Resource?: unknown; Condition?: unknown; Effect: string };
 
 let app: App;
@@ -175,7 +180,8 @@ beforeAll(() => {
 describe('functions', () => {
   it('has one function per handler, with the project defaults', () => {
     expect(Object.keys(controller.functions).sort()).toEqual(Object.keys(EXPECTED_ENV).sort());
-    template.resourceCountIs('AWS::Lambda::Function', 13);
+    // And two that run only at deploy time: the config publisher and the Provider framework's function.
+    template.resourceCountIs('AWS::Lambda::Function', 15);
     for (const handler of Object.keys(EXPECTED_ENV)) {
       const props = resources[fnId(handler)]?.Properties;
       expect(props, handler).toBeDefined();
@@ -237,12 +243,59 @@ describe('functions', () => {
     }
   });
 
-  it('passes the parsed configs as SERVICES_JSON, under the 4 KB environment limit', () => {
+  it('keeps the service configs out of every environment: the deploy writes them to their own table', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function'))
+      expect(fn.Properties.Environment?.Variables ?? {}).not.toHaveProperty('SERVICES_JSON');
+    const table = logicalId(controller.serviceConfigs.table.node.defaultChild);
+    expect(resources[table]?.Properties.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
     const variables = resources[fnId('start-rollout')]?.Properties.Environment.Variables;
-    const services = JSON.parse(variables.SERVICES_JSON);
-    expect(services.map((s: { service: string }) => s.service)).toEqual(['web', 'api']);
-    expect(services[0].analysis.minRequests).toBe(200); // defaults applied at synth time
-    expect(Buffer.byteLength(variables.SERVICES_JSON)).toBeLessThan(3500);
+    expect(variables.CONFIG_TABLE_NAME).toEqual({ Ref: table });
+    const [, publish] = ofType('Custom::ServiceConfigs')[0] ?? [];
+    expect(publish?.Properties.TableName).toEqual({ Ref: table });
+    expect(publish?.Properties.Version).toBe(controller.serviceConfigs.version);
+    // The asset the publisher reads holds the configs as parsed at synth time, defaults applied.
+    const file = readdirSync(assembly.directory).find((f) =>
+      f.startsWith(`asset.${controller.serviceConfigs.version}`),
+    );
+    const published = JSON.parse(readFileSync(path.join(assembly.directory, file as string), 'utf8'));
+    expect(published.map((c: { service: string }) => c.service)).toEqual(['web', 'api']);
+    expect(published[0].analysis.minRequests).toBe(200);
+    // The catalog's functions exist only once the configs are published.
+    expect(resources[fnId('start-rollout')]?.DependsOn).toContain(
+      logicalId(controller.serviceConfigs.publish.node.defaultChild),
+    );
+  });
+
+  it('lets only the catalog functions read the configs, and only the publisher write them', () => {
+    const table = logicalId(controller.serviceConfigs.table.node.defaultChild);
+    const onTable = (s: Statement) =>
+      asList(s.Resource).some((r) => JSON.stringify(r ?? null).includes(`"${table}"`));
+    for (const handler of Object.keys(EXPECTED_ENV)) {
+      const granted = functionStatements(handler).filter(onTable).flatMap(actions);
+      expect(granted, handler).toEqual(
+        EXPECTED_ENV[handler]?.includes('CONFIG_TABLE_NAME') ? ['dynamodb:GetItem'] : [],
+      );
+    }
+    const writers = allStatements()
+      .filter(onTable)
+      .filter((s) => actions(s).includes('dynamodb:BatchWriteItem'));
+    expect(writers).toHaveLength(1);
+  });
+
+  it('outputs what the CLI finds the controller by (`--stack`)', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining([
+        'TableName',
+        'ServiceConfigTableName',
+        'StateMachineArn',
+        'EventBusName',
+        'ControllerRoles',
+      ]),
+    );
+    expect(outputs.ServiceConfigTableName?.Value).toEqual({
+      Ref: logicalId(controller.serviceConfigs.table.node.defaultChild),
+    });
   });
 
   it('names its bundle in the metadata `sam local invoke` reads to run it from cdk.out', () => {
@@ -874,21 +927,26 @@ describe('configuration', () => {
     expect(() => new CanaryController(s, 'C', { services: [bad] })).toThrow(/traffic\.listenerArn/);
   });
 
-  it('rejects configs too large for the Lambda environment, saying what to do', () => {
-    const s = new Stack(new App(), 'Big');
-    // Six services, each on its own listener and target groups (services may not share them).
-    const hex = (i: number, n: number) => String(i).repeat(n).slice(0, n);
-    const many = Array.from({ length: 6 }, (_, i) => ({
+  it('holds more services than the Lambda environment could carry: no function environment grows with them', () => {
+    // Bundling skipped (the functions' code is not what is checked here).
+    const s = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Many');
+    // Eight services (the environment held three), each on its own listener and target groups (services may not share them).
+    const hex = (i: number) => i.toString(16).padStart(16, '0');
+    const many = Array.from({ length: 8 }, (_, i) => ({
       ...EXAMPLE_SERVICE,
       service: `svc-${i}`,
       repository: `acme/svc-${i}`,
       traffic: {
         ...EXAMPLE_SERVICE.traffic,
-        listenerArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/svc${i}/${hex(i, 16)}/${hex(i, 16)}`,
-        stableTargetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/svc${i}-stable/${hex(i, 16)}`,
-        canaryTargetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/svc${i}-canary/${hex(i + 1, 16)}`,
+        listenerArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/svc${i}/${hex(i)}/${hex(i)}`,
+        stableTargetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/svc${i}-stable/${hex(i)}`,
+        canaryTargetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/svc${i}-canary/${hex(i + 1000)}`,
       },
     }));
-    expect(() => new CanaryController(s, 'C', { services: many })).toThrow(/SERVICES_JSON.*fewer services/);
+
+    new CanaryController(s, 'C', { services: many });
+
+    for (const [, fn] of Object.entries(Template.fromStack(s).findResources('AWS::Lambda::Function')))
+      expect(JSON.stringify(fn.Properties.Environment ?? {}).length).toBeLessThan(1000);
   });
 });

@@ -1,0 +1,77 @@
+/**
+ * The CLI's settings from a stack name alone (`--stack NAME` or CANARY_STACK): the stack's outputs
+ * (CloudFormation DescribeStacks) name the rollout table, the state machine, the bus, the service-config table and
+ * the functions' roles, and the service configs are read from their table. What the environment sets explicitly
+ * wins over an output, so the variables the CLI always read (TABLE_NAME, STATE_MACHINE_ARN, EVENT_BUS_NAME,
+ * SERVICES_JSON, CONTROLLER_ROLES) keep working, with or without a stack.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoServiceCatalog } from '../functions/adapters/aws/config-catalog';
+import { AwsCaller, SDK_CLIENT_CONFIG } from '../functions/adapters/aws/sdk';
+import type { ServiceConfig } from '../functions/core/config';
+
+/** Output key (infra/stack.ts) → the setting it gives. */
+export const STACK_OUTPUTS: Readonly<Record<string, string>> = {
+  TableName: 'TABLE_NAME',
+  StateMachineArn: 'STATE_MACHINE_ARN',
+  EventBusName: 'EVENT_BUS_NAME',
+  ServiceConfigTableName: 'CONFIG_TABLE_NAME',
+  ControllerRoles: 'CONTROLLER_ROLES',
+};
+
+export class StackSettingError extends Error {}
+
+export interface StackClients {
+  cloudformation: CloudFormationClient;
+  /** The configs in a service-config table. */
+  services: (tableName: string) => Promise<ServiceConfig[]>;
+}
+
+export function stackClients(region: string): StackClients {
+  const config = { ...SDK_CLIENT_CONFIG, region };
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config));
+  return {
+    cloudformation: new CloudFormationClient(config),
+    services: (tableName) => new DynamoServiceCatalog(doc, tableName).list(),
+  };
+}
+
+/**
+ * `env` with the settings of the stack named by `stack` (else CANARY_STACK) filled in where `env` leaves them
+ * unset, and SERVICES_JSON from the stack's config table. Without a stack name, `env` unchanged.
+ */
+export async function withStackSettings(
+  env: NodeJS.ProcessEnv,
+  stack?: string,
+  clients?: StackClients,
+): Promise<NodeJS.ProcessEnv> {
+  const name = stack ?? env.CANARY_STACK;
+  if (!name || name.trim() === '') return env;
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  if (!region) throw new StackSettingError(`AWS_REGION is not set (the region of stack ${name})`);
+  const use = clients ?? stackClients(region);
+  const aws = new AwsCaller();
+  const out = await aws.call('cloudformation:DescribeStacks', name, () =>
+    use.cloudformation.send(new DescribeStacksCommand({ StackName: name })),
+  );
+  const settings: NodeJS.ProcessEnv = {};
+  for (const { OutputKey, OutputValue } of out.Stacks?.[0]?.Outputs ?? []) {
+    const setting = OutputKey ? STACK_OUTPUTS[OutputKey] : undefined;
+    if (setting && OutputValue) settings[setting] = OutputValue;
+  }
+  if (Object.keys(settings).length === 0)
+    throw new StackSettingError(
+      `stack ${name} has none of the controller's outputs (${Object.keys(STACK_OUTPUTS).join(', ')}): is it a canary controller stack?`,
+    );
+  const merged = { ...settings, ...withoutBlanks(env) };
+  if (!merged.SERVICES_JSON && merged.CONFIG_TABLE_NAME)
+    merged.SERVICES_JSON = JSON.stringify(await use.services(merged.CONFIG_TABLE_NAME));
+  return merged;
+}
+
+/** Set variables only: an empty one does not hide an output. */
+function withoutBlanks(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+}

@@ -1,0 +1,179 @@
+/**
+ * ServiceCatalog over the controller's service-config table, which the deploy writes (config-publisher.ts): one
+ * item per service and one per ECR repository naming its service. A function reads an item when it first needs
+ * it and keeps it in a bounded cache for the life of its execution environment, at most `ttlMs` (default 60 s):
+ * a deployed change reaches new rollouts within that time, and a running rollout never reads the catalog again
+ * (its document carries the config it started with).
+ *
+ * Why a table of its own rather than Parameter Store, AppConfig or items in the rollout table:
+ * - Parameter Store: GetParametersByPath returns at most 10 parameters per call (API reference, MaxResults 1–10)
+ *   and the account's default throughput (40 TPS, shared by GetParameter, GetParameters and GetParametersByPath,
+ *   "AWS Systems Manager endpoints and quotas") is shared with every other user of the account; listing 500
+ *   services for the CLI is 50 calls.
+ * - AppConfig hosted configurations are written through the template (AWS::AppConfig::HostedConfigurationVersion
+ *   Content, at most 1 MB): 500 services of about 1.2 KB would take most of CloudFormation's 1 MB template limit.
+ * - The rollout table: every controller function may write items there, so any of them could rewrite a
+ *   service's config; in a table of its own, only the deploy writes configs and only the functions that need the
+ *   catalog may read them (infra/service-configs.ts).
+ * On-demand DynamoDB costs nothing idle; GetItem by key scales with the services, and a Scan lists them.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { parseServiceConfig, type ServiceConfig } from '../../core/config';
+import { ConfigInvalidError } from '../../core/errors';
+import type { ServiceCatalog } from '../../ports';
+import { type AdapterOptions, AwsCaller } from './sdk';
+
+/** The table's keys, for the test harness and for infra (TableName is infra's choice). */
+export const CONFIG_TABLE_SCHEMA: Omit<CreateTableCommandInput, 'TableName'> = {
+  BillingMode: 'PAY_PER_REQUEST',
+  AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+  KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+};
+
+/**
+ * Items (pk):
+ *   SERVICE#<service>        service, repository, config (the validated ServiceConfig), version, deployedAt
+ *   REPOSITORY#<repository>  service (whose repository it is), version, deployedAt
+ * `version` is the content hash of the configs the deploy published (the CDK asset's hash).
+ */
+export const serviceKey = (service: string) => `SERVICE#${service}`;
+export const repositoryKey = (repository: string) => `REPOSITORY#${repository}`;
+
+export interface ConfigItem {
+  pk: string;
+  service: string;
+  version: string;
+  deployedAt: string;
+  repository?: string;
+  config?: ServiceConfig;
+}
+
+/** The items the deploy writes for `configs` (valid, names and repositories unique: parseServiceConfigs). */
+export function configItems(
+  configs: readonly ServiceConfig[],
+  version: string,
+  deployedAt: string,
+): ConfigItem[] {
+  return configs.flatMap((config) => [
+    {
+      pk: serviceKey(config.service),
+      service: config.service,
+      repository: config.repository,
+      config,
+      version,
+      deployedAt,
+    },
+    { pk: repositoryKey(config.repository), service: config.service, version, deployedAt },
+  ]);
+}
+
+export interface CatalogCacheOptions {
+  /** How long a read (found or not) is kept; default 60 s. */
+  ttlMs?: number;
+  /** Most entries kept; the least recently used goes first. Default 1,000 (two per service). */
+  maxEntries?: number;
+  /** Milliseconds now (tests pin it). */
+  now?: () => number;
+}
+
+/** A least-recently-used map whose entries expire `ttlMs` after they were read. */
+export class BoundedCache<V> {
+  private readonly entries = new Map<string, { value: V; at: number }>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+
+  constructor(options: CatalogCacheOptions = {}) {
+    this.ttlMs = options.ttlMs ?? 60_000;
+    this.maxEntries = Math.max(1, options.maxEntries ?? 1000);
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async getOrLoad(key: string, load: () => Promise<V>): Promise<V> {
+    const hit = this.entries.get(key);
+    this.entries.delete(key);
+    if (hit && this.now() - hit.at < this.ttlMs) {
+      this.entries.set(key, hit);
+      return hit.value;
+    }
+    const value = await load();
+    this.entries.set(key, { value, at: this.now() });
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+    return value;
+  }
+}
+
+export class DynamoServiceCatalog implements ServiceCatalog {
+  private readonly aws: AwsCaller;
+  private readonly cache: BoundedCache<ConfigItem | undefined>;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    options: AdapterOptions & { cache?: CatalogCacheOptions } = {},
+  ) {
+    this.aws = new AwsCaller(options.retry);
+    this.cache = new BoundedCache(options.cache);
+  }
+
+  async byName(service: string): Promise<ServiceConfig | undefined> {
+    const item = await this.cache.getOrLoad(serviceKey(service), () => this.get(serviceKey(service)));
+    return item ? this.configOf(item, service) : undefined;
+  }
+
+  async byRepository(repository: string): Promise<ServiceConfig | undefined> {
+    const key = repositoryKey(repository);
+    const item = await this.cache.getOrLoad(key, () => this.get(key));
+    if (!item) return undefined;
+    const config = await this.byName(item.service);
+    // A repository item left behind while the deploy rewrote the table names a service that no longer owns it.
+    return config?.repository === repository ? config : undefined;
+  }
+
+  /** Every configured service, by name (the CLI: `check`, refusing unknown names). Not cached. */
+  async list(): Promise<ServiceConfig[]> {
+    const configs: ServiceConfig[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.aws.call('dynamodb:Scan', this.tableName, () =>
+        this.doc.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: 'begins_with(pk, :service)',
+            ExpressionAttributeValues: { ':service': 'SERVICE#' },
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        ),
+      );
+      for (const item of (page.Items ?? []) as ConfigItem[]) configs.push(this.configOf(item, item.service));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return configs.sort((a, b) => a.service.localeCompare(b.service));
+  }
+
+  private async get(pk: string): Promise<ConfigItem | undefined> {
+    const out = await this.aws.call('dynamodb:GetItem', `${this.tableName} ${pk}`, () =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true })),
+    );
+    return out.Item as ConfigItem | undefined;
+  }
+
+  /** The item's config, validated with the same schema as at synth: a bad item names the service and the field. */
+  private configOf(item: ConfigItem, service: string): ServiceConfig {
+    const subject = `service config "${service}" in table ${this.tableName} (version ${item.version ?? 'unknown'})`;
+    const config = parseServiceConfig(item.config, subject);
+    if (config.service !== service)
+      throw new ConfigInvalidError(subject, [
+        { path: 'service', message: `is "${config.service}", but the item is keyed by "${service}"` },
+      ]);
+    return config;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Where the functions find the service configs: a DynamoDB table of its own, written at deploy time. The synth
+ * validates the configs (same schema as the runtime) and uploads them as one JSON asset, whose content hash is the
+ * configs' version; a custom resource (CDK Provider framework) runs functions/handlers/publish-configs.ts, which
+ * writes one item per service and per repository and deletes the services no longer configured. Functions read
+ * an item on demand (functions/adapters/aws/config-catalog.ts explains why a table rather than Parameter Store or
+ * AppConfig), so nothing about the services travels in the Lambda environment and its 4 KB limit no longer bounds
+ * how many services one controller holds.
+ *
+ * Least privilege: only the publisher writes the table; only the functions whose handler reads CONFIG_TABLE_NAME
+ * (the service catalog: start-rollout, reconcile) may read it, item by item.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type CfnElement, CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { CONFIG_TABLE_SCHEMA } from '../functions/adapters/aws/config-catalog';
+import type { ServiceConfig } from '../functions/core/config';
+import { ControllerFunction } from './controller-function';
+import { acknowledge } from './grants';
+import type { EnvVar, HandlerSpec } from './handlers';
+
+/** The variable a handler reads to use the catalog; reading it is what grants read access to the table. */
+export const CATALOG_ENV: EnvVar = 'CONFIG_TABLE_NAME';
+
+export interface ServiceConfigsProps {
+  /** Parsed by parseServiceConfigs: valid, names and repositories unique. */
+  readonly services: readonly ServiceConfig[];
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export class ServiceConfigs extends Construct {
+  readonly table: dynamodb.Table;
+  /** The configs' content hash: the `version` of every item the deploy writes. */
+  readonly version: string;
+  readonly publish: CustomResource;
+
+  constructor(scope: Construct, id: string, props: ServiceConfigsProps) {
+    super(scope, id);
+    const key = CONFIG_TABLE_SCHEMA.KeySchema?.[0]?.AttributeName as string;
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: key, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Derived from the stack's own props and written again by every deploy: nothing to keep after the stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const dir = mkdtempSync(path.join(tmpdir(), 'canary-service-configs-'));
+    writeFileSync(path.join(dir, 'services.json'), JSON.stringify(props.services));
+    const asset = new s3assets.Asset(this, 'Configs', { path: path.join(dir, 'services.json') });
+    this.version = asset.assetHash;
+
+    const publisher = new ControllerFunction(this, 'Publisher', {
+      handler: 'publish-configs',
+      timeout: Duration.minutes(5),
+      environment: {},
+      description: 'canary controller: writes the service configs to their table at deploy time',
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+    const partition = Stack.of(this).partition;
+    publisher.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [`arn:${partition}:s3:::${asset.s3BucketName}/${asset.s3ObjectKey}`],
+      }),
+    );
+    publisher.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Scan', 'dynamodb:BatchWriteItem'],
+        resources: [this.table.tableArn],
+      }),
+    );
+    acknowledge(publisher, [
+      {
+        id: 'AwsSolutions-L1',
+        reason: 'Node.js 22 is the runtime the project pins and tests on, as for the controller functions.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'xray:PutTraceSegments/PutTelemetryRecords (active tracing, added by CDK) accept only "*".',
+      },
+    ]);
+
+    const publisherId = Stack.of(this).getLogicalId(publisher.function.node.defaultChild as CfnElement);
+    const provider = new cr.Provider(this, 'Provider', { onEventHandler: publisher.function });
+    acknowledge(provider, [
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          "The Provider framework's own function logs with AWSLambdaBasicExecutionRole (CDK custom-resources); " +
+          'it runs only during deploys.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${publisherId}.Arn>:*]`,
+        reason:
+          'The Provider framework invokes the publisher by its ARN and its versions (`<arn>:*`), as CDK generates it.',
+      },
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'The runtime of the Provider framework function is chosen by the CDK release the project pins.',
+      },
+    ]);
+    this.publish = new CustomResource(this, 'Publish', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::ServiceConfigs',
+      properties: {
+        TableName: this.table.tableName,
+        Bucket: asset.s3BucketName,
+        Key: asset.s3ObjectKey,
+        Version: this.version,
+      },
+    });
+  }
+
+  /**
+   * Read access to the configs for each function whose handler reads CATALOG_ENV, and only for them (GetItem: the
+   * catalog reads item by item); such a function is created after the first publication.
+   */
+  grantReaders(functions: Record<string, ControllerFunction>, specs: Record<string, HandlerSpec>) {
+    for (const [handler, spec] of Object.entries(specs)) {
+      if (!spec.env.includes(CATALOG_ENV)) continue;
+      const fn = functions[handler] as ControllerFunction;
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [this.table.tableArn] }),
+      );
+      fn.function.node.addDependency(this.publish);
+    }
+  }
+}
