@@ -36,7 +36,6 @@ const ENV = {
   AWS_SECRET_ACCESS_KEY: 'example',
   TABLE_NAME: 'rollouts',
   STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:rollouts',
-  SERVICES_JSON: '[]',
   CONFIG_TABLE_NAME: 'service-configs',
   APPROVAL_SIGNING_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:sign-AbCdEf',
   POWERTOOLS_TRACE_ENABLED: 'false',
