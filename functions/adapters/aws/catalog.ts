@@ -1,7 +1,6 @@
 /**
- * ServiceCatalog over the service configs bundled at deploy time (SERVICES_JSON), validated once per cold start
- * by the handlers' environment (handlers/env.ts serviceConfigs): a bad bundle fails the cold start with every
- * wrong field named.
+ * ServiceCatalog over configs held in memory, validated by the caller (parseServiceConfigs): the sandbox's catalog
+ * and the tests' double. Deployed functions read the config table instead (config-catalog.ts).
  */
 import type { ServiceConfig } from '../../core/config';
 import type { ServiceCatalog } from '../../ports';
