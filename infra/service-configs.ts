@@ -58,12 +58,27 @@ export class ServiceConfigs extends Construct {
     const asset = new s3assets.Asset(this, 'Configs', { path: path.join(dir, 'services.json') });
     this.version = asset.assetHash;
 
+    const provider = this.provider(asset, props.logRetention);
+    this.publish = new CustomResource(this, 'Publish', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::ServiceConfigs',
+      properties: {
+        TableName: this.table.tableName,
+        Bucket: asset.s3BucketName,
+        Key: asset.s3ObjectKey,
+        Version: this.version,
+      },
+    });
+  }
+
+  /** The publisher function, allowed to read the asset and rewrite the table, behind the Provider framework. */
+  private provider(asset: s3assets.Asset, logRetention?: logs.RetentionDays): cr.Provider {
     const publisher = new ControllerFunction(this, 'Publisher', {
       handler: 'publish-configs',
       timeout: Duration.minutes(5),
       environment: {},
       description: 'canary controller: writes the service configs to their table at deploy time',
-      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...(logRetention ? { logRetention } : {}),
     });
     const partition = Stack.of(this).partition;
     publisher.role.addToPrincipalPolicy(
@@ -109,16 +124,7 @@ export class ServiceConfigs extends Construct {
           'The runtime of the Provider framework function is chosen by the CDK release the project pins.',
       },
     ]);
-    this.publish = new CustomResource(this, 'Publish', {
-      serviceToken: provider.serviceToken,
-      resourceType: 'Custom::ServiceConfigs',
-      properties: {
-        TableName: this.table.tableName,
-        Bucket: asset.s3BucketName,
-        Key: asset.s3ObjectKey,
-        Version: this.version,
-      },
-    });
+    return provider;
   }
 
   /**
