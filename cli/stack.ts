@@ -3,7 +3,7 @@
  * (CloudFormation DescribeStacks) name the rollout table, the state machine, the bus, the service-config table and
  * the functions' roles, and the service configs are read from their table. What the environment sets explicitly
  * wins over an output, so the variables the CLI always read (TABLE_NAME, STATE_MACHINE_ARN, EVENT_BUS_NAME,
- * SERVICES_JSON, CONTROLLER_ROLES) keep working, with or without a stack.
+ * SERVICES_JSON, CONTROLLER_ROLES, CONTROLLER_TAG) keep working, with or without a stack.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -19,6 +19,7 @@ export const STACK_OUTPUTS: Readonly<Record<string, string>> = {
   EventBusName: 'EVENT_BUS_NAME',
   ServiceConfigTableName: 'CONFIG_TABLE_NAME',
   ControllerRoles: 'CONTROLLER_ROLES',
+  ControllerTag: 'CONTROLLER_TAG',
 };
 
 export class StackSettingError extends Error {}

@@ -22,6 +22,7 @@ const OUTPUTS = [
   { OutputKey: 'EventBusName', OutputValue: 'canary-controller' },
   { OutputKey: 'TopicArn', OutputValue: 'arn:aws:sns:us-east-1:123456789012:rollouts' },
   { OutputKey: 'ControllerRoles', OutputValue: '{"start-rollout":"arn:aws:iam::123456789012:role/start"}' },
+  { OutputKey: 'ControllerTag', OutputValue: STACK },
 ];
 const CONFIGS = parseServiceConfigs([validServiceConfig()]);
 const described = (Outputs = OUTPUTS) => ({
@@ -63,6 +64,7 @@ describe('withStackSettings', () => {
       STATE_MACHINE_ARN: OUTPUTS[2]?.OutputValue,
       EVENT_BUS_NAME: 'canary-controller',
       CONTROLLER_ROLES: OUTPUTS[5]?.OutputValue,
+      CONTROLLER_TAG: STACK,
     });
     expect(JSON.parse(env.SERVICES_JSON ?? '[]')).toEqual(CONFIGS);
     expect(tablesRead).toEqual(['canary-service-configs']);
