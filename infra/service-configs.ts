@@ -16,7 +16,7 @@ import path from 'node:path';
 import { type CfnElement, CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
@@ -105,14 +105,27 @@ export class ServiceConfigs extends Construct {
     ]);
 
     const publisherId = Stack.of(this).getLogicalId(publisher.function.node.defaultChild as CfnElement);
-    const provider = new cr.Provider(this, 'Provider', { onEventHandler: publisher.function });
-    acknowledge(provider, [
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason:
-          "The Provider framework's own function logs with AWSLambdaBasicExecutionRole (CDK custom-resources); " +
-          'it runs only during deploys.',
-      },
+    // The framework's function gets a role and log group of its own, so no AWS managed policy is attached.
+    const frameworkLogs = new logs.LogGroup(this, 'ProviderLogs', {
+      retention: logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const frameworkRole = new iam.Role(this, 'ProviderRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'canary controller: the service-config custom resource framework',
+    });
+    frameworkRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [frameworkLogs.logGroupArn],
+      }),
+    );
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: publisher.function,
+      frameworkOnEventRole: frameworkRole,
+      logGroup: frameworkLogs,
+    });
+    acknowledge(frameworkRole, [
       {
         id: `AwsSolutions-IAM5[Resource::<${publisherId}.Arn>:*]`,
         reason:

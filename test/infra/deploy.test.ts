@@ -6,7 +6,7 @@
  * template).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -53,8 +53,13 @@ describe('the synthesized template', () => {
   it('bakes in no example account or region: ARNs, conditions and the asset bucket use pseudo parameters', () => {
     expect(templateText).not.toContain(EXAMPLE_ACCOUNT);
     expect(templateText).not.toContain(EXAMPLE_REGION);
-    // The user's own resources are named as configured.
-    expect(templateText).toContain(`arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/web/`);
+    // The user's own resources are named as configured, in the service configs the deploy publishes (an asset).
+    const configs = readdirSync(outdir)
+      .filter((f) => /^asset\.[0-9a-f]+\.json$/.test(f))
+      .map((f) => readFileSync(path.join(outdir, f), 'utf8'));
+    expect(configs.join('\n')).toContain(
+      `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/web/`,
+    );
 
     const resources = Object.values(template.Resources) as { Type: string; Properties: Cfn }[];
     const functions = resources.filter((r) => r.Type === 'AWS::Lambda::Function');
