@@ -29,7 +29,7 @@ import {
 } from '../../functions/core/judge';
 import { afterAnalysis, decide, nextBakeWait, stepBakeSeconds } from '../../functions/core/rules';
 import { fixedCheckFails, mannWhitney, mannWhitneyIndicators } from './baselines';
-import { detectionBound } from './bounds';
+import { boundMedian, detectionBound } from './bounds';
 import { normCdf, normInv, Rng } from './random';
 
 const PERIOD_S = 60;
@@ -83,9 +83,16 @@ interface Scenario {
   horizon?: number;
   /** The issue's target for the sequential judge's median canary requests to detect, if it sets one. */
   target?: number;
+  /**
+   * The error-rate regression's size, for the effect-size targets: the sequential judge's median canary requests to
+   * detect against the Neyman–Pearson bound's median (the scenario bakes long enough for the bound to reach 50%).
+   */
+  effect?: number;
 }
 
 const SINGLE = [{ weight: 5, bake: 10, kayentaWindow: 60 }];
+/** One step baking the whole horizon: long enough for the Neyman–Pearson bound to reach 50% at every effect size. */
+const LONG = [{ weight: 5, bake: 60, kayentaWindow: 60 }];
 const SCHEDULE = [5, 10, 25, 50].map((weight) => ({ weight, bake: 5, kayentaWindow: 15 }));
 
 function steady(
@@ -129,6 +136,42 @@ const ALL_SCENARIOS: Scenario[] = [
     steps: SCHEDULE,
   },
   { name: 'errors 1.5× (1% base)', kind: 'regression', world: steady(100, 0.01, 0.015), steps: SINGLE },
+  // Effect sizes 1.3× to 25×, each with the canary below the 5% ceiling so that the sequential test decides.
+  {
+    name: 'errors 1.3× (2% base), long bake',
+    kind: 'regression',
+    world: steady(100, 0.02, 0.026),
+    steps: LONG,
+    effect: 1.3,
+  },
+  {
+    name: 'errors 2× (1% base), long bake',
+    kind: 'regression',
+    world: steady(100, 0.01, 0.02),
+    steps: LONG,
+    effect: 2,
+  },
+  {
+    name: 'errors 5× (0.4% base), long bake',
+    kind: 'regression',
+    world: steady(100, 0.004, 0.02),
+    steps: LONG,
+    effect: 5,
+  },
+  {
+    name: 'errors 10× (0.2% base), long bake',
+    kind: 'regression',
+    world: steady(100, 0.002, 0.02),
+    steps: LONG,
+    effect: 10,
+  },
+  {
+    name: 'errors 25× (0.1% base), long bake',
+    kind: 'regression',
+    world: steady(100, 0.001, 0.025),
+    steps: LONG,
+    effect: 25,
+  },
   {
     name: 'errors 2× (1% base)',
     kind: 'regression',
@@ -251,6 +294,8 @@ interface Outcome {
   detectedAtS: number;
   excessFailed: number;
   promotedAtS: number; // Infinity when not promoted within the horizon
+  /** A step advanced before its bake ended on the judge's early pass (sequential judges only). */
+  earlyPassed: boolean;
 }
 
 const isSequential = (j: JudgeName) =>
@@ -274,6 +319,7 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
   let nextAnalysis = 1;
   let failedChecks = 0;
   let lastCheckFailed = false;
+  let earlyPassed = false;
   let canaryRequests = 0;
   /** Canary requests the judge has seen (every one for the judges that read each minute as it ends). */
   let judgedRequests = 0;
@@ -350,7 +396,9 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
         bakeSeconds: cfg.bake * PERIOD_S,
         approval: false,
       };
-      const action = decide(judge(window, [], policy), step, extensions, policy, bakeLeft).action;
+      const decided = decide(judge(window, [], policy), step, extensions, policy, bakeLeft);
+      const action = decided.action;
+      if (decided.because === 'earlyPass') earlyPassed = true;
       if (action === 'rollback') decision = 'rollback';
       else if (action === 'advance' || action === 'awaitApproval') decision = 'advance';
       // The wait the workflow takes next (no approvals here): the product's afterAnalysis, or on advancing the
@@ -394,6 +442,7 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
         detectedAtS: (t + 1) * PERIOD_S,
         excessFailed: excess,
         promotedAtS: Infinity,
+        earlyPassed,
       };
     }
     if (decision === 'advance') {
@@ -406,11 +455,12 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
           ...NOT_ROLLED_BACK,
           excessFailed: excess,
           promotedAtS: (t + 1) * PERIOD_S,
+          earlyPassed,
         };
       }
     }
   }
-  return { ...NOT_ROLLED_BACK, excessFailed: excess, promotedAtS: Infinity };
+  return { ...NOT_ROLLED_BACK, excessFailed: excess, promotedAtS: Infinity, earlyPassed };
 }
 
 const NOT_ROLLED_BACK = {
@@ -448,6 +498,8 @@ export interface JudgeFigures {
   medianSecondsToDetect: number | null;
   excessFailedRequests: number | null;
   medianSecondsToPromote: number | null;
+  /** Share of runs in which a step passed early (the judge's early pass, before the bake's end). */
+  earlyPassRate: number;
 }
 
 function runScenario(
@@ -490,6 +542,7 @@ function runScenario(
             0.5,
           )
         : null,
+      earlyPassRate: outcomes.filter((o) => o.earlyPassed).length / runs,
     };
   }
   // The sequential judge's share of runs detected with at most n canary requests, for the bounds table.
@@ -639,6 +692,82 @@ function boundsFor(results: ShardResult[]): Bound[] {
   return out;
 }
 
+/** The targets the judge is held to, each with its figures and whether it is met. */
+export interface Target {
+  target: string;
+  scenario: string;
+  figures: string;
+  met: boolean;
+}
+
+/** False rollbacks allowed in every A/A scenario, and detection allowed against the bound's median. */
+const MAX_FALSE_ROLLBACK = 0.01;
+const MAX_RATIO_TO_BOUND = 1.5;
+const MAX_EARLY_PASS_AT_1_5 = 0.05;
+
+function targetsFor(results: ShardResult[]): Target[] {
+  const alpha = POLICY.errorRate.alpha ?? 0.01;
+  const out: Target[] = [];
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  for (const r of results) {
+    const s = ALL_SCENARIOS.find((x) => x.name === r.name) as Scenario;
+    const seq = r.judges.sequential;
+    if (!seq) continue;
+    if (s.kind === 'aa') {
+      const rate = seq.falseRollbackRate ?? 0;
+      const [lo, hi] = seq.falseRollbackInterval ?? [0, 0];
+      out.push({
+        target: `false rollback ≤ ${pct(MAX_FALSE_ROLLBACK)}`,
+        scenario: s.name,
+        figures: `${pct(rate)} [${pct(lo)}–${pct(hi)}] of ${seq.runs}`,
+        met: rate <= MAX_FALSE_ROLLBACK,
+      });
+    }
+    if (s.effect !== undefined) {
+      const w0 = s.world(0);
+      const horizon = s.horizon ?? HORIZON;
+      const perMinute = (t: number) => w0.rps * PERIOD_S * (weightAt(s, t) / 100);
+      const median = boundMedian({ canaryPerMinute: perMinute, p0: w0.baseErr, p1: w0.canaryErr, alpha });
+      let served = 0;
+      for (let t = 0; t < horizon; t++) served += perMinute(t);
+      const ratio = (f: JudgeFigures | undefined) =>
+        f?.medianRequestsToDetect == null ? '∞' : (f.medianRequestsToDetect / median).toFixed(2);
+      const seqRatio = seq.medianRequestsToDetect === null ? Infinity : seq.medianRequestsToDetect / median;
+      out.push({
+        target: `median requests to detect ≤ ${MAX_RATIO_TO_BOUND}× the bound's median`,
+        scenario: s.name,
+        figures:
+          `bound median ${median}; sequential ${fmt(seq.medianRequestsToDetect)} (${ratio(seq)}×); ` +
+          `fixed ${ratio(r.judges.fixed)}×, fixed-strict ${ratio(r.judges['fixed-strict'])}×, kayenta ${ratio(r.judges.kayenta)}×` +
+          (served < median * MAX_RATIO_TO_BOUND ? ' (scenario too short)' : ''),
+        met: seqRatio <= MAX_RATIO_TO_BOUND,
+      });
+    }
+    if (s.name === 'errors 1.5× (1% base)') {
+      out.push({
+        target: `a 1.5× regression passes a step early in ≤ ${pct(MAX_EARLY_PASS_AT_1_5)} of runs`,
+        scenario: s.name,
+        figures: `${pct(seq.earlyPassRate)} of ${seq.runs}`,
+        met: seq.earlyPassRate <= MAX_EARLY_PASS_AT_1_5,
+      });
+    }
+  }
+  return out;
+}
+
+function printTargets(targets: Target[]): void {
+  if (targets.length === 0) return;
+  process.stdout.write(
+    `\nTargets (the sequential judge with the production defaults; the bound's median is the fewest canary requests ` +
+      `at which any judge with ≤ ${POLICY.errorRate.alpha ?? 0.01} false rollbacks detects in half the runs, ` +
+      `bench/judge/bounds.ts; ratios are median requests to detect over it):\n`,
+  );
+  printTable([
+    ['target', 'scenario', 'figures', 'met'],
+    ...targets.map((t) => [t.target, t.scenario, t.figures, t.met ? 'PASS' : 'FAIL']),
+  ]);
+}
+
 /** The sequential judge with the metric delay against the same judge without it, side by side. */
 function printDelayCost(results: ShardResult[]): void {
   const rows: string[][] = [
@@ -729,8 +858,9 @@ export async function main(args: string[]): Promise<void> {
           regRuns,
         );
   const bounds = boundsFor(results);
+  const targets = targetsFor(results);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ scenarios: results, bounds }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ scenarios: results, bounds, targets }, null, 2)}\n`);
     return;
   }
   const rows: string[][] = [
@@ -745,6 +875,7 @@ export async function main(args: string[]): Promise<void> {
       'detect med s',
       'excess failed',
       'promote med s',
+      'early pass',
     ],
   ];
   for (const r of results) {
@@ -762,12 +893,14 @@ export async function main(args: string[]): Promise<void> {
         fmt(f.medianSecondsToDetect),
         fmt(f.excessFailedRequests, 1),
         fmt(f.medianSecondsToPromote),
+        isSequential(j as JudgeName) ? `${(f.earlyPassRate * 100).toFixed(1)}%` : '—',
       ]);
     }
   }
   printTable(rows);
   printDelayCost(results);
   printBounds(bounds);
+  printTargets(targets);
   process.stdout.write(
     `\nA/A runs ${aaRuns}, regression runs ${regRuns}; runs of ${HORIZON} one-minute periods; slow threshold ${SLOW_MS} ms, median threshold ${MEDIAN_MS} ms; warm-up 120 s; ${workers} worker(s); ` +
       `requests-to-detect quantiles count undetected runs as ∞ (— when the quantile is ∞); req→detect: canary requests in the ` +
