@@ -38,6 +38,11 @@ describe('judge: early pass needs evidence against the smallest regression that 
     expect(m?.facts.passRatio).toBe(1.5);
     expect(m?.eValueNotWorse).toBeGreaterThanOrEqual(m?.eThreshold as number);
     expect(m?.interval?.upper).toBeLessThan(1.5);
+    const [, upper] =
+      /shown below 1\.50× stable \(the smallest regression that matters\); e-value [\d.e+]+ of 125 against ≥ 1\.50×, ratio 1\.15 \(≤ ([\d.]+)× at 99\.2%\)/.exec(
+        evidenceText(m as never),
+      ) ?? [];
+    expect(Number(upper)).toBeLessThan(1.5);
   });
 
   it('refuses the early pass when the team declares 1.3× the smallest regression, and says why', () => {
