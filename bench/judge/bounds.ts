@@ -121,3 +121,24 @@ export function detectionBound({ canaryPerMinute, p0, p1, alpha, n }: BoundInput
   }
   return Math.min(1, bound);
 }
+
+/**
+ * The bound's median: the smallest n at which detectionBound reaches 50%, i.e. the fewest canary requests any judge
+ * with ≤ alpha false rollbacks could need in a median run (bisection; the bound rises with n). Infinity when the
+ * bound stays under 50% up to maxN.
+ */
+export function boundMedian(input: Omit<BoundInput, 'n'>, maxN = 1_000_000): number {
+  const reaches = (n: number) => detectionBound({ ...input, n }) >= 0.5;
+  let hi = 1;
+  while (!reaches(hi)) {
+    if (hi >= maxN) return Number.POSITIVE_INFINITY;
+    hi = Math.min(maxN, hi * 2);
+  }
+  let lo = Math.floor(hi / 2); // does not reach (or 0)
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (reaches(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}

@@ -11,14 +11,19 @@
  *   only the periods settled after the default metric delay (analysis.metricDelaySeconds, 120 s), so at the end of
  *   minute t it judges minutes up to t − 2.
  * - seq-no-delay: the same judge reading every period the moment it ends (metric delay 0): what the delay costs.
- * - seq-ext-unlimited, seq-tol0.2 (BENCH_VARIANTS=1): the same with unlimited extensions (then advance) and with
- *   errorRate.tolerance 0.2.
+ * - seq-ext-unlimited, seq-tol0.2, seq-minreg1.25 (BENCH_VARIANTS=1): the same with unlimited extensions (then
+ *   advance), with errorRate.tolerance 0.2 and with analysis.minimumRegression 1.25.
  * - fixed: Flagger-style: each minute, success rate ≥ 99% and p99 ≤ 500 ms over the last minute (checked when
  *   the minute has ≥ 20 canary requests); rollback after 5 failed checks (Flagger's usual `threshold: 5`).
  * - fixed-strict: the same with rollback at the first failed check (threshold 1).
  * - kayenta: Mann–Whitney (two-sided, 98% confidence, canary higher) on error indicators and on latency samples
  *   (up to 40 requests per version per minute), looked at once per step at the end of a fixed window:
  *   60 minutes for a single-step rollout, 15 minutes per step for the 4-step schedule.
+ * - oracle (effect-size scenarios only): the likelihood-ratio e-process at the true ratio, no judge (ORACLE_ALPHA).
+ *
+ * The targets printed at the end: false rollback ≤ 1% in every A/A scenario; at every effect size (1.3× to 25×, one
+ * step baking the whole horizon) the sequential judge's median canary requests to detect ≤ 1.5× the Neyman–Pearson
+ * bound's median (bounds.ts, boundMedian); a 1.5× regression passes a step early in ≤ 5% of runs.
  */
 import { type AnalysisPolicy, parseAnalysisPolicy } from '../../functions/core/config';
 import {
@@ -28,8 +33,9 @@ import {
   type PeriodStats,
 } from '../../functions/core/judge';
 import { afterAnalysis, decide, nextBakeWait, stepBakeSeconds } from '../../functions/core/rules';
+import { ERROR_ALPHA_SHARE } from '../../functions/core/sequential-checks';
 import { fixedCheckFails, mannWhitney, mannWhitneyIndicators } from './baselines';
-import { detectionBound } from './bounds';
+import { boundMedian, detectionBound } from './bounds';
 import { normCdf, normInv, Rng } from './random';
 
 const PERIOD_S = 60;
@@ -83,9 +89,16 @@ interface Scenario {
   horizon?: number;
   /** The issue's target for the sequential judge's median canary requests to detect, if it sets one. */
   target?: number;
+  /**
+   * The error-rate regression's size, for the effect-size targets: the sequential judge's median canary requests to
+   * detect against the Neyman–Pearson bound's median (the scenario bakes long enough for the bound to reach 50%).
+   */
+  effect?: number;
 }
 
 const SINGLE = [{ weight: 5, bake: 10, kayentaWindow: 60 }];
+/** One step baking the whole horizon: long enough for the Neyman–Pearson bound to reach 50% at every effect size. */
+const LONG = [{ weight: 5, bake: 60, kayentaWindow: 60 }];
 const SCHEDULE = [5, 10, 25, 50].map((weight) => ({ weight, bake: 5, kayentaWindow: 15 }));
 
 function steady(
@@ -129,6 +142,44 @@ const ALL_SCENARIOS: Scenario[] = [
     steps: SCHEDULE,
   },
   { name: 'errors 1.5× (1% base)', kind: 'regression', world: steady(100, 0.01, 0.015), steps: SINGLE },
+  // Effect sizes 1.3× to 25×, the canary below the 5% ceiling so that the sequential test decides, and from 5× up at
+  // a 0.5% canary rate so that the bound's median spans a few minutes: where it is the first minute's 300 requests,
+  // a judge is scored 1× or 2× by whether that minute alone suffices, a coin flip that says little about the test.
+  {
+    name: 'errors 1.3× (2% base), long bake',
+    kind: 'regression',
+    world: steady(100, 0.02, 0.026),
+    steps: LONG,
+    effect: 1.3,
+  },
+  {
+    name: 'errors 2× (1% base), long bake',
+    kind: 'regression',
+    world: steady(100, 0.01, 0.02),
+    steps: LONG,
+    effect: 2,
+  },
+  {
+    name: 'errors 5× (0.1% base), long bake',
+    kind: 'regression',
+    world: steady(100, 0.001, 0.005),
+    steps: LONG,
+    effect: 5,
+  },
+  {
+    name: 'errors 10× (0.05% base), long bake',
+    kind: 'regression',
+    world: steady(100, 0.0005, 0.005),
+    steps: LONG,
+    effect: 10,
+  },
+  {
+    name: 'errors 25× (0.02% base), long bake',
+    kind: 'regression',
+    world: steady(100, 0.0002, 0.005),
+    steps: LONG,
+    effect: 25,
+  },
   {
     name: 'errors 2× (1% base)',
     kind: 'regression',
@@ -213,6 +264,9 @@ const POLICY_TOL = (tolerance: number): AnalysisPolicy => ({
   errorRate: { ...POLICY.errorRate, tolerance },
 });
 
+/** Variant: the production defaults with analysis.minimumRegression 1.25 (early pass needs evidence below 1.25×). */
+const POLICY_MINREG: AnalysisPolicy = { ...POLICY, minimumRegression: 1.25 };
+
 /** The metric delay the sequential judges model (the product's default), in seconds. */
 const METRIC_DELAY_S = POLICY.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS;
 
@@ -221,25 +275,38 @@ type JudgeName =
   | 'seq-no-delay'
   | 'seq-ext-unlimited'
   | 'seq-tol0.2'
+  | 'seq-minreg1.25'
   | 'fixed'
   | 'fixed-strict'
-  | 'kayenta';
-/** BENCH_VARIANTS=1 adds the two sequential variants (unlimited extensions; tolerance 0.2). */
+  | 'kayenta'
+  | 'oracle';
+/** BENCH_VARIANTS=1 adds the sequential variants (unlimited extensions; tolerance 0.2; minimumRegression 1.25). */
 const ALL_JUDGES: JudgeName[] = [
   'sequential',
   'seq-no-delay',
   'seq-ext-unlimited',
   'seq-tol0.2',
+  'seq-minreg1.25',
   'fixed',
   'fixed-strict',
   'kayenta',
+  'oracle',
 ];
 /** BENCH_JUDGES=a,b picks judges by name (for tuning). */
 const JUDGES: JudgeName[] = process.env.BENCH_JUDGES
   ? ALL_JUDGES.filter((j) => process.env.BENCH_JUDGES?.split(',').includes(j))
   : process.env.BENCH_VARIANTS === '1'
     ? ALL_JUDGES
-    : ['sequential', 'seq-no-delay', 'fixed', 'fixed-strict', 'kayenta'];
+    : ['sequential', 'seq-no-delay', 'fixed', 'fixed-strict', 'kayenta', 'oracle'];
+
+/**
+ * The error test's share of alpha in the sequential judge (it runs beside two latency tests): the oracle's bar.
+ * The oracle is no judge: the likelihood-ratio e-process at the true ratio of error rates (it knows the regression's
+ * size), reading each minute as it ends and rolling back once it reaches 1/alpha. No e-process on these counts does
+ * better in expected log-growth, so its median is about the floor for any judge that keeps its guarantee at every
+ * look; it runs on the effect-size scenarios only.
+ */
+const ORACLE_ALPHA = (POLICY.errorRate.alpha ?? 0.01) * ERROR_ALPHA_SHARE;
 
 interface Outcome {
   rolledBack: boolean;
@@ -251,10 +318,16 @@ interface Outcome {
   detectedAtS: number;
   excessFailed: number;
   promotedAtS: number; // Infinity when not promoted within the horizon
+  /** A step advanced before its bake ended on the judge's early pass (sequential judges only). */
+  earlyPassed: boolean;
 }
 
 const isSequential = (j: JudgeName) =>
-  j === 'sequential' || j === 'seq-no-delay' || j === 'seq-ext-unlimited' || j === 'seq-tol0.2';
+  j === 'sequential' ||
+  j === 'seq-no-delay' ||
+  j === 'seq-ext-unlimited' ||
+  j === 'seq-tol0.2' ||
+  j === 'seq-minreg1.25';
 
 function empiricalP99(rng: Rng, l: Latency, n: number): number | null {
   if (n === 0) return null;
@@ -274,6 +347,8 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
   let nextAnalysis = 1;
   let failedChecks = 0;
   let lastCheckFailed = false;
+  let earlyPassed = false;
+  let oracleLog = 0;
   let canaryRequests = 0;
   /** Canary requests the judge has seen (every one for the judges that read each minute as it ends). */
   let judgedRequests = 0;
@@ -319,13 +394,15 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
     if (isSequential(judgeName)) {
       if (t + 1 < nextAnalysis) continue;
       const policy =
-        judgeName === 'seq-tol0.2'
-          ? POLICY_TOL(0.2)
-          : judgeName === 'seq-ext-unlimited'
-            ? POLICY_UNLIMITED_EXT
-            : judgeName === 'seq-no-delay'
-              ? POLICY_NO_DELAY
-              : POLICY;
+        judgeName === 'seq-minreg1.25'
+          ? POLICY_MINREG
+          : judgeName === 'seq-tol0.2'
+            ? POLICY_TOL(0.2)
+            : judgeName === 'seq-ext-unlimited'
+              ? POLICY_UNLIMITED_EXT
+              : judgeName === 'seq-no-delay'
+                ? POLICY_NO_DELAY
+                : POLICY;
       // Only the periods settled at the end of minute t (the analysis's settledEnd).
       const delayS = policy.metricDelaySeconds ?? METRIC_DELAY_S;
       const settled = Math.max(0, Math.floor(((t + 1) * PERIOD_S - delayS) / PERIOD_S));
@@ -350,7 +427,9 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
         bakeSeconds: cfg.bake * PERIOD_S,
         approval: false,
       };
-      const action = decide(judge(window, [], policy), step, extensions, policy, bakeLeft).action;
+      const decided = decide(judge(window, [], policy), step, extensions, policy, bakeLeft);
+      const action = decided.action;
+      if (decided.because === 'earlyPass') earlyPassed = true;
       if (action === 'rollback') decision = 'rollback';
       else if (action === 'advance' || action === 'awaitApproval') decision = 'advance';
       // The wait the workflow takes next (no approvals here): the product's afterAnalysis, or on advancing the
@@ -365,6 +444,14 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
             ? nextBakeWait(stepBakeSeconds(following.bake * PERIOD_S, policy), policy, elapsed).wait
             : 0;
       nextAnalysis = t + 1 + Math.max(1, Math.ceil(waitS / PERIOD_S));
+    } else if (judgeName === 'oracle') {
+      const m = w.canaryErr / w.baseErr;
+      if (c > 0 && b > 0 && ce + be > 0) {
+        const th0 = c / (c + b);
+        const th1 = (m * c) / (m * c + b);
+        oracleLog += ce * Math.log(th1 / th0) + be * Math.log((1 - th1) / (1 - th0));
+      }
+      if (oracleLog >= Math.log(1 / ORACLE_ALPHA)) decision = 'rollback';
     } else if (judgeName === 'fixed' || judgeName === 'fixed-strict') {
       lastCheckFailed = fixedCheckFails(c, ce, cp99, { minSuccess: 0.99, maxP99Ms: 500, minRequests: 20 });
       if (lastCheckFailed) failedChecks++;
@@ -394,6 +481,7 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
         detectedAtS: (t + 1) * PERIOD_S,
         excessFailed: excess,
         promotedAtS: Infinity,
+        earlyPassed,
       };
     }
     if (decision === 'advance') {
@@ -406,11 +494,12 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
           ...NOT_ROLLED_BACK,
           excessFailed: excess,
           promotedAtS: (t + 1) * PERIOD_S,
+          earlyPassed,
         };
       }
     }
   }
-  return { ...NOT_ROLLED_BACK, excessFailed: excess, promotedAtS: Infinity };
+  return { ...NOT_ROLLED_BACK, excessFailed: excess, promotedAtS: Infinity, earlyPassed };
 }
 
 const NOT_ROLLED_BACK = {
@@ -448,6 +537,8 @@ export interface JudgeFigures {
   medianSecondsToDetect: number | null;
   excessFailedRequests: number | null;
   medianSecondsToPromote: number | null;
+  /** Share of runs in which a step passed early (the judge's early pass, before the bake's end). */
+  earlyPassRate: number;
 }
 
 function runScenario(
@@ -458,6 +549,7 @@ function runScenario(
   const out: Record<string, JudgeFigures> = {};
   let sequentialReq: number[] = [];
   for (const j of JUDGES) {
+    if (j === 'oracle' && s.effect === undefined) continue;
     const outcomes: Outcome[] = [];
     for (let r = 0; r < runs; r++) outcomes.push(simulate(s, j, seed * 100_003 + r));
     const rolled = outcomes.filter((o) => o.rolledBack).length;
@@ -490,6 +582,7 @@ function runScenario(
             0.5,
           )
         : null,
+      earlyPassRate: outcomes.filter((o) => o.earlyPassed).length / runs,
     };
   }
   // The sequential judge's share of runs detected with at most n canary requests, for the bounds table.
@@ -639,6 +732,82 @@ function boundsFor(results: ShardResult[]): Bound[] {
   return out;
 }
 
+/** The targets the judge is held to, each with its figures and whether it is met. */
+export interface Target {
+  target: string;
+  scenario: string;
+  figures: string;
+  met: boolean;
+}
+
+/** False rollbacks allowed in every A/A scenario, and detection allowed against the bound's median. */
+const MAX_FALSE_ROLLBACK = 0.01;
+const MAX_RATIO_TO_BOUND = 1.5;
+const MAX_EARLY_PASS_AT_1_5 = 0.05;
+
+function targetsFor(results: ShardResult[]): Target[] {
+  const alpha = POLICY.errorRate.alpha ?? 0.01;
+  const out: Target[] = [];
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  for (const r of results) {
+    const s = ALL_SCENARIOS.find((x) => x.name === r.name) as Scenario;
+    const seq = r.judges.sequential;
+    if (!seq) continue;
+    if (s.kind === 'aa') {
+      const rate = seq.falseRollbackRate ?? 0;
+      const [lo, hi] = seq.falseRollbackInterval ?? [0, 0];
+      out.push({
+        target: `false rollback ≤ ${pct(MAX_FALSE_ROLLBACK)}`,
+        scenario: s.name,
+        figures: `${pct(rate)} [${pct(lo)}–${pct(hi)}] of ${seq.runs}`,
+        met: rate <= MAX_FALSE_ROLLBACK,
+      });
+    }
+    if (s.effect !== undefined) {
+      const w0 = s.world(0);
+      const horizon = s.horizon ?? HORIZON;
+      const perMinute = (t: number) => w0.rps * PERIOD_S * (weightAt(s, t) / 100);
+      const median = boundMedian({ canaryPerMinute: perMinute, p0: w0.baseErr, p1: w0.canaryErr, alpha });
+      let served = 0;
+      for (let t = 0; t < horizon; t++) served += perMinute(t);
+      const ratio = (f: JudgeFigures | undefined) =>
+        f?.medianRequestsToDetect == null ? '∞' : (f.medianRequestsToDetect / median).toFixed(2);
+      const seqRatio = seq.medianRequestsToDetect === null ? Infinity : seq.medianRequestsToDetect / median;
+      out.push({
+        target: `median requests to detect ≤ ${MAX_RATIO_TO_BOUND}× the bound's median`,
+        scenario: s.name,
+        figures:
+          `bound median ${median}; sequential ${fmt(seq.medianRequestsToDetect)} (${ratio(seq)}×); ` +
+          `oracle ${ratio(r.judges.oracle)}×; fixed ${ratio(r.judges.fixed)}×, fixed-strict ${ratio(r.judges['fixed-strict'])}×, kayenta ${ratio(r.judges.kayenta)}×` +
+          (served < median * MAX_RATIO_TO_BOUND ? ' (scenario too short)' : ''),
+        met: seqRatio <= MAX_RATIO_TO_BOUND,
+      });
+    }
+    if (s.name === 'errors 1.5× (1% base)') {
+      out.push({
+        target: `a 1.5× regression passes a step early in ≤ ${pct(MAX_EARLY_PASS_AT_1_5)} of runs`,
+        scenario: s.name,
+        figures: `${pct(seq.earlyPassRate)} of ${seq.runs}`,
+        met: seq.earlyPassRate <= MAX_EARLY_PASS_AT_1_5,
+      });
+    }
+  }
+  return out;
+}
+
+function printTargets(targets: Target[]): void {
+  if (targets.length === 0) return;
+  process.stdout.write(
+    `\nTargets (the sequential judge with the production defaults; the bound's median is the fewest canary requests ` +
+      `at which any judge with ≤ ${POLICY.errorRate.alpha ?? 0.01} false rollbacks detects in half the runs, ` +
+      `bench/judge/bounds.ts; ratios are median requests to detect over it):\n`,
+  );
+  printTable([
+    ['target', 'scenario', 'figures', 'met'],
+    ...targets.map((t) => [t.target, t.scenario, t.figures, t.met ? 'PASS' : 'FAIL']),
+  ]);
+}
+
 /** The sequential judge with the metric delay against the same judge without it, side by side. */
 function printDelayCost(results: ShardResult[]): void {
   const rows: string[][] = [
@@ -729,8 +898,9 @@ export async function main(args: string[]): Promise<void> {
           regRuns,
         );
   const bounds = boundsFor(results);
+  const targets = targetsFor(results);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ scenarios: results, bounds }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ scenarios: results, bounds, targets }, null, 2)}\n`);
     return;
   }
   const rows: string[][] = [
@@ -745,6 +915,7 @@ export async function main(args: string[]): Promise<void> {
       'detect med s',
       'excess failed',
       'promote med s',
+      'early pass',
     ],
   ];
   for (const r of results) {
@@ -762,12 +933,14 @@ export async function main(args: string[]): Promise<void> {
         fmt(f.medianSecondsToDetect),
         fmt(f.excessFailedRequests, 1),
         fmt(f.medianSecondsToPromote),
+        isSequential(j as JudgeName) ? `${(f.earlyPassRate * 100).toFixed(1)}%` : '—',
       ]);
     }
   }
   printTable(rows);
   printDelayCost(results);
   printBounds(bounds);
+  printTargets(targets);
   process.stdout.write(
     `\nA/A runs ${aaRuns}, regression runs ${regRuns}; runs of ${HORIZON} one-minute periods; slow threshold ${SLOW_MS} ms, median threshold ${MEDIAN_MS} ms; warm-up 120 s; ${workers} worker(s); ` +
       `requests-to-detect quantiles count undetected runs as ∞ (— when the quantile is ∞); req→detect: canary requests in the ` +

@@ -88,6 +88,17 @@ export const analysisSchema = z.strictObject({
    * (passRatio). Optional: true. The last step (no baseline left to compare with) always bakes in full.
    */
   earlyPass: z.boolean().optional(),
+  /**
+   * The smallest regression that matters, as a ratio of the canary's rate to stable's (1.3: 30% more errors or slow
+   * requests). A step passes early only once every sequential test shows the canary below it (at alpha), so a canary
+   * this much worse or more passes early with probability ≤ alpha. errorRate.passRatio and latency.passRatio, when
+   * set, override it for their test. Optional: 1.5.
+   */
+  minimumRegression: z
+    .number({ error: 'must be a number: a ratio above 1, e.g. 1.3 for a canary 30% worse than stable' })
+    .gt(1, 'must be a ratio above 1, e.g. 1.3 for a canary 30% worse than stable')
+    .max(101, 'must be at most 101')
+    .optional(),
   errorRate: z
     .strictObject({
       /**

@@ -100,7 +100,7 @@ function checks(
  *   the alpha guarantee (measured in bench/judge: the 'sequential' judge runs the production extension rules).
  * - Below minRequests canary requests nothing passes (inconclusive: the step is extended); a failure needs evidence
  *   (e-value ≥ 1/alpha), never a lack of data.
- * - earlyPass: every sequential test shows the canary not worse (its confidence sequence below passRatio).
+ * - earlyPass: every sequential test shows the canary below its passRatio (analysis.minimumRegression by default).
  */
 export function judge(window: MetricWindow, alarms: readonly AlarmState[], policy: AnalysisPolicy): Verdict {
   const canary = summarize(window.canary);

@@ -29,6 +29,14 @@ function lookingWorse(t: RatioTest): boolean {
   return !t.worse && !t.notWorse && t.eValue >= t.threshold ** HOLD_EXPONENT;
 }
 
+/** Default smallest regression that matters (analysis.minimumRegression): early pass needs evidence below it. */
+export const DEFAULT_MINIMUM_REGRESSION = 1.5;
+
+/** The ratio a test must show the canary below to pass early: the test's own passRatio, else the declared minimum. */
+function passRatioOf(policy: AnalysisPolicy, own: number | undefined, rho0: number): number {
+  return own ?? Math.max(rho0, policy.minimumRegression ?? DEFAULT_MINIMUM_REGRESSION);
+}
+
 function sequentialEvidence(t: RatioTest, alpha: number) {
   return {
     counts: {
@@ -41,6 +49,7 @@ function sequentialEvidence(t: RatioTest, alpha: number) {
     interval: { lower: t.lower, upper: t.upper, level: 1 - alpha },
     eValue: t.eValue,
     eThreshold: t.threshold,
+    eValueNotWorse: t.eValueNotWorse,
     notWorse: t.notWorse,
     lookingWorse: lookingWorse(t),
   };
@@ -69,7 +78,7 @@ export function judgeErrorRate(
 ): MetricEvidence {
   const { tolerance, max, minIncrease } = policy.errorRate;
   const rho0 = 1 + tolerance;
-  const passRatio = policy.errorRate.passRatio ?? Math.max(rho0, 1.5);
+  const passRatio = passRatioOf(policy, policy.errorRate.passRatio, rho0);
   const canaryRate = c.errorRate ?? 0;
   const enough = c.requests >= policy.minRequests;
   const t = ratioTest(
@@ -128,15 +137,16 @@ export function judgeSlowRequests(
 ): MetricEvidence {
   const tolerance = policy.latency.slowTolerance ?? 0;
   const rho0 = 1 + tolerance;
-  const passRatio = policy.latency.passRatio ?? Math.max(rho0, 1.5);
+  const passRatio = passRatioOf(policy, policy.latency.passRatio, rho0);
   const warm = afterWarmup(window, policy);
   const warmCanary = window.canary.filter(warm);
   const warmRequests = warmCanary.reduce((acc, p) => acc + p.requests, 0);
   const enough = c.requests >= policy.minRequests;
+  // Shifts of the whole distribution move the share above the median by little (×1.10 latency ≈ ×1.15 share): the
+  // test's bets on 1.1× and 1.21× cover them.
   const t = ratioTest(
     pairPeriods(window, (p) => p[field] ?? 0, warm),
-    // Shifts of the whole distribution move the share above the median by little (×1.10 latency ≈ ×1.15 share).
-    { rho0, passRatio, alpha, guess: field === 'slow' ? 2 : 1.2 },
+    { rho0, passRatio, alpha },
   );
   const tail = field === 'slow';
   const ceilingMs = policy.latency.p99MaxMs;

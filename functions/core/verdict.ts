@@ -105,8 +105,8 @@ export interface FailureCounts {
 /**
  * Why one check came out as it did.
  * - The sequential tests (error rate, slow shares): shownWorse (e-value past 1/α: fails), aboveCeiling (the
- *   absolute guard rail: fails), lookingWorse (evidence building: holds the step), shownNotWorse (the confidence
- *   sequence below passRatio), notShownWorse; the error rate's noBaseline (no concurrent stable traffic: judged on
+ *   absolute guard rail: fails), lookingWorse (evidence building: holds the step), shownNotWorse (shown below
+ *   passRatio), notShownWorse; the error rate's noBaseline (no concurrent stable traffic: judged on
  *   the absolute limit only); warmingUp (latency not judged in the canary's first minutes).
  * - The p99 comparison (no slow-request counts): warmingUp, noLatencyData, p99Compared.
  * - Target health: noHealthyTarget, allUnhealthy (both fail), someUnhealthy, healthy.
@@ -139,7 +139,10 @@ export interface RateSide {
 
 /** The figures behind a check's reason (each check fills the ones it uses). */
 export interface EvidenceFacts {
-  /** Sequential tests: the ratio the canary is held to (1 + tolerance) and the one that passes it early. */
+  /**
+   * Sequential tests: the ratio the canary is held to (1 + tolerance) and the one it must be shown below to pass early
+   * (its passRatio, else analysis.minimumRegression).
+   */
   rho0?: number;
   passRatio?: number;
   /** The absolute ceiling: an error rate (error rate) or a p99 in ms (latency). */
@@ -184,13 +187,19 @@ export interface MetricEvidence {
   counts?: { canaryEvents: number; canaryRequests: number; baselineEvents: number; baselineRequests: number };
   /** Error rate only, when the source breaks failures down: what failed, per version. */
   failures?: { canary: FailureCounts; baseline: FailureCounts };
-  /** Sequential tests only: estimate of canary rate / baseline rate, and its anytime-valid confidence sequence. */
+  /**
+   * Sequential tests only: estimate of canary rate / baseline rate, and the bounds the two tests give at level 1 − α
+   * (each a one-sided confidence sequence): lower is above rho0 exactly when the test shows the canary worse, upper
+   * below passRatio exactly when it shows it not worse (stats/ratio.ts).
+   */
   estimate?: number | null;
   interval?: { lower: number | null; upper: number | null; level: number };
-  /** Sequential tests only: the e-value against "not worse than (1 + tolerance) ×", and the bar that fails it. */
+  /** Sequential tests only: the e-value against "not worse than rho0 ×", and the bar (1/α) that fails it. */
   eValue?: number;
   eThreshold?: number;
-  /** The evidence says the canary is not worse (the confidence sequence is below passRatio). */
+  /** Sequential tests only: the e-value against "passRatio × or worse" (the smallest regression that matters). */
+  eValueNotWorse?: number;
+  /** The evidence says the canary is below passRatio × stable (eValueNotWorse ≥ eThreshold): it may pass early. */
   notWorse?: boolean;
   /**
    * The canary looks worse and the evidence is building (e-value ≥ √(1/α)) but is not conclusive yet: the step is

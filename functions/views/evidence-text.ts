@@ -8,7 +8,6 @@ import type { Decision } from '../core/rules';
 import type { FailureCounts, MetricEvidence, RateSide, Verdict } from '../core/verdict';
 
 export const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-const ratioText = (x: number | null) => (x === null ? '∞' : x.toFixed(2));
 
 /** A verdict or evidence stored before the judge returned reason codes carries its words instead. */
 type Stored<T> = T & { detail?: string };
@@ -24,15 +23,48 @@ const side = (s: RateSide | undefined) =>
     ? `${s.rate === null ? 'n/a' : pct(s.rate)} (${s.errors}/${s.requests}${failureText(s.failures)})`
     : 'n/a';
 
-/** The sequential test's figures: the rate ratio, its confidence sequence and the e-value against its bar. */
+const eText = (e: number) => (e < 1000 ? e.toPrecision(3) : e.toExponential(1));
+const times = (x: number) => `${x.toFixed(2)}×`;
+
+/**
+ * A bound rounded outwards (a lower bound down, an upper bound up, so the words never claim more than the test),
+ * with the decimals it takes to stay on its side of `ref` (the ratio the test decided at) when it is.
+ */
+function boundText(x: number | null, side: 'lower' | 'upper', ref: number): string {
+  if (x === null) return side === 'lower' ? '0' : '∞';
+  const round = (d: number) => (side === 'lower' ? Math.floor : Math.ceil)(x * 10 ** d) / 10 ** d;
+  const beyond = side === 'lower' ? x > ref : x < ref;
+  for (const d of [2, 3, 4]) {
+    const v = round(d);
+    if (!beyond || (side === 'lower' ? v > ref : v < ref)) return v.toFixed(d);
+  }
+  return round(6).toFixed(6);
+}
+
+/**
+ * The sequential test's figures, the ones that decided first: a failure prints the e-value against "not worse than
+ * rho0 ×" and the lower bound that test gives (above rho0 exactly when it fails); an early pass the e-value against
+ * "passRatio × or worse" and its upper bound (below passRatio exactly when it passes); anything else both e-values.
+ * The bounds come from the same two tests at the same level (stats/ratio.ts), so the words never disagree with them.
+ */
 export function testText(m: MetricEvidence): string {
-  const e = m.eValue ?? 0;
-  const level = m.interval?.level ?? 0;
-  return (
-    `ratio ${m.estimate === null || m.estimate === undefined ? 'n/a' : m.estimate.toFixed(2)} ` +
-    `(${(level * 100).toFixed(1)}% CS ${ratioText(m.interval?.lower ?? 0)}–${ratioText(m.interval?.upper ?? null)}), ` +
-    `e-value ${e < 1000 ? e.toPrecision(3) : e.toExponential(1)} of ${(m.eThreshold ?? 0).toFixed(0)}`
-  );
+  const { rho0 = 1, passRatio = 1 } = m.facts;
+  const bar = (m.eThreshold ?? 0).toFixed(0);
+  const level = `${((m.interval?.level ?? 0) * 100).toFixed(1)}%`;
+  const ratio = `ratio ${m.estimate === null || m.estimate === undefined ? 'n/a' : m.estimate.toFixed(2)}`;
+  const lower = m.interval?.lower ?? null;
+  const upper = m.interval?.upper ?? null;
+  const against = `e-value ${eText(m.eValue ?? 0)} of ${bar} against ≤ ${times(rho0)}`;
+  const notWorse =
+    m.eValueNotWorse === undefined
+      ? ''
+      : `e-value ${eText(m.eValueNotWorse)} of ${bar} against ≥ ${times(passRatio)}`;
+  if (m.reason === 'shownWorse')
+    return `${against}, ${ratio} (≥ ${boundText(lower, 'lower', rho0)}× at ${level})`;
+  if (m.reason === 'shownNotWorse' && notWorse)
+    return `${notWorse}, ${ratio} (≤ ${boundText(upper, 'upper', passRatio)}× at ${level})`;
+  const range = `${boundText(lower, 'lower', rho0)}–${boundText(upper, 'upper', passRatio)}×, each bound at ${level}`;
+  return `${ratio} (${range}), ${against}${notWorse ? `, ${notWorse}` : ''}`;
 }
 
 function mixedNote(m: MetricEvidence): string {
@@ -53,7 +85,7 @@ function testWhy(m: MetricEvidence, what: string, ceiling: string): string {
     case 'lookingWorse':
       return `${subject}looks above ${rho0.toFixed(2)}× stable, evidence building`;
     case 'shownNotWorse':
-      return `${subject}shown below ${passRatio.toFixed(2)}× stable`;
+      return `${subject}shown below ${passRatio.toFixed(2)}× stable (the smallest regression that matters)`;
     default:
       return `${subject}not shown worse than ${rho0.toFixed(2)}× stable`;
   }

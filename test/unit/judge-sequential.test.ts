@@ -62,6 +62,20 @@ describe('judge (sequential)', () => {
     expect(m?.interval?.lower).toBeGreaterThan(1);
   });
 
+  it('words a failure with what decided it: the e-value against its bar and the bound that test gives, above ρ0', () => {
+    // Barely past the bar: 2× errors for six minutes (a separate interval procedure could still reach below 1×).
+    const v = judge(win(rep(6, [300, 6, 3]), rep(6, [5700, 57, 57])), [], policy());
+    const m = v.metrics.find((x) => x.metric === 'errorRate') as MetricEvidence;
+    expect(m.result).toBe('fail');
+    const text = evidenceText(m);
+    const [, e, bar, lower] =
+      /shown above 1\.00× stable; e-value ([\d.]+) of (\d+) against ≤ 1\.00×, ratio [\d.]+ \(≥ ([\d.]+)× at 99\.2%\)/.exec(
+        text,
+      ) ?? [];
+    expect(Number(e)).toBeGreaterThanOrEqual(Number(bar));
+    expect(Number(lower)).toBeGreaterThan(1);
+  });
+
   it('fails on slow requests (tail regression) when the source counts them', () => {
     const v = judge(win(rep(10, [300, 3, 9]), rep(10, [5700, 57, 57])), [], policy());
     expect(v.result).toBe('fail');
@@ -121,9 +135,9 @@ describe('judge (sequential)', () => {
   });
 
   it('holds the step (inconclusive) while the canary looks worse and the evidence is building', () => {
-    // 2× errors for three minutes: evidence past √(1/α) but not yet 1/α.
+    // 2× errors for four minutes: evidence past √(1/α) but not yet 1/α.
     const v = judge(
-      win(rep(3, [300, 6, 3]), rep(3, [5700, 57, 57])),
+      win(rep(4, [300, 6, 3]), rep(4, [5700, 57, 57])),
       [],
       policy({ errorRate: { tolerance: 0 } }),
     );

@@ -1,12 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   eValueAbove,
   eValueBelow,
-  MIXTURE,
-  PLUGIN_WEIGHT,
+  GRID,
   type RatioPeriod,
+  ratioBounds,
   ratioEstimate,
-  ratioInterval,
   ratioTest,
 } from '../../functions/core/stats/ratio';
 
@@ -36,12 +36,17 @@ const binomial = (r: () => number, n: number, p: number) => {
 
 describe('ratio e-value', () => {
   it('matches the hand computation for one canary event at an even split', () => {
-    // θ0 = 1/2 under ρ0 = 1; under ρ1 = m, θ1 = m/(m+1): E = Σ w · θ1/θ0 = Σ w · 2m/(m+1)
-    // The plug-in half bets on its prior guess ρ1 = 2 in the first period: θ1/θ0 = 4/3.
-    const mixture = MIXTURE.reduce((a, { multiplier: m, weight: w }) => a + (w * 2 * m) / (m + 1), 0);
-    const byHand = PLUGIN_WEIGHT * (4 / 3) + (1 - PLUGIN_WEIGHT) * mixture;
+    // θ0 = 1/2 under ρ0 = 1; under ρ1 = m, θ1 = m/(m+1): E = Σ w · θ1/θ0 = Σ (1/6) · 2m/(m+1)
+    const byHand = GRID.reduce((a, m) => a + (2 * m) / (m + 1) / GRID.length, 0);
     expect(eValueAbove([period(100, 1, 100, 0)], 1)).toBeCloseTo(byHand, 12);
-    expect(MIXTURE.reduce((a, k) => a + k.weight, 0)).toBeCloseTo(1, 12);
+  });
+
+  it('bets on effects from 1.1× to about 20× over a grid geometric in ln ρ', () => {
+    expect(GRID).toHaveLength(6);
+    expect(GRID[0]).toBeCloseTo(1.1, 12);
+    for (let k = 1; k < GRID.length; k++) {
+      expect(Math.log(GRID[k] as number) / Math.log(GRID[k - 1] as number)).toBeCloseTo(2, 12);
+    }
   });
 
   it('matches the hand computation for two periods at different splits', () => {
@@ -49,13 +54,10 @@ describe('ratio e-value', () => {
     const theta = (rho: number, c: number, b: number) => (rho * c) / (rho * c + b);
     const lik = (rho: number) =>
       theta(rho, 100, 300) * (1 - theta(rho, 100, 300)) * theta(rho, 200, 200) ** 2;
-    const mixture = MIXTURE.reduce((a, { multiplier: m, weight: w }) => a + (w * lik(1.5 * m)) / lik(1.5), 0);
-    // Plug-in: period 1 bets on 2 × ρ0 (no past); period 2 on (1 + 16·2) / (2·θ0 + 16) × ρ0 from period 1 only.
-    const l1 = (rho: number) => theta(rho, 100, 300) * (1 - theta(rho, 100, 300));
-    const rel2 = 33 / (2 * theta(1.5, 100, 300) + 16);
-    const plugin = (l1(3) / l1(1.5)) * (theta(1.5 * rel2, 200, 200) / theta(1.5, 200, 200)) ** 2;
-    const byHand = PLUGIN_WEIGHT * plugin + (1 - PLUGIN_WEIGHT) * mixture;
+    const byHand = GRID.reduce((a, m) => a + lik(1.5 * m) / lik(1.5) / GRID.length, 0);
     expect(eValueAbove([period(100, 1, 300, 1), period(200, 2, 200, 0)], 1.5)).toBeCloseTo(byHand, 12);
+    const below = GRID.reduce((a, m) => a + lik(1.5 / m) / lik(1.5) / GRID.length, 0);
+    expect(eValueBelow([period(100, 1, 300, 1), period(200, 2, 200, 0)], 1.5)).toBeCloseTo(below, 12);
   });
 
   it('is 1 without information (no events, or a version without traffic)', () => {
@@ -125,7 +127,8 @@ describe('ratio estimate and confidence sequence', () => {
       const periods: RatioPeriod[] = [];
       for (let t = 0; t < 15; t++) {
         periods.push(period(100, binomial(r, 100, 0.1), 100, binomial(r, 100, 0.05))); // true ρ = 2
-        const { lower, upper } = ratioInterval(periods, alpha);
+        // Each one-sided bound at α/2: together a (1 − α) confidence sequence.
+        const { lower, upper } = ratioBounds(periods, alpha / 2);
         if ((lower !== null && lower > 2) || (upper !== null && upper < 2)) {
           missed++;
           break;
@@ -136,8 +139,8 @@ describe('ratio estimate and confidence sequence', () => {
   });
 
   it('narrows as evidence accumulates and brackets the estimate', () => {
-    const one = ratioInterval([period(1000, 20, 1000, 20)], 0.01);
-    const many = ratioInterval(
+    const one = ratioBounds([period(1000, 20, 1000, 20)], 0.01);
+    const many = ratioBounds(
       Array.from({ length: 20 }, () => period(1000, 20, 1000, 20)),
       0.01,
     );
@@ -149,7 +152,7 @@ describe('ratio estimate and confidence sequence', () => {
   });
 
   it('has no bounds without information', () => {
-    expect(ratioInterval([], 0.01)).toEqual({ lower: null, upper: null });
+    expect(ratioBounds([], 0.01)).toEqual({ lower: null, upper: null });
   });
 
   it('says "not worse" once the upper bound is below passRatio, and "worse" once the e-value reaches 1/α', () => {
@@ -163,5 +166,134 @@ describe('ratio estimate and confidence sequence', () => {
     expect(u.worse).toBe(true);
     expect(u.notWorse).toBe(false);
     expect(u.lower as number).toBeGreaterThan(1);
+  });
+});
+
+describe('ratio estimate far from 1', () => {
+  it('converges when the canary holds most of the events (a large ratio at a small share)', () => {
+    // 5 of 300 canary requests vs 11 of 5700: θ̂ = 5/16, ρ̂ = (5/11) × (5700/300) ≈ 8.64
+    expect(ratioEstimate([period(300, 5, 5700, 11)])).toBeCloseTo((5 / 11) * 19, 6);
+    expect(ratioEstimate([period(300, 7, 5700, 11)])).toBeCloseTo((7 / 11) * 19, 6);
+  });
+});
+
+/** A seeded stream of paired periods: the canary's share, the baseline's event rate and ρ per period. */
+function stream(
+  r: () => number,
+  periods: number,
+  world: (t: number) => { requests: number; share: number; rate: number; rho: number },
+): RatioPeriod[] {
+  return Array.from({ length: periods }, (_, t) => {
+    const { requests, share, rate, rho } = world(t);
+    const c = Math.round(requests * share);
+    const b = requests - c;
+    return period(c, binomial(r, c, Math.min(1, rate * rho)), b, binomial(r, b, rate));
+  });
+}
+
+describe('ratio test properties (seeded)', () => {
+  it('is anytime-valid: under ρ = ρ0, streams judged after every period are failed at most α of the time', () => {
+    // The worst case of the null (ρ exactly at ρ0), any traffic split, base rate and ρ0, weight changes and
+    // common-mode spikes; rejected if the e-value reaches 1/α at ANY look.
+    const alpha = 0.05;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.constantFrom(1, 1.2, 2),
+        fc.double({ min: 0.005, max: 0.05, noNaN: true }),
+        fc.constantFrom(0.05, 0.25, 0.5),
+        (seed, rho0, rate, firstShare) => {
+          const r = rng(seed);
+          const runs = 200;
+          let rejected = 0;
+          for (let run = 0; run < runs; run++) {
+            const periods = stream(r, 20, (t) => ({
+              requests: 300,
+              share: t < 10 ? firstShare : 0.5,
+              rate: t % 7 === 3 ? rate * 3 : rate,
+              rho: rho0,
+            }));
+            for (let t = 1; t <= periods.length; t++) {
+              if (eValueAbove(periods.slice(0, t), rho0) >= 1 / alpha) {
+                rejected++;
+                break;
+              }
+            }
+          }
+          return rejected / runs <= alpha;
+        },
+      ),
+      { seed: 16, numRuns: 6 },
+    );
+  });
+
+  it('detects a large regression at once: 5× to 25× at any share is shown worse within 3 periods', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.double({ min: 5, max: 25, noNaN: true }),
+        fc.double({ min: 0.002, max: 0.01, noNaN: true }),
+        fc.constantFrom(0.05, 0.1, 0.25),
+        (seed, rho, rate, share) => {
+          const r = rng(seed);
+          let detected = 0;
+          for (let run = 0; run < 20; run++) {
+            const periods = stream(r, 3, () => ({ requests: 6000, share, rate, rho }));
+            if (ratioTest(periods, { rho0: 1, passRatio: 1.5, alpha: 0.008 }).worse) detected++;
+          }
+          return detected >= 19;
+        },
+      ),
+      { seed: 17, numRuns: 10 },
+    );
+  });
+
+  it('refuses "not worse" for a regression just above the smallest that matters', () => {
+    // ρ = 1.35 against passRatio 1.3: shown below 1.3× (the early pass) at most α of the time, at any look; the
+    // same traffic at ρ = 1 is shown below 1.3× in most runs (the test is not vacuous).
+    const alpha = 0.05;
+    const shownBelow = (r: () => number, rho: number) => {
+      const periods = stream(r, 20, () => ({ requests: 4000, share: 0.25, rate: 0.02, rho }));
+      return periods.some((_, t) => eValueBelow(periods.slice(0, t + 1), 1.3) >= 1 / alpha);
+    };
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => {
+        const r = rng(seed);
+        const runs = 40;
+        let above = 0;
+        let same = 0;
+        for (let run = 0; run < runs; run++) {
+          if (shownBelow(r, 1.35)) above++;
+          if (shownBelow(r, 1)) same++;
+        }
+        return above / runs <= alpha && same / runs >= 0.8;
+      }),
+      { seed: 18, numRuns: 2 },
+    );
+  });
+
+  it('prints what decided: lower > ρ0 exactly when shown worse, upper < passRatio exactly when shown not worse', () => {
+    const periodArb = fc.record({
+      c: fc.integer({ min: 1, max: 2000 }),
+      b: fc.integer({ min: 1, max: 20000 }),
+      x: fc.integer({ min: 0, max: 60 }),
+      y: fc.integer({ min: 0, max: 200 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(periodArb, { minLength: 1, maxLength: 12 }),
+        fc.constantFrom(1, 1.1, 1.5),
+        fc.constantFrom(1.25, 1.5, 2),
+        fc.constantFrom(0.008, 0.05),
+        (ps, rho0, passRatio, alpha) => {
+          const periods = ps.map((p) => period(p.c, Math.min(p.x, p.c), p.b, Math.min(p.y, p.b)));
+          const t = ratioTest(periods, { rho0, passRatio, alpha });
+          const above = t.lower !== null && t.lower > rho0;
+          const below = t.upper !== null && t.upper < passRatio;
+          return above === t.worse && below === t.notWorse;
+        },
+      ),
+      { seed: 19, numRuns: 300 },
+    );
   });
 });
