@@ -104,7 +104,7 @@ export const analysisSchema = z.strictObject({
       /**
        * The canary fails when its error rate is shown above (1 + tolerance) × the baseline's. Default 0: any higher
        * error rate, once the evidence shows it (at a 1% baseline a doubled rate is caught in a median of about
-       * 1,500 canary requests; 0.2 takes about 2,700, bench/judge). Raise it when the canary's traffic differs from
+       * 1,800 canary requests, more with a tolerance: bench/judge). Raise it when the canary's traffic differs from
        * the stable version's in ways that are not the release's fault (testers routed by the header rule, another
        * AZ mix): at high traffic even a small systematic difference is eventually shown.
        */
