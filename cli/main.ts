@@ -399,7 +399,9 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
 
 /** `canary check`: loaded on demand, so other commands never load its SDK clients (IAM, ECS, ELB, CloudWatch). */
 async function check(io: Io, service: string | undefined, json: boolean): Promise<number> {
-  const { checkClients, checkSettings, runCheck, CheckSettingError } = await import('./check/run');
+  const { checkSettings, CheckSettingError } = await import('./check/settings');
+  const { checkClients } = await import('./check/reader');
+  const { runCheck } = await import('./check/run');
   const { checkJson, checkText } = await import('./check/text');
   const { hasErrors } = await import('./check/findings');
   try {
