@@ -6,9 +6,9 @@
  * retried on the same backoff, never an exit.
  */
 import { storedTypeOf } from '../functions/core/history';
-import type { DeployRequest, RequestState, RolloutProgress, StatusRow } from './operations';
-import { OperationError, PROGRESS_PAGE } from './operations';
 import { terminalSafe, toJson } from './output';
+import type { DeployRequest, RequestState, RolloutProgress, StatusRow } from './results';
+import { OperationError, PROGRESS_PAGE } from './results';
 
 /** What the wait ends with. 3 is the wait giving up: the rollout goes on, nothing was changed. */
 export const WAIT_EXIT = { promoted: 0, failed: 1, usage: 2, timeout: 3 } as const;
