@@ -129,84 +129,9 @@ export class CloudWatchMetricSource implements MetricSource {
     };
     if (starts.length === 0) return { ...window, canary: [], baseline: [] };
 
-    const loadBalancer = loadBalancerDimension(route.listenerArn);
-    const targetGroups: Record<Version, string> = {
-      canary: targetGroupDimension(route.canaryTargetGroupArn),
-      baseline: targetGroupDimension(route.stableTargetGroupArn),
-    };
-    const stat = (version: Version, key: SeriesKey, metric: string, statistic: string): MetricDataQuery => ({
-      Id: queryId(version, key),
-      MetricStat: {
-        Metric: albMetric(metric, loadBalancer, targetGroups[version]),
-        Period: periodSeconds,
-        Stat: statistic,
-      },
-      ReturnData: true,
-    });
-    const queries: MetricDataQuery[] = VERSIONS.flatMap((version) => [
-      ...SERIES.map((s) => stat(version, s.key, s.metric, s.stat)),
-      ...(thresholds
-        ? COUNTS.map((c) =>
-            stat(version, c.key, 'TargetResponseTime', countAboveStat(thresholds[c.threshold])),
-          )
-        : []),
-    ]);
-
+    const queries = metricQueries(route, periodSeconds, thresholds);
     const series = await this.getMetricData(queries, new Date(starts[0] ?? from.getTime()), end);
-    const build = (version: Version): PeriodStats[] => {
-      const combine = (key: SeriesKey) =>
-        key === 'p99' || key === 'healthyHosts' ? Math.max : key === 'unhealthyHosts' ? Math.min : sum;
-      const bucket = (key: SeriesKey) =>
-        bucketed(series.get(queryId(version, key)), starts, periodSeconds, combine(key));
-      const requests = bucket('requests');
-      const responses = (['target2xx', 'target3xx', 'target4xx', 'target5xx'] as const).map(bucket);
-      const target5xx = bucket('target5xx');
-      const connectionErrors = bucket('connectionErrors');
-      const healthy = bucket('healthyHosts');
-      const otherHealthy = bucketed(
-        series.get(queryId(version === 'canary' ? 'baseline' : 'canary', 'healthyHosts')),
-        starts,
-        periodSeconds,
-        Math.max,
-      );
-      const unhealthy = bucket('unhealthyHosts');
-      const p99 = bucket('p99');
-      const slow = bucket('slow');
-      const aboveMedian = bucket('aboveMedian');
-      return starts.map((start, i) => {
-        const seconds = p99[i];
-        // A missing count datapoint is zero (counts are reported only when nonzero or with registered targets).
-        const n = requests[i] ?? 0;
-        const answered = responses.reduce((acc, r) => acc + (r[i] ?? 0), 0);
-        const targetErrors = Math.min(target5xx[i] ?? 0, n);
-        const noResponse = Math.max(0, n - answered);
-        // No HealthyHostCount for this group in a minute the other group on the load balancer has one: the group
-        // had no target to count ("no data for a metric, the metric is not reported"), so none was healthy.
-        const h = healthy[i] ?? (otherHealthy[i] !== undefined ? 0 : undefined);
-        const u = unhealthy[i];
-        const stats: PeriodStats = {
-          start: new Date(start).toISOString(),
-          requests: n,
-          errors: targetErrors + noResponse,
-          targetErrors,
-          noResponse,
-          connectionErrors: connectionErrors[i] ?? 0,
-          ...(h !== undefined ? { healthyHosts: h } : {}),
-          ...(u !== undefined ? { unhealthyHosts: u } : {}),
-          p99Ms: seconds === undefined ? null : seconds * 1000,
-        };
-        if (!thresholds) return stats;
-        // Every period gets both counts (all or nothing). A missing trimmed-count datapoint means no value above
-        // the threshold in the period (CloudWatch returns no datapoint for an empty count): 0. The counts are
-        // nested and never exceed the requests (the series come from separate statistics).
-        const slowCount = Math.min(slow[i] ?? 0, n);
-        return {
-          ...stats,
-          slow: slowCount,
-          aboveMedian: Math.min(Math.max(aboveMedian[i] ?? 0, slowCount), n),
-        };
-      });
-    };
+    const build = (version: Version) => periodStats(version, series, starts, periodSeconds, thresholds);
     return { ...window, canary: build('canary'), baseline: build('baseline') };
   }
 
@@ -282,6 +207,96 @@ export class CloudWatchMetricSource implements MetricSource {
     } while (nextToken);
     return merged;
   }
+}
+
+/** The GetMetricData queries of both versions: the ALB series, and the counts above the thresholds when given. */
+function metricQueries(
+  route: MetricQuery['route'],
+  periodSeconds: number,
+  thresholds: LatencyThresholds | undefined,
+): MetricDataQuery[] {
+  const loadBalancer = loadBalancerDimension(route.listenerArn);
+  const targetGroups: Record<Version, string> = {
+    canary: targetGroupDimension(route.canaryTargetGroupArn),
+    baseline: targetGroupDimension(route.stableTargetGroupArn),
+  };
+  const stat = (version: Version, key: SeriesKey, metric: string, statistic: string): MetricDataQuery => ({
+    Id: queryId(version, key),
+    MetricStat: {
+      Metric: albMetric(metric, loadBalancer, targetGroups[version]),
+      Period: periodSeconds,
+      Stat: statistic,
+    },
+    ReturnData: true,
+  });
+  return VERSIONS.flatMap((version) => [
+    ...SERIES.map((s) => stat(version, s.key, s.metric, s.stat)),
+    ...(thresholds
+      ? COUNTS.map((c) => stat(version, c.key, 'TargetResponseTime', countAboveStat(thresholds[c.threshold])))
+      : []),
+  ]);
+}
+
+/** One version's statistics per period, from the series GetMetricData returned. */
+function periodStats(
+  version: Version,
+  series: Map<string, Array<[Date, number]>>,
+  starts: number[],
+  periodSeconds: number,
+  thresholds: LatencyThresholds | undefined,
+): PeriodStats[] {
+  const combine = (key: SeriesKey) =>
+    key === 'p99' || key === 'healthyHosts' ? Math.max : key === 'unhealthyHosts' ? Math.min : sum;
+  const bucket = (key: SeriesKey) =>
+    bucketed(series.get(queryId(version, key)), starts, periodSeconds, combine(key));
+  const requests = bucket('requests');
+  const responses = (['target2xx', 'target3xx', 'target4xx', 'target5xx'] as const).map(bucket);
+  const target5xx = bucket('target5xx');
+  const connectionErrors = bucket('connectionErrors');
+  const healthy = bucket('healthyHosts');
+  const otherHealthy = bucketed(
+    series.get(queryId(version === 'canary' ? 'baseline' : 'canary', 'healthyHosts')),
+    starts,
+    periodSeconds,
+    Math.max,
+  );
+  const unhealthy = bucket('unhealthyHosts');
+  const p99 = bucket('p99');
+  const slow = bucket('slow');
+  const aboveMedian = bucket('aboveMedian');
+  return starts.map((start, i) => {
+    const seconds = p99[i];
+    // A missing count datapoint is zero (counts are reported only when nonzero or with registered targets).
+    const n = requests[i] ?? 0;
+    const answered = responses.reduce((acc, r) => acc + (r[i] ?? 0), 0);
+    const targetErrors = Math.min(target5xx[i] ?? 0, n);
+    const noResponse = Math.max(0, n - answered);
+    // No HealthyHostCount for this group in a minute the other group on the load balancer has one: the group
+    // had no target to count ("no data for a metric, the metric is not reported"), so none was healthy.
+    const h = healthy[i] ?? (otherHealthy[i] !== undefined ? 0 : undefined);
+    const u = unhealthy[i];
+    const stats: PeriodStats = {
+      start: new Date(start).toISOString(),
+      requests: n,
+      errors: targetErrors + noResponse,
+      targetErrors,
+      noResponse,
+      connectionErrors: connectionErrors[i] ?? 0,
+      ...(h !== undefined ? { healthyHosts: h } : {}),
+      ...(u !== undefined ? { unhealthyHosts: u } : {}),
+      p99Ms: seconds === undefined ? null : seconds * 1000,
+    };
+    if (!thresholds) return stats;
+    // Every period gets both counts (all or nothing). A missing trimmed-count datapoint means no value above
+    // the threshold in the period (CloudWatch returns no datapoint for an empty count): 0. The counts are
+    // nested and never exceed the requests (the series come from separate statistics).
+    const slowCount = Math.min(slow[i] ?? 0, n);
+    return {
+      ...stats,
+      slow: slowCount,
+      aboveMedian: Math.min(Math.max(aboveMedian[i] ?? 0, slowCount), n),
+    };
+  });
 }
 
 function checkStatus(result: MetricDataResult): void {
