@@ -2,12 +2,7 @@
  * What `canary check` reads in the account: the read-only Describe calls and the IAM policy simulation, each
  * turned into a Read (found, missing, or failed) for the pure checks.
  */
-import {
-  CloudWatchClient,
-  type CompositeAlarm,
-  DescribeAlarmsCommand,
-  type MetricAlarm,
-} from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import {
@@ -27,6 +22,7 @@ import {
   type SimulatePrincipalPolicyCommandOutput,
 } from '@aws-sdk/client-iam';
 import { GetGroupsCommand, XRayClient } from '@aws-sdk/client-xray';
+import { type DescribedAlarms, describeAlarms } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { AccessDeniedError, AwsCaller, errorName, SDK_CLIENT_CONFIG } from '../../functions/adapters/aws/sdk';
 import type { ServiceConfig } from '../../functions/core/config';
 import { headerRuleCandidates } from '../../functions/core/route-checks';
@@ -76,8 +72,6 @@ export async function listXrayGroups(xray: XRayClient): Promise<string[]> {
   } while (token);
   return names;
 }
-
-const ALARMS_PER_CALL = 100;
 
 /** The read-only calls, each turned into a Read: found, missing (the API's not-found error), or failed. */
 export class Reader {
@@ -235,32 +229,12 @@ export class Reader {
     return { services, taskDefinition };
   }
 
-  async alarms(
-    config: ServiceConfig,
-  ): Promise<Read<{ metric: MetricAlarm[]; composite: CompositeAlarm[] }> | undefined> {
+  async alarms(config: ServiceConfig): Promise<Read<DescribedAlarms> | undefined> {
     const names = [...new Set(config.analysis.alarms)];
     if (names.length === 0) return undefined;
-    return this.read('cloudwatch:DescribeAlarms', names.join(', '), async () => {
-      const metric: MetricAlarm[] = [];
-      const composite: CompositeAlarm[] = [];
-      for (let i = 0; i < names.length; i += ALARMS_PER_CALL) {
-        const chunk = names.slice(i, i + ALARMS_PER_CALL);
-        let token: string | undefined;
-        do {
-          const out = await this.c.cloudwatch.send(
-            new DescribeAlarmsCommand({
-              AlarmNames: chunk,
-              AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
-              ...(token ? { NextToken: token } : {}),
-            }),
-          );
-          metric.push(...(out.MetricAlarms ?? []));
-          composite.push(...(out.CompositeAlarms ?? []));
-          token = out.NextToken;
-        } while (token);
-      }
-      return { metric, composite };
-    });
+    return this.read('cloudwatch:DescribeAlarms', names.join(', '), () =>
+      describeAlarms(names, (input) => this.c.cloudwatch.send(new DescribeAlarmsCommand(input))),
+    );
   }
 
   async repository(config: ServiceConfig) {

@@ -2,9 +2,10 @@
  * The rest of a service's resources, checked from what ECS, CloudWatch and ECR describe: the ECS services the
  * `ecs` deployer changes, the gating alarms, the ECR repository. Pure.
  */
-import type { CompositeAlarm, MetricAlarm } from '@aws-sdk/client-cloudwatch';
+
 import type { Repository } from '@aws-sdk/client-ecr';
 import type { Failure, Service, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
+import type { DescribedAlarms } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { registrationIssues, registryOf } from '../../functions/adapters/aws/ecs';
 import type { ServiceConfig } from '../../functions/core/config';
 import { error, type Finding, ok, type Read, unreadable, warning } from './findings';
@@ -172,10 +173,7 @@ function ecsPassed(d: EcsDeployer, td: EcsAccount['taskDefinition']): Finding {
 }
 
 /** DescribeAlarms with both alarm types: composite alarms count as found, like metric ones. */
-export function alarmFindings(
-  config: ServiceConfig,
-  read: Read<{ metric: MetricAlarm[]; composite: CompositeAlarm[] }> | undefined,
-): Finding[] {
+export function alarmFindings(config: ServiceConfig, read: Read<DescribedAlarms> | undefined): Finding[] {
   const check = 'alarms';
   const names = config.analysis.alarms;
   if (names.length === 0 || !read) return [ok(check, 'no gating alarms configured')];

@@ -3,7 +3,7 @@
  * simulation) and runs the pure checks over it. Loaded only for this command, so the other commands never load
  * the IAM, ECS, ELB or CloudWatch clients.
  */
-import type { CompositeAlarm, MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import type { DescribedAlarms } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { type ServiceConfig, xrayGroupNames } from '../../functions/core/config';
 import { isOwnHeaderRule } from '../../functions/core/route-checks';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
@@ -71,7 +71,7 @@ function callFacts(
   config: ServiceConfig,
   route: RouteAccount,
   ecs: EcsAccount,
-  alarms: Read<{ metric: MetricAlarm[]; composite: CompositeAlarm[] }> | undefined,
+  alarms: Read<DescribedAlarms> | undefined,
   xrayGroups: string[],
 ): CallFacts {
   const services = 'found' in ecs.services ? ecs.services.found.services : [];

@@ -1,17 +1,16 @@
 /**
- * CloudWatch: ALB metrics per target group (MetricSource) and the states of gating alarms (AlarmSource).
+ * CloudWatch: ALB metrics per target group (MetricSource). The gating alarms are in cloudwatch-alarms.ts.
  */
 import {
   type CloudWatchClient,
-  DescribeAlarmsCommand,
   GetMetricDataCommand,
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { TargetNotFoundError, TransientError } from '../../core/errors';
-import type { AlarmState, MetricWindow, PeriodStats } from '../../core/judge';
+import { TransientError } from '../../core/errors';
+import type { MetricWindow, PeriodStats } from '../../core/judge';
 import type { LatencyThresholds } from '../../core/rollout';
-import type { AlarmSource, BaselineQuery, MetricQuery, MetricSource } from '../../ports';
+import type { BaselineQuery, MetricQuery, MetricSource } from '../../ports';
 import { AccessDeniedError, type AdapterOptions, AwsCaller } from './sdk';
 
 /** `app/<name>/<id>`, the LoadBalancer dimension, from a listener (or listener rule) ARN. */
@@ -350,52 +349,4 @@ function bucketed(
     out[i] = current === undefined ? v : combine(current, v);
   }
   return out;
-}
-
-const ALARMS_PER_CALL = 100;
-
-export class CloudWatchAlarmSource implements AlarmSource {
-  private readonly aws: AwsCaller;
-
-  constructor(
-    private readonly cloudwatch: CloudWatchClient,
-    options: AdapterOptions = {},
-  ) {
-    this.aws = new AwsCaller(options.retry);
-  }
-
-  /**
-   * States in the order asked. A configured alarm that does not exist throws: a silently missing gate is unsafe.
-   * Gating alarms may be composite: DescribeAlarms returns only metric alarms unless AlarmTypes asks for both, and
-   * composite ones only to a caller whose cloudwatch:DescribeAlarms is on "*" (CloudWatch API Reference,
-   * DescribeAlarms), as the controller's is (infra/canary-controller.ts).
-   */
-  async states(alarmNames: readonly string[]): Promise<AlarmState[]> {
-    const names = [...new Set(alarmNames)];
-    const found = new Map<string, AlarmState['state']>();
-    for (let i = 0; i < names.length; i += ALARMS_PER_CALL) {
-      const chunk = names.slice(i, i + ALARMS_PER_CALL);
-      let nextToken: string | undefined;
-      do {
-        const token = nextToken;
-        const out = await this.aws.call('cloudwatch:DescribeAlarms', chunk.join(', '), () =>
-          this.cloudwatch.send(
-            new DescribeAlarmsCommand({
-              AlarmNames: chunk,
-              AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
-              ...(token ? { NextToken: token } : {}),
-            }),
-          ),
-        );
-        for (const alarm of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
-          if (alarm.AlarmName && alarm.StateValue) found.set(alarm.AlarmName, alarm.StateValue);
-        }
-        nextToken = out.NextToken;
-      } while (nextToken);
-    }
-    const missing = names.filter((n) => !found.has(n));
-    if (missing.length > 0)
-      throw new TargetNotFoundError(`CloudWatch alarm not found: ${missing.join(', ')}`);
-    return names.map((name) => ({ name, state: found.get(name) ?? 'INSUFFICIENT_DATA' }));
-  }
 }
