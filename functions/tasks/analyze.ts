@@ -9,7 +9,7 @@ import { CanaryFailedError, ConfigInvalidError, TrafficDriftedError } from '../c
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd, type Verdict } from '../core/judge';
 import { lateMetricsNote, periodCounts, revisedPeriods } from '../core/late-metrics';
 import { imageLabel, type RolloutRecord } from '../core/rollout';
-import { afterAnalysis, decide } from '../core/rules';
+import { afterAnalysis, type Decision, decide } from '../core/rules';
 import { evidenceSummary } from '../core/state-change';
 import type {
   AlarmSource,
@@ -58,7 +58,7 @@ const input = stepInput.extend({
 type AnalyzeInput = z.infer<typeof input>;
 
 export function makeAnalyze(deps: AnalyzeDeps) {
-  const { store, clock, log } = deps;
+  const { store, clock } = deps;
   return task('analyze input', input, async (args) => {
     const { rollout, route, step, extensions, bakeLeft, analyses } = args;
     const record = await checkpoint(store, rollout);
@@ -78,33 +78,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     const { verdict, judgedPeriods } = await judgeSinceCanary(deps, args, record, from, now);
     const decision = decide(verdict, step, extensions, policy, bakeLeft);
     const reason = decisionText(decision, verdict);
-    await store.updateRollout(rollout.rolloutId, {
-      lastVerdict: verdict,
-      judgedPeriods,
-      updatedAt: now.toISOString(),
-    });
-    await recordHistory(
-      deps,
-      rollout,
-      'analysis',
-      `step ${step.index + 1} (${step.weight}%): ${verdict.result} → ${decision.action}`,
-      {
-        step: step.index,
-        weight: step.weight,
-        verdict: verdict.result,
-        action: decision.action,
-        reason,
-        canary: verdict.canary,
-        baseline: verdict.baseline,
-        evidence: evidenceSummary(verdict),
-      },
-    );
-    log.info('analysis', {
-      rolloutId: rollout.rolloutId,
-      step: step.index,
-      verdict: verdict.result,
-      action: decision.action,
-    });
+    await recordAnalysis(deps, args, verdict, { ...decision, reason }, judgedPeriods, now);
     // Judged and about to act on it: an abort that arrived meanwhile takes precedence over the verdict.
     await checkpoint(store, rollout);
 
@@ -138,6 +112,45 @@ export function makeAnalyze(deps: AnalyzeDeps) {
       extensions: next.extensions,
       analyses: analyses + 1,
     };
+  });
+}
+
+/** The verdict and the periods it judged on the record, the analysis in the history and the log. */
+async function recordAnalysis(
+  deps: AnalyzeDeps,
+  { rollout, step }: AnalyzeInput,
+  verdict: Verdict,
+  /** The decision, its reason in words. */
+  decision: { action: Decision['action']; reason: string },
+  judgedPeriods: NonNullable<RolloutRecord['judgedPeriods']>,
+  now: Date,
+): Promise<void> {
+  await deps.store.updateRollout(rollout.rolloutId, {
+    lastVerdict: verdict,
+    judgedPeriods,
+    updatedAt: now.toISOString(),
+  });
+  await recordHistory(
+    deps,
+    rollout,
+    'analysis',
+    `step ${step.index + 1} (${step.weight}%): ${verdict.result} → ${decision.action}`,
+    {
+      step: step.index,
+      weight: step.weight,
+      verdict: verdict.result,
+      action: decision.action,
+      reason: decision.reason,
+      canary: verdict.canary,
+      baseline: verdict.baseline,
+      evidence: evidenceSummary(verdict),
+    },
+  );
+  deps.log.info('analysis', {
+    rolloutId: rollout.rolloutId,
+    step: step.index,
+    verdict: verdict.result,
+    action: decision.action,
   });
 }
 
