@@ -171,3 +171,16 @@ export const realClock: Clock = {
   workflowSeconds: (seconds) => Math.max(1, Math.ceil(seconds)),
   sleep: realSleep,
 };
+
+/**
+ * The ports of a task that may put traffic back on stable (RollbackDeps: rollback, promote, on-alarm, reconcile),
+ * the logger aside.
+ */
+export const rollbackPorts = () => ({
+  router: router(),
+  deployerFor: deployerFor(),
+  store: store(),
+  executions: executions(),
+  clock: realClock,
+  ...announcing(),
+});
