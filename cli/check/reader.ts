@@ -38,7 +38,7 @@ import {
   type TaggedResource,
 } from './permissions';
 import type { EcsAccount } from './resources';
-import { type RouteAccount, routeSpec, routeTaggedResources } from './route';
+import { type RouteAccount, routeTaggedResources } from './route';
 
 export interface CheckClients {
   elbv2: ElasticLoadBalancingV2Client;
@@ -164,7 +164,7 @@ export class Reader {
     );
     const ruleTags =
       t.headerRule && 'found' in rules
-        ? await this.ruleTags(headerRuleCandidates(routeSpec(t), rules.found))
+        ? await this.ruleTags(headerRuleCandidates(t, rules.found))
         : undefined;
     return {
       listener,

@@ -10,7 +10,7 @@ import { type Finding, type Read, type ServiceReport, sorted } from './findings'
 import { type CallFacts, controllerTagFindings, permissionFindings } from './permissions';
 import { type CheckClients, Reader } from './reader';
 import { alarmFindings, type EcsAccount, ecsFindings, repositoryFindings, xrayFindings } from './resources';
-import { albFindings, type RouteAccount, routeSpec } from './route';
+import { albFindings, type RouteAccount } from './route';
 import { CheckSettingError, type CheckSettings } from './settings';
 
 /** Check every configured service, or the one named. */
@@ -87,11 +87,10 @@ function callFacts(
   const td = ecs.taskDefinition && 'found' in ecs.taskDefinition ? ecs.taskDefinition.found : undefined;
   const found = alarms && 'found' in alarms ? alarms.found : { metric: [], composite: [] };
   const tags = route.ruleTags && 'found' in route.ruleTags ? route.ruleTags.found : {};
-  const spec = routeSpec(config.traffic);
   const headerRule =
     config.traffic.headerRule && 'found' in route.rules
       ? route.rules.found.find(
-          (r) => !r.IsDefault && r.RuleArn && isOwnHeaderRule(spec, tags[r.RuleArn] ?? []),
+          (r) => !r.IsDefault && r.RuleArn && isOwnHeaderRule(config.traffic, tags[r.RuleArn] ?? []),
         )
       : undefined;
   return {
