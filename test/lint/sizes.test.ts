@@ -22,7 +22,6 @@ const PRODUCTION = ['functions', 'infra', 'cli', 'sandbox'];
  * classes and functions around it.
  */
 const EXCEPTIONS: Record<string, string> = {
-  'functions/core/judge.ts': 'being split',
   'functions/core/config.ts': 'being split',
   'functions/adapters/aws/dynamodb.ts': 'being split',
   'functions/adapters/aws/alb.ts': 'being split',
@@ -30,7 +29,6 @@ const EXCEPTIONS: Record<string, string> = {
   'sandbox/world.ts › World.constructor': 'being split',
   'sandbox/step-functions.ts': 'being split',
   'functions/tasks/approval-page.ts › makeApprovalPage': 'being split',
-  'functions/tasks/approval-page.ts › makeApprovalPage.act': 'being split',
   'functions/tasks/on-alarm.ts › makeOnAlarm': 'being split',
   'functions/tasks/start-rollout.ts › makeStartRollout': 'being split',
   'functions/tasks/start-rollout.ts › makeStartRollout.<anonymous>': 'being split',
