@@ -17,7 +17,6 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   IAMClient,
-  ListRoleTagsCommand,
   SimulatePrincipalPolicyCommand,
   type SimulatePrincipalPolicyCommandOutput,
 } from '@aws-sdk/client-iam';
@@ -26,7 +25,6 @@ import { type DescribedAlarms, describeAlarms } from '../../functions/adapters/a
 import { AccessDeniedError, AwsCaller, errorName, SDK_CLIENT_CONFIG } from '../../functions/adapters/aws/sdk';
 import type { ServiceConfig } from '../../functions/core/config';
 import { headerRuleCandidates } from '../../functions/core/route-checks';
-import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import type { Read } from './findings';
 import {
   type CallFacts,
@@ -38,7 +36,8 @@ import {
   type TaggedResource,
 } from './permissions';
 import type { EcsAccount } from './resources';
-import { type RouteAccount, routeTaggedResources } from './route';
+import type { RouteAccount } from './route';
+import { taggedResources } from './tags';
 
 export interface CheckClients {
   elbv2: ElasticLoadBalancingV2Client;
@@ -79,7 +78,8 @@ export class Reader {
 
   constructor(private readonly c: CheckClients) {}
 
-  private async read<T>(
+  /** One read-only call as a Read: found, missing (the API's not-found error), or failed. */
+  async read<T>(
     action: string,
     resource: string,
     fn: () => Promise<T>,
@@ -254,67 +254,9 @@ export class Reader {
     );
   }
 
-  /**
-   * The resources rollouts change, with their controller tag: the listener and route rule (DescribeTags), the ECS
-   * services (DescribeServices with TAGS), the stable task definition (its tags are copied to the canary's) and the
-   * roles it passes (ListRoleTags).
-   */
+  /** The resources rollouts change, with their controller tag (tags.ts). */
   async taggedResources(config: ServiceConfig, ecs: EcsAccount, facts: CallFacts): Promise<TaggedResource[]> {
-    const t = config.traffic;
-    const elbArns = [t.listenerArn, ...(t.ruleArn ? [t.ruleArn] : [])];
-    const elbTags = await this.read('elasticloadbalancing:DescribeTags', elbArns.join(', '), async () => {
-      const out = await this.c.elbv2.send(new DescribeTagsCommand({ ResourceArns: elbArns }));
-      return Object.fromEntries((out.TagDescriptions ?? []).map((d) => [d.ResourceArn ?? '', d.Tags ?? []]));
-    });
-    const controllerTagOf = (tags: { key?: string; value?: string }[] | undefined) =>
-      tags?.find((x) => x.key === CONTROLLER_TAG_KEY)?.value;
-    const ecsTag = (arn: string) =>
-      `aws ecs tag-resource --resource-arn ${arn} --tags key=${CONTROLLER_TAG_KEY},value=`;
-    const services = 'found' in ecs.services ? ecs.services.found.services : [];
-    const td = ecs.taskDefinition && 'found' in ecs.taskDefinition ? ecs.taskDefinition.found : undefined;
-    const roles = await Promise.all(
-      facts.passRoles.map(async (arn) => {
-        const name = arn.slice(arn.lastIndexOf('/') + 1);
-        const read = await this.read('iam:ListRoleTags', arn, async () => {
-          const out = await this.c.iam.send(new ListRoleTagsCommand({ RoleName: name }));
-          return out.Tags ?? [];
-        });
-        return {
-          what: 'role',
-          arn,
-          value: 'found' in read ? read.found.find((x) => x.Key === CONTROLLER_TAG_KEY)?.Value : null,
-          tagWith: (key: string, value: string) =>
-            `aws iam tag-role --role-name ${name} --tags Key=${key},Value=${value}`,
-        } satisfies TaggedResource;
-      }),
-    );
-    return [
-      ...routeTaggedResources(t, elbTags),
-      ...services.flatMap((s) =>
-        s.serviceArn
-          ? [
-              {
-                what: 'ECS service',
-                arn: s.serviceArn,
-                value: controllerTagOf(s.tags),
-                tagWith: (_key: string, value: string) => `${ecsTag(s.serviceArn as string)}${value}`,
-              },
-            ]
-          : [],
-      ),
-      ...(td?.taskDefinition.taskDefinitionArn
-        ? [
-            {
-              what: 'task definition',
-              arn: td.taskDefinition.taskDefinitionArn,
-              value: controllerTagOf(td.tags),
-              tagWith: (_key: string, value: string) =>
-                `${ecsTag(td.taskDefinition.taskDefinitionArn as string)}${value}`,
-            },
-          ]
-        : []),
-      ...roles,
-    ];
+    return taggedResources((...args) => this.read(...args), this.c, config, ecs, facts);
   }
 
   /** The names of the account's active X-Ray groups. */
