@@ -23,12 +23,7 @@ const PRODUCTION = ['functions', 'infra', 'cli', 'sandbox'];
  */
 const EXCEPTIONS: Record<string, string> = {
   'functions/core/config.ts': 'being split',
-  'functions/adapters/aws/dynamodb.ts': 'being split',
-  'functions/adapters/aws/alb.ts': 'being split',
   'functions/tasks/approval-page.ts › makeApprovalPage': 'being split',
-  'functions/tasks/on-alarm.ts › makeOnAlarm': 'being split',
-  'functions/tasks/start-rollout.ts › makeStartRollout': 'being split',
-  'functions/tasks/start-rollout.ts › makeStartRollout.<anonymous>': 'being split',
   'infra/permissions.ts': 'being split',
   'infra/permissions.ts › ServicePermissions.deploy': 'being split',
 };
