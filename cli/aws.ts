@@ -16,7 +16,8 @@ import { StepFunctionsExecutions } from '../functions/adapters/aws/sfn';
 import { parseServiceConfigs } from '../functions/core/config';
 import { CONTROLLER_EVENT_BUS_NAME, CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import { freeText } from '../functions/core/text';
-import { OperationError, Operations } from './operations';
+import { Operations } from './operations';
+import { OperationError } from './results';
 
 export class MissingSettingError extends Error {}
 

@@ -4,23 +4,22 @@
  * Exit codes: 0 ok, 1 the operation failed, 2 usage; `wait` and `start --wait`: 0 promoted, 1 rolled back (or the
  * rollout failed or could not be followed), 2 usage or unknown rollout, 3 timed out (the rollout goes on).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { CONTROL_INFO_FILE, type ControlInfo } from '../sandbox/control';
+import { type CommandLine, readCommandLine } from './args';
 import { awsOperations, MissingSettingError } from './aws';
+import { type Backend, local, sandbox, UsageError } from './backends';
+import { headlines, table, terminalSafe, toJson } from './output';
 import {
   type DeployRequest,
   OperationError,
-  type Operations,
   type RequestState,
   type RolloutProgress,
   type StartResult,
   type StatusRow,
-} from './operations';
-import { headlines, terminalSafe, toJson } from './output';
+} from './results';
 import { StackSettingError, withStackSettings } from './stack';
-import { AWS_POLL, parseDuration, SANDBOX_POLL, WAIT_EXIT, waitForRollout } from './wait';
+import { AWS_POLL, SANDBOX_POLL, WAIT_EXIT, waitForRollout } from './wait';
 
 export const HELP = `Usage: canary <command> [arguments] [options]
 
@@ -124,218 +123,18 @@ const defaultIo = (): Io => ({
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-class UsageError extends Error {}
-
-/** A backend runs one named operation: locally (AWS) or through the sandbox's control API. */
-type Backend = (op: string, args: Record<string, unknown>) => Promise<unknown>;
-
-function local(ops: Operations): Backend {
-  return async (op, a) => {
-    const s = a.service as string;
-    switch (op) {
-      case 'status':
-        return ops.status(a.service as string | undefined);
-      case 'history':
-        return ops.history(s, a.limit as number);
-      case 'approve':
-        return ops.approve(s, a.reason as string | undefined);
-      case 'reject':
-        return ops.reject(s, a.reason as string | undefined);
-      case 'abort':
-        return ops.abort(s, a.reason as string | undefined);
-      case 'promote':
-        return ops.promote(s, { full: a.full === true });
-      case 'start':
-        return ops.start(s, a.image as string);
-      case 'locate':
-        return ops.locate(a.request as DeployRequest);
-      case 'progress':
-        return ops.progress(a.rolloutId as string, a.since as string | undefined);
-      case 'release':
-        return ops.release(s, a.digest as string);
-      case 'report': {
-        const r = await ops.report(a.rolloutId as string);
-        return { html: r.html, rolloutId: r.record.rolloutId };
-      }
-      default:
-        throw new UsageError(`unknown command "${op}"`);
-    }
-  };
-}
-
-function sandbox(io: Io): Backend {
-  const file = resolve(io.cwd, io.env.CANARY_SANDBOX_FILE ?? CONTROL_INFO_FILE);
-  let info: ControlInfo;
-  try {
-    info = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    throw new OperationError(
-      `no running sandbox found (${file} is missing): start one with \`npm start -- --scenario approval\``,
-    );
-  }
-  return async (op, args) => {
-    let res: Response;
-    try {
-      res = await fetch(`${info.url}/control/${op}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(args),
-      });
-    } catch {
-      throw new OperationError(
-        `the sandbox at ${info.url} does not answer (has it stopped? ${file} may be stale)`,
-        'unavailable',
-      );
-    }
-    const body = (await res.json().catch(() => ({}))) as {
-      ok?: boolean;
-      result?: unknown;
-      error?: string;
-      code?: OperationError['code'];
-    };
-    if (!res.ok || !body.ok)
-      throw new OperationError(
-        body.error ?? `the sandbox answered ${res.status}`,
-        res.status >= 500 ? 'unavailable' : (body.code ?? 'failed'),
-      );
-    return body.result;
-  };
-}
-
-function table(rows: StatusRow[]): string {
-  if (rows.length === 0) return 'No rollouts.\n';
-  const head = ['SERVICE', 'ROLLOUT', 'IMAGE', 'STATUS', 'STEP', 'CANARY', 'WAITING', 'VERDICT', 'UPDATED'];
-  const cells = rows.map((r) =>
-    [
-      r.service,
-      r.rolloutId,
-      r.image,
-      r.status,
-      r.step === null ? '-' : String(r.step + 1),
-      r.canaryPercent === null ? '-' : `${r.canaryPercent}%`,
-      r.waiting ?? '-',
-      r.verdict ?? '-',
-      r.updatedAt.replace('T', ' ').slice(0, 19),
-    ].map(terminalSafe),
-  );
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: string[]) =>
-    `${c
-      .map((x, i) => x.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd()}\n`;
-  const outcomes = rows
-    .filter((r) => r.outcome)
-    .map((r) => `  ${terminalSafe(r.rolloutId)}: ${terminalSafe(r.outcome ?? '')}\n`)
-    .join('');
-  return line(head) + cells.map(line).join('') + (outcomes ? `\nOutcomes:\n${outcomes}` : '');
-}
-
-const COMMANDS: Record<
-  string,
-  { positionals: string[]; optional?: string[]; store?: boolean; sfn?: boolean; events?: boolean }
-> = {
-  status: { positionals: [], optional: ['service'], store: true },
-  history: { positionals: ['service'], store: true },
-  approve: { positionals: ['service'], store: true, sfn: true },
-  reject: { positionals: ['service'], store: true, sfn: true },
-  abort: { positionals: ['service'], store: true, sfn: true },
-  promote: { positionals: ['service'], store: true, sfn: true },
-  start: { positionals: ['service'], events: true },
-  wait: { positionals: ['rolloutId'], store: true },
-  release: { positionals: ['service', 'digest'], store: true },
-  report: { positionals: ['rolloutId'], store: true },
-  check: { positionals: [], optional: ['service'] },
-};
-
-const OPTION_USE: Record<string, string[]> = {
-  reason: ['approve', 'reject', 'abort'],
-  full: ['promote'],
-  image: ['start'],
-  out: ['report'],
-  limit: ['history'],
-  wait: ['start'],
-  timeout: ['start', 'wait'],
-};
-
 export async function main(argv: string[], io: Io = defaultIo(), backend?: Backend): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  function parse() {
-    return parseArgs({
-      args: argv,
-      options: {
-        sandbox: { type: 'boolean', default: false },
-        stack: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        reason: { type: 'string' },
-        full: { type: 'boolean', default: false },
-        image: { type: 'string' },
-        out: { type: 'string' },
-        limit: { type: 'string' },
-        wait: { type: 'boolean', default: false },
-        timeout: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  }
   const usage = (message: string) => {
     io.stderr(`canary: ${message}\nRun \`canary --help\` for usage.\n`);
     return 2;
   };
-  try {
-    parsed = parse();
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  const { values: v, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (v.help && command === 'check') {
-    io.stdout(CHECK_HELP);
+  const line = readCommandLine(argv);
+  if ('usage' in line) return usage(line.usage);
+  if ('help' in line) {
+    io.stdout(line.help === 'check' ? CHECK_HELP : HELP);
     return 0;
   }
-  if (v.help || command === 'help') {
-    io.stdout(HELP);
-    return 0;
-  }
-  if (!command) return usage('missing command');
-  const spec = COMMANDS[command];
-  if (!spec) return usage(`unknown command "${command}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
-  for (const [option, commands] of Object.entries(OPTION_USE)) {
-    const given = v[option as keyof typeof v];
-    if (given !== undefined && given !== false && !commands.includes(command))
-      return usage(`--${option} does not apply to ${command}`);
-  }
-  if (v.sandbox && v.stack !== undefined) return usage('--stack names a stack in AWS: not with --sandbox');
-  const max = spec.positionals.length + (spec.optional?.length ?? 0);
-  if (rest.length < spec.positionals.length)
-    return usage(`${command}: missing <${spec.positionals[rest.length]}>`);
-  if (rest.length > max) return usage(`${command}: unexpected argument "${rest[max]}"`);
-  const args: Record<string, unknown> = {};
-  [...spec.positionals, ...(spec.optional ?? [])].forEach((name, i) => {
-    if (rest[i] !== undefined) args[name] = rest[i];
-  });
-  if (v.reason !== undefined) args.reason = v.reason;
-  if (v.full) args.full = true;
-  if (command === 'start') {
-    if (!v.image) return usage('start: missing --image <sha256:digest | tag@sha256:digest>');
-    args.image = v.image;
-  }
-  let timeoutMs: number | undefined;
-  if (v.timeout !== undefined) {
-    if (command === 'start' && !v.wait) return usage('--timeout goes with --wait');
-    timeoutMs = parseDuration(v.timeout);
-    if (timeoutMs === undefined)
-      return usage(`--timeout must be a duration such as 30s, 10m or 1h30m, got "${v.timeout}"`);
-  }
-  if (command === 'history') {
-    const limit = v.limit === undefined ? 10 : Number(v.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
-      return usage('--limit must be a whole number from 1 to 100');
-    args.limit = limit;
-  }
-
+  const { command, spec, args, options: v } = line;
   if (command === 'check') {
     if (v.sandbox) return usage('check looks at an AWS account: it has no --sandbox mode');
     return check(io, args.service as string | undefined, v.json === true, v.stack);
@@ -346,55 +145,8 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
     const run =
       backend ??
       (v.sandbox ? sandbox(io) : local(awsOperations(await withStackSettings(io.env, v.stack), needs)));
-    if (command === 'wait' || (command === 'start' && v.wait)) {
-      const waitOptions = {
-        json: v.json === true,
-        poll: v.sandbox ? SANDBOX_POLL : AWS_POLL,
-        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      };
-      const waitIo = {
-        stdout: io.stdout,
-        stderr: io.stderr,
-        now: io.now ?? (() => performance.now()),
-        sleep: io.sleep ?? realSleep,
-      };
-      const reader = {
-        locate: (request: DeployRequest) => run('locate', { request }) as Promise<RequestState>,
-        progress: (rolloutId: string, since?: string) =>
-          run('progress', { rolloutId, ...(since ? { since } : {}) }) as Promise<RolloutProgress>,
-      };
-      if (command === 'wait')
-        return await waitForRollout(reader, { rolloutId: args.rolloutId as string }, waitOptions, waitIo);
-      const started = (await run('start', args)) as StartResult;
-      io.stdout(v.json ? `${toJson({ type: 'start', ...started })}\n` : `${terminalSafe(started.message)}\n`);
-      if (started.refused) {
-        io.stdout(
-          v.json
-            ? `${toJson({ type: 'result', outcome: 'refused', exitCode: WAIT_EXIT.failed, rolloutId: started.rolloutId, reason: started.refused })}\n`
-            : `Refused: ${terminalSafe(started.refused)}\n`,
-        );
-        return WAIT_EXIT.failed;
-      }
-      return await waitForRollout(reader, { request: started.request }, waitOptions, waitIo);
-    }
-    const result = await run(command, args);
-    if (command === 'report') {
-      const { html, rolloutId } = result as { html: string; rolloutId: string };
-      const out = resolve(io.cwd, v.out ?? `${rolloutId}.html`);
-      writeFileSync(out, html);
-      io.stdout(
-        v.json ? `${JSON.stringify({ ok: true, rolloutId, file: out })}\n` : `Report written to ${out}\n`,
-      );
-      return 0;
-    }
-    if (command === 'status' || command === 'history') {
-      const rows = result as StatusRow[];
-      io.stdout(v.json ? `${toJson(rows)}\n` : headlines(rows) + table(rows));
-      return 0;
-    }
-    const r = result as { message: string };
-    io.stdout(v.json ? `${toJson(result)}\n` : `${terminalSafe(r.message)}\n`);
-    return 0;
+    if (command === 'wait' || (command === 'start' && v.wait)) return await follow(run, line, io);
+    return print(line, await run(command, args), io);
   } catch (error) {
     if (error instanceof UsageError) return usage(error.message);
     const message =
@@ -408,9 +160,67 @@ export async function main(argv: string[], io: Io = defaultIo(), backend?: Backe
   }
 }
 
+/** `wait`, and `start --wait`: the request made, then the rollout followed to its end. */
+async function follow(run: Backend, line: CommandLine, io: Io): Promise<number> {
+  const { command, args, options: v, timeoutMs } = line;
+  const waitOptions = {
+    json: v.json === true,
+    poll: v.sandbox ? SANDBOX_POLL : AWS_POLL,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  };
+  const waitIo = {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    now: io.now ?? (() => performance.now()),
+    sleep: io.sleep ?? realSleep,
+  };
+  const reader = {
+    locate: (request: DeployRequest) => run('locate', { request }) as Promise<RequestState>,
+    progress: (rolloutId: string, since?: string) =>
+      run('progress', { rolloutId, ...(since ? { since } : {}) }) as Promise<RolloutProgress>,
+  };
+  if (command === 'wait')
+    return await waitForRollout(reader, { rolloutId: args.rolloutId as string }, waitOptions, waitIo);
+  const started = (await run('start', args)) as StartResult;
+  io.stdout(v.json ? `${toJson({ type: 'start', ...started })}\n` : `${terminalSafe(started.message)}\n`);
+  if (started.refused) {
+    io.stdout(
+      v.json
+        ? `${toJson({ type: 'result', outcome: 'refused', exitCode: WAIT_EXIT.failed, rolloutId: started.rolloutId, reason: started.refused })}\n`
+        : `Refused: ${terminalSafe(started.refused)}\n`,
+    );
+    return WAIT_EXIT.failed;
+  }
+  return await waitForRollout(reader, { request: started.request }, waitOptions, waitIo);
+}
+
+/** What a command answered: the report written to its file, rows as a table, or the message. */
+function print(line: CommandLine, result: unknown, io: Io): number {
+  const { command, options: v } = line;
+  if (command === 'report') {
+    const { html, rolloutId } = result as { html: string; rolloutId: string };
+    const out = resolve(io.cwd, v.out ?? `${rolloutId}.html`);
+    writeFileSync(out, html);
+    io.stdout(
+      v.json ? `${JSON.stringify({ ok: true, rolloutId, file: out })}\n` : `Report written to ${out}\n`,
+    );
+    return 0;
+  }
+  if (command === 'status' || command === 'history') {
+    const rows = result as StatusRow[];
+    io.stdout(v.json ? `${toJson(rows)}\n` : headlines(rows) + table(rows));
+    return 0;
+  }
+  const r = result as { message: string };
+  io.stdout(v.json ? `${toJson(result)}\n` : `${terminalSafe(r.message)}\n`);
+  return 0;
+}
+
 /** `canary check`: loaded on demand, so other commands never load its SDK clients (IAM, ECS, ELB, CloudWatch). */
 async function check(io: Io, service: string | undefined, json: boolean, stack?: string): Promise<number> {
-  const { checkClients, checkSettings, runCheck, CheckSettingError } = await import('./check/run');
+  const { checkSettings, CheckSettingError } = await import('./check/settings');
+  const { checkClients } = await import('./check/reader');
+  const { runCheck } = await import('./check/run');
   const { checkJson, checkText } = await import('./check/text');
   const { hasErrors } = await import('./check/findings');
   try {

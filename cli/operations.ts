@@ -4,11 +4,8 @@
  * service's current rollout (the lock holder) and on its current wait, as the approval page and on-alarm do.
  */
 import { ErrorName } from '../functions/core/errors';
-import type { StoredHistoryEntry } from '../functions/core/history';
-import { rolloutIdForPush } from '../functions/core/pushes';
 import {
   type ImageRef,
-  imageLabel,
   isDigest,
   type RolloutRecord,
   TERMINAL_STATUSES,
@@ -23,94 +20,20 @@ import {
   resolveApproval,
   settleDecision,
 } from '../functions/tasks/lib/procedures';
-import { recordSentence } from '../functions/views/headline';
 import { type MetricPoint, renderHtml, traceFromHistory } from '../functions/views/report-html';
-
-/** A Docker image tag: up to 128 characters, the first a word character (docker/distribution reference grammar). */
-const IMAGE_TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
-
-/** A failure the operator should read (exit code 1), as opposed to a usage error (exit code 2). */
-export class OperationError extends Error {
-  constructor(
-    message: string,
-    /** `unavailable`: the backend did not answer (worth asking again); the others are answers. */
-    readonly code:
-      | 'unknown-service'
-      | 'not-found'
-      | 'not-waiting'
-      | 'refused'
-      | 'failed'
-      | 'unavailable' = 'failed',
-  ) {
-    super(message);
-    this.name = 'OperationError';
-  }
-}
-
-export interface StatusRow {
-  service: string;
-  rolloutId: string;
-  image: string;
-  status: string;
-  step: number | null;
-  canaryPercent: number | null;
-  waiting: 'bake' | 'approval' | null;
-  verdict: string | null;
-  updatedAt: string;
-  outcome?: string;
-  /** One sentence: how the rollout went, or what its last analysis found and what to do. */
-  headline: string;
-}
-
-export interface OperationResult {
-  ok: true;
-  message: string;
-  rolloutId?: string;
-}
-
-/** A `canary start` request as put on the bus: its event id names the rollout it starts (rolloutIdForPush). */
-export interface DeployRequest {
-  service: string;
-  digest: string;
-  eventId: string;
-}
-
-export interface StartResult extends OperationResult {
-  /** The rollout that runs the request: its own, or the one already rolling the image out. */
-  rolloutId: string;
-  request: DeployRequest;
-  /** Set when the controller answered at once that nothing will run (the sandbox runs start-rollout inline). */
-  refused?: string;
-}
-
-/** What the backend did with a Deploy Requested event, as far as it knows when PutEvents returns. */
-export interface DeployReceipt {
-  eventId: string;
-  /** Where it went, for the operator (`event … on bus …`). */
-  via: string;
-  /** start-rollout's answer, when the backend ran it at once (the sandbox); EventBridge delivers later. */
-  answer?: { status: string; rolloutId?: string; reason?: string };
-}
-
-/**
- * Where a `canary start` request stands before its rollout has a record: `rollout` once there is one to follow
- * (its own, or the run of that image already under way), `refused` when nothing will run for it.
- */
-export type RequestState =
-  | { state: 'rollout'; rolloutId: string }
-  | { state: 'requested' | 'starting' | 'queued'; rolloutId: string; message: string }
-  | { state: 'refused'; message: string };
-
-/** One read of a rollout for someone following it: its row, and a page of its history. */
-export interface RolloutProgress {
-  rollout: StatusRow;
-  entries: StoredHistoryEntry[];
-  /** Set once the rollout has ended. */
-  result?: 'promoted' | 'rolledBack' | 'rollbackFailed';
-}
-
-/** History entries a progress read returns at most. */
-export const PROGRESS_PAGE = 50;
+import {
+  type DeployReceipt,
+  type DeployRequest,
+  OperationError,
+  type OperationResult,
+  PROGRESS_PAGE,
+  type RequestState,
+  type RolloutProgress,
+  row,
+  type StartResult,
+  type StatusRow,
+} from './results';
+import { imageRef, locateRequest, startResult } from './start';
 
 export interface OperationsDeps {
   store: RolloutStore;
@@ -128,22 +51,6 @@ export interface OperationsDeps {
   actor?: string;
   /** The controller's bus: decisions taken here are announced as state changes, as the approval page's are. */
   events?: StateChangeBus;
-}
-
-export function row(r: RolloutRecord): StatusRow {
-  return {
-    service: r.service,
-    rolloutId: r.rolloutId,
-    image: imageLabel(r.image),
-    status: r.abort && r.status === 'running' ? `aborting (${r.abort.reason})` : r.status,
-    step: r.currentStep ?? null,
-    canaryPercent: r.canaryPercent ?? null,
-    waiting: r.wait?.kind ?? null,
-    verdict: r.lastVerdict?.result ?? null,
-    updatedAt: r.updatedAt,
-    ...(r.outcome ? { outcome: r.outcome.reason } : {}),
-    headline: recordSentence(r),
-  };
 }
 
 export class Operations {
@@ -327,96 +234,13 @@ export class Operations {
 
   async start(service: string, image: string): Promise<StartResult> {
     await this.knownService(service);
-    let ref: Omit<ImageRef, 'repository'>;
-    if (isDigest(image)) ref = { digest: image };
-    else if (new RegExp(`^${IMAGE_TAG}@sha256:[0-9a-f]{64}$`).test(image)) {
-      const [tag, digest] = image.split('@') as [string, string];
-      ref = { tag, digest };
-    } else if (!new RegExp(`^${IMAGE_TAG}$`).test(image)) {
-      // Checked here, not by ECR: a tag ECR cannot hold (over 300 characters) is a request it rejects.
-      throw new OperationError(
-        `"${image}" is neither a digest nor an image tag: give --image <tag>, sha256:<64 hex> or <tag>@sha256:<64 hex> (a tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`,
-        'refused',
-      );
-    } else {
-      const digest = this.deps.resolveTag ? await this.deps.resolveTag(service, image) : undefined;
-      if (!digest)
-        throw new OperationError(
-          this.deps.resolveTag
-            ? `no image tagged "${image}" for ${service}`
-            : `"${image}" is not a digest: give --image sha256:<64 hex> (or <tag>@sha256:<64 hex>)`,
-          'refused',
-        );
-      ref = { tag: image, digest };
-    }
-    const receipt = await this.deps.requestDeploy(service, ref);
-    const request = { service, digest: ref.digest, eventId: receipt.eventId };
-    const answer = receipt.answer;
-    const rolloutId = answer?.rolloutId ?? rolloutIdForPush({ ...request, time: '', rerun: true });
-    const refused =
-      answer && (answer.status === 'refused' || answer.status === 'ignored')
-        ? (answer.reason ?? answer.status)
-        : undefined;
-    return {
-      ok: true,
-      rolloutId,
-      request,
-      ...(refused ? { refused } : {}),
-      message: `Deploy Requested for ${service}: ${ref.tag ?? ref.digest} (${receipt.via}): ${
-        refused ? `refused: ${refused}` : `rollout ${rolloutId}`
-      }`,
-    };
+    const ref = await imageRef(service, image, this.deps.resolveTag);
+    return startResult(service, ref, await this.deps.requestDeploy(service, ref));
   }
 
-  /**
-   * Where a `canary start` request stands, read the way start-rollout decides (core/pushes.ts): its own rollout
-   * (named after the event id), queued behind the holder it supersedes, the run of that image already under way
-   * (start-rollout answers such a request with that run), or nothing: the image is quarantined, or a newer push
-   * took the service before this one started. Reads only what it needs, the rollout's record first.
-   */
+  /** Where a `canary start` request stands (start.ts). */
   async locate(request: DeployRequest): Promise<RequestState> {
-    const { service, digest, eventId } = request;
-    const own = rolloutIdForPush({ ...request, time: '', rerun: true });
-    if (await this.deps.store.getRollout(own)) return { state: 'rollout', rolloutId: own };
-    const lock = await this.deps.store.getLock(service);
-    if (lock?.rolloutId === own) return { state: 'starting', rolloutId: own, message: `${own} is starting` };
-    if (lock?.pending?.rolloutId === own)
-      return {
-        state: 'queued',
-        rolloutId: own,
-        message: `${own} waits for ${lock.rolloutId} to roll back and hand ${service} over`,
-      };
-    const [image, quarantined, newest] = await Promise.all([
-      this.deps.store.getImage(service, digest),
-      this.deps.store.isQuarantined(service, digest),
-      this.deps.store.getNewestPush(service),
-    ]);
-    if (quarantined)
-      return {
-        state: 'refused',
-        message: `${digest} is quarantined for ${service}: release it with \`canary release ${service} ${digest}\``,
-      };
-    if (image && image.eventId !== eventId) {
-      const record = await this.deps.store.getRollout(image.rolloutId);
-      if (record && !TERMINAL_STATUSES.has(record.status))
-        return { state: 'rollout', rolloutId: image.rolloutId };
-      if (!record && (lock?.rolloutId === image.rolloutId || lock?.pending?.rolloutId === image.rolloutId))
-        return {
-          state: 'starting',
-          rolloutId: image.rolloutId,
-          message: `${image.rolloutId}, which runs this image, is starting`,
-        };
-    }
-    if (image?.eventId === eventId && newest && newest.eventId !== eventId)
-      return {
-        state: 'refused',
-        message: `a newer push (rollout ${newest.rolloutId}) took ${service} before ${own} started`,
-      };
-    return {
-      state: 'requested',
-      rolloutId: own,
-      message: `the controller has not taken the request yet (event ${eventId})`,
-    };
+    return locateRequest(this.deps.store, request);
   }
 
   /** The rollout's row and its history entries at or after `since` (at most PROGRESS_PAGE). */

@@ -6,9 +6,9 @@
  * retried on the same backoff, never an exit.
  */
 import { storedTypeOf } from '../functions/core/history';
-import type { DeployRequest, RequestState, RolloutProgress, StatusRow } from './operations';
-import { OperationError, PROGRESS_PAGE } from './operations';
 import { terminalSafe, toJson } from './output';
+import type { DeployRequest, RequestState, RolloutProgress, StatusRow } from './results';
+import { OperationError, PROGRESS_PAGE } from './results';
 
 /** What the wait ends with. 3 is the wait giving up: the rollout goes on, nothing was changed. */
 export const WAIT_EXIT = { promoted: 0, failed: 1, usage: 2, timeout: 3 } as const;
@@ -118,173 +118,240 @@ export async function waitForRollout(
   options: WaitOptions,
   io: WaitIo,
 ): Promise<number> {
-  const started = io.now();
-  const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : started + options.timeoutMs;
-  const request = 'request' in target ? target.request : undefined;
-  let rolloutId = request ? undefined : target.rolloutId;
-  let announced: string | undefined;
-  let note = '';
-  let refusals = 0;
-  let since: string | undefined;
-  const printed = new Set<string>();
-  let last: RolloutProgress | undefined;
-  let finalRead = false;
-  let interval = options.poll.initialMs;
-  let failures = 0;
+  return new Follower(backend, target, options, io).run();
+}
 
-  const out = (text: string, value: Record<string, unknown>) =>
-    io.stdout(options.json ? json(value) : `${text}\n`);
-  const finish = (
-    code: number,
-    outcome: string,
-    text: string,
-    extra: Record<string, unknown> = {},
-  ): number => {
-    if (!options.json) {
+/** A poll's answer that asks for another read at once (a full page of history, or the final read). */
+const AGAIN = Symbol('again');
+
+/** One wait: what it has read and printed so far, and how often it reads. */
+class Follower {
+  private readonly started: number;
+  private readonly deadline: number;
+  private readonly request: DeployRequest | undefined;
+  private rolloutId: string | undefined;
+  private announced: string | undefined;
+  private note = '';
+  private refusals = 0;
+  private since: string | undefined;
+  private readonly printed = new Set<string>();
+  private last: RolloutProgress | undefined;
+  private finalRead = false;
+  private interval: number;
+  private failures = 0;
+  /** Whether this poll found something new. */
+  private changed = false;
+
+  constructor(
+    private readonly backend: WaitBackend,
+    target: WaitTarget,
+    private readonly options: WaitOptions,
+    private readonly io: WaitIo,
+  ) {
+    this.started = io.now();
+    this.deadline =
+      options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : this.started + options.timeoutMs;
+    this.request = 'request' in target ? target.request : undefined;
+    this.rolloutId = this.request ? undefined : target.rolloutId;
+    this.interval = options.poll.initialMs;
+  }
+
+  async run(): Promise<number> {
+    for (;;) {
+      this.changed = false;
+      try {
+        const result = await this.poll();
+        if (result === AGAIN) continue;
+        if (result !== undefined) return result;
+        this.failures = 0;
+      } catch (error) {
+        const code = this.readFailed(error);
+        if (code !== undefined) return code;
+      }
+      this.interval = nextInterval(this.interval, this.changed && this.failures === 0, this.options.poll);
+      const now = this.io.now();
+      if (now >= this.deadline) return this.timedOut(now);
+      await this.io.sleep(Math.min(this.interval, this.deadline - now));
+    }
+  }
+
+  /** One round of reads: the request until it has a rollout, then the rollout; an exit code once it ended. */
+  private async poll(): Promise<number | typeof AGAIN | undefined> {
+    if (!this.rolloutId && this.request) {
+      const code = await this.locate(this.request);
+      if (code !== undefined) return code;
+    }
+    const rolloutId = this.rolloutId;
+    if (!rolloutId) return undefined;
+    const progress = await this.backend.progress(rolloutId, this.since);
+    this.last = progress;
+    this.announce(rolloutId, progress);
+    this.printHistory(rolloutId, progress.entries);
+    const from = this.since;
+    this.since = nextSince(this.since, progress.entries);
+    if (!progress.result) return undefined;
+    // A full page: more history to print before the outcome.
+    if (progress.entries.length >= PROGRESS_PAGE && this.since !== from) return AGAIN;
+    // The record turns final just before its last history entry is written: read once more for it.
+    if (!this.finalRead) {
+      this.finalRead = true;
+      await this.io.sleep(this.options.poll.initialMs);
+      return AGAIN;
+    }
+    return this.ended(rolloutId, progress.rollout, progress.result);
+  }
+
+  /** Where the request stands; an exit code once it is refused for good. */
+  private async locate(request: DeployRequest): Promise<number | undefined> {
+    const state = await this.backend.locate(request);
+    if (state.state === 'rollout') {
+      this.rolloutId = state.rolloutId;
+      this.refusals = 0;
+    } else if (state.state === 'refused') {
+      // Seen twice, a poll apart: a push caught between its two writes reads as refused for an instant.
+      if (++this.refusals >= 2)
+        return this.finish(WAIT_EXIT.failed, 'refused', `Refused: ${safe(state.message)}`, {
+          reason: state.message,
+        });
+    } else {
+      this.refusals = 0;
+      if (state.message !== this.note) {
+        this.note = state.message;
+        this.changed = true;
+        this.out(`Waiting: ${safe(this.note)}`, {
+          type: 'request',
+          state: state.state,
+          rolloutId: state.rolloutId,
+          message: this.note,
+        });
+      }
+    }
+    return undefined;
+  }
+
+  private announce(rolloutId: string, progress: RolloutProgress): void {
+    if (this.announced === rolloutId) return;
+    this.announced = rolloutId;
+    this.changed = true;
+    this.out(
+      `Following ${rolloutId} (${safe(progress.rollout.image)} on ${safe(progress.rollout.service)})`,
+      {
+        type: 'rollout',
+        rolloutId,
+        service: progress.rollout.service,
+        image: progress.rollout.image,
+      },
+    );
+  }
+
+  /** The history entries not printed yet. */
+  private printHistory(rolloutId: string, entries: RolloutProgress['entries']): void {
+    for (const entry of entries) {
+      const type = storedTypeOf(entry);
+      const key = `${entry.at}\u0000${type}\u0000${entry.message}`;
+      if (this.printed.has(key)) continue;
+      this.printed.add(key);
+      this.changed = true;
+      this.out(`${entry.at.replace('T', ' ').slice(0, 19)}  ${safe(type).padEnd(9)} ${safe(entry.message)}`, {
+        type: 'history',
+        rolloutId,
+        at: entry.at,
+        event: type,
+        message: entry.message,
+        ...('detail' in entry && entry.detail ? { detail: entry.detail } : {}),
+      });
+    }
+  }
+
+  /** The outcome of an ended rollout, as its exit code. */
+  private ended(
+    rolloutId: string,
+    rollout: StatusRow,
+    result: NonNullable<RolloutProgress['result']>,
+  ): number {
+    const reason = rollout.outcome ?? '';
+    if (result === 'promoted')
+      return this.finish(WAIT_EXIT.promoted, 'promoted', `Promoted: ${safe(rollout.image)} (${rolloutId})`);
+    return this.finish(
+      WAIT_EXIT.failed,
+      result,
+      result === 'rolledBack'
+        ? `Rolled back: ${safe(reason)} (${rolloutId})`
+        : `Rollback failed: ${safe(reason)} (${rolloutId}): traffic needs a person`,
+      { reason },
+    );
+  }
+
+  /** A read that failed: waited out (an id not known yet), retried (it may pass), or the end (exit code). */
+  private readFailed(error: unknown): number | undefined {
+    const { io, options } = this;
+    const message = error instanceof Error ? `${error.message}` : String(error);
+    const unknown =
+      error instanceof OperationError && error.code === 'not-found' && !this.last && !this.request;
+    if (unknown && io.now() - this.started >= options.poll.unknownAfterMs)
+      return this.finish(WAIT_EXIT.usage, 'unknown', `canary: ${safe(message)}`, { error: message });
+    if (unknown) {
+      if (this.note !== message) {
+        this.note = message;
+        this.out(`Waiting: ${safe(message)} yet`, {
+          type: 'request',
+          state: 'requested',
+          rolloutId: this.rolloutId,
+          message,
+        });
+      }
+      return undefined;
+    }
+    if (isPermanent(error))
+      return this.finish(WAIT_EXIT.failed, 'error', `canary: cannot follow the rollout: ${safe(message)}`, {
+        error: message,
+      });
+    this.failures++;
+    const retryIn = Math.min(
+      nextInterval(this.interval, false, options.poll),
+      Math.max(0, this.deadline - io.now()),
+    );
+    io.stderr(
+      options.json
+        ? json({ type: 'retry', error: message, failures: this.failures, retryInMs: Math.round(retryIn) })
+        : `canary: reading the rollout failed (${safe(message)}); retrying in ${formatDuration(retryIn)}\n`,
+    );
+    return undefined;
+  }
+
+  private timedOut(now: number): number {
+    const { last, rolloutId } = this;
+    const state =
+      last && rolloutId ? `${rolloutId} is ${where(last.rollout)}` : this.note || 'nothing read yet';
+    return this.finish(
+      WAIT_EXIT.timeout,
+      'timeout',
+      `Timed out after ${formatDuration(this.options.timeoutMs ?? now - this.started)}: ${safe(state)}; the rollout goes on (follow it again with \`canary wait ${rolloutId ?? '<rollout-id>'}\`)`,
+    );
+  }
+
+  private out(text: string, value: Record<string, unknown>): void {
+    this.io.stdout(this.options.json ? json(value) : `${text}\n`);
+  }
+
+  private finish(code: number, outcome: string, text: string, extra: Record<string, unknown> = {}): number {
+    if (!this.options.json) {
       // In text, an error is for stderr; in JSON the result is always the last line of stdout.
-      (outcome === 'unknown' || outcome === 'error' ? io.stderr : io.stdout)(`${text}\n`);
+      (outcome === 'unknown' || outcome === 'error' ? this.io.stderr : this.io.stdout)(`${text}\n`);
       return code;
     }
-    io.stdout(
+    this.io.stdout(
       json({
         type: 'result',
         outcome,
         exitCode: code,
-        ...(rolloutId ? { rolloutId } : {}),
-        ...(last ? { rollout: last.rollout } : {}),
-        waitedMs: Math.round(io.now() - started),
+        ...(this.rolloutId ? { rolloutId: this.rolloutId } : {}),
+        ...(this.last ? { rollout: this.last.rollout } : {}),
+        waitedMs: Math.round(this.io.now() - this.started),
         ...extra,
       }),
     );
     return code;
-  };
-
-  for (;;) {
-    let changed = false;
-    try {
-      if (!rolloutId && request) {
-        const state = await backend.locate(request);
-        if (state.state === 'rollout') {
-          rolloutId = state.rolloutId;
-          refusals = 0;
-        } else if (state.state === 'refused') {
-          // Seen twice, a poll apart: a push caught between its two writes reads as refused for an instant.
-          if (++refusals >= 2)
-            return finish(WAIT_EXIT.failed, 'refused', `Refused: ${safe(state.message)}`, {
-              reason: state.message,
-            });
-        } else {
-          refusals = 0;
-          if (state.message !== note) {
-            note = state.message;
-            changed = true;
-            out(`Waiting: ${safe(note)}`, {
-              type: 'request',
-              state: state.state,
-              rolloutId: state.rolloutId,
-              message: note,
-            });
-          }
-        }
-      }
-      if (rolloutId) {
-        const progress = await backend.progress(rolloutId, since);
-        last = progress;
-        if (announced !== rolloutId) {
-          announced = rolloutId;
-          changed = true;
-          out(
-            `Following ${rolloutId} (${safe(progress.rollout.image)} on ${safe(progress.rollout.service)})`,
-            {
-              type: 'rollout',
-              rolloutId,
-              service: progress.rollout.service,
-              image: progress.rollout.image,
-            },
-          );
-        }
-        for (const entry of progress.entries) {
-          const type = storedTypeOf(entry);
-          const key = `${entry.at}\u0000${type}\u0000${entry.message}`;
-          if (printed.has(key)) continue;
-          printed.add(key);
-          changed = true;
-          out(`${entry.at.replace('T', ' ').slice(0, 19)}  ${safe(type).padEnd(9)} ${safe(entry.message)}`, {
-            type: 'history',
-            rolloutId,
-            at: entry.at,
-            event: type,
-            message: entry.message,
-            ...('detail' in entry && entry.detail ? { detail: entry.detail } : {}),
-          });
-        }
-        const from = since;
-        since = nextSince(since, progress.entries);
-        if (progress.result) {
-          // A full page: more history to print before the outcome.
-          if (progress.entries.length >= PROGRESS_PAGE && since !== from) continue;
-          // The record turns final just before its last history entry is written: read once more for it.
-          if (!finalRead) {
-            finalRead = true;
-            await io.sleep(options.poll.initialMs);
-            continue;
-          }
-          const reason = progress.rollout.outcome ?? '';
-          if (progress.result === 'promoted')
-            return finish(
-              WAIT_EXIT.promoted,
-              'promoted',
-              `Promoted: ${safe(progress.rollout.image)} (${rolloutId})`,
-            );
-          return finish(
-            WAIT_EXIT.failed,
-            progress.result,
-            progress.result === 'rolledBack'
-              ? `Rolled back: ${safe(reason)} (${rolloutId})`
-              : `Rollback failed: ${safe(reason)} (${rolloutId}): traffic needs a person`,
-            { reason },
-          );
-        }
-      }
-      failures = 0;
-    } catch (error) {
-      const message = error instanceof Error ? `${error.message}` : String(error);
-      const unknown = error instanceof OperationError && error.code === 'not-found' && !last && !request;
-      if (unknown && io.now() - started >= options.poll.unknownAfterMs)
-        return finish(WAIT_EXIT.usage, 'unknown', `canary: ${safe(message)}`, { error: message });
-      if (unknown) {
-        if (note !== message) {
-          note = message;
-          out(`Waiting: ${safe(message)} yet`, { type: 'request', state: 'requested', rolloutId, message });
-        }
-      } else if (isPermanent(error))
-        return finish(WAIT_EXIT.failed, 'error', `canary: cannot follow the rollout: ${safe(message)}`, {
-          error: message,
-        });
-      else {
-        failures++;
-        const retryIn = Math.min(
-          nextInterval(interval, false, options.poll),
-          Math.max(0, deadline - io.now()),
-        );
-        io.stderr(
-          options.json
-            ? json({ type: 'retry', error: message, failures, retryInMs: Math.round(retryIn) })
-            : `canary: reading the rollout failed (${safe(message)}); retrying in ${formatDuration(retryIn)}\n`,
-        );
-      }
-    }
-    interval = nextInterval(interval, changed && failures === 0, options.poll);
-    const now = io.now();
-    if (now >= deadline) {
-      const state = last && rolloutId ? `${rolloutId} is ${where(last.rollout)}` : note || 'nothing read yet';
-      return finish(
-        WAIT_EXIT.timeout,
-        'timeout',
-        `Timed out after ${formatDuration(options.timeoutMs ?? now - started)}: ${safe(state)}; the rollout goes on (follow it again with \`canary wait ${rolloutId ?? '<rollout-id>'}\`)`,
-      );
-    }
-    await io.sleep(Math.min(interval, deadline - now));
   }
 }
 

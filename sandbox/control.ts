@@ -8,7 +8,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { OperationError, type Operations } from '../cli/operations';
+import type { Operations } from '../cli/operations';
+import { OperationError } from '../cli/results';
 import type { ApprovalPageHandler } from '../functions/tasks/approval-page';
 
 const MAX_BODY = 16 * 1024;

@@ -57,46 +57,59 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return n;
 }
 
-async function main(): Promise<void> {
-  const oldNode = unsupportedNode(process.version);
-  if (oldNode) fail(oldNode);
+function parse() {
+  return parseArgs({
+    options: {
+      scenario: { type: 'string', default: 'demo' },
+      scale: { type: 'string' },
+      rps: { type: 'string' },
+      traffic: { type: 'string' },
+      seed: { type: 'string' },
+      'report-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      events: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
+type Values = ReturnType<typeof parse>['values'];
+
+/** The command line, checked (undefined: --help); exits with usage on a bad one. */
+function readOptions() {
   let args: ReturnType<typeof parse>;
-  function parse() {
-    return parseArgs({
-      options: {
-        scenario: { type: 'string', default: 'demo' },
-        scale: { type: 'string' },
-        rps: { type: 'string' },
-        traffic: { type: 'string' },
-        seed: { type: 'string' },
-        'report-dir': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        events: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  }
   try {
     args = parse();
   } catch (error) {
     fail((error as Error).message);
   }
   const v = args.values;
-  if (v.help) {
-    process.stdout.write(HELP);
-    return;
-  }
+  if (v.help) return undefined;
   const many = v.scenario === MANY_SCENARIO;
   const scenario = SCENARIOS[v.scenario];
   if (!scenario && !many)
     fail(
       `unknown scenario "${v.scenario}"; choose one of ${[...Object.keys(SCENARIOS), MANY_SCENARIO].join(', ')}`,
     );
-  const traffic = v.traffic ?? (many ? 'synthetic' : 'http');
-  if (traffic !== 'http' && traffic !== 'synthetic')
-    fail(`--traffic must be http or synthetic, got "${traffic}"`);
+  return { v, scenario, many, traffic: trafficKind(v.traffic ?? (many ? 'synthetic' : 'http')) };
+}
+
+function trafficKind(value: string): RunOptions['traffic'] {
+  if (value === 'http' || value === 'synthetic') return value;
+  fail(`--traffic must be http or synthetic, got "${value}"`);
+}
+
+async function main(): Promise<void> {
+  const oldNode = unsupportedNode(process.version);
+  if (oldNode) fail(oldNode);
+  const read = readOptions();
+  if (!read) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const { v, scenario, many, traffic } = read;
   const scale = positive('scale', v.scale, 30);
   if (scale < 1 || scale > 600) fail(`--scale must be between 1 and 600, got ${scale}`);
   const rps = positive('rps', v.rps, many ? MANY_RPS : 1000);
@@ -117,38 +130,13 @@ async function main(): Promise<void> {
   say(
     `Sandbox: scenario ${v.scenario} · time ×${scale} · ${rps} req/s over ${traffic === 'http' ? 'HTTP on loopback' : 'synthetic traffic'}`,
   );
-  let cleanupRegistered = false;
   const runOptions: Omit<RunOptions, 'scale' | 'rps'> = {
     traffic,
     seed,
     versions: scenario.versions,
     ...(scenario.service ? { service: scenario.service } : {}),
     ...(scenario.rolloutTimeoutMs ? { rolloutTimeoutMs: scenario.rolloutTimeoutMs } : {}),
-    onStarted: (w) => {
-      if (v.events) {
-        const out = v.json ? process.stderr : process.stdout;
-        w.eventBus.on('event', (e) => out.write(`${eventLine(e)}\n`));
-      }
-      // Where `npx canary … --sandbox` finds this run: the control endpoint and its bearer token (owner-only).
-      mkdirSync(dirname(SANDBOX_FILE), { recursive: true });
-      const info: ControlInfo = {
-        url: w.control.url,
-        token: w.control.token,
-        pid: process.pid,
-        services: w.configs.map((c) => c.service),
-      };
-      writeFileSync(SANDBOX_FILE, `${JSON.stringify(info)}\n`, { mode: 0o600 });
-      say(`Control endpoint ${w.control.url} (for \`npx canary … --sandbox\`; details in ${SANDBOX_FILE})`);
-      if (cleanupRegistered) return;
-      cleanupRegistered = true;
-      const cleanup = () => rmSync(SANDBOX_FILE, { force: true });
-      process.once('exit', cleanup);
-      for (const signal of ['SIGINT', 'SIGTERM'] as const)
-        process.once(signal, () => {
-          cleanup();
-          process.exit(130);
-        });
-    },
+    onStarted: announceControl(v, say),
     progress: say,
   };
   // A machine that cannot keep the default scale gets one more run at a scale it can keep; a scale asked for with
@@ -163,16 +151,47 @@ async function main(): Promise<void> {
           say(`Sandbox: scenario ${v.scenario} · time ×${again.scale} · ${again.rps} req/s (again, slower)`);
         })
       : { ...(await runRollouts(options)), scale, rps };
-  const ran = { scale: result.scale, rps: result.rps };
-  const { traces, wallMs, world, timekeeping } = result;
+  const dir = writeReports(v, result);
+  printSummary(v, say, result, dir);
+  setExitCode(result);
+}
 
-  const summary = {
-    rollouts: traces.map(
-      ({ summary: { wallMs: _w, rolloutId: _r, image: _i, service: _s, ...rest } }) => rest,
-    ),
-    timekeeping,
-    ...(timekeeping.valid ? {} : { invalid: describeShortfall(timekeeping) }),
+/** Once the world runs: its events printed (--events), and the control endpoint written where the CLI finds it. */
+function announceControl(v: Values, say: (line: string) => void): RunOptions['onStarted'] {
+  let cleanupRegistered = false;
+  return (w) => {
+    if (v.events) {
+      const out = v.json ? process.stderr : process.stdout;
+      w.eventBus.on('event', (e) => out.write(`${eventLine(e)}\n`));
+    }
+    // Where `npx canary … --sandbox` finds this run: the control endpoint and its bearer token (owner-only).
+    mkdirSync(dirname(SANDBOX_FILE), { recursive: true });
+    const info: ControlInfo = {
+      url: w.control.url,
+      token: w.control.token,
+      pid: process.pid,
+      services: w.configs.map((c) => c.service),
+    };
+    writeFileSync(SANDBOX_FILE, `${JSON.stringify(info)}\n`, { mode: 0o600 });
+    say(`Control endpoint ${w.control.url} (for \`npx canary … --sandbox\`; details in ${SANDBOX_FILE})`);
+    if (cleanupRegistered) return;
+    cleanupRegistered = true;
+    const cleanup = () => rmSync(SANDBOX_FILE, { force: true });
+    process.once('exit', cleanup);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const)
+      process.once(signal, () => {
+        cleanup();
+        process.exit(130);
+      });
   };
+}
+
+type Result = Awaited<ReturnType<typeof runRollouts>> & { scale: number; rps: number };
+
+/** report.json and report.html in the report directory; returns the directory. */
+function writeReports(v: Values, result: Result): string {
+  const { traces, wallMs, timekeeping } = result;
+  const ran = { scale: result.scale, rps: result.rps };
   const dir = resolve(v['report-dir'] ?? join('reports', new Date().toISOString().replace(/[:.]/g, '-')));
   mkdirSync(dir, { recursive: true });
   writeFileSync(
@@ -180,8 +199,20 @@ async function main(): Promise<void> {
     `${JSON.stringify({ scenario: v.scenario, ...ran, wallMs, timekeeping, traces }, null, 2)}\n`,
   );
   writeFileSync(join(dir, 'report.html'), renderHtml(traces, `Canary rollouts — scenario ${v.scenario}`));
+  return dir;
+}
 
+/** The outcome of each rollout (JSON with --json), or why there is none. */
+function printSummary(v: Values, say: (line: string) => void, result: Result, dir: string): void {
+  const { traces, wallMs, world, timekeeping } = result;
   if (v.json) {
+    const summary = {
+      rollouts: traces.map(
+        ({ summary: { wallMs: _w, rolloutId: _r, image: _i, service: _s, ...rest } }) => rest,
+      ),
+      timekeeping,
+      ...(timekeeping.valid ? {} : { invalid: describeShortfall(timekeeping) }),
+    };
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else if (!timekeeping.valid) {
     say('');
@@ -195,6 +226,10 @@ async function main(): Promise<void> {
     say(`Notifications received: ${sns} SNS, ${pages} PagerDuty. Requests sent: ${world.traffic.sent}.`);
     say(`Wall time ${(wallMs / 1000).toFixed(1)} s. Report: ${join(dir, 'report.html')}`);
   }
+}
+
+/** 1 when an invariant broke or a task erred, EXIT_INVALID when the run could not keep its time. */
+function setExitCode({ world, timekeeping }: Result): void {
   if (world.violations.length > 0 || world.errors.length > 0) {
     process.stderr.write(
       `invariant violations: ${JSON.stringify(world.violations)}; errors: ${world.errors.map(String).join('; ')}\n`,

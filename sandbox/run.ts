@@ -170,7 +170,60 @@ export interface RunResult {
 
 export async function runRollouts(options: RunOptions): Promise<RunResult> {
   const say = options.progress ?? (() => undefined);
-  const world = new World({
+  const world = sandboxWorld(options, say);
+  const runStart = performance.now();
+  const virtualStart = world.clock.now().getTime();
+  const { weights, applied } = watchWeights(world, virtualStart);
+  const { canary: canaryTg } = world.servingTargetGroups();
+  let current = '';
+  // Once the sandbox has fallen behind, what the rollout does next is not its story: it is stopped, not told.
+  let behind: Shortfall | undefined;
+  const fellBehind = new Promise<Shortfall>((resolve) =>
+    world.timekeeper.onShortfall((s) => {
+      behind = s;
+      resolve(s);
+    }),
+  );
+  /** Real ms, or less if the sandbox falls behind meanwhile. */
+  const sleep = (ms: number) => Promise.race([new Promise((r) => setTimeout(r, ms)), fellBehind]);
+  world.store.on('history', (id: string, e: HistoryEntry) => {
+    if (!behind) sayEntry(world, say, current, id, e);
+  });
+
+  await world.start();
+  // Only the rollouts are held to the plan: the time around them decides nothing.
+  world.timekeeper.pause();
+  options.onStarted?.(world);
+  const traces: RolloutTrace[] = [];
+  const run: Run = { world, options, say, fellBehind, virtualStart, weights, applied, canaryTg };
+  try {
+    // Let the stable version take traffic for a while, as it has on AWS long before a rollout: the charts start with
+    // a baseline, and the local CloudWatch has published whole minutes of it (60 s late) by the first set-weight,
+    // which takes the latency thresholds from them.
+    await sleep(world.clock.realMs(150_000));
+    for (const { tag } of options.versions) {
+      if (behind) break;
+      current = tag;
+      const trace = await rollOut(run, tag);
+      if (!trace) break;
+      traces.push(trace);
+      // Let the alarm see the canary idle again before the next rollout.
+      await sleep(world.clock.realMs(25_000));
+    }
+  } finally {
+    await world.stop();
+  }
+  for (const t of traces) {
+    for (const row of [...t.canary, ...t.stable]) row.t -= virtualStart;
+  }
+  const timekeeping = world.timekeeper.report();
+  if (!timekeeping.valid) say(`      ⚠ ${describeShortfall(timekeeping)}`);
+  return { traces, wallMs: Math.round(performance.now() - runStart), world, timekeeping };
+}
+
+/** The world the scenarios run in: the demo service and alarm, v1 stable, the scenario's versions to push. */
+function sandboxWorld(options: RunOptions, say: (line: string) => void): World {
+  return new World({
     scale: options.scale,
     rps: options.rps,
     traffic: options.traffic,
@@ -184,8 +237,10 @@ export async function runRollouts(options: RunOptions): Promise<RunResult> {
       if (level === 'error') say(`      ! ${message} ${JSON.stringify(extra ?? {})}`);
     },
   });
-  const runStart = performance.now();
-  const virtualStart = world.clock.now().getTime();
+}
+
+/** The canary's share over rollout time (for the charts), and each weight change the load balancer applied. */
+function watchWeights(world: World, virtualStart: number) {
   const weights: TimelinePoint[] = [{ t: 0, canaryPercent: 0 }];
   const applied: { at: number; canary: number }[] = [];
   const { canary: canaryTg } = world.servingTargetGroups();
@@ -194,106 +249,94 @@ export async function runRollouts(options: RunOptions): Promise<RunResult> {
     applied.push({ at, canary: state.weights[canaryTg] ?? 0 });
     weights.push({ t: world.clock.now().getTime() - virtualStart, canaryPercent: percent });
   });
-  let current = '';
-  // Once the sandbox has fallen behind, what the rollout does next is not its story: it is stopped, not told.
-  let behind: Shortfall | undefined;
-  const fellBehind = new Promise<Shortfall>((resolve) =>
-    world.timekeeper.onShortfall((s) => {
-      behind = s;
-      resolve(s);
-    }),
-  );
-  /** Real ms, or less if the sandbox falls behind meanwhile. */
-  const sleep = (ms: number) => Promise.race([new Promise((r) => setTimeout(r, ms)), fellBehind]);
-  world.store.on('history', (id: string, e: HistoryEntry) => {
-    if (behind) return;
-    say(describeEntry(current, e));
-    if (e.type === 'approval') {
-      const link = world.approvalLinks.get(id);
-      say(`${''.padEnd(4)}  ⏸ waiting for a person. Approve or reject on the page:`);
-      if (link) say(`        ${link}`);
-      say(
-        `      or from another terminal: npx canary approve web --sandbox   (reject: npx canary reject web --sandbox --reason "...")`,
-      );
-    }
-  });
+  return { weights, applied };
+}
 
-  await world.start();
-  // Only the rollouts are held to the plan: the time around them decides nothing.
+/** A history entry as progress lines; an approval wait says where to decide it. */
+function sayEntry(
+  world: World,
+  say: (line: string) => void,
+  version: string,
+  id: string,
+  e: HistoryEntry,
+): void {
+  say(describeEntry(version, e));
+  if (e.type === 'approval') {
+    const link = world.approvalLinks.get(id);
+    say(`${''.padEnd(4)}  ⏸ waiting for a person. Approve or reject on the page:`);
+    if (link) say(`        ${link}`);
+    say(
+      `      or from another terminal: npx canary approve web --sandbox   (reject: npx canary reject web --sandbox --reason "...")`,
+    );
+  }
+}
+
+/** What one rollout of a run needs: the world, and what the run watches in it. */
+interface Run {
+  world: World;
+  options: RunOptions;
+  say: (line: string) => void;
+  fellBehind: Promise<Shortfall>;
+  virtualStart: number;
+  weights: TimelinePoint[];
+  applied: { at: number; canary: number }[];
+  canaryTg: string;
+}
+
+/** Push one version and follow its rollout to the end; undefined when the sandbox fell behind meanwhile. */
+async function rollOut(run: Run, tag: string): Promise<RolloutTrace | undefined> {
+  const { world, options, canaryTg, virtualStart } = run;
+  const started = performance.now();
+  const fromMs = world.clock.now().getTime();
+  const servedBefore = world.traffic.served.snapshot(canaryTg).serverErrors;
+  const alarmsBefore = world.alarms.firedAt.length;
+  world.timekeeper.resume();
+  const result = await world.push(tag);
+  if (result.status !== 'started') throw new Error(`${tag} did not start: ${JSON.stringify(result)}`);
+  const ended = world
+    .waitFor(result.rolloutId, options.rolloutTimeoutMs ?? world.clock.realMs(ROLLOUT_TIMEOUT_MS))
+    .then(() => 'ended' as const);
+  if ((await Promise.race([ended, run.fellBehind])) !== 'ended') {
+    ended.catch(() => undefined);
+    await world.executions.stop(result.rolloutId);
+    await world.executions.idle();
+    return undefined;
+  }
+  await world.executions.idle();
   world.timekeeper.pause();
-  options.onStarted?.(world);
-  const traces: RolloutTrace[] = [];
-  try {
-    // Let the stable version take traffic for a while, as it has on AWS long before a rollout: the charts start with
-    // a baseline, and the local CloudWatch has published whole minutes of it (60 s late) by the first set-weight,
-    // which takes the latency thresholds from them.
-    await sleep(world.clock.realMs(150_000));
-    for (const { tag } of options.versions) {
-      if (behind) break;
-      current = tag;
-      const started = performance.now();
-      const fromMs = world.clock.now().getTime();
-      const servedBefore = world.traffic.served.snapshot(canaryTg).serverErrors;
-      const alarmsBefore = world.alarms.firedAt.length;
-      world.timekeeper.resume();
-      const result = await world.push(tag);
-      if (result.status !== 'started') throw new Error(`${tag} did not start: ${JSON.stringify(result)}`);
-      const ended = world
-        .waitFor(result.rolloutId, options.rolloutTimeoutMs ?? world.clock.realMs(ROLLOUT_TIMEOUT_MS))
-        .then(() => 'ended' as const);
-      if ((await Promise.race([ended, fellBehind])) !== 'ended') {
-        ended.catch(() => undefined);
-        await world.executions.stop(result.rolloutId);
-        await world.executions.idle();
-        break;
-      }
-      await world.executions.idle();
-      world.timekeeper.pause();
-      const record = await world.store.getRollout(result.rolloutId);
-      const history = await world.store.history(result.rolloutId);
-      const toMs = world.clock.now().getTime();
-      const alarm = world.alarms.firedAt[alarmsBefore];
-      const stableAt = alarm ? applied.find((a) => a.at >= alarm.at && a.canary === 0)?.at : undefined;
-      const reason = record?.outcome?.reason ?? 'unknown';
-      const summary: RolloutSummary = {
-        version: tag,
-        ...(record ? { image: imageLabel(record.image), service: record.service } : {}),
-        rolloutId: result.rolloutId,
-        outcome: record?.status === 'promoted' ? 'promoted' : 'rolledBack',
-        reason,
-        steps: stepVerdicts(history, reason),
-        failedRequestsServed: world.traffic.served.snapshot(canaryTg).serverErrors - servedBefore,
-        alarmToStableMs: alarm && stableAt !== undefined ? Math.round((stableAt - alarm.at) * 10) / 10 : null,
-        wallMs: Math.round(performance.now() - started),
-      };
-      say(
-        `${tag.padEnd(4)}  ${summary.outcome === 'promoted' ? '✔ promoted' : '✘ rolled back'} in ${(summary.wallMs / 1000).toFixed(1)}s` +
-          `; ${summary.failedRequestsServed} failed requests served by the canary` +
-          (summary.alarmToStableMs !== null ? `; alarm → 100% stable in ${summary.alarmToStableMs} ms` : ''),
-      );
-      const { stable: stableTg } = world.servingTargetGroups();
-      traces.push({
-        summary,
-        history,
-        weights: weights.filter((w) => w.t >= fromMs - virtualStart && w.t <= toMs - virtualStart),
-        canary: world.recorder.timeline(canaryTg, fromMs, toMs),
-        stable: world.recorder.timeline(stableTg, fromMs, toMs),
-        fromMs: fromMs - virtualStart,
-        toMs: toMs - virtualStart,
-        originMs: virtualStart,
-      });
-      // Let the alarm see the canary idle again before the next rollout.
-      await sleep(world.clock.realMs(25_000));
-    }
-  } finally {
-    await world.stop();
-  }
-  for (const t of traces) {
-    for (const row of [...t.canary, ...t.stable]) row.t -= virtualStart;
-  }
-  const timekeeping = world.timekeeper.report();
-  if (!timekeeping.valid) say(`      ⚠ ${describeShortfall(timekeeping)}`);
-  return { traces, wallMs: Math.round(performance.now() - runStart), world, timekeeping };
+  const record = await world.store.getRollout(result.rolloutId);
+  const history = await world.store.history(result.rolloutId);
+  const toMs = world.clock.now().getTime();
+  const alarm = world.alarms.firedAt[alarmsBefore];
+  const stableAt = alarm ? run.applied.find((a) => a.at >= alarm.at && a.canary === 0)?.at : undefined;
+  const reason = record?.outcome?.reason ?? 'unknown';
+  const summary: RolloutSummary = {
+    version: tag,
+    ...(record ? { image: imageLabel(record.image), service: record.service } : {}),
+    rolloutId: result.rolloutId,
+    outcome: record?.status === 'promoted' ? 'promoted' : 'rolledBack',
+    reason,
+    steps: stepVerdicts(history, reason),
+    failedRequestsServed: world.traffic.served.snapshot(canaryTg).serverErrors - servedBefore,
+    alarmToStableMs: alarm && stableAt !== undefined ? Math.round((stableAt - alarm.at) * 10) / 10 : null,
+    wallMs: Math.round(performance.now() - started),
+  };
+  run.say(
+    `${tag.padEnd(4)}  ${summary.outcome === 'promoted' ? '✔ promoted' : '✘ rolled back'} in ${(summary.wallMs / 1000).toFixed(1)}s` +
+      `; ${summary.failedRequestsServed} failed requests served by the canary` +
+      (summary.alarmToStableMs !== null ? `; alarm → 100% stable in ${summary.alarmToStableMs} ms` : ''),
+  );
+  const { stable: stableTg } = world.servingTargetGroups();
+  return {
+    summary,
+    history,
+    weights: run.weights.filter((w) => w.t >= fromMs - virtualStart && w.t <= toMs - virtualStart),
+    canary: world.recorder.timeline(canaryTg, fromMs, toMs),
+    stable: world.recorder.timeline(stableTg, fromMs, toMs),
+    fromMs: fromMs - virtualStart,
+    toMs: toMs - virtualStart,
+    originMs: virtualStart,
+  };
 }
 
 /**

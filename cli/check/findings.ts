@@ -1,6 +1,6 @@
 /**
  * What `canary check` reports: findings per service, each naming what is wrong and the fix. The checks are pure
- * functions over what the AWS APIs described (cli/check/run.ts reads it), so every failure they know is a plain
+ * functions over what the AWS APIs described (cli/check/reader.ts reads it), so every failure they know is a plain
  * test fixture.
  */
 

@@ -188,31 +188,7 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
       add(['elasticloadbalancing:AddTags'], newRuleArn(t.listenerArn), creating);
     }
   }
-  if (needs.deploys && config.deployer.kind === 'ecs') {
-    for (const arn of facts.serviceArns)
-      add(
-        ['ecs:DescribeServices', ...(needs.deploys === 'read' ? [] : ['ecs:UpdateService'])],
-        arn,
-        tagged(arn),
-      );
-    if (needs.deploys !== 'read' && facts.taskDefinitionArn)
-      add(['ecs:DescribeTaskDefinition'], facts.taskDefinitionArn);
-    if (needs.deploys === 'register' && facts.taskDefinitionArn) {
-      const next = nextRevisionArn(facts.taskDefinitionArn);
-      // The stable revision's tags are copied to the new one: its controller tag is in the request.
-      const value = facts.controllerTags?.[facts.taskDefinitionArn];
-      const requestTag =
-        value !== undefined ? { [`aws:RequestTag/${CONTROLLER_TAG_KEY}`]: value } : undefined;
-      add(['ecs:RegisterTaskDefinition'], next, requestTag);
-      if (facts.taskDefinitionTagged)
-        add(['ecs:TagResource'], next, { 'ecs:CreateAction': 'RegisterTaskDefinition', ...requestTag });
-    }
-    // UpdateService lists iam:PassRole as a dependent action (Service Authorization Reference, Amazon ECS), and
-    // RegisterTaskDefinition passes the task definition's roles: both only to ECS tasks.
-    if (needs.deploys !== 'read')
-      for (const role of facts.passRoles)
-        add(['iam:PassRole'], role, tagged(role, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' }));
-  }
+  if (needs.deploys && config.deployer.kind === 'ecs') ecsDeployCalls(needs.deploys, facts, add, tagged);
   if (needs.metrics) {
     add(['cloudwatch:GetMetricData'], '*');
     if (needs.metrics === 'judge' && config.analysis.alarms.length > 0) {
@@ -232,6 +208,33 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
     if (n.pagerDuty?.kmsKeyArn) add(['kms:Decrypt'], n.pagerDuty.kmsKeyArn);
   }
   return calls;
+}
+
+/** The ECS calls of a function that reads or deploys an `ecs` deployer's services (and the roles it passes). */
+function ecsDeployCalls(
+  deploys: NonNullable<FunctionNeeds['deploys']>,
+  facts: CallFacts,
+  add: (actions: string[], resource: string, context?: Record<string, string>) => void,
+  tagged: (arn: string, more?: Record<string, string>) => Record<string, string> | undefined,
+): void {
+  for (const arn of facts.serviceArns)
+    add(['ecs:DescribeServices', ...(deploys === 'read' ? [] : ['ecs:UpdateService'])], arn, tagged(arn));
+  if (deploys !== 'read' && facts.taskDefinitionArn)
+    add(['ecs:DescribeTaskDefinition'], facts.taskDefinitionArn);
+  if (deploys === 'register' && facts.taskDefinitionArn) {
+    const next = nextRevisionArn(facts.taskDefinitionArn);
+    // The stable revision's tags are copied to the new one: its controller tag is in the request.
+    const value = facts.controllerTags?.[facts.taskDefinitionArn];
+    const requestTag = value !== undefined ? { [`aws:RequestTag/${CONTROLLER_TAG_KEY}`]: value } : undefined;
+    add(['ecs:RegisterTaskDefinition'], next, requestTag);
+    if (facts.taskDefinitionTagged)
+      add(['ecs:TagResource'], next, { 'ecs:CreateAction': 'RegisterTaskDefinition', ...requestTag });
+  }
+  // UpdateService lists iam:PassRole as a dependent action (Service Authorization Reference, Amazon ECS), and
+  // RegisterTaskDefinition passes the task definition's roles: both only to ECS tasks.
+  if (deploys !== 'read')
+    for (const role of facts.passRoles)
+      add(['iam:PassRole'], role, tagged(role, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' }));
 }
 
 /** Calls with the same resource and context, simulated together (each action is evaluated for each resource). */

@@ -2,9 +2,10 @@
  * The rest of a service's resources, checked from what ECS, CloudWatch and ECR describe: the ECS services the
  * `ecs` deployer changes, the gating alarms, the ECR repository. Pure.
  */
-import type { CompositeAlarm, MetricAlarm } from '@aws-sdk/client-cloudwatch';
+
 import type { Repository } from '@aws-sdk/client-ecr';
 import type { Failure, Service, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
+import type { DescribedAlarms } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { registrationIssues, registryOf } from '../../functions/adapters/aws/ecs';
 import type { ServiceConfig } from '../../functions/core/config';
 import { error, type Finding, ok, type Read, unreadable, warning } from './findings';
@@ -21,6 +22,8 @@ export function isShortServiceArn(arn: string): boolean {
   return /:service\/[^/]+$/.test(arn);
 }
 
+type EcsDeployer = Extract<ServiceConfig['deployer'], { kind: 'ecs' }>;
+
 export function ecsFindings(config: ServiceConfig, account: EcsAccount): Finding[] {
   const check = 'ecs';
   const d = config.deployer;
@@ -36,8 +39,7 @@ export function ecsFindings(config: ServiceConfig, account: EcsAccount): Finding
       ),
     ];
   if ('failed' in read) return [unreadable(check, `the ECS services in cluster ${d.cluster}`, read.failed)];
-  const findings: Finding[] = [];
-  const roles = [
+  const roles: ServiceRole[] = [
     [
       'deployer.stableService',
       d.stableService,
@@ -50,52 +52,75 @@ export function ecsFindings(config: ServiceConfig, account: EcsAccount): Finding
       'traffic.canaryTargetGroupArn',
       config.traffic.canaryTargetGroupArn,
     ],
-  ] as const;
-  for (const [field, name, tgField, tgArn] of roles) {
-    const service = read.found.services.find(
-      (s) => (s.serviceName === name || s.serviceArn === name) && s.status === 'ACTIVE',
+  ];
+  const findings = [
+    ...roles.flatMap((role) => serviceFindings(d, role, read.found)),
+    ...taskDefinitionFindings(d, account.taskDefinition),
+  ];
+  if (findings.length === 0) findings.push(ecsPassed(d, account.taskDefinition));
+  return findings;
+}
+
+/** A service the deployer names: its config field, its name, and the target group it must register in. */
+type ServiceRole = readonly [field: string, name: string, tgField: string, tgArn: string];
+
+/** One of the stable and canary services: active, long ARN, the ECS deployment controller, registered. */
+function serviceFindings(
+  d: EcsDeployer,
+  [field, name, tgField, tgArn]: ServiceRole,
+  found: { services: Service[]; failures: Failure[] },
+): Finding[] {
+  const check = 'ecs';
+  const findings: Finding[] = [];
+  const service = found.services.find(
+    (s) => (s.serviceName === name || s.serviceArn === name) && s.status === 'ACTIVE',
+  );
+  if (!service) {
+    const reason = found.failures.find((f) => f.arn?.endsWith(`/${name}`))?.reason;
+    findings.push(
+      error(
+        check,
+        `ECS service not found in cluster ${d.cluster}: ${name}${reason ? ` (${reason})` : ''}`,
+        `create the service, or set ${field} to an active service of cluster ${d.cluster}`,
+      ),
     );
-    if (!service) {
-      const reason = read.found.failures.find((f) => f.arn?.endsWith(`/${name}`))?.reason;
-      findings.push(
-        error(
-          check,
-          `ECS service not found in cluster ${d.cluster}: ${name}${reason ? ` (${reason})` : ''}`,
-          `create the service, or set ${field} to an active service of cluster ${d.cluster}`,
-        ),
-      );
-      continue;
-    }
-    if (service.serviceArn && isShortServiceArn(service.serviceArn))
-      findings.push(
-        warning(
-          check,
-          `${name} has the short ARN format (${service.serviceArn}): IAM policies must name that ARN, not service/${d.cluster}/${name} (the controller's stack grants both), and ECS cannot tag the service`,
-          'migrate the service to the long ARN format (ECS guide: "Migrate an Amazon ECS short service ARN to a long ARN")',
-        ),
-      );
-    const controller = service.deploymentController?.type ?? 'ECS';
-    if (controller !== 'ECS')
-      findings.push(
-        error(
-          check,
-          `${name} uses the ${controller} deployment controller: UpdateService cannot change its task definition`,
-          `use a service with the rolling update (ECS) deployment controller, or deployer kind "none" and let ${controller === 'CODE_DEPLOY' ? 'CodeDeploy' : 'your tooling'} deploy`,
-        ),
-      );
-    const groups = (service.loadBalancers ?? []).flatMap((lb) =>
-      lb.targetGroupArn ? [lb.targetGroupArn] : [],
-    );
-    if (!groups.includes(tgArn))
-      findings.push(
-        error(
-          check,
-          `${name} does not register its tasks in ${tgField} (${groups.length > 0 ? `it registers in ${groups.join(', ')}` : 'it has no load balancer'})`,
-          `attach ${name} to ${tgArn}, or set ${tgField} to the target group ${name} registers in`,
-        ),
-      );
+    return findings;
   }
-  const td = account.taskDefinition;
+  if (service.serviceArn && isShortServiceArn(service.serviceArn))
+    findings.push(
+      warning(
+        check,
+        `${name} has the short ARN format (${service.serviceArn}): IAM policies must name that ARN, not service/${d.cluster}/${name} (the controller's stack grants both), and ECS cannot tag the service`,
+        'migrate the service to the long ARN format (ECS guide: "Migrate an Amazon ECS short service ARN to a long ARN")',
+      ),
+    );
+  const controller = service.deploymentController?.type ?? 'ECS';
+  if (controller !== 'ECS')
+    findings.push(
+      error(
+        check,
+        `${name} uses the ${controller} deployment controller: UpdateService cannot change its task definition`,
+        `use a service with the rolling update (ECS) deployment controller, or deployer kind "none" and let ${controller === 'CODE_DEPLOY' ? 'CodeDeploy' : 'your tooling'} deploy`,
+      ),
+    );
+  const groups = (service.loadBalancers ?? []).flatMap((lb) =>
+    lb.targetGroupArn ? [lb.targetGroupArn] : [],
+  );
+  if (!groups.includes(tgArn))
+    findings.push(
+      error(
+        check,
+        `${name} does not register its tasks in ${tgField} (${groups.length > 0 ? `it registers in ${groups.join(', ')}` : 'it has no load balancer'})`,
+        `attach ${name} to ${tgArn}, or set ${tgField} to the target group ${name} registers in`,
+      ),
+    );
+  return findings;
+}
+
+/** The stable task definition: the container a rollout replaces, its registry, its family and roles. */
+function taskDefinitionFindings(d: EcsDeployer, td: EcsAccount['taskDefinition']): Finding[] {
+  const check = 'ecs';
+  const findings: Finding[] = [];
   if (td && 'failed' in td) findings.push(unreadable(check, `the stable task definition`, td.failed));
   else if (td && 'missing' in td)
     findings.push(error(check, td.missing, `deploy ${d.stableService} with an existing task definition`));
@@ -129,29 +154,26 @@ export function ecsFindings(config: ServiceConfig, account: EcsAccount): Finding
         ),
       );
   }
-  if (findings.length === 0) {
-    const t = td && 'found' in td ? td.found.taskDefinition : undefined;
-    const passed = [
-      t?.taskRoleArn && `task role ${t.taskRoleArn}`,
-      t?.executionRoleArn && `execution role ${t.executionRoleArn}`,
-    ]
-      .filter(Boolean)
-      .join(', ');
-    findings.push(
-      ok(
-        check,
-        `${d.stableService} and ${d.canaryService} active in ${d.cluster} (deployment controller ECS)${t ? `; ${t.taskDefinitionArn?.slice(t.taskDefinitionArn.indexOf('task-definition/')) ?? ''}${passed ? ` passes ${passed}` : ''}` : ''}`,
-      ),
-    );
-  }
   return findings;
 }
 
+/** What passed, when nothing was found wrong. */
+function ecsPassed(d: EcsDeployer, td: EcsAccount['taskDefinition']): Finding {
+  const t = td && 'found' in td ? td.found.taskDefinition : undefined;
+  const passed = [
+    t?.taskRoleArn && `task role ${t.taskRoleArn}`,
+    t?.executionRoleArn && `execution role ${t.executionRoleArn}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return ok(
+    'ecs',
+    `${d.stableService} and ${d.canaryService} active in ${d.cluster} (deployment controller ECS)${t ? `; ${t.taskDefinitionArn?.slice(t.taskDefinitionArn.indexOf('task-definition/')) ?? ''}${passed ? ` passes ${passed}` : ''}` : ''}`,
+  );
+}
+
 /** DescribeAlarms with both alarm types: composite alarms count as found, like metric ones. */
-export function alarmFindings(
-  config: ServiceConfig,
-  read: Read<{ metric: MetricAlarm[]; composite: CompositeAlarm[] }> | undefined,
-): Finding[] {
+export function alarmFindings(config: ServiceConfig, read: Read<DescribedAlarms> | undefined): Finding[] {
   const check = 'alarms';
   const names = config.analysis.alarms;
   if (names.length === 0 || !read) return [ok(check, 'no gating alarms configured')];

@@ -19,7 +19,6 @@ import {
   routeFindings as judgeRoute,
   type RouteFacts,
   type RouteFindingCode,
-  type RouteSpec,
 } from '../../functions/core/route-checks';
 import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { type CheckName, error, type Finding, ok, type Read, unreadable, warning } from './findings';
@@ -56,16 +55,6 @@ const ROUTE_CHECKS: CheckName[] = ['route', 'target-groups', 'stickiness', 'auth
 /** An ELB ARN's resource part (`targetgroup/web-stable/73e2…`), where the account and region go without saying. */
 const short = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1);
 const routeName = (t: TrafficConfig) => short(t.ruleArn ?? t.listenerArn);
-
-export function routeSpec(t: TrafficConfig): RouteSpec {
-  return {
-    listenerArn: t.listenerArn,
-    ...(t.ruleArn ? { ruleArn: t.ruleArn } : {}),
-    stableTargetGroupArn: t.stableTargetGroupArn,
-    canaryTargetGroupArn: t.canaryTargetGroupArn,
-    ...(t.headerRule ? { headerRule: t.headerRule } : {}),
-  };
-}
 
 /** Target group ARN → weight, from a forward action (its ForwardConfig, or the legacy single TargetGroupArn). */
 function forwardWeights(forward: Action): Map<string, number> {
@@ -108,7 +97,8 @@ export function albFindings(traffic: TrafficConfig, account: RouteAccount): Find
   const listener = found(account.listener);
   const rules = found(account.rules) ?? [];
   const facts: RouteFacts = {
-    route: routeSpec(traffic),
+    // The configured traffic is the route the checks read (RouteSpec is its subset).
+    route: traffic,
     listener,
     rules,
     targetGroups: arns.flatMap((arn) => found(account.targetGroups[arn]) ?? []),
@@ -188,7 +178,7 @@ function preflightOnly(
   const h = traffic.headerRule;
   if (h) {
     const own = rules.find(
-      (r) => !r.IsDefault && r.RuleArn && isOwnHeaderRule(routeSpec(traffic), tags[r.RuleArn] ?? []),
+      (r) => !r.IsDefault && r.RuleArn && isOwnHeaderRule(traffic, tags[r.RuleArn] ?? []),
     );
     if (own)
       findings.push(

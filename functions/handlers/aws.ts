@@ -15,7 +15,8 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { XRayClient } from '@aws-sdk/client-xray';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AlbTrafficRouter } from '../adapters/aws/alb';
-import { CloudWatchAlarmSource, CloudWatchMetricSource } from '../adapters/aws/cloudwatch';
+import { CloudWatchMetricSource } from '../adapters/aws/cloudwatch';
+import { CloudWatchAlarmSource } from '../adapters/aws/cloudwatch-alarms';
 import { DynamoServiceCatalog } from '../adapters/aws/config-catalog';
 import { makeDeployerFor } from '../adapters/aws/deployers';
 import { DynamoRolloutStore } from '../adapters/aws/dynamodb';
@@ -171,3 +172,16 @@ export const realClock: Clock = {
   workflowSeconds: (seconds) => Math.max(1, Math.ceil(seconds)),
   sleep: realSleep,
 };
+
+/**
+ * The ports of a task that may put traffic back on stable (RollbackDeps: rollback, promote, on-alarm, reconcile),
+ * the logger aside.
+ */
+export const rollbackPorts = () => ({
+  router: router(),
+  deployerFor: deployerFor(),
+  store: store(),
+  executions: executions(),
+  clock: realClock,
+  ...announcing(),
+});

@@ -6,10 +6,10 @@
 import * as z from 'zod';
 import type { AnalysisPolicy } from '../core/config';
 import { CanaryFailedError, ConfigInvalidError, TrafficDriftedError } from '../core/errors';
-import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd } from '../core/judge';
+import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd, type Verdict } from '../core/judge';
 import { lateMetricsNote, periodCounts, revisedPeriods } from '../core/late-metrics';
-import { imageLabel } from '../core/rollout';
-import { afterAnalysis, decide } from '../core/rules';
+import { imageLabel, type RolloutRecord } from '../core/rollout';
+import { afterAnalysis, type Decision, decide } from '../core/rules';
 import { evidenceSummary } from '../core/state-change';
 import type {
   AlarmSource,
@@ -55,18 +55,12 @@ const input = stepInput.extend({
   analyses: z.int().min(0).default(0),
 });
 
+type AnalyzeInput = z.infer<typeof input>;
+
 export function makeAnalyze(deps: AnalyzeDeps) {
-  const { metrics, alarms, store, clock, log } = deps;
-  const xraySource = (policy: AnalysisPolicy): MetricSource | undefined => {
-    if (!policy.xray) return undefined;
-    if (!deps.xrayFor) {
-      throw new ConfigInvalidError('service config', [
-        { path: 'analysis.xray', message: 'this controller has no X-Ray metric source' },
-      ]);
-    }
-    return deps.xrayFor(policy.xray);
-  };
-  return task('analyze input', input, async ({ rollout, route, step, extensions, bakeLeft, analyses }) => {
+  const { store, clock } = deps;
+  return task('analyze input', input, async (args) => {
+    const { rollout, route, step, extensions, bakeLeft, analyses } = args;
     const record = await checkpoint(store, rollout);
     // Judging a share the rollout did not set would be judging the wrong thing: weights changed by hand roll back,
     // or (analysis.onDrift 'pause') stop the rollout where it is, weights as found, until a person decides.
@@ -74,94 +68,17 @@ export function makeAnalyze(deps: AnalyzeDeps) {
       await checkDrift(deps, route, record.canaryPercent ?? step.weight);
     } catch (error) {
       if (!(error instanceof TrafficDriftedError) || rollout.config.analysis.onDrift !== 'pause') throw error;
-      if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
-      await recordHistory(deps, rollout, 'drift', `step ${step.index + 1}: ${error.message}`, {
-        step: step.index,
-        weight: step.weight,
-      });
-      log.warn('traffic drifted: waiting for approval', { rolloutId: rollout.rolloutId, step: step.index });
-      await checkpoint(store, rollout);
-      // Decide routes `drifted` to the approval wait; approving there writes the step's weights again.
-      return {
-        action: 'drifted' as const,
-        drift: error.message,
-        seconds: clock.workflowSeconds(rollout.config.approvals.timeoutSeconds),
-        bakeLeft,
-        extensions,
-        analyses: analyses + 1,
-      };
+      return pauseOnDrift(deps, args, record, error);
     }
     if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
     const policy = rollout.config.analysis;
     const now = clock.now();
     const from = new Date(record.canaryStartedAt ?? record.createdAt);
     const sinceCanary = (now.getTime() - from.getTime()) / 1000;
-    // Only settled periods: metrics arrive late and the newest minute is partial.
-    const delaySeconds = policy.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS;
-    const to = settledEnd(now, PERIOD_SECONDS, delaySeconds);
-    const query = {
-      route,
-      from,
-      to,
-      periodSeconds: PERIOD_SECONDS,
-      ...(record.latencyThresholds ? { thresholds: record.latencyThresholds } : {}),
-    };
-    const xray = xraySource(policy);
-    const [window, xrayWindow, alarmStates] = await Promise.all([
-      metrics.fetch(query),
-      xray?.fetch(query),
-      policy.alarms.length > 0 ? alarms.states(policy.alarms) : Promise.resolve([]),
-    ]);
-    // The canary has had weight since its first SetWeight (steps only raise it, and no analysis runs after); the
-    // minutes in which a weight took the listener mix two shares and are not compared.
-    const weighted = {
-      ...window,
-      ...(record.canaryStartedAt ? { canaryWeightedFrom: record.canaryStartedAt } : {}),
-      ...(record.weightChangedAt ? { weightChangedAt: record.weightChangedAt } : {}),
-    };
-    const judged = judge(xrayWindow ? { ...weighted, xray: xrayWindow } : weighted, alarmStates, policy);
-    // Periods judged before that changed since: judged on the new counts, reported (core/late-metrics.ts).
-    const lateMetrics = lateMetricsNote(
-      {
-        alb: revisedPeriods(record.judgedPeriods?.alb, window),
-        ...(xrayWindow ? { xray: revisedPeriods(record.judgedPeriods?.xray, xrayWindow) } : {}),
-      },
-      delaySeconds,
-    );
-    if (lateMetrics) log.warn('late metrics', { rolloutId: rollout.rolloutId, ...lateMetrics });
-    const verdict = lateMetrics ? { ...judged, lateMetrics } : judged;
+    const { verdict, judgedPeriods } = await judgeSinceCanary(deps, args, record, from, now);
     const decision = decide(verdict, step, extensions, policy, bakeLeft);
     const reason = decisionText(decision, verdict);
-    await store.updateRollout(rollout.rolloutId, {
-      lastVerdict: verdict,
-      judgedPeriods: {
-        alb: periodCounts(window),
-        ...(xrayWindow ? { xray: periodCounts(xrayWindow) } : {}),
-      },
-      updatedAt: now.toISOString(),
-    });
-    await recordHistory(
-      deps,
-      rollout,
-      'analysis',
-      `step ${step.index + 1} (${step.weight}%): ${verdict.result} → ${decision.action}`,
-      {
-        step: step.index,
-        weight: step.weight,
-        verdict: verdict.result,
-        action: decision.action,
-        reason,
-        canary: verdict.canary,
-        baseline: verdict.baseline,
-        evidence: evidenceSummary(verdict),
-      },
-    );
-    log.info('analysis', {
-      rolloutId: rollout.rolloutId,
-      step: step.index,
-      verdict: verdict.result,
-      action: decision.action,
-    });
+    await recordAnalysis(deps, args, verdict, { ...decision, reason }, judgedPeriods, now);
     // Judged and about to act on it: an abort that arrived meanwhile takes precedence over the verdict.
     await checkpoint(store, rollout);
 
@@ -196,4 +113,133 @@ export function makeAnalyze(deps: AnalyzeDeps) {
       analyses: analyses + 1,
     };
   });
+}
+
+/** The verdict and the periods it judged on the record, the analysis in the history and the log. */
+async function recordAnalysis(
+  deps: AnalyzeDeps,
+  { rollout, step }: AnalyzeInput,
+  verdict: Verdict,
+  /** The decision, its reason in words. */
+  decision: { action: Decision['action']; reason: string },
+  judgedPeriods: NonNullable<RolloutRecord['judgedPeriods']>,
+  now: Date,
+): Promise<void> {
+  await deps.store.updateRollout(rollout.rolloutId, {
+    lastVerdict: verdict,
+    judgedPeriods,
+    updatedAt: now.toISOString(),
+  });
+  await recordHistory(
+    deps,
+    rollout,
+    'analysis',
+    `step ${step.index + 1} (${step.weight}%): ${verdict.result} → ${decision.action}`,
+    {
+      step: step.index,
+      weight: step.weight,
+      verdict: verdict.result,
+      action: decision.action,
+      reason: decision.reason,
+      canary: verdict.canary,
+      baseline: verdict.baseline,
+      evidence: evidenceSummary(verdict),
+    },
+  );
+  deps.log.info('analysis', {
+    rolloutId: rollout.rolloutId,
+    step: step.index,
+    verdict: verdict.result,
+    action: decision.action,
+  });
+}
+
+/** Under analysis.onDrift 'pause': the drift recorded, and the rollout held where it is for a person to decide. */
+async function pauseOnDrift(
+  deps: AnalyzeDeps,
+  { rollout, step, extensions, bakeLeft, analyses }: AnalyzeInput,
+  record: RolloutRecord,
+  error: TrafficDriftedError,
+) {
+  const { store, clock, log } = deps;
+  if (record.wait) await store.clearWait(rollout.rolloutId, record.wait.token);
+  await recordHistory(deps, rollout, 'drift', `step ${step.index + 1}: ${error.message}`, {
+    step: step.index,
+    weight: step.weight,
+  });
+  log.warn('traffic drifted: waiting for approval', { rolloutId: rollout.rolloutId, step: step.index });
+  await checkpoint(store, rollout);
+  // Decide routes `drifted` to the approval wait; approving there writes the step's weights again.
+  return {
+    action: 'drifted' as const,
+    drift: error.message,
+    seconds: clock.workflowSeconds(rollout.config.approvals.timeoutSeconds),
+    bakeLeft,
+    extensions,
+    analyses: analyses + 1,
+  };
+}
+
+/**
+ * The verdict on the settled periods since the canary started (ALB metrics, X-Ray when configured, the gating
+ * alarms), with the periods judged before that changed since; and the counts it judged, for the next analysis.
+ */
+async function judgeSinceCanary(
+  deps: AnalyzeDeps,
+  { rollout, route }: AnalyzeInput,
+  record: RolloutRecord,
+  from: Date,
+  now: Date,
+): Promise<{ verdict: Verdict; judgedPeriods: NonNullable<RolloutRecord['judgedPeriods']> }> {
+  const policy = rollout.config.analysis;
+  // Only settled periods: metrics arrive late and the newest minute is partial.
+  const delaySeconds = policy.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS;
+  const to = settledEnd(now, PERIOD_SECONDS, delaySeconds);
+  const query = {
+    route,
+    from,
+    to,
+    periodSeconds: PERIOD_SECONDS,
+    ...(record.latencyThresholds ? { thresholds: record.latencyThresholds } : {}),
+  };
+  const xray = xraySource(deps, policy);
+  const [window, xrayWindow, alarmStates] = await Promise.all([
+    deps.metrics.fetch(query),
+    xray?.fetch(query),
+    policy.alarms.length > 0 ? deps.alarms.states(policy.alarms) : Promise.resolve([]),
+  ]);
+  // The canary has had weight since its first SetWeight (steps only raise it, and no analysis runs after); the
+  // minutes in which a weight took the listener mix two shares and are not compared.
+  const weighted = {
+    ...window,
+    ...(record.canaryStartedAt ? { canaryWeightedFrom: record.canaryStartedAt } : {}),
+    ...(record.weightChangedAt ? { weightChangedAt: record.weightChangedAt } : {}),
+  };
+  const judged = judge(xrayWindow ? { ...weighted, xray: xrayWindow } : weighted, alarmStates, policy);
+  // Periods judged before that changed since: judged on the new counts, reported (core/late-metrics.ts).
+  const lateMetrics = lateMetricsNote(
+    {
+      alb: revisedPeriods(record.judgedPeriods?.alb, window),
+      ...(xrayWindow ? { xray: revisedPeriods(record.judgedPeriods?.xray, xrayWindow) } : {}),
+    },
+    delaySeconds,
+  );
+  if (lateMetrics) deps.log.warn('late metrics', { rolloutId: rollout.rolloutId, ...lateMetrics });
+  return {
+    verdict: lateMetrics ? { ...judged, lateMetrics } : judged,
+    judgedPeriods: {
+      alb: periodCounts(window),
+      ...(xrayWindow ? { xray: periodCounts(xrayWindow) } : {}),
+    },
+  };
+}
+
+function xraySource(deps: AnalyzeDeps, policy: AnalysisPolicy): MetricSource | undefined {
+  if (!policy.xray) return undefined;
+  if (!deps.xrayFor) {
+    throw new ConfigInvalidError('service config', [
+      { path: 'analysis.xray', message: 'this controller has no X-Ray metric source' },
+    ]);
+  }
+  return deps.xrayFor(policy.xray);
 }

@@ -13,7 +13,7 @@ import { causeMessage, ErrorName, PageNotDeliveredError } from '../core/errors';
 import type { HistoryEntry } from '../core/history';
 import { pages } from '../core/notification';
 import type { RolloutOutcome } from '../core/outcome-metrics';
-import { imageLabel } from '../core/rollout';
+import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
 import type { Clock, Log, Notifier, RolloutEvent, RolloutStore, StateChangeBus } from '../ports';
 import { caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
 import { announce, channelsOf, notifyAll } from './lib/procedures';
@@ -83,9 +83,8 @@ export function makeNotify(deps: NotifyDeps) {
         summary: `${rollout.service}: rollback of ${label} did not complete; traffic needs attention`,
       };
     }
-    if (outcome === 'rollbackFailed') {
-      // Announced whether or not the history takes it: a rollback that could not finish may be one the store failed.
-      const entry: HistoryEntry = {
+    if (outcome === 'rollbackFailed')
+      await recordRollbackFailed(deps, rollout, record, {
         at: clock.now().toISOString(),
         type: 'rollbackFailed',
         message: event.summary,
@@ -93,15 +92,7 @@ export function makeNotify(deps: NotifyDeps) {
           error: error?.Error ?? ErrorName.RollbackFailed,
           reason: reason ?? 'the rollback did not complete',
         },
-      };
-      await store.appendHistory(rollout.rolloutId, entry).catch((e: unknown) =>
-        log.warn('could not record the failed rollback in the history', {
-          rolloutId: rollout.rolloutId,
-          error: String(e),
-        }),
-      );
-      await announce(deps, record ?? rollout, entry);
-    }
+      });
     const result = await notifyAll(deps, {
       ...event,
       rolloutId: rollout.rolloutId,
@@ -122,4 +113,20 @@ export function makeNotify(deps: NotifyDeps) {
     deps.countOutcome?.(outcome);
     return result;
   });
+}
+
+/** The failed rollback in the history, and announced whether or not the history takes it (the store may be why). */
+async function recordRollbackFailed(
+  deps: NotifyDeps,
+  rollout: RolloutDoc,
+  record: RolloutRecord | undefined,
+  entry: HistoryEntry,
+): Promise<void> {
+  await deps.store.appendHistory(rollout.rolloutId, entry).catch((e: unknown) =>
+    deps.log.warn('could not record the failed rollback in the history', {
+      rolloutId: rollout.rolloutId,
+      error: String(e),
+    }),
+  );
+  await announce(deps, record ?? rollout, entry);
 }

@@ -61,144 +61,7 @@ const REPAIR_MARGIN_MS = 10_000;
 const REPAIR_MAX_DELAY_MS = 30_000;
 
 export function makeReconcile(deps: ReconcileDeps) {
-  const { store, catalog, clock, log, executions } = deps;
-
-  async function documentFor(
-    input: string | null | undefined,
-    service: string,
-    rolloutId: string,
-  ): Promise<RolloutDoc | undefined> {
-    const carried = documentOf(input);
-    if (carried) return carried;
-    const config = await catalog.byName(service);
-    const record = await store.getRollout(rolloutId);
-    if (!config || !record) return undefined;
-    return {
-      rolloutId,
-      service,
-      image: record.image,
-      config,
-      plan: buildPlan(stepSpecs(config)),
-      trigger: 'deploy-requested',
-      requestedAt: record.createdAt,
-    };
-  }
-
-  /**
-   * The store cannot be read. An execution holds its service until its rollback is recorded, so if a newer
-   * execution of the service runs, this one handed the service over after recording its rollback: nothing to do.
-   * Otherwise nothing else weights the listener: stable back (the route as configured: exact for a deployer that
-   * never swaps target groups), the page, then the record once the store answers. How far the rollout got comes
-   * from the state the execution entered last: past PromoteFinish it was promoted (no page); in PromoteFinish only
-   * the store can tell (wait for it); while promoting, the stable service goes back on what stable ran.
-   */
-  async function withoutStore(
-    name: string,
-    status: string,
-    errorName: string,
-    reason: string,
-    input: string | null | undefined,
-    context: Context,
-  ) {
-    const doc = documentOf(input);
-    if (!doc)
-      throw new TransientError(`cannot reconcile ${name} without the store: its input is not a rollout`);
-    const newer = (await executions.running()).filter(
-      (e) => e.name !== name && documentOf(e.input)?.service === doc.service,
-    );
-    if (newer.length > 0)
-      return {
-        rolloutId: name,
-        action: 'none',
-        status,
-        detail: `${doc.service} is rolling out ${newer[0]?.name}`,
-      };
-    if (rolledBackByWorkflow(status, errorName)) {
-      // Its Rollback restored traffic and NotifyRollback paged; only the record is left (RecordRollback ran out).
-      return recordWhenStoreAnswers(doc, status, errorName, reason, WORKFLOW_RESTORED, context);
-    }
-    const { phase, carried } = await executionProgress(executions, name);
-    if (phase === 'promoted') return { rolloutId: name, action: 'none', status, detail: 'promoted' };
-    if (deps.deployerFor(doc.config).swapsTargetGroups) {
-      throw new TransientError(
-        `${doc.service} swaps target groups on promotion; which one serves stable is in the store, which cannot be read`,
-      );
-    }
-    return restoreNotifyRecord(
-      doc,
-      status,
-      errorName,
-      reason,
-      { ...carried, route: carried.route ?? configuredRoute(doc.config), ...(phase ? { phase } : {}) },
-      context,
-    );
-  }
-
-  /**
-   * Traffic first (verified), then the page (its dedup key is the rollout id, so a repeat is harmless), then the
-   * record: tried again while this invocation has time; past that, the error makes Lambda retry the event, then the
-   * dead-letter queue keeps it.
-   */
-  async function restoreNotifyRecord(
-    doc: RolloutDoc,
-    status: string,
-    errorName: string,
-    reason: string,
-    carried: CarriedState,
-    context: Context,
-  ) {
-    const name = doc.rolloutId;
-    const traffic = await restoreTraffic(deps, doc, carried);
-    if (traffic.promoted) return { rolloutId: name, action: 'none', status, detail: 'promoted' };
-    await notifyAll(deps, {
-      type: 'rollout.rolledBack',
-      severity: 'error',
-      rolloutId: name,
-      service: doc.service,
-      image: imageLabel(doc.image),
-      summary: `${doc.service}: rollout ${name} ended ${status}; stable restored by the reconciler`,
-      reason,
-      channels: channelsOf(doc.config),
-      at: clock.now().toISOString(),
-    });
-    return recordWhenStoreAnswers(doc, status, errorName, reason, traffic, context);
-  }
-
-  /**
-   * The record, tried again while this invocation has time; past that, the error makes Lambda retry the event,
-   * then the dead-letter queue keeps it.
-   */
-  async function recordWhenStoreAnswers(
-    doc: RolloutDoc,
-    status: string,
-    errorName: string,
-    reason: string,
-    traffic: TrafficOutcome,
-    context: Context,
-  ) {
-    const name = doc.rolloutId;
-    const deadline = clock.now().getTime() + context.getRemainingTimeInMillis() - REPAIR_MARGIN_MS;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const recorded = await recordRollback(deps, doc, errorName, reason, traffic);
-        return {
-          rolloutId: name,
-          action: 'rolledBack',
-          status,
-          restored: traffic.restored && recorded.restored,
-        };
-      } catch (error) {
-        const delay = Math.min(REPAIR_MAX_DELAY_MS, 1000 * 2 ** attempt);
-        if (clock.now().getTime() + delay > deadline) throw error;
-        log.warn('the rollback is not recorded yet; trying the store again', {
-          rolloutId: name,
-          error: String(error),
-        });
-        await clock.sleep(delay);
-      }
-    }
-  }
-
+  const { store, log } = deps;
   return task(
     'Step Functions Execution Status Change event',
     executionStatusChangeEvent,
@@ -216,7 +79,7 @@ export function makeReconcile(deps: ReconcileDeps) {
           rolloutId: name,
           error: String(e),
         });
-        return withoutStore(name, status, errorName, reason, event.detail.input, context);
+        return withoutStore(deps, name, status, errorName, reason, event.detail.input, context);
       }
       if (!record) return { rolloutId: name, action: 'none', status, detail: 'not a rollout' };
       if (record.status === 'promoted' || record.status === 'rolledBack') {
@@ -227,11 +90,156 @@ export function makeReconcile(deps: ReconcileDeps) {
         return { rolloutId: name, action: 'none', status, detail: record.status };
       }
 
-      const doc = await documentFor(event.detail.input, record.service, name);
+      const doc = await documentFor(deps, event.detail.input, record.service, name);
       if (!doc)
         throw new Error(`cannot reconcile ${name}: no execution input and no config for ${record.service}`);
       log.warn('reconciling an execution that ended without rolling back', { rolloutId: name, status });
-      return restoreNotifyRecord(doc, status, errorName, reason, {}, context);
+      return restoreNotifyRecord(deps, doc, status, errorName, reason, {}, context);
     },
   );
+}
+
+async function documentFor(
+  deps: ReconcileDeps,
+  input: string | null | undefined,
+  service: string,
+  rolloutId: string,
+): Promise<RolloutDoc | undefined> {
+  const { catalog, store } = deps;
+  const carried = documentOf(input);
+  if (carried) return carried;
+  const config = await catalog.byName(service);
+  const record = await store.getRollout(rolloutId);
+  if (!config || !record) return undefined;
+  return {
+    rolloutId,
+    service,
+    image: record.image,
+    config,
+    plan: buildPlan(stepSpecs(config)),
+    trigger: 'deploy-requested',
+    requestedAt: record.createdAt,
+  };
+}
+
+/**
+ * The store cannot be read. An execution holds its service until its rollback is recorded, so if a newer
+ * execution of the service runs, this one handed the service over after recording its rollback: nothing to do.
+ * Otherwise nothing else weights the listener: stable back (the route as configured: exact for a deployer that
+ * never swaps target groups), the page, then the record once the store answers. How far the rollout got comes
+ * from the state the execution entered last: past PromoteFinish it was promoted (no page); in PromoteFinish only
+ * the store can tell (wait for it); while promoting, the stable service goes back on what stable ran.
+ */
+async function withoutStore(
+  deps: ReconcileDeps,
+  name: string,
+  status: string,
+  errorName: string,
+  reason: string,
+  input: string | null | undefined,
+  context: Context,
+) {
+  const { executions } = deps;
+  const doc = documentOf(input);
+  if (!doc)
+    throw new TransientError(`cannot reconcile ${name} without the store: its input is not a rollout`);
+  const newer = (await executions.running()).filter(
+    (e) => e.name !== name && documentOf(e.input)?.service === doc.service,
+  );
+  if (newer.length > 0)
+    return {
+      rolloutId: name,
+      action: 'none',
+      status,
+      detail: `${doc.service} is rolling out ${newer[0]?.name}`,
+    };
+  if (rolledBackByWorkflow(status, errorName)) {
+    // Its Rollback restored traffic and NotifyRollback paged; only the record is left (RecordRollback ran out).
+    return recordWhenStoreAnswers(deps, doc, status, errorName, reason, WORKFLOW_RESTORED, context);
+  }
+  const { phase, carried } = await executionProgress(executions, name);
+  if (phase === 'promoted') return { rolloutId: name, action: 'none', status, detail: 'promoted' };
+  if (deps.deployerFor(doc.config).swapsTargetGroups) {
+    throw new TransientError(
+      `${doc.service} swaps target groups on promotion; which one serves stable is in the store, which cannot be read`,
+    );
+  }
+  return restoreNotifyRecord(
+    deps,
+    doc,
+    status,
+    errorName,
+    reason,
+    { ...carried, route: carried.route ?? configuredRoute(doc.config), ...(phase ? { phase } : {}) },
+    context,
+  );
+}
+
+/**
+ * Traffic first (verified), then the page (its dedup key is the rollout id, so a repeat is harmless), then the
+ * record: tried again while this invocation has time; past that, the error makes Lambda retry the event, then the
+ * dead-letter queue keeps it.
+ */
+async function restoreNotifyRecord(
+  deps: ReconcileDeps,
+  doc: RolloutDoc,
+  status: string,
+  errorName: string,
+  reason: string,
+  carried: CarriedState,
+  context: Context,
+) {
+  const name = doc.rolloutId;
+  const { clock } = deps;
+  const traffic = await restoreTraffic(deps, doc, carried);
+  if (traffic.promoted) return { rolloutId: name, action: 'none', status, detail: 'promoted' };
+  await notifyAll(deps, {
+    type: 'rollout.rolledBack',
+    severity: 'error',
+    rolloutId: name,
+    service: doc.service,
+    image: imageLabel(doc.image),
+    summary: `${doc.service}: rollout ${name} ended ${status}; stable restored by the reconciler`,
+    reason,
+    channels: channelsOf(doc.config),
+    at: clock.now().toISOString(),
+  });
+  return recordWhenStoreAnswers(deps, doc, status, errorName, reason, traffic, context);
+}
+
+/**
+ * The record, tried again while this invocation has time; past that, the error makes Lambda retry the event,
+ * then the dead-letter queue keeps it.
+ */
+async function recordWhenStoreAnswers(
+  deps: ReconcileDeps,
+  doc: RolloutDoc,
+  status: string,
+  errorName: string,
+  reason: string,
+  traffic: TrafficOutcome,
+  context: Context,
+) {
+  const name = doc.rolloutId;
+  const { clock, log } = deps;
+  const deadline = clock.now().getTime() + context.getRemainingTimeInMillis() - REPAIR_MARGIN_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const recorded = await recordRollback(deps, doc, errorName, reason, traffic);
+      return {
+        rolloutId: name,
+        action: 'rolledBack',
+        status,
+        restored: traffic.restored && recorded.restored,
+      };
+    } catch (error) {
+      const delay = Math.min(REPAIR_MAX_DELAY_MS, 1000 * 2 ** attempt);
+      if (clock.now().getTime() + delay > deadline) throw error;
+      log.warn('the rollback is not recorded yet; trying the store again', {
+        rolloutId: name,
+        error: String(error),
+      });
+      await clock.sleep(delay);
+    }
+  }
 }

@@ -65,48 +65,12 @@ export function makeSetWeight(deps: SetWeightDeps) {
   return task('set-weight input', input, async ({ rollout, route, step, phase, capacity, analyses }) => {
     const record = await checkpoint(store, rollout);
     const deployer = deployerFor(rollout.config);
-    if (phase === 'scale') {
-      await deployer.scaleCanary(rollout.config, route, step.weight);
-      const { ready, detail, ...counts } = await deployer.canaryCapacity(rollout.config, route, step.weight);
-      log.info('canary scaled', {
-        rolloutId: rollout.rolloutId,
-        step: step.index,
-        weight: step.weight,
-        ready,
-        detail,
-        ...counts,
-      });
-      // The first reading of the capacity polls: check-ready counts the polls after it, `waited` seconds from now.
-      const wait = capacityPollWait(rollout.config.readiness, 0);
-      return {
-        ready,
-        attempts: 0,
-        waited: wait,
-        detail,
-        ...counts,
-        waitSeconds: clock.workflowSeconds(wait),
-      };
-    }
+    if (phase === 'scale') return scaleCanary(deps, deployer, { rollout, route, step });
     // Thresholds once, from the stable version alone, before the canary takes any traffic.
-    let thresholds: LatencyThresholds | undefined;
-    if (!record.canaryStartedAt && !record.latencyThresholds && deps.metrics) {
-      const to = clock.now();
-      const from = new Date(to.getTime() - THRESHOLD_SPAN_SECONDS * 1000);
-      try {
-        thresholds = await deps.metrics.baselineThresholds({ route, from, to });
-        log.info('latency thresholds', {
-          rolloutId: rollout.rolloutId,
-          ...(thresholds ?? { p99Ms: null, p50Ms: null }),
-        });
-      } catch (error) {
-        // Thresholds only sharpen the latency check: without them the judge compares p99s, so a metrics
-        // failure here never blocks the rollout.
-        log.warn('latency thresholds unavailable: the analysis compares p99s', {
-          rolloutId: rollout.rolloutId,
-          error: error instanceof Error ? error.message : String(error),
-        });
-      }
-    }
+    const thresholds =
+      !record.canaryStartedAt && !record.latencyThresholds && deps.metrics
+        ? await latencyThresholds(deps, deps.metrics, { rollout, route })
+        : undefined;
     // Capacity first, then traffic: the canary is never asked to take more than it is sized for (already sized by
     // the scale phase, so this changes nothing then; it sizes the canary for an execution without that phase).
     await deployer.scaleCanary(rollout.config, route, step.weight);
@@ -147,4 +111,60 @@ export function makeSetWeight(deps: SetWeightDeps) {
       analyses,
     };
   });
+}
+
+type SetWeightInput = z.infer<typeof input>;
+
+/** The scale phase: the canary sized for the step, and its capacity read once (the first of the capacity polls). */
+async function scaleCanary(
+  { clock, log }: SetWeightDeps,
+  deployer: ReturnType<DeployerFor>,
+  { rollout, route, step }: Pick<SetWeightInput, 'rollout' | 'route' | 'step'>,
+) {
+  await deployer.scaleCanary(rollout.config, route, step.weight);
+  const { ready, detail, ...counts } = await deployer.canaryCapacity(rollout.config, route, step.weight);
+  log.info('canary scaled', {
+    rolloutId: rollout.rolloutId,
+    step: step.index,
+    weight: step.weight,
+    ready,
+    detail,
+    ...counts,
+  });
+  // The first reading of the capacity polls: check-ready counts the polls after it, `waited` seconds from now.
+  const wait = capacityPollWait(rollout.config.readiness, 0);
+  return {
+    ready,
+    attempts: 0,
+    waited: wait,
+    detail,
+    ...counts,
+    waitSeconds: clock.workflowSeconds(wait),
+  };
+}
+
+/** The stable version's p99 and p50 over the span before now; undefined when they cannot be read. */
+async function latencyThresholds(
+  { clock, log }: SetWeightDeps,
+  metrics: MetricSource,
+  { rollout, route }: Pick<SetWeightInput, 'rollout' | 'route'>,
+): Promise<LatencyThresholds | undefined> {
+  const to = clock.now();
+  const from = new Date(to.getTime() - THRESHOLD_SPAN_SECONDS * 1000);
+  try {
+    const thresholds = await metrics.baselineThresholds({ route, from, to });
+    log.info('latency thresholds', {
+      rolloutId: rollout.rolloutId,
+      ...(thresholds ?? { p99Ms: null, p50Ms: null }),
+    });
+    return thresholds;
+  } catch (error) {
+    // Thresholds only sharpen the latency check: without them the judge compares p99s, so a metrics
+    // failure here never blocks the rollout.
+    log.warn('latency thresholds unavailable: the analysis compares p99s', {
+      rolloutId: rollout.rolloutId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return undefined;
+  }
 }

@@ -1,4 +1,4 @@
-import { OperationError } from '../../cli/operations';
+import { OperationError } from '../../cli/results';
 import { alarmStateChangeEvent, ecrPushEvent } from '../aws-events';
 import { DEMO_ALARM } from '../demo';
 import type { World } from '../world';

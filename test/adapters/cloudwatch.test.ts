@@ -6,12 +6,12 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  CloudWatchAlarmSource,
   CloudWatchMetricSource,
   countAboveStat,
   loadBalancerDimension,
   targetGroupDimension,
 } from '../../functions/adapters/aws/cloudwatch';
+import { CloudWatchAlarmSource } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { TargetNotFoundError, TransientError } from '../../functions/core/errors';
 import { judge } from '../../functions/core/judge';

@@ -5,7 +5,8 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
-import { type DeployRequest, Operations, PROGRESS_PAGE } from '../../cli/operations';
+import { Operations } from '../../cli/operations';
+import { type DeployRequest, PROGRESS_PAGE } from '../../cli/results';
 import { waitForRollout } from '../../cli/wait';
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { TransientError } from '../../functions/core/errors';

@@ -54,10 +54,13 @@ import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } fr
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { awsOperations } from '../../cli/aws';
 import { FUNCTION_NEEDS } from '../../cli/check/permissions';
-import { checkSettings, listXrayGroups, runCheck } from '../../cli/check/run';
+import { listXrayGroups } from '../../cli/check/reader';
+import { runCheck } from '../../cli/check/run';
+import { checkSettings } from '../../cli/check/settings';
 import { withStackSettings } from '../../cli/stack';
 import { AlbTargetHealth, AlbTrafficRouter } from '../../functions/adapters/aws/alb';
-import { CloudWatchAlarmSource, CloudWatchMetricSource } from '../../functions/adapters/aws/cloudwatch';
+import { CloudWatchMetricSource } from '../../functions/adapters/aws/cloudwatch';
+import { CloudWatchAlarmSource } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { configItems, DynamoServiceCatalog } from '../../functions/adapters/aws/config-catalog';
 import { ConfigPublisher } from '../../functions/adapters/aws/config-publisher';
 import { DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';

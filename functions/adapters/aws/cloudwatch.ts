@@ -1,17 +1,16 @@
 /**
- * CloudWatch: ALB metrics per target group (MetricSource) and the states of gating alarms (AlarmSource).
+ * CloudWatch: ALB metrics per target group (MetricSource). The gating alarms are in cloudwatch-alarms.ts.
  */
 import {
   type CloudWatchClient,
-  DescribeAlarmsCommand,
   GetMetricDataCommand,
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { TargetNotFoundError, TransientError } from '../../core/errors';
-import type { AlarmState, MetricWindow, PeriodStats } from '../../core/judge';
+import { TransientError } from '../../core/errors';
+import type { MetricWindow, PeriodStats } from '../../core/judge';
 import type { LatencyThresholds } from '../../core/rollout';
-import type { AlarmSource, BaselineQuery, MetricQuery, MetricSource } from '../../ports';
+import type { BaselineQuery, MetricQuery, MetricSource } from '../../ports';
 import { AccessDeniedError, type AdapterOptions, AwsCaller } from './sdk';
 
 /** `app/<name>/<id>`, the LoadBalancer dimension, from a listener (or listener rule) ARN. */
@@ -129,84 +128,9 @@ export class CloudWatchMetricSource implements MetricSource {
     };
     if (starts.length === 0) return { ...window, canary: [], baseline: [] };
 
-    const loadBalancer = loadBalancerDimension(route.listenerArn);
-    const targetGroups: Record<Version, string> = {
-      canary: targetGroupDimension(route.canaryTargetGroupArn),
-      baseline: targetGroupDimension(route.stableTargetGroupArn),
-    };
-    const stat = (version: Version, key: SeriesKey, metric: string, statistic: string): MetricDataQuery => ({
-      Id: queryId(version, key),
-      MetricStat: {
-        Metric: albMetric(metric, loadBalancer, targetGroups[version]),
-        Period: periodSeconds,
-        Stat: statistic,
-      },
-      ReturnData: true,
-    });
-    const queries: MetricDataQuery[] = VERSIONS.flatMap((version) => [
-      ...SERIES.map((s) => stat(version, s.key, s.metric, s.stat)),
-      ...(thresholds
-        ? COUNTS.map((c) =>
-            stat(version, c.key, 'TargetResponseTime', countAboveStat(thresholds[c.threshold])),
-          )
-        : []),
-    ]);
-
+    const queries = metricQueries(route, periodSeconds, thresholds);
     const series = await this.getMetricData(queries, new Date(starts[0] ?? from.getTime()), end);
-    const build = (version: Version): PeriodStats[] => {
-      const combine = (key: SeriesKey) =>
-        key === 'p99' || key === 'healthyHosts' ? Math.max : key === 'unhealthyHosts' ? Math.min : sum;
-      const bucket = (key: SeriesKey) =>
-        bucketed(series.get(queryId(version, key)), starts, periodSeconds, combine(key));
-      const requests = bucket('requests');
-      const responses = (['target2xx', 'target3xx', 'target4xx', 'target5xx'] as const).map(bucket);
-      const target5xx = bucket('target5xx');
-      const connectionErrors = bucket('connectionErrors');
-      const healthy = bucket('healthyHosts');
-      const otherHealthy = bucketed(
-        series.get(queryId(version === 'canary' ? 'baseline' : 'canary', 'healthyHosts')),
-        starts,
-        periodSeconds,
-        Math.max,
-      );
-      const unhealthy = bucket('unhealthyHosts');
-      const p99 = bucket('p99');
-      const slow = bucket('slow');
-      const aboveMedian = bucket('aboveMedian');
-      return starts.map((start, i) => {
-        const seconds = p99[i];
-        // A missing count datapoint is zero (counts are reported only when nonzero or with registered targets).
-        const n = requests[i] ?? 0;
-        const answered = responses.reduce((acc, r) => acc + (r[i] ?? 0), 0);
-        const targetErrors = Math.min(target5xx[i] ?? 0, n);
-        const noResponse = Math.max(0, n - answered);
-        // No HealthyHostCount for this group in a minute the other group on the load balancer has one: the group
-        // had no target to count ("no data for a metric, the metric is not reported"), so none was healthy.
-        const h = healthy[i] ?? (otherHealthy[i] !== undefined ? 0 : undefined);
-        const u = unhealthy[i];
-        const stats: PeriodStats = {
-          start: new Date(start).toISOString(),
-          requests: n,
-          errors: targetErrors + noResponse,
-          targetErrors,
-          noResponse,
-          connectionErrors: connectionErrors[i] ?? 0,
-          ...(h !== undefined ? { healthyHosts: h } : {}),
-          ...(u !== undefined ? { unhealthyHosts: u } : {}),
-          p99Ms: seconds === undefined ? null : seconds * 1000,
-        };
-        if (!thresholds) return stats;
-        // Every period gets both counts (all or nothing). A missing trimmed-count datapoint means no value above
-        // the threshold in the period (CloudWatch returns no datapoint for an empty count): 0. The counts are
-        // nested and never exceed the requests (the series come from separate statistics).
-        const slowCount = Math.min(slow[i] ?? 0, n);
-        return {
-          ...stats,
-          slow: slowCount,
-          aboveMedian: Math.min(Math.max(aboveMedian[i] ?? 0, slowCount), n),
-        };
-      });
-    };
+    const build = (version: Version) => periodStats(version, series, starts, periodSeconds, thresholds);
     return { ...window, canary: build('canary'), baseline: build('baseline') };
   }
 
@@ -284,6 +208,96 @@ export class CloudWatchMetricSource implements MetricSource {
   }
 }
 
+/** The GetMetricData queries of both versions: the ALB series, and the counts above the thresholds when given. */
+function metricQueries(
+  route: MetricQuery['route'],
+  periodSeconds: number,
+  thresholds: LatencyThresholds | undefined,
+): MetricDataQuery[] {
+  const loadBalancer = loadBalancerDimension(route.listenerArn);
+  const targetGroups: Record<Version, string> = {
+    canary: targetGroupDimension(route.canaryTargetGroupArn),
+    baseline: targetGroupDimension(route.stableTargetGroupArn),
+  };
+  const stat = (version: Version, key: SeriesKey, metric: string, statistic: string): MetricDataQuery => ({
+    Id: queryId(version, key),
+    MetricStat: {
+      Metric: albMetric(metric, loadBalancer, targetGroups[version]),
+      Period: periodSeconds,
+      Stat: statistic,
+    },
+    ReturnData: true,
+  });
+  return VERSIONS.flatMap((version) => [
+    ...SERIES.map((s) => stat(version, s.key, s.metric, s.stat)),
+    ...(thresholds
+      ? COUNTS.map((c) => stat(version, c.key, 'TargetResponseTime', countAboveStat(thresholds[c.threshold])))
+      : []),
+  ]);
+}
+
+/** One version's statistics per period, from the series GetMetricData returned. */
+function periodStats(
+  version: Version,
+  series: Map<string, Array<[Date, number]>>,
+  starts: number[],
+  periodSeconds: number,
+  thresholds: LatencyThresholds | undefined,
+): PeriodStats[] {
+  const combine = (key: SeriesKey) =>
+    key === 'p99' || key === 'healthyHosts' ? Math.max : key === 'unhealthyHosts' ? Math.min : sum;
+  const bucket = (key: SeriesKey) =>
+    bucketed(series.get(queryId(version, key)), starts, periodSeconds, combine(key));
+  const requests = bucket('requests');
+  const responses = (['target2xx', 'target3xx', 'target4xx', 'target5xx'] as const).map(bucket);
+  const target5xx = bucket('target5xx');
+  const connectionErrors = bucket('connectionErrors');
+  const healthy = bucket('healthyHosts');
+  const otherHealthy = bucketed(
+    series.get(queryId(version === 'canary' ? 'baseline' : 'canary', 'healthyHosts')),
+    starts,
+    periodSeconds,
+    Math.max,
+  );
+  const unhealthy = bucket('unhealthyHosts');
+  const p99 = bucket('p99');
+  const slow = bucket('slow');
+  const aboveMedian = bucket('aboveMedian');
+  return starts.map((start, i) => {
+    const seconds = p99[i];
+    // A missing count datapoint is zero (counts are reported only when nonzero or with registered targets).
+    const n = requests[i] ?? 0;
+    const answered = responses.reduce((acc, r) => acc + (r[i] ?? 0), 0);
+    const targetErrors = Math.min(target5xx[i] ?? 0, n);
+    const noResponse = Math.max(0, n - answered);
+    // No HealthyHostCount for this group in a minute the other group on the load balancer has one: the group
+    // had no target to count ("no data for a metric, the metric is not reported"), so none was healthy.
+    const h = healthy[i] ?? (otherHealthy[i] !== undefined ? 0 : undefined);
+    const u = unhealthy[i];
+    const stats: PeriodStats = {
+      start: new Date(start).toISOString(),
+      requests: n,
+      errors: targetErrors + noResponse,
+      targetErrors,
+      noResponse,
+      connectionErrors: connectionErrors[i] ?? 0,
+      ...(h !== undefined ? { healthyHosts: h } : {}),
+      ...(u !== undefined ? { unhealthyHosts: u } : {}),
+      p99Ms: seconds === undefined ? null : seconds * 1000,
+    };
+    if (!thresholds) return stats;
+    // Every period gets both counts (all or nothing). A missing trimmed-count datapoint means no value above
+    // the threshold in the period (CloudWatch returns no datapoint for an empty count): 0. The counts are
+    // nested and never exceed the requests (the series come from separate statistics).
+    const slowCount = Math.min(slow[i] ?? 0, n);
+    return {
+      ...stats,
+      slow: slowCount,
+      aboveMedian: Math.min(Math.max(aboveMedian[i] ?? 0, slowCount), n),
+    };
+  });
+}
+
 function checkStatus(result: MetricDataResult): void {
   const detail = (result.Messages ?? []).map((m) => `${m.Code ?? ''} ${m.Value ?? ''}`.trim()).join('; ');
   if (result.StatusCode === 'InternalError') {
@@ -335,52 +349,4 @@ function bucketed(
     out[i] = current === undefined ? v : combine(current, v);
   }
   return out;
-}
-
-const ALARMS_PER_CALL = 100;
-
-export class CloudWatchAlarmSource implements AlarmSource {
-  private readonly aws: AwsCaller;
-
-  constructor(
-    private readonly cloudwatch: CloudWatchClient,
-    options: AdapterOptions = {},
-  ) {
-    this.aws = new AwsCaller(options.retry);
-  }
-
-  /**
-   * States in the order asked. A configured alarm that does not exist throws: a silently missing gate is unsafe.
-   * Gating alarms may be composite: DescribeAlarms returns only metric alarms unless AlarmTypes asks for both, and
-   * composite ones only to a caller whose cloudwatch:DescribeAlarms is on "*" (CloudWatch API Reference,
-   * DescribeAlarms), as the controller's is (infra/canary-controller.ts).
-   */
-  async states(alarmNames: readonly string[]): Promise<AlarmState[]> {
-    const names = [...new Set(alarmNames)];
-    const found = new Map<string, AlarmState['state']>();
-    for (let i = 0; i < names.length; i += ALARMS_PER_CALL) {
-      const chunk = names.slice(i, i + ALARMS_PER_CALL);
-      let nextToken: string | undefined;
-      do {
-        const token = nextToken;
-        const out = await this.aws.call('cloudwatch:DescribeAlarms', chunk.join(', '), () =>
-          this.cloudwatch.send(
-            new DescribeAlarmsCommand({
-              AlarmNames: chunk,
-              AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
-              ...(token ? { NextToken: token } : {}),
-            }),
-          ),
-        );
-        for (const alarm of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
-          if (alarm.AlarmName && alarm.StateValue) found.set(alarm.AlarmName, alarm.StateValue);
-        }
-        nextToken = out.NextToken;
-      } while (nextToken);
-    }
-    const missing = names.filter((n) => !found.has(n));
-    if (missing.length > 0)
-      throw new TargetNotFoundError(`CloudWatch alarm not found: ${missing.join(', ')}`);
-    return names.map((name) => ({ name, state: found.get(name) ?? 'INSUFFICIENT_DATA' }));
-  }
 }
