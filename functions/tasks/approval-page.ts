@@ -103,186 +103,195 @@ function readForm(event: APIGatewayProxyEventV2): URLSearchParams | undefined {
   return new URLSearchParams(text);
 }
 
-export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
+/**
+ * What was decided on the wait a link names, from the history (who, when, which; never from where), or
+ * undefined when nothing was recorded. Read best-effort: a refusal is still right without it.
+ */
+async function earlierDecision(
+  { store }: ApprovalPageDeps,
+  rolloutId: string,
+  claims: ApprovalClaims,
+): Promise<string | undefined> {
+  let history: StoredHistoryEntry[];
+  try {
+    history = await store.history(rolloutId);
+  } catch {
+    return undefined;
+  }
+  const entry = history
+    .filter(isDecision)
+    .findLast((h) => h.detail.wait === claims.wait && h.detail.step === claims.step);
+  if (!entry) return undefined;
+  return decisionText(claims.step, entry.type, entry.detail.by, entry.at);
+}
+
+/** The link's claims and the record, or the refusal to send. */
+async function check(
+  deps: ApprovalPageDeps,
+  link: string | undefined | null,
+): Promise<
+  | {
+      ok: true;
+      claims: ApprovalClaims;
+      record: RolloutRecord & { wait: NonNullable<RolloutRecord['wait']> };
+    }
+  | { ok: false; response: APIGatewayProxyStructuredResultV2 }
+> {
   const { store, clock, log } = deps;
-
-  /**
-   * What was decided on the wait a link names, from the history (who, when, which; never from where), or
-   * undefined when nothing was recorded. Read best-effort: a refusal is still right without it.
-   */
-  async function earlierDecision(rolloutId: string, claims: ApprovalClaims): Promise<string | undefined> {
-    let history: StoredHistoryEntry[];
-    try {
-      history = await store.history(rolloutId);
-    } catch {
-      return undefined;
-    }
-    const entry = history
-      .filter(isDecision)
-      .findLast((h) => h.detail.wait === claims.wait && h.detail.step === claims.step);
-    if (!entry) return undefined;
-    return decisionText(claims.step, entry.type, entry.detail.by, entry.at);
+  if (!link || link.length > MAX_LINK_LENGTH)
+    return {
+      ok: false,
+      response: refuse(403, 'This approval link is not valid', 'The link is missing or too long.'),
+    };
+  const verified = verifyApprovalLink(await deps.signingKey(), link, clock.now());
+  if (!verified.ok) {
+    const [status, title, text] = LINK_REFUSALS[verified.reason];
+    log.warn('approval link refused', { reason: verified.reason });
+    return { ok: false, response: refuse(status, title, text) };
   }
-
-  /** The link's claims and the record, or the refusal to send. */
-  async function check(link: string | undefined | null): Promise<
-    | {
-        ok: true;
-        claims: ApprovalClaims;
-        record: RolloutRecord & { wait: NonNullable<RolloutRecord['wait']> };
-      }
-    | { ok: false; response: APIGatewayProxyStructuredResultV2 }
-  > {
-    if (!link || link.length > MAX_LINK_LENGTH)
-      return {
-        ok: false,
-        response: refuse(403, 'This approval link is not valid', 'The link is missing or too long.'),
-      };
-    const verified = verifyApprovalLink(await deps.signingKey(), link, clock.now());
-    if (!verified.ok) {
-      const [status, title, text] = LINK_REFUSALS[verified.reason];
-      log.warn('approval link refused', { reason: verified.reason });
-      return { ok: false, response: refuse(status, title, text) };
-    }
-    const { claims } = verified;
-    const record = await store.getRollout(claims.rolloutId);
-    if (!record) {
-      log.warn('approval link refused', { reason: 'unknown rollout', rolloutId: claims.rolloutId });
-      return {
-        ok: false,
-        response: refuse(410, 'This rollout no longer exists', 'The rollout named by the link is not known.'),
-      };
-    }
-    const wait = record.wait;
-    // A decision already taken on this wait stands, even while the record still shows the wait (its clearing
-    // failed after Step Functions had the decision).
-    const decided =
-      wait?.kind === 'approval' && matchesWait(claims, wait)
-        ? await earlierDecision(record.rolloutId, claims)
-        : undefined;
-    if (
-      wait?.kind !== 'approval' ||
-      !matchesWait(claims, wait) ||
-      decided ||
-      record.abort ||
-      TERMINAL_STATUSES.has(record.status)
-    ) {
-      log.warn('approval link refused', {
-        reason: 'stale',
-        rolloutId: record.rolloutId,
-        status: record.status,
-      });
-      if (decided && wait)
-        // Repair what the decision left behind: the wait the workflow no longer holds (best-effort).
-        await store.clearWait(record.rolloutId, wait.token).catch(() => undefined);
-      const earlier = decided ?? (await earlierDecision(record.rolloutId, claims));
-      return {
-        ok: false,
-        response: refuse(
-          410,
-          'This approval link was already used or is out of date',
-          staleText(record, earlier, decided !== undefined),
-        ),
-      };
-    }
-    return { ok: true, claims, record: { ...record, wait } };
+  const { claims } = verified;
+  const record = await store.getRollout(claims.rolloutId);
+  if (!record) {
+    log.warn('approval link refused', { reason: 'unknown rollout', rolloutId: claims.rolloutId });
+    return {
+      ok: false,
+      response: refuse(410, 'This rollout no longer exists', 'The rollout named by the link is not known.'),
+    };
   }
-
-  async function show(event: APIGatewayProxyEventV2) {
-    const link = event.queryStringParameters?.t;
-    const checked = await check(link);
-    if (!checked.ok) return checked.response;
-    const { record, claims } = checked;
-    const history = await store.history(record.rolloutId);
-    const trace = traceFromHistory(record, history, undefined, clock.now());
-    return respond(
-      200,
-      approvalTitle(record, claims.step),
-      approvalBody(record, claims.step, trace, link ?? ''),
-    );
-  }
-
-  /** A write after a decision that failed: logged; the page then says the record may lag. */
-  const recordedLate = (write: string, error: unknown) =>
-    log.error('decision recorded late', {
-      write,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  const wait = record.wait;
+  // A decision already taken on this wait stands, even while the record still shows the wait (its clearing
+  // failed after Step Functions had the decision).
+  const decided =
+    wait?.kind === 'approval' && matchesWait(claims, wait)
+      ? await earlierDecision(deps, record.rolloutId, claims)
+      : undefined;
+  if (
+    wait?.kind !== 'approval' ||
+    !matchesWait(claims, wait) ||
+    decided ||
+    record.abort ||
+    TERMINAL_STATUSES.has(record.status)
+  ) {
+    log.warn('approval link refused', {
+      reason: 'stale',
+      rolloutId: record.rolloutId,
+      status: record.status,
     });
-
-  async function act(event: APIGatewayProxyEventV2) {
-    const fields = readForm(event);
-    if (!fields)
-      return refuse(400, 'Not a form', 'Send the form from the approval page (url-encoded, not too large).');
-    const link = fields.get('t') ?? event.queryStringParameters?.t;
-    const decision = fields.get('decision');
-    const checked = await check(link);
-    if (!checked.ok) return checked.response;
-    if (decision !== 'approve' && decision !== 'reject')
-      return refuse(400, 'No decision', 'Choose Approve or Reject.');
-    const { record, claims } = checked;
-    const reason = freeText(fields.get('reason') ?? '', MAX_REASON_LENGTH);
-    // Who decided, for everyone who reads the history or the workflow's cause; the address the request came from
-    // is only in this function's log, for audit.
-    const who = 'the approval page';
-    const message =
-      decision === 'approve'
-        ? `step ${record.wait.step + 1} approved from ${who}${reason ? `: ${reason}` : ''}`
-        : `step ${record.wait.step + 1} rejected from ${who}${reason ? `: ${reason}` : ''}`;
-    let outcome: Awaited<ReturnType<typeof resolveApproval>>;
-    try {
-      outcome = await resolveApproval(
-        deps,
-        record,
-        record.wait,
-        { approve: decision === 'approve', message },
-        { via: 'approval-page', by: who, onLagging: recordedLate },
-      );
-    } catch (error) {
-      // The request may have reached Step Functions before it failed: the decision may or may not be taken.
-      log.error('approval decision not confirmed', {
-        rolloutId: record.rolloutId,
-        decision,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      });
-      return respond(
-        503,
-        'The decision was not confirmed',
-        notConfirmedBody(decision, record.wait.step, record.service),
-      );
-    }
-    if (!outcome.sent) {
-      // The workflow no longer held this wait: it is cleared (best-effort; a later visit refuses the link the same
-      // way) and must not be offered again.
-      log.warn('approval wait already resolved', { rolloutId: record.rolloutId });
-      const earlier = await earlierDecision(record.rolloutId, claims);
-      return refuse(
+    if (decided && wait)
+      // Repair what the decision left behind: the wait the workflow no longer holds (best-effort).
+      await store.clearWait(record.rolloutId, wait.token).catch(() => undefined);
+    const earlier = decided ?? (await earlierDecision(deps, record.rolloutId, claims));
+    return {
+      ok: false,
+      response: refuse(
         410,
         'This approval link was already used or is out of date',
-        `${earlier ? `${earlier} ` : ''}The rollout had already stopped waiting for this approval.`,
-      );
-    }
-    // Decided: from here on nothing may say otherwise (the writes after it are retried, lib/approval.ts).
-    log.info('approval decided', {
+        staleText(record, earlier, decided !== undefined),
+      ),
+    };
+  }
+  return { ok: true, claims, record: { ...record, wait } };
+}
+
+async function show(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2) {
+  const { store, clock } = deps;
+  const link = event.queryStringParameters?.t;
+  const checked = await check(deps, link);
+  if (!checked.ok) return checked.response;
+  const { record, claims } = checked;
+  const history = await store.history(record.rolloutId);
+  const trace = traceFromHistory(record, history, undefined, clock.now());
+  return respond(
+    200,
+    approvalTitle(record, claims.step),
+    approvalBody(record, claims.step, trace, link ?? ''),
+  );
+}
+
+/** A write after a decision that failed: logged; the page then says the record may lag. */
+const recordedLate = (log: Log) => (write: string, error: unknown) =>
+  log.error('decision recorded late', {
+    write,
+    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  });
+
+async function act(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2) {
+  const { log } = deps;
+  const fields = readForm(event);
+  if (!fields)
+    return refuse(400, 'Not a form', 'Send the form from the approval page (url-encoded, not too large).');
+  const link = fields.get('t') ?? event.queryStringParameters?.t;
+  const decision = fields.get('decision');
+  const checked = await check(deps, link);
+  if (!checked.ok) return checked.response;
+  if (decision !== 'approve' && decision !== 'reject')
+    return refuse(400, 'No decision', 'Choose Approve or Reject.');
+  const { record, claims } = checked;
+  const reason = freeText(fields.get('reason') ?? '', MAX_REASON_LENGTH);
+  // Who decided, for everyone who reads the history or the workflow's cause; the address the request came from
+  // is only in this function's log, for audit.
+  const who = 'the approval page';
+  const message =
+    decision === 'approve'
+      ? `step ${record.wait.step + 1} approved from ${who}${reason ? `: ${reason}` : ''}`
+      : `step ${record.wait.step + 1} rejected from ${who}${reason ? `: ${reason}` : ''}`;
+  let outcome: Awaited<ReturnType<typeof resolveApproval>>;
+  try {
+    outcome = await resolveApproval(
+      deps,
+      record,
+      record.wait,
+      { approve: decision === 'approve', message },
+      { via: 'approval-page', by: who, onLagging: recordedLate(log) },
+    );
+  } catch (error) {
+    // The request may have reached Step Functions before it failed: the decision may or may not be taken.
+    log.error('approval decision not confirmed', {
       rolloutId: record.rolloutId,
       decision,
-      step: record.wait.step,
-      sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown',
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
-    const lagging = outcome.lagging;
     return respond(
-      200,
-      decidedTitle(decision),
-      decidedBody(decision, record, record.wait.step, lagging.length > 0),
+      503,
+      'The decision was not confirmed',
+      notConfirmedBody(decision, record.wait.step, record.service),
     );
   }
+  if (!outcome.sent) {
+    // The workflow no longer held this wait: it is cleared (best-effort; a later visit refuses the link the same
+    // way) and must not be offered again.
+    log.warn('approval wait already resolved', { rolloutId: record.rolloutId });
+    const earlier = await earlierDecision(deps, record.rolloutId, claims);
+    return refuse(
+      410,
+      'This approval link was already used or is out of date',
+      `${earlier ? `${earlier} ` : ''}The rollout had already stopped waiting for this approval.`,
+    );
+  }
+  // Decided: from here on nothing may say otherwise (the writes after it are retried, lib/approval.ts).
+  log.info('approval decided', {
+    rolloutId: record.rolloutId,
+    decision,
+    step: record.wait.step,
+    sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown',
+  });
+  const lagging = outcome.lagging;
+  return respond(
+    200,
+    decidedTitle(decision),
+    decidedBody(decision, record, record.wait.step, lagging.length > 0),
+  );
+}
 
+export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {
+  const { log } = deps;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().handler(async (event) => {
     const method = event.requestContext?.http?.method ?? 'GET';
     const path = event.rawPath ?? event.requestContext?.http?.path ?? '/';
     if (!/(^|\/)approve\/?$/.test(path)) return refuse(404, 'Not found', 'There is no page here.');
     try {
-      if (method === 'GET' || method === 'HEAD') return await show(event);
-      if (method === 'POST') return await act(event);
+      if (method === 'GET' || method === 'HEAD') return await show(deps, event);
+      if (method === 'POST') return await act(deps, event);
       return {
         ...refuse(405, 'Method not allowed', 'Use the buttons on the approval page.'),
         headers: { ...HEADERS, allow: 'GET, POST' },

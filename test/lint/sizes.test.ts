@@ -22,7 +22,6 @@ const PRODUCTION = ['functions', 'infra', 'cli', 'sandbox'];
  * classes and functions around it.
  */
 const EXCEPTIONS: Record<string, string> = {
-  'functions/tasks/approval-page.ts › makeApprovalPage': 'being split',
   'infra/permissions.ts': 'being split',
   'infra/permissions.ts › ServicePermissions.deploy': 'being split',
 };
