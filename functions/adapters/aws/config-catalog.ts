@@ -18,7 +18,12 @@
  * On-demand DynamoDB costs nothing idle; GetItem by key scales with the services, and a Scan lists them.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  ScanCommand,
+  type ScanCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { parseServiceConfig, type ServiceConfig } from '../../core/config';
 import { ConfigInvalidError } from '../../core/errors';
 import type { ServiceCatalog } from '../../ports';
@@ -66,6 +71,24 @@ export function configItems(
     },
     { pk: repositoryKey(config.repository), service: config.service, version, deployedAt },
   ]);
+}
+
+/** Every item a Scan of the config table returns, over all its pages (a page holds at most 1 MB). */
+export async function scanItems(
+  aws: AwsCaller,
+  doc: DynamoDBDocumentClient,
+  input: ScanCommandInput & { TableName: string },
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await aws.call('dynamodb:Scan', input.TableName, () =>
+      doc.send(new ScanCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) })),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
 }
 
 export interface CatalogCacheOptions {
@@ -140,23 +163,14 @@ export class DynamoServiceCatalog implements ServiceCatalog {
 
   /** Every configured service, by name (the CLI: `check`, refusing unknown names). Not cached. */
   async list(): Promise<ServiceConfig[]> {
-    const configs: ServiceConfig[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.aws.call('dynamodb:Scan', this.tableName, () =>
-        this.doc.send(
-          new ScanCommand({
-            TableName: this.tableName,
-            FilterExpression: 'begins_with(pk, :service)',
-            ExpressionAttributeValues: { ':service': 'SERVICE#' },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
-      for (const item of (page.Items ?? []) as ConfigItem[]) configs.push(this.configOf(item, item.service));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return configs.sort((a, b) => a.service.localeCompare(b.service));
+    const items = (await scanItems(this.aws, this.doc, {
+      TableName: this.tableName,
+      FilterExpression: 'begins_with(pk, :service)',
+      ExpressionAttributeValues: { ':service': 'SERVICE#' },
+    })) as unknown as ConfigItem[];
+    return items
+      .map((item) => this.configOf(item, item.service))
+      .sort((a, b) => a.service.localeCompare(b.service));
   }
 
   private async get(pk: string): Promise<ConfigItem | undefined> {

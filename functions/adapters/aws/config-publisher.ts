@@ -7,10 +7,10 @@
  * process come back in UnprocessedItems, to be sent again, with exponential backoff (DynamoDB API Reference,
  * BatchWriteItem). Puts go before deletes, so a service being renamed is never missing from the table.
  */
-import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ServiceConfig } from '../../core/config';
 import { TransientError } from '../../core/errors';
-import { configItems } from './config-catalog';
+import { configItems, scanItems } from './config-catalog';
 import { type AdapterOptions, AwsCaller, backoffDelay, realSleep } from './sdk';
 
 /** BatchWriteItem's limit on requests per call (DynamoDB API Reference). */
@@ -55,22 +55,11 @@ export class ConfigPublisher {
 
   /** Every key in the table. */
   private async keys(): Promise<string[]> {
-    const keys: string[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.aws.call('dynamodb:Scan', this.tableName, () =>
-        this.doc.send(
-          new ScanCommand({
-            TableName: this.tableName,
-            ProjectionExpression: 'pk',
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) keys.push(String(item.pk));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return keys;
+    const items = await scanItems(this.aws, this.doc, {
+      TableName: this.tableName,
+      ProjectionExpression: 'pk',
+    });
+    return items.map((item) => String(item.pk));
   }
 
   private async write(requests: WriteRequest[]): Promise<void> {
