@@ -125,6 +125,15 @@ export async function restoreTraffic(
   return { ...outcome, routed: true, stableRestored, canaryScaledDown: true };
 }
 
+/** A rollback with nothing left to restore: the outcome, and the next rollout started on hand-over, if any. */
+function nothingRestored(
+  reason: string,
+  errorName: string,
+  startedNext: RollbackOutcome['startedNext'] | undefined,
+): RollbackOutcome {
+  return { restored: false, reason, errorName, quarantined: false, ...(startedNext ? { startedNext } : {}) };
+}
+
 /**
  * The store's side of a rollback, once traffic is safe and on-call has heard: whatever traffic work could not be
  * done without the store (no route was carried, the stable service updated), the image quarantined when it was at
@@ -154,24 +163,11 @@ export async function recordRollback(
       lock?.handedOverBy === doc.rolloutId
         ? await ensureHolderStarted(deps, lock, { handedOver: true })
         : undefined;
-    return {
-      restored: false,
-      reason,
-      errorName,
-      quarantined: false,
-      ...(startedNext ? { startedNext } : {}),
-    };
+    return nothingRestored(reason, errorName, startedNext);
   }
   if (record.status === 'promoted') {
     // The promotion finished (a retried task failed after it): nothing to undo; only the service to let go.
-    const startedNext = await releaseAndHandOver(deps, doc.service, doc.rolloutId);
-    return {
-      restored: false,
-      reason,
-      errorName,
-      quarantined: false,
-      ...(startedNext ? { startedNext } : {}),
-    };
+    return nothingRestored(reason, errorName, await releaseAndHandOver(deps, doc.service, doc.rolloutId));
   }
 
   if (record.route) {
