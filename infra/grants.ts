@@ -56,7 +56,7 @@ export class Grants {
 }
 
 /** A resolved value as cdk-nag prints it in a finding: `{Ref: X}` → `<X>`, `{Fn::GetAtt: [X, Y]}` → `<X.Y>`. */
-function nagRendering(value: unknown): string {
+export function nagRendering(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>;

@@ -23,7 +23,7 @@ import { Construct } from 'constructs';
 import { CONFIG_TABLE_SCHEMA } from '../functions/adapters/aws/config-catalog';
 import type { ServiceConfig } from '../functions/core/config';
 import { ControllerFunction } from './controller-function';
-import { acknowledge } from './grants';
+import { acknowledge, nagRendering } from './grants';
 import type { EnvVar, HandlerSpec } from './handlers';
 
 /** The variable a handler reads to use the catalog; reading it is what grants read access to the table. */
@@ -80,12 +80,13 @@ export class ServiceConfigs extends Construct {
       description: 'canary controller: writes the service configs to their table at deploy time',
       ...(logRetention ? { logRetention } : {}),
     });
-    const partition = Stack.of(this).partition;
+    const stack = Stack.of(this);
+    // Every configs asset, not only this deploy's: when a stack update fails, CloudFormation sends an Update with
+    // the previous properties (the previous asset's key) while this policy still names the new key (CDK
+    // custom-resources README, "Handling Lifecycle Events"), and the rollback must publish the previous configs.
+    const assets = `arn:${stack.partition}:s3:::${asset.s3BucketName}/*.json`;
     publisher.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [`arn:${partition}:s3:::${asset.s3BucketName}/${asset.s3ObjectKey}`],
-      }),
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [assets] }),
     );
     publisher.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -101,6 +102,12 @@ export class ServiceConfigs extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'xray:PutTraceSegments/PutTelemetryRecords (active tracing, added by CDK) accept only "*".',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagRendering(stack.resolve(assets))}]`,
+        reason:
+          'The configs assets of the CDK assets bucket (JSON files named by content hash): a rollback publishes the ' +
+          "previous deploy's configs, whose key this deploy cannot name.",
       },
     ]);
 

@@ -282,6 +282,18 @@ describe('functions', () => {
     expect(writers).toHaveLength(1);
   });
 
+  it('lets the publisher read any configs asset, so a rolled-back deploy can publish the previous configs again', () => {
+    // On a failed stack update CloudFormation sends the custom resource an Update with the previous properties
+    // (the previous asset's key) while the publisher's policy still names the new one (CDK custom-resources,
+    // "Handling Lifecycle Events"): a grant on one key would fail the rollback.
+    const reads = allStatements().filter((s) => actions(s).includes('s3:GetObject'));
+    expect(reads).toHaveLength(1);
+    const resources = asList(reads[0]?.Resource).map((r) => JSON.stringify(r));
+    expect(resources).toHaveLength(1);
+    expect(resources[0]).toMatch(/\/\*\.json"\]\]\}$/);
+    expect(resources[0]).not.toContain(controller.serviceConfigs.version);
+  });
+
   it('outputs what the CLI finds the controller by (`--stack`)', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs)).toEqual(
