@@ -92,7 +92,7 @@ export async function scanItems(
 }
 
 export interface CatalogCacheOptions {
-  /** How long a read (found or not) is kept; default 60 s. */
+  /** How long an item read is kept (an item not found is not kept); default 60 s. */
   ttlMs?: number;
   /** Most entries kept; the least recently used goes first. Default 1,000 (two per service). */
   maxEntries?: number;
@@ -125,6 +125,9 @@ export class BoundedCache<V> {
       return hit.value;
     }
     const value = await load();
+    // Nothing found is not kept: a service a deploy adds is seen by the next push, and pushes of repositories no
+    // service uses cannot fill the cache.
+    if (value === undefined) return value;
     this.entries.set(key, { value, at: this.now() });
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
