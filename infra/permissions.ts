@@ -268,8 +268,9 @@ class ServicePermissions {
       taggedReason,
     );
     const headerReason =
-      `The header rule is created at run time, so its ARN is unknown: only rules tagged ${HEADER_RULE_TAG} when ` +
-      'created (aws:RequestTag), changed or deleted only while they carry that tag (aws:ResourceTag).';
+      `The header rule is created at run time, so its ARN is unknown: only rules tagged ${HEADER_RULE_TAG} and ` +
+      `${CONTROLLER_TAG_KEY} = this controller's id when created (aws:RequestTag), changed or deleted only while ` +
+      "they carry both (aws:ResourceTag): never another controller's header rule.";
     this.grants.allow(
       fn,
       // CreateRule is authorized on the listener (tagged, above) and on the rule it creates, which exists only with
@@ -280,7 +281,10 @@ class ServicePermissions {
         actions: ['elasticloadbalancing:CreateRule', 'elasticloadbalancing:AddTags'],
         resources: rules,
         conditions: {
-          StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' },
+          StringEquals: {
+            'elasticloadbalancing:CreateAction': 'CreateRule',
+            ...this.requestTagged.StringEquals,
+          },
           Null: { [`aws:RequestTag/${HEADER_RULE_TAG}`]: 'false' },
         },
       }),
@@ -296,7 +300,10 @@ class ServicePermissions {
           'elasticloadbalancing:SetRulePriorities',
         ],
         resources: rules,
-        conditions: { Null: { [`aws:ResourceTag/${HEADER_RULE_TAG}`]: 'false' } },
+        conditions: {
+          ...this.tagged,
+          Null: { [`aws:ResourceTag/${HEADER_RULE_TAG}`]: 'false' },
+        },
       }),
       headerReason,
     );

@@ -72,6 +72,8 @@ export interface CallFacts {
    * aws:RequestTag conditions), and IAM policy simulation does not read tags: they go in as context keys.
    */
   controllerTags?: Record<string, string>;
+  /** This controller's id (CONTROLLER_TAG), when tags were read: the header rule is created with it. */
+  controllerTag?: string;
 }
 
 /**
@@ -168,10 +170,14 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
       // CreateRule is authorized on the listener and on the rule it creates (whose ID is not known before), with
       // the header rule's tag in the request; the rule once created carries it.
       const rule = facts.headerRuleArn ?? newRuleArn(t.listenerArn);
+      // The controller tags the header rule with its id too, and may change only header rules that carry it.
+      const own = facts.controllerTag;
       const creating = {
         'elasticloadbalancing:CreateAction': 'CreateRule',
         ...(withTags ? { [`aws:RequestTag/${HEADER_RULE_TAG}`]: headerOwner } : {}),
+        ...(withTags && own !== undefined ? { [`aws:RequestTag/${CONTROLLER_TAG_KEY}`]: own } : {}),
       };
+      const ruleTag = facts.headerRuleArn ? facts.controllerTags?.[facts.headerRuleArn] : own;
       add(['elasticloadbalancing:CreateRule'], t.listenerArn, tagged(t.listenerArn));
       add(['elasticloadbalancing:CreateRule'], newRuleArn(t.listenerArn), withTags ? creating : undefined);
       add(
@@ -181,7 +187,12 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
           'elasticloadbalancing:SetRulePriorities',
         ],
         rule,
-        withTags ? { [`aws:ResourceTag/${HEADER_RULE_TAG}`]: headerOwner } : undefined,
+        withTags
+          ? {
+              [`aws:ResourceTag/${HEADER_RULE_TAG}`]: headerOwner,
+              ...(ruleTag !== undefined ? { [`aws:ResourceTag/${CONTROLLER_TAG_KEY}`]: ruleTag } : {}),
+            }
+          : undefined,
       );
       // CreateRule with Tags (the header rule is tagged as the controller's) is authorized as AddTags too
       // (ELB user guide: permissions to tag resources during creation).

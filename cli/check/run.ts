@@ -6,6 +6,7 @@
 import type { DescribedAlarms } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { type ServiceConfig, xrayGroupNames } from '../../functions/core/config';
 import { isOwnHeaderRule } from '../../functions/core/route-checks';
+import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
 import { type CallFacts, controllerTagFindings, permissionFindings } from './permissions';
 import { type CheckClients, Reader } from './reader';
@@ -60,6 +61,14 @@ async function checkService(
     facts.controllerTags = Object.fromEntries(
       tagged.flatMap((r) => (typeof r.value === 'string' ? [[r.arn, r.value]] : [])),
     );
+    facts.controllerTag = controllerTag;
+    // The header rule's own controller tag (its tags were read to find it): changing it needs this controller's.
+    const ruleTags = route.ruleTags && 'found' in route.ruleTags ? route.ruleTags.found : {};
+    const headerRuleTag = facts.headerRuleArn
+      ? ruleTags[facts.headerRuleArn]?.find((t) => t.Key === CONTROLLER_TAG_KEY)?.Value
+      : undefined;
+    if (facts.headerRuleArn && headerRuleTag !== undefined)
+      facts.controllerTags[facts.headerRuleArn] = headerRuleTag;
   }
   const simulation = roles ? await reader.simulate(config, roles, facts) : { kind: 'no-roles' as const };
   findings.push(...permissionFindings(config, simulation));

@@ -40,6 +40,7 @@ import type {
   StateChangeBus,
   TrafficRouter,
 } from '../ports';
+import { CONTROLLER_TAG_KEY } from '../tasks/registry';
 import * as env from './env';
 import { metrics, traced } from './observability';
 
@@ -106,7 +107,12 @@ export const store = /* @__PURE__ */ lazy(
 export const executions = /* @__PURE__ */ lazy(
   (): Executions => new StepFunctionsExecutions(sfnClient(), env.stateMachineArn()),
 );
-export const router = /* @__PURE__ */ lazy((): TrafficRouter => new AlbTrafficRouter(elbv2Client()));
+export const router = /* @__PURE__ */ lazy((): TrafficRouter => {
+  const tag = env.controllerTag();
+  return new AlbTrafficRouter(elbv2Client(), {
+    ...(tag ? { controllerTag: { Key: CONTROLLER_TAG_KEY, Value: tag } } : {}),
+  });
+});
 export const deployerFor = /* @__PURE__ */ lazy(
   (): DeployerFor => makeDeployerFor({ ecs: ecsClient(), elbv2: elbv2Client() }),
 );

@@ -19,7 +19,8 @@ export type TaskEnvVar =
   | 'PAGERDUTY_SECRET_ARN'
   | 'CONFIG_TABLE_NAME'
   | 'APPROVAL_SIGNING_SECRET_ARN'
-  | 'EVENT_BUS_NAME';
+  | 'EVENT_BUS_NAME'
+  | 'CONTROLLER_TAG';
 
 /** The Step Functions calls a handler makes on executions of the controller's state machine. */
 export type ExecutionCall = 'start' | 'describe' | 'list' | 'history' | 'stop' | 'taskResponse';
@@ -47,6 +48,11 @@ export interface TaskEntry {
 }
 
 const NOTIFY = ['SNS_TOPIC_ARN', 'PAGERDUTY_SECRET_ARN'] as const;
+/**
+ * The controller's id (CONTROLLER_TAG_KEY's value): a function that changes routes tags the header rule it creates
+ * with it, the only header rules its IAM lets it change or delete.
+ */
+const TAGS = 'CONTROLLER_TAG';
 /** The functions that record a rollout's history announce each entry on the controller's bus. */
 export const ANNOUNCE = 'EVENT_BUS_NAME';
 
@@ -63,7 +69,7 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
   },
   prepare: {
     asl: 'Prepare',
-    env: ['TABLE_NAME', ANNOUNCE],
+    env: ['TABLE_NAME', ANNOUNCE, TAGS],
     timeoutSeconds: TASK,
     routes: true,
     deploys: 'register',
@@ -71,7 +77,7 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
   'check-ready': { asl: 'CheckReady', env: ['TABLE_NAME'], timeoutSeconds: TASK, deploys: 'read' },
   'set-weight': {
     asl: 'SetWeight',
-    env: ['TABLE_NAME', ANNOUNCE],
+    env: ['TABLE_NAME', ANNOUNCE, TAGS],
     timeoutSeconds: TASK,
     routes: true,
     deploys: 'update',
@@ -94,7 +100,7 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
   },
   promote: {
     asl: 'Promote',
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE, TAGS],
     timeoutSeconds: TASK,
     routes: true,
     deploys: 'update',
@@ -102,7 +108,7 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
   },
   rollback: {
     asl: 'Rollback',
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE, TAGS],
     timeoutSeconds: LONG,
     routes: true,
     deploys: 'update',
@@ -110,13 +116,13 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
   },
   notify: { asl: 'Notify', env: ['TABLE_NAME', ...NOTIFY, ANNOUNCE], timeoutSeconds: TASK },
   'on-alarm': {
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE, TAGS],
     timeoutSeconds: TASK,
     routes: true,
     executions: ['taskResponse', 'describe', 'list', 'history', 'stop'],
   },
   reconcile: {
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CONFIG_TABLE_NAME', ...NOTIFY, ANNOUNCE],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CONFIG_TABLE_NAME', ...NOTIFY, ANNOUNCE, TAGS],
     timeoutSeconds: LONG,
     routes: true,
     deploys: 'update',

@@ -65,9 +65,9 @@ const SM_NAME = 'Test-rollouts';
 const NOTIFY = ['SNS_TOPIC_ARN', 'PAGERDUTY_SECRET_ARN'];
 const EXPECTED_ENV: Record<string, string[]> = {
   'start-rollout': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CONFIG_TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
-  prepare: ['TABLE_NAME', 'EVENT_BUS_NAME'],
+  prepare: ['TABLE_NAME', 'EVENT_BUS_NAME', 'CONTROLLER_TAG'],
   'check-ready': ['TABLE_NAME'],
-  'set-weight': ['TABLE_NAME', 'EVENT_BUS_NAME'],
+  'set-weight': ['TABLE_NAME', 'EVENT_BUS_NAME', 'CONTROLLER_TAG'],
   bake: ['TABLE_NAME'],
   analyze: ['TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
   'request-approval': [
@@ -77,11 +77,18 @@ const EXPECTED_ENV: Record<string, string[]> = {
     'APPROVAL_SIGNING_SECRET_ARN',
     'APPROVAL_BASE_URL',
   ],
-  promote: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME'],
-  rollback: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME'],
+  promote: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME', 'CONTROLLER_TAG'],
+  rollback: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME', 'CONTROLLER_TAG'],
   notify: ['TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
-  'on-alarm': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME'],
-  reconcile: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CONFIG_TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
+  'on-alarm': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME', 'CONTROLLER_TAG'],
+  reconcile: [
+    'TABLE_NAME',
+    'STATE_MACHINE_ARN',
+    'CONFIG_TABLE_NAME',
+    ...NOTIFY,
+    'EVENT_BUS_NAME',
+    'CONTROLLER_TAG',
+  ],
   'approval-page': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'APPROVAL_SIGNING_SECRET_ARN', 'EVENT_BUS_NAME'],
 };
 
