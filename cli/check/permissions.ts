@@ -23,6 +23,11 @@ export interface FunctionNeeds {
    * bus, not on a service's resources: not simulated per service).
    */
   announces?: boolean;
+  /**
+   * Reads the service's config from the service-config table (the catalog: dynamodb:GetItem on the table,
+   * infra/service-configs.ts), the functions whose handler reads CONFIG_TABLE_NAME.
+   */
+  readsConfigs?: boolean;
 }
 
 /**
@@ -40,6 +45,7 @@ function functionNeeds(task: TaskEntry): FunctionNeeds {
     ...(task.metrics ? { metrics: task.metrics } : {}),
     ...(task.env.includes('SNS_TOPIC_ARN') ? { notifies: true } : {}),
     ...(task.env.includes(ANNOUNCE) ? { announces: true } : {}),
+    ...(task.env.includes('CONFIG_TABLE_NAME') ? { readsConfigs: true } : {}),
   };
 }
 
@@ -74,6 +80,8 @@ export interface CallFacts {
   controllerTags?: Record<string, string>;
   /** This controller's id (CONTROLLER_TAG), when tags were read: the header rule is created with it. */
   controllerTag?: string;
+  /** The stack's service-config table (CONFIG_TABLE_NAME), when known: the catalog reads the service's item. */
+  configTableArn?: string;
 }
 
 /**
@@ -211,6 +219,8 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
     if (needs.metrics === 'judge' && facts.xrayGroups.length > 0)
       add(['xray:GetTimeSeriesServiceStatistics'], '*');
   }
+  // The catalog reads the service's config item by item (GetItem on the table: infra/service-configs.ts).
+  if (needs.readsConfigs && facts.configTableArn) add(['dynamodb:GetItem'], facts.configTableArn);
   if (needs.notifies) {
     const n = config.notifications;
     if (n.snsTopicArn) add(['sns:Publish'], n.snsTopicArn);

@@ -26,17 +26,16 @@ export async function runCheck(
       `unknown service "${only}" (SERVICES_JSON has: ${settings.configs.map((c) => c.service).join(', ')})`,
     );
   const reports: ServiceReport[] = [];
-  for (const config of configs)
-    reports.push(await checkService(config, settings.roles, clients, settings.controllerTag));
+  for (const config of configs) reports.push(await checkService(config, settings, clients));
   return reports;
 }
 
 async function checkService(
   config: ServiceConfig,
-  roles: Record<string, string> | undefined,
+  settings: CheckSettings,
   clients: CheckClients,
-  controllerTag?: string,
 ): Promise<ServiceReport> {
+  const { roles, controllerTag, configTableArn } = settings;
   const reader = new Reader(clients);
   const groups = xrayGroupNames(config);
   const [route, ecs, alarms, repository, xray] = await Promise.all([
@@ -55,6 +54,7 @@ async function checkService(
     ...xrayFindings(groups, xray),
   ];
   const facts = callFacts(config, route, ecs, alarms, groups);
+  if (configTableArn) facts.configTableArn = configTableArn;
   if (controllerTag) {
     const tagged = await reader.taggedResources(config, ecs, facts);
     findings.push(...controllerTagFindings(controllerTag, tagged));
