@@ -27,6 +27,7 @@ import { SecretCache } from '../adapters/aws/secretsmanager';
 import { StepFunctionsExecutions } from '../adapters/aws/sfn';
 import { SnsNotifier } from '../adapters/aws/sns';
 import { groupSelectors, type XRayAnalysis, XRayMetricSource } from '../adapters/aws/xray';
+import { CONTROLLER_TAG_KEY } from '../core/controller-tag';
 import { OUTCOME_METRICS } from '../core/outcome-metrics';
 import type {
   AlarmSource,
@@ -40,7 +41,6 @@ import type {
   StateChangeBus,
   TrafficRouter,
 } from '../ports';
-import { CONTROLLER_TAG_KEY } from '../tasks/registry';
 import * as env from './env';
 import { metrics, traced } from './observability';
 

@@ -2,8 +2,8 @@
  * The controller's functions, one entry each: what the infra deploys (infra/handlers.ts: a function per entry, its
  * environment, timeout and IAM), what `canary check` simulates (cli/check/permissions.ts) and what the state
  * machine's `${<asl>FunctionArn}` substitutions name. An entry's key names its handler module
- * (functions/handlers/<name>.ts) and its task (functions/tasks/<name>.ts, `make<Name>`). Data only: no imports, so
- * infra, the CLI and the sandbox read it without pulling in a task.
+ * (functions/handlers/<name>.ts) and its task (functions/tasks/<name>.ts, `make<Name>`). Data only (it imports
+ * nothing but core's tag key), so infra, the CLI and the sandbox read it without pulling in a task.
  *
  * Adding a task: its task and handler modules, its states in statemachine/canary.asl.json, and an entry here.
  */
@@ -140,11 +140,5 @@ export const APPROVAL_PAGE_TASK: TaskEntry = {
   executions: ['taskResponse'],
 };
 
-/**
- * The tag that puts a service's resources under this controller: its listener (and route rule), its ECS services, the
- * stable task definition (its tags are copied to the canary's) and the roles that task definition names carry
- * `canary-controller` = the controller's id (CanaryControllerProps.controllerId, default the stack name). The
- * controller's IAM names no service ARN: it allows changes to resources with this tag only (aws:ResourceTag), so one
- * role serves any number of services. `canary check` reports a resource without it.
- */
-export const CONTROLLER_TAG_KEY = 'canary-controller';
+/** The controller's tag key (`canary-controller`): defined in core, so a handler bundle takes it without this table. */
+export { CONTROLLER_TAG_KEY } from '../core/controller-tag';

@@ -690,7 +690,11 @@ describe('IAM', () => {
     expect(asList(s?.Resource)).toEqual([
       'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/*',
     ]);
-    expect(s?.Condition).toEqual({ Null: { 'aws:ResourceTag/canary-controller:header-rule-for': 'false' } });
+    // Both tags: the route's (a header rule) and this controller's id (not another controller's header rule).
+    expect(s?.Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/canary-controller': 'Test' },
+      Null: { 'aws:ResourceTag/canary-controller:header-rule-for': 'false' },
+    });
     expect(API_RULE).toContain(':listener-rule/app/');
   });
 
@@ -873,7 +877,10 @@ describe('IAM', () => {
       // authorized as AddTags; the condition keeps existing resources untaggable.
       expect(tag).toHaveLength(1);
       expect(tag[0]?.Condition).toEqual({
-        StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' },
+        StringEquals: {
+          'elasticloadbalancing:CreateAction': 'CreateRule',
+          'aws:RequestTag/canary-controller': 'Test',
+        },
         Null: { 'aws:RequestTag/canary-controller:header-rule-for': 'false' },
       });
     }
