@@ -22,8 +22,6 @@ const PRODUCTION = ['functions', 'infra', 'cli', 'sandbox'];
  * classes and functions around it.
  */
 const EXCEPTIONS: Record<string, string> = {
-  'infra/permissions.ts': 'being split',
-  'infra/permissions.ts › ServicePermissions.deploy': 'being split',
 };
 
 interface Oversize {
