@@ -21,8 +21,7 @@ const PRODUCTION = ['functions', 'infra', 'cli', 'sandbox'];
  * function's own (or the variable or property it is assigned to, `<anonymous>` otherwise), qualified by the
  * classes and functions around it.
  */
-const EXCEPTIONS: Record<string, string> = {
-};
+const EXCEPTIONS: Record<string, string> = {};
 
 interface Oversize {
   key: string;
