@@ -182,6 +182,7 @@ export class CanaryController extends Construct {
       CONFIG_TABLE_NAME: this.serviceConfigs.table.tableName,
       APPROVAL_SIGNING_SECRET_ARN: this.approvalSigningSecret?.secretArn ?? '',
       EVENT_BUS_NAME: names.busName,
+      CONTROLLER_TAG: this.controllerId,
     };
     const functions = controllerFunctions(this, {
       specs,

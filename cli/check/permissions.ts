@@ -23,6 +23,11 @@ export interface FunctionNeeds {
    * bus, not on a service's resources: not simulated per service).
    */
   announces?: boolean;
+  /**
+   * Reads the service's config from the service-config table (the catalog: dynamodb:GetItem on the table,
+   * infra/service-configs.ts), the functions whose handler reads CONFIG_TABLE_NAME.
+   */
+  readsConfigs?: boolean;
 }
 
 /**
@@ -40,6 +45,7 @@ function functionNeeds(task: TaskEntry): FunctionNeeds {
     ...(task.metrics ? { metrics: task.metrics } : {}),
     ...(task.env.includes('SNS_TOPIC_ARN') ? { notifies: true } : {}),
     ...(task.env.includes(ANNOUNCE) ? { announces: true } : {}),
+    ...(task.env.includes('CONFIG_TABLE_NAME') ? { readsConfigs: true } : {}),
   };
 }
 
@@ -72,6 +78,10 @@ export interface CallFacts {
    * aws:RequestTag conditions), and IAM policy simulation does not read tags: they go in as context keys.
    */
   controllerTags?: Record<string, string>;
+  /** This controller's id (CONTROLLER_TAG), when tags were read: the header rule is created with it. */
+  controllerTag?: string;
+  /** The stack's service-config table (CONFIG_TABLE_NAME), when known: the catalog reads the service's item. */
+  configTableArn?: string;
 }
 
 /**
@@ -168,10 +178,14 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
       // CreateRule is authorized on the listener and on the rule it creates (whose ID is not known before), with
       // the header rule's tag in the request; the rule once created carries it.
       const rule = facts.headerRuleArn ?? newRuleArn(t.listenerArn);
+      // The controller tags the header rule with its id too, and may change only header rules that carry it.
+      const own = facts.controllerTag;
       const creating = {
         'elasticloadbalancing:CreateAction': 'CreateRule',
         ...(withTags ? { [`aws:RequestTag/${HEADER_RULE_TAG}`]: headerOwner } : {}),
+        ...(withTags && own !== undefined ? { [`aws:RequestTag/${CONTROLLER_TAG_KEY}`]: own } : {}),
       };
+      const ruleTag = facts.headerRuleArn ? facts.controllerTags?.[facts.headerRuleArn] : own;
       add(['elasticloadbalancing:CreateRule'], t.listenerArn, tagged(t.listenerArn));
       add(['elasticloadbalancing:CreateRule'], newRuleArn(t.listenerArn), withTags ? creating : undefined);
       add(
@@ -181,7 +195,12 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
           'elasticloadbalancing:SetRulePriorities',
         ],
         rule,
-        withTags ? { [`aws:ResourceTag/${HEADER_RULE_TAG}`]: headerOwner } : undefined,
+        withTags
+          ? {
+              [`aws:ResourceTag/${HEADER_RULE_TAG}`]: headerOwner,
+              ...(ruleTag !== undefined ? { [`aws:ResourceTag/${CONTROLLER_TAG_KEY}`]: ruleTag } : {}),
+            }
+          : undefined,
       );
       // CreateRule with Tags (the header rule is tagged as the controller's) is authorized as AddTags too
       // (ELB user guide: permissions to tag resources during creation).
@@ -200,6 +219,8 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
     if (needs.metrics === 'judge' && facts.xrayGroups.length > 0)
       add(['xray:GetTimeSeriesServiceStatistics'], '*');
   }
+  // The catalog reads the service's config item by item (GetItem on the table: infra/service-configs.ts).
+  if (needs.readsConfigs && facts.configTableArn) add(['dynamodb:GetItem'], facts.configTableArn);
   if (needs.notifies) {
     const n = config.notifications;
     if (n.snsTopicArn) add(['sns:Publish'], n.snsTopicArn);

@@ -6,6 +6,7 @@
 import type { DescribedAlarms } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { type ServiceConfig, xrayGroupNames } from '../../functions/core/config';
 import { isOwnHeaderRule } from '../../functions/core/route-checks';
+import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
 import { type CallFacts, controllerTagFindings, permissionFindings } from './permissions';
 import { type CheckClients, Reader } from './reader';
@@ -25,17 +26,16 @@ export async function runCheck(
       `unknown service "${only}" (SERVICES_JSON has: ${settings.configs.map((c) => c.service).join(', ')})`,
     );
   const reports: ServiceReport[] = [];
-  for (const config of configs)
-    reports.push(await checkService(config, settings.roles, clients, settings.controllerTag));
+  for (const config of configs) reports.push(await checkService(config, settings, clients));
   return reports;
 }
 
 async function checkService(
   config: ServiceConfig,
-  roles: Record<string, string> | undefined,
+  settings: CheckSettings,
   clients: CheckClients,
-  controllerTag?: string,
 ): Promise<ServiceReport> {
+  const { roles, controllerTag, configTableArn } = settings;
   const reader = new Reader(clients);
   const groups = xrayGroupNames(config);
   const [route, ecs, alarms, repository, xray] = await Promise.all([
@@ -54,12 +54,21 @@ async function checkService(
     ...xrayFindings(groups, xray),
   ];
   const facts = callFacts(config, route, ecs, alarms, groups);
+  if (configTableArn) facts.configTableArn = configTableArn;
   if (controllerTag) {
     const tagged = await reader.taggedResources(config, ecs, facts);
     findings.push(...controllerTagFindings(controllerTag, tagged));
     facts.controllerTags = Object.fromEntries(
       tagged.flatMap((r) => (typeof r.value === 'string' ? [[r.arn, r.value]] : [])),
     );
+    facts.controllerTag = controllerTag;
+    // The header rule's own controller tag (its tags were read to find it): changing it needs this controller's.
+    const ruleTags = route.ruleTags && 'found' in route.ruleTags ? route.ruleTags.found : {};
+    const headerRuleTag = facts.headerRuleArn
+      ? ruleTags[facts.headerRuleArn]?.find((t) => t.Key === CONTROLLER_TAG_KEY)?.Value
+      : undefined;
+    if (facts.headerRuleArn && headerRuleTag !== undefined)
+      facts.controllerTags[facts.headerRuleArn] = headerRuleTag;
   }
   const simulation = roles ? await reader.simulate(config, roles, facts) : { kind: 'no-roles' as const };
   findings.push(...permissionFindings(config, simulation));

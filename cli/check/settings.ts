@@ -9,6 +9,11 @@ export interface CheckSettings {
   roles?: Record<string, string>;
   /** The controller's tag value (CONTROLLER_TAG, the stack's ControllerTag output); undefined: tags not checked. */
   controllerTag?: string;
+  /**
+   * The stack's service-config table (CONFIG_TABLE_NAME, the ServiceConfigTableName output), in the roles' account
+   * and partition and the check's region; undefined without the table's name or the roles.
+   */
+  configTableArn?: string;
   region: string;
 }
 
@@ -48,5 +53,24 @@ export function checkSettings(env: NodeJS.ProcessEnv): CheckSettings {
     roles = parsed as Record<string, string>;
   }
   const controllerTag = env.CONTROLLER_TAG?.trim() || undefined;
-  return { configs, ...(roles ? { roles } : {}), ...(controllerTag ? { controllerTag } : {}), region };
+  const configTableArn = tableArn(env.CONFIG_TABLE_NAME?.trim(), roles, region);
+  return {
+    configs,
+    ...(roles ? { roles } : {}),
+    ...(controllerTag ? { controllerTag } : {}),
+    ...(configTableArn ? { configTableArn } : {}),
+    region,
+  };
+}
+
+/** `arn:<partition>:dynamodb:<region>:<account>:table/<name>`, the account and partition those of the roles. */
+function tableArn(
+  name: string | undefined,
+  roles: Record<string, string> | undefined,
+  region: string,
+): string | undefined {
+  const role = Object.values(roles ?? {})[0];
+  if (!name || !role) return undefined;
+  const [, partition, , , account] = role.split(':');
+  return `arn:${partition}:dynamodb:${region}:${account}:table/${name}`;
 }

@@ -27,6 +27,7 @@ import { SecretCache } from '../adapters/aws/secretsmanager';
 import { StepFunctionsExecutions } from '../adapters/aws/sfn';
 import { SnsNotifier } from '../adapters/aws/sns';
 import { groupSelectors, type XRayAnalysis, XRayMetricSource } from '../adapters/aws/xray';
+import { CONTROLLER_TAG_KEY } from '../core/controller-tag';
 import { OUTCOME_METRICS } from '../core/outcome-metrics';
 import type {
   AlarmSource,
@@ -106,7 +107,12 @@ export const store = /* @__PURE__ */ lazy(
 export const executions = /* @__PURE__ */ lazy(
   (): Executions => new StepFunctionsExecutions(sfnClient(), env.stateMachineArn()),
 );
-export const router = /* @__PURE__ */ lazy((): TrafficRouter => new AlbTrafficRouter(elbv2Client()));
+export const router = /* @__PURE__ */ lazy((): TrafficRouter => {
+  const tag = env.controllerTag();
+  return new AlbTrafficRouter(elbv2Client(), {
+    ...(tag ? { controllerTag: { Key: CONTROLLER_TAG_KEY, Value: tag } } : {}),
+  });
+});
 export const deployerFor = /* @__PURE__ */ lazy(
   (): DeployerFor => makeDeployerFor({ ecs: ecsClient(), elbv2: elbv2Client() }),
 );

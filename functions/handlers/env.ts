@@ -33,5 +33,10 @@ export const snsTopicArn = (): string | undefined => optionalEnv('SNS_TOPIC_ARN'
 export const pagerDutySecretArn = (): string | undefined => optionalEnv('PAGERDUTY_SECRET_ARN');
 /** The table the deploy writes the service configs to (adapters/aws/config-catalog.ts). */
 export const configTableName = (): string => requireEnv('CONFIG_TABLE_NAME');
+/**
+ * The controller's id, the value of its `canary-controller` tag (set for the functions that change routes): the
+ * header rule is created with it.
+ */
+export const controllerTag = (): string | undefined => optionalEnv('CONTROLLER_TAG');
 /** The controller's bus, where rollout state changes are announced (optional: none without it). */
 export const eventBusName = (): string | undefined => optionalEnv('EVENT_BUS_NAME');

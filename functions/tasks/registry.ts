@@ -2,8 +2,8 @@
  * The controller's functions, one entry each: what the infra deploys (infra/handlers.ts: a function per entry, its
  * environment, timeout and IAM), what `canary check` simulates (cli/check/permissions.ts) and what the state
  * machine's `${<asl>FunctionArn}` substitutions name. An entry's key names its handler module
- * (functions/handlers/<name>.ts) and its task (functions/tasks/<name>.ts, `make<Name>`). Data only: no imports, so
- * infra, the CLI and the sandbox read it without pulling in a task.
+ * (functions/handlers/<name>.ts) and its task (functions/tasks/<name>.ts, `make<Name>`). Data only (it imports
+ * nothing but core's tag key), so infra, the CLI and the sandbox read it without pulling in a task.
  *
  * Adding a task: its task and handler modules, its states in statemachine/canary.asl.json, and an entry here.
  */
@@ -19,7 +19,8 @@ export type TaskEnvVar =
   | 'PAGERDUTY_SECRET_ARN'
   | 'CONFIG_TABLE_NAME'
   | 'APPROVAL_SIGNING_SECRET_ARN'
-  | 'EVENT_BUS_NAME';
+  | 'EVENT_BUS_NAME'
+  | 'CONTROLLER_TAG';
 
 /** The Step Functions calls a handler makes on executions of the controller's state machine. */
 export type ExecutionCall = 'start' | 'describe' | 'list' | 'history' | 'stop' | 'taskResponse';
@@ -47,6 +48,11 @@ export interface TaskEntry {
 }
 
 const NOTIFY = ['SNS_TOPIC_ARN', 'PAGERDUTY_SECRET_ARN'] as const;
+/**
+ * The controller's id (CONTROLLER_TAG_KEY's value): a function that changes routes tags the header rule it creates
+ * with it, the only header rules its IAM lets it change or delete.
+ */
+const TAGS = 'CONTROLLER_TAG';
 /** The functions that record a rollout's history announce each entry on the controller's bus. */
 export const ANNOUNCE = 'EVENT_BUS_NAME';
 
@@ -63,7 +69,7 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
   },
   prepare: {
     asl: 'Prepare',
-    env: ['TABLE_NAME', ANNOUNCE],
+    env: ['TABLE_NAME', ANNOUNCE, TAGS],
     timeoutSeconds: TASK,
     routes: true,
     deploys: 'register',
@@ -71,7 +77,7 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
   'check-ready': { asl: 'CheckReady', env: ['TABLE_NAME'], timeoutSeconds: TASK, deploys: 'read' },
   'set-weight': {
     asl: 'SetWeight',
-    env: ['TABLE_NAME', ANNOUNCE],
+    env: ['TABLE_NAME', ANNOUNCE, TAGS],
     timeoutSeconds: TASK,
     routes: true,
     deploys: 'update',
@@ -94,7 +100,7 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
   },
   promote: {
     asl: 'Promote',
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE, TAGS],
     timeoutSeconds: TASK,
     routes: true,
     deploys: 'update',
@@ -102,7 +108,7 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
   },
   rollback: {
     asl: 'Rollback',
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE, TAGS],
     timeoutSeconds: LONG,
     routes: true,
     deploys: 'update',
@@ -110,13 +116,13 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
   },
   notify: { asl: 'Notify', env: ['TABLE_NAME', ...NOTIFY, ANNOUNCE], timeoutSeconds: TASK },
   'on-alarm': {
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', ANNOUNCE, TAGS],
     timeoutSeconds: TASK,
     routes: true,
     executions: ['taskResponse', 'describe', 'list', 'history', 'stop'],
   },
   reconcile: {
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CONFIG_TABLE_NAME', ...NOTIFY, ANNOUNCE],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CONFIG_TABLE_NAME', ...NOTIFY, ANNOUNCE, TAGS],
     timeoutSeconds: LONG,
     routes: true,
     deploys: 'update',
@@ -134,11 +140,5 @@ export const APPROVAL_PAGE_TASK: TaskEntry = {
   executions: ['taskResponse'],
 };
 
-/**
- * The tag that puts a service's resources under this controller: its listener (and route rule), its ECS services, the
- * stable task definition (its tags are copied to the canary's) and the roles that task definition names carry
- * `canary-controller` = the controller's id (CanaryControllerProps.controllerId, default the stack name). The
- * controller's IAM names no service ARN: it allows changes to resources with this tag only (aws:ResourceTag), so one
- * role serves any number of services. `canary check` reports a resource without it.
- */
-export const CONTROLLER_TAG_KEY = 'canary-controller';
+/** The controller's tag key (`canary-controller`): defined in core, so a handler bundle takes it without this table. */
+export { CONTROLLER_TAG_KEY } from '../core/controller-tag';

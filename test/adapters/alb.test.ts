@@ -24,6 +24,7 @@ import { AlbTargetHealth, AlbTrafficRouter } from '../../functions/adapters/aws/
 import { AccessDeniedError } from '../../functions/adapters/aws/sdk';
 import { ConfigInvalidError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
 import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
+import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { mockClient } from '../contract/mock';
 import {
   awsError,
@@ -631,6 +632,24 @@ describe('AlbTrafficRouter', () => {
       });
       const order = elb.calls().map((c) => (c.args[0] as object).constructor.name);
       expect(order.indexOf('ModifyListenerCommand')).toBeLessThan(order.indexOf('CreateRuleCommand'));
+    });
+
+    it("tags the header rule it creates with the controller's id, so only this controller may change it", async () => {
+      const own = new AlbTrafficRouter(client, {
+        retry: retry.retry,
+        controllerTag: { Key: CONTROLLER_TAG_KEY, Value: 'Platform' },
+      });
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(ModifyListenerCommand).resolves({});
+      elb.on(DescribeRulesCommand).resolves({ Rules: [defaultRule] });
+      elb.on(CreateRuleCommand).resolves({ Rules: [headerRule()] });
+
+      await own.setWeights(route({ headerRule: hr }), 10);
+
+      expect(elb.commandCalls(CreateRuleCommand)[0]?.args[0].input.Tags).toEqual([
+        OWN_TAG,
+        { Key: CONTROLLER_TAG_KEY, Value: 'Platform' },
+      ]);
     });
 
     it('follows DescribeRules pages and modifies the rule it finds instead of creating one', async () => {

@@ -135,7 +135,7 @@ describe('the route, judged as Prepare judges it (functions/core/route-checks.ts
 describe('the calls each function makes', () => {
   it('lists the same capabilities as the functions the stack deploys and grants (infra HANDLERS)', () => {
     expect(FUNCTION_NEEDS).toEqual({
-      'start-rollout': { notifies: true, announces: true },
+      'start-rollout': { notifies: true, announces: true, readsConfigs: true },
       prepare: { routes: true, deploys: 'register', announces: true },
       'check-ready': { deploys: 'read' },
       'set-weight': { routes: true, deploys: 'update', metrics: 'baseline', announces: true },
@@ -146,7 +146,7 @@ describe('the calls each function makes', () => {
       rollback: { routes: true, deploys: 'update', announces: true },
       notify: { notifies: true, announces: true },
       'on-alarm': { routes: true, announces: true },
-      reconcile: { routes: true, deploys: 'update', notifies: true, announces: true },
+      reconcile: { routes: true, deploys: 'update', notifies: true, announces: true, readsConfigs: true },
     });
     expect(Object.keys(FUNCTION_NEEDS).sort()).toEqual(Object.keys(HANDLERS).sort());
     for (const [fn, spec] of Object.entries(HANDLERS)) {
@@ -156,7 +156,27 @@ describe('the calls each function makes', () => {
       expect(needs.metrics, fn).toBe(spec.metrics);
       expect(needs.notifies ?? false, fn).toBe(spec.env.includes('SNS_TOPIC_ARN'));
       expect(needs.announces ?? false, fn).toBe(spec.env.includes('EVENT_BUS_NAME'));
+      expect(needs.readsConfigs ?? false, fn).toBe(spec.env.includes('CONFIG_TABLE_NAME'));
     }
+  });
+
+  it("reads the service's config item from the service-config table when the catalog does (GetItem)", () => {
+    const config = parseServiceConfig(checkedConfig());
+    const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/Platform-ServiceConfigsTable';
+    const calls = requiredCalls(FUNCTION_NEEDS['start-rollout'] ?? {}, config, {
+      ...facts,
+      configTableArn: table,
+    });
+    expect(calls).toContainEqual({ action: 'dynamodb:GetItem', resource: table });
+    // Without the table's name (no stack, no CONFIG_TABLE_NAME) there is nothing to simulate it on.
+    expect(
+      requiredCalls(FUNCTION_NEEDS['start-rollout'] ?? {}, config, facts).map((c) => c.action),
+    ).not.toContain('dynamodb:GetItem');
+    expect(
+      requiredCalls(FUNCTION_NEEDS.prepare ?? {}, config, { ...facts, configTableArn: table }).map(
+        (c) => c.action,
+      ),
+    ).not.toContain('dynamodb:GetItem');
   });
 
   const facts = {

@@ -85,9 +85,41 @@ describe('IAM simulation with tags', () => {
     });
     // The role is untagged: no tag in the context, so the simulation reports it missing.
     expect(of('iam:PassRole')?.context).toEqual({ 'iam:PassedToService': 'ecs-tasks.amazonaws.com' });
-    expect(calls.find((x) => x.action === 'elasticloadbalancing:AddTags')?.context).toEqual({
+  });
+
+  it("creates the header rule with this controller's tag and changes it only while it carries it", () => {
+    const c = config();
+    const headerRuleArn = `${LISTENER_RULE_ARN}0`;
+    const calls = requiredCalls(FUNCTION_NEEDS.prepare ?? {}, c, {
+      ...facts,
+      headerRuleArn,
+      controllerTag: 'Platform',
+      controllerTags: { [headerRuleArn]: 'Other' },
+    });
+    const creating = {
       'elasticloadbalancing:CreateAction': 'CreateRule',
       'aws:RequestTag/canary-controller:header-rule-for': LISTENER_RULE_ARN,
+      'aws:RequestTag/canary-controller': 'Platform',
+    };
+    const newRule = `${c.traffic.listenerArn.replace(':listener/', ':listener-rule/')}/*`;
+    expect(calls).toContainEqual({
+      action: 'elasticloadbalancing:AddTags',
+      resource: newRule,
+      context: creating,
+    });
+    expect(calls).toContainEqual({
+      action: 'elasticloadbalancing:CreateRule',
+      resource: newRule,
+      context: creating,
+    });
+    // The header rule found on the listener is simulated with the controller tag it has (here another's: denied).
+    expect(calls).toContainEqual({
+      action: 'elasticloadbalancing:DeleteRule',
+      resource: headerRuleArn,
+      context: {
+        'aws:ResourceTag/canary-controller:header-rule-for': LISTENER_RULE_ARN,
+        'aws:ResourceTag/canary-controller': 'Other',
+      },
     });
   });
 });

@@ -130,6 +130,23 @@ describe('canary check: a clean account', () => {
     expect(inputs.some((i) => i.PolicySourceArn === roleArn('bake'))).toBe(false);
   });
 
+  it("simulates the catalog's GetItem on the stack's service-config table for the functions that read it", async () => {
+    const { findings } = await check(
+      cleanAccount(),
+      env(checkedConfig(), { CONFIG_TABLE_NAME: 'Platform-Configs' }),
+    );
+    expect(problems(findings)).toEqual([]);
+    const inputs =
+      mocks?.iam.calls().map((c) => (c.args[0] as unknown as { input: Record<string, unknown> }).input) ?? [];
+    const getItem = inputs.filter((i) => (i.ActionNames as string[]).includes('dynamodb:GetItem'));
+    const account = roleArn('start-rollout').split(':')[4];
+    expect(getItem.map((i) => i.PolicySourceArn).sort()).toEqual(
+      [roleArn('reconcile'), roleArn('start-rollout')].sort(),
+    );
+    for (const i of getItem)
+      expect(i.ResourceArns).toEqual([`arn:aws:dynamodb:${REGION}:${account}:table/Platform-Configs`]);
+  });
+
   it('prints readable text by default', async () => {
     mocks = mockAccount(cleanAccount());
     const t = io(env());

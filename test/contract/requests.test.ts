@@ -77,6 +77,7 @@ import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
 import { stateChangeOf } from '../../functions/core/state-change';
 import { readAsset } from '../../functions/handlers/publish-configs';
 import type { RolloutEvent } from '../../functions/ports';
+import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import {
   awsError,
   CANARY_TG,
@@ -317,7 +318,9 @@ const CASES: Case[] = [
         stickinessSeconds: 300,
         headerRule: { header: 'X-Canary', values: ['always', 'beta'], priority: 10 },
       });
-      await new AlbTrafficRouter(clients.elbv2, noWait).setWeights(r, 5);
+      // Tagged with its route and the controller's id, as the deployed functions create it.
+      const controllerTag = { Key: CONTROLLER_TAG_KEY, Value: 'Platform' };
+      await new AlbTrafficRouter(clients.elbv2, { ...noWait, controllerTag }).setWeights(r, 5);
     },
   },
   {

@@ -65,9 +65,9 @@ const SM_NAME = 'Test-rollouts';
 const NOTIFY = ['SNS_TOPIC_ARN', 'PAGERDUTY_SECRET_ARN'];
 const EXPECTED_ENV: Record<string, string[]> = {
   'start-rollout': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CONFIG_TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
-  prepare: ['TABLE_NAME', 'EVENT_BUS_NAME'],
+  prepare: ['TABLE_NAME', 'EVENT_BUS_NAME', 'CONTROLLER_TAG'],
   'check-ready': ['TABLE_NAME'],
-  'set-weight': ['TABLE_NAME', 'EVENT_BUS_NAME'],
+  'set-weight': ['TABLE_NAME', 'EVENT_BUS_NAME', 'CONTROLLER_TAG'],
   bake: ['TABLE_NAME'],
   analyze: ['TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
   'request-approval': [
@@ -77,11 +77,18 @@ const EXPECTED_ENV: Record<string, string[]> = {
     'APPROVAL_SIGNING_SECRET_ARN',
     'APPROVAL_BASE_URL',
   ],
-  promote: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME'],
-  rollback: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME'],
+  promote: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME', 'CONTROLLER_TAG'],
+  rollback: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME', 'CONTROLLER_TAG'],
   notify: ['TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
-  'on-alarm': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME'],
-  reconcile: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CONFIG_TABLE_NAME', ...NOTIFY, 'EVENT_BUS_NAME'],
+  'on-alarm': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'EVENT_BUS_NAME', 'CONTROLLER_TAG'],
+  reconcile: [
+    'TABLE_NAME',
+    'STATE_MACHINE_ARN',
+    'CONFIG_TABLE_NAME',
+    ...NOTIFY,
+    'EVENT_BUS_NAME',
+    'CONTROLLER_TAG',
+  ],
   'approval-page': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'APPROVAL_SIGNING_SECRET_ARN', 'EVENT_BUS_NAME'],
 };
 
@@ -695,7 +702,11 @@ describe('IAM', () => {
     expect(asList(s?.Resource)).toEqual([
       'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/*',
     ]);
-    expect(s?.Condition).toEqual({ Null: { 'aws:ResourceTag/canary-controller:header-rule-for': 'false' } });
+    // Both tags: the route's (a header rule) and this controller's id (not another controller's header rule).
+    expect(s?.Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/canary-controller': 'Test' },
+      Null: { 'aws:ResourceTag/canary-controller:header-rule-for': 'false' },
+    });
     expect(API_RULE).toContain(':listener-rule/app/');
   });
 
@@ -878,7 +889,10 @@ describe('IAM', () => {
       // authorized as AddTags; the condition keeps existing resources untaggable.
       expect(tag).toHaveLength(1);
       expect(tag[0]?.Condition).toEqual({
-        StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' },
+        StringEquals: {
+          'elasticloadbalancing:CreateAction': 'CreateRule',
+          'aws:RequestTag/canary-controller': 'Test',
+        },
         Null: { 'aws:RequestTag/canary-controller:header-rule-for': 'false' },
       });
     }

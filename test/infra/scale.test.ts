@@ -135,6 +135,7 @@ describe("least privilege by the controller's tag", () => {
   it('creates, changes and deletes only header rules it tags when creating them', () => {
     const created = {
       [`aws:RequestTag/${HEADER_RULE_TAG}`]: listener,
+      [`aws:RequestTag/${CONTROLLER_TAG_KEY}`]: STACK,
       'elasticloadbalancing:CreateAction': 'CreateRule',
     };
     expect(may('prepare', 'elasticloadbalancing:CreateRule', listener, ours)).toBe(true);
@@ -142,8 +143,27 @@ describe("least privilege by the controller's tag", () => {
     expect(may('prepare', 'elasticloadbalancing:CreateRule', rule, created)).toBe(true);
     expect(may('prepare', 'elasticloadbalancing:AddTags', rule, created)).toBe(true);
     expect(may('prepare', 'elasticloadbalancing:AddTags', rule, ours)).toBe(false);
+    // A header rule created without the controller's tag, or with another controller's, is refused.
+    const untagged = Object.fromEntries(
+      Object.entries(created).filter(([key]) => key !== `aws:RequestTag/${CONTROLLER_TAG_KEY}`),
+    );
+    const forOther = { ...created, [`aws:RequestTag/${CONTROLLER_TAG_KEY}`]: 'OtherController' };
+    for (const action of ['elasticloadbalancing:CreateRule', 'elasticloadbalancing:AddTags']) {
+      expect(may('prepare', action, rule, untagged)).toBe(false);
+      expect(may('prepare', action, rule, forOther)).toBe(false);
+    }
     const header = { [`aws:ResourceTag/${HEADER_RULE_TAG}`]: listener };
-    expect(may('rollback', 'elasticloadbalancing:DeleteRule', rule, header)).toBe(true);
+    for (const fn of ['prepare', 'set-weight', 'rollback', 'promote', 'on-alarm', 'reconcile'])
+      for (const action of [
+        'elasticloadbalancing:ModifyRule',
+        'elasticloadbalancing:DeleteRule',
+        'elasticloadbalancing:SetRulePriorities',
+      ]) {
+        expect(may(fn, action, rule, { ...header, ...ours })).toBe(true);
+        // Another controller's header rule: it carries the header rule's tag too, but not this controller's id.
+        expect(may(fn, action, rule, { ...header, ...theirs })).toBe(false);
+        expect(may(fn, action, rule, header)).toBe(false);
+      }
     expect(may('rollback', 'elasticloadbalancing:DeleteRule', rule)).toBe(false);
   });
 

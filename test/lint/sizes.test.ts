@@ -21,10 +21,7 @@ const PRODUCTION = ['functions', 'infra', 'cli', 'sandbox'];
  * function's own (or the variable or property it is assigned to, `<anonymous>` otherwise), qualified by the
  * classes and functions around it.
  */
-const EXCEPTIONS: Record<string, string> = {
-  'infra/permissions.ts': 'being split',
-  'infra/permissions.ts › ServicePermissions.deploy': 'being split',
-};
+const EXCEPTIONS: Record<string, string> = {};
 
 interface Oversize {
   key: string;

@@ -10,6 +10,7 @@ import {
   type ElasticLoadBalancingV2Client,
   ModifyListenerCommand,
   ModifyRuleCommand,
+  type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { albWeights } from '../../core/plan';
 import type { Route } from '../../core/rollout';
@@ -40,11 +41,11 @@ export class AlbTrafficRouter implements TrafficRouter {
 
   constructor(
     private readonly elbv2: ElasticLoadBalancingV2Client,
-    options: AdapterOptions = {},
+    options: AdapterOptions & { controllerTag?: Tag } = {},
   ) {
     this.aws = new AwsCaller(options.retry);
     this.reads = new AlbReads(elbv2, this.aws);
-    this.headerRules = new HeaderRules(elbv2, this.aws, this.reads);
+    this.headerRules = new HeaderRules(elbv2, this.aws, this.reads, options.controllerTag);
   }
 
   async describe(route: Route): Promise<TargetGroupWeights> {

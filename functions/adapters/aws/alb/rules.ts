@@ -1,6 +1,6 @@
 /**
- * The optional header rule that sends chosen users to the canary: created tagged as the controller's, modified or
- * deleted only when its tag says it is the controller's.
+ * The optional header rule that sends chosen users to the canary: created tagged with its route and the controller's
+ * id, modified or deleted only when its tag says it is the route's (and IAM, only when it carries the controller's id).
  */
 import {
   CreateRuleCommand,
@@ -8,6 +8,7 @@ import {
   type ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
   SetRulePrioritiesCommand,
+  type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfigInvalidError } from '../../../core/errors';
 import type { Route } from '../../../core/rollout';
@@ -28,6 +29,8 @@ export class HeaderRules {
     private readonly elbv2: ElasticLoadBalancingV2Client,
     private readonly aws: AwsCaller,
     private readonly reads: AlbReads,
+    /** The controller's own tag (`canary-controller` = its id): its IAM changes only header rules that carry it. */
+    private readonly controllerTag?: Tag,
   ) {}
 
   async ensureHeaderRule(route: Route, headerRule: HeaderRule, target: RoutingTarget): Promise<void> {
@@ -67,8 +70,12 @@ export class HeaderRules {
               Conditions: conditions,
               Actions: actions,
               // Tagging on create needs elasticloadbalancing:AddTags as well as CreateRule (ELB Guide, "API
-              // permissions to tag resources during creation").
-              Tags: [{ Key: HEADER_RULE_TAG, Value: route.ruleArn ?? route.listenerArn }],
+              // permissions to tag resources during creation"). The route's tag says which route the rule serves;
+              // the controller's, whose rule it is (another controller's header rule is not this one's to change).
+              Tags: [
+                { Key: HEADER_RULE_TAG, Value: route.ruleArn ?? route.listenerArn },
+                ...(this.controllerTag ? [this.controllerTag] : []),
+              ],
             }),
           ),
         // Not idempotent: after a 5xx the rule may exist; the workflow's retry finds it and modifies it instead.
