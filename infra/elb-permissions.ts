@@ -71,11 +71,26 @@ function headerRuleStatements(scope: ServiceScope, fn: ControllerFunction, rules
   scope.grants.allow(
     fn,
     // CreateRule is authorized on the listener (tagged, above) and on the rule it creates, which exists only with
-    // the tags of the request; tagging on create is authorized as AddTags with elasticloadbalancing:CreateAction
-    // ("ELB API permissions to tag resources during creation", Elastic Load Balancing User Guide).
+    // the tags of the request (aws:RequestTag).
     new iam.PolicyStatement({
       sid: 'HeaderRuleCreate',
-      actions: ['elasticloadbalancing:CreateRule', 'elasticloadbalancing:AddTags'],
+      actions: ['elasticloadbalancing:CreateRule'],
+      resources: rules,
+      conditions: {
+        StringEquals: scope.requestTagged.StringEquals,
+        Null: { [`aws:RequestTag/${HEADER_RULE_TAG}`]: 'false' },
+      },
+    }),
+    headerReason,
+  );
+  scope.grants.allow(
+    fn,
+    // Tagging on create is authorized as AddTags with elasticloadbalancing:CreateAction, a key set only on that
+    // authorization ("ELB API permissions to tag resources during creation", Elastic Load Balancing User Guide):
+    // AddTags on an existing rule stays refused.
+    new iam.PolicyStatement({
+      sid: 'HeaderRuleTagOnCreate',
+      actions: ['elasticloadbalancing:AddTags'],
       resources: rules,
       conditions: {
         StringEquals: {

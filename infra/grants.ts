@@ -55,7 +55,10 @@ export class Grants {
   }
 }
 
-/** A resolved value as cdk-nag prints it in a finding: `{Ref: X}` → `<X>`, `{Fn::GetAtt: [X, Y]}` → `<X.Y>`. */
+/**
+ * A resolved value as cdk-nag prints it in a finding: `{Ref: X}` → `<X>`, `{Fn::GetAtt: [X, Y]}` → `<X.Y>`,
+ * `${X}` in an `Fn::Sub` → `<X>`.
+ */
 export function nagRendering(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
@@ -63,6 +66,8 @@ export function nagRendering(value: unknown): string {
     if (typeof o.Ref === 'string') return `<${o.Ref}>`;
     const att = o['Fn::GetAtt'];
     if (Array.isArray(att)) return `<${att.join('.')}>`;
+    const sub = o['Fn::Sub'];
+    if (typeof sub === 'string') return sub.replace(/\$\{([^}]+)\}/g, '<$1>');
     const join = o['Fn::Join'];
     if (Array.isArray(join)) {
       const [sep, parts] = join as [string, unknown[]];

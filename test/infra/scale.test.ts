@@ -141,6 +141,11 @@ describe("least privilege by the controller's tag", () => {
     expect(may('prepare', 'elasticloadbalancing:CreateRule', listener, ours)).toBe(true);
     expect(may('prepare', 'elasticloadbalancing:CreateRule', listener)).toBe(false);
     expect(may('prepare', 'elasticloadbalancing:CreateRule', rule, created)).toBe(true);
+    // elasticloadbalancing:CreateAction is set only when the tagging is authorized (AddTags), not on CreateRule's own
+    // authorization ("ELB API permissions to tag resources during creation"): CreateRule must match without it.
+    const { 'elasticloadbalancing:CreateAction': _createAction, ...createRuleContext } = created;
+    expect(may('prepare', 'elasticloadbalancing:CreateRule', rule, createRuleContext)).toBe(true);
+    expect(may('prepare', 'elasticloadbalancing:AddTags', rule, createRuleContext)).toBe(false);
     expect(may('prepare', 'elasticloadbalancing:AddTags', rule, created)).toBe(true);
     expect(may('prepare', 'elasticloadbalancing:AddTags', rule, ours)).toBe(false);
     // A header rule created without the controller's tag, or with another controller's, is refused.
