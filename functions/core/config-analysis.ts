@@ -1,18 +1,19 @@
 /** The fields of a service config that say how a rollout is judged, held and announced (config.ts composes them). */
-import * as z from 'zod';
+
 import { kmsKeyArn, secretArn, snsTopicArn } from './config-route';
+import * as z from './zod';
 
 /**
  * An X-Ray group name: 1–32 characters (X-Ray API reference, CreateGroup and GetTimeSeriesServiceStatistics:
  * GroupName). `Default` is X-Ray's reserved group of every trace, so it cannot stand for one version.
  */
-const xrayGroupName = z
-  .string()
-  .min(1, 'must be an X-Ray group name (1–32 characters)')
-  .max(32, 'must be an X-Ray group name (1–32 characters)')
-  .refine((name) => name !== 'Default', {
+const xrayGroupName = z.string().check(
+  z.minLength(1, 'must be an X-Ray group name (1–32 characters)'),
+  z.maxLength(32, 'must be an X-Ray group name (1–32 characters)'),
+  z.refine((name) => name !== 'Default', {
     message: '"Default" is X-Ray\'s group of all traces: it cannot tell the versions apart',
-  });
+  }),
+);
 
 /**
  * Judge the versions on X-Ray trace statistics as well as the load balancer's metrics: one X-Ray group per version,
@@ -39,41 +40,45 @@ const xraySchema = z
             ? 'required: the service whose own statistics are judged, e.g. service("<name>") (the X-Ray service name of the app\'s segments)'
             : 'must be a string',
       })
-      .min(1, 'must be an X-Ray entity selector (1–500 characters)')
-      .max(500, 'must be an X-Ray entity selector (1–500 characters)')
-      .refine((s) => /^\s*(service|id)\(/.test(s) && !/\bedge\(/.test(s), {
-        message:
-          'must select one service node, service("<name>") or id(...): edge selectors count a request once per edge',
-      }),
+      .check(
+        z.minLength(1, 'must be an X-Ray entity selector (1–500 characters)'),
+        z.maxLength(500, 'must be an X-Ray entity selector (1–500 characters)'),
+        z.refine((s) => /^\s*(service|id)\(/.test(s) && !/\bedge\(/.test(s), {
+          message:
+            'must select one service node, service("<name>") or id(...): edge selectors count a request once per edge',
+        }),
+      ),
   })
-  .refine((x) => x.canaryGroup !== x.stableGroup, {
-    message: 'must differ from stableGroup: one group per version',
-    path: ['canaryGroup'],
-  });
+  .check(
+    z.refine((x) => x.canaryGroup !== x.stableGroup, {
+      message: 'must differ from stableGroup: one group per version',
+      path: ['canaryGroup'],
+    }),
+  );
 
 export const analysisSchema = z.strictObject({
   /** Canary requests needed in the window before the judge gives a verdict; below it the step is extended. */
-  minRequests: z.int().min(1).default(200),
+  minRequests: z._default(z.int().check(z.gte(1)), 200),
   /**
    * How many times an inconclusive analysis may extend the bake, and by how long each time. Only a canary that looks
    * worse without conclusive evidence uses them (too little traffic waits without using any). Default 10: such holds
    * mostly resolve within ten minutes, one way or the other (bench/judge: with 3, 0.5–0.8% of harmless canaries were
    * rolled back at the end of their extensions; with 10, 0.1–0.35%, no more than with unlimited extensions).
    */
-  maxExtensions: z.int().min(0).max(100).default(10),
-  extensionSeconds: z.int().min(1).max(3600).default(60),
+  maxExtensions: z._default(z.int().check(z.gte(0), z.lte(100)), 10),
+  extensionSeconds: z._default(z.int().check(z.gte(1), z.lte(3600)), 60),
   /** What to do when the extensions run out without a verdict. */
-  onInconclusive: z.enum(['rollback', 'advance']).default('rollback'),
+  onInconclusive: z._default(z.enum(['rollback', 'advance']), 'rollback'),
   /**
    * The canary's warm-up: latency is not judged on its first warmupSeconds (a new version is often slow while JIT,
    * caches and connection pools warm up); errors count from the first request. Optional: the judge applies 120.
    */
-  warmupSeconds: z.int().min(0).max(3600).optional(),
+  warmupSeconds: z.optional(z.int().check(z.gte(0), z.lte(3600))),
   /**
    * How often the canary is judged during a bake (the load balancer's metrics are per minute, so at least 60). A
    * failing verdict rolls back at once, mid-bake; see earlyPass. Optional: 60.
    */
-  intervalSeconds: z.int().min(60).max(3600).optional(),
+  intervalSeconds: z.optional(z.int().check(z.gte(60), z.lte(3600))),
   /**
    * How long after a period ends its metrics are taken as complete: an analysis judges only the periods that ended
    * at least this long ago. ALB measures and sends its metrics every 60 s from each load balancer node ("CloudWatch
@@ -82,25 +87,28 @@ export const analysisSchema = z.strictObject({
    * and one more for the reports to land). Larger is safer and slower; smaller risks judging a minute still filling.
    * Each step bakes this much longer, so that its last analysis judges its whole bake.
    */
-  metricDelaySeconds: z.int().min(0).max(900).optional(),
+  metricDelaySeconds: z.optional(z.int().check(z.gte(0), z.lte(900))),
   /**
    * Advance a step before its bake ends once every sequential test shows the canary not worse than the baseline
    * (passRatio). Optional: true. The last step (no baseline left to compare with) always bakes in full.
    */
-  earlyPass: z.boolean().optional(),
+  earlyPass: z.optional(z.boolean()),
   /**
    * The smallest regression that matters, as a ratio of the canary's rate to stable's (1.3: 30% more errors or slow
    * requests). A step passes early only once every sequential test shows the canary below it (at alpha), so a canary
    * this much worse or more passes early with probability ≤ alpha. errorRate.passRatio and latency.passRatio, when
    * set, override it for their test. Optional: 1.5.
    */
-  minimumRegression: z
-    .number({ error: 'must be a number: a ratio above 1, e.g. 1.3 for a canary 30% worse than stable' })
-    .gt(1, 'must be a ratio above 1, e.g. 1.3 for a canary 30% worse than stable')
-    .max(101, 'must be at most 101')
-    .optional(),
-  errorRate: z
-    .strictObject({
+  minimumRegression: z.optional(
+    z
+      .number({ error: 'must be a number: a ratio above 1, e.g. 1.3 for a canary 30% worse than stable' })
+      .check(
+        z.gt(1, 'must be a ratio above 1, e.g. 1.3 for a canary 30% worse than stable'),
+        z.lte(101, 'must be at most 101'),
+      ),
+  ),
+  errorRate: z.prefault(
+    z.strictObject({
       /**
        * The canary fails when its error rate is shown above (1 + tolerance) × the baseline's. Default 0: any higher
        * error rate, once the evidence shows it (at a 1% baseline a doubled rate is caught in a median of about
@@ -108,15 +116,15 @@ export const analysisSchema = z.strictObject({
        * the stable version's in ways that are not the release's fault (testers routed by the header rule, another
        * AZ mix): at high traffic even a small systematic difference is eventually shown.
        */
-      tolerance: z.number().min(0).max(100).default(0),
+      tolerance: z._default(z.number().check(z.gte(0), z.lte(100)), 0),
       /**
        * With no concurrent stable traffic to compare with (the 100% step), the canary fails above this absolute
        * error rate (or max, if lower). With a baseline the sequential test judges, against the ratio alone: a
        * doubled rate at a 0.1% baseline is a regression to catch, not noise.
        */
-      minIncrease: z.number().min(0).max(1).default(0.005),
+      minIncrease: z._default(z.number().check(z.gte(0), z.lte(1)), 0.005),
       /** Absolute ceiling: the canary fails above this error rate whatever the baseline does. */
-      max: z.number().min(0).max(1).default(0.05),
+      max: z._default(z.number().check(z.gte(0), z.lte(1)), 0.05),
       /**
        * False-rollback level of the whole judge (default 0.01): a canary no worse than (1 + tolerance) × the
        * baseline is failed by the sequential tests with probability ≤ alpha, however often it is analysed. The tests
@@ -124,74 +132,74 @@ export const analysisSchema = z.strictObject({
        * the rest; with X-Ray statistics the load balancer's tests and X-Ray's get half each, split the same way.
        * Optional: the judge applies the default.
        */
-      alpha: z.number().gt(0).max(0.5).optional(),
+      alpha: z.optional(z.number().check(z.gt(0), z.lte(0.5))),
       /**
        * Early pass: the canary is "not worse" once its error rate is shown (at the same alpha) to be below
        * passRatio × the baseline's. Default max(1 + tolerance, 1.5).
        */
-      passRatio: z.number().min(1).max(101).optional(),
-    })
-    .prefault({}),
-  latency: z
-    .strictObject({
+      passRatio: z.optional(z.number().check(z.gte(1), z.lte(101))),
+    }),
+    {},
+  ),
+  latency: z.prefault(
+    z.strictObject({
       /** The canary fails when its p99 is above (1 + tolerance) × the baseline's p99... */
-      p99Tolerance: z.number().min(0).max(100).default(0.25),
+      p99Tolerance: z._default(z.number().check(z.gte(0), z.lte(100)), 0.25),
       /** ...and above it by at least this many milliseconds. */
-      p99MinIncreaseMs: z.number().min(0).default(25),
+      p99MinIncreaseMs: z._default(z.number().check(z.gte(0)), 25),
       /** Absolute ceiling on the canary's p99, in milliseconds. */
-      p99MaxMs: z.number().positive().optional(),
+      p99MaxMs: z.optional(z.number().check(z.positive())),
       /**
        * When the metric source counts slow requests (above a threshold from the baseline), the canary fails when its
        * share of slow requests is shown to be above (1 + slowTolerance) × the baseline's. Default 0.
        */
-      slowTolerance: z.number().min(0).max(100).optional(),
+      slowTolerance: z.optional(z.number().check(z.gte(0), z.lte(100))),
       /** Early pass on latency once the slow share is shown below passRatio × the baseline's. Default 1.5. */
-      passRatio: z.number().min(1).max(101).optional(),
-    })
-    .prefault({}),
+      passRatio: z.optional(z.number().check(z.gte(1), z.lte(101))),
+    }),
+    {},
+  ),
   /** CloudWatch alarms that gate the rollout: ALARM rolls back at once. */
-  alarms: z.array(z.string().min(1).max(255)).max(20).default([]),
+  alarms: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(255))).check(z.maxLength(20)), []),
   /**
    * What an analysis does when the listener no longer gives the canary the share the rollout set (its weights were
    * changed outside the rollout): `rollback` (TrafficDrifted) or `pause`: judge nothing, leave the weights as they
    * are found and wait for a person through the approval wait (approvals.timeoutSeconds and onTimeout apply);
    * approving writes the step's weights again and bakes the step again, rejecting rolls back.
    */
-  onDrift: z.enum(['rollback', 'pause']).default('rollback'),
+  onDrift: z._default(z.enum(['rollback', 'pause']), 'rollback'),
   /** Optional: X-Ray statistics per version, judged beside the load balancer's metrics (see xraySchema). */
-  xray: xraySchema.optional(),
+  xray: z.optional(xraySchema),
 });
 
 export const approvalsSchema = z.strictObject({
-  timeoutSeconds: z
-    .int()
-    .min(1)
-    .max(7 * 86400)
-    .default(3600),
-  onTimeout: z.enum(['rollback', 'approve']).default('rollback'),
+  timeoutSeconds: z._default(z.int().check(z.gte(1), z.lte(7 * 86400)), 3600),
+  onTimeout: z._default(z.enum(['rollback', 'approve']), 'rollback'),
 });
 
 export const readinessSchema = z.strictObject({
-  timeoutSeconds: z.int().min(10).max(3600).default(600),
-  pollSeconds: z.int().min(1).max(300).default(15),
+  timeoutSeconds: z._default(z.int().check(z.gte(10), z.lte(3600)), 600),
+  pollSeconds: z._default(z.int().check(z.gte(1), z.lte(300)), 15),
 });
 
 export const notificationsSchema = z
   .strictObject({
-    snsTopicArn: snsTopicArn.optional(),
+    snsTopicArn: z.optional(snsTopicArn),
     /** The customer managed key the topic is encrypted with, if any: publishers get GenerateDataKey/Decrypt on it. */
-    snsKmsKeyArn: kmsKeyArn.optional(),
-    pagerDuty: z
-      .strictObject({
+    snsKmsKeyArn: z.optional(kmsKeyArn),
+    pagerDuty: z.optional(
+      z.strictObject({
         routingKeySecretArn: secretArn,
         /** The customer managed key the secret is encrypted with, if any: readers get Decrypt on it. */
-        kmsKeyArn: kmsKeyArn.optional(),
-      })
-      .optional(),
+        kmsKeyArn: z.optional(kmsKeyArn),
+      }),
+    ),
     /** Base URL of the approval page and reports, for links in notifications. */
-    consoleUrl: z.url().optional(),
+    consoleUrl: z.optional(z.url()),
   })
-  .refine((n) => n.snsKmsKeyArn === undefined || n.snsTopicArn !== undefined, {
-    message: 'a key for the topic needs the topic: set snsTopicArn too',
-    path: ['snsKmsKeyArn'],
-  });
+  .check(
+    z.refine((n) => n.snsKmsKeyArn === undefined || n.snsTopicArn !== undefined, {
+      message: 'a key for the topic needs the topic: set snsTopicArn too',
+      path: ['snsKmsKeyArn'],
+    }),
+  );

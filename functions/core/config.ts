@@ -1,9 +1,9 @@
-import * as z from 'zod';
 import { analysisSchema, approvalsSchema, notificationsSchema, readinessSchema } from './config-analysis';
 import { deployerSchema, repositoryName, serviceName, stepsSchema, trafficSchema } from './config-route';
 import { STEP_PRESETS, type StepSpec } from './plan';
 import { parseConfig } from './validation';
 import { planLimitIssues } from './workflow-limits';
+import * as z from './zod';
 
 export { repositoryName, serviceName, taskDefinitionFamily } from './config-route';
 
@@ -11,21 +11,21 @@ export const serviceConfigSchema = z.strictObject({
   service: serviceName,
   repository: repositoryName,
   /** Only tags matching this glob start a rollout (e.g. `v*`, `release-*`); all tags when absent. */
-  tagPattern: z.string().min(1).max(128).optional(),
+  tagPattern: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
   /**
    * Which ECR pushes start a rollout. ECR sends an event for every manifest pushed, tagged or not: the images of
    * each platform under a multi-arch index, and signatures, attestations and SBOMs that build tools push.
    * 'tagged-images' (default): tagged image manifests and indexes only; 'images': untagged ones too (deploying by
    * digest); 'all': every successful push, artifacts included.
    */
-  pushes: z.enum(['tagged-images', 'images', 'all']).default('tagged-images'),
+  pushes: z._default(z.enum(['tagged-images', 'images', 'all']), 'tagged-images'),
   traffic: trafficSchema,
   deployer: deployerSchema,
   steps: stepsSchema,
-  analysis: analysisSchema.prefault({}),
-  approvals: approvalsSchema.prefault({}),
-  readiness: readinessSchema.prefault({}),
-  notifications: notificationsSchema.prefault({}),
+  analysis: z.prefault(analysisSchema, {}),
+  approvals: z.prefault(approvalsSchema, {}),
+  readiness: z.prefault(readinessSchema, {}),
+  notifications: z.prefault(notificationsSchema, {}),
 });
 
 /**
@@ -33,10 +33,12 @@ export const serviceConfigSchema = z.strictObject({
  * TimeoutSeconds, core/workflow-limits.ts). Kept off serviceConfigSchema, which re-checks the snapshot a running
  * execution carries: a rollout already running is never failed by a limit added after it started.
  */
-const validServiceConfigSchema = serviceConfigSchema.superRefine((c, ctx) => {
-  const steps = typeof c.steps === 'string' ? STEP_PRESETS[c.steps] : c.steps;
-  for (const issue of planLimitIssues({ ...c, steps })) ctx.addIssue({ code: 'custom', ...issue });
-});
+const validServiceConfigSchema = serviceConfigSchema.check(
+  z.superRefine((c, ctx) => {
+    const steps = typeof c.steps === 'string' ? STEP_PRESETS[c.steps] : c.steps;
+    for (const issue of planLimitIssues({ ...c, steps })) ctx.addIssue({ code: 'custom', ...issue });
+  }),
+);
 
 export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
@@ -44,7 +46,7 @@ export type TrafficConfig = ServiceConfig['traffic'];
 export type DeployerConfig = ServiceConfig['deployer'];
 export type AnalysisPolicy = ServiceConfig['analysis'];
 
-/** An analysis policy on its own, defaults filled in (benchmarks, tools); throws a ZodError on bad input. */
+/** An analysis policy on its own, defaults filled in (benchmarks, tools); throws zod's error on bad input. */
 export function parseAnalysisPolicy(input: unknown = {}): AnalysisPolicy {
   return analysisSchema.parse(input);
 }
@@ -58,33 +60,35 @@ export function parseServiceConfig(value: unknown, subject = 'service config'): 
  * weighting the same listener action or sharing a target group would fight over the same traffic.
  */
 export function parseServiceConfigs(values: unknown): ServiceConfig[] {
-  const schema = z.array(validServiceConfigSchema).superRefine((list, ctx) => {
-    const seen = new Map<string, { index: number; field: string }>();
-    list.forEach((c, i) => {
-      const claims: [string, string, string][] = [
-        ['service', 'service', c.service],
-        ['repository', 'repository', c.repository],
-        [
-          c.traffic.ruleArn ? 'traffic.ruleArn' : 'traffic.listenerArn',
-          'route',
-          c.traffic.ruleArn ?? c.traffic.listenerArn,
-        ],
-        ['traffic.stableTargetGroupArn', 'targetGroup', c.traffic.stableTargetGroupArn],
-        ['traffic.canaryTargetGroupArn', 'targetGroup', c.traffic.canaryTargetGroupArn],
-      ];
-      for (const [field, kind, value] of claims) {
-        const key = `${kind}:${value}`;
-        const first = seen.get(key);
-        if (first !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [i, ...field.split('.')],
-            message: `duplicates services[${first.index}].${first.field}`,
-          });
-        } else seen.set(key, { index: i, field });
-      }
-    });
-  });
+  const schema = z.array(validServiceConfigSchema).check(
+    z.superRefine((list, ctx) => {
+      const seen = new Map<string, { index: number; field: string }>();
+      list.forEach((c, i) => {
+        const claims: [string, string, string][] = [
+          ['service', 'service', c.service],
+          ['repository', 'repository', c.repository],
+          [
+            c.traffic.ruleArn ? 'traffic.ruleArn' : 'traffic.listenerArn',
+            'route',
+            c.traffic.ruleArn ?? c.traffic.listenerArn,
+          ],
+          ['traffic.stableTargetGroupArn', 'targetGroup', c.traffic.stableTargetGroupArn],
+          ['traffic.canaryTargetGroupArn', 'targetGroup', c.traffic.canaryTargetGroupArn],
+        ];
+        for (const [field, kind, value] of claims) {
+          const key = `${kind}:${value}`;
+          const first = seen.get(key);
+          if (first !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, ...field.split('.')],
+              message: `duplicates services[${first.index}].${first.field}`,
+            });
+          } else seen.set(key, { index: i, field });
+        }
+      });
+    }),
+  );
   return parseConfig(schema, values, 'services');
 }
 

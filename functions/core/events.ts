@@ -1,22 +1,26 @@
-import * as z from 'zod';
 import { repositoryName, type ServiceConfig, serviceName } from './config';
+import * as z from './zod';
 
 /** The source the controller's own events carry (Deploy Requested from pipelines and the CLI). */
 export const CONTROLLER_EVENT_SOURCE = 'canary.controller';
 /** The controller's own event bus, where Deploy Requested starts a rollout (its stack's default name). */
 export const CONTROLLER_EVENT_BUS_NAME = 'canary-controller';
 
-const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be an image digest (sha256:<64 hex>)');
-const tag = z.string().regex(/^[\w][\w.-]{0,127}$/, 'must be an image tag');
+const digest = z
+  .string()
+  .check(z.regex(/^sha256:[0-9a-f]{64}$/, 'must be an image digest (sha256:<64 hex>)'));
+const tag = z.string().check(z.regex(/^[\w][\w.-]{0,127}$/, 'must be an image tag'));
+const nonEmpty = z.string().check(z.minLength(1));
+const upTo255 = z.optional(z.string().check(z.maxLength(255)));
 
 // AWS envelopes are parsed loosely (AWS adds fields); the parts the controller relies on are checked strictly.
 const envelope = {
-  version: z.string().optional(),
-  id: z.string().min(1),
-  account: z.string().optional(),
-  time: z.string().min(1),
-  region: z.string().optional(),
-  resources: z.array(z.string()).optional(),
+  version: z.optional(z.string()),
+  id: nonEmpty,
+  account: z.optional(z.string()),
+  time: nonEmpty,
+  region: z.optional(z.string()),
+  resources: z.optional(z.array(z.string())),
 };
 
 export const ecrImageActionEvent = z.object({
@@ -29,9 +33,15 @@ export const ecrImageActionEvent = z.object({
     'repository-name': repositoryName,
     'image-digest': digest,
     // ECR sends "" for a manifest pushed without a tag (a platform image of a multi-arch index, an attestation).
-    'image-tag': z.preprocess((v) => (v === '' ? undefined : v), tag.optional()),
-    'manifest-media-type': z.string().max(255).optional(),
-    'artifact-media-type': z.string().max(255).optional(),
+    // Optional outside too, so the field is optional in the event's type; absent and "" both read as no tag.
+    'image-tag': z.optional(
+      z.pipe(
+        z.transform((v) => (v === '' ? undefined : v)),
+        z.optional(tag),
+      ),
+    ),
+    'manifest-media-type': upTo255,
+    'artifact-media-type': upTo255,
   }),
 });
 
@@ -41,10 +51,10 @@ export const deployRequestedEvent = z.object({
   'detail-type': z.literal('Deploy Requested'),
   detail: z.strictObject({
     service: serviceName,
-    image: z.strictObject({ digest, tag: tag.optional() }),
-    requestedBy: z.string().max(256).optional(),
+    image: z.strictObject({ digest, tag: z.optional(tag) }),
+    requestedBy: z.optional(z.string().check(z.maxLength(256))),
     /** Run the image even if it ran before, was superseded or was aborted (`canary start`). */
-    rerun: z.boolean().optional(),
+    rerun: z.optional(z.boolean()),
   }),
 });
 
@@ -64,13 +74,13 @@ export const alarmStateChangeEvent = z.object({
   source: z.literal('aws.cloudwatch'),
   'detail-type': z.literal('CloudWatch Alarm State Change'),
   detail: z.object({
-    alarmName: z.string().min(1),
+    alarmName: nonEmpty,
     state: z.object({
       value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
-      reason: z.string().optional(),
-      timestamp: z.string().optional(),
+      reason: z.optional(z.string()),
+      timestamp: z.optional(z.string()),
     }),
-    previousState: z.object({ value: z.string() }).optional(),
+    previousState: z.optional(z.object({ value: z.string() })),
   }),
 });
 
@@ -79,13 +89,13 @@ export const executionStatusChangeEvent = z.object({
   source: z.literal('aws.states'),
   'detail-type': z.literal('Step Functions Execution Status Change'),
   detail: z.object({
-    executionArn: z.string().min(1),
-    name: z.string().min(1),
+    executionArn: nonEmpty,
+    name: nonEmpty,
     status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']),
-    error: z.string().nullish(),
-    cause: z.string().nullish(),
+    error: z.nullish(z.string()),
+    cause: z.nullish(z.string()),
     /** The execution input as a JSON string (absent when too large for the event). */
-    input: z.string().nullish(),
+    input: z.nullish(z.string()),
   }),
 });
 

@@ -6,28 +6,29 @@
  * A kind's detail requires what every version of the controller has written for it; fields added since are
  * optional, so entries stored before them still read as their kind. Pure.
  */
-import * as z from 'zod';
+
 import type { VersionSummary } from './judge';
+import * as z from './zod';
 
 const verdictResult = z.enum(['pass', 'fail', 'inconclusive']);
 
 const versionSummary = z.object({
   requests: z.number(),
   errors: z.number(),
-  errorRate: z.number().nullable(),
-  p99Ms: z.number().nullable(),
-  targetErrors: z.number().optional(),
-  noResponse: z.number().optional(),
-  connectionErrors: z.number().optional(),
-}) satisfies z.ZodType<VersionSummary>;
+  errorRate: z.nullable(z.number()),
+  p99Ms: z.nullable(z.number()),
+  targetErrors: z.optional(z.number()),
+  noResponse: z.optional(z.number()),
+  connectionErrors: z.optional(z.number()),
+}) satisfies z.ZodMiniType<VersionSummary>;
 
 /** One check of an analysis, its numbers without its prose (core/state-change.ts evidenceSummary). */
 const evidenceRow = z.object({
   metric: z.string(),
   result: verdictResult,
-  canary: z.number().nullable(),
-  baseline: z.number().nullable(),
-  limit: z.number().nullable(),
+  canary: z.nullable(z.number()),
+  baseline: z.nullable(z.number()),
+  limit: z.nullable(z.number()),
 });
 
 /**
@@ -51,13 +52,13 @@ const decision = z.object({
   step: z.number(),
   via: z.enum(['approval-page', 'cli']),
   /** Absent on decisions recorded before the history named who decided. */
-  by: z.string().optional(),
+  by: z.optional(z.string()),
   /** Absent on decisions recorded before the history named the wait. */
-  wait: z.string().optional(),
+  wait: z.optional(z.string()),
 });
 
 const common = { at: z.string(), message: z.string() };
-const entry = <T extends string, D extends z.ZodType>(type: T, detail: D) =>
+const entry = <T extends string, D extends z.ZodMiniType>(type: T, detail: D) =>
   z.object({ ...common, type: z.literal(type), detail });
 const bare = <T extends string>(type: T) => z.object({ ...common, type: z.literal(type) });
 
@@ -77,14 +78,14 @@ export const historyEntrySchema = z.discriminatedUnion('type', [
     z.object({
       ...atStep,
       /** How the canary's capacity for the step was waited for (absent when the controller does not size it). */
-      capacity: z
-        .object({
+      capacity: z.optional(
+        z.object({
           polls: z.number(),
           detail: z.string(),
-          healthy: z.number().optional(),
-          needed: z.number().optional(),
-        })
-        .optional(),
+          healthy: z.optional(z.number()),
+          needed: z.optional(z.number()),
+        }),
+      ),
     }),
   ),
   entry(
@@ -98,7 +99,7 @@ export const historyEntrySchema = z.discriminatedUnion('type', [
       canary: versionSummary,
       baseline: versionSummary,
       /** Absent on analyses recorded before the history kept each check's numbers. */
-      evidence: z.array(evidenceRow).optional(),
+      evidence: z.optional(z.array(evidenceRow)),
     }),
   ),
   /** The listener's weights were changed outside the rollout: it waits for a person. */
@@ -110,7 +111,7 @@ export const historyEntrySchema = z.discriminatedUnion('type', [
   entry('promoted-full', decision),
   entry('approved', decision),
   entry('rejected', decision),
-  entry('aborted', decision.omit({ step: true })),
+  entry('aborted', z.omit(decision, { step: true })),
   entry('alarm', z.object({ alarm: z.string() })),
   /** `by`: the rollout that superseded this one. */
   entry('superseded', z.object({ by: z.string() })),

@@ -2,7 +2,7 @@
  * Step plans and ALB weight maths. An ALB forward action takes integer weights 0–999 per target group; traffic
  * splits in proportion to them. Percentages here have one decimal (0.1% steps).
  */
-import * as z from 'zod';
+import * as z from './zod';
 
 export interface StepSpec {
   weight: number;
@@ -11,10 +11,10 @@ export interface StepSpec {
 }
 
 export const planStepSchema = z.strictObject({
-  index: z.int().min(0),
+  index: z.int().check(z.gte(0)),
   /** Percent of traffic on the canary target group during this step. */
-  weight: z.number().gt(0).max(100),
-  bakeSeconds: z.int().min(0),
+  weight: z.number().check(z.gt(0), z.lte(100)),
+  bakeSeconds: z.int().check(z.gte(0)),
   approval: z.boolean(),
 });
 export type PlanStep = z.output<typeof planStepSchema>;

@@ -1,54 +1,55 @@
-import * as z from 'zod';
 import { serviceConfigSchema } from './config';
 import type { AbortReason } from './errors';
 import type { Verdict } from './judge';
 import type { JudgedPeriods } from './late-metrics';
 import { planStepSchema } from './plan';
+import * as z from './zod';
 
 /*
  * The documents an execution carries, as schemas: the tasks check them at their boundary
  * (functions/tasks/lib/inputs.ts) and their types are inferred from them.
  */
 
-const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+const digest = z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/));
+const nonEmpty = z.string().check(z.minLength(1));
 
 export const imageSchema = z.strictObject({
-  repository: z.string().min(1),
+  repository: nonEmpty,
   /** `sha256:<64 hex>` */
   digest,
-  tag: z.string().optional(),
+  tag: z.optional(z.string()),
 });
 export type ImageRef = z.output<typeof imageSchema>;
 
 /** Where traffic goes for one rollout, resolved by Prepare (target groups may have swapped roles). */
 export const routeSchema = z.strictObject({
-  listenerArn: z.string().min(1),
-  ruleArn: z.string().min(1).optional(),
-  stableTargetGroupArn: z.string().min(1),
-  canaryTargetGroupArn: z.string().min(1),
-  stickinessSeconds: z.int().optional(),
-  headerRule: z
-    .strictObject({ header: z.string(), values: z.array(z.string()), priority: z.int() })
-    .optional(),
+  listenerArn: nonEmpty,
+  ruleArn: z.optional(nonEmpty),
+  stableTargetGroupArn: nonEmpty,
+  canaryTargetGroupArn: nonEmpty,
+  stickinessSeconds: z.optional(z.int()),
+  headerRule: z.optional(
+    z.strictObject({ header: z.string(), values: z.array(z.string()), priority: z.int() }),
+  ),
 });
 export type Route = z.output<typeof routeSchema>;
 
 /** The execution input: self-contained, so a config change never alters a rollout already running. */
 export const rolloutDocSchema = z.strictObject({
-  rolloutId: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
-  service: z.string().min(1),
+  rolloutId: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,80}$/)),
+  service: nonEmpty,
   image: imageSchema,
   config: serviceConfigSchema,
-  plan: z.array(planStepSchema).min(1),
+  plan: z.array(planStepSchema).check(z.minLength(1)),
   trigger: z.enum(['ecr-push', 'deploy-requested']),
-  requestedAt: z.string().min(1),
+  requestedAt: nonEmpty,
 });
 export type RolloutDoc = z.output<typeof rolloutDocSchema>;
 
 export const deployedVersionSchema = z.strictObject({
-  image: z.string().min(1),
+  image: nonEmpty,
   /** Deployer-specific handle to restore it (an ECS task definition ARN). */
-  revision: z.string().min(1).optional(),
+  revision: z.optional(nonEmpty),
 });
 export type DeployedVersion = z.output<typeof deployedVersionSchema>;
 

@@ -5,10 +5,11 @@
  * the rollout's history, built here from that entry; the detail is versioned (`schemaVersion`) and validated
  * strictly before it is put. Pure.
  */
-import * as z from 'zod';
+
 import type { HistoryEntry, HistoryType } from './history';
 import type { MetricEvidence, Verdict, VersionSummary } from './judge';
 import type { RolloutRecord } from './rollout';
+import * as z from './zod';
 
 export const STATE_CHANGE_DETAIL_TYPE = 'Canary Rollout State Change';
 /** Raised only for a change that breaks consumers (a field removed or retyped); new fields keep the version. */
@@ -68,22 +69,25 @@ export const HISTORY_STATES = {
   rollbackFailed: 'rollbackFailed',
 } as const satisfies Record<HistoryType, RolloutState>;
 
-const text = z.string().max(MAX_TEXT);
-const count = z.number().int().nonnegative();
+/** A string of `min` to `max` characters. */
+const string = (min: number, max: number) =>
+  min > 0 ? z.string().check(z.minLength(min), z.maxLength(max)) : z.string().check(z.maxLength(max));
+const text = string(0, MAX_TEXT);
+const count = z.number().check(z.int(), z.nonnegative());
 const image = z.strictObject({
-  repository: z.string().min(1).max(256),
-  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be an image digest (sha256:<64 hex>)'),
-  tag: z.string().max(128).optional(),
+  repository: string(1, 256),
+  digest: z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, 'must be an image digest (sha256:<64 hex>)')),
+  tag: z.optional(string(0, 128)),
 });
 const common = {
   schemaVersion: z.literal(STATE_CHANGE_SCHEMA_VERSION),
-  rolloutId: z.string().min(1).max(80),
-  service: z.string().min(1).max(64),
+  rolloutId: string(1, 80),
+  service: string(1, 64),
   image,
   /** The plan's step, counted from 1 (as `canary status` and the messages count); null before the first. */
-  step: z.number().int().min(1).nullable(),
+  step: z.nullable(z.number().check(z.int(), z.gte(1))),
   /** The share of traffic (%) the new image serves as of this change; null when the change does not tell. */
-  weight: z.number().min(0).max(100).nullable(),
+  weight: z.nullable(z.number().check(z.gte(0), z.lte(100))),
   at: z.iso.datetime({ offset: true }),
   /** The history's line for the change, for people. */
   message: text,
@@ -92,37 +96,37 @@ const verdictResult = z.enum(['pass', 'fail', 'inconclusive']);
 const versionSummary = z.strictObject({
   requests: count,
   errors: count,
-  errorRate: z.number().min(0).max(1).nullable(),
-  p99Ms: z.number().nonnegative().nullable(),
+  errorRate: z.nullable(z.number().check(z.gte(0), z.lte(1))),
+  p99Ms: z.nullable(z.number().check(z.nonnegative())),
 });
 const evidenceRow = z.strictObject({
-  metric: z.string().max(32),
+  metric: string(0, 32),
   result: verdictResult,
-  canary: z.number().nullable(),
-  baseline: z.number().nullable(),
-  limit: z.number().nullable(),
+  canary: z.nullable(z.number()),
+  baseline: z.nullable(z.number()),
+  limit: z.nullable(z.number()),
 });
 const decision = {
   /** Where the decision was taken: the approval page or the CLI. */
   via: z.enum(['approval-page', 'cli']),
   by: text,
 };
-const state = <S extends RolloutState, T extends z.ZodRawShape>(s: S, fields: T) =>
+const state = <S extends RolloutState, T extends z.core.$ZodShape>(s: S, fields: T) =>
   z.strictObject({ ...common, state: z.literal(s), ...fields });
 
 export const rolloutStateChangeDetail = z.discriminatedUnion('state', [
   state('started', { trigger: z.enum(['ecr-push', 'deploy-requested']) }),
-  state('canaryDeployed', { previousStable: z.string().max(MAX_TEXT).nullable() }),
+  state('canaryDeployed', { previousStable: z.nullable(text) }),
   state('stepSet', {}),
   state('analyzed', {
     verdict: verdictResult,
     /** What the rollout does next: advance, keepBaking, awaitTraffic, bakeAgain, awaitApproval, rollback. */
-    action: z.string().max(32),
+    action: string(0, 32),
     reason: text,
     canary: versionSummary,
     baseline: versionSummary,
     /** Each check's result, the canary's and stable's values and the limit (core/judge.ts MetricEvidence). */
-    evidence: z.array(evidenceRow).max(MAX_EVIDENCE),
+    evidence: z.array(evidenceRow).check(z.maxLength(MAX_EVIDENCE)),
   }),
   state('trafficDrifted', {}),
   state('awaitingApproval', {}),
@@ -131,12 +135,12 @@ export const rolloutStateChangeDetail = z.discriminatedUnion('state', [
   state('approved', decision),
   state('rejected', decision),
   state('aborted', decision),
-  state('alarmFired', { alarm: z.string().min(1).max(255) }),
-  state('superseded', { supersededBy: z.string().min(1).max(80) }),
+  state('alarmFired', { alarm: string(1, 255) }),
+  state('superseded', { supersededBy: string(1, 80) }),
   state('promoting', {}),
   state('promoted', {}),
-  state('rolledBack', { error: z.string().max(128), reason: text, quarantined: z.boolean() }),
-  state('rollbackFailed', { error: z.string().max(128), reason: text }),
+  state('rolledBack', { error: string(0, 128), reason: text, quarantined: z.boolean() }),
+  state('rollbackFailed', { error: string(0, 128), reason: text }),
 ]);
 export type RolloutStateChange = z.infer<typeof rolloutStateChangeDetail>;
 

@@ -1,5 +1,5 @@
-import type * as z from 'zod';
 import { ConfigInvalidError, type FieldIssue, InputInvalidError } from './errors';
+import * as z from './zod';
 
 /** `steps[2].weight` from zod's `['steps', 2, 'weight']`. */
 export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
@@ -32,7 +32,7 @@ function unwrapUnions(issues: readonly Issue[], prefix: readonly PropertyKey[] =
   });
 }
 
-export function toFieldIssues(error: z.ZodError): FieldIssue[] {
+export function toFieldIssues(error: z.core.$ZodError): FieldIssue[] {
   return unwrapUnions(error.issues).map((issue) => {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
     const path = fieldPath(issue.path);
@@ -44,15 +44,23 @@ export function toFieldIssues(error: z.ZodError): FieldIssue[] {
 }
 
 /** Parse trusted-shape configuration; a failure names every wrong field. */
-export function parseConfig<S extends z.ZodType>(schema: S, value: unknown, subject: string): z.infer<S> {
-  const result = schema.safeParse(value);
+export function parseConfig<S extends z.core.$ZodType>(
+  schema: S,
+  value: unknown,
+  subject: string,
+): z.infer<S> {
+  const result = z.safeParse(schema, value);
   if (!result.success) throw new ConfigInvalidError(subject, toFieldIssues(result.error));
   return result.data;
 }
 
 /** Parse input arriving at a boundary (an event, a request); a failure names every wrong field. */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, subject: string): z.infer<S> {
-  const result = schema.safeParse(value);
+export function parseInput<S extends z.core.$ZodType>(
+  schema: S,
+  value: unknown,
+  subject: string,
+): z.infer<S> {
+  const result = z.safeParse(schema, value);
   if (!result.success) throw new InputInvalidError(subject, toFieldIssues(result.error));
   return result.data;
 }

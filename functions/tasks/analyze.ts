@@ -3,7 +3,7 @@
  * alarms), and tell the workflow what comes next. Runs every analysis interval of a bake, so a failing verdict
  * (the task fails with CanaryFailed) comes mid-bake and a canary shown not worse may advance before its bake ends.
  */
-import * as z from 'zod';
+
 import type { AnalysisPolicy } from '../core/config';
 import { CanaryFailedError, ConfigInvalidError, TrafficDriftedError } from '../core/errors';
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd, type Verdict } from '../core/judge';
@@ -11,6 +11,7 @@ import { lateMetricsNote, periodCounts, revisedPeriods } from '../core/late-metr
 import { imageLabel, type RolloutRecord } from '../core/rollout';
 import { afterAnalysis, type Decision, decide } from '../core/rules';
 import { evidenceSummary } from '../core/state-change';
+import * as z from '../core/zod';
 import type {
   AlarmSource,
   Clock,
@@ -47,12 +48,12 @@ export interface AnalyzeDeps {
 /** ALB metrics arrive per minute. */
 const PERIOD_SECONDS = 60;
 
-const input = stepInput.extend({
-  extensions: z.int().min(0),
+const input = z.extend(stepInput, {
+  extensions: z.int().check(z.gte(0)),
   /** What is left of the step's bake after this analysis, in configured seconds (0: the bake is over). */
-  bakeLeft: z.int().min(0),
+  bakeLeft: z.int().check(z.gte(0)),
   /** Analyses of this step before this one (orders the step's waits, core/rollout.ts waitSeq). */
-  analyses: z.int().min(0).default(0),
+  analyses: z._default(z.int().check(z.gte(0)), 0),
 });
 
 type AnalyzeInput = z.infer<typeof input>;

@@ -4,9 +4,10 @@
  * Task → Choice → Wait; this task counts the polls and gives up with CanaryNotReady past the configured bound
  * (`readiness`, the same for the three loops).
  */
-import * as z from 'zod';
+
 import { capacityPollWait } from '../core/capacity';
 import { CanaryNotReadyError } from '../core/errors';
+import * as z from '../core/zod';
 import type { CanaryCapacity, CanaryHealth, Clock, DeployerFor, RolloutStore } from '../ports';
 import { routedInput } from './lib/inputs';
 import { checkpoint } from './lib/procedures';
@@ -18,18 +19,22 @@ export interface CheckReadyDeps {
   clock: Clock;
 }
 
-const input = routedInput
-  .extend({
+const input = z
+  .extend(routedInput, {
     which: z.enum(['canary', 'stable', 'capacity']),
     /** The traffic share the canary's capacity must serve (`capacity` only). */
-    weight: z.number().gt(0).max(100).optional(),
+    weight: z.optional(z.number().check(z.gt(0), z.lte(100))),
     /** Polls so far; for `capacity`, also the seconds since the scale at which this poll runs. */
-    readiness: z.object({ attempts: z.int().min(0), waited: z.number().min(0).optional() }).optional(),
+    readiness: z.optional(
+      z.object({ attempts: z.int().check(z.gte(0)), waited: z.optional(z.number().check(z.gte(0))) }),
+    ),
   })
-  .refine((i) => (i.which === 'capacity') === (i.weight !== undefined), {
-    message: 'weight is required with which "capacity", and only with it',
-    path: ['weight'],
-  });
+  .check(
+    z.refine((i) => (i.which === 'capacity') === (i.weight !== undefined), {
+      message: 'weight is required with which "capacity", and only with it',
+      path: ['weight'],
+    }),
+  );
 
 export function makeCheckReady(deps: CheckReadyDeps) {
   const { deployerFor, store, clock } = deps;

@@ -7,13 +7,14 @@
  * stable, the dedup key (the rollout id) makes a retried page one incident, and the workflow records the rollback
  * once its retries are spent. A failed SNS message alone never fails the task.
  */
-import * as z from 'zod';
+
 import { rollbackIsDeliberate } from '../core/error-policy';
 import { causeMessage, ErrorName, PageNotDeliveredError } from '../core/errors';
 import type { HistoryEntry } from '../core/history';
 import { pages } from '../core/notification';
 import type { RolloutOutcome } from '../core/outcome-metrics';
 import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
+import * as z from '../core/zod';
 import type { Clock, Log, Notifier, RolloutEvent, RolloutStore, StateChangeBus } from '../ports';
 import { caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
 import { announce, channelsOf, notifyAll } from './lib/procedures';
@@ -33,9 +34,9 @@ export interface NotifyDeps {
 const input = z.object({
   rollout: rolloutDocSchema,
   outcome: z.enum(['promoted', 'rolledBack', 'rollbackFailed']),
-  error: caughtErrorSchema.optional(),
+  error: z.optional(caughtErrorSchema),
   /** What the rollback's traffic phase did (absent for a promotion or a rollback that failed). */
-  rollback: trafficOutcomeSchema.optional(),
+  rollback: z.optional(trafficOutcomeSchema),
 });
 
 /** The notifier whose delivery wakes someone (adapters/aws/pagerduty.ts). */

@@ -5,9 +5,10 @@
  * - `finish`: with the canary's weight verified at 0, scale it down, release the service, record the outcome.
  * With a deployer that swaps target-group roles, the canary target group simply becomes the stable one.
  */
-import * as z from 'zod';
+
 import { WeightsNotAppliedError } from '../core/errors';
 import { imageLabel } from '../core/rollout';
+import * as z from '../core/zod';
 import { routedInput } from './lib/inputs';
 import {
   moveTraffic,
@@ -23,7 +24,7 @@ import { task } from './lib/task';
 /** Promoting needs what putting traffic back needs (lib/procedures.ts). */
 export type PromoteDeps = RollbackDeps;
 
-const input = routedInput.extend({
+const input = z.extend(routedInput, {
   phase: z.enum(['begin', 'shiftBack', 'finish']),
 });
 

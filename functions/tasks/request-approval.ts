@@ -3,8 +3,8 @@
  * people to approve; the approval page or the CLI ends the wait, or its timeout does.
  */
 
-import * as z from 'zod';
 import { imageLabel } from '../core/rollout';
+import * as z from '../core/zod';
 import type { Clock, Log, Notifier, RolloutStore, StateChangeBus } from '../ports';
 import { waitInput } from './lib/inputs';
 import { channelsOf, holdWait, notifyAll, recordHistory } from './lib/procedures';
@@ -24,9 +24,9 @@ export interface RequestApprovalDeps {
   events?: StateChangeBus;
 }
 
-const input = waitInput.extend({
+const input = z.extend(waitInput, {
   /** The analysis that asked for this wait; `drift` names weights changed outside the rollout (onDrift 'pause'). */
-  analysis: z.object({ drift: z.string().min(1).optional() }).optional(),
+  analysis: z.optional(z.object({ drift: z.optional(z.string().check(z.minLength(1))) })),
 });
 
 export function makeRequestApproval(deps: RequestApprovalDeps) {

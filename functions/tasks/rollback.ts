@@ -8,8 +8,9 @@
  *   release the service (or hand it to a newer image). The workflow retries it with backoff until the store answers.
  * Both are idempotent.
  */
-import * as z from 'zod';
+
 import { causeMessage } from '../core/errors';
+import * as z from '../core/zod';
 import { carriedStateSchema, caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
 import { type RollbackDeps, recordRollback, restoreTraffic } from './lib/procedures';
 import { task } from './lib/task';
@@ -18,17 +19,19 @@ export type { RollbackDeps } from './lib/procedures';
 
 const input = z
   .object({
-    phase: z.enum(['traffic', 'record']).default('traffic'),
+    phase: z._default(z.enum(['traffic', 'record']), 'traffic'),
     rollout: rolloutDocSchema,
     error: caughtErrorSchema,
-    prepared: carriedStateSchema.optional(),
+    prepared: z.optional(carriedStateSchema),
     /** The traffic phase's result, for the record phase. */
-    rollback: trafficOutcomeSchema.optional(),
+    rollback: z.optional(trafficOutcomeSchema),
   })
-  .refine((i) => i.phase !== 'record' || i.rollback !== undefined, {
-    path: ['rollback'],
-    message: 'the record phase needs the traffic phase result',
-  });
+  .check(
+    z.refine((i) => i.phase !== 'record' || i.rollback !== undefined, {
+      path: ['rollback'],
+      message: 'the record phase needs the traffic phase result',
+    }),
+  );
 
 export function makeRollback(deps: RollbackDeps) {
   return task('rollback input', input, async (event) => {

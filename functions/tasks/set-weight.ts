@@ -9,10 +9,11 @@
  * The workflow only shifts once the capacity polls found the new tasks running and healthy, so a bigger step never
  * lands on the previous step's task count while new tasks start.
  */
-import * as z from 'zod';
+
 import { capacityPollWait } from '../core/capacity';
 import type { LatencyThresholds } from '../core/rollout';
 import { nextBakeWait, stepBakeSeconds } from '../core/rules';
+import * as z from '../core/zod';
 import type {
   Clock,
   DeployerFor,
@@ -41,23 +42,23 @@ export interface SetWeightDeps {
 /** The span before the canary starts over which the stable version's p99 and p50 are taken. */
 export const THRESHOLD_SPAN_SECONDS = 30 * 60;
 
-const input = stepInput.extend({
+const input = z.extend(stepInput, {
   // Absent: an execution started before the workflow had the scale phase (scale and shift at once, as it did).
-  phase: z.enum(['scale', 'shift']).default('shift'),
+  phase: z._default(z.enum(['scale', 'shift']), 'shift'),
   /** What the last capacity reading found (the scale phase's or check-ready's), kept as the step's evidence. */
-  capacity: z
-    .object({
-      attempts: z.int().min(0),
+  capacity: z.optional(
+    z.object({
+      attempts: z.int().check(z.gte(0)),
       detail: z.string(),
-      healthy: z.number().optional(),
-      needed: z.number().optional(),
-    })
-    .optional(),
+      healthy: z.optional(z.number()),
+      needed: z.optional(z.number()),
+    }),
+  ),
   /**
    * The step's waits so far, when its weights are written again after drift (RestoreWeight): the bake's next wait
    * comes after the approval wait (core/rollout.ts waitSeq). Absent: the step starts, 0.
    */
-  analyses: z.int().min(0).default(0),
+  analyses: z._default(z.int().check(z.gte(0)), 0),
 });
 
 export function makeSetWeight(deps: SetWeightDeps) {

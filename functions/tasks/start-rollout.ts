@@ -5,13 +5,14 @@
  * runs an image again. Refuses quarantined images, and supersedes a rollout already running for the service (it
  * rolls back, then the newer image starts).
  */
-import type * as z from 'zod';
+
 import { type ServiceConfig, stepSpecs } from '../core/config';
 import { ErrorName, InputInvalidError, LockHeldError, TransientError } from '../core/errors';
 import { ecrPushSkipReason, startRolloutEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
 import { decidePush, type Push } from '../core/pushes';
 import { type ImageRef, imageLabel, type RolloutDoc, TERMINAL_STATUSES, tagMatches } from '../core/rollout';
+import type * as z from '../core/zod';
 import type {
   Clock,
   Executions,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { parseServiceConfig, stepSpecs } from '../../functions/core/config';
 import { causeMessage, InputInvalidError } from '../../functions/core/errors';
 import {
@@ -18,7 +18,7 @@ import { ALARMS, IMAGE_DIGEST, IMAGE_TAG, REPOSITORY, ROLLOUT_ID, SERVICE } from
 import { EVENT_FIXTURE_NAMES, loadEvent } from '../helpers/fixtures';
 
 /** The issues a schema reports for a value, as field paths and messages. */
-function issuesOf(schema: z.ZodType, value: unknown, subject = 'event') {
+function issuesOf(schema: z.ZodMiniType, value: unknown, subject = 'event') {
   try {
     parseInput(schema, value, subject);
   } catch (error) {

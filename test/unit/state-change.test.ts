@@ -22,7 +22,7 @@ import { announce, recordHistory } from '../../functions/tasks/lib/procedures';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 
 /** Every kind the history has. */
-const KINDS = historyEntrySchema.options.map((o) => o.shape.type.value);
+const KINDS = historyEntrySchema.def.options.map((o) => o.shape.type.def.values[0] as HistoryType);
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const subject = {

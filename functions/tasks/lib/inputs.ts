@@ -1,24 +1,24 @@
-import * as z from 'zod';
 import { planStepSchema } from '../../core/plan';
 import { deployedVersionSchema, type RolloutDoc, rolloutDocSchema, routeSchema } from '../../core/rollout';
+import * as z from '../../core/zod';
 
 /** The payloads the state machine hands to tasks. They are internal, but still checked at the boundary. */
 
 export { planStepSchema, rolloutDocSchema, routeSchema };
 
 /** What a caught error looks like in the state (Catch ResultPath). */
-export const caughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().nullish() });
+export const caughtErrorSchema = z.object({ Error: z.string(), Cause: z.nullish(z.string()) });
 
 export const rolloutInput = z.object({ rollout: rolloutDocSchema });
 export const routedInput = z.object({ rollout: rolloutDocSchema, route: routeSchema });
 export const stepInput = z.object({ rollout: rolloutDocSchema, route: routeSchema, step: planStepSchema });
 export const waitInput = z.object({
-  token: z.string().min(1),
+  token: z.string().check(z.minLength(1)),
   rollout: rolloutDocSchema,
   step: planStepSchema,
-  seconds: z.int().min(1),
+  seconds: z.int().check(z.gte(1)),
   /** Analyses of this step before this wait: with the step, the wait's order (core/rollout.ts waitSeq). */
-  analyses: z.int().min(0).default(0),
+  analyses: z._default(z.int().check(z.gte(0)), 0),
 });
 
 /**
@@ -26,10 +26,10 @@ export const waitInput = z.object({
  * promotion got), so that putting traffic back never needs the store.
  */
 export const carriedStateSchema = z.object({
-  route: routeSchema.optional(),
-  previousStable: deployedVersionSchema.optional(),
+  route: z.optional(routeSchema),
+  previousStable: z.optional(deployedVersionSchema),
   /** `promoting`: the stable service may run the new image; `finishing`: the promotion may have completed. */
-  phase: z.enum(['promoting', 'finishing']).optional(),
+  phase: z.optional(z.enum(['promoting', 'finishing'])),
 });
 export type CarriedState = z.output<typeof carriedStateSchema>;
 
@@ -42,9 +42,9 @@ export const trafficOutcomeSchema = z.object({
   stableRestored: z.boolean(),
   canaryScaledDown: z.boolean(),
   /** The record shows the rollout promoted: nothing was undone and nobody is paged. */
-  promoted: z.boolean().optional(),
+  promoted: z.optional(z.boolean()),
   /** The store could not be read: decided from what the execution carries. */
-  storeUnavailable: z.boolean().optional(),
+  storeUnavailable: z.optional(z.boolean()),
 });
 export type TrafficOutcome = z.output<typeof trafficOutcomeSchema>;
 
