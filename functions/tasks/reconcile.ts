@@ -108,6 +108,11 @@ async function documentFor(
   const { catalog, store } = deps;
   const carried = documentOf(input);
   if (carried) return carried;
+  // The event leaves the input out above 248 KB; every state's input carries the document the rollout started with,
+  // so the execution's history has it, where the catalog has only the config deployed since.
+  const entered = await deps.executions.lastStateEntered(rolloutId).catch(() => undefined);
+  const started = documentOf(entered?.input);
+  if (started) return started;
   const config = await catalog.byName(service);
   const record = await store.getRollout(rolloutId);
   if (!config || !record) return undefined;

@@ -4,6 +4,7 @@
  */
 
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand } from '@aws-sdk/client-sns';
@@ -33,6 +34,7 @@ import {
   STABLE_IMAGE,
   STABLE_TASK_DEF,
   secrets,
+  serveConfigs,
   sfn,
   sns,
   TABLE,
@@ -49,6 +51,7 @@ import {
   PAGERDUTY_SECRET_ARN,
   ROLLOUT_ID,
   SERVICE,
+  validServiceConfig,
 } from '../helpers/config';
 import { loadEvent } from '../helpers/fixtures';
 
@@ -81,6 +84,58 @@ describe('reconcile: its event and environment', () => {
 });
 
 describe('reconcile', () => {
+  it('restores what the rollout started with, read from its execution when the event carries no input, not the config deployed since', async () => {
+    // Prepare: the event leaves the input out (Step Functions does above 248 KB); a deploy changed the config since.
+    const event = loadEvent('states/failed');
+    event.detail.input = null;
+    event.detail.inputDetails = { included: false };
+    serveConfigs([
+      validServiceConfig({
+        traffic: { stickinessSeconds: 300 },
+        notifications: { snsTopicArn: SERVICE_TOPIC },
+        deployer: { canaryService: 'web-canary-next' },
+      }),
+    ]);
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        {
+          id: 12,
+          timestamp: new Date(NOW),
+          type: 'TaskStateEntered',
+          stateEnteredEventDetails: { name: 'Bake', input: JSON.stringify({ rollout: rolloutDoc }) },
+        },
+      ],
+    });
+    table({
+      lock: true,
+      record: record({
+        route,
+        currentStep: 0,
+        canaryPercent: 5,
+        canaryStartedAt: CANARY_STARTED,
+        previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF },
+      }),
+    });
+    elbv2
+      .on(DescribeListenersCommand)
+      .resolvesOnce(listener(19, 1, { Enabled: true, DurationSeconds: 300 }))
+      .resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+
+    // Act
+    const handler = await handlerOf('reconcile');
+    const result = await handler(event, context);
+
+    // Assess: the canary service the rollout ran on is scaled in, not the one named by today's config.
+    expect(result).toMatchObject({ rolloutId: ROLLOUT_ID, action: 'rolledBack', restored: true });
+    expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([
+      { cluster: ECS_CLUSTER, service: CANARY_SERVICE, desiredCount: 0 },
+    ]);
+  });
+
   it('restores stable, scales the canary to 0, releases the lock and notifies the service’s channels', async () => {
     // Act
     const event = loadEvent('states/failed');
@@ -199,6 +254,8 @@ describe('reconcile', () => {
     expect(order.indexOf('ecs:UpdateServiceCommand')).toBeLessThan(order.indexOf('sns:PublishCommand'));
     expect(order.indexOf('sns:PublishCommand')).toBeLessThan(order.indexOf('doc:PutCommand'));
     expect(order.lastIndexOf('doc:PutCommand')).toBeLessThan(order.indexOf('doc:DeleteCommand'));
-    expect(sfn.calls()).toHaveLength(0);
+    // This event's input is not a rollout document: the execution's history is read for it (nothing there here),
+    // then the catalog; nothing is asked of Step Functions beyond that read.
+    expect(sfn.calls().map((c) => c.args[0].constructor.name)).toEqual(['GetExecutionHistoryCommand']);
   });
 });
