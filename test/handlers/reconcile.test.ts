@@ -4,9 +4,9 @@
  */
 
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
