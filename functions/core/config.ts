@@ -1,5 +1,6 @@
 import { analysisSchema, approvalsSchema, notificationsSchema, readinessSchema } from './config-analysis';
 import { deployerSchema, repositoryName, serviceName, stepsSchema, trafficSchema } from './config-route';
+import { ConfigInvalidError } from './errors';
 import { STEP_PRESETS, type StepSpec } from './plan';
 import { parseConfig } from './validation';
 import { planLimitIssues } from './workflow-limits';
@@ -100,4 +101,15 @@ export function xrayGroupNames(config: ServiceConfig): string[] {
 
 export function stepSpecs(config: ServiceConfig): readonly StepSpec[] {
   return typeof config.steps === 'string' ? STEP_PRESETS[config.steps] : config.steps;
+}
+
+/** Service configs as JSON text (the configs asset the deploy publishes): text that is not JSON is ConfigInvalid too. */
+export function parseServiceConfigsJson(text: string, source: string): ServiceConfig[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigInvalidError(source, [{ path: '', message: `not JSON: ${(error as Error).message}` }]);
+  }
+  return parseServiceConfigs(parsed);
 }

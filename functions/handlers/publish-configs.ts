@@ -10,8 +10,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigPublisher } from '../adapters/aws/config-publisher';
 import { SDK_CLIENT_CONFIG } from '../adapters/aws/sdk';
-import { parseServiceConfigs } from '../core/config';
-import { ConfigInvalidError } from '../core/errors';
+import { parseServiceConfigsJson } from '../core/config';
 
 /** The custom resource's properties (infra/service-configs.ts). */
 export interface PublishProperties {
@@ -43,16 +42,7 @@ export function makePublishConfigs(deps: PublishDeps) {
     if (event.RequestType === 'Delete')
       return { PhysicalResourceId: event.PhysicalResourceId ?? PHYSICAL_ID };
     const { TableName, Bucket, Key, Version } = event.ResourceProperties;
-    const text = await deps.read(Bucket, Key);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new ConfigInvalidError(`s3://${Bucket}/${Key}`, [
-        { path: '', message: `not JSON: ${(error as Error).message}` },
-      ]);
-    }
-    const configs = parseServiceConfigs(parsed);
+    const configs = parseServiceConfigsJson(await deps.read(Bucket, Key), `s3://${Bucket}/${Key}`);
     const result = await deps.publisher(TableName).publish(configs, Version, deps.now());
     console.log(JSON.stringify({ message: 'service configs published', table: TableName, ...result }));
     return {
