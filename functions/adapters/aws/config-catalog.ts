@@ -139,7 +139,8 @@ export class BoundedCache<V> {
 
 export class DynamoServiceCatalog implements ServiceCatalog {
   private readonly aws: AwsCaller;
-  private readonly cache: BoundedCache<ConfigItem | undefined>;
+  /** A service's validated config by its key; a repository's service name by the repository's key. */
+  private readonly cache: BoundedCache<ServiceConfig | string | undefined>;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -150,16 +151,19 @@ export class DynamoServiceCatalog implements ServiceCatalog {
     this.cache = new BoundedCache(options.cache);
   }
 
+  /** The service's config, validated once when read (a bad item is read and refused again next time). */
   async byName(service: string): Promise<ServiceConfig | undefined> {
-    const item = await this.cache.getOrLoad(serviceKey(service), () => this.get(serviceKey(service)));
-    return item ? this.configOf(item, service) : undefined;
+    return (await this.cache.getOrLoad(serviceKey(service), async () => {
+      const item = await this.get(serviceKey(service));
+      return item ? this.configOf(item, service) : undefined;
+    })) as ServiceConfig | undefined;
   }
 
   async byRepository(repository: string): Promise<ServiceConfig | undefined> {
     const key = repositoryKey(repository);
-    const item = await this.cache.getOrLoad(key, () => this.get(key));
-    if (!item) return undefined;
-    const config = await this.byName(item.service);
+    const service = await this.cache.getOrLoad(key, async () => (await this.get(key))?.service);
+    if (typeof service !== 'string') return undefined;
+    const config = await this.byName(service);
     // A repository item left behind while the deploy rewrote the table names a service that no longer owns it.
     return config?.repository === repository ? config : undefined;
   }
