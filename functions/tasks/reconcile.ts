@@ -10,7 +10,7 @@ import { stepSpecs } from '../core/config';
 import { ErrorName, TransientError } from '../core/errors';
 import { executionStatusChangeEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
-import { imageLabel, type RolloutDoc } from '../core/rollout';
+import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
 import type { Notifier, ServiceCatalog } from '../ports';
 import { type CarriedState, rolloutDocOf as documentOf, type TrafficOutcome } from './lib/inputs';
 import {
@@ -90,7 +90,7 @@ export function makeReconcile(deps: ReconcileDeps) {
         return { rolloutId: name, action: 'none', status, detail: record.status };
       }
 
-      const doc = await documentFor(deps, event.detail.input, record.service, name);
+      const doc = await documentFor(deps, event.detail.input, record);
       if (!doc)
         throw new Error(`cannot reconcile ${name}: no execution input and no config for ${record.service}`);
       log.warn('reconciling an execution that ended without rolling back', { rolloutId: name, status });
@@ -102,10 +102,9 @@ export function makeReconcile(deps: ReconcileDeps) {
 async function documentFor(
   deps: ReconcileDeps,
   input: string | null | undefined,
-  service: string,
-  rolloutId: string,
+  record: RolloutRecord,
 ): Promise<RolloutDoc | undefined> {
-  const { catalog, store } = deps;
+  const { rolloutId, service } = record;
   const carried = documentOf(input);
   if (carried) return carried;
   // The event leaves the input out above 248 KB; every state's input carries the document the rollout started with,
@@ -113,9 +112,8 @@ async function documentFor(
   const entered = await deps.executions.lastStateEntered(rolloutId).catch(() => undefined);
   const started = documentOf(entered?.input);
   if (started) return started;
-  const config = await catalog.byName(service);
-  const record = await store.getRollout(rolloutId);
-  if (!config || !record) return undefined;
+  const config = await deps.catalog.byName(service);
+  if (!config) return undefined;
   return {
     rolloutId,
     service,
