@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from './wait';
 
 /** What a command takes, and which backend clients it needs. */
-export interface CommandSpec {
+interface CommandSpec {
   positionals: string[];
   optional?: string[];
   store?: boolean;
@@ -68,7 +68,7 @@ export interface CommandLine {
 }
 
 /** The command line read: a command to run, help to show, or what is wrong with it (a usage error). */
-export type ReadCommandLine = CommandLine | { help: 'canary' | 'check' } | { usage: string };
+type ReadCommandLine = CommandLine | { help: 'canary' | 'check' } | { usage: string };
 
 export function readCommandLine(argv: string[]): ReadCommandLine {
   let parsed: ReturnType<typeof parse>;

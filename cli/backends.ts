@@ -12,7 +12,7 @@ import { type DeployRequest, OperationError } from './results';
 export class UsageError extends Error {}
 
 /** The paths the sandbox backend needs from the command's environment. */
-export interface SandboxIo {
+interface SandboxIo {
   env: NodeJS.ProcessEnv;
   cwd: string;
 }

@@ -13,7 +13,7 @@ import { AwsCaller, SDK_CLIENT_CONFIG } from '../functions/adapters/aws/sdk';
 import type { ServiceConfig } from '../functions/core/config';
 
 /** Output key (infra/stack.ts) → the setting it gives. */
-export const STACK_OUTPUTS: Readonly<Record<string, string>> = {
+const STACK_OUTPUTS: Readonly<Record<string, string>> = {
   TableName: 'TABLE_NAME',
   StateMachineArn: 'STATE_MACHINE_ARN',
   EventBusName: 'EVENT_BUS_NAME',
@@ -30,7 +30,7 @@ export interface StackClients {
   services: (tableName: string) => Promise<ServiceConfig[]>;
 }
 
-export function stackClients(region: string): StackClients {
+function stackClients(region: string): StackClients {
   const config = { ...SDK_CLIENT_CONFIG, region };
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config));
   return {

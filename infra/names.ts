@@ -51,7 +51,7 @@ export const eventBusArn = (stack: Stack, name: string) =>
 /**
  * An ECS ARN in the cluster's region and account: those of `cluster` when it is an ARN, else the stack's.
  */
-export function ecsArn(stack: Stack, cluster: string, resource: string, resourceName: string): string {
+function ecsArn(stack: Stack, cluster: string, resource: string, resourceName: string): string {
   const m = /^arn:([^:]+):ecs:([^:]+):(\d{12}):cluster\//.exec(cluster);
   return m
     ? `arn:${m[1]}:ecs:${m[2]}:${m[3]}:${resource}/${resourceName}`

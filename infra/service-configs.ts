@@ -27,7 +27,7 @@ import { acknowledge, nagRendering } from './grants';
 import type { EnvVar, HandlerSpec } from './handlers';
 
 /** The variable a handler reads to use the catalog; reading it is what grants read access to the table. */
-export const CATALOG_ENV: EnvVar = 'CONFIG_TABLE_NAME';
+const CATALOG_ENV: EnvVar = 'CONFIG_TABLE_NAME';
 
 export interface ServiceConfigsProps {
   /** Parsed by parseServiceConfigs: valid, names and repositories unique. */

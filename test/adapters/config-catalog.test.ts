@@ -19,7 +19,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   CONFIG_TABLE_SCHEMA,
   configItems,
@@ -97,10 +97,14 @@ describe('service configs over dynalite', () => {
   it('publishes one item per service and per repository, stamped with the version, over several batches', async () => {
     const configs = services(30);
 
+    const send = vi.spyOn(doc, 'send');
+
     const result = await new ConfigPublisher(doc, tableName).publish(configs, 'v1', at);
 
+    const batches = send.mock.calls.filter(([command]) => command instanceof BatchWriteCommand);
+    send.mockRestore();
     expect(result).toEqual({ version: 'v1', written: 60, deleted: 0 });
-    expect(60).toBeGreaterThan(BATCH_WRITE_LIMIT * 2);
+    expect(batches).toHaveLength(Math.ceil(60 / BATCH_WRITE_LIMIT));
     expect(await keys()).toHaveLength(60);
     const item = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: serviceKey('svc-7') } })))
       .Item;
@@ -161,8 +165,8 @@ describe('service configs over dynalite', () => {
     await publisher.publish(services(1), 'v1', at);
     let now = 0;
     const catalog = new DynamoServiceCatalog(doc, tableName, { cache: { ttlMs: 60_000, now: () => now } });
-    // What start-rollout puts in the rollout document (the execution input).
-    const running = structuredClone(await catalog.byName('svc-0'));
+    // What start-rollout puts in the rollout document (the execution input): the object the catalog returned.
+    const running = await catalog.byName('svc-0');
 
     await publisher.publish(
       services(1, () => ({ steps: 'Canary10Percent5Minutes' })),
@@ -177,7 +181,6 @@ describe('service configs over dynalite', () => {
     expect(running?.steps).toBe('Progressive5To100');
     expect(beforeExpiry?.steps).toBe('Progressive5To100');
     expect(next?.steps).toBe('Canary10Percent5Minutes');
-    expect(running?.steps).toBe('Progressive5To100');
   });
 });
 
