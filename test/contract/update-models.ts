@@ -10,7 +10,9 @@
  *
  *   python3 -m pip download --no-deps botocore        # or any botocore install
  *   unzip -q botocore-*.whl 'botocore/*' -d /tmp/botocore
- *   node --import tsx test/contract/update-models.ts /tmp/botocore/botocore
+ *   node --import tsx test/contract/update-models.ts /tmp/botocore/botocore [service ...]
+ *
+ * Naming services regenerates only those (a model added without touching the others).
  *
  * To add a service: one line in SERVICES (botocore's directory name), then run the above.
  */
@@ -28,6 +30,7 @@ const SERVICES = [
   'events',
   'iam',
   'lambda',
+  'route53',
   's3',
   'secretsmanager',
   'sns',
@@ -64,11 +67,11 @@ function newestVersion(dir: string): string {
   return newest;
 }
 
-function main(botocoreDir: string | undefined): void {
+function main(botocoreDir: string | undefined, only: readonly string[]): void {
   if (!botocoreDir) throw new Error('usage: update-models.ts <path to the botocore package directory>');
   const version = /__version__ = '([^']+)'/.exec(readFileSync(join(botocoreDir, '__init__.py'), 'utf8'))?.[1];
   if (!version) throw new Error(`no __version__ in ${botocoreDir}/__init__.py`);
-  for (const service of SERVICES) {
+  for (const service of SERVICES.filter((s) => only.length === 0 || only.includes(s))) {
     const dir = join(botocoreDir, 'data', service);
     const apiVersion = newestVersion(dir);
     const model = JSON.parse(
@@ -110,4 +113,4 @@ function main(botocoreDir: string | undefined): void {
   }
 }
 
-main(process.argv[2]);
+main(process.argv[2], process.argv.slice(3));
