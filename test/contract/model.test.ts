@@ -117,8 +117,8 @@ describe('validateRequest', () => {
   });
 
   it('names the missing model for a service without one', () => {
-    expect(() => validateRequest('Route 53', 'ChangeResourceRecordSets', {})).toThrow(
-      /no API model for service "Route 53".*update-models\.ts/,
+    expect(() => validateRequest('Route 53 Resolver', 'ChangeResourceRecordSets', {})).toThrow(
+      /no API model for service "Route 53 Resolver".*update-models\.ts/,
     );
   });
 
