@@ -3,6 +3,7 @@
  * local ones in sandbox/. Keep them small: a task should be testable with a fake of a few lines.
  */
 import type { ServiceConfig } from './core/config';
+import type { CustomMetricConfig } from './core/custom-metrics';
 import type { AbortReason } from './core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from './core/history';
 import type { AlarmState, MetricWindow, Verdict } from './core/judge';
@@ -42,6 +43,11 @@ export interface MetricQuery {
   to: Date;
   periodSeconds: number;
   thresholds?: LatencyThresholds;
+  /**
+   * Custom metrics per version (core/custom-metrics.ts): a source that reads them returns the window's `custom`, one
+   * series per metric, in the metrics' order; a source that cannot leaves it out (the judge then has no data for them).
+   */
+  metrics?: readonly CustomMetricConfig[];
 }
 
 /** A span before the canary starts, over which the stable version's latency thresholds are taken. */

@@ -25,6 +25,7 @@ import type {
 import { targetGroupDimension } from '../functions/adapters/aws/cloudwatch';
 import type { Clock } from '../functions/ports';
 import { type Bucket, type MetricsRecorder, percentile } from './metrics';
+import { evaluateExpression, type PublishedMetrics } from './published-metrics';
 
 const COUNTS: Record<string, (b: Bucket) => number> = {
   RequestCount: (b) => b.requests,
@@ -50,13 +51,23 @@ export class LocalCloudWatch {
     private readonly recorder: MetricsRecorder,
     private readonly clock: Pick<Clock, 'now'>,
     private readonly publishDelaySeconds: number,
+    /** What the apps and ECS publish (sandbox/published-metrics.ts): every namespace but AWS/ApplicationELB. */
+    private readonly published?: PublishedMetrics,
   ) {}
 
   getMetricData(input: GetMetricDataCommandInput): GetMetricDataCommandOutput {
     const start = Math.floor((input.StartTime as Date).getTime() / 60_000) * 60_000;
     const end = (input.EndTime as Date).getTime();
     const visibleUntil = this.clock.now().getTime() - this.publishDelaySeconds * 1000;
-    const results = (input.MetricDataQueries ?? []).map((q) => this.result(q, start, end, visibleUntil));
+    const queries = input.MetricDataQueries ?? [];
+    // Metrics first, then the expressions on them; only the queries with ReturnData (default true) are returned.
+    const byId = new Map<string, MetricDataResult>();
+    for (const q of queries)
+      if (!q.Expression) byId.set(q.Id ?? '', this.result(q, start, end, visibleUntil));
+    for (const q of queries) if (q.Expression) byId.set(q.Id ?? '', evaluateExpression(q, byId));
+    const results = queries
+      .filter((q) => q.ReturnData !== false)
+      .map((q) => byId.get(q.Id ?? '') as MetricDataResult);
     if (input.ScanBy !== 'TimestampAscending') {
       for (const r of results) {
         r.Timestamps = r.Timestamps?.reverse();
@@ -69,6 +80,9 @@ export class LocalCloudWatch {
   private result(q: MetricDataQuery, start: number, end: number, visibleUntil: number): MetricDataResult {
     const stat = q.MetricStat;
     const metric = stat?.Metric;
+    if (this.published && metric?.Namespace && metric.Namespace !== 'AWS/ApplicationELB') {
+      return this.published.result(q, start, end, visibleUntil);
+    }
     if (!stat || !metric || metric.Namespace !== 'AWS/ApplicationELB' || !stat.Period || !stat.Stat) {
       throw invalid(
         `the local CloudWatch answers AWS/ApplicationELB MetricStat queries only (query ${q.Id})`,

@@ -83,3 +83,38 @@ export const CRASHES: FaultProfile = {
   jitterMs: 3,
   crashAfterSeconds: 100,
 };
+
+/** Errors and latency as healthy, but a third fewer of its checkouts complete (0.6 against stable's 0.9). */
+export const FEWER_ORDERS: FaultProfile = { ...HEALTHY, orderCompletion: 0.6 };
+
+/**
+ * The demo app's business metric as a service config declares it (sandbox/app-metrics.ts publishes it): completed
+ * orders per attempted order, a drop is a regression (critical), with a 10% tolerance; and the same as orders per
+ * request through metric math, reported only.
+ */
+export const ORDER_METRICS = [
+  {
+    name: 'orders',
+    kind: 'counts',
+    direction: 'lowerIsWorse',
+    tolerance: 0.1,
+    versionDimension: { name: 'Service', canary: 'web-canary', stable: 'web' },
+    good: { namespace: 'Shop', metricName: 'OrdersCompleted' },
+    total: { namespace: 'Shop', metricName: 'OrdersAttempted' },
+  },
+  {
+    name: 'ordersPerAttempt',
+    kind: 'gauge',
+    direction: 'lowerIsWorse',
+    tolerance: 0.1,
+    critical: false,
+    versionDimension: { name: 'Service', canary: 'web-canary', stable: 'web' },
+    value: {
+      expression: 'completed / attempted',
+      metrics: {
+        completed: { namespace: 'Shop', metricName: 'OrdersCompleted', stat: 'Sum' },
+        attempted: { namespace: 'Shop', metricName: 'OrdersAttempted', stat: 'Sum' },
+      },
+    },
+  },
+] as const satisfies NonNullable<NonNullable<ServiceConfigInput['analysis']>['metrics']>;

@@ -6,7 +6,16 @@ import type { ServiceConfigInput } from '../functions/core/config';
 import type { HistoryEntry, StoredHistoryEntry } from '../functions/core/history';
 import { imageLabel } from '../functions/core/rollout';
 import { stepVerdicts } from '../functions/views/report-html';
-import { CRASHES, demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from './demo';
+import {
+  CRASHES,
+  demoAlarm,
+  demoService,
+  FEWER_ORDERS,
+  HEALTHY,
+  ORDER_METRICS,
+  SERVER_ERRORS,
+  TURNS_BAD,
+} from './demo';
 import {
   describeShortfall,
   type Shortfall,
@@ -119,6 +128,12 @@ export const SCENARIOS: Record<
         },
       },
     },
+  },
+  business: {
+    description:
+      "judged on the app's business metric too: v7's errors and latency are as stable's, but it completes a third fewer orders per attempt (0.6 against 0.9); analysis rolls back on custom.orders",
+    versions: [{ tag: 'v7', profile: FEWER_ORDERS }],
+    service: { analysis: { ...demoService().analysis, metrics: [...ORDER_METRICS] } },
   },
   crash: {
     description:

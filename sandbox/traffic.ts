@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AppMetrics } from './app-metrics';
 import type { VirtualClock } from './clock';
 import type { Backends, RunningVersion } from './deployer';
 import { type LocalLoadBalancer, STICKY_COOKIE } from './load-balancer';
@@ -89,6 +90,8 @@ export interface Common {
   recorder: MetricsRecorder;
   /** The apps trace the requests they serve (sampled) to this X-Ray. */
   xray?: LocalXRay;
+  /** The apps publish their business metric per request here. */
+  app?: AppMetrics;
   clock: VirtualClock;
   rps: number;
   random: () => number;
@@ -150,6 +153,7 @@ export class SyntheticTraffic implements DataPlane {
     }
     const { status, latencyMs } = answer(running, now, random);
     this.o.xray?.record(tg, now, running.version.profile, status, latencyMs);
+    this.o.app?.served(tg, now, running.version.profile, status);
     recorder.record(tg, now, status, latencyMs);
     this.served.add(tg, status);
   }
@@ -206,6 +210,7 @@ export class HttpTraffic implements DataPlane {
         }
         const { status, latencyMs } = answer(running, now, random);
         this.o.xray?.record(tg, now, running.version.profile, status, latencyMs);
+        this.o.app?.served(tg, now, running.version.profile, status);
         setTimeout(() => {
           res.writeHead(status, { 'content-type': 'application/json', 'x-version': running.version.tag });
           res.end(JSON.stringify({ version: running.version.tag, ok: status < 500 }));

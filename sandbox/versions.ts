@@ -20,6 +20,10 @@ export interface FaultProfile {
   downstreamFaultRate?: number;
   /** Rollout seconds after start when the process dies: from then on it refuses connections. */
   crashAfterSeconds?: number;
+  /** Share of checkouts the version completes (sandbox/app-metrics.ts; default 0.9). */
+  orderCompletion?: number;
+  /** The version's CPU utilization, % of its reservation (default 30). */
+  cpuPercent?: number;
 }
 
 /** Whether a version's process has died by this age (it then answers nothing: connections are refused). */

@@ -15,6 +15,7 @@ import { makeApprovalPage } from '../functions/tasks/approval-page';
 import type { StartRolloutResult } from '../functions/tasks/start-rollout';
 import { LocalAlarms } from './alarms';
 import { ApiCalls, counted, countedExecutions, countedRouter, countedStore } from './api-calls';
+import { AppMetrics } from './app-metrics';
 import { ecrPushEvent } from './aws-events';
 import { VirtualClock } from './clock';
 import { LocalCloudWatch } from './cloudwatch';
@@ -23,6 +24,7 @@ import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } fro
 import { LocalEventBus } from './event-bus';
 import { forwardKey, LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
 import { MetricsRecorder } from './metrics';
+import { PublishedMetrics } from './published-metrics';
 import { LocalReceiver, LocalSnsNotifier } from './receiver';
 import { servicesTraffic } from './services-traffic';
 import { definitionTimeoutSeconds, LocalStepFunctions } from './step-functions';
@@ -46,6 +48,9 @@ export class World {
   readonly router: LocalTrafficRouter;
   readonly backends = new Backends();
   readonly recorder = new MetricsRecorder();
+  /** What the apps and ECS publish per version besides the ALB's metrics (sandbox/app-metrics.ts). */
+  readonly published = new PublishedMetrics();
+  private readonly app: AppMetrics;
   /** The recorded ALB metrics as CloudWatch serves them (GetMetricData). */
   readonly cloudwatch: LocalCloudWatch;
   readonly xray: LocalXRay;
@@ -114,7 +119,8 @@ export class World {
       (e) => this.errors.push(e),
     );
     // ALB sends each minute's metrics within the next 60 s: the newest minute is partial, as on CloudWatch.
-    this.cloudwatch = new LocalCloudWatch(this.recorder, this.clock, 60);
+    this.cloudwatch = new LocalCloudWatch(this.recorder, this.clock, 60, this.published);
+    this.app = new AppMetrics(this.published, this.configs, options.seed ?? 1);
     this.handlers = this.createHandlers(executions, options.metrics);
     this.executions = new LocalStepFunctions(this.handlers, {
       retryIntervalMs: options.retryIntervalMs ?? 20,
@@ -145,6 +151,7 @@ export class World {
       backends: this.backends,
       recorder: this.recorder,
       xray: this.xray,
+      app: this.app,
       clock: this.clock,
     });
   }
@@ -253,10 +260,10 @@ export class World {
       c.traffic.stableTargetGroupArn,
       c.traffic.canaryTargetGroupArn,
     ]);
-    this.healthTimer = setInterval(
-      () => sampleTargetHealth(this.backends, this.recorder, targetGroups, this.clock.now().getTime()),
-      this.clock.realMs(5_000),
-    );
+    this.healthTimer = setInterval(() => {
+      sampleTargetHealth(this.backends, this.recorder, targetGroups, this.clock.now().getTime());
+      this.app.sample(this.backends, this.clock.now().getTime());
+    }, this.clock.realMs(5_000));
   }
 
   async stop(): Promise<void> {

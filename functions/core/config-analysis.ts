@@ -1,5 +1,6 @@
 /** The fields of a service config that say how a rollout is judged, held and announced (config.ts composes them). */
 
+import { customMetricsSchema, ecsMetricsSchema } from './config-metrics';
 import { kmsKeyArn, secretArn, snsTopicArn } from './config-route';
 import * as z from './zod';
 
@@ -170,6 +171,10 @@ export const analysisSchema = z.strictObject({
   onDrift: z._default(z.enum(['rollback', 'pause']), 'rollback'),
   /** Optional: X-Ray statistics per version, judged beside the load balancer's metrics (see xraySchema). */
   xray: z.optional(xraySchema),
+  /** Custom CloudWatch metrics per version, each judged canary against stable (core/config-metrics.ts). */
+  metrics: customMetricsSchema,
+  /** The ECS deployer's CPU and memory utilization per service (core/config-metrics.ts); `enabled: false` opts out. */
+  ecsMetrics: z.prefault(ecsMetricsSchema, {}),
 });
 
 export const approvalsSchema = z.strictObject({

@@ -4,6 +4,8 @@
  * sequential-checks.ts and point-checks.ts, the window's arithmetic in metric-window.ts.
  */
 import type { AnalysisPolicy } from './config';
+import { CUSTOM_ALPHA_SHARE, judgeCustomMetrics } from './custom-checks';
+import type { CustomMetricConfig } from './custom-metrics';
 import { baselineForCanary, hasCounts, summarize } from './metric-window';
 import { judgeAlarms, judgeLatencyP99, judgeTargetHealth } from './point-checks';
 import {
@@ -47,8 +49,8 @@ function checks(
   canary: VersionSummary,
   baseline: VersionSummary,
   policy: AnalysisPolicy,
+  alphaAll: number,
 ): MetricEvidence[] {
-  const alphaAll = policy.errorRate.alpha ?? DEFAULT_ALPHA;
   // Two sources judge the same canary: Bonferroni over them too, so the whole judge keeps alpha.
   const alpha = window.xray ? alphaAll * (1 - XRAY_ALPHA_SHARE) : alphaAll;
   const slow = hasCounts(window, 'slow');
@@ -101,8 +103,16 @@ function checks(
  * - Below minRequests canary requests nothing passes (inconclusive: the step is extended); a failure needs evidence
  *   (e-value ≥ 1/alpha), never a lack of data.
  * - earlyPass: every sequential test shows the canary below its passRatio (analysis.minimumRegression by default).
+ * - Custom metrics (core/custom-checks.ts), when the rollout has any: the critical ones share CUSTOM_ALPHA_SHARE of
+ *   alpha and judge like the others (a fail fails, missing data or evidence building holds, early pass needs them
+ *   shown not worse too); advisory ones are in the evidence only.
  */
-export function judge(window: MetricWindow, alarms: readonly AlarmState[], policy: AnalysisPolicy): Verdict {
+export function judge(
+  window: MetricWindow,
+  alarms: readonly AlarmState[],
+  policy: AnalysisPolicy,
+  customMetrics: readonly CustomMetricConfig[] = [],
+): Verdict {
   const canary = summarize(window.canary);
   const baseline = baselineForCanary(window.canary, window.baseline);
   const { minRequests } = policy;
@@ -110,16 +120,33 @@ export function judge(window: MetricWindow, alarms: readonly AlarmState[], polic
   if (alarmEvidence.result === 'fail') {
     return { result: 'fail', reason: 'alarmFiring', minRequests, canary, baseline, metrics: [alarmEvidence] };
   }
-  const metrics = [...checks(window, canary, baseline, policy), alarmEvidence];
+  const alphaAll = policy.errorRate.alpha ?? DEFAULT_ALPHA;
+  // Critical custom metrics share CUSTOM_ALPHA_SHARE of alpha (Bonferroni); advisory ones are tested at the same
+  // level each but never fail the verdict, so they take none of it.
+  const critical = customMetrics.filter((m) => m.critical).length;
+  const alphaCustom = (alphaAll * CUSTOM_ALPHA_SHARE) / Math.max(1, critical);
+  const metrics = [
+    ...checks(
+      window,
+      canary,
+      baseline,
+      policy,
+      critical > 0 ? alphaAll * (1 - CUSTOM_ALPHA_SHARE) : alphaAll,
+    ),
+    ...judgeCustomMetrics(window, customMetrics, policy, alphaCustom),
+    alarmEvidence,
+  ];
   const verdict = { minRequests, canary, baseline, metrics, earlyPass: false };
-  if (metrics.some((m) => m.result === 'fail')) return { ...verdict, result: 'fail', reason: 'checkFailed' };
+  // Advisory metrics are reported, never judged on.
+  const judged = metrics.filter((m) => !m.facts.advisory);
+  if (judged.some((m) => m.result === 'fail')) return { ...verdict, result: 'fail', reason: 'checkFailed' };
   if (canary.requests < minRequests) {
     return { ...verdict, result: 'inconclusive', reason: 'lowTraffic', lowTraffic: true };
   }
-  if (metrics.some((m) => m.result === 'inconclusive')) {
+  if (judged.some((m) => m.result === 'inconclusive')) {
     return { ...verdict, result: 'inconclusive', reason: 'unsettled' };
   }
-  const sequential = metrics.filter((m) => m.notWorse !== undefined);
+  const sequential = judged.filter((m) => m.notWorse !== undefined);
   const earlyPass = sequential.length > 0 && sequential.every((m) => m.notWorse === true);
   return { ...verdict, result: 'pass', reason: earlyPass ? 'notWorse' : 'passed', earlyPass };
 }

@@ -94,7 +94,9 @@ export function settledEnd(now: Date, periodSeconds: number, delaySeconds: numbe
  * Whether the canary's share of the traffic stayed the same over a period (no weight change in [start, end)). The
  * cut is by time, not by the data, like the warm-up: it does not affect the tests' validity.
  */
-function steadyShare(window: Omit<MetricWindow, 'xray'>): (p: PeriodStats) => boolean {
+export function steadyShare(
+  window: Pick<MetricWindow, 'weightChangedAt' | 'periodSeconds'>,
+): (p: { start: string }) => boolean {
   const changes = (window.weightChangedAt ?? []).map((t) => Date.parse(t));
   const length = window.periodSeconds * 1000;
   return (p) => {

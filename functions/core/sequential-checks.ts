@@ -25,7 +25,7 @@ const HOLD_EXPONENT = 0.5;
 export const XRAY_ALPHA_SHARE = 0.5;
 
 /** Evidence against H0 past √(1/α) (half-way on the log scale) and not shown not-worse: hold the step. */
-function lookingWorse(t: RatioTest): boolean {
+export function lookingWorse(t: RatioTest): boolean {
   return !t.worse && !t.notWorse && t.eValue >= t.threshold ** HOLD_EXPONENT;
 }
 
@@ -33,11 +33,11 @@ function lookingWorse(t: RatioTest): boolean {
 export const DEFAULT_MINIMUM_REGRESSION = 1.5;
 
 /** The ratio a test must show the canary below to pass early: the test's own passRatio, else the declared minimum. */
-function passRatioOf(policy: AnalysisPolicy, own: number | undefined, rho0: number): number {
+export function passRatioOf(policy: AnalysisPolicy, own: number | undefined, rho0: number): number {
   return own ?? Math.max(rho0, policy.minimumRegression ?? DEFAULT_MINIMUM_REGRESSION);
 }
 
-function sequentialEvidence(t: RatioTest, alpha: number) {
+export function sequentialEvidence(t: RatioTest, alpha: number) {
   return {
     counts: {
       canaryEvents: t.canaryEvents,
@@ -56,7 +56,7 @@ function sequentialEvidence(t: RatioTest, alpha: number) {
 }
 
 /** What a sequential test found, the ceiling checked after a test showing the canary worse. */
-function testReason(t: RatioTest, ceiling: boolean): EvidenceReason {
+export function testReason(t: RatioTest, ceiling: boolean): EvidenceReason {
   if (t.worse) return 'shownWorse';
   if (ceiling) return 'aboveCeiling';
   if (lookingWorse(t)) return 'lookingWorse';
@@ -64,7 +64,7 @@ function testReason(t: RatioTest, ceiling: boolean): EvidenceReason {
 }
 
 /** A failure on evidence or the ceiling; a pass with enough traffic unless the evidence is building; else unsettled. */
-function testResult(t: RatioTest, ceiling: boolean, enough: boolean): VerdictResult {
+export function testResult(t: RatioTest, ceiling: boolean, enough: boolean): VerdictResult {
   if (t.worse || ceiling) return 'fail';
   return enough && !lookingWorse(t) ? 'pass' : 'inconclusive';
 }

@@ -20,7 +20,8 @@ export const STATE_CHANGE_SCHEMA_VERSION = '1';
  * size"); a test holds the worst case to it.
  */
 export const MAX_TEXT = 1000;
-export const MAX_EVIDENCE = 10;
+/** Every check of the judge fits: 7 built in, 22 custom metrics (20 configured, ECS CPU and memory), the alarms. */
+export const MAX_EVIDENCE = 32;
 /** PutEvents' limit on one entry, counted as that page counts it (UTF-8 bytes of Source, DetailType, Detail, Time). */
 export const MAX_ENTRY_BYTES = 256 * 1024;
 

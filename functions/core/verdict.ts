@@ -45,6 +45,25 @@ export interface PeriodStats {
   aboveMedian?: number;
 }
 
+/**
+ * One period of one version's custom metric (config `analysis.metrics`): a gauge's value, or a counts metric's good,
+ * bad and total events (the two the metric queries). A missing value is no data for the period.
+ */
+export interface CustomPoint {
+  start: string;
+  value?: number;
+  good?: number;
+  bad?: number;
+  total?: number;
+}
+
+/** A custom metric's periods for both versions, by the metric's name. */
+export interface CustomSeries {
+  name: string;
+  canary: CustomPoint[];
+  baseline: CustomPoint[];
+}
+
 export interface MetricWindow {
   from: string;
   to: string;
@@ -75,6 +94,8 @@ export interface MetricWindow {
    * judged beside the load balancer's metrics (evidence `xray.errorRate`, `xray.latency`), sharing alpha.
    */
   xray?: Omit<MetricWindow, 'xray'>;
+  /** The custom metrics' periods (config `analysis.metrics` and the ECS deployer's), judged by core/custom-checks.ts. */
+  custom?: CustomSeries[];
 }
 
 export interface AlarmState {
@@ -127,7 +148,9 @@ export type EvidenceReason =
   | 'someUnhealthy'
   | 'healthy'
   | 'alarmsFiring'
-  | 'alarmsOk';
+  | 'alarmsOk'
+  | 'lowData'
+  | 'belowFloor';
 
 /** One version's side of the error-rate check: its rate, its counts and, when the source gives it, what failed. */
 export interface RateSide {
@@ -163,6 +186,25 @@ export interface EvidenceFacts {
   /** Alarms: the gating alarms in ALARM, and how many gate the rollout. */
   firing?: string[];
   alarmCount?: number;
+  /** Custom metrics: what the metric is, whether it only reports, and the data it has against what it needs. */
+  kind?: 'counts' | 'gauge';
+  direction?: 'higherIsWorse' | 'lowerIsWorse';
+  advisory?: boolean;
+  minData?: number;
+  data?: number;
+  /** Gauges: the absolute floor on the canary's level (belowFloor). */
+  floor?: number;
+  /**
+   * Gauges: the confidence sequence that decided, for the mean per-period difference (positive: worse) between the
+   * canary and `factor` × stable's value; null bounds are unbounded (too few periods).
+   */
+  difference?: {
+    factor: number;
+    mean: number | null;
+    lower: number | null;
+    upper: number | null;
+    level: number;
+  };
 }
 
 export interface MetricEvidence {
@@ -173,7 +215,8 @@ export interface MetricEvidence {
     | 'alarms'
     | 'targetHealth'
     | 'xray.errorRate'
-    | 'xray.latency';
+    | 'xray.latency'
+    | `custom.${string}`;
   result: VerdictResult;
   /** The canary's value and the limit it was held to (same unit as the metric). */
   canary: number | null;

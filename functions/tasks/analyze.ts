@@ -5,6 +5,7 @@
  */
 
 import type { AnalysisPolicy } from '../core/config';
+import { customMetrics } from '../core/custom-metrics';
 import { CanaryFailedError, ConfigInvalidError, TrafficDriftedError } from '../core/errors';
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd, type Verdict } from '../core/judge';
 import { lateMetricsNote, periodCounts, revisedPeriods } from '../core/late-metrics';
@@ -203,9 +204,10 @@ async function judgeSinceCanary(
     periodSeconds: PERIOD_SECONDS,
     ...(record.latencyThresholds ? { thresholds: record.latencyThresholds } : {}),
   };
+  const custom = customMetrics(rollout.config);
   const xray = xraySource(deps, policy);
   const [window, xrayWindow, alarmStates] = await Promise.all([
-    deps.metrics.fetch(query),
+    deps.metrics.fetch(custom.length > 0 ? { ...query, metrics: custom } : query),
     xray?.fetch(query),
     policy.alarms.length > 0 ? deps.alarms.states(policy.alarms) : Promise.resolve([]),
   ]);
@@ -216,7 +218,12 @@ async function judgeSinceCanary(
     ...(record.canaryStartedAt ? { canaryWeightedFrom: record.canaryStartedAt } : {}),
     ...(record.weightChangedAt ? { weightChangedAt: record.weightChangedAt } : {}),
   };
-  const judged = judge(xrayWindow ? { ...weighted, xray: xrayWindow } : weighted, alarmStates, policy);
+  const judged = judge(
+    xrayWindow ? { ...weighted, xray: xrayWindow } : weighted,
+    alarmStates,
+    policy,
+    custom,
+  );
   // Periods judged before that changed since: judged on the new counts, reported (core/late-metrics.ts).
   const lateMetrics = lateMetricsNote(
     {

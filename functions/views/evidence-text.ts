@@ -6,6 +6,7 @@
  */
 import type { Decision } from '../core/rules';
 import type { FailureCounts, MetricEvidence, RateSide, Verdict } from '../core/verdict';
+import { customMetricText } from './custom-metric-text';
 
 export const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
@@ -159,6 +160,8 @@ export function evidenceText(evidence: Stored<MetricEvidence>): string {
       return m.reason === 'alarmsFiring'
         ? `in ALARM: ${(m.facts.firing ?? []).join(', ')}`
         : `${m.facts.alarmCount ?? 0} gating alarm(s) OK`;
+    default:
+      return customMetricText(m);
   }
 }
 
@@ -171,13 +174,13 @@ export function verdictText(verdict: Stored<Verdict> & { reason: Verdict['reason
       return all(v.metrics.filter((m) => m.metric === 'alarms'));
     case 'checkFailed':
       return v.metrics
-        .filter((m) => m.result === 'fail')
+        .filter((m) => m.result === 'fail' && !m.facts?.advisory)
         .map((m) => `${m.metric}: ${evidenceText(m)}`)
         .join('; ');
     case 'lowTraffic':
       return `not enough canary traffic yet: ${v.canary.requests} of ${v.minRequests} requests`;
     case 'unsettled':
-      return all(v.metrics.filter((m) => m.result === 'inconclusive'));
+      return all(v.metrics.filter((m) => m.result === 'inconclusive' && !m.facts?.advisory));
     case 'notWorse':
       return `not worse (early pass): ${all(v.metrics)}`;
     case 'passed':

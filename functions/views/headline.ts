@@ -5,6 +5,7 @@
  */
 import { imageLabel, type RolloutRecord } from '../core/rollout';
 import type { MetricEvidence, Verdict } from '../core/verdict';
+import { customFailedCheck, customName } from './custom-metric-text';
 import { pct } from './evidence-text';
 
 const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${Math.round(x)} ms`);
@@ -62,10 +63,12 @@ function failedCheck(m: MetricEvidence): string {
         : `Every canary target was unhealthy for ${plural(f.minutes ?? 0, 'minute')} while serving traffic`;
     case 'alarms':
       return `Alarm ${(f.firing ?? []).join(', ')} is firing`;
+    default:
+      return customFailedCheck(m);
   }
 }
 
-const CHECK_NAMES: Record<MetricEvidence['metric'], string> = {
+const CHECK_NAMES: Record<string, string> = {
   errorRate: 'errors',
   latencyP99: 'slow requests',
   latencyP50: 'overall latency',
@@ -77,10 +80,13 @@ const CHECK_NAMES: Record<MetricEvidence['metric'], string> = {
 
 /** Why an inconclusive verdict is not settled yet: evidence building against the canary, or nothing to judge. */
 function unsettled(verdict: Verdict): string {
-  const open = verdict.metrics.filter((m) => m.result === 'inconclusive');
+  const open = verdict.metrics.filter((m) => m.result === 'inconclusive' && !m.facts?.advisory);
   const building = open.filter((m) => m.lookingWorse === true);
+  const name = (m: MetricEvidence) => CHECK_NAMES[m.metric] ?? customName(m);
   if (building.length > 0)
-    return `The canary may be worse on ${building.map((m) => CHECK_NAMES[m.metric]).join(' and ')}, the evidence is still building`;
+    return `The canary may be worse on ${building.map(name).join(' and ')}, the evidence is still building`;
+  const lowData = open.filter((m) => m.reason === 'lowData');
+  if (lowData.length > 0) return `Not judged yet: too little data for ${lowData.map(name).join(' and ')}`;
   if (open.some((m) => m.reason === 'warmingUp')) return 'Not judged yet: the canary is still warming up';
   if (open.some((m) => m.reason === 'noLatencyData')) return 'Not judged yet: no canary latency data';
   return 'Not settled yet: no check shows the canary worse or better';
@@ -101,7 +107,9 @@ export function verdictSentence(verdict: Verdict | undefined, todo?: string): st
       return `${lead}: ${plural(canary.errors, 'error')} in ${plural(canary.requests, 'request')} against ${rate(baseline.errorRate)} on stable; ${next}`;
     }
     case 'fail': {
-      const failed = (verdict.metrics ?? []).find((m) => m.result === 'fail' && m.reason !== undefined);
+      const failed = (verdict.metrics ?? []).find(
+        (m) => m.result === 'fail' && m.reason !== undefined && !m.facts?.advisory,
+      );
       return `${failed ? failedCheck(failed) : 'The canary failed its analysis'}; ${next}`;
     }
     case 'lowTraffic':

@@ -97,6 +97,8 @@ describe('parseServiceConfig', () => {
         errorRate: { tolerance: 0, minIncrease: 0.005, max: 0.05 },
         latency: { p99Tolerance: 0.25, p99MinIncreaseMs: 25 },
         alarms: [],
+        metrics: [],
+        ecsMetrics: { enabled: true, critical: false, tolerance: 0.5 },
       });
       expect(config.approvals).toEqual({ timeoutSeconds: 3600, onTimeout: 'rollback' });
       expect(config.readiness).toEqual({ timeoutSeconds: 600, pollSeconds: 15 });

@@ -1,5 +1,6 @@
 /**
- * CloudWatch: ALB metrics per target group (MetricSource). The gating alarms are in cloudwatch-alarms.ts.
+ * CloudWatch: ALB metrics per target group and the custom metrics per version (MetricSource), in the same
+ * GetMetricData requests (cloudwatch-custom.ts). The gating alarms are in cloudwatch-alarms.ts.
  */
 import {
   type CloudWatchClient,
@@ -11,6 +12,7 @@ import { TransientError } from '../../core/errors';
 import type { MetricWindow, PeriodStats } from '../../core/judge';
 import type { LatencyThresholds } from '../../core/rollout';
 import type { BaselineQuery, MetricQuery, MetricSource } from '../../ports';
+import { customQueryGroups, customSeries, packRequests } from './cloudwatch-custom';
 import { AccessDeniedError, type AdapterOptions, AwsCaller } from './sdk';
 
 /** `app/<name>/<id>`, the LoadBalancer dimension, from a listener (or listener rule) ARN. */
@@ -126,12 +128,28 @@ export class CloudWatchMetricSource implements MetricSource {
       periodSeconds,
       ...(thresholds ? { slowThresholdMs: thresholds.p99Ms, medianThresholdMs: thresholds.p50Ms } : {}),
     };
-    if (starts.length === 0) return { ...window, canary: [], baseline: [] };
+    const metrics = query.metrics ?? [];
+    if (starts.length === 0) {
+      const none = metrics.map((m) => ({ name: m.name, canary: [], baseline: [] }));
+      return { ...window, canary: [], baseline: [], ...(metrics.length > 0 ? { custom: none } : {}) };
+    }
 
-    const queries = metricQueries(route, periodSeconds, thresholds);
-    const series = await this.getMetricData(queries, new Date(starts[0] ?? from.getTime()), end);
+    const groups = [
+      metricQueries(route, periodSeconds, thresholds),
+      ...customQueryGroups(metrics, periodSeconds),
+    ];
+    const series = new Map<string, Array<[Date, number]>>();
+    for (const queries of packRequests(groups)) {
+      const got = await this.getMetricData(queries, new Date(starts[0] ?? from.getTime()), end);
+      for (const [id, points] of got) series.set(id, points);
+    }
     const build = (version: Version) => periodStats(version, series, starts, periodSeconds, thresholds);
-    return { ...window, canary: build('canary'), baseline: build('baseline') };
+    return {
+      ...window,
+      canary: build('canary'),
+      baseline: build('baseline'),
+      ...(metrics.length > 0 ? { custom: customSeries(metrics, series, starts, periodSeconds) } : {}),
+    };
   }
 
   /**
@@ -178,7 +196,7 @@ export class CloudWatchMetricSource implements MetricSource {
     let nextToken: string | undefined;
     do {
       const token = nextToken;
-      const out = await this.aws.call('cloudwatch:GetMetricData', 'AWS/ApplicationELB metrics', () =>
+      const out = await this.aws.call('cloudwatch:GetMetricData', "the rollout's metrics", () =>
         this.cloudwatch.send(
           new GetMetricDataCommand({
             MetricDataQueries: queries,
