@@ -71,6 +71,7 @@ import { StepFunctionsExecutions } from '../../functions/adapters/aws/sfn';
 import { SnsNotifier } from '../../functions/adapters/aws/sns';
 import { XRayMetricSource } from '../../functions/adapters/aws/xray';
 import { stepSpecs } from '../../functions/core/config';
+import { customMetrics } from '../../functions/core/custom-metrics';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
 import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
@@ -422,6 +423,37 @@ const CASES: Case[] = [
       });
       await metrics.baselineThresholds({ route: route(), from: new Date('2026-03-14T08:40:10Z'), to });
       await new CloudWatchAlarmSource(clients.cloudwatch, noWait).states(['web-5xx-high', 'web-health']);
+    },
+  },
+  {
+    name: 'CloudWatch: custom metrics per version (a metric, metric math, the ECS services) with the ALB metrics',
+    covers: ['CloudWatch GetMetricData'],
+    run: async () => {
+      mocks.cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+      const config = validParsedConfig({
+        analysis: {
+          metrics: [
+            {
+              name: 'orders',
+              kind: 'counts',
+              direction: 'lowerIsWorse',
+              versionDimension: { name: 'Service', canary: 'web-canary', stable: 'web' },
+              good: { namespace: 'Shop', metricName: 'OrdersCompleted' },
+              total: {
+                expression: 'FILL(tried, 0)',
+                metrics: { tried: { namespace: 'Shop', metricName: 'OrdersAttempted' } },
+              },
+            },
+          ],
+        },
+      });
+      await new CloudWatchMetricSource(clients.cloudwatch, noWait).fetch({
+        route: route(),
+        from: new Date('2026-03-14T09:30:00Z'),
+        to: new Date('2026-03-14T09:40:00Z'),
+        periodSeconds: 60,
+        metrics: customMetrics(config),
+      });
     },
   },
   {
