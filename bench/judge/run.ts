@@ -36,6 +36,7 @@ import { afterAnalysis, decide, nextBakeWait, stepBakeSeconds } from '../../func
 import { ERROR_ALPHA_SHARE } from '../../functions/core/sequential-checks';
 import { fixedCheckFails, mannWhitney, mannWhitneyIndicators } from './baselines';
 import { boundMedian, detectionBound } from './bounds';
+import { customRows, runCustom } from './custom';
 import { normCdf, normInv, Rng } from './random';
 
 const PERIOD_S = 60;
@@ -899,8 +900,17 @@ export async function main(args: string[]): Promise<void> {
         );
   const bounds = boundsFor(results);
   const targets = targetsFor(results);
+  // Custom metrics (bench/judge/custom.ts): BENCH_CUSTOM=0 leaves them out.
+  const custom =
+    process.env.BENCH_CUSTOM === '0'
+      ? []
+      : runCustom(
+          Number(process.env.BENCH_CUSTOM_AA_RUNS ?? 1000),
+          Number(process.env.BENCH_CUSTOM_REG_RUNS ?? 300),
+          SEED,
+        );
   if (json) {
-    process.stdout.write(`${JSON.stringify({ scenarios: results, bounds, targets }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ scenarios: results, bounds, targets, custom }, null, 2)}\n`);
     return;
   }
   const rows: string[][] = [
@@ -941,6 +951,10 @@ export async function main(args: string[]): Promise<void> {
   printDelayCost(results);
   printBounds(bounds);
   printTargets(targets);
+  if (custom.length > 0) {
+    process.stdout.write('\n');
+    printTable(customRows(custom));
+  }
   process.stdout.write(
     `\nA/A runs ${aaRuns}, regression runs ${regRuns}; runs of ${HORIZON} one-minute periods; slow threshold ${SLOW_MS} ms, median threshold ${MEDIAN_MS} ms; warm-up 120 s; ${workers} worker(s); ` +
       `requests-to-detect quantiles count undetected runs as ∞ (— when the quantile is ∞); req→detect: canary requests in the ` +
