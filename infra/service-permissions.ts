@@ -75,10 +75,14 @@ export class ServicePermissions {
 
   metrics(fn: ControllerFunction, use: 'baseline' | 'judge') {
     const { grants } = this.scope;
+    // The one statement covers every metric the judge reads: the load balancer's, the custom metrics a service
+    // names (analysis.metrics) and the ECS services' CPU and memory. GetMetricData has no resource type in the
+    // Service Authorization Reference ("Actions, resources, and condition keys for Amazon CloudWatch") and the
+    // CloudWatch permissions reference gives "*" as its Resource: no metric or namespace can be named in the policy.
     grants.allow(
       fn,
       new iam.PolicyStatement({ sid: 'MetricData', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
-      'cloudwatch:GetMetricData has no resource-level permissions (IAM requires "*").',
+      'cloudwatch:GetMetricData has no resource-level permissions (IAM requires "*"), for custom metrics as for ALB metrics.',
     );
     if (use === 'judge' && this.hasAlarms) {
       grants.allow(
