@@ -34,6 +34,8 @@ type Side = 'canary' | 'baseline';
 interface CustomScenario {
   name: string;
   aa: boolean;
+  /** The canary's share by minute (default WEIGHT throughout). */
+  weight?: (minute: number) => number;
   spec: CustomMetricConfig;
   /** One minute's point for a version, given its requests. */
   point: (rng: Rng, side: Side, requests: number, minute: number) => CustomPoint;
@@ -130,6 +132,15 @@ export const CUSTOM_SCENARIOS: CustomScenario[] = [
     point: perRequest(both(0.9)),
   },
   {
+    // The per-minute noise shrinks as the canary's share grows (5 → 10 → 25 → 50%, 15 minutes each): the sequence
+    // assumes one variance, so this is its hardest A/A.
+    name: 'gauge A/A across steps 5→50% (orders per request)',
+    aa: true,
+    weight: (minute) => [0.05, 0.1, 0.25, 0.5][Math.floor(minute / 15)] ?? 0.5,
+    spec: spec('gauge', 'lowerIsWorse', 0),
+    point: perRequest(both(0.9)),
+  },
+  {
     name: 'gauge: orders per request down a third',
     aa: false,
     spec: spec('gauge', 'lowerIsWorse', 0.1),
@@ -146,8 +157,9 @@ interface Minute {
 
 function simulateMinutes(s: CustomScenario, rng: Rng): Minute[] {
   return Array.from({ length: HORIZON }, (_, i) => {
-    const canaryRequests = rng.poisson(RPM * WEIGHT);
-    const baselineRequests = rng.poisson(RPM * (1 - WEIGHT));
+    const weight = s.weight?.(i) ?? WEIGHT;
+    const canaryRequests = rng.poisson(RPM * weight);
+    const baselineRequests = rng.poisson(RPM * (1 - weight));
     return {
       canary: { ...s.point(rng, 'canary', canaryRequests, i), start: at(i) },
       baseline: { ...s.point(rng, 'baseline', baselineRequests, i), start: at(i) },
@@ -226,7 +238,17 @@ export interface CustomFigures {
   runs: number;
   /** A/A: share of runs rolled back; regression: share detected, and the median minute of detection. */
   rate: number;
+  /** The rate's 95% Wilson interval. */
+  interval: [number, number];
   medianMinute: number | null;
+}
+
+function wilson(k: number, n: number, z = 1.959964): [number, number] {
+  const p = k / n;
+  const d = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / d;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
 export function runCustom(aaRuns: number, regRuns: number, seed: number): CustomFigures[] {
@@ -249,6 +271,7 @@ export function runCustom(aaRuns: number, regRuns: number, seed: number): Custom
         judge: judgeName,
         runs,
         rate: ts.length / runs,
+        interval: wilson(ts.length, runs),
         medianMinute: sorted[mid] ?? null,
       };
     });
@@ -257,12 +280,18 @@ export function runCustom(aaRuns: number, regRuns: number, seed: number): Custom
 
 export function customRows(figures: CustomFigures[]): string[][] {
   return [
-    ['custom-metric scenario', 'judge', 'runs', 'false rollback / detected', 'median minute to detect'],
+    [
+      'custom-metric scenario',
+      'judge',
+      'runs',
+      'false rollback / detected [95% Wilson]',
+      'median minute to detect',
+    ],
     ...figures.map((f) => [
       f.scenario,
       f.judge,
       String(f.runs),
-      `${(f.rate * 100).toFixed(2)}%`,
+      `${(f.rate * 100).toFixed(2)}% [${(f.interval[0] * 100).toFixed(2)}–${(f.interval[1] * 100).toFixed(2)}]`,
       CUSTOM_SCENARIOS.find((s) => s.name === f.scenario)?.aa ? '—' : (f.medianMinute?.toString() ?? '—'),
     ]),
   ];

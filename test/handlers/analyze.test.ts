@@ -48,6 +48,33 @@ function series(id: string, label: string, values: number[]): MetricDataResult {
 
 const ALB = 'app/web/50dc6c495c0c9188';
 
+/** The canary's and stable's ECS service CPU and memory utilization (the ECS deployer's custom metrics). */
+function ecsQueries() {
+  return ['CPUUtilization', 'MemoryUtilization'].flatMap((MetricName, i) =>
+    (
+      [
+        ['canary', 'web-canary'],
+        ['baseline', 'web'],
+      ] as const
+    ).map(([version, service]) => ({
+      Id: `x${i}_${version}_value`,
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/ECS',
+          MetricName,
+          Dimensions: [
+            { Name: 'ClusterName', Value: 'prod' },
+            { Name: 'ServiceName', Value: service },
+          ],
+        },
+        Period: 60,
+        Stat: 'Average',
+      },
+      ReturnData: true,
+    })),
+  );
+}
+
 function queries() {
   const dims = (tg: string) => [
     { Name: 'LoadBalancer', Value: ALB },
@@ -141,7 +168,8 @@ describe('analyze', () => {
     expect(result).toEqual({ action: 'advance', seconds: 0, bakeLeft: 0, extensions: 0, analyses: 1 });
     expect(cloudwatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input)).toEqual([
       {
-        MetricDataQueries: queries(),
+        // The ECS deployer's CPU and memory per service, in the same request.
+        MetricDataQueries: [...queries(), ...ecsQueries()],
         StartTime: new Date(CANARY_STARTED),
         // Only settled minutes: the default metric delay (120 s) before NOW, on a minute boundary.
         EndTime: new Date(Date.parse(NOW) - 120_000),
@@ -181,6 +209,9 @@ describe('analyze', () => {
     ).toEqual([
       ['errorRate', 'pass'],
       ['latencyP99', 'pass'],
+      // No ECS datapoints in the window: advisory, reported without data, never holding the step.
+      ['custom.ecsCpu', 'pass'],
+      ['custom.ecsMemory', 'pass'],
       ['alarms', 'pass'],
     ]);
 

@@ -191,6 +191,8 @@ describe('analyze passes the stored thresholds unchanged', () => {
       to: new Date('2025-03-14T09:38:00.000Z'),
       periodSeconds: 60,
       thresholds: { p99Ms: 320, p50Ms: 85 },
+      // The ECS deployer's CPU and memory come along.
+      metrics: [expect.objectContaining({ name: 'ecsCpu' }), expect.objectContaining({ name: 'ecsMemory' })],
     });
   });
 
