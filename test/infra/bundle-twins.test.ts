@@ -13,8 +13,12 @@ import { type BundlePair, buildPairs, handlerNames, MAX_RATIO } from '../../benc
  */
 const ABOVE_MAX_WITH_ZOD: Record<string, { ratio: number; why: string }> = {
   analyze: {
-    ratio: 1.23,
-    why: 'the judge (sequential and point checks), its evidence text, CloudWatch and X-Ray reads',
+    ratio: 1.24,
+    why: 'the judge (sequential, point and custom-metric checks), its evidence text, CloudWatch and X-Ray reads',
+  },
+  'check-ready': {
+    ratio: 1.16,
+    why: "the service config's schemas, custom metrics included, in the rollout it reads",
   },
   'approval-page': { ratio: 1.2, why: 'renders the approval page and the rollout report' },
   notify: { ratio: 1.19, why: 'writes the notifications (headline, evidence text) and pages PagerDuty' },
@@ -37,6 +41,14 @@ const ABOVE_MAX_WITH_ZOD: Record<string, { ratio: number; why: string }> = {
   },
 };
 const maxWithZod = (handler: string) => ABOVE_MAX_WITH_ZOD[handler]?.ratio ?? MAX_RATIO;
+
+/** The handlers whose own modules (zod left out) are above ×MAX_RATIO their twin's, with their ceiling and why. */
+const OWN_ABOVE_MAX: Record<string, { ratio: number; why: string }> = {
+  analyze: {
+    ratio: 1.17,
+    why: 'the custom metrics: their checks, the gauge test, their evidence text and queries',
+  },
+};
 
 /** A full `zod` import anywhere in a bundle brings about 95 KB of it; zod/mini's schemas keep about 38 KB. */
 const MAX_ZOD_BYTES = 50 * 1024;
@@ -63,7 +75,9 @@ describe('Lambda bundles against their twins', () => {
 
   it.each(handlerNames())(`%s: its own modules add at most ×${MAX_RATIO} to the twin's bytes`, (handler) => {
     const p = pair(handler);
-    expect(p.bytes - ownPackages(p)).toBeLessThanOrEqual(MAX_RATIO * p.twinBytes);
+    expect(p.bytes - ownPackages(p)).toBeLessThanOrEqual(
+      (OWN_ABOVE_MAX[handler]?.ratio ?? MAX_RATIO) * p.twinBytes,
+    );
   });
 
   it.each(handlerNames())(
