@@ -86,6 +86,38 @@ export const metricQuerySchema = z.union([metricStat, metricMath], {
 });
 export type MetricQueryConfig = z.output<typeof metricQuerySchema>;
 
+/** The metrics a query reads (one, or an expression's), with the path of their dimensions in the config. */
+function statsOf(q: MetricQueryConfig | undefined, path: (string | number)[]) {
+  if (!q) return [];
+  if (!('expression' in q)) return [{ stat: q, path: [...path, 'dimensions'] }];
+  return Object.entries(q.metrics).map(([id, stat]) => ({
+    stat,
+    path: [...path, 'metrics', id, 'dimensions'],
+  }));
+}
+
+/** The version's dimension is added per version: a query must not set it itself. */
+const versionDimensionApart = z.superRefine(
+  (
+    m: { versionDimension: { name: string } } & Partial<
+      Record<'good' | 'bad' | 'total' | 'value', MetricQueryConfig>
+    >,
+    ctx,
+  ) => {
+    for (const role of ['good', 'bad', 'total', 'value'] as const) {
+      for (const { stat, path } of statsOf(m[role], [role])) {
+        if (stat.dimensions && m.versionDimension.name in stat.dimensions) {
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `must not set ${m.versionDimension.name}: versionDimension gives it per version`,
+          });
+        }
+      }
+    }
+  },
+);
+
 const tolerance = z._default(z.number().check(z.gte(0), z.lte(100)), 0);
 const common = {
   /** The evidence's name (`custom.<name>`): 1–24 characters, a lower-case letter first. */
@@ -131,6 +163,7 @@ const countsMetric = z
       message: 'a counts metric needs exactly two of good, bad and total',
       path: ['total'],
     }),
+    versionDimensionApart,
   );
 
 /**
@@ -151,6 +184,7 @@ const gaugeMetric = z
       message: 'must be below max',
       path: ['min'],
     }),
+    versionDimensionApart,
   );
 
 export const customMetricSchema = z.discriminatedUnion('kind', [countsMetric, gaugeMetric], {

@@ -132,6 +132,9 @@ export interface FailureCounts {
  * - The p99 comparison (no slow-request counts): warmingUp, noLatencyData, p99Compared.
  * - Target health: noHealthyTarget, allUnhealthy (both fail), someUnhealthy, healthy.
  * - Alarms: alarmsFiring, alarmsOk.
+ * - Custom metrics (core/custom-checks.ts): the sequential reasons above, lowData (below the metric's minData: holds
+ *   the step when critical), noBaseline (no minute both versions served: absolute bounds only), aboveCeiling and
+ *   belowFloor (a gauge's max and min).
  */
 export type EvidenceReason =
   | 'shownWorse'

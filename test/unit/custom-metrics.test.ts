@@ -63,6 +63,12 @@ describe('analysis.metrics in the service config', () => {
       /tell the versions apart/,
     ],
     [
+      'a query setting the version dimension itself',
+      [counts({ total: { ...ORDERS, dimensions: { Service: 'web' } } })],
+      'analysis.metrics[0].total.dimensions',
+      /versionDimension gives it per version/,
+    ],
+    [
       'an expression naming an undeclared metric',
       [counts({ total: { expression: 'a + b', metrics: { a: ORDERS } } })],
       'analysis.metrics[0].total.expression',
