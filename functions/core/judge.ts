@@ -143,9 +143,12 @@ export function judge(
   if (canary.requests < minRequests) {
     return { ...verdict, result: 'inconclusive', reason: 'lowTraffic', lowTraffic: true };
   }
-  if (judged.some((m) => m.result === 'inconclusive')) {
+  const open = judged.filter((m) => m.result === 'inconclusive');
+  if (open.some((m) => m.reason !== 'lowData'))
     return { ...verdict, result: 'inconclusive', reason: 'unsettled' };
-  }
+  // A critical custom metric without its data yet waits for traffic, like too few requests: never a failure for
+  // lack of data, and no extension used up.
+  if (open.length > 0) return { ...verdict, result: 'inconclusive', reason: 'lowData', lowTraffic: true };
   const sequential = judged.filter((m) => m.notWorse !== undefined);
   const earlyPass = sequential.length > 0 && sequential.every((m) => m.notWorse === true);
   return { ...verdict, result: 'pass', reason: earlyPass ? 'notWorse' : 'passed', earlyPass };

@@ -263,6 +263,7 @@ export type VerdictReason =
   | 'alarmFiring'
   | 'checkFailed'
   | 'lowTraffic'
+  | 'lowData'
   | 'unsettled'
   | 'passed'
   | 'notWorse';
@@ -277,7 +278,10 @@ export interface Verdict {
   metrics: MetricEvidence[];
   /** A pass on positive evidence that the canary is not worse: the step may be promoted before its bake ends. */
   earlyPass?: boolean;
-  /** Inconclusive because the canary has not served minRequests yet: wait for traffic, never fail for it. */
+  /**
+   * Inconclusive because the canary has not served minRequests yet, or a critical custom metric lacks its minData
+   * (reason lowData): wait for traffic, never fail for it.
+   */
   lowTraffic?: boolean;
   /** Periods judged by an earlier analysis whose counts have changed since (see core/late-metrics.ts). */
   lateMetrics?: LateMetrics;

@@ -179,6 +179,11 @@ export function verdictText(verdict: Stored<Verdict> & { reason: Verdict['reason
         .join('; ');
     case 'lowTraffic':
       return `not enough canary traffic yet: ${v.canary.requests} of ${v.minRequests} requests`;
+    case 'lowData':
+      return `not enough data yet: ${v.metrics
+        .filter((m) => m.reason === 'lowData' && m.result === 'inconclusive')
+        .map((m) => `${m.metric}: ${evidenceText(m)}`)
+        .join('; ')}`;
     case 'unsettled':
       return all(v.metrics.filter((m) => m.result === 'inconclusive' && !m.facts?.advisory));
     case 'notWorse':

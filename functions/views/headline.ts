@@ -27,7 +27,7 @@ export type VerdictKind = keyof typeof DEFAULT_TODO;
 export function verdictKind(verdict: Pick<Verdict, 'result' | 'reason'>): VerdictKind {
   if (verdict.result === 'pass') return 'pass';
   if (verdict.result === 'fail') return 'fail';
-  return verdict.reason === 'lowTraffic' ? 'lowTraffic' : 'unsettled';
+  return verdict.reason === 'lowTraffic' || verdict.reason === 'lowData' ? 'lowTraffic' : 'unsettled';
 }
 
 const SOURCE = (m: MetricEvidence) => (m.metric.startsWith('xray.') ? ' (X-Ray traces)' : '');
@@ -112,8 +112,13 @@ export function verdictSentence(verdict: Verdict | undefined, todo?: string): st
       );
       return `${failed ? failedCheck(failed) : 'The canary failed its analysis'}; ${next}`;
     }
-    case 'lowTraffic':
-      return `Too little canary traffic to judge yet: ${canary.requests} of ${verdict.minRequests} requests; ${next}`;
+    case 'lowTraffic': {
+      if (verdict.reason !== 'lowData')
+        return `Too little canary traffic to judge yet: ${canary.requests} of ${verdict.minRequests} requests; ${next}`;
+      const short = verdict.metrics.filter((m) => m.reason === 'lowData' && m.result === 'inconclusive');
+      const what = short.map((m) => `${customName(m)} (${m.facts.data ?? 0} of ${m.facts.minData ?? 0})`);
+      return `Too little data to judge yet for ${what.join(' and ')}; ${next}`;
+    }
     case 'unsettled':
       return `${unsettled(verdict)}; ${next}`;
   }

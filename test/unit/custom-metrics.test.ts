@@ -4,6 +4,7 @@ import type { CustomMetricConfig } from '../../functions/core/custom-metrics';
 import { customMetrics } from '../../functions/core/custom-metrics';
 import { ConfigInvalidError } from '../../functions/core/errors';
 import { judge, type MetricEvidence, type MetricWindow, type Verdict } from '../../functions/core/judge';
+import { decide } from '../../functions/core/rules';
 import { logEValue, meanSequence } from '../../functions/core/stats/mean';
 import type { CustomPoint } from '../../functions/core/verdict';
 import { evidenceText, verdictText } from '../../functions/views/evidence-text';
@@ -214,11 +215,19 @@ describe('judging custom metrics', () => {
     expect(evidence(v)).toMatchObject({ result: 'fail', reason: 'aboveCeiling' });
   });
 
-  it('holds the step while a critical metric lacks data, never for an advisory one', () => {
+  it('waits for traffic while a critical metric lacks data, using no extension (never a failure for it)', () => {
     const w = window(2, () => ({ canary: { value: 30 }, baseline: { value: 30 } }));
     const critical = judge(w, [], policy, [spec({})]);
-    expect(critical).toMatchObject({ result: 'inconclusive', reason: 'unsettled' });
-    expect(verdictSentence(critical)).toMatch(/too little data for m/);
+    expect(critical).toMatchObject({ result: 'inconclusive', reason: 'lowData', lowTraffic: true });
+    // Every extension used already: still waiting, not rolled back.
+    const step = { index: 0, weight: 5, bakeSeconds: 60, approval: false };
+    expect(decide(critical, step, policy.maxExtensions, policy).action).toBe('awaitTraffic');
+    expect(verdictSentence(critical)).toBe(
+      'Too little data to judge yet for m (2 of 3); nothing to do, the step waits for traffic',
+    );
+    expect(verdictText(critical)).toMatch(
+      /^not enough data yet: custom\.m: canary 30 vs stable 30 \(means over 2 paired minutes\): not judged yet: 2 of 3 paired minutes$/,
+    );
     expect(judge(w, [], policy, [spec({ critical: false })]).result).toBe('pass');
   });
 
