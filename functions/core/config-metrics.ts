@@ -11,19 +11,17 @@ import * as z from './zod';
  * so the config's ids stay short.
  */
 const ID = /^[a-z][a-zA-Z0-9_]*$/;
-const queryId = z
-  .string()
-  .check(
-    z.regex(ID, 'must start with a lowercase letter, then letters, digits or _ (a CloudWatch query Id)'),
-    z.maxLength(32, 'must be at most 32 characters'),
-  );
+const ID_MESSAGE = 'must start with a lowercase letter, then letters, digits or _';
+/** A string of min to max characters (every Lambda bundle takes these schemas: kept small). */
+const text = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
+const queryId = z.string().check(z.regex(ID, ID_MESSAGE), z.maxLength(32));
 
 /** What tells the versions apart: one dimension, with the canary's value and the stable version's. */
 const versionDimension = z
   .strictObject({
-    name: z.string().check(z.minLength(1), z.maxLength(255)),
-    canary: z.string().check(z.minLength(1), z.maxLength(1024)),
-    stable: z.string().check(z.minLength(1), z.maxLength(1024)),
+    name: text(1, 255),
+    canary: text(1, 1024),
+    stable: text(1, 1024),
   })
   .check(
     z.refine((d) => d.canary !== d.stable, {
@@ -37,8 +35,8 @@ const versionDimension = z
  * Average for gauges when left out). The metric's versionDimension is added per version.
  */
 const metricStat = z.strictObject({
-  namespace: z.string().check(z.minLength(1), z.maxLength(255)),
-  metricName: z.string().check(z.minLength(1), z.maxLength(255)),
+  namespace: text(1, 255),
+  metricName: text(1, 255),
   // A metric has at most 30 dimensions (CloudWatch API reference, Metric: Dimensions); one is the version's.
   dimensions: z.optional(
     z
@@ -48,7 +46,7 @@ const metricStat = z.strictObject({
       )
       .check(z.refine((d) => Object.keys(d).length <= 29, { message: 'must have at most 29 dimensions' })),
   ),
-  stat: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  stat: z.optional(text(1, 64)),
 });
 
 /**
@@ -59,7 +57,7 @@ const metricStat = z.strictObject({
 const metricMath = z
   .strictObject({
     // "Expression ... Length Constraints: Minimum length of 1. Maximum length of 2048" (API reference, MetricDataQuery).
-    expression: z.string().check(z.minLength(1), z.maxLength(2048)),
+    expression: text(1, 2048),
     metrics: z.record(queryId, metricStat).check(
       z.refine((m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 10, {
         message: 'must name 1 to 10 metrics',
@@ -121,12 +119,7 @@ const versionDimensionApart = z.superRefine(
 const tolerance = z._default(z.number().check(z.gte(0), z.lte(100)), 0);
 const common = {
   /** The evidence's name (`custom.<name>`): 1–24 characters, a lower-case letter first. */
-  name: z
-    .string()
-    .check(
-      z.regex(ID, 'must start with a lowercase letter, then letters, digits or _'),
-      z.maxLength(24, 'must be at most 24 characters'),
-    ),
+  name: z.string().check(z.regex(ID, ID_MESSAGE), z.maxLength(24)),
   versionDimension,
   /**
    * Which way is a regression: higherIsWorse (failures, CPU, latency) or lowerIsWorse (completed orders, conversions).

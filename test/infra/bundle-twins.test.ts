@@ -20,7 +20,14 @@ const ABOVE_MAX_WITH_ZOD: Record<string, { ratio: number; why: string }> = {
     ratio: 1.16,
     why: "the service config's schemas, custom metrics included, in the rollout it reads",
   },
-  'approval-page': { ratio: 1.2, why: 'renders the approval page and the rollout report' },
+  'approval-page': {
+    ratio: 1.21,
+    why: 'renders the approval page and the rollout report, custom metrics included',
+  },
+  bake: {
+    ratio: 1.16,
+    why: "the service config's schemas, custom metrics included, in the rollout it reads",
+  },
   notify: { ratio: 1.19, why: 'writes the notifications (headline, evidence text) and pages PagerDuty' },
   'on-alarm': { ratio: 1.19, why: 'rolls back at once: the ECS deployer, route checks, listener weights' },
   prepare: { ratio: 1.19, why: 'resolves the route: the ECS deployer, route checks, listener weights' },
@@ -47,6 +54,10 @@ const OWN_ABOVE_MAX: Record<string, { ratio: number; why: string }> = {
   analyze: {
     ratio: 1.17,
     why: 'the custom metrics: their checks, the gauge test, their evidence text and queries',
+  },
+  reconcile: {
+    ratio: 1.16,
+    why: 'repairs any rollout: its notifications word every check, custom metrics included',
   },
 };
 
