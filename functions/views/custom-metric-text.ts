@@ -16,7 +16,6 @@ const num = (x: number | null | undefined) =>
       : Number(x.toPrecision(3)).toString();
 const signed = (x: number | null) => (x === null ? '∞' : `${x >= 0 ? '+' : ''}${num(x)}`);
 
-
 /** The metric's name as a person reads it: `orders`, `ECS CPU`, `ECS memory`. */
 export function customName(m: Pick<MetricEvidence, 'metric'>): string {
   const name = m.metric.slice('custom.'.length);
