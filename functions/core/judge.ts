@@ -15,6 +15,7 @@ import {
   judgeXRay,
   XRAY_ALPHA_SHARE,
 } from './sequential-checks';
+import type { Bet } from './stats/ratio';
 import type { AlarmState, MetricEvidence, MetricWindow, Verdict, VersionSummary } from './verdict';
 
 export {
@@ -50,6 +51,7 @@ function checks(
   baseline: VersionSummary,
   policy: AnalysisPolicy,
   alphaAll: number,
+  bets: readonly Bet[] | undefined,
 ): MetricEvidence[] {
   // Two sources judge the same canary: Bonferroni over them too, so the whole judge keeps alpha.
   const alpha = window.xray ? alphaAll * (1 - XRAY_ALPHA_SHARE) : alphaAll;
@@ -61,11 +63,13 @@ function checks(
   const alphaErrors = latencyTests > 0 ? alpha * ERROR_ALPHA_SHARE : alpha;
   const alphaLatency = latencyTests > 0 ? (alpha - alphaErrors) / latencyTests : 0;
   return [
-    judgeErrorRate(window, canary, baseline, policy, alphaErrors),
+    judgeErrorRate(window, canary, baseline, policy, alphaErrors, bets),
     slow
-      ? judgeSlowRequests(window, canary, baseline, policy, alphaLatency, 'slow')
+      ? judgeSlowRequests(window, canary, baseline, policy, alphaLatency, 'slow', bets)
       : judgeLatencyP99(window, canary, baseline, policy),
-    ...(median ? [judgeSlowRequests(window, canary, baseline, policy, alphaLatency, 'aboveMedian')] : []),
+    ...(median
+      ? [judgeSlowRequests(window, canary, baseline, policy, alphaLatency, 'aboveMedian', bets)]
+      : []),
     ...(health ? [health] : []),
     ...(window.xray
       ? judgeXRay(
@@ -75,6 +79,7 @@ function checks(
           },
           policy,
           alphaAll - alpha,
+          bets,
         )
       : []),
   ];
@@ -106,12 +111,16 @@ function checks(
  * - Custom metrics (core/custom-checks.ts), when the rollout has any: the critical ones share CUSTOM_ALPHA_SHARE of
  *   alpha and judge like the others (a fail fails, missing data or evidence building holds, early pass needs them
  *   shown not worse too); advisory ones are in the evidence only.
+ *
+ * `bets`: one mixture of alternatives for every sequential test instead of each test's own (stats/ratio.ts BETS, and
+ * ABOVE_MEDIAN_BETS for the share above the median): the benchmark passes the previous mixture to compare.
  */
 export function judge(
   window: MetricWindow,
   alarms: readonly AlarmState[],
   policy: AnalysisPolicy,
   customMetrics: readonly CustomMetricConfig[] = [],
+  bets?: readonly Bet[],
 ): Verdict {
   const canary = summarize(window.canary);
   const baseline = baselineForCanary(window.canary, window.baseline);
@@ -132,6 +141,7 @@ export function judge(
       baseline,
       policy,
       critical > 0 ? alphaAll * (1 - CUSTOM_ALPHA_SHARE) : alphaAll,
+      bets,
     ),
     ...judgeCustomMetrics(window, customMetrics, policy, alphaCustom),
     alarmEvidence,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalysisPolicy } from '../../functions/core/config';
 import { judge, type MetricEvidence, type MetricWindow, type PeriodStats } from '../../functions/core/judge';
+import { BETS } from '../../functions/core/stats/ratio';
 import { evidenceText, verdictText } from '../../functions/views/evidence-text';
 import { validParsedConfig } from '../helpers/config';
 
@@ -132,6 +133,25 @@ describe('judge (sequential)', () => {
     const v = judge(w, [], policy({ warmupSeconds: 0 }));
     expect(v.result).toBe('fail');
     expect(verdictText(v)).toContain('latencyP50');
+  });
+
+  it('bets small on the share above the median: a ×1.10 share over 12 minutes fails, which the error bets would miss', () => {
+    // 55% of canary requests above the stable median vs 50% (about ×1.07 latency): the e-value on the bets of
+    // 1.10×, 1.21× and 1.46× passes the latency test's bar (1/0.001); on the error test's bets it is 60.
+    const w = win(rep(12, [300, 3, 3]), rep(12, [5700, 57, 57]));
+    for (const p of w.canary) p.aboveMedian = 165;
+    for (const p of w.baseline) p.aboveMedian = 2850;
+    w.medianThresholdMs = 100;
+    const p = policy({ warmupSeconds: 0 });
+    const v = judge(w, [], p);
+    const median = v.metrics.find((x) => x.metric === 'latencyP50') as MetricEvidence;
+    expect(median.result).toBe('fail');
+    expect(median.eThreshold).toBeCloseTo(1000, 9);
+    const withErrorBets = judge(w, [], p, BETS).metrics.find(
+      (x) => x.metric === 'latencyP50',
+    ) as MetricEvidence;
+    expect(withErrorBets.result).not.toBe('fail');
+    expect(withErrorBets.eValue).toBeLessThan(100);
   });
 
   it('holds the step (inconclusive) while the canary looks worse and the evidence is building', () => {

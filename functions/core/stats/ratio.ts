@@ -14,24 +14,36 @@
  * P(sup_t E_t ≥ 1/α) ≤ α: the test may be evaluated after every period, forever, and still fails a canary that is
  * not worse than ρ0 with probability ≤ α.
  *
- * Why a mixture over a grid of effect sizes (GRID): no single alternative ρ1 is right for every regression. A
+ * Why a mixture of bets over effect sizes (BETS): no single alternative ρ1 is right for every regression. A
  * likelihood ratio bet on ρ1 = 2ρ0 grows fastest when the truth is 2ρ0 and wastes much of its evidence when the truth
  * is 1.3ρ0 or 10ρ0 (bench/judge: a bet learned from a prior guess of 2× needed 1.65× the Neyman–Pearson bound's
- * median requests at 2× but 2.67× at 1.3× and 2.60× at 10×; this mixture needs 2.04×, 2.34× and 2.04×, against
- * 1.64×, 1.71× and 1.54× for the likelihood ratio that knows the true size). A
- * mixture Σ_k w_k LR(ρ0 m_k) grows, at any true ρ, at the rate of its best component less ln(1/w_k) nats once
- * (Waudby-Smith & Ramdas 2024, "Estimating means of bounded random variables by betting": averaging bets hedges
- * against an unknown alternative; Howard, Ramdas, McAuliffe & Sekhon 2021, "Time-uniform, nonparametric,
- * nonasymptotic confidence sequences": discrete mixtures over a geometric grid).
- * The growth rate of the bet m when the truth is m* depends on ln m / ln m* (it is ∝ 2a − a² for a = ln m / ln m*
- * near small effects), so the grid is geometric in ln m: ln m_k = ln 1.1 × 2^k. Every ρ between 1.1ρ0 and ~30ρ0
- * then has a bet within a factor √2 in ln m (about 83% of the best growth rate or more), at a fixed price
- * ln 6 ≈ 1.8 nats for the equal weights: the same cost at every effect size, which keeps detection uniformly close
- * to the bound
- * (a conjugate mixture's price grows with the requests a small effect needs). The weights and the grid are fixed in
- * advance (they must not depend on the data). The multipliers are relative to ρ0, so every bet's log likelihood ratio
- * falls as ρ0 rises (it is x ln m − n [A(η0 + ln m) − A(η0)] in the natural parameter η0 = ln ρ0 c/b, A convex) and
- * the e-value is monotone in ρ0: inverting the test gives an interval, and its bound agrees with the decision.
+ * median requests at 2× but 2.67× at 1.3× and 2.60× at 10×). A mixture Σ_k w_k LR(ρ0 m_k) grows, at any true ρ, at
+ * the rate of its best component less ln(1/w_k) nats once (Waudby-Smith & Ramdas 2024, "Estimating means of bounded
+ * random variables by betting": averaging bets hedges against an unknown alternative; Howard, Ramdas, McAuliffe &
+ * Sekhon 2021, "Time-uniform, nonparametric, nonasymptotic confidence sequences": discrete mixtures over a geometric
+ * grid). The growth rate of the bet m when the truth is m* depends on ln m / ln m* (∝ 2a − a² for a = ln m / ln m*
+ * near small effects: a bet too small loses less than one too large), so the bets are geometric in ln m and sit at
+ * the low end of the gaps between them.
+ *
+ * The price is what is left to tune. At α = 0.008 the bar is ln 125 ≈ 4.8 nats; a bet weighted w adds ln(1/w). The
+ * range the judge is built for, 1.3× to 25×, is covered by four bets a factor 2 apart in ln m (1.40, 1.96, 3.84,
+ * 14.8), weighted ∝ 0.8^k since the small effects, which need the most requests, gain the most from a lower price;
+ * a guard bet at 1.15 (weight 0.1, 0.1 nats to the others) keeps smaller regressions within reach (a truth of 1.1×
+ * or 1.2× is worth nothing to a bet on 1.4×: 2a − a² < 0.3). Measured against the previous design (six equal bets,
+ * ln m_k = ln 1.1 × 2^k, price ln 6 ≈ 1.8 nats for every bet) in bench/judge, on the same seeds: median canary
+ * requests to detect over the bound's median 2.12× (was 2.34×) at 1.3×, 1.98× (2.04×) at 2×, 2.04× (2.07×) at 5×,
+ * 2.03× (2.04×) at 10×, 1.62× (1.60×) at 25×; the likelihood ratio that knows the true effect (no mixture price)
+ * needs 1.71×, 1.64×, 1.66×, 1.54× and 1.12×. Neither a denser grid nor a predictable plug-in bet (the maximum
+ * likelihood ratio of the past periods) did better there: the plug-in pays for learning (2.50× at 1.3×), a denser
+ * grid pays more ln(1/w). What no test can remove: being valid at every look costs ~1.48× the bound's median in the
+ * small-effect limit even for the bet on the true effect (bench/judge/bounds.ts, brownianMedianRatio), and canary
+ * requests arrive a minute at a time, so 1.5× the bound is out of reach from 1.3× to 10× for any e-process.
+ *
+ * The weights and bets are fixed in advance (they must not depend on the data). The multipliers are relative to ρ0,
+ * so every bet's log likelihood ratio falls as ρ0 rises (it is x ln m − n [A(η0 + ln m) − A(η0)] in the natural
+ * parameter η0 = ln ρ0 c/b, A convex) and the e-value is monotone in ρ0: inverting the test gives an interval, and its
+ * bound agrees with the decision. Callers may pass other bets (a test whose ratio is bounded, such as the share of
+ * requests above the stable median, needs only small ones).
  *
  * Bounds: the smallest ρ' that the 'up' test does not reject at α is a (1 − α) lower confidence sequence for ρ, and
  * the largest ρ' the 'down' test does not reject at α an upper one (each valid uniformly over time). The judge fails
@@ -48,12 +60,38 @@ export interface RatioPeriod {
   baselineEvents: number;
 }
 
+/** One bet of the mixture: the alternative ρ1 = ρ0 × multiplier ('up'; ρ0 / multiplier 'down') and its weight. */
+export interface Bet {
+  multiplier: number;
+  weight: number;
+}
+
 /**
- * The bets on the alternative: ρ1 = ρ0 × multiplier, ln multiplier = ln 1.1 × 2^k (1.10, 1.21, 1.46, 2.14, 4.57,
- * 20.9), equal weights (see the module's comment).
+ * The bets on the alternative (see the module's comment): four bets across the range of regressions the judge is
+ * built to catch, ln multiplier = ln 1.4 × 2^k (1.40, 1.96, 3.84, 14.8), weighted ∝ 0.8^k, and a guard bet at 1.15
+ * weighted 0.1 so that a smaller regression is still caught, later. Weights: 0.10, 0.30, 0.24, 0.20, 0.16. Fixed in
+ * advance: they must not depend on the data.
  */
-export const GRID: readonly number[] = [0, 1, 2, 3, 4, 5].map((k) => Math.exp(Math.log(1.1) * 2 ** k));
-const LOG_WEIGHT = -Math.log(GRID.length);
+export const BETS: readonly Bet[] = (() => {
+  const range = [0, 1, 2, 3].map((k) => ({ multiplier: 1.4 ** (2 ** k), weight: 0.8 ** k }));
+  const total = range.reduce((acc, b) => acc + b.weight, 0);
+  return [
+    { multiplier: 1.15, weight: 0.1 },
+    ...range.map((b) => ({ multiplier: b.multiplier, weight: (0.9 * b.weight) / total })),
+  ];
+})();
+
+/** Bad bets are a programming error: a mixture's weights must sum to 1 and its multipliers exceed 1. */
+function checkBets(bets: readonly Bet[]): void {
+  const total = bets.reduce((acc, b) => acc + b.weight, 0);
+  if (
+    bets.length === 0 ||
+    Math.abs(total - 1) > 1e-9 ||
+    bets.some((b) => !(b.multiplier > 1 && b.weight > 0))
+  ) {
+    throw new Error('ratio test bets: need multipliers above 1 and positive weights summing to 1');
+  }
+}
 
 interface Informative {
   /** Σ x_i ln c_i + (n_i − x_i) ln b_i and Σ x_i: the parts of the log-likelihood that do not depend on ρ. */
@@ -103,11 +141,12 @@ function logLik(d: Informative, rho: number): number {
 }
 
 /** log of the fixed-mixture e-value against H0: ρ ≤ rho0 (direction 'up') or H0: ρ ≥ rho0 (direction 'down'). */
-function logMixture(d: Informative, rho0: number, direction: 'up' | 'down'): number {
+function logMixture(d: Informative, rho0: number, direction: 'up' | 'down', bets: readonly Bet[]): number {
   if (d.length === 0) return 0;
   const l0 = logLik(d, rho0);
-  const terms = GRID.map(
-    (multiplier) => LOG_WEIGHT + logLik(d, direction === 'up' ? rho0 * multiplier : rho0 / multiplier) - l0,
+  const terms = bets.map(
+    (b) =>
+      Math.log(b.weight) + logLik(d, direction === 'up' ? rho0 * b.multiplier : rho0 / b.multiplier) - l0,
   );
   return logSumExp(terms);
 }
@@ -124,13 +163,23 @@ function finiteExp(x: number): number {
 }
 
 /** E-value against H0: ρ ≤ rho0 (large means the canary's rate is above rho0 × the baseline's). */
-export function eValueAbove(periods: readonly RatioPeriod[], rho0: number): number {
-  return finiteExp(logMixture(informative(periods), rho0, 'up'));
+export function eValueAbove(
+  periods: readonly RatioPeriod[],
+  rho0: number,
+  bets: readonly Bet[] = BETS,
+): number {
+  checkBets(bets);
+  return finiteExp(logMixture(informative(periods), rho0, 'up', bets));
 }
 
 /** E-value against H0: ρ ≥ rho0 (large means the canary's rate is below rho0 × the baseline's). */
-export function eValueBelow(periods: readonly RatioPeriod[], rho0: number): number {
-  return finiteExp(logMixture(informative(periods), rho0, 'down'));
+export function eValueBelow(
+  periods: readonly RatioPeriod[],
+  rho0: number,
+  bets: readonly Bet[] = BETS,
+): number {
+  checkBets(bets);
+  return finiteExp(logMixture(informative(periods), rho0, 'down', bets));
 }
 
 /**
@@ -202,19 +251,22 @@ export function ratioBounds(
   periods: readonly RatioPeriod[],
   alpha: number,
   at: { rho0: number; passRatio: number } = { rho0: 1, passRatio: 1 },
+  bets: readonly Bet[] = BETS,
 ): { lower: number | null; upper: number | null } {
-  return bounds(informative(periods), alpha, at);
+  checkBets(bets);
+  return bounds(informative(periods), alpha, at, bets);
 }
 
 function bounds(
   d: Informative,
   alpha: number,
   at: { rho0: number; passRatio: number },
+  bets: readonly Bet[],
 ): { lower: number | null; upper: number | null } {
   if (d.length === 0) return { lower: null, upper: null };
   const bar = Math.log(1 / alpha);
-  const rejectedUp = (s: number) => logMixture(d, Math.exp(s), 'up') >= bar;
-  const rejectedDown = (s: number) => logMixture(d, Math.exp(s), 'down') >= bar;
+  const rejectedUp = (s: number) => logMixture(d, Math.exp(s), 'up', bets) >= bar;
+  const rejectedDown = (s: number) => logMixture(d, Math.exp(s), 'down', bets) >= bar;
   const s0 = Math.log(at.rho0);
   let lower: number | null = null;
   if (rejectedUp(s0)) lower = rejectedUp(LOG_HI) ? Math.exp(LOG_HI) : boundary(rejectedUp, s0, LOG_HI);
@@ -255,8 +307,10 @@ export interface RatioTest {
  */
 export function ratioTest(
   periods: readonly RatioPeriod[],
-  opts: { rho0: number; passRatio: number; alpha: number },
+  opts: { rho0: number; passRatio: number; alpha: number; bets?: readonly Bet[] },
 ): RatioTest {
+  const bets = opts.bets ?? BETS;
+  checkBets(bets);
   let canaryEvents = 0;
   let canaryRequests = 0;
   let baselineEvents = 0;
@@ -268,10 +322,10 @@ export function ratioTest(
     baselineRequests += p.baselineRequests;
   }
   const d = informative(periods);
-  const logE = logMixture(d, opts.rho0, 'up');
-  const logNotWorse = logMixture(d, opts.passRatio, 'down');
+  const logE = logMixture(d, opts.rho0, 'up', bets);
+  const logNotWorse = logMixture(d, opts.passRatio, 'down', bets);
   const bar = Math.log(1 / opts.alpha);
-  const { lower, upper } = bounds(d, opts.alpha, opts);
+  const { lower, upper } = bounds(d, opts.alpha, opts, bets);
   const estimate = ratioEstimate(periods);
   return {
     canaryEvents,
