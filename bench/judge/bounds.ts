@@ -10,6 +10,8 @@
  * rollbacks has a median of n requests or fewer. Computed exactly (no simulation) for constant error rates.
  */
 
+import { normCdf, normInv } from './random';
+
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms): ~15 significant digits. */
 export function logGamma(x: number): number {
   const g = [
@@ -141,4 +143,44 @@ export function boundMedian(input: Omit<BoundInput, 'n'>, maxN = 1_000_000): num
     else lo = mid;
   }
   return hi;
+}
+
+/**
+ * What looking after every request costs, in the limit of small effects, where the log likelihood ratio of n requests
+ * is a Brownian motion with drift: W_t = μt + B_t in units of Fisher information (μ = 1 without loss). The bound's
+ * median is the Neyman–Pearson test's at its level, t = z²(alphaBound). A likelihood-ratio e-process betting on the
+ * drift m (log E_t = m W_t − m²t/2) and weighted w in a mixture (counting only that bet) rejects once
+ * B_t ≥ c + d t, c = (ln(1/alphaTest) + ln(1/w)) / m, d = m/2 − 1; P(τ ≤ t) = Q((c + dt)/√t) + e^(−2cd) Q((c − dt)/√t)
+ * (a Brownian motion's first passage over a line). Returns the median of τ over the bound's median; m = 1, w = 1 is
+ * the oracle (the bet on the true effect).
+ */
+export function brownianMedianRatio(
+  alphaTest: number,
+  alphaBound: number,
+  { m = 1, weight = 1 }: { m?: number; weight?: number } = {},
+): number {
+  const q = (x: number) => 1 - normCdf(x);
+  const c = (Math.log(1 / alphaTest) + Math.log(1 / weight)) / m;
+  const d = m / 2 - 1;
+  const crossed = (t: number) =>
+    q((c + d * t) / Math.sqrt(t)) + Math.exp(-2 * c * d) * q((c - d * t) / Math.sqrt(t));
+  let lo = 1e-6;
+  let hi = 1e4;
+  for (let k = 0; k < 200; k++) {
+    const mid = Math.sqrt(lo * hi);
+    if (crossed(mid) >= 0.5) hi = mid;
+    else lo = mid;
+  }
+  const z = normInv(1 - alphaBound);
+  return hi / (z * z);
+}
+
+/** The best single bet's median ratio (brownianMedianRatio minimised over m), and that m. */
+export function brownianBestBet(alphaTest: number, alphaBound: number): { m: number; ratio: number } {
+  let best = { m: 1, ratio: brownianMedianRatio(alphaTest, alphaBound) };
+  for (let m = 0.5; m <= 3; m += 0.01) {
+    const ratio = brownianMedianRatio(alphaTest, alphaBound, { m });
+    if (ratio < best.ratio) best = { m, ratio };
+  }
+  return best;
 }

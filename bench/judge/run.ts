@@ -11,6 +11,8 @@
  *   only the periods settled after the default metric delay (analysis.metricDelaySeconds, 120 s), so at the end of
  *   minute t it judges minutes up to t − 2.
  * - seq-no-delay: the same judge reading every period the moment it ends (metric delay 0): what the delay costs.
+ * - seq-prev: the same judge with the ratio tests' previous mixture (six equal bets, ln multiplier = ln 1.1 × 2^k,
+ *   PREVIOUS_BETS), run beside it on the same seeds: the before and after of the mixture's design.
  * - seq-ext-unlimited, seq-tol0.2, seq-minreg1.25 (BENCH_VARIANTS=1): the same with unlimited extensions (then
  *   advance), with errorRate.tolerance 0.2 and with analysis.minimumRegression 1.25.
  * - fixed: Flagger-style: each minute, success rate ≥ 99% and p99 ≤ 500 ms over the last minute (checked when
@@ -34,8 +36,9 @@ import {
 } from '../../functions/core/judge';
 import { afterAnalysis, decide, nextBakeWait, stepBakeSeconds } from '../../functions/core/rules';
 import { ERROR_ALPHA_SHARE } from '../../functions/core/sequential-checks';
+import type { Bet } from '../../functions/core/stats/ratio';
 import { fixedCheckFails, mannWhitney, mannWhitneyIndicators } from './baselines';
-import { boundMedian, detectionBound } from './bounds';
+import { boundMedian, brownianBestBet, brownianMedianRatio, detectionBound } from './bounds';
 import { customRows, runCustom } from './custom';
 import { normCdf, normInv, Rng } from './random';
 
@@ -268,12 +271,22 @@ const POLICY_TOL = (tolerance: number): AnalysisPolicy => ({
 /** Variant: the production defaults with analysis.minimumRegression 1.25 (early pass needs evidence below 1.25×). */
 const POLICY_MINREG: AnalysisPolicy = { ...POLICY, minimumRegression: 1.25 };
 
+/**
+ * The ratio tests' previous mixture: six bets, ln multiplier = ln 1.1 × 2^k (1.10, 1.21, 1.46, 2.14, 4.59, 21.1),
+ * equal weights. Kept here only to measure the shipped mixture (functions/core/stats/ratio.ts BETS) against it.
+ */
+const PREVIOUS_BETS: readonly Bet[] = [0, 1, 2, 3, 4, 5].map((k) => ({
+  multiplier: Math.exp(Math.log(1.1) * 2 ** k),
+  weight: 1 / 6,
+}));
+
 /** The metric delay the sequential judges model (the product's default), in seconds. */
 const METRIC_DELAY_S = POLICY.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS;
 
 type JudgeName =
   | 'sequential'
   | 'seq-no-delay'
+  | 'seq-prev'
   | 'seq-ext-unlimited'
   | 'seq-tol0.2'
   | 'seq-minreg1.25'
@@ -285,6 +298,7 @@ type JudgeName =
 const ALL_JUDGES: JudgeName[] = [
   'sequential',
   'seq-no-delay',
+  'seq-prev',
   'seq-ext-unlimited',
   'seq-tol0.2',
   'seq-minreg1.25',
@@ -298,7 +312,7 @@ const JUDGES: JudgeName[] = process.env.BENCH_JUDGES
   ? ALL_JUDGES.filter((j) => process.env.BENCH_JUDGES?.split(',').includes(j))
   : process.env.BENCH_VARIANTS === '1'
     ? ALL_JUDGES
-    : ['sequential', 'seq-no-delay', 'fixed', 'fixed-strict', 'kayenta', 'oracle'];
+    : ['sequential', 'seq-no-delay', 'seq-prev', 'fixed', 'fixed-strict', 'kayenta', 'oracle'];
 
 /**
  * The error test's share of alpha in the sequential judge (it runs beside two latency tests): the oracle's bar.
@@ -326,6 +340,7 @@ interface Outcome {
 const isSequential = (j: JudgeName) =>
   j === 'sequential' ||
   j === 'seq-no-delay' ||
+  j === 'seq-prev' ||
   j === 'seq-ext-unlimited' ||
   j === 'seq-tol0.2' ||
   j === 'seq-minreg1.25';
@@ -428,7 +443,8 @@ function simulate(s: Scenario, judgeName: JudgeName, seed: number): Outcome {
         bakeSeconds: cfg.bake * PERIOD_S,
         approval: false,
       };
-      const decided = decide(judge(window, [], policy), step, extensions, policy, bakeLeft);
+      const bets = judgeName === 'seq-prev' ? PREVIOUS_BETS : undefined;
+      const decided = decide(judge(window, [], policy, [], bets), step, extensions, policy, bakeLeft);
       const action = decided.action;
       if (decided.because === 'earlyPass') earlyPassed = true;
       if (action === 'rollback') decision = 'rollback';
@@ -779,7 +795,7 @@ function targetsFor(results: ShardResult[]): Target[] {
         scenario: s.name,
         figures:
           `bound median ${median}; sequential ${fmt(seq.medianRequestsToDetect)} (${ratio(seq)}×); ` +
-          `oracle ${ratio(r.judges.oracle)}×; fixed ${ratio(r.judges.fixed)}×, fixed-strict ${ratio(r.judges['fixed-strict'])}×, kayenta ${ratio(r.judges.kayenta)}×` +
+          `previous mixture ${ratio(r.judges['seq-prev'])}×; oracle ${ratio(r.judges.oracle)}×; fixed ${ratio(r.judges.fixed)}×, fixed-strict ${ratio(r.judges['fixed-strict'])}×, kayenta ${ratio(r.judges.kayenta)}×` +
           (served < median * MAX_RATIO_TO_BOUND ? ' (scenario too short)' : ''),
         met: seqRatio <= MAX_RATIO_TO_BOUND,
       });
@@ -794,6 +810,80 @@ function targetsFor(results: ShardResult[]): Target[] {
     }
   }
   return out;
+}
+
+/** Per effect size: the judge, its previous mixture and the oracle against the bound, and what ≤ 1.5× would take. */
+export interface Achievable {
+  scenario: string;
+  boundMedian: number;
+  /** Whole minutes of canary traffic within 1.5× the bound's median (requests arrive a minute at a time). */
+  minutesWithinTarget: number;
+  ratios: { sequential: number | null; previous: number | null; oracle: number | null };
+  medians: { sequential: number | null; previous: number | null; oracle: number | null };
+  /** The oracle (the likelihood ratio that knows the effect) within 1.5×: no e-process does much better than it. */
+  reachableByEProcess: boolean;
+}
+
+function achievableFor(results: ShardResult[]): Achievable[] {
+  const alpha = POLICY.errorRate.alpha ?? 0.01;
+  const out: Achievable[] = [];
+  for (const r of results) {
+    const s = ALL_SCENARIOS.find((x) => x.name === r.name) as Scenario;
+    if (s.effect === undefined) continue;
+    const w0 = s.world(0);
+    const perMinute = (t: number) => w0.rps * PERIOD_S * (weightAt(s, t) / 100);
+    const median = boundMedian({ canaryPerMinute: perMinute, p0: w0.baseErr, p1: w0.canaryErr, alpha });
+    const med = (j: JudgeName) => r.judges[j]?.medianRequestsToDetect ?? null;
+    const ratio = (j: JudgeName) => {
+      const m = med(j);
+      return m === null ? null : m / median;
+    };
+    const oracle = ratio('oracle');
+    out.push({
+      scenario: s.name,
+      boundMedian: median,
+      minutesWithinTarget: Math.floor((MAX_RATIO_TO_BOUND * median) / perMinute(0)),
+      ratios: { sequential: ratio('sequential'), previous: ratio('seq-prev'), oracle },
+      medians: { sequential: med('sequential'), previous: med('seq-prev'), oracle: med('oracle') },
+      reachableByEProcess: oracle !== null && oracle <= MAX_RATIO_TO_BOUND,
+    });
+  }
+  return out;
+}
+
+function printAchievable(rows: Achievable[]): void {
+  if (rows.length === 0) return;
+  const alpha = POLICY.errorRate.alpha ?? 0.01;
+  const best = brownianBestBet(ORACLE_ALPHA, alpha);
+  const x = (v: number | null) => (v === null ? '∞' : `${v.toFixed(2)}×`);
+  process.stdout.write(
+    `\nWhat an anytime-valid test can reach (error test at α = ${ORACLE_ALPHA}, the bound at ${alpha}). Small-effect ` +
+      `limit (Brownian): the oracle's median is ${brownianMedianRatio(ORACLE_ALPHA, alpha).toFixed(2)}× the bound's, ` +
+      `the best single bet's (${best.m.toFixed(2)}× the true drift) ${best.ratio.toFixed(2)}×, a bet on the true effect ` +
+      `weighted 1/3 in a mixture ${brownianMedianRatio(ORACLE_ALPHA, alpha, { weight: 1 / 3 }).toFixed(2)}×, 1/6 ` +
+      `${brownianMedianRatio(ORACLE_ALPHA, alpha, { weight: 1 / 6 }).toFixed(2)}×. Canary requests arrive a minute at ` +
+      `a time: ≤ ${MAX_RATIO_TO_BOUND}× means detecting within the minutes shown.\n`,
+  );
+  printTable([
+    [
+      'scenario',
+      'bound med',
+      `≤ ${MAX_RATIO_TO_BOUND}× within`,
+      'sequential med (×)',
+      'previous mixture med (×)',
+      'oracle med (×)',
+      `≤ ${MAX_RATIO_TO_BOUND}× reachable by an e-process`,
+    ],
+    ...rows.map((a) => [
+      a.scenario,
+      String(a.boundMedian),
+      `${a.minutesWithinTarget} min`,
+      `${fmt(a.medians.sequential)} (${x(a.ratios.sequential)})`,
+      `${fmt(a.medians.previous)} (${x(a.ratios.previous)})`,
+      `${fmt(a.medians.oracle)} (${x(a.ratios.oracle)})`,
+      a.reachableByEProcess ? 'yes' : 'no: the oracle is above it',
+    ]),
+  ]);
 }
 
 function printTargets(targets: Target[]): void {
@@ -909,8 +999,11 @@ export async function main(args: string[]): Promise<void> {
           Number(process.env.BENCH_CUSTOM_REG_RUNS ?? 300),
           SEED,
         );
+  const achievable = achievableFor(results);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ scenarios: results, bounds, targets, custom }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ scenarios: results, bounds, targets, achievable, custom }, null, 2)}\n`,
+    );
     return;
   }
   const rows: string[][] = [
@@ -950,6 +1043,7 @@ export async function main(args: string[]): Promise<void> {
   printTable(rows);
   printDelayCost(results);
   printBounds(bounds);
+  printAchievable(achievable);
   printTargets(targets);
   if (custom.length > 0) {
     process.stdout.write('\n');
