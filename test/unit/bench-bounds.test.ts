@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   binomialPmf,
   binomialUpperTail,
+  brownianBestBet,
+  brownianMedianRatio,
   detectionBound,
   logGamma,
   neymanPearsonPower,
@@ -72,5 +74,20 @@ describe('bench/judge bounds: the maths on small exact cases', () => {
     expect(bound).toBeCloseTo(byHand, 6);
     expect(bound).toBeGreaterThan(0.45);
     expect(bound).toBeLessThan(0.55);
+  });
+
+  it('the small-effect limit: a bet on twice the drift crosses by the reflection principle, and a price only slows', () => {
+    // m = 2: log E_t = 2B_t, so τ is the first passage of B over ln(1/α)/2 and P(τ ≤ t) = 2 Q(c/√t): the median
+    // is (c / z(0.75))², over the bound's median z(1 − αBound)².
+    const c = Math.log(1 / 0.008) / 2;
+    const z75 = 0.6744897501960817;
+    const z99 = 2.3263478740408408;
+    expect(brownianMedianRatio(0.008, 0.01, { m: 2 })).toBeCloseTo((c / z75) ** 2 / z99 ** 2, 3);
+    const oracle = brownianMedianRatio(0.008, 0.01);
+    expect(brownianMedianRatio(0.008, 0.01, { weight: 0.5 })).toBeGreaterThan(oracle);
+    const best = brownianBestBet(0.008, 0.01);
+    expect(best.ratio).toBeLessThanOrEqual(oracle);
+    expect(best.ratio).toBeGreaterThan(1.4);
+    expect(best.m).toBeGreaterThan(1);
   });
 });
