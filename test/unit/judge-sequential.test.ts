@@ -147,7 +147,7 @@ describe('judge (sequential)', () => {
     const median = v.metrics.find((x) => x.metric === 'latencyP50') as MetricEvidence;
     expect(median.result).toBe('fail');
     expect(median.eThreshold).toBeCloseTo(1000, 9);
-    const withErrorBets = judge(w, [], p, BETS).metrics.find(
+    const withErrorBets = judge(w, [], p, [], BETS).metrics.find(
       (x) => x.metric === 'latencyP50',
     ) as MetricEvidence;
     expect(withErrorBets.result).not.toBe('fail');
