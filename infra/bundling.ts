@@ -6,7 +6,13 @@
 import type { BuildOptions } from 'esbuild';
 
 /** The handlers deployed as functions (functions/handlers/<name>.ts); the other files there are shared. */
-export const SHARED_HANDLER_MODULES = ['aws.ts', 'env.ts', 'observability.ts', 'approval-links.ts'];
+export const SHARED_HANDLER_MODULES = [
+  'aws.ts',
+  'env.ts',
+  'observability.ts',
+  'approval-links.ts',
+  'catalog.ts',
+];
 
 export const BUNDLING = {
   minify: true,

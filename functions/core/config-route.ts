@@ -124,10 +124,7 @@ const ecsDeployerSchema = z.strictObject({
   executionRoleArn: z.optional(roleArn),
 });
 
-/** The family canary revisions are registered in: the configured one, else the stable service's name. */
-export function taskDefinitionFamily(d: { stableService: string; taskDefinitionFamily?: string }): string {
-  return d.taskDefinitionFamily ?? d.stableService.slice(d.stableService.lastIndexOf('/') + 1);
-}
+export { taskDefinitionFamily } from './task-family';
 
 const noDeployerSchema = z.strictObject({
   /** Someone else deploys the new version behind the canary target group; the two swap roles on promotion. */

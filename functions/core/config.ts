@@ -32,13 +32,16 @@ export const serviceConfigSchema = z.strictObject({
 /**
  * A service config as config validation accepts it: its plan must also fit one execution (history events and
  * TimeoutSeconds, core/workflow-limits.ts). Kept off serviceConfigSchema, which re-checks the snapshot a running
- * execution carries: a rollout already running is never failed by a limit added after it started.
+ * execution carries: a rollout already running is never failed by a limit added after it started. Built on first
+ * use: a Lambda that only reads rollout documents bundles neither it nor the limits.
  */
-const validServiceConfigSchema = serviceConfigSchema.check(
-  z.superRefine((c, ctx) => {
-    const steps = typeof c.steps === 'string' ? STEP_PRESETS[c.steps] : c.steps;
-    for (const issue of planLimitIssues({ ...c, steps })) ctx.addIssue({ code: 'custom', ...issue });
-  }),
+const validServiceConfigSchema = /* @__PURE__ */ z.lazy(() =>
+  serviceConfigSchema.check(
+    z.superRefine((c, ctx) => {
+      const steps = typeof c.steps === 'string' ? STEP_PRESETS[c.steps] : c.steps;
+      for (const issue of planLimitIssues({ ...c, steps })) ctx.addIssue({ code: 'custom', ...issue });
+    }),
+  ),
 );
 
 export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;

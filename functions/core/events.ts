@@ -1,103 +1,64 @@
+import { envelope } from './aws-events';
 import { repositoryName, type ServiceConfig, serviceName } from './config';
+import { CONTROLLER_EVENT_SOURCE } from './event-source';
 import * as z from './zod';
 
-/** The source the controller's own events carry (Deploy Requested from pipelines and the CLI). */
-export const CONTROLLER_EVENT_SOURCE = 'canary.controller';
-/** The controller's own event bus, where Deploy Requested starts a rollout (its stack's default name). */
-export const CONTROLLER_EVENT_BUS_NAME = 'canary-controller';
+export { alarmStateChangeEvent, executionStatusChangeEvent } from './aws-events';
+export { CONTROLLER_EVENT_BUS_NAME, CONTROLLER_EVENT_SOURCE } from './event-source';
 
 const digest = z
   .string()
   .check(z.regex(/^sha256:[0-9a-f]{64}$/, 'must be an image digest (sha256:<64 hex>)'));
 const tag = z.string().check(z.regex(/^[\w][\w.-]{0,127}$/, 'must be an image tag'));
-const nonEmpty = z.string().check(z.minLength(1));
 const upTo255 = z.optional(z.string().check(z.maxLength(255)));
 
-// AWS envelopes are parsed loosely (AWS adds fields); the parts the controller relies on are checked strictly.
-const envelope = {
-  version: z.optional(z.string()),
-  id: nonEmpty,
-  account: z.optional(z.string()),
-  time: nonEmpty,
-  region: z.optional(z.string()),
-  resources: z.optional(z.array(z.string())),
-};
-
-export const ecrImageActionEvent = z.object({
-  ...envelope,
-  source: z.literal('aws.ecr'),
-  'detail-type': z.literal('ECR Image Action'),
-  detail: z.object({
-    'action-type': z.string(),
-    result: z.string(),
-    'repository-name': repositoryName,
-    'image-digest': digest,
-    // ECR sends "" for a manifest pushed without a tag (a platform image of a multi-arch index, an attestation).
-    // Optional outside too, so the field is optional in the event's type; absent and "" both read as no tag.
-    'image-tag': z.optional(
-      z.pipe(
-        z.transform((v) => (v === '' ? undefined : v)),
-        z.optional(tag),
+export const ecrImageActionEvent = /* @__PURE__ */ z.lazy(() =>
+  z.object({
+    ...envelope,
+    source: z.literal('aws.ecr'),
+    'detail-type': z.literal('ECR Image Action'),
+    detail: z.object({
+      'action-type': z.string(),
+      result: z.string(),
+      'repository-name': repositoryName,
+      'image-digest': digest,
+      // ECR sends "" for a manifest pushed without a tag (a platform image of a multi-arch index, an attestation).
+      // Optional outside too, so the field is optional in the event's type; absent and "" both read as no tag.
+      'image-tag': z.optional(
+        z.pipe(
+          z.transform((v) => (v === '' ? undefined : v)),
+          z.optional(tag),
+        ),
       ),
-    ),
-    'manifest-media-type': upTo255,
-    'artifact-media-type': upTo255,
+      'manifest-media-type': upTo255,
+      'artifact-media-type': upTo255,
+    }),
   }),
-});
+);
 
-export const deployRequestedEvent = z.object({
-  ...envelope,
-  source: z.literal(CONTROLLER_EVENT_SOURCE),
-  'detail-type': z.literal('Deploy Requested'),
-  detail: z.strictObject({
-    service: serviceName,
-    image: z.strictObject({ digest, tag: z.optional(tag) }),
-    requestedBy: z.optional(z.string().check(z.maxLength(256))),
-    /** Run the image even if it ran before, was superseded or was aborted (`canary start`). */
-    rerun: z.optional(z.boolean()),
+export const deployRequestedEvent = /* @__PURE__ */ z.lazy(() =>
+  z.object({
+    ...envelope,
+    source: z.literal(CONTROLLER_EVENT_SOURCE),
+    'detail-type': z.literal('Deploy Requested'),
+    detail: z.strictObject({
+      service: serviceName,
+      image: z.strictObject({ digest, tag: z.optional(tag) }),
+      requestedBy: z.optional(z.string().check(z.maxLength(256))),
+      /** Run the image even if it ran before, was superseded or was aborted (`canary start`). */
+      rerun: z.optional(z.boolean()),
+    }),
   }),
-});
+);
 
-export const startRolloutEvent = z.discriminatedUnion(
-  'detail-type',
-  [ecrImageActionEvent, deployRequestedEvent],
-  {
+export const startRolloutEvent = /* @__PURE__ */ z.lazy(() =>
+  z.discriminatedUnion('detail-type', [ecrImageActionEvent, deployRequestedEvent], {
     error: (issue) =>
       issue.code === 'invalid_union'
         ? 'expected an "ECR Image Action" or "Deploy Requested" event'
         : undefined,
-  },
+  }),
 );
-
-export const alarmStateChangeEvent = z.object({
-  ...envelope,
-  source: z.literal('aws.cloudwatch'),
-  'detail-type': z.literal('CloudWatch Alarm State Change'),
-  detail: z.object({
-    alarmName: nonEmpty,
-    state: z.object({
-      value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
-      reason: z.optional(z.string()),
-      timestamp: z.optional(z.string()),
-    }),
-    previousState: z.optional(z.object({ value: z.string() })),
-  }),
-});
-
-export const executionStatusChangeEvent = z.object({
-  ...envelope,
-  source: z.literal('aws.states'),
-  'detail-type': z.literal('Step Functions Execution Status Change'),
-  detail: z.object({
-    executionArn: nonEmpty,
-    name: nonEmpty,
-    status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']),
-    error: z.nullish(z.string()),
-    cause: z.nullish(z.string()),
-    /** The execution input as a JSON string (absent when too large for the event). */
-    input: z.nullish(z.string()),
-  }),
-});
 
 /** Manifest media types of runnable images: OCI and Docker image manifests, and the indexes of multi-arch images. */
 const IMAGE_MANIFESTS = new Set([

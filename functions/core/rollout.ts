@@ -1,4 +1,4 @@
-import { serviceConfigSchema } from './config';
+import type { ServiceConfig } from './config';
 import type { AbortReason } from './errors';
 import type { Verdict } from './judge';
 import type { JudgedPeriods } from './late-metrics';
@@ -34,16 +34,28 @@ export const routeSchema = z.strictObject({
 });
 export type Route = z.output<typeof routeSchema>;
 
+/**
+ * The config a rollout started with. It was validated before the rollout started, with the schema synth and the
+ * deploy validate it with (start-rollout takes it from the catalog, which validates what it reads), and travels
+ * unchanged in the execution's input: the tasks check only that it is there, so they bundle no config schema.
+ */
+const startedConfig = z.custom<ServiceConfig>(
+  (v) => typeof v === 'object' && v !== null && typeof (v as { service?: unknown }).service === 'string',
+  'must be the service config the rollout started with',
+);
+
 /** The execution input: self-contained, so a config change never alters a rollout already running. */
-export const rolloutDocSchema = z.strictObject({
-  rolloutId: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,80}$/)),
-  service: nonEmpty,
-  image: imageSchema,
-  config: serviceConfigSchema,
-  plan: z.array(planStepSchema).check(z.minLength(1)),
-  trigger: z.enum(['ecr-push', 'deploy-requested']),
-  requestedAt: nonEmpty,
-});
+export const rolloutDocSchema = /* @__PURE__ */ z.lazy(() =>
+  z.strictObject({
+    rolloutId: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,80}$/)),
+    service: nonEmpty,
+    image: imageSchema,
+    config: startedConfig,
+    plan: z.array(planStepSchema).check(z.minLength(1)),
+    trigger: z.enum(['ecr-push', 'deploy-requested']),
+    requestedAt: nonEmpty,
+  }),
+);
 export type RolloutDoc = z.output<typeof rolloutDocSchema>;
 
 export const deployedVersionSchema = z.strictObject({

@@ -115,34 +115,36 @@ const decision = {
 const state = <S extends RolloutState, T extends z.core.$ZodShape>(s: S, fields: T) =>
   z.strictObject({ ...common, state: z.literal(s), ...fields });
 
-export const rolloutStateChangeDetail = z.discriminatedUnion('state', [
-  state('started', { trigger: z.enum(['ecr-push', 'deploy-requested']) }),
-  state('canaryDeployed', { previousStable: z.nullable(text) }),
-  state('stepSet', {}),
-  state('analyzed', {
-    verdict: verdictResult,
-    /** What the rollout does next: advance, keepBaking, awaitTraffic, bakeAgain, awaitApproval, rollback. */
-    action: string(0, 32),
-    reason: text,
-    canary: versionSummary,
-    baseline: versionSummary,
-    /** Each check's result, the canary's and stable's values and the limit (core/judge.ts MetricEvidence). */
-    evidence: z.array(evidenceRow).check(z.maxLength(MAX_EVIDENCE)),
-  }),
-  state('trafficDrifted', {}),
-  state('awaitingApproval', {}),
-  /** An operator ended the bake now (`canary promote`); `full`: skipped to the last step. */
-  state('bakeEnded', { ...decision, full: z.boolean() }),
-  state('approved', decision),
-  state('rejected', decision),
-  state('aborted', decision),
-  state('alarmFired', { alarm: string(1, 255) }),
-  state('superseded', { supersededBy: string(1, 80) }),
-  state('promoting', {}),
-  state('promoted', {}),
-  state('rolledBack', { error: string(0, 128), reason: text, quarantined: z.boolean() }),
-  state('rollbackFailed', { error: string(0, 128), reason: text }),
-]);
+export const rolloutStateChangeDetail = /* @__PURE__ */ z.lazy(() =>
+  z.discriminatedUnion('state', [
+    state('started', { trigger: z.enum(['ecr-push', 'deploy-requested']) }),
+    state('canaryDeployed', { previousStable: z.nullable(text) }),
+    state('stepSet', {}),
+    state('analyzed', {
+      verdict: verdictResult,
+      /** What the rollout does next: advance, keepBaking, awaitTraffic, bakeAgain, awaitApproval, rollback. */
+      action: string(0, 32),
+      reason: text,
+      canary: versionSummary,
+      baseline: versionSummary,
+      /** Each check's result, the canary's and stable's values and the limit (core/judge.ts MetricEvidence). */
+      evidence: z.array(evidenceRow).check(z.maxLength(MAX_EVIDENCE)),
+    }),
+    state('trafficDrifted', {}),
+    state('awaitingApproval', {}),
+    /** An operator ended the bake now (`canary promote`); `full`: skipped to the last step. */
+    state('bakeEnded', { ...decision, full: z.boolean() }),
+    state('approved', decision),
+    state('rejected', decision),
+    state('aborted', decision),
+    state('alarmFired', { alarm: string(1, 255) }),
+    state('superseded', { supersededBy: string(1, 80) }),
+    state('promoting', {}),
+    state('promoted', {}),
+    state('rolledBack', { error: string(0, 128), reason: text, quarantined: z.boolean() }),
+    state('rollbackFailed', { error: string(0, 128), reason: text }),
+  ]),
+);
 export type RolloutStateChange = z.infer<typeof rolloutStateChangeDetail>;
 
 /** What an event says of the rollout besides the history entry: the record's step and weight when known. */

@@ -17,7 +17,6 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AlbTrafficRouter } from '../adapters/aws/alb';
 import { CloudWatchMetricSource } from '../adapters/aws/cloudwatch';
 import { CloudWatchAlarmSource } from '../adapters/aws/cloudwatch-alarms';
-import { DynamoServiceCatalog } from '../adapters/aws/config-catalog';
 import { makeDeployerFor } from '../adapters/aws/deployers';
 import { DynamoRolloutStore } from '../adapters/aws/dynamodb';
 import { EventBridgeStateChanges } from '../adapters/aws/eventbridge';
@@ -37,7 +36,6 @@ import type {
   MetricSource,
   Notifier,
   RolloutStore,
-  ServiceCatalog,
   StateChangeBus,
   TrafficRouter,
 } from '../ports';
@@ -77,7 +75,7 @@ function onFirstSend<C extends object>(make: (config: ClientConfig) => C): () =>
 // Each client marked pure, so a bundle keeps only the clients its handler's adapters use (esbuild drops the rest;
 // test/infra/bundle-contents.test.ts checks it).
 const dynamodbClient = (config: ClientConfig) => traced(new DynamoDBClient(config));
-const documentClient = /* @__PURE__ */ onFirstSend((config) =>
+export const documentClient = /* @__PURE__ */ onFirstSend((config) =>
   DynamoDBDocumentClient.from(dynamodbClient(config), { marshallOptions: { removeUndefinedValues: true } }),
 );
 const sfnClient = /* @__PURE__ */ onFirstSend((config) => traced(new SFNClient(config)));
@@ -144,10 +142,6 @@ export const announcing = (): { events?: StateChangeBus } => {
   const events = stateChanges();
   return events ? { events } : {};
 };
-/** The service configs the deploy wrote to CONFIG_TABLE_NAME, each read on first use and cached for 60 s. */
-export const catalog = /* @__PURE__ */ lazy(
-  (): ServiceCatalog => new DynamoServiceCatalog(documentClient(), env.configTableName()),
-);
 
 /**
  * SNS and PagerDuty, always: each event goes to its service's own channels (`notifications` in its config) or to

@@ -1,6 +1,7 @@
 /** Lambda: a Step Functions execution status change; cleans up after executions that ended abnormally. */
 import { makeReconcile } from '../tasks/reconcile';
-import { catalog, notifiers, rollbackPorts } from './aws';
+import { notifiers, rollbackPorts } from './aws';
+import { catalog } from './catalog';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(

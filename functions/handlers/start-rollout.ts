@@ -1,6 +1,7 @@
 /** Lambda: an ECR push or a Deploy Requested event starts (or supersedes, or refuses) a rollout. */
 import { makeStartRollout } from '../tasks/start-rollout';
-import { announcing, catalog, executions, notifiers, realClock, store } from './aws';
+import { announcing, executions, notifiers, realClock, store } from './aws';
+import { catalog } from './catalog';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(

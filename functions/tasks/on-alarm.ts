@@ -6,7 +6,7 @@
  * pages and repairs the record once the store is back. Duplicate events are harmless.
  */
 import { ErrorName, TransientError } from '../core/errors';
-import { alarmStateChangeEvent } from '../core/events';
+import { alarmStateChangeEvent } from '../core/aws-events';
 import type { RolloutDoc, RolloutRecord } from '../core/rollout';
 import { rolloutDocOf as documentOf } from './lib/inputs';
 import {

@@ -8,7 +8,7 @@
 import type { Context } from 'aws-lambda';
 import { stepSpecs } from '../core/config';
 import { ErrorName, TransientError } from '../core/errors';
-import { executionStatusChangeEvent } from '../core/events';
+import { executionStatusChangeEvent } from '../core/aws-events';
 import { buildPlan } from '../core/plan';
 import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
 import type { Notifier, ServiceCatalog } from '../ports';

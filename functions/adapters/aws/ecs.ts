@@ -15,9 +15,10 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { canaryTaskCount } from '../../core/capacity';
-import { type ServiceConfig, taskDefinitionFamily } from '../../core/config';
+import type { ServiceConfig } from '../../core/config';
 import { ConfigInvalidError, type FieldIssue, TargetNotFoundError } from '../../core/errors';
 import type { DeployedVersion, ImageRef, Route } from '../../core/rollout';
+import { taskDefinitionFamily } from '../../core/task-family';
 import type { CanaryCapacity, CanaryHealth, Deployer } from '../../ports';
 import { AlbTargetHealth } from './alb';
 import { type AdapterOptions, AwsCaller } from './sdk';

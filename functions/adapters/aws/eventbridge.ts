@@ -12,7 +12,7 @@ import {
   type PutEventsCommandOutput,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { CONTROLLER_EVENT_SOURCE } from '../../core/events';
+import { CONTROLLER_EVENT_SOURCE } from '../../core/event-source';
 import {
   MAX_ENTRY_BYTES,
   putEventsEntrySize,

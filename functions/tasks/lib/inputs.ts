@@ -7,9 +7,11 @@ import * as z from '../../core/zod';
 export { planStepSchema, rolloutDocSchema, routeSchema };
 
 /** What a caught error looks like in the state (Catch ResultPath). */
-export const caughtErrorSchema = z.object({ Error: z.string(), Cause: z.nullish(z.string()) });
+export const caughtErrorSchema = /* @__PURE__ */ z.lazy(() =>
+  z.object({ Error: z.string(), Cause: z.nullish(z.string()) }),
+);
 
-export const rolloutInput = z.object({ rollout: rolloutDocSchema });
+export const rolloutInput = /* @__PURE__ */ z.lazy(() => z.object({ rollout: rolloutDocSchema }));
 export const routedInput = z.object({ rollout: rolloutDocSchema, route: routeSchema });
 export const stepInput = z.object({ rollout: rolloutDocSchema, route: routeSchema, step: planStepSchema });
 export const waitInput = z.object({
@@ -25,27 +27,31 @@ export const waitInput = z.object({
  * What the execution itself carries about a rollout (the workflow's `$.prepared`: Prepare's result, and how far a
  * promotion got), so that putting traffic back never needs the store.
  */
-export const carriedStateSchema = z.object({
-  route: z.optional(routeSchema),
-  previousStable: z.optional(deployedVersionSchema),
-  /** `promoting`: the stable service may run the new image; `finishing`: the promotion may have completed. */
-  phase: z.optional(z.enum(['promoting', 'finishing'])),
-});
+export const carriedStateSchema = /* @__PURE__ */ z.lazy(() =>
+  z.object({
+    route: z.optional(routeSchema),
+    previousStable: z.optional(deployedVersionSchema),
+    /** `promoting`: the stable service may run the new image; `finishing`: the promotion may have completed. */
+    phase: z.optional(z.enum(['promoting', 'finishing'])),
+  }),
+);
 export type CarriedState = z.output<typeof carriedStateSchema>;
 
 /** What putting traffic back did; the workflow hands it to the notification and to the record's repair. */
-export const trafficOutcomeSchema = z.object({
-  /** This rollout no longer weights the listener: 100% is on stable (verified), or it never held the service. */
-  restored: z.boolean(),
-  /** The weights were set and verified by this call (a route was known). */
-  routed: z.boolean(),
-  stableRestored: z.boolean(),
-  canaryScaledDown: z.boolean(),
-  /** The record shows the rollout promoted: nothing was undone and nobody is paged. */
-  promoted: z.optional(z.boolean()),
-  /** The store could not be read: decided from what the execution carries. */
-  storeUnavailable: z.optional(z.boolean()),
-});
+export const trafficOutcomeSchema = /* @__PURE__ */ z.lazy(() =>
+  z.object({
+    /** This rollout no longer weights the listener: 100% is on stable (verified), or it never held the service. */
+    restored: z.boolean(),
+    /** The weights were set and verified by this call (a route was known). */
+    routed: z.boolean(),
+    stableRestored: z.boolean(),
+    canaryScaledDown: z.boolean(),
+    /** The record shows the rollout promoted: nothing was undone and nobody is paged. */
+    promoted: z.optional(z.boolean()),
+    /** The store could not be read: decided from what the execution carries. */
+    storeUnavailable: z.optional(z.boolean()),
+  }),
+);
 export type TrafficOutcome = z.output<typeof trafficOutcomeSchema>;
 
 /** The rollout document an execution was started with (its input's `rollout`), or undefined when it is not one. */
