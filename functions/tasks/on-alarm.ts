@@ -5,8 +5,9 @@
  * gates (their input carries the config): 100% stable all the same, then the execution is stopped, and reconcile
  * pages and repairs the record once the store is back. Duplicate events are harmless.
  */
-import { ErrorName, TransientError } from '../core/errors';
+
 import { alarmStateChangeEvent } from '../core/aws-events';
+import { ErrorName, TransientError } from '../core/errors';
 import type { RolloutDoc, RolloutRecord } from '../core/rollout';
 import { rolloutDocOf as documentOf } from './lib/inputs';
 import {

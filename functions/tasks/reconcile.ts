@@ -6,9 +6,9 @@
  * store answers (within this invocation, else on Lambda's retry of the event).
  */
 import type { Context } from 'aws-lambda';
+import { executionStatusChangeEvent } from '../core/aws-events';
 import { stepSpecs } from '../core/config';
 import { ErrorName, TransientError } from '../core/errors';
-import { executionStatusChangeEvent } from '../core/aws-events';
 import { buildPlan } from '../core/plan';
 import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
 import type { Notifier, ServiceCatalog } from '../ports';
