@@ -152,6 +152,8 @@ export interface BundlePair {
   missingFromTwin: string[];
   /** The controller's own modules (and zod's) with the most bytes in the handler's bundle. */
   largestOwn: { file: string; bytes: number }[];
+  /** Every controller module with code in the handler's bundle (`functions/core/plan.ts`). */
+  ownModules: string[];
   handlerFile: string;
   twinFile: string;
 }
@@ -248,6 +250,10 @@ export async function buildPairs(
         .map(([f, v]) => ({ file: f.replace(/^.*node_modules\//, ''), bytes: v.bytesInOutput }))
         .sort((a, b) => b.bytes - a.bytes)
         .slice(0, 5),
+      ownModules: Object.entries(hOut.inputs)
+        .filter(([f, v]) => packageOf(f) === undefined && v.bytesInOutput > 0)
+        .map(([f]) => f)
+        .sort(),
       handlerFile: h.file,
       twinFile: t.file,
     };

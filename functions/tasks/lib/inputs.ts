@@ -2,7 +2,10 @@ import { planStepSchema } from '../../core/plan';
 import { deployedVersionSchema, type RolloutDoc, rolloutDocSchema, routeSchema } from '../../core/rollout';
 import * as z from '../../core/zod';
 
-/** The payloads the state machine hands to tasks. They are internal, but still checked at the boundary. */
+/**
+ * The payloads the state machine hands to tasks. They are internal, but still checked at the boundary. Each schema
+ * is marked pure, so a bundle keeps only those its task parses (the lazy ones are built on first use).
+ */
 
 export { planStepSchema, rolloutDocSchema, routeSchema };
 
@@ -12,16 +15,21 @@ export const caughtErrorSchema = /* @__PURE__ */ z.lazy(() =>
 );
 
 export const rolloutInput = /* @__PURE__ */ z.lazy(() => z.object({ rollout: rolloutDocSchema }));
-export const routedInput = z.object({ rollout: rolloutDocSchema, route: routeSchema });
-export const stepInput = z.object({ rollout: rolloutDocSchema, route: routeSchema, step: planStepSchema });
-export const waitInput = z.object({
-  token: z.string().check(z.minLength(1)),
+export const routedInput = /* @__PURE__ */ z.object({ rollout: rolloutDocSchema, route: routeSchema });
+export const stepInput = /* @__PURE__ */ z.object({
   rollout: rolloutDocSchema,
+  route: routeSchema,
   step: planStepSchema,
-  seconds: z.int().check(z.gte(1)),
-  /** Analyses of this step before this wait: with the step, the wait's order (core/rollout.ts waitSeq). */
-  analyses: z._default(z.int().check(z.gte(0)), 0),
 });
+export const waitInput = /* @__PURE__ */ (() =>
+  z.object({
+    token: z.string().check(z.minLength(1)),
+    rollout: rolloutDocSchema,
+    step: planStepSchema,
+    seconds: z.int().check(z.gte(1)),
+    /** Analyses of this step before this wait: with the step, the wait's order (core/rollout.ts waitSeq). */
+    analyses: z._default(z.int().check(z.gte(0)), 0),
+  }))();
 
 /**
  * What the execution itself carries about a rollout (the workflow's `$.prepared`: Prepare's result, and how far a
