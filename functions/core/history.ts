@@ -62,64 +62,72 @@ const entry = <T extends string, D extends z.ZodMiniType>(type: T, detail: D) =>
   z.object({ ...common, type: z.literal(type), detail });
 const bare = <T extends string>(type: T) => z.object({ ...common, type: z.literal(type) });
 
-export const historyEntrySchema = z.discriminatedUnion('type', [
-  entry('started', z.object({ trigger: z.enum(['ecr-push', 'deploy-requested']) })),
-  entry(
-    'prepared',
-    z.object({
-      /** The listener's weights as Prepare found them, keyed by target group ARN. */
-      weightsFound,
-      /** The image the stable service ran. */
-      previousStable: z.string(),
-    }),
-  ),
-  entry(
-    'weight',
-    z.object({
-      ...atStep,
-      /** How the canary's capacity for the step was waited for (absent when the controller does not size it). */
-      capacity: z.optional(
-        z.object({
-          polls: z.number(),
-          detail: z.string(),
-          healthy: z.optional(z.number()),
-          needed: z.optional(z.number()),
-        }),
-      ),
-    }),
-  ),
-  entry(
-    'analysis',
-    z.object({
-      ...atStep,
-      verdict: verdictResult,
-      /** What the rollout did next (core/rules.ts NextAction). */
-      action: z.string(),
-      reason: z.string(),
-      canary: versionSummary,
-      baseline: versionSummary,
-      /** Absent on analyses recorded before the history kept each check's numbers. */
-      evidence: z.optional(z.array(evidenceRow)),
-    }),
-  ),
-  /** The listener's weights were changed outside the rollout: it waits for a person. */
-  entry('drift', z.object(atStep)),
-  entry('approval', z.object(atStep)),
-  /** The bake ended early from the CLI (`canary promote`). */
-  entry('promoted-early', decision),
-  /** Skipped to the last step from the CLI (`canary promote --full`). */
-  entry('promoted-full', decision),
-  entry('approved', decision),
-  entry('rejected', decision),
-  entry('aborted', z.omit(decision, { step: true })),
-  entry('alarm', z.object({ alarm: z.string() })),
-  /** `by`: the rollout that superseded this one. */
-  entry('superseded', z.object({ by: z.string() })),
-  bare('promoting'),
-  bare('promoted'),
-  entry('rolledBack', z.object({ error: z.string(), reason: z.string(), quarantined: z.boolean() })),
-  entry('rollbackFailed', z.object({ error: z.string(), reason: z.string() })),
-]);
+const buildHistoryEntrySchema = () =>
+  z.discriminatedUnion('type', [
+    entry('started', z.object({ trigger: z.enum(['ecr-push', 'deploy-requested']) })),
+    entry(
+      'prepared',
+      z.object({
+        /** The listener's weights as Prepare found them, keyed by target group ARN. */
+        weightsFound,
+        /** The image the stable service ran. */
+        previousStable: z.string(),
+      }),
+    ),
+    entry(
+      'weight',
+      z.object({
+        ...atStep,
+        /** How the canary's capacity for the step was waited for (absent when the controller does not size it). */
+        capacity: z.optional(
+          z.object({
+            polls: z.number(),
+            detail: z.string(),
+            healthy: z.optional(z.number()),
+            needed: z.optional(z.number()),
+          }),
+        ),
+      }),
+    ),
+    entry(
+      'analysis',
+      z.object({
+        ...atStep,
+        verdict: verdictResult,
+        /** What the rollout did next (core/rules.ts NextAction). */
+        action: z.string(),
+        reason: z.string(),
+        canary: versionSummary,
+        baseline: versionSummary,
+        /** Absent on analyses recorded before the history kept each check's numbers. */
+        evidence: z.optional(z.array(evidenceRow)),
+      }),
+    ),
+    /** The listener's weights were changed outside the rollout: it waits for a person. */
+    entry('drift', z.object(atStep)),
+    entry('approval', z.object(atStep)),
+    /** The bake ended early from the CLI (`canary promote`). */
+    entry('promoted-early', decision),
+    /** Skipped to the last step from the CLI (`canary promote --full`). */
+    entry('promoted-full', decision),
+    entry('approved', decision),
+    entry('rejected', decision),
+    entry('aborted', z.omit(decision, { step: true })),
+    entry('alarm', z.object({ alarm: z.string() })),
+    /** `by`: the rollout that superseded this one. */
+    entry('superseded', z.object({ by: z.string() })),
+    bare('promoting'),
+    bare('promoted'),
+    entry('rolledBack', z.object({ error: z.string(), reason: z.string(), quarantined: z.boolean() })),
+    entry('rollbackFailed', z.object({ error: z.string(), reason: z.string() })),
+  ]);
+
+/**
+ * Every kind of entry. Marked pure: a Lambda bundle keeps it only if it names it; readHistoryEntry builds its own on
+ * first use, so a function that never reads a history never builds it.
+ */
+export const historyEntrySchema = /* @__PURE__ */ buildHistoryEntrySchema();
+let readSchema: typeof historyEntrySchema | undefined;
 
 /** An entry of a kind this version records. */
 export type HistoryEntry = z.output<typeof historyEntrySchema>;
@@ -151,7 +159,8 @@ const text = (v: unknown) => (typeof v === 'string' ? v : '');
  * it does not name (a newer version's) are kept for whoever shows the entry.
  */
 export function readHistoryEntry(item: unknown): StoredHistoryEntry {
-  if (historyEntrySchema.safeParse(item).success) return item as HistoryEntry;
+  readSchema ??= buildHistoryEntrySchema();
+  if (readSchema.safeParse(item).success) return item as HistoryEntry;
   const raw = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
   const detail = raw.detail;
   return {
