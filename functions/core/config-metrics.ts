@@ -3,6 +3,7 @@
  * canary against the concurrent stable version (core/custom-checks.ts), and the ECS resource metrics that come with
  * the ECS deployer (`analysis.ecsMetrics`).
  */
+import { RESERVED } from './custom-metrics';
 import * as z from './zod';
 
 /**
@@ -206,9 +207,6 @@ export const customMetricsSchema = z._default(
   ),
   [],
 );
-
-/** The names of the ECS resource metrics (evidence custom.ecsCpu, custom.ecsMemory). */
-export const RESERVED = { ecsCpu: 'CPUUtilization', ecsMemory: 'MemoryUtilization' } as const;
 
 /**
  * The canary's and stable's ECS service CPU and memory utilization (AWS/ECS, ClusterName and ServiceName), judged as

@@ -3,7 +3,10 @@
  * ECS service CPU and memory utilization when the deployer is `ecs` (unless `analysis.ecsMetrics.enabled` is false).
  */
 import type { ServiceConfig } from './config';
-import { type CustomMetricConfig, type MetricQueryConfig, RESERVED } from './config-metrics';
+import type { CustomMetricConfig, MetricQueryConfig } from './config-metrics';
+
+/** The names of the ECS resource metrics (evidence custom.ecsCpu, custom.ecsMemory). */
+export const RESERVED = { ecsCpu: 'CPUUtilization', ecsMemory: 'MemoryUtilization' } as const;
 
 export type { CustomMetricConfig, MetricQueryConfig } from './config-metrics';
 

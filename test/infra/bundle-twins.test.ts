@@ -15,37 +15,26 @@ import { TASKS } from '../../functions/tasks/registry';
  */
 const ABOVE_MAX_WITH_ZOD: Record<string, { ratio: number; why: string }> = {
   analyze: {
-    ratio: 1.24,
-    why: 'the judge (sequential, point and custom-metric checks), its evidence text, CloudWatch and X-Ray reads',
-  },
-  'check-ready': {
-    ratio: 1.16,
-    why: "the service config's schemas, custom metrics included, in the rollout it reads",
+    ratio: 1.21,
+    why: 'the judge (sequential, point and custom-metric checks), its evidence text, CloudWatch and X-Ray reads, the drift check',
   },
   'approval-page': {
-    ratio: 1.21,
+    ratio: 1.17,
     why: 'renders the approval page and the rollout report, custom metrics included',
   },
-  bake: {
-    ratio: 1.16,
-    why: "the service config's schemas, custom metrics included, in the rollout it reads",
-  },
-  notify: { ratio: 1.19, why: 'writes the notifications (headline, evidence text) and pages PagerDuty' },
-  'on-alarm': { ratio: 1.19, why: 'rolls back at once: the ECS deployer, route checks, listener weights' },
-  prepare: { ratio: 1.19, why: 'resolves the route: the ECS deployer, route checks, listener weights' },
-  promote: { ratio: 1.19, why: 'the ECS deployer, route checks, listener weights' },
   reconcile: {
-    ratio: 1.2,
+    ratio: 1.21,
     why: 'repairs any rollout: the rollback, the ECS deployer, route checks, notification text, the catalog',
   },
+  'request-approval': { ratio: 1.16, why: 'writes the approval notification (headline, evidence text)' },
   rollback: { ratio: 1.16, why: 'the ECS deployer, route checks, listener weights' },
   'set-weight': {
     ratio: 1.16,
     why: 'the ECS deployer and its capacity reads, route checks, listener weights',
   },
   'start-rollout': {
-    ratio: 1.19,
-    why: 'parses the events, starts executions, writes the superseded notification, the catalog',
+    ratio: 1.2,
+    why: 'parses the events, starts executions, writes the superseded notification, the catalog (config schemas)',
   },
 };
 const maxWithZod = (handler: string) => ABOVE_MAX_WITH_ZOD[handler]?.ratio ?? MAX_RATIO;
