@@ -28,7 +28,7 @@ export interface StatusRow {
   status: string;
   step: number | null;
   canaryPercent: number | null;
-  waiting: 'bake' | 'approval' | null;
+  waiting: 'bake' | 'approval' | 'failure' | null;
   verdict: string | null;
   updatedAt: string;
   outcome?: string;

@@ -147,6 +147,8 @@ export type RolloutEvent = RolloutEventBase &
     | { type: 'approval.requested'; reason: string; step: EventStep }
     | { type: 'rollout.promoted' }
     | { type: 'rollout.rolledBack' }
+    /** A failed analysis paused the rollout with 100% on stable (analysis.onFailure 'pause'): pages. */
+    | { type: 'rollout.paused' }
     | { type: 'rollback.failed' }
   );
 

@@ -169,6 +169,15 @@ export const analysisSchema = z.strictObject({
    * approving writes the step's weights again and bakes the step again, rejecting rolls back.
    */
   onDrift: z._default(z.enum(['rollback', 'pause']), 'rollback'),
+  /**
+   * What a failed analysis does: `rollback` (the canary is scaled down and the image quarantined) or `pause`: 100%
+   * back on stable at once (verified), the canary kept running for investigation, on-call paged, and the rollout
+   * waits up to pauseTimeoutSeconds for `canary retry` (the failed step again: its weight, bake and analyses) or
+   * `canary abort` (the full rollback); at the timeout it rolls back fully.
+   */
+  onFailure: z._default(z.enum(['rollback', 'pause']), 'rollback'),
+  /** How long a rollout paused on a failed analysis waits for a person (default 4 hours, at most a day). */
+  pauseTimeoutSeconds: z._default(z.int().check(z.gte(60), z.lte(86_400)), 14_400),
   /** Optional: X-Ray statistics per version, judged beside the load balancer's metrics (see xraySchema). */
   xray: z.optional(xraySchema),
   /** Custom CloudWatch metrics per version, each judged canary against stable (core/config-metrics.ts). */

@@ -113,6 +113,23 @@ const buildHistoryEntrySchema = () =>
     entry('approved', decision),
     entry('rejected', decision),
     entry('aborted', z.omit(decision, { step: true })),
+    /**
+     * Held where it is: by a person (`operator`: no weight moves up until resumed), or on a failed analysis
+     * (`failure`: 100% on stable, the canary kept, until retried or aborted; `until` is when it rolls back).
+     */
+    entry(
+      'paused',
+      z.object({
+        ...atStep,
+        cause: z.enum(['operator', 'failure']),
+        via: z.enum(['approval-page', 'cli', 'workflow']),
+        by: z.string(),
+        until: z.optional(z.string()),
+      }),
+    ),
+    entry('resumed', z.omit(decision, { step: true, wait: true })),
+    /** The failed step run again from a pause on failure (`canary retry`). */
+    entry('retried', decision),
     entry('alarm', z.object({ alarm: z.string() })),
     /** `by`: the rollout that superseded this one. */
     entry('superseded', z.object({ by: z.string() })),

@@ -82,7 +82,8 @@ export const TERMINAL_STATUSES: ReadonlySet<RolloutStatus> = new Set([
 
 export interface WaitToken {
   token: string;
-  kind: 'bake' | 'approval';
+  /** `failure`: paused on a failed analysis, traffic on stable, for `canary retry` or `canary abort`. */
+  kind: 'bake' | 'approval' | 'failure';
   step: number;
   /**
    * The wait's place in its execution (waitSeq): a later step, or a later analysis of the same step, comes after.
@@ -114,6 +115,22 @@ export function replacesWait(current: WaitOrder | undefined, next: WaitOrder): b
   if (current?.seq === undefined || next.seq === undefined) return true;
   if (next.seq !== current.seq) return next.seq > current.seq;
   return next.since >= current.since;
+}
+
+/**
+ * A rollout held where it is. `operator`: paused by a person (`canary pause`, the approval page): no weight moves
+ * up until `canary resume`; analyses go on and can still roll back. `failure`: an analysis failed under
+ * analysis.onFailure 'pause': 100% is on stable and the canary is kept, until `canary retry` or `canary abort`.
+ */
+export interface PauseMark {
+  cause: 'operator' | 'failure';
+  at: string;
+  /** Who paused (an operator's name, or the workflow) and from where. */
+  by: string;
+  via: 'cli' | 'approval-page' | 'workflow';
+  reason?: string;
+  /** The canary's share (%) held. */
+  weight: number;
 }
 
 /** Latency thresholds in ms, fixed for a rollout and the same for both versions. */
@@ -154,6 +171,8 @@ export interface RolloutRecord {
    */
   waitOrder?: WaitOrder;
   abort?: { reason: AbortReason; message: string; at: string };
+  /** Set while the rollout is paused (PauseMark); removed on resume or retry. */
+  paused?: PauseMark;
   lastVerdict?: Verdict;
   /** The request counts of the periods lastVerdict judged, to find periods that change later (core/late-metrics.ts). */
   judgedPeriods?: JudgedPeriods;

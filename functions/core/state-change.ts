@@ -37,6 +37,9 @@ export const ROLLOUT_STATES = [
   'approved',
   'rejected',
   'aborted',
+  'paused',
+  'resumed',
+  'retried',
   'alarmFired',
   'superseded',
   'promoting',
@@ -62,6 +65,9 @@ export const HISTORY_STATES = {
   approved: 'approved',
   rejected: 'rejected',
   aborted: 'aborted',
+  paused: 'paused',
+  resumed: 'resumed',
+  retried: 'retried',
   alarm: 'alarmFired',
   superseded: 'superseded',
   promoting: 'promoting',
@@ -137,6 +143,15 @@ export const rolloutStateChangeDetail = /* @__PURE__ */ z.lazy(() =>
     state('approved', decision),
     state('rejected', decision),
     state('aborted', decision),
+    /** `cause` failure: an analysis failed and traffic is back on stable (weight 0), the canary kept. */
+    state('paused', {
+      cause: z.enum(['operator', 'failure']),
+      via: z.enum(['approval-page', 'cli', 'workflow']),
+      by: text,
+      until: z.nullable(z.iso.datetime({ offset: true })),
+    }),
+    state('resumed', decision),
+    state('retried', decision),
     state('alarmFired', { alarm: string(1, 255) }),
     state('superseded', { supersededBy: string(1, 80) }),
     state('promoting', {}),
@@ -245,9 +260,18 @@ function stateFields(entry: HistoryEntry): Record<string, unknown> {
         via: entry.detail.via,
         by: clip(str(entry.detail.by) ?? 'unknown'),
       };
+    case 'paused':
+      return {
+        cause: entry.detail.cause,
+        via: entry.detail.via,
+        by: clip(str(entry.detail.by) ?? 'unknown'),
+        until: str(entry.detail.until) ?? null,
+      };
     case 'approved':
     case 'rejected':
     case 'aborted':
+    case 'resumed':
+    case 'retried':
       return { via: entry.detail.via, by: clip(str(entry.detail.by) ?? 'unknown') };
     case 'alarm':
       return { alarm: entry.detail.alarm };

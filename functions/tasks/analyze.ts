@@ -10,7 +10,8 @@ import { CanaryFailedError, ConfigInvalidError, TrafficDriftedError } from '../c
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd, type Verdict } from '../core/judge';
 import { lateMetricsNote, periodCounts, revisedPeriods } from '../core/late-metrics';
 import { imageLabel, type RolloutRecord } from '../core/rollout';
-import { afterAnalysis, type Decision, decide } from '../core/rules';
+import { afterAnalysis, decide } from '../core/rules';
+import { heldWait, type PausedAction, whilePaused } from '../core/pause';
 import { evidenceSummary } from '../core/state-change';
 import * as z from '../core/zod';
 import type {
@@ -79,12 +80,23 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     const sinceCanary = (now.getTime() - from.getTime()) / 1000;
     const { verdict, judgedPeriods } = await judgeSinceCanary(deps, args, record, from, now);
     const decision = decide(verdict, step, extensions, policy, bakeLeft);
-    const reason = decisionText(decision, verdict);
-    await recordAnalysis(deps, args, verdict, { ...decision, reason }, judgedPeriods, now);
+    // A person's pause, as it stands now that the verdict is in: an advance holds the step (core/pause.ts).
+    const paused = (await checkpoint(store, rollout)).paused;
+    const action = whilePaused(decision.action, paused);
+    const reason = `${decisionText(decision, verdict)}${action === 'paused' ? `; held at ${paused?.weight}%: paused by ${paused?.by}` : ''}`;
+    await recordAnalysis(deps, args, verdict, { action, reason }, judgedPeriods, now);
     // Judged and about to act on it: an abort that arrived meanwhile takes precedence over the verdict.
     await checkpoint(store, rollout);
 
     if (decision.action === 'rollback') throw new CanaryFailedError(reason);
+    if (action === 'paused')
+      return {
+        action,
+        seconds: clock.workflowSeconds(heldWait(policy, sinceCanary)),
+        bakeLeft,
+        extensions,
+        analyses: analyses + 1,
+      };
     if (decision.action === 'advance') {
       await notifyAll(deps, {
         type: 'step.passed',
@@ -123,7 +135,7 @@ async function recordAnalysis(
   { rollout, step }: AnalyzeInput,
   verdict: Verdict,
   /** The decision, its reason in words. */
-  decision: { action: Decision['action']; reason: string },
+  decision: { action: PausedAction; reason: string },
   judgedPeriods: NonNullable<RolloutRecord['judgedPeriods']>,
   now: Date,
 ): Promise<void> {

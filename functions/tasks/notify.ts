@@ -33,7 +33,8 @@ export interface NotifyDeps {
 
 const input = z.object({
   rollout: rolloutDocSchema,
-  outcome: z.enum(['promoted', 'rolledBack', 'rollbackFailed']),
+  /** `paused`: a failed analysis under analysis.onFailure 'pause' (traffic on stable, the canary kept): pages. */
+  outcome: z.enum(['promoted', 'rolledBack', 'rollbackFailed', 'paused']),
   error: z.optional(caughtErrorSchema),
   /** What the rollback's traffic phase did (absent for a promotion or a rollback that failed). */
   rollback: z.optional(trafficOutcomeSchema),
@@ -60,30 +61,7 @@ export function makeNotify(deps: NotifyDeps) {
     const label = imageLabel(rollout.image);
     const reason =
       record?.outcome?.reason ?? (error ? `${error.Error}: ${causeMessage(error.Cause)}` : undefined);
-    let event: Pick<
-      Extract<RolloutEvent, { type: 'rollout.promoted' | 'rollout.rolledBack' | 'rollback.failed' }>,
-      'type' | 'severity' | 'summary'
-    >;
-    if (outcome === 'promoted') {
-      event = {
-        type: 'rollout.promoted',
-        severity: 'info',
-        summary: `${rollout.service}: ${label} promoted to 100%`,
-      };
-    } else if (outcome === 'rolledBack') {
-      event = {
-        type: 'rollout.rolledBack',
-        // A person chose this outcome (core/error-policy.ts): worth knowing, not worth waking anyone for.
-        severity: rollbackIsDeliberate(error?.Error) ? 'warning' : 'error',
-        summary: `${rollout.service}: ${label} rolled back (${error?.Error ?? 'failed'})`,
-      };
-    } else {
-      event = {
-        type: 'rollback.failed',
-        severity: 'critical',
-        summary: `${rollout.service}: rollback of ${label} did not complete; traffic needs attention`,
-      };
-    }
+    const event = eventFor(outcome, rollout, label, error?.Error);
     if (outcome === 'rollbackFailed')
       await recordRollbackFailed(deps, rollout, record, {
         at: clock.now().toISOString(),
@@ -104,16 +82,60 @@ export function makeNotify(deps: NotifyDeps) {
       channels: channelsOf(rollout.config),
       at: clock.now().toISOString(),
     });
-    if (outcome === 'rolledBack' && pages(event.severity) && result.failed.includes(PAGER)) {
+    if (outcome !== 'promoted' && pages(event.severity) && result.failed.includes(PAGER)) {
       deps.countOutcome?.('pageUndelivered');
       throw new PageNotDeliveredError(
-        `the page for the rollback of ${rollout.rolloutId} was not delivered (${PAGER} failed); traffic is on stable`,
+        `the page for the ${outcome === 'paused' ? 'pause' : 'rollback'} of ${rollout.rolloutId} was not delivered (${PAGER} failed); traffic is on stable`,
       );
     }
     log.info('notified', { rolloutId: rollout.rolloutId, outcome, ...result });
-    deps.countOutcome?.(outcome);
+    if (outcome !== 'paused') deps.countOutcome?.(outcome);
     return result;
   });
+}
+
+type OutcomeEvent = Pick<
+  Extract<
+    RolloutEvent,
+    { type: 'rollout.promoted' | 'rollout.rolledBack' | 'rollback.failed' | 'rollout.paused' }
+  >,
+  'type' | 'severity' | 'summary'
+>;
+
+/** The event of an outcome: its type, severity (who is woken) and summary. */
+function eventFor(
+  outcome: z.output<typeof input>['outcome'],
+  rollout: RolloutDoc,
+  label: string,
+  errorName: string | undefined,
+): OutcomeEvent {
+  switch (outcome) {
+    case 'promoted':
+      return {
+        type: 'rollout.promoted',
+        severity: 'info',
+        summary: `${rollout.service}: ${label} promoted to 100%`,
+      };
+    case 'rolledBack':
+      return {
+        type: 'rollout.rolledBack',
+        // A person chose this outcome (core/error-policy.ts): worth knowing, not worth waking anyone for.
+        severity: rollbackIsDeliberate(errorName) ? 'warning' : 'error',
+        summary: `${rollout.service}: ${label} rolled back (${errorName ?? 'failed'})`,
+      };
+    case 'paused':
+      return {
+        type: 'rollout.paused',
+        severity: 'error',
+        summary: `${rollout.service}: ${label} failed its analysis and is paused with 100% on stable, the canary kept for investigation: \`canary retry ${rollout.service}\` runs the step again, \`canary abort ${rollout.service}\` rolls back`,
+      };
+    case 'rollbackFailed':
+      return {
+        type: 'rollback.failed',
+        severity: 'critical',
+        summary: `${rollout.service}: rollback of ${label} did not complete; traffic needs attention`,
+      };
+  }
 }
 
 /** The failed rollback in the history, and announced whether or not the history takes it (the store may be why). */

@@ -3,7 +3,8 @@
  * aborted, 100% goes back on stable at once, and its wait, if any, is failed with AlarmFired, so the workflow rolls
  * back. When the store cannot be read, the running executions say which rollouts the alarm
  * gates (their input carries the config): 100% stable all the same, then the execution is stopped, and reconcile
- * pages and repairs the record once the store is back. Duplicate events are harmless.
+ * pages and repairs the record once the store is back. Duplicate events are harmless. A rollout paused on a failed
+ * analysis (100% on stable already) only records the alarm: it waits for a person.
  */
 
 import { alarmStateChangeEvent } from '../core/aws-events';
@@ -13,6 +14,7 @@ import { rolloutDocOf as documentOf } from './lib/inputs';
 import {
   abortRollout,
   configuredRoute,
+  recordHistory,
   executionProgress,
   type RollbackDeps,
   shiftTraffic,
@@ -26,6 +28,18 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
   const { store, executions, log } = deps;
 
   async function stop(record: RolloutRecord, alarmName: string, reason: string): Promise<void> {
+    if (record.paused?.cause === 'failure') {
+      // Paused on a failed analysis: 100% is on stable already (the mark is stored once it is verified) and the
+      // rollout waits for a person, who sees the alarm in the history; a retry's analysis reads the alarm again.
+      await recordHistory(
+        deps,
+        record,
+        'alarm',
+        `alarm ${alarmName} in ALARM while paused on a failed analysis (100% on stable): ${reason}`,
+        { alarm: alarmName },
+      );
+      return;
+    }
     const route = record.route;
     // Stable is restored even when the mark cannot be stored; the event is then retried, and the mark stored.
     await abortRollout(deps, record, {

@@ -11,7 +11,8 @@
  */
 
 import { capacityPollWait } from '../core/capacity';
-import type { LatencyThresholds } from '../core/rollout';
+import { heldWait, waitsOfStep, weightHeld } from '../core/pause';
+import type { LatencyThresholds, RolloutRecord } from '../core/rollout';
 import { nextBakeWait, stepBakeSeconds } from '../core/rules';
 import * as z from '../core/zod';
 import type {
@@ -59,14 +60,21 @@ const input = z.extend(stepInput, {
    * comes after the approval wait (core/rollout.ts waitSeq). Absent: the step starts, 0.
    */
   analyses: z._default(z.int().check(z.gte(0)), 0),
+  /**
+   * The failed step run again after a pause on failure (RetryStep): its weight back from 0, judged afresh (the
+   * analysis window restarts now), and the pause removed once the weight is verified.
+   */
+  retry: z.optional(z.boolean()),
 });
 
 export function makeSetWeight(deps: SetWeightDeps) {
   const { deployerFor, store, clock, log } = deps;
-  return task('set-weight input', input, async ({ rollout, route, step, phase, capacity, analyses }) => {
+  return task('set-weight input', input, async (args) => {
+    const { rollout, route, step, phase, capacity, analyses, retry } = args;
     const record = await checkpoint(store, rollout);
     const deployer = deployerFor(rollout.config);
     if (phase === 'scale') return scaleCanary(deps, deployer, { rollout, route, step });
+    if (!retry && weightHeld(record, step.weight)) return holdWeight(deps, args, record);
     // Thresholds once, from the stable version alone, before the canary takes any traffic.
     const thresholds =
       !record.canaryStartedAt && !record.latencyThresholds && deps.metrics
@@ -75,14 +83,18 @@ export function makeSetWeight(deps: SetWeightDeps) {
     // Capacity first, then traffic: the canary is never asked to take more than it is sized for (already sized by
     // the scale phase, so this changes nothing then; it sizes the canary for an execution without that phase).
     await deployer.scaleCanary(rollout.config, route, step.weight);
+    // A retry ends the pause on failure before the share moves: an alarm from here on stops the rollout as usual
+    // (on-alarm only records one while the pause holds 100% on stable).
+    if (retry && record.paused) await store.updateRollout(rollout.rolloutId, { paused: undefined });
     await moveTraffic(deps, rollout, route, step.weight);
     const now = clock.now().toISOString();
     await store.updateRollout(rollout.rolloutId, {
       currentStep: step.index,
       canaryPercent: step.weight,
       updatedAt: now,
-      ...(record.canaryStartedAt ? {} : { canaryStartedAt: now }),
-      weightChangedAt: [...(record.weightChangedAt ?? []), now],
+      ...(record.canaryStartedAt && !retry ? {} : { canaryStartedAt: now }),
+      weightChangedAt: retry ? [now] : [...(record.weightChangedAt ?? []), now],
+      ...(retry ? { judgedPeriods: undefined } : {}),
       ...(thresholds ? { latencyThresholds: thresholds } : {}),
     });
     await recordHistory(deps, rollout, 'weight', `step ${step.index + 1}: ${step.weight}% on the canary`, {
@@ -100,9 +112,10 @@ export function makeSetWeight(deps: SetWeightDeps) {
         : {}),
     });
     log.info('weight set', { rolloutId: rollout.rolloutId, step: step.index, weight: step.weight });
-    const sinceCanary = record.canaryStartedAt
-      ? (clock.now().getTime() - Date.parse(record.canaryStartedAt)) / 1000
-      : 0;
+    const sinceCanary =
+      record.canaryStartedAt && !retry
+        ? (clock.now().getTime() - Date.parse(record.canaryStartedAt)) / 1000
+        : 0;
     const policy = rollout.config.analysis;
     const { wait, left } = nextBakeWait(stepBakeSeconds(step.bakeSeconds, policy), policy, sinceCanary);
     return {
@@ -115,6 +128,36 @@ export function makeSetWeight(deps: SetWeightDeps) {
 }
 
 type SetWeightInput = z.infer<typeof input>;
+
+/**
+ * A person paused the rollout and this step would raise the canary's share: nothing moves. The workflow goes back
+ * to the step the canary is on (HeldStep) and bakes it on, judged every interval, until resumed (`held`); before
+ * the first step (no share yet) it waits and tries again.
+ */
+function holdWeight(
+  { clock, log }: SetWeightDeps,
+  { rollout, step, analyses }: SetWeightInput,
+  record: RolloutRecord,
+) {
+  const sinceCanary = record.canaryStartedAt
+    ? (clock.now().getTime() - Date.parse(record.canaryStartedAt)) / 1000
+    : 0;
+  const wait = heldWait(rollout.config.analysis, sinceCanary);
+  log.info('weight held: paused', {
+    rolloutId: rollout.rolloutId,
+    step: step.index,
+    weight: step.weight,
+    held: record.canaryPercent ?? 0,
+  });
+  return {
+    held: true,
+    seconds: clock.workflowSeconds(wait),
+    bakeLeft: 0,
+    extensions: 0,
+    // The step the canary is on takes its next wait after the ones it had (lib/wait.ts orders them).
+    analyses: step.index > 0 ? Math.max(analyses, waitsOfStep(record.waitOrder, step.index - 1)) : analyses,
+  };
+}
 
 /** The scale phase: the canary sized for the step, and its capacity read once (the first of the capacity polls). */
 async function scaleCanary(

@@ -67,6 +67,14 @@ const SAMPLES: { [K in HistoryType]: Extract<HistoryEntry, { type: K }> } = {
   approved: { at: AT, type: 'approved', message: 'approved', detail: { ...decision, via: 'approval-page' } },
   rejected: { at: AT, type: 'rejected', message: 'rejected', detail: decision },
   aborted: { at: AT, type: 'aborted', message: 'aborted', detail: { via: 'cli', by: 'the CLI (bob)' } },
+  paused: {
+    at: AT,
+    type: 'paused',
+    message: 'paused',
+    detail: { step: 1, weight: 0, cause: 'failure', via: 'workflow', by: 'the workflow', until: AT },
+  },
+  resumed: { at: AT, type: 'resumed', message: 'resumed', detail: { via: 'cli', by: 'the CLI (alice)' } },
+  retried: { at: AT, type: 'retried', message: 'retried', detail: decision },
   alarm: { at: AT, type: 'alarm', message: 'alarm', detail: { alarm: 'web-5xx' } },
   superseded: { at: AT, type: 'superseded', message: 'superseded', detail: { by: 'web-cdcdcdcdcdcdcdcd' } },
   promoting: { at: AT, type: 'promoting', message: 'promoting' },
@@ -204,7 +212,19 @@ describe('every consumer covers every kind', () => {
       ),
     );
     expect(marked.map(storedTypeOf).sort()).toEqual(
-      ['aborted', 'alarm', 'analysis', 'approval', 'approved', 'promoted', 'rejected', 'rolledBack'].sort(),
+      [
+        'aborted',
+        'alarm',
+        'analysis',
+        'approval',
+        'approved',
+        'paused',
+        'promoted',
+        'rejected',
+        'resumed',
+        'retried',
+        'rolledBack',
+      ].sort(),
     );
   });
 

@@ -83,6 +83,21 @@ const ENTRIES = {
     detail: { step: 1, via: 'cli', by: 'the CLI (bob)' },
   },
   aborted: { type: 'aborted', message: 'aborted by the CLI', detail: { via: 'cli', by: 'the CLI (bob)' } },
+  paused: {
+    type: 'paused',
+    message: 'step 2 paused from the CLI (bob)',
+    detail: { step: 1, weight: 10, cause: 'operator', via: 'cli', by: 'the CLI (bob)' },
+  },
+  resumed: {
+    type: 'resumed',
+    message: 'resumed from the CLI (bob)',
+    detail: { via: 'cli', by: 'the CLI (bob)' },
+  },
+  retried: {
+    type: 'retried',
+    message: 'step 2 retried from the CLI (bob)',
+    detail: { step: 1, via: 'cli', by: 'the CLI (bob)', wait: 'w2' },
+  },
   alarmFired: { type: 'alarm', message: 'alarm web-5xx in ALARM', detail: { alarm: 'web-5xx' } },
   superseded: {
     type: 'superseded',

@@ -25,9 +25,9 @@ describe('statemachine/canary.asl.json', () => {
     const decide = states().Decide as unknown as { Choices: { StringEquals: string; Next: string }[] };
     const next = Object.fromEntries(decide.Choices.map((c) => [c.StringEquals, c.Next]));
     // rollback is not returned: Analyze fails with CanaryFailed and the Catch rolls back. drifted: the listener's
-    // weights were changed outside the rollout under analysis.onDrift 'pause'.
+    // weights were changed outside the rollout under analysis.onDrift 'pause'. paused: a person holds the rollout.
     expect(Object.keys(next).sort()).toEqual(
-      [...NEXT_ACTIONS.filter((a) => a !== 'rollback'), 'drifted'].sort(),
+      [...NEXT_ACTIONS.filter((a) => a !== 'rollback'), 'drifted', 'paused'].sort(),
     );
     expect(next).toEqual({
       keepBaking: 'Bake',
@@ -36,6 +36,7 @@ describe('statemachine/canary.asl.json', () => {
       awaitApproval: 'AwaitApproval',
       advance: 'StepDone',
       drifted: 'AwaitApproval',
+      paused: 'Bake',
     });
     // Approving a drift (or its timeout under onTimeout 'approve') writes the step's weights again, then bakes.
     expect(states().RestoreWeight).toMatchObject({
@@ -81,7 +82,7 @@ describe('statemachine/canary.asl.json', () => {
     const waits = Object.entries(states()).filter(([, s]) =>
       String(s.Resource).endsWith('.waitForTaskToken'),
     );
-    expect(waits.map(([n]) => n).sort()).toEqual(['AwaitApproval', 'Bake']);
+    expect(waits.map(([n]) => n).sort()).toEqual(['AwaitApproval', 'AwaitRetry', 'Bake']);
     for (const [, s] of waits) {
       expect(s.TimeoutSecondsPath).toBe('$.Payload.seconds');
       expect((s.Parameters as { Payload: Record<string, string> }).Payload['seconds.$']).toBe(

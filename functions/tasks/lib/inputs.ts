@@ -29,6 +29,8 @@ export const waitInput = /* @__PURE__ */ (() =>
     seconds: z.int().check(z.gte(1)),
     /** Analyses of this step before this wait: with the step, the wait's order (core/rollout.ts waitSeq). */
     analyses: z._default(z.int().check(z.gte(0)), 0),
+    /** `failure`: the wait of a rollout paused on a failed analysis, for a retry or an abort (AwaitRetry). */
+    kind: z._default(z.enum(['bake', 'failure']), 'bake'),
   }))();
 
 /**

@@ -1,0 +1,57 @@
+/**
+ * A person pausing or resuming a rollout (the CLI, the approval page). The mark goes on the record; the workflow
+ * honours it where the canary's share would move up (an analysis that would advance holds, core/pause.ts; a
+ * weight change that would raise the share is held, set-weight), so a pause needs nothing from Step Functions and a
+ * pause that lands while a weight change runs is honoured by the next one. Resuming removes the mark: the next
+ * analysis goes on with the plan.
+ */
+import type { RolloutRecord } from '../../core/rollout';
+import { type HistoryDeps, recordHistory } from './history';
+
+/** Who pauses or resumes, from where (as the history says it). */
+export interface PauseActor {
+  via: 'approval-page' | 'cli';
+  by: string;
+}
+
+/** Mark `record` paused at its current share and record it; the record as stored is returned. */
+export async function pauseRollout(
+  deps: HistoryDeps,
+  record: RolloutRecord,
+  actor: PauseActor,
+  reason?: string,
+): Promise<RolloutRecord> {
+  const at = deps.clock.now().toISOString();
+  const weight = record.canaryPercent ?? 0;
+  const stored = await deps.store.updateRollout(record.rolloutId, {
+    paused: { cause: 'operator', at, by: actor.by, via: actor.via, weight, ...(reason ? { reason } : {}) },
+    updatedAt: at,
+  });
+  const step = record.currentStep ?? 0;
+  await recordHistory(
+    deps,
+    record,
+    'paused',
+    `paused at ${weight}% (step ${step + 1}) from ${actor.by}${reason ? `: ${reason}` : ''}`,
+    { step, weight, cause: 'operator', via: actor.via, by: actor.by },
+  );
+  return stored;
+}
+
+/** Remove the pause and record it: the plan goes on from the next analysis. */
+export async function resumeRollout(
+  deps: HistoryDeps,
+  record: RolloutRecord,
+  actor: PauseActor,
+): Promise<RolloutRecord> {
+  const at = deps.clock.now().toISOString();
+  const stored = await deps.store.updateRollout(record.rolloutId, { paused: undefined, updatedAt: at });
+  await recordHistory(
+    deps,
+    record,
+    'resumed',
+    `resumed at ${record.canaryPercent ?? 0}% from ${actor.by}: the plan goes on`,
+    { via: actor.via, by: actor.by },
+  );
+  return stored;
+}
