@@ -18,6 +18,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
   reject: { positionals: ['service'], store: true, sfn: true },
   abort: { positionals: ['service'], store: true, sfn: true },
   promote: { positionals: ['service'], store: true, sfn: true },
+  pause: { positionals: ['service'], store: true },
+  resume: { positionals: ['service'], store: true },
+  retry: { positionals: ['service'], store: true, sfn: true },
   start: { positionals: ['service'], events: true },
   wait: { positionals: ['rolloutId'], store: true },
   release: { positionals: ['service', 'digest'], store: true },
@@ -26,7 +29,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
 };
 
 const OPTION_USE: Record<string, string[]> = {
-  reason: ['approve', 'reject', 'abort'],
+  reason: ['approve', 'reject', 'abort', 'pause'],
   full: ['promote'],
   image: ['start'],
   out: ['report'],

@@ -6,9 +6,11 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AlbTrafficRouter } from '../functions/adapters/aws/alb';
 import { DynamoRolloutStore } from '../functions/adapters/aws/dynamodb';
 import { EventBridgeStateChanges } from '../functions/adapters/aws/eventbridge';
 import { realSleep, SDK_CLIENT_CONFIG } from '../functions/adapters/aws/sdk';
@@ -99,6 +101,9 @@ export function awsOperations(
       // names the rollout after.
       return { eventId: entry.EventId, via: `event ${entry.EventId} on bus ${bus}` };
     },
+    // An abort puts 100% on stable at once when the operator's role may change the listener (ModifyListener or
+    // ModifyRule); otherwise the answer says so and the workflow's rollback moves it.
+    router: new AlbTrafficRouter(new ElasticLoadBalancingV2Client(config)),
     // approve, reject and abort are announced on the controller's bus, as the approval page's decisions are.
     events: new EventBridgeStateChanges(events, bus),
     // The user name goes into the history other operators read: cleaned like a reason.

@@ -34,6 +34,12 @@ export function local(ops: Operations): Backend {
         return ops.reject(s, a.reason as string | undefined);
       case 'abort':
         return ops.abort(s, a.reason as string | undefined);
+      case 'pause':
+        return ops.pause(s, a.reason as string | undefined);
+      case 'resume':
+        return ops.resume(s);
+      case 'retry':
+        return ops.retry(s);
       case 'promote':
         return ops.promote(s, { full: a.full === true });
       case 'start':

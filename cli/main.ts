@@ -30,7 +30,13 @@ Commands:
   history <service>                a service's recent rollouts, newest first (--limit <n>, default 10)
   approve <service>                approve the step waiting for approval
   reject <service> [--reason <r>]  reject it: the rollout rolls back
-  abort <service> [--reason <r>]   roll back now, whatever the rollout is doing
+  abort <service> [--reason <r>]   roll back now, whatever the rollout is doing (paused too); 100% goes on
+                                   stable at once when your role may change the listener
+  pause <service> [--reason <r>]   hold the canary's share where it is: analyses go on and can still roll
+                                   back; no step raises the share until \`resume\`
+  resume <service>                 let the plan go on from where it was held
+  retry <service>                  after a pause on a failed analysis (analysis.onFailure "pause"): run the
+                                   failed step again (its weight back, bake and analyses); \`abort\` rolls back
   promote <service> [--full]       end the current bake now (the step is analyzed at once);
                                    --full: skip to the last step (100%), still judged
   start <service> --image <ref>    request a rollout: ref is a tag (resolved to its digest in the service's

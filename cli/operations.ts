@@ -12,7 +12,7 @@ import {
   type WaitToken,
 } from '../functions/core/rollout';
 import { freeText } from '../functions/core/text';
-import type { Clock, Executions, RolloutStore, StateChangeBus } from '../functions/ports';
+import type { Clock, Executions, RolloutStore, StateChangeBus, TrafficRouter } from '../functions/ports';
 import {
   abortRollout,
   type Decider,
@@ -21,6 +21,7 @@ import {
   settleDecision,
 } from '../functions/tasks/lib/procedures';
 import { type MetricPoint, renderHtml, traceFromHistory } from '../functions/views/report-html';
+import { pause, resume, retry, stableAtOnce } from './holds';
 import {
   type DeployReceipt,
   type DeployRequest,
@@ -51,6 +52,8 @@ export interface OperationsDeps {
   actor?: string;
   /** The controller's bus: decisions taken here are announced as state changes, as the approval page's are. */
   events?: StateChangeBus;
+  /** The listener's router, when the caller may move traffic: an abort then puts 100% on stable at once. */
+  router?: TrafficRouter;
 }
 
 export class Operations {
@@ -165,17 +168,21 @@ export class Operations {
   /**
    * Roll back now: the record is marked aborted (the next task's checkpoint fails with Aborted) and the current
    * wait, if any, is failed with Aborted, so the workflow takes its Rollback path at once. Once the abort is
-   * recorded it stands: a wait that cannot be interrupted only delays it to the rollout's next task.
+   * recorded it stands: a wait that cannot be interrupted only delays it to the rollout's next task. When the
+   * caller may move traffic (a router), 100% goes on stable at once, before the workflow's rollback. A paused
+   * rollout (by a person, or on a failed analysis) is aborted the same way.
    */
   async abort(service: string, reason?: string): Promise<OperationResult> {
     const record = await this.current(service);
     const message = `aborted from ${this.actor}: ${freeText(reason ?? '') || 'aborted by an operator'}`;
+    const traffic = stableAtOnce(this.deps.router, this.deps, record);
     const outcome = await abortRollout(this.decisionDeps, record, {
       reason: ErrorName.Aborted,
       message,
       entry: { type: 'aborted', detail: { via: 'cli', by: this.actor } },
       writes: 'settle',
       yieldToEarlier: true,
+      ...(traffic.putStableBack ? { putStableBack: traffic.putStableBack } : {}),
     });
     const { marked } = outcome;
     if (outcome.status === 'alreadyStopping')
@@ -190,10 +197,25 @@ export class Operations {
     return {
       ok: true,
       rolloutId: record.rolloutId,
-      message: `${record.rolloutId}: ${message}; it rolls back to stable${late}${
+      message: `${record.rolloutId}: ${message}; it rolls back to stable${traffic.said()}${late}${
         outcome.historyWritten ? '' : '; the history may show it late'
       }`,
     };
+  }
+
+  /** Hold the canary's share where it is (cli/holds.ts): analyses go on and can still roll back. */
+  async pause(service: string, reason?: string): Promise<OperationResult> {
+    return pause(this.decisionDeps, await this.current(service), this.decider, reason);
+  }
+
+  /** Let the plan go on from where it was held. */
+  async resume(service: string): Promise<OperationResult> {
+    return resume(this.decisionDeps, await this.current(service), this.decider);
+  }
+
+  /** Run the step that failed again, after a pause on failure (analysis.onFailure 'pause'). */
+  async retry(service: string): Promise<OperationResult> {
+    return retry(this.decisionDeps, await this.current(service), this.decider);
   }
 
   /**

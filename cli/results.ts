@@ -86,12 +86,21 @@ export interface RolloutProgress {
 /** History entries a progress read returns at most. */
 export const PROGRESS_PAGE = 50;
 
+/** The record's status as an operator reads it: stopping, or held (by whom, at which share, until when). */
+function statusOf(r: RolloutRecord): string {
+  if (r.abort && r.status === 'running') return `aborting (${r.abort.reason})`;
+  if (r.paused?.cause === 'failure' && r.status === 'running')
+    return 'paused: analysis failed, 100% on stable, canary kept (retry or abort)';
+  if (r.paused && r.status === 'running') return `paused at ${r.paused.weight}% by ${r.paused.by}`;
+  return r.status;
+}
+
 export function row(r: RolloutRecord): StatusRow {
   return {
     service: r.service,
     rolloutId: r.rolloutId,
     image: imageLabel(r.image),
-    status: r.abort && r.status === 'running' ? `aborting (${r.abort.reason})` : r.status,
+    status: statusOf(r),
     step: r.currentStep ?? null,
     canaryPercent: r.canaryPercent ?? null,
     waiting: r.wait?.kind ?? null,

@@ -182,6 +182,8 @@ export function localOperations(world: World, executions: Executions): Operation
     store: world.guardedStore,
     executions,
     clock: world.clock,
+    // The operator of a sandbox may move its listener: an abort puts 100% on stable at once.
+    router: world.router,
     services: async () => world.configs.map((c) => c.service),
     requestDeploy: async (service, image) => {
       const eventId = crypto.randomUUID();

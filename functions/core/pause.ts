@@ -5,8 +5,9 @@
  * back), and a weight change that would raise the share is held until resumed. A pause on failure (`failure`) has
  * 100% on stable and waits for a retry or an abort (statemachine: HoldOnStable, AwaitRetry). Pure.
  */
-import { MAX_ANALYSES_PER_STEP, type PauseMark, type RolloutRecord, TERMINAL_STATUSES } from './rollout';
+
 import type { AnalysisPolicy } from './config';
+import { MAX_ANALYSES_PER_STEP, type PauseMark, type RolloutRecord, TERMINAL_STATUSES } from './rollout';
 import { analysisWait, DEFAULT_ANALYSIS_INTERVAL_SECONDS, type NextAction } from './rules';
 
 /** What Decide is told while a person holds the rollout: `paused` bakes the step on (statemachine Decide). */

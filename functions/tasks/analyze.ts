@@ -9,9 +9,9 @@ import { customMetrics } from '../core/custom-metrics';
 import { CanaryFailedError, ConfigInvalidError, TrafficDriftedError } from '../core/errors';
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd, type Verdict } from '../core/judge';
 import { lateMetricsNote, periodCounts, revisedPeriods } from '../core/late-metrics';
+import { heldWait, type PausedAction, whilePaused } from '../core/pause';
 import { imageLabel, type RolloutRecord } from '../core/rollout';
 import { afterAnalysis, decide } from '../core/rules';
-import { heldWait, type PausedAction, whilePaused } from '../core/pause';
 import { evidenceSummary } from '../core/state-change';
 import * as z from '../core/zod';
 import type {

@@ -1,7 +1,8 @@
 /**
  * The approval page (API Gateway HTTP API, payload v2): `GET /approve?t=<link>` shows the rollout waiting for
  * approval — service, image, step, weights, the canary-vs-stable evidence of the last analysis and its chart —
- * with Approve / Reject buttons that POST the link back. A GET never acts (mail scanners open links). A POST
+ * with Approve / Reject buttons that POST the link back, and Pause / Resume (the canary's share held, analyses going
+ * on; the approval stays open). A GET never acts (mail scanners open links). A POST
  * with a link that is still good resolves the rollout's current approval wait (SendTaskSuccess, or
  * SendTaskFailure ApprovalRejected) and clears it, so the link cannot be used again. Forged, expired, reused,
  * tampered or stale links get a refusal page (403/410) and change nothing; a link whose wait was decided says who
@@ -20,6 +21,7 @@ import {
   verifyApprovalLink,
 } from '../core/approval-links';
 import type { HistoryEntry, StoredHistoryEntry } from '../core/history';
+import { pauseRefusal, resumeRefusal } from '../core/pause';
 import { type RolloutRecord, TERMINAL_STATUSES } from '../core/rollout';
 import { freeText } from '../core/text';
 import type { Clock, Executions, Log, RolloutStore, StateChangeBus } from '../ports';
@@ -31,6 +33,7 @@ import {
   decidedTitle,
   decisionText,
   FAILURE_BODY,
+  holdBody,
   LINK_REFUSALS,
   MAX_REASON_LENGTH,
   notConfirmedBody,
@@ -38,7 +41,7 @@ import {
   staleText,
 } from '../views/approval-page';
 import { page, STYLE, traceFromHistory } from '../views/report-html';
-import { resolveApproval } from './lib/procedures';
+import { pauseRollout, resolveApproval, resumeRollout } from './lib/procedures';
 
 export interface ApprovalPageDeps {
   store: RolloutStore;
@@ -224,10 +227,11 @@ async function act(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2) {
   const decision = fields.get('decision');
   const checked = await check(deps, link);
   if (!checked.ok) return checked.response;
+  const reason = freeText(fields.get('reason') ?? '', MAX_REASON_LENGTH);
+  if (decision === 'pause' || decision === 'resume') return hold(deps, checked.record, decision, reason);
   if (decision !== 'approve' && decision !== 'reject')
     return refuse(400, 'No decision', 'Choose Approve or Reject.');
   const { record, claims } = checked;
-  const reason = freeText(fields.get('reason') ?? '', MAX_REASON_LENGTH);
   // Who decided, for everyone who reads the history or the workflow's cause; the address the request came from
   // is only in this function's log, for audit.
   const who = 'the approval page';
@@ -281,6 +285,27 @@ async function act(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2) {
     decidedTitle(decision),
     decidedBody(decision, record, record.wait.step, lagging.length > 0),
   );
+}
+
+/**
+ * Pause or resume from the page, with the same signed link (lib/pause.ts): the approval wait stays open, so the
+ * link stays good for the other buttons. A refusal (already paused, not paused) changes nothing.
+ */
+async function hold(
+  deps: ApprovalPageDeps,
+  record: RolloutRecord,
+  action: 'pause' | 'resume',
+  reason: string,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const refusal = action === 'pause' ? pauseRefusal(record) : resumeRefusal(record);
+  if (refusal) return refuse(410, action === 'pause' ? 'Not paused' : 'Not resumed', refusal);
+  const actor = { via: 'approval-page' as const, by: 'the approval page' };
+  const stored =
+    action === 'pause'
+      ? await pauseRollout(deps, record, actor, reason || undefined)
+      : await resumeRollout(deps, record, actor);
+  deps.log.info(`rollout ${action}d from the approval page`, { rolloutId: record.rolloutId });
+  return respond(200, action === 'pause' ? 'Paused' : 'Resumed', holdBody(action, stored));
 }
 
 export function makeApprovalPage(deps: ApprovalPageDeps): ApprovalPageHandler {

@@ -14,9 +14,9 @@ import { rolloutDocOf as documentOf } from './lib/inputs';
 import {
   abortRollout,
   configuredRoute,
-  recordHistory,
   executionProgress,
   type RollbackDeps,
+  recordHistory,
   shiftTraffic,
 } from './lib/procedures';
 import { task } from './lib/task';

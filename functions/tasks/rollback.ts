@@ -13,9 +13,9 @@
 
 import { causeMessage } from '../core/errors';
 import * as z from '../core/zod';
+import { holdOnStable } from './lib/hold';
 import { carriedStateSchema, caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
 import { type RollbackDeps, recordRollback, restoreTraffic } from './lib/procedures';
-import { holdOnStable } from './lib/hold';
 import { task } from './lib/task';
 
 export type { RollbackDeps } from './lib/procedures';

@@ -80,17 +80,35 @@ function header(record: RolloutRecord, step: number): string {
 <tr><td>rollout</td><td><code>${esc(record.rolloutId)}</code></td></tr>
 <tr><td>step</td><td>${step + 1}</td></tr>
 <tr><td>weights</td><td>canary ${canary}% · stable ${Math.round((100 - canary) * 10) / 10}%</td></tr>
-<tr><td>status</td><td>${esc(record.status)}</td></tr>
+<tr><td>status</td><td>${esc(record.paused ? `${record.status}, paused at ${record.paused.weight}% by ${record.paused.by}` : record.status)}</td></tr>
 </tbody></table>`;
 }
 
-function form(link: string): string {
+/** Pause holds the canary's share (approving then moves nothing up until resumed); Resume lets the plan go on. */
+function holdButton(record: RolloutRecord): string {
+  return record.paused
+    ? '<button type="submit" name="decision" value="resume">Resume</button>'
+    : '<button type="submit" name="decision" value="pause">Pause (hold the weight)</button>';
+}
+
+function form(link: string, record: RolloutRecord): string {
   return `<form method="post" action="approve">
 <input type="hidden" name="t" value="${esc(link)}">
 <p><label>Reason (optional): <input type="text" name="reason" maxlength="${MAX_REASON_LENGTH}"></label></p>
 <p><button class="approve" type="submit" name="decision" value="approve">Approve</button>
-<button class="reject" type="submit" name="decision" value="reject">Reject (roll back)</button></p>
+<button class="reject" type="submit" name="decision" value="reject">Reject (roll back)</button>
+${holdButton(record)}</p>
 </form>`;
+}
+
+/** A pause or a resume taken from the page: what it does. */
+export function holdBody(action: 'pause' | 'resume', record: RolloutRecord): string {
+  const weight = record.canaryPercent ?? 0;
+  const result =
+    action === 'pause'
+      ? `${record.rolloutId} is paused at ${weight}%: analyses go on and can still roll it back; no step raises the canary's share until it is resumed. The approval stays open.`
+      : `${record.rolloutId} is resumed: the plan goes on from ${weight}%.`;
+  return `<h1>${action === 'pause' ? 'Paused' : 'Resumed'}</h1><p id="result">${esc(result)}</p><p>Follow it with <code>canary status ${esc(record.service)}</code>.</p>`;
 }
 
 /** The sentence the page leads with: what the last analysis found, and what each button does. */
@@ -113,7 +131,7 @@ ${header(record, step)}
 ${evidence(record.lastVerdict)}
 <h2>Timeline</h2>
 ${renderCharts(trace)}
-${form(link)}`;
+${form(link, record)}`;
 }
 
 /** Step Functions did not confirm a decision: it may or may not be taken. */

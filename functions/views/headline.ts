@@ -171,6 +171,10 @@ export function recordSentence(r: RolloutRecord): string {
     return `${image} is being stopped (${r.abort.reason}): the rollout rolls back to stable; nothing to do`;
   if (r.status === 'promoting') return `${image} passed every step and is being promoted; nothing to do`;
   if (r.status === 'rollingBack') return `${image} is rolling back to stable; nothing to do`;
+  if (r.paused?.cause === 'failure' && !TERMINAL.has(r.status))
+    return `${image} failed its analysis and is paused with 100% on stable, the canary kept for investigation: \`canary retry ${r.service}\` runs the step again, \`canary abort ${r.service}\` rolls back`;
+  if (r.paused && !TERMINAL.has(r.status))
+    return `${image} is paused at ${r.paused.weight}% by ${r.paused.by}: analyses go on and can still roll it back; \`canary resume ${r.service}\` lets the plan go on`;
   const outcome = TERMINAL.has(r.status) ? (r.status as Outcome) : 'running';
   return rolloutSentence({
     service: r.service,

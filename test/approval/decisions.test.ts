@@ -27,7 +27,11 @@ const WAIT = wait('local-token-approval-1', 1);
 const link = (w: WaitToken = WAIT) =>
   mintApprovalLink(KEY, { rolloutId: ROLLOUT, step: w.step, waitToken: w.token, now: NOW, ttlSeconds: 3600 });
 
-function post(t: string, decision: 'approve' | 'reject', reason?: string): APIGatewayProxyEventV2 {
+function post(
+  t: string,
+  decision: 'approve' | 'reject' | 'pause' | 'resume',
+  reason?: string,
+): APIGatewayProxyEventV2 {
   return {
     rawPath: '/approve',
     requestContext: { http: { method: 'POST', path: '/approve', sourceIp: IP } },
@@ -264,5 +268,37 @@ describe('what the page shows of an earlier decision', () => {
     expect(cause).toBe('step 2 rejected from the approval page: p99 too slow here — très lent');
     const [entry] = await w.store.history(ROLLOUT);
     expect(entry?.message).toBe(cause);
+  });
+});
+
+describe('pause and resume from the approval page', () => {
+  it('pause holds the share with the same link, leaving the approval open; resume lifts it', async () => {
+    const w = await setup();
+    const shown = await w.page(get(link()));
+    expect(shown.body).toContain('value="pause"');
+
+    const paused = await w.page(post(link(), 'pause', 'looking at the dashboards'));
+    expect(paused.statusCode).toBe(200);
+    expect(paused.body).toContain('paused at 25%');
+    const record = await w.store.getRollout(ROLLOUT);
+    expect(record?.paused).toMatchObject({ cause: 'operator', via: 'approval-page', weight: 25 });
+    expect(record?.wait).toEqual(WAIT);
+    expect(w.sent).toEqual([]);
+    expect((await w.page(get(link()))).body).toContain('value="resume"');
+    expect((await w.page(post(link(), 'pause'))).statusCode).toBe(410);
+
+    expect((await w.page(post(link(), 'resume'))).statusCode).toBe(200);
+    expect((await w.store.getRollout(ROLLOUT))?.paused).toBeUndefined();
+    expect((await w.store.history(ROLLOUT)).map((h) => [h.type, h.message])).toEqual([
+      ['paused', 'paused at 25% (step 2) from the approval page: looking at the dashboards'],
+      ['resumed', 'resumed at 25% from the approval page: the plan goes on'],
+    ]);
+  });
+
+  it('a forged link pauses nothing', async () => {
+    const w = await setup();
+    const forged = `${link().slice(0, -4)}AAAA`;
+    expect((await w.page(post(forged, 'pause'))).statusCode).toBe(403);
+    expect((await w.store.getRollout(ROLLOUT))?.paused).toBeUndefined();
   });
 });

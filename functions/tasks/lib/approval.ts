@@ -35,7 +35,10 @@ export async function settleDecision(
   record: RolloutRecord,
   wait: WaitToken,
   sent: boolean,
-  decision: { type: 'approved' | 'rejected' | 'promoted-early' | 'promoted-full'; message: string },
+  decision: {
+    type: 'approved' | 'rejected' | 'promoted-early' | 'promoted-full' | 'retried';
+    message: string;
+  },
   decider: Decider,
 ): Promise<DecisionOutcome> {
   const onFailure = decider.onLagging ?? (() => undefined);

@@ -23,6 +23,7 @@ export {
   startRolloutExecution,
   stillOwned,
 } from './ownership';
+export { type PauseActor, pauseRollout, resumeRollout } from './pause';
 export {
   executionProgress,
   type RollbackDeps,
