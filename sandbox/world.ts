@@ -10,6 +10,7 @@ import { parseServiceConfigs, type ServiceConfig } from '../functions/core/confi
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import type { RolloutOutcome } from '../functions/core/outcome-metrics';
 import { canaryPercent } from '../functions/core/plan';
+import type { WaitToken } from '../functions/core/rollout';
 import type { Executions, Log, MetricSource, RolloutStore } from '../functions/ports';
 import { makeApprovalPage } from '../functions/tasks/approval-page';
 import type { StartRolloutResult } from '../functions/tasks/start-rollout';
@@ -372,8 +373,8 @@ export class World {
     }
   }
 
-  /** Wait until the rollout of a service reaches a wait of some kind (bake or approval). */
-  async waitForWait(rolloutId: string, kind: 'bake' | 'approval', timeoutMs = 30_000): Promise<void> {
+  /** Wait until the rollout of a service reaches a wait of some kind (bake, approval, failure). */
+  async waitForWait(rolloutId: string, kind: WaitToken['kind'], timeoutMs = 30_000): Promise<void> {
     const started = performance.now();
     while (performance.now() - started < timeoutMs) {
       const record = await this.store.getRollout(rolloutId);

@@ -5,6 +5,9 @@ import type { World } from '../world';
 import { InvocationFaults } from './invocations';
 import type { Fault } from './kinds';
 
+/** What the operator does: ends a bake, answers an approval, answers a pause on failure. */
+type OperatorAction = 'bake' | 'approve' | 'reject' | 'retry' | 'abort';
+
 /**
  * Carries out a schedule on one world: the invocation faults (InvocationFaults, ./invocations.ts), the events the
  * schedule delivers during invocations and after the end, and the operator (ends each bake, answers each
@@ -98,7 +101,8 @@ export class FaultInjector extends InvocationFaults {
   /** What an operator does once a wait is stored: ends the bake early, or answers the approval. */
   protected afterSuccess(fn: string, n: number, event: unknown): void {
     const rolloutId = FaultInjector.rolloutOf(event);
-    if (fn === 'Bake') this.operate(rolloutId, 'bake');
+    if (fn === 'Bake' && (event as { kind?: string }).kind === 'failure') this.answerPause(rolloutId);
+    else if (fn === 'Bake') this.operate(rolloutId, 'bake');
     if (fn === 'RequestApproval') {
       const reject = this.find(fn, n, ['reject'])[0];
       if (reject) {
@@ -112,7 +116,34 @@ export class FaultInjector extends InvocationFaults {
     }
   }
 
-  private operate(rolloutId: string | undefined, action: 'bake' | 'approve' | 'reject'): void {
+  /** Pauses on a failed analysis seen, by rollout. */
+  private readonly pauses = new Map<string, number>();
+
+  /**
+   * A rollout paused on a failed analysis (its wait is stored): check what the pause promises (100% on stable, the
+   * canary still running, on-call paged), then answer as the schedule says.
+   */
+  private answerPause(rolloutId: string | undefined): void {
+    const world = this.world;
+    if (!world || !rolloutId) return;
+    const n = (this.pauses.get(rolloutId) ?? 0) + 1;
+    this.pauses.set(rolloutId, n);
+    const t = world.config().traffic;
+    const weights = world.lb.appliedState(t.listenerArn)?.weights ?? {};
+    if ((weights[t.canaryTargetGroupArn] ?? 0) !== 0 || !(weights[t.stableTargetGroupArn] ?? 0))
+      this.violations.push(`paused on a failure with traffic not 100% on stable: ${JSON.stringify(weights)}`);
+    if (!world.backends.get(t.canaryTargetGroupArn))
+      this.violations.push('paused on a failure with the canary scaled down');
+    const paged = world.receiver.messages.some(
+      (m) => m.channel === 'pagerduty' && m.body.dedup_key === rolloutId,
+    );
+    if (!paged) this.violations.push(`paused on a failure without paging (${rolloutId})`);
+    const answer = this.schedule.onFailure;
+    if (answer === 'retry' && n === 1) this.operate(rolloutId, 'retry');
+    else if (answer === 'retry' || answer === 'abort') this.operate(rolloutId, 'abort');
+  }
+
+  private operate(rolloutId: string | undefined, action: OperatorAction): void {
     const world = this.world;
     if (!world || !rolloutId) return;
     const run = (async () => {
@@ -130,9 +161,15 @@ export class FaultInjector extends InvocationFaults {
   }
 
   /** One attempt: 'done', 'over' (the wait is no longer this rollout's), or throws to be retried. */
-  private async act(world: World, rolloutId: string, action: 'bake' | 'approve' | 'reject'): Promise<string> {
+  private async act(world: World, rolloutId: string, action: OperatorAction): Promise<string> {
     const record = await world.store.getRollout(rolloutId);
     if (record?.status !== 'running' || !record.wait) return 'over';
+    if (action === 'retry' || action === 'abort') {
+      if (record.wait.kind !== 'failure') return 'over';
+      if (action === 'retry') await world.operations.retry(record.service);
+      else await world.operations.abort(record.service, 'aborted by the fault campaign');
+      return 'done';
+    }
     if (action === 'bake') {
       if (record.wait.kind !== 'bake') return 'over';
       await world.operations.promote(record.service);

@@ -126,6 +126,12 @@ export interface Schedule {
   bad: boolean;
   /** How the operator answers approval requests. */
   approveVia: 'cli' | 'page';
+  /**
+   * Absent: a failed analysis rolls back. Otherwise the service pauses on a failed analysis
+   * (analysis.onFailure 'pause') and the operator answers the pause: `retry` the step once (then abort the next
+   * pause), `abort`, or nothing until the pause times out (`timeout`).
+   */
+  onFailure?: 'retry' | 'abort' | 'timeout';
   faults: Fault[];
 }
 

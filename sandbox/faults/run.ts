@@ -79,7 +79,12 @@ function faultWorld(schedule: Schedule, injector: FaultInjector): World {
       { weight: 100, bakeSeconds: 3600 },
     ],
     traffic: { ...demoService().traffic, deregistrationDelaySeconds: 0 },
-    analysis: { alarms: [DEMO_ALARM], minRequests: 100, maxExtensions: 2 },
+    analysis: {
+      alarms: [DEMO_ALARM],
+      minRequests: 100,
+      maxExtensions: 2,
+      ...(schedule.onFailure ? { onFailure: 'pause' as const, pauseTimeoutSeconds: 120 } : {}),
+    },
     readiness: { timeoutSeconds: 60, pollSeconds: 1 },
     approvals: { timeoutSeconds: 86_400, onTimeout: 'rollback' },
   });

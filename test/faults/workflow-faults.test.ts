@@ -188,6 +188,29 @@ describe('the real workflow under injected faults', () => {
     expect(result.injected.serviceError).toBe(3);
   });
 
+  it('pauses a failed analysis with 100% on stable, the canary kept and on-call paged, under faults; retried then aborted, or aborted', async () => {
+    // The hold itself times out once (retried), the page meets PagerDuty refusing, the store throttles the wait.
+    const retried = await runSchedule({
+      ...schedule(
+        [
+          { fn: 'Rollback', call: 0, kind: 'timeout' },
+          { fn: 'Notify', call: 0, kind: 'pagerDutyDown', at: 2 },
+          { fn: 'Bake', call: 1, kind: 'storeThrottling', at: 0 },
+        ],
+        true,
+      ),
+      onFailure: 'retry',
+    });
+    expect(retried.violations).toEqual([]);
+    expect(retried.outcome).toBe('rolledBack');
+    const aborted = await runSchedule({
+      ...schedule([{ fn: 'Operator', call: 0, kind: 'crashAfterEffect' }], true),
+      onFailure: 'abort',
+    });
+    expect(aborted.violations).toEqual([]);
+    expect(aborted.outcome).toBe('rolledBack');
+  });
+
   it('reports traffic left on the canary and a lock left behind (the checks can fail)', async () => {
     const result = await runSchedule(schedule([]), {
       tamper: async (world) => {

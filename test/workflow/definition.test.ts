@@ -78,6 +78,28 @@ describe('statemachine/canary.asl.json', () => {
     }
   });
 
+  it('pauses on a failed analysis only under analysis.onFailure pause, and ends the pause by a retry or a full rollback', () => {
+    const all = states();
+    expect((all.Analyze?.Catch as unknown[])[0]).toEqual({
+      ErrorEquals: ['CanaryFailed'],
+      ResultPath: '$.error',
+      Next: 'OnAnalysisFailed',
+    });
+    expect(all.OnAnalysisFailed).toMatchObject({ Default: 'Rollback', Choices: [{ Next: 'HoldOnStable' }] });
+    expect(all.HoldOnStable).toMatchObject({ Parameters: { phase: 'hold' }, Next: 'NotifyPaused' });
+    expect(all.HoldOnStable?.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.holdError', Next: 'Rollback' },
+    ]);
+    expect(all.NotifyPaused).toMatchObject({ Parameters: { outcome: 'paused' }, Next: 'AwaitRetry' });
+    // The timeout, an abort or anything else rolls back with the analysis's error still in $.error (quarantined).
+    expect(all.AwaitRetry?.Catch).toEqual([
+      { ErrorEquals: ['States.Timeout'], ResultPath: '$.pauseEnd', Next: 'Rollback' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.pauseEnd', Next: 'Rollback' },
+    ]);
+    expect(all.AwaitRetry).toMatchObject({ Next: 'RetryStep' });
+    expect(all.RetryStep).toMatchObject({ Parameters: { phase: 'shift', retry: true }, Next: 'ShouldBake' });
+  });
+
   it('reads a wait timeout from $.Payload.seconds, a path that exists before and after Parameters', () => {
     const waits = Object.entries(states()).filter(([, s]) =>
       String(s.Resource).endsWith('.waitForTaskToken'),

@@ -1,0 +1,88 @@
+/**
+ * Pausing on the real state machine with the real tasks: a failed analysis under analysis.onFailure 'pause' (100%
+ * on stable at once, the canary kept, on-call paged, an alarm recorded, then a retry and an abort), and a person's
+ * pause (the share held while analyses go on, resumed, then aborted while paused). Fast time (scale 400).
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { DEMO_ALARM, demoService } from '../../sandbox/demo';
+import { alarmEvent, ctx, expectSettled, pages, SHORT_PLAN, snsEvents, startWorld } from '../helpers/world';
+
+const pausing = () =>
+  demoService({ steps: SHORT_PLAN, analysis: { ...demoService().analysis, onFailure: 'pause' } });
+
+async function started(p: Promise<{ status: string; rolloutId?: string }>): Promise<string> {
+  const r = await p;
+  if (r.status !== 'started' || !r.rolloutId) throw new Error(`expected a start, got ${JSON.stringify(r)}`);
+  return r.rolloutId;
+}
+
+describe('pause on a failed analysis', () => {
+  it('holds on stable with the canary kept and pages; an alarm is recorded; retry sets the step weight again; abort of a paused rollout rolls back', async () => {
+    const world = await startWorld({ scale: 400, services: [pausing()] });
+    const id = await started(world.push('v3'));
+    await world.waitForWait(id, 'failure');
+
+    // Stable has everything, the canary still runs, on-call was paged once for the rollout.
+    expect(world.appliedCanaryPercent()).toBe(0);
+    const canaryTg = world.config().traffic.canaryTargetGroupArn;
+    expect(world.backends.get(canaryTg)?.version.tag).toBe('v3');
+    expect(pages(world).map((p) => p.dedup_key)).toEqual([id]);
+    expect(snsEvents(world)).toContain('rollout.paused');
+    expect((await world.operations.status('web'))[0]?.status).toMatch(/^paused: analysis failed/);
+
+    // An alarm while paused moves nothing (stable has it all) and does not end the pause: it is recorded.
+    await world.handlers.OnAlarm(alarmEvent(DEMO_ALARM), ctx);
+    expect((await world.store.getRollout(id))?.abort).toBeUndefined();
+
+    await world.operations.retry('web');
+    await world.waitForWait(id, 'bake');
+    // The step's weight is back (from 0, verified), judged afresh; the history has the alarm and the retry.
+    expect(world.appliedCanaryPercent()).toBe(25);
+    expect((await world.store.getRollout(id))?.paused).toBeUndefined();
+    expect((await world.store.history(id)).map((h) => h.type)).toEqual(
+      expect.arrayContaining(['alarm', 'retried']),
+    );
+    await world.operations.pause('web');
+
+    const aborted = await world.operations.abort('web', 'enough');
+    expect(aborted.message).toContain('100% is on stable now (verified)');
+    const execution = await world.waitFor(id);
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('Aborted');
+    await expectSettled(world, { stableTag: 'v1' });
+    expect(new Set(pages(world).map((p) => p.dedup_key))).toEqual(new Set([id]));
+  });
+});
+
+describe("a person's pause", () => {
+  it('holds the share while analyses go on; resumed, the plan goes on; an abort of a paused rollout rolls back', async () => {
+    const world = await startWorld({ scale: 400, services: [demoService({ steps: SHORT_PLAN })] });
+    const id = await started(world.push('v2'));
+    await world.waitForWait(id, 'bake');
+    await world.operations.pause('web', 'watching');
+
+    // The analysis that would advance holds instead: the share stays at the first step's.
+    await vi.waitFor(async () => {
+      const held = (await world.store.history(id)).filter(
+        (h) => h.type === 'analysis' && h.detail.action === 'paused',
+      );
+      expect(held.length).toBeGreaterThanOrEqual(1);
+    }, 20_000);
+    expect(world.appliedCanaryPercent()).toBe(25);
+
+    await world.operations.resume('web');
+    await vi.waitFor(() => expect(world.appliedCanaryPercent()).toBe(100), 20_000);
+    await world.operations.pause('web');
+    await world.operations.abort('web');
+    expect((await world.waitFor(id)).error).toBe('Aborted');
+    const kinds = (await world.store.history(id)).map((h) => h.type);
+    expect(kinds.filter((k) => ['paused', 'resumed', 'aborted', 'rolledBack'].includes(k))).toEqual([
+      'paused',
+      'resumed',
+      'paused',
+      'aborted',
+      'rolledBack',
+    ]);
+    await expectSettled(world, { stableTag: 'v1' });
+  });
+});
