@@ -136,6 +136,7 @@ async function main(): Promise<void> {
     versions: scenario.versions,
     ...(scenario.service ? { service: scenario.service } : {}),
     ...(scenario.rolloutTimeoutMs ? { rolloutTimeoutMs: scenario.rolloutTimeoutMs } : {}),
+    ...(scenario.answerPauses ? { answerPauses: scenario.answerPauses } : {}),
     onStarted: announceControl(v, say),
     progress: say,
   };

@@ -16,6 +16,7 @@ import {
   SERVER_ERRORS,
   TURNS_BAD,
 } from './demo';
+import { type PauseAnswer, pauseOperator } from './pause-operator';
 import {
   describeShortfall,
   type Shortfall,
@@ -79,6 +80,8 @@ export interface RunOptions {
   onStarted?: (world: World) => void;
   /** Called with a line a person can follow. */
   progress?: (line: string) => void;
+  /** How this run answers each pause on a failed analysis, in turn (sandbox/pause-operator.ts). */
+  answerPauses?: readonly PauseAnswer[];
 }
 
 /** Rollout time one rollout of the scenarios may take unless they say otherwise (a few times what the plan takes). */
@@ -91,6 +94,7 @@ export const SCENARIOS: Record<
     versions: { tag: string; profile: FaultProfile }[];
     service?: Partial<ServiceConfigInput>;
     rolloutTimeoutMs?: number;
+    answerPauses?: readonly PauseAnswer[];
   }
 > = {
   demo: {
@@ -155,6 +159,19 @@ export const SCENARIOS: Record<
     },
     rolloutTimeoutMs: 3_600_000,
   },
+  pause: {
+    description:
+      "one rollout with 5% server errors under analysis.onFailure 'pause': the failed analysis puts 100% back on stable at once, keeps the canary and pages; this run retries the step (it fails and pauses again), then aborts (or answer first: `npx canary retry web --sandbox`, `npx canary abort web --sandbox`)",
+    versions: [{ tag: 'v3', profile: SERVER_ERRORS }],
+    service: {
+      steps: [
+        { weight: 10, bakeSeconds: 120 },
+        { weight: 100, bakeSeconds: 60 },
+      ],
+      analysis: { ...demoService().analysis, onFailure: 'pause', pauseTimeoutSeconds: 3600 },
+    },
+    answerPauses: ['retry', 'abort'],
+  },
 };
 
 const pct = (x: number | null | undefined) =>
@@ -201,8 +218,10 @@ export async function runRollouts(options: RunOptions): Promise<RunResult> {
   );
   /** Real ms, or less if the sandbox falls behind meanwhile. */
   const sleep = (ms: number) => Promise.race([new Promise((r) => setTimeout(r, ms)), fellBehind]);
+  const onPause = options.answerPauses ? pauseOperator(world, say, options.answerPauses) : undefined;
   world.store.on('history', (id: string, e: HistoryEntry) => {
     if (!behind) sayEntry(world, say, current, id, e);
+    if (!behind) onPause?.(e);
   });
 
   await world.start();

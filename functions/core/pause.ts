@@ -10,11 +10,22 @@ import type { AnalysisPolicy } from './config';
 import { MAX_ANALYSES_PER_STEP, type PauseMark, type RolloutRecord, TERMINAL_STATUSES } from './rollout';
 import { analysisWait, DEFAULT_ANALYSIS_INTERVAL_SECONDS, type NextAction } from './rules';
 
-/** What Decide is told while a person holds the rollout: `paused` bakes the step on (statemachine Decide). */
-export type PausedAction = NextAction | 'paused';
+/**
+ * What an analysis does next, with the pauses: `paused` (Decide bakes the step on) while a person holds the
+ * rollout; `pauseOnFailure` (recorded; the task fails with CanaryFailed and the workflow holds on stable).
+ */
+export type PausedAction = NextAction | 'paused' | 'pauseOnFailure';
 
-/** An advance becomes `paused` while a person holds the rollout; every other action (a rollback too) stands. */
-export function whilePaused(action: NextAction, paused: PauseMark | undefined): PausedAction {
+/**
+ * An advance becomes `paused` while a person holds the rollout; a rollback becomes `pauseOnFailure` under
+ * analysis.onFailure 'pause'; every other action stands.
+ */
+export function whilePaused(
+  action: NextAction,
+  paused: PauseMark | undefined,
+  onFailure: 'rollback' | 'pause' = 'rollback',
+): PausedAction {
+  if (action === 'rollback' && onFailure === 'pause') return 'pauseOnFailure';
   return action === 'advance' && paused?.cause === 'operator' ? 'paused' : action;
 }
 

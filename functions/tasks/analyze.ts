@@ -82,7 +82,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     const decision = decide(verdict, step, extensions, policy, bakeLeft);
     // A person's pause, as it stands now that the verdict is in: an advance holds the step (core/pause.ts).
     const paused = (await checkpoint(store, rollout)).paused;
-    const action = whilePaused(decision.action, paused);
+    const action = whilePaused(decision.action, paused, policy.onFailure);
     const reason = `${decisionText(decision, verdict)}${action === 'paused' ? `; held at ${paused?.weight}%: paused by ${paused?.by}` : ''}`;
     await recordAnalysis(deps, args, verdict, { action, reason }, judgedPeriods, now);
     // Judged and about to act on it: an abort that arrived meanwhile takes precedence over the verdict.

@@ -1,0 +1,106 @@
+/**
+ * Pauses, decision by decision: what an analysis does while a person holds the rollout or under a pause on
+ * failure (core/pause.ts), and set-weight holding a share that would go up while paused, or running the failed
+ * step again after a pause on failure.
+ */
+import type { Context } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { waitsOfStep, weightHeld, whilePaused } from '../../functions/core/pause';
+import { type PauseMark, type RolloutDoc, waitSeq } from '../../functions/core/rollout';
+import type { Clock, Deployer, Log, TrafficRouter } from '../../functions/ports';
+import { makeSetWeight } from '../../functions/tasks/set-weight';
+import { InMemoryRolloutStore } from '../../sandbox/store';
+import { ROLLOUT_ID, ROUTE, rolloutDocFor, SERVICE, validParsedConfig } from '../helpers/config';
+
+const byPerson: PauseMark = { cause: 'operator', at: '', by: 'bob', via: 'cli', weight: 10 };
+const onFailure: PauseMark = { cause: 'failure', at: '', by: 'the workflow', via: 'workflow', weight: 0 };
+
+describe('core/pause', () => {
+  it('holds an advance while a person pauses; a rollback stands, or is recorded as a pause under onFailure pause', () => {
+    expect(whilePaused('advance', byPerson)).toBe('paused');
+    expect(whilePaused('advance', undefined)).toBe('advance');
+    expect(whilePaused('advance', onFailure)).toBe('advance');
+    expect(whilePaused('rollback', byPerson)).toBe('rollback');
+    expect(whilePaused('rollback', undefined, 'pause')).toBe('pauseOnFailure');
+    for (const a of ['keepBaking', 'awaitTraffic', 'bakeAgain', 'awaitApproval'] as const)
+      expect(whilePaused(a, byPerson)).toBe(a);
+  });
+
+  it("holds only a weight change that raises the canary's share, and only for a person's pause", () => {
+    expect(weightHeld({ paused: byPerson, canaryPercent: 10 }, 25)).toBe(true);
+    expect(weightHeld({ paused: byPerson, canaryPercent: 10 }, 10)).toBe(false);
+    expect(weightHeld({ paused: onFailure, canaryPercent: 0 }, 10)).toBe(false);
+    expect(weightHeld({ canaryPercent: 10 }, 25)).toBe(false);
+  });
+
+  it("counts a step's waits from the last wait stored, so its next wait comes after them", () => {
+    expect(waitsOfStep({ seq: waitSeq(1, 3), since: '' }, 1)).toBe(4);
+    expect(waitsOfStep({ seq: waitSeq(2, 0), since: '' }, 1)).toBe(0);
+    expect(waitsOfStep(undefined, 1)).toBe(0);
+  });
+});
+
+describe('set-weight while paused', () => {
+  const config = validParsedConfig({ analysis: { alarms: [], intervalSeconds: 60 } });
+  const rollout: RolloutDoc = rolloutDocFor(config);
+  const clock: Clock = {
+    now: () => new Date('2025-03-14T09:40:00.000Z'),
+    workflowSeconds: (s) => s,
+    sleep: async () => {},
+  };
+  const log: Log = { info: () => {}, warn: () => {}, error: () => {} };
+  const step = { index: 2, weight: 50, bakeSeconds: 300, approval: false };
+
+  async function setup(paused: PauseMark) {
+    const weights: number[] = [];
+    const router: TrafficRouter = {
+      describe: async () => ({}),
+      setWeights: async (_r, percent) => void weights.push(percent),
+      verifyWeights: async () => true,
+    };
+    const deployer = { scaleCanary: async () => {} } as unknown as Deployer;
+    const store = new InMemoryRolloutStore();
+    await store.acquireLock(SERVICE, ROLLOUT_ID, new Date('2025-03-14T09:27:00.000Z'));
+    await store.putRollout({
+      rolloutId: ROLLOUT_ID,
+      service: SERVICE,
+      image: rollout.image,
+      status: 'running',
+      alarms: [],
+      createdAt: '2025-03-14T09:27:00.000Z',
+      updatedAt: '2025-03-14T09:27:00.000Z',
+      canaryStartedAt: '2025-03-14T09:30:00.000Z',
+      weightChangedAt: ['2025-03-14T09:30:00.000Z', '2025-03-14T09:35:00.000Z'],
+      canaryPercent: paused.weight,
+      currentStep: 1,
+      waitOrder: { seq: waitSeq(1, 4), since: '' },
+      paused,
+      route: ROUTE,
+    });
+    const handler = makeSetWeight({ router, deployerFor: () => deployer, store, clock, log });
+    return {
+      weights,
+      store,
+      run: (extra: object = {}) => handler({ rollout, route: ROUTE, step, ...extra }, {} as Context),
+    };
+  }
+
+  it('moves nothing up while a person pauses: held, with the wait of the step the canary is on', async () => {
+    const w = await setup({ ...byPerson, weight: 25 });
+    const out = await w.run();
+    expect(w.weights).toEqual([]);
+    expect(out).toEqual({ held: true, seconds: 60, bakeLeft: 0, extensions: 0, analyses: 5 });
+    expect((await w.store.getRollout(ROLLOUT_ID))?.canaryPercent).toBe(25);
+  });
+
+  it('a retry after a pause on failure sets the weight from 0, ends the pause and restarts the analysis window', async () => {
+    const w = await setup(onFailure);
+    await w.run({ retry: true, analyses: 3 });
+    expect(w.weights).toEqual([50]);
+    const record = await w.store.getRollout(ROLLOUT_ID);
+    expect(record?.paused).toBeUndefined();
+    expect(record?.canaryPercent).toBe(50);
+    expect(record?.canaryStartedAt).toBe('2025-03-14T09:40:00.000Z');
+    expect(record?.weightChangedAt).toEqual(['2025-03-14T09:40:00.000Z']);
+  });
+});
