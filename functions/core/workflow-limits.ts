@@ -25,8 +25,11 @@ export const HISTORY_EVENT_BUDGET = 20_000;
 export const EVENTS = {
   /** Start, Prepare, the loop's entry, promotion (three tasks, the drain), notification, end; or the rollback path. */
   fixed: 50,
-  /** SelectStep, ScaleCanary, IsCapacityReady, SetWeight, ShouldBake, StepDone, HasNextStep. */
-  perStep: 20,
+  /**
+   * SelectStep, ScaleCanary, IsCapacityReady, SetWeight, IsWeightHeld, ShouldBake, StepDone, HasNextStep; and
+   * HeldStep, SelectHeldStep when a person's pause holds the step's weight change.
+   */
+  perStep: 26,
   /** AwaitApproval and the choices after it. */
   perApproval: 10,
   /** Bake, AfterBake, Analyze, Decide. */

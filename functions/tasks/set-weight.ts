@@ -139,10 +139,11 @@ function holdWeight(
   { rollout, step, analyses }: SetWeightInput,
   record: RolloutRecord,
 ) {
-  const sinceCanary = record.canaryStartedAt
-    ? (clock.now().getTime() - Date.parse(record.canaryStartedAt)) / 1000
-    : 0;
-  const wait = heldWait(rollout.config.analysis, sinceCanary);
+  // Spaced as analyses are, from the canary's start (or, before it took traffic, from the pause): however long a
+  // person holds the rollout, the turns stay about 60 + 60 ln(hours) (core/workflow-limits.ts).
+  const since = record.canaryStartedAt ?? record.paused?.at;
+  const elapsed = since ? Math.max(0, (clock.now().getTime() - Date.parse(since)) / 1000) : 0;
+  const wait = heldWait(rollout.config.analysis, elapsed);
   log.info('weight held: paused', {
     rolloutId: rollout.rolloutId,
     step: step.index,

@@ -48,10 +48,20 @@ describe('a plan must fit one execution', () => {
     };
     // From SelectStep to the bake (or straight to StepDone), then on to the next step: a loop on this path (a
     // polling loop) would need its own bound in workflow-limits.ts, like readiness and the capacity polls
-    // (WaitForCapacity starts one, counted by EVENTS.perCapacityPoll).
+    // (WaitForCapacity starts one, counted by EVENTS.perCapacityPoll). WaitWhilePaused starts the loop of a person's
+    // pause before the first step, spaced as analyses are (from the pause on, core/pause.ts heldWait): about
+    // 60 + 60 ln(hours) turns in a week, as the analyses of a step.
     const path: string[] = [];
     const visit = (name: string, stack: string[]) => {
-      if (['Bake', 'AwaitApproval', 'PromoteBegin', 'Rollback', 'WaitForCapacity'].includes(name)) return;
+      const stops = [
+        'Bake',
+        'AwaitApproval',
+        'PromoteBegin',
+        'Rollback',
+        'WaitForCapacity',
+        'WaitWhilePaused',
+      ];
+      if (stops.includes(name)) return;
       if (stack.includes(name)) {
         // Back to the next step is the plan's own loop; any other loop would repeat without a bound here.
         expect(name, `a loop through ${name} on a step's path`).toBe('SelectStep');
