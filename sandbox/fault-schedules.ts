@@ -61,14 +61,10 @@ function faultSchedule(
   return fc.record({
     bad: fc.boolean(),
     approveVia: fc.constantFrom('cli' as const, 'page' as const),
-    // One schedule in two pauses on a failed analysis (analysis.onFailure 'pause'), answered each way.
-    onFailure: fc.constantFrom(
-      undefined,
-      'retry' as const,
-      'abort' as const,
-      'timeout' as const,
-      undefined,
-      undefined,
+    // One schedule in ten pauses on a failed analysis (analysis.onFailure 'pause'), answered each way.
+    onFailure: fc.oneof(
+      { arbitrary: fc.constant(undefined), weight: 9 },
+      { arbitrary: fc.constantFrom('retry' as const, 'abort' as const, 'timeout' as const), weight: 1 },
     ),
     faults: fc.array(exclusions.length > 0 ? fault.filter((f) => !excluded(f, exclusions)) : fault, {
       maxLength: 4,

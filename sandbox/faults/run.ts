@@ -83,7 +83,7 @@ function faultWorld(schedule: Schedule, injector: FaultInjector): World {
       alarms: [DEMO_ALARM],
       minRequests: 100,
       maxExtensions: 2,
-      ...(schedule.onFailure ? { onFailure: 'pause' as const, pauseTimeoutSeconds: 120 } : {}),
+      ...(schedule.onFailure ? { onFailure: 'pause' as const, pauseTimeoutSeconds: 60 } : {}),
     },
     readiness: { timeoutSeconds: 60, pollSeconds: 1 },
     approvals: { timeoutSeconds: 86_400, onTimeout: 'rollback' },
