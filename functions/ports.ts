@@ -8,6 +8,7 @@ import type { AbortReason } from './core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from './core/history';
 import type { AlarmState, MetricWindow, Verdict } from './core/judge';
 import type { NotificationEvent } from './core/notification';
+import type { WeightOptions } from './core/plan';
 import type { AcceptedPush, SeenImage } from './core/pushes';
 import type {
   DeployedVersion,
@@ -30,10 +31,14 @@ export interface TrafficRouter {
    * field and the fix) when the route is one the router could not weight as configured (core/route-checks.ts).
    */
   describe(route: Route): Promise<TargetGroupWeights>;
-  /** Send `canaryPercent` of traffic to the canary target group. Not instant: follow with `verifyWeights`. */
-  setWeights(route: Route, canaryPercent: number): Promise<void>;
-  /** True once the listener reports the weights for `canaryPercent`. */
-  verifyWeights(route: Route, canaryPercent: number): Promise<boolean>;
+  /**
+   * Send `canaryPercent` of traffic to the canary target group, and the header rule's requests too while it shares
+   * traffic or `options.testTraffic` asks for them at 0% (core/plan.ts headerRuleOn). Not instant: follow with
+   * `verifyWeights`.
+   */
+  setWeights(route: Route, canaryPercent: number, options?: WeightOptions): Promise<void>;
+  /** True once the listener reports the weights (and header rule) for `canaryPercent` and `options`. */
+  verifyWeights(route: Route, canaryPercent: number, options?: WeightOptions): Promise<boolean>;
 }
 
 /** The window a MetricSource reads: [from, to) in periods of periodSeconds, over the route's target groups. */

@@ -1,5 +1,6 @@
 import { analysisSchema, approvalsSchema, notificationsSchema, readinessSchema } from './config-analysis';
 import { deployerSchema, repositoryName, serviceName, stepsSchema, trafficSchema } from './config-route';
+import { blueGreenSchema, blueGreenSteps, strategyIssues, strategySchema } from './config-strategy';
 import { ConfigInvalidError } from './errors';
 import { STEP_PRESETS, type StepSpec } from './plan';
 import { parseConfig } from './validation';
@@ -22,7 +23,12 @@ export const serviceConfigSchema = z.strictObject({
   pushes: z._default(z.enum(['tagged-images', 'images', 'all']), 'tagged-images'),
   traffic: trafficSchema,
   deployer: deployerSchema,
-  steps: stepsSchema,
+  /** 'canary' (default): the steps below; 'blueGreen': test traffic only, then all at once (core/config-strategy.ts). */
+  strategy: strategySchema,
+  /** The canary's steps: a preset or a list (required by strategy 'canary', refused by 'blueGreen'). */
+  steps: z.optional(stepsSchema),
+  /** Blue/green's test phase and rollback window: a preset or their durations (strategy 'blueGreen' only). */
+  blueGreen: z.optional(blueGreenSchema),
   analysis: z.prefault(analysisSchema, {}),
   approvals: z.prefault(approvalsSchema, {}),
   readiness: z.prefault(readinessSchema, {}),
@@ -38,8 +44,11 @@ export const serviceConfigSchema = z.strictObject({
 const validServiceConfigSchema = /* @__PURE__ */ z.lazy(() =>
   serviceConfigSchema.check(
     z.superRefine((c, ctx) => {
-      const steps = typeof c.steps === 'string' ? STEP_PRESETS[c.steps] : c.steps;
-      for (const issue of planLimitIssues({ ...c, steps })) ctx.addIssue({ code: 'custom', ...issue });
+      const issues = strategyIssues(c);
+      for (const issue of issues) ctx.addIssue({ code: 'custom', ...issue });
+      if (issues.length > 0) return;
+      for (const issue of planLimitIssues({ ...c, steps: stepSpecs(c) }))
+        ctx.addIssue({ code: 'custom', ...issue });
     }),
   ),
 );
@@ -102,7 +111,16 @@ export function xrayGroupNames(config: ServiceConfig): string[] {
   return x ? [x.canaryGroup, x.stableGroup] : [];
 }
 
-export function stepSpecs(config: ServiceConfig): readonly StepSpec[] {
+/** The steps a service's rollouts walk: its canary steps, or the two steps of its blue/green strategy. */
+export function stepSpecs(
+  config: Pick<ServiceConfig, 'strategy' | 'steps' | 'blueGreen' | 'service'>,
+): readonly StepSpec[] {
+  if (config.strategy === 'blueGreen') return blueGreenSteps(config.blueGreen);
+  if (config.steps === undefined) {
+    throw new ConfigInvalidError(`service config ${config.service}`, [
+      { path: 'steps', message: 'required by strategy "canary" (a preset or a list of steps)' },
+    ]);
+  }
   return typeof config.steps === 'string' ? STEP_PRESETS[config.steps] : config.steps;
 }
 

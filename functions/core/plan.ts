@@ -5,17 +5,25 @@
 import * as z from './zod';
 
 export interface StepSpec {
+  /** 0 only for the first step of a plan: test traffic only (blue/green's test phase, core/config-strategy.ts). */
   weight: number;
   bakeSeconds: number;
   approval?: boolean;
+  /** false: the bake is never ended early by a pass (blue/green's rollback window keeps the old version warm). */
+  earlyPass?: false;
 }
 
 export const planStepSchema = z.strictObject({
   index: z.int().check(z.gte(0)),
-  /** Percent of traffic on the canary target group during this step. */
-  weight: z.number().check(z.gt(0), z.lte(100)),
+  /**
+   * Percent of live traffic on the canary target group during this step. 0: test traffic only, the header rule's
+   * requests (the first step of a blue/green plan).
+   */
+  weight: z.number().check(z.gte(0), z.lte(100)),
   bakeSeconds: z.int().check(z.gte(0)),
   approval: z.boolean(),
+  /** false: the whole bake is kept, whatever an analysis shows (blue/green's rollback window). Absent: true. */
+  earlyPass: z.optional(z.literal(false)),
 });
 export type PlanStep = z.output<typeof planStepSchema>;
 
@@ -51,15 +59,22 @@ export const STEP_PRESET_NAMES = Object.keys(STEP_PRESETS) as StepPresetName[];
 /** The longest plan accepted. */
 export const MAX_STEPS = 50;
 
-/** Problems with a step list, as messages naming the step; empty when the list is valid. */
-export function stepListProblems(steps: readonly StepSpec[]): { index: number | null; message: string }[] {
+/**
+ * Problems with a step list, as messages naming the step; empty when the list is valid. `testStep`: the first step
+ * may be 0% (test traffic only), as a blue/green plan's is; a configured list of canary steps may not.
+ */
+export function stepListProblems(
+  steps: readonly StepSpec[],
+  { testStep = false } = {},
+): { index: number | null; message: string }[] {
   const problems: { index: number | null; message: string }[] = [];
   if (steps.length === 0) return [{ index: null, message: 'at least one step is required' }];
   // Each step adds ~30 events to the execution's history (Step Functions keeps at most 25,000).
   if (steps.length > MAX_STEPS)
     return [{ index: null, message: `at most ${MAX_STEPS} steps, got ${steps.length}` }];
   steps.forEach((step, index) => {
-    if (!(step.weight > 0 && step.weight <= 100)) {
+    const testOnly = testStep && index === 0 && step.weight === 0;
+    if (!testOnly && !(step.weight > 0 && step.weight <= 100)) {
       problems.push({ index, message: `weight must be above 0 and at most 100, got ${step.weight}` });
     } else if (Math.round(step.weight * 10) !== step.weight * 10) {
       problems.push({ index, message: `weight takes at most one decimal, got ${step.weight}` });
@@ -79,15 +94,35 @@ export function stepListProblems(steps: readonly StepSpec[]): { index: number | 
   return problems;
 }
 
+/** The plan an execution walks; its first step may be 0% (test traffic only, a blue/green plan). */
 export function buildPlan(steps: readonly StepSpec[]): PlanStep[] {
-  const problems = stepListProblems(steps);
+  const problems = stepListProblems(steps, { testStep: true });
   if (problems.length > 0) throw new RangeError(problems.map((p) => p.message).join('; '));
   return steps.map((s, index) => ({
     index,
     weight: s.weight,
     bakeSeconds: s.bakeSeconds,
     approval: s.approval ?? false,
+    ...(s.earlyPass === false ? { earlyPass: false as const } : {}),
   }));
+}
+
+/**
+ * What a weight change asks of the testers' header rule besides the weights. `testTraffic`: the header rule's
+ * requests go to the canary even at 0% (a plan's test step); otherwise 0% and 100% take the rule away.
+ */
+export interface WeightOptions {
+  testTraffic?: boolean;
+}
+
+/** Whether the header rule sends its requests to the canary: while it shares live traffic, or in a test step. */
+export function headerRuleOn(canaryPercent: number, options: WeightOptions = {}): boolean {
+  return (canaryPercent > 0 && canaryPercent < 100) || (canaryPercent === 0 && options.testTraffic === true);
+}
+
+/** How a plan step weights the listener: a 0% step is test traffic only (the header rule on). */
+export function stepWeightOptions(step: Pick<PlanStep, 'weight'>): WeightOptions {
+  return step.weight === 0 ? { testTraffic: true } : {};
 }
 
 export interface AlbWeights {

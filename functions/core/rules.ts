@@ -133,7 +133,8 @@ export function afterAnalysis(
  * step's bake after this analysis (0 once the bake is over, or when a person ended it early).
  *
  * - fail: roll back, whenever it comes (mid-bake too).
- * - mid-bake: advance early on a pass whose evidence shows the canary not worse (policy.earlyPass, default on);
+ * - mid-bake: advance early on a pass whose evidence shows the canary not worse (policy.earlyPass, default on, and
+ *   the step's own earlyPass: blue/green's rollback window is kept in full);
  *   otherwise keep baking (an inconclusive verdict mid-bake is not an extension).
  * - bake over: pass advances; too little canary traffic yet (below minRequests) waits for traffic, one extension
  *   length at a time, without using up extensions: a rollout is never failed for lack of data (the execution's own
@@ -149,7 +150,10 @@ export function decide(
 ): Decision {
   if (verdict.result === 'fail') return { action: 'rollback', because: 'failed' };
   if (bakeLeftSeconds > 0) {
-    if (verdict.result === 'pass' && verdict.earlyPass === true && policy.earlyPass !== false) {
+    // A step that keeps its whole bake (blue/green's rollback window: the old version stays warm for all of it)
+    // never ends early on a pass.
+    const mayPassEarly = policy.earlyPass !== false && step.earlyPass !== false;
+    if (verdict.result === 'pass' && verdict.earlyPass === true && mayPassEarly) {
       return { action: step.approval ? 'awaitApproval' : 'advance', because: 'earlyPass', bakeLeftSeconds };
     }
     return { action: 'keepBaking', because: 'baking', bakeLeftSeconds };

@@ -10,6 +10,7 @@ import { CanaryFailedError, ConfigInvalidError, TrafficDriftedError } from '../c
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd, type Verdict } from '../core/judge';
 import { lateMetricsNote, periodCounts, revisedPeriods } from '../core/late-metrics';
 import { heldWait, type PausedAction, whilePaused } from '../core/pause';
+import { stepWeightOptions } from '../core/plan';
 import { imageLabel, type RolloutRecord } from '../core/rollout';
 import { afterAnalysis, decide } from '../core/rules';
 import { evidenceSummary } from '../core/state-change';
@@ -68,7 +69,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     // Judging a share the rollout did not set would be judging the wrong thing: weights changed by hand roll back,
     // or (analysis.onDrift 'pause') stop the rollout where it is, weights as found, until a person decides.
     try {
-      await checkDrift(deps, route, record.canaryPercent ?? step.weight);
+      await checkDrift(deps, route, record.canaryPercent ?? step.weight, stepWeightOptions(step));
     } catch (error) {
       if (!(error instanceof TrafficDriftedError) || rollout.config.analysis.onDrift !== 'pause') throw error;
       return pauseOnDrift(deps, args, record, error);

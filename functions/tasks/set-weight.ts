@@ -12,6 +12,7 @@
 
 import { capacityPollWait } from '../core/capacity';
 import { heldWait, waitsOfStep, weightHeld } from '../core/pause';
+import { stepWeightOptions } from '../core/plan';
 import type { LatencyThresholds, RolloutRecord } from '../core/rollout';
 import { nextBakeWait, stepBakeSeconds } from '../core/rules';
 import * as z from '../core/zod';
@@ -86,7 +87,8 @@ export function makeSetWeight(deps: SetWeightDeps) {
     // A retry ends the pause on failure before the share moves: an alarm from here on stops the rollout as usual
     // (on-alarm only records one while the pause holds 100% on stable).
     if (retry && record.paused) await store.updateRollout(rollout.rolloutId, { paused: undefined });
-    await moveTraffic(deps, rollout, route, step.weight);
+    // A 0% step is test traffic only: the header rule's requests reach the canary, live traffic does not.
+    await moveTraffic(deps, rollout, route, step.weight, stepWeightOptions(step));
     const now = clock.now().toISOString();
     await store.updateRollout(rollout.rolloutId, {
       currentStep: step.index,
@@ -97,7 +99,7 @@ export function makeSetWeight(deps: SetWeightDeps) {
       ...(retry ? { judgedPeriods: undefined } : {}),
       ...(thresholds ? { latencyThresholds: thresholds } : {}),
     });
-    await recordHistory(deps, rollout, 'weight', `step ${step.index + 1}: ${step.weight}% on the canary`, {
+    await recordHistory(deps, rollout, 'weight', `step ${step.index + 1}: ${stepShare(step)}`, {
       step: step.index,
       weight: step.weight,
       ...(capacity
@@ -158,6 +160,13 @@ function holdWeight(
     // The step the canary is on takes its next wait after the ones it had (lib/wait.ts orders them).
     analyses: step.index > 0 ? Math.max(analyses, waitsOfStep(record.waitOrder, step.index - 1)) : analyses,
   };
+}
+
+/** A step's share in the history's words: a 0% step serves the header rule's test traffic only. */
+function stepShare(step: SetWeightInput['step']): string {
+  return step.weight === 0
+    ? 'test traffic only on the canary (0% of live traffic)'
+    : `${step.weight}% on the canary`;
 }
 
 /** The scale phase: the canary sized for the step, and its capacity read once (the first of the capacity polls). */

@@ -58,7 +58,7 @@ export abstract class InvocationFaults {
   readonly violations: string[] = [];
   /** start-rollout invocations that returned (pushes handled), and whether an older image's push came after one. */
   protected handledPushes = 0;
-  private listenerOwner: { rolloutId: string; canary: number } | undefined;
+  private listenerOwner: { rolloutId: string; canary: number; share: boolean } | undefined;
   private faultsOn = true;
 
   constructor(readonly schedule: Schedule) {}
@@ -100,9 +100,9 @@ export abstract class InvocationFaults {
     }
     const router = world.router;
     const setWeights = router.setWeights.bind(router);
-    router.setWeights = async (route, canaryPercent) => {
-      this.checkOwner(route, canaryPercent);
-      return setWeights(route, canaryPercent);
+    router.setWeights = async (route, canaryPercent, options) => {
+      this.checkOwner(route, canaryPercent, options?.testTraffic === true);
+      return setWeights(route, canaryPercent, options);
     };
     const sfn = world.executions;
     for (const m of ['sendTaskSuccess', 'sendTaskFailure'] as const) {
@@ -136,21 +136,25 @@ export abstract class InvocationFaults {
     throw named(name, `${api}: ${name} (injected)`);
   }
 
-  /** No two rollouts weight one listener: a rollout sets a canary share only once the previous one's is gone. */
-  private checkOwner(route: Route, canaryPercent: number): void {
+  /**
+   * No two rollouts weight one listener: a rollout sets a canary share only once the previous one's is gone. Test
+   * traffic (a 0% step with the header rule on) is a share of the listener too.
+   */
+  private checkOwner(route: Route, canaryPercent: number, testTraffic: boolean): void {
     const inv = this.context.getStore();
     const rolloutId = inv?.rolloutId;
+    const share = canaryPercent > 0 || testTraffic;
     if (!rolloutId || !inv || ['OnAlarm', 'Reconcile', 'Drift'].includes(inv.fn)) {
-      if (canaryPercent === 0) this.listenerOwner = undefined;
+      if (!share) this.listenerOwner = undefined;
       return;
     }
     const owner = this.listenerOwner;
-    if (canaryPercent > 0 && owner && owner.rolloutId !== rolloutId && owner.canary > 0)
+    if (share && owner && owner.rolloutId !== rolloutId && owner.share)
       this.violations.push(
-        `two executions weight one listener: ${rolloutId} set ${canaryPercent}% while ${owner.rolloutId}'s canary had ${owner.canary}% on ${route.listenerArn}`,
+        `two executions weight one listener: ${rolloutId} set ${canaryPercent}%${testTraffic ? ' (test traffic)' : ''} while ${owner.rolloutId}'s canary had ${owner.canary}% on ${route.listenerArn}`,
       );
     this.listenerOwner =
-      canaryPercent > 0 || owner?.rolloutId === rolloutId ? { rolloutId, canary: canaryPercent } : owner;
+      share || owner?.rolloutId === rolloutId ? { rolloutId, canary: canaryPercent, share } : owner;
   }
 
   private async beforeStoreOp(op: string): Promise<void> {

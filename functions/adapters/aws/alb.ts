@@ -12,7 +12,7 @@ import {
   ModifyRuleCommand,
   type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { albWeights } from '../../core/plan';
+import { albWeights, headerRuleOn, type WeightOptions } from '../../core/plan';
 import type { Route } from '../../core/rollout';
 import { headerRuleCandidates, routeFindings } from '../../core/route-checks';
 import type { TargetGroupWeights, TrafficRouter } from '../../ports';
@@ -70,20 +70,22 @@ export class AlbTrafficRouter implements TrafficRouter {
     return weightsOf(forward);
   }
 
-  async setWeights(route: Route, canaryPercent: number): Promise<void> {
+  async setWeights(route: Route, canaryPercent: number, options: WeightOptions = {}): Promise<void> {
     const weights = albWeights(canaryPercent);
-    const headerRuleOn = canaryPercent > 0 && canaryPercent < 100;
+    const headerRuleWanted = headerRuleOn(canaryPercent, options);
+    // Live traffic split between the two (stickiness is about live traffic; the header rule's requests are not split).
+    const split = canaryPercent > 0 && canaryPercent < 100;
     // Take the side door away before the main one, and open it only after: the header rule is canary traffic too.
-    if (route.headerRule && !headerRuleOn) await this.headerRules.removeHeaderRule(route);
+    if (route.headerRule && !headerRuleWanted) await this.headerRules.removeHeaderRule(route);
     const target = await this.reads.readTarget(route);
     const forward = forwardAction(target.actions, route);
-    let stickiness = groupStickiness(forward, route, headerRuleOn, false);
+    let stickiness = groupStickiness(forward, route, split, false);
     if (
       !stickiness?.Enabled &&
       mayHaveTargetStickiness(forward) &&
       (await this.reads.targetStickiness(route))
     ) {
-      stickiness = groupStickiness(forward, route, headerRuleOn, true);
+      stickiness = groupStickiness(forward, route, split, true);
     }
     const actions = withWeights(target.actions, route, weights, stickiness);
     if (route.ruleArn) {
@@ -105,18 +107,17 @@ export class AlbTrafficRouter implements TrafficRouter {
         { notFound: notFoundMessages(route) },
       );
     }
-    if (route.headerRule && headerRuleOn)
+    if (route.headerRule && headerRuleWanted)
       await this.headerRules.ensureHeaderRule(route, route.headerRule, target);
   }
 
-  async verifyWeights(route: Route, canaryPercent: number): Promise<boolean> {
+  async verifyWeights(route: Route, canaryPercent: number, options: WeightOptions = {}): Promise<boolean> {
     const expected = albWeights(canaryPercent);
     const target = await this.reads.readTarget(route);
     if (!sameWeights(weightsOf(forwardAction(target.actions, route)), route, expected)) return false;
     if (!route.headerRule) return true;
     const headerRule = await this.reads.findHeaderRule(route);
-    const wanted = canaryPercent > 0 && canaryPercent < 100;
-    return wanted
+    return headerRuleOn(canaryPercent, options)
       ? headerRule !== undefined && forwardsOnlyTo(headerRule, route.canaryTargetGroupArn)
       : headerRule === undefined;
   }

@@ -1,7 +1,7 @@
 /** Moving a rollout's traffic and checking the listener reports it: the route, weights, verification, drift. */
 import type { ServiceConfig } from '../../core/config';
 import { RolloutAbortedError, TrafficDriftedError, WeightsNotAppliedError } from '../../core/errors';
-import { albWeights, trafficDrift } from '../../core/plan';
+import { albWeights, trafficDrift, type WeightOptions } from '../../core/plan';
 import type { RolloutDoc, RolloutRecord, Route } from '../../core/rollout';
 import type { Clock, RolloutStore, TrafficRouter } from '../../ports';
 
@@ -37,13 +37,14 @@ export async function moveTraffic(
   rollout: Pick<RolloutDoc, 'rolloutId'>,
   route: Route,
   canaryPercent: number,
+  options: WeightOptions = {},
 ): Promise<void> {
   const aborted = async () => (await deps.store.getRollout(rollout.rolloutId))?.abort;
-  await deps.router.setWeights(route, canaryPercent);
+  await deps.router.setWeights(route, canaryPercent, options);
   let verified = false;
   let abort: RolloutRecord['abort'];
   for (let attempt = 0; attempt < VERIFY_ATTEMPTS && !verified && !abort; attempt++) {
-    verified = await deps.router.verifyWeights(route, canaryPercent);
+    verified = await deps.router.verifyWeights(route, canaryPercent, options);
     if (!verified) {
       abort = await aborted();
       if (!abort) await deps.clock.sleep(Math.min(VERIFY_BASE_DELAY_MS * 2 ** attempt, 4000));
@@ -71,8 +72,9 @@ export async function checkDrift(
   deps: { router: TrafficRouter },
   route: Route,
   expectedPercent: number,
+  options: WeightOptions = {},
 ): Promise<void> {
-  if (await deps.router.verifyWeights(route, expectedPercent)) return;
+  if (await deps.router.verifyWeights(route, expectedPercent, options)) return;
   const weights = await deps.router.describe(route);
   const drift = trafficDrift(
     weights,

@@ -1,0 +1,119 @@
+/**
+ * How a rollout moves traffic: `canary` (default) walks the configured steps, raising the new version's share of
+ * live traffic step by step; `blueGreen` deploys the new version beside the old one, gives it test traffic only
+ * (the header rule's requests) while it is tested, then switches all traffic at once and keeps the old version
+ * warm for a rollback window before the promotion finishes.
+ *
+ * Blue/green is a plan of two steps, walked by the same workflow as a canary's:
+ * 1. 0% of live traffic, the header rule on (test traffic only), baked `testSeconds` and judged on the test
+ *    traffic (an approval before the switch when `approval` is set);
+ * 2. 100%, baked `rollbackWindowSeconds` in full (no early pass): the stable target group still runs the old
+ *    version, so an alarm or a failed analysis puts 100% back on it at once.
+ * Then the promotion, as for a canary: the stable service rolls onto the new image, traffic goes back to it, and
+ * the new version's own service scales down.
+ */
+import type { StepSpec } from './plan';
+import * as z from './zod';
+
+export const STRATEGIES = ['canary', 'blueGreen'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const strategySchema = z._default(
+  z.enum(STRATEGIES, { error: `must be one of ${STRATEGIES.map((s) => `"${s}"`).join(', ')}` }),
+  'canary',
+);
+
+export interface BlueGreenSpec {
+  /** How long the new version is tested on test traffic only (the header rule's requests), judged every interval. */
+  testSeconds: number;
+  /** Whether a person approves the switch once the tests passed. */
+  approval?: boolean;
+  /** How long the old version stays warm after the switch; an alarm or a failed analysis meanwhile switches back. */
+  rollbackWindowSeconds: number;
+}
+
+export const BLUE_GREEN_PRESETS = {
+  /** Tested 5 minutes, then switched, the old version kept warm 15 minutes. */
+  BlueGreen5MinutesTest15MinutesWindow: { testSeconds: 300, rollbackWindowSeconds: 900 },
+  /** Tested 10 minutes, then switched, the old version kept warm an hour. */
+  BlueGreen10MinutesTest1HourWindow: { testSeconds: 600, rollbackWindowSeconds: 3600 },
+  /** Tested 10 minutes, switched once a person approves, the old version kept warm an hour. */
+  BlueGreenApprovalThen1HourWindow: { testSeconds: 600, approval: true, rollbackWindowSeconds: 3600 },
+} as const satisfies Record<string, BlueGreenSpec>;
+
+export type BlueGreenPresetName = keyof typeof BLUE_GREEN_PRESETS;
+export const BLUE_GREEN_PRESET_NAMES = Object.keys(BLUE_GREEN_PRESETS) as BlueGreenPresetName[];
+/** The plan of `strategy: 'blueGreen'` without a `blueGreen` field. */
+export const DEFAULT_BLUE_GREEN: BlueGreenPresetName = 'BlueGreen10MinutesTest1HourWindow';
+
+const blueGreenObject = z
+  .strictObject({
+    testSeconds: z.int().check(z.gte(0), z.lte(86400)),
+    approval: z.optional(z.boolean()),
+    rollbackWindowSeconds: z.int().check(z.gte(0), z.lte(86400)),
+  })
+  .check(
+    z.refine((b) => !(b.approval && b.testSeconds === 0), {
+      message: 'an approval of the switch needs tests to judge (testSeconds > 0)',
+      path: ['testSeconds'],
+    }),
+  );
+
+export const blueGreenSchema = z.union([
+  z.enum(BLUE_GREEN_PRESET_NAMES as [BlueGreenPresetName, ...BlueGreenPresetName[]], {
+    error: `must be a preset (${BLUE_GREEN_PRESET_NAMES.join(', ')}) or { testSeconds, rollbackWindowSeconds, approval? }`,
+  }),
+  blueGreenObject,
+]);
+
+/** The strategy's fields of a service config, as config validation sees them. */
+export interface StrategyFields {
+  strategy: Strategy;
+  steps?: unknown;
+  blueGreen?: z.output<typeof blueGreenSchema>;
+  traffic: object;
+}
+
+/** What a config's strategy fields get wrong together, each naming its field; empty when they agree. */
+export function strategyIssues(c: StrategyFields): { path: string[]; message: string }[] {
+  if (c.strategy === 'canary') {
+    const issues = [];
+    if (c.steps === undefined)
+      issues.push({
+        path: ['steps'],
+        message: 'required by strategy "canary" (a preset or a list of steps)',
+      });
+    if (c.blueGreen !== undefined)
+      issues.push({ path: ['blueGreen'], message: 'only used with strategy "blueGreen"' });
+    return issues;
+  }
+  const issues = [];
+  if (c.steps !== undefined) {
+    issues.push({
+      path: ['steps'],
+      message:
+        'not used with strategy "blueGreen": its plan is the test phase and the switch (see blueGreen)',
+    });
+  }
+  // The test phase reaches the new version only through the header rule (live traffic stays on stable).
+  if (!('headerRule' in c.traffic) || c.traffic.headerRule === undefined) {
+    issues.push({
+      path: ['traffic', 'headerRule'],
+      message:
+        'required by strategy "blueGreen": the new version is tested on the requests that carry its header before any live traffic reaches it',
+    });
+  }
+  return issues;
+}
+
+/** A blue/green config as its two steps: test traffic only, then all traffic for the rollback window. */
+export function blueGreenSteps(blueGreen: z.output<typeof blueGreenSchema> | undefined): StepSpec[] {
+  const spec: BlueGreenSpec =
+    typeof blueGreen === 'string' || blueGreen === undefined
+      ? BLUE_GREEN_PRESETS[blueGreen ?? DEFAULT_BLUE_GREEN]
+      : blueGreen;
+  return [
+    { weight: 0, bakeSeconds: spec.testSeconds, ...(spec.approval ? { approval: true } : {}) },
+    { weight: 100, bakeSeconds: spec.rollbackWindowSeconds, earlyPass: false },
+  ];
+}
