@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- faults [--schedules N] [--seed S] [--kinds a,b] [--json]`: the real workflow under generated
- * fault schedules (10,000 by default). Schedule i is derived from seed S + i alone and its outcome does not depend
+ * `npm run bench -- faults [--schedules N] [--seed S] [--kinds a,b] [--strategy blueGreen] [--json]`: the real
+ * workflow under generated fault schedules (10,000 by default; `--strategy blueGreen`: on a blue/green plan). Schedule i is derived from seed S + i alone and its outcome does not depend
  * on timing, so two runs with the same seed give the same result, busy machine or not. Prints the count of each
  * fault kind injected and of each outcome, the invariants broken, and for each fault kind found in a broken
  * schedule the smallest such schedule with its seed (`--seed <that seed> --schedules 1` runs it alone).
@@ -70,6 +70,8 @@ export async function runCampaign(
   kinds: readonly FaultKind[] = FAULT_KINDS,
   progress?: (done: number) => void,
   exclusions: readonly Exclusion[] = [],
+  /** The plan of every schedule: the canary's three steps (absent), or blue/green's test step and window. */
+  strategy?: Schedule['strategy'],
 ): Promise<CampaignResult> {
   const outcomes: Record<Outcome, number> = { promoted: 0, rolledBack: 0, stuck: 0 };
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
@@ -80,7 +82,10 @@ export async function runCampaign(
   const batch = 25;
   for (let from = 0; from < total; from += batch) {
     const seeds = Array.from({ length: Math.min(batch, total - from) }, (_, k) => seed + from + k);
-    const schedules = seeds.map((s) => scheduleFor(s, kinds, exclusions));
+    const schedules = seeds.map((s) => ({
+      ...scheduleFor(s, kinds, exclusions),
+      ...(strategy ? { strategy } : {}),
+    }));
     const results = await Promise.all(schedules.map((s) => runSchedule(s)));
     const shrunk = await Promise.all(
       results.map((r, k) => (r.violations.length > 0 ? shrink(schedules[k] as Schedule) : undefined)),
@@ -137,6 +142,9 @@ export async function faultsBench(args: string[]): Promise<void> {
   const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
   if (unknown.length > 0)
     throw new Error(`--kinds: unknown fault kind(s) ${unknown.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
+  const strategy = option(args, '--strategy');
+  if (strategy !== undefined && strategy !== 'blueGreen')
+    throw new Error(`--strategy takes blueGreen (the canary's plan is the default), got ${strategy}`);
   const one = option(args, '--schedule');
   if (one) {
     const r = await runSchedule(JSON.parse(one) as Schedule);
@@ -147,15 +155,22 @@ export async function faultsBench(args: string[]): Promise<void> {
     return;
   }
   const started = performance.now();
-  const result = await runCampaign(seed, total, kinds, (done) => {
-    if (!json) process.stderr.write(`  ${done}/${total} schedules\r`);
-  });
+  const result = await runCampaign(
+    seed,
+    total,
+    kinds,
+    (done) => {
+      if (!json) process.stderr.write(`  ${done}/${total} schedules\r`);
+    },
+    [],
+    strategy,
+  );
   const seconds = (performance.now() - started) / 1000;
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } else {
     const lines = [
-      `Fault injection over the real workflow: ${total} schedules in ${seconds.toFixed(1)} s (seed ${seed})`,
+      `Fault injection over the real workflow: ${total} schedules in ${seconds.toFixed(1)} s (seed ${seed}${strategy ? `, ${strategy}` : ''})`,
       '',
       'fault kind                 injected',
       ...FAULT_KINDS.map((k) => `${k.padEnd(24)} ${String(result.faults[k]).padStart(9)}`),

@@ -133,6 +133,11 @@ export interface Schedule {
    */
   onFailure?: 'retry' | 'abort' | 'timeout';
   faults: Fault[];
+  /**
+   * The plan's strategy: absent, the canary's three steps; 'blueGreen', its test step (with the approval) and its
+   * switch to 100% kept for the rollback window. Never generated: a campaign chooses it for all its schedules.
+   */
+  strategy?: 'blueGreen';
 }
 
 export function named(name: string, message: string): Error {

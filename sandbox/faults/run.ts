@@ -69,15 +69,27 @@ export async function runSchedule(
   }
 }
 
-/** The world a schedule runs in: one service with a three-step plan, v1 on stable, the scripted metrics. */
+/**
+ * The world a schedule runs in: one service with a three-step plan (or blue/green's two), v1 on stable, the
+ * scripted metrics.
+ */
 function faultWorld(schedule: Schedule, injector: FaultInjector): World {
   let world: World | undefined;
-  const config = demoService({
+  const { steps: _steps, ...demo } = demoService({
     steps: [
       { weight: 10, bakeSeconds: 3600 },
       { weight: 50, bakeSeconds: 3600, approval: true },
       { weight: 100, bakeSeconds: 3600 },
     ],
+  });
+  const config = {
+    ...(schedule.strategy === 'blueGreen'
+      ? {
+          strategy: 'blueGreen' as const,
+          blueGreen: { testSeconds: 3600, approval: true, rollbackWindowSeconds: 3600 },
+        }
+      : { steps: _steps }),
+    ...demo,
     traffic: { ...demoService().traffic, deregistrationDelaySeconds: 0 },
     analysis: {
       alarms: [DEMO_ALARM],
@@ -86,8 +98,8 @@ function faultWorld(schedule: Schedule, injector: FaultInjector): World {
       ...(schedule.onFailure ? { onFailure: 'pause' as const, pauseTimeoutSeconds: 60 } : {}),
     },
     readiness: { timeoutSeconds: 60, pollSeconds: 1 },
-    approvals: { timeoutSeconds: 86_400, onTimeout: 'rollback' },
-  });
+    approvals: { timeoutSeconds: 86_400, onTimeout: 'rollback' as const },
+  };
   world = new World({
     scale: 60,
     rps: 0,
