@@ -8,7 +8,6 @@ import type { AbortReason } from './core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from './core/history';
 import type { AlarmState, MetricWindow, Verdict } from './core/judge';
 import type { NotificationEvent } from './core/notification';
-import type { WeightOptions } from './core/plan';
 import type { AcceptedPush, SeenImage } from './core/pushes';
 import type {
   DeployedVersion,
@@ -25,6 +24,14 @@ import type { RolloutStateChange } from './core/state-change';
 /** Weights keyed by target group ARN, as the listener reports them. */
 export type TargetGroupWeights = Record<string, number>;
 
+/**
+ * `testRoute`: the canary is reachable through the route's header rule even at 0% (a plan's test step: blue/green's
+ * test traffic); without it the header rule exists only while the canary has a share below 100%.
+ */
+export interface WeightOptions {
+  testRoute?: boolean;
+}
+
 export interface TrafficRouter {
   /**
    * Throws TargetNotFound when the listener, rule or a target group does not exist, and ConfigInvalid (naming the
@@ -33,7 +40,7 @@ export interface TrafficRouter {
   describe(route: Route): Promise<TargetGroupWeights>;
   /**
    * Send `canaryPercent` of traffic to the canary target group, and the header rule's requests too while it shares
-   * traffic or `options.testTraffic` asks for them at 0% (core/plan.ts headerRuleOn). Not instant: follow with
+   * traffic or `options.testRoute` asks for them at 0% (core/plan.ts headerRuleOn). Not instant: follow with
    * `verifyWeights`.
    */
   setWeights(route: Route, canaryPercent: number, options?: WeightOptions): Promise<void>;

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { TargetNotFoundError } from '../functions/core/errors';
-import { albWeights, headerRuleOn, type WeightOptions } from '../functions/core/plan';
+import { albWeights, headerRuleOn } from '../functions/core/plan';
 import type { Route } from '../functions/core/rollout';
-import type { TargetGroupWeights, TrafficRouter } from '../functions/ports';
+import type { TargetGroupWeights, TrafficRouter, WeightOptions } from '../functions/ports';
 
 export interface ListenerState {
   weights: TargetGroupWeights;

@@ -108,21 +108,16 @@ export function buildPlan(steps: readonly StepSpec[]): PlanStep[] {
 }
 
 /**
- * What a weight change asks of the testers' header rule besides the weights. `testTraffic`: the header rule's
- * requests go to the canary even at 0% (a plan's test step); otherwise 0% and 100% take the rule away.
+ * Whether the header rule sends its requests to the canary: while the canary has a share below 100%, and at 0% when
+ * the weight change asks for the test route (`testRoute`: a plan's test step); 0% otherwise, and 100%, take it away.
  */
-export interface WeightOptions {
-  testTraffic?: boolean;
+export function headerRuleOn(canaryPercent: number, options: { testRoute?: boolean } = {}): boolean {
+  return canaryPercent < 100 && (canaryPercent > 0 || options.testRoute === true);
 }
 
-/** Whether the header rule sends its requests to the canary: while it shares live traffic, or in a test step. */
-export function headerRuleOn(canaryPercent: number, options: WeightOptions = {}): boolean {
-  return (canaryPercent > 0 && canaryPercent < 100) || (canaryPercent === 0 && options.testTraffic === true);
-}
-
-/** How a plan step weights the listener: a 0% step is test traffic only (the header rule on). */
-export function stepWeightOptions(step: Pick<PlanStep, 'weight'>): WeightOptions {
-  return step.weight === 0 ? { testTraffic: true } : {};
+/** How a plan step weights the listener: a 0% step is test traffic only (the header rule on: the test route). */
+export function stepWeightOptions(step: Pick<PlanStep, 'weight'>): { testRoute?: boolean } {
+  return step.weight === 0 ? { testRoute: true } : {};
 }
 
 export interface AlbWeights {

@@ -101,7 +101,7 @@ export abstract class InvocationFaults {
     const router = world.router;
     const setWeights = router.setWeights.bind(router);
     router.setWeights = async (route, canaryPercent, options) => {
-      this.checkOwner(route, canaryPercent, options?.testTraffic === true);
+      this.checkOwner(route, canaryPercent, options?.testRoute === true);
       return setWeights(route, canaryPercent, options);
     };
     const sfn = world.executions;
@@ -140,10 +140,10 @@ export abstract class InvocationFaults {
    * No two rollouts weight one listener: a rollout sets a canary share only once the previous one's is gone. Test
    * traffic (a 0% step with the header rule on) is a share of the listener too.
    */
-  private checkOwner(route: Route, canaryPercent: number, testTraffic: boolean): void {
+  private checkOwner(route: Route, canaryPercent: number, testRoute: boolean): void {
     const inv = this.context.getStore();
     const rolloutId = inv?.rolloutId;
-    const share = canaryPercent > 0 || testTraffic;
+    const share = canaryPercent > 0 || testRoute;
     if (!rolloutId || !inv || ['OnAlarm', 'Reconcile', 'Drift'].includes(inv.fn)) {
       if (!share) this.listenerOwner = undefined;
       return;
@@ -151,7 +151,7 @@ export abstract class InvocationFaults {
     const owner = this.listenerOwner;
     if (share && owner && owner.rolloutId !== rolloutId && owner.share)
       this.violations.push(
-        `two executions weight one listener: ${rolloutId} set ${canaryPercent}%${testTraffic ? ' (test traffic)' : ''} while ${owner.rolloutId}'s canary had ${owner.canary}% on ${route.listenerArn}`,
+        `two executions weight one listener: ${rolloutId} set ${canaryPercent}%${testRoute ? ' (test traffic)' : ''} while ${owner.rolloutId}'s canary had ${owner.canary}% on ${route.listenerArn}`,
       );
     this.listenerOwner =
       share || owner?.rolloutId === rolloutId ? { rolloutId, canary: canaryPercent, share } : owner;

@@ -12,10 +12,10 @@ import {
   ModifyRuleCommand,
   type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { albWeights, headerRuleOn, type WeightOptions } from '../../core/plan';
+import { albWeights, headerRuleOn } from '../../core/plan';
 import type { Route } from '../../core/rollout';
 import { headerRuleCandidates, routeFindings } from '../../core/route-checks';
-import type { TargetGroupWeights, TrafficRouter } from '../../ports';
+import type { TargetGroupWeights, TrafficRouter, WeightOptions } from '../../ports';
 import {
   forwardAction,
   forwardsOnlyTo,

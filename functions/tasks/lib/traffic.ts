@@ -1,9 +1,9 @@
 /** Moving a rollout's traffic and checking the listener reports it: the route, weights, verification, drift. */
 import type { ServiceConfig } from '../../core/config';
 import { RolloutAbortedError, TrafficDriftedError, WeightsNotAppliedError } from '../../core/errors';
-import { albWeights, trafficDrift, type WeightOptions } from '../../core/plan';
+import { albWeights, trafficDrift } from '../../core/plan';
 import type { RolloutDoc, RolloutRecord, Route } from '../../core/rollout';
-import type { Clock, RolloutStore, TrafficRouter } from '../../ports';
+import type { Clock, RolloutStore, TrafficRouter, WeightOptions } from '../../ports';
 
 const VERIFY_ATTEMPTS = 10;
 const VERIFY_BASE_DELAY_MS = 250;
