@@ -823,6 +823,41 @@ describe('AlbTrafficRouter', () => {
       elb.on(DescribeRulesCommand).resolves({ Rules: [defaultRule] });
       expect(await router.verifyWeights(route({ headerRule: hr }), 0)).toBe(true);
     });
+
+    it('opens the test route at 0% (a test step): live traffic all on stable, the header rule to the canary', async () => {
+      const hr = { header: 'X-Canary', values: ['always'], priority: 10 };
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(ModifyListenerCommand).resolves({});
+      elb.on(DescribeRulesCommand).resolves({ Rules: [defaultRule] });
+      elb.on(CreateRuleCommand).resolves({ Rules: [headerRule()] });
+
+      await router.setWeights(route({ headerRule: hr }), 0, { testRoute: true });
+
+      const weights = elb.commandCalls(ModifyListenerCommand)[0]?.args[0].input.DefaultActions?.[0];
+      expect(weights?.ForwardConfig?.TargetGroups).toEqual([
+        { TargetGroupArn: STABLE_TG, Weight: 1 },
+        { TargetGroupArn: CANARY_TG, Weight: 0 },
+      ]);
+      // No live traffic is split: group stickiness is not turned on for the header rule's requests.
+      expect(weights?.ForwardConfig?.TargetGroupStickinessConfig?.Enabled).not.toBe(true);
+      expect(elb.commandCalls(CreateRuleCommand)).toHaveLength(1);
+      expect(elb.commandCalls(DeleteRuleCommand)).toHaveLength(0);
+    });
+
+    it('verifies the test route: at 0% with it the header rule must be there, without it gone', async () => {
+      const hr = { header: 'X-Canary', values: ['always'], priority: 10 };
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1, [CANARY_TG]: 0 })]));
+      elb.on(DescribeRulesCommand).resolves({ Rules: [headerRule()] });
+
+      expect(await router.verifyWeights(route({ headerRule: hr }), 0, { testRoute: true })).toBe(true);
+      expect(await router.verifyWeights(route({ headerRule: hr }), 0)).toBe(false);
+
+      elb.on(DescribeRulesCommand).resolves({ Rules: [defaultRule] });
+      expect(await router.verifyWeights(route({ headerRule: hr }), 0, { testRoute: true })).toBe(false);
+      // At 100% the test route means nothing: every request goes to the canary, the header rule is taken away.
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 0, [CANARY_TG]: 1 })]));
+      expect(await router.verifyWeights(route({ headerRule: hr }), 100, { testRoute: true })).toBe(true);
+    });
   });
 });
 

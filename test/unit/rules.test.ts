@@ -235,6 +235,13 @@ describe('decide mid-bake (bake left after this analysis)', () => {
     );
   });
 
+  it("keeps baking a step that keeps its whole bake (blue/green's rollback window), even shown not worse", () => {
+    const decision = decide(earlyPass(), step({ earlyPass: false }), 0, policy(), 240);
+    expect(decision).toEqual({ action: 'keepBaking', because: 'baking', bakeLeftSeconds: 240 });
+    // Once its bake is over it advances as any step.
+    expect(decide(earlyPass(), step({ earlyPass: false }), 0, policy(), 0).action).toBe('advance');
+  });
+
   it('goes to the approval early on a step that asks for one', () => {
     expect(decide(earlyPass(), step({ approval: true }), 0, policy(), 240).action).toBe('awaitApproval');
   });
