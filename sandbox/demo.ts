@@ -118,3 +118,15 @@ export const ORDER_METRICS = [
     },
   },
 ] as const satisfies NonNullable<NonNullable<ServiceConfigInput['analysis']>['metrics']>;
+
+/**
+ * Healthy through a blue/green rollout's tests, then half its requests fail a few minutes after the switch: the
+ * gating alarm must put the old version, still warm, back at once, within the rollback window.
+ */
+export const BAD_AFTER_SWITCH: FaultProfile = {
+  errorRate: 0.001,
+  latencyMs: 8,
+  jitterMs: 3,
+  badAfterSeconds: 660,
+  badErrorRate: 0.5,
+};

@@ -7,6 +7,7 @@ import type { HistoryEntry, StoredHistoryEntry } from '../functions/core/history
 import { imageLabel } from '../functions/core/rollout';
 import { stepVerdicts } from '../functions/views/report-html';
 import {
+  BAD_AFTER_SWITCH,
   CRASHES,
   demoAlarm,
   demoService,
@@ -171,6 +172,19 @@ export const SCENARIOS: Record<
       analysis: { ...demoService().analysis, onFailure: 'pause', pauseTimeoutSeconds: 3600 },
     },
     answerPauses: ['retry', 'abort'],
+  },
+  bluegreen: {
+    description:
+      "blue/green: each version is tested on the header rule's test traffic only, then takes all traffic at once while the old one stays warm for a 10-minute rollback window: healthy v2 (promoted), v7 failing half its requests a few minutes after the switch (the alarm in the window puts v2, still running, back at once)",
+    versions: [
+      { tag: 'v2', profile: HEALTHY },
+      { tag: 'v7', profile: BAD_AFTER_SWITCH },
+    ],
+    service: {
+      steps: undefined,
+      strategy: 'blueGreen',
+      blueGreen: { testSeconds: 180, rollbackWindowSeconds: 600 },
+    },
   },
 };
 
