@@ -83,7 +83,9 @@ export class LocalLoadBalancer extends EventEmitter {
     if (state.headerRule) {
       const value = headers[state.headerRule.header.toLowerCase()];
       const canary = Object.keys(state.weights)[1];
-      // A rule of its own that forwards to the canary target group alone: it matches whatever the weights are.
+      // A rule of its own that forwards to the canary target group alone, evaluated before the weighted action by
+      // its priority ("Listener rules for your Application Load Balancer"): it matches whatever the weights are,
+      // at 0% too (a test step's test route).
       if (value && state.headerRule.values.includes(value) && canary) return canary;
     }
     if (state.stickinessSeconds && stickyTg && (state.weights[stickyTg] ?? 0) > 0) return stickyTg;
