@@ -71,12 +71,20 @@ export async function checkInvariants(world: World, injector: FaultInjector): Pr
   if (serving !== expectStable)
     v.push(`stable runs ${serving} but the last promoted rollout is ${expectStable}`);
 
-  // The newest pushed image (event time) or the original stable; never an older or superseded image.
+  // The newest pushed image (event time) or the original stable; never an older or superseded image, unless the
+  // newest was rolled back for what the schedule did to it (an alarm, a rejection, a hand-made change) or for its
+  // own errors, after an older one had been promoted (the last promoted is then on stable, as checked above).
   const newest = [...injector.pushes].sort((a, b) => a.time.localeCompare(b.time)).at(-1)?.tag;
-  if (serving !== 'v1' && serving !== newest)
-    v.push(`stable runs ${serving}, not the newest pushed image ${newest}`);
   const healthy = (tag: string | undefined) =>
     tag !== undefined && world.imageByTag(tag).profile !== SERVER_ERRORS;
+  const newestRollouts = records.filter((r) => r.image.tag === newest);
+  const newestTurnedDown =
+    newestRollouts.length > 0 &&
+    newestRollouts.every(
+      (r) => r.status === 'rolledBack' && (injector.blamed.has(r.rolloutId) || !healthy(newest)),
+    );
+  if (serving !== 'v1' && serving !== newest && !newestTurnedDown)
+    v.push(`stable runs ${serving}, not the newest pushed image ${newest}`);
   if (isBenign(injector.schedule) && healthy(newest) && serving !== newest)
     v.push(
       `the newest healthy image ${newest} did not end on stable (${serving}) under faults it should ride out`,

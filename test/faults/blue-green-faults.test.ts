@@ -49,6 +49,26 @@ describe('the blue/green workflow under injected faults', () => {
     expect(result).toMatchObject({ outcome: 'rolledBack', stable: 'v1' });
   });
 
+  it('a newer image pushed while one is promoted, its routing changed by hand in its test step: the promoted one stays', async () => {
+    // Campaign seed 20261386 (--strategy blueGreen): v3 arrives while v2's promotion is announced, and someone puts
+    // the listener back on stable by hand while v3 is tested (its header rule gone): v3 rolls back, v2 stays.
+    const seen = histories();
+    const result = await runSchedule(
+      blueGreen([
+        { fn: 'Bake', call: 2, kind: 'drift', at: 2 },
+        { fn: 'Notify', call: 0, kind: 'newerPush', at: 1 },
+      ]),
+      { tamper: seen.tamper },
+    );
+    expect(result.violations).toEqual([]);
+    expect(seen.entries.filter((e) => e.type === 'rolledBack').map((e) => e.message)).toEqual([
+      expect.stringMatching(
+        /shop\/web:v3 rolled back: the listener's routing was changed outside the rollout/,
+      ),
+    ]);
+    expect(result).toMatchObject({ outcome: 'promoted', stable: 'v2' });
+  });
+
   it('retries a lost response, a half-done switch and a timed-out promotion, and promotes', async () => {
     const result = await runSchedule(
       blueGreen([
