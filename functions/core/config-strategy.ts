@@ -18,10 +18,7 @@ import * as z from './zod';
 export const STRATEGIES = ['canary', 'blueGreen'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
-export const strategySchema = z._default(
-  z.enum(STRATEGIES, { error: `must be one of ${STRATEGIES.map((s) => `"${s}"`).join(', ')}` }),
-  'canary',
-);
+export const strategySchema = z._default(z.enum(STRATEGIES), 'canary');
 
 export interface BlueGreenSpec {
   /** How long the new version is tested on test traffic only (the header rule's requests), judged every interval. */
@@ -54,14 +51,14 @@ const blueGreenObject = z
   })
   .check(
     z.refine((b) => !(b.approval && b.testSeconds === 0), {
-      message: 'an approval of the switch needs tests to judge (testSeconds > 0)',
+      message: 'an approval needs testSeconds > 0',
       path: ['testSeconds'],
     }),
   );
 
 export const blueGreenSchema = z.union([
   z.enum(BLUE_GREEN_PRESET_NAMES as [BlueGreenPresetName, ...BlueGreenPresetName[]], {
-    error: `must be a preset (${BLUE_GREEN_PRESET_NAMES.join(', ')}) or { testSeconds, rollbackWindowSeconds, approval? }`,
+    error: `must be a preset (${BLUE_GREEN_PRESET_NAMES.join(', ')}) or durations`,
   }),
   blueGreenObject,
 ]);
@@ -74,35 +71,24 @@ export interface StrategyFields {
   traffic: object;
 }
 
+/** The message of a canary config without steps (config validation, and a plan asked of such a config). */
+export const STEPS_REQUIRED = 'required by strategy "canary"';
+
 /** What a config's strategy fields get wrong together, each naming its field; empty when they agree. */
 export function strategyIssues(c: StrategyFields): { path: string[]; message: string }[] {
-  if (c.strategy === 'canary') {
-    const issues = [];
-    if (c.steps === undefined)
-      issues.push({
-        path: ['steps'],
-        message: 'required by strategy "canary" (a preset or a list of steps)',
-      });
-    if (c.blueGreen !== undefined)
-      issues.push({ path: ['blueGreen'], message: 'only used with strategy "blueGreen"' });
-    return issues;
-  }
+  const blueGreen = c.strategy === 'blueGreen';
   const issues = [];
-  if (c.steps !== undefined) {
-    issues.push({
-      path: ['steps'],
-      message:
-        'not used with strategy "blueGreen": its plan is the test phase and the switch (see blueGreen)',
-    });
-  }
+  if (!blueGreen && c.steps === undefined) issues.push({ path: ['steps'], message: STEPS_REQUIRED });
+  if (!blueGreen && c.blueGreen !== undefined)
+    issues.push({ path: ['blueGreen'], message: 'only with strategy "blueGreen"' });
+  if (blueGreen && c.steps !== undefined)
+    issues.push({ path: ['steps'], message: 'not with strategy "blueGreen"' });
   // The test phase reaches the new version only through the header rule (live traffic stays on stable).
-  if (!('headerRule' in c.traffic) || c.traffic.headerRule === undefined) {
+  if (blueGreen && !(c.traffic as { headerRule?: unknown }).headerRule)
     issues.push({
       path: ['traffic', 'headerRule'],
-      message:
-        'required by strategy "blueGreen": the new version is tested on the requests that carry its header before any live traffic reaches it',
+      message: 'required by strategy "blueGreen": its test traffic',
     });
-  }
   return issues;
 }
 

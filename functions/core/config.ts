@@ -1,6 +1,12 @@
 import { analysisSchema, approvalsSchema, notificationsSchema, readinessSchema } from './config-analysis';
 import { deployerSchema, repositoryName, serviceName, stepsSchema, trafficSchema } from './config-route';
-import { blueGreenSchema, blueGreenSteps, strategyIssues, strategySchema } from './config-strategy';
+import {
+  blueGreenSchema,
+  blueGreenSteps,
+  STEPS_REQUIRED,
+  strategyIssues,
+  strategySchema,
+} from './config-strategy';
 import { ConfigInvalidError } from './errors';
 import { STEP_PRESETS, type StepSpec } from './plan';
 import { parseConfig } from './validation';
@@ -118,7 +124,7 @@ export function stepSpecs(
   if (config.strategy === 'blueGreen') return blueGreenSteps(config.blueGreen);
   if (config.steps === undefined) {
     throw new ConfigInvalidError(`service config ${config.service}`, [
-      { path: 'steps', message: 'required by strategy "canary" (a preset or a list of steps)' },
+      { path: 'steps', message: STEPS_REQUIRED },
     ]);
   }
   return typeof config.steps === 'string' ? STEP_PRESETS[config.steps] : config.steps;

@@ -61,18 +61,18 @@ describe('the strategy in the service config', () => {
 
   it('refuses what the strategies do not take, naming the field', () => {
     expect(issues(blueGreen({ steps: 'Canary5Percent10Minutes' }))).toEqual([
-      'steps: not used with strategy "blueGreen": its plan is the test phase and the switch (see blueGreen)',
+      'steps: not with strategy "blueGreen"',
     ]);
     expect(issues({ ...validServiceConfig(), blueGreen: 'BlueGreen5MinutesTest15MinutesWindow' })).toEqual([
-      'blueGreen: only used with strategy "blueGreen"',
+      'blueGreen: only with strategy "blueGreen"',
     ]);
     const { steps: _steps, ...noSteps } = validServiceConfig();
-    expect(issues(noSteps)).toEqual(['steps: required by strategy "canary" (a preset or a list of steps)']);
+    expect(issues(noSteps)).toEqual(['steps: required by strategy "canary"']);
     expect(issues(blueGreen({ traffic: validServiceConfig().traffic }))[0]).toMatch(
       /^traffic\.headerRule: required by strategy "blueGreen"/,
     );
     expect(issues(blueGreen({ strategy: 'rolling' as never }))).toEqual([
-      'strategy: must be one of "canary", "blueGreen"',
+      'strategy: Invalid option: expected one of "canary"|"blueGreen"',
     ]);
   });
 
@@ -85,7 +85,7 @@ describe('the strategy in the service config', () => {
     );
     expect(
       issues(blueGreen({ blueGreen: { testSeconds: 0, approval: true, rollbackWindowSeconds: 60 } })),
-    ).toEqual(['blueGreen.testSeconds: an approval of the switch needs tests to judge (testSeconds > 0)']);
+    ).toEqual(['blueGreen.testSeconds: an approval needs testSeconds > 0']);
     expect(
       issues(blueGreen({ blueGreen: { testSeconds: 60, rollbackWindowSeconds: 60, window: 1 } as never })),
     ).toEqual(['blueGreen.window: unknown field']);
