@@ -34,6 +34,23 @@ function isBenign(schedule: Schedule): boolean {
 }
 
 /**
+ * Whether the image's rollouts were all rolled back for what the schedule did to them (an alarm, a rejection, a
+ * hand-made change) or for the image's own errors: an older image promoted before it then rightly stays on stable.
+ */
+function turnedDown(
+  records: readonly RolloutRecord[],
+  tag: string | undefined,
+  injector: FaultInjector,
+  healthy: boolean,
+): boolean {
+  const rollouts = records.filter((r) => r.image.tag === tag);
+  return (
+    rollouts.length > 0 &&
+    rollouts.every((r) => r.status === 'rolledBack' && (injector.blamed.has(r.rolloutId) || !healthy))
+  );
+}
+
+/**
  * The controller's invariants, as checks on a settled world: traffic 100% on stable, nothing scaled down with
  * weight, nothing left running or locked, one rollout per image, failures paged and promotions not.
  */
@@ -71,19 +88,11 @@ export async function checkInvariants(world: World, injector: FaultInjector): Pr
   if (serving !== expectStable)
     v.push(`stable runs ${serving} but the last promoted rollout is ${expectStable}`);
 
-  // The newest pushed image (event time) or the original stable; never an older or superseded image, unless the
-  // newest was rolled back for what the schedule did to it (an alarm, a rejection, a hand-made change) or for its
-  // own errors, after an older one had been promoted (the last promoted is then on stable, as checked above).
+  // The newest pushed image (event time) or the original stable; never an older or superseded image.
   const newest = [...injector.pushes].sort((a, b) => a.time.localeCompare(b.time)).at(-1)?.tag;
   const healthy = (tag: string | undefined) =>
     tag !== undefined && world.imageByTag(tag).profile !== SERVER_ERRORS;
-  const newestRollouts = records.filter((r) => r.image.tag === newest);
-  const newestTurnedDown =
-    newestRollouts.length > 0 &&
-    newestRollouts.every(
-      (r) => r.status === 'rolledBack' && (injector.blamed.has(r.rolloutId) || !healthy(newest)),
-    );
-  if (serving !== 'v1' && serving !== newest && !newestTurnedDown)
+  if (serving !== 'v1' && serving !== newest && !turnedDown(records, newest, injector, healthy(newest)))
     v.push(`stable runs ${serving}, not the newest pushed image ${newest}`);
   if (isBenign(injector.schedule) && healthy(newest) && serving !== newest)
     v.push(
