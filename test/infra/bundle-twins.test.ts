@@ -23,7 +23,7 @@ const ABOVE_MAX_WITH_ZOD: Record<string, { ratio: number; why: string }> = {
     why: 'renders the approval page and the rollout report, custom metrics included',
   },
   reconcile: {
-    ratio: 1.21,
+    ratio: 1.22,
     why: 'repairs any rollout: the rollback, the ECS deployer, route checks, notification text, the catalog',
   },
   'request-approval': { ratio: 1.16, why: 'writes the approval notification (headline, evidence text)' },
@@ -33,7 +33,7 @@ const ABOVE_MAX_WITH_ZOD: Record<string, { ratio: number; why: string }> = {
     why: 'the ECS deployer and its capacity reads, route checks, listener weights',
   },
   'start-rollout': {
-    ratio: 1.2,
+    ratio: 1.21,
     why: 'parses the events, starts executions, writes the superseded notification, the catalog (config schemas)',
   },
 };
