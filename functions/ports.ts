@@ -3,9 +3,11 @@
  * local ones in sandbox/. Keep them small: a task should be testable with a fake of a few lines.
  */
 import type { ServiceConfig } from './core/config';
+import type { HookSpec } from './core/config-hooks';
 import type { CustomMetricConfig } from './core/custom-metrics';
 import type { AbortReason } from './core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from './core/history';
+import type { HookOutcome, HookRequest } from './core/hooks';
 import type { AlarmState, MetricWindow, Verdict } from './core/judge';
 import type { NotificationEvent } from './core/notification';
 import type { AcceptedPush, SeenImage } from './core/pushes';
@@ -24,6 +26,14 @@ import type { RolloutStateChange } from './core/state-change';
 /** Weights keyed by target group ARN, as the listener reports them. */
 export type TargetGroupWeights = Record<string, number>;
 
+/**
+ * `testRoute`: the canary is reachable through the route's header rule even at 0% (the test route of hooks before
+ * traffic, core/hooks.ts); without it the header rule exists only while the canary has a share below 100%.
+ */
+export interface WeightOptions {
+  testRoute?: boolean;
+}
+
 export interface TrafficRouter {
   /**
    * Throws TargetNotFound when the listener, rule or a target group does not exist, and ConfigInvalid (naming the
@@ -31,9 +41,18 @@ export interface TrafficRouter {
    */
   describe(route: Route): Promise<TargetGroupWeights>;
   /** Send `canaryPercent` of traffic to the canary target group. Not instant: follow with `verifyWeights`. */
-  setWeights(route: Route, canaryPercent: number): Promise<void>;
-  /** True once the listener reports the weights for `canaryPercent`. */
-  verifyWeights(route: Route, canaryPercent: number): Promise<boolean>;
+  setWeights(route: Route, canaryPercent: number, options?: WeightOptions): Promise<void>;
+  /** True once the listener reports the weights for `canaryPercent` (and the test route, when asked for). */
+  verifyWeights(route: Route, canaryPercent: number, options?: WeightOptions): Promise<boolean>;
+}
+
+/** Calls a hook (a Lambda function or an HTTPS endpoint). Never throws for the hook's own failures: they are outcomes. */
+export interface HookCaller {
+  call(
+    hook: Pick<HookSpec, 'lambda' | 'url'>,
+    request: HookRequest,
+    timeoutSeconds: number,
+  ): Promise<HookOutcome>;
 }
 
 /** The window a MetricSource reads: [from, to) in periods of periodSeconds, over the route's target groups. */

@@ -118,3 +118,8 @@ export const ORDER_METRICS = [
     },
   },
 ] as const satisfies NonNullable<NonNullable<ServiceConfigInput['analysis']>['metrics']>;
+/** Healthy for users, but its checkout path fails: only a smoke test of that path sees it. */
+export const BROKEN_CHECKOUT: FaultProfile = { ...HEALTHY, brokenPaths: ['/checkout'] };
+
+/** The demo service's smoke test, a Lambda function the sandbox runs in-process (sandbox/hooks.ts). */
+export const SMOKE_TEST_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:web-smoke-test';

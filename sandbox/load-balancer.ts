@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { TargetNotFoundError } from '../functions/core/errors';
 import { albWeights } from '../functions/core/plan';
 import type { Route } from '../functions/core/rollout';
-import type { TargetGroupWeights, TrafficRouter } from '../functions/ports';
+import type { TargetGroupWeights, TrafficRouter, WeightOptions } from '../functions/ports';
 
 export interface ListenerState {
   weights: TargetGroupWeights;
@@ -83,8 +83,8 @@ export class LocalLoadBalancer extends EventEmitter {
     if (state.headerRule) {
       const value = headers[state.headerRule.header.toLowerCase()];
       const canary = Object.keys(state.weights)[1];
-      if (value && state.headerRule.values.includes(value) && canary && (state.weights[canary] ?? 0) > 0)
-        return canary;
+      // The header rule forwards to the canary alone whatever the weights (the test route at 0%).
+      if (value && state.headerRule.values.includes(value) && canary) return canary;
     }
     if (state.stickinessSeconds && stickyTg && (state.weights[stickyTg] ?? 0) > 0) return stickyTg;
     const total = entries.reduce((sum, [, w]) => sum + w, 0);
@@ -116,25 +116,28 @@ export class LocalTrafficRouter implements TrafficRouter {
     return this.check(route).weights;
   }
 
-  async setWeights(route: Route, canaryPercent: number): Promise<void> {
+  async setWeights(route: Route, canaryPercent: number, options: WeightOptions = {}): Promise<void> {
     this.check(route);
     const w = albWeights(canaryPercent);
     this.lb.configure(forwardKey(route), {
       // Stable first, canary second: the order the header rule reads.
       weights: { [route.stableTargetGroupArn]: w.stable, [route.canaryTargetGroupArn]: w.canary },
       ...(route.stickinessSeconds ? { stickinessSeconds: route.stickinessSeconds } : {}),
-      ...(route.headerRule && canaryPercent > 0 && canaryPercent < 100
-        ? { headerRule: route.headerRule }
-        : {}),
+      ...(route.headerRule && headerRuleOn(canaryPercent, options) ? { headerRule: route.headerRule } : {}),
     });
   }
 
-  async verifyWeights(route: Route, canaryPercent: number): Promise<boolean> {
+  async verifyWeights(route: Route, canaryPercent: number, options: WeightOptions = {}): Promise<boolean> {
     const applied = this.lb.appliedState(forwardKey(route));
     const w = albWeights(canaryPercent);
     return (
       applied?.weights[route.stableTargetGroupArn] === w.stable &&
-      applied?.weights[route.canaryTargetGroupArn] === w.canary
+      applied?.weights[route.canaryTargetGroupArn] === w.canary &&
+      (!route.headerRule || (applied.headerRule !== undefined) === headerRuleOn(canaryPercent, options))
     );
   }
 }
+
+/** As the ALB adapter: the header rule is open below 100%, at 0% only as the hooks' test route. */
+const headerRuleOn = (canaryPercent: number, options: WeightOptions) =>
+  canaryPercent < 100 && (canaryPercent > 0 || options.testRoute === true);

@@ -7,6 +7,7 @@ import type { HistoryEntry, StoredHistoryEntry } from '../functions/core/history
 import { imageLabel } from '../functions/core/rollout';
 import { stepVerdicts } from '../functions/views/report-html';
 import {
+  BROKEN_CHECKOUT,
   CRASHES,
   demoAlarm,
   demoService,
@@ -14,6 +15,7 @@ import {
   HEALTHY,
   ORDER_METRICS,
   SERVER_ERRORS,
+  SMOKE_TEST_ARN,
   TURNS_BAD,
 } from './demo';
 import {
@@ -41,6 +43,8 @@ export interface RolloutSummary {
   reason: string;
   steps: StepSummary[];
   failedRequestsServed: number;
+  /** Public users' requests the canary served (internal users carry the header rule's header; hooks' are not counted). */
+  userRequestsServed?: number;
   alarmToStableMs: number | null;
   wallMs: number;
 }
@@ -139,6 +143,15 @@ export const SCENARIOS: Record<
     description:
       'one rollout whose process starts refusing connections mid-bake (load-balancer 502s, no target 5xx), rolled back by analysis',
     versions: [{ tag: 'v6', profile: CRASHES }],
+  },
+  smoke: {
+    description:
+      'a smoke test before any public traffic (a Lambda hook calling /checkout through the header rule): healthy v2 passes it and is promoted; v7, whose checkout fails while / is fine, fails it and rolls back before users reach it',
+    versions: [
+      { tag: 'v2', profile: HEALTHY },
+      { tag: 'v7', profile: BROKEN_CHECKOUT },
+    ],
+    service: { hooks: { beforeTraffic: [{ name: 'smoke', lambda: SMOKE_TEST_ARN, timeoutSeconds: 120 }] } },
   },
   approval: {
     description:
@@ -303,6 +316,7 @@ async function rollOut(run: Run, tag: string): Promise<RolloutTrace | undefined>
   const { world, options, canaryTg, virtualStart } = run;
   const started = performance.now();
   const fromMs = world.clock.now().getTime();
+  const publicBefore = world.traffic.served.publicSnapshot(canaryTg).requests;
   const servedBefore = world.traffic.served.snapshot(canaryTg).serverErrors;
   const alarmsBefore = world.alarms.firedAt.length;
   world.timekeeper.resume();
@@ -333,12 +347,13 @@ async function rollOut(run: Run, tag: string): Promise<RolloutTrace | undefined>
     reason,
     steps: stepVerdicts(history, reason),
     failedRequestsServed: world.traffic.served.snapshot(canaryTg).serverErrors - servedBefore,
+    userRequestsServed: world.traffic.served.publicSnapshot(canaryTg).requests - publicBefore,
     alarmToStableMs: alarm && stableAt !== undefined ? Math.round((stableAt - alarm.at) * 10) / 10 : null,
     wallMs: Math.round(performance.now() - started),
   };
   run.say(
     `${tag.padEnd(4)}  ${summary.outcome === 'promoted' ? '✔ promoted' : '✘ rolled back'} in ${(summary.wallMs / 1000).toFixed(1)}s` +
-      `; ${summary.failedRequestsServed} failed requests served by the canary` +
+      `; ${summary.failedRequestsServed} failed requests served by the canary (${summary.userRequestsServed} public requests)` +
       (summary.alarmToStableMs !== null ? `; alarm → 100% stable in ${summary.alarmToStableMs} ms` : ''),
   );
   const { stable: stableTg } = world.servingTargetGroups();

@@ -22,6 +22,7 @@ import { LocalCloudWatch } from './cloudwatch';
 import { ControlServer } from './control';
 import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } from './deployer';
 import { LocalEventBus } from './event-bus';
+import { slowCheck, smokeTest } from './hooks';
 import { forwardKey, LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
 import { MetricsRecorder } from './metrics';
 import { PublishedMetrics } from './published-metrics';
@@ -220,6 +221,17 @@ export class World {
         return url;
       },
       countOutcome: (o) => this.outcomes.push(o),
+      hookFunctions: {
+        'web-smoke-test': smokeTest({
+          lb: this.lb,
+          backends: this.backends,
+          recorder: this.recorder,
+          now: () => this.clock.now().getTime(),
+          listenerOf: (service) => forwardKey(this.config(service).traffic),
+        }),
+        'slow-check': slowCheck(3),
+        ...options.hookFunctions,
+      },
     });
   }
 

@@ -117,6 +117,24 @@ export const historyEntrySchema = z.discriminatedUnion('type', [
   entry('superseded', z.object({ by: z.string() })),
   bare('promoting'),
   bare('promoted'),
+  /**
+   * A hook's answer (core/hooks.ts): pass, fail, the first "running", or `unavailable` when it could not be called.
+   * `step`/`weight`: the step it ran for, absent before and after the plan.
+   */
+  entry(
+    'hook',
+    z.object({
+      stage: z.enum(['beforeTraffic', 'beforeStep', 'afterBake', 'afterPromotion']),
+      hook: z.string(),
+      status: z.enum(['pass', 'fail', 'running', 'unavailable']),
+      calls: z.number(),
+      step: z.optional(z.number()),
+      weight: z.optional(z.number()),
+      message: z.optional(z.string()),
+      /** The answer's details as JSON, shortened (core/hooks.ts EVIDENCE_CHARS). */
+      details: z.optional(z.string()),
+    }),
+  ),
   entry('rolledBack', z.object({ error: z.string(), reason: z.string(), quarantined: z.boolean() })),
   entry('rollbackFailed', z.object({ error: z.string(), reason: z.string() })),
 ]);

@@ -32,6 +32,7 @@ export const ROLLOUT_STATES = [
   'stepSet',
   'analyzed',
   'trafficDrifted',
+  'hookRan',
   'awaitingApproval',
   'bakeEnded',
   'approved',
@@ -56,6 +57,7 @@ export const HISTORY_STATES = {
   weight: 'stepSet',
   analysis: 'analyzed',
   drift: 'trafficDrifted',
+  hook: 'hookRan',
   approval: 'awaitingApproval',
   'promoted-early': 'bakeEnded',
   'promoted-full': 'bakeEnded',
@@ -130,6 +132,13 @@ export const rolloutStateChangeDetail = z.discriminatedUnion('state', [
     evidence: z.array(evidenceRow).check(z.maxLength(MAX_EVIDENCE)),
   }),
   state('trafficDrifted', {}),
+  /** A hook answered (core/hooks.ts): `status` pass, fail, running, or unavailable when it could not be called. */
+  state('hookRan', {
+    stage: z.enum(['beforeTraffic', 'beforeStep', 'afterBake', 'afterPromotion']),
+    hook: string(1, 64),
+    status: z.enum(['pass', 'fail', 'running', 'unavailable']),
+    hookMessage: z.nullable(text),
+  }),
   state('awaitingApproval', {}),
   /** An operator ended the bake now (`canary promote`); `full`: skipped to the last step. */
   state('bakeEnded', { ...decision, full: z.boolean() }),
@@ -256,6 +265,13 @@ function stateFields(entry: HistoryEntry): Record<string, unknown> {
         error: entry.detail.error,
         reason: clip(str(entry.detail.reason) ?? ''),
         quarantined: entry.detail.quarantined === true,
+      };
+    case 'hook':
+      return {
+        stage: entry.detail.stage,
+        hook: entry.detail.hook,
+        status: entry.detail.status,
+        hookMessage: entry.detail.message === undefined ? null : clip(entry.detail.message),
       };
     case 'rollbackFailed':
       return { error: entry.detail.error, reason: clip(str(entry.detail.reason) ?? '') };

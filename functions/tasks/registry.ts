@@ -91,6 +91,13 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
     routes: 'read',
     metrics: 'judge',
   },
+  /** Calls teams' hooks (Lambda functions: lambda:InvokeFunction on those the configs name); opens the test route. */
+  'run-hook': {
+    asl: 'RunHook',
+    env: ['TABLE_NAME', ANNOUNCE, TAGS],
+    timeoutSeconds: TASK,
+    routes: true,
+  },
   'request-approval': {
     asl: 'RequestApproval',
     env: ['TABLE_NAME', ...NOTIFY, ANNOUNCE],

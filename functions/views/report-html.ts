@@ -182,6 +182,7 @@ const MARKED = {
   promoted: true,
   rolledBack: true,
   rollbackFailed: false,
+  hook: true,
   unrecognized: false,
 } as const satisfies Record<StoredHistoryEntry['type'], boolean>;
 

@@ -15,7 +15,7 @@ import {
 import { albWeights } from '../../core/plan';
 import type { Route } from '../../core/rollout';
 import { headerRuleCandidates, routeFindings } from '../../core/route-checks';
-import type { TargetGroupWeights, TrafficRouter } from '../../ports';
+import type { TargetGroupWeights, TrafficRouter, WeightOptions } from '../../ports';
 import {
   forwardAction,
   forwardsOnlyTo,
@@ -70,9 +70,9 @@ export class AlbTrafficRouter implements TrafficRouter {
     return weightsOf(forward);
   }
 
-  async setWeights(route: Route, canaryPercent: number): Promise<void> {
+  async setWeights(route: Route, canaryPercent: number, options: WeightOptions = {}): Promise<void> {
     const weights = albWeights(canaryPercent);
-    const headerRuleOn = canaryPercent > 0 && canaryPercent < 100;
+    const headerRuleOn = headerRuleWanted(canaryPercent, options);
     // Take the side door away before the main one, and open it only after: the header rule is canary traffic too.
     if (route.headerRule && !headerRuleOn) await this.headerRules.removeHeaderRule(route);
     const target = await this.reads.readTarget(route);
@@ -109,15 +109,23 @@ export class AlbTrafficRouter implements TrafficRouter {
       await this.headerRules.ensureHeaderRule(route, route.headerRule, target);
   }
 
-  async verifyWeights(route: Route, canaryPercent: number): Promise<boolean> {
+  async verifyWeights(route: Route, canaryPercent: number, options: WeightOptions = {}): Promise<boolean> {
     const expected = albWeights(canaryPercent);
     const target = await this.reads.readTarget(route);
     if (!sameWeights(weightsOf(forwardAction(target.actions, route)), route, expected)) return false;
     if (!route.headerRule) return true;
     const headerRule = await this.reads.findHeaderRule(route);
-    const wanted = canaryPercent > 0 && canaryPercent < 100;
-    return wanted
+    return headerRuleWanted(canaryPercent, options)
       ? headerRule !== undefined && forwardsOnlyTo(headerRule, route.canaryTargetGroupArn)
       : headerRule === undefined;
   }
+}
+
+/**
+ * The header rule forwards to the canary target group alone, whatever the weights of the forward action (ALB
+ * evaluates rules by priority: "Listener rules for your Application Load Balancer"): it is open while the canary
+ * has a share below 100%, and at 0% as the test route of the hooks before traffic.
+ */
+function headerRuleWanted(canaryPercent: number, options: WeightOptions): boolean {
+  return canaryPercent < 100 && (canaryPercent > 0 || options.testRoute === true);
 }
