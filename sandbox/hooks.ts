@@ -113,3 +113,8 @@ export function localLambda(
     },
   };
 }
+
+/** The hook functions every sandbox world runs, by function name. */
+export function sandboxHookFunctions(w: SmokeWorld): Record<string, LocalFunction> {
+  return { 'web-smoke-test': smokeTest(w), 'slow-check': slowCheck(3) };
+}

@@ -22,7 +22,7 @@ import { LocalCloudWatch } from './cloudwatch';
 import { ControlServer } from './control';
 import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } from './deployer';
 import { LocalEventBus } from './event-bus';
-import { slowCheck, smokeTest } from './hooks';
+import { sandboxHookFunctions } from './hooks';
 import { forwardKey, LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
 import { MetricsRecorder } from './metrics';
 import { PublishedMetrics } from './published-metrics';
@@ -188,6 +188,11 @@ export class World {
     return { store: this.guardedStore, clock: this.clock, log: this.log, events: this.eventBus };
   }
 
+  private smokeWorld() {
+    const listenerOf = (sv: string) => forwardKey(this.config(sv).traffic);
+    return { ...this, now: () => this.clock.now().getTime(), listenerOf };
+  }
+
   private createHandlers(executions: Executions, metrics: MetricSource | undefined) {
     const options = this.options;
     const deployerFor = localDeployerFor({
@@ -221,17 +226,7 @@ export class World {
         return url;
       },
       countOutcome: (o) => this.outcomes.push(o),
-      hookFunctions: {
-        'web-smoke-test': smokeTest({
-          lb: this.lb,
-          backends: this.backends,
-          recorder: this.recorder,
-          now: () => this.clock.now().getTime(),
-          listenerOf: (service) => forwardKey(this.config(service).traffic),
-        }),
-        'slow-check': slowCheck(3),
-        ...options.hookFunctions,
-      },
+      hookFunctions: { ...sandboxHookFunctions(this.smokeWorld()), ...options.hookFunctions },
     });
   }
 

@@ -7,6 +7,7 @@
  * optional, so entries stored before them still read as their kind. Pure.
  */
 
+import { HOOK_RESULTS, HOOK_STAGES } from './config-hooks';
 import type { VersionSummary } from './judge';
 import * as z from './zod';
 
@@ -124,9 +125,9 @@ export const historyEntrySchema = z.discriminatedUnion('type', [
   entry(
     'hook',
     z.object({
-      stage: z.enum(['beforeTraffic', 'beforeStep', 'afterBake', 'afterPromotion']),
+      stage: z.enum(HOOK_STAGES),
       hook: z.string(),
-      status: z.enum(['pass', 'fail', 'running', 'unavailable']),
+      status: z.enum(HOOK_RESULTS),
       calls: z.number(),
       step: z.optional(z.number()),
       weight: z.optional(z.number()),

@@ -6,6 +6,7 @@
  * strictly before it is put. Pure.
  */
 
+import { HOOK_RESULTS, HOOK_STAGES } from './config-hooks';
 import type { HistoryEntry, HistoryType } from './history';
 import type { MetricEvidence, Verdict, VersionSummary } from './judge';
 import type { RolloutRecord } from './rollout';
@@ -134,9 +135,9 @@ export const rolloutStateChangeDetail = z.discriminatedUnion('state', [
   state('trafficDrifted', {}),
   /** A hook answered (core/hooks.ts): `status` pass, fail, running, or unavailable when it could not be called. */
   state('hookRan', {
-    stage: z.enum(['beforeTraffic', 'beforeStep', 'afterBake', 'afterPromotion']),
+    stage: z.enum(HOOK_STAGES),
     hook: string(1, 64),
-    status: z.enum(['pass', 'fail', 'running', 'unavailable']),
+    status: z.enum(HOOK_RESULTS),
     hookMessage: z.nullable(text),
   }),
   state('awaitingApproval', {}),

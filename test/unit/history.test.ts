@@ -210,7 +210,17 @@ describe('every consumer covers every kind', () => {
       ),
     );
     expect(marked.map(storedTypeOf).sort()).toEqual(
-      ['aborted', 'alarm', 'analysis', 'approval', 'approved', 'promoted', 'rejected', 'rolledBack'].sort(),
+      [
+        'aborted',
+        'alarm',
+        'analysis',
+        'approval',
+        'approved',
+        'hook',
+        'promoted',
+        'rejected',
+        'rolledBack',
+      ].sort(),
     );
   });
 
