@@ -13,7 +13,7 @@ import type { PlanStep } from './plan';
 import type { ImageRef } from './rollout';
 import * as z from './zod';
 
-export const hookAnswerSchema = z.object({
+export const hookAnswerSchema = /* @__PURE__ */ z.object({
   status: z.enum(['pass', 'fail', 'running']),
   message: z.optional(z.string()),
   details: z.optional(z.unknown()),

@@ -133,13 +133,11 @@ export const rolloutStateChangeDetail = z.discriminatedUnion('state', [
     evidence: z.array(evidenceRow).check(z.maxLength(MAX_EVIDENCE)),
   }),
   state('trafficDrifted', {}),
-  /** A hook answered (core/hooks.ts): `status` pass, fail, running, or unavailable when it could not be called. */
-  state('hookRan', {
-    stage: z.enum(HOOK_STAGES),
-    hook: string(1, 64),
-    status: z.enum(HOOK_RESULTS),
-    hookMessage: z.nullable(text),
-  }),
+  /**
+   * A hook answered (core/hooks.ts): `status` pass, fail, running, or unavailable when it could not be called; the
+   * message carries what it said.
+   */
+  state('hookRan', { stage: z.enum(HOOK_STAGES), hook: string(1, 64), status: z.enum(HOOK_RESULTS) }),
   state('awaitingApproval', {}),
   /** An operator ended the bake now (`canary promote`); `full`: skipped to the last step. */
   state('bakeEnded', { ...decision, full: z.boolean() }),
@@ -267,13 +265,10 @@ function stateFields(entry: HistoryEntry): Record<string, unknown> {
         reason: clip(str(entry.detail.reason) ?? ''),
         quarantined: entry.detail.quarantined === true,
       };
-    case 'hook':
-      return {
-        stage: entry.detail.stage,
-        hook: entry.detail.hook,
-        status: entry.detail.status,
-        hookMessage: entry.detail.message === undefined ? null : clip(entry.detail.message),
-      };
+    case 'hook': {
+      const { stage, hook, status } = entry.detail;
+      return { stage, hook, status };
+    }
     case 'rollbackFailed':
       return { error: entry.detail.error, reason: clip(str(entry.detail.reason) ?? '') };
     case 'weight':

@@ -16,7 +16,6 @@ import { errorName } from './sdk';
 
 type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
-const decoder = new TextDecoder();
 const error = (message: string, retryAfterSeconds?: number): HookOutcome => ({
   kind: 'error',
   message: message.slice(0, 500),
@@ -69,7 +68,7 @@ export class AwsHookCaller implements HookCaller {
       }),
       { abortSignal },
     );
-    const text = out.Payload ? decoder.decode(out.Payload) : '';
+    const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
     if (out.FunctionError) {
       let detail = text.slice(0, 200);
       try {
