@@ -6,6 +6,8 @@
  * shows.
  */
 import { maxCapacityPolls } from './capacity';
+import type { HookStage } from './config-hooks';
+import { maxHookCalls } from './hooks';
 import { DEFAULT_ANALYSIS_INTERVAL_SECONDS, SPACING_DIVISOR, stepBakeSeconds } from './rules';
 
 /** statemachine/canary.asl.json TimeoutSeconds (the definition test holds them equal): a week. */
@@ -23,14 +25,21 @@ export const HISTORY_EVENT_BUDGET = 20_000;
  * scheduled, started, succeeded/failed: 5; a `.waitForTaskToken` task adds submitted: 6).
  */
 export const EVENTS = {
-  /** Start, Prepare, the loop's entry, promotion (three tasks, the drain), notification, end; or the rollback path. */
-  fixed: 50,
-  /** SelectStep, ScaleCanary, IsCapacityReady, SetWeight, ShouldBake, StepDone, HasNextStep. */
-  perStep: 20,
+  /**
+   * Start, Prepare, the loop's entry, promotion (three tasks, the drain), notification, end; or the rollback path;
+   * the choices before traffic and after the last step that look for hooks.
+   */
+  fixed: 54,
+  /** SelectStep, BeforeStepHooks, ScaleCanary, IsCapacityReady, SetWeight, ShouldBake, StepDone, HasNextStep. */
+  perStep: 22,
   /** AwaitApproval and the choices after it. */
   perApproval: 10,
-  /** Bake, AfterBake, Analyze, Decide. */
-  perAnalysis: 15,
+  /** Bake, AfterBake, AfterBakeHooks, Analyze, Decide. */
+  perAnalysis: 17,
+  /** A stage's hooks entered (Start<Stage>Hooks). */
+  perHookRun: 2,
+  /** RunHook, HookDone, WaitForHook: one call of a hook. */
+  perHookCall: 9,
   /** CheckReady, IsReady, the Wait. */
   perReadinessPoll: 9,
   /** WaitForCapacity, CheckCapacity, IsCapacityReady: a step's capacity poll (core/capacity.ts bounds them). */
@@ -47,7 +56,10 @@ export interface PlanLimitsInput {
   };
   approvals: { timeoutSeconds: number };
   readiness: { timeoutSeconds: number; pollSeconds: number };
-  traffic: { deregistrationDelaySeconds: number };
+  traffic: { deregistrationDelaySeconds: number; headerRule?: unknown };
+  hooks?: Partial<
+    Record<HookStage, readonly { timeoutSeconds: number; pollSeconds: number; retries: number }[]>
+  >;
 }
 
 /**
@@ -74,7 +86,10 @@ export interface PlanWorstCase {
   analyses: number;
   /** Seconds the plan takes when every bake runs in full, every extension is used and every approval times out. */
   seconds: number;
+  /** History events of the hooks, by stage (each run polled to its timeout, every call retried). */
+  hookEvents: Partial<Record<HookStage, number>>;
   parts: {
+    hooks: number;
     bakes: number;
     extensions: number;
     approvals: number;
@@ -98,7 +113,26 @@ export function planWorstCase(
     plan.analysis.extensionSeconds,
   );
   const analyses = maxAnalyses(timeoutSeconds, minimumWait, steps);
+  const runs: Record<HookStage, number> = {
+    beforeTraffic: 1,
+    beforeStep: steps,
+    afterBake: analyses,
+    afterPromotion: 1,
+  };
+  const hookEvents: Partial<Record<HookStage, number>> = {};
+  let hookSeconds = 0;
+  for (const [stage, hooks] of Object.entries(plan.hooks ?? {}) as [
+    HookStage,
+    PlanLimitsInput['hooks'] & {},
+  ][]) {
+    const list = (hooks ?? []) as { timeoutSeconds: number; pollSeconds: number; retries: number }[];
+    const testRoute = stage === 'beforeTraffic' && plan.traffic.headerRule !== undefined;
+    const calls = list.reduce((n, h) => n + maxHookCalls(h, testRoute), 0);
+    hookEvents[stage] = runs[stage] * (EVENTS.perHookRun + calls * EVENTS.perHookCall);
+    hookSeconds += runs[stage] * list.reduce((n, h) => n + h.timeoutSeconds, 0);
+  }
   const events =
+    Object.values(hookEvents).reduce((a, b) => a + b, 0) +
     EVENTS.fixed +
     steps * EVENTS.perStep +
     approvalSteps * EVENTS.perApproval +
@@ -106,6 +140,7 @@ export function planWorstCase(
     readinessPolls * EVENTS.perReadinessPoll +
     capacityPolls * EVENTS.perCapacityPoll;
   const parts = {
+    hooks: hookSeconds,
     // Each baking step bakes its bakeSeconds plus the metric delay (rules.ts stepBakeSeconds).
     bakes: plan.steps.reduce((sum, s) => sum + stepBakeSeconds(s.bakeSeconds, plan.analysis), 0),
     extensions:
@@ -118,8 +153,14 @@ export function planWorstCase(
     drain: plan.traffic.deregistrationDelaySeconds,
   };
   const seconds =
-    parts.bakes + parts.extensions + parts.approvals + parts.readiness + parts.capacity + parts.drain;
-  return { events, readinessPolls, capacityPolls, analyses, seconds, parts };
+    parts.hooks +
+    parts.bakes +
+    parts.extensions +
+    parts.approvals +
+    parts.readiness +
+    parts.capacity +
+    parts.drain;
+  return { events, readinessPolls, capacityPolls, analyses, seconds, hookEvents, parts };
 }
 
 export interface LimitIssue {
@@ -137,7 +178,20 @@ export function planLimitIssues(
 ): LimitIssue[] {
   const issues: LimitIssue[] = [];
   const worst = planWorstCase(plan, timeoutSeconds);
-  if (worst.events > HISTORY_EVENT_BUDGET) {
+  const [hookStage, hookEvents] = (Object.entries(worst.hookEvents) as [HookStage, number][]).reduce(
+    (most, e) => (e[1] > most[1] ? e : most),
+    ['beforeTraffic', 0] as [HookStage, number],
+  );
+  if (worst.events > HISTORY_EVENT_BUDGET && hookEvents > worst.events / 2) {
+    issues.push({
+      path: ['hooks', hookStage],
+      message:
+        `the ${hookStage} hooks can make up to ${n(hookEvents)} history events (each run polled every pollSeconds ` +
+        `to its timeoutSeconds, every call retried ${hookStage === 'afterBake' ? `, before each of up to ${n(worst.analyses)} analyses` : ''}), ` +
+        `the rollout up to ${n(worst.events)}: over the ${n(HISTORY_EVENT_BUDGET)} an execution may use (Step Functions ` +
+        `keeps ${n(HISTORY_EVENT_LIMIT)}); lower their timeoutSeconds or retries, or raise pollSeconds`,
+    });
+  } else if (worst.events > HISTORY_EVENT_BUDGET) {
     const pollEvents = worst.readinessPolls * EVENTS.perReadinessPoll;
     const rest = worst.events - pollEvents;
     const { timeoutSeconds: readinessTimeout, pollSeconds } = plan.readiness;
@@ -170,7 +224,7 @@ export function planLimitIssues(
         `the plan can take up to ${n(worst.seconds)} s (bakes ${n(p.bakes)} s, extensions ${n(p.extensions)} s ` +
         `[analysis.maxExtensions × analysis.extensionSeconds per bake], approvals ${n(p.approvals)} s ` +
         `[approvals.timeoutSeconds per approval step], readiness ${n(p.readiness)} s, capacity waits ${n(p.capacity)} s ` +
-        `[readiness.timeoutSeconds per step], drain ${n(p.drain)} s): ` +
+        `[readiness.timeoutSeconds per step], drain ${n(p.drain)} s${p.hooks > 0 ? `, hooks ${n(p.hooks)} s [timeoutSeconds per run]` : ''}): ` +
         `longer than an execution may run (${n(timeoutSeconds)} s), after which it would time out and roll back`,
     });
   }

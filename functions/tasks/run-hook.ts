@@ -11,7 +11,14 @@
 import type { HookStage } from '../core/config-hooks';
 import { HOOK_STAGES } from '../core/config-hooks';
 import { HookFailedError, HookUnavailableError } from '../core/errors';
-import { callSeconds, decideHook, type HookOutcome, hookEvidence, hookRequest } from '../core/hooks';
+import {
+  callSeconds,
+  decideHook,
+  type HookOutcome,
+  hookEvidence,
+  hookRequest,
+  TEST_ROUTE_POLL_SECONDS,
+} from '../core/hooks';
 import { planStepSchema } from '../core/plan';
 import * as z from '../core/zod';
 import type { Clock, HookCaller, Log, RolloutStore, StateChangeBus, TrafficRouter } from '../ports';
@@ -27,9 +34,6 @@ export interface RunHookDeps {
   log?: Log;
   events?: StateChangeBus;
 }
-
-/** Rollout seconds between checks that the test route is open. */
-const TEST_ROUTE_POLL_SECONDS = 5;
 
 const progressSchema = z.object({
   stage: z.enum(HOOK_STAGES),
