@@ -33,7 +33,7 @@ export interface WorldOptions {
    * (`OnAlarm` from the alarms, `Reconcile` on an execution's status change). Fault injection in tests.
    */
   invoke?: (fn: string, event: unknown, call: () => Promise<unknown>) => Promise<unknown>;
-  /** Hook functions by name besides the sandbox's own (`web-smoke-test`, `slow-check`: sandbox/hooks.ts). */
+  /** Hook functions by name besides the sandbox's own (`web-smoke-test`, and `slow-check`, "running" once then pass: sandbox/hooks.ts). */
   hookFunctions?: Record<string, LocalFunction>;
   /** What Analyze reads instead of the load balancer's recorded metrics (a scripted source, in tests). */
   metrics?: MetricSource;

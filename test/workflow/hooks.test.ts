@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { BROKEN_CHECKOUT, demoService, HEALTHY, SERVER_ERRORS, SMOKE_TEST_ARN } from '../../sandbox/demo';
 import { expectSettled, pages, SHORT_PLAN, startWorld } from '../helpers/world';
 
+// Two rollouts on the real state machine at the sandbox's fast time scale; the polling, retries and test-route
+// details are in test/unit/run-hook.test.ts.
+
 const images = [
   { tag: 'v2', profile: HEALTHY },
   { tag: 'v3', profile: SERVER_ERRORS },
@@ -10,10 +13,12 @@ const images = [
 const smoke = { name: 'smoke', lambda: SMOKE_TEST_ARN, timeoutSeconds: 120 };
 
 describe('hooks on the real state machine', () => {
-  it('rolls back on a failing smoke test before traffic, with no user request served by the canary', async () => {
+  it('rolls back on a failing smoke test before traffic, with no public request served by the canary', async () => {
     // Prepare
+    // Versions healthy at once: no readiness poll to wait for (every Wait lasts a real second at least).
     const world = await startWorld({
       images,
+      startSeconds: 0,
       services: [demoService({ steps: SHORT_PLAN, hooks: { beforeTraffic: [smoke] } })],
     });
     const canaryTg = world.config().traffic.canaryTargetGroupArn;
@@ -30,7 +35,7 @@ describe('hooks on the real state machine', () => {
     expect(history.filter((h) => h.type === 'weight')).toEqual([]);
     const hook = history.find((h) => h.type === 'hook');
     expect(hook?.detail).toMatchObject({ stage: 'beforeTraffic', hook: 'smoke', status: 'fail', calls: 1 });
-    expect(hook?.message).toMatch(/20 of 20 \/checkout requests failed/);
+    expect(hook?.message).toMatch(/10 of 10 \/checkout requests failed/);
     expect((await world.store.getRollout(started.rolloutId))?.outcome?.reason).toMatch(/hook smoke/);
     expect(await world.store.isQuarantined('web', world.imageByTag('v7').digest)).toBe(true);
     await expectSettled(world, { stableTag: 'v1' });
@@ -41,10 +46,13 @@ describe('hooks on the real state machine', () => {
 
   it('promotes once the smoke test passes and a post-promotion check that answers "running" passes', async () => {
     // Prepare
+    // One step at 100%, healthy at once, no drain: the hook's poll is the only Wait.
     const world = await startWorld({
       images,
+      startSeconds: 0,
       services: [
         demoService({
+          traffic: { ...demoService().traffic, deregistrationDelaySeconds: 0 },
           steps: [{ weight: 100, bakeSeconds: 0 }],
           hooks: {
             beforeTraffic: [smoke],
@@ -66,7 +74,7 @@ describe('hooks on the real state machine', () => {
       'afterPromotion:slow:running',
       'afterPromotion:slow:pass',
     ]);
-    expect(hooks.at(-1)?.detail).toMatchObject({ calls: 3 });
+    expect(hooks.at(-1)?.detail).toMatchObject({ calls: 2 });
     await expectSettled(world, { stableTag: 'v2' });
   });
 });
