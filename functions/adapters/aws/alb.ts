@@ -73,17 +73,19 @@ export class AlbTrafficRouter implements TrafficRouter {
   async setWeights(route: Route, canaryPercent: number, options: WeightOptions = {}): Promise<void> {
     const weights = albWeights(canaryPercent);
     const headerRuleOn = headerRuleWanted(canaryPercent, options);
+    // Both groups take traffic (the test route alone is no split: group stickiness is for a weighted split).
+    const split = canaryPercent > 0 && canaryPercent < 100;
     // Take the side door away before the main one, and open it only after: the header rule is canary traffic too.
     if (route.headerRule && !headerRuleOn) await this.headerRules.removeHeaderRule(route);
     const target = await this.reads.readTarget(route);
     const forward = forwardAction(target.actions, route);
-    let stickiness = groupStickiness(forward, route, headerRuleOn, false);
+    let stickiness = groupStickiness(forward, route, split, false);
     if (
       !stickiness?.Enabled &&
       mayHaveTargetStickiness(forward) &&
       (await this.reads.targetStickiness(route))
     ) {
-      stickiness = groupStickiness(forward, route, headerRuleOn, true);
+      stickiness = groupStickiness(forward, route, split, true);
     }
     const actions = withWeights(target.actions, route, weights, stickiness);
     if (route.ruleArn) {
