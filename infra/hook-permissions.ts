@@ -11,7 +11,7 @@
 import { ArnFormat, type Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { ServiceConfig } from '../functions/core/config';
-import { HOOK_STAGES, LAMBDA_FUNCTION_ARN } from '../functions/core/config-hooks';
+import { HOOK_STAGES } from '../functions/core/config-hooks';
 import { CONTROLLER_TAG_KEY } from '../functions/tasks/registry';
 import type { ControllerFunction } from './controller-function';
 import type { Grants } from './grants';
@@ -25,7 +25,7 @@ export function hookFunctionArns(stack: Stack, services: readonly ServiceConfig[
     HOOK_STAGES.flatMap((stage) => (c.hooks?.[stage] ?? []).flatMap((h) => (h.lambda ? [h.lambda] : []))),
   );
   const arns = targets.map((t) =>
-    LAMBDA_FUNCTION_ARN.test(t)
+    t.startsWith('arn:')
       ? t
       : stack.formatArn({
           service: 'lambda',

@@ -18,20 +18,14 @@ export const MAX_HOOKS_PER_STAGE = 5;
  * region). Lambda API reference, Invoke: FunctionName is a name, a function ARN or a partial ARN, with an optional
  * `:qualifier`; names are 1–64 characters of letters, digits, hyphens and underscores.
  */
-export const LAMBDA_FUNCTION_ARN =
-  /^arn:aws(?:-[a-z]+)*:lambda:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:function:[A-Za-z0-9_-]{1,64}(?::(?:\$LATEST|[A-Za-z0-9_-]{1,128}))?$/;
-const LAMBDA_FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}(?::(?:\$LATEST|[A-Za-z0-9_-]{1,128}))?$/;
+const LAMBDA_FUNCTION =
+  /^(?:arn:aws(?:-[a-z]+)*:lambda:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:function:)?[\w-]{1,64}(?::(?:\$LATEST|[\w-]{1,128}))?$/;
 
-const lambdaTarget = z.string().check(
-  z.refine((s) => LAMBDA_FUNCTION_ARN.test(s) || LAMBDA_FUNCTION_NAME.test(s), {
-    message:
-      'must be a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]) or a function name',
-  }),
-);
+const lambdaTarget = z.string().check(z.regex(LAMBDA_FUNCTION, 'must be a Lambda function ARN or name'));
 
 /** An HTTPS URL: a hook's answer decides a rollout, so it never travels in clear text. */
 const httpsUrl = z.string().check(
-  z.maxLength(2048, 'must be at most 2048 characters'),
+  z.maxLength(2048),
   z.refine((s) => URL.canParse(s) && new URL(s).protocol === 'https:', {
     message: 'must be an https:// URL',
   }),

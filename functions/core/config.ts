@@ -37,8 +37,8 @@ export const serviceConfigSchema = z.strictObject({
  * TimeoutSeconds, core/workflow-limits.ts). Kept off serviceConfigSchema, which re-checks the snapshot a running
  * execution carries: a rollout already running is never failed by a limit added after it started.
  */
-const validServiceConfigSchema = serviceConfigSchema.check(
-  z.superRefine((c, ctx) => {
+const validServiceConfigSchema = /* @__PURE__ */ serviceConfigSchema.check(
+  /* @__PURE__ */ z.superRefine((c, ctx) => {
     const steps = typeof c.steps === 'string' ? STEP_PRESETS[c.steps] : c.steps;
     for (const issue of planLimitIssues({ ...c, steps })) ctx.addIssue({ code: 'custom', ...issue });
   }),

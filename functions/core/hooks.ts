@@ -80,19 +80,6 @@ export const HOOK_CALL_SECONDS = 25;
 /** Rollout seconds between checks that the test route is open, before the first call of a hook before traffic. */
 export const TEST_ROUTE_POLL_SECONDS = 5;
 
-/**
- * The most calls one run of a hook can make: a "running" answer every pollSeconds until its timeout, each preceded
- * by up to `retries` failed calls (core/hooks.ts decideHook), and before traffic the checks of the test route.
- */
-export function maxHookCalls(
-  spec: Pick<HookSpec, 'timeoutSeconds' | 'pollSeconds' | 'retries'>,
-  beforeTraffic = false,
-): number {
-  const answers = Math.floor(spec.timeoutSeconds / spec.pollSeconds) + 1;
-  const routeChecks = beforeTraffic ? Math.ceil(spec.timeoutSeconds / TEST_ROUTE_POLL_SECONDS) : 0;
-  return answers * (spec.retries + 1) + routeChecks;
-}
-
 /** What one call gave: an answer, or an error (with the wait the callee asked for, when it said). */
 export type HookOutcome =
   | { kind: 'answer'; answer: HookAnswer }

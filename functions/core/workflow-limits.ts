@@ -6,8 +6,7 @@
  * shows.
  */
 import { maxCapacityPolls } from './capacity';
-import type { HookStage } from './config-hooks';
-import { maxHookCalls } from './hooks';
+import { HOOK_STAGES, type HookStage } from './config-hooks';
 import { DEFAULT_ANALYSIS_INTERVAL_SECONDS, SPACING_DIVISOR, stepBakeSeconds } from './rules';
 
 /** statemachine/canary.asl.json TimeoutSeconds (the definition test holds them equal): a week. */
@@ -86,8 +85,8 @@ export interface PlanWorstCase {
   analyses: number;
   /** Seconds the plan takes when every bake runs in full, every extension is used and every approval times out. */
   seconds: number;
-  /** History events of the hooks, by stage (each run polled to its timeout, every call retried). */
-  hookEvents: Partial<Record<HookStage, number>>;
+  /** History events of the hooks, and the stage that makes the most (`most` of them). */
+  hooks: { events: number; most: number; stage: HookStage };
   parts: {
     hooks: number;
     bakes: number;
@@ -113,26 +112,28 @@ export function planWorstCase(
     plan.analysis.extensionSeconds,
   );
   const analyses = maxAnalyses(timeoutSeconds, minimumWait, steps);
-  const runs: Record<HookStage, number> = {
-    beforeTraffic: 1,
-    beforeStep: steps,
-    afterBake: analyses,
-    afterPromotion: 1,
-  };
-  const hookEvents: Partial<Record<HookStage, number>> = {};
-  let hookSeconds = 0;
-  for (const [stage, hooks] of Object.entries(plan.hooks ?? {}) as [
-    HookStage,
-    PlanLimitsInput['hooks'] & {},
-  ][]) {
-    const list = (hooks ?? []) as { timeoutSeconds: number; pollSeconds: number; retries: number }[];
+  // Hooks: each run polled to its timeout, every call retried; afterBake runs before every analysis.
+  const runs = { beforeTraffic: 1, beforeStep: steps, afterBake: analyses, afterPromotion: 1 };
+  const hooks = { events: 0, seconds: 0, most: 0, stage: 'afterBake' as HookStage };
+  for (const stage of HOOK_STAGES) {
+    const list = plan.hooks?.[stage] ?? [];
     const testRoute = stage === 'beforeTraffic' && plan.traffic.headerRule !== undefined;
-    const calls = list.reduce((n, h) => n + maxHookCalls(h, testRoute), 0);
-    hookEvents[stage] = runs[stage] * (EVENTS.perHookRun + calls * EVENTS.perHookCall);
-    hookSeconds += runs[stage] * list.reduce((n, h) => n + h.timeoutSeconds, 0);
+    // A "running" answer every pollSeconds until the timeout, each after up to `retries` failed calls (core/hooks.ts
+    // decideHook); before traffic, the test route checked every 5 s (TEST_ROUTE_POLL_SECONDS) within the timeout.
+    const calls = list.reduce(
+      (k, h) =>
+        k +
+        (Math.floor(h.timeoutSeconds / h.pollSeconds) + 1) * (h.retries + 1) +
+        (testRoute ? Math.ceil(h.timeoutSeconds / 5) : 0),
+      0,
+    );
+    const events = list.length && runs[stage] * (EVENTS.perHookRun + calls * EVENTS.perHookCall);
+    hooks.events += events;
+    hooks.seconds += runs[stage] * list.reduce((k, h) => k + h.timeoutSeconds, 0);
+    if (events > hooks.most) Object.assign(hooks, { most: events, stage });
   }
   const events =
-    Object.values(hookEvents).reduce((a, b) => a + b, 0) +
+    hooks.events +
     EVENTS.fixed +
     steps * EVENTS.perStep +
     approvalSteps * EVENTS.perApproval +
@@ -140,7 +141,7 @@ export function planWorstCase(
     readinessPolls * EVENTS.perReadinessPoll +
     capacityPolls * EVENTS.perCapacityPoll;
   const parts = {
-    hooks: hookSeconds,
+    hooks: hooks.seconds,
     // Each baking step bakes its bakeSeconds plus the metric delay (rules.ts stepBakeSeconds).
     bakes: plan.steps.reduce((sum, s) => sum + stepBakeSeconds(s.bakeSeconds, plan.analysis), 0),
     extensions:
@@ -160,7 +161,7 @@ export function planWorstCase(
     parts.readiness +
     parts.capacity +
     parts.drain;
-  return { events, readinessPolls, capacityPolls, analyses, seconds, hookEvents, parts };
+  return { events, readinessPolls, capacityPolls, analyses, seconds, hooks, parts };
 }
 
 export interface LimitIssue {
@@ -178,18 +179,13 @@ export function planLimitIssues(
 ): LimitIssue[] {
   const issues: LimitIssue[] = [];
   const worst = planWorstCase(plan, timeoutSeconds);
-  const [hookStage, hookEvents] = (Object.entries(worst.hookEvents) as [HookStage, number][]).reduce(
-    (most, e) => (e[1] > most[1] ? e : most),
-    ['beforeTraffic', 0] as [HookStage, number],
-  );
-  if (worst.events > HISTORY_EVENT_BUDGET && hookEvents > worst.events / 2) {
+  const { hooks } = worst;
+  if (worst.events > HISTORY_EVENT_BUDGET && hooks.most > worst.events / 2) {
     issues.push({
-      path: ['hooks', hookStage],
+      path: ['hooks', hooks.stage],
       message:
-        `the ${hookStage} hooks can make up to ${n(hookEvents)} history events (each run polled every pollSeconds ` +
-        `to its timeoutSeconds, every call retried ${hookStage === 'afterBake' ? `, before each of up to ${n(worst.analyses)} analyses` : ''}), ` +
-        `the rollout up to ${n(worst.events)}: over the ${n(HISTORY_EVENT_BUDGET)} an execution may use (Step Functions ` +
-        `keeps ${n(HISTORY_EVENT_LIMIT)}); lower their timeoutSeconds or retries, or raise pollSeconds`,
+        `can make ${n(hooks.most)} of the rollout's ${n(worst.events)} history events, over the ` +
+        `${n(HISTORY_EVENT_BUDGET)} it may use: lower timeoutSeconds or retries, or raise pollSeconds`,
     });
   } else if (worst.events > HISTORY_EVENT_BUDGET) {
     const pollEvents = worst.readinessPolls * EVENTS.perReadinessPoll;
@@ -224,7 +220,7 @@ export function planLimitIssues(
         `the plan can take up to ${n(worst.seconds)} s (bakes ${n(p.bakes)} s, extensions ${n(p.extensions)} s ` +
         `[analysis.maxExtensions × analysis.extensionSeconds per bake], approvals ${n(p.approvals)} s ` +
         `[approvals.timeoutSeconds per approval step], readiness ${n(p.readiness)} s, capacity waits ${n(p.capacity)} s ` +
-        `[readiness.timeoutSeconds per step], drain ${n(p.drain)} s${p.hooks > 0 ? `, hooks ${n(p.hooks)} s [timeoutSeconds per run]` : ''}): ` +
+        `[readiness.timeoutSeconds per step], drain ${n(p.drain)} s${p.hooks ? `, hooks ${n(p.hooks)} s` : ''}): ` +
         `longer than an execution may run (${n(timeoutSeconds)} s), after which it would time out and roll back`,
     });
   }

@@ -8,7 +8,6 @@
  * Before traffic, the canary is reachable through the header rule alone (the test route): opened here, at 0%, and
  * verified before the first call, since ALB changes are not instant.
  */
-import type { HookStage } from '../core/config-hooks';
 import { HOOK_STAGES } from '../core/config-hooks';
 import { HookFailedError, HookUnavailableError } from '../core/errors';
 import {
@@ -129,5 +128,3 @@ function evidenceOf(outcome: HookOutcome): { message?: string; details?: string 
   if (outcome.kind === 'answer') return hookEvidence(outcome.answer);
   return { message: outcome.message };
 }
-
-export type { HookStage };

@@ -35,7 +35,10 @@ describe('hooks config', () => {
       hooks: {
         beforeTraffic: [{ name: 'smoke', lambda: FN }],
         beforeStep: [{ name: 'by-name', lambda: 'web-check:live' }],
-        afterBake: [{ name: 'qualified', lambda: `${FN}:3` }],
+        // One quick call before each analysis: what the history budget allows there (workflow-limits.ts).
+        afterBake: [
+          { name: 'qualified', lambda: `${FN}:3`, timeoutSeconds: 20, pollSeconds: 20, retries: 0 },
+        ],
         afterPromotion: [{ name: 'endpoint', url: 'https://checks.example.com/web' }],
       },
     });
@@ -55,12 +58,21 @@ describe('hooks config', () => {
       issuesOf({
         beforeTraffic: [{ name: 'smoke', lambda: 'arn:aws:s3:::bucket' }],
         beforeStep: [{ name: 'plain', url: 'http://checks.example.com' }],
-        afterBake: [{ name: 'both', lambda: FN, url: 'https://x.example.com' }],
+        afterBake: [
+          {
+            name: 'both',
+            lambda: FN,
+            url: 'https://x.example.com',
+            timeoutSeconds: 20,
+            pollSeconds: 20,
+            retries: 0,
+          },
+        ],
         afterPromotion: [{ name: 'slow', lambda: FN, pollSeconds: 60, timeoutSeconds: 30 }],
         beforeEverything: [],
       }),
     ).toEqual([
-      'hooks.beforeTraffic[0].lambda: must be a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]) or a function name',
+      'hooks.beforeTraffic[0].lambda: must be a Lambda function ARN or name',
       'hooks.beforeStep[0].url: must be an https:// URL',
       'hooks.afterBake[0].lambda: set exactly one of lambda and url',
       'hooks.afterPromotion[0].pollSeconds: must not exceed timeoutSeconds',

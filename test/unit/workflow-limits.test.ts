@@ -98,7 +98,9 @@ describe('a plan must fit one execution', () => {
     // Defaults (300 s polled every 30 s, 2 retries): up to 33 calls before each of hundreds of analyses.
     const found = issues(validServiceConfig({ hooks: { afterBake: [{ name: 'check', lambda }] } } as never));
     expect(found.map((i) => i.path)).toEqual(['hooks.afterBake']);
-    expect(found[0]?.message).toMatch(/lower their timeoutSeconds or retries, or raise pollSeconds/);
+    expect(found[0]?.message).toMatch(
+      /history events, over the 20,000 it may use: lower timeoutSeconds or retries/,
+    );
     // One quick call per analysis fits, and so do generous hooks at the stages that run once or once a step.
     const quick = { name: 'check', lambda, timeoutSeconds: 20, pollSeconds: 20, retries: 0 };
     const generous = { name: 'suite', lambda, timeoutSeconds: 900, pollSeconds: 60, retries: 1 };
