@@ -11,8 +11,8 @@ import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import { STATE_CHANGE_DETAIL_TYPE } from '../functions/core/state-change';
 import type { ControllerFunction } from './controller-function';
 import { Grants } from './grants';
-import { hookStatements } from './hook-permissions';
 import { ANNOUNCE, type ExecutionCall, type HandlerSpec } from './handlers';
+import { hookStatements } from './hook-permissions';
 import { ServicePermissions } from './service-permissions';
 
 /** The controller's own resources a function's grants name. */
