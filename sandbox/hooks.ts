@@ -7,7 +7,7 @@
 import type { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { HookAnswer, HookRequest } from '../functions/core/hooks';
 import type { Backends } from './deployer';
-import type { LocalLoadBalancer } from './load-balancer';
+import { forwardKey, type LocalLoadBalancer } from './load-balancer';
 import type { MetricsRecorder } from './metrics';
 import { serve } from './versions';
 
@@ -118,7 +118,21 @@ export function localLambda(
   };
 }
 
+/** What the sandbox's hook functions see of the world (sandbox/world.ts World). */
+export interface HookWorld {
+  lb: LocalLoadBalancer;
+  backends: Backends;
+  recorder: MetricsRecorder;
+  clock: { now(): Date };
+  config(service: string): { traffic: { listenerArn: string; ruleArn?: string | undefined } };
+}
+
 /** The hook functions every sandbox world runs, by function name. */
-export function sandboxHookFunctions(w: SmokeWorld): Record<string, LocalFunction> {
-  return { 'web-smoke-test': smokeTest(w), 'slow-check': slowCheck(2) };
+export function sandboxHookFunctions(w: HookWorld): Record<string, LocalFunction> {
+  const smoke = smokeTest({
+    ...w,
+    now: () => w.clock.now().getTime(),
+    listenerOf: (service) => forwardKey(w.config(service).traffic),
+  });
+  return { 'web-smoke-test': smoke, 'slow-check': slowCheck(2) };
 }

@@ -38,7 +38,7 @@ import { makeSetWeight } from '../functions/tasks/set-weight';
 import { makeStartRollout } from '../functions/tasks/start-rollout';
 import { type ApiCalls, counted } from './api-calls';
 import type { LocalCloudWatch } from './cloudwatch';
-import { type LocalFunction, localLambda } from './hooks';
+import { type HookWorld, type LocalFunction, localLambda, sandboxHookFunctions } from './hooks';
 import type { LocalStepFunctions } from './step-functions';
 import { seededRandom } from './versions';
 import type { World } from './world';
@@ -95,8 +95,8 @@ export interface ControllerDeps {
   /** What Analyze reads instead of the local CloudWatch (a scripted source, in tests). */
   metrics?: MetricSource | undefined;
   approvalLink: (rolloutId: string, step: number, waitToken: string) => string;
-  /** The Lambda functions hooks may name, by function name, run in-process. */
-  hookFunctions: Record<string, LocalFunction>;
+  /** The world the sandbox's hook functions test, and more functions hooks may name (by name), run in-process. */
+  hooks: { world: HookWorld; more: Record<string, LocalFunction> | undefined };
   countOutcome: (o: RolloutOutcome) => void;
 }
 
@@ -138,7 +138,11 @@ export function makeHandlers(d: ControllerDeps) {
     RunHook: makeRunHook({
       ...base,
       router: d.router,
-      hooks: new AwsHookCaller(localLambda(d.hookFunctions, () => calls.record('lambda:Invoke')) as never),
+      hooks: new AwsHookCaller(
+        localLambda({ ...sandboxHookFunctions(d.hooks.world), ...d.hooks.more }, () =>
+          calls.record('lambda:Invoke'),
+        ) as never,
+      ),
     }),
     Promote: makePromote({ ...base, ...traffic, executions: d.executions }),
     Rollback: makeRollback({ ...base, ...traffic, executions: d.executions }),

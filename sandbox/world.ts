@@ -22,7 +22,6 @@ import { LocalCloudWatch } from './cloudwatch';
 import { ControlServer } from './control';
 import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } from './deployer';
 import { LocalEventBus } from './event-bus';
-import { sandboxHookFunctions } from './hooks';
 import { forwardKey, LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
 import { MetricsRecorder } from './metrics';
 import { PublishedMetrics } from './published-metrics';
@@ -188,11 +187,6 @@ export class World {
     return { store: this.guardedStore, clock: this.clock, log: this.log, events: this.eventBus };
   }
 
-  private smokeWorld() {
-    const listenerOf = (sv: string) => forwardKey(this.config(sv).traffic);
-    return { ...this, now: () => this.clock.now().getTime(), listenerOf };
-  }
-
   private createHandlers(executions: Executions, metrics: MetricSource | undefined) {
     const options = this.options;
     const deployerFor = localDeployerFor({
@@ -226,7 +220,7 @@ export class World {
         return url;
       },
       countOutcome: (o) => this.outcomes.push(o),
-      hookFunctions: { ...sandboxHookFunctions(this.smokeWorld()), ...options.hookFunctions },
+      hooks: { world: this, more: options.hookFunctions },
     });
   }
 
