@@ -24,10 +24,6 @@ const ABOVE_MAX_WITH_ZOD: Record<string, { ratio: number; why: string }> = {
     ratio: 1.21,
     why: 'renders the approval page and the rollout report, custom metrics included',
   },
-  bake: {
-    ratio: 1.16,
-    why: "the service config's schemas, custom metrics included, in the rollout it reads",
-  },
   notify: { ratio: 1.19, why: 'writes the notifications (headline, evidence text) and pages PagerDuty' },
   'on-alarm': { ratio: 1.19, why: 'rolls back at once: the ECS deployer, route checks, listener weights' },
   prepare: { ratio: 1.19, why: 'resolves the route: the ECS deployer, route checks, listener weights' },
@@ -47,8 +43,8 @@ const ABOVE_MAX_WITH_ZOD: Record<string, { ratio: number; why: string }> = {
     why: 'the ECS deployer and its capacity reads, route checks, listener weights',
   },
   'start-rollout': {
-    ratio: 1.2,
-    why: 'parses the events, starts executions, writes the superseded notification',
+    ratio: 1.21,
+    why: 'parses the events and validates the config (plan and hook limits), starts executions, writes the superseded notification',
   },
 };
 const maxWithZod = (handler: string) => ABOVE_MAX_WITH_ZOD[handler]?.ratio ?? MAX_RATIO;
