@@ -3,9 +3,11 @@
  * local ones in sandbox/. Keep them small: a task should be testable with a fake of a few lines.
  */
 import type { ServiceConfig } from './core/config';
+import type { HookSpec } from './core/config-hooks';
 import type { CustomMetricConfig } from './core/custom-metrics';
 import type { AbortReason } from './core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from './core/history';
+import type { HookOutcome, HookRequest } from './core/hooks';
 import type { AlarmState, MetricWindow, Verdict } from './core/judge';
 import type { NotificationEvent } from './core/notification';
 import type { AcceptedPush, SeenImage } from './core/pushes';
@@ -26,7 +28,8 @@ export type TargetGroupWeights = Record<string, number>;
 
 /**
  * `testRoute`: the canary is reachable through the route's header rule even at 0% (a plan's test step: blue/green's
- * test traffic); without it the header rule exists only while the canary has a share below 100%.
+ * test traffic; the test route of hooks before traffic, core/hooks.ts); without it the header rule exists only while
+ * the canary has a share below 100%.
  */
 export interface WeightOptions {
   testRoute?: boolean;
@@ -46,6 +49,15 @@ export interface TrafficRouter {
   setWeights(route: Route, canaryPercent: number, options?: WeightOptions): Promise<void>;
   /** True once the listener reports the weights (and header rule) for `canaryPercent` and `options`. */
   verifyWeights(route: Route, canaryPercent: number, options?: WeightOptions): Promise<boolean>;
+}
+
+/** Calls a hook (a Lambda function or an HTTPS endpoint). Never throws for the hook's own failures: they are outcomes. */
+export interface HookCaller {
+  call(
+    hook: Pick<HookSpec, 'lambda' | 'url'>,
+    request: HookRequest,
+    timeoutSeconds: number,
+  ): Promise<HookOutcome>;
 }
 
 /** The window a MetricSource reads: [from, to) in periods of periodSeconds, over the route's target groups. */

@@ -27,6 +27,7 @@ export interface HandlerSpec {
   readonly deploys?: TaskEntry['deploys'];
   readonly executions?: readonly ExecutionCall[];
   readonly metrics?: TaskEntry['metrics'];
+  readonly hooks?: TaskEntry['hooks'];
 }
 
 /** A registry entry as deployed; with the approval page, the variables it reads for the page as well. */

@@ -12,6 +12,7 @@ import { STATE_CHANGE_DETAIL_TYPE } from '../functions/core/state-change';
 import type { ControllerFunction } from './controller-function';
 import { Grants } from './grants';
 import { ANNOUNCE, type ExecutionCall, type HandlerSpec } from './handlers';
+import { hookStatements } from './hook-permissions';
 import { ServicePermissions } from './service-permissions';
 
 /** The controller's own resources a function's grants name. */
@@ -62,11 +63,15 @@ export class Permissions {
   private readonly grants: Grants;
   private readonly services: ServicePermissions;
 
+  private readonly controllerTag: string;
+
   constructor(
-    stack: Stack,
-    services: ServiceConfig[],
+    private readonly stack: Stack,
+    private readonly configs: ServiceConfig[],
     private readonly resources: ControllerResources,
   ) {
+    const services = configs;
+    this.controllerTag = resources.controllerTag ?? stack.stackName;
     this.grants = new Grants(stack);
     this.services = new ServicePermissions(
       stack,
@@ -90,6 +95,7 @@ export class Permissions {
     else if (spec.routes) this.services.route(fn);
     if (spec.deploys) this.services.deploy(fn, spec.deploys);
     if (spec.metrics) this.services.metrics(fn, spec.metrics);
+    if (spec.hooks) hookStatements(this.stack, this.grants, fn, this.configs, this.controllerTag);
   }
 
   /**

@@ -130,3 +130,9 @@ export const BAD_AFTER_SWITCH: FaultProfile = {
   badAfterSeconds: 660,
   badErrorRate: 0.5,
 };
+
+/** Healthy for users, but its checkout path fails: only a smoke test of that path sees it. */
+export const BROKEN_CHECKOUT: FaultProfile = { ...HEALTHY, brokenPaths: ['/checkout'] };
+
+/** The demo service's smoke test, a Lambda function the sandbox runs in-process (sandbox/hooks.ts). */
+export const SMOKE_TEST_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:web-smoke-test';

@@ -139,3 +139,4 @@ export class LocalTrafficRouter implements TrafficRouter {
     );
   }
 }
+

@@ -35,6 +35,8 @@ export interface RolloutSummary {
   reason: string;
   steps: StepSummary[];
   failedRequestsServed: number;
+  /** Public users' requests the canary served (internal users carry the header rule's header; hooks' are not counted). */
+  userRequestsServed?: number;
   alarmToStableMs: number | null;
   wallMs: number;
 }
@@ -225,6 +227,7 @@ async function rollOut(run: Run, tag: string): Promise<RolloutTrace | undefined>
   const { world, options, canaryTg, virtualStart } = run;
   const started = performance.now();
   const fromMs = world.clock.now().getTime();
+  const publicBefore = world.traffic.served.publicSnapshot(canaryTg).requests;
   const servedBefore = world.traffic.served.snapshot(canaryTg).serverErrors;
   const alarmsBefore = world.alarms.firedAt.length;
   world.timekeeper.resume();
@@ -255,12 +258,13 @@ async function rollOut(run: Run, tag: string): Promise<RolloutTrace | undefined>
     reason,
     steps: stepVerdicts(history, reason),
     failedRequestsServed: world.traffic.served.snapshot(canaryTg).serverErrors - servedBefore,
+    userRequestsServed: world.traffic.served.publicSnapshot(canaryTg).requests - publicBefore,
     alarmToStableMs: alarm && stableAt !== undefined ? Math.round((stableAt - alarm.at) * 10) / 10 : null,
     wallMs: Math.round(performance.now() - started),
   };
   run.say(
     `${tag.padEnd(4)}  ${summary.outcome === 'promoted' ? '✔ promoted' : '✘ rolled back'} in ${(summary.wallMs / 1000).toFixed(1)}s` +
-      `; ${summary.failedRequestsServed} failed requests served by the canary` +
+      `; ${summary.failedRequestsServed} failed requests served by the canary (${summary.userRequestsServed} public requests)` +
       (summary.alarmToStableMs !== null ? `; alarm → 100% stable in ${summary.alarmToStableMs} ms` : ''),
   );
   const { stable: stableTg } = world.servingTargetGroups();

@@ -2,12 +2,14 @@
 import type { ServiceConfigInput } from '../functions/core/config';
 import {
   BAD_AFTER_SWITCH,
+  BROKEN_CHECKOUT,
   CRASHES,
   demoService,
   FEWER_ORDERS,
   HEALTHY,
   ORDER_METRICS,
   SERVER_ERRORS,
+  SMOKE_TEST_ARN,
   TURNS_BAD,
 } from './demo';
 import type { PauseAnswer } from './pause-operator';
@@ -73,6 +75,15 @@ export const SCENARIOS: Record<
     description:
       'one rollout whose process starts refusing connections mid-bake (load-balancer 502s, no target 5xx), rolled back by analysis',
     versions: [{ tag: 'v6', profile: CRASHES }],
+  },
+  smoke: {
+    description:
+      'a smoke test before any public traffic (a Lambda hook calling /checkout through the header rule): healthy v2 passes it and is promoted; v7, whose checkout fails while / is fine, fails it and rolls back before users reach it',
+    versions: [
+      { tag: 'v2', profile: HEALTHY },
+      { tag: 'v7', profile: BROKEN_CHECKOUT },
+    ],
+    service: { hooks: { beforeTraffic: [{ name: 'smoke', lambda: SMOKE_TEST_ARN, timeoutSeconds: 120 }] } },
   },
   approval: {
     description:

@@ -11,14 +11,28 @@ import type { LocalXRay } from './xray';
 /** Counts per target group of what users actually received. */
 export class ServedCounts {
   readonly byTargetGroup = new Map<string, { requests: number; serverErrors: number }>();
+  /** Of those, the requests of internal users (they carry the header rule's header): testers, not the public. */
+  readonly internalByTargetGroup = new Map<string, { requests: number; serverErrors: number }>();
   /** Requests the load balancer itself failed (no healthy target): ALB's own 503s. */
   elbErrors = 0;
 
-  add(tg: string, status: number): void {
-    const c = this.byTargetGroup.get(tg) ?? { requests: 0, serverErrors: 0 };
-    c.requests++;
-    if (status >= 500) c.serverErrors++;
-    this.byTargetGroup.set(tg, c);
+  add(tg: string, status: number, internal = false): void {
+    for (const map of internal ? [this.byTargetGroup, this.internalByTargetGroup] : [this.byTargetGroup]) {
+      const c = map.get(tg) ?? { requests: 0, serverErrors: 0 };
+      c.requests++;
+      if (status >= 500) c.serverErrors++;
+      map.set(tg, c);
+    }
+  }
+
+  /** What the public (users without the header) received from a target group. */
+  publicSnapshot(tg: string): { requests: number; serverErrors: number } {
+    const all = this.snapshot(tg);
+    const internal = this.internalByTargetGroup.get(tg) ?? { requests: 0, serverErrors: 0 };
+    return {
+      requests: all.requests - internal.requests,
+      serverErrors: all.serverErrors - internal.serverErrors,
+    };
   }
 
   snapshot(tg: string): { requests: number; serverErrors: number } {
@@ -148,14 +162,14 @@ export class SyntheticTraffic implements DataPlane {
     this.cookies.set(user, tg);
     if (crashed(running.version.profile, ageSeconds(running, now))) {
       recorder.recordNoResponse(tg, now, 'refused');
-      this.served.add(tg, BAD_GATEWAY);
+      this.served.add(tg, BAD_GATEWAY, Boolean(internal));
       return;
     }
     const { status, latencyMs } = answer(running, now, random);
     this.o.xray?.record(tg, now, running.version.profile, status, latencyMs);
     this.o.app?.served(tg, now, running.version.profile, status);
     recorder.record(tg, now, status, latencyMs);
-    this.served.add(tg, status);
+    this.served.add(tg, status, Boolean(internal));
   }
 
   async stop(): Promise<void> {
@@ -248,6 +262,8 @@ export class HttpTraffic implements DataPlane {
     const headers = Object.fromEntries(
       Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]),
     );
+    const marker = this.o.internalHeader;
+    const internal = marker !== undefined && headers[marker.name.toLowerCase()] === marker.value;
     const tg = lb.pick(
       this.o.listenerArn,
       headers,
@@ -276,7 +292,7 @@ export class HttpTraffic implements DataPlane {
         up.on('end', () => {
           const status = up.statusCode ?? 502;
           recorder.record(tg, clock.now().getTime(), status, performance.now() - started);
-          this.served.add(tg, status);
+          this.served.add(tg, status, internal);
           const out: http.OutgoingHttpHeaders = {
             'content-type': up.headers['content-type'] ?? 'text/plain',
           };
@@ -296,7 +312,7 @@ export class HttpTraffic implements DataPlane {
       // No target response: RequestCount +1, no target code, no TargetResponseTime; a connection that could not be
       // established is also a TargetConnectionErrorCount ("CloudWatch metrics for your Application Load Balancer").
       recorder.recordNoResponse(tg, clock.now().getTime(), connected ? 'reset' : 'refused');
-      this.served.add(tg, BAD_GATEWAY);
+      this.served.add(tg, BAD_GATEWAY, internal);
       if (!res.headersSent) res.writeHead(BAD_GATEWAY);
       res.end();
     });

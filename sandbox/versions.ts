@@ -18,6 +18,8 @@ export interface FaultProfile {
    * X-Ray's statistics of the app's service node do (sandbox/xray.ts).
    */
   downstreamFaultRate?: number;
+  /** Paths the version answers 500 to (users' requests go to `/`; the smoke test calls sandbox/hooks.ts SMOKE_PATH). */
+  brokenPaths?: string[];
   /** Rollout seconds after start when the process dies: from then on it refuses connections. */
   crashAfterSeconds?: number;
   /** Share of checkouts the version completes (sandbox/app-metrics.ts; default 0.9). */

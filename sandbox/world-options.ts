@@ -1,6 +1,7 @@
 import type { ServiceConfigInput } from '../functions/core/config';
 import type { MetricSource } from '../functions/ports';
 import type { LocalAlarmSpec } from './alarms';
+import type { LocalFunction } from './hooks';
 import type { TimeKeepingLimits } from './timekeeping';
 import type { FaultProfile } from './versions';
 
@@ -32,6 +33,8 @@ export interface WorldOptions {
    * (`OnAlarm` from the alarms, `Reconcile` on an execution's status change). Fault injection in tests.
    */
   invoke?: (fn: string, event: unknown, call: () => Promise<unknown>) => Promise<unknown>;
+  /** Hook functions by name besides the sandbox's own (`web-smoke-test`, and `slow-check`, "running" once then pass: sandbox/hooks.ts). */
+  hookFunctions?: Record<string, LocalFunction>;
   /** What Analyze reads instead of the load balancer's recorded metrics (a scripted source, in tests). */
   metrics?: MetricSource;
   /** How far the sandbox may fall behind its compressed time before its run is invalid (sandbox/timekeeping.ts). */

@@ -6,6 +6,7 @@ import type { Context } from 'aws-lambda';
 import { Operations } from '../cli/operations';
 import { StaticServiceCatalog } from '../functions/adapters/aws/catalog';
 import { CloudWatchMetricSource } from '../functions/adapters/aws/cloudwatch';
+import { AwsHookCaller } from '../functions/adapters/aws/hooks';
 import { PagerDutyNotifier } from '../functions/adapters/aws/pagerduty';
 import type { ServiceConfig } from '../functions/core/config';
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
@@ -32,10 +33,12 @@ import { makePromote } from '../functions/tasks/promote';
 import { makeReconcile } from '../functions/tasks/reconcile';
 import { makeRequestApproval } from '../functions/tasks/request-approval';
 import { makeRollback } from '../functions/tasks/rollback';
+import { makeRunHook } from '../functions/tasks/run-hook';
 import { makeSetWeight } from '../functions/tasks/set-weight';
 import { makeStartRollout } from '../functions/tasks/start-rollout';
 import { type ApiCalls, counted } from './api-calls';
 import type { LocalCloudWatch } from './cloudwatch';
+import { type HookWorld, type LocalFunction, localLambda, sandboxHookFunctions } from './hooks';
 import type { LocalStepFunctions } from './step-functions';
 import { seededRandom } from './versions';
 import type { World } from './world';
@@ -92,6 +95,8 @@ export interface ControllerDeps {
   /** What Analyze reads instead of the local CloudWatch (a scripted source, in tests). */
   metrics?: MetricSource | undefined;
   approvalLink: (rolloutId: string, step: number, waitToken: string) => string;
+  /** The world the sandbox's hook functions test, and more functions hooks may name (by name), run in-process. */
+  hooks: { world: HookWorld; more: Record<string, LocalFunction> | undefined };
   countOutcome: (o: RolloutOutcome) => void;
 }
 
@@ -129,6 +134,15 @@ export function makeHandlers(d: ControllerDeps) {
       ...base,
       notifiers: d.notifiers,
       links: { approval: d.approvalLink },
+    }),
+    RunHook: makeRunHook({
+      ...base,
+      router: d.router,
+      hooks: new AwsHookCaller(
+        localLambda({ ...sandboxHookFunctions(d.hooks.world), ...d.hooks.more }, () =>
+          calls.record('lambda:Invoke'),
+        ) as never,
+      ),
     }),
     Promote: makePromote({ ...base, ...traffic, executions: d.executions }),
     Rollback: makeRollback({ ...base, ...traffic, executions: d.executions }),

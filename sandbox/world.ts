@@ -221,6 +221,7 @@ export class World {
         return url;
       },
       countOutcome: (o) => this.outcomes.push(o),
+      hooks: { world: this, more: options.hookFunctions },
     });
   }
 

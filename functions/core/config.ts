@@ -1,4 +1,5 @@
 import { analysisSchema, approvalsSchema, notificationsSchema, readinessSchema } from './config-analysis';
+import { hooksSchema } from './config-hooks';
 import { deployerSchema, repositoryName, serviceName, stepsSchema, trafficSchema } from './config-route';
 import {
   blueGreenSchema,
@@ -39,6 +40,8 @@ export const serviceConfigSchema = z.strictObject({
   approvals: z.prefault(approvalsSchema, {}),
   readiness: z.prefault(readinessSchema, {}),
   notifications: z.prefault(notificationsSchema, {}),
+  /** Tests and checks run at fixed points of the rollout (config-hooks.ts); none when absent. */
+  hooks: z.optional(hooksSchema),
 });
 
 /**

@@ -44,6 +44,8 @@ export const ERROR_POLICY: Readonly<Record<ErrorName, ErrorPolicy>> = {
   [ErrorName.WeightsNotApplied]: { quarantine: 'never', rollback: 'page', retry: 'task' },
   [ErrorName.PageNotDelivered]: { quarantine: 'never', rollback: 'page', retry: 'page' },
   [ErrorName.RollbackFailed]: failure('never'),
+  [ErrorName.HookFailed]: failure('always'),
+  [ErrorName.HookUnavailable]: failure('never'),
 };
 
 /**

@@ -32,6 +32,10 @@ export const ErrorName = {
    * or more, then records the rollback anyway (statemachine: NotifyRollback).
    */
   PageNotDelivered: 'PageNotDelivered',
+  /** A hook answered "fail", or was still "running" at its timeout (core/hooks.ts): the new version is at fault. */
+  HookFailed: 'HookFailed',
+  /** A hook could not be called (its retries used up): the rollout stops, but the image is not at fault. */
+  HookUnavailable: 'HookUnavailable',
   /** The workflow's Rollback itself failed (statemachine: RollbackFailed): traffic needs a person. */
   RollbackFailed: 'RollbackFailed',
 } as const;
@@ -71,6 +75,18 @@ export class PageNotDeliveredError extends CanaryControllerError {
 export class CanaryNotReadyError extends CanaryControllerError {
   constructor(message: string) {
     super(ErrorName.CanaryNotReady, message);
+  }
+}
+
+export class HookFailedError extends CanaryControllerError {
+  constructor(message: string) {
+    super(ErrorName.HookFailed, message);
+  }
+}
+
+export class HookUnavailableError extends CanaryControllerError {
+  constructor(message: string) {
+    super(ErrorName.HookUnavailable, message);
   }
 }
 

@@ -7,6 +7,7 @@
  * optional, so entries stored before them still read as their kind. Pure.
  */
 
+import { HOOK_RESULTS, HOOK_STAGES } from './config-hooks';
 import type { VersionSummary } from './judge';
 import * as z from './zod';
 
@@ -135,6 +136,24 @@ const buildHistoryEntrySchema = () =>
     entry('superseded', z.object({ by: z.string() })),
     bare('promoting'),
     bare('promoted'),
+    /**
+     * A hook's answer (core/hooks.ts): pass, fail, the first "running", or `unavailable` when it could not be called.
+     * `step`/`weight`: the step it ran for, absent before and after the plan.
+     */
+    entry(
+      'hook',
+      z.object({
+        stage: z.enum(HOOK_STAGES),
+        hook: z.string(),
+        status: z.enum(HOOK_RESULTS),
+        calls: z.number(),
+        step: z.optional(z.number()),
+        weight: z.optional(z.number()),
+        message: z.optional(z.string()),
+        /** The answer's details as JSON, shortened (core/hooks.ts EVIDENCE_CHARS). */
+        details: z.optional(z.string()),
+      }),
+    ),
     entry('rolledBack', z.object({ error: z.string(), reason: z.string(), quarantined: z.boolean() })),
     entry('rollbackFailed', z.object({ error: z.string(), reason: z.string() })),
   ]);

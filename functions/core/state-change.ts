@@ -6,6 +6,7 @@
  * strictly before it is put. Pure.
  */
 
+import { HOOK_RESULTS, HOOK_STAGES } from './config-hooks';
 import type { HistoryEntry, HistoryType } from './history';
 import type { MetricEvidence, Verdict, VersionSummary } from './judge';
 import type { RolloutRecord } from './rollout';
@@ -32,6 +33,7 @@ export const ROLLOUT_STATES = [
   'stepSet',
   'analyzed',
   'trafficDrifted',
+  'hookRan',
   'awaitingApproval',
   'bakeEnded',
   'approved',
@@ -59,6 +61,7 @@ export const HISTORY_STATES = {
   weight: 'stepSet',
   analysis: 'analyzed',
   drift: 'trafficDrifted',
+  hook: 'hookRan',
   approval: 'awaitingApproval',
   'promoted-early': 'bakeEnded',
   'promoted-full': 'bakeEnded',
@@ -137,6 +140,11 @@ export const rolloutStateChangeDetail = /* @__PURE__ */ z.lazy(() =>
       evidence: z.array(evidenceRow).check(z.maxLength(MAX_EVIDENCE)),
     }),
     state('trafficDrifted', {}),
+    /**
+     * A hook answered (core/hooks.ts): `status` pass, fail, running, or unavailable when it could not be called; the
+     * message carries what it said.
+     */
+    state('hookRan', { stage: z.enum(HOOK_STAGES), hook: string(1, 64), status: z.enum(HOOK_RESULTS) }),
     state('awaitingApproval', {}),
     /** An operator ended the bake now (`canary promote`); `full`: skipped to the last step. */
     state('bakeEnded', { ...decision, full: z.boolean() }),
@@ -283,6 +291,10 @@ function stateFields(entry: HistoryEntry): Record<string, unknown> {
         reason: clip(str(entry.detail.reason) ?? ''),
         quarantined: entry.detail.quarantined === true,
       };
+    case 'hook': {
+      const { stage, hook, status } = entry.detail;
+      return { stage, hook, status };
+    }
     case 'rollbackFailed':
       return { error: entry.detail.error, reason: clip(str(entry.detail.reason) ?? '') };
     case 'weight':

@@ -6,6 +6,7 @@
  * shows.
  */
 import { maxCapacityPolls } from './capacity';
+import { HOOK_STAGES, type HookStage } from './config-hooks';
 import { DEFAULT_ANALYSIS_INTERVAL_SECONDS, SPACING_DIVISOR, stepBakeSeconds } from './rules';
 
 /** statemachine/canary.asl.json TimeoutSeconds (the definition test holds them equal): a week. */
@@ -23,17 +24,24 @@ export const HISTORY_EVENT_BUDGET = 20_000;
  * scheduled, started, succeeded/failed: 5; a `.waitForTaskToken` task adds submitted: 6).
  */
 export const EVENTS = {
-  /** Start, Prepare, the loop's entry, promotion (three tasks, the drain), notification, end; or the rollback path. */
-  fixed: 50,
   /**
-   * SelectStep, ScaleCanary, IsCapacityReady, SetWeight, IsWeightHeld, ShouldBake, StepDone, HasNextStep; and
-   * HeldStep, SelectHeldStep when a person's pause holds the step's weight change.
+   * Start, Prepare, the loop's entry, promotion (three tasks, the drain), notification, end; or the rollback path;
+   * the choices before traffic and after the last step that look for hooks.
    */
-  perStep: 26,
+  fixed: 54,
+  /**
+   * SelectStep, BeforeStepHooks, ScaleCanary, IsCapacityReady, SetWeight, IsWeightHeld, ShouldBake, StepDone,
+   * HasNextStep; and HeldStep, SelectHeldStep when a person's pause holds the step's weight change.
+   */
+  perStep: 28,
   /** AwaitApproval and the choices after it. */
   perApproval: 10,
-  /** Bake, AfterBake, Analyze, Decide. */
-  perAnalysis: 15,
+  /** Bake, AfterBake, AfterBakeHooks, Analyze, Decide. */
+  perAnalysis: 17,
+  /** A stage's hooks entered (Start<Stage>Hooks). */
+  perHookRun: 2,
+  /** RunHook, HookDone, WaitForHook: one call of a hook. */
+  perHookCall: 9,
   /** CheckReady, IsReady, the Wait. */
   perReadinessPoll: 9,
   /** WaitForCapacity, CheckCapacity, IsCapacityReady: a step's capacity poll (core/capacity.ts bounds them). */
@@ -50,7 +58,10 @@ export interface PlanLimitsInput {
   };
   approvals: { timeoutSeconds: number };
   readiness: { timeoutSeconds: number; pollSeconds: number };
-  traffic: { deregistrationDelaySeconds: number };
+  traffic: { deregistrationDelaySeconds: number; headerRule?: unknown };
+  hooks?: Partial<
+    Record<HookStage, readonly { timeoutSeconds: number; pollSeconds: number; retries: number }[]>
+  >;
 }
 
 /**
@@ -77,7 +88,10 @@ export interface PlanWorstCase {
   analyses: number;
   /** Seconds the plan takes when every bake runs in full, every extension is used and every approval times out. */
   seconds: number;
+  /** History events of the hooks, and the stage that makes the most (`most` of them). */
+  hooks: { events: number; most: number; stage: HookStage };
   parts: {
+    hooks: number;
     bakes: number;
     extensions: number;
     approvals: number;
@@ -101,7 +115,28 @@ export function planWorstCase(
     plan.analysis.extensionSeconds,
   );
   const analyses = maxAnalyses(timeoutSeconds, minimumWait, steps);
+  // Hooks: each run polled to its timeout, every call retried; afterBake runs before every analysis.
+  const runs = { beforeTraffic: 1, beforeStep: steps, afterBake: analyses, afterPromotion: 1 };
+  const hooks = { events: 0, seconds: 0, most: 0, stage: 'afterBake' as HookStage };
+  for (const stage of HOOK_STAGES) {
+    const list = plan.hooks?.[stage] ?? [];
+    const testRoute = stage === 'beforeTraffic' && plan.traffic.headerRule !== undefined;
+    // A "running" answer every pollSeconds until the timeout, each after up to `retries` failed calls (core/hooks.ts
+    // decideHook); before traffic, the test route checked every 5 s (TEST_ROUTE_POLL_SECONDS) within the timeout.
+    const calls = list.reduce(
+      (k, h) =>
+        k +
+        (Math.floor(h.timeoutSeconds / h.pollSeconds) + 1) * (h.retries + 1) +
+        (testRoute ? Math.ceil(h.timeoutSeconds / 5) : 0),
+      0,
+    );
+    const events = list.length && runs[stage] * (EVENTS.perHookRun + calls * EVENTS.perHookCall);
+    hooks.events += events;
+    hooks.seconds += runs[stage] * list.reduce((k, h) => k + h.timeoutSeconds, 0);
+    if (events > hooks.most) Object.assign(hooks, { most: events, stage });
+  }
   const events =
+    hooks.events +
     EVENTS.fixed +
     steps * EVENTS.perStep +
     approvalSteps * EVENTS.perApproval +
@@ -109,6 +144,7 @@ export function planWorstCase(
     readinessPolls * EVENTS.perReadinessPoll +
     capacityPolls * EVENTS.perCapacityPoll;
   const parts = {
+    hooks: hooks.seconds,
     // Each baking step bakes its bakeSeconds plus the metric delay (rules.ts stepBakeSeconds).
     bakes: plan.steps.reduce((sum, s) => sum + stepBakeSeconds(s.bakeSeconds, plan.analysis), 0),
     extensions:
@@ -121,8 +157,14 @@ export function planWorstCase(
     drain: plan.traffic.deregistrationDelaySeconds,
   };
   const seconds =
-    parts.bakes + parts.extensions + parts.approvals + parts.readiness + parts.capacity + parts.drain;
-  return { events, readinessPolls, capacityPolls, analyses, seconds, parts };
+    parts.hooks +
+    parts.bakes +
+    parts.extensions +
+    parts.approvals +
+    parts.readiness +
+    parts.capacity +
+    parts.drain;
+  return { events, readinessPolls, capacityPolls, analyses, seconds, hooks, parts };
 }
 
 export interface LimitIssue {
@@ -140,7 +182,15 @@ export function planLimitIssues(
 ): LimitIssue[] {
   const issues: LimitIssue[] = [];
   const worst = planWorstCase(plan, timeoutSeconds);
-  if (worst.events > HISTORY_EVENT_BUDGET) {
+  const { hooks } = worst;
+  if (worst.events > HISTORY_EVENT_BUDGET && hooks.most > worst.events / 2) {
+    issues.push({
+      path: ['hooks', hooks.stage],
+      message:
+        `can make ${n(hooks.most)} of the rollout's ${n(worst.events)} history events, over the ` +
+        `${n(HISTORY_EVENT_BUDGET)} it may use: lower timeoutSeconds or retries, or raise pollSeconds`,
+    });
+  } else if (worst.events > HISTORY_EVENT_BUDGET) {
     const pollEvents = worst.readinessPolls * EVENTS.perReadinessPoll;
     const rest = worst.events - pollEvents;
     const { timeoutSeconds: readinessTimeout, pollSeconds } = plan.readiness;
@@ -173,7 +223,7 @@ export function planLimitIssues(
         `the plan can take up to ${n(worst.seconds)} s (bakes ${n(p.bakes)} s, extensions ${n(p.extensions)} s ` +
         `[analysis.maxExtensions × analysis.extensionSeconds per bake], approvals ${n(p.approvals)} s ` +
         `[approvals.timeoutSeconds per approval step], readiness ${n(p.readiness)} s, capacity waits ${n(p.capacity)} s ` +
-        `[readiness.timeoutSeconds per step], drain ${n(p.drain)} s): ` +
+        `[readiness.timeoutSeconds per step], drain ${n(p.drain)} s${p.hooks ? `, hooks ${n(p.hooks)} s` : ''}): ` +
         `longer than an execution may run (${n(timeoutSeconds)} s), after which it would time out and roll back`,
     });
   }

@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -20,6 +21,7 @@ import { CloudWatchAlarmSource } from '../adapters/aws/cloudwatch-alarms';
 import { makeDeployerFor } from '../adapters/aws/deployers';
 import { DynamoRolloutStore } from '../adapters/aws/dynamodb';
 import { EventBridgeStateChanges } from '../adapters/aws/eventbridge';
+import { AwsHookCaller } from '../adapters/aws/hooks';
 import { PagerDutyNotifier } from '../adapters/aws/pagerduty';
 import { realSleep, SDK_CLIENT_CONFIG } from '../adapters/aws/sdk';
 import { SecretCache } from '../adapters/aws/secretsmanager';
@@ -33,6 +35,7 @@ import type {
   Clock,
   DeployerFor,
   Executions,
+  HookCaller,
   MetricSource,
   Notifier,
   RolloutStore,
@@ -86,6 +89,10 @@ const snsClient = /* @__PURE__ */ onFirstSend((config) => traced(new SNSClient(c
 export const secretsClient = /* @__PURE__ */ onFirstSend((config) =>
   traced(new SecretsManagerClient(config)),
 );
+// The SDK's own retries stay off: a hook's failed call is retried by the workflow, within the hook's timeout.
+const lambdaClient = /* @__PURE__ */ onFirstSend((config) =>
+  traced(new LambdaClient({ ...config, maxAttempts: 1 })),
+);
 const xrayClient = /* @__PURE__ */ onFirstSend((config) => traced(new XRayClient(config)));
 // Short timeouts: a state-change event is news, and a task never waits long for it (announce() never throws).
 const eventsClient = /* @__PURE__ */ onFirstSend((config) =>
@@ -123,6 +130,8 @@ export const xraySources = /* @__PURE__ */ lazy(
     (xray: XRayAnalysis): MetricSource =>
       new XRayMetricSource(xrayClient(), groupSelectors(xray)),
 );
+/** Teams' hooks: Lambda functions (Invoke) and HTTPS endpoints. */
+export const hookCaller = /* @__PURE__ */ lazy((): HookCaller => new AwsHookCaller(lambdaClient()));
 export const alarmSource = /* @__PURE__ */ lazy(
   (): AlarmSource => new CloudWatchAlarmSource(cloudwatchClient()),
 );

@@ -45,6 +45,8 @@ export interface TaskEntry {
   readonly executions?: readonly ExecutionCall[];
   /** CloudWatch: `baseline` reads metrics (set-weight's latency thresholds), `judge` also the gating alarms. */
   readonly metrics?: 'baseline' | 'judge';
+  /** Invokes the Lambda functions the configs' `hooks` name (infra/hook-permissions.ts). */
+  readonly hooks?: boolean;
 }
 
 const NOTIFY = ['SNS_TOPIC_ARN', 'PAGERDUTY_SECRET_ARN'] as const;
@@ -90,6 +92,14 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
     timeoutSeconds: TASK,
     routes: 'read',
     metrics: 'judge',
+  },
+  /** Calls teams' hooks (Lambda functions: lambda:InvokeFunction on those the configs name); opens the test route. */
+  'run-hook': {
+    asl: 'RunHook',
+    env: ['TABLE_NAME', ANNOUNCE, TAGS],
+    timeoutSeconds: TASK,
+    routes: true,
+    hooks: true,
   },
   'request-approval': {
     asl: 'RequestApproval',

@@ -185,6 +185,7 @@ const MARKED = {
   promoted: true,
   rolledBack: true,
   rollbackFailed: false,
+  hook: true,
   unrecognized: false,
 } as const satisfies Record<StoredHistoryEntry['type'], boolean>;
 

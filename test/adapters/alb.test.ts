@@ -745,6 +745,28 @@ describe('AlbTrafficRouter', () => {
       expect(elb.commandCalls(ModifyListenerCommand)).toHaveLength(1);
     });
 
+    it('opens the test route at 0%: the header rule to the canary, no weight, no group stickiness', async () => {
+      elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
+      elb.on(ModifyListenerCommand).resolves({});
+      elb.on(DescribeRulesCommand).resolves({ Rules: [] });
+      elb.on(CreateRuleCommand).resolves({});
+
+      await router.setWeights(route({ headerRule: hr, stickinessSeconds: 300 }), 0, { testRoute: true });
+
+      const forwarded = elb.commandCalls(ModifyListenerCommand)[0]?.args[0].input.DefaultActions?.[0];
+      expect(forwarded?.ForwardConfig?.TargetGroups).toEqual([
+        { TargetGroupArn: STABLE_TG, Weight: 1 },
+        { TargetGroupArn: CANARY_TG, Weight: 0 },
+      ]);
+      expect(forwarded?.ForwardConfig?.TargetGroupStickinessConfig?.Enabled).not.toBe(true);
+      expect(elb.commandCalls(DeleteRuleCommand)).toHaveLength(0);
+      const created = elb.commandCalls(CreateRuleCommand)[0]?.args[0].input;
+      expect(created?.Actions?.[0]?.ForwardConfig?.TargetGroups).toEqual([
+        { TargetGroupArn: CANARY_TG, Weight: 1 },
+      ]);
+      expect(created?.Tags).toEqual([OWN_TAG]);
+    });
+
     it('names the field when the priority is taken', async () => {
       elb.on(DescribeListenersCommand).resolves(listener([forward({ [STABLE_TG]: 1 })]));
       elb.on(ModifyListenerCommand).resolves({});
@@ -822,6 +844,10 @@ describe('AlbTrafficRouter', () => {
 
       elb.on(DescribeRulesCommand).resolves({ Rules: [defaultRule] });
       expect(await router.verifyWeights(route({ headerRule: hr }), 0)).toBe(true);
+      // The test route (hooks before traffic) wants it at 0%.
+      expect(await router.verifyWeights(route({ headerRule: hr }), 0, { testRoute: true })).toBe(false);
+      elb.on(DescribeRulesCommand).resolves({ Rules: [headerRule()] });
+      expect(await router.verifyWeights(route({ headerRule: hr }), 0, { testRoute: true })).toBe(true);
     });
 
     it('opens the test route at 0% (a test step): live traffic all on stable, the header rule to the canary', async () => {

@@ -141,6 +141,7 @@ describe('the calls each function makes', () => {
       'set-weight': { routes: true, deploys: 'update', metrics: 'baseline', announces: true },
       bake: {},
       analyze: { routes: 'read', metrics: 'judge', notifies: true, announces: true },
+      'run-hook': { routes: true, announces: true },
       'request-approval': { notifies: true, announces: true },
       promote: { routes: true, deploys: 'update', announces: true },
       rollback: { routes: true, deploys: 'update', announces: true },

@@ -503,7 +503,7 @@ describe('canary check: every failure it knows', () => {
       'iam',
       'error',
       new RegExp(
-        `set-weight, promote, rollback, on-alarm, reconcile may not call elasticloadbalancing:ModifyRule on ${LISTENER_RULE_ARN} \\(implicitDeny\\)`,
+        `set-weight, run-hook, promote, rollback, on-alarm, reconcile may not call elasticloadbalancing:ModifyRule on ${LISTENER_RULE_ARN} \\(implicitDeny\\)`,
       ),
       /deploy the controller's stack with web in its service configs/,
     ],

@@ -36,6 +36,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { IAMClient, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -66,12 +67,14 @@ import { ConfigPublisher } from '../../functions/adapters/aws/config-publisher';
 import { DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
 import { EcsDeployer } from '../../functions/adapters/aws/ecs';
 import { EventBridgeStateChanges } from '../../functions/adapters/aws/eventbridge';
+import { AwsHookCaller } from '../../functions/adapters/aws/hooks';
 import { SecretCache } from '../../functions/adapters/aws/secretsmanager';
 import { StepFunctionsExecutions } from '../../functions/adapters/aws/sfn';
 import { SnsNotifier } from '../../functions/adapters/aws/sns';
 import { XRayMetricSource } from '../../functions/adapters/aws/xray';
 import { stepSpecs } from '../../functions/core/config';
 import { customMetrics } from '../../functions/core/custom-metrics';
+import { hookRequest } from '../../functions/core/hooks';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
 import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
@@ -90,7 +93,7 @@ import {
   STABLE_TG,
 } from '../adapters/helpers';
 import { answerFrom, checkedConfig, cleanAccount, controllerRoles } from '../helpers/check-account';
-import { validParsedConfig, validServiceConfig } from '../helpers/config';
+import { ROUTE, validParsedConfig, validServiceConfig } from '../helpers/config';
 import { mockClient, requestOf, verifyContracts } from './mock';
 import { describeModel, modelFor, sdkMembersMissingFromModel } from './model';
 
@@ -106,6 +109,7 @@ const clients = {
   iam: new IAMClient({ region }),
   s3: new S3Client({ region }),
   cloudformation: new CloudFormationClient({ region }),
+  lambda: new LambdaClient({ region }),
   // As the handlers build it (functions/handlers/aws.ts).
   doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region }), {
     marshallOptions: { removeUndefinedValues: true },
@@ -123,6 +127,7 @@ const mocks = {
   iam: mockClient(clients.iam),
   s3: mockClient(clients.s3),
   cloudformation: mockClient(clients.cloudformation),
+  lambda: mockClient(clients.lambda),
   // The CLI builds its own clients (cli/aws.ts): mocked by class.
   ecr: mockClient(ECRClient),
   events: mockClient(EventBridgeClient),
@@ -498,6 +503,28 @@ const CASES: Case[] = [
         channels: { snsTopicArn: 'arn:aws:sns:us-east-1:123456789012:web-rollouts.fifo' },
       };
       await new SnsNotifier(clients.sns, undefined, noWait).notify(event);
+    },
+  },
+  {
+    name: 'Lambda: a hook invoked synchronously, by qualified ARN and by name',
+    covers: ['Lambda Invoke'],
+    run: async () => {
+      mocks.lambda
+        .on(InvokeCommand)
+        .resolves({ StatusCode: 200, Payload: new TextEncoder().encode('{"status":"pass"}') as never });
+      const caller = new AwsHookCaller(clients.lambda);
+      const request = hookRequest(
+        { rollout, route: ROUTE, stage: 'beforeTraffic' },
+        'smoke',
+        1,
+        '2026-03-14T09:41:00Z',
+      );
+      await caller.call(
+        { lambda: 'arn:aws:lambda:us-east-1:123456789012:function:web-smoke:live' },
+        request,
+        25,
+      );
+      await caller.call({ lambda: 'web-smoke' }, request, 25);
     },
   },
   {

@@ -28,6 +28,10 @@ const ABOVE_MAX_WITH_ZOD: Record<string, { ratio: number; why: string }> = {
   },
   'request-approval': { ratio: 1.16, why: 'writes the approval notification (headline, evidence text)' },
   rollback: { ratio: 1.16, why: 'the ECS deployer, route checks, listener weights' },
+  'run-hook': {
+    ratio: 1.2,
+    why: 'the Lambda client for Invoke, route checks and listener weights (the test route)',
+  },
   'set-weight': {
     ratio: 1.16,
     why: 'the ECS deployer and its capacity reads, route checks, listener weights',

@@ -46,6 +46,13 @@ const API_SERVICE: ServiceConfigInput = {
   },
   deployer: { kind: 'none' },
   steps: 'Canary10Percent5Minutes',
+  hooks: {
+    beforeTraffic: [{ name: 'smoke', lambda: 'api-smoke' }],
+    afterPromotion: [
+      { name: 'e2e', lambda: 'arn:aws:lambda:us-east-1:123456789012:function:api-e2e:live' },
+      { name: 'contract', url: 'https://checks.example.com/api' },
+    ],
+  },
   notifications: {
     snsTopicArn: API_TOPIC,
     snsKmsKeyArn: API_TOPIC_KEY,
@@ -90,6 +97,7 @@ const EXPECTED_ENV: Record<string, string[]> = {
     'CONTROLLER_TAG',
   ],
   'approval-page': ['TABLE_NAME', 'STATE_MACHINE_ARN', 'APPROVAL_SIGNING_SECRET_ARN', 'EVENT_BUS_NAME'],
+  'run-hook': ['TABLE_NAME', 'EVENT_BUS_NAME', 'CONTROLLER_TAG'],
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation is untyped JSON, read by the assertions
@@ -188,7 +196,7 @@ describe('functions', () => {
   it('has one function per handler, with the project defaults', () => {
     expect(Object.keys(controller.functions).sort()).toEqual(Object.keys(EXPECTED_ENV).sort());
     // And two that run only at deploy time: the config publisher and the Provider framework's function.
-    template.resourceCountIs('AWS::Lambda::Function', 15);
+    template.resourceCountIs('AWS::Lambda::Function', 16);
     for (const handler of Object.keys(EXPECTED_ENV)) {
       const props = resources[fnId(handler)]?.Properties;
       expect(props, handler).toBeDefined();
@@ -635,7 +643,7 @@ describe('dashboards and alarms', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     const topicRef = { Ref: logicalId(controller.topic.node.defaultChild) };
     const metrics = alarms.map((a) => a.MetricName).sort();
-    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(13);
+    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(14);
     expect(metrics).toEqual(
       expect.arrayContaining([
         'RollbacksFailed',
@@ -679,6 +687,21 @@ describe('IAM', () => {
     }
   });
 
+  it('invokes exactly the hook functions the configs name (a name in its own account and region), from run-hook only', () => {
+    const invoking = Object.keys(EXPECTED_ENV).flatMap((h) =>
+      functionStatements(h)
+        .filter((s) => actions(s).includes('lambda:InvokeFunction'))
+        .map((s) => [h, s] as const),
+    );
+    expect(invoking.map(([h]) => h)).toEqual(['run-hook']);
+    expect(asList(invoking[0]?.[1].Resource).map(arnText).sort()).toEqual([
+      // The name, resolved in the stack's account and region.
+      `arn:\${AWS::Partition}:lambda:us-east-1:123456789012:function:api-smoke`,
+      'arn:aws:lambda:us-east-1:123456789012:function:api-e2e:live',
+    ]);
+    expect(invoking[0]?.[1].Condition).toBeUndefined();
+  });
+
   it("changes listeners and route rules only when they carry the controller's tag", () => {
     const withModify = Object.keys(EXPECTED_ENV).flatMap((h) =>
       functionStatements(h)
@@ -686,7 +709,7 @@ describe('IAM', () => {
         .map((s) => [h, s] as const),
     );
     expect(withModify.map(([h]) => h).sort()).toEqual(
-      ['on-alarm', 'prepare', 'promote', 'reconcile', 'rollback', 'set-weight'].sort(),
+      ['on-alarm', 'prepare', 'promote', 'reconcile', 'rollback', 'run-hook', 'set-weight'].sort(),
     );
     const elb = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:';
     for (const [, s] of withModify) {

@@ -1,7 +1,7 @@
 /**
  * Generated service configs for the scale test and the cost benchmark: a platform's services spread over 10 load
  * balancers and 5 ECS clusters, half routed by a rule on a shared listener, three tag filters, two gating alarms each, a team topic
- * for one service in 25.
+ * for one service in 25, a smoke-test function per service.
  */
 import type { ServiceConfigInput } from '../../functions/core/config';
 
@@ -43,6 +43,8 @@ export function generatedServices(count: number): ServiceConfigInput[] {
       },
       steps: 'Progressive5To100',
       analysis: { alarms: [`${service}-5xx-high`, `${service}-p99-latency-high`] },
+      // A smoke test before traffic, a Lambda function per service: far more than IAM could list.
+      hooks: { beforeTraffic: [{ name: 'smoke', lambda: `${service}-smoke` }] },
       ...(i % 25 === 0
         ? { notifications: { snsTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:team-${team}-rollouts` } }
         : {}),

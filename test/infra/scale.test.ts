@@ -132,6 +132,18 @@ describe("least privilege by the controller's tag", () => {
     expect(may('analyze', 'elasticloadbalancing:ModifyListener', listener, ours)).toBe(false);
   });
 
+  it("invokes only hook functions that carry the controller's tag, and only from run-hook", () => {
+    const smoke = 'arn:aws:lambda:us-east-1:123456789012:function:svc-001-smoke';
+    expect(may('run-hook', 'lambda:InvokeFunction', smoke, ours)).toBe(true);
+    expect(may('run-hook', 'lambda:InvokeFunction', smoke)).toBe(false);
+    expect(may('run-hook', 'lambda:InvokeFunction', smoke, theirs)).toBe(false);
+    expect(
+      may('run-hook', 'lambda:InvokeFunction', smoke.replace('123456789012', '210987654321'), ours),
+    ).toBe(false);
+    for (const fn of ['analyze', 'set-weight', 'rollback'])
+      expect(may(fn, 'lambda:InvokeFunction', smoke, ours)).toBe(false);
+  });
+
   it('creates, changes and deletes only header rules it tags when creating them', () => {
     const created = {
       [`aws:RequestTag/${HEADER_RULE_TAG}`]: listener,

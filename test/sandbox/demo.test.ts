@@ -169,6 +169,7 @@ describe('npm start: the command line', () => {
       'outcome',
       'reason',
       'steps',
+      'userRequestsServed',
       'version',
     ]);
     expect(summary.rollouts[0]).toMatchObject({ version: 'v3', outcome: 'rolledBack' });

@@ -102,7 +102,14 @@ describe('error policy: the rules read the table', () => {
     expect(sorted(kept)).toEqual(sorted(names.filter((n) => ERROR_POLICY[n].quarantine !== 'never')));
     // The names the rules quarantined before the table existed: a change to the table shows here.
     expect(sorted(kept)).toEqual(
-      sorted(['AlarmFired', 'ApprovalRejected', 'ApprovalTimedOut', 'CanaryFailed', 'CanaryNotReady']),
+      sorted([
+        'AlarmFired',
+        'ApprovalRejected',
+        'ApprovalTimedOut',
+        'CanaryFailed',
+        'CanaryNotReady',
+        'HookFailed',
+      ]),
     );
     expect(quarantineRule('Lambda.Unknown')).toBe('never');
   });

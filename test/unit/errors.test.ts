@@ -36,6 +36,8 @@ describe('ErrorName', () => {
       AccessDenied: 'AccessDenied',
       TrafficDrifted: 'TrafficDrifted',
       PageNotDelivered: 'PageNotDelivered',
+      HookFailed: 'HookFailed',
+      HookUnavailable: 'HookUnavailable',
       RollbackFailed: 'RollbackFailed',
     });
   });

@@ -33,6 +33,12 @@ const decision = {
 /** One entry of every kind, as the tasks and the CLI record them (a kind left out does not compile). */
 const SAMPLES: { [K in HistoryType]: Extract<HistoryEntry, { type: K }> } = {
   started: { at: AT, type: 'started', message: 'started', detail: { trigger: 'ecr-push' } },
+  hook: {
+    at: AT,
+    type: 'hook',
+    message: 'hook smoke (beforeTraffic) failed',
+    detail: { stage: 'beforeTraffic', hook: 'smoke', status: 'fail', calls: 1, message: '/checkout: 500' },
+  },
   prepared: {
     at: AT,
     type: 'prepared',
@@ -218,6 +224,7 @@ describe('every consumer covers every kind', () => {
         'analysis',
         'approval',
         'approved',
+        'hook',
         'paused',
         'promoted',
         'rejected',

@@ -111,6 +111,11 @@ const ENTRIES = {
     message: 'shop/web:v2 rolled back: errorRate',
     detail: { error: 'CanaryFailed', reason: 'errorRate: canary 2.9%', quarantined: true },
   },
+  hookRan: {
+    type: 'hook',
+    message: 'hook smoke (beforeStep) passed',
+    detail: { stage: 'beforeStep', hook: 'smoke', status: 'pass', calls: 1, step: 1, weight: 10 },
+  },
   rollbackFailed: {
     type: 'rollbackFailed',
     message: 'web: rollback of shop/web:v2 did not complete',

@@ -53,6 +53,9 @@ describe('a plan must fit one execution', () => {
     // 60 + 60 ln(hours) turns in a week, as the analyses of a step.
     const path: string[] = [];
     const visit = (name: string, stack: string[]) => {
+      // Hook runs (Start<Stage>Hooks → RunHook) are bounded by EVENTS.perHookRun and perHookCall; the hooks after
+      // the last step belong to the promotion (EVENTS.fixed).
+      if (/^Start\w+Hooks$/.test(name) || name === 'AfterPromotionHooks') return;
       const stops = [
         'Bake',
         'AwaitApproval',
@@ -77,7 +80,11 @@ describe('a plan must fit one execution', () => {
     const perStep = path.reduce((sum, name) => sum + eventsOf(name), 0);
     expect(perStep).toBeLessThanOrEqual(EVENTS.perStep);
     expect(
-      eventsOf('Bake') + eventsOf('AfterBake') + eventsOf('Analyze') + eventsOf('Decide'),
+      eventsOf('Bake') +
+        eventsOf('AfterBake') +
+        eventsOf('AfterBakeHooks') +
+        eventsOf('Analyze') +
+        eventsOf('Decide'),
     ).toBeLessThanOrEqual(EVENTS.perAnalysis);
     expect(
       eventsOf('CheckCanaryReady') + eventsOf('IsCanaryReady') + eventsOf('WaitForCanary'),
@@ -88,6 +95,37 @@ describe('a plan must fit one execution', () => {
     expect(
       eventsOf('WaitForCapacity') + eventsOf('CheckCapacity') + eventsOf('IsCapacityReady'),
     ).toBeLessThanOrEqual(EVENTS.perCapacityPoll);
+    // The hook loop: RunHook → HookDone → WaitForHook → RunHook, entered by a Start<Stage>Hooks Pass.
+    expect(States.WaitForHook?.Next).toBe('RunHook');
+    expect(eventsOf('RunHook') + eventsOf('HookDone') + eventsOf('WaitForHook')).toBeLessThanOrEqual(
+      EVENTS.perHookCall,
+    );
+    expect(eventsOf('StartAfterBakeHooks')).toBeLessThanOrEqual(EVENTS.perHookRun);
+  });
+
+  it('counts hooks polled to their timeout: refuses afterBake hooks that could fill the history, naming them', () => {
+    const lambda = 'arn:aws:lambda:us-east-1:123456789012:function:web-check';
+    // Defaults (300 s polled every 30 s, 2 retries): up to 33 calls before each of hundreds of analyses.
+    const found = issues(validServiceConfig({ hooks: { afterBake: [{ name: 'check', lambda }] } } as never));
+    expect(found.map((i) => i.path)).toEqual(['hooks.afterBake']);
+    expect(found[0]?.message).toMatch(
+      /history events, over the 20,000 it may use: lower timeoutSeconds or retries/,
+    );
+    // One quick call per analysis fits, and so do generous hooks at the stages that run once or once a step.
+    const quick = { name: 'check', lambda, timeoutSeconds: 20, pollSeconds: 20, retries: 0 };
+    const generous = { name: 'suite', lambda, timeoutSeconds: 900, pollSeconds: 60, retries: 1 };
+    expect(
+      issues(
+        validServiceConfig({
+          hooks: {
+            afterBake: [quick],
+            beforeTraffic: [generous],
+            beforeStep: [generous],
+            afterPromotion: [generous],
+          },
+        } as never),
+      ),
+    ).toEqual([]);
   });
 
   it('refuses readiness polled so often it could pass the 25,000-event history, naming the field and numbers', () => {
@@ -100,10 +138,10 @@ describe('a plan must fit one execution', () => {
     expect(found[0]?.path).toBe('readiness.pollSeconds');
     expect(found[0]?.message).toMatch(/timeoutSeconds 3,600 polled every 1 s makes up to 7,200 polls/);
     expect(found[0]?.message).toMatch(/64,800 history events/);
-    expect(found[0]?.message).toMatch(/poll every 5 s or more/);
+    expect(found[0]?.message).toMatch(/poll every 6 s or more/);
     // What it suggests is accepted.
     expect(
-      issues(validServiceConfig({ readiness: { timeoutSeconds: 3600, pollSeconds: 5 } } as never)),
+      issues(validServiceConfig({ readiness: { timeoutSeconds: 3600, pollSeconds: 6 } } as never)),
     ).toEqual([]);
   });
 

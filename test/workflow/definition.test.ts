@@ -54,7 +54,13 @@ describe('statemachine/canary.asl.json', () => {
     expect(
       (states().Analyze as unknown as { Parameters: Record<string, string> }).Parameters['bakeLeft.$'],
     ).toBe('$.Payload.bakeLeft');
-    expect(states().EndBakeNow).toMatchObject({ Type: 'Pass', Parameters: { bakeLeft: 0 }, Next: 'Analyze' });
+    expect(states().EndBakeNow).toMatchObject({
+      Type: 'Pass',
+      Parameters: { bakeLeft: 0 },
+      Next: 'AfterBakeHooks',
+    });
+    // The afterBake hooks (if any) run between the bake and its analysis.
+    expect(states().AfterBakeHooks).toMatchObject({ Type: 'Choice', Default: 'Analyze' });
   });
 
   it('uses JSONPath only (the local engine ignores JSONata, Assign and Variables)', () => {
@@ -80,7 +86,7 @@ describe('statemachine/canary.asl.json', () => {
 
   it('pauses on a failed analysis only under analysis.onFailure pause, and ends the pause by a retry or a full rollback', () => {
     const all = states();
-    expect((all.Analyze?.Catch as unknown[])[0]).toEqual({
+    expect(((all.Analyze?.Catch ?? []) as unknown[])[0]).toEqual({
       ErrorEquals: ['CanaryFailed'],
       ResultPath: '$.error',
       Next: 'OnAnalysisFailed',
@@ -117,7 +123,7 @@ describe('statemachine/canary.asl.json', () => {
   it('routes every failure to Rollback, and a bake that times out to Analyze', () => {
     const all = states();
     const bakeCatch = all.Bake?.Catch as { ErrorEquals: string[]; Next: string }[];
-    expect(bakeCatch[0]).toMatchObject({ ErrorEquals: ['States.Timeout'], Next: 'Analyze' });
+    expect(bakeCatch[0]).toMatchObject({ ErrorEquals: ['States.Timeout'], Next: 'AfterBakeHooks' });
     for (const name of [
       'CheckCanaryReady',
       'ScaleCanary',
@@ -127,6 +133,7 @@ describe('statemachine/canary.asl.json', () => {
       'PromoteBegin',
       'PromoteShiftBack',
       'PromoteFinish',
+      'RunHook',
     ]) {
       const c = all[name]?.Catch as { ErrorEquals: string[]; Next: string }[];
       // Directly, or through a Pass state that notes how far a promotion got.
@@ -254,7 +261,9 @@ describe('statemachine/canary.asl.json', () => {
           return s.Next === target || s.Default === target || choices.some((c) => c.Next === target);
         })
         .map(([n]) => n);
-    expect(all.SelectStep?.Next).toBe('ScaleCanary');
+    // The beforeStep hooks (if any) run first; they only lead on to ScaleCanary.
+    expect(all.SelectStep?.Next).toBe('BeforeStepHooks');
+    expect(all.BeforeStepHooks).toMatchObject({ Default: 'ScaleCanary' });
     const fn = (name: string) => taskStates(loadDefinition()).find((t) => t.state === name)?.fn;
     expect([fn('ScaleCanary'), fn('SetWeight'), fn('CheckCapacity')]).toEqual([
       'SetWeight',
@@ -323,6 +332,7 @@ describe('statemachine/canary.asl.json', () => {
       'Promote',
       'RequestApproval',
       'Rollback',
+      'RunHook',
       'SetWeight',
     ]);
   });

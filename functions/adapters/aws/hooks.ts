@@ -1,0 +1,107 @@
+/**
+ * The HookCaller over Lambda (Invoke, RequestResponse) and HTTPS (POST with a timeout). Every failure of a call is
+ * an outcome, never a throw: the workflow decides what it means (core/hooks.ts decideHook).
+ *
+ * Lambda API reference, Invoke: with RequestResponse the response carries the function's result as Payload;
+ * `FunctionError` ("Unhandled", or "Handled") is set when the function itself failed, and the payload then holds
+ * `{ errorType, errorMessage }`; TooManyRequestsException (429, with `retryAfterSeconds`) when throttled.
+ * Request and response payloads of a synchronous invocation are limited to 6 MB ("Lambda quotas"): the request is
+ * a few hundred bytes, and only EVIDENCE_CHARS of an answer are kept.
+ */
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { HookSpec } from '../../core/config-hooks';
+import { type HookOutcome, type HookRequest, hookAnswerSchema } from '../../core/hooks';
+import type { HookCaller } from '../../ports';
+import { errorName } from './sdk';
+
+type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+const error = (message: string, retryAfterSeconds?: number): HookOutcome => ({
+  kind: 'error',
+  message: message.slice(0, 500),
+  ...(retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) ? { retryAfterSeconds } : {}),
+});
+
+/** An answer as the contract has it, or an error outcome saying what came instead. */
+export function answerOf(text: string): HookOutcome {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return error(`the answer is not JSON: ${text.slice(0, 100)}`);
+  }
+  const answer = hookAnswerSchema.safeParse(parsed);
+  if (!answer.success)
+    return error(`not a hook answer ({ "status": "pass" | "fail" | "running" }): ${text.slice(0, 100)}`);
+  return { kind: 'answer', answer: answer.data };
+}
+
+export class AwsHookCaller implements HookCaller {
+  constructor(
+    private readonly lambda: Pick<LambdaClient, 'send'>,
+    private readonly fetcher: Fetch = (url, init) => fetch(url, init),
+  ) {}
+
+  async call(
+    hook: Pick<HookSpec, 'lambda' | 'url'>,
+    request: HookRequest,
+    timeoutSeconds: number,
+  ): Promise<HookOutcome> {
+    const signal = AbortSignal.timeout(timeoutSeconds * 1000);
+    const body = JSON.stringify(request);
+    try {
+      if (hook.lambda) return await this.invoke(hook.lambda, body, signal);
+      if (hook.url) return await this.post(hook.url, body, signal);
+      return error('the hook names neither a function nor a URL');
+    } catch (e) {
+      if (signal.aborted) return error(`no answer within ${timeoutSeconds} s`);
+      return error(`${errorName(e)}: ${(e as Error).message ?? String(e)}`, retryAfter(e));
+    }
+  }
+
+  private async invoke(functionName: string, body: string, abortSignal: AbortSignal): Promise<HookOutcome> {
+    const out = await this.lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'RequestResponse',
+        Payload: new TextEncoder().encode(body),
+      }),
+      { abortSignal },
+    );
+    const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+    if (out.FunctionError) {
+      let detail = text.slice(0, 200);
+      try {
+        const e = JSON.parse(text) as { errorType?: unknown; errorMessage?: unknown };
+        detail = `${String(e.errorType ?? 'Error')}: ${String(e.errorMessage ?? '')}`;
+      } catch {
+        // not JSON: keep the text
+      }
+      return error(`the function failed (${out.FunctionError}): ${detail}`);
+    }
+    return answerOf(text);
+  }
+
+  private async post(url: string, body: string, signal: AbortSignal): Promise<HookOutcome> {
+    const res = await this.fetcher(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal,
+      redirect: 'error',
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      const after = Number(res.headers.get('retry-after') ?? Number.NaN);
+      return error(`HTTP ${res.status}: ${text.slice(0, 200)}`, Number.isFinite(after) ? after : undefined);
+    }
+    return answerOf(text);
+  }
+}
+
+/** TooManyRequestsException's retryAfterSeconds (a string in the API model), when the error carries one. */
+function retryAfter(e: unknown): number | undefined {
+  const value = (e as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+  const n = typeof value === 'string' || typeof value === 'number' ? Number(value) : Number.NaN;
+  return Number.isFinite(n) ? n : undefined;
+}

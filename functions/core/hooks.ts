@@ -1,0 +1,159 @@
+/**
+ * The hook contract and what the workflow does with each answer. Pure: no I/O, no clock.
+ *
+ * A hook is called with a HookRequest (the rollout's context) and answers
+ * `{ "status": "pass" | "fail" | "running", "message"?: string, "details"?: object }`. "running" means: call again
+ * later (a long test in progress); it is called again every pollSeconds until it passes, fails or runs out of
+ * timeoutSeconds. A call that fails (the function errs, the endpoint answers 429/5xx or nothing) is retried up to
+ * `retries` times; a hook that cannot be called stops the rollout too. Hooks must be idempotent: a call may be
+ * repeated (a retried task, a lost answer), with the same rollout id, stage, hook name and step.
+ */
+import type { HookSpec, HookStage } from './config-hooks';
+import type { PlanStep } from './plan';
+import type { ImageRef } from './rollout';
+import * as z from './zod';
+
+export const hookAnswerSchema = /* @__PURE__ */ z.object({
+  status: z.enum(['pass', 'fail', 'running']),
+  message: z.optional(z.string()),
+  details: z.optional(z.unknown()),
+});
+export type HookAnswer = z.output<typeof hookAnswerSchema>;
+
+/** What a hook is called with. */
+export interface HookRequest {
+  kind: 'canary-hook';
+  version: 1;
+  service: string;
+  rolloutId: string;
+  image: ImageRef;
+  stage: HookStage;
+  hook: string;
+  /** The step about to take traffic (beforeStep), or that baked (afterBake); absent before and after the plan. */
+  step?: { index: number; weight: number };
+  /**
+   * How to reach the canary alone (traffic.headerRule): requests carrying this header and value go to the canary
+   * whatever the weights. Absent when the service has no header rule.
+   */
+  testRoute?: { header: string; value: string };
+  /** This call's number for this hook (1 for the first), and when the first call was made. */
+  call: number;
+  firstCalledAt: string;
+}
+
+export interface RequestContext {
+  rollout: { rolloutId: string; service: string; image: ImageRef };
+  route: { headerRule?: { header: string; values: string[] } | undefined };
+  stage: HookStage;
+  step?: PlanStep | undefined;
+}
+
+export function hookRequest(
+  c: RequestContext,
+  hook: string,
+  call: number,
+  firstCalledAt: string,
+): HookRequest {
+  const rule = c.route.headerRule;
+  const value = rule?.values[0];
+  return {
+    kind: 'canary-hook',
+    version: 1,
+    service: c.rollout.service,
+    rolloutId: c.rollout.rolloutId,
+    image: c.rollout.image,
+    stage: c.stage,
+    hook,
+    ...(c.step ? { step: { index: c.step.index, weight: c.step.weight } } : {}),
+    ...(rule && value !== undefined ? { testRoute: { header: rule.header, value } } : {}),
+    call,
+    firstCalledAt,
+  };
+}
+
+/**
+ * The longest one call may take: the calling task's function has 50 s in all (functions/tasks/registry.ts), and
+ * a test that takes longer answers "running" and is called again.
+ */
+export const HOOK_CALL_SECONDS = 25;
+
+/** Rollout seconds between checks that the test route is open, before the first call of a hook before traffic. */
+export const TEST_ROUTE_POLL_SECONDS = 5;
+
+/** What one call gave: an answer, or an error (with the wait the callee asked for, when it said). */
+export type HookOutcome =
+  | { kind: 'answer'; answer: HookAnswer }
+  | { kind: 'error'; message: string; retryAfterSeconds?: number };
+
+export interface HookProgress {
+  /** Calls made so far, this one included. */
+  calls: number;
+  /** Failed calls in a row before this one. */
+  failures: number;
+  /** Seconds since the hook's first call. */
+  elapsedSeconds: number;
+}
+
+export type HookDecision =
+  | { kind: 'passed' }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'unavailable'; reason: string }
+  | { kind: 'wait'; seconds: number; failures: number };
+
+/** Seconds the next call may take: at most HOOK_CALL_SECONDS, never past the hook's timeout (at least 1). */
+export function callSeconds(spec: Pick<HookSpec, 'timeoutSeconds'>, elapsedSeconds: number): number {
+  return Math.max(1, Math.min(HOOK_CALL_SECONDS, spec.timeoutSeconds - elapsedSeconds));
+}
+
+/** What the workflow does after one call of a hook. */
+export function decideHook(spec: HookSpec, p: HookProgress, outcome: HookOutcome): HookDecision {
+  const left = spec.timeoutSeconds - p.elapsedSeconds;
+  if (outcome.kind === 'answer') {
+    const { status, message } = outcome.answer;
+    if (status === 'pass') return { kind: 'passed' };
+    if (status === 'fail') return { kind: 'failed', reason: message ?? 'the hook answered fail' };
+    if (left < spec.pollSeconds) {
+      return {
+        kind: 'failed',
+        reason: `still running after ${p.elapsedSeconds} s (timeoutSeconds ${spec.timeoutSeconds})${message ? `: ${message}` : ''}`,
+      };
+    }
+    return { kind: 'wait', seconds: spec.pollSeconds, failures: 0 };
+  }
+  const failures = p.failures + 1;
+  if (failures > spec.retries) {
+    return {
+      kind: 'unavailable',
+      reason: `${failures} failed call${failures === 1 ? '' : 's'} in a row: ${outcome.message}`,
+    };
+  }
+  // Backoff doubling from 1 s, capped by the poll interval, or the wait the callee asked for.
+  const seconds = Math.ceil(outcome.retryAfterSeconds ?? Math.min(spec.pollSeconds, 2 ** (failures - 1)));
+  if (seconds > left) {
+    return {
+      kind: 'unavailable',
+      reason: `no answer within timeoutSeconds ${spec.timeoutSeconds}: ${outcome.message}`,
+    };
+  }
+  return { kind: 'wait', seconds, failures };
+}
+
+/** At most this much of an answer's message and details is kept as evidence (history entries have a size limit). */
+export const EVIDENCE_CHARS = 1000;
+
+/** An answer's message and details, shortened to what the history keeps. */
+export function hookEvidence(answer: HookAnswer): { message?: string; details?: string } {
+  const cut = (s: string) => (s.length > EVIDENCE_CHARS ? `${s.slice(0, EVIDENCE_CHARS - 1)}…` : s);
+  let details: string | undefined;
+  if (answer.details !== undefined) {
+    try {
+      details = cut(JSON.stringify(answer.details));
+    } catch {
+      details = undefined;
+    }
+  }
+  return {
+    ...(answer.message !== undefined ? { message: cut(answer.message) } : {}),
+    ...(details !== undefined ? { details } : {}),
+  };
+}
