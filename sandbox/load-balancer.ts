@@ -139,4 +139,3 @@ export class LocalTrafficRouter implements TrafficRouter {
     );
   }
 }
-
