@@ -2,7 +2,6 @@
  * The local world a rollout runs in: the real state machine on the local engine, the real task handlers built
  * with local adapters, a load balancer, app versions, traffic, alarms, a store and a notification receiver.
  */
-
 import { randomBytes } from 'node:crypto';
 import type { Operations } from '../cli/operations';
 import { approvalUrl, mintApprovalLink } from '../functions/core/approval-links';

@@ -4,11 +4,7 @@
  */
 import * as z from './zod';
 
-/** The points of a rollout at which hooks run, in the order a rollout meets them. */
-export const HOOK_STAGES = ['beforeTraffic', 'beforeStep', 'afterBake', 'afterPromotion'] as const;
-export type HookStage = (typeof HOOK_STAGES)[number];
-/** What a hook's history entry says of it (core/history.ts, core/state-change.ts). */
-export const HOOK_RESULTS = ['pass', 'fail', 'running', 'unavailable'] as const;
+export { HOOK_RESULTS, HOOK_STAGES, type HookStage } from './hook-stages';
 
 /** Hooks per stage: each is called in turn, so a stage's worst case stays bounded (core/workflow-limits.ts). */
 export const MAX_HOOKS_PER_STAGE = 5;

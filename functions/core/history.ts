@@ -7,7 +7,7 @@
  * optional, so entries stored before them still read as their kind. Pure.
  */
 
-import { HOOK_RESULTS, HOOK_STAGES } from './config-hooks';
+import { HOOK_RESULTS, HOOK_STAGES } from './hook-stages';
 import type { VersionSummary } from './judge';
 import * as z from './zod';
 
@@ -63,6 +63,42 @@ const entry = <T extends string, D extends z.ZodMiniType>(type: T, detail: D) =>
   z.object({ ...common, type: z.literal(type), detail });
 const bare = <T extends string>(type: T) => z.object({ ...common, type: z.literal(type) });
 
+/**
+ * Held where it is: by a person (`operator`: no weight moves up until resumed), or on a failed analysis
+ * (`failure`: 100% on stable, the canary kept, until retried or aborted; `until` is when it rolls back).
+ */
+const pausedEntry = () =>
+  entry(
+    'paused',
+    z.object({
+      ...atStep,
+      cause: z.enum(['operator', 'failure']),
+      via: z.enum(['approval-page', 'cli', 'workflow']),
+      by: z.string(),
+      until: z.optional(z.string()),
+    }),
+  );
+
+/**
+ * A hook's answer (core/hooks.ts): pass, fail, the first "running", or `unavailable` when it could not be called.
+ * `step`/`weight`: the step it ran for, absent before and after the plan.
+ */
+const hookEntry = () =>
+  entry(
+    'hook',
+    z.object({
+      stage: z.enum(HOOK_STAGES),
+      hook: z.string(),
+      status: z.enum(HOOK_RESULTS),
+      calls: z.number(),
+      step: z.optional(z.number()),
+      weight: z.optional(z.number()),
+      message: z.optional(z.string()),
+      /** The answer's details as JSON, shortened (core/hooks.ts EVIDENCE_CHARS). */
+      details: z.optional(z.string()),
+    }),
+  );
+
 const buildHistoryEntrySchema = () =>
   z.discriminatedUnion('type', [
     entry('started', z.object({ trigger: z.enum(['ecr-push', 'deploy-requested']) })),
@@ -114,20 +150,7 @@ const buildHistoryEntrySchema = () =>
     entry('approved', decision),
     entry('rejected', decision),
     entry('aborted', z.omit(decision, { step: true })),
-    /**
-     * Held where it is: by a person (`operator`: no weight moves up until resumed), or on a failed analysis
-     * (`failure`: 100% on stable, the canary kept, until retried or aborted; `until` is when it rolls back).
-     */
-    entry(
-      'paused',
-      z.object({
-        ...atStep,
-        cause: z.enum(['operator', 'failure']),
-        via: z.enum(['approval-page', 'cli', 'workflow']),
-        by: z.string(),
-        until: z.optional(z.string()),
-      }),
-    ),
+    pausedEntry(),
     entry('resumed', z.omit(decision, { step: true, wait: true })),
     /** The failed step run again from a pause on failure (`canary retry`). */
     entry('retried', decision),
@@ -136,24 +159,7 @@ const buildHistoryEntrySchema = () =>
     entry('superseded', z.object({ by: z.string() })),
     bare('promoting'),
     bare('promoted'),
-    /**
-     * A hook's answer (core/hooks.ts): pass, fail, the first "running", or `unavailable` when it could not be called.
-     * `step`/`weight`: the step it ran for, absent before and after the plan.
-     */
-    entry(
-      'hook',
-      z.object({
-        stage: z.enum(HOOK_STAGES),
-        hook: z.string(),
-        status: z.enum(HOOK_RESULTS),
-        calls: z.number(),
-        step: z.optional(z.number()),
-        weight: z.optional(z.number()),
-        message: z.optional(z.string()),
-        /** The answer's details as JSON, shortened (core/hooks.ts EVIDENCE_CHARS). */
-        details: z.optional(z.string()),
-      }),
-    ),
+    hookEntry(),
     entry('rolledBack', z.object({ error: z.string(), reason: z.string(), quarantined: z.boolean() })),
     entry('rollbackFailed', z.object({ error: z.string(), reason: z.string() })),
   ]);

@@ -6,8 +6,8 @@
  * strictly before it is put. Pure.
  */
 
-import { HOOK_RESULTS, HOOK_STAGES } from './config-hooks';
 import type { HistoryEntry, HistoryType } from './history';
+import { HOOK_RESULTS, HOOK_STAGES } from './hook-stages';
 import type { MetricEvidence, Verdict, VersionSummary } from './judge';
 import type { RolloutRecord } from './rollout';
 import * as z from './zod';

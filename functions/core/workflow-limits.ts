@@ -6,7 +6,7 @@
  * shows.
  */
 import { maxCapacityPolls } from './capacity';
-import { HOOK_STAGES, type HookStage } from './config-hooks';
+import { HOOK_STAGES, type HookStage } from './hook-stages';
 import { DEFAULT_ANALYSIS_INTERVAL_SECONDS, SPACING_DIVISOR, stepBakeSeconds } from './rules';
 
 /** statemachine/canary.asl.json TimeoutSeconds (the definition test holds them equal): a week. */

@@ -8,8 +8,9 @@
  * Before traffic, the canary is reachable through the header rule alone (the test route): opened here, at 0%, and
  * verified before the first call, since ALB changes are not instant.
  */
-import { HOOK_STAGES } from '../core/config-hooks';
+
 import { HookFailedError, HookUnavailableError } from '../core/errors';
+import { HOOK_STAGES } from '../core/hook-stages';
 import {
   callSeconds,
   decideHook,
