@@ -23,16 +23,17 @@ import type { RolloutStateChange } from './core/state-change';
 /** Weights keyed by target group ARN, as the listener reports them. */
 export type TargetGroupWeights = Record<string, number>;
 
-export interface TrafficRouter {
+/** Moves traffic between the two versions of one route; one implementation per traffic kind. */
+export interface TrafficRouter<R extends Route = Route> {
   /**
    * Throws TargetNotFound when the listener, rule or a target group does not exist, and ConfigInvalid (naming the
    * field and the fix) when the route is one the router could not weight as configured (core/route-checks.ts).
    */
-  describe(route: Route): Promise<TargetGroupWeights>;
+  describe(route: R): Promise<TargetGroupWeights>;
   /** Send `canaryPercent` of traffic to the canary target group. Not instant: follow with `verifyWeights`. */
-  setWeights(route: Route, canaryPercent: number): Promise<void>;
+  setWeights(route: R, canaryPercent: number): Promise<void>;
   /** True once the listener reports the weights for `canaryPercent`. */
-  verifyWeights(route: Route, canaryPercent: number): Promise<boolean>;
+  verifyWeights(route: R, canaryPercent: number): Promise<boolean>;
 }
 
 /** The window a MetricSource reads: [from, to) in periods of periodSeconds, over the route's target groups. */

@@ -1,5 +1,6 @@
 /** The fields of a service config that name AWS resources and the plan: route, deployer, steps (config.ts composes them). */
 
+import { route53TrafficSchema } from './config-route53';
 import { STEP_PRESET_NAMES, type StepPresetName, stepListProblems } from './plan';
 import * as z from './zod';
 
@@ -67,7 +68,7 @@ const headerRuleSchema = z.strictObject({
   priority: z.int().check(z.gte(1), z.lte(50000)),
 });
 
-export const trafficSchema = z
+const albTrafficSchema = z
   .strictObject({
     kind: z.literal('alb'),
     listenerArn,
@@ -95,6 +96,28 @@ export const trafficSchema = z
       },
     ),
   );
+
+/** How traffic moves: ALB weighted target groups (`alb`) or Route 53 weighted records (`route53`). */
+export const trafficSchema = z.discriminatedUnion('kind', [albTrafficSchema, route53TrafficSchema], {
+  error: (issue) =>
+    issue.code === 'invalid_union' ? 'unknown traffic kind: expected "alb" or "route53"' : undefined,
+});
+
+export type AlbTrafficConfig = z.output<typeof albTrafficSchema>;
+
+/** The traffic of a service behind a listener; throws for weighted records (for code that only knows listeners). */
+export function albTraffic(t: z.output<typeof trafficSchema>): AlbTrafficConfig {
+  if (t.kind !== 'alb') throw new TypeError(`traffic.kind is ${t.kind}, not alb`);
+  return t;
+}
+
+/**
+ * How long after the canary's weight went to 0 it may still take requests: the deregistration delay, and for
+ * weighted records first the TTL, for which resolvers keep answering with the cached record.
+ */
+export function drainSeconds(t: z.output<typeof trafficSchema>): number {
+  return t.kind === 'route53' ? t.ttlSeconds + t.deregistrationDelaySeconds : t.deregistrationDelaySeconds;
+}
 
 /** An IAM role by ARN, as a task definition names its task and execution roles. */
 const roleArn = matching(

@@ -1,12 +1,13 @@
 import { analysisSchema, approvalsSchema, notificationsSchema, readinessSchema } from './config-analysis';
 import { deployerSchema, repositoryName, serviceName, stepsSchema, trafficSchema } from './config-route';
+import { exactRecordWeights, weightMessage } from './config-route53';
 import { ConfigInvalidError } from './errors';
 import { STEP_PRESETS, type StepSpec } from './plan';
 import { parseConfig } from './validation';
 import { planLimitIssues } from './workflow-limits';
 import * as z from './zod';
 
-export { repositoryName, serviceName, taskDefinitionFamily } from './config-route';
+export { albTraffic, repositoryName, serviceName, taskDefinitionFamily } from './config-route';
 
 export const serviceConfigSchema = z.strictObject({
   service: serviceName,
@@ -38,6 +39,16 @@ const validServiceConfigSchema = serviceConfigSchema.check(
   z.superRefine((c, ctx) => {
     const steps = typeof c.steps === 'string' ? STEP_PRESETS[c.steps] : c.steps;
     for (const issue of planLimitIssues({ ...c, steps })) ctx.addIssue({ code: 'custom', ...issue });
+    if (c.traffic.kind !== 'route53') return;
+    // Weighted records keep a step's share exactly or not at all (weights 0–255).
+    steps.forEach((s, i) => {
+      if (!exactRecordWeights(s.weight))
+        ctx.addIssue({
+          code: 'custom',
+          path: typeof c.steps === 'string' ? ['steps'] : ['steps', i, 'weight'],
+          message: weightMessage(s.weight),
+        });
+    });
   }),
 );
 
@@ -68,13 +79,7 @@ export function parseServiceConfigs(values: unknown): ServiceConfig[] {
         const claims: [string, string, string][] = [
           ['service', 'service', c.service],
           ['repository', 'repository', c.repository],
-          [
-            c.traffic.ruleArn ? 'traffic.ruleArn' : 'traffic.listenerArn',
-            'route',
-            c.traffic.ruleArn ?? c.traffic.listenerArn,
-          ],
-          ['traffic.stableTargetGroupArn', 'targetGroup', c.traffic.stableTargetGroupArn],
-          ['traffic.canaryTargetGroupArn', 'targetGroup', c.traffic.canaryTargetGroupArn],
+          ...trafficClaims(c.traffic),
         ];
         for (const [field, kind, value] of claims) {
           const key = `${kind}:${value}`;
@@ -91,6 +96,23 @@ export function parseServiceConfigs(values: unknown): ServiceConfig[] {
     }),
   );
   return parseConfig(schema, values, 'services');
+}
+
+/** What a service's rollouts change (field, kind, value): no two services may share one. */
+function trafficClaims(t: TrafficConfig): [string, string, string][] {
+  if (t.kind === 'route53') {
+    const records = `${t.hostedZoneId}/${t.recordName}/${t.recordType}`;
+    return [
+      ['traffic.recordName', 'route', `route53:${records}`],
+      ['traffic.stable.targetGroupArn', 'targetGroup', t.stable.targetGroupArn],
+      ['traffic.canary.targetGroupArn', 'targetGroup', t.canary.targetGroupArn],
+    ];
+  }
+  return [
+    [t.ruleArn ? 'traffic.ruleArn' : 'traffic.listenerArn', 'route', t.ruleArn ?? t.listenerArn],
+    ['traffic.stableTargetGroupArn', 'targetGroup', t.stableTargetGroupArn],
+    ['traffic.canaryTargetGroupArn', 'targetGroup', t.canaryTargetGroupArn],
+  ];
 }
 
 /** The X-Ray groups a service's analysis reads: each must exist in the account (the preflight check looks). */

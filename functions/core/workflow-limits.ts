@@ -47,7 +47,8 @@ export interface PlanLimitsInput {
   };
   approvals: { timeoutSeconds: number };
   readiness: { timeoutSeconds: number; pollSeconds: number };
-  traffic: { deregistrationDelaySeconds: number };
+  /** With `ttlSeconds`, weighted records: cached answers expire before the delay starts. */
+  traffic: { deregistrationDelaySeconds: number; ttlSeconds?: number };
 }
 
 /**
@@ -115,7 +116,7 @@ export function planWorstCase(
     approvals: approvalSteps * plan.approvals.timeoutSeconds,
     readiness: 2 * plan.readiness.timeoutSeconds,
     capacity: steps * plan.readiness.timeoutSeconds,
-    drain: plan.traffic.deregistrationDelaySeconds,
+    drain: plan.traffic.deregistrationDelaySeconds + (plan.traffic.ttlSeconds ?? 0),
   };
   const seconds =
     parts.bakes + parts.extensions + parts.approvals + parts.readiness + parts.capacity + parts.drain;

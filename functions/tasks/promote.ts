@@ -6,6 +6,7 @@
  * With a deployer that swaps target-group roles, the canary target group simply becomes the stable one.
  */
 
+import { drainSeconds } from '../core/config-route';
 import { WeightsNotAppliedError } from '../core/errors';
 import { imageLabel } from '../core/rollout';
 import * as z from '../core/zod';
@@ -75,7 +76,7 @@ export function makePromote(deps: PromoteDeps) {
       if (deployer.swapsTargetGroups) return { seconds: 0 };
       await shiftTraffic(deps, route, 0);
       await store.updateRollout(rollout.rolloutId, { canaryPercent: 0, updatedAt: now() });
-      const drain = config.traffic.deregistrationDelaySeconds;
+      const drain = drainSeconds(config.traffic);
       return { seconds: drain > 0 ? clock.workflowSeconds(drain) : 0 };
     }
 

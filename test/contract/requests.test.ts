@@ -48,6 +48,12 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetGroupsCommand, GetTimeSeriesServiceStatisticsCommand, XRayClient } from '@aws-sdk/client-xray';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -69,6 +75,7 @@ import { EventBridgeStateChanges } from '../../functions/adapters/aws/eventbridg
 import { SecretCache } from '../../functions/adapters/aws/secretsmanager';
 import { StepFunctionsExecutions } from '../../functions/adapters/aws/sfn';
 import { SnsNotifier } from '../../functions/adapters/aws/sns';
+import { Route53TrafficRouter } from '../../functions/adapters/aws/route53';
 import { XRayMetricSource } from '../../functions/adapters/aws/xray';
 import { stepSpecs } from '../../functions/core/config';
 import { buildPlan } from '../../functions/core/plan';
@@ -86,6 +93,7 @@ import {
   REGISTRY,
   RULE_ARN,
   route,
+  route53Route,
   STABLE_TG,
 } from '../adapters/helpers';
 import { answerFrom, checkedConfig, cleanAccount, controllerRoles } from '../helpers/check-account';
@@ -105,6 +113,7 @@ const clients = {
   iam: new IAMClient({ region }),
   s3: new S3Client({ region }),
   cloudformation: new CloudFormationClient({ region }),
+  route53: new Route53Client({ region }),
   // As the handlers build it (functions/handlers/aws.ts).
   doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region }), {
     marshallOptions: { removeUndefinedValues: true },
@@ -122,6 +131,7 @@ const mocks = {
   iam: mockClient(clients.iam),
   s3: mockClient(clients.s3),
   cloudformation: mockClient(clients.cloudformation),
+  route53: mockClient(clients.route53),
   // The CLI builds its own clients (cli/aws.ts): mocked by class.
   ecr: mockClient(ECRClient),
   events: mockClient(EventBridgeClient),
@@ -292,6 +302,37 @@ interface Case {
 }
 
 const CASES: Case[] = [
+  {
+    name: 'Route 53: both weighted records upserted in one change batch, the change followed until INSYNC',
+    covers: ['Route 53 ListResourceRecordSets', 'Route 53 ChangeResourceRecordSets', 'Route 53 GetChange'],
+    run: async () => {
+      // Alias records to two load balancers, the longest SetIdentifier the model allows (128).
+      const alias = (id: string, weight: number) => ({
+        Name: 'api.example.com.',
+        Type: 'A' as const,
+        SetIdentifier: id,
+        Weight: weight,
+        AliasTarget: {
+          HostedZoneId: 'Z35SXDOTRQ7X7K',
+          DNSName: `${id.slice(0, 20)}.us-east-1.elb.amazonaws.com.`,
+          EvaluateTargetHealth: true,
+        },
+      });
+      const [blue, green] = [`b${'l'.repeat(127)}`, 'green'];
+      mocks.route53.on(ListResourceRecordSetsCommand).resolves({
+        ResourceRecordSets: [alias(blue, 255), alias(green, 0)],
+        IsTruncated: false,
+        MaxItems: '300',
+      });
+      const info = { Id: '/change/C2682N5HXP0BZ4', SubmittedAt: new Date('2026-03-14T09:30:00Z') };
+      mocks.route53
+        .on(ChangeResourceRecordSetsCommand)
+        .resolves({ ChangeInfo: { ...info, Status: 'PENDING' } });
+      mocks.route53.on(GetChangeCommand).resolves({ ChangeInfo: { ...info, Status: 'INSYNC' } });
+      const r = route53Route({ recordType: 'A', stableSetIdentifier: blue, canarySetIdentifier: green });
+      await new Route53TrafficRouter(clients.route53, noWait).setWeights(r, 2);
+    },
+  },
   {
     name: 'ALB: weights on the listener, the header rule created behind a Cognito action',
     covers: [
