@@ -13,8 +13,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ServiceConfig } from '../functions/core/config';
 import { METRICS_NAMESPACE, METRICS_SERVICE, OUTCOME_METRICS } from '../functions/core/outcome-metrics';
-import type { ControllerFunction } from './controller-function';
 import { configuredTargetGroups } from '../functions/core/routes';
+import type { ControllerFunction } from './controller-function';
 import { listenerParts, pascal, targetGroupDimension } from './names';
 
 export interface MonitoringProps {

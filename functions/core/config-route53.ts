@@ -68,9 +68,21 @@ export const route53TrafficSchema = z
     /**
      * How long resolvers may cache an answer (s): written to both records (non-alias) and the time a weight change
      * needs to reach every client. An alias record to a load balancer answers with the load balancer's own TTL
-     * (60 s): set 60 then.
+     * (60 s): set 60 then. At most 180: a rollback waits it out before scaling the canary down, within its
+     * function's 280 s.
      */
-    ttlSeconds: z._default(z.int().check(z.gte(1), z.lte(86400)), 60),
+    ttlSeconds: z._default(
+      z
+        .int()
+        .check(
+          z.gte(1),
+          z.lte(
+            180,
+            'at most 180 s: a rollback waits for cached answers to expire before scaling the canary down',
+          ),
+        ),
+      60,
+    ),
     stable: endpointSchema,
     canary: endpointSchema,
     /** The target groups' deregistration delay, counted after the TTL has let the cached answers expire. */

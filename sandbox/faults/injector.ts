@@ -1,4 +1,5 @@
 import { OperationError } from '../../cli/results';
+import { routeOf } from '../../functions/core/routes';
 import { alarmStateChangeEvent, ecrPushEvent } from '../aws-events';
 import { DEMO_ALARM } from '../demo';
 import type { World } from '../world';
@@ -68,16 +69,19 @@ export class FaultInjector extends InvocationFaults {
         this.count(f.kind);
         if (rolloutId) this.blamed.add(rolloutId);
         const t = world.config().traffic;
-        // Someone (a person, infrastructure as code reapplying its template) puts the listener back on stable.
+        // Someone (a person, infrastructure as code reapplying its template) puts the listener (or the records) back
+        // on stable.
         await this.context.run({ fn: 'Drift', call: 0, ops: 0 }, () =>
-          world.router.setWeights(
-            {
-              listenerArn: t.listenerArn,
-              stableTargetGroupArn: t.stableTargetGroupArn,
-              canaryTargetGroupArn: t.canaryTargetGroupArn,
-            },
-            0,
-          ),
+          t.kind === 'route53'
+            ? world.controllerRouter.setWeights(routeOf(t), 0)
+            : world.router.setWeights(
+                {
+                  listenerArn: t.listenerArn,
+                  stableTargetGroupArn: t.stableTargetGroupArn,
+                  canaryTargetGroupArn: t.canaryTargetGroupArn,
+                },
+                0,
+              ),
         );
         await new Promise((r) => setTimeout(r, 3));
         return;

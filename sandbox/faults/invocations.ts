@@ -147,7 +147,7 @@ export abstract class InvocationFaults {
     const owner = this.listenerOwner;
     if (canaryPercent > 0 && owner && owner.rolloutId !== rolloutId && owner.canary > 0)
       this.violations.push(
-        `two executions weight one listener: ${rolloutId} set ${canaryPercent}% while ${owner.rolloutId}'s canary had ${owner.canary}% on ${route.listenerArn}`,
+        `two executions weight one listener: ${rolloutId} set ${canaryPercent}% while ${owner.rolloutId}'s canary had ${owner.canary}% on ${route.kind === 'route53' ? route.recordName : route.listenerArn}`,
       );
     this.listenerOwner =
       canaryPercent > 0 || owner?.rolloutId === rolloutId ? { rolloutId, canary: canaryPercent } : owner;

@@ -1,3 +1,4 @@
+import { configuredTargetGroups } from '../../functions/core/routes';
 import { DEMO_ALARM, DEMO_CANARY_TG, demoService, HEALTHY, SERVER_ERRORS } from '../demo';
 import { World } from '../world';
 import { FaultInjector } from './injector';
@@ -48,8 +49,7 @@ export async function runSchedule(
     await options.tamper?.(world);
     const violations = [...injector.violations, ...(await checkInvariants(world, injector))];
     if (!settled || !after) violations.push('did not settle: an execution or an operation never ended');
-    const t = world.config().traffic;
-    const stable = world.backends.get(t.stableTargetGroupArn)?.version.tag;
+    const stable = world.backends.get(configuredTargetGroups(world.config().traffic).stable)?.version.tag;
     const outcome: Outcome = violations.some((v) =>
       /^(did not settle|an execution is still running|lock still held|rollout .* ended)/.test(v),
     )

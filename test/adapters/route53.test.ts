@@ -35,7 +35,7 @@ function listing(records: ResourceRecordSet[], next?: { id: string }) {
   return {
     ResourceRecordSets: records,
     IsTruncated: next !== undefined,
-    MaxItems: '100',
+    MaxItems: 100,
     ...(next
       ? {
           NextRecordName: 'api.example.com.',

@@ -36,6 +36,12 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { IAMClient, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -48,12 +54,6 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import {
-  ChangeResourceRecordSetsCommand,
-  GetChangeCommand,
-  ListResourceRecordSetsCommand,
-  Route53Client,
-} from '@aws-sdk/client-route-53';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetGroupsCommand, GetTimeSeriesServiceStatisticsCommand, XRayClient } from '@aws-sdk/client-xray';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -72,10 +72,10 @@ import { ConfigPublisher } from '../../functions/adapters/aws/config-publisher';
 import { DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
 import { EcsDeployer } from '../../functions/adapters/aws/ecs';
 import { EventBridgeStateChanges } from '../../functions/adapters/aws/eventbridge';
+import { Route53TrafficRouter } from '../../functions/adapters/aws/route53';
 import { SecretCache } from '../../functions/adapters/aws/secretsmanager';
 import { StepFunctionsExecutions } from '../../functions/adapters/aws/sfn';
 import { SnsNotifier } from '../../functions/adapters/aws/sns';
-import { Route53TrafficRouter } from '../../functions/adapters/aws/route53';
 import { XRayMetricSource } from '../../functions/adapters/aws/xray';
 import { stepSpecs } from '../../functions/core/config';
 import { buildPlan } from '../../functions/core/plan';
@@ -322,7 +322,7 @@ const CASES: Case[] = [
       mocks.route53.on(ListResourceRecordSetsCommand).resolves({
         ResourceRecordSets: [alias(blue, 255), alias(green, 0)],
         IsTruncated: false,
-        MaxItems: '300',
+        MaxItems: 300,
       });
       const info = { Id: '/change/C2682N5HXP0BZ4', SubmittedAt: new Date('2026-03-14T09:30:00Z') };
       mocks.route53

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runCampaign } from '../../bench/faults';
+import { albTraffic } from '../../functions/core/config-route';
 import { scheduleFor } from '../../sandbox/fault-schedules';
 import {
   FAULT_KINDS,
@@ -191,7 +192,7 @@ describe('the real workflow under injected faults', () => {
   it('reports traffic left on the canary and a lock left behind (the checks can fail)', async () => {
     const result = await runSchedule(schedule([]), {
       tamper: async (world) => {
-        await world.router.setWeights(world.config().traffic, 50);
+        await world.router.setWeights(albTraffic(world.config().traffic), 50);
         await new Promise((r) => setTimeout(r, 10));
         await world.store.acquireLock('web', 'someone', new Date());
       },
