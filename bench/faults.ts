@@ -6,7 +6,14 @@
  * schedule the smallest such schedule with its seed (`--seed <that seed> --schedules 1` runs it alone).
  */
 import { type Exclusion, scheduleFor } from '../sandbox/fault-schedules';
-import { FAULT_KINDS, type FaultKind, type Outcome, runSchedule, type Schedule } from '../sandbox/faults';
+import {
+  ALL_FAULT_KINDS,
+  FAULT_KINDS,
+  type FaultKind,
+  type Outcome,
+  runSchedule,
+  type Schedule,
+} from '../sandbox/faults';
 
 const DEFAULT_SEED = 20261123;
 
@@ -70,9 +77,11 @@ export async function runCampaign(
   kinds: readonly FaultKind[] = FAULT_KINDS,
   progress?: (done: number) => void,
   exclusions: readonly Exclusion[] = [],
+  /** The service's traffic: a listener (default), or weighted records (`route53`). */
+  route?: Schedule['route'],
 ): Promise<CampaignResult> {
   const outcomes: Record<Outcome, number> = { promoted: 0, rolledBack: 0, stuck: 0 };
-  const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  const faults = Object.fromEntries(ALL_FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const invariants: Record<string, number> = {};
   const byKind: CampaignResult['byKind'] = {};
   let violations = 0;
@@ -80,7 +89,10 @@ export async function runCampaign(
   const batch = 25;
   for (let from = 0; from < total; from += batch) {
     const seeds = Array.from({ length: Math.min(batch, total - from) }, (_, k) => seed + from + k);
-    const schedules = seeds.map((s) => scheduleFor(s, kinds, exclusions));
+    const schedules = seeds.map((s) => ({
+      ...scheduleFor(s, kinds, exclusions),
+      ...(route ? { route } : {}),
+    }));
     const results = await Promise.all(schedules.map((s) => runSchedule(s)));
     const shrunk = await Promise.all(
       results.map((r, k) => (r.violations.length > 0 ? shrink(schedules[k] as Schedule) : undefined)),
@@ -89,7 +101,7 @@ export async function runCampaign(
       const schedule = schedules[k] as Schedule;
       outcomes[r.outcome]++;
       deadLetters += r.deadLetters;
-      for (const kind of FAULT_KINDS) faults[kind] += r.injected[kind];
+      for (const kind of ALL_FAULT_KINDS) faults[kind] += r.injected[kind];
       if (r.violations.length === 0) return;
       violations++;
       for (const name of new Set(r.violations.map(invariantOf)))

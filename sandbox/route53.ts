@@ -29,6 +29,8 @@ interface LocalRecord extends ResourceRecordSet {
 interface Change {
   id: string;
   submittedAtMs: number;
+  /** Rollout seconds it stays PENDING. */
+  syncSeconds: number;
   records: LocalRecord[];
 }
 
@@ -47,12 +49,25 @@ export class LocalRoute53 extends EventEmitter {
   private readonly answering = new Map<string, LocalRecord[]>();
   private readonly changes = new Map<string, Change & { zone: string }>();
   private nextChange = 1;
+  /** Injected failures (sandbox/faults): the next ChangeResourceRecordSets refused, or changes slow to sync. */
+  private readonly faults = { throttled: 0, priorRequest: 0, slowChanges: 0 };
 
   constructor(
     private readonly clock: Pick<Clock, 'now'>,
     private readonly syncSeconds = 10,
   ) {
     super();
+  }
+
+  /**
+   * Route 53 failing as its API reference says it can: the next `count` ChangeResourceRecordSets refused with
+   * Throttling or PriorRequestNotComplete (HTTP 400, nothing changed), or the next `count` changes PENDING for 60 s
+   * more than usual.
+   */
+  inject(kind: 'route53Throttled' | 'route53PriorRequest' | 'route53SyncSlow', count: number): void {
+    if (kind === 'route53Throttled') this.faults.throttled += count;
+    else if (kind === 'route53PriorRequest') this.faults.priorRequest += count;
+    else this.faults.slowChanges += count;
   }
 
   /** A service's two weighted records: all traffic on stable, as before any rollout. */
@@ -105,11 +120,20 @@ export class LocalRoute53 extends EventEmitter {
     return pickable[pickable.length - 1]?.[0];
   }
 
-  /** Changes whose time has come are INSYNC: the DNS servers answer with them from then on. */
+  /**
+   * Changes whose time has come are INSYNC: the DNS servers answer with them from then on. A zone's changes reach
+   * them in order (Route 53 refuses a change while the zone's previous one is processed: PriorRequestNotComplete),
+   * so a change is INSYNC only after every earlier change of its zone.
+   */
   private sync(): void {
     const now = this.clock.now().getTime();
+    const blocked = new Set<string>();
     for (const change of [...this.changes.values()].sort((a, b) => a.submittedAtMs - b.submittedAtMs)) {
-      if (change.records.length === 0 || now < change.submittedAtMs + this.syncSeconds * 1000) continue;
+      if (change.records.length === 0) continue;
+      if (blocked.has(change.zone) || now < change.submittedAtMs + change.syncSeconds * 1000) {
+        blocked.add(change.zone);
+        continue;
+      }
       const answering = this.answering.get(change.zone) ?? [];
       for (const record of change.records) {
         const i = answering.findIndex((r) => key(r) === key(record));
@@ -144,6 +168,17 @@ export class LocalRoute53 extends EventEmitter {
     HostedZoneId?: string;
     ChangeBatch?: { Changes?: { Action?: string; ResourceRecordSet?: ResourceRecordSet }[] };
   }) {
+    if (this.faults.throttled > 0) {
+      this.faults.throttled--;
+      throw awsError('ThrottlingException', 'Rate exceeded (injected)');
+    }
+    if (this.faults.priorRequest > 0) {
+      this.faults.priorRequest--;
+      throw awsError(
+        'PriorRequestNotComplete',
+        'The request was rejected because Route 53 was still processing a prior request (injected)',
+      );
+    }
     const zone = input.HostedZoneId ?? '';
     const records = this.zones.get(zone);
     if (!records) throw awsError('NoSuchHostedZone', `No hosted zone found with ID: ${zone}`);
@@ -162,7 +197,10 @@ export class LocalRoute53 extends EventEmitter {
     for (const record of changed) records[records.findIndex((r) => key(r) === key(record))] = record;
     const id = `/change/C${String(this.nextChange++).padStart(13, '0')}`;
     const submittedAtMs = this.clock.now().getTime();
-    this.changes.set(id, { id, zone, submittedAtMs, records: structuredClone(changed) });
+    const slow = this.faults.slowChanges > 0;
+    if (slow) this.faults.slowChanges--;
+    const syncSeconds = this.syncSeconds + (slow ? 60 : 0);
+    this.changes.set(id, { id, zone, submittedAtMs, syncSeconds, records: structuredClone(changed) });
     return { ChangeInfo: { Id: id, Status: 'PENDING' as const, SubmittedAt: new Date(submittedAtMs) } };
   }
 

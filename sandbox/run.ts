@@ -6,7 +6,15 @@ import type { ServiceConfigInput } from '../functions/core/config';
 import type { HistoryEntry, StoredHistoryEntry } from '../functions/core/history';
 import { imageLabel } from '../functions/core/rollout';
 import { stepVerdicts } from '../functions/views/report-html';
-import { CRASHES, demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from './demo';
+import {
+  CRASHES,
+  demoAlarm,
+  demoRoute53Traffic,
+  demoService,
+  HEALTHY,
+  SERVER_ERRORS,
+  TURNS_BAD,
+} from './demo';
 import {
   describeShortfall,
   type Shortfall,
@@ -125,6 +133,15 @@ export const SCENARIOS: Record<
       'one rollout whose process starts refusing connections mid-bake (load-balancer 502s, no target 5xx), rolled back by analysis',
     versions: [{ tag: 'v6', profile: CRASHES }],
   },
+  route53: {
+    description:
+      'traffic through two weighted Route 53 records (TTL 30 s) instead of a listener: healthy v2 (promoted), v3 with 5% server errors (analysis rolls back); clients follow each weight change as their cached answers expire',
+    versions: [
+      { tag: 'v2', profile: HEALTHY },
+      { tag: 'v3', profile: SERVER_ERRORS },
+    ],
+    service: { traffic: demoRoute53Traffic() },
+  },
   approval: {
     description:
       'one healthy rollout whose 25% step waits for a person: approve or reject it on the printed page or with `npx canary approve web --sandbox` (waits up to an hour)',
@@ -242,13 +259,16 @@ function sandboxWorld(options: RunOptions, say: (line: string) => void): World {
 /** The canary's share over rollout time (for the charts), and each weight change the load balancer applied. */
 function watchWeights(world: World, virtualStart: number) {
   const weights: TimelinePoint[] = [{ t: 0, canaryPercent: 0 }];
+  /** `canary`: the canary's share once applied (0: all on stable). */
   const applied: { at: number; canary: number }[] = [];
-  const { canary: canaryTg } = world.servingTargetGroups();
-  world.lb.on('applied', (_listener: string, state: { weights: Record<string, number> }, at: number) => {
+  const onApplied = (at: number) => {
     const percent = world.appliedCanaryPercent() ?? 0;
-    applied.push({ at, canary: state.weights[canaryTg] ?? 0 });
+    applied.push({ at, canary: percent });
     weights.push({ t: world.clock.now().getTime() - virtualStart, canaryPercent: percent });
-  });
+  };
+  world.lb.on('applied', (_listener: string, _state: unknown, at: number) => onApplied(at));
+  // Weighted records: a change is answered once INSYNC (clients still follow it only as their caches expire).
+  world.route53.on('applied', (_zone: string, at: number) => onApplied(at));
   return { weights, applied };
 }
 

@@ -86,6 +86,14 @@ export class FaultInjector extends InvocationFaults {
         await new Promise((r) => setTimeout(r, 3));
         return;
       }
+      case 'route53Throttled':
+      case 'route53PriorRequest':
+      case 'route53SyncSlow':
+        // Only behind weighted records: a listener's service has no Route 53 to fail.
+        if (world.config().traffic.kind !== 'route53') return;
+        this.count(f.kind);
+        world.route53.inject(f.kind, 1 + (f.at ?? 0));
+        return;
       case 'pagerDutyDown':
         this.count(f.kind);
         this.refusing.pagerduty += 1 + (f.at ?? 0);

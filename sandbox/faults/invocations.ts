@@ -3,8 +3,8 @@ import type { Route } from '../../functions/core/rollout';
 import type { MetricSource } from '../../functions/ports';
 import type { World } from '../world';
 import {
+  ALL_FAULT_KINDS,
   CONDITIONAL_OPS,
-  FAULT_KINDS,
   FAULTS,
   type Fault,
   type FaultKind,
@@ -46,7 +46,7 @@ export interface AsyncFailure {
 export abstract class InvocationFaults {
   private readonly calls = new Map<string, number>();
   protected readonly context = new AsyncLocalStorage<Invocation>();
-  readonly injected = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  readonly injected = Object.fromEntries(ALL_FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   /** Events Lambda gave up on after its retries (the on-failure destination). */
   readonly deadLetters: AsyncFailure[] = [];
   /** Work started outside the executions (async invocations, operators); settle waits for it. */

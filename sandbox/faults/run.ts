@@ -1,5 +1,5 @@
 import { configuredTargetGroups } from '../../functions/core/routes';
-import { DEMO_ALARM, DEMO_CANARY_TG, demoService, HEALTHY, SERVER_ERRORS } from '../demo';
+import { DEMO_ALARM, DEMO_CANARY_TG, demoRoute53Traffic, demoService, HEALTHY, SERVER_ERRORS } from '../demo';
 import { World } from '../world';
 import { FaultInjector } from './injector';
 import { checkInvariants } from './invariants';
@@ -78,7 +78,10 @@ function faultWorld(schedule: Schedule, injector: FaultInjector): World {
       { weight: 50, bakeSeconds: 3600, approval: true },
       { weight: 100, bakeSeconds: 3600 },
     ],
-    traffic: { ...demoService().traffic, deregistrationDelaySeconds: 0 },
+    traffic: {
+      ...(schedule.route === 'route53' ? demoRoute53Traffic(5) : demoService().traffic),
+      deregistrationDelaySeconds: 0,
+    },
     analysis: { alarms: [DEMO_ALARM], minRequests: 100, maxExtensions: 2 },
     readiness: { timeoutSeconds: 60, pollSeconds: 1 },
     approvals: { timeoutSeconds: 86_400, onTimeout: 'rollback' },
