@@ -29,13 +29,14 @@ export function routerByKind(routers: RoutersByKind): TrafficRouter {
     ]);
   };
   return {
-    describe: (route) => pick(route, { alb: (r, x) => r.describe(x), route53: (r, x) => r.describe(x) }),
-    setWeights: (route, percent) =>
+    describe: async (route) =>
+      pick(route, { alb: (r, x) => r.describe(x), route53: (r, x) => r.describe(x) }),
+    setWeights: async (route, percent) =>
       pick(route, {
         alb: (r, x) => r.setWeights(x, percent),
         route53: (r, x) => r.setWeights(x, percent),
       }),
-    verifyWeights: (route, percent) =>
+    verifyWeights: async (route, percent) =>
       pick(route, {
         alb: (r, x) => r.verifyWeights(x, percent),
         route53: (r, x) => r.verifyWeights(x, percent),
