@@ -12,7 +12,7 @@ import { ConfigInvalidError, TargetNotFoundError } from '../../functions/core/er
 import type { Route53Route } from '../../functions/core/rollout';
 import { routeOf } from '../../functions/core/routes';
 import type { TargetGroupWeights } from '../../functions/ports';
-import { error, type Finding, notChecked, ok, type Read } from './findings';
+import { error, type Finding, notChecked, ok, type Read, warning } from './findings';
 
 /** Route 53 is global: one client, in us-east-1 as the API is served from there. */
 export const route53Client = () => new Route53Client({ ...SDK_CLIENT_CONFIG, region: 'us-east-1' });
@@ -33,11 +33,7 @@ export async function readRecords(
 }
 
 /** The records' findings: both there and weighted, the canary without traffic before a rollout. */
-export function recordFindings(
-  t: Route53Traffic,
-  read: Read<TargetGroupWeights>,
-  reason?: string,
-): Finding[] {
+export function recordFindings(t: Route53Traffic, read: Read<TargetGroupWeights>): Finding[] {
   const name = `${t.recordName} ${t.recordType} in hosted zone ${t.hostedZoneId}`;
   if ('failed' in read)
     return [
@@ -57,6 +53,14 @@ export function recordFindings(
     ];
   const stable = read.found[t.stable.targetGroupArn] ?? 0;
   const canary = read.found[t.canary.targetGroupArn] ?? 0;
+  if (stable === 0 || canary > 0)
+    return [
+      warning(
+        'route',
+        `weighted records ${name}: ${t.stable.setIdentifier} has weight ${stable}, ${t.canary.setIdentifier} ${canary}: the canary's record takes answers outside a rollout`,
+        `set ${t.canary.setIdentifier}'s weight to 0 and ${t.stable.setIdentifier}'s above 0, or let a rollout finish`,
+      ),
+    ];
   return [
     ok(
       'route',

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ServiceConfigInput } from '../../functions/core/config';
 import { albTraffic } from '../../functions/core/config-route';
-import type { AlbRoute, Route } from '../../functions/core/rollout';
+import type { AlbRoute } from '../../functions/core/rollout';
 import { DEMO_ALARM, demoService, HEALTHY } from '../../sandbox/demo';
 import type { World } from '../../sandbox/world';
 import { alarmEvent, ctx, expectSettled, pages, SHORT_PLAN, snsEvents, startWorld } from '../helpers/world';
