@@ -6,7 +6,14 @@
  * schedule the smallest such schedule with its seed (`--seed <that seed> --schedules 1` runs it alone).
  */
 import { type Exclusion, scheduleFor } from '../sandbox/fault-schedules';
-import { FAULT_KINDS, type FaultKind, type Outcome, runSchedule, type Schedule } from '../sandbox/faults';
+import {
+  ALL_FAULT_KINDS,
+  FAULT_KINDS,
+  type FaultKind,
+  type Outcome,
+  runSchedule,
+  type Schedule,
+} from '../sandbox/faults';
 
 const DEFAULT_SEED = 20261123;
 
@@ -72,9 +79,11 @@ export async function runCampaign(
   exclusions: readonly Exclusion[] = [],
   /** The plan of every schedule: the canary's three steps (absent), or blue/green's test step and window. */
   strategy?: Schedule['strategy'],
+  /** The service's traffic: a listener (default), or weighted records (`route53`). */
+  route?: Schedule['route'],
 ): Promise<CampaignResult> {
   const outcomes: Record<Outcome, number> = { promoted: 0, rolledBack: 0, stuck: 0 };
-  const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  const faults = Object.fromEntries(ALL_FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const invariants: Record<string, number> = {};
   const byKind: CampaignResult['byKind'] = {};
   let violations = 0;
@@ -85,6 +94,7 @@ export async function runCampaign(
     const schedules = seeds.map((s) => ({
       ...scheduleFor(s, kinds, exclusions),
       ...(strategy ? { strategy } : {}),
+      ...(route ? { route } : {}),
     }));
     const results = await Promise.all(schedules.map((s) => runSchedule(s)));
     const shrunk = await Promise.all(
@@ -94,7 +104,7 @@ export async function runCampaign(
       const schedule = schedules[k] as Schedule;
       outcomes[r.outcome]++;
       deadLetters += r.deadLetters;
-      for (const kind of FAULT_KINDS) faults[kind] += r.injected[kind];
+      for (const kind of ALL_FAULT_KINDS) faults[kind] += r.injected[kind];
       if (r.violations.length === 0) return;
       violations++;
       for (const name of new Set(r.violations.map(invariantOf)))

@@ -35,20 +35,21 @@ export interface WeightOptions {
   testRoute?: boolean;
 }
 
-export interface TrafficRouter {
+/** Moves traffic between the two versions of one route; one implementation per traffic kind. */
+export interface TrafficRouter<R extends Route = Route> {
   /**
    * Throws TargetNotFound when the listener, rule or a target group does not exist, and ConfigInvalid (naming the
    * field and the fix) when the route is one the router could not weight as configured (core/route-checks.ts).
    */
-  describe(route: Route): Promise<TargetGroupWeights>;
+  describe(route: R): Promise<TargetGroupWeights>;
   /**
    * Send `canaryPercent` of traffic to the canary target group, and the header rule's requests too while it shares
    * traffic or `options.testRoute` asks for them at 0% (core/plan.ts headerRuleOn). Not instant: follow with
    * `verifyWeights`.
    */
-  setWeights(route: Route, canaryPercent: number, options?: WeightOptions): Promise<void>;
+  setWeights(route: R, canaryPercent: number, options?: WeightOptions): Promise<void>;
   /** True once the listener reports the weights (and header rule) for `canaryPercent` and `options`. */
-  verifyWeights(route: Route, canaryPercent: number, options?: WeightOptions): Promise<boolean>;
+  verifyWeights(route: R, canaryPercent: number, options?: WeightOptions): Promise<boolean>;
 }
 
 /** Calls a hook (a Lambda function or an HTTPS endpoint). Never throws for the hook's own failures: they are outcomes. */

@@ -13,6 +13,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ServiceConfig } from '../functions/core/config';
 import { METRICS_NAMESPACE, METRICS_SERVICE, OUTCOME_METRICS } from '../functions/core/outcome-metrics';
+import { configuredTargetGroups } from '../functions/core/routes';
 import type { ControllerFunction } from './controller-function';
 import { listenerParts, pascal, targetGroupDimension } from './names';
 
@@ -186,7 +187,7 @@ function serviceVariable(services: readonly ServiceConfig[]): cloudwatch.Dashboa
     values: cloudwatch.Values.fromValues(
       ...services.map((c) => ({
         label: c.service,
-        value: `(TargetGroup=${id(c.traffic.stableTargetGroupArn)} OR TargetGroup=${id(c.traffic.canaryTargetGroupArn)})`,
+        value: `(TargetGroup=${id(configuredTargetGroups(c.traffic).stable)} OR TargetGroup=${id(configuredTargetGroups(c.traffic).canary)})`,
       })),
     ),
     defaultValue: cloudwatch.DefaultValue.FIRST,
@@ -227,16 +228,32 @@ function pickedServiceWidgets(): cloudwatch.IWidget[][] {
 
 /** Canary vs stable on the load balancer's metrics, per target group. */
 function serviceWidgets(config: ServiceConfig): cloudwatch.IWidget[][] {
-  const { loadBalancer } = listenerParts(config.traffic.listenerArn);
+  // Each version's own load balancer behind weighted records, the listener's otherwise.
+  const t = config.traffic;
+  const lbOf = (arn: string) => listenerParts(arn).loadBalancer;
+  const loadBalancers =
+    t.kind === 'route53'
+      ? { canary: lbOf(t.canary.loadBalancerArn), stable: lbOf(t.stable.loadBalancerArn) }
+      : { canary: lbOf(t.listenerArn), stable: lbOf(t.listenerArn) };
+  const loadBalancer =
+    t.kind === 'route53' ? `${loadBalancers.stable} and ${loadBalancers.canary}` : loadBalancers.stable;
+  const targetGroups = configuredTargetGroups(t);
   const groups = [
-    { label: 'canary', arn: config.traffic.canaryTargetGroupArn },
-    { label: 'stable', arn: config.traffic.stableTargetGroupArn },
+    { label: 'canary', arn: targetGroups.canary },
+    { label: 'stable', arn: targetGroups.stable },
   ];
+  const lbByGroup = new Map([
+    [targetGroups.canary, loadBalancers.canary],
+    [targetGroups.stable, loadBalancers.stable],
+  ]);
   const metric = (name: string, tg: string, statistic: string, label: string) =>
     new cloudwatch.Metric({
       namespace: 'AWS/ApplicationELB',
       metricName: name,
-      dimensionsMap: { LoadBalancer: loadBalancer, TargetGroup: targetGroupDimension(tg) },
+      dimensionsMap: {
+        LoadBalancer: lbByGroup.get(tg) ?? loadBalancers.stable,
+        TargetGroup: targetGroupDimension(tg),
+      },
       statistic,
       period: Duration.minutes(1),
       label,

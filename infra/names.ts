@@ -17,9 +17,12 @@ export function listenerParts(listenerArn: string): {
   rulePrefix: string;
   arnPrefix: string;
 } {
-  const m = /^(arn:[^:]+:elasticloadbalancing:[^:]+:\d{12}):listener\/(app\/[^/]+\/[^/]+)\/([^/]+)$/.exec(
-    listenerArn,
-  );
+  // A load balancer's own ARN (weighted records name each version's) has no listener part.
+  const m =
+    /^(arn:[^:]+:elasticloadbalancing:[^:]+:\d{12}):listener\/(app\/[^/]+\/[^/]+)\/([^/]+)$/.exec(
+      listenerArn,
+    ) ??
+    /^(arn:[^:]+:elasticloadbalancing:[^:]+:\d{12}):loadbalancer\/(app\/[^/]+\/[^/]+)()$/.exec(listenerArn);
   if (!m) throw new Error(`not an ALB listener ARN: ${listenerArn}`);
   return {
     loadBalancer: m[2] as string,

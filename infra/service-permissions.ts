@@ -18,12 +18,15 @@ import { type DeployLevel, ecsStatements } from './ecs-permissions';
 import { describeElb, routeStatements } from './elb-permissions';
 import type { Grants } from './grants';
 import { ecsArnPrefix, listenerParts } from './names';
+import { readRecordStatements, recordStatements, route53Zones } from './route53-permissions';
 
 /** What the statements of every service are scoped by: the configs' regions and accounts, the controller's tag. */
 export interface ServiceScope {
   readonly grants: Grants;
   /** `arn:<partition>:elasticloadbalancing:<region>:<account>:` of every configured listener. */
   readonly elbPrefixes: string[];
+  /** The hosted zones of weighted-record services, with their record names and types (route53-permissions.ts). */
+  readonly zones: ReturnType<typeof route53Zones>;
   /** `arn:<partition>:ecs:<region>:<account>:` of every configured cluster. */
   readonly ecsPrefixes: string[];
   /** `arn:<partition>:iam::<account>:` of the accounts whose task and execution roles the configs name. */
@@ -45,7 +48,12 @@ export class ServicePermissions {
     this.hasEcs = ecs.length > 0;
     this.scope = {
       grants,
-      elbPrefixes: uniq(services.map((c) => listenerParts(c.traffic.listenerArn).arnPrefix)),
+      elbPrefixes: uniq(
+        services.flatMap((c) =>
+          c.traffic.kind === 'alb' ? [listenerParts(c.traffic.listenerArn).arnPrefix] : [],
+        ),
+      ),
+      zones: route53Zones(services),
       ecsPrefixes: uniq(ecs.map((d) => ecsArnPrefix(stack, d.cluster))),
       rolePrefixes: uniq(
         ecs
@@ -62,10 +70,13 @@ export class ServicePermissions {
   /** Read listeners, rules and target groups, never change them. */
   readRoutes(fn: ControllerFunction) {
     describeElb(this.scope.grants, fn);
+    readRecordStatements(this.scope.grants, fn, this.scope.zones);
   }
 
   route(fn: ControllerFunction) {
-    routeStatements(this.scope, fn);
+    if (this.scope.elbPrefixes.length > 0) routeStatements(this.scope, fn);
+    else describeElb(this.scope.grants, fn);
+    recordStatements(this.scope.grants, fn, this.scope.zones);
   }
 
   deploy(fn: ControllerFunction, level: DeployLevel) {

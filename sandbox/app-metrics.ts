@@ -7,7 +7,9 @@
  *   target health, around each version's profile.
  * Their randomness is their own (seeded), so the traffic's draws, and every seeded run, stay as they were.
  */
+
 import type { ServiceConfig } from '../functions/core/config';
+import { configuredTargetGroups } from '../functions/core/routes';
 import type { Backends } from './deployer';
 import type { PublishedMetrics } from './published-metrics';
 import { type FaultProfile, seededRandom } from './versions';
@@ -39,8 +41,9 @@ export class AppMetrics {
       const [stable, canary] =
         d.kind === 'ecs' ? [d.stableService, d.canaryService] : [c.service, `${c.service}-canary`];
       const cluster = d.kind === 'ecs' ? { cluster: d.cluster } : {};
-      this.byTargetGroup.set(c.traffic.stableTargetGroupArn, { service: stable, ...cluster });
-      this.byTargetGroup.set(c.traffic.canaryTargetGroupArn, { service: canary, ...cluster });
+      const groups = configuredTargetGroups(c.traffic);
+      this.byTargetGroup.set(groups.stable, { service: stable, ...cluster });
+      this.byTargetGroup.set(groups.canary, { service: canary, ...cluster });
     }
   }
 

@@ -52,6 +52,30 @@ export function demoService(overrides: Partial<ServiceConfigInput> = {}): Servic
   };
 }
 
+/** The demo service's two endpoints behind weighted records of api.shop.example (one ALB each). */
+export const DEMO_ZONE = 'Z0DEMO5HOPEXAMPLE1';
+export const DEMO_STABLE_LB =
+  'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web-blue/50dc6c495c0c9188';
+export const DEMO_CANARY_LB =
+  'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web-green/6c4b1d2e3f4a5b6c';
+
+/**
+ * The demo service's traffic as two weighted records instead of a listener: blue (stable) and green (canary), TTL
+ * 30 s, the same target groups (so the alarm and the deployer are the same).
+ */
+export function demoRoute53Traffic(ttlSeconds = 30): ServiceConfigInput['traffic'] {
+  return {
+    kind: 'route53',
+    hostedZoneId: DEMO_ZONE,
+    recordName: 'api.shop.example',
+    recordType: 'CNAME',
+    ttlSeconds,
+    stable: { setIdentifier: 'blue', loadBalancerArn: DEMO_STABLE_LB, targetGroupArn: DEMO_STABLE_TG },
+    canary: { setIdentifier: 'green', loadBalancerArn: DEMO_CANARY_LB, targetGroupArn: DEMO_CANARY_TG },
+    deregistrationDelaySeconds: 30,
+  };
+}
+
 export const demoAlarm = (targetGroupArn = DEMO_CANARY_TG): LocalAlarmSpec => ({
   name: DEMO_ALARM,
   targetGroupArn,

@@ -6,6 +6,7 @@ import type { DeployedVersion, ImageRef, Route } from '../functions/core/rollout
 import type { CanaryCapacity, CanaryHealth, Deployer, DeployerFor } from '../functions/ports';
 import type { VirtualClock } from './clock';
 import { forwardKey, type LocalLoadBalancer } from './load-balancer';
+import type { LocalRoute53 } from './route53';
 import type { AppVersion, ImageRegistry } from './versions';
 
 /**
@@ -56,6 +57,8 @@ export interface LocalServiceOptions {
   stableTasks?: number;
   /** Canary tasks the cluster can place; more stay PENDING (ECS: "unable to place a task"). */
   canaryTaskLimit?: number;
+  /** The records of services behind weighted records, read to tell whether the canary still has weight. */
+  route53?: LocalRoute53;
 }
 
 /**
@@ -69,6 +72,7 @@ export class LocalServiceDeployer implements Deployer {
   private readonly startSeconds: number;
   private readonly stableTasks: number;
   private readonly canaryTaskLimit: number;
+  private readonly route53: LocalRoute53 | undefined;
 
   constructor(
     private readonly backends: Backends,
@@ -80,6 +84,7 @@ export class LocalServiceDeployer implements Deployer {
     this.startSeconds = options.startSeconds ?? 20;
     this.stableTasks = options.stableTasks ?? 10;
     this.canaryTaskLimit = options.canaryTaskLimit ?? Number.POSITIVE_INFINITY;
+    this.route53 = options.route53;
     lb.on('applied', (_listenerArn: string, state: { weights: Record<string, number> }) =>
       this.checkCapacity(state.weights),
     );
@@ -204,11 +209,12 @@ export class LocalServiceDeployer implements Deployer {
   }
 
   async scaleDownCanary(_config: ServiceConfig, route: Route): Promise<void> {
-    for (const state of [
-      this.lb.configuredState(forwardKey(route)),
-      this.lb.appliedState(forwardKey(route)),
-    ]) {
-      const weight = state?.weights[route.canaryTargetGroupArn] ?? 0;
+    const states =
+      route.kind === 'route53'
+        ? (['listed', 'answering'] as const).map((as) => ({ weights: this.route53?.weights(route, as) }))
+        : [this.lb.configuredState(forwardKey(route)), this.lb.appliedState(forwardKey(route))];
+    for (const state of states) {
+      const weight = state?.weights?.[route.canaryTargetGroupArn] ?? 0;
       if (weight > 0) this.backends.emit('violation', `canary scaled down with weight ${weight}`);
     }
     this.backends.set(route.canaryTargetGroupArn, undefined);

@@ -34,6 +34,11 @@ function faultOf(kind: FaultKind): fc.Arbitrary<Fault> {
       return on(fc.constantFrom('Operator', 'OnAlarm', 'StartRollout'));
     case 'startExecutionFails':
       return on(fc.constantFrom('StartRollout', 'Rollback', 'Reconcile'));
+    case 'route53Throttled':
+    case 'route53PriorRequest':
+    case 'route53SyncSlow':
+      // The tasks that change the records, at their first calls (a rollout makes few changes).
+      return on(fc.constantFrom('SetWeight', 'Promote', 'Rollback'), fc.integer({ min: 0, max: 1 }));
     case 'metricsMissing':
     case 'metricsLate':
       return on(fc.constant('Analyze'), fc.integer({ min: 0, max: 5 }));

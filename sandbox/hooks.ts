@@ -4,7 +4,10 @@
  * throws gives StatusCode 200 with `FunctionError: "Unhandled"` and the payload `{ errorType, errorMessage }`; an
  * unknown function, ResourceNotFoundException (404).
  */
+
 import type { InvokeCommand } from '@aws-sdk/client-lambda';
+import type { TrafficConfig } from '../functions/core/config';
+import { albTraffic } from '../functions/core/config-route';
 import type { HookAnswer, HookRequest } from '../functions/core/hooks';
 import type { Backends } from './deployer';
 import { forwardKey, type LocalLoadBalancer } from './load-balancer';
@@ -124,7 +127,7 @@ export interface HookWorld {
   backends: Backends;
   recorder: MetricsRecorder;
   clock: { now(): Date };
-  config(service: string): { traffic: { listenerArn: string; ruleArn?: string | undefined } };
+  config(service: string): { traffic: TrafficConfig };
 }
 
 /** The hook functions every sandbox world runs, by function name. */
@@ -132,7 +135,7 @@ export function sandboxHookFunctions(w: HookWorld): Record<string, LocalFunction
   const smoke = smokeTest({
     ...w,
     now: () => w.clock.now().getTime(),
-    listenerOf: (service) => forwardKey(w.config(service).traffic),
+    listenerOf: (service) => forwardKey(albTraffic(w.config(service).traffic)),
   });
   return { 'web-smoke-test': smoke, 'slow-check': slowCheck(2) };
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { TargetNotFoundError } from '../functions/core/errors';
 import { albWeights, headerRuleOn } from '../functions/core/plan';
-import type { Route } from '../functions/core/rollout';
+import type { AlbRoute as Route } from '../functions/core/rollout';
 import type { TargetGroupWeights, TrafficRouter, WeightOptions } from '../functions/ports';
 
 export interface ListenerState {
@@ -100,7 +100,7 @@ export class LocalLoadBalancer extends EventEmitter {
 }
 
 /** The TrafficRouter port over the local load balancer, with ALB's weight rules (integers 0–999). */
-export class LocalTrafficRouter implements TrafficRouter {
+export class LocalTrafficRouter implements TrafficRouter<Route> {
   constructor(private readonly lb: LocalLoadBalancer) {}
 
   private check(route: Route): ListenerState {

@@ -5,7 +5,7 @@
  * alarm). What each service got is collected apart, so that any interference shows: its weights, lock, records,
  * history and notifications.
  */
-import type { ServiceConfigInput } from '../functions/core/config';
+import { albTraffic, type ServiceConfigInput } from '../functions/core/config';
 import type { StoredHistoryEntry } from '../functions/core/history';
 import type { LocalAlarmSpec } from './alarms';
 import { demoService, HEALTHY, SERVER_ERRORS } from './demo';
@@ -221,7 +221,7 @@ async function collect(
   applied: Map<string, { weights: Record<string, number> }[]>,
 ): Promise<ServiceResult> {
   const service = spec.config.service;
-  const t = world.config(service).traffic;
+  const t = albTraffic(world.config(service).traffic);
   const own = new Set([t.stableTargetGroupArn, t.canaryTargetGroupArn]);
   const changes = applied.get(forwardKey(t)) ?? [];
   const weights = changes.map((c) => {

@@ -181,13 +181,16 @@ function sandboxWorld(options: RunOptions, say: (line: string) => void): World {
 /** The canary's share over rollout time (for the charts), and each weight change the load balancer applied. */
 function watchWeights(world: World, virtualStart: number) {
   const weights: TimelinePoint[] = [{ t: 0, canaryPercent: 0 }];
+  /** `canary`: the canary's share once applied (0: all on stable). */
   const applied: { at: number; canary: number }[] = [];
-  const { canary: canaryTg } = world.servingTargetGroups();
-  world.lb.on('applied', (_listener: string, state: { weights: Record<string, number> }, at: number) => {
+  const onApplied = (at: number) => {
     const percent = world.appliedCanaryPercent() ?? 0;
-    applied.push({ at, canary: state.weights[canaryTg] ?? 0 });
+    applied.push({ at, canary: percent });
     weights.push({ t: world.clock.now().getTime() - virtualStart, canaryPercent: percent });
-  });
+  };
+  world.lb.on('applied', (_listener: string, _state: unknown, at: number) => onApplied(at));
+  // Weighted records: a change is answered once INSYNC (clients still follow it only as their caches expire).
+  world.route53.on('applied', (_zone: string, at: number) => onApplied(at));
   return { weights, applied };
 }
 

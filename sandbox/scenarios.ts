@@ -4,6 +4,7 @@ import {
   BAD_AFTER_SWITCH,
   BROKEN_CHECKOUT,
   CRASHES,
+  demoRoute53Traffic,
   demoService,
   FEWER_ORDERS,
   HEALTHY,
@@ -84,6 +85,15 @@ export const SCENARIOS: Record<
       { tag: 'v7', profile: BROKEN_CHECKOUT },
     ],
     service: { hooks: { beforeTraffic: [{ name: 'smoke', lambda: SMOKE_TEST_ARN, timeoutSeconds: 120 }] } },
+  },
+  route53: {
+    description:
+      'traffic through two weighted Route 53 records (TTL 30 s) instead of a listener: healthy v2 (promoted), v3 with 5% server errors (analysis rolls back); clients follow each weight change as their cached answers expire',
+    versions: [
+      { tag: 'v2', profile: HEALTHY },
+      { tag: 'v3', profile: SERVER_ERRORS },
+    ],
+    service: { traffic: demoRoute53Traffic() },
   },
   approval: {
     description:

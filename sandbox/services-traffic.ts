@@ -4,10 +4,14 @@
  */
 import type { ServiceConfig } from '../functions/core/config';
 import { forwardKey } from './load-balancer';
+import type { LocalRoute53 } from './route53';
 import { type Common, type DataPlane, HttpTraffic, ServedCounts, SyntheticTraffic } from './traffic';
 import { seededRandom } from './versions';
+import { resolverFor } from './world-routes';
 
-export type SharedTrafficOptions = Omit<Common, 'listenerArn' | 'served' | 'rps' | 'random'> & {
+export type SharedTrafficOptions = Omit<Common, 'listenerArn' | 'served' | 'rps' | 'random' | 'resolve'> & {
+  /** The hosted zones of services behind weighted records. */
+  route53?: LocalRoute53;
   /** Requests per second through all the services' listeners together. */
   rps: number;
   random: () => number;
@@ -35,16 +39,33 @@ export class ServicesTraffic implements DataPlane {
   }
 }
 
-function plane(kind: SharedTrafficOptions['kind'], common: Common, config: ServiceConfig): DataPlane {
+function plane(
+  kind: SharedTrafficOptions['kind'],
+  common: Common,
+  config: ServiceConfig,
+  route53: LocalRoute53 | undefined,
+): DataPlane {
   const t = config.traffic;
+  if (t.kind === 'route53') {
+    // Clients behind resolvers pick their endpoint themselves: synthetic requests straight to it.
+    if (!route53) throw new Error(`${config.service}: weighted records need the local Route 53`);
+    const resolve = resolverFor(config, route53, common.clock);
+    return new SyntheticTraffic({ ...common, ...(resolve ? { resolve } : {}) });
+  }
   return kind === 'http'
     ? new HttpTraffic({ ...common, targetGroups: [t.stableTargetGroupArn, t.canaryTargetGroupArn] })
     : new SyntheticTraffic(common);
 }
 
+/** The key of a service's weighted forward action: its rule's, its listener's, or its records' name. */
+function routeKey(config: ServiceConfig): string {
+  const t = config.traffic;
+  return t.kind === 'route53' ? `${t.hostedZoneId}/${t.recordName}/${t.recordType}` : forwardKey(t);
+}
+
 /** Each service's header rule, if it has one, as its internal users send it (2% of them). */
 function headerUsers(config: ServiceConfig): Partial<Common> {
-  const header = config.traffic.headerRule;
+  const header = config.traffic.kind === 'alb' ? config.traffic.headerRule : undefined;
   return header
     ? { internalHeader: { name: header.header, value: header.values[0] ?? '' }, internalShare: 0.02 }
     : {};
@@ -56,13 +77,14 @@ function headerUsers(config: ServiceConfig): Partial<Common> {
  * not depend on how many others there are.
  */
 export function servicesTraffic(configs: readonly ServiceConfig[], o: SharedTrafficOptions): DataPlane {
-  const { kind, seed, rps, random, ...rest } = o;
+  const { kind, seed, rps, random, route53, ...rest } = o;
   const [only] = configs;
   if (configs.length === 1 && only)
     return plane(
       kind,
-      { ...rest, rps, random, listenerArn: forwardKey(only.traffic), ...headerUsers(only) },
+      { ...rest, rps, random, listenerArn: routeKey(only), ...headerUsers(only) },
       only,
+      route53,
     );
   const served = new ServedCounts();
   const planes = configs.map((c, i) =>
@@ -73,10 +95,11 @@ export function servicesTraffic(configs: readonly ServiceConfig[], o: SharedTraf
         served,
         rps: rps / configs.length,
         random: seededRandom(seed * 1_000 + i + 1),
-        listenerArn: forwardKey(c.traffic),
+        listenerArn: routeKey(c),
         ...headerUsers(c),
       },
       c,
+      route53,
     ),
   );
   return new ServicesTraffic(planes, served);

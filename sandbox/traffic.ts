@@ -113,6 +113,8 @@ export interface Common {
   internalShare?: number;
   internalHeader?: { name: string; value: string };
   users?: number;
+  /** Where a user's request goes when users pick the version themselves (weighted DNS records), not the listener. */
+  resolve?: (user: number, random: number) => string | undefined;
 }
 
 /**
@@ -152,7 +154,9 @@ export class SyntheticTraffic implements DataPlane {
       internal && this.o.internalHeader
         ? { [this.o.internalHeader.name.toLowerCase()]: this.o.internalHeader.value }
         : {};
-    const tg = lb.pick(this.o.listenerArn, headers, this.cookies.get(user), random());
+    const tg = this.o.resolve
+      ? this.o.resolve(user, random())
+      : lb.pick(this.o.listenerArn, headers, this.cookies.get(user), random());
     const running = tg ? backends.get(tg) : undefined;
     if (!tg || !running) {
       this.served.elbErrors++;

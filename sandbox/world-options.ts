@@ -26,6 +26,8 @@ export interface WorldOptions {
   retryIntervalMs?: number;
   /** ms the load balancer takes to apply a change. */
   propagationMs?: number;
+  /** Rollout seconds a Route 53 change stays PENDING before it is INSYNC (default 10). */
+  route53SyncSeconds?: number;
   /** Rollout seconds an execution may run before it ends TIMED_OUT; default: the state machine's TimeoutSeconds. */
   executionTimeoutSeconds?: number;
   /**

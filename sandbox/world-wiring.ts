@@ -11,6 +11,7 @@ import { PagerDutyNotifier } from '../functions/adapters/aws/pagerduty';
 import type { ServiceConfig } from '../functions/core/config';
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import type { RolloutOutcome } from '../functions/core/outcome-metrics';
+import { configuredTargetGroups } from '../functions/core/routes';
 import type {
   AlarmSource,
   Clock,
@@ -176,8 +177,8 @@ function countInvocations<H extends Record<string, (event: never, context: Conte
 export function localXRay(configs: readonly ServiceConfig[], seed: number): LocalXRay {
   const deployments = new Map(
     configs.flatMap((c) => [
-      [c.traffic.canaryTargetGroupArn, { service: c.service, deployment: `${c.service}-canary` }],
-      [c.traffic.stableTargetGroupArn, { service: c.service, deployment: `${c.service}-stable` }],
+      [configuredTargetGroups(c.traffic).canary, { service: c.service, deployment: `${c.service}-canary` }],
+      [configuredTargetGroups(c.traffic).stable, { service: c.service, deployment: `${c.service}-stable` }],
     ]),
   );
   const xray = new LocalXRay((tg) => deployments.get(tg), seededRandom(seed + 1));
@@ -225,12 +226,12 @@ export function localOperations(world: World, executions: Executions): Operation
     },
     resolveTag: async (_service, tag) => world.images.byTag(tag)?.digest,
     metrics: async (record) => {
-      const t = world.config(record.service).traffic;
+      const t = configuredTargetGroups(world.config(record.service).traffic);
       const from = Date.parse(record.createdAt);
       const to = Date.parse(record.outcome?.at ?? world.clock.now().toISOString());
       return {
-        canary: world.recorder.timeline(t.canaryTargetGroupArn, from, to),
-        stable: world.recorder.timeline(t.stableTargetGroupArn, from, to),
+        canary: world.recorder.timeline(t.canary, from, to),
+        stable: world.recorder.timeline(t.stable, from, to),
       };
     },
     actor: 'the sandbox CLI',

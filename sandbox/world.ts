@@ -8,9 +8,8 @@ import { approvalUrl, mintApprovalLink } from '../functions/core/approval-links'
 import { parseServiceConfigs, type ServiceConfig } from '../functions/core/config';
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import type { RolloutOutcome } from '../functions/core/outcome-metrics';
-import { canaryPercent } from '../functions/core/plan';
 import type { WaitToken } from '../functions/core/rollout';
-import type { Executions, Log, MetricSource, RolloutStore } from '../functions/ports';
+import type { Executions, Log, MetricSource, RolloutStore, TrafficRouter } from '../functions/ports';
 import { makeApprovalPage } from '../functions/tasks/approval-page';
 import type { StartRolloutResult } from '../functions/tasks/start-rollout';
 import { LocalAlarms } from './alarms';
@@ -22,10 +21,11 @@ import { LocalCloudWatch } from './cloudwatch';
 import { ControlServer } from './control';
 import { Backends, LocalNoDeployer, LocalServiceDeployer, localDeployerFor } from './deployer';
 import { LocalEventBus } from './event-bus';
-import { forwardKey, LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
+import { LocalLoadBalancer, LocalTrafficRouter } from './load-balancer';
 import { MetricsRecorder } from './metrics';
 import { PublishedMetrics } from './published-metrics';
 import { LocalReceiver, LocalSnsNotifier } from './receiver';
+import { LocalRoute53 } from './route53';
 import { servicesTraffic } from './services-traffic';
 import { definitionTimeoutSeconds, LocalStepFunctions } from './step-functions';
 import { InMemoryRolloutStore, StoreOutage, storeWithOutage } from './store';
@@ -33,6 +33,7 @@ import { DEFAULT_TIME_KEEPING, PROBE_MS, TimeKeeper } from './timekeeping';
 import { type DataPlane, sampleTargetHealth } from './traffic';
 import { ImageRegistry, seededRandom } from './versions';
 import type { WorldOptions } from './world-options';
+import { appliedCanaryPercent, configuredTargetGroups, controllerRouter, createRoutes } from './world-routes';
 import { lateExecutions, localNotifiers, localOperations, localXRay, makeHandlers } from './world-wiring';
 import type { LocalXRay } from './xray';
 
@@ -46,6 +47,10 @@ export class World {
   readonly storeOutage = new StoreOutage();
   readonly lb: LocalLoadBalancer;
   readonly router: LocalTrafficRouter;
+  /** The hosted zones of services behind weighted records. */
+  readonly route53: LocalRoute53;
+  /** The router the controller's tasks use: each route to its kind's (counted as the APIs it calls). */
+  readonly controllerRouter: TrafficRouter;
   readonly backends = new Backends();
   readonly recorder = new MetricsRecorder();
   /** What the apps and ECS publish per version besides the ALB's metrics (sandbox/app-metrics.ts). */
@@ -92,6 +97,8 @@ export class World {
     this.timekeeper = new TimeKeeper(options.scale, options.rps, options.timeKeeping ?? DEFAULT_TIME_KEEPING);
     this.lb = new LocalLoadBalancer(options.propagationMs ?? 20);
     this.router = new LocalTrafficRouter(this.lb);
+    this.route53 = new LocalRoute53(this.clock, options.route53SyncSeconds ?? 10);
+    this.controllerRouter = controllerRouter(countedRouter(this.router, this.calls), this);
     this.configs = parseServiceConfigs(options.services);
     this.xray = localXRay(this.configs, options.seed ?? 1);
     const emit = options.onLog ?? (() => undefined);
@@ -148,6 +155,7 @@ export class World {
       random: seededRandom(options.seed ?? 1),
       rps: options.rps,
       lb: this.lb,
+      route53: this.route53,
       backends: this.backends,
       recorder: this.recorder,
       xray: this.xray,
@@ -157,23 +165,18 @@ export class World {
   }
 
   /**
-   * Each service's route (its listener, or its rule of a shared listener: the listener is created once), 100% on
-   * stable, and its stable version running; the images that can be pushed.
+   * Each service's route (its listener, or its rule of a shared listener: the listener is created once; or its
+   * weighted records), 100% on stable, and its stable version running; the images that can be pushed.
    */
   private createServices(): void {
     const { stable, images } = this.options;
     const stableImage = this.images.add(stable.tag, stable.profile);
     for (const image of images) this.images.add(image.tag, image.profile);
+    createRoutes(this.configs, this.lb, this.route53);
     for (const c of this.configs) {
-      const t = c.traffic;
-      const state = { weights: { [t.stableTargetGroupArn]: 1, [t.canaryTargetGroupArn]: 0 } };
-      if (t.ruleArn) {
-        if (!this.lb.hasListener(t.listenerArn)) this.lb.createListener(t.listenerArn, { weights: {} });
-        this.lb.createRule(t.ruleArn, t.listenerArn, state);
-      } else this.lb.createListener(t.listenerArn, state);
       const own = stable.byService?.[c.service];
       const version = own ? this.images.add(own, stable.profile) : stableImage;
-      this.backends.set(t.stableTargetGroupArn, {
+      this.backends.set(configuredTargetGroups(c.traffic).stable, {
         version,
         startedAtMs: 0,
         readyAtMs: 0,
@@ -193,6 +196,7 @@ export class World {
       ecs: new LocalServiceDeployer(this.backends, this.images, this.lb, this.clock, {
         startSeconds: options.startSeconds ?? 20,
         ...(options.canaryTaskLimit !== undefined ? { canaryTaskLimit: options.canaryTaskLimit } : {}),
+        route53: this.route53,
       }),
       none: new LocalNoDeployer(this.backends, this.clock),
     });
@@ -205,7 +209,7 @@ export class World {
       store: countedStore(this.guardedStore, this.calls),
       events: counted(this.eventBus, { put: () => this.calls.record('events:PutEvents') }),
       configs: this.configs,
-      router: countedRouter(this.router, this.calls),
+      router: this.controllerRouter,
       deployerFor,
       executions,
       alarms: counted(this.alarms, { states: () => this.calls.record('cloudwatch:DescribeAlarms') }),
@@ -257,10 +261,7 @@ export class World {
     );
     this.alarms.start();
     // The target groups' health, sampled every 5 s of rollout time.
-    const targetGroups = this.configs.flatMap((c) => [
-      c.traffic.stableTargetGroupArn,
-      c.traffic.canaryTargetGroupArn,
-    ]);
+    const targetGroups = this.configs.flatMap((c) => Object.values(configuredTargetGroups(c.traffic)));
     this.healthTimer = setInterval(() => {
       sampleTargetHealth(this.backends, this.recorder, targetGroups, this.clock.now().getTime());
       this.app.sample(this.backends, this.clock.now().getTime());
@@ -344,22 +345,19 @@ export class World {
       : this.executions.sendTaskFailure(wait.token, 'ApprovalRejected', reason);
   }
 
-  /** The canary's share the load balancer applies now, by service. */
+  /** The canary's share the load balancer (or the records' DNS servers) applies now, by service. */
   appliedCanaryPercent(service?: string): number | undefined {
-    const t = this.config(service).traffic;
-    const state = this.lb.appliedState(forwardKey(t));
-    if (!state) return undefined;
-    const serving = this.servingTargetGroups(service);
-    return canaryPercent({
-      stable: state.weights[serving.stable] ?? 0,
-      canary: state.weights[serving.canary] ?? 0,
-    });
+    return appliedCanaryPercent(
+      this.config(service),
+      this.servingTargetGroups(service),
+      this.lb,
+      this.route53,
+    );
   }
 
   /** The target groups in their current roles (a swapping deployer exchanges them on promotion). */
   servingTargetGroups(service?: string): { stable: string; canary: string } {
-    const t = this.config(service).traffic;
-    return { stable: t.stableTargetGroupArn, canary: t.canaryTargetGroupArn };
+    return configuredTargetGroups(this.config(service).traffic);
   }
 
   async waitFor(rolloutId: string, timeoutMs = 60_000) {

@@ -152,12 +152,32 @@ const ROUTE_DESCRIBE = [
   'elasticloadbalancing:DescribeTags',
 ];
 
+/**
+ * Weighted records: read and UPSERT the two records of the name in its zone (the request context the condition keys
+ * of the controller's policy compare, infra/route53-permissions.ts), follow the change.
+ */
+function route53Calls(
+  routes: true | 'read',
+  t: Extract<ServiceConfig['traffic'], { kind: 'route53' }>,
+  add: (actions: string[], resource: string, context?: Record<string, string>) => void,
+) {
+  const zone = `arn:aws:route53:::hostedzone/${t.hostedZoneId}`;
+  add(['route53:ListResourceRecordSets'], zone);
+  if (routes !== true) return;
+  add(['route53:ChangeResourceRecordSets'], zone, {
+    'route53:ChangeResourceRecordSetsActions': 'UPSERT',
+    'route53:ChangeResourceRecordSetsRecordTypes': t.recordType,
+    'route53:ChangeResourceRecordSetsNormalizedRecordNames': t.recordName,
+  });
+  add(['route53:GetChange'], 'arn:aws:route53:::change/*');
+}
+
 export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts: CallFacts): Call[] {
   const calls: Call[] = [];
   const add = (actions: string[], resource: string, context?: Record<string, string>) => {
     for (const action of actions) calls.push({ action, resource, ...(context ? { context } : {}) });
   };
-  const t = config.traffic;
+  const t = config.traffic.kind === 'alb' ? config.traffic : undefined;
   // The request context IAM would see: the resource's controller tag (absent when untagged), when tags were read.
   const tagged = (arn: string, more?: Record<string, string>) => {
     const value = facts.controllerTags?.[arn];
@@ -167,11 +187,12 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
     };
     return Object.keys(context).length > 0 ? context : undefined;
   };
-  const headerOwner = t.ruleArn ?? t.listenerArn;
   const withTags = facts.controllerTags !== undefined;
   if (needs.routes || needs.deploys) add(ELB_DESCRIBE, '*');
-  if (needs.routes) add(ROUTE_DESCRIBE, '*');
-  if (needs.routes === true) {
+  if (needs.routes && t) add(ROUTE_DESCRIBE, '*');
+  if (needs.routes && config.traffic.kind === 'route53') route53Calls(needs.routes, config.traffic, add);
+  if (needs.routes === true && t) {
+    const headerOwner = t.ruleArn ?? t.listenerArn;
     if (t.ruleArn) add(['elasticloadbalancing:ModifyRule'], t.ruleArn, tagged(t.ruleArn));
     else add(['elasticloadbalancing:ModifyListener'], t.listenerArn, tagged(t.listenerArn));
     if (t.headerRule) {

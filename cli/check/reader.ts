@@ -20,10 +20,11 @@ import {
   SimulatePrincipalPolicyCommand,
   type SimulatePrincipalPolicyCommandOutput,
 } from '@aws-sdk/client-iam';
+import type { Route53Client } from '@aws-sdk/client-route-53';
 import { GetGroupsCommand, XRayClient } from '@aws-sdk/client-xray';
 import { type DescribedAlarms, describeAlarms } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { AccessDeniedError, AwsCaller, errorName, SDK_CLIENT_CONFIG } from '../../functions/adapters/aws/sdk';
-import type { ServiceConfig } from '../../functions/core/config';
+import { albTraffic, type ServiceConfig } from '../../functions/core/config';
 import { headerRuleCandidates } from '../../functions/core/route-checks';
 import type { Read } from './findings';
 import {
@@ -46,6 +47,8 @@ export interface CheckClients {
   ecr: ECRClient;
   iam: IAMClient;
   xray: XRayClient;
+  /** Weighted records' services only (built on first use otherwise: cli/check/records.ts). */
+  route53?: Route53Client;
 }
 
 export function checkClients(region: string): CheckClients {
@@ -96,7 +99,7 @@ export class Reader {
   }
 
   async route(config: ServiceConfig): Promise<RouteAccount> {
-    const t = config.traffic;
+    const t = albTraffic(config.traffic);
     const elb = this.c.elbv2;
     const listenerRead = this.read(
       'elasticloadbalancing:DescribeListeners',

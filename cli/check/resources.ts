@@ -8,6 +8,7 @@ import type { Failure, Service, Tag, TaskDefinition } from '@aws-sdk/client-ecs'
 import type { DescribedAlarms } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { registrationIssues, registryOf } from '../../functions/adapters/aws/ecs';
 import type { ServiceConfig } from '../../functions/core/config';
+import { configuredTargetGroups } from '../../functions/core/routes';
 import { error, type Finding, ok, type Read, unreadable, warning } from './findings';
 
 export interface EcsAccount {
@@ -43,14 +44,14 @@ export function ecsFindings(config: ServiceConfig, account: EcsAccount): Finding
     [
       'deployer.stableService',
       d.stableService,
-      'traffic.stableTargetGroupArn',
-      config.traffic.stableTargetGroupArn,
+      config.traffic.kind === 'route53' ? 'traffic.stable.targetGroupArn' : 'traffic.stableTargetGroupArn',
+      configuredTargetGroups(config.traffic).stable,
     ],
     [
       'deployer.canaryService',
       d.canaryService,
-      'traffic.canaryTargetGroupArn',
-      config.traffic.canaryTargetGroupArn,
+      config.traffic.kind === 'route53' ? 'traffic.canary.targetGroupArn' : 'traffic.canaryTargetGroupArn',
+      configuredTargetGroups(config.traffic).canary,
     ],
   ];
   const findings = [

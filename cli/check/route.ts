@@ -13,7 +13,7 @@ import type {
   TargetGroup,
   TargetGroupAttribute,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { TrafficConfig } from '../../functions/core/config';
+import type { AlbTrafficConfig as TrafficConfig } from '../../functions/core/config-route';
 import {
   isOwnHeaderRule,
   routeFindings as judgeRoute,

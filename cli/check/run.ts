@@ -10,6 +10,7 @@ import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
 import { type CallFacts, controllerTagFindings, permissionFindings } from './permissions';
 import { type CheckClients, Reader } from './reader';
+import { readRecords, recordFindings, route53Client } from './records';
 import { alarmFindings, type EcsAccount, ecsFindings, repositoryFindings, xrayFindings } from './resources';
 import { albFindings, type RouteAccount } from './route';
 import { CheckSettingError, type CheckSettings } from './settings';
@@ -39,7 +40,7 @@ async function checkService(
   const reader = new Reader(clients);
   const groups = xrayGroupNames(config);
   const [route, ecs, alarms, repository, xray] = await Promise.all([
-    reader.route(config),
+    config.traffic.kind === 'alb' ? reader.route(config) : undefined,
     reader.ecs(config),
     reader.alarms(config),
     reader.repository(config),
@@ -47,7 +48,10 @@ async function checkService(
   ]);
   const t = config.traffic;
   const findings: Finding[] = [
-    ...albFindings(t, route),
+    ...(t.kind === 'alb' && route ? albFindings(t, route) : []),
+    ...(t.kind === 'route53'
+      ? recordFindings(t, await readRecords(clients.route53 ?? route53Client(), { ...config, traffic: t }))
+      : []),
     ...ecsFindings(config, ecs),
     ...alarmFindings(config, alarms),
     ...repositoryFindings(config, repository),
@@ -55,7 +59,8 @@ async function checkService(
   ];
   const facts = callFacts(config, route, ecs, alarms, groups);
   if (configTableArn) facts.configTableArn = configTableArn;
-  if (controllerTag) {
+  // Weighted records carry no controller tag: their IAM is scoped by zone, name and type instead.
+  if (controllerTag && t.kind === 'alb') {
     const tagged = await reader.taggedResources(config, ecs, facts);
     findings.push(...controllerTagFindings(controllerTag, tagged));
     facts.controllerTags = Object.fromEntries(
@@ -63,7 +68,7 @@ async function checkService(
     );
     facts.controllerTag = controllerTag;
     // The header rule's own controller tag (its tags were read to find it): changing it needs this controller's.
-    const ruleTags = route.ruleTags && 'found' in route.ruleTags ? route.ruleTags.found : {};
+    const ruleTags = route?.ruleTags && 'found' in route.ruleTags ? route.ruleTags.found : {};
     const headerRuleTag = facts.headerRuleArn
       ? ruleTags[facts.headerRuleArn]?.find((t) => t.Key === CONTROLLER_TAG_KEY)?.Value
       : undefined;
@@ -78,7 +83,7 @@ async function checkService(
 /** The facts the IAM calls need, from what was read (the configured names where nothing could be read). */
 function callFacts(
   config: ServiceConfig,
-  route: RouteAccount,
+  route: RouteAccount | undefined,
   ecs: EcsAccount,
   alarms: Read<DescribedAlarms> | undefined,
   xrayGroups: string[],
@@ -95,12 +100,11 @@ function callFacts(
       : [];
   const td = ecs.taskDefinition && 'found' in ecs.taskDefinition ? ecs.taskDefinition.found : undefined;
   const found = alarms && 'found' in alarms ? alarms.found : { metric: [], composite: [] };
-  const tags = route.ruleTags && 'found' in route.ruleTags ? route.ruleTags.found : {};
+  const t = config.traffic;
+  const tags = route?.ruleTags && 'found' in route.ruleTags ? route.ruleTags.found : {};
   const headerRule =
-    config.traffic.headerRule && 'found' in route.rules
-      ? route.rules.found.find(
-          (r) => !r.IsDefault && r.RuleArn && isOwnHeaderRule(config.traffic, tags[r.RuleArn] ?? []),
-        )
+    t.kind === 'alb' && t.headerRule && route && 'found' in route.rules
+      ? route.rules.found.find((r) => !r.IsDefault && r.RuleArn && isOwnHeaderRule(t, tags[r.RuleArn] ?? []))
       : undefined;
   return {
     serviceArns,
@@ -121,6 +125,9 @@ function callFacts(
   };
 }
 
-const partitionOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[1] ?? 'aws';
-const regionOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[3] ?? '';
-const accountOf = (c: ServiceConfig) => c.traffic.listenerArn.split(':')[4] ?? '';
+/** An ARN of the service's region and account: its listener's, or its stable load balancer's. */
+const arnOf = (c: ServiceConfig) =>
+  c.traffic.kind === 'route53' ? c.traffic.stable.loadBalancerArn : c.traffic.listenerArn;
+const partitionOf = (c: ServiceConfig) => arnOf(c).split(':')[1] ?? 'aws';
+const regionOf = (c: ServiceConfig) => arnOf(c).split(':')[3] ?? '';
+const accountOf = (c: ServiceConfig) => arnOf(c).split(':')[4] ?? '';

@@ -1,7 +1,7 @@
 /** The controller's tag on what rollouts change, as `canary check` reads it (DescribeTags, DescribeServices, ListRoleTags). */
 import { DescribeTagsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ListRoleTagsCommand } from '@aws-sdk/client-iam';
-import type { ServiceConfig } from '../../functions/core/config';
+import { albTraffic, type ServiceConfig } from '../../functions/core/config';
 import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import type { CallFacts, TaggedResource } from './permissions';
 import type { CheckClients, Reader } from './reader';
@@ -20,7 +20,7 @@ export async function taggedResources(
   ecs: EcsAccount,
   facts: CallFacts,
 ): Promise<TaggedResource[]> {
-  const t = config.traffic;
+  const t = albTraffic(config.traffic);
   const elbArns = [t.listenerArn, ...(t.ruleArn ? [t.ruleArn] : [])];
   const elbTags = await readCall('elasticloadbalancing:DescribeTags', elbArns.join(', '), async () => {
     const out = await clients.elbv2.send(new DescribeTagsCommand({ ResourceArns: elbArns }));

@@ -1,5 +1,6 @@
 /** The fields of a service config that name AWS resources and the plan: route, deployer, steps (config.ts composes them). */
 
+import { route53TrafficSchema } from './config-route53';
 import { STEP_PRESET_NAMES, type StepPresetName, stepListProblems } from './plan';
 import * as z from './zod';
 
@@ -67,7 +68,7 @@ const headerRuleSchema = z.strictObject({
   priority: z.int().check(z.gte(1), z.lte(50000)),
 });
 
-export const trafficSchema = z
+const albTrafficSchema = z
   .strictObject({
     kind: z.literal('alb'),
     listenerArn,
@@ -95,6 +96,16 @@ export const trafficSchema = z
       },
     ),
   );
+
+/** How traffic moves: ALB weighted target groups (`alb`) or Route 53 weighted records (`route53`). */
+export const trafficSchema = z.discriminatedUnion('kind', [albTrafficSchema, route53TrafficSchema], {
+  error: (issue) =>
+    issue.code === 'invalid_union' ? 'unknown traffic kind: expected "alb" or "route53"' : undefined,
+});
+
+export type AlbTrafficConfig = z.output<typeof albTrafficSchema>;
+
+export { albTraffic, drainSeconds } from './routes';
 
 /** An IAM role by ARN, as a task definition names its task and execution roles. */
 const roleArn = matching(

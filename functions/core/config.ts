@@ -1,6 +1,7 @@
 import { analysisSchema, approvalsSchema, notificationsSchema, readinessSchema } from './config-analysis';
 import { hooksSchema } from './config-hooks';
 import { deployerSchema, repositoryName, serviceName, stepsSchema, trafficSchema } from './config-route';
+import { exactRecordWeights, weightMessage } from './config-route53';
 import {
   blueGreenSchema,
   blueGreenSteps,
@@ -14,7 +15,7 @@ import { parseConfig } from './validation';
 import { planLimitIssues } from './workflow-limits';
 import * as z from './zod';
 
-export { repositoryName, serviceName, taskDefinitionFamily } from './config-route';
+export { albTraffic, repositoryName, serviceName, taskDefinitionFamily } from './config-route';
 
 export const serviceConfigSchema = z.strictObject({
   service: serviceName,
@@ -56,8 +57,18 @@ const validServiceConfigSchema = /* @__PURE__ */ z.lazy(() =>
       const issues = strategyIssues(c);
       for (const issue of issues) ctx.addIssue({ code: 'custom', ...issue });
       if (issues.length > 0) return;
-      for (const issue of planLimitIssues({ ...c, steps: stepSpecs(c) }))
-        ctx.addIssue({ code: 'custom', ...issue });
+      const steps = stepSpecs(c);
+      for (const issue of planLimitIssues({ ...c, steps })) ctx.addIssue({ code: 'custom', ...issue });
+      if (c.traffic.kind !== 'route53') return;
+      // Weighted records keep a step's share exactly or not at all (weights 0–255).
+      steps.forEach((s, i) => {
+        if (!exactRecordWeights(s.weight))
+          ctx.addIssue({
+            code: 'custom',
+            path: Array.isArray(c.steps) ? ['steps', i, 'weight'] : ['steps'],
+            message: weightMessage(s.weight),
+          });
+      });
     }),
   ),
 );
@@ -89,13 +100,7 @@ export function parseServiceConfigs(values: unknown): ServiceConfig[] {
         const claims: [string, string, string][] = [
           ['service', 'service', c.service],
           ['repository', 'repository', c.repository],
-          [
-            c.traffic.ruleArn ? 'traffic.ruleArn' : 'traffic.listenerArn',
-            'route',
-            c.traffic.ruleArn ?? c.traffic.listenerArn,
-          ],
-          ['traffic.stableTargetGroupArn', 'targetGroup', c.traffic.stableTargetGroupArn],
-          ['traffic.canaryTargetGroupArn', 'targetGroup', c.traffic.canaryTargetGroupArn],
+          ...trafficClaims(c.traffic),
         ];
         for (const [field, kind, value] of claims) {
           const key = `${kind}:${value}`;
@@ -112,6 +117,23 @@ export function parseServiceConfigs(values: unknown): ServiceConfig[] {
     }),
   );
   return parseConfig(schema, values, 'services');
+}
+
+/** What a service's rollouts change (field, kind, value): no two services may share one. */
+function trafficClaims(t: TrafficConfig): [string, string, string][] {
+  if (t.kind === 'route53') {
+    const records = `${t.hostedZoneId}/${t.recordName}/${t.recordType}`;
+    return [
+      ['traffic.recordName', 'route', `route53:${records}`],
+      ['traffic.stable.targetGroupArn', 'targetGroup', t.stable.targetGroupArn],
+      ['traffic.canary.targetGroupArn', 'targetGroup', t.canary.targetGroupArn],
+    ];
+  }
+  return [
+    [t.ruleArn ? 'traffic.ruleArn' : 'traffic.listenerArn', 'route', t.ruleArn ?? t.listenerArn],
+    ['traffic.stableTargetGroupArn', 'targetGroup', t.stableTargetGroupArn],
+    ['traffic.canaryTargetGroupArn', 'targetGroup', t.canaryTargetGroupArn],
+  ];
 }
 
 /** The X-Ray groups a service's analysis reads: each must exist in the account (the preflight check looks). */

@@ -22,7 +22,9 @@ export const imageSchema = z.strictObject({
 export type ImageRef = z.output<typeof imageSchema>;
 
 /** Where traffic goes for one rollout, resolved by Prepare (target groups may have swapped roles). */
-export const routeSchema = z.strictObject({
+const albRouteSchema = z.strictObject({
+  /** Absent on routes carried by executions started before traffic had kinds. */
+  kind: z.optional(z.literal('alb')),
   listenerArn: nonEmpty,
   ruleArn: z.optional(nonEmpty),
   stableTargetGroupArn: nonEmpty,
@@ -32,6 +34,28 @@ export const routeSchema = z.strictObject({
     z.strictObject({ header: z.string(), values: z.array(z.string()), priority: z.int() }),
   ),
 });
+export type AlbRoute = z.output<typeof albRouteSchema>;
+
+/**
+ * Two weighted records of one name: each version's record (SetIdentifier), its load balancer (where its own
+ * traffic is measured) and its target group (what the deployer sizes), in their current roles.
+ */
+const route53RouteSchema = z.strictObject({
+  kind: z.literal('route53'),
+  hostedZoneId: nonEmpty,
+  recordName: nonEmpty,
+  recordType: z.enum(['A', 'AAAA', 'CNAME']),
+  ttlSeconds: z.int(),
+  stableSetIdentifier: nonEmpty,
+  canarySetIdentifier: nonEmpty,
+  stableLoadBalancerArn: nonEmpty,
+  canaryLoadBalancerArn: nonEmpty,
+  stableTargetGroupArn: nonEmpty,
+  canaryTargetGroupArn: nonEmpty,
+});
+export type Route53Route = z.output<typeof route53RouteSchema>;
+
+export const routeSchema = z.union([albRouteSchema, route53RouteSchema]);
 export type Route = z.output<typeof routeSchema>;
 
 /**
@@ -43,6 +67,10 @@ const startedConfig = z.custom<ServiceConfig>(
   (v) => typeof v === 'object' && v !== null && typeof (v as { service?: unknown }).service === 'string',
   'must be the service config the rollout started with',
 );
+
+export function isRoute53Route(route: Route): route is Route53Route {
+  return route.kind === 'route53';
+}
 
 /** The execution input: self-contained, so a config change never alters a rollout already running. */
 export const rolloutDocSchema = /* @__PURE__ */ z.lazy(() =>

@@ -58,7 +58,8 @@ export interface PlanLimitsInput {
   };
   approvals: { timeoutSeconds: number };
   readiness: { timeoutSeconds: number; pollSeconds: number };
-  traffic: { deregistrationDelaySeconds: number; headerRule?: unknown };
+  /** With `ttlSeconds`, weighted records: cached answers expire before the delay starts. */
+  traffic: { deregistrationDelaySeconds: number; headerRule?: unknown; ttlSeconds?: number };
   hooks?: Partial<
     Record<HookStage, readonly { timeoutSeconds: number; pollSeconds: number; retries: number }[]>
   >;
@@ -154,7 +155,7 @@ export function planWorstCase(
     approvals: approvalSteps * plan.approvals.timeoutSeconds,
     readiness: 2 * plan.readiness.timeoutSeconds,
     capacity: steps * plan.readiness.timeoutSeconds,
-    drain: plan.traffic.deregistrationDelaySeconds,
+    drain: plan.traffic.deregistrationDelaySeconds + (plan.traffic.ttlSeconds ?? 0),
   };
   const seconds =
     parts.hooks +

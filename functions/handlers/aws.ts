@@ -10,6 +10,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -23,6 +24,8 @@ import { DynamoRolloutStore } from '../adapters/aws/dynamodb';
 import { EventBridgeStateChanges } from '../adapters/aws/eventbridge';
 import { AwsHookCaller } from '../adapters/aws/hooks';
 import { PagerDutyNotifier } from '../adapters/aws/pagerduty';
+import { Route53TrafficRouter } from '../adapters/aws/route53';
+import { routerByKind } from '../adapters/aws/routers';
 import { realSleep, SDK_CLIENT_CONFIG } from '../adapters/aws/sdk';
 import { SecretCache } from '../adapters/aws/secretsmanager';
 import { StepFunctionsExecutions } from '../adapters/aws/sfn';
@@ -84,6 +87,7 @@ export const documentClient = /* @__PURE__ */ onFirstSend((config) =>
 const sfnClient = /* @__PURE__ */ onFirstSend((config) => traced(new SFNClient(config)));
 const elbv2Client = /* @__PURE__ */ onFirstSend((config) => traced(new ElasticLoadBalancingV2Client(config)));
 const ecsClient = /* @__PURE__ */ onFirstSend((config) => traced(new ECSClient(config)));
+const route53Client = /* @__PURE__ */ onFirstSend((config) => traced(new Route53Client(config)));
 const cloudwatchClient = /* @__PURE__ */ onFirstSend((config) => traced(new CloudWatchClient(config)));
 const snsClient = /* @__PURE__ */ onFirstSend((config) => traced(new SNSClient(config)));
 export const secretsClient = /* @__PURE__ */ onFirstSend((config) =>
@@ -112,10 +116,17 @@ export const store = /* @__PURE__ */ lazy(
 export const executions = /* @__PURE__ */ lazy(
   (): Executions => new StepFunctionsExecutions(sfnClient(), env.stateMachineArn()),
 );
+/** The router of each route's `traffic.kind`: ALB listeners, Route 53 weighted records. */
 export const router = /* @__PURE__ */ lazy((): TrafficRouter => {
   const tag = env.controllerTag();
-  return new AlbTrafficRouter(elbv2Client(), {
-    ...(tag ? { controllerTag: { Key: CONTROLLER_TAG_KEY, Value: tag } } : {}),
+  return routerByKind({
+    alb: lazy(
+      () =>
+        new AlbTrafficRouter(elbv2Client(), {
+          ...(tag ? { controllerTag: { Key: CONTROLLER_TAG_KEY, Value: tag } } : {}),
+        }),
+    ),
+    route53: lazy(() => new Route53TrafficRouter(route53Client())),
   });
 });
 export const deployerFor = /* @__PURE__ */ lazy(

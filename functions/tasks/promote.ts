@@ -8,6 +8,7 @@
 
 import { WeightsNotAppliedError } from '../core/errors';
 import { imageLabel } from '../core/rollout';
+import { drainSeconds } from '../core/routes';
 import * as z from '../core/zod';
 import { routedInput } from './lib/inputs';
 import {
@@ -75,7 +76,7 @@ export function makePromote(deps: PromoteDeps) {
       if (deployer.swapsTargetGroups) return { seconds: 0 };
       await shiftTraffic(deps, route, 0);
       await store.updateRollout(rollout.rolloutId, { canaryPercent: 0, updatedAt: now() });
-      const drain = config.traffic.deregistrationDelaySeconds;
+      const drain = drainSeconds(config.traffic);
       return { seconds: drain > 0 ? clock.workflowSeconds(drain) : 0 };
     }
 

@@ -20,6 +20,7 @@ import {
   TEST_ROUTE_POLL_SECONDS,
 } from '../core/hooks';
 import { planStepSchema } from '../core/plan';
+import { headerRuleOf } from '../core/routes';
 import * as z from '../core/zod';
 import type { Clock, HookCaller, Log, RolloutStore, StateChangeBus, TrafficRouter } from '../ports';
 import { routedInput } from './lib/inputs';
@@ -66,7 +67,7 @@ export function makeRunHook(deps: RunHookDeps) {
     const since = p.since ?? now.toISOString();
     const elapsed = Math.max(0, Math.round((now.getTime() - Date.parse(since)) / 1000));
     const label = `hook ${spec.name} (${p.stage}${stepLabel(p)})`;
-    if (p.stage === 'beforeTraffic' && route.headerRule) {
+    if (p.stage === 'beforeTraffic' && headerRuleOf(route)) {
       const open = await router.verifyWeights(route, 0, { testRoute: true });
       if (!open) {
         if (elapsed >= spec.timeoutSeconds)
@@ -76,7 +77,12 @@ export function makeRunHook(deps: RunHookDeps) {
       }
     }
     const calls = p.calls + 1;
-    const request = hookRequest({ rollout, route, stage: p.stage, step: p.step }, spec.name, calls, since);
+    const request = hookRequest(
+      { rollout, route: { headerRule: headerRuleOf(route) }, stage: p.stage, step: p.step },
+      spec.name,
+      calls,
+      since,
+    );
     const outcome = await deps.hooks.call(spec, request, callSeconds(spec, elapsed));
     const decision = decideHook(spec, { calls, failures: p.failures, elapsedSeconds: elapsed }, outcome);
     const record = (status: 'pass' | 'fail' | 'running' | 'unavailable', message: string) =>

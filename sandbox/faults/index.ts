@@ -28,12 +28,14 @@ export { FaultInjector } from './injector';
 export { checkInvariants } from './invariants';
 export type { AsyncFailure } from './invocations';
 export {
+  ALL_FAULT_KINDS,
   ENTRY_POINTS,
   FAULT_KINDS,
   type Fault,
   type FaultableFunction,
   type FaultKind,
   LAMBDA_KINDS,
+  ROUTE53_KINDS,
   type Schedule,
   STORE_ERRORS,
   STORE_KINDS,

@@ -1,4 +1,5 @@
 import { OperationError } from '../../cli/results';
+import { configuredTargetGroups, routeOf } from '../../functions/core/routes';
 import { alarmStateChangeEvent, ecrPushEvent } from '../aws-events';
 import { DEMO_ALARM } from '../demo';
 import type { World } from '../world';
@@ -21,6 +22,30 @@ export class FaultInjector extends InvocationFaults {
   readonly pushes: { tag: string; id: string; time: string }[] = [];
   /** Executions started before the first late push of an older image: a v0 rollout among the later ones is wrong. */
   lateOlderPushAfter: number | undefined;
+
+  /** Someone moves the route's traffic back to stable by hand, outside the rollout. */
+  private async drift(kind: 'drift', rolloutId: string | undefined): Promise<void> {
+    const world = this.world;
+    if (!world) return;
+    this.count(kind);
+    if (rolloutId) this.blamed.add(rolloutId);
+    const t = world.config().traffic;
+    // Someone (a person, infrastructure as code reapplying its template) puts the listener (or the records) back
+    // on stable.
+    await this.context.run({ fn: 'Drift', call: 0, ops: 0 }, () =>
+      t.kind === 'route53'
+        ? world.controllerRouter.setWeights(routeOf(t), 0)
+        : world.router.setWeights(
+            {
+              listenerArn: t.listenerArn,
+              stableTargetGroupArn: t.stableTargetGroupArn,
+              canaryTargetGroupArn: t.canaryTargetGroupArn,
+            },
+            0,
+          ),
+    );
+    await new Promise((r) => setTimeout(r, 3));
+  }
 
   /** Events the schedule delivers while the invocation runs, before its body. */
   protected async deliverDuring(f: Fault, rolloutId: string | undefined): Promise<void> {
@@ -67,24 +92,18 @@ export class FaultInjector extends InvocationFaults {
         this.count(f.kind);
         await Promise.all([this.alarm(rolloutId), this.alarm(rolloutId)]);
         return;
-      case 'drift': {
-        this.count(f.kind);
-        if (rolloutId) this.blamed.add(rolloutId);
-        const t = world.config().traffic;
-        // Someone (a person, infrastructure as code reapplying its template) puts the listener back on stable.
-        await this.context.run({ fn: 'Drift', call: 0, ops: 0 }, () =>
-          world.router.setWeights(
-            {
-              listenerArn: t.listenerArn,
-              stableTargetGroupArn: t.stableTargetGroupArn,
-              canaryTargetGroupArn: t.canaryTargetGroupArn,
-            },
-            0,
-          ),
-        );
-        await new Promise((r) => setTimeout(r, 3));
+      case 'drift':
+        await this.drift(f.kind, rolloutId);
         return;
-      }
+      case 'route53Throttled':
+      case 'route53PriorRequest':
+      case 'route53SyncSlow':
+        // Only behind weighted records: a listener's service has no Route 53 to fail.
+        if (world.config().traffic.kind === 'route53') {
+          this.count(f.kind);
+          world.route53.inject(f.kind, 1 + (f.at ?? 0));
+        }
+        return;
       case 'pagerDutyDown':
         this.count(f.kind);
         this.refusing.pagerduty += 1 + (f.at ?? 0);
@@ -128,11 +147,13 @@ export class FaultInjector extends InvocationFaults {
     if (!world || !rolloutId) return;
     const n = (this.pauses.get(rolloutId) ?? 0) + 1;
     this.pauses.set(rolloutId, n);
-    const t = world.config().traffic;
-    const weights = world.lb.appliedState(t.listenerArn)?.weights ?? {};
-    if ((weights[t.canaryTargetGroupArn] ?? 0) !== 0 || !(weights[t.stableTargetGroupArn] ?? 0))
-      this.violations.push(`paused on a failure with traffic not 100% on stable: ${JSON.stringify(weights)}`);
-    if (!world.backends.get(t.canaryTargetGroupArn))
+    const groups = configuredTargetGroups(world.config().traffic);
+    const canaryPercent = world.appliedCanaryPercent();
+    if (canaryPercent !== 0)
+      this.violations.push(
+        `paused on a failure with traffic not 100% on stable: ${canaryPercent}% on the canary`,
+      );
+    if (!world.backends.get(groups.canary))
       this.violations.push('paused on a failure with the canary scaled down');
     const paged = world.receiver.messages.some(
       (m) => m.channel === 'pagerduty' && m.body.dedup_key === rolloutId,

@@ -1,4 +1,5 @@
 import type { RolloutRecord } from '../../functions/core/rollout';
+import { configuredTargetGroups } from '../../functions/core/routes';
 import { SERVER_ERRORS } from '../demo';
 import type { World } from '../world';
 import type { FaultInjector } from './injector';
@@ -54,6 +55,19 @@ function turnedDown(
  * The controller's invariants, as checks on a settled world: traffic 100% on stable, nothing scaled down with
  * weight, nothing left running or locked, one rollout per image, failures paged and promotions not.
  */
+/** The route's weights as configured and as the data plane applies them (listener, or records' DNS servers). */
+function routeWeights(world: World): {
+  configured?: Record<string, number>;
+  applied?: Record<string, number>;
+} {
+  const t = world.config().traffic;
+  if (t.kind === 'route53')
+    return { configured: world.route53.weights(t, 'listed'), applied: world.route53.weights(t, 'answering') };
+  const configured = world.lb.configuredState(t.listenerArn)?.weights;
+  const applied = world.lb.appliedState(t.listenerArn)?.weights;
+  return { ...(configured ? { configured } : {}), ...(applied ? { applied } : {}) };
+}
+
 export async function checkInvariants(world: World, injector: FaultInjector): Promise<string[]> {
   const v: string[] = [...world.violations.map((x) => `scaled down with weight: ${x}`)];
   if (world.executions.list().some((e) => e.status === 'RUNNING')) v.push('an execution is still running');
@@ -65,16 +79,16 @@ export async function checkInvariants(world: World, injector: FaultInjector): Pr
     );
   if (injector.deadLetters.length > 0)
     v.push(`dead letters left after a redrive: ${injector.deadLetters.map((d) => d.fn).join(', ')}`);
-  const t = world.config().traffic;
-  const configured = world.lb.configuredState(t.listenerArn);
-  const applied = world.lb.appliedState(t.listenerArn);
-  if (JSON.stringify(configured?.weights) !== JSON.stringify(applied?.weights)) v.push('weights not applied');
-  const stableWeight = applied?.weights[t.stableTargetGroupArn] ?? 0;
-  const canaryWeight = applied?.weights[t.canaryTargetGroupArn] ?? 0;
+  const tgs = configuredTargetGroups(world.config().traffic);
+  const { configured, applied } = routeWeights(world);
+  // Weighted records: what the zone lists is what every DNS server answers (the last change INSYNC).
+  if (JSON.stringify(configured) !== JSON.stringify(applied)) v.push('weights not applied');
+  const stableWeight = applied?.[tgs.stable] ?? 0;
+  const canaryWeight = applied?.[tgs.canary] ?? 0;
   if (!(stableWeight > 0 && canaryWeight === 0))
-    v.push(`traffic not 100% on stable: ${JSON.stringify(applied?.weights)}`);
-  if (world.backends.get(t.canaryTargetGroupArn)) v.push('canary still running');
-  const serving = world.backends.get(t.stableTargetGroupArn)?.version.tag;
+    v.push(`traffic not 100% on stable: ${JSON.stringify(applied)}`);
+  if (world.backends.get(tgs.canary)) v.push('canary still running');
+  const serving = world.backends.get(tgs.stable)?.version.tag;
 
   const records = (await world.store.listByService(world.config().service, 100)).filter(
     Boolean,

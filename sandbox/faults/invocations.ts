@@ -3,8 +3,8 @@ import type { Route } from '../../functions/core/rollout';
 import type { MetricSource } from '../../functions/ports';
 import type { World } from '../world';
 import {
+  ALL_FAULT_KINDS,
   CONDITIONAL_OPS,
-  FAULT_KINDS,
   FAULTS,
   type Fault,
   type FaultKind,
@@ -46,7 +46,7 @@ export interface AsyncFailure {
 export abstract class InvocationFaults {
   private readonly calls = new Map<string, number>();
   protected readonly context = new AsyncLocalStorage<Invocation>();
-  readonly injected = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  readonly injected = Object.fromEntries(ALL_FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   /** Events Lambda gave up on after its retries (the on-failure destination). */
   readonly deadLetters: AsyncFailure[] = [];
   /** Work started outside the executions (async invocations, operators); settle waits for it. */
@@ -151,7 +151,7 @@ export abstract class InvocationFaults {
     const owner = this.listenerOwner;
     if (share && owner && owner.rolloutId !== rolloutId && owner.share)
       this.violations.push(
-        `two executions weight one listener: ${rolloutId} set ${canaryPercent}%${testRoute ? ' (test traffic)' : ''} while ${owner.rolloutId}'s canary had ${owner.canary}% on ${route.listenerArn}`,
+        `two executions weight one listener: ${rolloutId} set ${canaryPercent}%${testRoute ? ' (test traffic)' : ''} while ${owner.rolloutId}'s canary had ${owner.canary}% on ${route.kind === 'route53' ? route.recordName : route.listenerArn}`,
       );
     this.listenerOwner =
       share || owner?.rolloutId === rolloutId ? { rolloutId, canary: canaryPercent, share } : owner;

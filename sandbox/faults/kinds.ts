@@ -41,7 +41,15 @@ const WORLD_KINDS = [
   'lateAlarm',
 ] as const;
 export const FAULT_KINDS = [...LAMBDA_KINDS, ...STORE_KINDS, ...EVENT_KINDS, ...WORLD_KINDS] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+/**
+ * Route 53's API failing under a service behind weighted records (schedules with `route: 'route53'`), by
+ * API_ChangeResourceRecordSets and API_GetChange: Throttling (its request rate), PriorRequestNotComplete (the
+ * zone's previous change still being processed), and a change that stays PENDING longer than the router waits.
+ */
+export const ROUTE53_KINDS = ['route53Throttled', 'route53PriorRequest', 'route53SyncSlow'] as const;
+/** Every kind a schedule may hold. */
+export const ALL_FAULT_KINDS = [...FAULT_KINDS, ...ROUTE53_KINDS] as const;
+export type FaultKind = (typeof ALL_FAULT_KINDS)[number];
 export type LambdaKind = (typeof LAMBDA_KINDS)[number];
 export type StoreKind = (typeof STORE_KINDS)[number];
 
@@ -138,6 +146,8 @@ export interface Schedule {
    * switch to 100% kept for the rollback window. Never generated: a campaign chooses it for all its schedules.
    */
   strategy?: 'blueGreen';
+  /** The service's traffic: a listener (default) or two weighted records in Route 53. */
+  route?: 'route53';
 }
 
 export function named(name: string, message: string): Error {

@@ -1,4 +1,5 @@
-import { DEMO_ALARM, DEMO_CANARY_TG, demoService, HEALTHY, SERVER_ERRORS } from '../demo';
+import { configuredTargetGroups } from '../../functions/core/routes';
+import { DEMO_ALARM, DEMO_CANARY_TG, demoRoute53Traffic, demoService, HEALTHY, SERVER_ERRORS } from '../demo';
 import { World } from '../world';
 import { FaultInjector } from './injector';
 import { checkInvariants } from './invariants';
@@ -48,8 +49,7 @@ export async function runSchedule(
     await options.tamper?.(world);
     const violations = [...injector.violations, ...(await checkInvariants(world, injector))];
     if (!settled || !after) violations.push('did not settle: an execution or an operation never ended');
-    const t = world.config().traffic;
-    const stable = world.backends.get(t.stableTargetGroupArn)?.version.tag;
+    const stable = world.backends.get(configuredTargetGroups(world.config().traffic).stable)?.version.tag;
     const outcome: Outcome = violations.some((v) =>
       /^(did not settle|an execution is still running|lock still held|rollout .* ended)/.test(v),
     )
@@ -90,7 +90,10 @@ function faultWorld(schedule: Schedule, injector: FaultInjector): World {
         }
       : { steps: _steps }),
     ...demo,
-    traffic: { ...demoService().traffic, deregistrationDelaySeconds: 0 },
+    traffic: {
+      ...(schedule.route === 'route53' ? demoRoute53Traffic(5) : demoService().traffic),
+      deregistrationDelaySeconds: 0,
+    },
     analysis: {
       alarms: [DEMO_ALARM],
       minRequests: 100,

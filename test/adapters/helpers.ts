@@ -1,7 +1,7 @@
 /** Shared fixtures for the adapter tests: realistic ARNs, SDK-shaped errors, a retry policy that never waits. */
 import type { RetryOptions } from '../../functions/adapters/aws/sdk';
 import { parseServiceConfig, type ServiceConfigInput } from '../../functions/core/config';
-import type { Route } from '../../functions/core/rollout';
+import type { AlbRoute, Route53Route } from '../../functions/core/rollout';
 
 export const ACCOUNT = '123456789012';
 export const LISTENER_ARN = `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2`;
@@ -12,9 +12,31 @@ export const CANARY_TG = `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:targ
 export const DIGEST = `sha256:${'ab12'.repeat(16)}`;
 export const REGISTRY = `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`;
 
-export function route(extra: Partial<Route> = {}): Route {
+export function route(extra: Partial<AlbRoute> = {}): AlbRoute {
   return {
     listenerArn: LISTENER_ARN,
+    stableTargetGroupArn: STABLE_TG,
+    canaryTargetGroupArn: CANARY_TG,
+    ...extra,
+  };
+}
+
+export const HOSTED_ZONE = 'Z0123456789ABCDEFGHIJ';
+export const STABLE_LB = `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:loadbalancer/app/web-blue/50dc6c495c0c9188`;
+export const CANARY_LB = `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:loadbalancer/app/web-green/6c4b1d2e3f4a5b6c`;
+
+/** Two weighted records of api.example.com, blue (stable) and green (canary), each in front of its own ALB. */
+export function route53Route(extra: Partial<Route53Route> = {}): Route53Route {
+  return {
+    kind: 'route53',
+    hostedZoneId: HOSTED_ZONE,
+    recordName: 'api.example.com',
+    recordType: 'CNAME',
+    ttlSeconds: 60,
+    stableSetIdentifier: 'blue',
+    canarySetIdentifier: 'green',
+    stableLoadBalancerArn: STABLE_LB,
+    canaryLoadBalancerArn: CANARY_LB,
     stableTargetGroupArn: STABLE_TG,
     canaryTargetGroupArn: CANARY_TG,
     ...extra,

@@ -9,7 +9,8 @@ import {
 } from '../../cli/check/permissions';
 import { isShortServiceArn, xrayFindings } from '../../cli/check/resources';
 import { albFindings, type RouteAccount } from '../../cli/check/route';
-import { parseServiceConfig, type TrafficConfig } from '../../functions/core/config';
+import { parseServiceConfig } from '../../functions/core/config';
+import { albTraffic, type AlbTrafficConfig as TrafficConfig } from '../../functions/core/config-route';
 import { HANDLERS } from '../../infra/canary-controller';
 import { checkedConfig, LOAD_BALANCER_ARN } from '../helpers/check-account';
 import { CANARY_TG_ARN, LISTENER_ARN, LISTENER_RULE_ARN, STABLE_TG_ARN } from '../helpers/config';
@@ -191,7 +192,7 @@ describe('the calls each function makes', () => {
 
   it('weights the listener when there is no rule; creates the header rule on the listener and a new rule', () => {
     const config = parseServiceConfig(checkedConfig());
-    config.traffic.ruleArn = undefined;
+    albTraffic(config.traffic).ruleArn = undefined;
     const calls = requiredCalls({ routes: true }, config, facts);
     expect(calls).toContainEqual({ action: 'elasticloadbalancing:ModifyListener', resource: LISTENER_ARN });
     expect(
@@ -202,7 +203,7 @@ describe('the calls each function makes', () => {
       action: 'elasticloadbalancing:CreateRule',
       resource: `${LISTENER_ARN.replace(':listener/', ':listener-rule/')}/*`,
     });
-    config.traffic.headerRule = undefined;
+    albTraffic(config.traffic).headerRule = undefined;
     expect(requiredCalls({ routes: true }, config, facts).map((c) => c.action)).not.toContain(
       'elasticloadbalancing:CreateRule',
     );

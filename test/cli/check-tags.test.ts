@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { controllerTagFindings, FUNCTION_NEEDS, requiredCalls } from '../../cli/check/permissions';
 import { routeTaggedResources } from '../../cli/check/route';
 import { parseServiceConfigs } from '../../functions/core/config';
+import { albTraffic } from '../../functions/core/config-route';
 import { checkedConfig } from '../helpers/check-account';
 import { LISTENER_RULE_ARN } from '../helpers/config';
 
@@ -16,9 +17,9 @@ const config = () =>
 describe('controller tag findings', () => {
   it('reports a listener without the tag, and one tagged for another controller, with the command that tags it', () => {
     const c = config();
-    const resources = routeTaggedResources(c.traffic, {
+    const resources = routeTaggedResources(albTraffic(c.traffic), {
       found: {
-        [c.traffic.listenerArn]: [{ Key: 'team', Value: 'web' }],
+        [albTraffic(c.traffic).listenerArn]: [{ Key: 'team', Value: 'web' }],
         [LISTENER_RULE_ARN]: [{ Key: 'canary-controller', Value: 'Other' }],
       },
     });
@@ -27,8 +28,8 @@ describe('controller tag findings', () => {
     expect(findings[0]).toMatchObject({
       check: 'tags',
       status: 'error',
-      message: `listener ${c.traffic.listenerArn} has no canary-controller tag: the controller may not change it`,
-      fix: `tag it: aws elbv2 add-tags --resource-arns ${c.traffic.listenerArn} --tags Key=canary-controller,Value=Platform`,
+      message: `listener ${albTraffic(c.traffic).listenerArn} has no canary-controller tag: the controller may not change it`,
+      fix: `tag it: aws elbv2 add-tags --resource-arns ${albTraffic(c.traffic).listenerArn} --tags Key=canary-controller,Value=Platform`,
     });
     expect(findings[1]?.message).toBe(
       `listener rule ${LISTENER_RULE_ARN} is tagged canary-controller = Other, another controller's: this one (Platform) may not change it`,
@@ -38,13 +39,13 @@ describe('controller tag findings', () => {
   it('is ok when every resource carries it, and not checked when tags could not be read', () => {
     const c = config();
     const tagged = { Key: 'canary-controller', Value: 'Platform' };
-    const all = routeTaggedResources(c.traffic, {
-      found: { [c.traffic.listenerArn]: [tagged], [LISTENER_RULE_ARN]: [tagged] },
+    const all = routeTaggedResources(albTraffic(c.traffic), {
+      found: { [albTraffic(c.traffic).listenerArn]: [tagged], [LISTENER_RULE_ARN]: [tagged] },
     });
     expect(controllerTagFindings('Platform', all)).toEqual([
       { check: 'tags', status: 'ok', message: '2 resources tagged canary-controller = Platform' },
     ]);
-    const unread = routeTaggedResources(c.traffic, {
+    const unread = routeTaggedResources(albTraffic(c.traffic), {
       failed: 'elasticloadbalancing:DescribeTags was denied to you',
     });
     expect(controllerTagFindings('Platform', unread).map((f) => f.status)).toEqual([
@@ -101,7 +102,7 @@ describe('IAM simulation with tags', () => {
       'aws:RequestTag/canary-controller:header-rule-for': LISTENER_RULE_ARN,
       'aws:RequestTag/canary-controller': 'Platform',
     };
-    const newRule = `${c.traffic.listenerArn.replace(':listener/', ':listener-rule/')}/*`;
+    const newRule = `${albTraffic(c.traffic).listenerArn.replace(':listener/', ':listener-rule/')}/*`;
     expect(calls).toContainEqual({
       action: 'elasticloadbalancing:AddTags',
       resource: newRule,

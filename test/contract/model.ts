@@ -69,6 +69,13 @@ export const NEWER_MEMBERS: ReadonlyArray<{
     reference:
       'https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceConnectConfiguration.html',
   },
+  // Geoproximity records (2024): the Route 53 router sends a weighted record back as it read it, never with this.
+  {
+    serviceId: 'Route 53',
+    shape: 'ResourceRecordSet',
+    member: 'GeoProximityLocation',
+    reference: 'https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html',
+  },
 ];
 
 const MODELS_DIR = join(import.meta.dirname, 'models');

@@ -9,6 +9,7 @@
  * "ECR DescribeRepositories", "XRay GetGroups"). The entry's test fails when the adapter does not send each named
  * request or sends one the model rejects. A service with no model yet: add it to SERVICES in update-models.ts.
  */
+
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -37,6 +38,12 @@ import {
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { IAMClient, ListRoleTagsCommand } from '@aws-sdk/client-iam';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -68,6 +75,7 @@ import { DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
 import { EcsDeployer } from '../../functions/adapters/aws/ecs';
 import { EventBridgeStateChanges } from '../../functions/adapters/aws/eventbridge';
 import { AwsHookCaller } from '../../functions/adapters/aws/hooks';
+import { Route53TrafficRouter } from '../../functions/adapters/aws/route53';
 import { SecretCache } from '../../functions/adapters/aws/secretsmanager';
 import { StepFunctionsExecutions } from '../../functions/adapters/aws/sfn';
 import { SnsNotifier } from '../../functions/adapters/aws/sns';
@@ -78,6 +86,7 @@ import { hookRequest } from '../../functions/core/hooks';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
 import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
+import { headerRuleOf } from '../../functions/core/routes';
 import { stateChangeOf } from '../../functions/core/state-change';
 import { readAsset } from '../../functions/handlers/publish-configs';
 import type { RolloutEvent } from '../../functions/ports';
@@ -90,6 +99,7 @@ import {
   REGISTRY,
   RULE_ARN,
   route,
+  route53Route,
   STABLE_TG,
 } from '../adapters/helpers';
 import { answerFrom, checkedConfig, cleanAccount, controllerRoles } from '../helpers/check-account';
@@ -110,6 +120,7 @@ const clients = {
   s3: new S3Client({ region }),
   cloudformation: new CloudFormationClient({ region }),
   lambda: new LambdaClient({ region }),
+  route53: new Route53Client({ region }),
   // As the handlers build it (functions/handlers/aws.ts).
   doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region }), {
     marshallOptions: { removeUndefinedValues: true },
@@ -128,6 +139,7 @@ const mocks = {
   s3: mockClient(clients.s3),
   cloudformation: mockClient(clients.cloudformation),
   lambda: mockClient(clients.lambda),
+  route53: mockClient(clients.route53),
   // The CLI builds its own clients (cli/aws.ts): mocked by class.
   ecr: mockClient(ECRClient),
   events: mockClient(EventBridgeClient),
@@ -298,6 +310,37 @@ interface Case {
 }
 
 const CASES: Case[] = [
+  {
+    name: 'Route 53: both weighted records upserted in one change batch, the change followed until INSYNC',
+    covers: ['Route 53 ListResourceRecordSets', 'Route 53 ChangeResourceRecordSets', 'Route 53 GetChange'],
+    run: async () => {
+      // Alias records to two load balancers, the longest SetIdentifier the model allows (128).
+      const alias = (id: string, weight: number) => ({
+        Name: 'api.example.com.',
+        Type: 'A' as const,
+        SetIdentifier: id,
+        Weight: weight,
+        AliasTarget: {
+          HostedZoneId: 'Z35SXDOTRQ7X7K',
+          DNSName: `${id.slice(0, 20)}.us-east-1.elb.amazonaws.com.`,
+          EvaluateTargetHealth: true,
+        },
+      });
+      const [blue, green] = [`b${'l'.repeat(127)}`, 'green'];
+      mocks.route53.on(ListResourceRecordSetsCommand).resolves({
+        ResourceRecordSets: [alias(blue, 255), alias(green, 0)],
+        IsTruncated: false,
+        MaxItems: 300,
+      });
+      const info = { Id: '/change/C2682N5HXP0BZ4', SubmittedAt: new Date('2026-03-14T09:30:00Z') };
+      mocks.route53
+        .on(ChangeResourceRecordSetsCommand)
+        .resolves({ ChangeInfo: { ...info, Status: 'PENDING' } });
+      mocks.route53.on(GetChangeCommand).resolves({ ChangeInfo: { ...info, Status: 'INSYNC' } });
+      const r = route53Route({ recordType: 'A', stableSetIdentifier: blue, canarySetIdentifier: green });
+      await new Route53TrafficRouter(clients.route53, noWait).setWeights(r, 2);
+    },
+  },
   {
     name: 'ALB: weights on the listener, the header rule created behind a Cognito action',
     covers: [
@@ -514,7 +557,7 @@ const CASES: Case[] = [
         .resolves({ StatusCode: 200, Payload: new TextEncoder().encode('{"status":"pass"}') as never });
       const caller = new AwsHookCaller(clients.lambda);
       const request = hookRequest(
-        { rollout, route: ROUTE, stage: 'beforeTraffic' },
+        { rollout, route: { headerRule: headerRuleOf(ROUTE) }, stage: 'beforeTraffic' },
         'smoke',
         1,
         '2026-03-14T09:41:00Z',

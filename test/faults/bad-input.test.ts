@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { albTraffic } from '../../functions/core/config-route';
 import { CONTROLLER_EVENT_SOURCE } from '../../functions/core/events';
 import { demoService } from '../../sandbox/demo';
 import type { World } from '../../sandbox/world';
@@ -124,7 +125,7 @@ describe('bad input at every event entry point', () => {
     const cases = Object.entries(events).flatMap(([handler, variants]) =>
       variants.flatMap((v) => v.required.map((path) => ({ handler, event: v.event, path: [...path] }))),
     );
-    const listener = world.config().traffic.listenerArn;
+    const listener = albTraffic(world.config().traffic).listenerArn;
     const before = JSON.stringify(world.lb.configuredState(listener));
     let tried = 0;
     await fc.assert(

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ServiceConfigInput } from '../../functions/core/config';
-import type { Route } from '../../functions/core/rollout';
+import { albTraffic } from '../../functions/core/config-route';
+import type { AlbRoute } from '../../functions/core/rollout';
 import { DEMO_ALARM, demoService, HEALTHY } from '../../sandbox/demo';
 import type { World } from '../../sandbox/world';
 import { alarmEvent, ctx, expectSettled, pages, SHORT_PLAN, snsEvents, startWorld } from '../helpers/world';
@@ -98,7 +99,7 @@ function interleave(world: World, percent: number, during: () => Promise<unknown
   const written = new Promise<void>((resolve) => {
     wrote = resolve;
   });
-  router.setWeights = async (route: Route, canaryPercent: number) => {
+  router.setWeights = async (route: AlbRoute, canaryPercent: number) => {
     if (canaryPercent === percent && !started) {
       started = during().finally(wrote);
       ran(started);
@@ -146,7 +147,7 @@ describe('weights changed outside the rollout', () => {
     expect(world.appliedCanaryPercent()).toBe(25);
 
     // Someone sets the listener to 90/10 by hand (the console, or infrastructure as code putting its weights back).
-    const t = world.config().traffic;
+    const t = albTraffic(world.config().traffic);
     world.lb.configure(t.listenerArn, {
       weights: { [t.stableTargetGroupArn]: 9, [t.canaryTargetGroupArn]: 1 },
     });
@@ -188,7 +189,7 @@ describe('weights changed outside the rollout, under analysis.onDrift: pause', (
     const started = await world.push('v2');
     if (started.status !== 'started' || !started.rolloutId) throw new Error('not started');
     await world.waitForWait(started.rolloutId, 'bake');
-    const t = world.config().traffic;
+    const t = albTraffic(world.config().traffic);
     world.lb.configure(t.listenerArn, {
       weights: { [t.stableTargetGroupArn]: 9, [t.canaryTargetGroupArn]: 1 },
     });

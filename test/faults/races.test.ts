@@ -62,7 +62,9 @@ describe('races and duplicates', () => {
     expect(world.executions.list().map((e) => e.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
     expect(world.store.heldLocks()).toEqual([]);
     for (const s of services)
-      expect(world.backends.get(s.traffic.stableTargetGroupArn)?.version.tag).toBe('v2');
+      expect(
+        world.backends.get((s.traffic as { stableTargetGroupArn: string }).stableTargetGroupArn)?.version.tag,
+      ).toBe('v2');
   });
 
   it('duplicate and out-of-order alarm events roll back once', async () => {

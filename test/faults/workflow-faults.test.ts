@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { runCampaign } from '../../bench/faults';
+import { albTraffic } from '../../functions/core/config-route';
 import { scheduleFor } from '../../sandbox/fault-schedules';
 import {
   FAULT_KINDS,
   FaultInjector,
   LAMBDA_KINDS,
+  ROUTE53_KINDS,
   runSchedule,
   type Schedule,
   STORE_ERRORS,
@@ -51,6 +53,41 @@ describe('the real workflow under injected faults', () => {
     await spin;
     expect(second).toEqual(first);
   }, 120_000);
+
+  it('keeps every invariant behind Route 53 weighted records, with its API throttled, busy or slow to sync', async () => {
+    // Route 53's own failures, and the ones that move traffic on their own (alarm, drift) or interrupt a change.
+    const kinds = [...ROUTE53_KINDS, 'alarm', 'drift', 'timeout'] as const;
+    const result = await runCampaign(20261131, 10, kinds, undefined, [], undefined, 'route53');
+    const broken = Object.entries(result.byKind).map(
+      ([kind, b]) => `${kind}: e.g. ${JSON.stringify(b.schedule)}: ${b.violations.join('; ')}`,
+    );
+    expect(broken).toEqual([]);
+    expect(result.outcomes.stuck).toBe(0);
+    expect(result.outcomes.promoted).toBeGreaterThan(0);
+    expect(result.outcomes.rolledBack).toBeGreaterThan(0);
+    for (const kind of ROUTE53_KINDS) expect(result.faults[kind], kind).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('behind weighted records, a change PENDING past the wait and a throttled change both end INSYNC, 100% on stable', async () => {
+    const result = await runSchedule({
+      ...schedule(
+        [
+          { fn: 'SetWeight', call: 1, kind: 'route53SyncSlow', at: 0 },
+          { fn: 'Rollback', call: 0, kind: 'route53Throttled', at: 3 },
+          { fn: 'Rollback', call: 0, kind: 'route53PriorRequest', at: 1 },
+        ],
+        true,
+      ),
+      route: 'route53',
+    });
+    expect(result.violations).toEqual([]);
+    expect(result.outcome).toBe('rolledBack');
+    expect(result.injected).toMatchObject({
+      route53SyncSlow: 1,
+      route53Throttled: 1,
+      route53PriorRequest: 1,
+    });
+  });
 
   it('fails invocations under the names AWS reports: a timeout is Sandbox.Timedout, a crash or out-of-memory Lambda.Unknown', async () => {
     const raised: Record<string, string> = {};
@@ -214,7 +251,7 @@ describe('the real workflow under injected faults', () => {
   it('reports traffic left on the canary and a lock left behind (the checks can fail)', async () => {
     const result = await runSchedule(schedule([]), {
       tamper: async (world) => {
-        await world.router.setWeights(world.config().traffic, 50);
+        await world.router.setWeights(albTraffic(world.config().traffic), 50);
         await new Promise((r) => setTimeout(r, 10));
         await world.store.acquireLock('web', 'someone', new Date());
       },

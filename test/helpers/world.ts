@@ -1,4 +1,5 @@
 import { afterEach } from 'vitest';
+import { configuredTargetGroups } from '../../functions/core/routes';
 import { demoAlarm, demoService, HEALTHY, SERVER_ERRORS, TURNS_BAD } from '../../sandbox/demo';
 import { World, type WorldOptions } from '../../sandbox/world';
 
@@ -59,12 +60,16 @@ export async function expectSettled(world: World, expected: { stableTag: string 
   expect(world.store.heldLocks()).toEqual([]);
   expect(world.violations).toEqual([]);
   expect(world.errors).toEqual([]);
-  const t = world.config().traffic;
-  const applied = world.lb.appliedState(t.listenerArn);
-  const serving = (await world.store.getServingTargetGroup(world.config().service)) ?? t.stableTargetGroupArn;
-  const other = serving === t.stableTargetGroupArn ? t.canaryTargetGroupArn : t.stableTargetGroupArn;
-  expect(applied?.weights[other]).toBe(0);
-  expect(applied?.weights[serving]).toBeGreaterThan(0);
+  const traffic = world.config().traffic;
+  const t = configuredTargetGroups(traffic);
+  const weights =
+    traffic.kind === 'route53'
+      ? world.route53.weights(traffic)
+      : world.lb.appliedState(traffic.listenerArn)?.weights;
+  const serving = (await world.store.getServingTargetGroup(world.config().service)) ?? t.stable;
+  const other = serving === t.stable ? t.canary : t.stable;
+  expect(weights?.[other]).toBe(0);
+  expect(weights?.[serving]).toBeGreaterThan(0);
   expect(world.backends.get(serving)?.version.tag).toBe(expected.stableTag);
   if (world.config().deployer.kind === 'ecs') expect(world.backends.get(other)).toBeUndefined();
 }

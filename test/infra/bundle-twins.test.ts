@@ -15,29 +15,25 @@ import { TASKS } from '../../functions/tasks/registry';
  */
 const ABOVE_MAX_WITH_ZOD: Record<string, { ratio: number; why: string }> = {
   analyze: {
-    ratio: 1.21,
+    ratio: 1.2,
     why: 'the judge (sequential, point and custom-metric checks), its evidence text, CloudWatch and X-Ray reads, the drift check',
   },
   'approval-page': {
     ratio: 1.18,
     why: 'renders the approval page and the rollout report, custom metrics and hooks included; pause and resume',
   },
-  promote: { ratio: 1.16, why: 'the ECS deployer, route checks, listener weights' },
+  notify: { ratio: 1.16, why: 'writes the notifications (headline, evidence text) and pages PagerDuty' },
   reconcile: {
-    ratio: 1.22,
+    ratio: 1.21,
     why: 'repairs any rollout: the rollback, the ECS deployer, route checks, notification text, the catalog',
   },
   'request-approval': { ratio: 1.16, why: 'writes the approval notification (headline, evidence text)' },
-  rollback: {
-    ratio: 1.16,
-    why: 'the ECS deployer, route checks, listener weights; the hold of a pause on failure',
-  },
   'set-weight': {
-    ratio: 1.17,
+    ratio: 1.16,
     why: 'the ECS deployer and its capacity reads, route checks, listener weights, the held weight of a pause',
   },
   'start-rollout': {
-    ratio: 1.21,
+    ratio: 1.22,
     why: 'parses the events, starts executions, writes the superseded notification, the catalog (config schemas)',
   },
 };

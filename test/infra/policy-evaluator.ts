@@ -18,8 +18,8 @@ export interface Statement {
 export interface Request {
   action: string;
   resource: string;
-  /** Request context keys: aws:ResourceTag/<key>, aws:RequestTag/<key>, service keys. */
-  context?: Record<string, string>;
+  /** Request context keys: aws:ResourceTag/<key>, aws:RequestTag/<key>, service keys (a list: multivalued). */
+  context?: Record<string, string | string[]>;
 }
 
 const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
@@ -37,9 +37,16 @@ function conditionHolds(
   operator: string,
   key: string,
   values: string[],
-  context: Record<string, string>,
+  context: Record<string, string | string[]>,
 ): boolean {
-  const actual = context[key];
+  const value = context[key];
+  // IAM User Guide, "Set operators for multivalued context keys": ForAllValues holds when every value of the
+  // request's key is allowed, and when the request has no such key.
+  if (operator.startsWith('ForAllValues:')) {
+    const inner = operator.slice('ForAllValues:'.length);
+    return list(value ?? []).every((v) => conditionHolds(inner, key, values, { [key]: v }));
+  }
+  const actual = Array.isArray(value) ? undefined : value;
   switch (operator) {
     case 'StringEquals':
     case 'ArnEquals':

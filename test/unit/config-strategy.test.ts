@@ -12,7 +12,7 @@ function blueGreen(fields: Partial<ServiceConfigInput> = {}): ServiceConfigInput
   const { steps: _steps, ...base } = validServiceConfig();
   return {
     ...base,
-    traffic: { ...base.traffic, headerRule: HEADER_RULE },
+    traffic: { ...base.traffic, headerRule: HEADER_RULE } as ServiceConfigInput['traffic'],
     strategy: 'blueGreen',
     ...fields,
   };

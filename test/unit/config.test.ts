@@ -8,6 +8,7 @@ import {
   taskDefinitionFamily,
   xrayGroupNames,
 } from '../../functions/core/config';
+import { albTraffic } from '../../functions/core/config-route';
 import { ConfigInvalidError, type FieldIssue } from '../../functions/core/errors';
 import { buildPlan, STEP_PRESET_NAMES, STEP_PRESETS } from '../../functions/core/plan';
 import {
@@ -138,9 +139,13 @@ describe('parseServiceConfig', () => {
       const config = parseServiceConfig(input);
 
       // Assess
-      expect(config.traffic.ruleArn).toBe(LISTENER_RULE_ARN);
-      expect(config.traffic.stickinessSeconds).toBe(3600);
-      expect(config.traffic.headerRule).toEqual({ header: 'X-Canary', values: ['always'], priority: 10 });
+      expect(albTraffic(config.traffic).ruleArn).toBe(LISTENER_RULE_ARN);
+      expect(albTraffic(config.traffic).stickinessSeconds).toBe(3600);
+      expect(albTraffic(config.traffic).headerRule).toEqual({
+        header: 'X-Canary',
+        values: ['always'],
+        priority: 10,
+      });
       expect(config.traffic.deregistrationDelaySeconds).toBe(30);
     });
 
@@ -202,8 +207,8 @@ describe('parseServiceConfig', () => {
       const config = parseServiceConfig(input);
 
       // Assess
-      expect(config.traffic.listenerArn).toContain('aws-us-gov');
-      expect(config.traffic.stableTargetGroupArn).toContain('aws-cn');
+      expect(albTraffic(config.traffic).listenerArn).toContain('aws-us-gov');
+      expect(albTraffic(config.traffic).stableTargetGroupArn).toContain('aws-cn');
     });
 
     it('does not modify its input', () => {
@@ -432,7 +437,7 @@ describe('parseServiceConfig', () => {
     it('rejects a misspelt nested key with its full path', () => {
       // Prepare
       const input = validServiceConfig();
-      const { listenerArn, ...traffic } = input.traffic;
+      const { listenerArn, ...traffic } = input.traffic as Extract<typeof input.traffic, { kind: 'alb' }>;
 
       // Act
       const error = configError({ ...input, traffic: { ...traffic, listenerArnn: listenerArn } });

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { albTraffic } from '../../functions/core/config-route';
 import { DEMO_ALARM, demoService } from '../../sandbox/demo';
 import type { World } from '../../sandbox/world';
 import { alarmEvent, ctx, expectSettled, pages, startWorld } from '../helpers/world';
@@ -26,7 +27,7 @@ async function startedId(p: Promise<{ status: string; rolloutId?: string }>): Pr
 
 /** What the listener serves once applied: the canary's weight and whether the header rule sends testers to it. */
 function listener(world: World) {
-  const state = world.lb.appliedState(world.config().traffic.listenerArn);
+  const state = world.lb.appliedState(albTraffic(world.config().traffic).listenerArn);
   return { canaryPercent: world.appliedCanaryPercent(), headerRule: state?.headerRule !== undefined };
 }
 

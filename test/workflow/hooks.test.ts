@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { albTraffic } from '../../functions/core/config-route';
+import { configuredTargetGroups } from '../../functions/core/routes';
 import { BROKEN_CHECKOUT, demoService, HEALTHY, SERVER_ERRORS, SMOKE_TEST_ARN } from '../../sandbox/demo';
 import { expectSettled, pages, SHORT_PLAN, startWorld } from '../helpers/world';
 
@@ -21,7 +23,7 @@ describe('hooks on the real state machine', () => {
       startSeconds: 0,
       services: [demoService({ steps: SHORT_PLAN, hooks: { beforeTraffic: [smoke] } })],
     });
-    const canaryTg = world.config().traffic.canaryTargetGroupArn;
+    const canaryTg = configuredTargetGroups(world.config().traffic).canary;
     // Act
     const started = await world.push('v7');
     if (started.status !== 'started') throw new Error(`not started: ${started.status}`);
@@ -40,7 +42,7 @@ describe('hooks on the real state machine', () => {
     expect(await world.store.isQuarantined('web', world.imageByTag('v7').digest)).toBe(true);
     await expectSettled(world, { stableTag: 'v1' });
     // The test route is closed again with the rollback.
-    expect(world.lb.appliedState(world.config().traffic.listenerArn)?.headerRule).toBeUndefined();
+    expect(world.lb.appliedState(albTraffic(world.config().traffic).listenerArn)?.headerRule).toBeUndefined();
     expect(pages(world)).toHaveLength(1);
   });
 

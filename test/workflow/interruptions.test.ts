@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { albTraffic } from '../../functions/core/config-route';
 import { DEMO_ALARM, demoService, HEALTHY } from '../../sandbox/demo';
 import { alarmEvent, ctx, expectSettled, SHORT_PLAN, snsEvents, startWorld } from '../helpers/world';
 
@@ -236,13 +237,13 @@ describe('bad input changes nothing', () => {
 
   it('a missing target group fails Prepare with TargetNotFound and changes no weights', async () => {
     const world = await startWorld({ services: [demoService({ steps: SHORT_PLAN })] });
-    world.lb.targetGroups.delete(world.config().traffic.canaryTargetGroupArn);
-    const before = world.lb.configuredState(world.config().traffic.listenerArn);
+    world.lb.targetGroups.delete(albTraffic(world.config().traffic).canaryTargetGroupArn);
+    const before = world.lb.configuredState(albTraffic(world.config().traffic).listenerArn);
     const id = await startedId(world.push('v2'));
     const execution = await world.waitFor(id);
     expect(execution.error).toBe('TargetNotFound');
     expect(execution.cause).toMatch(/web-canary/);
-    expect(world.lb.configuredState(world.config().traffic.listenerArn)).toEqual(before);
+    expect(world.lb.configuredState(albTraffic(world.config().traffic).listenerArn)).toEqual(before);
     expect(world.store.heldLocks()).toEqual([]);
   });
 });

@@ -3,7 +3,9 @@
  * on stable at once, the canary kept, on-call paged, an alarm recorded, then a retry and an abort), and a person's
  * pause (the share held while analyses go on, resumed, then aborted while paused). Fast time (scale 400).
  */
+
 import { describe, expect, it, vi } from 'vitest';
+import { configuredTargetGroups } from '../../functions/core/routes';
 import { DEMO_ALARM, demoService } from '../../sandbox/demo';
 import { alarmEvent, ctx, expectSettled, pages, SHORT_PLAN, snsEvents, startWorld } from '../helpers/world';
 
@@ -24,7 +26,7 @@ describe('pause on a failed analysis', () => {
 
     // Stable has everything, the canary still runs, on-call was paged once for the rollout.
     expect(world.appliedCanaryPercent()).toBe(0);
-    const canaryTg = world.config().traffic.canaryTargetGroupArn;
+    const canaryTg = configuredTargetGroups(world.config().traffic).canary;
     expect(world.backends.get(canaryTg)?.version.tag).toBe('v3');
     expect(pages(world).map((p) => p.dedup_key)).toEqual([id]);
     expect(snsEvents(world)).toContain('rollout.paused');

@@ -13,7 +13,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { albWeights, headerRuleOn } from '../../core/plan';
-import type { Route } from '../../core/rollout';
+import type { AlbRoute as Route } from '../../core/rollout';
 import { headerRuleCandidates, routeFindings } from '../../core/route-checks';
 import type { TargetGroupWeights, TrafficRouter, WeightOptions } from '../../ports';
 import {
@@ -34,7 +34,7 @@ import { type AdapterOptions, AwsCaller } from './sdk';
 
 export { AlbTargetHealth } from './alb/health';
 
-export class AlbTrafficRouter implements TrafficRouter {
+export class AlbTrafficRouter implements TrafficRouter<Route> {
   private readonly aws: AwsCaller;
   private readonly reads: AlbReads;
   private readonly headerRules: HeaderRules;

@@ -13,21 +13,10 @@ import type { MetricWindow, PeriodStats } from '../../core/judge';
 import type { LatencyThresholds } from '../../core/rollout';
 import type { BaselineQuery, MetricQuery, MetricSource } from '../../ports';
 import { customQueryGroups, customSeries, packRequests } from './cloudwatch-custom';
+import { type AlbDimensions, versionDimensions } from './metric-targets';
 import { AccessDeniedError, type AdapterOptions, AwsCaller } from './sdk';
 
-/** `app/<name>/<id>`, the LoadBalancer dimension, from a listener (or listener rule) ARN. */
-export function loadBalancerDimension(listenerArn: string): string {
-  const match = /:listener(?:-rule)?\/(app\/[^/]+\/[^/]+)\//.exec(listenerArn);
-  if (!match?.[1]) throw new RangeError(`not an Application Load Balancer listener ARN: ${listenerArn}`);
-  return match[1];
-}
-
-/** `targetgroup/<name>/<id>`, the TargetGroup dimension, from a target group ARN. */
-export function targetGroupDimension(targetGroupArn: string): string {
-  const match = /:(targetgroup\/[^/]+\/[^/]+)$/.exec(targetGroupArn);
-  if (!match?.[1]) throw new RangeError(`not a target group ARN: ${targetGroupArn}`);
-  return match[1];
-}
+export { loadBalancerDimension, targetGroupDimension } from './metric-targets';
 
 /**
  * The starts of the whole periods from `from` (rounded down to a multiple of the period) that end by `to`. A period
@@ -165,11 +154,7 @@ export class CloudWatchMetricSource implements MetricSource {
     const spanSeconds = Math.ceil((query.to.getTime() - from.getTime()) / 60_000) * 60;
     if (spanSeconds <= 0) return undefined;
     const to = new Date(from.getTime() + spanSeconds * 1000);
-    const metric = albMetric(
-      'TargetResponseTime',
-      loadBalancerDimension(route.listenerArn),
-      targetGroupDimension(route.stableTargetGroupArn),
-    );
+    const metric = albMetric('TargetResponseTime', versionDimensions(route).baseline);
     const queries: MetricDataQuery[] = (['p99', 'p50'] as const).map((p) => ({
       Id: `baseline_${p}`,
       MetricStat: { Metric: metric, Period: spanSeconds, Stat: p },
@@ -232,15 +217,11 @@ function metricQueries(
   periodSeconds: number,
   thresholds: LatencyThresholds | undefined,
 ): MetricDataQuery[] {
-  const loadBalancer = loadBalancerDimension(route.listenerArn);
-  const targetGroups: Record<Version, string> = {
-    canary: targetGroupDimension(route.canaryTargetGroupArn),
-    baseline: targetGroupDimension(route.stableTargetGroupArn),
-  };
+  const dimensions = versionDimensions(route);
   const stat = (version: Version, key: SeriesKey, metric: string, statistic: string): MetricDataQuery => ({
     Id: queryId(version, key),
     MetricStat: {
-      Metric: albMetric(metric, loadBalancer, targetGroups[version]),
+      Metric: albMetric(metric, dimensions[version]),
       Period: periodSeconds,
       Stat: statistic,
     },
@@ -332,7 +313,7 @@ function checkStatus(result: MetricDataResult): void {
 
 const sum = (a: number, b: number) => a + b;
 
-function albMetric(metricName: string, loadBalancer: string, targetGroup: string) {
+function albMetric(metricName: string, { loadBalancer, targetGroup }: AlbDimensions) {
   return {
     Namespace: 'AWS/ApplicationELB',
     MetricName: metricName,

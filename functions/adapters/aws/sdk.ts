@@ -81,6 +81,8 @@ const THROTTLING = new Set([
   'KmsThrottlingException',
   'KMSThrottlingException',
   'PriorRequestNotCompleteException',
+  // Route 53: the zone's previous change is still being processed (API_ChangeResourceRecordSets, HTTP 400).
+  'PriorRequestNotComplete',
 ]);
 
 const SERVER = new Set([

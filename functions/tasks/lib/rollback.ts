@@ -121,8 +121,18 @@ export async function restoreTraffic(
     await deployer.restoreStable(doc.config, route, previous);
     stableRestored = true;
   }
+  await cachedAnswersExpire(deps, route);
   await deployer.scaleDownCanary(doc.config, route);
   return { ...outcome, routed: true, stableRestored, canaryScaledDown: true };
+}
+
+/**
+ * Behind weighted records, resolvers keep answering with the canary's record for up to its TTL after the weights
+ * are INSYNC: the canary keeps serving those clients until then, and is scaled down only after (config-route53.ts
+ * bounds the TTL so this fits the rollback's function timeout).
+ */
+async function cachedAnswersExpire(deps: Pick<RollbackDeps, 'clock'>, route: Route): Promise<void> {
+  if (route.kind === 'route53') await deps.clock.sleep(route.ttlSeconds * 1000);
 }
 
 /** A rollback with nothing left to restore: the outcome, and the next rollout started on hand-over, if any. */
@@ -175,8 +185,10 @@ export async function recordRollback(
     if (!traffic.routed) await shiftTraffic(deps, record.route, 0);
     if (record.stableUpdated && record.previousStable && !traffic.stableRestored)
       await deployer.restoreStable(doc.config, record.route, record.previousStable);
-    if (!traffic.routed || !traffic.canaryScaledDown)
+    if (!traffic.routed || !traffic.canaryScaledDown) {
+      if (!traffic.routed) await cachedAnswersExpire(deps, record.route);
       await deployer.scaleDownCanary(doc.config, record.route);
+    }
   }
 
   const quarantined = quarantines(

@@ -1,8 +1,9 @@
 /** Moving a rollout's traffic and checking the listener reports it: the route, weights, verification, drift. */
 import type { ServiceConfig } from '../../core/config';
 import { RolloutAbortedError, TrafficDriftedError, WeightsNotAppliedError } from '../../core/errors';
-import { albWeights, trafficDrift } from '../../core/plan';
+import { trafficDrift } from '../../core/plan';
 import type { RolloutDoc, RolloutRecord, Route } from '../../core/rollout';
+import { configuredTargetGroups, routeLabel, routeOf, routeWeights } from '../../core/routes';
 import type { Clock, RolloutStore, TrafficRouter, WeightOptions } from '../../ports';
 
 const VERIFY_ATTEMPTS = 10;
@@ -20,7 +21,7 @@ export async function shiftTraffic(
     await deps.clock.sleep(Math.min(VERIFY_BASE_DELAY_MS * 2 ** attempt, 4000));
   }
   throw new WeightsNotAppliedError(
-    `listener did not report ${canaryPercent}% on the canary after ${VERIFY_ATTEMPTS} checks`,
+    `${routeLabel(route)} did not report ${canaryPercent}% on the canary after ${VERIFY_ATTEMPTS} checks`,
   );
 }
 
@@ -58,7 +59,7 @@ export async function moveTraffic(
   }
   if (!verified) {
     throw new WeightsNotAppliedError(
-      `listener did not report ${canaryPercent}% on the canary after ${VERIFY_ATTEMPTS} checks`,
+      `${routeLabel(route)} did not report ${canaryPercent}% on the canary after ${VERIFY_ATTEMPTS} checks`,
     );
   }
 }
@@ -81,7 +82,7 @@ export async function checkDrift(
     { stable: route.stableTargetGroupArn, canary: route.canaryTargetGroupArn },
     expectedPercent,
   );
-  const set = albWeights(expectedPercent);
+  const set = routeWeights(route, expectedPercent);
   const expected = `${expectedPercent}% on the canary (stable ${set.stable}, canary ${set.canary})`;
   if (!drift) {
     // The weights hold the share; what the weight change also keeps (the testers' header rule) does not.
@@ -91,34 +92,17 @@ export async function checkDrift(
   }
   const others = drift.others.map((arn) => `, ${arn} ${weights[arn]}`).join('');
   throw new TrafficDriftedError(
-    `the listener's weights were changed outside the rollout: expected ${expected}, found stable ${drift.seen.stable}, canary ${drift.seen.canary}${others} (${drift.seenPercent}% on the canary${drift.others.length > 0 ? ', and traffic to another target group' : ''})`,
+    `the ${routeLabel(route)}'s weights were changed outside the rollout: expected ${expected}, found stable ${drift.seen.stable}, canary ${drift.seen.canary}${others} (${drift.seenPercent}% on the canary${drift.others.length > 0 ? ', and traffic to another target group' : ''})`,
   );
 }
 
 /** The route of a rollout: the configured one, with the target groups swapped if a promotion swapped them. */
 export async function resolveRoute(store: RolloutStore, config: ServiceConfig): Promise<Route> {
-  const t = config.traffic;
   const serving = await store.getServingTargetGroup(config.service);
-  const swapped = serving === t.canaryTargetGroupArn;
-  return {
-    listenerArn: t.listenerArn,
-    ...(t.ruleArn ? { ruleArn: t.ruleArn } : {}),
-    stableTargetGroupArn: swapped ? t.canaryTargetGroupArn : t.stableTargetGroupArn,
-    canaryTargetGroupArn: swapped ? t.stableTargetGroupArn : t.canaryTargetGroupArn,
-    ...(t.stickinessSeconds ? { stickinessSeconds: t.stickinessSeconds } : {}),
-    ...(t.headerRule ? { headerRule: t.headerRule } : {}),
-  };
+  return routeOf(config.traffic, serving === configuredTargetGroups(config.traffic).canary);
 }
 
 /** The route as configured: exact without the store when the deployer never swaps the target groups' roles. */
 export function configuredRoute(config: ServiceConfig): Route {
-  const t = config.traffic;
-  return {
-    listenerArn: t.listenerArn,
-    ...(t.ruleArn ? { ruleArn: t.ruleArn } : {}),
-    stableTargetGroupArn: t.stableTargetGroupArn,
-    canaryTargetGroupArn: t.canaryTargetGroupArn,
-    ...(t.stickinessSeconds ? { stickinessSeconds: t.stickinessSeconds } : {}),
-    ...(t.headerRule ? { headerRule: t.headerRule } : {}),
-  };
+  return routeOf(config.traffic);
 }

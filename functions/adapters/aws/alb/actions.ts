@@ -11,7 +11,7 @@ import type {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfigInvalidError, TargetNotFoundError } from '../../../core/errors';
 import type { AlbWeights } from '../../../core/plan';
-import type { Route } from '../../../core/rollout';
+import type { AlbRoute as Route } from '../../../core/rollout';
 import { copiedConditions, type RouteFinding } from '../../../core/route-checks';
 import type { TargetGroupWeights } from '../../../ports';
 

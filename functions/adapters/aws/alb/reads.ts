@@ -12,7 +12,7 @@ import {
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { TargetNotFoundError } from '../../../core/errors';
-import type { Route } from '../../../core/rollout';
+import type { AlbRoute as Route } from '../../../core/rollout';
 import { headerRuleCandidates, isOwnHeaderRule, targetStickinessEnabled } from '../../../core/route-checks';
 import { type AwsCaller, errorName } from '../sdk';
 import { IAM, notFoundMessages, type RoutingTarget } from './actions';

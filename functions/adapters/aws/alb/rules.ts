@@ -11,7 +11,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfigInvalidError } from '../../../core/errors';
-import type { Route } from '../../../core/rollout';
+import type { AlbRoute as Route } from '../../../core/rollout';
 import { HEADER_RULE_TAG } from '../../../core/route-checks';
 import { type AwsCaller, errorName } from '../sdk';
 import {

@@ -1,0 +1,207 @@
+/**
+ * TrafficRouter over two weighted records of one name in a Route 53 hosted zone (core/config-route53.ts).
+ *
+ * - Reads: ListResourceRecordSets from the records' name and type (API_ListResourceRecordSets: records are listed
+ *   by name, then type, then SetIdentifier; a truncated page names where the next starts).
+ * - Writes: one ChangeResourceRecordSets with an UPSERT of each record (API_ChangeResourceRecordSets: a change batch
+ *   is applied whole or not at all), each record as read with only its Weight changed (and, for a non-alias record,
+ *   its TTL set to the configured one), so a health check or an alias target someone set is kept.
+ * - Confirmation: the change is PENDING until it "has propagated to all Route 53 DNS servers managing the hosted
+ *   zone" (API_GetChange), then INSYNC. setWeights polls GetChange here, bounded below the function's timeout: the
+ *   change id is known only to the call that made it, and a workflow wait per change would add states and history
+ *   events to every step. Still PENDING at the bound: Transient, and the workflow's retry sends the same UPSERT
+ *   again (idempotent) and waits for that change.
+ * - PriorRequestNotComplete (Route 53 has not finished the zone's previous request) and Throttling are retried
+ *   with growing waits, as the API reference asks (sdk.ts lists both as throttling).
+ * - INSYNC is not yet what clients see: resolvers keep a cached answer for up to the TTL. The judge reads each
+ *   endpoint's own metrics (metric-targets.ts), never the weights.
+ */
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
+  type Route53Client,
+} from '@aws-sdk/client-route-53';
+import { ConfigInvalidError, TargetNotFoundError, TransientError } from '../../core/errors';
+import { recordWeights } from '../../core/record-weights';
+import type { Route53Route } from '../../core/rollout';
+import type { TargetGroupWeights, TrafficRouter } from '../../ports';
+import { type AdapterOptions, AwsCaller, realSleep } from './sdk';
+
+const IAM = 'route53';
+
+export interface Route53RouterOptions extends AdapterOptions {
+  /** How long setWeights waits for INSYNC before giving up as Transient (ms); below set-weight's 50 s timeout. */
+  syncTimeoutMs?: number;
+  /** The first wait between GetChange requests (ms); each next one doubles, up to 8 s. */
+  pollMs?: number;
+}
+
+/** A record name as Route 53 lists it (`api.example.com.`) in the config's form (lowercase, no trailing dot). */
+const normalName = (name: string | undefined) => (name ?? '').toLowerCase().replace(/\.$/, '');
+
+const zoneArn = (zone: string) => `arn:aws:route53:::hostedzone/${zone}`;
+
+export class Route53TrafficRouter implements TrafficRouter<Route53Route> {
+  private readonly aws: AwsCaller;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly syncTimeoutMs: number;
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly route53: Route53Client,
+    options: Route53RouterOptions = {},
+  ) {
+    this.aws = new AwsCaller(options.retry);
+    this.sleep = options.retry?.sleep ?? realSleep;
+    this.syncTimeoutMs = options.syncTimeoutMs ?? 30_000;
+    this.pollMs = options.pollMs ?? 1000;
+  }
+
+  /** The records' weights by target group (others by `SetIdentifier <id>`); refuses a group it cannot weight. */
+  async describe(route: Route53Route): Promise<TargetGroupWeights> {
+    const records = await this.records(route);
+    const { stable, canary } = this.pair(route, records);
+    const weights: TargetGroupWeights = {
+      [route.stableTargetGroupArn]: stable.Weight ?? 0,
+      [route.canaryTargetGroupArn]: canary.Weight ?? 0,
+    };
+    for (const r of records) {
+      if (r !== stable && r !== canary) weights[`SetIdentifier ${r.SetIdentifier}`] = r.Weight ?? 0;
+    }
+    return weights;
+  }
+
+  async setWeights(route: Route53Route, canaryPercent: number): Promise<void> {
+    const weights = recordWeights(canaryPercent);
+    const { stable, canary } = this.pair(route, await this.records(route));
+    const upsert = (record: ResourceRecordSet, weight: number) => ({
+      Action: 'UPSERT' as const,
+      ResourceRecordSet: {
+        ...record,
+        Weight: weight,
+        ...(record.AliasTarget ? {} : { TTL: route.ttlSeconds }),
+      },
+    });
+    const out = await this.aws.call(
+      `${IAM}:ChangeResourceRecordSets`,
+      zoneArn(route.hostedZoneId),
+      () =>
+        this.route53.send(
+          new ChangeResourceRecordSetsCommand({
+            HostedZoneId: route.hostedZoneId,
+            ChangeBatch: {
+              Comment: `canary ${canaryPercent}%`,
+              Changes: [upsert(stable, weights.stable), upsert(canary, weights.canary)],
+            },
+          }),
+        ),
+      { notFound: this.notFound(route) },
+    );
+    const id = out.ChangeInfo?.Id;
+    if (out.ChangeInfo?.Status === 'INSYNC' || !id) return;
+    await this.waitInSync(id);
+  }
+
+  /** True when the two records hold the share's ratio and no other record of the name takes answers. */
+  async verifyWeights(route: Route53Route, canaryPercent: number): Promise<boolean> {
+    const expected = recordWeights(canaryPercent);
+    const weights = await this.describe(route);
+    const stable = weights[route.stableTargetGroupArn] ?? 0;
+    const canary = weights[route.canaryTargetGroupArn] ?? 0;
+    const others = Object.entries(weights).some(
+      ([key, w]) => key !== route.stableTargetGroupArn && key !== route.canaryTargetGroupArn && w > 0,
+    );
+    return !others && stable + canary > 0 && stable * expected.canary === canary * expected.stable;
+  }
+
+  private async waitInSync(changeId: string): Promise<void> {
+    let waited = 0;
+    for (let delay = this.pollMs; ; delay = Math.min(delay * 2, 8000)) {
+      const status = await this.aws.call(`${IAM}:GetChange`, changeId, async () => {
+        const out = await this.route53.send(new GetChangeCommand({ Id: changeId }));
+        return out.ChangeInfo?.Status;
+      });
+      if (status === 'INSYNC') return;
+      if (waited >= this.syncTimeoutMs) {
+        throw new TransientError(
+          `Route 53 change ${changeId} still ${status ?? 'PENDING'} after ${Math.round(waited / 1000)} s: the records hold the new weights, not yet on every Route 53 DNS server`,
+        );
+      }
+      await this.sleep(delay);
+      waited += delay;
+    }
+  }
+
+  /** The records of the route's name and type, every page. */
+  private async records(route: Route53Route): Promise<ResourceRecordSet[]> {
+    const name = route.recordName;
+    const found: ResourceRecordSet[] = [];
+    let start: { name: string; type: string; id?: string } | undefined = { name, type: route.recordType };
+    while (start) {
+      const from: { name: string; type: string; id?: string } = start;
+      const out = await this.aws.call(
+        `${IAM}:ListResourceRecordSets`,
+        zoneArn(route.hostedZoneId),
+        () =>
+          this.route53.send(
+            new ListResourceRecordSetsCommand({
+              HostedZoneId: route.hostedZoneId,
+              StartRecordName: from.name,
+              StartRecordType: from.type as never,
+              ...(from.id ? { StartRecordIdentifier: from.id } : {}),
+            }),
+          ),
+        { notFound: this.notFound(route) },
+      );
+      const page = out.ResourceRecordSets ?? [];
+      const ours = page.filter((r) => normalName(r.Name) === name && r.Type === route.recordType);
+      found.push(...ours);
+      // Past our name and type, or the last page: nothing more of ours.
+      const more =
+        out.IsTruncated &&
+        ours.length === page.length &&
+        normalName(out.NextRecordName) === name &&
+        out.NextRecordType === route.recordType;
+      start = more
+        ? {
+            name,
+            type: route.recordType,
+            ...(out.NextRecordIdentifier ? { id: out.NextRecordIdentifier } : {}),
+          }
+        : undefined;
+    }
+    return found;
+  }
+
+  /** The stable and canary records; TargetNotFound when one is missing, ConfigInvalid when one is not weighted. */
+  private pair(
+    route: Route53Route,
+    records: ResourceRecordSet[],
+  ): { stable: ResourceRecordSet; canary: ResourceRecordSet } {
+    const find = (id: string, field: string) => {
+      const record = records.find((r) => r.SetIdentifier === id);
+      if (!record)
+        throw new TargetNotFoundError(
+          `no ${route.recordType} record ${route.recordName} with SetIdentifier ${id} in hosted zone ${route.hostedZoneId}`,
+        );
+      if (record.Weight === undefined)
+        throw new ConfigInvalidError('traffic', [
+          {
+            path: field,
+            message: `the record ${route.recordName} ${route.recordType} ${id} is not weighted (it has no Weight): the controller moves traffic only between weighted records`,
+          },
+        ]);
+      return record;
+    };
+    return {
+      stable: find(route.stableSetIdentifier, 'stable.setIdentifier'),
+      canary: find(route.canarySetIdentifier, 'canary.setIdentifier'),
+    };
+  }
+
+  private notFound(route: Route53Route): Record<string, string> {
+    return { NoSuchHostedZone: `hosted zone ${route.hostedZoneId} does not exist` };
+  }
+}
