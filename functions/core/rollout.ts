@@ -3,6 +3,7 @@ import type { AbortReason } from './errors';
 import type { Verdict } from './judge';
 import type { JudgedPeriods } from './late-metrics';
 import { planStepSchema } from './plan';
+import { withAddedDefaults } from './started-config';
 import * as z from './zod';
 
 /*
@@ -61,11 +62,15 @@ export type Route = z.output<typeof routeSchema>;
 /**
  * The config a rollout started with. It was validated before the rollout started, with the schema synth and the
  * deploy validate it with (start-rollout takes it from the catalog, which validates what it reads), and travels
- * unchanged in the execution's input: the tasks check only that it is there, so they bundle no config schema.
+ * unchanged in the execution's input: the tasks check only that it is there, so they bundle no config schema, and
+ * fill the defaults of the fields added since executions first carried it (core/started-config.ts).
  */
-const startedConfig = z.custom<ServiceConfig>(
-  (v) => typeof v === 'object' && v !== null && typeof (v as { service?: unknown }).service === 'string',
-  'must be the service config the rollout started with',
+const startedConfig = z.pipe(
+  z.custom<ServiceConfig>(
+    (v) => typeof v === 'object' && v !== null && typeof (v as { service?: unknown }).service === 'string',
+    'must be the service config the rollout started with',
+  ),
+  z.transform(withAddedDefaults),
 );
 
 export function isRoute53Route(route: Route): route is Route53Route {

@@ -130,32 +130,36 @@ function alarm(name: string): NonNullable<DescribeAlarmsCommandOutput['MetricAla
   };
 }
 
+function arrangeHealthyWindow() {
+  table({
+    lock: true,
+    record: record({ route, currentStep: 0, canaryPercent: 5, canaryStartedAt: CANARY_STARTED }),
+  });
+  cloudwatch.on(GetMetricDataCommand).resolves({
+    MetricDataResults: [
+      series('canary_requests', 'RequestCount', [1004, 998, 1012, 987, 1001]),
+      series('canary_target2xx', 'HTTPCode_Target_2XX_Count', [1003, 998, 1010, 986, 1001]),
+      series('canary_target5xx', 'HTTPCode_Target_5XX_Count', [1, 0, 2, 1, 0]),
+      series('canary_p99', 'TargetResponseTime', [0.212, 0.205, 0.219, 0.208, 0.211]),
+      series('baseline_requests', 'RequestCount', [19021, 18950, 19102, 18877, 19015]),
+      series('baseline_target2xx', 'HTTPCode_Target_2XX_Count', [19002, 18929, 19084, 18857, 18998]),
+      series('baseline_target5xx', 'HTTPCode_Target_5XX_Count', [19, 21, 18, 20, 17]),
+      series('baseline_p99', 'TargetResponseTime', [0.204, 0.207, 0.201, 0.209, 0.206]),
+    ],
+    Messages: [],
+  });
+  cloudwatch.on(DescribeAlarmsCommand).resolves({
+    MetricAlarms: ALARMS.map(alarm),
+    CompositeAlarms: [],
+  });
+  // The listener still gives the canary the 5% the rollout set (19:1).
+  elbv2.on(DescribeListenersCommand).resolves(listener(19, 1, { Enabled: true, DurationSeconds: 300 }));
+}
+
 describe('analyze', () => {
   it('fetches the settled window since the canary started and the gating alarms, and passes a healthy canary', async () => {
     // Prepare
-    table({
-      lock: true,
-      record: record({ route, currentStep: 0, canaryPercent: 5, canaryStartedAt: CANARY_STARTED }),
-    });
-    cloudwatch.on(GetMetricDataCommand).resolves({
-      MetricDataResults: [
-        series('canary_requests', 'RequestCount', [1004, 998, 1012, 987, 1001]),
-        series('canary_target2xx', 'HTTPCode_Target_2XX_Count', [1003, 998, 1010, 986, 1001]),
-        series('canary_target5xx', 'HTTPCode_Target_5XX_Count', [1, 0, 2, 1, 0]),
-        series('canary_p99', 'TargetResponseTime', [0.212, 0.205, 0.219, 0.208, 0.211]),
-        series('baseline_requests', 'RequestCount', [19021, 18950, 19102, 18877, 19015]),
-        series('baseline_target2xx', 'HTTPCode_Target_2XX_Count', [19002, 18929, 19084, 18857, 18998]),
-        series('baseline_target5xx', 'HTTPCode_Target_5XX_Count', [19, 21, 18, 20, 17]),
-        series('baseline_p99', 'TargetResponseTime', [0.204, 0.207, 0.201, 0.209, 0.206]),
-      ],
-      Messages: [],
-    });
-    cloudwatch.on(DescribeAlarmsCommand).resolves({
-      MetricAlarms: ALARMS.map(alarm),
-      CompositeAlarms: [],
-    });
-    // The listener still gives the canary the 5% the rollout set (19:1).
-    elbv2.on(DescribeListenersCommand).resolves(listener(19, 1, { Enabled: true, DurationSeconds: 300 }));
+    arrangeHealthyWindow();
 
     // Act
     const handler = await handlerOf('analyze');
@@ -225,5 +229,28 @@ describe('analyze', () => {
     expect(published[0]?.Message).toContain('Evidence (pass):');
     expect(fetchMock).not.toHaveBeenCalled();
     expect(secrets.calls()).toHaveLength(0);
+  });
+
+  it('judges a rollout whose config was started before custom metrics, strategies and traffic kinds', async () => {
+    // Prepare: the config as the earlier release validated it, without the fields added since.
+    arrangeHealthyWindow();
+    const { metrics, ecsMetrics, onFailure, pauseTimeoutSeconds, ...analysis } = rolloutDoc.config.analysis;
+    const { kind, ...traffic } = rolloutDoc.config.traffic;
+    const { strategy, ...config } = rolloutDoc.config;
+    const started = { ...rolloutDoc, config: { ...config, traffic, analysis } };
+
+    // Act
+    const handler = await handlerOf('analyze');
+    const result = await handler(
+      { rollout: started, route, step: firstStep, extensions: 0, bakeLeft: 0 },
+      context,
+    );
+
+    // Assess: a verdict as for a config with the defaults (the ECS metrics on, advisory).
+    expect(result).toEqual({ action: 'advance', seconds: 0, bakeLeft: 0, extensions: 0, analyses: 1 });
+    expect(cloudwatch.commandCalls(GetMetricDataCommand)[0]?.args[0].input.MetricDataQueries).toEqual([
+      ...queries(),
+      ...ecsQueries(),
+    ]);
   });
 });
