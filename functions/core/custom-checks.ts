@@ -131,6 +131,15 @@ function gaugeReason(
   return f.notWorse ? 'shownNotWorse' : 'notShownWorse';
 }
 
+/**
+ * Whether stable served requests, by the load balancer's counts, in a period of the canary's series: then a missing
+ * stable series is a fault of the metric (stable not publishing, a wrong version dimension), not the canary alone.
+ */
+function stableServed(window: MetricWindow, series: CustomSeries | undefined): boolean {
+  const starts = new Set((series?.canary ?? []).map((p) => p.start));
+  return window.baseline.some((p) => p.requests > 0 && starts.has(p.start));
+}
+
 const mean = (xs: readonly number[]) => (xs.length > 0 ? xs.reduce((a, x) => a + x, 0) / xs.length : null);
 
 function judgeGauge(
@@ -156,18 +165,22 @@ function judgeGauge(
   const eValueNotWorse = Math.exp(Math.min(700, (atPass.mean ?? 0) < 0 ? logEValue(diff(passRatio), 0) : 0));
   const building = !worse && !notWorse && eValue >= Math.sqrt(1 / alpha);
   const minData = spec.minData ?? DEFAULT_MIN_PERIODS;
-  const enough = values.length >= minData;
-  const canaryLevel = mean((series?.canary ?? []).flatMap((p) => (p.value === undefined ? [] : [p.value])));
+  // Too few periods leave the sequence unbounded both ways: nothing is known of the difference yet.
+  const unbounded = [atRho0, atPass].every((q) => q.lower === null && q.upper === null);
+  const enough = values.length >= minData && !unbounded;
+  const canaryValues = (series?.canary ?? []).flatMap((p) => (p.value === undefined ? [] : [p.value]));
+  const canaryLevel = mean(canaryValues);
   const canaryMean = mean(values.map(([c]) => c));
   const baselineMean = mean(values.map(([, b]) => b));
-  const level = enough || values.length === 0 ? canaryLevel : null;
+  const level =
+    canaryValues.length >= minData && (values.length >= minData || values.length === 0) ? canaryLevel : null;
   const ceiling = level !== null && spec.max !== undefined && level > spec.max;
   const floor = level !== null && spec.min !== undefined && level < spec.min;
   const reason = gaugeReason({
     worse,
     ceiling,
     floor,
-    noBaseline: values.length === 0 && (series?.canary.length ?? 0) >= minData,
+    noBaseline: values.length === 0 && canaryValues.length >= minData && !stableServed(window, series),
     enough,
     building,
     notWorse,

@@ -29,7 +29,9 @@ function why(m: MetricEvidence, unit: string): string {
   const notBound = (r: number) => (lower ? `above stable / ${r.toFixed(2)}` : `below ${times(r)} stable`);
   switch (m.reason) {
     case 'lowData':
-      return `not judged yet: ${data} of ${minData} ${unit}`;
+      return data >= minData
+        ? `not judged yet: ${data} ${unit}, too few to bound the difference`
+        : `not judged yet: ${data} of ${minData} ${unit}`;
     case 'noBaseline':
       return 'no concurrent stable traffic: judged on the absolute bounds only';
     case 'aboveCeiling':

@@ -254,4 +254,31 @@ describe('judging custom metrics', () => {
     const m = evidence(judge(alone, [], policy, [spec({ max: 90 })]));
     expect(m).toMatchObject({ reason: 'noBaseline', result: 'pass', canary: 80 });
   });
+
+  it('holds the step when stable served requests but its series is missing, rather than judge the canary alone', () => {
+    const w = window(4, () => ({ canary: { value: 80 }, baseline: { value: 2 } }));
+    const unpublished = { ...w, custom: w.custom.map((s) => ({ ...s, baseline: [] })) };
+    const m = evidence(judge(unpublished, [], policy, [spec({ max: 90 })]));
+    expect(m).toMatchObject({ reason: 'lowData', result: 'inconclusive' });
+  });
+
+  it('holds the step while the confidence sequence is unbounded, whatever minData', () => {
+    const canary = [60, 40, 70];
+    const w = window(3, (i) => ({ canary: { value: canary[i] ?? 0 }, baseline: { value: 30 } }));
+    const m = evidence(judge(w, [], policy, [spec({})]));
+    expect(m.facts.difference).toMatchObject({ lower: null, upper: null });
+    expect(m).toMatchObject({ reason: 'lowData', result: 'inconclusive' });
+    expect(evidenceText(m)).toMatch(/not judged yet: 3 paired minutes, too few to bound the difference/);
+  });
+
+  it('applies the ceiling only once the canary has minData points', () => {
+    const w = window(1, () => ({ canary: { value: 95 }, baseline: { value: 30 } }));
+    const alone = { ...w, custom: w.custom.map((s) => ({ ...s, baseline: [] })) };
+    for (const v of [w, alone]) {
+      expect(evidence(judge(v, [], policy, [spec({ max: 90 })]))).toMatchObject({
+        reason: 'lowData',
+        result: 'inconclusive',
+      });
+    }
+  });
 });
