@@ -4,6 +4,7 @@
  * the ECS deployer (`analysis.ecsMetrics`).
  */
 import { RESERVED } from './custom-metrics';
+import { metricMathError } from './metric-math';
 import * as z from './zod';
 
 /**
@@ -67,6 +68,8 @@ const metricMath = z
   })
   .check(
     z.superRefine((m, ctx) => {
+      const syntax = metricMathError(m.expression);
+      if (syntax) ctx.addIssue({ code: 'custom', path: ['expression'], message: syntax });
       for (const word of m.expression.match(/\b[a-z][a-zA-Z0-9_]*\b/g) ?? []) {
         if (!(word in m.metrics)) {
           ctx.addIssue({

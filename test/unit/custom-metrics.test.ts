@@ -75,6 +75,24 @@ describe('analysis.metrics in the service config', () => {
       'analysis.metrics[0].total.expression',
       /"b" is not one of the metrics' ids/,
     ],
+    [
+      'a malformed expression, advisory or not',
+      [counts({ critical: false, total: { expression: 'a / / b', metrics: { a: ORDERS, b: ORDERS } } })],
+      'analysis.metrics[0].total.expression',
+      /operand is missing before "\/"/,
+    ],
+    [
+      'an expression with unbalanced parentheses',
+      [counts({ total: { expression: '(a + b', metrics: { a: ORDERS, b: ORDERS } } })],
+      'analysis.metrics[0].total.expression',
+      /"\(" without its "\)"/,
+    ],
+    [
+      'an expression calling no metric math function',
+      [counts({ total: { expression: 'SQUARE(a)', metrics: { a: ORDERS } } })],
+      'analysis.metrics[0].total.expression',
+      /"SQUARE" is not a metric math function/,
+    ],
   ])('refuses %s, naming the field', (_what, metrics, path, message) => {
     const error = configError({ metrics });
     const issue = error.issues.find((i) => i.path === path);
