@@ -138,7 +138,8 @@ export function afterAnalysis(
  *   otherwise keep baking (an inconclusive verdict mid-bake is not an extension).
  * - bake over: pass advances; too little canary traffic yet (below minRequests) waits for traffic, one extension
  *   length at a time, without using up extensions: a rollout is never failed for lack of data (the execution's own
- *   timeout bounds the wait); any other inconclusive verdict (the canary looks worse, the evidence is building)
+ *   timeout bounds the wait), except at a 0% step (test traffic only), where it counts as inconclusive; any other
+ *   inconclusive verdict (the canary looks worse, the evidence is building)
  *   extends the bake while extensions are left, then follows onInconclusive.
  */
 export function decide(
@@ -160,7 +161,11 @@ export function decide(
   }
   const extensions = { used: extensionsUsed, max: policy.maxExtensions };
   if (verdict.result === 'inconclusive') {
-    if (verdict.lowTraffic === true) return { action: 'awaitTraffic', because: 'awaitingTraffic' };
+    // A 0% step (blue/green's test step) gets header-rule traffic only, which may never come: there low traffic
+    // is inconclusive like any other (extensions, then onInconclusive), so the test route is not held open until
+    // the execution times out.
+    if (verdict.lowTraffic === true && step.weight > 0)
+      return { action: 'awaitTraffic', because: 'awaitingTraffic' };
     if (extensionsUsed < policy.maxExtensions)
       return { action: 'bakeAgain', because: 'extending', extensions };
     if (policy.onInconclusive === 'rollback') {

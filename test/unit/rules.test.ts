@@ -283,6 +283,19 @@ describe('decide with too little canary traffic', () => {
     expect(decide(lowTraffic(), step(), 0, policy(), 120).action).toBe('keepBaking');
   });
 
+  it('at a 0% step (test traffic only) counts low traffic as inconclusive: extensions, then onInconclusive', () => {
+    const test = step({ weight: 0 });
+    const p = policy({ maxExtensions: 2, onInconclusive: 'rollback' });
+    expect(decide(lowTraffic(), test, 0, p).action).toBe('bakeAgain');
+    expect(decide(lowTraffic(), test, 2, p)).toEqual({
+      action: 'rollback',
+      because: 'extensionsUsedUp',
+      extensions: { used: 2, max: 2 },
+    });
+    const advancing = policy({ maxExtensions: 2, onInconclusive: 'advance' });
+    expect(decide(lowTraffic(), test, 2, advancing).action).toBe('advance');
+  });
+
   it('still rolls back an inconclusive verdict that is not about traffic once the extensions are used up', () => {
     const held = decide(
       verdict('inconclusive'),
