@@ -4,7 +4,7 @@
  * A hook is called with a HookRequest (the rollout's context) and answers
  * `{ "status": "pass" | "fail" | "running", "message"?: string, "details"?: object }`. "running" means: call again
  * later (a long test in progress); it is called again every pollSeconds until it passes, fails or runs out of
- * timeoutSeconds. A call that fails (the function errs, the endpoint answers 429/5xx or nothing) is retried up to
+ * timeoutSeconds (then it is unavailable, as a hook that cannot be called: no evidence against the image). A call that fails (the function errs, the endpoint answers 429/5xx or nothing) is retried up to
  * `retries` times; a hook that cannot be called stops the rollout too. Hooks must be idempotent: a call may be
  * repeated (a retried task, a lost answer), with the same rollout id, stage, hook name and step.
  */
@@ -112,10 +112,12 @@ export function decideHook(spec: HookSpec, p: HookProgress, outcome: HookOutcome
     const { status, message } = outcome.answer;
     if (status === 'pass') return { kind: 'passed' };
     if (status === 'fail') return { kind: 'failed', reason: message ?? 'the hook answered fail' };
+    // A hook still running at its timeout says nothing against the image (a stuck test harness): unavailable
+    // (HookUnavailable, not quarantined), not failed.
     if (left < spec.pollSeconds) {
       return {
-        kind: 'failed',
-        reason: `still running after ${p.elapsedSeconds} s (timeoutSeconds ${spec.timeoutSeconds})${message ? `: ${message}` : ''}`,
+        kind: 'unavailable',
+        reason: `timed out: still running after ${p.elapsedSeconds} s (timeoutSeconds ${spec.timeoutSeconds})${message ? `: ${message}` : ''}`,
       };
     }
     return { kind: 'wait', seconds: spec.pollSeconds, failures: 0 };

@@ -120,7 +120,7 @@ describe('hook contract', () => {
     );
   });
 
-  it('passes, fails, polls "running" until the timeout, and says why', () => {
+  it('passes, fails, polls "running" until the timeout, then gives up as unavailable (timed out), and says why', () => {
     const s = spec({ timeoutSeconds: 100, pollSeconds: 30 });
     const at = (elapsedSeconds: number) => ({ calls: 1, failures: 0, elapsedSeconds });
     const answer = (status: 'pass' | 'fail' | 'running', message?: string) =>
@@ -132,8 +132,8 @@ describe('hook contract', () => {
     });
     expect(decideHook(s, at(60), answer('running'))).toEqual({ kind: 'wait', seconds: 30, failures: 0 });
     expect(decideHook(s, at(80), answer('running', 'step 4 of 5'))).toEqual({
-      kind: 'failed',
-      reason: 'still running after 80 s (timeoutSeconds 100): step 4 of 5',
+      kind: 'unavailable',
+      reason: 'timed out: still running after 80 s (timeoutSeconds 100): step 4 of 5',
     });
   });
 
