@@ -5,8 +5,9 @@
  * is retried; a "fail", a timeout or a hook that cannot be called ends the rollout (HookFailed, HookUnavailable →
  * Rollback). One task for every stage: the stage is input, so any strategy can run hooks where it needs them.
  *
- * Before traffic, the canary is reachable through the header rule alone (the test route): opened here, at 0%, and
- * verified before the first call, since ALB changes are not instant.
+ * While the canary has no share (before traffic, before the first step, at a test step), it is reachable through
+ * the header rule alone (the test route): opened here, at 0%, and verified before the first call, since ALB changes
+ * are not instant. With a share, the test route is sent only while the header rule is on (not at 100%).
  */
 
 import { HookFailedError, HookUnavailableError } from '../core/errors';
@@ -19,7 +20,7 @@ import {
   hookRequest,
   TEST_ROUTE_POLL_SECONDS,
 } from '../core/hooks';
-import { planStepSchema } from '../core/plan';
+import { headerRuleOn, planStepSchema } from '../core/plan';
 import { headerRuleOf } from '../core/routes';
 import * as z from '../core/zod';
 import type { Clock, HookCaller, Log, RolloutStore, StateChangeBus, TrafficRouter } from '../ports';
@@ -60,14 +61,18 @@ const stepLabel = (p: Progress) => (p.step ? ` at step ${p.step.index + 1} (${p.
 export function makeRunHook(deps: RunHookDeps) {
   const { store, clock, router } = deps;
   return task('run-hook input', input, async ({ rollout, route, hook: p }): Promise<HookProgressOut> => {
-    await checkpoint(store, rollout);
+    const current = await checkpoint(store, rollout);
     const spec = (rollout.config.hooks?.[p.stage] ?? [])[p.index];
     if (!spec) return { ...p, done: true, waitSeconds: 0 };
     const now = clock.now();
     const since = p.since ?? now.toISOString();
     const elapsed = Math.max(0, Math.round((now.getTime() - Date.parse(since)) / 1000));
     const label = `hook ${spec.name} (${p.stage}${stepLabel(p)})`;
-    if (p.stage === 'beforeTraffic' && headerRuleOf(route)) {
+    // The canary's share now: at 0% (before traffic, before the first step, a test step) the header rule reaches
+    // it only once opened as the test route; otherwise the rule is on exactly while headerRuleOn says so.
+    const share = current.canaryPercent ?? 0;
+    const rule = headerRuleOf(route);
+    if (share === 0 && rule) {
       const open = await router.verifyWeights(route, 0, { testRoute: true });
       if (!open) {
         if (elapsed >= spec.timeoutSeconds)
@@ -77,8 +82,10 @@ export function makeRunHook(deps: RunHookDeps) {
       }
     }
     const calls = p.calls + 1;
+    // Sent while the header rule reaches the canary: opened above at 0%, on below 100%.
+    const headerRule = headerRuleOn(share, { testRoute: true }) ? rule : undefined;
     const request = hookRequest(
-      { rollout, route: { headerRule: headerRuleOf(route) }, stage: p.stage, step: p.step },
+      { rollout, route: { headerRule }, stage: p.stage, step: p.step },
       spec.name,
       calls,
       since,

@@ -26,8 +26,9 @@ const context = {} as Context;
 let now = Date.parse('2026-03-14T09:40:00.000Z');
 const clock: Clock = { now: () => new Date(now), workflowSeconds: (s) => s, sleep: async () => {} };
 
-async function world(answers: HookOutcome[], testRouteOpen = [true]) {
+async function world(answers: HookOutcome[], testRouteOpen = [true], canaryPercent?: number) {
   const calls: string[] = [];
+  const testRoutes: unknown[] = [];
   const router: TrafficRouter = {
     describe: async () => ({}),
     setWeights: async (_r, percent, options) => {
@@ -41,6 +42,7 @@ async function world(answers: HookOutcome[], testRouteOpen = [true]) {
   const hooks: HookCaller = {
     call: async (hook, request, seconds) => {
       calls.push(`call ${hook.lambda ?? hook.url} #${request.call} ${seconds}s`);
+      testRoutes.push(request.testRoute);
       return answers.shift() ?? { kind: 'error', message: 'no more answers' };
     },
   };
@@ -55,9 +57,10 @@ async function world(answers: HookOutcome[], testRouteOpen = [true]) {
     createdAt: '2026-03-14T09:30:00.000Z',
     updatedAt: '2026-03-14T09:30:00.000Z',
     route,
+    ...(canaryPercent !== undefined ? { canaryPercent } : {}),
   });
   const handler = makeRunHook({ store, clock, router, hooks });
-  return { calls, store, handler };
+  return { calls, testRoutes, store, handler };
 }
 
 const answer = (status: 'pass' | 'fail' | 'running', message?: string): HookOutcome => ({
@@ -85,6 +88,19 @@ describe('run-hook', () => {
     expect((await w.store.history(ROLLOUT_ID)).map((h) => h.message)).toEqual([
       'hook smoke (beforeTraffic) passed: 20 requests answered',
     ]);
+  });
+
+  it('with the canary serving a share, sends the test route only while the header rule is on (below 100%)', async () => {
+    const step = { index: 1, weight: 100, bakeSeconds: 0, approval: false };
+    for (const [percent, sent] of [
+      [25, { header: 'X-Canary', value: 'always' }],
+      [100, undefined],
+    ] as const) {
+      const w = await world([answer('pass')], [], percent);
+      await w.handler({ rollout, route, hook: { stage: 'beforeTraffic', step } }, context);
+      expect(w.calls).toEqual([`call ${FN} #1 25s`]);
+      expect(w.testRoutes).toEqual([sent]);
+    }
   });
 
   it('polls a hook that answers "running", recording it once, and ends the stage after the last hook', async () => {

@@ -46,6 +46,37 @@ describe('hooks on the real state machine', () => {
     expect(pages(world)).toHaveLength(1);
   });
 
+  it('opens the test route for a smoke test before the first step when there is no beforeTraffic hook', async () => {
+    // Prepare
+    // At step 1 the canary has no share yet: the header rule must be opened for the smoke test to reach it.
+    const world = await startWorld({
+      images,
+      startSeconds: 0,
+      services: [
+        demoService({
+          steps: [
+            { weight: 10, bakeSeconds: 0 },
+            { weight: 100, bakeSeconds: 0 },
+          ],
+          hooks: { beforeStep: [smoke] },
+        }),
+      ],
+    });
+    // Act
+    const started = await world.push('v2');
+    if (started.status !== 'started') throw new Error(`not started: ${started.status}`);
+    const execution = await world.waitFor(started.rolloutId);
+    // Assess
+    expect(execution.error ?? '', execution.cause ?? '').toBe('');
+    expect(execution.status).toBe('SUCCEEDED');
+    const hooks = (await world.store.history(started.rolloutId)).filter((h) => h.type === 'hook');
+    expect(hooks.map((h) => h.detail && `${h.detail.stage}:${h.detail.step}:${h.detail.status}`)).toEqual([
+      'beforeStep:0:pass',
+      'beforeStep:1:pass',
+    ]);
+    await expectSettled(world, { stableTag: 'v2' });
+  });
+
   it('promotes once the smoke test passes and a post-promotion check that answers "running" passes', async () => {
     // Prepare
     // One step at 100%, healthy at once, no drain: the hook's poll is the only Wait.
