@@ -83,8 +83,17 @@ export function strategyIssues(c: StrategyFields): { path: string[]; message: st
     issues.push({ path: ['blueGreen'], message: 'only with strategy "blueGreen"' });
   if (blueGreen && c.steps !== undefined)
     issues.push({ path: ['steps'], message: 'not with strategy "blueGreen"' });
-  // The test phase reaches the new version only through the header rule (live traffic stays on stable).
-  if (blueGreen && !(c.traffic as { headerRule?: unknown }).headerRule)
+  // The test phase reaches the new version only through the header rule (live traffic stays on stable): a
+  // listener's rule, which weighted records (traffic.kind route53) have no counterpart of.
+  const traffic = c.traffic as { kind?: unknown; headerRule?: unknown };
+  if (blueGreen && traffic.kind !== undefined && traffic.kind !== 'alb')
+    issues.push({
+      path: ['traffic', 'kind'],
+      message:
+        'strategy "blueGreen" needs traffic.kind "alb" with a headerRule ' +
+        '(its test traffic reaches the new version through the header rule; weighted records have none)',
+    });
+  else if (blueGreen && !traffic.headerRule)
     issues.push({
       path: ['traffic', 'headerRule'],
       message: 'required by strategy "blueGreen": its test traffic',

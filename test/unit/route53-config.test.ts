@@ -102,6 +102,14 @@ describe('traffic.kind route53 in the config', () => {
     expect(() => parseServiceConfig(validServiceConfig({ steps }))).not.toThrow();
   });
 
+  it('refuses blue/green, saying it needs traffic.kind alb with a headerRule', () => {
+    const blueGreen = { strategy: 'blueGreen', steps: undefined };
+    expect(problem(traffic(), blueGreen)).toBe(
+      'service config is invalid: traffic.kind: strategy "blueGreen" needs traffic.kind "alb" with a headerRule ' +
+        '(its test traffic reaches the new version through the header rule; weighted records have none)',
+    );
+  });
+
   it('refuses two services weighting the same records', async () => {
     const { parseServiceConfigs } = await import('../../functions/core/config');
     const a = validServiceConfig({ traffic: traffic() as never });
