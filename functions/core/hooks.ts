@@ -4,9 +4,11 @@
  * A hook is called with a HookRequest (the rollout's context) and answers
  * `{ "status": "pass" | "fail" | "running", "message"?: string, "details"?: object }`. "running" means: call again
  * later (a long test in progress); it is called again every pollSeconds until it passes, fails or runs out of
- * timeoutSeconds (then it is unavailable, as a hook that cannot be called: no evidence against the image). A call that fails (the function errs, the endpoint answers 429/5xx or nothing) is retried up to
- * `retries` times; a hook that cannot be called stops the rollout too. Hooks must be idempotent: a call may be
- * repeated (a retried task, a lost answer), with the same rollout id, stage, hook name and step.
+ * timeoutSeconds (then it is unavailable, as a hook that cannot be called: no evidence against the image). A call
+ * that fails (the function errs, Lambda throttles or answers 5xx, the endpoint answers 429/5xx or nothing) is
+ * retried up to `retries` times; a hook that cannot be called (4xx: no such function, access denied) stops the
+ * rollout at once, as one whose retries ran out. Hooks must be idempotent: a call may be repeated (a retried task,
+ * a lost answer), with the same rollout id, stage, hook name and step.
  */
 import type { HookSpec, HookStage } from './config-hooks';
 import type { PlanStep } from './plan';
@@ -80,10 +82,13 @@ export const HOOK_CALL_SECONDS = 25;
 /** Rollout seconds between checks that the test route is open, before the first call of a hook before traffic. */
 export const TEST_ROUTE_POLL_SECONDS = 5;
 
-/** What one call gave: an answer, or an error (with the wait the callee asked for, when it said). */
+/**
+ * What one call gave: an answer, or an error (with the wait the callee asked for, when it said; `retry: false` when
+ * a retry cannot mend it: no such function or endpoint, access denied).
+ */
 export type HookOutcome =
   | { kind: 'answer'; answer: HookAnswer }
-  | { kind: 'error'; message: string; retryAfterSeconds?: number };
+  | { kind: 'error'; message: string; retryAfterSeconds?: number; retry?: false };
 
 export interface HookProgress {
   /** Calls made so far, this one included. */
@@ -122,6 +127,7 @@ export function decideHook(spec: HookSpec, p: HookProgress, outcome: HookOutcome
     }
     return { kind: 'wait', seconds: spec.pollSeconds, failures: 0 };
   }
+  if (outcome.retry === false) return { kind: 'unavailable', reason: outcome.message };
   const failures = p.failures + 1;
   if (failures > spec.retries) {
     return {

@@ -1,4 +1,12 @@
-import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
+import {
+  EC2ThrottledException,
+  ENILimitReachedException,
+  InvokeCommand,
+  LambdaClient,
+  ResourceNotFoundException,
+  ServiceException,
+  TooManyRequestsException,
+} from '@aws-sdk/client-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsHookCaller } from '../../functions/adapters/aws/hooks';
 import type { HookRequest } from '../../functions/core/hooks';
@@ -81,6 +89,44 @@ describe('AwsHookCaller: Lambda', () => {
   });
 });
 
+describe('AwsHookCaller: which Invoke errors are retried (Lambda API reference, Invoke: Errors)', () => {
+  const outcomeOf = async (e: Error) => {
+    lambda.on(InvokeCommand).rejects(e);
+    return new AwsHookCaller(client).call({ lambda: FN }, request, 25);
+  };
+
+  it('retries 5xx-class errors (ServiceException 500, EC2/ENI errors 502) and a failure with no HTTP answer', async () => {
+    const $metadata = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
+    for (const e of [
+      new ServiceException({ message: 'internal', ...$metadata(500) }),
+      new EC2ThrottledException({ message: 'EC2 throttled', ...$metadata(502) }),
+      new ENILimitReachedException({ message: 'no ENI', ...$metadata(502) }),
+      Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }),
+    ]) {
+      const outcome = await outcomeOf(e);
+      expect(outcome).toMatchObject({ kind: 'error', message: `${e.name}: ${e.message}` });
+      expect(outcome).not.toHaveProperty('retry');
+    }
+  });
+
+  it('does not retry what a retry cannot mend (4xx: no such function, access denied)', async () => {
+    const missing = new ResourceNotFoundException({
+      message: 'Function not found',
+      $metadata: { httpStatusCode: 404 },
+    });
+    expect(await outcomeOf(missing)).toEqual({
+      kind: 'error',
+      message: 'ResourceNotFoundException: Function not found',
+      retry: false,
+    });
+    const denied = Object.assign(new Error('not authorized to perform: lambda:InvokeFunction'), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 403 },
+    });
+    expect(await outcomeOf(denied)).toMatchObject({ kind: 'error', retry: false });
+  });
+});
+
 describe('AwsHookCaller: HTTPS', () => {
   const URL = 'https://checks.example.com/web';
 
@@ -106,6 +152,15 @@ describe('AwsHookCaller: HTTPS', () => {
     expect(sent[0]?.url).toBe(URL);
     expect(sent[0]?.init.method).toBe('POST');
     expect(JSON.parse(String(sent[0]?.init.body))).toEqual(request);
+  });
+
+  it('does not retry an endpoint that answers 4xx other than 429', async () => {
+    const caller = new AwsHookCaller(client, async () => new Response('no such check', { status: 404 }));
+    expect(await caller.call({ url: URL }, request, 25)).toEqual({
+      kind: 'error',
+      message: 'HTTP 404: no such check',
+      retry: false,
+    });
   });
 
   it('gives up on an endpoint that does not answer within the call timeout', async () => {

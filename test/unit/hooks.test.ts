@@ -162,6 +162,19 @@ describe('hook contract', () => {
     });
   });
 
+  it('gives up at once on a call a retry cannot mend (no such function, access denied)', () => {
+    const s = spec({ retries: 2, pollSeconds: 30, timeoutSeconds: 300 });
+    const missing = {
+      kind: 'error',
+      message: 'ResourceNotFoundException: no such function',
+      retry: false,
+    } as const;
+    expect(decideHook(s, { calls: 1, failures: 0, elapsedSeconds: 0 }, missing)).toEqual({
+      kind: 'unavailable',
+      reason: 'ResourceNotFoundException: no such function',
+    });
+  });
+
   it('bounds one call by the task budget and the hook timeout, and keeps short evidence', () => {
     expect(callSeconds({ timeoutSeconds: 300 }, 0)).toBe(HOOK_CALL_SECONDS);
     expect(callSeconds({ timeoutSeconds: 300 }, 290)).toBe(10);

@@ -16,11 +16,23 @@ import { errorName } from './sdk';
 
 type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
-const error = (message: string, retryAfterSeconds?: number): HookOutcome => ({
+const error = (message: string, retryAfterSeconds?: number, retry = true): HookOutcome => ({
   kind: 'error',
   message: message.slice(0, 500),
   ...(retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) ? { retryAfterSeconds } : {}),
+  ...(retry ? {} : { retry: false as const }),
 });
+
+/**
+ * Whether a failed call may succeed when repeated: 429 (throttling), 5xx and 408 (timeouts) yes, other 4xx no.
+ * Lambda API reference, Invoke, Errors: TooManyRequestsException 429; ServiceException 500; the EC2, ENI, subnet
+ * and ResourceNotReady errors 502; the EFS mount timeouts 408; ResourceNotFoundException 404, and a request the
+ * caller's role may not make is refused with AccessDeniedException (4xx). With no HTTP status (no answer, a
+ * network error) a repeat may succeed.
+ */
+export function retryableStatus(status: number | undefined): boolean {
+  return status === undefined || status === 408 || status === 429 || status >= 500;
+}
 
 /** An answer as the contract has it, or an error outcome saying what came instead. */
 export function answerOf(text: string): HookOutcome {
@@ -55,7 +67,10 @@ export class AwsHookCaller implements HookCaller {
       return error('the hook names neither a function nor a URL');
     } catch (e) {
       if (signal.aborted) return error(`no answer within ${timeoutSeconds} s`);
-      return error(`${errorName(e)}: ${(e as Error).message ?? String(e)}`, retryAfter(e));
+      const name = errorName(e);
+      const status = (e as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+      const retry = name === 'TooManyRequestsException' || retryableStatus(status);
+      return error(`${name}: ${(e as Error).message ?? String(e)}`, retryAfter(e), retry);
     }
   }
 
@@ -93,7 +108,12 @@ export class AwsHookCaller implements HookCaller {
     const text = await res.text();
     if (!res.ok) {
       const after = Number(res.headers.get('retry-after') ?? Number.NaN);
-      return error(`HTTP ${res.status}: ${text.slice(0, 200)}`, Number.isFinite(after) ? after : undefined);
+      const retry = res.status === 429 || res.status >= 500;
+      return error(
+        `HTTP ${res.status}: ${text.slice(0, 200)}`,
+        Number.isFinite(after) ? after : undefined,
+        retry,
+      );
     }
     return answerOf(text);
   }
