@@ -84,7 +84,7 @@ export class ServicePermissions {
     if (this.hasEcs) ecsStatements(this.scope, fn, level);
   }
 
-  metrics(fn: ControllerFunction, use: 'baseline' | 'judge') {
+  metrics(fn: ControllerFunction, use: 'baseline' | 'alarms' | 'judge') {
     const { grants } = this.scope;
     // The one statement covers every metric the judge reads: the load balancer's, the custom metrics a service
     // names (analysis.metrics) and the ECS services' CPU and memory. GetMetricData has no resource type in the
@@ -95,7 +95,7 @@ export class ServicePermissions {
       new iam.PolicyStatement({ sid: 'MetricData', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
       'cloudwatch:GetMetricData has no resource-level permissions (IAM requires "*"), for custom metrics as for ALB metrics.',
     );
-    if (use === 'judge' && this.hasAlarms) {
+    if (use !== 'baseline' && this.hasAlarms) {
       grants.allow(
         fn,
         new iam.PolicyStatement({

@@ -121,7 +121,7 @@ export function makeHandlers(d: ControllerDeps) {
     StartRollout: makeStartRollout({ ...base, catalog, executions: d.executions, notifiers: d.notifiers }),
     Prepare: makePrepare({ ...base, ...traffic }),
     CheckReady: makeCheckReady({ ...base, deployerFor: d.deployerFor }),
-    SetWeight: makeSetWeight({ ...base, ...traffic, metrics }),
+    SetWeight: makeSetWeight({ ...base, ...traffic, metrics, alarms: d.alarms }),
     Bake: makeBake(base),
     Analyze: makeAnalyze({
       ...base,

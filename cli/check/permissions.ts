@@ -15,7 +15,7 @@ export interface FunctionNeeds {
   /** ECS: read (health), update (scale, promote, restore), register (a canary task definition). */
   deploys?: 'read' | 'update' | 'register';
   /** CloudWatch: baseline (metrics), judge (metrics and the gating alarms). */
-  metrics?: 'baseline' | 'judge';
+  metrics?: 'baseline' | 'alarms' | 'judge';
   /** The service's own notification channels (SNS topic, PagerDuty secret, their keys). */
   notifies?: boolean;
   /**
@@ -231,7 +231,7 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
   if (needs.deploys && config.deployer.kind === 'ecs') ecsDeployCalls(needs.deploys, facts, add, tagged);
   if (needs.metrics) {
     add(['cloudwatch:GetMetricData'], '*');
-    if (needs.metrics === 'judge' && config.analysis.alarms.length > 0) {
+    if (needs.metrics !== 'baseline' && config.analysis.alarms.length > 0) {
       // Composite alarms are returned only to a DescribeAlarms permission on "*" (CloudWatch API reference,
       // DescribeAlarms); metric alarms to one on their ARNs.
       if (facts.composite) add(['cloudwatch:DescribeAlarms'], '*');

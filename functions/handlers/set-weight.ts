@@ -1,6 +1,6 @@
 /** Lambda (workflow task): shift the canary's share of traffic to the step's weight. */
 import { makeSetWeight } from '../tasks/set-weight';
-import { announcing, deployerFor, metricSource, realClock, router, store } from './aws';
+import { alarmSource, announcing, deployerFor, metricSource, realClock, router, store } from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
@@ -9,6 +9,7 @@ export const handler = withObservability(
     deployerFor: deployerFor(),
     store: store(),
     metrics: metricSource(),
+    alarms: alarmSource(),
     clock: realClock,
     ...announcing(),
     log,

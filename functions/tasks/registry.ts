@@ -43,8 +43,11 @@ export interface TaskEntry {
    * are found when the store cannot be read); `stop` stops one.
    */
   readonly executions?: readonly ExecutionCall[];
-  /** CloudWatch: `baseline` reads metrics (set-weight's latency thresholds), `judge` also the gating alarms. */
-  readonly metrics?: 'baseline' | 'judge';
+  /**
+   * CloudWatch: `baseline` reads metrics (set-weight's latency thresholds), `alarms` also the gating alarms
+   * (set-weight's retry), `judge` the alarms and X-Ray (analyze).
+   */
+  readonly metrics?: 'baseline' | 'alarms' | 'judge';
   /** Invokes the Lambda functions the configs' `hooks` name (infra/hook-permissions.ts). */
   readonly hooks?: boolean;
 }
@@ -83,7 +86,8 @@ export const TASKS: Readonly<Record<string, TaskEntry>> = {
     timeoutSeconds: TASK,
     routes: true,
     deploys: 'update',
-    metrics: 'baseline',
+    // A retry after a pause on failure reads the gating alarms before the weight goes back.
+    metrics: 'alarms',
   },
   bake: { asl: 'Bake', env: ['TABLE_NAME'], timeoutSeconds: TASK },
   analyze: {

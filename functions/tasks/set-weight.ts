@@ -15,8 +15,10 @@ import { heldWait, waitsOfStep, weightHeld } from '../core/pause';
 import { stepWeightOptions } from '../core/plan';
 import type { LatencyThresholds, RolloutRecord } from '../core/rollout';
 import { nextBakeWait, stepBakeSeconds } from '../core/rules';
+import { CanaryControllerError, ErrorName } from '../core/errors';
 import * as z from '../core/zod';
 import type {
+  AlarmSource,
   Clock,
   DeployerFor,
   Log,
@@ -39,6 +41,12 @@ export interface SetWeightDeps {
   metrics?: MetricSource;
   /** Where each history entry is announced as a state-change event; absent: none. */
   events?: StateChangeBus;
+  /**
+   * The gating alarms' states, read before a retry puts the step's weight back: an alarm that went to ALARM during
+   * the pause was only recorded (CloudWatch sends the state change once), so the retry must not ignore it. Absent
+   * (tests of other phases only): none are read.
+   */
+  alarms?: AlarmSource;
 }
 
 /** The span before the canary starts over which the stable version's p99 and p50 are taken. */
@@ -76,6 +84,7 @@ export function makeSetWeight(deps: SetWeightDeps) {
     const deployer = deployerFor(rollout.config);
     if (phase === 'scale') return scaleCanary(deps, deployer, { rollout, route, step });
     if (!retry && weightHeld(record, step.weight)) return holdWeight(deps, args, record);
+    if (retry && deps.alarms) await refuseRetryOnAlarm(deps.alarms, rollout.config.analysis.alarms);
     // Thresholds once, from the stable version alone, before the canary takes any traffic.
     const thresholds =
       !record.canaryStartedAt && !record.latencyThresholds && deps.metrics
@@ -130,6 +139,21 @@ export function makeSetWeight(deps: SetWeightDeps) {
 }
 
 type SetWeightInput = z.infer<typeof input>;
+
+/**
+ * A retry after a pause on failure with a gating alarm still in ALARM: the canary takes no traffic, the workflow
+ * rolls back (AlarmFired) as it does on any alarm.
+ */
+async function refuseRetryOnAlarm(alarms: AlarmSource, names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  const firing = (await alarms.states(names)).filter((a) => a.state === 'ALARM').map((a) => a.name);
+  if (firing.length > 0) {
+    throw new CanaryControllerError(
+      ErrorName.AlarmFired,
+      `retry refused: alarm ${firing.join(', ')} still in ALARM; rolling back`,
+    );
+  }
+}
 
 /**
  * A person paused the rollout and this step would raise the canary's share: nothing moves. The workflow goes back
