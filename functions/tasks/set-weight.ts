@@ -11,11 +11,11 @@
  */
 
 import { capacityPollWait } from '../core/capacity';
+import { CanaryControllerError, ErrorName } from '../core/errors';
 import { heldWait, waitsOfStep, weightHeld } from '../core/pause';
 import { stepWeightOptions } from '../core/plan';
 import type { LatencyThresholds, RolloutRecord } from '../core/rollout';
 import { nextBakeWait, stepBakeSeconds } from '../core/rules';
-import { CanaryControllerError, ErrorName } from '../core/errors';
 import * as z from '../core/zod';
 import type {
   AlarmSource,
