@@ -18,6 +18,16 @@ export interface NotificationEvent {
   verdict?: Verdict;
   links?: Record<string, string>;
   at: string;
+  /**
+   * The PagerDuty incident the event goes to; absent: the rollout's (its id). A pause has its own (pauseDedupKey),
+   * so an acknowledged pause folds neither a later pause nor the rollback's page into it.
+   */
+  dedupKey?: string;
+}
+
+/** One pause's incident: the rollout, the step (1-based) and when the pause began, so each pause pages anew. */
+export function pauseDedupKey(rolloutId: string, stepIndex: number, pausedAt: string): string {
+  return `${rolloutId}:pause:${stepIndex + 1}:${pausedAt}`;
 }
 
 /** Severities that open a PagerDuty incident; the rest are for SNS subscribers only. */

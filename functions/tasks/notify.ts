@@ -11,7 +11,7 @@
 import { rollbackIsDeliberate } from '../core/error-policy';
 import { causeMessage, ErrorName, PageNotDeliveredError } from '../core/errors';
 import type { HistoryEntry } from '../core/history';
-import { pages } from '../core/notification';
+import { pages, pauseDedupKey } from '../core/notification';
 import type { RolloutOutcome } from '../core/outcome-metrics';
 import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
 import * as z from '../core/zod';
@@ -81,6 +81,14 @@ export function makeNotify(deps: NotifyDeps) {
       ...(record?.lastVerdict ? { verdict: record.lastVerdict } : {}),
       channels: channelsOf(rollout.config),
       at: clock.now().toISOString(),
+      // Each pause its own incident (the same on a retried notification: the pause's time is on the record).
+      ...(outcome === 'paused'
+        ? {
+            dedupKey: record?.paused
+              ? pauseDedupKey(rollout.rolloutId, record.currentStep ?? 0, record.paused.at)
+              : `${rollout.rolloutId}:pause`,
+          }
+        : {}),
     });
     if (outcome !== 'promoted' && pages(event.severity) && result.failed.includes(PAGER)) {
       deps.countOutcome?.('pageUndelivered');

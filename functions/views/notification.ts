@@ -99,12 +99,15 @@ export function snsMessage(event: NotificationEvent): SnsMessage {
   };
 }
 
-/** A PagerDuty Events API v2 `trigger`, deduplicated per rollout so retries and repeats make one incident. */
+/**
+ * A PagerDuty Events API v2 `trigger`, deduplicated per rollout (per pause for a pause, NotificationEvent.dedupKey)
+ * so retries and repeats make one incident.
+ */
 export function pagerDutyTrigger(event: NotificationEvent, routingKey: string) {
   return {
     routing_key: routingKey,
     event_action: 'trigger' as const,
-    dedup_key: event.rolloutId,
+    dedup_key: event.dedupKey ?? event.rolloutId,
     payload: {
       summary: eventSentence(event).slice(0, 1024),
       source: `canary-controller/${event.service}`,

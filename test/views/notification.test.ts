@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MetricEvidence, Verdict } from '../../functions/core/judge';
-import { type NotificationEvent, pages } from '../../functions/core/notification';
+import { type NotificationEvent, pages, pauseDedupKey } from '../../functions/core/notification';
 import { evidenceText } from '../../functions/views/evidence-text';
 import { eventSentence, pagerDutyTrigger, snsMessage } from '../../functions/views/notification';
 import { ROLLOUT_ID, SERVICE } from '../helpers/config';
@@ -174,6 +174,27 @@ describe('pagerDutyTrigger', () => {
     expect(body.routing_key).toBe(ROUTING_KEY);
     expect(body.event_action).toBe('trigger');
     expect(body.dedup_key).toBe(ROLLOUT_ID);
+  });
+
+  it("gives each pause its own incident, apart from the rollout's rollback page", () => {
+    // Arrange: two pauses of one rollout (the second after a retry), then its rollback
+    const first = pauseDedupKey(ROLLOUT_ID, 1, '2025-03-14T09:44:30.512Z');
+    const second = pauseDedupKey(ROLLOUT_ID, 1, '2025-03-14T10:02:11.000Z');
+    const paused = (dedupKey: string) =>
+      rolledBack({ type: 'rollout.paused', summary: 'web: paused', dedupKey });
+
+    // Act
+    const keys = [
+      pagerDutyTrigger(paused(first), ROUTING_KEY).dedup_key,
+      pagerDutyTrigger(paused(second), ROUTING_KEY).dedup_key,
+      pagerDutyTrigger(rolledBack(), ROUTING_KEY).dedup_key,
+    ];
+
+    // Assess: three incidents; acknowledging a pause folds neither the next pause nor the rollback into it
+    expect(new Set(keys).size).toBe(3);
+    expect(keys[0]).toBe(`${ROLLOUT_ID}:pause:2:2025-03-14T09:44:30.512Z`);
+    expect(keys[2]).toBe(ROLLOUT_ID);
+    expect(keys.every((k) => k.length <= 255)).toBe(true);
   });
 
   it('fills the payload PagerDuty requires', () => {

@@ -28,7 +28,9 @@ describe('pause on a failed analysis', () => {
     expect(world.appliedCanaryPercent()).toBe(0);
     const canaryTg = configuredTargetGroups(world.config().traffic).canary;
     expect(world.backends.get(canaryTg)?.version.tag).toBe('v3');
-    expect(pages(world).map((p) => p.dedup_key)).toEqual([id]);
+    // The pause has its own incident: acknowledging it folds nothing later into it.
+    const pauseKeys = pages(world).map((p) => p.dedup_key);
+    expect(pauseKeys).toEqual([expect.stringMatching(new RegExp(`^${id}:pause:1:`))]);
     expect(snsEvents(world)).toContain('rollout.paused');
     expect((await world.operations.status('web'))[0]?.status).toMatch(/^paused: analysis failed/);
 
@@ -51,6 +53,8 @@ describe('pause on a failed analysis', () => {
     // No weight was set after the retry.
     expect(types.slice(types.lastIndexOf('retried'))).not.toContain('weight');
     await expectSettled(world, { stableTag: 'v1' });
+    // The rollback pages on the rollout's own incident, not the acknowledged pause's.
+    expect(pages(world).map((p) => p.dedup_key)).toEqual([...pauseKeys, id]);
   });
 });
 

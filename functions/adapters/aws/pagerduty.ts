@@ -1,6 +1,6 @@
 /**
  * Notifier that opens PagerDuty incidents through the Events API v2, for the severities core says page
- * (`pages`). One incident per rollout (dedup_key = rollout id). The routing key comes from Secrets Manager (the
+ * (`pages`). One incident per rollout (dedup_key = rollout id), and one per pause. The routing key comes from Secrets Manager (the
  * service's own secret, else the controller's default), each secret read once per cold start, and never appears
  * in an error or a log line.
  */
