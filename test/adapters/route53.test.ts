@@ -164,7 +164,9 @@ describe('Route53TrafficRouter.setWeights', () => {
           EvaluateTargetHealth: true,
         },
       });
-    r53.on(ListResourceRecordSetsCommand).resolves({ ...listing([alias('blue'), alias('green')]) });
+    r53
+      .on(ListResourceRecordSetsCommand)
+      .resolves({ ...listing([alias('blue'), { ...alias('green'), Weight: 0 }]) });
     r53.on(ChangeResourceRecordSetsCommand).resolves(change('INSYNC'));
     await router().router.setWeights(route53Route({ recordType: 'A' }), 50);
     const changes = r53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes;
@@ -192,13 +194,41 @@ describe('Route53TrafficRouter.setWeights', () => {
     expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(3);
   });
 
-  it('gives up as Transient when the change stays PENDING past the bound (the workflow retries the same UPSERT)', async () => {
+  it('gives up as Transient when the change is still PENDING at the bound, its last poll at the bound', async () => {
     r53.on(ListResourceRecordSetsCommand).resolves(listing([record('blue', 1), record('green', 0)]));
     r53.on(ChangeResourceRecordSetsCommand).resolves(change('PENDING'));
     r53.on(GetChangeCommand).resolves(change('PENDING'));
     const { router: r, sleeps } = router({ syncTimeoutMs: 10_000 });
     await expect(r.setWeights(route53Route(), 10)).rejects.toBeInstanceOf(TransientError);
-    expect(sleeps).toEqual([1000, 2000, 4000, 8000]);
+    expect(sleeps).toEqual([1000, 2000, 4000, 3000]);
+  });
+});
+
+describe('Route53TrafficRouter.setWeights after a change still PENDING', () => {
+  it('sends no new change when the records already carry the share (a retry after the bound)', async () => {
+    // Prepare: the records as the earlier UPSERT left them (5% is 19:1, the configured TTL)
+    r53
+      .on(ListResourceRecordSetsCommand)
+      .resolves(listing([record('blue', 19, { TTL: 60 }), record('green', 1, { TTL: 60 })]));
+    r53.on(ChangeResourceRecordSetsCommand).resolves(change('PENDING'));
+    // Act
+    await router().router.setWeights(route53Route(), 5);
+    // Assess: no new PENDING change that would start the wait for INSYNC over again
+    expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(0);
+  });
+
+  it('waits up to 40 s for INSYNC by default (changes generally propagate within 60 s), its last poll at the bound', async () => {
+    // Prepare: PENDING until the 9th GetChange, 40 s after the change
+    r53.on(ListResourceRecordSetsCommand).resolves(listing([record('blue', 1), record('green', 0)]));
+    r53.on(ChangeResourceRecordSetsCommand).resolves(change('PENDING'));
+    let polls = 0;
+    r53.on(GetChangeCommand).callsFake(async () => change(++polls < 9 ? 'PENDING' : 'INSYNC'));
+    const { router: r, sleeps } = router();
+    // Act
+    await r.setWeights(route53Route(), 10);
+    // Assess
+    expect(sleeps).toEqual([1000, 2000, 4000, 8000, 8000, 8000, 8000, 1000]);
+    expect(r53.commandCalls(GetChangeCommand)).toHaveLength(9);
   });
 });
 

@@ -9,8 +9,10 @@
  * - Confirmation: the change is PENDING until it "has propagated to all Route 53 DNS servers managing the hosted
  *   zone" (API_GetChange), then INSYNC. setWeights polls GetChange here, bounded below the function's timeout: the
  *   change id is known only to the call that made it, and a workflow wait per change would add states and history
- *   events to every step. Still PENDING at the bound: Transient, and the workflow's retry sends the same UPSERT
- *   again (idempotent) and waits for that change.
+ *   events to every step. Still PENDING at the bound (40 s; "changes generally propagate to all Route 53 name
+ *   servers within 60 seconds", developer guide, Editing records): Transient, and the workflow's retry finds the
+ *   records already holding the weights, sends no new change (a new one would be PENDING from the start again) and
+ *   verifies them.
  * - PriorRequestNotComplete (Route 53 has not finished the zone's previous request) and Throttling are retried
  *   with growing waits, as the API reference asks (sdk.ts lists both as throttling).
  * - INSYNC is not yet what clients see: resolvers keep a cached answer for up to the TTL. The judge reads each
@@ -32,7 +34,10 @@ import { type AdapterOptions, AwsCaller, realSleep } from './sdk';
 const IAM = 'route53';
 
 export interface Route53RouterOptions extends AdapterOptions {
-  /** How long setWeights waits for INSYNC before giving up as Transient (ms); below set-weight's 50 s timeout. */
+  /**
+   * How long setWeights waits for INSYNC before giving up as Transient (ms). Default 40 s: set-weight's function
+   * times out at 50 s (functions/tasks/registry.ts), the rest left for its other calls.
+   */
   syncTimeoutMs?: number;
   /** The first wait between GetChange requests (ms); each next one doubles, up to 8 s. */
   pollMs?: number;
@@ -40,6 +45,10 @@ export interface Route53RouterOptions extends AdapterOptions {
 
 /** A record name as Route 53 lists it (`api.example.com.`) in the config's form (lowercase, no trailing dot). */
 const normalName = (name: string | undefined) => (name ?? '').toLowerCase().replace(/\.$/, '');
+
+/** The record carries the weight, and (a non-alias record) the configured TTL, that setWeights would write. */
+const holds = (record: ResourceRecordSet, weight: number, route: Route53Route) =>
+  record.Weight === weight && (record.AliasTarget !== undefined || record.TTL === route.ttlSeconds);
 
 const zoneArn = (zone: string) => `arn:aws:route53:::hostedzone/${zone}`;
 
@@ -55,7 +64,7 @@ export class Route53TrafficRouter implements TrafficRouter<Route53Route> {
   ) {
     this.aws = new AwsCaller(options.retry);
     this.sleep = options.retry?.sleep ?? realSleep;
-    this.syncTimeoutMs = options.syncTimeoutMs ?? 30_000;
+    this.syncTimeoutMs = options.syncTimeoutMs ?? 40_000;
     this.pollMs = options.pollMs ?? 1000;
   }
 
@@ -76,6 +85,9 @@ export class Route53TrafficRouter implements TrafficRouter<Route53Route> {
   async setWeights(route: Route53Route, canaryPercent: number): Promise<void> {
     const weights = recordWeights(canaryPercent);
     const { stable, canary } = this.pair(route, await this.records(route));
+    // Already holding the share (an earlier attempt's change, perhaps still PENDING): a new UPSERT would only start
+    // a new PENDING change and the wait for INSYNC over again. Applied: the caller verifies the weights.
+    if (holds(stable, weights.stable, route) && holds(canary, weights.canary, route)) return;
     const upsert = (record: ResourceRecordSet, weight: number) => ({
       Action: 'UPSERT' as const,
       ResourceRecordSet: {
@@ -129,8 +141,10 @@ export class Route53TrafficRouter implements TrafficRouter<Route53Route> {
           `Route 53 change ${changeId} still ${status ?? 'PENDING'} after ${Math.round(waited / 1000)} s: the records hold the new weights, not yet on every Route 53 DNS server`,
         );
       }
-      await this.sleep(delay);
-      waited += delay;
+      // The last poll at the bound, not past it: the function's timeout is not far behind.
+      const next = Math.min(delay, this.syncTimeoutMs - waited);
+      await this.sleep(next);
+      waited += next;
     }
   }
 
