@@ -9,6 +9,7 @@ import type { TrafficRouter } from '../functions/ports';
 import {
   type Decider,
   type DecisionDeps,
+  PauseChangedError,
   pauseRollout,
   resumeRollout,
   settleDecision,
@@ -20,6 +21,12 @@ const refuse = (why: string | undefined) => {
   if (why) throw new OperationError(why, 'refused');
 };
 
+/** The pause changed since the record was read (a pause on failure landed): nothing was written. */
+const refuseChanged = (e: unknown): never => {
+  if (e instanceof PauseChangedError) throw new OperationError(e.message, 'refused');
+  throw e;
+};
+
 export async function pause(
   deps: DecisionDeps,
   record: RolloutRecord,
@@ -28,7 +35,9 @@ export async function pause(
 ): Promise<OperationResult> {
   refuse(pauseRefusal(record));
   const note = freeText(reason ?? '');
-  await pauseRollout(deps, record, { via: decider.via, by: decider.by }, note || undefined);
+  await pauseRollout(deps, record, { via: decider.via, by: decider.by }, note || undefined).catch(
+    refuseChanged,
+  );
   const weight = record.canaryPercent ?? 0;
   return {
     ok: true,
@@ -43,7 +52,7 @@ export async function resume(
   decider: Decider,
 ): Promise<OperationResult> {
   refuse(resumeRefusal(record));
-  await resumeRollout(deps, record, { via: decider.via, by: decider.by });
+  await resumeRollout(deps, record, { via: decider.via, by: decider.by }).catch(refuseChanged);
   return {
     ok: true,
     rolloutId: record.rolloutId,

@@ -15,6 +15,7 @@ import type {
   DeployedVersion,
   ImageRef,
   LatencyThresholds,
+  PauseMark,
   RolloutDoc,
   RolloutRecord,
   Route,
@@ -225,6 +226,17 @@ export interface RolloutStore {
     rolloutId: string,
     patch: Partial<Omit<RolloutRecord, 'rolloutId' | 'service'>>,
   ): Promise<RolloutRecord>;
+  /**
+   * Set (or, `paused` undefined, remove) the pause mark only if the stored one is still `expected` (`none`: no
+   * mark; `operator`: a person's): a person's pause or resume never replaces a pause on failure. Undefined, writing
+   * nothing, when the mark is no longer as expected.
+   */
+  setPause(
+    rolloutId: string,
+    paused: PauseMark | undefined,
+    expected: 'none' | 'operator',
+    at: string,
+  ): Promise<RolloutRecord | undefined>;
   /** Records whose status is not terminal. */
   listActive(): Promise<RolloutRecord[]>;
   listByService(service: string, limit: number): Promise<RolloutRecord[]>;

@@ -4,6 +4,7 @@ import { type AbortReason, LockHeldError } from '../functions/core/errors';
 import { type HistoryEntry, readHistoryEntry, type StoredHistoryEntry } from '../functions/core/history';
 import type { AcceptedPush, SeenImage } from '../functions/core/pushes';
 import {
+  type PauseMark,
   type RolloutDoc,
   type RolloutRecord,
   replacesWait,
@@ -107,6 +108,19 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
     if (!record) throw new Error(`no rollout ${rolloutId}`);
     Object.assign(record, clone(patch));
     return clone(record);
+  }
+
+  async setPause(
+    rolloutId: string,
+    paused: PauseMark | undefined,
+    expected: 'none' | 'operator',
+    at: string,
+  ): Promise<RolloutRecord | undefined> {
+    const record = this.rollouts.get(rolloutId);
+    if (!record) return undefined;
+    const holds = expected === 'none' ? !record.paused : record.paused?.cause === 'operator';
+    if (!holds) return undefined;
+    return this.updateRollout(rolloutId, { paused, updatedAt: at });
   }
 
   async listActive(): Promise<RolloutRecord[]> {
@@ -277,6 +291,7 @@ const STORE_METHODS = new Map<string, string>(
     setWait: 'UpdateItem',
     clearWait: 'UpdateItem',
     markAborted: 'UpdateItem',
+    setPause: 'UpdateItem',
     appendHistory: 'PutItem',
     history: 'Query',
     quarantine: 'PutItem',

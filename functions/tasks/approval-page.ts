@@ -41,7 +41,7 @@ import {
   staleText,
 } from '../views/approval-page';
 import { page, STYLE, traceFromHistory } from '../views/report-html';
-import { pauseRollout, resolveApproval, resumeRollout } from './lib/procedures';
+import { PauseChangedError, pauseRollout, resolveApproval, resumeRollout } from './lib/procedures';
 
 export interface ApprovalPageDeps {
   store: RolloutStore;
@@ -300,10 +300,16 @@ async function hold(
   const refusal = action === 'pause' ? pauseRefusal(record) : resumeRefusal(record);
   if (refusal) return refuse(410, action === 'pause' ? 'Not paused' : 'Not resumed', refusal);
   const actor = { via: 'approval-page' as const, by: 'the approval page' };
-  const stored =
-    action === 'pause'
-      ? await pauseRollout(deps, record, actor, reason || undefined)
-      : await resumeRollout(deps, record, actor);
+  const stored = await (action === 'pause'
+    ? pauseRollout(deps, record, actor, reason || undefined)
+    : resumeRollout(deps, record, actor)
+  ).catch((e: unknown) => {
+    // The pause changed since the record was read (a pause on failure landed): nothing was written.
+    if (e instanceof PauseChangedError) return e;
+    throw e;
+  });
+  if (stored instanceof PauseChangedError)
+    return refuse(410, action === 'pause' ? 'Not paused' : 'Not resumed', stored.message);
   deps.log.info(`rollout ${action}d from the approval page`, { rolloutId: record.rolloutId });
   return respond(200, action === 'pause' ? 'Paused' : 'Resumed', holdBody(action, stored));
 }

@@ -346,6 +346,26 @@ describe('DynamoRolloutStore: waits and aborts', () => {
 describe.each([
   ['DynamoRolloutStore', () => store as RolloutStore],
   ['the sandbox store', () => new InMemoryRolloutStore() as RolloutStore],
+])('%s: the pause mark', (_name, storeOf) => {
+  it("sets a person's pause only over no mark, and removes only a person's pause", async () => {
+    const s = storeOf();
+    await s.putRollout(record('web-p'));
+    const person = { cause: 'operator', at: at(2).toISOString(), by: 'bob', via: 'cli', weight: 5 } as const;
+    const failure = { ...person, cause: 'failure', by: 'the workflow', via: 'workflow', weight: 0 } as const;
+
+    expect((await s.setPause('web-p', person, 'none', at(2).toISOString()))?.paused).toEqual(person);
+    expect(await s.setPause('web-p', { ...person, by: 'eve' }, 'none', at(3).toISOString())).toBeUndefined();
+    expect((await s.setPause('web-p', undefined, 'operator', at(4).toISOString()))?.paused).toBeUndefined();
+    await s.updateRollout('web-p', { paused: failure });
+    expect(await s.setPause('web-p', undefined, 'operator', at(5).toISOString())).toBeUndefined();
+    expect(await s.setPause('web-p', person, 'none', at(5).toISOString())).toBeUndefined();
+    expect((await s.getRollout('web-p'))?.paused).toEqual(failure);
+  });
+});
+
+describe.each([
+  ['DynamoRolloutStore', () => store as RolloutStore],
+  ['the sandbox store', () => new InMemoryRolloutStore() as RolloutStore],
 ])('%s: the wait token', (_name, storeOf) => {
   const wait = (token: string, step: number, analyses: number, minute: number) => ({
     token,

@@ -726,6 +726,9 @@ const CASES: Case[] = [
       await store.acquireLock(LONGEST_SERVICE, rollout.rolloutId, at);
       await store.setPending(LONGEST_SERVICE, rollout.rolloutId, rollout);
       await store.putRollout(record);
+      const mark = { cause: 'operator', at: at.toISOString(), by: 'bob', via: 'cli', weight: 5 } as const;
+      await store.setPause(rollout.rolloutId, mark, 'none', at.toISOString());
+      await store.setPause(rollout.rolloutId, undefined, 'operator', at.toISOString());
       await store.listByService(LONGEST_SERVICE, 20);
       await store.releaseLock(LONGEST_SERVICE, rollout.rolloutId, at);
     },

@@ -6,8 +6,9 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { waitsOfStep, weightHeld, whilePaused } from '../../functions/core/pause';
-import { type PauseMark, type RolloutDoc, waitSeq } from '../../functions/core/rollout';
+import { type PauseMark, type RolloutDoc, type RolloutRecord, waitSeq } from '../../functions/core/rollout';
 import type { Clock, Deployer, Log, TrafficRouter } from '../../functions/ports';
+import { pauseRollout, resumeRollout } from '../../functions/tasks/lib/pause';
 import { makeSetWeight } from '../../functions/tasks/set-weight';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 import { ROLLOUT_ID, ROUTE, rolloutDocFor, SERVICE, validParsedConfig } from '../helpers/config';
@@ -102,5 +103,58 @@ describe('set-weight while paused', () => {
     expect(record?.canaryPercent).toBe(50);
     expect(record?.canaryStartedAt).toBe('2025-03-14T09:40:00.000Z');
     expect(record?.weightChangedAt).toEqual(['2025-03-14T09:40:00.000Z']);
+  });
+});
+
+describe("a person's pause and resume racing a pause on failure", () => {
+  const clock: Clock = {
+    now: () => new Date('2025-03-14T09:40:00.000Z'),
+    workflowSeconds: (s) => s,
+    sleep: async () => {},
+  };
+
+  async function setup(paused: PauseMark | undefined) {
+    const store = new InMemoryRolloutStore();
+    const record: RolloutRecord = {
+      rolloutId: ROLLOUT_ID,
+      service: SERVICE,
+      image: rolloutDocFor(validParsedConfig()).image,
+      status: 'running',
+      alarms: [],
+      createdAt: '2025-03-14T09:27:00.000Z',
+      updatedAt: '2025-03-14T09:27:00.000Z',
+      canaryPercent: 0,
+      currentStep: 1,
+      route: ROUTE,
+    };
+    await store.putRollout({ ...record, ...(paused ? { paused } : {}) });
+    return { store, record };
+  }
+  const actor = { via: 'cli', by: 'bob' } as const;
+
+  it('a pause read before the pause on failure landed leaves its mark and says so', async () => {
+    // Prepare: the person read the record unpaused; the workflow then held on stable (the failure mark)
+    const { store, record } = await setup(onFailure);
+    // Act, Assess
+    await expect(pauseRollout({ store, clock }, record, actor)).rejects.toThrow(
+      /paused on a failed analysis.*nothing changed/,
+    );
+    expect((await store.getRollout(ROLLOUT_ID))?.paused).toEqual(onFailure);
+  });
+
+  it("a resume read while a person's pause held does not erase a pause on failure", async () => {
+    const { store, record } = await setup(onFailure);
+    await expect(resumeRollout({ store, clock }, { ...record, paused: byPerson }, actor)).rejects.toThrow(
+      /paused on a failed analysis/,
+    );
+    expect((await store.getRollout(ROLLOUT_ID))?.paused).toEqual(onFailure);
+  });
+
+  it('pauses and resumes as before when nothing raced', async () => {
+    const { store, record } = await setup(undefined);
+    const paused = await pauseRollout({ store, clock }, record, actor);
+    expect(paused.paused).toMatchObject({ cause: 'operator', by: 'bob' });
+    const resumed = await resumeRollout({ store, clock }, paused, actor);
+    expect(resumed.paused).toBeUndefined();
   });
 });

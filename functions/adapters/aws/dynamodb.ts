@@ -7,7 +7,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AbortReason } from '../../core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from '../../core/history';
 import type { AcceptedPush, SeenImage } from '../../core/pushes';
-import type { RolloutDoc, RolloutRecord, ServiceLock, WaitToken } from '../../core/rollout';
+import type { PauseMark, RolloutDoc, RolloutRecord, ServiceLock, WaitToken } from '../../core/rollout';
 import type { HistoryPage, RolloutStore } from '../../ports';
 import * as history from './dynamodb/history';
 import * as lock from './dynamodb/lock';
@@ -64,6 +64,14 @@ export class DynamoRolloutStore implements RolloutStore {
     patch: Partial<Omit<RolloutRecord, 'rolloutId' | 'service'>>,
   ): Promise<RolloutRecord> {
     return records.updateRollout(this.table, rolloutId, patch);
+  }
+  setPause(
+    rolloutId: string,
+    paused: PauseMark | undefined,
+    expected: 'none' | 'operator',
+    at: string,
+  ): Promise<RolloutRecord | undefined> {
+    return records.setPause(this.table, rolloutId, paused, expected, at);
   }
   listActive(): Promise<RolloutRecord[]> {
     return records.listActive(this.table);

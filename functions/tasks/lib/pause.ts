@@ -8,6 +8,23 @@
 import type { RolloutRecord } from '../../core/rollout';
 import { type HistoryDeps, recordHistory } from './history';
 
+/** The pause mark changed since the record was read: nothing was written; the error says what holds now. */
+async function changedMeanwhile(deps: HistoryDeps, rolloutId: string): Promise<Error> {
+  const paused = (await deps.store.getRollout(rolloutId))?.paused;
+  if (paused?.cause === 'failure')
+    return new PauseChangedError(
+      `${rolloutId} is paused on a failed analysis (100% on stable): nothing changed; \`canary retry\` runs the step again, \`canary abort\` rolls back`,
+    );
+  return new PauseChangedError(
+    paused
+      ? `${rolloutId} is already paused by ${paused.by}: nothing changed`
+      : `${rolloutId} is not paused any more: nothing changed`,
+  );
+}
+
+/** A pause or resume refused because the pause mark changed since the record was read. */
+export class PauseChangedError extends Error {}
+
 /** Who pauses or resumes, from where (as the history says it). */
 export interface PauseActor {
   via: 'approval-page' | 'cli';
@@ -23,10 +40,14 @@ export async function pauseRollout(
 ): Promise<RolloutRecord> {
   const at = deps.clock.now().toISOString();
   const weight = record.canaryPercent ?? 0;
-  const stored = await deps.store.updateRollout(record.rolloutId, {
-    paused: { cause: 'operator', at, by: actor.by, via: actor.via, weight, ...(reason ? { reason } : {}) },
-    updatedAt: at,
-  });
+  // Only over no mark: a pause on failure (or another person's pause) that landed since the record was read stays.
+  const stored = await deps.store.setPause(
+    record.rolloutId,
+    { cause: 'operator', at, by: actor.by, via: actor.via, weight, ...(reason ? { reason } : {}) },
+    'none',
+    at,
+  );
+  if (!stored) throw await changedMeanwhile(deps, record.rolloutId);
   const step = record.currentStep ?? 0;
   await recordHistory(
     deps,
@@ -45,7 +66,9 @@ export async function resumeRollout(
   actor: PauseActor,
 ): Promise<RolloutRecord> {
   const at = deps.clock.now().toISOString();
-  const stored = await deps.store.updateRollout(record.rolloutId, { paused: undefined, updatedAt: at });
+  // Only a person's pause: a pause on failure that replaced it meanwhile waits for `canary retry` or `canary abort`.
+  const stored = await deps.store.setPause(record.rolloutId, undefined, 'operator', at);
+  if (!stored) throw await changedMeanwhile(deps, record.rolloutId);
   await recordHistory(
     deps,
     record,

@@ -23,7 +23,7 @@ export {
   startRolloutExecution,
   stillOwned,
 } from './ownership';
-export { type PauseActor, pauseRollout, resumeRollout } from './pause';
+export { type PauseActor, PauseChangedError, pauseRollout, resumeRollout } from './pause';
 export {
   executionProgress,
   type RollbackDeps,

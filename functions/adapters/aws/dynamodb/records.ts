@@ -1,6 +1,6 @@
 /** Rollout records, and the two sparse indexes that list the live ones and a service's newest. */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { type RolloutRecord, TERMINAL_STATUSES } from '../../../core/rollout';
+import { type PauseMark, type RolloutRecord, TERMINAL_STATUSES } from '../../../core/rollout';
 import {
   ACTIVE,
   ACTIVE_INDEX,
@@ -112,4 +112,31 @@ export async function listByService(t: Table, service: string, limit: number): P
     limit,
   );
   return items.map((i) => withoutKeys<RolloutRecord>(i));
+}
+
+/**
+ * Set (or, `paused` undefined, remove) the pause mark only if the stored one is still `expected` (`none`: no mark;
+ * `operator`: a person's), so a person's pause or resume never replaces a pause on failure that landed meanwhile.
+ */
+export async function setPause(
+  t: Table,
+  rolloutId: string,
+  paused: PauseMark | undefined,
+  expected: 'none' | 'operator',
+  at: string,
+): Promise<RolloutRecord | undefined> {
+  const names: Record<string, string> = { '#paused': 'paused', '#updatedAt': 'updatedAt' };
+  const values: Record<string, unknown> = { ':at': at };
+  if (paused) values[':paused'] = plain(paused);
+  if (expected === 'operator') {
+    names['#cause'] = 'cause';
+    values[':operator'] = 'operator';
+  }
+  return t.updateRecordIf(
+    rolloutId,
+    paused ? 'SET #paused = :paused, #updatedAt = :at' : 'SET #updatedAt = :at REMOVE #paused',
+    names,
+    values,
+    expected === 'none' ? 'attribute_not_exists(#paused)' : '#paused.#cause = :operator',
+  );
 }

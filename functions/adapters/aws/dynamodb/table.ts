@@ -147,6 +147,19 @@ export class Table {
     names: Record<string, string>,
     values: Record<string, unknown>,
   ): Promise<RolloutRecord> {
+    const record = await this.updateRecordIf(rolloutId, expression, names, values);
+    if (!record) throw new Error(`rollout ${rolloutId} has no record`);
+    return record;
+  }
+
+  /** updateRecord only if `condition` holds too; undefined, writing nothing, when it (or the record) does not. */
+  async updateRecordIf(
+    rolloutId: string,
+    expression: string,
+    names: Record<string, string>,
+    values: Record<string, unknown>,
+    condition?: string,
+  ): Promise<RolloutRecord | undefined> {
     try {
       const out = await this.send('UpdateItem', () =>
         this.doc.send(
@@ -154,7 +167,7 @@ export class Table {
             TableName: this.name,
             Key: { pk: rolloutPk(rolloutId), sk: RECORD },
             UpdateExpression: expression,
-            ConditionExpression: 'attribute_exists(pk)',
+            ConditionExpression: `attribute_exists(pk)${condition ? ` AND ${condition}` : ''}`,
             ExpressionAttributeNames: names,
             ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
             ReturnValues: 'ALL_NEW',
@@ -163,7 +176,7 @@ export class Table {
       );
       return withoutKeys<RolloutRecord>(out.Attributes ?? {});
     } catch (error) {
-      if (isConditionFailed(error)) throw new Error(`rollout ${rolloutId} has no record`, { cause: error });
+      if (isConditionFailed(error)) return undefined;
       throw error;
     }
   }
