@@ -7,7 +7,7 @@ import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { waitsOfStep, weightHeld, whilePaused } from '../../functions/core/pause';
 import { type PauseMark, type RolloutDoc, type RolloutRecord, waitSeq } from '../../functions/core/rollout';
-import type { Clock, Deployer, Log, TrafficRouter } from '../../functions/ports';
+import type { AlarmSource, Clock, Deployer, Log, TrafficRouter } from '../../functions/ports';
 import { pauseRollout, resumeRollout } from '../../functions/tasks/lib/pause';
 import { makeSetWeight } from '../../functions/tasks/set-weight';
 import { InMemoryRolloutStore } from '../../sandbox/store';
@@ -52,7 +52,7 @@ describe('set-weight while paused', () => {
   const log: Log = { info: () => {}, warn: () => {}, error: () => {} };
   const step = { index: 2, weight: 50, bakeSeconds: 300, approval: false };
 
-  async function setup(paused: PauseMark) {
+  async function setup(paused: PauseMark, alarms?: AlarmSource, alarmNames: string[] = []) {
     const weights: number[] = [];
     const router: TrafficRouter = {
       describe: async () => ({}),
@@ -78,11 +78,19 @@ describe('set-weight while paused', () => {
       paused,
       route: ROUTE,
     });
-    const handler = makeSetWeight({ router, deployerFor: () => deployer, store, clock, log });
+    const handler = makeSetWeight({
+      router,
+      deployerFor: () => deployer,
+      store,
+      clock,
+      log,
+      ...(alarms ? { alarms } : {}),
+    });
+    const doc = { ...rollout, config: { ...config, analysis: { ...config.analysis, alarms: alarmNames } } };
     return {
       weights,
       store,
-      run: (extra: object = {}) => handler({ rollout, route: ROUTE, step, ...extra }, {} as Context),
+      run: (extra: object = {}) => handler({ rollout: doc, route: ROUTE, step, ...extra }, {} as Context),
     };
   }
 
@@ -103,6 +111,23 @@ describe('set-weight while paused', () => {
     expect(record?.canaryPercent).toBe(50);
     expect(record?.canaryStartedAt).toBe('2025-03-14T09:40:00.000Z');
     expect(record?.weightChangedAt).toEqual(['2025-03-14T09:40:00.000Z']);
+  });
+
+  it('a retry with a gating alarm still in ALARM moves nothing and fails AlarmFired (the workflow rolls back)', async () => {
+    const states = (state: 'OK' | 'ALARM'): AlarmSource => ({
+      states: async (names) => names.map((name) => ({ name, state: name === 'web-5xx' ? state : 'OK' })),
+    });
+    const firing = await setup(onFailure, states('ALARM'), ['web-latency', 'web-5xx']);
+    await expect(firing.run({ retry: true })).rejects.toMatchObject({
+      name: 'AlarmFired',
+      message: expect.stringContaining('web-5xx still in ALARM'),
+    });
+    expect(firing.weights).toEqual([]);
+    expect((await firing.store.getRollout(ROLLOUT_ID))?.paused).toEqual(onFailure);
+
+    const quiet = await setup(onFailure, states('OK'), ['web-latency', 'web-5xx']);
+    await quiet.run({ retry: true });
+    expect(quiet.weights).toEqual([50]);
   });
 });
 
