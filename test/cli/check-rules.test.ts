@@ -139,7 +139,7 @@ describe('the calls each function makes', () => {
       'start-rollout': { notifies: true, announces: true, readsConfigs: true },
       prepare: { routes: true, deploys: 'register', announces: true },
       'check-ready': { deploys: 'read' },
-      'set-weight': { routes: true, deploys: 'update', metrics: 'baseline', announces: true },
+      'set-weight': { routes: true, deploys: 'update', metrics: 'alarms', announces: true },
       bake: {},
       analyze: { routes: 'read', metrics: 'judge', notifies: true, announces: true },
       'run-hook': { routes: true, announces: true },

@@ -733,11 +733,11 @@ describe('IAM', () => {
     expect(API_RULE).toContain(':listener-rule/app/');
   });
 
-  it('lets set-weight (latency thresholds) and analyze read metrics, and only analyze read the gating alarms', () => {
+  it("lets set-weight (latency thresholds) and analyze read metrics, and only they read the gating alarms (set-weight: a retry's check)", () => {
     const holders = (action: string) =>
       Object.keys(EXPECTED_ENV).filter((h) => functionStatements(h).some((x) => actions(x).includes(action)));
     expect(holders('cloudwatch:GetMetricData').sort()).toEqual(['analyze', 'set-weight']);
-    expect(holders('cloudwatch:DescribeAlarms')).toEqual(['analyze']);
+    expect(holders('cloudwatch:DescribeAlarms').sort()).toEqual(['analyze', 'set-weight']);
   });
 
   it('lets only analyze read X-Ray statistics, on "*" (the action takes no resource type)', () => {
