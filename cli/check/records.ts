@@ -10,7 +10,7 @@ import type { ServiceConfig } from '../../functions/core/config';
 import type { Route53Traffic } from '../../functions/core/config-route53';
 import { ConfigInvalidError, TargetNotFoundError } from '../../functions/core/errors';
 import type { Route53Route } from '../../functions/core/rollout';
-import { routeOf } from '../../functions/core/routes';
+import { otherAnsweringRecords, routeOf } from '../../functions/core/routes';
 import type { TargetGroupWeights } from '../../functions/ports';
 import { error, type Finding, notChecked, ok, type Read, warning } from './findings';
 
@@ -49,6 +49,15 @@ export function recordFindings(t: Route53Traffic, read: Read<TargetGroupWeights>
         'route',
         read.missing,
         `create both weighted records (SetIdentifier ${t.stable.setIdentifier} and ${t.canary.setIdentifier}) of ${t.recordName} ${t.recordType}, or correct traffic`,
+      ),
+    ];
+  const others = otherAnsweringRecords(read.found);
+  if (others.length > 0)
+    return [
+      error(
+        'route',
+        `weighted records ${name}: other records of the name take answers: ${others.join(', ')}; no rollout could hold a share or put all traffic on stable`,
+        'set their weight to 0 or remove them',
       ),
     ];
   const stable = read.found[t.stable.targetGroupArn] ?? 0;

@@ -71,3 +71,14 @@ export function albTraffic(t: TrafficConfig): AlbTrafficConfig {
 export function drainSeconds(t: TrafficConfig): number {
   return t.kind === 'route53' ? t.ttlSeconds + t.deregistrationDelaySeconds : t.deregistrationDelaySeconds;
 }
+
+/**
+ * Other records of a weighted group that take answers (weight above 0), as a router's describe names them
+ * (`SetIdentifier <id>`): with one, no share between stable and canary can be held, and a rollback could not put
+ * all traffic on stable. Prepare refuses such a group, and `canary check` says so.
+ */
+export function otherAnsweringRecords(weights: Record<string, number>): string[] {
+  return Object.entries(weights)
+    .filter(([key, w]) => key.startsWith('SetIdentifier ') && w > 0)
+    .map(([key, w]) => `${key.slice('SetIdentifier '.length)} (weight ${w})`);
+}

@@ -2,7 +2,9 @@
  * prepare: check the listener, rule and target groups exist, record the routing found and what stable runs,
  * confirm the service's lock, and deploy the image as the canary, sized for the first step.
  */
+import { ConfigInvalidError } from '../core/errors';
 import { imageLabel } from '../core/rollout';
+import { otherAnsweringRecords } from '../core/routes';
 import type { Clock, DeployerFor, Log, RolloutStore, StateChangeBus, TrafficRouter } from '../ports';
 import { rolloutInput } from './lib/inputs';
 import { checkpoint, recordHistory, resolveRoute } from './lib/procedures';
@@ -26,6 +28,14 @@ export function makePrepare(deps: PrepareDeps) {
     const deployer = deployerFor(rollout.config);
     const route = await resolveRoute(store, rollout.config);
     const found = await router.describe(route);
+    const others = otherAnsweringRecords(found);
+    if (others.length > 0)
+      throw new ConfigInvalidError('traffic', [
+        {
+          path: 'recordName',
+          message: `other records of the name take answers: ${others.join(', ')}; set their weight to 0 or remove them`,
+        },
+      ]);
     const previousStable = await deployer.describeStable(rollout.config, route);
     await store.updateRollout(rollout.rolloutId, {
       route,

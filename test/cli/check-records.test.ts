@@ -37,6 +37,19 @@ const check = async () => recordFindings(config.traffic, await readRecords(clien
 beforeEach(() => r53.reset());
 
 describe('canary check: weighted records', () => {
+  it('refuses a group where another record of the name takes answers (weight above 0)', async () => {
+    // Prepare
+    r53
+      .on(ListResourceRecordSetsCommand)
+      .resolves({ ResourceRecordSets: [record('blue', 255), record('green', 0), record('legacy', 5)] });
+    // Act
+    const findings = await check();
+    // Assess
+    expect(findings).toHaveLength(1);
+    expect(findings[0]?.status).toBe('error');
+    expect(findings[0]?.message).toContain('legacy (weight 5)');
+  });
+
   it('passes when the zone holds both weighted records, the canary at 0', async () => {
     r53
       .on(ListResourceRecordSetsCommand)

@@ -5,7 +5,7 @@ import { drainSeconds } from '../../functions/core/config-route';
 import { exactRecordWeights, recordWeights } from '../../functions/core/config-route53';
 import { ConfigInvalidError } from '../../functions/core/errors';
 import type { Route } from '../../functions/core/rollout';
-import { routeOf, routeWeights } from '../../functions/core/routes';
+import { otherAnsweringRecords, routeOf, routeWeights } from '../../functions/core/routes';
 import type { TrafficRouter } from '../../functions/ports';
 import { route, route53Route } from '../adapters/helpers';
 import { validServiceConfig } from '../helpers/config';
@@ -149,5 +149,19 @@ describe('routerByKind', () => {
     const router = routerByKind({ alb: () => recording('alb', []), route53: () => recording('route53', []) });
     const unknown = { ...route(), kind: 'nlb' } as unknown as Route;
     await expect(router.describe(unknown)).rejects.toBeInstanceOf(ConfigInvalidError);
+  });
+});
+
+describe('other records of a weighted group', () => {
+  it('names the ones that take answers (weight above 0), never the two the rollout weights', () => {
+    expect(
+      otherAnsweringRecords({
+        stableTg: 255,
+        canaryTg: 1,
+        'SetIdentifier legacy': 5,
+        'SetIdentifier old': 0,
+      }),
+    ).toEqual(['legacy (weight 5)']);
+    expect(otherAnsweringRecords({ stableTg: 1, canaryTg: 0 })).toEqual([]);
   });
 });
