@@ -156,7 +156,7 @@ export class FaultInjector extends InvocationFaults {
     if (!world.backends.get(groups.canary))
       this.violations.push('paused on a failure with the canary scaled down');
     const paged = world.receiver.messages.some(
-      (m) => m.channel === 'pagerduty' && m.body.dedup_key === rolloutId,
+      (m) => m.channel === 'pagerduty' && String(m.body.dedup_key).startsWith(`${rolloutId}:pause:`),
     );
     if (!paged) this.violations.push(`paused on a failure without paging (${rolloutId})`);
     const answer = this.schedule.onFailure;

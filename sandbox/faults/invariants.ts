@@ -159,7 +159,11 @@ function checkPages(world: World, injector: FaultInjector, records: RolloutRecor
     if (r.status === 'rolledBack' && !deliberate && !keys.has(r.rolloutId))
       v.push(`rollout ${r.rolloutId} rolled back without paging`);
   }
-  for (const k of keys)
-    if (!records.some((r) => r.rolloutId === k)) v.push(`a page whose dedup_key ${k} names no rollout`);
+  // A pause's page has its own incident, `<rollout id>:pause:<step>:<when>` (core/notification.ts pauseDedupKey).
+  for (const k of keys) {
+    const rolloutId = k.split(':pause:')[0];
+    if (!records.some((r) => r.rolloutId === rolloutId))
+      v.push(`a page whose dedup_key ${k} names no rollout`);
+  }
   return v;
 }
