@@ -13,7 +13,7 @@ import {
   pauseRollout,
   resumeRollout,
   settleDecision,
-  shiftTraffic,
+  stableAfterAbort,
 } from '../functions/tasks/lib/procedures';
 import { OperationError, type OperationResult } from './results';
 
@@ -97,11 +97,11 @@ export function stableAtOnce(
   const route = record.route;
   if (!router || !route) return { said: () => '' };
   let said = '';
+  const stable = stableAfterAbort({ ...deps, router }, record.rolloutId, route);
   return {
     putStableBack: async (marked) => {
       try {
-        await shiftTraffic({ router, clock: deps.clock }, route, 0);
-        if (marked) await deps.store.updateRollout(record.rolloutId, { canaryPercent: 0 });
+        await stable(marked);
         said = '; 100% is on stable now (verified)';
       } catch (error) {
         said = `; traffic could not be moved from here (${error instanceof Error ? error.name : String(error)}): the rollback moves it`;

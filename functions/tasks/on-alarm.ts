@@ -18,6 +18,7 @@ import {
   type RollbackDeps,
   recordHistory,
   shiftTraffic,
+  stableAfterAbort,
 } from './lib/procedures';
 import { task } from './lib/task';
 
@@ -46,14 +47,7 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
       reason: ErrorName.AlarmFired,
       message: `alarm ${alarmName} in ALARM: ${reason}`,
       entry: { type: 'alarm', detail: { alarm: alarmName } },
-      ...(route
-        ? {
-            putStableBack: async (marked) => {
-              await shiftTraffic(deps, route, 0);
-              if (marked) await store.updateRollout(record.rolloutId, { canaryPercent: 0 });
-            },
-          }
-        : {}),
+      ...(route ? { putStableBack: stableAfterAbort(deps, record.rolloutId, route) } : {}),
     });
   }
 

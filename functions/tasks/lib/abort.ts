@@ -5,10 +5,11 @@
  */
 import type { AbortReason } from '../../core/errors';
 import type { HistoryDetail } from '../../core/history';
-import type { RolloutRecord } from '../../core/rollout';
-import type { Executions } from '../../ports';
+import type { RolloutRecord, Route } from '../../core/rollout';
+import type { Clock, Executions, RolloutStore, TrafficRouter } from '../../ports';
 import { writeAfterDecision } from './after-decision';
 import { type HistoryDeps, recordHistory } from './history';
+import { shiftTraffic } from './traffic';
 
 export interface AbortDeps extends HistoryDeps {
   executions: Executions;
@@ -88,4 +89,19 @@ function recordAbort(deps: HistoryDeps, record: RolloutRecord, message: string, 
     case 'aborted':
       return recordHistory(deps, record, 'aborted', message, entry.detail);
   }
+}
+
+/**
+ * An abort's `putStableBack`: 100% on stable, verified, and the record's share 0 once the abort is marked (the
+ * record is left alone when the mark could not be stored).
+ */
+export function stableAfterAbort(
+  deps: { router: TrafficRouter; clock: Clock; store: Pick<RolloutStore, 'updateRollout'> },
+  rolloutId: string,
+  route: Route,
+): (marked: boolean) => Promise<void> {
+  return async (marked) => {
+    await shiftTraffic(deps, route, 0);
+    if (marked) await deps.store.updateRollout(rolloutId, { canaryPercent: 0 });
+  };
 }

@@ -4,7 +4,13 @@
  * protocol (traffic, ownership and hand-over, holding a wait, resolving a decision, aborting, history,
  * notification, rollback); this one gathers them.
  */
-export { type AbortDeps, type AbortEntry, type AbortOutcome, abortRollout } from './abort';
+export {
+  type AbortDeps,
+  type AbortEntry,
+  type AbortOutcome,
+  abortRollout,
+  stableAfterAbort,
+} from './abort';
 export {
   type Decider,
   type DecisionDeps,
