@@ -8,7 +8,13 @@ import type { AnalysisPolicy } from '../core/config';
 import { customMetrics } from '../core/custom-metrics';
 import { CanaryFailedError, ConfigInvalidError, TrafficDriftedError } from '../core/errors';
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd, type Verdict } from '../core/judge';
-import { lateMetricsNote, periodCounts, revisedPeriods } from '../core/late-metrics';
+import {
+  customPeriodValues,
+  lateMetricsNote,
+  periodCounts,
+  revisedCustomPeriods,
+  revisedPeriods,
+} from '../core/late-metrics';
 import { heldWait, type PausedAction, whilePaused } from '../core/pause';
 import { stepWeightOptions } from '../core/plan';
 import { imageLabel, type RolloutRecord } from '../core/rollout';
@@ -242,15 +248,18 @@ async function judgeSinceCanary(
     {
       alb: revisedPeriods(record.judgedPeriods?.alb, window),
       ...(xrayWindow ? { xray: revisedPeriods(record.judgedPeriods?.xray, xrayWindow) } : {}),
+      custom: revisedCustomPeriods(record.judgedPeriods?.custom, window, custom),
     },
     delaySeconds,
   );
   if (lateMetrics) deps.log.warn('late metrics', { rolloutId: rollout.rolloutId, ...lateMetrics });
+  const customValues = customPeriodValues(window, custom);
   return {
     verdict: lateMetrics ? { ...judged, lateMetrics } : judged,
     judgedPeriods: {
       alb: periodCounts(window),
       ...(xrayWindow ? { xray: periodCounts(xrayWindow) } : {}),
+      ...(customValues ? { custom: customValues } : {}),
     },
   };
 }

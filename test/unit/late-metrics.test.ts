@@ -6,9 +6,17 @@ import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { stepSpecs } from '../../functions/core/config';
 import type { MetricWindow, PeriodStats } from '../../functions/core/judge';
-import { MAX_STORED_PERIODS, periodCounts, revisedPeriods } from '../../functions/core/late-metrics';
+import {
+  CUSTOM_VALUES_STORED,
+  customPeriodValues,
+  MAX_STORED_PERIODS,
+  periodCounts,
+  revisedCustomPeriods,
+  revisedPeriods,
+} from '../../functions/core/late-metrics';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, Route } from '../../functions/core/rollout';
+import type { CustomPoint } from '../../functions/core/verdict';
 import type { Clock, MetricSource, TrafficRouter } from '../../functions/ports';
 import { makeAnalyze } from '../../functions/tasks/analyze';
 import { InMemoryRolloutStore } from '../../sandbox/store';
@@ -75,6 +83,150 @@ describe('periodCounts and revisedPeriods', () => {
     expect(counts.start).toBe(at(5));
     expect(counts.canary).toHaveLength(MAX_STORED_PERIODS);
     expect(counts.canary[0]).toBe(5);
+  });
+});
+
+/** Business metrics: completed orders per attempted (counts, lower is worse) and a CPU gauge. */
+const ORDERS_AND_CPU = validParsedConfig({
+  analysis: {
+    alarms: [],
+    metrics: [
+      {
+        name: 'orders',
+        kind: 'counts',
+        direction: 'lowerIsWorse',
+        versionDimension: { name: 'Service', canary: 'web-canary', stable: 'web' },
+        good: { namespace: 'Shop', metricName: 'OrdersCompleted' },
+        total: { namespace: 'Shop', metricName: 'OrdersAttempted' },
+      },
+      {
+        name: 'cpu',
+        kind: 'gauge',
+        versionDimension: { name: 'Service', canary: 'web-canary', stable: 'web' },
+        value: { namespace: 'Shop', metricName: 'Cpu' },
+      },
+    ],
+  },
+});
+const [ORDERS, CPU] = ORDERS_AND_CPU.analysis.metrics as [
+  (typeof ORDERS_AND_CPU.analysis.metrics)[number],
+  (typeof ORDERS_AND_CPU.analysis.metrics)[number],
+];
+
+type Point = Omit<CustomPoint, 'start'>;
+
+/** A window of steady requests with the custom metrics' points (undefined: no point). */
+function withCustom(
+  orders: { canary: (Point | undefined)[]; baseline: (Point | undefined)[] },
+  cpu: { canary: (number | undefined)[]; baseline: (number | undefined)[] },
+): MetricWindow {
+  const n = Math.max(orders.canary.length, cpu.canary.length);
+  const points = (ps: (Point | undefined)[]) => ps.flatMap((p, i) => (p ? [{ start: at(i), ...p }] : []));
+  const values = (vs: (number | undefined)[]) =>
+    points(vs.map((v) => (v === undefined ? undefined : { value: v })));
+  return {
+    ...window(Array(n).fill(100), Array(n).fill(1000)),
+    custom: [
+      { name: 'orders', canary: points(orders.canary), baseline: points(orders.baseline) },
+      { name: 'cpu', canary: values(cpu.canary), baseline: values(cpu.baseline) },
+    ],
+  };
+}
+
+describe('customPeriodValues and revisedCustomPeriods', () => {
+  it('finds a counts series and a gauge revised after being judged, and a point that arrived late', () => {
+    // Prepare: minute 1's orders were partial; minute 2 had no CPU point for the canary yet.
+    const judged = customPeriodValues(
+      withCustom(
+        {
+          canary: [
+            { good: 9, total: 10 },
+            { good: 3, total: 4 },
+            { good: 9, total: 10 },
+          ],
+          baseline: [
+            { good: 90, total: 100 },
+            { good: 90, total: 100 },
+            { good: 90, total: 100 },
+          ],
+        },
+        { canary: [41.5, 40.25, undefined], baseline: [30, 30, 30] },
+      ),
+      [ORDERS, CPU],
+    );
+
+    // Act
+    const revised = revisedCustomPeriods(
+      judged,
+      withCustom(
+        {
+          canary: [
+            { good: 9, total: 10 },
+            { good: 8, total: 10 },
+            { good: 9, total: 10 },
+            { good: 1, total: 2 },
+          ],
+          baseline: [{ good: 90, total: 100 }, { good: 90, total: 100 }, { good: 90, total: 100 }, {}],
+        },
+        { canary: [41.5, 40.25, 44, 50], baseline: [30, 30, 30, 30] },
+      ),
+      [ORDERS, CPU],
+    );
+
+    // Assess
+    expect(judged?.orders).toEqual({
+      start: at(0),
+      periodSeconds: 60,
+      series: {
+        good: { canary: [9, 3, 9], baseline: [90, 90, 90] },
+        total: { canary: [10, 4, 10], baseline: [100, 100, 100] },
+      },
+    });
+    expect(judged?.cpu?.series.value).toEqual({ canary: [41.5, 40.25, null], baseline: [30, 30, 30] });
+    expect(revised).toEqual([
+      {
+        source: 'custom',
+        metric: 'custom.orders',
+        series: 'good',
+        start: at(1),
+        judged: { canary: 3, baseline: 90 },
+        now: { canary: 8, baseline: 90 },
+      },
+      {
+        source: 'custom',
+        metric: 'custom.orders',
+        series: 'total',
+        start: at(1),
+        judged: { canary: 4, baseline: 100 },
+        now: { canary: 10, baseline: 100 },
+      },
+      {
+        source: 'custom',
+        metric: 'custom.cpu',
+        series: 'value',
+        start: at(2),
+        judged: { canary: null, baseline: 30 },
+        now: { canary: 44, baseline: 30 },
+      },
+    ]);
+    expect(
+      revisedCustomPeriods(
+        undefined,
+        withCustom({ canary: [], baseline: [] }, { canary: [1], baseline: [1] }),
+        [CPU],
+      ),
+    ).toEqual([]);
+  });
+
+  it("keeps the newest periods that fit the values' budget (CUSTOM_VALUES_STORED), all metrics together", () => {
+    const n = 2000;
+    const cpu = { canary: Array(n).fill(40), baseline: Array(n).fill(30) };
+    const values = customPeriodValues(withCustom({ canary: [], baseline: [] }, cpu), [ORDERS, CPU]);
+    // orders: 2 series × 2 versions, cpu: 1 × 2 → 6 values a period.
+    const kept = CUSTOM_VALUES_STORED / 6;
+    expect(values?.cpu?.series.value?.canary).toHaveLength(kept);
+    expect(values?.cpu?.start).toBe(at(n - kept));
+    expect(values?.orders?.series.good?.canary).toEqual(Array(kept).fill(null));
   });
 });
 
@@ -172,6 +324,95 @@ describe('analyze: a period judged earlier that changed', () => {
         rolloutId: ROLLOUT_ID,
         periods: [expect.objectContaining({ start: at(1) })],
       }),
+    );
+  });
+
+  it('notes a custom metric revised after being judged (lateMetrics, the warning), the requests unchanged', async () => {
+    // Prepare: the requests stay as judged; minute 1's completed orders arrive late, the CPU gauge stays.
+    const store = new InMemoryRolloutStore();
+    await store.acquireLock(SERVICE, ROLLOUT_ID, new Date('2025-03-14T09:27:00.000Z'));
+    await store.putRollout({
+      rolloutId: ROLLOUT_ID,
+      service: SERVICE,
+      image: rollout.image,
+      status: 'running',
+      alarms: [],
+      createdAt: '2025-03-14T09:27:00.000Z',
+      updatedAt: '2025-03-14T09:27:00.000Z',
+      canaryStartedAt: at(0),
+      route,
+    });
+    const cpu = { canary: [40, 40], baseline: [30, 30] };
+    const baseline = [
+      { good: 90, total: 100 },
+      { good: 90, total: 100 },
+    ];
+    const windows = [
+      withCustom(
+        {
+          canary: [
+            { good: 9, total: 10 },
+            { good: 2, total: 10 },
+          ],
+          baseline,
+        },
+        cpu,
+      ),
+      withCustom(
+        {
+          canary: [
+            { good: 9, total: 10 },
+            { good: 9, total: 10 },
+          ],
+          baseline,
+        },
+        cpu,
+      ),
+    ];
+    const metrics: MetricSource = {
+      fetch: vi.fn(async () => windows.shift() as MetricWindow),
+      baselineThresholds: async () => undefined,
+    };
+    const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+    const analyze = makeAnalyze({
+      metrics,
+      router: { describe: async () => ({}), setWeights: async () => {}, verifyWeights: async () => true },
+      alarms: { states: async () => [] },
+      store,
+      notifiers: [],
+      clock,
+      log,
+    });
+    const custom = { ...input, rollout: { ...rollout, config: ORDERS_AND_CPU } };
+
+    // Act
+    await analyze(custom, {} as Context);
+    const first = await store.getRollout(ROLLOUT_ID);
+    await analyze(custom, {} as Context);
+    const second = await store.getRollout(ROLLOUT_ID);
+
+    // Assess
+    expect(first?.judgedPeriods?.custom?.orders?.series.good?.canary).toEqual([9, 2]);
+    expect(first?.lastVerdict?.lateMetrics).toBeUndefined();
+    expect(second?.lastVerdict?.lateMetrics).toEqual({
+      periods: [
+        {
+          source: 'custom',
+          metric: 'custom.orders',
+          series: 'good',
+          start: at(1),
+          judged: { canary: 2, baseline: 90 },
+          now: { canary: 9, baseline: 90 },
+        },
+      ],
+      detail: expect.stringMatching(
+        /^1 minute judged earlier changed afterwards \(metrics arrived later than the metric delay: custom\.orders\).*raise analysis\.metricDelaySeconds \(120 s\)/,
+      ),
+    });
+    expect(second?.judgedPeriods?.custom?.orders?.series.good?.canary).toEqual([9, 9]);
+    expect(log.warn).toHaveBeenCalledWith(
+      'late metrics',
+      expect.objectContaining({ periods: [expect.objectContaining({ metric: 'custom.orders' })] }),
     );
   });
 });
