@@ -19,7 +19,11 @@ import type { Grants } from './grants';
 /** Hook functions listed one by one at most (about 90 characters each); more are granted by tag. */
 export const HOOK_ARNS_LISTED = 40;
 
-/** The ARN of every Lambda function the configs' hooks name, a name resolved in the controller's account and region. */
+/**
+ * The ARN of every Lambda function the configs' hooks name: a name resolved in the controller's account and region
+ * (the stack's, tokens when its environment is not set), an ARN as configured, whatever its region (the controller
+ * invokes it with a client of that region: functions/adapters/aws/hooks.ts).
+ */
 export function hookFunctionArns(stack: Stack, services: readonly ServiceConfig[]): string[] {
   const targets = services.flatMap((c) =>
     HOOK_STAGES.flatMap((stage) => (c.hooks?.[stage] ?? []).flatMap((h) => (h.lambda ? [h.lambda] : []))),

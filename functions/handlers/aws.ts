@@ -97,6 +97,19 @@ export const secretsClient = /* @__PURE__ */ onFirstSend((config) =>
 const lambdaClient = /* @__PURE__ */ onFirstSend((config) =>
   traced(new LambdaClient({ ...config, maxAttempts: 1 })),
 );
+/** The Lambda client of a region (a hook function's, when not the controller's own): one per region, per cold start. */
+const lambdaClientIn = /* @__PURE__ */ lazy(() => {
+  const clients = new Map<string, LambdaClient>();
+  return (region: string): Pick<LambdaClient, 'send'> => {
+    if (region === env.region()) return lambdaClient();
+    let client = clients.get(region);
+    if (!client) {
+      client = traced(new LambdaClient({ ...clientConfig(), region, maxAttempts: 1 }));
+      clients.set(region, client);
+    }
+    return client;
+  };
+});
 const xrayClient = /* @__PURE__ */ onFirstSend((config) => traced(new XRayClient(config)));
 // Short timeouts: a state-change event is news, and a task never waits long for it (announce() never throws).
 const eventsClient = /* @__PURE__ */ onFirstSend((config) =>
@@ -141,8 +154,10 @@ export const xraySources = /* @__PURE__ */ lazy(
     (xray: XRayAnalysis): MetricSource =>
       new XRayMetricSource(xrayClient(), groupSelectors(xray)),
 );
-/** Teams' hooks: Lambda functions (Invoke) and HTTPS endpoints. */
-export const hookCaller = /* @__PURE__ */ lazy((): HookCaller => new AwsHookCaller(lambdaClient()));
+/** Teams' hooks: Lambda functions (Invoke, in the function's region) and HTTPS endpoints. */
+export const hookCaller = /* @__PURE__ */ lazy(
+  (): HookCaller => new AwsHookCaller(lambdaClient(), undefined, lambdaClientIn()),
+);
 export const alarmSource = /* @__PURE__ */ lazy(
   (): AlarmSource => new CloudWatchAlarmSource(cloudwatchClient()),
 );

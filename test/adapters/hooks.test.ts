@@ -87,6 +87,34 @@ describe('AwsHookCaller: Lambda', () => {
       message: expect.stringMatching(/^not a hook answer/),
     });
   });
+  it("invokes a function of another region with that region's client, a name and its own region's ARN with its own", async () => {
+    // Prepare: Lambda answers a function of another region only at that region's endpoint.
+    const other = new LambdaClient({ region: 'eu-west-1' });
+    const otherLambda = mockClient(other);
+    otherLambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: bytes({ status: 'pass' }) });
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: bytes({ status: 'pass' }) });
+    const regions: string[] = [];
+    const caller = new AwsHookCaller(client, undefined, (region) => {
+      regions.push(region);
+      return region === 'eu-west-1' ? other : client;
+    });
+    const elsewhere = 'arn:aws:lambda:eu-west-1:123456789012:function:web-smoke:live';
+    // Act
+    const outcome = await caller.call({ lambda: elsewhere }, request, 25);
+    await caller.call({ lambda: 'web-smoke' }, request, 25);
+    await caller.call({ lambda: FN }, request, 25);
+    // Assess
+    expect(outcome).toEqual({ kind: 'answer', answer: { status: 'pass' } });
+    expect(otherLambda.commandCalls(InvokeCommand).map((c) => c.args[0].input.FunctionName)).toEqual([
+      elsewhere,
+    ]);
+    expect(lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input.FunctionName)).toEqual([
+      'web-smoke',
+      FN,
+    ]);
+    expect(regions).toEqual(['eu-west-1', 'us-east-1']);
+    otherLambda.restore();
+  });
 });
 
 describe('AwsHookCaller: which Invoke errors are retried (Lambda API reference, Invoke: Errors)', () => {

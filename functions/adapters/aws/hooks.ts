@@ -7,6 +7,12 @@
  * `{ errorType, errorMessage }`; TooManyRequestsException (429, with `retryAfterSeconds`) when throttled.
  * Request and response payloads of a synchronous invocation are limited to 6 MB ("Lambda quotas"): the request is
  * a few hundred bytes, and only EVIDENCE_CHARS of an answer are kept.
+ *
+ * A function in another region is invoked with a client of that region. Lambda is a regional service: a client sends
+ * to its own region's endpoint ("AWS Region", AWS SDKs and Tools reference guide: resources created in one Region do
+ * not exist in any other; one client per Region), where a function ARN of another region is not found
+ * (ResourceNotFoundException). IAM is global: the controller's role may invoke a function in any region its policy
+ * names (infra/hook-permissions.ts grants the ARN as configured), so the call is made, not refused at validation.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { HookSpec } from '../../core/config-hooks';
@@ -15,6 +21,12 @@ import type { HookCaller } from '../../ports';
 import { errorName } from './sdk';
 
 type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+type Lambda = Pick<LambdaClient, 'send'>;
+
+/** The region of a function ARN (arn:partition:lambda:region:account:function:name), undefined for a name. */
+export function functionRegion(target: string): string | undefined {
+  return target.startsWith('arn:') ? target.split(':')[3] || undefined : undefined;
+}
 
 const error = (message: string, retryAfterSeconds?: number, retry = true): HookOutcome => ({
   kind: 'error',
@@ -49,9 +61,14 @@ export function answerOf(text: string): HookOutcome {
 }
 
 export class AwsHookCaller implements HookCaller {
+  /**
+   * `lambda`: the client of the controller's region (functions named by name, and ARNs of its region); `lambdaIn`:
+   * the client of another region, for a function ARN of that region (without it, every call goes to `lambda`).
+   */
   constructor(
-    private readonly lambda: Pick<LambdaClient, 'send'>,
+    private readonly lambda: Lambda,
     private readonly fetcher: Fetch = (url, init) => fetch(url, init),
+    private readonly lambdaIn?: (region: string) => Lambda,
   ) {}
 
   async call(
@@ -75,7 +92,9 @@ export class AwsHookCaller implements HookCaller {
   }
 
   private async invoke(functionName: string, body: string, abortSignal: AbortSignal): Promise<HookOutcome> {
-    const out = await this.lambda.send(
+    const region = functionRegion(functionName);
+    const client = region && this.lambdaIn ? this.lambdaIn(region) : this.lambda;
+    const out = await client.send(
       new InvokeCommand({
         FunctionName: functionName,
         InvocationType: 'RequestResponse',
