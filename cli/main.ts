@@ -91,6 +91,11 @@ Checks (what Prepare would refuse is judged by the same code, in the same words)
   alarms         every gating alarm exists (metric or composite)
   repository     the ECR repository exists
   xray           the X-Ray groups the analysis reads exist (when the config selects X-Ray statistics)
+  metrics        each custom metric (analysis.metrics, the ECS deployer's CPU and memory) has data for both
+                 versions' dimensions, metric-math inputs each (ListMetrics lists only metrics with data in the
+                 last two weeks: none there is "no data", not "does not exist")
+  hooks          each Lambda hook's function exists in its region and is not Failed; each HTTPS hook's URL is
+                 https (it is not called); run-hook's lambda:InvokeFunction on each function is in the iam check
   iam            each controller function's role may make its calls on the service's resources
                  (iam:SimulatePrincipalPolicy, with the context keys the policies test), when CONTROLLER_ROLES
                  names the roles
@@ -104,8 +109,9 @@ its outputs. Environment: AWS_REGION; without a stack, SERVICES_JSON (the servic
 and CONTROLLER_ROLES (optional: the stack's ControllerRoles output, a JSON object of function name → role ARN;
 without it the IAM check is reported as not checked).
 Your credentials need elasticloadbalancing:Describe*, ecs:DescribeServices and DescribeTaskDefinition,
-cloudwatch:DescribeAlarms, ecr:DescribeRepositories, xray:GetGroups and iam:SimulatePrincipalPolicy on the
-controller's roles; what they may not read is reported as not checked.
+cloudwatch:DescribeAlarms and ListMetrics, ecr:DescribeRepositories, xray:GetGroups,
+lambda:GetFunctionConfiguration (Lambda hooks) and iam:SimulatePrincipalPolicy on the controller's roles; what
+they may not read is reported as not checked.
 
 Exit codes: 0 no errors (warnings and unchecked items may remain), 1 at least one error, 2 usage error.
 `;

@@ -15,6 +15,8 @@ const CHECKS = [
   'alarms',
   'repository',
   'xray',
+  'metrics',
+  'hooks',
   'tags',
   'iam',
 ] as const;

@@ -28,6 +28,8 @@ export interface FunctionNeeds {
    * infra/service-configs.ts), the functions whose handler reads CONFIG_TABLE_NAME.
    */
   readsConfigs?: boolean;
+  /** Invokes the Lambda functions the config's hooks name (lambda:InvokeFunction on each). */
+  hooks?: boolean;
 }
 
 /**
@@ -46,6 +48,7 @@ function functionNeeds(task: TaskEntry): FunctionNeeds {
     ...(task.env.includes('SNS_TOPIC_ARN') ? { notifies: true } : {}),
     ...(task.env.includes(ANNOUNCE) ? { announces: true } : {}),
     ...(task.env.includes('CONFIG_TABLE_NAME') ? { readsConfigs: true } : {}),
+    ...(task.hooks ? { hooks: true } : {}),
   };
 }
 
@@ -82,6 +85,8 @@ export interface CallFacts {
   controllerTag?: string;
   /** The stack's service-config table (CONFIG_TABLE_NAME), when known: the catalog reads the service's item. */
   configTableArn?: string;
+  /** The ARNs of the hook functions the config names, as run-hook invokes them (cli/check/hooks.ts). */
+  hookFunctionArns?: string[];
 }
 
 /**
@@ -242,6 +247,7 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
   }
   // The catalog reads the service's config item by item (GetItem on the table: infra/service-configs.ts).
   if (needs.readsConfigs && facts.configTableArn) add(['dynamodb:GetItem'], facts.configTableArn);
+  if (needs.hooks) for (const arn of facts.hookFunctionArns ?? []) add(['lambda:InvokeFunction'], arn);
   if (needs.notifies) {
     const n = config.notifications;
     if (n.snsTopicArn) add(['sns:Publish'], n.snsTopicArn);
@@ -319,6 +325,8 @@ function fixFor(d: Decision, config: ServiceConfig): string {
     return 'an explicit Deny (an identity policy, permissions boundary or service control policy) blocks it: lift it for the controller';
   if (d.action === 'iam:PassRole')
     return `set deployer.taskRoleArn / deployer.executionRoleArn to ${d.resource} and deploy the stack (it grants iam:PassRole on those roles only)`;
+  if (d.action === 'lambda:InvokeFunction')
+    return `deploy the controller's stack with ${config.service}'s config (run-hook may invoke only the hook functions the configs name); a function of another account must also allow run-hook's role in its resource-based policy`;
   if (d.action === 'cloudwatch:DescribeAlarms' && d.resource === '*')
     return 'a composite gating alarm is described only with cloudwatch:DescribeAlarms on "*": grant it unscoped';
   if (d.action.startsWith('ecs:') && /:service\/[^/]+$/.test(d.resource))

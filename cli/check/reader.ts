@@ -20,6 +20,7 @@ import {
   SimulatePrincipalPolicyCommand,
   type SimulatePrincipalPolicyCommandOutput,
 } from '@aws-sdk/client-iam';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import { GetGroupsCommand, XRayClient } from '@aws-sdk/client-xray';
 import { type DescribedAlarms, describeAlarms } from '../../functions/adapters/aws/cloudwatch-alarms';
@@ -49,6 +50,21 @@ export interface CheckClients {
   xray: XRayClient;
   /** Weighted records' services only (built on first use otherwise: cli/check/records.ts). */
   route53?: Route53Client;
+  /** The Lambda client of a region (a hook function's): Lambda hooks only. */
+  lambdaIn?: (region: string) => Pick<LambdaClient, 'send'>;
+}
+
+/** A Lambda client per region, each built on first use. */
+export function lambdaClients(): (region: string) => LambdaClient {
+  const clients = new Map<string, LambdaClient>();
+  return (region) => {
+    let client = clients.get(region);
+    if (!client) {
+      client = new LambdaClient({ ...SDK_CLIENT_CONFIG, region });
+      clients.set(region, client);
+    }
+    return client;
+  };
 }
 
 export function checkClients(region: string): CheckClients {
@@ -60,6 +76,7 @@ export function checkClients(region: string): CheckClients {
     ecr: new ECRClient(config),
     iam: new IAMClient(config),
     xray: new XRayClient(config),
+    lambdaIn: lambdaClients(),
   };
 }
 

@@ -8,8 +8,10 @@ import { type ServiceConfig, xrayGroupNames } from '../../functions/core/config'
 import { isOwnHeaderRule } from '../../functions/core/route-checks';
 import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
+import { hookFindings, hookFunctionArns, hookTargets, readHookFunctions } from './hooks';
+import { metricFindings, metricProbes, readMetrics } from './metrics';
 import { type CallFacts, controllerTagFindings, permissionFindings } from './permissions';
-import { type CheckClients, Reader } from './reader';
+import { type CheckClients, lambdaClients, Reader } from './reader';
 import { readRecords, recordFindings, route53Client } from './records';
 import { alarmFindings, type EcsAccount, ecsFindings, repositoryFindings, xrayFindings } from './resources';
 import { albFindings, type RouteAccount } from './route';
@@ -38,13 +40,19 @@ async function checkService(
 ): Promise<ServiceReport> {
   const { roles, controllerTag, configTableArn } = settings;
   const reader = new Reader(clients);
+  const read: Reader['read'] = (...args) => reader.read(...args);
   const groups = xrayGroupNames(config);
-  const [route, ecs, alarms, repository, xray] = await Promise.all([
+  const probes = metricProbes(config);
+  const hooks = hookTargets(config, settings.region);
+  const lambdaHooks = hooks.some((h) => h.lambda !== undefined);
+  const [route, ecs, alarms, repository, xray, metrics, functions] = await Promise.all([
     config.traffic.kind === 'alb' ? reader.route(config) : undefined,
     reader.ecs(config),
     reader.alarms(config),
     reader.repository(config),
     groups.length > 0 ? reader.xrayGroups() : undefined,
+    readMetrics(read, clients.cloudwatch, probes),
+    lambdaHooks ? readHookFunctions(read, clients.lambdaIn ?? lambdaClients(), hooks) : [],
   ]);
   const t = config.traffic;
   const findings: Finding[] = [
@@ -56,9 +64,19 @@ async function checkService(
     ...alarmFindings(config, alarms),
     ...repositoryFindings(config, repository),
     ...xrayFindings(groups, xray),
+    ...metricFindings(config.service, probes, metrics),
+    ...hookFindings(config.service, hooks, functions),
   ];
   const facts = callFacts(config, route, ecs, alarms, groups);
   if (configTableArn) facts.configTableArn = configTableArn;
+  // Names are invoked in the controller's region and account (the roles'), as the stack grants them.
+  const role = Object.values(roles ?? {})[0]?.split(':');
+  if (lambdaHooks)
+    facts.hookFunctionArns = hookFunctionArns(hooks, {
+      partition: role?.[1] ?? partitionOf(config),
+      region: settings.region,
+      account: role?.[4] ?? accountOf(config),
+    });
   // Weighted records carry no controller tag: their IAM is scoped by zone, name and type instead.
   if (controllerTag && t.kind === 'alb') {
     const tagged = await reader.taggedResources(config, ecs, facts);

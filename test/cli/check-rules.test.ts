@@ -1,6 +1,7 @@
 /** The pure checks of `canary check`, on described AWS objects: no SDK, no mocks. */
 import { describe, expect, it } from 'vitest';
 import { sorted } from '../../cli/check/findings';
+import { hookFindings } from '../../cli/check/hooks';
 import {
   FUNCTION_NEEDS,
   nextRevisionArn,
@@ -142,7 +143,7 @@ describe('the calls each function makes', () => {
       'set-weight': { routes: true, deploys: 'update', metrics: 'alarms', announces: true },
       bake: {},
       analyze: { routes: 'read', metrics: 'judge', notifies: true, announces: true },
-      'run-hook': { routes: true, announces: true },
+      'run-hook': { routes: true, announces: true, hooks: true },
       'request-approval': { notifies: true, announces: true },
       promote: { routes: true, deploys: 'update', announces: true },
       rollback: { routes: true, deploys: 'update', announces: true },
@@ -159,6 +160,7 @@ describe('the calls each function makes', () => {
       expect(needs.notifies ?? false, fn).toBe(spec.env.includes('SNS_TOPIC_ARN'));
       expect(needs.announces ?? false, fn).toBe(spec.env.includes('EVENT_BUS_NAME'));
       expect(needs.readsConfigs ?? false, fn).toBe(spec.env.includes('CONFIG_TABLE_NAME'));
+      expect(needs.hooks ?? false, fn).toBe(spec.hooks ?? false);
     }
   });
 
@@ -276,5 +278,32 @@ describe('X-Ray groups', () => {
       expect.objectContaining({ status: 'ok' }),
     ]);
     expect(xrayFindings([], undefined)).toEqual([]);
+  });
+});
+
+describe('HTTPS hooks', () => {
+  it('an https URL is fine without calling it; one that does not parse, or is not https, is an error naming the field', () => {
+    const at = (url: string, i: number) => ({ path: `hooks.afterPromotion[${i}]`, name: `h${i}`, url });
+    const findings = hookFindings(
+      'web',
+      [at('https://checks.example.com/web', 0), at('http://checks.example.com/web', 1), at('checks', 2)],
+      [undefined, undefined, undefined],
+    );
+    expect(findings).toEqual([
+      {
+        check: 'hooks',
+        status: 'error',
+        message:
+          'hook h1 (hooks.afterPromotion[1]): url http://checks.example.com/web is not https (a hook’s answer decides a rollout)',
+        fix: "set web's hooks.afterPromotion[1].url to an https:// URL",
+      },
+      expect.objectContaining({
+        status: 'error',
+        message: 'hook h2 (hooks.afterPromotion[2]): url checks is not a URL',
+      }),
+    ]);
+    expect(hookFindings('web', [at('https://checks.example.com/web', 0)], [undefined])).toEqual([
+      { check: 'hooks', status: 'ok', message: 'hooks h0 (https://checks.example.com/web)' },
+    ]);
   });
 });

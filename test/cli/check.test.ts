@@ -92,16 +92,21 @@ describe('canary check: a clean account', () => {
         'ecs',
         'alarms',
         'repository',
+        // The ECS deployer's CPU and memory, judged without configuration.
+        'metrics',
         'iam',
       ]),
     );
     const sent = mocks
-      ? [mocks.elb, mocks.ecs, mocks.cloudwatch, mocks.ecr, mocks.iam].flatMap((m) =>
+      ? [mocks.elb, mocks.ecs, mocks.cloudwatch, mocks.ecr, mocks.iam, mocks.lambda].flatMap((m) =>
           m.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name),
         )
       : [];
     expect(sent.length).toBeGreaterThan(0);
-    for (const name of sent) expect(name).toMatch(/^(Describe|SimulatePrincipalPolicy|GetGroups)/);
+    for (const name of sent)
+      expect(name).toMatch(
+        /^(Describe|SimulatePrincipalPolicy|GetGroups|ListMetrics|GetFunctionConfiguration)/,
+      );
   });
 
   it('simulates each function’s calls against its own role, with the context keys its policy conditions use', async () => {
@@ -633,6 +638,154 @@ describe('canary check: every failure it knows', () => {
   });
 });
 
+describe('canary check: custom metrics and hooks', () => {
+  const VERSION = { name: 'Service', canary: 'web-canary', stable: 'web' };
+  /** Completed orders per attempted, attempted the sum of first tries and retries (metric math). */
+  const ordersConfig = () => ({
+    ...checkedConfig(),
+    analysis: {
+      ...checkedConfig().analysis,
+      metrics: [
+        {
+          name: 'orders',
+          kind: 'counts',
+          direction: 'lowerIsWorse',
+          versionDimension: VERSION,
+          good: { namespace: 'Shop', metricName: 'OrdersCompleted' },
+          total: {
+            expression: 'first + retried',
+            metrics: {
+              first: { namespace: 'Shop', metricName: 'OrdersAttempted' },
+              retried: { namespace: 'Shop', metricName: 'OrdersRetried' },
+            },
+          },
+        },
+      ],
+    },
+  });
+  const published = (metricName: string, service: string, more: Record<string, string> = {}) => ({
+    Namespace: 'Shop',
+    MetricName: metricName,
+    Dimensions: Object.entries({ Service: service, ...more }).map(([Name, Value]) => ({ Name, Value })),
+  });
+
+  it("lists each metric a query reads for both versions' dimensions, and says which have no data in the last two weeks", async () => {
+    // Prepare: completed orders for both versions; first tries for stable only; retries only with a Host dimension.
+    const account = cleanAccount();
+    account.metrics.push(
+      published('OrdersCompleted', 'web'),
+      published('OrdersCompleted', 'web-canary'),
+      published('OrdersAttempted', 'web'),
+      published('OrdersRetried', 'web', { Host: 'i-0abc' }),
+    );
+    // Act
+    const { code, findings } = await check(account, env(ordersConfig()));
+    // Assess
+    expect(problems(findings)).toEqual([
+      {
+        check: 'metrics',
+        status: 'error',
+        message:
+          'custom.orders (analysis.metrics[0].total.metrics.retried): Shop OrdersRetried with Service = web for stable: published only with more dimensions (Service, Host); a query reads the metric with exactly the dimensions it names',
+        fix: "name every dimension the application publishes in web's analysis.metrics[0].total.metrics.retried.dimensions",
+      },
+      {
+        check: 'metrics',
+        status: 'warning',
+        message:
+          'custom.orders (analysis.metrics[0].total.metrics.first): Shop OrdersAttempted with Service = web-canary for the canary: no data in the last two weeks (ListMetrics lists only metrics with data in that time)',
+        fix: expect.stringMatching(
+          /^expected if the canary has not run in the last two weeks; otherwise check web's analysis\.metrics\[0\]\.total\.metrics\.first .* analysis\.metrics\[0\]\.versionDimension\.canary/,
+        ),
+      },
+      expect.objectContaining({
+        status: 'warning',
+        message: expect.stringMatching(
+          /^custom\.orders .*OrdersRetried with Service = web-canary for the canary: no data/,
+        ),
+      }),
+    ]);
+    expect(code).toBe(1);
+    const filters = mocks?.cloudwatch
+      .calls()
+      .map((c) => c.args[0].input as { MetricName?: string; Dimensions?: unknown })
+      .find((i) => i.MetricName === 'OrdersCompleted');
+    expect(filters?.Dimensions).toEqual([{ Name: 'Service', Value: 'web-canary' }]);
+  });
+
+  it('all data there: one ok line naming the metrics', async () => {
+    const account = cleanAccount();
+    for (const name of ['OrdersCompleted', 'OrdersAttempted', 'OrdersRetried'])
+      account.metrics.push(published(name, 'web'), published(name, 'web-canary'));
+    const { code, findings } = await check(account, env(ordersConfig()));
+    expect(problems(findings)).toEqual([]);
+    expect(findings.find((f) => f.check === 'metrics')?.message).toBe(
+      'custom.orders, custom.ecsCpu, custom.ecsMemory: data in the last two weeks for both versions',
+    );
+    expect(code).toBe(0);
+  });
+
+  it("checks each Lambda hook's function in its region and that run-hook may invoke it; an HTTPS hook is not called", async () => {
+    // Prepare: smoke by name (the controller's region), load by ARN in another region, e2e missing.
+    const load = `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:web-load:live`;
+    const smoke = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:web-smoke`;
+    const config = {
+      ...checkedConfig(),
+      hooks: {
+        beforeTraffic: [{ name: 'smoke', lambda: 'web-smoke' }],
+        afterPromotion: [
+          { name: 'load', lambda: load },
+          { name: 'e2e', lambda: 'web-e2e' },
+          { name: 'contract', url: 'https://checks.example.com/web' },
+        ],
+      },
+    };
+    const account = cleanAccount();
+    account.functions.push(
+      { FunctionName: 'web-smoke', FunctionArn: smoke, State: 'Active' },
+      { FunctionName: 'web-load', FunctionArn: load.replace(/:live$/, ''), State: 'Active' },
+    );
+    account.denied[`lambda:InvokeFunction ${smoke}`] = 'implicitDeny';
+    // Act
+    const { code, findings } = await check(account, env(config));
+    // Assess
+    expect(problems(findings)).toEqual([
+      {
+        check: 'hooks',
+        status: 'error',
+        message: `hook e2e (hooks.afterPromotion[1]): Lambda function web-e2e does not exist in ${REGION}`,
+        fix: "create it, or set web's hooks.afterPromotion[1].lambda to an existing function (a name is looked up in the controller's region; one in another region by its ARN)",
+      },
+      {
+        check: 'iam',
+        status: 'error',
+        message: `run-hook may not call lambda:InvokeFunction on ${smoke} (implicitDeny)`,
+        fix: expect.stringContaining("deploy the controller's stack with web's config"),
+      },
+    ]);
+    expect(code).toBe(1);
+    const regions = await Promise.all(
+      (mocks?.lambda.calls() ?? []).map(async (c) => [
+        (c.args[0].input as { FunctionName: string }).FunctionName,
+        await (c.thisValue as { config: { region: () => Promise<string> } }).config.region(),
+      ]),
+    );
+    expect(regions.sort()).toEqual([
+      [load, 'eu-west-1'],
+      ['web-e2e', REGION],
+      ['web-smoke', REGION],
+    ]);
+    // run-hook's InvokeFunction simulated on each function, the names in the controller's region and account.
+    const simulated = (mocks?.iam.calls() ?? [])
+      .map((c) => c.args[0].input as { ActionNames?: string[]; ResourceArns?: string[] })
+      .filter((i) => i.ActionNames?.includes('lambda:InvokeFunction'))
+      .flatMap((i) => i.ResourceArns ?? []);
+    expect(simulated.sort()).toEqual(
+      [load, `arn:aws:lambda:${REGION}:${ACCOUNT}:function:web-e2e`, smoke].sort(),
+    );
+  });
+});
+
 describe('canary check: what it cannot check', () => {
   it('without CONTROLLER_ROLES the IAM check is "not checked", and the exit code stays 0', async () => {
     const { code, findings } = await check(cleanAccount(), env(checkedConfig(), { CONTROLLER_ROLES: '' }));
@@ -743,6 +896,9 @@ describe('canary check: usage and settings', () => {
       'ecs',
       'alarms',
       'repository',
+      'xray',
+      'metrics',
+      'hooks',
       'iam',
     ])
       expect(t.out()).toContain(`  ${c} `);

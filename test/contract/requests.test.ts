@@ -843,9 +843,15 @@ const CASES: Case[] = [
       'IAM SimulatePrincipalPolicy',
       'IAM ListRoleTags',
       'XRay GetGroups',
+      'CloudWatch ListMetrics',
+      'Lambda GetFunctionConfiguration',
     ],
     run: async () => {
       const account = cleanAccount();
+      account.functions.push({
+        FunctionName: 'web-smoke',
+        FunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:web-smoke',
+      });
       // A header rule from an earlier rollout, so the tags of the rule at its priority are read.
       account.rules.push({
         RuleArn: `${RULE_ARN.slice(0, RULE_ARN.lastIndexOf('/'))}/00000000000000bb`,
@@ -856,7 +862,14 @@ const CASES: Case[] = [
         Actions: [{ Type: 'forward', TargetGroupArn: CANARY_TG }],
       });
       answerFrom(
-        { elb: mocks.elbv2, ecs: mocks.ecs, cloudwatch: mocks.cloudwatch, ecr: mocks.ecr, iam: mocks.iam },
+        {
+          elb: mocks.elbv2,
+          ecs: mocks.ecs,
+          cloudwatch: mocks.cloudwatch,
+          ecr: mocks.ecr,
+          iam: mocks.iam,
+          lambda: mocks.lambda,
+        },
         account,
       );
       mocks.xray.on(GetGroupsCommand).resolves({ Groups: [{ GroupName: 'web-canary' }] });
@@ -864,14 +877,51 @@ const CASES: Case[] = [
       mocks.iam
         .on(ListRoleTagsCommand)
         .resolves({ Tags: [{ Key: 'canary-controller', Value: 'Platform' }], IsTruncated: false });
+      // A custom metric read through metric math with many dimensions (ListMetrics takes 10 filters at most), and
+      // hooks by name and by qualified ARN.
+      const dimensions = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`D${i}`, `v${i}`]));
+      const config = {
+        ...checkedConfig(),
+        analysis: {
+          ...checkedConfig().analysis,
+          metrics: [
+            {
+              name: 'orders',
+              kind: 'gauge',
+              versionDimension: { name: 'Service', canary: 'web-canary', stable: 'web' },
+              value: {
+                expression: 'done / tried',
+                metrics: {
+                  done: { namespace: 'Shop', metricName: 'OrdersCompleted', dimensions },
+                  tried: { namespace: 'Shop', metricName: 'OrdersAttempted' },
+                },
+              },
+            },
+          ],
+        },
+        hooks: {
+          beforeTraffic: [
+            { name: 'smoke', lambda: 'web-smoke' },
+            { name: 'e2e', lambda: 'arn:aws:lambda:us-east-1:123456789012:function:web-e2e:live' },
+          ],
+        },
+      };
       const settings = checkSettings({
         AWS_REGION: region,
-        SERVICES_JSON: JSON.stringify([checkedConfig()]),
+        SERVICES_JSON: JSON.stringify([config]),
         CONTROLLER_ROLES: controllerRoles(Object.keys(FUNCTION_NEEDS)),
         CONTROLLER_TAG: 'Platform',
       });
       const { elbv2, ecs, cloudwatch, iam, xray } = clients;
-      await runCheck(settings, { elbv2, ecs, cloudwatch, iam, xray, ecr: new ECRClient({ region }) });
+      await runCheck(settings, {
+        elbv2,
+        ecs,
+        cloudwatch,
+        iam,
+        xray,
+        ecr: new ECRClient({ region }),
+        lambdaIn: () => clients.lambda,
+      });
       await listXrayGroups(xray);
     },
   },

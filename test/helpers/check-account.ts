@@ -8,6 +8,8 @@ import {
   CloudWatchClient,
   type CompositeAlarm,
   DescribeAlarmsCommand,
+  ListMetricsCommand,
+  type Metric,
   type MetricAlarm,
 } from '@aws-sdk/client-cloudwatch';
 import { DescribeRepositoriesCommand, ECRClient, type Repository } from '@aws-sdk/client-ecr';
@@ -33,6 +35,11 @@ import {
   type TargetGroupAttribute,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { type EvaluationResult, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  type FunctionConfiguration,
+  GetFunctionConfigurationCommand,
+  LambdaClient,
+} from '@aws-sdk/client-lambda';
 import type { ServiceConfigInput } from '../../functions/core/config';
 import { mockClient } from '../contract/mock';
 import {
@@ -85,6 +92,10 @@ export interface AccountFixture {
   metricAlarms: MetricAlarm[];
   compositeAlarms: CompositeAlarm[];
   repositories: Repository[];
+  /** The metrics ListMetrics lists (those with data in the last two weeks). */
+  metrics: Metric[];
+  /** The Lambda functions, in any region (their FunctionArn says which). */
+  functions: FunctionConfiguration[];
   /** Simulated calls that IAM does not allow: `<action> <resource>` (or `<action> *`) → its decision. */
   denied: Record<string, 'implicitDeny' | 'explicitDeny'>;
 }
@@ -184,6 +195,18 @@ export function cleanAccount(): AccountFixture {
         repositoryUri: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${REPOSITORY}`,
       },
     ],
+    // The ECS deployer's CPU and memory utilization, per service (AWS/ECS: ClusterName, ServiceName).
+    metrics: ['CPUUtilization', 'MemoryUtilization'].flatMap((MetricName) =>
+      [STABLE_SERVICE, CANARY_SERVICE].map((service) => ({
+        Namespace: 'AWS/ECS',
+        MetricName,
+        Dimensions: [
+          { Name: 'ClusterName', Value: ECS_CLUSTER },
+          { Name: 'ServiceName', Value: service },
+        ],
+      })),
+    ),
+    functions: [],
     denied: {},
   };
 }
@@ -194,7 +217,7 @@ const awsError = (name: string, message: string) =>
 /** A mocked client of any type (the contract layer's mockClient). */
 type Stub = ReturnType<typeof mockClient>;
 
-/** Mocked ELB, ECS, CloudWatch, ECR and IAM clients (by class) answering from the fixture; restore() them after. */
+/** Mocked ELB, ECS, CloudWatch, ECR, IAM and Lambda clients (by class) answering from the fixture; restore() them after. */
 export function mockAccount(account: AccountFixture) {
   const stubs = {
     elb: mockClient(ElasticLoadBalancingV2Client) as Stub,
@@ -202,6 +225,7 @@ export function mockAccount(account: AccountFixture) {
     cloudwatch: mockClient(CloudWatchClient) as Stub,
     ecr: mockClient(ECRClient) as Stub,
     iam: mockClient(IAMClient) as Stub,
+    lambda: mockClient(LambdaClient) as Stub,
   };
   answerFrom(stubs, account);
   return {
@@ -214,10 +238,10 @@ export function mockAccount(account: AccountFixture) {
 
 /** Make the stubs answer from the fixture as the Describe APIs and IAM policy simulation do. */
 export function answerFrom(
-  stubs: { elb: Stub; ecs: Stub; cloudwatch: Stub; ecr: Stub; iam: Stub },
+  stubs: { elb: Stub; ecs: Stub; cloudwatch: Stub; ecr: Stub; iam: Stub; lambda?: Stub },
   account: AccountFixture,
 ) {
-  const { elb, ecs, cloudwatch, ecr, iam } = stubs;
+  const { elb, ecs, cloudwatch, ecr, iam, lambda } = stubs;
 
   elb.on(DescribeListenersCommand).callsFake((input) => {
     const found = account.listeners.filter((l) => input.ListenerArns?.includes(l.ListenerArn ?? ''));
@@ -274,6 +298,34 @@ export function answerFrom(
     MetricAlarms: account.metricAlarms.filter((a) => input.AlarmNames?.includes(a.AlarmName ?? '')),
     CompositeAlarms: account.compositeAlarms.filter((a) => input.AlarmNames?.includes(a.AlarmName ?? '')),
   }));
+
+  // ListMetrics: the metrics of the namespace and name that have every dimension filtered on (with its value when
+  // given), other dimensions besides (CloudWatch API reference, ListMetrics).
+  cloudwatch.on(ListMetricsCommand).callsFake((input) => ({
+    Metrics: account.metrics.filter(
+      (m) =>
+        m.Namespace === input.Namespace &&
+        m.MetricName === input.MetricName &&
+        (input.Dimensions ?? []).every((f: { Name: string; Value?: string }) =>
+          (m.Dimensions ?? []).some(
+            (d) => d.Name === f.Name && (f.Value === undefined || d.Value === f.Value),
+          ),
+        ),
+    ),
+  }));
+
+  // GetFunctionConfiguration answers in the client's region only: a function of another region is not found there.
+  lambda?.on(GetFunctionConfigurationCommand).callsFake(async (input, getClient) => {
+    const region = await (getClient() as unknown as LambdaClient).config.region();
+    const name: string = input.FunctionName;
+    const unqualified = name.startsWith('arn:') ? name.split(':').slice(0, 7).join(':') : name.split(':')[0];
+    const arn = unqualified?.startsWith('arn:')
+      ? unqualified
+      : `arn:aws:lambda:${region}:${ACCOUNT}:function:${unqualified}`;
+    const found = account.functions.find((f) => f.FunctionArn === arn && arn.split(':')[3] === region);
+    if (!found) throw awsError('ResourceNotFoundException', `Function not found: ${name}`);
+    return found;
+  });
 
   ecr.on(DescribeRepositoriesCommand).callsFake((input) => {
     const found = account.repositories.filter((r) => input.repositoryNames?.includes(r.repositoryName ?? ''));
