@@ -12,7 +12,8 @@ export const MAX_HOOKS_PER_STAGE = 5;
 /**
  * A Lambda function by ARN (unqualified, or with a version or alias) or by name (the controller's account and
  * region). Lambda API reference, Invoke: FunctionName is a name, a function ARN or a partial ARN, with an optional
- * `:qualifier`; names are 1–64 characters of letters, digits, hyphens and underscores.
+ * `:qualifier`; names are 1–64 characters of letters, digits, hyphens and underscores. An ARN of another region is
+ * accepted: it is invoked with a client of its region (adapters/aws/hooks.ts).
  */
 const LAMBDA_FUNCTION =
   /^(?:arn:aws(?:-[a-z]+)*:lambda:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:function:)?[\w-]{1,64}(?::(?:\$LATEST|[\w-]{1,128}))?$/;
