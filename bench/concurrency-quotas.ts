@@ -6,7 +6,7 @@
  */
 
 export interface Quota {
-  /** The counter in sandbox/api-calls.ts this quota limits (several: their sum). */
+  /** The counters (sandbox/api-calls.ts) this quota limits (several: their sum). */
   apis: string[];
   label: string;
   /** What is counted: requests, or DynamoDB capacity units. */
@@ -142,7 +142,13 @@ export const QUOTAS: Quota[] = [
     doc: CW,
   },
   {
-    apis: ['elbv2:DescribeRules', 'elbv2:DescribeListeners'],
+    apis: [
+      'elbv2:DescribeRules',
+      'elbv2:DescribeListeners',
+      'elbv2:DescribeTargetGroups',
+      'elbv2:DescribeTargetGroupAttributes',
+      'elbv2:DescribeTags',
+    ],
     label: 'ELBv2 Describe* (non-mutating)',
     measure: 'requests',
     kind: 'bucket',

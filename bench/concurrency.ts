@@ -2,11 +2,14 @@
  * `npm run bench -- concurrency [--rollouts 200] [--scale 20] [--rps N] [--seed 42] [--lambda-seconds 1] [--json]`:
  * many rollouts pushed at the same moment through the real workflow on the sandbox (synthetic traffic, seeded:
  * a third healthy, a third failing the judge, a third failing their alarm), and the controller's own AWS
- * requests per API, at peak and in total, against AWS's default quotas (bench/concurrency-quotas.ts). Rates are
- * per second of rollout time, which is AWS's time: the sandbox's compression needs no converting back.
+ * requests per API, at peak and in total, against AWS's default quotas (bench/concurrency-quotas.ts). The store
+ * and the ALB router are the real adapters over SDK clients (sandbox/sdk-backed.ts): their requests are counted at
+ * the client's send, DynamoDB's with the capacity units each consumed. Rates are per second of rollout time, which
+ * is AWS's time: the sandbox's compression needs no converting back.
  */
 import { parseArgs } from 'node:util';
 import { manyServices, manyWorld } from '../sandbox/many';
+import { backWithSdk } from '../sandbox/sdk-backed';
 import { describeShortfall } from '../sandbox/timekeeping';
 import type { World } from '../sandbox/world';
 import { QUOTAS, type Quota } from './concurrency-quotas';
@@ -144,6 +147,8 @@ export async function concurrencyBench(args: string[]): Promise<void> {
   const say = o.json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
   const specs = manyServices(o.rollouts);
   const world = manyWorld(specs, { scale: o.scale, rps: o.rps, traffic: 'synthetic', seed: o.seed });
+  // The store and the ALB router are the real adapters, counted at their SDK clients' send.
+  const sdk = await backWithSdk(world);
   say(`${o.rollouts} rollouts at once · time ×${o.scale} · ${o.rps} synthetic req/s · seed ${o.seed}`);
   const started = performance.now();
   await world.start();
@@ -163,6 +168,7 @@ export async function concurrencyBench(args: string[]): Promise<void> {
     }, {});
   } finally {
     await world.stop();
+    await sdk.close();
   }
   const rows = quotaRows(world, o.rollouts, o.lambdaSeconds);
   const timekeeping = world.timekeeper.report();

@@ -1,7 +1,9 @@
 /**
- * The controller's own AWS requests in the sandbox, counted per API as the AWS adapters would send them, each at
- * its moment in rollout time: what the concurrency benchmark sets against AWS's default quotas. Only the sandbox's
- * local ports are wrapped; production code is untouched.
+ * The controller's own AWS requests in the sandbox, counted per API, each at its moment in rollout time: what the
+ * concurrency benchmark sets against AWS's default quotas. Where the world runs a local port, the port's methods
+ * are counted as the AWS adapter would send them (one request a method); where it runs the real adapter over an
+ * SDK client (DynamoDB and ELBv2 in the benchmark, sandbox/sdk-backed.ts; Route 53, CloudWatch GetMetricData),
+ * each request is counted at the client's send. Production code is untouched.
  */
 import type { Executions, RolloutStore, TrafficRouter } from '../functions/ports';
 
@@ -16,6 +18,8 @@ export class ApiCalls {
   private inFlight = 0;
   /** The most Lambda invocations running at one moment in the sandbox. */
   peakInFlight = 0;
+  /** Services whose requests are counted at the SDK client's send: their local ports' counts stand aside. */
+  readonly countedAtSend = new Set<string>();
 
   constructor(private readonly now: () => number) {}
 
@@ -130,11 +134,13 @@ export function countedStore(store: RolloutStore, calls: ApiCalls): RolloutStore
   const count: Partial<Record<keyof RolloutStore, (args: unknown[], result: unknown) => void>> = {};
   for (const [method, op] of Object.entries(STORE_READS))
     count[method as keyof RolloutStore] = (_args, result) => {
+      if (calls.countedAtSend.has('dynamodb')) return;
       calls.record(`dynamodb:${op}`);
       calls.record('dynamodb:reads', Math.max(1, Math.ceil(bytes(result) / (4 * KB))));
     };
   for (const [method, op] of Object.entries(STORE_WRITES))
     count[method as keyof RolloutStore] = (args) => {
+      if (calls.countedAtSend.has('dynamodb')) return;
       calls.record(`dynamodb:${op}`);
       calls.record('dynamodb:writes', Math.max(1, Math.ceil(bytes(args) / KB)));
     };
@@ -146,8 +152,10 @@ export function countedStore(store: RolloutStore, calls: ApiCalls): RolloutStore
  * through DescribeRules / ModifyRule, a listener's default action through DescribeListeners / ModifyListener.
  */
 export function countedRouter(router: TrafficRouter, calls: ApiCalls): TrafficRouter {
-  const on = (rule: string, listener: string) => (args: unknown[]) =>
+  const on = (rule: string, listener: string) => (args: unknown[]) => {
+    if (calls.countedAtSend.has('elbv2')) return;
     calls.record(`elbv2:${(args[0] as { ruleArn?: string }).ruleArn ? rule : listener}`);
+  };
   return counted(router, {
     describe: on('DescribeRules', 'DescribeListeners'),
     setWeights: on('ModifyRule', 'ModifyListener'),

@@ -1,0 +1,105 @@
+/**
+ * The concurrency benchmark's DynamoDB and ELBv2 counts come from the real adapters' SDK clients: every request the
+ * local ELBv2 and dynalite received is counted once, by its operation, and each DynamoDB request with the capacity
+ * units the developer guide gives it.
+ */
+import { describe, expect, it } from 'vitest';
+import { indexWriteUnits, itemSize, readUnits, writeRequestUnits } from '../../sandbox/dynamodb-capacity';
+import { manyServices, manyWorld } from '../../sandbox/many';
+import { backWithSdk } from '../../sandbox/sdk-backed';
+import { assertValidRequest } from '../contract/model';
+
+const countBy = (names: string[]) =>
+  names.reduce<Record<string, number>>((acc, n) => {
+    acc[n] = (acc[n] ?? 0) + 1;
+    return acc;
+  }, {});
+
+describe('requests counted at the SDK send', () => {
+  it('one rollout: each ELBv2 and DynamoDB request the local services received is counted, by operation', async () => {
+    // Prepare: one service behind a rule of a shared listener, its store and router the real adapters; its new
+    // version turns bad at once, so its alarm rolls it back within its first step (a whole rollout in seconds).
+    const spec = manyServices(3)[2];
+    if (spec?.behaviour !== 'failsAlarm') throw new Error('no service failing its alarm');
+    const world = manyWorld([spec], { scale: 600, rps: 2_000, traffic: 'synthetic', seed: 7 });
+    const sdk = await backWithSdk(world);
+    await world.start();
+    let status: string | undefined;
+    try {
+      // Act: the stable version's minutes reach CloudWatch, then the push runs its rollout to its end.
+      await new Promise((r) => setTimeout(r, world.clock.realMs(150_000)));
+      const pushed = await world.push(spec.tag, spec.config.service);
+      if (pushed.status !== 'started') throw new Error(`not started: ${pushed.status}`);
+      await world.waitFor(pushed.rolloutId, world.clock.realMs(4 * 3_600_000));
+      await world.executions.idle();
+      status = (await world.store.getRollout(pushed.rolloutId))?.status;
+    } finally {
+      await world.stop();
+      await sdk.close();
+    }
+
+    // Assess: the rollout went through the real adapters (its record is in dynalite) and was rolled back.
+    expect(status).toBe('rolledBack');
+    const elb = countBy(sdk.elbv2.received.map((r) => r.operation));
+    const ddb = countBy(sdk.dynamodb.received);
+    // Each operation's count is what the local service received: the describe's listener, rules and target
+    // groups, each write's read before it, the lock release's read; a count per port method has none of these.
+    for (const [op, n] of Object.entries(elb))
+      expect({ op, n: world.calls.total(`elbv2:${op}`) }).toEqual({ op, n });
+    for (const [op, n] of Object.entries(ddb))
+      expect({ op, n: world.calls.total(`dynamodb:${op}`) }).toEqual({ op, n });
+    const counted = world.calls.apis().filter((a) => /^(elbv2|dynamodb):[A-Z]/.test(a));
+    expect(counted.sort()).toEqual(
+      [...Object.keys(elb).map((o) => `elbv2:${o}`), ...Object.keys(ddb).map((o) => `dynamodb:${o}`)].sort(),
+    );
+    expect(elb.DescribeListeners).toBeGreaterThan(0);
+    expect(elb.DescribeTargetGroups).toBeGreaterThan(0);
+    expect(elb.ModifyRule).toBeGreaterThanOrEqual(2); // the first step, back on stable
+    expect(elb.DescribeRules).toBeGreaterThan(2 * (elb.ModifyRule ?? 0));
+    // Capacity: at least one unit a request, and every strongly consistent GetItem a whole unit.
+    expect(world.calls.total('dynamodb:reads', 'units')).toBeGreaterThanOrEqual(ddb.GetItem ?? 0);
+    const writes = (ddb.PutItem ?? 0) + (ddb.UpdateItem ?? 0) + (ddb.DeleteItem ?? 0);
+    expect(world.calls.total('dynamodb:writes', 'units')).toBeGreaterThan(writes);
+    // Every request as sent is one AWS's API models accept.
+    for (const r of sdk.elbv2.received) assertValidRequest('Elastic Load Balancing v2', r.operation, r.input);
+    for (const r of sdk.dynamodb.sent) assertValidRequest('DynamoDB', r.operation, r.input);
+  });
+});
+
+describe('DynamoDB capacity units as documented', () => {
+  const text = (bytes: number) => ({ pk: { S: 'k' }, d: { S: 'x'.repeat(bytes - 4) } });
+
+  it('sizes attribute names and values, lists and maps with their overhead', () => {
+    expect(itemSize({ name: { S: 'héllo' } })).toBe(4 + 6);
+    expect(itemSize({ n: { N: '-12.3400' } })).toBe(1 + 2 + 1);
+    expect(itemSize({ ok: { BOOL: true }, none: { NULL: true } })).toBe(2 + 1 + 4 + 1);
+    expect(itemSize({ l: { L: [{ S: 'ab' }] }, m: { M: { k: { S: 'v' } } } })).toBe(
+      1 + 3 + 1 + 2 + (1 + 3 + 1 + 1 + 1),
+    );
+    expect(itemSize(text(1024))).toBe(1024);
+  });
+
+  it('rounds reads to 4 KB and writes to 1 KB, with eventual reads at half and a miss at the minimum', () => {
+    expect(readUnits(3_500, true)).toBe(1);
+    expect(readUnits(10 * 1024, true)).toBe(3);
+    expect(readUnits(10 * 1024, false)).toBe(1.5);
+    expect(readUnits(0, true)).toBe(1);
+    expect(readUnits(0, false)).toBe(0.5);
+    expect(writeRequestUnits({ before: text(1_600), after: text(500), conditionFailed: false }, [])).toBe(2);
+    expect(writeRequestUnits({ before: undefined, after: undefined, conditionFailed: true }, [])).toBe(1);
+    expect(writeRequestUnits({ before: text(2_500), after: undefined, conditionFailed: true }, [])).toBe(3);
+  });
+
+  it('adds the index writes: entering, leaving, a changed key (two), a changed projection (one), none', () => {
+    const index = { name: 'active', keys: ['activePk'] };
+    const plain = { pk: { S: 'r' }, status: { S: 'running' } };
+    const active = { ...plain, activePk: { S: 'ACTIVE' } };
+    expect(indexWriteUnits(plain, active, index)).toBe(1);
+    expect(indexWriteUnits(active, plain, index)).toBe(1);
+    expect(indexWriteUnits(active, { ...active, activePk: { S: 'OTHER' } }, index)).toBe(2);
+    expect(indexWriteUnits(active, { ...active, status: { S: 'baking' } }, index)).toBe(1);
+    expect(indexWriteUnits(plain, { ...plain, status: { S: 'done' } }, index)).toBe(0);
+    expect(writeRequestUnits({ before: plain, after: active, conditionFailed: false }, [index])).toBe(2);
+    expect(writeRequestUnits({ before: plain, after: active, conditionFailed: true }, [index])).toBe(1);
+  });
+});
