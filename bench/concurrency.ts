@@ -160,6 +160,8 @@ export async function concurrencyBench(args: string[]): Promise<void> {
     const ids = pushed.flatMap((p) => (p.status === 'started' ? [p.rolloutId] : []));
     await Promise.all(ids.map((id) => world.waitFor(id, world.clock.realMs(6 * 3600_000))));
     await world.executions.idle();
+    // Every store and router call the run made has gone through the real adapters.
+    await sdk.drain();
     const records = await Promise.all(ids.map((id) => world.store.getRollout(id)));
     outcomes = records.reduce<Record<string, number>>((acc, r) => {
       const key = r?.status ?? 'unknown';
@@ -171,15 +173,29 @@ export async function concurrencyBench(args: string[]): Promise<void> {
     await sdk.close();
   }
   const rows = quotaRows(world, o.rollouts, o.lambdaSeconds);
+  const requests = Object.fromEntries(
+    world.calls
+      .apis()
+      .filter((api) => /^(dynamodb|elbv2):[A-Z]/.test(api))
+      .map((api) => [api, world.calls.total(api)]),
+  );
+
   const timekeeping = world.timekeeper.report();
   const wallMs = Math.round(performance.now() - started);
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ ...o, outcomes, wallMs, timekeeping, rows }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...o, outcomes, wallMs, timekeeping, rows, requests }, null, 2)}\n`,
+    );
     return;
   }
   say(`Outcomes: ${JSON.stringify(outcomes)} · wall ${(wallMs / 1000).toFixed(1)} s`);
   if (!timekeeping.valid)
     say(`⚠ ${describeShortfall(timekeeping)} (late calls spread out: the peaks below are then understated)`);
+  say(
+    `Counted at the SDK send: ${Object.entries(requests)
+      .map(([api, n]) => `${api} ${n.toLocaleString('en-US')}`)
+      .join(', ')}`,
+  );
   say('');
   say(table(rows, o.rollouts, o.lambdaSeconds));
 }

@@ -18,14 +18,18 @@ export class ApiCalls {
   private inFlight = 0;
   /** The most Lambda invocations running at one moment in the sandbox. */
   peakInFlight = 0;
-  /** Services whose requests are counted at the SDK client's send: their local ports' counts stand aside. */
-  readonly countedAtSend = new Set<string>();
+  /**
+   * Services whose port calls are replayed through their real AWS adapter, each request counted at its SDK
+   * client's send at the moment of the port call (sandbox/sdk-backed.ts): their per-method counts stand aside.
+   */
+  readonly replays = new Map<'dynamodb' | 'elbv2', (method: string, args: unknown[], atMs: number) => void>();
 
-  constructor(private readonly now: () => number) {}
+  constructor(readonly now: () => number) {}
 
-  record(api: string, units = 1): void {
+  /** One request (or `units` of it) at `atMs` of rollout time (now by default). */
+  record(api: string, units = 1, atMs = this.now()): void {
     const list = this.calls.get(api) ?? [];
-    list.push({ atMs: this.now(), units });
+    list.push({ atMs, units });
     this.calls.set(api, list);
   }
 
@@ -124,6 +128,7 @@ const STORE_WRITES = {
   setWait: 'UpdateItem',
   clearWait: 'UpdateItem',
   markAborted: 'UpdateItem',
+  setPause: 'UpdateItem',
   appendHistory: 'PutItem',
   quarantine: 'PutItem',
   releaseQuarantine: 'DeleteItem',
@@ -134,17 +139,40 @@ export function countedStore(store: RolloutStore, calls: ApiCalls): RolloutStore
   const count: Partial<Record<keyof RolloutStore, (args: unknown[], result: unknown) => void>> = {};
   for (const [method, op] of Object.entries(STORE_READS))
     count[method as keyof RolloutStore] = (_args, result) => {
-      if (calls.countedAtSend.has('dynamodb')) return;
+      if (calls.replays.has('dynamodb')) return;
       calls.record(`dynamodb:${op}`);
       calls.record('dynamodb:reads', Math.max(1, Math.ceil(bytes(result) / (4 * KB))));
     };
   for (const [method, op] of Object.entries(STORE_WRITES))
     count[method as keyof RolloutStore] = (args) => {
-      if (calls.countedAtSend.has('dynamodb')) return;
+      if (calls.replays.has('dynamodb')) return;
       calls.record(`dynamodb:${op}`);
       calls.record('dynamodb:writes', Math.max(1, Math.ceil(bytes(args) / KB)));
     };
-  return counted(store, count);
+  return replayed(counted(store, count), calls, 'dynamodb', [
+    ...Object.keys(STORE_READS),
+    ...Object.keys(STORE_WRITES),
+  ]);
+}
+
+/** Hands each call of `methods` to the service's replay (if any) as it is made, its arguments as they were. */
+function replayed<T extends object>(
+  target: T,
+  calls: ApiCalls,
+  service: 'dynamodb' | 'elbv2',
+  methods: string[],
+): T {
+  const names = new Set(methods);
+  return new Proxy(target, {
+    get(t, key, receiver) {
+      const value = Reflect.get(t, key, receiver);
+      if (typeof value !== 'function' || typeof key !== 'string' || !names.has(key)) return value;
+      return (...args: unknown[]) => {
+        calls.replays.get(service)?.(key, structuredClone(args), calls.now());
+        return (value as (...a: unknown[]) => unknown)(...args);
+      };
+    },
+  });
 }
 
 /**
@@ -153,14 +181,15 @@ export function countedStore(store: RolloutStore, calls: ApiCalls): RolloutStore
  */
 export function countedRouter(router: TrafficRouter, calls: ApiCalls): TrafficRouter {
   const on = (rule: string, listener: string) => (args: unknown[]) => {
-    if (calls.countedAtSend.has('elbv2')) return;
+    if (calls.replays.has('elbv2')) return;
     calls.record(`elbv2:${(args[0] as { ruleArn?: string }).ruleArn ? rule : listener}`);
   };
-  return counted(router, {
+  const router_ = counted(router, {
     describe: on('DescribeRules', 'DescribeListeners'),
     setWeights: on('ModifyRule', 'ModifyListener'),
     verifyWeights: on('DescribeRules', 'DescribeListeners'),
   });
+  return replayed(router_, calls, 'elbv2', ['describe', 'setWeights', 'verifyWeights']);
 }
 
 /**

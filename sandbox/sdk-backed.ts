@@ -1,10 +1,12 @@
 /**
- * A world whose store and ALB router are the real AWS adapters (functions/adapters/aws/dynamodb.ts and alb.ts)
- * over real SDK clients, each request counted where the SDK sends it: DynamoDB on dynalite (a DynamoDB-compatible
- * engine, on loopback) with the capacity units each request consumed, ELBv2 answered by the local load balancer
- * (sandbox/elbv2.ts). Every part of the world that reads the store or the router (tasks, entry points, the CLI,
- * the page, the checks) reads these. The concurrency benchmark runs on it; the per-port counts of
- * sandbox/api-calls.ts stand aside for the two services.
+ * The real AWS adapters for the store and the ALB router (functions/adapters/aws/dynamodb.ts and alb.ts) over real
+ * SDK clients, each request counted where the SDK sends it: DynamoDB on dynalite (a DynamoDB-compatible engine, on
+ * loopback) with the capacity units each request consumed, ELBv2 answered by a copy of the world's load balancer
+ * (sandbox/elbv2.ts). The world keeps its local store and router, which answer at once; every call the controller
+ * makes to them is replayed, in the order made, through the real adapter, and each request that replay sends is
+ * counted at the moment of the call. So the counts are the adapters' requests and the rates keep the workflow's
+ * own timing: dynalite's latency, multiplied by the sandbox's compressed time, never slows the rollouts. The
+ * concurrency benchmark runs on it; the per-method counts of sandbox/api-calls.ts stand aside for both services.
  */
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,7 +31,10 @@ import type { RolloutStore, TrafficRouter } from '../functions/ports';
 import type { ApiCalls } from './api-calls';
 import { type IndexKeys, type Item, itemSize, readUnits, writeRequestUnits } from './dynamodb-capacity';
 import { LocalElbv2 } from './elbv2';
+import { LocalLoadBalancer } from './load-balancer';
+import { LocalRoute53 } from './route53';
 import type { World } from './world';
+import { createRoutes } from './world-routes';
 
 const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 const TABLE = 'canary-rollouts';
@@ -49,15 +54,18 @@ const DOCUMENT_OPTIONS = {
   marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
   unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
 };
-/** Marks the requests the accounting makes itself (reading an item before and after a write): never counted. */
+/** Marks the requests the accounting makes itself (reading an item an update made): never counted. */
 const ACCOUNTING_HEADER = 'x-sandbox-accounting';
 
 interface Middleware {
   middlewareStack: { add: (...args: never[]) => void };
 }
 
-/** Counts each request at the client's `send`, as `<service>:<operation>`, before anything answers it. */
-export function countSends(client: Middleware, calls: ApiCalls, service: string): void {
+/**
+ * Counts each request at the client's `send`, as `<service>:<operation>`, before anything answers it, at the
+ * rollout time `at` gives (the moment of the port call replayed).
+ */
+export function countSends(client: Middleware, calls: ApiCalls, service: string, at: () => number): void {
   const add = client.middlewareStack.add as unknown as (
     mw: (
       next: (a: unknown) => Promise<unknown>,
@@ -67,7 +75,7 @@ export function countSends(client: Middleware, calls: ApiCalls, service: string)
   ) => void;
   add(
     (next, context) => (args) => {
-      calls.record(`${service}:${context.commandName.replace(/Command$/, '')}`);
+      calls.record(`${service}:${context.commandName.replace(/Command$/, '')}`, 1, at());
       return next(args);
     },
     { step: 'initialize', name: 'sandboxCountSends' },
@@ -81,19 +89,22 @@ export interface DynamoRequest {
 }
 
 /**
- * A DynamoDB client that reads the item a write touches before and after it, uncounted, for its capacity: one
- * write to an item at a time, so another write cannot slip between the reads.
+ * The items as this client last wrote them (the table starts empty and only this client writes it), so each
+ * write's item before and after is known for its capacity. What an UpdateItem made of the item is read back,
+ * uncounted, unless the request returned it. One write to an item at a time, so no other write slips in between.
  */
 class CapacityMeter {
+  private readonly items = new Map<string, Item | undefined>();
   private readonly writing = new Map<string, Promise<unknown>>();
 
   constructor(
-    private readonly raw: DynamoDBClient,
+    private readonly accounting: DynamoDBClient,
     private readonly calls: ApiCalls,
+    private readonly at: () => number,
   ) {}
 
   private async item(table: string, key: Item): Promise<Item | undefined> {
-    const out = await this.raw.send(
+    const out = await this.accounting.send(
       new GetItemCommand({ TableName: table, Key: key as never, ConsistentRead: true }),
     );
     return out.Item as Item | undefined;
@@ -104,32 +115,42 @@ class CapacityMeter {
     const out = result.output as { Item?: Item; Items?: Item[] };
     const bytes =
       operation === 'GetItem' ? itemSize(out.Item) : (out.Items ?? []).reduce((s, i) => s + itemSize(i), 0);
-    this.calls.record('dynamodb:reads', readUnits(bytes, input.ConsistentRead === true));
+    this.calls.record('dynamodb:reads', readUnits(bytes, input.ConsistentRead === true), this.at());
     return result;
   }
 
   async write(operation: string, input: Record<string, unknown>, send: () => Promise<{ output: unknown }>) {
     const table = String(input.TableName);
-    const keyOf = (i: Item) => ({ pk: i.pk, sk: i.sk }) as Item;
-    const key = (input.Key as Item | undefined) ?? keyOf(input.Item as Item);
+    const written = input.Item as Item | undefined;
+    const key = (input.Key as Item | undefined) ?? ({ pk: written?.pk, sk: written?.sk } as Item);
     const id = `${table}|${JSON.stringify(key)}`;
-    const previous = this.writing.get(id) ?? Promise.resolve();
-    const turn = previous.then(async () => {
-      const before = await this.item(table, key);
+    const turn = (this.writing.get(id) ?? Promise.resolve()).then(async () => {
+      const before = this.items.get(id);
       try {
         const result = await send();
-        const after = operation === 'DeleteItem' ? undefined : await this.item(table, key);
+        const returned = (result.output as { Attributes?: Item }).Attributes;
+        const after =
+          operation === 'DeleteItem'
+            ? undefined
+            : operation === 'PutItem'
+              ? written
+              : input.ReturnValues === 'ALL_NEW'
+                ? returned
+                : await this.item(table, key);
+        this.items.set(id, after);
         this.calls.record(
           'dynamodb:writes',
           writeRequestUnits({ before, after, conditionFailed: false }, INDEXES),
+          this.at(),
         );
         return result;
       } catch (error) {
         if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
-          const attempted = operation === 'PutItem' ? (input.Item as Item) : undefined;
+          const attempted = operation === 'PutItem' ? written : undefined;
           this.calls.record(
             'dynamodb:writes',
             writeRequestUnits({ before, after: attempted, conditionFailed: true }, INDEXES),
+            this.at(),
           );
         }
         throw error;
@@ -171,11 +192,41 @@ export interface SdkBacked {
   elbv2: LocalElbv2;
   /** The store's DynamoDB requests as its client sent them, and the operations dynalite received from it. */
   dynamodb: { sent: DynamoRequest[]; received: string[] };
+  /** Resolves once every call made so far has been replayed. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
+/** The port calls, replayed one at a time in the order they were made; `atMs` is the moment of the one replaying. */
+class Replay {
+  private tail: Promise<void> = Promise.resolve();
+  private pending = 0;
+  atMs = 0;
+
+  push(atMs: number, run: () => Promise<unknown>): void {
+    this.pending++;
+    this.tail = this.tail.then(async () => {
+      this.atMs = atMs;
+      try {
+        await run();
+      } catch {
+        // What the local port answered is what the workflow got; the replay only sends the requests.
+      } finally {
+        this.pending--;
+      }
+    });
+  }
+
+  async drain(): Promise<void> {
+    while (this.pending > 0) await this.tail;
+  }
+}
+
 async function localTable(port: number): Promise<DynamoDBClient> {
-  const admin = new DynamoDBClient({ ...LOCAL, endpoint: `http://127.0.0.1:${port}` });
+  const admin = new DynamoDBClient({
+    ...LOCAL,
+    endpoint: `http://127.0.0.1:${port}`,
+  });
   admin.middlewareStack.add(
     (next) => (args) => {
       (args.request as { headers: Record<string, string> }).headers[ACCOUNTING_HEADER] = '1';
@@ -191,8 +242,8 @@ async function localTable(port: number): Promise<DynamoDBClient> {
 }
 
 /**
- * Backs `world` with the real store and ALB router over SDK clients, counted at their send. Call before the world
- * starts; `close` stops the local DynamoDB once the world has stopped.
+ * Replays `world`'s store and ALB router calls through the real adapters over SDK clients, counted at their send.
+ * Call before the world starts; after the run, `drain`, then `close` stops the local DynamoDB.
  */
 export async function backWithSdk(world: World): Promise<SdkBacked> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -205,47 +256,41 @@ export async function backWithSdk(world: World): Promise<SdkBacked> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const accounting = await localTable(port);
+  const replay = new Replay();
+  const at = () => replay.atMs;
   const raw = new DynamoDBClient({ ...LOCAL, ...SDK_CLIENT_CONFIG, endpoint: `http://127.0.0.1:${port}` });
-  countSends(raw, world.calls, 'dynamodb');
-  meterCapacity(raw, new CapacityMeter(accounting, world.calls), dynamodb.sent);
+  countSends(raw, world.calls, 'dynamodb', at);
+  meterCapacity(raw, new CapacityMeter(accounting, world.calls, at), dynamodb.sent);
   const retry = { retry: { sleep: (ms: number) => world.clock.sleep(ms) } };
   const store = new DynamoRolloutStore(DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS), TABLE, retry);
 
-  const elbv2 = new LocalElbv2(world.lb, world.configs);
+  // A copy of the world's load balancer, as no rollout has touched it: the replayed writes change the copy.
+  const lb = new LocalLoadBalancer(0);
+  createRoutes(world.configs, lb, new LocalRoute53(world.clock));
+  const elbv2 = new LocalElbv2(lb, world.configs);
   const elbClient = new ElasticLoadBalancingV2Client({ ...LOCAL, ...SDK_CLIENT_CONFIG });
-  countSends(elbClient, world.calls, 'elbv2');
+  countSends(elbClient, world.calls, 'elbv2', at);
   const router = new AlbTrafficRouter(elbv2.client(elbClient), retry);
 
-  world.calls.countedAtSend.add('dynamodb');
-  world.calls.countedAtSend.add('elbv2');
-  replaceMethods(world.store, store);
-  replaceMethods(world.router, router);
+  const call = (target: object) => (method: string, args: unknown[], atMs: number) =>
+    replay.push(
+      atMs,
+      () =>
+        (target as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]?.(...args) ??
+        Promise.resolve(),
+    );
+  world.calls.replays.set('dynamodb', call(store));
+  world.calls.replays.set('elbv2', call(router));
   return {
     store,
     router,
     elbv2,
     dynamodb,
+    drain: () => replay.drain(),
     close: async () => {
       raw.destroy();
       accounting.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/**
- * The world's local store (router) answers with `by` from now on: each port method of `target` forwards to the
- * same method of `by`. The world's wrappers (the outage switch, the counts, the router by kind) look methods up at
- * each call, so everything built over `target` reaches `by`.
- */
-function replaceMethods(target: object, by: object): void {
-  const proto = Object.getPrototypeOf(by) as object;
-  for (const name of Object.getOwnPropertyNames(proto)) {
-    const method = (by as Record<string, unknown>)[name];
-    if (name === 'constructor' || typeof method !== 'function') continue;
-    Object.defineProperty(target, name, {
-      configurable: true,
-      value: (...args: unknown[]) => (method as (...a: unknown[]) => unknown).apply(by, args),
-    });
-  }
 }

@@ -3,7 +3,7 @@
  * local ELBv2 and dynalite received is counted once, by its operation, and each DynamoDB request with the capacity
  * units the developer guide gives it.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { indexWriteUnits, itemSize, readUnits, writeRequestUnits } from '../../sandbox/dynamodb-capacity';
 import { manyServices, manyWorld } from '../../sandbox/many';
 import { backWithSdk } from '../../sandbox/sdk-backed';
@@ -15,6 +15,11 @@ const countBy = (names: string[]) =>
     return acc;
   }, {});
 
+const onEnd: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(onEnd.splice(0).map((end) => end()));
+});
+
 describe('requests counted at the SDK send', () => {
   it('one rollout: each ELBv2 and DynamoDB request the local services received is counted, by operation', async () => {
     // Prepare: one service behind a rule of a shared listener, its store and router the real adapters; its new
@@ -23,8 +28,10 @@ describe('requests counted at the SDK send', () => {
     if (spec?.behaviour !== 'failsAlarm') throw new Error('no service failing its alarm');
     const world = manyWorld([spec], { scale: 600, rps: 2_000, traffic: 'synthetic', seed: 7 });
     const sdk = await backWithSdk(world);
+    onEnd.push(() => sdk.close());
     await world.start();
     let status: string | undefined;
+    let rolloutId = '';
     try {
       // Act: the stable version's minutes reach CloudWatch, then the push runs its rollout to its end.
       await new Promise((r) => setTimeout(r, world.clock.realMs(150_000)));
@@ -32,13 +39,14 @@ describe('requests counted at the SDK send', () => {
       if (pushed.status !== 'started') throw new Error(`not started: ${pushed.status}`);
       await world.waitFor(pushed.rolloutId, world.clock.realMs(4 * 3_600_000));
       await world.executions.idle();
-      status = (await world.store.getRollout(pushed.rolloutId))?.status;
+      await sdk.drain();
+      rolloutId = pushed.rolloutId;
+      status = (await world.store.getRollout(rolloutId))?.status;
     } finally {
       await world.stop();
-      await sdk.close();
     }
 
-    // Assess: the rollout went through the real adapters (its record is in dynalite) and was rolled back.
+    // Assess: every store and router call went through the real adapters too, and left the same record.
     expect(status).toBe('rolledBack');
     const elb = countBy(sdk.elbv2.received.map((r) => r.operation));
     const ddb = countBy(sdk.dynamodb.received);
@@ -60,6 +68,7 @@ describe('requests counted at the SDK send', () => {
     expect(world.calls.total('dynamodb:reads', 'units')).toBeGreaterThanOrEqual(ddb.GetItem ?? 0);
     const writes = (ddb.PutItem ?? 0) + (ddb.UpdateItem ?? 0) + (ddb.DeleteItem ?? 0);
     expect(world.calls.total('dynamodb:writes', 'units')).toBeGreaterThan(writes);
+    expect((await sdk.store.getRollout(rolloutId))?.status).toBe('rolledBack');
     // Every request as sent is one AWS's API models accept.
     for (const r of sdk.elbv2.received) assertValidRequest('Elastic Load Balancing v2', r.operation, r.input);
     for (const r of sdk.dynamodb.sent) assertValidRequest('DynamoDB', r.operation, r.input);
