@@ -47,8 +47,8 @@ const INDEXES: IndexKeys[] = [
  * The document client's options as the handlers set them (functions/handlers/aws.ts: undefined values dropped),
  * and numbers beyond 2^53 written and read as DynamoDB numbers (a Number type holds 38 digits, "Supported data
  * types" in the developer guide): analysis evidence reaches them (an e-value of a strong pass can be 1e21), which
- * the handlers' client refuses to marshal, failing the analysis's record write. Numbers are kept here so that
- * healthy rollouts are promoted and the counts are those of the workflow as designed.
+ * the handlers' client refuses to marshal, failing the analysis's record write before it is sent. Kept here, the
+ * replayed writes are sent, and counted, as the workflow means them.
  */
 const DOCUMENT_OPTIONS = {
   marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
@@ -66,7 +66,7 @@ interface Middleware {
  * rollout time `at` gives (the moment of the port call replayed).
  */
 export function countSends(client: Middleware, calls: ApiCalls, service: string, at: () => number): void {
-  const add = client.middlewareStack.add as unknown as (
+  const add = client.middlewareStack.add.bind(client.middlewareStack) as unknown as (
     mw: (
       next: (a: unknown) => Promise<unknown>,
       context: { commandName: string },
