@@ -11,7 +11,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AlbTrafficRouter } from '../functions/adapters/aws/alb';
-import { DynamoRolloutStore } from '../functions/adapters/aws/dynamodb';
+import { DOCUMENT_OPTIONS, DynamoRolloutStore } from '../functions/adapters/aws/dynamodb';
 import { EventBridgeStateChanges } from '../functions/adapters/aws/eventbridge';
 import { realSleep, SDK_CLIENT_CONFIG } from '../functions/adapters/aws/sdk';
 import { StepFunctionsExecutions } from '../functions/adapters/aws/sfn';
@@ -45,9 +45,7 @@ export function awsOperations(
     );
   const config = { ...SDK_CLIENT_CONFIG, region };
   const bus = env.EVENT_BUS_NAME || CONTROLLER_EVENT_BUS_NAME;
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), DOCUMENT_OPTIONS);
   const events = new EventBridgeClient(config);
   const configs = env.SERVICES_JSON ? parseServiceConfigs(JSON.parse(env.SERVICES_JSON)) : undefined;
   const services = configs?.map((c) => c.service);

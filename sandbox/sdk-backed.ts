@@ -23,6 +23,7 @@ import { AlbTrafficRouter } from '../functions/adapters/aws/alb';
 import {
   ACTIVE_INDEX,
   BY_SERVICE_INDEX,
+  DOCUMENT_OPTIONS,
   DynamoRolloutStore,
   ROLLOUT_TABLE_SCHEMA,
 } from '../functions/adapters/aws/dynamodb';
@@ -43,17 +44,6 @@ const INDEXES: IndexKeys[] = [
   { name: ACTIVE_INDEX, keys: ['activePk', 'activeSk'] },
   { name: BY_SERVICE_INDEX, keys: ['servicePk', 'serviceSk'] },
 ];
-/**
- * The document client's options as the handlers set them (functions/handlers/aws.ts: undefined values dropped),
- * and numbers beyond 2^53 written and read as DynamoDB numbers (a Number type holds 38 digits, "Supported data
- * types" in the developer guide): analysis evidence reaches them (an e-value of a strong pass can be 1e21), which
- * the handlers' client refuses to marshal, failing the analysis's record write before it is sent. Kept here, the
- * replayed writes are sent, and counted, as the workflow means them.
- */
-const DOCUMENT_OPTIONS = {
-  marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
-  unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
-};
 /** Marks the requests the accounting makes itself (reading an item an update made): never counted. */
 const ACCOUNTING_HEADER = 'x-sandbox-accounting';
 

@@ -12,9 +12,21 @@ import {
   TERMINAL_STATUSES,
   type WaitToken,
 } from '../functions/core/rollout';
+import { unstorablePaths } from '../functions/core/stats/storable';
 import type { HistoryPage, RolloutStore } from '../functions/ports';
 
 const clone = <T>(value: T): T => structuredClone(value);
+
+/**
+ * A copy of what a write stores, refused (as DynamoDB refuses the write, or JSON changes the number) when it holds a
+ * number outside DynamoDB's Number range or not finite: this store never marshals, so it checks what the table would.
+ */
+function storable<T>(value: T, what: string): T {
+  const bad = unstorablePaths(value);
+  if (bad.length > 0)
+    throw new Error(`${what}: not storable as a DynamoDB number: ${bad.slice(0, 5).join(', ')}`);
+  return clone(value);
+}
 
 /**
  * The rollout store in memory, with the same conditional semantics as the DynamoDB adapter (a lock is taken by
@@ -93,7 +105,7 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
   }
 
   async putRollout(record: RolloutRecord): Promise<void> {
-    this.rollouts.set(record.rolloutId, clone(record));
+    this.rollouts.set(record.rolloutId, storable(record, 'rollout record'));
   }
 
   async getRollout(rolloutId: string): Promise<RolloutRecord | undefined> {
@@ -106,7 +118,7 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
   ): Promise<RolloutRecord> {
     const record = this.rollouts.get(rolloutId);
     if (!record) throw new Error(`no rollout ${rolloutId}`);
-    Object.assign(record, clone(patch));
+    Object.assign(record, storable(patch, 'rollout record'));
     return clone(record);
   }
 
@@ -163,7 +175,7 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
 
   async appendHistory(rolloutId: string, entry: HistoryEntry): Promise<void> {
     const list = this.histories.get(rolloutId) ?? [];
-    list.push(clone(entry));
+    list.push(storable(entry, 'history entry'));
     this.histories.set(rolloutId, list);
     this.emit('history', rolloutId, clone(entry));
   }

@@ -131,9 +131,10 @@ export const analysisSchema = z.strictObject({
        * baseline is failed by the sequential tests with probability ≤ alpha, however often it is analysed. The tests
        * split it (core/judge.ts): with slow-request counts the error-rate test gets 80% and the latency tests share
        * the rest; with X-Ray statistics the load balancer's tests and X-Ray's get half each, split the same way.
-       * Optional: the judge applies the default.
+       * Optional: the judge applies the default. At least 1e-6 (core/stats/storable.ts MIN_ALPHA): every test's bar
+       * 1/α stays far below the largest e-value the evidence records.
        */
-      alpha: z.optional(z.number().check(z.gt(0), z.lte(0.5))),
+      alpha: z.optional(z.number().check(z.gte(1e-6), z.lte(0.5))),
       /**
        * Early pass: the canary is "not worse" once its error rate is shown (at the same alpha) to be below
        * passRatio × the baseline's. Default max(1 + tolerance, 1.5).

@@ -14,6 +14,7 @@ import { steadyShare } from './metric-window';
 import { passRatioOf, sequentialEvidence, testReason, testResult } from './sequential-checks';
 import { logEValue, meanSequence } from './stats/mean';
 import { type RatioPeriod, ratioTest } from './stats/ratio';
+import { eValueOf, storableNumber } from './stats/storable';
 import type {
   CustomPoint,
   CustomSeries,
@@ -161,8 +162,8 @@ function judgeGauge(
   const atPass = meanSequence(diff(passRatio), alpha);
   const worse = atRho0.lower !== null && atRho0.lower > 0;
   const notWorse = atPass.upper !== null && atPass.upper < 0;
-  const eValue = Math.exp(Math.min(700, (atRho0.mean ?? 0) > 0 ? logEValue(diff(rho0), 0) : 0));
-  const eValueNotWorse = Math.exp(Math.min(700, (atPass.mean ?? 0) < 0 ? logEValue(diff(passRatio), 0) : 0));
+  const eValue = eValueOf((atRho0.mean ?? 0) > 0 ? logEValue(diff(rho0), 0) : 0);
+  const eValueNotWorse = eValueOf((atPass.mean ?? 0) < 0 ? logEValue(diff(passRatio), 0) : 0);
   const building = !worse && !notWorse && eValue >= Math.sqrt(1 / alpha);
   const minData = spec.minData ?? DEFAULT_MIN_PERIODS;
   // Too few periods leave the sequence unbounded both ways: nothing is known of the difference yet.
@@ -197,9 +198,10 @@ function judgeGauge(
   return {
     ...base(spec, rho0, passRatio, minData, values.length),
     result,
-    canary: reason === 'noBaseline' ? canaryLevel : canaryMean,
-    baseline: baselineMean,
-    limit: baselineMean === null ? null : lower ? baselineMean / rho0 : baselineMean * rho0,
+    // Derived from the data: kept within what the store holds (stats/storable.ts).
+    canary: storableNumber(reason === 'noBaseline' ? canaryLevel : canaryMean),
+    baseline: storableNumber(baselineMean),
+    limit: baselineMean === null ? null : storableNumber(lower ? baselineMean / rho0 : baselineMean * rho0),
     reason,
     facts: {
       ...base(spec, rho0, passRatio, minData, values.length).facts,
@@ -207,13 +209,13 @@ function judgeGauge(
       ...(spec.min !== undefined ? { floor: spec.min } : {}),
       difference: {
         factor: decided === atPass ? passRatio : rho0,
-        mean: decided.mean,
-        lower: decided.lower,
-        upper: decided.upper,
+        mean: storableNumber(decided.mean),
+        lower: storableNumber(decided.lower),
+        upper: storableNumber(decided.upper),
         level: 1 - alpha,
       },
     },
-    estimate: canaryMean !== null && baselineMean ? canaryMean / baselineMean : null,
+    estimate: canaryMean !== null && baselineMean ? storableNumber(canaryMean / baselineMean) : null,
     eValue,
     eThreshold: 1 / alpha,
     eValueNotWorse,

@@ -17,6 +17,7 @@
 import type { CustomMetricConfig, Role } from './custom-metrics';
 import { metricRoles } from './custom-metrics';
 import type { MetricWindow } from './judge';
+import { storableNumber } from './stats/storable';
 
 /** The request counts of the periods an analysis judged, per version, consecutive from `start`. */
 export interface PeriodCounts {
@@ -135,7 +136,7 @@ export const CUSTOM_VALUES_STORED = 8640;
 
 /** A value as stored: 9 significant digits (a change smaller than that is not a revision); null: no point. */
 const stored = (v: number | undefined): number | null =>
-  v === undefined || !Number.isFinite(v) ? null : Number(v.toPrecision(9));
+  v === undefined ? null : storableNumber(Number(v.toPrecision(9)));
 
 /** The judged custom metrics' values per period, the newest periods that fit CUSTOM_VALUES_STORED. */
 export function customPeriodValues(

@@ -20,7 +20,7 @@ import { AlbTrafficRouter } from '../adapters/aws/alb';
 import { CloudWatchMetricSource } from '../adapters/aws/cloudwatch';
 import { CloudWatchAlarmSource } from '../adapters/aws/cloudwatch-alarms';
 import { makeDeployerFor } from '../adapters/aws/deployers';
-import { DynamoRolloutStore } from '../adapters/aws/dynamodb';
+import { DOCUMENT_OPTIONS, DynamoRolloutStore } from '../adapters/aws/dynamodb';
 import { EventBridgeStateChanges } from '../adapters/aws/eventbridge';
 import { AwsHookCaller } from '../adapters/aws/hooks';
 import { PagerDutyNotifier } from '../adapters/aws/pagerduty';
@@ -82,7 +82,7 @@ function onFirstSend<C extends object>(make: (config: ClientConfig) => C): () =>
 // test/infra/bundle-contents.test.ts checks it).
 const dynamodbClient = (config: ClientConfig) => traced(new DynamoDBClient(config));
 export const documentClient = /* @__PURE__ */ onFirstSend((config) =>
-  DynamoDBDocumentClient.from(dynamodbClient(config), { marshallOptions: { removeUndefinedValues: true } }),
+  DynamoDBDocumentClient.from(dynamodbClient(config), DOCUMENT_OPTIONS),
 );
 const sfnClient = /* @__PURE__ */ onFirstSend((config) => traced(new SFNClient(config)));
 const elbv2Client = /* @__PURE__ */ onFirstSend((config) => traced(new ElasticLoadBalancingV2Client(config)));

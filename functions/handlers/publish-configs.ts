@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigPublisher } from '../adapters/aws/config-publisher';
+import { DOCUMENT_OPTIONS } from '../adapters/aws/dynamodb/options';
 import { SDK_CLIENT_CONFIG } from '../adapters/aws/sdk';
 import { parseServiceConfigsJson } from '../core/config';
 
@@ -64,11 +65,6 @@ export async function readAsset(s3: S3Client, bucket: string, key: string): Prom
 export const handler = makePublishConfigs({
   read: (bucket, key) => readAsset(new S3Client(config), bucket, key),
   publisher: (tableName) =>
-    new ConfigPublisher(
-      DynamoDBDocumentClient.from(new DynamoDBClient(config), {
-        marshallOptions: { removeUndefinedValues: true },
-      }),
-      tableName,
-    ),
+    new ConfigPublisher(DynamoDBDocumentClient.from(new DynamoDBClient(config), DOCUMENT_OPTIONS), tableName),
   now: () => new Date(),
 });

@@ -2,10 +2,17 @@
  * A custom metric's evidence in words (config `analysis.metrics`, the ECS deployer's CPU and memory): the line the
  * report, the page, notifications, the CLI and the history show, and what the headline says of a failed one.
  */
+import { E_VALUE_CEILING } from '../core/stats/storable';
 import type { MetricEvidence } from '../core/verdict';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-const eText = (e: number) => (e < 1000 ? e.toPrecision(3) : e.toExponential(1));
+/** An e-value: "more than 1e+15" at the ceiling the evidence records it at (core/stats/storable.ts). */
+export const eText = (e: number) =>
+  e >= E_VALUE_CEILING
+    ? `more than ${E_VALUE_CEILING.toExponential(0)}`
+    : e < 1000
+      ? e.toPrecision(3)
+      : e.toExponential(1);
 const times = (x: number) => `${x.toFixed(2)}×`;
 /** A gauge's value with the digits it needs (CPU 45.2, orders per request 0.213). */
 const num = (x: number | null | undefined) =>

@@ -6,7 +6,7 @@
  */
 import type { Decision } from '../core/rules';
 import type { FailureCounts, MetricEvidence, RateSide, Verdict } from '../core/verdict';
-import { customMetricText } from './custom-metric-text';
+import { customMetricText, eText } from './custom-metric-text';
 
 export const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
@@ -24,7 +24,6 @@ const side = (s: RateSide | undefined) =>
     ? `${s.rate === null ? 'n/a' : pct(s.rate)} (${s.errors}/${s.requests}${failureText(s.failures)})`
     : 'n/a';
 
-const eText = (e: number) => (e < 1000 ? e.toPrecision(3) : e.toExponential(1));
 const times = (x: number) => `${x.toFixed(2)}×`;
 
 /**

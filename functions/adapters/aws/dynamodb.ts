@@ -18,6 +18,7 @@ import { Table } from './dynamodb/table';
 import * as waits from './dynamodb/waits';
 import type { AdapterOptions } from './sdk';
 
+export { DOCUMENT_OPTIONS } from './dynamodb/options';
 export { ACTIVE_INDEX, BY_SERVICE_INDEX, ROLLOUT_TABLE_SCHEMA } from './dynamodb/table';
 
 export class DynamoRolloutStore implements RolloutStore {

@@ -51,6 +51,8 @@
  * "shown worse" and "upper < passRatio" exactly "shown not worse": the bounds printed are the tests that decided.
  */
 
+import { eValueOf } from './storable';
+
 export interface RatioPeriod {
   /** Canary requests in the period. */
   canaryRequests: number;
@@ -157,11 +159,6 @@ function logSumExp(terms: readonly number[]): number {
   return m + Math.log(terms.reduce((acc, t) => acc + Math.exp(t - m), 0));
 }
 
-/** exp, capped so that evidence stays a finite, JSON-serialisable number. */
-function finiteExp(x: number): number {
-  return Math.min(Math.exp(x), Number.MAX_VALUE);
-}
-
 /** E-value against H0: ρ ≤ rho0 (large means the canary's rate is above rho0 × the baseline's). */
 export function eValueAbove(
   periods: readonly RatioPeriod[],
@@ -169,7 +166,7 @@ export function eValueAbove(
   bets: readonly Bet[] = BETS,
 ): number {
   checkBets(bets);
-  return finiteExp(logMixture(informative(periods), rho0, 'up', bets));
+  return eValueOf(logMixture(informative(periods), rho0, 'up', bets));
 }
 
 /** E-value against H0: ρ ≥ rho0 (large means the canary's rate is below rho0 × the baseline's). */
@@ -179,7 +176,7 @@ export function eValueBelow(
   bets: readonly Bet[] = BETS,
 ): number {
   checkBets(bets);
-  return finiteExp(logMixture(informative(periods), rho0, 'down', bets));
+  return eValueOf(logMixture(informative(periods), rho0, 'down', bets));
 }
 
 /**
@@ -292,7 +289,7 @@ export interface RatioTest {
    */
   lower: number | null;
   upper: number | null;
-  /** E-value against "ρ ≤ rho0" and the bar it must reach (1/α). */
+  /** E-value against "ρ ≤ rho0" (at most E_VALUE_CEILING, stats/storable.ts) and the bar it must reach (1/α). */
   eValue: number;
   threshold: number;
   /** E-value against "ρ ≥ passRatio" (evidence that the canary is below the smallest regression that matters). */
@@ -335,9 +332,9 @@ export function ratioTest(
     estimate: estimate !== null && Number.isFinite(estimate) ? estimate : null,
     lower,
     upper,
-    eValue: finiteExp(logE),
+    eValue: eValueOf(logE),
     threshold: 1 / opts.alpha,
-    eValueNotWorse: finiteExp(logNotWorse),
+    eValueNotWorse: eValueOf(logNotWorse),
     // Compared on the log scale, as the bounds are, so that the decision and the bounds agree to the last bit.
     worse: logE >= bar,
     notWorse: logNotWorse >= bar,
