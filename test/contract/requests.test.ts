@@ -71,7 +71,7 @@ import { CloudWatchMetricSource } from '../../functions/adapters/aws/cloudwatch'
 import { CloudWatchAlarmSource } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { configItems, DynamoServiceCatalog } from '../../functions/adapters/aws/config-catalog';
 import { ConfigPublisher } from '../../functions/adapters/aws/config-publisher';
-import { DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
+import { DOCUMENT_OPTIONS, DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
 import { EcsDeployer } from '../../functions/adapters/aws/ecs';
 import { EventBridgeStateChanges } from '../../functions/adapters/aws/eventbridge';
 import { AwsHookCaller } from '../../functions/adapters/aws/hooks';
@@ -122,9 +122,7 @@ const clients = {
   lambda: new LambdaClient({ region }),
   route53: new Route53Client({ region }),
   // As the handlers build it (functions/handlers/aws.ts).
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region }), {
-    marshallOptions: { removeUndefinedValues: true },
-  }),
+  doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region }), DOCUMENT_OPTIONS),
 };
 const mocks = {
   elbv2: mockClient(clients.elbv2),
