@@ -178,9 +178,13 @@ export type RolloutEvent = RolloutEventBase &
     | { type: 'rollback.failed' }
   );
 
-export interface Notifier {
+/** An event that carries no verdict (a refusal, the reconciler's rollback): worded without the verdicts' text. */
+export type VerdictFreeEvent = RolloutEvent & { verdict?: undefined };
+
+/** Sends rollout events of type E (by default any) to a channel. */
+export interface Notifier<E extends RolloutEvent = RolloutEvent> {
   readonly name: string;
-  notify(event: RolloutEvent): Promise<void>;
+  notify(event: E): Promise<void>;
 }
 
 /**

@@ -23,13 +23,13 @@ import { makeDeployerFor } from '../adapters/aws/deployers';
 import { DOCUMENT_OPTIONS, DynamoRolloutStore } from '../adapters/aws/dynamodb';
 import { EventBridgeStateChanges } from '../adapters/aws/eventbridge';
 import { AwsHookCaller } from '../adapters/aws/hooks';
-import { PagerDutyNotifier } from '../adapters/aws/pagerduty';
+import { PagerDutyNotifier, PagerDutyWordedNotifier } from '../adapters/aws/pagerduty';
 import { Route53TrafficRouter } from '../adapters/aws/route53';
 import { routerByKind } from '../adapters/aws/routers';
 import { realSleep, SDK_CLIENT_CONFIG } from '../adapters/aws/sdk';
 import { SecretCache } from '../adapters/aws/secretsmanager';
 import { StepFunctionsExecutions } from '../adapters/aws/sfn';
-import { SnsNotifier } from '../adapters/aws/sns';
+import { SnsNotifier, SnsWordedNotifier } from '../adapters/aws/sns';
 import { groupSelectors, type XRayAnalysis, XRayMetricSource } from '../adapters/aws/xray';
 import { CONTROLLER_TAG_KEY } from '../core/controller-tag';
 import { OUTCOME_METRICS } from '../core/outcome-metrics';
@@ -44,7 +44,9 @@ import type {
   RolloutStore,
   StateChangeBus,
   TrafficRouter,
+  VerdictFreeEvent,
 } from '../ports';
+import { VERDICT_FREE_WORDING } from '../views/notification-message';
 import * as env from './env';
 import { metrics, traced } from './observability';
 
@@ -178,23 +180,31 @@ export const announcing = (): { events?: StateChangeBus } => {
   return events ? { events } : {};
 };
 
+/** The PagerDuty options of the notifiers: the default secret and each service's own, each read once. */
+const pagerDutyOptions = () => {
+  const secretArn = env.pagerDutySecretArn();
+  const secretCache = (arn: string) => new SecretCache(secretsClient(), arn);
+  return { ...(secretArn ? { secret: secretCache(secretArn) } : {}), secretFor: secretCache };
+};
+
 /**
  * SNS and PagerDuty, always: each event goes to its service's own channels (`notifications` in its config) or to
  * the defaults, SNS_TOPIC_ARN and PAGERDUTY_SECRET_ARN (both optional); a notifier with neither skips the event.
  * Each PagerDuty secret is read once per cold start.
  */
-export const notifiers = /* @__PURE__ */ lazy((): readonly Notifier[] => {
-  const topic = env.snsTopicArn();
-  const secretArn = env.pagerDutySecretArn();
-  const secretCache = (arn: string) => new SecretCache(secretsClient(), arn);
-  return [
-    new SnsNotifier(snsClient(), topic),
-    new PagerDutyNotifier({
-      ...(secretArn ? { secret: secretCache(secretArn) } : {}),
-      secretFor: secretCache,
-    }),
-  ];
-});
+export const notifiers = /* @__PURE__ */ lazy((): readonly Notifier[] => [
+  new SnsNotifier(snsClient(), env.snsTopicArn()),
+  new PagerDutyNotifier(pagerDutyOptions()),
+]);
+
+/**
+ * The same channels for a handler whose events carry no verdict (start-rollout, reconcile): its bundle leaves
+ * out the verdicts' sentences and evidence text.
+ */
+export const verdictFreeNotifiers = /* @__PURE__ */ lazy((): readonly Notifier<VerdictFreeEvent>[] => [
+  new SnsWordedNotifier<VerdictFreeEvent>(snsClient(), VERDICT_FREE_WORDING, env.snsTopicArn()),
+  new PagerDutyWordedNotifier<VerdictFreeEvent>(pagerDutyOptions(), VERDICT_FREE_WORDING),
+]);
 
 // --- time -----------------------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 /** Lambda: an ECR push or a Deploy Requested event starts (or supersedes, or refuses) a rollout. */
 import { makeStartRollout } from '../tasks/start-rollout';
-import { announcing, executions, notifiers, realClock, store } from './aws';
+import { announcing, executions, realClock, store, verdictFreeNotifiers } from './aws';
 import { catalog } from './catalog';
 import { log, withObservability } from './observability';
 
@@ -9,7 +9,7 @@ export const handler = withObservability(
     catalog: catalog(),
     store: store(),
     executions: executions(),
-    notifiers: notifiers(),
+    notifiers: verdictFreeNotifiers(),
     clock: realClock,
     ...announcing(),
     log,

@@ -11,7 +11,7 @@ import { stepSpecs } from '../core/config';
 import { ErrorName, TransientError } from '../core/errors';
 import { buildPlan } from '../core/plan';
 import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
-import type { Notifier, ServiceCatalog } from '../ports';
+import type { Notifier, ServiceCatalog, VerdictFreeEvent } from '../ports';
 import { type CarriedState, rolloutDocOf as documentOf, type TrafficOutcome } from './lib/inputs';
 import {
   channelsOf,
@@ -27,7 +27,8 @@ import { task } from './lib/task';
 
 export interface ReconcileDeps extends RollbackDeps {
   catalog: ServiceCatalog;
-  notifiers: readonly Notifier[];
+  /** What these send carries no verdict (a refusal, a reconciled rollback). */
+  notifiers: readonly Notifier<VerdictFreeEvent>[];
 }
 
 /**

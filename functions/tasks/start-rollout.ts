@@ -21,6 +21,7 @@ import type {
   RolloutStore,
   ServiceCatalog,
   StateChangeBus,
+  VerdictFreeEvent,
 } from '../ports';
 import {
   abortRollout,
@@ -37,7 +38,8 @@ export interface StartRolloutDeps {
   catalog: ServiceCatalog;
   store: RolloutStore;
   executions: Executions;
-  notifiers: readonly Notifier[];
+  /** What these send carries no verdict (a refusal, a reconciled rollback). */
+  notifiers: readonly Notifier<VerdictFreeEvent>[];
   clock: Clock;
   log: Log;
   /** Where each history entry is announced as a state-change event; absent: none. */

@@ -7,6 +7,9 @@ import { imageLabel, type RolloutRecord } from '../core/rollout';
 import type { MetricEvidence, Verdict } from '../core/verdict';
 import { customFailedCheck, customName } from './custom-metric-text';
 import { pct } from './evidence-text';
+import { noAnalysisSentence, type Outcome, outcomeSentence } from './outcome-sentence';
+
+export type { Outcome } from './outcome-sentence';
 
 const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${Math.round(x)} ms`);
 const rate = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : pct(x));
@@ -97,7 +100,7 @@ function unsettled(verdict: Verdict): string {
  * reader does; by default what the controller does next, for the verdict's kind).
  */
 export function verdictSentence(verdict: Verdict | undefined, todo?: string): string {
-  if (!verdict) return `No analysis has run yet${todo ? `; ${todo}` : ''}`;
+  if (!verdict) return noAnalysisSentence(todo);
   const kind = verdictKind(verdict);
   const next = todo ?? DEFAULT_TODO[kind];
   const { canary, baseline } = verdict;
@@ -124,9 +127,6 @@ export function verdictSentence(verdict: Verdict | undefined, todo?: string): st
   }
 }
 
-/** How a rollout ended, or that it is still running. */
-export type Outcome = 'promoted' | 'rolledBack' | 'rollbackFailed' | 'running';
-
 /**
  * The sentence for a rollout as a whole: how it ended and what to do, or, while it runs, what its last analysis
  * found and what to do about it (the approval wait asks for a decision).
@@ -139,10 +139,7 @@ export function rolloutSentence(r: {
   verdict?: Verdict;
   waitingForApproval?: boolean;
 }): string {
-  const why = r.reason ? ` (${r.reason})` : '';
   switch (r.outcome) {
-    case 'promoted':
-      return `${r.image} was promoted and serves all of ${r.service}'s traffic; nothing to do`;
     case 'rolledBack':
       // A rollback on the judge's evidence says what the evidence was; any other (an alarm, a person) its reason.
       if (r.verdict?.result === 'fail')
@@ -150,9 +147,7 @@ export function rolloutSentence(r: {
           r.verdict,
           `${r.image} was rolled back, stable serves all traffic; look at the canary before pushing it again`,
         );
-      return `${r.image} was rolled back, stable serves all traffic${why}; look at the canary before pushing it again`;
-    case 'rollbackFailed':
-      return `The rollback of ${r.image} did not complete${why}: traffic may still reach the canary; check it now with \`canary status ${r.service}\``;
+      return outcomeSentence({ ...r, outcome: r.outcome });
     case 'running':
       if (!r.verdict) return `${r.image} is rolling out, no analysis has run yet; nothing to do yet`;
       return verdictSentence(
@@ -161,6 +156,8 @@ export function rolloutSentence(r: {
           ? `approve to continue (\`canary approve ${r.service}\`), or reject to roll back (\`canary reject ${r.service}\`)`
           : undefined,
       );
+    default:
+      return outcomeSentence({ ...r, outcome: r.outcome });
   }
 }
 

@@ -4,6 +4,12 @@ import type { MetricEvidence, Verdict } from '../../functions/core/judge';
 import { type NotificationEvent, pages, pauseDedupKey } from '../../functions/core/notification';
 import { evidenceText } from '../../functions/views/evidence-text';
 import { eventSentence, pagerDutyTrigger, snsMessage } from '../../functions/views/notification';
+import {
+  pagerDutyTriggerIn,
+  snsMessageIn,
+  VERDICT_FREE_WORDING,
+  type VerdictFreeEvent,
+} from '../../functions/views/notification-message';
 import { ROLLOUT_ID, SERVICE } from '../helpers/config';
 
 const ROUTING_KEY = 'R0UT1NGK3Y0000000000000000000000';
@@ -294,5 +300,36 @@ describe('secrets', () => {
     // Assess
     expect(routing_key).toBe(ROUTING_KEY);
     expect(JSON.stringify(rest)).not.toContain(ROUTING_KEY);
+  });
+});
+
+describe('events without a verdict', () => {
+  const types = [
+    'rollout.refused',
+    'step.passed',
+    'approval.requested',
+    'rollout.promoted',
+    'rollout.rolledBack',
+    'rollout.paused',
+    'rollback.failed',
+  ];
+  const events = types.flatMap((type) =>
+    [{}, { reason: '' }, { step: undefined, reason: undefined, links: undefined }].map(
+      (o): VerdictFreeEvent => ({ ...rolledBack({ ...o, type }), verdict: undefined }),
+    ),
+  );
+
+  it.each(events)('$type reads the same with the verdict-free wording', (event) => {
+    expect(snsMessageIn(VERDICT_FREE_WORDING, event)).toEqual(snsMessage(event));
+    expect(pagerDutyTriggerIn(VERDICT_FREE_WORDING, event, ROUTING_KEY)).toEqual(
+      pagerDutyTrigger(event, ROUTING_KEY),
+    );
+  });
+
+  it('a verdict that reaches the verdict-free wording all the same still names each check and its result', () => {
+    const event = rolledBack() as unknown as VerdictFreeEvent;
+    expect(snsMessageIn(VERDICT_FREE_WORDING, event).message).toContain(
+      '  - errorRate: fail (fail, details in `canary status`)',
+    );
   });
 });

@@ -8,7 +8,8 @@
 import { TransientError } from '../../core/errors';
 import { pages } from '../../core/notification';
 import type { Notifier, RolloutEvent } from '../../ports';
-import { pagerDutyTrigger } from '../../views/notification';
+import { WORDING } from '../../views/notification';
+import { pagerDutyTriggerIn, type Wording } from '../../views/notification-message';
 import { backoffDelay, realSleep } from './sdk';
 import { routingKeyFrom } from './secretsmanager';
 
@@ -38,7 +39,8 @@ export interface PagerDutyOptions {
   maxDelayMs?: number;
 }
 
-export class PagerDutyNotifier implements Notifier {
+/** Pages for events of type E worded by `wording` (PagerDutyNotifier: every event). */
+export class PagerDutyWordedNotifier<E extends RolloutEvent = RolloutEvent> implements Notifier<E> {
   readonly name = 'pagerduty';
   private readonly endpoint: string;
   private readonly fetch: typeof globalThis.fetch;
@@ -49,7 +51,10 @@ export class PagerDutyNotifier implements Notifier {
   private readonly maxDelayMs: number;
   private readonly sources = new Map<string, RoutingKeySource>();
 
-  constructor(private readonly options: PagerDutyOptions) {
+  constructor(
+    private readonly options: PagerDutyOptions,
+    private readonly wording: Wording<E>,
+  ) {
     this.endpoint = options.endpoint ?? PAGERDUTY_EVENTS_ENDPOINT;
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.sleep = options.sleep ?? realSleep;
@@ -60,7 +65,7 @@ export class PagerDutyNotifier implements Notifier {
   }
 
   /** The secret an event's routing key comes from, if any: the service's own, else the default. */
-  sourceFor(event: RolloutEvent): RoutingKeySource | undefined {
+  sourceFor(event: E): RoutingKeySource | undefined {
     const arn = event.channels?.pagerDutySecretArn;
     const fallback = this.options.secret;
     if (!arn || arn === fallback?.secretId || !this.options.secretFor) return fallback;
@@ -72,12 +77,12 @@ export class PagerDutyNotifier implements Notifier {
     return source;
   }
 
-  async notify(event: RolloutEvent): Promise<void> {
+  async notify(event: E): Promise<void> {
     if (!pages(event.severity)) return;
     const secret = this.sourceFor(event);
     if (!secret) return;
     const routingKey = routingKeyFrom(await secret.get(), secret.secretId);
-    const body = JSON.stringify(pagerDutyTrigger(event, routingKey));
+    const body = JSON.stringify(pagerDutyTriggerIn(this.wording, event, routingKey));
     const redact = (text: string) => text.split(routingKey).join('[redacted]');
     let last = '';
     for (let attempt = 0; attempt < this.attempts; attempt++) {
@@ -137,5 +142,12 @@ async function responseDetail(response: Response): Promise<string> {
       .slice(0, 500);
   } catch {
     return text.slice(0, 200);
+  }
+}
+
+/** Every rollout event, verdicts and their evidence included. */
+export class PagerDutyNotifier extends PagerDutyWordedNotifier {
+  constructor(options: PagerDutyOptions) {
+    super(options, WORDING);
   }
 }

@@ -5,10 +5,12 @@
 import { createHash } from 'node:crypto';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Notifier, RolloutEvent } from '../../ports';
-import { snsMessage } from '../../views/notification';
+import { WORDING } from '../../views/notification';
+import { snsMessageIn, type Wording } from '../../views/notification-message';
 import { type AdapterOptions, AwsCaller } from './sdk';
 
-export class SnsNotifier implements Notifier {
+/** Publishes events of type E worded by `wording` (SnsNotifier: every event; a narrower wording bundles less). */
+export class SnsWordedNotifier<E extends RolloutEvent = RolloutEvent> implements Notifier<E> {
   readonly name = 'sns';
   private readonly aws: AwsCaller;
 
@@ -19,6 +21,7 @@ export class SnsNotifier implements Notifier {
    */
   constructor(
     private readonly sns: SNSClient,
+    private readonly wording: Wording<E>,
     private readonly defaultTopicArn?: string,
     options: AdapterOptions = {},
   ) {
@@ -26,14 +29,14 @@ export class SnsNotifier implements Notifier {
   }
 
   /** The topic an event goes to, if any. */
-  topicFor(event: RolloutEvent): string | undefined {
+  topicFor(event: E): string | undefined {
     return event.channels?.snsTopicArn ?? this.defaultTopicArn;
   }
 
-  async notify(event: RolloutEvent): Promise<void> {
+  async notify(event: E): Promise<void> {
     const topicArn = this.topicFor(event);
     if (!topicArn) return;
-    const message = snsMessage(event);
+    const message = snsMessageIn(this.wording, event);
     const fifo = topicArn.endsWith('.fifo');
     await this.aws.call(
       'sns:Publish',
@@ -68,5 +71,12 @@ export class SnsNotifier implements Notifier {
         },
       },
     );
+  }
+}
+
+/** Every rollout event, verdicts and their evidence included. */
+export class SnsNotifier extends SnsWordedNotifier {
+  constructor(sns: SNSClient, defaultTopicArn?: string, options: AdapterOptions = {}) {
+    super(sns, WORDING, defaultTopicArn, options);
   }
 }

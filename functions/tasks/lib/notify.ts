@@ -16,9 +16,9 @@ export function channelsOf(config: ServiceConfig): NotificationChannels | undefi
  * Send to every notifier; one failing never stops the others, nor the caller. Each notifier sends to the event's
  * `channels` (fill them with `channelsOf`) or to its default.
  */
-export async function notifyAll(
-  deps: { notifiers: readonly Notifier[]; log: Log },
-  event: RolloutEvent,
+export async function notifyAll<E extends RolloutEvent>(
+  deps: { notifiers: readonly Notifier<E>[]; log: Log },
+  event: E,
 ): Promise<{ delivered: string[]; failed: string[] }> {
   const results = await Promise.allSettled(deps.notifiers.map((n) => n.notify(event)));
   const delivered: string[] = [];
