@@ -4,6 +4,8 @@ import { route53TrafficSchema } from './config-route53';
 import { STEP_PRESET_NAMES, type StepPresetName, stepListProblems } from './plan';
 import * as z from './zod';
 
+export { repositoryName, serviceName } from './config-names';
+
 const partition = 'aws(?:-[a-z]+)*';
 const region = '[a-z]{2}(?:-[a-z]+)+-\\d';
 const account = '\\d{12}';
@@ -43,18 +45,6 @@ export const kmsKeyArn = matching(
   ),
   'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)',
 );
-
-/** Service names become part of Step Functions execution names (80 chars, [A-Za-z0-9-_]). */
-export const serviceName = matching(
-  /^[a-z][a-z0-9-]{0,39}$/,
-  'must be 1–40 characters of a-z, 0-9 and -, starting with a letter',
-);
-
-/** ECR repository names: lowercase, may contain / . _ - (e.g. team/payments-api). */
-export const repositoryName = matching(
-  /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
-  'must be an ECR repository name',
-).check(z.maxLength(256));
 
 const headerRuleSchema = z.strictObject({
   /** Requests carrying this header with one of these values always go to the canary (internal users, testers). */

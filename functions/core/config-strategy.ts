@@ -12,36 +12,24 @@
  * Then the promotion, as for a canary: the stable service rolls onto the new image, traffic goes back to it, and
  * the new version's own service scales down.
  */
-import type { StepSpec } from './plan';
+import { BLUE_GREEN_PRESETS, type BlueGreenPresetName, STEPS_REQUIRED } from './steps';
 import * as z from './zod';
+
+export {
+  BLUE_GREEN_PRESETS,
+  type BlueGreenPresetName,
+  type BlueGreenSpec,
+  blueGreenSteps,
+  DEFAULT_BLUE_GREEN,
+  STEPS_REQUIRED,
+} from './steps';
 
 export const STRATEGIES = ['canary', 'blueGreen'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export const strategySchema = z._default(z.enum(STRATEGIES), 'canary');
 
-export interface BlueGreenSpec {
-  /** How long the new version is tested on test traffic only (the header rule's requests), judged every interval. */
-  testSeconds: number;
-  /** Whether a person approves the switch once the tests passed. */
-  approval?: boolean;
-  /** How long the old version stays warm after the switch; an alarm or a failed analysis meanwhile switches back. */
-  rollbackWindowSeconds: number;
-}
-
-export const BLUE_GREEN_PRESETS = {
-  /** Tested 5 minutes, then switched, the old version kept warm 15 minutes. */
-  BlueGreen5MinutesTest15MinutesWindow: { testSeconds: 300, rollbackWindowSeconds: 900 },
-  /** Tested 10 minutes, then switched, the old version kept warm an hour. */
-  BlueGreen10MinutesTest1HourWindow: { testSeconds: 600, rollbackWindowSeconds: 3600 },
-  /** Tested 10 minutes, switched once a person approves, the old version kept warm an hour. */
-  BlueGreenApprovalThen1HourWindow: { testSeconds: 600, approval: true, rollbackWindowSeconds: 3600 },
-} as const satisfies Record<string, BlueGreenSpec>;
-
-export type BlueGreenPresetName = keyof typeof BLUE_GREEN_PRESETS;
 export const BLUE_GREEN_PRESET_NAMES = Object.keys(BLUE_GREEN_PRESETS) as BlueGreenPresetName[];
-/** The plan of `strategy: 'blueGreen'` without a `blueGreen` field. */
-export const DEFAULT_BLUE_GREEN: BlueGreenPresetName = 'BlueGreen10MinutesTest1HourWindow';
 
 const blueGreenObject = z
   .strictObject({
@@ -71,9 +59,6 @@ export interface StrategyFields {
   traffic: object;
 }
 
-/** The message of a canary config without steps (config validation, and a plan asked of such a config). */
-export const STEPS_REQUIRED = 'required by strategy "canary"';
-
 /** What a config's strategy fields get wrong together, each naming its field; empty when they agree. */
 export function strategyIssues(c: StrategyFields): { path: string[]; message: string }[] {
   const blueGreen = c.strategy === 'blueGreen';
@@ -99,16 +84,4 @@ export function strategyIssues(c: StrategyFields): { path: string[]; message: st
       message: 'required by strategy "blueGreen": its test traffic',
     });
   return issues;
-}
-
-/** A blue/green config as its two steps: test traffic only, then all traffic for the rollback window. */
-export function blueGreenSteps(blueGreen: z.output<typeof blueGreenSchema> | undefined): StepSpec[] {
-  const spec: BlueGreenSpec =
-    typeof blueGreen === 'string' || blueGreen === undefined
-      ? BLUE_GREEN_PRESETS[blueGreen ?? DEFAULT_BLUE_GREEN]
-      : blueGreen;
-  return [
-    { weight: 0, bakeSeconds: spec.testSeconds, ...(spec.approval ? { approval: true } : {}) },
-    { weight: 100, bakeSeconds: spec.rollbackWindowSeconds, earlyPass: false },
-  ];
 }

@@ -2,20 +2,15 @@ import { analysisSchema, approvalsSchema, notificationsSchema, readinessSchema }
 import { hooksSchema } from './config-hooks';
 import { deployerSchema, repositoryName, serviceName, stepsSchema, trafficSchema } from './config-route';
 import { exactRecordWeights, weightMessage } from './config-route53';
-import {
-  blueGreenSchema,
-  blueGreenSteps,
-  STEPS_REQUIRED,
-  strategyIssues,
-  strategySchema,
-} from './config-strategy';
+import { blueGreenSchema, strategyIssues, strategySchema } from './config-strategy';
 import { ConfigInvalidError } from './errors';
-import { STEP_PRESETS, type StepSpec } from './plan';
+import { stepSpecs } from './steps';
 import { parseConfig } from './validation';
 import { planLimitIssues } from './workflow-limits';
 import * as z from './zod';
 
 export { albTraffic, repositoryName, serviceName, taskDefinitionFamily } from './config-route';
+export { stepSpecs } from './steps';
 
 export const serviceConfigSchema = z.strictObject({
   service: serviceName,
@@ -140,19 +135,6 @@ function trafficClaims(t: TrafficConfig): [string, string, string][] {
 export function xrayGroupNames(config: ServiceConfig): string[] {
   const x = config.analysis.xray;
   return x ? [x.canaryGroup, x.stableGroup] : [];
-}
-
-/** The steps a service's rollouts walk: its canary steps, or the two steps of its blue/green strategy. */
-export function stepSpecs(
-  config: Pick<ServiceConfig, 'strategy' | 'steps' | 'blueGreen' | 'service'>,
-): readonly StepSpec[] {
-  if (config.strategy === 'blueGreen') return blueGreenSteps(config.blueGreen);
-  if (config.steps === undefined) {
-    throw new ConfigInvalidError(`service config ${config.service}`, [
-      { path: 'steps', message: STEPS_REQUIRED },
-    ]);
-  }
-  return typeof config.steps === 'string' ? STEP_PRESETS[config.steps] : config.steps;
 }
 
 /** Service configs as JSON text (the configs asset the deploy publishes): text that is not JSON is ConfigInvalid too. */

@@ -1,5 +1,6 @@
 import { envelope } from './aws-events';
-import { repositoryName, type ServiceConfig, serviceName } from './config';
+import type { ServiceConfig } from './config';
+import { repositoryName, serviceName } from './config-names';
 import { CONTROLLER_EVENT_SOURCE } from './event-source';
 import * as z from './zod';
 

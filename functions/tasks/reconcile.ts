@@ -7,10 +7,10 @@
  */
 import type { Context } from 'aws-lambda';
 import { executionStatusChangeEvent } from '../core/aws-events';
-import { stepSpecs } from '../core/config';
 import { ErrorName, TransientError } from '../core/errors';
 import { buildPlan } from '../core/plan';
 import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
+import { stepSpecs } from '../core/steps';
 import type { Notifier, ServiceCatalog, VerdictFreeEvent } from '../ports';
 import { type CarriedState, rolloutDocOf as documentOf, type TrafficOutcome } from './lib/inputs';
 import {

@@ -6,12 +6,13 @@
  * rolls back, then the newer image starts).
  */
 
-import { type ServiceConfig, stepSpecs } from '../core/config';
+import type { ServiceConfig } from '../core/config';
 import { ErrorName, InputInvalidError, LockHeldError, TransientError } from '../core/errors';
 import { ecrPushSkipReason, startRolloutEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
 import { decidePush, type Push } from '../core/pushes';
 import { type ImageRef, imageLabel, type RolloutDoc, TERMINAL_STATUSES, tagMatches } from '../core/rollout';
+import { stepSpecs } from '../core/steps';
 import type * as z from '../core/zod';
 import type {
   Clock,
