@@ -8,7 +8,8 @@
  * how many services one controller holds.
  *
  * Least privilege: only the publisher writes the table; only the functions whose handler reads CONFIG_TABLE_NAME
- * (the service catalog: start-rollout, reconcile) may read it, item by item.
+ * (the service catalog: start-rollout, reconcile) may read it, item by item. The publisher seals each config it
+ * validated; the readers check the seal and bundle no config schema.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { CONFIG_TABLE_SCHEMA } from '../functions/adapters/aws/config-catalog';
 import type { ServiceConfig } from '../functions/core/config';
+import { CONFIG_SCHEMA_VERSION } from '../functions/core/config-version';
 import { ControllerFunction } from './controller-function';
 import { acknowledge, nagRendering } from './grants';
 import type { EnvVar, HandlerSpec } from './handlers';
@@ -67,6 +69,9 @@ export class ServiceConfigs extends Construct {
         Bucket: asset.s3BucketName,
         Key: asset.s3ObjectKey,
         Version: this.version,
+        // A new schema makes CloudFormation update the resource: every config is validated with it and sealed
+        // again before the functions that read them (which depend on this resource) are updated.
+        Schema: CONFIG_SCHEMA_VERSION,
       },
     });
   }

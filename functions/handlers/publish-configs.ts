@@ -20,6 +20,8 @@ export interface PublishProperties {
   Key: string;
   /** The asset's content hash: a new one on every change of the configs, which makes CloudFormation update. */
   Version: string;
+  /** The config schema's version (core/config-version.ts): a new one publishes every config again. */
+  Schema?: string;
 }
 
 /** The Provider framework's onEvent request, the fields this handler reads. */

@@ -24,6 +24,7 @@ import {
   CONFIG_TABLE_SCHEMA,
   configItems,
   DynamoServiceCatalog,
+  sealOf,
   serviceKey,
 } from '../../functions/adapters/aws/config-catalog';
 import { BATCH_WRITE_LIMIT, ConfigPublisher } from '../../functions/adapters/aws/config-publisher';
@@ -142,7 +143,17 @@ describe('service configs over dynalite', () => {
     expect(await catalog.byRepository('team/svc-2')).toBeUndefined();
   });
 
-  it('refuses an item the schema rejects, naming the service and the field', async () => {
+  it('reads back the config the deploy sealed, through DynamoDB, as it was validated', async () => {
+    const configs = services(2, (i) => (i === 1 ? { steps: [{ weight: 12.5, bakeSeconds: 60 }, { weight: 100, bakeSeconds: 0 }] } : {}));
+    await new ConfigPublisher(doc, tableName).publish(configs, 'v1', at);
+
+    const catalog = new DynamoServiceCatalog(doc, tableName);
+
+    expect(await catalog.byName('svc-0')).toEqual(configs[0]);
+    expect(await catalog.byRepository('team/svc-1')).toEqual(configs[1]);
+  });
+
+  it('refuses an item changed since the deploy sealed it, naming the service and the field', async () => {
     const [config] = services(1);
     const [item] = configItems([config as ServiceConfig], 'v1', at.toISOString());
     await doc.send(
@@ -156,8 +167,39 @@ describe('service configs over dynalite', () => {
 
     await expect(read).rejects.toThrow(ConfigInvalidError);
     await expect(new DynamoServiceCatalog(doc, tableName).byName('svc-0')).rejects.toThrow(
-      /service config "svc-0".*deployer\.cluster/s,
+      /service config "svc-0".*config: does not match the seal the deploy wrote/s,
     );
+  });
+
+  it.each([
+    ['without a seal', { seal: undefined }],
+    ['without the schema version', { schema: undefined }],
+    ['without a config', { config: undefined }],
+  ])('refuses an item %s, naming the service and the field', async (_, change) => {
+    const [item] = configItems(services(1), 'v1', at.toISOString());
+    await doc.send(new PutCommand({ TableName: tableName, Item: { ...item, ...change } }));
+
+    await expect(new DynamoServiceCatalog(doc, tableName).byName('svc-0')).rejects.toThrow(
+      /service config "svc-0".*config: /s,
+    );
+  });
+
+  it('fills the defaults added since into a config sealed with an earlier schema', async () => {
+    const [config] = services(1) as [ServiceConfig];
+    const { analysis, strategy: _, ...older } = config;
+    const { onFailure: __, pauseTimeoutSeconds: ___, ...olderAnalysis } = analysis;
+    const earlier = { ...older, analysis: olderAnalysis };
+    const [item] = configItems([config], 'v1', at.toISOString());
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...item, config: earlier, schema: 'earlier', seal: sealOf('earlier', earlier) },
+      }),
+    );
+
+    const read = await new DynamoServiceCatalog(doc, tableName).byName('svc-0');
+
+    expect(read).toEqual(config);
   });
 
   it('a rollout keeps the config it started with; a new rollout sees the deployed change once the cache expires', async () => {

@@ -125,13 +125,15 @@ describe('start-rollout', () => {
     await expect(import('../../functions/handlers/start-rollout')).rejects.toThrow(/CONFIG_TABLE_NAME/);
   });
 
-  it('refuses a push with ConfigInvalid, naming the service and the field, when its stored config is bad', async () => {
+  it('refuses a push with ConfigInvalid, naming the service and the field, when its stored config is not the deploy’s', async () => {
     serveConfigs([{ ...SERVICE_CONFIG, pushes: 'sometimes' as never }]);
     const { handler } = await import('../../functions/handlers/start-rollout');
 
     await expect(handler(loadEvent('ecr/push'), context)).rejects.toMatchObject({
       name: 'ConfigInvalid',
-      message: expect.stringMatching(/service config "web".*pushes/s),
+      message: expect.stringMatching(
+        /service config "web".*config: does not match the seal the deploy wrote/s,
+      ),
     });
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });

@@ -30,7 +30,12 @@ import {
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { configItems } from '../../functions/adapters/aws/config-catalog';
-import { type ServiceConfig, type ServiceConfigInput, stepSpecs } from '../../functions/core/config';
+import {
+  parseServiceConfig,
+  type ServiceConfig,
+  type ServiceConfigInput,
+  stepSpecs,
+} from '../../functions/core/config';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, RolloutRecord, Route } from '../../functions/core/rollout';
 import { mockClient } from '../contract/mock';
@@ -117,15 +122,23 @@ export function serveConfigs(configs: ServiceConfigInput[]): void {
 
 /**
  * A GetItem fake that answers reads of the config table with the served configs' items (as the deploy writes
- * them) and hands every other read to `other`.
+ * them: validated, defaults filled, sealed; an invalid one unsealed) and hands every other read to `other`.
  */
 export function withConfigs(
   other: (input: GetCommandInput) => unknown = () => ({}),
 ): (input: GetCommandInput) => unknown {
   return (input) => {
     if (input.TableName !== CONFIG_TABLE) return other(input);
-    // As given, not parsed: the catalog validates what it reads (a bad config is served as it is).
-    const items = configItems(servedConfigs as ServiceConfig[], 'test-version', NOW);
+    const items = servedConfigs.flatMap((config) => {
+      try {
+        return configItems([parseServiceConfig(config)], 'test-version', NOW);
+      } catch {
+        // A config the deploy refuses: served as if written in the table by hand, without the deploy's seal.
+        return configItems([config as ServiceConfig], 'test-version', NOW).map(
+          ({ seal: _, ...item }) => item,
+        );
+      }
+    });
     const item = items.find((i) => i.pk === (input.Key as { pk: string }).pk);
     return item ? { Item: structuredClone(item) } : {};
   };

@@ -17,6 +17,7 @@
  *   catalog may read them (infra/service-configs.ts).
  * On-demand DynamoDB costs nothing idle; GetItem by key scales with the services, and a Scan lists them.
  */
+import { createHash } from 'node:crypto';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -24,8 +25,10 @@ import {
   ScanCommand,
   type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { parseServiceConfig, type ServiceConfig } from '../../core/config';
+import type { ServiceConfig } from '../../core/config';
+import { CONFIG_SCHEMA_VERSION } from '../../core/config-version';
 import { ConfigInvalidError } from '../../core/errors';
+import { withAddedDefaults } from '../../core/started-config';
 import type { ServiceCatalog } from '../../ports';
 import { type AdapterOptions, AwsCaller } from './sdk';
 
@@ -38,7 +41,8 @@ export const CONFIG_TABLE_SCHEMA: Omit<CreateTableCommandInput, 'TableName'> = {
 
 /**
  * Items (pk):
- *   SERVICE#<service>        service, repository, config (the validated ServiceConfig), version, deployedAt
+ *   SERVICE#<service>        service, repository, config (the validated ServiceConfig), schema, seal, version,
+ *                            deployedAt
  *   REPOSITORY#<repository>  service (whose repository it is), version, deployedAt
  * `version` is the content hash of the configs the deploy published (the CDK asset's hash).
  */
@@ -52,9 +56,37 @@ export interface ConfigItem {
   deployedAt: string;
   repository?: string;
   config?: ServiceConfig;
+  /** The version of the schema that validated `config` (core/config-version.ts). */
+  schema?: string;
+  /** sealOf(schema, config), written by the deploy: proof that `config` is what that schema validated. */
+  seal?: string;
 }
 
-/** The items the deploy writes for `configs` (valid, names and repositories unique: parseServiceConfigs). */
+/** JSON with every object's keys in order: the same text for the same config, however its item was read back. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/**
+ * A validated config's seal: the SHA-256 of the schema version and the config. The deploy validates every config
+ * with the schema of synth (publish-configs) and seals it; the functions that read the table check the seal
+ * instead of bundling that schema, so a config changed in the table by anything but the deploy never starts a
+ * rollout (only the deploy may write the table: infra/service-configs.ts).
+ */
+export function sealOf(schema: string, config: unknown): string {
+  return createHash('sha256')
+    .update(`${schema}\n${canonicalJson(config)}`)
+    .digest('hex');
+}
+
+/**
+ * The items the deploy writes for `configs` (valid, names and repositories unique: parseServiceConfigs), each
+ * config sealed with the schema version that validated it.
+ */
 export function configItems(
   configs: readonly ServiceConfig[],
   version: string,
@@ -66,6 +98,8 @@ export function configItems(
       service: config.service,
       repository: config.repository,
       config,
+      schema: CONFIG_SCHEMA_VERSION,
+      seal: sealOf(CONFIG_SCHEMA_VERSION, config),
       version,
       deployedAt,
     },
@@ -187,14 +221,24 @@ export class DynamoServiceCatalog implements ServiceCatalog {
     return out.Item as ConfigItem | undefined;
   }
 
-  /** The item's config, validated with the same schema as at synth: a bad item names the service and the field. */
+  /**
+   * The item's config, as the deploy validated and sealed it: an item whose seal does not match (changed or
+   * written by hand) is refused, naming the service and the field. A config sealed with an earlier schema gets the
+   * defaults of the fields added since (core/started-config.ts), as an execution's config does.
+   */
   private configOf(item: ConfigItem, service: string): ServiceConfig {
     const subject = `service config "${service}" in table ${this.tableName} (version ${item.version ?? 'unknown'})`;
-    const config = parseServiceConfig(item.config, subject);
+    const refuse = (path: string, message: string) => new ConfigInvalidError(subject, [{ path, message }]);
+    const config = item.config as Partial<ServiceConfig> | undefined;
+    if (typeof config !== 'object' || config === null || Array.isArray(config))
+      throw refuse('config', 'missing: only the deploy writes configs; deploy again to publish them');
+    if (typeof item.schema !== 'string' || item.seal !== sealOf(item.schema, config))
+      throw refuse(
+        'config',
+        'does not match the seal the deploy wrote (changed in the table, or not written by the deploy): deploy again to publish the configs',
+      );
     if (config.service !== service)
-      throw new ConfigInvalidError(subject, [
-        { path: 'service', message: `is "${config.service}", but the item is keyed by "${service}"` },
-      ]);
-    return config;
+      throw refuse('service', `is "${config.service}", but the item is keyed by "${service}"`);
+    return withAddedDefaults(config as ServiceConfig);
   }
 }
