@@ -196,6 +196,11 @@ export interface StateChangeBus {
   put(changes: readonly RolloutStateChange[]): Promise<void>;
 }
 
+/** The part of the store a task that reads its record and writes history uses (notify). */
+export type HistoryStore = Pick<RolloutStore, 'getRollout' | 'appendHistory'>;
+/** The part of the store a task that holds a wait uses: ownership, the wait token, history (request-approval). */
+export type WaitStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'setWait'>;
+
 export interface RolloutStore {
   /**
    * Take the service's lock for a rollout (a no-op when it holds it already); throws LockHeld with the holder when

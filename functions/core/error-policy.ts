@@ -26,7 +26,7 @@ const failure = (quarantine: ErrorPolicy['quarantine'], rollback: ErrorPolicy['r
   retry: 'none' as const,
 });
 
-export const ERROR_POLICY: Readonly<Record<ErrorName, ErrorPolicy>> = {
+export const ERROR_POLICY: Readonly<Record<ErrorName, ErrorPolicy>> = /* @__PURE__ */ (() => ({
   [ErrorName.CanaryFailed]: failure('always'),
   [ErrorName.AlarmFired]: failure('always'),
   [ErrorName.CanaryNotReady]: failure('always'),
@@ -46,7 +46,7 @@ export const ERROR_POLICY: Readonly<Record<ErrorName, ErrorPolicy>> = {
   [ErrorName.RollbackFailed]: failure('never'),
   [ErrorName.HookFailed]: failure('always'),
   [ErrorName.HookUnavailable]: failure('never'),
-};
+}))();
 
 /**
  * Errors Lambda and Step Functions report for an invocation that may succeed when tried again, retried by every

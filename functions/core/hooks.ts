@@ -15,11 +15,12 @@ import type { PlanStep } from './plan';
 import type { ImageRef } from './rollout';
 import * as z from './zod';
 
-export const hookAnswerSchema = /* @__PURE__ */ z.object({
-  status: z.enum(['pass', 'fail', 'running']),
-  message: z.optional(z.string()),
-  details: z.optional(z.unknown()),
-});
+export const hookAnswerSchema = /* @__PURE__ */ (() =>
+  z.object({
+    status: z.enum(['pass', 'fail', 'running']),
+    message: z.optional(z.string()),
+    details: z.optional(z.unknown()),
+  }))();
 export type HookAnswer = z.output<typeof hookAnswerSchema>;
 
 /** What a hook is called with. */

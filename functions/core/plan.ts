@@ -13,48 +13,50 @@ export interface StepSpec {
   earlyPass?: false;
 }
 
-export const planStepSchema = z.strictObject({
-  index: z.int().check(z.gte(0)),
-  /**
-   * Percent of live traffic on the canary target group during this step. 0: test traffic only, the header rule's
-   * requests (the first step of a blue/green plan).
-   */
-  weight: z.number().check(z.gte(0), z.lte(100)),
-  bakeSeconds: z.int().check(z.gte(0)),
-  approval: z.boolean(),
-  /** false: the whole bake is kept, whatever an analysis shows (blue/green's rollback window). Absent: true. */
-  earlyPass: z.optional(z.literal(false)),
-});
+export const planStepSchema = /* @__PURE__ */ (() =>
+  z.strictObject({
+    index: z.int().check(z.gte(0)),
+    /**
+     * Percent of live traffic on the canary target group during this step. 0: test traffic only, the header rule's
+     * requests (the first step of a blue/green plan).
+     */
+    weight: z.number().check(z.gte(0), z.lte(100)),
+    bakeSeconds: z.int().check(z.gte(0)),
+    approval: z.boolean(),
+    /** false: the whole bake is kept, whatever an analysis shows (blue/green's rollback window). Absent: true. */
+    earlyPass: z.optional(z.literal(false)),
+  }))();
 export type PlanStep = z.output<typeof planStepSchema>;
 
-export const STEP_PRESETS = {
-  /** 5% for 10 minutes, then everything. */
-  Canary5Percent10Minutes: [
-    { weight: 5, bakeSeconds: 600 },
-    { weight: 100, bakeSeconds: 0 },
-  ],
-  /** 10% for 5 minutes, then everything. */
-  Canary10Percent5Minutes: [
-    { weight: 10, bakeSeconds: 300 },
-    { weight: 100, bakeSeconds: 0 },
-  ],
-  /** +10% every 3 minutes. */
-  Linear10PercentEvery3Minutes: Array.from({ length: 10 }, (_, i) => ({
-    weight: (i + 1) * 10,
-    bakeSeconds: i === 9 ? 0 : 180,
-  })),
-  /** 5 → 10 → 25 → 50 → 100, five minutes each, and a final check at 100%. */
-  Progressive5To100: [
-    { weight: 5, bakeSeconds: 300 },
-    { weight: 10, bakeSeconds: 300 },
-    { weight: 25, bakeSeconds: 300 },
-    { weight: 50, bakeSeconds: 300 },
-    { weight: 100, bakeSeconds: 300 },
-  ],
-} as const satisfies Record<string, readonly StepSpec[]>;
+export const STEP_PRESETS = /* @__PURE__ */ (() =>
+  ({
+    /** 5% for 10 minutes, then everything. */
+    Canary5Percent10Minutes: [
+      { weight: 5, bakeSeconds: 600 },
+      { weight: 100, bakeSeconds: 0 },
+    ],
+    /** 10% for 5 minutes, then everything. */
+    Canary10Percent5Minutes: [
+      { weight: 10, bakeSeconds: 300 },
+      { weight: 100, bakeSeconds: 0 },
+    ],
+    /** +10% every 3 minutes. */
+    Linear10PercentEvery3Minutes: Array.from({ length: 10 }, (_, i) => ({
+      weight: (i + 1) * 10,
+      bakeSeconds: i === 9 ? 0 : 180,
+    })),
+    /** 5 → 10 → 25 → 50 → 100, five minutes each, and a final check at 100%. */
+    Progressive5To100: [
+      { weight: 5, bakeSeconds: 300 },
+      { weight: 10, bakeSeconds: 300 },
+      { weight: 25, bakeSeconds: 300 },
+      { weight: 50, bakeSeconds: 300 },
+      { weight: 100, bakeSeconds: 300 },
+    ],
+  }) as const satisfies Record<string, readonly StepSpec[]>)();
 
 export type StepPresetName = keyof typeof STEP_PRESETS;
-export const STEP_PRESET_NAMES = Object.keys(STEP_PRESETS) as StepPresetName[];
+export const STEP_PRESET_NAMES = /* @__PURE__ */ (() => Object.keys(STEP_PRESETS) as StepPresetName[])();
 
 /** The longest plan accepted. */
 export const MAX_STEPS = 50;

@@ -14,49 +14,52 @@ import * as z from './zod';
 const digest = z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/));
 const nonEmpty = z.string().check(z.minLength(1));
 
-export const imageSchema = z.strictObject({
-  repository: nonEmpty,
-  /** `sha256:<64 hex>` */
-  digest,
-  tag: z.optional(z.string()),
-});
+export const imageSchema = /* @__PURE__ */ (() =>
+  z.strictObject({
+    repository: nonEmpty,
+    /** `sha256:<64 hex>` */
+    digest,
+    tag: z.optional(z.string()),
+  }))();
 export type ImageRef = z.output<typeof imageSchema>;
 
 /** Where traffic goes for one rollout, resolved by Prepare (target groups may have swapped roles). */
-const albRouteSchema = z.strictObject({
-  /** Absent on routes carried by executions started before traffic had kinds. */
-  kind: z.optional(z.literal('alb')),
-  listenerArn: nonEmpty,
-  ruleArn: z.optional(nonEmpty),
-  stableTargetGroupArn: nonEmpty,
-  canaryTargetGroupArn: nonEmpty,
-  stickinessSeconds: z.optional(z.int()),
-  headerRule: z.optional(
-    z.strictObject({ header: z.string(), values: z.array(z.string()), priority: z.int() }),
-  ),
-});
+const albRouteSchema = /* @__PURE__ */ (() =>
+  z.strictObject({
+    /** Absent on routes carried by executions started before traffic had kinds. */
+    kind: z.optional(z.literal('alb')),
+    listenerArn: nonEmpty,
+    ruleArn: z.optional(nonEmpty),
+    stableTargetGroupArn: nonEmpty,
+    canaryTargetGroupArn: nonEmpty,
+    stickinessSeconds: z.optional(z.int()),
+    headerRule: z.optional(
+      z.strictObject({ header: z.string(), values: z.array(z.string()), priority: z.int() }),
+    ),
+  }))();
 export type AlbRoute = z.output<typeof albRouteSchema>;
 
 /**
  * Two weighted records of one name: each version's record (SetIdentifier), its load balancer (where its own
  * traffic is measured) and its target group (what the deployer sizes), in their current roles.
  */
-const route53RouteSchema = z.strictObject({
-  kind: z.literal('route53'),
-  hostedZoneId: nonEmpty,
-  recordName: nonEmpty,
-  recordType: z.enum(['A', 'AAAA', 'CNAME']),
-  ttlSeconds: z.int(),
-  stableSetIdentifier: nonEmpty,
-  canarySetIdentifier: nonEmpty,
-  stableLoadBalancerArn: nonEmpty,
-  canaryLoadBalancerArn: nonEmpty,
-  stableTargetGroupArn: nonEmpty,
-  canaryTargetGroupArn: nonEmpty,
-});
+const route53RouteSchema = /* @__PURE__ */ (() =>
+  z.strictObject({
+    kind: z.literal('route53'),
+    hostedZoneId: nonEmpty,
+    recordName: nonEmpty,
+    recordType: z.enum(['A', 'AAAA', 'CNAME']),
+    ttlSeconds: z.int(),
+    stableSetIdentifier: nonEmpty,
+    canarySetIdentifier: nonEmpty,
+    stableLoadBalancerArn: nonEmpty,
+    canaryLoadBalancerArn: nonEmpty,
+    stableTargetGroupArn: nonEmpty,
+    canaryTargetGroupArn: nonEmpty,
+  }))();
 export type Route53Route = z.output<typeof route53RouteSchema>;
 
-export const routeSchema = z.union([albRouteSchema, route53RouteSchema]);
+export const routeSchema = /* @__PURE__ */ (() => z.union([albRouteSchema, route53RouteSchema]))();
 export type Route = z.output<typeof routeSchema>;
 
 /**
@@ -91,11 +94,12 @@ export const rolloutDocSchema = /* @__PURE__ */ z.lazy(() =>
 );
 export type RolloutDoc = z.output<typeof rolloutDocSchema>;
 
-export const deployedVersionSchema = z.strictObject({
-  image: nonEmpty,
-  /** Deployer-specific handle to restore it (an ECS task definition ARN). */
-  revision: z.optional(nonEmpty),
-});
+export const deployedVersionSchema = /* @__PURE__ */ (() =>
+  z.strictObject({
+    image: nonEmpty,
+    /** Deployer-specific handle to restore it (an ECS task definition ARN). */
+    revision: z.optional(nonEmpty),
+  }))();
 export type DeployedVersion = z.output<typeof deployedVersionSchema>;
 
 export type RolloutStatus =

@@ -20,7 +20,12 @@ import { AlbTrafficRouter } from '../adapters/aws/alb';
 import { CloudWatchMetricSource } from '../adapters/aws/cloudwatch';
 import { CloudWatchAlarmSource } from '../adapters/aws/cloudwatch-alarms';
 import { makeDeployerFor } from '../adapters/aws/deployers';
-import { DOCUMENT_OPTIONS, DynamoRolloutStore } from '../adapters/aws/dynamodb';
+import {
+  DOCUMENT_OPTIONS,
+  DynamoRolloutStore,
+  dynamoHistoryStore,
+  dynamoWaitStore,
+} from '../adapters/aws/dynamodb';
 import { EventBridgeStateChanges } from '../adapters/aws/eventbridge';
 import { AwsHookCaller } from '../adapters/aws/hooks';
 import { PagerDutyNotifier, PagerDutyWordedNotifier } from '../adapters/aws/pagerduty';
@@ -38,6 +43,7 @@ import type {
   Clock,
   DeployerFor,
   Executions,
+  HistoryStore,
   HookCaller,
   MetricSource,
   Notifier,
@@ -45,6 +51,7 @@ import type {
   StateChangeBus,
   TrafficRouter,
   VerdictFreeEvent,
+  WaitStore,
 } from '../ports';
 import { VERDICT_FREE_WORDING } from '../views/notification-message';
 import * as env from './env';
@@ -127,6 +134,14 @@ const eventsClient = /* @__PURE__ */ onFirstSend((config) =>
 
 export const store = /* @__PURE__ */ lazy(
   (): RolloutStore => new DynamoRolloutStore(documentClient(), env.tableName()),
+);
+/** The parts of the store notify uses (its bundle leaves out the rest). */
+export const historyStore = /* @__PURE__ */ lazy(
+  (): HistoryStore => dynamoHistoryStore(documentClient(), env.tableName()),
+);
+/** The parts of the store request-approval uses. */
+export const waitStore = /* @__PURE__ */ lazy(
+  (): WaitStore => dynamoWaitStore(documentClient(), env.tableName()),
 );
 export const executions = /* @__PURE__ */ lazy(
   (): Executions => new StepFunctionsExecutions(sfnClient(), env.stateMachineArn()),

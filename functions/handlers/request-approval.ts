@@ -1,13 +1,13 @@
 /** Lambda (workflow task, wait for task token): ask a human to approve the next step. */
 import { makeRequestApproval } from '../tasks/request-approval';
 import { approvalLinks } from './approval-links';
-import { announcing, notifiers, realClock, store } from './aws';
+import { announcing, notifiers, realClock, waitStore } from './aws';
 import { optionalEnv } from './env';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
   makeRequestApproval({
-    store: store(),
+    store: waitStore(),
     notifiers: notifiers(),
     clock: realClock,
     ...announcing(),

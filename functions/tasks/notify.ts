@@ -15,13 +15,13 @@ import { pages, pauseDedupKey } from '../core/notification';
 import type { RolloutOutcome } from '../core/outcome-metrics';
 import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
 import * as z from '../core/zod';
-import type { Clock, Log, Notifier, RolloutEvent, RolloutStore, StateChangeBus } from '../ports';
+import type { Clock, HistoryStore, Log, Notifier, RolloutEvent, StateChangeBus } from '../ports';
 import { caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
 import { announce, channelsOf, notifyAll } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface NotifyDeps {
-  store: RolloutStore;
+  store: HistoryStore;
   notifiers: readonly Notifier[];
   clock: Clock;
   log: Log;

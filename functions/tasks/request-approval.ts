@@ -5,13 +5,14 @@
 
 import { imageLabel } from '../core/rollout';
 import * as z from '../core/zod';
-import type { Clock, Log, Notifier, RolloutStore, StateChangeBus } from '../ports';
+import type { Clock, Log, Notifier, StateChangeBus, WaitStore } from '../ports';
 import { waitInput } from './lib/inputs';
 import { channelsOf, holdWait, notifyAll, recordHistory } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface RequestApprovalDeps {
-  store: RolloutStore;
+  /** The record, the lock and the wait token it reads and writes (WaitStore: no other part of the store). */
+  store: WaitStore;
   notifiers: readonly Notifier[];
   clock: Clock;
   log: Log;

@@ -50,17 +50,18 @@ export function periodStarts(from: Date, to: Date, periodSeconds: number): numbe
  * a minute the other group's is there had no target to count, so it reads as 0 healthy (a canary with no target
  * left, its tasks stopped); when neither group has one, nothing was reported and health stays unknown.
  */
-const SERIES = [
-  { key: 'requests', metric: 'RequestCount', stat: 'Sum' },
-  { key: 'target2xx', metric: 'HTTPCode_Target_2XX_Count', stat: 'Sum' },
-  { key: 'target3xx', metric: 'HTTPCode_Target_3XX_Count', stat: 'Sum' },
-  { key: 'target4xx', metric: 'HTTPCode_Target_4XX_Count', stat: 'Sum' },
-  { key: 'target5xx', metric: 'HTTPCode_Target_5XX_Count', stat: 'Sum' },
-  { key: 'connectionErrors', metric: 'TargetConnectionErrorCount', stat: 'Sum' },
-  { key: 'healthyHosts', metric: 'HealthyHostCount', stat: 'Maximum' },
-  { key: 'unhealthyHosts', metric: 'UnHealthyHostCount', stat: 'Minimum' },
-  { key: 'p99', metric: 'TargetResponseTime', stat: 'p99' },
-] as const;
+const SERIES = /* @__PURE__ */ (() =>
+  [
+    { key: 'requests', metric: 'RequestCount', stat: 'Sum' },
+    { key: 'target2xx', metric: 'HTTPCode_Target_2XX_Count', stat: 'Sum' },
+    { key: 'target3xx', metric: 'HTTPCode_Target_3XX_Count', stat: 'Sum' },
+    { key: 'target4xx', metric: 'HTTPCode_Target_4XX_Count', stat: 'Sum' },
+    { key: 'target5xx', metric: 'HTTPCode_Target_5XX_Count', stat: 'Sum' },
+    { key: 'connectionErrors', metric: 'TargetConnectionErrorCount', stat: 'Sum' },
+    { key: 'healthyHosts', metric: 'HealthyHostCount', stat: 'Maximum' },
+    { key: 'unhealthyHosts', metric: 'UnHealthyHostCount', stat: 'Minimum' },
+    { key: 'p99', metric: 'TargetResponseTime', stat: 'p99' },
+  ] as const)();
 /** Counts of requests above the thresholds: trimmed counts of TargetResponseTime, one value per request. */
 const COUNTS = [
   { key: 'slow', threshold: 'p99Ms' },

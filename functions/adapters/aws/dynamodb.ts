@@ -8,7 +8,7 @@ import type { AbortReason } from '../../core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from '../../core/history';
 import type { AcceptedPush, SeenImage } from '../../core/pushes';
 import type { PauseMark, RolloutDoc, RolloutRecord, ServiceLock, WaitToken } from '../../core/rollout';
-import type { HistoryPage, RolloutStore } from '../../ports';
+import type { HistoryPage, HistoryStore, RolloutStore, WaitStore } from '../../ports';
 import * as history from './dynamodb/history';
 import * as lock from './dynamodb/lock';
 import * as pushes from './dynamodb/pushes';
@@ -113,4 +113,35 @@ export class DynamoRolloutStore implements RolloutStore {
   setServingTargetGroup(service: string, targetGroupArn: string): Promise<void> {
     return quarantine.setServingTargetGroup(this.table, service, targetGroupArn);
   }
+}
+
+/**
+ * The store of a task that reads its record and writes history (notify): only those parts, so its bundle leaves
+ * out the lock, the waits, the pushes and the quarantine (DynamoRolloutStore brings every part).
+ */
+export function dynamoHistoryStore(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: AdapterOptions = {},
+): HistoryStore {
+  const table = new Table(doc, tableName, options);
+  return {
+    getRollout: (rolloutId) => records.getRollout(table, rolloutId),
+    appendHistory: (rolloutId, entry) => history.appendHistory(table, rolloutId, entry),
+  };
+}
+
+/** The store of a task that holds a wait (request-approval): ownership, the wait token, history. */
+export function dynamoWaitStore(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: AdapterOptions = {},
+): WaitStore {
+  const table = new Table(doc, tableName, options);
+  return {
+    getLock: (service) => lock.getLock(table, service),
+    getRollout: (rolloutId) => records.getRollout(table, rolloutId),
+    setWait: (rolloutId, wait) => waits.setWait(table, rolloutId, wait),
+    appendHistory: (rolloutId, entry) => history.appendHistory(table, rolloutId, entry),
+  };
 }

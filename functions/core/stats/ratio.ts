@@ -74,14 +74,15 @@ export interface Bet {
  * weighted 0.1 so that a smaller regression is still caught, later. Weights: 0.10, 0.30, 0.24, 0.20, 0.16. Fixed in
  * advance: they must not depend on the data.
  */
-export const BETS: readonly Bet[] = (() => {
-  const range = [0, 1, 2, 3].map((k) => ({ multiplier: 1.4 ** (2 ** k), weight: 0.8 ** k }));
-  const total = range.reduce((acc, b) => acc + b.weight, 0);
-  return [
-    { multiplier: 1.15, weight: 0.1 },
-    ...range.map((b) => ({ multiplier: b.multiplier, weight: (0.9 * b.weight) / total })),
-  ];
-})();
+export const BETS: readonly Bet[] = /* @__PURE__ */ (() =>
+  (() => {
+    const range = [0, 1, 2, 3].map((k) => ({ multiplier: 1.4 ** (2 ** k), weight: 0.8 ** k }));
+    const total = range.reduce((acc, b) => acc + b.weight, 0);
+    return [
+      { multiplier: 1.15, weight: 0.1 },
+      ...range.map((b) => ({ multiplier: b.multiplier, weight: (0.9 * b.weight) / total })),
+    ];
+  })())();
 
 /** Bad bets are a programming error: a mixture's weights must sum to 1 and its multipliers exceed 1. */
 function checkBets(bets: readonly Bet[]): void {
@@ -218,8 +219,8 @@ export function ratioEstimate(periods: readonly RatioPeriod[]): number | null {
   return Math.exp(s);
 }
 
-const LOG_LO = Math.log(1e-4);
-const LOG_HI = Math.log(1e4);
+const LOG_LO = /* @__PURE__ */ (() => Math.log(1e-4))();
+const LOG_HI = /* @__PURE__ */ (() => Math.log(1e4))();
 
 /**
  * The boundary between the ρ' a one-sided test rejects and those it does not, by bisection on ln ρ' between lo and

@@ -4,8 +4,8 @@ import { type StateChangeSubject, stateChangeOf } from '../../core/state-change'
 import type { Clock, Log, RolloutStore, StateChangeBus } from '../../ports';
 
 /** What recording a history entry needs; with `events`, each entry is announced as a state-change event. */
-export interface HistoryDeps {
-  store: RolloutStore;
+export interface HistoryDeps<S extends Pick<RolloutStore, 'appendHistory'> = RolloutStore> {
+  store: S;
   clock: Clock;
   log?: Log;
   events?: StateChangeBus;
@@ -16,7 +16,7 @@ export interface HistoryDeps {
  * rollout's changes are recorded, so every change is an event and none is announced without its record.
  */
 export async function recordHistory<T extends HistoryType>(
-  deps: HistoryDeps,
+  deps: HistoryDeps<Pick<RolloutStore, 'appendHistory'>>,
   rollout: StateChangeSubject,
   type: T,
   message: string,

@@ -6,7 +6,7 @@ import type { Clock, Executions, Log, RolloutStore } from '../../ports';
 
 /** What a task needs to know before it changes anything: the rollout's record and the service's lock. */
 export async function ownership(
-  store: RolloutStore,
+  store: Pick<RolloutStore, 'getLock' | 'getRollout'>,
   rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
 ): Promise<{ record: RolloutRecord | undefined; lock: ServiceLock | undefined }> {
   const [lock, record] = await Promise.all([
@@ -27,7 +27,7 @@ const MOVING: ReadonlySet<RolloutStatus> = new Set(['running', 'promoting']);
  * rollout owns.
  */
 export async function checkpoint(
-  store: RolloutStore,
+  store: Pick<RolloutStore, 'getLock' | 'getRollout'>,
   rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
 ): Promise<RolloutRecord> {
   return stillOwned(rollout, await ownership(store, rollout));
@@ -142,15 +142,16 @@ export async function startRolloutExecution(
  * StartExecution, Errors). Any other failure (throttling, a timeout, a 5xx, a lost response) may follow a start
  * that succeeded.
  */
-const START_REFUSED = new Set<string>([
-  ErrorName.AccessDenied,
-  ErrorName.TargetNotFound,
-  'InvalidExecutionInput',
-  'InvalidName',
-  'InvalidArn',
-  'ValidationException',
-  'StateMachineDeleting',
-]);
+const START_REFUSED = /* @__PURE__ */ (() =>
+  new Set<string>([
+    ErrorName.AccessDenied,
+    ErrorName.TargetNotFound,
+    'InvalidExecutionInput',
+    'InvalidName',
+    'InvalidArn',
+    'ValidationException',
+    'StateMachineDeleting',
+  ]))();
 
 export function startRefused(error: unknown): boolean {
   return error instanceof Error && START_REFUSED.has(error.name);

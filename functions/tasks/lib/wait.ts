@@ -18,7 +18,7 @@ export interface WaitRequest {
  * timed out or was retried), its token is dead, and the live one is left alone. Throws as checkpoint does.
  */
 export async function holdWait(
-  deps: { store: RolloutStore; clock: Clock },
+  deps: { store: Pick<RolloutStore, 'getLock' | 'getRollout' | 'setWait'>; clock: Clock },
   rollout: Pick<RolloutDoc, 'rolloutId' | 'service'>,
   { token, kind, step, analyses }: WaitRequest,
 ): Promise<RolloutRecord | undefined> {
