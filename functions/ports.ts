@@ -198,6 +198,8 @@ export interface StateChangeBus {
 
 /** The part of the store a task that reads its record and writes history uses (notify). */
 export type HistoryStore = Pick<RolloutStore, 'getRollout' | 'appendHistory'>;
+/** The part of the store a task that moves a step's traffic uses: ownership, the record, history (set-weight). */
+export type StepStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'updateRollout'>;
 /** The part of the store a task that holds a wait uses: ownership, the wait token, history (request-approval). */
 export type WaitStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'setWait'>;
 

@@ -24,6 +24,7 @@ import {
   DOCUMENT_OPTIONS,
   DynamoRolloutStore,
   dynamoHistoryStore,
+  dynamoStepStore,
   dynamoWaitStore,
 } from '../adapters/aws/dynamodb';
 import { EventBridgeStateChanges } from '../adapters/aws/eventbridge';
@@ -49,6 +50,7 @@ import type {
   Notifier,
   RolloutStore,
   StateChangeBus,
+  StepStore,
   TrafficRouter,
   VerdictFreeEvent,
   WaitStore,
@@ -138,6 +140,10 @@ export const store = /* @__PURE__ */ lazy(
 /** The parts of the store notify uses (its bundle leaves out the rest). */
 export const historyStore = /* @__PURE__ */ lazy(
   (): HistoryStore => dynamoHistoryStore(documentClient(), env.tableName()),
+);
+/** The parts of the store set-weight uses. */
+export const stepStore = /* @__PURE__ */ lazy(
+  (): StepStore => dynamoStepStore(documentClient(), env.tableName()),
 );
 /** The parts of the store request-approval uses. */
 export const waitStore = /* @__PURE__ */ lazy(

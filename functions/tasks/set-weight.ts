@@ -23,8 +23,8 @@ import type {
   DeployerFor,
   Log,
   MetricSource,
-  RolloutStore,
   StateChangeBus,
+  StepStore,
   TrafficRouter,
 } from '../ports';
 import { stepInput } from './lib/inputs';
@@ -34,7 +34,8 @@ import { task } from './lib/task';
 export interface SetWeightDeps {
   router: TrafficRouter;
   deployerFor: DeployerFor;
-  store: RolloutStore;
+  /** The record, the lock and history (StepStore: no other part of the store). */
+  store: StepStore;
   clock: Clock;
   log: Log;
   /** Where the latency thresholds come from; absent: none are stored (the judge compares p99s). */

@@ -8,7 +8,7 @@ import type { AbortReason } from '../../core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from '../../core/history';
 import type { AcceptedPush, SeenImage } from '../../core/pushes';
 import type { PauseMark, RolloutDoc, RolloutRecord, ServiceLock, WaitToken } from '../../core/rollout';
-import type { HistoryPage, HistoryStore, RolloutStore, WaitStore } from '../../ports';
+import type { HistoryPage, HistoryStore, RolloutStore, StepStore, WaitStore } from '../../ports';
 import * as history from './dynamodb/history';
 import * as lock from './dynamodb/lock';
 import * as pushes from './dynamodb/pushes';
@@ -115,6 +115,14 @@ export class DynamoRolloutStore implements RolloutStore {
   }
 }
 
+/** Reading a record and appending history, bound to the table: the part every partial store below shares. */
+function historyParts(table: Table): HistoryStore {
+  return {
+    getRollout: (rolloutId) => records.getRollout(table, rolloutId),
+    appendHistory: (rolloutId, entry) => history.appendHistory(table, rolloutId, entry),
+  };
+}
+
 /**
  * The store of a task that reads its record and writes history (notify): only those parts, so its bundle leaves
  * out the lock, the waits, the pushes and the quarantine (DynamoRolloutStore brings every part).
@@ -124,11 +132,7 @@ export function dynamoHistoryStore(
   tableName: string,
   options: AdapterOptions = {},
 ): HistoryStore {
-  const table = new Table(doc, tableName, options);
-  return {
-    getRollout: (rolloutId) => records.getRollout(table, rolloutId),
-    appendHistory: (rolloutId, entry) => history.appendHistory(table, rolloutId, entry),
-  };
+  return historyParts(new Table(doc, tableName, options));
 }
 
 /** The store of a task that holds a wait (request-approval): ownership, the wait token, history. */
@@ -139,9 +143,22 @@ export function dynamoWaitStore(
 ): WaitStore {
   const table = new Table(doc, tableName, options);
   return {
+    ...historyParts(table),
     getLock: (service) => lock.getLock(table, service),
-    getRollout: (rolloutId) => records.getRollout(table, rolloutId),
     setWait: (rolloutId, wait) => waits.setWait(table, rolloutId, wait),
-    appendHistory: (rolloutId, entry) => history.appendHistory(table, rolloutId, entry),
+  };
+}
+
+/** The store of a task that moves a step's traffic (set-weight): ownership, the record's updates, history. */
+export function dynamoStepStore(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: AdapterOptions = {},
+): StepStore {
+  const table = new Table(doc, tableName, options);
+  return {
+    ...historyParts(table),
+    getLock: (service) => lock.getLock(table, service),
+    updateRollout: (rolloutId, patch) => records.updateRollout(table, rolloutId, patch),
   };
 }

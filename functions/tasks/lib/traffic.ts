@@ -34,7 +34,7 @@ export async function shiftTraffic(
  * abort's stable error once stable is back.
  */
 export async function moveTraffic(
-  deps: { router: TrafficRouter; store: RolloutStore; clock: Clock },
+  deps: { router: TrafficRouter; store: Pick<RolloutStore, 'getRollout' | 'updateRollout'>; clock: Clock },
   rollout: Pick<RolloutDoc, 'rolloutId'>,
   route: Route,
   canaryPercent: number,
