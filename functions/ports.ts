@@ -200,6 +200,8 @@ export interface StateChangeBus {
 export type HistoryStore = Pick<RolloutStore, 'getRollout' | 'appendHistory'>;
 /** The part of the store a task that moves a step's traffic uses: ownership, the record, history (set-weight). */
 export type StepStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'updateRollout'>;
+/** The part of the store the approval page uses: the record and its history, the wait, the pause. */
+export type DecisionStore = HistoryStore & Pick<RolloutStore, 'history' | 'clearWait' | 'setPause'>;
 /** The part of the store a task that holds a wait uses: ownership, the wait token, history (request-approval). */
 export type WaitStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'setWait'>;
 
@@ -304,6 +306,9 @@ export interface EnteredState {
   name: string;
   input?: string;
 }
+
+/** Ending a `.waitForTaskToken` wait: what the approval page needs of the executions. */
+export type TaskTokens = Pick<Executions, 'sendTaskSuccess' | 'sendTaskFailure'>;
 
 export interface Executions {
   start(name: string, input: { rollout: RolloutDoc }): Promise<StartedExecution>;

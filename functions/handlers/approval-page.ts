@@ -6,13 +6,13 @@
 import { makeApprovalPage } from '../tasks/approval-page';
 import type { TaskHandler } from '../tasks/lib/task';
 import { signingSecret } from './approval-links';
-import { announcing, executions, realClock, store } from './aws';
+import { announcing, decisionStore, realClock, taskTokens } from './aws';
 import { log, withObservability } from './observability';
 
 export const handler = withObservability(
   makeApprovalPage({
-    store: store(),
-    executions: executions(),
+    store: decisionStore(),
+    executions: taskTokens(),
     clock: realClock,
     ...announcing(),
     log,

@@ -23,6 +23,7 @@ import { makeDeployerFor } from '../adapters/aws/deployers';
 import {
   DOCUMENT_OPTIONS,
   DynamoRolloutStore,
+  dynamoDecisionStore,
   dynamoHistoryStore,
   dynamoStepStore,
   dynamoWaitStore,
@@ -34,7 +35,7 @@ import { Route53TrafficRouter } from '../adapters/aws/route53';
 import { routerByKind } from '../adapters/aws/routers';
 import { realSleep, SDK_CLIENT_CONFIG } from '../adapters/aws/sdk';
 import { SecretCache } from '../adapters/aws/secretsmanager';
-import { StepFunctionsExecutions } from '../adapters/aws/sfn';
+import { StepFunctionsExecutions, StepFunctionsTasks } from '../adapters/aws/sfn';
 import { SnsNotifier, SnsWordedNotifier } from '../adapters/aws/sns';
 import { groupSelectors, type XRayAnalysis, XRayMetricSource } from '../adapters/aws/xray';
 import { CONTROLLER_TAG_KEY } from '../core/controller-tag';
@@ -42,6 +43,7 @@ import { OUTCOME_METRICS } from '../core/outcome-metrics';
 import type {
   AlarmSource,
   Clock,
+  DecisionStore,
   DeployerFor,
   Executions,
   HistoryStore,
@@ -51,6 +53,7 @@ import type {
   RolloutStore,
   StateChangeBus,
   StepStore,
+  TaskTokens,
   TrafficRouter,
   VerdictFreeEvent,
   WaitStore,
@@ -141,6 +144,10 @@ export const store = /* @__PURE__ */ lazy(
 export const historyStore = /* @__PURE__ */ lazy(
   (): HistoryStore => dynamoHistoryStore(documentClient(), env.tableName()),
 );
+/** The parts of the store the approval page uses. */
+export const decisionStore = /* @__PURE__ */ lazy(
+  (): DecisionStore => dynamoDecisionStore(documentClient(), env.tableName()),
+);
 /** The parts of the store set-weight uses. */
 export const stepStore = /* @__PURE__ */ lazy(
   (): StepStore => dynamoStepStore(documentClient(), env.tableName()),
@@ -151,6 +158,10 @@ export const waitStore = /* @__PURE__ */ lazy(
 );
 export const executions = /* @__PURE__ */ lazy(
   (): Executions => new StepFunctionsExecutions(sfnClient(), env.stateMachineArn()),
+);
+/** Ending approval waits only (the approval page): its bundle leaves the executions' other calls out. */
+export const taskTokens = /* @__PURE__ */ lazy(
+  (): TaskTokens => new StepFunctionsTasks(sfnClient(), env.stateMachineArn()),
 );
 /** The router of each route's `traffic.kind`: ALB listeners, Route 53 weighted records. */
 export const router = /* @__PURE__ */ lazy((): TrafficRouter => {

@@ -24,7 +24,7 @@ import type { HistoryEntry, StoredHistoryEntry } from '../core/history';
 import { pauseRefusal, resumeRefusal } from '../core/pause';
 import { type RolloutRecord, TERMINAL_STATUSES } from '../core/rollout';
 import { freeText } from '../core/text';
-import type { Clock, Executions, Log, RolloutStore, StateChangeBus } from '../ports';
+import type { Clock, DecisionStore, Log, StateChangeBus, TaskTokens } from '../ports';
 import {
   approvalBody,
   approvalTitle,
@@ -44,8 +44,10 @@ import { page, STYLE, traceFromHistory } from '../views/report-html';
 import { PauseChangedError, pauseRollout, resolveApproval, resumeRollout } from './lib/procedures';
 
 export interface ApprovalPageDeps {
-  store: RolloutStore;
-  executions: Executions;
+  /** The record, its history, the wait and the pause (DecisionStore: no other part of the store). */
+  store: DecisionStore;
+  /** Ends the approval wait (SendTaskSuccess, SendTaskFailure). */
+  executions: TaskTokens;
   clock: Clock;
   log: Log;
   /** The HMAC key links are signed with (Secrets Manager on AWS, random per sandbox run). */

@@ -8,7 +8,14 @@ import type { AbortReason } from '../../core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from '../../core/history';
 import type { AcceptedPush, SeenImage } from '../../core/pushes';
 import type { PauseMark, RolloutDoc, RolloutRecord, ServiceLock, WaitToken } from '../../core/rollout';
-import type { HistoryPage, HistoryStore, RolloutStore, StepStore, WaitStore } from '../../ports';
+import type {
+  DecisionStore,
+  HistoryPage,
+  HistoryStore,
+  RolloutStore,
+  StepStore,
+  WaitStore,
+} from '../../ports';
 import * as history from './dynamodb/history';
 import * as lock from './dynamodb/lock';
 import * as pushes from './dynamodb/pushes';
@@ -160,5 +167,20 @@ export function dynamoStepStore(
     ...historyParts(table),
     getLock: (service) => lock.getLock(table, service),
     updateRollout: (rolloutId, patch) => records.updateRollout(table, rolloutId, patch),
+  };
+}
+
+/** The store of the approval page: the record and its history, the wait it ends, the pause it sets. */
+export function dynamoDecisionStore(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: AdapterOptions = {},
+): DecisionStore {
+  const table = new Table(doc, tableName, options);
+  return {
+    ...historyParts(table),
+    history: (rolloutId, page = {}) => history.history(table, rolloutId, page),
+    clearWait: (rolloutId, token) => waits.clearWait(table, rolloutId, token),
+    setPause: (rolloutId, paused, expected, at) => records.setPause(table, rolloutId, paused, expected, at),
   };
 }

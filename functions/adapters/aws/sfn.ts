@@ -13,7 +13,7 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { RolloutDoc } from '../../core/rollout';
-import type { EnteredState, Executions, RunningExecution, StartedExecution } from '../../ports';
+import type { EnteredState, Executions, RunningExecution, StartedExecution, TaskTokens } from '../../ports';
 import { type AdapterOptions, AwsCaller, errorName } from './sdk';
 
 /** Step Functions limits: error names up to 256 characters, causes up to 32,768. */
@@ -60,17 +60,51 @@ function sameJson(a: string | undefined, b: string): boolean {
   }
 }
 
-export class StepFunctionsExecutions implements Executions {
-  private readonly aws: AwsCaller;
+/**
+ * Ending a `.waitForTaskToken` wait (SendTaskSuccess, SendTaskFailure): all the approval page needs of Step
+ * Functions, apart from the executions (StepFunctionsExecutions), so its bundle leaves those out.
+ */
+export class StepFunctionsTasks implements TaskTokens {
+  protected readonly aws: AwsCaller;
 
   constructor(
-    private readonly sfn: SFNClient,
-    private readonly stateMachineArn: string,
+    protected readonly sfn: SFNClient,
+    protected readonly stateMachineArn: string,
     options: AdapterOptions = {},
   ) {
     this.aws = new AwsCaller(options.retry);
   }
 
+  async sendTaskSuccess(token: string, output: unknown): Promise<boolean> {
+    return this.resolve('states:SendTaskSuccess', token, () =>
+      this.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output ?? {}) })),
+    );
+  }
+
+  async sendTaskFailure(token: string, error: string, cause: string): Promise<boolean> {
+    return this.resolve('states:SendTaskFailure', token, () =>
+      this.sfn.send(
+        new SendTaskFailureCommand({
+          taskToken: token,
+          error: error.slice(0, MAX_ERROR_LENGTH),
+          cause: cause.slice(0, MAX_CAUSE_LENGTH),
+        }),
+      ),
+    );
+  }
+
+  private async resolve(action: string, token: string, send: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await this.aws.call(action, `a task of ${this.stateMachineArn}`, send);
+      return true;
+    } catch (error) {
+      if (isStaleToken(error)) return false;
+      throw redacted(error, token);
+    }
+  }
+}
+
+export class StepFunctionsExecutions extends StepFunctionsTasks implements Executions {
   async start(name: string, input: { rollout: RolloutDoc }): Promise<StartedExecution> {
     const json = JSON.stringify(input);
     try {
@@ -210,34 +244,6 @@ export class StepFunctionsExecutions implements Executions {
     } catch (error) {
       if (errorName(error) === 'ExecutionDoesNotExist') return undefined;
       throw error;
-    }
-  }
-
-  async sendTaskSuccess(token: string, output: unknown): Promise<boolean> {
-    return this.resolve('states:SendTaskSuccess', token, () =>
-      this.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output ?? {}) })),
-    );
-  }
-
-  async sendTaskFailure(token: string, error: string, cause: string): Promise<boolean> {
-    return this.resolve('states:SendTaskFailure', token, () =>
-      this.sfn.send(
-        new SendTaskFailureCommand({
-          taskToken: token,
-          error: error.slice(0, MAX_ERROR_LENGTH),
-          cause: cause.slice(0, MAX_CAUSE_LENGTH),
-        }),
-      ),
-    );
-  }
-
-  private async resolve(action: string, token: string, send: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await this.aws.call(action, `a task of ${this.stateMachineArn}`, send);
-      return true;
-    } catch (error) {
-      if (isStaleToken(error)) return false;
-      throw redacted(error, token);
     }
   }
 }

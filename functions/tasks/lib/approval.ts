@@ -7,12 +7,16 @@
 import { waitHash } from '../../core/approval-links';
 import { ErrorName } from '../../core/errors';
 import type { RolloutRecord, WaitToken } from '../../core/rollout';
-import type { Executions } from '../../ports';
+import type { RolloutStore, TaskTokens } from '../../ports';
+
+/** The part of the store resolving a decision uses. */
+type DecisionParts = Pick<RolloutStore, 'clearWait' | 'appendHistory'>;
+
 import { writeAfterDecision } from './after-decision';
 import { type HistoryDeps, recordHistory } from './history';
 
-export interface DecisionDeps extends HistoryDeps {
-  executions: Executions;
+export interface DecisionDeps<S extends DecisionParts = RolloutStore> extends HistoryDeps<S> {
+  executions: TaskTokens;
 }
 
 /** Where a decision came from: `via` is the surface, `by` who acted there, as the history says it. */
@@ -31,7 +35,7 @@ export type DecisionOutcome = { sent: false } | { sent: true; lagging: string[] 
  * is not offered again); a decision it took is cleared and recorded under `type` with `message`.
  */
 export async function settleDecision(
-  deps: DecisionDeps,
+  deps: DecisionDeps<DecisionParts>,
   record: RolloutRecord,
   wait: WaitToken,
   sent: boolean,
@@ -70,7 +74,7 @@ export async function settleDecision(
  * taken the decision, and the caller says so.
  */
 export async function resolveApproval(
-  deps: DecisionDeps,
+  deps: DecisionDeps<DecisionParts>,
   record: RolloutRecord,
   wait: WaitToken,
   decision: { approve: boolean; message: string },

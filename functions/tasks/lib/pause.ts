@@ -6,10 +6,14 @@
  * analysis goes on with the plan.
  */
 import type { RolloutRecord } from '../../core/rollout';
+import type { RolloutStore } from '../../ports';
 import { type HistoryDeps, recordHistory } from './history';
 
+/** The part of the store pausing and resuming use. */
+type PauseStore = Pick<RolloutStore, 'getRollout' | 'setPause' | 'appendHistory'>;
+
 /** The pause mark changed since the record was read: nothing was written; the error says what holds now. */
-async function changedMeanwhile(deps: HistoryDeps, rolloutId: string): Promise<Error> {
+async function changedMeanwhile(deps: HistoryDeps<PauseStore>, rolloutId: string): Promise<Error> {
   const paused = (await deps.store.getRollout(rolloutId))?.paused;
   if (paused?.cause === 'failure')
     return new PauseChangedError(
@@ -33,7 +37,7 @@ export interface PauseActor {
 
 /** Mark `record` paused at its current share and record it; the record as stored is returned. */
 export async function pauseRollout(
-  deps: HistoryDeps,
+  deps: HistoryDeps<PauseStore>,
   record: RolloutRecord,
   actor: PauseActor,
   reason?: string,
@@ -61,7 +65,7 @@ export async function pauseRollout(
 
 /** Remove the pause and record it: the plan goes on from the next analysis. */
 export async function resumeRollout(
-  deps: HistoryDeps,
+  deps: HistoryDeps<PauseStore>,
   record: RolloutRecord,
   actor: PauseActor,
 ): Promise<RolloutRecord> {
