@@ -333,6 +333,10 @@ export interface Executions {
 }
 
 /** The deployer for a service's `deployer.kind`; an unknown kind throws ConfigInvalid, never falls back. */
+/** What a rollback asks of a deployer: put stable back and scale the canary down (rollback, reconcile). */
+export type RollbackDeployer = Pick<Deployer, 'swapsTargetGroups' | 'restoreStable' | 'scaleDownCanary'>;
+export type RollbackDeployerFor = (config: ServiceConfig) => RollbackDeployer;
+
 export type DeployerFor = (config: ServiceConfig) => Deployer;
 
 /** Which service a repository or a name belongs to. */

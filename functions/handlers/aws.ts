@@ -19,7 +19,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AlbTrafficRouter } from '../adapters/aws/alb';
 import { CloudWatchMetricSource } from '../adapters/aws/cloudwatch';
 import { CloudWatchAlarmSource } from '../adapters/aws/cloudwatch-alarms';
-import { makeDeployerFor } from '../adapters/aws/deployers';
+import { makeDeployerFor, makeRollbackDeployerFor } from '../adapters/aws/deployers';
 import {
   DOCUMENT_OPTIONS,
   DynamoRolloutStore,
@@ -50,6 +50,7 @@ import type {
   HookCaller,
   MetricSource,
   Notifier,
+  RollbackDeployerFor,
   RolloutStore,
   StateChangeBus,
   StepStore,
@@ -179,6 +180,10 @@ export const router = /* @__PURE__ */ lazy((): TrafficRouter => {
 export const deployerFor = /* @__PURE__ */ lazy(
   (): DeployerFor => makeDeployerFor({ ecs: ecsClient(), elbv2: elbv2Client() }),
 );
+/** The deployers as far as a rollback uses them: stable put back, the canary scaled down. */
+export const rollbackDeployerFor = /* @__PURE__ */ lazy(
+  (): RollbackDeployerFor => makeRollbackDeployerFor({ ecs: ecsClient() }),
+);
 export const metricSource = /* @__PURE__ */ lazy(
   (): MetricSource => new CloudWatchMetricSource(cloudwatchClient()),
 );
@@ -256,7 +261,7 @@ export const realClock: Clock = {
  */
 export const rollbackPorts = () => ({
   router: router(),
-  deployerFor: deployerFor(),
+  deployerFor: rollbackDeployerFor(),
   store: store(),
   executions: executions(),
   clock: realClock,

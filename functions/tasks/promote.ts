@@ -10,6 +10,7 @@ import { WeightsNotAppliedError } from '../core/errors';
 import { imageLabel } from '../core/rollout';
 import { drainSeconds } from '../core/routes';
 import * as z from '../core/zod';
+import type { DeployerFor } from '../ports';
 import { routedInput } from './lib/inputs';
 import {
   moveTraffic,
@@ -23,7 +24,8 @@ import {
 import { task } from './lib/task';
 
 /** Promoting needs what putting traffic back needs (lib/procedures.ts). */
-export type PromoteDeps = RollbackDeps;
+/** A rollback's ports, the deployer in full: a promotion rolls the stable service onto the new image. */
+export type PromoteDeps = Omit<RollbackDeps, 'deployerFor'> & { deployerFor: DeployerFor };
 
 const input = z.extend(routedInput, {
   phase: z.enum(['begin', 'shiftBack', 'finish']),

@@ -5,19 +5,33 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ServiceConfig } from '../../core/config';
 import { ConfigInvalidError } from '../../core/errors';
-import type { Deployer, DeployerFor } from '../../ports';
-import { EcsDeployer } from './ecs';
-import { NoDeployer } from './none';
+import type { Deployer, DeployerFor, RollbackDeployer, RollbackDeployerFor } from '../../ports';
+import { EcsDeployer, EcsRollback } from './ecs';
+import { NoDeployer, NoRollback } from './none';
 import type { AdapterOptions } from './sdk';
 
 export function makeDeployerFor(
   clients: { ecs: ECSClient; elbv2: ElasticLoadBalancingV2Client },
   options: AdapterOptions = {},
 ): DeployerFor {
-  const registry: Record<string, () => Deployer> = {
+  return byKind<Deployer>({
     ecs: once(() => new EcsDeployer(clients.ecs, clients.elbv2, options)),
     none: once(() => new NoDeployer(clients.elbv2, options)),
-  };
+  });
+}
+
+/** The same registry, each deployer only as far as a rollback uses it (its bundle leaves the rest out). */
+export function makeRollbackDeployerFor(
+  clients: { ecs: ECSClient },
+  options: AdapterOptions = {},
+): RollbackDeployerFor {
+  return byKind<RollbackDeployer>({
+    ecs: once(() => new EcsRollback(clients.ecs, options)),
+    none: once(() => new NoRollback()),
+  });
+}
+
+function byKind<D>(registry: Record<string, () => D>): (config: ServiceConfig) => D {
   return (config: ServiceConfig) => {
     const kind: string = config.deployer.kind;
     const make = Object.hasOwn(registry, kind) ? registry[kind] : undefined;

@@ -19,7 +19,7 @@ import type { ServiceConfig } from '../../core/config';
 import { ConfigInvalidError, type FieldIssue, TargetNotFoundError } from '../../core/errors';
 import type { DeployedVersion, ImageRef, Route } from '../../core/rollout';
 import { taskDefinitionFamily } from '../../core/task-family';
-import type { CanaryCapacity, CanaryHealth, Deployer } from '../../ports';
+import type { CanaryCapacity, CanaryHealth, Deployer, RollbackDeployer } from '../../ports';
 import { AlbTargetHealth } from './alb';
 import { type AdapterOptions, AwsCaller } from './sdk';
 
@@ -47,17 +47,59 @@ function ecsConfig(config: ServiceConfig): EcsDeployerConfig {
 
 const primaryDeployment = (service: Service) => service.deployments?.find((d) => d.status === 'PRIMARY');
 
-export class EcsDeployer implements Deployer {
+/** Putting stable back and scaling the canary down: all a rollback asks of ECS (EcsDeployer does the rest). */
+export class EcsRollback implements RollbackDeployer {
   readonly swapsTargetGroups = false;
-  private readonly aws: AwsCaller;
-  private readonly targetHealth: AlbTargetHealth;
+  protected readonly aws: AwsCaller;
 
   constructor(
-    private readonly ecs: ECSClient,
-    elbv2: ElasticLoadBalancingV2Client,
+    protected readonly ecs: ECSClient,
     options: AdapterOptions = {},
   ) {
     this.aws = new AwsCaller(options.retry);
+  }
+
+  async restoreStable(config: ServiceConfig, _route: Route, previous: DeployedVersion): Promise<void> {
+    const d = ecsConfig(config);
+    if (!previous.revision) {
+      throw new Error(
+        `cannot restore ${d.stableService}: the task definition it ran before was not recorded`,
+      );
+    }
+    await this.updateService(d, d.stableService, { taskDefinition: previous.revision });
+  }
+
+  async scaleDownCanary(config: ServiceConfig, _route: Route): Promise<void> {
+    const d = ecsConfig(config);
+    await this.updateService(d, d.canaryService, { desiredCount: 0 });
+  }
+
+  protected async updateService(
+    d: EcsDeployerConfig,
+    service: string,
+    change: { taskDefinition?: string; desiredCount?: number },
+  ) {
+    const message = `ECS service ${service} not found (or not active) in cluster ${d.cluster}`;
+    await this.aws.call(
+      'ecs:UpdateService',
+      `${service} in cluster ${d.cluster}`,
+      () => this.ecs.send(new UpdateServiceCommand({ cluster: d.cluster, service, ...change })),
+      {
+        notFound: {
+          ServiceNotFoundException: message,
+          ServiceNotActiveException: message,
+          ClusterNotFoundException: `ECS cluster ${d.cluster} does not exist`,
+        },
+      },
+    );
+  }
+}
+
+export class EcsDeployer extends EcsRollback implements Deployer {
+  private readonly targetHealth: AlbTargetHealth;
+
+  constructor(ecs: ECSClient, elbv2: ElasticLoadBalancingV2Client, options: AdapterOptions = {}) {
+    super(ecs, options);
     this.targetHealth = new AlbTargetHealth(elbv2, options);
   }
 
@@ -195,21 +237,6 @@ export class EcsDeployer implements Deployer {
     return { ready: targets.ready, detail: `${service.detail}; ${targets.detail}` };
   }
 
-  async restoreStable(config: ServiceConfig, _route: Route, previous: DeployedVersion): Promise<void> {
-    const d = ecsConfig(config);
-    if (!previous.revision) {
-      throw new Error(
-        `cannot restore ${d.stableService}: the task definition it ran before was not recorded`,
-      );
-    }
-    await this.updateService(d, d.stableService, { taskDefinition: previous.revision });
-  }
-
-  async scaleDownCanary(config: ServiceConfig, _route: Route): Promise<void> {
-    const d = ecsConfig(config);
-    await this.updateService(d, d.canaryService, { desiredCount: 0 });
-  }
-
   /** The services in the order asked; a missing or inactive one throws TargetNotFound naming it. */
   private async services<const T extends readonly string[]>(
     d: EcsDeployerConfig,
@@ -247,26 +274,6 @@ export class EcsDeployer implements Deployer {
     );
     if (!out.taskDefinition) throw new TargetNotFoundError(`task definition ${arn} does not exist`);
     return { taskDefinition: out.taskDefinition, tags: out.tags ?? [] };
-  }
-
-  private async updateService(
-    d: EcsDeployerConfig,
-    service: string,
-    change: { taskDefinition?: string; desiredCount?: number },
-  ) {
-    const message = `ECS service ${service} not found (or not active) in cluster ${d.cluster}`;
-    await this.aws.call(
-      'ecs:UpdateService',
-      `${service} in cluster ${d.cluster}`,
-      () => this.ecs.send(new UpdateServiceCommand({ cluster: d.cluster, service, ...change })),
-      {
-        notFound: {
-          ServiceNotFoundException: message,
-          ServiceNotActiveException: message,
-          ClusterNotFoundException: `ECS cluster ${d.cluster} does not exist`,
-        },
-      },
-    );
   }
 }
 

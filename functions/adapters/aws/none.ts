@@ -5,15 +5,24 @@
  */
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { DeployedVersion, Route } from '../../core/rollout';
-import type { CanaryCapacity, CanaryHealth, Deployer } from '../../ports';
+import type { CanaryCapacity, CanaryHealth, Deployer, RollbackDeployer } from '../../ports';
 import { AlbTargetHealth } from './alb';
 import type { AdapterOptions } from './sdk';
 
-export class NoDeployer implements Deployer {
+/** A rollback changes nothing here: the target groups hold what someone else deployed. */
+export class NoRollback implements RollbackDeployer {
   readonly swapsTargetGroups = true;
+
+  async restoreStable(): Promise<void> {}
+
+  async scaleDownCanary(): Promise<void> {}
+}
+
+export class NoDeployer extends NoRollback implements Deployer {
   private readonly targetHealth: AlbTargetHealth;
 
   constructor(elbv2: ElasticLoadBalancingV2Client, options: AdapterOptions = {}) {
+    super();
     this.targetHealth = new AlbTargetHealth(elbv2, options);
   }
 
@@ -48,8 +57,4 @@ export class NoDeployer implements Deployer {
   async stableHealth(): Promise<CanaryHealth> {
     return { ready: true, detail: 'nothing to redeploy: the target groups swap roles' };
   }
-
-  async restoreStable(): Promise<void> {}
-
-  async scaleDownCanary(): Promise<void> {}
 }

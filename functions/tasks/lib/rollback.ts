@@ -8,9 +8,9 @@ import { quarantines } from '../../core/rules';
 import { phaseAt, type WorkflowPhase } from '../../core/workflow-phase';
 import type {
   Clock,
-  DeployerFor,
   Executions,
   Log,
+  RollbackDeployerFor,
   RolloutStore,
   StateChangeBus,
   TrafficRouter,
@@ -22,7 +22,8 @@ import { shiftTraffic } from './traffic';
 
 export interface RollbackDeps {
   router: TrafficRouter;
-  deployerFor: DeployerFor;
+  /** A rollback only restores stable and scales the canary down (RollbackDeployer). */
+  deployerFor: RollbackDeployerFor;
   store: RolloutStore;
   executions: Executions;
   clock: Clock;
