@@ -202,6 +202,8 @@ export type HistoryStore = Pick<RolloutStore, 'getRollout' | 'appendHistory'>;
 export type StepStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'updateRollout'>;
 /** The part of the store the approval page uses: the record and its history, the wait, the pause. */
 export type DecisionStore = HistoryStore & Pick<RolloutStore, 'history' | 'clearWait' | 'setPause'>;
+/** The part of the store analyze uses: a step's, and the wait it ends when traffic drifted. */
+export type AnalysisStore = StepStore & Pick<RolloutStore, 'clearWait'>;
 /** The part of the store a task that holds a wait uses: ownership, the wait token, history (request-approval). */
 export type WaitStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'setWait'>;
 

@@ -2,12 +2,12 @@
 import { makeAnalyze } from '../tasks/analyze';
 import {
   alarmSource,
+  analysisStore,
   announcing,
   metricSource,
   notifiers,
   realClock,
   router,
-  store,
   xraySources,
 } from './aws';
 import { log, withObservability } from './observability';
@@ -18,7 +18,7 @@ export const handler = withObservability(
     xrayFor: xraySources(),
     alarms: alarmSource(),
     router: router(),
-    store: store(),
+    store: analysisStore(),
     notifiers: notifiers(),
     clock: realClock,
     ...announcing(),

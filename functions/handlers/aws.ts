@@ -23,6 +23,7 @@ import { makeDeployerFor, makeRollbackDeployerFor } from '../adapters/aws/deploy
 import {
   DOCUMENT_OPTIONS,
   DynamoRolloutStore,
+  dynamoAnalysisStore,
   dynamoDecisionStore,
   dynamoHistoryStore,
   dynamoStepStore,
@@ -42,6 +43,7 @@ import { CONTROLLER_TAG_KEY } from '../core/controller-tag';
 import { OUTCOME_METRICS } from '../core/outcome-metrics';
 import type {
   AlarmSource,
+  AnalysisStore,
   Clock,
   DecisionStore,
   DeployerFor,
@@ -144,6 +146,10 @@ export const store = /* @__PURE__ */ lazy(
 /** The parts of the store notify uses (its bundle leaves out the rest). */
 export const historyStore = /* @__PURE__ */ lazy(
   (): HistoryStore => dynamoHistoryStore(documentClient(), env.tableName()),
+);
+/** The parts of the store analyze uses. */
+export const analysisStore = /* @__PURE__ */ lazy(
+  (): AnalysisStore => dynamoAnalysisStore(documentClient(), env.tableName()),
 );
 /** The parts of the store the approval page uses. */
 export const decisionStore = /* @__PURE__ */ lazy(

@@ -23,11 +23,11 @@ import { evidenceSummary } from '../core/state-change';
 import * as z from '../core/zod';
 import type {
   AlarmSource,
+  AnalysisStore,
   Clock,
   Log,
   MetricSource,
   Notifier,
-  RolloutStore,
   StateChangeBus,
   TrafficRouter,
 } from '../ports';
@@ -46,7 +46,8 @@ export interface AnalyzeDeps {
    * analysis.onDrift 'pause' make the analysis return `drifted` (the workflow waits for approval).
    */
   router: TrafficRouter;
-  store: RolloutStore;
+  /** The record, the lock, the wait and history (AnalysisStore: no other part of the store). */
+  store: AnalysisStore;
   notifiers: readonly Notifier[];
   clock: Clock;
   log: Log;

@@ -9,6 +9,7 @@ import type { HistoryEntry, StoredHistoryEntry } from '../../core/history';
 import type { AcceptedPush, SeenImage } from '../../core/pushes';
 import type { PauseMark, RolloutDoc, RolloutRecord, ServiceLock, WaitToken } from '../../core/rollout';
 import type {
+  AnalysisStore,
   DecisionStore,
   HistoryPage,
   HistoryStore,
@@ -156,18 +157,22 @@ export function dynamoWaitStore(
   };
 }
 
+/** A step's parts: ownership, the record's updates, history. */
+function stepParts(table: Table): StepStore {
+  return {
+    ...historyParts(table),
+    getLock: (service) => lock.getLock(table, service),
+    updateRollout: (rolloutId, patch) => records.updateRollout(table, rolloutId, patch),
+  };
+}
+
 /** The store of a task that moves a step's traffic (set-weight): ownership, the record's updates, history. */
 export function dynamoStepStore(
   doc: DynamoDBDocumentClient,
   tableName: string,
   options: AdapterOptions = {},
 ): StepStore {
-  const table = new Table(doc, tableName, options);
-  return {
-    ...historyParts(table),
-    getLock: (service) => lock.getLock(table, service),
-    updateRollout: (rolloutId, patch) => records.updateRollout(table, rolloutId, patch),
-  };
+  return stepParts(new Table(doc, tableName, options));
 }
 
 /** The store of the approval page: the record and its history, the wait it ends, the pause it sets. */
@@ -182,5 +187,18 @@ export function dynamoDecisionStore(
     history: (rolloutId, page = {}) => history.history(table, rolloutId, page),
     clearWait: (rolloutId, token) => waits.clearWait(table, rolloutId, token),
     setPause: (rolloutId, paused, expected, at) => records.setPause(table, rolloutId, paused, expected, at),
+  };
+}
+
+/** The store of analyze: a step's parts and the wait it ends when traffic drifted. */
+export function dynamoAnalysisStore(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: AdapterOptions = {},
+): AnalysisStore {
+  const table = new Table(doc, tableName, options);
+  return {
+    ...stepParts(table),
+    clearWait: (rolloutId, token) => waits.clearWait(table, rolloutId, token),
   };
 }
