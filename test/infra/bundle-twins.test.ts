@@ -7,48 +7,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type BundlePair, buildPairs, handlerNames, MAX_RATIO } from '../../bench/bundles';
 
 /**
- * The handlers whose bundle, zod included, is above ×MAX_RATIO its twin's, with their ceiling and what they carry.
- * Every handler takes zod/mini (about 34 KB, the one package beyond its twin's) and the schemas of its input; only
- * the handlers that read the service catalog take the config's schemas and the plan's limits. These bring the most
- * code of their own on top.
+ * The one handler whose bundle, zod included, is still above ×MAX_RATIO its twin's, with its ceiling and what it
+ * carries; every other handler fails the test above ×MAX_RATIO.
  */
 const ABOVE_MAX_WITH_ZOD: Record<string, { ratio: number; why: string }> = {
   analyze: {
-    ratio: 1.2,
-    why: 'the judge (sequential, point and custom-metric checks), its evidence text, CloudWatch and X-Ray reads, the drift check',
-  },
-  'approval-page': {
     ratio: 1.18,
-    why: 'renders the approval page and the rollout report, custom metrics and hooks included; pause and resume',
-  },
-  notify: { ratio: 1.16, why: 'writes the notifications (headline, evidence text) and pages PagerDuty' },
-  reconcile: {
-    ratio: 1.21,
-    why: 'repairs any rollout: the rollback, the ECS deployer, route checks, notification text, the catalog',
-  },
-  'request-approval': { ratio: 1.16, why: 'writes the approval notification (headline, evidence text)' },
-  'set-weight': {
-    ratio: 1.16,
-    why: 'the ECS deployer and its capacity reads, route checks, listener weights, the held weight of a pause',
-  },
-  'start-rollout': {
-    ratio: 1.22,
-    why: 'parses the events, starts executions, writes the superseded notification, the catalog (config schemas)',
+    why: 'the judge (sequential, point and custom-metric checks), its evidence text, CloudWatch and X-Ray reads, the drift check',
   },
 };
 const maxWithZod = (handler: string) => ABOVE_MAX_WITH_ZOD[handler]?.ratio ?? MAX_RATIO;
-
-/** The handlers whose own modules (zod left out) are above ×MAX_RATIO their twin's, with their ceiling and why. */
-const OWN_ABOVE_MAX: Record<string, { ratio: number; why: string }> = {
-  analyze: {
-    ratio: 1.17,
-    why: 'the custom metrics: their checks, the gauge test, their evidence text and queries',
-  },
-  reconcile: {
-    ratio: 1.16,
-    why: 'repairs any rollout: its notifications word every check, custom metrics included',
-  },
-};
 
 /** A full `zod` import anywhere in a bundle brings about 95 KB of it; zod/mini's schemas keep about 38 KB. */
 const MAX_ZOD_BYTES = 50 * 1024;
@@ -75,9 +43,7 @@ describe('Lambda bundles against their twins', () => {
 
   it.each(handlerNames())(`%s: its own modules add at most ×${MAX_RATIO} to the twin's bytes`, (handler) => {
     const p = pair(handler);
-    expect(p.bytes - ownPackages(p)).toBeLessThanOrEqual(
-      (OWN_ABOVE_MAX[handler]?.ratio ?? MAX_RATIO) * p.twinBytes,
-    );
+    expect(p.bytes - ownPackages(p)).toBeLessThanOrEqual(MAX_RATIO * p.twinBytes);
   });
 
   it.each(handlerNames())(
