@@ -144,7 +144,16 @@ describe('service configs over dynalite', () => {
   });
 
   it('reads back the config the deploy sealed, through DynamoDB, as it was validated', async () => {
-    const configs = services(2, (i) => (i === 1 ? { steps: [{ weight: 12.5, bakeSeconds: 60 }, { weight: 100, bakeSeconds: 0 }] } : {}));
+    const configs = services(2, (i) =>
+      i === 1
+        ? {
+            steps: [
+              { weight: 12.5, bakeSeconds: 60 },
+              { weight: 100, bakeSeconds: 0 },
+            ],
+          }
+        : {},
+    );
     await new ConfigPublisher(doc, tableName).publish(configs, 'v1', at);
 
     const catalog = new DynamoServiceCatalog(doc, tableName);
