@@ -53,6 +53,9 @@ export interface TrafficRouter<R extends Route = Route> {
   verifyWeights(route: R, canaryPercent: number, options?: WeightOptions): Promise<boolean>;
 }
 
+/** Reading a route's weights, without moving them: the drift check's router (analyze). */
+export type RouteReader<R extends Route = Route> = Pick<TrafficRouter<R>, 'describe' | 'verifyWeights'>;
+
 /** Calls a hook (a Lambda function or an HTTPS endpoint). Never throws for the hook's own failures: they are outcomes. */
 export interface HookCaller {
   call(

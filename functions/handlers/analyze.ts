@@ -7,7 +7,7 @@ import {
   metricSource,
   notifiers,
   realClock,
-  router,
+  routeReader,
   xraySources,
 } from './aws';
 import { log, withObservability } from './observability';
@@ -17,7 +17,7 @@ export const handler = withObservability(
     metrics: metricSource(),
     xrayFor: xraySources(),
     alarms: alarmSource(),
-    router: router(),
+    router: routeReader(),
     store: analysisStore(),
     notifiers: notifiers(),
     clock: realClock,

@@ -28,8 +28,8 @@ import type {
   Log,
   MetricSource,
   Notifier,
+  RouteReader,
   StateChangeBus,
-  TrafficRouter,
 } from '../ports';
 import { decisionText } from '../views/evidence-text';
 import { stepInput } from './lib/inputs';
@@ -45,7 +45,8 @@ export interface AnalyzeDeps {
    * Reads the listener back: weights changed outside the rollout end it (TrafficDrifted), or under
    * analysis.onDrift 'pause' make the analysis return `drifted` (the workflow waits for approval).
    */
-  router: TrafficRouter;
+  /** Reads the route's weights for the drift check (never moves them). */
+  router: RouteReader;
   /** The record, the lock, the wait and history (AnalysisStore: no other part of the store). */
   store: AnalysisStore;
   notifiers: readonly Notifier[];

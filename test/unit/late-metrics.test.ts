@@ -376,7 +376,7 @@ describe('analyze: a period judged earlier that changed', () => {
     const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
     const analyze = makeAnalyze({
       metrics,
-      router: { describe: async () => ({}), setWeights: async () => {}, verifyWeights: async () => true },
+      router: { describe: async () => ({}), verifyWeights: async () => true },
       alarms: { states: async () => [] },
       store,
       notifiers: [],

@@ -15,7 +15,7 @@ import {
 import { albWeights, headerRuleOn } from '../../core/plan';
 import type { AlbRoute as Route } from '../../core/rollout';
 import { headerRuleCandidates, routeFindings } from '../../core/route-checks';
-import type { TargetGroupWeights, TrafficRouter, WeightOptions } from '../../ports';
+import type { RouteReader, TargetGroupWeights, TrafficRouter, WeightOptions } from '../../ports';
 import {
   forwardAction,
   forwardsOnlyTo,
@@ -34,18 +34,20 @@ import { type AdapterOptions, AwsCaller } from './sdk';
 
 export { AlbTargetHealth } from './alb/health';
 
-export class AlbTrafficRouter implements TrafficRouter<Route> {
-  private readonly aws: AwsCaller;
-  private readonly reads: AlbReads;
-  private readonly headerRules: HeaderRules;
+/**
+ * Reading a route's weights (describe, verifyWeights): all the drift check needs, so analyze's bundle leaves the
+ * writes out (AlbTrafficRouter adds them).
+ */
+export class AlbRouteReader implements RouteReader<Route> {
+  protected readonly aws: AwsCaller;
+  protected readonly reads: AlbReads;
 
   constructor(
-    private readonly elbv2: ElasticLoadBalancingV2Client,
-    options: AdapterOptions & { controllerTag?: Tag } = {},
+    protected readonly elbv2: ElasticLoadBalancingV2Client,
+    options: AdapterOptions = {},
   ) {
     this.aws = new AwsCaller(options.retry);
     this.reads = new AlbReads(elbv2, this.aws);
-    this.headerRules = new HeaderRules(elbv2, this.aws, this.reads, options.controllerTag);
   }
 
   async describe(route: Route): Promise<TargetGroupWeights> {
@@ -68,6 +70,26 @@ export class AlbTrafficRouter implements TrafficRouter<Route> {
     }).filter((f) => f.severity === 'error');
     if (errors.length > 0) throw routeError(errors);
     return weightsOf(forward);
+  }
+
+  async verifyWeights(route: Route, canaryPercent: number, options: WeightOptions = {}): Promise<boolean> {
+    const expected = albWeights(canaryPercent);
+    const target = await this.reads.readTarget(route);
+    if (!sameWeights(weightsOf(forwardAction(target.actions, route)), route, expected)) return false;
+    if (!route.headerRule) return true;
+    const headerRule = await this.reads.findHeaderRule(route);
+    return headerRuleOn(canaryPercent, options)
+      ? headerRule !== undefined && forwardsOnlyTo(headerRule, route.canaryTargetGroupArn)
+      : headerRule === undefined;
+  }
+}
+
+export class AlbTrafficRouter extends AlbRouteReader implements TrafficRouter<Route> {
+  private readonly headerRules: HeaderRules;
+
+  constructor(elbv2: ElasticLoadBalancingV2Client, options: AdapterOptions & { controllerTag?: Tag } = {}) {
+    super(elbv2, options);
+    this.headerRules = new HeaderRules(elbv2, this.aws, this.reads, options.controllerTag);
   }
 
   async setWeights(route: Route, canaryPercent: number, options: WeightOptions = {}): Promise<void> {
@@ -109,16 +131,5 @@ export class AlbTrafficRouter implements TrafficRouter<Route> {
     }
     if (route.headerRule && headerRuleWanted)
       await this.headerRules.ensureHeaderRule(route, route.headerRule, target);
-  }
-
-  async verifyWeights(route: Route, canaryPercent: number, options: WeightOptions = {}): Promise<boolean> {
-    const expected = albWeights(canaryPercent);
-    const target = await this.reads.readTarget(route);
-    if (!sameWeights(weightsOf(forwardAction(target.actions, route)), route, expected)) return false;
-    if (!route.headerRule) return true;
-    const headerRule = await this.reads.findHeaderRule(route);
-    return headerRuleOn(canaryPercent, options)
-      ? headerRule !== undefined && forwardsOnlyTo(headerRule, route.canaryTargetGroupArn)
-      : headerRule === undefined;
   }
 }

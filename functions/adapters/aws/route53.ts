@@ -28,7 +28,7 @@ import {
 import { ConfigInvalidError, TargetNotFoundError, TransientError } from '../../core/errors';
 import { recordWeights } from '../../core/record-weights';
 import type { Route53Route } from '../../core/rollout';
-import type { TargetGroupWeights, TrafficRouter } from '../../ports';
+import type { RouteReader, TargetGroupWeights, TrafficRouter } from '../../ports';
 import { type AdapterOptions, AwsCaller, realSleep } from './sdk';
 
 const IAM = 'route53';
@@ -52,20 +52,18 @@ const holds = (record: ResourceRecordSet, weight: number, route: Route53Route) =
 
 const zoneArn = (zone: string) => `arn:aws:route53:::hostedzone/${zone}`;
 
-export class Route53TrafficRouter implements TrafficRouter<Route53Route> {
-  private readonly aws: AwsCaller;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly syncTimeoutMs: number;
-  private readonly pollMs: number;
+/**
+ * Reading the records' weights (describe, verifyWeights): all the drift check needs, so analyze's bundle leaves the
+ * writes out (Route53TrafficRouter adds them).
+ */
+export class Route53RouteReader implements RouteReader<Route53Route> {
+  protected readonly aws: AwsCaller;
 
   constructor(
-    private readonly route53: Route53Client,
-    options: Route53RouterOptions = {},
+    protected readonly route53: Route53Client,
+    options: AdapterOptions = {},
   ) {
     this.aws = new AwsCaller(options.retry);
-    this.sleep = options.retry?.sleep ?? realSleep;
-    this.syncTimeoutMs = options.syncTimeoutMs ?? 40_000;
-    this.pollMs = options.pollMs ?? 1000;
   }
 
   /** The records' weights by target group (others by `SetIdentifier <id>`); refuses a group it cannot weight. */
@@ -82,40 +80,6 @@ export class Route53TrafficRouter implements TrafficRouter<Route53Route> {
     return weights;
   }
 
-  async setWeights(route: Route53Route, canaryPercent: number): Promise<void> {
-    const weights = recordWeights(canaryPercent);
-    const { stable, canary } = this.pair(route, await this.records(route));
-    // Already holding the share (an earlier attempt's change, perhaps still PENDING): a new UPSERT would only start
-    // a new PENDING change and the wait for INSYNC over again. Applied: the caller verifies the weights.
-    if (holds(stable, weights.stable, route) && holds(canary, weights.canary, route)) return;
-    const upsert = (record: ResourceRecordSet, weight: number) => ({
-      Action: 'UPSERT' as const,
-      ResourceRecordSet: {
-        ...record,
-        Weight: weight,
-        ...(record.AliasTarget ? {} : { TTL: route.ttlSeconds }),
-      },
-    });
-    const out = await this.aws.call(
-      `${IAM}:ChangeResourceRecordSets`,
-      zoneArn(route.hostedZoneId),
-      () =>
-        this.route53.send(
-          new ChangeResourceRecordSetsCommand({
-            HostedZoneId: route.hostedZoneId,
-            ChangeBatch: {
-              Comment: `canary ${canaryPercent}%`,
-              Changes: [upsert(stable, weights.stable), upsert(canary, weights.canary)],
-            },
-          }),
-        ),
-      { notFound: this.notFound(route) },
-    );
-    const id = out.ChangeInfo?.Id;
-    if (out.ChangeInfo?.Status === 'INSYNC' || !id) return;
-    await this.waitInSync(id);
-  }
-
   /** True when the two records hold the share's ratio and no other record of the name takes answers. */
   async verifyWeights(route: Route53Route, canaryPercent: number): Promise<boolean> {
     const expected = recordWeights(canaryPercent);
@@ -128,28 +92,8 @@ export class Route53TrafficRouter implements TrafficRouter<Route53Route> {
     return !others && stable + canary > 0 && stable * expected.canary === canary * expected.stable;
   }
 
-  private async waitInSync(changeId: string): Promise<void> {
-    let waited = 0;
-    for (let delay = this.pollMs; ; delay = Math.min(delay * 2, 8000)) {
-      const status = await this.aws.call(`${IAM}:GetChange`, changeId, async () => {
-        const out = await this.route53.send(new GetChangeCommand({ Id: changeId }));
-        return out.ChangeInfo?.Status;
-      });
-      if (status === 'INSYNC') return;
-      if (waited >= this.syncTimeoutMs) {
-        throw new TransientError(
-          `Route 53 change ${changeId} still ${status ?? 'PENDING'} after ${Math.round(waited / 1000)} s: the records hold the new weights, not yet on every Route 53 DNS server`,
-        );
-      }
-      // The last poll at the bound, not past it: the function's timeout is not far behind.
-      const next = Math.min(delay, this.syncTimeoutMs - waited);
-      await this.sleep(next);
-      waited += next;
-    }
-  }
-
   /** The records of the route's name and type, every page. */
-  private async records(route: Route53Route): Promise<ResourceRecordSet[]> {
+  protected async records(route: Route53Route): Promise<ResourceRecordSet[]> {
     const name = route.recordName;
     const found: ResourceRecordSet[] = [];
     let start: { name: string; type: string; id?: string } | undefined = { name, type: route.recordType };
@@ -190,7 +134,7 @@ export class Route53TrafficRouter implements TrafficRouter<Route53Route> {
   }
 
   /** The stable and canary records; TargetNotFound when one is missing, ConfigInvalid when one is not weighted. */
-  private pair(
+  protected pair(
     route: Route53Route,
     records: ResourceRecordSet[],
   ): { stable: ResourceRecordSet; canary: ResourceRecordSet } {
@@ -215,7 +159,74 @@ export class Route53TrafficRouter implements TrafficRouter<Route53Route> {
     };
   }
 
-  private notFound(route: Route53Route): Record<string, string> {
+  protected notFound(route: Route53Route): Record<string, string> {
     return { NoSuchHostedZone: `hosted zone ${route.hostedZoneId} does not exist` };
+  }
+}
+
+export class Route53TrafficRouter extends Route53RouteReader implements TrafficRouter<Route53Route> {
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly syncTimeoutMs: number;
+  private readonly pollMs: number;
+
+  constructor(route53: Route53Client, options: Route53RouterOptions = {}) {
+    super(route53, options);
+    this.sleep = options.retry?.sleep ?? realSleep;
+    this.syncTimeoutMs = options.syncTimeoutMs ?? 40_000;
+    this.pollMs = options.pollMs ?? 1000;
+  }
+
+  async setWeights(route: Route53Route, canaryPercent: number): Promise<void> {
+    const weights = recordWeights(canaryPercent);
+    const { stable, canary } = this.pair(route, await this.records(route));
+    // Already holding the share (an earlier attempt's change, perhaps still PENDING): a new UPSERT would only start
+    // a new PENDING change and the wait for INSYNC over again. Applied: the caller verifies the weights.
+    if (holds(stable, weights.stable, route) && holds(canary, weights.canary, route)) return;
+    const upsert = (record: ResourceRecordSet, weight: number) => ({
+      Action: 'UPSERT' as const,
+      ResourceRecordSet: {
+        ...record,
+        Weight: weight,
+        ...(record.AliasTarget ? {} : { TTL: route.ttlSeconds }),
+      },
+    });
+    const out = await this.aws.call(
+      `${IAM}:ChangeResourceRecordSets`,
+      zoneArn(route.hostedZoneId),
+      () =>
+        this.route53.send(
+          new ChangeResourceRecordSetsCommand({
+            HostedZoneId: route.hostedZoneId,
+            ChangeBatch: {
+              Comment: `canary ${canaryPercent}%`,
+              Changes: [upsert(stable, weights.stable), upsert(canary, weights.canary)],
+            },
+          }),
+        ),
+      { notFound: this.notFound(route) },
+    );
+    const id = out.ChangeInfo?.Id;
+    if (out.ChangeInfo?.Status === 'INSYNC' || !id) return;
+    await this.waitInSync(id);
+  }
+
+  private async waitInSync(changeId: string): Promise<void> {
+    let waited = 0;
+    for (let delay = this.pollMs; ; delay = Math.min(delay * 2, 8000)) {
+      const status = await this.aws.call(`${IAM}:GetChange`, changeId, async () => {
+        const out = await this.route53.send(new GetChangeCommand({ Id: changeId }));
+        return out.ChangeInfo?.Status;
+      });
+      if (status === 'INSYNC') return;
+      if (waited >= this.syncTimeoutMs) {
+        throw new TransientError(
+          `Route 53 change ${changeId} still ${status ?? 'PENDING'} after ${Math.round(waited / 1000)} s: the records hold the new weights, not yet on every Route 53 DNS server`,
+        );
+      }
+      // The last poll at the bound, not past it: the function's timeout is not far behind.
+      const next = Math.min(delay, this.syncTimeoutMs - waited);
+      await this.sleep(next);
+      waited += next;
+    }
   }
 }

@@ -4,7 +4,7 @@ import { RolloutAbortedError, TrafficDriftedError, WeightsNotAppliedError } from
 import { trafficDrift } from '../../core/plan';
 import type { RolloutDoc, RolloutRecord, Route } from '../../core/rollout';
 import { configuredTargetGroups, routeLabel, routeOf, routeWeights } from '../../core/routes';
-import type { Clock, RolloutStore, TrafficRouter, WeightOptions } from '../../ports';
+import type { Clock, RolloutStore, RouteReader, TrafficRouter, WeightOptions } from '../../ports';
 
 const VERIFY_ATTEMPTS = 10;
 const VERIFY_BASE_DELAY_MS = 250;
@@ -70,7 +70,7 @@ export async function moveTraffic(
  * first (the one every weight change ends with); the listener is described only to name what changed.
  */
 export async function checkDrift(
-  deps: { router: TrafficRouter },
+  deps: { router: RouteReader },
   route: Route,
   expectedPercent: number,
   options: WeightOptions = {},
