@@ -64,8 +64,8 @@ export type Route = z.output<typeof routeSchema>;
 
 /**
  * The config a rollout started with. It was validated before the rollout started, with the schema synth and the
- * deploy validate it with (start-rollout takes it from the catalog, which validates what it reads), and travels
- * unchanged in the execution's input: the tasks check only that it is there, so they bundle no config schema, and
+ * deploy validate it with (start-rollout takes it from the catalog, whose configs the deploy validated and
+ * sealed), and travels unchanged in the execution's input: the tasks check only that it is there, so they bundle no config schema, and
  * fill the defaults of the fields added since executions first carried it (core/started-config.ts).
  */
 const startedConfig = z.pipe(

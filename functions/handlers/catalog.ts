@@ -1,6 +1,6 @@
 /**
  * The service catalog of the handlers that read service configs (start-rollout, reconcile), apart from aws.ts:
- * reading the catalog validates each config with the schema of synth and publish, which no other handler bundles.
+ * reading it checks each config's seal (the deploy validated and sealed it; adapters/aws/config-catalog.ts).
  */
 import { DynamoServiceCatalog } from '../adapters/aws/config-catalog';
 import type { ServiceCatalog } from '../ports';

@@ -185,7 +185,7 @@ export class DynamoServiceCatalog implements ServiceCatalog {
     this.cache = new BoundedCache(options.cache);
   }
 
-  /** The service's config, validated once when read (a bad item is read and refused again next time). */
+  /** The service's config, its seal checked once when read (a bad item is read and refused again next time). */
   async byName(service: string): Promise<ServiceConfig | undefined> {
     return (await this.cache.getOrLoad(serviceKey(service), async () => {
       const item = await this.get(serviceKey(service));
