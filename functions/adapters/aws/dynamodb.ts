@@ -8,7 +8,7 @@ import type { AbortReason } from '../../core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from '../../core/history';
 import type { AcceptedPush, SeenImage } from '../../core/pushes';
 import type { PauseMark, RolloutDoc, RolloutRecord, ServiceLock, WaitToken } from '../../core/rollout';
-import type { HistoryPage, RolloutStore } from '../../ports';
+import type { AbortMark, HistoryPage, RolloutStore } from '../../ports';
 import * as history from './dynamodb/history';
 import * as lock from './dynamodb/lock';
 import * as pushes from './dynamodb/pushes';
@@ -87,7 +87,7 @@ export class DynamoRolloutStore implements RolloutStore {
   clearWait(rolloutId: string, token: string): Promise<void> {
     return waits.clearWait(this.table, rolloutId, token);
   }
-  markAborted(rolloutId: string, reason: AbortReason, message: string, at: Date): Promise<RolloutRecord> {
+  markAborted(rolloutId: string, reason: AbortReason, message: string, at: Date): Promise<AbortMark> {
     return waits.markAborted(this.table, rolloutId, reason, message, at);
   }
 
