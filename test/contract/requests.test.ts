@@ -58,7 +58,13 @@ import {
 } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetGroupsCommand, GetTimeSeriesServiceStatisticsCommand, XRayClient } from '@aws-sdk/client-xray';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { awsOperations } from '../../cli/aws';
 import { FUNCTION_NEEDS } from '../../cli/check/permissions';
@@ -729,6 +735,30 @@ const CASES: Case[] = [
       await store.setPause(rollout.rolloutId, undefined, 'operator', at.toISOString());
       await store.listByService(LONGEST_SERVICE, 20);
       await store.releaseLock(LONGEST_SERVICE, rollout.rolloutId, at);
+    },
+  },
+  {
+    name: 'DynamoDB: an abort marked only while the rollout holds its service (record and lock read, the mark conditioned on a live status)',
+    covers: ['DynamoDB GetItem', 'DynamoDB UpdateItem'],
+    run: async () => {
+      const items: Record<string, Record<string, unknown>> = {
+        [`ROLLOUT#${rollout.rolloutId}`]: { ...record, pk: `ROLLOUT#${rollout.rolloutId}`, sk: 'RECORD' },
+        [`SERVICE#${LONGEST_SERVICE}`]: {
+          pk: `SERVICE#${LONGEST_SERVICE}`,
+          sk: 'LOCK',
+          service: LONGEST_SERVICE,
+          rolloutId: rollout.rolloutId,
+          acquiredAt: record.createdAt,
+        },
+      };
+      mocks.doc.on(GetCommand).callsFake((input) => ({ Item: items[(input.Key as { pk: string }).pk] }));
+      mocks.doc.on(UpdateCommand).resolves({ Attributes: items[`ROLLOUT#${rollout.rolloutId}`] });
+      const store = new DynamoRolloutStore(clients.doc, 'canary-rollouts', noWait);
+      const mark = await store.markAborted(rollout.rolloutId, 'AlarmFired', 'alarm', new Date());
+      expect(mark.holds).toBe(true);
+      expect(mocks.doc.commandCalls(UpdateCommand)[0]?.args[0].input.ConditionExpression).toBe(
+        'attribute_exists(pk) AND #status IN (:live0, :live1, :live2)',
+      );
     },
   },
   {
