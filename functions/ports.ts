@@ -176,6 +176,8 @@ export type RolloutEvent = RolloutEventBase &
     /** A failed analysis paused the rollout with 100% on stable (analysis.onFailure 'pause'): pages. */
     | { type: 'rollout.paused' }
     | { type: 'rollback.failed' }
+    /** A pause on failure is over (`canary retry`): its incident is resolved; nobody is paged. */
+    | { type: 'pause.ended'; resolves: string[] }
   );
 
 export interface Notifier {

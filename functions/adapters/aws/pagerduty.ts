@@ -1,6 +1,7 @@
 /**
  * Notifier that opens PagerDuty incidents through the Events API v2, for the severities core says page
- * (`pages`). One incident per rollout (dedup_key = rollout id), and one per pause. The routing key comes from Secrets Manager (the
+ * (`pages`). One incident per rollout (dedup_key = rollout id), and one per pause, resolved when the pause is over
+ * (the event's `resolves`). The routing key comes from Secrets Manager (the
  * service's own secret, else the controller's default), each secret read once per cold start, and never appears
  * in an error or a log line.
  */
@@ -8,7 +9,7 @@
 import { TransientError } from '../../core/errors';
 import { pages } from '../../core/notification';
 import type { Notifier, RolloutEvent } from '../../ports';
-import { pagerDutyTrigger } from '../../views/notification';
+import { pagerDutyResolve, pagerDutyTrigger } from '../../views/notification';
 import { backoffDelay, realSleep } from './sdk';
 import { routingKeyFrom } from './secretsmanager';
 
@@ -72,12 +73,25 @@ export class PagerDutyNotifier implements Notifier {
     return source;
   }
 
+  /** A trigger when the event pages, then a resolve of each incident it closes (`resolves`). */
   async notify(event: RolloutEvent): Promise<void> {
-    if (!pages(event.severity)) return;
+    const resolves = event.resolves ?? [];
+    if (!pages(event.severity) && resolves.length === 0) return;
     const secret = this.sourceFor(event);
     if (!secret) return;
     const routingKey = routingKeyFrom(await secret.get(), secret.secretId);
-    const body = JSON.stringify(pagerDutyTrigger(event, routingKey));
+    if (pages(event.severity))
+      await this.send(event, secret, routingKey, pagerDutyTrigger(event, routingKey));
+    for (const key of resolves) await this.send(event, secret, routingKey, pagerDutyResolve(key, routingKey));
+  }
+
+  private async send(
+    event: RolloutEvent,
+    secret: RoutingKeySource,
+    routingKey: string,
+    request: { event_action: string },
+  ): Promise<void> {
+    const body = JSON.stringify(request);
     const redact = (text: string) => text.split(routingKey).join('[redacted]');
     let last = '';
     for (let attempt = 0; attempt < this.attempts; attempt++) {
@@ -110,12 +124,12 @@ export class PagerDutyNotifier implements Notifier {
         continue;
       }
       throw new Error(
-        `PagerDuty rejected the ${event.type} event for ${event.rolloutId} (HTTP ${response.status})${detail ? `: ${detail}` : ''}; ` +
+        `PagerDuty rejected the ${request.event_action} of the ${event.type} event for ${event.rolloutId} (HTTP ${response.status})${detail ? `: ${detail}` : ''}; ` +
           `check the routing key in ${secret.secretId}`,
       );
     }
     throw new TransientError(
-      `PagerDuty did not accept the ${event.type} event for ${event.rolloutId} after ${this.attempts} attempts: ${last}`,
+      `PagerDuty did not accept the ${request.event_action} of the ${event.type} event for ${event.rolloutId} after ${this.attempts} attempts: ${last}`,
     );
   }
 }
