@@ -346,6 +346,50 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'Route 53: a truncated listing followed from NextRecordIdentifier; a retry finding the share set polls its own change',
+    covers: ['Route 53 ListResourceRecordSets', 'Route 53 ChangeResourceRecordSets', 'Route 53 GetChange'],
+    run: async () => {
+      const weighted = (id: string, weight: number) => ({
+        Name: 'api.example.com.',
+        Type: 'CNAME' as const,
+        SetIdentifier: id,
+        Weight: weight,
+        TTL: 60,
+        ResourceRecords: [{ Value: `${id}.us-east-1.elb.amazonaws.com` }],
+      });
+      const page = (records: ReturnType<typeof weighted>[], next?: string) => ({
+        ResourceRecordSets: records,
+        IsTruncated: next !== undefined,
+        MaxItems: 1,
+        ...(next ? { NextRecordName: 'api.example.com.', NextRecordType: 'CNAME' as const } : {}),
+        ...(next ? { NextRecordIdentifier: next } : {}),
+      });
+      mocks.route53
+        .on(ListResourceRecordSetsCommand)
+        .resolvesOnce(page([weighted('blue', 1)], 'green'))
+        .resolvesOnce(page([weighted('green', 0)]))
+        .resolvesOnce(page([weighted('blue', 9)], 'green'))
+        .resolves(page([weighted('green', 1)]));
+      const info = { Id: '/change/C2682N5HXP0BZ4', SubmittedAt: new Date('2026-03-14T09:30:00Z') };
+      mocks.route53
+        .on(ChangeResourceRecordSetsCommand)
+        .resolves({ ChangeInfo: { ...info, Status: 'PENDING' } });
+      mocks.route53
+        .on(GetChangeCommand)
+        .resolvesOnce({ ChangeInfo: { ...info, Status: 'PENDING' } })
+        .resolves({ ChangeInfo: { ...info, Status: 'INSYNC' } });
+      const router = new Route53TrafficRouter(clients.route53, { ...noWait, syncTimeoutMs: 0 });
+      const r = route53Route({
+        recordType: 'CNAME',
+        stableSetIdentifier: 'blue',
+        canarySetIdentifier: 'green',
+      });
+      await expect(router.setWeights(r, 10)).rejects.toMatchObject({ name: 'Transient' });
+      await router.setWeights(r, 10);
+      expect(mocks.route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
+    },
+  },
+  {
     name: 'ALB: weights on the listener, the header rule created behind a Cognito action',
     covers: [
       'Elastic Load Balancing v2 DescribeRules',
