@@ -24,10 +24,17 @@ const ABOVE_MAX_WITH_ZOD: Record<string, { ratio: number; why: string }> = {
   },
   notify: { ratio: 1.16, why: 'writes the notifications (headline, evidence text) and pages PagerDuty' },
   reconcile: {
-    ratio: 1.21,
+    ratio: 1.212,
     why: 'repairs any rollout: the rollback, the ECS deployer, route checks, notification text, the catalog',
   },
-  'request-approval': { ratio: 1.16, why: 'writes the approval notification (headline, evidence text)' },
+  'request-approval': {
+    ratio: 1.162,
+    why: 'writes the approval notification (headline, evidence text); resolves a pause incident on PagerDuty',
+  },
+  rollback: {
+    ratio: 1.152,
+    why: "puts stable back, restores it, quarantines; the store's abort mark written only while the rollout holds its service",
+  },
   'set-weight': {
     ratio: 1.16,
     why: 'the ECS deployer and its capacity reads, route checks, listener weights, the held weight of a pause',

@@ -76,17 +76,13 @@ export async function markAborted(
   if (!found) return { holds: false, record: undefined, holder: undefined };
   const holder = (await getLock(t, found.service))?.rolloutId;
   if (!holdsService(found, holder)) return { holds: false, record: found, holder };
-  const live = [...LIVE_STATUSES];
+  const live = Object.fromEntries([...LIVE_STATUSES].map((status, i) => [`:live${i}`, status]));
   const record = await t.updateRecordIf(
     rolloutId,
     'SET #abort = if_not_exists(#abort, :abort)',
     { '#abort': 'abort', '#status': 'status' },
-    {
-      ':abort': { reason, message, at: at.toISOString() },
-      ...Object.fromEntries(live.map((status, i) => [`:live${i}`, status])),
-    },
-    `#status IN (${live.map((_, i) => `:live${i}`).join(', ')})`,
+    { ':abort': { reason, message, at: at.toISOString() }, ...live },
+    `#status IN (${Object.keys(live).join(', ')})`,
   );
-  if (record) return { holds: true, record };
-  return { holds: false, record: await getRollout(t, rolloutId), holder };
+  return record ? { holds: true, record } : { holds: false, record: await getRollout(t, rolloutId), holder };
 }
