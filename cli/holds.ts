@@ -5,7 +5,7 @@
 import { pauseRefusal, resumeRefusal, retryRefusal } from '../functions/core/pause';
 import type { RolloutRecord } from '../functions/core/rollout';
 import { freeText } from '../functions/core/text';
-import type { TrafficRouter } from '../functions/ports';
+import type { Executions, TrafficRouter } from '../functions/ports';
 import {
   type Decider,
   type DecisionDeps,
@@ -91,13 +91,13 @@ export async function retry(
  */
 export function stableAtOnce(
   router: TrafficRouter | undefined,
-  deps: Pick<DecisionDeps, 'store' | 'clock'>,
+  deps: Pick<DecisionDeps, 'store' | 'clock'> & { executions: Executions },
   record: RolloutRecord,
 ): { putStableBack?: (marked: boolean) => Promise<void>; said: () => string } {
   const route = record.route;
   if (!router || !route) return { said: () => '' };
   let said = '';
-  const stable = stableAfterAbort({ ...deps, router }, record.rolloutId, route);
+  const stable = stableAfterAbort({ ...deps, router }, record, route);
   return {
     putStableBack: async (marked) => {
       try {

@@ -184,6 +184,8 @@ export class Operations {
       yieldToEarlier: true,
       ...(traffic.putStableBack ? { putStableBack: traffic.putStableBack } : {}),
     });
+    if (outcome.status === 'notHolding')
+      throw new OperationError(`${outcome.why}: no traffic was moved, nothing was aborted`, 'not-found');
     const { marked } = outcome;
     if (outcome.status === 'alreadyStopping')
       return {

@@ -179,6 +179,8 @@ export type RolloutEvent = RolloutEventBase &
     /** A failed analysis paused the rollout with 100% on stable (analysis.onFailure 'pause'): pages. */
     | { type: 'rollout.paused' }
     | { type: 'rollback.failed' }
+    /** A pause on failure is over (`canary retry`): its incident is resolved; nobody is paged. */
+    | { type: 'pause.ended'; resolves: string[] }
   );
 
 /** An event that carries no verdict (a refusal, the reconciler's rollback): worded without the verdicts' text. */
@@ -266,8 +268,12 @@ export interface RolloutStore {
   setWait(rolloutId: string, wait: WaitToken): Promise<boolean>;
   /** Clear the wait only if it is still `token` (a newer wait is left alone). */
   clearWait(rolloutId: string, token: string): Promise<void>;
-  /** Mark the rollout for abort; the first reason wins. Returns the record as stored. */
-  markAborted(rolloutId: string, reason: AbortReason, message: string, at: Date): Promise<RolloutRecord>;
+  /**
+   * Mark the rollout for abort, the first reason winning, only while it still holds its service: its status is
+   * not terminal and the service's lock is its own (core/rollout.ts holdsService). Otherwise nothing is written
+   * and the answer says what was found, so whoever aborts moves no traffic a newer rollout owns.
+   */
+  markAborted(rolloutId: string, reason: AbortReason, message: string, at: Date): Promise<AbortMark>;
 
   appendHistory(rolloutId: string, entry: HistoryEntry): Promise<void>;
   /**
@@ -285,6 +291,14 @@ export interface RolloutStore {
   getServingTargetGroup(service: string): Promise<string | undefined>;
   setServingTargetGroup(service: string, targetGroupArn: string): Promise<void>;
 }
+
+/**
+ * What markAborted did: `holds`, the mark stored (or an earlier one kept) on the record as it is now; or nothing
+ * written, with the record (if any) and the service's lock holder (if any) it found.
+ */
+export type AbortMark =
+  | { holds: true; record: RolloutRecord }
+  | { holds: false; record: RolloutRecord | undefined; holder: string | undefined };
 
 /** A bounded slice of a rollout's history. */
 export interface HistoryPage {

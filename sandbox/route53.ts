@@ -3,9 +3,10 @@
  * the real router (functions/adapters/aws/route53.ts) sends to, and DNS answers to resolver-like clients.
  *
  * What it imitates, from AWS's documentation:
- * - ListResourceRecordSets (API reference): records sorted by name, then type, then SetIdentifier, from
- *   StartRecordName/StartRecordType/StartRecordIdentifier; names with their trailing dot; NoSuchHostedZone for a
- *   zone that does not exist.
+ * - ListResourceRecordSets (API reference): records sorted by name (labels reversed), then type, then
+ *   SetIdentifier, from StartRecordName/StartRecordType/StartRecordIdentifier; at most maxitems a page (300, the
+ *   default), IsTruncated and NextRecordName/NextRecordType/NextRecordIdentifier naming the next page's first
+ *   record; names with their trailing dot; NoSuchHostedZone for a zone that does not exist.
  * - ChangeResourceRecordSets: a batch is applied whole or not at all (InvalidChangeBatch); UPSERT creates or replaces
  *   the record of that name, type and SetIdentifier; the answer's ChangeInfo is PENDING. Weight is 0–255.
  * - GetChange: PENDING until the change "has propagated to all Route 53 DNS servers managing the hosted zone", then
@@ -37,6 +38,33 @@ interface Change {
 const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`);
 const key = (r: Pick<ResourceRecordSet, 'Name' | 'Type' | 'SetIdentifier'>) =>
   `${fqdn(r.Name ?? '').toLowerCase()}|${r.Type}|${r.SetIdentifier ?? ''}`;
+
+/** ListResourceRecordSets answers at most 300 records a page, and 300 when maxitems is not given. */
+const LIST_MAX_ITEMS = 300;
+
+/**
+ * A record's place in ListResourceRecordSets' order: "first by DNS name with the labels reversed, for example
+ * com.example.www." (its trailing dot kept), then by type; records of one name and type (weighted ones) by
+ * SetIdentifier.
+ */
+const order = (r: { Name?: string; Type?: string; SetIdentifier?: string }): string[] => [
+  `${fqdn(r.Name ?? '')
+    .toLowerCase()
+    .split('.')
+    .slice(0, -1)
+    .reverse()
+    .join('.')}.`,
+  r.Type ?? '',
+  r.SetIdentifier ?? '',
+];
+const compare = (a: string[], b: string[]): number => {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ?? '';
+    const y = b[i] ?? '';
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+};
 
 function awsError(name: string, message: string): Error {
   return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
@@ -151,16 +179,43 @@ export class LocalRoute53 extends EventEmitter {
     return change.records.length === 0 ? 'INSYNC' : 'PENDING';
   }
 
-  list(input: { HostedZoneId?: string; StartRecordName?: string; StartRecordType?: string }) {
+  /**
+   * One page of the zone's records, from the start position given: at most `MaxItems` (300, the most and the
+   * default), and when more remain, IsTruncated with NextRecordName, NextRecordType and (a record with a
+   * SetIdentifier) NextRecordIdentifier, the first record of the next page (API_ListResourceRecordSets).
+   */
+  list(input: {
+    HostedZoneId?: string;
+    StartRecordName?: string;
+    StartRecordType?: string;
+    StartRecordIdentifier?: string;
+    MaxItems?: number;
+  }) {
     const records = this.zones.get(input.HostedZoneId ?? '');
     if (!records) throw awsError('NoSuchHostedZone', `No hosted zone found with ID: ${input.HostedZoneId}`);
-    const sorted = [...records].sort((a, b) => key(a).localeCompare(key(b)));
-    const start = `${fqdn(input.StartRecordName ?? '').toLowerCase()}|${input.StartRecordType ?? ''}`;
-    const from = sorted.filter((r) => key(r) >= start);
+    if (input.StartRecordType && input.StartRecordName === undefined)
+      throw awsError('InvalidInput', 'StartRecordType requires StartRecordName');
+    const sorted = [...records].sort((a, b) => compare(order(a), order(b)));
+    const start = order({
+      Name: input.StartRecordName ?? '',
+      Type: input.StartRecordType ?? '',
+      SetIdentifier: input.StartRecordIdentifier ?? '',
+    });
+    const from = sorted.filter((r) => compare(order(r), start) >= 0);
+    const maxItems = Math.min(input.MaxItems ?? LIST_MAX_ITEMS, LIST_MAX_ITEMS);
+    const page = from.slice(0, maxItems);
+    const next = from[maxItems];
     return {
-      ResourceRecordSets: from.map(({ targetGroup: _, ...r }) => structuredClone(r)),
-      IsTruncated: false,
-      MaxItems: 300,
+      ResourceRecordSets: page.map(({ targetGroup: _, ...r }) => structuredClone(r)),
+      IsTruncated: next !== undefined,
+      MaxItems: maxItems,
+      ...(next
+        ? {
+            NextRecordName: next.Name,
+            NextRecordType: next.Type,
+            ...(next.SetIdentifier ? { NextRecordIdentifier: next.SetIdentifier } : {}),
+          }
+        : {}),
     };
   }
 

@@ -4,6 +4,7 @@ import { type AbortReason, LockHeldError } from '../functions/core/errors';
 import { type HistoryEntry, readHistoryEntry, type StoredHistoryEntry } from '../functions/core/history';
 import type { AcceptedPush, SeenImage } from '../functions/core/pushes';
 import {
+  holdsService,
   type PauseMark,
   type RolloutDoc,
   type RolloutRecord,
@@ -13,7 +14,7 @@ import {
   type WaitToken,
 } from '../functions/core/rollout';
 import { unstorablePaths } from '../functions/core/stats/storable';
-import type { HistoryPage, RolloutStore } from '../functions/ports';
+import type { AbortMark, HistoryPage, RolloutStore } from '../functions/ports';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -161,16 +162,13 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
     if (record?.wait?.token === token) delete record.wait;
   }
 
-  async markAborted(
-    rolloutId: string,
-    reason: AbortReason,
-    message: string,
-    at: Date,
-  ): Promise<RolloutRecord> {
+  async markAborted(rolloutId: string, reason: AbortReason, message: string, at: Date): Promise<AbortMark> {
+    // As the DynamoDB adapter: written only while the rollout is live and the service's lock is its own.
     const record = this.rollouts.get(rolloutId);
-    if (!record) throw new Error(`no rollout ${rolloutId}`);
+    const holder = record ? this.locks.get(record.service)?.rolloutId : undefined;
+    if (!record || !holdsService(record, holder)) return { holds: false, record: clone(record), holder };
     record.abort ??= { reason, message, at: at.toISOString() };
-    return clone(record);
+    return { holds: true, record: clone(record) };
   }
 
   async appendHistory(rolloutId: string, entry: HistoryEntry): Promise<void> {

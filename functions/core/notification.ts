@@ -23,6 +23,11 @@ export interface NotificationEvent {
    * so an acknowledged pause folds neither a later pause nor the rollback's page into it.
    */
   dedupKey?: string;
+  /**
+   * The PagerDuty incidents (dedup keys) this event closes: a pause's, once the pause is over (a retry, an abort,
+   * its timeout, the rollout's end). PagerDuty is sent a resolve for each, whatever the event's severity.
+   */
+  resolves?: string[];
 }
 
 /** One pause's incident: the rollout, the step (1-based) and when the pause began, so each pause pages anew. */

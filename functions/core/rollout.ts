@@ -117,6 +117,18 @@ export const TERMINAL_STATUSES: ReadonlySet<RolloutStatus> = new Set([
   'rollbackFailed',
 ]);
 
+/** The statuses of a rollout that has not ended: it holds its service's lock until it writes a terminal one. */
+export const LIVE_STATUSES: ReadonlySet<RolloutStatus> = new Set(['running', 'promoting', 'rollingBack']);
+
+/**
+ * Whether a rollout still holds its service, so that stopping it may move the service's traffic: its record is
+ * live and the service's lock (`holder`) is its own. Once it ended, the lock and the listener may be a newer
+ * rollout's.
+ */
+export function holdsService(record: RolloutRecord | undefined, holder: string | undefined): boolean {
+  return record !== undefined && LIVE_STATUSES.has(record.status) && holder === record.rolloutId;
+}
+
 export interface WaitToken {
   token: string;
   /** `failure`: paused on a failed analysis, traffic on stable, for `canary retry` or `canary abort`. */

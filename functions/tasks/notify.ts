@@ -33,8 +33,11 @@ export interface NotifyDeps {
 
 const input = z.object({
   rollout: rolloutDocSchema,
-  /** `paused`: a failed analysis under analysis.onFailure 'pause' (traffic on stable, the canary kept): pages. */
-  outcome: z.enum(['promoted', 'rolledBack', 'rollbackFailed', 'paused']),
+  /**
+   * `paused`: a failed analysis under analysis.onFailure 'pause' (traffic on stable, the canary kept): pages.
+   * `resumed`: `canary retry` ended that pause: its incident is resolved (PagerDuty only).
+   */
+  outcome: z.enum(['promoted', 'rolledBack', 'rollbackFailed', 'paused', 'resumed']),
   error: z.optional(caughtErrorSchema),
   /** What the rollback's traffic phase did (absent for a promotion or a rollback that failed). */
   rollback: z.optional(trafficOutcomeSchema),
@@ -55,6 +58,13 @@ export function makeNotify(deps: NotifyDeps) {
       });
       return undefined;
     });
+    // The incident of a pause on failure the record still shows is resolved once that pause is over: a retry, or
+    // the rollout's end (an abort or the pause's timeout roll back). Without the record, nothing to resolve is known.
+    const pauseKey =
+      record?.paused?.cause === 'failure'
+        ? pauseDedupKey(rollout.rolloutId, record.currentStep ?? 0, record.paused.at)
+        : undefined;
+    if (asked === 'resumed') return resolvePause(deps, rollout, pauseKey);
     // A retried task can fail after the first attempt finished the promotion (its result lost, Lambda.Unknown):
     // the workflow then rolls back a rollout the record shows promoted. Tell what happened; a promotion never pages.
     const outcome = record?.status === 'promoted' || rollback?.promoted ? 'promoted' : asked;
@@ -82,24 +92,61 @@ export function makeNotify(deps: NotifyDeps) {
       channels: channelsOf(rollout.config),
       at: clock.now().toISOString(),
       // Each pause its own incident (the same on a retried notification: the pause's time is on the record).
-      ...(outcome === 'paused'
-        ? {
-            dedupKey: record?.paused
-              ? pauseDedupKey(rollout.rolloutId, record.currentStep ?? 0, record.paused.at)
-              : `${rollout.rolloutId}:pause`,
-          }
-        : {}),
+      ...(outcome === 'paused' ? { dedupKey: pauseKey ?? `${rollout.rolloutId}:pause` } : {}),
+      ...(outcome !== 'paused' && pauseKey ? { resolves: [pauseKey] } : {}),
     });
-    if (outcome !== 'promoted' && pages(event.severity) && result.failed.includes(PAGER)) {
-      deps.countOutcome?.('pageUndelivered');
+    const paging = outcome !== 'promoted' && pages(event.severity);
+    if ((paging || (outcome !== 'paused' && pauseKey)) && result.failed.includes(PAGER)) {
+      if (paging) deps.countOutcome?.('pageUndelivered');
       throw new PageNotDeliveredError(
-        `the page for the ${outcome === 'paused' ? 'pause' : 'rollback'} of ${rollout.rolloutId} was not delivered (${PAGER} failed); traffic is on stable`,
+        paging
+          ? `the page for the ${outcome === 'paused' ? 'pause' : 'rollback'} of ${rollout.rolloutId} was not delivered (${PAGER} failed); traffic is on stable`
+          : `the resolve of the pause incident of ${rollout.rolloutId} was not delivered (${PAGER} failed); traffic is on stable`,
       );
     }
     log.info('notified', { rolloutId: rollout.rolloutId, outcome, ...result });
     if (outcome !== 'paused') deps.countOutcome?.(outcome);
     return result;
   });
+}
+
+/**
+ * `canary retry` ended a pause on failure: its incident is resolved, on PagerDuty only (the history and the
+ * state-change events say the step was retried). PageNotDelivered when PagerDuty did not take it, for the
+ * workflow to retry.
+ */
+async function resolvePause(
+  deps: NotifyDeps,
+  rollout: RolloutDoc,
+  pauseKey: string | undefined,
+): Promise<{ delivered: string[]; failed: string[] }> {
+  if (!pauseKey) {
+    deps.log.info('no pause on failure on the record: no incident to resolve', {
+      rolloutId: rollout.rolloutId,
+    });
+    return { delivered: [], failed: [] };
+  }
+  const pagers = deps.notifiers.filter((n) => n.name === PAGER);
+  const result = await notifyAll(
+    { notifiers: pagers, log: deps.log },
+    {
+      type: 'pause.ended',
+      severity: 'info',
+      rolloutId: rollout.rolloutId,
+      service: rollout.service,
+      image: imageLabel(rollout.image),
+      summary: `${rollout.service}: the pause of ${imageLabel(rollout.image)} ended: the step is retried`,
+      channels: channelsOf(rollout.config),
+      at: deps.clock.now().toISOString(),
+      resolves: [pauseKey],
+    },
+  );
+  if (result.failed.includes(PAGER))
+    throw new PageNotDeliveredError(
+      `the resolve of the pause incident of ${rollout.rolloutId} was not delivered (${PAGER} failed)`,
+    );
+  deps.log.info('resolved the pause incident', { rolloutId: rollout.rolloutId, dedupKey: pauseKey });
+  return result;
 }
 
 type OutcomeEvent = Pick<
@@ -112,7 +159,7 @@ type OutcomeEvent = Pick<
 
 /** The event of an outcome: its type, severity (who is woken) and summary. */
 function eventFor(
-  outcome: z.output<typeof input>['outcome'],
+  outcome: Exclude<z.output<typeof input>['outcome'], 'resumed'>,
   rollout: RolloutDoc,
   label: string,
   errorName: string | undefined,

@@ -28,7 +28,7 @@ export type OnAlarmDeps = RollbackDeps;
 export function makeOnAlarm(deps: OnAlarmDeps) {
   const { store, executions, log } = deps;
 
-  async function stop(record: RolloutRecord, alarmName: string, reason: string): Promise<void> {
+  async function stop(record: RolloutRecord, alarmName: string, reason: string): Promise<string | undefined> {
     if (record.paused?.cause === 'failure') {
       // Paused on a failed analysis: 100% is on stable already (the mark is stored once it is verified) and the
       // rollout waits for a person, who sees the alarm in the history; a retry's analysis reads the alarm again.
@@ -39,16 +39,19 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
         `alarm ${alarmName} in ALARM while paused on a failed analysis (100% on stable): ${reason}`,
         { alarm: alarmName },
       );
-      return;
+      return undefined;
     }
     const route = record.route;
-    // Stable is restored even when the mark cannot be stored; the event is then retried, and the mark stored.
-    await abortRollout(deps, record, {
+    // Stable is restored even when the mark cannot be stored (when the running executions say the rollout still
+    // holds its service); the event is then retried, and the mark stored. A rollout that ended since the store was
+    // read is left alone: the listener may be a newer rollout's.
+    const outcome = await abortRollout(deps, record, {
       reason: ErrorName.AlarmFired,
       message: `alarm ${alarmName} in ALARM: ${reason}`,
       entry: { type: 'alarm', detail: { alarm: alarmName } },
-      ...(route ? { putStableBack: stableAfterAbort(deps, record.rolloutId, route) } : {}),
+      ...(route ? { putStableBack: stableAfterAbort(deps, record, route) } : {}),
     });
+    return outcome.status === 'notHolding' ? outcome.why : undefined;
   }
 
   return task('CloudWatch Alarm State Change event', alarmStateChangeEvent, async (event) => {
@@ -56,7 +59,7 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
     if (state.value !== 'ALARM')
       return { alarm: alarmName, stopped: [] as string[], ignored: `state ${state.value}` };
     const reason = state.reason ?? 'no reason given';
-    let targets: { id: string; run: () => Promise<void> }[];
+    let targets: { id: string; run: () => Promise<string | undefined> }[];
     try {
       targets = (await store.listActive())
         .filter((r) => r.alarms.includes(alarmName))
@@ -68,7 +71,10 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
       });
       targets = (await gatedExecutions(executions, alarmName)).map(({ name, doc }) => ({
         id: name,
-        run: () => stopWithoutStore(deps, name, doc, alarmName, reason),
+        run: async () => {
+          await stopWithoutStore(deps, name, doc, alarmName, reason);
+          return undefined;
+        },
       }));
     }
     const results = await Promise.allSettled(targets.map((t) => t.run()));
@@ -80,9 +86,12 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
       // EventBridge retries the event; stopping is idempotent.
       throw new Error(`alarm ${alarmName}: could not stop ${failed.map((f) => f.id).join(', ')}`);
     }
-    const stopped = targets.map((t) => t.id);
-    log.info('alarm handled', { alarmName, stopped });
-    return { alarm: alarmName, stopped };
+    // Each target's answer: undefined when stopped, or why it was left alone (it no longer holds its service).
+    const answers = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+    const stopped = targets.filter((_, i) => answers[i] === undefined).map((t) => t.id);
+    const ended = targets.flatMap((t, i) => (answers[i] ? [{ id: t.id, why: answers[i] }] : []));
+    log.info('alarm handled', { alarmName, stopped, ...(ended.length > 0 ? { ended } : {}) });
+    return { alarm: alarmName, stopped, ...(ended.length > 0 ? { ended } : {}) };
   });
 }
 

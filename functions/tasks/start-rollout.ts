@@ -253,13 +253,20 @@ async function supersede(deps: StartRolloutDeps, holder: string, doc: RolloutDoc
   // Pending first, then look for the holder's record: a holder that is still starting writes its record,
   // then looks for a pending image. One of the two sees the other, so the holder never runs to the end.
   const held = await store.getRollout(holder);
-  if (held)
-    await abortRollout(deps, held, {
-      reason: ErrorName.Superseded,
-      message: `superseded by ${imageLabel(doc.image)}`,
-      entry: { type: 'superseded', detail: { by: doc.rolloutId } },
-    });
-  log.info('superseding a rollout', { service: doc.service, holder, next: doc.rolloutId });
+  // A holder that ended since (its lock handed to this one, or given up) is not marked: nothing to stop.
+  const outcome = held
+    ? await abortRollout(deps, held, {
+        reason: ErrorName.Superseded,
+        message: `superseded by ${imageLabel(doc.image)}`,
+        entry: { type: 'superseded', detail: { by: doc.rolloutId } },
+      })
+    : undefined;
+  log.info('superseding a rollout', {
+    service: doc.service,
+    holder,
+    next: doc.rolloutId,
+    ...(outcome?.status === 'notHolding' ? { ended: outcome.why } : {}),
+  });
 }
 
 /**

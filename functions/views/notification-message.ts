@@ -154,3 +154,11 @@ export function pagerDutyTriggerIn<E extends NotificationEvent>(
     ...(event.links ? { links: Object.entries(event.links).map(([text, href]) => ({ href, text })) } : {}),
   };
 }
+
+/**
+ * A PagerDuty Events API v2 `resolve` of the incident `dedupKey` names (PagerDuty Developer Documentation, Events
+ * API v2, "Send an Alert Event": a resolve carries the routing key, the action and the dedup_key, no payload).
+ */
+export function pagerDutyResolve(dedupKey: string, routingKey: string) {
+  return { routing_key: routingKey, event_action: 'resolve' as const, dedup_key: dedupKey };
+}

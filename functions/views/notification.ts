@@ -17,7 +17,7 @@ import {
 } from './notification-message';
 
 export type { NotificationEvent } from '../core/notification';
-export type { SnsMessage } from './notification-message';
+export { pagerDutyResolve, type SnsMessage } from './notification-message';
 
 /** The sentence a message leads with, for the event's type (and its verdict, when it carries one). */
 export function eventSentence(event: NotificationEvent): string {

@@ -120,7 +120,7 @@ export class FaultInjector extends InvocationFaults {
   /** What an operator does once a wait is stored: ends the bake early, or answers the approval. */
   protected afterSuccess(fn: string, n: number, event: unknown): void {
     const rolloutId = FaultInjector.rolloutOf(event);
-    if (fn === 'Bake' && (event as { kind?: string }).kind === 'failure') this.answerPause(rolloutId);
+    if (fn === 'Bake' && (event as { kind?: string }).kind === 'failure') this.answerPause(rolloutId, event);
     else if (fn === 'Bake') this.operate(rolloutId, 'bake');
     if (fn === 'RequestApproval') {
       const reject = this.find(fn, n, ['reject'])[0];
@@ -137,16 +137,22 @@ export class FaultInjector extends InvocationFaults {
 
   /** Pauses on a failed analysis seen, by rollout. */
   private readonly pauses = new Map<string, number>();
+  private readonly distinctPauses = new Map<string, Set<string>>();
 
   /**
    * A rollout paused on a failed analysis (its wait is stored): check what the pause promises (100% on stable, the
    * canary still running, on-call paged), then answer as the schedule says.
    */
-  private answerPause(rolloutId: string | undefined): void {
+  private answerPause(rolloutId: string | undefined, event: unknown): void {
     const world = this.world;
     if (!world || !rolloutId) return;
     const n = (this.pauses.get(rolloutId) ?? 0) + 1;
     this.pauses.set(rolloutId, n);
+    // A pause is its step and its place among the step's analyses (a repeated invocation of its wait is the same).
+    const { step, analyses } = event as { step?: { index?: number }; analyses?: number };
+    const distinct = this.distinctPauses.get(rolloutId) ?? new Set<string>();
+    distinct.add(`${step?.index}:${analyses}`);
+    this.distinctPauses.set(rolloutId, distinct);
     const groups = configuredTargetGroups(world.config().traffic);
     const canaryPercent = world.appliedCanaryPercent();
     if (canaryPercent !== 0)
@@ -155,10 +161,16 @@ export class FaultInjector extends InvocationFaults {
       );
     if (!world.backends.get(groups.canary))
       this.violations.push('paused on a failure with the canary scaled down');
-    const paged = world.receiver.messages.some(
-      (m) => m.channel === 'pagerduty' && String(m.body.dedup_key).startsWith(`${rolloutId}:pause:`),
+    // Each pause pages its own incident: as many incidents triggered as pauses seen (an earlier pause's resolve is
+    // no page).
+    const incidents = new Set(
+      world.receiver.messages
+        .filter((m) => m.channel === 'pagerduty' && m.body.event_action === 'trigger')
+        .map((m) => String(m.body.dedup_key))
+        .filter((key) => key.startsWith(`${rolloutId}:pause:`)),
     );
-    if (!paged) this.violations.push(`paused on a failure without paging (${rolloutId})`);
+    if (incidents.size < distinct.size)
+      this.violations.push(`paused on a failure without paging (${rolloutId})`);
     const answer = this.schedule.onFailure;
     if (answer === 'retry' && n === 1) this.operate(rolloutId, 'retry');
     else if (answer === 'retry' || answer === 'abort') this.operate(rolloutId, 'abort');

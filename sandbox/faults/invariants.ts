@@ -3,7 +3,7 @@ import { configuredTargetGroups } from '../../functions/core/routes';
 import { SERVER_ERRORS } from '../demo';
 import type { World } from '../world';
 import type { FaultInjector } from './injector';
-import type { Schedule } from './kinds';
+import { type Schedule, STORE_KINDS } from './kinds';
 
 /** Kinds a correct controller rides out without rolling back: the newest healthy image must end on stable. */
 const BENIGN: ReadonlySet<string> = new Set([
@@ -165,5 +165,18 @@ function checkPages(world: World, injector: FaultInjector, records: RolloutRecor
     if (!records.some((r) => r.rolloutId === rolloutId))
       v.push(`a page whose dedup_key ${k} names no rollout`);
   }
+  // Every pause is over once everything settled (retried, aborted, timed out, or its rollout ended): its incident is
+  // resolved. The notification that resolves it reads the pause from the record, so a failed store may lose it.
+  const resolved = new Set(
+    world.receiver.messages
+      .filter((m) => m.channel === 'pagerduty' && m.body.event_action === 'resolve')
+      .map((m) => String(m.body.dedup_key)),
+  );
+  const storeFailed = injector.schedule.faults.some((f) =>
+    (STORE_KINDS as readonly string[]).includes(f.kind),
+  );
+  for (const k of keys)
+    if (k.includes(':pause:') && !resolved.has(k) && !storeFailed)
+      v.push(`pause incident ${k} never resolved`);
   return v;
 }

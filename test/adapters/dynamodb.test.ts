@@ -315,17 +315,19 @@ describe('DynamoRolloutStore: rollout records', () => {
 describe('DynamoRolloutStore: waits and aborts', () => {
   it('the first abort reason wins', async () => {
     await store.putRollout(record('web-a'));
+    await store.acquireLock('web', 'web-a', at(1));
 
     const first = await store.markAborted('web-a', 'AlarmFired', 'web-5xx in ALARM', at(2));
     const second = await store.markAborted('web-a', 'Aborted', 'operator', at(3));
 
-    expect(first.abort).toEqual({
+    expect(first.record?.abort).toEqual({
       reason: 'AlarmFired',
       message: 'web-5xx in ALARM',
       at: at(2).toISOString(),
     });
-    expect(second.abort).toEqual(first.abort);
-    expect(second.status).toBe('running');
+    expect(first.holds && second.holds).toBe(true);
+    expect(second.record?.abort).toEqual(first.record?.abort);
+    expect(second.record?.status).toBe('running');
   });
 
   it('clearWait removes the wait only when it is still that token', async () => {
@@ -340,6 +342,47 @@ describe('DynamoRolloutStore: waits and aborts', () => {
     expect((await store.getRollout('web-a'))?.wait).toBeUndefined();
 
     await store.clearWait('web-a', 'token-2'); // nothing to clear: still fine
+  });
+});
+
+describe.each([
+  ['DynamoRolloutStore', () => store as RolloutStore],
+  ['the sandbox store', () => new InMemoryRolloutStore() as RolloutStore],
+])('%s: the abort mark', (_name, storeOf) => {
+  it('is stored only while the rollout is live and holds its service; otherwise nothing is written', async () => {
+    const s = storeOf();
+    await s.putRollout(record('web-old', { status: 'rolledBack' }));
+    await s.putRollout(record('web-new', { canaryPercent: 10 }));
+    await s.putRollout(record('api-a', { service: 'api' }));
+    await s.acquireLock('web', 'web-new', at(1));
+
+    // Ended, and the service's lock passed to a newer rollout: nothing written, the holder named.
+    const ended = await s.markAborted('web-old', 'Aborted', 'operator', at(2));
+    expect(ended).toMatchObject({ holds: false, holder: 'web-new' });
+    expect(ended.record?.status).toBe('rolledBack');
+    expect((await s.getRollout('web-old'))?.abort).toBeUndefined();
+
+    // Live, but the lock is not its own (nobody holds the service's lock).
+    expect(await s.markAborted('api-a', 'AlarmFired', 'alarm', at(2))).toMatchObject({ holds: false });
+    expect((await s.getRollout('api-a'))?.abort).toBeUndefined();
+
+    // Holds the lock, but its status is already terminal (it ended, its release not written yet).
+    await s.updateRollout('web-new', { status: 'promoted' });
+    expect(await s.markAborted('web-new', 'AlarmFired', 'alarm', at(3))).toMatchObject({ holds: false });
+    expect((await s.getRollout('web-new'))?.abort).toBeUndefined();
+
+    // No record at all.
+    expect(await s.markAborted('web-none', 'Aborted', 'operator', at(3))).toEqual({
+      holds: false,
+      record: undefined,
+      holder: undefined,
+    });
+
+    // Live and holding: marked.
+    await s.updateRollout('web-new', { status: 'rollingBack' });
+    const marked = await s.markAborted('web-new', 'AlarmFired', 'alarm', at(4));
+    expect(marked.holds).toBe(true);
+    expect(marked.record?.abort?.reason).toBe('AlarmFired');
   });
 });
 

@@ -205,16 +205,40 @@ describe('Route53TrafficRouter.setWeights', () => {
 });
 
 describe('Route53TrafficRouter.setWeights after a change still PENDING', () => {
-  it('sends no new change when the records already carry the share (a retry after the bound)', async () => {
-    // Prepare: the records as the earlier UPSERT left them (5% is 19:1, the configured TTL)
+  it('a retry that finds the share already set waits for its own earlier change to be INSYNC, and sends no new one', async () => {
+    // Prepare: the first attempt's change is still PENDING at the bound; the records carry 5% (19:1) since.
+    r53
+      .on(ListResourceRecordSetsCommand)
+      .resolvesOnce(listing([record('blue', 1), record('green', 0)]))
+      .resolves(listing([record('blue', 19, { TTL: 60 }), record('green', 1, { TTL: 60 })]));
+    r53.on(ChangeResourceRecordSetsCommand).resolves(change('PENDING'));
+    let polls = 0;
+    r53.on(GetChangeCommand).callsFake(async () => change(++polls < 5 ? 'PENDING' : 'INSYNC'));
+    const { router: r } = router({ syncTimeoutMs: 2000 });
+    await expect(r.setWeights(route53Route(), 5)).rejects.toBeInstanceOf(TransientError);
+    // Act: the workflow's retry, in the same execution environment
+    await r.setWeights(route53Route(), 5);
+    // Assess: it returned only once the change was INSYNC, and started no new PENDING change
+    expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
+    expect(r53.commandCalls(GetChangeCommand).map((c) => c.args[0].input.Id)).toEqual(
+      Array(5).fill('/change/C2682N5HXP0BZ4'),
+    );
+  });
+
+  it('a retry that knows no change of its own sends the same weights again and returns once that change is INSYNC', async () => {
+    // Prepare: the records as the earlier attempt (another execution environment) left them
     r53
       .on(ListResourceRecordSetsCommand)
       .resolves(listing([record('blue', 19, { TTL: 60 }), record('green', 1, { TTL: 60 })]));
     r53.on(ChangeResourceRecordSetsCommand).resolves(change('PENDING'));
+    let polls = 0;
+    r53.on(GetChangeCommand).callsFake(async () => change(++polls < 3 ? 'PENDING' : 'INSYNC'));
     // Act
     await router().router.setWeights(route53Route(), 5);
-    // Assess: no new PENDING change that would start the wait for INSYNC over again
-    expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(0);
+    // Assess: a change carrying the same weights, whose INSYNC says every Route 53 DNS server answers them
+    const sent = r53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input.ChangeBatch);
+    expect(sent.map((b) => b?.Changes?.map((c) => c.ResourceRecordSet?.Weight))).toEqual([[19, 1]]);
+    expect(r53.commandCalls(GetChangeCommand)).toHaveLength(3);
   });
 
   it('waits up to 40 s for INSYNC by default (changes generally propagate within 60 s), its last poll at the bound', async () => {

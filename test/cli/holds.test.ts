@@ -151,6 +151,27 @@ describe('canary abort', () => {
     expect((await w.store.getRollout(ROLLOUT))?.canaryPercent).toBe(0);
   });
 
+  it('moves nothing when the rollout ended and a newer one took the service between the read and the abort', async () => {
+    const { r, weights } = router();
+    const w = await setup({ wait: { token: 'tok-b', kind: 'bake', step: 1, since: '' } }, r);
+    const mark = w.store.markAborted.bind(w.store);
+    w.store.markAborted = async (...args) => {
+      // The rollout is promoted, lets its lock go, and the next one sets its canary to 10%.
+      await w.store.updateRollout(ROLLOUT, { status: 'promoted' });
+      await w.store.releaseLock('web', ROLLOUT, NOW);
+      await w.store.acquireLock('web', 'web-fedcba9876543210', NOW);
+      await r.setWeights(ROUTE, 10);
+      return mark(...args);
+    };
+    await expect(w.ops.abort('web', 'enough')).rejects.toMatchObject({
+      code: 'not-found',
+      message: `${ROLLOUT} is promoted and web's lock is held by web-fedcba9876543210: no traffic was moved, nothing was aborted`,
+    });
+    expect(weights).toEqual([10]);
+    expect(w.sent).toEqual([]);
+    expect((await w.store.getRollout(ROLLOUT))?.abort).toBeUndefined();
+  });
+
   it('aborts a rollout paused on a failure, and says when traffic could not be moved from here', async () => {
     const denied = Object.assign(new Error('not allowed'), { name: 'AccessDenied' });
     const w = await setup(pausedOnFailure, router(denied).r);

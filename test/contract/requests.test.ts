@@ -58,7 +58,13 @@ import {
 } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetGroupsCommand, GetTimeSeriesServiceStatisticsCommand, XRayClient } from '@aws-sdk/client-xray';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { awsOperations } from '../../cli/aws';
 import { FUNCTION_NEEDS } from '../../cli/check/permissions';
@@ -337,6 +343,50 @@ const CASES: Case[] = [
       mocks.route53.on(GetChangeCommand).resolves({ ChangeInfo: { ...info, Status: 'INSYNC' } });
       const r = route53Route({ recordType: 'A', stableSetIdentifier: blue, canarySetIdentifier: green });
       await new Route53TrafficRouter(clients.route53, noWait).setWeights(r, 2);
+    },
+  },
+  {
+    name: 'Route 53: a truncated listing followed from NextRecordIdentifier; a retry finding the share set polls its own change',
+    covers: ['Route 53 ListResourceRecordSets', 'Route 53 ChangeResourceRecordSets', 'Route 53 GetChange'],
+    run: async () => {
+      const weighted = (id: string, weight: number) => ({
+        Name: 'api.example.com.',
+        Type: 'CNAME' as const,
+        SetIdentifier: id,
+        Weight: weight,
+        TTL: 60,
+        ResourceRecords: [{ Value: `${id}.us-east-1.elb.amazonaws.com` }],
+      });
+      const page = (records: ReturnType<typeof weighted>[], next?: string) => ({
+        ResourceRecordSets: records,
+        IsTruncated: next !== undefined,
+        MaxItems: 1,
+        ...(next ? { NextRecordName: 'api.example.com.', NextRecordType: 'CNAME' as const } : {}),
+        ...(next ? { NextRecordIdentifier: next } : {}),
+      });
+      mocks.route53
+        .on(ListResourceRecordSetsCommand)
+        .resolvesOnce(page([weighted('blue', 1)], 'green'))
+        .resolvesOnce(page([weighted('green', 0)]))
+        .resolvesOnce(page([weighted('blue', 9)], 'green'))
+        .resolves(page([weighted('green', 1)]));
+      const info = { Id: '/change/C2682N5HXP0BZ4', SubmittedAt: new Date('2026-03-14T09:30:00Z') };
+      mocks.route53
+        .on(ChangeResourceRecordSetsCommand)
+        .resolves({ ChangeInfo: { ...info, Status: 'PENDING' } });
+      mocks.route53
+        .on(GetChangeCommand)
+        .resolvesOnce({ ChangeInfo: { ...info, Status: 'PENDING' } })
+        .resolves({ ChangeInfo: { ...info, Status: 'INSYNC' } });
+      const router = new Route53TrafficRouter(clients.route53, { ...noWait, syncTimeoutMs: 0 });
+      const r = route53Route({
+        recordType: 'CNAME',
+        stableSetIdentifier: 'blue',
+        canarySetIdentifier: 'green',
+      });
+      await expect(router.setWeights(r, 10)).rejects.toMatchObject({ name: 'Transient' });
+      await router.setWeights(r, 10);
+      expect(mocks.route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
     },
   },
   {
@@ -729,6 +779,30 @@ const CASES: Case[] = [
       await store.setPause(rollout.rolloutId, undefined, 'operator', at.toISOString());
       await store.listByService(LONGEST_SERVICE, 20);
       await store.releaseLock(LONGEST_SERVICE, rollout.rolloutId, at);
+    },
+  },
+  {
+    name: 'DynamoDB: an abort marked only while the rollout holds its service (record and lock read, the mark conditioned on a live status)',
+    covers: ['DynamoDB GetItem', 'DynamoDB UpdateItem'],
+    run: async () => {
+      const items: Record<string, Record<string, unknown>> = {
+        [`ROLLOUT#${rollout.rolloutId}`]: { ...record, pk: `ROLLOUT#${rollout.rolloutId}`, sk: 'RECORD' },
+        [`SERVICE#${LONGEST_SERVICE}`]: {
+          pk: `SERVICE#${LONGEST_SERVICE}`,
+          sk: 'LOCK',
+          service: LONGEST_SERVICE,
+          rolloutId: rollout.rolloutId,
+          acquiredAt: record.createdAt,
+        },
+      };
+      mocks.doc.on(GetCommand).callsFake((input) => ({ Item: items[(input.Key as { pk: string }).pk] }));
+      mocks.doc.on(UpdateCommand).resolves({ Attributes: items[`ROLLOUT#${rollout.rolloutId}`] });
+      const store = new DynamoRolloutStore(clients.doc, 'canary-rollouts', noWait);
+      const mark = await store.markAborted(rollout.rolloutId, 'AlarmFired', 'alarm', new Date());
+      expect(mark.holds).toBe(true);
+      expect(mocks.doc.commandCalls(UpdateCommand)[0]?.args[0].input.ConditionExpression).toBe(
+        'attribute_exists(pk) AND #status IN (:live0, :live1, :live2)',
+      );
     },
   },
   {

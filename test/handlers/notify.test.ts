@@ -16,6 +16,8 @@ import {
   handlerOf,
   installAwsMockHooks,
   ROUTING_KEY,
+  record,
+  recordItem,
   rolloutDoc,
   SERVICE_TOPIC,
   secrets,
@@ -84,6 +86,61 @@ describe('notify', () => {
       }),
     ]);
     expect(fetchMock).not.toHaveBeenCalled();
+  });
+});
+
+describe('notify: the incident of a pause on failure, once the pause is over', () => {
+  const PAUSED_AT = '2025-03-14T09:38:00.000Z';
+  const PAUSE_KEY = `${ROLLOUT_ID}:pause:2:${PAUSED_AT}`;
+  const pausedRecord = () =>
+    recordItem(
+      record({
+        currentStep: 1,
+        canaryPercent: 0,
+        paused: { cause: 'failure', at: PAUSED_AT, by: 'the workflow', via: 'workflow', weight: 0 },
+      }),
+    );
+  const sent = () => fetchMock.mock.calls.map(([, init]) => JSON.parse(String((init as RequestInit).body)));
+
+  it('an abort of the paused rollout resolves the pause incident (the deliberate rollback pages nobody)', async () => {
+    doc.on(GetCommand).resolves({ Item: pausedRecord() });
+    const handler = await handlerOf('notify');
+    await handler(
+      {
+        rollout: rolloutDoc,
+        outcome: 'rolledBack',
+        error: { Error: 'Aborted', Cause: 'aborted from the CLI' },
+      },
+      context,
+    );
+    // PagerDuty Events API v2: a resolve names the incident by its dedup_key; no payload.
+    expect(sent()).toEqual([{ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: PAUSE_KEY }]);
+  });
+
+  it('the pause timing out: the rollback pages on the rollout and resolves the pause incident', async () => {
+    doc.on(GetCommand).resolves({ Item: pausedRecord() });
+    const handler = await handlerOf('notify');
+    await handler(
+      { rollout: rolloutDoc, outcome: 'rolledBack', error: { Error: 'CanaryFailed', Cause: 'errorRate' } },
+      context,
+    );
+    expect(sent().map((b) => [b.event_action, b.dedup_key])).toEqual([
+      ['trigger', ROLLOUT_ID],
+      ['resolve', PAUSE_KEY],
+    ]);
+  });
+
+  it('a retry resolves the pause incident on PagerDuty only, and says when it could not', async () => {
+    doc.on(GetCommand).resolves({ Item: pausedRecord() });
+    const handler = await handlerOf('notify');
+    await handler({ rollout: rolloutDoc, outcome: 'resumed' }, context);
+    expect(sent()).toEqual([{ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: PAUSE_KEY }]);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+
+    fetchMock.mockResolvedValue(new Response('unavailable', { status: 503 }));
+    await expect(handler({ rollout: rolloutDoc, outcome: 'resumed' }, context)).rejects.toMatchObject({
+      name: 'PageNotDelivered',
+    });
   });
 });
 

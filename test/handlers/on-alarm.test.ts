@@ -1,6 +1,6 @@
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SendTaskFailureCommand } from '@aws-sdk/client-sfn';
-import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import {
   CANARY_STARTED,
@@ -8,6 +8,7 @@ import {
   doc,
   ecs,
   elbv2,
+  getInput,
   handlerOf,
   historyPut,
   installAwsMockHooks,
@@ -20,6 +21,7 @@ import {
   stubEnv,
   TABLE,
   TASK_TOKEN,
+  table,
   timeline,
   updateInput,
 } from '../helpers/aws-mocks';
@@ -70,6 +72,7 @@ describe('on-alarm', () => {
       wait: { token: TASK_TOKEN, kind: 'bake', step: 0, since: CANARY_STARTED },
     });
     doc.on(QueryCommand).resolves({ Items: [recordItem(active)], Count: 1, ScannedCount: 1 });
+    table({ lock: true, record: active });
     const message = `alarm web-5xx-high in ALARM: ${event.detail.state.reason}`;
     doc.on(UpdateCommand).resolves({
       Attributes: recordItem({ ...active, abort: { reason: 'AlarmFired', message, at: NOW } }),
@@ -115,12 +118,26 @@ describe('on-alarm', () => {
         ],
       },
     ]);
+    // The mark only while the rollout holds the service: its record and the service's lock read, then the mark
+    // written on the condition that its status is still live.
+    expect(doc.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
+      getInput(`ROLLOUT#${ROLLOUT_ID}`, 'RECORD'),
+      getInput('SERVICE#web', 'LOCK'),
+    ]);
     expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
-      updateInput(
-        'SET #abort = if_not_exists(#abort, :abort)',
-        { '#abort': 'abort' },
-        { ':abort': { reason: 'AlarmFired', message, at: NOW } },
-      ),
+      {
+        ...updateInput(
+          'SET #abort = if_not_exists(#abort, :abort)',
+          { '#abort': 'abort', '#status': 'status' },
+          {
+            ':abort': { reason: 'AlarmFired', message, at: NOW },
+            ':live0': 'running',
+            ':live1': 'promoting',
+            ':live2': 'rollingBack',
+          },
+        ),
+        ConditionExpression: 'attribute_exists(pk) AND #status IN (:live0, :live1, :live2)',
+      },
       updateInput('SET #f0 = :v0', { '#f0': 'canaryPercent' }, { ':v0': 0 }),
     ]);
     expect(sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input)).toEqual([
@@ -132,6 +149,8 @@ describe('on-alarm', () => {
     // The abort first (a task moving traffic reads it after its own write), then traffic (verified), then the wait.
     expect(timeline()).toEqual([
       'doc:QueryCommand',
+      'doc:GetCommand',
+      'doc:GetCommand',
       'doc:UpdateCommand',
       'elbv2:DescribeListenersCommand',
       'elbv2:DescribeTargetGroupAttributesCommand',

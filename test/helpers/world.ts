@@ -77,7 +77,7 @@ export async function expectSettled(world: World, expected: { stableTag: string 
 export function pages(world: World) {
   return world.receiver.messages
     .filter((m) => m.channel === 'pagerduty')
-    .map((m) => m.body as { dedup_key: string; payload: { severity: string } });
+    .map((m) => m.body as { event_action: string; dedup_key: string; payload: { severity: string } });
 }
 
 export function snsEvents(world: World): string[] {

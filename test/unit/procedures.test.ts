@@ -4,11 +4,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitHash } from '../../functions/core/approval-links';
+import { stepSpecs } from '../../functions/core/config';
 import { ErrorName, RolloutAbortedError } from '../../functions/core/errors';
-import type { RolloutRecord, WaitToken } from '../../functions/core/rollout';
+import { buildPlan } from '../../functions/core/plan';
+import type { RolloutDoc, RolloutRecord, WaitToken } from '../../functions/core/rollout';
 import type { Clock, Executions } from '../../functions/ports';
-import { abortRollout, holdWait, resolveApproval } from '../../functions/tasks/lib/procedures';
+import {
+  abortRollout,
+  holdWait,
+  resolveApproval,
+  stableAfterAbort,
+} from '../../functions/tasks/lib/procedures';
 import { InMemoryRolloutStore } from '../../sandbox/store';
+import { validParsedConfig } from '../helpers/config';
 
 const ROLLOUT = 'web-0123456789abcdef';
 const SERVICE = 'web';
@@ -181,6 +189,36 @@ describe('abortRollout', () => {
     expect((await store.history(ROLLOUT)).map((h) => h.type)).toEqual(['alarm']);
   });
 
+  it('moves no traffic and marks nothing when the rollout ended and a newer one took its service', async () => {
+    // Prepare: the record was read while it ran; it ended and a newer rollout holds the service before the mark.
+    const { store, record } = await running(WAIT);
+    await store.updateRollout(ROLLOUT, { status: 'promoted' });
+    await store.releaseLock(SERVICE, ROLLOUT, AT);
+    await store.putRollout({ ...record, rolloutId: 'web-newer', canaryPercent: 10 });
+    await store.acquireLock(SERVICE, 'web-newer', AT);
+    const { executions, calls } = stepFunctions();
+    const moved: boolean[] = [];
+    // Act
+    const outcome = await abortRollout({ store, clock, executions }, record, {
+      reason: ErrorName.Aborted,
+      message: 'aborted from the CLI',
+      entry: { type: 'aborted', detail: { via: 'cli', by: 'the CLI' } },
+      putStableBack: async (marked) => {
+        moved.push(marked);
+      },
+    });
+    // Assess
+    expect(outcome).toMatchObject({ status: 'notHolding' });
+    expect(outcome.status === 'notHolding' && outcome.why).toBe(
+      `${ROLLOUT} is promoted and web's lock is held by web-newer`,
+    );
+    expect(moved).toEqual([]);
+    expect(calls).toEqual([]);
+    expect((await store.getRollout(ROLLOUT))?.abort).toBeUndefined();
+    expect((await store.getRollout('web-newer'))?.canaryPercent).toBe(10);
+    expect(await store.history(ROLLOUT)).toEqual([]);
+  });
+
   it('puts stable back and throws when the mark cannot be stored', async () => {
     // Prepare
     const { store, record } = await running(WAIT);
@@ -239,5 +277,63 @@ describe('abortRollout', () => {
     expect(outcome).toMatchObject({ status: 'aborted', waitInterrupted: true, historyWritten: false });
     expect(calls).toEqual([{ method: 'sendTaskFailure', token: 'tok-1', error: ErrorName.Aborted }]);
     expect((await store.getRollout(ROLLOUT))?.abort?.reason).toBe(ErrorName.Aborted);
+  });
+});
+
+describe('stableAfterAbort, when the mark could not be stored', () => {
+  const config = validParsedConfig();
+  const DOC: RolloutDoc = {
+    rolloutId: ROLLOUT,
+    service: SERVICE,
+    image: { repository: config.repository, digest: `sha256:${'ab'.repeat(32)}` },
+    config,
+    plan: buildPlan(stepSpecs(config)),
+    trigger: 'ecr-push',
+    requestedAt: AT.toISOString(),
+  };
+  const ROUTE = { listenerArn: 'l', stableTargetGroupArn: 'tg-stable', canaryTargetGroupArn: 'tg-canary' };
+  const runningOf = (...names: string[]) =>
+    ({
+      running: async () =>
+        names.map((name) => ({
+          name,
+          input: JSON.stringify({ rollout: { ...DOC, rolloutId: name } }),
+          startedAt: AT.toISOString(),
+        })),
+      lastStateEntered: async () => ({ name: 'Bake' }),
+    }) as unknown as Executions;
+  const router = () => {
+    const weights: number[] = [];
+    const r = {
+      describe: async () => ({}),
+      setWeights: async (_route: unknown, percent: number) => void weights.push(percent),
+      verifyWeights: async (_route: unknown, percent: number) => weights.at(-1) === percent,
+    };
+    return { r, weights };
+  };
+
+  it('moves nothing when a newer execution of the service holds it, and says so', async () => {
+    // Prepare: newest first, as ListExecutions answers.
+    const { store, record } = await running();
+    const { r, weights } = router();
+    const put = stableAfterAbort(
+      { router: r, clock, store, executions: runningOf('web-newer', ROLLOUT) },
+      record,
+      ROUTE,
+    );
+    // Act, Assess
+    await expect(put(false)).rejects.toMatchObject({
+      name: ErrorName.LockHeld,
+      message: `the store could not be written and ${ROLLOUT}'s execution does not hold ${SERVICE} (web-newer does): no traffic was moved`,
+    });
+    expect(weights).toEqual([]);
+  });
+
+  it('puts stable back when its execution is the newest running one of the service', async () => {
+    const { store, record } = await running();
+    const { r, weights } = router();
+    const put = stableAfterAbort({ router: r, clock, store, executions: runningOf(ROLLOUT) }, record, ROUTE);
+    await put(false);
+    expect(weights).toEqual([0]);
   });
 });

@@ -102,7 +102,14 @@ describe('statemachine/canary.asl.json', () => {
       { ErrorEquals: ['States.Timeout'], ResultPath: '$.pauseEnd', Next: 'Rollback' },
       { ErrorEquals: ['States.ALL'], ResultPath: '$.pauseEnd', Next: 'Rollback' },
     ]);
-    expect(all.AwaitRetry).toMatchObject({ Next: 'RetryStep' });
+    // A retry resolves the pause's incident first (the record still shows the pause), and goes on whatever happens.
+    expect(all.AwaitRetry).toMatchObject({ Next: 'ResolvePausePage' });
+    expect(all.ResolvePausePage).toMatchObject({
+      Parameters: { outcome: 'resumed' },
+      ResultPath: null,
+      Next: 'RetryStep',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.resolveError', Next: 'RetryStep' }],
+    });
     expect(all.RetryStep).toMatchObject({ Parameters: { phase: 'shift', retry: true }, Next: 'ShouldBake' });
   });
 

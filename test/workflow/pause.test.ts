@@ -30,6 +30,7 @@ describe('pause on a failed analysis', () => {
     expect(world.backends.get(canaryTg)?.version.tag).toBe('v3');
     // The pause has its own incident: acknowledging it folds nothing later into it.
     const pauseKeys = pages(world).map((p) => p.dedup_key);
+    expect(pages(world).map((p) => p.event_action)).toEqual(['trigger']);
     expect(pauseKeys).toEqual([expect.stringMatching(new RegExp(`^${id}:pause:1:`))]);
     expect(snsEvents(world)).toContain('rollout.paused');
     expect((await world.operations.status('web'))[0]?.status).toMatch(/^paused: analysis failed/);
@@ -45,6 +46,7 @@ describe('pause on a failed analysis', () => {
     );
     await world.operations.retry('web');
     const execution = await world.waitFor(id);
+    // The retry ended the pause: its incident is resolved (PagerDuty Events API v2 resolve, the same dedup_key).
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('AlarmFired');
     expect(world.appliedCanaryPercent()).toBe(0);
@@ -53,8 +55,11 @@ describe('pause on a failed analysis', () => {
     // No weight was set after the retry.
     expect(types.slice(types.lastIndexOf('retried'))).not.toContain('weight');
     await expectSettled(world, { stableTag: 'v1' });
-    // The rollback pages on the rollout's own incident, not the acknowledged pause's.
-    expect(pages(world).map((p) => p.dedup_key)).toEqual([...pauseKeys, id]);
+    // The rollback pages on the rollout's own incident, not the acknowledged pause's; the pause's is resolved.
+    const sent = pages(world).map((p) => `${p.event_action} ${p.dedup_key}`);
+    expect(sent.filter((p) => p.startsWith('trigger'))).toEqual([`trigger ${pauseKeys[0]}`, `trigger ${id}`]);
+    expect(sent.indexOf(`resolve ${pauseKeys[0]}`)).toBeGreaterThan(0);
+    expect(sent.indexOf(`resolve ${pauseKeys[0]}`)).toBeLessThan(sent.indexOf(`trigger ${id}`));
   });
 });
 

@@ -9,6 +9,7 @@ import type { HistoryEntry, StoredHistoryEntry } from '../../core/history';
 import type { AcceptedPush, SeenImage } from '../../core/pushes';
 import type { PauseMark, RolloutDoc, RolloutRecord, ServiceLock, WaitToken } from '../../core/rollout';
 import type {
+  AbortMark,
   AnalysisStore,
   DecisionStore,
   HistoryPage,
@@ -95,7 +96,7 @@ export class DynamoRolloutStore implements RolloutStore {
   clearWait(rolloutId: string, token: string): Promise<void> {
     return waits.clearWait(this.table, rolloutId, token);
   }
-  markAborted(rolloutId: string, reason: AbortReason, message: string, at: Date): Promise<RolloutRecord> {
+  markAborted(rolloutId: string, reason: AbortReason, message: string, at: Date): Promise<AbortMark> {
     return waits.markAborted(this.table, rolloutId, reason, message, at);
   }
 

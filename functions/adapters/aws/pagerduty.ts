@@ -1,6 +1,7 @@
 /**
  * Notifier that opens PagerDuty incidents through the Events API v2, for the severities core says page
- * (`pages`). One incident per rollout (dedup_key = rollout id), and one per pause. The routing key comes from Secrets Manager (the
+ * (`pages`). One incident per rollout (dedup_key = rollout id), and one per pause, resolved when the pause is over
+ * (the event's `resolves`). The routing key comes from Secrets Manager (the
  * service's own secret, else the controller's default), each secret read once per cold start, and never appears
  * in an error or a log line.
  */
@@ -9,7 +10,7 @@ import { TransientError } from '../../core/errors';
 import { pages } from '../../core/notification';
 import type { Notifier, RolloutEvent } from '../../ports';
 import { WORDING } from '../../views/notification';
-import { pagerDutyTriggerIn, type Wording } from '../../views/notification-message';
+import { pagerDutyResolve, pagerDutyTriggerIn, type Wording } from '../../views/notification-message';
 import { backoffDelay, realSleep } from './sdk';
 import { routingKeyFrom } from './secretsmanager';
 
@@ -77,12 +78,25 @@ export class PagerDutyWordedNotifier<E extends RolloutEvent = RolloutEvent> impl
     return source;
   }
 
+  /** A trigger when the event pages, then a resolve of each incident it closes (`resolves`). */
   async notify(event: E): Promise<void> {
-    if (!pages(event.severity)) return;
+    const resolves = event.resolves ?? [];
+    if (!pages(event.severity) && resolves.length === 0) return;
     const secret = this.sourceFor(event);
     if (!secret) return;
     const routingKey = routingKeyFrom(await secret.get(), secret.secretId);
-    const body = JSON.stringify(pagerDutyTriggerIn(this.wording, event, routingKey));
+    if (pages(event.severity))
+      await this.send(event, secret, routingKey, pagerDutyTriggerIn(this.wording, event, routingKey));
+    for (const key of resolves) await this.send(event, secret, routingKey, pagerDutyResolve(key, routingKey));
+  }
+
+  private async send(
+    event: E,
+    secret: RoutingKeySource,
+    routingKey: string,
+    request: { event_action: string },
+  ): Promise<void> {
+    const body = JSON.stringify(request);
     const redact = (text: string) => text.split(routingKey).join('[redacted]');
     let last = '';
     for (let attempt = 0; attempt < this.attempts; attempt++) {
@@ -115,12 +129,12 @@ export class PagerDutyWordedNotifier<E extends RolloutEvent = RolloutEvent> impl
         continue;
       }
       throw new Error(
-        `PagerDuty rejected the ${event.type} event for ${event.rolloutId} (HTTP ${response.status})${detail ? `: ${detail}` : ''}; ` +
+        `PagerDuty rejected the ${request.event_action} of the ${event.type} event for ${event.rolloutId} (HTTP ${response.status})${detail ? `: ${detail}` : ''}; ` +
           `check the routing key in ${secret.secretId}`,
       );
     }
     throw new TransientError(
-      `PagerDuty did not accept the ${event.type} event for ${event.rolloutId} after ${this.attempts} attempts: ${last}`,
+      `PagerDuty did not accept the ${request.event_action} of the ${event.type} event for ${event.rolloutId} after ${this.attempts} attempts: ${last}`,
     );
   }
 }

@@ -10,9 +10,14 @@
  *   zone" (API_GetChange), then INSYNC. setWeights polls GetChange here, bounded below the function's timeout: the
  *   change id is known only to the call that made it, and a workflow wait per change would add states and history
  *   events to every step. Still PENDING at the bound (40 s; "changes generally propagate to all Route 53 name
- *   servers within 60 seconds", developer guide, Editing records): Transient, and the workflow's retry finds the
- *   records already holding the weights, sends no new change (a new one would be PENDING from the start again) and
- *   verifies them.
+ *   servers within 60 seconds", developer guide, Editing records): Transient, and the workflow retries. setWeights
+ *   returns only once a change carrying the weights is INSYNC: Route 53 has no request that lists a zone's changes
+ *   (GetChange takes the id ChangeResourceRecordSets returned), so the router remembers the last change it made to
+ *   each record set, and a retry that finds the records holding that change's weights (the execution environment
+ *   kept, as Lambda usually does between retries seconds apart) polls that change again, with no new one. A retry
+ *   that knows no such change (a new execution environment) sends the same weights again and waits for that
+ *   change: its INSYNC says those weights are on every DNS server. That costs one more change, PENDING from the
+ *   start, only then.
  * - PriorRequestNotComplete (Route 53 has not finished the zone's previous request) and Throttling are retried
  *   with growing waits, as the API reference asks (sdk.ts lists both as throttling).
  * - INSYNC is not yet what clients see: resolvers keep a cached answer for up to the TTL. The judge reads each
@@ -51,6 +56,9 @@ const holds = (record: ResourceRecordSet, weight: number, route: Route53Route) =
   record.Weight === weight && (record.AliasTarget !== undefined || record.TTL === route.ttlSeconds);
 
 const zoneArn = (zone: string) => `arn:aws:route53:::hostedzone/${zone}`;
+
+/** A route's record set: its zone, name and type. */
+const recordSet = (route: Route53Route) => `${route.hostedZoneId}|${route.recordName}|${route.recordType}`;
 
 /**
  * Reading the records' weights (describe, verifyWeights): all the drift check needs, so analyze's bundle leaves the
@@ -168,6 +176,8 @@ export class Route53TrafficRouter extends Route53RouteReader implements TrafficR
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly syncTimeoutMs: number;
   private readonly pollMs: number;
+  /** The last change this router made to each record set (recordSet), and the weights it carried. */
+  private readonly lastChange = new Map<string, { id: string; stable: number; canary: number }>();
 
   constructor(route53: Route53Client, options: Route53RouterOptions = {}) {
     super(route53, options);
@@ -179,9 +189,17 @@ export class Route53TrafficRouter extends Route53RouteReader implements TrafficR
   async setWeights(route: Route53Route, canaryPercent: number): Promise<void> {
     const weights = recordWeights(canaryPercent);
     const { stable, canary } = this.pair(route, await this.records(route));
-    // Already holding the share (an earlier attempt's change, perhaps still PENDING): a new UPSERT would only start
-    // a new PENDING change and the wait for INSYNC over again. Applied: the caller verifies the weights.
-    if (holds(stable, weights.stable, route) && holds(canary, weights.canary, route)) return;
+    const set = recordSet(route);
+    const last = this.lastChange.get(set);
+    // Already holding the share by a change of ours (an earlier attempt's, perhaps still PENDING): wait for that
+    // one; a new UPSERT would only start a new PENDING change and the wait for INSYNC over again.
+    if (
+      holds(stable, weights.stable, route) &&
+      holds(canary, weights.canary, route) &&
+      last?.stable === weights.stable &&
+      last.canary === weights.canary
+    )
+      return this.waitInSync(last.id);
     const upsert = (record: ResourceRecordSet, weight: number) => ({
       Action: 'UPSERT' as const,
       ResourceRecordSet: {
@@ -206,6 +224,7 @@ export class Route53TrafficRouter extends Route53RouteReader implements TrafficR
       { notFound: this.notFound(route) },
     );
     const id = out.ChangeInfo?.Id;
+    if (id) this.lastChange.set(set, { id, ...weights });
     if (out.ChangeInfo?.Status === 'INSYNC' || !id) return;
     await this.waitInSync(id);
   }

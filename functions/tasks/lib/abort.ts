@@ -3,12 +3,14 @@
  * next task's checkpoint fails with the abort's name), the current wait, if any, is failed with the same name so
  * the workflow takes its Rollback path at once, and the history says why.
  */
-import type { AbortReason } from '../../core/errors';
+import { type AbortReason, NotOwnerError } from '../../core/errors';
 import type { HistoryDetail } from '../../core/history';
 import type { RolloutRecord, Route } from '../../core/rollout';
-import type { Clock, Executions, RolloutStore, TrafficRouter } from '../../ports';
+import type { AbortMark, Clock, Executions, RolloutStore, TrafficRouter } from '../../ports';
 import { writeAfterDecision } from './after-decision';
 import { type HistoryDeps, recordHistory } from './history';
+import { rolloutDocOf } from './inputs';
+import { executionProgress } from './rollback';
 import { shiftTraffic } from './traffic';
 
 export interface AbortDeps extends HistoryDeps {
@@ -27,7 +29,8 @@ export interface AbortRequest {
   entry: AbortEntry;
   /**
    * Put 100% back on stable without waiting for the workflow, once the mark is stored (`marked` true) or when it
-   * could not be (false; the mark's error is thrown after it). The mark first, then the listener: a task moving
+   * could not be (false; the mark's error is thrown after it); never when the store answers that the rollout no
+   * longer holds its service (the listener may be a newer rollout's). The mark first, then the listener: a task moving
    * traffic reads the mark after its own write and puts stable back itself (lib/traffic.ts moveTraffic), so
    * whichever writes last, stable wins.
    */
@@ -44,7 +47,9 @@ export interface AbortRequest {
 
 export type AbortOutcome =
   | { status: 'aborted'; marked: RolloutRecord; waitInterrupted: boolean; historyWritten: boolean }
-  | { status: 'alreadyStopping'; marked: RolloutRecord };
+  | { status: 'alreadyStopping'; marked: RolloutRecord }
+  /** The rollout no longer holds its service (it ended; a newer one may own the listener): nothing written or moved. */
+  | { status: 'notHolding'; found: RolloutRecord | undefined; why: string };
 
 export async function abortRollout(
   deps: AbortDeps,
@@ -52,13 +57,15 @@ export async function abortRollout(
   request: AbortRequest,
 ): Promise<AbortOutcome> {
   const { reason, message, entry, putStableBack } = request;
-  let marked: RolloutRecord;
+  let mark: AbortMark;
   try {
-    marked = await deps.store.markAborted(record.rolloutId, reason, message, deps.clock.now());
+    mark = await deps.store.markAborted(record.rolloutId, reason, message, deps.clock.now());
   } catch (error) {
     await putStableBack?.(false);
     throw error;
   }
+  if (!mark.holds) return { status: 'notHolding', found: mark.record, why: notHoldingReason(record, mark) };
+  const marked = mark.record;
   if (request.yieldToEarlier && marked.abort && marked.abort.reason !== reason)
     return { status: 'alreadyStopping', marked };
   await putStableBack?.(true);
@@ -91,17 +98,58 @@ function recordAbort(deps: HistoryDeps, record: RolloutRecord, message: string, 
   }
 }
 
+/** Why an abort found nothing to stop: the rollout's state and who holds its service now. */
+export function notHoldingReason(
+  record: Pick<RolloutRecord, 'rolloutId' | 'service'>,
+  mark: { record: RolloutRecord | undefined; holder: string | undefined },
+): string {
+  const lock = mark.holder
+    ? `${record.service}'s lock is held by ${mark.holder}`
+    : `${record.service}'s lock is free`;
+  return mark.record
+    ? `${record.rolloutId} is ${mark.record.status} and ${lock}`
+    : `${record.rolloutId} has no record`;
+}
+
 /**
- * An abort's `putStableBack`: 100% on stable, verified, and the record's share 0 once the abort is marked (the
- * record is left alone when the mark could not be stored).
+ * An abort's `putStableBack`: 100% on stable, verified, and the record's share 0 once the abort is marked, which
+ * the store does only while the rollout holds its service. When the mark could not be stored (the store failed),
+ * the running executions say who holds the service, as they do for on-alarm without the store: traffic is moved
+ * only when the rollout's execution is the newest running one of its service and has not promoted; otherwise
+ * NotOwner is thrown, naming why, and nothing is moved.
  */
 export function stableAfterAbort(
-  deps: { router: TrafficRouter; clock: Clock; store: Pick<RolloutStore, 'updateRollout'> },
-  rolloutId: string,
+  deps: {
+    router: TrafficRouter;
+    clock: Clock;
+    store: Pick<RolloutStore, 'updateRollout'>;
+    executions: Executions;
+  },
+  record: Pick<RolloutRecord, 'rolloutId' | 'service'>,
   route: Route,
 ): (marked: boolean) => Promise<void> {
   return async (marked) => {
+    if (!marked) {
+      const holder = await executionHolding(deps.executions, record.service);
+      if (holder !== record.rolloutId)
+        throw new NotOwnerError(
+          record.service,
+          holder,
+          `the store could not be written and ${record.rolloutId}'s execution does not hold ${record.service} (${holder ? `${holder} does` : 'no running execution of it has not promoted'}): no traffic was moved`,
+        );
+    }
     await shiftTraffic(deps, route, 0);
-    if (marked) await deps.store.updateRollout(rolloutId, { canaryPercent: 0 });
+    if (marked) await deps.store.updateRollout(record.rolloutId, { canaryPercent: 0 });
   };
+}
+
+/**
+ * Without the store: the newest running execution of `service` holds it (an older one still running has handed
+ * it over and is only recording its rollback), unless its PromoteFinish returned (the state it entered last says
+ * so). Undefined when none holds it.
+ */
+export async function executionHolding(executions: Executions, service: string): Promise<string | undefined> {
+  const newest = (await executions.running()).find((e) => rolloutDocOf(e.input)?.service === service);
+  if (!newest) return undefined;
+  return (await executionProgress(executions, newest.name)).phase === 'promoted' ? undefined : newest.name;
 }

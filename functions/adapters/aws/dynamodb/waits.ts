@@ -1,7 +1,9 @@
 /** A rollout's current wait token (stored in order, cleared only while it is still the one) and its abort mark. */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AbortReason } from '../../../core/errors';
-import type { RolloutRecord, WaitToken } from '../../../core/rollout';
+import { holdsService, LIVE_STATUSES, type WaitToken } from '../../../core/rollout';
+import type { AbortMark } from '../../../ports';
+import { getLock } from './lock';
 import { getRollout } from './records';
 import { plain, RECORD, rolloutPk, type Table } from './table';
 
@@ -55,17 +57,32 @@ export async function clearWait(t: Table, rolloutId: string, token: string): Pro
   );
 }
 
+/**
+ * The abort mark, written only while the rollout holds its service. The lock is its own item, so the lock is read
+ * first (a consistent read) and the mark is then written on the condition that the record's status is not
+ * terminal: every rollout writes its terminal status before it lets its lock go (lib/rollback.ts, promote.ts,
+ * lib/ownership.ts), so a status still live at the write means the lock read before it was still its own. A
+ * failed condition (DynamoDB API Reference, UpdateItem, ConditionExpression: nothing is written) is answered with
+ * what was found.
+ */
 export async function markAborted(
   t: Table,
   rolloutId: string,
   reason: AbortReason,
   message: string,
   at: Date,
-): Promise<RolloutRecord> {
-  return t.updateRecord(
+): Promise<AbortMark> {
+  const found = await getRollout(t, rolloutId);
+  if (!found) return { holds: false, record: undefined, holder: undefined };
+  const holder = (await getLock(t, found.service))?.rolloutId;
+  if (!holdsService(found, holder)) return { holds: false, record: found, holder };
+  const live = Object.fromEntries([...LIVE_STATUSES].map((status, i) => [`:live${i}`, status]));
+  const record = await t.updateRecordIf(
     rolloutId,
     'SET #abort = if_not_exists(#abort, :abort)',
-    { '#abort': 'abort' },
-    { ':abort': { reason, message, at: at.toISOString() } },
+    { '#abort': 'abort', '#status': 'status' },
+    { ':abort': { reason, message, at: at.toISOString() }, ...live },
+    `#status IN (${Object.keys(live).join(', ')})`,
   );
+  return record ? { holds: true, record } : { holds: false, record: await getRollout(t, rolloutId), holder };
 }
