@@ -250,6 +250,15 @@ export const notifiers = /* @__PURE__ */ lazy((): readonly Notifier[] => [
 ]);
 
 /**
+ * The channels of a handler whose every event is `info` and resolves no incident (analyze: `step.passed`):
+ * PagerDuty pages only errors and criticals (core/notification.ts `pages`), so SNS alone sends what `notifiers`
+ * would, and the bundle leaves out the PagerDuty notifier and its Secrets Manager reads.
+ */
+export const infoNotifiers = /* @__PURE__ */ lazy((): readonly Notifier[] => [
+  new SnsNotifier(snsClient(), env.snsTopicArn()),
+]);
+
+/**
  * The same channels for a handler whose events carry no verdict (start-rollout, reconcile): its bundle leaves
  * out the verdicts' sentences and evidence text.
  */

@@ -13,6 +13,9 @@ import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { SnsNotifier } from '../../functions/adapters/aws/sns';
+import { pages } from '../../functions/core/notification';
+import { infoNotifiers } from '../../functions/handlers/aws';
 import {
   CANARY_STARTED,
   cloudwatch,
@@ -157,6 +160,13 @@ function arrangeHealthyWindow() {
 }
 
 describe('analyze', () => {
+  it('takes SNS as its only notifier: every event it sends is info and resolves no incident, which PagerDuty skips', () => {
+    const list = infoNotifiers();
+    expect(list).toHaveLength(1);
+    expect(list[0]).toBeInstanceOf(SnsNotifier);
+    expect(pages('info')).toBe(false);
+  });
+
   it('fetches the settled window since the canary started and the gating alarms, and passes a healthy canary', async () => {
     // Prepare
     arrangeHealthyWindow();

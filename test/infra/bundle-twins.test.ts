@@ -78,6 +78,13 @@ describe('Lambda bundles against their twins', () => {
     },
   );
 
+  it('analyze sends through SNS alone: its step.passed is info, which PagerDuty never pages', () => {
+    // Nor does it resolve an incident, so neither the PagerDuty notifier nor its Secrets Manager reads are bundled.
+    const modules = pair('analyze').ownModules;
+    expect(modules.filter((f) => /adapters\/aws\/(pagerduty|secretsmanager)\.ts$/.test(f))).toEqual([]);
+    expect(modules.some((f) => f.endsWith('functions/adapters/aws/sns.ts'))).toBe(true);
+  });
+
   it.each(handlerNames())('%s takes zod/mini, not the full zod', (handler) => {
     expect(pair(handler).ownPackageBytes.zod ?? 0).toBeLessThan(MAX_ZOD_BYTES);
   });
