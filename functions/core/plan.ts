@@ -2,6 +2,7 @@
  * Step plans and ALB weight maths. An ALB forward action takes integer weights 0–999 per target group; traffic
  * splits in proportion to them. Percentages here have one decimal (0.1% steps).
  */
+import { gcd } from './record-weights';
 import * as z from './zod';
 
 export interface StepSpec {
@@ -125,10 +126,6 @@ export function stepWeightOptions(step: Pick<PlanStep, 'weight'>): { testRoute?:
 export interface AlbWeights {
   stable: number;
   canary: number;
-}
-
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
 }
 
 /**

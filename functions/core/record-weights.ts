@@ -8,7 +8,8 @@ export interface RecordWeights {
   canary: number;
 }
 
-function gcd(a: number, b: number): number {
+/** The greatest common divisor of two whole numbers (the smallest exact ratio of two weights). */
+export function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 

@@ -5,7 +5,7 @@
 import { E_VALUE_CEILING } from '../core/stats/storable';
 import type { MetricEvidence } from '../core/verdict';
 
-const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+export const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 /** An e-value: "more than 1e+15" at the ceiling the evidence records it at (core/stats/storable.ts). */
 export const eText = (e: number) =>
   e >= E_VALUE_CEILING
@@ -13,7 +13,7 @@ export const eText = (e: number) =>
     : e < 1000
       ? e.toPrecision(3)
       : e.toExponential(1);
-const times = (x: number) => `${x.toFixed(2)}×`;
+export const times = (x: number) => `${x.toFixed(2)}×`;
 /** A gauge's value with the digits it needs (CPU 45.2, orders per request 0.213). */
 const num = (x: number | null | undefined) =>
   x === null || x === undefined
@@ -60,8 +60,8 @@ function why(m: MetricEvidence, unit: string): string {
  * A bound rounded outwards (a lower bound down, an upper one up), with the decimals it takes to stay on its side of
  * `ref` (the ratio the test decided at): the words never claim more than the test showed.
  */
-function bound(x: number | null | undefined, side: 'lower' | 'upper', ref: number): string {
-  if (x === null || x === undefined) return side === 'lower' ? '0' : '∞';
+export function boundText(x: number | null, side: 'lower' | 'upper', ref: number): string {
+  if (x === null) return side === 'lower' ? '0' : '∞';
   const beyond = side === 'lower' ? x > ref : x < ref;
   for (const d of [2, 3, 4, 6]) {
     const v = (side === 'lower' ? Math.floor : Math.ceil)(x * 10 ** d) / 10 ** d;
@@ -81,8 +81,8 @@ function countsTest(m: MetricEvidence): string {
   const bar = eText(m.eThreshold ?? 0);
   const against = `e-value ${eText(m.eValue ?? 0)} of ${bar} against ≤ ${times(rho0)}`;
   const notWorse = `e-value ${eText(m.eValueNotWorse ?? 0)} of ${bar} against ≥ ${times(passRatio)}`;
-  const lo = bound(lower, 'lower', rho0);
-  const hi = bound(upper, 'upper', passRatio);
+  const lo = boundText(lower ?? null, 'lower', rho0);
+  const hi = boundText(upper ?? null, 'upper', passRatio);
   if (m.reason === 'shownWorse') return `${against}, ${ratio} ${est} (≥ ${lo}× at ${level})`;
   if (m.reason === 'shownNotWorse') return `${notWorse}, ${ratio} ${est} (≤ ${hi}× at ${level})`;
   return `${ratio} ${est} (${lo}–${hi}×, each bound at ${level}), ${against}, ${notWorse}`;

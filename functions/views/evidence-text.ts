@@ -6,9 +6,9 @@
  */
 import type { Decision } from '../core/rules';
 import type { FailureCounts, MetricEvidence, RateSide, Verdict } from '../core/verdict';
-import { customMetricText, eText } from './custom-metric-text';
+import { boundText, customMetricText, eText, pct, times } from './custom-metric-text';
 
-export const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+export { pct };
 
 /** A verdict or evidence stored before the judge returned reason codes carries its words instead. */
 type Stored<T> = T & { detail?: string };
@@ -23,23 +23,6 @@ const side = (s: RateSide | undefined) =>
   s
     ? `${s.rate === null ? 'n/a' : pct(s.rate)} (${s.errors}/${s.requests}${failureText(s.failures)})`
     : 'n/a';
-
-const times = (x: number) => `${x.toFixed(2)}×`;
-
-/**
- * A bound rounded outwards (a lower bound down, an upper bound up, so the words never claim more than the test),
- * with the decimals it takes to stay on its side of `ref` (the ratio the test decided at) when it is.
- */
-function boundText(x: number | null, side: 'lower' | 'upper', ref: number): string {
-  if (x === null) return side === 'lower' ? '0' : '∞';
-  const round = (d: number) => (side === 'lower' ? Math.floor : Math.ceil)(x * 10 ** d) / 10 ** d;
-  const beyond = side === 'lower' ? x > ref : x < ref;
-  for (const d of [2, 3, 4]) {
-    const v = round(d);
-    if (!beyond || (side === 'lower' ? v > ref : v < ref)) return v.toFixed(d);
-  }
-  return round(6).toFixed(6);
-}
 
 /**
  * The sequential test's figures, the ones that decided first: a failure prints the e-value against "not worse than
