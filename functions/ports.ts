@@ -187,6 +187,9 @@ export type RolloutEvent = RolloutEventBase &
 export type VerdictFreeEvent = RolloutEvent & { verdict?: undefined };
 
 /** Sends rollout events of type E (by default any) to a channel. */
+/** A passed step's event: the only one analyze sends. */
+export type StepPassedEvent = Extract<RolloutEvent, { type: 'step.passed' }>;
+
 export interface Notifier<E extends RolloutEvent = RolloutEvent> {
   readonly name: string;
   notify(event: E): Promise<void>;

@@ -4,10 +4,10 @@ import {
   alarmSource,
   analysisStore,
   announcing,
-  infoNotifiers,
   metricSource,
   realClock,
   routeReader,
+  stepPassedNotifiers,
   xraySources,
 } from './aws';
 import { log, withObservability } from './observability';
@@ -19,7 +19,7 @@ export const handler = withObservability(
     alarms: alarmSource(),
     router: routeReader(),
     store: analysisStore(),
-    notifiers: infoNotifiers(),
+    notifiers: stepPassedNotifiers(),
     clock: realClock,
     ...announcing(),
     log,

@@ -56,12 +56,14 @@ import type {
   RolloutStore,
   RouteReader,
   StateChangeBus,
+  StepPassedEvent,
   StepStore,
   TaskTokens,
   TrafficRouter,
   VerdictFreeEvent,
   WaitStore,
 } from '../ports';
+import { STEP_PASSED_WORDING } from '../views/notification';
 import { VERDICT_FREE_WORDING } from '../views/notification-message';
 import * as env from './env';
 import { metrics, traced } from './observability';
@@ -250,12 +252,13 @@ export const notifiers = /* @__PURE__ */ lazy((): readonly Notifier[] => [
 ]);
 
 /**
- * The channels of a handler whose every event is `info` and resolves no incident (analyze: `step.passed`):
- * PagerDuty pages only errors and criticals (core/notification.ts `pages`), so SNS alone sends what `notifiers`
- * would, and the bundle leaves out the PagerDuty notifier and its Secrets Manager reads.
+ * The channels of analyze, whose only event, `step.passed`, is info and resolves no incident: PagerDuty pages only
+ * errors and criticals (core/notification.ts `pages`), so SNS alone sends what `notifiers` would, worded as
+ * `notifiers` words it, and the bundle leaves out the PagerDuty notifier, its Secrets Manager reads and the other
+ * events' sentences.
  */
-export const infoNotifiers = /* @__PURE__ */ lazy((): readonly Notifier[] => [
-  new SnsNotifier(snsClient(), env.snsTopicArn()),
+export const stepPassedNotifiers = /* @__PURE__ */ lazy((): readonly Notifier<StepPassedEvent>[] => [
+  new SnsWordedNotifier<StepPassedEvent>(snsClient(), STEP_PASSED_WORDING, env.snsTopicArn()),
 ]);
 
 /**

@@ -30,6 +30,7 @@ import type {
   Notifier,
   RouteReader,
   StateChangeBus,
+  StepPassedEvent,
 } from '../ports';
 import { decisionText } from '../views/evidence-text';
 import { stepInput } from './lib/inputs';
@@ -49,7 +50,8 @@ export interface AnalyzeDeps {
   router: RouteReader;
   /** The record, the lock, the wait and history (AnalysisStore: no other part of the store). */
   store: AnalysisStore;
-  notifiers: readonly Notifier[];
+  /** Its only event is `step.passed` (analyze's handler words that alone). */
+  notifiers: readonly Notifier<StepPassedEvent>[];
   clock: Clock;
   log: Log;
   /** Where each history entry is announced as a state-change event; absent: none. */

@@ -15,6 +15,7 @@ import {
   verdictFreeSentence,
   type Wording,
 } from './notification-message';
+import { noAnalysisSentence } from './outcome-sentence';
 
 export type { NotificationEvent } from '../core/notification';
 export { pagerDutyResolve, type SnsMessage } from './notification-message';
@@ -32,6 +33,19 @@ export function eventSentence(event: NotificationEvent): string {
 
 /** Every event's wording, verdicts and their evidence included. */
 export const WORDING: Wording = { sentence: eventSentence, evidence: evidenceText };
+
+/** A passed step's event: all analyze sends. */
+export type StepPassedNotification = NotificationEvent & { type: 'step.passed' };
+
+/**
+ * The wording of a passed step alone, as WORDING words it (eventSentence): a Lambda that sends nothing else
+ * (analyze) bundles none of the other events' sentences.
+ */
+export const STEP_PASSED_WORDING: Wording<StepPassedNotification> = {
+  sentence: (event) =>
+    event.verdict ? verdictSentence(event.verdict, todoOf(event)) : noAnalysisSentence(todoOf(event)),
+  evidence: evidenceText,
+};
 
 export function snsMessage(event: NotificationEvent): SnsMessage {
   return snsMessageIn(WORDING, event);

@@ -13,9 +13,9 @@ import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { SnsNotifier } from '../../functions/adapters/aws/sns';
+import { SnsWordedNotifier } from '../../functions/adapters/aws/sns';
 import { pages } from '../../functions/core/notification';
-import { infoNotifiers } from '../../functions/handlers/aws';
+import { stepPassedNotifiers } from '../../functions/handlers/aws';
 import {
   CANARY_STARTED,
   cloudwatch,
@@ -160,10 +160,11 @@ function arrangeHealthyWindow() {
 }
 
 describe('analyze', () => {
-  it('takes SNS as its only notifier: every event it sends is info and resolves no incident, which PagerDuty skips', () => {
-    const list = infoNotifiers();
+  it('sends through SNS alone: its only event, step.passed, is info and resolves no incident, which PagerDuty skips', () => {
+    const list = stepPassedNotifiers();
     expect(list).toHaveLength(1);
-    expect(list[0]).toBeInstanceOf(SnsNotifier);
+    expect(list[0]).toBeInstanceOf(SnsWordedNotifier);
+    expect(list[0]?.name).toBe('sns');
     expect(pages('info')).toBe(false);
   });
 

@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import type { MetricEvidence, Verdict } from '../../functions/core/judge';
 import { type NotificationEvent, pages, pauseDedupKey } from '../../functions/core/notification';
 import { evidenceText } from '../../functions/views/evidence-text';
-import { eventSentence, pagerDutyTrigger, snsMessage } from '../../functions/views/notification';
+import {
+  eventSentence,
+  pagerDutyTrigger,
+  STEP_PASSED_WORDING,
+  type StepPassedNotification,
+  snsMessage,
+} from '../../functions/views/notification';
 import {
   pagerDutyTriggerIn,
   snsMessageIn,
@@ -301,6 +307,25 @@ describe('secrets', () => {
     expect(routing_key).toBe(ROUTING_KEY);
     expect(JSON.stringify(rest)).not.toContain(ROUTING_KEY);
   });
+});
+
+describe('a passed step alone (analyze)', () => {
+  const passed: Verdict = { ...VERDICT, result: 'pass', reason: 'passed', metrics: [] };
+  const events = [VERDICT, passed, undefined].flatMap((verdict) =>
+    [{ index: 1, weight: 25 }, undefined].map(
+      (step): StepPassedNotification => ({
+        ...rolledBack({ type: 'step.passed', severity: 'info', step, verdict }),
+        type: 'step.passed',
+      }),
+    ),
+  );
+
+  it.each(events)(
+    'reads as the wording of every event has it (verdict $verdict.result, step $step.index)',
+    (event) => {
+      expect(snsMessageIn(STEP_PASSED_WORDING, event)).toEqual(snsMessage(event));
+    },
+  );
 });
 
 describe('events without a verdict', () => {
