@@ -113,38 +113,21 @@ export interface RouteFinding {
 
 /** Every finding about a route, errors first; an empty list means the controller can weight it as configured. */
 export function routeFindings(facts: RouteFacts): RouteFinding[] {
+  const target = routeTarget(facts);
+  const info = 'findings' in target || !target.forward ? [] : stickinessFindings(facts, target.forward);
+  return [...routeErrors(facts), ...info];
+}
+
+/**
+ * The route's errors alone (routeFindings without its info): what a reader that only refuses a route needs, so
+ * its bundle leaves the rest out.
+ */
+export function routeErrors(facts: RouteFacts): RouteFinding[] {
+  const target = routeTarget(facts);
+  if ('findings' in target) return target.findings;
   const { route, listener } = facts;
   const findings: RouteFinding[] = [];
-  if (!listener) {
-    return [
-      {
-        code: 'ListenerNotFound',
-        severity: 'error',
-        field: 'traffic.listenerArn',
-        message: `listener ${route.listenerArn} does not exist`,
-        fix: 'set traffic.listenerArn to an existing Application Load Balancer listener',
-      },
-    ];
-  }
-  let actions: readonly ActionFacts[] = listener.DefaultActions ?? [];
-  let routeRule: RuleFacts | undefined;
-  if (route.ruleArn) {
-    routeRule = facts.rules.find((r) => r.RuleArn === route.ruleArn);
-    if (!routeRule) {
-      return [
-        {
-          code: 'RuleNotOnListener',
-          severity: 'error',
-          field: 'traffic.ruleArn',
-          message: `listener rule ${route.ruleArn} is not a rule of listener ${route.listenerArn}`,
-          fix: 'set traffic.ruleArn to a rule of traffic.listenerArn (DescribeRules --listener-arn lists them)',
-        },
-      ];
-    }
-    actions = routeRule.Actions ?? [];
-  }
-  const forward = actions.find((a) => a.Type === 'forward');
-  if (!forward) {
+  if (!target.forward) {
     findings.push({
       code: 'NoForwardAction',
       severity: 'error',
@@ -153,13 +136,51 @@ export function routeFindings(facts: RouteFacts): RouteFinding[] {
       fix: 'route the traffic with a forward action to the stable target group',
     });
   }
-  findings.push(...targetGroupFindings(facts, listener.LoadBalancerArn));
-  if (forward) findings.push(...stickinessFindings(facts, forward));
-  if (route.headerRule) findings.push(...headerRuleFindings(facts, actions, routeRule));
-  return [
-    ...findings.filter((f) => f.severity === 'error'),
-    ...findings.filter((f) => f.severity !== 'error'),
-  ];
+  findings.push(...targetGroupFindings(facts, listener?.LoadBalancerArn));
+  if (route.headerRule) findings.push(...headerRuleFindings(facts, target.actions, target.routeRule));
+  return findings;
+}
+
+/** The actions the route weights (its rule's, else the listener's default ones), or why there are none. */
+function routeTarget(
+  facts: RouteFacts,
+):
+  | { findings: RouteFinding[] }
+  | { actions: readonly ActionFacts[]; routeRule?: RuleFacts; forward?: ActionFacts } {
+  const { route, listener } = facts;
+  if (!listener) {
+    return {
+      findings: [
+        {
+          code: 'ListenerNotFound',
+          severity: 'error',
+          field: 'traffic.listenerArn',
+          message: `listener ${route.listenerArn} does not exist`,
+          fix: 'set traffic.listenerArn to an existing Application Load Balancer listener',
+        },
+      ],
+    };
+  }
+  if (!route.ruleArn) {
+    const actions = listener.DefaultActions ?? [];
+    return { actions, forward: actions.find((a) => a.Type === 'forward') };
+  }
+  const routeRule = facts.rules.find((r) => r.RuleArn === route.ruleArn);
+  if (!routeRule) {
+    return {
+      findings: [
+        {
+          code: 'RuleNotOnListener',
+          severity: 'error',
+          field: 'traffic.ruleArn',
+          message: `listener rule ${route.ruleArn} is not a rule of listener ${route.listenerArn}`,
+          fix: 'set traffic.ruleArn to a rule of traffic.listenerArn (DescribeRules --listener-arn lists them)',
+        },
+      ],
+    };
+  }
+  const actions = routeRule.Actions ?? [];
+  return { actions, routeRule, forward: actions.find((a) => a.Type === 'forward') };
 }
 
 function routeName(route: RouteSpec): string {

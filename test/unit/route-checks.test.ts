@@ -5,6 +5,7 @@ import {
   headerRuleCandidates,
   type RouteFacts,
   type RuleFacts,
+  routeErrors,
   routeFindings,
 } from '../../functions/core/route-checks';
 import { CANARY_TG_ARN, LISTENER_ARN, LISTENER_RULE_ARN, STABLE_TG_ARN } from '../helpers/config';
@@ -241,6 +242,27 @@ describe('routeFindings', () => {
         }),
       ).toEqual(['HeaderRulePriorityTaken']);
     });
+  });
+});
+
+describe('routeErrors', () => {
+  it('is routeFindings without its info, in the same order', () => {
+    const sticky = { [STABLE_TG_ARN]: [{ Key: 'stickiness.enabled', Value: 'true' }] };
+    const cases: RouteFacts[] = [
+      facts(),
+      facts({ listener: undefined }),
+      facts({
+        route: { ...facts().route, ruleArn: 'arn:aws:elasticloadbalancing:us-east-1:1:listener-rule/x' },
+      }),
+      facts({ targetGroups: [], targetGroupAttributes: sticky }),
+      facts({
+        targetGroupAttributes: sticky,
+        route: { ...facts().route, headerRule: { ...HR, values: ['a', 'b', 'c', 'd'] } },
+      }),
+    ];
+    for (const f of cases)
+      expect(routeErrors(f)).toEqual(routeFindings(f).filter((x) => x.severity === 'error'));
+    expect(routeErrors(cases[4] as RouteFacts).map((x) => x.code)).toContain('HeaderRuleTooManyValues');
   });
 });
 

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { albWeights, headerRuleOn } from '../../core/plan';
 import type { AlbRoute as Route } from '../../core/rollout';
-import { headerRuleCandidates, routeFindings } from '../../core/route-checks';
+import { headerRuleCandidates, routeErrors } from '../../core/route-checks';
 import type { RouteReader, TargetGroupWeights, TrafficRouter, WeightOptions } from '../../ports';
 import {
   forwardAction,
@@ -61,13 +61,7 @@ export class AlbRouteReader implements RouteReader<Route> {
     ]);
     const ruleTags = route.headerRule ? await this.reads.ruleTags(headerRuleCandidates(route, rules)) : {};
     // Stickiness is not judged here: the writes keep it valid (see groupStickiness), so its attributes are not read.
-    const errors = routeFindings({
-      route,
-      listener,
-      rules,
-      targetGroups,
-      ruleTags,
-    }).filter((f) => f.severity === 'error');
+    const errors = routeErrors({ route, listener, rules, targetGroups, ruleTags });
     if (errors.length > 0) throw routeError(errors);
     return weightsOf(forward);
   }
