@@ -12,7 +12,8 @@
  *   read costs 2 per 4 KB.
  * - Writes (same page): 1 unit per 1 KB, rounded up; PutItem and UpdateItem cost the larger of the item before and
  *   after, DeleteItem the deleted item; a conditional write whose condition fails still costs, by the size of the
- *   existing item or the one it tried to write (1 unit when neither exists). A transactional write costs 2 per KB.
+ *   existing item (1 unit when none exists; the guide's example: an existing 300 KB item, a 310 KB one attempted,
+ *   300 units). A transactional write costs 2 per KB.
  * - Global secondary indexes ("Provisioned throughput considerations for global secondary indexes", GSI.html): a
  *   write to the table also writes each index the item enters (1 write), leaves (1), or stays in with a changed
  *   key (2: a delete and a put) or changed projected attributes (1); an item in no index before or after costs the
@@ -96,14 +97,14 @@ export function indexWriteUnits(before: Item | undefined, after: Item | undefine
 }
 
 /**
- * Units one write consumed: the table's (the larger of before and after, or of the existing item and the one
- * attempted when the condition failed) plus its indexes' (none when nothing was written).
+ * Units one write consumed: the table's (the larger of before and after; the existing item when the condition
+ * failed) plus its indexes' (none when nothing was written).
  */
 export function writeRequestUnits(
   write: { before: Item | undefined; after: Item | undefined; conditionFailed: boolean },
   indexes: readonly IndexKeys[],
 ): number {
+  if (write.conditionFailed) return Math.max(1, writeUnits(itemSize(write.before)));
   const table = writeUnits(Math.max(itemSize(write.before), itemSize(write.after)));
-  if (write.conditionFailed) return table;
   return table + indexes.reduce((sum, index) => sum + indexWriteUnits(write.before, write.after, index), 0);
 }

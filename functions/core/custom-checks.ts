@@ -109,9 +109,10 @@ function judgeCounts(
   return {
     ...base(spec, rho0, passRatio, minData, ct),
     result: spec.critical || result !== 'inconclusive' ? result : 'pass',
-    canary: canaryRate,
-    baseline: baselineRate,
-    limit,
+    // Rates of CloudWatch's values (fractional, ±2^360) may leave DynamoDB's Number range: kept storable.
+    canary: storableNumber(canaryRate),
+    baseline: storableNumber(baselineRate),
+    limit: storableNumber(limit),
     reason: !enough && !t.worse ? 'lowData' : testReason(t, false),
     ...sequentialEvidence(t, alpha),
     // The events and totals as the versions counted them (the test's own are swapped when lower is worse).

@@ -97,6 +97,9 @@ describe('DynamoDB capacity units as documented', () => {
     expect(writeRequestUnits({ before: text(1_600), after: text(500), conditionFailed: false }, [])).toBe(2);
     expect(writeRequestUnits({ before: undefined, after: undefined, conditionFailed: true }, [])).toBe(1);
     expect(writeRequestUnits({ before: text(2_500), after: undefined, conditionFailed: true }, [])).toBe(3);
+    // A failed condition costs the existing item, not the larger one attempted (300 KB existing, 310 attempted: 300).
+    expect(writeRequestUnits({ before: text(1_000), after: text(3_000), conditionFailed: true }, [])).toBe(1);
+    expect(writeRequestUnits({ before: undefined, after: text(3_000), conditionFailed: true }, [])).toBe(1);
   });
 
   it('adds the index writes: entering, leaving, a changed key (two), a changed projection (one), none', () => {

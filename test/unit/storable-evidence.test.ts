@@ -190,6 +190,51 @@ describe('the evidence an analysis stores', () => {
     );
   });
 
+  it("keeps a counts metric's rates storable when CloudWatch's values are fractional", () => {
+    // CloudWatch takes values down to about 1e-109 and up to 2^360: a ratio of two such sums leaves DynamoDB's range.
+    const c = validParsedConfig({
+      analysis: {
+        alarms: undefined,
+        metrics: [
+          {
+            name: 'orders',
+            kind: 'counts',
+            versionDimension: DIM,
+            bad: { ...ORDERS, metricName: 'Failed' },
+            total: ORDERS,
+          },
+        ],
+      } as never,
+    });
+    const base = window(
+      Array.from({ length: 30 }, () => ({
+        canary: 100,
+        baseline: 1000,
+        canaryFail: 0,
+        baselineFail: 0,
+        slow: 0,
+        gauge: 1,
+        stableGauge: 1,
+      })),
+      'random',
+      1,
+    );
+    const tiny = (side: 'canary' | 'baseline'): CustomPoint[] =>
+      base.canary.map((p) => ({
+        start: p.start,
+        bad: side === 'canary' ? 1e-108 : 1e100,
+        total: side === 'canary' ? 1e108 : 1e100,
+      }));
+    const verdict = judge(
+      { ...base, custom: [{ name: 'orders', canary: tiny('canary'), baseline: tiny('baseline') }] },
+      [],
+      c.analysis,
+      customMetrics(c),
+    );
+    expect(verdict.metrics.some((m) => m.metric === 'custom.orders')).toBe(true);
+    expectStorable({ lastVerdict: verdict });
+  });
+
   it('refuses an alpha whose bars would come near the e-value ceiling, naming the field', () => {
     const input = { ...validServiceConfig(), analysis: { errorRate: { alpha: 1e-7 } } } as ServiceConfigInput;
     expect(() => parseServiceConfig(input)).toThrow(/analysis\.errorRate\.alpha/);
