@@ -242,8 +242,9 @@ describe('Route53TrafficRouter.setWeights after a change still PENDING', () => {
     }));
     const polls: Record<string, number> = {};
     r53.on(GetChangeCommand).callsFake(async (input: { Id: string }) => {
-      polls[input.Id] = (polls[input.Id] ?? 0) + 1;
-      const status = input.Id === '/change/C2' && polls[input.Id] < 3 ? 'PENDING' : 'INSYNC';
+      const n = (polls[input.Id] ?? 0) + 1;
+      polls[input.Id] = n;
+      const status = input.Id === '/change/C2' && n < 3 ? 'PENDING' : 'INSYNC';
       return { ChangeInfo: { Id: input.Id, Status: status, SubmittedAt: new Date('2026-03-14T09:30:00Z') } };
     });
     const { router: r } = router();
