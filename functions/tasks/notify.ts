@@ -11,7 +11,7 @@
 import { rollbackIsDeliberate } from '../core/error-policy';
 import { causeMessage, ErrorName, PageNotDeliveredError } from '../core/errors';
 import type { HistoryEntry } from '../core/history';
-import { pages, pauseDedupKey } from '../core/notification';
+import { failurePauseKey, pages } from '../core/notification';
 import type { RolloutOutcome } from '../core/outcome-metrics';
 import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
 import * as z from '../core/zod';
@@ -60,10 +60,7 @@ export function makeNotify(deps: NotifyDeps) {
     });
     // The incident of a pause on failure the record still shows is resolved once that pause is over: a retry, or
     // the rollout's end (an abort or the pause's timeout roll back). Without the record, nothing to resolve is known.
-    const pauseKey =
-      record?.paused?.cause === 'failure'
-        ? pauseDedupKey(rollout.rolloutId, record.currentStep ?? 0, record.paused.at)
-        : undefined;
+    const pauseKey = failurePauseKey(record);
     if (asked === 'resumed') return resolvePause(deps, rollout, pauseKey);
     // A retried task can fail after the first attempt finished the promotion (its result lost, Lambda.Unknown):
     // the workflow then rolls back a rollout the record shows promoted. Tell what happened; a promotion never pages.
