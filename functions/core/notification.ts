@@ -47,6 +47,24 @@ export function failurePauseKey(
     : undefined;
 }
 
+/**
+ * The pause incidents a notification that ends the rollout or its pause resolves: the pause on failure the record
+ * shows, and those whose resolve PagerDuty did not take earlier (`unresolvedPauses`).
+ */
+export function openPauseIncidents(
+  record:
+    | {
+        rolloutId: string;
+        currentStep?: number;
+        paused?: { cause: string; at: string };
+        unresolvedPauses?: string[];
+      }
+    | undefined,
+): string[] {
+  const current = failurePauseKey(record);
+  return [...new Set([...(current ? [current] : []), ...(record?.unresolvedPauses ?? [])])];
+}
+
 /** Severities that open a PagerDuty incident; the rest are for SNS subscribers only. */
 export function pages(severity: NotificationEvent['severity']): boolean {
   return severity === 'error' || severity === 'critical';
