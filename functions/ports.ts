@@ -206,6 +206,8 @@ export interface StateChangeBus {
 
 /** The part of the store a task that reads its record and writes history uses (notify). */
 export type HistoryStore = Pick<RolloutStore, 'getRollout' | 'appendHistory'>;
+/** The part of the store notify uses: its record, history, and the pause incidents PagerDuty has not resolved. */
+export type NotifyStore = HistoryStore & Pick<RolloutStore, 'updateRollout'>;
 /** The part of the store a task that moves a step's traffic uses: ownership, the record, history (set-weight). */
 export type StepStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'updateRollout'>;
 /** The part of the store the approval page uses: the record and its history, the wait, the pause. */

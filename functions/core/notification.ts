@@ -35,6 +35,36 @@ export function pauseDedupKey(rolloutId: string, stepIndex: number, pausedAt: st
   return `${rolloutId}:pause:${stepIndex + 1}:${pausedAt}`;
 }
 
+/**
+ * The incident of the pause on failure a rollout's record shows, still open until the pause is over (a retry,
+ * the rollout's end); undefined when the record shows no such pause (an operator's pause never pages).
+ */
+export function failurePauseKey(
+  record: { rolloutId: string; currentStep?: number; paused?: { cause: string; at: string } } | undefined,
+): string | undefined {
+  return record?.paused?.cause === 'failure'
+    ? pauseDedupKey(record.rolloutId, record.currentStep ?? 0, record.paused.at)
+    : undefined;
+}
+
+/**
+ * The pause incidents a notification that ends the rollout or its pause resolves: the pause on failure the record
+ * shows, and those whose resolve PagerDuty did not take earlier (`unresolvedPauses`).
+ */
+export function openPauseIncidents(
+  record:
+    | {
+        rolloutId: string;
+        currentStep?: number;
+        paused?: { cause: string; at: string };
+        unresolvedPauses?: string[];
+      }
+    | undefined,
+): string[] {
+  const current = failurePauseKey(record);
+  return [...new Set([...(current ? [current] : []), ...(record?.unresolvedPauses ?? [])])];
+}
+
 /** Severities that open a PagerDuty incident; the rest are for SNS subscribers only. */
 export function pages(severity: NotificationEvent['severity']): boolean {
   return severity === 'error' || severity === 'critical';

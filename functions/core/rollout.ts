@@ -222,6 +222,11 @@ export interface RolloutRecord {
   abort?: { reason: AbortReason; message: string; at: string };
   /** Set while the rollout is paused (PauseMark); removed on resume or retry. */
   paused?: PauseMark;
+  /**
+   * The incidents (dedup keys) of pauses on failure that ended by a retry whose resolve PagerDuty did not take:
+   * the rollout's next PagerDuty notification resolves them (functions/tasks/notify.ts), as does reconcile.
+   */
+  unresolvedPauses?: string[];
   lastVerdict?: Verdict;
   /** The request counts of the periods lastVerdict judged, to find periods that change later (core/late-metrics.ts). */
   judgedPeriods?: JudgedPeriods;

@@ -25,7 +25,7 @@ import {
   DynamoRolloutStore,
   dynamoAnalysisStore,
   dynamoDecisionStore,
-  dynamoHistoryStore,
+  dynamoNotifyStore,
   dynamoStepStore,
   dynamoWaitStore,
 } from '../adapters/aws/dynamodb';
@@ -48,10 +48,10 @@ import type {
   DecisionStore,
   DeployerFor,
   Executions,
-  HistoryStore,
   HookCaller,
   MetricSource,
   Notifier,
+  NotifyStore,
   RollbackDeployerFor,
   RolloutStore,
   RouteReader,
@@ -147,8 +147,8 @@ export const store = /* @__PURE__ */ lazy(
   (): RolloutStore => new DynamoRolloutStore(documentClient(), env.tableName()),
 );
 /** The parts of the store notify uses (its bundle leaves out the rest). */
-export const historyStore = /* @__PURE__ */ lazy(
-  (): HistoryStore => dynamoHistoryStore(documentClient(), env.tableName()),
+export const notifyStore = /* @__PURE__ */ lazy(
+  (): NotifyStore => dynamoNotifyStore(documentClient(), env.tableName()),
 );
 /** The parts of the store analyze uses. */
 export const analysisStore = /* @__PURE__ */ lazy(

@@ -2,12 +2,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { OUTCOME_METRICS } from '../core/outcome-metrics';
 import { makeNotify } from '../tasks/notify';
-import { announcing, historyStore, notifiers, realClock } from './aws';
+import { announcing, notifiers, notifyStore, realClock } from './aws';
 import { log, metrics, withObservability } from './observability';
 
 export const handler = withObservability(
   makeNotify({
-    store: historyStore(),
+    store: notifyStore(),
     notifiers: notifiers(),
     clock: realClock,
     ...announcing(),

@@ -11,17 +11,17 @@
 import { rollbackIsDeliberate } from '../core/error-policy';
 import { causeMessage, ErrorName, PageNotDeliveredError } from '../core/errors';
 import type { HistoryEntry } from '../core/history';
-import { pages, pauseDedupKey } from '../core/notification';
+import { failurePauseKey, openPauseIncidents, pages } from '../core/notification';
 import type { RolloutOutcome } from '../core/outcome-metrics';
 import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
 import * as z from '../core/zod';
-import type { Clock, HistoryStore, Log, Notifier, RolloutEvent, StateChangeBus } from '../ports';
+import type { Clock, Log, Notifier, NotifyStore, RolloutEvent, StateChangeBus } from '../ports';
 import { caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
 import { announce, channelsOf, notifyAll } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface NotifyDeps {
-  store: HistoryStore;
+  store: NotifyStore;
   notifiers: readonly Notifier[];
   clock: Clock;
   log: Log;
@@ -60,11 +60,8 @@ export function makeNotify(deps: NotifyDeps) {
     });
     // The incident of a pause on failure the record still shows is resolved once that pause is over: a retry, or
     // the rollout's end (an abort or the pause's timeout roll back). Without the record, nothing to resolve is known.
-    const pauseKey =
-      record?.paused?.cause === 'failure'
-        ? pauseDedupKey(rollout.rolloutId, record.currentStep ?? 0, record.paused.at)
-        : undefined;
-    if (asked === 'resumed') return resolvePause(deps, rollout, pauseKey);
+    const pauseKey = failurePauseKey(record);
+    if (asked === 'resumed') return resolvePause(deps, rollout, record);
     // A retried task can fail after the first attempt finished the promotion (its result lost, Lambda.Unknown):
     // the workflow then rolls back a rollout the record shows promoted. Tell what happened; a promotion never pages.
     const outcome = record?.status === 'promoted' || rollback?.promoted ? 'promoted' : asked;
@@ -72,6 +69,8 @@ export function makeNotify(deps: NotifyDeps) {
     const reason =
       record?.outcome?.reason ?? (error ? `${error.Error}: ${causeMessage(error.Cause)}` : undefined);
     const event = eventFor(outcome, rollout, label, error?.Error);
+    // A new pause's own incident stays open; every other one the record shows open is resolved.
+    const resolves = outcome === 'paused' ? (record?.unresolvedPauses ?? []) : openPauseIncidents(record);
     if (outcome === 'rollbackFailed')
       await recordRollbackFailed(deps, rollout, record, {
         at: clock.now().toISOString(),
@@ -93,10 +92,10 @@ export function makeNotify(deps: NotifyDeps) {
       at: clock.now().toISOString(),
       // Each pause its own incident (the same on a retried notification: the pause's time is on the record).
       ...(outcome === 'paused' ? { dedupKey: pauseKey ?? `${rollout.rolloutId}:pause` } : {}),
-      ...(outcome !== 'paused' && pauseKey ? { resolves: [pauseKey] } : {}),
+      ...(resolves.length > 0 ? { resolves } : {}),
     });
     const paging = outcome !== 'promoted' && pages(event.severity);
-    if ((paging || (outcome !== 'paused' && pauseKey)) && result.failed.includes(PAGER)) {
+    if ((paging || resolves.length > 0) && result.failed.includes(PAGER)) {
       if (paging) deps.countOutcome?.('pageUndelivered');
       throw new PageNotDeliveredError(
         paging
@@ -104,6 +103,7 @@ export function makeNotify(deps: NotifyDeps) {
           : `the resolve of the pause incident of ${rollout.rolloutId} was not delivered (${PAGER} failed); traffic is on stable`,
       );
     }
+    if (record?.unresolvedPauses?.length) await forgetUnresolved(deps, rollout.rolloutId, undefined);
     log.info('notified', { rolloutId: rollout.rolloutId, outcome, ...result });
     if (outcome !== 'paused') deps.countOutcome?.(outcome);
     return result;
@@ -118,8 +118,10 @@ export function makeNotify(deps: NotifyDeps) {
 async function resolvePause(
   deps: NotifyDeps,
   rollout: RolloutDoc,
-  pauseKey: string | undefined,
+  record: RolloutRecord | undefined,
 ): Promise<{ delivered: string[]; failed: string[] }> {
+  const pauseKey = failurePauseKey(record);
+  const resolves = openPauseIncidents(record);
   if (!pauseKey) {
     deps.log.info('no pause on failure on the record: no incident to resolve', {
       rolloutId: rollout.rolloutId,
@@ -138,13 +140,17 @@ async function resolvePause(
       summary: `${rollout.service}: the pause of ${imageLabel(rollout.image)} ended: the step is retried`,
       channels: channelsOf(rollout.config),
       at: deps.clock.now().toISOString(),
-      resolves: [pauseKey],
+      resolves,
     },
   );
-  if (result.failed.includes(PAGER))
+  if (result.failed.includes(PAGER)) {
+    // RetryStep clears the pause: the key stays on the record for the rollout's next notification to resolve.
+    await forgetUnresolved(deps, rollout.rolloutId, resolves);
     throw new PageNotDeliveredError(
       `the resolve of the pause incident of ${rollout.rolloutId} was not delivered (${PAGER} failed)`,
     );
+  }
+  if (record?.unresolvedPauses?.length) await forgetUnresolved(deps, rollout.rolloutId, undefined);
   deps.log.info('resolved the pause incident', { rolloutId: rollout.rolloutId, dedupKey: pauseKey });
   return result;
 }
@@ -207,4 +213,18 @@ async function recordRollbackFailed(
     }),
   );
   await announce(deps, record ?? rollout, entry);
+}
+
+/**
+ * Keep (`keys`) or clear (undefined) the pause incidents PagerDuty has not resolved. A store that cannot be
+ * written is logged: the notification's own outcome stands.
+ */
+async function forgetUnresolved(deps: NotifyDeps, rolloutId: string, keys: string[] | undefined) {
+  await deps.store.updateRollout(rolloutId, { unresolvedPauses: keys }).catch((e: unknown) => {
+    deps.log.warn('the unresolved pause incidents could not be recorded', {
+      rolloutId,
+      unresolvedPauses: keys,
+      error: String(e),
+    });
+  });
 }

@@ -8,6 +8,7 @@
 import type { Context } from 'aws-lambda';
 import { executionStatusChangeEvent } from '../core/aws-events';
 import { ErrorName, TransientError } from '../core/errors';
+import { openPauseIncidents } from '../core/notification';
 import { buildPlan } from '../core/plan';
 import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
 import { stepSpecs } from '../core/steps';
@@ -95,7 +96,16 @@ export function makeReconcile(deps: ReconcileDeps) {
       if (!doc)
         throw new Error(`cannot reconcile ${name}: no execution input and no config for ${record.service}`);
       log.warn('reconciling an execution that ended without rolling back', { rolloutId: name, status });
-      return restoreNotifyRecord(deps, doc, status, errorName, reason, {}, context);
+      return restoreNotifyRecord(
+        deps,
+        doc,
+        status,
+        errorName,
+        reason,
+        {},
+        context,
+        openPauseIncidents(record),
+      );
     },
   );
 }
@@ -180,9 +190,11 @@ async function withoutStore(
 }
 
 /**
- * Traffic first (verified), then the page (its dedup key is the rollout id, so a repeat is harmless), then the
- * record: tried again while this invocation has time; past that, the error makes Lambda retry the event, then the
- * dead-letter queue keeps it.
+ * Traffic first (verified), then the page (its dedup key is the rollout id, so a repeat is harmless), with the
+ * resolve of the pause incidents the record shows open (`pauseKeys`: stopped or timed out while paused, or a
+ * resolve PagerDuty did not take),
+ * then the record: tried again while this invocation has time; past that, the error makes Lambda retry the event,
+ * then the dead-letter queue keeps it.
  */
 async function restoreNotifyRecord(
   deps: ReconcileDeps,
@@ -192,6 +204,7 @@ async function restoreNotifyRecord(
   reason: string,
   carried: CarriedState,
   context: Context,
+  pauseKeys: string[] = [],
 ) {
   const name = doc.rolloutId;
   const { clock } = deps;
@@ -207,6 +220,7 @@ async function restoreNotifyRecord(
     reason,
     channels: channelsOf(doc.config),
     at: clock.now().toISOString(),
+    ...(pauseKeys.length > 0 ? { resolves: pauseKeys } : {}),
   });
   return recordWhenStoreAnswers(deps, doc, status, errorName, reason, traffic, context);
 }

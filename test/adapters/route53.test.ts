@@ -225,6 +225,62 @@ describe('Route53TrafficRouter.setWeights after a change still PENDING', () => {
     );
   });
 
+  it('a retry whose remembered change is already INSYNC sends the weights again and waits for that new change', async () => {
+    // Prepare: C1 set 10% and went INSYNC; since, another execution environment's change C3 for the same weights
+    // (after a pause put 0%) may still be PENDING: the records hold 10%, C1 says nothing of C3.
+    r53
+      .on(ListResourceRecordSetsCommand)
+      .resolvesOnce(listing([record('blue', 1), record('green', 0)]))
+      .resolves(listing([record('blue', 9, { TTL: 60 }), record('green', 1, { TTL: 60 })]));
+    let changes = 0;
+    r53.on(ChangeResourceRecordSetsCommand).callsFake(async () => ({
+      ChangeInfo: {
+        Id: `/change/C${++changes}`,
+        Status: 'PENDING',
+        SubmittedAt: new Date('2026-03-14T09:30:00Z'),
+      },
+    }));
+    const polls: Record<string, number> = {};
+    r53.on(GetChangeCommand).callsFake(async (input: { Id: string }) => {
+      const n = (polls[input.Id] ?? 0) + 1;
+      polls[input.Id] = n;
+      const status = input.Id === '/change/C2' && n < 3 ? 'PENDING' : 'INSYNC';
+      return { ChangeInfo: { Id: input.Id, Status: status, SubmittedAt: new Date('2026-03-14T09:30:00Z') } };
+    });
+    const { router: r } = router();
+    await r.setWeights(route53Route(), 10);
+    // Act: the workflow's retry lands in this execution environment
+    await r.setWeights(route53Route(), 10);
+    // Assess: one more change carrying the weights, polled until INSYNC
+    const sent = r53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input.ChangeBatch);
+    expect(sent.map((b) => b?.Changes?.map((c) => c.ResourceRecordSet?.Weight))).toEqual([
+      [9, 1],
+      [9, 1],
+    ]);
+    expect(r53.commandCalls(GetChangeCommand).map((c) => c.args[0].input.Id)).toEqual([
+      '/change/C1',
+      '/change/C1',
+      '/change/C2',
+      '/change/C2',
+      '/change/C2',
+    ]);
+  });
+
+  it('a retry whose remembered change Route 53 no longer knows (NoSuchChange) sends the weights again', async () => {
+    r53
+      .on(ListResourceRecordSetsCommand)
+      .resolvesOnce(listing([record('blue', 1), record('green', 0)]))
+      .resolves(listing([record('blue', 9, { TTL: 60 }), record('green', 1, { TTL: 60 })]));
+    r53.on(ChangeResourceRecordSetsCommand).resolves(change('INSYNC'));
+    r53.on(GetChangeCommand).rejects(awsError('NoSuchChange', 404));
+    const { router: r } = router();
+    await r.setWeights(route53Route(), 10);
+    // Act
+    await r.setWeights(route53Route(), 10);
+    // Assess
+    expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(2);
+  });
+
   it('a retry that knows no change of its own sends the same weights again and returns once that change is INSYNC', async () => {
     // Prepare: the records as the earlier attempt (another execution environment) left them
     r53

@@ -5,7 +5,7 @@
 
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
 import type { RolloutDoc } from '../../functions/core/rollout';
 import {
@@ -141,6 +141,37 @@ describe('notify: the incident of a pause on failure, once the pause is over', (
     await expect(handler({ rollout: rolloutDoc, outcome: 'resumed' }, context)).rejects.toMatchObject({
       name: 'PageNotDelivered',
     });
+  });
+});
+
+describe('notify: a pause incident whose resolve PagerDuty did not take', () => {
+  const PAUSED_AT = '2025-03-14T09:38:00.000Z';
+  const PAUSE_KEY = `${ROLLOUT_ID}:pause:2:${PAUSED_AT}`;
+  const sent = () => fetchMock.mock.calls.map(([, init]) => JSON.parse(String((init as RequestInit).body)));
+
+  it('the retry keeps the key on the record when the resolve is not delivered', async () => {
+    const paused = { cause: 'failure' as const, at: PAUSED_AT, by: 'the workflow', via: 'workflow' as const };
+    doc
+      .on(GetCommand)
+      .resolves({ Item: recordItem(record({ currentStep: 1, paused: { ...paused, weight: 0 } })) });
+    doc.on(UpdateCommand).resolves({ Attributes: recordItem(record({})) });
+    fetchMock.mockResolvedValue(new Response('unavailable', { status: 503 }));
+    const handler = await handlerOf('notify');
+    await expect(handler({ rollout: rolloutDoc, outcome: 'resumed' }, context)).rejects.toMatchObject({
+      name: 'PageNotDelivered',
+    });
+    const values = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input.ExpressionAttributeValues);
+    expect(values).toContainEqual(expect.objectContaining({ ':v0': [PAUSE_KEY] }));
+  });
+
+  it('the rollout’s next notification resolves it (a promotion, which pages nobody), then clears it', async () => {
+    doc.on(GetCommand).resolves({ Item: recordItem(record({ unresolvedPauses: [PAUSE_KEY] })) });
+    doc.on(UpdateCommand).resolves({ Attributes: recordItem(record({})) });
+    const handler = await handlerOf('notify');
+    await handler({ rollout: rolloutDoc, outcome: 'promoted' }, context);
+    expect(sent()).toEqual([{ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: PAUSE_KEY }]);
+    const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input.UpdateExpression);
+    expect(updates).toContainEqual(expect.stringMatching(/REMOVE .*#f0/));
   });
 });
 

@@ -136,6 +136,36 @@ describe('reconcile', () => {
     ]);
   });
 
+  it('resolves the incident of the pause on failure the record shows (stopped or timed out in AwaitRetry)', async () => {
+    // Prepare: paused on a failed analysis at step 1, traffic on stable; the execution then timed out
+    const pausedAt = '2026-03-14T09:20:00.000Z';
+    table({
+      lock: true,
+      record: record({
+        route,
+        currentStep: 0,
+        canaryPercent: 0,
+        canaryStartedAt: CANARY_STARTED,
+        previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF },
+        paused: { cause: 'failure', at: pausedAt, by: 'the workflow', via: 'workflow', weight: 0 },
+      }),
+    });
+    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    const handler = await handlerOf('reconcile');
+    // Act
+    await handler(loadEvent('states/failed'), context);
+    // Assess: the rollback's page, then the resolve of the pause's incident
+    const sent = fetchMock.mock.calls.map((c) => JSON.parse(String(c[1]?.body)) as Record<string, unknown>);
+    expect(sent).toEqual([
+      expect.objectContaining({ event_action: 'trigger', dedup_key: ROLLOUT_ID }),
+      expect.objectContaining({ event_action: 'resolve', dedup_key: `${ROLLOUT_ID}:pause:1:${pausedAt}` }),
+    ]);
+  });
+
   it('restores stable, scales the canary to 0, releases the lock and notifies the service’s channels', async () => {
     // Act
     const event = loadEvent('states/failed');

@@ -14,6 +14,7 @@ import type {
   DecisionStore,
   HistoryPage,
   HistoryStore,
+  NotifyStore,
   RolloutStore,
   StepStore,
   WaitStore,
@@ -133,15 +134,20 @@ function historyParts(table: Table): HistoryStore {
 }
 
 /**
- * The store of a task that reads its record and writes history (notify): only those parts, so its bundle leaves
- * out the lock, the waits, the pushes and the quarantine (DynamoRolloutStore brings every part).
+ * The store of notify: its record (read, and the pause incidents PagerDuty has not resolved kept on it) and
+ * history, only those parts, so its bundle leaves out the lock, the waits, the pushes and the quarantine
+ * (DynamoRolloutStore brings every part).
  */
-export function dynamoHistoryStore(
+export function dynamoNotifyStore(
   doc: DynamoDBDocumentClient,
   tableName: string,
   options: AdapterOptions = {},
-): HistoryStore {
-  return historyParts(new Table(doc, tableName, options));
+): NotifyStore {
+  const table = new Table(doc, tableName, options);
+  return {
+    ...historyParts(table),
+    updateRollout: (rolloutId, patch) => records.updateRollout(table, rolloutId, patch),
+  };
 }
 
 /** The store of a task that holds a wait (request-approval): ownership, the wait token, history. */

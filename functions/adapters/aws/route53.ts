@@ -14,10 +14,13 @@
  *   returns only once a change carrying the weights is INSYNC: Route 53 has no request that lists a zone's changes
  *   (GetChange takes the id ChangeResourceRecordSets returned), so the router remembers the last change it made to
  *   each record set, and a retry that finds the records holding that change's weights (the execution environment
- *   kept, as Lambda usually does between retries seconds apart) polls that change again, with no new one. A retry
- *   that knows no such change (a new execution environment) sends the same weights again and waits for that
- *   change: its INSYNC says those weights are on every DNS server. That costs one more change, PENDING from the
- *   start, only then.
+ *   kept, as Lambda usually does between retries seconds apart) and that change still PENDING when it begins
+ *   polls that change again, with no new one. A remembered change already INSYNC (or one GetChange no longer
+ *   knows, NoSuchChange) says nothing of a later change carrying the same weights from another execution
+ *   environment (a pause put 0%, another environment set the share again), perhaps still PENDING. A retry in that
+ *   case, or one that knows no such change (a new execution environment), sends the same weights again and waits
+ *   for that change: its INSYNC says those weights are on every DNS server. That costs one more change, PENDING
+ *   from the start, only then.
  * - PriorRequestNotComplete (Route 53 has not finished the zone's previous request) and Throttling are retried
  *   with growing waits, as the API reference asks (sdk.ts lists both as throttling).
  * - INSYNC is not yet what clients see: resolvers keep a cached answer for up to the TTL. The judge reads each
@@ -34,7 +37,7 @@ import { ConfigInvalidError, TargetNotFoundError, TransientError } from '../../c
 import { recordWeights } from '../../core/record-weights';
 import type { Route53Route } from '../../core/rollout';
 import type { RouteReader, TargetGroupWeights, TrafficRouter } from '../../ports';
-import { type AdapterOptions, AwsCaller, realSleep } from './sdk';
+import { type AdapterOptions, AwsCaller, errorName, realSleep } from './sdk';
 
 const IAM = 'route53';
 
@@ -191,15 +194,19 @@ export class Route53TrafficRouter extends Route53RouteReader implements TrafficR
     const { stable, canary } = this.pair(route, await this.records(route));
     const set = recordSet(route);
     const last = this.lastChange.get(set);
-    // Already holding the share by a change of ours (an earlier attempt's, perhaps still PENDING): wait for that
-    // one; a new UPSERT would only start a new PENDING change and the wait for INSYNC over again.
+    // Already holding the share by a change of ours still PENDING (an earlier attempt's): wait for that one; a new
+    // UPSERT would only start a new PENDING change and the wait for INSYNC over again. A change of ours already
+    // INSYNC says nothing of a later one carrying the same weights from another execution environment (after a
+    // pause, say), perhaps still PENDING: then the UPSERT is sent again, and its INSYNC covers the earlier changes.
     if (
       holds(stable, weights.stable, route) &&
       holds(canary, weights.canary, route) &&
       last?.stable === weights.stable &&
       last.canary === weights.canary
-    )
-      return this.waitInSync(last.id);
+    ) {
+      const status = await this.changeStatus(last.id);
+      if (status !== undefined && status !== 'INSYNC') return this.waitInSync(last.id, status);
+    }
     const upsert = (record: ResourceRecordSet, weight: number) => ({
       Action: 'UPSERT' as const,
       ResourceRecordSet: {
@@ -229,13 +236,30 @@ export class Route53TrafficRouter extends Route53RouteReader implements TrafficR
     await this.waitInSync(id);
   }
 
-  private async waitInSync(changeId: string): Promise<void> {
+  /** The change's status (GetChange), undefined when Route 53 no longer knows it (NoSuchChange). */
+  private async changeStatus(changeId: string): Promise<string | undefined> {
+    try {
+      return await this.poll(changeId);
+    } catch (error) {
+      if (errorName(error) === 'NoSuchChange') return undefined;
+      throw error;
+    }
+  }
+
+  private poll(changeId: string): Promise<string | undefined> {
+    return this.aws.call(`${IAM}:GetChange`, changeId, async () => {
+      const out = await this.route53.send(new GetChangeCommand({ Id: changeId }));
+      return out.ChangeInfo?.Status;
+    });
+  }
+
+  /** Poll the change until INSYNC (Transient at the bound); `first`, a status just read, spares the first poll. */
+  private async waitInSync(changeId: string, first?: string): Promise<void> {
     let waited = 0;
+    let known = first;
     for (let delay = this.pollMs; ; delay = Math.min(delay * 2, 8000)) {
-      const status = await this.aws.call(`${IAM}:GetChange`, changeId, async () => {
-        const out = await this.route53.send(new GetChangeCommand({ Id: changeId }));
-        return out.ChangeInfo?.Status;
-      });
+      const status = known ?? (await this.poll(changeId));
+      known = undefined;
       if (status === 'INSYNC') return;
       if (waited >= this.syncTimeoutMs) {
         throw new TransientError(
