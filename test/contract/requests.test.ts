@@ -374,11 +374,15 @@ const CASES: Case[] = [
       mocks.route53
         .on(ChangeResourceRecordSetsCommand)
         .resolves({ ChangeInfo: { ...info, Status: 'PENDING' } });
+      // PENDING through the first attempt's two polls and the retry's first read, then INSYNC.
+      const pending = { ChangeInfo: { ...info, Status: 'PENDING' as const } };
       mocks.route53
         .on(GetChangeCommand)
-        .resolvesOnce({ ChangeInfo: { ...info, Status: 'PENDING' } })
+        .resolvesOnce(pending)
+        .resolvesOnce(pending)
+        .resolvesOnce(pending)
         .resolves({ ChangeInfo: { ...info, Status: 'INSYNC' } });
-      const router = new Route53TrafficRouter(clients.route53, { ...noWait, syncTimeoutMs: 0 });
+      const router = new Route53TrafficRouter(clients.route53, { ...noWait, syncTimeoutMs: 1 });
       const r = route53Route({
         recordType: 'CNAME',
         stableSetIdentifier: 'blue',
@@ -387,6 +391,7 @@ const CASES: Case[] = [
       await expect(router.setWeights(r, 10)).rejects.toMatchObject({ name: 'Transient' });
       await router.setWeights(r, 10);
       expect(mocks.route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
+      expect(mocks.route53.commandCalls(GetChangeCommand)).toHaveLength(4);
     },
   },
   {
