@@ -9,7 +9,10 @@
  *
  * Least privilege: only the publisher writes the table; only the functions whose handler reads CONFIG_TABLE_NAME
  * (the service catalog: start-rollout, reconcile) may read it, item by item. The publisher seals each config it
- * validated; the readers check the seal and bundle no config schema.
+ * validated; the readers check the seal and bundle no config schema. The seal is an unkeyed checksum: it catches an
+ * item edited by hand, written by a tool other than the publisher, or left from a schema this release does not
+ * accept, not a writer that computes it; write access to the table, which only the publisher's role holds, is
+ * what keeps the configs to those the deploy validated.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
