@@ -177,7 +177,7 @@ describe('service configs over dynalite', () => {
 
     await expect(read).rejects.toThrow(ConfigInvalidError);
     await expect(new DynamoServiceCatalog(doc, tableName).byName('svc-0')).rejects.toThrow(
-      /service config "svc-0".*config: does not match the seal the deploy wrote/s,
+      /service config "svc-0".*config: does not match its seal/s,
     );
   });
 

@@ -233,22 +233,21 @@ export class DynamoServiceCatalog implements ServiceCatalog {
     const subject = `service config "${service}" in table ${this.tableName} (version ${item.version ?? 'unknown'})`;
     const refuse = (path: string, message: string) => new ConfigInvalidError(subject, [{ path, message }]);
     const config = item.config as Partial<ServiceConfig> | undefined;
-    if (typeof config !== 'object' || config === null || Array.isArray(config))
-      throw refuse('config', 'missing: only the deploy writes configs; deploy again to publish them');
-    if (typeof item.schema !== 'string' || typeof item.seal !== 'string')
-      throw refuse('config', 'not sealed: deploy this release to validate and seal the configs');
-    if (!ACCEPTED_CONFIG_SCHEMA_VERSIONS.includes(item.schema))
-      throw refuse(
-        'config',
-        `sealed for schema ${JSON.stringify(item.schema)}; deploy this release to re-seal (it accepts ${ACCEPTED_CONFIG_SCHEMA_VERSIONS.join(', ')})`,
-      );
-    if (item.seal !== sealOf(item.schema, config))
-      throw refuse(
-        'config',
-        'does not match the seal the deploy wrote (changed in the table, or not written by the deploy): deploy again to publish the configs',
-      );
-    if (config.service !== service)
-      throw refuse('service', `is "${config.service}", but the item is keyed by "${service}"`);
+    const { schema, seal } = item;
+    const deploy = 'deploy this release';
+    const problem =
+      typeof config !== 'object' || config === null || Array.isArray(config)
+        ? `missing: ${deploy}`
+        : typeof schema !== 'string' || typeof seal !== 'string'
+          ? `not sealed: ${deploy}`
+          : !ACCEPTED_CONFIG_SCHEMA_VERSIONS.includes(schema)
+            ? `sealed for schema "${schema}"; ${deploy} to re-seal`
+            : seal !== sealOf(schema, config)
+              ? `does not match its seal: ${deploy}`
+              : undefined;
+    if (problem) throw refuse('config', problem);
+    if (config?.service !== service)
+      throw refuse('service', `is "${config?.service}", but the item is keyed by "${service}"`);
     return withAddedDefaults(config as ServiceConfig);
   }
 }
