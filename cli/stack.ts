@@ -9,6 +9,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoServiceCatalog } from '../functions/adapters/aws/config-catalog';
+import { DOCUMENT_OPTIONS } from '../functions/adapters/aws/dynamodb/options';
 import { AwsCaller, SDK_CLIENT_CONFIG } from '../functions/adapters/aws/sdk';
 import type { ServiceConfig } from '../functions/core/config';
 
@@ -30,12 +31,20 @@ export interface StackClients {
   services: (tableName: string) => Promise<ServiceConfig[]>;
 }
 
+/**
+ * The configs in a service-config table, read through a document client with the options every reader and writer of
+ * the controller's tables shares: a number beyond 2^53 reads back as the number the deploy published.
+ */
+export function configTableReader(dynamodb: DynamoDBClient): StackClients['services'] {
+  const doc = DynamoDBDocumentClient.from(dynamodb, DOCUMENT_OPTIONS);
+  return (tableName) => new DynamoServiceCatalog(doc, tableName).list();
+}
+
 function stackClients(region: string): StackClients {
   const config = { ...SDK_CLIENT_CONFIG, region };
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config));
   return {
     cloudformation: new CloudFormationClient(config),
-    services: (tableName) => new DynamoServiceCatalog(doc, tableName).list(),
+    services: configTableReader(new DynamoDBClient(config)),
   };
 }
 

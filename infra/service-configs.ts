@@ -9,7 +9,10 @@
  *
  * Least privilege: only the publisher writes the table; only the functions whose handler reads CONFIG_TABLE_NAME
  * (the service catalog: start-rollout, reconcile) may read it, item by item. The publisher seals each config it
- * validated; the readers check the seal and bundle no config schema.
+ * validated; the readers check the seal and bundle no config schema. The seal is an unkeyed checksum: it catches an
+ * item edited by hand, written by a tool other than the publisher, or left from a schema this release does not
+ * accept, not a writer that computes it; write access to the table, which only the publisher's role holds, is
+ * what keeps the configs to those the deploy validated.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +20,7 @@ import path from 'node:path';
 import { type CfnElement, CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as cr from 'aws-cdk-lib/custom-resources';
@@ -42,6 +46,8 @@ export class ServiceConfigs extends Construct {
   /** The configs' content hash: the `version` of every item the deploy writes. */
   readonly version: string;
   readonly publish: CustomResource;
+  /** The function that validates, seals and writes the configs at deploy time. */
+  readonly publisher: ControllerFunction;
 
   constructor(scope: Construct, id: string, props: ServiceConfigsProps) {
     super(scope, id);
@@ -60,6 +66,7 @@ export class ServiceConfigs extends Construct {
     const asset = new s3assets.Asset(this, 'Configs', { path: path.join(dir, 'services.json') });
     this.version = asset.assetHash;
 
+    this.publisher = this.publisherFunction(props.logRetention);
     const provider = this.provider(asset, props.logRetention);
     this.publish = new CustomResource(this, 'Publish', {
       serviceToken: provider.serviceToken,
@@ -72,19 +79,35 @@ export class ServiceConfigs extends Construct {
         // A new schema makes CloudFormation update the resource: every config is validated with it and sealed
         // again before the functions that read them (which depend on this resource) are updated.
         Schema: CONFIG_SCHEMA_VERSION,
+        // CONFIG_SCHEMA_VERSION fingerprints the schema's JSON Schema, which leaves out its cross-field rules
+        // (refinements): the key of the publisher's bundle (its content hash) changes with any code it validates
+        // with, so a changed rule alone also makes the deploy validate and seal every config again.
+        Publisher: this.codeKey(),
       },
     });
   }
 
-  /** The publisher function, allowed to read the asset and rewrite the table, behind the Provider framework. */
-  private provider(asset: s3assets.Asset, logRetention?: logs.RetentionDays): cr.Provider {
-    const publisher = new ControllerFunction(this, 'Publisher', {
+  private publisherFunction(logRetention?: logs.RetentionDays): ControllerFunction {
+    return new ControllerFunction(this, 'Publisher', {
       handler: 'publish-configs',
       timeout: Duration.minutes(5),
       environment: {},
       description: 'canary controller: writes the service configs to their table at deploy time',
       ...(logRetention ? { logRetention } : {}),
     });
+  }
+
+  /** The S3 key of the publisher's code asset: its bundle's content hash. */
+  private codeKey(): string {
+    const code = (this.publisher.function.node.defaultChild as lambda.CfnFunction).code;
+    const key = (Stack.of(this).resolve(code) as lambda.CfnFunction.CodeProperty).s3Key;
+    if (typeof key !== 'string') throw new Error('the config publisher has no code asset key');
+    return key;
+  }
+
+  /** The publisher function, allowed to read the asset and rewrite the table, behind the Provider framework. */
+  private provider(asset: s3assets.Asset, logRetention?: logs.RetentionDays): cr.Provider {
+    const publisher = this.publisher;
     const stack = Stack.of(this);
     // Every configs asset, not only this deploy's: when a stack update fails, CloudFormation sends an Update with
     // the previous properties (the previous asset's key) while this policy still names the new key (CDK

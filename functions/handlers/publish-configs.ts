@@ -22,6 +22,11 @@ export interface PublishProperties {
   Version: string;
   /** The config schema's version (core/config-version.ts): a new one publishes every config again. */
   Schema?: string;
+  /**
+   * The key of this function's own code asset (its bundle's content hash): new code, a changed cross-field rule
+   * among it, publishes every config again, which the schema's version alone would not.
+   */
+  Publisher?: string;
 }
 
 /** The Provider framework's onEvent request, the fields this handler reads. */

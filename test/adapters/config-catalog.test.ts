@@ -29,6 +29,7 @@ import {
 } from '../../functions/adapters/aws/config-catalog';
 import { BATCH_WRITE_LIMIT, ConfigPublisher } from '../../functions/adapters/aws/config-publisher';
 import { parseServiceConfigs, type ServiceConfig } from '../../functions/core/config';
+import { ACCEPTED_CONFIG_SCHEMA_VERSIONS, CONFIG_SCHEMA_VERSION } from '../../functions/core/config-version';
 import { ConfigInvalidError, TransientError } from '../../functions/core/errors';
 import { mockClient } from '../contract/mock';
 import { fastRetry, serviceConfigInput } from './helpers';
@@ -176,39 +177,48 @@ describe('service configs over dynalite', () => {
 
     await expect(read).rejects.toThrow(ConfigInvalidError);
     await expect(new DynamoServiceCatalog(doc, tableName).byName('svc-0')).rejects.toThrow(
-      /service config "svc-0".*config: does not match the seal the deploy wrote/s,
+      /service config "svc-0".*config: does not match its seal/s,
     );
   });
 
   it.each([
     ['without a seal', { seal: undefined }],
     ['without the schema version', { schema: undefined }],
-    ['without a config', { config: undefined }],
-  ])('refuses an item %s, naming the service and the field', async (_, change) => {
+  ])('refuses an item %s as not sealed, naming the service and the field', async (_, change) => {
     const [item] = configItems(services(1), 'v1', at.toISOString());
     await doc.send(new PutCommand({ TableName: tableName, Item: { ...item, ...change } }));
 
     await expect(new DynamoServiceCatalog(doc, tableName).byName('svc-0')).rejects.toThrow(
-      /service config "svc-0".*config: /s,
+      /service config "svc-0".*config: not sealed: deploy this release/s,
     );
   });
 
-  it('fills the defaults added since into a config sealed with an earlier schema', async () => {
+  it('refuses an item without a config, naming the service and the field', async () => {
+    const [item] = configItems(services(1), 'v1', at.toISOString());
+    await doc.send(new PutCommand({ TableName: tableName, Item: { ...item, config: undefined } }));
+
+    await expect(new DynamoServiceCatalog(doc, tableName).byName('svc-0')).rejects.toThrow(
+      /service config "svc-0".*config: missing/s,
+    );
+  });
+
+  it('refuses a config sealed for a schema version this release does not know, even with a matching seal', async () => {
     const [config] = services(1) as [ServiceConfig];
-    const { analysis, strategy: _, ...older } = config;
-    const { onFailure: __, pauseTimeoutSeconds: ___, ...olderAnalysis } = analysis;
-    const earlier = { ...older, analysis: olderAnalysis };
     const [item] = configItems([config], 'v1', at.toISOString());
     await doc.send(
       new PutCommand({
         TableName: tableName,
-        Item: { ...item, config: earlier, schema: 'earlier', seal: sealOf('earlier', earlier) },
+        Item: { ...item, schema: 'earlier', seal: sealOf('earlier', config) },
       }),
     );
 
-    const read = await new DynamoServiceCatalog(doc, tableName).byName('svc-0');
+    await expect(new DynamoServiceCatalog(doc, tableName).byName('svc-0')).rejects.toThrow(
+      /service config "svc-0".*config: sealed for schema "earlier"; deploy this release to re-seal/s,
+    );
+  });
 
-    expect(read).toEqual(config);
+  it('accepts only the schema versions this release names, the current one among them', () => {
+    expect(ACCEPTED_CONFIG_SCHEMA_VERSIONS).toContain(CONFIG_SCHEMA_VERSION);
   });
 
   it('a rollout keeps the config it started with; a new rollout sees the deployed change once the cache expires', async () => {

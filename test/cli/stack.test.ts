@@ -1,12 +1,17 @@
 /** The CLI's settings from a stack name: the stack's outputs, then the services from its config table. */
+
+import type { AddressInfo } from 'node:net';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
-import { type StackClients, withStackSettings } from '../../cli/stack';
-import { configItems } from '../../functions/adapters/aws/config-catalog';
+import { configTableReader, type StackClients, withStackSettings } from '../../cli/stack';
+import { CONFIG_TABLE_SCHEMA, configItems } from '../../functions/adapters/aws/config-catalog';
+import { ConfigPublisher } from '../../functions/adapters/aws/config-publisher';
+import { DOCUMENT_OPTIONS } from '../../functions/adapters/aws/dynamodb/options';
 import { parseServiceConfigs } from '../../functions/core/config';
 import { mockClient } from '../contract/mock';
 import { validServiceConfig } from '../helpers/config';
@@ -113,7 +118,7 @@ describe('canary --stack', () => {
     const cfn = mockClient(CloudFormationClient);
     const doc = mockClient(DynamoDBDocumentClient);
     const eb = mockClient(EventBridgeClient);
-    mockClient(DynamoDBClient);
+    const ddb = mockClient(DynamoDBClient);
     cfn
       .on(DescribeStacksCommand)
       .resolves(
@@ -145,7 +150,37 @@ describe('canary --stack', () => {
       expect(doc.commandCalls(ScanCommand)[0]?.args[0].input.TableName).toBe('canary-service-configs');
       expect(err.join('')).toContain('nope');
     } finally {
-      for (const m of [cfn, doc, eb]) m.restore();
+      for (const m of [cfn, doc, eb, ddb]) m.restore();
+    }
+  });
+});
+
+describe('configTableReader', () => {
+  it('reads back a config holding a number beyond 2^53 as the number the deploy published', async () => {
+    const server = dynalite({ createTableMs: 0 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const raw = new DynamoDBClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      const TableName = 'canary-service-configs-numbers';
+      await raw.send(new CreateTableCommand({ TableName, ...CONFIG_TABLE_SCHEMA }));
+      while ((await raw.send(new DescribeTableCommand({ TableName }))).Table?.TableStatus !== 'ACTIVE')
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      const base = validServiceConfig();
+      const configs = parseServiceConfigs([
+        { ...base, analysis: { ...base.analysis, latency: { p99MaxMs: 2 ** 60 } } },
+      ]);
+      const doc = DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS);
+      await new ConfigPublisher(doc, TableName).publish(configs, 'v1', new Date('2026-11-29T12:00:00Z'));
+
+      expect(await configTableReader(raw)(TableName)).toEqual(configs);
+    } finally {
+      raw.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

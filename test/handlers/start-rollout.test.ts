@@ -131,9 +131,7 @@ describe('start-rollout', () => {
 
     await expect(handler(loadEvent('ecr/push'), context)).rejects.toMatchObject({
       name: 'ConfigInvalid',
-      message: expect.stringMatching(
-        /service config "web".*config: does not match the seal the deploy wrote/s,
-      ),
+      message: expect.stringMatching(/service config "web".*config: not sealed: deploy this release/s),
     });
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });

@@ -14,6 +14,7 @@ import type { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVE_INDEX, BY_SERVICE_INDEX } from '../../functions/adapters/aws/dynamodb';
 import type { ServiceConfigInput } from '../../functions/core/config';
+import { CONFIG_SCHEMA_VERSION } from '../../functions/core/config-version';
 import { CanaryController, HANDLERS } from '../../infra/canary-controller';
 import { CanaryControllerStack, EXAMPLE_SERVICE } from '../../infra/stack';
 import { loadDefinition, taskStates } from '../../sandbox/step-functions';
@@ -279,6 +280,21 @@ describe('functions', () => {
     expect(resources[fnId('start-rollout')]?.DependsOn).toContain(
       logicalId(controller.serviceConfigs.publish.node.defaultChild),
     );
+  });
+
+  it('publishes the configs again on a new schema version or new publisher code, before any catalog reader updates', () => {
+    const [[publishId, publish] = []] = ofType('Custom::ServiceConfigs');
+    expect(publish?.Properties.Schema).toBe(CONFIG_SCHEMA_VERSION);
+    // The JSON Schema behind CONFIG_SCHEMA_VERSION leaves out the cross-field rules: the publisher's bundle, whose
+    // asset hash changes with any module it validates with, makes CloudFormation send an Update when they change.
+    const publisher = resources[logicalId(controller.serviceConfigs.publisher.function.node.defaultChild)];
+    expect(publisher?.Properties.Code.S3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
+    expect(publish?.Properties.Publisher).toBe(publisher?.Properties.Code.S3Key);
+    const readers = ofType('AWS::Lambda::Function').filter(
+      ([, fn]) => fn.Properties.Environment?.Variables?.CONFIG_TABLE_NAME !== undefined,
+    );
+    expect(readers.length).toBeGreaterThanOrEqual(2);
+    for (const [id, fn] of readers) expect(asList(fn.DependsOn), id).toContain(publishId);
   });
 
   it('lets only the catalog functions read the configs, and only the publisher write them', () => {

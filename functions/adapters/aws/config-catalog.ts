@@ -26,7 +26,7 @@ import {
   type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { ServiceConfig } from '../../core/config';
-import { CONFIG_SCHEMA_VERSION } from '../../core/config-version';
+import { ACCEPTED_CONFIG_SCHEMA_VERSIONS, CONFIG_SCHEMA_VERSION } from '../../core/config-version';
 import { ConfigInvalidError } from '../../core/errors';
 import { withAddedDefaults } from '../../core/started-config';
 import type { ServiceCatalog } from '../../ports';
@@ -58,7 +58,7 @@ export interface ConfigItem {
   config?: ServiceConfig;
   /** The version of the schema that validated `config` (core/config-version.ts). */
   schema?: string;
-  /** sealOf(schema, config), written by the deploy: proof that `config` is what that schema validated. */
+  /** sealOf(schema, config), written by the deploy's publisher after that schema validated `config`. */
   seal?: string;
 }
 
@@ -74,8 +74,10 @@ function canonicalJson(value: unknown): string {
 /**
  * A validated config's seal: the SHA-256 of the schema version and the config. The deploy validates every config
  * with the schema of synth (publish-configs) and seals it; the functions that read the table check the seal
- * instead of bundling that schema, so a config changed in the table by anything but the deploy never starts a
- * rollout (only the deploy may write the table: infra/service-configs.ts).
+ * instead of bundling that schema. The seal is a checksum, not a signature (no key): it catches an item edited by
+ * hand or written by a tool other than the deploy's publisher, and one left from a schema this release does not
+ * accept, but anyone allowed to write the table could compute a matching one. What keeps configs to those the
+ * deploy validated is IAM: only the publisher's role may write the table (infra/service-configs.ts).
  */
 export function sealOf(schema: string, config: unknown): string {
   return createHash('sha256')
@@ -222,23 +224,30 @@ export class DynamoServiceCatalog implements ServiceCatalog {
   }
 
   /**
-   * The item's config, as the deploy validated and sealed it: an item whose seal does not match (changed or
-   * written by hand) is refused, naming the service and the field. A config sealed with an earlier schema gets the
-   * defaults of the fields added since (core/started-config.ts), as an execution's config does.
+   * The item's config, as the deploy validated and sealed it: an item with no seal, sealed for a schema version
+   * this release does not accept (core/config-version.ts), or whose seal does not match (changed or written by
+   * hand) is refused, naming the service and the field. The defaults of fields added since the schema that
+   * sealed it are filled in (core/started-config.ts), as for an execution's config.
    */
   private configOf(item: ConfigItem, service: string): ServiceConfig {
     const subject = `service config "${service}" in table ${this.tableName} (version ${item.version ?? 'unknown'})`;
     const refuse = (path: string, message: string) => new ConfigInvalidError(subject, [{ path, message }]);
     const config = item.config as Partial<ServiceConfig> | undefined;
-    if (typeof config !== 'object' || config === null || Array.isArray(config))
-      throw refuse('config', 'missing: only the deploy writes configs; deploy again to publish them');
-    if (typeof item.schema !== 'string' || item.seal !== sealOf(item.schema, config))
-      throw refuse(
-        'config',
-        'does not match the seal the deploy wrote (changed in the table, or not written by the deploy): deploy again to publish the configs',
-      );
-    if (config.service !== service)
-      throw refuse('service', `is "${config.service}", but the item is keyed by "${service}"`);
+    const { schema, seal } = item;
+    const deploy = 'deploy this release';
+    const problem =
+      typeof config !== 'object' || config === null || Array.isArray(config)
+        ? `missing: ${deploy}`
+        : typeof schema !== 'string' || typeof seal !== 'string'
+          ? `not sealed: ${deploy}`
+          : !ACCEPTED_CONFIG_SCHEMA_VERSIONS.includes(schema)
+            ? `sealed for schema "${schema}"; ${deploy} to re-seal`
+            : seal !== sealOf(schema, config)
+              ? `does not match its seal: ${deploy}`
+              : undefined;
+    if (problem) throw refuse('config', problem);
+    if (config?.service !== service)
+      throw refuse('service', `is "${config?.service}", but the item is keyed by "${service}"`);
     return withAddedDefaults(config as ServiceConfig);
   }
 }
