@@ -186,10 +186,10 @@ export type RolloutEvent = RolloutEventBase &
 /** An event that carries no verdict (a refusal, the reconciler's rollback): worded without the verdicts' text. */
 export type VerdictFreeEvent = RolloutEvent & { verdict?: undefined };
 
-/** Sends rollout events of type E (by default any) to a channel. */
 /** A passed step's event: the only one analyze sends. */
 export type StepPassedEvent = Extract<RolloutEvent, { type: 'step.passed' }>;
 
+/** Sends rollout events of type E (by default any) to a channel. */
 export interface Notifier<E extends RolloutEvent = RolloutEvent> {
   readonly name: string;
   notify(event: E): Promise<void>;
@@ -356,11 +356,12 @@ export interface Executions {
   sendTaskFailure(token: string, error: string, cause: string): Promise<boolean>;
 }
 
-/** The deployer for a service's `deployer.kind`; an unknown kind throws ConfigInvalid, never falls back. */
 /** What a rollback asks of a deployer: put stable back and scale the canary down (rollback, reconcile). */
 export type RollbackDeployer = Pick<Deployer, 'swapsTargetGroups' | 'restoreStable' | 'scaleDownCanary'>;
+/** The rollback's deployer for a service's `deployer.kind` (DeployerFor's, as far as a rollback uses it). */
 export type RollbackDeployerFor = (config: ServiceConfig) => RollbackDeployer;
 
+/** The deployer for a service's `deployer.kind`; an unknown kind throws ConfigInvalid, never falls back. */
 export type DeployerFor = (config: ServiceConfig) => Deployer;
 
 /** Which service a repository or a name belongs to. */

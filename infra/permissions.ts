@@ -70,15 +70,9 @@ export class Permissions {
     private readonly configs: ServiceConfig[],
     private readonly resources: ControllerResources,
   ) {
-    const services = configs;
     this.controllerTag = resources.controllerTag ?? stack.stackName;
     this.grants = new Grants(stack);
-    this.services = new ServicePermissions(
-      stack,
-      this.grants,
-      services,
-      resources.controllerTag ?? stack.stackName,
-    );
+    this.services = new ServicePermissions(stack, this.grants, configs, this.controllerTag);
   }
 
   grant(fn: ControllerFunction, spec: HandlerSpec) {

@@ -25,7 +25,7 @@ import type {
 import { targetGroupDimension } from '../functions/adapters/aws/cloudwatch';
 import type { Clock } from '../functions/ports';
 import { type Bucket, type MetricsRecorder, percentile } from './metrics';
-import { evaluateExpression, type PublishedMetrics } from './published-metrics';
+import { evaluateExpression, invalid, type PublishedMetrics } from './published-metrics';
 
 const COUNTS: Record<string, (b: Bucket) => number> = {
   RequestCount: (b) => b.requests,
@@ -38,13 +38,6 @@ const COUNTS: Record<string, (b: Bucket) => number> = {
 
 /** Milliseconds to whole microseconds, so thresholds in seconds compare exactly. */
 const micros = (ms: number) => Math.round(ms * 1000);
-
-function invalid(message: string): Error {
-  return Object.assign(new Error(message), {
-    name: 'InvalidParameterValue',
-    $metadata: { httpStatusCode: 400 },
-  });
-}
 
 export class LocalCloudWatch {
   constructor(

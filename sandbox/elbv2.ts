@@ -16,11 +16,8 @@
  */
 import type { Action, ElasticLoadBalancingV2Client, Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ServiceConfig } from '../functions/core/config';
+import { awsError } from './aws-error';
 import type { ListenerState, LocalLoadBalancer } from './load-balancer';
-
-function awsError(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
-}
 
 /** The load balancer of a listener (or listener rule) ARN: `…:listener/app/<name>/<lb id>/<listener id>`. */
 export function loadBalancerOf(arn: string): string {

@@ -29,7 +29,8 @@ function keyOf(namespace: string, metricName: string, dimensions: Record<string,
   return [namespace, metricName, ...dims].join('|');
 }
 
-function invalid(message: string): Error {
+/** CloudWatch's answer to a query it cannot take (InvalidParameterValue, HTTP 400). */
+export function invalid(message: string): Error {
   return Object.assign(new Error(message), {
     name: 'InvalidParameterValue',
     $metadata: { httpStatusCode: 400 },

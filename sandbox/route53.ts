@@ -21,6 +21,7 @@ import { EventEmitter } from 'node:events';
 import type { ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
 import type { Route53Traffic } from '../functions/core/config-route53';
 import type { Clock } from '../functions/ports';
+import { awsError } from './aws-error';
 
 interface LocalRecord extends ResourceRecordSet {
   /** The target group behind the record's endpoint (its load balancer forwards only there). */
@@ -65,10 +66,6 @@ const compare = (a: string[], b: string[]): number => {
   }
   return 0;
 };
-
-function awsError(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
-}
 
 export class LocalRoute53 extends EventEmitter {
   /** zone id → records, as the control plane holds them (what ListResourceRecordSets lists). */

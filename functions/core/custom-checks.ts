@@ -67,6 +67,12 @@ function base(spec: CustomMetricConfig, rho0: number, passRatio: number, minData
   };
 }
 
+/** The regression a metric declares (1 + tolerance) and the ratio an early pass must show the canary below. */
+function boundsOf(spec: CustomMetricConfig, policy: AnalysisPolicy): { rho0: number; passRatio: number } {
+  const rho0 = 1 + spec.tolerance;
+  return { rho0, passRatio: passRatioOf(policy, undefined, rho0) };
+}
+
 /** Critical metrics hold the step until they have their data; advisory ones never do. */
 const short = (spec: CustomMetricConfig): VerdictResult => (spec.critical ? 'inconclusive' : 'pass');
 
@@ -77,8 +83,7 @@ function judgeCounts(
   policy: AnalysisPolicy,
   alpha: number,
 ): MetricEvidence {
-  const rho0 = 1 + spec.tolerance;
-  const passRatio = passRatioOf(policy, undefined, rho0);
+  const { rho0, passRatio } = boundsOf(spec, policy);
   const swap = spec.direction === 'lowerIsWorse';
   const periods: RatioPeriod[] = [];
   for (const [c, b] of pairs(window, series)) {
@@ -108,7 +113,7 @@ function judgeCounts(
   const result = testResult(t, false, enough);
   return {
     ...base(spec, rho0, passRatio, minData, ct),
-    result: spec.critical || result !== 'inconclusive' ? result : 'pass',
+    result: result === 'inconclusive' ? short(spec) : result,
     // Rates of CloudWatch's values (fractional, ±2^360) may leave DynamoDB's Number range: kept storable.
     canary: storableNumber(canaryRate),
     baseline: storableNumber(baselineRate),
@@ -151,20 +156,19 @@ function judgeGauge(
   policy: AnalysisPolicy,
   alpha: number,
 ): MetricEvidence {
-  const rho0 = 1 + spec.tolerance;
-  const passRatio = passRatioOf(policy, undefined, rho0);
+  const { rho0, passRatio } = boundsOf(spec, policy);
   const lower = spec.direction === 'lowerIsWorse';
   const values = pairs(window, series).flatMap(([c, b]) =>
     c.value !== undefined && b.value !== undefined ? [[c.value, b.value] as const] : [],
   );
   // Positive: worse than `factor` × stable (above it, or below stable / factor when lower is worse).
   const diff = (factor: number) => values.map(([c, b]) => (lower ? b / factor - c : c - factor * b));
-  const atRho0 = meanSequence(diff(rho0), alpha);
-  const atPass = meanSequence(diff(passRatio), alpha);
+  const [diffRho0, diffPass] = [diff(rho0), diff(passRatio)];
+  const [atRho0, atPass] = [meanSequence(diffRho0, alpha), meanSequence(diffPass, alpha)];
   const worse = atRho0.lower !== null && atRho0.lower > 0;
   const notWorse = atPass.upper !== null && atPass.upper < 0;
-  const eValue = eValueOf((atRho0.mean ?? 0) > 0 ? logEValue(diff(rho0), 0) : 0);
-  const eValueNotWorse = eValueOf((atPass.mean ?? 0) < 0 ? logEValue(diff(passRatio), 0) : 0);
+  const eValue = eValueOf((atRho0.mean ?? 0) > 0 ? logEValue(diffRho0, 0) : 0);
+  const eValueNotWorse = eValueOf((atPass.mean ?? 0) < 0 ? logEValue(diffPass, 0) : 0);
   const building = !worse && !notWorse && eValue >= Math.sqrt(1 / alpha);
   const minData = spec.minData ?? DEFAULT_MIN_PERIODS;
   // Too few periods leave the sequence unbounded both ways: nothing is known of the difference yet.
@@ -196,8 +200,9 @@ function judgeGauge(
           ? 'inconclusive'
           : 'pass';
   const decided = notWorse && !worse ? atPass : atRho0;
+  const common = base(spec, rho0, passRatio, minData, values.length);
   return {
-    ...base(spec, rho0, passRatio, minData, values.length),
+    ...common,
     result,
     // Derived from the data: kept within what the store holds (stats/storable.ts).
     canary: storableNumber(reason === 'noBaseline' ? canaryLevel : canaryMean),
@@ -205,7 +210,7 @@ function judgeGauge(
     limit: baselineMean === null ? null : storableNumber(lower ? baselineMean / rho0 : baselineMean * rho0),
     reason,
     facts: {
-      ...base(spec, rho0, passRatio, minData, values.length).facts,
+      ...common.facts,
       ...(spec.max !== undefined ? { ceiling: spec.max } : {}),
       ...(spec.min !== undefined ? { floor: spec.min } : {}),
       difference: {

@@ -115,15 +115,14 @@ export interface RouteFinding {
 export function routeFindings(facts: RouteFacts): RouteFinding[] {
   const target = routeTarget(facts);
   const info = 'findings' in target || !target.forward ? [] : stickinessFindings(facts, target.forward);
-  return [...routeErrors(facts), ...info];
+  return [...routeErrors(facts, target), ...info];
 }
 
 /**
  * The route's errors alone (routeFindings without its info): what a reader that only refuses a route needs, so
  * its bundle leaves the rest out.
  */
-export function routeErrors(facts: RouteFacts): RouteFinding[] {
-  const target = routeTarget(facts);
+export function routeErrors(facts: RouteFacts, target = routeTarget(facts)): RouteFinding[] {
   if ('findings' in target) return target.findings;
   const { route, listener } = facts;
   const findings: RouteFinding[] = [];

@@ -286,9 +286,11 @@ export const realClock: Clock = {
  * The ports of a task that may put traffic back on stable (RollbackDeps: rollback, promote, on-alarm, reconcile),
  * the logger aside.
  */
-export const rollbackPorts = () => ({
+export const rollbackPorts = () => portsWith(rollbackDeployerFor());
+/** rollbackPorts with the given deployers (promote takes the full deployers, nothing built twice). */
+export const portsWith = <D>(deployerFor: D) => ({
   router: router(),
-  deployerFor: rollbackDeployerFor(),
+  deployerFor,
   store: store(),
   executions: executions(),
   clock: realClock,

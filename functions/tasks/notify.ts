@@ -61,7 +61,7 @@ export function makeNotify(deps: NotifyDeps) {
     // The incident of a pause on failure the record still shows is resolved once that pause is over: a retry, or
     // the rollout's end (an abort or the pause's timeout roll back). Without the record, nothing to resolve is known.
     const pauseKey = failurePauseKey(record);
-    if (asked === 'resumed') return resolvePause(deps, rollout, record);
+    if (asked === 'resumed') return resolvePause(deps, rollout, record, pauseKey);
     // A retried task can fail after the first attempt finished the promotion (its result lost, Lambda.Unknown):
     // the workflow then rolls back a rollout the record shows promoted. Tell what happened; a promotion never pages.
     const outcome = record?.status === 'promoted' || rollback?.promoted ? 'promoted' : asked;
@@ -119,8 +119,8 @@ async function resolvePause(
   deps: NotifyDeps,
   rollout: RolloutDoc,
   record: RolloutRecord | undefined,
+  pauseKey: string | undefined,
 ): Promise<{ delivered: string[]; failed: string[] }> {
-  const pauseKey = failurePauseKey(record);
   const resolves = openPauseIncidents(record);
   if (!pauseKey) {
     deps.log.info('no pause on failure on the record: no incident to resolve', {

@@ -10,11 +10,11 @@
 import { alarmStateChangeEvent } from '../core/aws-events';
 import { ErrorName, TransientError } from '../core/errors';
 import type { RolloutDoc, RolloutRecord } from '../core/rollout';
-import { rolloutDocOf as documentOf } from './lib/inputs';
 import {
   abortRollout,
   configuredRoute,
   executionProgress,
+  newestRunning,
   type RollbackDeps,
   recordHistory,
   shiftTraffic,
@@ -105,15 +105,11 @@ async function gatedExecutions(
   executions: OnAlarmDeps['executions'],
   alarmName: string,
 ): Promise<{ name: string; doc: RolloutDoc }[]> {
-  const services = new Set<string>();
   const gated: { name: string; doc: RolloutDoc }[] = [];
-  for (const e of await executions.running()) {
-    const doc = documentOf(e.input);
-    if (!doc || services.has(doc.service)) continue;
-    services.add(doc.service);
-    if (!doc.config.analysis.alarms.includes(alarmName)) continue;
+  for (const e of (await newestRunning(executions)).values()) {
+    if (!e.doc.config.analysis.alarms.includes(alarmName)) continue;
     if ((await executionProgress(executions, e.name)).phase === 'promoted') continue;
-    gated.push({ name: e.name, doc });
+    gated.push(e);
   }
   return gated;
 }

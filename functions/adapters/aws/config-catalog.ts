@@ -30,6 +30,7 @@ import { ACCEPTED_CONFIG_SCHEMA_VERSIONS, CONFIG_SCHEMA_VERSION } from '../../co
 import { ConfigInvalidError } from '../../core/errors';
 import { withAddedDefaults } from '../../core/started-config';
 import type { ServiceCatalog } from '../../ports';
+import { canonicalJson } from './canonical-json';
 import { type AdapterOptions, AwsCaller } from './sdk';
 
 /** The table's keys, for the test harness and for infra (TableName is infra's choice). */
@@ -60,15 +61,6 @@ export interface ConfigItem {
   schema?: string;
   /** sealOf(schema, config), written by the deploy's publisher after that schema validated `config`. */
   seal?: string;
-}
-
-/** JSON with every object's keys in order: the same text for the same config, however its item was read back. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
 /**

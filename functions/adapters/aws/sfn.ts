@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { RolloutDoc } from '../../core/rollout';
 import type { EnteredState, Executions, RunningExecution, StartedExecution, TaskTokens } from '../../ports';
+import { canonicalJson } from './canonical-json';
 import { type AdapterOptions, AwsCaller, errorName } from './sdk';
 
 /** Step Functions limits: error names up to 256 characters, causes up to 32,768. */
@@ -40,21 +41,10 @@ export function executionArnFor(stateMachineArn: string, name: string): string {
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
-/** JSON with object keys sorted, so two serializations of the same value compare equal. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
-}
-
 function sameJson(a: string | undefined, b: string): boolean {
   if (a === undefined) return false;
   try {
-    return canonical(JSON.parse(a)) === canonical(JSON.parse(b));
+    return canonicalJson(JSON.parse(a)) === canonicalJson(JSON.parse(b));
   } catch {
     return false;
   }

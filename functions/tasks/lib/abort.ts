@@ -5,7 +5,7 @@
  */
 import { type AbortReason, NotOwnerError } from '../../core/errors';
 import type { HistoryDetail } from '../../core/history';
-import type { RolloutRecord, Route } from '../../core/rollout';
+import type { RolloutDoc, RolloutRecord, Route } from '../../core/rollout';
 import type { AbortMark, Clock, Executions, RolloutStore, TrafficRouter } from '../../ports';
 import { writeAfterDecision } from './after-decision';
 import { type HistoryDeps, recordHistory } from './history';
@@ -149,7 +149,22 @@ export function stableAfterAbort(
  * so). Undefined when none holds it.
  */
 export async function executionHolding(executions: Executions, service: string): Promise<string | undefined> {
-  const newest = (await executions.running()).find((e) => rolloutDocOf(e.input)?.service === service);
+  const newest = (await newestRunning(executions)).get(service);
   if (!newest) return undefined;
   return (await executionProgress(executions, newest.name)).phase === 'promoted' ? undefined : newest.name;
+}
+
+/**
+ * The newest running execution of each service, with its rollout document (ListExecutions lists the newest
+ * first): the one that holds the service unless it promoted (executionProgress says so).
+ */
+export async function newestRunning(
+  executions: Executions,
+): Promise<Map<string, { name: string; doc: RolloutDoc }>> {
+  const newest = new Map<string, { name: string; doc: RolloutDoc }>();
+  for (const e of await executions.running()) {
+    const doc = rolloutDocOf(e.input);
+    if (doc && !newest.has(doc.service)) newest.set(doc.service, { name: e.name, doc });
+  }
+  return newest;
 }

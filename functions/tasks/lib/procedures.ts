@@ -9,6 +9,7 @@ export {
   type AbortEntry,
   type AbortOutcome,
   abortRollout,
+  newestRunning,
   stableAfterAbort,
 } from './abort';
 export {
