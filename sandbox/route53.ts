@@ -36,6 +36,19 @@ interface Change {
   records: LocalRecord[];
 }
 
+/**
+ * Route 53's errors with the HTTP status AWS sends: 404 for a zone or change that does not exist (the `httpError` of
+ * NoSuchHostedZone and NoSuchChange in Route 53's API model; API reference, ListResourceRecordSets,
+ * ChangeResourceRecordSets and GetChange, "Errors"), 400 for the others the double raises (InvalidInput,
+ * InvalidChangeBatch, ThrottlingException, PriorRequestNotComplete).
+ */
+const NOT_FOUND = new Set(['NoSuchHostedZone', 'NoSuchChange']);
+function route53Error(name: string, message: string): Error {
+  const error = awsError(name, message);
+  if (NOT_FOUND.has(name)) Object.assign(error, { $metadata: { httpStatusCode: 404 } });
+  return error;
+}
+
 const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`);
 const key = (r: Pick<ResourceRecordSet, 'Name' | 'Type' | 'SetIdentifier'>) =>
   `${fqdn(r.Name ?? '').toLowerCase()}|${r.Type}|${r.SetIdentifier ?? ''}`;
@@ -189,9 +202,10 @@ export class LocalRoute53 extends EventEmitter {
     MaxItems?: number;
   }) {
     const records = this.zones.get(input.HostedZoneId ?? '');
-    if (!records) throw awsError('NoSuchHostedZone', `No hosted zone found with ID: ${input.HostedZoneId}`);
+    if (!records)
+      throw route53Error('NoSuchHostedZone', `No hosted zone found with ID: ${input.HostedZoneId}`);
     if (input.StartRecordType && input.StartRecordName === undefined)
-      throw awsError('InvalidInput', 'StartRecordType requires StartRecordName');
+      throw route53Error('InvalidInput', 'StartRecordType requires StartRecordName');
     const sorted = [...records].sort((a, b) => compare(order(a), order(b)));
     const start = order({
       Name: input.StartRecordName ?? '',
@@ -222,25 +236,25 @@ export class LocalRoute53 extends EventEmitter {
   }) {
     if (this.faults.throttled > 0) {
       this.faults.throttled--;
-      throw awsError('ThrottlingException', 'Rate exceeded (injected)');
+      throw route53Error('ThrottlingException', 'Rate exceeded (injected)');
     }
     if (this.faults.priorRequest > 0) {
       this.faults.priorRequest--;
-      throw awsError(
+      throw route53Error(
         'PriorRequestNotComplete',
         'The request was rejected because Route 53 was still processing a prior request (injected)',
       );
     }
     const zone = input.HostedZoneId ?? '';
     const records = this.zones.get(zone);
-    if (!records) throw awsError('NoSuchHostedZone', `No hosted zone found with ID: ${zone}`);
+    if (!records) throw route53Error('NoSuchHostedZone', `No hosted zone found with ID: ${zone}`);
     const changed: LocalRecord[] = [];
     for (const c of input.ChangeBatch?.Changes ?? []) {
       const set = c.ResourceRecordSet;
       const existing = set ? records.find((r) => key(r) === key(set)) : undefined;
       const weight = set?.Weight;
       if (c.Action !== 'UPSERT' || !set || !existing || weight === undefined || weight < 0 || weight > 255)
-        throw awsError(
+        throw route53Error(
           'InvalidChangeBatch',
           'the local Route 53 takes UPSERTs of existing weighted records only',
         );
@@ -259,7 +273,7 @@ export class LocalRoute53 extends EventEmitter {
   getChange(input: { Id?: string }) {
     const change = this.changes.get(input.Id ?? '');
     if (!change)
-      throw awsError('NoSuchChange', `A change with the specified change ID does not exist: ${input.Id}`);
+      throw route53Error('NoSuchChange', `A change with the specified change ID does not exist: ${input.Id}`);
     return {
       ChangeInfo: { Id: change.id, Status: this.status(change), SubmittedAt: new Date(change.submittedAtMs) },
     };
