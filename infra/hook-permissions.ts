@@ -8,38 +8,16 @@
  * after it) and aws:ResourceTag/${TagKey} (Lambda Developer Guide, "Using attribute-based access control in
  * Lambda": InvokeFunction by function tag).
  */
-import { ArnFormat, type Stack } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { ServiceConfig } from '../functions/core/config';
-import { HOOK_STAGES } from '../functions/core/config-hooks';
+import { hookFunctionArns } from '../functions/core/hook-functions';
 import { CONTROLLER_TAG_KEY } from '../functions/tasks/registry';
 import type { ControllerFunction } from './controller-function';
 import type { Grants } from './grants';
 
 /** Hook functions listed one by one at most (about 90 characters each); more are granted by tag. */
 export const HOOK_ARNS_LISTED = 40;
-
-/**
- * The ARN of every Lambda function the configs' hooks name: a name resolved in the controller's account and region
- * (the stack's, tokens when its environment is not set), an ARN as configured, whatever its region (the controller
- * invokes it with a client of that region: functions/adapters/aws/hooks.ts).
- */
-export function hookFunctionArns(stack: Stack, services: readonly ServiceConfig[]): string[] {
-  const targets = services.flatMap((c) =>
-    HOOK_STAGES.flatMap((stage) => (c.hooks?.[stage] ?? []).flatMap((h) => (h.lambda ? [h.lambda] : []))),
-  );
-  const arns = targets.map((t) =>
-    t.startsWith('arn:')
-      ? t
-      : stack.formatArn({
-          service: 'lambda',
-          resource: 'function',
-          resourceName: t,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-  );
-  return [...new Set(arns)].sort();
-}
 
 export function hookStatements(
   stack: Stack,
@@ -48,7 +26,12 @@ export function hookStatements(
   services: readonly ServiceConfig[],
   controllerTag: string,
 ): void {
-  const arns = hookFunctionArns(stack, services);
+  // Names resolved in the stack's own partition, region and account: tokens when its environment is not set.
+  const arns = hookFunctionArns(services, {
+    partition: stack.partition,
+    region: stack.region,
+    account: stack.account,
+  });
   if (arns.length === 0) return;
   if (arns.length <= HOOK_ARNS_LISTED) {
     grants.allow(

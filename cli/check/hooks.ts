@@ -40,26 +40,6 @@ export function hookTargets(config: ServiceConfig, controllerRegion: string): Ho
   );
 }
 
-/**
- * The ARN run-hook invokes for each Lambda hook: an ARN as configured, a name in the controller's region and
- * account (as infra/hook-permissions.ts grants them).
- */
-export function hookFunctionArns(
-  targets: readonly HookTarget[],
-  at: { partition: string; region: string; account: string },
-): string[] {
-  const arns = targets.flatMap((t) =>
-    t.lambda === undefined
-      ? []
-      : [
-          t.lambda.startsWith('arn:')
-            ? t.lambda
-            : `arn:${at.partition}:lambda:${at.region}:${at.account}:function:${t.lambda}`,
-        ],
-  );
-  return [...new Set(arns)];
-}
-
 /** Each Lambda hook's function configuration, read in its region (undefined for an HTTPS hook). */
 export async function readHookFunctions(
   readCall: Reader['read'],

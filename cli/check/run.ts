@@ -5,10 +5,11 @@
  */
 import type { DescribedAlarms } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { type ServiceConfig, xrayGroupNames } from '../../functions/core/config';
+import { hookFunctionArns } from '../../functions/core/hook-functions';
 import { isOwnHeaderRule } from '../../functions/core/route-checks';
 import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
-import { hookFindings, hookFunctionArns, hookTargets, readHookFunctions } from './hooks';
+import { hookFindings, hookTargets, readHookFunctions } from './hooks';
 import { metricFindings, metricProbes, readMetrics } from './metrics';
 import { type CallFacts, controllerTagFindings, permissionFindings } from './permissions';
 import { type CheckClients, lambdaClients, Reader } from './reader';
@@ -72,7 +73,7 @@ async function checkService(
   // Names are invoked in the controller's region and account (the roles'), as the stack grants them.
   const role = Object.values(roles ?? {})[0]?.split(':');
   if (lambdaHooks)
-    facts.hookFunctionArns = hookFunctionArns(hooks, {
+    facts.hookFunctionArns = hookFunctionArns([config], {
       partition: role?.[1] ?? partitionOf(config),
       region: settings.region,
       account: role?.[4] ?? accountOf(config),

@@ -6,10 +6,10 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { parseServiceConfig } from '../../functions/core/config';
-import { hookFunctionArns } from '../../infra/hook-permissions';
+import { hookFunctionArns } from '../../functions/core/hook-functions';
 import { validServiceConfig } from '../helpers/config';
 
-describe('hookFunctionArns', () => {
+describe('hookFunctionArns in a stack', () => {
   it("grants a name in the stack's region (a token when not set) and another region's ARN as it is", () => {
     // Prepare: a stack without an environment, its region unknown until deployed.
     const stack = new Stack(new App(), 'Anywhere');
@@ -23,7 +23,8 @@ describe('hookFunctionArns', () => {
       }),
     );
     // Act
-    const arns = hookFunctionArns(stack, [config]).map((a) => stack.resolve(a));
+    const home = { partition: stack.partition, region: stack.region, account: stack.account };
+    const arns = hookFunctionArns([config], home).map((a) => stack.resolve(a));
     // Assess
     expect(arns).toContainEqual(elsewhere);
     expect(arns).toContainEqual({
