@@ -110,8 +110,8 @@ and CONTROLLER_ROLES (optional: the stack's ControllerRoles output, a JSON objec
 without it the IAM check is reported as not checked).
 Your credentials need elasticloadbalancing:Describe*, ecs:DescribeServices and DescribeTaskDefinition,
 cloudwatch:DescribeAlarms and ListMetrics, ecr:DescribeRepositories, xray:GetGroups,
-lambda:GetFunctionConfiguration (Lambda hooks) and iam:SimulatePrincipalPolicy on the controller's roles; what
-they may not read is reported as not checked.
+lambda:GetFunctionConfiguration and ListTags (Lambda hooks), iam:ListRoleTags (with CONTROLLER_TAG) and
+iam:SimulatePrincipalPolicy on the controller's roles; what they may not read is reported as not checked.
 
 Exit codes: 0 no errors (warnings and unchecked items may remain), 1 at least one error, 2 usage error.
 `;

@@ -12,11 +12,19 @@ import {
   type FunctionConfiguration,
   GetFunctionConfigurationCommand,
   type LambdaClient,
+  ListTagsCommand,
 } from '@aws-sdk/client-lambda';
 import { functionRegion } from '../../functions/adapters/aws/hooks';
 import type { ServiceConfig } from '../../functions/core/config';
 import { HOOK_STAGES } from '../../functions/core/config-hooks';
-import { error, type Finding, ok, type Read, unreadable } from './findings';
+import {
+  type FunctionHome,
+  hookFunctionArn,
+  unqualifiedFunctionArn,
+} from '../../functions/core/hook-functions';
+import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
+import { error, type Finding, notChecked, ok, type Read, unreadable } from './findings';
+import type { Call, CallFacts, Decision } from './permissions';
 import type { Reader } from './reader';
 
 export interface HookTarget {
@@ -58,6 +66,98 @@ export async function readHookFunctions(
       );
     }),
   );
+}
+
+/**
+ * The `canary-controller` tag of each hook function that exists (undefined when it has none), by the ARN run-hook
+ * invokes: past 40 hook functions the stack lets run-hook invoke only functions tagged with the controller's id
+ * (infra/hook-permissions.ts), and IAM policy simulation does not read tags: the tag goes in as the request's
+ * aws:ResourceTag context key. Read with Lambda ListTags on the function (tags are the function's, not a version's
+ * or alias's), in its region: it needs lambda:ListTags only, where GetFunction, which returns the tags too, also
+ * needs lambda:GetFunction and returns a link to the function's code (Lambda Developer Guide, "Using tags on Lambda
+ * functions": lambda:ListTags; API reference, ListTags / GetFunction).
+ */
+export async function readHookTags(
+  readCall: Reader['read'],
+  lambdaIn: (region: string) => Pick<LambdaClient, 'send'>,
+  targets: readonly HookTarget[],
+  reads: readonly (Read<FunctionConfiguration> | undefined)[],
+  home: FunctionHome,
+): Promise<Record<string, Read<string | undefined>>> {
+  const arns = new Set(
+    targets.flatMap((t, i) => {
+      const read = reads[i];
+      return t.lambda !== undefined && read && 'found' in read ? [hookFunctionArn(t.lambda, home)] : [];
+    }),
+  );
+  const entries = await Promise.all(
+    [...arns].map(async (arn) => {
+      const resource = unqualifiedFunctionArn(arn);
+      const read = await readCall('lambda:ListTags', resource, async () => {
+        const out = await lambdaIn(resource.split(':')[3] ?? '').send(
+          new ListTagsCommand({ Resource: resource }),
+        );
+        return out.Tags?.[CONTROLLER_TAG_KEY];
+      });
+      return [arn, read] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** run-hook's lambda:InvokeFunction on each hook function, with the function's controller tag when it has one. */
+export function hookInvokeCalls(facts: CallFacts): Call[] {
+  return (facts.hookFunctionArns ?? []).map((arn) => {
+    const tag = facts.hookFunctionTags?.[arn];
+    const value = tag && 'found' in tag ? tag.found : undefined;
+    return {
+      action: 'lambda:InvokeFunction',
+      resource: arn,
+      ...(value !== undefined ? { context: { [`aws:ResourceTag/${CONTROLLER_TAG_KEY}`]: value } } : {}),
+    };
+  });
+}
+
+/**
+ * A denied lambda:InvokeFunction that the function's controller tag explains, in those words: it has none (the
+ * simulation wanted aws:ResourceTag/canary-controller), it has another controller's, or its tags could not be read.
+ * Undefined for any other denial (the generic finding then says it).
+ */
+export function hookTagFinding(
+  d: Decision,
+  tags: Readonly<Record<string, Read<string | undefined>>> | undefined,
+  controllerTag: string | undefined,
+): Finding | undefined {
+  const read = tags?.[d.resource];
+  if (d.action !== 'lambda:InvokeFunction' || !read) return undefined;
+  const id = controllerTag ?? "<the controller's id: the stack's ControllerTag output>";
+  const wanted = `${CONTROLLER_TAG_KEY}=${id}`;
+  const fix = `tag it: aws lambda tag-resource --resource ${unqualifiedFunctionArn(d.resource)} --tags ${wanted}`;
+  const tagWanted = d.missingContext?.includes(`aws:ResourceTag/${CONTROLLER_TAG_KEY}`) === true;
+  if ('found' in read && read.found === undefined && tagWanted)
+    return error(
+      'iam',
+      `hook function ${d.resource} is not tagged ${wanted}: the controller may not invoke it`,
+      fix,
+    );
+  if (
+    'found' in read &&
+    read.found !== undefined &&
+    controllerTag !== undefined &&
+    read.found !== controllerTag
+  )
+    return error(
+      'iam',
+      `hook function ${d.resource} is tagged ${CONTROLLER_TAG_KEY}=${read.found}, another controller's: this one (${controllerTag}) may not invoke it`,
+      fix,
+    );
+  if (!('found' in read) && tagWanted)
+    return notChecked(
+      'iam',
+      `run-hook's lambda:InvokeFunction on hook function ${d.resource} was not checked: the controller invokes it only when tagged ${wanted}, and its tags could not be read (${'failed' in read ? read.failed : read.missing})`,
+      'run the check with credentials that may call lambda:ListTags on the hook functions',
+    );
+  return undefined;
 }
 
 /** Whether a hook's URL is one the controller calls: it parses, and is https. */

@@ -7,7 +7,8 @@
 import type { ServiceConfig } from '../../functions/core/config';
 import { HEADER_RULE_TAG } from '../../functions/core/route-checks';
 import { ANNOUNCE, CONTROLLER_TAG_KEY, TASKS, type TaskEntry } from '../../functions/tasks/registry';
-import { error, type Finding, notChecked, ok } from './findings';
+import { error, type Finding, notChecked, ok, type Read } from './findings';
+import { hookInvokeCalls } from './hooks';
 
 export interface FunctionNeeds {
   /** ALB listener/rule changes and reads (the traffic router); `read`: reads only (analyze's drift check). */
@@ -85,53 +86,10 @@ export interface CallFacts {
   controllerTag?: string;
   /** The stack's service-config table (CONFIG_TABLE_NAME), when known: the catalog reads the service's item. */
   configTableArn?: string;
-  /** The ARNs of the hook functions the config names, as run-hook invokes them (cli/check/hooks.ts). */
+  /** The ARNs of the hook functions the config names, as run-hook invokes them (core/hook-functions.ts). */
   hookFunctionArns?: string[];
-}
-
-/**
- * A resource a service's rollouts change, which must carry the controller's tag: what it is, its ARN, the value of
- * its tag (undefined: none; null: its tags could not be read) and the command that tags it.
- */
-export interface TaggedResource {
-  what: string;
-  arn: string;
-  value: string | undefined | null;
-  tagWith: (key: string, value: string) => string;
-}
-
-/** One finding per resource without `canary-controller` = this controller's id, or one saying all have it. */
-export function controllerTagFindings(
-  controllerTag: string,
-  resources: readonly TaggedResource[],
-): Finding[] {
-  const check = 'tags';
-  const findings: Finding[] = [];
-  for (const r of resources) {
-    if (r.value === controllerTag) continue;
-    if (r.value === null) {
-      findings.push(
-        notChecked(
-          check,
-          `the tags of ${r.what} ${r.arn} could not be read`,
-          'run the check with credentials that may read them',
-        ),
-      );
-      continue;
-    }
-    findings.push(
-      error(
-        check,
-        r.value === undefined
-          ? `${r.what} ${r.arn} has no ${CONTROLLER_TAG_KEY} tag: the controller may not change it`
-          : `${r.what} ${r.arn} is tagged ${CONTROLLER_TAG_KEY} = ${r.value}, another controller's: this one (${controllerTag}) may not change it`,
-        `tag it: ${r.tagWith(CONTROLLER_TAG_KEY, controllerTag)}`,
-      ),
-    );
-  }
-  if (findings.length === 0)
-    findings.push(ok(check, `${resources.length} resources tagged ${CONTROLLER_TAG_KEY} = ${controllerTag}`));
-  return findings;
+  /** Their `canary-controller` tags (undefined: none), when read (cli/check/hooks.ts): run-hook's context keys. */
+  hookFunctionTags?: Record<string, Read<string | undefined>>;
 }
 
 /** `arn:…:listener-rule/app/<lb>/<id>/<listener>/*`: any rule the controller may create on the listener. */
@@ -247,7 +205,7 @@ export function requiredCalls(needs: FunctionNeeds, config: ServiceConfig, facts
   }
   // The catalog reads the service's config item by item (GetItem on the table: infra/service-configs.ts).
   if (needs.readsConfigs && facts.configTableArn) add(['dynamodb:GetItem'], facts.configTableArn);
-  if (needs.hooks) for (const arn of facts.hookFunctionArns ?? []) add(['lambda:InvokeFunction'], arn);
+  if (needs.hooks) for (const c of hookInvokeCalls(facts)) add([c.action], c.resource, c.context);
   if (needs.notifies) {
     const n = config.notifications;
     if (n.snsTopicArn) add(['sns:Publish'], n.snsTopicArn);
@@ -334,7 +292,12 @@ function fixFor(d: Decision, config: ServiceConfig): string {
   return `deploy the controller's stack with ${config.service} in its service configs (its grants are scoped to the configured resources)`;
 }
 
-export function permissionFindings(config: ServiceConfig, simulation: Simulation): Finding[] {
+/** `explain`: a finding in a denial's own words where one knows them (a hook function's tag: cli/check/hooks.ts). */
+export function permissionFindings(
+  config: ServiceConfig,
+  simulation: Simulation,
+  explain: (d: Decision) => Finding | undefined = () => undefined,
+): Finding[] {
   const check = 'iam';
   if (simulation.kind === 'no-roles')
     return [
@@ -363,6 +326,11 @@ export function permissionFindings(config: ServiceConfig, simulation: Simulation
     const d = list[0] as Decision;
     const fns = [...new Set(list.map((x) => x.fn))];
     const missing = [...new Set(list.flatMap((x) => x.missingContext ?? []))];
+    const explained = explain(d);
+    if (explained) {
+      findings.push(explained);
+      continue;
+    }
     findings.push(
       error(
         check,

@@ -35,11 +35,10 @@ import {
   requiredCalls,
   type Simulation,
   simulationGroups,
-  type TaggedResource,
 } from './permissions';
 import type { EcsAccount } from './resources';
 import type { RouteAccount } from './route';
-import { taggedResources } from './tags';
+import { type TaggedResource, taggedResources } from './tags';
 
 export interface CheckClients {
   elbv2: ElasticLoadBalancingV2Client;

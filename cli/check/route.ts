@@ -22,7 +22,7 @@ import {
 } from '../../functions/core/route-checks';
 import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { type CheckName, error, type Finding, ok, type Read, unreadable, warning } from './findings';
-import type { TaggedResource } from './permissions';
+import type { TaggedResource } from './tags';
 
 export interface RouteAccount {
   listener: Read<Listener>;

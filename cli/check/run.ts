@@ -9,14 +9,15 @@ import { hookFunctionArns } from '../../functions/core/hook-functions';
 import { isOwnHeaderRule } from '../../functions/core/route-checks';
 import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
-import { hookFindings, hookTargets, readHookFunctions } from './hooks';
+import { hookFindings, hookTagFinding, hookTargets, readHookFunctions, readHookTags } from './hooks';
 import { metricFindings, metricProbes, readMetrics } from './metrics';
-import { type CallFacts, controllerTagFindings, permissionFindings } from './permissions';
+import { type CallFacts, permissionFindings } from './permissions';
 import { type CheckClients, lambdaClients, Reader } from './reader';
 import { readRecords, recordFindings, route53Client } from './records';
 import { alarmFindings, type EcsAccount, ecsFindings, repositoryFindings, xrayFindings } from './resources';
 import { albFindings, type RouteAccount } from './route';
 import { CheckSettingError, type CheckSettings } from './settings';
+import { controllerTagFindings } from './tags';
 
 /** Check every configured service, or the one named. */
 export async function runCheck(
@@ -46,6 +47,7 @@ async function checkService(
   const probes = metricProbes(config);
   const hooks = hookTargets(config, settings.region);
   const lambdaHooks = hooks.some((h) => h.lambda !== undefined);
+  const lambdaIn = clients.lambdaIn ?? lambdaClients();
   const [route, ecs, alarms, repository, xray, metrics, functions] = await Promise.all([
     config.traffic.kind === 'alb' ? reader.route(config) : undefined,
     reader.ecs(config),
@@ -53,7 +55,7 @@ async function checkService(
     reader.repository(config),
     groups.length > 0 ? reader.xrayGroups() : undefined,
     readMetrics(read, clients.cloudwatch, probes),
-    lambdaHooks ? readHookFunctions(read, clients.lambdaIn ?? lambdaClients(), hooks) : [],
+    lambdaHooks ? readHookFunctions(read, lambdaIn, hooks) : [],
   ]);
   const t = config.traffic;
   const findings: Finding[] = [
@@ -72,19 +74,23 @@ async function checkService(
   if (configTableArn) facts.configTableArn = configTableArn;
   // Names are invoked in the controller's region and account (the roles'), as the stack grants them.
   const role = Object.values(roles ?? {})[0]?.split(':');
-  if (lambdaHooks)
-    facts.hookFunctionArns = hookFunctionArns([config], {
-      partition: role?.[1] ?? partitionOf(config),
-      region: settings.region,
-      account: role?.[4] ?? accountOf(config),
-    });
+  const home = {
+    partition: role?.[1] ?? partitionOf(config),
+    region: settings.region,
+    account: role?.[4] ?? accountOf(config),
+  };
+  if (lambdaHooks) facts.hookFunctionArns = hookFunctionArns([config], home);
+  // The functions' tags are the simulation's context keys: read when it runs.
+  if (lambdaHooks && roles)
+    facts.hookFunctionTags = await readHookTags(read, lambdaIn, hooks, functions, home);
   // Weighted records carry no controller tag: their IAM is scoped by zone, name and type instead.
   if (controllerTag && t.kind === 'alb') {
     const tagged = await reader.taggedResources(config, ecs, facts);
     findings.push(...controllerTagFindings(controllerTag, tagged));
-    facts.controllerTags = Object.fromEntries(
+    const controllerTags: Record<string, string> = Object.fromEntries(
       tagged.flatMap((r) => (typeof r.value === 'string' ? [[r.arn, r.value]] : [])),
     );
+    facts.controllerTags = controllerTags;
     facts.controllerTag = controllerTag;
     // The header rule's own controller tag (its tags were read to find it): changing it needs this controller's.
     const ruleTags = route?.ruleTags && 'found' in route.ruleTags ? route.ruleTags.found : {};
@@ -92,10 +98,14 @@ async function checkService(
       ? ruleTags[facts.headerRuleArn]?.find((t) => t.Key === CONTROLLER_TAG_KEY)?.Value
       : undefined;
     if (facts.headerRuleArn && headerRuleTag !== undefined)
-      facts.controllerTags[facts.headerRuleArn] = headerRuleTag;
+      controllerTags[facts.headerRuleArn] = headerRuleTag;
   }
   const simulation = roles ? await reader.simulate(config, roles, facts) : { kind: 'no-roles' as const };
-  findings.push(...permissionFindings(config, simulation));
+  findings.push(
+    ...permissionFindings(config, simulation, (d) =>
+      hookTagFinding(d, facts.hookFunctionTags, controllerTag),
+    ),
+  );
   return { service: config.service, findings: sorted(findings) };
 }
 

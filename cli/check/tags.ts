@@ -3,7 +3,8 @@ import { DescribeTagsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ListRoleTagsCommand } from '@aws-sdk/client-iam';
 import { albTraffic, type ServiceConfig } from '../../functions/core/config';
 import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
-import type { CallFacts, TaggedResource } from './permissions';
+import { error, type Finding, notChecked, ok } from './findings';
+import type { CallFacts } from './permissions';
 import type { CheckClients, Reader } from './reader';
 import type { EcsAccount } from './resources';
 import { routeTaggedResources } from './route';
@@ -75,4 +76,49 @@ export async function taggedResources(
       : []),
     ...roles,
   ];
+}
+
+/**
+ * A resource a service's rollouts change, which must carry the controller's tag: what it is, its ARN, the value of
+ * its tag (undefined: none; null: its tags could not be read) and the command that tags it.
+ */
+export interface TaggedResource {
+  what: string;
+  arn: string;
+  value: string | undefined | null;
+  tagWith: (key: string, value: string) => string;
+}
+
+/** One finding per resource without `canary-controller` = this controller's id, or one saying all have it. */
+export function controllerTagFindings(
+  controllerTag: string,
+  resources: readonly TaggedResource[],
+): Finding[] {
+  const check = 'tags';
+  const findings: Finding[] = [];
+  for (const r of resources) {
+    if (r.value === controllerTag) continue;
+    if (r.value === null) {
+      findings.push(
+        notChecked(
+          check,
+          `the tags of ${r.what} ${r.arn} could not be read`,
+          'run the check with credentials that may read them',
+        ),
+      );
+      continue;
+    }
+    findings.push(
+      error(
+        check,
+        r.value === undefined
+          ? `${r.what} ${r.arn} has no ${CONTROLLER_TAG_KEY} tag: the controller may not change it`
+          : `${r.what} ${r.arn} is tagged ${CONTROLLER_TAG_KEY} = ${r.value}, another controller's: this one (${controllerTag}) may not change it`,
+        `tag it: ${r.tagWith(CONTROLLER_TAG_KEY, controllerTag)}`,
+      ),
+    );
+  }
+  if (findings.length === 0)
+    findings.push(ok(check, `${resources.length} resources tagged ${CONTROLLER_TAG_KEY} = ${controllerTag}`));
+  return findings;
 }

@@ -4,8 +4,9 @@
  * tags it, and simulates IAM with the tags as context keys (policy simulation does not read tags).
  */
 import { describe, expect, it } from 'vitest';
-import { controllerTagFindings, FUNCTION_NEEDS, requiredCalls } from '../../cli/check/permissions';
+import { FUNCTION_NEEDS, requiredCalls } from '../../cli/check/permissions';
 import { routeTaggedResources } from '../../cli/check/route';
+import { controllerTagFindings } from '../../cli/check/tags';
 import { parseServiceConfigs } from '../../functions/core/config';
 import { albTraffic } from '../../functions/core/config-route';
 import { checkedConfig } from '../helpers/check-account';

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { GetGroupsCommand, XRayClient } from '@aws-sdk/client-xray';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Finding } from '../../cli/check/findings';
@@ -765,10 +766,12 @@ describe('canary check: custom metrics and hooks', () => {
     ]);
     expect(code).toBe(1);
     const regions = await Promise.all(
-      (mocks?.lambda.calls() ?? []).map(async (c) => [
-        (c.args[0].input as { FunctionName: string }).FunctionName,
-        await (c.thisValue as { config: { region: () => Promise<string> } }).config.region(),
-      ]),
+      (mocks?.lambda.calls() ?? [])
+        .filter((c) => c.args[0] instanceof GetFunctionConfigurationCommand)
+        .map(async (c) => [
+          (c.args[0].input as { FunctionName: string }).FunctionName,
+          await (c.thisValue as { config: { region: () => Promise<string> } }).config.region(),
+        ]),
     );
     expect(regions.sort()).toEqual([
       [load, 'eu-west-1'],

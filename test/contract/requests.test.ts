@@ -922,6 +922,7 @@ const CASES: Case[] = [
       'XRay GetGroups',
       'CloudWatch ListMetrics',
       'Lambda GetFunctionConfiguration',
+      'Lambda ListTags',
     ],
     run: async () => {
       const account = cleanAccount();

@@ -39,9 +39,11 @@ import {
   type FunctionConfiguration,
   GetFunctionConfigurationCommand,
   LambdaClient,
+  ListTagsCommand,
 } from '@aws-sdk/client-lambda';
 import type { ServiceConfigInput } from '../../functions/core/config';
 import { mockClient } from '../contract/mock';
+import { allows, type Statement, wildcard } from '../infra/policy-evaluator';
 import {
   ACCOUNT,
   ALARMS,
@@ -96,8 +98,15 @@ export interface AccountFixture {
   metrics: Metric[];
   /** The Lambda functions, in any region (their FunctionArn says which). */
   functions: FunctionConfiguration[];
+  /** The tags of the functions, by unqualified function ARN (ListTags). */
+  functionTags: Record<string, Record<string, string>>;
   /** Simulated calls that IAM does not allow: `<action> <resource>` (or `<action> *`) → its decision. */
   denied: Record<string, 'implicitDeny' | 'explicitDeny'>;
+  /**
+   * A role's identity-policy statements, by role ARN: its simulated calls are evaluated against them (with the
+   * request's context entries) instead of being allowed unless `denied` says otherwise.
+   */
+  policies: Record<string, Statement[]>;
 }
 
 const forward = (weights: [string, number][]) => ({
@@ -207,7 +216,9 @@ export function cleanAccount(): AccountFixture {
       })),
     ),
     functions: [],
+    functionTags: {},
     denied: {},
+    policies: {},
   };
 }
 
@@ -326,6 +337,14 @@ export function answerFrom(
     if (!found) throw awsError('ResourceNotFoundException', `Function not found: ${name}`);
     return found;
   });
+  // ListTags takes the function's ARN, in the function's region (Lambda API reference, ListTags).
+  lambda?.on(ListTagsCommand).callsFake(async (input, getClient) => {
+    const region = await (getClient() as unknown as LambdaClient).config.region();
+    const arn: string = input.Resource;
+    const found = account.functions.find((f) => f.FunctionArn === arn && arn.split(':')[3] === region);
+    if (!found) throw awsError('ResourceNotFoundException', `Function not found: ${arn}`);
+    return { Tags: account.functionTags[arn] ?? {} };
+  });
 
   ecr.on(DescribeRepositoriesCommand).callsFake((input) => {
     const found = account.repositories.filter((r) => input.repositoryNames?.includes(r.repositoryName ?? ''));
@@ -341,7 +360,19 @@ export function answerFrom(
   // SimulatePrincipalPolicy / EvaluationResult).
   iam.on(SimulatePrincipalPolicyCommand).callsFake((input) => {
     const resources: string[] = input.ResourceArns ?? [];
-    const decide = (action: string, resource: string) => account.denied[`${action} ${resource}`] ?? 'allowed';
+    const policy = account.policies[input.PolicySourceArn];
+    const context: Record<string, string | string[]> = Object.fromEntries(
+      (input.ContextEntries ?? []).map((e: { ContextKeyName: string; ContextKeyValues: string[] }) => [
+        e.ContextKeyName,
+        e.ContextKeyValues.length === 1 ? (e.ContextKeyValues[0] as string) : e.ContextKeyValues,
+      ]),
+    );
+    const decide = (action: string, resource: string) =>
+      account.denied[`${action} ${resource}`] ??
+      (!policy || allows(policy, { action, resource, context }) ? 'allowed' : 'implicitDeny');
+    // MissingContextValues: the keys the role's policies test on this call that the request did not give.
+    const missing = (action: string, resource: string) =>
+      decide(action, resource) === 'allowed' ? [] : missingContext(policy ?? [], action, resource, context);
     const results: EvaluationResult[] = (input.ActionNames ?? []).map((action: string) =>
       resources.length === 0
         ? { EvalActionName: action, EvalResourceName: '*', EvalDecision: decide(action, '*') }
@@ -354,11 +385,34 @@ export function answerFrom(
             ResourceSpecificResults: resources.map((r) => ({
               EvalResourceName: r,
               EvalResourceDecision: decide(action, r),
+              ...(missing(action, r).length > 0 ? { MissingContextValues: missing(action, r) } : {}),
             })),
           },
     );
     return { EvaluationResults: results, IsTruncated: false };
   });
+}
+
+/**
+ * The condition keys of the statements that name the action and resource and that the request context lacks (IAM API
+ * reference, ResourceSpecificResult: MissingContextValues, the context keys required by the input policies that the
+ * request did not provide).
+ */
+function missingContext(
+  statements: readonly Statement[],
+  action: string,
+  resource: string,
+  context: Record<string, unknown>,
+): string[] {
+  const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+  const keys = statements
+    .filter(
+      (s) =>
+        list(s.Action).some((a) => wildcard(a, action, true)) &&
+        list(s.Resource as string | string[]).some((r) => typeof r === 'string' && wildcard(r, resource)),
+    )
+    .flatMap((s) => Object.values(s.Condition ?? {}).flatMap((keys) => Object.keys(keys)));
+  return [...new Set(keys)].filter((k) => !(k in context)).sort();
 }
 
 /** CONTROLLER_ROLES as the stack's output has it: every function's role. */
