@@ -243,22 +243,56 @@ function ecsDeployCalls(
       add(['iam:PassRole'], role, tagged(role, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' }));
 }
 
-/** Calls with the same resource and context, simulated together (each action is evaluated for each resource). */
-export function simulationGroups(
-  calls: readonly Call[],
-): { actions: string[]; resource: string; context?: Record<string, string> }[] {
-  const groups = new Map<string, { actions: string[]; resource: string; context?: Record<string, string> }>();
+/** A call's identity: action, resource and context (the same call of another service is simulated once). */
+export const callKey = (c: Call) => `${c.action}|${c.resource}|${JSON.stringify(c.context ?? {})}`;
+
+/** One SimulatePrincipalPolicy request: every action evaluated for every resource, with one request context. */
+export interface SimulationBatch {
+  actions: string[];
+  /** ARNs, or ["*"] alone: the request then names no resource. */
+  resources: string[];
+  context?: Record<string, string>;
+}
+
+/**
+ * The calls as few requests: the actions of one resource and context together, and the resources with the same
+ * actions and context together, at most `maxResources` a request (IAM API reference, SimulatePrincipalPolicy: each
+ * action is evaluated for each resource, under the request's context entries). Nothing is simulated that was not
+ * asked for.
+ */
+export function simulationBatches(calls: readonly Call[], maxResources: number): SimulationBatch[] {
+  const perResource = new Map<
+    string,
+    { resource: string; context?: Record<string, string>; actions: Set<string> }
+  >();
   for (const c of calls) {
     const key = `${c.resource}|${JSON.stringify(c.context ?? {})}`;
-    const group = groups.get(key) ?? {
-      actions: [],
+    const entry = perResource.get(key) ?? {
       resource: c.resource,
       ...(c.context ? { context: c.context } : {}),
+      actions: new Set<string>(),
     };
-    if (!group.actions.includes(c.action)) group.actions.push(c.action);
-    groups.set(key, group);
+    entry.actions.add(c.action);
+    perResource.set(key, entry);
   }
-  return [...groups.values()];
+  const batches = new Map<string, SimulationBatch>();
+  for (const r of perResource.values()) {
+    const actions = [...r.actions].sort();
+    const key = `${actions.join(',')}|${JSON.stringify(r.context ?? {})}|${r.resource === '*'}`;
+    const batch = batches.get(key) ?? {
+      actions,
+      resources: [],
+      ...(r.context ? { context: r.context } : {}),
+    };
+    batch.resources.push(r.resource);
+    batches.set(key, batch);
+  }
+  return [...batches.values()].flatMap((b) =>
+    Array.from({ length: Math.ceil(b.resources.length / maxResources) }, (_, i) => ({
+      ...b,
+      resources: b.resources.slice(i * maxResources, (i + 1) * maxResources),
+    })),
+  );
 }
 
 /** One simulated call: which function's role, the decision, and the context keys the policies wanted but did not get. */

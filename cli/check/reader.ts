@@ -15,11 +15,7 @@ import {
   type Rule,
   type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import {
-  IAMClient,
-  SimulatePrincipalPolicyCommand,
-  type SimulatePrincipalPolicyCommandOutput,
-} from '@aws-sdk/client-iam';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import { GetGroupsCommand, XRayClient } from '@aws-sdk/client-xray';
@@ -28,14 +24,7 @@ import { AccessDeniedError, AwsCaller, errorName, SDK_CLIENT_CONFIG } from '../.
 import { albTraffic, type ServiceConfig } from '../../functions/core/config';
 import { headerRuleCandidates } from '../../functions/core/route-checks';
 import type { Read } from './findings';
-import {
-  type CallFacts,
-  type Decision,
-  FUNCTION_NEEDS,
-  requiredCalls,
-  type Simulation,
-  simulationGroups,
-} from './permissions';
+import type { CallFacts } from './permissions';
 import type { EcsAccount } from './resources';
 import type { RouteAccount } from './route';
 import { type TaggedResource, taggedResources } from './tags';
@@ -281,82 +270,5 @@ export class Reader {
   /** The names of the account's active X-Ray groups. */
   async xrayGroups(): Promise<Read<string[]>> {
     return this.read('xray:GetGroups', '*', () => listXrayGroups(this.c.xray));
-  }
-
-  /** Each function's calls on this service, simulated against its role (calls with one resource together). */
-  async simulate(
-    config: ServiceConfig,
-    roles: Record<string, string>,
-    facts: CallFacts,
-  ): Promise<Simulation> {
-    const decisions: Decision[] = [];
-    const unknownFunctions: string[] = [];
-    for (const [fn, needs] of Object.entries(FUNCTION_NEEDS)) {
-      const calls = requiredCalls(needs, config, facts);
-      if (calls.length === 0) continue;
-      const role = roles[fn];
-      if (!role) {
-        unknownFunctions.push(fn);
-        continue;
-      }
-      for (const group of simulationGroups(calls)) {
-        let marker: string | undefined;
-        do {
-          let out: SimulatePrincipalPolicyCommandOutput;
-          try {
-            out = await this.aws.call('iam:SimulatePrincipalPolicy', role, () =>
-              this.c.iam.send(
-                new SimulatePrincipalPolicyCommand({
-                  PolicySourceArn: role,
-                  ActionNames: group.actions,
-                  ...(group.resource === '*' ? {} : { ResourceArns: [group.resource] }),
-                  ...(group.context
-                    ? {
-                        ContextEntries: Object.entries(group.context).map(([key, value]) => ({
-                          ContextKeyName: key,
-                          ContextKeyValues: [value],
-                          ContextKeyType: 'string' as const,
-                        })),
-                      }
-                    : {}),
-                  ...(marker ? { Marker: marker } : {}),
-                }),
-              ),
-            );
-          } catch (error) {
-            if (error instanceof AccessDeniedError)
-              return { kind: 'failed', reason: `iam:SimulatePrincipalPolicy on ${role} was denied to you` };
-            if (errorName(error) === 'NoSuchEntity' || errorName(error) === 'NoSuchEntityException')
-              return { kind: 'failed', reason: `role ${role} (${fn}) does not exist` };
-            return {
-              kind: 'failed',
-              reason: `iam:SimulatePrincipalPolicy: ${errorName(error)}: ${(error as Error).message}`,
-            };
-          }
-          for (const r of out.EvaluationResults ?? []) {
-            const perResource = r.ResourceSpecificResults ?? [];
-            const base = { fn, role, action: r.EvalActionName ?? '?' };
-            if (perResource.length > 0) {
-              for (const p of perResource)
-                decisions.push({
-                  ...base,
-                  resource: p.EvalResourceName ?? group.resource,
-                  decision: p.EvalResourceDecision ?? 'implicitDeny',
-                  ...(p.MissingContextValues?.length ? { missingContext: p.MissingContextValues } : {}),
-                });
-            } else {
-              decisions.push({
-                ...base,
-                resource: r.EvalResourceName ?? group.resource,
-                decision: r.EvalDecision ?? 'implicitDeny',
-                ...(r.MissingContextValues?.length ? { missingContext: r.MissingContextValues } : {}),
-              });
-            }
-          }
-          marker = out.IsTruncated ? out.Marker : undefined;
-        } while (marker);
-      }
-    }
-    return { kind: 'simulated', decisions, unknownFunctions };
   }
 }

@@ -11,12 +11,20 @@ import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
 import { hookFindings, hookTagFinding, hookTargets, readHookFunctions, readHookTags } from './hooks';
 import { metricFindings, metricProbes, readMetrics } from './metrics';
-import { type CallFacts, permissionFindings } from './permissions';
+import {
+  type Call,
+  type CallFacts,
+  type Decision,
+  FUNCTION_NEEDS,
+  permissionFindings,
+  requiredCalls,
+} from './permissions';
 import { type CheckClients, lambdaClients, Reader } from './reader';
 import { readRecords, recordFindings, route53Client } from './records';
 import { alarmFindings, type EcsAccount, ecsFindings, repositoryFindings, xrayFindings } from './resources';
 import { albFindings, type RouteAccount } from './route';
 import { CheckSettingError, type CheckSettings } from './settings';
+import { simulateAll } from './simulation';
 import { controllerTagFindings } from './tags';
 
 /** Check every configured service, or the one named. */
@@ -30,16 +38,46 @@ export async function runCheck(
     throw new CheckSettingError(
       `unknown service "${only}" (SERVICES_JSON has: ${settings.configs.map((c) => c.service).join(', ')})`,
     );
-  const reports: ServiceReport[] = [];
-  for (const config of configs) reports.push(await checkService(config, settings, clients));
-  return reports;
+  const read: ReadService[] = [];
+  for (const config of configs) read.push(await readService(config, settings, clients));
+  // The IAM simulation of every service at once: the calls they share are simulated once (cli/check/simulation.ts).
+  const { roles, controllerTag } = settings;
+  const simulations = roles
+    ? await simulateAll(
+        clients.iam,
+        roles,
+        read.map((r) => functionCalls(r.config, r.facts)),
+      )
+    : read.map(() => ({ kind: 'no-roles' as const }));
+  return read.map((r, i) => {
+    const explain = (d: Decision) => hookTagFinding(d, r.facts.hookFunctionTags, controllerTag);
+    const simulation = simulations[i] ?? { kind: 'no-roles' as const };
+    const iam = permissionFindings(r.config, simulation, explain);
+    return { service: r.config.service, findings: sorted([...r.findings, ...iam]) };
+  });
 }
 
-async function checkService(
+/** Each function's calls on the service (the functions with none left out). */
+function functionCalls(config: ServiceConfig, facts: CallFacts): Record<string, Call[]> {
+  return Object.fromEntries(
+    Object.entries(FUNCTION_NEEDS)
+      .map(([fn, needs]) => [fn, requiredCalls(needs, config, facts)] as const)
+      .filter(([, calls]) => calls.length > 0),
+  );
+}
+
+/** A service as read: the findings of its checks but IAM, and the facts its IAM calls are built from. */
+interface ReadService {
+  config: ServiceConfig;
+  findings: Finding[];
+  facts: CallFacts;
+}
+
+async function readService(
   config: ServiceConfig,
   settings: CheckSettings,
   clients: CheckClients,
-): Promise<ServiceReport> {
+): Promise<ReadService> {
   const { roles, controllerTag, configTableArn } = settings;
   const reader = new Reader(clients);
   const read: Reader['read'] = (...args) => reader.read(...args);
@@ -100,13 +138,7 @@ async function checkService(
     if (facts.headerRuleArn && headerRuleTag !== undefined)
       controllerTags[facts.headerRuleArn] = headerRuleTag;
   }
-  const simulation = roles ? await reader.simulate(config, roles, facts) : { kind: 'no-roles' as const };
-  findings.push(
-    ...permissionFindings(config, simulation, (d) =>
-      hookTagFinding(d, facts.hookFunctionTags, controllerTag),
-    ),
-  );
-  return { service: config.service, findings: sorted(findings) };
+  return { config, findings, facts };
 }
 
 /** The facts the IAM calls need, from what was read (the configured names where nothing could be read). */

@@ -118,7 +118,8 @@ describe('canary check: a clean account', () => {
     const passRole = inputs.find((i) => (i.ActionNames as string[]).includes('iam:PassRole'));
     expect(passRole).toMatchObject({
       PolicySourceArn: roleArn('prepare'),
-      ResourceArns: [expect.stringMatching(/role\/web-task/)],
+      // Both roles the task definition passes, in one request: each action is evaluated for each resource.
+      ResourceArns: expect.arrayContaining([expect.stringMatching(/role\/web-task$/), EXECUTION_ROLE_ARN]),
       ContextEntries: [
         {
           ContextKeyName: 'iam:PassedToService',
