@@ -20,7 +20,7 @@ import {
   simulationBatches,
 } from './permissions';
 
-/** Resources per request: a page of results then holds every action's results for them. */
+/** Resources per request, a bound on each answer's size (an answer of more items comes in pages: Marker). */
 export const SIMULATED_RESOURCES = 50;
 
 /** What one function's role was answered for one call. */
