@@ -18,12 +18,12 @@ const digest = v.pipe(
   v.regex(/^sha256:[0-9a-f]{64}$/, 'must be an image digest (sha256:<64 hex>)'),
 );
 const tag = v.pipe(v.string(), v.regex(/^[\w][\w.-]{0,127}$/, 'must be an image tag'));
-const upTo255 = v.optional(v.pipe(v.string(), v.maxLength(255)));
+const upTo255 = v.optional(v.pipe(v.string(), v.maxCodePoints(255)));
 const serviceName = v.pipe(v.string(), v.regex(SERVICE_NAME, SERVICE_NAME_RULE));
 const repositoryName = v.pipe(
   v.string(),
   v.regex(REPOSITORY_NAME, REPOSITORY_NAME_RULE),
-  v.maxLength(REPOSITORY_NAME_MAX),
+  v.maxCodePoints(REPOSITORY_NAME_MAX),
 );
 
 export const ecrImageActionEvent = /* @__PURE__ */ (() =>
@@ -58,7 +58,7 @@ export const deployRequestedEvent = /* @__PURE__ */ (() =>
     detail: v.strictObject({
       service: serviceName,
       image: v.strictObject({ digest, tag: v.optional(tag) }),
-      requestedBy: v.optional(v.pipe(v.string(), v.maxLength(256))),
+      requestedBy: v.optional(v.pipe(v.string(), v.maxCodePoints(256))),
       /** Run the image even if it ran before, was superseded or was aborted (`canary start`). */
       rerun: v.optional(v.boolean()),
     }),

@@ -11,6 +11,7 @@ import { HOOK_RESULTS, HOOK_STAGES } from './hook-stages';
 import type { MetricEvidence, Verdict, VersionSummary } from './judge';
 import type { RolloutRecord } from './rollout';
 import * as v from './valibot';
+import { parseInput } from './validation';
 
 export const STATE_CHANGE_DETAIL_TYPE = 'Canary Rollout State Change';
 /** Raised only for a change that breaks consumers (a field removed or retyped); new fields keep the version. */
@@ -81,7 +82,9 @@ export const HISTORY_STATES = {
 
 /** A string of `min` to `max` characters. */
 const string = (min: number, max: number) =>
-  min > 0 ? v.pipe(v.string(), v.minLength(min), v.maxLength(max)) : v.pipe(v.string(), v.maxLength(max));
+  min > 0
+    ? v.pipe(v.string(), v.minLength(min), v.maxCodePoints(max))
+    : v.pipe(v.string(), v.maxCodePoints(max));
 const text = string(0, MAX_TEXT);
 const count = v.pipe(v.int(), v.minValue(0));
 const image = v.strictObject({
@@ -219,7 +222,7 @@ const str = (x: unknown): string | undefined => (typeof x === 'string' ? x : und
 const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
 
 /**
- * The state-change event of one history entry. Throws (a ValiError naming the field) when the entry's type is
+ * The state-change event of one history entry. Throws (an InputInvalidError naming the field) when the entry's type is
  * not a state or its detail lacks what the state's schema requires: a defect of the code that recorded it.
  */
 export function stateChangeOf(subject: StateChangeSubject, entry: HistoryEntry): RolloutStateChange {
@@ -244,7 +247,7 @@ export function stateChangeOf(subject: StateChangeSubject, entry: HistoryEntry):
     message: clip(entry.message),
     state: s,
   };
-  return v.parse(rolloutStateChangeDetail, { ...base, ...stateFields(entry) });
+  return parseInput(rolloutStateChangeDetail, { ...base, ...stateFields(entry) }, `the ${s} event`);
 }
 
 /** What an entry's state says besides the common fields (validated by the caller). */

@@ -5,6 +5,7 @@
  * issue in the same English as core/zod.ts (`Invalid input: expected string, received number`, `Too small: expected
  * string to have >=1 characters`, `Unrecognized key: "x"`) and keeps zod's behaviour where valibot's differs:
  * - number() refuses Infinity as well as NaN; int() is a safe integer (z.int());
+ * - a string's length is counted in code points, as zod counts it: use maxCodePoints, not maxLength;
  * - a missing key reads as its schema given undefined (`expected string, received undefined`), and a strict
  *   object names every unknown key in one issue;
  * - a union that fails reports the issues of the branch the value was clearly meant for (unionBranch);
@@ -34,6 +35,8 @@ function bound(issue: Issue): string | undefined {
     {
       min_length: ['small', '>='],
       max_length: ['big', '<='],
+      min_code_points: ['small', '>='],
+      max_code_points: ['big', '<='],
       min_value: ['small', '>='],
       gt_value: ['small', '>'],
       max_value: ['big', '<='],
@@ -42,7 +45,7 @@ function bound(issue: Issue): string | undefined {
   )[issue.type] ?? ['', ''];
   if (!side) return undefined;
   const origin = Array.isArray(issue.input) ? 'array' : typeof issue.input;
-  const unit = issue.type.endsWith('length') ? UNITS[origin] : undefined;
+  const unit = /length|code_points/.test(issue.type) ? UNITS[origin] : undefined;
   return `Too ${side}: expected ${origin} to ${unit ? 'have' : 'be'} ${sign}${issue.requirement}${unit ? ` ${unit}` : ''}`;
 }
 
@@ -106,32 +109,32 @@ export function strictObject<const E extends Entries>(entries: E) {
   return v.strictObject(entries, objectMessage(entries));
 }
 
-/** A finite number: NaN and ±Infinity are refused, as z.number() refuses them. */
+/** `Invalid input: expected number, received string` (or `received Infinity`), as z.number() words it. */
+const notNumber = (input: unknown) => `Invalid input: expected number, received ${received(input)}`;
+
+/**
+ * A finite number: NaN and ±Infinity are refused, as z.number() refuses them (valibot's number() takes
+ * Infinity). A schema rather than a check, so a refused value stops the pipe's further checks, as in zod.
+ */
 /* @__NO_SIDE_EFFECTS__ */
 export function number() {
-  return v.pipe(
-    v.number(),
-    v.check(
-      (n: number) => Number.isFinite(n),
-      (issue) => `Invalid input: expected number, received ${issue.input}`,
-    ),
+  return v.custom<number>(
+    (n) => typeof n === 'number' && Number.isFinite(n),
+    (issue) => notNumber(issue.input),
   );
 }
 
 /** A safe integer, as z.int() takes it. */
 /* @__NO_SIDE_EFFECTS__ */
 export function int() {
-  return v.pipe(
-    number(),
-    v.check(
-      (n: number) => Number.isSafeInteger(n),
-      ({ input }) =>
-        !Number.isInteger(input)
-          ? 'Invalid input: expected int, received number'
-          : input > 0
-            ? `Too big: expected int to be <=${Number.MAX_SAFE_INTEGER}`
-            : `Too small: expected int to be >=${Number.MIN_SAFE_INTEGER}`,
-    ),
+  return v.custom<number>(Number.isSafeInteger, ({ input }) =>
+    typeof input !== 'number' || !Number.isFinite(input)
+      ? notNumber(input)
+      : !Number.isInteger(input)
+        ? 'Invalid input: expected int, received number'
+        : input > 0
+          ? `Too big: expected int to be <=${Number.MAX_SAFE_INTEGER}`
+          : `Too small: expected int to be >=${Number.MIN_SAFE_INTEGER}`,
   );
 }
 

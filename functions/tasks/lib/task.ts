@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { parseInput } from '../../core/validation';
 import type * as v from '../../core/valibot';
+import { parseInput } from '../../core/validation';
 
 /** A task's handler as the sandbox and tests call it: the middy handler with Lambda's (event, context). */
 export type TaskHandler<R> = ((event: unknown, context: Context) => Promise<R>) &
