@@ -201,9 +201,12 @@ export function union<const O extends v.UnionOptions>(options: O) {
   const base = v.union(options);
   type Run = (typeof base)['~run'];
   const run: Run = (dataset, config) => {
-    const branches = options.map((o) => o['~run']({ value: dataset.value }, config));
-    const valid = branches.find((b) => b.typed && !b.issues);
-    if (valid) return valid as ReturnType<Run>;
+    const branches = [];
+    for (const option of options) {
+      const branch = option['~run']({ value: dataset.value }, config);
+      if (branch.typed && !branch.issues) return branch as ReturnType<Run>;
+      branches.push(branch);
+    }
     return (unionBranch(branches) as ReturnType<Run> | undefined) ?? base['~run'](dataset, config);
   };
   return {
