@@ -7,7 +7,7 @@
  * handler's bundle keeps (the SDK clients and commands, Powertools, middy) and does nothing. The twin is generated
  * from the handler's own build, not kept by hand: esbuild's metafile names the controller's modules in the bundle
  * and which packages they import; each such module's import statements (types stripped) give the names. Validation
- * (zod) is the controller's own code here, not a library the twin takes.
+ * (valibot in the handlers, zod in publish-configs) is the controller's own code here, not a library the twin takes.
  *
  * Bytes are the bundle's `.mjs` (the `.map` beside it is reported apart). Cold import is the time for a fresh Node
  * process, run as deployed (`--enable-source-maps`), to import the bundle (module top level included), handler
@@ -146,11 +146,11 @@ export interface BundlePair {
   mapBytes: number;
   twinBytes: number;
   twinMapBytes: number;
-  /** Bytes of the packages in the handler's bundle but not in its twin's (zod), by package. */
+  /** Bytes of the packages in the handler's bundle but not in its twin's (the validators), by package. */
   ownPackageBytes: Record<string, number>;
   /** Library packages in the handler's bundle but not in the twin's (none when the twin is faithful). */
   missingFromTwin: string[];
-  /** The controller's own modules (and zod's) with the most bytes in the handler's bundle. */
+  /** The controller's own modules (and its validators') with the most bytes in the handler's bundle. */
   largestOwn: { file: string; bytes: number }[];
   /** Every controller module with code in the handler's bundle (`functions/core/plan.ts`). */
   ownModules: string[];
@@ -342,6 +342,8 @@ async function twinsBench(runs: number, json: boolean, busy: boolean): Promise<v
     return;
   }
   const pad = (x: unknown, n: number) => String(x).padStart(n);
+  const validatorBytes = (r: { ownPackageBytes: Record<string, number> }) =>
+    Object.values(r.ownPackageBytes).reduce((a, b) => a + b, 0);
   process.stdout.write(
     [
       'Lambda bundles as deployed (esbuild, minified ESM, node22, linked map without sources) beside a twin that',
@@ -350,16 +352,16 @@ async function twinsBench(runs: number, json: boolean, busy: boolean): Promise<v
       `(load average ${loadavg()[0]?.toFixed(1)} at the start on ${cpus().length} cores)`,
       '',
       '                              bytes                    |        wall ms          |         CPU ms',
-      'handler             handler     twin  ×twin  zod      | handler   twin  ×twin   | handler   twin  ×twin',
+      'handler             handler     twin  ×twin  valid.   | handler   twin  ×twin   | handler   twin  ×twin',
       ...rows.map(
         (r) =>
-          `${r.handler.padEnd(16)} ${pad(r.bytes, 10)} ${pad(r.twinBytes, 8)}  ${pad(r.bytesRatio.toFixed(2), 5)}  ${pad(r.ownPackageBytes.zod ?? 0, 6)}   | ` +
+          `${r.handler.padEnd(16)} ${pad(r.bytes, 10)} ${pad(r.twinBytes, 8)}  ${pad(r.bytesRatio.toFixed(2), 5)}  ${pad(validatorBytes(r), 6)}   | ` +
           `${pad(r.importMs.toFixed(1), 7)} ${pad(r.twinImportMs.toFixed(1), 6)}  ${pad(r.importRatio.toFixed(2), 5)}   | ` +
           `${pad(r.importCpuMs.toFixed(1), 7)} ${pad(r.twinImportCpuMs.toFixed(1), 6)}  ${pad(r.importCpuRatio.toFixed(2), 5)}` +
           (r.missingFromTwin.length > 0 ? `  twin lacks ${r.missingFromTwin.join(', ')}` : ''),
       ),
       '',
-      `bytes: worst ×${summary.worstBytesRatio.toFixed(2)}, ×${Math.max(...rows.map((r) => (r.bytes - (r.ownPackageBytes.zod ?? 0)) / r.twinBytes)).toFixed(2)} without zod; ` +
+      `bytes: worst ×${summary.worstBytesRatio.toFixed(2)}, ×${Math.max(...rows.map((r) => (r.bytes - validatorBytes(r)) / r.twinBytes)).toFixed(2)} without the validators; ` +
         `cold import: median ×${summary.medianImportRatio.toFixed(2)} wall (worst ×${summary.worstImportRatio.toFixed(2)}), ` +
         `×${summary.medianImportCpuRatio.toFixed(2)} CPU (worst ×${summary.worstImportCpuRatio.toFixed(2)}); ceiling ×${MAX_RATIO}`,
       `source maps (linked, no sources) are not in the bytes: ${Math.min(...rows.map((r) => r.mapBytes))}–${Math.max(...rows.map((r) => r.mapBytes))} bytes beside each handler; both import under --enable-source-maps`,

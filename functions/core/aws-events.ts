@@ -3,50 +3,50 @@
  * changes), apart from core/events.ts so a Lambda that parses only these does not bundle the config schemas the
  * push and Deploy Requested events use.
  */
-import * as z from './zod';
+import * as v from './valibot';
 
-const nonEmpty = z.string().check(z.minLength(1));
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
 
 // AWS envelopes are parsed loosely (AWS adds fields); the parts the controller relies on are checked strictly.
 export const envelope = {
-  version: z.optional(z.string()),
+  version: v.optional(v.string()),
   id: nonEmpty,
-  account: z.optional(z.string()),
+  account: v.optional(v.string()),
   time: nonEmpty,
-  region: z.optional(z.string()),
-  resources: z.optional(z.array(z.string())),
+  region: v.optional(v.string()),
+  resources: v.optional(v.array(v.string())),
 };
 
-export const alarmStateChangeEvent = /* @__PURE__ */ z.lazy(() =>
-  z.object({
+export const alarmStateChangeEvent = /* @__PURE__ */ v.lazy(() =>
+  v.object({
     ...envelope,
-    source: z.literal('aws.cloudwatch'),
-    'detail-type': z.literal('CloudWatch Alarm State Change'),
-    detail: z.object({
+    source: v.literal('aws.cloudwatch'),
+    'detail-type': v.literal('CloudWatch Alarm State Change'),
+    detail: v.object({
       alarmName: nonEmpty,
-      state: z.object({
-        value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
-        reason: z.optional(z.string()),
-        timestamp: z.optional(z.string()),
+      state: v.object({
+        value: v.picklist(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+        reason: v.optional(v.string()),
+        timestamp: v.optional(v.string()),
       }),
-      previousState: z.optional(z.object({ value: z.string() })),
+      previousState: v.optional(v.object({ value: v.string() })),
     }),
   }),
 );
 
-export const executionStatusChangeEvent = /* @__PURE__ */ z.lazy(() =>
-  z.object({
+export const executionStatusChangeEvent = /* @__PURE__ */ v.lazy(() =>
+  v.object({
     ...envelope,
-    source: z.literal('aws.states'),
-    'detail-type': z.literal('Step Functions Execution Status Change'),
-    detail: z.object({
+    source: v.literal('aws.states'),
+    'detail-type': v.literal('Step Functions Execution Status Change'),
+    detail: v.object({
       executionArn: nonEmpty,
       name: nonEmpty,
-      status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']),
-      error: z.nullish(z.string()),
-      cause: z.nullish(z.string()),
+      status: v.picklist(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']),
+      error: v.nullish(v.string()),
+      cause: v.nullish(v.string()),
       /** The execution input as a JSON string (absent when too large for the event). */
-      input: z.nullish(z.string()),
+      input: v.nullish(v.string()),
     }),
   }),
 );

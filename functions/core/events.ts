@@ -1,64 +1,75 @@
 import { envelope } from './aws-events';
 import type { ServiceConfig } from './config';
-import { repositoryName, serviceName } from './config-names';
 import { CONTROLLER_EVENT_SOURCE } from './event-source';
-import * as z from './zod';
+import {
+  REPOSITORY_NAME,
+  REPOSITORY_NAME_MAX,
+  REPOSITORY_NAME_RULE,
+  SERVICE_NAME,
+  SERVICE_NAME_RULE,
+} from './names';
+import * as v from './valibot';
 
 export { alarmStateChangeEvent, executionStatusChangeEvent } from './aws-events';
 export { CONTROLLER_EVENT_BUS_NAME, CONTROLLER_EVENT_SOURCE } from './event-source';
 
-const digest = z
-  .string()
-  .check(z.regex(/^sha256:[0-9a-f]{64}$/, 'must be an image digest (sha256:<64 hex>)'));
-const tag = z.string().check(z.regex(/^[\w][\w.-]{0,127}$/, 'must be an image tag'));
-const upTo255 = z.optional(z.string().check(z.maxLength(255)));
+const digest = v.pipe(
+  v.string(),
+  v.regex(/^sha256:[0-9a-f]{64}$/, 'must be an image digest (sha256:<64 hex>)'),
+);
+const tag = v.pipe(v.string(), v.regex(/^[\w][\w.-]{0,127}$/, 'must be an image tag'));
+const upTo255 = v.optional(v.pipe(v.string(), v.maxCodePoints(255)));
+const serviceName = v.pipe(v.string(), v.regex(SERVICE_NAME, SERVICE_NAME_RULE));
+const repositoryName = v.pipe(
+  v.string(),
+  v.regex(REPOSITORY_NAME, REPOSITORY_NAME_RULE),
+  v.maxCodePoints(REPOSITORY_NAME_MAX),
+);
 
-export const ecrImageActionEvent = /* @__PURE__ */ z.lazy(() =>
-  z.object({
+export const ecrImageActionEvent = /* @__PURE__ */ (() =>
+  v.object({
     ...envelope,
-    source: z.literal('aws.ecr'),
-    'detail-type': z.literal('ECR Image Action'),
-    detail: z.object({
-      'action-type': z.string(),
-      result: z.string(),
+    source: v.literal('aws.ecr'),
+    'detail-type': v.literal('ECR Image Action'),
+    detail: v.object({
+      'action-type': v.string(),
+      result: v.string(),
       'repository-name': repositoryName,
       'image-digest': digest,
       // ECR sends "" for a manifest pushed without a tag (a platform image of a multi-arch index, an attestation).
       // Optional outside too, so the field is optional in the event's type; absent and "" both read as no tag.
-      'image-tag': z.optional(
-        z.pipe(
-          z.transform((v) => (v === '' ? undefined : v)),
-          z.optional(tag),
+      'image-tag': v.optional(
+        v.pipe(
+          v.unknown(),
+          v.transform((value) => (value === '' ? undefined : value)),
+          v.optional(tag),
         ),
       ),
       'manifest-media-type': upTo255,
       'artifact-media-type': upTo255,
     }),
-  }),
-);
+  }))();
 
-export const deployRequestedEvent = /* @__PURE__ */ z.lazy(() =>
-  z.object({
+export const deployRequestedEvent = /* @__PURE__ */ (() =>
+  v.object({
     ...envelope,
-    source: z.literal(CONTROLLER_EVENT_SOURCE),
-    'detail-type': z.literal('Deploy Requested'),
-    detail: z.strictObject({
+    source: v.literal(CONTROLLER_EVENT_SOURCE),
+    'detail-type': v.literal('Deploy Requested'),
+    detail: v.strictObject({
       service: serviceName,
-      image: z.strictObject({ digest, tag: z.optional(tag) }),
-      requestedBy: z.optional(z.string().check(z.maxLength(256))),
+      image: v.strictObject({ digest, tag: v.optional(tag) }),
+      requestedBy: v.optional(v.pipe(v.string(), v.maxCodePoints(256))),
       /** Run the image even if it ran before, was superseded or was aborted (`canary start`). */
-      rerun: z.optional(z.boolean()),
+      rerun: v.optional(v.boolean()),
     }),
-  }),
-);
+  }))();
 
-export const startRolloutEvent = /* @__PURE__ */ z.lazy(() =>
-  z.discriminatedUnion('detail-type', [ecrImageActionEvent, deployRequestedEvent], {
-    error: (issue) =>
-      issue.code === 'invalid_union'
-        ? 'expected an "ECR Image Action" or "Deploy Requested" event'
-        : undefined,
-  }),
+export const startRolloutEvent = /* @__PURE__ */ v.lazy(() =>
+  v.variant(
+    'detail-type',
+    [ecrImageActionEvent, deployRequestedEvent],
+    'expected an "ECR Image Action" or "Deploy Requested" event',
+  ),
 );
 
 /** Manifest media types of runnable images: OCI and Docker image manifests, and the indexes of multi-arch images. */

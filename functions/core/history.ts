@@ -9,34 +9,34 @@
 
 import { HOOK_RESULTS, HOOK_STAGES } from './hook-stages';
 import type { VersionSummary } from './judge';
-import * as z from './zod';
+import * as v from './valibot';
 
-const verdictResult = z.enum(['pass', 'fail', 'inconclusive']);
+const verdictResult = v.picklist(['pass', 'fail', 'inconclusive']);
 
-const versionSummary = z.object({
-  requests: z.number(),
-  errors: z.number(),
-  errorRate: z.nullable(z.number()),
-  p99Ms: z.nullable(z.number()),
-  targetErrors: z.optional(z.number()),
-  noResponse: z.optional(z.number()),
-  connectionErrors: z.optional(z.number()),
-}) satisfies z.ZodMiniType<VersionSummary>;
+const versionSummary = v.object({
+  requests: v.number(),
+  errors: v.number(),
+  errorRate: v.nullable(v.number()),
+  p99Ms: v.nullable(v.number()),
+  targetErrors: v.optional(v.number()),
+  noResponse: v.optional(v.number()),
+  connectionErrors: v.optional(v.number()),
+}) satisfies v.GenericSchema<unknown, VersionSummary>;
 
 /** One check of an analysis, its numbers without its prose (core/state-change.ts evidenceSummary). */
-const evidenceRow = z.object({
-  metric: z.string(),
+const evidenceRow = v.object({
+  metric: v.string(),
   result: verdictResult,
-  canary: z.nullable(z.number()),
-  baseline: z.nullable(z.number()),
-  limit: z.nullable(z.number()),
+  canary: v.nullable(v.number()),
+  baseline: v.nullable(v.number()),
+  limit: v.nullable(v.number()),
 });
 
 /**
- * Weights keyed by target group ARN. Checked by hand rather than with z.record, which would add about 4.5 KB to
- * every Lambda bundle for this one field.
+ * Weights keyed by target group ARN. Checked by hand rather than with a record schema, which would add to every
+ * Lambda bundle for this one field.
  */
-const weightsFound = z.custom<Record<string, number>>(
+const weightsFound = v.custom<Record<string, number>>(
   (v) =>
     typeof v === 'object' &&
     v !== null &&
@@ -46,22 +46,22 @@ const weightsFound = z.custom<Record<string, number>>(
 );
 
 /** Where a step stands: its index in the plan (from 0) and its share of traffic (%). */
-const atStep = { step: z.number(), weight: z.number() };
+const atStep = { step: v.number(), weight: v.number() };
 
 /** Who decided, from where; `step` and `wait` (the wait's hash) say which wait the decision ended. */
-const decision = z.object({
-  step: z.number(),
-  via: z.enum(['approval-page', 'cli']),
+const decision = v.object({
+  step: v.number(),
+  via: v.picklist(['approval-page', 'cli']),
   /** Absent on decisions recorded before the history named who decided. */
-  by: z.optional(z.string()),
+  by: v.optional(v.string()),
   /** Absent on decisions recorded before the history named the wait. */
-  wait: z.optional(z.string()),
+  wait: v.optional(v.string()),
 });
 
-const common = { at: z.string(), message: z.string() };
-const entry = <T extends string, D extends z.ZodMiniType>(type: T, detail: D) =>
-  z.object({ ...common, type: z.literal(type), detail });
-const bare = <T extends string>(type: T) => z.object({ ...common, type: z.literal(type) });
+const common = { at: v.string(), message: v.string() };
+const entry = <T extends string, D extends v.GenericSchema>(type: T, detail: D) =>
+  v.object({ ...common, type: v.literal(type), detail });
+const bare = <T extends string>(type: T) => v.object({ ...common, type: v.literal(type) });
 
 /**
  * Held where it is: by a person (`operator`: no weight moves up until resumed), or on a failed analysis
@@ -70,12 +70,12 @@ const bare = <T extends string>(type: T) => z.object({ ...common, type: z.litera
 const pausedEntry = () =>
   entry(
     'paused',
-    z.object({
+    v.object({
       ...atStep,
-      cause: z.enum(['operator', 'failure']),
-      via: z.enum(['approval-page', 'cli', 'workflow']),
-      by: z.string(),
-      until: z.optional(z.string()),
+      cause: v.picklist(['operator', 'failure']),
+      via: v.picklist(['approval-page', 'cli', 'workflow']),
+      by: v.string(),
+      until: v.optional(v.string()),
     }),
   );
 
@@ -86,82 +86,82 @@ const pausedEntry = () =>
 const hookEntry = () =>
   entry(
     'hook',
-    z.object({
-      stage: z.enum(HOOK_STAGES),
-      hook: z.string(),
-      status: z.enum(HOOK_RESULTS),
-      calls: z.number(),
-      step: z.optional(z.number()),
-      weight: z.optional(z.number()),
-      message: z.optional(z.string()),
+    v.object({
+      stage: v.picklist(HOOK_STAGES),
+      hook: v.string(),
+      status: v.picklist(HOOK_RESULTS),
+      calls: v.number(),
+      step: v.optional(v.number()),
+      weight: v.optional(v.number()),
+      message: v.optional(v.string()),
       /** The answer's details as JSON, shortened (core/hooks.ts EVIDENCE_CHARS). */
-      details: z.optional(z.string()),
+      details: v.optional(v.string()),
     }),
   );
 
 const buildHistoryEntrySchema = () =>
-  z.discriminatedUnion('type', [
-    entry('started', z.object({ trigger: z.enum(['ecr-push', 'deploy-requested']) })),
+  v.variant('type', [
+    entry('started', v.object({ trigger: v.picklist(['ecr-push', 'deploy-requested']) })),
     entry(
       'prepared',
-      z.object({
+      v.object({
         /** The listener's weights as Prepare found them, keyed by target group ARN. */
         weightsFound,
         /** The image the stable service ran. */
-        previousStable: z.string(),
+        previousStable: v.string(),
       }),
     ),
     entry(
       'weight',
-      z.object({
+      v.object({
         ...atStep,
         /** How the canary's capacity for the step was waited for (absent when the controller does not size it). */
-        capacity: z.optional(
-          z.object({
-            polls: z.number(),
-            detail: z.string(),
-            healthy: z.optional(z.number()),
-            needed: z.optional(z.number()),
+        capacity: v.optional(
+          v.object({
+            polls: v.number(),
+            detail: v.string(),
+            healthy: v.optional(v.number()),
+            needed: v.optional(v.number()),
           }),
         ),
       }),
     ),
     entry(
       'analysis',
-      z.object({
+      v.object({
         ...atStep,
         verdict: verdictResult,
         /** What the rollout did next (core/rules.ts NextAction). */
-        action: z.string(),
-        reason: z.string(),
+        action: v.string(),
+        reason: v.string(),
         canary: versionSummary,
         baseline: versionSummary,
         /** Absent on analyses recorded before the history kept each check's numbers. */
-        evidence: z.optional(z.array(evidenceRow)),
+        evidence: v.optional(v.array(evidenceRow)),
       }),
     ),
     /** The listener's weights were changed outside the rollout: it waits for a person. */
-    entry('drift', z.object(atStep)),
-    entry('approval', z.object(atStep)),
+    entry('drift', v.object(atStep)),
+    entry('approval', v.object(atStep)),
     /** The bake ended early from the CLI (`canary promote`). */
     entry('promoted-early', decision),
     /** Skipped to the last step from the CLI (`canary promote --full`). */
     entry('promoted-full', decision),
     entry('approved', decision),
     entry('rejected', decision),
-    entry('aborted', z.omit(decision, { step: true })),
+    entry('aborted', v.omit(decision, ['step'])),
     pausedEntry(),
-    entry('resumed', z.omit(decision, { step: true, wait: true })),
+    entry('resumed', v.omit(decision, ['step', 'wait'])),
     /** The failed step run again from a pause on failure (`canary retry`). */
     entry('retried', decision),
-    entry('alarm', z.object({ alarm: z.string() })),
+    entry('alarm', v.object({ alarm: v.string() })),
     /** `by`: the rollout that superseded this one. */
-    entry('superseded', z.object({ by: z.string() })),
+    entry('superseded', v.object({ by: v.string() })),
     bare('promoting'),
     bare('promoted'),
     hookEntry(),
-    entry('rolledBack', z.object({ error: z.string(), reason: z.string(), quarantined: z.boolean() })),
-    entry('rollbackFailed', z.object({ error: z.string(), reason: z.string() })),
+    entry('rolledBack', v.object({ error: v.string(), reason: v.string(), quarantined: v.boolean() })),
+    entry('rollbackFailed', v.object({ error: v.string(), reason: v.string() })),
   ]);
 
 /**
@@ -172,7 +172,7 @@ export const historyEntrySchema = /* @__PURE__ */ buildHistoryEntrySchema();
 let readSchema: typeof historyEntrySchema | undefined;
 
 /** An entry of a kind this version records. */
-export type HistoryEntry = z.output<typeof historyEntrySchema>;
+export type HistoryEntry = v.InferOutput<typeof historyEntrySchema>;
 export type HistoryType = HistoryEntry['type'];
 /** The detail an entry of the kind carries (undefined for kinds without one). */
 export type HistoryDetail<T extends HistoryType> =
@@ -202,7 +202,7 @@ const text = (v: unknown) => (typeof v === 'string' ? v : '');
  */
 export function readHistoryEntry(item: unknown): StoredHistoryEntry {
   readSchema ??= buildHistoryEntrySchema();
-  if (readSchema.safeParse(item).success) return item as HistoryEntry;
+  if (v.safeParse(readSchema, item).success) return item as HistoryEntry;
   const raw = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
   const detail = raw.detail;
   return {

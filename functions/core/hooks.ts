@@ -13,15 +13,21 @@
 import type { HookSpec, HookStage } from './config-hooks';
 import type { PlanStep } from './plan';
 import type { ImageRef } from './rollout';
-import * as z from './zod';
+import * as v from './valibot';
 
 export const hookAnswerSchema = /* @__PURE__ */ (() =>
-  z.object({
-    status: z.enum(['pass', 'fail', 'running']),
-    message: z.optional(z.string()),
-    details: z.optional(z.unknown()),
+  v.object({
+    status: v.picklist(['pass', 'fail', 'running']),
+    message: v.optional(v.string()),
+    details: v.optional(v.unknown()),
   }))();
-export type HookAnswer = z.output<typeof hookAnswerSchema>;
+export type HookAnswer = v.InferOutput<typeof hookAnswerSchema>;
+
+/** A hook's answer as the contract has it, or undefined when the value is not one. */
+export function readHookAnswer(value: unknown): HookAnswer | undefined {
+  const result = v.safeParse(hookAnswerSchema, value);
+  return result.success ? result.output : undefined;
+}
 
 /** What a hook is called with. */
 export interface HookRequest {

@@ -3,7 +3,7 @@
  * splits in proportion to them. Percentages here have one decimal (0.1% steps).
  */
 import { gcd } from './record-weights';
-import * as z from './zod';
+import * as v from './valibot';
 
 export interface StepSpec {
   /** 0 only for the first step of a plan: test traffic only (blue/green's test phase, core/config-strategy.ts). */
@@ -15,19 +15,19 @@ export interface StepSpec {
 }
 
 export const planStepSchema = /* @__PURE__ */ (() =>
-  z.strictObject({
-    index: z.int().check(z.gte(0)),
+  v.strictObject({
+    index: v.pipe(v.int(), v.minValue(0)),
     /**
      * Percent of live traffic on the canary target group during this step. 0: test traffic only, the header rule's
      * requests (the first step of a blue/green plan).
      */
-    weight: z.number().check(z.gte(0), z.lte(100)),
-    bakeSeconds: z.int().check(z.gte(0)),
-    approval: z.boolean(),
+    weight: v.pipe(v.number(), v.minValue(0), v.maxValue(100)),
+    bakeSeconds: v.pipe(v.int(), v.minValue(0)),
+    approval: v.boolean(),
     /** false: the whole bake is kept, whatever an analysis shows (blue/green's rollback window). Absent: true. */
-    earlyPass: z.optional(z.literal(false)),
+    earlyPass: v.optional(v.literal(false)),
   }))();
-export type PlanStep = z.output<typeof planStepSchema>;
+export type PlanStep = v.InferOutput<typeof planStepSchema>;
 
 export const STEP_PRESETS = /* @__PURE__ */ (() =>
   ({

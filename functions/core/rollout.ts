@@ -4,52 +4,52 @@ import type { Verdict } from './judge';
 import type { JudgedPeriods } from './late-metrics';
 import { planStepSchema } from './plan';
 import { withAddedDefaults } from './started-config';
-import * as z from './zod';
+import * as v from './valibot';
 
 /*
  * The documents an execution carries, as schemas: the tasks check them at their boundary
  * (functions/tasks/lib/inputs.ts) and their types are inferred from them.
  */
 
-const digest = z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/));
-const nonEmpty = z.string().check(z.minLength(1));
+const digest = v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/));
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
 
 export const imageSchema = /* @__PURE__ */ (() =>
-  z.strictObject({
+  v.strictObject({
     repository: nonEmpty,
     /** `sha256:<64 hex>` */
     digest,
-    tag: z.optional(z.string()),
+    tag: v.optional(v.string()),
   }))();
-export type ImageRef = z.output<typeof imageSchema>;
+export type ImageRef = v.InferOutput<typeof imageSchema>;
 
 /** Where traffic goes for one rollout, resolved by Prepare (target groups may have swapped roles). */
 const albRouteSchema = /* @__PURE__ */ (() =>
-  z.strictObject({
+  v.strictObject({
     /** Absent on routes carried by executions started before traffic had kinds. */
-    kind: z.optional(z.literal('alb')),
+    kind: v.optional(v.literal('alb')),
     listenerArn: nonEmpty,
-    ruleArn: z.optional(nonEmpty),
+    ruleArn: v.optional(nonEmpty),
     stableTargetGroupArn: nonEmpty,
     canaryTargetGroupArn: nonEmpty,
-    stickinessSeconds: z.optional(z.int()),
-    headerRule: z.optional(
-      z.strictObject({ header: z.string(), values: z.array(z.string()), priority: z.int() }),
+    stickinessSeconds: v.optional(v.int()),
+    headerRule: v.optional(
+      v.strictObject({ header: v.string(), values: v.array(v.string()), priority: v.int() }),
     ),
   }))();
-export type AlbRoute = z.output<typeof albRouteSchema>;
+export type AlbRoute = v.InferOutput<typeof albRouteSchema>;
 
 /**
  * Two weighted records of one name: each version's record (SetIdentifier), its load balancer (where its own
  * traffic is measured) and its target group (what the deployer sizes), in their current roles.
  */
 const route53RouteSchema = /* @__PURE__ */ (() =>
-  z.strictObject({
-    kind: z.literal('route53'),
+  v.strictObject({
+    kind: v.literal('route53'),
     hostedZoneId: nonEmpty,
     recordName: nonEmpty,
-    recordType: z.enum(['A', 'AAAA', 'CNAME']),
-    ttlSeconds: z.int(),
+    recordType: v.picklist(['A', 'AAAA', 'CNAME']),
+    ttlSeconds: v.int(),
     stableSetIdentifier: nonEmpty,
     canarySetIdentifier: nonEmpty,
     stableLoadBalancerArn: nonEmpty,
@@ -57,10 +57,10 @@ const route53RouteSchema = /* @__PURE__ */ (() =>
     stableTargetGroupArn: nonEmpty,
     canaryTargetGroupArn: nonEmpty,
   }))();
-export type Route53Route = z.output<typeof route53RouteSchema>;
+export type Route53Route = v.InferOutput<typeof route53RouteSchema>;
 
-export const routeSchema = /* @__PURE__ */ (() => z.union([albRouteSchema, route53RouteSchema]))();
-export type Route = z.output<typeof routeSchema>;
+export const routeSchema = /* @__PURE__ */ (() => v.union([albRouteSchema, route53RouteSchema]))();
+export type Route = v.InferOutput<typeof routeSchema>;
 
 /**
  * The config a rollout started with. It was validated before the rollout started, with the schema synth and the
@@ -68,12 +68,12 @@ export type Route = z.output<typeof routeSchema>;
  * sealed), and travels unchanged in the execution's input: the tasks check only that it is there, so they bundle no config schema, and
  * fill the defaults of the fields added since executions first carried it (core/started-config.ts).
  */
-const startedConfig = z.pipe(
-  z.custom<ServiceConfig>(
+const startedConfig = v.pipe(
+  v.custom<ServiceConfig>(
     (v) => typeof v === 'object' && v !== null && typeof (v as { service?: unknown }).service === 'string',
     'must be the service config the rollout started with',
   ),
-  z.transform(withAddedDefaults),
+  v.transform(withAddedDefaults),
 );
 
 export function isRoute53Route(route: Route): route is Route53Route {
@@ -81,26 +81,26 @@ export function isRoute53Route(route: Route): route is Route53Route {
 }
 
 /** The execution input: self-contained, so a config change never alters a rollout already running. */
-export const rolloutDocSchema = /* @__PURE__ */ z.lazy(() =>
-  z.strictObject({
-    rolloutId: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,80}$/)),
+export const rolloutDocSchema = /* @__PURE__ */ v.lazy(() =>
+  v.strictObject({
+    rolloutId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,80}$/)),
     service: nonEmpty,
     image: imageSchema,
     config: startedConfig,
-    plan: z.array(planStepSchema).check(z.minLength(1)),
-    trigger: z.enum(['ecr-push', 'deploy-requested']),
+    plan: v.pipe(v.array(planStepSchema), v.minLength(1)),
+    trigger: v.picklist(['ecr-push', 'deploy-requested']),
     requestedAt: nonEmpty,
   }),
 );
-export type RolloutDoc = z.output<typeof rolloutDocSchema>;
+export type RolloutDoc = v.InferOutput<typeof rolloutDocSchema>;
 
 export const deployedVersionSchema = /* @__PURE__ */ (() =>
-  z.strictObject({
+  v.strictObject({
     image: nonEmpty,
     /** Deployer-specific handle to restore it (an ECS task definition ARN). */
-    revision: z.optional(nonEmpty),
+    revision: v.optional(nonEmpty),
   }))();
-export type DeployedVersion = z.output<typeof deployedVersionSchema>;
+export type DeployedVersion = v.InferOutput<typeof deployedVersionSchema>;
 
 export type RolloutStatus =
   | 'running'

@@ -10,7 +10,8 @@ import type { HistoryEntry, HistoryType } from './history';
 import { HOOK_RESULTS, HOOK_STAGES } from './hook-stages';
 import type { MetricEvidence, Verdict, VersionSummary } from './judge';
 import type { RolloutRecord } from './rollout';
-import * as z from './zod';
+import * as v from './valibot';
+import { parseInput } from './validation';
 
 export const STATE_CHANGE_DETAIL_TYPE = 'Canary Rollout State Change';
 /** Raised only for a change that breaks consumers (a field removed or retyped); new fields keep the version. */
@@ -81,53 +82,55 @@ export const HISTORY_STATES = {
 
 /** A string of `min` to `max` characters. */
 const string = (min: number, max: number) =>
-  min > 0 ? z.string().check(z.minLength(min), z.maxLength(max)) : z.string().check(z.maxLength(max));
+  min > 0
+    ? v.pipe(v.string(), v.minLength(min), v.maxCodePoints(max))
+    : v.pipe(v.string(), v.maxCodePoints(max));
 const text = string(0, MAX_TEXT);
-const count = z.number().check(z.int(), z.nonnegative());
-const image = z.strictObject({
+const count = v.pipe(v.int(), v.minValue(0));
+const image = v.strictObject({
   repository: string(1, 256),
-  digest: z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, 'must be an image digest (sha256:<64 hex>)')),
-  tag: z.optional(string(0, 128)),
+  digest: v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'must be an image digest (sha256:<64 hex>)')),
+  tag: v.optional(string(0, 128)),
 });
 const common = {
-  schemaVersion: z.literal(STATE_CHANGE_SCHEMA_VERSION),
+  schemaVersion: v.literal(STATE_CHANGE_SCHEMA_VERSION),
   rolloutId: string(1, 80),
   service: string(1, 64),
   image,
   /** The plan's step, counted from 1 (as `canary status` and the messages count); null before the first. */
-  step: z.nullable(z.number().check(z.int(), z.gte(1))),
+  step: v.nullable(v.pipe(v.int(), v.minValue(1))),
   /** The share of traffic (%) the new image serves as of this change; null when the change does not tell. */
-  weight: z.nullable(z.number().check(z.gte(0), z.lte(100))),
-  at: z.iso.datetime({ offset: true }),
+  weight: v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(100))),
+  at: v.isoDateTime(),
   /** The history's line for the change, for people. */
   message: text,
 };
-const verdictResult = z.enum(['pass', 'fail', 'inconclusive']);
-const versionSummary = z.strictObject({
+const verdictResult = v.picklist(['pass', 'fail', 'inconclusive']);
+const versionSummary = v.strictObject({
   requests: count,
   errors: count,
-  errorRate: z.nullable(z.number().check(z.gte(0), z.lte(1))),
-  p99Ms: z.nullable(z.number().check(z.nonnegative())),
+  errorRate: v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+  p99Ms: v.nullable(v.pipe(v.number(), v.minValue(0))),
 });
-const evidenceRow = z.strictObject({
+const evidenceRow = v.strictObject({
   metric: string(0, 32),
   result: verdictResult,
-  canary: z.nullable(z.number()),
-  baseline: z.nullable(z.number()),
-  limit: z.nullable(z.number()),
+  canary: v.nullable(v.number()),
+  baseline: v.nullable(v.number()),
+  limit: v.nullable(v.number()),
 });
 const decision = {
   /** Where the decision was taken: the approval page or the CLI. */
-  via: z.enum(['approval-page', 'cli']),
+  via: v.picklist(['approval-page', 'cli']),
   by: text,
 };
-const state = <S extends RolloutState, T extends z.core.$ZodShape>(s: S, fields: T) =>
-  z.strictObject({ ...common, state: z.literal(s), ...fields });
+const state = <S extends RolloutState, T extends v.ObjectEntries>(s: S, fields: T) =>
+  v.strictObject({ ...common, state: v.literal(s), ...fields });
 
-export const rolloutStateChangeDetail = /* @__PURE__ */ z.lazy(() =>
-  z.discriminatedUnion('state', [
-    state('started', { trigger: z.enum(['ecr-push', 'deploy-requested']) }),
-    state('canaryDeployed', { previousStable: z.nullable(text) }),
+export const rolloutStateChangeDetail = /* @__PURE__ */ v.lazy(() =>
+  v.variant('state', [
+    state('started', { trigger: v.picklist(['ecr-push', 'deploy-requested']) }),
+    state('canaryDeployed', { previousStable: v.nullable(text) }),
     state('stepSet', {}),
     state('analyzed', {
       verdict: verdictResult,
@@ -137,26 +140,30 @@ export const rolloutStateChangeDetail = /* @__PURE__ */ z.lazy(() =>
       canary: versionSummary,
       baseline: versionSummary,
       /** Each check's result, the canary's and stable's values and the limit (core/judge.ts MetricEvidence). */
-      evidence: z.array(evidenceRow).check(z.maxLength(MAX_EVIDENCE)),
+      evidence: v.pipe(v.array(evidenceRow), v.maxLength(MAX_EVIDENCE)),
     }),
     state('trafficDrifted', {}),
     /**
      * A hook answered (core/hooks.ts): `status` pass, fail, running, or unavailable when it could not be called; the
      * message carries what it said.
      */
-    state('hookRan', { stage: z.enum(HOOK_STAGES), hook: string(1, 64), status: z.enum(HOOK_RESULTS) }),
+    state('hookRan', {
+      stage: v.picklist(HOOK_STAGES),
+      hook: string(1, 64),
+      status: v.picklist(HOOK_RESULTS),
+    }),
     state('awaitingApproval', {}),
     /** An operator ended the bake now (`canary promote`); `full`: skipped to the last step. */
-    state('bakeEnded', { ...decision, full: z.boolean() }),
+    state('bakeEnded', { ...decision, full: v.boolean() }),
     state('approved', decision),
     state('rejected', decision),
     state('aborted', decision),
     /** `cause` failure: an analysis failed and traffic is back on stable (weight 0), the canary kept. */
     state('paused', {
-      cause: z.enum(['operator', 'failure']),
-      via: z.enum(['approval-page', 'cli', 'workflow']),
+      cause: v.picklist(['operator', 'failure']),
+      via: v.picklist(['approval-page', 'cli', 'workflow']),
       by: text,
-      until: z.nullable(z.iso.datetime({ offset: true })),
+      until: v.nullable(v.isoDateTime()),
     }),
     state('resumed', decision),
     state('retried', decision),
@@ -164,11 +171,11 @@ export const rolloutStateChangeDetail = /* @__PURE__ */ z.lazy(() =>
     state('superseded', { supersededBy: string(1, 80) }),
     state('promoting', {}),
     state('promoted', {}),
-    state('rolledBack', { error: string(0, 128), reason: text, quarantined: z.boolean() }),
+    state('rolledBack', { error: string(0, 128), reason: text, quarantined: v.boolean() }),
     state('rollbackFailed', { error: string(0, 128), reason: text }),
   ]),
 );
-export type RolloutStateChange = z.infer<typeof rolloutStateChangeDetail>;
+export type RolloutStateChange = v.InferOutput<typeof rolloutStateChangeDetail>;
 
 /** What an event says of the rollout besides the history entry: the record's step and weight when known. */
 export type StateChangeSubject = Pick<RolloutRecord, 'rolloutId' | 'service' | 'image'> &
@@ -191,7 +198,7 @@ export function clip(value: string): string {
 }
 
 /** The analysis's evidence as an event carries it: each check's numbers, without its prose. */
-export function evidenceSummary(verdict: Pick<Verdict, 'metrics'>): z.infer<typeof evidenceRow>[] {
+export function evidenceSummary(verdict: Pick<Verdict, 'metrics'>): v.InferOutput<typeof evidenceRow>[] {
   return verdict.metrics.slice(0, MAX_EVIDENCE).map((m: MetricEvidence) => ({
     metric: m.metric,
     result: m.result,
@@ -201,8 +208,8 @@ export function evidenceSummary(verdict: Pick<Verdict, 'metrics'>): z.infer<type
   }));
 }
 
-function summary(v: unknown): z.infer<typeof versionSummary> {
-  const s = (v ?? {}) as Partial<VersionSummary>;
+function summary(value: unknown): v.InferOutput<typeof versionSummary> {
+  const s = (value ?? {}) as Partial<VersionSummary>;
   return {
     requests: s.requests ?? 0,
     errors: s.errors ?? 0,
@@ -211,11 +218,11 @@ function summary(v: unknown): z.infer<typeof versionSummary> {
   };
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const str = (x: unknown): string | undefined => (typeof x === 'string' ? x : undefined);
+const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
 
 /**
- * The state-change event of one history entry. Throws (a zod error naming the field) when the entry's type is
+ * The state-change event of one history entry. Throws (an InputInvalidError naming the field) when the entry's type is
  * not a state or its detail lacks what the state's schema requires: a defect of the code that recorded it.
  */
 export function stateChangeOf(subject: StateChangeSubject, entry: HistoryEntry): RolloutStateChange {
@@ -240,7 +247,7 @@ export function stateChangeOf(subject: StateChangeSubject, entry: HistoryEntry):
     message: clip(entry.message),
     state: s,
   };
-  return rolloutStateChangeDetail.parse({ ...base, ...stateFields(entry) });
+  return parseInput(rolloutStateChangeDetail, { ...base, ...stateFields(entry) }, `the ${s} event`);
 }
 
 /** What an entry's state says besides the common fields (validated by the caller). */

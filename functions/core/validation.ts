@@ -1,7 +1,8 @@
 import { ConfigInvalidError, type FieldIssue, InputInvalidError } from './errors';
-import * as z from './zod';
+import * as v from './valibot';
+import type * as z from './zod';
 
-/** `steps[2].weight` from zod's `['steps', 2, 'weight']`. */
+/** `steps[2].weight` from `['steps', 2, 'weight']`. */
 export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const key of path) {
@@ -32,6 +33,7 @@ function unwrapUnions(issues: readonly Issue[], prefix: readonly PropertyKey[] =
   });
 }
 
+/** The config's issues (zod), each naming its field. */
 export function toFieldIssues(error: z.core.$ZodError): FieldIssue[] {
   return unwrapUnions(error.issues).map((issue) => {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
@@ -43,24 +45,42 @@ export function toFieldIssues(error: z.core.$ZodError): FieldIssue[] {
   });
 }
 
-/** Parse trusted-shape configuration; a failure names every wrong field. */
+/**
+ * Parse trusted-shape configuration; a failure names every wrong field. The config's schemas are zod's, checked
+ * through their Standard Schema interface so that this module, which the Lambda handlers take for parseInput,
+ * does not import zod.
+ */
 export function parseConfig<S extends z.core.$ZodType>(
   schema: S,
   value: unknown,
   subject: string,
 ): z.infer<S> {
-  const result = z.safeParse(schema, value);
-  if (!result.success) throw new ConfigInvalidError(subject, toFieldIssues(result.error));
-  return result.data;
+  const result = schema['~standard'].validate(value);
+  if (result instanceof Promise) throw new TypeError(`the schema of ${subject} is asynchronous`);
+  if (result.issues) {
+    throw new ConfigInvalidError(subject, toFieldIssues({ issues: result.issues } as z.core.$ZodError));
+  }
+  return result.value as z.infer<S>;
+}
+
+/** Valibot's issues (run-time input), each naming its field; unknown keys read `unknown field`, as the config's. */
+export function inputFieldIssues(issues: readonly v.BaseIssue<unknown>[]): FieldIssue[] {
+  return issues.map((issue) => {
+    const keys = (issue.path ?? []).map((item) => item.key as PropertyKey);
+    if (!v.isUnknownKeyIssue(issue)) return { path: fieldPath(keys), message: issue.message };
+    const parent = fieldPath(keys.slice(0, -1));
+    const named = v.unknownKeys(issue).map((k) => (parent ? `${parent}.${k}` : k));
+    return { path: named.join(', '), message: 'unknown field' };
+  });
 }
 
 /** Parse input arriving at a boundary (an event, a request); a failure names every wrong field. */
-export function parseInput<S extends z.core.$ZodType>(
+export function parseInput<S extends v.GenericSchema>(
   schema: S,
   value: unknown,
   subject: string,
-): z.infer<S> {
-  const result = z.safeParse(schema, value);
-  if (!result.success) throw new InputInvalidError(subject, toFieldIssues(result.error));
-  return result.data;
+): v.InferOutput<S> {
+  const result = v.safeParse(schema, value);
+  if (!result.success) throw new InputInvalidError(subject, inputFieldIssues(result.issues));
+  return result.output;
 }

@@ -6,25 +6,12 @@
  * Every schema module imports zod through this one.
  */
 import { config, type core } from 'zod/mini';
+import { received, shown, UNITS, unrecognized } from './messages';
 
 type RawIssue = core.$ZodRawIssue;
 
-/** Units of a length check, by the origin of the value checked. */
-const UNITS: Record<string, string> = { string: 'characters', array: 'items', set: 'items', map: 'entries' };
 /** How the string formats the schemas check are named (a pattern and its friends are worded below). */
 const FORMATS: Record<string, string> = { datetime: 'ISO datetime', url: 'URL', email: 'email address' };
-
-const shown = (v: unknown) => (typeof v === 'string' ? `"${v}"` : typeof v === 'bigint' ? `${v}n` : `${v}`);
-
-/** The type of a value as a message names it (`array`, `null`, `NaN`, a class's name). */
-function received(input: unknown): string {
-  if (typeof input === 'number')
-    return Number.isNaN(input) ? 'NaN' : Number.isFinite(input) ? 'number' : `${input}`;
-  if (input === null) return 'null';
-  if (Array.isArray(input)) return 'array';
-  const proto = typeof input === 'object' ? Object.getPrototypeOf(input) : Object.prototype;
-  return proto && proto !== Object.prototype ? String(proto.constructor?.name) : typeof input;
-}
 
 function bound(issue: RawIssue & { code: 'too_big' | 'too_small' }): string {
   const big = issue.code === 'too_big';
@@ -66,7 +53,7 @@ export function englishMessage(issue: RawIssue): string {
     case 'not_multiple_of':
       return `Invalid number: must be a multiple of ${issue.divisor}`;
     case 'unrecognized_keys':
-      return `Unrecognized key${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.map(shown).join(', ')}`;
+      return unrecognized(issue.keys);
     case 'invalid_key':
     case 'invalid_element':
       return `Invalid ${issue.code === 'invalid_key' ? 'key' : 'value'} in ${issue.origin}`;

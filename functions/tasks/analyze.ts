@@ -20,7 +20,7 @@ import { stepWeightOptions } from '../core/plan';
 import { imageLabel, type RolloutRecord } from '../core/rollout';
 import { afterAnalysis, decide } from '../core/rules';
 import { evidenceSummary } from '../core/state-change';
-import * as z from '../core/zod';
+import * as v from '../core/valibot';
 import type {
   AlarmSource,
   AnalysisStore,
@@ -61,15 +61,16 @@ export interface AnalyzeDeps {
 /** ALB metrics arrive per minute. */
 const PERIOD_SECONDS = 60;
 
-const input = z.extend(stepInput, {
-  extensions: z.int().check(z.gte(0)),
+const input = v.object({
+  ...stepInput.entries,
+  extensions: v.pipe(v.int(), v.minValue(0)),
   /** What is left of the step's bake after this analysis, in configured seconds (0: the bake is over). */
-  bakeLeft: z.int().check(z.gte(0)),
+  bakeLeft: v.pipe(v.int(), v.minValue(0)),
   /** Analyses of this step before this one (orders the step's waits, core/rollout.ts waitSeq). */
-  analyses: z._default(z.int().check(z.gte(0)), 0),
+  analyses: v.optional(v.pipe(v.int(), v.minValue(0)), 0),
 });
 
-type AnalyzeInput = z.infer<typeof input>;
+type AnalyzeInput = v.InferOutput<typeof input>;
 
 export function makeAnalyze(deps: AnalyzeDeps) {
   const { store, clock } = deps;

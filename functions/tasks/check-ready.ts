@@ -7,7 +7,7 @@
 
 import { capacityPollWait } from '../core/capacity';
 import { CanaryNotReadyError } from '../core/errors';
-import * as z from '../core/zod';
+import * as v from '../core/valibot';
 import type { CanaryCapacity, CanaryHealth, Clock, DeployerFor, RolloutStore } from '../ports';
 import { routedInput } from './lib/inputs';
 import { checkpoint } from './lib/procedures';
@@ -19,22 +19,28 @@ export interface CheckReadyDeps {
   clock: Clock;
 }
 
-const input = z
-  .extend(routedInput, {
-    which: z.enum(['canary', 'stable', 'capacity']),
+const input = v.pipe(
+  v.object({
+    ...routedInput.entries,
+    which: v.picklist(['canary', 'stable', 'capacity']),
     /** The traffic share the canary's capacity must serve (`capacity` only). */
-    weight: z.optional(z.number().check(z.gt(0), z.lte(100))),
+    weight: v.optional(v.pipe(v.number(), v.gtValue(0), v.maxValue(100))),
     /** Polls so far; for `capacity`, also the seconds since the scale at which this poll runs. */
-    readiness: z.optional(
-      z.object({ attempts: z.int().check(z.gte(0)), waited: z.optional(z.number().check(z.gte(0))) }),
+    readiness: v.optional(
+      v.object({
+        attempts: v.pipe(v.int(), v.minValue(0)),
+        waited: v.optional(v.pipe(v.number(), v.minValue(0))),
+      }),
     ),
-  })
-  .check(
-    z.refine((i) => (i.which === 'capacity') === (i.weight !== undefined), {
-      message: 'weight is required with which "capacity", and only with it',
-      path: ['weight'],
-    }),
-  );
+  }),
+  v.forward(
+    v.check(
+      (i) => (i.which === 'capacity') === (i.weight !== undefined),
+      'weight is required with which "capacity", and only with it',
+    ),
+    ['weight'],
+  ),
+);
 
 export function makeCheckReady(deps: CheckReadyDeps) {
   const { deployerFor, store, clock } = deps;

@@ -14,7 +14,7 @@ import type { HistoryEntry } from '../core/history';
 import { failurePauseKey, openPauseIncidents, pages } from '../core/notification';
 import type { RolloutOutcome } from '../core/outcome-metrics';
 import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
-import * as z from '../core/zod';
+import * as v from '../core/valibot';
 import type { Clock, Log, Notifier, NotifyStore, RolloutEvent, StateChangeBus } from '../ports';
 import { caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
 import { announce, channelsOf, notifyAll } from './lib/procedures';
@@ -31,16 +31,16 @@ export interface NotifyDeps {
   events?: StateChangeBus;
 }
 
-const input = z.object({
+const input = v.object({
   rollout: rolloutDocSchema,
   /**
    * `paused`: a failed analysis under analysis.onFailure 'pause' (traffic on stable, the canary kept): pages.
    * `resumed`: `canary retry` ended that pause: its incident is resolved (PagerDuty only).
    */
-  outcome: z.enum(['promoted', 'rolledBack', 'rollbackFailed', 'paused', 'resumed']),
-  error: z.optional(caughtErrorSchema),
+  outcome: v.picklist(['promoted', 'rolledBack', 'rollbackFailed', 'paused', 'resumed']),
+  error: v.optional(caughtErrorSchema),
   /** What the rollback's traffic phase did (absent for a promotion or a rollback that failed). */
-  rollback: z.optional(trafficOutcomeSchema),
+  rollback: v.optional(trafficOutcomeSchema),
 });
 
 /** The notifier whose delivery wakes someone (adapters/aws/pagerduty.ts). */
@@ -165,7 +165,7 @@ type OutcomeEvent = Pick<
 
 /** The event of an outcome: its type, severity (who is woken) and summary. */
 function eventFor(
-  outcome: Exclude<z.output<typeof input>['outcome'], 'resumed'>,
+  outcome: Exclude<v.InferOutput<typeof input>['outcome'], 'resumed'>,
   rollout: RolloutDoc,
   label: string,
   errorName: string | undefined,

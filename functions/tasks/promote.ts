@@ -9,7 +9,7 @@
 import { WeightsNotAppliedError } from '../core/errors';
 import { imageLabel } from '../core/rollout';
 import { drainSeconds } from '../core/routes';
-import * as z from '../core/zod';
+import * as v from '../core/valibot';
 import type { DeployerFor } from '../ports';
 import { routedInput } from './lib/inputs';
 import {
@@ -27,8 +27,9 @@ import { task } from './lib/task';
 /** A rollback's ports, the deployer in full: a promotion rolls the stable service onto the new image. */
 export type PromoteDeps = Omit<RollbackDeps, 'deployerFor'> & { deployerFor: DeployerFor };
 
-const input = z.extend(routedInput, {
-  phase: z.enum(['begin', 'shiftBack', 'finish']),
+const input = v.object({
+  ...routedInput.entries,
+  phase: v.picklist(['begin', 'shiftBack', 'finish']),
 });
 
 export function makePromote(deps: PromoteDeps) {

@@ -4,7 +4,7 @@
  */
 
 import { imageLabel } from '../core/rollout';
-import * as z from '../core/zod';
+import * as v from '../core/valibot';
 import type { Clock, Log, Notifier, StateChangeBus, WaitStore } from '../ports';
 import { waitInput } from './lib/inputs';
 import { channelsOf, holdWait, notifyAll, recordHistory } from './lib/procedures';
@@ -25,9 +25,10 @@ export interface RequestApprovalDeps {
   events?: StateChangeBus;
 }
 
-const input = z.extend(waitInput, {
+const input = v.object({
+  ...waitInput.entries,
   /** The analysis that asked for this wait; `drift` names weights changed outside the rollout (onDrift 'pause'). */
-  analysis: z.optional(z.object({ drift: z.optional(z.string().check(z.minLength(1))) })),
+  analysis: v.optional(v.object({ drift: v.optional(v.pipe(v.string(), v.minLength(1))) })),
 });
 
 export function makeRequestApproval(deps: RequestApprovalDeps) {

@@ -12,7 +12,7 @@
  */
 
 import { causeMessage } from '../core/errors';
-import * as z from '../core/zod';
+import * as v from '../core/valibot';
 import { holdOnStable } from './lib/hold';
 import { carriedStateSchema, caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
 import { type RollbackDeps, recordRollback, restoreTraffic } from './lib/procedures';
@@ -20,23 +20,25 @@ import { task } from './lib/task';
 
 export type { RollbackDeps } from './lib/procedures';
 
-const input = z
-  .object({
-    phase: z._default(z.enum(['traffic', 'record', 'hold']), 'traffic'),
+const input = v.pipe(
+  v.object({
+    phase: v.optional(v.picklist(['traffic', 'record', 'hold']), 'traffic'),
     rollout: rolloutDocSchema,
     error: caughtErrorSchema,
-    prepared: z.optional(carriedStateSchema),
+    prepared: v.optional(carriedStateSchema),
     /** The traffic phase's result, for the record phase. */
-    rollback: z.optional(trafficOutcomeSchema),
+    rollback: v.optional(trafficOutcomeSchema),
     /** The hold phase: analyses of the failed step before the failure wait (core/rollout.ts waitSeq). */
-    analyses: z._default(z.int().check(z.gte(0)), 0),
-  })
-  .check(
-    z.refine((i) => i.phase !== 'record' || i.rollback !== undefined, {
-      path: ['rollback'],
-      message: 'the record phase needs the traffic phase result',
-    }),
-  );
+    analyses: v.optional(v.pipe(v.int(), v.minValue(0)), 0),
+  }),
+  v.forward(
+    v.check(
+      (i) => i.phase !== 'record' || i.rollback !== undefined,
+      'the record phase needs the traffic phase result',
+    ),
+    ['rollback'],
+  ),
+);
 
 export function makeRollback(deps: RollbackDeps) {
   return task('rollback input', input, async (event) => {

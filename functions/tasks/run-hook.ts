@@ -22,7 +22,7 @@ import {
 } from '../core/hooks';
 import { headerRuleOn, planStepSchema } from '../core/plan';
 import { headerRuleOf } from '../core/routes';
-import * as z from '../core/zod';
+import * as v from '../core/valibot';
 import type { Clock, HookCaller, Log, RolloutStore, StateChangeBus, TrafficRouter } from '../ports';
 import { routedInput } from './lib/inputs';
 import { checkpoint, recordHistory } from './lib/procedures';
@@ -37,21 +37,21 @@ export interface RunHookDeps {
   events?: StateChangeBus;
 }
 
-const progressSchema = z.object({
-  stage: z.enum(HOOK_STAGES),
-  step: z.optional(planStepSchema),
+const progressSchema = v.object({
+  stage: v.picklist(HOOK_STAGES),
+  step: v.optional(planStepSchema),
   /** The hook being called (its place in the stage's list). */
-  index: z._default(z.int().check(z.gte(0)), 0),
-  calls: z._default(z.int().check(z.gte(0)), 0),
-  failures: z._default(z.int().check(z.gte(0)), 0),
+  index: v.optional(v.pipe(v.int(), v.minValue(0)), 0),
+  calls: v.optional(v.pipe(v.int(), v.minValue(0)), 0),
+  failures: v.optional(v.pipe(v.int(), v.minValue(0)), 0),
   /** When the hook's first call was made (ISO); absent before it. */
-  since: z.optional(z.string()),
+  since: v.optional(v.string()),
   /** Whether its "running" was recorded already (recorded once, not at every poll). */
-  running: z._default(z.boolean(), false),
+  running: v.optional(v.boolean(), false),
 });
-type Progress = z.output<typeof progressSchema>;
+type Progress = v.InferOutput<typeof progressSchema>;
 
-const input = z.extend(routedInput, { hook: progressSchema });
+const input = v.object({ ...routedInput.entries, hook: progressSchema });
 
 /** What the workflow carries to the next call: `done` ends the stage; else wait `waitSeconds` and call again. */
 export type HookProgressOut = Progress & { done: boolean; waitSeconds: number };

@@ -16,7 +16,7 @@ import { heldWait, waitsOfStep, weightHeld } from '../core/pause';
 import { stepWeightOptions } from '../core/plan';
 import type { LatencyThresholds, RolloutRecord } from '../core/rollout';
 import { nextBakeWait, stepBakeSeconds } from '../core/rules';
-import * as z from '../core/zod';
+import * as v from '../core/valibot';
 import type {
   AlarmSource,
   Clock,
@@ -53,28 +53,29 @@ export interface SetWeightDeps {
 /** The span before the canary starts over which the stable version's p99 and p50 are taken. */
 export const THRESHOLD_SPAN_SECONDS = 30 * 60;
 
-const input = z.extend(stepInput, {
+const input = v.object({
+  ...stepInput.entries,
   // Absent: an execution started before the workflow had the scale phase (scale and shift at once, as it did).
-  phase: z._default(z.enum(['scale', 'shift']), 'shift'),
+  phase: v.optional(v.picklist(['scale', 'shift']), 'shift'),
   /** What the last capacity reading found (the scale phase's or check-ready's), kept as the step's evidence. */
-  capacity: z.optional(
-    z.object({
-      attempts: z.int().check(z.gte(0)),
-      detail: z.string(),
-      healthy: z.optional(z.number()),
-      needed: z.optional(z.number()),
+  capacity: v.optional(
+    v.object({
+      attempts: v.pipe(v.int(), v.minValue(0)),
+      detail: v.string(),
+      healthy: v.optional(v.number()),
+      needed: v.optional(v.number()),
     }),
   ),
   /**
    * The step's waits so far, when its weights are written again after drift (RestoreWeight): the bake's next wait
    * comes after the approval wait (core/rollout.ts waitSeq). Absent: the step starts, 0.
    */
-  analyses: z._default(z.int().check(z.gte(0)), 0),
+  analyses: v.optional(v.pipe(v.int(), v.minValue(0)), 0),
   /**
    * The failed step run again after a pause on failure (RetryStep): its weight back from 0, judged afresh (the
    * analysis window restarts now), and the pause removed once the weight is verified.
    */
-  retry: z.optional(z.boolean()),
+  retry: v.optional(v.boolean()),
 });
 
 export function makeSetWeight(deps: SetWeightDeps) {
@@ -139,7 +140,7 @@ export function makeSetWeight(deps: SetWeightDeps) {
   });
 }
 
-type SetWeightInput = z.infer<typeof input>;
+type SetWeightInput = v.InferOutput<typeof input>;
 
 /**
  * A retry after a pause on failure with a gating alarm still in ALARM: the canary takes no traffic, the workflow

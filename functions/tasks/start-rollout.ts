@@ -13,7 +13,7 @@ import { buildPlan } from '../core/plan';
 import { decidePush, type Push } from '../core/pushes';
 import { type ImageRef, imageLabel, type RolloutDoc, TERMINAL_STATUSES, tagMatches } from '../core/rollout';
 import { stepSpecs } from '../core/steps';
-import type * as z from '../core/zod';
+import type * as v from '../core/valibot';
 import type {
   Clock,
   Executions,
@@ -186,7 +186,7 @@ async function isUnderWay(store: RolloutStore, service: string, rolloutId: strin
 /** The service and image an event asks for, or the answer that ends the event here (a push that does not count). */
 async function requestedImage(
   deps: StartRolloutDeps,
-  event: z.infer<typeof startRolloutEvent>,
+  event: v.InferOutput<typeof startRolloutEvent>,
 ): Promise<{ config: ServiceConfig; image: ImageRef } | { result: StartRolloutResult }> {
   const { catalog, log } = deps;
   let config: Awaited<ReturnType<ServiceCatalog['byName']>>;

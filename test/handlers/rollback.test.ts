@@ -135,4 +135,20 @@ describe('rollback', () => {
       'doc:DeleteCommand',
     ]);
   });
+
+  it('refuses the record phase without the traffic phase result, naming the field, and sends nothing', async () => {
+    // Prepare
+    const handler = await handlerOf('rollback');
+    const error = { Error: 'CanaryFailed', Cause: '{}' };
+
+    // Act
+    const act = handler({ phase: 'record', rollout: rolloutDoc, error }, context);
+
+    // Assess
+    await expect(act).rejects.toMatchObject({
+      name: 'InputInvalid',
+      issues: [{ path: 'rollback', message: 'the record phase needs the traffic phase result' }],
+    });
+    expect(timeline()).toEqual([]);
+  });
 });

@@ -1,7 +1,9 @@
 /**
- * What goes into a Lambda bundle: zod must stay tree-shaken: zod/mini through functions/core/zod.ts (imported as a
- * namespace), English its only locale; the full `zod` keeps every schema method (about 95 KB), and a named
- * `import { z }` of it pulls in every locale and the JSON Schema code, about 350 KB more per function. SDK
+ * What goes into a Lambda bundle: the handlers check their input with valibot (functions/core/valibot.ts) and
+ * bundle no zod; publish-configs, which checks the service configs with the schema of synth, keeps zod tree-shaken:
+ * zod/mini through functions/core/zod.ts (imported as a namespace), English its only locale; the full `zod` keeps
+ * every schema method (about 95 KB), and a named `import { z }` of it pulls in every locale and the JSON Schema
+ * code, about 350 KB more per function. SDK
  * clients are built on first use (functions/handlers/aws.ts, each marked pure) so a bundle keeps only the clients
  * its handler's adapters use: an unmarked one is kept in every bundle (ELBv2's is about 28 KB). Sizes are measured
  * in bench/bundles.ts; this only checks which modules are in.
@@ -42,15 +44,23 @@ function sdkClientsOf(inputs: { file: string }[]): string[] {
 }
 
 describe('Lambda bundle contents', () => {
-  it.each(['analyze', 'start-rollout', 'approval-page'])(
-    '%s keeps zod tree-shaken: zod/mini, no locale but English, under 50 KB',
+  it('publish-configs keeps zod tree-shaken: zod/mini, no locale but English, under 50 KB', () => {
+    const zod = inputsOf('publish-configs').filter((i) => i.file.includes('node_modules/zod/'));
+    expect(zod.length).toBeGreaterThan(0);
+    expect(zod.filter((i) => /\/locales\/(?!en\.)/.test(i.file)).map((i) => i.file)).toEqual([]);
+    expect(zod.filter((i) => i.file.includes('/classic/')).map((i) => i.file)).toEqual([]);
+    // About 33 KB with zod/mini; the full zod brings about 95 KB, a named `import { z }` of it about 444 KB.
+    expect(zod.reduce((a, i) => a + i.bytes, 0)).toBeLessThan(50 * 1024);
+  });
+
+  it.each(['analyze', 'start-rollout', 'approval-page', 'on-alarm'])(
+    '%s checks its input with valibot alone: no zod, valibot under 16 KB',
     (handler) => {
-      const zod = inputsOf(handler).filter((i) => i.file.includes('node_modules/zod/'));
-      expect(zod.length).toBeGreaterThan(0);
-      expect(zod.filter((i) => /\/locales\/(?!en\.)/.test(i.file)).map((i) => i.file)).toEqual([]);
-      expect(zod.filter((i) => i.file.includes('/classic/')).map((i) => i.file)).toEqual([]);
-      // About 38 KB with zod/mini; the full zod brings about 95 KB, a named `import { z }` of it about 444 KB.
-      expect(zod.reduce((a, i) => a + i.bytes, 0)).toBeLessThan(50 * 1024);
+      const inputs = inputsOf(handler);
+      expect(inputs.filter((i) => i.file.includes('node_modules/zod/')).map((i) => i.file)).toEqual([]);
+      const valibot = inputs.filter((i) => i.file.includes('node_modules/valibot/'));
+      expect(valibot.length).toBeGreaterThan(0);
+      expect(valibot.reduce((a, i) => a + i.bytes, 0)).toBeLessThan(16 * 1024);
     },
   );
 

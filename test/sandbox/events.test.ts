@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { rolloutStateChangeDetail } from '../../functions/core/state-change';
+import * as v from '../../functions/core/valibot';
 import { demoService } from '../../sandbox/demo';
 import { eventLine } from '../../sandbox/event-bus';
 import type { World } from '../../sandbox/world';
@@ -17,7 +18,7 @@ function sequence(world: World, rolloutId: string): string[] {
 function expectValidEvents(world: World, rolloutId: string) {
   const events = world.eventBus.events.filter((e) => e.detail.rolloutId === rolloutId);
   for (const e of events) {
-    expect(rolloutStateChangeDetail.safeParse(e.detail).success, e.detail.state).toBe(true);
+    expect(v.safeParse(rolloutStateChangeDetail, e.detail).success, e.detail.state).toBe(true);
     expect(e).toMatchObject({
       version: '0',
       source: 'canary.controller',

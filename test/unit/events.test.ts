@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod/mini';
 import { parseServiceConfig, stepSpecs } from '../../functions/core/config';
 import { causeMessage, InputInvalidError } from '../../functions/core/errors';
 import {
@@ -13,12 +12,13 @@ import {
 } from '../../functions/core/events';
 import { buildPlan } from '../../functions/core/plan';
 import { rolloutIdFor } from '../../functions/core/rollout';
+import * as v from '../../functions/core/valibot';
 import { parseInput } from '../../functions/core/validation';
 import { ALARMS, IMAGE_DIGEST, IMAGE_TAG, REPOSITORY, ROLLOUT_ID, SERVICE } from '../helpers/config';
 import { EVENT_FIXTURE_NAMES, loadEvent } from '../helpers/fixtures';
 
 /** The issues a schema reports for a value, as field paths and messages. */
-function issuesOf(schema: z.ZodMiniType, value: unknown, subject = 'event') {
+function issuesOf(schema: v.GenericSchema, value: unknown, subject = 'event') {
   try {
     parseInput(schema, value, subject);
   } catch (error) {
@@ -65,7 +65,7 @@ describe('startRolloutEvent', () => {
   describe('ECR Image Action', () => {
     it('parses an image push', () => {
       // Act
-      const event = startRolloutEvent.parse(loadEvent('ecr/push'));
+      const event = v.parse(startRolloutEvent, loadEvent('ecr/push'));
 
       // Assess
       expect(event['detail-type']).toBe('ECR Image Action');
@@ -83,7 +83,7 @@ describe('startRolloutEvent', () => {
 
     it('parses an untagged push', () => {
       // Act
-      const event = ecrImageActionEvent.parse(loadEvent('ecr/push-untagged'));
+      const event = v.parse(ecrImageActionEvent, loadEvent('ecr/push-untagged'));
 
       // Assess
       expect(event.detail['image-tag']).toBeUndefined();
@@ -97,7 +97,7 @@ describe('startRolloutEvent', () => {
       'parses %s and keeps action-type and result for the handler to filter',
       (name, action, result) => {
         // Act
-        const event = ecrImageActionEvent.parse(loadEvent(name));
+        const event = v.parse(ecrImageActionEvent, loadEvent(name));
 
         // Assess
         expect(event.detail['action-type']).toBe(action);
@@ -163,7 +163,7 @@ describe('startRolloutEvent', () => {
       (event.detail as unknown as Record<string, unknown>)['image-scan-status'] = 'PENDING';
 
       // Act
-      const parsed = ecrImageActionEvent.parse(event);
+      const parsed = v.parse(ecrImageActionEvent, event);
 
       // Assess
       expect(parsed).not.toHaveProperty('replay-name');
@@ -185,7 +185,7 @@ describe('startRolloutEvent', () => {
   describe('Deploy Requested', () => {
     it('parses the controller event', () => {
       // Act
-      const event = startRolloutEvent.parse(loadEvent('controller/deploy-requested'));
+      const event = v.parse(startRolloutEvent, loadEvent('controller/deploy-requested'));
 
       // Assess
       expect(event.source).toBe(CONTROLLER_EVENT_SOURCE);
@@ -197,8 +197,8 @@ describe('startRolloutEvent', () => {
 
     it('names the same image as the ECR push, so both map to one rollout', () => {
       // Prepare
-      const push = ecrImageActionEvent.parse(loadEvent('ecr/push'));
-      const request = deployRequestedEvent.parse(loadEvent('controller/deploy-requested'));
+      const push = v.parse(ecrImageActionEvent, loadEvent('ecr/push'));
+      const request = v.parse(deployRequestedEvent, loadEvent('controller/deploy-requested'));
 
       // Act
       const ids = [
@@ -229,7 +229,7 @@ describe('startRolloutEvent', () => {
       const bad = { ...event, detail: { ...event.detail, rerun: 'yes' } };
 
       // Act
-      const parsed = startRolloutEvent.parse(rerun);
+      const parsed = v.parse(startRolloutEvent, rerun);
       const issues = issuesOf(startRolloutEvent, bad);
 
       // Assess
@@ -305,7 +305,7 @@ describe('startRolloutEvent', () => {
 describe('alarmStateChangeEvent', () => {
   it('parses an alarm going into ALARM', () => {
     // Act
-    const event = alarmStateChangeEvent.parse(loadEvent('cloudwatch/alarm'));
+    const event = v.parse(alarmStateChangeEvent, loadEvent('cloudwatch/alarm'));
 
     // Assess
     expect(event.detail.alarmName).toBe(ALARMS[0]);
@@ -317,7 +317,7 @@ describe('alarmStateChangeEvent', () => {
 
   it('parses an alarm going back to OK', () => {
     // Act
-    const event = alarmStateChangeEvent.parse(loadEvent('cloudwatch/ok'));
+    const event = v.parse(alarmStateChangeEvent, loadEvent('cloudwatch/ok'));
 
     // Assess
     expect(event.detail.state.value).toBe('OK');
@@ -356,7 +356,7 @@ describe('executionStatusChangeEvent', () => {
     ['states/succeeded', 'SUCCEEDED'],
   ] as const)('parses %s', (name, status) => {
     // Act
-    const event = executionStatusChangeEvent.parse(loadEvent(name));
+    const event = v.parse(executionStatusChangeEvent, loadEvent(name));
 
     // Assess
     expect(event.detail.status).toBe(status);
@@ -366,7 +366,7 @@ describe('executionStatusChangeEvent', () => {
 
   it('carries the rollout document as its input, with a config the schema still accepts', () => {
     // Prepare
-    const event = executionStatusChangeEvent.parse(loadEvent('states/failed'));
+    const event = v.parse(executionStatusChangeEvent, loadEvent('states/failed'));
 
     // Act
     const doc = JSON.parse(event.detail.input ?? 'null');
@@ -384,7 +384,7 @@ describe('executionStatusChangeEvent', () => {
 
   it('carries the Lambda error cause of a failed execution', () => {
     // Act
-    const event = executionStatusChangeEvent.parse(loadEvent('states/failed'));
+    const event = v.parse(executionStatusChangeEvent, loadEvent('states/failed'));
 
     // Assess
     expect(event.detail.error).toBe('CanaryFailed');
@@ -393,7 +393,7 @@ describe('executionStatusChangeEvent', () => {
 
   it('accepts null error and cause', () => {
     // Act
-    const event = executionStatusChangeEvent.parse(loadEvent('states/aborted'));
+    const event = v.parse(executionStatusChangeEvent, loadEvent('states/aborted'));
 
     // Assess
     expect(event.detail.error).toBeNull();
@@ -407,7 +407,7 @@ describe('executionStatusChangeEvent', () => {
     event.detail.inputDetails = { included: false };
 
     // Act
-    const parsed = executionStatusChangeEvent.parse(event);
+    const parsed = v.parse(executionStatusChangeEvent, event);
 
     // Assess
     expect(parsed.detail.input).toBeNull();

@@ -19,7 +19,7 @@ import { renderCharts, stepVerdicts, traceFromHistory } from '../../functions/vi
 import { InMemoryRolloutStore } from '../../sandbox/store';
 
 /** Every kind the history has. */
-const KINDS = historyEntrySchema.def.options.map((o) => o.shape.type.def.values[0] as HistoryType);
+const KINDS: HistoryType[] = historyEntrySchema.options.map((o) => o.entries.type.literal);
 
 const AT = '2026-03-14T09:30:00.000Z';
 const summary = { requests: 400, errors: 1, errorRate: 0.0025, p99Ms: 80 };

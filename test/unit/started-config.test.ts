@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServiceConfig } from '../../functions/core/config';
 import { rolloutDocSchema } from '../../functions/core/rollout';
 import { withAddedDefaults } from '../../functions/core/started-config';
+import * as v from '../../functions/core/valibot';
 import { rolloutDocFor, validParsedConfig } from '../helpers/config';
 
 /** The config without the fields an earlier release's config lacked. */
@@ -39,6 +40,6 @@ describe('withAddedDefaults', () => {
     const parsed = validParsedConfig();
     const doc = rolloutDocFor(withoutAddedFields(parsed));
 
-    expect(rolloutDocSchema.parse(doc).config).toEqual(parsed);
+    expect(v.parse(rolloutDocSchema, doc).config).toEqual(parsed);
   });
 });

@@ -17,12 +17,13 @@ import {
   STATE_CHANGE_DETAIL_TYPE,
   stateChangeOf,
 } from '../../functions/core/state-change';
+import * as v from '../../functions/core/valibot';
 import type { Log, StateChangeBus } from '../../functions/ports';
 import { announce, recordHistory } from '../../functions/tasks/lib/procedures';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 
 /** Every kind the history has. */
-const KINDS = historyEntrySchema.def.options.map((o) => o.shape.type.def.values[0] as HistoryType);
+const KINDS: HistoryType[] = historyEntrySchema.options.map((o) => o.entries.type.literal);
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const subject = {
@@ -133,7 +134,7 @@ describe('Canary Rollout State Change detail (schema version 1)', () => {
   for (const state of ROLLOUT_STATES) {
     it(`${state}: the event built from its history entry is valid against the schema`, () => {
       const change = stateChangeOf(subject, { ...ENTRIES[state], at: AT });
-      expect(rolloutStateChangeDetail.parse(change)).toEqual(change);
+      expect(v.parse(rolloutStateChangeDetail, change)).toEqual(change);
       expect(change).toMatchObject({
         schemaVersion: '1',
         rolloutId: subject.rolloutId,
@@ -176,9 +177,9 @@ describe('Canary Rollout State Change detail (schema version 1)', () => {
 
   it('refuses an unknown field, naming it, and an entry type that is not a state', () => {
     const change = stateChangeOf(subject, { ...ENTRIES.promoted, at: AT });
-    const result = rolloutStateChangeDetail.safeParse({ ...change, extra: 1 });
+    const result = v.safeParse(rolloutStateChangeDetail, { ...change, extra: 1, more: 2 });
     expect(result.success).toBe(false);
-    expect(JSON.stringify(result.error?.issues)).toContain('extra');
+    expect(result.issues?.map((i) => i.message)).toEqual(['Unrecognized keys: "extra", "more"']);
     // Entries the types rule out, made around them (a cast stands for JavaScript or a defect).
     const note = { type: 'note', message: 'x', at: AT } as unknown as HistoryEntry;
     expect(() => stateChangeOf(subject, note)).toThrow('history entry type "note" is not a rollout state');

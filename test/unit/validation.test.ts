@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigInvalidError, InputInvalidError } from '../../functions/core/errors';
+import * as v from '../../functions/core/valibot';
 import { fieldPath, parseConfig, parseInput, toFieldIssues } from '../../functions/core/validation';
 
 function zodError(schema: z.ZodType, value: unknown): z.ZodError {
@@ -108,7 +109,9 @@ describe('parseConfig', () => {
 });
 
 describe('parseInput', () => {
-  const schema = z.object({ detail: z.object({ digest: z.string().regex(/^sha256:/, 'must be a digest') }) });
+  const schema = v.object({
+    detail: v.object({ digest: v.pipe(v.string(), v.regex(/^sha256:/, 'must be a digest')) }),
+  });
 
   it('returns the parsed value', () => {
     expect(parseInput(schema, { detail: { digest: 'sha256:x' } }, 'event')).toEqual({
@@ -131,5 +134,77 @@ describe('parseInput', () => {
     expect(error.name).toBe('InputInvalid');
     expect(error.issues).toEqual([{ path: 'detail.digest', message: 'must be a digest' }]);
     expect(error.message).toBe('start-rollout event is invalid: detail.digest: must be a digest');
+  });
+});
+
+describe('parseInput: field issues of the run-time schemas', () => {
+  const schema = v.strictObject({
+    name: v.pipe(v.string(), v.minLength(1)),
+    nested: v.strictObject({ port: v.int() }),
+    steps: v.array(v.strictObject({ weight: v.number() })),
+  });
+  const issuesOf = (s: v.GenericSchema, value: unknown) => {
+    try {
+      parseInput(s, value, 'input');
+    } catch (error) {
+      return (error as InputInvalidError).issues;
+    }
+    throw new Error('expected the value to be refused');
+  };
+
+  it('names each field by its path and words each issue as the config does', () => {
+    expect(
+      issuesOf(schema, { name: '', nested: { port: 1.5 }, steps: [{ weight: 1 }, {}, { weight: 'x' }] }),
+    ).toEqual([
+      { path: 'name', message: 'Too small: expected string to have >=1 characters' },
+      { path: 'nested.port', message: 'Invalid input: expected int, received number' },
+      { path: 'steps[1].weight', message: 'Invalid input: expected number, received undefined' },
+      { path: 'steps[2].weight', message: 'Invalid input: expected number, received string' },
+    ]);
+  });
+
+  it('refuses unknown keys, naming every one with its full path', () => {
+    expect(
+      issuesOf(schema, { name: 'a', nested: { port: 1, host: 'x', tls: true }, steps: [], extra: 1 }),
+    ).toEqual([
+      { path: 'nested.host, nested.tls', message: 'unknown field' },
+      { path: 'extra', message: 'unknown field' },
+    ]);
+  });
+
+  it('refuses Infinity where a number is expected, as the config does', () => {
+    expect(issuesOf(schema, { name: 'a', nested: { port: Number.POSITIVE_INFINITY }, steps: [] })).toEqual([
+      { path: 'nested.port', message: 'Invalid input: expected number, received Infinity' },
+    ]);
+  });
+
+  it('keeps the issues of the union branch the value was meant for', () => {
+    // Prepare: a string or a target; the object given fails only the target's field.
+    const target = v.union([v.string(), v.strictObject({ host: v.string(), port: v.int() })]);
+
+    // Act
+    const issues = issuesOf(v.object({ target }), { target: { host: 'a', port: '80' } });
+
+    // Assess
+    expect(issues).toEqual([
+      { path: 'target.port', message: 'Invalid input: expected number, received string' },
+    ]);
+  });
+
+  it('fails a union as a whole when no branch is clearly meant', () => {
+    const target = v.union([v.string(), v.number()]);
+    expect(issuesOf(v.object({ target }), { target: true })).toEqual([
+      { path: 'target', message: 'Invalid input' },
+    ]);
+  });
+
+  it('names the discriminator a variant did not recognise', () => {
+    const route = v.variant('kind', [
+      v.object({ kind: v.literal('alb') }),
+      v.object({ kind: v.literal('route53') }),
+    ]);
+    expect(issuesOf(v.object({ route }), { route: { kind: 'nlb' } })).toEqual([
+      { path: 'route.kind', message: "Invalid discriminator value. Expected 'alb' | 'route53'" },
+    ]);
   });
 });

@@ -16,7 +16,7 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { HookSpec } from '../../core/config-hooks';
-import { type HookOutcome, type HookRequest, hookAnswerSchema } from '../../core/hooks';
+import { type HookOutcome, type HookRequest, readHookAnswer } from '../../core/hooks';
 import type { HookCaller } from '../../ports';
 import { errorName } from './sdk';
 
@@ -54,10 +54,10 @@ export function answerOf(text: string): HookOutcome {
   } catch {
     return error(`the answer is not JSON: ${text.slice(0, 100)}`);
   }
-  const answer = hookAnswerSchema.safeParse(parsed);
-  if (!answer.success)
+  const answer = readHookAnswer(parsed);
+  if (!answer)
     return error(`not a hook answer ({ "status": "pass" | "fail" | "running" }): ${text.slice(0, 100)}`);
-  return { kind: 'answer', answer: answer.data };
+  return { kind: 'answer', answer };
 }
 
 export class AwsHookCaller implements HookCaller {

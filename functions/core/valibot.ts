@@ -1,0 +1,217 @@
+/**
+ * What the Lambda handlers check at run time (task inputs, events, history entries, hook answers) is written with
+ * valibot: one function per schema and check, so a bundle keeps only what its schemas use (the deploy-time config
+ * keeps zod/mini, core/zod.ts). Every run-time schema module imports valibot through this one, which words every
+ * issue in the same English as core/zod.ts (`Invalid input: expected string, received number`, `Too small: expected
+ * string to have >=1 characters`, `Unrecognized key: "x"`) and keeps zod's behaviour where valibot's differs:
+ * - number() refuses Infinity as well as NaN; int() is a safe integer (z.int());
+ * - a string's length is counted in code points, as zod counts it: use maxCodePoints, not maxLength;
+ * - a missing key reads as its schema given undefined (`expected string, received undefined`), and a strict
+ *   object names every unknown key in one issue;
+ * - a union that fails reports the issues of the branch the value was clearly meant for (unionBranch);
+ * - lazy() builds its schema once; isoDateTime() accepts what z.iso.datetime({ offset: true }) accepts.
+ */
+import * as v from 'valibot';
+import { received, UNITS, unrecognized } from './messages';
+
+export * from 'valibot';
+
+type Issue = v.BaseIssue<unknown>;
+type Entries = v.ObjectEntries;
+
+/** The unknown keys each strict-object issue names (valibot's issue carries the first only). */
+const UNKNOWN_KEYS = new WeakMap<Issue, string[]>();
+
+/** What a type issue says the value should have been, by the schema's type. */
+const TYPE_NAMES: Record<string, string> = {
+  strict_object: 'object',
+  loose_object: 'object',
+  variant: 'object',
+};
+
+/** `Too small: expected string to have >=1 characters`, `Too big: expected number to be <=100`. */
+function bound(issue: Issue): string | undefined {
+  const [side, sign] = (
+    {
+      min_length: ['small', '>='],
+      max_length: ['big', '<='],
+      min_code_points: ['small', '>='],
+      max_code_points: ['big', '<='],
+      min_value: ['small', '>='],
+      gt_value: ['small', '>'],
+      max_value: ['big', '<='],
+      lt_value: ['big', '<'],
+    } as Record<string, [string, string]>
+  )[issue.type] ?? ['', ''];
+  if (!side) return undefined;
+  const origin = Array.isArray(issue.input) ? 'array' : typeof issue.input;
+  const unit = /length|code_points/.test(issue.type) ? UNITS[origin] : undefined;
+  return `Too ${side}: expected ${origin} to ${unit ? 'have' : 'be'} ${sign}${issue.requirement}${unit ? ` ${unit}` : ''}`;
+}
+
+/** `Invalid input: expected "a"` for one option, `Invalid option: expected one of "a"|"b"` for several. */
+function options(expected: string | null): string {
+  const values = (expected ?? '').replace(/^\((.*)\)$/, '$1').split(' | ');
+  return values.length === 1
+    ? `Invalid input: expected ${values[0]}`
+    : `Invalid option: expected one of ${values.join('|')}`;
+}
+
+/** What is wrong, in English; the path naming the field is added by core/validation.ts. */
+export function englishMessage(issue: Issue): string {
+  if (issue.kind === 'schema') {
+    if (issue.type === 'literal') return `Invalid input: expected ${issue.expected}`;
+    if (issue.type === 'picklist') return options(issue.expected);
+    if (issue.type === 'union') return 'Invalid input';
+    return `Invalid input: expected ${TYPE_NAMES[issue.type] ?? issue.type}, received ${received(issue.input)}`;
+  }
+  if (issue.type === 'regex') return `Invalid string: must match pattern ${issue.requirement}`;
+  return bound(issue) ?? 'Invalid input';
+}
+
+v.setGlobalMessage(englishMessage);
+
+/** The keys a strict object refused (the issue names the first; this gives all of them). */
+export function unknownKeys(issue: Issue): string[] {
+  return UNKNOWN_KEYS.get(issue) ?? [String(issue.path?.at(-1)?.key)];
+}
+
+/** Whether the issue refuses unknown keys of a strict object. */
+export function isUnknownKeyIssue(issue: Issue): boolean {
+  return issue.type === 'strict_object' && issue.expected === 'never' && issue.path?.at(-1)?.origin === 'key';
+}
+
+/** An object's own issues: not an object, a key missing (worded as its schema given undefined), unknown keys. */
+function objectMessage(entries: Entries): (issue: Issue) => string {
+  return (issue) => {
+    const item = issue.path?.[0];
+    if (item?.origin !== 'key') return englishMessage(issue);
+    if (issue.expected === 'never') {
+      const input = item.input as Record<string, unknown>;
+      const keys = Object.keys(input).filter((k) => !Object.hasOwn(entries, k));
+      UNKNOWN_KEYS.set(issue, keys);
+      return unrecognized(keys);
+    }
+    const schema = entries[String(item.key)];
+    return (schema && v.safeParse(schema, undefined).issues?.[0]?.message) || englishMessage(issue);
+  };
+}
+
+/** An object that drops unknown keys. */
+/* @__NO_SIDE_EFFECTS__ */
+export function object<const E extends Entries>(entries: E) {
+  return v.object(entries, objectMessage(entries));
+}
+
+/** An object that refuses unknown keys, naming them. */
+/* @__NO_SIDE_EFFECTS__ */
+export function strictObject<const E extends Entries>(entries: E) {
+  return v.strictObject(entries, objectMessage(entries));
+}
+
+/** `Invalid input: expected number, received string` (or `received Infinity`), as z.number() words it. */
+const notNumber = (input: unknown) => `Invalid input: expected number, received ${received(input)}`;
+
+/**
+ * A finite number: NaN and ±Infinity are refused, as z.number() refuses them (valibot's number() takes
+ * Infinity). A schema rather than a check, so a refused value stops the pipe's further checks, as in zod.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function number() {
+  return v.custom<number>(
+    (n) => typeof n === 'number' && Number.isFinite(n),
+    (issue) => notNumber(issue.input),
+  );
+}
+
+/** A safe integer, as z.int() takes it. */
+/* @__NO_SIDE_EFFECTS__ */
+export function int() {
+  return v.custom<number>(Number.isSafeInteger, ({ input }) =>
+    typeof input !== 'number' || !Number.isFinite(input)
+      ? notNumber(input)
+      : !Number.isInteger(input)
+        ? 'Invalid input: expected int, received number'
+        : input > 0
+          ? `Too big: expected int to be <=${Number.MAX_SAFE_INTEGER}`
+          : `Too small: expected int to be >=${Number.MIN_SAFE_INTEGER}`,
+  );
+}
+
+/**
+ * An ISO 8601 date and time with seconds and a `Z` or `±hh:mm` offset, on a date that exists, as
+ * z.iso.datetime({ offset: true }) accepts it (valibot's isoTimestamp also takes a space, `+hh`, `+hhmm`, Feb 30).
+ */
+const DATETIME =
+  /^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|(?:02)-(?:0[1-9]|1\d|2[0-8])))T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|([+-](?:[01]\d|2[0-3]):[0-5]\d)))$/;
+
+/* @__NO_SIDE_EFFECTS__ */
+export function isoDateTime() {
+  return v.pipe(v.string(), v.regex(DATETIME, 'Invalid ISO datetime'));
+}
+
+/** A schema built on first use, once (valibot's lazy calls its getter on every parse). */
+/* @__NO_SIDE_EFFECTS__ */
+export function lazy<S extends v.GenericSchema>(getter: () => S) {
+  let schema: S | undefined;
+  return v.lazy(() => {
+    schema ??= getter();
+    return schema;
+  });
+}
+
+/**
+ * Objects told apart by one key's literal. A value no option's key matches is refused at that key: `noMatch`, or
+ * `Invalid discriminator value. Expected 'a' | 'b'`.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function variant<const K extends string, const O extends v.VariantOptions<K>>(
+  key: K,
+  options: O,
+  noMatch?: string,
+) {
+  return v.variant(key, options, (issue) => {
+    if (issue.path?.[0]?.key !== key) return englishMessage(issue);
+    const values = options.map(
+      (o) => `'${((o as { entries: Entries }).entries[key] as { literal?: unknown }).literal}'`,
+    );
+    return noMatch ?? `Invalid discriminator value. Expected ${values.join(' | ')}`;
+  });
+}
+
+/** Whether a branch failed on the value's type alone (not an object, not a string...). */
+const typeOnly = (issues: readonly Issue[]) =>
+  issues.every(
+    (i) => i.kind === 'schema' && !i.path?.length && !['literal', 'picklist', 'union'].includes(i.type),
+  );
+
+/**
+ * The branch a failed union's value was clearly meant for: the only branch with issues below the root, else the
+ * only branch not failing on the value's type. Without one, the union fails as a whole (`Invalid input`).
+ */
+function unionBranch<D extends { issues?: readonly Issue[] | undefined }>(branches: D[]): D | undefined {
+  const deep = branches.filter((b) => b.issues?.some((i) => (i.path?.length ?? 0) > 0));
+  const typed = branches.filter((b) => !typeOnly(b.issues ?? []));
+  return deep.length === 1 ? deep[0] : typed.length === 1 ? typed[0] : undefined;
+}
+
+/** The first option the value fits; when none does, the issues of the branch it was meant for (unionBranch). */
+/* @__NO_SIDE_EFFECTS__ */
+export function union<const O extends v.UnionOptions>(options: O) {
+  const base = v.union(options);
+  type Run = (typeof base)['~run'];
+  const run: Run = (dataset, config) => {
+    const branches = [];
+    for (const option of options) {
+      const branch = option['~run']({ value: dataset.value }, config);
+      if (branch.typed && !branch.issues) return branch as ReturnType<Run>;
+      branches.push(branch);
+    }
+    return (unionBranch(branches) as ReturnType<Run> | undefined) ?? base['~run'](dataset, config);
+  };
+  return {
+    ...base,
+    '~run': run,
+    '~standard': { ...base['~standard'], validate: (value: unknown) => run({ value }, v.getGlobalConfig()) },
+  } as typeof base;
+}
