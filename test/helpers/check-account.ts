@@ -34,7 +34,13 @@ import {
   type TargetGroup,
   type TargetGroupAttribute,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { type EvaluationResult, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  type EvaluationResult,
+  IAMClient,
+  SimulatePrincipalPolicyCommand,
+  type SimulatePrincipalPolicyCommandInput,
+  type SimulatePrincipalPolicyCommandOutput,
+} from '@aws-sdk/client-iam';
 import {
   type FunctionConfiguration,
   GetFunctionConfigurationCommand,
@@ -356,41 +362,47 @@ export function answerFrom(
     return { repositories: found };
   });
 
-  // One EvaluationResult per action; with ResourceArns, a ResourceSpecificResult per resource (IAM API reference,
-  // SimulatePrincipalPolicy / EvaluationResult).
-  iam.on(SimulatePrincipalPolicyCommand).callsFake((input) => {
-    const resources: string[] = input.ResourceArns ?? [];
-    const policy = account.policies[input.PolicySourceArn];
-    const context: Record<string, string | string[]> = Object.fromEntries(
-      (input.ContextEntries ?? []).map((e: { ContextKeyName: string; ContextKeyValues: string[] }) => [
-        e.ContextKeyName,
-        e.ContextKeyValues.length === 1 ? (e.ContextKeyValues[0] as string) : e.ContextKeyValues,
-      ]),
-    );
-    const decide = (action: string, resource: string) =>
-      account.denied[`${action} ${resource}`] ??
-      (!policy || allows(policy, { action, resource, context }) ? 'allowed' : 'implicitDeny');
-    // MissingContextValues: the keys the role's policies test on this call that the request did not give.
-    const missing = (action: string, resource: string) =>
-      decide(action, resource) === 'allowed' ? [] : missingContext(policy ?? [], action, resource, context);
-    const results: EvaluationResult[] = (input.ActionNames ?? []).map((action: string) =>
-      resources.length === 0
-        ? { EvalActionName: action, EvalResourceName: '*', EvalDecision: decide(action, '*') }
-        : {
-            EvalActionName: action,
-            EvalResourceName: resources[0],
-            EvalDecision: resources.every((r) => decide(action, r) === 'allowed')
-              ? 'allowed'
-              : 'implicitDeny',
-            ResourceSpecificResults: resources.map((r) => ({
-              EvalResourceName: r,
-              EvalResourceDecision: decide(action, r),
-              ...(missing(action, r).length > 0 ? { MissingContextValues: missing(action, r) } : {}),
-            })),
-          },
-    );
-    return { EvaluationResults: results, IsTruncated: false };
-  });
+  iam.on(SimulatePrincipalPolicyCommand).callsFake((input) => simulated(account, input));
+}
+
+/**
+ * IAM policy simulation of one request against the fixture, all in one page: one EvaluationResult per action; with
+ * ResourceArns, a ResourceSpecificResult per resource (IAM API reference, SimulatePrincipalPolicy /
+ * EvaluationResult).
+ */
+export function simulated(
+  account: AccountFixture,
+  input: SimulatePrincipalPolicyCommandInput,
+): SimulatePrincipalPolicyCommandOutput {
+  const resources: string[] = input.ResourceArns ?? [];
+  const policy = account.policies[input.PolicySourceArn ?? ''];
+  const context: Record<string, string | string[]> = Object.fromEntries(
+    (input.ContextEntries ?? []).map((e) => [
+      e.ContextKeyName ?? '',
+      e.ContextKeyValues?.length === 1 ? (e.ContextKeyValues[0] as string) : (e.ContextKeyValues ?? []),
+    ]),
+  );
+  const decide = (action: string, resource: string) =>
+    account.denied[`${action} ${resource}`] ??
+    (!policy || allows(policy, { action, resource, context }) ? 'allowed' : 'implicitDeny');
+  // MissingContextValues: the keys the role's policies test on this call that the request did not give.
+  const missing = (action: string, resource: string) =>
+    decide(action, resource) === 'allowed' ? [] : missingContext(policy ?? [], action, resource, context);
+  const results: EvaluationResult[] = (input.ActionNames ?? []).map((action: string) =>
+    resources.length === 0
+      ? { EvalActionName: action, EvalResourceName: '*', EvalDecision: decide(action, '*') }
+      : {
+          EvalActionName: action,
+          EvalResourceName: resources[0],
+          EvalDecision: resources.every((r) => decide(action, r) === 'allowed') ? 'allowed' : 'implicitDeny',
+          ResourceSpecificResults: resources.map((r) => ({
+            EvalResourceName: r,
+            EvalResourceDecision: decide(action, r),
+            ...(missing(action, r).length > 0 ? { MissingContextValues: missing(action, r) } : {}),
+          })),
+        },
+  );
+  return { EvaluationResults: results, IsTruncated: false, $metadata: {} };
 }
 
 /**
