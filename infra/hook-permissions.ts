@@ -11,13 +11,10 @@
 import type { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { ServiceConfig } from '../functions/core/config';
-import { hookFunctionArns } from '../functions/core/hook-functions';
+import { grantedByTag, HOOK_ARNS_LISTED, hookFunctionArns } from '../functions/core/hook-functions';
 import { CONTROLLER_TAG_KEY } from '../functions/tasks/registry';
 import type { ControllerFunction } from './controller-function';
 import type { Grants } from './grants';
-
-/** Hook functions listed one by one at most (about 90 characters each); more are granted by tag. */
-export const HOOK_ARNS_LISTED = 40;
 
 export function hookStatements(
   stack: Stack,
@@ -33,7 +30,7 @@ export function hookStatements(
     account: stack.account,
   });
   if (arns.length === 0) return;
-  if (arns.length <= HOOK_ARNS_LISTED) {
+  if (!grantedByTag(arns)) {
     grants.allow(
       fn,
       new iam.PolicyStatement({ sid: 'HookFunctions', actions: ['lambda:InvokeFunction'], resources: arns }),

@@ -14,6 +14,17 @@ export interface FunctionHome {
   account: string;
 }
 
+/**
+ * Hook functions the stack lists one by one at most (about 90 characters each); past it, it lets run-hook invoke only
+ * the functions tagged with the controller's id (infra/hook-permissions.ts).
+ */
+export const HOOK_ARNS_LISTED = 40;
+
+/** Whether the stack grants run-hook these hook functions (every config's, hookFunctionArns) by tag, not by ARN. */
+export function grantedByTag(arns: readonly string[]): boolean {
+  return arns.length > HOOK_ARNS_LISTED;
+}
+
 /** The part of a service config that names hook functions. */
 type WithHooks = { hooks?: Partial<Record<HookStage, readonly { lambda?: string }[]>> };
 

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseServiceConfig } from '../../functions/core/config';
 import {
+  grantedByTag,
+  HOOK_ARNS_LISTED,
   hookFunctionArn,
   hookFunctionArns,
   unqualifiedFunctionArn,
@@ -55,5 +57,12 @@ describe('hook functions', () => {
     expect(unqualifiedFunctionArn(`${fn}:live`)).toBe(fn);
     expect(unqualifiedFunctionArn(`${fn}:$LATEST`)).toBe(fn);
     expect(unqualifiedFunctionArn(fn)).toBe(fn);
+  });
+
+  it('is granted by ARN up to HOOK_ARNS_LISTED functions, by tag past it', () => {
+    const arns = (n: number) =>
+      Array.from({ length: n }, (_, i) => `arn:aws:lambda:us-east-1:1:function:f${i}`);
+    expect(grantedByTag(arns(HOOK_ARNS_LISTED))).toBe(false);
+    expect(grantedByTag(arns(HOOK_ARNS_LISTED + 1))).toBe(true);
   });
 });
