@@ -69,13 +69,15 @@ export async function readHookFunctions(
 }
 
 /**
- * The `canary-controller` tag of each hook function that exists (undefined when it has none), by the ARN run-hook
- * invokes: past 40 hook functions the stack lets run-hook invoke only functions tagged with the controller's id
+ * The `canary-controller` tag of each hook function (undefined when it has none), by the ARN run-hook invokes: past
+ * HOOK_ARNS_LISTED hook functions the stack lets run-hook invoke only functions tagged with the controller's id
  * (infra/hook-permissions.ts), and IAM policy simulation does not read tags: the tag goes in as the request's
  * aws:ResourceTag context key. Read with Lambda ListTags on the function (tags are the function's, not a version's
  * or alias's), in its region: it needs lambda:ListTags only, where GetFunction, which returns the tags too, also
  * needs lambda:GetFunction and returns a link to the function's code (Lambda Developer Guide, "Using tags on Lambda
- * functions": lambda:ListTags; API reference, ListTags / GetFunction).
+ * functions": lambda:ListTags; API reference, ListTags / GetFunction: ResourceNotFoundException). Read whenever the
+ * function is not known to be missing (its configuration may be unreadable while its tags are not); a function
+ * GetFunctionConfiguration found missing is `missing`, its tags not asked for.
  */
 export async function readHookTags(
   readCall: Reader['read'],
@@ -84,22 +86,30 @@ export async function readHookTags(
   reads: readonly (Read<FunctionConfiguration> | undefined)[],
   home: FunctionHome,
 ): Promise<Record<string, Read<string | undefined>>> {
-  const arns = new Set(
-    targets.flatMap((t, i) => {
-      const read = reads[i];
-      return t.lambda !== undefined && read && 'found' in read ? [hookFunctionArn(t.lambda, home)] : [];
-    }),
-  );
+  const missing = new Map<string, string | undefined>();
+  targets.forEach((t, i) => {
+    if (t.lambda === undefined) return;
+    const arn = hookFunctionArn(t.lambda, home);
+    const read = reads[i];
+    const known = read && 'missing' in read ? read.missing : undefined;
+    // Known missing only when every hook naming it found it missing: one that may exist is enough to read its tags.
+    if (!missing.has(arn) || missing.get(arn) !== undefined) missing.set(arn, known);
+  });
   const entries = await Promise.all(
-    [...arns].map(async (arn) => {
+    [...missing].map(async ([arn, reason]): Promise<[string, Read<string | undefined>]> => {
+      if (reason !== undefined) return [arn, { missing: reason }];
       const resource = unqualifiedFunctionArn(arn);
-      const read = await readCall('lambda:ListTags', resource, async () => {
-        const out = await lambdaIn(resource.split(':')[3] ?? '').send(
-          new ListTagsCommand({ Resource: resource }),
-        );
-        return out.Tags?.[CONTROLLER_TAG_KEY];
-      });
-      return [arn, read] as const;
+      const region = resource.split(':')[3] ?? '';
+      const read = await readCall(
+        'lambda:ListTags',
+        resource,
+        async () =>
+          (await lambdaIn(region).send(new ListTagsCommand({ Resource: resource }))).Tags?.[
+            CONTROLLER_TAG_KEY
+          ],
+        { ResourceNotFoundException: `Lambda function ${resource} does not exist` },
+      );
+      return [arn, read];
     }),
   );
   return Object.fromEntries(entries);
@@ -118,44 +128,58 @@ export function hookInvokeCalls(facts: CallFacts): Call[] {
   });
 }
 
+/** How the stack grants run-hook its hook functions, as far as a denied invoke's explanation needs it. */
+export interface HookGrant {
+  /** The hook functions' controller tags (readHookTags), by the ARN run-hook invokes. */
+  tags?: Readonly<Record<string, Read<string | undefined>>>;
+  /** This controller's id (CONTROLLER_TAG), when known. */
+  controllerTag?: string;
+  /** Whether the stack grants by tag (core/hook-functions.ts, grantedByTag over every config's functions). */
+  byTag: boolean;
+}
+
 /**
  * A denied lambda:InvokeFunction that the function's controller tag explains, in those words: it has none (the
- * simulation wanted aws:ResourceTag/canary-controller), it has another controller's, or its tags could not be read.
- * Undefined for any other denial (the generic finding then says it).
+ * simulation wanted aws:ResourceTag/canary-controller), it has another controller's (when the stack grants by tag:
+ * granted by ARN, the function is simply not granted yet, and retagging it would take it from the other controller),
+ * its tags could not be read, or it does not exist. Undefined for any other denial (the generic finding then says it).
  */
-export function hookTagFinding(
-  d: Decision,
-  tags: Readonly<Record<string, Read<string | undefined>>> | undefined,
-  controllerTag: string | undefined,
-): Finding | undefined {
-  const read = tags?.[d.resource];
+export function hookTagFinding(d: Decision, grant: HookGrant): Finding | undefined {
+  const read = grant.tags?.[d.resource];
   if (d.action !== 'lambda:InvokeFunction' || !read) return undefined;
+  const { controllerTag } = grant;
   const id = controllerTag ?? "<the controller's id: the stack's ControllerTag output>";
   const wanted = `${CONTROLLER_TAG_KEY}=${id}`;
   const fix = `tag it: aws lambda tag-resource --resource ${unqualifiedFunctionArn(d.resource)} --tags ${wanted}`;
   const tagWanted = d.missingContext?.includes(`aws:ResourceTag/${CONTROLLER_TAG_KEY}`) === true;
-  if ('found' in read && read.found === undefined && tagWanted)
+  const notJudged = (why: string, howTo: string) =>
+    notChecked(
+      'iam',
+      `run-hook's lambda:InvokeFunction on hook function ${d.resource} was not checked: the controller invokes it only when tagged ${wanted}, and ${why}`,
+      howTo,
+    );
+  if ('missing' in read)
+    return tagWanted
+      ? notJudged(read.missing, `create the function (see the hooks finding) with the tag ${wanted}`)
+      : undefined;
+  if ('failed' in read)
+    return tagWanted
+      ? notJudged(
+          `its tags could not be read (${read.failed})`,
+          'run the check with credentials that may call lambda:ListTags on the hook functions',
+        )
+      : undefined;
+  if (read.found === undefined && tagWanted)
     return error(
       'iam',
       `hook function ${d.resource} is not tagged ${wanted}: the controller may not invoke it`,
       fix,
     );
-  if (
-    'found' in read &&
-    read.found !== undefined &&
-    controllerTag !== undefined &&
-    read.found !== controllerTag
-  )
+  if (grant.byTag && read.found !== undefined && controllerTag !== undefined && read.found !== controllerTag)
     return error(
       'iam',
       `hook function ${d.resource} is tagged ${CONTROLLER_TAG_KEY}=${read.found}, another controller's: this one (${controllerTag}) may not invoke it`,
       fix,
-    );
-  if (!('found' in read) && tagWanted)
-    return notChecked(
-      'iam',
-      `run-hook's lambda:InvokeFunction on hook function ${d.resource} was not checked: the controller invokes it only when tagged ${wanted}, and its tags could not be read (${'failed' in read ? read.failed : read.missing})`,
-      'run the check with credentials that may call lambda:ListTags on the hook functions',
     );
   return undefined;
 }

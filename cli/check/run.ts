@@ -5,7 +5,7 @@
  */
 import type { DescribedAlarms } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { type ServiceConfig, xrayGroupNames } from '../../functions/core/config';
-import { hookFunctionArns } from '../../functions/core/hook-functions';
+import { type FunctionHome, grantedByTag, hookFunctionArns } from '../../functions/core/hook-functions';
 import { isOwnHeaderRule } from '../../functions/core/route-checks';
 import { CONTROLLER_TAG_KEY } from '../../functions/tasks/registry';
 import { type Finding, type Read, type ServiceReport, sorted } from './findings';
@@ -49,8 +49,13 @@ export async function runCheck(
         read.map((r) => functionCalls(r.config, r.facts)),
       )
     : read.map(() => ({ kind: 'no-roles' as const }));
+  // The stack grants run-hook by ARN or by tag from every config's hook functions, not only the checked ones'.
+  const home = settings.configs[0] ? functionHome(settings.configs[0], settings) : undefined;
+  const byTag = home !== undefined && grantedByTag(hookFunctionArns(settings.configs, home));
   return read.map((r, i) => {
-    const explain = (d: Decision) => hookTagFinding(d, r.facts.hookFunctionTags, controllerTag);
+    const tags = r.facts.hookFunctionTags;
+    const grant = { ...(tags ? { tags } : {}), ...(controllerTag ? { controllerTag } : {}), byTag };
+    const explain = (d: Decision) => hookTagFinding(d, grant);
     const simulation = simulations[i] ?? { kind: 'no-roles' as const };
     const iam = permissionFindings(r.config, simulation, explain);
     return { service: r.config.service, findings: sorted([...r.findings, ...iam]) };
@@ -110,13 +115,7 @@ async function readService(
   ];
   const facts = callFacts(config, route, ecs, alarms, groups);
   if (configTableArn) facts.configTableArn = configTableArn;
-  // Names are invoked in the controller's region and account (the roles'), as the stack grants them.
-  const role = Object.values(roles ?? {})[0]?.split(':');
-  const home = {
-    partition: role?.[1] ?? partitionOf(config),
-    region: settings.region,
-    account: role?.[4] ?? accountOf(config),
-  };
+  const home = functionHome(config, settings);
   if (lambdaHooks) facts.hookFunctionArns = hookFunctionArns([config], home);
   // The functions' tags are the simulation's context keys: read when it runs.
   if (lambdaHooks && roles)
@@ -139,6 +138,16 @@ async function readService(
       controllerTags[facts.headerRuleArn] = headerRuleTag;
   }
   return { config, findings, facts };
+}
+
+/** Where run-hook invokes a hook function named by its name: the controller's region and account (the roles'). */
+function functionHome(config: ServiceConfig, settings: CheckSettings): FunctionHome {
+  const role = Object.values(settings.roles ?? {})[0]?.split(':');
+  return {
+    partition: role?.[1] ?? partitionOf(config),
+    region: settings.region,
+    account: role?.[4] ?? accountOf(config),
+  };
 }
 
 /** The facts the IAM calls need, from what was read (the configured names where nothing could be read). */
