@@ -307,7 +307,7 @@ export interface Decision {
 
 export type Simulation =
   | { kind: 'no-roles' }
-  | { kind: 'failed'; reason: string }
+  | { kind: 'failed'; reason: string; fix: string }
   | { kind: 'simulated'; decisions: Decision[]; unknownFunctions: string[] };
 
 function fixFor(d: Decision, config: ServiceConfig): string {
@@ -342,13 +342,7 @@ export function permissionFindings(
       ),
     ];
   if (simulation.kind === 'failed')
-    return [
-      notChecked(
-        check,
-        `the controller’s IAM was not checked: ${simulation.reason}`,
-        'run the check with credentials that may call iam:SimulatePrincipalPolicy on the controller’s roles',
-      ),
-    ];
+    return [notChecked(check, `the controller’s IAM was not checked: ${simulation.reason}`, simulation.fix)];
   const findings: Finding[] = [];
   const denied = new Map<string, Decision[]>();
   for (const d of simulation.decisions) {
