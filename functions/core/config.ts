@@ -3,9 +3,9 @@ import { hooksSchema } from './config-hooks';
 import { deployerSchema, repositoryName, serviceName, stepsSchema, trafficSchema } from './config-route';
 import { exactRecordWeights, weightMessage } from './config-route53';
 import { blueGreenSchema, strategyIssues, strategySchema } from './config-strategy';
+import { parseConfig } from './config-validation';
 import { ConfigInvalidError } from './errors';
 import { stepSpecs } from './steps';
-import { parseConfig } from './validation';
 import { planLimitIssues } from './workflow-limits';
 import * as z from './zod';
 

@@ -2,8 +2,8 @@
  * Step plans and ALB weight maths. An ALB forward action takes integer weights 0–999 per target group; traffic
  * splits in proportion to them. Percentages here have one decimal (0.1% steps).
  */
+import type { PlanStep } from './plan-step';
 import { gcd } from './record-weights';
-import * as v from './valibot';
 
 export interface StepSpec {
   /** 0 only for the first step of a plan: test traffic only (blue/green's test phase, core/config-strategy.ts). */
@@ -14,20 +14,7 @@ export interface StepSpec {
   earlyPass?: false;
 }
 
-export const planStepSchema = /* @__PURE__ */ (() =>
-  v.strictObject({
-    index: v.pipe(v.int(), v.minValue(0)),
-    /**
-     * Percent of live traffic on the canary target group during this step. 0: test traffic only, the header rule's
-     * requests (the first step of a blue/green plan).
-     */
-    weight: v.pipe(v.number(), v.minValue(0), v.maxValue(100)),
-    bakeSeconds: v.pipe(v.int(), v.minValue(0)),
-    approval: v.boolean(),
-    /** false: the whole bake is kept, whatever an analysis shows (blue/green's rollback window). Absent: true. */
-    earlyPass: v.optional(v.literal(false)),
-  }))();
-export type PlanStep = v.InferOutput<typeof planStepSchema>;
+export type { PlanStep } from './plan-step';
 
 export const STEP_PRESETS = /* @__PURE__ */ (() =>
   ({

@@ -2,7 +2,7 @@ import type { ServiceConfig } from './config';
 import type { AbortReason } from './errors';
 import type { Verdict } from './judge';
 import type { JudgedPeriods } from './late-metrics';
-import { planStepSchema } from './plan';
+import { planStepSchema } from './plan-step';
 import { withAddedDefaults } from './started-config';
 import * as v from './valibot';
 

@@ -20,7 +20,8 @@ import {
   hookRequest,
   TEST_ROUTE_POLL_SECONDS,
 } from '../core/hooks';
-import { headerRuleOn, planStepSchema } from '../core/plan';
+import { headerRuleOn } from '../core/plan';
+import { planStepSchema } from '../core/plan-step';
 import { headerRuleOf } from '../core/routes';
 import * as v from '../core/valibot';
 import type { Clock, HookCaller, Log, RolloutStore, StateChangeBus, TrafficRouter } from '../ports';

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { parseConfig, toFieldIssues } from '../../functions/core/config-validation';
 import { ConfigInvalidError, InputInvalidError } from '../../functions/core/errors';
 import * as v from '../../functions/core/valibot';
-import { fieldPath, parseConfig, parseInput, toFieldIssues } from '../../functions/core/validation';
+import { fieldPath, parseInput } from '../../functions/core/validation';
+import * as zm from '../../functions/core/zod';
 
 function zodError(schema: z.ZodType, value: unknown): z.ZodError {
   const result = schema.safeParse(value);
@@ -105,6 +107,20 @@ describe('parseConfig', () => {
     expect(act).toThrow(/^policy is invalid: /);
     expect(act).toThrow(/minRequests: /);
     expect(act).toThrow(/extra: unknown field/);
+  });
+
+  it('lets an error a check throws reach the caller as it is', () => {
+    // Prepare: a check that reads a field the value lacks.
+    const checked = zm
+      .object({ a: zm.string() })
+      .check(zm.refine((x) => (x as unknown as { b: { c: number } }).b.c === 1));
+
+    // Act
+    const act = () => parseConfig(checked, { a: 'x' }, 'cfg');
+
+    // Assess
+    expect(act).toThrow(TypeError);
+    expect(act).toThrow(/reading 'c'/);
   });
 });
 

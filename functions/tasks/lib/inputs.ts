@@ -1,4 +1,4 @@
-import { planStepSchema } from '../../core/plan';
+import { planStepSchema } from '../../core/plan-step';
 import { deployedVersionSchema, type RolloutDoc, rolloutDocSchema, routeSchema } from '../../core/rollout';
 import * as v from '../../core/valibot';
 
