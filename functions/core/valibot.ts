@@ -4,6 +4,7 @@
  * keeps zod/mini, core/zod.ts). Every run-time schema module imports valibot through this one, which words every
  * issue in the same English as core/zod.ts (`Invalid input: expected string, received number`, `Too small: expected
  * string to have >=1 characters`, `Unrecognized key: "x"`) and keeps zod's behaviour where valibot's differs:
+ * - an object, strict object or variant refuses an array (valibot takes any typeof 'object');
  * - number() refuses Infinity as well as NaN; int() is a safe integer (z.int());
  * - a string's length is counted in code points, as zod counts it: use maxCodePoints, not maxLength;
  * - a missing key reads as its schema given undefined (`expected string, received undefined`), and a strict
@@ -97,16 +98,37 @@ function objectMessage(entries: Entries): (issue: Issue) => string {
   };
 }
 
+/** The schema, parsing with `run` in place of its own. */
+function withRun<S extends v.GenericSchema>(schema: S, run: S['~run']): S {
+  const standard = {
+    ...schema['~standard'],
+    validate: (value: unknown) => run({ value }, v.getGlobalConfig()),
+  };
+  return { ...schema, '~run': run, '~standard': standard } as S;
+}
+
+/**
+ * The schema refusing an array as not an object, with its own type issue (`Invalid input: expected object,
+ * received array`), as zod refuses it: valibot's objects take any value of typeof 'object'.
+ */
+function refusingArrays<S extends v.GenericSchema>(schema: S): S {
+  return withRun(schema, (dataset, config) => {
+    if (!Array.isArray(dataset.value)) return schema['~run'](dataset, config);
+    v._addIssue(schema, 'type', dataset, config);
+    return dataset as ReturnType<S['~run']>;
+  });
+}
+
 /** An object that drops unknown keys. */
 /* @__NO_SIDE_EFFECTS__ */
 export function object<const E extends Entries>(entries: E) {
-  return v.object(entries, objectMessage(entries));
+  return refusingArrays(v.object(entries, objectMessage(entries)));
 }
 
 /** An object that refuses unknown keys, naming them. */
 /* @__NO_SIDE_EFFECTS__ */
 export function strictObject<const E extends Entries>(entries: E) {
-  return v.strictObject(entries, objectMessage(entries));
+  return refusingArrays(v.strictObject(entries, objectMessage(entries)));
 }
 
 /** `Invalid input: expected number, received string` (or `received Infinity`), as z.number() words it. */
@@ -170,13 +192,14 @@ export function variant<const K extends string, const O extends v.VariantOptions
   options: O,
   noMatch?: string,
 ) {
-  return v.variant(key, options, (issue) => {
+  const schema = v.variant(key, options, (issue) => {
     if (issue.path?.[0]?.key !== key) return englishMessage(issue);
     const values = options.map(
       (o) => `'${((o as { entries: Entries }).entries[key] as { literal?: unknown }).literal}'`,
     );
     return noMatch ?? `Invalid discriminator value. Expected ${values.join(' | ')}`;
   });
+  return refusingArrays(schema);
 }
 
 /** Whether a branch failed on the value's type alone (not an object, not a string...). */

@@ -13,6 +13,7 @@ import {
   sns,
   TASK_TOKEN,
   table,
+  timeline,
 } from '../helpers/aws-mocks';
 
 installAwsMockHooks();
@@ -38,5 +39,27 @@ describe('notification channels', () => {
     ]);
     // A warning does not page.
     expect(fetchMock).not.toHaveBeenCalled();
+  });
+});
+
+describe('request-approval input', () => {
+  it('refuses an analysis given as an array, naming the field, and sends nothing', async () => {
+    // Prepare
+    table({ lock: true, record: record({ route, currentStep: 0, canaryPercent: 5 }) });
+    const handler = await handlerOf('request-approval');
+    const step = { ...firstStep, approval: true };
+
+    // Act
+    const act = handler(
+      { token: TASK_TOKEN, rollout: rolloutDoc, step, seconds: 3600, analysis: [] },
+      context,
+    );
+
+    // Assess
+    await expect(act).rejects.toMatchObject({
+      name: 'InputInvalid',
+      issues: [{ path: 'analysis', message: 'Invalid input: expected object, received array' }],
+    });
+    expect(timeline()).toEqual([]);
   });
 });

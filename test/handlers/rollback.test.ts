@@ -151,4 +151,20 @@ describe('rollback', () => {
     });
     expect(timeline()).toEqual([]);
   });
+
+  it('refuses carried state given as an array, naming the field, and sends nothing', async () => {
+    // Prepare
+    const handler = await handlerOf('rollback');
+    const error = { Error: 'CanaryFailed', Cause: '{}' };
+
+    // Act
+    const act = handler({ rollout: rolloutDoc, error, prepared: [] }, context);
+
+    // Assess
+    await expect(act).rejects.toMatchObject({
+      name: 'InputInvalid',
+      issues: [{ path: 'prepared', message: 'Invalid input: expected object, received array' }],
+    });
+    expect(timeline()).toEqual([]);
+  });
 });

@@ -290,6 +290,23 @@ describe('startRolloutEvent', () => {
     ]);
   });
 
+  it('rejects an array as an event, saying it is not an object', () => {
+    expect(issuesOf(startRolloutEvent, [])).toEqual([
+      { path: '', message: 'Invalid input: expected object, received array' },
+    ]);
+  });
+
+  it('rejects a Deploy Requested detail given as an array, saying it is not an object', () => {
+    // Prepare
+    const event = { ...loadEvent('controller/deploy-requested'), detail: ['x'] };
+
+    // Act
+    const issues = issuesOf(startRolloutEvent, event);
+
+    // Assess
+    expect(issues).toEqual([{ path: 'detail', message: 'Invalid input: expected object, received array' }]);
+  });
+
   it('rejects an envelope without id or time, naming them', () => {
     // Prepare
     const { id: _id, time: _time, ...event } = loadEvent('ecr/push');

@@ -54,6 +54,14 @@ const types: Case[] = [
   ['a literal false', z.literal(false), v.literal(false), true],
   ['an object given a string', z.object({}), v.object({}), 'x'],
   ['an object given null', z.object({}), v.object({}), null],
+  ['an object given an array', z.object({}), v.object({}), []],
+  [
+    'an object of optional fields given an array',
+    z.object({ a: z.optional(z.string()) }),
+    v.object({ a: v.optional(v.string()) }),
+    [],
+  ],
+  ['a strict object given an array', z.strictObject({}), v.strictObject({}), ['x']],
   ['an array given an object', z.array(z.string()), v.array(v.string()), {}],
   ['a nullable number', z.nullable(z.number()), v.nullable(v.number()), 'x'],
   ['a nullish string', z.nullish(z.string()), v.nullish(v.string()), 3],
@@ -170,6 +178,8 @@ const unions: Case[] = [
     v.variant('t', [v.object({ t: v.literal('a'), n: v.number() })]),
     { t: 'a', n: 'x' },
   ],
+  ['a variant given an array', du, variant, []],
+  ['a variant field given an array', z.object({ d: du }), v.object({ d: variant }), { d: [{ t: 'a' }] }],
   ['a union', z.union([z.string(), z.number()]), v.union([v.string(), v.number()]), true],
 ];
 
