@@ -13,7 +13,7 @@
  * - lazy() builds its schema once; isoDateTime() accepts what z.iso.datetime({ offset: true }) accepts.
  */
 import * as v from 'valibot';
-import { received, UNITS, unrecognized } from './messages';
+import { received, shown, UNITS, unrecognized } from './messages';
 
 export * from 'valibot';
 
@@ -51,19 +51,17 @@ function bound(issue: Issue): string | undefined {
 }
 
 /** `Invalid input: expected "a"` for one option, `Invalid option: expected one of "a"|"b"` for several. */
-function options(expected: string | null): string {
-  const values = (expected ?? '').replace(/^\((.*)\)$/, '$1').split(' | ');
-  return values.length === 1
-    ? `Invalid input: expected ${values[0]}`
-    : `Invalid option: expected one of ${values.join('|')}`;
+function optionsMessage(options: readonly unknown[]): string {
+  return options.length === 1
+    ? `Invalid input: expected ${shown(options[0])}`
+    : `Invalid option: expected one of ${options.map(shown).join('|')}`;
 }
 
 /** What is wrong, in English; the path naming the field is added by core/validation.ts. */
 export function englishMessage(issue: Issue): string {
   if (issue.kind === 'schema') {
     if (issue.type === 'literal') return `Invalid input: expected ${issue.expected}`;
-    if (issue.type === 'picklist') return options(issue.expected);
-    if (issue.type === 'union') return 'Invalid input';
+    if (issue.type === 'union' || issue.type === 'custom') return 'Invalid input';
     return `Invalid input: expected ${TYPE_NAMES[issue.type] ?? issue.type}, received ${received(issue.input)}`;
   }
   if (issue.type === 'regex') return `Invalid string: must match pattern ${issue.requirement}`;
@@ -131,6 +129,12 @@ export function strictObject<const E extends Entries>(entries: E) {
   return refusingArrays(v.strictObject(entries, objectMessage(entries)));
 }
 
+/** One of a few values, worded as z.enum words it. */
+/* @__NO_SIDE_EFFECTS__ */
+export function picklist<const O extends v.PicklistOptions>(options: O, message?: string) {
+  return v.picklist(options, message ?? optionsMessage(options));
+}
+
 /** `Invalid input: expected number, received string` (or `received Infinity`), as z.number() words it. */
 const notNumber = (input: unknown) => `Invalid input: expected number, received ${received(input)}`;
 
@@ -182,9 +186,33 @@ export function lazy<S extends v.GenericSchema>(getter: () => S) {
   });
 }
 
+type VariantLike = { key: string; options: readonly unknown[] };
+type OptionLike = { type: string; entries?: Entries } & Partial<VariantLike>;
+
+/** The values a key takes across a variant's options, nested variants' included (a literal's, a picklist's). */
+function keyValues(options: readonly unknown[], key: string): unknown[] {
+  return (options as OptionLike[]).flatMap((option) => {
+    if (option.type === 'variant') return keyValues(option.options ?? [], key);
+    const schema = option.entries?.[key] as { literal?: unknown; options?: unknown[] } | undefined;
+    return schema?.options ?? (schema && 'literal' in schema ? [schema.literal] : []);
+  });
+}
+
 /**
- * Objects told apart by one key's literal. A value no option's key matches is refused at that key: `noMatch`, or
- * `Invalid discriminator value. Expected 'a' | 'b'`.
+ * The values zod's discriminated union names when `key` matches no option: those of the (nested) variant whose key
+ * it is, reached by the values the input gives the keys above it.
+ */
+function expectedValues(variant: VariantLike, input: Record<string, unknown>, key: string): unknown[] {
+  if (variant.key === key) return keyValues(variant.options, key);
+  const nested = (variant.options as OptionLike[]).find(
+    (o) => o.type === 'variant' && keyValues(o.options ?? [], variant.key).includes(input[variant.key]),
+  );
+  return nested ? expectedValues(nested as VariantLike, input, key) : keyValues(variant.options, key);
+}
+
+/**
+ * Objects told apart by one key's value (a literal, a picklist, or a nested variant's own key). A value no option's
+ * key matches is refused at that key: `noMatch`, or `Invalid discriminator value. Expected 'a' | 'b'`.
  */
 /* @__NO_SIDE_EFFECTS__ */
 export function variant<const K extends string, const O extends v.VariantOptions<K>>(
@@ -193,11 +221,11 @@ export function variant<const K extends string, const O extends v.VariantOptions
   noMatch?: string,
 ) {
   const schema = v.variant(key, options, (issue) => {
-    if (issue.path?.[0]?.key !== key) return englishMessage(issue);
-    const values = options.map(
-      (o) => `'${((o as { entries: Entries }).entries[key] as { literal?: unknown }).literal}'`,
-    );
-    return noMatch ?? `Invalid discriminator value. Expected ${values.join(' | ')}`;
+    const item = issue.path?.[0];
+    if (!item) return englishMessage(issue);
+    if (noMatch && item.key === key) return noMatch;
+    const values = expectedValues({ key, options }, item.input as Record<string, unknown>, String(item.key));
+    return `Invalid discriminator value. Expected ${values.map((value) => `'${value}'`).join(' | ')}`;
   });
   return refusingArrays(schema);
 }

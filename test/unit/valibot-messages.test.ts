@@ -67,6 +67,7 @@ const types: Case[] = [
   ['a nullish string', z.nullish(z.string()), v.nullish(v.string()), 3],
   ['an optional string', z.optional(z.string()), v.optional(v.string()), 3],
   ['a custom check', z.custom(() => false, 'must be x'), v.custom(() => false, 'must be x'), 1],
+  ['a custom check without its message', z.custom(() => false), v.custom(() => false), 1],
 ];
 
 const checks: Case[] = [
@@ -159,6 +160,18 @@ const objects: Case[] = [
     { steps: [{ weight: 1 }, { weight: 2 }, { weight: '3' }] },
   ],
   [
+    'an optional field left out stays absent',
+    z.object({ a: z.optional(z.string()) }),
+    v.object({ a: v.optional(v.string()) }),
+    {},
+  ],
+  [
+    'an optional field given undefined stays present',
+    z.object({ a: z.optional(z.string()) }),
+    v.object({ a: v.optional(v.string()) }),
+    { a: undefined },
+  ],
+  [
     'an object drops unknown keys',
     z.object({ a: z.string() }),
     v.object({ a: v.string() }),
@@ -168,6 +181,28 @@ const objects: Case[] = [
 
 const du = z.discriminatedUnion('t', [z.object({ t: z.literal('a') }), z.object({ t: z.literal('b') })]);
 const variant = v.variant('t', [v.object({ t: v.literal('a') }), v.object({ t: v.literal('b') })]);
+const enumDu = z.discriminatedUnion('t', [
+  z.object({ t: z.enum(['a', 'b']) }),
+  z.object({ t: z.literal('c') }),
+]);
+const enumVariant = v.variant('t', [
+  v.object({ t: v.picklist(['a', 'b']) }),
+  v.object({ t: v.literal('c') }),
+]);
+const nestedDu = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('a') }),
+  z.discriminatedUnion('u', [
+    z.object({ t: z.literal('c'), u: z.literal('x') }),
+    z.object({ t: z.literal('d'), u: z.literal('y') }),
+  ]),
+]);
+const nestedVariant = v.variant('t', [
+  v.object({ t: v.literal('a') }),
+  v.variant('u', [
+    v.object({ t: v.literal('c'), u: v.literal('x') }),
+    v.object({ t: v.literal('d'), u: v.literal('y') }),
+  ]),
+]);
 const unions: Case[] = [
   ['a variant no option matches', du, variant, { t: 'c' }],
   ['a variant without its key', du, variant, {}],
@@ -180,6 +215,13 @@ const unions: Case[] = [
   ],
   ['a variant given an array', du, variant, []],
   ['a variant field given an array', z.object({ d: du }), v.object({ d: variant }), { d: [{ t: 'a' }] }],
+  ['a variant whose key is an enum, no option matching', enumDu, enumVariant, { t: 'q' }],
+  ['a variant whose key is an enum, an option matching', enumDu, enumVariant, { t: 'b' }],
+  ['a nested variant, the outer key matching no option', nestedDu, nestedVariant, { t: 'q' }],
+  ['a nested variant without its keys', nestedDu, nestedVariant, {}],
+  ['a nested variant, the inner key matching no option', nestedDu, nestedVariant, { t: 'c', u: 'z' }],
+  ['a nested variant without its inner key', nestedDu, nestedVariant, { t: 'c' }],
+  ['a nested variant, an inner option matching', nestedDu, nestedVariant, { t: 'd', u: 'y' }],
   ['a union', z.union([z.string(), z.number()]), v.union([v.string(), v.number()]), true],
 ];
 
@@ -219,7 +261,7 @@ describe('run-time checks against the config’s', () => {
   it.each([...types, ...checks, ...objects, ...unions, ...datetimes])(
     '%s: the same acceptance, fields and words',
     (_, zodSchema, valibotSchema, value) => {
-      expect(fromValibot(valibotSchema, value)).toEqual(fromZod(zodSchema, value));
+      expect(fromValibot(valibotSchema, value)).toStrictEqual(fromZod(zodSchema, value));
     },
   );
 
