@@ -230,19 +230,32 @@ export function variant<const K extends string, const O extends v.VariantOptions
   return refusingArrays(schema);
 }
 
+/** How deep an issue lies, as zod places it: an unknown key on its object, not on the key. */
+const depth = (i: Issue) => (i.path?.length ?? 0) - (isUnknownKeyIssue(i) ? 1 : 0);
+
 /** Whether a branch failed on the value's type alone (not an object, not a string...). */
 const typeOnly = (issues: readonly Issue[]) =>
   issues.every(
-    (i) => i.kind === 'schema' && !i.path?.length && !['literal', 'picklist', 'union'].includes(i.type),
+    (i) =>
+      i.kind === 'schema' &&
+      depth(i) === 0 &&
+      !isUnknownKeyIssue(i) &&
+      !['literal', 'picklist', 'union'].includes(i.type),
   );
 
+/** Whether a branch's value has the branch's shape, failing only checks or unknown keys (zod's issues that go on). */
+const shaped = (issues: readonly Issue[]) => issues.every((i) => i.kind !== 'schema' || isUnknownKeyIssue(i));
+
 /**
- * The branch a failed union's value was clearly meant for: the only branch with issues below the root, else the
- * only branch not failing on the value's type. Without one, the union fails as a whole (`Invalid input`).
+ * The branch a failed union's value was clearly meant for, as zod picks it: the only branch whose value has its
+ * shape, else (core/config-validation.ts) the only branch with issues below the root, else the only branch not
+ * failing on the value's type. Without one, the union fails as a whole (`Invalid input`).
  */
 function unionBranch<D extends { issues?: readonly Issue[] | undefined }>(branches: D[]): D | undefined {
-  const deep = branches.filter((b) => b.issues?.some((i) => (i.path?.length ?? 0) > 0));
+  const settled = branches.filter((b) => shaped(b.issues ?? []));
+  const deep = branches.filter((b) => b.issues?.some((i) => depth(i) > 0));
   const typed = branches.filter((b) => !typeOnly(b.issues ?? []));
+  if (settled.length === 1) return settled[0];
   return deep.length === 1 ? deep[0] : typed.length === 1 ? typed[0] : undefined;
 }
 
@@ -260,9 +273,5 @@ export function union<const O extends v.UnionOptions>(options: O) {
     }
     return (unionBranch(branches) as ReturnType<Run> | undefined) ?? base['~run'](dataset, config);
   };
-  return {
-    ...base,
-    '~run': run,
-    '~standard': { ...base['~standard'], validate: (value: unknown) => run({ value }, v.getGlobalConfig()) },
-  } as typeof base;
+  return withRun(base, run);
 }

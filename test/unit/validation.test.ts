@@ -194,22 +194,56 @@ describe('parseInput: field issues of the run-time schemas', () => {
     ]);
   });
 
-  it('keeps the issues of the union branch the value was meant for', () => {
-    // Prepare: a string or a target; the object given fails only the target's field.
-    const target = v.union([v.string(), v.strictObject({ host: v.string(), port: v.int() })]);
+  /** The config's issues for the same schema written with zod (core/zod.ts), through toFieldIssues. */
+  const configIssuesOf = (s: zm.core.$ZodType, value: unknown) => {
+    const result = zm.safeParse(s, value);
+    if (result.success) throw new Error('expected the value to be refused');
+    return toFieldIssues(result.error);
+  };
+  const target = [
+    zm.union([zm.string(), zm.strictObject({ host: zm.string(), port: zm.int() })]),
+    v.union([v.string(), v.strictObject({ host: v.string(), port: v.int() })]),
+  ] as const;
+  const scalar = [zm.union([zm.string(), zm.number()]), v.union([v.string(), v.number()])] as const;
+  const either = [
+    zm.union([zm.strictObject({ a: zm.string() }), zm.strictObject({ b: zm.string() })]),
+    v.union([v.strictObject({ a: v.string() }), v.strictObject({ b: v.string() })]),
+  ] as const;
+  const shortOrNumber = [
+    zm.union([zm.string().check(zm.minLength(3)), zm.number()]),
+    v.union([v.pipe(v.string(), v.minLength(3)), v.number()]),
+  ] as const;
+  const listOrNumber = [
+    zm.union([zm.number(), zm.array(zm.string())]),
+    v.union([v.number(), v.array(v.string())]),
+  ] as const;
 
+  it.each([
+    ['the branch the value was meant for, failing a field', target, { host: 'a', port: '80' }],
+    ['the branch the value was meant for, with an unknown key', target, { host: 'a', port: 80, tls: true }],
+    ['no branch clearly meant', scalar, true],
+    ['an array branch failing an item', listOrNumber, ['a', 1]],
+    ['two object branches, one given an unknown key', either, { a: 'x', c: 1 }],
+    ['two object branches, neither key given', either, {}],
+    ['two object branches, both given unknown keys', either, { a: 'x', b: 'y', c: 1 }],
+    ['a branch failing only a check', shortOrNumber, 'ab'],
+  ] as const)('a union: %s, as the config reports it', (_, [zodUnion, valibotUnion], value) => {
     // Act
-    const issues = issuesOf(v.object({ target }), { target: { host: 'a', port: '80' } });
+    const issues = issuesOf(v.object({ target: valibotUnion }), { target: value });
 
     // Assess
+    expect(issues).toStrictEqual(configIssuesOf(zm.object({ target: zodUnion }), { target: value }));
+  });
+
+  it('keeps the issues of the union branch the value was meant for', () => {
+    const issues = issuesOf(v.object({ target: target[1] }), { target: { host: 'a', port: '80' } });
     expect(issues).toEqual([
       { path: 'target.port', message: 'Invalid input: expected number, received string' },
     ]);
   });
 
   it('fails a union as a whole when no branch is clearly meant', () => {
-    const target = v.union([v.string(), v.number()]);
-    expect(issuesOf(v.object({ target }), { target: true })).toEqual([
+    expect(issuesOf(v.object({ target: scalar[1] }), { target: true })).toEqual([
       { path: 'target', message: 'Invalid input' },
     ]);
   });
