@@ -96,24 +96,20 @@ function objectMessage(entries: Entries): (issue: Issue) => string {
   };
 }
 
-/** The schema, parsing with `run` in place of its own. */
-function withRun<S extends v.GenericSchema>(schema: S, run: S['~run']): S {
-  const standard = {
-    ...schema['~standard'],
-    validate: (value: unknown) => run({ value }, v.getGlobalConfig()),
-  };
-  return { ...schema, '~run': run, '~standard': standard } as S;
-}
-
 /**
  * The schema refusing an array as not an object, with its own type issue (`Invalid input: expected object,
- * received array`), as zod refuses it: valibot's objects take any value of typeof 'object'.
+ * received array`), as zod refuses it: valibot's objects take any value of typeof 'object'. The check runs on
+ * `this`, so a schema derived by spreading this one (omit, pick, partial) checks its own entries.
  */
 function refusingArrays<S extends v.GenericSchema>(schema: S): S {
-  return withRun(schema, (dataset, config) => {
-    if (!Array.isArray(dataset.value)) return schema['~run'](dataset, config);
-    v._addIssue(schema, 'type', dataset, config);
-    return dataset as ReturnType<S['~run']>;
+  const run = schema['~run'];
+  return v._standardSchema<S>({
+    ...schema,
+    '~run'(dataset, config) {
+      if (!Array.isArray(dataset.value)) return run.call(this, dataset, config);
+      v._addIssue(this, 'type', dataset, config);
+      return dataset as ReturnType<S['~run']>;
+    },
   });
 }
 
@@ -273,5 +269,5 @@ export function union<const O extends v.UnionOptions>(options: O) {
     }
     return (unionBranch(branches) as ReturnType<Run> | undefined) ?? base['~run'](dataset, config);
   };
-  return withRun(base, run);
+  return v._standardSchema<typeof base>({ ...base, '~run': run });
 }

@@ -160,6 +160,18 @@ const objects: Case[] = [
     { steps: [{ weight: 1 }, { weight: 2 }, { weight: '3' }] },
   ],
   [
+    'an object with a key omitted, without it',
+    z.omit(z.object({ a: z.string(), b: z.string() }), { b: true }),
+    v.omit(v.object({ a: v.string(), b: v.string() }), ['b']),
+    { a: 'x' },
+  ],
+  [
+    'an object with a key omitted, given an array',
+    z.omit(z.strictObject({ a: z.string(), b: z.string() }), { b: true }),
+    v.omit(v.strictObject({ a: v.string(), b: v.string() }), ['b']),
+    [],
+  ],
+  [
     'an optional field left out stays absent',
     z.object({ a: z.optional(z.string()) }),
     v.object({ a: v.optional(v.string()) }),
