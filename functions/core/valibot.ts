@@ -11,6 +11,8 @@
  *   object names every unknown key in one issue;
  * - a union that fails reports the issues of the branch the value was clearly meant for (unionBranch);
  * - lazy() builds its schema once; isoDateTime() accepts what z.iso.datetime({ offset: true }) accepts.
+ * Some of this reaches into valibot's internals (`~run`, `_addIssue`, a literal's `expected`), so package.json
+ * pins valibot's exact version; test/unit/valibot-messages.test.ts checks the wording against zod's on upgrade.
  */
 import * as v from 'valibot';
 import { received, shown, UNITS, unrecognized } from './messages';
