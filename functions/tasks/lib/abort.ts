@@ -99,7 +99,7 @@ function recordAbort(deps: HistoryDeps, record: RolloutRecord, message: string, 
 }
 
 /** Why an abort found nothing to stop: the rollout's state and who holds its service now. */
-export function notHoldingReason(
+function notHoldingReason(
   record: Pick<RolloutRecord, 'rolloutId' | 'service'>,
   mark: { record: RolloutRecord | undefined; holder: string | undefined },
 ): string {
