@@ -107,3 +107,39 @@ export async function releaseLock(
   }
   throw new TransientError(`the lock of ${service} kept changing while ${rolloutId} tried to release it`);
 }
+
+/** acquiredAt set to `at` while `rolloutId` holds the lock (a conditional write: DynamoDB checks and writes as one). */
+export async function renewLock(t: Table, service: string, rolloutId: string, at: Date): Promise<boolean> {
+  return t.sendIf('UpdateItem', () =>
+    t.doc.send(
+      new UpdateCommand({
+        TableName: t.name,
+        Key: { pk: servicePk(service), sk: LOCK },
+        UpdateExpression: 'SET #acquiredAt = :at',
+        ConditionExpression: '#rolloutId = :holder',
+        ExpressionAttributeNames: { '#acquiredAt': 'acquiredAt', '#rolloutId': 'rolloutId' },
+        ExpressionAttributeValues: { ':at': at.toISOString(), ':holder': rolloutId },
+      }),
+    ),
+  );
+}
+
+/** The lock deleted only while `holder` holds it since `acquiredAt` (pending or not). */
+export async function releaseStaleLock(
+  t: Table,
+  service: string,
+  holder: string,
+  acquiredAt: string,
+): Promise<boolean> {
+  return t.sendIf('DeleteItem', () =>
+    t.doc.send(
+      new DeleteCommand({
+        TableName: t.name,
+        Key: { pk: servicePk(service), sk: LOCK },
+        ConditionExpression: '#rolloutId = :holder AND #acquiredAt = :acquiredAt',
+        ExpressionAttributeNames: { '#rolloutId': 'rolloutId', '#acquiredAt': 'acquiredAt' },
+        ExpressionAttributeValues: { ':holder': holder, ':acquiredAt': acquiredAt },
+      }),
+    ),
+  );
+}
