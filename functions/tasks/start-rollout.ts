@@ -57,9 +57,6 @@ export type StartRolloutResult =
 /** A lock younger than this whose holder has no record yet belongs to a rollout that is still starting. */
 const STARTING_GRACE_MS = 5 * 60_000;
 
-/** Attempts at taking a service over from a stale lock before giving up as a transient conflict. */
-const STALE_LOCK_ATTEMPTS = 3;
-
 /** Attempts at taking the service's newest push before giving up as a transient conflict. */
 const ADMIT_ATTEMPTS = 5;
 
@@ -282,37 +279,35 @@ async function takeService(
 ): Promise<{ doc: RolloutDoc } | { result: StartRolloutResult }> {
   const { store, clock, log } = deps;
   const { service, rolloutId } = fresh;
-  for (let attempt = 0; attempt < STALE_LOCK_ATTEMPTS; attempt++) {
-    try {
-      await store.acquireLock(service, rolloutId, clock.now(), fresh);
-      // Ours already when an earlier delivery took it, or a hand-over gave it: start what the lock says.
-      const lock = await store.getLock(service);
-      if (lock?.rolloutId === rolloutId && lock.doc?.rolloutId === rolloutId) return { doc: lock.doc };
-      return { doc: fresh };
-    } catch (error) {
-      if (!(error instanceof LockHeldError)) throw error;
-      const holder = error.holder;
-      const [lock, held] = await Promise.all([store.getLock(service), store.getRollout(holder)]);
-      const settled = held?.status === 'promoted' || held?.status === 'rolledBack';
-      const starting =
-        !held &&
-        lock !== undefined &&
-        clock.now().getTime() - Date.parse(lock.acquiredAt) < STARTING_GRACE_MS;
-      if (!settled && (held || starting)) {
-        // Running, starting, or ended without settling its traffic (the reconciler settles it): either way the
-        // holder rolls back and hands the service to this image. Taking over now could leave traffic half-moved.
-        await supersede(deps, holder, fresh);
-        // A holder whose start failed would never roll back and hand over: start it (it stops at once).
-        if (held && lock?.rolloutId === holder) await ensureHolderStarted(deps, lock);
-        return { result: { status: 'superseding', rolloutId, supersedes: holder } };
-      }
-      // The holder finished (or died before it had a record) but kept the lock: take the service over. A holder
-      // without a record is released only as read: one that started since renewed its lock (lib/ownership.ts
-      // startRolloutExecution), and is judged again.
-      log.warn('releasing a stale lock', { service, holder });
-      if (held) await store.releaseLock(service, holder, clock.now());
-      else if (lock && !(await store.releaseStaleLock(service, holder, lock.acquiredAt))) continue;
+  let doc = fresh;
+  try {
+    await store.acquireLock(service, rolloutId, clock.now(), doc);
+    // Ours already when an earlier delivery took it, or a hand-over gave it: start what the lock says.
+    const lock = await store.getLock(service);
+    if (lock?.rolloutId === rolloutId && lock.doc?.rolloutId === rolloutId) doc = lock.doc;
+  } catch (error) {
+    if (!(error instanceof LockHeldError)) throw error;
+    const holder = error.holder;
+    const [lock, held] = await Promise.all([store.getLock(service), store.getRollout(holder)]);
+    const settled = held?.status === 'promoted' || held?.status === 'rolledBack';
+    const starting =
+      !held && lock !== undefined && clock.now().getTime() - Date.parse(lock.acquiredAt) < STARTING_GRACE_MS;
+    if (!settled && (held || starting)) {
+      // Running, starting, or ended without settling its traffic (the reconciler settles it): either way the
+      // holder rolls back and hands the service to this image. Taking over now could leave traffic half-moved.
+      await supersede(deps, holder, doc);
+      // A holder whose start failed would never roll back and hand over: start it (it stops at once).
+      if (held && lock?.rolloutId === holder) await ensureHolderStarted(deps, lock);
+      return { result: { status: 'superseding', rolloutId, supersedes: holder } };
     }
+    // The holder finished (or died before it had a record) but kept the lock: take the service over. A holder
+    // without a record loses it only as read: one that started since renewed it (lib/ownership.ts
+    // startRolloutExecution) and is judged again.
+    log.warn('releasing a stale lock', { service, holder });
+    if (held) await store.releaseLock(service, holder, clock.now());
+    else if (lock && !(await store.releaseStaleLock(service, holder, lock.acquiredAt)))
+      return takeService(deps, fresh);
+    await store.acquireLock(service, rolloutId, clock.now(), doc);
   }
-  throw new TransientError(`the lock of ${service} kept changing while ${rolloutId} tried to take it`);
+  return { doc };
 }
