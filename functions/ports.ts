@@ -232,6 +232,13 @@ export interface RolloutStore {
    * returned so the caller can start it.
    */
   releaseLock(service: string, rolloutId: string, at: Date): Promise<RolloutDoc | undefined>;
+  /**
+   * The holder is starting (its record about to be written): acquiredAt becomes `at`, so that releaseStaleLock, on
+   * the lock as read before, no longer takes it. False, writing nothing, when `rolloutId` does not hold the lock.
+   */
+  renewLock(service: string, rolloutId: string, at: Date): Promise<boolean>;
+  /** Delete the lock while it is as read (`holder`'s since `acquiredAt`), pending or not; false, writing nothing, if not. */
+  releaseStaleLock(service: string, holder: string, acquiredAt: string): Promise<boolean>;
 
   /** The newest push accepted for the service (core/pushes.ts), which orders the pushes that arrive after it. */
   getNewestPush(service: string): Promise<AcceptedPush | undefined>;

@@ -159,14 +159,19 @@ export class Triggers {
       targets: [startRollout()],
     });
     this.alarmRule(props);
+    // The id a deployed stack has (it once matched abnormal ends only). SUCCEEDED too: after a promotion's last
+    // notification, reconcile resolves the pause incidents PagerDuty did not take the resolve of ("EventBridge
+    // (CloudWatch Events) for Step Functions execution status changes", Step Functions Developer Guide: an event per
+    // status change of a Standard execution, "Execution Succeeded" among the examples).
     new events.Rule(scope, 'ExecutionEndedAbnormally', {
-      description: 'Clean up after rollout executions that failed, timed out or were stopped',
+      description:
+        'Clean up after rollout executions that failed, timed out or were stopped; resolve pause incidents left open',
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
         detail: {
           stateMachineArn: [props.stateMachine.stateMachineArn],
-          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
         },
       },
       targets: [this.deliveredFrom('Reconcile', props.functions.reconcile)()],

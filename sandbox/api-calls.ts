@@ -121,6 +121,8 @@ const STORE_WRITES = {
   acquireLock: 'PutItem',
   setPending: 'UpdateItem',
   releaseLock: 'DeleteItem',
+  renewLock: 'UpdateItem',
+  releaseStaleLock: 'DeleteItem',
   setNewestPush: 'PutItem',
   markImage: 'PutItem',
   putRollout: 'PutItem',

@@ -84,6 +84,20 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
     return undefined;
   }
 
+  async renewLock(service: string, rolloutId: string, at: Date): Promise<boolean> {
+    const lock = this.locks.get(service);
+    if (lock?.rolloutId !== rolloutId) return false;
+    lock.acquiredAt = at.toISOString();
+    return true;
+  }
+
+  async releaseStaleLock(service: string, holder: string, acquiredAt: string): Promise<boolean> {
+    const lock = this.locks.get(service);
+    if (lock?.rolloutId !== holder || lock.acquiredAt !== acquiredAt) return false;
+    this.locks.delete(service);
+    return true;
+  }
+
   async getNewestPush(service: string): Promise<AcceptedPush | undefined> {
     return clone(this.newest.get(service));
   }
@@ -289,6 +303,8 @@ const STORE_METHODS = new Map<string, string>(
     getLock: 'GetItem',
     setPending: 'UpdateItem',
     releaseLock: 'DeleteItem',
+    renewLock: 'UpdateItem',
+    releaseStaleLock: 'DeleteItem',
     getNewestPush: 'GetItem',
     setNewestPush: 'PutItem',
     getImage: 'GetItem',

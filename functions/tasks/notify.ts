@@ -97,6 +97,7 @@ export function makeNotify(deps: NotifyDeps) {
     const paging = outcome !== 'promoted' && pages(event.severity);
     if ((paging || resolves.length > 0) && result.failed.includes(PAGER)) {
       if (paging) deps.countOutcome?.('pageUndelivered');
+      await keepUnresolved(deps, rollout.rolloutId, record, resolves);
       throw new PageNotDeliveredError(
         paging
           ? `the page for the ${outcome === 'paused' ? 'pause' : 'rollback'} of ${rollout.rolloutId} was not delivered (${PAGER} failed); traffic is on stable`
@@ -213,6 +214,22 @@ async function recordRollbackFailed(
     }),
   );
   await announce(deps, record ?? rollout, entry);
+}
+
+/**
+ * The incidents PagerDuty did not resolve, added to those the record lists (`unresolvedPauses`) so that they are
+ * resolved later: by the retried notification, or by reconcile at the execution's end when no notification follows
+ * (nothing runs after NotifyPromoted; NotifyRollback's retries may run out).
+ */
+async function keepUnresolved(
+  deps: NotifyDeps,
+  rolloutId: string,
+  record: RolloutRecord | undefined,
+  resolves: string[],
+): Promise<void> {
+  const listed = record?.unresolvedPauses ?? [];
+  const open = [...new Set([...resolves, ...listed])];
+  if (open.length > listed.length) await forgetUnresolved(deps, rolloutId, open);
 }
 
 /**

@@ -3,11 +3,13 @@
  * console or by on-alarm, timed out, a rollback that ran out of retries). Puts stable back, notifies, releases the
  * service. When the store cannot be read it works from the execution's input (the rollout document): traffic back
  * on stable unless a newer execution of the service is running, the page, then the record repaired as soon as the
- * store answers (within this invocation, else on Lambda's retry of the event).
+ * store answers (within this invocation, else on Lambda's retry of the event). At the end of any execution,
+ * SUCCEEDED included, it also resolves the pause incidents whose resolve PagerDuty did not take (`unresolvedPauses`):
+ * after the last notification nothing else would.
  */
 import type { Context } from 'aws-lambda';
 import { executionStatusChangeEvent } from '../core/aws-events';
-import { ErrorName, TransientError } from '../core/errors';
+import { ErrorName, PageNotDeliveredError, TransientError } from '../core/errors';
 import { openPauseIncidents } from '../core/notification';
 import { buildPlan } from '../core/plan';
 import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout';
@@ -69,6 +71,12 @@ export function makeReconcile(deps: ReconcileDeps) {
     executionStatusChangeEvent,
     async (event, context) => {
       const { name, status, error, cause } = event.detail;
+      // A promotion ended: only the pause incidents its notifications left open are this function's concern.
+      if (status === 'SUCCEEDED') {
+        const promoted = await store.getRollout(name);
+        const resolved = promoted && (await resolveLeftOpen(deps, promoted, event.detail.input));
+        return { rolloutId: name, action: resolved ? 'resolved' : 'none', status };
+      }
       if (!['FAILED', 'TIMED_OUT', 'ABORTED'].includes(status))
         return { rolloutId: name, action: 'none', status };
       const errorName = error ?? status;
@@ -87,9 +95,11 @@ export function makeReconcile(deps: ReconcileDeps) {
       if (record.status === 'promoted' || record.status === 'rolledBack') {
         // It handed the service over, but the next rollout's start kept failing until its Rollback gave up.
         const lock = await store.getLock(record.service);
-        if (lock?.handedOverBy === name && (await ensureHolderStarted(deps, lock, { handedOver: true })))
-          return { rolloutId: name, action: 'handedOver', status, detail: lock.rolloutId };
-        return { rolloutId: name, action: 'none', status, detail: record.status };
+        const handedOver =
+          lock?.handedOverBy === name && (await ensureHolderStarted(deps, lock, { handedOver: true }));
+        const resolved = await resolveLeftOpen(deps, record, event.detail.input);
+        if (handedOver) return { rolloutId: name, action: 'handedOver', status, detail: lock.rolloutId };
+        return { rolloutId: name, action: resolved ? 'resolved' : 'none', status, detail: record.status };
       }
 
       const doc = await documentFor(deps, event.detail.input, record);
@@ -108,6 +118,49 @@ export function makeReconcile(deps: ReconcileDeps) {
       );
     },
   );
+}
+
+/** The notifier whose incidents are resolved (adapters/aws/pagerduty.ts). */
+const PAGER = 'pagerduty';
+
+/**
+ * The pause incidents the rollout's notifications could not resolve (`unresolvedPauses`: PagerDuty refused the
+ * resolve, and no notification followed), resolved on PagerDuty only, then cleared from the record; whether there
+ * were any. PageNotDelivered when PagerDuty refuses again: Lambda retries the event, then its dead-letter queue
+ * keeps it.
+ */
+async function resolveLeftOpen(
+  deps: ReconcileDeps,
+  record: RolloutRecord,
+  input: string | null | undefined,
+): Promise<boolean> {
+  const keys = record.unresolvedPauses ?? [];
+  if (keys.length === 0) return false;
+  const { rolloutId, service } = record;
+  // The service's own PagerDuty routing key is in its config.
+  const doc = await documentFor(deps, input, record);
+  const image = imageLabel(record.image);
+  const result = await notifyAll(
+    { notifiers: deps.notifiers.filter((n) => n.name === PAGER), log: deps.log },
+    {
+      type: 'pause.ended',
+      severity: 'info',
+      rolloutId,
+      service,
+      image,
+      summary: `${service}: the rollout of ${image} ended ${record.status}; its pause incidents are resolved`,
+      ...(doc ? { channels: channelsOf(doc.config) } : {}),
+      at: deps.clock.now().toISOString(),
+      resolves: keys,
+    },
+  );
+  if (result.failed.includes(PAGER))
+    throw new PageNotDeliveredError(
+      `the resolve of the pause incidents of ${rolloutId} was not delivered (${PAGER} failed)`,
+    );
+  await deps.store.updateRollout(rolloutId, { unresolvedPauses: undefined });
+  deps.log.info('resolved the pause incidents left open', { rolloutId, resolved: keys });
+  return true;
 }
 
 async function documentFor(

@@ -300,9 +300,13 @@ async function takeService(
       if (held && lock?.rolloutId === holder) await ensureHolderStarted(deps, lock);
       return { result: { status: 'superseding', rolloutId, supersedes: holder } };
     }
-    // The holder finished (or died before it had a record) but kept the lock: take the service over.
+    // The holder finished (or died before it had a record) but kept the lock: take the service over. A holder
+    // without a record loses it only as read: one that started since renewed it (lib/ownership.ts
+    // startRolloutExecution) and is judged again.
     log.warn('releasing a stale lock', { service, holder });
-    await store.releaseLock(service, holder, clock.now());
+    if (held) await store.releaseLock(service, holder, clock.now());
+    else if (lock && !(await store.releaseStaleLock(service, holder, lock.acquiredAt)))
+      return takeService(deps, fresh);
     await store.acquireLock(service, rolloutId, clock.now(), doc);
   }
   return { doc };

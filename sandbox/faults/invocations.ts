@@ -76,10 +76,10 @@ export abstract class InvocationFaults {
 
   metricsFor(world: () => World): MetricSource {
     return new ScriptedMetrics(world, (n) => {
-      const f = this.find('Analyze', n, ['metricsMissing', 'metricsLate'])[0];
+      const f = this.find('Analyze', n, ['metricsMissing', 'metricsLate', 'metricsBad'])[0];
       if (!f) return undefined;
       this.count(f.kind);
-      return f.kind === 'metricsMissing' ? 'missing' : 'late';
+      return f.kind === 'metricsMissing' ? 'missing' : f.kind === 'metricsLate' ? 'late' : 'bad';
     });
   }
 

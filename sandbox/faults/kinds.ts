@@ -47,8 +47,14 @@ export const FAULT_KINDS = [...LAMBDA_KINDS, ...STORE_KINDS, ...EVENT_KINDS, ...
  * zone's previous change still being processed), and a change that stays PENDING longer than the router waits.
  */
 export const ROUTE53_KINDS = ['route53Throttled', 'route53PriorRequest', 'route53SyncSlow'] as const;
+/**
+ * Never drawn by a campaign (its schedules stay as they were): analysis number `call` sees the canary fail as a bad
+ * image's would though its image is healthy (errors of a dependency that pass), so that a pause on failure can be
+ * retried and the rollout promote.
+ */
+export const SCRIPTED_KINDS = ['metricsBad'] as const;
 /** Every kind a schedule may hold. */
-export const ALL_FAULT_KINDS = [...FAULT_KINDS, ...ROUTE53_KINDS] as const;
+export const ALL_FAULT_KINDS = [...FAULT_KINDS, ...ROUTE53_KINDS, ...SCRIPTED_KINDS] as const;
 export type FaultKind = (typeof ALL_FAULT_KINDS)[number];
 export type LambdaKind = (typeof LAMBDA_KINDS)[number];
 export type StoreKind = (typeof STORE_KINDS)[number];

@@ -10,20 +10,21 @@ const PERIODS = 5;
 /**
  * The canary's and the stable version's metrics as a function of which image the canary runs and how many analyses
  * came before, never of timing: the same schedule gets the same verdicts on a busy machine. Analyses the schedule
- * names see no data (missing) or a fifth of it (late: fewer requests than minRequests).
+ * names see no data (missing), a fifth of it (late: fewer requests than minRequests), or the canary failing as a bad
+ * image's does (bad).
  */
 export class ScriptedMetrics implements MetricSource {
   fetches = 0;
   constructor(
     private readonly world: () => World,
-    private readonly missing: (n: number) => 'missing' | 'late' | undefined,
+    private readonly scripted: (n: number) => 'missing' | 'late' | 'bad' | undefined,
   ) {}
 
   async fetch(query: { route: Route; from: Date; periodSeconds: number }): Promise<MetricWindow> {
     const n = this.fetches++;
-    const lack = this.missing(n);
+    const lack = this.scripted(n);
     const canary = this.world().backends.get(query.route.canaryTargetGroupArn)?.version;
-    const bad = canary?.profile === SERVER_ERRORS;
+    const bad = canary?.profile === SERVER_ERRORS || lack === 'bad';
     const share = lack === 'missing' ? 0 : lack === 'late' ? 0.2 : 1;
     const periods = (requests: number, errorRate: number): PeriodStats[] =>
       Array.from({ length: PERIODS }, (_, i) => {

@@ -811,6 +811,17 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'DynamoDB: a starting holder renews its lock; a stale lock is released only as it was read',
+    covers: ['DynamoDB UpdateItem', 'DynamoDB DeleteItem'],
+    run: async () => {
+      mocks.doc.onAnyCommand().resolves({});
+      const store = new DynamoRolloutStore(clients.doc, 'canary-rollouts', noWait);
+      const at = new Date('2026-03-14T09:26:54Z');
+      expect(await store.renewLock(LONGEST_SERVICE, rollout.rolloutId, at)).toBe(true);
+      expect(await store.releaseStaleLock(LONGEST_SERVICE, rollout.rolloutId, record.createdAt)).toBe(true);
+    },
+  },
+  {
     name: 'EventBridge: rollout state changes on the controller’s bus, the failed entry sent again',
     covers: ['EventBridge PutEvents'],
     run: async () => {

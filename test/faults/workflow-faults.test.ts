@@ -248,6 +248,23 @@ describe('the real workflow under injected faults', () => {
     expect(aborted.outcome).toBe('rolledBack');
   });
 
+  it('resolves a retried pause’s incident after a promotion whose every notification PagerDuty refused', async () => {
+    // The first analysis fails (a dependency's errors that pass): paused and paged (Notify's first call). From the
+    // next call on PagerDuty refuses everything until the faults are over: the resolve at ResolvePausePage, then at
+    // NotifyPromoted, the last state. Reconcile resolves it at the execution's end (dead-lettered while PagerDuty
+    // refuses, redriven after).
+    const result = await runSchedule({
+      ...schedule([
+        { fn: 'Analyze', call: 0, kind: 'metricsBad' },
+        { fn: 'Notify', call: 1, kind: 'pagerDutyDown', at: 1000 },
+      ]),
+      onFailure: 'retry',
+    });
+    expect(result.violations).toEqual([]);
+    expect(result.outcome).toBe('promoted');
+    expect(result.injected).toMatchObject({ metricsBad: 1, pagerDutyDown: 1 });
+  });
+
   it('reports traffic left on the canary and a lock left behind (the checks can fail)', async () => {
     const result = await runSchedule(schedule([]), {
       tamper: async (world) => {

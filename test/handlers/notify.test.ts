@@ -175,6 +175,38 @@ describe('notify: a pause incident whose resolve PagerDuty did not take', () => 
   });
 });
 
+describe('notify: the rollout’s end, PagerDuty refusing the resolve of a pause incident', () => {
+  const PAUSED_AT = '2025-03-14T09:38:00.000Z';
+  const PAUSE_KEY = `${ROLLOUT_ID}:pause:2:${PAUSED_AT}`;
+  const EARLIER = `${ROLLOUT_ID}:pause:1:2025-03-14T09:20:00.000Z`;
+
+  it('keeps every incident it could not resolve on the record (the reconciler resolves them at the execution’s end)', async () => {
+    // Prepare: aborted while paused on a failure; an earlier pause's resolve was refused already.
+    const paused = { cause: 'failure' as const, at: PAUSED_AT, by: 'the workflow', via: 'workflow' as const };
+    const stored = record({ currentStep: 1, paused: { ...paused, weight: 0 }, unresolvedPauses: [EARLIER] });
+    doc.on(GetCommand).resolves({ Item: recordItem(stored) });
+    doc.on(UpdateCommand).resolves({ Attributes: recordItem(stored) });
+    // Refused (a 4xx the adapter does not retry, so the test takes no backoff; a 5xx refused four times is the same).
+    fetchMock.mockResolvedValue(new Response('{"status":"invalid event"}', { status: 400 }));
+    const handler = await handlerOf('notify');
+    // Act
+    const notified = handler(
+      {
+        rollout: rolloutDoc,
+        outcome: 'rolledBack',
+        error: { Error: 'Aborted', Cause: 'aborted from the CLI' },
+      },
+      context,
+    );
+    // Assess: the workflow retries the notification; the record lists both incidents for whoever resolves them.
+    await expect(notified).rejects.toMatchObject({ name: 'PageNotDelivered' });
+    const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(updates).toHaveLength(1);
+    expect(updates[0]?.ExpressionAttributeNames).toMatchObject({ '#f0': 'unresolvedPauses' });
+    expect(updates[0]?.ExpressionAttributeValues).toMatchObject({ ':v0': [PAUSE_KEY, EARLIER] });
+  });
+});
+
 describe('notification channels', () => {
   it('the service’s own topic wins over SNS_TOPIC_ARN, and the default takes a service that names none', async () => {
     // Prepare

@@ -119,10 +119,13 @@ describe('on-alarm', () => {
       },
     ]);
     // The mark only while the rollout holds the service: its record and the service's lock read, then the mark
-    // written on the condition that its status is still live.
+    // written on the condition that its status is still live; both read again before the listener is changed (its
+    // rollback may have handed the service over since).
     expect(doc.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
       getInput(`ROLLOUT#${ROLLOUT_ID}`, 'RECORD'),
       getInput('SERVICE#web', 'LOCK'),
+      getInput('SERVICE#web', 'LOCK'),
+      getInput(`ROLLOUT#${ROLLOUT_ID}`, 'RECORD'),
     ]);
     expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
       {
@@ -146,12 +149,15 @@ describe('on-alarm', () => {
     expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
       historyPut('alarm', message, { alarm: 'web-5xx-high' }),
     ]);
-    // The abort first (a task moving traffic reads it after its own write), then traffic (verified), then the wait.
+    // The abort first (a task moving traffic reads it after its own write), the service still its own, then traffic
+    // (verified), then the wait.
     expect(timeline()).toEqual([
       'doc:QueryCommand',
       'doc:GetCommand',
       'doc:GetCommand',
       'doc:UpdateCommand',
+      'doc:GetCommand',
+      'doc:GetCommand',
       'elbv2:DescribeListenersCommand',
       'elbv2:DescribeTargetGroupAttributesCommand',
       'elbv2:DescribeTargetGroupAttributesCommand',

@@ -289,3 +289,53 @@ describe('reconcile', () => {
     expect(sfn.calls().map((c) => c.args[0].constructor.name)).toEqual(['GetExecutionHistoryCommand']);
   });
 });
+
+describe('reconcile: pause incidents the rollout’s notifications could not resolve', () => {
+  const KEY = `${ROLLOUT_ID}:pause:2:2026-03-14T09:20:00.000Z`;
+  const sent = () => fetchMock.mock.calls.map(([, init]) => JSON.parse(String(init?.body)));
+
+  it('a promotion (SUCCEEDED) whose NotifyPromoted PagerDuty refused: the incident resolved, then cleared; traffic untouched', async () => {
+    // Prepare: nothing runs after NotifyPromoted, whose resolve PagerDuty did not take.
+    table({ record: record({ status: 'promoted', canaryPercent: 0, unresolvedPauses: [KEY] }) });
+    const handler = await handlerOf('reconcile');
+    // Act
+    const result = await handler(loadEvent('states/succeeded'), context);
+    // Assess: a resolve on PagerDuty only (no page, no SNS), the key cleared, no traffic or lock touched.
+    expect(result).toMatchObject({ rolloutId: ROLLOUT_ID, action: 'resolved', status: 'SUCCEEDED' });
+    expect(sent()).toEqual([{ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: KEY }]);
+    expect(sns.calls()).toHaveLength(0);
+    expect(elbv2.calls()).toHaveLength(0);
+    expect(doc.commandCalls(DeleteCommand)).toHaveLength(0);
+    const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(updates).toHaveLength(1);
+    expect(updates[0]?.UpdateExpression).toMatch(/REMOVE .*#f0/);
+    expect(updates[0]?.ExpressionAttributeNames).toMatchObject({ '#f0': 'unresolvedPauses' });
+  });
+
+  it('a rollback the workflow recorded (FAILED) after NotifyRollback ran out of retries: the incident resolved', async () => {
+    table({ record: record({ status: 'rolledBack', canaryPercent: 0, unresolvedPauses: [KEY] }) });
+    const handler = await handlerOf('reconcile');
+    const result = await handler(loadEvent('states/failed'), context);
+    expect(result).toMatchObject({ action: 'resolved', status: 'FAILED' });
+    expect(sent().map((b) => [b.event_action, b.dedup_key])).toEqual([['resolve', KEY]]);
+  });
+
+  it('PagerDuty refusing again: PageNotDelivered, for Lambda to retry the event; the key stays on the record', async () => {
+    table({ record: record({ status: 'promoted', canaryPercent: 0, unresolvedPauses: [KEY] }) });
+    fetchMock.mockResolvedValue(new Response('{"status":"invalid event"}', { status: 400 }));
+    const handler = await handlerOf('reconcile');
+    await expect(handler(loadEvent('states/succeeded'), context)).rejects.toMatchObject({
+      name: 'PageNotDelivered',
+    });
+    expect(doc.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('a promotion with nothing left open: the record read, nothing sent or written', async () => {
+    table({ record: record({ status: 'promoted', canaryPercent: 0 }) });
+    const handler = await handlerOf('reconcile');
+    const result = await handler(loadEvent('states/succeeded'), context);
+    expect(result).toMatchObject({ action: 'none', status: 'SUCCEEDED' });
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(doc.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+});

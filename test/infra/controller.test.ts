@@ -458,7 +458,11 @@ describe('events', () => {
       EventPattern: {
         source: ['aws.states'],
         'detail-type': ['Step Functions Execution Status Change'],
-        detail: { stateMachineArn: [{ Ref: smId }], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+        // SUCCEEDED too: a promotion's pause incident PagerDuty did not resolve is resolved after the end.
+        detail: {
+          stateMachineArn: [{ Ref: smId }],
+          status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
       },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('reconcile'), 'Arn'] } })],
     });

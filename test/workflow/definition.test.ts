@@ -99,7 +99,6 @@ describe('statemachine/canary.asl.json', () => {
     expect(all.NotifyPaused).toMatchObject({ Parameters: { outcome: 'paused' }, Next: 'AwaitRetry' });
     // The timeout, an abort or anything else rolls back with the analysis's error still in $.error (quarantined).
     expect(all.AwaitRetry?.Catch).toEqual([
-      { ErrorEquals: ['States.Timeout'], ResultPath: '$.pauseEnd', Next: 'Rollback' },
       { ErrorEquals: ['States.ALL'], ResultPath: '$.pauseEnd', Next: 'Rollback' },
     ]);
     // A retry resolves the pause's incident first (the record still shows the pause), and goes on whatever happens.
@@ -245,6 +244,29 @@ describe('statemachine/canary.asl.json', () => {
       if (retried.includes('States.ALL')) continue;
       for (const name of transient) expect(retried, `${state} retries ${name}`).toContain(name);
     }
+  });
+
+  it('names each error once per Retry and Catch list, with no catcher a later States.ALL catcher repeats', () => {
+    // Step Functions uses the first retrier or catcher whose ErrorEquals matches (Amazon States Language: Retry and
+    // Catch): a name met again later is never reached, and a catcher going where States.ALL goes adds nothing.
+    type Rule = { ErrorEquals: string[]; Next?: string; ResultPath?: string | null };
+    const found: string[] = [];
+    for (const [name, state] of Object.entries(states())) {
+      for (const field of ['Retry', 'Catch'] as const) {
+        const rules = (state[field] ?? []) as Rule[];
+        const seen = new Set<string>();
+        rules.forEach((rule, i) => {
+          for (const error of rule.ErrorEquals) {
+            if (seen.has(error)) found.push(`${name}.${field}: ${error} named twice`);
+            seen.add(error);
+          }
+          const all = rules.slice(i + 1).find((r) => r.ErrorEquals.includes('States.ALL'));
+          if (field === 'Catch' && all && all.Next === rule.Next && all.ResultPath === rule.ResultPath)
+            found.push(`${name}.Catch: ${rule.ErrorEquals.join(', ')} caught as States.ALL is`);
+        });
+      }
+    }
+    expect(found).toEqual([]);
   });
 
   it('retries States.Timeout only where a Task times out on its own, never on a wait (its timeout ends it)', () => {

@@ -51,6 +51,14 @@ export class DynamoRolloutStore implements RolloutStore {
     return lock.releaseLock(this.table, service, rolloutId, at);
   }
 
+  renewLock(service: string, rolloutId: string, at: Date): Promise<boolean> {
+    return lock.renewLock(this.table, service, rolloutId, at);
+  }
+
+  releaseStaleLock(service: string, holder: string, acquiredAt: string): Promise<boolean> {
+    return lock.releaseStaleLock(this.table, service, holder, acquiredAt);
+  }
+
   getNewestPush(service: string): Promise<AcceptedPush | undefined> {
     return pushes.getNewestPush(this.table, service);
   }

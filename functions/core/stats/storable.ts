@@ -42,7 +42,7 @@ export function storableNumber(x: number | null): number | null {
 }
 
 /** Whether DynamoDB's Number holds `x` as it is: 0, or finite with a magnitude from 1E-130 to under 1E+126. */
-export function isStorableNumber(x: number): boolean {
+function isStorableNumber(x: number): boolean {
   const size = Math.abs(x);
   return size === 0 || (size >= 1e-130 && size < 1e126);
 }

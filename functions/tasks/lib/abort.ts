@@ -5,11 +5,12 @@
  */
 import { type AbortReason, NotOwnerError } from '../../core/errors';
 import type { HistoryDetail } from '../../core/history';
-import type { RolloutDoc, RolloutRecord, Route } from '../../core/rollout';
+import { holdsService, type RolloutDoc, type RolloutRecord, type Route } from '../../core/rollout';
 import type { AbortMark, Clock, Executions, RolloutStore, TrafficRouter } from '../../ports';
 import { writeAfterDecision } from './after-decision';
 import { type HistoryDeps, recordHistory } from './history';
 import { rolloutDocOf } from './inputs';
+import { ownership } from './ownership';
 import { executionProgress } from './rollback';
 import { shiftTraffic } from './traffic';
 
@@ -68,7 +69,14 @@ export async function abortRollout(
   const marked = mark.record;
   if (request.yieldToEarlier && marked.abort && marked.abort.reason !== reason)
     return { status: 'alreadyStopping', marked };
-  await putStableBack?.(true);
+  try {
+    await putStableBack?.(true);
+  } catch (error) {
+    // The rollout let its service go after the mark (its rollback ended, maybe handing the service over): nothing
+    // was moved, and nothing is left to stop.
+    if (error instanceof NotOwnerError) return { status: 'notHolding', found: marked, why: error.message };
+    throw error;
+  }
   const wait = marked.wait;
   const writes = {
     ...(wait ? { wait: () => deps.executions.sendTaskFailure(wait.token, reason, message) } : {}),
@@ -99,7 +107,7 @@ function recordAbort(deps: HistoryDeps, record: RolloutRecord, message: string, 
 }
 
 /** Why an abort found nothing to stop: the rollout's state and who holds its service now. */
-export function notHoldingReason(
+function notHoldingReason(
   record: Pick<RolloutRecord, 'rolloutId' | 'service'>,
   mark: { record: RolloutRecord | undefined; holder: string | undefined },
 ): string {
@@ -113,7 +121,10 @@ export function notHoldingReason(
 
 /**
  * An abort's `putStableBack`: 100% on stable, verified, and the record's share 0 once the abort is marked, which
- * the store does only while the rollout holds its service. When the mark could not be stored (the store failed),
+ * the store does only while the rollout holds its service. The mark does not keep it holding: a rollout already
+ * rolling back may record its end and hand the service over before this runs (a stalled caller, an operator's
+ * laptop asleep), so the record and the lock are read again first, and NotOwner thrown, moving nothing, when it no
+ * longer holds the service (abortRollout answers notHolding). When the mark could not be stored (the store failed),
  * the running executions say who holds the service, as they do for on-alarm without the store: traffic is moved
  * only when the rollout's execution is the newest running one of its service and has not promoted; otherwise
  * NotOwner is thrown, naming why, and nothing is moved.
@@ -122,14 +133,24 @@ export function stableAfterAbort(
   deps: {
     router: TrafficRouter;
     clock: Clock;
-    store: Pick<RolloutStore, 'updateRollout'>;
+    store: Pick<RolloutStore, 'updateRollout' | 'getRollout' | 'getLock'>;
     executions: Executions;
   },
   record: Pick<RolloutRecord, 'rolloutId' | 'service'>,
   route: Route,
 ): (marked: boolean) => Promise<void> {
   return async (marked) => {
-    if (!marked) {
+    if (marked) {
+      // Unreadable now: the mark was stored a moment ago while it held the service, and stable does not wait.
+      const now = await ownership(deps.store, record).catch(() => undefined);
+      const holder = now?.lock?.rolloutId;
+      if (now && !holdsService(now.record, holder))
+        throw new NotOwnerError(
+          record.service,
+          holder,
+          `${notHoldingReason(record, { record: now.record, holder })} since the abort was marked: no traffic was moved`,
+        );
+    } else {
       const holder = await executionHolding(deps.executions, record.service);
       if (holder !== record.rolloutId)
         throw new NotOwnerError(

@@ -1,5 +1,5 @@
 /** Whether a task still owns its rollout, and handing a service's lock over to the rollout waiting for it. */
-import { ErrorName, NotOwnerError, RolloutAbortedError } from '../../core/errors';
+import { ErrorName, LockHeldError, NotOwnerError, RolloutAbortedError } from '../../core/errors';
 import type { RolloutDoc, RolloutRecord, RolloutStatus, ServiceLock } from '../../core/rollout';
 import { TERMINAL_STATUSES } from '../../core/rollout';
 import type { Clock, Executions, Log, RolloutStore } from '../../ports';
@@ -108,6 +108,11 @@ export async function startRolloutExecution(
 ): Promise<{ executionArn: string; alreadyStarted: boolean }> {
   const now = deps.clock.now().toISOString();
   if (!(await deps.store.getRollout(doc.rolloutId))) {
+    // The lock renewed before the record is written: a newer push that read no record here and judged the lock
+    // stale releases it only as it read it, so it cannot take it from a holder that starts now; a lock already
+    // taken that way is not this rollout's any more, and nothing starts.
+    if (!(await deps.store.renewLock(doc.service, doc.rolloutId, deps.clock.now())))
+      throw new LockHeldError(doc.service, (await deps.store.getLock(doc.service))?.rolloutId ?? '(nobody)');
     await deps.store.putRollout({
       rolloutId: doc.rolloutId,
       service: doc.service,

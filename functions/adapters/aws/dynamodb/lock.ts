@@ -41,19 +41,7 @@ export async function setPending(
   holder: string,
   pending: RolloutDoc,
 ): Promise<void> {
-  const set = await t.sendIf('UpdateItem', () =>
-    t.doc.send(
-      new UpdateCommand({
-        TableName: t.name,
-        Key: { pk: servicePk(service), sk: LOCK },
-        UpdateExpression: 'SET #pending = :pending',
-        ConditionExpression: '#rolloutId = :holder',
-        ExpressionAttributeNames: { '#pending': 'pending', '#rolloutId': 'rolloutId' },
-        ExpressionAttributeValues: { ':pending': plain(pending), ':holder': holder },
-      }),
-    ),
-  );
-  if (!set) {
+  if (!(await heldLockWrite(t, service, holder, 'pending', plain(pending)))) {
     const lock = await getLock(t, service);
     throw new LockHeldError(service, lock?.rolloutId ?? '(nobody)');
   }
@@ -106,4 +94,38 @@ export async function releaseLock(
     // A pending rollout arrived (or the lock changed hands) between the read and the write: look again.
   }
   throw new TransientError(`the lock of ${service} kept changing while ${rolloutId} tried to release it`);
+}
+
+/** acquiredAt set to `at` while `rolloutId` holds the lock. */
+export const renewLock = (t: Table, service: string, rolloutId: string, at: Date): Promise<boolean> =>
+  heldLockWrite(t, service, rolloutId, 'acquiredAt', at.toISOString());
+
+/** The lock deleted only while `holder` holds it since `acquiredAt` (pending or not). */
+export const releaseStaleLock = (t: Table, service: string, holder: string, acquiredAt: string) =>
+  heldLockWrite(t, service, holder, 'acquiredAt', acquiredAt, true);
+
+/**
+ * A conditional write on the service's lock while `holder` holds it (DynamoDB checks and writes as one): `field`
+ * set to `value`, or (`remove`) the lock deleted while `field` is still `value`. False, writing nothing, otherwise.
+ */
+function heldLockWrite(
+  t: Table,
+  service: string,
+  holder: string,
+  field: string,
+  value: unknown,
+  remove = false,
+): Promise<boolean> {
+  const input = {
+    TableName: t.name,
+    Key: { pk: servicePk(service), sk: LOCK },
+    ConditionExpression: `#rolloutId = :holder${remove ? ` AND #${field} = :${field}` : ''}`,
+    ExpressionAttributeNames: { [`#${field}`]: field, '#rolloutId': 'rolloutId' },
+    ExpressionAttributeValues: { [`:${field}`]: value, ':holder': holder },
+  };
+  return remove
+    ? t.sendIf('DeleteItem', () => t.doc.send(new DeleteCommand(input)))
+    : t.sendIf('UpdateItem', () =>
+        t.doc.send(new UpdateCommand({ ...input, UpdateExpression: `SET #${field} = :${field}` })),
+      );
 }

@@ -63,7 +63,7 @@ export async function clearWait(t: Table, rolloutId: string, token: string): Pro
  * terminal: every rollout writes its terminal status before it lets its lock go (lib/rollback.ts, promote.ts,
  * lib/ownership.ts), so a status still live at the write means the lock read before it was still its own. A
  * failed condition (DynamoDB API Reference, UpdateItem, ConditionExpression: nothing is written) is answered with
- * what was found.
+ * the record and the lock read again after it.
  */
 export async function markAborted(
   t: Table,
@@ -84,5 +84,9 @@ export async function markAborted(
     { ':abort': { reason, message, at: at.toISOString() }, ...live },
     `#status IN (${Object.keys(live).join(', ')})`,
   );
-  return record ? { holds: true, record } : { holds: false, record: await getRollout(t, rolloutId), holder };
+  if (record) return { holds: true, record };
+  // The rollout ended between the lock read and the write (a terminal status is written before the lock is let go):
+  // the answer is the record and the lock as they are now, not the holder read before.
+  const now = await getRollout(t, rolloutId);
+  return { holds: false, record: now, holder: now && (await getLock(t, now.service))?.rolloutId };
 }
