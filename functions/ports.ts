@@ -9,6 +9,7 @@ import type { AbortReason } from './core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from './core/history';
 import type { HookOutcome, HookRequest } from './core/hooks';
 import type { AlarmState, MetricWindow, Verdict } from './core/judge';
+import type { JudgedPeriods } from './core/late-metrics';
 import type { NotificationEvent } from './core/notification';
 import type { AcceptedPush, SeenImage } from './core/pushes';
 import type {
@@ -208,12 +209,16 @@ export interface StateChangeBus {
 export type HistoryStore = Pick<RolloutStore, 'getRollout' | 'appendHistory'>;
 /** The part of the store notify uses: its record, history, and the pause incidents PagerDuty has not resolved. */
 export type NotifyStore = HistoryStore & Pick<RolloutStore, 'updateRollout'>;
-/** The part of the store a task that moves a step's traffic uses: ownership, the record, history (set-weight). */
-export type StepStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'updateRollout'>;
+/**
+ * The part of the store a task that moves a step's traffic uses: ownership, the record, history, and clearing the
+ * judged periods when a step starts again (set-weight).
+ */
+export type StepStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'updateRollout' | 'clearJudgedPeriods'>;
 /** The part of the store the approval page uses: the record and its history, the wait, the pause. */
 export type DecisionStore = HistoryStore & Pick<RolloutStore, 'history' | 'clearWait' | 'setPause'>;
-/** The part of the store analyze uses: a step's, and the wait it ends when traffic drifted. */
-export type AnalysisStore = StepStore & Pick<RolloutStore, 'clearWait'>;
+/** The part of the store analyze uses: a step's, the wait it ends when traffic drifted, the periods it judged. */
+export type AnalysisStore = StepStore &
+  Pick<RolloutStore, 'clearWait' | 'getJudgedPeriods' | 'putJudgedPeriods'>;
 /** The part of the store a task that holds a wait uses: ownership, the wait token, history (request-approval). */
 export type WaitStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'setWait'>;
 
@@ -262,6 +267,16 @@ export interface RolloutStore {
     expected: 'none' | 'operator',
     at: string,
   ): Promise<RolloutRecord | undefined>;
+  /**
+   * The periods the rollout's last analysis judged (core/late-metrics.ts), kept apart from the record: only analyze
+   * reads and writes them. Undefined when none are stored (a record written by an earlier release may still carry
+   * them as its `judgedPeriods`).
+   */
+  getJudgedPeriods(rolloutId: string): Promise<JudgedPeriods | undefined>;
+  /** Store the periods an analysis judged, replacing the previous analysis's. */
+  putJudgedPeriods(rolloutId: string, periods: JudgedPeriods): Promise<void>;
+  /** Forget the judged periods (a no-op when there are none). */
+  clearJudgedPeriods(rolloutId: string): Promise<void>;
   /** Records whose status is not terminal. */
   listActive(): Promise<RolloutRecord[]>;
   listByService(service: string, limit: number): Promise<RolloutRecord[]>;

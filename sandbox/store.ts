@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { AwsCaller } from '../functions/adapters/aws/sdk';
 import { type AbortReason, LockHeldError } from '../functions/core/errors';
 import { type HistoryEntry, readHistoryEntry, type StoredHistoryEntry } from '../functions/core/history';
+import type { JudgedPeriods } from '../functions/core/late-metrics';
 import type { AcceptedPush, SeenImage } from '../functions/core/pushes';
 import {
   holdsService,
@@ -38,6 +39,8 @@ function storable<T>(value: T, what: string): T {
 export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
   private readonly locks = new Map<string, ServiceLock>();
   private readonly rollouts = new Map<string, RolloutRecord>();
+  /** The judged periods, apart from the records as the table keeps them (an item of their own). */
+  private readonly periods = new Map<string, JudgedPeriods>();
   private readonly histories = new Map<string, HistoryEntry[]>();
   private readonly quarantined = new Map<string, string>();
   private readonly serving = new Map<string, string>();
@@ -134,6 +137,18 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
     const holds = expected === 'none' ? !record.paused : record.paused?.cause === 'operator';
     if (!holds) return undefined;
     return this.updateRollout(rolloutId, { paused, updatedAt: at });
+  }
+
+  async getJudgedPeriods(rolloutId: string): Promise<JudgedPeriods | undefined> {
+    return clone(this.periods.get(rolloutId));
+  }
+
+  async putJudgedPeriods(rolloutId: string, periods: JudgedPeriods): Promise<void> {
+    this.periods.set(rolloutId, storable(periods, 'judged periods'));
+  }
+
+  async clearJudgedPeriods(rolloutId: string): Promise<void> {
+    this.periods.delete(rolloutId);
   }
 
   async listActive(): Promise<RolloutRecord[]> {
@@ -302,6 +317,9 @@ const STORE_METHODS = new Map<string, string>(
     clearWait: 'UpdateItem',
     markAborted: 'UpdateItem',
     setPause: 'UpdateItem',
+    getJudgedPeriods: 'GetItem',
+    putJudgedPeriods: 'PutItem',
+    clearJudgedPeriods: 'DeleteItem',
     appendHistory: 'PutItem',
     history: 'Query',
     quarantine: 'PutItem',

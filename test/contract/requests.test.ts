@@ -811,6 +811,30 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'DynamoDB: the periods an analysis judged in their own item: stored, read, cleared',
+    covers: ['DynamoDB PutItem', 'DynamoDB GetItem', 'DynamoDB DeleteItem'],
+    run: async () => {
+      const periods = {
+        alb: { start: record.createdAt, periodSeconds: 60, canary: [120, 118], baseline: [2280, 2301] },
+        custom: {
+          orders: {
+            start: record.createdAt,
+            periodSeconds: 60,
+            series: { good: { canary: [9, null], baseline: [171, 170] } },
+          },
+        },
+      };
+      mocks.doc.onAnyCommand().resolves({});
+      mocks.doc
+        .on(GetCommand)
+        .resolves({ Item: { pk: `ROLLOUT#${rollout.rolloutId}`, sk: 'PERIODS', periods } });
+      const store = new DynamoRolloutStore(clients.doc, 'canary-rollouts', noWait);
+      await store.putJudgedPeriods(rollout.rolloutId, periods);
+      expect(await store.getJudgedPeriods(rollout.rolloutId)).toEqual(periods);
+      await store.clearJudgedPeriods(rollout.rolloutId);
+    },
+  },
+  {
     name: 'EventBridge: rollout state changes on the controller’s bus, the failed entry sent again',
     covers: ['EventBridge PutEvents'],
     run: async () => {

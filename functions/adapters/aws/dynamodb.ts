@@ -6,6 +6,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AbortReason } from '../../core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from '../../core/history';
+import type { JudgedPeriods } from '../../core/late-metrics';
 import type { AcceptedPush, SeenImage } from '../../core/pushes';
 import type { PauseMark, RolloutDoc, RolloutRecord, ServiceLock, WaitToken } from '../../core/rollout';
 import type {
@@ -21,6 +22,7 @@ import type {
 } from '../../ports';
 import * as history from './dynamodb/history';
 import * as lock from './dynamodb/lock';
+import * as periods from './dynamodb/periods';
 import * as pushes from './dynamodb/pushes';
 import * as quarantine from './dynamodb/quarantine';
 import * as records from './dynamodb/records';
@@ -83,6 +85,15 @@ export class DynamoRolloutStore implements RolloutStore {
     at: string,
   ): Promise<RolloutRecord | undefined> {
     return records.setPause(this.table, rolloutId, paused, expected, at);
+  }
+  getJudgedPeriods(rolloutId: string): Promise<JudgedPeriods | undefined> {
+    return periods.getJudgedPeriods(this.table, rolloutId);
+  }
+  putJudgedPeriods(rolloutId: string, judged: JudgedPeriods): Promise<void> {
+    return periods.putJudgedPeriods(this.table, rolloutId, judged);
+  }
+  clearJudgedPeriods(rolloutId: string): Promise<void> {
+    return periods.clearJudgedPeriods(this.table, rolloutId);
   }
   listActive(): Promise<RolloutRecord[]> {
     return records.listActive(this.table);
@@ -164,16 +175,20 @@ export function dynamoWaitStore(
   };
 }
 
-/** A step's parts: ownership, the record's updates, history. */
+/** A step's parts: ownership, the record's updates, history, the judged periods cleared. */
 function stepParts(table: Table): StepStore {
   return {
     ...historyParts(table),
     getLock: (service) => lock.getLock(table, service),
     updateRollout: (rolloutId, patch) => records.updateRollout(table, rolloutId, patch),
+    clearJudgedPeriods: (rolloutId) => periods.clearJudgedPeriods(table, rolloutId),
   };
 }
 
-/** The store of a task that moves a step's traffic (set-weight): ownership, the record's updates, history. */
+/**
+ * The store of a task that moves a step's traffic (set-weight): ownership, the record's updates, history, the
+ * judged periods cleared.
+ */
 export function dynamoStepStore(
   doc: DynamoDBDocumentClient,
   tableName: string,
@@ -197,7 +212,7 @@ export function dynamoDecisionStore(
   };
 }
 
-/** The store of analyze: a step's parts and the wait it ends when traffic drifted. */
+/** The store of analyze: a step's parts, the wait it ends when traffic drifted, the periods it judged. */
 export function dynamoAnalysisStore(
   doc: DynamoDBDocumentClient,
   tableName: string,
@@ -207,5 +222,7 @@ export function dynamoAnalysisStore(
   return {
     ...stepParts(table),
     clearWait: (rolloutId, token) => waits.clearWait(table, rolloutId, token),
+    getJudgedPeriods: (rolloutId) => periods.getJudgedPeriods(table, rolloutId),
+    putJudgedPeriods: (rolloutId, judged) => periods.putJudgedPeriods(table, rolloutId, judged),
   };
 }
