@@ -209,10 +209,7 @@ export interface StateChangeBus {
 export type HistoryStore = Pick<RolloutStore, 'getRollout' | 'appendHistory'>;
 /** The part of the store notify uses: its record, history, and the pause incidents PagerDuty has not resolved. */
 export type NotifyStore = HistoryStore & Pick<RolloutStore, 'updateRollout'>;
-/**
- * The part of the store a task that moves a step's traffic uses: ownership, the record, history, and clearing the
- * judged periods when a step starts again (set-weight).
- */
+/** The part of the store a task that moves a step's traffic uses: ownership, the record, history (set-weight). */
 export type StepStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'updateRollout' | 'clearJudgedPeriods'>;
 /** The part of the store the approval page uses: the record and its history, the wait, the pause. */
 export type DecisionStore = HistoryStore & Pick<RolloutStore, 'history' | 'clearWait' | 'setPause'>;
@@ -268,14 +265,11 @@ export interface RolloutStore {
     at: string,
   ): Promise<RolloutRecord | undefined>;
   /**
-   * The periods the rollout's last analysis judged (core/late-metrics.ts), kept apart from the record: only analyze
-   * reads and writes them. Undefined when none are stored (a record written by an earlier release may still carry
-   * them as its `judgedPeriods`).
+   * The periods the last analysis judged (core/late-metrics.ts), apart from the record; undefined when none are
+   * stored (a record an earlier release wrote may carry them as `judgedPeriods`). Put replaces; clear may find none.
    */
   getJudgedPeriods(rolloutId: string): Promise<JudgedPeriods | undefined>;
-  /** Store the periods an analysis judged, replacing the previous analysis's. */
   putJudgedPeriods(rolloutId: string, periods: JudgedPeriods): Promise<void>;
-  /** Forget the judged periods (a no-op when there are none). */
   clearJudgedPeriods(rolloutId: string): Promise<void>;
   /** Records whose status is not terminal. */
   listActive(): Promise<RolloutRecord[]>;
