@@ -113,6 +113,7 @@ const STORE_READS = {
   getRollout: 'GetItem',
   isQuarantined: 'GetItem',
   getServingTargetGroup: 'GetItem',
+  getJudgedPeriods: 'GetItem',
   listActive: 'Query',
   listByService: 'Query',
   history: 'Query',
@@ -133,7 +134,11 @@ const STORE_WRITES = {
   quarantine: 'PutItem',
   releaseQuarantine: 'DeleteItem',
   setServingTargetGroup: 'PutItem',
+  putJudgedPeriods: 'PutItem',
+  clearJudgedPeriods: 'DeleteItem',
 } as const;
+/** Every method of the store, each a read or a write above: a method left out of both does not compile. */
+const STORE_CALLS = { ...STORE_READS, ...STORE_WRITES } satisfies Record<keyof RolloutStore, string>;
 
 export function countedStore(store: RolloutStore, calls: ApiCalls): RolloutStore {
   const count: Partial<Record<keyof RolloutStore, (args: unknown[], result: unknown) => void>> = {};
@@ -149,10 +154,7 @@ export function countedStore(store: RolloutStore, calls: ApiCalls): RolloutStore
       calls.record(`dynamodb:${op}`);
       calls.record('dynamodb:writes', Math.max(1, Math.ceil(bytes(args) / KB)));
     };
-  return replayed(counted(store, count), calls, 'dynamodb', [
-    ...Object.keys(STORE_READS),
-    ...Object.keys(STORE_WRITES),
-  ]);
+  return replayed(counted(store, count), calls, 'dynamodb', Object.keys(STORE_CALLS));
 }
 
 /** Hands each call of `methods` to the service's replay (if any) as it is made, its arguments as they were. */
