@@ -5,7 +5,8 @@
  * SDK client (DynamoDB and ELBv2 in the benchmark, sandbox/sdk-backed.ts; Route 53, CloudWatch GetMetricData),
  * each request is counted at the client's send. Production code is untouched.
  */
-import type { Executions, RolloutStore, TrafficRouter } from '../functions/ports';
+import type { Executions, TrafficRouter } from '../functions/ports';
+import type { WorldStore } from './store';
 
 /** A request count and, for DynamoDB, the capacity units it consumed. */
 interface Call {
@@ -138,18 +139,18 @@ const STORE_WRITES = {
   clearJudgedPeriods: 'DeleteItem',
 } as const;
 /** Every method of the store, each a read or a write above: a method left out of both does not compile. */
-const STORE_CALLS = { ...STORE_READS, ...STORE_WRITES } satisfies Record<keyof RolloutStore, string>;
+const STORE_CALLS = { ...STORE_READS, ...STORE_WRITES } satisfies Record<keyof WorldStore, string>;
 
-export function countedStore(store: RolloutStore, calls: ApiCalls): RolloutStore {
-  const count: Partial<Record<keyof RolloutStore, (args: unknown[], result: unknown) => void>> = {};
+export function countedStore(store: WorldStore, calls: ApiCalls): WorldStore {
+  const count: Partial<Record<keyof WorldStore, (args: unknown[], result: unknown) => void>> = {};
   for (const [method, op] of Object.entries(STORE_READS))
-    count[method as keyof RolloutStore] = (_args, result) => {
+    count[method as keyof WorldStore] = (_args, result) => {
       if (calls.replays.has('dynamodb')) return;
       calls.record(`dynamodb:${op}`);
       calls.record('dynamodb:reads', Math.max(1, Math.ceil(bytes(result) / (4 * KB))));
     };
   for (const [method, op] of Object.entries(STORE_WRITES))
-    count[method as keyof RolloutStore] = (args) => {
+    count[method as keyof WorldStore] = (args) => {
       if (calls.replays.has('dynamodb')) return;
       calls.record(`dynamodb:${op}`);
       calls.record('dynamodb:writes', Math.max(1, Math.ceil(bytes(args) / KB)));

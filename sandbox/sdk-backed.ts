@@ -25,15 +25,17 @@ import {
   BY_SERVICE_INDEX,
   DOCUMENT_OPTIONS,
   DynamoRolloutStore,
+  dynamoJudgedPeriods,
   ROLLOUT_TABLE_SCHEMA,
 } from '../functions/adapters/aws/dynamodb';
 import { SDK_CLIENT_CONFIG } from '../functions/adapters/aws/sdk';
-import type { RolloutStore, TrafficRouter } from '../functions/ports';
+import type { TrafficRouter } from '../functions/ports';
 import type { ApiCalls } from './api-calls';
 import { type IndexKeys, type Item, itemSize, readUnits, writeRequestUnits } from './dynamodb-capacity';
 import { LocalElbv2 } from './elbv2';
 import { LocalLoadBalancer } from './load-balancer';
 import { LocalRoute53 } from './route53';
+import type { WorldStore } from './store';
 import type { World } from './world';
 import { createRoutes } from './world-routes';
 
@@ -177,7 +179,7 @@ function meterCapacity(client: DynamoDBClient, meter: CapacityMeter, sent: Dynam
 }
 
 export interface SdkBacked {
-  store: RolloutStore;
+  store: WorldStore;
   router: TrafficRouter;
   elbv2: LocalElbv2;
   /** The store's DynamoDB requests as its client sent them, and the operations dynalite received from it. */
@@ -252,7 +254,11 @@ export async function backWithSdk(world: World): Promise<SdkBacked> {
   countSends(raw, world.calls, 'dynamodb', at);
   meterCapacity(raw, new CapacityMeter(accounting, world.calls, at), dynamodb.sent);
   const retry = { retry: { sleep: (ms: number) => world.clock.sleep(ms) } };
-  const store = new DynamoRolloutStore(DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS), TABLE, retry);
+  const doc = DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS);
+  const store = Object.assign(
+    new DynamoRolloutStore(doc, TABLE, retry),
+    dynamoJudgedPeriods(doc, TABLE, retry),
+  );
 
   // A copy of the world's load balancer, as no rollout has touched it: the replayed writes change the copy.
   const lb = new LocalLoadBalancer(0);

@@ -15,7 +15,10 @@ import {
   type WaitToken,
 } from '../functions/core/rollout';
 import { unstorablePaths } from '../functions/core/stats/storable';
-import type { AbortMark, HistoryPage, RolloutStore } from '../functions/ports';
+import type { AbortMark, HistoryPage, JudgedPeriodsStore, RolloutStore } from '../functions/ports';
+
+/** Every part of the store the tasks take: the rollout store and analyze's judged periods. */
+export type WorldStore = RolloutStore & JudgedPeriodsStore;
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -36,7 +39,7 @@ function storable<T>(value: T, what: string): T {
  * own token). Every read returns a
  * copy, so a task cannot change state without writing it. Emits `history` for the sandbox's progress output.
  */
-export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
+export class InMemoryRolloutStore extends EventEmitter implements WorldStore {
   private readonly locks = new Map<string, ServiceLock>();
   private readonly rollouts = new Map<string, RolloutRecord>();
   /** The judged periods, apart from the records as the table keeps them (an item of their own). */
@@ -283,7 +286,7 @@ export class StoreOutage {
 }
 
 /** The store as the tasks see it: every port call goes through the outage switch first. */
-export function storeWithOutage(store: RolloutStore, outage: StoreOutage): RolloutStore {
+export function storeWithOutage(store: WorldStore, outage: StoreOutage): WorldStore {
   return new Proxy(store, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
@@ -327,5 +330,5 @@ const STORE_METHODS = new Map<string, string>(
     releaseQuarantine: 'DeleteItem',
     getServingTargetGroup: 'GetItem',
     setServingTargetGroup: 'PutItem',
-  } satisfies Record<keyof RolloutStore, string>),
+  } satisfies Record<keyof WorldStore, string>),
 );

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DOCUMENT_OPTIONS,
   DynamoRolloutStore,
+  dynamoJudgedPeriods,
   ROLLOUT_TABLE_SCHEMA,
 } from '../../functions/adapters/aws/dynamodb';
 import { customMetrics } from '../../functions/core/custom-metrics';
@@ -94,11 +95,12 @@ describe('DynamoRolloutStore: the numbers of an analysis', () => {
       updatedAt: at(0),
     });
 
-    await store.putJudgedPeriods(rolloutId, judgedPeriods);
+    const judged = dynamoJudgedPeriods(DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS), TABLE);
+    await judged.putJudgedPeriods(rolloutId, judgedPeriods);
     await store.updateRollout(rolloutId, { lastVerdict: verdict, updatedAt: at(MINUTES) });
 
     const back = await store.getRollout(rolloutId);
-    const periods = await store.getJudgedPeriods(rolloutId);
+    const periods = await judged.getJudgedPeriods(rolloutId);
     expect(back?.lastVerdict).toEqual(verdict);
     expect(periods).toEqual(judgedPeriods);
     const errors = back?.lastVerdict?.metrics.find((m) => m.metric === 'errorRate');

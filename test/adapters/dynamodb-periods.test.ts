@@ -17,12 +17,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   DOCUMENT_OPTIONS,
   DynamoRolloutStore,
+  dynamoJudgedPeriods,
   ROLLOUT_TABLE_SCHEMA,
 } from '../../functions/adapters/aws/dynamodb';
 import type { JudgedPeriods } from '../../functions/core/late-metrics';
-import type { RolloutStore } from '../../functions/ports';
 import { type Item, itemSize, writeRequestUnits } from '../../sandbox/dynamodb-capacity';
-import { InMemoryRolloutStore } from '../../sandbox/store';
+import { InMemoryRolloutStore, type WorldStore } from '../../sandbox/store';
 import { analyzeLarge, LARGEST, putLargeRollout, TYPICAL } from '../helpers/large-analysis';
 import { fastRetry } from './helpers';
 
@@ -30,7 +30,8 @@ const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
 let raw: DynamoDBClient;
 let tableName: string;
 let tables = 0;
-let store: DynamoRolloutStore;
+/** The table's store with the judged periods beside it, as the benchmark's replay has them. */
+let store: WorldStore;
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,9 +53,12 @@ beforeEach(async () => {
   await raw.send(new CreateTableCommand({ TableName: tableName, ...ROLLOUT_TABLE_SCHEMA }));
   while ((await raw.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE')
     await new Promise((resolve) => setTimeout(resolve, 5));
-  store = new DynamoRolloutStore(DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS), tableName, {
-    retry: fastRetry().retry,
-  });
+  const doc = DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS);
+  const options = { retry: fastRetry().retry };
+  store = Object.assign(
+    new DynamoRolloutStore(doc, tableName, options),
+    dynamoJudgedPeriods(doc, tableName, options),
+  );
 });
 
 afterEach(async () => {
@@ -76,8 +80,8 @@ async function rawItem(rolloutId: string, sk: string): Promise<Item | undefined>
 const minute = (i: number) => new Date(Date.parse('2025-03-14T09:30:00Z') + i * 60_000).toISOString();
 
 describe.each([
-  ['DynamoRolloutStore', () => store as RolloutStore],
-  ['the sandbox store', () => new InMemoryRolloutStore() as RolloutStore],
+  ['DynamoRolloutStore', () => store],
+  ['the sandbox store', () => new InMemoryRolloutStore() as WorldStore],
 ])('%s: the judged periods', (_name, storeOf) => {
   const judged = (canary: number[]): JudgedPeriods => ({
     alb: { start: minute(0), periodSeconds: 60, canary, baseline: canary.map((c) => c * 10) },

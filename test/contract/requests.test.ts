@@ -77,7 +77,11 @@ import { CloudWatchMetricSource } from '../../functions/adapters/aws/cloudwatch'
 import { CloudWatchAlarmSource } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { configItems, DynamoServiceCatalog } from '../../functions/adapters/aws/config-catalog';
 import { ConfigPublisher } from '../../functions/adapters/aws/config-publisher';
-import { DOCUMENT_OPTIONS, DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
+import {
+  DOCUMENT_OPTIONS,
+  DynamoRolloutStore,
+  dynamoAnalysisStore,
+} from '../../functions/adapters/aws/dynamodb';
 import { EcsDeployer } from '../../functions/adapters/aws/ecs';
 import { EventBridgeStateChanges } from '../../functions/adapters/aws/eventbridge';
 import { AwsHookCaller } from '../../functions/adapters/aws/hooks';
@@ -828,7 +832,7 @@ const CASES: Case[] = [
       mocks.doc
         .on(GetCommand)
         .resolves({ Item: { pk: `ROLLOUT#${rollout.rolloutId}`, sk: 'PERIODS', periods } });
-      const store = new DynamoRolloutStore(clients.doc, 'canary-rollouts', noWait);
+      const store = dynamoAnalysisStore(clients.doc, 'canary-rollouts', noWait);
       await store.putJudgedPeriods(rollout.rolloutId, periods);
       expect(await store.getJudgedPeriods(rollout.rolloutId)).toEqual(periods);
       await store.clearJudgedPeriods(rollout.rolloutId);

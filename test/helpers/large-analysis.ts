@@ -1,6 +1,6 @@
 /**
  * Analyses of a typical and of the largest rollout the controller stores, run through the real analyze task against
- * any RolloutStore: the largest has 20 configured custom metrics beside the ECS deployer's two, X-Ray on, 20 gating
+ * the sandbox's or the table's store: the largest has 20 configured custom metrics beside the ECS deployer's two, X-Ray on, 20 gating
  * alarms and more than a day of minutes since the canary started (core/late-metrics.ts keeps a day), every value
  * with the nine significant digits the late-metric check keeps; the typical one has the default config (the ECS
  * metrics, two alarms) and half an hour of minutes.
@@ -10,8 +10,9 @@ import type { ServiceConfig } from '../../functions/core/config';
 import type { MetricWindow, PeriodStats } from '../../functions/core/judge';
 import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
 import type { CustomSeries } from '../../functions/core/verdict';
-import type { Clock, MetricSource, RolloutStore } from '../../functions/ports';
+import type { Clock, MetricSource } from '../../functions/ports';
 import { makeAnalyze } from '../../functions/tasks/analyze';
+import type { WorldStore } from '../../sandbox/store';
 import { IMAGE_TAG, ROUTE, rolloutDocFor, SERVICE, validParsedConfig } from './config';
 
 const START = Date.parse('2025-03-14T09:30:00Z');
@@ -96,7 +97,7 @@ function windowOf({ config, minutes }: AnalysisSize, query: { from: Date; to: Da
 
 /** The rollout's record, with the lock its rollout holds, as set-weight left it for the first analysis. */
 export async function putLargeRollout(
-  store: RolloutStore,
+  store: WorldStore,
   size: AnalysisSize,
   extra: Partial<RolloutRecord> = {},
 ): Promise<RolloutDoc> {
@@ -127,7 +128,7 @@ export async function putLargeRollout(
 
 /** One analysis of the rollout's first step, its window ending `minutes` after the canary started. */
 export async function analyzeLarge(
-  store: RolloutStore,
+  store: WorldStore,
   size: AnalysisSize,
   rollout: RolloutDoc,
 ): Promise<void> {

@@ -6,7 +6,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AbortReason } from '../../core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from '../../core/history';
-import type { JudgedPeriods } from '../../core/late-metrics';
 import type { AcceptedPush, SeenImage } from '../../core/pushes';
 import type { PauseMark, RolloutDoc, RolloutRecord, ServiceLock, WaitToken } from '../../core/rollout';
 import type {
@@ -15,6 +14,7 @@ import type {
   DecisionStore,
   HistoryPage,
   HistoryStore,
+  JudgedPeriodsStore,
   NotifyStore,
   RolloutStore,
   StepStore,
@@ -85,15 +85,6 @@ export class DynamoRolloutStore implements RolloutStore {
     at: string,
   ): Promise<RolloutRecord | undefined> {
     return records.setPause(this.table, rolloutId, paused, expected, at);
-  }
-  getJudgedPeriods(rolloutId: string): Promise<JudgedPeriods | undefined> {
-    return periods.getJudgedPeriods(this.table, rolloutId);
-  }
-  putJudgedPeriods(rolloutId: string, judged: JudgedPeriods): Promise<void> {
-    return periods.putJudgedPeriods(this.table, rolloutId, judged);
-  }
-  clearJudgedPeriods(rolloutId: string): Promise<void> {
-    return periods.clearJudgedPeriods(this.table, rolloutId);
   }
   listActive(): Promise<RolloutRecord[]> {
     return records.listActive(this.table);
@@ -212,6 +203,27 @@ export function dynamoDecisionStore(
   };
 }
 
+/**
+ * The judged periods (dynamodb/periods.ts), analyze's alone: in the parts of analyze and set-weight below, not in
+ * DynamoRolloutStore, whose every method the bundles that take it carry.
+ */
+function periodsParts(table: Table): JudgedPeriodsStore {
+  return {
+    getJudgedPeriods: (rolloutId) => periods.getJudgedPeriods(table, rolloutId),
+    putJudgedPeriods: (rolloutId, judged) => periods.putJudgedPeriods(table, rolloutId, judged),
+    clearJudgedPeriods: (rolloutId) => periods.clearJudgedPeriods(table, rolloutId),
+  };
+}
+
+/** The judged periods over the table, beside a DynamoRolloutStore (the sandbox's benchmark, tests). */
+export function dynamoJudgedPeriods(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: AdapterOptions = {},
+): JudgedPeriodsStore {
+  return periodsParts(new Table(doc, tableName, options));
+}
+
 /** The store of analyze: a step's parts, the wait it ends when traffic drifted, the periods it judged. */
 export function dynamoAnalysisStore(
   doc: DynamoDBDocumentClient,
@@ -221,8 +233,7 @@ export function dynamoAnalysisStore(
   const table = new Table(doc, tableName, options);
   return {
     ...stepParts(table),
+    ...periodsParts(table),
     clearWait: (rolloutId, token) => waits.clearWait(table, rolloutId, token),
-    getJudgedPeriods: (rolloutId) => periods.getJudgedPeriods(table, rolloutId),
-    putJudgedPeriods: (rolloutId, judged) => periods.putJudgedPeriods(table, rolloutId, judged),
   };
 }
