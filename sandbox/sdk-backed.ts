@@ -46,6 +46,12 @@ const INDEXES: IndexKeys[] = [
   { name: ACTIVE_INDEX, keys: ['activePk', 'activeSk'] },
   { name: BY_SERVICE_INDEX, keys: ['servicePk', 'serviceSk'] },
 ];
+/**
+ * The units of one request again, under `dynamodb:units <item> <operation>`: the item is what the key's sort key
+ * names before any `#` (RECORD, PERIODS, LOCK, HISTORY…), or the index a query reads.
+ */
+const unitsApi = (operation: string, input: Record<string, unknown>, key: Item | undefined) =>
+  `dynamodb:units ${input.IndexName ?? String((key?.sk as { S?: string } | undefined)?.S ?? 'table').split('#')[0]} ${operation}`;
 /** Marks the requests the accounting makes itself (reading an item an update made): never counted. */
 const ACCOUNTING_HEADER = 'x-sandbox-accounting';
 
@@ -107,7 +113,9 @@ class CapacityMeter {
     const out = result.output as { Item?: Item; Items?: Item[] };
     const bytes =
       operation === 'GetItem' ? itemSize(out.Item) : (out.Items ?? []).reduce((s, i) => s + itemSize(i), 0);
-    this.calls.record('dynamodb:reads', readUnits(bytes, input.ConsistentRead === true), this.at());
+    const units = readUnits(bytes, input.ConsistentRead === true);
+    this.calls.record('dynamodb:reads', units, this.at());
+    this.calls.record(unitsApi(operation, input, input.Key as Item | undefined), units, this.at());
     return result;
   }
 
@@ -130,20 +138,16 @@ class CapacityMeter {
                 ? returned
                 : await this.item(table, key);
         this.items.set(id, after);
-        this.calls.record(
-          'dynamodb:writes',
-          writeRequestUnits({ before, after, conditionFailed: false }, INDEXES),
-          this.at(),
-        );
+        const units = writeRequestUnits({ before, after, conditionFailed: false }, INDEXES);
+        this.calls.record('dynamodb:writes', units, this.at());
+        this.calls.record(unitsApi(operation, input, key), units, this.at());
         return result;
       } catch (error) {
         if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
           const attempted = operation === 'PutItem' ? written : undefined;
-          this.calls.record(
-            'dynamodb:writes',
-            writeRequestUnits({ before, after: attempted, conditionFailed: true }, INDEXES),
-            this.at(),
-          );
+          const units = writeRequestUnits({ before, after: attempted, conditionFailed: true }, INDEXES);
+          this.calls.record('dynamodb:writes', units, this.at());
+          this.calls.record(unitsApi(operation, input, key), units, this.at());
         }
         throw error;
       }
