@@ -1,7 +1,7 @@
 /**
  * The periods the last analysis judged (core/late-metrics.ts), in an item of their own beside the rollout record:
- * up to ~90 KB that only analyze reads, kept out of the record so that the record's many small updates do not
- * rewrite them, and out of both indexes (the item has none of their key attributes).
+ * up to ~80 KB that only analyze reads and writes (a retried step's set-weight deletes them), kept out of the record
+ * so that its many small updates do not rewrite them, and out of both indexes (no index key attribute).
  */
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { JudgedPeriods } from '../../../core/late-metrics';
