@@ -180,11 +180,22 @@ export async function concurrencyBench(args: string[]): Promise<void> {
       .map((api) => [api, world.calls.total(api)]),
   );
 
+  // Where the DynamoDB units go: per item and request, the most first.
+  const dynamodbUnits = world.calls
+    .apis()
+    .filter((api) => api.startsWith('dynamodb:units '))
+    .map((api) => ({
+      item: api.slice('dynamodb:units '.length),
+      requests: world.calls.total(api),
+      units: world.calls.total(api, 'units'),
+    }))
+    .sort((a, b) => b.units - a.units);
+
   const timekeeping = world.timekeeper.report();
   const wallMs = Math.round(performance.now() - started);
   if (o.json) {
     process.stdout.write(
-      `${JSON.stringify({ ...o, outcomes, wallMs, timekeeping, rows, requests }, null, 2)}\n`,
+      `${JSON.stringify({ ...o, outcomes, wallMs, timekeeping, rows, requests, dynamodbUnits }, null, 2)}\n`,
     );
     return;
   }
@@ -194,6 +205,12 @@ export async function concurrencyBench(args: string[]): Promise<void> {
   say(
     `Counted at the SDK send: ${Object.entries(requests)
       .map(([api, n]) => `${api} ${n.toLocaleString('en-US')}`)
+      .join(', ')}`,
+  );
+  const n = (x: number) => x.toLocaleString('en-US');
+  say(
+    `DynamoDB units by item (reads RRU, writes WRU with the indexes'): ${dynamodbUnits
+      .map((u) => `${u.item} ${n(u.requests)} → ${n(u.units)}`)
       .join(', ')}`,
   );
   say('');

@@ -9,6 +9,7 @@ import type { AbortReason } from './core/errors';
 import type { HistoryEntry, StoredHistoryEntry } from './core/history';
 import type { HookOutcome, HookRequest } from './core/hooks';
 import type { AlarmState, MetricWindow, Verdict } from './core/judge';
+import type { JudgedPeriods } from './core/late-metrics';
 import type { NotificationEvent } from './core/notification';
 import type { AcceptedPush, SeenImage } from './core/pushes';
 import type {
@@ -208,12 +209,20 @@ export interface StateChangeBus {
 export type HistoryStore = Pick<RolloutStore, 'getRollout' | 'appendHistory'>;
 /** The part of the store notify uses: its record, history, and the pause incidents PagerDuty has not resolved. */
 export type NotifyStore = HistoryStore & Pick<RolloutStore, 'updateRollout'>;
-/** The part of the store a task that moves a step's traffic uses: ownership, the record, history (set-weight). */
-export type StepStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'updateRollout'>;
+/** The part of the store set-weight uses: ownership, the record, history, clearing the judged periods. */
+export type StepStore = HistoryStore &
+  Pick<RolloutStore, 'getLock' | 'updateRollout'> &
+  Pick<JudgedPeriodsStore, 'clearJudgedPeriods'>;
 /** The part of the store the approval page uses: the record and its history, the wait, the pause. */
 export type DecisionStore = HistoryStore & Pick<RolloutStore, 'history' | 'clearWait' | 'setPause'>;
-/** The part of the store analyze uses: a step's, and the wait it ends when traffic drifted. */
-export type AnalysisStore = StepStore & Pick<RolloutStore, 'clearWait'>;
+/** The part of the store analyze uses: a step's, the wait it ends when traffic drifted, the periods it judged. */
+export type AnalysisStore = StepStore & Pick<RolloutStore, 'clearWait'> & JudgedPeriodsStore;
+/** Analyze's judged periods (core/late-metrics.ts), apart from the record; a retried step clears them. */
+export interface JudgedPeriodsStore {
+  getJudgedPeriods(rolloutId: string): Promise<JudgedPeriods | undefined>;
+  putJudgedPeriods(rolloutId: string, periods: JudgedPeriods): Promise<void>;
+  clearJudgedPeriods(rolloutId: string): Promise<void>;
+}
 /** The part of the store a task that holds a wait uses: ownership, the wait token, history (request-approval). */
 export type WaitStore = HistoryStore & Pick<RolloutStore, 'getLock' | 'setWait'>;
 

@@ -25,15 +25,17 @@ import {
   BY_SERVICE_INDEX,
   DOCUMENT_OPTIONS,
   DynamoRolloutStore,
+  dynamoJudgedPeriods,
   ROLLOUT_TABLE_SCHEMA,
 } from '../functions/adapters/aws/dynamodb';
 import { SDK_CLIENT_CONFIG } from '../functions/adapters/aws/sdk';
-import type { RolloutStore, TrafficRouter } from '../functions/ports';
+import type { TrafficRouter } from '../functions/ports';
 import type { ApiCalls } from './api-calls';
 import { type IndexKeys, type Item, itemSize, readUnits, writeRequestUnits } from './dynamodb-capacity';
 import { LocalElbv2 } from './elbv2';
 import { LocalLoadBalancer } from './load-balancer';
 import { LocalRoute53 } from './route53';
+import type { WorldStore } from './store';
 import type { World } from './world';
 import { createRoutes } from './world-routes';
 
@@ -44,6 +46,12 @@ const INDEXES: IndexKeys[] = [
   { name: ACTIVE_INDEX, keys: ['activePk', 'activeSk'] },
   { name: BY_SERVICE_INDEX, keys: ['servicePk', 'serviceSk'] },
 ];
+/**
+ * The units of one request again, under `dynamodb:units <item> <operation>`: the item is what the key's sort key
+ * names before any `#` (RECORD, PERIODS, LOCK, HISTORY…), or the index a query reads.
+ */
+const unitsApi = (operation: string, input: Record<string, unknown>, key: Item | undefined) =>
+  `dynamodb:units ${input.IndexName ?? String((key?.sk as { S?: string } | undefined)?.S ?? 'table').split('#')[0]} ${operation}`;
 /** Marks the requests the accounting makes itself (reading an item an update made): never counted. */
 const ACCOUNTING_HEADER = 'x-sandbox-accounting';
 
@@ -105,7 +113,9 @@ class CapacityMeter {
     const out = result.output as { Item?: Item; Items?: Item[] };
     const bytes =
       operation === 'GetItem' ? itemSize(out.Item) : (out.Items ?? []).reduce((s, i) => s + itemSize(i), 0);
-    this.calls.record('dynamodb:reads', readUnits(bytes, input.ConsistentRead === true), this.at());
+    const units = readUnits(bytes, input.ConsistentRead === true);
+    this.calls.record('dynamodb:reads', units, this.at());
+    this.calls.record(unitsApi(operation, input, input.Key as Item | undefined), units, this.at());
     return result;
   }
 
@@ -128,20 +138,16 @@ class CapacityMeter {
                 ? returned
                 : await this.item(table, key);
         this.items.set(id, after);
-        this.calls.record(
-          'dynamodb:writes',
-          writeRequestUnits({ before, after, conditionFailed: false }, INDEXES),
-          this.at(),
-        );
+        const units = writeRequestUnits({ before, after, conditionFailed: false }, INDEXES);
+        this.calls.record('dynamodb:writes', units, this.at());
+        this.calls.record(unitsApi(operation, input, key), units, this.at());
         return result;
       } catch (error) {
         if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
           const attempted = operation === 'PutItem' ? written : undefined;
-          this.calls.record(
-            'dynamodb:writes',
-            writeRequestUnits({ before, after: attempted, conditionFailed: true }, INDEXES),
-            this.at(),
-          );
+          const units = writeRequestUnits({ before, after: attempted, conditionFailed: true }, INDEXES);
+          this.calls.record('dynamodb:writes', units, this.at());
+          this.calls.record(unitsApi(operation, input, key), units, this.at());
         }
         throw error;
       }
@@ -177,7 +183,7 @@ function meterCapacity(client: DynamoDBClient, meter: CapacityMeter, sent: Dynam
 }
 
 export interface SdkBacked {
-  store: RolloutStore;
+  store: WorldStore;
   router: TrafficRouter;
   elbv2: LocalElbv2;
   /** The store's DynamoDB requests as its client sent them, and the operations dynalite received from it. */
@@ -252,7 +258,11 @@ export async function backWithSdk(world: World): Promise<SdkBacked> {
   countSends(raw, world.calls, 'dynamodb', at);
   meterCapacity(raw, new CapacityMeter(accounting, world.calls, at), dynamodb.sent);
   const retry = { retry: { sleep: (ms: number) => world.clock.sleep(ms) } };
-  const store = new DynamoRolloutStore(DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS), TABLE, retry);
+  const doc = DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS);
+  const store = Object.assign(
+    new DynamoRolloutStore(doc, TABLE, retry),
+    dynamoJudgedPeriods(doc, TABLE, retry),
+  );
 
   // A copy of the world's load balancer, as no rollout has touched it: the replayed writes change the copy.
   const lb = new LocalLoadBalancer(0);

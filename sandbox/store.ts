@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { AwsCaller } from '../functions/adapters/aws/sdk';
 import { type AbortReason, LockHeldError } from '../functions/core/errors';
 import { type HistoryEntry, readHistoryEntry, type StoredHistoryEntry } from '../functions/core/history';
+import type { JudgedPeriods } from '../functions/core/late-metrics';
 import type { AcceptedPush, SeenImage } from '../functions/core/pushes';
 import {
   holdsService,
@@ -14,7 +15,10 @@ import {
   type WaitToken,
 } from '../functions/core/rollout';
 import { unstorablePaths } from '../functions/core/stats/storable';
-import type { AbortMark, HistoryPage, RolloutStore } from '../functions/ports';
+import type { AbortMark, HistoryPage, JudgedPeriodsStore, RolloutStore } from '../functions/ports';
+
+/** Every part of the store the tasks take: the rollout store and analyze's judged periods. */
+export type WorldStore = RolloutStore & JudgedPeriodsStore;
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -35,9 +39,11 @@ function storable<T>(value: T, what: string): T {
  * own token). Every read returns a
  * copy, so a task cannot change state without writing it. Emits `history` for the sandbox's progress output.
  */
-export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
+export class InMemoryRolloutStore extends EventEmitter implements WorldStore {
   private readonly locks = new Map<string, ServiceLock>();
   private readonly rollouts = new Map<string, RolloutRecord>();
+  /** The judged periods, apart from the records as the table keeps them (an item of their own). */
+  private readonly periods = new Map<string, JudgedPeriods>();
   private readonly histories = new Map<string, HistoryEntry[]>();
   private readonly quarantined = new Map<string, string>();
   private readonly serving = new Map<string, string>();
@@ -148,6 +154,18 @@ export class InMemoryRolloutStore extends EventEmitter implements RolloutStore {
     const holds = expected === 'none' ? !record.paused : record.paused?.cause === 'operator';
     if (!holds) return undefined;
     return this.updateRollout(rolloutId, { paused, updatedAt: at });
+  }
+
+  async getJudgedPeriods(rolloutId: string): Promise<JudgedPeriods | undefined> {
+    return clone(this.periods.get(rolloutId));
+  }
+
+  async putJudgedPeriods(rolloutId: string, periods: JudgedPeriods): Promise<void> {
+    this.periods.set(rolloutId, storable(periods, 'judged periods'));
+  }
+
+  async clearJudgedPeriods(rolloutId: string): Promise<void> {
+    this.periods.delete(rolloutId);
   }
 
   async listActive(): Promise<RolloutRecord[]> {
@@ -282,7 +300,7 @@ export class StoreOutage {
 }
 
 /** The store as the tasks see it: every port call goes through the outage switch first. */
-export function storeWithOutage(store: RolloutStore, outage: StoreOutage): RolloutStore {
+export function storeWithOutage(store: WorldStore, outage: StoreOutage): WorldStore {
   return new Proxy(store, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
@@ -318,6 +336,9 @@ const STORE_METHODS = new Map<string, string>(
     clearWait: 'UpdateItem',
     markAborted: 'UpdateItem',
     setPause: 'UpdateItem',
+    getJudgedPeriods: 'GetItem',
+    putJudgedPeriods: 'PutItem',
+    clearJudgedPeriods: 'DeleteItem',
     appendHistory: 'PutItem',
     history: 'Query',
     quarantine: 'PutItem',
@@ -325,5 +346,5 @@ const STORE_METHODS = new Map<string, string>(
     releaseQuarantine: 'DeleteItem',
     getServingTargetGroup: 'GetItem',
     setServingTargetGroup: 'PutItem',
-  } satisfies Record<keyof RolloutStore, string>),
+  } satisfies Record<keyof WorldStore, string>),
 );

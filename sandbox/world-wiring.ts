@@ -20,7 +20,6 @@ import type {
   Log,
   MetricSource,
   Notifier,
-  RolloutStore,
   StateChangeBus,
   TrafficRouter,
 } from '../functions/ports';
@@ -41,6 +40,7 @@ import { type ApiCalls, counted } from './api-calls';
 import type { LocalCloudWatch } from './cloudwatch';
 import { type HookWorld, type LocalFunction, localLambda, sandboxHookFunctions } from './hooks';
 import type { LocalStepFunctions } from './step-functions';
+import type { WorldStore } from './store';
 import { seededRandom } from './versions';
 import type { World } from './world';
 import { LocalXRay } from './xray';
@@ -81,7 +81,7 @@ export function localNotifiers(
 
 export interface ControllerDeps {
   configs: readonly ServiceConfig[];
-  store: RolloutStore;
+  store: WorldStore;
   clock: Clock;
   log: Log;
   events: StateChangeBus;

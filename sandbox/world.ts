@@ -9,7 +9,7 @@ import { parseServiceConfigs, type ServiceConfig } from '../functions/core/confi
 import { CONTROLLER_EVENT_SOURCE } from '../functions/core/events';
 import type { RolloutOutcome } from '../functions/core/outcome-metrics';
 import type { WaitToken } from '../functions/core/rollout';
-import type { Executions, Log, MetricSource, RolloutStore, TrafficRouter } from '../functions/ports';
+import type { Executions, Log, MetricSource, TrafficRouter } from '../functions/ports';
 import { makeApprovalPage } from '../functions/tasks/approval-page';
 import type { StartRolloutResult } from '../functions/tasks/start-rollout';
 import { LocalAlarms } from './alarms';
@@ -28,7 +28,7 @@ import { LocalReceiver, LocalSnsNotifier } from './receiver';
 import { LocalRoute53 } from './route53';
 import { servicesTraffic } from './services-traffic';
 import { definitionTimeoutSeconds, LocalStepFunctions } from './step-functions';
-import { InMemoryRolloutStore, StoreOutage, storeWithOutage } from './store';
+import { InMemoryRolloutStore, StoreOutage, storeWithOutage, type WorldStore } from './store';
 import { DEFAULT_TIME_KEEPING, PROBE_MS, TimeKeeper } from './timekeeping';
 import { type DataPlane, sampleTargetHealth } from './traffic';
 import { ImageRegistry, seededRandom } from './versions';
@@ -78,7 +78,7 @@ export class World {
   /** The controller's own AWS requests, per API, in rollout time (sandbox/api-calls.ts). */
   readonly calls: ApiCalls;
   /** The store as tasks, entry points, the CLI and the page see it: through the outage switch. */
-  readonly guardedStore: RolloutStore;
+  readonly guardedStore: WorldStore;
   /** The Executions port the controller uses (counted). */
   readonly executionsPort: Executions;
   /** The approval link signing key: random per world, never printed. */

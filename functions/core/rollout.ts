@@ -228,7 +228,10 @@ export interface RolloutRecord {
    */
   unresolvedPauses?: string[];
   lastVerdict?: Verdict;
-  /** The request counts of the periods lastVerdict judged, to find periods that change later (core/late-metrics.ts). */
+  /**
+   * The periods lastVerdict judged, as earlier releases kept them on the record; they are now an item of their own
+   * (RolloutStore.getJudgedPeriods). Read once as a fallback, removed by the next analysis.
+   */
   judgedPeriods?: JudgedPeriods;
   outcome?: { result: 'promoted' | 'rolledBack' | 'rollbackFailed'; reason: string; at: string };
 }

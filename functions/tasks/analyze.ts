@@ -10,6 +10,7 @@ import { CanaryFailedError, ConfigInvalidError, TrafficDriftedError } from '../c
 import { DEFAULT_METRIC_DELAY_SECONDS, judge, settledEnd, type Verdict } from '../core/judge';
 import {
   customPeriodValues,
+  type JudgedPeriods,
   lateMetricsNote,
   periodCounts,
   revisedCustomPeriods,
@@ -96,7 +97,7 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     const paused = (await checkpoint(store, rollout)).paused;
     const action = whilePaused(decision.action, paused, policy.onFailure);
     const reason = `${decisionText(decision, verdict)}${action === 'paused' ? `; held at ${paused?.weight}%: paused by ${paused?.by}` : ''}`;
-    await recordAnalysis(deps, args, verdict, { action, reason }, judgedPeriods, now);
+    await recordAnalysis(deps, args, verdict, { action, reason }, { judgedPeriods, record }, now);
     // Judged and about to act on it: an abort that arrived meanwhile takes precedence over the verdict.
     await checkpoint(store, rollout);
 
@@ -141,20 +142,25 @@ export function makeAnalyze(deps: AnalyzeDeps) {
   });
 }
 
-/** The verdict and the periods it judged on the record, the analysis in the history and the log. */
+/**
+ * The periods judged in their own item, the verdict on the record, the analysis in the history and the log. A
+ * record an earlier release wrote carries its periods itself: the verdict's write removes them, once the item holds
+ * the new ones.
+ */
 async function recordAnalysis(
   deps: AnalyzeDeps,
   { rollout, step }: AnalyzeInput,
   verdict: Verdict,
   /** The decision, its reason in words. */
   decision: { action: PausedAction; reason: string },
-  judgedPeriods: NonNullable<RolloutRecord['judgedPeriods']>,
+  { judgedPeriods, record }: { judgedPeriods: JudgedPeriods; record: RolloutRecord },
   now: Date,
 ): Promise<void> {
+  await deps.store.putJudgedPeriods(rollout.rolloutId, judgedPeriods);
   await deps.store.updateRollout(rollout.rolloutId, {
     lastVerdict: verdict,
-    judgedPeriods,
     updatedAt: now.toISOString(),
+    ...(record.judgedPeriods ? { judgedPeriods: undefined } : {}),
   });
   await recordHistory(
     deps,
@@ -216,7 +222,7 @@ async function judgeSinceCanary(
   record: RolloutRecord,
   from: Date,
   now: Date,
-): Promise<{ verdict: Verdict; judgedPeriods: NonNullable<RolloutRecord['judgedPeriods']> }> {
+): Promise<{ verdict: Verdict; judgedPeriods: JudgedPeriods }> {
   const policy = rollout.config.analysis;
   // Only settled periods: metrics arrive late and the newest minute is partial.
   const delaySeconds = policy.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS;
@@ -230,10 +236,11 @@ async function judgeSinceCanary(
   };
   const custom = customMetrics(rollout.config);
   const xray = xraySource(deps, policy);
-  const [window, xrayWindow, alarmStates] = await Promise.all([
+  const [window, xrayWindow, alarmStates, stored] = await Promise.all([
     deps.metrics.fetch(custom.length > 0 ? { ...query, metrics: custom } : query),
     xray?.fetch(query),
     policy.alarms.length > 0 ? deps.alarms.states(policy.alarms) : Promise.resolve([]),
+    deps.store.getJudgedPeriods(rollout.rolloutId),
   ]);
   // The canary has had weight since its first SetWeight (steps only raise it, and no analysis runs after); the
   // minutes in which a weight took the listener mix two shares and are not compared.
@@ -248,12 +255,14 @@ async function judgeSinceCanary(
     policy,
     custom,
   );
-  // Periods judged before that changed since: judged on the new counts, reported (core/late-metrics.ts).
+  // Periods judged before that changed since: judged on the new counts, reported (core/late-metrics.ts). A record
+  // an earlier release wrote carries them itself, until this analysis stores them in their own item.
+  const previous = stored ?? record.judgedPeriods;
   const lateMetrics = lateMetricsNote(
     {
-      alb: revisedPeriods(record.judgedPeriods?.alb, window),
-      ...(xrayWindow ? { xray: revisedPeriods(record.judgedPeriods?.xray, xrayWindow) } : {}),
-      custom: revisedCustomPeriods(record.judgedPeriods?.custom, window, custom),
+      alb: revisedPeriods(previous?.alb, window),
+      ...(xrayWindow ? { xray: revisedPeriods(previous?.xray, xrayWindow) } : {}),
+      custom: revisedCustomPeriods(previous?.custom, window, custom),
     },
     delaySeconds,
   );

@@ -101,13 +101,16 @@ export function makeSetWeight(deps: SetWeightDeps) {
     // A 0% step is test traffic only: the header rule's requests reach the canary, live traffic does not.
     await moveTraffic(deps, rollout, route, step.weight, stepWeightOptions(step));
     const now = clock.now().toISOString();
+    // The retried step is judged afresh: the periods judged before the pause are no longer compared.
+    if (retry) await store.clearJudgedPeriods(rollout.rolloutId);
     await store.updateRollout(rollout.rolloutId, {
       currentStep: step.index,
       canaryPercent: step.weight,
       updatedAt: now,
       ...(record.canaryStartedAt && !retry ? {} : { canaryStartedAt: now }),
       weightChangedAt: retry ? [now] : [...(record.weightChangedAt ?? []), now],
-      ...(retry ? { judgedPeriods: undefined } : {}),
+      // ...and those an earlier release kept on the record.
+      ...(retry && record.judgedPeriods ? { judgedPeriods: undefined } : {}),
       ...(thresholds ? { latencyThresholds: thresholds } : {}),
     });
     await recordHistory(deps, rollout, 'weight', `step ${step.index + 1}: ${stepShare(step)}`, {

@@ -1,7 +1,8 @@
 /**
- * The analysis's record write against dynalite with the handlers' document-client options: the evidence of a long
- * healthy canary (an e-value of about 1e21 before the judge's ceiling) and a gauge measured in bytes (2e20, beyond
- * 2^53) are written, and read back as the numbers they were.
+ * The analysis's writes (the verdict on the record, the judged periods in their item) against dynalite with the
+ * handlers' document-client options: the evidence of a long healthy canary (an e-value of about 1e21 before the
+ * judge's ceiling) and a gauge measured in bytes (2e20, beyond 2^53) are written, and read back as the numbers they
+ * were.
  */
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DOCUMENT_OPTIONS,
   DynamoRolloutStore,
+  dynamoJudgedPeriods,
   ROLLOUT_TABLE_SCHEMA,
 } from '../../functions/adapters/aws/dynamodb';
 import { customMetrics } from '../../functions/core/custom-metrics';
@@ -93,16 +95,19 @@ describe('DynamoRolloutStore: the numbers of an analysis', () => {
       updatedAt: at(0),
     });
 
-    await store.updateRollout(rolloutId, { lastVerdict: verdict, judgedPeriods, updatedAt: at(MINUTES) });
+    const judged = dynamoJudgedPeriods(DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS), TABLE);
+    await judged.putJudgedPeriods(rolloutId, judgedPeriods);
+    await store.updateRollout(rolloutId, { lastVerdict: verdict, updatedAt: at(MINUTES) });
 
     const back = await store.getRollout(rolloutId);
+    const periods = await judged.getJudgedPeriods(rolloutId);
     expect(back?.lastVerdict).toEqual(verdict);
-    expect(back?.judgedPeriods).toEqual(judgedPeriods);
+    expect(periods).toEqual(judgedPeriods);
     const errors = back?.lastVerdict?.metrics.find((m) => m.metric === 'errorRate');
     expect(errors?.eValueNotWorse).toBe(E_VALUE_CEILING);
     const gauge = back?.lastVerdict?.metrics.find((m) => m.metric === 'custom.egress');
     expect(gauge?.canary).toBeGreaterThan(Number.MAX_SAFE_INTEGER);
-    expect(back?.judgedPeriods?.custom?.egress?.series.value?.canary[0]).toBe(2e20);
+    expect(periods?.custom?.egress?.series.value?.canary[0]).toBe(2e20);
     // As DynamoDB holds it: a Number, not a string.
     const item = await raw.send(
       new GetItemCommand({

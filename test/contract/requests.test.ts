@@ -77,7 +77,11 @@ import { CloudWatchMetricSource } from '../../functions/adapters/aws/cloudwatch'
 import { CloudWatchAlarmSource } from '../../functions/adapters/aws/cloudwatch-alarms';
 import { configItems, DynamoServiceCatalog } from '../../functions/adapters/aws/config-catalog';
 import { ConfigPublisher } from '../../functions/adapters/aws/config-publisher';
-import { DOCUMENT_OPTIONS, DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
+import {
+  DOCUMENT_OPTIONS,
+  DynamoRolloutStore,
+  dynamoAnalysisStore,
+} from '../../functions/adapters/aws/dynamodb';
 import { EcsDeployer } from '../../functions/adapters/aws/ecs';
 import { EventBridgeStateChanges } from '../../functions/adapters/aws/eventbridge';
 import { AwsHookCaller } from '../../functions/adapters/aws/hooks';
@@ -819,6 +823,30 @@ const CASES: Case[] = [
       const at = new Date('2026-03-14T09:26:54Z');
       expect(await store.renewLock(LONGEST_SERVICE, rollout.rolloutId, at)).toBe(true);
       expect(await store.releaseStaleLock(LONGEST_SERVICE, rollout.rolloutId, record.createdAt)).toBe(true);
+    },
+  },
+  {
+    name: 'DynamoDB: the periods an analysis judged in their own item: stored, read, cleared',
+    covers: ['DynamoDB PutItem', 'DynamoDB GetItem', 'DynamoDB DeleteItem'],
+    run: async () => {
+      const periods = {
+        alb: { start: record.createdAt, periodSeconds: 60, canary: [120, 118], baseline: [2280, 2301] },
+        custom: {
+          orders: {
+            start: record.createdAt,
+            periodSeconds: 60,
+            series: { good: { canary: [9, null], baseline: [171, 170] } },
+          },
+        },
+      };
+      mocks.doc.onAnyCommand().resolves({});
+      mocks.doc
+        .on(GetCommand)
+        .resolves({ Item: { pk: `ROLLOUT#${rollout.rolloutId}`, sk: 'PERIODS', periods } });
+      const store = dynamoAnalysisStore(clients.doc, 'canary-rollouts', noWait);
+      await store.putJudgedPeriods(rollout.rolloutId, periods);
+      expect(await store.getJudgedPeriods(rollout.rolloutId)).toEqual(periods);
+      await store.clearJudgedPeriods(rollout.rolloutId);
     },
   },
   {

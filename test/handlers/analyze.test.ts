@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { SnsWordedNotifier } from '../../functions/adapters/aws/sns';
 import { pages } from '../../functions/core/notification';
@@ -200,20 +200,39 @@ describe('analyze', () => {
     ]);
     expect(elbv2.commandCalls(ModifyListenerCommand)).toHaveLength(0);
 
-    // The verdict is kept on the record, with the evidence it rests on and the counts of the minutes it judged.
+    // The verdict is kept on the record, with the evidence it rests on; the counts of the minutes it judged in an
+    // item of their own beside it.
     const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(updates).toHaveLength(1);
     expect(updates[0]).toMatchObject({
       TableName: TABLE,
       Key: RECORD_KEY,
-      UpdateExpression: 'SET #f0 = :v0, #f1 = :v1, #f2 = :v2',
-      ExpressionAttributeNames: { '#f0': 'lastVerdict', '#f1': 'judgedPeriods', '#f2': 'updatedAt' },
+      UpdateExpression: 'SET #f0 = :v0, #f1 = :v1',
+      ExpressionAttributeNames: { '#f0': 'lastVerdict', '#f1': 'updatedAt' },
     });
     const verdict = updates[0]?.ExpressionAttributeValues?.[':v0'] as Record<string, unknown>;
-    expect(updates[0]?.ExpressionAttributeValues?.[':v1']).toMatchObject({
-      alb: { periodSeconds: 60, canary: expect.any(Array), baseline: expect.any(Array) },
-    });
-    expect(updates[0]?.ExpressionAttributeValues?.[':v2']).toBe(NOW);
+    expect(updates[0]?.ExpressionAttributeValues?.[':v1']).toBe(NOW);
+    const periods = doc
+      .commandCalls(PutCommand)
+      .map((c) => c.args[0].input)
+      .filter((input) => input.Item?.sk === 'PERIODS');
+    expect(periods).toEqual([
+      {
+        TableName: TABLE,
+        Item: {
+          ...RECORD_KEY,
+          sk: 'PERIODS',
+          periods: {
+            alb: expect.objectContaining({
+              periodSeconds: 60,
+              canary: expect.any(Array),
+              baseline: expect.any(Array),
+            }),
+            custom: expect.any(Object),
+          },
+        },
+      },
+    ]);
     expect(verdict).toMatchObject({
       result: 'pass',
       canary: { requests: 3014, errors: 3, noResponse: 0 },

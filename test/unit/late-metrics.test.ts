@@ -294,11 +294,13 @@ describe('analyze: a period judged earlier that changed', () => {
     // Act
     await analyze(input, {} as Context);
     const first = await store.getRollout(ROLLOUT_ID);
+    const firstPeriods = await store.getJudgedPeriods(ROLLOUT_ID);
     await analyze(input, {} as Context);
     const second = await store.getRollout(ROLLOUT_ID);
+    const secondPeriods = await store.getJudgedPeriods(ROLLOUT_ID);
 
     // Assess
-    expect(first?.judgedPeriods).toEqual({
+    expect(firstPeriods).toEqual({
       alb: { start: at(0), periodSeconds: 60, canary: [100, 20], baseline: [1000, 200] },
     });
     expect(first?.lastVerdict?.lateMetrics).toBeUndefined();
@@ -317,7 +319,7 @@ describe('analyze: a period judged earlier that changed', () => {
     });
     // Judged on what the source returns now: all three minutes.
     expect(second?.lastVerdict?.canary.requests).toBe(300);
-    expect(second?.judgedPeriods?.alb.canary).toEqual([100, 100, 100]);
+    expect(secondPeriods?.alb.canary).toEqual([100, 100, 100]);
     expect(log.warn).toHaveBeenCalledWith(
       'late metrics',
       expect.objectContaining({
@@ -388,11 +390,13 @@ describe('analyze: a period judged earlier that changed', () => {
     // Act
     await analyze(custom, {} as Context);
     const first = await store.getRollout(ROLLOUT_ID);
+    const firstPeriods = await store.getJudgedPeriods(ROLLOUT_ID);
     await analyze(custom, {} as Context);
     const second = await store.getRollout(ROLLOUT_ID);
+    const secondPeriods = await store.getJudgedPeriods(ROLLOUT_ID);
 
     // Assess
-    expect(first?.judgedPeriods?.custom?.orders?.series.good?.canary).toEqual([9, 2]);
+    expect(firstPeriods?.custom?.orders?.series.good?.canary).toEqual([9, 2]);
     expect(first?.lastVerdict?.lateMetrics).toBeUndefined();
     expect(second?.lastVerdict?.lateMetrics).toEqual({
       periods: [
@@ -409,7 +413,7 @@ describe('analyze: a period judged earlier that changed', () => {
         /^1 minute judged earlier changed afterwards \(metrics arrived later than the metric delay: custom\.orders\).*raise analysis\.metricDelaySeconds \(120 s\)/,
       ),
     });
-    expect(second?.judgedPeriods?.custom?.orders?.series.good?.canary).toEqual([9, 9]);
+    expect(secondPeriods?.custom?.orders?.series.good?.canary).toEqual([9, 9]);
     expect(log.warn).toHaveBeenCalledWith(
       'late metrics',
       expect.objectContaining({ periods: [expect.objectContaining({ metric: 'custom.orders' })] }),

@@ -104,9 +104,17 @@ describe('set-weight while paused', () => {
 
   it('a retry after a pause on failure sets the weight from 0, ends the pause and restarts the analysis window', async () => {
     const w = await setup(onFailure);
+    // The periods the failed analyses judged, in their own item and as an earlier release kept them on the record.
+    const judged = {
+      alb: { start: '2025-03-14T09:30:00.000Z', periodSeconds: 60, canary: [9], baseline: [90] },
+    };
+    await w.store.putJudgedPeriods(ROLLOUT_ID, judged);
+    await w.store.updateRollout(ROLLOUT_ID, { judgedPeriods: judged });
     await w.run({ retry: true, analyses: 3 });
     expect(w.weights).toEqual([50]);
     const record = await w.store.getRollout(ROLLOUT_ID);
+    expect(await w.store.getJudgedPeriods(ROLLOUT_ID)).toBeUndefined();
+    expect(record?.judgedPeriods).toBeUndefined();
     expect(record?.paused).toBeUndefined();
     expect(record?.canaryPercent).toBe(50);
     expect(record?.canaryStartedAt).toBe('2025-03-14T09:40:00.000Z');

@@ -14,6 +14,7 @@ import type {
   DecisionStore,
   HistoryPage,
   HistoryStore,
+  JudgedPeriodsStore,
   NotifyStore,
   RolloutStore,
   StepStore,
@@ -21,6 +22,7 @@ import type {
 } from '../../ports';
 import * as history from './dynamodb/history';
 import * as lock from './dynamodb/lock';
+import * as periods from './dynamodb/periods';
 import * as pushes from './dynamodb/pushes';
 import * as quarantine from './dynamodb/quarantine';
 import * as records from './dynamodb/records';
@@ -172,16 +174,20 @@ export function dynamoWaitStore(
   };
 }
 
-/** A step's parts: ownership, the record's updates, history. */
+/** A step's parts: ownership, the record's updates, history, the judged periods cleared. */
 function stepParts(table: Table): StepStore {
   return {
     ...historyParts(table),
     getLock: (service) => lock.getLock(table, service),
     updateRollout: (rolloutId, patch) => records.updateRollout(table, rolloutId, patch),
+    clearJudgedPeriods: (rolloutId) => periods.clearJudgedPeriods(table, rolloutId),
   };
 }
 
-/** The store of a task that moves a step's traffic (set-weight): ownership, the record's updates, history. */
+/**
+ * The store of a task that moves a step's traffic (set-weight): ownership, the record's updates, history, the
+ * judged periods cleared.
+ */
 export function dynamoStepStore(
   doc: DynamoDBDocumentClient,
   tableName: string,
@@ -205,7 +211,28 @@ export function dynamoDecisionStore(
   };
 }
 
-/** The store of analyze: a step's parts and the wait it ends when traffic drifted. */
+/**
+ * The judged periods (dynamodb/periods.ts), analyze's alone: in the parts of analyze and set-weight below, not in
+ * DynamoRolloutStore, whose every method the bundles that take it carry.
+ */
+function periodsParts(table: Table): JudgedPeriodsStore {
+  return {
+    getJudgedPeriods: (rolloutId) => periods.getJudgedPeriods(table, rolloutId),
+    putJudgedPeriods: (rolloutId, judged) => periods.putJudgedPeriods(table, rolloutId, judged),
+    clearJudgedPeriods: (rolloutId) => periods.clearJudgedPeriods(table, rolloutId),
+  };
+}
+
+/** The judged periods over the table, beside a DynamoRolloutStore (the sandbox's benchmark, tests). */
+export function dynamoJudgedPeriods(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: AdapterOptions = {},
+): JudgedPeriodsStore {
+  return periodsParts(new Table(doc, tableName, options));
+}
+
+/** The store of analyze: a step's parts, the wait it ends when traffic drifted, the periods it judged. */
 export function dynamoAnalysisStore(
   doc: DynamoDBDocumentClient,
   tableName: string,
@@ -214,6 +241,7 @@ export function dynamoAnalysisStore(
   const table = new Table(doc, tableName, options);
   return {
     ...stepParts(table),
+    ...periodsParts(table),
     clearWait: (rolloutId, token) => waits.clearWait(table, rolloutId, token),
   };
 }

@@ -9,14 +9,24 @@
  *   SERVICE#<service>  IMAGE#<digest>        the last request to run an image (core/pushes.ts SeenImage)
  *   SERVICE#<service>  SERVING               the target group that serves stable (deployers that swap groups)
  *   SERVICE#<service>  QUARANTINE#<digest>   an image refused for the service: reason, at
- *   ROLLOUT#<id>       RECORD                the rollout record (RolloutRecord fields as attributes)
+ *   ROLLOUT#<id>       RECORD                the rollout record (RolloutRecord fields as attributes): 1-4 KB, up
+ *                                            to ~12 KB with 20 custom metrics, X-Ray and 20 alarms (lastVerdict)
+ *   ROLLOUT#<id>       PERIODS               periods: the periods the last analysis judged (core/late-metrics.ts
+ *                                            JudgedPeriods), up to ~80 KB; read and written by analyze only,
+ *                                            deleted by a retried step. Records of earlier releases carry them
+ *                                            as their `judgedPeriods` attribute, removed by the next analysis.
  *   ROLLOUT#<id>       HISTORY#<at>#<seq>    one history entry; sorts by time
  *
- * Two sparse global secondary indexes, on rollout records only:
+ * Two sparse global secondary indexes, on rollout records only, projecting ALL their attributes:
  *   `active`     activePk = "ACTIVE", activeSk = rollout id: present only while the status is not terminal
  *                (removed by the write that sets a terminal status), so listActive reads only live rollouts.
  *   `byService`  servicePk = service, serviceSk = "<createdAt>#<rollout id>": newest first for listByService.
  * Both are eventually consistent, as GSIs are; everything keyed by pk/sk is read with ConsistentRead.
+ *
+ * Every update of a record, however small, writes the whole record to the table and to each index holding it:
+ * 1 write unit per KB of the item, the larger of before and after, for each (DynamoDB developer guide, "DynamoDB
+ * read and write operations"; "Global secondary indexes", writes to an index). So what only analyze needs and that
+ * outweighs the rest of the record, the judged periods, is an item of its own that no index holds.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import {
@@ -76,6 +86,7 @@ export const servicePk = (service: string) => `SERVICE#${service}`;
 export const rolloutPk = (rolloutId: string) => `ROLLOUT#${rolloutId}`;
 export const LOCK = 'LOCK';
 export const RECORD = 'RECORD';
+export const PERIODS = 'PERIODS';
 export const SERVING = 'SERVING';
 export const NEWEST = 'NEWEST';
 export const imageSk = (digest: string) => `IMAGE#${digest}`;

@@ -1,0 +1,188 @@
+/**
+ * The periods an analysis judged, in an item of their own beside the rollout record: the DynamoDB store against
+ * dynalite (a DynamoDB-compatible engine) and the sandbox store, the same behaviour; and what a record of the
+ * largest rollout costs to update once they are out of it.
+ */
+import type { AddressInfo } from 'node:net';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  DOCUMENT_OPTIONS,
+  DynamoRolloutStore,
+  dynamoJudgedPeriods,
+  ROLLOUT_TABLE_SCHEMA,
+} from '../../functions/adapters/aws/dynamodb';
+import type { JudgedPeriods } from '../../functions/core/late-metrics';
+import { type Item, itemSize, writeRequestUnits } from '../../sandbox/dynamodb-capacity';
+import { InMemoryRolloutStore, type WorldStore } from '../../sandbox/store';
+import { analyzeLarge, LARGEST, putLargeRollout, TYPICAL } from '../helpers/large-analysis';
+import { fastRetry } from './helpers';
+
+const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
+let raw: DynamoDBClient;
+let tableName: string;
+let tables = 0;
+/** The table's store with the judged periods beside it, as the benchmark's replay has them. */
+let store: WorldStore;
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  raw = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+});
+
+afterAll(async () => {
+  raw.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+beforeEach(async () => {
+  tableName = `canary-periods-${++tables}`;
+  await raw.send(new CreateTableCommand({ TableName: tableName, ...ROLLOUT_TABLE_SCHEMA }));
+  while ((await raw.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE')
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  const doc = DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS);
+  const options = { retry: fastRetry().retry };
+  store = Object.assign(
+    new DynamoRolloutStore(doc, tableName, options),
+    dynamoJudgedPeriods(doc, tableName, options),
+  );
+});
+
+afterEach(async () => {
+  await raw.send(new DeleteTableCommand({ TableName: tableName }));
+});
+
+/** An item as DynamoDB holds it, in its wire form (what item sizes and capacity are computed from). */
+async function rawItem(rolloutId: string, sk: string): Promise<Item | undefined> {
+  const out = await raw.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: { pk: { S: `ROLLOUT#${rolloutId}` }, sk: { S: sk } },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item as Item | undefined;
+}
+
+const minute = (i: number) => new Date(Date.parse('2025-03-14T09:30:00Z') + i * 60_000).toISOString();
+
+describe.each([
+  ['DynamoRolloutStore', () => store],
+  ['the sandbox store', () => new InMemoryRolloutStore() as WorldStore],
+])('%s: the judged periods', (_name, storeOf) => {
+  const judged = (canary: number[]): JudgedPeriods => ({
+    alb: { start: minute(0), periodSeconds: 60, canary, baseline: canary.map((c) => c * 10) },
+  });
+
+  it('are kept apart from the record: stored, replaced, cleared, never read with the record', async () => {
+    const s = storeOf();
+    const rollout = await putLargeRollout(s, TYPICAL);
+    const id = rollout.rolloutId;
+    expect(await s.getJudgedPeriods(id)).toBeUndefined();
+
+    await s.putJudgedPeriods(id, judged([1, 2]));
+    await s.putJudgedPeriods(id, judged([1, 2, 3]));
+
+    expect(await s.getJudgedPeriods(id)).toEqual(judged([1, 2, 3]));
+    expect(await s.getJudgedPeriods('web-other')).toBeUndefined();
+    expect((await s.getRollout(id))?.judgedPeriods).toBeUndefined();
+    await s.updateRollout(id, { status: 'promoting' });
+    expect(await s.getJudgedPeriods(id)).toEqual(judged([1, 2, 3]));
+    await s.clearJudgedPeriods(id);
+    await s.clearJudgedPeriods(id); // nothing left to clear: still fine
+    expect(await s.getJudgedPeriods(id)).toBeUndefined();
+    expect((await s.getRollout(id))?.status).toBe('promoting');
+  });
+
+  it('refuses periods holding a number DynamoDB cannot store, storing nothing', async () => {
+    const s = storeOf();
+    const rollout = await putLargeRollout(s, TYPICAL);
+    const custom = {
+      start: minute(0),
+      periodSeconds: 60,
+      series: { value: { canary: [1e126], baseline: [1] } },
+    };
+
+    await expect(
+      s.putJudgedPeriods(rollout.rolloutId, { ...judged([1]), custom: { big: custom } }),
+    ).rejects.toThrow(/number/i);
+    expect(await s.getJudgedPeriods(rollout.rolloutId)).toBeUndefined();
+  });
+
+  it('the first analysis after an upgrade compares the periods the earlier release kept on the record, then moves them', async () => {
+    // Prepare: the record as the earlier release left it, minute 2's canary requests judged partial.
+    const s = storeOf();
+    const legacy = {
+      alb: {
+        start: minute(0),
+        periodSeconds: 60,
+        canary: [12_345, 12_346, 40],
+        baseline: [234_567, 234_568, 234_569],
+      },
+    };
+    const rollout = await putLargeRollout(s, TYPICAL, { judgedPeriods: legacy });
+
+    // Act
+    await analyzeLarge(s, TYPICAL, rollout);
+
+    // Assess: the revision seen, the record without the periods, the item with the new ones.
+    const record = await s.getRollout(rollout.rolloutId);
+    expect(record?.lastVerdict?.lateMetrics?.periods).toEqual([
+      {
+        source: 'alb',
+        start: minute(2),
+        judged: { canary: 40, baseline: 234_569 },
+        now: { canary: 12_347, baseline: 234_569 },
+      },
+    ]);
+    expect(record?.judgedPeriods).toBeUndefined();
+    expect((await s.getJudgedPeriods(rollout.rolloutId))?.alb.canary).toHaveLength(TYPICAL.minutes);
+  });
+});
+
+describe('DynamoRolloutStore: the largest rollout (20 custom metrics, X-Ray, 20 alarms, over a day of minutes)', () => {
+  const indexes = (ROLLOUT_TABLE_SCHEMA.GlobalSecondaryIndexes ?? []).map((index) => ({
+    name: index.IndexName ?? '',
+    keys: (index.KeySchema ?? []).map((k) => k.AttributeName ?? ''),
+  }));
+
+  it('a status update after an analysis writes a record of a few KB, not the periods; they fit one item of their own', async () => {
+    const rollout = await putLargeRollout(store, LARGEST);
+    await analyzeLarge(store, LARGEST, rollout);
+    const before = await rawItem(rollout.rolloutId, 'RECORD');
+
+    await store.updateRollout(rollout.rolloutId, { status: 'promoting', updatedAt: minute(1600) });
+
+    const after = await rawItem(rollout.rolloutId, 'RECORD');
+    // The verdict of 22 custom metrics, X-Ray and 20 alarms is most of it (about 10 KB).
+    expect(itemSize(after)).toBeLessThan(16 * 1024);
+    // The table's write and both indexes' (the record is in both): 1 unit per KB each (DynamoDB developer guide,
+    // "DynamoDB read and write operations"; "Global secondary indexes": a write to each index holding the item).
+    expect(writeRequestUnits({ before, after, conditionFailed: false }, indexes)).toBeLessThanOrEqual(3 * 16);
+
+    const item = await rawItem(rollout.rolloutId, 'PERIODS');
+    // A day of minutes of the load balancer and X-Ray, and the custom metrics' budget of values (core/late-metrics.ts).
+    expect(itemSize(item)).toBeGreaterThan(60 * 1024);
+    // "Item size": 400 KB, attribute names and values together (DynamoDB developer guide, ServiceQuotas.html).
+    expect(itemSize(item)).toBeLessThan(400 * 1024);
+    // No index key attribute: in no index.
+    expect(Object.keys(item ?? {}).sort()).toEqual(['periods', 'pk', 'sk']);
+    const periods = await store.getJudgedPeriods(rollout.rolloutId);
+    expect(periods?.alb.canary).toHaveLength(1440);
+    expect(periods?.xray?.canary).toHaveLength(1440);
+    expect(Object.keys(periods?.custom ?? {})).toHaveLength(22);
+  });
+});
