@@ -320,6 +320,25 @@ describe('reconcile: pause incidents the rollout’s notifications could not res
     expect(sent().map((b) => [b.event_action, b.dedup_key])).toEqual([['resolve', KEY]]);
   });
 
+  it('a rollback NotifyRollback could not read the record for: the pause on failure the record shows resolved', async () => {
+    // Prepare: nothing was kept in unresolvedPauses; the record still shows the pause it ended in.
+    const pausedAt = '2026-03-14T09:20:00.000Z';
+    table({
+      record: record({
+        status: 'rolledBack',
+        canaryPercent: 0,
+        currentStep: 1,
+        paused: { cause: 'failure', at: pausedAt, by: 'the workflow', via: 'workflow', weight: 0 },
+      }),
+    });
+    const handler = await handlerOf('reconcile');
+    const result = await handler(loadEvent('states/failed'), context);
+    expect(result).toMatchObject({ action: 'resolved', status: 'FAILED' });
+    expect(sent().map((b) => [b.event_action, b.dedup_key])).toEqual([
+      ['resolve', `${ROLLOUT_ID}:pause:2:${pausedAt}`],
+    ]);
+  });
+
   it('PagerDuty refusing again: PageNotDelivered, for Lambda to retry the event; the key stays on the record', async () => {
     table({ record: record({ status: 'promoted', canaryPercent: 0, unresolvedPauses: [KEY] }) });
     fetchMock.mockResolvedValue(new Response('{"status":"invalid event"}', { status: 400 }));
