@@ -249,7 +249,9 @@ async function withoutStore(
  * resolve of the pause incidents the record shows open (`pauseKeys`: stopped or timed out while paused, or a
  * resolve PagerDuty did not take),
  * then the record: tried again while this invocation has time; past that, the error makes Lambda retry the event,
- * then the dead-letter queue keeps it.
+ * then the dead-letter queue keeps it. When PagerDuty did not take the resolve, its keys are kept on the recorded
+ * rollback (`unresolvedPauses`) and PageNotDelivered thrown: the retried event finds the rollback recorded and
+ * resolves them (resolveLeftOpen).
  */
 async function restoreNotifyRecord(
   deps: ReconcileDeps,
@@ -265,7 +267,7 @@ async function restoreNotifyRecord(
   const { clock } = deps;
   const traffic = await restoreTraffic(deps, doc, carried);
   if (traffic.promoted) return { rolloutId: name, action: 'none', status, detail: 'promoted' };
-  await notifyAll(deps, {
+  const notified = await notifyAll(deps, {
     type: 'rollout.rolledBack',
     severity: 'error',
     rolloutId: name,
@@ -277,7 +279,18 @@ async function restoreNotifyRecord(
     at: clock.now().toISOString(),
     ...(pauseKeys.length > 0 ? { resolves: pauseKeys } : {}),
   });
-  return recordWhenStoreAnswers(deps, doc, status, errorName, reason, traffic, context);
+  const recorded = await recordWhenStoreAnswers(deps, doc, status, errorName, reason, traffic, context);
+  if (pauseKeys.length === 0 || !notified.failed.includes(PAGER)) return recorded;
+  await deps.store.updateRollout(name, { unresolvedPauses: pauseKeys }).catch((error: unknown) => {
+    // The record still shows the pause it ended in: the retried event resolves that one all the same.
+    deps.log.warn('the unresolved pause incidents could not be recorded', {
+      rolloutId: name,
+      error: String(error),
+    });
+  });
+  throw new PageNotDeliveredError(
+    `the resolve of the pause incidents of ${name} was not delivered (${PAGER} failed); traffic is on stable and the rollback recorded`,
+  );
 }
 
 /**

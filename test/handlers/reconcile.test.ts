@@ -166,6 +166,38 @@ describe('reconcile', () => {
     ]);
   });
 
+  it('stopped while paused, PagerDuty refusing: the rollback recorded, the pause’s incident kept for the retried event', async () => {
+    // Prepare: paused on a failed analysis, traffic on stable; the execution is then stopped; PagerDuty refuses.
+    const pausedAt = '2026-03-14T09:20:00.000Z';
+    const key = `${ROLLOUT_ID}:pause:1:${pausedAt}`;
+    table({
+      lock: true,
+      record: record({
+        route,
+        currentStep: 0,
+        canaryPercent: 0,
+        canaryStartedAt: CANARY_STARTED,
+        previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF },
+        paused: { cause: 'failure', at: pausedAt, by: 'the workflow', via: 'workflow', weight: 0 },
+      }),
+    });
+    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    fetchMock.mockResolvedValue(new Response('{"status":"invalid event"}', { status: 400 }));
+    const handler = await handlerOf('reconcile');
+    // Act
+    const outcome = handler(loadEvent('states/aborted'), context);
+    // Assess: Lambda retries the event; the record is rolled back, the lock released, and the key kept after it.
+    await expect(outcome).rejects.toMatchObject({ name: 'PageNotDelivered' });
+    expect(doc.commandCalls(DeleteCommand)).toHaveLength(1);
+    const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(updates.at(-1)?.ExpressionAttributeNames).toMatchObject({ '#f0': 'unresolvedPauses' });
+    expect(updates.at(-1)?.ExpressionAttributeValues).toMatchObject({ ':v0': [key] });
+  });
+
   it('restores stable, scales the canary to 0, releases the lock and notifies the service’s channels', async () => {
     // Act
     const event = loadEvent('states/failed');
