@@ -287,11 +287,14 @@ describe('reconcile', () => {
       },
     ]);
 
-    // Notified on the service's own channels (no defaults are configured).
+    // Notified on the service's own channels (no defaults are configured), as the config the rollout started with
+    // (the execution's input) names them, not as the catalog's config deployed since does.
+    const startedTopic = JSON.parse(event.detail.input ?? '{}').rollout.config.notifications.snsTopicArn;
+    expect(startedTopic).not.toBe(SERVICE_TOPIC);
     const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({
-      TopicArn: SERVICE_TOPIC,
+      TopicArn: startedTopic,
       MessageAttributes: {
         service: { DataType: 'String', StringValue: SERVICE },
         event: { DataType: 'String', StringValue: 'rollout.rolledBack' },
@@ -316,9 +319,8 @@ describe('reconcile', () => {
     expect(order.indexOf('ecs:UpdateServiceCommand')).toBeLessThan(order.indexOf('sns:PublishCommand'));
     expect(order.indexOf('sns:PublishCommand')).toBeLessThan(order.indexOf('doc:PutCommand'));
     expect(order.lastIndexOf('doc:PutCommand')).toBeLessThan(order.indexOf('doc:DeleteCommand'));
-    // This event's input is not a rollout document: the execution's history is read for it (nothing there here),
-    // then the catalog; nothing is asked of Step Functions beyond that read.
-    expect(sfn.calls().map((c) => c.args[0].constructor.name)).toEqual(['GetExecutionHistoryCommand']);
+    // The event's input is the execution's ({ rollout }): nothing is asked of Step Functions for the document.
+    expect(sfn.calls()).toHaveLength(0);
   });
 });
 
