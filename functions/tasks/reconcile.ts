@@ -4,8 +4,8 @@
  * service. When the store cannot be read it works from the execution's input (the rollout document): traffic back
  * on stable unless a newer execution of the service is running, the page, then the record repaired as soon as the
  * store answers (within this invocation, else on Lambda's retry of the event). At the end of any execution,
- * SUCCEEDED included, it also resolves the pause incidents whose resolve PagerDuty did not take (`unresolvedPauses`):
- * after the last notification nothing else would.
+ * SUCCEEDED included, it also resolves the pause incidents whose resolve PagerDuty did not take (`unresolvedPauses`)
+ * and the pause on failure the record still shows: after the last notification nothing else would.
  */
 import type { Context } from 'aws-lambda';
 import { executionStatusChangeEvent } from '../core/aws-events';
@@ -124,17 +124,18 @@ export function makeReconcile(deps: ReconcileDeps) {
 const PAGER = 'pagerduty';
 
 /**
- * The pause incidents the rollout's notifications could not resolve (`unresolvedPauses`: PagerDuty refused the
- * resolve, and no notification followed), resolved on PagerDuty only, then cleared from the record; whether there
- * were any. PageNotDelivered when PagerDuty refuses again: Lambda retries the event, then its dead-letter queue
- * keeps it.
+ * The pause incidents the rollout's notifications may have left open, resolved on PagerDuty only: those it could
+ * not resolve (`unresolvedPauses`: PagerDuty refused the resolve, and no notification followed), then cleared from
+ * the record, and the pause on failure the record still shows (a notification that could not read the record kept
+ * nothing; a resolve repeated is harmless). Whether there were any. PageNotDelivered when PagerDuty refuses again:
+ * Lambda retries the event, then its dead-letter queue keeps it.
  */
 async function resolveLeftOpen(
   deps: ReconcileDeps,
   record: RolloutRecord,
   input: string | null | undefined,
 ): Promise<boolean> {
-  const keys = record.unresolvedPauses ?? [];
+  const keys = openPauseIncidents(record);
   if (keys.length === 0) return false;
   const { rolloutId, service } = record;
   // The service's own PagerDuty routing key is in its config.
@@ -158,7 +159,8 @@ async function resolveLeftOpen(
     throw new PageNotDeliveredError(
       `the resolve of the pause incidents of ${rolloutId} was not delivered (${PAGER} failed)`,
     );
-  await deps.store.updateRollout(rolloutId, { unresolvedPauses: undefined });
+  if (record.unresolvedPauses?.length)
+    await deps.store.updateRollout(rolloutId, { unresolvedPauses: undefined });
   deps.log.info('resolved the pause incidents left open', { rolloutId, resolved: keys });
   return true;
 }
@@ -247,7 +249,9 @@ async function withoutStore(
  * resolve of the pause incidents the record shows open (`pauseKeys`: stopped or timed out while paused, or a
  * resolve PagerDuty did not take),
  * then the record: tried again while this invocation has time; past that, the error makes Lambda retry the event,
- * then the dead-letter queue keeps it.
+ * then the dead-letter queue keeps it. When PagerDuty did not take the resolve, its keys are kept on the recorded
+ * rollback (`unresolvedPauses`) and PageNotDelivered thrown: the retried event finds the rollback recorded and
+ * resolves them (resolveLeftOpen).
  */
 async function restoreNotifyRecord(
   deps: ReconcileDeps,
@@ -263,7 +267,7 @@ async function restoreNotifyRecord(
   const { clock } = deps;
   const traffic = await restoreTraffic(deps, doc, carried);
   if (traffic.promoted) return { rolloutId: name, action: 'none', status, detail: 'promoted' };
-  await notifyAll(deps, {
+  const notified = await notifyAll(deps, {
     type: 'rollout.rolledBack',
     severity: 'error',
     rolloutId: name,
@@ -275,7 +279,18 @@ async function restoreNotifyRecord(
     at: clock.now().toISOString(),
     ...(pauseKeys.length > 0 ? { resolves: pauseKeys } : {}),
   });
-  return recordWhenStoreAnswers(deps, doc, status, errorName, reason, traffic, context);
+  const recorded = await recordWhenStoreAnswers(deps, doc, status, errorName, reason, traffic, context);
+  if (pauseKeys.length === 0 || !notified.failed.includes(PAGER)) return recorded;
+  await deps.store.updateRollout(name, { unresolvedPauses: pauseKeys }).catch((error: unknown) => {
+    // The record still shows the pause it ended in: the retried event resolves that one all the same.
+    deps.log.warn('the unresolved pause incidents could not be recorded', {
+      rolloutId: name,
+      error: String(error),
+    });
+  });
+  throw new PageNotDeliveredError(
+    `the resolve of the pause incidents of ${name} was not delivered (${PAGER} failed); traffic is on stable and the rollback recorded`,
+  );
 }
 
 /**

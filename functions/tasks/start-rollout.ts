@@ -296,16 +296,22 @@ async function takeService(
       // Running, starting, or ended without settling its traffic (the reconciler settles it): either way the
       // holder rolls back and hands the service to this image. Taking over now could leave traffic half-moved.
       await supersede(deps, holder, doc);
-      // A holder whose start failed would never roll back and hand over: start it (it stops at once).
-      if (held && lock?.rolloutId === holder) await ensureHolderStarted(deps, lock);
+      // A holder whose start failed would never roll back and hand over: start it (it stops at once). One handed
+      // the lock by a rollout that ended (by an earlier attempt of this push, below, that went no further) has no
+      // starter left: start it from the beginning; it finds this push pending, gives it the lock and starts it.
+      if (lock?.rolloutId === holder && (held || lock.handedOverBy))
+        await ensureHolderStarted(deps, lock, { handedOver: !held });
       return { result: { status: 'superseding', rolloutId, supersedes: holder } };
     }
     // The holder finished (or died before it had a record) but kept the lock: take the service over. A holder
     // without a record loses it only as read: one that started since renewed it (lib/ownership.ts
     // startRolloutExecution) and is judged again.
     log.warn('releasing a stale lock', { service, holder });
-    if (held) await store.releaseLock(service, holder, clock.now());
-    else if (lock && !(await store.releaseStaleLock(service, holder, lock.acquiredAt)))
+    if (held) {
+      // A rollout pending on the holder now holds the lock, and nothing else will start it: this push supersedes
+      // it and starts it, which hands the service on to this push (the supersede branch above).
+      if (await store.releaseLock(service, holder, clock.now())) return takeService(deps, fresh);
+    } else if (lock && !(await store.releaseStaleLock(service, holder, lock.acquiredAt)))
       return takeService(deps, fresh);
     await store.acquireLock(service, rolloutId, clock.now(), doc);
   }

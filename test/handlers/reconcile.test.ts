@@ -166,6 +166,38 @@ describe('reconcile', () => {
     ]);
   });
 
+  it('stopped while paused, PagerDuty refusing: the rollback recorded, the pause’s incident kept for the retried event', async () => {
+    // Prepare: paused on a failed analysis, traffic on stable; the execution is then stopped; PagerDuty refuses.
+    const pausedAt = '2026-03-14T09:20:00.000Z';
+    const key = `${ROLLOUT_ID}:pause:1:${pausedAt}`;
+    table({
+      lock: true,
+      record: record({
+        route,
+        currentStep: 0,
+        canaryPercent: 0,
+        canaryStartedAt: CANARY_STARTED,
+        previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF },
+        paused: { cause: 'failure', at: pausedAt, by: 'the workflow', via: 'workflow', weight: 0 },
+      }),
+    });
+    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    fetchMock.mockResolvedValue(new Response('{"status":"invalid event"}', { status: 400 }));
+    const handler = await handlerOf('reconcile');
+    // Act
+    const outcome = handler(loadEvent('states/aborted'), context);
+    // Assess: Lambda retries the event; the record is rolled back, the lock released, and the key kept after it.
+    await expect(outcome).rejects.toMatchObject({ name: 'PageNotDelivered' });
+    expect(doc.commandCalls(DeleteCommand)).toHaveLength(1);
+    const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(updates.at(-1)?.ExpressionAttributeNames).toMatchObject({ '#f0': 'unresolvedPauses' });
+    expect(updates.at(-1)?.ExpressionAttributeValues).toMatchObject({ ':v0': [key] });
+  });
+
   it('restores stable, scales the canary to 0, releases the lock and notifies the service’s channels', async () => {
     // Act
     const event = loadEvent('states/failed');
@@ -255,11 +287,14 @@ describe('reconcile', () => {
       },
     ]);
 
-    // Notified on the service's own channels (no defaults are configured).
+    // Notified on the service's own channels (no defaults are configured), as the config the rollout started with
+    // (the execution's input) names them, not as the catalog's config deployed since does.
+    const startedTopic = JSON.parse(event.detail.input ?? '{}').rollout.config.notifications.snsTopicArn;
+    expect(startedTopic).not.toBe(SERVICE_TOPIC);
     const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({
-      TopicArn: SERVICE_TOPIC,
+      TopicArn: startedTopic,
       MessageAttributes: {
         service: { DataType: 'String', StringValue: SERVICE },
         event: { DataType: 'String', StringValue: 'rollout.rolledBack' },
@@ -284,9 +319,8 @@ describe('reconcile', () => {
     expect(order.indexOf('ecs:UpdateServiceCommand')).toBeLessThan(order.indexOf('sns:PublishCommand'));
     expect(order.indexOf('sns:PublishCommand')).toBeLessThan(order.indexOf('doc:PutCommand'));
     expect(order.lastIndexOf('doc:PutCommand')).toBeLessThan(order.indexOf('doc:DeleteCommand'));
-    // This event's input is not a rollout document: the execution's history is read for it (nothing there here),
-    // then the catalog; nothing is asked of Step Functions beyond that read.
-    expect(sfn.calls().map((c) => c.args[0].constructor.name)).toEqual(['GetExecutionHistoryCommand']);
+    // The event's input is the execution's ({ rollout }): nothing is asked of Step Functions for the document.
+    expect(sfn.calls()).toHaveLength(0);
   });
 });
 
@@ -318,6 +352,25 @@ describe('reconcile: pause incidents the rollout’s notifications could not res
     const result = await handler(loadEvent('states/failed'), context);
     expect(result).toMatchObject({ action: 'resolved', status: 'FAILED' });
     expect(sent().map((b) => [b.event_action, b.dedup_key])).toEqual([['resolve', KEY]]);
+  });
+
+  it('a rollback NotifyRollback could not read the record for: the pause on failure the record shows resolved', async () => {
+    // Prepare: nothing was kept in unresolvedPauses; the record still shows the pause it ended in.
+    const pausedAt = '2026-03-14T09:20:00.000Z';
+    table({
+      record: record({
+        status: 'rolledBack',
+        canaryPercent: 0,
+        currentStep: 1,
+        paused: { cause: 'failure', at: pausedAt, by: 'the workflow', via: 'workflow', weight: 0 },
+      }),
+    });
+    const handler = await handlerOf('reconcile');
+    const result = await handler(loadEvent('states/failed'), context);
+    expect(result).toMatchObject({ action: 'resolved', status: 'FAILED' });
+    expect(sent().map((b) => [b.event_action, b.dedup_key])).toEqual([
+      ['resolve', `${ROLLOUT_ID}:pause:2:${pausedAt}`],
+    ]);
   });
 
   it('PagerDuty refusing again: PageNotDelivered, for Lambda to retry the event; the key stays on the record', async () => {

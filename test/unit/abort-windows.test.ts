@@ -3,12 +3,13 @@
  * rollout still holds its service), and between that mark and the abort's own put-back the rollback may finish and
  * hand the service to a newer rollout already weighting its canary. The put-back must then move nothing.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stepSpecs } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
 import { buildPlan } from '../../functions/core/plan';
 import type { AlbRoute, RolloutRecord } from '../../functions/core/rollout';
 import type { Clock, Executions, TrafficRouter } from '../../functions/ports';
+import { STABLE_REREAD_BUDGET_MS } from '../../functions/tasks/lib/abort';
 import { abortRollout, stableAfterAbort } from '../../functions/tasks/lib/procedures';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 import { validParsedConfig } from '../helpers/config';
@@ -123,5 +124,45 @@ describe('an abort while the rollout is rolling back', () => {
     expect(outcome.status).toBe('aborted');
     expect(state.changes).toEqual([0]);
     expect((await store.getRollout(OLD))?.canaryPercent).toBe(0);
+  });
+});
+
+describe('an abort once the mark is stored, the store then hanging', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('puts stable back when the record and lock cannot be read again within the budget', async () => {
+    // Prepare: the mark is stored; after it the store neither answers nor fails (a throttled table, the SDK's and
+    // the adapter's retries on top).
+    vi.useFakeTimers();
+    const store = new InMemoryRolloutStore();
+    const live = record(OLD, { status: 'running', canaryPercent: 50 });
+    await store.putRollout(live);
+    await store.acquireLock(SERVICE, OLD, AT);
+    const { state, router } = listener(50);
+    const mark = store.markAborted.bind(store);
+    let marked = false;
+    store.markAborted = async (...args) => {
+      const stored = await mark(...args);
+      marked = true;
+      return stored;
+    };
+    const getLock = store.getLock.bind(store);
+    store.getLock = (service) => (marked ? new Promise(() => {}) : getLock(service));
+    const executions = { sendTaskFailure: async () => true } as unknown as Executions;
+    const deps = { store, clock, executions, router };
+    // Act
+    void abortRollout(deps, live, {
+      reason: ErrorName.AlarmFired,
+      message: 'alarm web-5xx in ALARM',
+      entry: { type: 'alarm', detail: { alarm: 'web-5xx' } },
+      putStableBack: stableAfterAbort(deps, live, route),
+    });
+    await vi.advanceTimersByTimeAsync(STABLE_REREAD_BUDGET_MS);
+    // Assess: the canary's 50% is back on stable while the read still hangs.
+    expect(marked).toBe(true);
+    expect(state.changes).toEqual([0]);
+    expect(state.canaryPercent).toBe(0);
   });
 });

@@ -14,6 +14,7 @@ import { buildPlan } from '../../functions/core/plan';
 import { rolloutIdFor } from '../../functions/core/rollout';
 import * as v from '../../functions/core/valibot';
 import { parseInput } from '../../functions/core/validation';
+import { rolloutDocOf } from '../../functions/tasks/lib/inputs';
 import { ALARMS, IMAGE_DIGEST, IMAGE_TAG, REPOSITORY, ROLLOUT_ID, SERVICE } from '../helpers/config';
 import { EVENT_FIXTURE_NAMES, loadEvent } from '../helpers/fixtures';
 
@@ -381,12 +382,21 @@ describe('executionStatusChangeEvent', () => {
     expect(event.detail.executionArn).toMatch(new RegExp(`:execution:canary-controller:${ROLLOUT_ID}$`));
   });
 
+  it.each(['states/failed', 'states/succeeded', 'states/aborted'] as const)(
+    '%s carries the input executions start with, the rollout document under `rollout`',
+    (name) => {
+      const event = v.parse(executionStatusChangeEvent, loadEvent(name));
+      expect(Object.keys(JSON.parse(event.detail.input ?? 'null'))).toEqual(['rollout']);
+      expect(rolloutDocOf(event.detail.input)).toMatchObject({ rolloutId: ROLLOUT_ID, service: SERVICE });
+    },
+  );
+
   it('carries the rollout document as its input, with a config the schema still accepts', () => {
     // Prepare
     const event = v.parse(executionStatusChangeEvent, loadEvent('states/failed'));
 
     // Act
-    const doc = JSON.parse(event.detail.input ?? 'null');
+    const doc = JSON.parse(event.detail.input ?? 'null').rollout;
 
     // Assess
     expect(doc).toMatchObject({

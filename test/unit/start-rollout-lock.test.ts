@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../functions/core/errors';
+import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc } from '../../functions/core/rollout';
+import { stepSpecs } from '../../functions/core/steps';
 import type { Executions, StartedExecution } from '../../functions/ports';
 import { makeStartRollout } from '../../functions/tasks/start-rollout';
 import { InMemoryRolloutStore } from '../../sandbox/store';
@@ -87,5 +89,72 @@ describe('start-rollout and the lock when StartExecution fails', () => {
     expect(record?.status).toBe('rolledBack');
     expect(record?.outcome?.reason).toMatch(/could not start: InvalidExecutionInput/);
     expect(sfn.started.size).toBe(0);
+  });
+});
+
+const HOLDER = 'web-00000000000000a1';
+const PENDING = 'web-00000000000000b2';
+const TAKEN = new Date('2025-03-14T09:00:00Z');
+
+function docOf(rolloutId: string, digestByte: string): RolloutDoc {
+  const config = validParsedConfig();
+  return {
+    rolloutId,
+    service: 'web',
+    image: { repository: 'acme/web', digest: `sha256:${digestByte.repeat(32)}`, tag: 'v1' },
+    config,
+    plan: buildPlan(stepSpecs(config)),
+    trigger: 'ecr-push',
+    requestedAt: TAKEN.toISOString(),
+  };
+}
+
+/** A holder that rolled back but kept its lock (its release never ran), with a newer image pending on it. */
+async function settledHolderWithPending(store: InMemoryRolloutStore) {
+  await store.acquireLock('web', HOLDER, TAKEN, docOf(HOLDER, '01'));
+  await store.setPending('web', HOLDER, docOf(PENDING, '02'));
+  await store.putRollout({
+    rolloutId: HOLDER,
+    service: 'web',
+    image: docOf(HOLDER, '01').image,
+    status: 'rolledBack',
+    alarms: [],
+    createdAt: TAKEN.toISOString(),
+    updatedAt: TAKEN.toISOString(),
+  });
+}
+
+describe('start-rollout when a settled holder kept its lock with a rollout pending on it', () => {
+  it('starts the push, the pending rollout recorded as superseded before it started', async () => {
+    const { store, sfn, handler } = world();
+    await settledHolderWithPending(store);
+
+    const result = await handler(loadEvent('ecr/push'), {} as never);
+
+    const pushed = result.status === 'started' || result.status === 'superseding' ? result.rolloutId : '';
+    expect(pushed).toMatch(/^web-/);
+    expect([...sfn.started.keys()]).toEqual([pushed]);
+    expect(store.heldLocks().map((l) => l.rolloutId)).toEqual([pushed]);
+    const pending = await store.getRollout(PENDING);
+    expect(pending?.status).toBe('rolledBack');
+    expect(pending?.outcome?.reason).toBe(`Superseded: ${pushed} arrived before it started`);
+  });
+
+  it('starts the newest when an earlier attempt handed the lock to the pending rollout and went no further', async () => {
+    const { store, sfn, handler } = world();
+    await settledHolderWithPending(store);
+    // The attempt released the settled holder's lock (handing it to the pending rollout), then its Lambda ended.
+    await store.releaseLock('web', HOLDER, new Date('2025-03-14T09:26:00Z'));
+
+    // Lambda delivers the event again, and again.
+    const first = await handler(loadEvent('ecr/push'), {} as never);
+    const second = await handler(loadEvent('ecr/push'), {} as never);
+
+    expect(first).toMatchObject({ status: 'superseding', supersedes: PENDING });
+    const pushed = first.status === 'superseding' ? first.rolloutId : '';
+    expect(second).toMatchObject({ status: 'duplicate', rolloutId: pushed });
+    expect([...sfn.started.keys()]).toEqual([pushed]);
+    expect(store.heldLocks().map((l) => l.rolloutId)).toEqual([pushed]);
+    expect((await store.getRollout(PENDING))?.status).toBe('rolledBack');
   });
 });

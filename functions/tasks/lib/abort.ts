@@ -14,6 +14,13 @@ import { ownership } from './ownership';
 import { executionProgress } from './rollback';
 import { shiftTraffic } from './traffic';
 
+/**
+ * How long an abort's put-back waits, once the mark is stored, to read the record and the lock again: stable goes
+ * back without them past it (as when they cannot be read), since a slow or throttled table (the SDK's and the
+ * adapter's retries on top) must not keep traffic on the canary.
+ */
+export const STABLE_REREAD_BUDGET_MS = 300;
+
 export interface AbortDeps extends HistoryDeps {
   executions: Executions;
 }
@@ -123,8 +130,8 @@ function notHoldingReason(
  * An abort's `putStableBack`: 100% on stable, verified, and the record's share 0 once the abort is marked, which
  * the store does only while the rollout holds its service. The mark does not keep it holding: a rollout already
  * rolling back may record its end and hand the service over before this runs (a stalled caller, an operator's
- * laptop asleep), so the record and the lock are read again first, and NotOwner thrown, moving nothing, when it no
- * longer holds the service (abortRollout answers notHolding). When the mark could not be stored (the store failed),
+ * laptop asleep), so the record and the lock are read again first, for STABLE_REREAD_BUDGET_MS at most, and NotOwner
+ * thrown, moving nothing, when it no longer holds the service (abortRollout answers notHolding). When the mark could not be stored (the store failed),
  * the running executions say who holds the service, as they do for on-alarm without the store: traffic is moved
  * only when the rollout's execution is the newest running one of its service and has not promoted; otherwise
  * NotOwner is thrown, naming why, and nothing is moved.
@@ -141,8 +148,11 @@ export function stableAfterAbort(
 ): (marked: boolean) => Promise<void> {
   return async (marked) => {
     if (marked) {
-      // Unreadable now: the mark was stored a moment ago while it held the service, and stable does not wait.
-      const now = await ownership(deps.store, record).catch(() => undefined);
+      // Unreadable now, or not read within the budget: the mark was stored a moment ago while it held the service,
+      // and stable does not wait on the store.
+      const now = await withinBudget(ownership(deps.store, record), STABLE_REREAD_BUDGET_MS).catch(
+        () => undefined,
+      );
       const holder = now?.lock?.rolloutId;
       if (now && !holdsService(now.record, holder))
         throw new NotOwnerError(
@@ -162,6 +172,15 @@ export function stableAfterAbort(
     await shiftTraffic(deps, route, 0);
     if (marked) await deps.store.updateRollout(record.rolloutId, { canaryPercent: 0 });
   };
+}
+
+/** What `work` answers within `ms`, or undefined past them (it is left to settle on its own). */
+function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outOfTime = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+  });
+  return Promise.race([work, outOfTime]).finally(() => clearTimeout(timer));
 }
 
 /**
