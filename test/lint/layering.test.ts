@@ -54,6 +54,7 @@ describe('layering', () => {
       "import { reportHtml } from '../views/report';",
       "import { World } from '../../sandbox/world';",
       "import type { Clock } from '../ports';",
+      "import type { RolloutStore } from '../ports-store';",
     ].map((line, i) => probe(`functions/core/probe-${i}.ts`, `${line}\n`));
     files.push(probe('functions/core/stats/probe.ts', "import '../../adapters/aws/alb';\n"));
 
@@ -75,6 +76,7 @@ describe('layering', () => {
       "import { makeApprovalPage } from '../tasks/approval-page';",
       "import { World } from '../../sandbox/world';",
       "import type { Clock } from '../ports';",
+      "import type { RolloutStore } from '../ports-store';",
     ].map((line, i) => probe(`functions/views/probe-${i}.ts`, `${line}\n`));
     probe('functions/views/probe-core.ts', "import '../core/verdict';\nimport './report-html';\n");
 
