@@ -104,6 +104,23 @@ export function periodCounts(window: MetricWindow, max = MAX_STORED_PERIODS): Pe
   return out;
 }
 
+/**
+ * The later of two stores of judged periods: the one whose load balancer periods end later, `a` when they end
+ * together (either when the other is undefined). Each analysis judges up to a later minute than the one before, so
+ * the later end is the later analysis's, whichever release stored it and where.
+ */
+export function newerJudgedPeriods(
+  a: JudgedPeriods | undefined,
+  b: JudgedPeriods | undefined,
+): JudgedPeriods | undefined {
+  if (!a || !b) return a ?? b;
+  return periodsEnd(b.alb) > periodsEnd(a.alb) ? b : a;
+}
+
+function periodsEnd(counts: PeriodCounts): number {
+  return Date.parse(counts.start) + counts.canary.length * counts.periodSeconds * 1000;
+}
+
 /** The periods judged before (`previous`) whose requests differ in `window`; periods new to `window` are not. */
 export function revisedPeriods(previous: PeriodCounts | undefined, window: MetricWindow): RevisedPeriod[] {
   if (!previous || previous.periodSeconds !== window.periodSeconds) return [];

@@ -12,6 +12,7 @@ import {
   customPeriodValues,
   type JudgedPeriods,
   lateMetricsNote,
+  newerJudgedPeriods,
   periodCounts,
   revisedCustomPeriods,
   revisedPeriods,
@@ -91,13 +92,13 @@ export function makeAnalyze(deps: AnalyzeDeps) {
     const now = clock.now();
     const from = new Date(record.canaryStartedAt ?? record.createdAt);
     const sinceCanary = (now.getTime() - from.getTime()) / 1000;
-    const { verdict, judgedPeriods } = await judgeSinceCanary(deps, args, record, from, now);
+    const { verdict, ...judged } = await judgeSinceCanary(deps, args, record, from, now);
     const decision = decide(verdict, step, extensions, policy, bakeLeft);
     // A person's pause, as it stands now that the verdict is in: an advance holds the step (core/pause.ts).
     const paused = (await checkpoint(store, rollout)).paused;
     const action = whilePaused(decision.action, paused, policy.onFailure);
     const reason = `${decisionText(decision, verdict)}${action === 'paused' ? `; held at ${paused?.weight}%: paused by ${paused?.by}` : ''}`;
-    await recordAnalysis(deps, args, verdict, { action, reason }, { judgedPeriods, record }, now);
+    await recordAnalysis(deps, args, verdict, { action, reason }, judged, now);
     // Judged and about to act on it: an abort that arrived meanwhile takes precedence over the verdict.
     await checkpoint(store, rollout);
 
@@ -143,9 +144,10 @@ export function makeAnalyze(deps: AnalyzeDeps) {
 }
 
 /**
- * The periods judged in their own item, the verdict on the record, the analysis in the history and the log. A
- * record an earlier release wrote carries its periods itself: the verdict's write removes them, once the item holds
- * the new ones.
+ * The verdict on the record, the analysis in the history and the log, then the periods judged in their own item:
+ * last, so that an analysis that fails before it and is retried compares with the same periods again, and reports
+ * the same revisions. A record an earlier release wrote carries its periods itself: the verdict's write removes
+ * them once an item holds periods at least as new (written by an earlier analysis, so never lost to a failed put).
  */
 async function recordAnalysis(
   deps: AnalyzeDeps,
@@ -153,14 +155,13 @@ async function recordAnalysis(
   verdict: Verdict,
   /** The decision, its reason in words. */
   decision: { action: PausedAction; reason: string },
-  { judgedPeriods, record }: { judgedPeriods: JudgedPeriods; record: RolloutRecord },
+  { judgedPeriods, recordPeriodsOutdated }: Omit<Judgement, 'verdict'>,
   now: Date,
 ): Promise<void> {
-  await deps.store.putJudgedPeriods(rollout.rolloutId, judgedPeriods);
   await deps.store.updateRollout(rollout.rolloutId, {
     lastVerdict: verdict,
     updatedAt: now.toISOString(),
-    ...(record.judgedPeriods ? { judgedPeriods: undefined } : {}),
+    ...(recordPeriodsOutdated ? { judgedPeriods: undefined } : {}),
   });
   await recordHistory(
     deps,
@@ -184,6 +185,7 @@ async function recordAnalysis(
     verdict: verdict.result,
     action: decision.action,
   });
+  await deps.store.putJudgedPeriods(rollout.rolloutId, judgedPeriods);
 }
 
 /** Under analysis.onDrift 'pause': the drift recorded, and the rollout held where it is for a person to decide. */
@@ -212,6 +214,14 @@ async function pauseOnDrift(
   };
 }
 
+/** An analysis's verdict, and what it stores for the next one to compare with. */
+interface Judgement {
+  verdict: Verdict;
+  judgedPeriods: JudgedPeriods;
+  /** The record carries periods an earlier release judged, no newer than the item's: the verdict's write removes them. */
+  recordPeriodsOutdated: boolean;
+}
+
 /**
  * The verdict on the settled periods since the canary started (ALB metrics, X-Ray when configured, the gating
  * alarms), with the periods judged before that changed since; and the counts it judged, for the next analysis.
@@ -222,7 +232,7 @@ async function judgeSinceCanary(
   record: RolloutRecord,
   from: Date,
   now: Date,
-): Promise<{ verdict: Verdict; judgedPeriods: JudgedPeriods }> {
+): Promise<Judgement> {
   const policy = rollout.config.analysis;
   // Only settled periods: metrics arrive late and the newest minute is partial.
   const delaySeconds = policy.metricDelaySeconds ?? DEFAULT_METRIC_DELAY_SECONDS;
@@ -256,8 +266,8 @@ async function judgeSinceCanary(
     custom,
   );
   // Periods judged before that changed since: judged on the new counts, reported (core/late-metrics.ts). A record
-  // an earlier release wrote carries them itself, until this analysis stores them in their own item.
-  const previous = stored ?? record.judgedPeriods;
+  // an earlier release wrote carries them itself; after a downgrade and an upgrade again, beside an older item.
+  const previous = newerJudgedPeriods(stored, record.judgedPeriods);
   const lateMetrics = lateMetricsNote(
     {
       alb: revisedPeriods(previous?.alb, window),
@@ -270,6 +280,7 @@ async function judgeSinceCanary(
   const customValues = customPeriodValues(window, custom);
   return {
     verdict: lateMetrics ? { ...judged, lateMetrics } : judged,
+    recordPeriodsOutdated: record.judgedPeriods !== undefined && stored !== undefined && previous === stored,
     judgedPeriods: {
       alb: periodCounts(window),
       ...(xrayWindow ? { xray: periodCounts(xrayWindow) } : {}),

@@ -87,9 +87,10 @@ describe.each([
     alb: { start: minute(0), periodSeconds: 60, canary, baseline: canary.map((c) => c * 10) },
   });
 
-  it('are kept apart from the record: stored, replaced, cleared, never read with the record', async () => {
+  it("are kept apart from the record: stored, replaced, cleared; the record's own (an earlier release's) removed", async () => {
+    // Prepare: a record an earlier release wrote, its periods on it.
     const s = storeOf();
-    const rollout = await putLargeRollout(s, TYPICAL);
+    const rollout = await putLargeRollout(s, TYPICAL, { judgedPeriods: judged([7]) });
     const id = rollout.rolloutId;
     expect(await s.getJudgedPeriods(id)).toBeUndefined();
 
@@ -98,8 +99,10 @@ describe.each([
 
     expect(await s.getJudgedPeriods(id)).toEqual(judged([1, 2, 3]));
     expect(await s.getJudgedPeriods('web-other')).toBeUndefined();
+    expect((await s.getRollout(id))?.judgedPeriods).toEqual(judged([7]));
+    await s.updateRollout(id, { status: 'promoting', judgedPeriods: undefined });
     expect((await s.getRollout(id))?.judgedPeriods).toBeUndefined();
-    await s.updateRollout(id, { status: 'promoting' });
+    if (s === store) expect(Object.keys((await rawItem(id, 'RECORD')) ?? {})).not.toContain('judgedPeriods');
     expect(await s.getJudgedPeriods(id)).toEqual(judged([1, 2, 3]));
     await s.clearJudgedPeriods(id);
     await s.clearJudgedPeriods(id); // nothing left to clear: still fine
@@ -122,7 +125,7 @@ describe.each([
     expect(await s.getJudgedPeriods(rollout.rolloutId)).toBeUndefined();
   });
 
-  it('the first analysis after an upgrade compares the periods the earlier release kept on the record, then moves them', async () => {
+  it('the first analysis after an upgrade compares the periods the earlier release kept on the record; the next removes them', async () => {
     // Prepare: the record as the earlier release left it, minute 2's canary requests judged partial.
     const s = storeOf();
     const legacy = {
@@ -138,7 +141,7 @@ describe.each([
     // Act
     await analyzeLarge(s, TYPICAL, rollout);
 
-    // Assess: the revision seen, the record without the periods, the item with the new ones.
+    // Assess: the revision seen, the item with the new periods, the record's kept until an item holds them.
     const record = await s.getRollout(rollout.rolloutId);
     expect(record?.lastVerdict?.lateMetrics?.periods).toEqual([
       {
@@ -148,8 +151,19 @@ describe.each([
         now: { canary: 12_347, baseline: 234_569 },
       },
     ]);
-    expect(record?.judgedPeriods).toBeUndefined();
+    expect(record?.judgedPeriods).toEqual(legacy);
     expect((await s.getJudgedPeriods(rollout.rolloutId))?.alb.canary).toHaveLength(TYPICAL.minutes);
+
+    // Act: the next analysis, the item read.
+    await analyzeLarge(s, TYPICAL, rollout);
+
+    // Assess: the record's periods removed, the item's compared (nothing changed since).
+    const next = await s.getRollout(rollout.rolloutId);
+    expect(next?.judgedPeriods).toBeUndefined();
+    if (s === store) {
+      expect(Object.keys((await rawItem(rollout.rolloutId, 'RECORD')) ?? {})).not.toContain('judgedPeriods');
+    }
+    expect(next?.lastVerdict?.lateMetrics).toBeUndefined();
   });
 });
 

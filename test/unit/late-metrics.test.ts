@@ -15,7 +15,7 @@ import {
   revisedPeriods,
 } from '../../functions/core/late-metrics';
 import { buildPlan } from '../../functions/core/plan';
-import type { RolloutDoc, Route } from '../../functions/core/rollout';
+import type { RolloutDoc, RolloutRecord, Route } from '../../functions/core/rollout';
 import type { CustomPoint } from '../../functions/core/verdict';
 import type { Clock, MetricSource, TrafficRouter } from '../../functions/ports';
 import { makeAnalyze } from '../../functions/tasks/analyze';
@@ -327,6 +327,98 @@ describe('analyze: a period judged earlier that changed', () => {
         periods: [expect.objectContaining({ start: at(1) })],
       }),
     );
+  });
+
+  /** The record as set-weight left it for the first analysis, with `extra` (a record an earlier release wrote). */
+  async function rolloutStore(extra: Partial<RolloutRecord> = {}) {
+    const store = new InMemoryRolloutStore();
+    await store.acquireLock(SERVICE, ROLLOUT_ID, new Date('2025-03-14T09:27:00.000Z'));
+    await store.putRollout({
+      rolloutId: ROLLOUT_ID,
+      service: SERVICE,
+      image: rollout.image,
+      status: 'running',
+      alarms: [],
+      createdAt: '2025-03-14T09:27:00.000Z',
+      updatedAt: '2025-03-14T09:27:00.000Z',
+      canaryStartedAt: at(0),
+      route,
+      ...extra,
+    });
+    return store;
+  }
+  const analyzeOn = (store: InMemoryRolloutStore, seen: MetricWindow) =>
+    makeAnalyze({
+      metrics: { fetch: async () => structuredClone(seen), baselineThresholds: async () => undefined },
+      router: { describe: async () => ({}), verifyWeights: async () => true },
+      alarms: { states: async () => [] },
+      store,
+      notifiers: [],
+      clock,
+      log: { info: vi.fn(), warn: vi.fn(), error: vi.fn() },
+    });
+
+  it.each(['updateRollout', 'appendHistory', 'putJudgedPeriods'] as const)(
+    'still notes the revision when %s fails in the analysis that sees it, once retried',
+    async (write) => {
+      // Prepare: an analysis judged minute 1 partial; the next sees it complete, and one of its writes is throttled.
+      const store = await rolloutStore();
+      await analyzeOn(store, window([100, 20], [1000, 200]))(input, {} as Context);
+      const real = store[write].bind(store) as (...args: unknown[]) => Promise<unknown>;
+      let throttled = false;
+      Object.assign(store, {
+        [write]: async (...args: unknown[]) => {
+          if (!throttled && (write !== 'updateRollout' || 'lastVerdict' in (args[1] as object))) {
+            throttled = true;
+            throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+              name: 'ThrottlingException',
+            });
+          }
+          return real(...args);
+        },
+      });
+      const complete = window([100, 100, 100], [1000, 1000, 1000]);
+
+      // Act: the failed attempt, then Step Functions' retry of it.
+      await expect(analyzeOn(store, complete)(input, {} as Context)).rejects.toThrow(/throughput/);
+      await analyzeOn(store, complete)(input, {} as Context);
+
+      // Assess
+      const record = await store.getRollout(ROLLOUT_ID);
+      expect(record?.lastVerdict?.lateMetrics?.periods).toEqual([
+        {
+          source: 'alb',
+          start: at(1),
+          judged: { canary: 20, baseline: 200 },
+          now: { canary: 100, baseline: 1000 },
+        },
+      ]);
+      expect((await store.getJudgedPeriods(ROLLOUT_ID))?.alb.canary).toEqual([100, 100, 100]);
+    },
+  );
+
+  it('compares with the newer of the periods item and the periods an earlier release kept on the record', async () => {
+    // Prepare: an item left at minute 2 (minute 1 partial); an earlier release, run since, judged minutes 0 to 3
+    // onto the record (minute 1 complete, minute 3 partial).
+    const newer = { alb: periodCounts(window([100, 100, 100, 20], [1000, 1000, 1000, 200])) };
+    const store = await rolloutStore({ judgedPeriods: newer });
+    await store.putJudgedPeriods(ROLLOUT_ID, { alb: periodCounts(window([100, 20], [1000, 200])) });
+
+    // Act
+    await analyzeOn(store, window([100, 100, 100, 100], [1000, 1000, 1000, 1000]))(input, {} as Context);
+
+    // Assess: only minute 3 changed since it was judged; the record keeps its periods until the item is newer.
+    const record = await store.getRollout(ROLLOUT_ID);
+    expect(record?.lastVerdict?.lateMetrics?.periods).toEqual([
+      {
+        source: 'alb',
+        start: at(3),
+        judged: { canary: 20, baseline: 200 },
+        now: { canary: 100, baseline: 1000 },
+      },
+    ]);
+    expect((await store.getJudgedPeriods(ROLLOUT_ID))?.alb.canary).toEqual([100, 100, 100, 100]);
+    expect(record?.judgedPeriods).toEqual(newer);
   });
 
   it('notes a custom metric revised after being judged (lateMetrics, the warning), the requests unchanged', async () => {
