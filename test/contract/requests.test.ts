@@ -60,8 +60,10 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetGroupsCommand, GetTimeSeriesServiceStatisticsCommand, XRayClient } from '@aws-sdk/client-xray';
 import {
   BatchWriteCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -847,6 +849,21 @@ const CASES: Case[] = [
       await store.putJudgedPeriods(rollout.rolloutId, periods);
       expect(await store.getJudgedPeriods(rollout.rolloutId)).toEqual(periods);
       await store.clearJudgedPeriods(rollout.rolloutId);
+      const key = { pk: `ROLLOUT#${rollout.rolloutId}`, sk: 'PERIODS' };
+      expect(mocks.doc.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
+        TableName: 'canary-rollouts',
+        Item: { ...key, periods },
+      });
+      // The item analyze wrote last, as the table has it now (everything keyed by pk/sk is read consistently).
+      expect(mocks.doc.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
+        TableName: 'canary-rollouts',
+        Key: key,
+        ConsistentRead: true,
+      });
+      expect(mocks.doc.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
+        TableName: 'canary-rollouts',
+        Key: key,
+      });
     },
   },
   {
