@@ -12,17 +12,22 @@ import {
   GetItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   DOCUMENT_OPTIONS,
   DynamoRolloutStore,
   dynamoJudgedPeriods,
+  dynamoStepStore,
   ROLLOUT_TABLE_SCHEMA,
 } from '../../functions/adapters/aws/dynamodb';
 import type { JudgedPeriods } from '../../functions/core/late-metrics';
+import type { Deployer } from '../../functions/ports';
+import { makeSetWeight } from '../../functions/tasks/set-weight';
 import { type Item, itemSize, writeRequestUnits } from '../../sandbox/dynamodb-capacity';
 import { InMemoryRolloutStore, type WorldStore } from '../../sandbox/store';
+import { ROUTE } from '../helpers/config';
 import { analyzeLarge, LARGEST, putLargeRollout, TYPICAL } from '../helpers/large-analysis';
 import { fastRetry } from './helpers';
 
@@ -30,6 +35,7 @@ const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
 let raw: DynamoDBClient;
 let tableName: string;
 let tables = 0;
+let doc: DynamoDBDocumentClient;
 /** The table's store with the judged periods beside it, as the benchmark's replay has them. */
 let store: WorldStore;
 
@@ -53,7 +59,7 @@ beforeEach(async () => {
   await raw.send(new CreateTableCommand({ TableName: tableName, ...ROLLOUT_TABLE_SCHEMA }));
   while ((await raw.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE')
     await new Promise((resolve) => setTimeout(resolve, 5));
-  const doc = DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS);
+  doc = DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS);
   const options = { retry: fastRetry().retry };
   store = Object.assign(
     new DynamoRolloutStore(doc, tableName, options),
@@ -164,6 +170,45 @@ describe.each([
       expect(Object.keys((await rawItem(rollout.rolloutId, 'RECORD')) ?? {})).not.toContain('judgedPeriods');
     }
     expect(next?.lastVerdict?.lateMetrics).toBeUndefined();
+  });
+});
+
+describe('set-weight on the table: a step retried after a pause on failure', () => {
+  it('deletes the periods item and the periods an earlier release kept on the record: the step is judged afresh', async () => {
+    // Prepare: a rollout paused on failure, 100% on stable, with the periods its failed analyses judged.
+    const judged = { alb: { start: minute(0), periodSeconds: 60, canary: [9], baseline: [90] } };
+    const paused = {
+      cause: 'failure',
+      at: minute(20),
+      by: 'the workflow',
+      via: 'workflow',
+      weight: 0,
+    } as const;
+    const rollout = await putLargeRollout(store, TYPICAL, {
+      judgedPeriods: judged,
+      paused,
+      canaryPercent: 0,
+    });
+    await store.putJudgedPeriods(rollout.rolloutId, judged);
+    const setWeight = makeSetWeight({
+      router: { describe: async () => ({}), setWeights: async () => {}, verifyWeights: async () => true },
+      deployerFor: () => ({ scaleCanary: async () => {} }) as unknown as Deployer,
+      // The handler's own store: the table's step parts (functions/handlers/aws.ts).
+      store: dynamoStepStore(doc, tableName, { retry: fastRetry().retry }),
+      clock: { now: () => new Date(minute(30)), workflowSeconds: (s) => s, sleep: async () => {} },
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+    });
+    const step = rollout.plan[0] as NonNullable<(typeof rollout.plan)[number]>;
+
+    // Act
+    await setWeight({ rollout, route: ROUTE, step, retry: true }, {} as Context);
+
+    // Assess
+    expect(await rawItem(rollout.rolloutId, 'PERIODS')).toBeUndefined();
+    const record = await rawItem(rollout.rolloutId, 'RECORD');
+    expect(Object.keys(record ?? {})).not.toContain('judgedPeriods');
+    expect(Object.keys(record ?? {})).not.toContain('paused');
+    expect(record?.canaryStartedAt).toEqual({ S: minute(30) });
   });
 });
 
