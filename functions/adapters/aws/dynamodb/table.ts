@@ -13,8 +13,10 @@
  *                                            to ~12 KB with 20 custom metrics, X-Ray and 20 alarms (lastVerdict)
  *   ROLLOUT#<id>       PERIODS               periods: the periods the last analysis judged (core/late-metrics.ts
  *                                            JudgedPeriods), up to ~80 KB; read and written by analyze only,
- *                                            deleted by a retried step. Records of earlier releases carry them
- *                                            as their `judgedPeriods` attribute, removed by the next analysis.
+ *                                            deleted by a retried step; kept after the rollout ends (no TTL),
+ *                                            as the record and its history are. Records of earlier releases carry
+ *                                            them as their `judgedPeriods` attribute, removed by the analysis
+ *                                            after the one that first writes this item.
  *   ROLLOUT#<id>       HISTORY#<at>#<seq>    one history entry; sorts by time
  *
  * Two sparse global secondary indexes, on rollout records only, projecting ALL their attributes:
@@ -23,10 +25,12 @@
  *   `byService`  servicePk = service, serviceSk = "<createdAt>#<rollout id>": newest first for listByService.
  * Both are eventually consistent, as GSIs are; everything keyed by pk/sk is read with ConsistentRead.
  *
- * Every update of a record, however small, writes the whole record to the table and to each index holding it:
- * 1 write unit per KB of the item, the larger of before and after, for each (DynamoDB developer guide, "DynamoDB
- * read and write operations"; "Global secondary indexes", writes to an index). So what only analyze needs and that
- * outweighs the rest of the record, the judged periods, is an item of its own that no index holds.
+ * Every update of a record, however small, writes the whole record: to the table, 1 write unit per KB of the larger
+ * of the item before and after (DynamoDB developer guide, "DynamoDB read and write operations"); and to each index
+ * holding it, 1 unit per KB of the index entry, which both indexes' ALL projection makes the whole record (same
+ * guide, "Provisioned throughput considerations for global secondary indexes": a changed index key costs a delete
+ * and a put). So what only analyze needs and that outweighs the rest of the record, the judged periods, is an item
+ * of its own that no index holds.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import {
