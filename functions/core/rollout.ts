@@ -230,7 +230,8 @@ export interface RolloutRecord {
   lastVerdict?: Verdict;
   /**
    * The periods lastVerdict judged, as earlier releases kept them on the record; they are now an item of their own
-   * (RolloutStore.getJudgedPeriods). Read once as a fallback, removed by the next analysis.
+   * (RolloutStore.getJudgedPeriods). Compared when newer than the item's, removed by an analysis once an item at
+   * least as new exists (core/late-metrics.ts newerJudgedPeriods).
    */
   judgedPeriods?: JudgedPeriods;
   outcome?: { result: 'promoted' | 'rolledBack' | 'rollbackFailed'; reason: string; at: string };
