@@ -8,8 +8,10 @@
  * is AWS's time: the sandbox's compression needs no converting back.
  */
 import { parseArgs } from 'node:util';
+import { ACTIVE_INDEX, BY_SERVICE_INDEX } from '../functions/adapters/aws/dynamodb';
+import type { ApiCalls } from '../sandbox/api-calls';
 import { manyServices, manyWorld } from '../sandbox/many';
-import { backWithSdk } from '../sandbox/sdk-backed';
+import { backWithSdk, partitionApi } from '../sandbox/sdk-backed';
 import { describeShortfall } from '../sandbox/timekeeping';
 import type { World } from '../sandbox/world';
 import { QUOTAS, type Quota } from './concurrency-quotas';
@@ -76,6 +78,67 @@ export function quotaRows(world: World, rollouts: number, lambdaSeconds: number)
       bindsAt: headroom === null ? null : Math.floor(rollouts * headroom),
       note: q.note,
       doc: q.doc,
+    };
+  });
+}
+
+/**
+ * Write units a second one partition of a table or of a global secondary index takes before it throttles, on
+ * demand or provisioned (developer guide, "Understanding DynamoDB warm throughput in different scenarios"; "Key
+ * range throughput exceeded (hot partitions)"). A write to the table that its index cannot take is throttled too
+ * ("Understanding GSI write throttling and back-pressure in DynamoDB").
+ */
+export const PARTITION_WRU = 1000;
+const PARTITION_DOC =
+  'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/throttling-key-range-limit-exceeded-mitigation.html';
+
+/** One index's partitions: how many the run wrote, and the busiest one's peak write units over any 1 s. */
+export interface IndexPartitions {
+  index: string;
+  partitions: number;
+  hottest: string | null;
+  peak1s: number;
+  peak10s: number;
+  total: number;
+}
+
+export function indexPartitions(calls: ApiCalls, index: string): IndexPartitions {
+  const prefix = partitionApi(index, '');
+  const each = calls
+    .apis()
+    .filter((api) => api.startsWith(prefix))
+    .map((api) => ({
+      partition: api.slice(prefix.length),
+      peak1s: calls.peakPerSecond(api, 1_000, 'units'),
+      peak10s: calls.peakPerSecond(api, 10_000, 'units'),
+      total: calls.total(api, 'units'),
+    }))
+    .sort((a, b) => b.peak1s - a.peak1s);
+  const hottest = each[0];
+  return {
+    index,
+    partitions: each.length,
+    hottest: hottest?.partition ?? null,
+    peak1s: hottest?.peak1s ?? 0,
+    peak10s: hottest?.peak10s ?? 0,
+    total: each.reduce((sum, p) => sum + p.total, 0),
+  };
+}
+
+/** The hottest partition of each index against the per-partition write ceiling, as rows of the quota table. */
+export function partitionRows(partitions: IndexPartitions[], rollouts: number): QuotaRow[] {
+  return partitions.map((p) => {
+    const headroom = p.peak1s ? PARTITION_WRU / p.peak1s : null;
+    return {
+      label: `DynamoDB ${p.index} index, busiest partition`,
+      total: p.total,
+      peak1s: p.peak1s,
+      peak10s: p.peak10s,
+      limit: PARTITION_WRU,
+      headroom,
+      bindsAt: headroom === null ? null : Math.floor(rollouts * headroom),
+      note: `${p.partitions} partition key value(s) written, the busiest "${p.hottest ?? '-'}"; 1,000 WRU/s per partition of a table or index, a GSI's throttling throttles the table's write`,
+      doc: PARTITION_DOC,
     };
   });
 }
@@ -172,7 +235,8 @@ export async function concurrencyBench(args: string[]): Promise<void> {
     await world.stop();
     await sdk.close();
   }
-  const rows = quotaRows(world, o.rollouts, o.lambdaSeconds);
+  const partitions = [ACTIVE_INDEX, BY_SERVICE_INDEX].map((index) => indexPartitions(world.calls, index));
+  const rows = [...quotaRows(world, o.rollouts, o.lambdaSeconds), ...partitionRows(partitions, o.rollouts)];
   const requests = Object.fromEntries(
     world.calls
       .apis()
@@ -195,7 +259,7 @@ export async function concurrencyBench(args: string[]): Promise<void> {
   const wallMs = Math.round(performance.now() - started);
   if (o.json) {
     process.stdout.write(
-      `${JSON.stringify({ ...o, outcomes, wallMs, timekeeping, rows, requests, dynamodbUnits }, null, 2)}\n`,
+      `${JSON.stringify({ ...o, outcomes, wallMs, timekeeping, rows, partitions, requests, dynamodbUnits }, null, 2)}\n`,
     );
     return;
   }
@@ -213,6 +277,10 @@ export async function concurrencyBench(args: string[]): Promise<void> {
       .map((u) => `${u.item} ${n(u.requests)} → ${n(u.units)}`)
       .join(', ')}`,
   );
+  for (const p of partitions)
+    say(
+      `Index ${p.index}: ${p.partitions} partition key value(s) written; the busiest, "${p.hottest ?? '-'}", took ${fmt(p.peak1s)} WRU in its busiest second (${fmt(p.peak1s / 10)}% of ${n(PARTITION_WRU)}/s).`,
+    );
   say('');
   say(table(rows, o.rollouts, o.lambdaSeconds));
 }

@@ -84,16 +84,44 @@ const inIndex = (item: Item | undefined, index: IndexKeys) =>
   item !== undefined && index.keys.every((k) => item[k] !== undefined);
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** The index writes one table write causes, in write units (the index projects every attribute). */
-export function indexWriteUnits(before: Item | undefined, after: Item | undefined, index: IndexKeys): number {
+/** Index writes by the index partition (the value of the index's partition key) they land in. */
+export interface PartitionWrite {
+  partition: string;
+  units: number;
+}
+
+/** The index's partition key value of an item in it, as text (`S`, `N` or `B`). */
+const partitionOf = (item: Item, index: IndexKeys) => {
+  const value = item[index.keys[0] ?? ''] ?? {};
+  return String(Object.values(value)[0]);
+};
+
+/**
+ * The index writes one table write causes, each with the index partition it lands in: an entry put in the
+ * partition of the item after, an entry deleted from the partition of the item before (a changed key: both). Each
+ * index partition has its own throughput ceiling, 1,000 write units a second (developer guide, "Understanding
+ * DynamoDB warm throughput in different scenarios"; "Key range throughput exceeded (hot partitions)": for the
+ * table and each GSI alike).
+ */
+export function indexPartitionWrites(
+  before: Item | undefined,
+  after: Item | undefined,
+  index: IndexKeys,
+): PartitionWrite[] {
   const was = inIndex(before, index);
   const is = inIndex(after, index);
-  if (!was && !is) return 0;
-  if (!was) return writeUnits(itemSize(after));
-  if (!is) return writeUnits(itemSize(before));
+  const put = (item: Item) => ({ partition: partitionOf(item, index), units: writeUnits(itemSize(item)) });
+  if (!was && !is) return [];
+  if (!was) return [put(after as Item)];
+  if (!is) return [put(before as Item)];
   if (index.keys.some((k) => !same(before?.[k], after?.[k])))
-    return writeUnits(itemSize(before)) + writeUnits(itemSize(after));
-  return same(before, after) ? 0 : writeUnits(itemSize(after));
+    return [put(before as Item), put(after as Item)];
+  return same(before, after) ? [] : [put(after as Item)];
+}
+
+/** The index writes one table write causes, in write units (the index projects every attribute). */
+export function indexWriteUnits(before: Item | undefined, after: Item | undefined, index: IndexKeys): number {
+  return indexPartitionWrites(before, after, index).reduce((sum, w) => sum + w.units, 0);
 }
 
 /**

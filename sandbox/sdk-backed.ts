@@ -31,7 +31,14 @@ import {
 import { SDK_CLIENT_CONFIG } from '../functions/adapters/aws/sdk';
 import type { TrafficRouter } from '../functions/ports';
 import type { ApiCalls } from './api-calls';
-import { type IndexKeys, type Item, itemSize, readUnits, writeRequestUnits } from './dynamodb-capacity';
+import {
+  type IndexKeys,
+  type Item,
+  indexPartitionWrites,
+  itemSize,
+  readUnits,
+  writeRequestUnits,
+} from './dynamodb-capacity';
 import { LocalElbv2 } from './elbv2';
 import { LocalLoadBalancer } from './load-balancer';
 import { LocalRoute53 } from './route53';
@@ -52,6 +59,8 @@ const INDEXES: IndexKeys[] = [
  */
 const unitsApi = (operation: string, input: Record<string, unknown>, key: Item | undefined) =>
   `dynamodb:units ${input.IndexName ?? String((key?.sk as { S?: string } | undefined)?.S ?? 'table').split('#')[0]} ${operation}`;
+/** The write units one index partition took, under `dynamodb:partition <index> <partition key value>`. */
+export const partitionApi = (index: string, partition: string) => `dynamodb:partition ${index} ${partition}`;
 /** Marks the requests the accounting makes itself (reading an item an update made): never counted. */
 const ACCOUNTING_HEADER = 'x-sandbox-accounting';
 
@@ -141,6 +150,9 @@ class CapacityMeter {
         const units = writeRequestUnits({ before, after, conditionFailed: false }, INDEXES);
         this.calls.record('dynamodb:writes', units, this.at());
         this.calls.record(unitsApi(operation, input, key), units, this.at());
+        for (const index of INDEXES)
+          for (const w of indexPartitionWrites(before, after, index))
+            this.calls.record(partitionApi(index.name, w.partition), w.units, this.at());
         return result;
       } catch (error) {
         if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {

@@ -4,9 +4,17 @@
  * units the developer guide gives it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { indexWriteUnits, itemSize, readUnits, writeRequestUnits } from '../../sandbox/dynamodb-capacity';
+import { indexPartitions, PARTITION_WRU, partitionRows } from '../../bench/concurrency';
+import { ApiCalls } from '../../sandbox/api-calls';
+import {
+  indexPartitionWrites,
+  indexWriteUnits,
+  itemSize,
+  readUnits,
+  writeRequestUnits,
+} from '../../sandbox/dynamodb-capacity';
 import { manyServices, manyWorld } from '../../sandbox/many';
-import { backWithSdk } from '../../sandbox/sdk-backed';
+import { backWithSdk, partitionApi } from '../../sandbox/sdk-backed';
 import { assertValidRequest } from '../contract/model';
 
 const countBy = (names: string[]) =>
@@ -113,5 +121,64 @@ describe('DynamoDB capacity units as documented', () => {
     expect(indexWriteUnits(plain, { ...plain, status: { S: 'done' } }, index)).toBe(0);
     expect(writeRequestUnits({ before: plain, after: active, conditionFailed: false }, [index])).toBe(2);
     expect(writeRequestUnits({ before: plain, after: active, conditionFailed: true }, [index])).toBe(1);
+  });
+});
+
+describe('DynamoDB index writes by index partition', () => {
+  const index = { name: 'active', keys: ['activePk', 'activeSk'] };
+  const text = (bytes: number) => ({ pk: { S: 'k' }, d: { S: 'x'.repeat(bytes - 4) } });
+  const entry = (partition: string, bytes: number) => ({
+    ...text(bytes),
+    activePk: { S: partition },
+    activeSk: { S: 'r1' },
+  });
+
+  it('puts each index write in the partition its key names: entering, leaving, moving, changing in place', () => {
+    // The entry's size includes its key attributes: 1,000 bytes of text and the two keys make a 2 KB entry.
+    const size = (e: object) => itemSize(e as never);
+    expect(size(entry('ACTIVE#3', 1_000))).toBeGreaterThan(1_024);
+    expect(indexPartitionWrites(text(500), entry('ACTIVE#3', 1_000), index)).toEqual([
+      { partition: 'ACTIVE#3', units: 2 },
+    ]);
+    expect(indexPartitionWrites(entry('ACTIVE', 500), text(500), index)).toEqual([
+      { partition: 'ACTIVE', units: 1 },
+    ]);
+    // A record of the previous release moving to its shard: a delete from one partition, a put in the other.
+    expect(indexPartitionWrites(entry('ACTIVE', 500), entry('ACTIVE#3', 2_100), index)).toEqual([
+      { partition: 'ACTIVE', units: 1 },
+      { partition: 'ACTIVE#3', units: 3 },
+    ]);
+    expect(indexPartitionWrites(entry('ACTIVE#3', 500), entry('ACTIVE#3', 600), index)).toEqual([
+      { partition: 'ACTIVE#3', units: 1 },
+    ]);
+    expect(indexPartitionWrites(text(500), text(900), index)).toEqual([]);
+    // The units by partition add up to the index's units.
+    expect(indexWriteUnits(entry('ACTIVE', 500), entry('ACTIVE#3', 2_100), index)).toBe(4);
+  });
+
+  it('reports each index by its busiest partition over any 1 s against 1,000 WRU/s', () => {
+    const calls = new ApiCalls(() => 0);
+    // Partition A: 600 units within one second, then 600 more ten seconds later; B: 900 spread over 3 s.
+    calls.record(partitionApi('active', 'A'), 300, 0);
+    calls.record(partitionApi('active', 'A'), 300, 900);
+    calls.record(partitionApi('active', 'A'), 600, 12_000);
+    for (const at of [0, 1_000, 2_000]) calls.record(partitionApi('active', 'B'), 300, at);
+    calls.record(partitionApi('byService', 'web'), 5, 0);
+
+    const active = indexPartitions(calls, 'active');
+    expect(active).toEqual({
+      index: 'active',
+      partitions: 2,
+      hottest: 'A',
+      peak1s: 600,
+      peak10s: 60,
+      total: 2_100,
+    });
+    const [row] = partitionRows([active], 200);
+    expect(row?.limit).toBe(PARTITION_WRU);
+    expect(row?.headroom).toBeCloseTo(1_000 / 600);
+    expect(row?.bindsAt).toBe(333);
+    expect(indexPartitions(calls, 'byService')).toMatchObject({ partitions: 1, hottest: 'web', peak1s: 5 });
+    expect(indexPartitions(calls, 'none')).toMatchObject({ partitions: 0, hottest: null, peak1s: 0 });
   });
 });
