@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import dynalite from 'dynalite';
 import { AlbTrafficRouter } from '../functions/adapters/aws/alb';
 import {
@@ -95,6 +96,10 @@ export interface DynamoRequest {
   input: Record<string, unknown>;
 }
 
+type Send = () => Promise<{ output: unknown }>;
+/** An item of a response in DynamoDB's wire form, whatever form the response has reached the meter in. */
+type Wire = (item: Item) => Item;
+
 /**
  * The items as this client last wrote them (the table starts empty and only this client writes it), so each
  * write's item before and after is known for its capacity. What an UpdateItem made of the item is read back,
@@ -117,18 +122,20 @@ class CapacityMeter {
     return out.Item as Item | undefined;
   }
 
-  async read(operation: string, input: Record<string, unknown>, send: () => Promise<{ output: unknown }>) {
+  async read(operation: string, input: Record<string, unknown>, send: Send, wire: Wire) {
     const result = await send();
     const out = result.output as { Item?: Item; Items?: Item[] };
     const bytes =
-      operation === 'GetItem' ? itemSize(out.Item) : (out.Items ?? []).reduce((s, i) => s + itemSize(i), 0);
+      operation === 'GetItem'
+        ? itemSize(out.Item && wire(out.Item))
+        : (out.Items ?? []).reduce((s, i) => s + itemSize(wire(i)), 0);
     const units = readUnits(bytes, input.ConsistentRead === true);
     this.calls.record('dynamodb:reads', units, this.at());
     this.calls.record(unitsApi(operation, input, input.Key as Item | undefined), units, this.at());
     return result;
   }
 
-  async write(operation: string, input: Record<string, unknown>, send: () => Promise<{ output: unknown }>) {
+  async write(operation: string, input: Record<string, unknown>, send: Send, wire: Wire) {
     const table = String(input.TableName);
     const written = input.Item as Item | undefined;
     const key = (input.Key as Item | undefined) ?? ({ pk: written?.pk, sk: written?.sk } as Item);
@@ -143,8 +150,8 @@ class CapacityMeter {
             ? undefined
             : operation === 'PutItem'
               ? written
-              : input.ReturnValues === 'ALL_NEW'
-                ? returned
+              : input.ReturnValues === 'ALL_NEW' && returned
+                ? wire(returned)
                 : await this.item(table, key);
         this.items.set(id, after);
         const units = writeRequestUnits({ before, after, conditionFailed: false }, INDEXES);
@@ -174,8 +181,19 @@ class CapacityMeter {
 /** The capacity each DynamoDB request consumed, read from the request and response on the wire (build step). */
 function meterCapacity(client: DynamoDBClient, meter: CapacityMeter, sent: DynamoRequest[]): void {
   client.middlewareStack.add(
-    (next) => async (args) => {
+    (next, context) => async (args) => {
       const request = args.request as { headers: Record<string, string>; body?: unknown };
+      // A document client's command turns the response into plain values before this step sees it (its
+      // DocumentUnmarshall runs in the deserialize step): sizes are taken on the wire form, so turn it back.
+      const features = (context as { __aws_sdk_context?: { features?: Record<string, unknown> } })
+        .__aws_sdk_context?.features;
+      const wire: Wire = features?.DDB_MAPPER
+        ? (item) =>
+            marshall(item, {
+              removeUndefinedValues: true,
+              convertClassInstanceToMap: true,
+            }) as unknown as Item
+        : (item) => item;
       const operation = (request.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
       if (request.headers[ACCOUNTING_HEADER]) return next(args);
       const input = JSON.parse(new TextDecoder().decode(request.body as Uint8Array)) as Record<
@@ -185,9 +203,9 @@ function meterCapacity(client: DynamoDBClient, meter: CapacityMeter, sent: Dynam
       sent.push({ operation, input });
       const send = () => next(args) as Promise<{ output: unknown }>;
       if (operation === 'GetItem' || operation === 'Query')
-        return meter.read(operation, input, send) as never;
+        return meter.read(operation, input, send, wire) as never;
       if (['PutItem', 'UpdateItem', 'DeleteItem'].includes(operation))
-        return meter.write(operation, input, send) as never;
+        return meter.write(operation, input, send, wire) as never;
       return next(args);
     },
     { step: 'build', name: 'sandboxMeterCapacity' },

@@ -77,6 +77,13 @@ describe('requests counted at the SDK send', () => {
     const writes = (ddb.PutItem ?? 0) + (ddb.UpdateItem ?? 0) + (ddb.DeleteItem ?? 0);
     expect(world.calls.total('dynamodb:writes', 'units')).toBeGreaterThan(writes);
     expect((await sdk.store.getRollout(rolloutId))?.status).toBe('rolledBack');
+    // The index writes land in the partitions the items name: the rollout's shard of `active`, its service's of
+    // `byService` (the responses the meter reads reach it as plain values, turned back to the wire form).
+    const partitions = world.calls.apis().filter((a) => a.startsWith('dynamodb:partition '));
+    expect(partitions).toEqual([
+      expect.stringMatching(/^dynamodb:partition active ACTIVE#\d+$/),
+      partitionApi('byService', spec.config.service),
+    ]);
     // Every request as sent is one AWS's API models accept.
     for (const r of sdk.elbv2.received) assertValidRequest('Elastic Load Balancing v2', r.operation, r.input);
     for (const r of sdk.dynamodb.sent) assertValidRequest('DynamoDB', r.operation, r.input);
