@@ -297,6 +297,59 @@ describe('DynamoRolloutStore: rollout records', () => {
     expect((await store.listActive()).map((r) => r.rolloutId).sort()).toEqual(['api-a', 'web-old']);
   });
 
+  it("listActive spreads live records over the index partitions and lists them all, a previous release's too", async () => {
+    // Prepare: 64 live rollouts and one ended, then a live record as the previous release wrote it, every live
+    // record under the one index key value "ACTIVE".
+    const ids = Array.from({ length: 64 }, (_, i) => `svc${i}-20250304T120${i % 10}00Z-${i}`);
+    for (const id of ids) await store.putRollout(record(id, { service: id.split('-')[0] }));
+    await store.putRollout(record('done-1', { status: 'promoted' }));
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...record('legacy-1', { service: 'legacy' }),
+          pk: 'ROLLOUT#legacy-1',
+          sk: 'RECORD',
+          servicePk: 'legacy',
+          serviceSk: `${at(0).toISOString()}#legacy-1`,
+          activePk: 'ACTIVE',
+          activeSk: 'legacy-1',
+        },
+      }),
+    );
+
+    // Assess: each record's index key is one of the shards, the same for the same rollout, and they spread.
+    const keys = await Promise.all(
+      ids.map(
+        async (id) =>
+          (
+            await doc.send(
+              new GetCommand({ TableName: tableName, Key: { pk: `ROLLOUT#${id}`, sk: 'RECORD' } }),
+            )
+          ).Item?.activePk as string,
+      ),
+    );
+    for (const key of keys) expect(key).toMatch(/^ACTIVE#([0-9]|[12][0-9]|3[01])$/);
+    expect(new Set(keys).size).toBeGreaterThanOrEqual(16);
+    await store.updateRollout(ids[0] ?? '', { status: 'promoting' });
+    const moved = await doc.send(
+      new GetCommand({ TableName: tableName, Key: { pk: `ROLLOUT#${ids[0]}`, sk: 'RECORD' } }),
+    );
+    expect(moved.Item?.activePk).toBe(keys[0]);
+    // Every live record is listed once, by rollout id as the index sorts it, the previous release's among them.
+    const listed = (await store.listActive()).map((r) => r.rolloutId);
+    expect(listed).toEqual([...ids, 'legacy-1'].sort());
+    // The previous release's record moves to its shard with its next status, and stays listed until it ends.
+    await store.updateRollout('legacy-1', { status: 'rollingBack' });
+    const legacy = await doc.send(
+      new GetCommand({ TableName: tableName, Key: { pk: 'ROLLOUT#legacy-1', sk: 'RECORD' } }),
+    );
+    expect(legacy.Item?.activePk).toMatch(/^ACTIVE#\d+$/);
+    expect((await store.listActive()).map((r) => r.rolloutId)).toContain('legacy-1');
+    await store.updateRollout('legacy-1', { status: 'rolledBack' });
+    expect((await store.listActive()).map((r) => r.rolloutId)).toEqual([...ids].sort());
+  });
+
   it('listByService gives the newest first, up to the limit', async () => {
     for (let i = 1; i <= 5; i++)
       await store.putRollout(record(`web-${i}`, { createdAt: at(i).toISOString() }));

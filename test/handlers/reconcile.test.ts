@@ -10,6 +10,7 @@ import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { activePk } from '../../functions/adapters/aws/dynamodb/table';
 import { imageLabel } from '../../functions/core/rollout';
 import {
   CANARY_STARTED,
@@ -239,7 +240,7 @@ describe('reconcile', () => {
       updateInput(
         'SET #f0 = :v0, #f1 = :v1, #activePk = :active, #activeSk = :rolloutId',
         { '#f0': 'status', '#f1': 'updatedAt', '#activePk': 'activePk', '#activeSk': 'activeSk' },
-        { ':v0': 'rollingBack', ':v1': NOW, ':active': 'ACTIVE', ':rolloutId': ROLLOUT_ID },
+        { ':v0': 'rollingBack', ':v1': NOW, ':active': activePk(ROLLOUT_ID), ':rolloutId': ROLLOUT_ID },
       ),
       updateInput(
         'SET #f0 = :v0, #f1 = :v1, #f2 = :v2, #f3 = :v3 REMOVE #activePk, #activeSk',

@@ -30,6 +30,7 @@ import {
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { configItems } from '../../functions/adapters/aws/config-catalog';
+import { ACTIVE_PARTITIONS, activePk } from '../../functions/adapters/aws/dynamodb/table';
 import {
   parseServiceConfig,
   type ServiceConfig,
@@ -234,7 +235,7 @@ export function recordItem(r: RolloutRecord): Record<string, unknown> {
     sk: 'RECORD',
     servicePk: r.service,
     serviceSk: `${r.createdAt}#${r.rolloutId}`,
-    activePk: 'ACTIVE',
+    activePk: activePk(r.rolloutId),
     activeSk: r.rolloutId,
   };
 }
@@ -498,6 +499,16 @@ export function modify(
   return { ListenerArn: LISTENER_ARN, DefaultActions: [forward(stable, canary, stickiness)] };
 }
 
+/** listActive's queries: one for each partition key value of the `active` index, the previous release's last. */
+export const activeQueries = () =>
+  ACTIVE_PARTITIONS.map((partition) => ({
+    TableName: TABLE,
+    IndexName: 'active',
+    KeyConditionExpression: '#activePk = :active',
+    ExpressionAttributeNames: { '#activePk': 'activePk' },
+    ExpressionAttributeValues: { ':active': partition },
+  }));
+
 /** A status change also keeps the `active` index: set while running, removed once the rollout ended. */
 export function statusUpdate(names: Record<string, string>, values: Record<string, unknown>, ended: boolean) {
   const sets = Object.keys(names)
@@ -512,6 +523,6 @@ export function statusUpdate(names: Record<string, string>, values: Record<strin
     : updateInput(
         `SET ${sets}, #activePk = :active, #activeSk = :rolloutId`,
         { ...names, '#activePk': 'activePk', '#activeSk': 'activeSk' },
-        { ...values, ':active': 'ACTIVE', ':rolloutId': ROLLOUT_ID },
+        { ...values, ':active': activePk(ROLLOUT_ID), ':rolloutId': ROLLOUT_ID },
       );
 }

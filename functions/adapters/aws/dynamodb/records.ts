@@ -2,8 +2,9 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type PauseMark, type RolloutRecord, TERMINAL_STATUSES } from '../../../core/rollout';
 import {
-  ACTIVE,
   ACTIVE_INDEX,
+  ACTIVE_PARTITIONS,
+  activePk,
   BY_SERVICE_INDEX,
   KEY_ATTRIBUTES,
   plain,
@@ -26,7 +27,7 @@ export async function putRollout(t: Table, record: RolloutRecord): Promise<void>
           sk: RECORD,
           servicePk: record.service,
           serviceSk: `${record.createdAt}#${record.rolloutId}`,
-          ...(active ? { activePk: ACTIVE, activeSk: record.rolloutId } : {}),
+          ...(active ? { activePk: activePk(record.rolloutId), activeSk: record.rolloutId } : {}),
         },
       }),
     ),
@@ -65,7 +66,7 @@ export async function updateRollout(
     names['#activeSk'] = 'activeSk';
     if (TERMINAL_STATUSES.has(patch.status)) removes.push('#activePk', '#activeSk');
     else {
-      values[':active'] = ACTIVE;
+      values[':active'] = activePk(rolloutId);
       values[':rolloutId'] = rolloutId;
       sets.push('#activePk = :active', '#activeSk = :rolloutId');
     }
@@ -84,16 +85,32 @@ export async function updateRollout(
   return t.updateRecord(rolloutId, expression, names, values);
 }
 
+/**
+ * Every live rollout, by rollout id as the index sorts it: each partition key value of the `active` index queried
+ * at once (each paginated), merged. A record seen under two values (moved from the previous release's key to its
+ * shard while the index caught up) is listed once, as last updated.
+ */
 export async function listActive(t: Table): Promise<RolloutRecord[]> {
-  const items = await t.query({
-    TableName: t.name,
-    IndexName: ACTIVE_INDEX,
-    KeyConditionExpression: '#activePk = :active',
-    ExpressionAttributeNames: { '#activePk': 'activePk' },
-    ExpressionAttributeValues: { ':active': ACTIVE },
-  });
+  const pages = await Promise.all(
+    ACTIVE_PARTITIONS.map((partition) =>
+      t.query({
+        TableName: t.name,
+        IndexName: ACTIVE_INDEX,
+        KeyConditionExpression: '#activePk = :active',
+        ExpressionAttributeNames: { '#activePk': 'activePk' },
+        ExpressionAttributeValues: { ':active': partition },
+      }),
+    ),
+  );
+  const byId = new Map<string, RolloutRecord>();
+  for (const record of pages.flat().map((i) => withoutKeys<RolloutRecord>(i))) {
+    const seen = byId.get(record.rolloutId);
+    if (!seen || seen.updatedAt < record.updatedAt) byId.set(record.rolloutId, record);
+  }
   // The index lags the table a little: drop any record whose terminal status has already arrived.
-  return items.map((i) => withoutKeys<RolloutRecord>(i)).filter((r) => !TERMINAL_STATUSES.has(r.status));
+  return [...byId.values()]
+    .filter((r) => !TERMINAL_STATUSES.has(r.status))
+    .sort((a, b) => (a.rolloutId < b.rolloutId ? -1 : a.rolloutId > b.rolloutId ? 1 : 0));
 }
 
 /** Newest first. */

@@ -20,8 +20,17 @@
  *   ROLLOUT#<id>       HISTORY#<at>#<seq>    one history entry; sorts by time
  *
  * Two sparse global secondary indexes, on rollout records only, projecting ALL their attributes:
- *   `active`     activePk = "ACTIVE", activeSk = rollout id: present only while the status is not terminal
- *                (removed by the write that sets a terminal status), so listActive reads only live rollouts.
+ *   `active`     activePk = "ACTIVE#<shard>", activeSk = rollout id: present only while the status is not
+ *                terminal (removed by the write that sets a terminal status), so listActive reads only live
+ *                rollouts. The shard (activeShard) spreads the live records over ACTIVE_SHARDS partition key
+ *                values, as the developer guide's "Using write sharding to distribute workloads evenly" does:
+ *                each partition of an index takes at most 1,000 write units a second, and an index that cannot
+ *                take a write throttles the table's write ("Understanding GSI write throttling and back-pressure
+ *                in DynamoDB"). Every update of a live record is an index write too: under one key value, 200
+ *                concurrent rollouts put ~650 WRU/s into one partition (`npm run bench -- concurrency`), which
+ *                would throttle near 300. Records written by the previous release carry activePk = "ACTIVE"
+ *                until their next status write moves them to their shard or their end removes them: listActive
+ *                reads that key value too.
  *   `byService`  servicePk = service, serviceSk = "<createdAt>#<rollout id>": newest first for listByService.
  * Both are eventually consistent, as GSIs are; everything keyed by pk/sk is read with ConsistentRead.
  *
@@ -84,7 +93,34 @@ export const ROLLOUT_TABLE_SCHEMA: Omit<CreateTableCommandInput, 'TableName'> = 
 export const KEY_ATTRIBUTES = ['pk', 'sk', 'activePk', 'activeSk', 'servicePk', 'serviceSk'] as const;
 /** Fields every record has: a patch may change them, never remove them. */
 export const REQUIRED_FIELDS = new Set(['image', 'status', 'alarms', 'createdAt', 'updatedAt']);
-export const ACTIVE = 'ACTIVE';
+/** The `active` index's key value of the previous release, for every live record: still read (LEGACY_ACTIVE). */
+export const LEGACY_ACTIVE = 'ACTIVE';
+/**
+ * Partition key values the `active` index's entries spread over. 200 concurrent rollouts write ~650 WRU/s into
+ * the index at their busiest second: over 32 values the busiest takes a small share of 1,000 WRU/s, so the index
+ * binds later than the table's own 40,000 WRU/s (README, concurrency). A listing queries each value, 33 queries
+ * with the previous release's, each at least 0.5 read units.
+ */
+export const ACTIVE_SHARDS = 32;
+
+/** A stable shard for a rollout id: FNV-1a (32 bits) of its UTF-8 bytes, modulo ACTIVE_SHARDS. */
+export function activeShard(rolloutId: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(rolloutId, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % ACTIVE_SHARDS;
+}
+
+/** The `active` index's partition key of a live rollout record. */
+export const activePk = (rolloutId: string) => `ACTIVE#${activeShard(rolloutId)}`;
+
+/** Every partition key value listActive reads: each shard's, then the previous release's. */
+export const ACTIVE_PARTITIONS: readonly string[] = [
+  ...Array.from({ length: ACTIVE_SHARDS }, (_, n) => `ACTIVE#${n}`),
+  LEGACY_ACTIVE,
+];
 
 export const servicePk = (service: string) => `SERVICE#${service}`;
 export const rolloutPk = (rolloutId: string) => `ROLLOUT#${rolloutId}`;
