@@ -4,7 +4,8 @@
  * a third healthy, a third failing the judge, a third failing their alarm), and the controller's own AWS
  * requests per API, at peak and in total, against AWS's default quotas (bench/concurrency-quotas.ts). The store
  * and the ALB router are the real adapters over SDK clients (sandbox/sdk-backed.ts): their requests are counted at
- * the client's send, DynamoDB's with the capacity units each consumed. Rates are per second of rollout time, which
+ * the client's send, DynamoDB's with the capacity units each consumed, and each index's busiest partition against
+ * the write units one partition takes (PARTITION_WRU). Rates are per second of rollout time, which
  * is AWS's time: the sandbox's compression needs no converting back.
  */
 import { parseArgs } from 'node:util';

@@ -27,8 +27,8 @@
  *                each partition of an index takes at most 1,000 write units a second, and an index that cannot
  *                take a write throttles the table's write ("Understanding GSI write throttling and back-pressure
  *                in DynamoDB"). Every update of a live record is an index write too: under one key value, 200
- *                concurrent rollouts put ~650 WRU/s into one partition (`npm run bench -- concurrency`), which
- *                would throttle near 300. Records written by the previous release carry activePk = "ACTIVE"
+ *                concurrent rollouts put 936 WRU into one partition in their busiest second (`npm run bench --
+ *                concurrency`), which would throttle near 213 of them; over 32, the busiest took 72. Records written by the previous release carry activePk = "ACTIVE"
  *                until their next status write moves them to their shard or their end removes them: listActive
  *                reads that key value too.
  *   `byService`  servicePk = service, serviceSk = "<createdAt>#<rollout id>": newest first for listByService.
@@ -96,10 +96,10 @@ export const REQUIRED_FIELDS = new Set(['image', 'status', 'alarms', 'createdAt'
 /** The `active` index's key value of the previous release, for every live record: still read (LEGACY_ACTIVE). */
 export const LEGACY_ACTIVE = 'ACTIVE';
 /**
- * Partition key values the `active` index's entries spread over. 200 concurrent rollouts write ~650 WRU/s into
- * the index at their busiest second: over 32 values the busiest takes a small share of 1,000 WRU/s, so the index
- * binds later than the table's own 40,000 WRU/s (README, concurrency). A listing queries each value, 33 queries
- * with the previous release's, each at least 0.5 read units.
+ * Partition key values the `active` index's entries spread over. 200 concurrent rollouts write 936 WRU into the
+ * index in their busiest second: over 32 values the busiest took 72 (hashing 200 ids over 32 values is uneven),
+ * so the index binds near 2,800 rollouts, after the table's own 40,000 WRU/s (near 2,350; README, concurrency).
+ * A listing queries each value, 33 queries with the previous release's, each at least 0.5 read units.
  */
 export const ACTIVE_SHARDS = 32;
 
