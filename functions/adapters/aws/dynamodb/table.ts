@@ -28,9 +28,10 @@
  *                take a write throttles the table's write ("Understanding GSI write throttling and back-pressure
  *                in DynamoDB"). Every update of a live record is an index write too: under one key value, 200
  *                concurrent rollouts put 936 WRU into one partition in their busiest second (`npm run bench --
- *                concurrency`), which would throttle near 213 of them; over 32, the busiest took 72. Records written by the previous release carry activePk = "ACTIVE"
- *                until their next status write moves them to their shard or their end removes them: listActive
- *                reads that key value too.
+ *                concurrency`), which would throttle near 213 of them; over 32, the busiest took 72. Records
+ *                written by the previous release carry activePk = "ACTIVE" until their next status write moves
+ *                them to their shard or their end removes them: listActive reads that key value too, and the
+ *                index's definition is unchanged (no rebuild).
  *   `byService`  servicePk = service, serviceSk = "<createdAt>#<rollout id>": newest first for listByService.
  * Both are eventually consistent, as GSIs are; everything keyed by pk/sk is read with ConsistentRead.
  *
