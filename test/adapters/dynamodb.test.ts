@@ -9,7 +9,13 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoRolloutStore, ROLLOUT_TABLE_SCHEMA } from '../../functions/adapters/aws/dynamodb';
@@ -663,6 +669,51 @@ describe('DynamoRolloutStore: history, quarantine, serving target group', () => 
     await expect(lost.getLock('web')).rejects.toThrow(
       new TargetNotFoundError('DynamoDB table no-such-table (or its index) does not exist'),
     );
+  });
+});
+
+describe('DynamoRolloutStore: listActive over the index partitions', () => {
+  it('reads every page of every partition key value and merges them by rollout id, each record once', async () => {
+    // Prepare: one shard answers in two pages, the previous release's key holds a record also seen in its shard
+    // (moved there while the index caught up), the rest are empty.
+    const mocked = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+    const ddb = mockClient(mocked);
+    const item = (id: string, key: string, minute = 0) => ({
+      ...record(id, { updatedAt: at(minute).toISOString() }),
+      pk: `ROLLOUT#${id}`,
+      sk: 'RECORD',
+      activePk: key,
+      activeSk: id,
+    });
+    ddb.on(QueryCommand).callsFake((input: QueryCommandInput) => {
+      const key = input.ExpressionAttributeValues?.[':active'];
+      if (key === 'ACTIVE#5' && !input.ExclusiveStartKey)
+        return { Items: [item('web-b', key)], LastEvaluatedKey: { pk: 'ROLLOUT#web-b', sk: 'RECORD' } };
+      if (key === 'ACTIVE#5') return { Items: [item('web-d', key, 2)] };
+      if (key === 'ACTIVE#9') return { Items: [item('api-c', key, 5)] };
+      if (key === 'ACTIVE') return { Items: [item('api-c', key, 1), item('old-a', key)] };
+      return { Items: [] };
+    });
+
+    // Act
+    const listed = await new DynamoRolloutStore(mocked, 'canary-rollouts').listActive();
+
+    // Assess: 32 shards and the previous release's key, one shard twice for its second page.
+    expect(listed.map((r) => [r.rolloutId, r.updatedAt])).toEqual([
+      ['api-c', at(5).toISOString()],
+      ['old-a', at(0).toISOString()],
+      ['web-b', at(0).toISOString()],
+      ['web-d', at(2).toISOString()],
+    ]);
+    const queried = ddb
+      .commandCalls(QueryCommand)
+      .map((c) => c.args[0].input.ExpressionAttributeValues?.[':active']);
+    expect(queried).toHaveLength(34);
+    expect(new Set(queried)).toEqual(
+      new Set([...Array.from({ length: 32 }, (_, n) => `ACTIVE#${n}`), 'ACTIVE']),
+    );
+    expect(ddb.commandCalls(QueryCommand).filter((c) => c.args[0].input.ExclusiveStartKey)).toHaveLength(1);
+    ddb.restore();
   });
 });
 
