@@ -35,8 +35,11 @@ export interface RolloutStore {
    */
   acquireLock(service: string, rolloutId: string, at: Date, doc?: RolloutDoc): Promise<void>;
   getLock(service: string): Promise<ServiceLock | undefined>;
-  /** Record a newer rollout to start once the holder has rolled back. */
-  setPending(service: string, holder: string, pending: RolloutDoc): Promise<void>;
+  /**
+   * Record a newer rollout to start once the holder has rolled back, unless one pushed after it holds the lock or is
+   * pending already (core/pushes.ts newerOnLock): that one is returned then, and nothing written.
+   */
+  setPending(service: string, holder: string, pending: RolloutDoc): Promise<RolloutDoc | undefined>;
   /**
    * Release the lock held by `rolloutId` (no-op when it does not hold it). When a newer rollout is pending, the
    * lock passes to it atomically (with its document, and `handedOverBy` naming `rolloutId`) and its document is

@@ -3,7 +3,7 @@ import { AwsCaller } from '../functions/adapters/aws/sdk';
 import { type AbortReason, LockHeldError } from '../functions/core/errors';
 import { type HistoryEntry, readHistoryEntry, type StoredHistoryEntry } from '../functions/core/history';
 import type { JudgedPeriods } from '../functions/core/late-metrics';
-import type { AcceptedPush, SeenImage } from '../functions/core/pushes';
+import { type AcceptedPush, newerOnLock, type SeenImage } from '../functions/core/pushes';
 import {
   holdsService,
   type PauseMark,
@@ -66,10 +66,13 @@ export class InMemoryRolloutStore extends EventEmitter implements WorldStore {
     return clone(this.locks.get(service));
   }
 
-  async setPending(service: string, holder: string, pending: RolloutDoc): Promise<void> {
+  async setPending(service: string, holder: string, pending: RolloutDoc): Promise<RolloutDoc | undefined> {
     const lock = this.locks.get(service);
     if (!lock || lock.rolloutId !== holder) throw new LockHeldError(service, lock?.rolloutId ?? '(nobody)');
+    const newer = newerOnLock(lock, pending);
+    if (newer) return clone(newer);
     lock.pending = clone(pending);
+    return undefined;
   }
 
   async releaseLock(service: string, rolloutId: string, at: Date): Promise<RolloutDoc | undefined> {

@@ -12,7 +12,7 @@
  * precision, so two pushes can tie: the larger digest wins then. Nothing says which of the two is newer, but any
  * fixed rule makes every order of delivery end with the same image.
  */
-import { rolloutIdFor } from './rollout';
+import { type RolloutDoc, rolloutIdFor, type ServiceLock } from './rollout';
 
 /** The newest push start-rollout accepted for a service: the high-water mark older pushes are judged against. */
 export interface AcceptedPush {
@@ -58,6 +58,29 @@ export function comparePushes(
   const tb = Date.parse(b.time);
   if (ta !== tb) return ta < tb ? -1 : 1;
   return a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0;
+}
+
+/** The push a rollout document was made for, as comparePushes orders it (its event's time, its digest). */
+export const pushOf = (doc: Pick<RolloutDoc, 'requestedAt' | 'image'>) => ({
+  time: doc.requestedAt,
+  digest: doc.image.digest,
+});
+
+/**
+ * What keeps `doc` from becoming the rollout pending on a lock: the holder's or the pending rollout, when it is
+ * another rollout pushed no earlier than `doc`. A push never displaces a newer one, nor waits on one. Undefined when
+ * `doc` may be pending (nothing pending, the same rollout again, or older ones only).
+ */
+export function newerOnLock(
+  lock: Pick<ServiceLock, 'doc' | 'pending'>,
+  doc: RolloutDoc,
+): RolloutDoc | undefined {
+  return [lock.pending, lock.doc].find(
+    (other) =>
+      other !== undefined &&
+      other.rolloutId !== doc.rolloutId &&
+      comparePushes(pushOf(other), pushOf(doc)) >= 0,
+  );
 }
 
 /**

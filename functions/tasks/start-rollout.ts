@@ -247,9 +247,16 @@ async function requestedImage(
   return { config, image };
 }
 
-async function supersede(deps: StartRolloutDeps, holder: string, doc: RolloutDoc): Promise<void> {
+/** Supersede `holder` with `doc`, or the newer rollout pending on it already (then nothing changes). */
+async function supersede(
+  deps: StartRolloutDeps,
+  holder: string,
+  doc: RolloutDoc,
+): Promise<RolloutDoc | undefined> {
   const { store, log } = deps;
-  await store.setPending(doc.service, holder, doc);
+  // A newer push that passed admission after this one holds the service or waits for it: it wins, as at admission.
+  const newer = await store.setPending(doc.service, holder, doc);
+  if (newer) return newer;
   // Pending first, then look for the holder's record: a holder that is still starting writes its record,
   // then looks for a pending image. One of the two sees the other, so the holder never runs to the end.
   const held = await store.getRollout(holder);
@@ -267,6 +274,18 @@ async function supersede(deps: StartRolloutDeps, holder: string, doc: RolloutDoc
     next: doc.rolloutId,
     ...(outcome?.status === 'notHolding' ? { ended: outcome.why } : {}),
   });
+  return undefined;
+}
+
+/** The answer to a push that found a newer one on the lock (what a push older than the newest gets at admission). */
+function olderThanPending(deps: StartRolloutDeps, doc: RolloutDoc, newer: RolloutDoc): StartRolloutResult {
+  const reason = `${imageLabel(doc.image)} (pushed ${doc.requestedAt}) is not newer than ${newer.image.digest.slice(0, 19)} (pushed ${newer.requestedAt}, rollout ${newer.rolloutId}), which holds or awaits the service: ignored`;
+  deps.log.info('ignored a push older than the one pending', {
+    service: doc.service,
+    rolloutId: doc.rolloutId,
+    reason,
+  });
+  return { status: 'ignored', reason };
 }
 
 /**
@@ -295,7 +314,8 @@ async function takeService(
     if (!settled && (held || starting)) {
       // Running, starting, or ended without settling its traffic (the reconciler settles it): either way the
       // holder rolls back and hands the service to this image. Taking over now could leave traffic half-moved.
-      await supersede(deps, holder, doc);
+      const newer = await supersede(deps, holder, doc);
+      if (newer) return { result: olderThanPending(deps, doc, newer) };
       // A holder whose start failed would never roll back and hand over: start it (it stops at once). One handed
       // the lock by a rollout that ended (by an earlier attempt of this push, below, that went no further) has no
       // starter left: start it from the beginning; it finds this push pending, gives it the lock and starts it.

@@ -176,7 +176,10 @@ describe('DynamoRolloutStore: the service lock', () => {
           command.input.ConditionExpression?.includes('#pending')
         ) {
           interfered = true;
-          await store.setPending('web', 'web-a', rolloutDoc('web-c'));
+          await store.setPending('web', 'web-a', {
+            ...rolloutDoc('web-c'),
+            requestedAt: at(1).toISOString(),
+          });
         }
         return doc.send(command as PutCommand);
       },

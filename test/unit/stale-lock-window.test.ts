@@ -28,7 +28,8 @@ const holderDoc: RolloutDoc = {
   config,
   plan: buildPlan(stepSpecs(config)),
   trigger: 'ecr-push',
-  requestedAt: TAKEN.toISOString(),
+  // Pushed before the fixture's push (09:26:53), which supersedes it.
+  requestedAt: '2025-03-14T09:25:00Z',
 };
 
 function fakeExecutions() {

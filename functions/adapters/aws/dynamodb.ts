@@ -46,7 +46,7 @@ export class DynamoRolloutStore implements RolloutStore {
   getLock(service: string): Promise<ServiceLock | undefined> {
     return lock.getLock(this.table, service);
   }
-  setPending(service: string, holder: string, pending: RolloutDoc): Promise<void> {
+  setPending(service: string, holder: string, pending: RolloutDoc): Promise<RolloutDoc | undefined> {
     return lock.setPending(this.table, service, holder, pending);
   }
   releaseLock(service: string, rolloutId: string, at: Date): Promise<RolloutDoc | undefined> {

@@ -1,6 +1,7 @@
 /** The service's lock: taken by one rollout, handed over to the rollout pending on it in one conditional write. */
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LockHeldError, TransientError } from '../../../core/errors';
+import { newerOnLock } from '../../../core/pushes';
 import type { RolloutDoc, ServiceLock } from '../../../core/rollout';
 import { CONFLICT_ATTEMPTS, LOCK, lockItem, plain, servicePk, type Table, withoutKeys } from './table';
 
@@ -35,16 +36,45 @@ export async function getLock(t: Table, service: string): Promise<ServiceLock | 
   return item ? withoutKeys<ServiceLock>(item) : undefined;
 }
 
+/**
+ * `pending` waits on `holder`'s lock unless a rollout pushed after it holds the lock or waits there already
+ * (core/pushes.ts newerOnLock), which is returned then. Judged on the lock as read, and written only while the lock is still
+ * `holder`'s with the pending read (DynamoDB checks the condition and writes as one): a newer push that got there
+ * in between is judged again, never overwritten.
+ */
 export async function setPending(
   t: Table,
   service: string,
   holder: string,
   pending: RolloutDoc,
-): Promise<void> {
-  if (!(await heldLockWrite(t, service, holder, 'pending', plain(pending)))) {
+): Promise<RolloutDoc | undefined> {
+  for (let attempt = 0; attempt < CONFLICT_ATTEMPTS; attempt++) {
     const lock = await getLock(t, service);
-    throw new LockHeldError(service, lock?.rolloutId ?? '(nobody)');
+    if (lock?.rolloutId !== holder) throw new LockHeldError(service, lock?.rolloutId ?? '(nobody)');
+    const newer = newerOnLock(lock, pending);
+    if (newer) return newer;
+    const written = await t.sendIf('UpdateItem', () =>
+      t.doc.send(
+        new UpdateCommand({
+          TableName: t.name,
+          Key: { pk: servicePk(service), sk: LOCK },
+          UpdateExpression: 'SET #pending = :pending',
+          ConditionExpression: lock.pending
+            ? '#rolloutId = :holder AND #pending.#rolloutId = :seen'
+            : '#rolloutId = :holder AND attribute_not_exists(#pending)',
+          ExpressionAttributeNames: { '#rolloutId': 'rolloutId', '#pending': 'pending' },
+          ExpressionAttributeValues: {
+            ':holder': holder,
+            ':pending': plain(pending),
+            ...(lock.pending ? { ':seen': lock.pending.rolloutId } : {}),
+          },
+        }),
+      ),
+    );
+    if (written) return undefined;
+    // Another push set its pending (or the lock changed hands) between the read and the write: judge again.
   }
+  throw new TransientError(`the lock of ${service} kept changing while ${pending.rolloutId} waited on it`);
 }
 
 export async function releaseLock(
