@@ -66,7 +66,8 @@ export interface RolloutStore {
   /** Remember a request to run an image, with the same condition as setNewestPush (on the image's event id). */
   markImage(service: string, image: SeenImage, expected: string | undefined): Promise<boolean>;
 
-  putRollout(record: RolloutRecord): Promise<void>;
+  /** With `ifAbsent`, written only when the rollout has no record yet: false, writing nothing, otherwise. */
+  putRollout(record: RolloutRecord, options?: { ifAbsent?: boolean }): Promise<boolean>;
   getRollout(rolloutId: string): Promise<RolloutRecord | undefined>;
   updateRollout(
     rolloutId: string,

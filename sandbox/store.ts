@@ -128,8 +128,10 @@ export class InMemoryRolloutStore extends EventEmitter implements WorldStore {
     return true;
   }
 
-  async putRollout(record: RolloutRecord): Promise<void> {
+  async putRollout(record: RolloutRecord, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    if (options.ifAbsent && this.rollouts.has(record.rolloutId)) return false;
     this.rollouts.set(record.rolloutId, storable(record, 'rollout record'));
+    return true;
   }
 
   async getRollout(rolloutId: string): Promise<RolloutRecord | undefined> {

@@ -109,6 +109,14 @@ export function makeStartRollout(deps: StartRolloutDeps) {
       log.error('a rollout could not start', { service, rolloutId, error: String(error) });
       return { status: 'refused', rolloutId, reason };
     }
+    if (!started) {
+      // Another delivery of this push (or the rollout that handed it the lock) started it, or it is over already.
+      return {
+        status: 'duplicate',
+        rolloutId,
+        reason: `${rolloutId} is started or over already: started nothing`,
+      };
+    }
     try {
       await recordHistory(deps, doc, 'started', `rollout of ${imageLabel(image)} started`, {
         trigger: doc.trigger,

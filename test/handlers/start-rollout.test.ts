@@ -1,6 +1,6 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { GetCommand, type GetCommandInput, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type GetCommandInput, PutCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import {
   CONFIG_TABLE,
@@ -26,9 +26,32 @@ import { loadEvent } from '../helpers/fixtures';
 
 installAwsMockHooks();
 
+/**
+ * The rollout table keeping what is put (conditions not evaluated), so the lock start-rollout takes is the one it
+ * reads back before it starts the execution.
+ */
+function rememberingTable() {
+  const items = new Map<string, Record<string, unknown>>();
+  const keyOf = (key: unknown) => {
+    const { pk, sk } = key as { pk: string; sk: string };
+    return `${pk}|${sk}`;
+  };
+  doc.on(PutCommand).callsFake((input: PutCommandInput) => {
+    if (input.TableName === TABLE && input.Item) items.set(keyOf(input.Item), structuredClone(input.Item));
+    return {};
+  });
+  doc.on(GetCommand).callsFake(
+    withConfigs((input: GetCommandInput) => {
+      const item = items.get(keyOf(input.Key));
+      return item ? { Item: structuredClone(item) } : {};
+    }),
+  );
+}
+
 describe('start-rollout', () => {
   it('starts an execution named after the service and digest for an ECR push', async () => {
     // Act
+    rememberingTable();
     sfn.on(StartExecutionCommand).resolves({
       executionArn: `arn:aws:states:us-east-1:123456789012:execution:canary-rollout:${ROLLOUT_ID}`,
       startDate: new Date(),
@@ -76,6 +99,7 @@ describe('start-rollout', () => {
 
   it('starts a rollout for the tagged index of a multi-arch image', async () => {
     // Prepare
+    rememberingTable();
     sfn
       .on(StartExecutionCommand)
       .resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:x:y' });
@@ -92,6 +116,7 @@ describe('start-rollout', () => {
   it('starts a rollout for an untagged image when the service takes untagged pushes', async () => {
     // Act
     serveConfigs([{ ...SERVICE_CONFIG, pushes: 'images' }]);
+    rememberingTable();
     sfn
       .on(StartExecutionCommand)
       .resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:x:y' });

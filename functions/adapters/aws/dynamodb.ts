@@ -74,8 +74,8 @@ export class DynamoRolloutStore implements RolloutStore {
     return pushes.markImage(this.table, service, image, expected);
   }
 
-  putRollout(record: RolloutRecord): Promise<void> {
-    return records.putRollout(this.table, record);
+  putRollout(record: RolloutRecord, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    return records.putRollout(this.table, record, options.ifAbsent);
   }
   getRollout(rolloutId: string): Promise<RolloutRecord | undefined> {
     return records.getRollout(this.table, rolloutId);

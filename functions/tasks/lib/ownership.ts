@@ -62,7 +62,7 @@ export async function releaseAndHandOver(
   const pending = await deps.store.releaseLock(service, rolloutId, deps.clock.now());
   if (!pending) return undefined;
   try {
-    await startRolloutExecution(deps, pending);
+    if (!(await startRolloutExecution(deps, pending))) return undefined;
   } catch (error) {
     // Refused for good: it was recorded as rolled back and gave the service back. Anything else is retried.
     if (!startRefused(error)) throw error;
@@ -97,23 +97,35 @@ export async function ensureHolderStarted(
   // With a record, the holder may be running: start it as it is (never the "superseded before it started" path
   // of startRolloutExecution, which would hand its lock over while it runs).
   const started = record ? await startOrGiveBack(deps, doc) : await startRolloutExecution(deps, doc);
+  if (!started) return undefined;
   if (!started.alreadyStarted)
     deps.log.warn('started the execution of a lock holder that had none', { rolloutId: lock.rolloutId });
   return lock.rolloutId;
 }
 
+/**
+ * Start a rollout that holds its service's lock: its record written first (only if it has none: a second starter of
+ * the same rollout never rewrites what the first recorded since), then its execution. Starts nothing, returning
+ * undefined, when its record says it is over (superseded before it started, refused, or run to its end: Step
+ * Functions would refuse the name of a closed execution anyway, ExecutionAlreadyExists, Step Functions API
+ * Reference, StartExecution, `name`) or the lock is no longer its own. A starter that stopped after writing the
+ * record finds it running and the lock its own, and starts it: the same name and input start one execution
+ * (StartExecution is idempotent for them while it runs).
+ */
 export async function startRolloutExecution(
   deps: { store: RolloutStore; executions: Executions; clock: Clock },
   doc: RolloutDoc,
-): Promise<{ executionArn: string; alreadyStarted: boolean }> {
+): Promise<{ executionArn: string; alreadyStarted: boolean } | undefined> {
   const now = deps.clock.now().toISOString();
-  if (!(await deps.store.getRollout(doc.rolloutId))) {
+  let record = await deps.store.getRollout(doc.rolloutId);
+  let created = false;
+  if (!record) {
     // The lock renewed before the record is written: a newer push that read no record here and judged the lock
     // stale releases it only as it read it, so it cannot take it from a holder that starts now; a lock already
     // taken that way is not this rollout's any more, and nothing starts.
     if (!(await deps.store.renewLock(doc.service, doc.rolloutId, deps.clock.now())))
       throw new LockHeldError(doc.service, (await deps.store.getLock(doc.service))?.rolloutId ?? '(nobody)');
-    await deps.store.putRollout({
+    const fresh: RolloutRecord = {
       rolloutId: doc.rolloutId,
       service: doc.service,
       image: doc.image,
@@ -121,11 +133,21 @@ export async function startRolloutExecution(
       alarms: doc.config.analysis.alarms,
       createdAt: now,
       updatedAt: now,
-    });
+    };
+    created = await deps.store.putRollout(fresh, { ifAbsent: true });
+    record = created ? fresh : await deps.store.getRollout(doc.rolloutId);
   }
+  if (!record || TERMINAL_STATUSES.has(record.status)) return undefined;
   const lock = await deps.store.getLock(doc.service);
-  if (lock?.rolloutId === doc.rolloutId && lock.pending) {
-    // A newer image arrived before this one started: it never touches traffic; the newer one starts instead.
+  if (lock?.rolloutId !== doc.rolloutId) return undefined;
+  if (lock.pending && !created) {
+    // Another starter wrote the record and may have started the execution: it is asked to stop, and rolls back and
+    // hands the service over itself.
+    const by = `superseded by ${lock.pending.rolloutId}`;
+    await deps.store.markAborted(doc.rolloutId, ErrorName.Superseded, by, deps.clock.now());
+  } else if (lock.pending) {
+    // A newer image arrived before this one started (this starter wrote its record: nothing started it yet): it
+    // never touches traffic; the newer one starts instead.
     await deps.store.updateRollout(doc.rolloutId, {
       status: 'rolledBack',
       updatedAt: now,
@@ -136,7 +158,7 @@ export async function startRolloutExecution(
       },
     });
     const next = await deps.store.releaseLock(doc.service, doc.rolloutId, deps.clock.now());
-    if (next) return startRolloutExecution(deps, next);
+    return next ? startRolloutExecution(deps, next) : undefined;
   }
   return startOrGiveBack(deps, doc);
 }
@@ -170,9 +192,10 @@ export function startRefused(error: unknown): boolean {
 async function startOrGiveBack(
   deps: { store: RolloutStore; executions: Executions; clock: Clock },
   doc: RolloutDoc,
-): Promise<{ executionArn: string; alreadyStarted: boolean }> {
+): Promise<{ executionArn: string; alreadyStarted: boolean } | undefined> {
+  let started: { executionArn: string; alreadyStarted: boolean };
   try {
-    return await deps.executions.start(doc.rolloutId, { rollout: doc });
+    started = await deps.executions.start(doc.rolloutId, { rollout: doc });
   } catch (error) {
     if (!startRefused(error)) throw error;
     const at = deps.clock.now().toISOString();
@@ -186,4 +209,16 @@ async function startOrGiveBack(
     if (next) await startRolloutExecution(deps, next).catch(() => undefined);
     throw error;
   }
+  if (started.alreadyStarted) return started;
+  // Another starter may have found this rollout superseded before it started, recorded it as over and handed the
+  // service on, between this starter's reads and its start: the execution is stopped before its first task, which
+  // reads the record before it changes anything (checkpoint), could act.
+  const record = await deps.store.getRollout(doc.rolloutId);
+  if (!record || !TERMINAL_STATUSES.has(record.status)) return started;
+  await deps.executions.stop(
+    doc.rolloutId,
+    ErrorName.Superseded,
+    `${doc.rolloutId} was recorded as ${record.status} before its execution started`,
+  );
+  return undefined;
 }

@@ -15,9 +15,10 @@ import {
   withoutKeys,
 } from './table';
 
-export async function putRollout(t: Table, record: RolloutRecord): Promise<void> {
+/** The record written; with `ifAbsent`, only when the rollout has none yet (false, writing nothing, otherwise). */
+export async function putRollout(t: Table, record: RolloutRecord, ifAbsent = false): Promise<boolean> {
   const active = !TERMINAL_STATUSES.has(record.status);
-  await t.send('PutItem', () =>
+  return t.sendIf('PutItem', () =>
     t.doc.send(
       new PutCommand({
         TableName: t.name,
@@ -29,6 +30,7 @@ export async function putRollout(t: Table, record: RolloutRecord): Promise<void>
           serviceSk: `${record.createdAt}#${record.rolloutId}`,
           ...(active ? { activePk: activePk(record.rolloutId), activeSk: record.rolloutId } : {}),
         },
+        ...(ifAbsent ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
       }),
     ),
   );
