@@ -1,0 +1,268 @@
+/**
+ * start-rollout racing itself: the same push delivered twice at once, a newer and an older push superseding the
+ * same holder, and a rollout that ended handing its lock over while a push supersedes the rollout it handed it to.
+ * The invariants: an execution left running besides the lock holder's is told by its record to stop before it
+ * changes anything; a rollout recorded as over is never recorded running again; the newest push ends holding the service or pending on a holder that will hand it over.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { buildPlan } from '../../functions/core/plan';
+import { type RolloutDoc, TERMINAL_STATUSES } from '../../functions/core/rollout';
+import { stepSpecs } from '../../functions/core/steps';
+import type { Executions, StartedExecution } from '../../functions/ports';
+import { startRolloutExecution } from '../../functions/tasks/lib/ownership';
+import { makeStartRollout } from '../../functions/tasks/start-rollout';
+import { InMemoryRolloutStore } from '../../sandbox/store';
+import { validParsedConfig } from '../helpers/config';
+import { loadEvent } from '../helpers/fixtures';
+
+const HOLDER = 'web-00000000000000a1';
+const PENDING = 'web-00000000000000b2';
+const TAKEN = new Date('2025-03-14T09:00:00Z');
+const NOW = new Date('2025-03-14T09:27:00Z');
+
+function docOf(rolloutId: string, digestByte: string): RolloutDoc {
+  const config = validParsedConfig();
+  return {
+    rolloutId,
+    service: 'web',
+    image: { repository: 'acme/web', digest: `sha256:${digestByte.repeat(32)}`, tag: 'v1' },
+    config,
+    plan: buildPlan(stepSpecs(config)),
+    trigger: 'ecr-push',
+    requestedAt: TAKEN.toISOString(),
+  };
+}
+
+/** The fixture's push (`older`), or a push of another image a few seconds after it (`newer`). */
+function push(which: 'older' | 'newer') {
+  const event = loadEvent('ecr/push');
+  if (which === 'older') return event;
+  return {
+    ...event,
+    id: 'a9d1e5c2-0000-4000-8000-00000000000e',
+    time: '2025-03-14T09:26:59Z',
+    detail: { ...event.detail, 'image-digest': `sha256:${'ee'.repeat(32)}`, 'image-tag': 'v1.4.3' },
+  };
+}
+
+type Wrap = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => (...a: A) => Promise<R>;
+
+/**
+ * A world whose Step Functions records each start and, at that moment, what the store said: a start is wrong when
+ * the lock is not the rollout's or its record says it is over. `interleave(wrap)` wraps each store call and start
+ * from then on.
+ */
+function world() {
+  const store = new InMemoryRolloutStore();
+  const started = new Set<string>();
+  const stopped = new Set<string>();
+  const wrongStarts: string[] = [];
+  let wrap: Wrap = (f) => f;
+  const peek = store.getRollout.bind(store);
+  const start = async (name: string): Promise<StartedExecution> => {
+    const [lock, record] = [store.heldLocks().find((l) => l.service === 'web'), await peek(name)];
+    if (lock?.rolloutId !== name || (record && TERMINAL_STATUSES.has(record.status)))
+      wrongStarts.push(`${name} (lock ${lock?.rolloutId}, record ${record?.status})`);
+    const alreadyStarted = started.has(name);
+    started.add(name);
+    return { executionArn: `arn:aws:states:us-east-1:123456789012:execution:canary:${name}`, alreadyStarted };
+  };
+  const executions: Executions = {
+    start: (name, _input) => wrap(start)(name),
+    stop: async (name) => {
+      stopped.add(name);
+    },
+    isRunning: async (name) => started.has(name) && !stopped.has(name),
+    running: async () => [],
+    lastStateEntered: async () => undefined,
+    sendTaskSuccess: async () => true,
+    sendTaskFailure: async () => true,
+  };
+  const interleave = (by: Wrap) => {
+    wrap = by;
+    const raw = store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    for (const name of Object.getOwnPropertyNames(InMemoryRolloutStore.prototype)) {
+      if (name === 'constructor' || name === 'heldLocks' || typeof raw[name] !== 'function') continue;
+      raw[name] = by(raw[name].bind(store));
+    }
+  };
+  const clock = { now: () => NOW, workflowSeconds: (s: number) => s, sleep: async () => undefined };
+  const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const handler = makeStartRollout({
+    catalog: { byRepository: async () => validParsedConfig(), byName: async () => validParsedConfig() },
+    store,
+    executions,
+    notifiers: [],
+    clock,
+    log,
+  });
+  const deliver = (event: ReturnType<typeof push>) => handler(event, {} as never);
+  return {
+    store,
+    started,
+    stopped,
+    wrongStarts,
+    deliver,
+    interleave,
+    deps: { store, executions, clock, log },
+  };
+}
+
+/** The rollout an answer names, if any. */
+const idOf = (result: { status: string } | undefined) =>
+  result && 'rolloutId' in result ? (result.rolloutId as string) : undefined;
+
+/** HOLDER rolled back and released its lock, handing it to PENDING, whose start (by HOLDER) has not run yet. */
+async function handedOverUnstarted(store: InMemoryRolloutStore): Promise<RolloutDoc> {
+  await store.acquireLock('web', HOLDER, TAKEN, docOf(HOLDER, '01'));
+  await store.setPending('web', HOLDER, docOf(PENDING, '02'));
+  await store.putRollout({
+    rolloutId: HOLDER,
+    service: 'web',
+    image: docOf(HOLDER, '01').image,
+    status: 'rolledBack',
+    alarms: [],
+    createdAt: TAKEN.toISOString(),
+    updatedAt: TAKEN.toISOString(),
+  });
+  const pending = await store.releaseLock('web', HOLDER, new Date('2025-03-14T09:26:30Z'));
+  if (!pending) throw new Error('the lock was not handed over');
+  return pending;
+}
+
+/** HOLDER running (its execution started), holding the service. */
+async function runningHolder(store: InMemoryRolloutStore, started: Set<string>) {
+  await store.acquireLock('web', HOLDER, TAKEN, docOf(HOLDER, '01'));
+  await store.putRollout({
+    rolloutId: HOLDER,
+    service: 'web',
+    image: docOf(HOLDER, '01').image,
+    status: 'running',
+    alarms: [],
+    createdAt: TAKEN.toISOString(),
+    updatedAt: TAKEN.toISOString(),
+  });
+  started.add(HOLDER);
+}
+
+describe('a rollout handed the lock but not started yet, started by more than one starter', () => {
+  it('the same push delivered twice at once starts the push only, never the rollout it supersedes', async () => {
+    const { store, started, wrongStarts, deliver } = world();
+    await handedOverUnstarted(store);
+
+    const results = await Promise.all([deliver(push('older')), deliver(push('older'))]);
+
+    const pushed = results.find((r) => r.status === 'superseding')?.rolloutId;
+    expect(pushed).toMatch(/^web-/);
+    expect([...started]).toEqual([pushed]);
+    expect(wrongStarts).toEqual([]);
+    expect(store.heldLocks().map((l) => l.rolloutId)).toEqual([pushed]);
+    expect((await store.getRollout(PENDING))?.status).toBe('rolledBack');
+  });
+
+  it("the hand-over's own start, arriving after the push handled it, starts nothing and rewrites no record", async () => {
+    const { store, started, wrongStarts, deliver, deps } = world();
+    const pending = await handedOverUnstarted(store);
+    const result = await deliver(push('older'));
+
+    // HOLDER's releaseAndHandOver resumes: its start of PENDING comes late.
+    await startRolloutExecution(deps, pending).catch(() => undefined);
+
+    expect([...started]).toEqual([idOf(result)]);
+    expect(wrongStarts).toEqual([]);
+    expect((await store.getRollout(PENDING))?.status).toBe('rolledBack');
+    expect(store.heldLocks().map((l) => l.rolloutId)).toEqual([idOf(result)]);
+  });
+});
+
+describe('an older and a newer push superseding the same holder', () => {
+  it('the older one, setting its pending after the newer one, is ignored and leaves the newer pending', async () => {
+    let releaseOlder: () => void = () => undefined;
+    const olderMayWrite = new Promise<void>((resolve) => (releaseOlder = resolve));
+    const { store, started, deliver } = world();
+    await runningHolder(store, started);
+    const setPending = store.setPending.bind(store);
+    store.setPending = async (service, holder, doc) => {
+      if (doc.image.digest === push('older').detail['image-digest']) await olderMayWrite;
+      return setPending(service, holder, doc);
+    };
+
+    const older = deliver(push('older'));
+    const newer = await deliver(push('newer'));
+    releaseOlder();
+
+    expect(newer).toMatchObject({ status: 'superseding', supersedes: HOLDER });
+    expect(await older).toMatchObject({ status: 'ignored' });
+    const [lock] = store.heldLocks();
+    expect(lock?.rolloutId).toBe(HOLDER);
+    expect(lock?.pending?.rolloutId).toBe(idOf(newer));
+  });
+});
+
+type Start = 'handed-over' | 'running';
+type Job = 'older' | 'newer' | 'hand-over';
+
+/** A wrap that lets each store call and start wait 0 to 3 turns of the event loop, before and after, as `delays` say. */
+function delayedBy(delays: number[]): Wrap {
+  let i = 0;
+  const pause = async () => {
+    const turns = delays[i++ % delays.length] ?? 0;
+    for (let t = 0; t < turns; t++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  return (f) =>
+    async (...a) => {
+      await pause();
+      const result = await f(...a);
+      await pause();
+      return result;
+    };
+}
+
+describe('start-rollout under interleavings fast-check picks', () => {
+  it('leaves no execution but the lock holder free to act, and never loses the newest push', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<Start>('handed-over', 'running'),
+        fc.array(fc.constantFrom<Job>('older', 'newer', 'hand-over'), { minLength: 2, maxLength: 3 }),
+        fc.array(fc.nat(3), { minLength: 16, maxLength: 16 }),
+        async (start, jobs, delays) => {
+          const w = world();
+          const { store, started, stopped } = w;
+          const pending =
+            start === 'handed-over' ? await handedOverUnstarted(store) : await runningHolder(store, started);
+          w.interleave(delayedBy(delays));
+          const results = await Promise.all(
+            jobs.map((job) =>
+              job === 'hand-over'
+                ? pending && startRolloutExecution(w.deps, pending).catch(() => undefined)
+                : w.deliver(push(job)).catch(() => undefined),
+            ),
+          );
+
+          // Besides the lock holder, an execution left running is one that lost a race with a starter that found
+          // its rollout superseded: its record says stop (over, or marked for abort), which its first task reads
+          // before it changes anything (checkpoint).
+          const [lock] = store.heldLocks();
+          const running = [...started].filter((name) => !stopped.has(name) && name !== lock?.rolloutId);
+          for (const name of running) {
+            const record = await store.getRollout(name);
+            expect(record && (TERMINAL_STATUSES.has(record.status) || record.abort !== undefined)).toBe(true);
+          }
+          const newest = results.find((r, i) => jobs[i] === 'newer' && r && 'rolloutId' in r);
+          if (!newest || !('rolloutId' in newest)) return;
+          if (lock?.rolloutId === newest.rolloutId) {
+            expect(started.has(newest.rolloutId)).toBe(true);
+          } else {
+            // Pending on a holder that runs: it hands the service over when it ends.
+            expect(lock?.pending?.rolloutId).toBe(newest.rolloutId);
+            const holder = await store.getRollout(lock?.rolloutId ?? '');
+            expect(holder && !TERMINAL_STATUSES.has(holder.status)).toBe(true);
+            expect(started.has(lock?.rolloutId ?? '')).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
