@@ -227,6 +227,8 @@ export interface RolloutRecord {
    * the rollout's next PagerDuty notification resolves them (functions/tasks/notify.ts), as does reconcile.
    */
   unresolvedPauses?: string[];
+  /** The rollback's page PagerDuty did not take when reconcile sent it: its retried event sends it again. */
+  pageOwed?: boolean;
   lastVerdict?: Verdict;
   /**
    * The periods lastVerdict judged, as earlier releases kept them on the record; they are now an item of their own

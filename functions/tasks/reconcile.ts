@@ -97,9 +97,11 @@ export function makeReconcile(deps: ReconcileDeps) {
         const lock = await store.getLock(record.service);
         const handedOver =
           lock?.handedOverBy === name && (await ensureHolderStarted(deps, lock, { handedOver: true }));
+        const paged = await pageOwed(deps, record, event.detail.input, status);
         const resolved = await resolveLeftOpen(deps, record, event.detail.input);
         if (handedOver) return { rolloutId: name, action: 'handedOver', status, detail: lock.rolloutId };
-        return { rolloutId: name, action: resolved ? 'resolved' : 'none', status, detail: record.status };
+        const action = resolved ? 'resolved' : paged ? 'paged' : 'none';
+        return { rolloutId: name, action, status, detail: record.status };
       }
 
       const doc = await documentFor(deps, event.detail.input, record);
@@ -123,6 +125,69 @@ export function makeReconcile(deps: ReconcileDeps) {
 /** The notifier whose incidents are resolved (adapters/aws/pagerduty.ts). */
 const PAGER = 'pagerduty';
 
+/** The incidents `keys` resolved on PagerDuty only (nobody paged): whether PagerDuty took them. */
+async function resolvedOnPager(
+  deps: ReconcileDeps,
+  rollout: Pick<RolloutRecord, 'rolloutId' | 'service' | 'image'>,
+  doc: RolloutDoc | undefined,
+  keys: string[],
+  ended: string,
+): Promise<boolean> {
+  const image = imageLabel(rollout.image);
+  const result = await notifyAll(
+    { notifiers: deps.notifiers.filter((n) => n.name === PAGER), log: deps.log },
+    {
+      type: 'pause.ended',
+      severity: 'info',
+      rolloutId: rollout.rolloutId,
+      service: rollout.service,
+      image,
+      summary: `${rollout.service}: the rollout of ${image} ended ${ended}; its pause incidents are resolved`,
+      ...(doc ? { channels: channelsOf(doc.config) } : {}),
+      at: deps.clock.now().toISOString(),
+      resolves: keys,
+    },
+  );
+  return !result.failed.includes(PAGER);
+}
+
+/**
+ * The rollback's page PagerDuty did not take when this function sent it (`pageOwed` on the recorded rollback), sent
+ * again to PagerDuty only (SNS had it), then the mark cleared: whether it was owed. PagerDuty keys the incident by
+ * the rollout id (dedup_key), so a page it took after all is not a second incident while it is open.
+ * PageNotDelivered when PagerDuty refuses again: Lambda retries the event, then its dead-letter queue keeps it.
+ */
+async function pageOwed(
+  deps: ReconcileDeps,
+  record: RolloutRecord,
+  input: string | null | undefined,
+  status: string,
+): Promise<boolean> {
+  if (!record.pageOwed) return false;
+  const { rolloutId, service } = record;
+  const doc = await documentFor(deps, input, record);
+  const result = await notifyAll(
+    { notifiers: deps.notifiers.filter((n) => n.name === PAGER), log: deps.log },
+    {
+      type: 'rollout.rolledBack',
+      severity: 'error',
+      rolloutId,
+      service,
+      image: imageLabel(record.image),
+      summary: `${service}: rollout ${rolloutId} ended ${status}; stable restored by the reconciler`,
+      reason: record.outcome?.reason ?? `execution ${status.toLowerCase()}`,
+      ...(doc ? { channels: channelsOf(doc.config) } : {}),
+      at: deps.clock.now().toISOString(),
+    },
+  );
+  if (result.failed.includes(PAGER))
+    throw new PageNotDeliveredError(
+      `the page of ${rolloutId}'s rollback was not delivered again (${PAGER} failed)`,
+    );
+  await deps.store.updateRollout(rolloutId, { pageOwed: undefined });
+  return true;
+}
+
 /**
  * The pause incidents the rollout's notifications may have left open, resolved on PagerDuty only: those it could
  * not resolve (`unresolvedPauses`: PagerDuty refused the resolve, and no notification followed), then cleared from
@@ -137,25 +202,10 @@ async function resolveLeftOpen(
 ): Promise<boolean> {
   const keys = openPauseIncidents(record);
   if (keys.length === 0) return false;
-  const { rolloutId, service } = record;
+  const { rolloutId } = record;
   // The service's own PagerDuty routing key is in its config.
   const doc = await documentFor(deps, input, record);
-  const image = imageLabel(record.image);
-  const result = await notifyAll(
-    { notifiers: deps.notifiers.filter((n) => n.name === PAGER), log: deps.log },
-    {
-      type: 'pause.ended',
-      severity: 'info',
-      rolloutId,
-      service,
-      image,
-      summary: `${service}: the rollout of ${image} ended ${record.status}; its pause incidents are resolved`,
-      ...(doc ? { channels: channelsOf(doc.config) } : {}),
-      at: deps.clock.now().toISOString(),
-      resolves: keys,
-    },
-  );
-  if (result.failed.includes(PAGER))
+  if (!(await resolvedOnPager(deps, record, doc, keys, record.status)))
     throw new PageNotDeliveredError(
       `the resolve of the pause incidents of ${rolloutId} was not delivered (${PAGER} failed)`,
     );
@@ -245,13 +295,12 @@ async function withoutStore(
 }
 
 /**
- * Traffic first (verified), then the page (its dedup key is the rollout id, so a repeat is harmless), with the
+ * Traffic first (verified), then the page (its dedup key is the rollout id, so a repeat is harmless), then the
  * resolve of the pause incidents the record shows open (`pauseKeys`: stopped or timed out while paused, or a
- * resolve PagerDuty did not take),
- * then the record: tried again while this invocation has time; past that, the error makes Lambda retry the event,
- * then the dead-letter queue keeps it. When PagerDuty did not take the resolve, its keys are kept on the recorded
- * rollback (`unresolvedPauses`) and PageNotDelivered thrown: the retried event finds the rollback recorded and
- * resolves them (resolveLeftOpen).
+ * resolve PagerDuty did not take), then the record: tried again while this invocation has time; past that, the
+ * error makes Lambda retry the event, then the dead-letter queue keeps it. What PagerDuty did not take is kept on
+ * the recorded rollback (`pageOwed`, `unresolvedPauses`) and PageNotDelivered thrown: the retried event finds the
+ * rollback recorded and sends just that (pageOwed, resolveLeftOpen).
  */
 async function restoreNotifyRecord(
   deps: ReconcileDeps,
@@ -277,19 +326,28 @@ async function restoreNotifyRecord(
     reason,
     channels: channelsOf(doc.config),
     at: clock.now().toISOString(),
-    ...(pauseKeys.length > 0 ? { resolves: pauseKeys } : {}),
   });
+  // The page first, then the resolves apart (a resolve never goes before its rollback's page): what PagerDuty
+  // refused is known, and a retry sends only that.
+  const pageRefused = notified.failed.includes(PAGER);
+  const resolveRefused =
+    !pageRefused && pauseKeys.length > 0 && !(await resolvedOnPager(deps, doc, doc, pauseKeys, status));
   const recorded = await recordWhenStoreAnswers(deps, doc, status, errorName, reason, traffic, context);
-  if (pauseKeys.length === 0 || !notified.failed.includes(PAGER)) return recorded;
-  await deps.store.updateRollout(name, { unresolvedPauses: pauseKeys }).catch((error: unknown) => {
+  if (!pageRefused && !resolveRefused) return recorded;
+  const owed = {
+    ...(pauseKeys.length > 0 ? { unresolvedPauses: pauseKeys } : {}),
+    ...(pageRefused ? { pageOwed: true } : {}),
+  };
+  await deps.store.updateRollout(name, owed).catch((error: unknown) => {
     // The record still shows the pause it ended in: the retried event resolves that one all the same.
-    deps.log.warn('the unresolved pause incidents could not be recorded', {
+    deps.log.warn('what PagerDuty did not take could not be recorded', {
       rolloutId: name,
       error: String(error),
     });
   });
+  const what = pageRefused ? 'page of the rollback' : 'resolve of the pause incidents';
   throw new PageNotDeliveredError(
-    `the resolve of the pause incidents of ${name} was not delivered (${PAGER} failed); traffic is on stable and the rollback recorded`,
+    `the ${what} of ${name} was not delivered (${PAGER} failed); traffic is on stable and the rollback recorded`,
   );
 }
 

@@ -197,6 +197,37 @@ describe('reconcile', () => {
     const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(updates.at(-1)?.ExpressionAttributeNames).toMatchObject({ '#f0': 'unresolvedPauses' });
     expect(updates.at(-1)?.ExpressionAttributeValues).toMatchObject({ ':v0': [key] });
+    expect(updates.at(-1)?.ExpressionAttributeNames).toMatchObject({ '#f1': 'pageOwed' });
+  });
+
+  it('stopped while paused, PagerDuty taking the page but refusing the resolve: only the resolve is kept', async () => {
+    const pausedAt = '2026-03-14T09:20:00.000Z';
+    table({
+      lock: true,
+      record: record({
+        route,
+        currentStep: 0,
+        canaryPercent: 0,
+        canaryStartedAt: CANARY_STARTED,
+        paused: { cause: 'failure', at: pausedAt, by: 'the workflow', via: 'workflow', weight: 0 },
+      }),
+    });
+    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    const accepted = '{"status":"success","message":"Event processed","dedup_key":"k"}';
+    fetchMock
+      .mockResolvedValueOnce(new Response(accepted, { status: 202 }))
+      .mockResolvedValue(new Response('{"status":"invalid event"}', { status: 400 }));
+    const handler = await handlerOf('reconcile');
+    // Act
+    const outcome = handler(loadEvent('states/aborted'), context);
+    // Assess: the page is not owed (PagerDuty took it; the retry must not page again), the resolve is.
+    await expect(outcome).rejects.toMatchObject({ name: 'PageNotDelivered' });
+    const last = doc.commandCalls(UpdateCommand).at(-1)?.args[0].input;
+    expect(last?.ExpressionAttributeNames).toEqual({ '#f0': 'unresolvedPauses' });
   });
 
   it('restores stable, scales the canary to 0, releases the lock and notifies the service’s channels', async () => {
@@ -372,6 +403,49 @@ describe('reconcile: pause incidents the rollout’s notifications could not res
     expect(sent().map((b) => [b.event_action, b.dedup_key])).toEqual([
       ['resolve', `${ROLLOUT_ID}:pause:2:${pausedAt}`],
     ]);
+  });
+
+  it('PagerDuty refusing the rollback’s page: the rollback recorded, the page owed to the retried event', async () => {
+    // Prepare: stopped while running, traffic on stable; PagerDuty refuses the trigger itself.
+    table({
+      lock: true,
+      record: record({ route, currentStep: 0, canaryPercent: 0, canaryStartedAt: CANARY_STARTED }),
+    });
+    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    fetchMock.mockResolvedValue(new Response('{"status":"invalid event"}', { status: 400 }));
+    const handler = await handlerOf('reconcile');
+    // Act
+    const outcome = handler(loadEvent('states/aborted'), context);
+    // Assess: Lambda retries the event; the rollback is recorded, the lock released, the page marked owed.
+    await expect(outcome).rejects.toMatchObject({ name: 'PageNotDelivered' });
+    expect(sent().map((p) => p.event_action)).toEqual(['trigger']);
+    expect(doc.commandCalls(DeleteCommand)).toHaveLength(1);
+    const last = doc.commandCalls(UpdateCommand).at(-1)?.args[0].input;
+    expect(last?.ExpressionAttributeNames).toMatchObject({ '#f0': 'pageOwed' });
+    expect(last?.ExpressionAttributeValues).toMatchObject({ ':v0': true });
+  });
+
+  it('the retried event of a rollback whose page is owed: paged on PagerDuty only, once, then the mark cleared', async () => {
+    const outcome = { result: 'rolledBack' as const, reason: 'execution aborted', at: NOW };
+    table({ record: record({ status: 'rolledBack', canaryPercent: 0, pageOwed: true, outcome }) });
+    const handler = await handlerOf('reconcile');
+    // Act
+    const result = await handler(loadEvent('states/aborted'), context);
+    // Assess: the trigger (dedup key: the rollout id) on PagerDuty; no SNS, no traffic; the mark removed.
+    expect(result).toMatchObject({ rolloutId: ROLLOUT_ID, action: 'paged' });
+    expect(sent()).toEqual([
+      expect.objectContaining({ routing_key: ROUTING_KEY, event_action: 'trigger', dedup_key: ROLLOUT_ID }),
+    ]);
+    expect(sns.calls()).toHaveLength(0);
+    expect(elbv2.calls()).toHaveLength(0);
+    const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(updates).toHaveLength(1);
+    expect(updates[0]?.UpdateExpression).toMatch(/REMOVE .*#f0/);
+    expect(updates[0]?.ExpressionAttributeNames).toMatchObject({ '#f0': 'pageOwed' });
   });
 
   it('PagerDuty refusing again: PageNotDelivered, for Lambda to retry the event; the key stays on the record', async () => {
