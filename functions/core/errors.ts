@@ -166,6 +166,20 @@ export class TransientError extends CanaryControllerError {
 }
 
 /**
+ * A listing some of whose parts could not be read (each part's calls retried first): `found` holds what the parts
+ * that answered hold, so a caller can act on those before failing for the rest. Transient: retry the whole.
+ */
+export class IncompleteListError<T> extends TransientError {
+  constructor(
+    message: string,
+    readonly found: T[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
  * The human-readable message of a caught error as Step Functions hands it over: locally `Cause` is the message;
  * on AWS a Lambda error's `Cause` is the JSON `{"errorType","errorMessage","trace"}`.
  */

@@ -8,7 +8,7 @@
  */
 
 import { alarmStateChangeEvent } from '../core/aws-events';
-import { ErrorName, TransientError } from '../core/errors';
+import { ErrorName, IncompleteListError, TransientError } from '../core/errors';
 import type { RolloutDoc, RolloutRecord } from '../core/rollout';
 import {
   abortRollout,
@@ -60,22 +60,36 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
       return { alarm: alarmName, stopped: [] as string[], ignored: `state ${state.value}` };
     const reason = state.reason ?? 'no reason given';
     let targets: { id: string; run: () => Promise<string | undefined> }[];
-    try {
-      targets = (await store.listActive())
+    const gated = (records: RolloutRecord[]) =>
+      records
         .filter((r) => r.alarms.includes(alarmName))
         .map((r) => ({ id: r.rolloutId, run: () => stop(r, alarmName, reason) }));
+    // Part of the store unread: the rollouts read are stopped, then the event fails, to be retried (stopping twice
+    // is harmless) until every part is read.
+    let incomplete: IncompleteListError<RolloutRecord> | undefined;
+    try {
+      targets = gated(await store.listActive());
     } catch (error) {
-      log.warn('the rollout store cannot be read; finding the gated rollouts among running executions', {
-        alarmName,
-        error: String(error),
-      });
-      targets = (await gatedExecutions(executions, alarmName)).map(({ name, doc }) => ({
-        id: name,
-        run: async () => {
-          await stopWithoutStore(deps, name, doc, alarmName, reason);
-          return undefined;
-        },
-      }));
+      if (error instanceof IncompleteListError) {
+        incomplete = error as IncompleteListError<RolloutRecord>;
+        log.warn('part of the rollout store cannot be read; stopping the rollouts read, then failing', {
+          alarmName,
+          error: String(error),
+        });
+        targets = gated(incomplete.found);
+      } else {
+        log.warn('the rollout store cannot be read; finding the gated rollouts among running executions', {
+          alarmName,
+          error: String(error),
+        });
+        targets = (await gatedExecutions(executions, alarmName)).map(({ name, doc }) => ({
+          id: name,
+          run: async () => {
+            await stopWithoutStore(deps, name, doc, alarmName, reason);
+            return undefined;
+          },
+        }));
+      }
     }
     const results = await Promise.allSettled(targets.map((t) => t.run()));
     const failed = results.flatMap((r, i) =>
@@ -86,6 +100,7 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
       // EventBridge retries the event; stopping is idempotent.
       throw new Error(`alarm ${alarmName}: could not stop ${failed.map((f) => f.id).join(', ')}`);
     }
+    if (incomplete) throw incomplete;
     // Each target's answer: undefined when stopped, or why it was left alone (it no longer holds its service).
     const answers = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
     const stopped = targets.filter((_, i) => answers[i] === undefined).map((t) => t.id);

@@ -2,6 +2,7 @@ import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client
 import { SendTaskFailureCommand } from '@aws-sdk/client-sfn';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { ACTIVE_PARTITIONS, activePk } from '../../functions/adapters/aws/dynamodb/table';
 import {
   activeQueries,
   CANARY_STARTED,
@@ -14,6 +15,7 @@ import {
   historyPut,
   installAwsMockHooks,
   listener,
+  modify,
   NOW,
   record,
   recordItem,
@@ -160,5 +162,55 @@ describe('on-alarm', () => {
       'doc:PutCommand',
     ]);
     expect(ecs.calls()).toHaveLength(0);
+  });
+
+  it('stops the rollouts it could list, then fails so the event is retried, when one partition cannot be read', async () => {
+    // Prepare: the rollout's shard answers; another shard answers 500 to every attempt.
+    const event = loadEvent('cloudwatch/alarm');
+    const active = record({ route, currentStep: 0, canaryPercent: 5, canaryStartedAt: CANARY_STARTED });
+    const own = activePk(ROLLOUT_ID);
+    const broken = ACTIVE_PARTITIONS.find((p) => p !== own && p !== 'ACTIVE') as string;
+    const unavailable = Object.assign(new Error('We encountered an internal error. Please try again.'), {
+      name: 'InternalServerError',
+      $fault: 'server',
+      $metadata: { httpStatusCode: 500 },
+    });
+    doc.on(QueryCommand).resolves({ Items: [], Count: 0, ScannedCount: 0 });
+    doc
+      .on(QueryCommand, { ExpressionAttributeValues: { ':active': own } })
+      .resolves({ Items: [recordItem(active)], Count: 1, ScannedCount: 1 });
+    doc.on(QueryCommand, { ExpressionAttributeValues: { ':active': broken } }).rejects(unavailable);
+    table({ lock: true, record: active });
+    const message = `alarm web-5xx-high in ALARM: ${event.detail.state.reason}`;
+    doc.on(UpdateCommand).resolves({
+      Attributes: recordItem({ ...active, abort: { reason: 'AlarmFired', message, at: NOW } }),
+    });
+    elbv2
+      .on(DescribeListenersCommand)
+      .resolvesOnce(listener(19, 1, { Enabled: true, DurationSeconds: 300 }))
+      .resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+
+    // Act
+    const handler = await handlerOf('on-alarm');
+    const outcome = handler(event, context);
+
+    // Assess: the invocation fails (EventBridge and Lambda retry it), after the listed rollout was stopped.
+    await expect(outcome).rejects.toMatchObject({ name: 'Transient' });
+    const brokenReads = doc
+      .commandCalls(QueryCommand)
+      .filter((c) => c.args[0].input.ExpressionAttributeValues?.[':active'] === broken);
+    expect(brokenReads).toHaveLength(3);
+    const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(updates[0]).toMatchObject({
+      UpdateExpression: 'SET #abort = if_not_exists(#abort, :abort)',
+      ExpressionAttributeValues: { ':abort': { reason: 'AlarmFired', message, at: NOW } },
+    });
+    expect(elbv2.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input)).toEqual([
+      modify(1, 0, { Enabled: false }),
+    ]);
+    expect(doc.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+      historyPut('alarm', message, { alarm: 'web-5xx-high' }),
+    ]);
   });
 });

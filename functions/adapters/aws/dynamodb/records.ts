@@ -1,5 +1,6 @@
 /** Rollout records, and the two sparse indexes that list the live ones and a service's newest. */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { IncompleteListError } from '../../../core/errors';
 import { type PauseMark, type RolloutRecord, TERMINAL_STATUSES } from '../../../core/rollout';
 import {
   ACTIVE_INDEX,
@@ -89,11 +90,12 @@ export async function updateRollout(
 
 /**
  * Every live rollout, by rollout id as the index sorts it: each partition key value of the `active` index queried
- * at once (each paginated), merged. A record seen under two values (moved from the previous release's key to its
- * shard while the index caught up) is listed once, as last updated.
+ * at once (each paginated), merged. A record seen under two values (a copy the index has not yet caught up on) is
+ * listed once, as last updated. When any value cannot be read (its calls retried first), IncompleteListError
+ * carries the live rollouts the others hold: a caller can act on those, then fail so that it is retried.
  */
 export async function listActive(t: Table): Promise<RolloutRecord[]> {
-  const pages = await Promise.all(
+  const settled = await Promise.allSettled(
     ACTIVE_PARTITIONS.map((partition) =>
       t.query({
         TableName: t.name,
@@ -105,14 +107,25 @@ export async function listActive(t: Table): Promise<RolloutRecord[]> {
     ),
   );
   const byId = new Map<string, RolloutRecord>();
-  for (const record of pages.flat().map((i) => withoutKeys<RolloutRecord>(i))) {
-    const seen = byId.get(record.rolloutId);
-    if (!seen || seen.updatedAt < record.updatedAt) byId.set(record.rolloutId, record);
+  for (const result of settled) {
+    if (result.status === 'rejected') continue;
+    for (const record of result.value.map((i) => withoutKeys<RolloutRecord>(i))) {
+      const seen = byId.get(record.rolloutId);
+      if (!seen || seen.updatedAt < record.updatedAt) byId.set(record.rolloutId, record);
+    }
   }
   // The index lags the table a little: drop any record whose terminal status has already arrived.
-  return [...byId.values()]
+  const live = [...byId.values()]
     .filter((r) => !TERMINAL_STATUSES.has(r.status))
     .sort((a, b) => (a.rolloutId < b.rolloutId ? -1 : a.rolloutId > b.rolloutId ? 1 : 0));
+  const unread = ACTIVE_PARTITIONS.filter((_, i) => settled[i]?.status === 'rejected');
+  if (unread.length === 0) return live;
+  const first = settled.find((r) => r.status === 'rejected');
+  throw new IncompleteListError(
+    `the active index could not be read under ${unread.join(', ')}: ${String(first?.reason)}`,
+    live,
+    { cause: first?.reason },
+  );
 }
 
 /** Newest first. */
