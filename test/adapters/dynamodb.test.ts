@@ -19,6 +19,7 @@ import {
 import dynalite from 'dynalite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoRolloutStore, ROLLOUT_TABLE_SCHEMA } from '../../functions/adapters/aws/dynamodb';
+import { activePk } from '../../functions/adapters/aws/dynamodb/table';
 import { stepSpecs } from '../../functions/core/config';
 import { LockHeldError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
 import { type HistoryEntry, storedTypeOf } from '../../functions/core/history';
@@ -348,12 +349,13 @@ describe('DynamoRolloutStore: rollout records', () => {
     // Every live record is listed once, by rollout id as the index sorts it, the previous release's among them.
     const listed = (await store.listActive()).map((r) => r.rolloutId);
     expect(listed).toEqual([...ids, 'legacy-1'].sort());
-    // The previous release's record moves to its shard with its next status, and stays listed until it ends.
+    // The previous release's record keeps its key through its status writes (a key that moved would be two index
+    // writes, a listing between them missing it), and stays listed until it ends.
     await store.updateRollout('legacy-1', { status: 'rollingBack' });
     const legacy = await doc.send(
       new GetCommand({ TableName: tableName, Key: { pk: 'ROLLOUT#legacy-1', sk: 'RECORD' } }),
     );
-    expect(legacy.Item?.activePk).toMatch(/^ACTIVE#\d+$/);
+    expect(legacy.Item?.activePk).toBe('ACTIVE');
     expect((await store.listActive()).map((r) => r.rolloutId)).toContain('legacy-1');
     await store.updateRollout('legacy-1', { status: 'rolledBack' });
     expect((await store.listActive()).map((r) => r.rolloutId)).toEqual([...ids].sort());
@@ -677,8 +679,9 @@ describe('DynamoRolloutStore: history, quarantine, serving target group', () => 
 
 describe('DynamoRolloutStore: listActive over the index partitions', () => {
   it('reads every page of every partition key value and merges them by rollout id, each record once', async () => {
-    // Prepare: one shard answers in two pages, the previous release's key holds a record also seen in its shard
-    // (moved there while the index caught up), the rest are empty.
+    // Prepare: one shard answers in two pages, the previous release's key holds two records also seen in a shard
+    // (the index not caught up yet), one newer in its shard, one newer under the previous release's key; the rest
+    // are empty.
     const mocked = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
     const ddb = mockClient(mocked);
     const item = (id: string, key: string, minute = 0) => ({
@@ -694,7 +697,9 @@ describe('DynamoRolloutStore: listActive over the index partitions', () => {
         return { Items: [item('web-b', key)], LastEvaluatedKey: { pk: 'ROLLOUT#web-b', sk: 'RECORD' } };
       if (key === 'ACTIVE#5') return { Items: [item('web-d', key, 2)] };
       if (key === 'ACTIVE#9') return { Items: [item('api-c', key, 5)] };
-      if (key === 'ACTIVE') return { Items: [item('api-c', key, 1), item('old-a', key)] };
+      if (key === 'ACTIVE#7') return { Items: [item('web-e', key, 1)] };
+      if (key === 'ACTIVE')
+        return { Items: [item('api-c', key, 1), item('old-a', key), item('web-e', key, 6)] };
       return { Items: [] };
     });
 
@@ -707,6 +712,7 @@ describe('DynamoRolloutStore: listActive over the index partitions', () => {
       ['old-a', at(0).toISOString()],
       ['web-b', at(0).toISOString()],
       ['web-d', at(2).toISOString()],
+      ['web-e', at(6).toISOString()],
     ]);
     const queried = ddb
       .commandCalls(QueryCommand)
@@ -717,6 +723,17 @@ describe('DynamoRolloutStore: listActive over the index partitions', () => {
     );
     expect(ddb.commandCalls(QueryCommand).filter((c) => c.args[0].input.ExclusiveStartKey)).toHaveLength(1);
     ddb.restore();
+  });
+});
+
+describe('the active index key of a rollout', () => {
+  it("is FNV-1a (32 bits) of the id's UTF-8 bytes modulo 32, so every release places a rollout alike", () => {
+    expect(['web-20250314T092654Z-a1b2c3', 'api-1', '', '\u00e9'].map((id) => [id, activePk(id)])).toEqual([
+      ['web-20250314T092654Z-a1b2c3', 'ACTIVE#2'],
+      ['api-1', 'ACTIVE#29'],
+      ['', 'ACTIVE#5'],
+      ['\u00e9', 'ACTIVE#1'],
+    ]);
   });
 });
 

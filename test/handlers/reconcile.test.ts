@@ -269,7 +269,7 @@ describe('reconcile', () => {
     const reason = `execution failed: ${event.detail.cause}`;
     expect(doc.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
       updateInput(
-        'SET #f0 = :v0, #f1 = :v1, #activePk = :active, #activeSk = :rolloutId',
+        'SET #f0 = :v0, #f1 = :v1, #activePk = if_not_exists(#activePk, :active), #activeSk = :rolloutId',
         { '#f0': 'status', '#f1': 'updatedAt', '#activePk': 'activePk', '#activeSk': 'activeSk' },
         { ':v0': 'rollingBack', ':v1': NOW, ':active': activePk(ROLLOUT_ID), ':rolloutId': ROLLOUT_ID },
       ),

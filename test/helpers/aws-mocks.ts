@@ -521,7 +521,7 @@ export function statusUpdate(names: Record<string, string>, values: Record<strin
         values,
       )
     : updateInput(
-        `SET ${sets}, #activePk = :active, #activeSk = :rolloutId`,
+        `SET ${sets}, #activePk = if_not_exists(#activePk, :active), #activeSk = :rolloutId`,
         { ...names, '#activePk': 'activePk', '#activeSk': 'activeSk' },
         { ...values, ':active': activePk(ROLLOUT_ID), ':rolloutId': ROLLOUT_ID },
       );

@@ -42,7 +42,10 @@ export async function getRollout(t: Table, rolloutId: string): Promise<RolloutRe
   return item ? withoutKeys<RolloutRecord>(item) : undefined;
 }
 
-/** SET each field given, REMOVE each field given as undefined; a terminal status leaves the `active` index. */
+/**
+ * SET each field given, REMOVE each field given as undefined; a terminal status leaves the `active` index, a live
+ * one keeps the record's key in it.
+ */
 export async function updateRollout(
   t: Table,
   rolloutId: string,
@@ -71,7 +74,9 @@ export async function updateRollout(
     else {
       values[':active'] = activePk(rolloutId);
       values[':rolloutId'] = rolloutId;
-      sets.push('#activePk = :active', '#activeSk = :rolloutId');
+      // A live record keeps the key it has (a previous release's "ACTIVE" too, until it ends): a key that moved
+      // would be two index writes, and a listing between them could miss the record.
+      sets.push('#activePk = if_not_exists(#activePk, :active)', '#activeSk = :rolloutId');
     }
   }
   if (sets.length === 0 && removes.length === 0) {
