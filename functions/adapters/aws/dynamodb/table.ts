@@ -28,10 +28,12 @@
  *                take a write throttles the table's write ("Understanding GSI write throttling and back-pressure
  *                in DynamoDB"). Every update of a live record is an index write too: under one key value, 200
  *                concurrent rollouts put 936 WRU into one partition in their busiest second (`npm run bench --
- *                concurrency`), which would throttle near 213 of them; over 32, the busiest took 72. Records
- *                written by the previous release carry activePk = "ACTIVE" until their next status write moves
- *                them to their shard or their end removes them: listActive reads that key value too, and the
- *                index's definition is unchanged (no rebuild).
+ *                concurrency`), which would throttle near 213 of them; over 32, the busiest took 72. A live
+ *                record's key never changes (a status write sets it only where absent): records written by the
+ *                previous release keep activePk = "ACTIVE" until their end removes it, and listActive reads that
+ *                key value too; the index's definition is unchanged (no rebuild). The previous release reads only
+ *                "ACTIVE", so it misses every record under a shard: roll back to it only with no rollout running
+ *                (README, upgrades).
  *   `byService`  servicePk = service, serviceSk = "<createdAt>#<rollout id>": newest first for listByService.
  * Both are eventually consistent, as GSIs are; everything keyed by pk/sk is read with ConsistentRead.
  *
