@@ -31,6 +31,8 @@ export interface QuotaRow {
   headroom: number | null;
   /** Concurrent rollouts at which this quota binds, rates growing in proportion to the rollouts. */
   bindsAt: number | null;
+  /** In place of bindsAt, for a load that does not grow with the rollouts: what bounds it instead. */
+  bindsNote?: string;
   note: string;
   doc: string;
 }
@@ -126,10 +128,17 @@ export function indexPartitions(calls: ApiCalls, index: string): IndexPartitions
   };
 }
 
+/**
+ * Indexes partitioned by service: the busiest partition is one service's, and a service runs one rollout at a
+ * time, so its load does not grow with the number of rollouts.
+ */
+const PER_SERVICE_INDEXES = new Set([BY_SERVICE_INDEX]);
+
 /** The hottest partition of each index against the per-partition write ceiling, as rows of the quota table. */
 export function partitionRows(partitions: IndexPartitions[], rollouts: number): QuotaRow[] {
   return partitions.map((p) => {
     const headroom = p.peak1s ? PARTITION_WRU / p.peak1s : null;
+    const perService = PER_SERVICE_INDEXES.has(p.index);
     return {
       label: `DynamoDB ${p.index} index, busiest partition`,
       total: p.total,
@@ -137,8 +146,9 @@ export function partitionRows(partitions: IndexPartitions[], rollouts: number): 
       peak10s: p.peak10s,
       limit: PARTITION_WRU,
       headroom,
-      bindsAt: headroom === null ? null : Math.floor(rollouts * headroom),
-      note: `${p.partitions} partition key value(s) written, the busiest "${p.hottest ?? '-'}"; 1,000 WRU/s per partition of a table or index, a GSI's throttling throttles the table's write`,
+      bindsAt: headroom === null || perService ? null : Math.floor(rollouts * headroom),
+      ...(perService ? { bindsNote: "one service's" } : {}),
+      note: `${p.partitions} partition key value(s) written, the busiest "${p.hottest ?? '-'}"${perService ? ", one service's (one rollout at a time: it does not grow with the rollouts)" : ''}; 1,000 WRU/s per partition of a table or index, a GSI's throttling throttles the table's write`,
       doc: PARTITION_DOC,
     };
   });
@@ -156,7 +166,7 @@ function table(rows: QuotaRow[], rollouts: number, lambdaSeconds: number): strin
       r.limit === null ? 'not published' : r.bucket ? `${fmt(r.limit)} (+${fmt(r.bucket)})` : fmt(r.limit);
     const peak = r.estimate !== undefined ? `${fmt(r.peak1s)} → ${fmt(r.estimate)} conc.` : fmt(r.peak1s);
     lines.push(
-      `${r.label.padEnd(46)} ${fmt(r.total, 0).padStart(6)} ${peak.padStart(11)} ${fmt(r.peak10s).padStart(11)}  ${quota.padEnd(14)} ${(r.headroom === null ? '-' : `${fmt(r.headroom)}×`).padStart(9)}  ${r.bindsAt === null ? '-' : fmt(r.bindsAt, 0)}`,
+      `${r.label.padEnd(46)} ${fmt(r.total, 0).padStart(6)} ${peak.padStart(11)} ${fmt(r.peak10s).padStart(11)}  ${quota.padEnd(14)} ${(r.headroom === null ? '-' : `${fmt(r.headroom)}×`).padStart(9)}  ${r.bindsAt === null ? (r.bindsNote ?? '-') : fmt(r.bindsAt, 0)}`,
     );
   }
   const binding = rows

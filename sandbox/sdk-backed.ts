@@ -190,8 +190,11 @@ function meterCapacity(client: DynamoDBClient, meter: CapacityMeter, sent: Dynam
       const wire: Wire = features?.DDB_MAPPER
         ? (item) =>
             marshall(item, {
-              removeUndefinedValues: true,
+              // The handlers' options (a number beyond 2^53 too), an item as its attributes: the document client
+              // adds convertTopLevelContainer to the options it is given, which would wrap the item in an M.
+              ...DOCUMENT_OPTIONS.marshallOptions,
               convertClassInstanceToMap: true,
+              convertTopLevelContainer: false,
             }) as unknown as Item
         : (item) => item;
       const operation = (request.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
@@ -271,7 +274,11 @@ async function localTable(port: number): Promise<DynamoDBClient> {
  * Replays `world`'s store and ALB router calls through the real adapters over SDK clients, counted at their send.
  * Call before the world starts; after the run, `drain`, then `close` stops the local DynamoDB.
  */
-export async function backWithSdk(world: World): Promise<SdkBacked> {
+/**
+ * The rollout table on a local dynalite, and the document client the store uses on it (the handlers' options), every
+ * request of which is counted into `calls` with its capacity units.
+ */
+export async function meteredTable(calls: ApiCalls, at: () => number) {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const dynamodb = { sent: [] as DynamoRequest[], received: [] as string[] };
   server.on('request', (req: IncomingMessage) => {
@@ -282,13 +289,23 @@ export async function backWithSdk(world: World): Promise<SdkBacked> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const accounting = await localTable(port);
+  const raw = new DynamoDBClient({ ...LOCAL, ...SDK_CLIENT_CONFIG, endpoint: `http://127.0.0.1:${port}` });
+  countSends(raw, calls, 'dynamodb', at);
+  meterCapacity(raw, new CapacityMeter(accounting, calls, at), dynamodb.sent);
+  const doc = DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS);
+  const close = async () => {
+    raw.destroy();
+    accounting.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { table: TABLE, doc, dynamodb, close };
+}
+
+export async function backWithSdk(world: World): Promise<SdkBacked> {
   const replay = new Replay();
   const at = () => replay.atMs;
-  const raw = new DynamoDBClient({ ...LOCAL, ...SDK_CLIENT_CONFIG, endpoint: `http://127.0.0.1:${port}` });
-  countSends(raw, world.calls, 'dynamodb', at);
-  meterCapacity(raw, new CapacityMeter(accounting, world.calls, at), dynamodb.sent);
+  const { doc, dynamodb, close } = await meteredTable(world.calls, at);
   const retry = { retry: { sleep: (ms: number) => world.clock.sleep(ms) } };
-  const doc = DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS);
   const store = Object.assign(
     new DynamoRolloutStore(doc, TABLE, retry),
     dynamoJudgedPeriods(doc, TABLE, retry),
@@ -317,10 +334,6 @@ export async function backWithSdk(world: World): Promise<SdkBacked> {
     elbv2,
     dynamodb,
     drain: () => replay.drain(),
-    close: async () => {
-      raw.destroy();
-      accounting.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close,
   };
 }

@@ -3,9 +3,11 @@
  * local ELBv2 and dynalite received is counted once, by its operation, and each DynamoDB request with the capacity
  * units the developer guide gives it.
  */
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { indexPartitions, PARTITION_WRU, partitionRows } from '../../bench/concurrency';
-import { ApiCalls } from '../../sandbox/api-calls';
+import { ACTIVE_PARTITIONS } from '../../functions/adapters/aws/dynamodb/table';
+import { ApiCalls, countedStore } from '../../sandbox/api-calls';
 import {
   indexPartitionWrites,
   indexWriteUnits,
@@ -14,7 +16,8 @@ import {
   writeRequestUnits,
 } from '../../sandbox/dynamodb-capacity';
 import { manyServices, manyWorld } from '../../sandbox/many';
-import { backWithSdk, partitionApi } from '../../sandbox/sdk-backed';
+import { backWithSdk, meteredTable, partitionApi } from '../../sandbox/sdk-backed';
+import { InMemoryRolloutStore } from '../../sandbox/store';
 import { assertValidRequest } from '../contract/model';
 
 const countBy = (names: string[]) =>
@@ -87,6 +90,38 @@ describe('requests counted at the SDK send', () => {
     // Every request as sent is one AWS's API models accept.
     for (const r of sdk.elbv2.received) assertValidRequest('Elastic Load Balancing v2', r.operation, r.input);
     for (const r of sdk.dynamodb.sent) assertValidRequest('DynamoDB', r.operation, r.input);
+  });
+});
+
+describe('DynamoDB capacity of what a document client reads', () => {
+  it('sizes the items of a response in their wire form, a number beyond 2^53 too', async () => {
+    // Prepare: a record of about 10 KB holding a number beyond 2^53, written through the metered client.
+    const calls = new ApiCalls(() => 0);
+    const local = await meteredTable(calls, () => 0);
+    onEnd.push(local.close);
+    const key = { pk: 'ROLLOUT#web-1', sk: 'RECORD' };
+    const Item = { ...key, evidence: 'x'.repeat(10_000), bytes: 2 ** 60 };
+    await local.doc.send(new PutCommand({ TableName: local.table, Item }));
+    const before = calls.total('dynamodb:reads', 'units');
+
+    // Act
+    const out = await local.doc.send(
+      new GetCommand({ TableName: local.table, Key: key, ConsistentRead: true }),
+    );
+
+    // Assess: a strongly consistent read of a 10,030-byte item is 3 units (4 KB each), as DynamoDB sizes it.
+    expect(out.Item?.bytes).toBe(2 ** 60);
+    expect(calls.total('dynamodb:reads', 'units') - before).toBe(3);
+  });
+});
+
+describe('requests counted per port call', () => {
+  it("counts a listing of the live rollouts as the adapter's queries, one for each partition key value", async () => {
+    const calls = new ApiCalls(() => 0);
+    await countedStore(new InMemoryRolloutStore(), calls).listActive();
+    expect(calls.total('dynamodb:Query')).toBe(ACTIVE_PARTITIONS.length);
+    // Each at least the minimum read: none of them read an item.
+    expect(calls.total('dynamodb:reads', 'units')).toBe(ACTIVE_PARTITIONS.length);
   });
 });
 
@@ -186,6 +221,10 @@ describe('DynamoDB index writes by index partition', () => {
     expect(row?.headroom).toBeCloseTo(1_000 / 600);
     expect(row?.bindsAt).toBe(333);
     expect(indexPartitions(calls, 'byService')).toMatchObject({ partitions: 1, hottest: 'web', peak1s: 5 });
+    // byService's busiest partition is one service's, which runs one rollout at a time: it does not grow with the
+    // rollouts, so it names no count of rollouts it binds at.
+    const [byService] = partitionRows([indexPartitions(calls, 'byService')], 200);
+    expect(byService).toMatchObject({ headroom: 200, bindsAt: null, bindsNote: "one service's" });
     expect(indexPartitions(calls, 'none')).toMatchObject({ partitions: 0, hottest: null, peak1s: 0 });
   });
 });
