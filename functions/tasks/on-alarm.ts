@@ -26,7 +26,7 @@ import { task } from './lib/task';
 export type OnAlarmDeps = RollbackDeps;
 
 export function makeOnAlarm(deps: OnAlarmDeps) {
-  const { store, executions, log } = deps;
+  const { executions, log } = deps;
 
   async function stop(record: RolloutRecord, alarmName: string, reason: string): Promise<string | undefined> {
     if (record.paused?.cause === 'failure') {
@@ -60,36 +60,23 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
       return { alarm: alarmName, stopped: [] as string[], ignored: `state ${state.value}` };
     const reason = state.reason ?? 'no reason given';
     let targets: { id: string; run: () => Promise<string | undefined> }[];
-    const gated = (records: RolloutRecord[]) =>
-      records
-        .filter((r) => r.alarms.includes(alarmName))
-        .map((r) => ({ id: r.rolloutId, run: () => stop(r, alarmName, reason) }));
-    // Part of the store unread: the rollouts read are stopped, then the event fails, to be retried (stopping twice
-    // is harmless) until every part is read.
     let incomplete: IncompleteListError<RolloutRecord> | undefined;
     try {
-      targets = gated(await store.listActive());
+      const listed = await gatedRecords(deps, alarmName);
+      incomplete = listed.incomplete;
+      targets = listed.records.map((r) => ({ id: r.rolloutId, run: () => stop(r, alarmName, reason) }));
     } catch (error) {
-      if (error instanceof IncompleteListError) {
-        incomplete = error as IncompleteListError<RolloutRecord>;
-        log.warn('part of the rollout store cannot be read; stopping the rollouts read, then failing', {
-          alarmName,
-          error: String(error),
-        });
-        targets = gated(incomplete.found);
-      } else {
-        log.warn('the rollout store cannot be read; finding the gated rollouts among running executions', {
-          alarmName,
-          error: String(error),
-        });
-        targets = (await gatedExecutions(executions, alarmName)).map(({ name, doc }) => ({
-          id: name,
-          run: async () => {
-            await stopWithoutStore(deps, name, doc, alarmName, reason);
-            return undefined;
-          },
-        }));
-      }
+      log.warn('the rollout store cannot be read; finding the gated rollouts among running executions', {
+        alarmName,
+        error: String(error),
+      });
+      targets = (await gatedExecutions(executions, alarmName)).map(({ name, doc }) => ({
+        id: name,
+        run: async () => {
+          await stopWithoutStore(deps, name, doc, alarmName, reason);
+          return undefined;
+        },
+      }));
     }
     const results = await Promise.allSettled(targets.map((t) => t.run()));
     const failed = results.flatMap((r, i) =>
@@ -108,6 +95,28 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
     log.info('alarm handled', { alarmName, stopped, ...(ended.length > 0 ? { ended } : {}) });
     return { alarm: alarmName, stopped, ...(ended.length > 0 ? { ended } : {}) };
   });
+}
+
+/**
+ * The live rollouts the alarm gates. When part of the store cannot be read, those the rest holds, with the error:
+ * they are stopped, then the event fails, to be retried (stopping twice is harmless) until every part is read.
+ */
+async function gatedRecords(
+  { store, log }: OnAlarmDeps,
+  alarmName: string,
+): Promise<{ records: RolloutRecord[]; incomplete?: IncompleteListError<RolloutRecord> }> {
+  const gates = (r: RolloutRecord) => r.alarms.includes(alarmName);
+  try {
+    return { records: (await store.listActive()).filter(gates) };
+  } catch (error) {
+    if (!(error instanceof IncompleteListError)) throw error;
+    log.warn('part of the rollout store cannot be read; stopping the rollouts read, then failing', {
+      alarmName,
+      error: String(error),
+    });
+    const incomplete = error as IncompleteListError<RolloutRecord>;
+    return { records: incomplete.found.filter(gates), incomplete };
+  }
 }
 
 /**
