@@ -1,10 +1,12 @@
 /**
  * on-alarm: a gating CloudWatch alarm went into ALARM. For every active rollout it gates: the rollout is marked
  * aborted, 100% goes back on stable at once, and its wait, if any, is failed with AlarmFired, so the workflow rolls
- * back. When the store cannot be read, the running executions say which rollouts the alarm
- * gates (their input carries the config): 100% stable all the same, then the execution is stopped, and reconcile
- * pages and repairs the record once the store is back. Duplicate events are harmless. A rollout paused on a failed
- * analysis (100% on stable already) only records the alarm: it waits for a person.
+ * back. When the store cannot be read, the running executions say which rollouts the alarm gates (their input
+ * carries the config): 100% stable all the same, then the execution is stopped, and reconcile pages and repairs the
+ * record once the store is back. When only part of the store can be read, the rollouts it lists are stopped through
+ * it and the gated executions of the others without it; then the event fails, to be retried. Duplicate events are
+ * harmless. A rollout paused on a failed analysis (100% on stable already) only records the alarm: it waits for a
+ * person.
  */
 
 import { alarmStateChangeEvent } from '../core/aws-events';
@@ -26,7 +28,7 @@ import { task } from './lib/task';
 export type OnAlarmDeps = RollbackDeps;
 
 export function makeOnAlarm(deps: OnAlarmDeps) {
-  const { executions, log } = deps;
+  const { log } = deps;
 
   async function stop(record: RolloutRecord, alarmName: string, reason: string): Promise<string | undefined> {
     if (record.paused?.cause === 'failure') {
@@ -59,25 +61,9 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
     if (state.value !== 'ALARM')
       return { alarm: alarmName, stopped: [] as string[], ignored: `state ${state.value}` };
     const reason = state.reason ?? 'no reason given';
-    let targets: { id: string; run: () => Promise<string | undefined> }[];
-    let incomplete: IncompleteListError<RolloutRecord> | undefined;
-    try {
-      const listed = await gatedRecords(deps, alarmName);
-      incomplete = listed.incomplete;
-      targets = listed.records.map((r) => ({ id: r.rolloutId, run: () => stop(r, alarmName, reason) }));
-    } catch (error) {
-      log.warn('the rollout store cannot be read; finding the gated rollouts among running executions', {
-        alarmName,
-        error: String(error),
-      });
-      targets = (await gatedExecutions(executions, alarmName)).map(({ name, doc }) => ({
-        id: name,
-        run: async () => {
-          await stopWithoutStore(deps, name, doc, alarmName, reason);
-          return undefined;
-        },
-      }));
-    }
+    const { targets, incomplete } = await gatedTargets(deps, alarmName, reason, (r) =>
+      stop(r, alarmName, reason),
+    );
     const results = await Promise.allSettled(targets.map((t) => t.run()));
     const failed = results.flatMap((r, i) =>
       r.status === 'rejected' ? [{ id: targets[i]?.id, error: String(r.reason) }] : [],
@@ -97,6 +83,83 @@ export function makeOnAlarm(deps: OnAlarmDeps) {
   });
 }
 
+interface Target {
+  id: string;
+  /** Undefined once stopped, or why it was left alone. */
+  run: () => Promise<string | undefined>;
+}
+
+/**
+ * What to stop for the alarm: the gated rollouts the store lists, each stopped through the store; when the store
+ * cannot be read, the gated running executions, stopped without it. When only part of it can be read, both: the
+ * rollouts listed, and the gated executions whose rollout is not among the records read (their part of the store
+ * may stay unreadable through every retry of the event, and their canary must not keep serving meanwhile).
+ */
+async function gatedTargets(
+  deps: OnAlarmDeps,
+  alarmName: string,
+  reason: string,
+  stop: (record: RolloutRecord) => Promise<string | undefined>,
+): Promise<{ targets: Target[]; incomplete?: IncompleteListError<RolloutRecord> }> {
+  let listed: Awaited<ReturnType<typeof gatedRecords>>;
+  try {
+    listed = await gatedRecords(deps, alarmName);
+  } catch (error) {
+    deps.log.warn('the rollout store cannot be read; finding the gated rollouts among running executions', {
+      alarmName,
+      error: String(error),
+    });
+    const gated = await gatedExecutions(deps.executions, alarmName);
+    return {
+      targets: gated.map(({ name, doc }) => ({
+        id: name,
+        run: async () => {
+          await stopWithoutStore(deps, name, doc, alarmName, reason);
+          return undefined;
+        },
+      })),
+    };
+  }
+  const targets: Target[] = listed.records.map((r) => ({ id: r.rolloutId, run: () => stop(r) }));
+  const { incomplete } = listed;
+  if (!incomplete) return { targets };
+  const read = new Set(incomplete.found.map((r) => r.rolloutId));
+  targets.push({
+    id: 'the gated executions not listed',
+    run: async () => {
+      await stopUnlisted(deps, read, alarmName, reason);
+      return undefined;
+    },
+  });
+  return { targets, incomplete };
+}
+
+/**
+ * The store-less stop for each gated running execution whose rollout is not among the records read (`read`, by
+ * rolloutId: a record read decides for its rollout, through the store). Stopping is idempotent, so a retry of the
+ * event that reads the whole store and stops the same rollout through it moves nothing further.
+ */
+async function stopUnlisted(deps: OnAlarmDeps, read: Set<string>, alarmName: string, reason: string) {
+  const unlisted = (await gatedExecutions(deps.executions, alarmName)).filter(
+    (e) => !read.has(e.doc.rolloutId),
+  );
+  if (unlisted.length === 0) return;
+  deps.log.warn(
+    'gated rollouts in the unread part of the store; stopping their executions without the store',
+    {
+      alarmName,
+      executions: unlisted.map((e) => e.name),
+    },
+  );
+  const results = await Promise.allSettled(
+    unlisted.map(({ name, doc }) => stopWithoutStore(deps, name, doc, alarmName, reason)),
+  );
+  const failed = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [`${unlisted[i]?.name}: ${String(r.reason)}`] : [],
+  );
+  if (failed.length > 0) throw new TransientError(`could not stop without the store: ${failed.join('; ')}`);
+}
+
 /**
  * The live rollouts the alarm gates. When part of the store cannot be read, those the rest holds, with the error:
  * they are stopped, then the event fails, to be retried (stopping twice is harmless) until every part is read.
@@ -110,10 +173,13 @@ async function gatedRecords(
     return { records: (await store.listActive()).filter(gates) };
   } catch (error) {
     if (!(error instanceof IncompleteListError)) throw error;
-    log.warn('part of the rollout store cannot be read; stopping the rollouts read, then failing', {
-      alarmName,
-      error: String(error),
-    });
+    log.warn(
+      'part of the rollout store cannot be read; stopping the rollouts read and the unread gated executions, then failing',
+      {
+        alarmName,
+        error: String(error),
+      },
+    );
     const incomplete = error as IncompleteListError<RolloutRecord>;
     return { records: incomplete.found.filter(gates), incomplete };
   }

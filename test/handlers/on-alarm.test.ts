@@ -1,5 +1,5 @@
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SendTaskFailureCommand } from '@aws-sdk/client-sfn';
+import { ListExecutionsCommand, SendTaskFailureCommand } from '@aws-sdk/client-sfn';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ACTIVE_PARTITIONS, activePk } from '../../functions/adapters/aws/dynamodb/table';
@@ -190,6 +190,8 @@ describe('on-alarm', () => {
       .resolvesOnce(listener(19, 1, { Enabled: true, DurationSeconds: 300 }))
       .resolves(listener(1, 0, { Enabled: false }));
     elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    // No other rollout runs: the unread partition holds no gated rollout with a running execution.
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
 
     // Act
     const handler = await handlerOf('on-alarm');
@@ -201,6 +203,10 @@ describe('on-alarm', () => {
       .commandCalls(QueryCommand)
       .filter((c) => c.args[0].input.ExpressionAttributeValues?.[':active'] === broken);
     expect(brokenReads).toHaveLength(3);
+    // The running executions are read for gated rollouts the unread partition may hold.
+    expect(sfn.commandCalls(ListExecutionsCommand).map((c) => c.args[0].input)).toEqual([
+      expect.objectContaining({ statusFilter: 'RUNNING' }),
+    ]);
     const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(updates[0]).toMatchObject({
       UpdateExpression: 'SET #abort = if_not_exists(#abort, :abort)',
