@@ -10,7 +10,7 @@ import type { ServiceConfig } from '../core/config';
 import { ErrorName, InputInvalidError, LockHeldError, TransientError } from '../core/errors';
 import { ecrPushSkipReason, startRolloutEvent } from '../core/events';
 import { buildPlan } from '../core/plan';
-import { decidePush, type Push } from '../core/pushes';
+import { decidePush, type Push, rolloutIdForPush } from '../core/pushes';
 import { type ImageRef, imageLabel, type RolloutDoc, TERMINAL_STATUSES, tagMatches } from '../core/rollout';
 import { stepSpecs } from '../core/steps';
 import type * as v from '../core/valibot';
@@ -147,6 +147,9 @@ async function admit(
     const decision = decidePush(push, newest, seen);
     if (decision.kind === 'resume') return { rolloutId: decision.rolloutId };
     if (decision.kind === 'stale') {
+      // This push's rollout holds the service (its first delivery took the lock and stopped before it started it):
+      // carry it through; it finds the newer push pending and hands the service over to it.
+      if (await holdsService(store, push)) return { rolloutId: rolloutIdForPush(push) };
       const reason = `${imageLabel(image)} (pushed ${push.time}) is not newer than ${decision.newest.digest.slice(0, 19)} (pushed ${decision.newest.time}, rollout ${decision.newest.rolloutId}): ignored`;
       log.info('ignored a push older than the newest', { service, digest, eventId: push.eventId, reason });
       return { result: { status: 'ignored', reason } };
@@ -183,6 +186,13 @@ async function admit(
     if (await store.setNewestPush(service, accepted, newest?.eventId)) return { rolloutId };
   }
   throw new TransientError(`pushes for ${service} kept racing while ${push.eventId} was judged`);
+}
+
+/** Whether the service's lock is held for this push's rollout, with the document to start it from. */
+async function holdsService(store: RolloutStore, push: Push): Promise<boolean> {
+  const rolloutId = rolloutIdForPush(push);
+  const lock = await store.getLock(push.service);
+  return lock?.rolloutId === rolloutId && lock.doc?.rolloutId === rolloutId;
 }
 
 async function isUnderWay(store: RolloutStore, service: string, rolloutId: string): Promise<boolean> {
@@ -324,11 +334,12 @@ async function takeService(
       // holder rolls back and hands the service to this image. Taking over now could leave traffic half-moved.
       const newer = await supersede(deps, holder, doc);
       if (newer) return { result: olderThanPending(deps, doc, newer) };
-      // A holder whose start failed would never roll back and hand over: start it (it stops at once). One handed
-      // the lock by a rollout that ended (by an earlier attempt of this push, below, that went no further) has no
-      // starter left: start it from the beginning; it finds this push pending, gives it the lock and starts it.
-      if (lock?.rolloutId === holder && (held || lock.handedOverBy))
-        await ensureHolderStarted(deps, lock, { handedOver: !held });
+      // A holder whose start failed would never roll back and hand over: start it (it stops at once). One with no
+      // record may have no starter left (handed the lock by a rollout that ended, or its first delivery died after
+      // taking the lock): start it from the beginning; it finds this push pending, records itself rolled back,
+      // gives it the lock and starts it. A starter still at work meets this one at the record, written only if
+      // absent (lib/ownership.ts startRolloutExecution): one execution of the holder, stopped if it lost.
+      if (lock?.rolloutId === holder) await ensureHolderStarted(deps, lock, { handedOver: !held });
       return { result: { status: 'superseding', rolloutId, supersedes: holder } };
     }
     // The holder finished (or died before it had a record) but kept the lock: take the service over. A holder

@@ -176,6 +176,57 @@ describe('a rollout handed the lock but not started yet, started by more than on
   });
 });
 
+describe('a lock holder whose first delivery died before it recorded its rollout', () => {
+  /** The older push took the lock, then its Lambda timed out before it wrote its record: nothing started. */
+  async function diedAfterTakingTheLock(w: ReturnType<typeof world>) {
+    const put = w.store.putRollout.bind(w.store);
+    let crash = true;
+    w.store.putRollout = async (record, options) => {
+      if (crash) {
+        crash = false;
+        throw new Error('Task timed out after 30.00 seconds');
+      }
+      return put(record, options);
+    };
+    await expect(w.deliver(push('older'))).rejects.toThrow('timed out');
+  }
+
+  it('a newer push superseding it within its start-up grace starts it, and it hands the service over', async () => {
+    const w = world();
+    await diedAfterTakingTheLock(w);
+    const newer = await w.deliver(push('newer'));
+
+    expect(newer).toMatchObject({ status: 'superseding' });
+    const [lock] = w.store.heldLocks();
+    expect(lock?.rolloutId).toBe(idOf(newer));
+    expect([...w.started]).toContain(idOf(newer));
+    expect(w.wrongStarts).toEqual([]);
+  });
+
+  it("the holder's own event, redelivered after a newer push is pending on it, starts it, which hands over", async () => {
+    const w = world();
+    await diedAfterTakingTheLock(w);
+    const older = (await w.store.heldLocks())[0]?.rolloutId ?? '';
+    // The newer push set its pending, then died before it did anything else.
+    const setPending = w.store.setPending.bind(w.store);
+    w.store.setPending = async (service, holder, doc) => {
+      await setPending(service, holder, doc);
+      throw new Error('Task timed out after 30.00 seconds');
+    };
+    await expect(w.deliver(push('newer'))).rejects.toThrow('timed out');
+    w.store.setPending = setPending;
+    expect(w.store.heldLocks()[0]?.pending?.rolloutId).toMatch(/^web-/);
+
+    await w.deliver(push('older')); // Lambda's retry of the older push's event
+
+    const [lock] = w.store.heldLocks();
+    expect(lock?.rolloutId).not.toBe(older);
+    expect([...w.started]).toEqual([lock?.rolloutId]);
+    expect((await w.store.getRollout(older))?.status).toBe('rolledBack');
+    expect(w.wrongStarts).toEqual([]);
+  });
+});
+
 describe('an older and a newer push superseding the same holder', () => {
   it('the older one, setting its pending after the newer one, is ignored and leaves the newer pending', async () => {
     let releaseOlder: () => void = () => undefined;

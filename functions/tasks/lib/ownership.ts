@@ -80,9 +80,10 @@ export async function releaseAndHandOver(
  * Start the lock holder's execution if it may never have started: the lock was taken or handed over for it, and
  * the start that follows failed or was never reached. Idempotent: an execution with the same name and input is
  * the same execution (Step Functions API Reference, StartExecution), so a holder already running is left alone.
- * A holder with no record yet is being started by whoever took the lock for it; only the rollout that handed
- * the lock over (`handedOver`), which is that starter, starts it from the beginning. Returns the holder's id when
- * it asked for the start.
+ * A holder with no record yet is started from the beginning only when the caller says it may have no starter left
+ * (`handedOver`: the rollout that handed the lock over, or a push now pending on it, whose first delivery may have
+ * died after taking the lock); two starters meet at the record, written only if absent. Returns the holder's id
+ * when it asked for the start.
  */
 export async function ensureHolderStarted(
   deps: { store: RolloutStore; executions: Executions; clock: Clock; log: Log },
