@@ -332,19 +332,14 @@ async function restoreNotifyRecord(
   const pageRefused = notified.failed.includes(PAGER);
   const resolveRefused =
     !pageRefused && pauseKeys.length > 0 && !(await resolvedOnPager(deps, doc, doc, pauseKeys, status));
-  const recorded = await recordWhenStoreAnswers(deps, doc, status, errorName, reason, traffic, context);
-  if (!pageRefused && !resolveRefused) return recorded;
+  // What PagerDuty did not take goes in the rollback's own write: a retried event that finds the rollback
+  // recorded finds it owed too.
   const owed = {
-    ...(pauseKeys.length > 0 ? { unresolvedPauses: pauseKeys } : {}),
+    ...(resolveRefused || (pageRefused && pauseKeys.length > 0) ? { unresolvedPauses: pauseKeys } : {}),
     ...(pageRefused ? { pageOwed: true } : {}),
   };
-  await deps.store.updateRollout(name, owed).catch((error: unknown) => {
-    // The record still shows the pause it ended in: the retried event resolves that one all the same.
-    deps.log.warn('what PagerDuty did not take could not be recorded', {
-      rolloutId: name,
-      error: String(error),
-    });
-  });
+  const recorded = await recordWhenStoreAnswers(deps, doc, status, errorName, reason, traffic, context, owed);
+  if (!pageRefused && !resolveRefused) return recorded;
   const what = pageRefused ? 'page of the rollback' : 'resolve of the pause incidents';
   throw new PageNotDeliveredError(
     `the ${what} of ${name} was not delivered (${PAGER} failed); traffic is on stable and the rollback recorded`,
@@ -363,13 +358,14 @@ async function recordWhenStoreAnswers(
   reason: string,
   traffic: TrafficOutcome,
   context: Context,
+  owed: Pick<RolloutRecord, 'pageOwed' | 'unresolvedPauses'> = {},
 ) {
   const name = doc.rolloutId;
   const { clock, log } = deps;
   const deadline = clock.now().getTime() + context.getRemainingTimeInMillis() - REPAIR_MARGIN_MS;
   for (let attempt = 0; ; attempt++) {
     try {
-      const recorded = await recordRollback(deps, doc, errorName, reason, traffic);
+      const recorded = await recordRollback(deps, doc, errorName, reason, traffic, owed);
       return {
         rolloutId: name,
         action: 'rolledBack',

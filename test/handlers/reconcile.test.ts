@@ -58,6 +58,23 @@ import { loadEvent } from '../helpers/fixtures';
 
 installAwsMockHooks();
 
+type Update = {
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+};
+
+/** The fields an update writes, by name: the update that recorded the rollback, or the last one. */
+function fieldsOf(update: Update | undefined): Record<string, unknown> {
+  const names = update?.ExpressionAttributeNames ?? {};
+  const values = update?.ExpressionAttributeValues ?? {};
+  return Object.fromEntries(Object.entries(names).map(([k, name]) => [name, values[k.replace('#f', ':v')]]));
+}
+
+function rollbackWrite(): Record<string, unknown> {
+  const updates = doc.commandCalls(UpdateCommand).map((c) => fieldsOf(c.args[0].input as Update));
+  return updates.find((fields) => fields.status === 'rolledBack') ?? {};
+}
+
 describe('reconcile: its event and environment', () => {
   it('reads the rollout of a failed execution from the table and leaves an unknown one alone', async () => {
     // Act
@@ -194,10 +211,7 @@ describe('reconcile', () => {
     // Assess: Lambda retries the event; the record is rolled back, the lock released, and the key kept after it.
     await expect(outcome).rejects.toMatchObject({ name: 'PageNotDelivered' });
     expect(doc.commandCalls(DeleteCommand)).toHaveLength(1);
-    const updates = doc.commandCalls(UpdateCommand).map((c) => c.args[0].input);
-    expect(updates.at(-1)?.ExpressionAttributeNames).toMatchObject({ '#f0': 'unresolvedPauses' });
-    expect(updates.at(-1)?.ExpressionAttributeValues).toMatchObject({ ':v0': [key] });
-    expect(updates.at(-1)?.ExpressionAttributeNames).toMatchObject({ '#f1': 'pageOwed' });
+    expect(rollbackWrite()).toMatchObject({ unresolvedPauses: [key], pageOwed: true });
   });
 
   it('stopped while paused, PagerDuty taking the page but refusing the resolve: only the resolve is kept', async () => {
@@ -226,8 +240,8 @@ describe('reconcile', () => {
     const outcome = handler(loadEvent('states/aborted'), context);
     // Assess: the page is not owed (PagerDuty took it; the retry must not page again), the resolve is.
     await expect(outcome).rejects.toMatchObject({ name: 'PageNotDelivered' });
-    const last = doc.commandCalls(UpdateCommand).at(-1)?.args[0].input;
-    expect(last?.ExpressionAttributeNames).toEqual({ '#f0': 'unresolvedPauses' });
+    expect(rollbackWrite()).toMatchObject({ unresolvedPauses: [`${ROLLOUT_ID}:pause:1:${pausedAt}`] });
+    expect(rollbackWrite()).not.toHaveProperty('pageOwed');
   });
 
   it('restores stable, scales the canary to 0, releases the lock and notifies the service’s channels', async () => {
@@ -424,9 +438,35 @@ describe('reconcile: pause incidents the rollout’s notifications could not res
     await expect(outcome).rejects.toMatchObject({ name: 'PageNotDelivered' });
     expect(sent().map((p) => p.event_action)).toEqual(['trigger']);
     expect(doc.commandCalls(DeleteCommand)).toHaveLength(1);
-    const last = doc.commandCalls(UpdateCommand).at(-1)?.args[0].input;
-    expect(last?.ExpressionAttributeNames).toMatchObject({ '#f0': 'pageOwed' });
-    expect(last?.ExpressionAttributeValues).toMatchObject({ ':v0': true });
+    expect(rollbackWrite()).toMatchObject({ status: 'rolledBack', pageOwed: true });
+  });
+
+  it('PagerDuty refusing the rollback’s page: the page owed written with the rollback, in one write', async () => {
+    // Prepare: stopped while running, traffic on stable; PagerDuty refuses; the store takes the rollback, then fails.
+    table({
+      lock: true,
+      record: record({ route, currentStep: 0, canaryPercent: 0, canaryStartedAt: CANARY_STARTED }),
+    });
+    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
+    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    ecs
+      .on(UpdateServiceCommand)
+      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    fetchMock.mockResolvedValue(new Response('{"status":"invalid event"}', { status: 400 }));
+    // Any write after the rollback's own that would mark the page owed fails.
+    doc.on(UpdateCommand).callsFake((input: { ExpressionAttributeNames?: Record<string, string> }) => {
+      const names = Object.values(input.ExpressionAttributeNames ?? {});
+      if (names.includes('pageOwed') && !names.includes('status'))
+        throw Object.assign(new Error('Throughput exceeds the current capacity'), {
+          name: 'ProvisionedThroughputExceededException',
+        });
+      return {};
+    });
+    const handler = await handlerOf('reconcile');
+    // Act
+    await expect(handler(loadEvent('states/aborted'), context)).rejects.toThrow();
+    // Assess: the write that recorded the rollback says the page is owed, so the retried event pages.
+    expect(rollbackWrite()).toMatchObject({ status: 'rolledBack', pageOwed: true });
   });
 
   it('the retried event of a rollback whose page is owed: paged on PagerDuty only, once, then the mark cleared', async () => {

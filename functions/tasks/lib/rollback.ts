@@ -149,7 +149,9 @@ function nothingRestored(
  * The store's side of a rollback, once traffic is safe and on-call has heard: whatever traffic work could not be
  * done without the store (no route was carried, the stable service updated), the image quarantined when it was at
  * fault, the record marked rolled back, its history, the lock released (handing over to a newer image if one is
- * waiting). Needs the store: the workflow retries it with backoff until the store answers. Idempotent.
+ * waiting). Needs the store: the workflow retries it with backoff until the store answers. Idempotent. `owed`
+ * (what PagerDuty did not take) is written in the same write as the rollback: a retried event that finds the
+ * rollback recorded finds it too.
  */
 export async function recordRollback(
   deps: RollbackDeps,
@@ -157,6 +159,7 @@ export async function recordRollback(
   errorName: string,
   reason: string,
   traffic: Pick<TrafficOutcome, 'routed' | 'stableRestored' | 'canaryScaledDown'>,
+  owed: Pick<RolloutRecord, 'pageOwed' | 'unresolvedPauses'> = {},
 ): Promise<RollbackOutcome> {
   const { store, clock } = deps;
   const record = await store.getRollout(doc.rolloutId);
@@ -167,7 +170,10 @@ export async function recordRollback(
         status: 'rolledBack',
         updatedAt: clock.now().toISOString(),
         outcome: { result: 'rolledBack', reason, at: clock.now().toISOString() },
+        ...owed,
       });
+    } else if (record?.status === 'rolledBack' && Object.keys(owed).length > 0) {
+      await store.updateRollout(doc.rolloutId, owed);
     }
     // Handed over, but the start of the next rollout may have failed (this is the retry): finish the hand-over.
     const startedNext =
@@ -205,6 +211,7 @@ export async function recordRollback(
     ...(record.route ? { canaryPercent: 0 } : {}),
     ...(record.stableUpdated ? { stableUpdated: false } : {}),
     outcome: { result: 'rolledBack', reason: `${errorName}: ${reason}`, at },
+    ...owed,
   });
   await recordHistory(deps, doc, 'rolledBack', `${imageLabel(doc.image)} rolled back: ${reason}`, {
     error: errorName,
