@@ -148,8 +148,12 @@ async function admit(
     if (decision.kind === 'resume') return { rolloutId: decision.rolloutId };
     if (decision.kind === 'stale') {
       // This push's rollout holds the service (its first delivery took the lock and stopped before it started it):
-      // carry it through; it finds the newer push pending and hands the service over to it.
-      if (await holdsService(store, push)) return { rolloutId: rolloutIdForPush(push) };
+      // carry it through; it finds the newer push pending and hands the service over to it. Or it handed the
+      // service over and its delivery stopped before it started the next holder: start that one.
+      const mine = rolloutIdForPush(push);
+      const lock = await store.getLock(service);
+      if (lock?.rolloutId === mine && lock.doc?.rolloutId === mine) return { rolloutId: mine };
+      if (lock?.handedOverBy === mine) await ensureHolderStarted(deps, lock, { handedOver: true });
       const reason = `${imageLabel(image)} (pushed ${push.time}) is not newer than ${decision.newest.digest.slice(0, 19)} (pushed ${decision.newest.time}, rollout ${decision.newest.rolloutId}): ignored`;
       log.info('ignored a push older than the newest', { service, digest, eventId: push.eventId, reason });
       return { result: { status: 'ignored', reason } };
@@ -186,13 +190,6 @@ async function admit(
     if (await store.setNewestPush(service, accepted, newest?.eventId)) return { rolloutId };
   }
   throw new TransientError(`pushes for ${service} kept racing while ${push.eventId} was judged`);
-}
-
-/** Whether the service's lock is held for this push's rollout, with the document to start it from. */
-async function holdsService(store: RolloutStore, push: Push): Promise<boolean> {
-  const rolloutId = rolloutIdForPush(push);
-  const lock = await store.getLock(push.service);
-  return lock?.rolloutId === rolloutId && lock.doc?.rolloutId === rolloutId;
 }
 
 async function isUnderWay(store: RolloutStore, service: string, rolloutId: string): Promise<boolean> {

@@ -138,7 +138,7 @@ export async function startRolloutExecution(
     created = await deps.store.putRollout(fresh, { ifAbsent: true });
     record = created ? fresh : await deps.store.getRollout(doc.rolloutId);
   }
-  if (!record || TERMINAL_STATUSES.has(record.status)) return undefined;
+  if (!record || TERMINAL_STATUSES.has(record.status)) return finishHandOver(deps, doc);
   const lock = await deps.store.getLock(doc.service);
   if (lock?.rolloutId !== doc.rolloutId) return undefined;
   if (lock.pending && !created) {
@@ -162,6 +162,25 @@ export async function startRolloutExecution(
     return next ? startRolloutExecution(deps, next) : undefined;
   }
   return startOrGiveBack(deps, doc);
+}
+
+/**
+ * A rollout found over (superseded before it started, by a starter that may have stopped after it recorded that):
+ * the hand-over finished, so that a retried starter completes what the first one began. Still holding the lock, it
+ * releases it (to the pending rollout, if any: only releasing is left to a rollout recorded over); having handed it
+ * over, it starts the next holder, idempotently. Anything else: nothing.
+ */
+async function finishHandOver(
+  deps: { store: RolloutStore; executions: Executions; clock: Clock },
+  doc: RolloutDoc,
+): Promise<{ executionArn: string; alreadyStarted: boolean } | undefined> {
+  const lock = await deps.store.getLock(doc.service);
+  if (lock?.rolloutId === doc.rolloutId) {
+    const next = await deps.store.releaseLock(doc.service, doc.rolloutId, deps.clock.now());
+    return next ? startRolloutExecution(deps, next) : undefined;
+  }
+  if (lock?.handedOverBy !== doc.rolloutId || lock.doc?.rolloutId !== lock.rolloutId) return undefined;
+  return startRolloutExecution(deps, lock.doc);
 }
 
 /**
