@@ -285,7 +285,7 @@ function scheduledWith(s: fc.Scheduler, until: { settled: boolean }): Wrap {
     };
 }
 
-const rolloutOf = (which: 'older' | 'newer') => rolloutIdFor('web', push(which).detail['image-digest']);
+const rolloutOf = (which: 'older' | 'newer') => rolloutIdFor('web', push(which).detail['image-digest'] ?? '');
 
 describe('start-rollout under interleavings and crashes fast-check picks', () => {
   it('leaves no execution but the lock holder free to act, and never loses the newest push', async () => {

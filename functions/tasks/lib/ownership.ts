@@ -93,7 +93,11 @@ export async function ensureHolderStarted(
   const doc = lock.doc;
   if (doc?.rolloutId !== lock.rolloutId) return undefined;
   const record = await deps.store.getRollout(lock.rolloutId);
-  if (record && TERMINAL_STATUSES.has(record.status)) return undefined;
+  if (record && TERMINAL_STATUSES.has(record.status)) {
+    // Over but still holding: a starter stopped between recording it and handing the service over.
+    const next = await finishHandOver(deps, doc, record);
+    return next?.executionArn.split(':').at(-1);
+  }
   if (!record && !options.handedOver) return undefined;
   // With a record, the holder may be running: start it as it is (never the "superseded before it started" path
   // of startRolloutExecution, which would hand its lock over while it runs).
@@ -138,7 +142,7 @@ export async function startRolloutExecution(
     created = await deps.store.putRollout(fresh, { ifAbsent: true });
     record = created ? fresh : await deps.store.getRollout(doc.rolloutId);
   }
-  if (!record || TERMINAL_STATUSES.has(record.status)) return finishHandOver(deps, doc);
+  if (!record || TERMINAL_STATUSES.has(record.status)) return finishHandOver(deps, doc, record);
   const lock = await deps.store.getLock(doc.service);
   if (lock?.rolloutId !== doc.rolloutId) return undefined;
   if (lock.pending && !created) {
@@ -173,9 +177,11 @@ export async function startRolloutExecution(
 async function finishHandOver(
   deps: { store: RolloutStore; executions: Executions; clock: Clock },
   doc: RolloutDoc,
+  record: RolloutRecord | undefined,
 ): Promise<{ executionArn: string; alreadyStarted: boolean } | undefined> {
   const lock = await deps.store.getLock(doc.service);
-  if (lock?.rolloutId === doc.rolloutId) {
+  // Rolled back: its traffic and capacity work are done before that is recorded (lib/rollback.ts recordRollback).
+  if (lock?.rolloutId === doc.rolloutId && record?.status === 'rolledBack') {
     const next = await deps.store.releaseLock(doc.service, doc.rolloutId, deps.clock.now());
     return next ? startRolloutExecution(deps, next) : undefined;
   }
