@@ -4,59 +4,29 @@
  * between that read and that write (its terminal status recorded, its lock released, maybe taken by a newer
  * rollout): the condition fails, nothing is written or moved, and the answer says who holds the service now.
  */
-import type { AddressInfo } from 'node:net';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoRolloutStore, ROLLOUT_TABLE_SCHEMA } from '../../functions/adapters/aws/dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
 import { ErrorName } from '../../functions/core/errors';
 import type { RolloutRecord } from '../../functions/core/rollout';
 import type { Clock, Executions } from '../../functions/ports';
 import { abortRollout } from '../../functions/tasks/lib/procedures';
+import { dynaliteTable } from './dynalite-table';
 import { DIGEST, fastRetry } from './helpers';
 
-const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+const { doc, tableName } = dynaliteTable({ prefix: 'abort-guard' });
 const AT = new Date('2026-03-04T12:00:00Z');
 const clock: Clock = { now: () => AT, workflowSeconds: (s) => s, sleep: async () => {} };
-let raw: DynamoDBClient;
-let doc: DynamoDBDocumentClient;
-let tableName: string;
-let tables = 0;
 /** Runs once, right before the next abort mark's UpdateItem is sent: the other writer's turn. */
 let beforeMark: (() => Promise<void>) | undefined;
 /** The store that aborts (its mark's write waits for `beforeMark`), and the store the other writers use. */
 let aborting: DynamoRolloutStore;
 let other: DynamoRolloutStore;
 
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  raw = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  doc = DynamoDBDocumentClient.from(raw);
-});
-
-afterAll(async () => {
-  raw.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-
-beforeEach(async () => {
-  tableName = `abort-guard-${++tables}`;
-  await raw.send(new CreateTableCommand({ TableName: tableName, ...ROLLOUT_TABLE_SCHEMA }));
-  while ((await raw.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE')
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  const send = doc.send.bind(doc) as (command: unknown) => Promise<unknown>;
-  const racing = Object.create(doc) as DynamoDBDocumentClient;
+beforeEach(() => {
+  const client = doc();
+  const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+  const racing = Object.create(client) as DynamoDBDocumentClient;
   racing.send = (async (command: unknown) => {
     const hook = beforeMark;
     if (hook && command instanceof UpdateCommand && command.input.UpdateExpression?.includes('#abort')) {
@@ -65,13 +35,12 @@ beforeEach(async () => {
     }
     return send(command);
   }) as DynamoDBDocumentClient['send'];
-  aborting = new DynamoRolloutStore(racing, tableName, { retry: fastRetry().retry });
-  other = new DynamoRolloutStore(doc, tableName, { retry: fastRetry().retry });
+  aborting = new DynamoRolloutStore(racing, tableName(), { retry: fastRetry().retry });
+  other = new DynamoRolloutStore(client, tableName(), { retry: fastRetry().retry });
 });
 
-afterEach(async () => {
+afterEach(() => {
   beforeMark = undefined;
-  await raw.send(new DeleteTableCommand({ TableName: tableName }));
 });
 
 function record(rolloutId: string, extra: Partial<RolloutRecord> = {}): RolloutRecord {

@@ -4,13 +4,7 @@
  * publisher's resending of unprocessed requests through mocked clients, each request checked against DynamoDB's
  * API model.
  */
-import type { AddressInfo } from 'node:net';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
@@ -18,8 +12,7 @@ import {
   PutCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   CONFIG_TABLE_SCHEMA,
   configItems,
@@ -32,6 +25,7 @@ import { parseServiceConfigs, type ServiceConfig } from '../../functions/core/co
 import { ACCEPTED_CONFIG_SCHEMA_VERSIONS, CONFIG_SCHEMA_VERSION } from '../../functions/core/config-version';
 import { ConfigInvalidError, TransientError } from '../../functions/core/errors';
 import { mockClient } from '../contract/mock';
+import { dynaliteTable } from './dynalite-table';
 import { fastRetry, serviceConfigInput } from './helpers';
 
 /** `n` services, each with its own route, target groups and repository. */
@@ -59,64 +53,39 @@ function services(n: number, extra: (i: number) => object = () => ({})): Service
 const at = new Date('2026-11-29T12:00:00Z');
 
 describe('service configs over dynalite', () => {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
-  let raw: DynamoDBClient;
-  let doc: DynamoDBDocumentClient;
-  let tableName: string;
-  let tables = 0;
-
-  beforeAll(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    raw = new DynamoDBClient({
-      endpoint: `http://127.0.0.1:${port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
-  });
-  afterAll(async () => {
-    raw.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  beforeEach(async () => {
-    tableName = `canary-service-configs-${++tables}`;
-    await raw.send(new CreateTableCommand({ TableName: tableName, ...CONFIG_TABLE_SCHEMA }));
-    while (
-      (await raw.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE'
-    )
-      await new Promise((resolve) => setTimeout(resolve, 5));
-  });
-  afterEach(async () => {
-    await raw.send(new DeleteTableCommand({ TableName: tableName }));
+  const { doc, tableName } = dynaliteTable({
+    prefix: 'canary-service-configs',
+    schema: CONFIG_TABLE_SCHEMA,
+    documentOptions: { marshallOptions: { removeUndefinedValues: true } },
   });
 
   const keys = async () =>
-    ((await doc.send(new ScanCommand({ TableName: tableName }))).Items ?? [])
+    ((await doc().send(new ScanCommand({ TableName: tableName() }))).Items ?? [])
       .map((i) => i.pk as string)
       .sort();
 
   it('publishes one item per service and per repository, stamped with the version, over several batches', async () => {
     const configs = services(30);
 
-    const send = vi.spyOn(doc, 'send');
+    const send = vi.spyOn(doc(), 'send');
 
-    const result = await new ConfigPublisher(doc, tableName).publish(configs, 'v1', at);
+    const result = await new ConfigPublisher(doc(), tableName()).publish(configs, 'v1', at);
 
     const batches = send.mock.calls.filter(([command]) => command instanceof BatchWriteCommand);
     send.mockRestore();
     expect(result).toEqual({ version: 'v1', written: 60, deleted: 0 });
     expect(batches).toHaveLength(Math.ceil(60 / BATCH_WRITE_LIMIT));
     expect(await keys()).toHaveLength(60);
-    const item = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: serviceKey('svc-7') } })))
-      .Item;
+    const item = (
+      await doc().send(new GetCommand({ TableName: tableName(), Key: { pk: serviceKey('svc-7') } }))
+    ).Item;
     expect(item).toMatchObject({
       service: 'svc-7',
       repository: 'team/svc-7',
       version: 'v1',
       deployedAt: at.toISOString(),
     });
-    const catalog = new DynamoServiceCatalog(doc, tableName);
+    const catalog = new DynamoServiceCatalog(doc(), tableName());
     expect(await catalog.byName('svc-7')).toEqual(configs[7]);
     expect(await catalog.byRepository('team/svc-29')).toEqual(configs[29]);
     expect(await catalog.byName('nope')).toBeUndefined();
@@ -125,7 +94,7 @@ describe('service configs over dynalite', () => {
   });
 
   it('on update writes the new configs and deletes the services no longer configured', async () => {
-    const publisher = new ConfigPublisher(doc, tableName);
+    const publisher = new ConfigPublisher(doc(), tableName());
     await publisher.publish(services(3), 'v1', at);
     const changed = services(2, () => ({ steps: 'Canary10Percent5Minutes' }));
 
@@ -138,7 +107,7 @@ describe('service configs over dynalite', () => {
       'SERVICE#svc-0',
       'SERVICE#svc-1',
     ]);
-    const catalog = new DynamoServiceCatalog(doc, tableName);
+    const catalog = new DynamoServiceCatalog(doc(), tableName());
     expect((await catalog.byName('svc-1'))?.steps).toBe('Canary10Percent5Minutes');
     expect(await catalog.byName('svc-2')).toBeUndefined();
     expect(await catalog.byRepository('team/svc-2')).toBeUndefined();
@@ -155,9 +124,9 @@ describe('service configs over dynalite', () => {
           }
         : {},
     );
-    await new ConfigPublisher(doc, tableName).publish(configs, 'v1', at);
+    await new ConfigPublisher(doc(), tableName()).publish(configs, 'v1', at);
 
-    const catalog = new DynamoServiceCatalog(doc, tableName);
+    const catalog = new DynamoServiceCatalog(doc(), tableName());
 
     expect(await catalog.byName('svc-0')).toEqual(configs[0]);
     expect(await catalog.byRepository('team/svc-1')).toEqual(configs[1]);
@@ -166,17 +135,17 @@ describe('service configs over dynalite', () => {
   it('refuses an item changed since the deploy sealed it, naming the service and the field', async () => {
     const [config] = services(1);
     const [item] = configItems([config as ServiceConfig], 'v1', at.toISOString());
-    await doc.send(
+    await doc().send(
       new PutCommand({
-        TableName: tableName,
+        TableName: tableName(),
         Item: { ...item, config: { ...config, deployer: { ...config?.deployer, cluster: '' } } },
       }),
     );
 
-    const read = new DynamoServiceCatalog(doc, tableName).byName('svc-0');
+    const read = new DynamoServiceCatalog(doc(), tableName()).byName('svc-0');
 
     await expect(read).rejects.toThrow(ConfigInvalidError);
-    await expect(new DynamoServiceCatalog(doc, tableName).byName('svc-0')).rejects.toThrow(
+    await expect(new DynamoServiceCatalog(doc(), tableName()).byName('svc-0')).rejects.toThrow(
       /service config "svc-0".*config: does not match its seal/s,
     );
   });
@@ -186,18 +155,18 @@ describe('service configs over dynalite', () => {
     ['without the schema version', { schema: undefined }],
   ])('refuses an item %s as not sealed, naming the service and the field', async (_, change) => {
     const [item] = configItems(services(1), 'v1', at.toISOString());
-    await doc.send(new PutCommand({ TableName: tableName, Item: { ...item, ...change } }));
+    await doc().send(new PutCommand({ TableName: tableName(), Item: { ...item, ...change } }));
 
-    await expect(new DynamoServiceCatalog(doc, tableName).byName('svc-0')).rejects.toThrow(
+    await expect(new DynamoServiceCatalog(doc(), tableName()).byName('svc-0')).rejects.toThrow(
       /service config "svc-0".*config: not sealed: deploy this release/s,
     );
   });
 
   it('refuses an item without a config, naming the service and the field', async () => {
     const [item] = configItems(services(1), 'v1', at.toISOString());
-    await doc.send(new PutCommand({ TableName: tableName, Item: { ...item, config: undefined } }));
+    await doc().send(new PutCommand({ TableName: tableName(), Item: { ...item, config: undefined } }));
 
-    await expect(new DynamoServiceCatalog(doc, tableName).byName('svc-0')).rejects.toThrow(
+    await expect(new DynamoServiceCatalog(doc(), tableName()).byName('svc-0')).rejects.toThrow(
       /service config "svc-0".*config: missing/s,
     );
   });
@@ -205,14 +174,14 @@ describe('service configs over dynalite', () => {
   it('refuses a config sealed for a schema version this release does not know, even with a matching seal', async () => {
     const [config] = services(1) as [ServiceConfig];
     const [item] = configItems([config], 'v1', at.toISOString());
-    await doc.send(
+    await doc().send(
       new PutCommand({
-        TableName: tableName,
+        TableName: tableName(),
         Item: { ...item, schema: 'earlier', seal: sealOf('earlier', config) },
       }),
     );
 
-    await expect(new DynamoServiceCatalog(doc, tableName).byName('svc-0')).rejects.toThrow(
+    await expect(new DynamoServiceCatalog(doc(), tableName()).byName('svc-0')).rejects.toThrow(
       /service config "svc-0".*config: sealed for schema "earlier"; deploy this release to re-seal/s,
     );
   });
@@ -222,10 +191,12 @@ describe('service configs over dynalite', () => {
   });
 
   it('a rollout keeps the config it started with; a new rollout sees the deployed change once the cache expires', async () => {
-    const publisher = new ConfigPublisher(doc, tableName);
+    const publisher = new ConfigPublisher(doc(), tableName());
     await publisher.publish(services(1), 'v1', at);
     let now = 0;
-    const catalog = new DynamoServiceCatalog(doc, tableName, { cache: { ttlMs: 60_000, now: () => now } });
+    const catalog = new DynamoServiceCatalog(doc(), tableName(), {
+      cache: { ttlMs: 60_000, now: () => now },
+    });
     // What start-rollout puts in the rollout document (the execution input): the object the catalog returned.
     const running = await catalog.byName('svc-0');
 

@@ -3,56 +3,20 @@
  * a push never displaces a newer pending one nor waits on a newer holder, even when the newer one is written between
  * the read and the write; a record written "if absent" never replaces one a second starter finds.
  */
-import type { AddressInfo } from 'node:net';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoRolloutStore, ROLLOUT_TABLE_SCHEMA } from '../../functions/adapters/aws/dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
 import { stepSpecs } from '../../functions/core/config';
 import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc, RolloutRecord } from '../../functions/core/rollout';
+import { dynaliteTable } from './dynalite-table';
 import { fastRetry, serviceConfig } from './helpers';
 
-const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-let raw: DynamoDBClient;
-let doc: DynamoDBDocumentClient;
-let tableName: string;
-let tables = 0;
+const { doc, tableName } = dynaliteTable({ prefix: 'canary-lock-conditions' });
 let store: DynamoRolloutStore;
 
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  raw = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  doc = DynamoDBDocumentClient.from(raw);
-});
-
-afterAll(async () => {
-  raw.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-
-beforeEach(async () => {
-  tableName = `canary-lock-conditions-${++tables}`;
-  await raw.send(new CreateTableCommand({ TableName: tableName, ...ROLLOUT_TABLE_SCHEMA }));
-  // A table refuses reads and writes until it is ACTIVE (ResourceNotFoundException); dynalite gets there on a timer.
-  while ((await raw.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE')
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  store = new DynamoRolloutStore(doc, tableName, { retry: fastRetry().retry });
-});
-
-afterEach(async () => {
-  await raw.send(new DeleteTableCommand({ TableName: tableName }));
+beforeEach(() => {
+  store = new DynamoRolloutStore(doc(), tableName(), { retry: fastRetry().retry });
 });
 
 const at = (minute: number) => new Date(Date.UTC(2025, 2, 4, 12, minute));
@@ -116,11 +80,11 @@ describe('DynamoRolloutStore.setPending: the newest push waits, never an older o
           interfered = true;
           await store.setPending('web', 'web-h', newer);
         }
-        return doc.send(command as UpdateCommand);
+        return doc().send(command as UpdateCommand);
       },
     } as unknown as DynamoDBDocumentClient;
 
-    const older = await new DynamoRolloutStore(racing, tableName).setPending(
+    const older = await new DynamoRolloutStore(racing, tableName()).setPending(
       'web',
       'web-h',
       pushedAt('web-n', 3, '02'),

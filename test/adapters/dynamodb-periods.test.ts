@@ -3,18 +3,9 @@
  * dynalite (a DynamoDB-compatible engine) and the sandbox store, the same behaviour; and what a record of the
  * largest rollout costs to update once they are out of it.
  */
-import type { AddressInfo } from 'node:net';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import dynalite from 'dynalite';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   DOCUMENT_OPTIONS,
   DynamoRolloutStore,
@@ -29,53 +20,29 @@ import { type Item, itemSize, writeRequestUnits } from '../../sandbox/dynamodb-c
 import { InMemoryRolloutStore, type WorldStore } from '../../sandbox/store';
 import { ROUTE } from '../helpers/config';
 import { analyzeLarge, LARGEST, putLargeRollout, TYPICAL } from '../helpers/large-analysis';
+import { dynaliteTable } from './dynalite-table';
 import { fastRetry } from './helpers';
 
-const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
-let raw: DynamoDBClient;
-let tableName: string;
-let tables = 0;
-let doc: DynamoDBDocumentClient;
+const { raw, doc, tableName } = dynaliteTable({
+  prefix: 'canary-periods',
+  documentOptions: DOCUMENT_OPTIONS,
+});
 /** The table's store with the judged periods beside it, as the benchmark's replay has them. */
 let store: WorldStore;
 
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  raw = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-});
-
-afterAll(async () => {
-  raw.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-
-beforeEach(async () => {
-  tableName = `canary-periods-${++tables}`;
-  await raw.send(new CreateTableCommand({ TableName: tableName, ...ROLLOUT_TABLE_SCHEMA }));
-  while ((await raw.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE')
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  doc = DynamoDBDocumentClient.from(raw, DOCUMENT_OPTIONS);
+beforeEach(() => {
   const options = { retry: fastRetry().retry };
   store = Object.assign(
-    new DynamoRolloutStore(doc, tableName, options),
-    dynamoJudgedPeriods(doc, tableName, options),
+    new DynamoRolloutStore(doc(), tableName(), options),
+    dynamoJudgedPeriods(doc(), tableName(), options),
   );
-});
-
-afterEach(async () => {
-  await raw.send(new DeleteTableCommand({ TableName: tableName }));
 });
 
 /** An item as DynamoDB holds it, in its wire form (what item sizes and capacity are computed from). */
 async function rawItem(rolloutId: string, sk: string): Promise<Item | undefined> {
-  const out = await raw.send(
+  const out = await raw().send(
     new GetItemCommand({
-      TableName: tableName,
+      TableName: tableName(),
       Key: { pk: { S: `ROLLOUT#${rolloutId}` }, sk: { S: sk } },
       ConsistentRead: true,
     }),
@@ -194,7 +161,7 @@ describe('set-weight on the table: a step retried after a pause on failure', () 
       router: { describe: async () => ({}), setWeights: async () => {}, verifyWeights: async () => true },
       deployerFor: () => ({ scaleCanary: async () => {} }) as unknown as Deployer,
       // The handler's own store: the table's step parts (functions/handlers/aws.ts).
-      store: dynamoStepStore(doc, tableName, { retry: fastRetry().retry }),
+      store: dynamoStepStore(doc(), tableName(), { retry: fastRetry().retry }),
       clock: { now: () => new Date(minute(30)), workflowSeconds: (s) => s, sleep: async () => {} },
       log: { info: () => {}, warn: () => {}, error: () => {} },
     });

@@ -2,13 +2,7 @@
  * The store against dynalite (a DynamoDB-compatible engine) on a random loopback port, so conditional writes,
  * sparse indexes and update expressions run for real.
  */
-import type { AddressInfo } from 'node:net';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -16,9 +10,8 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoRolloutStore, ROLLOUT_TABLE_SCHEMA } from '../../functions/adapters/aws/dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoRolloutStore } from '../../functions/adapters/aws/dynamodb';
 import { activePk } from '../../functions/adapters/aws/dynamodb/table';
 import { stepSpecs } from '../../functions/core/config';
 import { LockHeldError, TargetNotFoundError, TransientError } from '../../functions/core/errors';
@@ -28,43 +21,14 @@ import { type RolloutDoc, type RolloutRecord, waitSeq } from '../../functions/co
 import type { RolloutStore } from '../../functions/ports';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 import { mockClient } from '../contract/mock';
+import { dynaliteTable } from './dynalite-table';
 import { DIGEST, fastRetry, route, serviceConfig, throttling } from './helpers';
 
-const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-let raw: DynamoDBClient;
-let doc: DynamoDBDocumentClient;
-let tableName: string;
-let tables = 0;
+const { doc, tableName } = dynaliteTable({ prefix: 'canary-rollouts' });
 let store: DynamoRolloutStore;
 
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  raw = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  doc = DynamoDBDocumentClient.from(raw);
-});
-
-afterAll(async () => {
-  raw.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-
-beforeEach(async () => {
-  tableName = `canary-rollouts-${++tables}`;
-  await raw.send(new CreateTableCommand({ TableName: tableName, ...ROLLOUT_TABLE_SCHEMA }));
-  // A table is CREATING until it is ACTIVE, and refuses reads and writes meanwhile (ResourceNotFoundException):
-  // dynalite makes it ACTIVE on a timer, which a busy machine delays.
-  while ((await raw.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE')
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  store = new DynamoRolloutStore(doc, tableName, { retry: fastRetry().retry });
-});
-
-afterEach(async () => {
-  await raw.send(new DeleteTableCommand({ TableName: tableName }));
+beforeEach(() => {
+  store = new DynamoRolloutStore(doc(), tableName(), { retry: fastRetry().retry });
 });
 
 const at = (minute: number) => new Date(Date.UTC(2025, 2, 4, 12, minute));
@@ -182,11 +146,11 @@ describe('DynamoRolloutStore: the service lock', () => {
             requestedAt: at(1).toISOString(),
           });
         }
-        return doc.send(command as PutCommand);
+        return doc().send(command as PutCommand);
       },
     } as unknown as DynamoDBDocumentClient;
 
-    const handedOver = await new DynamoRolloutStore(racing, tableName).releaseLock('web', 'web-a', at(5));
+    const handedOver = await new DynamoRolloutStore(racing, tableName()).releaseLock('web', 'web-a', at(5));
 
     expect(interfered).toBe(true);
     expect(handedOver?.rolloutId).toBe('web-c');
@@ -313,9 +277,9 @@ describe('DynamoRolloutStore: rollout records', () => {
     const ids = Array.from({ length: 64 }, (_, i) => `svc${i}-20250304T120${i % 10}00Z-${i}`);
     for (const id of ids) await store.putRollout(record(id, { service: id.split('-')[0] }));
     await store.putRollout(record('done-1', { status: 'promoted' }));
-    await doc.send(
+    await doc().send(
       new PutCommand({
-        TableName: tableName,
+        TableName: tableName(),
         Item: {
           ...record('legacy-1', { service: 'legacy' }),
           pk: 'ROLLOUT#legacy-1',
@@ -333,8 +297,8 @@ describe('DynamoRolloutStore: rollout records', () => {
       ids.map(
         async (id) =>
           (
-            await doc.send(
-              new GetCommand({ TableName: tableName, Key: { pk: `ROLLOUT#${id}`, sk: 'RECORD' } }),
+            await doc().send(
+              new GetCommand({ TableName: tableName(), Key: { pk: `ROLLOUT#${id}`, sk: 'RECORD' } }),
             )
           ).Item?.activePk as string,
       ),
@@ -342,8 +306,8 @@ describe('DynamoRolloutStore: rollout records', () => {
     for (const key of keys) expect(key).toMatch(/^ACTIVE#([0-9]|[12][0-9]|3[01])$/);
     expect(new Set(keys).size).toBeGreaterThanOrEqual(16);
     await store.updateRollout(ids[0] ?? '', { status: 'promoting' });
-    const moved = await doc.send(
-      new GetCommand({ TableName: tableName, Key: { pk: `ROLLOUT#${ids[0]}`, sk: 'RECORD' } }),
+    const moved = await doc().send(
+      new GetCommand({ TableName: tableName(), Key: { pk: `ROLLOUT#${ids[0]}`, sk: 'RECORD' } }),
     );
     expect(moved.Item?.activePk).toBe(keys[0]);
     // Every live record is listed once, by rollout id as the index sorts it, the previous release's among them.
@@ -352,8 +316,8 @@ describe('DynamoRolloutStore: rollout records', () => {
     // The previous release's record keeps its key through its status writes (a key that moved would be two index
     // writes, a listing between them missing it), and stays listed until it ends.
     await store.updateRollout('legacy-1', { status: 'rollingBack' });
-    const legacy = await doc.send(
-      new GetCommand({ TableName: tableName, Key: { pk: 'ROLLOUT#legacy-1', sk: 'RECORD' } }),
+    const legacy = await doc().send(
+      new GetCommand({ TableName: tableName(), Key: { pk: 'ROLLOUT#legacy-1', sk: 'RECORD' } }),
     );
     expect(legacy.Item?.activePk).toBe('ACTIVE');
     expect((await store.listActive()).map((r) => r.rolloutId)).toContain('legacy-1');
@@ -652,8 +616,8 @@ describe('DynamoRolloutStore: history, quarantine, serving target group', () => 
 
     expect(await store.isQuarantined('web', DIGEST)).toBe(true);
     expect(await store.isQuarantined('api', DIGEST)).toBe(false);
-    const item = await doc.send(
-      new GetCommand({ TableName: tableName, Key: { pk: 'SERVICE#web', sk: `QUARANTINE#${DIGEST}` } }),
+    const item = await doc().send(
+      new GetCommand({ TableName: tableName(), Key: { pk: 'SERVICE#web', sk: `QUARANTINE#${DIGEST}` } }),
     );
     expect(item.Item).toMatchObject({ reason: 'CanaryFailed: errorRate', at: at(4).toISOString() });
 
@@ -669,7 +633,7 @@ describe('DynamoRolloutStore: history, quarantine, serving target group', () => 
   });
 
   it('a missing table is TargetNotFound naming it', async () => {
-    const lost = new DynamoRolloutStore(doc, 'no-such-table', { retry: fastRetry().retry });
+    const lost = new DynamoRolloutStore(doc(), 'no-such-table', { retry: fastRetry().retry });
 
     await expect(lost.getLock('web')).rejects.toThrow(
       new TargetNotFoundError('DynamoDB table no-such-table (or its index) does not exist'),
