@@ -61,7 +61,7 @@ export function comparePushes(
 }
 
 /** The push a rollout document was made for, as comparePushes orders it (its event's time, its digest). */
-export const pushOf = (doc: Pick<RolloutDoc, 'requestedAt' | 'image'>) => ({
+const pushOf = (doc: Pick<RolloutDoc, 'requestedAt' | 'image'>) => ({
   time: doc.requestedAt,
   digest: doc.image.digest,
 });

@@ -74,15 +74,14 @@ export interface Bet {
  * weighted 0.1 so that a smaller regression is still caught, later. Weights: 0.10, 0.30, 0.24, 0.20, 0.16. Fixed in
  * advance: they must not depend on the data.
  */
-export const BETS: readonly Bet[] = /* @__PURE__ */ (() =>
-  (() => {
-    const range = [0, 1, 2, 3].map((k) => ({ multiplier: 1.4 ** (2 ** k), weight: 0.8 ** k }));
-    const total = range.reduce((acc, b) => acc + b.weight, 0);
-    return [
-      { multiplier: 1.15, weight: 0.1 },
-      ...range.map((b) => ({ multiplier: b.multiplier, weight: (0.9 * b.weight) / total })),
-    ];
-  })())();
+export const BETS: readonly Bet[] = /* @__PURE__ */ (() => {
+  const range = [0, 1, 2, 3].map((k) => ({ multiplier: 1.4 ** (2 ** k), weight: 0.8 ** k }));
+  const total = range.reduce((acc, b) => acc + b.weight, 0);
+  return [
+    { multiplier: 1.15, weight: 0.1 },
+    ...range.map((b) => ({ multiplier: b.multiplier, weight: (0.9 * b.weight) / total })),
+  ];
+})();
 
 /** Bad bets are a programming error: a mixture's weights must sum to 1 and its multipliers exceed 1. */
 function checkBets(bets: readonly Bet[]): void {
