@@ -17,7 +17,7 @@ import { imageLabel, type RolloutDoc, type RolloutRecord } from '../core/rollout
 import * as v from '../core/valibot';
 import type { Clock, Log, Notifier, NotifyStore, RolloutEvent, StateChangeBus } from '../ports';
 import { caughtErrorSchema, rolloutDocSchema, trafficOutcomeSchema } from './lib/inputs';
-import { announce, channelsOf, notifyAll } from './lib/procedures';
+import { announce, channelsOf, notifyAll, notifyPager, PAGER } from './lib/procedures';
 import { task } from './lib/task';
 
 export interface NotifyDeps {
@@ -42,9 +42,6 @@ const input = v.object({
   /** What the rollback's traffic phase did (absent for a promotion or a rollback that failed). */
   rollback: v.optional(trafficOutcomeSchema),
 });
-
-/** The notifier whose delivery wakes someone (adapters/aws/pagerduty.ts). */
-const PAGER = 'pagerduty';
 
 export function makeNotify(deps: NotifyDeps) {
   const { store, clock, log } = deps;
@@ -129,21 +126,17 @@ async function resolvePause(
     });
     return { delivered: [], failed: [] };
   }
-  const pagers = deps.notifiers.filter((n) => n.name === PAGER);
-  const result = await notifyAll(
-    { notifiers: pagers, log: deps.log },
-    {
-      type: 'pause.ended',
-      severity: 'info',
-      rolloutId: rollout.rolloutId,
-      service: rollout.service,
-      image: imageLabel(rollout.image),
-      summary: `${rollout.service}: the pause of ${imageLabel(rollout.image)} ended: the step is retried`,
-      channels: channelsOf(rollout.config),
-      at: deps.clock.now().toISOString(),
-      resolves,
-    },
-  );
+  const result = await notifyPager(deps, {
+    type: 'pause.ended',
+    severity: 'info',
+    rolloutId: rollout.rolloutId,
+    service: rollout.service,
+    image: imageLabel(rollout.image),
+    summary: `${rollout.service}: the pause of ${imageLabel(rollout.image)} ended: the step is retried`,
+    channels: channelsOf(rollout.config),
+    at: deps.clock.now().toISOString(),
+    resolves,
+  });
   if (result.failed.includes(PAGER)) {
     // RetryStep clears the pause: the key stays on the record for the rollout's next notification to resolve.
     await forgetUnresolved(deps, rollout.rolloutId, resolves);

@@ -22,6 +22,8 @@ import {
   ensureHolderStarted,
   executionProgress,
   notifyAll,
+  notifyPager,
+  PAGER,
   type RollbackDeps,
   recordRollback,
   restoreTraffic,
@@ -122,9 +124,6 @@ export function makeReconcile(deps: ReconcileDeps) {
   );
 }
 
-/** The notifier whose incidents are resolved (adapters/aws/pagerduty.ts). */
-const PAGER = 'pagerduty';
-
 /** The incidents `keys` resolved on PagerDuty only (nobody paged): whether PagerDuty took them. */
 async function resolvedOnPager(
   deps: ReconcileDeps,
@@ -134,20 +133,17 @@ async function resolvedOnPager(
   ended: string,
 ): Promise<boolean> {
   const image = imageLabel(rollout.image);
-  const result = await notifyAll(
-    { notifiers: deps.notifiers.filter((n) => n.name === PAGER), log: deps.log },
-    {
-      type: 'pause.ended',
-      severity: 'info',
-      rolloutId: rollout.rolloutId,
-      service: rollout.service,
-      image,
-      summary: `${rollout.service}: the rollout of ${image} ended ${ended}; its pause incidents are resolved`,
-      ...(doc ? { channels: channelsOf(doc.config) } : {}),
-      at: deps.clock.now().toISOString(),
-      resolves: keys,
-    },
-  );
+  const result = await notifyPager(deps, {
+    type: 'pause.ended',
+    severity: 'info',
+    rolloutId: rollout.rolloutId,
+    service: rollout.service,
+    image,
+    summary: `${rollout.service}: the rollout of ${image} ended ${ended}; its pause incidents are resolved`,
+    ...(doc ? { channels: channelsOf(doc.config) } : {}),
+    at: deps.clock.now().toISOString(),
+    resolves: keys,
+  });
   return !result.failed.includes(PAGER);
 }
 
@@ -166,20 +162,17 @@ async function pageOwed(
   if (!record.pageOwed) return false;
   const { rolloutId, service } = record;
   const doc = await documentFor(deps, input, record);
-  const result = await notifyAll(
-    { notifiers: deps.notifiers.filter((n) => n.name === PAGER), log: deps.log },
-    {
-      type: 'rollout.rolledBack',
-      severity: 'error',
-      rolloutId,
-      service,
-      image: imageLabel(record.image),
-      summary: `${service}: rollout ${rolloutId} ended ${status}; stable restored by the reconciler`,
-      reason: record.outcome?.reason ?? `execution ${status.toLowerCase()}`,
-      ...(doc ? { channels: channelsOf(doc.config) } : {}),
-      at: deps.clock.now().toISOString(),
-    },
-  );
+  const result = await notifyPager(deps, {
+    type: 'rollout.rolledBack',
+    severity: 'error',
+    rolloutId,
+    service,
+    image: imageLabel(record.image),
+    summary: `${service}: rollout ${rolloutId} ended ${status}; stable restored by the reconciler`,
+    reason: record.outcome?.reason ?? `execution ${status.toLowerCase()}`,
+    ...(doc ? { channels: channelsOf(doc.config) } : {}),
+    at: deps.clock.now().toISOString(),
+  });
   if (result.failed.includes(PAGER))
     throw new PageNotDeliveredError(
       `the page of ${rolloutId}'s rollback was not delivered again (${PAGER} failed)`,

@@ -188,7 +188,7 @@ function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
  * it over and is only recording its rollback), unless its PromoteFinish returned (the state it entered last says
  * so). Undefined when none holds it.
  */
-export async function executionHolding(executions: Executions, service: string): Promise<string | undefined> {
+async function executionHolding(executions: Executions, service: string): Promise<string | undefined> {
   const newest = (await newestRunning(executions)).get(service);
   if (!newest) return undefined;
   return (await executionProgress(executions, newest.name)).phase === 'promoted' ? undefined : newest.name;

@@ -33,3 +33,14 @@ export async function notifyAll<E extends RolloutEvent>(
   });
   return { delivered, failed };
 }
+
+/** The notifier whose delivery wakes someone, and whose incidents are resolved (adapters/aws/pagerduty.ts). */
+export const PAGER = 'pagerduty';
+
+/** Send to PagerDuty alone (SNS had the event already, or it only resolves incidents); `notifyAll`'s answer. */
+export function notifyPager<E extends RolloutEvent>(
+  deps: { notifiers: readonly Notifier<E>[]; log: Log },
+  event: E,
+): Promise<{ delivered: string[]; failed: string[] }> {
+  return notifyAll({ notifiers: deps.notifiers.filter((n) => n.name === PAGER), log: deps.log }, event);
+}

@@ -20,7 +20,7 @@ export {
   settleDecision,
 } from './approval';
 export { announce, type HistoryDeps, recordHistory } from './history';
-export { channelsOf, notifyAll } from './notify';
+export { channelsOf, notifyAll, notifyPager, PAGER } from './notify';
 export {
   checkpoint,
   ensureHolderStarted,
