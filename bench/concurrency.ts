@@ -290,7 +290,7 @@ export async function concurrencyBench(args: string[]): Promise<void> {
   );
   for (const p of partitions)
     say(
-      `Index ${p.index}: ${p.partitions} partition key value(s) written; the busiest, "${p.hottest ?? '-'}", took ${fmt(p.peak1s)} WRU in its busiest second (${fmt(p.peak1s / 10)}% of ${n(PARTITION_WRU)}/s).`,
+      `Index ${p.index}: ${p.partitions} partition key value(s) written; the busiest, "${p.hottest ?? '-'}", took ${fmt(p.peak1s)} WRU in its busiest second (${fmt((100 * p.peak1s) / PARTITION_WRU)}% of ${n(PARTITION_WRU)}/s).`,
     );
   say('');
   say(table(rows, o.rollouts, o.lambdaSeconds));

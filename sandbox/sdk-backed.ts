@@ -163,8 +163,8 @@ class CapacityMeter {
         return result;
       } catch (error) {
         if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
-          const attempted = operation === 'PutItem' ? written : undefined;
-          const units = writeRequestUnits({ before, after: attempted, conditionFailed: true }, INDEXES);
+          // A failed condition costs by the item stored, whatever the write attempted (dynamodb-capacity.ts).
+          const units = writeRequestUnits({ before, after: undefined, conditionFailed: true }, INDEXES);
           this.calls.record('dynamodb:writes', units, this.at());
           this.calls.record(unitsApi(operation, input, key), units, this.at());
         }
