@@ -3,6 +3,7 @@ import { ListExecutionsCommand, SendTaskFailureCommand } from '@aws-sdk/client-s
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ACTIVE_PARTITIONS, activePk } from '../../functions/adapters/aws/dynamodb/table';
+import type { RolloutRecord } from '../../functions/core/rollout';
 import {
   activeQueries,
   CANARY_STARTED,
@@ -61,6 +62,24 @@ describe('on-alarm: its event and environment', () => {
   });
 });
 
+/**
+ * `active` holding the service with 1% on its canary, as the alarm finds it: the abort mark taken, the listener
+ * put back on stable. Returns the abort's message.
+ */
+function holdingAtCanary(active: RolloutRecord, reason: string | undefined): string {
+  table({ lock: true, record: active });
+  const message = `alarm web-5xx-high in ALARM: ${reason}`;
+  doc.on(UpdateCommand).resolves({
+    Attributes: recordItem({ ...active, abort: { reason: 'AlarmFired', message, at: NOW } }),
+  });
+  elbv2
+    .on(DescribeListenersCommand)
+    .resolvesOnce(listener(19, 1, { Enabled: true, DurationSeconds: 300 }))
+    .resolves(listener(1, 0, { Enabled: false }));
+  elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+  return message;
+}
+
 describe('on-alarm', () => {
   it('marks a gated rollout aborted, puts it back on stable and fails its wait with AlarmFired', async () => {
     // Prepare
@@ -73,16 +92,7 @@ describe('on-alarm', () => {
       wait: { token: TASK_TOKEN, kind: 'bake', step: 0, since: CANARY_STARTED },
     });
     doc.on(QueryCommand).resolves({ Items: [recordItem(active)], Count: 1, ScannedCount: 1 });
-    table({ lock: true, record: active });
-    const message = `alarm web-5xx-high in ALARM: ${event.detail.state.reason}`;
-    doc.on(UpdateCommand).resolves({
-      Attributes: recordItem({ ...active, abort: { reason: 'AlarmFired', message, at: NOW } }),
-    });
-    elbv2
-      .on(DescribeListenersCommand)
-      .resolvesOnce(listener(19, 1, { Enabled: true, DurationSeconds: 300 }))
-      .resolves(listener(1, 0, { Enabled: false }));
-    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    const message = holdingAtCanary(active, event.detail.state.reason);
     sfn.on(SendTaskFailureCommand).resolves({});
 
     // Act
@@ -180,16 +190,7 @@ describe('on-alarm', () => {
       .on(QueryCommand, { ExpressionAttributeValues: { ':active': own } })
       .resolves({ Items: [recordItem(active)], Count: 1, ScannedCount: 1 });
     doc.on(QueryCommand, { ExpressionAttributeValues: { ':active': broken } }).rejects(unavailable);
-    table({ lock: true, record: active });
-    const message = `alarm web-5xx-high in ALARM: ${event.detail.state.reason}`;
-    doc.on(UpdateCommand).resolves({
-      Attributes: recordItem({ ...active, abort: { reason: 'AlarmFired', message, at: NOW } }),
-    });
-    elbv2
-      .on(DescribeListenersCommand)
-      .resolvesOnce(listener(19, 1, { Enabled: true, DurationSeconds: 300 }))
-      .resolves(listener(1, 0, { Enabled: false }));
-    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+    const message = holdingAtCanary(active, event.detail.state.reason);
     // No other rollout runs: the unread partition holds no gated rollout with a running execution.
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
 

@@ -11,7 +11,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { activePk } from '../../functions/adapters/aws/dynamodb/table';
-import { imageLabel } from '../../functions/core/rollout';
+import { imageLabel, type RolloutRecord } from '../../functions/core/rollout';
 import {
   CANARY_STARTED,
   CANARY_TASK_DEF,
@@ -75,6 +75,38 @@ function rollbackWrite(): Record<string, unknown> {
   return updates.find((fields) => fields.status === 'rolledBack') ?? {};
 }
 
+/**
+ * ELB and ECS as a rollback finds and leaves them: the listener as `found` (all on stable unless told), then all on
+ * stable; the canary service scaled in.
+ */
+function trafficOnStable(found = listener(1, 0, { Enabled: false })): void {
+  elbv2
+    .on(DescribeListenersCommand)
+    .resolvesOnce(found)
+    .resolves(listener(1, 0, { Enabled: false }));
+  elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
+  ecs
+    .on(UpdateServiceCommand)
+    .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+}
+
+/** A running rollout paused on a failed analysis at step 1 since `pausedAt`, holding the lock, traffic on stable. */
+function pausedOnFailure(pausedAt: string, extra: Partial<RolloutRecord> = {}): void {
+  const paused = { cause: 'failure', at: pausedAt, by: 'the workflow', via: 'workflow', weight: 0 } as const;
+  table({
+    lock: true,
+    record: record({
+      route,
+      currentStep: 0,
+      canaryPercent: 0,
+      canaryStartedAt: CANARY_STARTED,
+      ...extra,
+      paused,
+    }),
+  });
+  trafficOnStable();
+}
+
 describe('reconcile: its event and environment', () => {
   it('reads the rollout of a failed execution from the table and leaves an unknown one alone', async () => {
     // Act
@@ -134,14 +166,7 @@ describe('reconcile', () => {
         previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF },
       }),
     });
-    elbv2
-      .on(DescribeListenersCommand)
-      .resolvesOnce(listener(19, 1, { Enabled: true, DurationSeconds: 300 }))
-      .resolves(listener(1, 0, { Enabled: false }));
-    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
-    ecs
-      .on(UpdateServiceCommand)
-      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    trafficOnStable(listener(19, 1, { Enabled: true, DurationSeconds: 300 }));
 
     // Act
     const handler = await handlerOf('reconcile');
@@ -157,22 +182,7 @@ describe('reconcile', () => {
   it('resolves the incident of the pause on failure the record shows (stopped or timed out in AwaitRetry)', async () => {
     // Prepare: paused on a failed analysis at step 1, traffic on stable; the execution then timed out
     const pausedAt = '2026-03-14T09:20:00.000Z';
-    table({
-      lock: true,
-      record: record({
-        route,
-        currentStep: 0,
-        canaryPercent: 0,
-        canaryStartedAt: CANARY_STARTED,
-        previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF },
-        paused: { cause: 'failure', at: pausedAt, by: 'the workflow', via: 'workflow', weight: 0 },
-      }),
-    });
-    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
-    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
-    ecs
-      .on(UpdateServiceCommand)
-      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    pausedOnFailure(pausedAt, { previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF } });
     const handler = await handlerOf('reconcile');
     // Act
     await handler(loadEvent('states/failed'), context);
@@ -188,22 +198,7 @@ describe('reconcile', () => {
     // Prepare: paused on a failed analysis, traffic on stable; the execution is then stopped; PagerDuty refuses.
     const pausedAt = '2026-03-14T09:20:00.000Z';
     const key = `${ROLLOUT_ID}:pause:1:${pausedAt}`;
-    table({
-      lock: true,
-      record: record({
-        route,
-        currentStep: 0,
-        canaryPercent: 0,
-        canaryStartedAt: CANARY_STARTED,
-        previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF },
-        paused: { cause: 'failure', at: pausedAt, by: 'the workflow', via: 'workflow', weight: 0 },
-      }),
-    });
-    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
-    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
-    ecs
-      .on(UpdateServiceCommand)
-      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    pausedOnFailure(pausedAt, { previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF } });
     fetchMock.mockResolvedValue(new Response('{"status":"invalid event"}', { status: 400 }));
     const handler = await handlerOf('reconcile');
     // Act
@@ -216,21 +211,7 @@ describe('reconcile', () => {
 
   it('stopped while paused, PagerDuty taking the page but refusing the resolve: only the resolve is kept', async () => {
     const pausedAt = '2026-03-14T09:20:00.000Z';
-    table({
-      lock: true,
-      record: record({
-        route,
-        currentStep: 0,
-        canaryPercent: 0,
-        canaryStartedAt: CANARY_STARTED,
-        paused: { cause: 'failure', at: pausedAt, by: 'the workflow', via: 'workflow', weight: 0 },
-      }),
-    });
-    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
-    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
-    ecs
-      .on(UpdateServiceCommand)
-      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    pausedOnFailure(pausedAt);
     const accepted = '{"status":"success","message":"Event processed","dedup_key":"k"}';
     fetchMock
       .mockResolvedValueOnce(new Response(accepted, { status: 202 }))
@@ -257,14 +238,7 @@ describe('reconcile', () => {
         previousStable: { image: STABLE_IMAGE, revision: STABLE_TASK_DEF },
       }),
     });
-    elbv2
-      .on(DescribeListenersCommand)
-      .resolvesOnce(listener(19, 1, { Enabled: true, DurationSeconds: 300 }))
-      .resolves(listener(1, 0, { Enabled: false }));
-    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
-    ecs
-      .on(UpdateServiceCommand)
-      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    trafficOnStable(listener(19, 1, { Enabled: true, DurationSeconds: 300 }));
     // The service names its own PagerDuty secret; the controller has no default.
     const handler = await handlerOf('reconcile');
     const result = await handler(event, context);
@@ -425,11 +399,7 @@ describe('reconcile: pause incidents the rollout’s notifications could not res
       lock: true,
       record: record({ route, currentStep: 0, canaryPercent: 0, canaryStartedAt: CANARY_STARTED }),
     });
-    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
-    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
-    ecs
-      .on(UpdateServiceCommand)
-      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    trafficOnStable();
     fetchMock.mockResolvedValue(new Response('{"status":"invalid event"}', { status: 400 }));
     const handler = await handlerOf('reconcile');
     // Act
@@ -447,11 +417,7 @@ describe('reconcile: pause incidents the rollout’s notifications could not res
       lock: true,
       record: record({ route, currentStep: 0, canaryPercent: 0, canaryStartedAt: CANARY_STARTED }),
     });
-    elbv2.on(DescribeListenersCommand).resolves(listener(1, 0, { Enabled: false }));
-    elbv2.on(ModifyListenerCommand).resolves({ Listeners: listener(1, 0, { Enabled: false }).Listeners });
-    ecs
-      .on(UpdateServiceCommand)
-      .resolves({ service: ecsService(CANARY_SERVICE, 0, CANARY_TASK_DEF, CANARY_TG_ARN) });
+    trafficOnStable();
     fetchMock.mockResolvedValue(new Response('{"status":"invalid event"}', { status: 400 }));
     // Any write after the rollback's own that would mark the page owed fails.
     doc.on(UpdateCommand).callsFake((input: { ExpressionAttributeNames?: Record<string, string> }) => {

@@ -256,20 +256,8 @@ describe('analyze: a period judged earlier that changed', () => {
 
   it('is judged on the new counts, logged as a warning and noted in the verdict (lateMetrics), naming the delay to raise', async () => {
     // Prepare: the first analysis sees minute 1 partial (20 canary requests); the next sees it complete.
-    const store = new InMemoryRolloutStore();
     // The rollout holds its service, as start-rollout left it.
-    await store.acquireLock(SERVICE, ROLLOUT_ID, new Date('2025-03-14T09:27:00.000Z'));
-    await store.putRollout({
-      rolloutId: ROLLOUT_ID,
-      service: SERVICE,
-      image: rollout.image,
-      status: 'running',
-      alarms: [],
-      createdAt: '2025-03-14T09:27:00.000Z',
-      updatedAt: '2025-03-14T09:27:00.000Z',
-      canaryStartedAt: at(0),
-      route,
-    });
+    const store = await rolloutStore();
     const windows = [window([100, 20], [1000, 200]), window([100, 100, 100], [1000, 1000, 1000])];
     const metrics: MetricSource = {
       fetch: vi.fn(async () => windows.shift() as MetricWindow),

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../functions/core/errors';
-import { buildPlan } from '../../functions/core/plan';
 import type { RolloutDoc } from '../../functions/core/rollout';
-import { stepSpecs } from '../../functions/core/steps';
 import type { Executions, StartedExecution } from '../../functions/ports';
 import { makeStartRollout } from '../../functions/tasks/start-rollout';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 import { validParsedConfig } from '../helpers/config';
 import { loadEvent } from '../helpers/fixtures';
+import { docOf, HOLDER, PENDING, TAKEN } from '../helpers/lock-holders';
 
 /** Step Functions as a fake: the executions started, and what the next start does instead. */
 function fakeExecutions() {
@@ -91,23 +90,6 @@ describe('start-rollout and the lock when StartExecution fails', () => {
     expect(sfn.started.size).toBe(0);
   });
 });
-
-const HOLDER = 'web-00000000000000a1';
-const PENDING = 'web-00000000000000b2';
-const TAKEN = new Date('2025-03-14T09:00:00Z');
-
-function docOf(rolloutId: string, digestByte: string): RolloutDoc {
-  const config = validParsedConfig();
-  return {
-    rolloutId,
-    service: 'web',
-    image: { repository: 'acme/web', digest: `sha256:${digestByte.repeat(32)}`, tag: 'v1' },
-    config,
-    plan: buildPlan(stepSpecs(config)),
-    trigger: 'ecr-push',
-    requestedAt: TAKEN.toISOString(),
-  };
-}
 
 /** A holder that rolled back but kept its lock (its release never ran), with a newer image pending on it. */
 async function settledHolderWithPending(store: InMemoryRolloutStore) {

@@ -7,33 +7,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildPlan } from '../../functions/core/plan';
 import { type RolloutDoc, rolloutIdFor, TERMINAL_STATUSES } from '../../functions/core/rollout';
-import { stepSpecs } from '../../functions/core/steps';
 import type { Executions, StartedExecution } from '../../functions/ports';
 import { startRolloutExecution } from '../../functions/tasks/lib/ownership';
 import { makeStartRollout } from '../../functions/tasks/start-rollout';
 import { InMemoryRolloutStore } from '../../sandbox/store';
 import { validParsedConfig } from '../helpers/config';
 import { loadEvent } from '../helpers/fixtures';
+import { docOf, HOLDER, PENDING, TAKEN } from '../helpers/lock-holders';
 
-const HOLDER = 'web-00000000000000a1';
-const PENDING = 'web-00000000000000b2';
-const TAKEN = new Date('2025-03-14T09:00:00Z');
 const NOW = new Date('2025-03-14T09:27:00Z');
-
-function docOf(rolloutId: string, digestByte: string): RolloutDoc {
-  const config = validParsedConfig();
-  return {
-    rolloutId,
-    service: 'web',
-    image: { repository: 'acme/web', digest: `sha256:${digestByte.repeat(32)}`, tag: 'v1' },
-    config,
-    plan: buildPlan(stepSpecs(config)),
-    trigger: 'ecr-push',
-    requestedAt: TAKEN.toISOString(),
-  };
-}
 
 /** The fixture's push (`older`), or a push of another image a few seconds after it (`newer`). */
 function push(which: 'older' | 'newer') {
